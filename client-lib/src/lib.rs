@@ -1,0 +1,281 @@
+//! The signaalhub SDK: connect to a hub over mutual TLS with a bearer token, and make typed calls.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), signaalhub_client::ClientError> {
+//! use signaalhub_client::{ConnectOptions, HubClient};
+//! let opts = ConnectOptions::from_dev_kit("dev-kit".as_ref(), "school")?;
+//! let mut hub = HubClient::connect(opts).await?;
+//! let me = hub.who_am_i().await?;
+//! println!("{} as {:?}", me.professional, me.roles);
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+
+use signaalhub_proto::pb;
+use signaalhub_proto::pb::directory_service_client::DirectoryServiceClient;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
+
+pub use signaalhub_proto;
+
+/// What went wrong talking to the hub.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// Local configuration: a file, a key, an endpoint.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The connection could not be made (TLS handshake refused, hub down, ...).
+    #[error("transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    /// The hub answered with an error status.
+    #[error("{}: {}", .0.code(), .0.message())]
+    Status(#[from] tonic::Status),
+}
+
+impl ClientError {
+    /// The gRPC code, when the hub answered; `Unavailable` for transport errors.
+    pub fn code(&self) -> tonic::Code {
+        match self {
+            ClientError::Status(s) => s.code(),
+            ClientError::Transport(_) => tonic::Code::Unavailable,
+            ClientError::Config(_) => tonic::Code::InvalidArgument,
+        }
+    }
+}
+
+/// Where bearer tokens come from.
+#[derive(Clone)]
+pub enum TokenSource {
+    /// No token (health and reflection only).
+    None,
+    /// A token obtained elsewhere (the organisation's identity provider).
+    Static(String),
+    /// Mint a fresh short-lived token per connection from an Ed25519 key (dev kit, tests).
+    Minted {
+        /// PKCS#8 DER of the Ed25519 signing key.
+        pkcs8_der: Vec<u8>,
+        /// Key id registered at the hub.
+        kid: String,
+        /// Claims; `iat` and `exp` are set at minting.
+        claims: serde_json::Value,
+        /// Lifetime in seconds.
+        lifetime_secs: i64,
+    },
+}
+
+impl std::fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TokenSource::None => "TokenSource::None",
+            TokenSource::Static(_) => "TokenSource::Static(<token>)",
+            TokenSource::Minted { .. } => "TokenSource::Minted(<key>)",
+        })
+    }
+}
+
+impl TokenSource {
+    fn token(&self) -> Result<Option<String>, ClientError> {
+        match self {
+            TokenSource::None => Ok(None),
+            TokenSource::Static(t) => Ok(Some(t.clone())),
+            TokenSource::Minted {
+                pkcs8_der,
+                kid,
+                claims,
+                lifetime_secs,
+            } => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs() as i64)
+                    .unwrap_or(0);
+                let mut c = claims.clone();
+                if let Some(m) = c.as_object_mut() {
+                    m.insert("iat".into(), now.into());
+                    m.insert("exp".into(), (now + lifetime_secs).into());
+                }
+                let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+                header.kid = Some(kid.clone());
+                jsonwebtoken::encode(&header, &c, &jsonwebtoken::EncodingKey::from_ed_der(pkcs8_der))
+                    .map(Some)
+                    .map_err(|e| ClientError::Config(format!("minting a token: {e}")))
+            }
+        }
+    }
+}
+
+/// How to reach and authenticate to a hub.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// `https://host:port`.
+    pub endpoint: String,
+    /// The CA that signed the hub's certificate (PEM).
+    pub ca_pem: Vec<u8>,
+    /// The organisation's client certificate and key (PEM); `None` connects without one.
+    pub identity: Option<(Vec<u8>, Vec<u8>)>,
+    /// The name in the hub's certificate (default: the endpoint's host).
+    pub domain: Option<String>,
+    /// Bearer tokens.
+    pub token: TokenSource,
+    /// Connect timeout.
+    pub connect_timeout: Duration,
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, ClientError> {
+    std::fs::read(path).map_err(|e| ClientError::Config(format!("{}: {e}", path.display())))
+}
+
+impl ConnectOptions {
+    /// Options for a dev kit's sample organisation of `sector`, on `https://localhost:50051`
+    /// (override `endpoint` for another address). Uses the kit's `token.jwt`.
+    pub fn from_dev_kit(dir: &Path, sector: &str) -> Result<ConnectOptions, ClientError> {
+        let odir = dir.join("orgs").join(sector);
+        if !odir.is_dir() {
+            return Err(ClientError::Config(format!(
+                "{} has no sample organisation {sector:?} (run `signaalhub dev init`)",
+                dir.display()
+            )));
+        }
+        let token = String::from_utf8(read(&odir.join("token.jwt"))?)
+            .map_err(|_| ClientError::Config("token.jwt is not text".into()))?;
+        Ok(ConnectOptions {
+            endpoint: "https://localhost:50051".into(),
+            ca_pem: read(&dir.join("ca.pem"))?,
+            identity: Some((read(&odir.join("cert.pem"))?, read(&odir.join("key.pem"))?)),
+            domain: Some("localhost".into()),
+            token: TokenSource::Static(token.trim().to_owned()),
+            connect_timeout: Duration::from_secs(10),
+        })
+    }
+}
+
+#[derive(Clone)]
+struct BearerInterceptor {
+    header: Option<Arc<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>>,
+}
+
+impl tonic::service::Interceptor for BearerInterceptor {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(h) = &self.header {
+            req.metadata_mut()
+                .insert("authorization", h.as_ref().clone());
+        }
+        Ok(req)
+    }
+}
+
+type Svc = InterceptedService<Channel, BearerInterceptor>;
+
+/// A connection to a hub, with typed calls.
+#[derive(Clone)]
+pub struct HubClient {
+    channel: Channel,
+    interceptor: BearerInterceptor,
+}
+
+impl std::fmt::Debug for HubClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HubClient")
+    }
+}
+
+impl HubClient {
+    /// Connects (TLS handshake included) and prepares the bearer token.
+    pub async fn connect(opts: ConnectOptions) -> Result<HubClient, ClientError> {
+        let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(&opts.ca_pem));
+        if let Some((cert, key)) = &opts.identity {
+            tls = tls.identity(Identity::from_pem(cert, key));
+        }
+        if let Some(d) = &opts.domain {
+            tls = tls.domain_name(d.clone());
+        }
+        let channel = Endpoint::from_shared(opts.endpoint.clone())
+            .map_err(|e| ClientError::Config(format!("endpoint {:?}: {e}", opts.endpoint)))?
+            .tls_config(tls)?
+            .connect_timeout(opts.connect_timeout)
+            .http2_keep_alive_interval(Duration::from_secs(30))
+            .connect()
+            .await?;
+        let header = match opts.token.token()? {
+            Some(t) => Some(Arc::new(
+                format!("Bearer {t}")
+                    .parse()
+                    .map_err(|_| ClientError::Config("token is not ASCII".into()))?,
+            )),
+            None => None,
+        };
+        Ok(HubClient {
+            channel,
+            interceptor: BearerInterceptor { header },
+        })
+    }
+
+    fn directory(&self) -> DirectoryServiceClient<Svc> {
+        DirectoryServiceClient::with_interceptor(self.channel.clone(), self.interceptor.clone())
+    }
+
+    /// The raw channel (for other gRPC clients such as health).
+    pub fn channel(&self) -> Channel {
+        self.channel.clone()
+    }
+
+    /// Who the hub sees.
+    pub async fn who_am_i(&mut self) -> Result<pb::WhoAmIResponse, ClientError> {
+        Ok(self
+            .directory()
+            .who_am_i(pb::WhoAmIRequest {})
+            .await?
+            .into_inner())
+    }
+
+    /// The sociale kaart.
+    pub async fn list_organizations(
+        &mut self,
+        request: pb::ListOrganizationsRequest,
+    ) -> Result<pb::ListOrganizationsResponse, ClientError> {
+        Ok(self
+            .directory()
+            .list_organizations(request)
+            .await?
+            .into_inner())
+    }
+
+    /// One organisation with its published keys.
+    pub async fn get_organization(
+        &mut self,
+        oin: &str,
+    ) -> Result<pb::GetOrganizationResponse, ClientError> {
+        Ok(self
+            .directory()
+            .get_organization(pb::GetOrganizationRequest { oin: oin.into() })
+            .await?
+            .into_inner())
+    }
+
+    /// The standard gRPC health check (`""` for the whole hub, or a service name).
+    pub async fn health(&mut self, service: &str) -> Result<i32, ClientError> {
+        let mut c = tonic_health::pb::health_client::HealthClient::new(self.channel.clone());
+        Ok(c.check(tonic_health::pb::HealthCheckRequest {
+            service: service.into(),
+        })
+        .await?
+        .into_inner()
+        .status)
+    }
+}
+
+/// A sector name as the wire enum (for filters).
+pub fn sector_from_name(name: &str) -> Option<pb::Sector> {
+    Some(match name {
+        "school" => pb::Sector::School,
+        "politie" => pb::Sector::Politie,
+        "huisarts" => pb::Sector::Huisarts,
+        "woningcorporatie" => pb::Sector::Woningcorporatie,
+        "wijkteam" => pb::Sector::Wijkteam,
+        "veilig_thuis" => pb::Sector::VeiligThuis,
+        "jeugdbescherming" => pb::Sector::Jeugdbescherming,
+        _ => return None,
+    })
+}

@@ -1,0 +1,260 @@
+//! The statutory floor: rules that follow from the law itself and that no convenant can lower.
+//!
+//! A regional convenant may only *narrow* what the law allows. These rules are therefore code, not
+//! data: the parser rejects a convenant that tries to go below them (so the FG sees the mistake at
+//! once) and [`crate::Policy::decide`] checks them again on every decision (defence in depth, so a
+//! validation bug cannot turn into an unlawful disclosure).
+//!
+//! What the floor knows:
+//! * **meldrecht / meldcode** (Wet verplichte meldcode; art. 5.2.6 Wmo 2015): only towards
+//!   `veilig_thuis`, never from Veilig Thuis itself, and only with the meldcode evidence (steps 1–4
+//!   done, an afwegingskader outcome that is a suspicion, client informed or the reason why not);
+//! * **art. 9 AVG**: special-category data only under explicit consent or a basis whose kind can be
+//!   an art. 9 ground (see [`BasisKind::may_cover_art9`]);
+//! * **who may use a statutory basis**: police data under the Wet politiegegevens only from `politie`,
+//!   the Veilig Thuis task only from `veilig_thuis`, debt-prevention signalling only from a
+//!   `woningcorporatie`, Jeugdwet information only from `jeugdbescherming`;
+//! * **consent** (art. 7 AVG, art. 5 UAVG): see [`crate::Policy::decide`]: it must cover recipient,
+//!   purpose and category, be valid now and not withdrawn; from 16 the young person consents, under
+//!   16 a parent with gezag, and for health data at 12–15 both parent and child.
+
+use std::fmt;
+
+/// The seven sectors every convenant knows. A convenant may add others with `extra = true`.
+pub const BUILTIN_SECTORS: [&str; 7] = [
+    "school",
+    "politie",
+    "huisarts",
+    "woningcorporatie",
+    "wijkteam",
+    "veilig_thuis",
+    "jeugdbescherming",
+];
+
+/// The sector that alone may receive under the meldrecht.
+pub const VEILIG_THUIS: &str = "veilig_thuis";
+
+/// The kinds of legal basis the hub understands. A convenant declares named bases of these kinds
+/// (with statute text for the FG); the kind decides what the floor demands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum BasisKind {
+    /// Consent of the data subject or of the parent(s) with gezag (art. 6(1)(a), 7, 9(2)(a) AVG).
+    Consent,
+    /// Meldrecht under the meldcode: report to Veilig Thuis without consent.
+    Meldcode,
+    /// Police sharing for care purposes under the Wet politiegegevens (zorgmelding).
+    WpgZorgmelding,
+    /// Veilig Thuis' statutory task (Wmo 2015), e.g. the handover to the wijkteam.
+    VeiligThuisTask,
+    /// Early signalling of payment arrears for debt prevention (Wet gemeentelijke schuldhulpverlening).
+    WgsVroegsignalering,
+    /// Information from the youth-protection chain under the Jeugdwet.
+    JeugdwetInformatie,
+    /// Vital interest of the subject or another person (art. 6(1)(d), 9(2)(c) AVG).
+    VitalInterest,
+}
+
+/// Every kind, in a fixed order.
+pub const ALL_KINDS: [BasisKind; 7] = [
+    BasisKind::Consent,
+    BasisKind::Meldcode,
+    BasisKind::WpgZorgmelding,
+    BasisKind::VeiligThuisTask,
+    BasisKind::WgsVroegsignalering,
+    BasisKind::JeugdwetInformatie,
+    BasisKind::VitalInterest,
+];
+
+/// Evidence items a decision request can carry. A convenant names the evidence each basis requires;
+/// naming an item the kind cannot produce is a validation error ("evidence cannot be given").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EvidenceItem {
+    /// Consent: who gave it.
+    Giver,
+    /// Consent: for which recipients (OIN or sector).
+    Recipients,
+    /// Consent: for which purposes.
+    Purposes,
+    /// Consent: for which data categories.
+    Categories,
+    /// Consent: valid from / until.
+    Period,
+    /// Consent: explicitly given (needed for art. 9 data).
+    Explicit,
+    /// Meldcode: steps completed.
+    MeldcodeSteps,
+    /// Meldcode: the afwegingskader outcome.
+    Afwegingskader,
+    /// Meldcode (and others): client informed, or the reason why not.
+    ClientInformed,
+    /// Police: the registration number of the incident.
+    RegistrationNumber,
+    /// Veilig Thuis: the case reference.
+    CaseReference,
+    /// Debt prevention: a payment reminder was sent to the tenant first.
+    PaymentReminderSent,
+    /// Jeugdwet: reference of the maatregel.
+    MaatregelReference,
+    /// Jeugdwet: the recipient is actually involved with the child.
+    RecipientInvolved,
+    /// Vital interest: the reason (what danger).
+    VitalInterestReason,
+    /// Vital interest: the subject cannot give consent.
+    SubjectUnableToConsent,
+}
+
+impl EvidenceItem {
+    /// The name used in the convenant file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Giver => "giver",
+            Self::Recipients => "recipients",
+            Self::Purposes => "purposes",
+            Self::Categories => "categories",
+            Self::Period => "period",
+            Self::Explicit => "explicit",
+            Self::MeldcodeSteps => "meldcode_steps",
+            Self::Afwegingskader => "afwegingskader",
+            Self::ClientInformed => "client_informed",
+            Self::RegistrationNumber => "registration_number",
+            Self::CaseReference => "case_reference",
+            Self::PaymentReminderSent => "payment_reminder_sent",
+            Self::MaatregelReference => "maatregel_reference",
+            Self::RecipientInvolved => "recipient_involved",
+            Self::VitalInterestReason => "vital_interest_reason",
+            Self::SubjectUnableToConsent => "subject_unable_to_consent",
+        }
+    }
+}
+
+impl BasisKind {
+    /// The name used in the convenant file (`kind = "..."`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Consent => "consent",
+            Self::Meldcode => "meldcode",
+            Self::WpgZorgmelding => "wpg_zorgmelding",
+            Self::VeiligThuisTask => "veilig_thuis_taak",
+            Self::WgsVroegsignalering => "wgs_vroegsignalering",
+            Self::JeugdwetInformatie => "jeugdwet_informatie",
+            Self::VitalInterest => "vitaal_belang",
+        }
+    }
+
+    /// Parse a kind name.
+    pub fn from_name(s: &str) -> Option<Self> {
+        ALL_KINDS.into_iter().find(|k| k.name() == s)
+    }
+
+    /// Can a basis of this kind be the art. 9 ground for special-category data?
+    /// Consent only when explicit (checked per record). The Wpg, debt-prevention and Jeugdwet bases
+    /// are not art. 9 grounds here: data of those flows must not include special categories.
+    pub fn may_cover_art9(self) -> bool {
+        matches!(
+            self,
+            Self::Consent | Self::Meldcode | Self::VeiligThuisTask | Self::VitalInterest
+        )
+    }
+
+    /// Evidence a request can give for this kind.
+    pub fn evidence_vocabulary(self) -> &'static [EvidenceItem] {
+        use EvidenceItem as E;
+        match self {
+            Self::Consent => &[
+                E::Giver,
+                E::Recipients,
+                E::Purposes,
+                E::Categories,
+                E::Period,
+                E::Explicit,
+            ],
+            Self::Meldcode => &[E::MeldcodeSteps, E::Afwegingskader, E::ClientInformed],
+            Self::WpgZorgmelding => &[E::RegistrationNumber, E::ClientInformed],
+            Self::VeiligThuisTask => &[E::CaseReference, E::ClientInformed],
+            Self::WgsVroegsignalering => &[E::PaymentReminderSent, E::ClientInformed],
+            Self::JeugdwetInformatie => &[E::MaatregelReference, E::RecipientInvolved],
+            Self::VitalInterest => &[
+                E::VitalInterestReason,
+                E::SubjectUnableToConsent,
+                E::ClientInformed,
+            ],
+        }
+    }
+
+    /// Evidence the floor always demands, whatever the convenant lists.
+    pub fn floor_evidence(self) -> &'static [EvidenceItem] {
+        use EvidenceItem as E;
+        match self {
+            Self::Consent => &[
+                E::Giver,
+                E::Recipients,
+                E::Purposes,
+                E::Categories,
+                E::Period,
+            ],
+            Self::Meldcode => &[E::MeldcodeSteps, E::Afwegingskader, E::ClientInformed],
+            Self::WpgZorgmelding => &[E::RegistrationNumber],
+            Self::VeiligThuisTask => &[E::CaseReference],
+            Self::WgsVroegsignalering => &[],
+            Self::JeugdwetInformatie => &[E::RecipientInvolved],
+            Self::VitalInterest => &[E::VitalInterestReason, E::SubjectUnableToConsent],
+        }
+    }
+
+    /// The only sector that may disclose under this kind, if the law restricts it.
+    pub fn required_from_sector(self) -> Option<&'static str> {
+        match self {
+            Self::WpgZorgmelding => Some("politie"),
+            Self::VeiligThuisTask => Some(VEILIG_THUIS),
+            Self::WgsVroegsignalering => Some("woningcorporatie"),
+            Self::JeugdwetInformatie => Some("jeugdbescherming"),
+            Self::Consent | Self::Meldcode | Self::VitalInterest => None,
+        }
+    }
+
+    /// The only sector that may receive under this kind, if the law restricts it.
+    pub fn required_to_sector(self) -> Option<&'static str> {
+        match self {
+            Self::Meldcode => Some(VEILIG_THUIS),
+            _ => None,
+        }
+    }
+
+    /// A sector that may never disclose under this kind.
+    pub fn forbidden_from_sector(self) -> Option<&'static str> {
+        match self {
+            // Veilig Thuis receives meldingen; it cannot report to itself under the meldrecht.
+            Self::Meldcode => Some(VEILIG_THUIS),
+            _ => None,
+        }
+    }
+
+    /// Which evidence item a name refers to, if this kind can give it.
+    pub fn evidence_by_name(self, name: &str) -> Option<EvidenceItem> {
+        self.evidence_vocabulary()
+            .iter()
+            .copied()
+            .find(|e| e.name() == name)
+    }
+}
+
+impl fmt::Display for BasisKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Is this a well-formed OIN (20 decimal digits)?
+pub fn is_valid_oin(s: &str) -> bool {
+    s.len() == 20 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Is this a well-formed identifier for sectors, roles, purposes, categories and bases?
+/// Lowercase ASCII letters, digits and `_`, starting with a letter, at most 64 characters: they end
+/// up in logs, URLs and letters, so we keep them boring.
+pub fn is_valid_ident(s: &str) -> bool {
+    let mut bytes = s.bytes();
+    matches!(bytes.next(), Some(b'a'..=b'z'))
+        && s.len() <= 64
+        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}

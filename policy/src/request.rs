@@ -1,0 +1,398 @@
+//! Plain input and output types of a decision. No protobuf: the server converts at its edge.
+//!
+//! Every action that moves data about a person — sending a signal, a Veilig Thuis handover,
+//! answering "is there a maatregel?", telling another party of an involvement — is a *disclosure*
+//! from an actor's organisation to a recipient organisation, and is decided by one call to
+//! [`crate::Policy::decide`] with a [`DecisionRequest`].
+
+use std::fmt;
+use std::sync::Arc;
+
+/// The professional acting, through their organisation.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Actor {
+    /// OIN of the organisation (20 digits), from the verified client certificate.
+    pub oin: String,
+    /// Sector of the organisation, from the hub's directory.
+    pub sector: String,
+    /// Role of the professional, from their token, e.g. `ib_er`.
+    pub role: String,
+}
+
+/// The receiving organisation.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Recipient {
+    /// OIN (20 digits).
+    pub oin: String,
+    /// Sector, from the hub's directory.
+    pub sector: String,
+}
+
+/// Age bands the law distinguishes for consent (art. 5 UAVG, WGBO).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AgeBand {
+    /// 0–11: a parent with gezag consents.
+    Under12,
+    /// 12–15: a parent with gezag; for health data also the child.
+    From12To15,
+    /// 16–17: the young person consents.
+    From16To17,
+    /// 18 and older.
+    Adult,
+}
+
+/// What the sender knows of the subject's age.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Age {
+    /// Age in whole years.
+    Years(u8),
+    /// Only the band is known.
+    Band(AgeBand),
+    /// Not known: consent cannot be judged and is refused.
+    #[default]
+    Unknown,
+}
+
+impl Age {
+    /// The band, if known.
+    pub fn band(self) -> Option<AgeBand> {
+        match self {
+            Self::Years(y) if y < 12 => Some(AgeBand::Under12),
+            Self::Years(y) if y < 16 => Some(AgeBand::From12To15),
+            Self::Years(y) if y < 18 => Some(AgeBand::From16To17),
+            Self::Years(_) => Some(AgeBand::Adult),
+            Self::Band(b) => Some(b),
+            Self::Unknown => None,
+        }
+    }
+}
+
+/// Facts about the person the data is about.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct SubjectFacts {
+    /// Age or age band.
+    pub age: Age,
+    /// References (pseudonymous, e.g. `ouder-1`) of every person holding gezag over a minor, as
+    /// recorded by the sender. Consent givers are matched against these references.
+    pub gezag_holders: Vec<String>,
+}
+
+/// In which capacity a person gave consent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum GiverCapacity {
+    /// The data subject (the young person from 12/16, or the adult).
+    Subject,
+    /// A parent or guardian with gezag.
+    GezagHolder,
+}
+
+/// One person who gave a consent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsentGiver {
+    /// Reference of the person (for a gezag holder: one of [`SubjectFacts::gezag_holders`]).
+    pub person: String,
+    /// Capacity.
+    pub capacity: GiverCapacity,
+}
+
+/// To whom a consent allows disclosure.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConsentRecipient {
+    /// One organisation.
+    Oin(String),
+    /// Every organisation of a sector (e.g. "the wijkteam").
+    Sector(String),
+}
+
+/// A recorded consent, with its scope.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsentRecord {
+    /// Consent id (for logs and for holding back undelivered signals on withdrawal).
+    pub id: String,
+    /// Who gave it (several people may sign one record, e.g. both parents).
+    pub givers: Vec<ConsentGiver>,
+    /// Recipients covered.
+    pub recipients: Vec<ConsentRecipient>,
+    /// Purposes covered.
+    pub purposes: Vec<String>,
+    /// Categories covered.
+    pub categories: Vec<String>,
+    /// Valid from (unix seconds, inclusive).
+    pub valid_from: i64,
+    /// Valid until (unix seconds, exclusive).
+    pub valid_until: i64,
+    /// Withdrawn: from then on nothing flows under it.
+    pub withdrawn: bool,
+    /// Explicitly given for special-category data (art. 9(2)(a) AVG).
+    pub explicit: bool,
+}
+
+/// The afwegingskader outcome (meldcode step 4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Afwegingskader {
+    /// Acute unsafety: report.
+    AcuteOnveiligheid,
+    /// Structural unsafety: report.
+    StructureleOnveiligheid,
+    /// A suspicion without acute or structural unsafety: help may suffice; reporting is still allowed.
+    VermoedenZonderAcuteOfStructureleOnveiligheid,
+    /// No suspicion after weighing: there is no ground to report.
+    GeenVermoeden,
+}
+
+/// Whether the client was told, and if not why (meldcode step 3 and the letter to the family).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientInformed {
+    /// The client was told.
+    Yes,
+    /// Not told, with the reason (e.g. it would endanger the child).
+    No {
+        /// The recorded reason; must not be empty.
+        reason: String,
+    },
+}
+
+/// Evidence backing a legal (non-consent) basis. Which items are needed depends on the basis kind
+/// and the convenant (see `floor::BasisKind::floor_evidence`).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Evidence {
+    /// Meldcode steps completed (1..=5). Steps 1–4 are required before reporting.
+    pub meldcode_steps_completed: Vec<u8>,
+    /// Afwegingskader outcome.
+    pub afwegingskader: Option<Afwegingskader>,
+    /// Client informed or the reason why not.
+    pub client_informed: Option<ClientInformed>,
+    /// Police registration number of the incident.
+    pub registration_number: Option<String>,
+    /// Veilig Thuis case reference.
+    pub case_reference: Option<String>,
+    /// Debt prevention: a payment reminder was sent first.
+    pub payment_reminder_sent: Option<bool>,
+    /// Reference of the maatregel.
+    pub maatregel_reference: Option<String>,
+    /// Vital interest: what danger.
+    pub vital_interest_reason: Option<String>,
+    /// Vital interest: the subject cannot consent.
+    pub subject_unable_to_consent: Option<bool>,
+}
+
+/// A presented legal basis (anything but consent).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct LegalBasisRecord {
+    /// Name of a basis declared in the convenant, e.g. `meldrecht`.
+    pub basis: String,
+    /// Its evidence.
+    pub evidence: Evidence,
+}
+
+/// What the sender presents as the basis for this disclosure.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct PresentedBasis {
+    /// A legal basis with evidence, if any.
+    pub legal: Option<LegalBasisRecord>,
+    /// Consent records, if any (e.g. one per parent).
+    pub consents: Vec<ConsentRecord>,
+}
+
+/// One question: may this actor disclose these categories to this recipient for this purpose now?
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct DecisionRequest {
+    /// Who sends.
+    pub actor: Actor,
+    /// Who receives.
+    pub recipient: Recipient,
+    /// The purpose.
+    pub purpose: String,
+    /// The data categories (at least one).
+    pub categories: Vec<String>,
+    /// The subject.
+    pub subject: SubjectFacts,
+    /// The basis presented.
+    pub basis: PresentedBasis,
+    /// The recipient is registered as involved with the subject (the server's involvement register).
+    pub recipient_involved: bool,
+    /// When the data being passed on was itself received by the actor, the purpose it was
+    /// received for (purpose limitation, art. 5(1)(b) AVG). `None` for the actor's own data.
+    pub received_for: Option<String>,
+    /// Recorded reason why the family is not informed (e.g. it would endanger the child).
+    pub inform_exemption: Option<String>,
+    /// Now, unix seconds (the policy has no clock).
+    pub now: i64,
+}
+
+/// Allow or deny.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The disclosure may happen (with the obligations).
+    Allow,
+    /// It may not.
+    Deny,
+}
+
+/// Something the hub or sender must do when a disclosure is allowed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Obligation {
+    /// Inform the subject / family (e.g. the handover letter).
+    InformSubject,
+    /// The family need not be informed; the recorded reason.
+    InformSubjectExempted {
+        /// The recorded exemption.
+        reason: String,
+    },
+    /// Tell the sending organisation (e.g. the GI that a wijkteam asked).
+    NotifySender {
+        /// OIN of the sender.
+        oin: String,
+    },
+    /// Tell the parties of a sector.
+    NotifySector {
+        /// The sector.
+        sector: String,
+    },
+    /// Confirm agreements in writing, visible to the family.
+    ConfirmInWriting,
+}
+
+/// Stable machine codes for decision reasons. Their spelling (see [`ReasonCode::as_str`]) never
+/// changes; clients may switch on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum ReasonCode {
+    UnknownSector,
+    UnknownPurpose,
+    UnknownCategory,
+    UnknownBasis,
+    UnknownRole,
+    NoCategories,
+    BadOin,
+    PartyNotInConvenant,
+    NoFlow,
+    PurposeNotAllowed,
+    RoleNotAllowed,
+    CategoryNotAllowed,
+    BasisNotAllowedForFlow,
+    NoBasis,
+    MeldrechtOnlyToVeiligThuis,
+    BasisWrongSender,
+    BasisWrongRecipient,
+    EvidenceMissing,
+    MeldcodeStepsIncomplete,
+    MeldcodeNoSuspicion,
+    ClientInformedReasonMissing,
+    Art9GroundMissing,
+    RecipientNotInvolved,
+    PurposeChangeNotAllowed,
+    ConsentRequiredByFlow,
+    ConsentMissing,
+    ConsentWithdrawn,
+    ConsentExpired,
+    ConsentNotYetValid,
+    ConsentWrongRecipient,
+    ConsentWrongPurpose,
+    ConsentCategoryNotCovered,
+    ConsentNotExplicit,
+    ConsentMissingGezagHolder,
+    ConsentMissingSubject,
+    ConsentGiverNotEntitled,
+    SubjectAgeUnknown,
+    GezagHoldersUnknown,
+}
+
+impl ReasonCode {
+    /// The stable spelling, e.g. `CONSENT_MISSING_GEZAG_HOLDER`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UnknownSector => "UNKNOWN_SECTOR",
+            Self::UnknownPurpose => "UNKNOWN_PURPOSE",
+            Self::UnknownCategory => "UNKNOWN_CATEGORY",
+            Self::UnknownBasis => "UNKNOWN_BASIS",
+            Self::UnknownRole => "UNKNOWN_ROLE",
+            Self::NoCategories => "NO_CATEGORIES",
+            Self::BadOin => "BAD_OIN",
+            Self::PartyNotInConvenant => "PARTY_NOT_IN_CONVENANT",
+            Self::NoFlow => "NO_FLOW",
+            Self::PurposeNotAllowed => "PURPOSE_NOT_ALLOWED",
+            Self::RoleNotAllowed => "ROLE_NOT_ALLOWED",
+            Self::CategoryNotAllowed => "CATEGORY_NOT_ALLOWED",
+            Self::BasisNotAllowedForFlow => "BASIS_NOT_ALLOWED_FOR_FLOW",
+            Self::NoBasis => "NO_BASIS",
+            Self::MeldrechtOnlyToVeiligThuis => "MELDRECHT_ONLY_TO_VEILIG_THUIS",
+            Self::BasisWrongSender => "BASIS_WRONG_SENDER",
+            Self::BasisWrongRecipient => "BASIS_WRONG_RECIPIENT",
+            Self::EvidenceMissing => "EVIDENCE_MISSING",
+            Self::MeldcodeStepsIncomplete => "MELDCODE_STEPS_INCOMPLETE",
+            Self::MeldcodeNoSuspicion => "MELDCODE_NO_SUSPICION",
+            Self::ClientInformedReasonMissing => "CLIENT_INFORMED_REASON_MISSING",
+            Self::Art9GroundMissing => "ART9_GROUND_MISSING",
+            Self::RecipientNotInvolved => "RECIPIENT_NOT_INVOLVED",
+            Self::PurposeChangeNotAllowed => "PURPOSE_CHANGE_NOT_ALLOWED",
+            Self::ConsentRequiredByFlow => "CONSENT_REQUIRED_BY_FLOW",
+            Self::ConsentMissing => "CONSENT_MISSING",
+            Self::ConsentWithdrawn => "CONSENT_WITHDRAWN",
+            Self::ConsentExpired => "CONSENT_EXPIRED",
+            Self::ConsentNotYetValid => "CONSENT_NOT_YET_VALID",
+            Self::ConsentWrongRecipient => "CONSENT_WRONG_RECIPIENT",
+            Self::ConsentWrongPurpose => "CONSENT_WRONG_PURPOSE",
+            Self::ConsentCategoryNotCovered => "CONSENT_CATEGORY_NOT_COVERED",
+            Self::ConsentNotExplicit => "CONSENT_NOT_EXPLICIT",
+            Self::ConsentMissingGezagHolder => "CONSENT_MISSING_GEZAG_HOLDER",
+            Self::ConsentMissingSubject => "CONSENT_MISSING_SUBJECT",
+            Self::ConsentGiverNotEntitled => "CONSENT_GIVER_NOT_ENTITLED",
+            Self::SubjectAgeUnknown => "SUBJECT_AGE_UNKNOWN",
+            Self::GezagHoldersUnknown => "GEZAG_HOLDERS_UNKNOWN",
+        }
+    }
+}
+
+impl fmt::Display for ReasonCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a disclosure was denied, naming what is missing, in Dutch and English.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reason {
+    /// Stable code.
+    pub code: ReasonCode,
+    /// The rule that decided, e.g. `floor:meldrecht` or `flow:school-wijkteam-toestemming`.
+    pub rule: String,
+    /// Dutch text for the professional.
+    pub nl: String,
+    /// English text.
+    pub en: String,
+}
+
+/// The answer to a [`DecisionRequest`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decision {
+    /// Allow or deny.
+    pub outcome: Outcome,
+    /// The rules that decided: on allow the flow and basis (`flow:<id>`, `basis:<name>`, floor rules
+    /// applied); on deny the rules behind the reasons. Shared, so cheap to clone.
+    pub rules: Arc<[Arc<str>]>,
+    /// Obligations declared by the flow (only on allow).
+    pub obligations: Vec<Obligation>,
+    /// The retention obligation: erase the payload at this time (unix seconds; `now` + the
+    /// purpose's retention). `Some` exactly when allowed.
+    pub retain_until: Option<i64>,
+    /// Indices into `DecisionRequest::basis.consents` of the consents this disclosure relies on.
+    /// The server re-decides before delivery and holds back what a withdrawal no longer allows.
+    pub consents_relied_on: Vec<usize>,
+    /// Reasons (only on deny; never empty then).
+    pub reasons: Vec<Reason>,
+    /// Convenant version + content hash, to log with the disclosure.
+    pub policy_version: Arc<str>,
+}
+
+impl Decision {
+    /// True when allowed.
+    pub fn is_allowed(&self) -> bool {
+        self.outcome == Outcome::Allow
+    }
+
+    /// Whether a reason with this code is present.
+    pub fn has_reason(&self, code: ReasonCode) -> bool {
+        self.reasons.iter().any(|r| r.code == code)
+    }
+}

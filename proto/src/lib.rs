@@ -1,0 +1,18 @@
+//! The signaalhub wire contract, package `signaalhub.v1`, compiled without a system `protoc`.
+//!
+//! Generated types live in [`pb`]; both the server and client-lib convert them to their own
+//! domain types at their edges.
+#![forbid(unsafe_code)]
+
+/// Generated protobuf and gRPC types for `signaalhub.v1`.
+#[allow(missing_docs, missing_debug_implementations, clippy::all, clippy::pedantic)]
+pub mod pb {
+    tonic::include_proto!("signaalhub.v1");
+}
+
+/// The encoded `FileDescriptorSet` of the whole contract, for gRPC server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/signaalhub_descriptor.bin"));
+
+/// Longest accepted OIN: exactly 20 ASCII digits.
+pub const OIN_LEN: usize = 20;

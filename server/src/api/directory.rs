@@ -1,0 +1,213 @@
+//! `signaalhub.v1.DirectoryService`: who am I, the sociale kaart, published keys.
+use super::status::{from_store, invalid};
+use super::{caller, timestamp};
+use crate::domain::directory::{
+    KeyUsage, OrgFilter, OrgKey, OrgStatus, Organization, Sector, normalise_tag,
+};
+use crate::ids::Oin;
+use crate::store::Store;
+use signaalhub_proto::pb;
+use signaalhub_proto::pb::directory_service_server::DirectoryService;
+use tonic::{Request, Response, Status};
+
+/// Default and largest page of `ListOrganizations`.
+pub const DEFAULT_PAGE: u32 = 100;
+/// Largest page of `ListOrganizations`.
+pub const MAX_PAGE: u32 = 500;
+
+/// The directory service.
+#[derive(Debug, Clone)]
+pub struct DirectoryApi {
+    store: Store,
+}
+
+impl DirectoryApi {
+    /// A directory service on `store`.
+    pub fn new(store: Store) -> Self {
+        DirectoryApi { store }
+    }
+}
+
+/// The wire enum of a sector.
+pub fn sector_to_pb(s: &Sector) -> pb::Sector {
+    match s.as_str() {
+        "school" => pb::Sector::School,
+        "politie" => pb::Sector::Politie,
+        "huisarts" => pb::Sector::Huisarts,
+        "woningcorporatie" => pb::Sector::Woningcorporatie,
+        "wijkteam" => pb::Sector::Wijkteam,
+        "veilig_thuis" => pb::Sector::VeiligThuis,
+        "jeugdbescherming" => pb::Sector::Jeugdbescherming,
+        _ => pb::Sector::Other,
+    }
+}
+
+/// The sector a wire enum names, if it names one of the known sectors.
+pub fn sector_from_pb(s: pb::Sector) -> Option<Sector> {
+    let name = match s {
+        pb::Sector::School => "school",
+        pb::Sector::Politie => "politie",
+        pb::Sector::Huisarts => "huisarts",
+        pb::Sector::Woningcorporatie => "woningcorporatie",
+        pb::Sector::Wijkteam => "wijkteam",
+        pb::Sector::VeiligThuis => "veilig_thuis",
+        pb::Sector::Jeugdbescherming => "jeugdbescherming",
+        pb::Sector::Unspecified | pb::Sector::Other => return None,
+    };
+    name.parse().ok()
+}
+
+impl From<&Organization> for pb::Organization {
+    fn from(o: &Organization) -> Self {
+        pb::Organization {
+            oin: o.oin.to_string(),
+            name: o.name.clone(),
+            sector: sector_to_pb(&o.sector) as i32,
+            sector_name: o.sector.to_string(),
+            region: o.region.clone(),
+            expertise: o.expertise.clone(),
+            contact_point: o.contact_point.clone(),
+            status: match o.status {
+                OrgStatus::Active => pb::OrganizationStatus::Active,
+                OrgStatus::Suspended => pb::OrganizationStatus::Suspended,
+            } as i32,
+        }
+    }
+}
+
+impl From<&OrgKey> for pb::PublicKey {
+    fn from(k: &OrgKey) -> Self {
+        pb::PublicKey {
+            key_id: k.key_id.clone(),
+            algorithm: k.usage.algorithm().into(),
+            public_key: k.public_key.clone(),
+            created_at: Some(timestamp(k.created_at)),
+            retired_at: k.retired_at.map(timestamp),
+        }
+    }
+}
+
+fn parse_oin(field: &str, s: &str) -> Result<Oin, Status> {
+    s.parse::<Oin>()
+        .map_err(|e| invalid(&[(field, e.to_string())]))
+}
+
+#[tonic::async_trait]
+impl DirectoryService for DirectoryApi {
+    async fn who_am_i(
+        &self,
+        request: Request<pb::WhoAmIRequest>,
+    ) -> Result<Response<pb::WhoAmIResponse>, Status> {
+        let c = caller(&request)?;
+        Ok(Response::new(pb::WhoAmIResponse {
+            organization: Some(pb::Organization::from(c.org.as_ref())),
+            professional: c.professional.id.clone(),
+            roles: c.professional.roles.clone(),
+            token_expires_at: Some(timestamp(c.professional.expires_at)),
+        }))
+    }
+
+    async fn list_organizations(
+        &self,
+        request: Request<pb::ListOrganizationsRequest>,
+    ) -> Result<Response<pb::ListOrganizationsResponse>, Status> {
+        caller(&request)?;
+        let r = request.into_inner();
+        let mut bad: Vec<(&str, String)> = Vec::new();
+        let sector = match pb::Sector::try_from(r.sector) {
+            Ok(pb::Sector::Unspecified) => None,
+            Ok(pb::Sector::Other) => {
+                bad.push(("sector", "SECTOR_OTHER cannot be filtered on; use query".into()));
+                None
+            }
+            Ok(s) => sector_from_pb(s),
+            Err(_) => {
+                bad.push(("sector", format!("unknown sector value {}", r.sector)));
+                None
+            }
+        };
+        let tag = |field: &'static str, v: &str, bad: &mut Vec<(&str, String)>| {
+            if v.is_empty() {
+                return None;
+            }
+            let t = normalise_tag(v);
+            if t.is_none() {
+                bad.push((field, "at most 64 printable characters".into()));
+            }
+            t
+        };
+        let region = tag("region", &r.region, &mut bad);
+        let expertise = tag("expertise", &r.expertise, &mut bad);
+        let query = tag("query", &r.query, &mut bad);
+        if r.page_size > MAX_PAGE {
+            bad.push(("page_size", format!("at most {MAX_PAGE}")));
+        }
+        let after = if r.page_token.is_empty() {
+            None
+        } else {
+            match r.page_token.parse::<Oin>() {
+                Ok(o) => Some(o),
+                Err(_) => {
+                    bad.push(("page_token", "not a page token this hub gave out".into()));
+                    None
+                }
+            }
+        };
+        if !bad.is_empty() {
+            return Err(invalid(&bad));
+        }
+        let limit = if r.page_size == 0 { DEFAULT_PAGE } else { r.page_size };
+        let mut orgs = self
+            .store
+            .list_organizations(&OrgFilter {
+                sector,
+                region,
+                expertise,
+                query,
+                include_suspended: false,
+                after,
+                limit: limit + 1,
+            })
+            .await
+            .map_err(from_store)?;
+        let next_page_token = if orgs.len() > limit as usize {
+            orgs.truncate(limit as usize);
+            orgs.last().map(|o| o.oin.to_string()).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(Response::new(pb::ListOrganizationsResponse {
+            organizations: orgs.iter().map(pb::Organization::from).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn get_organization(
+        &self,
+        request: Request<pb::GetOrganizationRequest>,
+    ) -> Result<Response<pb::GetOrganizationResponse>, Status> {
+        caller(&request)?;
+        let oin = parse_oin("oin", &request.get_ref().oin)?;
+        let org = self
+            .store
+            .get_organization(&oin)
+            .await
+            .map_err(from_store)?
+            .filter(|o| o.status == OrgStatus::Active)
+            .ok_or_else(|| {
+                Status::not_found(format!("no active organisation {oin} in the directory"))
+            })?;
+        let keys = self.store.list_keys(Some(&oin)).await.map_err(from_store)?;
+        let pick = |u: KeyUsage| {
+            keys.iter()
+                .filter(|k| k.usage == u)
+                .map(pb::PublicKey::from)
+                .collect::<Vec<_>>()
+        };
+        Ok(Response::new(pb::GetOrganizationResponse {
+            organization: Some(pb::Organization::from(&org)),
+            encryption_keys: pick(KeyUsage::Encryption),
+            signing_keys: pick(KeyUsage::Signing),
+        }))
+    }
+}

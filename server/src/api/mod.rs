@@ -1,0 +1,22 @@
+//! gRPC edges: one module per service, translating wire types to domain types and back.
+//! Errors become statuses in one place ([`status`]).
+pub mod directory;
+pub mod status;
+
+use crate::auth::Caller;
+
+/// The authenticated caller the auth layer attached to this request.
+pub(crate) fn caller<T>(req: &tonic::Request<T>) -> Result<Caller, tonic::Status> {
+    req.extensions().get::<Caller>().cloned().ok_or_else(|| {
+        // Only reachable if a service were mounted outside the auth layer: fail closed.
+        tonic::Status::unauthenticated("request was not authenticated")
+    })
+}
+
+/// Seconds since the epoch as a protobuf timestamp.
+pub(crate) fn timestamp(secs: i64) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: secs,
+        nanos: 0,
+    }
+}

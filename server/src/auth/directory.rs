@@ -1,0 +1,148 @@
+//! An in-memory snapshot of the directory, so that authenticating a request needs no database
+//! round trip. Every directory write bumps a generation counter in the store; each instance polls
+//! that one row and reloads when it changed, and the instance that made a change reloads at once.
+use crate::domain::directory::{KeyUsage, OrgFilter, Organization};
+use crate::ids::Oin;
+use crate::store::{Store, StoreResult};
+use arc_swap::ArcSwap;
+use jsonwebtoken::DecodingKey;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// One organisation with its token verification keys ready for use.
+#[derive(Clone)]
+pub struct OrgEntry {
+    /// The organisation.
+    pub org: Arc<Organization>,
+    /// Current (not retired) token keys by key id.
+    pub token_keys: HashMap<String, DecodingKey>,
+}
+
+impl fmt::Debug for OrgEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OrgEntry")
+            .field("org", &self.org.oin)
+            .field("token_key_ids", &self.token_keys.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// The whole directory at one generation.
+#[derive(Debug, Default)]
+pub struct DirectorySnapshot {
+    /// The store's directory generation this snapshot reflects.
+    pub generation: i64,
+    /// Every organisation, suspended ones included.
+    pub orgs: HashMap<Oin, OrgEntry>,
+}
+
+/// The shared, atomically replaced snapshot plus the store it comes from.
+#[derive(Debug)]
+pub struct DirectoryCache {
+    store: Store,
+    current: ArcSwap<DirectorySnapshot>,
+}
+
+impl DirectoryCache {
+    /// Loads the directory from the store.
+    pub async fn load(store: Store) -> StoreResult<Arc<DirectoryCache>> {
+        let snap = Self::read(&store).await?;
+        Ok(Arc::new(DirectoryCache {
+            store,
+            current: ArcSwap::from_pointee(snap),
+        }))
+    }
+
+    async fn read(store: &Store) -> StoreResult<DirectorySnapshot> {
+        let generation = store.directory_generation().await?;
+        let mut orgs = HashMap::new();
+        let mut after = None;
+        loop {
+            let page = store
+                .list_organizations(&OrgFilter {
+                    include_suspended: true,
+                    after: after.clone(),
+                    limit: 1000,
+                    ..OrgFilter::default()
+                })
+                .await?;
+            let done = page.len() < 1000;
+            after = page.last().map(|o| o.oin.clone());
+            for org in page {
+                orgs.insert(
+                    org.oin.clone(),
+                    OrgEntry {
+                        org: Arc::new(org),
+                        token_keys: HashMap::new(),
+                    },
+                );
+            }
+            if done {
+                break;
+            }
+        }
+        for key in store.list_keys(None).await? {
+            if key.usage != KeyUsage::Token || key.retired_at.is_some() {
+                continue;
+            }
+            // Only 32-byte Ed25519 keys are ever published (checked on registration); skip any
+            // other so a corrupted row can never reach the verifier.
+            if key.public_key.len() != 32 {
+                continue;
+            }
+            if let Some(entry) = orgs.get_mut(&key.oin) {
+                entry
+                    .token_keys
+                    .insert(key.key_id.clone(), DecodingKey::from_ed_der(&key.public_key));
+            }
+        }
+        Ok(DirectorySnapshot { generation, orgs })
+    }
+
+    /// The current snapshot.
+    pub fn snapshot(&self) -> Arc<DirectorySnapshot> {
+        self.current.load_full()
+    }
+
+    /// Reloads now (after a change this instance made).
+    pub async fn reload(&self) -> StoreResult<()> {
+        let snap = Self::read(&self.store).await?;
+        self.current.store(Arc::new(snap));
+        Ok(())
+    }
+
+    /// Reloads if the store's generation moved on.
+    pub async fn refresh_if_changed(&self) -> StoreResult<bool> {
+        let g = self.store.directory_generation().await?;
+        if g != self.current.load().generation {
+            self.reload().await?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Polls the store every `every` until `shutdown` fires.
+    pub fn spawn_poller(
+        self: &Arc<Self>,
+        every: Duration,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()> {
+        let me = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {
+                        if let Err(e) = me.refresh_if_changed().await {
+                            tracing::warn!(error = %e, "directory refresh failed; keeping the last snapshot");
+                        }
+                    }
+                    _ = shutdown.changed() => break,
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,199 @@
+//! Professional identity: an EdDSA (Ed25519) JWT signed by the organisation's own identity
+//! provider, verified with the key the organisation registered for the token's `kid`.
+//!
+//! Verified tokens are cached by their SHA-256 so the signature is checked once per token, not
+//! once per request. A cache hit still requires the same organisation (from the certificate),
+//! the same directory generation (so a retired key or a suspension invalidates it) and an
+//! unexpired token.
+use super::directory::DirectorySnapshot;
+use super::{AuthError, Professional};
+use crate::ids::Oin;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, Validation};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// Longest accepted bearer token, in bytes.
+pub const MAX_TOKEN_LEN: usize = 8 * 1024;
+/// Most roles a token may carry.
+pub const MAX_ROLES: usize = 32;
+
+#[derive(Debug, serde::Deserialize)]
+struct Claims {
+    sub: String,
+    exp: i64,
+    org: Option<String>,
+    #[serde(default)]
+    roles: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Cached {
+    oin: Oin,
+    generation: i64,
+    professional: Professional,
+}
+
+/// Verifies bearer tokens for one hub audience.
+#[derive(Debug)]
+pub struct TokenVerifier {
+    audience: String,
+    leeway_secs: u64,
+    cache: Mutex<HashMap<[u8; 32], Cached>>,
+    cache_capacity: usize,
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+impl TokenVerifier {
+    /// A verifier for tokens whose `aud` names `audience`.
+    pub fn new(audience: &str, leeway_secs: u64) -> TokenVerifier {
+        TokenVerifier {
+            audience: audience.to_owned(),
+            leeway_secs,
+            cache: Mutex::new(HashMap::new()),
+            cache_capacity: 50_000,
+        }
+    }
+
+    /// The audience tokens must carry.
+    pub fn audience(&self) -> &str {
+        &self.audience
+    }
+
+    /// Verifies `token` as a professional of organisation `oin` (from the certificate).
+    pub fn verify(
+        &self,
+        token: &str,
+        oin: &Oin,
+        dir: &DirectorySnapshot,
+    ) -> Result<Professional, AuthError> {
+        let unauth = |m: String| AuthError::Unauthenticated(m);
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(unauth(format!(
+                "bearer token longer than {MAX_TOKEN_LEN} bytes"
+            )));
+        }
+        let digest = ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
+        let mut key = [0u8; 32];
+        key.copy_from_slice(digest.as_ref());
+        let t = now();
+        if let Ok(cache) = self.cache.lock()
+            && let Some(c) = cache.get(&key)
+            && &c.oin == oin
+            && c.generation == dir.generation
+            && c.professional.expires_at + self.leeway_secs as i64 > t
+        {
+            return Ok(c.professional.clone());
+        }
+        let professional = self.verify_uncached(token, oin, dir)?;
+        if let Ok(mut cache) = self.cache.lock() {
+            if cache.len() >= self.cache_capacity {
+                cache.retain(|_, c| c.professional.expires_at > t && c.generation == dir.generation);
+                if cache.len() >= self.cache_capacity {
+                    cache.clear();
+                }
+            }
+            cache.insert(
+                key,
+                Cached {
+                    oin: oin.clone(),
+                    generation: dir.generation,
+                    professional: professional.clone(),
+                },
+            );
+        }
+        Ok(professional)
+    }
+
+    fn verify_uncached(
+        &self,
+        token: &str,
+        oin: &Oin,
+        dir: &DirectorySnapshot,
+    ) -> Result<Professional, AuthError> {
+        let unauth = |m: String| AuthError::Unauthenticated(m);
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|_| unauth("the bearer token is not a well-formed JWT".into()))?;
+        if header.alg != Algorithm::EdDSA {
+            return Err(unauth(format!(
+                "token algorithm {:?} is not accepted: tokens must be signed with EdDSA (Ed25519)",
+                header.alg
+            )));
+        }
+        let kid = header
+            .kid
+            .ok_or_else(|| unauth("the token header has no `kid`: name the key that signed it".into()))?;
+        let entry = dir.orgs.get(oin).ok_or_else(|| {
+            unauth(format!("organisation {oin} is not in the hub's directory"))
+        })?;
+        let key = entry.token_keys.get(&kid).ok_or_else(|| {
+            unauth(format!(
+                "no current token key with id {kid:?} is registered for organisation {oin}; register it with `signaalhub org add-key`"
+            ))
+        })?;
+        let mut v = Validation::new(Algorithm::EdDSA);
+        v.set_audience(&[&self.audience]);
+        v.set_issuer(&[&entry.org.token_issuer]);
+        v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        v.leeway = self.leeway_secs;
+        v.validate_exp = true;
+        v.validate_nbf = true;
+        let data = jsonwebtoken::decode::<Claims>(token, key, &v).map_err(|e| {
+            unauth(match e.kind() {
+                ErrorKind::ExpiredSignature => "the bearer token has expired: get a fresh one".into(),
+                ErrorKind::ImmatureSignature => "the bearer token is not valid yet (nbf)".into(),
+                ErrorKind::InvalidAudience => format!(
+                    "the bearer token is for another audience: `aud` must be {:?}",
+                    self.audience
+                ),
+                ErrorKind::InvalidIssuer => format!(
+                    "the token issuer does not match the issuer registered for organisation {oin} ({:?})",
+                    entry.org.token_issuer
+                ),
+                ErrorKind::MissingRequiredClaim(c) => {
+                    format!("the bearer token lacks the required claim `{c}`")
+                }
+                ErrorKind::InvalidSignature => format!(
+                    "the token signature does not verify with key {kid:?} of organisation {oin}"
+                ),
+                ErrorKind::Json(_) => {
+                    "the token claims do not parse: `sub` (string), `exp` (number), `roles` (list of strings) expected".into()
+                }
+                _ => "the bearer token is invalid".into(),
+            })
+        })?;
+        let c = data.claims;
+        match c.org.as_deref() {
+            None => {
+                return Err(unauth(
+                    "the bearer token lacks the `org` claim (the OIN of the professional's organisation)".into(),
+                ));
+            }
+            Some(org) if org != oin.as_str() => {
+                return Err(unauth(format!(
+                    "the token is for organisation {org}, but the client certificate is of organisation {oin}"
+                )));
+            }
+            Some(_) => {}
+        }
+        if c.sub.is_empty() || c.sub.len() > 256 {
+            return Err(unauth("the token's `sub` must be 1-256 characters".into()));
+        }
+        if c.roles.len() > MAX_ROLES || c.roles.iter().any(|r| r.is_empty() || r.len() > 64) {
+            return Err(unauth(format!(
+                "the token's `roles` must be at most {MAX_ROLES} names of 1-64 characters"
+            )));
+        }
+        Ok(Professional {
+            id: c.sub,
+            roles: c.roles,
+            expires_at: c.exp,
+        })
+    }
+}

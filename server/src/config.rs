@@ -1,0 +1,349 @@
+//! The hub's configuration: a TOML file, then `SIGNAALHUB_*` environment overrides, then checks
+//! that name the offending key. Parsing binds no port and opens no database.
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// Environment variables that override file settings, with the key each one sets.
+pub const ENV_OVERRIDES: [(&str, &str); 8] = [
+    ("SIGNAALHUB_LISTEN", "listen"),
+    ("SIGNAALHUB_DATABASE", "database"),
+    ("SIGNAALHUB_DATA_DIR", "data_dir"),
+    ("SIGNAALHUB_LOG_FORMAT", "log_format"),
+    ("SIGNAALHUB_TLS_CERT", "tls.cert"),
+    ("SIGNAALHUB_TLS_KEY", "tls.key"),
+    ("SIGNAALHUB_AUTH_AUDIENCE", "auth.audience"),
+    ("SIGNAALHUB_PSEUDONYM_KEY_FILE", "pseudonym.key_file"),
+];
+
+/// A configuration error: which key, and what is wrong. The binary exits with code 64.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error at `{key}`: {message}")]
+pub struct ConfigError {
+    /// The key (dotted path) or file at fault.
+    pub key: String,
+    /// What is wrong and what would be right.
+    pub message: String,
+}
+
+fn err(key: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        key: key.into(),
+        message: message.into(),
+    }
+}
+
+/// The whole configuration. Relative paths are relative to the configuration file's directory.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on, e.g. `127.0.0.1:50051`.
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// Directory for the embedded database and other state.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// `postgres://...` for PostgreSQL; empty for SQLite at `<data_dir>/signaalhub.sqlite`; or a
+    /// SQLite file path.
+    #[serde(default)]
+    pub database: String,
+    /// `text` (default) or `json`.
+    #[serde(default = "default_log_format")]
+    pub log_format: String,
+    /// Accept dev-kit material (certificates marked as dev). Never in production.
+    #[serde(default)]
+    pub allow_dev_material: bool,
+    /// TLS settings.
+    pub tls: TlsConfig,
+    /// Token settings.
+    #[serde(default)]
+    pub auth: AuthConfig,
+    /// Pseudonym secret.
+    pub pseudonym: PseudonymConfig,
+    /// Directory polling.
+    #[serde(default)]
+    pub directory: DirectoryConfig,
+    /// Limits.
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    /// The regional convenant file (policy). Empty: the sample convenant shipped with the hub,
+    /// allowed only with `allow_dev_material`.
+    #[serde(default)]
+    pub convenant: PathBuf,
+}
+
+/// `[tls]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// The hub's certificate chain (PEM).
+    pub cert: PathBuf,
+    /// The hub's private key (PEM, PKCS#8).
+    pub key: PathBuf,
+    /// CA certificates client certificates must chain to (PEM files).
+    pub client_ca: Vec<PathBuf>,
+}
+
+/// `[auth]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// The `aud` every token must carry.
+    #[serde(default = "default_audience")]
+    pub audience: String,
+    /// Clock skew allowed on `exp`/`nbf`, seconds (at most 300).
+    #[serde(default = "default_leeway")]
+    pub leeway_secs: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            audience: default_audience(),
+            leeway_secs: default_leeway(),
+        }
+    }
+}
+
+/// `[pseudonym]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PseudonymConfig {
+    /// File with the hub's pseudonym secret: at least 32 bytes, hex encoded.
+    pub key_file: PathBuf,
+}
+
+/// `[directory]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectoryConfig {
+    /// How often to look for directory changes made elsewhere, milliseconds.
+    #[serde(default = "default_refresh_ms")]
+    pub refresh_ms: u64,
+}
+
+impl Default for DirectoryConfig {
+    fn default() -> Self {
+        DirectoryConfig {
+            refresh_ms: default_refresh_ms(),
+        }
+    }
+}
+
+/// `[limits]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Largest accepted request message, bytes.
+    #[serde(default = "default_max_message")]
+    pub max_message_bytes: usize,
+    /// Most concurrent connections.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// TLS handshake timeout, milliseconds.
+    #[serde(default = "default_handshake_ms")]
+    pub handshake_timeout_ms: u64,
+    /// Per-request timeout, milliseconds (streams excepted).
+    #[serde(default = "default_request_timeout_ms")]
+    pub request_timeout_ms: u64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_message_bytes: default_max_message(),
+            max_connections: default_max_connections(),
+            handshake_timeout_ms: default_handshake_ms(),
+            request_timeout_ms: default_request_timeout_ms(),
+        }
+    }
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:50051".into()
+}
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("data")
+}
+fn default_log_format() -> String {
+    "text".into()
+}
+fn default_audience() -> String {
+    "signaalhub".into()
+}
+fn default_leeway() -> u64 {
+    30
+}
+fn default_refresh_ms() -> u64 {
+    1000
+}
+fn default_max_message() -> usize {
+    4 * 1024 * 1024
+}
+fn default_max_connections() -> usize {
+    10_000
+}
+fn default_handshake_ms() -> u64 {
+    10_000
+}
+fn default_request_timeout_ms() -> u64 {
+    30_000
+}
+
+impl Config {
+    /// Reads `path`, applies environment overrides from `env`, resolves relative paths against
+    /// the file's directory and checks every value.
+    pub fn load(
+        path: &Path,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| err(&path.display().to_string(), format!("cannot read: {e}")))?;
+        let mut table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| err(&path.display().to_string(), e.to_string()))?;
+        for (var, key) in ENV_OVERRIDES {
+            if let Some(v) = env(var) {
+                set_key(&mut table, key, v);
+            }
+        }
+        let mut cfg: Config = table
+            .try_into()
+            .map_err(|e: toml::de::Error| err(&path.display().to_string(), e.message().to_owned()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        cfg.resolve(base);
+        cfg.check()?;
+        Ok(cfg)
+    }
+
+    fn resolve(&mut self, base: &Path) {
+        let abs = |p: &mut PathBuf| {
+            if !p.as_os_str().is_empty() && p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        abs(&mut self.data_dir);
+        abs(&mut self.tls.cert);
+        abs(&mut self.tls.key);
+        for ca in &mut self.tls.client_ca {
+            abs(ca);
+        }
+        abs(&mut self.pseudonym.key_file);
+        abs(&mut self.convenant);
+        if !self.database.is_empty() && !crate::store::is_postgres_url(&self.database) {
+            let mut p = PathBuf::from(&self.database);
+            abs(&mut p);
+            self.database = p.display().to_string();
+        }
+    }
+
+    /// Checks values that parse but make no sense.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        self.listen
+            .parse::<std::net::SocketAddr>()
+            .map_err(|_| err("listen", format!("{:?} is not an address like 127.0.0.1:50051", self.listen)))?;
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return Err(err("log_format", "must be \"text\" or \"json\""));
+        }
+        if self.tls.client_ca.is_empty() {
+            return Err(err("tls.client_ca", "name at least one CA certificate file"));
+        }
+        if self.auth.audience.is_empty() {
+            return Err(err("auth.audience", "must not be empty"));
+        }
+        if self.auth.leeway_secs > 300 {
+            return Err(err("auth.leeway_secs", "at most 300 seconds"));
+        }
+        if self.directory.refresh_ms == 0 {
+            return Err(err("directory.refresh_ms", "must be at least 1"));
+        }
+        if self.limits.max_message_bytes < 1024 || self.limits.max_message_bytes > 64 * 1024 * 1024 {
+            return Err(err("limits.max_message_bytes", "between 1024 and 67108864"));
+        }
+        if self.limits.max_connections == 0 {
+            return Err(err("limits.max_connections", "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    /// The database to open: the `database` setting, or the SQLite file under `data_dir`.
+    pub fn database_target(&self) -> String {
+        if self.database.is_empty() {
+            self.data_dir.join("signaalhub.sqlite").display().to_string()
+        } else {
+            self.database.clone()
+        }
+    }
+}
+
+fn set_key(table: &mut toml::Table, dotted: &str, value: String) {
+    let mut parts: Vec<&str> = dotted.split('.').collect();
+    let Some(last) = parts.pop() else { return };
+    let mut t = table;
+    for p in parts {
+        let entry = t
+            .entry(p.to_owned())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if !entry.is_table() {
+            *entry = toml::Value::Table(toml::Table::new());
+        }
+        let toml::Value::Table(next) = entry else { return };
+        t = next;
+    }
+    t.insert(last.to_owned(), toml::Value::String(value));
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, text: &str) -> PathBuf {
+        let p = dir.join("hub.toml");
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    const MINIMAL: &str = r#"
+[tls]
+cert = "hub.pem"
+key = "hub.key"
+client_ca = ["ca.pem"]
+[pseudonym]
+key_file = "pseudonym.key"
+"#;
+
+    #[test]
+    fn defaults_and_relative_paths() {
+        let d = tempfile::tempdir().unwrap();
+        let c = Config::load(&write(d.path(), MINIMAL), |_| None).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:50051");
+        assert_eq!(c.tls.cert, d.path().join("hub.pem"));
+        assert_eq!(
+            c.database_target(),
+            d.path().join("data").join("signaalhub.sqlite").display().to_string()
+        );
+    }
+
+    #[test]
+    fn env_overrides_file() {
+        let d = tempfile::tempdir().unwrap();
+        let c = Config::load(&write(d.path(), MINIMAL), |k| {
+            (k == "SIGNAALHUB_LISTEN").then(|| "0.0.0.0:6000".to_string())
+        })
+        .unwrap();
+        assert_eq!(c.listen, "0.0.0.0:6000");
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let d = tempfile::tempdir().unwrap();
+        let e = Config::load(&write(d.path(), &format!("listen = \"nope\"\n{MINIMAL}")), |_| None)
+            .unwrap_err();
+        assert_eq!(e.key, "listen");
+        let e = Config::load(&write(d.path(), &format!("{MINIMAL}\nbogus = 1\n")), |_| None)
+            .unwrap_err();
+        assert!(e.message.contains("bogus"), "{e}");
+        let e = Config::load(&write(d.path(), "[tls]\ncert='a'\n"), |_| None).unwrap_err();
+        assert!(e.to_string().contains("missing field"), "{e}");
+    }
+}

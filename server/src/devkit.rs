@@ -1,0 +1,439 @@
+//! The dev kit: a local CA, one sample organisation per sector with certificate, token key,
+//! dev token and envelope keys, a hub configuration and an initialised database, so that a
+//! newcomer can run and call the hub in a minute.
+//!
+//! Everything it makes is marked as dev material: the CA's organisation is [`DEV_MARKER`], and
+//! the hub refuses such a CA unless `allow_dev_material = true`. Nothing here is for production.
+use crate::DEV_MARKER;
+use crate::domain::directory::{KeyUsage, OrgKey, OrgStatus, Organization};
+use crate::store::Store;
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, DnValue, ExtendedKeyUsagePurpose,
+    IsCa, Issuer, KeyPair, KeyUsagePurpose,
+};
+use ring::signature::KeyPair as _;
+use std::path::{Path, PathBuf};
+
+/// Object identifier of the X.520 serialNumber attribute that carries the OIN.
+pub const OID_SERIAL_NUMBER: [u64; 4] = [2, 5, 4, 5];
+
+/// What can go wrong making dev material.
+#[derive(Debug, thiserror::Error)]
+pub enum DevKitError {
+    /// Certificate generation failed.
+    #[error("certificate generation: {0}")]
+    Cert(#[from] rcgen::Error),
+    /// Key generation failed.
+    #[error("key generation failed")]
+    Key,
+    /// Token signing failed.
+    #[error("token: {0}")]
+    Token(#[from] jsonwebtoken::errors::Error),
+    /// File system.
+    #[error("{path}: {source}")]
+    Io {
+        /// Where.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The target directory is in use.
+    #[error("{0} already holds a dev kit; pass --force to replace it")]
+    Exists(PathBuf),
+    /// The store refused.
+    #[error("store: {0}")]
+    Store(#[from] crate::store::StoreError),
+    /// The generated configuration did not load.
+    #[error("{0}")]
+    Config(#[from] crate::config::ConfigError),
+}
+
+fn write(path: &Path, data: impl AsRef<[u8]>) -> Result<(), DevKitError> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| DevKitError::Io {
+            path: parent.into(),
+            source,
+        })?;
+    }
+    std::fs::write(path, data).map_err(|source| DevKitError::Io {
+        path: path.into(),
+        source,
+    })
+}
+
+/// A local certificate authority.
+#[derive(Debug)]
+pub struct DevCa {
+    /// The CA certificate, PEM.
+    pub cert_pem: String,
+    /// The CA key, PEM (PKCS#8).
+    pub key_pem: String,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+/// The subject of a certificate the dev CA issues.
+#[derive(Debug, Clone, Default)]
+pub struct Subject {
+    /// CN.
+    pub common_name: String,
+    /// serialNumber values (OINs). Normally exactly one; tests use none or two.
+    pub serial_numbers: Vec<String>,
+}
+
+impl DevCa {
+    /// A new CA named `name`, marked as dev material.
+    pub fn generate(name: &str) -> Result<DevCa, DevKitError> {
+        let key = KeyPair::generate()?;
+        let mut params = CertificateParams::new(Vec::<String>::new())?;
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, name);
+        dn.push(DnType::OrganizationName, DEV_MARKER);
+        params.distinguished_name = dn;
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        params.not_before = rcgen::date_time_ymd(2025, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2035, 1, 1);
+        let cert = params.self_signed(&key)?;
+        let key_pem = key.serialize_pem();
+        Ok(DevCa {
+            cert_pem: cert.pem(),
+            key_pem,
+            issuer: Issuer::new(params, key),
+        })
+    }
+
+    /// Issues a certificate: a client certificate for an organisation (`server_names` empty), or
+    /// a server certificate for those DNS names / IP addresses. Returns (cert PEM, key PEM).
+    pub fn issue(
+        &self,
+        subject: &Subject,
+        server_names: &[&str],
+    ) -> Result<(String, String), DevKitError> {
+        self.issue_with_validity(
+            subject,
+            server_names,
+            rcgen::date_time_ymd(2025, 1, 1),
+            rcgen::date_time_ymd(2034, 1, 1),
+        )
+    }
+
+    /// [`DevCa::issue`] with explicit validity (tests use expired certificates).
+    pub fn issue_with_validity(
+        &self,
+        subject: &Subject,
+        server_names: &[&str],
+        not_before: time::OffsetDateTime,
+        not_after: time::OffsetDateTime,
+    ) -> Result<(String, String), DevKitError> {
+        let key = KeyPair::generate()?;
+        let names: Vec<String> = server_names.iter().map(|s| (*s).to_owned()).collect();
+        let mut params = CertificateParams::new(names)?;
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, subject.common_name.as_str());
+        // rcgen keeps one value per attribute type; a second serialNumber is written under the
+        // same OID spelled as 1.45.4.5, which DER-encodes identically (40*1+45 = 40*2+5). Only
+        // tests ask for two.
+        let spellings: [Vec<u64>; 2] = [OID_SERIAL_NUMBER.to_vec(), vec![1, 45, 4, 5]];
+        for (value, oid) in subject.serial_numbers.iter().zip(spellings.iter()) {
+            dn.push(
+                DnType::CustomDnType(oid.clone()),
+                DnValue::PrintableString(
+                    value
+                        .as_str()
+                        .try_into()
+                        .map_err(|_| DevKitError::Key)?,
+                ),
+            );
+        }
+        params.distinguished_name = dn;
+        params.is_ca = IsCa::NoCa;
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = if server_names.is_empty() {
+            vec![ExtendedKeyUsagePurpose::ClientAuth]
+        } else {
+            vec![ExtendedKeyUsagePurpose::ServerAuth]
+        };
+        params.not_before = not_before;
+        params.not_after = not_after;
+        let cert = params.signed_by(&key, &self.issuer)?;
+        Ok((cert.pem(), key.serialize_pem()))
+    }
+}
+
+/// A fresh Ed25519 key pair: (PKCS#8 v2 DER, raw 32-byte public key).
+pub fn ed25519_keypair() -> Result<(Vec<u8>, Vec<u8>), DevKitError> {
+    let rng = ring::rand::SystemRandom::new();
+    let pkcs8 = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| DevKitError::Key)?;
+    let kp = ring::signature::Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|_| DevKitError::Key)?;
+    Ok((pkcs8.as_ref().to_vec(), kp.public_key().as_ref().to_vec()))
+}
+
+/// A fresh X25519 key pair for HPKE: (secret 32 bytes, public 32 bytes).
+pub fn x25519_keypair() -> Result<([u8; 32], [u8; 32]), DevKitError> {
+    let mut secret = [0u8; 32];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut secret)
+        .map_err(|_| DevKitError::Key)?;
+    let s = x25519_dalek::StaticSecret::from(secret);
+    let p = x25519_dalek::PublicKey::from(&s);
+    Ok((s.to_bytes(), p.to_bytes()))
+}
+
+/// PEM-wraps DER bytes.
+pub fn pem(label: &str, der: &[u8]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+/// Signs a JWT with an Ed25519 PKCS#8 key.
+pub fn mint_token(
+    pkcs8_der: &[u8],
+    kid: &str,
+    claims: &serde_json::Value,
+) -> Result<String, DevKitError> {
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+    header.kid = Some(kid.to_owned());
+    Ok(jsonwebtoken::encode(
+        &header,
+        claims,
+        &jsonwebtoken::EncodingKey::from_ed_der(pkcs8_der),
+    )?)
+}
+
+/// The usual claims of a dev token.
+pub fn dev_claims(
+    org: &DevOrg,
+    audience: &str,
+    lifetime_secs: i64,
+) -> serde_json::Value {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    serde_json::json!({
+        "iss": org.token_issuer,
+        "sub": org.professional,
+        "aud": audience,
+        "iat": now,
+        "exp": now + lifetime_secs,
+        "org": org.oin,
+        "roles": org.roles,
+    })
+}
+
+/// One sample organisation of the dev kit.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct DevOrg {
+    /// Sector (also the folder name under `orgs/`).
+    pub sector: String,
+    /// OIN.
+    pub oin: String,
+    /// Display name.
+    pub name: String,
+    /// Region.
+    pub region: String,
+    /// Expertise tags.
+    pub expertise: Vec<String>,
+    /// Contact point.
+    pub contact_point: String,
+    /// Token issuer.
+    pub token_issuer: String,
+    /// Token key id.
+    pub token_key_id: String,
+    /// Encryption key id.
+    pub encryption_key_id: String,
+    /// Signing key id.
+    pub signing_key_id: String,
+    /// The dev professional's id (`sub`).
+    pub professional: String,
+    /// The dev professional's roles.
+    pub roles: Vec<String>,
+}
+
+/// The sample organisations: one per sector.
+pub fn sample_orgs() -> Vec<DevOrg> {
+    let spec: [(&str, &str, &[&str], &[&str], &str); 7] = [
+        ("school", "OBS De Regenboog", &["onderwijs", "zorgstructuur"], &["ib-er"], "ib@regenboog.dev.example"),
+        ("politie", "Politie Eenheid Oost-Nederland", &["zorgmelding"], &["wijkagent"], "0900-8844"),
+        ("huisarts", "Huisartsenpraktijk Het Kompas", &["huisartsenzorg", "poh-ggz"], &["huisarts"], "026-0000001"),
+        ("woningcorporatie", "Woonstichting Vallei", &["vroegsignalering", "huurachterstand"], &["wijkconsulent"], "wijkconsulent@vallei.dev.example"),
+        ("wijkteam", "Wijkteam Arnhem-Oost", &["opvoedondersteuning", "schuldhulp", "huiselijk geweld"], &["wijkcoach"], "026-0000002"),
+        ("veilig_thuis", "Veilig Thuis Gelderland-Midden", &["advies", "melding", "triage"], &["vt-medewerker", "triagist"], "0800-2000"),
+        ("jeugdbescherming", "Jeugdbescherming Gelderland", &["ots", "voogdij"], &["jeugdbeschermer"], "026-0000003"),
+    ];
+    spec.iter()
+        .enumerate()
+        .map(|(i, (sector, name, expertise, roles, contact))| DevOrg {
+            sector: (*sector).into(),
+            oin: format!("000000099{:02}000000000", i + 1),
+            name: (*name).into(),
+            region: "gelderland-midden".into(),
+            expertise: expertise.iter().map(|s| (*s).to_string()).collect(),
+            contact_point: (*contact).into(),
+            token_issuer: format!("https://idp.{}.dev.example", sector.replace('_', "-")),
+            token_key_id: format!("{sector}-token-1"),
+            encryption_key_id: format!("{sector}-enc-1"),
+            signing_key_id: format!("{sector}-sig-1"),
+            professional: format!("dev-{}", sector.replace('_', "-")),
+            roles: roles.iter().map(|s| (*s).to_string()).collect(),
+        })
+        .collect()
+}
+
+/// Token lifetime of dev tokens: 30 days (`quickstart` re-mints them at every start).
+pub const DEV_TOKEN_LIFETIME_SECS: i64 = 30 * 24 * 3600;
+
+/// Generates a dev kit into `dir`. With `force`, an existing dev kit there is replaced.
+pub async fn init(dir: &Path, force: bool) -> Result<(), DevKitError> {
+    if dir.join("hub.toml").exists() {
+        if !force {
+            return Err(DevKitError::Exists(dir.into()));
+        }
+        std::fs::remove_dir_all(dir).map_err(|source| DevKitError::Io {
+            path: dir.into(),
+            source,
+        })?;
+    }
+    let ca = DevCa::generate("signaalhub dev CA")?;
+    write(&dir.join("ca.pem"), &ca.cert_pem)?;
+    write(&dir.join("ca.key.pem"), &ca.key_pem)?;
+    let (hub_cert, hub_key) = ca.issue(
+        &Subject {
+            common_name: "signaalhub dev hub".into(),
+            serial_numbers: vec![],
+        },
+        &["localhost", "127.0.0.1"],
+    )?;
+    write(&dir.join("hub/cert.pem"), hub_cert)?;
+    write(&dir.join("hub/key.pem"), hub_key)?;
+    let mut secret = [0u8; 32];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut secret)
+        .map_err(|_| DevKitError::Key)?;
+    write(&dir.join("hub/pseudonym.key"), hex::encode(secret))?;
+    write(&dir.join("hub.toml"), HUB_TOML)?;
+    write(&dir.join("DEV-KIT-README.txt"), README)?;
+
+    let config = crate::config::Config::load(&dir.join("hub.toml"), |_| None)?;
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| DevKitError::Io {
+        path: config.data_dir.clone(),
+        source,
+    })?;
+    let store = Store::open(&config.database_target()).await?;
+    for org in sample_orgs() {
+        let odir = dir.join("orgs").join(&org.sector);
+        let (cert, key) = ca.issue(
+            &Subject {
+                common_name: org.name.clone(),
+                serial_numbers: vec![org.oin.clone()],
+            },
+            &[],
+        )?;
+        write(&odir.join("cert.pem"), cert)?;
+        write(&odir.join("key.pem"), key)?;
+        let (token_pk8, token_pub) = ed25519_keypair()?;
+        write(&odir.join("token-key.pem"), pem("PRIVATE KEY", &token_pk8))?;
+        let (sig_pk8, sig_pub) = ed25519_keypair()?;
+        write(&odir.join("signing-key.pem"), pem("PRIVATE KEY", &sig_pk8))?;
+        let (x_secret, x_pub) = x25519_keypair()?;
+        write(&odir.join("encryption-key.hex"), hex::encode(x_secret))?;
+        let token = mint_token(
+            &token_pk8,
+            &org.token_key_id,
+            &dev_claims(&org, &config.auth.audience, DEV_TOKEN_LIFETIME_SECS),
+        )?;
+        write(&odir.join("token.jwt"), token)?;
+        let org_toml = toml::to_string_pretty(&org).map_err(|_| DevKitError::Key)?;
+        write(&odir.join("org.toml"), org_toml)?;
+
+        let oin: crate::ids::Oin = org.oin.parse().map_err(|_| DevKitError::Key)?;
+        store
+            .add_organization(&Organization {
+                oin: org.oin.parse().map_err(|_| DevKitError::Key)?,
+                name: org.name.clone(),
+                sector: org.sector.parse().map_err(|_| DevKitError::Key)?,
+                region: org.region.clone(),
+                expertise: org.expertise.clone(),
+                contact_point: org.contact_point.clone(),
+                status: OrgStatus::Active,
+                token_issuer: org.token_issuer.clone(),
+            })
+            .await?;
+        for (usage, key_id, public_key) in [
+            (KeyUsage::Token, &org.token_key_id, token_pub),
+            (KeyUsage::Signing, &org.signing_key_id, sig_pub),
+            (KeyUsage::Encryption, &org.encryption_key_id, x_pub.to_vec()),
+        ] {
+            store
+                .add_key(&OrgKey {
+                    oin: oin.clone(),
+                    usage,
+                    key_id: key_id.clone(),
+                    public_key,
+                    created_at: 0,
+                    retired_at: None,
+                })
+                .await?;
+        }
+    }
+    store.close().await;
+    Ok(())
+}
+
+/// Re-mints every sample organisation's `token.jwt` (valid 30 days) from its token key.
+pub fn refresh_tokens(dir: &Path, audience: &str) -> Result<(), DevKitError> {
+    for org in sample_orgs() {
+        let odir = dir.join("orgs").join(&org.sector);
+        let read = |p: PathBuf| {
+            std::fs::read_to_string(&p).map_err(|source| DevKitError::Io { path: p, source })
+        };
+        let org: DevOrg = toml::from_str(&read(odir.join("org.toml"))?).map_err(|_| DevKitError::Key)?;
+        let key_pem = read(odir.join("token-key.pem"))?;
+        let der = rustls::pki_types::pem::PemObject::from_pem_slice(key_pem.as_bytes())
+            .map(|k: rustls::pki_types::PrivatePkcs8KeyDer<'static>| k.secret_pkcs8_der().to_vec())
+            .map_err(|_| DevKitError::Key)?;
+        let token = mint_token(
+            &der,
+            &org.token_key_id,
+            &dev_claims(&org, audience, DEV_TOKEN_LIFETIME_SECS),
+        )?;
+        write(&odir.join("token.jwt"), token)?;
+    }
+    Ok(())
+}
+
+const HUB_TOML: &str = r#"# signaalhub configuration generated by `signaalhub dev init`.
+# DEV MATERIAL: the CA and keys next to this file are for trying the hub out, never for production.
+listen = "127.0.0.1:50051"
+data_dir = "data"
+# database = "postgres://postgres@127.0.0.1:5432/signaalhub"   # default: SQLite under data_dir
+log_format = "text"
+allow_dev_material = true
+
+[tls]
+cert = "hub/cert.pem"
+key = "hub/key.pem"
+client_ca = ["ca.pem"]
+
+[auth]
+audience = "signaalhub"
+leeway_secs = 30
+
+[pseudonym]
+key_file = "hub/pseudonym.key"
+
+[directory]
+refresh_ms = 1000
+"#;
+
+const README: &str = "signaalhub DEV KIT - NOT FOR PRODUCTION\n\n\
+This folder was generated by `signaalhub dev init`. It holds a local CA (ca.pem, ca.key.pem),\n\
+the hub's certificate and pseudonym secret (hub/), a hub configuration (hub.toml) and one sample\n\
+organisation per sector (orgs/<sector>/: cert.pem + key.pem for mutual TLS, token-key.pem and\n\
+token.jwt for the professional's bearer token, signing-key.pem and encryption-key.hex for\n\
+envelopes). Never use any of it outside a development machine.\n";

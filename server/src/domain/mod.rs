@@ -1,0 +1,2 @@
+//! Domain types and rules, free of protobuf: the api layer converts at the edge.
+pub mod directory;

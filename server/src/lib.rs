@@ -1,0 +1,279 @@
+//! signaalhub: the hub that lets schools, police, GPs, housing corporations, wijkteams, Veilig
+//! Thuis and youth protection share signals about unsafe homes only on a recorded basis, with
+//! payloads it cannot read and a log that proves what was shared.
+//!
+//! The library runs the hub ([`Hub::build`] then [`Hub::serve`], or [`run`]); the `signaalhub`
+//! binary only parses flags and wires. Tests start the same hub on `127.0.0.1:0`.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod devkit;
+pub mod domain;
+pub mod ids;
+pub mod store;
+
+use crate::auth::directory::DirectoryCache;
+use crate::auth::layer::{AuthLayer, Authenticator};
+use crate::auth::tls::HubConn;
+use crate::auth::token::TokenVerifier;
+use crate::config::{Config, ConfigError};
+use crate::ids::Pseudonymizer;
+use crate::store::{Store, StoreError};
+use signaalhub_proto::pb::directory_service_server::DirectoryServiceServer;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// Why the hub cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The configuration is wrong (exit code 64).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The store cannot be opened or migrated.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// Serving failed.
+    #[error("serve: {0}")]
+    Serve(String),
+}
+
+impl StartError {
+    /// The process exit code for this error (sysexits: 64 usage/config, 69 unavailable, 70 software).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            StartError::Config(_) => 64,
+            StartError::Store(_) => 69,
+            StartError::Serve(_) => 70,
+        }
+    }
+}
+
+/// A hub ready to serve: configuration checked, store open and migrated, directory loaded.
+#[derive(Debug)]
+pub struct Hub {
+    config: Config,
+    store: Store,
+    directory: Arc<DirectoryCache>,
+    tls: Arc<rustls::ServerConfig>,
+    pseudonymizer: Pseudonymizer,
+}
+
+fn read_file(key: &str, path: &std::path::Path) -> Result<Vec<u8>, ConfigError> {
+    std::fs::read(path).map_err(|e| ConfigError {
+        key: key.into(),
+        message: format!("cannot read {}: {e}", path.display()),
+    })
+}
+
+/// Marker the dev kit puts in its CA's subject; such a CA is trusted only with
+/// `allow_dev_material = true`.
+pub const DEV_MARKER: &str = "signaalhub DEV KIT - not for production";
+
+impl Hub {
+    /// Loads TLS material and the pseudonym secret, opens the store and the directory.
+    pub async fn build(config: Config) -> Result<Hub, StartError> {
+        let cfg_err = |key: &str, message: String| ConfigError {
+            key: key.into(),
+            message,
+        };
+        let certs = auth::tls::parse_certs(&read_file("tls.cert", &config.tls.cert)?, "tls.cert")
+            .map_err(|e| cfg_err("tls.cert", e.to_string()))?;
+        let key = auth::tls::parse_key(&read_file("tls.key", &config.tls.key)?, "tls.key")
+            .map_err(|e| cfg_err("tls.key", e.to_string()))?;
+        let mut cas = Vec::new();
+        for path in &config.tls.client_ca {
+            let pem = read_file("tls.client_ca", path)?;
+            for ca in auth::tls::parse_certs(&pem, "tls.client_ca")
+                .map_err(|e| cfg_err("tls.client_ca", e.to_string()))?
+            {
+                if is_dev_certificate(ca.as_ref()) && !config.allow_dev_material {
+                    return Err(cfg_err(
+                        "tls.client_ca",
+                        format!(
+                            "{} is a dev-kit CA; set allow_dev_material = true to use dev material (never in production)",
+                            path.display()
+                        ),
+                    )
+                    .into());
+                }
+                cas.push(ca);
+            }
+        }
+        let tls = auth::tls::server_config(certs, key, &cas)
+            .map_err(|e| cfg_err("tls", e.to_string()))?;
+        let secret_hex = read_file("pseudonym.key_file", &config.pseudonym.key_file)?;
+        let secret = hex::decode(String::from_utf8_lossy(&secret_hex).trim()).map_err(|_| {
+            cfg_err("pseudonym.key_file", "must hold the secret hex encoded".into())
+        })?;
+        let pseudonymizer = Pseudonymizer::new(&secret).ok_or_else(|| {
+            cfg_err(
+                "pseudonym.key_file",
+                format!(
+                    "the secret must be at least {} bytes",
+                    ids::MIN_PSEUDONYM_KEY_LEN
+                ),
+            )
+        })?;
+        let target = config.database_target();
+        if !store::is_postgres_url(&target) {
+            std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+                cfg_err("data_dir", format!("cannot create {}: {e}", config.data_dir.display()))
+            })?;
+        }
+        let store = Store::open(&target).await?;
+        let directory = DirectoryCache::load(store.clone()).await?;
+        Ok(Hub {
+            config,
+            store,
+            directory,
+            tls,
+            pseudonymizer,
+        })
+    }
+
+    /// The hub's store (tests and administration use it directly).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The directory snapshot; call `reload` after changing the directory in-process.
+    pub fn directory(&self) -> &Arc<DirectoryCache> {
+        &self.directory
+    }
+
+    /// The pseudonymizer for BSNs.
+    pub fn pseudonymizer(&self) -> &Pseudonymizer {
+        &self.pseudonymizer
+    }
+
+    /// Serves on `listener` until `shutdown` completes, then drains: stops accepting, lets
+    /// in-flight requests finish, and returns.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartError> {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let poller = self.directory.spawn_poller(
+            Duration::from_millis(self.config.directory.refresh_ms),
+            stop_rx.clone(),
+        );
+        let auth = Arc::new(Authenticator {
+            directory: Arc::clone(&self.directory),
+            tokens: TokenVerifier::new(&self.config.auth.audience, self.config.auth.leeway_secs),
+        });
+        let limits = &self.config.limits;
+        let (health_reporter, health_service) = tonic_health::server::health_reporter();
+        health_reporter
+            .set_serving::<DirectoryServiceServer<api::directory::DirectoryApi>>()
+            .await;
+        let reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(signaalhub_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()
+            .map_err(|e| StartError::Serve(e.to_string()))?;
+        let reflection_alpha = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(signaalhub_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1alpha()
+            .map_err(|e| StartError::Serve(e.to_string()))?;
+        let directory_api = DirectoryServiceServer::new(api::directory::DirectoryApi::new(
+            self.store.clone(),
+        ))
+        .max_decoding_message_size(limits.max_message_bytes);
+
+        let incoming = accept_loop(
+            listener,
+            Arc::clone(&self.tls),
+            limits.max_connections,
+            Duration::from_millis(limits.handshake_timeout_ms),
+            stop_rx.clone(),
+        );
+        let router = tonic::transport::Server::builder()
+            .timeout(Duration::from_millis(limits.request_timeout_ms))
+            .http2_keepalive_interval(Some(Duration::from_secs(30)))
+            .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+            .layer(AuthLayer::new(auth))
+            .add_service(health_service)
+            .add_service(reflection)
+            .add_service(reflection_alpha)
+            .add_service(directory_api);
+        let drain = async move {
+            shutdown.await;
+            tracing::info!("shutdown requested: draining");
+            let _ = stop_tx.send(true);
+        };
+        let result = router.serve_with_incoming_shutdown(incoming, drain).await;
+        poller.abort();
+        self.store.close().await;
+        result.map_err(|e| StartError::Serve(e.to_string()))
+    }
+}
+
+fn is_dev_certificate(der: &[u8]) -> bool {
+    use x509_parser::prelude::{FromDer, X509Certificate};
+    X509Certificate::from_der(der).is_ok_and(|(_, c)| {
+        c.subject()
+            .iter_organization()
+            .any(|o| o.as_str().is_ok_and(|s| s == DEV_MARKER))
+    })
+}
+
+/// Accepts TCP connections, performs TLS handshakes concurrently (each bounded by a timeout and
+/// the connection limit) and yields ready connections.
+fn accept_loop(
+    listener: TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    max_connections: usize,
+    handshake_timeout: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio_stream::wrappers::ReceiverStream<Result<HubConn, std::io::Error>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(256);
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    let permits = Arc::new(tokio::sync::Semaphore::new(max_connections));
+    tokio::spawn(async move {
+        loop {
+            let permit = tokio::select! {
+                p = Arc::clone(&permits).acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+                _ = stop.changed() => break,
+            };
+            let (tcp, remote) = tokio::select! {
+                r = listener.accept() => match r {
+                    Ok(x) => x,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                _ = stop.changed() => break,
+            };
+            let _ = tcp.set_nodelay(true);
+            let acceptor = acceptor.clone();
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await {
+                    Ok(Ok(stream)) => {
+                        let _ = tx.send(Ok(HubConn::new(stream, Some(remote), Some(permit)))).await;
+                    }
+                    Ok(Err(e)) => tracing::info!(peer = %remote, error = %e, "TLS handshake refused"),
+                    Err(_) => tracing::info!(peer = %remote, "TLS handshake timed out"),
+                }
+            });
+        }
+    });
+    tokio_stream::wrappers::ReceiverStream::new(rx)
+}
+
+/// Builds and serves the hub in one call: `run(listener, config, shutdown)`.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    Hub::build(config).await?.serve(listener, shutdown).await
+}

@@ -1,0 +1,372 @@
+//! `signaalhub`: the hub binary. Parses flags, sets up tracing and the crypto provider, loads the
+//! configuration (exit 64 when it is wrong), then hands over to the library.
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use signaalhub_server::config::Config;
+use signaalhub_server::domain::directory::{KeyUsage, OrgFilter, OrgKey, OrgStatus, Organization, normalise_tag};
+use signaalhub_server::store::Store;
+use signaalhub_server::{Hub, StartError, devkit};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(name = "signaalhub", version, about = "The signaalhub hub: serve, dev kit, directory administration")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve the hub with a configuration file (env `SIGNAALHUB_*` overrides keys).
+    Serve {
+        /// Configuration file.
+        #[arg(long, short, env = "SIGNAALHUB_CONFIG", default_value = "signaalhub.toml")]
+        config: PathBuf,
+    },
+    /// Dev kit: generate local CA, sample organisations, tokens, keys and a hub configuration.
+    Dev {
+        #[command(subcommand)]
+        command: DevCommand,
+    },
+    /// Generate a dev kit in ./dev-kit if there is none, then serve it on 127.0.0.1:50051.
+    Quickstart {
+        /// Where the dev kit lives.
+        #[arg(long, default_value = "dev-kit")]
+        dir: PathBuf,
+    },
+    /// Directory administration (works on the database the configuration names).
+    Org {
+        /// Configuration file.
+        #[arg(long, short, env = "SIGNAALHUB_CONFIG", default_value = "signaalhub.toml")]
+        config: PathBuf,
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum DevCommand {
+    /// Generate a dev kit.
+    Init {
+        /// Target folder.
+        #[arg(long, default_value = "dev-kit")]
+        dir: PathBuf,
+        /// Replace an existing dev kit there.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Re-mint the sample organisations' dev tokens (valid 30 days).
+    Tokens {
+        /// The dev kit folder.
+        #[arg(long, default_value = "dev-kit")]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum OrgCommand {
+    /// Add an organisation to the directory.
+    Add {
+        /// OIN (20 digits).
+        #[arg(long)]
+        oin: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Sector (school, politie, huisarts, woningcorporatie, wijkteam, veilig_thuis, jeugdbescherming, or a convenant sector).
+        #[arg(long)]
+        sector: String,
+        /// Region.
+        #[arg(long)]
+        region: String,
+        /// Expertise tag (repeatable).
+        #[arg(long)]
+        expertise: Vec<String>,
+        /// Contact point.
+        #[arg(long, default_value = "")]
+        contact: String,
+        /// The `iss` of the organisation's tokens.
+        #[arg(long)]
+        token_issuer: String,
+        /// Token verification key: KID=FILE with an Ed25519 public key (PEM SPKI) (repeatable).
+        #[arg(long)]
+        token_key: Vec<String>,
+    },
+    /// Publish a key: token (Ed25519 SPKI PEM), signing (Ed25519 SPKI PEM) or encryption (X25519, 64 hex digits).
+    AddKey {
+        /// OIN.
+        #[arg(long)]
+        oin: String,
+        /// token, signing or encryption.
+        #[arg(long)]
+        usage: String,
+        /// Key id.
+        #[arg(long)]
+        kid: String,
+        /// File with the public key.
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// Retire a key (a token key stops verifying at once).
+    RetireKey {
+        /// OIN.
+        #[arg(long)]
+        oin: String,
+        /// token, signing or encryption.
+        #[arg(long)]
+        usage: String,
+        /// Key id.
+        #[arg(long)]
+        kid: String,
+    },
+    /// Suspend an organisation: refused at once by every hub instance (within directory.refresh_ms).
+    Suspend {
+        /// OIN.
+        #[arg(long)]
+        oin: String,
+    },
+    /// Reactivate a suspended organisation.
+    Activate {
+        /// OIN.
+        #[arg(long)]
+        oin: String,
+    },
+    /// List the directory, suspended organisations included.
+    List,
+}
+
+fn init_tracing(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SIGNAALHUB_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        b.json().init();
+    } else {
+        b.init();
+    }
+}
+
+fn load_config(path: &Path) -> Result<Config, StartError> {
+    Ok(Config::load(path, |k| std::env::var(k).ok())?)
+}
+
+async fn serve(config: Config) -> Result<(), StartError> {
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .map_err(|e| StartError::Config(signaalhub_server::config::ConfigError {
+            key: "listen".into(),
+            message: format!("cannot listen on {}: {e}", config.listen),
+        }))?;
+    let hub = Hub::build(config).await?;
+    let addr = listener.local_addr().map_err(|e| StartError::Serve(e.to_string()))?;
+    tracing::info!(%addr, backend = hub.store().backend(), "signaalhub serving");
+    let grace = std::time::Duration::from_secs(30);
+    let (drained_tx, drained_rx) = tokio::sync::oneshot::channel::<()>();
+    let serve = hub.serve(listener, async move {
+        shutdown_signal().await;
+        let _ = drained_tx.send(());
+    });
+    tokio::pin!(serve);
+    tokio::select! {
+        r = &mut serve => return r,
+        _ = drained_rx => {}
+    }
+    match tokio::time::timeout(grace, serve).await {
+        Ok(r) => r,
+        Err(_) => {
+            tracing::warn!("drain grace period of 30 s passed; exiting with requests in flight");
+            Ok(())
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(t) => t,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+fn read_public_key(usage: KeyUsage, file: &Path) -> anyhow::Result<Vec<u8>> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    match usage {
+        KeyUsage::Encryption => {
+            let raw = hex::decode(text.trim()).context("an X25519 public key file holds 64 hex digits")?;
+            anyhow::ensure!(raw.len() == 32, "an X25519 public key is 32 bytes");
+            Ok(raw)
+        }
+        KeyUsage::Token | KeyUsage::Signing => {
+            let der = rustls::pki_types::pem::PemObject::from_pem_slice(text.as_bytes())
+                .map(|k: rustls::pki_types::SubjectPublicKeyInfoDer<'static>| k.to_vec())
+                .map_err(|_| anyhow::anyhow!("expected a PEM `PUBLIC KEY` (Ed25519 SubjectPublicKeyInfo)"))?;
+            // Ed25519 SPKI: 12-byte prefix 302a300506032b6570032100 then the 32-byte key.
+            const PREFIX: [u8; 12] = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
+            anyhow::ensure!(der.len() == 44 && der[..12] == PREFIX, "not an Ed25519 public key");
+            Ok(der[12..].to_vec())
+        }
+    }
+}
+
+async fn org_command(config: &Config, command: OrgCommand) -> anyhow::Result<()> {
+    let store = Store::open(&config.database_target()).await?;
+    let usage_of = |u: &str| KeyUsage::parse(u).ok_or_else(|| anyhow::anyhow!("--usage is token, signing or encryption"));
+    let oin_of = |o: &str| o.parse::<signaalhub_server::ids::Oin>().map_err(|e| anyhow::anyhow!("--oin: {e}"));
+    match command {
+        OrgCommand::Add { oin, name, sector, region, expertise, contact, token_issuer, token_key } => {
+            let oin = oin_of(&oin)?;
+            let mut tags: Vec<String> = expertise
+                .iter()
+                .map(|e| normalise_tag(e).ok_or_else(|| anyhow::anyhow!("--expertise {e:?}: 1-64 printable characters")))
+                .collect::<Result<_, _>>()?;
+            tags.sort();
+            tags.dedup();
+            anyhow::ensure!(!name.trim().is_empty(), "--name must not be empty");
+            let mut keys = Vec::new();
+            for spec in &token_key {
+                let (kid, file) = spec.split_once('=').ok_or_else(|| anyhow::anyhow!("--token-key is KID=FILE"))?;
+                anyhow::ensure!(signaalhub_server::domain::directory::valid_key_id(kid), "--token-key: key id {kid:?} must be 1-64 of A-Za-z0-9._-");
+                keys.push((kid.to_owned(), read_public_key(KeyUsage::Token, Path::new(file))?));
+            }
+            store
+                .add_organization(&Organization {
+                    oin: oin.clone(),
+                    name,
+                    sector: sector.parse().map_err(|e| anyhow::anyhow!("--sector: {e}"))?,
+                    region: normalise_tag(&region).ok_or_else(|| anyhow::anyhow!("--region: 1-64 printable characters"))?,
+                    expertise: tags,
+                    contact_point: contact,
+                    status: OrgStatus::Active,
+                    token_issuer,
+                })
+                .await?;
+            for (kid, public_key) in keys {
+                store.add_key(&OrgKey { oin: oin.clone(), usage: KeyUsage::Token, key_id: kid, public_key, created_at: 0, retired_at: None }).await?;
+            }
+            println!("added {oin}");
+        }
+        OrgCommand::AddKey { oin, usage, kid, file } => {
+            let usage = usage_of(&usage)?;
+            anyhow::ensure!(signaalhub_server::domain::directory::valid_key_id(&kid), "--kid must be 1-64 of A-Za-z0-9._-");
+            let public_key = read_public_key(usage, &file)?;
+            store.add_key(&OrgKey { oin: oin_of(&oin)?, usage, key_id: kid, public_key, created_at: 0, retired_at: None }).await?;
+            println!("published");
+        }
+        OrgCommand::RetireKey { oin, usage, kid } => {
+            store.retire_key(&oin_of(&oin)?, usage_of(&usage)?, &kid).await?;
+            println!("retired");
+        }
+        OrgCommand::Suspend { oin } => {
+            store.set_status(&oin_of(&oin)?, OrgStatus::Suspended).await?;
+            println!("suspended {oin}; running hubs refuse it within directory.refresh_ms");
+        }
+        OrgCommand::Activate { oin } => {
+            store.set_status(&oin_of(&oin)?, OrgStatus::Active).await?;
+            println!("activated {oin}");
+        }
+        OrgCommand::List => {
+            let orgs = store
+                .list_organizations(&OrgFilter { include_suspended: true, limit: 100_000, ..OrgFilter::default() })
+                .await?;
+            println!("{:<20}  {:<9}  {:<17}  {:<20}  name", "oin", "status", "sector", "region");
+            for o in orgs {
+                println!("{:<20}  {:<9}  {:<17}  {:<20}  {}", o.oin, o.status.as_str(), o.sector, o.region, o.name);
+            }
+        }
+    }
+    store.close().await;
+    Ok(())
+}
+
+fn fail(e: &StartError) -> ExitCode {
+    eprintln!("signaalhub: {e}");
+    ExitCode::from(e.exit_code() as u8)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let _ = signaalhub_server::auth::tls::crypto_provider();
+    match cli.command {
+        Command::Serve { config } => {
+            let config = match load_config(&config) {
+                Ok(c) => c,
+                Err(e) => return fail(&e),
+            };
+            init_tracing(config.log_format == "json");
+            match serve(config).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(&e),
+            }
+        }
+        Command::Quickstart { dir } => {
+            init_tracing(false);
+            if !dir.join("hub.toml").exists() {
+                if let Err(e) = devkit::init(&dir, false).await {
+                    eprintln!("signaalhub: dev init: {e}");
+                    return ExitCode::from(70);
+                }
+                println!("dev kit generated in {} (DEV MATERIAL, not for production)", dir.display());
+            }
+            let config = match load_config(&dir.join("hub.toml")) {
+                Ok(c) => c,
+                Err(e) => return fail(&e),
+            };
+            if let Err(e) = devkit::refresh_tokens(&dir, &config.auth.audience) {
+                eprintln!("signaalhub: refreshing dev tokens: {e}");
+                return ExitCode::from(70);
+            }
+            println!("serving on {}; try: cargo run -p signaalhub-client --bin signaal -- --kit {} --as school whoami", config.listen, dir.display());
+            match serve(config).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(&e),
+            }
+        }
+        Command::Dev { command } => {
+            let r = match command {
+                DevCommand::Init { dir, force } => devkit::init(&dir, force).await.map(|()| {
+                    println!("dev kit generated in {} (DEV MATERIAL, not for production)", dir.display());
+                }),
+                DevCommand::Tokens { dir } => match load_config(&dir.join("hub.toml")) {
+                    Ok(c) => devkit::refresh_tokens(&dir, &c.auth.audience).map(|()| println!("tokens refreshed")),
+                    Err(e) => return fail(&e),
+                },
+            };
+            match r {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("signaalhub: {e}");
+                    ExitCode::from(70)
+                }
+            }
+        }
+        Command::Org { config, command } => {
+            let config = match load_config(&config) {
+                Ok(c) => c,
+                Err(e) => return fail(&e),
+            };
+            match org_command(&config, command).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("signaalhub: {e:#}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+    }
+}

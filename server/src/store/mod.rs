@@ -1,0 +1,386 @@
+//! The store: one interface over SQLite (embedded default) and PostgreSQL (many instances).
+//!
+//! Every query is written once; [`on_pool!`] expands it for both drivers, so the two backends
+//! cannot drift apart in behaviour. Placeholders are `$1, $2, ...`, which both drivers accept.
+use crate::domain::directory::{KeyUsage, OrgFilter, OrgKey, OrgStatus, Organization, Sector};
+use crate::ids::Oin;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::Row;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+pub mod testing;
+
+/// Runs `$body` with `$pool` bound to the concrete pool of whichever backend `$store` uses.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            Store::Sqlite($pool) => $body,
+            Store::Postgres($pool) => $body,
+        }
+    };
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// What went wrong in the store. Never shown to a client as is: the api layer maps it to a
+/// status without internals and logs the detail with a correlation id.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not answer (connection, I/O, constraint we did not expect).
+    #[error("database unavailable: {0}")]
+    Unavailable(#[from] sqlx::Error),
+    /// A migration failed.
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The row that should exist does not.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The row already exists.
+    #[error("{0} already exists")]
+    Conflict(String),
+    /// A stored value does not parse: the database was changed outside the hub.
+    #[error("corrupt stored value in {0}")]
+    Corrupt(&'static str),
+}
+
+/// Result alias for the store.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The hub's database: SQLite (WAL, synchronous=FULL) or PostgreSQL.
+#[derive(Clone, Debug)]
+pub enum Store {
+    /// Embedded, one instance.
+    Sqlite(SqlitePool),
+    /// Shared by many hub instances.
+    Postgres(PgPool),
+}
+
+/// Whether a database setting names PostgreSQL.
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+impl Store {
+    /// Opens (creating if needed) the SQLite file at `path`, in WAL mode with synchronous=FULL,
+    /// and runs its migrations.
+    pub async fn open_sqlite(path: &Path) -> StoreResult<Store> {
+        let opts = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(opts)
+            .await?;
+        SQLITE_MIGRATIONS.run(&pool).await?;
+        Ok(Store::Sqlite(pool))
+    }
+
+    /// Connects to PostgreSQL at `url` and runs its migrations.
+    pub async fn open_postgres(url: &str) -> StoreResult<Store> {
+        let opts = PgConnectOptions::from_str(url)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(opts)
+            .await?;
+        POSTGRES_MIGRATIONS.run(&pool).await?;
+        Ok(Store::Postgres(pool))
+    }
+
+    /// Opens the store a configuration names: a `postgres://` URL, or else a SQLite file path.
+    pub async fn open(database: &str) -> StoreResult<Store> {
+        if is_postgres_url(database) {
+            Store::open_postgres(database).await
+        } else {
+            Store::open_sqlite(Path::new(database)).await
+        }
+    }
+
+    /// `"sqlite"` or `"postgres"`.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Closes all connections.
+    pub async fn close(&self) {
+        on_pool!(self, p => p.close().await)
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> StoreResult<()> {
+        on_pool!(self, p => { sqlx::query("SELECT 1").execute(p).await?; });
+        Ok(())
+    }
+
+    // ---- directory -------------------------------------------------------------------------
+
+    /// The directory's generation: changes with every directory write, so other instances can
+    /// poll one row to learn they must reload.
+    pub async fn directory_generation(&self) -> StoreResult<i64> {
+        let v: i64 = on_pool!(self, p => {
+            sqlx::query_scalar("SELECT value FROM hub_meta WHERE key = 'directory_generation'")
+                .fetch_one(p)
+                .await?
+        });
+        Ok(v)
+    }
+
+    /// Adds an organisation. Fails with [`StoreError::Conflict`] when its OIN is taken.
+    pub async fn add_organization(&self, org: &Organization) -> StoreResult<()> {
+        let t = now();
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let inserted = sqlx::query(
+                "INSERT INTO organizations (oin, name, sector, region, contact_point, status, token_issuer, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (oin) DO NOTHING",
+            )
+            .bind(org.oin.as_str())
+            .bind(&org.name)
+            .bind(org.sector.as_str())
+            .bind(&org.region)
+            .bind(&org.contact_point)
+            .bind(org.status.as_str())
+            .bind(&org.token_issuer)
+            .bind(t)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted == 0 {
+                return Err(StoreError::Conflict(format!("organisation {}", org.oin)));
+            }
+            for tag in &org.expertise {
+                sqlx::query("INSERT INTO organization_expertise (oin, tag) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                    .bind(org.oin.as_str())
+                    .bind(tag)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query("UPDATE hub_meta SET value = value + 1 WHERE key = 'directory_generation'")
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Replaces an organisation's own profile fields (sociale kaart).
+    pub async fn update_profile(
+        &self,
+        oin: &Oin,
+        region: &str,
+        expertise: &[String],
+        contact_point: &str,
+    ) -> StoreResult<()> {
+        let t = now();
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let n = sqlx::query("UPDATE organizations SET region = $2, contact_point = $3, updated_at = $4 WHERE oin = $1")
+                .bind(oin.as_str()).bind(region).bind(contact_point).bind(t)
+                .execute(&mut *tx).await?.rows_affected();
+            if n == 0 {
+                return Err(StoreError::NotFound(format!("organisation {oin}")));
+            }
+            sqlx::query("DELETE FROM organization_expertise WHERE oin = $1").bind(oin.as_str()).execute(&mut *tx).await?;
+            for tag in expertise {
+                sqlx::query("INSERT INTO organization_expertise (oin, tag) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                    .bind(oin.as_str()).bind(tag).execute(&mut *tx).await?;
+            }
+            sqlx::query("UPDATE hub_meta SET value = value + 1 WHERE key = 'directory_generation'")
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Sets an organisation's status. Takes effect on every instance at its next directory poll,
+    /// and at once on the instance that made the change.
+    pub async fn set_status(&self, oin: &Oin, status: OrgStatus) -> StoreResult<()> {
+        let t = now();
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let n = sqlx::query("UPDATE organizations SET status = $2, updated_at = $3 WHERE oin = $1")
+                .bind(oin.as_str()).bind(status.as_str()).bind(t)
+                .execute(&mut *tx).await?.rows_affected();
+            if n == 0 {
+                return Err(StoreError::NotFound(format!("organisation {oin}")));
+            }
+            sqlx::query("UPDATE hub_meta SET value = value + 1 WHERE key = 'directory_generation'")
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Publishes a key. A new key of the same usage retires the previous current one (it stays
+    /// listed, with `retired_at`), except token keys, which stay current until retired explicitly
+    /// so that tokens already issued keep working during a rotation.
+    pub async fn add_key(&self, key: &OrgKey) -> StoreResult<()> {
+        let t = now();
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            if key.usage != KeyUsage::Token {
+                sqlx::query("UPDATE organization_keys SET retired_at = $3 WHERE oin = $1 AND usage = $2 AND retired_at IS NULL")
+                    .bind(key.oin.as_str()).bind(key.usage.as_str()).bind(t)
+                    .execute(&mut *tx).await?;
+            }
+            let n = sqlx::query(
+                "INSERT INTO organization_keys (oin, usage, key_id, algorithm, public_key, created_at, retired_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, NULL) ON CONFLICT DO NOTHING",
+            )
+            .bind(key.oin.as_str()).bind(key.usage.as_str()).bind(&key.key_id)
+            .bind(key.usage.algorithm()).bind(&key.public_key).bind(t)
+            .execute(&mut *tx).await?.rows_affected();
+            if n == 0 {
+                return Err(StoreError::Conflict(format!("{} key {} of {}", key.usage.as_str(), key.key_id, key.oin)));
+            }
+            sqlx::query("UPDATE hub_meta SET value = value + 1 WHERE key = 'directory_generation'")
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Retires a key (a token key stops verifying tokens at once).
+    pub async fn retire_key(&self, oin: &Oin, usage: KeyUsage, key_id: &str) -> StoreResult<()> {
+        let t = now();
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let n = sqlx::query("UPDATE organization_keys SET retired_at = $4 WHERE oin = $1 AND usage = $2 AND key_id = $3 AND retired_at IS NULL")
+                .bind(oin.as_str()).bind(usage.as_str()).bind(key_id).bind(t)
+                .execute(&mut *tx).await?.rows_affected();
+            if n == 0 {
+                return Err(StoreError::NotFound(format!("current {} key {key_id} of {oin}", usage.as_str())));
+            }
+            sqlx::query("UPDATE hub_meta SET value = value + 1 WHERE key = 'directory_generation'")
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// One organisation, suspended or not.
+    pub async fn get_organization(&self, oin: &Oin) -> StoreResult<Option<Organization>> {
+        let filter = OrgFilter {
+            include_suspended: true,
+            limit: 1,
+            ..OrgFilter::default()
+        };
+        let rows = self.list_organizations_where(Some(oin), &filter).await?;
+        Ok(rows.into_iter().next())
+    }
+
+    /// The sociale kaart, ordered by OIN.
+    pub async fn list_organizations(&self, filter: &OrgFilter) -> StoreResult<Vec<Organization>> {
+        self.list_organizations_where(None, filter).await
+    }
+
+    async fn list_organizations_where(
+        &self,
+        exact: Option<&Oin>,
+        f: &OrgFilter,
+    ) -> StoreResult<Vec<Organization>> {
+        const SQL: &str = "SELECT o.oin, o.name, o.sector, o.region, o.contact_point, o.status, o.token_issuer,
+                (SELECT string_agg_placeholder) AS expertise
+            FROM organizations o
+            WHERE ($1 IS NULL OR o.oin = $1)
+              AND ($2 IS NULL OR o.sector = $2)
+              AND ($3 IS NULL OR o.region = $3)
+              AND ($4 IS NULL OR EXISTS (SELECT 1 FROM organization_expertise e WHERE e.oin = o.oin AND e.tag = $4))
+              AND ($5 IS NULL OR lower(o.name) LIKE $5 OR EXISTS (SELECT 1 FROM organization_expertise e WHERE e.oin = o.oin AND e.tag LIKE $5))
+              AND ($6 OR o.status = 'active')
+              AND ($7 IS NULL OR o.oin > $7)
+            ORDER BY o.oin
+            LIMIT $8";
+        let agg_sqlite = "group_concat(tag, char(10)) FROM (SELECT tag FROM organization_expertise e WHERE e.oin = o.oin ORDER BY tag)";
+        let agg_pg =
+            "string_agg(tag, chr(10) ORDER BY tag) FROM organization_expertise e WHERE e.oin = o.oin";
+        let like = f.query.as_ref().map(|q| {
+            let escaped: String = q.chars().filter(|c| *c != '%' && *c != '_').collect();
+            format!("%{escaped}%")
+        });
+        let limit = i64::from(f.limit.max(1));
+        let rows: Vec<(String, String, String, String, String, String, String, Option<String>)> =
+            on_pool!(self, p => {
+                let agg = if matches!(self, Store::Sqlite(_)) { agg_sqlite } else { agg_pg };
+                let sql = SQL.replace("string_agg_placeholder", agg);
+                sqlx::query(&sql)
+                    .bind(exact.map(Oin::as_str))
+                    .bind(f.sector.as_ref().map(Sector::as_str))
+                    .bind(f.region.as_deref())
+                    .bind(f.expertise.as_deref())
+                    .bind(like.as_deref())
+                    .bind(f.include_suspended)
+                    .bind(f.after.as_ref().map(Oin::as_str))
+                    .bind(limit)
+                    .fetch_all(p)
+                    .await?
+                    .into_iter()
+                    .map(|r| -> Result<_, sqlx::Error> {
+                        Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?, r.try_get(6)?, r.try_get(7)?))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?
+            });
+        rows.into_iter()
+            .map(
+                |(oin, name, sector, region, contact_point, status, token_issuer, expertise)| {
+                    Ok(Organization {
+                        oin: oin.parse().map_err(|_| StoreError::Corrupt("organizations.oin"))?,
+                        name,
+                        sector: sector
+                            .parse()
+                            .map_err(|_| StoreError::Corrupt("organizations.sector"))?,
+                        region,
+                        expertise: expertise
+                            .map(|e| e.split('\n').map(str::to_owned).collect())
+                            .unwrap_or_default(),
+                        contact_point,
+                        status: OrgStatus::parse(&status)
+                            .ok_or(StoreError::Corrupt("organizations.status"))?,
+                        token_issuer,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    /// All keys of an organisation (or of every organisation when `oin` is `None`), newest first.
+    pub async fn list_keys(&self, oin: Option<&Oin>) -> StoreResult<Vec<OrgKey>> {
+        let rows: Vec<(String, String, String, Vec<u8>, i64, Option<i64>)> = on_pool!(self, p => {
+            sqlx::query_as("SELECT oin, usage, key_id, public_key, created_at, retired_at FROM organization_keys
+                            WHERE ($1 IS NULL OR oin = $1) ORDER BY oin, usage, created_at DESC, key_id DESC").bind(oin.map(Oin::as_str)).fetch_all(p).await?
+        });
+        rows.into_iter()
+            .map(|(oin, usage, key_id, public_key, created_at, retired_at)| {
+                Ok(OrgKey {
+                    oin: oin.parse().map_err(|_| StoreError::Corrupt("organization_keys.oin"))?,
+                    usage: KeyUsage::parse(&usage)
+                        .ok_or(StoreError::Corrupt("organization_keys.usage"))?,
+                    key_id,
+                    public_key,
+                    created_at,
+                    retired_at,
+                })
+            })
+            .collect()
+    }
+}
