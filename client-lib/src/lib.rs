@@ -98,9 +98,13 @@ impl TokenSource {
                 }
                 let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
                 header.kid = Some(kid.clone());
-                jsonwebtoken::encode(&header, &c, &jsonwebtoken::EncodingKey::from_ed_der(pkcs8_der))
-                    .map(Some)
-                    .map_err(|e| ClientError::Config(format!("minting a token: {e}")))
+                jsonwebtoken::encode(
+                    &header,
+                    &c,
+                    &jsonwebtoken::EncodingKey::from_ed_der(pkcs8_der),
+                )
+                .map(Some)
+                .map_err(|e| ClientError::Config(format!("minting a token: {e}")))
             }
         }
     }
@@ -199,11 +203,11 @@ impl HubClient {
             .connect()
             .await?;
         let header = match opts.token.token()? {
-            Some(t) => Some(Arc::new(
-                format!("Bearer {t}")
-                    .parse()
-                    .map_err(|_| ClientError::Config("token is not ASCII".into()))?,
-            )),
+            Some(t) => {
+                Some(Arc::new(format!("Bearer {t}").parse().map_err(|_| {
+                    ClientError::Config("token is not ASCII".into())
+                })?))
+            }
             None => None,
         };
         Ok(HubClient {

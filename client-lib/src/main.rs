@@ -7,7 +7,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 #[derive(Parser, Debug)]
-#[command(name = "signaal", version, about = "Call a signaalhub as an organisation")]
+#[command(
+    name = "signaal",
+    version,
+    about = "Call a signaalhub as an organisation"
+)]
 struct Cli {
     /// Dev kit folder (with --as): takes CA, certificate, key and token from it.
     #[arg(long, global = true)]
@@ -17,7 +21,12 @@ struct Cli {
     #[arg(long = "as", global = true)]
     as_sector: Option<String>,
     /// Hub endpoint.
-    #[arg(long, global = true, env = "SIGNAAL_ENDPOINT", default_value = "https://localhost:50051")]
+    #[arg(
+        long,
+        global = true,
+        env = "SIGNAAL_ENDPOINT",
+        default_value = "https://localhost:50051"
+    )]
     endpoint: String,
     /// CA certificate of the hub (PEM), without --kit.
     #[arg(long, global = true, env = "SIGNAAL_CA")]
@@ -76,7 +85,10 @@ fn options(cli: &Cli) -> Result<ConnectOptions, ClientError> {
         })?;
         ConnectOptions::from_dev_kit(kit, sector)?
     } else {
-        let ca = cli.ca.as_ref().ok_or_else(|| ClientError::Config("--ca (or --kit) is required".into()))?;
+        let ca = cli
+            .ca
+            .as_ref()
+            .ok_or_else(|| ClientError::Config("--ca (or --kit) is required".into()))?;
         let identity = match (&cli.cert, &cli.key) {
             (Some(c), Some(k)) => Some((read(c)?, read(k)?)),
             (None, None) => None,
@@ -125,7 +137,10 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
         Command::Whoami => {
             let me = hub.who_am_i().await?;
             if let Some(o) = &me.organization {
-                println!("organisation: {} ({}), sector {}, region {}", o.name, o.oin, o.sector_name, o.region);
+                println!(
+                    "organisation: {} ({}), sector {}, region {}",
+                    o.name, o.oin, o.sector_name, o.region
+                );
             }
             println!("professional: {}", me.professional);
             println!("roles:        {}", me.roles.join(", "));
@@ -133,10 +148,16 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
                 println!("token expires: {} (unix seconds)", t.seconds);
             }
         }
-        Command::Orgs { sector, region, expertise, query } => {
+        Command::Orgs {
+            sector,
+            region,
+            expertise,
+            query,
+        } => {
             let sector = match sector.as_deref() {
                 None => pb::Sector::Unspecified,
-                Some(s) => sector_from_name(s).ok_or_else(|| ClientError::Config(format!("unknown sector {s:?}")))?,
+                Some(s) => sector_from_name(s)
+                    .ok_or_else(|| ClientError::Config(format!("unknown sector {s:?}")))?,
             };
             let mut page_token = String::new();
             loop {
@@ -164,14 +185,21 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
             if let Some(o) = &r.organization {
                 println!("{}", org_line(o));
             }
-            for (what, keys) in [("encryption", &r.encryption_keys), ("signing", &r.signing_keys)] {
+            for (what, keys) in [
+                ("encryption", &r.encryption_keys),
+                ("signing", &r.signing_keys),
+            ] {
                 for k in keys {
                     println!(
                         "  {what} key {} {} {}{}",
                         k.key_id,
                         k.algorithm,
                         hex::encode(&k.public_key),
-                        if k.retired_at.is_some() { " (retired)" } else { "" }
+                        if k.retired_at.is_some() {
+                            " (retired)"
+                        } else {
+                            ""
+                        }
                     );
                 }
             }

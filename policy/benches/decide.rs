@@ -37,8 +37,14 @@ fn school_request() -> DecisionRequest {
             consents: vec![ConsentRecord {
                 id: "c-1".into(),
                 givers: vec![
-                    ConsentGiver { person: "ouder-1".into(), capacity: GiverCapacity::GezagHolder },
-                    ConsentGiver { person: "ouder-2".into(), capacity: GiverCapacity::GezagHolder },
+                    ConsentGiver {
+                        person: "ouder-1".into(),
+                        capacity: GiverCapacity::GezagHolder,
+                    },
+                    ConsentGiver {
+                        person: "ouder-2".into(),
+                        capacity: GiverCapacity::GezagHolder,
+                    },
                 ],
                 recipients: vec![ConsentRecipient::Sector("wijkteam".into())],
                 purposes: vec!["vroegtijdige_ondersteuning".into()],
@@ -58,8 +64,15 @@ fn school_request() -> DecisionRequest {
 
 fn meldcode_request() -> DecisionRequest {
     let mut r = school_request();
-    r.actor = Actor { oin: "00000001111111110002".into(), sector: "huisarts".into(), role: "huisarts".into() };
-    r.recipient = Recipient { oin: "00000001111111110005".into(), sector: "veilig_thuis".into() };
+    r.actor = Actor {
+        oin: "00000001111111110002".into(),
+        sector: "huisarts".into(),
+        role: "huisarts".into(),
+    };
+    r.recipient = Recipient {
+        oin: "00000001111111110005".into(),
+        sector: "veilig_thuis".into(),
+    };
     r.purpose = "melding_veilig_thuis".into();
     r.categories = vec!["signalen_huiselijk_geweld".into(), "gezondheid".into()];
     r.basis = PresentedBasis {
@@ -68,7 +81,9 @@ fn meldcode_request() -> DecisionRequest {
             evidence: Evidence {
                 meldcode_steps_completed: vec![1, 2, 3, 4],
                 afwegingskader: Some(Afwegingskader::StructureleOnveiligheid),
-                client_informed: Some(ClientInformed::No { reason: "gevaar voor het kind".into() }),
+                client_informed: Some(ClientInformed::No {
+                    reason: "gevaar voor het kind".into(),
+                }),
                 ..Evidence::default()
             },
         }),
@@ -83,10 +98,16 @@ fn median(v: &mut [f64]) -> f64 {
 }
 
 fn main() {
-    let policy = parse("sample.toml", SAMPLE_CONVENANT).expect("sample").compile();
+    let policy = parse("sample.toml", SAMPLE_CONVENANT)
+        .expect("sample")
+        .compile();
     let requests = [school_request(), meldcode_request()];
     for r in &requests {
-        assert!(policy.decide(r).is_allowed(), "bench requests must be allowed: {:?}", policy.decide(r).reasons);
+        assert!(
+            policy.decide(r).is_allowed(),
+            "bench requests must be allowed: {:?}",
+            policy.decide(r).reasons
+        );
     }
     let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &[7u8; 32]).unwrap());
     let mut buf = vec![0x5au8; 4096];
@@ -104,7 +125,11 @@ fn main() {
             let mut nonce = [0u8; 12];
             nonce[..8].copy_from_slice(&((round * BATCH + i) as u64).to_le_bytes());
             let tag = key
-                .seal_in_place_separate_tag(Nonce::assume_unique_for_key(nonce), Aad::from(b"signal-id|purpose"), black_box(&mut buf))
+                .seal_in_place_separate_tag(
+                    Nonce::assume_unique_for_key(nonce),
+                    Aad::from(b"signal-id|purpose"),
+                    black_box(&mut buf),
+                )
                 .unwrap();
             let _ = black_box(tag);
         }

@@ -1348,16 +1348,17 @@ impl<'s> Walker<'s> {
             }
         }
         if let Some(forbidden) = kind.forbidden_from_sector()
-            && from.iter().any(|(f, _)| f == forbidden) {
-                self.err(
-                    span.clone(),
-                    path,
-                    "FLOOR_BASIS_WRONG_SENDER",
-                    format!("basis `{basis}` ({kind}) cannot be used by `{forbidden}`"),
-                    Some(format!("remove `{forbidden}` from `from`")),
-                );
-                ok = false;
-            }
+            && from.iter().any(|(f, _)| f == forbidden)
+        {
+            self.err(
+                span.clone(),
+                path,
+                "FLOOR_BASIS_WRONG_SENDER",
+                format!("basis `{basis}` ({kind}) cannot be used by `{forbidden}`"),
+                Some(format!("remove `{forbidden}` from `from`")),
+            );
+            ok = false;
+        }
         if let Some(required) = kind.required_from_sector() {
             for (f, _) in from.iter().filter(|(f, _)| f != required) {
                 self.err(span.clone(), path, "FLOOR_BASIS_WRONG_SENDER", format!("basis `{basis}` ({kind}) can only be used by `{required}`, not by `{f}` (statutory floor)"), Some(format!("give `{f}` its own flow with a basis it can use, e.g. consent")));

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use crate::floor::{BasisKind, EvidenceItem, is_valid_oin};
 use crate::model::{Convenant, ObligationSpec};
 use crate::request::{
-    Afwegingskader, AgeBand, ClientInformed, ConsentRecipient, Decision,
-    DecisionRequest, GiverCapacity, LegalBasisRecord, Obligation, Outcome, Reason, ReasonCode,
+    Afwegingskader, AgeBand, ClientInformed, ConsentRecipient, Decision, DecisionRequest,
+    GiverCapacity, LegalBasisRecord, Obligation, Outcome, Reason, ReasonCode,
 };
 
 /// FNV-1a hasher for the interning maps. The maps are built from the convenant (trusted) and only
@@ -165,9 +165,10 @@ impl Policy {
         let mut closed: Vec<Option<HashSet<String>>> = vec![None; sector_names.len()];
         for p in &convenant.parties {
             if let (Some(oin), Some(&sid)) = (&p.oin, sectors.get(&p.sector))
-                && let Some(slot) = closed.get_mut(usize::from(sid)) {
-                    slot.get_or_insert_with(HashSet::new).insert(oin.clone());
-                }
+                && let Some(slot) = closed.get_mut(usize::from(sid))
+            {
+                slot.get_or_insert_with(HashSet::new).insert(oin.clone());
+            }
         }
         let mut purposes = FnvMap::default();
         let mut purpose_names = Vec::new();
@@ -212,7 +213,11 @@ impl Policy {
                 }
             }
             let fid = flows.len() as u32;
-            let flow_bases: Vec<u16> = f.bases.iter().filter_map(|b| bases.get(b).copied()).collect();
+            let flow_bases: Vec<u16> = f
+                .bases
+                .iter()
+                .filter_map(|b| bases.get(b).copied())
+                .collect();
             let allow_rules = allow_rule_table(&f.id, &flow_bases, &basis, f.also_requires_consent);
             flows.push(CFlow {
                 allow_rules,
@@ -420,12 +425,14 @@ impl Policy {
         let purpose = match self.purposes.get(req.purpose.as_str()) {
             Some(&p) => Some(p),
             None => {
-                reasons.push(|| reason(
-                    ReasonCode::UnknownPurpose,
-                    "convenant:purposes",
-                    format!("doel `{}` staat niet in het convenant", req.purpose),
-                    format!("purpose `{}` is not in the convenant", req.purpose),
-                ));
+                reasons.push(|| {
+                    reason(
+                        ReasonCode::UnknownPurpose,
+                        "convenant:purposes",
+                        format!("doel `{}` staat niet in het convenant", req.purpose),
+                        format!("purpose `{}` is not in the convenant", req.purpose),
+                    )
+                });
                 None
             }
         };
@@ -433,42 +440,49 @@ impl Policy {
         for c in &req.categories {
             match self.categories.get(c.as_str()) {
                 Some(&ci) => cats |= 1u128 << ci,
-                None => reasons.push(|| reason(
-                    ReasonCode::UnknownCategory,
-                    "convenant:categories",
-                    format!("categorie `{c}` staat niet in het convenant"),
-                    format!("category `{c}` is not in the convenant"),
-                )),
+                None => reasons.push(|| {
+                    reason(
+                        ReasonCode::UnknownCategory,
+                        "convenant:categories",
+                        format!("categorie `{c}` staat niet in het convenant"),
+                        format!("category `{c}` is not in the convenant"),
+                    )
+                }),
             }
         }
         if req.categories.is_empty() {
-            reasons.push(|| reason(
-                ReasonCode::NoCategories,
-                "floor:data-minimisation",
-                "er is geen gegevenscategorie genoemd".into(),
-                "no data category is named".into(),
-            ));
+            reasons.push(|| {
+                reason(
+                    ReasonCode::NoCategories,
+                    "floor:data-minimisation",
+                    "er is geen gegevenscategorie genoemd".into(),
+                    "no data category is named".into(),
+                )
+            });
         }
         if let Some(rf) = &req.received_for
-            && !self.purposes.contains_key(rf.as_str()) {
-                reasons.push(|| reason(
+            && !self.purposes.contains_key(rf.as_str())
+        {
+            reasons.push(|| reason(
                     ReasonCode::UnknownPurpose,
                     "convenant:purposes",
                     format!("het doel waarvoor de gegevens zijn ontvangen (`{rf}`) staat niet in het convenant"),
                     format!("the purpose the data was received for (`{rf}`) is not in the convenant"),
                 ));
-            }
+        }
         for (oin, who_nl, who_en) in [
             (&req.actor.oin, "afzender", "sender"),
             (&req.recipient.oin, "ontvanger", "recipient"),
         ] {
             if !is_valid_oin(oin) {
-                reasons.push(|| reason(
-                    ReasonCode::BadOin,
-                    "floor:identity",
-                    format!("het OIN van de {who_nl} is geen 20-cijferig OIN"),
-                    format!("the {who_en} OIN is not a 20-digit OIN"),
-                ));
+                reasons.push(|| {
+                    reason(
+                        ReasonCode::BadOin,
+                        "floor:identity",
+                        format!("het OIN van de {who_nl} is geen 20-cijferig OIN"),
+                        format!("the {who_en} OIN is not a 20-digit OIN"),
+                    )
+                });
             }
         }
         // The floor on the presented legal basis comes first, so that e.g. the meldrecht towards a
@@ -485,32 +499,36 @@ impl Policy {
             return Err(reasons);
         };
         if is_valid_oin(&req.actor.oin) && !self.party_ok(from, &req.actor.oin) {
-            reasons.push(|| reason(
-                ReasonCode::PartyNotInConvenant,
-                "convenant:parties",
-                format!(
-                    "organisatie {} is geen partij bij het convenant",
-                    req.actor.oin
-                ),
-                format!(
-                    "organisation {} is not a party to the convenant",
-                    req.actor.oin
-                ),
-            ));
+            reasons.push(|| {
+                reason(
+                    ReasonCode::PartyNotInConvenant,
+                    "convenant:parties",
+                    format!(
+                        "organisatie {} is geen partij bij het convenant",
+                        req.actor.oin
+                    ),
+                    format!(
+                        "organisation {} is not a party to the convenant",
+                        req.actor.oin
+                    ),
+                )
+            });
         }
         if is_valid_oin(&req.recipient.oin) && !self.party_ok(to, &req.recipient.oin) {
-            reasons.push(|| reason(
-                ReasonCode::PartyNotInConvenant,
-                "convenant:parties",
-                format!(
-                    "ontvanger {} is geen partij bij het convenant",
-                    req.recipient.oin
-                ),
-                format!(
-                    "recipient {} is not a party to the convenant",
-                    req.recipient.oin
-                ),
-            ));
+            reasons.push(|| {
+                reason(
+                    ReasonCode::PartyNotInConvenant,
+                    "convenant:parties",
+                    format!(
+                        "ontvanger {} is geen partij bij het convenant",
+                        req.recipient.oin
+                    ),
+                    format!(
+                        "recipient {} is not a party to the convenant",
+                        req.recipient.oin
+                    ),
+                )
+            });
         }
         let roles = self
             .sector_roles
@@ -518,18 +536,20 @@ impl Policy {
             .map(Vec::as_slice)
             .unwrap_or(&[]);
         if !roles.contains(&req.actor.role) {
-            reasons.push(|| reason(
-                ReasonCode::UnknownRole,
-                "convenant:sectors",
-                format!(
-                    "rol `{}` is geen rol van sector {}",
-                    req.actor.role, req.actor.sector
-                ),
-                format!(
-                    "role `{}` is not a role of sector {}",
-                    req.actor.role, req.actor.sector
-                ),
-            ));
+            reasons.push(|| {
+                reason(
+                    ReasonCode::UnknownRole,
+                    "convenant:sectors",
+                    format!(
+                        "rol `{}` is geen rol van sector {}",
+                        req.actor.role, req.actor.sector
+                    ),
+                    format!(
+                        "role `{}` is not a role of sector {}",
+                        req.actor.role, req.actor.sector
+                    ),
+                )
+            });
         }
         if !reasons.is_empty() {
             return Err(reasons);
@@ -567,12 +587,16 @@ impl Policy {
         match self.sectors.get(sector) {
             Some(&s) => Some(s),
             None => {
-                reasons.push(|| reason(
-                    ReasonCode::UnknownSector,
-                    "convenant:sectors",
-                    format!("sector `{sector}` van de {who_nl} neemt niet deel aan het convenant"),
-                    format!("the {who_en} sector `{sector}` is not part of the convenant"),
-                ));
+                reasons.push(|| {
+                    reason(
+                        ReasonCode::UnknownSector,
+                        "convenant:sectors",
+                        format!(
+                            "sector `{sector}` van de {who_nl} neemt niet deel aan het convenant"
+                        ),
+                        format!("the {who_en} sector `{sector}` is not part of the convenant"),
+                    )
+                });
                 None
             }
         }
@@ -613,33 +637,30 @@ impl Policy {
     }
 
     /// Floor checks on a presented legal basis that do not depend on a flow.
-    fn floor_legal_basis(
-        &self,
-        legal: &LegalBasisRecord,
-        from: &str,
-        to: &str,
-        reasons: &mut Why,
-    ) {
+    fn floor_legal_basis(&self, legal: &LegalBasisRecord, from: &str, to: &str, reasons: &mut Why) {
         let Some(&bid) = self.bases.get(legal.basis.as_str()) else {
-            reasons.push(|| reason(
-                ReasonCode::UnknownBasis,
-                "convenant:bases",
-                format!("grondslag `{}` staat niet in het convenant", legal.basis),
-                format!("basis `{}` is not in the convenant", legal.basis),
-            ));
+            reasons.push(|| {
+                reason(
+                    ReasonCode::UnknownBasis,
+                    "convenant:bases",
+                    format!("grondslag `{}` staat niet in het convenant", legal.basis),
+                    format!("basis `{}` is not in the convenant", legal.basis),
+                )
+            });
             return;
         };
         let Some(b) = self.basis.get(usize::from(bid)) else {
             return;
         };
         if let Some(required) = b.kind.required_to_sector()
-            && to != required {
-                let (code, rule) = if b.kind == BasisKind::Meldcode {
-                    (ReasonCode::MeldrechtOnlyToVeiligThuis, "floor:meldrecht")
-                } else {
-                    (ReasonCode::BasisWrongRecipient, "floor:basis-recipient")
-                };
-                reasons.push(|| reason(
+            && to != required
+        {
+            let (code, rule) = if b.kind == BasisKind::Meldcode {
+                (ReasonCode::MeldrechtOnlyToVeiligThuis, "floor:meldrecht")
+            } else {
+                (ReasonCode::BasisWrongRecipient, "floor:basis-recipient")
+            };
+            reasons.push(|| reason(
                     code,
                     rule,
                     format!(
@@ -651,19 +672,21 @@ impl Policy {
                         b.name
                     ),
                 ));
-            }
+        }
         let wrong_sender = b.kind.required_from_sector().is_some_and(|r| r != from)
             || b.kind.forbidden_from_sector() == Some(from);
         if wrong_sender {
-            reasons.push(|| reason(
-                ReasonCode::BasisWrongSender,
-                "floor:basis-sender",
-                format!(
-                    "sector {from} kan zich niet beroepen op grondslag `{}` ({})",
-                    b.name, b.kind
-                ),
-                format!("sector {from} cannot use basis `{}` ({})", b.name, b.kind),
-            ));
+            reasons.push(|| {
+                reason(
+                    ReasonCode::BasisWrongSender,
+                    "floor:basis-sender",
+                    format!(
+                        "sector {from} kan zich niet beroepen op grondslag `{}` ({})",
+                        b.name, b.kind
+                    ),
+                    format!("sector {from} cannot use basis `{}` ({})", b.name, b.kind),
+                )
+            });
         }
         if b.kind == BasisKind::Consent {
             reasons.push(|| reason(
@@ -680,55 +703,63 @@ impl Policy {
         let rule: &str = &flow.rule;
         let mut reasons = Why::new(ctx.explain);
         if !flow.from_roles.is_empty() && !flow.from_roles.contains(&req.actor.role) {
-            reasons.push(|| reason(
-                ReasonCode::RoleNotAllowed,
-                rule,
-                format!(
-                    "rol `{}` mag deze verstrekking niet doen; toegestaan: {}",
-                    req.actor.role,
-                    flow.from_roles.join(", ")
-                ),
-                format!(
-                    "role `{}` may not make this disclosure; allowed: {}",
-                    req.actor.role,
-                    flow.from_roles.join(", ")
-                ),
-            ));
+            reasons.push(|| {
+                reason(
+                    ReasonCode::RoleNotAllowed,
+                    rule,
+                    format!(
+                        "rol `{}` mag deze verstrekking niet doen; toegestaan: {}",
+                        req.actor.role,
+                        flow.from_roles.join(", ")
+                    ),
+                    format!(
+                        "role `{}` may not make this disclosure; allowed: {}",
+                        req.actor.role,
+                        flow.from_roles.join(", ")
+                    ),
+                )
+            });
         }
         let extra = ctx.cats & !flow.cats;
         if extra != 0 {
             let list = self.cat_list(extra);
-            reasons.push(|| reason(
-                ReasonCode::CategoryNotAllowed,
-                rule,
-                format!(
-                    "categorie(ën) {list} mogen niet worden verstrekt voor doel {}",
-                    req.purpose
-                ),
-                format!(
-                    "category(ies) {list} may not be disclosed for purpose {}",
-                    req.purpose
-                ),
-            ));
+            reasons.push(|| {
+                reason(
+                    ReasonCode::CategoryNotAllowed,
+                    rule,
+                    format!(
+                        "categorie(ën) {list} mogen niet worden verstrekt voor doel {}",
+                        req.purpose
+                    ),
+                    format!(
+                        "category(ies) {list} may not be disclosed for purpose {}",
+                        req.purpose
+                    ),
+                )
+            });
         }
         if flow.requires_involvement && !req.recipient_involved {
-            reasons.push(|| reason(
-                ReasonCode::RecipientNotInvolved,
-                rule,
-                "de ontvanger is niet als betrokken bij deze persoon geregistreerd".into(),
-                "the recipient is not registered as involved with this person".into(),
-            ));
+            reasons.push(|| {
+                reason(
+                    ReasonCode::RecipientNotInvolved,
+                    rule,
+                    "de ontvanger is niet als betrokken bij deze persoon geregistreerd".into(),
+                    "the recipient is not registered as involved with this person".into(),
+                )
+            });
         }
         if let Some(rf) = &req.received_for
             && let Some(&rp) = self.purposes.get(rf.as_str())
-                && rp != ctx.purpose && !flow.onward_from.contains(&rp) {
-                    reasons.push(|| reason(
+            && rp != ctx.purpose
+            && !flow.onward_from.contains(&rp)
+        {
+            reasons.push(|| reason(
                         ReasonCode::PurposeChangeNotAllowed,
                         "floor:purpose-limitation",
                         format!("gegevens ontvangen voor doel {rf} mogen niet worden doorgegeven voor doel {}", req.purpose),
                         format!("data received for purpose {rf} may not be passed on for purpose {}", req.purpose),
                     ));
-                }
+        }
         let has_art9 = ctx.cats & self.art9_mask != 0;
         let flow_consent = flow
             .bases
@@ -796,15 +827,17 @@ impl Policy {
             }
         }
         if req.basis.legal.is_none() && req.basis.consents.is_empty() {
-            basis_reasons.push(|| reason(
-                ReasonCode::NoBasis,
-                "floor:no-basis",
-                format!(
-                    "er is geen grondslag aangeleverd; toegestaan: {}",
-                    self.basis_list(flow)
-                ),
-                format!("no basis was presented; allowed: {}", self.basis_list(flow)),
-            ));
+            basis_reasons.push(|| {
+                reason(
+                    ReasonCode::NoBasis,
+                    "floor:no-basis",
+                    format!(
+                        "er is geen grondslag aangeleverd; toegestaan: {}",
+                        self.basis_list(flow)
+                    ),
+                    format!("no basis was presented; allowed: {}", self.basis_list(flow)),
+                )
+            });
         }
         if flow.also_requires_consent
             && legal_ok.is_some()
@@ -823,18 +856,20 @@ impl Policy {
             && req.basis.legal.is_none()
             && !req.basis.consents.is_empty()
         {
-            basis_reasons.push(|| reason(
-                ReasonCode::BasisNotAllowedForFlow,
-                rule,
-                format!(
-                    "toestemming alleen is hier niet genoeg; nodig is ook grondslag: {}",
-                    self.basis_list(flow)
-                ),
-                format!(
-                    "consent alone is not enough here; a basis is also needed: {}",
-                    self.basis_list(flow)
-                ),
-            ));
+            basis_reasons.push(|| {
+                reason(
+                    ReasonCode::BasisNotAllowedForFlow,
+                    rule,
+                    format!(
+                        "toestemming alleen is hier niet genoeg; nodig is ook grondslag: {}",
+                        self.basis_list(flow)
+                    ),
+                    format!(
+                        "consent alone is not enough here; a basis is also needed: {}",
+                        self.basis_list(flow)
+                    ),
+                )
+            });
         }
         // Legal route: the legal basis holds (and consent too, where the flow demands it).
         // Consent route: consent is itself one of the flow's bases and holds.
@@ -920,19 +955,21 @@ impl Policy {
             .is_none_or(|r| req.actor.sector == r)
             && cb.kind.forbidden_from_sector() != Some(req.actor.sector.as_str());
         if !to_ok || !from_ok || cb.kind == BasisKind::Consent {
-            out.push(|| reason(
-                if !to_ok && cb.kind == BasisKind::Meldcode {
-                    ReasonCode::MeldrechtOnlyToVeiligThuis
-                } else {
-                    ReasonCode::BasisWrongSender
-                },
-                "floor:basis",
-                format!(
-                    "grondslag `{}` past niet bij afzender of ontvanger",
-                    cb.name
-                ),
-                format!("basis `{}` does not fit sender or recipient", cb.name),
-            ));
+            out.push(|| {
+                reason(
+                    if !to_ok && cb.kind == BasisKind::Meldcode {
+                        ReasonCode::MeldrechtOnlyToVeiligThuis
+                    } else {
+                        ReasonCode::BasisWrongSender
+                    },
+                    "floor:basis",
+                    format!(
+                        "grondslag `{}` past niet bij afzender of ontvanger",
+                        cb.name
+                    ),
+                    format!("basis `{}` does not fit sender or recipient", cb.name),
+                )
+            });
             return;
         }
         if has_art9 && !(cb.art9 && cb.kind.may_cover_art9()) {
@@ -954,12 +991,14 @@ impl Policy {
                         .collect();
                     if !missing.is_empty() {
                         let m = missing.join(", ");
-                        out.push(|| reason(
-                            ReasonCode::MeldcodeStepsIncomplete,
-                            "floor:meldrecht",
-                            format!("stap(pen) {m} van de meldcode zijn niet doorlopen"),
-                            format!("meldcode step(s) {m} have not been completed"),
-                        ));
+                        out.push(|| {
+                            reason(
+                                ReasonCode::MeldcodeStepsIncomplete,
+                                "floor:meldrecht",
+                                format!("stap(pen) {m} van de meldcode zijn niet doorlopen"),
+                                format!("meldcode step(s) {m} have not been completed"),
+                            )
+                        });
                     }
                     continue;
                 }
@@ -987,12 +1026,15 @@ impl Policy {
                         "whether the client was informed (and if not, why not)",
                     ),
                     Some(ClientInformed::No { reason: r }) if r.trim().is_empty() => {
-                        out.push(|| reason(
-                            ReasonCode::ClientInformedReasonMissing,
-                            "floor:meldrecht",
-                            "de cliënt is niet geïnformeerd en de reden daarvoor ontbreekt".into(),
-                            "the client was not informed and the reason is missing".into(),
-                        ));
+                        out.push(|| {
+                            reason(
+                                ReasonCode::ClientInformedReasonMissing,
+                                "floor:meldrecht",
+                                "de cliënt is niet geïnformeerd en de reden daarvoor ontbreekt"
+                                    .into(),
+                                "the client was not informed and the reason is missing".into(),
+                            )
+                        });
                         continue;
                     }
                     Some(_) => (true, "", ""),
@@ -1049,12 +1091,14 @@ impl Policy {
                 | EvidenceItem::Explicit => (false, "toestemmingsgegevens", "consent details"),
             };
             if !present {
-                out.push(|| reason(
-                    ReasonCode::EvidenceMissing,
-                    format!("basis:{}", cb.name),
-                    format!("voor grondslag `{}` ontbreekt: {nl}", cb.name),
-                    format!("basis `{}` is missing: {en}", cb.name),
-                ));
+                out.push(|| {
+                    reason(
+                        ReasonCode::EvidenceMissing,
+                        format!("basis:{}", cb.name),
+                        format!("voor grondslag `{}` ontbreekt: {nl}", cb.name),
+                        format!("basis `{}` is missing: {en}", cb.name),
+                    )
+                });
             }
         }
     }
@@ -1090,30 +1134,36 @@ impl Policy {
         for (ri, rec) in req.basis.consents.iter().enumerate().take(64) {
             let id = &rec.id;
             if rec.withdrawn {
-                record_issues.push(|| reason(
-                    ReasonCode::ConsentWithdrawn,
-                    "floor:consent",
-                    format!("toestemming {id} is ingetrokken"),
-                    format!("consent {id} has been withdrawn"),
-                ));
+                record_issues.push(|| {
+                    reason(
+                        ReasonCode::ConsentWithdrawn,
+                        "floor:consent",
+                        format!("toestemming {id} is ingetrokken"),
+                        format!("consent {id} has been withdrawn"),
+                    )
+                });
                 continue;
             }
             if now < rec.valid_from {
-                record_issues.push(|| reason(
-                    ReasonCode::ConsentNotYetValid,
-                    "floor:consent",
-                    format!("toestemming {id} is nog niet geldig"),
-                    format!("consent {id} is not valid yet"),
-                ));
+                record_issues.push(|| {
+                    reason(
+                        ReasonCode::ConsentNotYetValid,
+                        "floor:consent",
+                        format!("toestemming {id} is nog niet geldig"),
+                        format!("consent {id} is not valid yet"),
+                    )
+                });
                 continue;
             }
             if now >= rec.valid_until {
-                record_issues.push(|| reason(
-                    ReasonCode::ConsentExpired,
-                    "floor:consent",
-                    format!("toestemming {id} is verlopen"),
-                    format!("consent {id} has expired"),
-                ));
+                record_issues.push(|| {
+                    reason(
+                        ReasonCode::ConsentExpired,
+                        "floor:consent",
+                        format!("toestemming {id} is verlopen"),
+                        format!("consent {id} has expired"),
+                    )
+                });
                 continue;
             }
             let covers_recipient = rec.recipients.iter().any(|r| match r {
@@ -1121,27 +1171,31 @@ impl Policy {
                 ConsentRecipient::Sector(s) => *s == req.recipient.sector,
             });
             if !covers_recipient {
-                record_issues.push(|| reason(
-                    ReasonCode::ConsentWrongRecipient,
-                    "floor:consent",
-                    format!(
-                        "toestemming {id} geldt niet voor ontvanger {} ({})",
-                        req.recipient.oin, req.recipient.sector
-                    ),
-                    format!(
-                        "consent {id} does not cover recipient {} ({})",
-                        req.recipient.oin, req.recipient.sector
-                    ),
-                ));
+                record_issues.push(|| {
+                    reason(
+                        ReasonCode::ConsentWrongRecipient,
+                        "floor:consent",
+                        format!(
+                            "toestemming {id} geldt niet voor ontvanger {} ({})",
+                            req.recipient.oin, req.recipient.sector
+                        ),
+                        format!(
+                            "consent {id} does not cover recipient {} ({})",
+                            req.recipient.oin, req.recipient.sector
+                        ),
+                    )
+                });
                 continue;
             }
             if !rec.purposes.contains(&req.purpose) {
-                record_issues.push(|| reason(
-                    ReasonCode::ConsentWrongPurpose,
-                    "floor:consent",
-                    format!("toestemming {id} geldt niet voor doel {}", req.purpose),
-                    format!("consent {id} does not cover purpose {}", req.purpose),
-                ));
+                record_issues.push(|| {
+                    reason(
+                        ReasonCode::ConsentWrongPurpose,
+                        "floor:consent",
+                        format!("toestemming {id} geldt niet voor doel {}", req.purpose),
+                        format!("consent {id} does not cover purpose {}", req.purpose),
+                    )
+                });
                 continue;
             }
             usable |= 1u64 << ri;
@@ -1177,12 +1231,20 @@ impl Policy {
                             match holders.iter().take(64).position(|h| *h == g.person) {
                                 Some(hi) => holders_gave |= 1u64 << hi,
                                 None => {
-                                record_issues.push(|| reason(
-                                    ReasonCode::ConsentGiverNotEntitled,
-                                    "floor:consent-minors",
-                                    format!("{} heeft geen gezag over betrokkene", g.person),
-                                    format!("{} does not hold gezag over the subject", g.person),
-                                ));
+                                    record_issues.push(|| {
+                                        reason(
+                                            ReasonCode::ConsentGiverNotEntitled,
+                                            "floor:consent-minors",
+                                            format!(
+                                                "{} heeft geen gezag over betrokkene",
+                                                g.person
+                                            ),
+                                            format!(
+                                                "{} does not hold gezag over the subject",
+                                                g.person
+                                            ),
+                                        )
+                                    });
                                 }
                             }
                         }
@@ -1198,12 +1260,14 @@ impl Policy {
                 } else {
                     ("", "")
                 };
-                out.push(|| reason(
-                    ReasonCode::ConsentCategoryNotCovered,
-                    "floor:consent",
-                    format!("geldige toestemming{nl_art9} ontbreekt voor categorie {cname}"),
-                    format!("valid consent{en_art9} is missing for category {cname}"),
-                ));
+                out.push(|| {
+                    reason(
+                        ReasonCode::ConsentCategoryNotCovered,
+                        "floor:consent",
+                        format!("geldige toestemming{nl_art9} ontbreekt voor categorie {cname}"),
+                        format!("valid consent{en_art9} is missing for category {cname}"),
+                    )
+                });
                 continue;
             }
             let needs_subject = match band {
@@ -1224,21 +1288,25 @@ impl Policy {
                         "the child (aged 12–15, health data)",
                     ),
                 };
-                out.push(|| reason(
-                    ReasonCode::ConsentMissingSubject,
-                    "floor:consent-minors",
-                    format!("toestemming van {} ontbreekt voor categorie {cname}", who.0),
-                    format!("consent of {} is missing for category {cname}", who.1),
-                ));
+                out.push(|| {
+                    reason(
+                        ReasonCode::ConsentMissingSubject,
+                        "floor:consent-minors",
+                        format!("toestemming van {} ontbreekt voor categorie {cname}", who.0),
+                        format!("consent of {} is missing for category {cname}", who.1),
+                    )
+                });
             }
             if needs_parent {
                 if holders.is_empty() {
-                    out.push(|| reason(
-                        ReasonCode::GezagHoldersUnknown,
-                        "floor:consent-minors",
-                        "niet is vastgelegd wie het gezag heeft over betrokkene".into(),
-                        "who holds gezag over the subject is not recorded".into(),
-                    ));
+                    out.push(|| {
+                        reason(
+                            ReasonCode::GezagHoldersUnknown,
+                            "floor:consent-minors",
+                            "niet is vastgelegd wie het gezag heeft over betrokkene".into(),
+                            "who holds gezag over the subject is not recorded".into(),
+                        )
+                    });
                 } else {
                     let gave = |i: usize| i < 64 && holders_gave & (1u64 << i) != 0;
                     let fails = if all_gezag {

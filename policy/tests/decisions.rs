@@ -84,11 +84,14 @@ fn flow1_school_to_wijkteam_with_consent() {
     let mut not_yet = school_signal();
     not_yet.now = NOW - 60 * DAY;
     let mut wrong_recipient = school_signal();
-    wrong_recipient.basis.consents[0].recipients = vec![ConsentRecipient::Oin(WIJKTEAM_OTHER.into())];
+    wrong_recipient.basis.consents[0].recipients =
+        vec![ConsentRecipient::Oin(WIJKTEAM_OTHER.into())];
     let mut wrong_purpose = school_signal();
     wrong_purpose.basis.consents[0].purposes = vec!["casusafstemming".into()];
     let mut extra_category = school_signal();
-    extra_category.categories.push("signalen_huiselijk_geweld".into());
+    extra_category
+        .categories
+        .push("signalen_huiselijk_geweld".into());
     let mut not_a_holder = school_signal();
     not_a_holder.basis.consents[0].givers[1].person = "stiefvader".into();
     let mut child14_alone = school_signal();
@@ -121,25 +124,85 @@ fn flow1_school_to_wijkteam_with_consent() {
 
     run(vec![
         ("both parents in one record", school_signal(), None),
-        ("both parents in two records (OIN and sector)", two_records, None),
+        (
+            "both parents in two records (OIN and sector)",
+            two_records,
+            None,
+        ),
         ("16-year-old consents alone", pupil16_alone, None),
-        ("only one of two gezag holders", one_parent, Some(ReasonCode::ConsentMissingGezagHolder)),
+        (
+            "only one of two gezag holders",
+            one_parent,
+            Some(ReasonCode::ConsentMissingGezagHolder),
+        ),
         ("withdrawn", withdrawn, Some(ReasonCode::ConsentWithdrawn)),
         ("expired", expired, Some(ReasonCode::ConsentExpired)),
-        ("not yet valid", not_yet, Some(ReasonCode::ConsentNotYetValid)),
-        ("consent for another wijkteam", wrong_recipient, Some(ReasonCode::ConsentWrongRecipient)),
-        ("consent for another purpose", wrong_purpose, Some(ReasonCode::ConsentWrongPurpose)),
-        ("category not consented", extra_category, Some(ReasonCode::ConsentCategoryNotCovered)),
-        ("giver without gezag", not_a_holder, Some(ReasonCode::ConsentMissingGezagHolder)),
-        ("a 14-year-old's consent alone", child14_alone, Some(ReasonCode::ConsentMissingGezagHolder)),
-        ("16-17: parents instead of the young person", pupil16_parents_only, Some(ReasonCode::ConsentMissingSubject)),
-        ("age unknown", age_unknown, Some(ReasonCode::SubjectAgeUnknown)),
-        ("gezag unknown", gezag_unknown, Some(ReasonCode::GezagHoldersUnknown)),
+        (
+            "not yet valid",
+            not_yet,
+            Some(ReasonCode::ConsentNotYetValid),
+        ),
+        (
+            "consent for another wijkteam",
+            wrong_recipient,
+            Some(ReasonCode::ConsentWrongRecipient),
+        ),
+        (
+            "consent for another purpose",
+            wrong_purpose,
+            Some(ReasonCode::ConsentWrongPurpose),
+        ),
+        (
+            "category not consented",
+            extra_category,
+            Some(ReasonCode::ConsentCategoryNotCovered),
+        ),
+        (
+            "giver without gezag",
+            not_a_holder,
+            Some(ReasonCode::ConsentMissingGezagHolder),
+        ),
+        (
+            "a 14-year-old's consent alone",
+            child14_alone,
+            Some(ReasonCode::ConsentMissingGezagHolder),
+        ),
+        (
+            "16-17: parents instead of the young person",
+            pupil16_parents_only,
+            Some(ReasonCode::ConsentMissingSubject),
+        ),
+        (
+            "age unknown",
+            age_unknown,
+            Some(ReasonCode::SubjectAgeUnknown),
+        ),
+        (
+            "gezag unknown",
+            gezag_unknown,
+            Some(ReasonCode::GezagHoldersUnknown),
+        ),
         ("no consent at all", no_consent, Some(ReasonCode::NoBasis)),
-        ("role not in sector", wrong_role, Some(ReasonCode::UnknownRole)),
-        ("wrong recipient sector", to_woning, Some(ReasonCode::NoFlow)),
-        ("health data from school", health, Some(ReasonCode::CategoryNotAllowed)),
-        ("typo in sector", typo_sector, Some(ReasonCode::UnknownSector)),
+        (
+            "role not in sector",
+            wrong_role,
+            Some(ReasonCode::UnknownRole),
+        ),
+        (
+            "wrong recipient sector",
+            to_woning,
+            Some(ReasonCode::NoFlow),
+        ),
+        (
+            "health data from school",
+            health,
+            Some(ReasonCode::CategoryNotAllowed),
+        ),
+        (
+            "typo in sector",
+            typo_sector,
+            Some(ReasonCode::UnknownSector),
+        ),
         ("malformed OIN", bad_oin, Some(ReasonCode::BadOin)),
     ]);
 }
@@ -201,8 +264,18 @@ fn allowed_decision_carries_rules_and_obligations() {
 // ------------------------------------------------------------------ flow 2: meldcode -> VT
 
 fn gp_report(to: &str) -> DecisionRequest {
-    let purpose = if to == "veilig_thuis" { "melding_veilig_thuis" } else { "vroegtijdige_ondersteuning" };
-    let mut r = req("huisarts", "huisarts", to, purpose, &["signalen_huiselijk_geweld", "gezondheid"]);
+    let purpose = if to == "veilig_thuis" {
+        "melding_veilig_thuis"
+    } else {
+        "vroegtijdige_ondersteuning"
+    };
+    let mut r = req(
+        "huisarts",
+        "huisarts",
+        to,
+        purpose,
+        &["signalen_huiselijk_geweld", "gezondheid"],
+    );
     r.subject.age = Age::Years(4);
     r.basis.legal = legal("meldrecht", meldcode_evidence());
     r
@@ -211,28 +284,77 @@ fn gp_report(to: &str) -> DecisionRequest {
 #[test]
 fn flow2_meldcode_to_veilig_thuis() {
     let mut steps_missing = gp_report("veilig_thuis");
-    steps_missing.basis.legal.as_mut().unwrap().evidence.meldcode_steps_completed = vec![1, 2];
+    steps_missing
+        .basis
+        .legal
+        .as_mut()
+        .unwrap()
+        .evidence
+        .meldcode_steps_completed = vec![1, 2];
     let mut no_afweging = gp_report("veilig_thuis");
-    no_afweging.basis.legal.as_mut().unwrap().evidence.afwegingskader = None;
+    no_afweging
+        .basis
+        .legal
+        .as_mut()
+        .unwrap()
+        .evidence
+        .afwegingskader = None;
     let mut no_suspicion = gp_report("veilig_thuis");
-    no_suspicion.basis.legal.as_mut().unwrap().evidence.afwegingskader = Some(Afwegingskader::GeenVermoeden);
+    no_suspicion
+        .basis
+        .legal
+        .as_mut()
+        .unwrap()
+        .evidence
+        .afwegingskader = Some(Afwegingskader::GeenVermoeden);
     let mut no_reason = gp_report("veilig_thuis");
-    no_reason.basis.legal.as_mut().unwrap().evidence.client_informed =
-        Some(ClientInformed::No { reason: "  ".into() });
+    no_reason
+        .basis
+        .legal
+        .as_mut()
+        .unwrap()
+        .evidence
+        .client_informed = Some(ClientInformed::No {
+        reason: "  ".into(),
+    });
     let mut informed_unknown = gp_report("veilig_thuis");
-    informed_unknown.basis.legal.as_mut().unwrap().evidence.client_informed = None;
+    informed_unknown
+        .basis
+        .legal
+        .as_mut()
+        .unwrap()
+        .evidence
+        .client_informed = None;
     let mut told = gp_report("veilig_thuis");
     told.basis.legal.as_mut().unwrap().evidence.client_informed = Some(ClientInformed::Yes);
     let mut from_school = gp_report("veilig_thuis");
-    from_school.actor = Actor { oin: SCHOOL.into(), sector: "school".into(), role: "aandachtsfunctionaris".into() };
+    from_school.actor = Actor {
+        oin: SCHOOL.into(),
+        sector: "school".into(),
+        role: "aandachtsfunctionaris".into(),
+    };
     let mut from_opvang = gp_report("veilig_thuis");
-    from_opvang.actor = Actor { oin: OPVANG.into(), sector: "vrouwenopvang".into(), role: "medewerker_opvang".into() };
+    from_opvang.actor = Actor {
+        oin: OPVANG.into(),
+        sector: "vrouwenopvang".into(),
+        role: "medewerker_opvang".into(),
+    };
     let to_wijkteam = gp_report("wijkteam");
     let mut to_wijkteam_same_purpose = gp_report("wijkteam");
     to_wijkteam_same_purpose.purpose = "melding_veilig_thuis".into();
     // To the wijkteam it needs consent with an art. 9 ground: explicit consent works...
-    let mut consent_explicit = req("huisarts", "huisarts", "wijkteam", "vroegtijdige_ondersteuning", &["gezondheid"]);
-    consent_explicit.basis.consents = vec![both_parents("vroegtijdige_ondersteuning", "wijkteam", &["gezondheid"])];
+    let mut consent_explicit = req(
+        "huisarts",
+        "huisarts",
+        "wijkteam",
+        "vroegtijdige_ondersteuning",
+        &["gezondheid"],
+    );
+    consent_explicit.basis.consents = vec![both_parents(
+        "vroegtijdige_ondersteuning",
+        "wijkteam",
+        &["gezondheid"],
+    )];
     consent_explicit.basis.consents[0].explicit = true;
     // ...not-explicit consent does not.
     let mut consent_plain = consent_explicit.clone();
@@ -250,25 +372,75 @@ fn flow2_meldcode_to_veilig_thuis() {
     ));
     teen_both.basis.consents[1].explicit = true;
     // A 13-year-old, non-health data: parents alone are enough.
-    let mut teen_nonhealth = req("huisarts", "huisarts", "wijkteam", "vroegtijdige_ondersteuning", &["zorgen_thuissituatie"]);
+    let mut teen_nonhealth = req(
+        "huisarts",
+        "huisarts",
+        "wijkteam",
+        "vroegtijdige_ondersteuning",
+        &["zorgen_thuissituatie"],
+    );
     teen_nonhealth.subject.age = Age::Years(13);
-    teen_nonhealth.basis.consents = vec![both_parents("vroegtijdige_ondersteuning", "wijkteam", &["zorgen_thuissituatie"])];
+    teen_nonhealth.basis.consents = vec![both_parents(
+        "vroegtijdige_ondersteuning",
+        "wijkteam",
+        &["zorgen_thuissituatie"],
+    )];
 
     run(vec![
-        ("GP reports with health data", gp_report("veilig_thuis"), None),
+        (
+            "GP reports with health data",
+            gp_report("veilig_thuis"),
+            None,
+        ),
         ("client told", told, None),
         ("school reports", from_school, None),
         ("vrouwenopvang (extra sector) reports", from_opvang, None),
-        ("steps 3-4 missing", steps_missing, Some(ReasonCode::MeldcodeStepsIncomplete)),
-        ("no afwegingskader", no_afweging, Some(ReasonCode::EvidenceMissing)),
-        ("afwegingskader: no suspicion", no_suspicion, Some(ReasonCode::MeldcodeNoSuspicion)),
-        ("not informed, no reason", no_reason, Some(ReasonCode::ClientInformedReasonMissing)),
-        ("informed unknown", informed_unknown, Some(ReasonCode::EvidenceMissing)),
-        ("meldcode towards the wijkteam", to_wijkteam, Some(ReasonCode::MeldrechtOnlyToVeiligThuis)),
-        ("meldcode towards the wijkteam, melding purpose", to_wijkteam_same_purpose, Some(ReasonCode::MeldrechtOnlyToVeiligThuis)),
+        (
+            "steps 3-4 missing",
+            steps_missing,
+            Some(ReasonCode::MeldcodeStepsIncomplete),
+        ),
+        (
+            "no afwegingskader",
+            no_afweging,
+            Some(ReasonCode::EvidenceMissing),
+        ),
+        (
+            "afwegingskader: no suspicion",
+            no_suspicion,
+            Some(ReasonCode::MeldcodeNoSuspicion),
+        ),
+        (
+            "not informed, no reason",
+            no_reason,
+            Some(ReasonCode::ClientInformedReasonMissing),
+        ),
+        (
+            "informed unknown",
+            informed_unknown,
+            Some(ReasonCode::EvidenceMissing),
+        ),
+        (
+            "meldcode towards the wijkteam",
+            to_wijkteam,
+            Some(ReasonCode::MeldrechtOnlyToVeiligThuis),
+        ),
+        (
+            "meldcode towards the wijkteam, melding purpose",
+            to_wijkteam_same_purpose,
+            Some(ReasonCode::MeldrechtOnlyToVeiligThuis),
+        ),
         ("explicit consent to wijkteam", consent_explicit, None),
-        ("health data without art. 9 ground", consent_plain, Some(ReasonCode::ConsentNotExplicit)),
-        ("health data at 13, parents only", teen_parents_only, Some(ReasonCode::ConsentMissingSubject)),
+        (
+            "health data without art. 9 ground",
+            consent_plain,
+            Some(ReasonCode::ConsentNotExplicit),
+        ),
+        (
+            "health data at 13, parents only",
+            teen_parents_only,
+            Some(ReasonCode::ConsentMissingSubject),
+        ),
         ("health data at 13, parents and child", teen_both, None),
         ("non-health data at 13, parents", teen_nonhealth, None),
     ]);
@@ -276,11 +448,21 @@ fn flow2_meldcode_to_veilig_thuis() {
 
 #[test]
 fn veilig_thuis_cannot_use_meldrecht() {
-    let mut r = req("veilig_thuis", "vt_medewerker", "veilig_thuis", "melding_veilig_thuis", &["zorgen_thuissituatie"]);
+    let mut r = req(
+        "veilig_thuis",
+        "vt_medewerker",
+        "veilig_thuis",
+        "melding_veilig_thuis",
+        &["zorgen_thuissituatie"],
+    );
     r.basis.legal = legal("meldrecht", meldcode_evidence());
     let d = sample().decide(&r);
     assert!(!d.is_allowed());
-    assert!(d.has_reason(ReasonCode::BasisWrongSender), "{:?}", codes(&d));
+    assert!(
+        d.has_reason(ReasonCode::BasisWrongSender),
+        "{:?}",
+        codes(&d)
+    );
 }
 
 // ------------------------------------------------------------------ flow 3: police zorgmelding
@@ -288,38 +470,96 @@ fn veilig_thuis_cannot_use_meldrecht() {
 #[test]
 fn flow3_police_zorgmelding() {
     let ok = || {
-        let mut r = req("politie", "wijkagent", "veilig_thuis", "zorgmelding_politie", &["incidentgegevens", "betrokken_personen", "aanwezigheid_kinderen"]);
-        r.basis.legal = legal("wpg_zorgmelding", Evidence { registration_number: Some("PL0900-2025123456".into()), ..Evidence::default() });
+        let mut r = req(
+            "politie",
+            "wijkagent",
+            "veilig_thuis",
+            "zorgmelding_politie",
+            &[
+                "incidentgegevens",
+                "betrokken_personen",
+                "aanwezigheid_kinderen",
+            ],
+        );
+        r.basis.legal = legal(
+            "wpg_zorgmelding",
+            Evidence {
+                registration_number: Some("PL0900-2025123456".into()),
+                ..Evidence::default()
+            },
+        );
         r
     };
     let mut no_number = ok();
-    no_number.basis.legal.as_mut().unwrap().evidence.registration_number = None;
+    no_number
+        .basis
+        .legal
+        .as_mut()
+        .unwrap()
+        .evidence
+        .registration_number = None;
     let mut health = ok();
     health.categories.push("gezondheid".into());
     let mut to_wijkteam = ok();
-    to_wijkteam.recipient = Recipient { oin: WIJKTEAM.into(), sector: "wijkteam".into() };
+    to_wijkteam.recipient = Recipient {
+        oin: WIJKTEAM.into(),
+        sector: "wijkteam".into(),
+    };
     let mut school_uses_wpg = ok();
-    school_uses_wpg.actor = Actor { oin: SCHOOL.into(), sector: "school".into(), role: "ib_er".into() };
+    school_uses_wpg.actor = Actor {
+        oin: SCHOOL.into(),
+        sector: "school".into(),
+        role: "ib_er".into(),
+    };
     school_uses_wpg.purpose = "melding_veilig_thuis".into();
     school_uses_wpg.categories = vec!["zorgen_thuissituatie".into()];
     let mut wrong_purpose = ok();
     wrong_purpose.purpose = "casusafstemming".into();
     run(vec![
         ("zorgmelding", ok(), None),
-        ("no registration number", no_number, Some(ReasonCode::EvidenceMissing)),
+        (
+            "no registration number",
+            no_number,
+            Some(ReasonCode::EvidenceMissing),
+        ),
         ("health data", health, Some(ReasonCode::CategoryNotAllowed)),
         ("police to wijkteam", to_wijkteam, Some(ReasonCode::NoFlow)),
-        ("school on the Wpg", school_uses_wpg, Some(ReasonCode::BasisWrongSender)),
-        ("wrong purpose", wrong_purpose, Some(ReasonCode::PurposeNotAllowed)),
+        (
+            "school on the Wpg",
+            school_uses_wpg,
+            Some(ReasonCode::BasisWrongSender),
+        ),
+        (
+            "wrong purpose",
+            wrong_purpose,
+            Some(ReasonCode::PurposeNotAllowed),
+        ),
     ]);
 }
 
 // ------------------------------------------------------------------ flow 4: VT handover
 
 fn handover() -> DecisionRequest {
-    let mut r = req("veilig_thuis", "vt_medewerker", "wijkteam", "overdracht_hulpverlening", &["melding_samenvatting", "aanwezigheid_kinderen"]);
-    r.basis.legal = legal("vt_wettelijke_taak", Evidence { case_reference: Some("VT-2025-0042".into()), client_informed: Some(ClientInformed::Yes), ..Evidence::default() });
-    r.basis.consents = vec![both_parents("overdracht_hulpverlening", "wijkteam", &["melding_samenvatting", "aanwezigheid_kinderen"])];
+    let mut r = req(
+        "veilig_thuis",
+        "vt_medewerker",
+        "wijkteam",
+        "overdracht_hulpverlening",
+        &["melding_samenvatting", "aanwezigheid_kinderen"],
+    );
+    r.basis.legal = legal(
+        "vt_wettelijke_taak",
+        Evidence {
+            case_reference: Some("VT-2025-0042".into()),
+            client_informed: Some(ClientInformed::Yes),
+            ..Evidence::default()
+        },
+    );
+    r.basis.consents = vec![both_parents(
+        "overdracht_hulpverlening",
+        "wijkteam",
+        &["melding_samenvatting", "aanwezigheid_kinderen"],
+    )];
     r.received_for = Some("zorgmelding_politie".into());
     r
 }
@@ -333,16 +573,42 @@ fn flow4_veilig_thuis_handover() {
     let mut consent_only = handover();
     consent_only.basis.legal = None;
     let mut no_case = handover();
-    no_case.basis.legal.as_mut().unwrap().evidence.case_reference = None;
+    no_case
+        .basis
+        .legal
+        .as_mut()
+        .unwrap()
+        .evidence
+        .case_reference = None;
     let mut repurposed = handover();
     repurposed.received_for = Some("vroegsignalering_schulden".into());
     run(vec![
         ("handover with family consent", handover(), None),
-        ("family does not consent (scenario 7)", family_refuses, Some(ReasonCode::ConsentRequiredByFlow)),
-        ("family withdrew", family_withdrew, Some(ReasonCode::ConsentWithdrawn)),
-        ("consent without the statutory task", consent_only, Some(ReasonCode::BasisNotAllowedForFlow)),
-        ("no case reference", no_case, Some(ReasonCode::EvidenceMissing)),
-        ("data received for another purpose", repurposed, Some(ReasonCode::PurposeChangeNotAllowed)),
+        (
+            "family does not consent (scenario 7)",
+            family_refuses,
+            Some(ReasonCode::ConsentRequiredByFlow),
+        ),
+        (
+            "family withdrew",
+            family_withdrew,
+            Some(ReasonCode::ConsentWithdrawn),
+        ),
+        (
+            "consent without the statutory task",
+            consent_only,
+            Some(ReasonCode::BasisNotAllowedForFlow),
+        ),
+        (
+            "no case reference",
+            no_case,
+            Some(ReasonCode::EvidenceMissing),
+        ),
+        (
+            "data received for another purpose",
+            repurposed,
+            Some(ReasonCode::PurposeChangeNotAllowed),
+        ),
     ]);
 }
 
@@ -350,20 +616,38 @@ fn flow4_veilig_thuis_handover() {
 fn handover_obliges_family_letter_unless_exempted() {
     let p = sample();
     let d = p.decide(&handover());
-    assert!(d.obligations.contains(&Obligation::InformSubject), "{:?}", d.obligations);
+    assert!(
+        d.obligations.contains(&Obligation::InformSubject),
+        "{:?}",
+        d.obligations
+    );
     let mut r = handover();
     r.inform_exemption = Some("acute onveiligheid".into());
     let d = p.decide(&r);
-    assert!(d.obligations.contains(&Obligation::InformSubjectExempted { reason: "acute onveiligheid".into() }));
+    assert!(d.obligations.contains(&Obligation::InformSubjectExempted {
+        reason: "acute onveiligheid".into()
+    }));
     assert!(!d.obligations.contains(&Obligation::InformSubject));
 }
 
 // ------------------------------------------------------------------ flow 5 (DOMAIN rules): rent arrears
 
 fn arrears() -> DecisionRequest {
-    let mut r = req("woningcorporatie", "wijkconsulent", "wijkteam", "vroegsignalering_schulden", &["betalingsachterstand"]);
+    let mut r = req(
+        "woningcorporatie",
+        "wijkconsulent",
+        "wijkteam",
+        "vroegsignalering_schulden",
+        &["betalingsachterstand"],
+    );
     r.subject.age = Age::Band(AgeBand::Adult);
-    r.basis.legal = legal("wgs_vroegsignalering", Evidence { payment_reminder_sent: Some(true), ..Evidence::default() });
+    r.basis.legal = legal(
+        "wgs_vroegsignalering",
+        Evidence {
+            payment_reminder_sent: Some(true),
+            ..Evidence::default()
+        },
+    );
     r
 }
 
@@ -372,29 +656,83 @@ fn flow5_rent_arrears() {
     let mut with_health = arrears();
     with_health.categories.push("gezondheid".into());
     let mut with_neglect = arrears();
-    with_neglect.categories.push("vermoeden_verwaarlozing_kinderen".into());
+    with_neglect
+        .categories
+        .push("vermoeden_verwaarlozing_kinderen".into());
     let mut no_reminder = arrears();
-    no_reminder.basis.legal.as_mut().unwrap().evidence.payment_reminder_sent = None;
+    no_reminder
+        .basis
+        .legal
+        .as_mut()
+        .unwrap()
+        .evidence
+        .payment_reminder_sent = None;
     // Neglect needs consent: the adult tenant's, for the support purpose.
-    let mut neglect_with_consent = req("woningcorporatie", "wijkconsulent", "wijkteam", "vroegtijdige_ondersteuning", &["vermoeden_verwaarlozing_kinderen", "betalingsachterstand"]);
+    let mut neglect_with_consent = req(
+        "woningcorporatie",
+        "wijkconsulent",
+        "wijkteam",
+        "vroegtijdige_ondersteuning",
+        &["vermoeden_verwaarlozing_kinderen", "betalingsachterstand"],
+    );
     neglect_with_consent.subject.age = Age::Years(34);
-    neglect_with_consent.basis.consents = vec![consent("c-huurder", &[("huurder", GiverCapacity::Subject)], ConsentRecipient::Sector("wijkteam".into()), "vroegtijdige_ondersteuning", &["vermoeden_verwaarlozing_kinderen", "betalingsachterstand"])];
+    neglect_with_consent.basis.consents = vec![consent(
+        "c-huurder",
+        &[("huurder", GiverCapacity::Subject)],
+        ConsentRecipient::Sector("wijkteam".into()),
+        "vroegtijdige_ondersteuning",
+        &["vermoeden_verwaarlozing_kinderen", "betalingsachterstand"],
+    )];
     // ...or a meldcode report to Veilig Thuis instead.
-    let mut neglect_to_vt = req("woningcorporatie", "wijkconsulent", "veilig_thuis", "melding_veilig_thuis", &["vermoeden_verwaarlozing_kinderen"]);
+    let mut neglect_to_vt = req(
+        "woningcorporatie",
+        "wijkconsulent",
+        "veilig_thuis",
+        "melding_veilig_thuis",
+        &["vermoeden_verwaarlozing_kinderen"],
+    );
     neglect_to_vt.basis.legal = legal("meldrecht", meldcode_evidence());
     let mut neglect_wgs_other_purpose = arrears();
     neglect_wgs_other_purpose.purpose = "vroegtijdige_ondersteuning".into();
     let mut wgs_from_school = arrears();
-    wgs_from_school.actor = Actor { oin: SCHOOL.into(), sector: "school".into(), role: "ib_er".into() };
+    wgs_from_school.actor = Actor {
+        oin: SCHOOL.into(),
+        sector: "school".into(),
+        role: "ib_er".into(),
+    };
     run(vec![
         ("arrears signal without consent", arrears(), None),
-        ("arrears plus health", with_health, Some(ReasonCode::CategoryNotAllowed)),
-        ("arrears plus neglect", with_neglect, Some(ReasonCode::CategoryNotAllowed)),
-        ("no payment reminder", no_reminder, Some(ReasonCode::EvidenceMissing)),
-        ("neglect with the tenant's consent", neglect_with_consent, None),
+        (
+            "arrears plus health",
+            with_health,
+            Some(ReasonCode::CategoryNotAllowed),
+        ),
+        (
+            "arrears plus neglect",
+            with_neglect,
+            Some(ReasonCode::CategoryNotAllowed),
+        ),
+        (
+            "no payment reminder",
+            no_reminder,
+            Some(ReasonCode::EvidenceMissing),
+        ),
+        (
+            "neglect with the tenant's consent",
+            neglect_with_consent,
+            None,
+        ),
         ("neglect to VT under the meldcode", neglect_to_vt, None),
-        ("Wgs basis for support purpose", neglect_wgs_other_purpose, Some(ReasonCode::BasisNotAllowedForFlow)),
-        ("school on the Wgs", wgs_from_school, Some(ReasonCode::BasisWrongSender)),
+        (
+            "Wgs basis for support purpose",
+            neglect_wgs_other_purpose,
+            Some(ReasonCode::BasisNotAllowedForFlow),
+        ),
+        (
+            "school on the Wgs",
+            wgs_from_school,
+            Some(ReasonCode::BasisWrongSender),
+        ),
     ]);
 }
 
@@ -407,7 +745,10 @@ fn rent_arrears_with_health_is_denied_even_when_flow_would_list_it() {
     );
     assert_ne!(text, SAMPLE_CONVENANT);
     let err = parse("x.toml", &text).unwrap_err();
-    assert!(err.iter().any(|d| d.code == "FLOOR_ART9_GROUND_MISSING"), "{err}");
+    assert!(
+        err.iter().any(|d| d.code == "FLOOR_ART9_GROUND_MISSING"),
+        "{err}"
+    );
 }
 
 // ------------------------------------------------------------------ flow 5: maatregel answer
@@ -415,9 +756,21 @@ fn rent_arrears_with_health_is_denied_even_when_flow_would_list_it() {
 #[test]
 fn flow_maatregel_answer() {
     let ok = || {
-        let mut r = req("jeugdbescherming", "jeugdbeschermer", "wijkteam", "maatregel_afstemming", &["maatregel_bestaan"]);
+        let mut r = req(
+            "jeugdbescherming",
+            "jeugdbeschermer",
+            "wijkteam",
+            "maatregel_afstemming",
+            &["maatregel_bestaan"],
+        );
         r.recipient_involved = true;
-        r.basis.legal = legal("jeugdwet_informatie", Evidence { maatregel_reference: Some("OTS-123".into()), ..Evidence::default() });
+        r.basis.legal = legal(
+            "jeugdwet_informatie",
+            Evidence {
+                maatregel_reference: Some("OTS-123".into()),
+                ..Evidence::default()
+            },
+        );
         r
     };
     let mut not_involved = ok();
@@ -426,11 +779,22 @@ fn flow_maatregel_answer() {
     more.categories.push("zorgen_thuissituatie".into());
     run(vec![
         ("involved wijkteam", ok(), None),
-        ("wijkteam not involved (scenario 5)", not_involved, Some(ReasonCode::RecipientNotInvolved)),
-        ("more than the minimal answer", more, Some(ReasonCode::CategoryNotAllowed)),
+        (
+            "wijkteam not involved (scenario 5)",
+            not_involved,
+            Some(ReasonCode::RecipientNotInvolved),
+        ),
+        (
+            "more than the minimal answer",
+            more,
+            Some(ReasonCode::CategoryNotAllowed),
+        ),
     ]);
     let d = sample().decide(&ok());
-    assert!(d.obligations.contains(&Obligation::NotifySender { oin: GI.into() }));
+    assert!(
+        d.obligations
+            .contains(&Obligation::NotifySender { oin: GI.into() })
+    );
     assert_eq!(d.retain_until, Some(NOW + 90 * DAY));
 }
 
@@ -439,19 +803,42 @@ fn flow_maatregel_answer() {
 #[test]
 fn flow_involvement_between_parties() {
     let ok = || {
-        let mut r = req("vrouwenopvang", "medewerker_opvang", "wijkteam", "casusafstemming", &["betrokkenheid"]);
+        let mut r = req(
+            "vrouwenopvang",
+            "medewerker_opvang",
+            "wijkteam",
+            "casusafstemming",
+            &["betrokkenheid"],
+        );
         r.subject.age = Age::Band(AgeBand::Adult);
-        r.basis.consents = vec![consent("c-moeder", &[("moeder", GiverCapacity::Subject)], ConsentRecipient::Sector("wijkteam".into()), "casusafstemming", &["betrokkenheid"])];
+        r.basis.consents = vec![consent(
+            "c-moeder",
+            &[("moeder", GiverCapacity::Subject)],
+            ConsentRecipient::Sector("wijkteam".into()),
+            "casusafstemming",
+            &["betrokkenheid"],
+        )];
         r
     };
     let mut parent_for_adult = ok();
     parent_for_adult.basis.consents[0].givers[0].capacity = GiverCapacity::GezagHolder;
     let mut to_police = ok();
-    to_police.recipient = Recipient { oin: POLITIE.into(), sector: "politie".into() };
+    to_police.recipient = Recipient {
+        oin: POLITIE.into(),
+        sector: "politie".into(),
+    };
     run(vec![
         ("opvang tells wijkteam", ok(), None),
-        ("adult: a parent cannot consent", parent_for_adult, Some(ReasonCode::ConsentMissingSubject)),
-        ("involvement to police", to_police, Some(ReasonCode::PurposeNotAllowed)),
+        (
+            "adult: a parent cannot consent",
+            parent_for_adult,
+            Some(ReasonCode::ConsentMissingSubject),
+        ),
+        (
+            "involvement to police",
+            to_police,
+            Some(ReasonCode::PurposeNotAllowed),
+        ),
     ]);
     let d = sample().decide(&ok());
     assert!(d.obligations.contains(&Obligation::ConfirmInWriting));
@@ -461,12 +848,31 @@ fn flow_involvement_between_parties() {
 
 #[test]
 fn vital_interest_and_closed_parties() {
-    let mut r = req("huisarts", "huisarts", "politie", "acuut_gevaar", &["gezondheid"]);
-    r.basis.legal = legal("vitaal_belang", Evidence { vital_interest_reason: Some("dreiging met wapen".into()), subject_unable_to_consent: Some(true), ..Evidence::default() });
+    let mut r = req(
+        "huisarts",
+        "huisarts",
+        "politie",
+        "acuut_gevaar",
+        &["gezondheid"],
+    );
+    r.basis.legal = legal(
+        "vitaal_belang",
+        Evidence {
+            vital_interest_reason: Some("dreiging met wapen".into()),
+            subject_unable_to_consent: Some(true),
+            ..Evidence::default()
+        },
+    );
     let p = sample();
     assert!(p.decide(&r).is_allowed());
     let mut no_reason = r.clone();
-    no_reason.basis.legal.as_mut().unwrap().evidence.vital_interest_reason = None;
+    no_reason
+        .basis
+        .legal
+        .as_mut()
+        .unwrap()
+        .evidence
+        .vital_interest_reason = None;
     assert!(p.decide(&no_reason).has_reason(ReasonCode::EvidenceMissing));
 
     // Pin Veilig Thuis to one OIN: others of that sector are no longer parties.
@@ -479,7 +885,11 @@ fn vital_interest_and_closed_parties() {
     let mut report = gp_report("veilig_thuis");
     assert!(closed.decide(&report).is_allowed());
     report.recipient.oin = "00000009999999990005".into();
-    assert!(closed.decide(&report).has_reason(ReasonCode::PartyNotInConvenant));
+    assert!(
+        closed
+            .decide(&report)
+            .has_reason(ReasonCode::PartyNotInConvenant)
+    );
     assert!(!closed.is_party("veilig_thuis", "00000009999999990005"));
     assert!(closed.is_party("school", "00000009999999990005"));
 }
@@ -487,7 +897,10 @@ fn vital_interest_and_closed_parties() {
 #[test]
 fn lookups_for_the_server() {
     let p = sample();
-    assert_eq!(p.retention_for("vroegtijdige_ondersteuning"), Some(180 * 86_400));
+    assert_eq!(
+        p.retention_for("vroegtijdige_ondersteuning"),
+        Some(180 * 86_400)
+    );
     assert_eq!(p.retention_for("maatregel_afstemming"), Some(90 * 86_400));
     assert_eq!(p.retention_for("nope"), None);
     assert_eq!(p.recidive_window_secs(), 360 * 86_400);
@@ -495,7 +908,10 @@ fn lookups_for_the_server() {
     assert!(!p.is_known_sector("ggz"));
     assert!(p.is_known_category("betalingsachterstand"));
     assert_eq!(p.is_art9_category("gezondheid"), Some(true));
-    assert_eq!(p.roles_for_sector("school").unwrap(), ["ib_er", "aandachtsfunctionaris", "zorgcoordinator"]);
+    assert_eq!(
+        p.roles_for_sector("school").unwrap(),
+        ["ib_er", "aandachtsfunctionaris", "zorgcoordinator"]
+    );
     assert_eq!(p.basis_kind("meldrecht"), Some(BasisKind::Meldcode));
     assert!(p.version().starts_with("2025.1+fnv1a64:"));
 }
@@ -507,10 +923,22 @@ fn explanations() {
     let md = explain::markdown(&c);
     assert!(md.contains("### vt-overdracht-wijkteam"));
     assert!(md.contains("| gezondheid | yes |"));
-    let q = explain::question(&p, "huisarts", "wijkteam", "vroegtijdige_ondersteuning", "gezondheid");
+    let q = explain::question(
+        &p,
+        "huisarts",
+        "wijkteam",
+        "vroegtijdige_ondersteuning",
+        "gezondheid",
+    );
     assert!(q.contains("flow `huisarts-wijkteam-toestemming`"), "{q}");
     assert!(q.contains("explicit"), "{q}");
-    let q = explain::question(&p, "huisarts", "wijkteam", "melding_veilig_thuis", "gezondheid");
+    let q = explain::question(
+        &p,
+        "huisarts",
+        "wijkteam",
+        "melding_veilig_thuis",
+        "gezondheid",
+    );
     assert!(q.starts_with("May") && q.contains("No: no flow"), "{q}");
     let q = explain::question(&p, "huisarts", "ggz", "x", "y");
     assert!(q.contains("does not know sector `ggz`"), "{q}");

@@ -34,7 +34,7 @@ fn role_of(sector: &str) -> String {
 }
 
 /// A convenant declaring everything, with the given flows (from, to, purpose, cats, bases).
-fn convenant_text(flows: &[(usize, usize, usize, Vec<usize>, Vec<usize>, bool)], all_gezag: bool) -> String {
+fn convenant_text(flows: &[GenFlow], all_gezag: bool) -> String {
     let mut s = format!(
         "[convenant]\nname = \"gen\"\nversion = \"1\"\nconsent_requires_all_gezag_holders = {all_gezag}\n\n"
     );
@@ -59,7 +59,10 @@ fn convenant_text(flows: &[(usize, usize, usize, Vec<usize>, Vec<usize>, bool)],
     s += "[bases.jeugdwet]\nkind = \"jeugdwet_informatie\"\nstatute = \"s\"\n";
     s += "[bases.vitaal]\nkind = \"vitaal_belang\"\nstatute = \"s\"\nart9 = true\n";
     for (from, to, purpose, cats, bases, also) in flows {
-        let cats: Vec<String> = cats.iter().map(|c| format!("\"{}\"", CATEGORIES[*c])).collect();
+        let cats: Vec<String> = cats
+            .iter()
+            .map(|c| format!("\"{}\"", CATEGORIES[*c]))
+            .collect();
         let bases: Vec<String> = bases.iter().map(|b| format!("\"{}\"", BASES[*b])).collect();
         s += &format!(
             "[[flows]]\nfrom = \"{}\"\nto = \"{}\"\npurpose = \"{}\"\ncategories = [{}]\nbases = [{}]\nalso_requires_consent = {also}\n",
@@ -73,7 +76,7 @@ fn convenant_text(flows: &[(usize, usize, usize, Vec<usize>, Vec<usize>, bool)],
     s
 }
 
-fn flow_strategy() -> impl Strategy<Value = (usize, usize, usize, Vec<usize>, Vec<usize>, bool)> {
+fn flow_strategy() -> impl Strategy<Value = GenFlow> {
     (
         0..SECTORS.len(),
         0..SECTORS.len(),
@@ -95,8 +98,12 @@ fn evidence_strategy() -> impl Strategy<Value = Evidence> {
         prop_oneof![
             Just(None),
             Just(Some(ClientInformed::Yes)),
-            Just(Some(ClientInformed::No { reason: String::new() })),
-            Just(Some(ClientInformed::No { reason: "gevaar".into() })),
+            Just(Some(ClientInformed::No {
+                reason: String::new()
+            })),
+            Just(Some(ClientInformed::No {
+                reason: "gevaar".into()
+            })),
         ],
         any::<bool>(),
     )
@@ -123,23 +130,29 @@ fn consent_strategy() -> impl Strategy<Value = ConsentRecord> {
         any::<bool>(),
         any::<bool>(),
     )
-        .prop_map(|(givers, to, purposes, cats, shift, withdrawn, explicit)| ConsentRecord {
-            id: format!("c{shift}"),
-            givers: givers
-                .into_iter()
-                .map(|(p, subject)| ConsentGiver {
-                    person: ["ouder-1", "ouder-2", "kind", "buur"][p].into(),
-                    capacity: if subject { GiverCapacity::Subject } else { GiverCapacity::GezagHolder },
-                })
-                .collect(),
-            recipients: vec![ConsentRecipient::Sector(SECTORS[to].into())],
-            purposes: purposes.into_iter().map(|p| PURPOSES[p].into()).collect(),
-            categories: cats.into_iter().map(|c| CATEGORIES[c].into()).collect(),
-            valid_from: NOW + shift * DAY - 50 * DAY,
-            valid_until: NOW + shift * DAY + 50 * DAY,
-            withdrawn,
-            explicit,
-        })
+        .prop_map(
+            |(givers, to, purposes, cats, shift, withdrawn, explicit)| ConsentRecord {
+                id: format!("c{shift}"),
+                givers: givers
+                    .into_iter()
+                    .map(|(p, subject)| ConsentGiver {
+                        person: ["ouder-1", "ouder-2", "kind", "buur"][p].into(),
+                        capacity: if subject {
+                            GiverCapacity::Subject
+                        } else {
+                            GiverCapacity::GezagHolder
+                        },
+                    })
+                    .collect(),
+                recipients: vec![ConsentRecipient::Sector(SECTORS[to].into())],
+                purposes: purposes.into_iter().map(|p| PURPOSES[p].into()).collect(),
+                categories: cats.into_iter().map(|c| CATEGORIES[c].into()).collect(),
+                valid_from: NOW + shift * DAY - 50 * DAY,
+                valid_until: NOW + shift * DAY + 50 * DAY,
+                withdrawn,
+                explicit,
+            },
+        )
 }
 
 /// A request over the generated convenant's vocabulary.
@@ -152,29 +165,40 @@ fn request_strategy() -> impl Strategy<Value = DecisionRequest> {
         proptest::collection::vec(consent_strategy(), 0..3),
         any::<bool>(),
     )
-        .prop_map(|((from, to, purpose), cats, age, legal, consents, involved)| {
-            let (f, t) = (SECTORS[from], SECTORS[to]);
-            DecisionRequest {
-                actor: Actor { oin: SCHOOL.into(), sector: f.into(), role: role_of(f) },
-                recipient: Recipient { oin: WIJKTEAM.into(), sector: t.into() },
-                purpose: PURPOSES[purpose].into(),
-                categories: cats.into_iter().map(|c| CATEGORIES[c].into()).collect(),
-                subject: SubjectFacts {
-                    age,
-                    gezag_holders: vec!["ouder-1".into(), "ouder-2".into()],
-                },
-                basis: PresentedBasis {
-                    legal: legal.map(|(b, evidence)| LegalBasisRecord { basis: BASES[b].into(), evidence }),
-                    consents,
-                },
-                recipient_involved: involved,
-                received_for: None,
-                inform_exemption: None,
-                now: NOW,
-            }
-        })
+        .prop_map(
+            |((from, to, purpose), cats, age, legal, consents, involved)| {
+                let (f, t) = (SECTORS[from], SECTORS[to]);
+                DecisionRequest {
+                    actor: Actor {
+                        oin: SCHOOL.into(),
+                        sector: f.into(),
+                        role: role_of(f),
+                    },
+                    recipient: Recipient {
+                        oin: WIJKTEAM.into(),
+                        sector: t.into(),
+                    },
+                    purpose: PURPOSES[purpose].into(),
+                    categories: cats.into_iter().map(|c| CATEGORIES[c].into()).collect(),
+                    subject: SubjectFacts {
+                        age,
+                        gezag_holders: vec!["ouder-1".into(), "ouder-2".into()],
+                    },
+                    basis: PresentedBasis {
+                        legal: legal.map(|(b, evidence)| LegalBasisRecord {
+                            basis: BASES[b].into(),
+                            evidence,
+                        }),
+                        consents,
+                    },
+                    recipient_involved: involved,
+                    received_for: None,
+                    inform_exemption: None,
+                    now: NOW,
+                }
+            },
+        )
 }
-
 
 type GenFlow = (usize, usize, usize, Vec<usize>, Vec<usize>, bool);
 
@@ -226,7 +250,11 @@ struct Aim {
 
 fn aim_strategy() -> impl Strategy<Value = Aim> {
     (
-        (any::<prop::sample::Index>(), any::<u8>(), any::<prop::sample::Index>()),
+        (
+            any::<prop::sample::Index>(),
+            any::<u8>(),
+            any::<prop::sample::Index>(),
+        ),
         (evidence_strategy(), any::<bool>()),
         prop_oneof![
             Just(vec![(0usize, false), (1usize, false)]),
@@ -245,9 +273,31 @@ fn aim_strategy() -> impl Strategy<Value = Aim> {
         any::<bool>(),
         proptest::option::weighted(0.2, 0..SECTORS.len()),
     )
-        .prop_map(|((flow, cat_mask, basis), (evidence, full_evidence), consent_givers, consent_flags, (use_legal, use_consent), age, involved, wrong_sector)| Aim {
-            flow, cat_mask, basis, evidence, full_evidence, consent_givers, consent_flags, use_legal, use_consent, age, involved, wrong_sector,
-        })
+        .prop_map(
+            |(
+                (flow, cat_mask, basis),
+                (evidence, full_evidence),
+                consent_givers,
+                consent_flags,
+                (use_legal, use_consent),
+                age,
+                involved,
+                wrong_sector,
+            )| Aim {
+                flow,
+                cat_mask,
+                basis,
+                evidence,
+                full_evidence,
+                consent_givers,
+                consent_flags,
+                use_legal,
+                use_consent,
+                age,
+                involved,
+                wrong_sector,
+            },
+        )
 }
 
 fn aimed_request(flows: &[GenFlow], a: &Aim) -> DecisionRequest {
@@ -283,11 +333,19 @@ fn aimed_request(flows: &[GenFlow], a: &Aim) -> DecisionRequest {
             .iter()
             .map(|(p, subject)| ConsentGiver {
                 person: ["ouder-1", "ouder-2", "kind", "buur"][*p].into(),
-                capacity: if *subject { GiverCapacity::Subject } else { GiverCapacity::GezagHolder },
+                capacity: if *subject {
+                    GiverCapacity::Subject
+                } else {
+                    GiverCapacity::GezagHolder
+                },
             })
             .collect(),
         recipients: vec![ConsentRecipient::Sector(t.into())],
-        purposes: vec![if other_purpose { "elders".into() } else { PURPOSES[*purpose].into() }],
+        purposes: vec![if other_purpose {
+            "elders".into()
+        } else {
+            PURPOSES[*purpose].into()
+        }],
         categories: chosen.iter().map(|c| c.to_string()).collect(),
         valid_from: NOW - DAY,
         valid_until: if expired { NOW } else { NOW + DAY },
@@ -295,17 +353,31 @@ fn aimed_request(flows: &[GenFlow], a: &Aim) -> DecisionRequest {
         explicit,
     };
     DecisionRequest {
-        actor: Actor { oin: SCHOOL.into(), sector: f.into(), role: role_of(f) },
-        recipient: Recipient { oin: WIJKTEAM.into(), sector: t.into() },
+        actor: Actor {
+            oin: SCHOOL.into(),
+            sector: f.into(),
+            role: role_of(f),
+        },
+        recipient: Recipient {
+            oin: WIJKTEAM.into(),
+            sector: t.into(),
+        },
         purpose: PURPOSES[*purpose].into(),
         categories: chosen.iter().map(|c| c.to_string()).collect(),
-        subject: SubjectFacts { age: a.age, gezag_holders: vec!["ouder-1".into(), "ouder-2".into()] },
+        subject: SubjectFacts {
+            age: a.age,
+            gezag_holders: vec!["ouder-1".into(), "ouder-2".into()],
+        },
         basis: PresentedBasis {
             legal: a.use_legal.then(|| LegalBasisRecord {
                 basis: BASES[bases[a.basis.index(bases.len())]].into(),
                 evidence,
             }),
-            consents: if a.use_consent { vec![consent] } else { Vec::new() },
+            consents: if a.use_consent {
+                vec![consent]
+            } else {
+                Vec::new()
+            },
         },
         recipient_involved: a.involved,
         received_for: None,
@@ -328,12 +400,19 @@ fn assert_floor(p: &Policy, r: &DecisionRequest, d: &Decision) {
     let consent_used = d.rules.iter().any(|x| &**x == "floor:consent");
     let legal_kind = r.basis.legal.as_ref().and_then(|l| p.basis_kind(&l.basis));
     let legal_used = r.basis.legal.as_ref().is_some_and(|l| used(&l.basis));
-    assert!(legal_used || consent_used, "allowed on no basis: {:?}", d.rules);
+    assert!(
+        legal_used || consent_used,
+        "allowed on no basis: {:?}",
+        d.rules
+    );
     if legal_used {
         let ev = &r.basis.legal.as_ref().unwrap().evidence;
         match legal_kind.unwrap() {
             BasisKind::Meldcode => {
-                assert_eq!(r.recipient.sector, "veilig_thuis", "meldrecht only to Veilig Thuis");
+                assert_eq!(
+                    r.recipient.sector, "veilig_thuis",
+                    "meldrecht only to Veilig Thuis"
+                );
                 assert_ne!(r.actor.sector, "veilig_thuis");
                 for step in 1..=4 {
                     assert!(ev.meldcode_steps_completed.contains(&step));
@@ -358,7 +437,10 @@ fn assert_floor(p: &Policy, r: &DecisionRequest, d: &Decision) {
             BasisKind::Consent | BasisKind::VitalInterest => {}
         }
     }
-    let art9 = r.categories.iter().any(|c| p.is_art9_category(c) == Some(true));
+    let art9 = r
+        .categories
+        .iter()
+        .any(|c| p.is_art9_category(c) == Some(true));
     if art9 {
         let legal_art9 = legal_used
             && matches!(
@@ -368,7 +450,10 @@ fn assert_floor(p: &Policy, r: &DecisionRequest, d: &Decision) {
         let consent_art9 = consent_used
             && used("toestemming")
             && r.basis.consents.iter().any(|c| c.explicit && !c.withdrawn);
-        assert!(legal_art9 || consent_art9, "art. 9 data without an art. 9 ground: {r:?} {d:?}");
+        assert!(
+            legal_art9 || consent_art9,
+            "art. 9 data without an art. 9 ground: {r:?} {d:?}"
+        );
     }
     if consent_used {
         // Some valid, covering, non-withdrawn consent must exist for every category.
@@ -384,16 +469,19 @@ fn assert_floor(p: &Policy, r: &DecisionRequest, d: &Decision) {
         }
         match r.subject.age.band() {
             None => panic!("consent judged without knowing the age"),
-            Some(AgeBand::Adult | AgeBand::From16To17) => assert!(r
-                .basis
-                .consents
-                .iter()
-                .any(|c| c.givers.iter().any(|g| g.capacity == GiverCapacity::Subject))),
-            Some(_) => assert!(r.basis.consents.iter().any(|c| c
-                .givers
-                .iter()
-                .any(|g| g.capacity == GiverCapacity::GezagHolder
-                    && r.subject.gezag_holders.contains(&g.person)))),
+            Some(AgeBand::Adult | AgeBand::From16To17) => {
+                assert!(r.basis.consents.iter().any(|c| {
+                    c.givers
+                        .iter()
+                        .any(|g| g.capacity == GiverCapacity::Subject)
+                }))
+            }
+            Some(_) => assert!(r.basis.consents.iter().any(|c| {
+                c.givers.iter().any(|g| {
+                    g.capacity == GiverCapacity::GezagHolder
+                        && r.subject.gezag_holders.contains(&g.person)
+                })
+            })),
         }
     }
 }
@@ -517,7 +605,6 @@ proptest! {
     }
 }
 
-
 /// The generators above must actually reach allowed decisions by both routes, or the floor
 /// properties would pass vacuously.
 #[test]
@@ -527,9 +614,14 @@ fn generators_reach_allowed_decisions() {
     let mut runner = TestRunner::deterministic();
     let (mut consent_allowed, mut legal_allowed, mut denied) = (0, 0, 0);
     for _ in 0..200 {
-        let raw = proptest::collection::vec(flow_strategy(), 1..8).new_tree(&mut runner).unwrap().current();
+        let raw = proptest::collection::vec(flow_strategy(), 1..8)
+            .new_tree(&mut runner)
+            .unwrap()
+            .current();
         let flows = sanitize(&raw);
-        let p = parse("gen.toml", &convenant_text(&flows, true)).unwrap().compile();
+        let p = parse("gen.toml", &convenant_text(&flows, true))
+            .unwrap()
+            .compile();
         for _ in 0..20 {
             let aim = aim_strategy().new_tree(&mut runner).unwrap().current();
             let r = aimed_request(&flows, &aim);
@@ -544,7 +636,13 @@ fn generators_reach_allowed_decisions() {
             }
         }
     }
-    assert!(consent_allowed > 20, "consent route reached {consent_allowed} times");
-    assert!(legal_allowed > 20, "legal route reached {legal_allowed} times");
+    assert!(
+        consent_allowed > 20,
+        "consent route reached {consent_allowed} times"
+    );
+    assert!(
+        legal_allowed > 20,
+        "legal route reached {legal_allowed} times"
+    );
     assert!(denied > 100);
 }

@@ -102,14 +102,23 @@ fn extra_sectors_need_extra_true() {
 fn unknown_purpose_category_basis_role_key() {
     let text = BASE
         .replace("purpose = \"steun\"", "purpose = \"stuen\"")
-        .replace("categories = [\"zorgen\"]", "categories = [\"zorgen\", \"zorg\"]")
-        .replace("bases = [\"toestemming\"]", "bases = [\"toestemmign\"]\nfrom_roles = [\"ib\"]\nretention = \"P1M\"");
+        .replace(
+            "categories = [\"zorgen\"]",
+            "categories = [\"zorgen\", \"zorg\"]",
+        )
+        .replace(
+            "bases = [\"toestemming\"]",
+            "bases = [\"toestemmign\"]\nfrom_roles = [\"ib\"]\nretention = \"P1M\"",
+        );
     let ds = errors(&text);
     let p = find(&ds, "UNKNOWN_PURPOSE");
     assert_eq!((p.line, p.key_path.as_str()), (36, "flows[0].purpose"));
     assert_eq!(p.help.as_deref(), Some("did you mean `steun`?"));
     let c = find(&ds, "UNKNOWN_CATEGORY");
-    assert_eq!((c.line, c.column, c.key_path.as_str()), (37, 25, "flows[0].categories"));
+    assert_eq!(
+        (c.line, c.column, c.key_path.as_str()),
+        (37, 25, "flows[0].categories")
+    );
     let b = find(&ds, "UNKNOWN_BASIS");
     assert_eq!((b.line, b.key_path.as_str()), (38, "flows[0].bases"));
     assert_eq!(b.help.as_deref(), Some("did you mean `toestemming`?"));
@@ -145,7 +154,10 @@ fn evidence_that_cannot_be_given() {
     );
     let ds = errors(&text);
     let d = find(&ds, "EVIDENCE_CANNOT_BE_GIVEN");
-    assert_eq!((d.line, d.column, d.key_path.as_str()), (30, 31, "bases.meldrecht.evidence"));
+    assert_eq!(
+        (d.line, d.column, d.key_path.as_str()),
+        (30, 31, "bases.meldrecht.evidence")
+    );
     assert!(d.help.as_deref().unwrap().contains("`afwegingskader`"));
 }
 
@@ -154,7 +166,10 @@ fn missing_and_bad_retention() {
     let text = BASE.replace("retention = \"P6M\"\n", "");
     let d = errors(&text);
     let d = find(&d, "MISSING_RETENTION");
-    assert_eq!((d.line, d.key_path.as_str()), (14, "purposes.steun.retention"));
+    assert_eq!(
+        (d.line, d.key_path.as_str()),
+        (14, "purposes.steun.retention")
+    );
     let text = BASE.replace("retention = \"P6M\"", "retention = \"6 maanden\"");
     let d = errors(&text);
     assert_eq!(find(&d, "BAD_RETENTION").line, 15);
@@ -167,10 +182,16 @@ fn missing_and_bad_retention() {
 
 #[test]
 fn floor_meldrecht_only_to_veilig_thuis() {
-    let text = BASE.replace("bases = [\"toestemming\"]", "bases = [\"toestemming\", \"meldrecht\"]");
+    let text = BASE.replace(
+        "bases = [\"toestemming\"]",
+        "bases = [\"toestemming\", \"meldrecht\"]",
+    );
     let ds = errors(&text);
     let d = find(&ds, "FLOOR_MELDRECHT_ONLY_TO_VEILIG_THUIS");
-    assert_eq!((d.line, d.column, d.key_path.as_str()), (38, 25, "flows[0].bases"));
+    assert_eq!(
+        (d.line, d.column, d.key_path.as_str()),
+        (38, 25, "flows[0].bases")
+    );
     let ok = text.replace("to = \"wijkteam\"", "to = \"veilig_thuis\"");
     parse("t.toml", &ok).unwrap();
 }
@@ -178,8 +199,14 @@ fn floor_meldrecht_only_to_veilig_thuis() {
 #[test]
 fn floor_art9_needs_an_art9_basis() {
     let text = BASE
-        .replace("categories = [\"zorgen\"]", "categories = [\"zorgen\", \"gezondheid\"]")
-        .replace("statute = \"AVG art. 6(1)(a)\"\nart9 = true", "statute = \"AVG art. 6(1)(a)\"");
+        .replace(
+            "categories = [\"zorgen\"]",
+            "categories = [\"zorgen\", \"gezondheid\"]",
+        )
+        .replace(
+            "statute = \"AVG art. 6(1)(a)\"\nart9 = true",
+            "statute = \"AVG art. 6(1)(a)\"",
+        );
     let ds = errors(&text);
     let d = find(&ds, "FLOOR_ART9_GROUND_MISSING");
     assert_eq!((d.line, d.key_path.as_str()), (36, "flows[0].categories"));
@@ -202,7 +229,10 @@ fn unknown_basis_kind_and_bad_oin_and_missing_header() {
         + "\n[[parties]]\nname = \"VT\"\nsector = \"veilig_thuis\"\noin = \"1234\"\n";
     let ds = errors(&text);
     let d = find(&ds, "UNKNOWN_BASIS_KIND");
-    assert_eq!((d.line, d.help.as_deref()), (28, Some("did you mean `meldcode`?")));
+    assert_eq!(
+        (d.line, d.help.as_deref()),
+        (28, Some("did you mean `meldcode`?"))
+    );
     let d = find(&ds, "BAD_OIN");
     assert_eq!((d.line, d.key_path.as_str()), (43, "parties[0].oin"));
     let text = BASE.replace("version = \"1\"\n", "");
@@ -213,18 +243,35 @@ fn unknown_basis_kind_and_bad_oin_and_missing_header() {
 
 #[test]
 fn wrong_types_are_reported_not_panicked() {
-    let text = BASE.replace("roles = [\"ib_er\"]", "roles = 3").replace("art9 = true\n\n[bases.toestemming]", "art9 = \"ja\"\n\n[bases.toestemming]");
+    let text = BASE.replace("roles = [\"ib_er\"]", "roles = 3").replace(
+        "art9 = true\n\n[bases.toestemming]",
+        "art9 = \"ja\"\n\n[bases.toestemming]",
+    );
     let ds = errors(&text);
-    assert!(ds.iter().any(|d| d.code == "WRONG_TYPE" && d.key_path == "sectors.school.roles"));
-    assert!(ds.iter().any(|d| d.code == "WRONG_TYPE" && d.key_path == "categories.gezondheid.art9"));
+    assert!(
+        ds.iter()
+            .any(|d| d.code == "WRONG_TYPE" && d.key_path == "sectors.school.roles")
+    );
+    assert!(
+        ds.iter()
+            .any(|d| d.code == "WRONG_TYPE" && d.key_path == "categories.gezondheid.art9")
+    );
 }
 
 #[test]
 fn diagnostics_display_lists_all() {
-    let text = BASE.replace("purpose = \"steun\"", "purpose = \"x\"").replace("to = \"wijkteam\"", "to = \"y\"");
+    let text = BASE
+        .replace("purpose = \"steun\"", "purpose = \"x\"")
+        .replace("to = \"wijkteam\"", "to = \"y\"");
     let err = parse("t.toml", &text).unwrap_err();
     let shown = err.to_string();
-    assert!(shown.contains("t.toml:35:6: flows[0].to: unknown sector `y`"), "{shown}");
-    assert!(shown.contains("t.toml:36:11: flows[0].purpose: unknown purpose `x`"), "{shown}");
+    assert!(
+        shown.contains("t.toml:35:6: flows[0].to: unknown sector `y`"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("t.toml:36:11: flows[0].purpose: unknown purpose `x`"),
+        "{shown}"
+    );
     assert!(shown.ends_with("2 error(s)"), "{shown}");
 }

@@ -5,7 +5,12 @@
 #![forbid(unsafe_code)]
 
 /// Generated protobuf and gRPC types for `signaalhub.v1`.
-#[allow(missing_docs, missing_debug_implementations, clippy::all, clippy::pedantic)]
+#[allow(
+    missing_docs,
+    missing_debug_implementations,
+    clippy::all,
+    clippy::pedantic
+)]
 pub mod pb {
     tonic::include_proto!("signaalhub.v1");
 }

@@ -192,10 +192,7 @@ fn default_request_timeout_ms() -> u64 {
 impl Config {
     /// Reads `path`, applies environment overrides from `env`, resolves relative paths against
     /// the file's directory and checks every value.
-    pub fn load(
-        path: &Path,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Result<Config, ConfigError> {
+    pub fn load(path: &Path, env: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| err(&path.display().to_string(), format!("cannot read: {e}")))?;
         let mut table: toml::Table = text
@@ -206,9 +203,9 @@ impl Config {
                 set_key(&mut table, key, v);
             }
         }
-        let mut cfg: Config = table
-            .try_into()
-            .map_err(|e: toml::de::Error| err(&path.display().to_string(), e.message().to_owned()))?;
+        let mut cfg: Config = table.try_into().map_err(|e: toml::de::Error| {
+            err(&path.display().to_string(), e.message().to_owned())
+        })?;
         let base = path.parent().unwrap_or(Path::new("."));
         cfg.resolve(base);
         cfg.check()?;
@@ -238,14 +235,20 @@ impl Config {
 
     /// Checks values that parse but make no sense.
     pub fn check(&self) -> Result<(), ConfigError> {
-        self.listen
-            .parse::<std::net::SocketAddr>()
-            .map_err(|_| err("listen", format!("{:?} is not an address like 127.0.0.1:50051", self.listen)))?;
+        self.listen.parse::<std::net::SocketAddr>().map_err(|_| {
+            err(
+                "listen",
+                format!("{:?} is not an address like 127.0.0.1:50051", self.listen),
+            )
+        })?;
         if !matches!(self.log_format.as_str(), "text" | "json") {
             return Err(err("log_format", "must be \"text\" or \"json\""));
         }
         if self.tls.client_ca.is_empty() {
-            return Err(err("tls.client_ca", "name at least one CA certificate file"));
+            return Err(err(
+                "tls.client_ca",
+                "name at least one CA certificate file",
+            ));
         }
         if self.auth.audience.is_empty() {
             return Err(err("auth.audience", "must not be empty"));
@@ -256,7 +259,8 @@ impl Config {
         if self.directory.refresh_ms == 0 {
             return Err(err("directory.refresh_ms", "must be at least 1"));
         }
-        if self.limits.max_message_bytes < 1024 || self.limits.max_message_bytes > 64 * 1024 * 1024 {
+        if self.limits.max_message_bytes < 1024 || self.limits.max_message_bytes > 64 * 1024 * 1024
+        {
             return Err(err("limits.max_message_bytes", "between 1024 and 67108864"));
         }
         if self.limits.max_connections == 0 {
@@ -268,7 +272,10 @@ impl Config {
     /// The database to open: the `database` setting, or the SQLite file under `data_dir`.
     pub fn database_target(&self) -> String {
         if self.database.is_empty() {
-            self.data_dir.join("signaalhub.sqlite").display().to_string()
+            self.data_dir
+                .join("signaalhub.sqlite")
+                .display()
+                .to_string()
         } else {
             self.database.clone()
         }
@@ -286,7 +293,9 @@ fn set_key(table: &mut toml::Table, dotted: &str, value: String) {
         if !entry.is_table() {
             *entry = toml::Value::Table(toml::Table::new());
         }
-        let toml::Value::Table(next) = entry else { return };
+        let toml::Value::Table(next) = entry else {
+            return;
+        };
         t = next;
     }
     t.insert(last.to_owned(), toml::Value::String(value));
@@ -320,7 +329,11 @@ key_file = "pseudonym.key"
         assert_eq!(c.tls.cert, d.path().join("hub.pem"));
         assert_eq!(
             c.database_target(),
-            d.path().join("data").join("signaalhub.sqlite").display().to_string()
+            d.path()
+                .join("data")
+                .join("signaalhub.sqlite")
+                .display()
+                .to_string()
         );
     }
 
@@ -337,11 +350,16 @@ key_file = "pseudonym.key"
     #[test]
     fn errors_name_the_key() {
         let d = tempfile::tempdir().unwrap();
-        let e = Config::load(&write(d.path(), &format!("listen = \"nope\"\n{MINIMAL}")), |_| None)
-            .unwrap_err();
+        let e = Config::load(
+            &write(d.path(), &format!("listen = \"nope\"\n{MINIMAL}")),
+            |_| None,
+        )
+        .unwrap_err();
         assert_eq!(e.key, "listen");
-        let e = Config::load(&write(d.path(), &format!("{MINIMAL}\nbogus = 1\n")), |_| None)
-            .unwrap_err();
+        let e = Config::load(&write(d.path(), &format!("{MINIMAL}\nbogus = 1\n")), |_| {
+            None
+        })
+        .unwrap_err();
         assert!(e.message.contains("bogus"), "{e}");
         let e = Config::load(&write(d.path(), "[tls]\ncert='a'\n"), |_| None).unwrap_err();
         assert!(e.to_string().contains("missing field"), "{e}");

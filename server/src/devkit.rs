@@ -8,14 +8,16 @@ use crate::DEV_MARKER;
 use crate::domain::directory::{KeyUsage, OrgKey, OrgStatus, Organization};
 use crate::store::Store;
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, DnValue, ExtendedKeyUsagePurpose,
-    IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, DnValue,
+    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
 };
 use ring::signature::KeyPair as _;
 use std::path::{Path, PathBuf};
 
 /// Object identifier of the X.520 serialNumber attribute that carries the OIN.
 pub const OID_SERIAL_NUMBER: [u64; 4] = [2, 5, 4, 5];
+/// Object identifier of organizationIdentifier (used by tests to make a second serialNumber).
+pub const OID_ORGANIZATION_IDENTIFIER: [u64; 4] = [2, 5, 4, 97];
 
 /// What can go wrong making dev material.
 #[derive(Debug, thiserror::Error)]
@@ -130,19 +132,13 @@ impl DevCa {
         let mut params = CertificateParams::new(names)?;
         let mut dn = DistinguishedName::new();
         dn.push(DnType::CommonName, subject.common_name.as_str());
-        // rcgen keeps one value per attribute type; a second serialNumber is written under the
-        // same OID spelled as 1.45.4.5, which DER-encodes identically (40*1+45 = 40*2+5). Only
-        // tests ask for two.
-        let spellings: [Vec<u64>; 2] = [OID_SERIAL_NUMBER.to_vec(), vec![1, 45, 4, 5]];
-        for (value, oid) in subject.serial_numbers.iter().zip(spellings.iter()) {
+        // rcgen keeps one value per attribute type: a second value goes under
+        // organizationIdentifier (2.5.4.97), which tests rewrite into a second serialNumber.
+        let oids: [&[u64]; 2] = [&OID_SERIAL_NUMBER, &OID_ORGANIZATION_IDENTIFIER];
+        for (value, oid) in subject.serial_numbers.iter().zip(oids) {
             dn.push(
-                DnType::CustomDnType(oid.clone()),
-                DnValue::PrintableString(
-                    value
-                        .as_str()
-                        .try_into()
-                        .map_err(|_| DevKitError::Key)?,
-                ),
+                DnType::CustomDnType(oid.to_vec()),
+                DnValue::PrintableString(value.as_str().try_into().map_err(|_| DevKitError::Key)?),
             );
         }
         params.distinguished_name = dn;
@@ -160,11 +156,18 @@ impl DevCa {
     }
 }
 
+/// A calendar date at midnight UTC (for certificate validity).
+pub fn time_ymd(year: i32, month: u8, day: u8) -> time::OffsetDateTime {
+    rcgen::date_time_ymd(year, month, day)
+}
+
 /// A fresh Ed25519 key pair: (PKCS#8 v2 DER, raw 32-byte public key).
 pub fn ed25519_keypair() -> Result<(Vec<u8>, Vec<u8>), DevKitError> {
     let rng = ring::rand::SystemRandom::new();
-    let pkcs8 = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| DevKitError::Key)?;
-    let kp = ring::signature::Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|_| DevKitError::Key)?;
+    let pkcs8 =
+        ring::signature::Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| DevKitError::Key)?;
+    let kp = ring::signature::Ed25519KeyPair::from_pkcs8(pkcs8.as_ref())
+        .map_err(|_| DevKitError::Key)?;
     Ok((pkcs8.as_ref().to_vec(), kp.public_key().as_ref().to_vec()))
 }
 
@@ -207,11 +210,7 @@ pub fn mint_token(
 }
 
 /// The usual claims of a dev token.
-pub fn dev_claims(
-    org: &DevOrg,
-    audience: &str,
-    lifetime_secs: i64,
-) -> serde_json::Value {
+pub fn dev_claims(org: &DevOrg, audience: &str, lifetime_secs: i64) -> serde_json::Value {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -256,16 +255,61 @@ pub struct DevOrg {
     pub roles: Vec<String>,
 }
 
+/// sector, name, expertise, roles, contact point.
+type OrgSpec<'a> = (&'a str, &'a str, &'a [&'a str], &'a [&'a str], &'a str);
+
 /// The sample organisations: one per sector.
 pub fn sample_orgs() -> Vec<DevOrg> {
-    let spec: [(&str, &str, &[&str], &[&str], &str); 7] = [
-        ("school", "OBS De Regenboog", &["onderwijs", "zorgstructuur"], &["ib-er"], "ib@regenboog.dev.example"),
-        ("politie", "Politie Eenheid Oost-Nederland", &["zorgmelding"], &["wijkagent"], "0900-8844"),
-        ("huisarts", "Huisartsenpraktijk Het Kompas", &["huisartsenzorg", "poh-ggz"], &["huisarts"], "026-0000001"),
-        ("woningcorporatie", "Woonstichting Vallei", &["vroegsignalering", "huurachterstand"], &["wijkconsulent"], "wijkconsulent@vallei.dev.example"),
-        ("wijkteam", "Wijkteam Arnhem-Oost", &["opvoedondersteuning", "schuldhulp", "huiselijk geweld"], &["wijkcoach"], "026-0000002"),
-        ("veilig_thuis", "Veilig Thuis Gelderland-Midden", &["advies", "melding", "triage"], &["vt-medewerker", "triagist"], "0800-2000"),
-        ("jeugdbescherming", "Jeugdbescherming Gelderland", &["ots", "voogdij"], &["jeugdbeschermer"], "026-0000003"),
+    let spec: [OrgSpec<'_>; 7] = [
+        (
+            "school",
+            "OBS De Regenboog",
+            &["onderwijs", "zorgstructuur"],
+            &["ib_er"],
+            "ib@regenboog.dev.example",
+        ),
+        (
+            "politie",
+            "Politie Eenheid Oost-Nederland",
+            &["zorgmelding"],
+            &["wijkagent"],
+            "0900-8844",
+        ),
+        (
+            "huisarts",
+            "Huisartsenpraktijk Het Kompas",
+            &["huisartsenzorg", "poh-ggz"],
+            &["huisarts"],
+            "026-0000001",
+        ),
+        (
+            "woningcorporatie",
+            "Woonstichting Vallei",
+            &["vroegsignalering", "huurachterstand"],
+            &["wijkconsulent"],
+            "wijkconsulent@vallei.dev.example",
+        ),
+        (
+            "wijkteam",
+            "Wijkteam Arnhem-Oost",
+            &["opvoedondersteuning", "schuldhulp", "huiselijk geweld"],
+            &["wijkcoach"],
+            "026-0000002",
+        ),
+        (
+            "veilig_thuis",
+            "Veilig Thuis Gelderland-Midden",
+            &["advies", "melding", "triage"],
+            &["vt_medewerker", "triagist"],
+            "0800-2000",
+        ),
+        (
+            "jeugdbescherming",
+            "Jeugdbescherming Gelderland",
+            &["ots", "voogdij"],
+            &["jeugdbeschermer"],
+            "026-0000003",
+        ),
     ];
     spec.iter()
         .enumerate()
@@ -392,7 +436,8 @@ pub fn refresh_tokens(dir: &Path, audience: &str) -> Result<(), DevKitError> {
         let read = |p: PathBuf| {
             std::fs::read_to_string(&p).map_err(|source| DevKitError::Io { path: p, source })
         };
-        let org: DevOrg = toml::from_str(&read(odir.join("org.toml"))?).map_err(|_| DevKitError::Key)?;
+        let org: DevOrg =
+            toml::from_str(&read(odir.join("org.toml"))?).map_err(|_| DevKitError::Key)?;
         let key_pem = read(odir.join("token-key.pem"))?;
         let der = rustls::pki_types::pem::PemObject::from_pem_slice(key_pem.as_bytes())
             .map(|k: rustls::pki_types::PrivatePkcs8KeyDer<'static>| k.secret_pkcs8_der().to_vec())

@@ -107,7 +107,10 @@ impl Hub {
             .map_err(|e| cfg_err("tls", e.to_string()))?;
         let secret_hex = read_file("pseudonym.key_file", &config.pseudonym.key_file)?;
         let secret = hex::decode(String::from_utf8_lossy(&secret_hex).trim()).map_err(|_| {
-            cfg_err("pseudonym.key_file", "must hold the secret hex encoded".into())
+            cfg_err(
+                "pseudonym.key_file",
+                "must hold the secret hex encoded".into(),
+            )
         })?;
         let pseudonymizer = Pseudonymizer::new(&secret).ok_or_else(|| {
             cfg_err(
@@ -121,7 +124,10 @@ impl Hub {
         let target = config.database_target();
         if !store::is_postgres_url(&target) {
             std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-                cfg_err("data_dir", format!("cannot create {}: {e}", config.data_dir.display()))
+                cfg_err(
+                    "data_dir",
+                    format!("cannot create {}: {e}", config.data_dir.display()),
+                )
             })?;
         }
         let store = Store::open(&target).await?;
@@ -181,10 +187,9 @@ impl Hub {
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
             .build_v1alpha()
             .map_err(|e| StartError::Serve(e.to_string()))?;
-        let directory_api = DirectoryServiceServer::new(api::directory::DirectoryApi::new(
-            self.store.clone(),
-        ))
-        .max_decoding_message_size(limits.max_message_bytes);
+        let directory_api =
+            DirectoryServiceServer::new(api::directory::DirectoryApi::new(self.store.clone()))
+                .max_decoding_message_size(limits.max_message_bytes);
 
         let incoming = accept_loop(
             listener,
@@ -258,9 +263,13 @@ fn accept_loop(
             tokio::spawn(async move {
                 match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await {
                     Ok(Ok(stream)) => {
-                        let _ = tx.send(Ok(HubConn::new(stream, Some(remote), Some(permit)))).await;
+                        let _ = tx
+                            .send(Ok(HubConn::new(stream, Some(remote), Some(permit))))
+                            .await;
                     }
-                    Ok(Err(e)) => tracing::info!(peer = %remote, error = %e, "TLS handshake refused"),
+                    Ok(Err(e)) => {
+                        tracing::info!(peer = %remote, error = %e, "TLS handshake refused")
+                    }
                     Err(_) => tracing::info!(peer = %remote, "TLS handshake timed out"),
                 }
             });

@@ -3,14 +3,20 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use signaalhub_server::config::Config;
-use signaalhub_server::domain::directory::{KeyUsage, OrgFilter, OrgKey, OrgStatus, Organization, normalise_tag};
+use signaalhub_server::domain::directory::{
+    KeyUsage, OrgFilter, OrgKey, OrgStatus, Organization, normalise_tag,
+};
 use signaalhub_server::store::Store;
 use signaalhub_server::{Hub, StartError, devkit};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
-#[command(name = "signaalhub", version, about = "The signaalhub hub: serve, dev kit, directory administration")]
+#[command(
+    name = "signaalhub",
+    version,
+    about = "The signaalhub hub: serve, dev kit, directory administration"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -21,7 +27,12 @@ enum Command {
     /// Serve the hub with a configuration file (env `SIGNAALHUB_*` overrides keys).
     Serve {
         /// Configuration file.
-        #[arg(long, short, env = "SIGNAALHUB_CONFIG", default_value = "signaalhub.toml")]
+        #[arg(
+            long,
+            short,
+            env = "SIGNAALHUB_CONFIG",
+            default_value = "signaalhub.toml"
+        )]
         config: PathBuf,
     },
     /// Dev kit: generate local CA, sample organisations, tokens, keys and a hub configuration.
@@ -38,7 +49,12 @@ enum Command {
     /// Directory administration (works on the database the configuration names).
     Org {
         /// Configuration file.
-        #[arg(long, short, env = "SIGNAALHUB_CONFIG", default_value = "signaalhub.toml")]
+        #[arg(
+            long,
+            short,
+            env = "SIGNAALHUB_CONFIG",
+            default_value = "signaalhub.toml"
+        )]
         config: PathBuf,
         #[command(subcommand)]
         command: OrgCommand,
@@ -139,7 +155,9 @@ enum OrgCommand {
 fn init_tracing(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SIGNAALHUB_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
         b.json().init();
     } else {
@@ -154,12 +172,16 @@ fn load_config(path: &Path) -> Result<Config, StartError> {
 async fn serve(config: Config) -> Result<(), StartError> {
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
-        .map_err(|e| StartError::Config(signaalhub_server::config::ConfigError {
-            key: "listen".into(),
-            message: format!("cannot listen on {}: {e}", config.listen),
-        }))?;
+        .map_err(|e| {
+            StartError::Config(signaalhub_server::config::ConfigError {
+                key: "listen".into(),
+                message: format!("cannot listen on {}: {e}", config.listen),
+            })
+        })?;
     let hub = Hub::build(config).await?;
-    let addr = listener.local_addr().map_err(|e| StartError::Serve(e.to_string()))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| StartError::Serve(e.to_string()))?;
     tracing::info!(%addr, backend = hub.store().backend(), "signaalhub serving");
     let grace = std::time::Duration::from_secs(30);
     let (drained_tx, drained_rx) = tokio::sync::oneshot::channel::<()>();
@@ -185,13 +207,14 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(t) => t,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {},
             _ = term.recv() => {},
@@ -204,20 +227,29 @@ async fn shutdown_signal() {
 }
 
 fn read_public_key(usage: KeyUsage, file: &Path) -> anyhow::Result<Vec<u8>> {
-    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     match usage {
         KeyUsage::Encryption => {
-            let raw = hex::decode(text.trim()).context("an X25519 public key file holds 64 hex digits")?;
+            let raw = hex::decode(text.trim())
+                .context("an X25519 public key file holds 64 hex digits")?;
             anyhow::ensure!(raw.len() == 32, "an X25519 public key is 32 bytes");
             Ok(raw)
         }
         KeyUsage::Token | KeyUsage::Signing => {
             let der = rustls::pki_types::pem::PemObject::from_pem_slice(text.as_bytes())
                 .map(|k: rustls::pki_types::SubjectPublicKeyInfoDer<'static>| k.to_vec())
-                .map_err(|_| anyhow::anyhow!("expected a PEM `PUBLIC KEY` (Ed25519 SubjectPublicKeyInfo)"))?;
+                .map_err(|_| {
+                    anyhow::anyhow!("expected a PEM `PUBLIC KEY` (Ed25519 SubjectPublicKeyInfo)")
+                })?;
             // Ed25519 SPKI: 12-byte prefix 302a300506032b6570032100 then the 32-byte key.
-            const PREFIX: [u8; 12] = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
-            anyhow::ensure!(der.len() == 44 && der[..12] == PREFIX, "not an Ed25519 public key");
+            const PREFIX: [u8; 12] = [
+                0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+            ];
+            anyhow::ensure!(
+                der.len() == 44 && der[..12] == PREFIX,
+                "not an Ed25519 public key"
+            );
             Ok(der[12..].to_vec())
         }
     }
@@ -225,30 +257,59 @@ fn read_public_key(usage: KeyUsage, file: &Path) -> anyhow::Result<Vec<u8>> {
 
 async fn org_command(config: &Config, command: OrgCommand) -> anyhow::Result<()> {
     let store = Store::open(&config.database_target()).await?;
-    let usage_of = |u: &str| KeyUsage::parse(u).ok_or_else(|| anyhow::anyhow!("--usage is token, signing or encryption"));
-    let oin_of = |o: &str| o.parse::<signaalhub_server::ids::Oin>().map_err(|e| anyhow::anyhow!("--oin: {e}"));
+    let usage_of = |u: &str| {
+        KeyUsage::parse(u).ok_or_else(|| anyhow::anyhow!("--usage is token, signing or encryption"))
+    };
+    let oin_of = |o: &str| {
+        o.parse::<signaalhub_server::ids::Oin>()
+            .map_err(|e| anyhow::anyhow!("--oin: {e}"))
+    };
     match command {
-        OrgCommand::Add { oin, name, sector, region, expertise, contact, token_issuer, token_key } => {
+        OrgCommand::Add {
+            oin,
+            name,
+            sector,
+            region,
+            expertise,
+            contact,
+            token_issuer,
+            token_key,
+        } => {
             let oin = oin_of(&oin)?;
             let mut tags: Vec<String> = expertise
                 .iter()
-                .map(|e| normalise_tag(e).ok_or_else(|| anyhow::anyhow!("--expertise {e:?}: 1-64 printable characters")))
+                .map(|e| {
+                    normalise_tag(e).ok_or_else(|| {
+                        anyhow::anyhow!("--expertise {e:?}: 1-64 printable characters")
+                    })
+                })
                 .collect::<Result<_, _>>()?;
             tags.sort();
             tags.dedup();
             anyhow::ensure!(!name.trim().is_empty(), "--name must not be empty");
             let mut keys = Vec::new();
             for spec in &token_key {
-                let (kid, file) = spec.split_once('=').ok_or_else(|| anyhow::anyhow!("--token-key is KID=FILE"))?;
-                anyhow::ensure!(signaalhub_server::domain::directory::valid_key_id(kid), "--token-key: key id {kid:?} must be 1-64 of A-Za-z0-9._-");
-                keys.push((kid.to_owned(), read_public_key(KeyUsage::Token, Path::new(file))?));
+                let (kid, file) = spec
+                    .split_once('=')
+                    .ok_or_else(|| anyhow::anyhow!("--token-key is KID=FILE"))?;
+                anyhow::ensure!(
+                    signaalhub_server::domain::directory::valid_key_id(kid),
+                    "--token-key: key id {kid:?} must be 1-64 of A-Za-z0-9._-"
+                );
+                keys.push((
+                    kid.to_owned(),
+                    read_public_key(KeyUsage::Token, Path::new(file))?,
+                ));
             }
             store
                 .add_organization(&Organization {
                     oin: oin.clone(),
                     name,
-                    sector: sector.parse().map_err(|e| anyhow::anyhow!("--sector: {e}"))?,
-                    region: normalise_tag(&region).ok_or_else(|| anyhow::anyhow!("--region: 1-64 printable characters"))?,
+                    sector: sector
+                        .parse()
+                        .map_err(|e| anyhow::anyhow!("--sector: {e}"))?,
+                    region: normalise_tag(&region)
+                        .ok_or_else(|| anyhow::anyhow!("--region: 1-64 printable characters"))?,
                     expertise: tags,
                     contact_point: contact,
                     status: OrgStatus::Active,
@@ -256,23 +317,53 @@ async fn org_command(config: &Config, command: OrgCommand) -> anyhow::Result<()>
                 })
                 .await?;
             for (kid, public_key) in keys {
-                store.add_key(&OrgKey { oin: oin.clone(), usage: KeyUsage::Token, key_id: kid, public_key, created_at: 0, retired_at: None }).await?;
+                store
+                    .add_key(&OrgKey {
+                        oin: oin.clone(),
+                        usage: KeyUsage::Token,
+                        key_id: kid,
+                        public_key,
+                        created_at: 0,
+                        retired_at: None,
+                    })
+                    .await?;
             }
             println!("added {oin}");
         }
-        OrgCommand::AddKey { oin, usage, kid, file } => {
+        OrgCommand::AddKey {
+            oin,
+            usage,
+            kid,
+            file,
+        } => {
             let usage = usage_of(&usage)?;
-            anyhow::ensure!(signaalhub_server::domain::directory::valid_key_id(&kid), "--kid must be 1-64 of A-Za-z0-9._-");
+            anyhow::ensure!(
+                signaalhub_server::domain::directory::valid_key_id(&kid),
+                "--kid must be 1-64 of A-Za-z0-9._-"
+            );
             let public_key = read_public_key(usage, &file)?;
-            store.add_key(&OrgKey { oin: oin_of(&oin)?, usage, key_id: kid, public_key, created_at: 0, retired_at: None }).await?;
+            store
+                .add_key(&OrgKey {
+                    oin: oin_of(&oin)?,
+                    usage,
+                    key_id: kid,
+                    public_key,
+                    created_at: 0,
+                    retired_at: None,
+                })
+                .await?;
             println!("published");
         }
         OrgCommand::RetireKey { oin, usage, kid } => {
-            store.retire_key(&oin_of(&oin)?, usage_of(&usage)?, &kid).await?;
+            store
+                .retire_key(&oin_of(&oin)?, usage_of(&usage)?, &kid)
+                .await?;
             println!("retired");
         }
         OrgCommand::Suspend { oin } => {
-            store.set_status(&oin_of(&oin)?, OrgStatus::Suspended).await?;
+            store
+                .set_status(&oin_of(&oin)?, OrgStatus::Suspended)
+                .await?;
             println!("suspended {oin}; running hubs refuse it within directory.refresh_ms");
         }
         OrgCommand::Activate { oin } => {
@@ -281,11 +372,25 @@ async fn org_command(config: &Config, command: OrgCommand) -> anyhow::Result<()>
         }
         OrgCommand::List => {
             let orgs = store
-                .list_organizations(&OrgFilter { include_suspended: true, limit: 100_000, ..OrgFilter::default() })
+                .list_organizations(&OrgFilter {
+                    include_suspended: true,
+                    limit: 100_000,
+                    ..OrgFilter::default()
+                })
                 .await?;
-            println!("{:<20}  {:<9}  {:<17}  {:<20}  name", "oin", "status", "sector", "region");
+            println!(
+                "{:<20}  {:<9}  {:<17}  {:<20}  name",
+                "oin", "status", "sector", "region"
+            );
             for o in orgs {
-                println!("{:<20}  {:<9}  {:<17}  {:<20}  {}", o.oin, o.status.as_str(), o.sector, o.region, o.name);
+                println!(
+                    "{:<20}  {:<9}  {:<17}  {:<20}  {}",
+                    o.oin,
+                    o.status.as_str(),
+                    o.sector,
+                    o.region,
+                    o.name
+                );
             }
         }
     }
@@ -321,7 +426,10 @@ async fn main() -> ExitCode {
                     eprintln!("signaalhub: dev init: {e}");
                     return ExitCode::from(70);
                 }
-                println!("dev kit generated in {} (DEV MATERIAL, not for production)", dir.display());
+                println!(
+                    "dev kit generated in {} (DEV MATERIAL, not for production)",
+                    dir.display()
+                );
             }
             let config = match load_config(&dir.join("hub.toml")) {
                 Ok(c) => c,
@@ -331,7 +439,11 @@ async fn main() -> ExitCode {
                 eprintln!("signaalhub: refreshing dev tokens: {e}");
                 return ExitCode::from(70);
             }
-            println!("serving on {}; try: cargo run -p signaalhub-client --bin signaal -- --kit {} --as school whoami", config.listen, dir.display());
+            println!(
+                "serving on {}; try: cargo run -p signaalhub-client --bin signaal -- --kit {} --as school whoami",
+                config.listen,
+                dir.display()
+            );
             match serve(config).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(&e),
@@ -340,10 +452,14 @@ async fn main() -> ExitCode {
         Command::Dev { command } => {
             let r = match command {
                 DevCommand::Init { dir, force } => devkit::init(&dir, force).await.map(|()| {
-                    println!("dev kit generated in {} (DEV MATERIAL, not for production)", dir.display());
+                    println!(
+                        "dev kit generated in {} (DEV MATERIAL, not for production)",
+                        dir.display()
+                    );
                 }),
                 DevCommand::Tokens { dir } => match load_config(&dir.join("hub.toml")) {
-                    Ok(c) => devkit::refresh_tokens(&dir, &c.auth.audience).map(|()| println!("tokens refreshed")),
+                    Ok(c) => devkit::refresh_tokens(&dir, &c.auth.audience)
+                        .map(|()| println!("tokens refreshed")),
                     Err(e) => return fail(&e),
                 },
             };

@@ -117,7 +117,10 @@ impl DirectoryService for DirectoryApi {
         let sector = match pb::Sector::try_from(r.sector) {
             Ok(pb::Sector::Unspecified) => None,
             Ok(pb::Sector::Other) => {
-                bad.push(("sector", "SECTOR_OTHER cannot be filtered on; use query".into()));
+                bad.push((
+                    "sector",
+                    "SECTOR_OTHER cannot be filtered on; use query".into(),
+                ));
                 None
             }
             Ok(s) => sector_from_pb(s),
@@ -156,7 +159,11 @@ impl DirectoryService for DirectoryApi {
         if !bad.is_empty() {
             return Err(invalid(&bad));
         }
-        let limit = if r.page_size == 0 { DEFAULT_PAGE } else { r.page_size };
+        let limit = if r.page_size == 0 {
+            DEFAULT_PAGE
+        } else {
+            r.page_size
+        };
         let mut orgs = self
             .store
             .list_organizations(&OrgFilter {

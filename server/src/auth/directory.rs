@@ -93,9 +93,10 @@ impl DirectoryCache {
                 continue;
             }
             if let Some(entry) = orgs.get_mut(&key.oin) {
-                entry
-                    .token_keys
-                    .insert(key.key_id.clone(), DecodingKey::from_ed_der(&key.public_key));
+                entry.token_keys.insert(
+                    key.key_id.clone(),
+                    DecodingKey::from_ed_der(&key.public_key),
+                );
             }
         }
         Ok(DirectorySnapshot { generation, orgs })

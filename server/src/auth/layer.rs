@@ -37,9 +37,8 @@ impl Authenticator {
         headers: &http::HeaderMap,
         conn: Option<&ConnInfo>,
     ) -> Result<Option<Caller>, AuthError> {
-        let conn = conn.ok_or_else(|| {
-            AuthError::Unauthenticated("connection has no TLS identity".into())
-        })?;
+        let conn = conn
+            .ok_or_else(|| AuthError::Unauthenticated("connection has no TLS identity".into()))?;
         let oin = match conn.identity.as_ref() {
             Ok(oin) => oin,
             Err(p) => return Err(AuthError::Unauthenticated(p.to_string())),

@@ -106,16 +106,22 @@ pub fn server_config(
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PeerProblem {
     /// No client certificate was presented.
-    #[error("no client certificate presented: connect with your organisation's PKIoverheid (or dev kit) certificate")]
+    #[error(
+        "no client certificate presented: connect with your organisation's PKIoverheid (or dev kit) certificate"
+    )]
     NoCertificate,
     /// The certificate does not parse.
     #[error("the client certificate could not be parsed")]
     Unparseable,
     /// No serialNumber (OID 2.5.4.5) in the subject.
-    #[error("the client certificate's subject has no serialNumber (OID 2.5.4.5) carrying the organisation's OIN")]
+    #[error(
+        "the client certificate's subject has no serialNumber (OID 2.5.4.5) carrying the organisation's OIN"
+    )]
     NoOin,
     /// More than one serialNumber.
-    #[error("the client certificate's subject has {0} serialNumber (OID 2.5.4.5) attributes; exactly one OIN is required")]
+    #[error(
+        "the client certificate's subject has {0} serialNumber (OID 2.5.4.5) attributes; exactly one OIN is required"
+    )]
     ManyOins(usize),
     /// The serialNumber is not 20 digits.
     #[error("the client certificate's subject serialNumber is not an OIN: {0}")]
@@ -134,7 +140,9 @@ pub fn oin_from_certificate(der: &[u8]) -> Result<Oin, PeerProblem> {
     match values.as_slice() {
         [] => Err(PeerProblem::NoOin),
         [one] => {
-            let s = one.as_str().map_err(|_| PeerProblem::BadOin("not a string".into()))?;
+            let s = one
+                .as_str()
+                .map_err(|_| PeerProblem::BadOin("not a string".into()))?;
             s.parse::<Oin>()
                 .map_err(|e| PeerProblem::BadOin(e.to_string()))
         }

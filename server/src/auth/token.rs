@@ -94,7 +94,8 @@ impl TokenVerifier {
         let professional = self.verify_uncached(token, oin, dir)?;
         if let Ok(mut cache) = self.cache.lock() {
             if cache.len() >= self.cache_capacity {
-                cache.retain(|_, c| c.professional.expires_at > t && c.generation == dir.generation);
+                cache
+                    .retain(|_, c| c.professional.expires_at > t && c.generation == dir.generation);
                 if cache.len() >= self.cache_capacity {
                     cache.clear();
                 }
@@ -126,12 +127,13 @@ impl TokenVerifier {
                 header.alg
             )));
         }
-        let kid = header
-            .kid
-            .ok_or_else(|| unauth("the token header has no `kid`: name the key that signed it".into()))?;
-        let entry = dir.orgs.get(oin).ok_or_else(|| {
-            unauth(format!("organisation {oin} is not in the hub's directory"))
+        let kid = header.kid.ok_or_else(|| {
+            unauth("the token header has no `kid`: name the key that signed it".into())
         })?;
+        let entry = dir
+            .orgs
+            .get(oin)
+            .ok_or_else(|| unauth(format!("organisation {oin} is not in the hub's directory")))?;
         let key = entry.token_keys.get(&kid).ok_or_else(|| {
             unauth(format!(
                 "no current token key with id {kid:?} is registered for organisation {oin}; register it with `signaalhub org add-key`"

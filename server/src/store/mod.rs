@@ -4,11 +4,11 @@
 //! cannot drift apart in behaviour. Placeholders are `$1, $2, ...`, which both drivers accept.
 use crate::domain::directory::{KeyUsage, OrgFilter, OrgKey, OrgStatus, Organization, Sector};
 use crate::ids::Oin;
+use sqlx::Row;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::Row;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -48,6 +48,20 @@ pub enum StoreError {
     #[error("corrupt stored value in {0}")]
     Corrupt(&'static str),
 }
+
+/// oin, name, sector, region, contact_point, status, token_issuer, expertise (newline-joined).
+type OrgRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+);
+/// oin, usage, key_id, public_key, created_at, retired_at.
+type KeyRow = (String, String, String, Vec<u8>, i64, Option<i64>);
 
 /// Result alias for the store.
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -312,39 +326,39 @@ impl Store {
             ORDER BY o.oin
             LIMIT $8";
         let agg_sqlite = "group_concat(tag, char(10)) FROM (SELECT tag FROM organization_expertise e WHERE e.oin = o.oin ORDER BY tag)";
-        let agg_pg =
-            "string_agg(tag, chr(10) ORDER BY tag) FROM organization_expertise e WHERE e.oin = o.oin";
+        let agg_pg = "string_agg(tag, chr(10) ORDER BY tag) FROM organization_expertise e WHERE e.oin = o.oin";
         let like = f.query.as_ref().map(|q| {
             let escaped: String = q.chars().filter(|c| *c != '%' && *c != '_').collect();
             format!("%{escaped}%")
         });
         let limit = i64::from(f.limit.max(1));
-        let rows: Vec<(String, String, String, String, String, String, String, Option<String>)> =
-            on_pool!(self, p => {
-                let agg = if matches!(self, Store::Sqlite(_)) { agg_sqlite } else { agg_pg };
-                let sql = SQL.replace("string_agg_placeholder", agg);
-                sqlx::query(&sql)
-                    .bind(exact.map(Oin::as_str))
-                    .bind(f.sector.as_ref().map(Sector::as_str))
-                    .bind(f.region.as_deref())
-                    .bind(f.expertise.as_deref())
-                    .bind(like.as_deref())
-                    .bind(f.include_suspended)
-                    .bind(f.after.as_ref().map(Oin::as_str))
-                    .bind(limit)
-                    .fetch_all(p)
-                    .await?
-                    .into_iter()
-                    .map(|r| -> Result<_, sqlx::Error> {
-                        Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?, r.try_get(6)?, r.try_get(7)?))
-                    })
-                    .collect::<Result<Vec<_>, _>>()?
-            });
+        let rows: Vec<OrgRow> = on_pool!(self, p => {
+            let agg = if matches!(self, Store::Sqlite(_)) { agg_sqlite } else { agg_pg };
+            let sql = SQL.replace("string_agg_placeholder", agg);
+            sqlx::query(&sql)
+                .bind(exact.map(Oin::as_str))
+                .bind(f.sector.as_ref().map(Sector::as_str))
+                .bind(f.region.as_deref())
+                .bind(f.expertise.as_deref())
+                .bind(like.as_deref())
+                .bind(f.include_suspended)
+                .bind(f.after.as_ref().map(Oin::as_str))
+                .bind(limit)
+                .fetch_all(p)
+                .await?
+                .into_iter()
+                .map(|r| -> Result<_, sqlx::Error> {
+                    Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?, r.try_get(6)?, r.try_get(7)?))
+                })
+                .collect::<Result<Vec<_>, _>>()?
+        });
         rows.into_iter()
             .map(
                 |(oin, name, sector, region, contact_point, status, token_issuer, expertise)| {
                     Ok(Organization {
-                        oin: oin.parse().map_err(|_| StoreError::Corrupt("organizations.oin"))?,
+                        oin: oin
+                            .parse()
+                            .map_err(|_| StoreError::Corrupt("organizations.oin"))?,
                         name,
                         sector: sector
                             .parse()
@@ -365,14 +379,16 @@ impl Store {
 
     /// All keys of an organisation (or of every organisation when `oin` is `None`), newest first.
     pub async fn list_keys(&self, oin: Option<&Oin>) -> StoreResult<Vec<OrgKey>> {
-        let rows: Vec<(String, String, String, Vec<u8>, i64, Option<i64>)> = on_pool!(self, p => {
+        let rows: Vec<KeyRow> = on_pool!(self, p => {
             sqlx::query_as("SELECT oin, usage, key_id, public_key, created_at, retired_at FROM organization_keys
                             WHERE ($1 IS NULL OR oin = $1) ORDER BY oin, usage, created_at DESC, key_id DESC").bind(oin.map(Oin::as_str)).fetch_all(p).await?
         });
         rows.into_iter()
             .map(|(oin, usage, key_id, public_key, created_at, retired_at)| {
                 Ok(OrgKey {
-                    oin: oin.parse().map_err(|_| StoreError::Corrupt("organization_keys.oin"))?,
+                    oin: oin
+                        .parse()
+                        .map_err(|_| StoreError::Corrupt("organization_keys.oin"))?,
                     usage: KeyUsage::parse(&usage)
                         .ok_or(StoreError::Corrupt("organization_keys.usage"))?,
                     key_id,

@@ -31,10 +31,8 @@ mod tempfile_dir {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.subsec_nanos())
                 .unwrap_or(0);
-            let p = std::env::temp_dir().join(format!(
-                "signaalhub-{tag}-{}-{nanos}",
-                std::process::id()
-            ));
+            let p = std::env::temp_dir()
+                .join(format!("signaalhub-{tag}-{}-{nanos}", std::process::id()));
             std::fs::create_dir_all(&p)?;
             Ok(TempDir(p))
         }
@@ -131,6 +129,9 @@ mod tests {
             super::replace_db_name("postgres://h/test?sslmode=disable", "x"),
             "postgres://h/x?sslmode=disable"
         );
-        assert_eq!(super::replace_db_name("postgres://h", "x"), "postgres://h/x");
+        assert_eq!(
+            super::replace_db_name("postgres://h", "x"),
+            "postgres://h/x"
+        );
     }
 }

@@ -1,0 +1,323 @@
+//! A real hub for end-to-end tests: its own CA, sample organisations, a fresh database of the
+//! requested backend, listening on 127.0.0.1:0 with real mutual TLS.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use signaalhub_client::{ConnectOptions, HubClient, TokenSource};
+use signaalhub_server::auth::directory::DirectoryCache;
+use signaalhub_server::config::Config;
+use signaalhub_server::devkit::{self, DevCa, DevOrg, Subject};
+use signaalhub_server::domain::directory::{KeyUsage, OrgKey, OrgStatus, Organization};
+use signaalhub_server::store::Store;
+use signaalhub_server::store::testing::{self, TestDb};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// One sample organisation with everything a client needs.
+#[derive(Debug, Clone)]
+pub struct TestOrg {
+    pub info: DevOrg,
+    pub cert_pem: String,
+    pub key_pem: String,
+    pub token_pkcs8: Vec<u8>,
+}
+
+pub struct TestHub {
+    pub addr: SocketAddr,
+    pub backend: &'static str,
+    pub ca: DevCa,
+    pub orgs: HashMap<String, TestOrg>,
+    pub store: Store,
+    pub directory: Arc<DirectoryCache>,
+    pub audience: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), signaalhub_server::StartError>>>,
+    _db: TestDb,
+    _dir: tempfile::TempDir,
+}
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+impl TestHub {
+    /// Starts a hub on a fresh database of `backend` with the seven sample organisations.
+    pub async fn start(backend: &'static str) -> TestHub {
+        let _ = signaalhub_server::auth::tls::crypto_provider();
+        let dir = tempfile::tempdir().unwrap();
+        let ca = DevCa::generate("test CA").unwrap();
+        std::fs::write(dir.path().join("ca.pem"), &ca.cert_pem).unwrap();
+        let (hub_cert, hub_key) = ca
+            .issue(
+                &Subject {
+                    common_name: "hub".into(),
+                    serial_numbers: vec![],
+                },
+                &["localhost"],
+            )
+            .unwrap();
+        std::fs::write(dir.path().join("hub.pem"), hub_cert).unwrap();
+        std::fs::write(dir.path().join("hub.key"), hub_key).unwrap();
+        std::fs::write(dir.path().join("pseudonym.key"), hex_secret()).unwrap();
+        let db = testing::fresh(backend).await.unwrap();
+        let toml = format!(
+            r#"listen = "127.0.0.1:0"
+database = {db:?}
+allow_dev_material = true
+[tls]
+cert = "hub.pem"
+key = "hub.key"
+client_ca = ["ca.pem"]
+[pseudonym]
+key_file = "pseudonym.key"
+[directory]
+refresh_ms = 200
+"#,
+            db = db.database
+        );
+        std::fs::write(dir.path().join("hub.toml"), toml).unwrap();
+        let config = Config::load(&dir.path().join("hub.toml"), |_| None).unwrap();
+        let audience = config.auth.audience.clone();
+
+        let mut orgs = HashMap::new();
+        for info in devkit::sample_orgs() {
+            let (cert_pem, key_pem) = ca
+                .issue(
+                    &Subject {
+                        common_name: info.name.clone(),
+                        serial_numbers: vec![info.oin.clone()],
+                    },
+                    &[],
+                )
+                .unwrap();
+            let (token_pkcs8, token_pub) = devkit::ed25519_keypair().unwrap();
+            let (_, sig_pub) = devkit::ed25519_keypair().unwrap();
+            let (_, enc_pub) = devkit::x25519_keypair().unwrap();
+            db.store
+                .add_organization(&Organization {
+                    oin: info.oin.parse().unwrap(),
+                    name: info.name.clone(),
+                    sector: info.sector.parse().unwrap(),
+                    region: info.region.clone(),
+                    expertise: info.expertise.clone(),
+                    contact_point: info.contact_point.clone(),
+                    status: OrgStatus::Active,
+                    token_issuer: info.token_issuer.clone(),
+                })
+                .await
+                .unwrap();
+            for (usage, kid, public_key) in [
+                (KeyUsage::Token, &info.token_key_id, token_pub),
+                (KeyUsage::Signing, &info.signing_key_id, sig_pub),
+                (
+                    KeyUsage::Encryption,
+                    &info.encryption_key_id,
+                    enc_pub.to_vec(),
+                ),
+            ] {
+                db.store
+                    .add_key(&OrgKey {
+                        oin: info.oin.parse().unwrap(),
+                        usage,
+                        key_id: kid.clone(),
+                        public_key,
+                        created_at: 0,
+                        retired_at: None,
+                    })
+                    .await
+                    .unwrap();
+            }
+            orgs.insert(
+                info.sector.clone(),
+                TestOrg {
+                    info,
+                    cert_pem,
+                    key_pem,
+                    token_pkcs8,
+                },
+            );
+        }
+
+        let hub = signaalhub_server::Hub::build(config).await.unwrap();
+        let store = hub.store().clone();
+        let directory = Arc::clone(hub.directory());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(hub.serve(listener, async move {
+            let _ = stopped.await;
+        }));
+        TestHub {
+            addr,
+            backend,
+            ca,
+            orgs,
+            store,
+            directory,
+            audience,
+            stop: Some(stop),
+            task: Some(task),
+            _db: db,
+            _dir: dir,
+        }
+    }
+
+    pub fn org(&self, sector: &str) -> &TestOrg {
+        &self.orgs[sector]
+    }
+
+    /// The usual claims for `sector`'s dev professional, valid an hour.
+    pub fn claims(&self, sector: &str) -> serde_json::Value {
+        devkit::dev_claims(&self.org(sector).info, &self.audience, 3600)
+    }
+
+    /// A token signed with `sector`'s registered token key.
+    pub fn token(&self, sector: &str, claims: &serde_json::Value) -> String {
+        let o = self.org(sector);
+        devkit::mint_token(&o.token_pkcs8, &o.info.token_key_id, claims).unwrap()
+    }
+
+    /// Connection options: `identity` as a (cert, key) pair, or none.
+    pub fn options(
+        &self,
+        identity: Option<(String, String)>,
+        token: Option<String>,
+    ) -> ConnectOptions {
+        ConnectOptions {
+            endpoint: format!("https://{}", self.addr),
+            ca_pem: self.ca.cert_pem.clone().into_bytes(),
+            identity: identity.map(|(c, k)| (c.into_bytes(), k.into_bytes())),
+            domain: Some("localhost".into()),
+            token: token.map(TokenSource::Static).unwrap_or(TokenSource::None),
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// A client acting as `sector`'s dev professional.
+    pub async fn client(&self, sector: &str) -> HubClient {
+        let o = self.org(sector);
+        let token = self.token(sector, &self.claims(sector));
+        HubClient::connect(self.options(Some((o.cert_pem.clone(), o.key_pem.clone())), Some(token)))
+            .await
+            .unwrap()
+    }
+
+    /// A client with `sector`'s certificate and the given token.
+    pub async fn client_with_token(&self, sector: &str, token: String) -> HubClient {
+        let o = self.org(sector);
+        HubClient::connect(self.options(Some((o.cert_pem.clone(), o.key_pem.clone())), Some(token)))
+            .await
+            .unwrap()
+    }
+
+    /// Stops the hub and waits for it to drain.
+    pub async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            t.await.unwrap().unwrap();
+        }
+    }
+}
+
+fn hex_secret() -> String {
+    let mut s = String::new();
+    for i in 0..32u8 {
+        s.push_str(&format!("{:02x}", i.wrapping_mul(37).wrapping_add(11)));
+    }
+    s
+}
+
+/// A client certificate whose subject carries two serialNumber attributes: issued with the
+/// second value under organizationIdentifier, rewritten to serialNumber, and re-signed by the CA
+/// so that it still chains correctly.
+pub fn cert_with_two_oins(ca: &DevCa, oin: &str) -> (String, String) {
+    let (cert_pem, key_pem) = ca
+        .issue(
+            &Subject {
+                common_name: "two".into(),
+                serial_numbers: vec![oin.into(), oin.into()],
+            },
+            &[],
+        )
+        .unwrap();
+    let der = rustls_pem_cert(&cert_pem);
+    // Certificate ::= SEQUENCE { tbs, sigAlg, sig }.
+    let (_, outer_body) = der_element(&der);
+    let (tbs_len, _) = der_element(outer_body);
+    let mut tbs = outer_body[..tbs_len].to_vec();
+    let rest = &outer_body[tbs_len..];
+    let (alg_len, _) = der_element(rest);
+    let sig_alg = &rest[..alg_len];
+    let from = [0x06, 0x03, 0x55, 0x04, 0x61];
+    let to = [0x06, 0x03, 0x55, 0x04, 0x05];
+    let pos = tbs
+        .windows(5)
+        .position(|w| w == from)
+        .expect("organizationIdentifier in subject");
+    tbs[pos..pos + 5].copy_from_slice(&to);
+    let ca_key = rustls_pem_key(&ca.key_pem);
+    let rng = ring::rand::SystemRandom::new();
+    let kp = ring::signature::EcdsaKeyPair::from_pkcs8(
+        &ring::signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+        &ca_key,
+        &rng,
+    )
+    .unwrap();
+    let sig = kp.sign(&rng, &tbs).unwrap();
+    let mut bits = vec![0u8];
+    bits.extend_from_slice(sig.as_ref());
+    let mut body = tbs;
+    body.extend_from_slice(sig_alg);
+    body.extend(der_wrap(0x03, &bits));
+    let cert = der_wrap(0x30, &body);
+    (
+        signaalhub_server::devkit::pem("CERTIFICATE", &cert),
+        key_pem,
+    )
+}
+
+fn rustls_pem_cert(pem: &str) -> Vec<u8> {
+    signaalhub_server::auth::tls::parse_certs(pem.as_bytes(), "test").unwrap()[0].to_vec()
+}
+
+fn rustls_pem_key(pem: &str) -> Vec<u8> {
+    match signaalhub_server::auth::tls::parse_key(pem.as_bytes(), "test").unwrap() {
+        rustls::pki_types::PrivateKeyDer::Pkcs8(k) => k.secret_pkcs8_der().to_vec(),
+        _ => panic!("expected PKCS#8"),
+    }
+}
+
+/// (total length of the first element, its content).
+fn der_element(b: &[u8]) -> (usize, &[u8]) {
+    let (len, hdr) = if b[1] < 0x80 {
+        (b[1] as usize, 2)
+    } else {
+        let n = (b[1] & 0x7f) as usize;
+        let mut l = 0usize;
+        for i in 0..n {
+            l = (l << 8) | b[2 + i] as usize;
+        }
+        (l, 2 + n)
+    };
+    (hdr + len, &b[hdr..hdr + len])
+}
+
+fn der_wrap(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let n = content.len();
+    if n < 0x80 {
+        out.push(n as u8);
+    } else if n < 0x100 {
+        out.extend([0x81, n as u8]);
+    } else {
+        out.extend([0x82, (n >> 8) as u8, n as u8]);
+    }
+    out.extend_from_slice(content);
+    out
+}
