@@ -258,6 +258,79 @@ impl HubClient {
             .into_inner())
     }
 
+    fn policy(&self) -> signaalhub_proto::pb::policy_service_client::PolicyServiceClient<Svc> {
+        signaalhub_proto::pb::policy_service_client::PolicyServiceClient::with_interceptor(
+            self.channel.clone(),
+            self.interceptor.clone(),
+        )
+    }
+
+    fn consent(&self) -> signaalhub_proto::pb::consent_service_client::ConsentServiceClient<Svc> {
+        signaalhub_proto::pb::consent_service_client::ConsentServiceClient::with_interceptor(
+            self.channel.clone(),
+            self.interceptor.clone(),
+        )
+    }
+
+    /// "May I send this?": the decision with its rules, obligations and reasons.
+    pub async fn check_basis(
+        &mut self,
+        request: pb::CheckBasisRequest,
+    ) -> Result<pb::Decision, ClientError> {
+        self.policy()
+            .check_basis(request)
+            .await?
+            .into_inner()
+            .decision
+            .ok_or_else(|| ClientError::Config("the hub sent no decision".into()))
+    }
+
+    /// Records a consent; returns it with its id.
+    pub async fn record_consent(
+        &mut self,
+        request: pb::RecordConsentRequest,
+    ) -> Result<pb::Consent, ClientError> {
+        self.consent()
+            .record_consent(request)
+            .await?
+            .into_inner()
+            .consent
+            .ok_or_else(|| ClientError::Config("the hub sent no consent".into()))
+    }
+
+    /// Withdraws a consent at once.
+    pub async fn withdraw_consent(
+        &mut self,
+        consent_id: &str,
+        withdrawn_by: &str,
+    ) -> Result<pb::WithdrawConsentResponse, ClientError> {
+        Ok(self
+            .consent()
+            .withdraw_consent(pb::WithdrawConsentRequest {
+                consent_id: consent_id.into(),
+                withdrawn_by: withdrawn_by.into(),
+            })
+            .await?
+            .into_inner())
+    }
+
+    /// The consents about a subject that concern this organisation.
+    pub async fn list_consents(
+        &mut self,
+        subject_bsn: &str,
+        include_inactive: bool,
+    ) -> Result<Vec<pb::Consent>, ClientError> {
+        Ok(self
+            .consent()
+            .list_consents(pb::ListConsentsRequest {
+                subject_bsn: subject_bsn.into(),
+                include_inactive,
+            })
+            .await?
+            .into_inner()
+            .consents)
+    }
+
     /// The standard gRPC health check (`""` for the whole hub, or a service name).
     pub async fn health(&mut self, service: &str) -> Result<i32, ClientError> {
         let mut c = tonic_health::pb::health_client::HealthClient::new(self.channel.clone());

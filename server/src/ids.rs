@@ -169,6 +169,19 @@ impl Pseudonymizer {
         ctx.update(&ascii);
         SubjectPseudonym(hex::encode(ctx.sign().as_ref()))
     }
+
+    /// A keyed pseudonym of other identifiers (e.g. a professional's id), domain-separated by
+    /// `label`; parts are length-prefixed so that no two inputs collide.
+    pub fn keyed(&self, label: &str, parts: &[&str]) -> String {
+        let mut ctx = hmac::Context::with_key(&self.key);
+        ctx.update(label.as_bytes());
+        ctx.update(&[0]);
+        for p in parts {
+            ctx.update(&(p.len() as u32).to_be_bytes());
+            ctx.update(p.as_bytes());
+        }
+        hex::encode(ctx.sign().as_ref())
+    }
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ pub mod config;
 pub mod devkit;
 pub mod domain;
 pub mod ids;
+pub mod ledger;
 pub mod store;
 
 use crate::auth::directory::DirectoryCache;
@@ -21,7 +22,9 @@ use crate::auth::token::TokenVerifier;
 use crate::config::{Config, ConfigError};
 use crate::ids::Pseudonymizer;
 use crate::store::{Store, StoreError};
+use signaalhub_proto::pb::consent_service_server::ConsentServiceServer;
 use signaalhub_proto::pb::directory_service_server::DirectoryServiceServer;
+use signaalhub_proto::pb::policy_service_server::PolicyServiceServer;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -60,6 +63,39 @@ pub struct Hub {
     directory: Arc<DirectoryCache>,
     tls: Arc<rustls::ServerConfig>,
     pseudonymizer: Pseudonymizer,
+    policy: Arc<signaalhub_policy::Policy>,
+}
+
+/// Loads and checks the convenant the configuration names (the sample only with
+/// `allow_dev_material`). Every problem is reported, located, under the key `convenant`.
+pub fn load_policy(config: &Config) -> Result<signaalhub_policy::Policy, ConfigError> {
+    let (name, text) = if config.convenant.as_os_str().is_empty() {
+        if !config.allow_dev_material {
+            return Err(ConfigError {
+                key: "convenant".into(),
+                message:
+                    "name the region's convenant file (the built-in sample is for development only)"
+                        .into(),
+            });
+        }
+        (
+            "sample.toml".to_string(),
+            signaalhub_policy::SAMPLE_CONVENANT.to_string(),
+        )
+    } else {
+        let bytes = read_file("convenant", &config.convenant)?;
+        let text = String::from_utf8(bytes).map_err(|_| ConfigError {
+            key: "convenant".into(),
+            message: format!("{} is not UTF-8 text", config.convenant.display()),
+        })?;
+        (config.convenant.display().to_string(), text)
+    };
+    signaalhub_policy::parse(&name, &text)
+        .map(|c| c.compile())
+        .map_err(|d| ConfigError {
+            key: "convenant".into(),
+            message: format!("the convenant is invalid:\n{d}"),
+        })
 }
 
 fn read_file(key: &str, path: &std::path::Path) -> Result<Vec<u8>, ConfigError> {
@@ -121,6 +157,7 @@ impl Hub {
                 ),
             )
         })?;
+        let policy = Arc::new(load_policy(&config)?);
         let target = config.database_target();
         if !store::is_postgres_url(&target) {
             std::fs::create_dir_all(&config.data_dir).map_err(|e| {
@@ -138,6 +175,7 @@ impl Hub {
             directory,
             tls,
             pseudonymizer,
+            policy,
         })
     }
 
@@ -154,6 +192,11 @@ impl Hub {
     /// The pseudonymizer for BSNs.
     pub fn pseudonymizer(&self) -> &Pseudonymizer {
         &self.pseudonymizer
+    }
+
+    /// The compiled convenant.
+    pub fn policy(&self) -> &Arc<signaalhub_policy::Policy> {
+        &self.policy
     }
 
     /// Serves on `listener` until `shutdown` completes, then drains: stops accepting, lets
@@ -177,6 +220,12 @@ impl Hub {
         health_reporter
             .set_serving::<DirectoryServiceServer<api::directory::DirectoryApi>>()
             .await;
+        health_reporter
+            .set_serving::<PolicyServiceServer<api::policy::PolicyApi>>()
+            .await;
+        health_reporter
+            .set_serving::<ConsentServiceServer<api::consent::ConsentApi>>()
+            .await;
         let reflection = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(signaalhub_proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -187,9 +236,20 @@ impl Hub {
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
             .build_v1alpha()
             .map_err(|e| StartError::Serve(e.to_string()))?;
+        let ctx = api::ctx::Ctx {
+            store: self.store.clone(),
+            policy: Arc::clone(&self.policy),
+            pseudonymizer: self.pseudonymizer.clone(),
+            directory: Arc::clone(&self.directory),
+        };
+        let max = limits.max_message_bytes;
         let directory_api =
             DirectoryServiceServer::new(api::directory::DirectoryApi::new(self.store.clone()))
-                .max_decoding_message_size(limits.max_message_bytes);
+                .max_decoding_message_size(max);
+        let policy_api = PolicyServiceServer::new(api::policy::PolicyApi::new(ctx.clone()))
+            .max_decoding_message_size(max);
+        let consent_api = ConsentServiceServer::new(api::consent::ConsentApi::new(ctx.clone()))
+            .max_decoding_message_size(max);
 
         let incoming = accept_loop(
             listener,
@@ -206,7 +266,9 @@ impl Hub {
             .add_service(health_service)
             .add_service(reflection)
             .add_service(reflection_alpha)
-            .add_service(directory_api);
+            .add_service(directory_api)
+            .add_service(policy_api)
+            .add_service(consent_api);
         let drain = async move {
             shutdown.await;
             tracing::info!("shutdown requested: draining");

@@ -46,6 +46,11 @@ enum Command {
         #[arg(long, default_value = "dev-kit")]
         dir: PathBuf,
     },
+    /// The regional convenant: check it, or explain it for the FG.
+    Convenant {
+        #[command(subcommand)]
+        command: ConvenantCommand,
+    },
     /// Directory administration (works on the database the configuration names).
     Org {
         /// Configuration file.
@@ -58,6 +63,37 @@ enum Command {
         config: PathBuf,
         #[command(subcommand)]
         command: OrgCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ConvenantCommand {
+    /// Check a convenant file; every problem is printed as file:line:column: key: what is wrong.
+    /// Exit code 0 when valid, 1 when not.
+    Check {
+        /// The convenant file (TOML).
+        file: PathBuf,
+    },
+    /// Print the convenant as a table of who may share what with whom, why and on which basis;
+    /// or, with --from/--to/--purpose/--category, answer that one question with its rules.
+    Explain {
+        /// The convenant file (TOML).
+        file: PathBuf,
+        /// HTML instead of Markdown.
+        #[arg(long)]
+        html: bool,
+        /// Sending sector.
+        #[arg(long, requires_all = ["to", "purpose", "category"])]
+        from: Option<String>,
+        /// Receiving sector.
+        #[arg(long)]
+        to: Option<String>,
+        /// Purpose.
+        #[arg(long)]
+        purpose: Option<String>,
+        /// Data category.
+        #[arg(long)]
+        category: Option<String>,
     },
 }
 
@@ -398,6 +434,61 @@ async fn org_command(config: &Config, command: OrgCommand) -> anyhow::Result<()>
     Ok(())
 }
 
+fn read_convenant(file: &Path) -> Result<signaalhub_policy::Convenant, ExitCode> {
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("signaalhub: {}: {e}", file.display());
+            return Err(ExitCode::from(66));
+        }
+    };
+    signaalhub_policy::parse(&file.display().to_string(), &text).map_err(|d| {
+        eprintln!("{d}");
+        ExitCode::from(1)
+    })
+}
+
+fn convenant_command(command: ConvenantCommand) -> ExitCode {
+    match command {
+        ConvenantCommand::Check { file } => match read_convenant(&file) {
+            Ok(c) => {
+                println!(
+                    "{}: valid (policy version {})",
+                    file.display(),
+                    c.policy_version()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(code) => code,
+        },
+        ConvenantCommand::Explain {
+            file,
+            html,
+            from,
+            to,
+            purpose,
+            category,
+        } => {
+            let c = match read_convenant(&file) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            match (from, to, purpose, category) {
+                (Some(f), Some(t), Some(p), Some(k)) => {
+                    println!(
+                        "{}",
+                        signaalhub_policy::explain::question(&c.compile(), &f, &t, &p, &k)
+                            .trim_end()
+                    );
+                }
+                _ if html => print!("{}", signaalhub_policy::explain::html(&c)),
+                _ => print!("{}", signaalhub_policy::explain::markdown(&c)),
+            }
+            ExitCode::SUCCESS
+        }
+    }
+}
+
 fn fail(e: &StartError) -> ExitCode {
     eprintln!("signaalhub: {e}");
     ExitCode::from(e.exit_code() as u8)
@@ -471,6 +562,7 @@ async fn main() -> ExitCode {
                 }
             }
         }
+        Command::Convenant { command } => convenant_command(command),
         Command::Org { config, command } => {
             let config = match load_config(&config) {
                 Ok(c) => c,

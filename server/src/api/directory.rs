@@ -42,6 +42,12 @@ pub fn sector_to_pb(s: &Sector) -> pb::Sector {
     }
 }
 
+/// The wire enum of a sector name, if it is one of the known sectors.
+pub fn sector_from_pb_name(name: &str) -> Option<pb::Sector> {
+    let s: Sector = name.parse().ok()?;
+    s.is_known().then(|| sector_to_pb(&s))
+}
+
 /// The sector a wire enum names, if it names one of the known sectors.
 pub fn sector_from_pb(s: pb::Sector) -> Option<Sector> {
     let name = match s {

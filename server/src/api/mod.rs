@@ -1,6 +1,10 @@
 //! gRPC edges: one module per service, translating wire types to domain types and back.
 //! Errors become statuses in one place ([`status`]).
+pub mod basis;
+pub mod consent;
+pub mod ctx;
 pub mod directory;
+pub mod policy;
 pub mod status;
 
 use crate::auth::Caller;

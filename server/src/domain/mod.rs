@@ -1,2 +1,3 @@
 //! Domain types and rules, free of protobuf: the api layer converts at the edge.
+pub mod consent;
 pub mod directory;

@@ -13,17 +13,75 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-pub mod testing;
-
 /// Runs `$body` with `$pool` bound to the concrete pool of whichever backend `$store` uses.
 macro_rules! on_pool {
     ($store:expr, $pool:ident => $body:expr) => {
         match $store {
-            Store::Sqlite($pool) => $body,
+            Store::Sqlite { read: $pool, .. } => $body,
             Store::Postgres($pool) => $body,
         }
     };
 }
+
+/// Like [`on_pool!`], for statements that write: SQLite writes go through its single writer
+/// connection (SQLite has one writer at a time; queueing in the pool avoids busy errors and
+/// deferred-transaction upgrade failures), PostgreSQL writes through the shared pool.
+macro_rules! on_writer {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            Store::Sqlite { write: $pool, .. } => $body,
+            Store::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Sequences log entries inside an open transaction `$tx` (`&mut Transaction`): takes the next
+/// indexes from the `log_state` row — an UPDATE, so PostgreSQL holds its row lock until commit and
+/// appends from many instances serialise without forks or gaps — then inserts the entries and
+/// their subject and organisation index rows. Evaluates to the first index.
+macro_rules! sequence_log {
+    ($tx:expr, $entries:expr) => {{
+        let entries: &[$crate::ledger::PendingEntry] = $entries;
+        let n = entries.len() as i64;
+        let end: i64 =
+            sqlx::query_scalar("UPDATE log_state SET size = size + $1 WHERE id = 1 RETURNING size")
+                .bind(n)
+                .fetch_one(&mut *$tx)
+                .await?;
+        let first = end - n;
+        for (i, p) in entries.iter().enumerate() {
+            let idx = first + i as i64;
+            sqlx::query(
+                "INSERT INTO log_entries (idx, entry, professional, created_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(idx)
+            .bind(p.entry.to_bytes())
+            .bind(&p.professional)
+            .bind(p.entry.at)
+            .execute(&mut *$tx)
+            .await?;
+            for subject in &p.entry.subjects {
+                sqlx::query("INSERT INTO log_subject_index (subject, idx) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                    .bind(subject)
+                    .bind(idx)
+                    .execute(&mut *$tx)
+                    .await?;
+            }
+            for oin in std::iter::once(&p.entry.actor_oin).chain(p.entry.recipient_oin.iter()) {
+                sqlx::query("INSERT INTO log_org_index (oin, idx) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                    .bind(oin)
+                    .bind(idx)
+                    .execute(&mut *$tx)
+                    .await?;
+            }
+        }
+        first
+    }};
+}
+
+pub mod consent;
+pub mod log;
+pub mod testing;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -69,8 +127,13 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// The hub's database: SQLite (WAL, synchronous=FULL) or PostgreSQL.
 #[derive(Clone, Debug)]
 pub enum Store {
-    /// Embedded, one instance.
-    Sqlite(SqlitePool),
+    /// Embedded, one instance: one writer connection, several readers (WAL).
+    Sqlite {
+        /// Readers.
+        read: SqlitePool,
+        /// The single writer.
+        write: SqlitePool,
+    },
     /// Shared by many hub instances.
     Postgres(PgPool),
 }
@@ -98,12 +161,16 @@ impl Store {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(opts.clone())
+            .await?;
+        SQLITE_MIGRATIONS.run(&write).await?;
+        let read = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(opts)
             .await?;
-        SQLITE_MIGRATIONS.run(&pool).await?;
-        Ok(Store::Sqlite(pool))
+        Ok(Store::Sqlite { read, write })
     }
 
     /// Connects to PostgreSQL at `url` and runs its migrations.
@@ -130,13 +197,14 @@ impl Store {
     /// `"sqlite"` or `"postgres"`.
     pub fn backend(&self) -> &'static str {
         match self {
-            Store::Sqlite(_) => "sqlite",
+            Store::Sqlite { .. } => "sqlite",
             Store::Postgres(_) => "postgres",
         }
     }
 
     /// Closes all connections.
     pub async fn close(&self) {
+        on_writer!(self, p => p.close().await);
         on_pool!(self, p => p.close().await)
     }
 
@@ -162,7 +230,7 @@ impl Store {
     /// Adds an organisation. Fails with [`StoreError::Conflict`] when its OIN is taken.
     pub async fn add_organization(&self, org: &Organization) -> StoreResult<()> {
         let t = now();
-        on_pool!(self, p => {
+        on_writer!(self, p => {
             let mut tx = p.begin().await?;
             let inserted = sqlx::query(
                 "INSERT INTO organizations (oin, name, sector, region, contact_point, status, token_issuer, created_at, updated_at)
@@ -206,7 +274,7 @@ impl Store {
         contact_point: &str,
     ) -> StoreResult<()> {
         let t = now();
-        on_pool!(self, p => {
+        on_writer!(self, p => {
             let mut tx = p.begin().await?;
             let n = sqlx::query("UPDATE organizations SET region = $2, contact_point = $3, updated_at = $4 WHERE oin = $1")
                 .bind(oin.as_str()).bind(region).bind(contact_point).bind(t)
@@ -230,7 +298,7 @@ impl Store {
     /// and at once on the instance that made the change.
     pub async fn set_status(&self, oin: &Oin, status: OrgStatus) -> StoreResult<()> {
         let t = now();
-        on_pool!(self, p => {
+        on_writer!(self, p => {
             let mut tx = p.begin().await?;
             let n = sqlx::query("UPDATE organizations SET status = $2, updated_at = $3 WHERE oin = $1")
                 .bind(oin.as_str()).bind(status.as_str()).bind(t)
@@ -250,7 +318,7 @@ impl Store {
     /// so that tokens already issued keep working during a rotation.
     pub async fn add_key(&self, key: &OrgKey) -> StoreResult<()> {
         let t = now();
-        on_pool!(self, p => {
+        on_writer!(self, p => {
             let mut tx = p.begin().await?;
             if key.usage != KeyUsage::Token {
                 sqlx::query("UPDATE organization_keys SET retired_at = $3 WHERE oin = $1 AND usage = $2 AND retired_at IS NULL")
@@ -277,7 +345,7 @@ impl Store {
     /// Retires a key (a token key stops verifying tokens at once).
     pub async fn retire_key(&self, oin: &Oin, usage: KeyUsage, key_id: &str) -> StoreResult<()> {
         let t = now();
-        on_pool!(self, p => {
+        on_writer!(self, p => {
             let mut tx = p.begin().await?;
             let n = sqlx::query("UPDATE organization_keys SET retired_at = $4 WHERE oin = $1 AND usage = $2 AND key_id = $3 AND retired_at IS NULL")
                 .bind(oin.as_str()).bind(usage.as_str()).bind(key_id).bind(t)
@@ -333,7 +401,7 @@ impl Store {
         });
         let limit = i64::from(f.limit.max(1));
         let rows: Vec<OrgRow> = on_pool!(self, p => {
-            let agg = if matches!(self, Store::Sqlite(_)) { agg_sqlite } else { agg_pg };
+            let agg = if matches!(self, Store::Sqlite { .. }) { agg_sqlite } else { agg_pg };
             let sql = SQL.replace("string_agg_placeholder", agg);
             sqlx::query(&sql)
                 .bind(exact.map(Oin::as_str))

@@ -1,0 +1,124 @@
+//! The disclosure log (verstrekkingenlog): what an entry says, and its canonical bytes.
+//!
+//! An entry carries the meaning NEN 7513 asks for — event and action, time, actor (organisation,
+//! professional pseudonym, role), subject pseudonyms, recipient, categories, purpose, basis, the
+//! check flags, outcome and policy version — and no readable personal data: subjects and
+//! professionals appear only as keyed pseudonyms. Its canonical bytes are the Merkle leaf
+//! (RFC 9162: leaf hash = SHA-256(0x00 || bytes)).
+//!
+//! Entries are *sequenced* (given their index) in the same database transaction as the act they
+//! record, so no act commits without its entry and no entry without its act. Integration into
+//! tiles and signed checkpoints happens after commit, off the request path.
+use serde::{Deserialize, Serialize};
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Event {
+    /// A consent was recorded.
+    ConsentRecorded,
+    /// A consent was withdrawn.
+    ConsentWithdrawn,
+    /// Consents about a subject were listed (a read of personal data).
+    ConsentsListed,
+    /// A signal was accepted for delivery.
+    SignalSent,
+    /// A signal was refused at submission.
+    SignalDenied,
+    /// A signal reached its recipient (disclosure).
+    SignalDelivered,
+    /// A signal was held back before delivery (consent withdrawn, policy changed).
+    SignalWithheld,
+    /// The sender recalled a signal before delivery.
+    SignalWithdrawn,
+    /// A subject access report was produced.
+    SubjectAccessReport,
+    /// Data was erased at the end of its retention.
+    Erased,
+}
+
+/// The result the entry records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryOutcome {
+    /// Data was disclosed (or will be, for a sent signal).
+    Disclosed,
+    /// Refused.
+    Denied,
+    /// Held back.
+    Withheld,
+    /// A record was made or changed (consent, withdrawal, erasure, read).
+    Recorded,
+}
+
+/// The checks that were made (NEN 7513 "on what grounds").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checks {
+    /// The actor was authenticated and authorised for the action.
+    pub authorised: bool,
+    /// A relationship with the subject was required and present (e.g. involvement).
+    pub relationship: bool,
+    /// A consent was relied on and valid.
+    pub consent: bool,
+    /// An emergency ground (vital interest) was used.
+    pub emergency: bool,
+}
+
+/// One log entry. Field order is the canonical order (serde_json keeps declaration order).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogEntry {
+    /// Format version (1).
+    pub v: u8,
+    /// Event.
+    pub event: Event,
+    /// Unix seconds.
+    pub at: i64,
+    /// Acting organisation's OIN.
+    pub actor_oin: String,
+    /// Keyed pseudonym of the professional (hex); the clear id is kept outside the leaf.
+    pub actor_pro: String,
+    /// Role the professional acted in.
+    pub actor_role: String,
+    /// Subject pseudonyms (hex).
+    pub subjects: Vec<String>,
+    /// Receiving organisation, if any.
+    pub recipient_oin: Option<String>,
+    /// Data categories.
+    pub categories: Vec<String>,
+    /// Purpose.
+    pub purpose: Option<String>,
+    /// Basis, e.g. `consent:<id>` or `legal:meldrecht`.
+    pub basis: Vec<String>,
+    /// Checks made.
+    pub checks: Checks,
+    /// Outcome.
+    pub outcome: EntryOutcome,
+    /// Reason codes (denials, withholdings).
+    pub reasons: Vec<String>,
+    /// Convenant version and hash.
+    pub policy_version: Option<String>,
+    /// The signal or consent id concerned.
+    pub reference: Option<String>,
+}
+
+impl LogEntry {
+    /// The canonical bytes (the Merkle leaf input).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        // Serialising plain strings, numbers and enums cannot fail.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// Parses canonical bytes.
+    pub fn from_bytes(b: &[u8]) -> Option<LogEntry> {
+        serde_json::from_slice(b).ok()
+    }
+}
+
+/// An entry ready to sequence, with what is indexed or kept beside it.
+#[derive(Debug, Clone)]
+pub struct PendingEntry {
+    /// The entry.
+    pub entry: LogEntry,
+    /// The professional's clear id (outside the leaf; erasable).
+    pub professional: String,
+}

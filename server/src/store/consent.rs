@@ -1,0 +1,148 @@
+//! Consent records.
+use super::{Store, StoreError, StoreResult};
+use crate::domain::consent::Consent;
+use crate::ids::SubjectPseudonym;
+use crate::ledger::PendingEntry;
+use sqlx::Row;
+
+const COLUMNS: &str = "consent_id, subject, recorded_by_oin, recorded_by, givers, recipients, purposes, categories, valid_from, valid_until, explicit_consent, evidence_reference, subject_facts, recorded_at, withdrawn_at, withdrawn_by, retain_until";
+
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+fn parse<T: serde::de::DeserializeOwned>(s: &str, what: &'static str) -> StoreResult<T> {
+    serde_json::from_str(s).map_err(|_| StoreError::Corrupt(what))
+}
+
+macro_rules! consent_from_row {
+    ($r:expr) => {{
+        let r = $r;
+        let subject: String = r.try_get(1)?;
+        Consent {
+            id: r.try_get(0)?,
+            subject: SubjectPseudonym::from_stored(&subject)
+                .ok_or(StoreError::Corrupt("consents.subject"))?,
+            recorded_by_oin: r.try_get(2)?,
+            recorded_by: r.try_get(3)?,
+            givers: parse(&r.try_get::<String, _>(4)?, "consents.givers")?,
+            recipients: parse(&r.try_get::<String, _>(5)?, "consents.recipients")?,
+            purposes: parse(&r.try_get::<String, _>(6)?, "consents.purposes")?,
+            categories: parse(&r.try_get::<String, _>(7)?, "consents.categories")?,
+            valid_from: r.try_get(8)?,
+            valid_until: r.try_get(9)?,
+            explicit: r.try_get(10)?,
+            evidence_reference: r.try_get(11)?,
+            facts: parse(&r.try_get::<String, _>(12)?, "consents.subject_facts")?,
+            recorded_at: r.try_get(13)?,
+            withdrawn_at: r.try_get(14)?,
+            withdrawn_by: r.try_get(15)?,
+            retain_until: r.try_get(16)?,
+        }
+    }};
+}
+
+impl Store {
+    /// Records a consent and its log entry in one transaction.
+    pub async fn insert_consent(&self, c: &Consent, entry: &PendingEntry) -> StoreResult<()> {
+        on_writer!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query(&format!("INSERT INTO consents ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"))
+                .bind(&c.id)
+                .bind(c.subject.as_str())
+                .bind(&c.recorded_by_oin)
+                .bind(&c.recorded_by)
+                .bind(json(&c.givers))
+                .bind(json(&c.recipients))
+                .bind(json(&c.purposes))
+                .bind(json(&c.categories))
+                .bind(c.valid_from)
+                .bind(c.valid_until)
+                .bind(c.explicit)
+                .bind(&c.evidence_reference)
+                .bind(json(&c.facts))
+                .bind(c.recorded_at)
+                .bind(c.withdrawn_at)
+                .bind(&c.withdrawn_by)
+                .bind(c.retain_until)
+                .execute(&mut *tx)
+                .await?;
+            sequence_log!(tx, std::slice::from_ref(entry));
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Consents by id (unknown ids are simply absent).
+    pub async fn get_consents(&self, ids: &[String]) -> StoreResult<Vec<Consent>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let row = on_pool!(self, p => {
+                match sqlx::query(&format!("SELECT {COLUMNS} FROM consents WHERE consent_id = $1")).bind(id).fetch_optional(p).await? {
+                    Some(r) => Some(consent_from_row!(r)),
+                    None => None,
+                }
+            });
+            out.extend(row);
+        }
+        Ok(out)
+    }
+
+    /// Every consent about a subject, newest first.
+    pub async fn list_consents(&self, subject: &SubjectPseudonym) -> StoreResult<Vec<Consent>> {
+        let rows = on_pool!(self, p => {
+            let mut v = Vec::new();
+            for r in sqlx::query(&format!("SELECT {COLUMNS} FROM consents WHERE subject = $1 ORDER BY recorded_at DESC, consent_id"))
+                .bind(subject.as_str())
+                .fetch_all(p)
+                .await?
+            {
+                v.push(consent_from_row!(r));
+            }
+            v
+        });
+        Ok(rows)
+    }
+
+    /// Logs a read of personal data (e.g. a listing) on its own.
+    pub async fn append_log(&self, entries: &[PendingEntry]) -> StoreResult<u64> {
+        let first = on_writer!(self, p => {
+            let mut tx = p.begin().await?;
+            let first = sequence_log!(tx, entries);
+            tx.commit().await?;
+            first
+        });
+        Ok(first as u64)
+    }
+
+    /// Withdraws a consent, effective at `at`, with its log entry, in one transaction. Returns the
+    /// updated consent and how many undelivered signals it held back. [`StoreError::Conflict`] when it was already withdrawn.
+    pub async fn withdraw_consent(
+        &self,
+        id: &str,
+        by: &str,
+        at: i64,
+        entry: &PendingEntry,
+    ) -> StoreResult<(Consent, u32)> {
+        on_writer!(self, p => {
+            let mut tx = p.begin().await?;
+            let n = sqlx::query("UPDATE consents SET withdrawn_at = $2, withdrawn_by = $3 WHERE consent_id = $1 AND withdrawn_at IS NULL")
+                .bind(id).bind(at).bind(by)
+                .execute(&mut *tx).await?.rows_affected();
+            if n == 0 {
+                let exists = sqlx::query("SELECT 1 FROM consents WHERE consent_id = $1").bind(id).fetch_optional(&mut *tx).await?.is_some();
+                return Err(if exists { StoreError::Conflict(format!("withdrawal of consent {id}")) } else { StoreError::NotFound(format!("consent {id}")) });
+            }
+            sequence_log!(tx, std::slice::from_ref(entry));
+            tx.commit().await?;
+        });
+        let c = self
+            .get_consents(&[id.to_owned()])
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| StoreError::NotFound(format!("consent {id}")))?;
+        // No signals exist before step 3's signal store; nothing to hold back yet.
+        Ok((c, 0))
+    }
+}
