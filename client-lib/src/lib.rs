@@ -20,6 +20,7 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 pub use signaalhub_proto;
+pub mod envelope;
 
 /// What went wrong talking to the hub.
 #[derive(Debug, thiserror::Error)]
@@ -331,6 +332,156 @@ impl HubClient {
             .consents)
     }
 
+    fn signals(&self) -> signaalhub_proto::pb::signal_service_client::SignalServiceClient<Svc> {
+        signaalhub_proto::pb::signal_service_client::SignalServiceClient::with_interceptor(
+            self.channel.clone(),
+            self.interceptor.clone(),
+        )
+    }
+
+    /// Sends a signal (its envelope sealed with [`envelope::seal`]). Idempotent on `signal_id`.
+    pub async fn send_signal(
+        &mut self,
+        request: pb::SendSignalRequest,
+    ) -> Result<pb::SendSignalResponse, ClientError> {
+        Ok(self.signals().send_signal(request).await?.into_inner())
+    }
+
+    /// The live inbox stream, resuming after `after_cursor` (the last acknowledged item's cursor).
+    pub async fn stream_inbox(
+        &mut self,
+        after_cursor: u64,
+    ) -> Result<tonic::Streaming<pb::StreamInboxResponse>, ClientError> {
+        Ok(self
+            .signals()
+            .stream_inbox(pb::StreamInboxRequest { after_cursor })
+            .await?
+            .into_inner())
+    }
+
+    /// Acknowledges a received signal.
+    pub async fn ack_signal(
+        &mut self,
+        sender_oin: &str,
+        signal_id: &str,
+    ) -> Result<(), ClientError> {
+        self.signals()
+            .ack_signal(pb::AckSignalRequest {
+                sender_oin: sender_oin.into(),
+                signal_id: signal_id.into(),
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// A signal's state (sender: every recipient; recipient: its own, with the envelope once
+    /// delivered).
+    pub async fn get_signal(
+        &mut self,
+        sender_oin: &str,
+        signal_id: &str,
+    ) -> Result<pb::GetSignalResponse, ClientError> {
+        Ok(self
+            .signals()
+            .get_signal(pb::GetSignalRequest {
+                sender_oin: sender_oin.into(),
+                signal_id: signal_id.into(),
+            })
+            .await?
+            .into_inner())
+    }
+
+    /// Recalls a signal from every recipient it did not reach yet.
+    pub async fn withdraw_signal(
+        &mut self,
+        signal_id: &str,
+    ) -> Result<pb::WithdrawSignalResponse, ClientError> {
+        Ok(self
+            .signals()
+            .withdraw_signal(pb::WithdrawSignalRequest {
+                signal_id: signal_id.into(),
+            })
+            .await?
+            .into_inner())
+    }
+
+    fn log(
+        &self,
+    ) -> signaalhub_proto::pb::disclosure_log_service_client::DisclosureLogServiceClient<Svc> {
+        signaalhub_proto::pb::disclosure_log_service_client::DisclosureLogServiceClient::with_interceptor(
+            self.channel.clone(),
+            self.interceptor.clone(),
+        )
+    }
+
+    /// The newest signed checkpoint of the disclosure log.
+    pub async fn checkpoint(&mut self) -> Result<pb::GetCheckpointResponse, ClientError> {
+        Ok(self
+            .log()
+            .get_checkpoint(pb::GetCheckpointRequest {})
+            .await?
+            .into_inner())
+    }
+
+    /// Inclusion proof of entry `index` in the tree of `tree_size` entries.
+    pub async fn inclusion_proof(
+        &mut self,
+        index: u64,
+        tree_size: u64,
+    ) -> Result<pb::GetInclusionProofResponse, ClientError> {
+        Ok(self
+            .log()
+            .get_inclusion_proof(pb::GetInclusionProofRequest { index, tree_size })
+            .await?
+            .into_inner())
+    }
+
+    /// Consistency proof between two tree sizes.
+    pub async fn consistency_proof(
+        &mut self,
+        old_size: u64,
+        new_size: u64,
+    ) -> Result<pb::GetConsistencyProofResponse, ClientError> {
+        Ok(self
+            .log()
+            .get_consistency_proof(pb::GetConsistencyProofRequest { old_size, new_size })
+            .await?
+            .into_inner())
+    }
+
+    /// The disclosure log entries about a subject (FG role).
+    pub async fn list_disclosures_for_subject(
+        &mut self,
+        subject_bsn: &str,
+    ) -> Result<Vec<pb::LogEntryView>, ClientError> {
+        Ok(self
+            .log()
+            .list_disclosures(pb::ListDisclosuresRequest {
+                scope: Some(pb::list_disclosures_request::Scope::SubjectBsn(
+                    subject_bsn.into(),
+                )),
+                after_index: 0,
+                page_size: 0,
+            })
+            .await?
+            .into_inner()
+            .entries)
+    }
+
+    /// The subject access report (FG role): entries with proofs, JSON and the Dutch letter.
+    pub async fn subject_access_report(
+        &mut self,
+        subject_bsn: &str,
+    ) -> Result<pb::SubjectAccessReportResponse, ClientError> {
+        Ok(self
+            .log()
+            .subject_access_report(pb::SubjectAccessReportRequest {
+                subject_bsn: subject_bsn.into(),
+            })
+            .await?
+            .into_inner())
+    }
+
     /// The standard gRPC health check (`""` for the whole hub, or a service name).
     pub async fn health(&mut self, service: &str) -> Result<i32, ClientError> {
         let mut c = tonic_health::pb::health_client::HealthClient::new(self.channel.clone());
@@ -341,6 +492,67 @@ impl HubClient {
         .into_inner()
         .status)
     }
+}
+
+/// Why a report or proof does not verify.
+#[derive(Debug, thiserror::Error)]
+pub enum ProofFailure {
+    /// The checkpoint's signature or format.
+    #[error("checkpoint: {0}")]
+    Checkpoint(String),
+    /// An entry's inclusion proof.
+    #[error("entry {index}: {why}")]
+    Entry {
+        /// Log index.
+        index: u64,
+        /// Why.
+        why: String,
+    },
+}
+
+/// Verifies a subject access report: the checkpoint is signed by a key in `trusted` (key id ->
+/// Ed25519 public key; pass the hub's published checkpoint keys), and every entry's exact bytes
+/// are included in that checkpoint's tree. Returns the number of verified entries.
+pub fn verify_report(
+    report: &pb::SubjectAccessReportResponse,
+    trusted: &std::collections::HashMap<String, [u8; 32]>,
+) -> Result<usize, ProofFailure> {
+    use signaalhub_proto::{checkpoint, merkle};
+    let cp = report
+        .checkpoint
+        .as_ref()
+        .ok_or_else(|| ProofFailure::Checkpoint("missing".into()))?;
+    let signed = checkpoint::SignedCheckpoint::parse(cp.note.as_bytes())
+        .map_err(|e| ProofFailure::Checkpoint(e.to_string()))?;
+    let c = checkpoint::verify(&signed, trusted)
+        .map_err(|e| ProofFailure::Checkpoint(e.to_string()))?;
+    for pe in &report.entries {
+        let e = pe
+            .entry
+            .as_ref()
+            .ok_or_else(|| ProofFailure::Checkpoint("entry missing".into()))?;
+        let proof: Vec<merkle::Hash> = pe
+            .inclusion_proof
+            .iter()
+            .map(|h| <[u8; 32]>::try_from(h.as_slice()))
+            .collect::<Result<_, _>>()
+            .map_err(|_| ProofFailure::Entry {
+                index: e.index,
+                why: "malformed proof".into(),
+            })?;
+        merkle::verify_inclusion(
+            &merkle::leaf_hash(&e.entry),
+            e.index,
+            c.tree_size,
+            &proof,
+            &c.root,
+        )
+        .map_err(|why| ProofFailure::Entry {
+            index: e.index,
+            why: why.to_string(),
+        })?;
+    }
+    Ok(report.entries.len())
 }
 
 /// A sector name as the wire enum (for filters).

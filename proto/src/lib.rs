@@ -15,9 +15,27 @@ pub mod pb {
     tonic::include_proto!("signaalhub.v1");
 }
 
+pub mod checkpoint;
+pub mod envelope;
+pub mod merkle;
+
 /// The encoded `FileDescriptorSet` of the whole contract, for gRPC server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/signaalhub_descriptor.bin"));
 
 /// Longest accepted OIN: exactly 20 ASCII digits.
 pub const OIN_LEN: usize = 20;
+
+/// The canonical basis reference an envelope's AAD binds (`EnvelopeBinding.basis_reference`):
+/// `legal:<basis>` and/or `consent:<id>,<id>…` (joined by `;`, consents in the order given). The
+/// hub refuses a signal whose envelope binds another basis than the request presents.
+pub fn basis_reference(basis: &pb::Basis) -> String {
+    let mut parts = Vec::new();
+    if let Some(l) = &basis.legal {
+        parts.push(format!("legal:{}", l.basis));
+    }
+    if !basis.consent_ids.is_empty() {
+        parts.push(format!("consent:{}", basis.consent_ids.join(",")));
+    }
+    parts.join(";")
+}

@@ -65,6 +65,8 @@ pub struct Config {
     /// Limits.
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// The disclosure log.
+    pub log: LogConfig,
     /// The regional convenant file (policy). Empty: the sample convenant shipped with the hub,
     /// allowed only with `allow_dev_material`.
     #[serde(default)]
@@ -102,6 +104,33 @@ impl Default for AuthConfig {
             leeway_secs: default_leeway(),
         }
     }
+}
+
+/// `[log]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// The log's identity in checkpoints, e.g. `signaalhub.regio.nl/verstrekkingenlog`.
+    #[serde(default = "default_origin")]
+    pub origin: String,
+    /// The hub's Ed25519 checkpoint signing key (PKCS#8 PEM).
+    pub checkpoint_key_file: PathBuf,
+    /// Its key id (written in every checkpoint's signature line).
+    pub checkpoint_key_id: String,
+    /// Earlier checkpoint keys, as `"key_id=<64 hex digits of the Ed25519 public key>"`, so that
+    /// checkpoints signed before a rotation stay verifiable.
+    #[serde(default)]
+    pub old_checkpoint_keys: Vec<String>,
+    /// How often new entries are folded into tiles and a checkpoint is signed, milliseconds.
+    #[serde(default = "default_integrate_ms")]
+    pub integrate_ms: u64,
+}
+
+fn default_origin() -> String {
+    "signaalhub/verstrekkingenlog".into()
+}
+fn default_integrate_ms() -> u64 {
+    500
 }
 
 /// `[pseudonym]`
@@ -225,6 +254,7 @@ impl Config {
             abs(ca);
         }
         abs(&mut self.pseudonym.key_file);
+        abs(&mut self.log.checkpoint_key_file);
         abs(&mut self.convenant);
         if !self.database.is_empty() && !crate::store::is_postgres_url(&self.database) {
             let mut p = PathBuf::from(&self.database);
@@ -255,6 +285,28 @@ impl Config {
         }
         if self.auth.leeway_secs > 300 {
             return Err(err("auth.leeway_secs", "at most 300 seconds"));
+        }
+        if self.log.integrate_ms == 0 {
+            return Err(err("log.integrate_ms", "must be at least 1"));
+        }
+        if self.log.checkpoint_key_id.is_empty()
+            || self.log.checkpoint_key_id.contains(char::is_whitespace)
+        {
+            return Err(err(
+                "log.checkpoint_key_id",
+                "a key id without spaces, e.g. \"hub-2026\"",
+            ));
+        }
+        for k in &self.log.old_checkpoint_keys {
+            let ok = k.split_once('=').is_some_and(|(id, hex)| {
+                !id.is_empty() && hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())
+            });
+            if !ok {
+                return Err(err(
+                    "log.old_checkpoint_keys",
+                    "entries are \"key_id=<64 hex digits>\"",
+                ));
+            }
         }
         if self.directory.refresh_ms == 0 {
             return Err(err("directory.refresh_ms", "must be at least 1"));
@@ -319,6 +371,9 @@ key = "hub.key"
 client_ca = ["ca.pem"]
 [pseudonym]
 key_file = "pseudonym.key"
+[log]
+checkpoint_key_file = "ckpt.pem"
+checkpoint_key_id = "hub-1"
 "#;
 
     #[test]

@@ -360,6 +360,11 @@ pub async fn init(dir: &Path, force: bool) -> Result<(), DevKitError> {
     ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut secret)
         .map_err(|_| DevKitError::Key)?;
     write(&dir.join("hub/pseudonym.key"), hex::encode(secret))?;
+    let (ckpt, _) = ed25519_keypair()?;
+    write(
+        &dir.join("hub/checkpoint-key.pem"),
+        pem("PRIVATE KEY", &ckpt),
+    )?;
     write(&dir.join("hub.toml"), HUB_TOML)?;
     write(
         &dir.join("convenant.toml"),
@@ -481,6 +486,12 @@ key_file = "hub/pseudonym.key"
 
 [directory]
 refresh_ms = 1000
+
+[log]
+origin = "signaalhub.dev/verstrekkingenlog"
+checkpoint_key_file = "hub/checkpoint-key.pem"
+checkpoint_key_id = "dev-hub-1"
+integrate_ms = 500
 "#;
 
 const README: &str = "signaalhub DEV KIT - NOT FOR PRODUCTION\n\n\

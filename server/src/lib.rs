@@ -24,7 +24,9 @@ use crate::ids::Pseudonymizer;
 use crate::store::{Store, StoreError};
 use signaalhub_proto::pb::consent_service_server::ConsentServiceServer;
 use signaalhub_proto::pb::directory_service_server::DirectoryServiceServer;
+use signaalhub_proto::pb::disclosure_log_service_server::DisclosureLogServiceServer;
 use signaalhub_proto::pb::policy_service_server::PolicyServiceServer;
+use signaalhub_proto::pb::signal_service_server::SignalServiceServer;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,6 +44,9 @@ pub enum StartError {
     /// Serving failed.
     #[error("serve: {0}")]
     Serve(String),
+    /// The disclosure log does not verify: the hub refuses to serve.
+    #[error("disclosure log: {0}")]
+    Log(String),
 }
 
 impl StartError {
@@ -51,6 +56,7 @@ impl StartError {
             StartError::Config(_) => 64,
             StartError::Store(_) => 69,
             StartError::Serve(_) => 70,
+            StartError::Log(_) => 65,
         }
     }
 }
@@ -64,6 +70,44 @@ pub struct Hub {
     tls: Arc<rustls::ServerConfig>,
     pseudonymizer: Pseudonymizer,
     policy: Arc<signaalhub_policy::Policy>,
+    ledger: Arc<ledger::integrator::Ledger>,
+}
+
+/// Builds the log keeper from the `[log]` settings.
+pub fn load_ledger(
+    config: &Config,
+    store: Store,
+) -> Result<ledger::integrator::Ledger, ConfigError> {
+    let pem = read_file("log.checkpoint_key_file", &config.log.checkpoint_key_file)?;
+    let der = rustls::pki_types::pem::PemObject::from_pem_slice(&pem)
+        .map(|k: rustls::pki_types::PrivatePkcs8KeyDer<'static>| k.secret_pkcs8_der().to_vec())
+        .map_err(|_| ConfigError {
+            key: "log.checkpoint_key_file".into(),
+            message: "expected an Ed25519 PKCS#8 PEM (`PRIVATE KEY`)".into(),
+        })?;
+    let signer = signaalhub_proto::checkpoint::CheckpointSigner::from_pkcs8(
+        &config.log.checkpoint_key_id,
+        &der,
+    )
+    .map_err(|e| ConfigError {
+        key: "log.checkpoint_key_file".into(),
+        message: e.to_string(),
+    })?;
+    let mut old = std::collections::HashMap::new();
+    for k in &config.log.old_checkpoint_keys {
+        if let Some((id, h)) = k.split_once('=')
+            && let Ok(bytes) = hex::decode(h)
+            && let Ok(arr) = <[u8; 32]>::try_from(bytes.as_slice())
+        {
+            old.insert(id.to_owned(), arr);
+        }
+    }
+    Ok(ledger::integrator::Ledger::new(
+        store,
+        config.log.origin.clone(),
+        signer,
+        old,
+    ))
 }
 
 /// Loads and checks the convenant the configuration names (the sample only with
@@ -169,6 +213,16 @@ impl Hub {
         }
         let store = Store::open(&target).await?;
         let directory = DirectoryCache::load(store.clone()).await?;
+        let ledger = Arc::new(load_ledger(&config, store.clone())?);
+        // Fail closed: a log that does not verify serves nothing.
+        ledger
+            .integrate_all()
+            .await
+            .map_err(|e| StartError::Log(e.to_string()))?;
+        ledger
+            .check_startup()
+            .await
+            .map_err(|e| StartError::Log(e.to_string()))?;
         Ok(Hub {
             config,
             store,
@@ -176,6 +230,7 @@ impl Hub {
             tls,
             pseudonymizer,
             policy,
+            ledger,
         })
     }
 
@@ -194,6 +249,11 @@ impl Hub {
         &self.pseudonymizer
     }
 
+    /// The log keeper.
+    pub fn ledger(&self) -> &Arc<ledger::integrator::Ledger> {
+        &self.ledger
+    }
+
     /// The compiled convenant.
     pub fn policy(&self) -> &Arc<signaalhub_policy::Policy> {
         &self.policy
@@ -207,6 +267,10 @@ impl Hub {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartError> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let integrator = self.ledger.spawn(
+            Duration::from_millis(self.config.log.integrate_ms),
+            stop_rx.clone(),
+        );
         let poller = self.directory.spawn_poller(
             Duration::from_millis(self.config.directory.refresh_ms),
             stop_rx.clone(),
@@ -225,6 +289,12 @@ impl Hub {
             .await;
         health_reporter
             .set_serving::<ConsentServiceServer<api::consent::ConsentApi>>()
+            .await;
+        health_reporter
+            .set_serving::<SignalServiceServer<api::signals::SignalApi>>()
+            .await;
+        health_reporter
+            .set_serving::<DisclosureLogServiceServer<api::log::LogApi>>()
             .await;
         let reflection = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(signaalhub_proto::FILE_DESCRIPTOR_SET)
@@ -250,6 +320,17 @@ impl Hub {
             .max_decoding_message_size(max);
         let consent_api = ConsentServiceServer::new(api::consent::ConsentApi::new(ctx.clone()))
             .max_decoding_message_size(max);
+        let signal_api = SignalServiceServer::new(api::signals::SignalApi::new(
+            ctx.clone(),
+            Arc::new(tokio::sync::Notify::new()),
+            stop_rx.clone(),
+        ))
+        .max_decoding_message_size(max);
+        let log_api = DisclosureLogServiceServer::new(api::log::LogApi::new(
+            ctx.clone(),
+            Arc::clone(&self.ledger),
+        ))
+        .max_decoding_message_size(max);
 
         let incoming = accept_loop(
             listener,
@@ -268,7 +349,9 @@ impl Hub {
             .add_service(reflection_alpha)
             .add_service(directory_api)
             .add_service(policy_api)
-            .add_service(consent_api);
+            .add_service(consent_api)
+            .add_service(signal_api)
+            .add_service(log_api);
         let drain = async move {
             shutdown.await;
             tracing::info!("shutdown requested: draining");
@@ -276,6 +359,10 @@ impl Hub {
         };
         let result = router.serve_with_incoming_shutdown(incoming, drain).await;
         poller.abort();
+        let _ = integrator.await;
+        if let Err(e) = self.ledger.integrate_all().await {
+            tracing::error!(error = %e, "final log integration failed");
+        }
         self.store.close().await;
         result.map_err(|e| StartError::Serve(e.to_string()))
     }

@@ -51,6 +51,19 @@ enum Command {
         #[command(subcommand)]
         command: ConvenantCommand,
     },
+    /// The disclosure log: verify it end to end.
+    Log {
+        /// Configuration file.
+        #[arg(
+            long,
+            short,
+            env = "SIGNAALHUB_CONFIG",
+            default_value = "signaalhub.toml"
+        )]
+        config: PathBuf,
+        #[command(subcommand)]
+        command: LogCommand,
+    },
     /// Directory administration (works on the database the configuration names).
     Org {
         /// Configuration file.
@@ -95,6 +108,15 @@ enum ConvenantCommand {
         #[arg(long)]
         category: Option<String>,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum LogCommand {
+    /// Recompute every entry, tile and checkpoint; exit 0 when all agree, 1 naming the first
+    /// entry, tile or checkpoint that does not.
+    Verify,
+    /// Fold every sequenced entry into the tiles and sign a checkpoint now.
+    Integrate,
 }
 
 #[derive(Subcommand, Debug)]
@@ -489,6 +511,32 @@ fn convenant_command(command: ConvenantCommand) -> ExitCode {
     }
 }
 
+async fn log_command(config: &Config, command: LogCommand) -> anyhow::Result<()> {
+    let store = Store::open(&config.database_target()).await?;
+    let ledger = signaalhub_server::load_ledger(config, store.clone())?;
+    match command {
+        LogCommand::Verify => {
+            let started = std::time::Instant::now();
+            let r = signaalhub_server::ledger::integrator::verify(&store, &ledger.keys).await?;
+            println!(
+                "log verified: {} entries ({} integrated), {} checkpoints, root {} at size {} ({:.1} s)",
+                r.entries,
+                r.integrated,
+                r.checkpoints,
+                hex::encode(r.root),
+                r.integrated,
+                started.elapsed().as_secs_f64()
+            );
+        }
+        LogCommand::Integrate => {
+            let n = ledger.integrate_all().await?;
+            println!("integrated {n} entries");
+        }
+    }
+    store.close().await;
+    Ok(())
+}
+
 fn fail(e: &StartError) -> ExitCode {
     eprintln!("signaalhub: {e}");
     ExitCode::from(e.exit_code() as u8)
@@ -563,6 +611,19 @@ async fn main() -> ExitCode {
             }
         }
         Command::Convenant { command } => convenant_command(command),
+        Command::Log { config, command } => {
+            let config = match load_config(&config) {
+                Ok(c) => c,
+                Err(e) => return fail(&e),
+            };
+            match log_command(&config, command).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("signaalhub: log: {e:#}");
+                    ExitCode::from(1)
+                }
+            }
+        }
         Command::Org { config, command } => {
             let config = match load_config(&config) {
                 Ok(c) => c,

@@ -495,7 +495,7 @@ async fn an_invalid_convenant_stops_the_hub_from_starting() {
     let cfg = signaalhub_server::config::Config::load(
         &{
             let p = dir.path().join("hub.toml");
-            std::fs::write(&p, "convenant = \"convenant.toml\"\nallow_dev_material = true\n[tls]\ncert = \"x\"\nkey = \"y\"\nclient_ca = [\"z\"]\n[pseudonym]\nkey_file = \"k\"\n").unwrap();
+            std::fs::write(&p, "convenant = \"convenant.toml\"\nallow_dev_material = true\n[tls]\ncert = \"x\"\nkey = \"y\"\nclient_ca = [\"z\"]\n[pseudonym]\nkey_file = \"k\"\n[log]\ncheckpoint_key_file = \"c\"\ncheckpoint_key_id = \"h\"\n").unwrap();
             p
         },
         |_| None,

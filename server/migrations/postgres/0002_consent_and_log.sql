@@ -25,10 +25,17 @@ CREATE INDEX consents_subject ON consents (subject);
 -- integration into tiles and checkpoints happens afterwards, off the commit path.
 CREATE TABLE log_state (
     id          INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
-    size        BIGINT NOT NULL,
+    size        BIGINT NOT NULL
+);
+INSERT INTO log_state (id, size) VALUES (1, 0);
+
+-- How far the integrator has folded entries into tiles (its own row, so integration never waits
+-- on the sequencing lock that request transactions hold).
+CREATE TABLE log_integration (
+    id          INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
     integrated  BIGINT NOT NULL
 );
-INSERT INTO log_state (id, size, integrated) VALUES (1, 0, 0);
+INSERT INTO log_integration (id, integrated) VALUES (1, 0);
 
 CREATE TABLE log_entries (
     idx         BIGINT PRIMARY KEY NOT NULL,
@@ -52,7 +59,7 @@ CREATE TABLE log_org_index (
 );
 
 CREATE TABLE log_tiles (
-    level   INTEGER NOT NULL,
+    level   BIGINT NOT NULL,
     idx     BIGINT NOT NULL,
     hashes  BYTEA NOT NULL,
     PRIMARY KEY (level, idx)

@@ -301,7 +301,24 @@ impl ConsentService for ConsentApi {
         let (consent, withheld) = self
             .ctx
             .store
-            .withdraw_consent(&r.consent_id, &r.withdrawn_by, e.entry.at, &e)
+            .withdraw_consent(
+                &r.consent_id,
+                &r.withdrawn_by,
+                e.entry.at,
+                &e,
+                |recipient, _sender, signal_id| {
+                    let mut w =
+                        self.ctx
+                            .entry(&c, &role, Event::SignalWithheld, EntryOutcome::Withheld);
+                    w.entry.subjects = vec![existing.subject.as_str().to_owned()];
+                    w.entry.recipient_oin = Some(recipient.to_owned());
+                    w.entry.categories = existing.categories.clone();
+                    w.entry.basis = vec![format!("consent:{}", existing.id)];
+                    w.entry.reasons = vec!["CONSENT_WITHDRAWN".into()];
+                    w.entry.reference = Some(signal_id.to_owned());
+                    w
+                },
+            )
             .await
             .map_err(|err| match err {
                 StoreError::Conflict(_) => {

@@ -4,7 +4,9 @@ pub mod basis;
 pub mod consent;
 pub mod ctx;
 pub mod directory;
+pub mod log;
 pub mod policy;
+pub mod signals;
 pub mod status;
 
 use crate::auth::Caller;

@@ -1,3 +1,4 @@
 //! Domain types and rules, free of protobuf: the api layer converts at the edge.
 pub mod consent;
 pub mod directory;
+pub mod signal;

@@ -11,6 +11,8 @@
 //! tiles and signed checkpoints happens after commit, off the request path.
 use serde::{Deserialize, Serialize};
 
+pub mod integrator;
+
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

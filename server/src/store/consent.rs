@@ -5,7 +5,7 @@ use crate::ids::SubjectPseudonym;
 use crate::ledger::PendingEntry;
 use sqlx::Row;
 
-const COLUMNS: &str = "consent_id, subject, recorded_by_oin, recorded_by, givers, recipients, purposes, categories, valid_from, valid_until, explicit_consent, evidence_reference, subject_facts, recorded_at, withdrawn_at, withdrawn_by, retain_until";
+pub(super) const COLUMNS: &str = "consent_id, subject, recorded_by_oin, recorded_by, givers, recipients, purposes, categories, valid_from, valid_until, explicit_consent, evidence_reference, subject_facts, recorded_at, withdrawn_at, withdrawn_by, retain_until";
 
 fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_default()
@@ -40,6 +40,20 @@ macro_rules! consent_from_row {
             retain_until: r.try_get(16)?,
         }
     }};
+}
+
+/// Builds a consent from a row selected with [`COLUMNS`].
+pub(super) fn consent_from_row<'r, R>(r: &'r R) -> StoreResult<Consent>
+where
+    R: Row,
+    usize: sqlx::ColumnIndex<R>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(consent_from_row!(r))
 }
 
 impl Store {
@@ -115,16 +129,26 @@ impl Store {
         Ok(first as u64)
     }
 
-    /// Withdraws a consent, effective at `at`, with its log entry, in one transaction. Returns the
-    /// updated consent and how many undelivered signals it held back. [`StoreError::Conflict`] when it was already withdrawn.
+    /// Withdraws a consent, effective at `at`, with its log entry, in one transaction — and in the
+    /// same transaction holds back every pending delivery that relies on it, logging each with
+    /// `withheld_entry(recipient, sender, signal_id)`. Returns the updated consent and how many
+    /// deliveries were held back. [`StoreError::Conflict`] when it was already withdrawn.
     pub async fn withdraw_consent(
         &self,
         id: &str,
         by: &str,
         at: i64,
         entry: &PendingEntry,
+        withheld_entry: impl Fn(&str, &str, &str) -> PendingEntry,
     ) -> StoreResult<(Consent, u32)> {
-        on_writer!(self, p => {
+        let reason = crate::domain::signal::StoredReason {
+            code: "CONSENT_WITHDRAWN".into(),
+            rule: "floor:consent".into(),
+            nl: format!("toestemming {id} is ingetrokken voordat het signaal werd afgeleverd"),
+            en: format!("consent {id} was withdrawn before the signal was delivered"),
+        };
+        let reasons = serde_json::to_string(&[reason]).unwrap_or_default();
+        let held = on_writer!(self, p => {
             let mut tx = p.begin().await?;
             let n = sqlx::query("UPDATE consents SET withdrawn_at = $2, withdrawn_by = $3 WHERE consent_id = $1 AND withdrawn_at IS NULL")
                 .bind(id).bind(at).bind(by)
@@ -133,8 +157,20 @@ impl Store {
                 let exists = sqlx::query("SELECT 1 FROM consents WHERE consent_id = $1").bind(id).fetch_optional(&mut *tx).await?.is_some();
                 return Err(if exists { StoreError::Conflict(format!("withdrawal of consent {id}")) } else { StoreError::NotFound(format!("consent {id}")) });
             }
-            sequence_log!(tx, std::slice::from_ref(entry));
+            let pending: Vec<(String, String, String)> = sqlx::query_as(
+                "SELECT d.recipient_oin, d.sender_oin, d.signal_id FROM delivery_consents c JOIN deliveries d
+                   ON d.recipient_oin = c.recipient_oin AND d.sender_oin = c.sender_oin AND d.signal_id = c.signal_id
+                 WHERE c.consent_id = $1 AND d.state = 'pending' ORDER BY d.cursor")
+                .bind(id).fetch_all(&mut *tx).await?;
+            let mut entries = vec![entry.clone()];
+            for (r, snd, sig) in &pending {
+                sqlx::query("UPDATE deliveries SET state = 'withheld', reasons = $4, updated_at = $5 WHERE recipient_oin = $1 AND sender_oin = $2 AND signal_id = $3 AND state = 'pending'")
+                    .bind(r).bind(snd).bind(sig).bind(&reasons).bind(at).execute(&mut *tx).await?;
+                entries.push(withheld_entry(r, snd, sig));
+            }
+            sequence_log!(tx, &entries);
             tx.commit().await?;
+            pending.len() as u32
         });
         let c = self
             .get_consents(&[id.to_owned()])
@@ -142,7 +178,6 @@ impl Store {
             .into_iter()
             .next()
             .ok_or_else(|| StoreError::NotFound(format!("consent {id}")))?;
-        // No signals exist before step 3's signal store; nothing to hold back yet.
-        Ok((c, 0))
+        Ok((c, held))
     }
 }

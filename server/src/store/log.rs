@@ -1,5 +1,5 @@
 //! Reading the disclosure log.
-use super::{Store, StoreResult};
+use super::{Store, StoreError, StoreResult};
 use crate::ledger::LogEntry;
 
 /// A stored log entry with its index.
@@ -14,9 +14,12 @@ pub struct StoredEntry {
 }
 
 impl Store {
+    // The integrator's reads go through the writer in SQLite: a reader connection can sit on an
+    // older WAL snapshot between statements, and integration must see what was committed last.
+
     /// The number of sequenced entries.
     pub async fn log_size(&self) -> StoreResult<u64> {
-        let n: i64 = on_pool!(self, p => sqlx::query_scalar("SELECT size FROM log_state WHERE id = 1").fetch_one(p).await?);
+        let n: i64 = on_writer!(self, p => sqlx::query_scalar("SELECT size FROM log_state WHERE id = 1").fetch_one(p).await?);
         Ok(n as u64)
     }
 
@@ -52,6 +55,105 @@ impl Store {
                 idx: idx as u64,
                 entry: LogEntry::from_bytes(&bytes),
                 bytes,
+            })
+            .collect())
+    }
+}
+
+/// The tile rows of a log, read for one operation.
+#[derive(Debug, Default)]
+pub struct TileSet(pub signaalhub_proto::merkle::MemoryTiles);
+
+impl Store {
+    /// How many entries are folded into tiles.
+    pub async fn log_integrated(&self) -> StoreResult<u64> {
+        let n: i64 = on_writer!(self, p => sqlx::query_scalar("SELECT integrated FROM log_integration WHERE id = 1").fetch_one(p).await?);
+        Ok(n as u64)
+    }
+
+    /// Entries `[from, to)` in index order (canonical bytes).
+    pub async fn log_range(&self, from: u64, to: u64) -> StoreResult<Vec<(u64, Vec<u8>)>> {
+        let rows: Vec<(i64, Vec<u8>)> = on_writer!(self, p => sqlx::query_as(
+            "SELECT idx, entry FROM log_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx")
+            .bind(from as i64).bind(to as i64).fetch_all(p).await?);
+        Ok(rows.into_iter().map(|(i, b)| (i as u64, b)).collect())
+    }
+
+    /// Reads these tiles (absent ones are simply missing).
+    pub async fn read_tiles(
+        &self,
+        ids: &[signaalhub_proto::merkle::TileId],
+    ) -> StoreResult<TileSet> {
+        let mut set = signaalhub_proto::merkle::MemoryTiles::new();
+        for id in ids {
+            let blob: Option<Vec<u8>> = on_writer!(self, p => sqlx::query_scalar("SELECT hashes FROM log_tiles WHERE level = $1 AND idx = $2")
+                .bind(i64::from(id.level)).bind(id.index as i64).fetch_optional(p).await?);
+            if let Some(b) = blob {
+                let hashes = signaalhub_proto::merkle::decode_tile(&b)
+                    .map_err(|_| StoreError::Corrupt("log_tiles.hashes"))?;
+                set.insert(*id, hashes);
+            }
+        }
+        Ok(TileSet(set))
+    }
+
+    /// Stores an integration step atomically: the changed tiles, the new integrated size (only if
+    /// it still was `old`: another instance may have integrated first) and the signed checkpoint.
+    /// Returns false when another instance won.
+    pub async fn store_integration(
+        &self,
+        old: u64,
+        new: u64,
+        tiles: &[(signaalhub_proto::merkle::TileId, Vec<u8>)],
+        checkpoint_note: &str,
+        at: i64,
+    ) -> StoreResult<bool> {
+        let ok = on_writer!(self, p => {
+            let mut tx = p.begin().await?;
+            let n = sqlx::query("UPDATE log_integration SET integrated = $2 WHERE id = 1 AND integrated = $1")
+                .bind(old as i64).bind(new as i64).execute(&mut *tx).await?.rows_affected();
+            if n == 0 {
+                tx.rollback().await?;
+                false
+            } else {
+                for (id, blob) in tiles {
+                    sqlx::query("INSERT INTO log_tiles (level, idx, hashes) VALUES ($1, $2, $3) ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes")
+                        .bind(i64::from(id.level)).bind(id.index as i64).bind(blob).execute(&mut *tx).await?;
+                }
+                sqlx::query("INSERT INTO log_checkpoints (tree_size, note, created_at) VALUES ($1, $2, $3) ON CONFLICT (tree_size) DO NOTHING")
+                    .bind(new as i64).bind(checkpoint_note).bind(at).execute(&mut *tx).await?;
+                tx.commit().await?;
+                true
+            }
+        });
+        Ok(ok)
+    }
+
+    /// The newest checkpoint note, if any.
+    pub async fn latest_checkpoint(&self) -> StoreResult<Option<String>> {
+        let n: Option<String> = on_pool!(self, p => sqlx::query_scalar("SELECT note FROM log_checkpoints ORDER BY tree_size DESC LIMIT 1").fetch_optional(p).await?);
+        Ok(n)
+    }
+
+    /// Every checkpoint (size, note), oldest first.
+    pub async fn checkpoints(&self) -> StoreResult<Vec<(u64, String)>> {
+        let rows: Vec<(i64, String)> = on_pool!(self, p => sqlx::query_as("SELECT tree_size, note FROM log_checkpoints ORDER BY tree_size").fetch_all(p).await?);
+        Ok(rows.into_iter().map(|(s, n)| (s as u64, n)).collect())
+    }
+
+    /// Every stored tile (for `log verify`), as (id, blob).
+    pub async fn all_tiles(&self) -> StoreResult<Vec<(signaalhub_proto::merkle::TileId, Vec<u8>)>> {
+        let rows: Vec<(i64, i64, Vec<u8>)> = on_pool!(self, p => sqlx::query_as("SELECT level, idx, hashes FROM log_tiles ORDER BY level, idx").fetch_all(p).await?);
+        Ok(rows
+            .into_iter()
+            .map(|(l, i, b)| {
+                (
+                    signaalhub_proto::merkle::TileId {
+                        level: l as u8,
+                        index: i as u64,
+                    },
+                    b,
+                )
             })
             .collect())
     }

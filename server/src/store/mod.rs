@@ -81,6 +81,7 @@ macro_rules! sequence_log {
 
 pub mod consent;
 pub mod log;
+pub mod signal;
 pub mod testing;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");

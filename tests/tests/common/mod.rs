@@ -21,6 +21,8 @@ pub struct TestOrg {
     pub cert_pem: String,
     pub key_pem: String,
     pub token_pkcs8: Vec<u8>,
+    pub signing_pkcs8: Vec<u8>,
+    pub enc_secret: [u8; 32],
 }
 
 pub struct TestHub {
@@ -31,6 +33,7 @@ pub struct TestHub {
     pub store: Store,
     pub directory: Arc<DirectoryCache>,
     pub audience: String,
+    pub config: Config,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<Result<(), signaalhub_server::StartError>>>,
     _db: TestDb,
@@ -48,6 +51,13 @@ impl TestHub {
     /// Starts a hub on a fresh database of `backend` with the seven sample organisations.
     pub async fn start(backend: &'static str) -> TestHub {
         let _ = signaalhub_server::auth::tls::crypto_provider();
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_env("SIGNAALHUB_LOG")
+                    .unwrap_or_else(|_| "warn".into()),
+            )
+            .with_test_writer()
+            .try_init();
         let dir = tempfile::tempdir().unwrap();
         let ca = DevCa::generate("test CA").unwrap();
         std::fs::write(dir.path().join("ca.pem"), &ca.cert_pem).unwrap();
@@ -63,6 +73,12 @@ impl TestHub {
         std::fs::write(dir.path().join("hub.pem"), hub_cert).unwrap();
         std::fs::write(dir.path().join("hub.key"), hub_key).unwrap();
         std::fs::write(dir.path().join("pseudonym.key"), hex_secret()).unwrap();
+        let (ckpt, _) = devkit::ed25519_keypair().unwrap();
+        std::fs::write(
+            dir.path().join("ckpt.pem"),
+            devkit::pem("PRIVATE KEY", &ckpt),
+        )
+        .unwrap();
         let db = testing::fresh(backend).await.unwrap();
         let toml = format!(
             r#"listen = "127.0.0.1:0"
@@ -76,6 +92,10 @@ client_ca = ["ca.pem"]
 key_file = "pseudonym.key"
 [directory]
 refresh_ms = 200
+[log]
+checkpoint_key_file = "ckpt.pem"
+checkpoint_key_id = "test-hub-1"
+integrate_ms = 100
 "#,
             db = db.database
         );
@@ -95,8 +115,8 @@ refresh_ms = 200
                 )
                 .unwrap();
             let (token_pkcs8, token_pub) = devkit::ed25519_keypair().unwrap();
-            let (_, sig_pub) = devkit::ed25519_keypair().unwrap();
-            let (_, enc_pub) = devkit::x25519_keypair().unwrap();
+            let (signing_pkcs8, sig_pub) = devkit::ed25519_keypair().unwrap();
+            let (enc_secret, enc_pub) = devkit::x25519_keypair().unwrap();
             db.store
                 .add_organization(&Organization {
                     oin: info.oin.parse().unwrap(),
@@ -138,11 +158,13 @@ refresh_ms = 200
                     cert_pem,
                     key_pem,
                     token_pkcs8,
+                    signing_pkcs8,
+                    enc_secret,
                 },
             );
         }
 
-        let hub = signaalhub_server::Hub::build(config).await.unwrap();
+        let hub = signaalhub_server::Hub::build(config.clone()).await.unwrap();
         let store = hub.store().clone();
         let directory = Arc::clone(hub.directory());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -159,6 +181,7 @@ refresh_ms = 200
             store,
             directory,
             audience,
+            config,
             stop: Some(stop),
             task: Some(task),
             _db: db,
@@ -212,6 +235,111 @@ refresh_ms = 200
         HubClient::connect(self.options(Some((o.cert_pem.clone(), o.key_pem.clone())), Some(token)))
             .await
             .unwrap()
+    }
+
+    /// Seals `payload` from `from` to `to` (fetching `to`'s current key through the hub) and
+    /// builds a SendSignalRequest.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn signal(
+        &self,
+        from: &str,
+        to: &[&str],
+        signal_id: &str,
+        payload: &[u8],
+        purpose: &str,
+        categories: &[&str],
+        subject_bsn: &str,
+        basis: signaalhub_client::signaalhub_proto::pb::Basis,
+    ) -> signaalhub_client::signaalhub_proto::pb::SendSignalRequest {
+        use signaalhub_client::envelope;
+        use signaalhub_client::signaalhub_proto::pb;
+        let o = self.org(from);
+        let sender = envelope::SenderKeys::from_pkcs8_der(
+            &o.info.oin,
+            &o.info.signing_key_id,
+            &o.signing_pkcs8,
+        )
+        .unwrap();
+        let mut c = self.client(from).await;
+        let mut recipients = Vec::new();
+        for t in to {
+            let r = c.get_organization(&self.org(t).info.oin).await.unwrap();
+            let k = r
+                .encryption_keys
+                .iter()
+                .find(|k| k.retired_at.is_none())
+                .unwrap();
+            recipients.push(
+                envelope::RecipientKey::from_directory(self.org(t).info.oin.clone(), k).unwrap(),
+            );
+        }
+        let categories: Vec<String> = categories.iter().map(|s| s.to_string()).collect();
+        let binding = pb::EnvelopeBinding {
+            signal_id: signal_id.into(),
+            purpose: purpose.into(),
+            categories: categories.clone(),
+            basis_reference: signaalhub_client::signaalhub_proto::basis_reference(&basis),
+            created_at_unix: now(),
+        };
+        let env = envelope::seal(payload, binding, &sender, &recipients).unwrap();
+        pb::SendSignalRequest {
+            signal_id: signal_id.into(),
+            envelope: Some(env),
+            recipient_oins: to.iter().map(|t| self.org(t).info.oin.clone()).collect(),
+            subject_bsns: vec![subject_bsn.into()],
+            purpose: purpose.into(),
+            categories,
+            urgency: pb::Urgency::Normal as i32,
+            basis: Some(basis),
+            ..Default::default()
+        }
+    }
+
+    /// The secrets `sector` opens envelopes with.
+    pub fn secrets(&self, sector: &str) -> signaalhub_client::envelope::RecipientSecrets {
+        let o = self.org(sector);
+        let mut s = signaalhub_client::envelope::RecipientSecrets::new(o.info.oin.clone());
+        s.add_key(o.info.encryption_key_id.clone(), o.enc_secret);
+        s
+    }
+
+    /// Stops the hub, then starts it again on the same database and address... a new port.
+    pub async fn restart(mut self) -> TestHub {
+        self.halt().await;
+        let hub = signaalhub_server::Hub::build(self.config.clone())
+            .await
+            .unwrap();
+        self.store = hub.store().clone();
+        self.directory = Arc::clone(hub.directory());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        self.addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        self.task = Some(tokio::spawn(hub.serve(listener, async move {
+            let _ = stopped.await;
+        })));
+        self.stop = Some(stop);
+        self
+    }
+
+    /// Runs raw SQL on the hub's database (tests that tamper with it).
+    pub async fn sql(&self, sql: &str) -> u64 {
+        match &self.store {
+            Store::Sqlite { write, .. } => sqlx::query(sql)
+                .execute(write)
+                .await
+                .unwrap()
+                .rows_affected(),
+            Store::Postgres(p) => sqlx::query(sql).execute(p).await.unwrap().rows_affected(),
+        }
+    }
+
+    async fn halt(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            t.await.unwrap().unwrap();
+        }
     }
 
     /// Stops the hub and waits for it to drain.

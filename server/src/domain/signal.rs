@@ -1,0 +1,121 @@
+//! Signals as the hub keeps them: an opaque envelope plus the metadata the policy decides on.
+use crate::domain::consent::Facts;
+
+/// A stored signal.
+#[derive(Debug, Clone)]
+pub struct SignalRecord {
+    /// Sender.
+    pub sender_oin: String,
+    /// Client-chosen id, unique per sender.
+    pub signal_id: String,
+    /// SHA-256 of the canonical request (idempotency: same id, same content).
+    pub request_hash: Vec<u8>,
+    /// The encoded envelope (opaque; `None` once erased at the end of retention).
+    pub envelope: Option<Vec<u8>>,
+    /// Purpose.
+    pub purpose: String,
+    /// Categories.
+    pub categories: Vec<String>,
+    /// Urgency (wire enum value).
+    pub urgency: i32,
+    /// The encoded wire `Basis` as presented.
+    pub basis: Vec<u8>,
+    /// Subject pseudonyms.
+    pub subjects: Vec<String>,
+    /// Subject facts as presented (or taken from the consent).
+    pub facts: Facts,
+    /// Role the sender acted in.
+    pub sender_role: String,
+    /// The sending professional's id.
+    pub sender_professional: String,
+    /// Purpose the data was received for, when passed on.
+    pub received_for: Option<String>,
+    /// Recorded exemption from informing the family.
+    pub inform_exemption: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Erase the envelope after this (unix seconds).
+    pub retain_until: i64,
+}
+
+/// Where a signal stands for one recipient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryState {
+    /// Accepted, not delivered.
+    Pending,
+    /// Delivered (disclosed).
+    Delivered,
+    /// Delivered and acknowledged.
+    Acknowledged,
+    /// Held back before delivery.
+    Withheld,
+    /// Recalled by the sender.
+    Withdrawn,
+}
+
+impl DeliveryState {
+    /// Stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Acknowledged => "acknowledged",
+            DeliveryState::Withheld => "withheld",
+            DeliveryState::Withdrawn => "withdrawn",
+        }
+    }
+    /// Parse the stored spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => DeliveryState::Pending,
+            "delivered" => DeliveryState::Delivered,
+            "acknowledged" => DeliveryState::Acknowledged,
+            "withheld" => DeliveryState::Withheld,
+            "withdrawn" => DeliveryState::Withdrawn,
+            _ => return None,
+        })
+    }
+}
+
+/// A reason stored with a withheld delivery.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StoredReason {
+    /// Stable code.
+    pub code: String,
+    /// Rule.
+    pub rule: String,
+    /// Dutch.
+    pub nl: String,
+    /// English.
+    pub en: String,
+}
+
+/// A signal's state for one recipient.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// Recipient.
+    pub recipient_oin: String,
+    /// Sender.
+    pub sender_oin: String,
+    /// Signal id.
+    pub signal_id: String,
+    /// Inbox cursor (log index of the signal_sent entry).
+    pub cursor: u64,
+    /// State.
+    pub state: DeliveryState,
+    /// Why withheld.
+    pub reasons: Vec<StoredReason>,
+    /// Consents the delivery relies on.
+    pub consent_ids: Vec<String>,
+    /// Unix seconds.
+    pub updated_at: i64,
+}
+
+/// What to insert for one recipient of a new signal.
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    /// Recipient.
+    pub recipient_oin: String,
+    /// Consents relied on.
+    pub consent_ids: Vec<String>,
+}

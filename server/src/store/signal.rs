@@ -1,0 +1,308 @@
+//! Signals and their deliveries. Every state change is sequenced into the disclosure log in the
+//! same transaction.
+use super::{Store, StoreError, StoreResult};
+use crate::domain::consent::Consent;
+use crate::domain::signal::{Delivery, DeliveryState, NewDelivery, SignalRecord, StoredReason};
+use crate::ledger::PendingEntry;
+use sqlx::Row;
+
+const SIGNAL_COLUMNS: &str = "sender_oin, signal_id, request_hash, envelope, purpose, categories, urgency, basis, subjects, subject_facts, sender_role, sender_professional, received_for, inform_exemption, created_at, retain_until";
+const DELIVERY_COLUMNS: &str =
+    "recipient_oin, sender_oin, signal_id, cursor, state, reasons, consent_ids, updated_at";
+
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+fn parse<T: serde::de::DeserializeOwned>(s: &str, what: &'static str) -> StoreResult<T> {
+    serde_json::from_str(s).map_err(|_| StoreError::Corrupt(what))
+}
+
+macro_rules! signal_from_row {
+    ($r:expr) => {{
+        let r = $r;
+        SignalRecord {
+            sender_oin: r.try_get(0)?,
+            signal_id: r.try_get(1)?,
+            request_hash: r.try_get(2)?,
+            envelope: r.try_get(3)?,
+            purpose: r.try_get(4)?,
+            categories: parse(&r.try_get::<String, _>(5)?, "signals.categories")?,
+            urgency: r.try_get::<i64, _>(6)? as i32,
+            basis: r.try_get(7)?,
+            subjects: parse(&r.try_get::<String, _>(8)?, "signals.subjects")?,
+            facts: parse(&r.try_get::<String, _>(9)?, "signals.subject_facts")?,
+            sender_role: r.try_get(10)?,
+            sender_professional: r.try_get(11)?,
+            received_for: r.try_get(12)?,
+            inform_exemption: r.try_get(13)?,
+            created_at: r.try_get(14)?,
+            retain_until: r.try_get(15)?,
+        }
+    }};
+}
+
+macro_rules! delivery_from_row {
+    ($r:expr, $off:expr) => {{
+        let r = $r;
+        let o = $off;
+        Delivery {
+            recipient_oin: r.try_get(o)?,
+            sender_oin: r.try_get(o + 1)?,
+            signal_id: r.try_get(o + 2)?,
+            cursor: r.try_get::<i64, _>(o + 3)? as u64,
+            state: DeliveryState::parse(&r.try_get::<String, _>(o + 4)?)
+                .ok_or(StoreError::Corrupt("deliveries.state"))?,
+            reasons: parse(&r.try_get::<String, _>(o + 5)?, "deliveries.reasons")?,
+            consent_ids: parse(&r.try_get::<String, _>(o + 6)?, "deliveries.consent_ids")?,
+            updated_at: r.try_get(o + 7)?,
+        }
+    }};
+}
+
+/// The result of submitting a signal.
+#[derive(Debug)]
+pub enum Submitted {
+    /// Stored now.
+    New(Vec<Delivery>),
+    /// A retry of an identical earlier request: its deliveries as they stand.
+    Duplicate(Vec<Delivery>),
+}
+
+/// What a delivery attempt decided.
+#[derive(Debug, Clone)]
+pub enum DeliveryVerdict {
+    /// Deliver, logging this entry.
+    Deliver(PendingEntry),
+    /// Hold back with these reasons, logging this entry.
+    Withhold(Vec<StoredReason>, PendingEntry),
+}
+
+/// One inbox item: the delivery and its signal.
+#[derive(Debug, Clone)]
+pub struct InboxRow {
+    /// The delivery.
+    pub delivery: Delivery,
+    /// The signal.
+    pub signal: SignalRecord,
+}
+
+impl Store {
+    /// Stores a new signal with one pending delivery per recipient, and one `signal_sent` log
+    /// entry per recipient (`entries[i]` for `deliveries[i]`); each delivery's inbox cursor is its
+    /// entry's log index plus one (so cursor 0 means "from the start"). Idempotent on (sender,
+    /// signal id).
+    pub async fn insert_signal(
+        &self,
+        s: &SignalRecord,
+        deliveries: &[NewDelivery],
+        entries: &[PendingEntry],
+    ) -> StoreResult<Submitted> {
+        let t = s.created_at;
+        let inserted = on_writer!(self, p => {
+            let mut tx = p.begin().await?;
+            let n = sqlx::query(&format!("INSERT INTO signals ({SIGNAL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT DO NOTHING"))
+                .bind(&s.sender_oin).bind(&s.signal_id).bind(&s.request_hash).bind(&s.envelope)
+                .bind(&s.purpose).bind(json(&s.categories)).bind(i64::from(s.urgency)).bind(&s.basis)
+                .bind(json(&s.subjects)).bind(json(&s.facts)).bind(&s.sender_role).bind(&s.sender_professional)
+                .bind(&s.received_for).bind(&s.inform_exemption).bind(s.created_at).bind(s.retain_until)
+                .execute(&mut *tx).await?.rows_affected();
+            if n == 0 {
+                let existing: Vec<u8> = sqlx::query_scalar("SELECT request_hash FROM signals WHERE sender_oin = $1 AND signal_id = $2")
+                    .bind(&s.sender_oin).bind(&s.signal_id).fetch_one(&mut *tx).await?;
+                tx.rollback().await?;
+                if existing != s.request_hash {
+                    return Err(StoreError::Conflict(format!("signal id {} with different content", s.signal_id)));
+                }
+                false
+            } else {
+                let first = sequence_log!(tx, entries);
+                for (i, d) in deliveries.iter().enumerate() {
+                    sqlx::query(&format!("INSERT INTO deliveries ({DELIVERY_COLUMNS}) VALUES ($1, $2, $3, $4, 'pending', '[]', $5, $6)"))
+                        .bind(&d.recipient_oin).bind(&s.sender_oin).bind(&s.signal_id)
+                        .bind(first + i as i64 + 1).bind(json(&d.consent_ids)).bind(t)
+                        .execute(&mut *tx).await?;
+                    for c in &d.consent_ids {
+                        sqlx::query("INSERT INTO delivery_consents (consent_id, recipient_oin, sender_oin, signal_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+                            .bind(c).bind(&d.recipient_oin).bind(&s.sender_oin).bind(&s.signal_id)
+                            .execute(&mut *tx).await?;
+                    }
+                }
+                tx.commit().await?;
+                true
+            }
+        });
+        let ds = self.deliveries_of(&s.sender_oin, &s.signal_id).await?;
+        Ok(if inserted {
+            Submitted::New(ds)
+        } else {
+            Submitted::Duplicate(ds)
+        })
+    }
+
+    /// A signal by sender and id.
+    pub async fn get_signal(
+        &self,
+        sender: &str,
+        signal_id: &str,
+    ) -> StoreResult<Option<SignalRecord>> {
+        let s = on_pool!(self, p => {
+            match sqlx::query(&format!("SELECT {SIGNAL_COLUMNS} FROM signals WHERE sender_oin = $1 AND signal_id = $2"))
+                .bind(sender).bind(signal_id).fetch_optional(p).await? {
+                Some(r) => Some(signal_from_row!(r)),
+                None => None,
+            }
+        });
+        Ok(s)
+    }
+
+    /// Every delivery of a signal, by recipient.
+    pub async fn deliveries_of(&self, sender: &str, signal_id: &str) -> StoreResult<Vec<Delivery>> {
+        let v = on_pool!(self, p => {
+            let mut v = Vec::new();
+            for r in sqlx::query(&format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE sender_oin = $1 AND signal_id = $2 ORDER BY recipient_oin"))
+                .bind(sender).bind(signal_id).fetch_all(p).await? {
+                v.push(delivery_from_row!(r, 0));
+            }
+            v
+        });
+        Ok(v)
+    }
+
+    /// The next inbox items of `recipient` after `after`: pending or delivered-unacknowledged,
+    /// in cursor order.
+    pub async fn inbox(
+        &self,
+        recipient: &str,
+        after: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<InboxRow>> {
+        let cols: String = SIGNAL_COLUMNS
+            .split(", ")
+            .map(|c| format!("s.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let dcols: String = DELIVERY_COLUMNS
+            .split(", ")
+            .map(|c| format!("d.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {cols}, {dcols} FROM deliveries d JOIN signals s ON s.sender_oin = d.sender_oin AND s.signal_id = d.signal_id
+             WHERE d.recipient_oin = $1 AND d.cursor > $2 AND d.state IN ('pending', 'delivered') ORDER BY d.cursor LIMIT $3"
+        );
+        let v = on_pool!(self, p => {
+            let mut v = Vec::new();
+            for r in sqlx::query(&sql).bind(recipient).bind(after as i64).bind(i64::from(limit)).fetch_all(p).await? {
+                let signal = signal_from_row!(&r);
+                let delivery = delivery_from_row!(&r, 16);
+                v.push(InboxRow { delivery, signal });
+            }
+            v
+        });
+        Ok(v)
+    }
+
+    /// Delivers one pending delivery, deciding again with the consents as they stand *inside*
+    /// the transaction (PostgreSQL: rows locked FOR SHARE, so a withdrawal either commits first
+    /// and is seen, or waits for this delivery). Returns the new state; a delivery that is no
+    /// longer pending is returned as it is.
+    pub async fn deliver(
+        &self,
+        recipient: &str,
+        sender: &str,
+        signal_id: &str,
+        consent_ids: &[String],
+        decide: impl FnOnce(&[Consent]) -> DeliveryVerdict,
+    ) -> StoreResult<DeliveryState> {
+        let lock = if matches!(self, Store::Sqlite { .. }) {
+            ""
+        } else {
+            " FOR UPDATE"
+        };
+        let share = if matches!(self, Store::Sqlite { .. }) {
+            ""
+        } else {
+            " FOR SHARE"
+        };
+        let state = on_writer!(self, p => {
+            let mut tx = p.begin().await?;
+            let current: Option<String> = sqlx::query_scalar(&format!("SELECT state FROM deliveries WHERE recipient_oin = $1 AND sender_oin = $2 AND signal_id = $3{lock}"))
+                .bind(recipient).bind(sender).bind(signal_id).fetch_optional(&mut *tx).await?;
+            let current = current.and_then(|s| DeliveryState::parse(&s)).ok_or_else(|| StoreError::NotFound(format!("delivery of {signal_id}")))?;
+            if current != DeliveryState::Pending {
+                tx.rollback().await?;
+                current
+            } else {
+                let mut consents = Vec::new();
+                for id in consent_ids {
+                    if let Some(r) = sqlx::query(&format!("SELECT {} FROM consents WHERE consent_id = $1{share}", super::consent::COLUMNS))
+                        .bind(id).fetch_optional(&mut *tx).await? {
+                        consents.push(super::consent::consent_from_row(&r)?);
+                    }
+                }
+                let (state, reasons, entry) = match decide(&consents) {
+                    DeliveryVerdict::Deliver(e) => (DeliveryState::Delivered, Vec::new(), e),
+                    DeliveryVerdict::Withhold(r, e) => (DeliveryState::Withheld, r, e),
+                };
+                sqlx::query("UPDATE deliveries SET state = $4, reasons = $5, updated_at = $6 WHERE recipient_oin = $1 AND sender_oin = $2 AND signal_id = $3")
+                    .bind(recipient).bind(sender).bind(signal_id).bind(state.as_str()).bind(json(&reasons)).bind(entry.entry.at)
+                    .execute(&mut *tx).await?;
+                sequence_log!(tx, std::slice::from_ref(&entry));
+                tx.commit().await?;
+                state
+            }
+        });
+        Ok(state)
+    }
+
+    /// Acknowledges a delivered signal. `NotFound` when there is no such delivery; `Conflict` when
+    /// it was not delivered (pending, withheld, withdrawn).
+    pub async fn acknowledge(
+        &self,
+        recipient: &str,
+        sender: &str,
+        signal_id: &str,
+        at: i64,
+    ) -> StoreResult<()> {
+        on_writer!(self, p => {
+            let n = sqlx::query("UPDATE deliveries SET state = 'acknowledged', updated_at = $4 WHERE recipient_oin = $1 AND sender_oin = $2 AND signal_id = $3 AND state IN ('delivered', 'acknowledged')")
+                .bind(recipient).bind(sender).bind(signal_id).bind(at).execute(p).await?.rows_affected();
+            if n == 0 {
+                let exists: Option<String> = sqlx::query_scalar("SELECT state FROM deliveries WHERE recipient_oin = $1 AND sender_oin = $2 AND signal_id = $3")
+                    .bind(recipient).bind(sender).bind(signal_id).fetch_optional(p).await?;
+                return Err(match exists {
+                    Some(s) => StoreError::Conflict(format!("acknowledgement of a {s} signal")),
+                    None => StoreError::NotFound(format!("signal {signal_id} from {sender} for you")),
+                });
+            }
+        });
+        Ok(())
+    }
+
+    /// Recalls every pending delivery of a signal; `entry_for(recipient)` gives each log entry.
+    pub async fn withdraw_signal(
+        &self,
+        sender: &str,
+        signal_id: &str,
+        entry_for: impl Fn(&str) -> PendingEntry,
+    ) -> StoreResult<Vec<Delivery>> {
+        on_writer!(self, p => {
+            let mut tx = p.begin().await?;
+            let recipients: Vec<String> = sqlx::query_scalar("SELECT recipient_oin FROM deliveries WHERE sender_oin = $1 AND signal_id = $2 AND state = 'pending' ORDER BY recipient_oin")
+                .bind(sender).bind(signal_id).fetch_all(&mut *tx).await?;
+            let mut entries = Vec::new();
+            for r in &recipients {
+                let e = entry_for(r);
+                sqlx::query("UPDATE deliveries SET state = 'withdrawn', updated_at = $4 WHERE recipient_oin = $1 AND sender_oin = $2 AND signal_id = $3 AND state = 'pending'")
+                    .bind(r).bind(sender).bind(signal_id).bind(e.entry.at).execute(&mut *tx).await?;
+                entries.push(e);
+            }
+            if !entries.is_empty() {
+                sequence_log!(tx, &entries);
+            }
+            tx.commit().await?;
+        });
+        self.deliveries_of(sender, signal_id).await
+    }
+}

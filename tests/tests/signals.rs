@@ -1,0 +1,455 @@
+//! Consent-gated, end-to-end encrypted signals through the running hub, on every backend.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+mod common;
+
+use common::{TestHub, now};
+use signaalhub_client::envelope;
+use signaalhub_client::signaalhub_proto::pb;
+use signaalhub_client::{ClientError, HubClient};
+use signaalhub_server::store::testing::backends;
+use std::time::Duration;
+use tokio_stream::StreamExt;
+use tonic::Code;
+
+const CHILD: &str = "111222333";
+const PAYLOAD: &[u8] =
+    b"Leerling (9) is al weken stil en heeft blauwe plekken; ouders zijn ingelicht.";
+
+async fn both_parents(hub: &TestHub) -> pb::Basis {
+    let mut school = hub.client("school").await;
+    let mut ids = Vec::new();
+    for parent in ["ouder-1", "ouder-2"] {
+        let c = school
+            .record_consent(pb::RecordConsentRequest {
+                subject_bsn: CHILD.into(),
+                subject: Some(pb::SubjectFacts {
+                    age_years: Some(9),
+                    age_band: 0,
+                    gezag_holders: vec!["ouder-1".into(), "ouder-2".into()],
+                }),
+                givers: vec![pb::ConsentGiver {
+                    person: parent.into(),
+                    capacity: pb::GiverCapacity::GezagHolder as i32,
+                }],
+                recipients: vec![pb::ConsentRecipient {
+                    recipient: Some(pb::consent_recipient::Recipient::Sector(
+                        pb::Sector::Wijkteam as i32,
+                    )),
+                }],
+                purposes: vec!["vroegtijdige_ondersteuning".into()],
+                categories: vec!["zorgen_thuissituatie".into()],
+                valid_until: Some(prost_types::Timestamp {
+                    seconds: now() + 180 * 86400,
+                    nanos: 0,
+                }),
+                evidence_reference: "sha256:form".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        ids.push(c.consent_id);
+    }
+    pb::Basis {
+        legal: None,
+        consent_ids: ids,
+    }
+}
+
+async fn school_signal(hub: &TestHub, id: &str, basis: pb::Basis) -> pb::SendSignalRequest {
+    hub.signal(
+        "school",
+        &["wijkteam"],
+        id,
+        PAYLOAD,
+        "vroegtijdige_ondersteuning",
+        &["zorgen_thuissituatie"],
+        CHILD,
+        basis,
+    )
+    .await
+}
+
+async fn next(stream: &mut tonic::Streaming<pb::StreamInboxResponse>) -> pb::StreamInboxResponse {
+    tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .expect("an inbox item within 10 s")
+        .unwrap()
+        .unwrap()
+}
+
+async fn sender_key(c: &mut HubClient, oin: &str, kid: &str) -> [u8; 32] {
+    let o = c.get_organization(oin).await.unwrap();
+    o.signing_keys
+        .iter()
+        .find(|k| k.key_id == kid)
+        .unwrap()
+        .public_key
+        .as_slice()
+        .try_into()
+        .unwrap()
+}
+
+fn state(r: &pb::GetSignalResponse) -> i32 {
+    r.deliveries[0].state
+}
+
+#[tokio::test]
+async fn school_signal_reaches_the_wijkteam_live_and_opens_only_there() {
+    for b in backends() {
+        let hub = TestHub::start(b).await;
+        let basis = both_parents(&hub).await;
+        let mut wijkteam = hub.client("wijkteam").await;
+        let mut inbox = wijkteam.stream_inbox(0).await.unwrap();
+        let mut school = hub.client("school").await;
+        let req = school_signal(&hub, "sig-1", basis).await;
+        let sent = school.send_signal(req.clone()).await.unwrap();
+        assert!(!sent.duplicate);
+        assert_eq!(sent.deliveries[0].state, pb::DeliveryState::Pending as i32);
+
+        let item = next(&mut inbox).await;
+        assert_eq!(item.signal_id, "sig-1");
+        assert_eq!(item.sender_oin, hub.org("school").info.oin);
+        let env = item.envelope.unwrap();
+        let key = sender_key(&mut wijkteam, &env.sender_oin, &env.sender_signing_key_id).await;
+        assert_eq!(
+            envelope::open(&env, &hub.secrets("wijkteam"), &key).unwrap(),
+            PAYLOAD
+        );
+        // Nobody else can open it, not even with a valid key of their own.
+        assert!(envelope::open(&env, &hub.secrets("politie"), &key).is_err());
+        wijkteam
+            .ack_signal(&item.sender_oin, &item.signal_id)
+            .await
+            .unwrap();
+        let g = school.get_signal(&item.sender_oin, "sig-1").await.unwrap();
+        assert_eq!(state(&g), pb::DeliveryState::Acknowledged as i32);
+        assert!(
+            g.envelope.is_none(),
+            "the sender's view carries no envelope"
+        );
+
+        // A retry is answered as the first time, and delivers nothing twice.
+        let again = school.send_signal(req.clone()).await.unwrap();
+        assert!(again.duplicate);
+        // The same id with other content is refused.
+        let other = school_signal(&hub, "sig-1", req.basis.clone().unwrap()).await;
+        assert_eq!(
+            school.send_signal(other).await.unwrap_err().code(),
+            Code::AlreadyExists
+        );
+        // Another organisation cannot read the signal.
+        let mut politie = hub.client("politie").await;
+        assert_eq!(
+            politie
+                .get_signal(&item.sender_oin, "sig-1")
+                .await
+                .unwrap_err()
+                .code(),
+            Code::NotFound
+        );
+        hub.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn withdrawn_consent_holds_back_what_was_not_delivered() {
+    for b in backends() {
+        let hub = TestHub::start(b).await;
+        let basis = both_parents(&hub).await;
+        let mut school = hub.client("school").await;
+        school
+            .send_signal(school_signal(&hub, "sig-w", basis.clone()).await)
+            .await
+            .unwrap();
+        // Before the wijkteam connects, one parent withdraws.
+        let w = school
+            .withdraw_consent(&basis.consent_ids[1], "ouder-2")
+            .await
+            .unwrap();
+        assert_eq!(w.signals_withheld, 1);
+        let g = school
+            .get_signal(&hub.org("school").info.oin, "sig-w")
+            .await
+            .unwrap();
+        assert_eq!(state(&g), pb::DeliveryState::Withheld as i32);
+        assert_eq!(g.deliveries[0].reasons[0].code, "CONSENT_WITHDRAWN");
+        // The wijkteam's inbox stays empty; a new signal on the remaining consent is refused.
+        let mut wijkteam = hub.client("wijkteam").await;
+        let mut inbox = wijkteam.stream_inbox(0).await.unwrap();
+        assert!(
+            tokio::time::timeout(Duration::from_millis(700), inbox.next())
+                .await
+                .is_err()
+        );
+        let e = school
+            .send_signal(school_signal(&hub, "sig-w2", basis).await)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::PermissionDenied);
+        hub.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn gp_meldcode_signal_goes_to_veilig_thuis_and_is_refused_towards_the_wijkteam() {
+    for b in backends() {
+        let hub = TestHub::start(b).await;
+        let basis = pb::Basis {
+            legal: Some(pb::LegalBasis {
+                basis: "meldrecht".into(),
+                evidence: Some(pb::Evidence {
+                    meldcode_steps_completed: vec![1, 2, 3, 4],
+                    afwegingskader: pb::Afwegingskader::StructureleOnveiligheid as i32,
+                    client_informed: Some(false),
+                    client_not_informed_reason: "telling the parents would endanger the child"
+                        .into(),
+                    ..Default::default()
+                }),
+            }),
+            consent_ids: vec![],
+        };
+        let mut gp = hub.client("huisarts").await;
+        let mut req = hub
+            .signal(
+                "huisarts",
+                &["veilig_thuis"],
+                "melding-1",
+                b"letsel past niet bij verhaal",
+                "melding_veilig_thuis",
+                &["gezondheid"],
+                CHILD,
+                basis.clone(),
+            )
+            .await;
+        req.subject = Some(pb::SubjectFacts {
+            age_years: Some(4),
+            age_band: 0,
+            gezag_holders: vec!["ouder-1".into()],
+        });
+        gp.send_signal(req).await.unwrap();
+        let mut vt = hub.client("veilig_thuis").await;
+        let mut inbox = vt.stream_inbox(0).await.unwrap();
+        assert_eq!(next(&mut inbox).await.signal_id, "melding-1");
+        let g = gp
+            .get_signal(&hub.org("huisarts").info.oin, "melding-1")
+            .await
+            .unwrap();
+        assert_eq!(
+            state(&g),
+            pb::DeliveryState::Delivered as i32,
+            "{:?}",
+            g.deliveries
+        );
+
+        let size_before = hub.store.log_size().await.unwrap();
+        let mut req = hub
+            .signal(
+                "huisarts",
+                &["wijkteam"],
+                "melding-2",
+                b"x",
+                "melding_veilig_thuis",
+                &["gezondheid"],
+                CHILD,
+                basis,
+            )
+            .await;
+        req.subject = Some(pb::SubjectFacts {
+            age_years: Some(4),
+            age_band: 0,
+            gezag_holders: vec!["ouder-1".into()],
+        });
+        let Err(ClientError::Status(s)) = gp.send_signal(req).await else {
+            panic!("must be refused")
+        };
+        assert_eq!(s.code(), Code::PermissionDenied);
+        assert!(
+            s.message().contains("MELDRECHT_ONLY_TO_VEILIG_THUIS"),
+            "{}",
+            s.message()
+        );
+        // The refusal is logged.
+        assert_eq!(hub.store.log_size().await.unwrap(), size_before + 1);
+        hub.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn rent_arrears_signal_without_consent_and_refused_with_health_data() {
+    for b in backends() {
+        let hub = TestHub::start(b).await;
+        let basis = pb::Basis {
+            legal: Some(pb::LegalBasis {
+                basis: "wgs_vroegsignalering".into(),
+                evidence: Some(pb::Evidence {
+                    payment_reminder_sent: Some(true),
+                    ..Default::default()
+                }),
+            }),
+            consent_ids: vec![],
+        };
+        let adult = Some(pb::SubjectFacts {
+            age_years: Some(34),
+            age_band: 0,
+            gezag_holders: vec![],
+        });
+        let mut corp = hub.client("woningcorporatie").await;
+        let mut req = hub
+            .signal(
+                "woningcorporatie",
+                &["wijkteam"],
+                "huur-1",
+                b"3 maanden achterstand",
+                "vroegsignalering_schulden",
+                &["betalingsachterstand"],
+                "123456782",
+                basis.clone(),
+            )
+            .await;
+        req.subject = adult.clone();
+        corp.send_signal(req).await.unwrap();
+        let mut req = hub
+            .signal(
+                "woningcorporatie",
+                &["wijkteam"],
+                "huur-2",
+                b"x",
+                "vroegsignalering_schulden",
+                &["betalingsachterstand", "gezondheid"],
+                "123456782",
+                basis,
+            )
+            .await;
+        req.subject = adult;
+        assert_eq!(
+            corp.send_signal(req).await.unwrap_err().code(),
+            Code::PermissionDenied
+        );
+        hub.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn envelopes_that_do_not_match_the_request_are_refused() {
+    let hub = TestHub::start("sqlite").await;
+    let basis = both_parents(&hub).await;
+    let mut school = hub.client("school").await;
+    let good = school_signal(&hub, "sig-e", basis.clone()).await;
+    // Metadata changed after sealing: purpose in the request differs from the bound one.
+    let mut r = good.clone();
+    r.purpose = "melding_veilig_thuis".into();
+    let e = school.send_signal(r).await.unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    // A forged signature.
+    let mut r = good.clone();
+    r.envelope.as_mut().unwrap().signature[0] ^= 1;
+    let Err(ClientError::Status(s)) = school.send_signal(r).await else {
+        panic!()
+    };
+    assert!(s.message().contains("signature"), "{}", s.message());
+    // Sealed to someone who is not a recipient.
+    let mut r = good.clone();
+    r.recipient_oins = vec![hub.org("veilig_thuis").info.oin.clone()];
+    assert_eq!(
+        school.send_signal(r).await.unwrap_err().code(),
+        Code::InvalidArgument
+    );
+    // No envelope at all.
+    let mut r = good;
+    r.envelope = None;
+    assert_eq!(
+        school.send_signal(r).await.unwrap_err().code(),
+        Code::InvalidArgument
+    );
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn sender_withdraws_before_delivery() {
+    let hub = TestHub::start("sqlite").await;
+    let basis = both_parents(&hub).await;
+    let mut school = hub.client("school").await;
+    school
+        .send_signal(school_signal(&hub, "sig-r", basis).await)
+        .await
+        .unwrap();
+    let w = school.withdraw_signal("sig-r").await.unwrap();
+    assert_eq!(w.deliveries[0].state, pb::DeliveryState::Withdrawn as i32);
+    let mut wijkteam = hub.client("wijkteam").await;
+    let mut inbox = wijkteam.stream_inbox(0).await.unwrap();
+    assert!(
+        tokio::time::timeout(Duration::from_millis(700), inbox.next())
+            .await
+            .is_err()
+    );
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn restart_mid_stream_loses_nothing_and_old_keys_still_open() {
+    for b in backends() {
+        let hub = TestHub::start(b).await;
+        let basis = both_parents(&hub).await;
+        let mut school = hub.client("school").await;
+        for i in 0..3 {
+            school
+                .send_signal(school_signal(&hub, &format!("sig-{i}"), basis.clone()).await)
+                .await
+                .unwrap();
+        }
+        let mut wijkteam = hub.client("wijkteam").await;
+        let mut inbox = wijkteam.stream_inbox(0).await.unwrap();
+        let first = next(&mut inbox).await;
+        wijkteam
+            .ack_signal(&first.sender_oin, &first.signal_id)
+            .await
+            .unwrap();
+        let second = next(&mut inbox).await; // received, not acknowledged
+        drop(inbox);
+        // The wijkteam rotates its encryption key; the hub restarts.
+        let hub = hub.restart().await;
+        let mut wijkteam = hub.client("wijkteam").await;
+        let mut inbox = wijkteam.stream_inbox(first.cursor).await.unwrap();
+        let again = next(&mut inbox).await;
+        assert_eq!(
+            again.signal_id, second.signal_id,
+            "an unacknowledged item comes again"
+        );
+        let third = next(&mut inbox).await;
+        assert_eq!(third.signal_id, "sig-2");
+        let env = third.envelope.unwrap();
+        let key = sender_key(&mut wijkteam, &env.sender_oin, &env.sender_signing_key_id).await;
+        // Secrets holding the old key (and a new one) still open what was sealed to the old one.
+        let mut secrets = hub.secrets("wijkteam");
+        secrets.add_key("wijkteam-enc-2", [9u8; 32]);
+        assert_eq!(envelope::open(&env, &secrets, &key).unwrap(), PAYLOAD);
+        hub.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn the_database_holds_no_bsn_and_no_plaintext() {
+    let hub = TestHub::start("sqlite").await;
+    let basis = both_parents(&hub).await;
+    let mut school = hub.client("school").await;
+    school
+        .send_signal(school_signal(&hub, "sig-db", basis).await)
+        .await
+        .unwrap();
+    let mut wijkteam = hub.client("wijkteam").await;
+    let mut inbox = wijkteam.stream_inbox(0).await.unwrap();
+    next(&mut inbox).await;
+    drop(inbox);
+    let path = hub.config.database_target();
+    let mut bytes = std::fs::read(&path).unwrap();
+    if let Ok(wal) = std::fs::read(format!("{path}-wal")) {
+        bytes.extend(wal);
+    }
+    let hay = String::from_utf8_lossy(&bytes);
+    assert!(!hay.contains(CHILD), "a BSN is stored in the clear");
+    assert!(
+        !hay.contains("blauwe plekken"),
+        "payload plaintext is stored"
+    );
+    hub.stop().await;
+}
