@@ -136,6 +136,16 @@ impl ConnectOptions {
     /// Options for a dev kit's sample organisation of `sector`, on `https://localhost:50051`
     /// (override `endpoint` for another address). Uses the kit's `token.jwt`.
     pub fn from_dev_kit(dir: &Path, sector: &str) -> Result<ConnectOptions, ClientError> {
+        Self::from_dev_kit_token(dir, sector, "token.jwt")
+    }
+
+    /// Like [`ConnectOptions::from_dev_kit`] with another token file of the sample organisation,
+    /// e.g. `fg-token.jwt` (its privacy officer, role `fg`).
+    pub fn from_dev_kit_token(
+        dir: &Path,
+        sector: &str,
+        token_file: &str,
+    ) -> Result<ConnectOptions, ClientError> {
         let odir = dir.join("orgs").join(sector);
         if !odir.is_dir() {
             return Err(ClientError::Config(format!(
@@ -143,8 +153,8 @@ impl ConnectOptions {
                 dir.display()
             )));
         }
-        let token = String::from_utf8(read(&odir.join("token.jwt"))?)
-            .map_err(|_| ClientError::Config("token.jwt is not text".into()))?;
+        let token = String::from_utf8(read(&odir.join(token_file))?)
+            .map_err(|_| ClientError::Config(format!("{token_file} is not text")))?;
         Ok(ConnectOptions {
             endpoint: "https://localhost:50051".into(),
             ca_pem: read(&dir.join("ca.pem"))?,

@@ -395,12 +395,7 @@ pub async fn init(dir: &Path, force: bool) -> Result<(), DevKitError> {
         write(&odir.join("signing-key.pem"), pem("PRIVATE KEY", &sig_pk8))?;
         let (x_secret, x_pub) = x25519_keypair()?;
         write(&odir.join("encryption-key.hex"), hex::encode(x_secret))?;
-        let token = mint_token(
-            &token_pk8,
-            &org.token_key_id,
-            &dev_claims(&org, &config.auth.audience, DEV_TOKEN_LIFETIME_SECS),
-        )?;
-        write(&odir.join("token.jwt"), token)?;
+        write_tokens(&odir, &org, &token_pk8, &config.auth.audience)?;
         let org_toml = toml::to_string_pretty(&org).map_err(|_| DevKitError::Key)?;
         write(&odir.join("org.toml"), org_toml)?;
 
@@ -438,6 +433,17 @@ pub async fn init(dir: &Path, force: bool) -> Result<(), DevKitError> {
     Ok(())
 }
 
+/// Writes a sample organisation's dev tokens: `token.jwt` for its professional and
+/// `fg-token.jwt` for its privacy officer (role `fg`), valid 30 days.
+fn write_tokens(odir: &Path, org: &DevOrg, pkcs8: &[u8], audience: &str) -> Result<(), DevKitError> {
+    let token = mint_token(pkcs8, &org.token_key_id, &dev_claims(org, audience, DEV_TOKEN_LIFETIME_SECS))?;
+    write(&odir.join("token.jwt"), token)?;
+    let mut fg = dev_claims(org, audience, DEV_TOKEN_LIFETIME_SECS);
+    fg["sub"] = format!("dev-fg-{}", org.sector.replace('_', "-")).into();
+    fg["roles"] = serde_json::json!(["fg"]);
+    write(&odir.join("fg-token.jwt"), mint_token(pkcs8, &org.token_key_id, &fg)?)
+}
+
 /// Re-mints every sample organisation's `token.jwt` (valid 30 days) from its token key.
 pub fn refresh_tokens(dir: &Path, audience: &str) -> Result<(), DevKitError> {
     for org in sample_orgs() {
@@ -451,12 +457,7 @@ pub fn refresh_tokens(dir: &Path, audience: &str) -> Result<(), DevKitError> {
         let der = rustls::pki_types::pem::PemObject::from_pem_slice(key_pem.as_bytes())
             .map(|k: rustls::pki_types::PrivatePkcs8KeyDer<'static>| k.secret_pkcs8_der().to_vec())
             .map_err(|_| DevKitError::Key)?;
-        let token = mint_token(
-            &der,
-            &org.token_key_id,
-            &dev_claims(&org, audience, DEV_TOKEN_LIFETIME_SECS),
-        )?;
-        write(&odir.join("token.jwt"), token)?;
+        write_tokens(&odir, &org, &der, audience)?;
     }
     Ok(())
 }
