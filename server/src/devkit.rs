@@ -435,13 +435,25 @@ pub async fn init(dir: &Path, force: bool) -> Result<(), DevKitError> {
 
 /// Writes a sample organisation's dev tokens: `token.jwt` for its professional and
 /// `fg-token.jwt` for its privacy officer (role `fg`), valid 30 days.
-fn write_tokens(odir: &Path, org: &DevOrg, pkcs8: &[u8], audience: &str) -> Result<(), DevKitError> {
-    let token = mint_token(pkcs8, &org.token_key_id, &dev_claims(org, audience, DEV_TOKEN_LIFETIME_SECS))?;
+fn write_tokens(
+    odir: &Path,
+    org: &DevOrg,
+    pkcs8: &[u8],
+    audience: &str,
+) -> Result<(), DevKitError> {
+    let token = mint_token(
+        pkcs8,
+        &org.token_key_id,
+        &dev_claims(org, audience, DEV_TOKEN_LIFETIME_SECS),
+    )?;
     write(&odir.join("token.jwt"), token)?;
     let mut fg = dev_claims(org, audience, DEV_TOKEN_LIFETIME_SECS);
     fg["sub"] = format!("dev-fg-{}", org.sector.replace('_', "-")).into();
     fg["roles"] = serde_json::json!(["fg"]);
-    write(&odir.join("fg-token.jwt"), mint_token(pkcs8, &org.token_key_id, &fg)?)
+    write(
+        &odir.join("fg-token.jwt"),
+        mint_token(pkcs8, &org.token_key_id, &fg)?,
+    )
 }
 
 /// Re-mints every sample organisation's `token.jwt` (valid 30 days) from its token key.

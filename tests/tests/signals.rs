@@ -453,3 +453,84 @@ async fn the_database_holds_no_bsn_and_no_plaintext() {
     );
     hub.stop().await;
 }
+
+#[tokio::test]
+async fn concurrent_withdrawal_and_delivery_never_disclose_after_the_withdrawal_commits() {
+    use signaalhub_server::ledger::Event;
+    for b in backends() {
+        let hub = TestHub::start(b).await;
+        let mut school = hub.client("school").await;
+        let mut delivered = 0;
+        let mut withheld = 0;
+        for round in 0..8 {
+            let basis = both_parents(&hub).await;
+            let id = format!("race-{round}");
+            school
+                .send_signal(school_signal(&hub, &id, basis.clone()).await)
+                .await
+                .unwrap();
+            let mut wijkteam = hub.client("wijkteam").await;
+            let mut parent = hub.client("school").await;
+            let consent = basis.consent_ids[0].clone();
+            // The recipient connects (delivery) while a parent withdraws, at the same moment.
+            let (items, withdrawal) = tokio::join!(
+                async {
+                    let mut inbox = wijkteam.stream_inbox(0).await.unwrap();
+                    let mut got = Vec::new();
+                    while let Ok(Some(Ok(item))) =
+                        tokio::time::timeout(Duration::from_millis(400), inbox.next()).await
+                    {
+                        wijkteam
+                            .ack_signal(&item.sender_oin, &item.signal_id)
+                            .await
+                            .unwrap();
+                        got.push(item.signal_id);
+                    }
+                    got
+                },
+                parent.withdraw_consent(&consent, "ouder-1")
+            );
+            let withdrawal = withdrawal.unwrap();
+            // Order in the log is commit order: a delivery entry, if any, precedes the withdrawal.
+            let entries = hub
+                .store
+                .log_range(0, hub.store.log_size().await.unwrap())
+                .await
+                .unwrap();
+            let parsed: Vec<(u64, signaalhub_server::ledger::LogEntry)> = entries
+                .into_iter()
+                .filter_map(|(i, b)| {
+                    signaalhub_server::ledger::LogEntry::from_bytes(&b).map(|e| (i, e))
+                })
+                .collect();
+            let at = |ev: Event, reference: &str| {
+                parsed
+                    .iter()
+                    .find(|(_, e)| e.event == ev && e.reference.as_deref() == Some(reference))
+                    .map(|(i, _)| *i)
+            };
+            let withdrawn_at = at(Event::ConsentWithdrawn, &consent).expect("withdrawal logged");
+            match at(Event::SignalDelivered, &id) {
+                Some(d) => {
+                    assert!(
+                        d < withdrawn_at,
+                        "round {round}: delivered (log {d}) after the withdrawal committed (log {withdrawn_at})"
+                    );
+                    assert!(items.contains(&id));
+                    assert_eq!(withdrawal.signals_withheld, 0);
+                    delivered += 1;
+                }
+                None => {
+                    assert!(
+                        !items.contains(&id),
+                        "round {round}: received without a delivery entry"
+                    );
+                    assert_eq!(withdrawal.signals_withheld, 1, "round {round}");
+                    withheld += 1;
+                }
+            }
+        }
+        eprintln!("{b}: {delivered} delivered before the withdrawal, {withheld} held back");
+        hub.stop().await;
+    }
+}
