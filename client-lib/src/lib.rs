@@ -492,6 +492,25 @@ impl HubClient {
             .into_inner())
     }
 
+    /// Publishes a new encryption or signing key of the own organisation (role `key_admin`).
+    pub async fn publish_key(
+        &mut self,
+        usage: pb::KeyUsage,
+        key_id: &str,
+        public_key: [u8; 32],
+    ) -> Result<Vec<pb::PublicKey>, ClientError> {
+        Ok(self
+            .directory()
+            .publish_key(pb::PublishKeyRequest {
+                usage: usage as i32,
+                key_id: key_id.into(),
+                public_key: public_key.to_vec(),
+            })
+            .await?
+            .into_inner()
+            .keys)
+    }
+
     /// The standard gRPC health check (`""` for the whole hub, or a service name).
     pub async fn health(&mut self, service: &str) -> Result<i32, ClientError> {
         let mut c = tonic_health::pb::health_client::HealthClient::new(self.channel.clone());

@@ -534,3 +534,108 @@ async fn concurrent_withdrawal_and_delivery_never_disclose_after_the_withdrawal_
         hub.stop().await;
     }
 }
+
+#[tokio::test]
+async fn key_rotation_through_the_directory_keeps_old_signals_openable() {
+    for b in backends() {
+        let hub = TestHub::start(b).await;
+        let basis = both_parents(&hub).await;
+        let mut school = hub.client("school").await;
+        school
+            .send_signal(school_signal(&hub, "before-rotation", basis.clone()).await)
+            .await
+            .unwrap();
+
+        // Only a key administrator may publish keys.
+        let mut plain = hub.client("wijkteam").await;
+        assert_eq!(
+            plain
+                .publish_key(pb::KeyUsage::Encryption, "wijkteam-enc-2", [7u8; 32])
+                .await
+                .unwrap_err()
+                .code(),
+            Code::PermissionDenied
+        );
+        let mut claims = hub.claims("wijkteam");
+        claims["roles"] = serde_json::json!(["key_admin"]);
+        let mut admin = hub
+            .client_with_token("wijkteam", hub.token("wijkteam", &claims))
+            .await;
+        let (new_secret, new_public) = signaalhub_server::devkit::x25519_keypair().unwrap();
+        let keys = admin
+            .publish_key(pb::KeyUsage::Encryption, "wijkteam-enc-2", new_public)
+            .await
+            .unwrap();
+        let state: Vec<_> = keys
+            .iter()
+            .map(|k| (k.key_id.as_str(), k.retired_at.is_some()))
+            .collect();
+        assert!(
+            state.contains(&("wijkteam-enc-2", false)) && state.contains(&("wijkteam-enc-1", true)),
+            "{state:?}"
+        );
+
+        // A new signal is sealed to the new current key.
+        let fresh = school_signal(&hub, "after-rotation", basis.clone()).await;
+        assert_eq!(
+            fresh.envelope.as_ref().unwrap().sealed_keys[0].key_id,
+            "wijkteam-enc-2"
+        );
+        school.send_signal(fresh).await.unwrap();
+
+        // The recipient holds both secrets: the old signal and the new one both open.
+        let mut secrets = hub.secrets("wijkteam");
+        secrets.add_key("wijkteam-enc-2", new_secret);
+        let mut inbox = plain.stream_inbox(0).await.unwrap();
+        for expected in ["before-rotation", "after-rotation"] {
+            let item = next(&mut inbox).await;
+            assert_eq!(item.signal_id, expected);
+            let env = item.envelope.unwrap();
+            let key = sender_key(&mut plain, &env.sender_oin, &env.sender_signing_key_id).await;
+            assert_eq!(envelope::open(&env, &secrets, &key).unwrap(), PAYLOAD);
+        }
+        // Sealing to the retired key is refused by the hub.
+        let mut old = school_signal(&hub, "old-key", basis).await;
+        let o = hub.org("school");
+        let sender = envelope::SenderKeys::from_pkcs8_der(
+            &o.info.oin,
+            &o.info.signing_key_id,
+            &o.signing_pkcs8,
+        )
+        .unwrap();
+        let mut retired = pb::PublicKey {
+            key_id: "wijkteam-enc-1".into(),
+            algorithm: "X25519".into(),
+            ..Default::default()
+        };
+        retired.public_key = x25519_public(&hub.org("wijkteam").enc_secret).to_vec();
+        let rk =
+            envelope::RecipientKey::from_directory(hub.org("wijkteam").info.oin.clone(), &retired)
+                .unwrap();
+        old.envelope = Some(
+            envelope::seal(
+                PAYLOAD,
+                old.envelope.unwrap().binding.unwrap(),
+                &sender,
+                &[rk],
+            )
+            .unwrap(),
+        );
+        let Err(ClientError::Status(s)) = school.send_signal(old).await else {
+            panic!("stale key accepted")
+        };
+        assert_eq!(s.code(), Code::InvalidArgument);
+        assert!(
+            s.message().contains("current encryption key"),
+            "{}",
+            s.message()
+        );
+        hub.stop().await;
+    }
+}
+
+fn x25519_public(secret: &[u8; 32]) -> [u8; 32] {
+    let mut s = envelope::RecipientSecrets::new("x");
+    s.add_key("k", *secret);
+    s.public_key("k").unwrap()
+}

@@ -10,6 +10,9 @@ use signaalhub_proto::pb;
 use signaalhub_proto::pb::directory_service_server::DirectoryService;
 use tonic::{Request, Response, Status};
 
+/// The role that may publish an organisation's envelope keys.
+pub const KEY_ADMIN_ROLE: &str = "key_admin";
+
 /// Default and largest page of `ListOrganizations`.
 pub const DEFAULT_PAGE: u32 = 100;
 /// Largest page of `ListOrganizations`.
@@ -221,6 +224,61 @@ impl DirectoryService for DirectoryApi {
             organization: Some(pb::Organization::from(&org)),
             encryption_keys: pick(KeyUsage::Encryption),
             signing_keys: pick(KeyUsage::Signing),
+        }))
+    }
+
+    async fn publish_key(
+        &self,
+        request: Request<pb::PublishKeyRequest>,
+    ) -> Result<Response<pb::PublishKeyResponse>, Status> {
+        let c = caller(&request)?;
+        if !c.has_role(KEY_ADMIN_ROLE) {
+            return Err(Status::permission_denied(format!(
+                "publishing keys needs the role {KEY_ADMIN_ROLE:?}: a new key decides who can open what is sent to your organisation"
+            )));
+        }
+        let r = request.into_inner();
+        let mut bad: Vec<(&str, String)> = Vec::new();
+        let usage = match pb::KeyUsage::try_from(r.usage) {
+            Ok(pb::KeyUsage::Encryption) => Some(KeyUsage::Encryption),
+            Ok(pb::KeyUsage::Signing) => Some(KeyUsage::Signing),
+            _ => {
+                bad.push(("usage", "KEY_USAGE_ENCRYPTION or KEY_USAGE_SIGNING".into()));
+                None
+            }
+        };
+        if !crate::domain::directory::valid_key_id(&r.key_id) {
+            bad.push(("key_id", "1-64 of A-Za-z0-9._-".into()));
+        }
+        if r.public_key.len() != 32 || r.public_key.iter().all(|b| *b == 0) {
+            bad.push(("public_key", "a raw 32-byte public key".into()));
+        }
+        let Some(usage) = usage.filter(|_| bad.is_empty()) else {
+            return Err(invalid(&bad));
+        };
+        self.store
+            .add_key(&OrgKey {
+                oin: c.oin().clone(),
+                usage,
+                key_id: r.key_id.clone(),
+                public_key: r.public_key,
+                created_at: 0,
+                retired_at: None,
+            })
+            .await
+            .map_err(from_store)?;
+        tracing::info!(oin = %c.oin(), usage = usage.as_str(), key_id = %r.key_id, "key published");
+        let keys = self
+            .store
+            .list_keys(Some(c.oin()))
+            .await
+            .map_err(from_store)?;
+        Ok(Response::new(pb::PublishKeyResponse {
+            keys: keys
+                .iter()
+                .filter(|k| k.usage == usage)
+                .map(pb::PublicKey::from)
+                .collect(),
         }))
     }
 }

@@ -176,11 +176,15 @@ async fn check_envelope_keys(ctx: &Ctx, env: &pb::Envelope) -> Result<(), Status
         .map_err(from_store)?;
     let key = keys
         .iter()
-        .find(|k| k.usage == KeyUsage::Signing && k.key_id == env.sender_signing_key_id)
+        .find(|k| {
+            k.usage == KeyUsage::Signing
+                && k.key_id == env.sender_signing_key_id
+                && k.retired_at.is_none()
+        })
         .ok_or_else(|| {
             invalid(&[(
                 "envelope.sender_signing_key_id",
-                "not a signing key your organisation published".into(),
+                "not the current signing key your organisation published".into(),
             )])
         })?;
     let msg = signaalhub_proto::envelope::signing_input(env);
