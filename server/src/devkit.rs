@@ -434,7 +434,8 @@ pub async fn init(dir: &Path, force: bool) -> Result<(), DevKitError> {
 }
 
 /// Writes a sample organisation's dev tokens: `token.jwt` for its professional and
-/// `fg-token.jwt` for its privacy officer (role `fg`), valid 30 days.
+/// `fg-token.jwt` for its privacy officer (role `fg`) and `admin-token.jwt` for its key
+/// administrator (role `key_admin`), valid 30 days.
 fn write_tokens(
     odir: &Path,
     org: &DevOrg,
@@ -453,6 +454,13 @@ fn write_tokens(
     write(
         &odir.join("fg-token.jwt"),
         mint_token(pkcs8, &org.token_key_id, &fg)?,
+    )?;
+    let mut admin = dev_claims(org, audience, DEV_TOKEN_LIFETIME_SECS);
+    admin["sub"] = format!("dev-admin-{}", org.sector.replace('_', "-")).into();
+    admin["roles"] = serde_json::json!(["key_admin"]);
+    write(
+        &odir.join("admin-token.jwt"),
+        mint_token(pkcs8, &org.token_key_id, &admin)?,
     )
 }
 
