@@ -16,6 +16,35 @@ pub struct TestDb {
     /// What a hub configuration would name as its database (file path or URL).
     pub database: String,
     _dir: Option<tempfile_dir::TempDir>,
+    /// PostgreSQL: (server URL, database name) to drop when the test is done.
+    pg_drop: Option<(String, String)>,
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        // Drop the test's PostgreSQL database (terminating its connections) on a thread of its
+        // own, since Drop cannot await and may run inside a runtime.
+        if let Some((base, name)) = self.pg_drop.take() {
+            let _ = std::thread::spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    return;
+                };
+                rt.block_on(async move {
+                    if let Ok(admin) = sqlx::PgPool::connect(&base).await {
+                        let _ =
+                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                                .execute(&admin)
+                                .await;
+                        admin.close().await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
 }
 
 mod tempfile_dir {
@@ -86,6 +115,7 @@ pub async fn fresh(backend: &str) -> StoreResult<TestDb> {
             store,
             database: url,
             _dir: None,
+            pg_drop: Some((base, name)),
         })
     } else {
         let dir = tempfile_dir::TempDir::new(&format!("db{n}"))
@@ -96,6 +126,7 @@ pub async fn fresh(backend: &str) -> StoreResult<TestDb> {
             store,
             database: path.display().to_string(),
             _dir: Some(dir),
+            pg_drop: None,
         })
     }
 }
