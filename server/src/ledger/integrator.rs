@@ -148,20 +148,14 @@ impl Ledger {
     pub fn spawn(
         self: &Arc<Self>,
         every: Duration,
-        mut shutdown: tokio::sync::watch::Receiver<bool>,
+        shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> tokio::task::JoinHandle<()> {
         let me = Arc::clone(self);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {
-                        if let Err(e) = me.integrate_all().await {
-                            tracing::error!(error = %e, "log integration failed");
-                        }
-                    }
-                    _ = shutdown.changed() => break,
+        crate::spawn_periodic(every, shutdown, move || {
+            let me = Arc::clone(&me);
+            async move {
+                if let Err(e) = me.integrate_all().await {
+                    tracing::error!(error = %e, "log integration failed");
                 }
             }
         })
