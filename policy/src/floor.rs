@@ -245,8 +245,31 @@ impl fmt::Display for BasisKind {
 }
 
 /// Is this a well-formed OIN (20 decimal digits)?
+#[inline]
 pub fn is_valid_oin(s: &str) -> bool {
-    s.len() == 20 && s.bytes().all(|b| b.is_ascii_digit())
+    // Three overlapping 8-byte words cover the 20 bytes; each is checked for digits at once.
+    let b = s.as_bytes();
+    let word = |at: usize| {
+        let mut w = [0u8; 8];
+        match b.get(at..at + 8) {
+            Some(src) => {
+                w.copy_from_slice(src);
+                u64::from_le_bytes(w)
+            }
+            None => 0,
+        }
+    };
+    b.len() == 20 && all_digits(word(0)) && all_digits(word(8)) && all_digits(word(12))
+}
+
+/// Are all eight bytes of `x` ASCII digits? Per byte, without carries between bytes: ASCII (high
+/// bit clear), at least `0` (`(b | 0x80) - 0x30` keeps the high bit) and at most `9`
+/// (`b + 0x46` stays below 0x80).
+#[inline(always)]
+fn all_digits(x: u64) -> bool {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    x & HIGH == 0 && ((x | HIGH) - ONES * 0x30) & HIGH == HIGH && (x + ONES * 0x46) & HIGH == 0
 }
 
 /// Is this a well-formed identifier for sectors, roles, purposes, categories and bases?
@@ -257,4 +280,34 @@ pub fn is_valid_ident(s: &str) -> bool {
     matches!(bytes.next(), Some(b'a'..=b'z'))
         && s.len() <= 64
         && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oin_check_matches_the_byte_rule() {
+        let naive = |s: &str| s.len() == 20 && s.bytes().all(|b| b.is_ascii_digit());
+        let base = "00000001111111110001";
+        assert!(is_valid_oin(base));
+        for i in 0..20 {
+            for b in 0u8..=255 {
+                let mut v = base.as_bytes().to_vec();
+                v[i] = b;
+                if let Ok(s) = String::from_utf8(v) {
+                    assert_eq!(is_valid_oin(&s), naive(&s), "{s:?}");
+                }
+            }
+        }
+        for s in [
+            "",
+            "0",
+            "0000000111111111000",
+            "000000011111111100011",
+            "0000000111111111000é",
+        ] {
+            assert_eq!(is_valid_oin(s), naive(s), "{s:?}");
+        }
+    }
 }

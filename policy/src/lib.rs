@@ -31,6 +31,7 @@ mod diag;
 pub mod explain;
 pub mod floor;
 mod model;
+mod names;
 mod parse;
 mod policy;
 mod request;

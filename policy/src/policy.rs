@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use crate::floor::{BasisKind, EvidenceItem, is_valid_oin};
 use crate::model::{Convenant, ObligationSpec};
+use crate::names::{Names, same};
 use crate::request::{
     Afwegingskader, AgeBand, ClientInformed, ConsentRecipient, Decision, DecisionRequest,
     GiverCapacity, LegalBasisRecord, Obligation, Outcome, Reason, ReasonCode,
@@ -49,6 +50,11 @@ struct CBasis {
     kind: BasisKind,
     art9: bool,
     evidence: Vec<EvidenceItem>,
+    /// The floor's sector constraints of the kind as sector ids (`u16::MAX`: a sector the
+    /// convenant does not declare, so no request sector matches it).
+    required_to: Option<u16>,
+    required_from: Option<u16>,
+    forbidden_from: Option<u16>,
 }
 
 #[derive(Clone, Debug)]
@@ -67,6 +73,12 @@ struct CFlow {
     /// route `2i` is the flow's i-th basis, `2i + 1` that basis plus consent, and `2n` consent
     /// alone. Sharing them makes an allowed decision allocation-free.
     allow_rules: Vec<Arc<[Arc<str>]>>,
+    /// `from_roles` as role ids.
+    from_role_ids: Vec<u16>,
+    /// The flow has a basis of kind consent.
+    flow_consent: bool,
+    /// The basis judging consent records (see `eval_flow`), as a basis index.
+    consent_basis: Option<u16>,
 }
 
 /// A compiled convenant. Cheap to share (`Clone` copies the tables; wrap in `Arc` to share).
@@ -78,7 +90,7 @@ pub struct Policy {
     sector_names: Vec<String>,
     sector_roles: Vec<Vec<String>>,
     /// Per sector: `Some(oins)` when the convenant pins the parties of that sector by OIN.
-    closed: Vec<Option<HashSet<String>>>,
+    closed: Vec<Option<Names>>,
     purposes: FnvMap<String, u16>,
     purpose_names: Vec<String>,
     retention: Vec<u64>,
@@ -89,6 +101,16 @@ pub struct Policy {
     basis: Vec<CBasis>,
     flows: Vec<CFlow>,
     index: FnvMap<(u16, u16, u16), Vec<u32>>,
+    /// The fast path's view of the same tables: names to ids without hashing the whole string.
+    sector_ids: Names,
+    purpose_ids: Names,
+    category_ids: Names,
+    basis_ids: Names,
+    /// Every role of a sector or a flow.
+    role_ids: Names,
+    sector_role_ids: Vec<Vec<u16>>,
+    /// `index` per sending sector: `(to << 16 | purpose, flows)`, in `index` order of flows.
+    out_flows: Vec<Vec<(u32, Vec<u32>)>>,
 }
 
 /// Reasons, built only when explaining. Decisions run once fast (counting failures, building no
@@ -162,14 +184,18 @@ impl Policy {
             sector_names.push(s.name.clone());
             sector_roles.push(s.roles.clone());
         }
-        let mut closed: Vec<Option<HashSet<String>>> = vec![None; sector_names.len()];
+        let mut closed_oins: Vec<Option<Vec<&str>>> = vec![None; sector_names.len()];
         for p in &convenant.parties {
             if let (Some(oin), Some(&sid)) = (&p.oin, sectors.get(&p.sector))
-                && let Some(slot) = closed.get_mut(usize::from(sid))
+                && let Some(slot) = closed_oins.get_mut(usize::from(sid))
             {
-                slot.get_or_insert_with(HashSet::new).insert(oin.clone());
+                slot.get_or_insert_with(Vec::new).push(oin.as_str());
             }
         }
+        let closed: Vec<Option<Names>> = closed_oins
+            .into_iter()
+            .map(|o| o.map(|oins| Names::new(oins.into_iter().map(|o| (o, 0)))))
+            .collect();
         let mut purposes = FnvMap::default();
         let mut purpose_names = Vec::new();
         let mut retention = Vec::new();
@@ -191,6 +217,7 @@ impl Policy {
         }
         let mut bases = FnvMap::default();
         let mut basis = Vec::new();
+        let sector_of = |name: &str| sectors.get(name).copied().unwrap_or(u16::MAX);
         for (i, b) in convenant.bases.iter().enumerate() {
             bases.insert(b.name.clone(), i as u16);
             basis.push(CBasis {
@@ -198,8 +225,28 @@ impl Policy {
                 kind: b.kind,
                 art9: b.art9 && b.kind.may_cover_art9(),
                 evidence: b.evidence.clone(),
+                required_to: b.kind.required_to_sector().map(sector_of),
+                required_from: b.kind.required_from_sector().map(sector_of),
+                forbidden_from: b.kind.forbidden_from_sector().map(sector_of),
             });
         }
+        let mut role_list: Vec<&str> = Vec::new();
+        for r in convenant
+            .sectors
+            .iter()
+            .flat_map(|s| s.roles.iter())
+            .chain(convenant.flows.iter().flat_map(|f| f.from_roles.iter()))
+        {
+            if !role_list.contains(&r.as_str()) {
+                role_list.push(r.as_str());
+            }
+        }
+        let role_ids = Names::new(role_list.iter().enumerate().map(|(i, r)| (*r, i as u16)));
+        let role_id = |r: &String| role_ids.get(r).unwrap_or(u16::MAX);
+        let sector_role_ids: Vec<Vec<u16>> = sector_roles
+            .iter()
+            .map(|rs: &Vec<String>| rs.iter().map(role_id).collect())
+            .collect();
         let mut flows = Vec::new();
         let mut index: FnvMap<(u16, u16, u16), Vec<u32>> = FnvMap::default();
         for f in &convenant.flows {
@@ -219,8 +266,24 @@ impl Policy {
                 .filter_map(|b| bases.get(b).copied())
                 .collect();
             let allow_rules = allow_rule_table(&f.id, &flow_bases, &basis, f.also_requires_consent);
+            let basis_kind = |b: u16| basis.get(usize::from(b)).map(|cb| cb.kind);
+            let flow_consent = flow_bases
+                .iter()
+                .copied()
+                .find(|&b| basis_kind(b) == Some(BasisKind::Consent));
+            let consent_basis = flow_consent.or(if f.also_requires_consent {
+                basis
+                    .iter()
+                    .position(|cb| cb.kind == BasisKind::Consent)
+                    .map(|i| i as u16)
+            } else {
+                None
+            });
             flows.push(CFlow {
                 allow_rules,
+                from_role_ids: f.from_roles.iter().map(role_id).collect(),
+                flow_consent: flow_consent.is_some(),
+                consent_basis,
                 rule: format!("flow:{}", f.id),
                 id: Arc::from(f.id.as_str()),
                 from_roles: f.from_roles.clone(),
@@ -244,7 +307,38 @@ impl Policy {
             }
         }
         let version: Arc<str> = Arc::from(convenant.policy_version().as_str());
+        let mut out_flows: Vec<Vec<(u32, Vec<u32>)>> = vec![Vec::new(); sector_names.len()];
+        for (&(a, b, p), fids) in &index {
+            if let Some(list) = out_flows.get_mut(usize::from(a)) {
+                list.push(((u32::from(b) << 16) | u32::from(p), fids.clone()));
+            }
+        }
+        let ids = |names: &[String]| -> Names {
+            Names::new(
+                names
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| (n.as_str(), i as u16)),
+            )
+        };
+        let sector_ids = ids(&sector_names);
+        let purpose_ids = ids(&purpose_names);
+        let category_ids = ids(&category_names);
+        let basis_ids = Names::new(
+            convenant
+                .bases
+                .iter()
+                .enumerate()
+                .map(|(i, b)| (b.name.as_str(), i as u16)),
+        );
         Self {
+            sector_ids,
+            purpose_ids,
+            category_ids,
+            basis_ids,
+            role_ids,
+            sector_role_ids,
+            out_flows,
             convenant,
             version,
             sectors,
@@ -353,7 +447,7 @@ impl Policy {
 
     fn party_ok(&self, sector: u16, oin: &str) -> bool {
         match self.closed.get(usize::from(sector)) {
-            Some(Some(set)) => set.contains(oin),
+            Some(Some(set)) => set.get(oin).is_some(),
             Some(None) => true,
             None => false,
         }
@@ -402,6 +496,17 @@ impl Policy {
     /// sender sector and role, recipient sector, purpose and every category, and a basis of that
     /// flow is satisfied with its evidence, and every rule of the statutory floor holds.
     pub fn decide(&self, req: &DecisionRequest) -> Decision {
+        let fast = self.fast(req);
+        // The fast path is exact: it allows precisely when the full run does, with the same
+        // decision. Debug builds (and so every test) check that on each call.
+        debug_assert_eq!(
+            fast.as_ref(),
+            self.run(req, false).ok().as_ref(),
+            "fast path differs from the full run"
+        );
+        if let Some(decision) = fast {
+            return decision;
+        }
         match self.run(req, false) {
             Ok(decision) => decision,
             // Denied: run again, this time building the explanations. The run is deterministic,
@@ -411,6 +516,265 @@ impl Policy {
                 Err(why) => self.deny(why.list),
             },
         }
+    }
+
+    /// The allowed decision, computed on interned ids without building any reason, or `None` when
+    /// the request is denied. Mirrors `run(req, false)` check for check (see `decide`).
+    #[inline]
+    fn fast(&self, req: &DecisionRequest) -> Option<Decision> {
+        let from = self.sector_ids.get(&req.actor.sector)?;
+        let to = self.sector_ids.get(&req.recipient.sector)?;
+        let purpose = self.purpose_ids.get(&req.purpose)?;
+        if req.categories.is_empty() {
+            return None;
+        }
+        let mut cats: Cats = 0;
+        for c in &req.categories {
+            cats |= 1u128 << self.category_ids.get(c)?;
+        }
+        let received = match &req.received_for {
+            Some(rf) => Some(self.purpose_ids.get(rf)?),
+            None => None,
+        };
+        if !is_valid_oin(&req.actor.oin) || !is_valid_oin(&req.recipient.oin) {
+            return None;
+        }
+        let legal = match &req.basis.legal {
+            Some(l) => {
+                let bid = self.basis_ids.get(&l.basis)?;
+                let cb = self.basis.get(usize::from(bid))?;
+                // The floor pre-check (`floor_legal_basis`), by ids.
+                let to_ok = cb.required_to.is_none_or(|r| r == to);
+                let from_ok =
+                    cb.required_from.is_none_or(|r| r == from) && cb.forbidden_from != Some(from);
+                if !to_ok || !from_ok || cb.kind == BasisKind::Consent {
+                    return None;
+                }
+                Some((l, bid, cb))
+            }
+            None => None,
+        };
+        if !self.party_ok(from, &req.actor.oin) || !self.party_ok(to, &req.recipient.oin) {
+            return None;
+        }
+        let role = self.role_ids.get(&req.actor.role)?;
+        if !self.sector_role_ids.get(usize::from(from))?.contains(&role) {
+            return None;
+        }
+        let key = (u32::from(to) << 16) | u32::from(purpose);
+        let (_, candidates) = self
+            .out_flows
+            .get(usize::from(from))?
+            .iter()
+            .find(|(k, _)| *k == key)?;
+        let has_art9 = cats & self.art9_mask != 0;
+        for &fid in candidates {
+            let Some(flow) = self.flows.get(fid as usize) else {
+                continue;
+            };
+            // The flow's own conditions (`eval_flow`).
+            if !flow.from_role_ids.is_empty() && !flow.from_role_ids.contains(&role) {
+                continue;
+            }
+            if cats & !flow.cats != 0 || (flow.requires_involvement && !req.recipient_involved) {
+                continue;
+            }
+            if let Some(rp) = received
+                && rp != purpose
+                && !flow.onward_from.contains(&rp)
+            {
+                continue;
+            }
+            let legal_ok = legal.and_then(|(l, bid, cb)| {
+                let pos = flow.bases.iter().position(|&b| b == bid)?;
+                self.legal_holds(cb, l, req, has_art9).then_some(pos)
+            });
+            let consent_ok = if req.basis.consents.is_empty() {
+                None
+            } else {
+                flow.consent_basis
+                    .and_then(|b| self.basis.get(usize::from(b)))
+                    .and_then(|cb| self.consents_hold(cb, req, cats))
+            };
+            let via_legal =
+                legal_ok.is_some() && (!flow.also_requires_consent || consent_ok.is_some());
+            let via_consent = flow.flow_consent && consent_ok.is_some();
+            if !(via_legal || via_consent) {
+                continue;
+            }
+            let route = match legal_ok {
+                Some(pos) if via_legal => pos * 2 + usize::from(consent_ok.is_some()),
+                _ => flow.bases.len() * 2,
+            };
+            let relied = match consent_ok {
+                Some(used) => {
+                    let mut v = Vec::with_capacity(used.count_ones() as usize);
+                    let mut rest = used;
+                    while rest != 0 {
+                        v.push(rest.trailing_zeros() as usize);
+                        rest &= rest - 1;
+                    }
+                    v
+                }
+                None => Vec::new(),
+            };
+            return Some(self.allowed(
+                flow,
+                req,
+                purpose,
+                route * 2 + usize::from(has_art9),
+                relied,
+            ));
+        }
+        None
+    }
+
+    /// Does a legal basis hold with its evidence (`check_legal` without reasons, after the floor
+    /// pre-check passed)?
+    fn legal_holds(
+        &self,
+        cb: &CBasis,
+        legal: &LegalBasisRecord,
+        req: &DecisionRequest,
+        has_art9: bool,
+    ) -> bool {
+        if has_art9 && !(cb.art9 && cb.kind.may_cover_art9()) {
+            return false;
+        }
+        let ev = &legal.evidence;
+        let filled = |s: &Option<String>| s.as_deref().is_some_and(not_blank);
+        cb.evidence.iter().all(|item| match item {
+            EvidenceItem::MeldcodeSteps => {
+                let mut steps = 0u32;
+                for &s in &ev.meldcode_steps_completed {
+                    if s < 32 {
+                        steps |= 1 << s;
+                    }
+                }
+                steps & 0b1_1110 == 0b1_1110
+            }
+            EvidenceItem::Afwegingskader => matches!(
+                ev.afwegingskader,
+                Some(a) if a != Afwegingskader::GeenVermoeden
+            ),
+            EvidenceItem::ClientInformed => match &ev.client_informed {
+                None => false,
+                Some(ClientInformed::No { reason: r }) => not_blank(r),
+                Some(ClientInformed::Yes) => true,
+            },
+            EvidenceItem::RegistrationNumber => filled(&ev.registration_number),
+            EvidenceItem::CaseReference => filled(&ev.case_reference),
+            EvidenceItem::PaymentReminderSent => ev.payment_reminder_sent == Some(true),
+            EvidenceItem::MaatregelReference => filled(&ev.maatregel_reference),
+            EvidenceItem::RecipientInvolved => req.recipient_involved,
+            EvidenceItem::VitalInterestReason => filled(&ev.vital_interest_reason),
+            EvidenceItem::SubjectUnableToConsent => ev.subject_unable_to_consent == Some(true),
+            EvidenceItem::Giver
+            | EvidenceItem::Recipients
+            | EvidenceItem::Purposes
+            | EvidenceItem::Categories
+            | EvidenceItem::Period
+            | EvidenceItem::Explicit => false,
+        })
+    }
+
+    /// Do the consent records hold for every category (`check_consents` without reasons)? The
+    /// bit set of the records relied on (first 64 records), or `None`.
+    fn consents_hold(&self, cb: &CBasis, req: &DecisionRequest, cats: Cats) -> Option<u64> {
+        let band = req.subject.age.band()?;
+        let now = req.now;
+        let consents = req.basis.consents.get(..req.basis.consents.len().min(64))?;
+        let (to_oin, to_sector) = (
+            req.recipient.oin.as_bytes(),
+            req.recipient.sector.as_bytes(),
+        );
+        let purpose = req.purpose.as_bytes();
+        let mut usable: u64 = 0;
+        for (ri, rec) in consents.iter().enumerate() {
+            if rec.withdrawn || now < rec.valid_from || now >= rec.valid_until {
+                continue;
+            }
+            let covers_recipient = rec.recipients.iter().any(|r| match r {
+                ConsentRecipient::Oin(o) => same(o.as_bytes(), to_oin),
+                ConsentRecipient::Sector(s) => same(s.as_bytes(), to_sector),
+            });
+            if covers_recipient && rec.purposes.iter().any(|p| same(p.as_bytes(), purpose)) {
+                usable |= 1u64 << ri;
+            }
+        }
+        if usable == 0 {
+            return None;
+        }
+        let holders = &req.subject.gezag_holders;
+        let needs_parent = matches!(band, AgeBand::Under12 | AgeBand::From12To15);
+        if needs_parent && holders.is_empty() {
+            return None;
+        }
+        let all_holders = match holders.len() {
+            n if n > 64 => None,
+            64 => Some(u64::MAX),
+            n => Some((1u64 << n) - 1),
+        };
+        let all_gezag = self.convenant.consent_requires_all_gezag_holders;
+        let mut used: u64 = 0;
+        let mut rest = cats;
+        while rest != 0 {
+            let ci = rest.trailing_zeros() as usize;
+            rest &= rest - 1;
+            let cname = self.category_names.get(ci)?.as_bytes();
+            let art9 = (self.art9_mask >> ci) & 1 != 0;
+            let (mut subject_gave, mut holders_gave, mut any_cover) = (false, 0u64, false);
+            let mut recs = usable;
+            while recs != 0 {
+                let ri = recs.trailing_zeros() as usize;
+                recs &= recs - 1;
+                let rec = consents.get(ri)?;
+                if (art9 && !(rec.explicit && cb.art9))
+                    || !rec.categories.iter().any(|c| same(c.as_bytes(), cname))
+                {
+                    continue;
+                }
+                any_cover = true;
+                for g in &rec.givers {
+                    match g.capacity {
+                        GiverCapacity::Subject => subject_gave = true,
+                        GiverCapacity::GezagHolder => {
+                            let person = g.person.as_bytes();
+                            if let Some(hi) = holders
+                                .iter()
+                                .take(64)
+                                .position(|h| same(h.as_bytes(), person))
+                            {
+                                holders_gave |= 1u64 << hi;
+                            }
+                        }
+                    }
+                }
+                used |= 1u64 << ri;
+            }
+            if !any_cover {
+                return None;
+            }
+            let needs_subject = match band {
+                AgeBand::From16To17 | AgeBand::Adult => true,
+                AgeBand::From12To15 => art9,
+                AgeBand::Under12 => false,
+            };
+            if needs_subject && !subject_gave {
+                return None;
+            }
+            if needs_parent {
+                let fails = if all_gezag {
+                    all_holders != Some(holders_gave)
+                } else {
+                    holders_gave == 0
+                };
+                if fails {
+                    return None;
+                }
+            }
+        }
+        Some(used)
     }
 
     fn run(&self, req: &DecisionRequest, explain: bool) -> Result<Decision, Why> {
@@ -886,12 +1250,31 @@ impl Policy {
             Some((pos, _)) => pos * 2 + usize::from(consent_ok.is_some()),
             None => flow.bases.len() * 2,
         };
+        Ok(self.allowed(
+            flow,
+            req,
+            ctx.purpose,
+            route * 2 + usize::from(has_art9),
+            consent_ok.unwrap_or_default(),
+        ))
+    }
+
+    /// The allowed decision for `flow`; `rules_at` indexes `CFlow::allow_rules`.
+    #[inline]
+    fn allowed(
+        &self,
+        flow: &CFlow,
+        req: &DecisionRequest,
+        purpose: u16,
+        rules_at: usize,
+        consents_relied_on: Vec<usize>,
+    ) -> Decision {
         let rules = flow
             .allow_rules
-            .get(route * 2 + usize::from(has_art9))
+            .get(rules_at)
             .cloned()
             .unwrap_or_else(|| Arc::from(vec![Arc::from(&*flow.id)]));
-        let mut obligations = Vec::new();
+        let mut obligations = Vec::with_capacity(flow.obligations.len());
         for o in &flow.obligations {
             obligations.push(match o {
                 ObligationSpec::InformSubject => match &req.inform_exemption {
@@ -909,10 +1292,10 @@ impl Policy {
         }
         let secs = self
             .retention
-            .get(usize::from(ctx.purpose))
+            .get(usize::from(purpose))
             .copied()
             .unwrap_or(0);
-        Ok(Decision {
+        Decision {
             outcome: Outcome::Allow,
             rules,
             obligations,
@@ -920,10 +1303,10 @@ impl Policy {
                 req.now
                     .saturating_add(i64::try_from(secs).unwrap_or(i64::MAX)),
             ),
-            consents_relied_on: consent_ok.unwrap_or_default(),
+            consents_relied_on,
             reasons: Vec::new(),
             policy_version: self.version.clone(),
-        })
+        }
     }
 
     fn basis_list(&self, flow: &CFlow) -> String {
@@ -1346,6 +1729,16 @@ impl Policy {
         (0..req.basis.consents.len().min(64))
             .filter(|i| used & (1u64 << i) != 0)
             .collect()
+    }
+}
+
+/// `!s.trim().is_empty()`, without the Unicode trim when the first byte settles it.
+#[inline]
+fn not_blank(s: &str) -> bool {
+    match s.as_bytes().first() {
+        None => false,
+        Some(&b) if b.is_ascii() => !(matches!(b, b'\t'..=b'\r' | b' ')) || !s.trim().is_empty(),
+        Some(_) => !s.trim().is_empty(),
     }
 }
 
