@@ -1,5 +1,17 @@
 //! `signaal`: a small CLI on the signaalhub SDK for people and scripts.
+mod cli {
+    pub mod disclosure;
+    pub mod error;
+    pub mod format;
+    pub mod keys;
+    pub mod log;
+    pub mod signals;
+}
+
 use clap::{Parser, Subcommand};
+use cli::disclosure::{DisclosureArgs, facts, print_decision};
+use cli::error::{CliError, EXIT_CONFIG};
+use cli::keys::Identity;
 use signaalhub_client::{ClientError, ConnectOptions, HubClient, TokenSource, sector_from_name};
 use signaalhub_proto::pb;
 use std::path::PathBuf;
@@ -20,6 +32,12 @@ struct Cli {
     /// wijkteam, veilig_thuis, jeugdbescherming).
     #[arg(long = "as", global = true)]
     as_sector: Option<String>,
+    /// With --kit/--as: act as the organisation's privacy officer (FG), with `fg-token.jwt`.
+    #[arg(long, global = true)]
+    fg: bool,
+    /// My organisation's OIN, without --kit (default: as the hub sees my certificate).
+    #[arg(long, global = true)]
+    oin: Option<String>,
     /// Hub endpoint.
     #[arg(
         long,
@@ -73,10 +91,25 @@ enum Command {
     },
     /// Ask the standard health service.
     Health,
-    /// "May I send this?" — the hub's decision with its reasons, without sending anything.
+    /// "May I send this?" — the hub's decision with its reasons, without sending anything
+    /// (one decision per --to).
     Check {
         #[command(flatten)]
         d: DisclosureArgs,
+    },
+    /// Seal a payload to the recipients and send it as a signal.
+    Send(Box<cli::signals::SendArgs>),
+    /// Receive: stream the inbox, open, save and acknowledge each signal.
+    Inbox(cli::signals::InboxArgs),
+    /// A sent or received signal: its state, or recall it.
+    Signal {
+        #[command(subcommand)]
+        command: SignalCommand,
+    },
+    /// The disclosure log: checkpoint, subject access report, offline proof check.
+    Log {
+        #[command(subcommand)]
+        command: LogCommand,
     },
     /// Record, withdraw or list consents.
     Consent {
@@ -85,51 +118,49 @@ enum Command {
     },
 }
 
-/// What a disclosure is about (shared by `check` and, later, `send`).
-#[derive(clap::Args, Debug)]
-struct DisclosureArgs {
-    /// Recipient: an OIN, or a sector name (the first organisation of that sector is taken).
-    #[arg(long)]
-    to: String,
-    /// Purpose (convenant name), e.g. vroegtijdige_ondersteuning.
-    #[arg(long)]
-    purpose: String,
-    /// Data category (convenant name); repeatable.
-    #[arg(long = "category", required = true)]
-    categories: Vec<String>,
-    /// The subject's BSN.
-    #[arg(long)]
-    bsn: String,
-    /// The subject's age in years.
-    #[arg(long)]
-    age: Option<u32>,
-    /// Reference of a holder of gezag (e.g. ouder-1); repeatable.
-    #[arg(long = "gezag")]
-    gezag_holders: Vec<String>,
-    /// Id of a recorded consent; repeatable.
-    #[arg(long = "consent")]
-    consent_ids: Vec<String>,
-    /// A legal basis by convenant name (e.g. meldrecht, wgs_vroegsignalering).
-    #[arg(long)]
-    basis: Option<String>,
-    /// Meldcode steps completed, e.g. 1,2,3,4.
-    #[arg(long, value_delimiter = ',')]
-    meldcode_steps: Vec<u32>,
-    /// Afwegingskader outcome: acuut, structureel, vermoeden or geen.
-    #[arg(long)]
-    afweging: Option<String>,
-    /// Whether the client was told (yes/no).
-    #[arg(long)]
-    client_informed: Option<String>,
-    /// Why the client was not told.
-    #[arg(long, default_value = "")]
-    not_informed_reason: String,
-    /// A payment reminder was sent first (debt prevention).
-    #[arg(long)]
-    payment_reminder_sent: bool,
-    /// Role to act in, if the token has several.
-    #[arg(long, default_value = "")]
-    role: String,
+#[derive(Subcommand, Debug)]
+enum SignalCommand {
+    /// A signal's state per recipient.
+    Status {
+        /// The signal id.
+        id: String,
+        /// The sender's OIN (default: my organisation).
+        #[arg(long)]
+        sender: Option<String>,
+    },
+    /// Recall a signal I sent from every recipient it did not reach yet.
+    Withdraw {
+        /// The signal id.
+        id: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum LogCommand {
+    /// The newest signed checkpoint of the disclosure log.
+    Checkpoint,
+    /// The subject access report (AVG art. 15; needs --fg): report.json, letter.html and
+    /// report.pb, every proof verified.
+    Report {
+        /// The subject's BSN.
+        #[arg(long)]
+        bsn: String,
+        /// Folder to write the report to.
+        #[arg(long, default_value = "report")]
+        out: PathBuf,
+    },
+    /// Re-verify a saved report.pb offline against a trusted checkpoint key.
+    VerifyProof {
+        /// The saved report (report.pb).
+        #[arg(long)]
+        report: PathBuf,
+        /// Key id of the trusted checkpoint key.
+        #[arg(long)]
+        key_id: String,
+        /// The trusted Ed25519 checkpoint public key, 64 hex characters.
+        #[arg(long)]
+        public_key: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -189,104 +220,6 @@ enum ConsentCommand {
     },
 }
 
-async fn resolve_oin(hub: &mut HubClient, to: &str) -> Result<String, ClientError> {
-    if to.len() == 20 && to.bytes().all(|b| b.is_ascii_digit()) {
-        return Ok(to.to_owned());
-    }
-    let sector = sector_from_name(to)
-        .ok_or_else(|| ClientError::Config(format!("--to {to:?}: an OIN or a sector name")))?;
-    let r = hub
-        .list_organizations(pb::ListOrganizationsRequest {
-            sector: sector as i32,
-            ..Default::default()
-        })
-        .await?;
-    r.organizations
-        .first()
-        .map(|o| o.oin.clone())
-        .ok_or_else(|| {
-            ClientError::Config(format!("no organisation of sector {to} in the directory"))
-        })
-}
-
-fn facts(age: Option<u32>, gezag_holders: &[String]) -> pb::SubjectFacts {
-    pb::SubjectFacts {
-        age_years: age,
-        age_band: 0,
-        gezag_holders: gezag_holders.to_vec(),
-    }
-}
-
-fn print_decision(d: &pb::Decision) {
-    if d.outcome == pb::Outcome::Allow as i32 {
-        println!("ALLOWED (policy {})", d.policy_version);
-        for o in &d.obligations {
-            println!("  obligation: {} {}", o.kind, o.detail);
-        }
-        if let Some(t) = &d.retain_until {
-            println!("  keep until: {} (unix seconds)", t.seconds);
-        }
-    } else {
-        println!("DENIED (policy {})", d.policy_version);
-        for r in &d.reasons {
-            println!("  {}: {}\n      {}", r.code, r.text_nl, r.text_en);
-        }
-    }
-    println!("  rules: {}", d.rules.join(", "));
-}
-
-async fn check_request(
-    hub: &mut HubClient,
-    d: &DisclosureArgs,
-) -> Result<pb::CheckBasisRequest, ClientError> {
-    let afweging = match d.afweging.as_deref() {
-        None => pb::Afwegingskader::Unspecified,
-        Some("acuut") => pb::Afwegingskader::AcuteOnveiligheid,
-        Some("structureel") => pb::Afwegingskader::StructureleOnveiligheid,
-        Some("vermoeden") => pb::Afwegingskader::VermoedenZonderAcuteOfStructureleOnveiligheid,
-        Some("geen") => pb::Afwegingskader::GeenVermoeden,
-        Some(o) => {
-            return Err(ClientError::Config(format!(
-                "--afweging {o:?}: acuut, structureel, vermoeden or geen"
-            )));
-        }
-    };
-    let client_informed = match d.client_informed.as_deref() {
-        None => None,
-        Some("yes") => Some(true),
-        Some("no") => Some(false),
-        Some(o) => {
-            return Err(ClientError::Config(format!(
-                "--client-informed {o:?}: yes or no"
-            )));
-        }
-    };
-    Ok(pb::CheckBasisRequest {
-        recipient_oin: resolve_oin(hub, &d.to).await?,
-        purpose: d.purpose.clone(),
-        categories: d.categories.clone(),
-        subject_bsn: d.bsn.clone(),
-        subject: Some(facts(d.age, &d.gezag_holders)),
-        basis: Some(pb::Basis {
-            legal: d.basis.as_ref().map(|b| pb::LegalBasis {
-                basis: b.clone(),
-                evidence: Some(pb::Evidence {
-                    meldcode_steps_completed: d.meldcode_steps.clone(),
-                    afwegingskader: afweging as i32,
-                    client_informed,
-                    client_not_informed_reason: d.not_informed_reason.clone(),
-                    payment_reminder_sent: d.payment_reminder_sent.then_some(true),
-                    ..Default::default()
-                }),
-            }),
-            consent_ids: d.consent_ids.clone(),
-        }),
-        acting_role: d.role.clone(),
-        received_for: String::new(),
-        inform_exemption: String::new(),
-    })
-}
-
 fn print_consent(c: &pb::Consent) {
     let status = if c.withdrawn_at.is_some() {
         "WITHDRAWN"
@@ -316,8 +249,14 @@ fn options(cli: &Cli) -> Result<ConnectOptions, ClientError> {
         let sector = cli.as_sector.as_deref().ok_or_else(|| {
             ClientError::Config("--kit needs --as SECTOR (e.g. --as school)".into())
         })?;
-        ConnectOptions::from_dev_kit(kit, sector)?
+        let token = if cli.fg { "fg-token.jwt" } else { "token.jwt" };
+        ConnectOptions::from_dev_kit_token(kit, sector, token)?
     } else {
+        if cli.fg {
+            return Err(ClientError::Config(
+                "--fg works with --kit/--as; otherwise pass the FG's --token-file".into(),
+            ));
+        }
         let ca = cli
             .ca
             .as_ref()
@@ -364,7 +303,24 @@ fn org_line(o: &pb::Organization) -> String {
     )
 }
 
-async fn run(cli: Cli) -> Result<(), ClientError> {
+async fn run(cli: Cli) -> Result<(), CliError> {
+    // Offline: needs no hub, and must not trust one.
+    if let Command::Log {
+        command:
+            LogCommand::VerifyProof {
+                report,
+                key_id,
+                public_key,
+            },
+    } = &cli.command
+    {
+        return cli::log::verify_proof(report, key_id, public_key);
+    }
+    let me = Identity::new(
+        cli.kit.as_deref(),
+        cli.as_sector.as_deref(),
+        cli.oin.clone(),
+    )?;
     let mut hub = HubClient::connect(options(&cli)?).await?;
     match cli.command {
         Command::Whoami => {
@@ -390,7 +346,7 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
             let sector = match sector.as_deref() {
                 None => pb::Sector::Unspecified,
                 Some(s) => sector_from_name(s)
-                    .ok_or_else(|| ClientError::Config(format!("unknown sector {s:?}")))?,
+                    .ok_or_else(|| CliError::config(format!("unknown sector {s:?}")))?,
             };
             let mut page_token = String::new();
             loop {
@@ -438,10 +394,29 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
             }
         }
         Command::Check { d } => {
-            let req = check_request(&mut hub, &d).await?;
-            let decision = hub.check_basis(req).await?;
-            print_decision(&decision);
+            let requests = d.check_requests(&mut hub).await?;
+            let several = requests.len() > 1;
+            for req in requests {
+                if several {
+                    println!("to {}:", req.recipient_oin);
+                }
+                let decision = hub.check_basis(req).await?;
+                print_decision(&decision);
+            }
         }
+        Command::Send(a) => cli::signals::send(&mut hub, &me, *a).await?,
+        Command::Inbox(a) => cli::signals::inbox(&mut hub, &me, a).await?,
+        Command::Signal { command } => match command {
+            SignalCommand::Status { id, sender } => {
+                cli::signals::status(&mut hub, &me, &id, sender).await?
+            }
+            SignalCommand::Withdraw { id } => cli::signals::withdraw(&mut hub, &id).await?,
+        },
+        Command::Log { command } => match command {
+            LogCommand::Checkpoint => cli::log::checkpoint(&mut hub).await?,
+            LogCommand::Report { bsn, out } => cli::log::report(&mut hub, &bsn, &out).await?,
+            LogCommand::VerifyProof { .. } => {}
+        },
         Command::Consent { command } => match command {
             ConsentCommand::Record {
                 bsn,
@@ -526,15 +501,23 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // Help and version are not errors; a bad command line is a usage error (64).
+            return if e.use_stderr() {
+                ExitCode::from(EXIT_CONFIG)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("signaal: {e}");
-            ExitCode::from(match e {
-                ClientError::Config(_) => 64,
-                _ => 1,
-            })
+            eprintln!("signaal: {}", e.describe());
+            ExitCode::from(e.exit_code())
         }
     }
 }

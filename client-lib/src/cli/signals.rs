@@ -1,0 +1,504 @@
+//! `send`, `inbox` and `signal status|withdraw`: sealed signals end to end.
+use super::disclosure::{DisclosureArgs, print_obligations};
+use super::error::{CliError, refusal};
+use super::format::{state_name, urgency_name, when};
+use super::keys::{Identity, OpenerArgs, SignerArgs};
+use signaalhub_client::envelope::{self, RecipientKey, RecipientSecrets};
+use signaalhub_client::{ClientError, HubClient};
+use signaalhub_proto::pb;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How long `inbox --once` waits for the next item before it stops.
+const ONCE_IDLE: Duration = Duration::from_secs(2);
+
+/// How fast the recipient should look at it.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum UrgencyArg {
+    /// Normal.
+    Normal,
+    /// High.
+    High,
+    /// Acute danger: act at once.
+    Acute,
+}
+
+impl From<UrgencyArg> for pb::Urgency {
+    fn from(u: UrgencyArg) -> pb::Urgency {
+        match u {
+            UrgencyArg::Normal => pb::Urgency::Normal,
+            UrgencyArg::High => pb::Urgency::High,
+            UrgencyArg::Acute => pb::Urgency::Acute,
+        }
+    }
+}
+
+/// `signaal send`.
+#[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("payload").required(true).args(["file", "text"])))]
+pub struct SendArgs {
+    #[command(flatten)]
+    d: DisclosureArgs,
+    /// How fast the recipient should look at it.
+    #[arg(long, value_enum, default_value = "normal")]
+    urgency: UrgencyArg,
+    /// The signal id (1-64 of A-Za-z0-9._-); default `sig-` and 16 random hex characters.
+    #[arg(long)]
+    id: Option<String>,
+    /// File with the payload (`-`: standard input).
+    #[arg(long)]
+    file: Option<PathBuf>,
+    /// The payload as text.
+    #[arg(long)]
+    text: Option<String>,
+    #[command(flatten)]
+    signer: SignerArgs,
+}
+
+/// `signaal inbox`.
+#[derive(clap::Args, Debug)]
+pub struct InboxArgs {
+    /// Resume after this cursor (default: the one saved in DIR/.cursor, else from the start).
+    #[arg(long)]
+    after: Option<u64>,
+    /// Folder for the payloads (`<sender_oin>-<signal_id>.bin`) and the saved cursor.
+    #[arg(long, default_value = "inbox")]
+    out: PathBuf,
+    /// Stop when nothing arrives for 2 seconds (scripts, tests).
+    #[arg(long)]
+    once: bool,
+    /// Do not acknowledge (the items come again next time).
+    #[arg(long)]
+    no_ack: bool,
+    #[command(flatten)]
+    opener: OpenerArgs,
+}
+
+/// Signal ids the hub accepts: 1-64 of `A-Za-z0-9._-`.
+fn valid_signal_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
+fn is_oin(s: &str) -> bool {
+    s.len() == signaalhub_proto::OIN_LEN && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `sig-` and 16 random hex characters.
+fn new_signal_id() -> Result<String, CliError> {
+    use ring::rand::SecureRandom;
+    let mut bytes = [0u8; 8];
+    ring::rand::SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| CliError::Failed("the random number generator failed".into()))?;
+    Ok(format!("sig-{}", hex::encode(bytes)))
+}
+
+fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn read_payload(a: &SendArgs) -> Result<Vec<u8>, CliError> {
+    match (&a.file, &a.text) {
+        (Some(p), _) if p.as_os_str() == "-" => {
+            let mut buf = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
+                .map_err(|e| CliError::config(format!("standard input: {e}")))?;
+            Ok(buf)
+        }
+        (Some(p), _) => {
+            std::fs::read(p).map_err(|e| CliError::config(format!("--file {}: {e}", p.display())))
+        }
+        (None, Some(t)) => Ok(t.as_bytes().to_vec()),
+        (None, None) => Err(CliError::config("--file or --text is required")),
+    }
+}
+
+/// The current (not retired) X25519 keys an organisation publishes.
+async fn current_encryption_keys(
+    hub: &mut HubClient,
+    oin: &str,
+) -> Result<Vec<RecipientKey>, CliError> {
+    let org = hub.get_organization(oin).await?;
+    let keys = org
+        .encryption_keys
+        .iter()
+        .filter(|k| k.retired_at.is_none())
+        .map(|k| RecipientKey::from_directory(oin, k))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| CliError::Failed(format!("{oin}'s published encryption key: {e}")))?;
+    if keys.is_empty() {
+        return Err(CliError::Failed(format!(
+            "{oin} publishes no current encryption key; it cannot receive signals"
+        )));
+    }
+    Ok(keys)
+}
+
+/// Seals the payload to every recipient and sends the signal.
+pub async fn send(hub: &mut HubClient, me: &Identity, a: SendArgs) -> Result<(), CliError> {
+    let signal_id = match a.id.clone() {
+        Some(id) if valid_signal_id(&id) => id,
+        Some(id) => {
+            return Err(CliError::config(format!(
+                "--id {id:?}: 1-64 of A-Za-z0-9._-"
+            )));
+        }
+        None => new_signal_id()?,
+    };
+    let payload = read_payload(&a)?;
+    let basis = a.d.basis()?;
+    let my_oin = me.oin(hub).await?;
+    let sender = me.sender_keys(&my_oin, &a.signer)?;
+    let recipients = a.d.recipients(hub).await?;
+    let mut keys = Vec::new();
+    for oin in &recipients {
+        keys.extend(current_encryption_keys(hub, oin).await?);
+    }
+    let binding = pb::EnvelopeBinding {
+        signal_id: signal_id.clone(),
+        purpose: a.d.purpose.clone(),
+        categories: a.d.categories.clone(),
+        basis_reference: signaalhub_proto::basis_reference(&basis),
+        created_at_unix: now_unix(),
+    };
+    let env = envelope::seal(&payload, binding, &sender, &keys).map_err(CliError::sealing)?;
+    let request = pb::SendSignalRequest {
+        signal_id: signal_id.clone(),
+        envelope: Some(env),
+        recipient_oins: recipients.clone(),
+        subject_bsns: vec![a.d.bsn.clone()],
+        purpose: a.d.purpose.clone(),
+        categories: a.d.categories.clone(),
+        urgency: pb::Urgency::from(a.urgency) as i32,
+        basis: Some(basis),
+        subject: Some(a.d.subject()),
+        acting_role: a.d.role.clone(),
+        received_for: String::new(),
+        inform_exemption: String::new(),
+    };
+    let sent = match hub.send_signal(request).await {
+        Ok(r) => r,
+        Err(ClientError::Status(s)) => {
+            // The reasons follow on stderr (see `CliError::describe`).
+            if refusal(&s).is_some() {
+                println!("signal {signal_id} NOT sent: the hub refused it");
+            }
+            return Err(ClientError::Status(s).into());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    println!(
+        "signal {} sent ({} bytes sealed){}",
+        sent.signal_id,
+        payload.len(),
+        if sent.duplicate {
+            " — a retry: the hub answered as the first time"
+        } else {
+            ""
+        }
+    );
+    for (i, d) in sent.deliveries.iter().enumerate() {
+        print_delivery(d);
+        // One decision per recipient (one subject per `send`), in the order of the recipients.
+        if let Some(decision) = sent.decisions.get(i) {
+            print_obligations(decision, "      ");
+        }
+    }
+    Ok(())
+}
+
+fn print_delivery(d: &pb::Delivery) {
+    println!(
+        "  -> {}  {}  (since {})",
+        d.recipient_oin,
+        state_name(d.state),
+        when(d.updated_at.as_ref())
+    );
+    for r in &d.reasons {
+        println!("       {}: {}\n         {}", r.code, r.text_nl, r.text_en);
+    }
+}
+
+/// Caches the senders' published signing keys by (OIN, key id).
+#[derive(Default)]
+struct SenderKeyCache(HashMap<(String, String), [u8; 32]>);
+
+impl SenderKeyCache {
+    async fn get(&mut self, hub: &mut HubClient, oin: &str, kid: &str) -> Result<[u8; 32], String> {
+        let k = (oin.to_owned(), kid.to_owned());
+        if let Some(key) = self.0.get(&k) {
+            return Ok(*key);
+        }
+        let org = hub
+            .get_organization(oin)
+            .await
+            .map_err(|e| format!("looking up the sender's signing key: {e}"))?;
+        let key: [u8; 32] = org
+            .signing_keys
+            .iter()
+            .find(|p| p.key_id == kid)
+            .ok_or_else(|| format!("sender {oin} publishes no signing key {kid:?}"))?
+            .public_key
+            .as_slice()
+            .try_into()
+            .map_err(|_| format!("sender {oin}'s signing key {kid:?} is not 32 bytes"))?;
+        self.0.insert(k, key);
+        Ok(key)
+    }
+}
+
+/// Checks that the envelope is what the inbox item says it is, verifies the sender's signature
+/// against the directory and opens it.
+async fn open_item(
+    hub: &mut HubClient,
+    keys: &mut SenderKeyCache,
+    me: &RecipientSecrets,
+    item: &pb::StreamInboxResponse,
+) -> Result<Vec<u8>, String> {
+    if !is_oin(&item.sender_oin) || !valid_signal_id(&item.signal_id) {
+        return Err("malformed sender OIN or signal id".into());
+    }
+    let env = item.envelope.as_ref().ok_or("no envelope")?;
+    let binding = env.binding.as_ref().ok_or("the envelope has no binding")?;
+    if env.sender_oin != item.sender_oin
+        || binding.signal_id != item.signal_id
+        || binding.purpose != item.purpose
+        || binding.categories != item.categories
+    {
+        return Err("the envelope's sender or binding differs from the inbox item".into());
+    }
+    let key = keys
+        .get(hub, &env.sender_oin, &env.sender_signing_key_id)
+        .await?;
+    envelope::open(env, me, &key).map_err(|e| e.to_string())
+}
+
+/// Writes `bytes` to `path` through a temporary file, so a crash leaves the old file or the new;
+/// readable by the owner only (payloads are about children at risk).
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))
+}
+
+/// Creates the inbox folder, accessible by the owner only.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// The last acknowledged cursor per organisation (`<oin> <cursor>` lines), so several
+/// organisations can share one folder without skipping each other's signals.
+struct Cursors(std::collections::BTreeMap<String, u64>, PathBuf);
+
+impl Cursors {
+    fn load(file: PathBuf) -> Result<Cursors, CliError> {
+        let text = match std::fs::read_to_string(&file) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(CliError::config(format!("{}: {e}", file.display()))),
+        };
+        let mut map = std::collections::BTreeMap::new();
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let parsed = line
+                .split_once(' ')
+                .and_then(|(oin, c)| Some((oin.to_owned(), c.trim().parse().ok()?)));
+            let (oin, cursor) = parsed.ok_or_else(|| {
+                CliError::config(format!(
+                    "{}: {line:?} is not `<oin> <cursor>`; fix or remove it, or pass --after",
+                    file.display()
+                ))
+            })?;
+            map.insert(oin, cursor);
+        }
+        Ok(Cursors(map, file))
+    }
+
+    fn save(&mut self, oin: &str, cursor: u64) -> Result<(), CliError> {
+        self.0.insert(oin.to_owned(), cursor);
+        let text: String = self.0.iter().map(|(o, c)| format!("{o} {c}\n")).collect();
+        write_atomic(&self.1, text.as_bytes())
+    }
+}
+
+/// Streams the inbox, opening, saving and acknowledging each item.
+pub async fn inbox(hub: &mut HubClient, me: &Identity, a: InboxArgs) -> Result<(), CliError> {
+    let my_oin = me.oin(hub).await?;
+    let secrets = me.recipient_secrets(&my_oin, &a.opener)?;
+    create_private_dir(&a.out)
+        .map_err(|e| CliError::config(format!("--out {}: {e}", a.out.display())))?;
+    let mut cursors = Cursors::load(a.out.join(".cursor"))?;
+    let after = a
+        .after
+        .unwrap_or_else(|| cursors.0.get(&my_oin).copied().unwrap_or(0));
+    let mut stream = hub.stream_inbox(after).await?;
+    let mut keys = SenderKeyCache::default();
+    let (mut opened, mut failed) = (0usize, 0usize);
+    // After an item that did not open, the saved cursor stays before it, so the next run
+    // streams it again (acknowledged items are not streamed twice).
+    let mut hold_cursor = false;
+    loop {
+        let next = if a.once {
+            match tokio::time::timeout(ONCE_IDLE, stream.message()).await {
+                Ok(n) => n,
+                Err(_) => break,
+            }
+        } else {
+            stream.message().await
+        };
+        let Some(item) = next? else { break };
+        let urgency = urgency_name(item.urgency);
+        let line = format!(
+            "cursor {}  from {}  {}  {}  [{}]  {}",
+            item.cursor,
+            item.sender_oin,
+            item.signal_id,
+            item.purpose,
+            item.categories.join(", "),
+            urgency
+        );
+        match open_item(hub, &mut keys, &secrets, &item).await {
+            Ok(payload) => {
+                let file = a
+                    .out
+                    .join(format!("{}-{}.bin", item.sender_oin, item.signal_id));
+                write_atomic(&file, &payload)?;
+                println!("{line}  {} bytes -> {}", payload.len(), file.display());
+                if !item.basis.is_empty() {
+                    println!(
+                        "    basis {}  keep until {}",
+                        item.basis.join(" "),
+                        when(item.retain_until.as_ref())
+                    );
+                }
+                opened += 1;
+                if !a.no_ack {
+                    hub.ack_signal(&item.sender_oin, &item.signal_id).await?;
+                    if !hold_cursor {
+                        cursors.save(&my_oin, item.cursor)?;
+                    }
+                }
+            }
+            Err(why) => {
+                println!("{line}  NOT OPENED (not acknowledged): {why}");
+                failed += 1;
+                hold_cursor = true;
+            }
+        }
+    }
+    println!(
+        "{opened} opened{}, {failed} not opened",
+        if a.no_ack { "" } else { " and acknowledged" }
+    );
+    if failed > 0 {
+        return Err(CliError::Failed(format!(
+            "{failed} signal(s) did not open; they were not acknowledged and come again next time"
+        )));
+    }
+    Ok(())
+}
+
+/// A signal's state per recipient (the sender sees every recipient; a recipient its own).
+pub async fn status(
+    hub: &mut HubClient,
+    me: &Identity,
+    id: &str,
+    sender: Option<String>,
+) -> Result<(), CliError> {
+    let sender = match sender {
+        Some(s) => s,
+        None => me.oin(hub).await?,
+    };
+    let r = hub.get_signal(&sender, id).await?;
+    println!(
+        "signal {} from {}  purpose {}  [{}]  sent {}",
+        r.signal_id,
+        r.sender_oin,
+        r.purpose,
+        r.categories.join(", "),
+        when(r.sent_at.as_ref())
+    );
+    for d in &r.deliveries {
+        print_delivery(d);
+    }
+    if let Some(env) = &r.envelope {
+        println!(
+            "  envelope: {} bytes sealed (open it with `signaal inbox`)",
+            env.ciphertext.len()
+        );
+    }
+    Ok(())
+}
+
+/// Recalls a signal from every recipient it did not reach yet.
+pub async fn withdraw(hub: &mut HubClient, id: &str) -> Result<(), CliError> {
+    let r = hub.withdraw_signal(id).await?;
+    println!("signal {id} withdrawn where not yet delivered:");
+    for d in &r.deliveries {
+        print_delivery(d);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_signal_ids_are_valid_and_differ() {
+        let (a, b) = (new_signal_id().ok(), new_signal_id().ok());
+        let a = a.unwrap_or_default();
+        assert!(
+            a.starts_with("sig-") && a.len() == 20 && valid_signal_id(&a),
+            "{a}"
+        );
+        assert_ne!(Some(a), b);
+    }
+
+    #[test]
+    fn cursors_are_kept_per_organisation() {
+        let dir = std::env::temp_dir().join(format!("signaal-cursors-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(create_private_dir(&dir).is_ok());
+        let file = dir.join(".cursor");
+        let Ok(mut c) = Cursors::load(file.clone()) else {
+            panic!("a missing file is no cursors")
+        };
+        assert!(c.0.is_empty());
+        assert!(c.save("00000009905000000000", 4).is_ok());
+        assert!(c.save("00000009906000000000", 9).is_ok());
+        assert!(c.save("00000009905000000000", 7).is_ok());
+        let again = Cursors::load(file.clone()).map(|c| c.0).unwrap_or_default();
+        assert_eq!(again.get("00000009905000000000"), Some(&7));
+        assert_eq!(again.get("00000009906000000000"), Some(&9));
+        assert!(std::fs::write(&file, "garbage\n").is_ok());
+        assert!(Cursors::load(file).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn signal_id_rules() {
+        assert!(valid_signal_id("melding-1.v2_x"));
+        assert!(!valid_signal_id(""));
+        assert!(!valid_signal_id("a/b"));
+        assert!(!valid_signal_id(&"x".repeat(65)));
+    }
+}
