@@ -751,6 +751,23 @@ impl SignalService for SignalApi {
             if mine.is_empty() {
                 return Err(not_found());
             }
+            if delivered {
+                // Reading the envelope again is a read of personal data: logged first (fail closed).
+                let role = c.professional.roles.first().cloned().unwrap_or_default();
+                let mut e = self
+                    .ctx
+                    .entry(&c, &role, Event::SignalRead, EntryOutcome::Recorded);
+                e.entry.subjects = s.subjects.clone();
+                e.entry.recipient_oin = Some(me.to_owned());
+                e.entry.categories = s.categories.clone();
+                e.entry.purpose = Some(s.purpose.clone());
+                e.entry.reference = Some(s.signal_id.clone());
+                self.ctx
+                    .store
+                    .append_log(std::slice::from_ref(&e))
+                    .await
+                    .map_err(from_store)?;
+            }
             (
                 mine,
                 if delivered {

@@ -33,6 +33,8 @@ pub enum Event {
     SignalWithheld,
     /// The sender recalled a signal before delivery.
     SignalWithdrawn,
+    /// A recipient read a delivered signal's envelope again (GetSignal).
+    SignalRead,
     /// A subject access report was produced.
     SubjectAccessReport,
     /// Data was erased at the end of its retention.
