@@ -167,27 +167,13 @@ impl SenderKeys {
     }
 }
 
-/// Decodes the first `-----BEGIN PRIVATE KEY-----` block of `pem`.
+/// Decodes the first PKCS#8 `PRIVATE KEY` PEM block of `pem`.
 fn pem_private_key(pem: &str) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
-    use base64::Engine;
-    const BEGIN: &str = "-----BEGIN PRIVATE KEY-----";
-    const END: &str = "-----END PRIVATE KEY-----";
-    let start = pem.find(BEGIN).ok_or(EnvelopeError::BadKey(
-        "no PRIVATE KEY block in the PEM text",
-    ))? + BEGIN.len();
-    let len = pem[start..]
-        .find(END)
-        .ok_or(EnvelopeError::BadKey("unterminated PRIVATE KEY block"))?;
-    let b64: Zeroizing<String> = Zeroizing::new(
-        pem[start..start + len]
-            .chars()
-            .filter(|c| !c.is_ascii_whitespace())
-            .collect(),
-    );
-    base64::engine::general_purpose::STANDARD
-        .decode(b64.as_bytes())
-        .map(Zeroizing::new)
-        .map_err(|_| EnvelopeError::BadKey("PEM body is not base64"))
+    use rustls::pki_types::PrivatePkcs8KeyDer;
+    use rustls::pki_types::pem::PemObject;
+    PrivatePkcs8KeyDer::from_pem_slice(pem.as_bytes())
+        .map(|k| Zeroizing::new(k.secret_pkcs8_der().to_vec()))
+        .map_err(|_| EnvelopeError::BadKey("no PKCS#8 PRIVATE KEY block in the PEM text"))
 }
 
 /// One recipient organisation's published X25519 encryption key.
@@ -571,8 +557,9 @@ mod tests {
         use base64::Engine;
         let pk8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).unwrap();
         let b64 = base64::engine::general_purpose::STANDARD.encode(pk8.as_ref());
+        let label = "PRIVATE KEY";
         let pem = format!(
-            "-----BEGIN PRIVATE KEY-----\n{}\n{}\n-----END PRIVATE KEY-----\n",
+            "-----BEGIN {label}-----\n{}\n{}\n-----END {label}-----\n",
             &b64[..64],
             &b64[64..]
         );

