@@ -22,12 +22,16 @@ pub const MAX_PAGE: u32 = 500;
 #[derive(Debug, Clone)]
 pub struct DirectoryApi {
     store: Store,
+    directory: std::sync::Arc<crate::auth::directory::DirectoryCache>,
 }
 
 impl DirectoryApi {
-    /// A directory service on `store`.
-    pub fn new(store: Store) -> Self {
-        DirectoryApi { store }
+    /// A directory service on `store`; `directory` is reloaded at once after a key is published.
+    pub fn new(
+        store: Store,
+        directory: std::sync::Arc<crate::auth::directory::DirectoryCache>,
+    ) -> Self {
+        DirectoryApi { store, directory }
     }
 }
 
@@ -268,6 +272,8 @@ impl DirectoryService for DirectoryApi {
             .await
             .map_err(from_store)?;
         tracing::info!(oin = %c.oin(), usage = usage.as_str(), key_id = %r.key_id, "key published");
+        // Other instances see it within directory.refresh_ms; this one at once.
+        self.directory.reload().await.map_err(from_store)?;
         let keys = self
             .store
             .list_keys(Some(c.oin()))

@@ -164,31 +164,27 @@ fn check_envelope(
 }
 
 /// Verifies the envelope's sender signature and recipients' key ids against published keys.
-async fn check_envelope_keys(ctx: &Ctx, env: &pb::Envelope) -> Result<(), Status> {
-    let sender: Oin = env
-        .sender_oin
-        .parse()
-        .map_err(|_| invalid(&[("envelope.sender_oin", "not an OIN".into())]))?;
-    let keys = ctx
-        .store
-        .list_keys(Some(&sender))
-        .await
-        .map_err(from_store)?;
-    let key = keys
-        .iter()
-        .find(|k| {
-            k.usage == KeyUsage::Signing
-                && k.key_id == env.sender_signing_key_id
-                && k.retired_at.is_none()
-        })
-        .ok_or_else(|| {
-            invalid(&[(
-                "envelope.sender_signing_key_id",
-                "not the current signing key your organisation published".into(),
-            )])
-        })?;
+fn check_envelope_keys(ctx: &Ctx, env: &pb::Envelope) -> Result<(), Status> {
+    let dir = ctx.directory.snapshot();
+    let current = |oin: &str, usage: KeyUsage, kid: &str| {
+        oin.parse::<Oin>()
+            .ok()
+            .and_then(|o| dir.orgs.get(&o))
+            .and_then(|e| e.envelope_keys.get(&(usage, kid.to_owned())).cloned())
+    };
+    let key = current(
+        &env.sender_oin,
+        KeyUsage::Signing,
+        &env.sender_signing_key_id,
+    )
+    .ok_or_else(|| {
+        invalid(&[(
+            "envelope.sender_signing_key_id",
+            "not the current signing key your organisation published".into(),
+        )])
+    })?;
     let msg = signaalhub_proto::envelope::signing_input(env);
-    ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, &key.public_key)
+    ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, &key)
         .verify(&msg, &env.signature)
         .map_err(|_| {
             invalid(&[(
@@ -197,18 +193,13 @@ async fn check_envelope_keys(ctx: &Ctx, env: &pb::Envelope) -> Result<(), Status
             )])
         })?;
     for sk in &env.sealed_keys {
-        let Ok(oin) = sk.recipient_oin.parse::<Oin>() else {
-            continue;
-        };
-        let rkeys = ctx.store.list_keys(Some(&oin)).await.map_err(from_store)?;
-        if !rkeys.iter().any(|k| {
-            k.usage == KeyUsage::Encryption && k.key_id == sk.key_id && k.retired_at.is_none()
-        }) {
+        if current(&sk.recipient_oin, KeyUsage::Encryption, &sk.key_id).is_none() {
             return Err(invalid(&[(
                 "envelope.sealed_keys.key_id",
                 format!(
-                    "{} is not the current encryption key of {oin}; fetch it with GetOrganization",
-                    truncate(&sk.key_id)
+                    "{} is not the current encryption key of {}; fetch it with GetOrganization",
+                    truncate(&sk.key_id),
+                    truncate(&sk.recipient_oin)
                 ),
             )]));
         }
@@ -380,10 +371,12 @@ impl SignalService for SignalApi {
         }
         let mut subjects = Vec::new();
         for b in &r.subject_bsns {
-            if let Some(p) = self.ctx.subject("subject_bsns", b, &mut bad)
-                && !subjects.contains(&p)
-            {
-                subjects.push(p);
+            if let Some(p) = self.ctx.subject("subject_bsns", b, &mut bad) {
+                if subjects.contains(&p) {
+                    bad.push(("subject_bsns", "each subject once".into()));
+                } else {
+                    subjects.push(p);
+                }
             }
         }
         if pb::Urgency::try_from(r.urgency).is_err() {
@@ -425,11 +418,11 @@ impl SignalService for SignalApi {
             }));
         }
         if let Some(env) = r.envelope.as_ref() {
-            check_envelope_keys(&self.ctx, env).await?;
+            check_envelope_keys(&self.ctx, env)?;
         }
         // Consents by subject, so each subject is decided on its own consents.
         let basis = r.basis.clone().unwrap_or_default();
-        let all_consents = if basis.consent_ids.is_empty() {
+        let all_consents = if basis.consent_ids.is_empty() || subjects.len() < 2 {
             Vec::new()
         } else {
             self.ctx
@@ -445,7 +438,7 @@ impl SignalService for SignalApi {
             let mut relied: Vec<String> = Vec::new();
             for (bsn, subject) in r.subject_bsns.iter().zip(subjects.iter()) {
                 let mut b = basis.clone();
-                if r.subject_bsns.len() > 1 {
+                if subjects.len() > 1 {
                     b.consent_ids = all_consents
                         .iter()
                         .filter(|k| &k.subject == subject)

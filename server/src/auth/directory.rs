@@ -18,6 +18,9 @@ pub struct OrgEntry {
     pub org: Arc<Organization>,
     /// Current (not retired) token keys by key id.
     pub token_keys: HashMap<String, DecodingKey>,
+    /// Current (not retired) envelope keys by (usage, key id): raw 32-byte public keys. Lets the
+    /// signal path check envelopes without a database round trip.
+    pub envelope_keys: HashMap<(KeyUsage, String), Vec<u8>>,
 }
 
 impl fmt::Debug for OrgEntry {
@@ -76,6 +79,7 @@ impl DirectoryCache {
                     OrgEntry {
                         org: Arc::new(org),
                         token_keys: HashMap::new(),
+                        envelope_keys: HashMap::new(),
                     },
                 );
             }
@@ -84,7 +88,15 @@ impl DirectoryCache {
             }
         }
         for key in store.list_keys(None).await? {
-            if key.usage != KeyUsage::Token || key.retired_at.is_some() {
+            if key.retired_at.is_some() {
+                continue;
+            }
+            if key.usage != KeyUsage::Token {
+                if let Some(entry) = orgs.get_mut(&key.oin) {
+                    entry
+                        .envelope_keys
+                        .insert((key.usage, key.key_id.clone()), key.public_key.clone());
+                }
                 continue;
             }
             // Only 32-byte Ed25519 keys are ever published (checked on registration); skip any
