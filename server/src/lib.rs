@@ -322,9 +322,13 @@ impl Hub {
             .max_decoding_message_size(max);
         let consent_api = ConsentServiceServer::new(api::consent::ConsentApi::new(ctx.clone()))
             .max_decoding_message_size(max);
+        let inbox_wake = Arc::new(tokio::sync::Notify::new());
+        let inbox_listener = self
+            .store
+            .spawn_inbox_listener(Arc::clone(&inbox_wake), stop_rx.clone());
         let signal_api = SignalServiceServer::new(api::signals::SignalApi::new(
             ctx.clone(),
-            Arc::new(tokio::sync::Notify::new()),
+            inbox_wake,
             stop_rx.clone(),
         ))
         .max_decoding_message_size(max);
@@ -361,6 +365,9 @@ impl Hub {
         };
         let result = router.serve_with_incoming_shutdown(incoming, drain).await;
         poller.abort();
+        if let Some(l) = inbox_listener {
+            l.abort();
+        }
         let _ = integrator.await;
         if let Err(e) = self.ledger.integrate_all().await {
             tracing::error!(error = %e, "final log integration failed");

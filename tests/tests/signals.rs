@@ -690,3 +690,42 @@ fn x25519_public(secret: &[u8; 32]) -> [u8; 32] {
     s.add_key("k", *secret);
     s.public_key("k").unwrap()
 }
+
+#[tokio::test]
+async fn two_instances_on_one_postgresql_share_inboxes_and_one_log() {
+    if !backends().contains(&"postgres") {
+        return;
+    }
+    let hub = TestHub::start("postgres").await;
+    let (addr2, stop2) = hub.second_instance().await;
+    let basis = both_parents(&hub).await;
+    // The wijkteam streams from instance 2; the school sends through instance 1.
+    let mut wijkteam = hub.client_at("wijkteam", addr2).await;
+    let mut inbox = wijkteam.stream_inbox(0).await.unwrap();
+    let mut school = hub.client("school").await;
+    for i in 0..3 {
+        school
+            .send_signal(school_signal(&hub, &format!("multi-{i}"), basis.clone()).await)
+            .await
+            .unwrap();
+    }
+    for i in 0..3 {
+        let item = next(&mut inbox).await;
+        assert_eq!(item.signal_id, format!("multi-{i}"));
+        wijkteam
+            .ack_signal(&item.sender_oin, &item.signal_id)
+            .await
+            .unwrap();
+    }
+    // Both instances integrate the same log: one consistent, verifiable log.
+    drop(inbox);
+    let _ = stop2.send(());
+    let ledger = signaalhub_server::load_ledger(&hub.config, hub.store.clone()).unwrap();
+    ledger.integrate_all().await.unwrap();
+    let report = signaalhub_server::ledger::integrator::verify(&hub.store, &ledger.keys)
+        .await
+        .unwrap();
+    // 2 consents + 3 sent + 3 delivered.
+    assert_eq!(report.entries, 8);
+    hub.stop().await;
+}

@@ -60,6 +60,9 @@ macro_rules! delivery_from_row {
     }};
 }
 
+/// PostgreSQL notification channel that announces new signals to every hub instance.
+pub const INBOX_CHANNEL: &str = "signaalhub_inbox";
+
 /// The result of submitting a signal.
 #[derive(Debug)]
 pub enum Submitted {
@@ -88,6 +91,52 @@ pub struct InboxRow {
 }
 
 impl Store {
+    /// On PostgreSQL, listens for new signals committed by any hub instance and wakes local
+    /// inbox streams (they also poll, so a lost connection only delays, never loses). On SQLite
+    /// there is one instance and local notification suffices: returns `None`.
+    pub fn spawn_inbox_listener(
+        &self,
+        wake: std::sync::Arc<tokio::sync::Notify>,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        let Store::Postgres(pool) = self else {
+            return None;
+        };
+        let pool = pool.clone();
+        Some(tokio::spawn(async move {
+            loop {
+                let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
+                    Ok(l) => l,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "inbox listener cannot connect; retrying");
+                        tokio::select! {
+                            _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => continue,
+                            _ = stop.changed() => return,
+                        }
+                    }
+                };
+                if let Err(e) = listener.listen(INBOX_CHANNEL).await {
+                    tracing::warn!(error = %e, "inbox listener cannot listen; retrying");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    continue;
+                }
+                loop {
+                    tokio::select! {
+                        n = listener.recv() => match n {
+                            Ok(_) => wake.notify_waiters(),
+                            Err(e) => {
+                                tracing::warn!(error = %e, "inbox listener lost its connection; reconnecting");
+                                wake.notify_waiters();
+                                break;
+                            }
+                        },
+                        _ = stop.changed() => return,
+                    }
+                }
+            }
+        }))
+    }
+
     /// Stores a new signal with one pending delivery per recipient, and one `signal_sent` log
     /// entry per recipient (`entries[i]` for `deliveries[i]`); each delivery's inbox cursor is its
     /// entry's log index plus one (so cursor 0 means "from the start"). Idempotent on (sender,
@@ -99,6 +148,7 @@ impl Store {
         entries: &[PendingEntry],
     ) -> StoreResult<Submitted> {
         let t = s.created_at;
+        let is_pg = matches!(self, Store::Postgres(_));
         let inserted = on_writer!(self, p => {
             let mut tx = p.begin().await?;
             let n = sqlx::query(&format!("INSERT INTO signals ({SIGNAL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT DO NOTHING"))
@@ -127,6 +177,10 @@ impl Store {
                             .bind(c).bind(&d.recipient_oin).bind(&s.sender_oin).bind(&s.signal_id)
                             .execute(&mut *tx).await?;
                     }
+                }
+                if is_pg {
+                    // Wakes inbox streams on every hub instance, delivered at commit.
+                    sqlx::query("SELECT pg_notify($1, '')").bind(INBOX_CHANNEL).execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
                 true

@@ -321,6 +321,30 @@ integrate_ms = 100
         self
     }
 
+    /// Starts a second hub instance on the same database (as behind a load balancer); returns
+    /// its address and a sender that stops it.
+    pub async fn second_instance(&self) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
+        let hub = signaalhub_server::Hub::build(self.config.clone())
+            .await
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(hub.serve(listener, async move {
+            let _ = stopped.await;
+        }));
+        (addr, stop)
+    }
+
+    /// A client acting as `sector`'s dev professional, on the instance at `addr`.
+    pub async fn client_at(&self, sector: &str, addr: SocketAddr) -> HubClient {
+        let o = self.org(sector);
+        let token = self.token(sector, &self.claims(sector));
+        let mut opts = self.options(Some((o.cert_pem.clone(), o.key_pem.clone())), Some(token));
+        opts.endpoint = format!("https://{addr}");
+        HubClient::connect(opts).await.unwrap()
+    }
+
     /// Runs raw SQL on the hub's database (tests that tamper with it).
     pub async fn sql(&self, sql: &str) -> u64 {
         match &self.store {
