@@ -311,6 +311,7 @@ impl Hub {
             policy: Arc::clone(&self.policy),
             pseudonymizer: self.pseudonymizer.clone(),
             directory: Arc::clone(&self.directory),
+            token_leeway_secs: self.config.auth.leeway_secs as i64,
         };
         let max = limits.max_message_bytes;
         let directory_api = DirectoryServiceServer::new(api::directory::DirectoryApi::new(

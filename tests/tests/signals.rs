@@ -729,3 +729,36 @@ async fn two_instances_on_one_postgresql_share_inboxes_and_one_log() {
     assert_eq!(report.entries, 8);
     hub.stop().await;
 }
+
+#[tokio::test]
+async fn a_suspended_recipient_stops_receiving_on_an_open_stream() {
+    for b in backends() {
+        let hub = TestHub::start(b).await;
+        let basis = both_parents(&hub).await;
+        let mut wijkteam = hub.client("wijkteam").await;
+        let mut inbox = wijkteam.stream_inbox(0).await.unwrap();
+        let sealed = school_signal(&hub, "to-suspended", basis).await;
+        let oin = hub.org("wijkteam").info.oin.parse().unwrap();
+        hub.store
+            .set_status(
+                &oin,
+                signaalhub_server::domain::directory::OrgStatus::Suspended,
+            )
+            .await
+            .unwrap();
+        hub.directory.reload().await.unwrap();
+        let mut school = hub.client("school").await;
+        // Sealed while the recipient was active; submitted after its suspension: refused.
+        let e = school.send_signal(sealed).await.unwrap_err();
+        assert_eq!(e.code(), Code::InvalidArgument);
+        // And the open stream ends with PERMISSION_DENIED instead of waiting for more.
+        let end = tokio::time::timeout(Duration::from_secs(10), inbox.next())
+            .await
+            .expect("the stream must end");
+        match end {
+            Some(Err(s)) => assert_eq!(s.code(), Code::PermissionDenied, "{s:?}"),
+            other => panic!("expected PERMISSION_DENIED, got {other:?}"),
+        }
+        hub.stop().await;
+    }
+}

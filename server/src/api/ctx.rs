@@ -19,6 +19,8 @@ pub struct Ctx {
     pub pseudonymizer: Pseudonymizer,
     /// Directory snapshot.
     pub directory: Arc<DirectoryCache>,
+    /// Clock skew allowed on token expiry (`auth.leeway_secs`), for long-lived streams.
+    pub token_leeway_secs: i64,
 }
 
 /// Now, unix seconds.

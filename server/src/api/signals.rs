@@ -333,6 +333,28 @@ fn item(row: &crate::store::signal::InboxRow) -> pb::StreamInboxResponse {
     }
 }
 
+/// Whether the caller of a long-lived stream may still receive: organisation active in the
+/// directory (suspension takes effect at once) and token not expired.
+fn still_authorised(ctx: &Ctx, c: &Caller) -> Result<(), Status> {
+    let dir = ctx.directory.snapshot();
+    let active = dir
+        .orgs
+        .get(c.oin())
+        .is_some_and(|e| e.org.status == crate::domain::directory::OrgStatus::Active);
+    if !active {
+        return Err(Status::permission_denied(format!(
+            "organisation {} is suspended in this hub's directory; contact the hub operator",
+            c.oin()
+        )));
+    }
+    if c.professional.expires_at + ctx.token_leeway_secs < now() {
+        return Err(Status::unauthenticated(
+            "the bearer token has expired: reconnect with a fresh one and resume from your last acknowledged cursor",
+        ));
+    }
+    Ok(())
+}
+
 type InboxStream = Pin<Box<dyn Stream<Item = Result<pb::StreamInboxResponse, Status>> + Send>>;
 
 #[tonic::async_trait]
@@ -604,6 +626,12 @@ impl SignalService for SignalApi {
                     let _ = tx.send(Err(Status::unavailable("the hub is shutting down; reconnect and resume from your last acknowledged cursor"))).await;
                     return;
                 }
+                // A long-lived stream stays subject to the caller's identity: a suspension or an
+                // expired token ends it before anything more is delivered.
+                if let Err(status) = still_authorised(&ctx, &c) {
+                    let _ = tx.send(Err(status)).await;
+                    return;
+                }
                 let notified = notify.notified();
                 tokio::pin!(notified);
                 notified.as_mut().enable();
@@ -616,6 +644,10 @@ impl SignalService for SignalApi {
                 };
                 let idle = rows.is_empty();
                 for row in rows {
+                    if let Err(status) = still_authorised(&ctx, &c) {
+                        let _ = tx.send(Err(status)).await;
+                        return;
+                    }
                     let state = if row.delivery.state == DeliveryState::Pending {
                         let s = row.signal.clone();
                         let rc = me.clone();
