@@ -537,6 +537,26 @@ async fn log_command(config: &Config, command: LogCommand) -> anyhow::Result<()>
     Ok(())
 }
 
+/// Loads the configuration (exit 64 when it is wrong), runs an administration command on it, and
+/// turns its outcome into an exit code (1 on failure).
+async fn with_config(
+    path: &Path,
+    what: &str,
+    run: impl AsyncFnOnce(&Config) -> anyhow::Result<()>,
+) -> ExitCode {
+    let config = match load_config(path) {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
+    };
+    match run(&config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("signaalhub: {what}: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
 fn fail(e: &StartError) -> ExitCode {
     eprintln!("signaalhub: {e}");
     ExitCode::from(e.exit_code() as u8)
@@ -612,30 +632,10 @@ async fn main() -> ExitCode {
         }
         Command::Convenant { command } => convenant_command(command),
         Command::Log { config, command } => {
-            let config = match load_config(&config) {
-                Ok(c) => c,
-                Err(e) => return fail(&e),
-            };
-            match log_command(&config, command).await {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("signaalhub: log: {e:#}");
-                    ExitCode::from(1)
-                }
-            }
+            with_config(&config, "log", async |c| log_command(c, command).await).await
         }
         Command::Org { config, command } => {
-            let config = match load_config(&config) {
-                Ok(c) => c,
-                Err(e) => return fail(&e),
-            };
-            match org_command(&config, command).await {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("signaalhub: {e:#}");
-                    ExitCode::from(1)
-                }
-            }
+            with_config(&config, "org", async |c| org_command(c, command).await).await
         }
     }
 }

@@ -265,10 +265,10 @@ fn reason_to_pb(r: &policy::Reason) -> pb::Reason {
     }
 }
 
-/// A denial as a status: `PERMISSION_DENIED` (FAILED_PRECONDITION would suggest retrying as is),
+/// A denial as a status, its message starting with `context`: `PERMISSION_DENIED` (FAILED_PRECONDITION would suggest retrying as is),
 /// with the reasons as google.rpc details — ErrorInfo (first code), PreconditionFailure (every
 /// reason: type = code, subject = rule, description = English text) and a Dutch LocalizedMessage.
-pub fn denied(d: &policy::Decision) -> Status {
+pub fn denied(context: &str, d: &policy::Decision) -> Status {
     let mut details = ErrorDetails::new();
     if let Some(first) = d.reasons.first() {
         details.set_error_info(
@@ -295,7 +295,7 @@ pub fn denied(d: &policy::Decision) -> Status {
         .join("; ");
     Status::with_error_details(
         Code::PermissionDenied,
-        format!("not allowed: {en}"),
+        format!("{context}: not allowed: {en}"),
         details,
     )
 }

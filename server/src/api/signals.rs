@@ -263,6 +263,8 @@ fn redecide(
         }
         last = Some(d);
     }
+    // A stored signal always has a subject; were it to have none, decide on an empty request,
+    // which denies (fail closed).
     last.unwrap_or_else(|| ctx.policy.decide(&policy::DecisionRequest::default()))
 }
 
@@ -556,29 +558,21 @@ impl SignalService for SignalApi {
                 .append_log(&entries)
                 .await
                 .map_err(from_store)?;
-            let mut status = denied(d);
-            *status.metadata_mut() = tonic::metadata::MetadataMap::new();
-            return Err(Status::with_details(
-                status.code(),
-                format!("signal to {rc} refused: {}", status.message()),
-                status.details().to_vec().into(),
-            ));
+            return Err(denied(&format!("signal to {rc} refused"), d));
         }
-        let entries: Vec<PendingEntry> = recipients
-            .iter()
-            .map(|rc| {
-                let d = decisions
-                    .iter()
-                    .find(|(x, _)| x == rc)
-                    .map(|(_, d)| d.clone())
-                    .unwrap_or_else(|| self.ctx.policy.decide(&policy::DecisionRequest::default()));
+        // `decisions` holds, per recipient in order, one decision per subject: one log entry (and
+        // so one inbox cursor) per recipient.
+        let entries: Vec<PendingEntry> = decisions
+            .chunks(subjects.len())
+            .map(|chunk| {
+                let (rc, d) = &chunk[0];
                 hub_entry(
                     &self.ctx,
                     &record,
                     rc.as_str(),
                     Event::SignalSent,
                     EntryOutcome::Recorded,
-                    &d,
+                    d,
                 )
             })
             .collect();
