@@ -57,6 +57,7 @@ enum Command {
         #[arg(
             long,
             short,
+            global = true,
             env = "SIGNAALHUB_CONFIG",
             default_value = "signaalhub.toml"
         )]
@@ -70,6 +71,7 @@ enum Command {
         #[arg(
             long,
             short,
+            global = true,
             env = "SIGNAALHUB_CONFIG",
             default_value = "signaalhub.toml"
         )]
@@ -636,6 +638,30 @@ async fn main() -> ExitCode {
         }
         Command::Org { config, command } => {
             with_config(&config, "org", async |c| org_command(c, command).await).await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The README writes `--config` after the subcommand (`signaalhub org add --config ...`).
+    #[test]
+    fn config_is_accepted_after_admin_subcommands() {
+        for args in [
+            ["signaalhub", "org", "list", "--config", "x.toml"],
+            ["signaalhub", "org", "--config", "x.toml", "list"],
+            ["signaalhub", "log", "verify", "--config", "x.toml"],
+        ] {
+            let cli = Cli::try_parse_from(args).map_err(|e| e.to_string());
+            let config = match cli {
+                Ok(Cli {
+                    command: Command::Org { config, .. } | Command::Log { config, .. },
+                }) => config,
+                other => panic!("{args:?}: {other:?}"),
+            };
+            assert_eq!(config, PathBuf::from("x.toml"));
         }
     }
 }
