@@ -45,8 +45,9 @@ pub use parse::{DEFAULT_RECIDIVE_WINDOW, MAX_CATEGORIES, MAX_SOURCE_BYTES, parse
 pub use policy::Policy;
 pub use request::{
     Actor, Afwegingskader, Age, AgeBand, ClientInformed, ConsentGiver, ConsentRecipient,
-    ConsentRecord, Decision, DecisionRequest, Evidence, GiverCapacity, LegalBasisRecord,
-    Obligation, Outcome, PresentedBasis, Reason, ReasonCode, Recipient, SubjectFacts,
+    ConsentRecord, ConsentSet, ConsentSetIter, Decision, DecisionRequest, Evidence, GiverCapacity,
+    LegalBasisRecord, Obligation, Outcome, PresentedBasis, Reason, ReasonCode, Recipient,
+    SubjectFacts,
 };
 
 /// The sample convenant shipped with the product (not legal advice; the region's FG checks it).

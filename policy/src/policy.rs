@@ -12,8 +12,8 @@ use crate::floor::{BasisKind, EvidenceItem, is_valid_oin};
 use crate::model::{Convenant, ObligationSpec};
 use crate::names::{Names, same};
 use crate::request::{
-    Afwegingskader, AgeBand, ClientInformed, ConsentRecipient, Decision, DecisionRequest,
-    GiverCapacity, LegalBasisRecord, Obligation, Outcome, Reason, ReasonCode,
+    Afwegingskader, AgeBand, ClientInformed, ConsentRecipient, ConsentSet, Decision,
+    DecisionRequest, GiverCapacity, LegalBasisRecord, Obligation, Outcome, Reason, ReasonCode,
 };
 
 /// FNV-1a hasher for the interning maps. The maps are built from the convenant (trusted) and only
@@ -486,7 +486,7 @@ impl Policy {
             rules: Arc::from(rules),
             obligations: Vec::new(),
             retain_until: None,
-            consents_relied_on: Vec::new(),
+            consents_relied_on: ConsentSet::EMPTY,
             reasons,
             policy_version: self.version.clone(),
         }
@@ -606,18 +606,7 @@ impl Policy {
                 Some(pos) if via_legal => pos * 2 + usize::from(consent_ok.is_some()),
                 _ => flow.bases.len() * 2,
             };
-            let relied = match consent_ok {
-                Some(used) => {
-                    let mut v = Vec::with_capacity(used.count_ones() as usize);
-                    let mut rest = used;
-                    while rest != 0 {
-                        v.push(rest.trailing_zeros() as usize);
-                        rest &= rest - 1;
-                    }
-                    v
-                }
-                None => Vec::new(),
-            };
+            let relied = ConsentSet::from_bits(consent_ok.unwrap_or(0));
             return Some(self.allowed(
                 flow,
                 req,
@@ -1171,7 +1160,7 @@ impl Policy {
             }
         }
         // Consent route.
-        let mut consent_ok: Option<Vec<usize>> = None;
+        let mut consent_ok: Option<ConsentSet> = None;
         if !req.basis.consents.is_empty() {
             match consent_basis {
                 Some(cb) => {
@@ -1267,7 +1256,7 @@ impl Policy {
         req: &DecisionRequest,
         purpose: u16,
         rules_at: usize,
-        consents_relied_on: Vec<usize>,
+        consents_relied_on: ConsentSet,
     ) -> Decision {
         let rules = flow
             .allow_rules
@@ -1493,7 +1482,7 @@ impl Policy {
         req: &DecisionRequest,
         ctx: &Ctx<'_>,
         out: &mut Why,
-    ) -> Vec<usize> {
+    ) -> ConsentSet {
         let band = match req.subject.age.band() {
             Some(b) => b,
             None => {
@@ -1503,7 +1492,7 @@ impl Policy {
                     "de leeftijd van betrokkene is onbekend, dus niet is vast te stellen wie toestemming moet geven".into(),
                     "the subject's age is unknown, so it cannot be established who must consent".into(),
                 ));
-                return Vec::new();
+                return ConsentSet::EMPTY;
             }
         };
         let now = req.now;
@@ -1726,9 +1715,7 @@ impl Policy {
                 );
             }
         }
-        (0..req.basis.consents.len().min(64))
-            .filter(|i| used & (1u64 << i) != 0)
-            .collect()
+        ConsentSet::from_bits(used)
     }
 }
 

@@ -378,11 +378,80 @@ pub struct Decision {
     pub retain_until: Option<i64>,
     /// Indices into `DecisionRequest::basis.consents` of the consents this disclosure relies on.
     /// The server re-decides before delivery and holds back what a withdrawal no longer allows.
-    pub consents_relied_on: Vec<usize>,
+    pub consents_relied_on: ConsentSet,
     /// Reasons (only on deny; never empty then).
     pub reasons: Vec<Reason>,
     /// Convenant version + content hash, to log with the disclosure.
     pub policy_version: Arc<str>,
+}
+
+/// A set of indices into `DecisionRequest::basis.consents` (only the first 64 records count; more
+/// can only deny). A bit set, so an allowed decision allocates nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ConsentSet(u64);
+
+impl ConsentSet {
+    /// The empty set.
+    pub const EMPTY: ConsentSet = ConsentSet(0);
+
+    /// From the bit set (bit `i` = consent record `i`).
+    pub(crate) const fn from_bits(bits: u64) -> Self {
+        ConsentSet(bits)
+    }
+
+    /// The set of these indices (indices of 64 and above are ignored).
+    pub fn from_indices(indices: impl IntoIterator<Item = usize>) -> Self {
+        ConsentSet(
+            indices
+                .into_iter()
+                .filter(|&i| i < 64)
+                .fold(0, |acc, i| acc | (1u64 << i)),
+        )
+    }
+
+    /// True when no consent is relied on.
+    pub fn is_empty(&self) -> bool {
+        self.0 == 0
+    }
+
+    /// How many consents are relied on.
+    pub fn len(&self) -> usize {
+        self.0.count_ones() as usize
+    }
+
+    /// Whether record `i` is relied on.
+    pub fn contains(&self, i: usize) -> bool {
+        i < 64 && self.0 & (1u64 << i) != 0
+    }
+
+    /// The indices, ascending.
+    pub fn iter(&self) -> ConsentSetIter {
+        ConsentSetIter(self.0)
+    }
+}
+
+/// Iterator over a [`ConsentSet`]'s indices, ascending.
+#[derive(Clone, Debug)]
+pub struct ConsentSetIter(u64);
+
+impl Iterator for ConsentSetIter {
+    type Item = usize;
+    fn next(&mut self) -> Option<usize> {
+        if self.0 == 0 {
+            return None;
+        }
+        let i = self.0.trailing_zeros() as usize;
+        self.0 &= self.0 - 1;
+        Some(i)
+    }
+}
+
+impl IntoIterator for &ConsentSet {
+    type Item = usize;
+    type IntoIter = ConsentSetIter;
+    fn into_iter(self) -> ConsentSetIter {
+        self.iter()
+    }
 }
 
 impl Decision {

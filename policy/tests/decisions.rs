@@ -256,7 +256,7 @@ fn allowed_decision_carries_rules_and_obligations() {
         ]
     );
     assert_eq!(d.retain_until, Some(NOW + 180 * DAY));
-    assert_eq!(d.consents_relied_on, vec![0]);
+    assert_eq!(d.consents_relied_on, ConsentSet::from_indices([0]));
     assert!(d.obligations.is_empty(), "{:?}", d.obligations);
     assert!(d.policy_version.starts_with("2025.1+fnv1a64:"));
 }

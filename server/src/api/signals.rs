@@ -487,7 +487,7 @@ impl SignalService for SignalApi {
                 .await?;
                 let decision = self.ctx.policy.decide(&d.request);
                 for i in &decision.consents_relied_on {
-                    if let Some(k) = d.consents.get(*i)
+                    if let Some(k) = d.consents.get(i)
                         && !relied.contains(&k.id)
                     {
                         relied.push(k.id.clone());
