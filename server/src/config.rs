@@ -67,6 +67,9 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// The disclosure log.
     pub log: LogConfig,
+    /// Group commit of submissions.
+    #[serde(default)]
+    pub commit: CommitConfig,
     /// The regional convenant file (policy). Empty: the sample convenant shipped with the hub,
     /// allowed only with `allow_dev_material`.
     #[serde(default)]
@@ -185,6 +188,37 @@ impl Default for LimitsConfig {
             request_timeout_ms: default_request_timeout_ms(),
         }
     }
+}
+
+/// `[commit]`: group commit. Submissions that arrive while a transaction commits are stored
+/// together in the next one (one `fsync`, one log-sequence update), each still all-or-nothing for
+/// its sender.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommitConfig {
+    /// Group submissions into shared transactions (default `true`). `false`: one transaction per
+    /// request (the benchmark's baseline).
+    #[serde(default = "default_true")]
+    pub group_commit: bool,
+    /// Most submissions in one transaction (default 128).
+    #[serde(default = "default_max_batch")]
+    pub max_batch: usize,
+}
+
+impl Default for CommitConfig {
+    fn default() -> Self {
+        CommitConfig {
+            group_commit: true,
+            max_batch: default_max_batch(),
+        }
+    }
+}
+
+fn default_true() -> bool {
+    true
+}
+fn default_max_batch() -> usize {
+    128
 }
 
 fn default_listen() -> String {
@@ -314,6 +348,9 @@ impl Config {
         if self.limits.max_message_bytes < 1024 || self.limits.max_message_bytes > 64 * 1024 * 1024
         {
             return Err(err("limits.max_message_bytes", "between 1024 and 67108864"));
+        }
+        if self.commit.max_batch == 0 || self.commit.max_batch > 10_000 {
+            return Err(err("commit.max_batch", "between 1 and 10000"));
         }
         if self.limits.max_connections == 0 {
             return Err(err("limits.max_connections", "must be at least 1"));

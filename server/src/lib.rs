@@ -308,6 +308,11 @@ impl Hub {
             .map_err(|e| StartError::Serve(e.to_string()))?;
         let ctx = api::ctx::Ctx {
             store: self.store.clone(),
+            signals: store::group::SignalCommitter::new(
+                self.store.clone(),
+                self.config.commit.group_commit,
+                self.config.commit.max_batch,
+            ),
             policy: Arc::clone(&self.policy),
             pseudonymizer: self.pseudonymizer.clone(),
             directory: Arc::clone(&self.directory),

@@ -4,6 +4,7 @@ use crate::auth::directory::DirectoryCache;
 use crate::ids::{Bsn, Pseudonymizer, SubjectPseudonym};
 use crate::ledger::{Checks, EntryOutcome, Event, LogEntry, PendingEntry};
 use crate::store::Store;
+use crate::store::group::SignalCommitter;
 use signaalhub_policy::Policy;
 use std::sync::Arc;
 use tonic::Status;
@@ -13,6 +14,8 @@ use tonic::Status;
 pub struct Ctx {
     /// The store.
     pub store: Store,
+    /// Stores signal submissions, with group commit (`[commit]`).
+    pub signals: SignalCommitter,
     /// The compiled convenant.
     pub policy: Arc<Policy>,
     /// BSN -> pseudonym.

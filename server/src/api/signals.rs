@@ -578,8 +578,8 @@ impl SignalService for SignalApi {
             .collect();
         let submitted = self
             .ctx
-            .store
-            .insert_signal(&record, &new_deliveries, &entries)
+            .signals
+            .insert_signal(record, new_deliveries, entries)
             .await
             .map_err(|e| match e {
                 StoreError::Conflict(_) => Status::already_exists(format!(

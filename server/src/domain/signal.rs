@@ -91,7 +91,7 @@ pub struct StoredReason {
 }
 
 /// A signal's state for one recipient.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
     /// Recipient.
     pub recipient_oin: String,

@@ -80,6 +80,7 @@ macro_rules! sequence_log {
 }
 
 pub mod consent;
+pub mod group;
 pub mod log;
 pub mod signal;
 pub mod testing;

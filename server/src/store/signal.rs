@@ -60,6 +60,27 @@ macro_rules! delivery_from_row {
     }};
 }
 
+/// The deliveries just inserted for a new signal whose first log entry has index `first`.
+fn pending_deliveries(s: &SignalRecord, deliveries: &[NewDelivery], first: i64) -> Vec<Delivery> {
+    let mut v: Vec<Delivery> = deliveries
+        .iter()
+        .enumerate()
+        .map(|(i, d)| Delivery {
+            recipient_oin: d.recipient_oin.clone(),
+            sender_oin: s.sender_oin.clone(),
+            signal_id: s.signal_id.clone(),
+            cursor: (first + i as i64 + 1) as u64,
+            state: DeliveryState::Pending,
+            reasons: Vec::new(),
+            consent_ids: d.consent_ids.clone(),
+            updated_at: s.created_at,
+        })
+        .collect();
+    // The order `deliveries_of` reads them in.
+    v.sort_by(|a, b| a.recipient_oin.cmp(&b.recipient_oin));
+    v
+}
+
 /// PostgreSQL notification channel that announces new signals to every hub instance.
 pub const INBOX_CHANNEL: &str = "signaalhub_inbox";
 
@@ -164,7 +185,7 @@ impl Store {
                 if existing != s.request_hash {
                     return Err(StoreError::Conflict(format!("signal id {} with different content", s.signal_id)));
                 }
-                false
+                None
             } else {
                 let first = sequence_log!(tx, entries);
                 for (i, d) in deliveries.iter().enumerate() {
@@ -183,15 +204,97 @@ impl Store {
                     sqlx::query("SELECT pg_notify($1, '')").bind(INBOX_CHANNEL).execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
-                true
+                Some(first)
             }
         });
-        let ds = self.deliveries_of(&s.sender_oin, &s.signal_id).await?;
-        Ok(if inserted {
-            Submitted::New(ds)
-        } else {
-            Submitted::Duplicate(ds)
+        Ok(match inserted {
+            Some(first) => Submitted::New(pending_deliveries(s, deliveries, first)),
+            None => Submitted::Duplicate(self.deliveries_of(&s.sender_oin, &s.signal_id).await?),
         })
+    }
+
+    /// Group commit: stores several new signals in ONE transaction — one `log_state` update for
+    /// all their entries, one `pg_notify`, one commit (one `fsync`). Each submission keeps its own
+    /// outcome: a retry of an identical request is `Duplicate`, a reused id with other content is
+    /// `Conflict`, and neither disturbs the others. The outer error means the transaction as a
+    /// whole failed and nothing of it was stored; the caller then stores each alone.
+    pub async fn insert_signals(
+        &self,
+        batch: &[(&SignalRecord, &[NewDelivery], &[PendingEntry])],
+    ) -> StoreResult<Vec<StoreResult<Submitted>>> {
+        let is_pg = matches!(self, Store::Postgres(_));
+        // Per submission: Ok(Some(first log index)) new, Ok(None) duplicate, Err conflict.
+        let outcome: Vec<StoreResult<Option<i64>>> = on_writer!(self, p => {
+            let mut tx = p.begin().await?;
+            let mut accepted: Vec<StoreResult<bool>> = Vec::with_capacity(batch.len());
+            for (s, _, _) in batch {
+                let n = sqlx::query(&format!("INSERT INTO signals ({SIGNAL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT DO NOTHING"))
+                    .bind(&s.sender_oin).bind(&s.signal_id).bind(&s.request_hash).bind(&s.envelope)
+                    .bind(&s.purpose).bind(json(&s.categories)).bind(i64::from(s.urgency)).bind(&s.basis)
+                    .bind(json(&s.subjects)).bind(json(&s.facts)).bind(&s.sender_role).bind(&s.sender_professional)
+                    .bind(&s.received_for).bind(&s.inform_exemption).bind(s.created_at).bind(s.retain_until)
+                    .execute(&mut *tx).await?.rows_affected();
+                accepted.push(if n == 1 {
+                    Ok(true)
+                } else {
+                    // Stored earlier, or earlier in this very batch (the same transaction sees it).
+                    let existing: Vec<u8> = sqlx::query_scalar("SELECT request_hash FROM signals WHERE sender_oin = $1 AND signal_id = $2")
+                        .bind(&s.sender_oin).bind(&s.signal_id).fetch_one(&mut *tx).await?;
+                    if existing == s.request_hash {
+                        Ok(false)
+                    } else {
+                        Err(StoreError::Conflict(format!("signal id {} with different content", s.signal_id)))
+                    }
+                });
+            }
+            let entries: Vec<PendingEntry> = batch
+                .iter()
+                .zip(&accepted)
+                .filter(|(_, a)| matches!(a, Ok(true)))
+                .flat_map(|((_, _, e), _)| e.iter().cloned())
+                .collect();
+            let mut next = if entries.is_empty() { 0 } else { sequence_log!(tx, &entries) };
+            let mut out = Vec::with_capacity(batch.len());
+            for ((s, deliveries, entries), a) in batch.iter().zip(accepted) {
+                match a {
+                    Ok(true) => {
+                        let first = next;
+                        next += entries.len() as i64;
+                        for (i, d) in deliveries.iter().enumerate() {
+                            sqlx::query(&format!("INSERT INTO deliveries ({DELIVERY_COLUMNS}) VALUES ($1, $2, $3, $4, 'pending', '[]', $5, $6)"))
+                                .bind(&d.recipient_oin).bind(&s.sender_oin).bind(&s.signal_id)
+                                .bind(first + i as i64 + 1).bind(json(&d.consent_ids)).bind(s.created_at)
+                                .execute(&mut *tx).await?;
+                            for c in &d.consent_ids {
+                                sqlx::query("INSERT INTO delivery_consents (consent_id, recipient_oin, sender_oin, signal_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+                                    .bind(c).bind(&d.recipient_oin).bind(&s.sender_oin).bind(&s.signal_id)
+                                    .execute(&mut *tx).await?;
+                            }
+                        }
+                        out.push(Ok(Some(first)));
+                    }
+                    Ok(false) => out.push(Ok(None)),
+                    Err(e) => out.push(Err(e)),
+                }
+            }
+            if is_pg && out.iter().any(|o| matches!(o, Ok(Some(_)))) {
+                sqlx::query("SELECT pg_notify($1, '')").bind(INBOX_CHANNEL).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            out
+        });
+        let mut results = Vec::with_capacity(batch.len());
+        for ((s, deliveries, _), o) in batch.iter().zip(outcome) {
+            results.push(match o {
+                Ok(Some(first)) => Ok(Submitted::New(pending_deliveries(s, deliveries, first))),
+                Ok(None) => self
+                    .deliveries_of(&s.sender_oin, &s.signal_id)
+                    .await
+                    .map(Submitted::Duplicate),
+                Err(e) => Err(e),
+            });
+        }
+        Ok(results)
     }
 
     /// A signal by sender and id.
