@@ -1,0 +1,296 @@
+//! The stage: a dev kit, hub and sink processes pinned to their own core, connections, consents
+//! and sealed requests prepared before any clock starts.
+use anyhow::{Context, bail};
+use signaalhub_client::envelope::{self, RecipientKey, SenderKeys};
+use signaalhub_client::signaalhub_proto::pb;
+use signaalhub_client::{ConnectOptions, HubClient};
+use signaalhub_server::domain::directory::OrgFilter;
+use signaalhub_server::store::Store;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The subject of every benchmark signal (a valid test BSN).
+pub const CHILD: &str = "111222333";
+
+/// The part of a kit's `orgs/<sector>/org.toml` the bench uses.
+#[derive(Debug, serde::Deserialize)]
+pub struct KitOrg {
+    /// OIN.
+    pub oin: String,
+    /// Signing key id.
+    pub signing_key_id: String,
+}
+
+/// Reads `orgs/<sector>/org.toml`.
+pub fn kit_org(kit: &Path, sector: &str) -> anyhow::Result<KitOrg> {
+    let file = kit.join("orgs").join(sector).join("org.toml");
+    Ok(toml::from_str(
+        &std::fs::read_to_string(&file).with_context(|| file.display().to_string())?,
+    )?)
+}
+
+/// A child process (hub or sink) that is killed when dropped.
+#[derive(Debug)]
+pub struct Proc {
+    child: Child,
+    /// Its address.
+    pub addr: String,
+}
+
+impl Proc {
+    /// User + system CPU time so far, seconds (from /proc; 0 where unavailable).
+    pub fn cpu_secs(&self) -> f64 {
+        cpu_secs(self.child.id())
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// CPU seconds (utime + stime) of process `pid`.
+pub fn cpu_secs(pid: u32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // Fields after the command name (which may contain spaces) start after the last ')'.
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return 0.0;
+    };
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // rest[0] is field 3 (state); utime and stime are fields 14 and 15.
+    let ticks = |i: usize| f.get(i).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
+    (ticks(11) + ticks(12)) as f64 / clk_tck()
+}
+
+fn clk_tck() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .unwrap_or(100.0)
+}
+
+/// A free local port.
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// Starts `signaalhub-bench <args>` as a child, pinned to `core` with `taskset` when given.
+pub fn spawn_self(args: &[String], core: Option<usize>, addr: String) -> anyhow::Result<Proc> {
+    let exe = std::env::current_exe()?;
+    let mut cmd = match core {
+        Some(c) => {
+            let mut cmd = Command::new("taskset");
+            cmd.arg("-c").arg(c.to_string()).arg(&exe);
+            cmd
+        }
+        None => Command::new(&exe),
+    };
+    let child = cmd
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("start a child process")?;
+    Ok(Proc { child, addr })
+}
+
+/// Connection options for `sector` of `kit` at `addr`.
+pub fn options(kit: &Path, sector: &str, addr: &str) -> anyhow::Result<ConnectOptions> {
+    let mut o = ConnectOptions::from_dev_kit(kit, sector)?;
+    o.endpoint = format!("https://{addr}");
+    o.domain = Some("localhost".into());
+    Ok(o)
+}
+
+/// `m` connections as `sector`, waiting up to 30 s for the server to answer.
+pub async fn connect(
+    kit: &Path,
+    sector: &str,
+    addr: &str,
+    m: usize,
+) -> anyhow::Result<Vec<HubClient>> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut out = Vec::with_capacity(m);
+    while out.len() < m {
+        match HubClient::connect(options(kit, sector, addr)?).await {
+            Ok(c) => out.push(c),
+            Err(e) if Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => bail!("cannot connect to {addr}: {e}"),
+        }
+    }
+    Ok(out)
+}
+
+/// Copies the kit's initialised SQLite database (organisations and keys) to `to`.
+pub fn copy_sqlite(kit: &Path, to: &Path) -> anyhow::Result<()> {
+    let from = kit.join("data").join("signaalhub.sqlite");
+    std::fs::copy(&from, to).with_context(|| format!("copy {}", from.display()))?;
+    Ok(())
+}
+
+/// Copies the kit's directory (organisations and keys) into the PostgreSQL database at `url`.
+pub async fn copy_directory_to_postgres(kit: &Path, url: &str) -> anyhow::Result<()> {
+    let from = Store::open(
+        &kit.join("data")
+            .join("signaalhub.sqlite")
+            .display()
+            .to_string(),
+    )
+    .await?;
+    let to = Store::open(url).await?;
+    let filter = OrgFilter {
+        include_suspended: true,
+        limit: 10_000,
+        ..OrgFilter::default()
+    };
+    for org in from.list_organizations(&filter).await? {
+        to.add_organization(&org).await?;
+    }
+    for key in from.list_keys(None).await? {
+        to.add_key(&key).await?;
+    }
+    from.close().await;
+    to.close().await;
+    Ok(())
+}
+
+/// Records the two parents' consent for school -> wijkteam and returns the basis citing both.
+pub async fn consent_basis(school: &mut HubClient) -> anyhow::Result<pb::Basis> {
+    let mut ids = Vec::new();
+    for parent in ["ouder-1", "ouder-2"] {
+        let c = school
+            .record_consent(pb::RecordConsentRequest {
+                subject_bsn: CHILD.into(),
+                subject: Some(pb::SubjectFacts {
+                    age_years: Some(9),
+                    age_band: 0,
+                    gezag_holders: vec!["ouder-1".into(), "ouder-2".into()],
+                }),
+                givers: vec![pb::ConsentGiver {
+                    person: parent.into(),
+                    capacity: pb::GiverCapacity::GezagHolder as i32,
+                }],
+                recipients: vec![pb::ConsentRecipient {
+                    recipient: Some(pb::consent_recipient::Recipient::Sector(
+                        pb::Sector::Wijkteam as i32,
+                    )),
+                }],
+                purposes: vec!["vroegtijdige_ondersteuning".into()],
+                categories: vec!["zorgen_thuissituatie".into()],
+                valid_until: Some(prost_types::Timestamp {
+                    seconds: now() + 180 * 86_400,
+                    nanos: 0,
+                }),
+                evidence_reference: "sha256:bench-form".into(),
+                ..Default::default()
+            })
+            .await?;
+        ids.push(c.consent_id);
+    }
+    Ok(pb::Basis {
+        legal: None,
+        consent_ids: ids,
+    })
+}
+
+/// Unix seconds.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Seals school -> wijkteam signals, as a real sender does, before the clock starts.
+#[derive(Debug)]
+pub struct Sealer {
+    sender: SenderKeys,
+    recipient: RecipientKey,
+    recipient_oin: String,
+    basis: pb::Basis,
+    payload: Vec<u8>,
+}
+
+impl Sealer {
+    /// A sealer for `payload_bytes` of payload citing `basis`.
+    pub async fn new(
+        kit: &Path,
+        school: &mut HubClient,
+        basis: pb::Basis,
+        payload_bytes: usize,
+    ) -> anyhow::Result<Sealer> {
+        let me = kit_org(kit, "school")?;
+        let wt = kit_org(kit, "wijkteam")?;
+        let pem = std::fs::read_to_string(kit.join("orgs/school/signing-key.pem"))?;
+        let sender = SenderKeys::from_pem(&me.oin, &me.signing_key_id, &pem)?;
+        let org = school.get_organization(&wt.oin).await?;
+        let key = org
+            .encryption_keys
+            .iter()
+            .find(|k| k.retired_at.is_none())
+            .context("the wijkteam has no current encryption key")?;
+        let recipient = RecipientKey::from_directory(wt.oin.clone(), key)?;
+        // Payload bytes that do not compress (a sealed payload never does).
+        let mut payload = vec![0u8; payload_bytes];
+        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut payload)
+            .map_err(|_| anyhow::anyhow!("no randomness"))?;
+        Ok(Sealer {
+            sender,
+            recipient,
+            recipient_oin: wt.oin,
+            basis,
+            payload,
+        })
+    }
+
+    /// `n` requests with ids `<prefix>-<i>`.
+    pub fn requests(&self, prefix: &str, n: usize) -> anyhow::Result<Vec<pb::SendSignalRequest>> {
+        let created = now();
+        (0..n)
+            .map(|i| {
+                let id = format!("{prefix}-{i}");
+                let categories = vec!["zorgen_thuissituatie".to_string()];
+                let binding = pb::EnvelopeBinding {
+                    signal_id: id.clone(),
+                    purpose: "vroegtijdige_ondersteuning".into(),
+                    categories: categories.clone(),
+                    basis_reference: signaalhub_client::signaalhub_proto::basis_reference(
+                        &self.basis,
+                    ),
+                    created_at_unix: created,
+                };
+                let env = envelope::seal(
+                    &self.payload,
+                    binding,
+                    &self.sender,
+                    std::slice::from_ref(&self.recipient),
+                )?;
+                Ok(pb::SendSignalRequest {
+                    signal_id: id,
+                    envelope: Some(env),
+                    recipient_oins: vec![self.recipient_oin.clone()],
+                    subject_bsns: vec![CHILD.into()],
+                    purpose: "vroegtijdige_ondersteuning".into(),
+                    categories,
+                    urgency: pb::Urgency::Normal as i32,
+                    basis: Some(self.basis.clone()),
+                    ..Default::default()
+                })
+            })
+            .collect()
+    }
+}
