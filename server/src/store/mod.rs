@@ -81,6 +81,7 @@ macro_rules! sequence_log {
 
 pub mod consent;
 pub mod log;
+pub mod retention;
 pub mod signal;
 pub mod testing;
 
