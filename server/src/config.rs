@@ -4,7 +4,7 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
 /// Environment variables that override file settings, with the key each one sets.
-pub const ENV_OVERRIDES: [(&str, &str); 8] = [
+pub const ENV_OVERRIDES: [(&str, &str); 9] = [
     ("SIGNAALHUB_LISTEN", "listen"),
     ("SIGNAALHUB_DATABASE", "database"),
     ("SIGNAALHUB_DATA_DIR", "data_dir"),
@@ -13,6 +13,7 @@ pub const ENV_OVERRIDES: [(&str, &str); 8] = [
     ("SIGNAALHUB_TLS_KEY", "tls.key"),
     ("SIGNAALHUB_AUTH_AUDIENCE", "auth.audience"),
     ("SIGNAALHUB_PSEUDONYM_KEY_FILE", "pseudonym.key_file"),
+    ("SIGNAALHUB_METRICS_LISTEN", "metrics.listen"),
 ];
 
 /// A configuration error: which key, and what is wrong. The binary exits with code 64.
@@ -74,6 +75,51 @@ pub struct Config {
     /// allowed only with `allow_dev_material`.
     #[serde(default)]
     pub convenant: PathBuf,
+    /// The retention sweeper.
+    #[serde(default)]
+    pub retention: RetentionConfig,
+    /// The Prometheus metrics endpoint.
+    #[serde(default)]
+    pub metrics: MetricsConfig,
+}
+
+/// `[retention]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// How often the sweeper erases expired records, milliseconds; 0 turns it off (then run
+    /// `signaalhub retention sweep` from a timer instead).
+    #[serde(default = "default_sweep_interval_ms")]
+    pub sweep_interval_ms: u64,
+    /// Records erased per transaction (1 to 10000).
+    #[serde(default = "default_sweep_batch")]
+    pub batch_size: u32,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig {
+            sweep_interval_ms: default_sweep_interval_ms(),
+            batch_size: default_sweep_batch(),
+        }
+    }
+}
+
+fn default_sweep_interval_ms() -> u64 {
+    60_000
+}
+fn default_sweep_batch() -> u32 {
+    500
+}
+
+/// `[metrics]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Address of the plain-HTTP Prometheus endpoint (`GET /metrics`), e.g. `127.0.0.1:9464`.
+    /// Empty (the default): no metrics endpoint. Keep it off the public network.
+    #[serde(default)]
+    pub listen: String,
 }
 
 /// `[tls]`
@@ -177,6 +223,19 @@ pub struct LimitsConfig {
     /// Per-request timeout, milliseconds (streams excepted).
     #[serde(default = "default_request_timeout_ms")]
     pub request_timeout_ms: u64,
+    /// Requests per second one organisation may make on one hub instance (a token bucket,
+    /// refilled continuously); 0 turns rate limiting off.
+    #[serde(default = "default_rate_per_org")]
+    pub requests_per_second_per_org: u32,
+    /// How many requests an organisation may make at once above its rate (the bucket's size).
+    #[serde(default = "default_burst_per_org")]
+    pub burst_per_org: u32,
+    /// Open server streams (e.g. `StreamInbox`) one organisation may hold on one hub instance.
+    #[serde(default = "default_streams_per_org")]
+    pub max_streams_per_org: u32,
+    /// Concurrent HTTP/2 streams (calls) on one connection.
+    #[serde(default = "default_streams_per_connection")]
+    pub max_concurrent_streams_per_connection: u32,
 }
 
 impl Default for LimitsConfig {
@@ -186,6 +245,10 @@ impl Default for LimitsConfig {
             max_connections: default_max_connections(),
             handshake_timeout_ms: default_handshake_ms(),
             request_timeout_ms: default_request_timeout_ms(),
+            requests_per_second_per_org: default_rate_per_org(),
+            burst_per_org: default_burst_per_org(),
+            max_streams_per_org: default_streams_per_org(),
+            max_concurrent_streams_per_connection: default_streams_per_connection(),
         }
     }
 }
@@ -250,6 +313,18 @@ fn default_handshake_ms() -> u64 {
 }
 fn default_request_timeout_ms() -> u64 {
     30_000
+}
+fn default_rate_per_org() -> u32 {
+    200
+}
+fn default_burst_per_org() -> u32 {
+    400
+}
+fn default_streams_per_org() -> u32 {
+    32
+}
+fn default_streams_per_connection() -> u32 {
+    256
 }
 
 impl Config {
@@ -354,6 +429,51 @@ impl Config {
         }
         if self.limits.max_connections == 0 {
             return Err(err("limits.max_connections", "must be at least 1"));
+        }
+        if self.limits.request_timeout_ms == 0 {
+            return Err(err("limits.request_timeout_ms", "must be at least 1"));
+        }
+        if self.limits.handshake_timeout_ms == 0 {
+            return Err(err("limits.handshake_timeout_ms", "must be at least 1"));
+        }
+        if self.limits.requests_per_second_per_org > 0 && self.limits.burst_per_org == 0 {
+            return Err(err(
+                "limits.burst_per_org",
+                "must be at least 1 while limits.requests_per_second_per_org is set",
+            ));
+        }
+        if self.limits.max_streams_per_org == 0 {
+            return Err(err("limits.max_streams_per_org", "must be at least 1"));
+        }
+        if self.limits.max_concurrent_streams_per_connection == 0 {
+            return Err(err(
+                "limits.max_concurrent_streams_per_connection",
+                "must be at least 1",
+            ));
+        }
+        if !(1..=10_000).contains(&self.retention.batch_size) {
+            return Err(err("retention.batch_size", "between 1 and 10000"));
+        }
+        if !self.metrics.listen.is_empty() {
+            let addr = self
+                .metrics
+                .listen
+                .parse::<std::net::SocketAddr>()
+                .map_err(|_| {
+                    err(
+                        "metrics.listen",
+                        format!(
+                            "{:?} is not an address like 127.0.0.1:9464 (empty turns metrics off)",
+                            self.metrics.listen
+                        ),
+                    )
+                })?;
+            if addr.port() != 0 && self.listen == self.metrics.listen {
+                return Err(err(
+                    "metrics.listen",
+                    "must differ from `listen`: metrics are served on their own port",
+                ));
+            }
         }
         Ok(())
     }

@@ -13,6 +13,9 @@ pub mod devkit;
 pub mod domain;
 pub mod ids;
 pub mod ledger;
+pub mod limits;
+pub mod metrics;
+pub mod retention;
 pub mod store;
 
 use crate::auth::directory::DirectoryCache;
@@ -71,6 +74,7 @@ pub struct Hub {
     pseudonymizer: Pseudonymizer,
     policy: Arc<signaalhub_policy::Policy>,
     ledger: Arc<ledger::integrator::Ledger>,
+    metrics_listener: Option<std::net::TcpListener>,
 }
 
 /// Builds the log keeper from the `[log]` settings.
@@ -211,6 +215,20 @@ impl Hub {
                 )
             })?;
         }
+        // Bound here, so that a port in use is a configuration error before anything starts.
+        let metrics_listener = if config.metrics.listen.is_empty() {
+            None
+        } else {
+            let l = std::net::TcpListener::bind(&config.metrics.listen)
+                .and_then(|l| l.set_nonblocking(true).map(|()| l))
+                .map_err(|e| {
+                    cfg_err(
+                        "metrics.listen",
+                        format!("cannot listen on {}: {e}", config.metrics.listen),
+                    )
+                })?;
+            Some(l)
+        };
         let store = Store::open(&target).await?;
         let directory = DirectoryCache::load(store.clone()).await?;
         let ledger = Arc::new(load_ledger(&config, store.clone())?);
@@ -231,7 +249,15 @@ impl Hub {
             pseudonymizer,
             policy,
             ledger,
+            metrics_listener,
         })
+    }
+
+    /// Where the metrics endpoint listens (`metrics.listen`), if it is on.
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
     }
 
     /// The hub's store (tests and administration use it directly).
@@ -275,6 +301,24 @@ impl Hub {
             Duration::from_millis(self.config.directory.refresh_ms),
             stop_rx.clone(),
         );
+        let sweeper = (self.config.retention.sweep_interval_ms > 0).then(|| {
+            retention::spawn(
+                self.store.clone(),
+                self.policy.version().to_owned(),
+                Duration::from_millis(self.config.retention.sweep_interval_ms),
+                self.config.retention.batch_size,
+                stop_rx.clone(),
+            )
+        });
+        let metrics_server = match self.metrics_listener {
+            Some(l) => Some(metrics::serve(
+                TcpListener::from_std(l).map_err(|e| StartError::Serve(e.to_string()))?,
+                self.store.clone(),
+                stop_rx.clone(),
+            )),
+            None => None,
+        };
+        let catalog = Arc::new(limits::RpcCatalog::hub());
         let auth = Arc::new(Authenticator {
             directory: Arc::clone(&self.directory),
             tokens: TokenVerifier::new(&self.config.auth.audience, self.config.auth.leeway_secs),
@@ -355,7 +399,14 @@ impl Hub {
             .timeout(Duration::from_millis(limits.request_timeout_ms))
             .http2_keepalive_interval(Some(Duration::from_secs(30)))
             .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+            .max_concurrent_streams(Some(limits.max_concurrent_streams_per_connection))
+            // Outermost first: request id + metrics see every call, limits see authenticated ones.
+            .layer(metrics::ObserveLayer::new(Arc::clone(&catalog)))
             .layer(AuthLayer::new(auth))
+            .layer(limits::LimitsLayer::new(Arc::new(limits::Limits::new(
+                limits,
+                Arc::clone(&catalog),
+            ))))
             .add_service(health_service)
             .add_service(reflection)
             .add_service(reflection_alpha)
@@ -373,6 +424,12 @@ impl Hub {
         poller.abort();
         if let Some(l) = inbox_listener {
             l.abort();
+        }
+        if let Some(s) = sweeper {
+            let _ = s.await;
+        }
+        if let Some(m) = metrics_server {
+            m.abort();
         }
         let _ = integrator.await;
         if let Err(e) = self.ledger.integrate_all().await {

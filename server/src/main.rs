@@ -65,6 +65,21 @@ enum Command {
         #[command(subcommand)]
         command: LogCommand,
     },
+    /// Retention: erase what has passed its purpose's retention now (the hub also does this by
+    /// itself every `retention.sweep_interval_ms`).
+    Retention {
+        /// Configuration file.
+        #[arg(
+            long,
+            short,
+            global = true,
+            env = "SIGNAALHUB_CONFIG",
+            default_value = "signaalhub.toml"
+        )]
+        config: PathBuf,
+        #[command(subcommand)]
+        command: RetentionCommand,
+    },
     /// Directory administration (works on the database the configuration names).
     Org {
         /// Configuration file.
@@ -119,6 +134,17 @@ enum LogCommand {
     Verify,
     /// Fold every sequenced entry into the tiles and sign a checkpoint now.
     Integrate,
+}
+
+#[derive(Subcommand, Debug)]
+enum RetentionCommand {
+    /// Erase every expired envelope and consent record now, each with an `erased` log entry;
+    /// prints how many of each kind. With --dry-run, only counts what has expired.
+    Sweep {
+        /// Count, erase nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -539,6 +565,39 @@ async fn log_command(config: &Config, command: LogCommand) -> anyhow::Result<()>
     Ok(())
 }
 
+async fn retention_command(config: &Config, command: RetentionCommand) -> anyhow::Result<()> {
+    let policy = signaalhub_server::load_policy(config)?;
+    let store = Store::open(&config.database_target()).await?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs() as i64;
+    let result = match command {
+        RetentionCommand::Sweep { dry_run: true } => {
+            signaalhub_server::retention::backlog(&store, now)
+                .await
+                .map(|b| {
+                    for (kind, n) in b {
+                        println!("{kind}: {n} expired, not yet erased");
+                    }
+                })
+        }
+        RetentionCommand::Sweep { dry_run: false } => signaalhub_server::retention::sweep(
+            &store,
+            policy.version(),
+            now,
+            config.retention.batch_size,
+        )
+        .await
+        .map(|r| {
+            for (kind, n) in &r.erased {
+                println!("{kind}: {n} erased");
+            }
+        }),
+    };
+    store.close().await;
+    Ok(result?)
+}
+
 /// Loads the configuration (exit 64 when it is wrong), runs an administration command on it, and
 /// turns its outcome into an exit code (1 on failure).
 async fn with_config(
@@ -636,6 +695,12 @@ async fn main() -> ExitCode {
         Command::Log { config, command } => {
             with_config(&config, "log", async |c| log_command(c, command).await).await
         }
+        Command::Retention { config, command } => {
+            with_config(&config, "retention", async |c| {
+                retention_command(c, command).await
+            })
+            .await
+        }
         Command::Org { config, command } => {
             with_config(&config, "org", async |c| org_command(c, command).await).await
         }
@@ -653,11 +718,15 @@ mod tests {
             ["signaalhub", "org", "list", "--config", "x.toml"],
             ["signaalhub", "org", "--config", "x.toml", "list"],
             ["signaalhub", "log", "verify", "--config", "x.toml"],
+            ["signaalhub", "retention", "sweep", "--config", "x.toml"],
         ] {
             let cli = Cli::try_parse_from(args).map_err(|e| e.to_string());
             let config = match cli {
                 Ok(Cli {
-                    command: Command::Org { config, .. } | Command::Log { config, .. },
+                    command:
+                        Command::Org { config, .. }
+                        | Command::Log { config, .. }
+                        | Command::Retention { config, .. },
                 }) => config,
                 other => panic!("{args:?}: {other:?}"),
             };

@@ -230,6 +230,7 @@ impl PolicyService for PolicyApi {
         )
         .await?;
         let decision = self.ctx.policy.decide(&d.request);
+        crate::metrics::decision(&decision);
         Ok(Response::new(pb::CheckBasisResponse {
             decision: Some(super::basis::decision_to_pb(&decision)),
         }))

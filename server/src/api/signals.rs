@@ -258,6 +258,7 @@ fn redecide(
             now: t,
         };
         let d = ctx.policy.decide(&req);
+        crate::metrics::decision(&d);
         if !d.is_allowed() {
             return d;
         }
@@ -486,6 +487,7 @@ impl SignalService for SignalApi {
                 )
                 .await?;
                 let decision = self.ctx.policy.decide(&d.request);
+                crate::metrics::decision(&decision);
                 for i in &decision.consents_relied_on {
                     if let Some(k) = d.consents.get(i)
                         && !relied.contains(&k.id)
@@ -770,6 +772,8 @@ impl SignalService for SignalApi {
             if mine.is_empty() {
                 return Err(not_found());
             }
+            // Once erased at the end of retention there is no envelope left to read.
+            let delivered = delivered && s.envelope.is_some();
             if delivered {
                 // Reading the envelope again is a read of personal data: logged first (fail closed).
                 let role = c.professional.roles.first().cloned().unwrap_or_default();

@@ -10,6 +10,7 @@ pub fn from_store(e: StoreError) -> Status {
         StoreError::Conflict(what) => Status::already_exists(format!("{what} already exists")),
         other => {
             let id = correlation_id();
+            crate::metrics::store_error();
             tracing::error!(correlation_id = %id, error = %other, "store error");
             Status::unavailable(format!(
                 "the hub's store cannot answer right now; nothing was changed or disclosed (correlation id {id})"

@@ -82,6 +82,7 @@ macro_rules! sequence_log {
 pub mod consent;
 pub mod group;
 pub mod log;
+pub mod retention;
 pub mod signal;
 pub mod testing;
 

@@ -327,7 +327,7 @@ impl Store {
     }
 
     /// The next inbox items of `recipient` after `after`: pending or delivered-unacknowledged,
-    /// in cursor order.
+    /// in cursor order; never a signal erased at the end of its retention.
     pub async fn inbox(
         &self,
         recipient: &str,
@@ -346,7 +346,7 @@ impl Store {
             .join(", ");
         let sql = format!(
             "SELECT {cols}, {dcols} FROM deliveries d JOIN signals s ON s.sender_oin = d.sender_oin AND s.signal_id = d.signal_id
-             WHERE d.recipient_oin = $1 AND d.cursor > $2 AND d.state IN ('pending', 'delivered') ORDER BY d.cursor LIMIT $3"
+             WHERE d.recipient_oin = $1 AND d.cursor > $2 AND d.state IN ('pending', 'delivered') AND s.erased_at IS NULL ORDER BY d.cursor LIMIT $3"
         );
         let v = on_pool!(self, p => {
             let mut v = Vec::new();

@@ -473,3 +473,54 @@ fn der_wrap(tag: u8, content: &[u8]) -> Vec<u8> {
     out.extend_from_slice(content);
     out
 }
+
+/// Another hub instance on the same database, with its configuration changed by `tweak`.
+pub struct Instance {
+    pub addr: SocketAddr,
+    pub metrics_addr: Option<SocketAddr>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), signaalhub_server::StartError>>>,
+}
+
+impl Instance {
+    /// Stops the instance and waits for it to drain.
+    pub async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            t.await.unwrap().unwrap();
+        }
+    }
+}
+
+impl TestHub {
+    /// Starts another instance on this hub's database with `tweak` applied to its configuration
+    /// (limits, metrics, retention...).
+    pub async fn instance_with(&self, tweak: impl FnOnce(&mut Config)) -> Instance {
+        let mut config = self.config.clone();
+        tweak(&mut config);
+        let hub = signaalhub_server::Hub::build(config).await.unwrap();
+        let metrics_addr = hub.metrics_addr();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(hub.serve(listener, async move {
+            let _ = stopped.await;
+        }));
+        Instance {
+            addr,
+            metrics_addr,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Reads one number with SQL on the hub's database.
+    pub async fn sql_count(&self, sql: &str) -> i64 {
+        match &self.store {
+            Store::Sqlite { write, .. } => sqlx::query_scalar(sql).fetch_one(write).await.unwrap(),
+            Store::Postgres(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
+        }
+    }
+}

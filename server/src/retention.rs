@@ -1,0 +1,138 @@
+//! The retention sweeper: data past its purpose's retention disappears by itself, and the log
+//! shows that it did.
+//!
+//! Every record that carries personal data is stored with `retain_until`, fixed when it is
+//! recorded from the convenant's retention of its purpose(s) (`[purposes.*] retention`). The
+//! sweeper erases what has expired — the kinds listed in [`crate::store::retention::TARGETS`] —
+//! in batches, each erased record with one `erased` log entry in the same transaction. The log
+//! itself holds pseudonyms only, so it stays verifiable after the erasure.
+//!
+//! It runs inside every hub instance (`retention.sweep_interval_ms`); on PostgreSQL instances
+//! share the work (`FOR UPDATE SKIP LOCKED`). `signaalhub retention sweep` runs one sweep now.
+use crate::ledger::{Checks, EntryOutcome, Event, LogEntry, PendingEntry};
+use crate::store::retention::{Expired, TARGETS};
+use crate::store::{Store, StoreResult};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// The reason code of every erasure entry.
+pub const REASON: &str = "RETENTION_EXPIRED";
+/// The role the hub acts in when it erases.
+pub const ROLE: &str = "hub:retention";
+
+/// What one sweep erased, by kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Erased records per kind (`signal`, `consent`, ...); every kind is present.
+    pub erased: BTreeMap<&'static str, u64>,
+}
+
+impl SweepReport {
+    /// Records erased in total.
+    pub fn total(&self) -> u64 {
+        self.erased.values().sum()
+    }
+}
+
+/// The log entry that records the erasure of `item` at `now`: the owning organisation, the
+/// subject pseudonyms, purposes and categories (no readable personal data), `reference`
+/// `<kind>:<id>`, basis `retention:<purpose>`, reason [`REASON`].
+pub fn erased_entry(item: &Expired, now: i64, policy_version: &str) -> PendingEntry {
+    PendingEntry {
+        entry: LogEntry {
+            v: 1,
+            event: Event::Erased,
+            at: now,
+            actor_oin: item.owner.clone(),
+            actor_pro: String::new(),
+            actor_role: ROLE.to_owned(),
+            subjects: item.subjects.clone(),
+            recipient_oin: None,
+            categories: item.categories.clone(),
+            purpose: item.purposes.first().cloned(),
+            basis: item
+                .purposes
+                .iter()
+                .map(|p| format!("retention:{p}"))
+                .collect(),
+            checks: Checks {
+                authorised: true,
+                ..Checks::default()
+            },
+            outcome: EntryOutcome::Recorded,
+            reasons: vec![REASON.to_owned()],
+            policy_version: Some(policy_version.to_owned()),
+            reference: Some(format!("{}:{}", item.kind, item.id)),
+        },
+        professional: String::new(),
+    }
+}
+
+/// Erases everything that expired at or before `now`, in batches of `batch`, until nothing
+/// expired is left (or another instance holds the rest). A store error stops the sweep; what
+/// was committed before it stays erased and logged.
+pub async fn sweep(
+    store: &Store,
+    policy_version: &str,
+    now: i64,
+    batch: u32,
+) -> StoreResult<SweepReport> {
+    let batch = batch.max(1);
+    let mut report = SweepReport::default();
+    for target in TARGETS {
+        let mut n = 0u64;
+        loop {
+            let erased = store
+                .erase_expired(target, now, batch, |item| {
+                    erased_entry(item, now, policy_version)
+                })
+                .await?;
+            n += erased.len() as u64;
+            crate::metrics::erased(target.kind, erased.len() as u64);
+            if erased.len() < batch as usize {
+                break;
+            }
+        }
+        report.erased.insert(target.kind, n);
+    }
+    Ok(report)
+}
+
+/// How many records of each kind are expired but not yet erased at `now`.
+pub async fn backlog(store: &Store, now: i64) -> StoreResult<BTreeMap<&'static str, u64>> {
+    let mut out = BTreeMap::new();
+    for target in TARGETS {
+        out.insert(target.kind, store.expired_count(target, now).await?);
+    }
+    Ok(out)
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Runs [`sweep`] every `every` with the system clock until `stop` turns true.
+pub fn spawn(
+    store: Store,
+    policy_version: String,
+    every: Duration,
+    batch: u32,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    crate::spawn_periodic(every, stop, move || {
+        let store = store.clone();
+        let version = policy_version.clone();
+        async move {
+            match sweep(&store, &version, unix_now(), batch).await {
+                Ok(r) if r.total() > 0 => {
+                    tracing::info!(erased = ?r.erased, "retention sweep erased expired records")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "retention sweep failed; retrying"),
+            }
+        }
+    })
+}
