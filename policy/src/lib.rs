@@ -35,6 +35,7 @@ mod names;
 mod parse;
 mod policy;
 mod request;
+pub mod triage;
 
 pub use diag::{Diagnostic, Diagnostics};
 pub use floor::{BasisKind, EvidenceItem};
