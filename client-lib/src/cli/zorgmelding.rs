@@ -249,6 +249,10 @@ pub struct HandoverArgs {
     /// Category handed over; repeatable.
     #[arg(long = "category", required = true)]
     categories: Vec<String>,
+    /// Sequence number of a fragment to hand over; repeatable (default: every fragment). Hand
+    /// over only what the categories cover (data minimisation).
+    #[arg(long = "fragment")]
+    fragments: Vec<u32>,
     /// Id of the family's recorded consent; repeatable.
     #[arg(long = "consent")]
     consent_ids: Vec<String>,
@@ -782,8 +786,22 @@ async fn handover(hub: &mut HubClient, me: &Identity, a: HandoverArgs) -> Result
     };
     // Open every fragment here (the hub cannot) and re-seal it for the wijkteam.
     let melding = hub.get_zorgmelding(&a.id).await?;
+    if let Some(n) = a
+        .fragments
+        .iter()
+        .find(|n| !melding.fragments.iter().any(|f| f.sequence == **n))
+    {
+        return Err(CliError::config(format!(
+            "--fragment {n}: the zorgmelding has fragments 1 to {}",
+            melding.fragments.len()
+        )));
+    }
     let mut envelopes = Vec::new();
-    for f in &melding.fragments {
+    for f in melding
+        .fragments
+        .iter()
+        .filter(|f| a.fragments.is_empty() || a.fragments.contains(&f.sequence))
+    {
         let env = f.envelope.as_ref().ok_or_else(|| {
             CliError::Failed(format!(
                 "fragment #{} came without its envelope",
