@@ -975,7 +975,13 @@ async fn handover_with_the_familys_consent_reaches_the_wijkteam_with_a_letter() 
         );
         let h = r.handover.unwrap();
         assert_eq!(h.state, pb::HandoverState::Pending as i32);
-        assert_eq!(h.advice.unwrap().advice, pb::Advice::JointVisit as i32);
+        // Veilig Thuis sees the advice with the criterion behind it.
+        let advice = h.advice.unwrap();
+        assert_eq!(advice.advice, pb::Advice::JointVisit as i32);
+        assert_eq!(
+            advice.criteria_met[0].code,
+            "C3_VIOLENCE_WITNESSED_BY_CHILDREN"
+        );
         let letter = h.family_letter;
         for needle in [
             "Politie Eenheid Oost-Nederland heeft een zorgmelding",
@@ -1007,6 +1013,17 @@ async fn handover_with_the_familys_consent_reaches_the_wijkteam_with_a_letter() 
             .unwrap();
         assert_eq!(got.state, pb::HandoverState::Delivered as i32);
         assert_eq!(got.envelopes.len(), 3);
+        // The wijkteam learns to visit jointly; the criteria (the triage outcome) only when the
+        // category melding_samenvatting is handed over, which it is not here.
+        let advice = got.advice.unwrap();
+        assert_eq!(advice.advice, pb::Advice::JointVisit as i32);
+        assert!(advice.criteria_met.is_empty());
+        assert_eq!(
+            got.wijkteam_contact.unwrap().name,
+            "Els Bouwman",
+            "the named contact at both ends"
+        );
+        assert_eq!(got.veilig_thuis_contact.unwrap().name, "Rianne van Rooijen");
         let dir = wijkteam
             .get_organization(&hub.org("veilig_thuis").info.oin)
             .await
@@ -1079,7 +1096,6 @@ async fn handover_with_the_familys_consent_reaches_the_wijkteam_with_a_letter() 
             hub.client_with_token("veilig_thuis", hub.token("veilig_thuis", &claims))
                 .await
         };
-        tokio::time::sleep(Duration::from_millis(400)).await;
         let report = fg.subject_access_report(CHILD).await.unwrap();
         assert!(
             report
@@ -1222,6 +1238,54 @@ async fn the_database_holds_no_bsn_and_no_payload_after_the_whole_flow() {
                 "{b}: payload plaintext {plain:?} is stored"
             );
         }
+        hub.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn concurrent_fragments_and_retries_of_one_new_incident_make_one_melding() {
+    for b in backends() {
+        let hub = TestHub::start(b).await;
+        let mut reqs = Vec::new();
+        for i in 0..6 {
+            reqs.push(
+                fragment(
+                    &hub,
+                    REG,
+                    &format!("race-{}", i % 3),
+                    pb::FragmentKind::Other,
+                    &[CHILD],
+                    &["incidentgegevens"],
+                    b"x",
+                )
+                .await,
+            );
+        }
+        // Six submissions at once for a registration number the hub has not seen: three
+        // fragments, each sent twice (a retry racing its original).
+        let mut tasks = Vec::new();
+        for req in reqs {
+            let mut c = hub.client("politie").await;
+            tasks.push(tokio::spawn(async move { c.submit_fragment(req).await }));
+        }
+        let mut answers = Vec::new();
+        for t in tasks {
+            answers.push(t.await.unwrap().unwrap());
+        }
+        let ids: std::collections::BTreeSet<&str> =
+            answers.iter().map(|a| a.zorgmelding_id.as_str()).collect();
+        assert_eq!(ids.len(), 1, "one melding for the incident");
+        assert_eq!(answers.iter().filter(|a| a.duplicate).count(), 3);
+        let mut vt = hub.client("veilig_thuis").await;
+        let m = vt
+            .get_zorgmelding(answers[0].zorgmelding_id.as_str())
+            .await
+            .unwrap();
+        let seqs: Vec<u32> = m.fragments.iter().map(|f| f.sequence).collect();
+        assert_eq!(seqs, vec![1, 2, 3]);
+        let mut frag_ids: Vec<&str> = m.fragments.iter().map(|f| f.fragment_id.as_str()).collect();
+        frag_ids.sort();
+        assert_eq!(frag_ids, vec!["race-0", "race-1", "race-2"]);
         hub.stop().await;
     }
 }

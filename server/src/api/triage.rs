@@ -242,6 +242,33 @@ fn valid_case_reference(s: &str) -> bool {
         && s.parse::<crate::ids::Bsn>().is_err()
 }
 
+/// The category under which the triage outcome itself is handed over (sample convenant:
+/// "Samenvatting van de melding en de triage-uitkomst van Veilig Thuis").
+pub const SUMMARY_CATEGORY: &str = "melding_samenvatting";
+
+/// The handover as `viewer` may see it: Veilig Thuis sees the full advice of the triage it rests
+/// on; the wijkteam sees whether to visit jointly, and the criteria behind it only when the
+/// triage outcome was handed over (category [`SUMMARY_CATEGORY`]).
+async fn handover_view(
+    ctx: &Ctx,
+    h: &HandoverRecord,
+    viewer: &str,
+    envelopes: Vec<pb::Envelope>,
+) -> Result<pb::Handover, Status> {
+    let mut v = handover_to_pb(h, envelopes);
+    let full = viewer == h.sender_oin || h.categories.iter().any(|c| c == SUMMARY_CATEGORY);
+    if full
+        && let Some(t) = ctx
+            .store
+            .get_triage(&h.triage_id)
+            .await
+            .map_err(from_store)?
+    {
+        v.advice = Some(advice_to_pb(&advice_of(&t)));
+    }
+    Ok(v)
+}
+
 fn handover_to_pb(h: &HandoverRecord, envelopes: Vec<pb::Envelope>) -> pb::Handover {
     let advice = AdviceKind::from_code(&h.advice);
     pb::Handover {
@@ -632,7 +659,7 @@ impl TriageService for TriageApi {
                 return Err(handover_id_reused(&r.handover_id));
             }
             return Ok(Response::new(pb::HandOverResponse {
-                handover: Some(handover_to_pb(&h, Vec::new())),
+                handover: Some(handover_view(&self.ctx, &h, &me, Vec::new()).await?),
                 decisions: vec![],
                 duplicate: true,
             }));
@@ -889,7 +916,7 @@ impl TriageService for TriageApi {
             .map_err(from_store)?
             .ok_or_else(|| Status::not_found("the handover is gone"))?;
         Ok(Response::new(pb::HandOverResponse {
-            handover: Some(handover_to_pb(&h, Vec::new())),
+            handover: Some(handover_view(&self.ctx, &h, &me, Vec::new()).await?),
             decisions: if duplicate {
                 vec![]
             } else {
@@ -911,7 +938,13 @@ impl TriageService for TriageApi {
             .await
             .map_err(from_store)?;
         Ok(Response::new(pb::ListHandoversResponse {
-            handovers: hs.iter().map(|h| handover_to_pb(h, Vec::new())).collect(),
+            handovers: {
+                let mut v = Vec::with_capacity(hs.len());
+                for h in &hs {
+                    v.push(handover_view(&self.ctx, h, c.oin().as_str(), Vec::new()).await?);
+                }
+                v
+            },
         }))
     }
 
@@ -938,7 +971,7 @@ impl TriageService for TriageApi {
             .ok_or_else(not_found)?;
         if h.sender_oin == me {
             return Ok(Response::new(pb::GetHandoverResponse {
-                handover: Some(handover_to_pb(&h, Vec::new())),
+                handover: Some(handover_view(&self.ctx, &h, me, Vec::new()).await?),
             }));
         }
         if h.recipient_oin != me {
@@ -1035,7 +1068,7 @@ impl TriageService for TriageApi {
             Vec::new()
         };
         Ok(Response::new(pb::GetHandoverResponse {
-            handover: Some(handover_to_pb(&h, envelopes)),
+            handover: Some(handover_view(&self.ctx, &h, me, envelopes).await?),
         }))
     }
 }
