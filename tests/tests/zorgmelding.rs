@@ -234,6 +234,12 @@ async fn fragments_of_one_incident_reach_veilig_thuis_as_one_melding_in_order_wi
         let hub = TestHub::start(b).await;
         let id = quarrel_on_the_street(&hub).await;
         let mut vt = hub.client("veilig_thuis").await;
+        for service in [
+            "signaalhub.v1.ZorgmeldingService",
+            "signaalhub.v1.TriageService",
+        ] {
+            assert_eq!(vt.health(service).await.unwrap(), 1, "{service} SERVING");
+        }
         let mut stream = vt.stream_zorgmeldingen(0).await.unwrap();
         let item = next(&mut stream).await;
         quiet(&mut stream).await; // one melding, not four forms

@@ -924,3 +924,22 @@ async fn receive(hub: &mut HubClient, me: &Identity, a: ReceiveArgs) -> Result<(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_ids_are_what_the_hub_accepts() {
+        let id = safe_id("2026/OOST 000123-incident");
+        assert_eq!(id, "2026-OOST-000123-incident");
+        assert!(safe_id(&"x".repeat(100)).len() == 64);
+        assert_eq!(
+            kind_name(pb::FragmentKind::ChildrenPresent as i32),
+            "children_present"
+        );
+        assert_eq!(kind_name(99), "kind 99");
+        let h = random_hex().unwrap_or_default();
+        assert_eq!(h.len(), 16);
+    }
+}
