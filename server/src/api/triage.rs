@@ -838,6 +838,7 @@ impl TriageService for TriageApi {
                 })
                 .collect(),
             joint_visit: advice.kind == AdviceKind::JointVisit,
+            with_consent: !relied.is_empty(),
             vt_contact: vt_contact.clone(),
             wijkteam_contact: wijkteam_contact.clone(),
             handover_id: r.handover_id.clone(),

@@ -371,6 +371,9 @@ pub struct LetterInput {
     pub categories: Vec<(String, String)>,
     /// Whether Veilig Thuis comes along on the first visit.
     pub joint_visit: bool,
+    /// Whether the handover relies on the family's consent (the sample convenant requires it; a
+    /// region may hand over on the statutory task alone).
+    pub with_consent: bool,
     /// Veilig Thuis contact.
     pub vt_contact: ContactPerson,
     /// Wijkteam contact.
@@ -426,10 +429,14 @@ pub fn family_letter(i: &LetterInput) -> String {
             i.reporter_name, i.vt_name
         ));
     }
+    if i.with_consent {
+        s.push_str(&format!(
+            "U heeft toestemming gegeven dat {} uw gezin verder helpt. ",
+            i.wijkteam_name
+        ));
+    }
     s.push_str(&format!(
-        "U heeft toestemming gegeven dat {} uw gezin verder helpt. Daarom heeft {} op {} \
-         gegevens over uw gezin gedeeld met {}.\n\n",
-        i.wijkteam_name,
+        "{} heeft op {} gegevens over uw gezin gedeeld met {}.\n\n",
         i.vt_name,
         civil_date(i.date),
         i.wijkteam_name
@@ -445,10 +452,22 @@ pub fn family_letter(i: &LetterInput) -> String {
     s.push_str(&format!(
         "\nWaarom?\n{} wil dat u en uw kinderen veilig zijn en dat u de hulp krijgt die u nodig \
          heeft. {} kan u die hulp dichtbij huis geven. {} mag dit delen omdat dit bij de \
-         wettelijke taak van Veilig Thuis hoort (Wet maatschappelijke ondersteuning 2015), en \
-         omdat u er toestemming voor gaf.\n",
-        i.vt_name, i.wijkteam_name, i.vt_name
+         wettelijke taak van Veilig Thuis hoort (Wet maatschappelijke ondersteuning 2015){}.\n",
+        i.vt_name,
+        i.wijkteam_name,
+        i.vt_name,
+        if i.with_consent {
+            ", en omdat u er toestemming voor gaf"
+        } else {
+            ""
+        }
     ));
+    if !i.with_consent {
+        s.push_str(
+            "Wilt u dit niet? Zeg het uw contactpersoon bij Veilig Thuis; u kunt ook een klacht \
+             indienen of bezwaar maken.\n",
+        );
+    }
     if i.joint_visit {
         s.push_str(&format!(
             "Bij het eerste bezoek komen een medewerker van {} en een medewerker van {} samen \
@@ -503,6 +522,7 @@ mod tests {
                 "Of er kinderen aanwezig waren".into(),
             )],
             joint_visit: true,
+            with_consent: true,
             vt_contact: c("Rianne", "medewerker Veilig Thuis", "0800-2000"),
             wijkteam_contact: c("Els", "wijkcoach", "026-1"),
             handover_id: "ho-1".into(),
@@ -510,7 +530,8 @@ mod tests {
         assert!(l.starts_with("Datum: 01-01-2026"), "{l}");
         for needle in [
             "Politie Oost heeft een zorgmelding",
-            "gedeeld met Wijkteam Oost",
+            "U heeft toestemming gegeven dat Wijkteam Oost",
+            "Veilig Thuis GM heeft op 01-01-2026 gegevens over uw gezin gedeeld met Wijkteam Oost",
             "- Of er kinderen aanwezig waren",
             "wettelijke taak van Veilig Thuis",
             "samen",
@@ -519,5 +540,33 @@ mod tests {
         ] {
             assert!(l.contains(needle), "missing {needle:?} in\n{l}");
         }
+    }
+
+    #[test]
+    fn without_consent_the_letter_does_not_claim_it_and_says_how_to_object() {
+        let l = family_letter(&LetterInput {
+            date: 0,
+            reporter_name: String::new(),
+            vt_name: "VT".into(),
+            wijkteam_name: "WT".into(),
+            categories: vec![("zorgen_thuissituatie".into(), String::new())],
+            joint_visit: false,
+            with_consent: false,
+            vt_contact: ContactPerson::default(),
+            wijkteam_contact: ContactPerson::default(),
+            handover_id: "ho-2".into(),
+        });
+        assert!(!l.contains("toestemming gegeven"), "{l}");
+        assert!(!l.contains("omdat u er toestemming voor gaf"), "{l}");
+        assert!(l.contains("bezwaar"), "{l}");
+        assert!(
+            l.contains("Er is een melding over uw gezin gedaan bij VT"),
+            "{l}"
+        );
+        assert!(l.contains("- zorgen_thuissituatie"), "{l}");
+        assert!(
+            l.contains("Een medewerker van WT neemt contact met u op."),
+            "{l}"
+        );
     }
 }
