@@ -21,6 +21,7 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity
 
 pub use signaalhub_proto;
 pub mod envelope;
+pub mod zorgmelding;
 
 /// What went wrong talking to the hub.
 #[derive(Debug, thiserror::Error)]
@@ -181,7 +182,7 @@ impl tonic::service::Interceptor for BearerInterceptor {
     }
 }
 
-type Svc = InterceptedService<Channel, BearerInterceptor>;
+pub(crate) type Svc = InterceptedService<Channel, BearerInterceptor>;
 
 /// A connection to a hub, with typed calls.
 #[derive(Clone)]

@@ -6,6 +6,7 @@ mod cli {
     pub mod keys;
     pub mod log;
     pub mod signals;
+    pub mod zorgmelding;
 }
 
 use clap::{Parser, Subcommand};
@@ -116,6 +117,16 @@ enum Command {
         #[command(subcommand)]
         command: ConsentCommand,
     },
+    /// Police zorgmeldingen: submit fragments, complete; Veilig Thuis: inbox, show.
+    Zorgmelding {
+        #[command(subcommand)]
+        command: cli::zorgmelding::ZorgmeldingCommand,
+    },
+    /// Veilig Thuis triage and the handover to the wijkteam; the wijkteam receives it.
+    Triage {
+        #[command(subcommand)]
+        command: cli::zorgmelding::TriageCommand,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -200,6 +211,9 @@ enum ConsentCommand {
         /// Evidence reference, e.g. the SHA-256 of the signed form.
         #[arg(long, default_value = "")]
         evidence: String,
+        /// The role I act in, when my token carries several (e.g. vt_medewerker).
+        #[arg(long, default_value = "")]
+        role: String,
     },
     /// Withdraw a consent at once.
     Withdraw {
@@ -430,6 +444,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 months,
                 explicit,
                 evidence,
+                role,
             } => {
                 let mut givers: Vec<pb::ConsentGiver> = parents
                     .iter()
@@ -473,6 +488,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                         }),
                         explicit,
                         evidence_reference: evidence,
+                        acting_role: role,
                     })
                     .await?;
                 print_consent(&c);
@@ -490,6 +506,10 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 }
             }
         },
+        Command::Zorgmelding { command } => {
+            cli::zorgmelding::zorgmelding(&mut hub, &me, command).await?
+        }
+        Command::Triage { command } => cli::zorgmelding::triage(&mut hub, &me, command).await?,
         Command::Health => {
             let s = hub.health("").await?;
             println!("{}", if s == 1 { "SERVING" } else { "NOT_SERVING" });

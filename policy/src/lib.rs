@@ -20,6 +20,8 @@
 //!   [`Policy::is_known_category`], [`Policy::roles_for_sector`], [`Policy::retention_for`],
 //!   [`Policy::recidive_window_secs`], [`Policy::version`];
 //! * [`explain::markdown`], [`explain::html`], [`explain::question`] for the FG and professionals.
+//! * [`triage::advise`]: Veilig Thuis's answers to the six Arnhem criteria -> the joint-visit
+//!   advice (samen optrekken) with the criteria that led to it.
 //!
 //! Deny by default: a decision is `Allow` only when a flow matches and one of its bases holds with
 //! its evidence and every floor rule passes. Time is passed in (`now`, unix seconds): the crate has
@@ -35,6 +37,7 @@ mod names;
 mod parse;
 mod policy;
 mod request;
+pub mod triage;
 
 pub use diag::{Diagnostic, Diagnostics};
 pub use floor::{BasisKind, EvidenceItem};

@@ -30,6 +30,8 @@ use signaalhub_proto::pb::directory_service_server::DirectoryServiceServer;
 use signaalhub_proto::pb::disclosure_log_service_server::DisclosureLogServiceServer;
 use signaalhub_proto::pb::policy_service_server::PolicyServiceServer;
 use signaalhub_proto::pb::signal_service_server::SignalServiceServer;
+use signaalhub_proto::pb::triage_service_server::TriageServiceServer;
+use signaalhub_proto::pb::zorgmelding_service_server::ZorgmeldingServiceServer;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -340,6 +342,12 @@ impl Hub {
         health_reporter
             .set_serving::<DisclosureLogServiceServer<api::log::LogApi>>()
             .await;
+        health_reporter
+            .set_serving::<ZorgmeldingServiceServer<api::zorgmelding::ZorgmeldingApi>>()
+            .await;
+        health_reporter
+            .set_serving::<TriageServiceServer<api::triage::TriageApi>>()
+            .await;
         let reflection = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(signaalhub_proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -376,6 +384,14 @@ impl Hub {
         let inbox_listener = self
             .store
             .spawn_inbox_listener(Arc::clone(&inbox_wake), stop_rx.clone());
+        let zorgmelding_api = ZorgmeldingServiceServer::new(api::zorgmelding::ZorgmeldingApi::new(
+            ctx.clone(),
+            Arc::clone(&inbox_wake),
+            stop_rx.clone(),
+        ))
+        .max_decoding_message_size(max);
+        let triage_api = TriageServiceServer::new(api::triage::TriageApi::new(ctx.clone()))
+            .max_decoding_message_size(max);
         let signal_api = SignalServiceServer::new(api::signals::SignalApi::new(
             ctx.clone(),
             inbox_wake,
@@ -414,7 +430,9 @@ impl Hub {
             .add_service(policy_api)
             .add_service(consent_api)
             .add_service(signal_api)
-            .add_service(log_api);
+            .add_service(log_api)
+            .add_service(zorgmelding_api)
+            .add_service(triage_api);
         let drain = async move {
             shutdown.await;
             tracing::info!("shutdown requested: draining");

@@ -52,6 +52,7 @@ async fn record(
         }),
         explicit,
         evidence_reference: "sha256:3f1d".into(),
+        acting_role: String::new(),
     })
     .await
     .unwrap()

@@ -121,7 +121,7 @@ fn read_payload(a: &SendArgs) -> Result<Vec<u8>, CliError> {
 }
 
 /// The current (not retired) X25519 keys an organisation publishes.
-async fn current_encryption_keys(
+pub(crate) async fn current_encryption_keys(
     hub: &mut HubClient,
     oin: &str,
 ) -> Result<Vec<RecipientKey>, CliError> {
@@ -282,7 +282,7 @@ async fn open_item(
 
 /// Writes `bytes` to `path` through a temporary file, so a crash leaves the old file or the new;
 /// readable by the owner only (payloads are about children at risk).
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
     use std::io::Write;
     let tmp = path.with_extension("tmp");
     let mut options = std::fs::OpenOptions::new();
@@ -297,7 +297,7 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
 }
 
 /// Creates the inbox folder, accessible by the owner only.
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]

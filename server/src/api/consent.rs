@@ -88,7 +88,7 @@ impl ConsentService for ConsentApi {
         request: Request<pb::RecordConsentRequest>,
     ) -> Result<Response<pb::RecordConsentResponse>, Status> {
         let c = caller(&request)?;
-        let role = self.ctx.acting_role(&c, "")?;
+        let role = self.ctx.acting_role(&c, &request.get_ref().acting_role)?;
         self.ctx.require_convenant_role(&c, &role)?;
         let r = request.into_inner();
         let p = &self.ctx.policy;

@@ -110,6 +110,14 @@ fn date(t: i64) -> String {
     format!("{:02}-{:02}-{}", d, m, if m <= 2 { y + 1 } else { y })
 }
 
+/// Events that put data about the family in another organisation's hands.
+fn is_disclosure(e: Event) -> bool {
+    matches!(
+        e,
+        Event::SignalDelivered | Event::ZorgmeldingDelivered | Event::HandoverDelivered
+    )
+}
+
 /// The letter for the family: every disclosure in plain Dutch, and how to check completeness.
 pub fn letter(ctx: &Ctx, entries: &[(LogEntry, u64)], checkpoint: &SignedCheckpoint) -> String {
     let dir = ctx.directory.snapshot();
@@ -141,7 +149,7 @@ pub fn letter(ctx: &Ctx, entries: &[(LogEntry, u64)], checkpoint: &SignedCheckpo
     let mut rows = String::new();
     let mut n = 0;
     for (e, idx) in entries {
-        if e.event != Event::SignalDelivered {
+        if !is_disclosure(e.event) {
             continue;
         }
         n += 1;
@@ -158,7 +166,7 @@ pub fn letter(ctx: &Ctx, entries: &[(LogEntry, u64)], checkpoint: &SignedCheckpo
     }
     let others = entries
         .iter()
-        .filter(|(e, _)| e.event != Event::SignalDelivered)
+        .filter(|(e, _)| !is_disclosure(e.event))
         .count();
     let body = if n == 0 {
         "<p>Er zijn geen gegevens over u of uw kind verstrekt via de signaalhub.</p>".to_string()

@@ -8,6 +8,8 @@ pub mod log;
 pub mod policy;
 pub mod signals;
 pub mod status;
+pub mod triage;
+pub mod zorgmelding;
 
 use crate::auth::Caller;
 

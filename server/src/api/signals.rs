@@ -164,7 +164,7 @@ fn check_envelope(
 }
 
 /// Verifies the envelope's sender signature and recipients' key ids against published keys.
-fn check_envelope_keys(ctx: &Ctx, env: &pb::Envelope) -> Result<(), Status> {
+pub(crate) fn check_envelope_keys(ctx: &Ctx, env: &pb::Envelope) -> Result<(), Status> {
     let dir = ctx.directory.snapshot();
     let current = |oin: &str, usage: KeyUsage, kid: &str| {
         oin.parse::<Oin>()
@@ -338,7 +338,7 @@ fn item(row: &crate::store::signal::InboxRow) -> pb::StreamInboxResponse {
 
 /// Whether the caller of a long-lived stream may still receive: organisation active in the
 /// directory (suspension takes effect at once) and token not expired.
-fn still_authorised(ctx: &Ctx, c: &Caller) -> Result<(), Status> {
+pub(crate) fn still_authorised(ctx: &Ctx, c: &Caller) -> Result<(), Status> {
     let dir = ctx.directory.snapshot();
     let active = dir
         .orgs

@@ -2,3 +2,4 @@
 pub mod consent;
 pub mod directory;
 pub mod signal;
+pub mod zorgmelding;

@@ -39,6 +39,30 @@ pub enum Event {
     SubjectAccessReport,
     /// Data was erased at the end of its retention.
     Erased,
+    /// The police submitted a fragment of a zorgmelding (accepted for delivery to Veilig Thuis).
+    ZorgmeldingFragmentSent,
+    /// A zorgmelding fragment was refused at submission.
+    ZorgmeldingFragmentDenied,
+    /// The police marked a zorgmelding complete.
+    ZorgmeldingCompleted,
+    /// A zorgmelding (a new version of it) reached Veilig Thuis (disclosure).
+    ZorgmeldingDelivered,
+    /// Veilig Thuis read a zorgmelding again (GetZorgmelding).
+    ZorgmeldingRead,
+    /// Veilig Thuis recorded a triage.
+    TriageRecorded,
+    /// Veilig Thuis recorded that the family declined the wijkteam.
+    FamilyDeclinedRecorded,
+    /// Veilig Thuis handed a case over to a wijkteam (accepted for delivery).
+    HandoverSent,
+    /// A handover was refused (family declined, no consent, acute, ...).
+    HandoverDenied,
+    /// A handover reached the wijkteam (disclosure).
+    HandoverDelivered,
+    /// A handover was held back before the wijkteam received it.
+    HandoverWithheld,
+    /// The wijkteam read a delivered handover again.
+    HandoverRead,
 }
 
 /// The result the entry records.

@@ -85,6 +85,7 @@ pub mod log;
 pub mod retention;
 pub mod signal;
 pub mod testing;
+pub mod zorgmelding;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");

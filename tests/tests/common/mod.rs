@@ -524,3 +524,44 @@ impl TestHub {
         }
     }
 }
+
+/// Every byte the hub's database holds, as text: the SQLite file and its write-ahead log, or
+/// every row of every PostgreSQL table (bytea decoded too). For "nothing in the clear" scans.
+pub async fn database_text(hub: &TestHub) -> String {
+    match &hub.store {
+        Store::Sqlite { .. } => {
+            let path = hub.config.database_target();
+            let mut bytes = std::fs::read(&path).unwrap();
+            if let Ok(wal) = std::fs::read(format!("{path}-wal")) {
+                bytes.extend(wal);
+            }
+            String::from_utf8_lossy(&bytes).into_owned()
+        }
+        Store::Postgres(p) => {
+            let tables: Vec<String> = sqlx::query_scalar(
+                "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'",
+            )
+            .fetch_all(p)
+            .await
+            .unwrap();
+            let mut all = String::new();
+            for t in tables {
+                let rows: Vec<String> = sqlx::query_scalar(&format!("SELECT t::text FROM {t} t"))
+                    .fetch_all(p)
+                    .await
+                    .unwrap();
+                for r in rows {
+                    all.push_str(&r);
+                    for part in r.split("\\x") {
+                        let hexpart: String =
+                            part.chars().take_while(|c| c.is_ascii_hexdigit()).collect();
+                        if let Ok(bytes) = hex::decode(&hexpart[..hexpart.len() / 2 * 2]) {
+                            all.push_str(&String::from_utf8_lossy(&bytes));
+                        }
+                    }
+                }
+            }
+            all
+        }
+    }
+}

@@ -1,0 +1,945 @@
+//! `signaal zorgmelding ...` (police fragments, Veilig Thuis's melding inbox) and
+//! `signaal triage ...` (triage, family refusal, handover to the wijkteam, receiving it).
+//! See docs/ZORGMELDING.md for the walk-through.
+use super::disclosure::{print_obligations, resolve_oin};
+use super::error::{CliError, refusal};
+use super::format::when;
+use super::keys::{Identity, OpenerArgs, SignerArgs};
+use super::signals::{create_private_dir, current_encryption_keys, write_atomic};
+use signaalhub_client::envelope::{self, RecipientSecrets};
+use signaalhub_client::{ClientError, HubClient};
+use signaalhub_proto::pb;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How long `--once` waits for the next item before it stops.
+const ONCE_IDLE: Duration = Duration::from_secs(2);
+
+/// `signaal zorgmelding`.
+#[derive(clap::Subcommand, Debug)]
+pub enum ZorgmeldingCommand {
+    /// Police: seal one fragment of an incident to Veilig Thuis and submit it.
+    Fragment(Box<FragmentArgs>),
+    /// Police: mark the incident's zorgmelding complete.
+    Complete {
+        /// The police registration number.
+        #[arg(long)]
+        registration: String,
+    },
+    /// Veilig Thuis: stream the zorgmeldingen, open every fragment and save it.
+    Inbox(InboxArgs),
+    /// One zorgmelding: by id (Veilig Thuis, police) or --registration (police).
+    Show {
+        /// The zorgmelding id (`zm_…`).
+        id: Option<String>,
+        /// The police registration number (police only).
+        #[arg(long)]
+        registration: Option<String>,
+    },
+}
+
+/// What a fragment holds.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum KindArg {
+    /// The incident report.
+    Incident,
+    /// The persons involved.
+    Persons,
+    /// The children present.
+    ChildrenPresent,
+    /// Earlier incidents.
+    History,
+    /// Anything else.
+    Other,
+}
+
+impl From<KindArg> for pb::FragmentKind {
+    fn from(k: KindArg) -> Self {
+        match k {
+            KindArg::Incident => pb::FragmentKind::Incident,
+            KindArg::Persons => pb::FragmentKind::Persons,
+            KindArg::ChildrenPresent => pb::FragmentKind::ChildrenPresent,
+            KindArg::History => pb::FragmentKind::History,
+            KindArg::Other => pb::FragmentKind::Other,
+        }
+    }
+}
+
+/// `signaal zorgmelding fragment`.
+#[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("payload").required(true).args(["file", "text"])))]
+pub struct FragmentArgs {
+    /// The police registration number of the incident.
+    #[arg(long)]
+    registration: String,
+    /// The fragment id (1-64 of A-Za-z0-9._-); default `<registration>-<kind>` made safe.
+    #[arg(long)]
+    id: Option<String>,
+    /// What the fragment holds.
+    #[arg(long, value_enum)]
+    kind: KindArg,
+    /// Veilig Thuis: an OIN or `veilig_thuis`.
+    #[arg(long, default_value = "veilig_thuis")]
+    to: String,
+    /// BSN of a person the fragment is about; repeatable.
+    #[arg(long = "bsn", required = true)]
+    bsns: Vec<String>,
+    /// Data category; repeatable (e.g. incidentgegevens, betrokken_personen, aanwezigheid_kinderen).
+    #[arg(long = "category", required = true)]
+    categories: Vec<String>,
+    /// The police basis in the convenant.
+    #[arg(long, default_value = "wpg_zorgmelding")]
+    basis: String,
+    /// File with the payload.
+    #[arg(long)]
+    file: Option<PathBuf>,
+    /// The payload as text.
+    #[arg(long)]
+    text: Option<String>,
+    /// Role to act in, if the token has several.
+    #[arg(long, default_value = "")]
+    role: String,
+    #[command(flatten)]
+    signer: SignerArgs,
+}
+
+/// `signaal zorgmelding inbox`.
+#[derive(clap::Args, Debug)]
+pub struct InboxArgs {
+    /// Resume after this cursor (default: the one saved in DIR/.zorgmelding-cursor).
+    #[arg(long)]
+    after: Option<u64>,
+    /// Folder for the fragments (`<zorgmelding_id>/<sequence>-<kind>.bin`) and the cursor.
+    #[arg(long, default_value = "zorgmeldingen")]
+    out: PathBuf,
+    /// Stop when nothing arrives for 2 seconds.
+    #[arg(long)]
+    once: bool,
+    #[command(flatten)]
+    opener: OpenerArgs,
+}
+
+/// `signaal triage`.
+#[derive(clap::Subcommand, Debug)]
+pub enum TriageCommand {
+    /// Veilig Thuis: record the triage (the six Arnhem criteria) and see the advice.
+    Record(Box<RecordArgs>),
+    /// Veilig Thuis: the latest triage and whether the family declined.
+    Show {
+        /// The zorgmelding id.
+        id: String,
+    },
+    /// Veilig Thuis: record that the family does not want the wijkteam.
+    Decline {
+        /// The zorgmelding id.
+        id: String,
+        /// Who said so: a reference such as ouder-1.
+        #[arg(long)]
+        by: String,
+        /// Role to act in, if the token has several.
+        #[arg(long, default_value = "")]
+        role: String,
+    },
+    /// Veilig Thuis: re-seal the melding's fragments for the wijkteam and hand the case over.
+    Handover(Box<HandoverArgs>),
+    /// Handovers sent or received.
+    Handovers,
+    /// Wijkteam: receive a handover, open and save its envelopes, print the letter.
+    Receive(ReceiveArgs),
+}
+
+/// An answer to a yes/no criterion.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum YesNo {
+    /// Yes.
+    Yes,
+    /// No.
+    No,
+    /// Not known yet.
+    Unknown,
+}
+
+impl From<YesNo> for pb::CriterionAnswer {
+    fn from(a: YesNo) -> Self {
+        match a {
+            YesNo::Yes => pb::CriterionAnswer::Yes,
+            YesNo::No => pb::CriterionAnswer::No,
+            YesNo::Unknown => pb::CriterionAnswer::Unknown,
+        }
+    }
+}
+
+/// Criterion 4.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum ConflictArg {
+    /// A conflict about the children's safety.
+    Yes,
+    /// No.
+    No,
+    /// Only divorce problems.
+    DivorceOnly,
+    /// Not known yet.
+    Unknown,
+}
+
+/// Criterion 5.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum OpenArg {
+    /// Open to help.
+    Open,
+    /// Expected not to be open to help.
+    ExpectedNotOpen,
+    /// Found not to be open to help.
+    FoundNotOpen,
+    /// Not known yet.
+    Unknown,
+}
+
+/// `signaal triage record`.
+#[derive(clap::Args, Debug)]
+pub struct RecordArgs {
+    /// The zorgmelding id.
+    id: String,
+    /// 1. Physical abuse or severe violence.
+    #[arg(long, value_enum)]
+    physical_abuse: YesNo,
+    /// 2. Sexual abuse.
+    #[arg(long, value_enum)]
+    sexual_abuse: YesNo,
+    /// 3. Domestic violence witnessed by children.
+    #[arg(long, value_enum)]
+    witnessed_by_children: YesNo,
+    /// 4. Conflict about the children's safety.
+    #[arg(long, value_enum)]
+    safety_conflict: ConflictArg,
+    /// 5. Are the parents open to help?
+    #[arg(long, value_enum)]
+    open_to_help: OpenArg,
+    /// 6. Stacked reports (also those the hub does not know of).
+    #[arg(long, value_enum)]
+    stacked_reports: YesNo,
+    /// 6. Mutual accusations.
+    #[arg(long, value_enum)]
+    mutual_accusations: YesNo,
+    /// 6. Addiction.
+    #[arg(long, value_enum)]
+    addiction: YesNo,
+    /// Acute danger.
+    #[arg(long)]
+    acute: bool,
+    /// Veilig Thuis's case reference.
+    #[arg(long = "case")]
+    case_reference: String,
+    /// Role to act in, if the token has several (e.g. triagist).
+    #[arg(long, default_value = "")]
+    role: String,
+}
+
+/// `signaal triage handover`.
+#[derive(clap::Args, Debug)]
+pub struct HandoverArgs {
+    /// The zorgmelding id.
+    id: String,
+    /// The wijkteam: an OIN or `wijkteam`.
+    #[arg(long, default_value = "wijkteam")]
+    to: String,
+    /// BSN of a person handed over (one the melding is about); repeatable.
+    #[arg(long = "bsn", required = true)]
+    bsns: Vec<String>,
+    /// Category handed over; repeatable.
+    #[arg(long = "category", required = true)]
+    categories: Vec<String>,
+    /// Sequence number of a fragment to hand over; repeatable (default: every fragment). Hand
+    /// over only what the categories cover (data minimisation).
+    #[arg(long = "fragment")]
+    fragments: Vec<u32>,
+    /// Id of the family's recorded consent; repeatable.
+    #[arg(long = "consent")]
+    consent_ids: Vec<String>,
+    /// Veilig Thuis's basis in the convenant.
+    #[arg(long, default_value = "vt_wettelijke_taak")]
+    basis: String,
+    /// Veilig Thuis's case reference (evidence of the basis).
+    #[arg(long = "case")]
+    case_reference: String,
+    /// Whether the family was told (yes/no).
+    #[arg(long, default_value = "yes")]
+    client_informed: String,
+    /// The handover id; default `ho-` and 16 random hex characters.
+    #[arg(long = "handover-id")]
+    handover_id: Option<String>,
+    /// Veilig Thuis contact: name.
+    #[arg(long)]
+    vt_name: String,
+    /// Veilig Thuis contact: function.
+    #[arg(long, default_value = "medewerker Veilig Thuis")]
+    vt_function: String,
+    /// Veilig Thuis contact: phone.
+    #[arg(long, default_value = "")]
+    vt_phone: String,
+    /// Veilig Thuis contact: e-mail.
+    #[arg(long, default_value = "")]
+    vt_email: String,
+    /// Wijkteam contact: name.
+    #[arg(long)]
+    wijkteam_name: String,
+    /// Wijkteam contact: function.
+    #[arg(long, default_value = "wijkcoach")]
+    wijkteam_function: String,
+    /// Wijkteam contact: phone.
+    #[arg(long, default_value = "")]
+    wijkteam_phone: String,
+    /// Wijkteam contact: e-mail.
+    #[arg(long, default_value = "")]
+    wijkteam_email: String,
+    /// Write the family letter to this file (default: print it).
+    #[arg(long)]
+    letter: Option<PathBuf>,
+    /// Role to act in, if the token has several (e.g. vt_medewerker).
+    #[arg(long, default_value = "")]
+    role: String,
+    #[command(flatten)]
+    signer: SignerArgs,
+    #[command(flatten)]
+    opener: OpenerArgs,
+}
+
+/// `signaal triage receive`.
+#[derive(clap::Args, Debug)]
+pub struct ReceiveArgs {
+    /// The handover id.
+    id: String,
+    /// The sender's OIN (Veilig Thuis): an OIN or `veilig_thuis`.
+    #[arg(long, default_value = "veilig_thuis")]
+    from: String,
+    /// Folder for the opened envelopes (`<handover_id>/<n>.bin`) and the letter.
+    #[arg(long, default_value = "overdrachten")]
+    out: PathBuf,
+    #[command(flatten)]
+    opener: OpenerArgs,
+}
+
+fn random_hex() -> Result<String, CliError> {
+    use ring::rand::SecureRandom;
+    let mut bytes = [0u8; 8];
+    ring::rand::SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| CliError::Failed("the random number generator failed".into()))?;
+    Ok(hex::encode(bytes))
+}
+
+fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn safe_id(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(64)
+        .collect()
+}
+
+fn kind_name(k: i32) -> String {
+    pb::FragmentKind::try_from(k)
+        .map(|k| {
+            k.as_str_name()
+                .trim_start_matches("FRAGMENT_KIND_")
+                .to_lowercase()
+        })
+        .unwrap_or_else(|_| format!("kind {k}"))
+}
+
+/// Reports a refusal's headline on stdout (the reasons follow on stderr).
+fn refused<T>(what: &str, e: ClientError) -> Result<T, CliError> {
+    if let ClientError::Status(s) = &e
+        && (refusal(s).is_some() || s.code() == tonic::Code::PermissionDenied)
+    {
+        println!("{what} NOT done: the hub refused it");
+    }
+    Err(e.into())
+}
+
+/// Verifies a fragment's or handover envelope's sender signature against the directory and
+/// opens it.
+async fn open(
+    hub: &mut HubClient,
+    me: &RecipientSecrets,
+    env: &pb::Envelope,
+) -> Result<Vec<u8>, String> {
+    let org = hub
+        .get_organization(&env.sender_oin)
+        .await
+        .map_err(|e| format!("looking up the sender's signing key: {e}"))?;
+    let key: [u8; 32] = org
+        .signing_keys
+        .iter()
+        .find(|k| k.key_id == env.sender_signing_key_id)
+        .ok_or("the sender publishes no such signing key")?
+        .public_key
+        .as_slice()
+        .try_into()
+        .map_err(|_| "the sender's signing key is not 32 bytes")?;
+    envelope::open(env, me, &key).map_err(|e| e.to_string())
+}
+
+fn print_melding(m: &pb::Zorgmelding) {
+    println!(
+        "zorgmelding {}  registration {}  from {}  to {}  {} fragment(s){}  {} person(s)",
+        m.zorgmelding_id,
+        m.registration_number,
+        m.police_oin,
+        m.recipient_oin,
+        m.fragments.len(),
+        if m.complete { "  COMPLETE" } else { "" },
+        m.subject_count
+    );
+    for f in &m.fragments {
+        println!(
+            "  #{} {:<16} {}  by {} ({}) of {} at {}  [{}]",
+            f.sequence,
+            kind_name(f.kind),
+            f.fragment_id,
+            f.author_professional,
+            f.author_role,
+            f.author_oin,
+            when(f.received_at.as_ref()),
+            f.categories.join(", ")
+        );
+    }
+    if let Some(r) = &m.recidive {
+        println!(
+            "  recidive (last {} days): {} earlier zorgmelding(en), {} earlier signal(s){}",
+            r.window_days,
+            r.earlier_zorgmeldingen,
+            r.earlier_signals,
+            if r.sectors.is_empty() {
+                String::new()
+            } else {
+                format!(" from {}", r.sectors.join(", "))
+            }
+        );
+        for i in &r.items {
+            println!(
+                "    {} {} from {} ({}) at {}",
+                i.kind,
+                i.reference,
+                i.sender_oin,
+                i.sender_sector,
+                when(i.at.as_ref())
+            );
+        }
+    }
+    if !m.linked_zorgmelding_ids.is_empty() {
+        println!("  same household: {}", m.linked_zorgmelding_ids.join(", "));
+    }
+}
+
+/// Runs `signaal zorgmelding ...`.
+pub async fn zorgmelding(
+    hub: &mut HubClient,
+    me: &Identity,
+    cmd: ZorgmeldingCommand,
+) -> Result<(), CliError> {
+    match cmd {
+        ZorgmeldingCommand::Fragment(a) => fragment(hub, me, *a).await,
+        ZorgmeldingCommand::Complete { registration } => {
+            let m = match hub.complete_zorgmelding(&registration).await {
+                Ok(m) => m,
+                Err(e) => return refused("completion", e),
+            };
+            print_melding(&m);
+            Ok(())
+        }
+        ZorgmeldingCommand::Inbox(a) => inbox(hub, me, a).await,
+        ZorgmeldingCommand::Show { id, registration } => {
+            let m = match (id, registration) {
+                (Some(id), _) => hub.get_zorgmelding(&id).await?,
+                (None, Some(r)) => hub.get_zorgmelding_by_registration(&r).await?,
+                (None, None) => {
+                    return Err(CliError::config(
+                        "give the zorgmelding id or --registration",
+                    ));
+                }
+            };
+            print_melding(&m);
+            Ok(())
+        }
+    }
+}
+
+async fn fragment(hub: &mut HubClient, me: &Identity, a: FragmentArgs) -> Result<(), CliError> {
+    let payload = match (&a.file, &a.text) {
+        (Some(p), _) => std::fs::read(p)
+            .map_err(|e| CliError::config(format!("--file {}: {e}", p.display())))?,
+        (None, Some(t)) => t.as_bytes().to_vec(),
+        (None, None) => return Err(CliError::config("--file or --text is required")),
+    };
+    let kind = pb::FragmentKind::from(a.kind);
+    let id = a.id.clone().unwrap_or_else(|| {
+        safe_id(&format!(
+            "{}-{}",
+            a.registration,
+            kind_name(kind as i32).replace('_', "-")
+        ))
+    });
+    let my_oin = me.oin(hub).await?;
+    let sender = me.sender_keys(&my_oin, &a.signer)?;
+    let to = resolve_oin(hub, &a.to).await?;
+    let keys = current_encryption_keys(hub, &to).await?;
+    let basis = pb::Basis {
+        legal: Some(pb::LegalBasis {
+            basis: a.basis.clone(),
+            evidence: Some(pb::Evidence {
+                registration_number: a.registration.clone(),
+                ..Default::default()
+            }),
+        }),
+        consent_ids: vec![],
+    };
+    let binding = pb::EnvelopeBinding {
+        signal_id: id.clone(),
+        purpose: "zorgmelding_politie".into(),
+        categories: a.categories.clone(),
+        basis_reference: signaalhub_proto::basis_reference(&basis),
+        created_at_unix: now_unix(),
+    };
+    let env = envelope::seal(&payload, binding, &sender, &keys).map_err(CliError::sealing)?;
+    let r = hub
+        .submit_fragment(pb::SubmitFragmentRequest {
+            registration_number: a.registration.clone(),
+            fragment_id: id.clone(),
+            kind: kind as i32,
+            recipient_oin: to,
+            subject_bsns: a.bsns.clone(),
+            categories: a.categories.clone(),
+            basis: Some(basis),
+            envelope: Some(env),
+            acting_role: a.role.clone(),
+        })
+        .await;
+    let r = match r {
+        Ok(r) => r,
+        Err(e) => return refused(&format!("fragment {id}"), e),
+    };
+    println!(
+        "fragment {id} is #{} of zorgmelding {} ({} fragment(s) so far){}",
+        r.sequence,
+        r.zorgmelding_id,
+        r.fragment_count,
+        if r.duplicate {
+            " — a retry: nothing was added"
+        } else {
+            ""
+        }
+    );
+    Ok(())
+}
+
+async fn inbox(hub: &mut HubClient, me: &Identity, a: InboxArgs) -> Result<(), CliError> {
+    let my_oin = me.oin(hub).await?;
+    let secrets = me.recipient_secrets(&my_oin, &a.opener)?;
+    create_private_dir(&a.out)
+        .map_err(|e| CliError::config(format!("--out {}: {e}", a.out.display())))?;
+    let cursor_file = a.out.join(".zorgmelding-cursor");
+    let saved = match std::fs::read_to_string(&cursor_file) {
+        Ok(t) => t.trim().parse::<u64>().map_err(|_| {
+            CliError::config(format!(
+                "{} is not a cursor; fix or remove it, or pass --after",
+                cursor_file.display()
+            ))
+        })?,
+        Err(_) => 0,
+    };
+    let mut stream = hub.stream_zorgmeldingen(a.after.unwrap_or(saved)).await?;
+    let (mut items, mut failed) = (0usize, 0usize);
+    loop {
+        let next = if a.once {
+            match tokio::time::timeout(ONCE_IDLE, stream.message()).await {
+                Ok(n) => n,
+                Err(_) => break,
+            }
+        } else {
+            stream.message().await
+        };
+        let Some(item) = next? else { break };
+        let Some(m) = item.zorgmelding else { continue };
+        if item.update {
+            println!("UPDATE (cursor {}):", item.cursor);
+        } else {
+            println!("cursor {}:", item.cursor);
+        }
+        print_melding(&m);
+        let dir = a.out.join(safe_id(&m.zorgmelding_id));
+        create_private_dir(&dir)
+            .map_err(|e| CliError::config(format!("{}: {e}", dir.display())))?;
+        let mut ok = true;
+        for f in &m.fragments {
+            let Some(env) = &f.envelope else { continue };
+            match open(hub, &secrets, env).await {
+                Ok(p) => {
+                    let file = dir.join(format!("{}-{}.bin", f.sequence, kind_name(f.kind)));
+                    write_atomic(&file, &p)?;
+                    println!(
+                        "    #{} opened: {} bytes -> {}",
+                        f.sequence,
+                        p.len(),
+                        file.display()
+                    );
+                }
+                Err(why) => {
+                    println!("    #{} NOT OPENED: {why}", f.sequence);
+                    ok = false;
+                }
+            }
+        }
+        items += 1;
+        if ok {
+            write_atomic(&cursor_file, format!("{}\n", item.cursor).as_bytes())?;
+        } else {
+            failed += 1;
+        }
+    }
+    println!("{items} zorgmelding item(s), {failed} with fragments that did not open");
+    if failed > 0 {
+        return Err(CliError::Failed(format!(
+            "{failed} zorgmelding(en) had fragments that did not open; the cursor was not moved past them"
+        )));
+    }
+    Ok(())
+}
+
+fn criterion_line(c: &pb::Criterion) -> String {
+    format!("{}. {} ({})", c.number, c.text_nl, c.code)
+}
+
+fn print_triage(t: &pb::Triage) {
+    println!(
+        "triage {} of {} by {} ({}) at {}{}",
+        t.triage_id,
+        t.zorgmelding_id,
+        t.triagist,
+        t.role,
+        when(t.recorded_at.as_ref()),
+        if t.acute { "  ACUTE" } else { "" }
+    );
+    if let Some(a) = &t.advice {
+        let name = pb::Advice::try_from(a.advice)
+            .map(|x| x.as_str_name().trim_start_matches("ADVICE_").to_owned())
+            .unwrap_or_default();
+        println!("  advice: {name}");
+        for c in &a.criteria_met {
+            println!("    criterion {}", criterion_line(c));
+        }
+        for c in &a.open_questions {
+            println!("    still unknown: {}", criterion_line(c));
+        }
+        for l in &a.explanation_nl {
+            println!("  {l}");
+        }
+    }
+    if let Some(r) = &t.recidive {
+        println!(
+            "  recidive (last {} days): {} earlier zorgmelding(en), {} earlier signal(s)",
+            r.window_days, r.earlier_zorgmeldingen, r.earlier_signals
+        );
+    }
+}
+
+fn print_handover(h: &pb::Handover) {
+    let state = pb::HandoverState::try_from(h.state)
+        .map(|s| {
+            s.as_str_name()
+                .trim_start_matches("HANDOVER_STATE_")
+                .to_owned()
+        })
+        .unwrap_or_default();
+    println!(
+        "handover {} of {}  {} -> {}  {}  [{}]  basis {}  at {}",
+        h.handover_id,
+        h.zorgmelding_id,
+        h.sender_oin,
+        h.recipient_oin,
+        state,
+        h.categories.join(", "),
+        h.basis.join(" "),
+        when(h.created_at.as_ref())
+    );
+    for r in &h.reasons {
+        println!("    {}: {}\n      {}", r.code, r.text_nl, r.text_en);
+    }
+}
+
+/// Runs `signaal triage ...`.
+pub async fn triage(
+    hub: &mut HubClient,
+    me: &Identity,
+    cmd: TriageCommand,
+) -> Result<(), CliError> {
+    match cmd {
+        TriageCommand::Record(a) => {
+            let a = *a;
+            let t = hub
+                .record_triage(pb::RecordTriageRequest {
+                    zorgmelding_id: a.id,
+                    criteria: Some(pb::ArnhemCriteria {
+                        physical_abuse_or_severe_violence: pb::CriterionAnswer::from(
+                            a.physical_abuse,
+                        ) as i32,
+                        sexual_abuse: pb::CriterionAnswer::from(a.sexual_abuse) as i32,
+                        violence_witnessed_by_children: pb::CriterionAnswer::from(
+                            a.witnessed_by_children,
+                        ) as i32,
+                        safety_conflict: match a.safety_conflict {
+                            ConflictArg::Yes => pb::SafetyConflictAnswer::Yes,
+                            ConflictArg::No => pb::SafetyConflictAnswer::No,
+                            ConflictArg::DivorceOnly => pb::SafetyConflictAnswer::DivorceOnly,
+                            ConflictArg::Unknown => pb::SafetyConflictAnswer::Unknown,
+                        } as i32,
+                        open_to_help: match a.open_to_help {
+                            OpenArg::Open => pb::OpenToHelpAnswer::Open,
+                            OpenArg::ExpectedNotOpen => pb::OpenToHelpAnswer::ExpectedNotOpen,
+                            OpenArg::FoundNotOpen => pb::OpenToHelpAnswer::FoundNotOpen,
+                            OpenArg::Unknown => pb::OpenToHelpAnswer::Unknown,
+                        } as i32,
+                        stacked_reports: pb::CriterionAnswer::from(a.stacked_reports) as i32,
+                        mutual_accusations: pb::CriterionAnswer::from(a.mutual_accusations) as i32,
+                        addiction: pb::CriterionAnswer::from(a.addiction) as i32,
+                    }),
+                    acute: a.acute,
+                    case_reference: a.case_reference,
+                    acting_role: a.role,
+                })
+                .await?;
+            print_triage(&t);
+        }
+        TriageCommand::Show { id } => {
+            let r = hub.get_triage(&id).await?;
+            match &r.triage {
+                Some(t) => print_triage(t),
+                None => println!("no triage recorded for {id}"),
+            }
+            if let Some(d) = &r.family_declined {
+                println!(
+                    "  the family declined the wijkteam ({} at {}): the case stays with Veilig Thuis",
+                    d.declined_by,
+                    when(d.recorded_at.as_ref())
+                );
+            }
+        }
+        TriageCommand::Decline { id, by, role } => {
+            let d = hub.record_family_declined(&id, &by, &role).await?;
+            println!(
+                "recorded: the family ({}) declined the wijkteam at {}; handovers of {id} are refused",
+                d.declined_by,
+                when(d.recorded_at.as_ref())
+            );
+        }
+        TriageCommand::Handover(a) => handover(hub, me, *a).await?,
+        TriageCommand::Handovers => {
+            for h in hub.list_handovers().await? {
+                print_handover(&h);
+            }
+        }
+        TriageCommand::Receive(a) => receive(hub, me, a).await?,
+    }
+    Ok(())
+}
+
+async fn handover(hub: &mut HubClient, me: &Identity, a: HandoverArgs) -> Result<(), CliError> {
+    let my_oin = me.oin(hub).await?;
+    let sender = me.sender_keys(&my_oin, &a.signer)?;
+    let secrets = me.recipient_secrets(&my_oin, &a.opener)?;
+    let to = resolve_oin(hub, &a.to).await?;
+    let keys = current_encryption_keys(hub, &to).await?;
+    let client_informed = match a.client_informed.as_str() {
+        "yes" => true,
+        "no" => false,
+        o => {
+            return Err(CliError::config(format!(
+                "--client-informed {o:?}: yes or no"
+            )));
+        }
+    };
+    let handover_id = match a.handover_id.clone() {
+        Some(id) => id,
+        None => format!("ho-{}", random_hex()?),
+    };
+    let basis = pb::Basis {
+        legal: Some(pb::LegalBasis {
+            basis: a.basis.clone(),
+            evidence: Some(pb::Evidence {
+                case_reference: a.case_reference.clone(),
+                client_informed: Some(client_informed),
+                ..Default::default()
+            }),
+        }),
+        consent_ids: a.consent_ids.clone(),
+    };
+    // Open every fragment here (the hub cannot) and re-seal it for the wijkteam.
+    let melding = hub.get_zorgmelding(&a.id).await?;
+    if let Some(n) = a
+        .fragments
+        .iter()
+        .find(|n| !melding.fragments.iter().any(|f| f.sequence == **n))
+    {
+        return Err(CliError::config(format!(
+            "--fragment {n}: the zorgmelding has fragments 1 to {}",
+            melding.fragments.len()
+        )));
+    }
+    let mut envelopes = Vec::new();
+    for f in melding
+        .fragments
+        .iter()
+        .filter(|f| a.fragments.is_empty() || a.fragments.contains(&f.sequence))
+    {
+        let env = f.envelope.as_ref().ok_or_else(|| {
+            CliError::Failed(format!(
+                "fragment #{} came without its envelope",
+                f.sequence
+            ))
+        })?;
+        let payload = open(hub, &secrets, env)
+            .await
+            .map_err(|why| CliError::Failed(format!("fragment #{}: {why}", f.sequence)))?;
+        let binding = pb::EnvelopeBinding {
+            signal_id: format!("{handover_id}.{}", f.sequence),
+            purpose: "overdracht_hulpverlening".into(),
+            categories: a.categories.clone(),
+            basis_reference: signaalhub_proto::basis_reference(&basis),
+            created_at_unix: now_unix(),
+        };
+        envelopes
+            .push(envelope::seal(&payload, binding, &sender, &keys).map_err(CliError::sealing)?);
+    }
+    let contact = |name: &str, function: &str, phone: &str, email: &str| pb::ContactPerson {
+        name: name.into(),
+        function: function.into(),
+        phone: phone.into(),
+        email: email.into(),
+    };
+    let r = hub
+        .hand_over(pb::HandOverRequest {
+            handover_id: handover_id.clone(),
+            zorgmelding_id: a.id.clone(),
+            recipient_oin: to,
+            subject_bsns: a.bsns.clone(),
+            categories: a.categories.clone(),
+            basis: Some(basis),
+            envelopes,
+            veilig_thuis_contact: Some(contact(
+                &a.vt_name,
+                &a.vt_function,
+                &a.vt_phone,
+                &a.vt_email,
+            )),
+            wijkteam_contact: Some(contact(
+                &a.wijkteam_name,
+                &a.wijkteam_function,
+                &a.wijkteam_phone,
+                &a.wijkteam_email,
+            )),
+            acting_role: a.role.clone(),
+        })
+        .await;
+    let r = match r {
+        Ok(r) => r,
+        Err(e) => return refused(&format!("handover {handover_id}"), e),
+    };
+    let h = r
+        .handover
+        .ok_or_else(|| CliError::Failed("the hub sent no handover".into()))?;
+    print_handover(&h);
+    if r.duplicate {
+        println!("  a retry: the hub answered as the first time");
+    }
+    for d in &r.decisions {
+        print_obligations(d, "  ");
+    }
+    match &a.letter {
+        Some(p) => {
+            write_atomic(p, h.family_letter.as_bytes())?;
+            println!("  letter for the family -> {}", p.display());
+        }
+        None => println!("\n{}", h.family_letter),
+    }
+    Ok(())
+}
+
+async fn receive(hub: &mut HubClient, me: &Identity, a: ReceiveArgs) -> Result<(), CliError> {
+    let my_oin = me.oin(hub).await?;
+    let secrets = me.recipient_secrets(&my_oin, &a.opener)?;
+    let from = resolve_oin(hub, &a.from).await?;
+    let h = hub.get_handover(&from, &a.id).await?;
+    print_handover(&h);
+    if h.envelopes.is_empty() {
+        return Err(CliError::Failed(format!(
+            "handover {} was not delivered to you",
+            a.id
+        )));
+    }
+    let dir = a.out.join(safe_id(&h.handover_id));
+    create_private_dir(&dir).map_err(|e| CliError::config(format!("{}: {e}", dir.display())))?;
+    let mut failed = 0;
+    for (i, env) in h.envelopes.iter().enumerate() {
+        match open(hub, &secrets, env).await {
+            Ok(p) => {
+                let file = dir.join(format!("{}.bin", i + 1));
+                write_atomic(&file, &p)?;
+                println!(
+                    "  envelope {} opened: {} bytes -> {}",
+                    i + 1,
+                    p.len(),
+                    file.display()
+                );
+            }
+            Err(why) => {
+                println!("  envelope {} NOT OPENED: {why}", i + 1);
+                failed += 1;
+            }
+        }
+    }
+    let letter = dir.join("brief-aan-gezin.txt");
+    write_atomic(&letter, h.family_letter.as_bytes())?;
+    if let Some(c) = &h.veilig_thuis_contact {
+        println!(
+            "  contact at Veilig Thuis: {} ({}) {} {}",
+            c.name, c.function, c.phone, c.email
+        );
+    }
+    println!("  the family's letter -> {}", letter.display());
+    if failed > 0 {
+        return Err(CliError::Failed(format!(
+            "{failed} envelope(s) did not open"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_ids_are_what_the_hub_accepts() {
+        let id = safe_id("2026/OOST 000123-incident");
+        assert_eq!(id, "2026-OOST-000123-incident");
+        assert!(safe_id(&"x".repeat(100)).len() == 64);
+        assert_eq!(
+            kind_name(pb::FragmentKind::ChildrenPresent as i32),
+            "children_present"
+        );
+        assert_eq!(kind_name(99), "kind 99");
+        let h = random_hex().unwrap_or_default();
+        assert_eq!(h.len(), 16);
+    }
+}

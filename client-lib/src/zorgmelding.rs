@@ -1,0 +1,175 @@
+//! Typed calls for police zorgmeldingen, Veilig Thuis triage and the handover to the wijkteam
+//! (`ZorgmeldingService`, `TriageService`). See docs/ZORGMELDING.md.
+use crate::{ClientError, HubClient, Svc};
+use signaalhub_proto::pb;
+use signaalhub_proto::pb::triage_service_client::TriageServiceClient;
+use signaalhub_proto::pb::zorgmelding_service_client::ZorgmeldingServiceClient;
+
+impl HubClient {
+    fn zorgmeldingen(&self) -> ZorgmeldingServiceClient<Svc> {
+        ZorgmeldingServiceClient::with_interceptor(self.channel.clone(), self.interceptor.clone())
+    }
+
+    fn triages(&self) -> TriageServiceClient<Svc> {
+        TriageServiceClient::with_interceptor(self.channel.clone(), self.interceptor.clone())
+    }
+
+    /// Police: submits one fragment of an incident's zorgmelding (its envelope sealed with
+    /// [`crate::envelope::seal`] to Veilig Thuis). Idempotent on `fragment_id`.
+    pub async fn submit_fragment(
+        &mut self,
+        request: pb::SubmitFragmentRequest,
+    ) -> Result<pb::SubmitFragmentResponse, ClientError> {
+        Ok(self
+            .zorgmeldingen()
+            .submit_fragment(request)
+            .await?
+            .into_inner())
+    }
+
+    /// Police: marks the zorgmelding of `registration_number` complete.
+    pub async fn complete_zorgmelding(
+        &mut self,
+        registration_number: &str,
+    ) -> Result<pb::Zorgmelding, ClientError> {
+        self.zorgmeldingen()
+            .complete_zorgmelding(pb::CompleteZorgmeldingRequest {
+                registration_number: registration_number.into(),
+                acting_role: String::new(),
+            })
+            .await?
+            .into_inner()
+            .zorgmelding
+            .ok_or_else(|| ClientError::Config("the hub sent no zorgmelding".into()))
+    }
+
+    /// Veilig Thuis: the live stream of its zorgmeldingen, resuming after `after_cursor`.
+    pub async fn stream_zorgmeldingen(
+        &mut self,
+        after_cursor: u64,
+    ) -> Result<tonic::Streaming<pb::StreamZorgmeldingenResponse>, ClientError> {
+        Ok(self
+            .zorgmeldingen()
+            .stream_zorgmeldingen(pb::StreamZorgmeldingenRequest { after_cursor })
+            .await?
+            .into_inner())
+    }
+
+    /// One zorgmelding by the hub's id (Veilig Thuis or the police).
+    pub async fn get_zorgmelding(
+        &mut self,
+        zorgmelding_id: &str,
+    ) -> Result<pb::Zorgmelding, ClientError> {
+        self.get_zorgmelding_request(pb::GetZorgmeldingRequest {
+            zorgmelding_id: zorgmelding_id.into(),
+            registration_number: String::new(),
+        })
+        .await
+    }
+
+    /// Police: one's own zorgmelding by registration number (without envelopes).
+    pub async fn get_zorgmelding_by_registration(
+        &mut self,
+        registration_number: &str,
+    ) -> Result<pb::Zorgmelding, ClientError> {
+        self.get_zorgmelding_request(pb::GetZorgmeldingRequest {
+            zorgmelding_id: String::new(),
+            registration_number: registration_number.into(),
+        })
+        .await
+    }
+
+    async fn get_zorgmelding_request(
+        &mut self,
+        request: pb::GetZorgmeldingRequest,
+    ) -> Result<pb::Zorgmelding, ClientError> {
+        self.zorgmeldingen()
+            .get_zorgmelding(request)
+            .await?
+            .into_inner()
+            .zorgmelding
+            .ok_or_else(|| ClientError::Config("the hub sent no zorgmelding".into()))
+    }
+
+    /// Veilig Thuis: records a triage; returns it with the advice and the recidive.
+    pub async fn record_triage(
+        &mut self,
+        request: pb::RecordTriageRequest,
+    ) -> Result<pb::Triage, ClientError> {
+        self.triages()
+            .record_triage(request)
+            .await?
+            .into_inner()
+            .triage
+            .ok_or_else(|| ClientError::Config("the hub sent no triage".into()))
+    }
+
+    /// Veilig Thuis: the latest triage of a zorgmelding and the family's refusal, if any.
+    pub async fn get_triage(
+        &mut self,
+        zorgmelding_id: &str,
+    ) -> Result<pb::GetTriageResponse, ClientError> {
+        Ok(self
+            .triages()
+            .get_triage(pb::GetTriageRequest {
+                zorgmelding_id: zorgmelding_id.into(),
+            })
+            .await?
+            .into_inner())
+    }
+
+    /// Veilig Thuis: records that the family declined the wijkteam (`declined_by` is a reference
+    /// such as `ouder-1`).
+    pub async fn record_family_declined(
+        &mut self,
+        zorgmelding_id: &str,
+        declined_by: &str,
+        acting_role: &str,
+    ) -> Result<pb::FamilyDeclined, ClientError> {
+        self.triages()
+            .record_family_declined(pb::RecordFamilyDeclinedRequest {
+                zorgmelding_id: zorgmelding_id.into(),
+                declined_by: declined_by.into(),
+                acting_role: acting_role.into(),
+            })
+            .await?
+            .into_inner()
+            .family_declined
+            .ok_or_else(|| ClientError::Config("the hub sent no answer".into()))
+    }
+
+    /// Veilig Thuis: hands a case over to a wijkteam. Idempotent on `handover_id`.
+    pub async fn hand_over(
+        &mut self,
+        request: pb::HandOverRequest,
+    ) -> Result<pb::HandOverResponse, ClientError> {
+        Ok(self.triages().hand_over(request).await?.into_inner())
+    }
+
+    /// Handovers this organisation sent or received, newest first.
+    pub async fn list_handovers(&mut self) -> Result<Vec<pb::Handover>, ClientError> {
+        Ok(self
+            .triages()
+            .list_handovers(pb::ListHandoversRequest {})
+            .await?
+            .into_inner()
+            .handovers)
+    }
+
+    /// One handover: the wijkteam receives its envelopes; Veilig Thuis sees its state.
+    pub async fn get_handover(
+        &mut self,
+        sender_oin: &str,
+        handover_id: &str,
+    ) -> Result<pb::Handover, ClientError> {
+        self.triages()
+            .get_handover(pb::GetHandoverRequest {
+                sender_oin: sender_oin.into(),
+                handover_id: handover_id.into(),
+            })
+            .await?
+            .into_inner()
+            .handover
+            .ok_or_else(|| ClientError::Config("the hub sent no handover".into()))
+    }
+}

@@ -1,0 +1,572 @@
+//! Police zorgmeldingen, Veilig Thuis triage and the handover to the wijkteam, as the hub keeps
+//! them: opaque envelopes, pseudonyms and metadata. No protobuf; the api layer converts.
+use crate::domain::consent::Facts;
+use crate::domain::signal::StoredReason;
+use serde::{Deserialize, Serialize};
+
+/// What a fragment holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FragmentKind {
+    /// The incident report.
+    Incident,
+    /// The persons involved.
+    Persons,
+    /// The children present.
+    ChildrenPresent,
+    /// Earlier incidents.
+    History,
+    /// Anything else.
+    Other,
+}
+
+impl FragmentKind {
+    /// Stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FragmentKind::Incident => "incident",
+            FragmentKind::Persons => "persons",
+            FragmentKind::ChildrenPresent => "children_present",
+            FragmentKind::History => "history",
+            FragmentKind::Other => "other",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "incident" => FragmentKind::Incident,
+            "persons" => FragmentKind::Persons,
+            "children_present" => FragmentKind::ChildrenPresent,
+            "history" => FragmentKind::History,
+            "other" => FragmentKind::Other,
+            _ => return None,
+        })
+    }
+}
+
+/// A police registration number: 1-64 of `A-Za-z0-9._-/`.
+pub fn valid_registration_number(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-/".contains(&b))
+}
+
+/// The incident a fragment belongs to, as the first fragment creates it.
+#[derive(Debug, Clone)]
+pub struct MeldingKey {
+    /// The police organisation.
+    pub police_oin: String,
+    /// Its registration number.
+    pub registration_number: String,
+    /// Veilig Thuis.
+    pub recipient_oin: String,
+    /// Purpose (`zorgmelding_politie`).
+    pub purpose: String,
+}
+
+/// One stored fragment.
+#[derive(Debug, Clone)]
+pub struct FragmentRecord {
+    /// Sender (police) OIN.
+    pub police_oin: String,
+    /// Client-chosen id, unique per sender.
+    pub fragment_id: String,
+    /// The melding it belongs to (set by the store).
+    pub zorgmelding_id: String,
+    /// Position in the melding (set by the store).
+    pub sequence: u32,
+    /// Kind.
+    pub kind: FragmentKind,
+    /// SHA-256 over the request's metadata (idempotency).
+    pub request_hash: Vec<u8>,
+    /// The encoded envelope (opaque).
+    pub envelope: Option<Vec<u8>>,
+    /// Categories.
+    pub categories: Vec<String>,
+    /// Subject pseudonyms.
+    pub subjects: Vec<String>,
+    /// The encoded wire `Basis`.
+    pub basis: Vec<u8>,
+    /// Role of the author.
+    pub author_role: String,
+    /// The author's id at the police (token subject).
+    pub author_professional: String,
+    /// Unix seconds.
+    pub received_at: i64,
+    /// Erase after this.
+    pub retain_until: i64,
+}
+
+/// One stored zorgmelding (an incident).
+#[derive(Debug, Clone)]
+pub struct ZorgmeldingRecord {
+    /// `zm_…`.
+    pub zorgmelding_id: String,
+    /// Police OIN.
+    pub police_oin: String,
+    /// Registration number.
+    pub registration_number: String,
+    /// Veilig Thuis.
+    pub recipient_oin: String,
+    /// Purpose.
+    pub purpose: String,
+    /// Every subject pseudonym of its fragments.
+    pub subjects: Vec<String>,
+    /// Grows with every fragment and the completion.
+    pub version: u32,
+    /// The version last streamed to Veilig Thuis (logged as a disclosure).
+    pub delivered_version: u32,
+    /// 1 + the log index of the latest entry that changed it.
+    pub cursor: u64,
+    /// The cursor of its first fragment (orders meldingen by when they began).
+    pub created_cursor: u64,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub updated_at: i64,
+    /// When the police marked it complete.
+    pub completed_at: Option<i64>,
+    /// Erase after this.
+    pub retain_until: i64,
+}
+
+/// What submitting a fragment did.
+#[derive(Debug, Clone)]
+pub enum FragmentOutcome {
+    /// Stored as the `sequence`th fragment of the melding.
+    New {
+        /// The melding.
+        melding: ZorgmeldingRecord,
+        /// Position.
+        sequence: u32,
+    },
+    /// A retry of an earlier fragment.
+    Duplicate {
+        /// The melding.
+        melding: ZorgmeldingRecord,
+        /// Its position.
+        sequence: u32,
+    },
+}
+
+/// Why the store refused a fragment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FragmentRefusal {
+    /// The fragment id was used with other metadata.
+    IdReused,
+    /// The incident's melding goes to another Veilig Thuis.
+    OtherRecipient(String),
+    /// The police marked the melding complete.
+    Complete,
+}
+
+/// A recorded triage.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TriageRecord {
+    /// `tr_…`.
+    pub triage_id: String,
+    /// The melding.
+    pub zorgmelding_id: String,
+    /// Veilig Thuis.
+    pub vt_oin: String,
+    /// Answers, as codes: see [`TriageAnswersStored`].
+    pub answers: TriageAnswersStored,
+    /// Acute.
+    pub acute: bool,
+    /// Veilig Thuis's case reference.
+    pub case_reference: String,
+    /// The advice code (`JOINT_VISIT`, ...).
+    pub advice: String,
+    /// Earlier reports the hub counted.
+    pub earlier_reports: u32,
+    /// Role.
+    pub role: String,
+    /// Triagist (token subject).
+    pub professional: String,
+    /// Unix seconds.
+    pub recorded_at: i64,
+}
+
+/// The answers as stored (plain codes, so the table can be read without this code).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TriageAnswersStored {
+    /// `yes` | `no` | `unknown`.
+    pub physical_abuse_or_severe_violence: String,
+    /// Idem.
+    pub sexual_abuse: String,
+    /// Idem.
+    pub violence_witnessed_by_children: String,
+    /// `yes` | `no` | `divorce_only` | `unknown`.
+    pub safety_conflict: String,
+    /// `open` | `expected_not_open` | `found_not_open` | `unknown`.
+    pub open_to_help: String,
+    /// `yes` | `no` | `unknown`.
+    pub stacked_reports: String,
+    /// Idem.
+    pub mutual_accusations: String,
+    /// Idem.
+    pub addiction: String,
+}
+
+impl TriageAnswersStored {
+    /// The policy crate's answers.
+    pub fn to_policy(
+        &self,
+        earlier_reports: u32,
+        acute: bool,
+    ) -> signaalhub_policy::triage::TriageAnswers {
+        use signaalhub_policy::triage::{Answer, OpenToHelp, SafetyConflict, TriageAnswers};
+        let a = |s: &str| match s {
+            "yes" => Answer::Yes,
+            "no" => Answer::No,
+            _ => Answer::Unknown,
+        };
+        TriageAnswers {
+            physical_abuse_or_severe_violence: a(&self.physical_abuse_or_severe_violence),
+            sexual_abuse: a(&self.sexual_abuse),
+            violence_witnessed_by_children: a(&self.violence_witnessed_by_children),
+            safety_conflict: match self.safety_conflict.as_str() {
+                "yes" => SafetyConflict::Yes,
+                "no" => SafetyConflict::No,
+                "divorce_only" => SafetyConflict::DivorceOnly,
+                _ => SafetyConflict::Unknown,
+            },
+            open_to_help: match self.open_to_help.as_str() {
+                "open" => OpenToHelp::Open,
+                "expected_not_open" => OpenToHelp::ExpectedNotOpen,
+                "found_not_open" => OpenToHelp::FoundNotOpen,
+                _ => OpenToHelp::Unknown,
+            },
+            stacked_reports: a(&self.stacked_reports),
+            mutual_accusations: a(&self.mutual_accusations),
+            addiction: a(&self.addiction),
+            earlier_reports_in_window: earlier_reports,
+            acute,
+        }
+    }
+}
+
+/// The family declined the wijkteam.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FamilyDeclined {
+    /// The melding.
+    pub zorgmelding_id: String,
+    /// Reference of who said so.
+    pub declined_by: String,
+    /// Veilig Thuis.
+    pub recorded_by_oin: String,
+    /// Unix seconds.
+    pub recorded_at: i64,
+}
+
+/// A professional the family can contact.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ContactPerson {
+    /// Name.
+    pub name: String,
+    /// Function.
+    pub function: String,
+    /// Phone.
+    pub phone: String,
+    /// E-mail.
+    pub email: String,
+}
+
+/// Where a handover stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandoverState {
+    /// Not yet fetched by the wijkteam.
+    Pending,
+    /// Received by the wijkteam.
+    Delivered,
+    /// Held back.
+    Withheld,
+}
+
+impl HandoverState {
+    /// Stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HandoverState::Pending => "pending",
+            HandoverState::Delivered => "delivered",
+            HandoverState::Withheld => "withheld",
+        }
+    }
+    /// Parses the stored spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => HandoverState::Pending,
+            "delivered" => HandoverState::Delivered,
+            "withheld" => HandoverState::Withheld,
+            _ => return None,
+        })
+    }
+}
+
+/// A stored handover.
+#[derive(Debug, Clone)]
+pub struct HandoverRecord {
+    /// Veilig Thuis.
+    pub sender_oin: String,
+    /// Client-chosen id.
+    pub handover_id: String,
+    /// SHA-256 of the canonical request.
+    pub request_hash: Vec<u8>,
+    /// The melding.
+    pub zorgmelding_id: String,
+    /// The wijkteam.
+    pub recipient_oin: String,
+    /// Subject pseudonyms handed over.
+    pub subjects: Vec<String>,
+    /// Facts per subject (same order), from the consents presented.
+    pub facts: Vec<Facts>,
+    /// Categories.
+    pub categories: Vec<String>,
+    /// Purpose.
+    pub purpose: String,
+    /// The encoded wire `Basis`.
+    pub basis: Vec<u8>,
+    /// The purpose the data was received for (the melding's).
+    pub received_for: String,
+    /// Advice code of the triage it rests on.
+    pub advice: String,
+    /// The triage it rests on.
+    pub triage_id: String,
+    /// Veilig Thuis contact.
+    pub vt_contact: ContactPerson,
+    /// Wijkteam contact.
+    pub wijkteam_contact: ContactPerson,
+    /// The family letter as generated at the handover.
+    pub letter: String,
+    /// State.
+    pub state: HandoverState,
+    /// Why withheld.
+    pub reasons: Vec<StoredReason>,
+    /// Consent ids the handover relies on.
+    pub consent_ids: Vec<String>,
+    /// Role of the sender.
+    pub sender_role: String,
+    /// The sending professional.
+    pub sender_professional: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub updated_at: i64,
+    /// Erase after this.
+    pub retain_until: i64,
+}
+
+/// Everything the family letter says, as structured fields.
+#[derive(Debug, Clone)]
+pub struct LetterInput {
+    /// Date of the handover (unix seconds).
+    pub date: i64,
+    /// Name of the police organisation that reported (when the case came from the police).
+    pub reporter_name: String,
+    /// Veilig Thuis's name.
+    pub vt_name: String,
+    /// The wijkteam's name.
+    pub wijkteam_name: String,
+    /// What was shared: each category with its plain description.
+    pub categories: Vec<(String, String)>,
+    /// Whether Veilig Thuis comes along on the first visit.
+    pub joint_visit: bool,
+    /// Whether the handover relies on the family's consent (the sample convenant requires it; a
+    /// region may hand over on the statutory task alone).
+    pub with_consent: bool,
+    /// Veilig Thuis contact.
+    pub vt_contact: ContactPerson,
+    /// Wijkteam contact.
+    pub wijkteam_contact: ContactPerson,
+    /// The handover id (so the family can refer to it).
+    pub handover_id: String,
+}
+
+fn contact_line(c: &ContactPerson) -> String {
+    let mut parts = vec![c.name.clone()];
+    if !c.function.is_empty() {
+        parts[0] = format!("{} ({})", c.name, c.function);
+    }
+    if !c.phone.is_empty() {
+        parts.push(format!("telefoon {}", c.phone));
+    }
+    if !c.email.is_empty() {
+        parts.push(format!("e-mail {}", c.email));
+    }
+    parts.join(", ")
+}
+
+/// Day-month-year of unix seconds (proleptic Gregorian, UTC).
+pub fn civil_date(t: i64) -> String {
+    let days = t.div_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    format!("{:02}-{:02}-{}", d, m, if m <= 2 { y + 1 } else { y })
+}
+
+/// The letter for the family, in plain Dutch: what was shared, with whom, why, and who their
+/// contact is. Only the structured fields go in: no names of family members, no content.
+pub fn family_letter(i: &LetterInput) -> String {
+    let mut s = String::new();
+    s.push_str(&format!("Datum: {}\n", civil_date(i.date)));
+    s.push_str(&format!("Kenmerk: {}\n\n", i.handover_id));
+    s.push_str("Beste ouder(s) of verzorger(s),\n\n");
+    if i.reporter_name.is_empty() {
+        s.push_str(&format!(
+            "Er is een melding over uw gezin gedaan bij {}.\n",
+            i.vt_name
+        ));
+    } else {
+        s.push_str(&format!(
+            "{} heeft een zorgmelding over uw gezin gedaan bij {}.\n",
+            i.reporter_name, i.vt_name
+        ));
+    }
+    if i.with_consent {
+        s.push_str(&format!(
+            "U heeft toestemming gegeven dat {} uw gezin verder helpt. ",
+            i.wijkteam_name
+        ));
+    }
+    s.push_str(&format!(
+        "{} heeft op {} gegevens over uw gezin gedeeld met {}.\n\n",
+        i.vt_name,
+        civil_date(i.date),
+        i.wijkteam_name
+    ));
+    s.push_str("Wat is gedeeld?\n");
+    for (name, description) in &i.categories {
+        if description.is_empty() {
+            s.push_str(&format!("- {name}\n"));
+        } else {
+            s.push_str(&format!("- {description}\n"));
+        }
+    }
+    s.push_str(&format!(
+        "\nWaarom?\n{} wil dat u en uw kinderen veilig zijn en dat u de hulp krijgt die u nodig \
+         heeft. {} kan u die hulp dichtbij huis geven. {} mag dit delen omdat dit bij de \
+         wettelijke taak van Veilig Thuis hoort (Wet maatschappelijke ondersteuning 2015){}.\n",
+        i.vt_name,
+        i.wijkteam_name,
+        i.vt_name,
+        if i.with_consent {
+            ", en omdat u er toestemming voor gaf"
+        } else {
+            ""
+        }
+    ));
+    if !i.with_consent {
+        s.push_str(
+            "Wilt u dit niet? Zeg het uw contactpersoon bij Veilig Thuis; u kunt ook een klacht \
+             indienen of bezwaar maken.\n",
+        );
+    }
+    if i.joint_visit {
+        s.push_str(&format!(
+            "Bij het eerste bezoek komen een medewerker van {} en een medewerker van {} samen \
+             bij u langs.\n",
+            i.vt_name, i.wijkteam_name
+        ));
+    } else {
+        s.push_str(&format!(
+            "Een medewerker van {} neemt contact met u op.\n",
+            i.wijkteam_name
+        ));
+    }
+    s.push_str("\nWie is uw contactpersoon?\n");
+    s.push_str(&format!(
+        "Bij {}: {}\n",
+        i.wijkteam_name,
+        contact_line(&i.wijkteam_contact)
+    ));
+    s.push_str(&format!(
+        "Bij {}: {}\n",
+        i.vt_name,
+        contact_line(&i.vt_contact)
+    ));
+    s.push_str(
+        "\nU mag altijd vragen welke gegevens over u en uw kinderen zijn gedeeld, met wie en \
+         waarom. U mag uw toestemming ook weer intrekken; vraag het uw contactpersoon.\n\n\
+         Met vriendelijke groet,\n\n",
+    );
+    s.push_str(&format!("{}\n", i.vt_name));
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_letter_says_what_with_whom_why_and_who() {
+        let c = |n: &str, f: &str, p: &str| ContactPerson {
+            name: n.into(),
+            function: f.into(),
+            phone: p.into(),
+            email: String::new(),
+        };
+        let l = family_letter(&LetterInput {
+            date: 1_767_225_600, // 01-01-2026
+            reporter_name: "Politie Oost".into(),
+            vt_name: "Veilig Thuis GM".into(),
+            wijkteam_name: "Wijkteam Oost".into(),
+            categories: vec![(
+                "aanwezigheid_kinderen".into(),
+                "Of er kinderen aanwezig waren".into(),
+            )],
+            joint_visit: true,
+            with_consent: true,
+            vt_contact: c("Rianne", "medewerker Veilig Thuis", "0800-2000"),
+            wijkteam_contact: c("Els", "wijkcoach", "026-1"),
+            handover_id: "ho-1".into(),
+        });
+        assert!(l.starts_with("Datum: 01-01-2026"), "{l}");
+        for needle in [
+            "Politie Oost heeft een zorgmelding",
+            "U heeft toestemming gegeven dat Wijkteam Oost",
+            "Veilig Thuis GM heeft op 01-01-2026 gegevens over uw gezin gedeeld met Wijkteam Oost",
+            "- Of er kinderen aanwezig waren",
+            "wettelijke taak van Veilig Thuis",
+            "samen",
+            "Bij Wijkteam Oost: Els (wijkcoach), telefoon 026-1",
+            "Bij Veilig Thuis GM: Rianne",
+        ] {
+            assert!(l.contains(needle), "missing {needle:?} in\n{l}");
+        }
+    }
+
+    #[test]
+    fn without_consent_the_letter_does_not_claim_it_and_says_how_to_object() {
+        let l = family_letter(&LetterInput {
+            date: 0,
+            reporter_name: String::new(),
+            vt_name: "VT".into(),
+            wijkteam_name: "WT".into(),
+            categories: vec![("zorgen_thuissituatie".into(), String::new())],
+            joint_visit: false,
+            with_consent: false,
+            vt_contact: ContactPerson::default(),
+            wijkteam_contact: ContactPerson::default(),
+            handover_id: "ho-2".into(),
+        });
+        assert!(!l.contains("toestemming gegeven"), "{l}");
+        assert!(!l.contains("omdat u er toestemming voor gaf"), "{l}");
+        assert!(l.contains("bezwaar"), "{l}");
+        assert!(
+            l.contains("Er is een melding over uw gezin gedaan bij VT"),
+            "{l}"
+        );
+        assert!(l.contains("- zorgen_thuissituatie"), "{l}");
+        assert!(
+            l.contains("Een medewerker van WT neemt contact met u op."),
+            "{l}"
+        );
+    }
+}

@@ -1,0 +1,603 @@
+//! Zorgmeldingen (fragments assembled per incident), triages, family refusals and handovers.
+//! Every act is sequenced into the disclosure log in its own transaction.
+use super::signal::INBOX_CHANNEL;
+use super::{Store, StoreError, StoreResult};
+use crate::domain::consent::Consent;
+use crate::domain::signal::StoredReason;
+use crate::domain::zorgmelding::{
+    FamilyDeclined, FragmentKind, FragmentOutcome, FragmentRecord, FragmentRefusal, HandoverRecord,
+    HandoverState, MeldingKey, TriageRecord, ZorgmeldingRecord,
+};
+use crate::ledger::PendingEntry;
+use sqlx::Row;
+
+const MELDING_COLUMNS: &str = "zorgmelding_id, police_oin, registration_number, recipient_oin, purpose, subjects, version, delivered_version, cursor, created_cursor, created_at, updated_at, completed_at, retain_until";
+const FRAGMENT_COLUMNS: &str = "police_oin, fragment_id, zorgmelding_id, sequence, kind, request_hash, envelope, categories, subjects, basis, author_role, author_professional, received_at, retain_until";
+const TRIAGE_COLUMNS: &str = "triage_id, zorgmelding_id, vt_oin, answers, acute, case_reference, advice, earlier_reports, role, professional, recorded_at";
+const HANDOVER_COLUMNS: &str = "sender_oin, handover_id, request_hash, zorgmelding_id, recipient_oin, subjects, subject_facts, categories, purpose, basis, received_for, advice, triage_id, vt_contact, wijkteam_contact, letter, state, reasons, consent_ids, sender_role, sender_professional, created_at, updated_at, retain_until";
+
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+fn parse<T: serde::de::DeserializeOwned>(s: &str, what: &'static str) -> StoreResult<T> {
+    serde_json::from_str(s).map_err(|_| StoreError::Corrupt(what))
+}
+
+macro_rules! melding_from_row {
+    ($r:expr) => {{
+        let r = $r;
+        ZorgmeldingRecord {
+            zorgmelding_id: r.try_get(0)?,
+            police_oin: r.try_get(1)?,
+            registration_number: r.try_get(2)?,
+            recipient_oin: r.try_get(3)?,
+            purpose: r.try_get(4)?,
+            subjects: parse(&r.try_get::<String, _>(5)?, "zorgmeldingen.subjects")?,
+            version: r.try_get::<i64, _>(6)? as u32,
+            delivered_version: r.try_get::<i64, _>(7)? as u32,
+            cursor: r.try_get::<i64, _>(8)? as u64,
+            created_cursor: r.try_get::<i64, _>(9)? as u64,
+            created_at: r.try_get(10)?,
+            updated_at: r.try_get(11)?,
+            completed_at: r.try_get(12)?,
+            retain_until: r.try_get(13)?,
+        }
+    }};
+}
+
+macro_rules! fragment_from_row {
+    ($r:expr) => {{
+        let r = $r;
+        FragmentRecord {
+            police_oin: r.try_get(0)?,
+            fragment_id: r.try_get(1)?,
+            zorgmelding_id: r.try_get(2)?,
+            sequence: r.try_get::<i64, _>(3)? as u32,
+            kind: FragmentKind::parse(&r.try_get::<String, _>(4)?)
+                .ok_or(StoreError::Corrupt("zorgmelding_fragments.kind"))?,
+            request_hash: r.try_get(5)?,
+            envelope: r.try_get(6)?,
+            categories: parse(
+                &r.try_get::<String, _>(7)?,
+                "zorgmelding_fragments.categories",
+            )?,
+            subjects: parse(
+                &r.try_get::<String, _>(8)?,
+                "zorgmelding_fragments.subjects",
+            )?,
+            basis: r.try_get(9)?,
+            author_role: r.try_get(10)?,
+            author_professional: r.try_get(11)?,
+            received_at: r.try_get(12)?,
+            retain_until: r.try_get(13)?,
+        }
+    }};
+}
+
+macro_rules! triage_from_row {
+    ($r:expr) => {{
+        let r = $r;
+        TriageRecord {
+            triage_id: r.try_get(0)?,
+            zorgmelding_id: r.try_get(1)?,
+            vt_oin: r.try_get(2)?,
+            answers: parse(&r.try_get::<String, _>(3)?, "triages.answers")?,
+            acute: r.try_get(4)?,
+            case_reference: r.try_get(5)?,
+            advice: r.try_get(6)?,
+            earlier_reports: r.try_get::<i64, _>(7)? as u32,
+            role: r.try_get(8)?,
+            professional: r.try_get(9)?,
+            recorded_at: r.try_get(10)?,
+        }
+    }};
+}
+
+macro_rules! handover_from_row {
+    ($r:expr) => {{
+        let r = $r;
+        HandoverRecord {
+            sender_oin: r.try_get(0)?,
+            handover_id: r.try_get(1)?,
+            request_hash: r.try_get(2)?,
+            zorgmelding_id: r.try_get(3)?,
+            recipient_oin: r.try_get(4)?,
+            subjects: parse(&r.try_get::<String, _>(5)?, "handovers.subjects")?,
+            facts: parse(&r.try_get::<String, _>(6)?, "handovers.subject_facts")?,
+            categories: parse(&r.try_get::<String, _>(7)?, "handovers.categories")?,
+            purpose: r.try_get(8)?,
+            basis: r.try_get(9)?,
+            received_for: r.try_get(10)?,
+            advice: r.try_get(11)?,
+            triage_id: r.try_get(12)?,
+            vt_contact: parse(&r.try_get::<String, _>(13)?, "handovers.vt_contact")?,
+            wijkteam_contact: parse(&r.try_get::<String, _>(14)?, "handovers.wijkteam_contact")?,
+            letter: r.try_get(15)?,
+            state: HandoverState::parse(&r.try_get::<String, _>(16)?)
+                .ok_or(StoreError::Corrupt("handovers.state"))?,
+            reasons: parse(&r.try_get::<String, _>(17)?, "handovers.reasons")?,
+            consent_ids: parse(&r.try_get::<String, _>(18)?, "handovers.consent_ids")?,
+            sender_role: r.try_get(19)?,
+            sender_professional: r.try_get(20)?,
+            created_at: r.try_get(21)?,
+            updated_at: r.try_get(22)?,
+            retain_until: r.try_get(23)?,
+        }
+    }};
+}
+
+/// What a handover delivery decided.
+#[derive(Debug, Clone)]
+pub enum HandoverVerdict {
+    /// Deliver, logging this entry.
+    Deliver(PendingEntry),
+    /// Hold back with these reasons, logging this entry.
+    Withhold(Vec<StoredReason>, PendingEntry),
+}
+
+impl Store {
+    /// Adds a fragment to its incident's zorgmelding (creating the melding, with id `new_id`,
+    /// for the first fragment), in one transaction with its log entry (`entry_for(melding_id)`).
+    /// The melding's version grows and its cursor moves to the entry, so Veilig Thuis's stream
+    /// shows it (again). A fragment id seen before with the same `request_hash` is a retry:
+    /// nothing changes. `Ok(Err(_))` names why the fragment cannot be added.
+    pub async fn submit_fragment(
+        &self,
+        key: &MeldingKey,
+        new_id: &str,
+        f: &FragmentRecord,
+        entry_for: impl Fn(&str) -> PendingEntry,
+    ) -> StoreResult<Result<FragmentOutcome, FragmentRefusal>> {
+        let is_pg = matches!(self, Store::Postgres(_));
+        let lock = if is_pg { " FOR UPDATE" } else { "" };
+        let t = f.received_at;
+        let result = on_writer!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query(&format!("INSERT INTO zorgmeldingen ({MELDING_COLUMNS}) VALUES ($1, $2, $3, $4, $5, '[]', 0, 0, 0, 0, $6, $6, NULL, $7) ON CONFLICT (police_oin, registration_number) DO NOTHING"))
+                .bind(new_id).bind(&key.police_oin).bind(&key.registration_number).bind(&key.recipient_oin)
+                .bind(&key.purpose).bind(t).bind(f.retain_until)
+                .execute(&mut *tx).await?;
+            let row = sqlx::query(&format!("SELECT {MELDING_COLUMNS} FROM zorgmeldingen WHERE police_oin = $1 AND registration_number = $2{lock}"))
+                .bind(&key.police_oin).bind(&key.registration_number).fetch_one(&mut *tx).await?;
+            let m = melding_from_row!(&row);
+            let existing: Option<(Vec<u8>, String, i64)> = sqlx::query_as("SELECT request_hash, zorgmelding_id, sequence FROM zorgmelding_fragments WHERE police_oin = $1 AND fragment_id = $2")
+                .bind(&f.police_oin).bind(&f.fragment_id).fetch_optional(&mut *tx).await?;
+            if let Some((hash, mid, seq)) = existing {
+                tx.rollback().await?;
+                if hash != f.request_hash || mid != m.zorgmelding_id {
+                    Err(FragmentRefusal::IdReused)
+                } else {
+                    Ok((m, seq as u32, false))
+                }
+            } else if m.recipient_oin != key.recipient_oin {
+                tx.rollback().await?;
+                Err(FragmentRefusal::OtherRecipient(m.recipient_oin.clone()))
+            } else if m.completed_at.is_some() {
+                tx.rollback().await?;
+                Err(FragmentRefusal::Complete)
+            } else {
+                let seq: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM zorgmelding_fragments WHERE zorgmelding_id = $1")
+                    .bind(&m.zorgmelding_id).fetch_one(&mut *tx).await?;
+                let seq = seq + 1;
+                let entry = entry_for(&m.zorgmelding_id);
+                let first = sequence_log!(tx, std::slice::from_ref(&entry));
+                sqlx::query(&format!("INSERT INTO zorgmelding_fragments ({FRAGMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"))
+                    .bind(&f.police_oin).bind(&f.fragment_id).bind(&m.zorgmelding_id).bind(seq)
+                    .bind(f.kind.as_str()).bind(&f.request_hash).bind(&f.envelope).bind(json(&f.categories))
+                    .bind(json(&f.subjects)).bind(&f.basis).bind(&f.author_role).bind(&f.author_professional)
+                    .bind(f.received_at).bind(f.retain_until)
+                    .execute(&mut *tx).await?;
+                let mut subjects = m.subjects.clone();
+                for s in &f.subjects {
+                    if !subjects.contains(s) {
+                        subjects.push(s.clone());
+                    }
+                    sqlx::query("INSERT INTO zorgmelding_subjects (subject, zorgmelding_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                        .bind(s).bind(&m.zorgmelding_id).execute(&mut *tx).await?;
+                }
+                sqlx::query("UPDATE zorgmeldingen SET subjects = $2, version = version + 1, cursor = $3, created_cursor = CASE WHEN created_cursor = 0 THEN $3 ELSE created_cursor END, updated_at = $4, retain_until = CASE WHEN retain_until > $5 THEN retain_until ELSE $5 END WHERE zorgmelding_id = $1")
+                    .bind(&m.zorgmelding_id).bind(json(&subjects)).bind(first + 1).bind(t).bind(f.retain_until)
+                    .execute(&mut *tx).await?;
+                if is_pg {
+                    sqlx::query("SELECT pg_notify($1, '')").bind(INBOX_CHANNEL).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok((m, seq as u32, true))
+            }
+        });
+        Ok(match result {
+            Err(refusal) => Err(refusal),
+            Ok((m, sequence, new)) => {
+                let melding = self
+                    .get_zorgmelding(&m.zorgmelding_id)
+                    .await?
+                    .ok_or_else(|| {
+                        StoreError::NotFound(format!("zorgmelding {}", m.zorgmelding_id))
+                    })?;
+                Ok(if new {
+                    FragmentOutcome::New { melding, sequence }
+                } else {
+                    FragmentOutcome::Duplicate { melding, sequence }
+                })
+            }
+        })
+    }
+
+    /// Marks an incident's melding complete, with its log entry; the cursor moves so Veilig
+    /// Thuis sees the change. `NotFound` without such a melding; `Conflict` when already complete.
+    pub async fn complete_zorgmelding(
+        &self,
+        police_oin: &str,
+        registration_number: &str,
+        at: i64,
+        entry_for: impl Fn(&ZorgmeldingRecord) -> PendingEntry,
+    ) -> StoreResult<ZorgmeldingRecord> {
+        let is_pg = matches!(self, Store::Postgres(_));
+        let lock = if is_pg { " FOR UPDATE" } else { "" };
+        let id = on_writer!(self, p => {
+            let mut tx = p.begin().await?;
+            let row = sqlx::query(&format!("SELECT {MELDING_COLUMNS} FROM zorgmeldingen WHERE police_oin = $1 AND registration_number = $2{lock}"))
+                .bind(police_oin).bind(registration_number).fetch_optional(&mut *tx).await?;
+            let Some(row) = row else {
+                return Err(StoreError::NotFound(format!("zorgmelding with registration number {registration_number}")));
+            };
+            let m = melding_from_row!(&row);
+            if m.completed_at.is_some() {
+                return Err(StoreError::Conflict(format!("completion of zorgmelding {}", m.zorgmelding_id)));
+            }
+            let entry = entry_for(&m);
+            let first = sequence_log!(tx, std::slice::from_ref(&entry));
+            sqlx::query("UPDATE zorgmeldingen SET completed_at = $2, version = version + 1, cursor = $3, updated_at = $2 WHERE zorgmelding_id = $1")
+                .bind(&m.zorgmelding_id).bind(at).bind(first + 1).execute(&mut *tx).await?;
+            if is_pg {
+                sqlx::query("SELECT pg_notify($1, '')").bind(INBOX_CHANNEL).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            m.zorgmelding_id
+        });
+        self.get_zorgmelding(&id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("zorgmelding {id}")))
+    }
+
+    /// A melding by the hub's id.
+    pub async fn get_zorgmelding(&self, id: &str) -> StoreResult<Option<ZorgmeldingRecord>> {
+        let m = on_pool!(self, p => {
+            match sqlx::query(&format!("SELECT {MELDING_COLUMNS} FROM zorgmeldingen WHERE zorgmelding_id = $1"))
+                .bind(id).fetch_optional(p).await? {
+                Some(r) => Some(melding_from_row!(r)),
+                None => None,
+            }
+        });
+        Ok(m)
+    }
+
+    /// A melding by the police organisation and registration number.
+    pub async fn get_zorgmelding_by_registration(
+        &self,
+        police_oin: &str,
+        registration_number: &str,
+    ) -> StoreResult<Option<ZorgmeldingRecord>> {
+        let m = on_pool!(self, p => {
+            match sqlx::query(&format!("SELECT {MELDING_COLUMNS} FROM zorgmeldingen WHERE police_oin = $1 AND registration_number = $2"))
+                .bind(police_oin).bind(registration_number).fetch_optional(p).await? {
+                Some(r) => Some(melding_from_row!(r)),
+                None => None,
+            }
+        });
+        Ok(m)
+    }
+
+    /// A fragment by sender and id.
+    pub async fn get_fragment(
+        &self,
+        police_oin: &str,
+        fragment_id: &str,
+    ) -> StoreResult<Option<FragmentRecord>> {
+        let f = on_pool!(self, p => {
+            match sqlx::query(&format!("SELECT {FRAGMENT_COLUMNS} FROM zorgmelding_fragments WHERE police_oin = $1 AND fragment_id = $2"))
+                .bind(police_oin).bind(fragment_id).fetch_optional(p).await? {
+                Some(r) => Some(fragment_from_row!(r)),
+                None => None,
+            }
+        });
+        Ok(f)
+    }
+
+    /// The fragments of a melding, in order.
+    pub async fn fragments_of(&self, zorgmelding_id: &str) -> StoreResult<Vec<FragmentRecord>> {
+        let v = on_pool!(self, p => {
+            let mut v = Vec::new();
+            for r in sqlx::query(&format!("SELECT {FRAGMENT_COLUMNS} FROM zorgmelding_fragments WHERE zorgmelding_id = $1 ORDER BY sequence"))
+                .bind(zorgmelding_id).fetch_all(p).await? {
+                v.push(fragment_from_row!(r));
+            }
+            v
+        });
+        Ok(v)
+    }
+
+    /// The meldingen addressed to `recipient` whose cursor is after `after`, in cursor order.
+    pub async fn zorgmeldingen_after(
+        &self,
+        recipient: &str,
+        after: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<ZorgmeldingRecord>> {
+        let v = on_pool!(self, p => {
+            let mut v = Vec::new();
+            for r in sqlx::query(&format!("SELECT {MELDING_COLUMNS} FROM zorgmeldingen WHERE recipient_oin = $1 AND cursor > $2 ORDER BY cursor LIMIT $3"))
+                .bind(recipient).bind(after as i64).bind(i64::from(limit)).fetch_all(p).await? {
+                v.push(melding_from_row!(r));
+            }
+            v
+        });
+        Ok(v)
+    }
+
+    /// Records that `version` of a melding reached Veilig Thuis: logs `entry` unless that
+    /// version was logged before. Returns whether it logged.
+    pub async fn mark_zorgmelding_delivered(
+        &self,
+        zorgmelding_id: &str,
+        version: u32,
+        entry: &PendingEntry,
+    ) -> StoreResult<bool> {
+        let logged = on_writer!(self, p => {
+            let mut tx = p.begin().await?;
+            let n = sqlx::query("UPDATE zorgmeldingen SET delivered_version = $2 WHERE zorgmelding_id = $1 AND delivered_version < $2")
+                .bind(zorgmelding_id).bind(i64::from(version)).execute(&mut *tx).await?.rows_affected();
+            if n == 1 {
+                sequence_log!(tx, std::slice::from_ref(entry));
+                tx.commit().await?;
+                true
+            } else {
+                tx.rollback().await?;
+                false
+            }
+        });
+        Ok(logged)
+    }
+
+    /// The meldingen to `recipient` about any of `subjects` (the same household), oldest first.
+    pub async fn zorgmeldingen_about(
+        &self,
+        recipient: &str,
+        subjects: &[String],
+    ) -> StoreResult<Vec<ZorgmeldingRecord>> {
+        let mut out: Vec<ZorgmeldingRecord> = Vec::new();
+        for s in subjects {
+            let rows = on_pool!(self, p => {
+                let mut v = Vec::new();
+                let cols: String = MELDING_COLUMNS.split(", ").map(|c| format!("z.{c}")).collect::<Vec<_>>().join(", ");
+                for r in sqlx::query(&format!("SELECT {cols} FROM zorgmelding_subjects s JOIN zorgmeldingen z ON z.zorgmelding_id = s.zorgmelding_id WHERE s.subject = $1 AND z.recipient_oin = $2"))
+                    .bind(s).bind(recipient).fetch_all(p).await? {
+                    v.push(melding_from_row!(r));
+                }
+                v
+            });
+            for m in rows {
+                if !out.iter().any(|o| o.zorgmelding_id == m.zorgmelding_id) {
+                    out.push(m);
+                }
+            }
+        }
+        out.sort_by(|a, b| {
+            (a.created_at, &a.zorgmelding_id).cmp(&(b.created_at, &b.zorgmelding_id))
+        });
+        Ok(out)
+    }
+
+    /// Stores a triage with its log entry.
+    pub async fn insert_triage(&self, t: &TriageRecord, entry: &PendingEntry) -> StoreResult<()> {
+        on_writer!(self, p => {
+            let mut tx = p.begin().await?;
+            let idx = sequence_log!(tx, std::slice::from_ref(entry));
+            sqlx::query(&format!("INSERT INTO triages ({TRIAGE_COLUMNS}, log_index) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"))
+                .bind(&t.triage_id).bind(&t.zorgmelding_id).bind(&t.vt_oin).bind(json(&t.answers)).bind(t.acute)
+                .bind(&t.case_reference).bind(&t.advice).bind(i64::from(t.earlier_reports)).bind(&t.role)
+                .bind(&t.professional).bind(t.recorded_at).bind(idx)
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// The latest triage of a melding.
+    pub async fn latest_triage(&self, zorgmelding_id: &str) -> StoreResult<Option<TriageRecord>> {
+        let t = on_pool!(self, p => {
+            match sqlx::query(&format!("SELECT {TRIAGE_COLUMNS} FROM triages WHERE zorgmelding_id = $1 ORDER BY log_index DESC LIMIT 1"))
+                .bind(zorgmelding_id).fetch_optional(p).await? {
+                Some(r) => Some(triage_from_row!(r)),
+                None => None,
+            }
+        });
+        Ok(t)
+    }
+
+    /// A triage by id.
+    pub async fn get_triage(&self, triage_id: &str) -> StoreResult<Option<TriageRecord>> {
+        let t = on_pool!(self, p => {
+            match sqlx::query(&format!("SELECT {TRIAGE_COLUMNS} FROM triages WHERE triage_id = $1"))
+                .bind(triage_id).fetch_optional(p).await? {
+                Some(r) => Some(triage_from_row!(r)),
+                None => None,
+            }
+        });
+        Ok(t)
+    }
+
+    /// Records that the family declined the wijkteam, with its log entry. `Conflict` when it was
+    /// recorded before.
+    pub async fn record_family_declined(
+        &self,
+        d: &FamilyDeclined,
+        entry: &PendingEntry,
+    ) -> StoreResult<()> {
+        on_writer!(self, p => {
+            let mut tx = p.begin().await?;
+            let n = sqlx::query("INSERT INTO family_declines (zorgmelding_id, declined_by, recorded_by_oin, recorded_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+                .bind(&d.zorgmelding_id).bind(&d.declined_by).bind(&d.recorded_by_oin).bind(d.recorded_at)
+                .execute(&mut *tx).await?.rows_affected();
+            if n == 0 {
+                return Err(StoreError::Conflict(format!("the family's refusal for zorgmelding {}", d.zorgmelding_id)));
+            }
+            sequence_log!(tx, std::slice::from_ref(entry));
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Whether the family declined the wijkteam for a melding.
+    pub async fn family_declined(
+        &self,
+        zorgmelding_id: &str,
+    ) -> StoreResult<Option<FamilyDeclined>> {
+        let r: Option<(String, String, String, i64)> = on_pool!(self, p => {
+            sqlx::query_as("SELECT zorgmelding_id, declined_by, recorded_by_oin, recorded_at FROM family_declines WHERE zorgmelding_id = $1")
+                .bind(zorgmelding_id).fetch_optional(p).await?
+        });
+        Ok(r.map(
+            |(zorgmelding_id, declined_by, recorded_by_oin, recorded_at)| FamilyDeclined {
+                zorgmelding_id,
+                declined_by,
+                recorded_by_oin,
+                recorded_at,
+            },
+        ))
+    }
+
+    /// Stores a handover with its envelopes and its log entries in one transaction. A second
+    /// request with the same id and hash is a retry (`Ok(false)`); other content is `Conflict`.
+    /// The family's refusal is checked again inside the transaction (`Ok(None)` when it was
+    /// recorded meanwhile): nothing is stored then.
+    pub async fn insert_handover(
+        &self,
+        h: &HandoverRecord,
+        envelopes: &[Vec<u8>],
+        entries: &[PendingEntry],
+    ) -> StoreResult<Option<bool>> {
+        let r = on_writer!(self, p => {
+            let mut tx = p.begin().await?;
+            let existing: Option<Vec<u8>> = sqlx::query_scalar("SELECT request_hash FROM handovers WHERE sender_oin = $1 AND handover_id = $2")
+                .bind(&h.sender_oin).bind(&h.handover_id).fetch_optional(&mut *tx).await?;
+            if let Some(hash) = existing {
+                tx.rollback().await?;
+                if hash != h.request_hash {
+                    return Err(StoreError::Conflict(format!("handover id {} with different content", h.handover_id)));
+                }
+                Some(false)
+            } else if sqlx::query("SELECT 1 FROM family_declines WHERE zorgmelding_id = $1").bind(&h.zorgmelding_id).fetch_optional(&mut *tx).await?.is_some() {
+                tx.rollback().await?;
+                None
+            } else {
+                sqlx::query(&format!("INSERT INTO handovers ({HANDOVER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"))
+                    .bind(&h.sender_oin).bind(&h.handover_id).bind(&h.request_hash).bind(&h.zorgmelding_id)
+                    .bind(&h.recipient_oin).bind(json(&h.subjects)).bind(json(&h.facts)).bind(json(&h.categories))
+                    .bind(&h.purpose).bind(&h.basis).bind(&h.received_for).bind(&h.advice).bind(&h.triage_id)
+                    .bind(json(&h.vt_contact)).bind(json(&h.wijkteam_contact)).bind(&h.letter)
+                    .bind(h.state.as_str()).bind(json(&h.reasons)).bind(json(&h.consent_ids))
+                    .bind(&h.sender_role).bind(&h.sender_professional).bind(h.created_at).bind(h.updated_at).bind(h.retain_until)
+                    .execute(&mut *tx).await?;
+                for (i, e) in envelopes.iter().enumerate() {
+                    sqlx::query("INSERT INTO handover_envelopes (sender_oin, handover_id, position, envelope) VALUES ($1, $2, $3, $4)")
+                        .bind(&h.sender_oin).bind(&h.handover_id).bind(i as i64).bind(e)
+                        .execute(&mut *tx).await?;
+                }
+                sequence_log!(tx, entries);
+                tx.commit().await?;
+                Some(true)
+            }
+        });
+        Ok(r)
+    }
+
+    /// A handover by sender and id.
+    pub async fn get_handover(
+        &self,
+        sender: &str,
+        handover_id: &str,
+    ) -> StoreResult<Option<HandoverRecord>> {
+        let h = on_pool!(self, p => {
+            match sqlx::query(&format!("SELECT {HANDOVER_COLUMNS} FROM handovers WHERE sender_oin = $1 AND handover_id = $2"))
+                .bind(sender).bind(handover_id).fetch_optional(p).await? {
+                Some(r) => Some(handover_from_row!(r)),
+                None => None,
+            }
+        });
+        Ok(h)
+    }
+
+    /// The encoded envelopes of a handover, in order.
+    pub async fn handover_envelopes(
+        &self,
+        sender: &str,
+        handover_id: &str,
+    ) -> StoreResult<Vec<Vec<u8>>> {
+        let v: Vec<Vec<u8>> = on_pool!(self, p => {
+            sqlx::query_scalar("SELECT envelope FROM handover_envelopes WHERE sender_oin = $1 AND handover_id = $2 ORDER BY position")
+                .bind(sender).bind(handover_id).fetch_all(p).await?
+        });
+        Ok(v)
+    }
+
+    /// Handovers `oin` sent or received, newest first (at most `limit`).
+    pub async fn list_handovers(&self, oin: &str, limit: u32) -> StoreResult<Vec<HandoverRecord>> {
+        let v = on_pool!(self, p => {
+            let mut v = Vec::new();
+            for r in sqlx::query(&format!("SELECT {HANDOVER_COLUMNS} FROM handovers WHERE sender_oin = $1 OR recipient_oin = $1 ORDER BY created_at DESC, handover_id DESC LIMIT $2"))
+                .bind(oin).bind(i64::from(limit)).fetch_all(p).await? {
+                v.push(handover_from_row!(r));
+            }
+            v
+        });
+        Ok(v)
+    }
+
+    /// Delivers a pending handover to its recipient, deciding again with the consents as they
+    /// stand inside the transaction (PostgreSQL: consent rows locked FOR SHARE, then the
+    /// handover FOR UPDATE — the order a withdrawal uses). Returns the state after.
+    pub async fn deliver_handover(
+        &self,
+        sender: &str,
+        handover_id: &str,
+        consent_ids: &[String],
+        decide: impl FnOnce(&[Consent]) -> HandoverVerdict,
+    ) -> StoreResult<HandoverState> {
+        let is_pg = matches!(self, Store::Postgres(_));
+        let share = if is_pg { " FOR SHARE" } else { "" };
+        let lock = if is_pg { " FOR UPDATE" } else { "" };
+        let state = on_writer!(self, p => {
+            let mut tx = p.begin().await?;
+            let mut ids: Vec<&String> = consent_ids.iter().collect();
+            ids.sort();
+            let mut consents = Vec::new();
+            for id in ids {
+                if let Some(r) = sqlx::query(&format!("SELECT {} FROM consents WHERE consent_id = $1{share}", super::consent::COLUMNS))
+                    .bind(id).fetch_optional(&mut *tx).await? {
+                    consents.push(super::consent::consent_from_row(&r)?);
+                }
+            }
+            let current: Option<String> = sqlx::query_scalar(&format!("SELECT state FROM handovers WHERE sender_oin = $1 AND handover_id = $2{lock}"))
+                .bind(sender).bind(handover_id).fetch_optional(&mut *tx).await?;
+            let current = current.and_then(|s| HandoverState::parse(&s)).ok_or_else(|| StoreError::NotFound(format!("handover {handover_id}")))?;
+            if current != HandoverState::Pending {
+                tx.rollback().await?;
+                current
+            } else {
+                let (state, reasons, entry) = match decide(&consents) {
+                    HandoverVerdict::Deliver(e) => (HandoverState::Delivered, Vec::new(), e),
+                    HandoverVerdict::Withhold(r, e) => (HandoverState::Withheld, r, e),
+                };
+                sqlx::query("UPDATE handovers SET state = $3, reasons = $4, updated_at = $5 WHERE sender_oin = $1 AND handover_id = $2")
+                    .bind(sender).bind(handover_id).bind(state.as_str()).bind(json(&reasons)).bind(entry.entry.at)
+                    .execute(&mut *tx).await?;
+                sequence_log!(tx, std::slice::from_ref(&entry));
+                tx.commit().await?;
+                state
+            }
+        });
+        Ok(state)
+    }
+}

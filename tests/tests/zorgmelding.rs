@@ -1,0 +1,1297 @@
+//! Police zorgmeldingen, Veilig Thuis triage and the handover to the wijkteam, through the
+//! running hub, on every backend (seeds 000, 002, 003; SCENARIOS.md 1 and 7).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+mod common;
+
+use common::{TestHub, now};
+use signaalhub_client::envelope;
+use signaalhub_client::signaalhub_proto::pb;
+use signaalhub_client::{ClientError, HubClient};
+use signaalhub_server::ledger::{Event, LogEntry};
+use signaalhub_server::store::testing::backends;
+use std::time::Duration;
+use tokio_stream::StreamExt;
+use tonic::Code;
+
+const CHILD: &str = "111222333";
+const SIBLING: &str = "234567892";
+const MOTHER: &str = "314159265";
+const FATHER: &str = "271828183";
+const OTHER: &str = "161803398";
+const REG: &str = "2026-OOST-000123";
+const INCIDENT: &[u8] =
+    b"Ruzie op straat tussen ex-partners bij overdracht van de kinderen; buren belden 112.";
+const PERSONS: &[u8] = b"Betrokkenen: moeder (34), vader (36).";
+const CHILDREN: &[u8] = b"Twee kinderen (4 en 6) waren aanwezig en zagen de ruzie.";
+
+fn wpg(reg: &str) -> pb::Basis {
+    pb::Basis {
+        legal: Some(pb::LegalBasis {
+            basis: "wpg_zorgmelding".into(),
+            evidence: Some(pb::Evidence {
+                registration_number: reg.into(),
+                ..Default::default()
+            }),
+        }),
+        consent_ids: vec![],
+    }
+}
+
+async fn recipient_key(hub: &TestHub, from: &str, to: &str) -> envelope::RecipientKey {
+    let mut c = hub.client(from).await;
+    let r = c.get_organization(&hub.org(to).info.oin).await.unwrap();
+    let k = r
+        .encryption_keys
+        .iter()
+        .find(|k| k.retired_at.is_none())
+        .unwrap();
+    envelope::RecipientKey::from_directory(hub.org(to).info.oin.clone(), k).unwrap()
+}
+
+fn sender(hub: &TestHub, from: &str) -> envelope::SenderKeys {
+    let o = hub.org(from);
+    envelope::SenderKeys::from_pkcs8_der(&o.info.oin, &o.info.signing_key_id, &o.signing_pkcs8)
+        .unwrap()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn seal(
+    hub: &TestHub,
+    from: &str,
+    to: &envelope::RecipientKey,
+    id: &str,
+    purpose: &str,
+    categories: &[String],
+    basis: &pb::Basis,
+    payload: &[u8],
+) -> pb::Envelope {
+    let binding = pb::EnvelopeBinding {
+        signal_id: id.into(),
+        purpose: purpose.into(),
+        categories: categories.to_vec(),
+        basis_reference: signaalhub_client::signaalhub_proto::basis_reference(basis),
+        created_at_unix: now(),
+    };
+    envelope::seal(
+        payload,
+        binding,
+        &sender(hub, from),
+        std::slice::from_ref(to),
+    )
+    .unwrap()
+}
+
+/// A police fragment sealed to Veilig Thuis.
+#[allow(clippy::too_many_arguments)]
+async fn fragment(
+    hub: &TestHub,
+    reg: &str,
+    id: &str,
+    kind: pb::FragmentKind,
+    subjects: &[&str],
+    categories: &[&str],
+    payload: &[u8],
+) -> pb::SubmitFragmentRequest {
+    let to = recipient_key(hub, "politie", "veilig_thuis").await;
+    let categories: Vec<String> = categories.iter().map(|s| s.to_string()).collect();
+    let basis = wpg(reg);
+    pb::SubmitFragmentRequest {
+        registration_number: reg.into(),
+        fragment_id: id.into(),
+        kind: kind as i32,
+        recipient_oin: hub.org("veilig_thuis").info.oin.clone(),
+        subject_bsns: subjects.iter().map(|s| s.to_string()).collect(),
+        categories: categories.clone(),
+        envelope: Some(seal(
+            hub,
+            "politie",
+            &to,
+            id,
+            "zorgmelding_politie",
+            &categories,
+            &basis,
+            payload,
+        )),
+        basis: Some(basis),
+        acting_role: String::new(),
+    }
+}
+
+async fn incident(
+    hub: &TestHub,
+    reg: &str,
+    id: &str,
+    subjects: &[&str],
+) -> pb::SubmitFragmentResponse {
+    let req = fragment(
+        hub,
+        reg,
+        id,
+        pb::FragmentKind::Incident,
+        subjects,
+        &["incidentgegevens"],
+        INCIDENT,
+    )
+    .await;
+    hub.client("politie")
+        .await
+        .submit_fragment(req)
+        .await
+        .unwrap()
+}
+
+async fn next(
+    s: &mut tonic::Streaming<pb::StreamZorgmeldingenResponse>,
+) -> pb::StreamZorgmeldingenResponse {
+    tokio::time::timeout(Duration::from_secs(10), s.next())
+        .await
+        .expect("a zorgmelding within 10 s")
+        .unwrap()
+        .unwrap()
+}
+
+async fn quiet(s: &mut tonic::Streaming<pb::StreamZorgmeldingenResponse>) {
+    assert!(
+        tokio::time::timeout(Duration::from_millis(700), s.next())
+            .await
+            .is_err(),
+        "no further item expected"
+    );
+}
+
+/// A Veilig Thuis client acting in one role (the dev token carries two).
+async fn vt_as(hub: &TestHub, role: &str) -> HubClient {
+    let mut claims = hub.claims("veilig_thuis");
+    claims["roles"] = serde_json::json!([role]);
+    hub.client_with_token("veilig_thuis", hub.token("veilig_thuis", &claims))
+        .await
+}
+
+async fn events(hub: &TestHub) -> Vec<LogEntry> {
+    hub.store
+        .log_range(0, hub.store.log_size().await.unwrap())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|(_, b)| LogEntry::from_bytes(&b))
+        .collect()
+}
+
+fn signing_key(m: &pb::GetOrganizationResponse, kid: &str) -> [u8; 32] {
+    m.signing_keys
+        .iter()
+        .find(|k| k.key_id == kid)
+        .unwrap()
+        .public_key
+        .as_slice()
+        .try_into()
+        .unwrap()
+}
+
+/// The scenario-1 incident: three fragments (incident, persons, children present) plus a
+/// re-sealed retry of the incident report. Returns the melding id.
+async fn quarrel_on_the_street(hub: &TestHub) -> String {
+    let mut politie = hub.client("politie").await;
+    let first = incident(hub, REG, "frag-incident", &[MOTHER, FATHER]).await;
+    assert!(!first.duplicate);
+    assert_eq!(first.sequence, 1);
+    let persons = fragment(
+        hub,
+        REG,
+        "frag-persons",
+        pb::FragmentKind::Persons,
+        &[MOTHER, FATHER],
+        &["betrokken_personen"],
+        PERSONS,
+    )
+    .await;
+    let r = politie.submit_fragment(persons).await.unwrap();
+    assert_eq!((r.sequence, r.fragment_count), (2, 2));
+    let children = fragment(
+        hub,
+        REG,
+        "frag-children",
+        pb::FragmentKind::ChildrenPresent,
+        &[CHILD, SIBLING],
+        &["aanwezigheid_kinderen"],
+        CHILDREN,
+    )
+    .await;
+    let r = politie.submit_fragment(children).await.unwrap();
+    assert_eq!(r.sequence, 3);
+    // The network retries the incident report: re-sealed, same fragment id and metadata.
+    let retry = incident(hub, REG, "frag-incident", &[MOTHER, FATHER]).await;
+    assert!(retry.duplicate);
+    assert_eq!(retry.sequence, 1);
+    assert_eq!(retry.zorgmelding_id, first.zorgmelding_id);
+    assert_eq!(retry.fragment_count, 3);
+    first.zorgmelding_id
+}
+
+#[tokio::test]
+async fn fragments_of_one_incident_reach_veilig_thuis_as_one_melding_in_order_with_provenance() {
+    for b in backends() {
+        let hub = TestHub::start(b).await;
+        let id = quarrel_on_the_street(&hub).await;
+        let mut vt = hub.client("veilig_thuis").await;
+        for service in [
+            "signaalhub.v1.ZorgmeldingService",
+            "signaalhub.v1.TriageService",
+        ] {
+            assert_eq!(vt.health(service).await.unwrap(), 1, "{service} SERVING");
+        }
+        let mut stream = vt.stream_zorgmeldingen(0).await.unwrap();
+        let item = next(&mut stream).await;
+        quiet(&mut stream).await; // one melding, not four forms
+        assert!(!item.update);
+        let m = item.zorgmelding.unwrap();
+        assert_eq!(m.zorgmelding_id, id);
+        assert_eq!(m.registration_number, REG);
+        assert_eq!(m.police_oin, hub.org("politie").info.oin);
+        assert_eq!(m.subject_count, 4);
+        let kinds: Vec<i32> = m.fragments.iter().map(|f| f.kind).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                pb::FragmentKind::Incident as i32,
+                pb::FragmentKind::Persons as i32,
+                pb::FragmentKind::ChildrenPresent as i32
+            ]
+        );
+        let dir = vt
+            .get_organization(&hub.org("politie").info.oin)
+            .await
+            .unwrap();
+        for (i, (f, payload)) in m
+            .fragments
+            .iter()
+            .zip([INCIDENT, PERSONS, CHILDREN])
+            .enumerate()
+        {
+            assert_eq!(f.sequence, i as u32 + 1);
+            assert_eq!(f.author_oin, hub.org("politie").info.oin);
+            assert_eq!(f.author_professional, "dev-politie");
+            assert_eq!(f.author_role, "wijkagent");
+            assert!(f.received_at.is_some());
+            let env = f.envelope.as_ref().unwrap();
+            let key = signing_key(&dir, &env.sender_signing_key_id);
+            assert_eq!(
+                envelope::open(env, &hub.secrets("veilig_thuis"), &key).unwrap(),
+                payload
+            );
+            // Sealed to Veilig Thuis only.
+            assert!(envelope::open(env, &hub.secrets("wijkteam"), &key).is_err());
+        }
+        // The same fragment id with other metadata is refused.
+        let other = fragment(
+            &hub,
+            REG,
+            "frag-incident",
+            pb::FragmentKind::History,
+            &[MOTHER],
+            &["incidentgegevens"],
+            INCIDENT,
+        )
+        .await;
+        let mut politie = hub.client("politie").await;
+        assert_eq!(
+            politie.submit_fragment(other).await.unwrap_err().code(),
+            Code::AlreadyExists
+        );
+        // The police see their own melding, without envelopes; nobody else sees it.
+        let own = politie.get_zorgmelding_by_registration(REG).await.unwrap();
+        assert_eq!(own.fragments.len(), 3);
+        assert!(own.fragments.iter().all(|f| f.envelope.is_none()));
+        assert!(own.recidive.is_none());
+        let mut wijkteam = hub.client("wijkteam").await;
+        assert_eq!(
+            wijkteam.get_zorgmelding(&id).await.unwrap_err().code(),
+            Code::NotFound
+        );
+        // Veilig Thuis reads it again: envelopes, and the read is logged.
+        let before = hub.store.log_size().await.unwrap();
+        let again = vt.get_zorgmelding(&id).await.unwrap();
+        assert!(again.fragments.iter().all(|f| f.envelope.is_some()));
+        assert_eq!(hub.store.log_size().await.unwrap(), before + 1);
+        // Logged: three fragments, one delivery (a disclosure to Veilig Thuis), one read.
+        let ev = events(&hub).await;
+        let count = |e: Event| ev.iter().filter(|x| x.event == e).count();
+        assert_eq!(count(Event::ZorgmeldingFragmentSent), 3);
+        assert_eq!(count(Event::ZorgmeldingDelivered), 1);
+        assert_eq!(count(Event::ZorgmeldingRead), 1);
+        let delivered = ev
+            .iter()
+            .find(|x| x.event == Event::ZorgmeldingDelivered)
+            .unwrap();
+        assert_eq!(delivered.subjects.len(), 4);
+        assert_eq!(
+            delivered.recipient_oin.as_deref(),
+            Some(hub.org("veilig_thuis").info.oin.as_str())
+        );
+        assert_eq!(delivered.basis, vec!["legal:wpg_zorgmelding".to_string()]);
+        hub.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_late_fragment_attaches_to_the_melding_and_notifies_veilig_thuis() {
+    for b in backends() {
+        let hub = TestHub::start(b).await;
+        let mut vt = hub.client("veilig_thuis").await;
+        let mut stream = vt.stream_zorgmeldingen(0).await.unwrap();
+        let first = incident(&hub, REG, "late-1", &[MOTHER]).await;
+        let item = next(&mut stream).await;
+        assert!(!item.update);
+        assert_eq!(item.zorgmelding.as_ref().unwrap().fragments.len(), 1);
+        // The children-present fragment arrives the next morning.
+        let late = fragment(
+            &hub,
+            REG,
+            "late-2",
+            pb::FragmentKind::ChildrenPresent,
+            &[CHILD],
+            &["aanwezigheid_kinderen"],
+            CHILDREN,
+        )
+        .await;
+        let mut politie = hub.client("politie").await;
+        politie.submit_fragment(late).await.unwrap();
+        let update = next(&mut stream).await;
+        assert!(update.update, "the late fragment is an update");
+        assert!(update.cursor > item.cursor);
+        let m = update.zorgmelding.unwrap();
+        assert_eq!(m.zorgmelding_id, first.zorgmelding_id);
+        assert_eq!(m.fragments.len(), 2);
+        assert_eq!(m.fragments[1].fragment_id, "late-2");
+        assert_eq!(m.subject_count, 2);
+        // The police mark it complete; Veilig Thuis sees that too; nothing attaches after.
+        let done = politie.complete_zorgmelding(REG).await.unwrap();
+        assert!(done.complete);
+        let completed = next(&mut stream).await;
+        assert!(completed.update && completed.zorgmelding.unwrap().complete);
+        let after = fragment(
+            &hub,
+            REG,
+            "late-3",
+            pb::FragmentKind::Other,
+            &[MOTHER],
+            &["incidentgegevens"],
+            b"x",
+        )
+        .await;
+        assert_eq!(
+            politie.submit_fragment(after).await.unwrap_err().code(),
+            Code::FailedPrecondition
+        );
+        assert_eq!(
+            politie.complete_zorgmelding(REG).await.unwrap_err().code(),
+            Code::FailedPrecondition
+        );
+        // Resuming after the last cursor gives nothing again.
+        drop(stream);
+        let mut resumed = vt.stream_zorgmeldingen(completed.cursor).await.unwrap();
+        quiet(&mut resumed).await;
+        // Each version reached Veilig Thuis once, logged each time.
+        let ev = events(&hub).await;
+        assert_eq!(
+            ev.iter()
+                .filter(|e| e.event == Event::ZorgmeldingDelivered)
+                .count(),
+            3
+        );
+        assert_eq!(
+            ev.iter()
+                .filter(|e| e.event == Event::ZorgmeldingCompleted)
+                .count(),
+            1
+        );
+        hub.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn only_the_police_submit_fragments_and_bad_input_is_refused_with_field_details() {
+    for b in backends() {
+        let hub = TestHub::start(b).await;
+        // A school cannot use the police basis: refused by the statutory floor, and logged.
+        let to = recipient_key(&hub, "school", "veilig_thuis").await;
+        let categories = vec!["incidentgegevens".to_string()];
+        let basis = wpg(REG);
+        let req = pb::SubmitFragmentRequest {
+            registration_number: REG.into(),
+            fragment_id: "school-1".into(),
+            kind: pb::FragmentKind::Incident as i32,
+            recipient_oin: hub.org("veilig_thuis").info.oin.clone(),
+            subject_bsns: vec![CHILD.into()],
+            categories: categories.clone(),
+            envelope: Some(seal(
+                &hub,
+                "school",
+                &to,
+                "school-1",
+                "zorgmelding_politie",
+                &categories,
+                &basis,
+                b"x",
+            )),
+            basis: Some(basis),
+            acting_role: String::new(),
+        };
+        let before = hub.store.log_size().await.unwrap();
+        let mut school = hub.client("school").await;
+        let Err(ClientError::Status(s)) = school.submit_fragment(req).await else {
+            panic!("a school fragment must be refused")
+        };
+        assert_eq!(s.code(), Code::PermissionDenied);
+        assert!(
+            s.message().contains("BASIS_WRONG_SENDER") || s.message().contains("NO_FLOW"),
+            "{}",
+            s.message()
+        );
+        assert_eq!(hub.store.log_size().await.unwrap(), before + 1);
+        let ev = events(&hub).await;
+        assert_eq!(ev.last().unwrap().event, Event::ZorgmeldingFragmentDenied);
+        // Nothing reached Veilig Thuis.
+        let mut vt = hub.client("veilig_thuis").await;
+        let mut stream = vt.stream_zorgmeldingen(0).await.unwrap();
+        quiet(&mut stream).await;
+
+        // The police to the wijkteam: no such flow.
+        let mut politie = hub.client("politie").await;
+        let wk = recipient_key(&hub, "politie", "wijkteam").await;
+        let mut req = fragment(
+            &hub,
+            REG,
+            "p-1",
+            pb::FragmentKind::Incident,
+            &[CHILD],
+            &["incidentgegevens"],
+            b"x",
+        )
+        .await;
+        req.recipient_oin = hub.org("wijkteam").info.oin.clone();
+        req.envelope = Some(seal(
+            &hub,
+            "politie",
+            &wk,
+            "p-1",
+            "zorgmelding_politie",
+            &req.categories,
+            req.basis.as_ref().unwrap(),
+            b"x",
+        ));
+        assert_eq!(
+            politie.submit_fragment(req).await.unwrap_err().code(),
+            Code::PermissionDenied
+        );
+        // Evidence that names another registration number; a bad BSN; no kind.
+        let mut req = fragment(
+            &hub,
+            REG,
+            "p-2",
+            pb::FragmentKind::Incident,
+            &[CHILD],
+            &["incidentgegevens"],
+            b"x",
+        )
+        .await;
+        req.basis = Some(wpg("OTHER-1"));
+        req.subject_bsns = vec!["123456789".into()];
+        req.kind = 0;
+        let Err(ClientError::Status(s)) = politie.submit_fragment(req).await else {
+            panic!("must be refused")
+        };
+        assert_eq!(s.code(), Code::InvalidArgument);
+        for field in [
+            "basis.legal.evidence.registration_number",
+            "subject_bsns",
+            "kind",
+        ] {
+            assert!(s.message().contains(field), "{field}: {}", s.message());
+        }
+        assert!(!s.message().contains("123456789"), "the BSN is echoed");
+        hub.stop().await;
+    }
+}
+
+/// The GP reports CHILD to Veilig Thuis under the meldcode, and Veilig Thuis receives it.
+async fn gp_melding(hub: &TestHub, id: &str) {
+    let basis = pb::Basis {
+        legal: Some(pb::LegalBasis {
+            basis: "meldrecht".into(),
+            evidence: Some(pb::Evidence {
+                meldcode_steps_completed: vec![1, 2, 3, 4],
+                afwegingskader: pb::Afwegingskader::StructureleOnveiligheid as i32,
+                client_informed: Some(true),
+                ..Default::default()
+            }),
+        }),
+        consent_ids: vec![],
+    };
+    let mut req = hub
+        .signal(
+            "huisarts",
+            &["veilig_thuis"],
+            id,
+            b"letsel past niet bij het verhaal",
+            "melding_veilig_thuis",
+            &["zorgen_thuissituatie"],
+            CHILD,
+            basis,
+        )
+        .await;
+    req.subject = Some(pb::SubjectFacts {
+        age_years: Some(6),
+        age_band: 0,
+        gezag_holders: vec!["ouder-1".into()],
+    });
+    hub.client("huisarts").await.send_signal(req).await.unwrap();
+    let mut vt = hub.client("veilig_thuis").await;
+    let mut inbox = vt.stream_inbox(0).await.unwrap();
+    let item = tokio::time::timeout(Duration::from_secs(10), inbox.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    vt.ack_signal(&item.sender_oin, &item.signal_id)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn recidive_counts_earlier_signals_and_meldingen_about_the_same_persons() {
+    for b in backends() {
+        let hub = TestHub::start(b).await;
+        // Earlier: a GP melding about the child (delivered to Veilig Thuis), a police melding
+        // about the child, a school signal to the wijkteam (not Veilig Thuis's), and a police
+        // melding about someone else.
+        gp_melding(&hub, "gp-1").await;
+        let earlier = incident(&hub, "2026-OOST-000001", "old-1", &[CHILD]).await;
+        incident(&hub, "2026-OOST-000002", "unrelated-1", &[OTHER]).await;
+        // Now: the new incident about the child and the mother.
+        let new = incident(&hub, REG, "new-1", &[CHILD, MOTHER]).await;
+        let mut vt = hub.client("veilig_thuis").await;
+        let m = vt.get_zorgmelding(&new.zorgmelding_id).await.unwrap();
+        let r = m.recidive.unwrap();
+        assert_eq!(r.window_days, 360, "sample convenant: P12M = 12 x 30 days");
+        assert_eq!(r.earlier_zorgmeldingen, 1);
+        assert_eq!(r.earlier_signals, 1);
+        assert_eq!(
+            r.sectors,
+            vec!["huisarts".to_string(), "politie".to_string()]
+        );
+        let kinds: Vec<&str> = r.items.iter().map(|i| i.kind.as_str()).collect();
+        assert_eq!(kinds, vec!["signal", "zorgmelding"], "oldest first");
+        assert_eq!(r.items[0].reference, "gp-1");
+        assert_eq!(r.items[1].reference, earlier.zorgmelding_id);
+        assert_eq!(
+            m.linked_zorgmelding_ids,
+            vec![earlier.zorgmelding_id.clone()]
+        );
+        // The earlier melding does not count the later one as earlier, but is linked to it.
+        let old = vt.get_zorgmelding(&earlier.zorgmelding_id).await.unwrap();
+        let r = old.recidive.unwrap();
+        assert_eq!((r.earlier_zorgmeldingen, r.earlier_signals), (0, 1));
+        assert_eq!(old.linked_zorgmelding_ids, vec![new.zorgmelding_id.clone()]);
+        // Nothing stacked for the unrelated person.
+        let unrelated = incident(&hub, "2026-OOST-000003", "unrelated-2", &[FATHER]).await;
+        let u = vt.get_zorgmelding(&unrelated.zorgmelding_id).await.unwrap();
+        let r = u.recidive.unwrap();
+        assert_eq!((r.earlier_zorgmeldingen, r.earlier_signals), (0, 0));
+        assert!(u.linked_zorgmelding_ids.is_empty());
+        hub.stop().await;
+    }
+}
+
+fn criteria(
+    c1: pb::CriterionAnswer,
+    c2: pb::CriterionAnswer,
+    c3: pb::CriterionAnswer,
+    c4: pb::SafetyConflictAnswer,
+    c5: pb::OpenToHelpAnswer,
+    c6: [pb::CriterionAnswer; 3],
+) -> pb::ArnhemCriteria {
+    pb::ArnhemCriteria {
+        physical_abuse_or_severe_violence: c1 as i32,
+        sexual_abuse: c2 as i32,
+        violence_witnessed_by_children: c3 as i32,
+        safety_conflict: c4 as i32,
+        open_to_help: c5 as i32,
+        stacked_reports: c6[0] as i32,
+        mutual_accusations: c6[1] as i32,
+        addiction: c6[2] as i32,
+    }
+}
+
+async fn triage(
+    vt: &mut HubClient,
+    id: &str,
+    c: pb::ArnhemCriteria,
+    acute: bool,
+) -> Result<pb::Triage, ClientError> {
+    vt.record_triage(pb::RecordTriageRequest {
+        zorgmelding_id: id.into(),
+        criteria: Some(c),
+        acute,
+        case_reference: "VT-2026-0042".into(),
+        acting_role: "triagist".into(),
+    })
+    .await
+}
+
+#[tokio::test]
+async fn triage_turns_the_arnhem_criteria_into_the_joint_visit_advice() {
+    use pb::CriterionAnswer::{No, Yes};
+    use pb::OpenToHelpAnswer as O;
+    use pb::SafetyConflictAnswer as S;
+    for b in backends() {
+        let hub = TestHub::start(b).await;
+        let id = incident(&hub, REG, "t-1", &[CHILD]).await.zorgmelding_id;
+        let mut vt = hub.client("veilig_thuis").await;
+        let none = [No, No, No];
+        // (answers, acute, advice, criteria met, divorce only)
+        let table: Vec<(pb::ArnhemCriteria, bool, pb::Advice, Vec<&str>, bool)> = vec![
+            (
+                criteria(No, No, No, S::No, O::Open, none),
+                false,
+                pb::Advice::WijkteamAlone,
+                vec![],
+                false,
+            ),
+            (
+                criteria(Yes, No, No, S::No, O::Open, none),
+                false,
+                pb::Advice::JointVisit,
+                vec!["C1_PHYSICAL_ABUSE_OR_SEVERE_VIOLENCE"],
+                false,
+            ),
+            (
+                criteria(No, Yes, No, S::No, O::Open, none),
+                false,
+                pb::Advice::JointVisit,
+                vec!["C2_SEXUAL_ABUSE"],
+                false,
+            ),
+            (
+                criteria(No, No, Yes, S::No, O::Open, none),
+                false,
+                pb::Advice::JointVisit,
+                vec!["C3_VIOLENCE_WITNESSED_BY_CHILDREN"],
+                false,
+            ),
+            (
+                criteria(No, No, No, S::Yes, O::Open, none),
+                false,
+                pb::Advice::JointVisit,
+                vec!["C4_CONFLICT_ABOUT_CHILDRENS_SAFETY"],
+                false,
+            ),
+            (
+                criteria(No, No, No, S::No, O::ExpectedNotOpen, none),
+                false,
+                pb::Advice::JointVisit,
+                vec!["C5_PARENTS_NOT_OPEN_TO_HELP"],
+                false,
+            ),
+            (
+                criteria(No, No, No, S::No, O::FoundNotOpen, none),
+                false,
+                pb::Advice::JointVisit,
+                vec!["C5_PARENTS_NOT_OPEN_TO_HELP"],
+                false,
+            ),
+            (
+                criteria(No, No, No, S::No, O::Open, [Yes, No, Yes]),
+                false,
+                pb::Advice::JointVisit,
+                vec!["C6_STACKED_REPORTS"],
+                false,
+            ),
+            (
+                criteria(No, No, No, S::No, O::Open, [Yes, No, No]),
+                false,
+                pb::Advice::WijkteamAlone,
+                vec![],
+                false,
+            ),
+            (
+                criteria(No, No, No, S::DivorceOnly, O::Open, none),
+                false,
+                pb::Advice::WijkteamAlone,
+                vec![],
+                true,
+            ),
+            (
+                criteria(Yes, No, No, S::No, O::Open, none),
+                true,
+                pb::Advice::StaysWithVeiligThuis,
+                vec!["C1_PHYSICAL_ABUSE_OR_SEVERE_VIOLENCE"],
+                false,
+            ),
+        ];
+        for (i, (c, acute, advice, met, divorce)) in table.into_iter().enumerate() {
+            let t = triage(&mut vt, &id, c, acute).await.unwrap();
+            let a = t.advice.unwrap();
+            assert_eq!(a.advice, advice as i32, "row {i}: {:?}", a.explanation_en);
+            let codes: Vec<&str> = a.criteria_met.iter().map(|c| c.code.as_str()).collect();
+            assert_eq!(codes, met, "row {i}");
+            assert_eq!(a.divorce_only, divorce, "row {i}");
+            assert!(!a.explanation_nl.is_empty());
+            assert!(t.recidive.is_some());
+        }
+        // The latest triage is what GetTriage shows.
+        let latest = vt.get_triage(&id).await.unwrap();
+        assert!(latest.triage.unwrap().acute);
+        // Every criterion must be answered (UNKNOWN is an answer; unspecified is not).
+        let Err(ClientError::Status(s)) = triage(
+            &mut vt,
+            &id,
+            pb::ArnhemCriteria {
+                sexual_abuse: Yes as i32,
+                ..Default::default()
+            },
+            false,
+        )
+        .await
+        else {
+            panic!("must be refused")
+        };
+        assert_eq!(s.code(), Code::InvalidArgument);
+        assert!(
+            s.message()
+                .contains("criteria.physical_abuse_or_severe_violence")
+        );
+        // A stacked-reports answer of NO is overruled by the hub's count.
+        let mut unknown = criteria(No, No, No, S::No, O::Open, [No, Yes, No]);
+        gp_melding(&hub, "gp-stack").await;
+        let id2 = incident(&hub, "2026-OOST-000777", "t-2", &[CHILD])
+            .await
+            .zorgmelding_id;
+        let t = triage(&mut vt, &id2, unknown, false).await.unwrap();
+        let a = t.advice.unwrap();
+        assert_eq!(
+            a.advice,
+            pb::Advice::JointVisit as i32,
+            "{:?}",
+            a.explanation_en
+        );
+        assert_eq!(a.criteria_met[0].code, "C6_STACKED_REPORTS");
+        // An unknown answer is listed as an open question.
+        unknown.sexual_abuse = pb::CriterionAnswer::Unknown as i32;
+        let t = triage(&mut vt, &id2, unknown, false).await.unwrap();
+        assert_eq!(t.advice.unwrap().open_questions[0].number, 2);
+        // The triage is logged; only Veilig Thuis of the melding can triage it.
+        let ev = events(&hub).await;
+        assert_eq!(
+            ev.iter()
+                .filter(|e| e.event == Event::TriageRecorded)
+                .count(),
+            13
+        );
+        let mut wijkteam = hub.client("wijkteam").await;
+        let e = wijkteam
+            .record_triage(pb::RecordTriageRequest {
+                zorgmelding_id: id.clone(),
+                criteria: Some(criteria(No, No, No, S::No, O::Open, none)),
+                acute: false,
+                case_reference: "x".into(),
+                acting_role: String::new(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::NotFound);
+        hub.stop().await;
+    }
+}
+
+/// Both parents consent (recorded by Veilig Thuis) to handing the child's case to the wijkteam.
+async fn family_consent(hub: &TestHub, categories: &[&str]) -> Vec<String> {
+    let mut vt = vt_as(hub, "vt_medewerker").await;
+    let c = vt
+        .record_consent(pb::RecordConsentRequest {
+            subject_bsn: CHILD.into(),
+            subject: Some(pb::SubjectFacts {
+                age_years: Some(6),
+                age_band: 0,
+                gezag_holders: vec!["ouder-1".into(), "ouder-2".into()],
+            }),
+            givers: ["ouder-1", "ouder-2"]
+                .iter()
+                .map(|p| pb::ConsentGiver {
+                    person: p.to_string(),
+                    capacity: pb::GiverCapacity::GezagHolder as i32,
+                })
+                .collect(),
+            recipients: vec![pb::ConsentRecipient {
+                recipient: Some(pb::consent_recipient::Recipient::Sector(
+                    pb::Sector::Wijkteam as i32,
+                )),
+            }],
+            purposes: vec!["overdracht_hulpverlening".into()],
+            categories: categories.iter().map(|s| s.to_string()).collect(),
+            valid_until: Some(prost_types::Timestamp {
+                seconds: now() + 180 * 86400,
+                nanos: 0,
+            }),
+            evidence_reference: "sha256:toestemmingsformulier".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    vec![c.consent_id]
+}
+
+const HANDOVER_CATEGORIES: [&str; 3] = [
+    "incidentgegevens",
+    "aanwezigheid_kinderen",
+    "signalen_huiselijk_geweld",
+];
+
+/// Veilig Thuis opens the melding's fragments and re-seals them for the wijkteam.
+async fn handover_request(
+    hub: &TestHub,
+    melding: &pb::Zorgmelding,
+    handover_id: &str,
+    consent_ids: Vec<String>,
+) -> pb::HandOverRequest {
+    let mut vt = hub.client("veilig_thuis").await;
+    let dir = vt
+        .get_organization(&hub.org("politie").info.oin)
+        .await
+        .unwrap();
+    let to = recipient_key(hub, "veilig_thuis", "wijkteam").await;
+    let categories: Vec<String> = HANDOVER_CATEGORIES.iter().map(|s| s.to_string()).collect();
+    let basis = pb::Basis {
+        legal: Some(pb::LegalBasis {
+            basis: "vt_wettelijke_taak".into(),
+            evidence: Some(pb::Evidence {
+                case_reference: "VT-2026-0042".into(),
+                client_informed: Some(true),
+                ..Default::default()
+            }),
+        }),
+        consent_ids,
+    };
+    let mut envelopes = Vec::new();
+    for f in &melding.fragments {
+        let env = f.envelope.as_ref().unwrap();
+        let payload = envelope::open(
+            env,
+            &hub.secrets("veilig_thuis"),
+            &signing_key(&dir, &env.sender_signing_key_id),
+        )
+        .unwrap();
+        envelopes.push(seal(
+            hub,
+            "veilig_thuis",
+            &to,
+            &format!("{handover_id}.{}", f.sequence),
+            "overdracht_hulpverlening",
+            &categories,
+            &basis,
+            &payload,
+        ));
+    }
+    pb::HandOverRequest {
+        handover_id: handover_id.into(),
+        zorgmelding_id: melding.zorgmelding_id.clone(),
+        recipient_oin: hub.org("wijkteam").info.oin.clone(),
+        subject_bsns: vec![CHILD.into()],
+        categories,
+        basis: Some(basis),
+        envelopes,
+        veilig_thuis_contact: Some(pb::ContactPerson {
+            name: "Rianne van Rooijen".into(),
+            function: "medewerker Veilig Thuis".into(),
+            phone: "0800-2000".into(),
+            email: String::new(),
+        }),
+        wijkteam_contact: Some(pb::ContactPerson {
+            name: "Els Bouwman".into(),
+            function: "wijkcoach".into(),
+            phone: "026-0000002".into(),
+            email: "els@wijkteam.example".into(),
+        }),
+        acting_role: "vt_medewerker".into(),
+    }
+}
+
+/// Scenario 1 up to a triage with criterion 3 (violence witnessed by the children).
+async fn triaged(hub: &TestHub) -> pb::Zorgmelding {
+    let id = quarrel_on_the_street(hub).await;
+    let mut vt = hub.client("veilig_thuis").await;
+    let melding = vt.get_zorgmelding(&id).await.unwrap();
+    use pb::CriterionAnswer::No;
+    let t = triage(
+        &mut vt,
+        &id,
+        criteria(
+            No,
+            No,
+            pb::CriterionAnswer::Yes,
+            pb::SafetyConflictAnswer::No,
+            pb::OpenToHelpAnswer::Open,
+            [No, No, No],
+        ),
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(t.advice.unwrap().advice, pb::Advice::JointVisit as i32);
+    melding
+}
+
+#[tokio::test]
+async fn handover_with_the_familys_consent_reaches_the_wijkteam_with_a_letter() {
+    for b in backends() {
+        let hub = TestHub::start(b).await;
+        let melding = triaged(&hub).await;
+        let mut vt = hub.client("veilig_thuis").await;
+        // Without the family's consent: refused, named, logged; the case stays.
+        let req = handover_request(&hub, &melding, "ho-0", vec![]).await;
+        let Err(ClientError::Status(s)) = vt.hand_over(req).await else {
+            panic!("a handover without consent must be refused")
+        };
+        assert_eq!(s.code(), Code::PermissionDenied);
+        assert!(
+            s.message().contains("CONSENT_REQUIRED_BY_FLOW"),
+            "{}",
+            s.message()
+        );
+        assert!(
+            s.message().contains("stays with Veilig Thuis"),
+            "{}",
+            s.message()
+        );
+        assert_eq!(
+            events(&hub).await.last().unwrap().event,
+            Event::HandoverDenied
+        );
+
+        let consents = family_consent(&hub, &HANDOVER_CATEGORIES).await;
+        let req = handover_request(&hub, &melding, "ho-1", consents).await;
+        let r = vt.hand_over(req.clone()).await.unwrap();
+        assert!(!r.duplicate);
+        assert_eq!(r.decisions.len(), 1);
+        assert!(
+            r.decisions[0]
+                .obligations
+                .iter()
+                .any(|o| o.kind == "INFORM_SUBJECT")
+        );
+        let h = r.handover.unwrap();
+        assert_eq!(h.state, pb::HandoverState::Pending as i32);
+        // Veilig Thuis sees the advice with the criterion behind it.
+        let advice = h.advice.unwrap();
+        assert_eq!(advice.advice, pb::Advice::JointVisit as i32);
+        assert_eq!(
+            advice.criteria_met[0].code,
+            "C3_VIOLENCE_WITNESSED_BY_CHILDREN"
+        );
+        let letter = h.family_letter;
+        for needle in [
+            "Politie Eenheid Oost-Nederland heeft een zorgmelding",
+            "gedeeld met Wijkteam Arnhem-Oost",
+            "- Incident: tijd, plaats, aard, registratienummer",
+            "- Of er kinderen aanwezig waren",
+            "wettelijke taak van Veilig Thuis",
+            "toestemming",
+            "samen bij u langs",
+            "Bij Wijkteam Arnhem-Oost: Els Bouwman (wijkcoach), telefoon 026-0000002",
+            "Bij Veilig Thuis Gelderland-Midden: Rianne van Rooijen",
+            "Kenmerk: ho-1",
+        ] {
+            assert!(letter.contains(needle), "missing {needle:?} in\n{letter}");
+        }
+        assert!(!letter.contains(CHILD));
+        // A retry is answered as the first time.
+        let again = vt.hand_over(req).await.unwrap();
+        assert!(again.duplicate);
+
+        // The wijkteam finds it, receives the re-sealed envelopes and opens them.
+        let mut wijkteam = hub.client("wijkteam").await;
+        let list = wijkteam.list_handovers().await.unwrap();
+        assert_eq!(list.len(), 1);
+        assert!(list[0].envelopes.is_empty());
+        let got = wijkteam
+            .get_handover(&hub.org("veilig_thuis").info.oin, "ho-1")
+            .await
+            .unwrap();
+        assert_eq!(got.state, pb::HandoverState::Delivered as i32);
+        assert_eq!(got.envelopes.len(), 3);
+        // The wijkteam learns to visit jointly; the criteria (the triage outcome) only when the
+        // category melding_samenvatting is handed over, which it is not here.
+        let advice = got.advice.unwrap();
+        assert_eq!(advice.advice, pb::Advice::JointVisit as i32);
+        assert!(advice.criteria_met.is_empty());
+        assert_eq!(
+            got.wijkteam_contact.unwrap().name,
+            "Els Bouwman",
+            "the named contact at both ends"
+        );
+        assert_eq!(got.veilig_thuis_contact.unwrap().name, "Rianne van Rooijen");
+        let dir = wijkteam
+            .get_organization(&hub.org("veilig_thuis").info.oin)
+            .await
+            .unwrap();
+        let opened: Vec<Vec<u8>> = got
+            .envelopes
+            .iter()
+            .map(|e| {
+                envelope::open(
+                    e,
+                    &hub.secrets("wijkteam"),
+                    &signing_key(&dir, &e.sender_signing_key_id),
+                )
+                .unwrap()
+            })
+            .collect();
+        assert_eq!(
+            opened,
+            vec![INCIDENT.to_vec(), PERSONS.to_vec(), CHILDREN.to_vec()]
+        );
+        // Veilig Thuis sees it delivered; others see nothing.
+        let mine = vt
+            .get_handover(&hub.org("veilig_thuis").info.oin, "ho-1")
+            .await
+            .unwrap();
+        assert_eq!(mine.state, pb::HandoverState::Delivered as i32);
+        assert!(mine.envelopes.is_empty());
+        let mut school = hub.client("school").await;
+        assert_eq!(
+            school
+                .get_handover(&hub.org("veilig_thuis").info.oin, "ho-1")
+                .await
+                .unwrap_err()
+                .code(),
+            Code::NotFound
+        );
+        // Logged: the handover, its delivery and the wijkteam's second read.
+        wijkteam
+            .get_handover(&hub.org("veilig_thuis").info.oin, "ho-1")
+            .await
+            .unwrap();
+        let ev = events(&hub).await;
+        for e in [
+            Event::HandoverSent,
+            Event::HandoverDelivered,
+            Event::HandoverRead,
+            Event::ConsentRecorded,
+            Event::TriageRecorded,
+        ] {
+            assert!(ev.iter().any(|x| x.event == e), "{e:?} not logged");
+        }
+        let delivered = ev
+            .iter()
+            .find(|x| x.event == Event::HandoverDelivered)
+            .unwrap();
+        assert_eq!(
+            delivered.purpose.as_deref(),
+            Some("overdracht_hulpverlening")
+        );
+        assert!(
+            delivered
+                .basis
+                .contains(&"legal:vt_wettelijke_taak".to_string())
+        );
+        assert!(delivered.checks.consent);
+        // The family's access report lists the police melding and the handover as disclosures.
+        let mut fg = {
+            let mut claims = hub.claims("veilig_thuis");
+            claims["roles"] = serde_json::json!(["fg"]);
+            hub.client_with_token("veilig_thuis", hub.token("veilig_thuis", &claims))
+                .await
+        };
+        let report = fg.subject_access_report(CHILD).await.unwrap();
+        assert!(
+            report
+                .html_letter
+                .contains("Aantal verstrekkingen: <strong>2</strong>"),
+            "{}",
+            report.html_letter
+        );
+        hub.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_family_that_declines_the_wijkteam_stays_with_veilig_thuis() {
+    for b in backends() {
+        let hub = TestHub::start(b).await;
+        let melding = triaged(&hub).await;
+        let consents = family_consent(&hub, &HANDOVER_CATEGORIES).await;
+        let mut vt = hub.client("veilig_thuis").await;
+        let d = vt
+            .record_family_declined(&melding.zorgmelding_id, "ouder-1", "vt_medewerker")
+            .await
+            .unwrap();
+        assert_eq!(d.declined_by, "ouder-1");
+        let state = vt.get_triage(&melding.zorgmelding_id).await.unwrap();
+        assert_eq!(state.family_declined.unwrap().declined_by, "ouder-1");
+        let req = handover_request(&hub, &melding, "ho-declined", consents).await;
+        let Err(ClientError::Status(s)) = vt.hand_over(req).await else {
+            panic!("must be refused")
+        };
+        assert_eq!(s.code(), Code::PermissionDenied);
+        assert!(
+            s.message().contains("FAMILY_DECLINED_WIJKTEAM"),
+            "{}",
+            s.message()
+        );
+        assert!(
+            s.message().contains("the family declined the wijkteam"),
+            "{}",
+            s.message()
+        );
+        let ev = events(&hub).await;
+        let last = ev.last().unwrap();
+        assert_eq!(last.event, Event::HandoverDenied);
+        assert_eq!(last.reasons, vec!["FAMILY_DECLINED_WIJKTEAM".to_string()]);
+        assert!(ev.iter().any(|e| e.event == Event::FamilyDeclinedRecorded));
+        // Nothing reached the wijkteam.
+        let mut wijkteam = hub.client("wijkteam").await;
+        assert!(wijkteam.list_handovers().await.unwrap().is_empty());
+        hub.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn acute_cases_and_untriaged_meldingen_are_not_handed_over_and_withdrawn_consent_holds_back()
+{
+    for b in backends() {
+        let hub = TestHub::start(b).await;
+        let id = quarrel_on_the_street(&hub).await;
+        let mut vt = hub.client("veilig_thuis").await;
+        let melding = vt.get_zorgmelding(&id).await.unwrap();
+        let consents = family_consent(&hub, &HANDOVER_CATEGORIES).await;
+        // Not triaged yet.
+        let req = handover_request(&hub, &melding, "ho-a", consents.clone()).await;
+        assert_eq!(
+            vt.hand_over(req.clone()).await.unwrap_err().code(),
+            Code::FailedPrecondition
+        );
+        // Acute: stays with Veilig Thuis.
+        use pb::CriterionAnswer::No;
+        let open = criteria(
+            pb::CriterionAnswer::Yes,
+            No,
+            No,
+            pb::SafetyConflictAnswer::No,
+            pb::OpenToHelpAnswer::Open,
+            [No, No, No],
+        );
+        triage(&mut vt, &id, open, true).await.unwrap();
+        let Err(ClientError::Status(s)) = vt.hand_over(req.clone()).await else {
+            panic!("acute must stay")
+        };
+        assert_eq!(s.code(), Code::PermissionDenied);
+        assert!(s.message().contains("ACUTE_STAYS_WITH_VEILIG_THUIS"));
+        // Re-triaged as not acute: handed over; the family withdraws before the wijkteam
+        // fetches it: held back, logged.
+        triage(&mut vt, &id, open, false).await.unwrap();
+        vt.hand_over(req).await.unwrap();
+        let mut parent = vt_as(&hub, "vt_medewerker").await;
+        parent
+            .withdraw_consent(&consents[0], "ouder-2")
+            .await
+            .unwrap();
+        let mut wijkteam = hub.client("wijkteam").await;
+        let got = wijkteam
+            .get_handover(&hub.org("veilig_thuis").info.oin, "ho-a")
+            .await
+            .unwrap();
+        assert_eq!(got.state, pb::HandoverState::Withheld as i32);
+        assert!(got.envelopes.is_empty());
+        assert_eq!(got.reasons[0].code, "CONSENT_WITHDRAWN");
+        assert_eq!(
+            events(&hub).await.last().unwrap().event,
+            Event::HandoverWithheld
+        );
+        // A person who is not in the melding cannot be handed over.
+        let mut req = handover_request(&hub, &melding, "ho-b", vec![]).await;
+        req.subject_bsns = vec![OTHER.into()];
+        assert_eq!(
+            vt.hand_over(req).await.unwrap_err().code(),
+            Code::InvalidArgument
+        );
+        hub.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn the_database_holds_no_bsn_and_no_payload_after_the_whole_flow() {
+    for b in backends() {
+        let hub = TestHub::start(b).await;
+        let melding = triaged(&hub).await;
+        let consents = family_consent(&hub, &HANDOVER_CATEGORIES).await;
+        let mut vt = hub.client("veilig_thuis").await;
+        vt.hand_over(handover_request(&hub, &melding, "ho-db", consents).await)
+            .await
+            .unwrap();
+        hub.client("wijkteam")
+            .await
+            .get_handover(&hub.org("veilig_thuis").info.oin, "ho-db")
+            .await
+            .unwrap();
+        let hay = common::database_text(&hub).await;
+        assert!(hay.contains("zorgmelding_politie") && hay.contains("handover_delivered"));
+        for bsn in [CHILD, SIBLING, MOTHER, FATHER] {
+            assert!(!hay.contains(bsn), "{b}: a BSN is stored in the clear");
+        }
+        for plain in ["Ruzie op straat", "Twee kinderen", "Betrokkenen"] {
+            assert!(
+                !hay.contains(plain),
+                "{b}: payload plaintext {plain:?} is stored"
+            );
+        }
+        hub.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn concurrent_fragments_and_retries_of_one_new_incident_make_one_melding() {
+    for b in backends() {
+        let hub = TestHub::start(b).await;
+        let mut reqs = Vec::new();
+        for i in 0..6 {
+            reqs.push(
+                fragment(
+                    &hub,
+                    REG,
+                    &format!("race-{}", i % 3),
+                    pb::FragmentKind::Other,
+                    &[CHILD],
+                    &["incidentgegevens"],
+                    b"x",
+                )
+                .await,
+            );
+        }
+        // Six submissions at once for a registration number the hub has not seen: three
+        // fragments, each sent twice (a retry racing its original).
+        let mut tasks = Vec::new();
+        for req in reqs {
+            let mut c = hub.client("politie").await;
+            tasks.push(tokio::spawn(async move { c.submit_fragment(req).await }));
+        }
+        let mut answers = Vec::new();
+        for t in tasks {
+            answers.push(t.await.unwrap().unwrap());
+        }
+        let ids: std::collections::BTreeSet<&str> =
+            answers.iter().map(|a| a.zorgmelding_id.as_str()).collect();
+        assert_eq!(ids.len(), 1, "one melding for the incident");
+        assert_eq!(answers.iter().filter(|a| a.duplicate).count(), 3);
+        let mut vt = hub.client("veilig_thuis").await;
+        let m = vt
+            .get_zorgmelding(answers[0].zorgmelding_id.as_str())
+            .await
+            .unwrap();
+        let seqs: Vec<u32> = m.fragments.iter().map(|f| f.sequence).collect();
+        assert_eq!(seqs, vec![1, 2, 3]);
+        let mut frag_ids: Vec<&str> = m.fragments.iter().map(|f| f.fragment_id.as_str()).collect();
+        frag_ids.sort();
+        assert_eq!(frag_ids, vec!["race-0", "race-1", "race-2"]);
+        hub.stop().await;
+    }
+}
