@@ -21,6 +21,7 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity
 
 pub use signaalhub_proto;
 pub mod envelope;
+pub mod involvement;
 
 /// What went wrong talking to the hub.
 #[derive(Debug, thiserror::Error)]

@@ -3,8 +3,10 @@ mod cli {
     pub mod disclosure;
     pub mod error;
     pub mod format;
+    pub mod involvement;
     pub mod keys;
     pub mod log;
+    pub mod maatregel;
     pub mod signals;
 }
 
@@ -116,6 +118,12 @@ enum Command {
         #[command(subcommand)]
         command: ConsentCommand,
     },
+    /// The maatregel register: register, end, ask "is there a maatregel?", list.
+    Maatregel(cli::maatregel::MaatregelArgs),
+    /// Involvement, cases and their coordinator, the safety plan, notifications.
+    Involvement(cli::involvement::InvolvementArgs),
+    /// Update my organisation's own entry on the sociale kaart.
+    Profile(cli::involvement::ProfileArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -490,6 +498,9 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 }
             }
         },
+        Command::Maatregel(a) => cli::maatregel::run(&mut hub, a).await?,
+        Command::Involvement(a) => cli::involvement::run(&mut hub, &me, a).await?,
+        Command::Profile(a) => cli::involvement::profile(&mut hub, a).await?,
         Command::Health => {
             let s = hub.health("").await?;
             println!("{}", if s == 1 { "SERVING" } else { "NOT_SERVING" });

@@ -25,7 +25,11 @@ use crate::store::{Store, StoreError};
 use signaalhub_proto::pb::consent_service_server::ConsentServiceServer;
 use signaalhub_proto::pb::directory_service_server::DirectoryServiceServer;
 use signaalhub_proto::pb::disclosure_log_service_server::DisclosureLogServiceServer;
+use signaalhub_proto::pb::involvement_service_server::InvolvementServiceServer;
+use signaalhub_proto::pb::maatregel_service_server::MaatregelServiceServer;
+use signaalhub_proto::pb::notification_service_server::NotificationServiceServer;
 use signaalhub_proto::pb::policy_service_server::PolicyServiceServer;
+use signaalhub_proto::pb::safety_plan_service_server::SafetyPlanServiceServer;
 use signaalhub_proto::pb::signal_service_server::SignalServiceServer;
 use std::future::Future;
 use std::sync::Arc;
@@ -296,6 +300,18 @@ impl Hub {
         health_reporter
             .set_serving::<DisclosureLogServiceServer<api::log::LogApi>>()
             .await;
+        health_reporter
+            .set_serving::<MaatregelServiceServer<api::maatregel::MaatregelApi>>()
+            .await;
+        health_reporter
+            .set_serving::<InvolvementServiceServer<api::involvement::InvolvementApi>>()
+            .await;
+        health_reporter
+            .set_serving::<SafetyPlanServiceServer<api::safety_plan::SafetyPlanApi>>()
+            .await;
+        health_reporter
+            .set_serving::<NotificationServiceServer<api::involvement::NotificationApi>>()
+            .await;
         let reflection = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(signaalhub_proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -327,6 +343,28 @@ impl Hub {
         let inbox_listener = self
             .store
             .spawn_inbox_listener(Arc::clone(&inbox_wake), stop_rx.clone());
+        let maatregel_api = MaatregelServiceServer::new(api::maatregel::MaatregelApi::new(
+            ctx.clone(),
+            Arc::clone(&inbox_wake),
+        ))
+        .max_decoding_message_size(max);
+        let involvement_api = InvolvementServiceServer::new(api::involvement::InvolvementApi::new(
+            ctx.clone(),
+            Arc::clone(&inbox_wake),
+        ))
+        .max_decoding_message_size(max);
+        let safety_plan_api = SafetyPlanServiceServer::new(api::safety_plan::SafetyPlanApi::new(
+            ctx.clone(),
+            Arc::clone(&inbox_wake),
+        ))
+        .max_decoding_message_size(max);
+        let notification_api =
+            NotificationServiceServer::new(api::involvement::NotificationApi::new(
+                ctx.clone(),
+                Arc::clone(&inbox_wake),
+                stop_rx.clone(),
+            ))
+            .max_decoding_message_size(max);
         let signal_api = SignalServiceServer::new(api::signals::SignalApi::new(
             ctx.clone(),
             inbox_wake,
@@ -358,7 +396,11 @@ impl Hub {
             .add_service(policy_api)
             .add_service(consent_api)
             .add_service(signal_api)
-            .add_service(log_api);
+            .add_service(log_api)
+            .add_service(maatregel_api)
+            .add_service(involvement_api)
+            .add_service(safety_plan_api)
+            .add_service(notification_api);
         let drain = async move {
             shutdown.await;
             tracing::info!("shutdown requested: draining");

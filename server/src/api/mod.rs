@@ -4,8 +4,11 @@ pub mod basis;
 pub mod consent;
 pub mod ctx;
 pub mod directory;
+pub mod involvement;
 pub mod log;
+pub mod maatregel;
 pub mod policy;
+pub mod safety_plan;
 pub mod signals;
 pub mod status;
 

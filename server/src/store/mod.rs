@@ -80,7 +80,9 @@ macro_rules! sequence_log {
 }
 
 pub mod consent;
+pub mod involvement;
 pub mod log;
+pub mod maatregel;
 pub mod signal;
 pub mod testing;
 
