@@ -937,3 +937,121 @@ async fn the_database_holds_no_bsn_and_no_plan_text() {
         hub.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_household_registration_merges_two_cases_into_the_oldest() {
+    for b in backends() {
+        let hub = TestHub::start(b).await;
+        let c_child = case_consent(&hub, "wijkteam", CHILD).await;
+        let c_sibling = case_consent(&hub, "school", SIBLING).await;
+        register(&hub, "wijkteam", CHILD, &[], Some(&c_child)).await;
+        let a = register(&hub, "jeugdbescherming", CHILD, &[], Some(&c_child))
+            .await
+            .case
+            .unwrap();
+        register(&hub, "school", SIBLING, &[], Some(&c_sibling)).await;
+        let bcase = register(&hub, "jeugdbescherming", SIBLING, &[], Some(&c_sibling))
+            .await
+            .case
+            .unwrap();
+        assert_ne!(a.case_id, bcase.case_id, "{b}: two separate cases");
+        // The wijkteam coordinates case A.
+        let mut wijkteam = hub.client("wijkteam").await;
+        wijkteam
+            .propose_coordinator(&a.case_id, &hub.org("wijkteam").info.oin)
+            .await
+            .unwrap();
+        // Veilig Thuis works with the parent and names both children: one case.
+        let c_parent = {
+            let mut vt = client(&hub, "veilig_thuis").await;
+            vt.record_consent(pb::RecordConsentRequest {
+                subject_bsn: PARENT.into(),
+                subject: Some(pb::SubjectFacts {
+                    age_years: Some(38),
+                    ..Default::default()
+                }),
+                givers: vec![pb::ConsentGiver {
+                    person: "moeder".into(),
+                    capacity: pb::GiverCapacity::Subject as i32,
+                }],
+                recipients: [
+                    pb::Sector::Wijkteam,
+                    pb::Sector::Jeugdbescherming,
+                    pb::Sector::School,
+                ]
+                .iter()
+                .map(|s| pb::ConsentRecipient {
+                    recipient: Some(pb::consent_recipient::Recipient::Sector(*s as i32)),
+                })
+                .collect(),
+                purposes: vec!["casusafstemming".into()],
+                categories: vec!["betrokkenheid".into()],
+                valid_until: Some(prost_types::Timestamp {
+                    seconds: now() + 86400,
+                    nanos: 0,
+                }),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .consent_id
+        };
+        let merged = register(
+            &hub,
+            "veilig_thuis",
+            PARENT,
+            &[CHILD, SIBLING],
+            Some(&c_parent),
+        )
+        .await
+        .case
+        .expect("one case");
+        assert_eq!(merged.case_id, a.case_id, "{b}: the oldest case survives");
+        assert_eq!(merged.parties.len(), 5);
+        assert_eq!(
+            merged.coordinator.unwrap().oin,
+            hub.org("wijkteam").info.oin,
+            "{b}: the coordinator stays"
+        );
+        // The absorbed case's id leads to the surviving case.
+        let mut school = hub.client("school").await;
+        assert_eq!(
+            school.get_case(&bcase.case_id).await.unwrap().case_id,
+            a.case_id
+        );
+        // The school now learns of the wijkteam and Veilig Thuis (and of the GI's involvement with
+        // the other child).
+        let mut sn = school.stream_notifications(0).await.unwrap();
+        let first = next_note(&mut sn).await;
+        assert_eq!(
+            first.case_id, bcase.case_id,
+            "{b}: the first match, with the GI"
+        );
+        let second = next_note(&mut sn).await;
+        assert_eq!(second.case_id, a.case_id);
+        assert!(second.summary_nl.contains(&hub.org("wijkteam").info.name));
+        assert!(
+            second
+                .summary_nl
+                .contains(&hub.org("veilig_thuis").info.name)
+        );
+        hub.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn organisations_registering_at_the_same_time_always_match() {
+    for b in backends() {
+        let hub = TestHub::start(b).await;
+        for bsn in [CHILD, SIBLING, PARENT] {
+            let consent = case_consent(&hub, "wijkteam", bsn).await;
+            let (w, g) = tokio::join!(
+                register(&hub, "wijkteam", bsn, &[], Some(&consent)),
+                register(&hub, "jeugdbescherming", bsn, &[], Some(&consent))
+            );
+            let case = w.case.or(g.case).expect("whichever came second matched");
+            assert_eq!(case.parties.len(), 2, "{b}");
+        }
+        hub.stop().await;
+    }
+}

@@ -23,10 +23,12 @@ CREATE INDEX maatregelen_subject ON maatregelen (subject);
 CREATE INDEX maatregelen_retention ON maatregelen (retain_until) WHERE retain_until IS NOT NULL;
 
 -- A case: the organisations involved with one person or household. `merged_into` points to the
--- case that absorbed this one when a registration joined two cases.
+-- case that absorbed this one when a registration joined two cases; `created_seq` (the register
+-- lock's version when it was formed) orders cases exactly, even within one second.
 CREATE TABLE cases (
     case_id             TEXT PRIMARY KEY,
     created_at          BIGINT NOT NULL,
+    created_seq         BIGINT NOT NULL,
     coordinator_oin     TEXT,
     coordinator_since   BIGINT,
     plan_version        BIGINT NOT NULL DEFAULT 0,

@@ -116,6 +116,8 @@ pub struct Case {
     pub plan_version: u32,
     /// The case that absorbed this one.
     pub merged_into: Option<String>,
+    /// Formation order (the register lock's version when it was formed).
+    pub seq: i64,
 }
 
 /// A case with everything a party sees.

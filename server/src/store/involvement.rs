@@ -17,8 +17,7 @@ use crate::ledger::PendingEntry;
 use sqlx::Row;
 
 const INVOLVEMENT_COLUMNS: &str = "involvement_id, subject, org_oin, contact_professional, role, registered_by, basis, subject_facts, started_at, registered_at, ended_at, retain_until, case_id";
-const CASE_COLUMNS: &str =
-    "case_id, created_at, coordinator_oin, coordinator_since, plan_version, merged_into";
+const CASE_COLUMNS: &str = "case_id, created_at, coordinator_oin, coordinator_since, plan_version, merged_into, created_seq";
 const PROPOSAL_COLUMNS: &str =
     "proposal_id, case_id, proposed_oin, proposed_by_oin, state, created_at, decided_at";
 const PLAN_COLUMNS: &str = "case_id, version, author_oin, author_professional, envelope, sealed_to, agreements, published_at, retain_until";
@@ -69,6 +68,7 @@ macro_rules! case_from_row {
             plan_version: u32::try_from(r.try_get::<i64, _>(4)?)
                 .map_err(|_| StoreError::Corrupt("cases.plan_version"))?,
             merged_into: r.try_get(5)?,
+            seq: r.try_get(6)?,
         }
     }};
 }
@@ -162,12 +162,16 @@ macro_rules! log_and_notify {
     }};
 }
 
-/// Takes the register's lock row for the rest of the transaction.
+/// Takes the register's lock row for the rest of the transaction; evaluates to its new version
+/// (grows with every locked transaction, in commit order).
 macro_rules! lock_register {
     ($tx:expr) => {{
-        sqlx::query("UPDATE involvement_lock SET version = version + 1 WHERE id = 1")
-            .execute(&mut *$tx)
-            .await?;
+        let v: i64 = sqlx::query_scalar(
+            "UPDATE involvement_lock SET version = version + 1 WHERE id = 1 RETURNING version",
+        )
+        .fetch_one(&mut *$tx)
+        .await?;
+        v
     }};
 }
 
@@ -319,7 +323,7 @@ impl Store {
         let share = self.share_lock();
         let (id, already) = on_writer!(self, p => {
             let mut tx = p.begin().await?;
-            lock_register!(tx);
+            let seq = lock_register!(tx);
             let existing: Option<String> = sqlx::query_scalar("SELECT involvement_id FROM involvements WHERE org_oin = $1 AND subject = $2 AND ended_at IS NULL")
                 .bind(&new.org_oin).bind(new.subject.as_str()).fetch_optional(&mut *tx).await?;
             let already = existing.is_some();
@@ -396,13 +400,13 @@ impl Store {
                 }
                 if withheld.is_empty() {
                     // One case: the oldest existing one, or a new one.
-                    cases.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+                    cases.sort_by_key(|c| c.seq);
                     let target = match cases.first() {
                         Some(c) => c.clone(),
                         None => {
-                            sqlx::query(&format!("INSERT INTO cases ({CASE_COLUMNS}) VALUES ($1, $2, NULL, NULL, 0, NULL)"))
-                                .bind(case_id_if_new).bind(entry.entry.at).execute(&mut *tx).await?;
-                            Case { id: case_id_if_new.to_owned(), created_at: entry.entry.at, coordinator_oin: None, coordinator_since: None, plan_version: 0, merged_into: None }
+                            sqlx::query(&format!("INSERT INTO cases ({CASE_COLUMNS}) VALUES ($1, $2, NULL, NULL, 0, NULL, $3)"))
+                                .bind(case_id_if_new).bind(entry.entry.at).bind(seq).execute(&mut *tx).await?;
+                            Case { id: case_id_if_new.to_owned(), created_at: entry.entry.at, coordinator_oin: None, coordinator_since: None, plan_version: 0, merged_into: None, seq }
                         }
                     };
                     let mut coordinator = target.coordinator_oin.clone().zip(target.coordinator_since);
