@@ -1055,3 +1055,65 @@ async fn organisations_registering_at_the_same_time_always_match() {
         hub.stop().await;
     }
 }
+
+#[tokio::test]
+async fn bad_registrations_are_refused_field_by_field_and_nothing_is_stored() {
+    for b in backends() {
+        let hub = TestHub::start(b).await;
+        let mut wijkteam = hub.client("wijkteam").await;
+        let e = wijkteam
+            .register_involvement(pb::RegisterInvolvementRequest {
+                subject_bsn: "123456789".into(),
+                household_bsns: vec![CHILD.into(), CHILD.into()],
+                contact_professional: "line\nbreak".into(),
+                started_at: Some(prost_types::Timestamp {
+                    seconds: now() + 86400,
+                    nanos: 0,
+                }),
+                basis: Some(pb::Basis {
+                    legal: None,
+                    consent_ids: vec!["c_unknown".into()],
+                }),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::InvalidArgument, "{b}: {e}");
+        let text = e.to_string();
+        for f in [
+            "subject_bsn",
+            "household_bsns",
+            "contact_professional",
+            "started_at",
+            "basis.consent_ids",
+        ] {
+            assert!(text.contains(f), "{b}: no violation for {f}: {text}");
+        }
+        assert!(
+            !text.contains("123456789") && !text.contains(CHILD),
+            "{b}: BSN echoed"
+        );
+        let too_many: Vec<String> = (0..17).map(|_| SIBLING.to_string()).collect();
+        let e = wijkteam
+            .register_involvement(pb::RegisterInvolvementRequest {
+                subject_bsn: CHILD.into(),
+                household_bsns: too_many,
+                contact_professional: "ok".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::InvalidArgument, "{b}: {e}");
+        assert!(
+            events(&log(&hub).await, Event::InvolvementRegistered).is_empty(),
+            "{b}"
+        );
+        let e = wijkteam.list_involved_parties(CHILD).await.unwrap_err();
+        assert_eq!(
+            e.code(),
+            Code::PermissionDenied,
+            "{b}: nothing was registered"
+        );
+        hub.stop().await;
+    }
+}
