@@ -320,3 +320,28 @@ async fn check_basis_reads_recipient_involved_from_the_register() {
         hub.stop().await;
     }
 }
+
+#[tokio::test]
+async fn the_gi_is_told_on_another_hub_instance_too() {
+    for b in backends() {
+        if b != "postgres" {
+            // Several instances share one database only on PostgreSQL.
+            continue;
+        }
+        let hub = TestHub::start(b).await;
+        let (addr, stop) = hub.second_instance().await;
+        let m = register_ots(&hub, CHILD).await;
+        involve(&hub, "wijkteam", CHILD).await;
+        let mut gi = hub.client_at("jeugdbescherming", addr).await;
+        let mut notes = gi.stream_notifications(0).await.unwrap();
+        // Idle on the second instance first, then the question arrives through the first.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut wijkteam = hub.client("wijkteam").await;
+        assert!(wijkteam.has_maatregel(CHILD).await.unwrap().exists);
+        let n = next_notification(&mut notes).await;
+        assert_eq!(n.maatregel_id, m.maatregel_id);
+        assert_eq!(n.actor_oin, hub.org("wijkteam").info.oin);
+        let _ = stop.send(());
+        hub.stop().await;
+    }
+}
