@@ -3,8 +3,10 @@ mod cli {
     pub mod disclosure;
     pub mod error;
     pub mod format;
+    pub mod involvement;
     pub mod keys;
     pub mod log;
+    pub mod maatregel;
     pub mod signals;
     pub mod zorgmelding;
 }
@@ -127,6 +129,12 @@ enum Command {
         #[command(subcommand)]
         command: cli::zorgmelding::TriageCommand,
     },
+    /// The maatregel register: register, end, ask "is there a maatregel?", list.
+    Maatregel(cli::maatregel::MaatregelArgs),
+    /// Involvement, cases and their coordinator, the safety plan, notifications.
+    Involvement(cli::involvement::InvolvementArgs),
+    /// Update my organisation's own entry on the sociale kaart.
+    Profile(cli::involvement::ProfileArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -510,6 +518,9 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             cli::zorgmelding::zorgmelding(&mut hub, &me, command).await?
         }
         Command::Triage { command } => cli::zorgmelding::triage(&mut hub, &me, command).await?,
+        Command::Maatregel(a) => cli::maatregel::run(&mut hub, a).await?,
+        Command::Involvement(a) => cli::involvement::run(&mut hub, &me, a).await?,
+        Command::Profile(a) => cli::involvement::profile(&mut hub, a).await?,
         Command::Health => {
             let s = hub.health("").await?;
             println!("{}", if s == 1 { "SERVING" } else { "NOT_SERVING" });

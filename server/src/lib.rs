@@ -28,7 +28,11 @@ use crate::store::{Store, StoreError};
 use signaalhub_proto::pb::consent_service_server::ConsentServiceServer;
 use signaalhub_proto::pb::directory_service_server::DirectoryServiceServer;
 use signaalhub_proto::pb::disclosure_log_service_server::DisclosureLogServiceServer;
+use signaalhub_proto::pb::involvement_service_server::InvolvementServiceServer;
+use signaalhub_proto::pb::maatregel_service_server::MaatregelServiceServer;
+use signaalhub_proto::pb::notification_service_server::NotificationServiceServer;
 use signaalhub_proto::pb::policy_service_server::PolicyServiceServer;
+use signaalhub_proto::pb::safety_plan_service_server::SafetyPlanServiceServer;
 use signaalhub_proto::pb::signal_service_server::SignalServiceServer;
 use signaalhub_proto::pb::triage_service_server::TriageServiceServer;
 use signaalhub_proto::pb::zorgmelding_service_server::ZorgmeldingServiceServer;
@@ -348,6 +352,18 @@ impl Hub {
         health_reporter
             .set_serving::<TriageServiceServer<api::triage::TriageApi>>()
             .await;
+        health_reporter
+            .set_serving::<MaatregelServiceServer<api::maatregel::MaatregelApi>>()
+            .await;
+        health_reporter
+            .set_serving::<InvolvementServiceServer<api::involvement::InvolvementApi>>()
+            .await;
+        health_reporter
+            .set_serving::<SafetyPlanServiceServer<api::safety_plan::SafetyPlanApi>>()
+            .await;
+        health_reporter
+            .set_serving::<NotificationServiceServer<api::involvement::NotificationApi>>()
+            .await;
         let reflection = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(signaalhub_proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -392,6 +408,28 @@ impl Hub {
         .max_decoding_message_size(max);
         let triage_api = TriageServiceServer::new(api::triage::TriageApi::new(ctx.clone()))
             .max_decoding_message_size(max);
+        let maatregel_api = MaatregelServiceServer::new(api::maatregel::MaatregelApi::new(
+            ctx.clone(),
+            Arc::clone(&inbox_wake),
+        ))
+        .max_decoding_message_size(max);
+        let involvement_api = InvolvementServiceServer::new(api::involvement::InvolvementApi::new(
+            ctx.clone(),
+            Arc::clone(&inbox_wake),
+        ))
+        .max_decoding_message_size(max);
+        let safety_plan_api = SafetyPlanServiceServer::new(api::safety_plan::SafetyPlanApi::new(
+            ctx.clone(),
+            Arc::clone(&inbox_wake),
+        ))
+        .max_decoding_message_size(max);
+        let notification_api =
+            NotificationServiceServer::new(api::involvement::NotificationApi::new(
+                ctx.clone(),
+                Arc::clone(&inbox_wake),
+                stop_rx.clone(),
+            ))
+            .max_decoding_message_size(max);
         let signal_api = SignalServiceServer::new(api::signals::SignalApi::new(
             ctx.clone(),
             inbox_wake,
@@ -432,7 +470,11 @@ impl Hub {
             .add_service(signal_api)
             .add_service(log_api)
             .add_service(zorgmelding_api)
-            .add_service(triage_api);
+            .add_service(triage_api)
+            .add_service(maatregel_api)
+            .add_service(involvement_api)
+            .add_service(safety_plan_api)
+            .add_service(notification_api);
         let drain = async move {
             shutdown.await;
             tracing::info!("shutdown requested: draining");

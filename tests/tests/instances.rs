@@ -167,7 +167,10 @@ async fn checkpoint_by(
 
 #[tokio::test]
 async fn rotating_the_checkpoint_key_mid_traffic_loses_nothing_and_old_checkpoints_verify() {
-    for b in backends() {
+    // A rolling restart needs two instances on one database: a PostgreSQL deployment. SQLite is
+    // one embedded instance (two processes writing one file can refuse each other's deferred
+    // transactions); there the rotation is a plain restart with the same settings.
+    for b in backends().into_iter().filter(|b| *b == "postgres") {
         let hub = TestHub::start(b).await;
         // Two instances; the wijkteam streams from the second throughout.
         let second = hub.instance_with(|_| {}).await;

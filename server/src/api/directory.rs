@@ -13,6 +13,11 @@ use tonic::{Request, Response, Status};
 /// The role that may publish an organisation's envelope keys.
 pub const KEY_ADMIN_ROLE: &str = "key_admin";
 
+/// Roles that may keep their organisation's own entry on the sociale kaart current.
+pub const PROFILE_ROLES: [&str; 2] = ["profile_admin", KEY_ADMIN_ROLE];
+/// Most expertise tags an organisation lists.
+pub const MAX_EXPERTISE: usize = 32;
+
 /// Default and largest page of `ListOrganizations`.
 pub const DEFAULT_PAGE: u32 = 100;
 /// Largest page of `ListOrganizations`.
@@ -228,6 +233,63 @@ impl DirectoryService for DirectoryApi {
             organization: Some(pb::Organization::from(&org)),
             encryption_keys: pick(KeyUsage::Encryption),
             signing_keys: pick(KeyUsage::Signing),
+        }))
+    }
+
+    async fn update_own_profile(
+        &self,
+        request: Request<pb::UpdateOwnProfileRequest>,
+    ) -> Result<Response<pb::UpdateOwnProfileResponse>, Status> {
+        let c = caller(&request)?;
+        if !PROFILE_ROLES.iter().any(|r| c.has_role(r)) {
+            return Err(Status::permission_denied(format!(
+                "updating your organisation's entry on the sociale kaart needs the role {:?} or {:?}",
+                PROFILE_ROLES[0], PROFILE_ROLES[1]
+            )));
+        }
+        let r = request.into_inner();
+        let mut bad: Vec<(&str, String)> = Vec::new();
+        let region = normalise_tag(&r.region);
+        if region.is_none() {
+            bad.push(("region", "1-64 printable characters".into()));
+        }
+        if r.expertise.len() > MAX_EXPERTISE {
+            bad.push(("expertise", format!("at most {MAX_EXPERTISE} tags")));
+        }
+        let mut expertise: Vec<String> = Vec::new();
+        for t in r.expertise.iter().take(MAX_EXPERTISE) {
+            match normalise_tag(t) {
+                Some(t) if !expertise.contains(&t) => expertise.push(t),
+                Some(_) => {}
+                None => bad.push(("expertise", "each tag 1-64 printable characters".into())),
+            }
+        }
+        let contact = r.contact_point.trim();
+        if contact.is_empty()
+            || contact.chars().count() > 200
+            || contact.chars().any(char::is_control)
+        {
+            bad.push(("contact_point", "1-200 characters, one line".into()));
+        }
+        let Some(region) = region.filter(|_| bad.is_empty()) else {
+            return Err(invalid(&bad));
+        };
+        expertise.sort();
+        self.store
+            .update_profile(c.oin(), &region, &expertise, contact)
+            .await
+            .map_err(from_store)?;
+        tracing::info!(oin = %c.oin(), "sociale kaart profile updated");
+        // Other instances see it within directory.refresh_ms; this one at once.
+        self.directory.reload().await.map_err(from_store)?;
+        let org = self
+            .store
+            .get_organization(c.oin())
+            .await
+            .map_err(from_store)?
+            .ok_or_else(|| Status::not_found(format!("organisation {} not found", c.oin())))?;
+        Ok(Response::new(pb::UpdateOwnProfileResponse {
+            organization: Some(pb::Organization::from(&org)),
         }))
     }
 

@@ -172,6 +172,12 @@ pub async fn disclosure(
         facts = first.facts.clone();
     }
     let t = now();
+    // Flows that require involvement (e.g. the maatregel answer) ask the involvement register.
+    let recipient_involved = ctx
+        .store
+        .is_involved(recipient.as_str(), &subject, t)
+        .await
+        .map_err(from_store)?;
     let request = policy::DecisionRequest {
         actor: policy::Actor {
             oin: c.oin().to_string(),
@@ -189,9 +195,7 @@ pub async fn disclosure(
             legal,
             consents: consents.iter().map(|c| c.to_policy(t)).collect(),
         },
-        // The involvement register arrives with step 5; until then no recipient counts as
-        // involved, so flows that require involvement are denied (fail closed).
-        recipient_involved: false,
+        recipient_involved,
         received_for,
         inform_exemption,
         now: t,

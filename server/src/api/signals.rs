@@ -11,7 +11,7 @@ use crate::auth::Caller;
 use crate::domain::consent::Consent;
 use crate::domain::directory::{KeyUsage, valid_key_id};
 use crate::domain::signal::{Delivery, DeliveryState, NewDelivery, SignalRecord, StoredReason};
-use crate::ids::Oin;
+use crate::ids::{Oin, SubjectPseudonym};
 use crate::ledger::{EntryOutcome, Event, PendingEntry};
 use crate::store::StoreError;
 use crate::store::signal::{DeliveryVerdict, Submitted};
@@ -207,12 +207,14 @@ pub(crate) fn check_envelope_keys(ctx: &Ctx, env: &pb::Envelope) -> Result<(), S
     Ok(())
 }
 
-/// Decides again at delivery, with the consents as they stand now.
+/// Decides again at delivery, with the consents as they stand now; `involved[i]` says whether the
+/// recipient is registered as involved with `s.subjects[i]` now.
 fn redecide(
     ctx: &Ctx,
     s: &SignalRecord,
     recipient: &str,
     consents: &[Consent],
+    involved: &[bool],
 ) -> policy::Decision {
     let dir = ctx.directory.snapshot();
     let sector = |oin: &str| {
@@ -229,7 +231,7 @@ fn redecide(
         .map(|l| legal_from_pb(l, |_| true, &mut ignored));
     let t = now();
     let mut last = None;
-    for subject in &s.subjects {
+    for (i, subject) in s.subjects.iter().enumerate() {
         let mine: Vec<policy::ConsentRecord> = consents
             .iter()
             .filter(|c| c.subject.as_str() == subject)
@@ -252,7 +254,7 @@ fn redecide(
                 legal: legal.clone(),
                 consents: mine,
             },
-            recipient_involved: false,
+            recipient_involved: involved.get(i).copied().unwrap_or(false),
             received_for: s.received_for.clone(),
             inform_exemption: s.inform_exemption.clone(),
             now: t,
@@ -645,6 +647,21 @@ impl SignalService for SignalApi {
                         return;
                     }
                     let state = if row.delivery.state == DeliveryState::Pending {
+                        // Flows that require involvement ask the register again at delivery.
+                        let mut involved = Vec::with_capacity(row.signal.subjects.len());
+                        for subject in &row.signal.subjects {
+                            let yes = match SubjectPseudonym::from_stored(subject) {
+                                Some(p) => match ctx.store.is_involved(&me, &p, now()).await {
+                                    Ok(yes) => yes,
+                                    Err(e) => {
+                                        let _ = tx.send(Err(from_store(e))).await;
+                                        return;
+                                    }
+                                },
+                                None => false,
+                            };
+                            involved.push(yes);
+                        }
                         let s = row.signal.clone();
                         let rc = me.clone();
                         let ctx2 = ctx.clone();
@@ -656,7 +673,7 @@ impl SignalService for SignalApi {
                                 &row.signal.signal_id,
                                 &row.delivery.consent_ids,
                                 move |consents| {
-                                    let d = redecide(&ctx2, &s, &rc, consents);
+                                    let d = redecide(&ctx2, &s, &rc, consents, &involved);
                                     if d.is_allowed() {
                                         DeliveryVerdict::Deliver(hub_entry(
                                             &ctx2,

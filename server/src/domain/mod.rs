@@ -1,5 +1,7 @@
 //! Domain types and rules, free of protobuf: the api layer converts at the edge.
 pub mod consent;
 pub mod directory;
+pub mod involvement;
+pub mod maatregel;
 pub mod signal;
 pub mod zorgmelding;

@@ -63,6 +63,40 @@ pub enum Event {
     HandoverWithheld,
     /// The wijkteam read a delivered handover again.
     HandoverRead,
+    /// A maatregel was registered.
+    MaatregelRegistered,
+    /// A maatregel was ended.
+    MaatregelEnded,
+    /// Someone asked whether a maatregel exists (answered or refused).
+    MaatregelQueried,
+    /// A responsible organisation was told who asked about its maatregel.
+    MaatregelQueryNotified,
+    /// The maatregelen of a subject were listed by their organisation (a read).
+    MaatregelenListed,
+    /// An organisation registered its involvement with a person.
+    InvolvementRegistered,
+    /// An organisation ended its involvement (one entry, plus one per party told).
+    InvolvementEnded,
+    /// Involved parties learned of each other (one entry per party told).
+    InvolvementMatched,
+    /// A match was not disclosed: the convenant did not allow it.
+    InvolvementMatchWithheld,
+    /// The involved parties of a person or case were listed (a read).
+    InvolvedPartiesListed,
+    /// A case coordinator was proposed.
+    CoordinatorProposed,
+    /// A case coordinator took up the role (one entry per party told).
+    CoordinatorAccepted,
+    /// A proposed coordinator declined.
+    CoordinatorDeclined,
+    /// A safety plan version was shared with a party (disclosure).
+    SafetyPlanPublished,
+    /// A safety plan version was refused.
+    SafetyPlanDenied,
+    /// A party read a safety plan version's envelope again.
+    SafetyPlanRead,
+    /// A party confirmed safety plan agreements (one entry per party told).
+    SafetyPlanConfirmed,
 }
 
 /// The result the entry records.

@@ -81,7 +81,9 @@ macro_rules! sequence_log {
 
 pub mod consent;
 pub mod group;
+pub mod involvement;
 pub mod log;
+pub mod maatregel;
 pub mod retention;
 pub mod signal;
 pub mod testing;

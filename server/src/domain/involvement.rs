@@ -1,0 +1,369 @@
+//! The involvement register, cases (casusregie), safety plan metadata and notifications, as the
+//! hub keeps them: pseudonyms, organisations and references; never a BSN, never content.
+use crate::domain::consent::Facts;
+use crate::ids::SubjectPseudonym;
+use serde::{Deserialize, Serialize};
+
+/// The convenant purpose of involvement, case coordination and the safety plan.
+pub const PURPOSE: &str = "casusafstemming";
+/// The category disclosed when parties learn of each other.
+pub const CATEGORY_INVOLVEMENT: &str = "betrokkenheid";
+/// The category of the (sealed) safety plan.
+pub const CATEGORY_SAFETY_PLAN: &str = "veiligheidsafspraken";
+/// Most household members one registration may name besides the subject.
+pub const MAX_HOUSEHOLD: usize = 16;
+/// Most agreements in one safety plan version.
+pub const MAX_AGREEMENTS: usize = 64;
+
+/// One organisation's involvement with a person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Involvement {
+    /// Id, `i_<hex>`.
+    pub id: String,
+    /// The person.
+    pub subject: SubjectPseudonym,
+    /// The involved organisation.
+    pub org_oin: String,
+    /// How colleagues reach the involved professional.
+    pub contact_professional: String,
+    /// Role the registering professional acted in.
+    pub role: String,
+    /// The registering professional's id.
+    pub registered_by: String,
+    /// Encoded wire `Basis` for telling other parties.
+    pub basis: Vec<u8>,
+    /// Facts about the subject as presented.
+    pub facts: Facts,
+    /// Since when.
+    pub started_at: i64,
+    /// When registered.
+    pub registered_at: i64,
+    /// When ended.
+    pub ended_at: Option<i64>,
+    /// Erase after this (set when ended).
+    pub retain_until: Option<i64>,
+    /// The case it belongs to.
+    pub case_id: Option<String>,
+}
+
+/// The state of a coordinator proposal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProposalState {
+    /// Waiting for the proposed party.
+    Open,
+    /// Accepted: the proposed party coordinates.
+    Accepted,
+    /// Declined by the proposed party.
+    Declined,
+    /// Overtaken by another acceptance or an ended involvement.
+    Superseded,
+}
+
+impl ProposalState {
+    /// Stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProposalState::Open => "open",
+            ProposalState::Accepted => "accepted",
+            ProposalState::Declined => "declined",
+            ProposalState::Superseded => "superseded",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(s: &str) -> Option<ProposalState> {
+        Some(match s {
+            "open" => ProposalState::Open,
+            "accepted" => ProposalState::Accepted,
+            "declined" => ProposalState::Declined,
+            "superseded" => ProposalState::Superseded,
+            _ => return None,
+        })
+    }
+}
+
+/// A proposal of a case coordinator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proposal {
+    /// Id, `p_<hex>`.
+    pub id: String,
+    /// The case.
+    pub case_id: String,
+    /// Proposed organisation.
+    pub proposed_oin: String,
+    /// Proposing organisation.
+    pub proposed_by_oin: String,
+    /// State.
+    pub state: ProposalState,
+    /// When proposed.
+    pub created_at: i64,
+    /// When accepted, declined or superseded.
+    pub decided_at: Option<i64>,
+}
+
+/// A case: its coordinator and plan counter; parties are the involvements pointing to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Case {
+    /// Id, `k_<hex>`.
+    pub id: String,
+    /// When formed.
+    pub created_at: i64,
+    /// The coordinating organisation, if any.
+    pub coordinator_oin: Option<String>,
+    /// Since when it coordinates.
+    pub coordinator_since: Option<i64>,
+    /// Latest safety plan version (0: none).
+    pub plan_version: u32,
+    /// The case that absorbed this one.
+    pub merged_into: Option<String>,
+    /// Formation order (the register lock's version when it was formed).
+    pub seq: i64,
+}
+
+/// A case with everything a party sees.
+#[derive(Debug, Clone)]
+pub struct CaseView {
+    /// The case.
+    pub case: Case,
+    /// Its active involvements.
+    pub parties: Vec<Involvement>,
+    /// Its open proposals.
+    pub proposals: Vec<Proposal>,
+}
+
+impl CaseView {
+    /// Whether `oin` has an active involvement in the case.
+    pub fn has_party(&self, oin: &str) -> bool {
+        self.parties.iter().any(|i| i.org_oin == oin)
+    }
+
+    /// The distinct organisations of the case, in OIN order.
+    pub fn party_oins(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.parties.iter().map(|i| i.org_oin.clone()).collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// The distinct persons of the case's involvements (pseudonyms, sorted).
+    pub fn subjects(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .parties
+            .iter()
+            .map(|i| i.subject.as_str().to_owned())
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+}
+
+/// What the hub knows of one safety plan agreement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgreementMeta {
+    /// Id within the version.
+    pub id: String,
+    /// Organisations it concerns.
+    pub parties: Vec<String>,
+    /// Whether it concerns the family.
+    pub family: bool,
+}
+
+/// A confirmation of an agreement by an organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Confirmation {
+    /// Agreement id.
+    pub agreement_id: String,
+    /// Confirming organisation.
+    pub oin: String,
+    /// When.
+    pub confirmed_at: i64,
+}
+
+/// One safety plan version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanVersion {
+    /// The case.
+    pub case_id: String,
+    /// Version, from 1.
+    pub version: u32,
+    /// Author organisation.
+    pub author_oin: String,
+    /// Author professional.
+    pub author_professional: String,
+    /// Encoded envelope (opaque).
+    pub envelope: Vec<u8>,
+    /// Organisations it was sealed to.
+    pub sealed_to: Vec<String>,
+    /// Agreements.
+    pub agreements: Vec<AgreementMeta>,
+    /// When published.
+    pub published_at: i64,
+    /// Erase after this.
+    pub retain_until: i64,
+    /// Confirmations so far.
+    pub confirmations: Vec<Confirmation>,
+}
+
+impl PlanVersion {
+    /// Whether every agreement is confirmed by every organisation it concerns.
+    pub fn fully_confirmed(&self) -> bool {
+        self.agreements.iter().all(|a| {
+            a.parties.iter().all(|p| {
+                self.confirmations
+                    .iter()
+                    .any(|c| c.agreement_id == a.id && &c.oin == p)
+            })
+        })
+    }
+}
+
+/// What a notification reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotificationKind {
+    /// Someone asked about the recipient's maatregel.
+    MaatregelQueried,
+    /// A match: parties learn of each other.
+    InvolvementMatched,
+    /// A party ended its involvement.
+    InvolvementEnded,
+    /// The recipient was proposed as coordinator.
+    CoordinatorProposed,
+    /// A coordinator accepted.
+    CoordinatorAccepted,
+    /// A proposal was declined.
+    CoordinatorDeclined,
+    /// A safety plan version was published.
+    SafetyPlanPublished,
+    /// Agreements were confirmed.
+    SafetyPlanConfirmed,
+}
+
+impl NotificationKind {
+    /// Stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotificationKind::MaatregelQueried => "maatregel_queried",
+            NotificationKind::InvolvementMatched => "involvement_matched",
+            NotificationKind::InvolvementEnded => "involvement_ended",
+            NotificationKind::CoordinatorProposed => "coordinator_proposed",
+            NotificationKind::CoordinatorAccepted => "coordinator_accepted",
+            NotificationKind::CoordinatorDeclined => "coordinator_declined",
+            NotificationKind::SafetyPlanPublished => "safety_plan_published",
+            NotificationKind::SafetyPlanConfirmed => "safety_plan_confirmed",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(s: &str) -> Option<NotificationKind> {
+        Some(match s {
+            "maatregel_queried" => NotificationKind::MaatregelQueried,
+            "involvement_matched" => NotificationKind::InvolvementMatched,
+            "involvement_ended" => NotificationKind::InvolvementEnded,
+            "coordinator_proposed" => NotificationKind::CoordinatorProposed,
+            "coordinator_accepted" => NotificationKind::CoordinatorAccepted,
+            "coordinator_declined" => NotificationKind::CoordinatorDeclined,
+            "safety_plan_published" => NotificationKind::SafetyPlanPublished,
+            "safety_plan_confirmed" => NotificationKind::SafetyPlanConfirmed,
+            _ => return None,
+        })
+    }
+}
+
+/// A notification to one organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    /// Recipient organisation.
+    pub recipient_oin: String,
+    /// Cursor (filled in by the store: 1 + the log index of its entry).
+    pub cursor: u64,
+    /// Kind.
+    pub kind: NotificationKind,
+    /// When.
+    pub at: i64,
+    /// The organisation that acted.
+    pub actor_oin: String,
+    /// The professional who acted.
+    pub actor_professional: String,
+    /// Case concerned.
+    pub case_id: Option<String>,
+    /// Maatregel concerned (the recipient's own).
+    pub maatregel_id: Option<String>,
+    /// The recipient's own involvement concerned.
+    pub involvement_id: Option<String>,
+    /// Proposal concerned.
+    pub proposal_id: Option<String>,
+    /// Plan version concerned.
+    pub plan_version: Option<u32>,
+    /// One plain Dutch sentence.
+    pub summary_nl: String,
+    /// Erase after this.
+    pub retain_until: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spellings_round_trip() {
+        for s in [
+            ProposalState::Open,
+            ProposalState::Accepted,
+            ProposalState::Declined,
+            ProposalState::Superseded,
+        ] {
+            assert_eq!(ProposalState::parse(s.as_str()), Some(s));
+        }
+        for k in [
+            NotificationKind::MaatregelQueried,
+            NotificationKind::InvolvementMatched,
+            NotificationKind::InvolvementEnded,
+            NotificationKind::CoordinatorProposed,
+            NotificationKind::CoordinatorAccepted,
+            NotificationKind::CoordinatorDeclined,
+            NotificationKind::SafetyPlanPublished,
+            NotificationKind::SafetyPlanConfirmed,
+        ] {
+            assert_eq!(NotificationKind::parse(k.as_str()), Some(k));
+        }
+    }
+
+    #[test]
+    fn full_confirmation_needs_every_concerned_party() {
+        let mut p = PlanVersion {
+            case_id: "k".into(),
+            version: 1,
+            author_oin: "a".into(),
+            author_professional: "x".into(),
+            envelope: vec![],
+            sealed_to: vec![],
+            agreements: vec![
+                AgreementMeta {
+                    id: "1".into(),
+                    parties: vec!["a".into(), "b".into()],
+                    family: true,
+                },
+                AgreementMeta {
+                    id: "2".into(),
+                    parties: vec![],
+                    family: true,
+                },
+            ],
+            published_at: 0,
+            retain_until: 0,
+            confirmations: vec![Confirmation {
+                agreement_id: "1".into(),
+                oin: "a".into(),
+                confirmed_at: 1,
+            }],
+        };
+        assert!(!p.fully_confirmed());
+        p.confirmations.push(Confirmation {
+            agreement_id: "1".into(),
+            oin: "b".into(),
+            confirmed_at: 2,
+        });
+        assert!(p.fully_confirmed());
+    }
+}

@@ -1,0 +1,799 @@
+//! The involvement register, cases, coordinator proposals, safety plan versions and
+//! notifications. Every act is sequenced into the disclosure log in the same transaction as the
+//! act, and every notification is written in that transaction too (its cursor is 1 + the log
+//! index of the entry that records the act towards its recipient).
+//!
+//! Registrations, endings, coordinator changes and plan versions take the `involvement_lock` row
+//! first, so on PostgreSQL two organisations registering at once are serialised and always see
+//! each other; SQLite has a single writer anyway.
+use super::{Store, StoreError, StoreResult};
+use crate::domain::consent::Consent;
+use crate::domain::involvement::{
+    AgreementMeta, Case, CaseView, Confirmation, Involvement, Notification, NotificationKind,
+    PlanVersion, Proposal, ProposalState,
+};
+use crate::ids::SubjectPseudonym;
+use crate::ledger::PendingEntry;
+use sqlx::Row;
+
+const INVOLVEMENT_COLUMNS: &str = "involvement_id, subject, org_oin, contact_professional, role, registered_by, basis, subject_facts, started_at, registered_at, ended_at, retain_until, case_id";
+const CASE_COLUMNS: &str = "case_id, created_at, coordinator_oin, coordinator_since, plan_version, merged_into, created_seq";
+const PROPOSAL_COLUMNS: &str =
+    "proposal_id, case_id, proposed_oin, proposed_by_oin, state, created_at, decided_at";
+const PLAN_COLUMNS: &str = "case_id, version, author_oin, author_professional, envelope, sealed_to, agreements, published_at, retain_until";
+const NOTIFICATION_COLUMNS: &str = "recipient_oin, cursor, kind, at, actor_oin, actor_professional, case_id, maatregel_id, involvement_id, proposal_id, plan_version, summary_nl, retain_until";
+
+/// Most hops followed from a merged case to the case that absorbed it.
+const MAX_MERGE_HOPS: usize = 16;
+
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+fn parse<T: serde::de::DeserializeOwned>(s: &str, what: &'static str) -> StoreResult<T> {
+    serde_json::from_str(s).map_err(|_| StoreError::Corrupt(what))
+}
+
+macro_rules! involvement_from_row {
+    ($r:expr) => {{
+        let r = $r;
+        let subject: String = r.try_get(1)?;
+        Involvement {
+            id: r.try_get(0)?,
+            subject: SubjectPseudonym::from_stored(&subject)
+                .ok_or(StoreError::Corrupt("involvements.subject"))?,
+            org_oin: r.try_get(2)?,
+            contact_professional: r.try_get(3)?,
+            role: r.try_get(4)?,
+            registered_by: r.try_get(5)?,
+            basis: r.try_get(6)?,
+            facts: parse(&r.try_get::<String, _>(7)?, "involvements.subject_facts")?,
+            started_at: r.try_get(8)?,
+            registered_at: r.try_get(9)?,
+            ended_at: r.try_get(10)?,
+            retain_until: r.try_get(11)?,
+            case_id: r.try_get(12)?,
+        }
+    }};
+}
+
+macro_rules! case_from_row {
+    ($r:expr) => {{
+        let r = $r;
+        Case {
+            id: r.try_get(0)?,
+            created_at: r.try_get(1)?,
+            coordinator_oin: r.try_get(2)?,
+            coordinator_since: r.try_get(3)?,
+            plan_version: u32::try_from(r.try_get::<i64, _>(4)?)
+                .map_err(|_| StoreError::Corrupt("cases.plan_version"))?,
+            merged_into: r.try_get(5)?,
+            seq: r.try_get(6)?,
+        }
+    }};
+}
+
+macro_rules! proposal_from_row {
+    ($r:expr) => {{
+        let r = $r;
+        Proposal {
+            id: r.try_get(0)?,
+            case_id: r.try_get(1)?,
+            proposed_oin: r.try_get(2)?,
+            proposed_by_oin: r.try_get(3)?,
+            state: ProposalState::parse(&r.try_get::<String, _>(4)?)
+                .ok_or(StoreError::Corrupt("coordinator_proposals.state"))?,
+            created_at: r.try_get(5)?,
+            decided_at: r.try_get(6)?,
+        }
+    }};
+}
+
+macro_rules! plan_from_row {
+    ($r:expr) => {{
+        let r = $r;
+        PlanVersion {
+            case_id: r.try_get(0)?,
+            version: u32::try_from(r.try_get::<i64, _>(1)?)
+                .map_err(|_| StoreError::Corrupt("safety_plans.version"))?,
+            author_oin: r.try_get(2)?,
+            author_professional: r.try_get(3)?,
+            envelope: r.try_get(4)?,
+            sealed_to: parse(&r.try_get::<String, _>(5)?, "safety_plans.sealed_to")?,
+            agreements: parse::<Vec<AgreementMeta>>(
+                &r.try_get::<String, _>(6)?,
+                "safety_plans.agreements",
+            )?,
+            published_at: r.try_get(7)?,
+            retain_until: r.try_get(8)?,
+            confirmations: Vec::new(),
+        }
+    }};
+}
+
+macro_rules! notification_from_row {
+    ($r:expr) => {{
+        let r = $r;
+        Notification {
+            recipient_oin: r.try_get(0)?,
+            cursor: r.try_get::<i64, _>(1)? as u64,
+            kind: NotificationKind::parse(&r.try_get::<String, _>(2)?)
+                .ok_or(StoreError::Corrupt("notifications.kind"))?,
+            at: r.try_get(3)?,
+            actor_oin: r.try_get(4)?,
+            actor_professional: r.try_get(5)?,
+            case_id: r.try_get(6)?,
+            maatregel_id: r.try_get(7)?,
+            involvement_id: r.try_get(8)?,
+            proposal_id: r.try_get(9)?,
+            plan_version: r
+                .try_get::<Option<i64>, _>(10)?
+                .map(|v| u32::try_from(v).unwrap_or(0)),
+            summary_nl: r.try_get(11)?,
+            retain_until: r.try_get(12)?,
+        }
+    }};
+}
+
+/// Sequences `$items` (`&[(PendingEntry, Option<Notification>)]`) into the log inside `$tx` and
+/// writes each notification with cursor = 1 + its entry's index; on PostgreSQL wakes streams on
+/// every instance at commit.
+macro_rules! log_and_notify {
+    ($tx:expr, $items:expr, $is_pg:expr) => {{
+        let items: &[(PendingEntry, Option<Notification>)] = $items;
+        if !items.is_empty() {
+            let entries: Vec<PendingEntry> = items.iter().map(|(e, _)| e.clone()).collect();
+            let first = sequence_log!($tx, &entries);
+            let mut any = false;
+            for (i, (_, n)) in items.iter().enumerate() {
+                let Some(n) = n else { continue };
+                any = true;
+                sqlx::query(&format!("INSERT INTO notifications ({NOTIFICATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"))
+                    .bind(&n.recipient_oin).bind(first + i as i64 + 1).bind(n.kind.as_str()).bind(n.at)
+                    .bind(&n.actor_oin).bind(&n.actor_professional).bind(&n.case_id).bind(&n.maatregel_id)
+                    .bind(&n.involvement_id).bind(&n.proposal_id).bind(n.plan_version.map(i64::from))
+                    .bind(&n.summary_nl).bind(n.retain_until)
+                    .execute(&mut *$tx).await?;
+            }
+            if any && $is_pg {
+                sqlx::query("SELECT pg_notify($1, '')").bind(super::signal::INBOX_CHANNEL).execute(&mut *$tx).await?;
+            }
+        }
+    }};
+}
+
+/// Takes the register's lock row for the rest of the transaction; evaluates to its new version
+/// (grows with every locked transaction, in commit order).
+macro_rules! lock_register {
+    ($tx:expr) => {{
+        let v: i64 = sqlx::query_scalar(
+            "UPDATE involvement_lock SET version = version + 1 WHERE id = 1 RETURNING version",
+        )
+        .fetch_one(&mut *$tx)
+        .await?;
+        v
+    }};
+}
+
+/// Follows `merged_into` from `$id` to the live case inside `$tx`. `NotFound` if unknown.
+macro_rules! resolve_case_tx {
+    ($tx:expr, $id:expr) => {{
+        let mut id: String = $id.to_owned();
+        let mut found: Option<Case> = None;
+        for _ in 0..MAX_MERGE_HOPS {
+            let row = sqlx::query(&format!(
+                "SELECT {CASE_COLUMNS} FROM cases WHERE case_id = $1"
+            ))
+            .bind(&id)
+            .fetch_optional(&mut *$tx)
+            .await?;
+            let Some(r) = row else { break };
+            let c = case_from_row!(&r);
+            match c.merged_into.clone() {
+                Some(next) => id = next,
+                None => {
+                    found = Some(c);
+                    break;
+                }
+            }
+        }
+        found.ok_or_else(|| StoreError::NotFound(format!("case {}", $id)))?
+    }};
+}
+
+/// The view of a live case inside `$tx`: active parties and open proposals.
+macro_rules! case_view_tx {
+    ($tx:expr, $case:expr) => {{
+        let case: Case = $case;
+        let mut parties = Vec::new();
+        for r in sqlx::query(&format!("SELECT {INVOLVEMENT_COLUMNS} FROM involvements WHERE case_id = $1 AND ended_at IS NULL ORDER BY org_oin, started_at, involvement_id"))
+            .bind(&case.id).fetch_all(&mut *$tx).await? {
+            parties.push(involvement_from_row!(&r));
+        }
+        let mut proposals = Vec::new();
+        for r in sqlx::query(&format!("SELECT {PROPOSAL_COLUMNS} FROM coordinator_proposals WHERE case_id = $1 AND state = 'open' ORDER BY created_at, proposal_id"))
+            .bind(&case.id).fetch_all(&mut *$tx).await? {
+            proposals.push(proposal_from_row!(&r));
+        }
+        CaseView { case, parties, proposals }
+    }};
+}
+
+/// Consents by id inside `$tx`, locked FOR SHARE on PostgreSQL (a withdrawal either commits first
+/// and is seen, or waits).
+macro_rules! consents_tx {
+    ($tx:expr, $ids:expr, $share:expr) => {{
+        let mut ids: Vec<&String> = $ids.iter().collect();
+        ids.sort();
+        ids.dedup();
+        let mut out: Vec<Consent> = Vec::new();
+        for id in ids {
+            if let Some(r) = sqlx::query(&format!(
+                "SELECT {} FROM consents WHERE consent_id = $1{}",
+                super::consent::COLUMNS,
+                $share
+            ))
+            .bind(id)
+            .fetch_optional(&mut *$tx)
+            .await?
+            {
+                out.push(super::consent::consent_from_row(&r)?);
+            }
+        }
+        out
+    }};
+}
+
+/// What a registration did.
+#[derive(Debug, Clone)]
+pub struct Registered {
+    /// The involvement as stored now.
+    pub involvement: Involvement,
+    /// Whether an active involvement of this organisation with this person already existed.
+    pub already: bool,
+    /// The case it belongs to after the registration.
+    pub case: Option<CaseView>,
+}
+
+/// The callbacks a registration decides and records matches with.
+pub trait MatchDecider {
+    /// May `from` be disclosed to `to`'s organisation, on `from`'s basis with these consents?
+    /// `Err(entry)` records the withheld disclosure.
+    fn decide(
+        &self,
+        from: &Involvement,
+        consents: &[Consent],
+        to: &Involvement,
+    ) -> Result<(), Box<PendingEntry>>;
+    /// The entry and notification telling `to` of the parties `new_parties` in case `case_id`.
+    fn matched(
+        &self,
+        to: &Involvement,
+        new_parties: &[&Involvement],
+        case_id: &str,
+    ) -> (PendingEntry, Notification);
+}
+
+fn basis_consent_ids(basis: &[u8]) -> Vec<String> {
+    use prost::Message;
+    signaalhub_proto::pb::Basis::decode(basis)
+        .map(|b| b.consent_ids)
+        .unwrap_or_default()
+}
+
+impl Store {
+    fn share_lock(&self) -> &'static str {
+        if matches!(self, Store::Postgres(_)) {
+            " FOR SHARE"
+        } else {
+            ""
+        }
+    }
+
+    /// Whether `org` has an active involvement with `subject` at `now`.
+    pub async fn is_involved(
+        &self,
+        org: &str,
+        subject: &SubjectPseudonym,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let found = on_pool!(self, p => {
+            sqlx::query("SELECT 1 FROM involvements WHERE org_oin = $1 AND subject = $2 AND ended_at IS NULL AND started_at <= $3")
+                .bind(org).bind(subject.as_str()).bind(now)
+                .fetch_optional(p).await?.is_some()
+        });
+        Ok(found)
+    }
+
+    /// Registers an involvement (or refreshes the active one of the same organisation and
+    /// person), then looks for matches: active involvements of other organisations whose persons
+    /// meet this one's, and every party of their cases. When `decider` allows every new
+    /// visibility (each party towards each party it did not yet share a case with), they form
+    /// one case (merging cases if needed) and each party is told; otherwise nothing is disclosed
+    /// and the withheld disclosures are logged.
+    pub async fn register_involvement(
+        &self,
+        new: &Involvement,
+        persons: &[String],
+        entry: &PendingEntry,
+        case_id_if_new: &str,
+        decider: &(dyn MatchDecider + Sync),
+    ) -> StoreResult<Registered> {
+        let is_pg = matches!(self, Store::Postgres(_));
+        let share = self.share_lock();
+        let (id, already) = on_writer!(self, p => {
+            let mut tx = p.begin().await?;
+            let seq = lock_register!(tx);
+            let existing: Option<String> = sqlx::query_scalar("SELECT involvement_id FROM involvements WHERE org_oin = $1 AND subject = $2 AND ended_at IS NULL")
+                .bind(&new.org_oin).bind(new.subject.as_str()).fetch_optional(&mut *tx).await?;
+            let already = existing.is_some();
+            let id = match existing {
+                Some(id) => {
+                    sqlx::query("UPDATE involvements SET contact_professional = $2, role = $3, registered_by = $4, basis = $5, subject_facts = $6 WHERE involvement_id = $1")
+                        .bind(&id).bind(&new.contact_professional).bind(&new.role).bind(&new.registered_by)
+                        .bind(&new.basis).bind(json(&new.facts)).execute(&mut *tx).await?;
+                    id
+                }
+                None => {
+                    sqlx::query(&format!("INSERT INTO involvements ({INVOLVEMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, NULL, NULL)"))
+                        .bind(&new.id).bind(new.subject.as_str()).bind(&new.org_oin).bind(&new.contact_professional)
+                        .bind(&new.role).bind(&new.registered_by).bind(&new.basis).bind(json(&new.facts))
+                        .bind(new.started_at).bind(new.registered_at)
+                        .execute(&mut *tx).await?;
+                    new.id.clone()
+                }
+            };
+            for person in persons {
+                sqlx::query("INSERT INTO involvement_persons (involvement_id, person) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                    .bind(&id).bind(person).execute(&mut *tx).await?;
+            }
+            let me = match sqlx::query(&format!("SELECT {INVOLVEMENT_COLUMNS} FROM involvements WHERE involvement_id = $1")).bind(&id).fetch_optional(&mut *tx).await? {
+                Some(r) => involvement_from_row!(&r),
+                None => return Err(StoreError::NotFound(format!("involvement {id}"))),
+            };
+            // Candidates: active involvements of other organisations whose persons meet mine.
+            let mut group: Vec<Involvement> = Vec::new();
+            for r in sqlx::query(&format!(
+                "SELECT {} FROM involvements i WHERE i.ended_at IS NULL AND i.org_oin <> $2 AND i.involvement_id IN (
+                    SELECT b.involvement_id FROM involvement_persons a JOIN involvement_persons b ON a.person = b.person
+                    WHERE a.involvement_id = $1) ORDER BY i.involvement_id",
+                INVOLVEMENT_COLUMNS.split(", ").map(|c| format!("i.{c}")).collect::<Vec<_>>().join(", ")))
+                .bind(&id).bind(&me.org_oin).fetch_all(&mut *tx).await? {
+                group.push(involvement_from_row!(&r));
+            }
+            // Their cases and mine, with every active party of each.
+            let mut cases: Vec<Case> = Vec::new();
+            for cid in group.iter().chain(std::iter::once(&me)).filter_map(|i| i.case_id.clone()).collect::<Vec<_>>() {
+                let c = resolve_case_tx!(tx, &cid);
+                if !cases.iter().any(|k| k.id == c.id) {
+                    cases.push(c);
+                }
+            }
+            for c in &cases {
+                let view = case_view_tx!(tx, c.clone());
+                for i in view.parties {
+                    if i.id != me.id && !group.iter().any(|g| g.id == i.id) {
+                        group.push(i);
+                    }
+                }
+            }
+            group.insert(0, me.clone());
+            let mut items: Vec<(PendingEntry, Option<Notification>)> = vec![(entry.clone(), None)];
+            // New visibilities: ordered pairs of different organisations not yet in one case.
+            let shared = |a: &Involvement, b: &Involvement| a.case_id.is_some() && a.case_id == b.case_id;
+            let mut pairs: Vec<(usize, usize)> = Vec::new();
+            for (ai, a) in group.iter().enumerate() {
+                for (bi, b) in group.iter().enumerate() {
+                    if a.org_oin != b.org_oin && !shared(a, b) {
+                        pairs.push((ai, bi));
+                    }
+                }
+            }
+            if !pairs.is_empty() {
+                let mut withheld: Vec<PendingEntry> = Vec::new();
+                for &(ai, bi) in &pairs {
+                    let ids = basis_consent_ids(&group[ai].basis);
+                    let consents = consents_tx!(tx, ids, share);
+                    if let Err(e) = decider.decide(&group[ai], &consents, &group[bi]) {
+                        withheld.push(*e);
+                    }
+                }
+                if withheld.is_empty() {
+                    // One case: the oldest existing one, or a new one.
+                    cases.sort_by_key(|c| c.seq);
+                    let target = match cases.first() {
+                        Some(c) => c.clone(),
+                        None => {
+                            sqlx::query(&format!("INSERT INTO cases ({CASE_COLUMNS}) VALUES ($1, $2, NULL, NULL, 0, NULL, $3)"))
+                                .bind(case_id_if_new).bind(entry.entry.at).bind(seq).execute(&mut *tx).await?;
+                            Case { id: case_id_if_new.to_owned(), created_at: entry.entry.at, coordinator_oin: None, coordinator_since: None, plan_version: 0, merged_into: None, seq }
+                        }
+                    };
+                    let mut coordinator = target.coordinator_oin.clone().zip(target.coordinator_since);
+                    for other in cases.iter().skip(1) {
+                        sqlx::query("UPDATE cases SET merged_into = $2 WHERE case_id = $1").bind(&other.id).bind(&target.id).execute(&mut *tx).await?;
+                        sqlx::query("UPDATE involvements SET case_id = $2 WHERE case_id = $1").bind(&other.id).bind(&target.id).execute(&mut *tx).await?;
+                        sqlx::query("UPDATE coordinator_proposals SET state = 'superseded', decided_at = $2 WHERE case_id = $1 AND state = 'open'").bind(&other.id).bind(entry.entry.at).execute(&mut *tx).await?;
+                        if coordinator.is_none() {
+                            coordinator = other.coordinator_oin.clone().zip(other.coordinator_since);
+                        }
+                    }
+                    if let Some((oin, since)) = &coordinator {
+                        sqlx::query("UPDATE cases SET coordinator_oin = $2, coordinator_since = $3 WHERE case_id = $1").bind(&target.id).bind(oin).bind(since).execute(&mut *tx).await?;
+                    }
+                    for g in &group {
+                        sqlx::query("UPDATE involvements SET case_id = $2 WHERE involvement_id = $1").bind(&g.id).bind(&target.id).execute(&mut *tx).await?;
+                    }
+                    // Each involvement learns of the parties it did not see before.
+                    for (bi, b) in group.iter().enumerate() {
+                        let new_parties: Vec<&Involvement> = pairs.iter().filter(|(_, x)| *x == bi).map(|(a, _)| &group[*a]).collect();
+                        if !new_parties.is_empty() {
+                            let (e, n) = decider.matched(b, &new_parties, &target.id);
+                            items.push((e, Some(n)));
+                        }
+                    }
+                } else {
+                    items.extend(withheld.into_iter().map(|e| (e, None)));
+                }
+            }
+            log_and_notify!(tx, &items, is_pg);
+            tx.commit().await?;
+            (id, already)
+        });
+        let involvement = self
+            .get_involvement(&id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("involvement {id}")))?;
+        let case = match &involvement.case_id {
+            Some(c) => Some(self.case_view(c).await?),
+            None => None,
+        };
+        Ok(Registered {
+            involvement,
+            already,
+            case,
+        })
+    }
+
+    /// One involvement by id.
+    pub async fn get_involvement(&self, id: &str) -> StoreResult<Option<Involvement>> {
+        let v = on_pool!(self, p => {
+            match sqlx::query(&format!("SELECT {INVOLVEMENT_COLUMNS} FROM involvements WHERE involvement_id = $1")).bind(id).fetch_optional(p).await? {
+                Some(r) => Some(involvement_from_row!(&r)),
+                None => None,
+            }
+        });
+        Ok(v)
+    }
+
+    /// The active involvements of `org` with `subject`.
+    pub async fn active_involvements_of(
+        &self,
+        org: &str,
+        subject: &SubjectPseudonym,
+    ) -> StoreResult<Vec<Involvement>> {
+        let v = on_pool!(self, p => {
+            let mut v = Vec::new();
+            for r in sqlx::query(&format!("SELECT {INVOLVEMENT_COLUMNS} FROM involvements WHERE org_oin = $1 AND subject = $2 AND ended_at IS NULL ORDER BY involvement_id"))
+                .bind(org).bind(subject.as_str()).fetch_all(p).await? {
+                v.push(involvement_from_row!(&r));
+            }
+            v
+        });
+        Ok(v)
+    }
+
+    /// A live case (following merges) with its active parties and open proposals.
+    pub async fn case_view(&self, case_id: &str) -> StoreResult<CaseView> {
+        // Read through the writer on SQLite: a view right after a write must see it.
+        let v = on_writer!(self, p => {
+            let mut tx = p.begin().await?;
+            let c = resolve_case_tx!(tx, case_id);
+            let v = case_view_tx!(tx, c);
+            tx.commit().await?;
+            v
+        });
+        Ok(v)
+    }
+
+    /// Ends `org`'s involvement `id` at `at`, keeping it until `retain_until`. The other parties
+    /// of its case are told (`told(recipient involvement)`); when the organisation has no other
+    /// active involvement left in the case, it stops coordinating and its open proposals lapse.
+    pub async fn end_involvement(
+        &self,
+        id: &str,
+        org: &str,
+        at: i64,
+        retain_until: i64,
+        entry: &PendingEntry,
+        told: impl Fn(&Involvement) -> (PendingEntry, Notification),
+    ) -> StoreResult<Involvement> {
+        let is_pg = matches!(self, Store::Postgres(_));
+        on_writer!(self, p => {
+            let mut tx = p.begin().await?;
+            lock_register!(tx);
+            let me = match sqlx::query(&format!("SELECT {INVOLVEMENT_COLUMNS} FROM involvements WHERE involvement_id = $1 AND org_oin = $2")).bind(id).bind(org).fetch_optional(&mut *tx).await? {
+                Some(r) => involvement_from_row!(&r),
+                None => return Err(StoreError::NotFound(format!("involvement {id} of your organisation"))),
+            };
+            if me.ended_at.is_some() {
+                return Err(StoreError::Conflict(format!("ending of involvement {id}")));
+            }
+            sqlx::query("UPDATE involvements SET ended_at = $2, retain_until = $3 WHERE involvement_id = $1")
+                .bind(id).bind(at).bind(retain_until).execute(&mut *tx).await?;
+            let mut items: Vec<(PendingEntry, Option<Notification>)> = vec![(entry.clone(), None)];
+            if let Some(cid) = &me.case_id {
+                let c = resolve_case_tx!(tx, cid);
+                let view = case_view_tx!(tx, c);
+                if !view.has_party(org) {
+                    if view.case.coordinator_oin.as_deref() == Some(org) {
+                        sqlx::query("UPDATE cases SET coordinator_oin = NULL, coordinator_since = NULL WHERE case_id = $1").bind(&view.case.id).execute(&mut *tx).await?;
+                    }
+                    sqlx::query("UPDATE coordinator_proposals SET state = 'superseded', decided_at = $3 WHERE case_id = $1 AND state = 'open' AND (proposed_oin = $2 OR proposed_by_oin = $2)")
+                        .bind(&view.case.id).bind(org).bind(at).execute(&mut *tx).await?;
+                }
+                for other in view.parties.iter().filter(|i| i.org_oin != org) {
+                    let (e, n) = told(other);
+                    items.push((e, Some(n)));
+                }
+            }
+            log_and_notify!(tx, &items, is_pg);
+            tx.commit().await?;
+        });
+        self.get_involvement(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("involvement {id}")))
+    }
+
+    /// Proposes `proposed` as coordinator of the case, by `by`. A self-proposal takes effect at
+    /// once. `Conflict` when either is not an active party. `record(view, proposal)` gives the
+    /// entries and notifications.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn propose_coordinator(
+        &self,
+        case_id: &str,
+        proposal_id: &str,
+        by: &str,
+        proposed: &str,
+        at: i64,
+        record: impl Fn(&CaseView, &Proposal) -> Vec<(PendingEntry, Option<Notification>)>,
+    ) -> StoreResult<(Proposal, CaseView)> {
+        let is_pg = matches!(self, Store::Postgres(_));
+        let live = on_writer!(self, p => {
+            let mut tx = p.begin().await?;
+            lock_register!(tx);
+            let c = resolve_case_tx!(tx, case_id);
+            let view = case_view_tx!(tx, c);
+            if !view.has_party(by) {
+                return Err(StoreError::NotFound(format!("case {case_id} with your organisation as an active party")));
+            }
+            if !view.has_party(proposed) {
+                return Err(StoreError::Conflict(format!("proposal of {proposed}, which is not an active party of case {case_id},")));
+            }
+            let own = by == proposed;
+            let state = if own { ProposalState::Accepted } else { ProposalState::Open };
+            let proposal = Proposal {
+                id: proposal_id.to_owned(),
+                case_id: view.case.id.clone(),
+                proposed_oin: proposed.to_owned(),
+                proposed_by_oin: by.to_owned(),
+                state,
+                created_at: at,
+                decided_at: own.then_some(at),
+            };
+            sqlx::query(&format!("INSERT INTO coordinator_proposals ({PROPOSAL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
+                .bind(&proposal.id).bind(&proposal.case_id).bind(&proposal.proposed_oin).bind(&proposal.proposed_by_oin)
+                .bind(state.as_str()).bind(at).bind(proposal.decided_at).execute(&mut *tx).await?;
+            if own {
+                sqlx::query("UPDATE cases SET coordinator_oin = $2, coordinator_since = $3 WHERE case_id = $1").bind(&view.case.id).bind(proposed).bind(at).execute(&mut *tx).await?;
+                sqlx::query("UPDATE coordinator_proposals SET state = 'superseded', decided_at = $2 WHERE case_id = $1 AND state = 'open'").bind(&view.case.id).bind(at).execute(&mut *tx).await?;
+            }
+            let items = record(&view, &proposal);
+            log_and_notify!(tx, &items, is_pg);
+            tx.commit().await?;
+            (proposal, view.case.id)
+        });
+        let view = self.case_view(&live.1).await?;
+        Ok((live.0, view))
+    }
+
+    /// One proposal.
+    pub async fn get_proposal(&self, id: &str) -> StoreResult<Option<Proposal>> {
+        let v = on_pool!(self, p => {
+            match sqlx::query(&format!("SELECT {PROPOSAL_COLUMNS} FROM coordinator_proposals WHERE proposal_id = $1")).bind(id).fetch_optional(p).await? {
+                Some(r) => Some(proposal_from_row!(&r)),
+                None => None,
+            }
+        });
+        Ok(v)
+    }
+
+    /// The proposed organisation `by` accepts or declines an open proposal. `NotFound` unless it
+    /// is open and proposes `by`; `Conflict` when `by` is no longer an active party.
+    pub async fn respond_to_proposal(
+        &self,
+        proposal_id: &str,
+        by: &str,
+        accept: bool,
+        at: i64,
+        record: impl Fn(&CaseView, &Proposal) -> Vec<(PendingEntry, Option<Notification>)>,
+    ) -> StoreResult<(Proposal, CaseView)> {
+        let is_pg = matches!(self, Store::Postgres(_));
+        let case_id = on_writer!(self, p => {
+            let mut tx = p.begin().await?;
+            lock_register!(tx);
+            let mut proposal = match sqlx::query(&format!("SELECT {PROPOSAL_COLUMNS} FROM coordinator_proposals WHERE proposal_id = $1 AND proposed_oin = $2 AND state = 'open'"))
+                .bind(proposal_id).bind(by).fetch_optional(&mut *tx).await? {
+                Some(r) => proposal_from_row!(&r),
+                None => return Err(StoreError::NotFound(format!("open proposal {proposal_id} of your organisation"))),
+            };
+            let c = resolve_case_tx!(tx, &proposal.case_id);
+            let view = case_view_tx!(tx, c);
+            if !view.has_party(by) {
+                return Err(StoreError::Conflict(format!("answer to proposal {proposal_id} by an organisation no longer involved")));
+            }
+            proposal.state = if accept { ProposalState::Accepted } else { ProposalState::Declined };
+            proposal.decided_at = Some(at);
+            sqlx::query("UPDATE coordinator_proposals SET state = $2, decided_at = $3 WHERE proposal_id = $1")
+                .bind(proposal_id).bind(proposal.state.as_str()).bind(at).execute(&mut *tx).await?;
+            if accept {
+                sqlx::query("UPDATE cases SET coordinator_oin = $2, coordinator_since = $3 WHERE case_id = $1").bind(&view.case.id).bind(by).bind(at).execute(&mut *tx).await?;
+                sqlx::query("UPDATE coordinator_proposals SET state = 'superseded', decided_at = $2 WHERE case_id = $1 AND state = 'open'").bind(&view.case.id).bind(at).execute(&mut *tx).await?;
+            }
+            let items = record(&view, &proposal);
+            log_and_notify!(tx, &items, is_pg);
+            tx.commit().await?;
+            (proposal, view.case.id)
+        });
+        let view = self.case_view(&case_id.1).await?;
+        Ok((case_id.0, view))
+    }
+
+    /// Publishes safety plan version `plan.version` of the case (it must be the latest + 1, else
+    /// `Conflict`). `decide(view, consents)` runs inside the transaction with the consents
+    /// locked: `Ok(items)` publishes and records them; `Err((entries, e))` records the refusal and
+    /// returns `Ok(Err(e))`.
+    pub async fn publish_plan<E>(
+        &self,
+        plan: &PlanVersion,
+        consent_ids: &[String],
+        decide: impl FnOnce(
+            &CaseView,
+            &[Consent],
+        )
+            -> Result<Vec<(PendingEntry, Option<Notification>)>, (Vec<PendingEntry>, E)>,
+    ) -> StoreResult<Result<PlanVersion, E>> {
+        let is_pg = matches!(self, Store::Postgres(_));
+        let share = self.share_lock();
+        let refused = on_writer!(self, p => {
+            let mut tx = p.begin().await?;
+            lock_register!(tx);
+            let c = resolve_case_tx!(tx, &plan.case_id);
+            if c.id != plan.case_id {
+                return Err(StoreError::Conflict(format!("plan for case {}, which was merged into case {},", plan.case_id, c.id)));
+            }
+            if c.plan_version.checked_add(1) != Some(plan.version) {
+                return Err(StoreError::Conflict(format!("safety plan version {} (the latest is {})", plan.version, c.plan_version)));
+            }
+            let view = case_view_tx!(tx, c);
+            let consents = consents_tx!(tx, consent_ids, share);
+            match decide(&view, &consents) {
+                Ok(items) => {
+                    sqlx::query(&format!("INSERT INTO safety_plans ({PLAN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
+                        .bind(&plan.case_id).bind(i64::from(plan.version)).bind(&plan.author_oin).bind(&plan.author_professional)
+                        .bind(&plan.envelope).bind(json(&plan.sealed_to)).bind(json(&plan.agreements)).bind(plan.published_at).bind(plan.retain_until)
+                        .execute(&mut *tx).await?;
+                    sqlx::query("UPDATE cases SET plan_version = $2 WHERE case_id = $1").bind(&plan.case_id).bind(i64::from(plan.version)).execute(&mut *tx).await?;
+                    log_and_notify!(tx, &items, is_pg);
+                    tx.commit().await?;
+                    None
+                }
+                Err((entries, e)) => {
+                    if !entries.is_empty() {
+                        sequence_log!(tx, &entries);
+                    }
+                    tx.commit().await?;
+                    Some(e)
+                }
+            }
+        });
+        if let Some(e) = refused {
+            return Ok(Err(e));
+        }
+        self.get_plan(&plan.case_id, plan.version)
+            .await?
+            .map(Ok)
+            .ok_or_else(|| {
+                StoreError::NotFound(format!("safety plan {} v{}", plan.case_id, plan.version))
+            })
+    }
+
+    /// A safety plan version (0: the latest) with its confirmations.
+    pub async fn get_plan(&self, case_id: &str, version: u32) -> StoreResult<Option<PlanVersion>> {
+        let v = on_writer!(self, p => {
+            let row = if version == 0 {
+                sqlx::query(&format!("SELECT {PLAN_COLUMNS} FROM safety_plans WHERE case_id = $1 ORDER BY version DESC LIMIT 1")).bind(case_id).fetch_optional(p).await?
+            } else {
+                sqlx::query(&format!("SELECT {PLAN_COLUMNS} FROM safety_plans WHERE case_id = $1 AND version = $2")).bind(case_id).bind(i64::from(version)).fetch_optional(p).await?
+            };
+            match row {
+                None => None,
+                Some(r) => {
+                    let mut plan = plan_from_row!(&r);
+                    let rows: Vec<(String, String, i64)> = sqlx::query_as("SELECT agreement_id, oin, confirmed_at FROM safety_plan_confirmations WHERE case_id = $1 AND version = $2 ORDER BY confirmed_at, agreement_id, oin")
+                        .bind(case_id).bind(i64::from(plan.version)).fetch_all(p).await?;
+                    plan.confirmations = rows.into_iter().map(|(agreement_id, oin, confirmed_at)| Confirmation { agreement_id, oin, confirmed_at }).collect();
+                    Some(plan)
+                }
+            }
+        });
+        Ok(v)
+    }
+
+    /// Records `org`'s confirmation of `agreement_ids` of a plan version, with the entries and
+    /// notifications `record(view)` gives, when `org` is still an active party of the case.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn confirm_plan(
+        &self,
+        case_id: &str,
+        version: u32,
+        org: &str,
+        professional: &str,
+        agreement_ids: &[String],
+        at: i64,
+        record: impl Fn(&CaseView) -> Vec<(PendingEntry, Option<Notification>)>,
+    ) -> StoreResult<()> {
+        let is_pg = matches!(self, Store::Postgres(_));
+        on_writer!(self, p => {
+            let mut tx = p.begin().await?;
+            lock_register!(tx);
+            let c = resolve_case_tx!(tx, case_id);
+            let view = case_view_tx!(tx, c);
+            if !view.has_party(org) {
+                return Err(StoreError::NotFound(format!("case {case_id} with your organisation as an active party")));
+            }
+            for a in agreement_ids {
+                sqlx::query("INSERT INTO safety_plan_confirmations (case_id, version, agreement_id, oin, professional, confirmed_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING")
+                    .bind(case_id).bind(i64::from(version)).bind(a).bind(org).bind(professional).bind(at)
+                    .execute(&mut *tx).await?;
+            }
+            let items = record(&view);
+            log_and_notify!(tx, &items, is_pg);
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Records entries with their notifications in one transaction (e.g. a maatregel query and
+    /// the notice to each responsible organisation).
+    pub async fn log_with_notifications(
+        &self,
+        items: &[(PendingEntry, Option<Notification>)],
+    ) -> StoreResult<()> {
+        let is_pg = matches!(self, Store::Postgres(_));
+        on_writer!(self, p => {
+            let mut tx = p.begin().await?;
+            log_and_notify!(tx, items, is_pg);
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// `oin`'s notifications after `after`, in cursor order.
+    pub async fn notifications_after(
+        &self,
+        oin: &str,
+        after: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<Notification>> {
+        let v = on_pool!(self, p => {
+            let mut v = Vec::new();
+            for r in sqlx::query(&format!("SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE recipient_oin = $1 AND cursor > $2 ORDER BY cursor LIMIT $3"))
+                .bind(oin).bind(i64::try_from(after).unwrap_or(i64::MAX)).bind(i64::from(limit)).fetch_all(p).await? {
+                v.push(notification_from_row!(&r));
+            }
+            v
+        });
+        Ok(v)
+    }
+}

@@ -1,0 +1,105 @@
+//! The maatregel register. Registration and ending are logged in the same transaction.
+use super::{Store, StoreError, StoreResult};
+use crate::domain::maatregel::{Maatregel, MaatregelKind};
+use crate::ids::SubjectPseudonym;
+use crate::ledger::PendingEntry;
+use sqlx::Row;
+
+const COLUMNS: &str = "maatregel_id, subject, kind, starts_at, ends_at, responsible_oin, contact_point, registered_by_oin, registered_by, registered_role, registered_at, ended_at, retain_until";
+
+macro_rules! maatregel_from_row {
+    ($r:expr) => {{
+        let r = $r;
+        let subject: String = r.try_get(1)?;
+        Maatregel {
+            id: r.try_get(0)?,
+            subject: SubjectPseudonym::from_stored(&subject)
+                .ok_or(StoreError::Corrupt("maatregelen.subject"))?,
+            kind: MaatregelKind::parse(&r.try_get::<String, _>(2)?)
+                .ok_or(StoreError::Corrupt("maatregelen.kind"))?,
+            starts_at: r.try_get(3)?,
+            ends_at: r.try_get(4)?,
+            responsible_oin: r.try_get(5)?,
+            contact_point: r.try_get(6)?,
+            registered_by_oin: r.try_get(7)?,
+            registered_by: r.try_get(8)?,
+            registered_role: r.try_get(9)?,
+            registered_at: r.try_get(10)?,
+            ended_at: r.try_get(11)?,
+            retain_until: r.try_get(12)?,
+        }
+    }};
+}
+
+impl Store {
+    /// Registers a maatregel with its log entry, in one transaction.
+    pub async fn insert_maatregel(&self, m: &Maatregel, entry: &PendingEntry) -> StoreResult<()> {
+        on_writer!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query(&format!("INSERT INTO maatregelen ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"))
+                .bind(&m.id).bind(m.subject.as_str()).bind(m.kind.as_str()).bind(m.starts_at).bind(m.ends_at)
+                .bind(&m.responsible_oin).bind(&m.contact_point).bind(&m.registered_by_oin).bind(&m.registered_by)
+                .bind(&m.registered_role).bind(m.registered_at).bind(m.ended_at).bind(m.retain_until)
+                .execute(&mut *tx).await?;
+            sequence_log!(tx, std::slice::from_ref(entry));
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// One maatregel.
+    pub async fn get_maatregel(&self, id: &str) -> StoreResult<Option<Maatregel>> {
+        let m = on_pool!(self, p => {
+            match sqlx::query(&format!("SELECT {COLUMNS} FROM maatregelen WHERE maatregel_id = $1")).bind(id).fetch_optional(p).await? {
+                Some(r) => Some(maatregel_from_row!(&r)),
+                None => None,
+            }
+        });
+        Ok(m)
+    }
+
+    /// Every maatregel about a subject, oldest first.
+    pub async fn maatregelen_of(&self, subject: &SubjectPseudonym) -> StoreResult<Vec<Maatregel>> {
+        let v = on_pool!(self, p => {
+            let mut v = Vec::new();
+            for r in sqlx::query(&format!("SELECT {COLUMNS} FROM maatregelen WHERE subject = $1 ORDER BY starts_at, maatregel_id"))
+                .bind(subject.as_str()).fetch_all(p).await? {
+                v.push(maatregel_from_row!(&r));
+            }
+            v
+        });
+        Ok(v)
+    }
+
+    /// Ends a maatregel at `at` (kept until `retain_until`), by its registering or responsible
+    /// organisation `org`, with its log entry. `NotFound` for anyone else; `Conflict` when it was
+    /// ended already.
+    pub async fn end_maatregel(
+        &self,
+        id: &str,
+        org: &str,
+        at: i64,
+        retain_until: i64,
+        entry: &PendingEntry,
+    ) -> StoreResult<Maatregel> {
+        on_writer!(self, p => {
+            let mut tx = p.begin().await?;
+            let n = sqlx::query("UPDATE maatregelen SET ended_at = $3, retain_until = $4 WHERE maatregel_id = $1 AND (registered_by_oin = $2 OR responsible_oin = $2) AND ended_at IS NULL")
+                .bind(id).bind(org).bind(at).bind(retain_until)
+                .execute(&mut *tx).await?.rows_affected();
+            if n == 0 {
+                let ended: Option<Option<i64>> = sqlx::query_scalar("SELECT ended_at FROM maatregelen WHERE maatregel_id = $1 AND (registered_by_oin = $2 OR responsible_oin = $2)")
+                    .bind(id).bind(org).fetch_optional(&mut *tx).await?;
+                return Err(match ended {
+                    Some(Some(_)) => StoreError::Conflict(format!("ending of maatregel {id}")),
+                    _ => StoreError::NotFound(format!("maatregel {id} of your organisation")),
+                });
+            }
+            sequence_log!(tx, std::slice::from_ref(entry));
+            tx.commit().await?;
+        });
+        self.get_maatregel(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("maatregel {id}")))
+    }
+}

@@ -1,0 +1,347 @@
+//! The maatregel register through the running hub, on every backend: registration by the youth
+//! protection sector only, the minimal answer only to an involved organisation, the GI told on its
+//! notification stream, every query logged.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+mod common;
+
+use common::{TestHub, now};
+use signaalhub_client::signaalhub_proto::pb;
+use signaalhub_server::ledger::{EntryOutcome, Event, LogEntry};
+use signaalhub_server::store::testing::backends;
+use std::time::Duration;
+use tonic::Code;
+use tonic_types::StatusExt;
+
+const CHILD: &str = "123456782";
+const OTHER_CHILD: &str = "234567892";
+const GI_CONTACT: &str = "Team Jeugdbescherming Arnhem, 026-1234567";
+
+async fn log(hub: &TestHub) -> Vec<LogEntry> {
+    let n = hub.store.log_size().await.unwrap();
+    hub.store
+        .log_range(0, n)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, b)| LogEntry::from_bytes(&b).unwrap())
+        .collect()
+}
+
+async fn register_ots(hub: &TestHub, bsn: &str) -> pb::Maatregel {
+    let mut gi = hub.client("jeugdbescherming").await;
+    gi.register_maatregel(pb::RegisterMaatregelRequest {
+        subject_bsn: bsn.into(),
+        kind: pb::MaatregelKind::Ots as i32,
+        ends_at: Some(prost_types::Timestamp {
+            seconds: now() + 365 * 86400,
+            nanos: 0,
+        }),
+        contact_point: GI_CONTACT.into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+}
+
+async fn involve(hub: &TestHub, sector: &str, bsn: &str) -> pb::RegisterInvolvementResponse {
+    let mut c = hub.client(sector).await;
+    c.register_involvement(pb::RegisterInvolvementRequest {
+        subject_bsn: bsn.into(),
+        contact_professional: format!("dev professional of {sector}, 026-0000000"),
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+}
+
+async fn next_notification(
+    s: &mut tonic::Streaming<pb::StreamNotificationsResponse>,
+) -> pb::StreamNotificationsResponse {
+    tokio::time::timeout(Duration::from_secs(10), s.message())
+        .await
+        .expect("a notification within 10 s")
+        .unwrap()
+        .expect("the stream stays open")
+}
+
+fn reason_codes(s: &tonic::Status) -> Vec<String> {
+    s.get_error_details()
+        .precondition_failure()
+        .map(|p| p.violations.iter().map(|v| v.r#type.clone()).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_answer_goes_only_to_an_involved_wijkteam_is_minimal_and_the_gi_is_told() {
+    for b in backends() {
+        let hub = TestHub::start(b).await;
+        let m = register_ots(&hub, CHILD).await;
+        assert!(m.maatregel_id.starts_with("m_"));
+        let mut gi = hub.client("jeugdbescherming").await;
+        let mut notes = gi.stream_notifications(0).await.unwrap();
+        let mut wijkteam = hub.client("wijkteam").await;
+
+        // Not involved: refused with the reason, and logged; the register is not even read.
+        let e = wijkteam.has_maatregel(CHILD).await.unwrap_err();
+        assert_eq!(e.code(), Code::PermissionDenied, "{b}: {e}");
+        let signaalhub_client::ClientError::Status(s) = &e else {
+            panic!("{e}")
+        };
+        assert_eq!(reason_codes(s), vec!["RECIPIENT_NOT_INVOLVED"], "{b}");
+        let denied: Vec<LogEntry> = log(&hub)
+            .await
+            .into_iter()
+            .filter(|e| e.event == Event::MaatregelQueried)
+            .collect();
+        assert_eq!(denied.len(), 1, "{b}");
+        assert_eq!(denied[0].outcome, EntryOutcome::Denied);
+        assert_eq!(denied[0].reasons, vec!["RECIPIENT_NOT_INVOLVED"]);
+        assert_eq!(denied[0].actor_oin, hub.org("wijkteam").info.oin);
+        assert!(!denied[0].checks.relationship);
+
+        // Involved: the minimal answer, exactly, and nothing else.
+        involve(&hub, "wijkteam", CHILD).await;
+        let before = now();
+        let answer = wijkteam.has_maatregel(CHILD).await.unwrap();
+        let gi_org = &hub.org("jeugdbescherming").info;
+        let expected = pb::HasMaatregelResponse {
+            exists: true,
+            kinds: vec![pb::MaatregelKind::Ots as i32],
+            contacts: vec![pb::MaatregelContact {
+                oin: gi_org.oin.clone(),
+                organization_name: gi_org.name.clone(),
+                contact_point: GI_CONTACT.into(),
+            }],
+        };
+        // Every field compared: nothing beyond existence, kind and contact is set.
+        assert_eq!(answer, expected, "{b}");
+        let shown = format!("{answer:?}");
+        assert!(
+            !shown.contains(&m.maatregel_id),
+            "{b}: the answer names the maatregel"
+        );
+        assert!(!shown.contains("dev-jeugdbescherming"));
+
+        // The GI is told at once who asked, and about which of its maatregelen; the refused
+        // attempt before was not passed on.
+        let n = next_notification(&mut notes).await;
+        assert_eq!(n.kind, pb::NotificationKind::MaatregelQueried as i32, "{b}");
+        assert_eq!(n.actor_oin, hub.org("wijkteam").info.oin);
+        assert_eq!(n.actor_name, hub.org("wijkteam").info.name);
+        assert_eq!(n.actor_professional, "dev-wijkteam");
+        assert_eq!(n.maatregel_id, m.maatregel_id);
+        assert!(n.at.unwrap().seconds >= before - 1);
+        assert!(n.summary_nl.contains("vroeg of er een maatregel is"));
+
+        // Logged: the answer and the notice, with the relationship check.
+        let entries = log(&hub).await;
+        let answered: Vec<&LogEntry> = entries
+            .iter()
+            .filter(|e| e.event == Event::MaatregelQueried && e.outcome == EntryOutcome::Disclosed)
+            .collect();
+        assert_eq!(answered.len(), 1, "{b}");
+        assert!(answered[0].checks.relationship);
+        assert_eq!(answered[0].purpose.as_deref(), Some("maatregel_afstemming"));
+        assert_eq!(answered[0].basis, vec!["legal:jeugdwet_informatie"]);
+        let told: Vec<&LogEntry> = entries
+            .iter()
+            .filter(|e| e.event == Event::MaatregelQueryNotified)
+            .collect();
+        assert_eq!(told.len(), 1);
+        assert_eq!(told[0].recipient_oin.as_deref(), Some(gi_org.oin.as_str()));
+        assert_eq!(told[0].reference.as_deref(), Some(m.maatregel_id.as_str()));
+        hub.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn no_maatregel_ended_maatregel_and_other_children() {
+    for b in backends() {
+        let hub = TestHub::start(b).await;
+        let m = register_ots(&hub, CHILD).await;
+        involve(&hub, "wijkteam", CHILD).await;
+        involve(&hub, "wijkteam", OTHER_CHILD).await;
+        let mut wijkteam = hub.client("wijkteam").await;
+        // Another child: an honest "no", still only because the wijkteam is involved.
+        let none = wijkteam.has_maatregel(OTHER_CHILD).await.unwrap();
+        assert_eq!(none, pb::HasMaatregelResponse::default(), "{b}");
+        // Only the registering or responsible organisation ends it.
+        let e = wijkteam.end_maatregel(&m.maatregel_id).await.unwrap_err();
+        assert_eq!(e.code(), Code::PermissionDenied, "{b}: {e}");
+        let mut gi = hub.client("jeugdbescherming").await;
+        let ended = gi.end_maatregel(&m.maatregel_id).await.unwrap();
+        assert!(ended.ended_at.is_some());
+        let again = gi.end_maatregel(&m.maatregel_id).await.unwrap_err();
+        assert_eq!(again.code(), Code::FailedPrecondition, "{b}: {again}");
+        assert!(!wijkteam.has_maatregel(CHILD).await.unwrap().exists, "{b}");
+        // The GI still sees it in its own administration, with include_ended.
+        assert!(gi.list_maatregelen(CHILD, false).await.unwrap().is_empty());
+        let all = gi.list_maatregelen(CHILD, true).await.unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].maatregel_id, m.maatregel_id);
+        let entries = log(&hub).await;
+        let ended_entry = entries
+            .iter()
+            .find(|e| e.event == Event::MaatregelEnded)
+            .expect("the ending is logged");
+        assert_eq!(
+            ended_entry.reference.as_deref(),
+            Some(m.maatregel_id.as_str())
+        );
+        assert!(entries.iter().any(|e| e.event == Event::MaatregelenListed));
+        hub.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn only_the_jeugdbescherming_sector_registers_and_bad_input_is_named() {
+    for b in backends() {
+        let hub = TestHub::start(b).await;
+        for sector in ["wijkteam", "veilig_thuis", "school"] {
+            let mut c = hub.client(sector).await;
+            let e = c
+                .register_maatregel(pb::RegisterMaatregelRequest {
+                    subject_bsn: CHILD.into(),
+                    kind: pb::MaatregelKind::Ots as i32,
+                    contact_point: GI_CONTACT.into(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap_err();
+            assert_eq!(e.code(), Code::PermissionDenied, "{b} {sector}: {e}");
+            assert!(e.to_string().contains("jeugdbescherming"), "{e}");
+        }
+        let mut gi = hub.client("jeugdbescherming").await;
+        let e = gi
+            .register_maatregel(pb::RegisterMaatregelRequest {
+                subject_bsn: "123456789".into(),
+                kind: 0,
+                contact_point: "\n".into(),
+                responsible_oin: hub.org("wijkteam").info.oin.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::InvalidArgument, "{b}: {e}");
+        let signaalhub_client::ClientError::Status(s) = &e else {
+            panic!("{e}")
+        };
+        let fields: Vec<String> = s
+            .get_error_details()
+            .bad_request()
+            .unwrap()
+            .field_violations
+            .iter()
+            .map(|v| v.field.clone())
+            .collect();
+        for f in ["subject_bsn", "kind", "contact_point", "responsible_oin"] {
+            assert!(
+                fields.iter().any(|x| x == f),
+                "{b}: no violation for {f}: {fields:?}"
+            );
+        }
+        assert!(!e.to_string().contains("123456789"), "the BSN is echoed");
+        // Nothing was registered or logged as registered.
+        assert!(
+            !log(&hub)
+                .await
+                .iter()
+                .any(|e| e.event == Event::MaatregelRegistered),
+            "{b}"
+        );
+        hub.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn an_involved_school_gets_no_answer_under_the_sample_convenant() {
+    for b in backends() {
+        let hub = TestHub::start(b).await;
+        register_ots(&hub, CHILD).await;
+        involve(&hub, "school", CHILD).await;
+        let mut school = hub.client("school").await;
+        let e = school.has_maatregel(CHILD).await.unwrap_err();
+        assert_eq!(e.code(), Code::PermissionDenied, "{b}: {e}");
+        let signaalhub_client::ClientError::Status(s) = &e else {
+            panic!("{e}")
+        };
+        assert!(
+            reason_codes(s).iter().any(|c| c == "PURPOSE_NOT_ALLOWED"),
+            "{b}: {s:?}"
+        );
+        let denied = log(&hub)
+            .await
+            .into_iter()
+            .filter(|e| e.event == Event::MaatregelQueried)
+            .collect::<Vec<_>>();
+        assert_eq!(denied.len(), 1);
+        assert_eq!(denied[0].outcome, EntryOutcome::Denied);
+        assert!(denied[0].checks.relationship, "the school is involved");
+        hub.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn check_basis_reads_recipient_involved_from_the_register() {
+    for b in backends() {
+        let hub = TestHub::start(b).await;
+        let mut gi = hub.client("jeugdbescherming").await;
+        let request = pb::CheckBasisRequest {
+            recipient_oin: hub.org("wijkteam").info.oin.clone(),
+            purpose: "maatregel_afstemming".into(),
+            categories: vec!["maatregel_bestaan".into()],
+            subject_bsn: CHILD.into(),
+            basis: Some(pb::Basis {
+                legal: Some(pb::LegalBasis {
+                    basis: "jeugdwet_informatie".into(),
+                    evidence: Some(pb::Evidence {
+                        maatregel_reference: "m_ref".into(),
+                        ..Default::default()
+                    }),
+                }),
+                consent_ids: vec![],
+            }),
+            ..Default::default()
+        };
+        let d = gi.check_basis(request.clone()).await.unwrap();
+        assert_eq!(d.outcome, pb::Outcome::Deny as i32, "{b}");
+        assert!(d.reasons.iter().any(|r| r.code == "RECIPIENT_NOT_INVOLVED"));
+        let reg = involve(&hub, "wijkteam", CHILD).await;
+        let d = gi.check_basis(request.clone()).await.unwrap();
+        assert_eq!(d.outcome, pb::Outcome::Allow as i32, "{b}: {d:?}");
+        // Ended: not involved any more.
+        let mut wijkteam = hub.client("wijkteam").await;
+        wijkteam
+            .end_involvement(&reg.involvement.unwrap().involvement_id)
+            .await
+            .unwrap();
+        let d = gi.check_basis(request).await.unwrap();
+        assert_eq!(d.outcome, pb::Outcome::Deny as i32, "{b}");
+        hub.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn the_gi_is_told_on_another_hub_instance_too() {
+    for b in backends() {
+        if b != "postgres" {
+            // Several instances share one database only on PostgreSQL.
+            continue;
+        }
+        let hub = TestHub::start(b).await;
+        let (addr, stop) = hub.second_instance().await;
+        let m = register_ots(&hub, CHILD).await;
+        involve(&hub, "wijkteam", CHILD).await;
+        let mut gi = hub.client_at("jeugdbescherming", addr).await;
+        let mut notes = gi.stream_notifications(0).await.unwrap();
+        // Idle on the second instance first, then the question arrives through the first.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut wijkteam = hub.client("wijkteam").await;
+        assert!(wijkteam.has_maatregel(CHILD).await.unwrap().exists);
+        let n = next_notification(&mut notes).await;
+        assert_eq!(n.maatregel_id, m.maatregel_id);
+        assert_eq!(n.actor_oin, hub.org("wijkteam").info.oin);
+        let _ = stop.send(());
+        hub.stop().await;
+    }
+}
