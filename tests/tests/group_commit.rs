@@ -245,3 +245,28 @@ async fn a_failing_member_does_not_fail_its_group() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_large_group_spans_several_multi_row_statements() {
+    each_backend(|s| async move {
+        // 300 submissions to two recipients: 600 entries and deliveries, more than one statement's
+        // worth of rows each.
+        let subs: Vec<_> = (0..300)
+            .map(|i| submission(&format!("big-{i}"), (i % 250) as u8, 2))
+            .collect();
+        let batch: Vec<_> = subs
+            .iter()
+            .map(|(r, d, e)| (r, d.as_slice(), e.as_slice()))
+            .collect();
+        let out = s.insert_signals(&batch).await.unwrap();
+        assert!(
+            out.iter()
+                .all(|o| matches!(o, Ok(Submitted::New(d)) if d.len() == 2))
+        );
+        assert_eq!(s.log_size().await.unwrap(), 600);
+        let ids: Vec<String> = (0..300).map(|i| format!("big-{i}")).collect();
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        assert_cursors_point_at_their_entries(&s, &refs).await;
+    })
+    .await;
+}

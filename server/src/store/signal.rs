@@ -60,6 +60,50 @@ macro_rules! delivery_from_row {
     }};
 }
 
+/// Rows per multi-row statement: well inside SQLite's and PostgreSQL's bound-parameter limits
+/// (32 766 and 65 535) for the widest row (16 columns).
+const ROWS_PER_STATEMENT: usize = 256;
+
+/// `($1, ..., $cols), ($cols+1, ...), ...` for `rows` rows.
+fn placeholders(rows: usize, cols: usize) -> String {
+    let mut out = String::with_capacity(rows * cols * 5);
+    for r in 0..rows {
+        if r > 0 {
+            out.push_str(", ");
+        }
+        out.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                out.push_str(", ");
+            }
+            out.push('$');
+            out.push_str(&(r * cols + c + 1).to_string());
+        }
+        out.push(')');
+    }
+    out
+}
+
+/// Placeholders for new delivery rows: six bound values and the constant state and reasons, in
+/// `DELIVERY_COLUMNS` order.
+fn delivery_placeholders(rows: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let b = r * 6;
+            format!(
+                "(${}, ${}, ${}, ${}, 'pending', '[]', ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The deliveries just inserted for a new signal whose first log entry has index `first`.
 fn pending_deliveries(s: &SignalRecord, deliveries: &[NewDelivery], first: i64) -> Vec<Delivery> {
     let mut v: Vec<Delivery> = deliveries
@@ -223,59 +267,132 @@ impl Store {
         batch: &[(&SignalRecord, &[NewDelivery], &[PendingEntry])],
     ) -> StoreResult<Vec<StoreResult<Submitted>>> {
         let is_pg = matches!(self, Store::Postgres(_));
+        // Multi-row statements: a group costs a handful of statements, not a handful per member.
+        let signal_rows: Vec<&SignalRecord> = batch.iter().map(|(s, _, _)| *s).collect();
         // Per submission: Ok(Some(first log index)) new, Ok(None) duplicate, Err conflict.
         let outcome: Vec<StoreResult<Option<i64>>> = on_writer!(self, p => {
             let mut tx = p.begin().await?;
+            let mut inserted: std::collections::HashSet<(String, String)> = std::collections::HashSet::new();
+            for chunk in signal_rows.chunks(ROWS_PER_STATEMENT) {
+                let sql = format!(
+                    "INSERT INTO signals ({SIGNAL_COLUMNS}) VALUES {} ON CONFLICT DO NOTHING RETURNING sender_oin, signal_id",
+                    placeholders(chunk.len(), 16)
+                );
+                let mut q = sqlx::query(&sql);
+                for s in chunk {
+                    q = q.bind(&s.sender_oin).bind(&s.signal_id).bind(&s.request_hash).bind(&s.envelope)
+                        .bind(&s.purpose).bind(json(&s.categories)).bind(i64::from(s.urgency)).bind(&s.basis)
+                        .bind(json(&s.subjects)).bind(json(&s.facts)).bind(&s.sender_role).bind(&s.sender_professional)
+                        .bind(&s.received_for).bind(&s.inform_exemption).bind(s.created_at).bind(s.retain_until);
+                }
+                for r in q.fetch_all(&mut *tx).await? {
+                    inserted.insert((r.try_get(0)?, r.try_get(1)?));
+                }
+            }
+            // Who is new: a key inserted now and met once in the group is that member's. Keys met
+            // more than once, or not inserted (stored earlier), are settled by the stored hash.
+            let mut seen: std::collections::HashMap<(&str, &str), usize> = std::collections::HashMap::new();
+            for s in &signal_rows {
+                *seen.entry((s.sender_oin.as_str(), s.signal_id.as_str())).or_default() += 1;
+            }
+            let mut claimed: std::collections::HashSet<(&str, &str)> = std::collections::HashSet::new();
             let mut accepted: Vec<StoreResult<bool>> = Vec::with_capacity(batch.len());
-            for (s, _, _) in batch {
-                let n = sqlx::query(&format!("INSERT INTO signals ({SIGNAL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT DO NOTHING"))
-                    .bind(&s.sender_oin).bind(&s.signal_id).bind(&s.request_hash).bind(&s.envelope)
-                    .bind(&s.purpose).bind(json(&s.categories)).bind(i64::from(s.urgency)).bind(&s.basis)
-                    .bind(json(&s.subjects)).bind(json(&s.facts)).bind(&s.sender_role).bind(&s.sender_professional)
-                    .bind(&s.received_for).bind(&s.inform_exemption).bind(s.created_at).bind(s.retain_until)
-                    .execute(&mut *tx).await?.rows_affected();
-                accepted.push(if n == 1 {
+            for s in &signal_rows {
+                let key = (s.sender_oin.as_str(), s.signal_id.as_str());
+                let now_inserted = inserted.contains(&(s.sender_oin.clone(), s.signal_id.clone()));
+                if now_inserted && seen.get(&key) == Some(&1) {
+                    accepted.push(Ok(true));
+                    continue;
+                }
+                let existing: Vec<u8> = sqlx::query_scalar("SELECT request_hash FROM signals WHERE sender_oin = $1 AND signal_id = $2")
+                    .bind(&s.sender_oin).bind(&s.signal_id).fetch_one(&mut *tx).await?;
+                accepted.push(if existing != s.request_hash {
+                    Err(StoreError::Conflict(format!("signal id {} with different content", s.signal_id)))
+                } else if now_inserted && claimed.insert(key) {
                     Ok(true)
                 } else {
-                    // Stored earlier, or earlier in this very batch (the same transaction sees it).
-                    let existing: Vec<u8> = sqlx::query_scalar("SELECT request_hash FROM signals WHERE sender_oin = $1 AND signal_id = $2")
-                        .bind(&s.sender_oin).bind(&s.signal_id).fetch_one(&mut *tx).await?;
-                    if existing == s.request_hash {
-                        Ok(false)
-                    } else {
-                        Err(StoreError::Conflict(format!("signal id {} with different content", s.signal_id)))
-                    }
+                    Ok(false)
                 });
             }
-            let entries: Vec<PendingEntry> = batch
+            let entries: Vec<&PendingEntry> = batch
                 .iter()
                 .zip(&accepted)
                 .filter(|(_, a)| matches!(a, Ok(true)))
-                .flat_map(|((_, _, e), _)| e.iter().cloned())
+                .flat_map(|((_, _, e), _)| e.iter())
                 .collect();
-            let mut next = if entries.is_empty() { 0 } else { sequence_log!(tx, &entries) };
+            let mut next = 0i64;
+            if !entries.is_empty() {
+                let n = entries.len() as i64;
+                let end: i64 = sqlx::query_scalar("UPDATE log_state SET size = size + $1 WHERE id = 1 RETURNING size")
+                    .bind(n).fetch_one(&mut *tx).await?;
+                next = end - n;
+                let rows: Vec<(i64, &PendingEntry)> = entries.iter().enumerate().map(|(i, e)| (next + i as i64, *e)).collect();
+                for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+                    let sql = format!("INSERT INTO log_entries (idx, entry, professional, created_at) VALUES {}", placeholders(chunk.len(), 4));
+                    let mut q = sqlx::query(&sql);
+                    for (idx, p) in chunk {
+                        q = q.bind(*idx).bind(p.entry.to_bytes()).bind(&p.professional).bind(p.entry.at);
+                    }
+                    q.execute(&mut *tx).await?;
+                }
+                let subjects: Vec<(&str, i64)> = rows.iter()
+                    .flat_map(|(idx, p)| p.entry.subjects.iter().map(move |s| (s.as_str(), *idx)))
+                    .collect();
+                let orgs: Vec<(&str, i64)> = rows.iter()
+                    .flat_map(|(idx, p)| std::iter::once(&p.entry.actor_oin).chain(p.entry.recipient_oin.iter()).map(move |o| (o.as_str(), *idx)))
+                    .collect();
+                for (table, key, pairs) in [("log_subject_index", "subject", &subjects), ("log_org_index", "oin", &orgs)] {
+                    for chunk in pairs.chunks(ROWS_PER_STATEMENT) {
+                        let sql = format!("INSERT INTO {table} ({key}, idx) VALUES {} ON CONFLICT DO NOTHING", placeholders(chunk.len(), 2));
+                        let mut q = sqlx::query(&sql);
+                        for (k, idx) in chunk {
+                            q = q.bind(*k).bind(*idx);
+                        }
+                        q.execute(&mut *tx).await?;
+                    }
+                }
+            }
             let mut out = Vec::with_capacity(batch.len());
+            let mut delivery_rows: Vec<(&NewDelivery, &SignalRecord, i64)> = Vec::new();
             for ((s, deliveries, entries), a) in batch.iter().zip(accepted) {
                 match a {
                     Ok(true) => {
                         let first = next;
                         next += entries.len() as i64;
                         for (i, d) in deliveries.iter().enumerate() {
-                            sqlx::query(&format!("INSERT INTO deliveries ({DELIVERY_COLUMNS}) VALUES ($1, $2, $3, $4, 'pending', '[]', $5, $6)"))
-                                .bind(&d.recipient_oin).bind(&s.sender_oin).bind(&s.signal_id)
-                                .bind(first + i as i64 + 1).bind(json(&d.consent_ids)).bind(s.created_at)
-                                .execute(&mut *tx).await?;
-                            for c in &d.consent_ids {
-                                sqlx::query("INSERT INTO delivery_consents (consent_id, recipient_oin, sender_oin, signal_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
-                                    .bind(c).bind(&d.recipient_oin).bind(&s.sender_oin).bind(&s.signal_id)
-                                    .execute(&mut *tx).await?;
-                            }
+                            delivery_rows.push((d, s, first + i as i64 + 1));
                         }
                         out.push(Ok(Some(first)));
                     }
                     Ok(false) => out.push(Ok(None)),
                     Err(e) => out.push(Err(e)),
                 }
+            }
+            for chunk in delivery_rows.chunks(ROWS_PER_STATEMENT) {
+                let sql = format!(
+                    "INSERT INTO deliveries ({DELIVERY_COLUMNS}) VALUES {}",
+                    delivery_placeholders(chunk.len())
+                );
+                let mut q = sqlx::query(&sql);
+                for (d, s, cursor) in chunk {
+                    q = q.bind(&d.recipient_oin).bind(&s.sender_oin).bind(&s.signal_id)
+                        .bind(*cursor).bind(json(&d.consent_ids)).bind(s.created_at);
+                }
+                q.execute(&mut *tx).await?;
+            }
+            let links: Vec<(&str, &str, &str, &str)> = delivery_rows.iter()
+                .flat_map(|(d, s, _)| d.consent_ids.iter().map(move |c| (c.as_str(), d.recipient_oin.as_str(), s.sender_oin.as_str(), s.signal_id.as_str())))
+                .collect();
+            for chunk in links.chunks(ROWS_PER_STATEMENT) {
+                let sql = format!(
+                    "INSERT INTO delivery_consents (consent_id, recipient_oin, sender_oin, signal_id) VALUES {} ON CONFLICT DO NOTHING",
+                    placeholders(chunk.len(), 4)
+                );
+                let mut q = sqlx::query(&sql);
+                for (c, r, snd, id) in chunk {
+                    q = q.bind(*c).bind(*r).bind(*snd).bind(*id);
+                }
+                q.execute(&mut *tx).await?;
             }
             if is_pg && out.iter().any(|o| matches!(o, Ok(Some(_)))) {
                 sqlx::query("SELECT pg_notify($1, '')").bind(INBOX_CHANNEL).execute(&mut *tx).await?;
