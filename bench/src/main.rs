@@ -215,7 +215,7 @@ fn pool(
     a: &RunArgs,
 ) -> anyhow::Result<Arc<Vec<pb::SendSignalRequest>>> {
     let secs = (a.secs + a.warmup_secs) as f64;
-    let n = ((expect * secs * 1.6) as usize).clamp(2_000, 200_000);
+    let n = ((expect * secs * 3.0) as usize).clamp(5_000, 300_000);
     Ok(Arc::new(sealer.requests(prefix, n)?))
 }
 
