@@ -440,7 +440,11 @@ async fn fragments_triages_meldingen_and_handovers_expire_and_stay_as_tombstones
         let id = melding.zorgmelding_id.clone();
         let consents = family_consent(&hub, &HANDOVER_CATEGORIES).await;
         let mut vt = hub.client("veilig_thuis").await;
-        vt.hand_over(handover_request(&hub, &melding, "ho-1", consents).await)
+        vt.hand_over(handover_request(&hub, &melding, "ho-1", consents.clone()).await)
+            .await
+            .unwrap();
+        // A second handover the wijkteam never fetches.
+        vt.hand_over(handover_request(&hub, &melding, "ho-2", consents).await)
             .await
             .unwrap();
         let vt_oin = hub.org("veilig_thuis").info.oin.clone();
@@ -482,12 +486,18 @@ async fn fragments_triages_meldingen_and_handovers_expire_and_stay_as_tombstones
         assert_eq!(hub.store.log_size().await.unwrap(), before);
 
         // Past every retain_until (batches of one: many transactions).
-        let t = m.retain_until.max(h.retain_until) + 1;
+        let later = hub
+            .store
+            .get_handover(&vt_oin, "ho-2")
+            .await
+            .unwrap()
+            .unwrap();
+        let t = m.retain_until.max(h.retain_until).max(later.retain_until) + 1;
         let r = sweep(&hub, t, 1).await;
         assert_eq!(r.erased["zorgmelding_fragment"], 3, "{b}");
         assert_eq!(r.erased["triage"], 1, "{b}");
         assert_eq!(r.erased["zorgmelding"], 1, "{b}");
-        assert_eq!(r.erased["handover"], 1, "{b}");
+        assert_eq!(r.erased["handover"], 2, "{b}");
 
         // One erasure entry per record, with the pseudonyms of the original entries.
         let log = entries(&hub).await;
@@ -525,8 +535,12 @@ async fn fragments_triages_meldingen_and_handovers_expire_and_stay_as_tombstones
         assert_eq!(triage_erased[0].actor_oin, vt_oin);
         assert_eq!(triage_erased[0].subjects, melding_erased[0].subjects);
         let ho = erased(&log, "handover");
+        assert_eq!(ho.len(), 2);
+        let ho: Vec<&&LogEntry> = ho
+            .iter()
+            .filter(|e| e.reference.as_deref() == Some("handover:ho-1"))
+            .collect();
         assert_eq!(ho.len(), 1);
-        assert_eq!(ho[0].reference.as_deref(), Some("handover:ho-1"));
         assert_eq!(ho[0].categories, h.categories);
         assert_eq!(ho[0].subjects, h.subjects);
 
@@ -553,6 +567,15 @@ async fn fragments_triages_meldingen_and_handovers_expire_and_stay_as_tombstones
         assert!(h2.letter.is_empty() && h2.sender_professional.is_empty());
         assert!(h2.vt_contact.name.is_empty() && h2.wijkteam_contact.phone.is_empty());
         assert_eq!(h2.state, h.state, "{b}: delivered stays delivered");
+        // What was never delivered never will be: held back, with the reason.
+        let h3 = hub
+            .store
+            .get_handover(&vt_oin, "ho-2")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(h3.state.as_str(), "withheld", "{b}");
+        assert_eq!(h3.reasons[0].code, "RETENTION_EXPIRED");
         assert_eq!(
             (h2.advice.as_str(), h2.triage_id.as_str()),
             (h.advice.as_str(), h.triage_id.as_str())
@@ -589,6 +612,9 @@ async fn fragments_triages_meldingen_and_handovers_expire_and_stay_as_tombstones
         assert!(g.fragments.iter().all(|f| f.envelope.is_none()), "{b}");
         let g = wijkteam.get_handover(&vt_oin, "ho-1").await.unwrap();
         assert!(g.envelopes.is_empty() && g.family_letter.is_empty(), "{b}");
+        let g = wijkteam.get_handover(&vt_oin, "ho-2").await.unwrap();
+        assert_eq!(g.state, pb::HandoverState::Withheld as i32, "{b}");
+        assert!(g.envelopes.is_empty());
         assert_eq!(
             hub.store.log_size().await.unwrap(),
             size,
@@ -633,6 +659,11 @@ async fn fragments_triages_meldingen_and_handovers_expire_and_stay_as_tombstones
         let hay = common::database_text(&hub).await;
         for bsn in [CHILD, SIBLING, MOTHER, FATHER] {
             assert!(!hay.contains(bsn), "{b}: a BSN is stored in the clear");
+        }
+        // Nor the erased letter and contacts: not in a live row, not in free space, not in the
+        // write-ahead log.
+        for gone in ["Rianne van Rooijen", "Els Bouwman", "VT-2026-0042"] {
+            assert!(!hay.contains(gone), "{b}: erased {gone:?} is still on disk");
         }
         hub.stop().await;
     }

@@ -294,6 +294,19 @@ impl Store {
         Ok(erased)
     }
 
+    /// After erasing: on SQLite, moves every change from the write-ahead log into the database
+    /// file (where `secure_delete` zeroed the old content) and truncates the log file, so no old
+    /// page image with erased data stays on disk. Waits up to the busy timeout for readers.
+    /// Nothing to do on PostgreSQL (see docs/OPERATIONS.md §6).
+    pub async fn purge_erased(&self) -> StoreResult<()> {
+        if let Store::Sqlite { write, .. } = self {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(write)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// How many records of `target` are expired and not yet erased at `now`.
     pub async fn expired_count(&self, target: &RetentionTarget, now: i64) -> StoreResult<u64> {
         let sql = format!("SELECT COUNT(*) FROM ({}) AS expired", target.candidates);
