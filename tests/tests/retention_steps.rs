@@ -493,7 +493,14 @@ async fn fragments_triages_meldingen_and_handovers_expire_and_stay_as_tombstones
             .unwrap()
             .unwrap();
         let t = m.retain_until.max(h.retain_until).max(later.retain_until) + 1;
+        // The dry run counts what a sweep then erases.
+        let backlog = signaalhub_server::retention::backlog(&hub.store, t)
+            .await
+            .unwrap();
         let r = sweep(&hub, t, 1).await;
+        for (kind, n) in &r.erased {
+            assert_eq!(backlog[kind], *n, "{b}: backlog of {kind}");
+        }
         assert_eq!(r.erased["zorgmelding_fragment"], 3, "{b}");
         assert_eq!(r.erased["triage"], 1, "{b}");
         assert_eq!(r.erased["zorgmelding"], 1, "{b}");
