@@ -138,8 +138,10 @@ enum LogCommand {
 
 #[derive(Subcommand, Debug)]
 enum RetentionCommand {
-    /// Erase every expired envelope and consent record now, each with an `erased` log entry;
-    /// prints how many of each kind. With --dry-run, only counts what has expired.
+    /// Erase every expired record now (signals, consents, zorgmelding fragments, triages,
+    /// meldingen, handovers, maatregelen, ended involvements, safety plan versions,
+    /// notifications), each with an `erased` log entry; prints how many of each kind. With
+    /// --dry-run, only counts what has expired.
     Sweep {
         /// Count, erase nothing.
         #[arg(long)]

@@ -95,6 +95,13 @@ pub async fn sweep(
         }
         report.erased.insert(target.kind, n);
     }
+    if report.total() > 0 {
+        // What was erased stays erased (and logged) either way; a later sweep that erases
+        // something tries again.
+        if let Err(e) = store.purge_erased().await {
+            tracing::warn!(error = %e, "could not truncate the write-ahead log after erasing");
+        }
+    }
     Ok(report)
 }
 

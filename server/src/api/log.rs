@@ -110,12 +110,13 @@ fn date(t: i64) -> String {
     format!("{:02}-{:02}-{}", d, m, if m <= 2 { y + 1 } else { y })
 }
 
-/// Events that put data about the family in another organisation's hands.
-fn is_disclosure(e: Event) -> bool {
-    matches!(
-        e,
-        Event::SignalDelivered | Event::ZorgmeldingDelivered | Event::HandoverDelivered
-    )
+/// Whether an entry put data about the family in an organisation's hands: every entry whose
+/// outcome is `disclosed` (a signal, zorgmelding or handover delivered, a maatregel answer given
+/// or its responsible organisation told, an involvement match told, the involved parties listed,
+/// a safety plan shared or confirmed to the other parties, a coordinator proposal told, ...).
+/// Entries that only record, refuse or hold back are not disclosures.
+fn is_disclosure(e: &LogEntry) -> bool {
+    e.outcome == EntryOutcome::Disclosed
 }
 
 /// The letter for the family: every disclosure in plain Dutch, and how to check completeness.
@@ -149,25 +150,27 @@ pub fn letter(ctx: &Ctx, entries: &[(LogEntry, u64)], checkpoint: &SignedCheckpo
     let mut rows = String::new();
     let mut n = 0;
     for (e, idx) in entries {
-        if !is_disclosure(e.event) {
+        if !is_disclosure(e) {
             continue;
         }
         n += 1;
+        // Without a recipient the actor itself was told (an answer from a register of the hub).
+        let (from, to) = match e.recipient_oin.as_deref() {
+            Some(r) => (name(&e.actor_oin), name(r)),
+            None => ("register in de signaalhub".to_owned(), name(&e.actor_oin)),
+        };
         rows.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
             esc(&date(e.at)),
-            esc(&name(&e.actor_oin)),
-            esc(&e.recipient_oin.as_deref().map(name).unwrap_or_default()),
+            esc(&from),
+            esc(&to),
             esc(e.purpose.as_deref().unwrap_or("")),
             esc(&e.basis.iter().map(|b| basis_nl(b)).collect::<Vec<_>>().join(", ")),
             esc(&e.categories.join(", ")),
             idx
         ));
     }
-    let others = entries
-        .iter()
-        .filter(|(e, _)| !is_disclosure(e.event))
-        .count();
+    let others = entries.iter().filter(|(e, _)| !is_disclosure(e)).count();
     let body = if n == 0 {
         "<p>Er zijn geen gegevens over u of uw kind verstrekt via de signaalhub.</p>".to_string()
     } else {

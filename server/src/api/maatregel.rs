@@ -260,7 +260,8 @@ impl MaatregelService for MaatregelApi {
             registered_role: role.clone(),
             registered_at: t,
             ended_at: None,
-            retain_until: None,
+            // Kept until the retention after its planned end; ending it earlier moves this.
+            retain_until: ends_at.map(|e| retain_until(&self.ctx, ANSWER_PURPOSE, e)),
         };
         let mut e = maatregel_entry(
             &self.ctx,

@@ -67,7 +67,8 @@ fn plan_to_pb(p: &PlanVersion, me: &str) -> pb::SafetyPlanVersion {
                     .collect(),
             })
             .collect(),
-        envelope: if p.sealed_to.iter().any(|o| o == me) {
+        // A version erased at the end of its retention has no envelope left.
+        envelope: if !p.envelope.is_empty() && p.sealed_to.iter().any(|o| o == me) {
             pb::Envelope::decode(p.envelope.as_slice()).ok()
         } else {
             None
@@ -398,21 +399,25 @@ impl SafetyPlanService for SafetyPlanApi {
                     )
                 })
             })?;
-        let e = plan_entry(
-            &self.ctx,
-            &c,
-            &role,
-            &view,
-            Event::SafetyPlanRead,
-            EntryOutcome::Recorded,
-            None,
-            format!("{}.v{}", plan.case_id, plan.version),
-        );
-        self.ctx
-            .store
-            .append_log(std::slice::from_ref(&e))
-            .await
-            .map_err(from_store)?;
+        // Reading the sealed plan is logged first (fail closed); an erased version has nothing
+        // left to read.
+        if !plan.envelope.is_empty() {
+            let e = plan_entry(
+                &self.ctx,
+                &c,
+                &role,
+                &view,
+                Event::SafetyPlanRead,
+                EntryOutcome::Recorded,
+                None,
+                format!("{}.v{}", plan.case_id, plan.version),
+            );
+            self.ctx
+                .store
+                .append_log(std::slice::from_ref(&e))
+                .await
+                .map_err(from_store)?;
+        }
         Ok(Response::new(pb::GetSafetyPlanResponse {
             plan: Some(plan_to_pb(&plan, c.oin().as_str())),
         }))
@@ -446,6 +451,12 @@ impl SafetyPlanService for SafetyPlanApi {
                     r.version
                 ))
             })?;
+        if plan.envelope.is_empty() {
+            return Err(Status::failed_precondition(format!(
+                "safety plan version {} was erased at the end of its retention; confirm a later version",
+                r.version
+            )));
+        }
         let me = c.oin().to_string();
         let concerns = |id: &str| {
             plan.agreements

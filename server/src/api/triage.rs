@@ -1032,7 +1032,16 @@ impl TriageService for TriageApi {
         } else {
             was
         };
-        if was == HandoverState::Delivered {
+        // Erased at the end of its retention, a handover has no envelopes left to read.
+        let erased = was == HandoverState::Delivered
+            && self
+                .ctx
+                .store
+                .handover_envelopes(&h.sender_oin, &h.handover_id)
+                .await
+                .map_err(from_store)?
+                .is_empty();
+        if was == HandoverState::Delivered && !erased {
             // Reading the envelopes again is a read of personal data: logged first.
             let mut e = self.ctx.entry(
                 &c,

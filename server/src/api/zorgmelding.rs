@@ -642,6 +642,12 @@ impl ZorgmeldingService for ZorgmeldingApi {
                     r.registration_number
                 )));
             }
+            Err(FragmentRefusal::Erased) => {
+                return Err(Status::failed_precondition(format!(
+                    "the zorgmelding of registration number {} was erased at the end of its retention; it takes no more fragments (report a new incident under a new registration number)",
+                    r.registration_number
+                )));
+            }
         };
         self.inbox.notify_waiters();
         Ok(Response::new(pb::SubmitFragmentResponse {
@@ -842,7 +848,11 @@ impl ZorgmeldingService for ZorgmeldingApi {
             .fragments_of(&m.zorgmelding_id)
             .await
             .map_err(from_store)?;
-        let delivered = m.delivered_version < m.version
+        // Erased at the end of retention, no fragment has an envelope left: nothing is delivered
+        // or read then, so nothing is logged.
+        let nothing_left = fragments.iter().all(|f| f.envelope.is_none());
+        let delivered = !nothing_left
+            && m.delivered_version < m.version
             && self
                 .ctx
                 .store
@@ -859,7 +869,7 @@ impl ZorgmeldingService for ZorgmeldingApi {
                 )
                 .await
                 .map_err(from_store)?;
-        if !delivered {
+        if !delivered && !nothing_left {
             let role = c.professional.roles.first().cloned().unwrap_or_default();
             let mut e = melding_entry(
                 &self.ctx,

@@ -86,7 +86,7 @@ pub struct Maatregel {
     pub registered_at: i64,
     /// When ended with EndMaatregel.
     pub ended_at: Option<i64>,
-    /// Erase after this (set when ended).
+    /// Erase after this: set at registration from the planned end, and when ended.
     pub retain_until: Option<i64>,
 }
 

@@ -158,6 +158,8 @@ pub enum FragmentRefusal {
     OtherRecipient(String),
     /// The police marked the melding complete.
     Complete,
+    /// The melding was erased at the end of its retention.
+    Erased,
 }
 
 /// A recorded triage.

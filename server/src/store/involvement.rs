@@ -788,7 +788,7 @@ impl Store {
     ) -> StoreResult<Vec<Notification>> {
         let v = on_pool!(self, p => {
             let mut v = Vec::new();
-            for r in sqlx::query(&format!("SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE recipient_oin = $1 AND cursor > $2 ORDER BY cursor LIMIT $3"))
+            for r in sqlx::query(&format!("SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE recipient_oin = $1 AND cursor > $2 AND erased_at IS NULL ORDER BY cursor LIMIT $3"))
                 .bind(oin).bind(i64::try_from(after).unwrap_or(i64::MAX)).bind(i64::from(limit)).fetch_all(p).await? {
                 v.push(notification_from_row!(&r));
             }

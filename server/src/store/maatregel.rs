@@ -72,8 +72,8 @@ impl Store {
     }
 
     /// Ends a maatregel at `at` (kept until `retain_until`), by its registering or responsible
-    /// organisation `org`, with its log entry. `NotFound` for anyone else; `Conflict` when it was
-    /// ended already.
+    /// organisation `org`, with its log entry. `NotFound` for anyone else (and once erased at the
+    /// end of its retention); `Conflict` when it was ended already.
     pub async fn end_maatregel(
         &self,
         id: &str,
@@ -84,7 +84,7 @@ impl Store {
     ) -> StoreResult<Maatregel> {
         on_writer!(self, p => {
             let mut tx = p.begin().await?;
-            let n = sqlx::query("UPDATE maatregelen SET ended_at = $3, retain_until = $4 WHERE maatregel_id = $1 AND (registered_by_oin = $2 OR responsible_oin = $2) AND ended_at IS NULL")
+            let n = sqlx::query("UPDATE maatregelen SET ended_at = $3, retain_until = $4 WHERE maatregel_id = $1 AND (registered_by_oin = $2 OR responsible_oin = $2) AND ended_at IS NULL AND erased_at IS NULL")
                 .bind(id).bind(org).bind(at).bind(retain_until)
                 .execute(&mut *tx).await?.rows_affected();
             if n == 0 {

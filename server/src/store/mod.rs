@@ -166,6 +166,9 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
+            // Deleted and overwritten content is zeroed in the file, so what retention erases
+            // does not linger in free space (see store::retention).
+            .pragma("secure_delete", "on")
             .busy_timeout(Duration::from_secs(10));
         let write = SqlitePoolOptions::new()
             .max_connections(1)

@@ -3,8 +3,9 @@
 //!
 //! What can expire is a table-driven list, [`TARGETS`]: each [`RetentionTarget`] names, in SQL
 //! that both dialects accept, how to find expired records and how to erase one. A new kind of
-//! record (e.g. involvements) is one more entry: a table with `retain_until BIGINT NOT NULL` and
-//! `erased_at BIGINT` columns, a `candidates` query and its `erase` statements.
+//! record is one more entry: a table with `retain_until BIGINT` and `erased_at BIGINT` columns,
+//! a `candidates` query and its `erase` statements. docs/OPERATIONS.md lists, per kind, what is
+//! erased and what stays as a tombstone.
 use super::{Store, StoreError, StoreResult};
 use crate::ledger::PendingEntry;
 
@@ -28,6 +29,14 @@ pub struct RetentionTarget {
 macro_rules! no_facts {
     () => {
         r#"'{"age_years":null,"age_band":null,"gezag_holders":[]}'"#
+    };
+}
+
+/// The subject of an erased involvement or maatregel: 64 zeros, a well-formed pseudonym that no
+/// BSN has (an HMAC output of all zeros), so no lookup by subject ever finds the tombstone again.
+macro_rules! erased_subject {
+    () => {
+        "'0000000000000000000000000000000000000000000000000000000000000000'"
     };
 }
 
@@ -69,6 +78,131 @@ pub const TARGETS: &[RetentionTarget] = &[
             ),
             "DELETE FROM delivery_consents WHERE consent_id = $2
                  AND EXISTS (SELECT 1 FROM consents WHERE recorded_by_oin = $1 AND consent_id = $2 AND erased_at = $3)",
+        ],
+    },
+    RetentionTarget {
+        kind: "zorgmelding_fragment",
+        candidates: "SELECT f.police_oin, f.fragment_id, f.subjects, '[\"' || z.purpose || '\"]', f.categories
+            FROM zorgmelding_fragments f JOIN zorgmeldingen z ON z.zorgmelding_id = f.zorgmelding_id
+            WHERE f.erased_at IS NULL AND f.retain_until <= $1 ORDER BY f.retain_until, f.police_oin, f.fragment_id LIMIT $2",
+        erase: &[
+            // The envelope, the subjects, the basis and the author go; police, id, melding,
+            // sequence, kind, categories, times and the request hash (idempotency) stay.
+            "UPDATE zorgmelding_fragments SET envelope = NULL, subjects = '[]', basis = substr(basis, 1, 0),
+                 author_professional = '', erased_at = $3
+                 WHERE police_oin = $1 AND fragment_id = $2 AND erased_at IS NULL",
+        ],
+    },
+    // Before `zorgmelding`: a triage's entry names the melding's subjects.
+    RetentionTarget {
+        kind: "triage",
+        candidates: "SELECT t.vt_oin, t.triage_id, z.subjects, '[\"' || z.purpose || '\"]', '[]'
+            FROM triages t JOIN zorgmeldingen z ON z.zorgmelding_id = t.zorgmelding_id
+            WHERE t.erased_at IS NULL AND z.retain_until <= $1 ORDER BY z.retain_until, t.vt_oin, t.triage_id LIMIT $2",
+        erase: &[
+            // Kept with its melding: the answers, the case reference and the professional go;
+            // id, melding, acute, advice, the count of earlier reports and times stay.
+            r#"UPDATE triages SET answers = '{"physical_abuse_or_severe_violence":"","sexual_abuse":"","violence_witnessed_by_children":"","safety_conflict":"","open_to_help":"","stacked_reports":"","mutual_accusations":"","addiction":""}',
+                 case_reference = '', professional = '', erased_at = $3
+                 WHERE vt_oin = $1 AND triage_id = $2 AND erased_at IS NULL"#,
+        ],
+    },
+    RetentionTarget {
+        kind: "zorgmelding",
+        candidates: "SELECT police_oin, zorgmelding_id, subjects, '[\"' || purpose || '\"]', '[]'
+            FROM zorgmeldingen WHERE erased_at IS NULL AND retain_until <= $1 ORDER BY retain_until, police_oin, zorgmelding_id LIMIT $2",
+        erase: &[
+            // Its retain_until is its latest fragment's. The subjects and their index (recidive,
+            // households) go, and who in the family declined; the melding's ids, registration
+            // number, recipient, purpose, versions and times stay.
+            "UPDATE zorgmeldingen SET subjects = '[]', erased_at = $3
+                 WHERE police_oin = $1 AND zorgmelding_id = $2 AND erased_at IS NULL",
+            "DELETE FROM zorgmelding_subjects WHERE zorgmelding_id = $2
+                 AND EXISTS (SELECT 1 FROM zorgmeldingen WHERE police_oin = $1 AND zorgmelding_id = $2 AND erased_at = $3)",
+            "UPDATE family_declines SET declined_by = '' WHERE zorgmelding_id = $2
+                 AND EXISTS (SELECT 1 FROM zorgmeldingen WHERE police_oin = $1 AND zorgmelding_id = $2 AND erased_at = $3)",
+        ],
+    },
+    RetentionTarget {
+        kind: "handover",
+        candidates: "SELECT sender_oin, handover_id, subjects, '[\"' || purpose || '\"]', categories
+            FROM handovers WHERE erased_at IS NULL AND retain_until <= $1 ORDER BY retain_until, sender_oin, handover_id LIMIT $2",
+        erase: &[
+            // The subjects and facts, the basis, both contacts, the family's letter and the
+            // sender go, and every re-sealed envelope; ids, melding, recipient, purpose,
+            // categories, advice, triage, state, consent ids, times and the request hash stay.
+            r#"UPDATE handovers SET subjects = '[]', subject_facts = '[]', basis = substr(basis, 1, 0),
+                 vt_contact = '{"name":"","function":"","phone":"","email":""}',
+                 wijkteam_contact = '{"name":"","function":"","phone":"","email":""}',
+                 letter = '', sender_professional = '', erased_at = $3
+                 WHERE sender_oin = $1 AND handover_id = $2 AND erased_at IS NULL"#,
+            r#"UPDATE handovers SET state = 'withheld', updated_at = $3, reasons = '[{"code":"RETENTION_EXPIRED","rule":"retention","nl":"de bewaartermijn van de overdracht is verstreken voordat die werd afgeleverd","en":"the handover''s retention period ended before it was delivered"}]'
+                 WHERE sender_oin = $1 AND handover_id = $2 AND state = 'pending'"#,
+            "DELETE FROM handover_envelopes WHERE sender_oin = $1 AND handover_id = $2
+                 AND EXISTS (SELECT 1 FROM handovers WHERE sender_oin = $1 AND handover_id = $2 AND erased_at = $3)",
+        ],
+    },
+    RetentionTarget {
+        kind: "maatregel",
+        candidates: "SELECT registered_by_oin, maatregel_id, '[\"' || subject || '\"]', '[\"maatregel_afstemming\"]', '[\"maatregel_bestaan\"]'
+            FROM maatregelen WHERE erased_at IS NULL AND retain_until IS NOT NULL AND retain_until <= $1 ORDER BY retain_until, maatregel_id LIMIT $2",
+        erase: &[
+            // Set when it ends (or at registration from its planned end). The subject link, the
+            // contact point and the registering professional go; id, kind, dates, responsible
+            // and registering organisations stay.
+            concat!(
+                "UPDATE maatregelen SET subject = ",
+                erased_subject!(),
+                ", contact_point = '', registered_by = '', erased_at = $3
+                 WHERE registered_by_oin = $1 AND maatregel_id = $2 AND erased_at IS NULL"
+            ),
+        ],
+    },
+    RetentionTarget {
+        kind: "involvement",
+        candidates: "SELECT org_oin, involvement_id, '[\"' || subject || '\"]', '[\"casusafstemming\"]', '[\"betrokkenheid\"]'
+            FROM involvements WHERE erased_at IS NULL AND ended_at IS NOT NULL AND retain_until IS NOT NULL AND retain_until <= $1
+            ORDER BY retain_until, involvement_id LIMIT $2",
+        erase: &[
+            // Only ended involvements expire. The subject link and the persons it covered (so it
+            // can never match again), the contact, the registering professional, the basis and
+            // the facts go; id, organisation, role, dates and case stay.
+            concat!(
+                "UPDATE involvements SET subject = ",
+                erased_subject!(),
+                ", contact_professional = '', registered_by = '', basis = substr(basis, 1, 0), subject_facts = ",
+                no_facts!(),
+                ", erased_at = $3 WHERE org_oin = $1 AND involvement_id = $2 AND erased_at IS NULL AND ended_at IS NOT NULL"
+            ),
+            "DELETE FROM involvement_persons WHERE involvement_id = $2
+                 AND EXISTS (SELECT 1 FROM involvements WHERE org_oin = $1 AND involvement_id = $2 AND erased_at = $3)",
+        ],
+    },
+    RetentionTarget {
+        kind: "safety_plan",
+        candidates: "SELECT author_oin, case_id || ':' || CAST(version AS TEXT), '[]', '[\"casusafstemming\"]', '[\"veiligheidsafspraken\"]'
+            FROM safety_plans WHERE erased_at IS NULL AND retain_until <= $1 ORDER BY retain_until, case_id, version LIMIT $2",
+        erase: &[
+            // The id is `<case_id>:<version>`. The sealed envelope and the author and confirming
+            // professionals go; case, version, author organisation, to whom it was sealed, which
+            // agreement concerns which organisation, confirmations by organisation and times stay.
+            "UPDATE safety_plans SET envelope = substr(envelope, 1, 0), author_professional = '', erased_at = $3
+                 WHERE author_oin = $1 AND case_id || ':' || CAST(version AS TEXT) = $2 AND erased_at IS NULL",
+            "UPDATE safety_plan_confirmations SET professional = ''
+                 WHERE case_id || ':' || CAST(version AS TEXT) = $2 AND EXISTS (SELECT 1 FROM safety_plans p
+                 WHERE p.author_oin = $1 AND p.case_id || ':' || CAST(p.version AS TEXT) = $2 AND p.erased_at = $3)",
+        ],
+    },
+    RetentionTarget {
+        kind: "notification",
+        candidates: "SELECT recipient_oin, CAST(cursor AS TEXT), '[]',
+                CASE WHEN maatregel_id IS NULL THEN '[\"casusafstemming\"]' ELSE '[\"maatregel_afstemming\"]' END, '[]'
+            FROM notifications WHERE erased_at IS NULL AND retain_until <= $1 ORDER BY retain_until, recipient_oin, cursor LIMIT $2",
+        erase: &[
+            // The id is the recipient's cursor. The sentence and the acting professional go;
+            // recipient, cursor, kind, time, acting organisation and the ids it refers to stay.
+            "UPDATE notifications SET summary_nl = '', actor_professional = '', erased_at = $3
+                 WHERE recipient_oin = $1 AND CAST(cursor AS TEXT) = $2 AND erased_at IS NULL",
         ],
     },
 ];
@@ -158,6 +292,19 @@ impl Store {
             erased
         });
         Ok(erased)
+    }
+
+    /// After erasing: on SQLite, moves every change from the write-ahead log into the database
+    /// file (where `secure_delete` zeroed the old content) and truncates the log file, so no old
+    /// page image with erased data stays on disk. Waits up to the busy timeout for readers.
+    /// Nothing to do on PostgreSQL (see docs/OPERATIONS.md §6).
+    pub async fn purge_erased(&self) -> StoreResult<()> {
+        if let Store::Sqlite { write, .. } = self {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(write)
+                .await?;
+        }
+        Ok(())
     }
 
     /// How many records of `target` are expired and not yet erased at `now`.

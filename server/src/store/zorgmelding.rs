@@ -173,6 +173,12 @@ impl Store {
             } else if m.recipient_oin != key.recipient_oin {
                 tx.rollback().await?;
                 Err(FragmentRefusal::OtherRecipient(m.recipient_oin.clone()))
+            } else if sqlx::query_scalar::<_, Option<i64>>("SELECT erased_at FROM zorgmeldingen WHERE zorgmelding_id = $1")
+                .bind(&m.zorgmelding_id).fetch_one(&mut *tx).await?.is_some()
+            {
+                // A melding erased at the end of its retention is closed for good.
+                tx.rollback().await?;
+                Err(FragmentRefusal::Erased)
             } else if m.completed_at.is_some() {
                 tx.rollback().await?;
                 Err(FragmentRefusal::Complete)
@@ -318,7 +324,8 @@ impl Store {
         Ok(v)
     }
 
-    /// The meldingen addressed to `recipient` whose cursor is after `after`, in cursor order.
+    /// The meldingen addressed to `recipient` whose cursor is after `after`, in cursor order;
+    /// never a melding erased at the end of its retention.
     pub async fn zorgmeldingen_after(
         &self,
         recipient: &str,
@@ -327,7 +334,7 @@ impl Store {
     ) -> StoreResult<Vec<ZorgmeldingRecord>> {
         let v = on_pool!(self, p => {
             let mut v = Vec::new();
-            for r in sqlx::query(&format!("SELECT {MELDING_COLUMNS} FROM zorgmeldingen WHERE recipient_oin = $1 AND cursor > $2 ORDER BY cursor LIMIT $3"))
+            for r in sqlx::query(&format!("SELECT {MELDING_COLUMNS} FROM zorgmeldingen WHERE recipient_oin = $1 AND cursor > $2 AND erased_at IS NULL ORDER BY cursor LIMIT $3"))
                 .bind(recipient).bind(after as i64).bind(i64::from(limit)).fetch_all(p).await? {
                 v.push(melding_from_row!(r));
             }
@@ -360,7 +367,8 @@ impl Store {
         Ok(logged)
     }
 
-    /// The meldingen to `recipient` about any of `subjects` (the same household), oldest first.
+    /// The meldingen to `recipient` about any of `subjects` (the same household), oldest first;
+    /// erased meldingen no longer count.
     pub async fn zorgmeldingen_about(
         &self,
         recipient: &str,
@@ -371,7 +379,7 @@ impl Store {
             let rows = on_pool!(self, p => {
                 let mut v = Vec::new();
                 let cols: String = MELDING_COLUMNS.split(", ").map(|c| format!("z.{c}")).collect::<Vec<_>>().join(", ");
-                for r in sqlx::query(&format!("SELECT {cols} FROM zorgmelding_subjects s JOIN zorgmeldingen z ON z.zorgmelding_id = s.zorgmelding_id WHERE s.subject = $1 AND z.recipient_oin = $2"))
+                for r in sqlx::query(&format!("SELECT {cols} FROM zorgmelding_subjects s JOIN zorgmeldingen z ON z.zorgmelding_id = s.zorgmelding_id WHERE s.subject = $1 AND z.recipient_oin = $2 AND z.erased_at IS NULL"))
                     .bind(s).bind(recipient).fetch_all(p).await? {
                     v.push(melding_from_row!(r));
                 }
@@ -404,10 +412,10 @@ impl Store {
         Ok(())
     }
 
-    /// The latest triage of a melding.
+    /// The latest triage of a melding that is not erased.
     pub async fn latest_triage(&self, zorgmelding_id: &str) -> StoreResult<Option<TriageRecord>> {
         let t = on_pool!(self, p => {
-            match sqlx::query(&format!("SELECT {TRIAGE_COLUMNS} FROM triages WHERE zorgmelding_id = $1 ORDER BY log_index DESC LIMIT 1"))
+            match sqlx::query(&format!("SELECT {TRIAGE_COLUMNS} FROM triages WHERE zorgmelding_id = $1 AND erased_at IS NULL ORDER BY log_index DESC LIMIT 1"))
                 .bind(zorgmelding_id).fetch_optional(p).await? {
                 Some(r) => Some(triage_from_row!(r)),
                 None => None,
@@ -542,11 +550,11 @@ impl Store {
         Ok(v)
     }
 
-    /// Handovers `oin` sent or received, newest first (at most `limit`).
+    /// Handovers `oin` sent or received, newest first (at most `limit`); not the erased ones.
     pub async fn list_handovers(&self, oin: &str, limit: u32) -> StoreResult<Vec<HandoverRecord>> {
         let v = on_pool!(self, p => {
             let mut v = Vec::new();
-            for r in sqlx::query(&format!("SELECT {HANDOVER_COLUMNS} FROM handovers WHERE sender_oin = $1 OR recipient_oin = $1 ORDER BY created_at DESC, handover_id DESC LIMIT $2"))
+            for r in sqlx::query(&format!("SELECT {HANDOVER_COLUMNS} FROM handovers WHERE (sender_oin = $1 OR recipient_oin = $1) AND erased_at IS NULL ORDER BY created_at DESC, handover_id DESC LIMIT $2"))
                 .bind(oin).bind(i64::from(limit)).fetch_all(p).await? {
                 v.push(handover_from_row!(r));
             }
