@@ -1,19 +1,11 @@
 //! Consent records.
-use super::{Store, StoreError, StoreResult};
+use super::{Store, StoreError, StoreResult, json, parse};
 use crate::domain::consent::Consent;
 use crate::ids::SubjectPseudonym;
 use crate::ledger::PendingEntry;
 use sqlx::Row;
 
 pub(super) const COLUMNS: &str = "consent_id, subject, recorded_by_oin, recorded_by, givers, recipients, purposes, categories, valid_from, valid_until, explicit_consent, evidence_reference, subject_facts, recorded_at, withdrawn_at, withdrawn_by, retain_until";
-
-fn json<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_string(v).unwrap_or_default()
-}
-
-fn parse<T: serde::de::DeserializeOwned>(s: &str, what: &'static str) -> StoreResult<T> {
-    serde_json::from_str(s).map_err(|_| StoreError::Corrupt(what))
-}
 
 macro_rules! consent_from_row {
     ($r:expr) => {{

@@ -6,7 +6,7 @@
 //! Registrations, endings, coordinator changes and plan versions take the `involvement_lock` row
 //! first, so on PostgreSQL two organisations registering at once are serialised and always see
 //! each other; SQLite has a single writer anyway.
-use super::{Store, StoreError, StoreResult};
+use super::{Store, StoreError, StoreResult, json, parse};
 use crate::domain::consent::Consent;
 use crate::domain::involvement::{
     AgreementMeta, Case, CaseView, Confirmation, Involvement, Notification, NotificationKind,
@@ -25,14 +25,6 @@ const NOTIFICATION_COLUMNS: &str = "recipient_oin, cursor, kind, at, actor_oin, 
 
 /// Most hops followed from a merged case to the case that absorbed it.
 const MAX_MERGE_HOPS: usize = 16;
-
-fn json<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_string(v).unwrap_or_default()
-}
-
-fn parse<T: serde::de::DeserializeOwned>(s: &str, what: &'static str) -> StoreResult<T> {
-    serde_json::from_str(s).map_err(|_| StoreError::Corrupt(what))
-}
 
 macro_rules! involvement_from_row {
     ($r:expr) => {{

@@ -79,6 +79,16 @@ macro_rules! sequence_log {
     }};
 }
 
+/// A value as the JSON text stored in a column (plain data; serialising it cannot fail).
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+/// A JSON column read back; `what` names the column when it does not parse.
+fn parse<T: serde::de::DeserializeOwned>(s: &str, what: &'static str) -> StoreResult<T> {
+    serde_json::from_str(s).map_err(|_| StoreError::Corrupt(what))
+}
+
 pub mod consent;
 pub mod group;
 pub mod involvement;

@@ -1,6 +1,6 @@
 //! Signals and their deliveries. Every state change is sequenced into the disclosure log in the
 //! same transaction.
-use super::{Store, StoreError, StoreResult};
+use super::{Store, StoreError, StoreResult, json, parse};
 use crate::domain::consent::Consent;
 use crate::domain::signal::{Delivery, DeliveryState, NewDelivery, SignalRecord, StoredReason};
 use crate::ledger::PendingEntry;
@@ -9,14 +9,6 @@ use sqlx::Row;
 const SIGNAL_COLUMNS: &str = "sender_oin, signal_id, request_hash, envelope, purpose, categories, urgency, basis, subjects, subject_facts, sender_role, sender_professional, received_for, inform_exemption, created_at, retain_until";
 const DELIVERY_COLUMNS: &str =
     "recipient_oin, sender_oin, signal_id, cursor, state, reasons, consent_ids, updated_at";
-
-fn json<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_string(v).unwrap_or_default()
-}
-
-fn parse<T: serde::de::DeserializeOwned>(s: &str, what: &'static str) -> StoreResult<T> {
-    serde_json::from_str(s).map_err(|_| StoreError::Corrupt(what))
-}
 
 macro_rules! signal_from_row {
     ($r:expr) => {{

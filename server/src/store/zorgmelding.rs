@@ -1,7 +1,7 @@
 //! Zorgmeldingen (fragments assembled per incident), triages, family refusals and handovers.
 //! Every act is sequenced into the disclosure log in its own transaction.
 use super::signal::INBOX_CHANNEL;
-use super::{Store, StoreError, StoreResult};
+use super::{Store, StoreError, StoreResult, json, parse};
 use crate::domain::consent::Consent;
 use crate::domain::signal::StoredReason;
 use crate::domain::zorgmelding::{
@@ -15,14 +15,6 @@ const MELDING_COLUMNS: &str = "zorgmelding_id, police_oin, registration_number, 
 const FRAGMENT_COLUMNS: &str = "police_oin, fragment_id, zorgmelding_id, sequence, kind, request_hash, envelope, categories, subjects, basis, author_role, author_professional, received_at, retain_until";
 const TRIAGE_COLUMNS: &str = "triage_id, zorgmelding_id, vt_oin, answers, acute, case_reference, advice, earlier_reports, role, professional, recorded_at";
 const HANDOVER_COLUMNS: &str = "sender_oin, handover_id, request_hash, zorgmelding_id, recipient_oin, subjects, subject_facts, categories, purpose, basis, received_for, advice, triage_id, vt_contact, wijkteam_contact, letter, state, reasons, consent_ids, sender_role, sender_professional, created_at, updated_at, retain_until";
-
-fn json<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_string(v).unwrap_or_default()
-}
-
-fn parse<T: serde::de::DeserializeOwned>(s: &str, what: &'static str) -> StoreResult<T> {
-    serde_json::from_str(s).map_err(|_| StoreError::Corrupt(what))
-}
 
 macro_rules! melding_from_row {
     ($r:expr) => {{
