@@ -204,49 +204,11 @@ impl Store {
         deliveries: &[NewDelivery],
         entries: &[PendingEntry],
     ) -> StoreResult<Submitted> {
-        let t = s.created_at;
-        let is_pg = matches!(self, Store::Postgres(_));
-        let inserted = on_writer!(self, p => {
-            let mut tx = p.begin().await?;
-            let n = sqlx::query(&format!("INSERT INTO signals ({SIGNAL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT DO NOTHING"))
-                .bind(&s.sender_oin).bind(&s.signal_id).bind(&s.request_hash).bind(&s.envelope)
-                .bind(&s.purpose).bind(json(&s.categories)).bind(i64::from(s.urgency)).bind(&s.basis)
-                .bind(json(&s.subjects)).bind(json(&s.facts)).bind(&s.sender_role).bind(&s.sender_professional)
-                .bind(&s.received_for).bind(&s.inform_exemption).bind(s.created_at).bind(s.retain_until)
-                .execute(&mut *tx).await?.rows_affected();
-            if n == 0 {
-                let existing: Vec<u8> = sqlx::query_scalar("SELECT request_hash FROM signals WHERE sender_oin = $1 AND signal_id = $2")
-                    .bind(&s.sender_oin).bind(&s.signal_id).fetch_one(&mut *tx).await?;
-                tx.rollback().await?;
-                if existing != s.request_hash {
-                    return Err(StoreError::Conflict(format!("signal id {} with different content", s.signal_id)));
-                }
-                None
-            } else {
-                let first = sequence_log!(tx, entries);
-                for (i, d) in deliveries.iter().enumerate() {
-                    sqlx::query(&format!("INSERT INTO deliveries ({DELIVERY_COLUMNS}) VALUES ($1, $2, $3, $4, 'pending', '[]', $5, $6)"))
-                        .bind(&d.recipient_oin).bind(&s.sender_oin).bind(&s.signal_id)
-                        .bind(first + i as i64 + 1).bind(json(&d.consent_ids)).bind(t)
-                        .execute(&mut *tx).await?;
-                    for c in &d.consent_ids {
-                        sqlx::query("INSERT INTO delivery_consents (consent_id, recipient_oin, sender_oin, signal_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
-                            .bind(c).bind(&d.recipient_oin).bind(&s.sender_oin).bind(&s.signal_id)
-                            .execute(&mut *tx).await?;
-                    }
-                }
-                if is_pg {
-                    // Wakes inbox streams on every hub instance, delivered at commit.
-                    sqlx::query("SELECT pg_notify($1, '')").bind(INBOX_CHANNEL).execute(&mut *tx).await?;
-                }
-                tx.commit().await?;
-                Some(first)
-            }
-        });
-        Ok(match inserted {
-            Some(first) => Submitted::New(pending_deliveries(s, deliveries, first)),
-            None => Submitted::Duplicate(self.deliveries_of(&s.sender_oin, &s.signal_id).await?),
-        })
+        // A group of one: the same statements, so the two paths cannot drift apart.
+        self.insert_signals(&[(s, deliveries, entries)])
+            .await?
+            .pop()
+            .unwrap_or_else(|| Err(StoreError::Corrupt("insert_signals answered no member")))
     }
 
     /// Group commit: stores several new signals in ONE transaction — one `log_state` update for
