@@ -240,3 +240,22 @@ impl PolicyService for PolicyApi {
         }))
     }
 }
+
+/// Decides each request (one per subject of a disclosure) and counts it; the disclosure is
+/// allowed only when every one is: the first denial, else the last decision. No request at all
+/// is decided as an empty request, which denies (fail closed).
+pub(crate) fn decide_each(
+    ctx: &Ctx,
+    requests: impl IntoIterator<Item = policy::DecisionRequest>,
+) -> policy::Decision {
+    let mut last = None;
+    for req in requests {
+        let d = ctx.policy.decide(&req);
+        crate::metrics::decision(&d);
+        if !d.is_allowed() {
+            return d;
+        }
+        last = Some(d);
+    }
+    last.unwrap_or_else(|| ctx.policy.decide(&policy::DecisionRequest::default()))
+}

@@ -230,45 +230,38 @@ fn redecide(
         .as_ref()
         .map(|l| legal_from_pb(l, |_| true, &mut ignored));
     let t = now();
-    let mut last = None;
-    for (i, subject) in s.subjects.iter().enumerate() {
-        let mine: Vec<policy::ConsentRecord> = consents
-            .iter()
-            .filter(|c| c.subject.as_str() == subject)
-            .map(|c| c.to_policy(t))
-            .collect();
-        let req = policy::DecisionRequest {
-            actor: policy::Actor {
-                oin: s.sender_oin.clone(),
-                sector: sector(&s.sender_oin),
-                role: s.sender_role.clone(),
-            },
-            recipient: policy::Recipient {
-                oin: recipient.to_owned(),
-                sector: sector(recipient),
-            },
-            purpose: s.purpose.clone(),
-            categories: s.categories.clone(),
-            subject: facts_to_policy(&s.facts),
-            basis: policy::PresentedBasis {
-                legal: legal.clone(),
-                consents: mine,
-            },
-            recipient_involved: involved.get(i).copied().unwrap_or(false),
-            received_for: s.received_for.clone(),
-            inform_exemption: s.inform_exemption.clone(),
-            now: t,
-        };
-        let d = ctx.policy.decide(&req);
-        crate::metrics::decision(&d);
-        if !d.is_allowed() {
-            return d;
-        }
-        last = Some(d);
-    }
-    // A stored signal always has a subject; were it to have none, decide on an empty request,
-    // which denies (fail closed).
-    last.unwrap_or_else(|| ctx.policy.decide(&policy::DecisionRequest::default()))
+    super::policy::decide_each(
+        ctx,
+        s.subjects.iter().enumerate().map(|(i, subject)| {
+            let mine: Vec<policy::ConsentRecord> = consents
+                .iter()
+                .filter(|c| c.subject.as_str() == subject)
+                .map(|c| c.to_policy(t))
+                .collect();
+            policy::DecisionRequest {
+                actor: policy::Actor {
+                    oin: s.sender_oin.clone(),
+                    sector: sector(&s.sender_oin),
+                    role: s.sender_role.clone(),
+                },
+                recipient: policy::Recipient {
+                    oin: recipient.to_owned(),
+                    sector: sector(recipient),
+                },
+                purpose: s.purpose.clone(),
+                categories: s.categories.clone(),
+                subject: facts_to_policy(&s.facts),
+                basis: policy::PresentedBasis {
+                    legal: legal.clone(),
+                    consents: mine,
+                },
+                recipient_involved: involved.get(i).copied().unwrap_or(false),
+                received_for: s.received_for.clone(),
+                inform_exemption: s.inform_exemption.clone(),
+                now: t,
+            }
+        }),
+    )
 }
 
 fn hub_entry(

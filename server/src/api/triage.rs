@@ -336,44 +336,38 @@ fn redecide(ctx: &Ctx, h: &HandoverRecord, consents: &[Consent]) -> policy::Deci
         .as_ref()
         .map(|l| legal_from_pb(l, |_| true, &mut ignored));
     let t = now();
-    let mut last = None;
-    for (i, subject) in h.subjects.iter().enumerate() {
-        let facts = h.facts.get(i).cloned().unwrap_or_default();
-        let req = policy::DecisionRequest {
-            actor: policy::Actor {
-                oin: h.sender_oin.clone(),
-                sector: sector_of(ctx, &h.sender_oin),
-                role: h.sender_role.clone(),
-            },
-            recipient: policy::Recipient {
-                oin: h.recipient_oin.clone(),
-                sector: sector_of(ctx, &h.recipient_oin),
-            },
-            purpose: h.purpose.clone(),
-            categories: h.categories.clone(),
-            subject: facts_to_policy(&facts),
-            basis: policy::PresentedBasis {
-                legal: legal.clone(),
-                consents: consents
-                    .iter()
-                    .filter(|c| c.subject.as_str() == subject)
-                    .map(|c| c.to_policy(t))
-                    .collect(),
-            },
-            recipient_involved: false,
-            received_for: Some(h.received_for.clone()),
-            inform_exemption: None,
-            now: t,
-        };
-        let d = ctx.policy.decide(&req);
-        crate::metrics::decision(&d);
-        if !d.is_allowed() {
-            return d;
-        }
-        last = Some(d);
-    }
-    // A stored handover always has a person; without one, an empty request denies (fail closed).
-    last.unwrap_or_else(|| ctx.policy.decide(&policy::DecisionRequest::default()))
+    super::policy::decide_each(
+        ctx,
+        h.subjects.iter().enumerate().map(|(i, subject)| {
+            let facts = h.facts.get(i).cloned().unwrap_or_default();
+            policy::DecisionRequest {
+                actor: policy::Actor {
+                    oin: h.sender_oin.clone(),
+                    sector: sector_of(ctx, &h.sender_oin),
+                    role: h.sender_role.clone(),
+                },
+                recipient: policy::Recipient {
+                    oin: h.recipient_oin.clone(),
+                    sector: sector_of(ctx, &h.recipient_oin),
+                },
+                purpose: h.purpose.clone(),
+                categories: h.categories.clone(),
+                subject: facts_to_policy(&facts),
+                basis: policy::PresentedBasis {
+                    legal: legal.clone(),
+                    consents: consents
+                        .iter()
+                        .filter(|c| c.subject.as_str() == subject)
+                        .map(|c| c.to_policy(t))
+                        .collect(),
+                },
+                recipient_involved: false,
+                received_for: Some(h.received_for.clone()),
+                inform_exemption: None,
+                now: t,
+            }
+        }),
+    )
 }
 
 /// The log entry of an act on a handover, attributed to the Veilig Thuis professional who sent it.
