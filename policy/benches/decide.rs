@@ -140,6 +140,19 @@ fn main() {
             seal_ns.push(s);
         }
     }
+    // Each kind of request alone, for the record (the target is judged on the mix above).
+    for (name, r) in [("consent", &requests[0]), ("meldcode", &requests[1])] {
+        let mut v = Vec::new();
+        for _ in 0..ROUNDS {
+            let t = Instant::now();
+            for _ in 0..BATCH {
+                let d = policy.decide(black_box(r));
+                let _ = black_box(&d);
+            }
+            v.push(t.elapsed().as_nanos() as f64 / BATCH as f64);
+        }
+        println!("  {name} decision alone: median {:.0} ns", median(&mut v));
+    }
     let ratios: Vec<f64> = decide_ns.iter().zip(&seal_ns).map(|(d, s)| d / s).collect();
     let (d, s) = (median(&mut decide_ns), median(&mut seal_ns));
     let mut ratios = ratios;

@@ -2,9 +2,10 @@
 //!
 //! The names of a convenant (sectors, roles, purposes, categories, bases, party OINs) are known when
 //! it is compiled and requests only look them up. Each name is reduced to two words — the first and
-//! the last eight bytes (shorter names are packed into the first word) — plus its length. A name of
-//! at most 16 bytes is equal to a table entry exactly when those words and the length are equal, so
-//! a lookup hashes two words and compares three integers: no byte loop and no `memcmp` call. Longer
+//! the last eight bytes (shorter names are packed into the first word) — plus its length, and for
+//! names of 17 to 32 bytes two more words covering the middle. A name of at most 32 bytes is equal
+//! to a table entry exactly when those words and the length are equal, so a lookup hashes two words
+//! and compares a few integers: no byte loop, no `memcmp` call and no pointer to follow. Longer
 //! names are confirmed with a full byte comparison.
 //!
 //! The table is open addressing with linear probing, at most a quarter full, built once from
@@ -15,6 +16,10 @@
 struct Key {
     a: u64,
     b: u64,
+    /// For names of 17 to 32 bytes the middle words (bytes 8..16 and len-16..len-8), so that the
+    /// key is exact up to 32 bytes and a lookup follows no pointer to confirm; zero otherwise.
+    c: u64,
+    d: u64,
     len: usize,
 }
 
@@ -50,7 +55,12 @@ fn key(s: &[u8]) -> Key {
     } else {
         (0, 0)
     };
-    Key { a, b, len }
+    let (c, d) = if len > 16 && len <= 32 {
+        (le64(s, 8), le64(s, len - 16))
+    } else {
+        (0, 0)
+    };
+    Key { a, b, c, d, len }
 }
 
 /// Byte equality for short strings (names, references), inline: eight bytes at a time, without
@@ -66,6 +76,16 @@ pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
             return le32(a, 0) == le32(b, 0) && le32(a, n - 4) == le32(b, n - 4);
         }
         return a == b;
+    }
+    if n <= 16 {
+        return le64(a, 0) == le64(b, 0) && le64(a, n - 8) == le64(b, n - 8);
+    }
+    if n <= 32 {
+        // Four overlapping words cover every byte; no loop for the names a convenant uses.
+        return le64(a, 0) == le64(b, 0)
+            && le64(a, 8) == le64(b, 8)
+            && le64(a, n - 16) == le64(b, n - 16)
+            && le64(a, n - 8) == le64(b, n - 8);
     }
     let mut i = 0;
     while i + 8 < n {
@@ -151,7 +171,7 @@ impl Names {
         loop {
             let slot = self.slots.get(i)?.as_ref()?;
             if slot.key == k
-                && (k.len <= 16
+                && (k.len <= 32
                     || self
                         .names
                         .get(usize::from(slot.id))
@@ -167,6 +187,23 @@ impl Names {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn same_sees_every_byte_at_every_length() {
+        for n in 0..48usize {
+            let a: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
+            assert!(same(&a, &a.clone()), "{n}");
+            for at in 0..n {
+                let mut b = a.clone();
+                b[at] ^= 0x20;
+                assert!(!same(&a, &b), "length {n}, byte {at}");
+                if n <= 32 {
+                    assert_ne!(key(&a), key(&b), "key, length {n}, byte {at}");
+                }
+            }
+            assert!(!same(&a, &a[..n.saturating_sub(1)]) || n == 0);
+        }
+    }
 
     #[test]
     fn finds_exactly_the_names_given() {

@@ -5,6 +5,7 @@
 //! from an actor's organisation to a recipient organisation, and is decided by one call to
 //! [`crate::Policy::decide`] with a [`DecisionRequest`].
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -363,16 +364,19 @@ pub struct Reason {
     pub en: String,
 }
 
-/// The answer to a [`DecisionRequest`].
+/// The answer to a [`DecisionRequest`]. It borrows what it can from the [`crate::Policy`] that
+/// decided (the rule lists and obligations of an allowed decision, the policy version), so an
+/// allowed decision neither allocates nor touches a reference count; call [`Decision::into_owned`]
+/// to keep one beyond the policy's borrow.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Decision {
+pub struct Decision<'p> {
     /// Allow or deny.
     pub outcome: Outcome,
     /// The rules that decided: on allow the flow and basis (`flow:<id>`, `basis:<name>`, floor rules
-    /// applied); on deny the rules behind the reasons. Shared, so cheap to clone.
-    pub rules: Arc<[Arc<str>]>,
+    /// applied); on deny the rules behind the reasons.
+    pub rules: Cow<'p, [Arc<str>]>,
     /// Obligations declared by the flow (only on allow).
-    pub obligations: Vec<Obligation>,
+    pub obligations: Cow<'p, [Obligation]>,
     /// The retention obligation: erase the payload at this time (unix seconds; `now` + the
     /// purpose's retention). `Some` exactly when allowed.
     pub retain_until: Option<i64>,
@@ -382,7 +386,7 @@ pub struct Decision {
     /// Reasons (only on deny; never empty then).
     pub reasons: Vec<Reason>,
     /// Convenant version + content hash, to log with the disclosure.
-    pub policy_version: Arc<str>,
+    pub policy_version: Cow<'p, str>,
 }
 
 /// A set of indices into `DecisionRequest::basis.consents` (only the first 64 records count; more
@@ -454,7 +458,20 @@ impl IntoIterator for &ConsentSet {
     }
 }
 
-impl Decision {
+impl Decision<'_> {
+    /// The same decision, owning everything it holds (no borrow of the policy).
+    pub fn into_owned(self) -> Decision<'static> {
+        Decision {
+            outcome: self.outcome,
+            rules: Cow::Owned(self.rules.into_owned()),
+            obligations: Cow::Owned(self.obligations.into_owned()),
+            retain_until: self.retain_until,
+            consents_relied_on: self.consents_relied_on,
+            reasons: self.reasons,
+            policy_version: Cow::Owned(self.policy_version.into_owned()),
+        }
+    }
+
     /// True when allowed.
     pub fn is_allowed(&self) -> bool {
         self.outcome == Outcome::Allow

@@ -578,7 +578,7 @@ proptest! {
         r.actor.sector = SECTORS[from].into();
         r.actor.role = p.roles_for_sector(SECTORS[from]).unwrap()[0].clone();
         r.recipient.sector = SECTORS[to].into();
-        assert_floor(&p, &r, &p.decide(&r));
+        assert_floor(p, &r, &p.decide(&r));
     }
 
     /// Parsing never panics on arbitrary text.

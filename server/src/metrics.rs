@@ -196,7 +196,7 @@ pub fn global() -> &'static Metrics {
 
 /// Counts one policy decision.
 /// Counts `d` (see [`decision`]) and hands it back, for call sites that return the decision.
-pub fn decided(d: signaalhub_policy::Decision) -> signaalhub_policy::Decision {
+pub fn decided(d: signaalhub_policy::Decision<'_>) -> signaalhub_policy::Decision<'_> {
     decision(&d);
     d
 }

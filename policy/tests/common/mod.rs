@@ -16,8 +16,10 @@ pub const POLITIE: &str = "00000001111111110006";
 pub const GI: &str = "00000001111111110007";
 pub const OPVANG: &str = "00000001111111110008";
 
-pub fn sample() -> Policy {
-    parse("sample.toml", SAMPLE_CONVENANT).unwrap().compile()
+/// The sample convenant, compiled once per test binary (decisions borrow from it).
+pub fn sample() -> &'static Policy {
+    static SAMPLE: std::sync::OnceLock<Policy> = std::sync::OnceLock::new();
+    SAMPLE.get_or_init(|| parse("sample.toml", SAMPLE_CONVENANT).unwrap().compile())
 }
 
 pub fn oin_of(sector: &str) -> &'static str {

@@ -23,6 +23,7 @@ use signaalhub_policy as policy;
 use signaalhub_proto::pb;
 use signaalhub_proto::pb::involvement_service_server::InvolvementService;
 use signaalhub_proto::pb::notification_service_server::NotificationService;
+use std::borrow::Cow;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -225,8 +226,8 @@ pub(crate) async fn checked_basis(
 /// `casusafstemming` to `recipient_oin`, on `basis` with `consents`, about a person with `facts`?
 /// The recipient is involved by construction (it is a party).
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn case_decision(
-    ctx: &Ctx,
+pub(crate) fn case_decision<'c>(
+    ctx: &'c Ctx,
     actor_oin: &str,
     role: &str,
     recipient_oin: &str,
@@ -234,7 +235,7 @@ pub(crate) fn case_decision(
     basis: &pb::Basis,
     consents: &[Consent],
     facts: &Facts,
-) -> policy::Decision {
+) -> policy::Decision<'c> {
     let t = now();
     let mut ignored = Vec::new();
     let legal = basis
@@ -1133,11 +1134,11 @@ fn coordinator_told(
 
 /// The denial the hub gives when the asker is not registered as involved (a hub rule on top of
 /// any convenant).
-pub(crate) fn not_involved(ctx: &Ctx) -> policy::Decision {
+pub(crate) fn not_involved(ctx: &Ctx) -> policy::Decision<'_> {
     policy::Decision {
         outcome: policy::Outcome::Deny,
-        rules: Arc::from(vec![Arc::<str>::from("hub:involvement-register")]),
-        obligations: Vec::new(),
+        rules: Cow::Owned(vec![Arc::<str>::from("hub:involvement-register")]),
+        obligations: Cow::Borrowed(&[]),
         retain_until: None,
         consents_relied_on: policy::ConsentSet::EMPTY,
         reasons: vec![policy::Reason {
@@ -1146,6 +1147,6 @@ pub(crate) fn not_involved(ctx: &Ctx) -> policy::Decision {
             nl: "uw organisatie is niet als betrokken bij deze persoon geregistreerd (registreer eerst uw betrokkenheid)".into(),
             en: "your organisation is not registered as involved with this person (register your involvement first)".into(),
         }],
-        policy_version: Arc::from(ctx.policy.version()),
+        policy_version: Cow::Borrowed(ctx.policy.version()),
     }
 }

@@ -113,7 +113,7 @@ impl MaatregelApi {
         m: Option<&Maatregel>,
         fallback_reference: &str,
         involved: bool,
-    ) -> policy::Decision {
+    ) -> policy::Decision<'_> {
         let p = &self.ctx.policy;
         let (actor_oin, role, reference) = match m {
             Some(m) => (

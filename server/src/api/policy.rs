@@ -247,7 +247,7 @@ impl PolicyService for PolicyApi {
 pub(crate) fn decide_each(
     ctx: &Ctx,
     requests: impl IntoIterator<Item = policy::DecisionRequest>,
-) -> policy::Decision {
+) -> policy::Decision<'_> {
     let mut last = None;
     for req in requests {
         let d = ctx.policy.decide(&req);

@@ -209,13 +209,13 @@ pub(crate) fn check_envelope_keys(ctx: &Ctx, env: &pb::Envelope) -> Result<(), S
 
 /// Decides again at delivery, with the consents as they stand now; `involved[i]` says whether the
 /// recipient is registered as involved with `s.subjects[i]` now.
-fn redecide(
-    ctx: &Ctx,
+fn redecide<'c>(
+    ctx: &'c Ctx,
     s: &SignalRecord,
     recipient: &str,
     consents: &[Consent],
     involved: &[bool],
-) -> policy::Decision {
+) -> policy::Decision<'c> {
     let dir = ctx.directory.snapshot();
     let sector = |oin: &str| {
         oin.parse::<Oin>()

@@ -328,7 +328,7 @@ fn refusal(code: &str, nl: &str, en: &str) -> Status {
 }
 
 /// Decides a handover again at delivery, per person, with the consents as they stand.
-fn redecide(ctx: &Ctx, h: &HandoverRecord, consents: &[Consent]) -> policy::Decision {
+fn redecide<'c>(ctx: &'c Ctx, h: &HandoverRecord, consents: &[Consent]) -> policy::Decision<'c> {
     let basis = pb::Basis::decode(h.basis.as_slice()).unwrap_or_default();
     let mut ignored = Vec::new();
     let legal = basis
