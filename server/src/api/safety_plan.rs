@@ -265,7 +265,11 @@ impl SafetyPlanService for SafetyPlanApi {
         let subjects = view.subjects();
         if consents
             .iter()
-            .any(|k| !subjects.iter().any(|s| s == k.subject.as_str()))
+            .any(|k| {
+                !subjects
+                    .iter()
+                    .any(|s| self.ctx.pseudonymizer.same_person(s, k.subject.as_str()))
+            })
         {
             bad.push((
                 "basis.consent_ids",
