@@ -187,7 +187,10 @@ pub fn stored_version(s: &str) -> Option<u32> {
 
 impl fmt::Debug for SubjectPseudonym {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let cut = self.0.len().min(if self.0.starts_with('v') { 18 } else { 12 });
+        let cut = self
+            .0
+            .len()
+            .min(if self.0.starts_with('v') { 18 } else { 12 });
         write!(f, "SubjectPseudonym({}…)", &self.0[..cut])
     }
 }
@@ -485,9 +488,18 @@ mod tests {
         assert_ne!(k.all()[0].as_str()[..], k.all()[1].as_str()[3..]);
         // Lifting a stored value gives its own and every later version; down is impossible.
         assert_eq!(three.lift(k.all()[0].as_str()).unwrap(), k.all().to_vec());
-        assert_eq!(three.lift(k.all()[1].as_str()).unwrap(), k.all()[1..].to_vec());
-        assert_eq!(three.to_current(k.all()[0].as_str()).as_ref(), Some(k.current()));
-        assert!(one.lift(k.all()[1].as_str()).is_none(), "newer than the ring");
+        assert_eq!(
+            three.lift(k.all()[1].as_str()).unwrap(),
+            k.all()[1..].to_vec()
+        );
+        assert_eq!(
+            three.to_current(k.all()[0].as_str()).as_ref(),
+            Some(k.current())
+        );
+        assert!(
+            one.lift(k.all()[1].as_str()).is_none(),
+            "newer than the ring"
+        );
         assert!(three.same_person(k.all()[0].as_str(), k.all()[2].as_str()));
         let other: Bsn = "123456782".parse().unwrap();
         assert!(!three.same_person(k.all()[0].as_str(), three.subject(&other).as_str()));

@@ -135,13 +135,14 @@ pub fn load_pseudonym_ring(config: &Config) -> Result<Pseudonymizer, ConfigError
     for (i, (key, path)) in files.enumerate() {
         let version = i + 1;
         let text = read_file(key, path)?;
-        let secret = hex::decode(String::from_utf8_lossy(&text).trim()).map_err(|_| ConfigError {
-            key: key.into(),
-            message: format!(
-                "{} (pseudonym key version {version}) must hold the secret hex encoded",
-                path.display()
-            ),
-        })?;
+        let secret =
+            hex::decode(String::from_utf8_lossy(&text).trim()).map_err(|_| ConfigError {
+                key: key.into(),
+                message: format!(
+                    "{} (pseudonym key version {version}) must hold the secret hex encoded",
+                    path.display()
+                ),
+            })?;
         if secret.len() < ids::MIN_PSEUDONYM_KEY_LEN {
             return Err(ConfigError {
                 key: key.into(),

@@ -672,7 +672,11 @@ async fn pseudonym_run(
             for (i, pass) in r.passes.iter().enumerate() {
                 let moved: u64 = pass.iter().map(|t| t.moved).sum();
                 let left: u64 = pass.iter().map(|t| t.left).sum();
-                println!("pass {}: {moved} rows moved to version {}, {left} left", i + 1, r.version);
+                println!(
+                    "pass {}: {moved} rows moved to version {}, {left} left",
+                    i + 1,
+                    r.version
+                );
             }
             if !r.complete {
                 anyhow::bail!(
@@ -681,7 +685,10 @@ async fn pseudonym_run(
                     r.passes.len()
                 );
             }
-            println!("complete: every stored pseudonym is at version {}", r.version);
+            println!(
+                "complete: every stored pseudonym is at version {}",
+                r.version
+            );
             Ok(())
         }
     }

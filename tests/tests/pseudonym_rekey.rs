@@ -247,7 +247,12 @@ async fn still_found(hub: &TestHub, basis: &pb::Basis, what: &str) {
         })
         .await
         .unwrap();
-    assert_eq!(d.outcome, pb::Outcome::Allow as i32, "{what}: {:?}", d.reasons);
+    assert_eq!(
+        d.outcome,
+        pb::Outcome::Allow as i32,
+        "{what}: {:?}",
+        d.reasons
+    );
     let listed = school.list_consents(CHILD, false).await.unwrap();
     assert_eq!(listed.len(), 2, "{what}: both consents listed");
     let mut wijkteam = hub.client("wijkteam").await;
@@ -303,7 +308,11 @@ async fn a_new_key_version_finds_everything_and_the_rekey_moves_it_all() {
         // Version 2 added: the hub writes under it and finds everything written under 1.
         add_key(&mut hub, 2, 0x5a);
         let hub = hub.restart().await;
-        assert_eq!(hub.sql_count(&state_sql("pseudonym_version")).await, 2, "{b}");
+        assert_eq!(
+            hub.sql_count(&state_sql("pseudonym_version")).await,
+            2,
+            "{b}"
+        );
         assert_eq!(hub.sql_count(&state_sql("pseudonym_floor")).await, 1, "{b}");
         let v2 = ring(&hub);
         let both = v2.subject(&CHILD.parse().unwrap());
@@ -344,11 +353,18 @@ async fn a_new_key_version_finds_everything_and_the_rekey_moves_it_all() {
         .await
         .unwrap();
         assert!(report.complete, "{b}: {report:?}");
-        assert!(batches > COLUMNS.len() as u32, "{b}: several batches per table");
+        assert!(
+            batches > COLUMNS.len() as u32,
+            "{b}: several batches per table"
+        );
         let moved: u64 = report.passes[0].iter().map(|t| t.moved).sum();
         assert!(moved >= 10, "{b}: {report:?}");
         for (t, c) in COLUMNS {
-            assert_eq!(rows_with(&hub, t, c, &p1).await, 0, "{b}: {t} still holds v1");
+            assert_eq!(
+                rows_with(&hub, t, c, &p1).await,
+                0,
+                "{b}: {t} still holds v1"
+            );
             // No bare (version-1) value of anyone is left either.
             let bare = hub
                 .sql_count(&format!(
@@ -408,7 +424,10 @@ async fn a_key_ring_that_does_not_fit_the_store_stops_the_hub() {
             .unwrap_err();
         assert_eq!(e.exit_code(), 64, "{b}: {e}");
         let msg = e.to_string();
-        assert!(msg.contains("pseudonym.rekey_files") && msg.contains("version 2"), "{b}: {msg}");
+        assert!(
+            msg.contains("pseudonym.rekey_files") && msg.contains("version 2"),
+            "{b}: {msg}"
+        );
         // A different secret for version 2 (or 1) than the store was written with: refused.
         let dir = original.pseudonym.key_file.parent().unwrap().to_owned();
         let other = dir.join("other.key");
@@ -416,10 +435,15 @@ async fn a_key_ring_that_does_not_fit_the_store_stops_the_hub() {
         let mut changed = with_two.clone();
         changed.pseudonym.rekey_files = vec![other.clone()];
         let e = signaalhub_server::Hub::build(changed).await.unwrap_err();
-        assert!(e.to_string().contains("version 2 is not the key"), "{b}: {e}");
+        assert!(
+            e.to_string().contains("version 2 is not the key"),
+            "{b}: {e}"
+        );
         let mut changed_root = with_two.clone();
         changed_root.pseudonym.key_file = other;
-        let e = signaalhub_server::Hub::build(changed_root).await.unwrap_err();
+        let e = signaalhub_server::Hub::build(changed_root)
+            .await
+            .unwrap_err();
         assert!(e.to_string().contains("pseudonym.key_file"), "{b}: {e}");
         // A running instance whose ring the store outgrows (another instance starts with key
         // version 3) refuses every call from then on instead of answering from part of the data.

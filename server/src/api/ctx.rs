@@ -84,7 +84,12 @@ impl Ctx {
     }
 
     /// The `candidates` older than `version` that name one of the persons in `stored`.
-    pub fn same_persons(&self, stored: &[String], candidates: Vec<String>, version: u32) -> Vec<String> {
+    pub fn same_persons(
+        &self,
+        stored: &[String],
+        candidates: Vec<String>,
+        version: u32,
+    ) -> Vec<String> {
         candidates
             .into_iter()
             .filter(|c| stored_version(c).is_some_and(|v| v < version))
@@ -108,10 +113,7 @@ impl Ctx {
         }
         let one = [stored.to_owned()];
         if let Some(v) = self.older_forms_needed(&one) {
-            let older = self
-                .store
-                .involved_subjects_older_than(org, v, now)
-                .await?;
+            let older = self.store.involved_subjects_older_than(org, v, now).await?;
             return Ok(!self.same_persons(&one, older, v).is_empty());
         }
         Ok(false)

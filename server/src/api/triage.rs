@@ -639,7 +639,10 @@ impl TriageService for TriageApi {
         let mut hashed = r.clone();
         hashed.envelopes = Vec::new();
         // Version-1 pseudonyms: the hash of a retry stays the same across a key rotation.
-        hashed.subject_bsns = subjects.iter().map(|s| s.root().as_str().to_owned()).collect();
+        hashed.subject_bsns = subjects
+            .iter()
+            .map(|s| s.root().as_str().to_owned())
+            .collect();
         hashed.acting_role = role.clone();
         let request_hash = ring::digest::digest(&ring::digest::SHA256, &hashed.encode_to_vec())
             .as_ref()

@@ -508,7 +508,10 @@ impl ZorgmeldingService for ZorgmeldingApi {
         let mut hashed = r.clone();
         hashed.envelope = None;
         // Version-1 pseudonyms: the hash of a retry stays the same across a key rotation.
-        hashed.subject_bsns = subjects.iter().map(|s| s.root().as_str().to_owned()).collect();
+        hashed.subject_bsns = subjects
+            .iter()
+            .map(|s| s.root().as_str().to_owned())
+            .collect();
         hashed.acting_role = role.clone();
         let request_hash = ring::digest::digest(&ring::digest::SHA256, &hashed.encode_to_vec())
             .as_ref()

@@ -59,7 +59,10 @@ impl Store {
     }
 
     /// Every maatregel about a subject (stored under any of `subject`'s pseudonyms), oldest first.
-    pub async fn maatregelen_of(&self, subject: &[SubjectPseudonym]) -> StoreResult<Vec<Maatregel>> {
+    pub async fn maatregelen_of(
+        &self,
+        subject: &[SubjectPseudonym],
+    ) -> StoreResult<Vec<Maatregel>> {
         if subject.is_empty() {
             return Ok(Vec::new());
         }

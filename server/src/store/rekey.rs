@@ -321,7 +321,11 @@ impl Store {
     pub async fn pseudonyms_behind(&self, version: u32) -> StoreResult<Behind> {
         let mut out = Behind::default();
         for t in TARGETS {
-            let sql = format!("SELECT COUNT(*) FROM {} WHERE {}", t.table, t.stale(version));
+            let sql = format!(
+                "SELECT COUNT(*) FROM {} WHERE {}",
+                t.table,
+                t.stale(version)
+            );
             let n: i64 = on_pool!(self, p => sqlx::query_scalar(&sql).fetch_one(p).await?);
             out.tables.push((t.table, n as u64));
         }
@@ -347,7 +351,8 @@ impl Store {
             };
             let mut cursor: Option<Vec<String>> = None;
             loop {
-                let (next, moved, left) = self.rekey_batch(t, ring, cursor.as_deref(), batch).await?;
+                let (next, moved, left) =
+                    self.rekey_batch(t, ring, cursor.as_deref(), batch).await?;
                 p.moved += moved;
                 p.left += left;
                 progress(&p);
@@ -481,7 +486,10 @@ impl Store {
 
     /// The distinct subjects of the meldingen to `recipient` that are not erased (for recidive
     /// while a re-key runs).
-    pub async fn melding_subjects_for_recipient(&self, recipient: &str) -> StoreResult<Vec<String>> {
+    pub async fn melding_subjects_for_recipient(
+        &self,
+        recipient: &str,
+    ) -> StoreResult<Vec<String>> {
         let v: Vec<String> = on_pool!(self, p => sqlx::query_scalar(
             "SELECT DISTINCT s.subject FROM zorgmelding_subjects s JOIN zorgmeldingen z ON z.zorgmelding_id = s.zorgmelding_id WHERE z.recipient_oin = $1 AND z.erased_at IS NULL")
             .bind(recipient).fetch_all(p).await?);
