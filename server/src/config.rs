@@ -4,7 +4,7 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
 /// Environment variables that override file settings, with the key each one sets.
-pub const ENV_OVERRIDES: [(&str, &str); 9] = [
+pub const ENV_OVERRIDES: [(&str, &str); 10] = [
     ("SIGNAALHUB_LISTEN", "listen"),
     ("SIGNAALHUB_DATABASE", "database"),
     ("SIGNAALHUB_DATA_DIR", "data_dir"),
@@ -13,6 +13,7 @@ pub const ENV_OVERRIDES: [(&str, &str); 9] = [
     ("SIGNAALHUB_TLS_KEY", "tls.key"),
     ("SIGNAALHUB_AUTH_AUDIENCE", "auth.audience"),
     ("SIGNAALHUB_PSEUDONYM_KEY_FILE", "pseudonym.key_file"),
+    ("SIGNAALHUB_PSEUDONYM_REKEY_FILES", "pseudonym.rekey_files"),
     ("SIGNAALHUB_METRICS_LISTEN", "metrics.listen"),
 ];
 
@@ -186,8 +187,14 @@ fn default_integrate_ms() -> u64 {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PseudonymConfig {
-    /// File with the hub's pseudonym secret: at least 32 bytes, hex encoded.
+    /// File with the hub's pseudonym secret: at least 32 bytes, hex encoded. Key version 1: the
+    /// root of the chain, needed for as long as the hub runs.
     pub key_file: PathBuf,
+    /// Files with the later pseudonym keys, oldest first: versions 2, 3, …; the last is the one new
+    /// records are written with (`docs/OPERATIONS.md`, "Rotating the pseudonym key"). The
+    /// environment override takes a comma-separated list.
+    #[serde(default)]
+    pub rekey_files: Vec<PathBuf>,
 }
 
 /// `[directory]`
@@ -363,6 +370,9 @@ impl Config {
             abs(ca);
         }
         abs(&mut self.pseudonym.key_file);
+        for f in &mut self.pseudonym.rekey_files {
+            abs(f);
+        }
         abs(&mut self.log.checkpoint_key_file);
         abs(&mut self.convenant);
         if !self.database.is_empty() && !crate::store::is_postgres_url(&self.database) {
@@ -414,6 +424,26 @@ impl Config {
                 return Err(err(
                     "log.old_checkpoint_keys",
                     "entries are \"key_id=<64 hex digits>\"",
+                ));
+            }
+        }
+        for (i, f) in self.pseudonym.rekey_files.iter().enumerate() {
+            let earlier = std::iter::once(&self.pseudonym.key_file)
+                .chain(self.pseudonym.rekey_files.iter().take(i));
+            if f.as_os_str().is_empty() {
+                return Err(err(
+                    "pseudonym.rekey_files",
+                    format!("entry {} (key version {}) is empty", i + 1, i + 2),
+                ));
+            }
+            if earlier.into_iter().any(|e| e == f) {
+                return Err(err(
+                    "pseudonym.rekey_files",
+                    format!(
+                        "{} (key version {}) is listed twice; every version needs its own key file",
+                        f.display(),
+                        i + 2
+                    ),
                 ));
             }
         }
@@ -507,7 +537,20 @@ fn set_key(table: &mut toml::Table, dotted: &str, value: String) {
         };
         t = next;
     }
-    t.insert(last.to_owned(), toml::Value::String(value));
+    // List-valued keys take a comma-separated list from the environment.
+    let v = if dotted == "pseudonym.rekey_files" {
+        toml::Value::Array(
+            value
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| toml::Value::String(s.to_owned()))
+                .collect(),
+        )
+    } else {
+        toml::Value::String(value)
+    };
+    t.insert(last.to_owned(), v);
 }
 
 #[cfg(test)]
@@ -557,6 +600,33 @@ checkpoint_key_id = "hub-1"
         })
         .unwrap();
         assert_eq!(c.listen, "0.0.0.0:6000");
+    }
+
+    #[test]
+    fn rekey_files_from_file_and_environment() {
+        let d = tempfile::tempdir().unwrap();
+        let c = Config::load(&write(d.path(), MINIMAL), |_| None).unwrap();
+        assert!(c.pseudonym.rekey_files.is_empty());
+        let text = MINIMAL.replace(
+            "key_file = \"pseudonym.key\"",
+            "key_file = \"pseudonym.key\"\nrekey_files = [\"p2.key\"]",
+        );
+        let c = Config::load(&write(d.path(), &text), |_| None).unwrap();
+        assert_eq!(c.pseudonym.rekey_files, vec![d.path().join("p2.key")]);
+        let c = Config::load(&write(d.path(), MINIMAL), |k| {
+            (k == "SIGNAALHUB_PSEUDONYM_REKEY_FILES").then(|| "p2.key, /abs/p3.key".to_string())
+        })
+        .unwrap();
+        assert_eq!(
+            c.pseudonym.rekey_files,
+            vec![d.path().join("p2.key"), PathBuf::from("/abs/p3.key")]
+        );
+        let e = Config::load(&write(d.path(), MINIMAL), |k| {
+            (k == "SIGNAALHUB_PSEUDONYM_REKEY_FILES").then(|| "pseudonym.key".to_string())
+        })
+        .unwrap_err();
+        assert_eq!(e.key, "pseudonym.rekey_files");
+        assert!(e.message.contains("version 2"), "{e}");
     }
 
     #[test]

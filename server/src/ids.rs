@@ -5,6 +5,8 @@
 use ring::hmac;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// Organisatie-identificatienummer: exactly 20 ASCII digits.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -111,69 +113,266 @@ impl fmt::Display for Bsn {
     }
 }
 
-/// The keyed pseudonym of a subject: HMAC-SHA256(hub secret, "signaalhub/bsn/v1" || BSN), hex.
-/// The same BSN always gives the same pseudonym within one hub; without the secret it cannot be
-/// reversed by trying all 10^9 BSNs.
+/// The keyed pseudonym of a subject under one version of the hub's pseudonym key ring.
+///
+/// Version 1 is HMAC-SHA256(k1, "signaalhub/bsn/v1" || BSN), stored as 64 lowercase hex digits
+/// (the form the hub has always stored). Version v > 1 chains from the previous version:
+/// HMAC-SHA256(kv, "signaalhub/bsn/rekey" || the 32 bytes of version v-1), stored as `v<v>:` +
+/// 64 hex digits, so every stored value says which key made it and a partly re-keyed store is
+/// unambiguous. The same BSN always gives the same pseudonym per version; without the keys it
+/// cannot be reversed by trying all 10^9 BSNs.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SubjectPseudonym(String);
 
+/// The highest key version a stored pseudonym may carry (a sanity bound on parsing).
+pub const MAX_PSEUDONYM_VERSION: u32 = 9999;
+
 impl SubjectPseudonym {
-    /// The hex form kept in the store and the log.
+    /// The form kept in the store and the log.
     pub fn as_str(&self) -> &str {
         &self.0
     }
-    /// Rebuild from the stored hex form (64 lowercase hex digits).
+    /// Rebuild from the stored form: 64 lowercase hex digits (version 1) or `v<n>:` + 64 hex
+    /// digits (version n ≥ 2).
     pub fn from_stored(s: &str) -> Option<Self> {
-        (s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
-            .then(|| SubjectPseudonym(s.to_owned()))
+        parse_stored(s).map(|_| SubjectPseudonym(s.to_owned()))
     }
+    /// The key version that made it.
+    pub fn version(&self) -> u32 {
+        parse_stored(&self.0).map_or(1, |(v, _)| v)
+    }
+    fn digest(&self) -> Option<[u8; 32]> {
+        let (_, h) = parse_stored(&self.0)?;
+        let b = hex::decode(h).ok()?;
+        <[u8; 32]>::try_from(b.as_slice()).ok()
+    }
+    fn at(version: u32, digest: &[u8]) -> Self {
+        if version == 1 {
+            SubjectPseudonym(hex::encode(digest))
+        } else {
+            SubjectPseudonym(format!("v{version}:{}", hex::encode(digest)))
+        }
+    }
+}
+
+impl AsRef<str> for SubjectPseudonym {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// (version, hex digits) of a stored pseudonym.
+fn parse_stored(s: &str) -> Option<(u32, &str)> {
+    let (v, h) = match s.strip_prefix('v') {
+        Some(rest) => {
+            let (v, h) = rest.split_once(':')?;
+            if v.is_empty() || v.starts_with('0') || !v.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let v: u32 = v.parse().ok()?;
+            if !(2..=MAX_PSEUDONYM_VERSION).contains(&v) {
+                return None;
+            }
+            (v, h)
+        }
+        None => (1, s),
+    };
+    (h.len() == 64 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))).then_some((v, h))
+}
+
+/// The version of a stored pseudonym string, `None` when it is not one.
+pub fn stored_version(s: &str) -> Option<u32> {
+    parse_stored(s).map(|(v, _)| v)
 }
 
 impl fmt::Debug for SubjectPseudonym {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SubjectPseudonym({}…)", &self.0[..12])
+        let cut = self
+            .0
+            .len()
+            .min(if self.0.starts_with('v') { 18 } else { 12 });
+        write!(f, "SubjectPseudonym({}…)", &self.0[..cut])
     }
 }
 
-/// Turns BSNs into pseudonyms at the edge. Holds the hub's pseudonym secret.
+/// One person's pseudonyms under every version of the key ring, made from a BSN at the edge.
+/// Writes use [`SubjectKey::current`]; lookups match any of [`SubjectKey::all`], so records
+/// written under an older key are found until the re-key has moved them on.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct SubjectKey {
+    /// Version 1 first, the current version last; never empty.
+    versions: Vec<SubjectPseudonym>,
+}
+
+impl SubjectKey {
+    /// The pseudonym new records are written with (the ring's newest version).
+    pub fn current(&self) -> &SubjectPseudonym {
+        // `versions` is never empty (a ring has at least version 1).
+        &self.versions[self.versions.len() - 1]
+    }
+    /// The stored form of [`SubjectKey::current`].
+    pub fn as_str(&self) -> &str {
+        self.current().as_str()
+    }
+    /// The pseudonym under every configured version, version 1 first.
+    pub fn all(&self) -> &[SubjectPseudonym] {
+        &self.versions
+    }
+    /// The version-1 pseudonym: stable across rotations, for request hashes (idempotency), never
+    /// stored as such.
+    pub fn root(&self) -> &SubjectPseudonym {
+        &self.versions[0]
+    }
+    /// Whether a stored pseudonym (any version) is this person's.
+    pub fn matches(&self, stored: &str) -> bool {
+        self.versions.iter().any(|p| p.as_str() == stored)
+    }
+}
+
+impl fmt::Debug for SubjectKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SubjectKey({:?})", self.current())
+    }
+}
+
+/// The hub's pseudonym key ring: version 1 (`pseudonym.key_file`) and the later versions
+/// (`pseudonym.rekey_files`). Turns BSNs into pseudonyms at the edge and moves stored pseudonyms
+/// forward to the newest version. Old keys cannot be retired: every version chains from version 1.
 #[derive(Clone)]
 pub struct Pseudonymizer {
-    key: hmac::Key,
+    /// `keys[0]` is version 1.
+    keys: Arc<Vec<hmac::Key>>,
+    /// The key version the store has been written with (`hub_meta.pseudonym_version`), as last
+    /// seen by this instance: when it exceeds the ring, the instance serves nothing.
+    store_version: Arc<AtomicU32>,
+    /// The lowest key version the store may still hold (`hub_meta.pseudonym_floor`), as last
+    /// seen: lookups by a stored pseudonym look further only while older versions may remain.
+    store_floor: Arc<AtomicU32>,
 }
 
 impl fmt::Debug for Pseudonymizer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Pseudonymizer(<secret>)")
+        write!(f, "Pseudonymizer(<{} secret(s)>)", self.keys.len())
     }
 }
 
 /// The smallest accepted pseudonym secret.
 pub const MIN_PSEUDONYM_KEY_LEN: usize = 32;
 
+const REKEY_LABEL: &[u8] = b"signaalhub/bsn/rekey\0";
+
 impl Pseudonymizer {
-    /// A pseudonymizer with this secret; `None` when it is shorter than 32 bytes.
+    /// A ring of one key (version 1); `None` when it is shorter than 32 bytes.
     pub fn new(secret: &[u8]) -> Option<Self> {
-        (secret.len() >= MIN_PSEUDONYM_KEY_LEN).then(|| Pseudonymizer {
-            key: hmac::Key::new(hmac::HMAC_SHA256, secret),
+        Self::ring(&[secret])
+    }
+
+    /// A ring: `secrets[0]` is version 1, the last the current version; `None` when it is empty
+    /// or a secret is shorter than 32 bytes.
+    pub fn ring(secrets: &[&[u8]]) -> Option<Self> {
+        if secrets.is_empty()
+            || secrets.len() > MAX_PSEUDONYM_VERSION as usize
+            || secrets.iter().any(|s| s.len() < MIN_PSEUDONYM_KEY_LEN)
+        {
+            return None;
+        }
+        Some(Pseudonymizer {
+            keys: Arc::new(
+                secrets
+                    .iter()
+                    .map(|s| hmac::Key::new(hmac::HMAC_SHA256, s))
+                    .collect(),
+            ),
+            store_version: Arc::new(AtomicU32::new(1)),
+            store_floor: Arc::new(AtomicU32::new(1)),
         })
     }
 
-    /// The pseudonym of this BSN.
-    pub fn pseudonym(&self, bsn: &Bsn) -> SubjectPseudonym {
-        let mut ctx = hmac::Context::with_key(&self.key);
+    /// The newest version: the one new records are written with.
+    pub fn version(&self) -> u32 {
+        self.keys.len() as u32
+    }
+
+    /// The version-1 pseudonym of this BSN.
+    fn root_digest(&self, bsn: &Bsn) -> [u8; 32] {
+        let mut ctx = hmac::Context::with_key(&self.keys[0]);
         ctx.update(b"signaalhub/bsn/v1\0");
         let mut ascii = [0u8; 9];
         for (a, d) in ascii.iter_mut().zip(bsn.0.iter()) {
             *a = b'0' + d;
         }
         ctx.update(&ascii);
-        SubjectPseudonym(hex::encode(ctx.sign().as_ref()))
+        let mut out = [0u8; 32];
+        out.copy_from_slice(ctx.sign().as_ref());
+        out
+    }
+
+    /// One step of the chain: the version `to` digest from the version `to - 1` digest.
+    fn step(&self, to: u32, prev: &[u8; 32]) -> [u8; 32] {
+        let mut ctx = hmac::Context::with_key(&self.keys[to as usize - 1]);
+        ctx.update(REKEY_LABEL);
+        ctx.update(prev);
+        let mut out = [0u8; 32];
+        out.copy_from_slice(ctx.sign().as_ref());
+        out
+    }
+
+    /// This BSN's pseudonyms under every version of the ring.
+    pub fn subject(&self, bsn: &Bsn) -> SubjectKey {
+        let mut d = self.root_digest(bsn);
+        let mut versions = vec![SubjectPseudonym::at(1, &d)];
+        for v in 2..=self.version() {
+            d = self.step(v, &d);
+            versions.push(SubjectPseudonym::at(v, &d));
+        }
+        SubjectKey { versions }
+    }
+
+    /// The pseudonym of this BSN under the current version.
+    pub fn pseudonym(&self, bsn: &Bsn) -> SubjectPseudonym {
+        self.subject(bsn).current().clone()
+    }
+
+    /// A stored pseudonym under its own and every later version of the ring (its own first);
+    /// `None` when it is malformed or newer than the ring.
+    pub fn lift(&self, stored: &str) -> Option<Vec<SubjectPseudonym>> {
+        let p = SubjectPseudonym::from_stored(stored)?;
+        let from = p.version();
+        if from > self.version() {
+            return None;
+        }
+        let mut d = p.digest()?;
+        let mut out = vec![p];
+        for v in from + 1..=self.version() {
+            d = self.step(v, &d);
+            out.push(SubjectPseudonym::at(v, &d));
+        }
+        Some(out)
+    }
+
+    /// A stored pseudonym moved to the current version; `None` when it is malformed or newer
+    /// than the ring.
+    pub fn to_current(&self, stored: &str) -> Option<SubjectPseudonym> {
+        self.lift(stored).and_then(|mut l| l.pop())
+    }
+
+    /// Whether two stored pseudonyms (any versions) name the same person.
+    pub fn same_person(&self, a: &str, b: &str) -> bool {
+        if a == b {
+            return true;
+        }
+        match (self.to_current(a), self.to_current(b)) {
+            (Some(x), Some(y)) => x == y,
+            _ => false,
+        }
     }
 
     /// A keyed pseudonym of other identifiers (e.g. a professional's id), domain-separated by
-    /// `label`; parts are length-prefixed so that no two inputs collide.
+    /// `label`; parts are length-prefixed so that no two inputs collide. Always under version 1:
+    /// these values live only inside log leaves (`actor_pro`), which are never rewritten, so a
+    /// newer key would only split a professional's trail at the rotation.
     pub fn keyed(&self, label: &str, parts: &[&str]) -> String {
-        let mut ctx = hmac::Context::with_key(&self.key);
+        let mut ctx = hmac::Context::with_key(&self.keys[0]);
         ctx.update(label.as_bytes());
         ctx.update(&[0]);
         for p in parts {
@@ -181,6 +380,36 @@ impl Pseudonymizer {
             ctx.update(p.as_bytes());
         }
         hex::encode(ctx.sign().as_ref())
+    }
+
+    /// A check value for key version `v` (1-based) as the store keeps it (`hub_meta`), so that a
+    /// changed key file is noticed at start instead of silently orphaning every record. It is an
+    /// HMAC of a fixed label: it says nothing about the key.
+    pub fn check_value(&self, v: u32) -> Option<i64> {
+        let key = self.keys.get(v.checked_sub(1)? as usize)?;
+        let tag = hmac::sign(key, b"signaalhub/pseudonym-key-check\0");
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&tag.as_ref()[..8]);
+        Some((u64::from_be_bytes(b) >> 1) as i64)
+    }
+
+    /// Records what the store last said: the version it is written with and the lowest version
+    /// it may still hold.
+    pub fn observe_store(&self, version: u32, floor: u32) {
+        self.store_version.store(version, Ordering::Relaxed);
+        self.store_floor.store(floor, Ordering::Relaxed);
+    }
+
+    /// The store's write version when it is newer than this ring (this instance must not serve).
+    pub fn store_ahead(&self) -> Option<u32> {
+        let v = self.store_version.load(Ordering::Relaxed);
+        (v > self.version()).then_some(v)
+    }
+
+    /// Whether the store may still hold pseudonyms older than `version`, so a lookup by a stored
+    /// pseudonym of that version must also compare older ones.
+    pub fn older_may_remain(&self, version: u32) -> bool {
+        self.store_floor.load(Ordering::Relaxed) < version
     }
 }
 
@@ -233,6 +462,83 @@ mod tests {
         let p2 = Pseudonymizer::new(&[2u8; 32]).unwrap();
         assert_ne!(p1.pseudonym(&b), p2.pseudonym(&b));
         assert!(Pseudonymizer::new(&[1u8; 31]).is_none());
+    }
+
+    #[test]
+    fn version_one_is_unchanged_and_later_versions_chain() {
+        let b: Bsn = "111222333".parse().unwrap();
+        let one = Pseudonymizer::new(&[1u8; 32]).unwrap();
+        let two = Pseudonymizer::ring(&[&[1u8; 32], &[2u8; 32]]).unwrap();
+        let three = Pseudonymizer::ring(&[&[1u8; 32], &[2u8; 32], &[3u8; 32]]).unwrap();
+        // Version 1 of a ring is exactly the single-key pseudonym (existing data stays valid).
+        let k = three.subject(&b);
+        assert_eq!(k.all().len(), 3);
+        assert_eq!(k.root(), &one.pseudonym(&b));
+        assert_eq!(k.all()[1], two.pseudonym(&b));
+        assert_eq!(k.current(), &three.pseudonym(&b));
+        assert_eq!(k.current().version(), 3);
+        assert!(k.as_str().starts_with("v3:"));
+        assert_eq!(k.all()[1].as_str().len(), 3 + 64);
+        // Distinct values per version, all parseable, all matched by the key.
+        for (i, p) in k.all().iter().enumerate() {
+            assert_eq!(p.version(), i as u32 + 1);
+            assert_eq!(SubjectPseudonym::from_stored(p.as_str()).as_ref(), Some(p));
+            assert!(k.matches(p.as_str()));
+        }
+        assert_ne!(k.all()[0].as_str()[..], k.all()[1].as_str()[3..]);
+        // Lifting a stored value gives its own and every later version; down is impossible.
+        assert_eq!(three.lift(k.all()[0].as_str()).unwrap(), k.all().to_vec());
+        assert_eq!(
+            three.lift(k.all()[1].as_str()).unwrap(),
+            k.all()[1..].to_vec()
+        );
+        assert_eq!(
+            three.to_current(k.all()[0].as_str()).as_ref(),
+            Some(k.current())
+        );
+        assert!(
+            one.lift(k.all()[1].as_str()).is_none(),
+            "newer than the ring"
+        );
+        assert!(three.same_person(k.all()[0].as_str(), k.all()[2].as_str()));
+        let other: Bsn = "123456782".parse().unwrap();
+        assert!(!three.same_person(k.all()[0].as_str(), three.subject(&other).as_str()));
+        // A different later key gives a different chain from the same root.
+        let two_b = Pseudonymizer::ring(&[&[1u8; 32], &[9u8; 32]]).unwrap();
+        assert_eq!(two_b.subject(&b).root(), k.root());
+        assert_ne!(two_b.subject(&b).current(), &k.all()[1]);
+        // Professional pseudonyms stay on version 1.
+        assert_eq!(
+            three.keyed("signaalhub/professional/v1", &["x", "y"]),
+            one.keyed("signaalhub/professional/v1", &["x", "y"])
+        );
+        assert!(Pseudonymizer::ring(&[]).is_none());
+        assert!(Pseudonymizer::ring(&[&[1u8; 32], &[2u8; 31]]).is_none());
+        assert_ne!(three.check_value(1), three.check_value(2));
+        assert_eq!(three.check_value(1), one.check_value(1));
+        assert!(three.check_value(4).is_none() && three.check_value(0).is_none());
+    }
+
+    #[test]
+    fn stored_forms() {
+        let h = "ab".repeat(32);
+        assert_eq!(stored_version(&h), Some(1));
+        assert_eq!(stored_version(&format!("v2:{h}")), Some(2));
+        assert_eq!(stored_version(&format!("v12:{h}")), Some(12));
+        for bad in [
+            format!("v1:{h}"),
+            format!("v02:{h}"),
+            format!("v:{h}"),
+            format!("v2{h}"),
+            format!("V2:{h}"),
+            format!("v2:{}", &h[1..]),
+            format!("v99999:{h}"),
+            h.to_uppercase(),
+        ] {
+            assert_eq!(stored_version(&bad), None, "{bad}");
+        }
+        // The erased marker (64 zeros) stays a well-formed version-1 value.
+        assert_eq!(stored_version(&"0".repeat(64)), Some(1));
     }
 
     proptest! {

@@ -15,6 +15,7 @@ pub mod ids;
 pub mod ledger;
 pub mod limits;
 pub mod metrics;
+pub mod rekey;
 pub mod retention;
 pub mod store;
 
@@ -120,6 +121,83 @@ pub fn load_ledger(
     ))
 }
 
+/// Loads the pseudonym key ring: `pseudonym.key_file` (version 1), then `pseudonym.rekey_files`
+/// (versions 2, 3, …). Every error names the key file at fault.
+pub fn load_pseudonym_ring(config: &Config) -> Result<Pseudonymizer, ConfigError> {
+    let mut secrets: Vec<Vec<u8>> = Vec::new();
+    let files = std::iter::once(("pseudonym.key_file", &config.pseudonym.key_file)).chain(
+        config
+            .pseudonym
+            .rekey_files
+            .iter()
+            .map(|f| ("pseudonym.rekey_files", f)),
+    );
+    for (i, (key, path)) in files.enumerate() {
+        let version = i + 1;
+        let text = read_file(key, path)?;
+        let secret =
+            hex::decode(String::from_utf8_lossy(&text).trim()).map_err(|_| ConfigError {
+                key: key.into(),
+                message: format!(
+                    "{} (pseudonym key version {version}) must hold the secret hex encoded",
+                    path.display()
+                ),
+            })?;
+        if secret.len() < ids::MIN_PSEUDONYM_KEY_LEN {
+            return Err(ConfigError {
+                key: key.into(),
+                message: format!(
+                    "{} (pseudonym key version {version}): the secret must be at least {} bytes",
+                    path.display(),
+                    ids::MIN_PSEUDONYM_KEY_LEN
+                ),
+            });
+        }
+        if secrets.contains(&secret) {
+            return Err(ConfigError {
+                key: key.into(),
+                message: format!(
+                    "{} (pseudonym key version {version}) repeats an earlier version's secret; a new version needs a new secret",
+                    path.display()
+                ),
+            });
+        }
+        secrets.push(secret);
+    }
+    let refs: Vec<&[u8]> = secrets.iter().map(Vec::as_slice).collect();
+    Pseudonymizer::ring(&refs).ok_or_else(|| ConfigError {
+        key: "pseudonym.rekey_files".into(),
+        message: format!(
+            "at most {} pseudonym key versions",
+            ids::MAX_PSEUDONYM_VERSION
+        ),
+    })
+}
+
+/// Checks the key ring against the store (and records a newer ring's version as the store's write
+/// version). A mismatch is a configuration error naming `pseudonym.rekey_files` or the key file.
+pub async fn check_pseudonym_ring(
+    store: &Store,
+    ring: &Pseudonymizer,
+) -> Result<store::rekey::PseudonymState, StartError> {
+    use store::rekey::{RingError, RingMismatch};
+    match store.open_pseudonym_ring(ring).await {
+        Ok(s) => Ok(s),
+        Err(RingError::Store(e)) => Err(StartError::Store(e)),
+        Err(RingError::Mismatch(m)) => {
+            let key = match &m {
+                RingMismatch::WrongKey { version: 1 } => "pseudonym.key_file",
+                _ => "pseudonym.rekey_files",
+            };
+            Err(ConfigError {
+                key: key.into(),
+                message: m.to_string(),
+            }
+            .into())
+        }
+    }
+}
+
 /// Loads and checks the convenant the configuration names (the sample only with
 /// `allow_dev_material`). Every problem is reported, located, under the key `convenant`.
 pub fn load_policy(config: &Config) -> Result<signaalhub_policy::Policy, ConfigError> {
@@ -195,22 +273,7 @@ impl Hub {
         }
         let tls = auth::tls::server_config(certs, key, &cas)
             .map_err(|e| cfg_err("tls", e.to_string()))?;
-        let secret_hex = read_file("pseudonym.key_file", &config.pseudonym.key_file)?;
-        let secret = hex::decode(String::from_utf8_lossy(&secret_hex).trim()).map_err(|_| {
-            cfg_err(
-                "pseudonym.key_file",
-                "must hold the secret hex encoded".into(),
-            )
-        })?;
-        let pseudonymizer = Pseudonymizer::new(&secret).ok_or_else(|| {
-            cfg_err(
-                "pseudonym.key_file",
-                format!(
-                    "the secret must be at least {} bytes",
-                    ids::MIN_PSEUDONYM_KEY_LEN
-                ),
-            )
-        })?;
+        let pseudonymizer = load_pseudonym_ring(&config)?;
         let policy = Arc::new(load_policy(&config)?);
         let target = config.database_target();
         if !store::is_postgres_url(&target) {
@@ -236,6 +299,8 @@ impl Hub {
             Some(l)
         };
         let store = Store::open(&target).await?;
+        // Fail closed: a key ring older than the store, or a changed key file, serves nothing.
+        check_pseudonym_ring(&store, &pseudonymizer).await?;
         let directory = DirectoryCache::load(store.clone()).await?;
         let ledger = Arc::new(load_ledger(&config, store.clone())?);
         // Fail closed: a log that does not verify serves nothing.
@@ -307,6 +372,38 @@ impl Hub {
             Duration::from_millis(self.config.directory.refresh_ms),
             stop_rx.clone(),
         );
+        // Follows the store's pseudonym key versions: a newer write version than this ring makes
+        // the instance refuse every call (auth layer); the floor tells lookups by stored
+        // pseudonyms whether older versions may remain.
+        let key_poller = {
+            let store = self.store.clone();
+            let ring = self.pseudonymizer.clone();
+            spawn_periodic(
+                Duration::from_millis(self.config.directory.refresh_ms),
+                stop_rx.clone(),
+                move || {
+                    let store = store.clone();
+                    let ring = ring.clone();
+                    async move {
+                        match store.pseudonym_state().await {
+                            Ok(s) => {
+                                ring.observe_store(s.version, s.floor);
+                                if let Some(v) = ring.store_ahead() {
+                                    tracing::error!(
+                                        store_version = v,
+                                        configured = ring.version(),
+                                        "the store is now written with a newer pseudonym key version than this instance has; refusing calls until restarted with the new key"
+                                    );
+                                }
+                            }
+                            Err(e) => {
+                                tracing::warn!(error = %e, "pseudonym key version check failed; keeping the last state")
+                            }
+                        }
+                    }
+                },
+            )
+        };
         let sweeper = (self.config.retention.sweep_interval_ms > 0).then(|| {
             retention::spawn(
                 self.store.clone(),
@@ -327,6 +424,7 @@ impl Hub {
         let catalog = Arc::new(limits::RpcCatalog::hub());
         let auth = Arc::new(Authenticator {
             directory: Arc::clone(&self.directory),
+            pseudonyms: Some(self.pseudonymizer.clone()),
             tokens: TokenVerifier::new(&self.config.auth.audience, self.config.auth.leeway_secs),
         });
         let limits = &self.config.limits;
@@ -482,6 +580,7 @@ impl Hub {
         };
         let result = router.serve_with_incoming_shutdown(incoming, drain).await;
         poller.abort();
+        key_poller.abort();
         if let Some(l) = inbox_listener {
             l.abort();
         }

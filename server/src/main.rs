@@ -80,6 +80,21 @@ enum Command {
         #[command(subcommand)]
         command: RetentionCommand,
     },
+    /// Pseudonym key versions: how far the store is, and the online re-key to the newest key of
+    /// `pseudonym.rekey_files` (docs/OPERATIONS.md, "Rotating the pseudonym key").
+    Pseudonym {
+        /// Configuration file.
+        #[arg(
+            long,
+            short,
+            global = true,
+            env = "SIGNAALHUB_CONFIG",
+            default_value = "signaalhub.toml"
+        )]
+        config: PathBuf,
+        #[command(subcommand)]
+        command: PseudonymCommand,
+    },
     /// Directory administration (works on the database the configuration names).
     Org {
         /// Configuration file.
@@ -146,6 +161,28 @@ enum RetentionCommand {
         /// Count, erase nothing.
         #[arg(long)]
         dry_run: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum PseudonymCommand {
+    /// Print the store's write version and floor, and per table how many rows still hold an
+    /// older version. Exit 0 when nothing is behind, 1 when a re-key is due.
+    Status,
+    /// Move every stored subject pseudonym to the newest configured key version, in small
+    /// transactions next to live traffic; passes repeat until one finds nothing left, then the
+    /// floor is raised. Idempotent: run again after an interruption. Exit 1 when rows were still
+    /// changing after the last pass (run again).
+    Rekey {
+        /// Rows per transaction.
+        #[arg(long, default_value_t = 500)]
+        batch_size: usize,
+        /// Pause between passes, milliseconds (default: 2 × directory.refresh_ms).
+        #[arg(long)]
+        settle_ms: Option<u64>,
+        /// Most passes before giving up.
+        #[arg(long, default_value_t = 5)]
+        max_passes: u32,
     },
 }
 
@@ -567,6 +604,96 @@ async fn log_command(config: &Config, command: LogCommand) -> anyhow::Result<()>
     Ok(())
 }
 
+async fn pseudonym_command(config: &Config, command: PseudonymCommand) -> anyhow::Result<()> {
+    let ring = signaalhub_server::load_pseudonym_ring(config)?;
+    let store = Store::open(&config.database_target()).await?;
+    let result = pseudonym_run(config, &store, &ring, command).await;
+    store.close().await;
+    result
+}
+
+async fn pseudonym_run(
+    config: &Config,
+    store: &Store,
+    ring: &signaalhub_server::ids::Pseudonymizer,
+    command: PseudonymCommand,
+) -> anyhow::Result<()> {
+    match command {
+        PseudonymCommand::Status => {
+            let state = store.pseudonym_state().await?;
+            println!(
+                "configured key versions: 1..{}; store written with version {}, floor {}",
+                ring.version(),
+                state.version,
+                state.floor
+            );
+            let behind = store.pseudonyms_behind(state.version).await?;
+            for (table, n) in &behind.tables {
+                println!("{table}: {n} rows behind version {}", state.version);
+            }
+            if state.version > ring.version() {
+                anyhow::bail!(
+                    "the store is written with key version {}, newer than this configuration",
+                    state.version
+                );
+            }
+            if behind.total() > 0 || state.floor < state.version {
+                anyhow::bail!(
+                    "{} rows behind; run `signaalhub pseudonym rekey`",
+                    behind.total()
+                );
+            }
+            Ok(())
+        }
+        PseudonymCommand::Rekey {
+            batch_size,
+            settle_ms,
+            max_passes,
+        } => {
+            let opts = signaalhub_server::rekey::RekeyOptions {
+                batch_size,
+                settle: std::time::Duration::from_millis(
+                    settle_ms.unwrap_or(2 * config.directory.refresh_ms),
+                ),
+                max_passes,
+            };
+            let mut last = String::new();
+            let mut progress = |pass: u32, p: &signaalhub_server::store::rekey::TableProgress| {
+                let line = format!(
+                    "pass {pass}: {}: {} moved, {} left for the next pass",
+                    p.table, p.moved, p.left
+                );
+                if line != last {
+                    eprintln!("{line}");
+                    last = line;
+                }
+            };
+            let r = signaalhub_server::rekey::run(store, ring, &opts, &mut progress).await?;
+            for (i, pass) in r.passes.iter().enumerate() {
+                let moved: u64 = pass.iter().map(|t| t.moved).sum();
+                let left: u64 = pass.iter().map(|t| t.left).sum();
+                println!(
+                    "pass {}: {moved} rows moved to version {}, {left} left",
+                    i + 1,
+                    r.version
+                );
+            }
+            if !r.complete {
+                anyhow::bail!(
+                    "{} rows still behind after {} passes (still being written under an older key?); run again",
+                    r.behind.total(),
+                    r.passes.len()
+                );
+            }
+            println!(
+                "complete: every stored pseudonym is at version {}",
+                r.version
+            );
+            Ok(())
+        }
+    }
+}
+
 async fn retention_command(config: &Config, command: RetentionCommand) -> anyhow::Result<()> {
     let policy = signaalhub_server::load_policy(config)?;
     let store = Store::open(&config.database_target()).await?;
@@ -706,6 +833,12 @@ async fn main() -> ExitCode {
         Command::Org { config, command } => {
             with_config(&config, "org", async |c| org_command(c, command).await).await
         }
+        Command::Pseudonym { config, command } => {
+            with_config(&config, "pseudonym", async |c| {
+                pseudonym_command(c, command).await
+            })
+            .await
+        }
     }
 }
 
@@ -721,6 +854,7 @@ mod tests {
             ["signaalhub", "org", "--config", "x.toml", "list"],
             ["signaalhub", "log", "verify", "--config", "x.toml"],
             ["signaalhub", "retention", "sweep", "--config", "x.toml"],
+            ["signaalhub", "pseudonym", "rekey", "--config", "x.toml"],
         ] {
             let cli = Cli::try_parse_from(args).map_err(|e| e.to_string());
             let config = match cli {
@@ -728,7 +862,8 @@ mod tests {
                     command:
                         Command::Org { config, .. }
                         | Command::Log { config, .. }
-                        | Command::Retention { config, .. },
+                        | Command::Retention { config, .. }
+                        | Command::Pseudonym { config, .. },
                 }) => config,
                 other => panic!("{args:?}: {other:?}"),
             };

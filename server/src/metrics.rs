@@ -76,6 +76,8 @@ pub struct Metrics {
     log_entries: Gauge,
     log_integrated: Gauge,
     checkpoint_age: Gauge,
+    pseudonym_version: Gauge,
+    pseudonym_floor: Gauge,
 }
 
 impl Metrics {
@@ -147,8 +149,22 @@ impl Metrics {
             "Seconds since the newest signed checkpoint (-1 when there is none)",
             checkpoint_age.clone(),
         );
+        let pseudonym_version = Gauge::default();
+        registry.register(
+            "pseudonym_key_version",
+            "The pseudonym key version the store is written with (hub_meta.pseudonym_version)",
+            pseudonym_version.clone(),
+        );
+        let pseudonym_floor = Gauge::default();
+        registry.register(
+            "pseudonym_floor_version",
+            "The lowest pseudonym key version the store may still hold; below pseudonym_key_version while a re-key is due or running",
+            pseudonym_floor.clone(),
+        );
         Metrics {
             registry,
+            pseudonym_version,
+            pseudonym_floor,
             requests,
             latency,
             decisions,
@@ -184,6 +200,13 @@ impl Metrics {
                     .set(at.map(|t| (now - t).max(0)).unwrap_or(-1));
             }
             _ => store_error(),
+        }
+        match store.pseudonym_state().await {
+            Ok(s) => {
+                self.pseudonym_version.set(i64::from(s.version));
+                self.pseudonym_floor.set(i64::from(s.floor));
+            }
+            Err(_) => store_error(),
         }
     }
 }

@@ -217,7 +217,7 @@ impl ConsentService for ConsentApi {
             .unwrap_or(0) as i64;
         let consent = Consent {
             id: random_id("c_")?,
-            subject: subject.clone(),
+            subject: subject.current().clone(),
             recorded_by_oin: c.oin().to_string(),
             recorded_by: c.professional.id.clone(),
             givers,
@@ -350,7 +350,7 @@ impl ConsentService for ConsentApi {
         let consents: Vec<Consent> = self
             .ctx
             .store
-            .list_consents(&subject)
+            .list_consents(subject.all())
             .await
             .map_err(from_store)?
             .into_iter()

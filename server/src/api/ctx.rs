@@ -1,7 +1,7 @@
 //! What every service needs: store, policy, pseudonymizer, directory and clock.
 use crate::auth::Caller;
 use crate::auth::directory::DirectoryCache;
-use crate::ids::{Bsn, Pseudonymizer, SubjectPseudonym};
+use crate::ids::{Bsn, Pseudonymizer, SubjectKey, stored_version};
 use crate::ledger::{Checks, EntryOutcome, Event, LogEntry, PendingEntry};
 use crate::store::Store;
 use crate::store::group::SignalCommitter;
@@ -43,20 +43,80 @@ pub fn random_id(prefix: &str) -> Result<String, Status> {
 }
 
 impl Ctx {
-    /// Validates a BSN and returns its pseudonym; the BSN itself goes no further.
+    /// Validates a BSN and returns its pseudonyms (every key version: write with
+    /// `current()`, look up with `all()`); the BSN itself goes no further.
     pub fn subject(
         &self,
         field: &'static str,
         bsn: &str,
         bad: &mut Vec<(&'static str, String)>,
-    ) -> Option<SubjectPseudonym> {
+    ) -> Option<SubjectKey> {
         match bsn.parse::<Bsn>() {
-            Ok(b) => Some(self.pseudonymizer.pseudonym(&b)),
+            Ok(b) => Some(self.pseudonymizer.subject(&b)),
             Err(e) => {
                 bad.push((field, e.to_string()));
                 None
             }
         }
+    }
+
+    /// Stored pseudonyms (any key versions) as every stored form the same persons can have that
+    /// can be computed: each under its own and every later version. Older forms cannot be
+    /// computed from a newer one; see [`Ctx::older_forms_needed`].
+    pub fn lifted(&self, stored: &[String]) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for s in stored {
+            for p in self.pseudonymizer.lift(s).unwrap_or_default() {
+                if !out.iter().any(|o| o == p.as_str()) {
+                    out.push(p.as_str().to_owned());
+                }
+            }
+        }
+        out
+    }
+
+    /// The newest key version among `stored` when the store may still hold older versions (a
+    /// re-key has not finished): a lookup by these stored pseudonyms must then also compare
+    /// the older stored values it can reach, moved forward.
+    pub fn older_forms_needed(&self, stored: &[String]) -> Option<u32> {
+        let newest = stored.iter().filter_map(|s| stored_version(s)).max()?;
+        (newest > 1 && self.pseudonymizer.older_may_remain(newest)).then_some(newest)
+    }
+
+    /// The `candidates` older than `version` that name one of the persons in `stored`.
+    pub fn same_persons(
+        &self,
+        stored: &[String],
+        candidates: Vec<String>,
+        version: u32,
+    ) -> Vec<String> {
+        candidates
+            .into_iter()
+            .filter(|c| stored_version(c).is_some_and(|v| v < version))
+            .filter(|c| stored.iter().any(|s| self.pseudonymizer.same_person(c, s)))
+            .collect()
+    }
+
+    /// Whether `org` is involved at `now` with the person of a stored pseudonym (any version),
+    /// also while a re-key runs and the involvement is still stored under an older version.
+    pub async fn is_involved_stored(
+        &self,
+        org: &str,
+        stored: &str,
+        now: i64,
+    ) -> Result<bool, crate::store::StoreError> {
+        let Some(lifted) = self.pseudonymizer.lift(stored) else {
+            return Ok(false);
+        };
+        if self.store.is_involved(org, &lifted, now).await? {
+            return Ok(true);
+        }
+        let one = [stored.to_owned()];
+        if let Some(v) = self.older_forms_needed(&one) {
+            let older = self.store.involved_subjects_older_than(org, v, now).await?;
+            return Ok(!self.same_persons(&one, older, v).is_empty());
+        }
+        Ok(false)
     }
 
     /// The role the caller acts in: `acting_role` if given (it must be one of the token's roles),

@@ -13,7 +13,7 @@ use crate::domain::involvement::{
     PURPOSE, Proposal, ProposalState,
 };
 use crate::domain::maatregel::valid_contact;
-use crate::ids::{Oin, SubjectPseudonym};
+use crate::ids::{Oin, SubjectKey};
 use crate::ledger::{Checks, EntryOutcome, Event, LogEntry, PendingEntry};
 use crate::store::StoreError;
 use crate::store::involvement::MatchDecider;
@@ -180,7 +180,7 @@ pub(crate) fn notification(
 pub(crate) async fn checked_basis(
     ctx: &Ctx,
     basis: Option<&pb::Basis>,
-    subject: Option<&SubjectPseudonym>,
+    subject: Option<&SubjectKey>,
     required: bool,
     bad: &mut Vec<(&'static str, String)>,
 ) -> Result<(pb::Basis, Vec<Consent>), Status> {
@@ -212,7 +212,7 @@ pub(crate) async fn checked_basis(
                 "basis.consent_ids",
                 format!("no consent {:?} is recorded", truncate(id)),
             )),
-            Some(c) if subject.is_some_and(|s| &c.subject != s) => bad.push((
+            Some(c) if subject.is_some_and(|s| !s.matches(c.subject.as_str())) => bad.push((
                 "basis.consent_ids",
                 format!("consent {id} was given about another person than subject_bsn"),
             )),
@@ -536,7 +536,7 @@ async fn log_case_read(
     c: &Caller,
     role: &str,
     views: &[CaseView],
-    subject: Option<&SubjectPseudonym>,
+    subject: Option<&SubjectKey>,
 ) -> Result<(), Status> {
     let mut e = ctx.entry(
         c,
@@ -698,6 +698,12 @@ impl InvolvementService for InvolvementApi {
             ));
         }
         let mut persons: Vec<String> = subject.iter().map(|s| s.as_str().to_owned()).collect();
+        // Every person under every key version: matches find involvements stored under an
+        // older version too.
+        let mut persons_all: Vec<String> = subject
+            .iter()
+            .flat_map(|s| s.all().iter().map(|p| p.as_str().to_owned()))
+            .collect();
         for b in r.household_bsns.iter().take(MAX_HOUSEHOLD) {
             if let Some(p) = self.ctx.subject("household_bsns", b, &mut bad) {
                 if persons.iter().any(|x| x == p.as_str()) {
@@ -707,6 +713,7 @@ impl InvolvementService for InvolvementApi {
                     ));
                 } else {
                     persons.push(p.as_str().to_owned());
+                    persons_all.extend(p.all().iter().map(|x| x.as_str().to_owned()));
                 }
             }
         }
@@ -744,7 +751,7 @@ impl InvolvementService for InvolvementApi {
         };
         let new = Involvement {
             id: random_id("i_")?,
-            subject: subject.clone(),
+            subject: subject.current().clone(),
             org_oin: c.oin().to_string(),
             contact_professional: r.contact_professional.trim().to_owned(),
             role: role.clone(),
@@ -780,7 +787,15 @@ impl InvolvementService for InvolvementApi {
         let reg = self
             .ctx
             .store
-            .register_involvement(&new, &persons, &e, &case_id, &decider)
+            .register_involvement(
+                &new,
+                subject.all(),
+                &persons,
+                &persons_all,
+                &e,
+                &case_id,
+                &decider,
+            )
             .await
             .map_err(store_status)?;
         self.wake.notify_waiters();
@@ -885,7 +900,7 @@ impl InvolvementService for InvolvementApi {
         let own = self
             .ctx
             .store
-            .active_involvements_of(&me, &subject)
+            .active_involvements_of(&me, subject.all())
             .await
             .map_err(from_store)?;
         if own.is_empty() {

@@ -231,7 +231,7 @@ impl DisclosureLogService for LogApi {
                 let all = self
                     .ctx
                     .store
-                    .log_entries_for_subject(s.as_str())
+                    .log_entries_for_subject(s.all())
                     .await
                     .map_err(from_store)?;
                 let mut e = self.ctx.entry(
@@ -360,7 +360,7 @@ impl DisclosureLogService for LogApi {
         let stored = self
             .ctx
             .store
-            .log_entries_for_subject(s.as_str())
+            .log_entries_for_subject(s.all())
             .await
             .map_err(from_store)?;
         let mut proven = Vec::new();

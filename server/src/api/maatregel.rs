@@ -249,7 +249,7 @@ impl MaatregelService for MaatregelApi {
         };
         let m = Maatregel {
             id: random_id("m_")?,
-            subject: subject.clone(),
+            subject: subject.current().clone(),
             kind,
             starts_at,
             ends_at,
@@ -269,7 +269,7 @@ impl MaatregelService for MaatregelApi {
             &role,
             Event::MaatregelRegistered,
             EntryOutcome::Recorded,
-            &subject,
+            subject.current(),
         );
         e.entry.reference = Some(m.id.clone());
         self.ctx
@@ -360,7 +360,7 @@ impl MaatregelService for MaatregelApi {
         let involved = self
             .ctx
             .store
-            .is_involved(c.oin().as_str(), &subject, t)
+            .is_involved(c.oin().as_str(), subject.all(), t)
             .await
             .map_err(from_store)?;
         let query_id = random_id("q_")?;
@@ -370,7 +370,7 @@ impl MaatregelService for MaatregelApi {
             &role,
             Event::MaatregelQueried,
             EntryOutcome::Disclosed,
-            &subject,
+            subject.current(),
         );
         entry.entry.basis = vec![format!("legal:{ANSWER_BASIS}")];
         entry.entry.checks.relationship = involved;
@@ -390,7 +390,7 @@ impl MaatregelService for MaatregelApi {
         let active: Vec<Maatregel> = self
             .ctx
             .store
-            .maatregelen_of(&subject)
+            .maatregelen_of(subject.all())
             .await
             .map_err(from_store)?
             .into_iter()
@@ -503,7 +503,7 @@ impl MaatregelService for MaatregelApi {
         let mine: Vec<Maatregel> = self
             .ctx
             .store
-            .maatregelen_of(&subject)
+            .maatregelen_of(subject.all())
             .await
             .map_err(from_store)?
             .into_iter()
@@ -516,7 +516,7 @@ impl MaatregelService for MaatregelApi {
             &role,
             Event::MaatregelenListed,
             EntryOutcome::Recorded,
-            &subject,
+            subject.current(),
         );
         e.entry.reference = Some(
             mine.iter()

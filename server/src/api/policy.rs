@@ -9,7 +9,7 @@ use super::status::from_store;
 use crate::auth::Caller;
 use crate::domain::consent::Consent;
 use crate::domain::directory::OrgStatus;
-use crate::ids::{Oin, SubjectPseudonym};
+use crate::ids::{Oin, SubjectKey};
 use signaalhub_policy as policy;
 use signaalhub_proto::pb;
 use signaalhub_proto::pb::policy_service_server::PolicyService;
@@ -56,8 +56,8 @@ pub struct DisclosureInput<'a> {
 pub struct Disclosure {
     /// The policy question.
     pub request: policy::DecisionRequest,
-    /// The subject.
-    pub subject: SubjectPseudonym,
+    /// The subject (its pseudonym under every key version; `current()` is stored).
+    pub subject: SubjectKey,
     /// The recipient.
     pub recipient: Oin,
     /// The consents presented (same order as `request.basis.consents`).
@@ -157,7 +157,7 @@ pub async fn disclosure(
                 "basis.consent_ids",
                 format!("no consent {:?} is recorded", truncate(id)),
             )),
-            Some(c) if c.subject != subject => bad.push((
+            Some(c) if !subject.matches(c.subject.as_str()) => bad.push((
                 "basis.consent_ids",
                 format!("consent {id} was given about another person than subject_bsn"),
             )),
@@ -175,7 +175,7 @@ pub async fn disclosure(
     // Flows that require involvement (e.g. the maatregel answer) ask the involvement register.
     let recipient_involved = ctx
         .store
-        .is_involved(recipient.as_str(), &subject, t)
+        .is_involved(recipient.as_str(), subject.all(), t)
         .await
         .map_err(from_store)?;
     let request = policy::DecisionRequest {

@@ -263,10 +263,11 @@ impl SafetyPlanService for SafetyPlanApi {
         let (basis, consents) =
             checked_basis(&self.ctx, r.basis.as_ref(), None, true, &mut bad).await?;
         let subjects = view.subjects();
-        if consents
-            .iter()
-            .any(|k| !subjects.iter().any(|s| s == k.subject.as_str()))
-        {
+        if consents.iter().any(|k| {
+            !subjects
+                .iter()
+                .any(|s| self.ctx.pseudonymizer.same_person(s, k.subject.as_str()))
+        }) {
             bad.push((
                 "basis.consent_ids",
                 "every consent must be about a person of this case".into(),

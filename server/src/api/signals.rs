@@ -11,7 +11,7 @@ use crate::auth::Caller;
 use crate::domain::consent::Consent;
 use crate::domain::directory::{KeyUsage, valid_key_id};
 use crate::domain::signal::{Delivery, DeliveryState, NewDelivery, SignalRecord, StoredReason};
-use crate::ids::{Oin, SubjectPseudonym};
+use crate::ids::Oin;
 use crate::ledger::{EntryOutcome, Event, PendingEntry};
 use crate::store::StoreError;
 use crate::store::signal::{DeliveryVerdict, Submitted};
@@ -235,7 +235,7 @@ fn redecide<'c>(
         s.subjects.iter().enumerate().map(|(i, subject)| {
             let mine: Vec<policy::ConsentRecord> = consents
                 .iter()
-                .filter(|c| c.subject.as_str() == subject)
+                .filter(|c| ctx.pseudonymizer.same_person(c.subject.as_str(), subject))
                 .map(|c| c.to_policy(t))
                 .collect();
             policy::DecisionRequest {
@@ -406,7 +406,11 @@ impl SignalService for SignalApi {
         reject(bad)?;
         // A retry of an accepted request answers as the first time did, without deciding again.
         let mut hashed = r.clone();
-        hashed.subject_bsns = subjects.iter().map(|s| s.as_str().to_owned()).collect();
+        // Version-1 pseudonyms: the hash of a retry stays the same across a key rotation.
+        hashed.subject_bsns = subjects
+            .iter()
+            .map(|s| s.root().as_str().to_owned())
+            .collect();
         hashed.acting_role = role.clone();
         let request_hash = ring::digest::digest(&ring::digest::SHA256, &hashed.encode_to_vec())
             .as_ref()
@@ -461,7 +465,7 @@ impl SignalService for SignalApi {
                 if subjects.len() > 1 {
                     b.consent_ids = all_consents
                         .iter()
-                        .filter(|k| &k.subject == subject)
+                        .filter(|k| subject.matches(k.subject.as_str()))
                         .map(|k| k.id.clone())
                         .collect();
                 }
@@ -643,15 +647,12 @@ impl SignalService for SignalApi {
                         // Flows that require involvement ask the register again at delivery.
                         let mut involved = Vec::with_capacity(row.signal.subjects.len());
                         for subject in &row.signal.subjects {
-                            let yes = match SubjectPseudonym::from_stored(subject) {
-                                Some(p) => match ctx.store.is_involved(&me, &p, now()).await {
-                                    Ok(yes) => yes,
-                                    Err(e) => {
-                                        let _ = tx.send(Err(from_store(e))).await;
-                                        return;
-                                    }
-                                },
-                                None => false,
+                            let yes = match ctx.is_involved_stored(&me, subject, now()).await {
+                                Ok(yes) => yes,
+                                Err(e) => {
+                                    let _ = tx.send(Err(from_store(e))).await;
+                                    return;
+                                }
                             };
                             involved.push(yes);
                         }

@@ -357,7 +357,7 @@ fn redecide<'c>(ctx: &'c Ctx, h: &HandoverRecord, consents: &[Consent]) -> polic
                     legal: legal.clone(),
                     consents: consents
                         .iter()
-                        .filter(|c| c.subject.as_str() == subject)
+                        .filter(|c| ctx.pseudonymizer.same_person(c.subject.as_str(), subject))
                         .map(|c| c.to_policy(t))
                         .collect(),
                 },
@@ -628,7 +628,7 @@ impl TriageService for TriageApi {
         reject(std::mem::take(&mut bad))?;
         let m = melding_for_recipient(&self.ctx, &c, &r.zorgmelding_id).await?;
         for s in &subjects {
-            if !m.subjects.iter().any(|x| x == s.as_str()) {
+            if !m.subjects.iter().any(|x| s.matches(x)) {
                 bad.push((
                     "subject_bsns",
                     "each person must be one the zorgmelding is about".into(),
@@ -638,7 +638,11 @@ impl TriageService for TriageApi {
         reject(std::mem::take(&mut bad))?;
         let mut hashed = r.clone();
         hashed.envelopes = Vec::new();
-        hashed.subject_bsns = subjects.iter().map(|s| s.as_str().to_owned()).collect();
+        // Version-1 pseudonyms: the hash of a retry stays the same across a key rotation.
+        hashed.subject_bsns = subjects
+            .iter()
+            .map(|s| s.root().as_str().to_owned())
+            .collect();
         hashed.acting_role = role.clone();
         let request_hash = ring::digest::digest(&ring::digest::SHA256, &hashed.encode_to_vec())
             .as_ref()
@@ -746,7 +750,7 @@ impl TriageService for TriageApi {
                     "basis.consent_ids",
                     format!("no consent {:?} is recorded", truncate(id)),
                 )),
-                Some(k) if !subjects.contains(&k.subject) => bad.push((
+                Some(k) if !subjects.iter().any(|s| s.matches(k.subject.as_str())) => bad.push((
                     "basis.consent_ids",
                     format!("consent {id} is about none of the persons handed over"),
                 )),
@@ -761,7 +765,7 @@ impl TriageService for TriageApi {
             let mut b = basis.clone();
             b.consent_ids = all_consents
                 .iter()
-                .filter(|k| &k.subject == subject)
+                .filter(|k| subject.matches(k.subject.as_str()))
                 .map(|k| k.id.clone())
                 .collect();
             let d = disclosure(

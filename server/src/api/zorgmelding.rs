@@ -186,9 +186,20 @@ pub(crate) async fn recidive(
     let mut items: Vec<(u64, pb::RecidiveItem)> = Vec::new();
     let mut linked = Vec::new();
     let mut earlier_meldingen = 0u32;
+    // The melding's persons under every stored form (a re-key may be under way).
+    let mut keys = ctx.lifted(&m.subjects);
+    let older = ctx.older_forms_needed(&m.subjects);
+    if let Some(v) = older {
+        let found = ctx
+            .store
+            .melding_subjects_for_recipient(me)
+            .await
+            .map_err(from_store)?;
+        keys.extend(ctx.same_persons(&m.subjects, found, v));
+    }
     for other in ctx
         .store
-        .zorgmeldingen_about(me, &m.subjects)
+        .zorgmeldingen_about(me, &keys)
         .await
         .map_err(from_store)?
     {
@@ -213,10 +224,22 @@ pub(crate) async fn recidive(
     }
     let mut seen: Vec<(String, String)> = Vec::new();
     let mut earlier_signals = 0u32;
-    for subject in &m.subjects {
+    if let Some(v) = older {
+        let found = ctx
+            .store
+            .log_subjects_for_org(me)
+            .await
+            .map_err(from_store)?;
+        for k in ctx.same_persons(&m.subjects, found, v) {
+            if !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+    }
+    {
         for stored in ctx
             .store
-            .log_entries_for_subject(subject)
+            .log_entries_for_subject(&keys)
             .await
             .map_err(from_store)?
         {
@@ -484,7 +507,11 @@ impl ZorgmeldingService for ZorgmeldingApi {
         // Idempotency on the metadata: a retry that re-sealed the same fragment is still a retry.
         let mut hashed = r.clone();
         hashed.envelope = None;
-        hashed.subject_bsns = subjects.iter().map(|s| s.as_str().to_owned()).collect();
+        // Version-1 pseudonyms: the hash of a retry stays the same across a key rotation.
+        hashed.subject_bsns = subjects
+            .iter()
+            .map(|s| s.root().as_str().to_owned())
+            .collect();
         hashed.acting_role = role.clone();
         let request_hash = ring::digest::digest(&ring::digest::SHA256, &hashed.encode_to_vec())
             .as_ref()

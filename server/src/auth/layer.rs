@@ -25,6 +25,9 @@ const TOKENLESS_PREFIXES: [&str; 3] = [
 pub struct Authenticator {
     /// The directory snapshot.
     pub directory: Arc<DirectoryCache>,
+    /// The pseudonym key ring: when the store is written with a newer version than it has, every
+    /// call is refused (`UNAVAILABLE`) rather than answered from part of the records.
+    pub pseudonyms: Option<crate::ids::Pseudonymizer>,
     /// The token verifier.
     pub tokens: TokenVerifier,
 }
@@ -43,6 +46,11 @@ impl Authenticator {
             Ok(oin) => oin,
             Err(p) => return Err(AuthError::Unauthenticated(p.to_string())),
         };
+        if let Some(v) = self.pseudonyms.as_ref().and_then(|r| r.store_ahead()) {
+            return Err(AuthError::Unavailable(format!(
+                "this hub instance lacks pseudonym key version {v}, which the store is now written with; retry (another instance) shortly"
+            )));
+        }
         let dir = self.directory.snapshot();
         let entry = dir.orgs.get(oin).ok_or_else(|| {
             AuthError::PermissionDenied(format!(

@@ -94,15 +94,22 @@ impl Store {
         Ok(out)
     }
 
-    /// Every consent about a subject, newest first.
-    pub async fn list_consents(&self, subject: &SubjectPseudonym) -> StoreResult<Vec<Consent>> {
+    /// Every consent about a subject (stored under any of `subject`'s pseudonyms), newest first.
+    pub async fn list_consents(&self, subject: &[SubjectPseudonym]) -> StoreResult<Vec<Consent>> {
+        if subject.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT {COLUMNS} FROM consents WHERE subject IN ({}) ORDER BY recorded_at DESC, consent_id",
+            super::placeholders(1, subject.len())
+        );
         let rows = on_pool!(self, p => {
             let mut v = Vec::new();
-            for r in sqlx::query(&format!("SELECT {COLUMNS} FROM consents WHERE subject = $1 ORDER BY recorded_at DESC, consent_id"))
-                .bind(subject.as_str())
-                .fetch_all(p)
-                .await?
-            {
+            let mut q = sqlx::query(&sql);
+            for s in subject {
+                q = q.bind(s.as_str());
+            }
+            for r in q.fetch_all(p).await? {
                 v.push(consent_from_row!(r));
             }
             v

@@ -282,19 +282,48 @@ impl Store {
         }
     }
 
-    /// Whether `org` has an active involvement with `subject` at `now`.
+    /// Whether `org` has an active involvement at `now` with the person stored under any of
+    /// `subject`'s pseudonyms.
     pub async fn is_involved(
         &self,
         org: &str,
-        subject: &SubjectPseudonym,
+        subject: &[SubjectPseudonym],
         now: i64,
     ) -> StoreResult<bool> {
+        if subject.is_empty() {
+            return Ok(false);
+        }
+        let sql = format!(
+            "SELECT 1 FROM involvements WHERE org_oin = $1 AND ended_at IS NULL AND started_at <= $2 AND subject IN ({})",
+            super::placeholders(3, subject.len())
+        );
         let found = on_pool!(self, p => {
-            sqlx::query("SELECT 1 FROM involvements WHERE org_oin = $1 AND subject = $2 AND ended_at IS NULL AND started_at <= $3")
-                .bind(org).bind(subject.as_str()).bind(now)
-                .fetch_optional(p).await?.is_some()
+            let mut q = sqlx::query(&sql).bind(org).bind(now);
+            for s in subject {
+                q = q.bind(s.as_str());
+            }
+            q.fetch_optional(p).await?.is_some()
         });
         Ok(found)
+    }
+
+    /// The subjects of `org`'s active involvements at `now` stored under a key version older than
+    /// `version`: while a re-key runs, a lookup by a stored (newer) pseudonym compares these
+    /// after moving them forward, since an older version cannot be computed from a newer one.
+    pub async fn involved_subjects_older_than(
+        &self,
+        org: &str,
+        version: u32,
+        now: i64,
+    ) -> StoreResult<Vec<String>> {
+        let all: Vec<String> = on_pool!(self, p => {
+            sqlx::query_scalar("SELECT subject FROM involvements WHERE org_oin = $1 AND ended_at IS NULL AND started_at <= $2")
+                .bind(org).bind(now).fetch_all(p).await?
+        });
+        Ok(all
+            .into_iter()
+            .filter(|s| crate::ids::stored_version(s).is_some_and(|v| v < version))
+            .collect())
     }
 
     /// Registers an involvement (or refreshes the active one of the same organisation and
@@ -303,21 +332,46 @@ impl Store {
     /// visibility (each party towards each party it did not yet share a case with), they form
     /// one case (merging cases if needed) and each party is told; otherwise nothing is disclosed
     /// and the withheld disclosures are logged.
+    ///
+    /// `subject_all` is the subject's pseudonym under every key version and `persons_all` every
+    /// person's, so that an involvement or a household member stored under an older key version
+    /// (before or during a re-key) is still found; `persons` (current version) are stored.
+    #[allow(clippy::too_many_arguments)]
     pub async fn register_involvement(
         &self,
         new: &Involvement,
+        subject_all: &[SubjectPseudonym],
         persons: &[String],
+        persons_all: &[String],
         entry: &PendingEntry,
         case_id_if_new: &str,
         decider: &(dyn MatchDecider + Sync),
     ) -> StoreResult<Registered> {
         let is_pg = matches!(self, Store::Postgres(_));
         let share = self.share_lock();
+        let existing_sql = format!(
+            "SELECT involvement_id FROM involvements WHERE org_oin = $1 AND ended_at IS NULL AND subject IN ({}) ORDER BY registered_at, involvement_id",
+            super::placeholders(2, subject_all.len().max(1))
+        );
+        let match_sql = format!(
+            "SELECT {} FROM involvements i WHERE i.ended_at IS NULL AND i.org_oin <> $2 AND i.involvement_id IN (
+                SELECT b.involvement_id FROM involvement_persons b WHERE b.person IN (
+                    SELECT a.person FROM involvement_persons a WHERE a.involvement_id = $1)
+                OR b.person IN ({})) ORDER BY i.involvement_id",
+            INVOLVEMENT_COLUMNS.split(", ").map(|c| format!("i.{c}")).collect::<Vec<_>>().join(", "),
+            super::placeholders(3, persons_all.len().max(1))
+        );
         let (id, already) = on_writer!(self, p => {
             let mut tx = p.begin().await?;
             let seq = lock_register!(tx);
-            let existing: Option<String> = sqlx::query_scalar("SELECT involvement_id FROM involvements WHERE org_oin = $1 AND subject = $2 AND ended_at IS NULL")
-                .bind(&new.org_oin).bind(new.subject.as_str()).fetch_optional(&mut *tx).await?;
+            let mut q = sqlx::query_scalar(&existing_sql).bind(&new.org_oin);
+            if subject_all.is_empty() {
+                q = q.bind(new.subject.as_str());
+            }
+            for s in subject_all {
+                q = q.bind(s.as_str());
+            }
+            let existing: Option<String> = q.fetch_optional(&mut *tx).await?;
             let already = existing.is_some();
             let id = match existing {
                 Some(id) => {
@@ -345,12 +399,14 @@ impl Store {
             };
             // Candidates: active involvements of other organisations whose persons meet mine.
             let mut group: Vec<Involvement> = Vec::new();
-            for r in sqlx::query(&format!(
-                "SELECT {} FROM involvements i WHERE i.ended_at IS NULL AND i.org_oin <> $2 AND i.involvement_id IN (
-                    SELECT b.involvement_id FROM involvement_persons a JOIN involvement_persons b ON a.person = b.person
-                    WHERE a.involvement_id = $1) ORDER BY i.involvement_id",
-                INVOLVEMENT_COLUMNS.split(", ").map(|c| format!("i.{c}")).collect::<Vec<_>>().join(", ")))
-                .bind(&id).bind(&me.org_oin).fetch_all(&mut *tx).await? {
+            let mut q = sqlx::query(&match_sql).bind(&id).bind(&me.org_oin);
+            if persons_all.is_empty() {
+                q = q.bind(new.subject.as_str());
+            }
+            for person in persons_all {
+                q = q.bind(person);
+            }
+            for r in q.fetch_all(&mut *tx).await? {
                 group.push(involvement_from_row!(&r));
             }
             // Their cases and mine, with every active party of each.
@@ -458,16 +514,27 @@ impl Store {
         Ok(v)
     }
 
-    /// The active involvements of `org` with `subject`.
+    /// The active involvements of `org` with the person stored under any of `subject`'s
+    /// pseudonyms.
     pub async fn active_involvements_of(
         &self,
         org: &str,
-        subject: &SubjectPseudonym,
+        subject: &[SubjectPseudonym],
     ) -> StoreResult<Vec<Involvement>> {
+        if subject.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT {INVOLVEMENT_COLUMNS} FROM involvements WHERE org_oin = $1 AND ended_at IS NULL AND subject IN ({}) ORDER BY involvement_id",
+            super::placeholders(2, subject.len())
+        );
         let v = on_pool!(self, p => {
             let mut v = Vec::new();
-            for r in sqlx::query(&format!("SELECT {INVOLVEMENT_COLUMNS} FROM involvements WHERE org_oin = $1 AND subject = $2 AND ended_at IS NULL ORDER BY involvement_id"))
-                .bind(org).bind(subject.as_str()).fetch_all(p).await? {
+            let mut q = sqlx::query(&sql).bind(org);
+            for s in subject {
+                q = q.bind(s.as_str());
+            }
+            for r in q.fetch_all(p).await? {
                 v.push(involvement_from_row!(&r));
             }
             v

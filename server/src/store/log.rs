@@ -23,11 +23,26 @@ impl Store {
         Ok(n as u64)
     }
 
-    /// Entries about a subject, in log order.
-    pub async fn log_entries_for_subject(&self, subject: &str) -> StoreResult<Vec<StoredEntry>> {
-        let rows: Vec<(i64, Vec<u8>)> = on_pool!(self, p => sqlx::query_as(
-            "SELECT e.idx, e.entry FROM log_subject_index s JOIN log_entries e ON e.idx = s.idx WHERE s.subject = $1 ORDER BY e.idx")
-            .bind(subject).fetch_all(p).await?);
+    /// Entries about a subject indexed under any of `subject` (its pseudonyms under every key
+    /// version), each once, in log order.
+    pub async fn log_entries_for_subject<S: AsRef<str>>(
+        &self,
+        subject: &[S],
+    ) -> StoreResult<Vec<StoredEntry>> {
+        if subject.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT e.idx, e.entry FROM log_entries e WHERE e.idx IN (SELECT s.idx FROM log_subject_index s WHERE s.subject IN ({})) ORDER BY e.idx",
+            super::placeholders(1, subject.len())
+        );
+        let rows: Vec<(i64, Vec<u8>)> = on_pool!(self, p => {
+            let mut q = sqlx::query_as(&sql);
+            for s in subject {
+                q = q.bind(s.as_ref());
+            }
+            q.fetch_all(p).await?
+        });
         Ok(rows
             .into_iter()
             .map(|(idx, bytes)| StoredEntry {

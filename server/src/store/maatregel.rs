@@ -58,12 +58,25 @@ impl Store {
         Ok(m)
     }
 
-    /// Every maatregel about a subject, oldest first.
-    pub async fn maatregelen_of(&self, subject: &SubjectPseudonym) -> StoreResult<Vec<Maatregel>> {
+    /// Every maatregel about a subject (stored under any of `subject`'s pseudonyms), oldest first.
+    pub async fn maatregelen_of(
+        &self,
+        subject: &[SubjectPseudonym],
+    ) -> StoreResult<Vec<Maatregel>> {
+        if subject.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT {COLUMNS} FROM maatregelen WHERE subject IN ({}) ORDER BY starts_at, maatregel_id",
+            super::placeholders(1, subject.len())
+        );
         let v = on_pool!(self, p => {
             let mut v = Vec::new();
-            for r in sqlx::query(&format!("SELECT {COLUMNS} FROM maatregelen WHERE subject = $1 ORDER BY starts_at, maatregel_id"))
-                .bind(subject.as_str()).fetch_all(p).await? {
+            let mut q = sqlx::query(&sql);
+            for s in subject {
+                q = q.bind(s.as_str());
+            }
+            for r in q.fetch_all(p).await? {
                 v.push(maatregel_from_row!(&r));
             }
             v

@@ -85,6 +85,14 @@ fn json<T: serde::Serialize>(v: &T) -> String {
 }
 
 /// A JSON column read back; `what` names the column when it does not parse.
+/// `$from, $from+1, …` for `n` bound values (an `IN (…)` list).
+fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn parse<T: serde::de::DeserializeOwned>(s: &str, what: &'static str) -> StoreResult<T> {
     serde_json::from_str(s).map_err(|_| StoreError::Corrupt(what))
 }
@@ -94,6 +102,7 @@ pub mod group;
 pub mod involvement;
 pub mod log;
 pub mod maatregel;
+pub mod rekey;
 pub mod retention;
 pub mod signal;
 pub mod testing;
