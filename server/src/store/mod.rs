@@ -134,13 +134,17 @@ impl StoreError {
         match e {
             sqlx::Error::Database(d) => {
                 let code = d.code().unwrap_or_default();
-                match code.parse::<i32>() {
-                    // SQLite (extended) result codes: BUSY, LOCKED, READONLY, IOERR, CORRUPT,
-                    // FULL, CANTOPEN.
-                    Ok(n) => matches!(n & 0xff, 5 | 6 | 8 | 10 | 11 | 13 | 14),
-                    // PostgreSQL SQLSTATE classes: connection exception, insufficient resources,
-                    // operator intervention, system error.
-                    Err(_) => ["08", "53", "57", "58"].iter().any(|c| code.starts_with(c)),
+                if d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                    .is_some()
+                {
+                    // SQLSTATE classes: connection exception, insufficient resources (disk
+                    // full), operator intervention (shutdown), system error (I/O).
+                    ["08", "53", "57", "58"].iter().any(|c| code.starts_with(c))
+                } else {
+                    // SQLite (extended) result codes, primary part: BUSY, LOCKED, READONLY,
+                    // IOERR, CORRUPT, FULL, CANTOPEN.
+                    code.parse::<i32>()
+                        .is_ok_and(|n| matches!(n & 0xff, 5 | 6 | 8 | 10 | 11 | 13 | 14))
                 }
             }
             _ => true,
