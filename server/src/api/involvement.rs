@@ -28,6 +28,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tonic::{Request, Response, Status};
+use tracing::Instrument;
 
 /// How often an idle notification stream looks for notifications written by other instances.
 pub const NOTIFICATION_POLL: Duration = Duration::from_millis(1000);
@@ -632,49 +633,53 @@ impl NotificationService for NotificationApi {
         let wake = Arc::clone(&self.wake);
         let mut stop = self.stop.clone();
         let (tx, rx) = tokio::sync::mpsc::channel(16);
-        tokio::spawn(async move {
-            loop {
-                if *stop.borrow() {
-                    let _ = tx
+        let request_id = super::status::request_id(&request);
+        tokio::spawn(
+            async move {
+                loop {
+                    if *stop.borrow() {
+                        let _ = tx
                         .send(Err(Status::unavailable(
                             "the hub is shutting down; reconnect and resume after your last cursor",
                         )))
                         .await;
-                    return;
-                }
-                if let Err(status) = still_authorised(&ctx, &c) {
-                    let _ = tx.send(Err(status)).await;
-                    return;
-                }
-                let notified = wake.notified();
-                tokio::pin!(notified);
-                notified.as_mut().enable();
-                let rows = match ctx.store.notifications_after(&me, after, 64).await {
-                    Ok(r) => r,
-                    Err(e) => {
-                        let _ = tx.send(Err(from_store(e))).await;
                         return;
                     }
-                };
-                let idle = rows.is_empty();
-                for n in rows {
-                    after = n.cursor;
-                    if tx.send(Ok(notification_to_pb(&ctx, &n))).await.is_err() {
+                    if let Err(status) = still_authorised(&ctx, &c) {
+                        let _ = tx.send(Err(status)).await;
                         return;
                     }
-                }
-                if idle {
-                    tokio::select! {
-                        _ = &mut notified => {}
-                        _ = tokio::time::sleep(NOTIFICATION_POLL) => {}
-                        _ = tx.closed() => return,
-                        _ = stop.changed() => {}
+                    let notified = wake.notified();
+                    tokio::pin!(notified);
+                    notified.as_mut().enable();
+                    let rows = match ctx.store.notifications_after(&me, after, 64).await {
+                        Ok(r) => r,
+                        Err(e) => {
+                            let _ = tx.send(Err(from_store(e))).await;
+                            return;
+                        }
+                    };
+                    let idle = rows.is_empty();
+                    for n in rows {
+                        after = n.cursor;
+                        if tx.send(Ok(notification_to_pb(&ctx, &n))).await.is_err() {
+                            return;
+                        }
+                    }
+                    if idle {
+                        tokio::select! {
+                            _ = &mut notified => {}
+                            _ = tokio::time::sleep(NOTIFICATION_POLL) => {}
+                            _ = tx.closed() => return,
+                            _ = stop.changed() => {}
+                        }
                     }
                 }
             }
-        });
+            .instrument(tracing::Span::current()),
+        );
         Ok(Response::new(Box::pin(
-            tokio_stream::wrappers::ReceiverStream::new(rx),
+            super::status::stream_with_request_id(rx, request_id),
         )))
     }
 }

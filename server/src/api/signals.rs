@@ -24,6 +24,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tonic::{Request, Response, Status};
+use tracing::Instrument;
 
 /// Most recipients of one signal.
 pub const MAX_RECIPIENTS: usize = 8;
@@ -615,6 +616,7 @@ impl SignalService for SignalApi {
         let notify = Arc::clone(&self.inbox);
         let mut stop = self.stop.clone();
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<pb::StreamInboxResponse, Status>>(16);
+        let request_id = super::status::request_id(&request);
         tokio::spawn(async move {
             loop {
                 if *stop.borrow() {
@@ -718,9 +720,9 @@ impl SignalService for SignalApi {
                     }
                 }
             }
-        });
+        }.instrument(tracing::Span::current()));
         Ok(Response::new(Box::pin(
-            tokio_stream::wrappers::ReceiverStream::new(rx),
+            super::status::stream_with_request_id(rx, request_id),
         )))
     }
 

@@ -41,3 +41,31 @@ pub fn correlation_id() -> String {
     }
     hex::encode(b)
 }
+
+/// The items of a server stream fed by a spawned task, with the request id (`x-request-id`) added
+/// to the error status that ends the stream: that status travels in the trailers, long after the
+/// headers that carried the id, and a client should not have to keep both to report a failure.
+pub fn stream_with_request_id<T: Send + 'static>(
+    rx: tokio::sync::mpsc::Receiver<Result<T, Status>>,
+    id: Option<crate::metrics::RequestId>,
+) -> impl futures::Stream<Item = Result<T, Status>> + Send + 'static {
+    use tokio_stream::StreamExt;
+    let value = id.and_then(|i| tonic::metadata::MetadataValue::try_from(i.0.as_str()).ok());
+    tokio_stream::wrappers::ReceiverStream::new(rx).map(move |item| {
+        item.map_err(|mut s| {
+            if let Some(v) = &value {
+                s.metadata_mut()
+                    .insert(crate::metrics::REQUEST_ID, v.clone());
+            }
+            s
+        })
+    })
+}
+
+/// The request id the metrics layer gave this call.
+pub fn request_id<T>(request: &tonic::Request<T>) -> Option<crate::metrics::RequestId> {
+    request
+        .extensions()
+        .get::<crate::metrics::RequestId>()
+        .cloned()
+}

@@ -23,6 +23,7 @@ use signaalhub_proto::pb::zorgmelding_service_server::ZorgmeldingService;
 use std::pin::Pin;
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
+use tracing::Instrument;
 
 /// The purpose every zorgmelding fragment is shared for (a purpose of the convenant).
 pub const ZORGMELDING_PURPOSE: &str = "zorgmelding_politie";
@@ -751,6 +752,7 @@ impl ZorgmeldingService for ZorgmeldingApi {
         let mut stop = self.stop.clone();
         let (tx, rx) =
             tokio::sync::mpsc::channel::<Result<pb::StreamZorgmeldingenResponse, Status>>(8);
+        let request_id = super::status::request_id(&request);
         tokio::spawn(async move {
             loop {
                 if *stop.borrow() {
@@ -826,9 +828,9 @@ impl ZorgmeldingService for ZorgmeldingApi {
                     }
                 }
             }
-        });
+        }.instrument(tracing::Span::current()));
         Ok(Response::new(Box::pin(
-            tokio_stream::wrappers::ReceiverStream::new(rx),
+            super::status::stream_with_request_id(rx, request_id),
         )))
     }
 

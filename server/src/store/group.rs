@@ -5,7 +5,9 @@
 //! `fsync` dominates), new submissions queue up and form the next group, so under load many
 //! requests share one commit and one log-sequence update, and a lone request waits for nothing
 //! but its own commit. Each submission is still all-or-nothing: when a group's transaction fails
-//! as a whole, its members are stored one by one so that one bad member cannot fail the others.
+//! as a whole, its members are stored one by one so that one bad member cannot fail the others —
+//! unless the store itself is out ([`StoreError::is_outage`]): then every member is answered with
+//! that failure at once.
 use super::signal::Submitted;
 use super::{Store, StoreError, StoreResult};
 use crate::domain::signal::{NewDelivery, SignalRecord};
@@ -139,6 +141,17 @@ async fn commit(store: &Store, group: &mut Vec<Job>, stats: &Stats) {
                 stats.count(1, group.len() as u64);
                 for (job, result) in group.drain(..).zip(results) {
                     let _ = job.reply.send(result);
+                }
+                return;
+            }
+            Err(e) if e.is_outage() => {
+                // The store cannot write at all: storing the members one by one would only make
+                // each wait for the same failure in turn (past the request timeout).
+                tracing::warn!(error = %e, size = group.len(), "group commit failed: the store is unavailable");
+                stats.count(1, group.len() as u64);
+                let text = format!("group commit: {e}");
+                for job in group.drain(..) {
+                    let _ = job.reply.send(Err(StoreError::outage(text.clone())));
                 }
                 return;
             }

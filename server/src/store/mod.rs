@@ -4,11 +4,11 @@
 //! cannot drift apart in behaviour. Placeholders are `$1, $2, ...`, which both drivers accept.
 use crate::domain::directory::{KeyUsage, OrgFilter, OrgKey, OrgStatus, Organization, Sector};
 use crate::ids::Oin;
-use sqlx::Row;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use sqlx::{Connection, Row};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -132,6 +132,41 @@ pub enum StoreError {
     Corrupt(&'static str),
 }
 
+impl StoreError {
+    /// Whether the error says that the store as a whole cannot answer now — unreachable, out of
+    /// connections, disk full, I/O error, read-only — rather than that one request is at fault:
+    /// retrying the same work piece by piece cannot help then.
+    pub fn is_outage(&self) -> bool {
+        let StoreError::Unavailable(e) = self else {
+            return false;
+        };
+        match e {
+            sqlx::Error::Database(d) => {
+                let code = d.code().unwrap_or_default();
+                if d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                    .is_some()
+                {
+                    // SQLSTATE classes: connection exception, insufficient resources (disk
+                    // full), operator intervention (shutdown), system error (I/O).
+                    ["08", "53", "57", "58"].iter().any(|c| code.starts_with(c))
+                } else {
+                    // SQLite (extended) result codes, primary part: BUSY, LOCKED, READONLY,
+                    // IOERR, CORRUPT, FULL, CANTOPEN.
+                    code.parse::<i32>()
+                        .is_ok_and(|n| matches!(n & 0xff, 5 | 6 | 8 | 10 | 11 | 13 | 14))
+                }
+            }
+            _ => true,
+        }
+    }
+
+    /// An outage error carrying another error's text (for answering several requests that met
+    /// the same failure).
+    pub fn outage(text: String) -> StoreError {
+        StoreError::Unavailable(sqlx::Error::Io(std::io::Error::other(text)))
+    }
+}
+
 /// oin, name, sector, region, contact_point, status, token_issuer, expertise (newline-joined).
 type OrgRow = (
     String,
@@ -191,6 +226,26 @@ impl Store {
             .busy_timeout(Duration::from_secs(10));
         let write = SqlitePoolOptions::new()
             .max_connections(1)
+            // As for PostgreSQL: a writer that cannot be had within 10 s is an outage, answered
+            // UNAVAILABLE (before the request timeout cancels the call).
+            .acquire_timeout(Duration::from_secs(10))
+            // SQLite opens a file it may not write read-only, silently (e.g. while the disk
+            // refuses writes); such a writer would refuse every write even after the disk is
+            // back. A writer must be able to take the write lock, or it is not opened (the pool
+            // tries again at the next request).
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+                    sqlx::query("ROLLBACK").execute(&mut *conn).await?;
+                    Ok(())
+                })
+            })
+            // A COMMIT that fails with an I/O error is rolled back by SQLite itself, but sqlx
+            // still counts the transaction as open; reused, that connection would turn the next
+            // BEGIN into a SAVEPOINT inside a transaction that never commits, so later writes
+            // would be acknowledged without ever being stored. Such a connection is closed
+            // instead of going back to the pool.
+            .after_release(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
             .connect_with(opts.clone())
             .await?;
         SQLITE_MIGRATIONS.run(&write).await?;

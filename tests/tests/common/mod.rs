@@ -50,6 +50,18 @@ pub fn now() -> i64 {
 impl TestHub {
     /// Starts a hub on a fresh database of `backend` with the seven sample organisations.
     pub async fn start(backend: &'static str) -> TestHub {
+        TestHub::start_with(backend, |db| db.to_owned(), "").await
+    }
+
+    /// Like [`TestHub::start`], but the hub's configuration names `database(fresh database)` as
+    /// its database (e.g. the URL of a proxy in front of it) and ends with `extra_toml` (more
+    /// tables, e.g. `[limits]`). The test's own handles (`store` aside) still reach the fresh
+    /// database directly: see [`TestHub::direct_store`].
+    pub async fn start_with(
+        backend: &'static str,
+        database: impl FnOnce(&str) -> String,
+        extra_toml: &str,
+    ) -> TestHub {
         let _ = signaalhub_server::auth::tls::crypto_provider();
         let _ = tracing_subscriber::fmt()
             .with_env_filter(
@@ -96,8 +108,8 @@ refresh_ms = 200
 checkpoint_key_file = "ckpt.pem"
 checkpoint_key_id = "test-hub-1"
 integrate_ms = 100
-"#,
-            db = db.database
+{extra_toml}"#,
+            db = database(&db.database)
         );
         std::fs::write(dir.path().join("hub.toml"), toml).unwrap();
         let config = Config::load(&dir.path().join("hub.toml"), |_| None).unwrap();
@@ -187,6 +199,11 @@ integrate_ms = 100
             _db: db,
             _dir: dir,
         }
+    }
+
+    /// The fresh database itself, not through the hub's configured URL (which may be a proxy).
+    pub fn direct_store(&self) -> &Store {
+        &self._db.store
     }
 
     pub fn org(&self, sector: &str) -> &TestOrg {
@@ -564,4 +581,120 @@ pub async fn database_text(hub: &TestHub) -> String {
             all
         }
     }
+}
+
+/// Seals signals from one organisation to another without a round trip per signal: the
+/// recipient's key is fetched once. For load in the fault and race suites.
+pub struct Sealer {
+    sender: signaalhub_client::envelope::SenderKeys,
+    recipient: signaalhub_client::envelope::RecipientKey,
+    recipient_oin: String,
+    purpose: String,
+    categories: Vec<String>,
+}
+
+impl TestHub {
+    /// A [`Sealer`] from `from` to `to` for `purpose` and `categories`.
+    pub async fn sealer(&self, from: &str, to: &str, purpose: &str, categories: &[&str]) -> Sealer {
+        let o = self.org(from);
+        let sender = signaalhub_client::envelope::SenderKeys::from_pkcs8_der(
+            &o.info.oin,
+            &o.info.signing_key_id,
+            &o.signing_pkcs8,
+        )
+        .unwrap();
+        let to_oin = self.org(to).info.oin.clone();
+        let org = self
+            .client(from)
+            .await
+            .get_organization(&to_oin)
+            .await
+            .unwrap();
+        let key = org
+            .encryption_keys
+            .iter()
+            .find(|k| k.retired_at.is_none())
+            .unwrap();
+        Sealer {
+            sender,
+            recipient: signaalhub_client::envelope::RecipientKey::from_directory(
+                to_oin.clone(),
+                key,
+            )
+            .unwrap(),
+            recipient_oin: to_oin,
+            purpose: purpose.into(),
+            categories: categories.iter().map(|c| c.to_string()).collect(),
+        }
+    }
+}
+
+impl Sealer {
+    /// A SendSignalRequest for `signal_id` about `subject_bsn` on `basis`, carrying `payload`.
+    pub fn request(
+        &self,
+        signal_id: &str,
+        subject_bsn: &str,
+        basis: &signaalhub_client::signaalhub_proto::pb::Basis,
+        payload: &[u8],
+    ) -> signaalhub_client::signaalhub_proto::pb::SendSignalRequest {
+        use signaalhub_client::signaalhub_proto::pb;
+        let binding = pb::EnvelopeBinding {
+            signal_id: signal_id.into(),
+            purpose: self.purpose.clone(),
+            categories: self.categories.clone(),
+            basis_reference: signaalhub_client::signaalhub_proto::basis_reference(basis),
+            created_at_unix: now(),
+        };
+        let env = signaalhub_client::envelope::seal(
+            payload,
+            binding,
+            &self.sender,
+            std::slice::from_ref(&self.recipient),
+        )
+        .unwrap();
+        pb::SendSignalRequest {
+            signal_id: signal_id.into(),
+            envelope: Some(env),
+            recipient_oins: vec![self.recipient_oin.clone()],
+            subject_bsns: vec![subject_bsn.into()],
+            purpose: self.purpose.clone(),
+            categories: self.categories.clone(),
+            urgency: pb::Urgency::Normal as i32,
+            basis: Some(basis.clone()),
+            ..Default::default()
+        }
+    }
+}
+
+/// Every log entry of the hub's database, parsed, with its index (in commit order).
+pub async fn log_entries(store: &Store) -> Vec<(u64, signaalhub_server::ledger::LogEntry)> {
+    let size = store.log_size().await.unwrap();
+    store
+        .log_range(0, size)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(i, b)| {
+            (
+                i,
+                signaalhub_server::ledger::LogEntry::from_bytes(&b).expect("every entry parses"),
+            )
+        })
+        .collect()
+}
+
+/// Counts panics anywhere in this test process (hub tasks included): a panic inside a spawned
+/// task does not fail the test by itself, so fault tests assert this stays 0.
+pub fn panic_counter() -> &'static std::sync::atomic::AtomicUsize {
+    static COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            COUNT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            previous(info);
+        }));
+    });
+    &COUNT
 }
