@@ -8,6 +8,7 @@
 
 mod baseline;
 mod load;
+mod logverify;
 mod setup;
 mod sink;
 
@@ -37,6 +38,17 @@ struct Cli {
 enum Cmd {
     /// Run every scenario (the default).
     Run(RunArgs),
+    /// `signaalhub log verify` over a log of millions of entries: builds the database through the
+    /// hub's store and integrator (not timed), then times verify runs in a child process.
+    LogVerify(logverify::LogVerifyArgs),
+    /// (internal) What `signaalhub log verify` does, with its own figures on one line.
+    #[command(hide = true)]
+    LogVerifyChild {
+        #[arg(long)]
+        kit: PathBuf,
+        #[arg(long)]
+        database: PathBuf,
+    },
     /// (internal) Serve a hub on the kit's configuration.
     #[command(hide = true)]
     Hub {
@@ -112,6 +124,8 @@ fn main() -> anyhow::Result<()> {
             group_commit,
         } => rt.block_on(serve_hub(&kit, database, &listen, group_commit)),
         Cmd::Sink { kit, listen } => rt.block_on(sink::serve(&kit, &listen)),
+        Cmd::LogVerify(args) => rt.block_on(logverify::run(args)),
+        Cmd::LogVerifyChild { kit, database } => rt.block_on(logverify::child(&kit, &database)),
         Cmd::Run(args) => {
             if !args.no_pin {
                 // All of this process's threads, and those it starts later, on core 0.
