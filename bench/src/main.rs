@@ -7,6 +7,7 @@
 #![allow(clippy::print_stdout)]
 
 mod baseline;
+mod flood;
 mod load;
 mod logverify;
 mod setup;
@@ -48,6 +49,22 @@ enum Cmd {
         kit: PathBuf,
         #[arg(long)]
         database: PathBuf,
+    },
+    /// One organisation floods the hub (connections, streams, HTTP/2 rapid reset, oversized
+    /// messages, random `kid`s) while another sends signals open loop: its latency with and
+    /// without the attack, the hub's memory and CPU, the attacker's outcomes.
+    Flood(flood::FloodArgs),
+    /// (internal) Serve a hub with the default limits for the flood scenario.
+    #[command(hide = true)]
+    FloodHub {
+        #[arg(long)]
+        kit: PathBuf,
+        #[arg(long)]
+        database: String,
+        #[arg(long)]
+        listen: String,
+        #[arg(long)]
+        max_connections: usize,
     },
     /// (internal) Serve a hub on the kit's configuration.
     #[command(hide = true)]
@@ -125,6 +142,21 @@ fn main() -> anyhow::Result<()> {
         } => rt.block_on(serve_hub(&kit, database, &listen, group_commit)),
         Cmd::Sink { kit, listen } => rt.block_on(sink::serve(&kit, &listen)),
         Cmd::LogVerify(args) => rt.block_on(logverify::run(args)),
+        Cmd::FloodHub {
+            kit,
+            database,
+            listen,
+            max_connections,
+        } => rt.block_on(flood::serve_hub(&kit, database, &listen, max_connections)),
+        Cmd::Flood(args) => {
+            if !args.no_pin {
+                let _ = std::process::Command::new("taskset")
+                    .args(["-a", "-p", "-c", "0", &std::process::id().to_string()])
+                    .stdout(std::process::Stdio::null())
+                    .status();
+            }
+            rt.block_on(flood::run(args))
+        }
         Cmd::LogVerifyChild { kit, database } => rt.block_on(logverify::child(&kit, &database)),
         Cmd::Run(args) => {
             if !args.no_pin {

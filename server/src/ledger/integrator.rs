@@ -318,7 +318,7 @@ fn hash_batch(b: ReadBatch) -> HashedBatch {
                 s.spawn(move || {
                     let mut leaves = Vec::with_capacity(c.len());
                     for (i, (_, bytes)) in c.iter().enumerate() {
-                        if crate::ledger::LogEntry::from_bytes(bytes).is_none() {
+                        if !crate::ledger::LogEntry::is_valid_bytes(bytes) {
                             return (leaves, Some(i));
                         }
                         leaves.push(merkle::leaf_hash(bytes));
