@@ -45,6 +45,10 @@ pub struct FloodArgs {
     /// The hub's `limits.max_connections` for the run (the attacker goes beyond it).
     #[arg(long, default_value_t = 400)]
     pub max_connections: usize,
+    /// The hub's `limits.max_connections_per_org` (default: the hub's default); a value at or
+    /// above `--max-connections` shows the hub without a per-organisation cap.
+    #[arg(long)]
+    pub connections_per_org: Option<u32>,
     /// Connections the attacker opens and holds (beyond `--max-connections` by default).
     #[arg(long, default_value_t = 500)]
     pub attack_connections: usize,
@@ -77,7 +81,6 @@ struct Attacker {
     addr: String,
     tls: tokio_rustls::TlsConnector,
     token: String,
-    oin: String,
     tally: Arc<Tally>,
 }
 
@@ -88,7 +91,6 @@ fn grpc_name(code: &str) -> String {
 
 impl Attacker {
     fn new(kit: &Path, sector: &str, addr: String) -> anyhow::Result<Attacker> {
-        let org = setup::kit_org(kit, sector)?;
         let dir = kit.join("orgs").join(sector);
         let certs = signaalhub_server::auth::tls::parse_certs(
             &std::fs::read(dir.join("cert.pem"))?,
@@ -114,7 +116,6 @@ impl Attacker {
             token: std::fs::read_to_string(dir.join("token.jwt"))?
                 .trim()
                 .to_owned(),
-            oin: org.oin,
             tally: Arc::new(Tally::default()),
         })
     }
@@ -208,7 +209,9 @@ impl Attacker {
         body.send_data(Bytes::from(framed), true)?;
         let resp = resp.await?;
         if let Some(s) = resp.headers().get("grpc-status") {
-            return Ok(grpc_name(s.to_str().unwrap_or("")));
+            let code = grpc_name(s.to_str().unwrap_or(""));
+            self.first_message(path, &code, resp.headers());
+            return Ok(code);
         }
         let mut rb = resp.into_body();
         while let Some(chunk) = rb.data().await {
@@ -216,12 +219,35 @@ impl Attacker {
             let _ = rb.flow_control().release_capacity(chunk.len());
         }
         let trailers = rb.trailers().await?;
-        Ok(trailers
-            .and_then(|t| {
-                t.get("grpc-status")
-                    .map(|v| grpc_name(v.to_str().unwrap_or("")))
-            })
-            .unwrap_or_else(|| "no grpc-status".into()))
+        Ok(match trailers {
+            Some(t) => match t.get("grpc-status") {
+                Some(v) => {
+                    let code = grpc_name(v.to_str().unwrap_or(""));
+                    self.first_message(path, &code, &t);
+                    code
+                }
+                None => "no grpc-status".into(),
+            },
+            None => "no grpc-status".into(),
+        })
+    }
+
+    /// Records the first `grpc-message` seen with each status code (not for OK).
+    fn first_message(&self, path: &str, code: &str, headers: &http::HeaderMap) {
+        if code == "Ok" {
+            return;
+        }
+        let msg = headers
+            .get("grpc-message")
+            .and_then(|m| m.to_str().ok())
+            .unwrap_or("");
+        let key = format!("first {code} message ({path}): ");
+        if let Ok(mut m) = self.tally.0.lock()
+            && !m.keys().any(|k| k.starts_with(&key))
+        {
+            let short: String = msg.chars().take(160).collect();
+            m.insert(format!("{key}{short}"), 1);
+        }
     }
 }
 
@@ -264,9 +290,12 @@ const SEND: &str = "/signaalhub.v1.SignalService/SendSignal";
 const INBOX: &str = "/signaalhub.v1.SignalService/StreamInbox";
 
 /// Runs every attack until `stop`.
-async fn attack(a: Attacker, args: FloodArgs, big: Bytes, stop: Arc<AtomicBool>) {
+async fn attack(a: Attacker, args: AttackArgs, big: (Bytes, Bytes), stop: Arc<AtomicBool>) {
     let mut tasks = Vec::new();
-    // Connections held open, each with inbox streams beyond the per-organisation cap.
+    let persistent = spawn_persistent_attacks(&a, &args, &big, &stop);
+    // The connections that carry the other attacks go first; then the attacker tries to hold
+    // more connections than the hub allows, and inbox streams beyond the per-organisation cap.
+    tokio::time::sleep(Duration::from_millis(300)).await;
     for i in 0..args.attack_connections {
         let a = a.clone();
         let stop = Arc::clone(&stop);
@@ -332,10 +361,34 @@ async fn attack(a: Attacker, args: FloodArgs, big: Bytes, stop: Arc<AtomicBool>)
             drop(send);
         }));
     }
+    tasks.extend(persistent);
+    // Until the phase ends; then whatever still waits (a handshake the hub does not answer) is
+    // dropped, so no attack spills into the next quiet phase.
+    while !stop.load(Ordering::Relaxed) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for t in &tasks {
+        t.abort();
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+}
+
+/// Rapid reset, oversized and near-limit messages, random `kid`s: each on connections of its own
+/// that it re-opens whenever the hub closes them.
+fn spawn_persistent_attacks(
+    a: &Attacker,
+    args: &AttackArgs,
+    big: &(Bytes, Bytes),
+    stop: &Arc<AtomicBool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut tasks = Vec::new();
     // Rapid reset: HEADERS then RST_STREAM at once, as fast as the connection takes them.
     for _ in 0..args.reset_connections {
         let a = a.clone();
-        let stop = Arc::clone(&stop);
+        let stop = Arc::clone(stop);
         tasks.push(tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
                 let Some(mut send) = a.connect("rapid reset").await else {
@@ -375,7 +428,7 @@ async fn attack(a: Attacker, args: FloodArgs, big: Bytes, stop: Arc<AtomicBool>)
     for kind in 0..3usize {
         for _ in 0..2 {
             let a = a.clone();
-            let stop = Arc::clone(&stop);
+            let stop = Arc::clone(stop);
             let big = big.clone();
             tasks.push(tokio::spawn(async move {
                 let seq = Arc::new(AtomicU64::new(0));
@@ -396,8 +449,8 @@ async fn attack(a: Attacker, args: FloodArgs, big: Bytes, stop: Arc<AtomicBool>)
                             while !stop.load(Ordering::Relaxed) {
                                 let n = seq.fetch_add(1, Ordering::Relaxed);
                                 let (token, msg) = match kind {
-                                    0 => (a.token.clone(), big.clone()),
-                                    1 => (a.token.clone(), big.slice(..big.len() - 2048)),
+                                    0 => (a.token.clone(), big.0.clone()),
+                                    1 => (a.token.clone(), big.1.clone()),
                                     _ => (random_kid_token(n), Bytes::from_static(b"")),
                                 };
                                 match a.call(&mut send, SEND, &token, msg).await {
@@ -417,18 +470,72 @@ async fn attack(a: Attacker, args: FloodArgs, big: Bytes, stop: Arc<AtomicBool>)
             }));
         }
     }
-    // Until the phase ends; then whatever still waits (a handshake the hub does not answer) is
-    // dropped, so no attack spills into the next quiet phase.
-    while !stop.load(Ordering::Relaxed) {
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    tasks
+}
+
+/// What the attacker process is told.
+#[derive(Args, Debug, Clone)]
+pub struct AttackArgs {
+    /// The dev kit.
+    #[arg(long)]
+    pub kit: PathBuf,
+    /// The hub.
+    #[arg(long)]
+    pub addr: String,
+    /// The `SendSignal` message just above the hub's limit (a file).
+    #[arg(long)]
+    pub message: PathBuf,
+    /// Connections to open and hold.
+    #[arg(long)]
+    pub attack_connections: usize,
+    /// Connections to run rapid reset on.
+    #[arg(long)]
+    pub reset_connections: usize,
+}
+
+/// The attacker process: `start` and `stop` on standard input begin and end an attack phase;
+/// `quit` prints the outcome counts (`tally <count> <outcome>`) and ends.
+pub async fn attacker_process(args: AttackArgs) -> anyhow::Result<()> {
+    let a = Attacker::new(&args.kit, "politie", args.addr.clone())?;
+    let big = Bytes::from(std::fs::read(&args.message)?);
+    let mut near_path = args.message.clone().into_os_string();
+    near_path.push(".near");
+    let near = Bytes::from(std::fs::read(near_path)?);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<String>(8);
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lines() {
+            let Ok(line) = line else { break };
+            if tx.blocking_send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut running: Option<(Arc<AtomicBool>, tokio::task::JoinHandle<()>)> = None;
+    while let Some(cmd) = rx.recv().await {
+        match cmd.trim() {
+            "start" => {
+                let stop = Arc::new(AtomicBool::new(false));
+                let t = tokio::spawn(attack(
+                    a.clone(),
+                    args.clone(),
+                    (big.clone(), near.clone()),
+                    Arc::clone(&stop),
+                ));
+                running = Some((stop, t));
+            }
+            "stop" => {
+                if let Some((stop, t)) = running.take() {
+                    stop.store(true, Ordering::Relaxed);
+                    let _ = t.await;
+                }
+            }
+            _ => break,
+        }
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    for t in &tasks {
-        t.abort();
+    for (k, v) in a.tally.snapshot() {
+        println!("tally {v} {k}");
     }
-    for t in tasks {
-        let _ = t.await;
-    }
+    Ok(())
 }
 
 /// A sample of the hub process: resident memory (KiB) and CPU seconds, over time.
@@ -450,6 +557,9 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// When a fresh victim connection was tried, and how long it took to answer (or why not).
+type FreshCall = (Duration, Result<Duration, String>);
+
 /// Runs the scenario and prints the report.
 pub async fn run(a: FloodArgs) -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(&a.dir);
@@ -460,6 +570,9 @@ pub async fn run(a: FloodArgs) -> anyhow::Result<()> {
     let db = dir.join("flood.sqlite");
     setup::copy_sqlite(&kit, &db)?;
     let addr = format!("127.0.0.1:{}", free_port()?);
+    let per_org = a
+        .connections_per_org
+        .unwrap_or(signaalhub_server::config::LimitsConfig::default().max_connections_per_org);
     let hub = spawn_self(
         &[
             "flood-hub".into(),
@@ -471,6 +584,8 @@ pub async fn run(a: FloodArgs) -> anyhow::Result<()> {
             addr.clone(),
             "--max-connections".into(),
             a.max_connections.to_string(),
+            "--connections-per-org".into(),
+            per_org.to_string(),
         ],
         (!a.no_pin).then_some(1),
         addr.clone(),
@@ -484,16 +599,50 @@ pub async fn run(a: FloodArgs) -> anyhow::Result<()> {
     let n = (a.rate * total_secs as f64).ceil() as usize + 10;
     let reqs = Arc::new(sealer.requests("victim", n)?);
     // The attacker's SendSignal body: a real request with a payload that puts it just above the
-    // hub's message limit (the near-limit attack sends it 2 KiB shorter, below the limit).
+    // hub's message limit (the near-limit attack sends it 4 KiB shorter, below the limit).
     let limit = signaalhub_server::config::LimitsConfig::default().max_message_bytes;
     let mut big_req = reqs[0].clone();
     big_req.signal_id = "attack".into();
     if let Some(env) = big_req.envelope.as_mut() {
         env.ciphertext = vec![0x5a; limit];
     }
-    let big = Bytes::from(prost::Message::encode_to_vec(&big_req));
-    let attacker = Attacker::new(&kit, "politie", addr.clone())?;
-    let attacker_oin = attacker.oin.clone();
+    let message = dir.join("attack-message.bin");
+    std::fs::write(&message, prost::Message::encode_to_vec(&big_req))?;
+    if let Some(env) = big_req.envelope.as_mut() {
+        env.ciphertext.truncate(limit - 4096);
+    }
+    std::fs::write(
+        dir.join("attack-message.bin.near"),
+        prost::Message::encode_to_vec(&big_req),
+    )?;
+    let attacker_oin = setup::kit_org(&kit, "politie")?.oin;
+    // The attacker is a process of its own at the lowest priority on the victim's core, so that
+    // its own CPU use (handshakes, resets) does not delay the victim's client.
+    let exe = std::env::current_exe()?;
+    let mut cmd = std::process::Command::new("nice");
+    cmd.args(["-n", "19"]);
+    if !a.no_pin {
+        cmd.args(["taskset", "-c", "0"]);
+    }
+    let mut attacker = cmd
+        .arg(&exe)
+        .arg("flood-attacker")
+        .arg("--kit")
+        .arg(&kit)
+        .arg("--addr")
+        .arg(&addr)
+        .arg("--message")
+        .arg(&message)
+        .arg("--attack-connections")
+        .arg(a.attack_connections.to_string())
+        .arg("--reset-connections")
+        .arg(a.reset_connections.to_string())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .context("start the attacker process")?;
+    let mut control = attacker.stdin.take().context("the attacker's stdin")?;
 
     // Samples of the hub's memory and CPU every 100 ms.
     let start = Instant::now();
@@ -515,8 +664,7 @@ pub async fn run(a: FloodArgs) -> anyhow::Result<()> {
         })
     };
     // A fresh victim connection and one call every second: can the victim still get in?
-    let fresh: Arc<Mutex<Vec<(Duration, Result<Duration, String>)>>> =
-        Arc::new(Mutex::new(Vec::new()));
+    let fresh: Arc<Mutex<Vec<FreshCall>>> = Arc::new(Mutex::new(Vec::new()));
     let fresh_task = {
         let fresh = Arc::clone(&fresh);
         let kit = kit.clone();
@@ -546,28 +694,21 @@ pub async fn run(a: FloodArgs) -> anyhow::Result<()> {
     };
     // The phases: the attack runs in every odd one.
     let attack_phases = {
-        let attacker = attacker.clone();
         let a = a.clone();
-        let big = big.clone();
         tokio::spawn(async move {
+            use std::io::Write;
             for phase in 0..phases {
                 if phase % 2 == 1 {
                     eprintln!("bench: attack phase {}", phase / 2 + 1);
-                    let stop = Arc::new(AtomicBool::new(false));
-                    let t = tokio::spawn(attack(
-                        attacker.clone(),
-                        a.clone(),
-                        big.clone(),
-                        Arc::clone(&stop),
-                    ));
+                    let _ = writeln!(control, "start").and_then(|()| control.flush());
                     tokio::time::sleep(Duration::from_secs(a.phase_secs)).await;
-                    stop.store(true, Ordering::Relaxed);
-                    let _ = t.await;
+                    let _ = writeln!(control, "stop").and_then(|()| control.flush());
                 } else {
                     eprintln!("bench: quiet phase");
                     tokio::time::sleep(Duration::from_secs(a.phase_secs)).await;
                 }
             }
+            let _ = writeln!(control, "quit").and_then(|()| control.flush());
         })
     };
     // The victim: open loop over the whole run, each latency from its intended send time.
@@ -598,6 +739,10 @@ pub async fn run(a: FloodArgs) -> anyhow::Result<()> {
         }
     }
     let _ = attack_phases.await;
+    let tally = tokio::task::spawn_blocking(move || attacker.wait_with_output())
+        .await?
+        .context("the attacker process")?;
+    let tally = String::from_utf8_lossy(&tally.stdout).into_owned();
     sampling.abort();
     fresh_task.abort();
     let end_rss = rss_kib(pid);
@@ -687,7 +832,7 @@ pub async fn run(a: FloodArgs) -> anyhow::Result<()> {
 
     println!("## signaalhub-bench flood\n");
     println!(
-        "Victim (school) sends 4 KB signals open loop at {}/s over 2 connections for {} phases of {} s (quiet / attack alternating, the first second of each left out); the attacker (politie, {attacker_oin}) has a valid certificate and token. Hub limits: defaults, except `max_connections` = {}. Hub pinned to core 1{}; load average at the end: {}.\n",
+        "Victim (school) sends 4 KB signals open loop at {}/s over 2 connections for {} phases of {} s (quiet / attack alternating, the first second of each left out); the attacker (politie, {attacker_oin}) has a valid certificate and token. Hub limits: defaults, except `max_connections` = {} and `max_connections_per_org` = {per_org}. Hub pinned to core 1{}; load average at the end: {}.\n",
         a.rate,
         phases,
         a.phase_secs,
@@ -728,15 +873,34 @@ pub async fn run(a: FloodArgs) -> anyhow::Result<()> {
     if let Some(e) = fa_first {
         println!("\nFirst failed fresh victim connection under attack: {e}");
     }
+    let by_phase: Vec<String> = (0..phases)
+        .map(|p| {
+            let to = Duration::from_secs((p as u64 + 1) * a.phase_secs);
+            let last = samples
+                .iter()
+                .filter(|s| s.at < to)
+                .map(|s| s.rss_kib)
+                .next_back()
+                .unwrap_or(0);
+            format!(
+                "{} {:.0}",
+                if p % 2 == 1 { "attack" } else { "quiet" },
+                last as f64 / 1024.0
+            )
+        })
+        .collect();
     println!(
-        "\nHub RSS after the last quiet phase: {:.0} MiB.\n",
+        "\nHub RSS (MiB) at the end of each phase: {}; after the run: {:.0} MiB.\n",
+        by_phase.join(", "),
         end_rss as f64 / 1024.0
     );
     println!("Attacker outcomes (all attack phases):\n");
     println!("| attack: outcome | count |");
     println!("|---|---|");
-    for (k, v) in attacker.tally.snapshot() {
-        println!("| {k} | {v} |");
+    for line in tally.lines() {
+        if let Some((v, k)) = line.strip_prefix("tally ").and_then(|l| l.split_once(' ')) {
+            println!("| {k} | {v} |");
+        }
     }
     Ok(())
 }
@@ -748,12 +912,14 @@ pub async fn serve_hub(
     database: String,
     listen: &str,
     max_connections: usize,
+    connections_per_org: u32,
 ) -> anyhow::Result<()> {
     let mut config = signaalhub_server::config::Config::load(&kit.join("hub.toml"), |_| None)
         .context("the kit's hub.toml")?;
     config.database = database;
     config.listen = listen.to_owned();
     config.limits.max_connections = max_connections;
+    config.limits.max_connections_per_org = connections_per_org;
     let listener = tokio::net::TcpListener::bind(listen).await?;
     signaalhub_server::run(listener, config, std::future::pending())
         .await

@@ -93,7 +93,7 @@ impl Generator {
         let subject = pick(&self.subjects, signal.wrapping_mul(2_654_435_761));
         let consent = |n: u64| format!("consent:{:032x}", signal.wrapping_mul(31) + n);
         let (event, outcome, basis, reasons, checks_consent) = match kind {
-            0..=11 if kind % 2 == 0 => (
+            0..=11 if kind.is_multiple_of(2) => (
                 Event::SignalSent,
                 EntryOutcome::Disclosed,
                 vec![consent(0), consent(1)],

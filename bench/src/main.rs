@@ -54,6 +54,9 @@ enum Cmd {
     /// messages, random `kid`s) while another sends signals open loop: its latency with and
     /// without the attack, the hub's memory and CPU, the attacker's outcomes.
     Flood(flood::FloodArgs),
+    /// (internal) The flood scenario's attacker, driven through standard input.
+    #[command(hide = true)]
+    FloodAttacker(flood::AttackArgs),
     /// (internal) Serve a hub with the default limits for the flood scenario.
     #[command(hide = true)]
     FloodHub {
@@ -65,6 +68,8 @@ enum Cmd {
         listen: String,
         #[arg(long)]
         max_connections: usize,
+        #[arg(long)]
+        connections_per_org: u32,
     },
     /// (internal) Serve a hub on the kit's configuration.
     #[command(hide = true)]
@@ -147,7 +152,15 @@ fn main() -> anyhow::Result<()> {
             database,
             listen,
             max_connections,
-        } => rt.block_on(flood::serve_hub(&kit, database, &listen, max_connections)),
+            connections_per_org,
+        } => rt.block_on(flood::serve_hub(
+            &kit,
+            database,
+            &listen,
+            max_connections,
+            connections_per_org,
+        )),
+        Cmd::FloodAttacker(args) => rt.block_on(flood::attacker_process(args)),
         Cmd::Flood(args) => {
             if !args.no_pin {
                 let _ = std::process::Command::new("taskset")
