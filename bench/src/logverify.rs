@@ -20,8 +20,8 @@ use std::time::Instant;
 /// Options of `log-verify`.
 #[derive(Args, Debug, Clone)]
 pub struct LogVerifyArgs {
-    /// Working folder (dev kit and database).
-    #[arg(long, default_value = "/work/tmp-bench/log-verify")]
+    /// Working folder (dev kit and database; ~12 GB for 10 million entries).
+    #[arg(long, default_value = "target/bench-log-verify")]
     pub dir: PathBuf,
     /// Entries in the log.
     #[arg(long, default_value_t = 10_000_000)]
