@@ -7,7 +7,9 @@
 #![allow(clippy::print_stdout)]
 
 mod baseline;
+mod flood;
 mod load;
+mod logverify;
 mod setup;
 mod sink;
 
@@ -37,6 +39,38 @@ struct Cli {
 enum Cmd {
     /// Run every scenario (the default).
     Run(RunArgs),
+    /// `signaalhub log verify` over a log of millions of entries: builds the database through the
+    /// hub's store and integrator (not timed), then times verify runs in a child process.
+    LogVerify(logverify::LogVerifyArgs),
+    /// (internal) What `signaalhub log verify` does, with its own figures on one line.
+    #[command(hide = true)]
+    LogVerifyChild {
+        #[arg(long)]
+        kit: PathBuf,
+        #[arg(long)]
+        database: PathBuf,
+    },
+    /// One organisation floods the hub (connections, streams, HTTP/2 rapid reset, oversized
+    /// messages, random `kid`s) while another sends signals open loop: its latency with and
+    /// without the attack, the hub's memory and CPU, the attacker's outcomes.
+    Flood(flood::FloodArgs),
+    /// (internal) The flood scenario's attacker, driven through standard input.
+    #[command(hide = true)]
+    FloodAttacker(flood::AttackArgs),
+    /// (internal) Serve a hub with the default limits for the flood scenario.
+    #[command(hide = true)]
+    FloodHub {
+        #[arg(long)]
+        kit: PathBuf,
+        #[arg(long)]
+        database: String,
+        #[arg(long)]
+        listen: String,
+        #[arg(long)]
+        max_connections: usize,
+        #[arg(long)]
+        connections_per_org: u32,
+    },
     /// (internal) Serve a hub on the kit's configuration.
     #[command(hide = true)]
     Hub {
@@ -112,6 +146,31 @@ fn main() -> anyhow::Result<()> {
             group_commit,
         } => rt.block_on(serve_hub(&kit, database, &listen, group_commit)),
         Cmd::Sink { kit, listen } => rt.block_on(sink::serve(&kit, &listen)),
+        Cmd::LogVerify(args) => rt.block_on(logverify::run(args)),
+        Cmd::FloodHub {
+            kit,
+            database,
+            listen,
+            max_connections,
+            connections_per_org,
+        } => rt.block_on(flood::serve_hub(
+            &kit,
+            database,
+            &listen,
+            max_connections,
+            connections_per_org,
+        )),
+        Cmd::FloodAttacker(args) => rt.block_on(flood::attacker_process(args)),
+        Cmd::Flood(args) => {
+            if !args.no_pin {
+                let _ = std::process::Command::new("taskset")
+                    .args(["-a", "-p", "-c", "0", &std::process::id().to_string()])
+                    .stdout(std::process::Stdio::null())
+                    .status();
+            }
+            rt.block_on(flood::run(args))
+        }
+        Cmd::LogVerifyChild { kit, database } => rt.block_on(logverify::child(&kit, &database)),
         Cmd::Run(args) => {
             if !args.no_pin {
                 // All of this process's threads, and those it starts later, on core 0.

@@ -39,6 +39,11 @@ pub struct Proc {
 }
 
 impl Proc {
+    /// The child's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// User + system CPU time so far, seconds (from /proc; 0 where unavailable).
     pub fn cpu_secs(&self) -> f64 {
         cpu_secs(self.child.id())

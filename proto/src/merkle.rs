@@ -707,6 +707,13 @@ impl MemoryTiles {
         self.tiles.insert(id, hashes);
     }
 
+    /// Removes a tile and returns its hashes. A complete tile left of the right edge is never
+    /// read again by [`append`], so a long recomputation (`log verify`) can drop tiles once it
+    /// has checked them and keep its memory small.
+    pub fn remove(&mut self, id: TileId) -> Option<Vec<Hash>> {
+        self.tiles.remove(&id)
+    }
+
     /// The stored hashes of a tile.
     pub fn get(&self, id: TileId) -> Option<&[Hash]> {
         self.tiles.get(&id).map(Vec::as_slice)

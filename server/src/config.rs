@@ -243,6 +243,10 @@ pub struct LimitsConfig {
     /// Concurrent HTTP/2 streams (calls) on one connection.
     #[serde(default = "default_streams_per_connection")]
     pub max_concurrent_streams_per_connection: u32,
+    /// Connections one organisation may hold open on one hub instance; one more is closed right
+    /// after its TLS handshake, so one organisation cannot take every place of `max_connections`.
+    #[serde(default = "default_connections_per_org")]
+    pub max_connections_per_org: u32,
 }
 
 impl Default for LimitsConfig {
@@ -256,6 +260,7 @@ impl Default for LimitsConfig {
             burst_per_org: default_burst_per_org(),
             max_streams_per_org: default_streams_per_org(),
             max_concurrent_streams_per_connection: default_streams_per_connection(),
+            max_connections_per_org: default_connections_per_org(),
         }
     }
 }
@@ -332,6 +337,9 @@ fn default_streams_per_org() -> u32 {
 }
 fn default_streams_per_connection() -> u32 {
     256
+}
+fn default_connections_per_org() -> u32 {
+    64
 }
 
 impl Config {
@@ -471,6 +479,9 @@ impl Config {
                 "limits.burst_per_org",
                 "must be at least 1 while limits.requests_per_second_per_org is set",
             ));
+        }
+        if self.limits.max_connections_per_org == 0 {
+            return Err(err("limits.max_connections_per_org", "must be at least 1"));
         }
         if self.limits.max_streams_per_org == 0 {
             return Err(err("limits.max_streams_per_org", "must be at least 1"));

@@ -544,6 +544,7 @@ impl Hub {
             listener,
             Arc::clone(&self.tls),
             limits.max_connections,
+            limits::OrgConnections::new(limits.max_connections_per_org),
             Duration::from_millis(limits.handshake_timeout_ms),
             stop_rx.clone(),
         );
@@ -552,13 +553,15 @@ impl Hub {
             .http2_keepalive_interval(Some(Duration::from_secs(30)))
             .http2_keepalive_timeout(Some(Duration::from_secs(10)))
             .max_concurrent_streams(Some(limits.max_concurrent_streams_per_connection))
-            // Outermost first: request id + metrics see every call, limits see authenticated ones.
+            // Outermost first: request id + metrics see every call; the limits count every call of
+            // an organisation (by its certificate) before its token is checked, so a flood of
+            // refused tokens is held to the same rate as anything else it sends.
             .layer(metrics::ObserveLayer::new(Arc::clone(&catalog)))
-            .layer(AuthLayer::new(auth))
             .layer(limits::LimitsLayer::new(Arc::new(limits::Limits::new(
                 limits,
                 Arc::clone(&catalog),
             ))))
+            .layer(AuthLayer::new(auth))
             .add_service(health_service)
             .add_service(reflection)
             .add_service(reflection_alpha)
@@ -609,11 +612,14 @@ fn is_dev_certificate(der: &[u8]) -> bool {
 }
 
 /// Accepts TCP connections, performs TLS handshakes concurrently (each bounded by a timeout and
-/// the connection limit) and yields ready connections.
+/// the connection limit) and yields ready connections. A connection whose certificate names an
+/// organisation that already holds `per_org.max()` connections is closed after the handshake, so
+/// that one organisation cannot take every place.
 fn accept_loop(
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
     max_connections: usize,
+    per_org: Arc<limits::OrgConnections>,
     handshake_timeout: Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> tokio_stream::wrappers::ReceiverStream<Result<HubConn, std::io::Error>> {
@@ -640,12 +646,34 @@ fn accept_loop(
             let _ = tcp.set_nodelay(true);
             let acceptor = acceptor.clone();
             let tx = tx.clone();
+            let per_org = Arc::clone(&per_org);
             tokio::spawn(async move {
                 match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await {
                     Ok(Ok(stream)) => {
-                        let _ = tx
-                            .send(Ok(HubConn::new(stream, Some(remote), Some(permit))))
-                            .await;
+                        let conn = HubConn::new(stream, Some(remote), Some(permit));
+                        // Connections without an organisation are refused per request by the
+                        // auth layer; those with one count against its cap.
+                        let oin = conn
+                            .info()
+                            .identity
+                            .as_ref()
+                            .as_ref()
+                            .ok()
+                            .map(|o| o.to_string());
+                        let conn = match oin {
+                            Some(oin) => match per_org.acquire(&oin) {
+                                Some(p) => conn.with_org_permit(p),
+                                None => {
+                                    metrics::limited("connections");
+                                    tracing::info!(peer = %remote, org = %oin, max = per_org.max(), "connection closed: the organisation holds the most connections allowed on this instance");
+                                    let mut conn = conn;
+                                    let _ = tokio::io::AsyncWriteExt::shutdown(&mut conn).await;
+                                    return;
+                                }
+                            },
+                            None => conn,
+                        };
+                        let _ = tx.send(Ok(conn)).await;
                     }
                     Ok(Err(e)) => {
                         tracing::info!(peer = %remote, error = %e, "TLS handshake refused")

@@ -1,10 +1,12 @@
 //! Limits that keep one organisation from starving the others: a request rate per organisation
 //! (token bucket) and a cap on the server streams one organisation holds open, both per hub
-//! instance, applied by one tower layer to every service. A refusal is `RESOURCE_EXHAUSTED`
+//! instance, applied by one tower layer to every service (before the token is checked). A refusal is `RESOURCE_EXHAUSTED`
 //! with google.rpc.RetryInfo (when to try again) and google.rpc.QuotaFailure (which limit).
 //!
-//! Message size, connection count, handshake and request timeouts and HTTP/2 streams per
-//! connection are set on the server itself (`Hub::serve`); see the `[limits]` configuration.
+//! Connections per organisation are counted when a connection's TLS handshake has named its
+//! organisation ([`OrgConnections`], used by the accept loop). Message size, the connection
+//! count, handshake and request timeouts and HTTP/2 streams per connection are set on the server
+//! itself (`Hub::serve`); see the `[limits]` configuration.
 use crate::auth::tls::ConnInfo;
 use crate::config::LimitsConfig;
 use std::collections::{HashMap, HashSet};
@@ -207,6 +209,68 @@ impl Drop for StreamPermit {
     }
 }
 
+/// Open connections per organisation, at most `max` each.
+#[derive(Debug)]
+pub struct OrgConnections {
+    max: u32,
+    open: Mutex<HashMap<String, u32>>,
+}
+
+/// One open connection of an organisation; dropping it (when the connection closes) frees the
+/// place.
+#[derive(Debug)]
+pub struct OrgConnectionPermit {
+    counter: Arc<OrgConnections>,
+    key: String,
+}
+
+impl OrgConnections {
+    /// A counter allowing `max` open connections per organisation.
+    pub fn new(max: u32) -> Arc<OrgConnections> {
+        Arc::new(OrgConnections {
+            max,
+            open: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The most connections one organisation may hold.
+    pub fn max(&self) -> u32 {
+        self.max
+    }
+
+    /// A permit for one more connection of `oin`, or `None` at the cap.
+    pub fn acquire(self: &Arc<Self>, oin: &str) -> Option<OrgConnectionPermit> {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let n = open.entry(oin.to_owned()).or_insert(0);
+        if *n >= self.max {
+            return None;
+        }
+        *n += 1;
+        Some(OrgConnectionPermit {
+            counter: Arc::clone(self),
+            key: oin.to_owned(),
+        })
+    }
+
+    /// Connections `oin` holds open now.
+    pub fn open(&self, oin: &str) -> u32 {
+        let open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        open.get(oin).copied().unwrap_or(0)
+    }
+}
+
+impl Drop for OrgConnectionPermit {
+    fn drop(&mut self) {
+        let mut open = self.counter.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = open.get_mut(&self.key) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                open.remove(&self.key);
+            }
+        }
+    }
+}
+
 /// `RESOURCE_EXHAUSTED` with when to retry and which quota.
 pub fn exhausted(message: String, retry_after: Duration, subject: &str) -> Status {
     let mut details = ErrorDetails::with_retry_info(Some(retry_after));
@@ -276,8 +340,10 @@ impl Limits {
     }
 }
 
-/// Tower layer applying [`Limits`]; it runs after authentication, so every request it sees
-/// comes from a registered, active organisation.
+/// Tower layer applying [`Limits`]. It runs before the token is checked, keyed by the
+/// organisation the connection's verified certificate names, so requests the auth layer then
+/// refuses (bad or forged tokens, random key ids) count against the same rate; connections
+/// without an organisation pass through to be refused by the auth layer.
 #[derive(Debug, Clone)]
 pub struct LimitsLayer {
     limits: Arc<Limits>,
@@ -331,7 +397,7 @@ where
             .map(|o| o.to_string());
         let admitted = match &oin {
             Some(oin) => self.limits.admit(oin, req.uri().path()),
-            // The auth layer refuses connections without an identity before this point.
+            // No organisation: the auth layer behind this one refuses the request.
             None => Ok(None),
         };
         match admitted {
@@ -422,6 +488,18 @@ mod tests {
     #[test]
     fn stream_permits_are_returned_on_drop() {
         let c = StreamCounter::new(2);
+        let a = c.acquire("x").unwrap();
+        let _b = c.acquire("x").unwrap();
+        assert!(c.acquire("x").is_none());
+        assert!(c.acquire("y").is_some());
+        drop(a);
+        assert_eq!(c.open("x"), 1);
+        assert!(c.acquire("x").is_some());
+    }
+
+    #[test]
+    fn connection_permits_are_counted_per_organisation_and_returned_on_drop() {
+        let c = OrgConnections::new(2);
         let a = c.acquire("x").unwrap();
         let _b = c.acquire("x").unwrap();
         assert!(c.acquire("x").is_none());

@@ -114,7 +114,7 @@ impl Metrics {
             store_errors.clone(),
         );
         let limited = Family::<Limit, Counter>::default();
-        for limit in ["rate", "streams"] {
+        for limit in ["rate", "streams", "connections"] {
             // Present at 0 from the start, so that rate() works from the first refusal.
             let _ = limited.get_or_create(&Limit {
                 limit: limit.to_owned(),
@@ -122,7 +122,7 @@ impl Metrics {
         }
         registry.register(
             "limited_requests",
-            "Requests refused with RESOURCE_EXHAUSTED, by limit (rate, streams)",
+            "Requests refused with RESOURCE_EXHAUSTED by limit (rate, streams), and connections closed over the per-organisation cap (connections)",
             limited.clone(),
         );
         let erased = Family::<Kind, Counter>::default();

@@ -166,6 +166,7 @@ pub struct HubConn {
     inner: tokio_rustls::server::TlsStream<TcpStream>,
     info: ConnInfo,
     _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    _org_permit: Option<crate::limits::OrgConnectionPermit>,
 }
 
 impl HubConn {
@@ -186,7 +187,19 @@ impl HubConn {
                 identity: Arc::new(identity),
             },
             _permit: permit,
+            _org_permit: None,
         }
+    }
+
+    /// What the hub knows of the connection.
+    pub fn info(&self) -> &ConnInfo {
+        &self.info
+    }
+
+    /// Holds `permit` (a place among its organisation's connections) for the connection's life.
+    pub fn with_org_permit(mut self, permit: crate::limits::OrgConnectionPermit) -> HubConn {
+        self._org_permit = Some(permit);
+        self
     }
 }
 

@@ -225,12 +225,241 @@ pub struct VerifyReport {
     pub root: Hash,
 }
 
+/// Entries `verify` reads per store round trip (a multiple of the tile width, so a batch covers
+/// whole leaf tiles).
+const VERIFY_BATCH: u64 = 32_768;
+
+/// One batch as read from the store: entries `[at, to)` and the leaf tiles covering the
+/// integrated part of them.
+struct ReadBatch {
+    at: u64,
+    to: u64,
+    rows: Vec<(u64, Vec<u8>)>,
+    leaf_tiles: Vec<(u64, Vec<u8>)>,
+}
+
+/// One batch hashed: the leaf hashes of its entries up to the first problem (if any), and its
+/// leaf tiles decoded.
+struct HashedBatch {
+    at: u64,
+    leaves: Vec<Hash>,
+    problem: Option<LedgerError>,
+    leaf_tiles: HashMap<u64, Vec<Hash>>,
+}
+
+/// Reads the entries `[0, size)` and the leaf tiles of the first `integrated` in batches, ahead of
+/// the hashing (bounded: at most two batches wait).
+fn spawn_reader(
+    store: Store,
+    size: u64,
+    integrated: u64,
+    batch: u64,
+) -> tokio::sync::mpsc::Receiver<Result<ReadBatch, LedgerError>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    tokio::spawn(async move {
+        let mut at = 0;
+        while at < size {
+            let to = size.min(at + batch);
+            let tiled_to = to.min(integrated);
+            let read = async {
+                let rows = store.log_range(at, to).await?;
+                let leaf_tiles = if at < tiled_to {
+                    store
+                        .tiles_in_range(0, at >> 8, (tiled_to - 1) / 256 + 1)
+                        .await?
+                } else {
+                    Vec::new()
+                };
+                Ok::<_, LedgerError>(ReadBatch {
+                    at,
+                    to,
+                    rows,
+                    leaf_tiles,
+                })
+            };
+            let r = read.await;
+            let failed = r.is_err();
+            if tx.send(r).await.is_err() || failed {
+                return;
+            }
+            at = to;
+        }
+    });
+    rx
+}
+
+/// Checks that every entry of a batch is present and parses, and hashes it into its leaf; the
+/// work is split over the machine's cores. Stops at the first problem, keeping the leaves before
+/// it (so the caller can still report an earlier tile mismatch first).
+fn hash_batch(b: ReadBatch) -> HashedBatch {
+    let ReadBatch {
+        at,
+        to,
+        rows,
+        leaf_tiles,
+    } = b;
+    let mut problem = None;
+    // The first entry missing: a gap in the indexes, or fewer rows than asked for.
+    let missing = (at..to)
+        .zip(rows.iter())
+        .position(|(expected, (idx, _))| *idx != expected)
+        .or((rows.len() as u64 != to - at).then_some(rows.len()));
+    let present = &rows[..missing.unwrap_or(rows.len())];
+    let parts = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8);
+    let chunk = present.len().div_ceil(parts).max(1);
+    // Per chunk: the leaf hashes up to its first unparseable entry, and that entry's position.
+    let results: Vec<(Vec<Hash>, Option<usize>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = present
+            .chunks(chunk)
+            .map(|c| {
+                s.spawn(move || {
+                    let mut leaves = Vec::with_capacity(c.len());
+                    for (i, (_, bytes)) in c.iter().enumerate() {
+                        if !crate::ledger::LogEntry::is_valid_bytes(bytes) {
+                            return (leaves, Some(i));
+                        }
+                        leaves.push(merkle::leaf_hash(bytes));
+                    }
+                    (leaves, None)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| (Vec::new(), Some(0))))
+            .collect()
+    });
+    let mut leaves = Vec::with_capacity(present.len());
+    let mut changed = None;
+    for (n, (hashes, bad)) in results.into_iter().enumerate() {
+        leaves.extend(hashes);
+        if let Some(i) = bad {
+            changed = Some(n * chunk + i);
+            break;
+        }
+    }
+    if let Some(pos) = changed {
+        problem = Some(LedgerError::Invalid(format!(
+            "log entry {} is not a valid entry (changed)",
+            at + pos as u64
+        )));
+    } else if let Some(pos) = missing {
+        problem = Some(LedgerError::Invalid(format!(
+            "log entry {} is missing (deleted)",
+            at + pos as u64
+        )));
+    }
+    let mut tiles = HashMap::with_capacity(leaf_tiles.len());
+    for (index, blob) in leaf_tiles {
+        match merkle::decode_tile(&blob) {
+            Ok(h) => {
+                tiles.insert(index, h);
+            }
+            Err(e) => {
+                // Reported when the first entry it covers is reached, unless something earlier is.
+                let first = index * 256;
+                if first < at + leaves.len() as u64 {
+                    leaves.truncate(first.saturating_sub(at) as usize);
+                    problem = Some(LedgerError::Invalid(format!(
+                        "tile 0/{index} does not parse: {e}"
+                    )));
+                }
+            }
+        }
+    }
+    HashedBatch {
+        at,
+        leaves,
+        problem,
+        leaf_tiles: tiles,
+    }
+}
+
+/// The sequential part of verification: the tree over the leaves in order.
+struct Recompute {
+    integrated: u64,
+    checkpoints: Vec<Checkpoint>,
+    next_cp: usize,
+    frontier: Frontier,
+    root_at_integrated: Hash,
+    /// The tiles recomputed from the first `integrated` leaves. Leaf tiles are dropped once
+    /// complete: each of their hashes was compared with the stored leaf tile entry by entry.
+    tiles: MemoryTiles,
+    /// Leaf tiles `[0, leaf_tiles_dropped)` are dropped from `tiles`.
+    leaf_tiles_dropped: u64,
+}
+
+impl Recompute {
+    fn feed(&mut self, b: &HashedBatch) -> Result<(), LedgerError> {
+        for (i, leaf) in b.leaves.iter().enumerate() {
+            let idx = b.at + i as u64;
+            // The stored leaf hash (level-0 tile) names a changed entry exactly.
+            if idx < self.integrated
+                && b.leaf_tiles
+                    .get(&(idx >> 8))
+                    .and_then(|h| h.get((idx & 255) as usize))
+                    != Some(leaf)
+            {
+                return Err(LedgerError::Invalid(format!(
+                    "log entry {idx} was changed: its hash differs from the one recorded in the log's tiles"
+                )));
+            }
+            self.frontier
+                .push(*leaf)
+                .map_err(|e| LedgerError::Invalid(e.to_string()))?;
+            let n = idx + 1;
+            while let Some(cp) = self.checkpoints.get(self.next_cp) {
+                if cp.tree_size != n {
+                    break;
+                }
+                if cp.root != self.frontier.root() {
+                    return Err(LedgerError::Invalid(format!(
+                        "checkpoint at size {n} disagrees with the entries: an entry before index {n} was changed"
+                    )));
+                }
+                self.next_cp += 1;
+            }
+            if n == self.integrated {
+                self.root_at_integrated = self.frontier.root();
+            }
+        }
+        let tile_part = (self.integrated.saturating_sub(b.at)).min(b.leaves.len() as u64) as usize;
+        if tile_part > 0 {
+            self.tiles
+                .append_leaves(&b.leaves[..tile_part])
+                .map_err(|e| LedgerError::Invalid(e.to_string()))?;
+            let complete = self.tiles.tree_size() >> 8;
+            for index in self.leaf_tiles_dropped..complete {
+                self.tiles.remove(merkle::TileId { level: 0, index });
+            }
+            self.leaf_tiles_dropped = complete;
+        }
+        Ok(())
+    }
+}
+
 /// Recomputes the whole log from its entries: every entry present and parseable, every stored
 /// tile equal to the recomputed one, every checkpoint signed by a trusted key and equal to the
 /// recomputed root at its size. Names the first problem.
+///
+/// Entries are read in batches of [`VERIFY_BATCH`] ahead of the hashing, and parsed and hashed
+/// on all cores, while the tree over them is built in order; memory stays bounded (a few batches
+/// and the tiles above the leaves, one per 65 536 entries).
 pub async fn verify(
     store: &Store,
     keys: &HashMap<String, [u8; 32]>,
+) -> Result<VerifyReport, LedgerError> {
+    verify_in_batches(store, keys, VERIFY_BATCH).await
+}
+
+/// [`verify`] reading `batch` entries at a time (a multiple of 256; tests use small batches).
+async fn verify_in_batches(
+    store: &Store,
+    keys: &HashMap<String, [u8; 32]>,
+    batch: u64,
 ) -> Result<VerifyReport, LedgerError> {
     let size = store.log_size().await?;
     let integrated = store.log_integrated().await?;
@@ -250,97 +479,71 @@ pub async fn verify(
         }
         checkpoints.push(signed.checkpoint);
     }
-    let mut next_cp = checkpoints.iter().peekable();
-    let mut tiles = MemoryTiles::new();
-    let mut f = Frontier::new();
-    let mut root_at_integrated = Frontier::new().root();
-    let mut current_tile: Option<(merkle::TileId, Vec<Hash>)> = None;
-    let mut at = 0;
-    while at < size {
-        let to = size.min(at + 10_000);
-        let rows = store.log_range(at, to).await?;
-        let mut leaves = Vec::with_capacity(rows.len());
-        for (expected, (idx, bytes)) in (at..to).zip(rows.iter()) {
-            if *idx != expected {
-                return Err(LedgerError::Invalid(format!(
-                    "log entry {expected} is missing (deleted)"
-                )));
-            }
-            if crate::ledger::LogEntry::from_bytes(bytes).is_none() {
-                return Err(LedgerError::Invalid(format!(
-                    "log entry {expected} is not a valid entry (changed)"
-                )));
-            }
-            leaves.push(merkle::leaf_hash(bytes));
-        }
-        if rows.len() as u64 != to - at {
-            return Err(LedgerError::Invalid(format!(
-                "log entry {} is missing (deleted)",
-                at + rows.len() as u64
-            )));
-        }
-        for (i, leaf) in leaves.iter().enumerate() {
-            let idx = at + i as u64;
-            // The stored leaf hash (level-0 tile) names a changed entry exactly.
-            if idx < integrated {
-                let tile = merkle::TileId {
-                    level: 0,
-                    index: idx >> 8,
-                };
-                if current_tile.as_ref().map(|(id, _)| *id) != Some(tile) {
-                    let set = store.read_tiles(&[tile]).await?;
-                    current_tile = Some((
-                        tile,
-                        set.0.get(tile).map(<[Hash]>::to_vec).unwrap_or_default(),
-                    ));
-                }
-                let stored = current_tile
-                    .as_ref()
-                    .and_then(|(_, h)| h.get((idx & 255) as usize));
-                if stored != Some(leaf) {
-                    return Err(LedgerError::Invalid(format!(
-                        "log entry {idx} was changed: its hash differs from the one recorded in the log's tiles"
-                    )));
-                }
-            }
-            f.push(*leaf)
-                .map_err(|e| LedgerError::Invalid(e.to_string()))?;
-            let n = idx + 1;
-            while let Some(cp) = next_cp.peek() {
-                if cp.tree_size == n {
-                    if cp.root != f.root() {
-                        return Err(LedgerError::Invalid(format!(
-                            "checkpoint at size {n} disagrees with the entries: an entry before index {n} was changed"
-                        )));
-                    }
-                    next_cp.next();
-                } else {
-                    break;
-                }
-            }
-            if n == integrated {
-                root_at_integrated = f.root();
+    let checkpoint_count = checkpoints.len();
+    let mut state = Recompute {
+        integrated,
+        checkpoints,
+        next_cp: 0,
+        frontier: Frontier::new(),
+        root_at_integrated: Frontier::new().root(),
+        tiles: MemoryTiles::new(),
+        leaf_tiles_dropped: 0,
+    };
+    // Three stages run at once: reading (the store's own thread), parsing and hashing (all
+    // cores), and the tree (in order).
+    let mut read = spawn_reader(store.clone(), size, integrated, batch.max(256));
+    let (hashed_tx, mut hashed) = tokio::sync::mpsc::channel::<Result<HashedBatch, LedgerError>>(1);
+    let hasher = tokio::spawn(async move {
+        while let Some(batch) = read.recv().await {
+            let out = match batch {
+                Ok(b) => tokio::task::spawn_blocking(move || hash_batch(b))
+                    .await
+                    .map_err(|e| LedgerError::Invalid(format!("verification stopped: {e}"))),
+                Err(e) => Err(e),
+            };
+            let failed = out.is_err();
+            if hashed_tx.send(out).await.is_err() || failed {
+                return;
             }
         }
-        let tile_part = (integrated.saturating_sub(at)).min(leaves.len() as u64) as usize;
-        if tile_part > 0 {
-            tiles
-                .append_leaves(&leaves[..tile_part])
-                .map_err(|e| LedgerError::Invalid(e.to_string()))?;
+    });
+    let mut seen = 0;
+    while let Some(batch) = hashed.recv().await {
+        let b = batch?;
+        let done = b.at + b.leaves.len() as u64;
+        let (s, b, r) = tokio::task::spawn_blocking(move || {
+            let r = state.feed(&b);
+            (state, b, r)
+        })
+        .await
+        .map_err(|e| LedgerError::Invalid(format!("verification stopped: {e}")))?;
+        state = s;
+        r?;
+        if let Some(problem) = b.problem {
+            return Err(problem);
         }
-        at = to;
+        seen = done;
     }
-    if let Some(cp) = next_cp.next() {
+    let _ = hasher.await;
+    if seen < size {
+        // The reader stopped early without an error: entries vanished while reading.
+        return Err(LedgerError::Invalid(format!(
+            "log entry {seen} is missing (deleted)"
+        )));
+    }
+    if let Some(cp) = state.checkpoints.get(state.next_cp) {
         return Err(LedgerError::Invalid(format!(
             "checkpoint at size {} is beyond the {size} entries (entries deleted)",
             cp.tree_size
         )));
     }
-    // Every stored tile must agree with the recomputed one; the first difference names an entry.
-    // Integration may go on while this runs (a live hub): a stored tile may then be longer than
-    // the recomputed one, or exist beyond it, but never differ in what both cover.
+    // Every stored tile must parse and agree with the recomputed one; the first difference names
+    // an entry. The complete leaf tiles were compared entry by entry above; what is left is the
+    // right-edge leaf tile and the levels above. Integration may go on while this runs (a live
+    // hub): a stored tile may then be longer than the recomputed one, or exist beyond it, but
+    // never differ in what both cover.
     let mut stored: HashMap<merkle::TileId, Vec<Hash>> = HashMap::new();
-    for (id, blob) in store.all_tiles().await? {
+    for (id, blob) in store.tiles_after(0, integrated >> 8).await? {
         let hashes = merkle::decode_tile(&blob).map_err(|e| {
             LedgerError::Invalid(format!(
                 "tile {}/{} does not parse: {e}",
@@ -349,7 +552,9 @@ pub async fn verify(
         })?;
         stored.insert(id, hashes);
     }
-    for (id, expected) in tiles.iter() {
+    let mut remaining: Vec<_> = state.tiles.iter().collect();
+    remaining.sort_by_key(|(id, _)| (id.level, id.index));
+    for (id, expected) in remaining {
         let Some(hashes) = stored.get(&id) else {
             return Err(LedgerError::Invalid(format!(
                 "tile {}/{} is missing",
@@ -372,7 +577,163 @@ pub async fn verify(
     Ok(VerifyReport {
         entries: size,
         integrated,
-        checkpoints: checkpoints.len(),
-        root: root_at_integrated,
+        checkpoints: checkpoint_count,
+        root: state.root_at_integrated,
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::ledger::{Checks, EntryOutcome, Event, LogEntry, PendingEntry};
+
+    fn entry(i: u64) -> PendingEntry {
+        PendingEntry {
+            entry: LogEntry {
+                v: 1,
+                event: Event::SignalSent,
+                at: 1_764_000_000 + i as i64,
+                actor_oin: "00000001234567890000".into(),
+                actor_pro: format!("{i:064x}"),
+                actor_role: "leerkracht".into(),
+                subjects: vec![format!("{:064x}", i % 7)],
+                recipient_oin: Some("00000001234567890001".into()),
+                categories: vec!["zorgen_thuissituatie".into()],
+                purpose: Some("vroegtijdige_ondersteuning".into()),
+                basis: vec![format!("consent:{i}")],
+                checks: Checks::default(),
+                outcome: EntryOutcome::Disclosed,
+                reasons: vec![],
+                policy_version: Some("test".into()),
+                reference: Some(format!("sig-{i}")),
+            },
+            professional: "p".into(),
+        }
+    }
+
+    async fn sql(store: &Store, q: &str) {
+        match store {
+            Store::Sqlite { write, .. } => {
+                sqlx::query(q).execute(write).await.unwrap();
+            }
+            Store::Postgres(p) => {
+                sqlx::query(q).execute(p).await.unwrap();
+            }
+        }
+    }
+
+    /// A log of 1 500 entries with checkpoints at several sizes, the last 200 not integrated.
+    async fn log() -> (crate::store::testing::TestDb, HashMap<String, [u8; 32]>) {
+        let db = crate::store::testing::fresh("sqlite").await.unwrap();
+        let rng = ring::rand::SystemRandom::new();
+        let der = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
+        let signer = CheckpointSigner::from_pkcs8("k1", der.as_ref()).unwrap();
+        let ledger = Ledger::new(db.store.clone(), "test/log".into(), signer, HashMap::new());
+        let mut next = 0;
+        for upto in [300u64, 700, 1_300, 1_500] {
+            let batch: Vec<_> = (next..upto).map(entry).collect();
+            db.store.append_log(&batch).await.unwrap();
+            next = upto;
+            if upto < 1_500 {
+                ledger.integrate_all().await.unwrap();
+            }
+        }
+        (db, ledger.keys.clone())
+    }
+
+    #[tokio::test]
+    async fn small_batches_verify_the_same_as_one_batch() {
+        let (db, keys) = log().await;
+        let small = verify_in_batches(&db.store, &keys, 256).await.unwrap();
+        let whole = verify_in_batches(&db.store, &keys, 1 << 20).await.unwrap();
+        assert_eq!(small, whole);
+        assert_eq!((small.entries, small.integrated), (1_500, 1_300));
+        assert_eq!(small.checkpoints, 3);
+        // The root at the integrated size is the last checkpoint's.
+        let tiles = db.store.tiles_after(0, 0).await.unwrap();
+        assert!(tiles.iter().any(|(id, _)| id.level == 1));
+    }
+
+    #[tokio::test]
+    async fn the_first_problem_is_named_across_batches() {
+        let (db, keys) = log().await;
+        // Entry 900 still parses but differs from its tile; 950, in the same batch, no longer
+        // parses: the earlier one is named.
+        sql(&db.store, "UPDATE log_entries SET entry = CAST(replace(CAST(entry AS TEXT), 'leerkracht', 'mentor') AS BLOB) WHERE idx = 900").await;
+        sql(
+            &db.store,
+            "UPDATE log_entries SET entry = X'00' WHERE idx = 950",
+        )
+        .await;
+        let e = verify_in_batches(&db.store, &keys, 256)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("log entry 900 was changed"), "{e}");
+        sql(&db.store, "DELETE FROM log_entries WHERE idx = 600").await;
+        let e = verify_in_batches(&db.store, &keys, 256)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("log entry 600 is missing"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn unparseable_and_deleted_entries_beyond_the_tiles_are_named() {
+        let (db, keys) = log().await;
+        sql(
+            &db.store,
+            "UPDATE log_entries SET entry = X'7b' WHERE idx = 1400",
+        )
+        .await;
+        let e = verify_in_batches(&db.store, &keys, 256)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("log entry 1400 is not a valid entry"), "{e}");
+        sql(&db.store, "DELETE FROM log_entries WHERE idx >= 1450").await;
+        let e = verify_in_batches(&db.store, &keys, 256)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("log entry 1400 is not a valid entry"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn upper_tiles_and_leaf_tiles_are_checked() {
+        let (db, keys) = log().await;
+        // A changed hash in the level-1 tile (the node over entries 0..255).
+        sql(&db.store, "UPDATE log_tiles SET hashes = zeroblob(32) || substr(hashes, 33) WHERE level = 1 AND idx = 0").await;
+        let e = verify_in_batches(&db.store, &keys, 256)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("tile 1/0 differs from the entries (first affected entry 0)"),
+            "{e}"
+        );
+        let (db, keys) = log().await;
+        sql(
+            &db.store,
+            "DELETE FROM log_tiles WHERE level = 0 AND idx = 3",
+        )
+        .await;
+        let e = verify_in_batches(&db.store, &keys, 256)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("log entry 768 was changed"), "{e}");
+        let (db, keys) = log().await;
+        sql(
+            &db.store,
+            "UPDATE log_tiles SET hashes = X'0102' WHERE level = 0 AND idx = 2",
+        )
+        .await;
+        let e = verify_in_batches(&db.store, &keys, 256)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("tile 0/2 does not parse"), "{e}");
+    }
 }

@@ -174,6 +174,167 @@ impl LogEntry {
     pub fn from_bytes(b: &[u8]) -> Option<LogEntry> {
         serde_json::from_slice(b).ok()
     }
+
+    /// Whether `b` parses as an entry — exactly when [`LogEntry::from_bytes`] would — without
+    /// building one (no allocation): `log verify` checks millions of entries.
+    pub fn is_valid_bytes(b: &[u8]) -> bool {
+        serde_json::from_slice::<EntryShape>(b).is_ok()
+    }
+}
+
+/// A string checked but not kept (a zero-sized stand-in for `String`).
+struct Str;
+
+impl<'de> Deserialize<'de> for Str {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Str, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Str;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Str, E> {
+                Ok(Str)
+            }
+        }
+        d.deserialize_string(V)
+    }
+}
+
+/// [`LogEntry`]'s fields, types and order with every string checked but not kept: what
+/// [`LogEntry::is_valid_bytes`] parses. `same_fields` below stops compiling when a field is added
+/// to [`LogEntry`] and not here.
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct EntryShape {
+    v: u8,
+    event: Event,
+    at: i64,
+    actor_oin: Str,
+    actor_pro: Str,
+    actor_role: Str,
+    subjects: Vec<Str>,
+    recipient_oin: Option<Str>,
+    categories: Vec<Str>,
+    purpose: Option<Str>,
+    basis: Vec<Str>,
+    checks: Checks,
+    outcome: EntryOutcome,
+    reasons: Vec<Str>,
+    policy_version: Option<Str>,
+    reference: Option<Str>,
+}
+
+#[allow(dead_code)]
+fn same_fields(e: LogEntry) -> EntryShape {
+    let s = |_: String| Str;
+    let LogEntry {
+        v,
+        event,
+        at,
+        actor_oin,
+        actor_pro,
+        actor_role,
+        subjects,
+        recipient_oin,
+        categories,
+        purpose,
+        basis,
+        checks,
+        outcome,
+        reasons,
+        policy_version,
+        reference,
+    } = e;
+    EntryShape {
+        v,
+        event,
+        at,
+        actor_oin: s(actor_oin),
+        actor_pro: s(actor_pro),
+        actor_role: s(actor_role),
+        subjects: subjects.into_iter().map(s).collect(),
+        recipient_oin: recipient_oin.map(s),
+        categories: categories.into_iter().map(s).collect(),
+        purpose: purpose.map(s),
+        basis: basis.into_iter().map(s).collect(),
+        checks,
+        outcome,
+        reasons: reasons.into_iter().map(s).collect(),
+        policy_version: policy_version.map(s),
+        reference: reference.map(s),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> LogEntry {
+        LogEntry {
+            v: 1,
+            event: Event::SignalSent,
+            at: 1_764_000_000,
+            actor_oin: "00000001234567890000".into(),
+            actor_pro: "ab".repeat(32),
+            actor_role: "leerkracht \"x\" \u{e9}".into(),
+            subjects: vec!["cd".repeat(32), "ef".repeat(32)],
+            recipient_oin: Some("00000001234567890001".into()),
+            categories: vec!["zorgen_thuissituatie".into()],
+            purpose: None,
+            basis: vec!["consent:1".into()],
+            checks: Checks {
+                authorised: true,
+                ..Checks::default()
+            },
+            outcome: EntryOutcome::Disclosed,
+            reasons: vec![],
+            policy_version: Some("p".into()),
+            reference: None,
+        }
+    }
+
+    #[test]
+    fn the_check_without_allocation_agrees_with_parsing() {
+        let good = String::from_utf8(sample().to_bytes()).unwrap_or_default();
+        let mut cases = vec![good.clone()];
+        // Every way of cutting the entry short, and a set of changes each parser must judge.
+        for i in 0..good.len() {
+            if good.is_char_boundary(i) {
+                cases.push(good[..i].to_string());
+            }
+        }
+        for (from, to) in [
+            ("\"v\":1", "\"v\":300"),
+            ("\"v\":1", "\"v\":\"1\""),
+            ("signal_sent", "signal_sen"),
+            ("\"purpose\":null", "\"purpose\":3"),
+            ("\"purpose\":null,", ""),
+            ("\"reasons\":[]", "\"reasons\":[1]"),
+            ("\"reasons\":[]", "\"reasons\":[\"a\\u00e9\"]"),
+            ("\"reasons\":[]", "\"reasons\":null"),
+            ("\"authorised\":true", "\"authorised\":1"),
+            ("\"disclosed\"", "\"Disclosed\""),
+            ("{\"v\":1,", "{\"v\":1,\"extra\":[1,{}],"),
+            ("{\"v\":1,", "{\"v\":1,\"v\":1,"),
+            ("\"at\":1764000000", "\"at\":1.5"),
+            ("\"at\":1764000000", "\"at\":-1"),
+            ("\"subjects\":[", "\"subjects\":[\"\\ud800\","),
+        ] {
+            assert!(good.contains(from), "{from}");
+            cases.push(good.replacen(from, to, 1));
+        }
+        cases.push(format!("{good} "));
+        cases.push(format!("{good}x"));
+        for c in cases {
+            assert_eq!(
+                LogEntry::is_valid_bytes(c.as_bytes()),
+                LogEntry::from_bytes(c.as_bytes()).is_some(),
+                "{c}"
+            );
+        }
+        assert!(LogEntry::is_valid_bytes(good.as_bytes()));
+    }
 }
 
 /// An entry ready to sequence, with what is indexed or kept beside it.

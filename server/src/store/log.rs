@@ -156,15 +156,37 @@ impl Store {
         Ok(rows.into_iter().map(|(s, n)| (s as u64, n)).collect())
     }
 
-    /// Every stored tile (for `log verify`), as (id, blob).
-    pub async fn all_tiles(&self) -> StoreResult<Vec<(signaalhub_proto::merkle::TileId, Vec<u8>)>> {
-        let rows: Vec<(i64, i64, Vec<u8>)> = on_pool!(self, p => sqlx::query_as("SELECT level, idx, hashes FROM log_tiles ORDER BY level, idx").fetch_all(p).await?);
+    /// The stored tiles of `level` with indexes `[from, to)`, in index order, as (index, blob)
+    /// (`log verify` reads the leaf tiles alongside the entries they cover).
+    pub async fn tiles_in_range(
+        &self,
+        level: u8,
+        from: u64,
+        to: u64,
+    ) -> StoreResult<Vec<(u64, Vec<u8>)>> {
+        let rows: Vec<(i64, Vec<u8>)> = on_writer!(self, p => sqlx::query_as(
+            "SELECT idx, hashes FROM log_tiles WHERE level = $1 AND idx >= $2 AND idx < $3 ORDER BY idx")
+            .bind(i64::from(level)).bind(from as i64).bind(to as i64).fetch_all(p).await?);
+        Ok(rows.into_iter().map(|(i, b)| (i as u64, b)).collect())
+    }
+
+    /// Every stored tile above `level`, plus those of `level` from index `from` on, ordered by
+    /// level and index, as (id, blob): what `log verify` checks after the leaf tiles it read with
+    /// the entries. Above the leaves a log has one tile per 65 536 entries, so this stays small.
+    pub async fn tiles_after(
+        &self,
+        level: u8,
+        from: u64,
+    ) -> StoreResult<Vec<(signaalhub_proto::merkle::TileId, Vec<u8>)>> {
+        let rows: Vec<(i64, i64, Vec<u8>)> = on_writer!(self, p => sqlx::query_as(
+            "SELECT level, idx, hashes FROM log_tiles WHERE level > $1 OR (level = $1 AND idx >= $2) ORDER BY level, idx")
+            .bind(i64::from(level)).bind(from as i64).fetch_all(p).await?);
         Ok(rows
             .into_iter()
             .map(|(l, i, b)| {
                 (
                     signaalhub_proto::merkle::TileId {
-                        level: l as u8,
+                        level: u8::try_from(l).unwrap_or(u8::MAX),
                         index: i as u64,
                     },
                     b,

@@ -223,6 +223,10 @@ impl Store {
             // Deleted and overwritten content is zeroed in the file, so what retention erases
             // does not linger in free space (see store::retention).
             .pragma("secure_delete", "on")
+            // The SQLite driver hands rows from its own thread to the caller through a bounded
+            // channel (50 by default); long reads (`log verify`, integration) then wake the
+            // caller every few rows. 1 024 rows (a few hundred KB) keep both sides busy.
+            .row_buffer_size(1024)
             .busy_timeout(Duration::from_secs(10));
         let write = SqlitePoolOptions::new()
             .max_connections(1)

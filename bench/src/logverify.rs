@@ -1,0 +1,384 @@
+//! `log-verify`: `signaalhub log verify` over a disclosure log of millions of entries, end to end.
+//!
+//! The database is built the way the hub builds it — entries sequenced through the store's own
+//! [`Store::append_log`] (log row, subject and organisation index rows), then folded into tiles and
+//! signed checkpoints by the hub's own integrator ([`Ledger::integrate_all`]) — in large
+//! transactions, so building is bulk but every byte is in the hub's formats. Building is not
+//! timed. What is timed is a child process doing exactly what `signaalhub log verify` does (load
+//! the configuration, open the store, load the ledger's keys, [`verify`]): its wall time, CPU time
+//! and peak resident memory (`VmHWM`, read by the child itself just before it exits).
+//!
+//! [`Ledger::integrate_all`]: signaalhub_server::ledger::integrator::Ledger::integrate_all
+//! [`verify`]: signaalhub_server::ledger::integrator::verify
+use anyhow::{Context, bail};
+use clap::Args;
+use signaalhub_server::ledger::{Checks, EntryOutcome, Event, LogEntry, PendingEntry};
+use signaalhub_server::store::Store;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Options of `log-verify`.
+#[derive(Args, Debug, Clone)]
+pub struct LogVerifyArgs {
+    /// Working folder (dev kit and database; ~12 GB for 10 million entries).
+    #[arg(long, default_value = "target/bench-log-verify")]
+    pub dir: PathBuf,
+    /// Entries in the log.
+    #[arg(long, default_value_t = 10_000_000)]
+    pub entries: u64,
+    /// Entries sequenced per transaction while building.
+    #[arg(long, default_value_t = 20_000)]
+    pub batch: usize,
+    /// Timed `verify` runs over the same database.
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+    /// Reuse a database of the right size left by an earlier `--keep` run instead of building.
+    #[arg(long)]
+    pub reuse: bool,
+    /// Keep the database afterwards (it is deleted by default).
+    #[arg(long)]
+    pub keep: bool,
+}
+
+fn db_path(dir: &Path) -> PathBuf {
+    dir.join("log.sqlite")
+}
+
+fn remove_db(dir: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db_path(dir).display()));
+    }
+}
+
+/// A hex pseudonym-shaped string (64 hex digits, as the hub's keyed pseudonyms are).
+fn pseudonym(label: &str, i: u64) -> String {
+    let d = ring::digest::digest(&ring::digest::SHA256, format!("{label}/{i}").as_bytes());
+    d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Deterministic entries shaped like the hub's: a mix of sent and delivered signals (the bulk of
+/// a real log), consents, reads, refusals and maatregel queries, with keyed-pseudonym subjects and
+/// professionals, consent bases and the convenant version.
+struct Generator {
+    subjects: Vec<String>,
+    pros: Vec<String>,
+    orgs: Vec<String>,
+    policy_version: String,
+    start: i64,
+}
+
+impl Generator {
+    fn new() -> Generator {
+        Generator {
+            subjects: (0..65_536).map(|i| pseudonym("subject", i)).collect(),
+            pros: (0..1_024).map(|i| pseudonym("professional", i)).collect(),
+            orgs: (0..64)
+                .map(|i| format!("000000012345{:08}", 10_000 + i))
+                .collect(),
+            policy_version: format!(
+                "convenant-vroegsignalering/2026.1 sha256:{}",
+                pseudonym("convenant", 1)
+            ),
+            start: 1_764_000_000,
+        }
+    }
+
+    fn entry(&self, i: u64) -> PendingEntry {
+        let pick = |v: &Vec<String>, k: u64| v[(k % v.len() as u64) as usize].clone();
+        // A signal's entries come in pairs (sent, then delivered); other acts are interleaved.
+        let signal = i / 2;
+        let kind = i % 20;
+        let actor = pick(&self.orgs, signal.wrapping_mul(7));
+        let recipient = pick(&self.orgs, signal.wrapping_mul(13) + 1);
+        let subject = pick(&self.subjects, signal.wrapping_mul(2_654_435_761));
+        let consent = |n: u64| format!("consent:{:032x}", signal.wrapping_mul(31) + n);
+        let (event, outcome, basis, reasons, checks_consent) = match kind {
+            0..=11 if kind.is_multiple_of(2) => (
+                Event::SignalSent,
+                EntryOutcome::Disclosed,
+                vec![consent(0), consent(1)],
+                vec![],
+                true,
+            ),
+            0..=11 => (
+                Event::SignalDelivered,
+                EntryOutcome::Disclosed,
+                vec![consent(0), consent(1)],
+                vec![],
+                true,
+            ),
+            12 | 13 => (
+                Event::ConsentRecorded,
+                EntryOutcome::Recorded,
+                vec![],
+                vec![],
+                false,
+            ),
+            14 => (
+                Event::SignalDenied,
+                EntryOutcome::Denied,
+                vec![consent(0)],
+                vec!["consent_not_covering_purpose".to_string()],
+                false,
+            ),
+            15 | 16 => (
+                Event::MaatregelQueried,
+                EntryOutcome::Disclosed,
+                vec!["legal:jeugdwet_7_4_0".to_string()],
+                vec![],
+                false,
+            ),
+            17 => (
+                Event::SignalRead,
+                EntryOutcome::Recorded,
+                vec![],
+                vec![],
+                false,
+            ),
+            _ => (
+                Event::ConsentsListed,
+                EntryOutcome::Recorded,
+                vec![],
+                vec![],
+                false,
+            ),
+        };
+        let with_recipient = !matches!(
+            event,
+            Event::ConsentRecorded | Event::ConsentsListed | Event::SignalRead
+        );
+        PendingEntry {
+            entry: LogEntry {
+                v: 1,
+                event,
+                at: self.start + (i / 50) as i64,
+                actor_oin: actor,
+                actor_pro: pick(&self.pros, i.wrapping_mul(40_503)),
+                actor_role: "intern_begeleider".into(),
+                subjects: vec![subject],
+                recipient_oin: with_recipient.then_some(recipient),
+                categories: vec!["zorgen_thuissituatie".into()],
+                purpose: Some("vroegtijdige_ondersteuning".into()),
+                basis,
+                checks: Checks {
+                    authorised: true,
+                    relationship: false,
+                    consent: checks_consent,
+                    emergency: false,
+                },
+                outcome,
+                reasons,
+                policy_version: Some(self.policy_version.clone()),
+                reference: Some(format!("sig-{signal:012}")),
+            },
+            professional: format!("medewerker-{}", i % 1_024),
+        }
+    }
+}
+
+/// Builds (or reuses) the database, then times the verify runs and prints the report.
+pub async fn run(a: LogVerifyArgs) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&a.dir)?;
+    let dir = std::fs::canonicalize(&a.dir)?;
+    let kit = dir.join("kit");
+    let db = db_path(&dir);
+    let built = if a.reuse && db.exists() && kit.join("hub.toml").exists() {
+        eprintln!("bench: reusing {}", db.display());
+        None
+    } else {
+        remove_db(&dir);
+        signaalhub_server::devkit::init(&kit, true).await?;
+        crate::setup::copy_sqlite(&kit, &db)?;
+        Some(build(&kit, &db, &a).await?)
+    };
+    let db_bytes = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
+
+    let mut runs = Vec::new();
+    for run in 0..a.runs {
+        eprintln!("bench: verify run {} of {}", run + 1, a.runs);
+        runs.push(verify_child(&kit, &db)?);
+    }
+    if !a.keep {
+        remove_db(&dir);
+    }
+    let Some(first) = runs.first() else {
+        bail!("--runs must be at least 1");
+    };
+    if first.entries != a.entries || first.integrated != a.entries {
+        bail!(
+            "the database holds {} entries ({} integrated), not the {} asked for (drop --reuse)",
+            first.entries,
+            first.integrated,
+            a.entries
+        );
+    }
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    println!("## signaalhub-bench log-verify\n");
+    println!(
+        "{} entries, {} checkpoints; database {:.2} GB; cores seen: {cores}; load average before the runs: {}.",
+        first.entries,
+        first.checkpoints,
+        db_bytes as f64 / 1e9,
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    if let Some(b) = built {
+        println!(
+            "Build (not the measured figure): sequencing {:.0} s ({:.0} entries/s), integration into tiles and checkpoints {:.0} s.",
+            b.sequence_secs,
+            a.entries as f64 / b.sequence_secs,
+            b.integrate_secs
+        );
+    }
+    println!();
+    println!(
+        "| run | wall s (process) | verify s | entries/s | CPU s (user+sys) | peak RSS MiB | target |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for (i, r) in runs.iter().enumerate() {
+        println!(
+            "| {} | {:.2} | {:.2} | {:.0} | {:.2} | {:.0} | < 30 s |",
+            i + 1,
+            r.wall_secs,
+            r.verify_secs,
+            r.entries as f64 / r.verify_secs,
+            r.cpu_secs,
+            r.peak_kib as f64 / 1024.0
+        );
+    }
+    Ok(())
+}
+
+struct Built {
+    sequence_secs: f64,
+    integrate_secs: f64,
+}
+
+async fn build(kit: &Path, db: &Path, a: &LogVerifyArgs) -> anyhow::Result<Built> {
+    let config = config_for(kit, db)?;
+    let store = Store::open(&config.database_target()).await?;
+    let generator = Generator::new();
+    let t0 = Instant::now();
+    let mut next = 0u64;
+    let mut report = 1_000_000u64;
+    while next < a.entries {
+        let to = a.entries.min(next + a.batch as u64);
+        let batch: Vec<PendingEntry> = (next..to).map(|i| generator.entry(i)).collect();
+        let first = store.append_log(&batch).await?;
+        if first != next {
+            bail!("the log was not empty: the first entry went to index {first}");
+        }
+        next = to;
+        if next >= report {
+            eprintln!(
+                "bench: sequenced {next} entries ({:.0}/s)",
+                next as f64 / t0.elapsed().as_secs_f64()
+            );
+            report += 1_000_000;
+        }
+    }
+    let sequence_secs = t0.elapsed().as_secs_f64();
+    eprintln!("bench: integrating into tiles and checkpoints");
+    let t1 = Instant::now();
+    let ledger = signaalhub_server::load_ledger(&config, store.clone())?;
+    let n = ledger.integrate_all().await?;
+    if n != a.entries {
+        bail!("integrated {n} entries, expected {}", a.entries);
+    }
+    let integrate_secs = t1.elapsed().as_secs_f64();
+    store.close().await;
+    Ok(Built {
+        sequence_secs,
+        integrate_secs,
+    })
+}
+
+/// The kit's hub configuration with `database` pointing at `db` (as `SIGNAALHUB_DATABASE` does).
+fn config_for(kit: &Path, db: &Path) -> anyhow::Result<signaalhub_server::config::Config> {
+    let db = db.display().to_string();
+    Ok(signaalhub_server::config::Config::load(
+        &kit.join("hub.toml"),
+        |var| (var == "SIGNAALHUB_DATABASE").then(|| db.clone()),
+    )?)
+}
+
+/// What one verify child reported.
+#[derive(Debug)]
+struct VerifyRun {
+    entries: u64,
+    integrated: u64,
+    checkpoints: u64,
+    verify_secs: f64,
+    cpu_secs: f64,
+    peak_kib: u64,
+    wall_secs: f64,
+}
+
+fn verify_child(kit: &Path, db: &Path) -> anyhow::Result<VerifyRun> {
+    let exe = std::env::current_exe()?;
+    let t0 = Instant::now();
+    let out = std::process::Command::new(exe)
+        .args(["log-verify-child", "--kit"])
+        .arg(kit)
+        .arg("--database")
+        .arg(db)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("start the verify child")?;
+    let wall_secs = t0.elapsed().as_secs_f64();
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        bail!("log verify failed ({}): {text}", out.status);
+    }
+    let f: Vec<&str> = text
+        .lines()
+        .find_map(|l| l.strip_prefix("verify-child "))
+        .context("the verify child printed no result")?
+        .split_whitespace()
+        .collect();
+    let num = |i: usize| -> anyhow::Result<f64> {
+        f.get(i)
+            .and_then(|x| x.parse::<f64>().ok())
+            .with_context(|| format!("field {i} of the verify child's result"))
+    };
+    Ok(VerifyRun {
+        entries: num(0)? as u64,
+        integrated: num(1)? as u64,
+        checkpoints: num(2)? as u64,
+        verify_secs: num(3)?,
+        cpu_secs: num(4)?,
+        peak_kib: num(5)? as u64,
+        wall_secs,
+    })
+}
+
+/// The child: what `signaalhub log verify` does, then its own figures on one line.
+pub async fn child(kit: &Path, database: &Path) -> anyhow::Result<()> {
+    let config = config_for(kit, database)?;
+    let store = Store::open(&config.database_target()).await?;
+    let ledger = signaalhub_server::load_ledger(&config, store.clone())?;
+    let t0 = Instant::now();
+    let r = signaalhub_server::ledger::integrator::verify(&store, &ledger.keys).await?;
+    let secs = t0.elapsed().as_secs_f64();
+    store.close().await;
+    let cpu = crate::setup::cpu_secs(std::process::id());
+    let peak = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .unwrap_or(0);
+    println!(
+        "verify-child {} {} {} {secs:.3} {cpu:.3} {peak}",
+        r.entries, r.integrated, r.checkpoints
+    );
+    Ok(())
+}
