@@ -1,5 +1,5 @@
 //! Limits per organisation: a request rate with RESOURCE_EXHAUSTED and a retry hint that
-//! recovers, and a cap on open streams — neither touching another organisation.
+//! recovers, a cap on open streams and one on connections — none touching another organisation.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
@@ -113,4 +113,52 @@ async fn open_streams_are_capped_per_organisation_and_freed_when_closed() {
         inst.stop().await;
         hub.stop().await;
     }
+}
+
+/// Connects as `sector` to `addr` and asks who it is: `Ok` when served, `Err` when the
+/// connection was refused or closed.
+async fn served(hub: &TestHub, sector: &str, addr: std::net::SocketAddr) -> Result<(), String> {
+    let o = hub.org(sector);
+    let token = hub.token(sector, &hub.claims(sector));
+    let mut opts = hub.options(Some((o.cert_pem.clone(), o.key_pem.clone())), Some(token));
+    opts.endpoint = format!("https://{addr}");
+    let mut c = signaalhub_client::HubClient::connect(opts)
+        .await
+        .map_err(|e| e.to_string())?;
+    c.who_am_i().await.map(|_| ()).map_err(|e| e.to_string())
+}
+
+#[tokio::test]
+async fn connections_are_capped_per_organisation_without_touching_others() {
+    // The cap sits in the accept loop and is the same for both stores; one backend suffices.
+    let hub = TestHub::start("sqlite").await;
+    let inst = hub
+        .instance_with(|c| c.limits.max_connections_per_org = 2)
+        .await;
+    // Two connections of the school are held open (each client is its own connection).
+    let mut first = hub.client_at("school", inst.addr).await;
+    let mut second = hub.client_at("school", inst.addr).await;
+    first.who_am_i().await.unwrap();
+    second.who_am_i().await.unwrap();
+    // A third is closed right after the TLS handshake: nothing is served on it.
+    let third = served(&hub, "school", inst.addr).await;
+    assert!(third.is_err(), "a third school connection was served");
+    // The held connections keep working, and another organisation is not affected.
+    first.who_am_i().await.unwrap();
+    let mut wijkteam = hub.client_at("wijkteam", inst.addr).await;
+    wijkteam.who_am_i().await.unwrap();
+    served(&hub, "wijkteam", inst.addr).await.unwrap();
+    // Closing one frees its place.
+    drop(second);
+    let mut freed = false;
+    for _ in 0..50 {
+        if served(&hub, "school", inst.addr).await.is_ok() {
+            freed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(freed, "a closed connection's place was not freed");
+    inst.stop().await;
+    hub.stop().await;
 }
