@@ -42,9 +42,30 @@ pub fn check_names(
     }
 }
 
-/// Caps echoed input so an error never carries a large or hostile value back.
+/// Caps echoed input so an error never carries a large or hostile value back, and blanks any
+/// BSN in it (a value that is a BSN, or a 9-digit elfproef-valid run): an id field a client
+/// filled with a BSN must not come back in the error (found by the `rpc_validation` fuzz target).
 pub fn truncate(s: &str) -> String {
-    s.chars().take(64).collect()
+    let capped: String = s.chars().take(64).collect();
+    if capped.parse::<crate::ids::Bsn>().is_ok() {
+        return "<BSN removed>".into();
+    }
+    let mut out = String::with_capacity(capped.len());
+    let mut rest = capped.as_str();
+    while let Some(start) = rest.find(|c: char| c.is_ascii_digit()) {
+        out.push_str(&rest[..start]);
+        let run = &rest[start..];
+        let len = run.find(|c: char| !c.is_ascii_digit()).unwrap_or(run.len());
+        let digits = &run[..len];
+        if len == 9 && digits.parse::<crate::ids::Bsn>().is_ok() {
+            out.push_str("<BSN removed>");
+        } else {
+            out.push_str(digits);
+        }
+        rest = &run[len..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Subject facts from the wire, validated.
@@ -306,5 +327,20 @@ pub fn reject(bad: Vec<(&'static str, String)>) -> Result<(), Status> {
         Ok(())
     } else {
         Err(invalid(&bad))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::truncate;
+
+    #[test]
+    fn truncate_removes_bsns_and_keeps_other_numbers() {
+        assert_eq!(truncate("111222333"), "<BSN removed>");
+        assert_eq!(truncate("case-111222333.v1"), "case-<BSN removed>.v1");
+        // Not elfproef-valid, or not 9 digits: kept.
+        assert_eq!(truncate("case-111222334"), "case-111222334");
+        assert_eq!(truncate("00000009901000000000"), "00000009901000000000");
+        assert_eq!(truncate(&"x".repeat(100)).len(), 64);
     }
 }

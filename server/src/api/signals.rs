@@ -426,7 +426,7 @@ impl SignalService for SignalApi {
             if existing.request_hash != request_hash {
                 return Err(Status::already_exists(format!(
                     "signal id {} was used for a different signal; choose a new id",
-                    r.signal_id
+                    truncate(&r.signal_id)
                 )));
             }
             let ds = self
@@ -586,7 +586,7 @@ impl SignalService for SignalApi {
             .map_err(|e| match e {
                 StoreError::Conflict(_) => Status::already_exists(format!(
                     "signal id {} was used for a different signal; choose a new id",
-                    r.signal_id
+                    truncate(&r.signal_id)
                 )),
                 other => from_store(other),
             })?;
