@@ -15,6 +15,10 @@ mod sink;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+
+/// The same allocator as the `signaalhub` binary, so the hub child processes measure what ships.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use load::{Op, Samples, closed_loop, median, open_loop};
 use setup::{Proc, Sealer, connect, consent_basis, free_port, spawn_self};
 use signaalhub_client::HubClient;

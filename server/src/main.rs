@@ -1,6 +1,11 @@
 //! `signaalhub`: the hub binary. Parses flags, sets up tracing and the crypto provider, loads the
 //! configuration (exit 64 when it is wrong), then hands over to the library.
 use anyhow::Context;
+
+/// mimalloc instead of glibc's allocator: allocation and free were ~12 % of the hub's CPU per
+/// signal under load (`perf`, docs/BENCHMARKS.md), with glibc's arena locks and consolidation.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::{Parser, Subcommand};
 use signaalhub_server::config::Config;
 use signaalhub_server::domain::directory::{
