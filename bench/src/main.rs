@@ -342,6 +342,64 @@ async fn phase_sink(
     }
 }
 
+/// `HasMaatregel` from the wijkteam, which registered its involvement with the child, about a
+/// child under supervision (OTS) registered by the jeugdbescherming: the minimal answer, one log
+/// entry and one notification to the GI per query.
+async fn phase_has_maatregel(h: &HubUnderTest, a: &RunArgs) -> anyhow::Result<Phase> {
+    let kit = h_kit(a);
+    let mut gi = setup::connect(&kit, "jeugdbescherming", &h.proc.addr, 1)
+        .await?
+        .remove(0);
+    let wijkteam = setup::connect(&kit, "wijkteam", &h.proc.addr, a.connections).await?;
+    let mut w = wijkteam[0].clone();
+    if !w.has_maatregel(setup::CHILD).await.is_ok_and(|r| r.exists) {
+        // First round on this hub: the involvement and the maatregel (later rounds reuse them).
+        w.register_involvement(pb::RegisterInvolvementRequest {
+            subject_bsn: setup::CHILD.into(),
+            contact_professional: "wijkcoach (bench), 026-0000000".into(),
+            ..Default::default()
+        })
+        .await?;
+        gi.register_maatregel(pb::RegisterMaatregelRequest {
+            subject_bsn: setup::CHILD.into(),
+            kind: pb::MaatregelKind::Ots as i32,
+            contact_point: "GI (bench), 026-1111111".into(),
+            ..Default::default()
+        })
+        .await?;
+    }
+    anyhow::ensure!(
+        w.has_maatregel(setup::CHILD).await?.exists,
+        "HasMaatregel must find the bench maatregel"
+    );
+    let op: Op = Arc::new(move |mut c: HubClient, _n: u64| {
+        Box::pin(async move {
+            if c.has_maatregel(setup::CHILD).await?.exists {
+                Ok(())
+            } else {
+                Err(signaalhub_client::ClientError::Config(
+                    "HasMaatregel found none".into(),
+                ))
+            }
+        })
+    });
+    let cpu0 = h.proc.cpu_secs();
+    let s = closed_loop(
+        &wijkteam,
+        a.in_flight,
+        Duration::from_secs(a.warmup_secs),
+        Duration::from_secs(a.secs),
+        op,
+    )
+    .await;
+    let cpu = h.proc.cpu_secs() - cpu0;
+    let total = (s.throughput() * (a.secs + a.warmup_secs) as f64).max(1.0);
+    Ok(Phase {
+        cpu_us_per_req: cpu * 1e6 / total,
+        samples: s,
+    })
+}
+
 async fn phase_check_basis(h: &HubUnderTest, a: &RunArgs) -> anyhow::Result<Phase> {
     let wt = setup::kit_org(&h_kit(a), "wijkteam")?;
     let req = Arc::new(pb::CheckBasisRequest {
@@ -499,6 +557,7 @@ struct Series {
     one: Vec<Phase>,
     big: Vec<Phase>,
     check: Vec<Phase>,
+    maatregel: Vec<Phase>,
 }
 
 async fn run(a: RunArgs) -> anyhow::Result<()> {
@@ -598,6 +657,7 @@ async fn run(a: RunArgs) -> anyhow::Result<()> {
             .await?,
         );
         s.check.push(phase_check_basis(&hubs[0], &a).await?);
+        s.maatregel.push(phase_has_maatregel(&hubs[0], &a).await?);
     }
     eprintln!("bench: open loop at {}/s for {} s", a.rate, a.rate_secs);
     let (open, from_send, from_answer, missing) = phase_open(&hubs[2], &kit, &a).await?;
@@ -710,6 +770,10 @@ fn report(
     row("hub SendSignal 16 KB, SQLite FULL, group commit", &s.big);
     row("hub SendSignal 4 KB, 1 in flight", &s.one);
     row("hub CheckBasis", &s.check);
+    row(
+        "hub HasMaatregel (logged, GI notified), SQLite FULL",
+        &s.maatregel,
+    );
     println!();
     println!("| ratio (median of per-round ratios) | value | target |");
     println!("|---|---|---|");
