@@ -297,21 +297,32 @@ async fn phase_send(
     } else {
         &h.clients[..]
     };
-    let cpu0 = h.proc.cpu_secs();
+    Ok(measured(&h.proc, clients, in_flight, a, send_op(reqs)).await)
+}
+
+/// A closed-loop phase against `proc`, with its server CPU per request.
+async fn measured(
+    proc: &Proc,
+    clients: &[HubClient],
+    in_flight: usize,
+    a: &RunArgs,
+    op: Op,
+) -> Phase {
+    let cpu0 = proc.cpu_secs();
     let s = closed_loop(
         clients,
         in_flight,
         Duration::from_secs(a.warmup_secs),
         Duration::from_secs(a.secs),
-        send_op(reqs),
+        op,
     )
     .await;
-    let cpu = h.proc.cpu_secs() - cpu0;
+    let cpu = proc.cpu_secs() - cpu0;
     let total = (s.throughput() * (a.secs + a.warmup_secs) as f64).max(1.0);
-    Ok(Phase {
+    Phase {
         cpu_us_per_req: cpu * 1e6 / total,
         samples: s,
-    })
+    }
 }
 
 async fn phase_sink(
@@ -325,21 +336,7 @@ async fn phase_sink(
         let r = (*req).clone();
         Box::pin(async move { c.send_signal(r).await.map(|_| ()) })
     });
-    let cpu0 = sink.cpu_secs();
-    let s = closed_loop(
-        clients,
-        a.in_flight,
-        Duration::from_secs(a.warmup_secs),
-        Duration::from_secs(a.secs),
-        op,
-    )
-    .await;
-    let cpu = sink.cpu_secs() - cpu0;
-    let total = (s.throughput() * (a.secs + a.warmup_secs) as f64).max(1.0);
-    Phase {
-        cpu_us_per_req: cpu * 1e6 / total,
-        samples: s,
-    }
+    measured(sink, clients, a.in_flight, a, op).await
 }
 
 /// `HasMaatregel` from the wijkteam, which registered its involvement with the child, about a
@@ -383,21 +380,7 @@ async fn phase_has_maatregel(h: &HubUnderTest, a: &RunArgs) -> anyhow::Result<Ph
             }
         })
     });
-    let cpu0 = h.proc.cpu_secs();
-    let s = closed_loop(
-        &wijkteam,
-        a.in_flight,
-        Duration::from_secs(a.warmup_secs),
-        Duration::from_secs(a.secs),
-        op,
-    )
-    .await;
-    let cpu = h.proc.cpu_secs() - cpu0;
-    let total = (s.throughput() * (a.secs + a.warmup_secs) as f64).max(1.0);
-    Ok(Phase {
-        cpu_us_per_req: cpu * 1e6 / total,
-        samples: s,
-    })
+    Ok(measured(&h.proc, &wijkteam, a.in_flight, a, op).await)
 }
 
 async fn phase_check_basis(h: &HubUnderTest, a: &RunArgs) -> anyhow::Result<Phase> {
@@ -423,21 +406,7 @@ async fn phase_check_basis(h: &HubUnderTest, a: &RunArgs) -> anyhow::Result<Phas
             }
         })
     });
-    let cpu0 = h.proc.cpu_secs();
-    let s = closed_loop(
-        &h.clients,
-        a.in_flight,
-        Duration::from_secs(a.warmup_secs),
-        Duration::from_secs(a.secs),
-        op,
-    )
-    .await;
-    let cpu = h.proc.cpu_secs() - cpu0;
-    let total = (s.throughput() * (a.secs + a.warmup_secs) as f64).max(1.0);
-    Ok(Phase {
-        cpu_us_per_req: cpu * 1e6 / total,
-        samples: s,
-    })
+    Ok(measured(&h.proc, &h.clients, a.in_flight, a, op).await)
 }
 
 fn h_kit(a: &RunArgs) -> PathBuf {
