@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
-use common::{TestHub, now};
+use common::TestHub;
 use signaalhub_client::signaalhub_proto::pb;
 use signaalhub_server::store::testing::backends;
 use std::collections::BTreeSet;
@@ -12,45 +12,6 @@ use std::time::Duration;
 use tokio_stream::StreamExt;
 
 const CHILD: &str = "111222333";
-
-async fn both_parents(hub: &TestHub) -> pb::Basis {
-    let mut school = hub.client("school").await;
-    let mut ids = Vec::new();
-    for parent in ["ouder-1", "ouder-2"] {
-        let c = school
-            .record_consent(pb::RecordConsentRequest {
-                subject_bsn: CHILD.into(),
-                subject: Some(pb::SubjectFacts {
-                    age_years: Some(9),
-                    age_band: 0,
-                    gezag_holders: vec!["ouder-1".into(), "ouder-2".into()],
-                }),
-                givers: vec![pb::ConsentGiver {
-                    person: parent.into(),
-                    capacity: pb::GiverCapacity::GezagHolder as i32,
-                }],
-                recipients: vec![pb::ConsentRecipient {
-                    recipient: Some(pb::consent_recipient::Recipient::Sector(
-                        pb::Sector::Wijkteam as i32,
-                    )),
-                }],
-                purposes: vec!["vroegtijdige_ondersteuning".into()],
-                categories: vec!["zorgen_thuissituatie".into()],
-                valid_until: Some(prost_types::Timestamp {
-                    seconds: now() + 180 * 86400,
-                    nanos: 0,
-                }),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        ids.push(c.consent_id);
-    }
-    pb::Basis {
-        legal: None,
-        consent_ids: ids,
-    }
-}
 
 async fn request(hub: &TestHub, id: &str, basis: pb::Basis) -> pb::SendSignalRequest {
     hub.signal(
@@ -106,7 +67,7 @@ async fn concurrent_sends_through_two_instances_are_one_log_and_reach_one_stream
     }
     let hub = TestHub::start("postgres").await;
     let other = hub.instance_with(|_| {}).await;
-    let basis = both_parents(&hub).await;
+    let basis = hub.both_parents_consent(CHILD).await;
     // The wijkteam streams from the second instance only.
     let mut wijkteam = hub.client_at("wijkteam", other.addr).await;
     let mut inbox = wijkteam.stream_inbox(0).await.unwrap();
@@ -174,7 +135,7 @@ async fn rotating_the_checkpoint_key_mid_traffic_loses_nothing_and_old_checkpoin
         let hub = TestHub::start(b).await;
         // Two instances; the wijkteam streams from the second throughout.
         let second = hub.instance_with(|_| {}).await;
-        let basis = both_parents(&hub).await;
+        let basis = hub.both_parents_consent(CHILD).await;
         let mut wijkteam = hub.client_at("wijkteam", second.addr).await;
         let mut inbox = wijkteam.stream_inbox(0).await.unwrap();
         let mut school = hub.client("school").await;

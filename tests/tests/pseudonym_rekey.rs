@@ -50,47 +50,6 @@ fn fg_token(hub: &TestHub) -> String {
     hub.token("school", &c)
 }
 
-/// Both parents consent to the school telling the wijkteam.
-async fn school_consents(hub: &TestHub) -> pb::Basis {
-    let mut school = hub.client("school").await;
-    let mut ids = Vec::new();
-    for parent in ["ouder-1", "ouder-2"] {
-        let c = school
-            .record_consent(pb::RecordConsentRequest {
-                subject_bsn: CHILD.into(),
-                subject: Some(pb::SubjectFacts {
-                    age_years: Some(9),
-                    age_band: 0,
-                    gezag_holders: vec!["ouder-1".into(), "ouder-2".into()],
-                }),
-                givers: vec![pb::ConsentGiver {
-                    person: parent.into(),
-                    capacity: pb::GiverCapacity::GezagHolder as i32,
-                }],
-                recipients: vec![pb::ConsentRecipient {
-                    recipient: Some(pb::consent_recipient::Recipient::Sector(
-                        pb::Sector::Wijkteam as i32,
-                    )),
-                }],
-                purposes: vec!["vroegtijdige_ondersteuning".into()],
-                categories: vec!["zorgen_thuissituatie".into()],
-                valid_until: Some(prost_types::Timestamp {
-                    seconds: now() + 180 * 86400,
-                    nanos: 0,
-                }),
-                evidence_reference: "sha256:form".into(),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        ids.push(c.consent_id);
-    }
-    pb::Basis {
-        legal: None,
-        consent_ids: ids,
-    }
-}
-
 /// Both parents consent to the case parties learning of each other (recorded by the wijkteam).
 async fn case_consent(hub: &TestHub) -> String {
     let mut c = hub.client("wijkteam").await;
@@ -275,7 +234,7 @@ async fn a_new_key_version_finds_everything_and_the_rekey_moves_it_all() {
 
         // Written under version 1: consents, a delivered and a pending signal, an involvement,
         // a maatregel.
-        let basis = school_consents(&hub).await;
+        let basis = hub.both_parents_consent(CHILD).await;
         let case = case_consent(&hub).await;
         register(&hub, "wijkteam", &case).await;
         let mut gi = hub.client("jeugdbescherming").await;
@@ -477,7 +436,7 @@ async fn a_key_ring_that_does_not_fit_the_store_stops_the_hub() {
 async fn a_rekey_while_signals_flow_loses_none() {
     for b in backends() {
         let mut hub = TestHub::start(b).await;
-        let basis = school_consents(&hub).await;
+        let basis = hub.both_parents_consent(CHILD).await;
         // Written under version 1 and not yet delivered.
         let mut want = BTreeSet::new();
         for i in 0..12 {

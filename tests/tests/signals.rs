@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
-use common::{TestHub, now};
+use common::TestHub;
 use signaalhub_client::envelope;
 use signaalhub_client::signaalhub_proto::pb;
 use signaalhub_client::{ClientError, HubClient};
@@ -14,46 +14,6 @@ use tonic::Code;
 const CHILD: &str = "111222333";
 const PAYLOAD: &[u8] =
     b"Leerling (9) is al weken stil en heeft blauwe plekken; ouders zijn ingelicht.";
-
-async fn both_parents(hub: &TestHub) -> pb::Basis {
-    let mut school = hub.client("school").await;
-    let mut ids = Vec::new();
-    for parent in ["ouder-1", "ouder-2"] {
-        let c = school
-            .record_consent(pb::RecordConsentRequest {
-                subject_bsn: CHILD.into(),
-                subject: Some(pb::SubjectFacts {
-                    age_years: Some(9),
-                    age_band: 0,
-                    gezag_holders: vec!["ouder-1".into(), "ouder-2".into()],
-                }),
-                givers: vec![pb::ConsentGiver {
-                    person: parent.into(),
-                    capacity: pb::GiverCapacity::GezagHolder as i32,
-                }],
-                recipients: vec![pb::ConsentRecipient {
-                    recipient: Some(pb::consent_recipient::Recipient::Sector(
-                        pb::Sector::Wijkteam as i32,
-                    )),
-                }],
-                purposes: vec!["vroegtijdige_ondersteuning".into()],
-                categories: vec!["zorgen_thuissituatie".into()],
-                valid_until: Some(prost_types::Timestamp {
-                    seconds: now() + 180 * 86400,
-                    nanos: 0,
-                }),
-                evidence_reference: "sha256:form".into(),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        ids.push(c.consent_id);
-    }
-    pb::Basis {
-        legal: None,
-        consent_ids: ids,
-    }
-}
 
 async fn school_signal(hub: &TestHub, id: &str, basis: pb::Basis) -> pb::SendSignalRequest {
     hub.signal(
@@ -97,7 +57,7 @@ fn state(r: &pb::GetSignalResponse) -> i32 {
 async fn school_signal_reaches_the_wijkteam_live_and_opens_only_there() {
     for b in backends() {
         let hub = TestHub::start(b).await;
-        let basis = both_parents(&hub).await;
+        let basis = hub.both_parents_consent(CHILD).await;
         let mut wijkteam = hub.client("wijkteam").await;
         let mut inbox = wijkteam.stream_inbox(0).await.unwrap();
         let mut school = hub.client("school").await;
@@ -163,7 +123,7 @@ async fn school_signal_reaches_the_wijkteam_live_and_opens_only_there() {
 async fn withdrawn_consent_holds_back_what_was_not_delivered() {
     for b in backends() {
         let hub = TestHub::start(b).await;
-        let basis = both_parents(&hub).await;
+        let basis = hub.both_parents_consent(CHILD).await;
         let mut school = hub.client("school").await;
         school
             .send_signal(school_signal(&hub, "sig-w", basis.clone()).await)
@@ -340,7 +300,7 @@ async fn rent_arrears_signal_without_consent_and_refused_with_health_data() {
 #[tokio::test]
 async fn envelopes_that_do_not_match_the_request_are_refused() {
     let hub = TestHub::start("sqlite").await;
-    let basis = both_parents(&hub).await;
+    let basis = hub.both_parents_consent(CHILD).await;
     let mut school = hub.client("school").await;
     let good = school_signal(&hub, "sig-e", basis.clone()).await;
     // Metadata changed after sealing: purpose in the request differs from the bound one.
@@ -375,7 +335,7 @@ async fn envelopes_that_do_not_match_the_request_are_refused() {
 #[tokio::test]
 async fn sender_withdraws_before_delivery() {
     let hub = TestHub::start("sqlite").await;
-    let basis = both_parents(&hub).await;
+    let basis = hub.both_parents_consent(CHILD).await;
     let mut school = hub.client("school").await;
     school
         .send_signal(school_signal(&hub, "sig-r", basis).await)
@@ -397,7 +357,7 @@ async fn sender_withdraws_before_delivery() {
 async fn restart_mid_stream_loses_nothing_and_old_keys_still_open() {
     for b in backends() {
         let hub = TestHub::start(b).await;
-        let basis = both_parents(&hub).await;
+        let basis = hub.both_parents_consent(CHILD).await;
         let mut school = hub.client("school").await;
         for i in 0..3 {
             school
@@ -439,7 +399,7 @@ async fn restart_mid_stream_loses_nothing_and_old_keys_still_open() {
 async fn the_database_holds_no_bsn_and_no_plaintext() {
     for b in backends() {
         let hub = TestHub::start(b).await;
-        let basis = both_parents(&hub).await;
+        let basis = hub.both_parents_consent(CHILD).await;
         let mut school = hub.client("school").await;
         school
             .send_signal(school_signal(&hub, "sig-db", basis).await)
@@ -514,7 +474,7 @@ async fn concurrent_withdrawal_and_delivery_never_disclose_after_the_withdrawal_
         let mut delivered = 0;
         let mut withheld = 0;
         for round in 0..8 {
-            let basis = both_parents(&hub).await;
+            let basis = hub.both_parents_consent(CHILD).await;
             let id = format!("race-{round}");
             school
                 .send_signal(school_signal(&hub, &id, basis.clone()).await)
@@ -590,7 +550,7 @@ async fn concurrent_withdrawal_and_delivery_never_disclose_after_the_withdrawal_
 async fn key_rotation_through_the_directory_keeps_old_signals_openable() {
     for b in backends() {
         let hub = TestHub::start(b).await;
-        let basis = both_parents(&hub).await;
+        let basis = hub.both_parents_consent(CHILD).await;
         let mut school = hub.client("school").await;
         school
             .send_signal(school_signal(&hub, "before-rotation", basis.clone()).await)
@@ -698,7 +658,7 @@ async fn two_instances_on_one_postgresql_share_inboxes_and_one_log() {
     }
     let hub = TestHub::start("postgres").await;
     let (addr2, stop2) = hub.second_instance().await;
-    let basis = both_parents(&hub).await;
+    let basis = hub.both_parents_consent(CHILD).await;
     // The wijkteam streams from instance 2; the school sends through instance 1.
     let mut wijkteam = hub.client_at("wijkteam", addr2).await;
     let mut inbox = wijkteam.stream_inbox(0).await.unwrap();
@@ -734,7 +694,7 @@ async fn two_instances_on_one_postgresql_share_inboxes_and_one_log() {
 async fn a_suspended_recipient_stops_receiving_on_an_open_stream() {
     for b in backends() {
         let hub = TestHub::start(b).await;
-        let basis = both_parents(&hub).await;
+        let basis = hub.both_parents_consent(CHILD).await;
         let mut wijkteam = hub.client("wijkteam").await;
         let mut inbox = wijkteam.stream_inbox(0).await.unwrap();
         let sealed = school_signal(&hub, "to-suspended", basis).await;

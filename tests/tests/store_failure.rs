@@ -19,8 +19,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
-use common::{TestHub, log_entries, now, panic_counter};
-use signaalhub_client::signaalhub_proto::pb;
+use common::{TestHub, log_entries, panic_counter};
 use signaalhub_client::{ClientError, HubClient};
 use signaalhub_server::ledger::Event;
 use signaalhub_server::store::Store;
@@ -36,46 +35,6 @@ use tonic::Code;
 const CHILD: &str = "111222333";
 const PAYLOAD: &[u8] = b"Leerling (9) komt vaak zonder ontbijt en met blauwe plekken op school.";
 const SENDERS: usize = 4;
-
-async fn both_parents(hub: &TestHub) -> pb::Basis {
-    let mut school = hub.client("school").await;
-    let mut ids = Vec::new();
-    for parent in ["ouder-1", "ouder-2"] {
-        let c = school
-            .record_consent(pb::RecordConsentRequest {
-                subject_bsn: CHILD.into(),
-                subject: Some(pb::SubjectFacts {
-                    age_years: Some(9),
-                    age_band: 0,
-                    gezag_holders: vec!["ouder-1".into(), "ouder-2".into()],
-                }),
-                givers: vec![pb::ConsentGiver {
-                    person: parent.into(),
-                    capacity: pb::GiverCapacity::GezagHolder as i32,
-                }],
-                recipients: vec![pb::ConsentRecipient {
-                    recipient: Some(pb::consent_recipient::Recipient::Sector(
-                        pb::Sector::Wijkteam as i32,
-                    )),
-                }],
-                purposes: vec!["vroegtijdige_ondersteuning".into()],
-                categories: vec!["zorgen_thuissituatie".into()],
-                valid_until: Some(prost_types::Timestamp {
-                    seconds: now() + 180 * 86400,
-                    nanos: 0,
-                }),
-                evidence_reference: "sha256:form".into(),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        ids.push(c.consent_id);
-    }
-    pb::Basis {
-        legal: None,
-        consent_ids: ids,
-    }
-}
 
 // ---- the faults --------------------------------------------------------------------------------
 
@@ -314,7 +273,7 @@ async fn strings(store: &Store, sql: &str) -> Vec<String> {
 /// Runs the load, cuts the store, restores it and checks everything the module promises.
 async fn fail_mid_load(hub: &TestHub, fault: &Fault) {
     let panics = panic_counter().load(Ordering::SeqCst);
-    let basis = both_parents(hub).await;
+    let basis = hub.both_parents_consent(CHILD).await;
     let sealer = Arc::new(
         hub.sealer(
             "school",

@@ -254,6 +254,53 @@ integrate_ms = 100
             .unwrap()
     }
 
+    /// Both holders of gezag (`ouder-1`, `ouder-2`) of the nine-year-old `bsn` consent to the
+    /// school telling the wijkteam (`vroegtijdige_ondersteuning`, `zorgen_thuissituatie`, 180
+    /// days): the consent basis most signal tests send on.
+    pub async fn both_parents_consent(
+        &self,
+        bsn: &str,
+    ) -> signaalhub_client::signaalhub_proto::pb::Basis {
+        use signaalhub_client::signaalhub_proto::pb;
+        let mut school = self.client("school").await;
+        let mut ids = Vec::new();
+        for parent in ["ouder-1", "ouder-2"] {
+            let c = school
+                .record_consent(pb::RecordConsentRequest {
+                    subject_bsn: bsn.into(),
+                    subject: Some(pb::SubjectFacts {
+                        age_years: Some(9),
+                        age_band: 0,
+                        gezag_holders: vec!["ouder-1".into(), "ouder-2".into()],
+                    }),
+                    givers: vec![pb::ConsentGiver {
+                        person: parent.into(),
+                        capacity: pb::GiverCapacity::GezagHolder as i32,
+                    }],
+                    recipients: vec![pb::ConsentRecipient {
+                        recipient: Some(pb::consent_recipient::Recipient::Sector(
+                            pb::Sector::Wijkteam as i32,
+                        )),
+                    }],
+                    purposes: vec!["vroegtijdige_ondersteuning".into()],
+                    categories: vec!["zorgen_thuissituatie".into()],
+                    valid_until: Some(prost_types::Timestamp {
+                        seconds: now() + 180 * 86400,
+                        nanos: 0,
+                    }),
+                    evidence_reference: "sha256:form".into(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            ids.push(c.consent_id);
+        }
+        pb::Basis {
+            legal: None,
+            consent_ids: ids,
+        }
+    }
+
     /// Seals `payload` from `from` to `to` (fetching `to`'s current key through the hub) and
     /// builds a SendSignalRequest.
     #[allow(clippy::too_many_arguments)]
