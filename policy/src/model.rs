@@ -71,7 +71,7 @@ pub struct Purpose {
     pub description: Option<String>,
     /// Retention as written, e.g. `P6M` or `180` (days).
     pub retention_text: String,
-    /// Retention in seconds (Y = 365 days, M = 30 days, W = 7 days, D = 1 day).
+    /// Retention in seconds (Y = 365 days, M = Y/12, W = 7 days, D = 1 day).
     pub retention_secs: u64,
 }
 

@@ -26,6 +26,7 @@ pub const MAX_CATEGORIES: usize = 128;
 pub const MAX_SOURCE_BYTES: usize = 1 << 20;
 
 const SECONDS_PER_DAY: u64 = 86_400;
+const SECONDS_PER_YEAR: u64 = 365 * SECONDS_PER_DAY;
 
 /// Parse and validate a convenant. `file_name` is only used in diagnostics: this crate does no IO.
 ///
@@ -77,7 +78,8 @@ pub fn parse(file_name: &str, source: &str) -> Result<Convenant, Diagnostics> {
 }
 
 /// Parse a period: ISO-8601-like `P1Y6M`, `P6M`, `P2W`, `P30D`, or a whole number of days.
-/// Y = 365 days, M = 30 days, W = 7 days. Returns seconds; zero is refused.
+/// Y = 365 days, M = a twelfth of that (30 days 10 hours, so `P12M` = `P1Y`), W = 7 days.
+/// Returns seconds; zero is refused.
 pub fn parse_period(text: &str) -> Result<u64, String> {
     let rest = text
         .strip_prefix('P')
@@ -85,7 +87,7 @@ pub fn parse_period(text: &str) -> Result<u64, String> {
     if rest.is_empty() {
         return Err(format!("`{text}` has no amount; write e.g. `P6M`"));
     }
-    let mut days: u64 = 0;
+    let mut secs: u64 = 0;
     let mut num = String::new();
     let mut last_unit = 0u8;
     for c in rest.chars() {
@@ -94,10 +96,10 @@ pub fn parse_period(text: &str) -> Result<u64, String> {
             continue;
         }
         let (rank, factor) = match c {
-            'Y' => (1, 365),
-            'M' => (2, 30),
-            'W' => (3, 7),
-            'D' => (4, 1),
+            'Y' => (1, SECONDS_PER_YEAR),
+            'M' => (2, SECONDS_PER_YEAR / 12),
+            'W' => (3, 7 * SECONDS_PER_DAY),
+            'D' => (4, SECONDS_PER_DAY),
             _ => {
                 return Err(format!(
                     "`{text}`: unit `{c}` is not one of Y, M, W, D (time units are not allowed)"
@@ -114,9 +116,9 @@ pub fn parse_period(text: &str) -> Result<u64, String> {
             .parse()
             .map_err(|_| format!("`{text}`: the number is too large"))?;
         num.clear();
-        days = n
+        secs = n
             .checked_mul(factor)
-            .and_then(|d| days.checked_add(d))
+            .and_then(|d| secs.checked_add(d))
             .ok_or_else(|| format!("`{text}` is too long"))?;
     }
     if !num.is_empty() {
@@ -124,18 +126,22 @@ pub fn parse_period(text: &str) -> Result<u64, String> {
             "`{text}` ends with a number without a unit; add Y, M, W or D"
         ));
     }
-    days_to_secs(days).map_err(|e| format!("`{text}` {e}"))
+    checked_period(secs).map_err(|e| format!("`{text}` {e}"))
 }
 
 fn days_to_secs(days: u64) -> Result<u64, String> {
-    if days == 0 {
+    checked_period(days.saturating_mul(SECONDS_PER_DAY))
+}
+
+fn checked_period(secs: u64) -> Result<u64, String> {
+    if secs == 0 {
         return Err("is zero; a period must be at least one day".to_string());
     }
     // 1000 years is an absurd but harmless upper bound that keeps all arithmetic in range.
-    if days > 365_000 {
+    if secs > 1000 * SECONDS_PER_YEAR {
         return Err("is longer than 1000 years".to_string());
     }
-    Ok(days * SECONDS_PER_DAY)
+    Ok(secs)
 }
 
 type Entry<'a, 'i> = (&'a str, Range<usize>, &'a Spanned<DeValue<'i>>);

@@ -407,7 +407,7 @@ impl Policy {
         self.retention.get(usize::from(p)).copied()
     }
 
-    /// The recidive window in seconds (default 12 × 30 days).
+    /// The recidive window in seconds (default 12 months = 365 days).
     pub fn recidive_window_secs(&self) -> u64 {
         self.convenant.recidive_window_secs
     }

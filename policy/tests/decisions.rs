@@ -255,7 +255,7 @@ fn allowed_decision_carries_rules_and_obligations() {
             "floor:consent".into()
         ]
     );
-    assert_eq!(d.retain_until, Some(NOW + 180 * DAY));
+    assert_eq!(d.retain_until, Some(NOW + 365 * DAY / 2), "P6M");
     assert_eq!(d.consents_relied_on, ConsentSet::from_indices([0]));
     assert!(d.obligations.is_empty(), "{:?}", d.obligations);
     assert!(d.policy_version.starts_with("2025.1+fnv1a64:"));
@@ -899,11 +899,12 @@ fn lookups_for_the_server() {
     let p = sample();
     assert_eq!(
         p.retention_for("vroegtijdige_ondersteuning"),
-        Some(180 * 86_400)
+        Some(365 * 86_400 / 2),
+        "P6M is half a year"
     );
     assert_eq!(p.retention_for("maatregel_afstemming"), Some(90 * 86_400));
     assert_eq!(p.retention_for("nope"), None);
-    assert_eq!(p.recidive_window_secs(), 360 * 86_400);
+    assert_eq!(p.recidive_window_secs(), 365 * 86_400, "P12M is a year");
     assert!(p.is_known_sector("vrouwenopvang"));
     assert!(!p.is_known_sector("ggz"));
     assert!(p.is_known_category("betalingsachterstand"));

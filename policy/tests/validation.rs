@@ -1,7 +1,7 @@
 //! Broken convenants: every diagnostic names the exact line, key path and a fix.
 #![allow(clippy::unwrap_used)]
 
-use signaalhub_policy::{Diagnostic, SAMPLE_CONVENANT, parse};
+use signaalhub_policy::{Diagnostic, SAMPLE_CONVENANT, parse, parse_period};
 
 /// A small valid convenant; line numbers below refer to it.
 const BASE: &str = r#"[convenant]
@@ -178,6 +178,20 @@ fn missing_and_bad_retention() {
     for ok in ["\"P1Y6M\"", "\"P2W\"", "\"P30D\"", "30"] {
         parse("t.toml", &BASE.replace("\"P6M\"", ok)).unwrap();
     }
+}
+
+#[test]
+fn months_are_twelfths_of_a_year() {
+    let day = 86_400;
+    assert_eq!(parse_period("P12M"), parse_period("P1Y"));
+    assert_eq!(parse_period("P1Y"), Ok(365 * day));
+    assert_eq!(parse_period("P6M"), Ok(365 * day / 2));
+    assert_eq!(parse_period("P1Y6M"), Ok(365 * day * 3 / 2));
+    assert_eq!(parse_period("P2W3D"), Ok(17 * day));
+    assert_eq!(parse_period("P1000Y"), Ok(365_000 * day));
+    assert!(parse_period("P1000Y1D").unwrap_err().contains("1000 years"));
+    assert!(parse_period("P0M").unwrap_err().contains("zero"));
+    assert!(parse_period("P99999999999999999999Y").is_err());
 }
 
 #[test]

@@ -573,7 +573,7 @@ async fn recidive_counts_earlier_signals_and_meldingen_about_the_same_persons() 
         let mut vt = hub.client("veilig_thuis").await;
         let m = vt.get_zorgmelding(&new.zorgmelding_id).await.unwrap();
         let r = m.recidive.unwrap();
-        assert_eq!(r.window_days, 360, "sample convenant: P12M = 12 x 30 days");
+        assert_eq!(r.window_days, 365, "sample convenant: P12M = a year");
         assert_eq!(r.earlier_zorgmeldingen, 1);
         assert_eq!(r.earlier_signals, 1);
         assert_eq!(
@@ -599,6 +599,42 @@ async fn recidive_counts_earlier_signals_and_meldingen_about_the_same_persons() 
         let r = u.recidive.unwrap();
         assert_eq!((r.earlier_zorgmeldingen, r.earlier_signals), (0, 0));
         assert!(u.linked_zorgmelding_ids.is_empty());
+        // The window: with the new melding 400 days later, both earlier reports fall outside the
+        // 365 days before it (still linked: the household is the same at any time)...
+        const DAY: i64 = 86_400;
+        let moved = hub
+            .sql(&format!(
+                "UPDATE zorgmeldingen SET created_at = created_at + {} WHERE zorgmelding_id = '{}'",
+                400 * DAY,
+                new.zorgmelding_id
+            ))
+            .await;
+        assert_eq!(moved, 1);
+        let m = vt.get_zorgmelding(&new.zorgmelding_id).await.unwrap();
+        let r = m.recidive.unwrap();
+        assert_eq!((r.earlier_zorgmeldingen, r.earlier_signals), (0, 0));
+        assert!(r.sectors.is_empty() && r.items.is_empty(), "{r:?}");
+        assert_eq!(
+            m.linked_zorgmelding_ids,
+            vec![earlier.zorgmelding_id.clone()]
+        );
+        // ...and an earlier melding 100 days after the GP's signal is inside it again, the
+        // signal (400 days before) is not.
+        hub.sql(&format!(
+            "UPDATE zorgmeldingen SET created_at = created_at + {} WHERE zorgmelding_id = '{}'",
+            100 * DAY,
+            earlier.zorgmelding_id
+        ))
+        .await;
+        let r = vt
+            .get_zorgmelding(&new.zorgmelding_id)
+            .await
+            .unwrap()
+            .recidive
+            .unwrap();
+        assert_eq!((r.earlier_zorgmeldingen, r.earlier_signals), (1, 0));
+        assert_eq!(r.sectors, vec!["politie".to_string()]);
+        assert_eq!(r.items[0].reference, earlier.zorgmelding_id);
         hub.stop().await;
     }
 }
