@@ -1331,3 +1331,95 @@ async fn concurrent_fragments_and_retries_of_one_new_incident_make_one_melding()
         hub.stop().await;
     }
 }
+
+#[tokio::test]
+async fn every_arrival_order_with_retries_makes_one_melding_with_each_fragment_once() {
+    use pb::FragmentKind as K;
+    let parts: [(K, &str, &[&str], &[u8]); 4] = [
+        (K::Incident, "incidentgegevens", &[MOTHER, FATHER], INCIDENT),
+        (K::Persons, "betrokken_personen", &[MOTHER, FATHER], PERSONS),
+        (
+            K::ChildrenPresent,
+            "aanwezigheid_kinderen",
+            &[CHILD],
+            CHILDREN,
+        ),
+        (
+            K::History,
+            "signalen_huiselijk_geweld",
+            &[MOTHER],
+            b"eerder: 2025",
+        ),
+    ];
+    // All 24 orders of the four pieces of an incident.
+    let mut orders = vec![vec![0usize, 1, 2, 3]];
+    while let Some(last) = orders.last() {
+        let mut p = last.clone();
+        let Some(i) = (0..3).rev().find(|&i| p[i] < p[i + 1]) else {
+            break;
+        };
+        let j = (i + 1..4).rev().find(|&j| p[j] > p[i]).unwrap();
+        p.swap(i, j);
+        p[i + 1..].reverse();
+        orders.push(p);
+    }
+    assert_eq!(orders.len(), 24);
+    for b in backends() {
+        let hub = TestHub::start(b).await;
+        let mut politie = hub.client("politie").await;
+        let mut vt = hub.client("veilig_thuis").await;
+        for (n, order) in orders.iter().enumerate() {
+            let reg = format!("2026-OOST-{:06}", 500 + n);
+            let request = |k: usize| {
+                let (kind, category, subjects, payload) = parts[k];
+                let id = format!("{reg}-{k}");
+                let hub = &hub;
+                let reg = reg.clone();
+                async move { fragment(hub, &reg, &id, kind, subjects, &[category], payload).await }
+            };
+            let mut melding: Option<String> = None;
+            for (pos, &k) in order.iter().enumerate() {
+                let r = politie.submit_fragment(request(k).await).await.unwrap();
+                assert!(!r.duplicate, "order {order:?}: first arrival of {k}");
+                assert_eq!(r.sequence as usize, pos + 1, "order {order:?}");
+                let id = melding.get_or_insert_with(|| r.zorgmelding_id.clone());
+                assert_eq!(&r.zorgmelding_id, id, "order {order:?}: one melding");
+                // A network retry (re-sealed) of one of the pieces sent so far.
+                let again = order[(n + pos) % (pos + 1)];
+                let r = politie.submit_fragment(request(again).await).await.unwrap();
+                assert!(r.duplicate, "order {order:?}: retry of {again}");
+                assert_eq!(r.fragment_count as usize, pos + 1);
+            }
+            // Every piece retried once more at the end, in reverse.
+            for &k in order.iter().rev() {
+                let r = politie.submit_fragment(request(k).await).await.unwrap();
+                assert!(r.duplicate);
+                assert_eq!(r.fragment_count, 4);
+            }
+            let m = vt
+                .get_zorgmelding(melding.as_deref().unwrap())
+                .await
+                .unwrap();
+            let got: Vec<(u32, String)> = m
+                .fragments
+                .iter()
+                .map(|f| (f.sequence, f.fragment_id.clone()))
+                .collect();
+            let want: Vec<(u32, String)> = order
+                .iter()
+                .enumerate()
+                .map(|(pos, k)| (pos as u32 + 1, format!("{reg}-{k}")))
+                .collect();
+            assert_eq!(
+                got, want,
+                "{b}: order {order:?}: each fragment once, in arrival order"
+            );
+            for f in &m.fragments {
+                let k: usize = f.fragment_id.rsplit('-').next().unwrap().parse().unwrap();
+                assert_eq!(f.kind, parts[k].0 as i32);
+                assert_eq!(f.categories, vec![parts[k].1.to_string()]);
+            }
+        }
+        hub.stop().await;
+    }
+}
