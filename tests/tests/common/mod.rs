@@ -2,6 +2,9 @@
 //! requested backend, listening on 127.0.0.1:0 with real mutual TLS.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod involvement_flow;
+pub mod zorgmelding_flow;
+
 use signaalhub_client::{ConnectOptions, HubClient, TokenSource};
 use signaalhub_server::auth::directory::DirectoryCache;
 use signaalhub_server::config::Config;

@@ -1,0 +1,128 @@
+//! Involvement, case and safety-plan test helpers (seeds 001, 003, 004).
+use super::{TestHub, now};
+use signaalhub_client::envelope::SenderKeys;
+use signaalhub_client::involvement::SafetyPlan;
+use signaalhub_client::signaalhub_proto::pb;
+use signaalhub_client::{ClientError, HubClient};
+
+/// Both parents consent to the case parties (by sector) learning of each other and sharing the
+/// safety plan, about `bsn` (9 years old).
+pub async fn case_consent(hub: &TestHub, recorder: &str, bsn: &str) -> String {
+    let mut c = hub.client(recorder).await;
+    let sectors = [
+        pb::Sector::Wijkteam,
+        pb::Sector::Jeugdbescherming,
+        pb::Sector::School,
+        pb::Sector::VeiligThuis,
+    ];
+    c.record_consent(pb::RecordConsentRequest {
+        subject_bsn: bsn.into(),
+        subject: Some(pb::SubjectFacts {
+            age_years: Some(9),
+            age_band: 0,
+            gezag_holders: vec!["ouder-1".into(), "ouder-2".into()],
+        }),
+        givers: ["ouder-1", "ouder-2"]
+            .iter()
+            .map(|p| pb::ConsentGiver {
+                person: (*p).into(),
+                capacity: pb::GiverCapacity::GezagHolder as i32,
+            })
+            .collect(),
+        recipients: sectors
+            .iter()
+            .map(|s| pb::ConsentRecipient {
+                recipient: Some(pb::consent_recipient::Recipient::Sector(*s as i32)),
+            })
+            .collect(),
+        purposes: vec!["casusafstemming".into()],
+        categories: vec!["betrokkenheid".into(), "veiligheidsafspraken".into()],
+        valid_until: Some(prost_types::Timestamp {
+            seconds: now() + 180 * 86400,
+            nanos: 0,
+        }),
+        evidence_reference: "sha256:form".into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+    .consent_id
+}
+
+/// A client of `sector`'s dev professional acting in one role (the Veilig Thuis dev token has two).
+pub async fn client(hub: &TestHub, sector: &str) -> HubClient {
+    let mut claims = hub.claims(sector);
+    if let Some(first) = claims["roles"].as_array().and_then(|r| r.first()).cloned() {
+        claims["roles"] = serde_json::json!([first]);
+    }
+    hub.client_with_token(sector, hub.token(sector, &claims))
+        .await
+}
+
+pub async fn register(
+    hub: &TestHub,
+    sector: &str,
+    bsn: &str,
+    household: &[&str],
+    consent: Option<&str>,
+) -> pb::RegisterInvolvementResponse {
+    let mut c = client(hub, sector).await;
+    c.register_involvement(pb::RegisterInvolvementRequest {
+        subject_bsn: bsn.into(),
+        household_bsns: household.iter().map(|s| (*s).to_string()).collect(),
+        contact_professional: format!("contact {sector}, 026-0000000"),
+        basis: consent.map(|id| pb::Basis {
+            legal: None,
+            consent_ids: vec![id.into()],
+        }),
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+}
+
+pub fn plan() -> SafetyPlan {
+    SafetyPlan {
+        title: "Veiligheidsplan".into(),
+        goal: "Iedereen is thuis veilig".into(),
+        emergency_contact: "de wijkcoach, 026-0000002".into(),
+        agreements: vec![],
+    }
+}
+
+pub async fn publish(
+    hub: &TestHub,
+    c: &mut HubClient,
+    author: &str,
+    case_id: &str,
+    version: u32,
+    content: &SafetyPlan,
+    consent: &str,
+) -> Result<pb::SafetyPlanVersion, ClientError> {
+    let o = hub.org(author);
+    let sender =
+        SenderKeys::from_pkcs8_der(&o.info.oin, &o.info.signing_key_id, &o.signing_pkcs8).unwrap();
+    let case = c.get_case(case_id).await.unwrap();
+    let mut parties: Vec<String> = case
+        .parties
+        .iter()
+        .map(|p| p.organization_oin.clone())
+        .collect();
+    parties.sort();
+    parties.dedup();
+    let keys = c.recipient_keys(&parties).await.unwrap();
+    let req = content
+        .seal(
+            case_id,
+            version,
+            pb::Basis {
+                legal: None,
+                consent_ids: vec![consent.into()],
+            },
+            &sender,
+            &keys,
+            now(),
+        )
+        .unwrap();
+    c.publish_safety_plan(req).await
+}
