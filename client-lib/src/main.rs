@@ -210,7 +210,7 @@ enum ConsentCommand {
         /// Category; repeatable.
         #[arg(long = "category", required = true)]
         categories: Vec<String>,
-        /// Validity in months from now.
+        /// Validity in months from now (a month is a twelfth of 365 days, as in the convenant).
         #[arg(long, default_value_t = 6)]
         months: u32,
         /// Explicit consent covering special categories (art. 9).
@@ -259,7 +259,7 @@ fn print_consent(c: &pb::Consent) {
             .map(|g| g.person.as_str())
             .collect::<Vec<_>>()
             .join(", "),
-        c.valid_until.as_ref().map(|t| t.seconds).unwrap_or(0)
+        cli::format::when(c.valid_until.as_ref())
     );
 }
 
@@ -477,10 +477,6 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                         }),
                     });
                 }
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_secs() as i64)
-                    .unwrap_or(0);
                 let c = hub
                     .record_consent(pb::RecordConsentRequest {
                         subject_bsn: bsn,
@@ -491,7 +487,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                         categories,
                         valid_from: None,
                         valid_until: Some(prost_types::Timestamp {
-                            seconds: now + i64::from(months) * 30 * 24 * 3600,
+                            seconds: cli::format::months_from_now(months),
                             nanos: 0,
                         }),
                         explicit,

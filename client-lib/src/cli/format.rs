@@ -22,6 +22,23 @@ pub fn utc(seconds: i64) -> String {
     )
 }
 
+/// Now, in seconds since the Unix epoch.
+pub fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// A month as the convenant counts it (docs/CONVENANT.md, "Periods"): a twelfth of a 365-day
+/// year, so `--months 12` is 365 days and `--months 6` half of that.
+pub const MONTH_SECS: i64 = 365 * 86_400 / 12;
+
+/// `months` months from now (see [`MONTH_SECS`]).
+pub fn months_from_now(months: u32) -> i64 {
+    now_unix() + i64::from(months) * MONTH_SECS
+}
+
 /// A timestamp, or `-`.
 pub fn when(t: Option<&prost_types::Timestamp>) -> String {
     t.map(|t| utc(t.seconds)).unwrap_or_else(|| "-".into())

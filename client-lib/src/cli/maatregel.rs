@@ -27,7 +27,7 @@ enum MaatregelCommand {
         /// The responsible organisation's OIN (default: my own).
         #[arg(long)]
         responsible: Option<String>,
-        /// Months until the ordered end (default: none recorded).
+        /// Months until the ordered end (a twelfth of 365 days each; default: none recorded).
         #[arg(long)]
         months: Option<u32>,
     },
@@ -89,13 +89,6 @@ fn print(m: &pb::Maatregel) {
     );
 }
 
-fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 /// Runs a `signaal maatregel` command.
 pub async fn run(hub: &mut HubClient, a: MaatregelArgs) -> Result<(), CliError> {
     match a.command {
@@ -117,7 +110,7 @@ pub async fn run(hub: &mut HubClient, a: MaatregelArgs) -> Result<(), CliError> 
                     kind: k as i32,
                     starts_at: None,
                     ends_at: months.map(|m| prost_types::Timestamp {
-                        seconds: now_unix() + i64::from(m) * 30 * 24 * 3600,
+                        seconds: super::format::months_from_now(m),
                         nanos: 0,
                     }),
                     responsible_oin: responsible.unwrap_or_default(),

@@ -1,7 +1,7 @@
 //! `send`, `inbox` and `signal status|withdraw`: sealed signals end to end.
 use super::disclosure::{DisclosureArgs, print_obligations};
 use super::error::{CliError, refusal};
-use super::format::{state_name, urgency_name, when};
+use super::format::{now_unix, state_name, urgency_name, when};
 use super::keys::{Identity, OpenerArgs, SignerArgs};
 use signaalhub_client::envelope::{self, RecipientKey, RecipientSecrets};
 use signaalhub_client::{ClientError, HubClient};
@@ -95,13 +95,6 @@ fn new_signal_id() -> Result<String, CliError> {
         .fill(&mut bytes)
         .map_err(|_| CliError::Failed("the random number generator failed".into()))?;
     Ok(format!("sig-{}", hex::encode(bytes)))
-}
-
-fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 fn read_payload(a: &SendArgs) -> Result<Vec<u8>, CliError> {

@@ -3,7 +3,7 @@
 //! See docs/ZORGMELDING.md for the walk-through.
 use super::disclosure::{print_obligations, resolve_oin};
 use super::error::{CliError, refusal};
-use super::format::when;
+use super::format::{now_unix, when};
 use super::keys::{Identity, OpenerArgs, SignerArgs};
 use super::signals::{create_private_dir, current_encryption_keys, write_atomic};
 use signaalhub_client::envelope::{self, RecipientSecrets};
@@ -326,13 +326,6 @@ fn random_hex() -> Result<String, CliError> {
         .fill(&mut bytes)
         .map_err(|_| CliError::Failed("the random number generator failed".into()))?;
     Ok(hex::encode(bytes))
-}
-
-fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 fn safe_id(s: &str) -> String {
