@@ -39,6 +39,14 @@ pub enum DevKitError {
         /// Why.
         source: std::io::Error,
     },
+    /// A dev kit file does not hold what it should.
+    #[error("{path}: {what}")]
+    BadFile {
+        /// Which file.
+        path: PathBuf,
+        /// What it should hold.
+        what: &'static str,
+    },
     /// The target directory is in use.
     #[error("{0} already holds a dev kit; pass --force to replace it")]
     Exists(PathBuf),
@@ -372,12 +380,7 @@ pub async fn init(dir: &Path, force: bool) -> Result<(), DevKitError> {
     )?;
     write(&dir.join("DEV-KIT-README.txt"), README)?;
 
-    let config = crate::config::Config::load(&dir.join("hub.toml"), |_| None)?;
-    std::fs::create_dir_all(&config.data_dir).map_err(|source| DevKitError::Io {
-        path: config.data_dir.clone(),
-        source,
-    })?;
-    let store = Store::open(&config.database_target()).await?;
+    let config = crate::config::Config::load(&dir.join("hub.toml"), |k| std::env::var(k).ok())?;
     for org in sample_orgs() {
         let odir = dir.join("orgs").join(&org.sector);
         let (cert, key) = ca.issue(
@@ -389,48 +392,133 @@ pub async fn init(dir: &Path, force: bool) -> Result<(), DevKitError> {
         )?;
         write(&odir.join("cert.pem"), cert)?;
         write(&odir.join("key.pem"), key)?;
-        let (token_pk8, token_pub) = ed25519_keypair()?;
+        let (token_pk8, _) = ed25519_keypair()?;
         write(&odir.join("token-key.pem"), pem("PRIVATE KEY", &token_pk8))?;
-        let (sig_pk8, sig_pub) = ed25519_keypair()?;
+        let (sig_pk8, _) = ed25519_keypair()?;
         write(&odir.join("signing-key.pem"), pem("PRIVATE KEY", &sig_pk8))?;
-        let (x_secret, x_pub) = x25519_keypair()?;
+        let (x_secret, _) = x25519_keypair()?;
         write(&odir.join("encryption-key.hex"), hex::encode(x_secret))?;
         write_tokens(&odir, &org, &token_pk8, &config.auth.audience)?;
         let org_toml = toml::to_string_pretty(&org).map_err(|_| DevKitError::Key)?;
         write(&odir.join("org.toml"), org_toml)?;
+    }
+    let store = open_store(&config).await?;
+    let seeded = seed_directory(dir, &store).await;
+    store.close().await;
+    seeded.map(|_| ())
+}
 
-        let oin: crate::ids::Oin = org.oin.parse().map_err(|_| DevKitError::Key)?;
-        store
-            .add_organization(&Organization {
-                oin: org.oin.parse().map_err(|_| DevKitError::Key)?,
-                name: org.name.clone(),
-                sector: org.sector.parse().map_err(|_| DevKitError::Key)?,
-                region: org.region.clone(),
-                expertise: org.expertise.clone(),
-                contact_point: org.contact_point.clone(),
-                status: OrgStatus::Active,
-                token_issuer: org.token_issuer.clone(),
-            })
-            .await?;
-        for (usage, key_id, public_key) in [
-            (KeyUsage::Token, &org.token_key_id, token_pub),
-            (KeyUsage::Signing, &org.signing_key_id, sig_pub),
-            (KeyUsage::Encryption, &org.encryption_key_id, x_pub.to_vec()),
-        ] {
-            store
-                .add_key(&OrgKey {
-                    oin: oin.clone(),
-                    usage,
-                    key_id: key_id.clone(),
-                    public_key,
-                    created_at: 0,
-                    retired_at: None,
-                })
-                .await?;
+/// Opens the store of a dev kit's configuration (`SIGNAALHUB_DATABASE` and the other overrides
+/// applied by the caller), creating the SQLite data directory if needed.
+pub async fn open_store(config: &crate::config::Config) -> Result<Store, DevKitError> {
+    if config.database.is_empty() {
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| DevKitError::Io {
+            path: config.data_dir.clone(),
+            source,
+        })?;
+    }
+    Ok(Store::open(&config.database_target()).await?)
+}
+
+/// Registers the dev kit's sample organisations and their public keys (derived from the kit's
+/// private key files) in `store`, skipping every organisation the store already knows, so that
+/// one dev kit can be served on a fresh database of either backend (`quickstart` calls this on
+/// every start). Returns how many organisations were added.
+pub async fn seed_directory(dir: &Path, store: &Store) -> Result<usize, DevKitError> {
+    // Read and check every file first, so that a damaged kit adds nothing.
+    let mut todo = Vec::new();
+    for sample in sample_orgs() {
+        let odir = dir.join("orgs").join(&sample.sector);
+        let org_file = odir.join("org.toml");
+        let bad = |path: &Path, what| DevKitError::BadFile {
+            path: path.into(),
+            what,
+        };
+        let org: DevOrg = toml::from_str(&read_text(&org_file)?)
+            .map_err(|_| bad(&org_file, "not a dev kit organisation (org.toml)"))?;
+        let oin: crate::ids::Oin = org
+            .oin
+            .parse()
+            .map_err(|_| bad(&org_file, "`oin` is not a 20-digit OIN"))?;
+        let sector = org
+            .sector
+            .parse()
+            .map_err(|_| bad(&org_file, "`sector` is not a known sector"))?;
+        if store.get_organization(&oin).await?.is_some() {
+            continue;
+        }
+        let token_pub = ed25519_public(&odir.join("token-key.pem"))?;
+        let sig_pub = ed25519_public(&odir.join("signing-key.pem"))?;
+        let enc_file = odir.join("encryption-key.hex");
+        let x_secret: [u8; 32] = hex::decode(read_text(&enc_file)?.trim())
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| bad(&enc_file, "not a hex X25519 secret key of 32 bytes"))?;
+        let x_pub = x25519_dalek::PublicKey::from(&x25519_dalek::StaticSecret::from(x_secret));
+        let organization = Organization {
+            oin: oin.clone(),
+            name: org.name.clone(),
+            sector,
+            region: org.region.clone(),
+            expertise: org.expertise.clone(),
+            contact_point: org.contact_point.clone(),
+            status: OrgStatus::Active,
+            token_issuer: org.token_issuer.clone(),
+        };
+        let keys = [
+            (KeyUsage::Token, org.token_key_id.clone(), token_pub),
+            (KeyUsage::Signing, org.signing_key_id.clone(), sig_pub),
+            (
+                KeyUsage::Encryption,
+                org.encryption_key_id.clone(),
+                x_pub.to_bytes().to_vec(),
+            ),
+        ]
+        .map(|(usage, key_id, public_key)| OrgKey {
+            oin: oin.clone(),
+            usage,
+            key_id,
+            public_key,
+            created_at: 0,
+            retired_at: None,
+        });
+        todo.push((organization, keys));
+    }
+    let added = todo.len();
+    for (organization, keys) in todo {
+        store.add_organization(&organization).await?;
+        for key in &keys {
+            store.add_key(key).await?;
         }
     }
-    store.close().await;
-    Ok(())
+    Ok(added)
+}
+
+fn read_text(path: &Path) -> Result<String, DevKitError> {
+    std::fs::read_to_string(path).map_err(|source| DevKitError::Io {
+        path: path.into(),
+        source,
+    })
+}
+
+/// The PKCS#8 DER of a PEM private key file.
+fn read_pkcs8(path: &Path) -> Result<Vec<u8>, DevKitError> {
+    rustls::pki_types::pem::PemObject::from_pem_slice(read_text(path)?.as_bytes())
+        .map(|k: rustls::pki_types::PrivatePkcs8KeyDer<'static>| k.secret_pkcs8_der().to_vec())
+        .map_err(|_| DevKitError::BadFile {
+            path: path.into(),
+            what: "not a PEM PKCS#8 private key",
+        })
+}
+
+/// The raw public key of a PEM Ed25519 private key file.
+fn ed25519_public(path: &Path) -> Result<Vec<u8>, DevKitError> {
+    let kp = ring::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&read_pkcs8(path)?)
+        .map_err(|_| DevKitError::BadFile {
+            path: path.into(),
+            what: "not an Ed25519 private key",
+        })?;
+    Ok(ring::signature::KeyPair::public_key(&kp).as_ref().to_vec())
 }
 
 /// Writes a sample organisation's dev tokens: `token.jwt` for its professional and
@@ -468,16 +556,14 @@ fn write_tokens(
 pub fn refresh_tokens(dir: &Path, audience: &str) -> Result<(), DevKitError> {
     for org in sample_orgs() {
         let odir = dir.join("orgs").join(&org.sector);
-        let read = |p: PathBuf| {
-            std::fs::read_to_string(&p).map_err(|source| DevKitError::Io { path: p, source })
-        };
         let org: DevOrg =
-            toml::from_str(&read(odir.join("org.toml"))?).map_err(|_| DevKitError::Key)?;
-        let key_pem = read(odir.join("token-key.pem"))?;
-        let der = rustls::pki_types::pem::PemObject::from_pem_slice(key_pem.as_bytes())
-            .map(|k: rustls::pki_types::PrivatePkcs8KeyDer<'static>| k.secret_pkcs8_der().to_vec())
-            .map_err(|_| DevKitError::Key)?;
-        write_tokens(&odir, &org, &der, audience)?;
+            toml::from_str(&read_text(&odir.join("org.toml"))?).map_err(|_| DevKitError::Key)?;
+        write_tokens(
+            &odir,
+            &org,
+            &read_pkcs8(&odir.join("token-key.pem"))?,
+            audience,
+        )?;
     }
     Ok(())
 }
@@ -487,6 +573,8 @@ const HUB_TOML: &str = r#"# signaalhub configuration generated by `signaalhub de
 listen = "127.0.0.1:50051"
 data_dir = "data"
 # database = "postgres://postgres@127.0.0.1:5432/signaalhub"   # default: SQLite under data_dir
+# (or SIGNAALHUB_DATABASE=postgres://... signaalhub quickstart: the kit's organisations are
+# registered in that database on its first start)
 log_format = "text"
 allow_dev_material = true
 # The regional convenant (here: the sample shipped with signaalhub). Check it with

@@ -283,8 +283,14 @@ enum OrgCommand {
 }
 
 fn init_tracing(json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SIGNAALHUB_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("SIGNAALHUB_LOG").unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new(
+                // PostgreSQL's notices during migrations ("relation ... already exists, skipping")
+                // are not news for an operator.
+                "info,sqlx::postgres::notice=warn",
+            )
+        });
     let b = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -792,6 +798,34 @@ async fn main() -> ExitCode {
             if let Err(e) = devkit::refresh_tokens(&dir, &config.auth.audience) {
                 eprintln!("signaalhub: refreshing dev tokens: {e}");
                 return ExitCode::from(70);
+            }
+            // The kit's organisations go into whichever store this start uses (SQLite by
+            // default, or SIGNAALHUB_DATABASE=postgres://...), once; later starts keep what the
+            // organisations changed there (profiles, keys).
+            let seeded = match devkit::open_store(&config).await {
+                Ok(store) => {
+                    let r = devkit::seed_directory(&dir, &store).await;
+                    store.close().await;
+                    r
+                }
+                Err(e) => Err(e),
+            };
+            match seeded {
+                Ok(0) => {}
+                Ok(n) => {
+                    // Only the backend: a PostgreSQL URL may carry a password.
+                    let target = config.database_target();
+                    let store = if target.starts_with("postgres") {
+                        "PostgreSQL".to_string()
+                    } else {
+                        target
+                    };
+                    println!("registered the dev kit's {n} organisations in {store}");
+                }
+                Err(e) => {
+                    eprintln!("signaalhub: registering the dev kit's organisations: {e}");
+                    return ExitCode::from(70);
+                }
             }
             println!(
                 "serving on {}; try: cargo run -p signaalhub-client --bin signaal -- --kit {} --as school whoami",

@@ -264,3 +264,89 @@ async fn graceful_stop_drains() {
     // stop() waits for serve() to return Ok after the drain.
     hub.stop().await;
 }
+
+/// `quickstart` on a fresh database of either backend: the dev kit's organisations and the
+/// public halves of the kit's own keys are registered once; a second start adds nothing and
+/// keeps what the organisations changed there.
+#[tokio::test]
+async fn the_dev_kit_is_registered_once_in_a_fresh_store_of_either_backend() {
+    use signaalhub_server::devkit;
+    use signaalhub_server::domain::directory::OrgFilter;
+    let tmp = tempfile::tempdir().unwrap();
+    let kit = tmp.path().join("kit");
+    devkit::init(&kit, true).await.unwrap();
+    let config = signaalhub_server::config::Config::load(&kit.join("hub.toml"), |_| None).unwrap();
+    let kit_store = signaalhub_server::store::Store::open(&config.database_target())
+        .await
+        .unwrap();
+    let keys = |k: Vec<signaalhub_server::domain::directory::OrgKey>| {
+        let mut v: Vec<_> = k
+            .into_iter()
+            .map(|k| {
+                (
+                    k.oin.to_string(),
+                    format!("{:?}", k.usage),
+                    k.key_id,
+                    k.public_key,
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let kit_keys = keys(kit_store.list_keys(None).await.unwrap());
+    assert_eq!(kit_keys.len(), 3 * devkit::sample_orgs().len());
+    for b in backends() {
+        let db = signaalhub_server::store::testing::fresh(b).await.unwrap();
+        let added = devkit::seed_directory(&kit, &db.store).await.unwrap();
+        assert_eq!(added, devkit::sample_orgs().len(), "{b}");
+        assert_eq!(
+            keys(db.store.list_keys(None).await.unwrap()),
+            kit_keys,
+            "{b}"
+        );
+        let orgs = db
+            .store
+            .list_organizations(&OrgFilter {
+                limit: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(orgs.len(), devkit::sample_orgs().len(), "{b}");
+        // A second start adds nothing (and does not overwrite: the organisations own their
+        // entries once registered).
+        assert_eq!(
+            devkit::seed_directory(&kit, &db.store).await.unwrap(),
+            0,
+            "{b}"
+        );
+        assert_eq!(
+            keys(db.store.list_keys(None).await.unwrap()),
+            kit_keys,
+            "{b}"
+        );
+        // A kit with a damaged file is refused with the file named, and nothing is added.
+        let fresh = signaalhub_server::store::testing::fresh(b).await.unwrap();
+        let bad = tmp.path().join(format!("bad-{b}"));
+        devkit::init(&bad, true).await.unwrap();
+        let last = devkit::sample_orgs().pop().unwrap().sector;
+        let damaged = bad.join("orgs").join(&last).join("signing-key.pem");
+        std::fs::write(&damaged, "not a key").unwrap();
+        let err = devkit::seed_directory(&bad, &fresh.store)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("signing-key.pem"), "{b}: {err}");
+        let none = fresh
+            .store
+            .list_organizations(&OrgFilter {
+                limit: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert!(none.is_empty(), "{b}: {none:?}");
+    }
+    kit_store.close().await;
+}
