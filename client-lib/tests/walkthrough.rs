@@ -1,0 +1,751 @@
+//! The walk-throughs of docs/ZORGMELDING.md and docs/MAATREGEL.md, command by command with the
+//! `signaal` binary, against a hub served from a freshly generated dev kit as `quickstart` does
+//! it: on the kit's SQLite store, and on a fresh PostgreSQL database when
+//! `SIGNAALHUB_TEST_POSTGRES_URL` is set (the kit's organisations registered there first, as
+//! `SIGNAALHUB_DATABASE=postgres://... signaalhub quickstart` does). Each step checks what the
+//! docs say the user sees.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use signaalhub_server::config::Config;
+use signaalhub_server::devkit;
+use signaalhub_server::store::testing;
+use std::path::{Path, PathBuf};
+
+const WIJKTEAM: &str = "00000009905000000000";
+const GI: &str = "00000009907000000000";
+
+/// The `signaal` CLI as a user in `dir` runs it against the hub at `endpoint`.
+struct Cli {
+    dir: PathBuf,
+    endpoint: String,
+}
+
+impl Cli {
+    /// Runs `signaal ARGS` (without `--kit`); returns the exit code and stdout + stderr.
+    async fn raw(&self, args: Vec<String>) -> (i32, String) {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_signaal"));
+        cmd.args(&args)
+            .current_dir(&self.dir)
+            .env("SIGNAAL_ENDPOINT", &self.endpoint);
+        let out = tokio::task::spawn_blocking(move || cmd.output())
+            .await
+            .unwrap()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code().unwrap_or(-1), text)
+    }
+
+    /// `signaal --kit dev-kit --as SECTOR ARGS`.
+    async fn run(&self, sector: &str, args: &[&str]) -> (i32, String) {
+        let mut all: Vec<String> = ["--kit", "dev-kit", "--as", sector]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        all.extend(args.iter().map(|s| s.to_string()));
+        self.raw(all).await
+    }
+
+    /// A step that succeeds and prints every one of `expect`.
+    async fn ok(&self, sector: &str, args: &[&str], expect: &[&str]) -> String {
+        let (code, out) = self.run(sector, args).await;
+        assert_eq!(code, 0, "{sector} {args:?} failed:\n{out}");
+        for e in expect {
+            assert!(
+                out.contains(e),
+                "{sector} {args:?}: expected {e:?} in:\n{out}"
+            );
+        }
+        out
+    }
+
+    /// A step the hub refuses (exit 1) with every one of `expect` in the message.
+    async fn refused(&self, sector: &str, args: &[&str], expect: &[&str]) -> String {
+        let (code, out) = self.run(sector, args).await;
+        assert_eq!(code, 1, "{sector} {args:?} should be refused:\n{out}");
+        for e in expect {
+            assert!(
+                out.contains(e),
+                "{sector} {args:?}: expected {e:?} in:\n{out}"
+            );
+        }
+        out
+    }
+
+    fn read(&self, path: &str) -> String {
+        std::fs::read_to_string(self.dir.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+}
+
+/// The first id with `prefix` (`zm_`, `c_`, ...) in a command's output.
+fn id(out: &str, prefix: &str) -> String {
+    let at = out
+        .match_indices(prefix)
+        .map(|(i, _)| i)
+        .find(|&i| i == 0 || !out.as_bytes()[i - 1].is_ascii_alphanumeric())
+        .unwrap_or_else(|| panic!("no {prefix} id in:\n{out}"));
+    out[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect()
+}
+
+/// Generates a dev kit in `dir/dev-kit` and serves it (on PostgreSQL when `database` is set,
+/// with the kit's organisations registered there as `quickstart` does). Returns the endpoint
+/// and the stop switch.
+async fn quickstart(
+    dir: &Path,
+    database: Option<&str>,
+) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let _ = signaalhub_server::auth::tls::crypto_provider();
+    let kit = dir.join("dev-kit");
+    devkit::init(&kit, true).await.unwrap();
+    let config = Config::load(&kit.join("hub.toml"), |k| {
+        (k == "SIGNAALHUB_DATABASE")
+            .then(|| database.map(str::to_owned))
+            .flatten()
+    })
+    .unwrap();
+    let store = devkit::open_store(&config).await.unwrap();
+    devkit::seed_directory(&kit, &store).await.unwrap();
+    store.close().await;
+    let hub = signaalhub_server::Hub::build(config).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(hub.serve(listener, async move {
+        let _ = stopped.await;
+    }));
+    (format!("https://localhost:{port}"), stop)
+}
+
+async fn zorgmelding_walk_through(k: &Cli) {
+    let reg = "2026-OOST-000123";
+    let incident_text = "Ruzie op straat bij overdracht van de kinderen; buren belden 112.";
+    let children_text = "Twee kinderen (4 en 6) zagen de ruzie.";
+    let incident = [
+        "zorgmelding",
+        "fragment",
+        "--registration",
+        reg,
+        "--kind",
+        "incident",
+        "--bsn",
+        "314159265",
+        "--bsn",
+        "271828183",
+        "--category",
+        "incidentgegevens",
+        "--text",
+        incident_text,
+    ];
+    let first = k
+        .ok(
+            "politie",
+            &incident,
+            &["is #1 of zorgmelding zm_", "(1 fragment(s) so far)"],
+        )
+        .await;
+    let zm = id(&first, "zm_");
+    k.ok(
+        "politie",
+        &[
+            "zorgmelding",
+            "fragment",
+            "--registration",
+            reg,
+            "--kind",
+            "persons",
+            "--bsn",
+            "314159265",
+            "--bsn",
+            "271828183",
+            "--category",
+            "betrokken_personen",
+            "--text",
+            "Moeder (34), vader (36).",
+        ],
+        &["is #2 of zorgmelding", "(2 fragment(s) so far)"],
+    )
+    .await;
+    k.ok(
+        "politie",
+        &[
+            "zorgmelding",
+            "fragment",
+            "--registration",
+            reg,
+            "--kind",
+            "children-present",
+            "--bsn",
+            "111222333",
+            "--bsn",
+            "234567892",
+            "--category",
+            "aanwezigheid_kinderen",
+            "--text",
+            children_text,
+        ],
+        &["is #3 of zorgmelding", "(3 fragment(s) so far)"],
+    )
+    .await;
+    // A network retry of the incident report adds nothing.
+    k.ok(
+        "politie",
+        &incident,
+        &[
+            &format!("is #1 of zorgmelding {zm} (3 fragment(s) so far)"),
+            "a retry: nothing was added",
+        ],
+    )
+    .await;
+    k.ok(
+        "politie",
+        &["zorgmelding", "complete", "--registration", reg],
+        &["COMPLETE"],
+    )
+    .await;
+
+    // Veilig Thuis: one melding, three fragments in order with their provenance, opened.
+    k.ok(
+        "veilig_thuis",
+        &["zorgmelding", "inbox", "--once"],
+        &[
+            &format!("zorgmelding {zm}  registration {reg}"),
+            "3 fragment(s)  COMPLETE  4 person(s)",
+            "#1 incident",
+            "by dev-politie (wijkagent) of 00000009902000000000",
+            "recidive (last 365 days): 0 earlier zorgmelding(en), 0 earlier signal(s)",
+            "1 zorgmelding item(s), 0 with fragments that did not open",
+        ],
+    )
+    .await;
+    assert_eq!(
+        k.read(&format!("zorgmeldingen/{zm}/1-incident.bin")),
+        incident_text
+    );
+
+    // Triage: criterion 3, not acute -> joint visit.
+    k.ok(
+        "veilig_thuis",
+        &[
+            "triage",
+            "record",
+            &zm,
+            "--role",
+            "triagist",
+            "--case",
+            "VT-2026-0042",
+            "--physical-abuse",
+            "no",
+            "--sexual-abuse",
+            "no",
+            "--witnessed-by-children",
+            "yes",
+            "--safety-conflict",
+            "no",
+            "--open-to-help",
+            "open",
+            "--stacked-reports",
+            "no",
+            "--mutual-accusations",
+            "no",
+            "--addiction",
+            "no",
+        ],
+        &["advice: JOINT_VISIT", "(C3_VIOLENCE_WITNESSED_BY_CHILDREN)"],
+    )
+    .await;
+
+    // Both parents consent to the handover; the CLI re-seals fragments 1 and 3.
+    let consent = k
+        .ok(
+            "veilig_thuis",
+            &[
+                "consent",
+                "record",
+                "--role",
+                "vt_medewerker",
+                "--bsn",
+                "111222333",
+                "--age",
+                "6",
+                "--gezag",
+                "ouder-1",
+                "--gezag",
+                "ouder-2",
+                "--parent",
+                "ouder-1",
+                "--parent",
+                "ouder-2",
+                "--to",
+                "wijkteam",
+                "--purpose",
+                "overdracht_hulpverlening",
+                "--category",
+                "incidentgegevens",
+                "--category",
+                "aanwezigheid_kinderen",
+                "--months",
+                "6",
+            ],
+            &["active"],
+        )
+        .await;
+    let c = id(&consent, "c_");
+    let handover = |id: &'static str, extra: &'static [&'static str]| {
+        let mut a: Vec<String> = [
+            "triage",
+            "handover",
+            &zm,
+            "--role",
+            "vt_medewerker",
+            "--bsn",
+            "111222333",
+            "--category",
+            "incidentgegevens",
+            "--consent",
+            &c,
+            "--case",
+            "VT-2026-0042",
+            "--handover-id",
+            id,
+            "--vt-name",
+            "Rianne van Rooijen",
+            "--vt-phone",
+            "0800-2000",
+            "--wijkteam-name",
+            "Els Bouwman",
+            "--wijkteam-phone",
+            "026-0000002",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let args = handover(
+        "ho-1",
+        &[
+            "--category",
+            "aanwezigheid_kinderen",
+            "--fragment",
+            "1",
+            "--fragment",
+            "3",
+            "--letter",
+            "brief.txt",
+        ],
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    k.ok(
+        "veilig_thuis",
+        &args,
+        &[
+            &format!("handover ho-1 of {zm}  00000009906000000000 -> {WIJKTEAM}  PENDING"),
+            "[incidentgegevens, aanwezigheid_kinderen]",
+            "obligation: INFORM_SUBJECT",
+            "letter for the family -> brief.txt",
+        ],
+    )
+    .await;
+    let letter = k.read("brief.txt");
+    for e in [
+        "Politie Eenheid Oost-Nederland heeft een zorgmelding over uw gezin gedaan bij Veilig Thuis Gelderland-Midden.",
+        "- Incident: tijd, plaats, aard, registratienummer",
+        "- Of er kinderen aanwezig waren",
+        "samen bij u langs",
+        "Bij Wijkteam Arnhem-Oost: Els Bouwman (wijkcoach), telefoon 026-0000002",
+        "Rianne van Rooijen",
+    ] {
+        assert!(letter.contains(e), "letter lacks {e:?}:\n{letter}");
+    }
+    k.ok("wijkteam", &["triage", "handovers"], &["handover ho-1"])
+        .await;
+    k.ok(
+        "wijkteam",
+        &["triage", "receive", "ho-1"],
+        &[
+            "DELIVERED",
+            "envelope 1 opened: 65 bytes -> overdrachten/ho-1/1.bin",
+            "envelope 2 opened: 38 bytes -> overdrachten/ho-1/2.bin",
+            "the family's letter -> overdrachten/ho-1/brief-aan-gezin.txt",
+        ],
+    )
+    .await;
+    assert_eq!(k.read("overdrachten/ho-1/1.bin"), incident_text);
+    assert_eq!(k.read("overdrachten/ho-1/2.bin"), children_text);
+    assert_eq!(k.read("overdrachten/ho-1/brief-aan-gezin.txt"), letter);
+
+    // Scenario 7: a family that does not want the wijkteam stays with Veilig Thuis.
+    k.ok(
+        "veilig_thuis",
+        &[
+            "triage",
+            "decline",
+            &zm,
+            "--by",
+            "ouder-1",
+            "--role",
+            "vt_medewerker",
+        ],
+        &["declined the wijkteam"],
+    )
+    .await;
+    let args = handover("ho-2", &[]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    k.refused(
+        "veilig_thuis",
+        &args,
+        &[
+            "handover ho-2 NOT done: the hub refused it",
+            "(FAMILY_DECLINED_WIJKTEAM); the case stays with Veilig Thuis",
+        ],
+    )
+    .await;
+}
+
+async fn maatregel_walk_through(k: &Cli) {
+    let child = "123456782";
+    let sibling = "345678904";
+    let contact = "Germaine K., wijkcoach, 026-0000002";
+
+    // Flow 5: is there a maatregel?
+    k.ok(
+        "jeugdbescherming",
+        &[
+            "maatregel",
+            "register",
+            "--bsn",
+            child,
+            "--kind",
+            "ots",
+            "--months",
+            "12",
+            "--contact",
+            "Team Jeugdbescherming Arnhem, 026-1234567",
+        ],
+        &[&format!(
+            "responsible {GI}  contact Team Jeugdbescherming Arnhem"
+        )],
+    )
+    .await;
+    k.refused(
+        "wijkteam",
+        &[
+            "maatregel",
+            "register",
+            "--bsn",
+            child,
+            "--kind",
+            "ots",
+            "--contact",
+            "x",
+        ],
+        &["PERMISSION_DENIED: registering a maatregel is reserved for the jeugdbescherming sector"],
+    )
+    .await;
+    k.refused(
+        "wijkteam",
+        &["maatregel", "ask", "--bsn", child],
+        &[
+            "the maatregel question is refused",
+            "(RECIPIENT_NOT_INVOLVED)",
+        ],
+    )
+    .await;
+    k.ok(
+        "wijkteam",
+        &[
+            "involvement",
+            "register",
+            "--bsn",
+            child,
+            "--contact",
+            contact,
+        ],
+        &["involvement i_", "no other involved party known to you"],
+    )
+    .await;
+    k.ok(
+        "wijkteam",
+        &["maatregel", "ask", "--bsn", child],
+        &[
+            "yes: ots",
+            &format!("contact Jeugdbescherming Gelderland ({GI}): Team Jeugdbescherming Arnhem, 026-1234567"),
+        ],
+    )
+    .await;
+    k.ok(
+        "jeugdbescherming",
+        &["involvement", "notifications"],
+        &[
+            &format!("maatregel_queried  Wijkteam Arnhem-Oost ({WIJKTEAM}, dev-wijkteam)"),
+            "en vroeg of er een maatregel is",
+        ],
+    )
+    .await;
+
+    // Flow 6: who else is involved, and who coordinates.
+    let consent = k
+        .ok(
+            "wijkteam",
+            &[
+                "consent",
+                "record",
+                "--bsn",
+                child,
+                "--age",
+                "9",
+                "--gezag",
+                "ouder-1",
+                "--gezag",
+                "ouder-2",
+                "--parent",
+                "ouder-1",
+                "--parent",
+                "ouder-2",
+                "--to",
+                "wijkteam",
+                "--to",
+                "jeugdbescherming",
+                "--to",
+                "school",
+                "--purpose",
+                "casusafstemming",
+                "--category",
+                "betrokkenheid",
+                "--category",
+                "veiligheidsafspraken",
+                "--months",
+                "6",
+            ],
+            &["active  purposes [casusafstemming]"],
+        )
+        .await;
+    let c = id(&consent, "c_");
+    k.ok(
+        "wijkteam",
+        &[
+            "involvement",
+            "register",
+            "--bsn",
+            child,
+            "--household",
+            sibling,
+            "--contact",
+            contact,
+            "--consent",
+            &c,
+        ],
+        &["(already registered; basis refreshed)"],
+    )
+    .await;
+    let matched = k
+        .ok(
+            "jeugdbescherming",
+            &[
+                "involvement",
+                "register",
+                "--bsn",
+                child,
+                "--contact",
+                "Jeugdbeschermer, 026-1234567",
+                "--consent",
+                &c,
+            ],
+            &[
+                "case k_",
+                "coordinator (casusregisseur): none yet",
+                &format!("Wijkteam Arnhem-Oost ({WIJKTEAM}, wijkteam)  contact {contact}"),
+                &format!("Jeugdbescherming Gelderland ({GI}, jeugdbescherming)"),
+            ],
+        )
+        .await;
+    let case = id(&matched, "k_");
+    k.ok(
+        "wijkteam",
+        &["involvement", "notifications"],
+        &["involvement_matched", &case],
+    )
+    .await;
+    let proposal = k
+        .ok(
+            "wijkteam",
+            &["involvement", "propose", "--case", &case, "--org", GI],
+            &["proposal p_", ": open"],
+        )
+        .await;
+    let p = id(&proposal, "p_");
+    let coordinator = format!(
+        "coordinator (casusregisseur): Jeugdbescherming Gelderland ({GI}), contact Jeugdbeschermer, 026-1234567"
+    );
+    k.ok(
+        "jeugdbescherming",
+        &["involvement", "accept", &p],
+        &[&coordinator],
+    )
+    .await;
+    k.ok(
+        "wijkteam",
+        &["involvement", "parties", "--bsn", child],
+        &[&coordinator],
+    )
+    .await;
+
+    // The safety plan: sealed to every party, confirmed per agreement, read by the family.
+    std::fs::write(
+        k.dir.join("plan.json"),
+        r#"{ "title": "Veiligheidsplan gezin (voorbeeld)",
+  "goal": "Iedereen is thuis veilig",
+  "emergency_contact": "de wijkcoach, 026-0000002",
+  "agreements": [
+    { "id": "a1", "who": "Vader", "what": "neemt een time-out bij ruzie en gaat naar zijn broer",
+      "by_when": "vanaf vandaag", "concerns_family": true },
+    { "id": "a2", "who": "De wijkcoach", "what": "komt elke week op huisbezoek",
+      "by_when": "elke dinsdag", "party_oins": ["00000009905000000000"], "concerns_family": true },
+    { "id": "a3", "who": "De jeugdbeschermer", "what": "belt moeder elke twee weken",
+      "party_oins": ["00000009907000000000"] } ] }"#,
+    )
+    .unwrap();
+    k.ok(
+        "wijkteam",
+        &[
+            "involvement",
+            "plan",
+            "publish",
+            "--case",
+            &case,
+            "--file",
+            "plan.json",
+            "--consent",
+            &c,
+        ],
+        &[
+            &format!("safety plan of case {case} version 1 by {WIJKTEAM}"),
+            "agreement a1: concerns [] + family  confirmed by []",
+            &format!("agreement a2: concerns [{WIJKTEAM}] + family  confirmed by []"),
+            &format!("agreement a3: concerns [{GI}]  confirmed by []"),
+        ],
+    )
+    .await;
+    let confirm = [
+        "involvement",
+        "plan",
+        "confirm",
+        "--case",
+        &case,
+        "--version",
+        "1",
+    ];
+    let once = k
+        .ok(
+            "jeugdbescherming",
+            &confirm,
+            &[&format!(
+                "agreement a3: concerns [{GI}]  confirmed by [{GI}]"
+            )],
+        )
+        .await;
+    assert!(!once.contains("FULLY CONFIRMED"), "{once}");
+    k.ok("wijkteam", &confirm, &["FULLY CONFIRMED"]).await;
+    k.ok(
+        "wijkteam",
+        &[
+            "involvement",
+            "plan",
+            "show",
+            "--case",
+            &case,
+            "--family",
+            "plan-voor-gezin.txt",
+        ],
+        &["family text written to plan-voor-gezin.txt"],
+    )
+    .await;
+    let family = k.read("plan-voor-gezin.txt");
+    for e in [
+        "Vader neemt een time-out bij ruzie en gaat naar zijn broer (vanaf vandaag).",
+        "Bevestigd door: Jeugdbescherming Gelderland.",
+        "Bel de wijkcoach, 026-0000002",
+    ] {
+        assert!(family.contains(e), "family text lacks {e:?}:\n{family}");
+    }
+
+    // Flow 7: the sociale kaart, kept by the organisation's own administrator.
+    let (code, out) = k
+        .raw(
+            [
+                "--ca",
+                "dev-kit/ca.pem",
+                "--cert",
+                "dev-kit/orgs/wijkteam/cert.pem",
+                "--key",
+                "dev-kit/orgs/wijkteam/key.pem",
+                "--token-file",
+                "dev-kit/orgs/wijkteam/admin-token.jwt",
+                "profile",
+                "--region",
+                "gelderland-midden",
+                "--expertise",
+                "huiselijk geweld",
+                "--expertise",
+                "veiligheidsplan",
+                "--expertise",
+                "schuldhulp",
+                "--contact",
+                "026-0000002 (ma-vr 9-17)",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        )
+        .await;
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("[huiselijk geweld, schuldhulp, veiligheidsplan]"),
+        "{out}"
+    );
+    for q in [
+        &[
+            "orgs",
+            "--expertise",
+            "veiligheidsplan",
+            "--region",
+            "gelderland-midden",
+        ][..],
+        &["orgs", "--query", "veiligheid"][..],
+    ] {
+        k.ok(
+            "school",
+            q,
+            &[&format!("{WIJKTEAM}  wijkteam"), "026-0000002 (ma-vr 9-17)"],
+        )
+        .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_documented_walk_throughs_work_on_either_store() {
+    for backend in testing::backends() {
+        let tmp = tempfile::tempdir().unwrap();
+        let pg = if backend == "postgres" {
+            Some(testing::fresh(backend).await.unwrap())
+        } else {
+            None
+        };
+        let (endpoint, stop) =
+            quickstart(tmp.path(), pg.as_ref().map(|db| db.database.as_str())).await;
+        let k = Cli {
+            dir: tmp.path().to_owned(),
+            endpoint,
+        };
+        zorgmelding_walk_through(&k).await;
+        maatregel_walk_through(&k).await;
+        let _ = stop.send(());
+    }
+}
