@@ -17,21 +17,18 @@ use crate::ids::{Oin, SubjectKey};
 use crate::ledger::{Checks, EntryOutcome, Event, LogEntry, PendingEntry};
 use crate::store::StoreError;
 use crate::store::involvement::MatchDecider;
-use futures::Stream;
 use prost::Message;
 use signaalhub_policy as policy;
 use signaalhub_proto::pb;
 use signaalhub_proto::pb::involvement_service_server::InvolvementService;
 use signaalhub_proto::pb::notification_service_server::NotificationService;
 use std::borrow::Cow;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tonic::{Request, Response, Status};
-use tracing::Instrument;
 
 /// How often an idle notification stream looks for notifications written by other instances.
-pub const NOTIFICATION_POLL: Duration = Duration::from_millis(1000);
+pub const NOTIFICATION_POLL: Duration = super::stream::POLL;
 /// Clock skew allowed on "not in the future" checks.
 pub const SKEW_SECS: i64 = 300;
 
@@ -369,22 +366,6 @@ pub(crate) fn tell_parties(
     items
 }
 
-/// Whether the caller of a long-lived stream may still receive.
-pub(crate) fn still_authorised(ctx: &Ctx, c: &Caller) -> Result<(), Status> {
-    if !is_active_org(ctx, c.oin()) {
-        return Err(Status::permission_denied(format!(
-            "organisation {} is suspended in this hub's directory; contact the hub operator",
-            c.oin()
-        )));
-    }
-    if c.professional.expires_at + ctx.token_leeway_secs < now() {
-        return Err(Status::unauthenticated(
-            "the bearer token has expired: reconnect with a fresh one and resume after your last cursor",
-        ));
-    }
-    Ok(())
-}
-
 struct Decider<'a> {
     ctx: &'a Ctx,
     caller: &'a Caller,
@@ -588,8 +569,31 @@ fn case_entry(
     e
 }
 
-type NotificationStream =
-    Pin<Box<dyn Stream<Item = Result<pb::StreamNotificationsResponse, Status>> + Send>>;
+type NotificationStream = super::stream::ItemStream<pb::StreamNotificationsResponse>;
+
+/// `StreamNotifications`: the organisation's notification rows after its cursor, as written
+/// (each was logged in the act's own transaction).
+struct Notifications {
+    ctx: Ctx,
+    me: String,
+}
+
+impl super::stream::CursorSource for Notifications {
+    type Row = Notification;
+    type Item = pb::StreamNotificationsResponse;
+
+    async fn page(&self, after: u64) -> Result<Vec<Self::Row>, Status> {
+        self.ctx
+            .store
+            .notifications_after(&self.me, after, 64)
+            .await
+            .map_err(from_store)
+    }
+
+    async fn deliver(&self, n: Self::Row) -> Result<(u64, Option<Self::Item>), Status> {
+        Ok((n.cursor, Some(notification_to_pb(&self.ctx, &n))))
+    }
+}
 
 fn notification_to_pb(ctx: &Ctx, n: &Notification) -> pb::StreamNotificationsResponse {
     use crate::domain::involvement::NotificationKind as K;
@@ -627,59 +631,22 @@ impl NotificationService for NotificationApi {
         request: Request<pb::StreamNotificationsRequest>,
     ) -> Result<Response<Self::StreamNotificationsStream>, Status> {
         let c = caller(&request)?;
-        let me = c.oin().to_string();
-        let mut after = request.get_ref().after_cursor;
-        let ctx = self.ctx.clone();
-        let wake = Arc::clone(&self.wake);
-        let mut stop = self.stop.clone();
-        let (tx, rx) = tokio::sync::mpsc::channel(16);
+        let source = Notifications {
+            ctx: self.ctx.clone(),
+            me: c.oin().to_string(),
+        };
+        let drive = super::stream::Drive {
+            ctx: self.ctx.clone(),
+            caller: c,
+            wake: Arc::clone(&self.wake),
+            stop: self.stop.clone(),
+            resume: "after your last cursor",
+            buffer: 16,
+        };
+        let after = request.get_ref().after_cursor;
         let request_id = super::status::request_id(&request);
-        tokio::spawn(
-            async move {
-                loop {
-                    if *stop.borrow() {
-                        let _ = tx
-                        .send(Err(Status::unavailable(
-                            "the hub is shutting down; reconnect and resume after your last cursor",
-                        )))
-                        .await;
-                        return;
-                    }
-                    if let Err(status) = still_authorised(&ctx, &c) {
-                        let _ = tx.send(Err(status)).await;
-                        return;
-                    }
-                    let notified = wake.notified();
-                    tokio::pin!(notified);
-                    notified.as_mut().enable();
-                    let rows = match ctx.store.notifications_after(&me, after, 64).await {
-                        Ok(r) => r,
-                        Err(e) => {
-                            let _ = tx.send(Err(from_store(e))).await;
-                            return;
-                        }
-                    };
-                    let idle = rows.is_empty();
-                    for n in rows {
-                        after = n.cursor;
-                        if tx.send(Ok(notification_to_pb(&ctx, &n))).await.is_err() {
-                            return;
-                        }
-                    }
-                    if idle {
-                        tokio::select! {
-                            _ = &mut notified => {}
-                            _ = tokio::time::sleep(NOTIFICATION_POLL) => {}
-                            _ = tx.closed() => return,
-                            _ = stop.changed() => {}
-                        }
-                    }
-                }
-            }
-            .instrument(tracing::Span::current()),
-        );
-        Ok(Response::new(Box::pin(
-            super::status::stream_with_request_id(rx, request_id),
+        Ok(Response::new(super::stream::spawn(
+            drive, source, after, request_id,
         )))
     }
 }

@@ -11,6 +11,7 @@ pub mod policy;
 pub mod safety_plan;
 pub mod signals;
 pub mod status;
+pub mod stream;
 pub mod triage;
 pub mod zorgmelding;
 

@@ -15,23 +15,20 @@ use crate::ids::Oin;
 use crate::ledger::{EntryOutcome, Event, PendingEntry};
 use crate::store::StoreError;
 use crate::store::signal::{DeliveryVerdict, Submitted};
-use futures::Stream;
 use prost::Message;
 use signaalhub_policy as policy;
 use signaalhub_proto::pb;
 use signaalhub_proto::pb::signal_service_server::SignalService;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tonic::{Request, Response, Status};
-use tracing::Instrument;
 
 /// Most recipients of one signal.
 pub const MAX_RECIPIENTS: usize = 8;
 /// Most subjects of one signal.
 pub const MAX_SUBJECTS: usize = 8;
 /// How often an idle inbox stream looks for deliveries made through other hub instances.
-pub const INBOX_POLL: Duration = Duration::from_millis(1000);
+pub const INBOX_POLL: Duration = super::stream::POLL;
 
 /// The SignalService.
 #[derive(Debug, Clone)]
@@ -332,29 +329,85 @@ fn item(row: &crate::store::signal::InboxRow) -> pb::StreamInboxResponse {
     }
 }
 
-/// Whether the caller of a long-lived stream may still receive: organisation active in the
-/// directory (suspension takes effect at once) and token not expired.
-pub(crate) fn still_authorised(ctx: &Ctx, c: &Caller) -> Result<(), Status> {
-    let dir = ctx.directory.snapshot();
-    let active = dir
-        .orgs
-        .get(c.oin())
-        .is_some_and(|e| e.org.status == crate::domain::directory::OrgStatus::Active);
-    if !active {
-        return Err(Status::permission_denied(format!(
-            "organisation {} is suspended in this hub's directory; contact the hub operator",
-            c.oin()
-        )));
-    }
-    if c.professional.expires_at + ctx.token_leeway_secs < now() {
-        return Err(Status::unauthenticated(
-            "the bearer token has expired: reconnect with a fresh one and resume from your last acknowledged cursor",
-        ));
-    }
-    Ok(())
+type InboxStream = super::stream::ItemStream<pb::StreamInboxResponse>;
+
+/// `StreamInbox`: the recipient's pending and delivered signals after its cursor; a pending one
+/// is decided again (consents locked, involvement asked again) and logged before it is sent, or
+/// withheld and skipped.
+struct Inbox {
+    ctx: Ctx,
+    me: String,
 }
 
-type InboxStream = Pin<Box<dyn Stream<Item = Result<pb::StreamInboxResponse, Status>> + Send>>;
+impl super::stream::CursorSource for Inbox {
+    type Row = crate::store::signal::InboxRow;
+    type Item = pb::StreamInboxResponse;
+
+    async fn page(&self, after: u64) -> Result<Vec<Self::Row>, Status> {
+        self.ctx
+            .store
+            .inbox(&self.me, after, 64)
+            .await
+            .map_err(from_store)
+    }
+
+    async fn deliver(&self, row: Self::Row) -> Result<(u64, Option<Self::Item>), Status> {
+        let (ctx, me) = (&self.ctx, &self.me);
+        let state = if row.delivery.state == DeliveryState::Pending {
+            // Flows that require involvement ask the register again at delivery.
+            let mut involved = Vec::with_capacity(row.signal.subjects.len());
+            for subject in &row.signal.subjects {
+                involved.push(
+                    ctx.is_involved_stored(me, subject, now())
+                        .await
+                        .map_err(from_store)?,
+                );
+            }
+            let s = row.signal.clone();
+            let rc = me.clone();
+            let ctx2 = ctx.clone();
+            // Fail closed: nothing is sent when the log cannot be written.
+            ctx.store
+                .deliver(
+                    me,
+                    &row.signal.sender_oin,
+                    &row.signal.signal_id,
+                    &row.delivery.consent_ids,
+                    move |consents| {
+                        let d = redecide(&ctx2, &s, &rc, consents, &involved);
+                        if d.is_allowed() {
+                            DeliveryVerdict::Deliver(hub_entry(
+                                &ctx2,
+                                &s,
+                                &rc,
+                                Event::SignalDelivered,
+                                EntryOutcome::Disclosed,
+                                &d,
+                            ))
+                        } else {
+                            DeliveryVerdict::Withhold(
+                                d.reasons.iter().map(reason_to_stored).collect(),
+                                hub_entry(
+                                    &ctx2,
+                                    &s,
+                                    &rc,
+                                    Event::SignalWithheld,
+                                    EntryOutcome::Withheld,
+                                    &d,
+                                ),
+                            )
+                        }
+                    },
+                )
+                .await
+                .map_err(from_store)?
+        } else {
+            row.delivery.state
+        };
+        let sent = (state == DeliveryState::Delivered).then(|| item(&row));
+        Ok((row.delivery.cursor, sent))
+    }
+}
 
 #[tonic::async_trait]
 impl SignalService for SignalApi {
@@ -610,119 +663,22 @@ impl SignalService for SignalApi {
         request: Request<pb::StreamInboxRequest>,
     ) -> Result<Response<Self::StreamInboxStream>, Status> {
         let c = caller(&request)?;
-        let me = c.oin().to_string();
-        let mut after = request.get_ref().after_cursor;
-        let ctx = self.ctx.clone();
-        let notify = Arc::clone(&self.inbox);
-        let mut stop = self.stop.clone();
-        let (tx, rx) = tokio::sync::mpsc::channel::<Result<pb::StreamInboxResponse, Status>>(16);
+        let inbox = Inbox {
+            ctx: self.ctx.clone(),
+            me: c.oin().to_string(),
+        };
+        let drive = super::stream::Drive {
+            ctx: self.ctx.clone(),
+            caller: c,
+            wake: Arc::clone(&self.inbox),
+            stop: self.stop.clone(),
+            resume: "from your last acknowledged cursor",
+            buffer: 16,
+        };
+        let after = request.get_ref().after_cursor;
         let request_id = super::status::request_id(&request);
-        tokio::spawn(async move {
-            loop {
-                if *stop.borrow() {
-                    let _ = tx.send(Err(Status::unavailable("the hub is shutting down; reconnect and resume from your last acknowledged cursor"))).await;
-                    return;
-                }
-                // A long-lived stream stays subject to the caller's identity: a suspension or an
-                // expired token ends it before anything more is delivered.
-                if let Err(status) = still_authorised(&ctx, &c) {
-                    let _ = tx.send(Err(status)).await;
-                    return;
-                }
-                let notified = notify.notified();
-                tokio::pin!(notified);
-                notified.as_mut().enable();
-                let rows = match ctx.store.inbox(&me, after, 64).await {
-                    Ok(r) => r,
-                    Err(e) => {
-                        let _ = tx.send(Err(from_store(e))).await;
-                        return;
-                    }
-                };
-                let idle = rows.is_empty();
-                for row in rows {
-                    if let Err(status) = still_authorised(&ctx, &c) {
-                        let _ = tx.send(Err(status)).await;
-                        return;
-                    }
-                    let state = if row.delivery.state == DeliveryState::Pending {
-                        // Flows that require involvement ask the register again at delivery.
-                        let mut involved = Vec::with_capacity(row.signal.subjects.len());
-                        for subject in &row.signal.subjects {
-                            let yes = match ctx.is_involved_stored(&me, subject, now()).await {
-                                Ok(yes) => yes,
-                                Err(e) => {
-                                    let _ = tx.send(Err(from_store(e))).await;
-                                    return;
-                                }
-                            };
-                            involved.push(yes);
-                        }
-                        let s = row.signal.clone();
-                        let rc = me.clone();
-                        let ctx2 = ctx.clone();
-                        let result = ctx
-                            .store
-                            .deliver(
-                                &me,
-                                &row.signal.sender_oin,
-                                &row.signal.signal_id,
-                                &row.delivery.consent_ids,
-                                move |consents| {
-                                    let d = redecide(&ctx2, &s, &rc, consents, &involved);
-                                    if d.is_allowed() {
-                                        DeliveryVerdict::Deliver(hub_entry(
-                                            &ctx2,
-                                            &s,
-                                            &rc,
-                                            Event::SignalDelivered,
-                                            EntryOutcome::Disclosed,
-                                            &d,
-                                        ))
-                                    } else {
-                                        DeliveryVerdict::Withhold(
-                                            d.reasons.iter().map(reason_to_stored).collect(),
-                                            hub_entry(
-                                                &ctx2,
-                                                &s,
-                                                &rc,
-                                                Event::SignalWithheld,
-                                                EntryOutcome::Withheld,
-                                                &d,
-                                            ),
-                                        )
-                                    }
-                                },
-                            )
-                            .await;
-                        match result {
-                            Ok(s) => s,
-                            Err(e) => {
-                                // Fail closed: nothing is sent when the log cannot be written.
-                                let _ = tx.send(Err(from_store(e))).await;
-                                return;
-                            }
-                        }
-                    } else {
-                        row.delivery.state
-                    };
-                    after = row.delivery.cursor;
-                    if state == DeliveryState::Delivered && tx.send(Ok(item(&row))).await.is_err() {
-                        return;
-                    }
-                }
-                if idle {
-                    tokio::select! {
-                        _ = &mut notified => {}
-                        _ = tokio::time::sleep(INBOX_POLL) => {}
-                        _ = tx.closed() => return,
-                        _ = stop.changed() => {}
-                    }
-                }
-            }
-        }.instrument(tracing::Span::current()));
-        Ok(Response::new(Box::pin(
-            super::status::stream_with_request_id(rx, request_id),
+        Ok(Response::new(super::stream::spawn(
+            drive, inbox, after, request_id,
         )))
     }
 

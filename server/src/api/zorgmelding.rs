@@ -4,7 +4,7 @@
 use super::basis::{decision_to_pb, denied, reject, truncate};
 use super::ctx::{Ctx, now, random_id};
 use super::policy::{DisclosureInput, disclosure};
-use super::signals::{check_envelope_keys, still_authorised};
+use super::signals::check_envelope_keys;
 use super::status::{from_store, invalid};
 use super::{caller, timestamp};
 use crate::auth::Caller;
@@ -15,15 +15,12 @@ use crate::domain::zorgmelding::{
 };
 use crate::ids::Oin;
 use crate::ledger::{EntryOutcome, Event, PendingEntry};
-use futures::Stream;
 use prost::Message;
 use signaalhub_policy as policy;
 use signaalhub_proto::pb;
 use signaalhub_proto::pb::zorgmelding_service_server::ZorgmeldingService;
-use std::pin::Pin;
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
-use tracing::Instrument;
 
 /// The purpose every zorgmelding fragment is shared for (a purpose of the convenant).
 pub const ZORGMELDING_PURPOSE: &str = "zorgmelding_politie";
@@ -417,8 +414,56 @@ pub(crate) async fn melding_for_recipient(
     Ok(m)
 }
 
-type MeldingStream =
-    Pin<Box<dyn Stream<Item = Result<pb::StreamZorgmeldingenResponse, Status>> + Send>>;
+type MeldingStream = super::stream::ItemStream<pb::StreamZorgmeldingenResponse>;
+
+/// `StreamZorgmeldingen`: Veilig Thuis's meldingen after its cursor; a new version (a late
+/// fragment) is logged as delivered before it is sent, and sent again as an update.
+struct Meldingen {
+    ctx: Ctx,
+    me: String,
+}
+
+impl super::stream::CursorSource for Meldingen {
+    type Row = crate::domain::zorgmelding::ZorgmeldingRecord;
+    type Item = pb::StreamZorgmeldingenResponse;
+
+    async fn page(&self, after: u64) -> Result<Vec<Self::Row>, Status> {
+        self.ctx
+            .store
+            .zorgmeldingen_after(&self.me, after, 32)
+            .await
+            .map_err(from_store)
+    }
+
+    async fn deliver(&self, m: Self::Row) -> Result<(u64, Option<Self::Item>), Status> {
+        let ctx = &self.ctx;
+        if m.delivered_version < m.version {
+            let fragments = ctx
+                .store
+                .fragments_of(&m.zorgmelding_id)
+                .await
+                .map_err(from_store)?;
+            let e = melding_entry(
+                ctx,
+                &m,
+                &fragments,
+                Event::ZorgmeldingDelivered,
+                EntryOutcome::Disclosed,
+            );
+            // Fail closed: nothing is sent unless its delivery is logged.
+            ctx.store
+                .mark_zorgmelding_delivered(&m.zorgmelding_id, m.version, &e)
+                .await
+                .map_err(from_store)?;
+        }
+        let item = pb::StreamZorgmeldingenResponse {
+            cursor: m.cursor,
+            zorgmelding: Some(melding_to_pb(ctx, &m, true).await?),
+            update: m.delivered_version > 0 && m.delivered_version < m.version,
+        };
+        Ok((m.cursor, Some(item)))
+    }
+}
 
 #[tonic::async_trait]
 impl ZorgmeldingService for ZorgmeldingApi {
@@ -745,92 +790,22 @@ impl ZorgmeldingService for ZorgmeldingApi {
         request: Request<pb::StreamZorgmeldingenRequest>,
     ) -> Result<Response<Self::StreamZorgmeldingenStream>, Status> {
         let c = caller(&request)?;
-        let me = c.oin().to_string();
-        let mut after = request.get_ref().after_cursor;
-        let ctx = self.ctx.clone();
-        let notify = Arc::clone(&self.inbox);
-        let mut stop = self.stop.clone();
-        let (tx, rx) =
-            tokio::sync::mpsc::channel::<Result<pb::StreamZorgmeldingenResponse, Status>>(8);
+        let source = Meldingen {
+            ctx: self.ctx.clone(),
+            me: c.oin().to_string(),
+        };
+        let drive = super::stream::Drive {
+            ctx: self.ctx.clone(),
+            caller: c,
+            wake: Arc::clone(&self.inbox),
+            stop: self.stop.clone(),
+            resume: "from your last processed cursor",
+            buffer: 8,
+        };
+        let after = request.get_ref().after_cursor;
         let request_id = super::status::request_id(&request);
-        tokio::spawn(async move {
-            loop {
-                if *stop.borrow() {
-                    let _ = tx.send(Err(Status::unavailable("the hub is shutting down; reconnect and resume from your last processed cursor"))).await;
-                    return;
-                }
-                if let Err(status) = still_authorised(&ctx, &c) {
-                    let _ = tx.send(Err(status)).await;
-                    return;
-                }
-                let notified = notify.notified();
-                tokio::pin!(notified);
-                notified.as_mut().enable();
-                let rows = match ctx.store.zorgmeldingen_after(&me, after, 32).await {
-                    Ok(r) => r,
-                    Err(e) => {
-                        let _ = tx.send(Err(from_store(e))).await;
-                        return;
-                    }
-                };
-                let idle = rows.is_empty();
-                for m in rows {
-                    if let Err(status) = still_authorised(&ctx, &c) {
-                        let _ = tx.send(Err(status)).await;
-                        return;
-                    }
-                    let item = async {
-                        if m.delivered_version < m.version {
-                            let fragments = ctx
-                                .store
-                                .fragments_of(&m.zorgmelding_id)
-                                .await
-                                .map_err(from_store)?;
-                            let e = melding_entry(
-                                &ctx,
-                                &m,
-                                &fragments,
-                                Event::ZorgmeldingDelivered,
-                                EntryOutcome::Disclosed,
-                            );
-                            // Fail closed: nothing is sent unless its delivery is logged.
-                            ctx.store
-                                .mark_zorgmelding_delivered(&m.zorgmelding_id, m.version, &e)
-                                .await
-                                .map_err(from_store)?;
-                        }
-                        Ok::<_, Status>(pb::StreamZorgmeldingenResponse {
-                            cursor: m.cursor,
-                            zorgmelding: Some(melding_to_pb(&ctx, &m, true).await?),
-                            update: m.delivered_version > 0 && m.delivered_version < m.version,
-                        })
-                    }
-                    .await;
-                    match item {
-                        Ok(i) => {
-                            after = m.cursor;
-                            if tx.send(Ok(i)).await.is_err() {
-                                return;
-                            }
-                        }
-                        Err(status) => {
-                            let _ = tx.send(Err(status)).await;
-                            return;
-                        }
-                    }
-                }
-                if idle {
-                    tokio::select! {
-                        _ = &mut notified => {}
-                        _ = tokio::time::sleep(super::signals::INBOX_POLL) => {}
-                        _ = tx.closed() => return,
-                        _ = stop.changed() => {}
-                    }
-                }
-            }
-        }.instrument(tracing::Span::current()));
-        Ok(Response::new(Box::pin(
-            super::status::stream_with_request_id(rx, request_id),
+        Ok(Response::new(super::stream::spawn(
+            drive, source, after, request_id,
         )))
     }
 
