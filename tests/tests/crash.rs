@@ -9,6 +9,8 @@
 //! `crash_child_hub`, which serves a hub only when `SIGNAALHUB_CRASH_CHILD` is set.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use signaalhub_client::envelope::{self, RecipientKey, SenderKeys};
 use signaalhub_client::signaalhub_proto::pb;
 use signaalhub_client::{ConnectOptions, HubClient};
@@ -102,45 +104,6 @@ fn kit_org(kit: &Path, sector: &str) -> KitOrg {
     .unwrap()
 }
 
-async fn consent_basis(school: &mut HubClient) -> pb::Basis {
-    let mut ids = Vec::new();
-    for parent in ["ouder-1", "ouder-2"] {
-        let c = school
-            .record_consent(pb::RecordConsentRequest {
-                subject_bsn: CHILD_BSN.into(),
-                subject: Some(pb::SubjectFacts {
-                    age_years: Some(9),
-                    age_band: 0,
-                    gezag_holders: vec!["ouder-1".into(), "ouder-2".into()],
-                }),
-                givers: vec![pb::ConsentGiver {
-                    person: parent.into(),
-                    capacity: pb::GiverCapacity::GezagHolder as i32,
-                }],
-                recipients: vec![pb::ConsentRecipient {
-                    recipient: Some(pb::consent_recipient::Recipient::Sector(
-                        pb::Sector::Wijkteam as i32,
-                    )),
-                }],
-                purposes: vec!["vroegtijdige_ondersteuning".into()],
-                categories: vec!["zorgen_thuissituatie".into()],
-                valid_until: Some(prost_types::Timestamp {
-                    seconds: now() + 180 * 86_400,
-                    nanos: 0,
-                }),
-                evidence_reference: "sha256:form".into(),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        ids.push(c.consent_id);
-    }
-    pb::Basis {
-        legal: None,
-        consent_ids: ids,
-    }
-}
-
 fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -208,7 +171,7 @@ async fn sigkill_under_load_loses_nothing_acknowledged() {
         let (mut child, addr) = start_hub(&kit);
         let mut school = client(&kit, "school", &addr).await;
         if basis.is_none() {
-            basis = Some(consent_basis(&mut school).await);
+            basis = Some(common::both_parents_consent_via(&mut school, CHILD_BSN).await);
         }
         let org = school.get_organization(&wt.oin).await.unwrap();
         let key = org

@@ -52,39 +52,18 @@ fn fg_token(hub: &TestHub) -> String {
 
 /// Both parents consent to the case parties learning of each other (recorded by the wijkteam).
 async fn case_consent(hub: &TestHub) -> String {
+    let parents = ["ouder-1", "ouder-2"];
+    let req = common::consent_request(
+        CHILD,
+        9,
+        &parents,
+        &parents,
+        &[pb::Sector::Wijkteam, pb::Sector::Jeugdbescherming],
+        "casusafstemming",
+        &["betrokkenheid"],
+    );
     let mut c = hub.client("wijkteam").await;
-    c.record_consent(pb::RecordConsentRequest {
-        subject_bsn: CHILD.into(),
-        subject: Some(pb::SubjectFacts {
-            age_years: Some(9),
-            age_band: 0,
-            gezag_holders: vec!["ouder-1".into(), "ouder-2".into()],
-        }),
-        givers: ["ouder-1", "ouder-2"]
-            .iter()
-            .map(|p| pb::ConsentGiver {
-                person: (*p).into(),
-                capacity: pb::GiverCapacity::GezagHolder as i32,
-            })
-            .collect(),
-        recipients: [pb::Sector::Wijkteam, pb::Sector::Jeugdbescherming]
-            .iter()
-            .map(|s| pb::ConsentRecipient {
-                recipient: Some(pb::consent_recipient::Recipient::Sector(*s as i32)),
-            })
-            .collect(),
-        purposes: vec!["casusafstemming".into()],
-        categories: vec!["betrokkenheid".into()],
-        valid_until: Some(prost_types::Timestamp {
-            seconds: now() + 180 * 86400,
-            nanos: 0,
-        }),
-        evidence_reference: "sha256:form".into(),
-        ..Default::default()
-    })
-    .await
-    .unwrap()
-    .consent_id
+    c.record_consent(req).await.unwrap().consent_id
 }
 
 async fn register(hub: &TestHub, sector: &str, consent: &str) -> pb::RegisterInvolvementResponse {

@@ -13,39 +13,25 @@ use tokio_stream::StreamExt;
 const CHILD: &str = "111222333";
 const PAYLOAD: &[u8] = b"Leerling (9) komt al dagen zonder eten naar school.";
 
+/// Both parents with gezag consent, one consent each, valid 30 days.
 async fn both_parents(hub: &TestHub) -> pb::Basis {
     let mut school = hub.client("school").await;
     let mut ids = Vec::new();
-    for parent in ["ouder-een", "ouder-twee"] {
-        let c = school
-            .record_consent(pb::RecordConsentRequest {
-                subject_bsn: CHILD.into(),
-                subject: Some(pb::SubjectFacts {
-                    age_years: Some(9),
-                    age_band: 0,
-                    gezag_holders: vec!["ouder-een".into(), "ouder-twee".into()],
-                }),
-                givers: vec![pb::ConsentGiver {
-                    person: parent.into(),
-                    capacity: pb::GiverCapacity::GezagHolder as i32,
-                }],
-                recipients: vec![pb::ConsentRecipient {
-                    recipient: Some(pb::consent_recipient::Recipient::Sector(
-                        pb::Sector::Wijkteam as i32,
-                    )),
-                }],
-                purposes: vec!["vroegtijdige_ondersteuning".into()],
-                categories: vec!["zorgen_thuissituatie".into()],
-                valid_until: Some(prost_types::Timestamp {
-                    seconds: now() + 30 * 86400,
-                    nanos: 0,
-                }),
-                evidence_reference: "sha256:getekend-formulier".into(),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        ids.push(c.consent_id);
+    for parent in ["ouder-1", "ouder-2"] {
+        let mut req = common::consent_request(
+            CHILD,
+            9,
+            &["ouder-1", "ouder-2"],
+            &[parent],
+            &[pb::Sector::Wijkteam],
+            "vroegtijdige_ondersteuning",
+            &["zorgen_thuissituatie"],
+        );
+        req.valid_until = Some(prost_types::Timestamp {
+            seconds: now() + 30 * 86400,
+            nanos: 0,
+        });
+        ids.push(school.record_consent(req).await.unwrap().consent_id);
     }
     pb::Basis {
         legal: None,

@@ -20,7 +20,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
-use common::{TestHub, log_entries, now, panic_counter};
+use common::{TestHub, log_entries, panic_counter};
 use signaalhub_client::ClientError;
 use signaalhub_client::signaalhub_proto::pb;
 use signaalhub_server::ledger::Event;
@@ -46,31 +46,15 @@ fn races() -> usize {
 }
 
 fn consent_request() -> pb::RecordConsentRequest {
-    pb::RecordConsentRequest {
-        subject_bsn: CHILD.into(),
-        subject: Some(pb::SubjectFacts {
-            age_years: Some(9),
-            age_band: 0,
-            gezag_holders: vec!["ouder-1".into()],
-        }),
-        givers: vec![pb::ConsentGiver {
-            person: "ouder-1".into(),
-            capacity: pb::GiverCapacity::GezagHolder as i32,
-        }],
-        recipients: vec![pb::ConsentRecipient {
-            recipient: Some(pb::consent_recipient::Recipient::Sector(
-                pb::Sector::Wijkteam as i32,
-            )),
-        }],
-        purposes: vec!["vroegtijdige_ondersteuning".into()],
-        categories: vec!["zorgen_thuissituatie".into()],
-        valid_until: Some(prost_types::Timestamp {
-            seconds: now() + 180 * 86400,
-            nanos: 0,
-        }),
-        evidence_reference: "sha256:form".into(),
-        ..Default::default()
-    }
+    common::consent_request(
+        CHILD,
+        9,
+        &["ouder-1"],
+        &["ouder-1"],
+        &[pb::Sector::Wijkteam],
+        "vroegtijdige_ondersteuning",
+        &["zorgen_thuissituatie"],
+    )
 }
 
 /// One race as the clients saw it.

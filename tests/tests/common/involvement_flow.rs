@@ -1,5 +1,5 @@
 //! Involvement, case and safety-plan test helpers (seeds 001, 003, 004).
-use super::{TestHub, now};
+use super::{TestHub, consent_request, now};
 use signaalhub_client::envelope::SenderKeys;
 use signaalhub_client::involvement::SafetyPlan;
 use signaalhub_client::signaalhub_proto::pb;
@@ -8,45 +8,24 @@ use signaalhub_client::{ClientError, HubClient};
 /// Both parents consent to the case parties (by sector) learning of each other and sharing the
 /// safety plan, about `bsn` (9 years old).
 pub async fn case_consent(hub: &TestHub, recorder: &str, bsn: &str) -> String {
-    let mut c = hub.client(recorder).await;
     let sectors = [
         pb::Sector::Wijkteam,
         pb::Sector::Jeugdbescherming,
         pb::Sector::School,
         pb::Sector::VeiligThuis,
     ];
-    c.record_consent(pb::RecordConsentRequest {
-        subject_bsn: bsn.into(),
-        subject: Some(pb::SubjectFacts {
-            age_years: Some(9),
-            age_band: 0,
-            gezag_holders: vec!["ouder-1".into(), "ouder-2".into()],
-        }),
-        givers: ["ouder-1", "ouder-2"]
-            .iter()
-            .map(|p| pb::ConsentGiver {
-                person: (*p).into(),
-                capacity: pb::GiverCapacity::GezagHolder as i32,
-            })
-            .collect(),
-        recipients: sectors
-            .iter()
-            .map(|s| pb::ConsentRecipient {
-                recipient: Some(pb::consent_recipient::Recipient::Sector(*s as i32)),
-            })
-            .collect(),
-        purposes: vec!["casusafstemming".into()],
-        categories: vec!["betrokkenheid".into(), "veiligheidsafspraken".into()],
-        valid_until: Some(prost_types::Timestamp {
-            seconds: now() + 180 * 86400,
-            nanos: 0,
-        }),
-        evidence_reference: "sha256:form".into(),
-        ..Default::default()
-    })
-    .await
-    .unwrap()
-    .consent_id
+    let parents = ["ouder-1", "ouder-2"];
+    let req = consent_request(
+        bsn,
+        9,
+        &parents,
+        &parents,
+        &sectors,
+        "casusafstemming",
+        &["betrokkenheid", "veiligheidsafspraken"],
+    );
+    let mut c = hub.client(recorder).await;
+    c.record_consent(req).await.unwrap().consent_id
 }
 
 /// A client of `sector`'s dev professional acting in one role (the Veilig Thuis dev token has two).

@@ -5,6 +5,7 @@
 pub mod involvement_flow;
 pub mod zorgmelding_flow;
 
+use signaalhub_client::signaalhub_proto::pb;
 use signaalhub_client::{ConnectOptions, HubClient, TokenSource};
 use signaalhub_server::auth::directory::DirectoryCache;
 use signaalhub_server::config::Config;
@@ -41,6 +42,70 @@ pub struct TestHub {
     task: Option<tokio::task::JoinHandle<Result<(), signaalhub_server::StartError>>>,
     _db: TestDb,
     _dir: tempfile::TempDir,
+}
+
+/// A consent of the parents with gezag `gezag` of the `age`-year-old `bsn`, given by `givers`,
+/// to the sectors `to` for `purpose` and `categories`, valid 180 days.
+pub fn consent_request(
+    bsn: &str,
+    age: u32,
+    gezag: &[&str],
+    givers: &[&str],
+    to: &[pb::Sector],
+    purpose: &str,
+    categories: &[&str],
+) -> pb::RecordConsentRequest {
+    pb::RecordConsentRequest {
+        subject_bsn: bsn.into(),
+        subject: Some(pb::SubjectFacts {
+            age_years: Some(age),
+            age_band: 0,
+            gezag_holders: gezag.iter().map(|p| (*p).into()).collect(),
+        }),
+        givers: givers
+            .iter()
+            .map(|p| pb::ConsentGiver {
+                person: (*p).into(),
+                capacity: pb::GiverCapacity::GezagHolder as i32,
+            })
+            .collect(),
+        recipients: to
+            .iter()
+            .map(|s| pb::ConsentRecipient {
+                recipient: Some(pb::consent_recipient::Recipient::Sector(*s as i32)),
+            })
+            .collect(),
+        purposes: vec![purpose.into()],
+        categories: categories.iter().map(|c| (*c).into()).collect(),
+        valid_until: Some(prost_types::Timestamp {
+            seconds: now() + 180 * 86400,
+            nanos: 0,
+        }),
+        evidence_reference: "sha256:form".into(),
+        ..Default::default()
+    }
+}
+
+/// [`TestHub::both_parents_consent`] recorded through `client` (a school): one consent per
+/// parent with gezag, the two ids as the basis.
+pub async fn both_parents_consent_via(client: &mut HubClient, bsn: &str) -> pb::Basis {
+    let mut ids = Vec::new();
+    for parent in ["ouder-1", "ouder-2"] {
+        let req = consent_request(
+            bsn,
+            9,
+            &["ouder-1", "ouder-2"],
+            &[parent],
+            &[pb::Sector::Wijkteam],
+            "vroegtijdige_ondersteuning",
+            &["zorgen_thuissituatie"],
+        );
+        ids.push(client.record_consent(req).await.unwrap().consent_id);
+    }
+    pb::Basis {
+        legal: None,
+        consent_ids: ids,
+    }
 }
 
 pub fn now() -> i64 {
@@ -259,49 +324,12 @@ integrate_ms = 100
 
     /// Both holders of gezag (`ouder-1`, `ouder-2`) of the nine-year-old `bsn` consent to the
     /// school telling the wijkteam (`vroegtijdige_ondersteuning`, `zorgen_thuissituatie`, 180
-    /// days): the consent basis most signal tests send on.
+    /// days), one consent per parent: the consent basis most signal tests send on.
     pub async fn both_parents_consent(
         &self,
         bsn: &str,
     ) -> signaalhub_client::signaalhub_proto::pb::Basis {
-        use signaalhub_client::signaalhub_proto::pb;
-        let mut school = self.client("school").await;
-        let mut ids = Vec::new();
-        for parent in ["ouder-1", "ouder-2"] {
-            let c = school
-                .record_consent(pb::RecordConsentRequest {
-                    subject_bsn: bsn.into(),
-                    subject: Some(pb::SubjectFacts {
-                        age_years: Some(9),
-                        age_band: 0,
-                        gezag_holders: vec!["ouder-1".into(), "ouder-2".into()],
-                    }),
-                    givers: vec![pb::ConsentGiver {
-                        person: parent.into(),
-                        capacity: pb::GiverCapacity::GezagHolder as i32,
-                    }],
-                    recipients: vec![pb::ConsentRecipient {
-                        recipient: Some(pb::consent_recipient::Recipient::Sector(
-                            pb::Sector::Wijkteam as i32,
-                        )),
-                    }],
-                    purposes: vec!["vroegtijdige_ondersteuning".into()],
-                    categories: vec!["zorgen_thuissituatie".into()],
-                    valid_until: Some(prost_types::Timestamp {
-                        seconds: now() + 180 * 86400,
-                        nanos: 0,
-                    }),
-                    evidence_reference: "sha256:form".into(),
-                    ..Default::default()
-                })
-                .await
-                .unwrap();
-            ids.push(c.consent_id);
-        }
-        pb::Basis {
-            legal: None,
-            consent_ids: ids,
-        }
+        both_parents_consent_via(&mut self.client("school").await, bsn).await
     }
 
     /// Seals `payload` from `from` to `to` (fetching `to`'s current key through the hub) and

@@ -1,6 +1,6 @@
 //! The police -> Veilig Thuis -> wijkteam flow's test helpers: the scenario-1 household, sealed
 //! fragments, triage criteria and the handover request (seeds 000, 002, 003).
-use super::{TestHub, now};
+use super::{TestHub, consent_request, now};
 use signaalhub_client::envelope;
 use signaalhub_client::signaalhub_proto::pb;
 use signaalhub_client::{ClientError, HubClient};
@@ -269,39 +269,18 @@ pub async fn triage(
 
 /// Both parents consent (recorded by Veilig Thuis) to handing the child's case to the wijkteam.
 pub async fn family_consent(hub: &TestHub, categories: &[&str]) -> Vec<String> {
+    let parents = ["ouder-1", "ouder-2"];
+    let req = consent_request(
+        CHILD,
+        6,
+        &parents,
+        &parents,
+        &[pb::Sector::Wijkteam],
+        "overdracht_hulpverlening",
+        categories,
+    );
     let mut vt = vt_as(hub, "vt_medewerker").await;
-    let c = vt
-        .record_consent(pb::RecordConsentRequest {
-            subject_bsn: CHILD.into(),
-            subject: Some(pb::SubjectFacts {
-                age_years: Some(6),
-                age_band: 0,
-                gezag_holders: vec!["ouder-1".into(), "ouder-2".into()],
-            }),
-            givers: ["ouder-1", "ouder-2"]
-                .iter()
-                .map(|p| pb::ConsentGiver {
-                    person: p.to_string(),
-                    capacity: pb::GiverCapacity::GezagHolder as i32,
-                })
-                .collect(),
-            recipients: vec![pb::ConsentRecipient {
-                recipient: Some(pb::consent_recipient::Recipient::Sector(
-                    pb::Sector::Wijkteam as i32,
-                )),
-            }],
-            purposes: vec!["overdracht_hulpverlening".into()],
-            categories: categories.iter().map(|s| s.to_string()).collect(),
-            valid_until: Some(prost_types::Timestamp {
-                seconds: now() + 180 * 86400,
-                nanos: 0,
-            }),
-            evidence_reference: "sha256:toestemmingsformulier".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    vec![c.consent_id]
+    vec![vt.record_consent(req).await.unwrap().consent_id]
 }
 
 pub const HANDOVER_CATEGORIES: [&str; 3] = [
