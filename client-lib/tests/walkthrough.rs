@@ -49,10 +49,10 @@ impl Cli {
         self.raw(all).await
     }
 
-    /// A step that succeeds and prints every one of `expect`.
-    async fn ok(&self, sector: &str, args: &[&str], expect: &[&str]) -> String {
-        let (code, out) = self.run(sector, args).await;
-        assert_eq!(code, 0, "{sector} {args:?} failed:\n{out}");
+    /// A step that exits with `code` and prints every one of `expect`.
+    async fn step(&self, code: i32, sector: &str, args: &[&str], expect: &[&str]) -> String {
+        let (got, out) = self.run(sector, args).await;
+        assert_eq!(got, code, "{sector} {args:?}: exit code:\n{out}");
         for e in expect {
             assert!(
                 out.contains(e),
@@ -62,17 +62,14 @@ impl Cli {
         out
     }
 
-    /// A step the hub refuses (exit 1) with every one of `expect` in the message.
+    /// A step that succeeds.
+    async fn ok(&self, sector: &str, args: &[&str], expect: &[&str]) -> String {
+        self.step(0, sector, args, expect).await
+    }
+
+    /// A step the hub refuses (exit 1).
     async fn refused(&self, sector: &str, args: &[&str], expect: &[&str]) -> String {
-        let (code, out) = self.run(sector, args).await;
-        assert_eq!(code, 1, "{sector} {args:?} should be refused:\n{out}");
-        for e in expect {
-            assert!(
-                out.contains(e),
-                "{sector} {args:?}: expected {e:?} in:\n{out}"
-            );
-        }
-        out
+        self.step(1, sector, args, expect).await
     }
 
     fn read(&self, path: &str) -> String {
@@ -109,9 +106,7 @@ async fn quickstart(
             .flatten()
     })
     .unwrap();
-    let store = devkit::open_store(&config).await.unwrap();
-    devkit::seed_directory(&kit, &store).await.unwrap();
-    store.close().await;
+    devkit::register(&kit, &config).await.unwrap();
     let hub = signaalhub_server::Hub::build(config).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();

@@ -380,7 +380,7 @@ pub async fn init(dir: &Path, force: bool) -> Result<(), DevKitError> {
     )?;
     write(&dir.join("DEV-KIT-README.txt"), README)?;
 
-    let config = crate::config::Config::load(&dir.join("hub.toml"), |k| std::env::var(k).ok())?;
+    let config = crate::config::Config::load(&dir.join("hub.toml"), |_| None)?;
     for org in sample_orgs() {
         let odir = dir.join("orgs").join(&org.sector);
         let (cert, key) = ca.issue(
@@ -402,22 +402,24 @@ pub async fn init(dir: &Path, force: bool) -> Result<(), DevKitError> {
         let org_toml = toml::to_string_pretty(&org).map_err(|_| DevKitError::Key)?;
         write(&odir.join("org.toml"), org_toml)?;
     }
-    let store = open_store(&config).await?;
-    let seeded = seed_directory(dir, &store).await;
-    store.close().await;
-    seeded.map(|_| ())
+    register(dir, &config).await.map(|_| ())
 }
 
-/// Opens the store of a dev kit's configuration (`SIGNAALHUB_DATABASE` and the other overrides
-/// applied by the caller), creating the SQLite data directory if needed.
-pub async fn open_store(config: &crate::config::Config) -> Result<Store, DevKitError> {
-    if config.database.is_empty() {
+/// Registers the kit in `dir` in the store `config` names (the caller applies
+/// `SIGNAALHUB_DATABASE` and the other overrides): opens it, creating the SQLite data directory
+/// if needed, runs [`seed_directory`] and closes it. Returns how many organisations were added.
+pub async fn register(dir: &Path, config: &crate::config::Config) -> Result<usize, DevKitError> {
+    let target = config.database_target();
+    if !crate::store::is_postgres_url(&target) {
         std::fs::create_dir_all(&config.data_dir).map_err(|source| DevKitError::Io {
             path: config.data_dir.clone(),
             source,
         })?;
     }
-    Ok(Store::open(&config.database_target()).await?)
+    let store = Store::open(&target).await?;
+    let seeded = seed_directory(dir, &store).await;
+    store.close().await;
+    seeded
 }
 
 /// Registers the dev kit's sample organisations and their public keys (derived from the kit's

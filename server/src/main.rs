@@ -301,6 +301,30 @@ fn init_tracing(json: bool) {
     }
 }
 
+/// Registers the dev kit's organisations in the store `config` names (SQLite by default, or
+/// SIGNAALHUB_DATABASE=postgres://...), once: later starts keep what the organisations changed
+/// there (profiles, keys). Exit code 70 when the kit or the store fails.
+async fn register_dev_kit(dir: &Path, config: &Config) -> Result<(), ExitCode> {
+    match devkit::register(dir, config).await {
+        Ok(0) => Ok(()),
+        Ok(n) => {
+            // Only the backend: a PostgreSQL URL may carry a password.
+            let target = config.database_target();
+            let store = if signaalhub_server::store::is_postgres_url(&target) {
+                "PostgreSQL".to_string()
+            } else {
+                target
+            };
+            println!("registered the dev kit's {n} organisations in {store}");
+            Ok(())
+        }
+        Err(e) => {
+            eprintln!("signaalhub: registering the dev kit's organisations: {e}");
+            Err(ExitCode::from(70))
+        }
+    }
+}
+
 fn load_config(path: &Path) -> Result<Config, StartError> {
     Ok(Config::load(path, |k| std::env::var(k).ok())?)
 }
@@ -799,33 +823,8 @@ async fn main() -> ExitCode {
                 eprintln!("signaalhub: refreshing dev tokens: {e}");
                 return ExitCode::from(70);
             }
-            // The kit's organisations go into whichever store this start uses (SQLite by
-            // default, or SIGNAALHUB_DATABASE=postgres://...), once; later starts keep what the
-            // organisations changed there (profiles, keys).
-            let seeded = match devkit::open_store(&config).await {
-                Ok(store) => {
-                    let r = devkit::seed_directory(&dir, &store).await;
-                    store.close().await;
-                    r
-                }
-                Err(e) => Err(e),
-            };
-            match seeded {
-                Ok(0) => {}
-                Ok(n) => {
-                    // Only the backend: a PostgreSQL URL may carry a password.
-                    let target = config.database_target();
-                    let store = if target.starts_with("postgres") {
-                        "PostgreSQL".to_string()
-                    } else {
-                        target
-                    };
-                    println!("registered the dev kit's {n} organisations in {store}");
-                }
-                Err(e) => {
-                    eprintln!("signaalhub: registering the dev kit's organisations: {e}");
-                    return ExitCode::from(70);
-                }
+            if let Err(code) = register_dev_kit(&dir, &config).await {
+                return code;
             }
             println!(
                 "serving on {}; try: cargo run -p signaalhub-client --bin signaal -- --kit {} --as school whoami",
@@ -839,12 +838,25 @@ async fn main() -> ExitCode {
         }
         Command::Dev { command } => {
             let r = match command {
-                DevCommand::Init { dir, force } => devkit::init(&dir, force).await.map(|()| {
+                DevCommand::Init { dir, force } => {
+                    if let Err(e) = devkit::init(&dir, force).await {
+                        eprintln!("signaalhub: {e}");
+                        return ExitCode::from(70);
+                    }
                     println!(
                         "dev kit generated in {} (DEV MATERIAL, not for production)",
                         dir.display()
                     );
-                }),
+                    // With SIGNAALHUB_DATABASE, also in that store (`serve` does not seed).
+                    let config = match load_config(&dir.join("hub.toml")) {
+                        Ok(c) => c,
+                        Err(e) => return fail(&e),
+                    };
+                    if let Err(code) = register_dev_kit(&dir, &config).await {
+                        return code;
+                    }
+                    Ok(())
+                }
                 DevCommand::Tokens { dir } => match load_config(&dir.join("hub.toml")) {
                     Ok(c) => devkit::refresh_tokens(&dir, &c.auth.audience)
                         .map(|()| println!("tokens refreshed")),
