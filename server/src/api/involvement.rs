@@ -24,11 +24,8 @@ use signaalhub_proto::pb::involvement_service_server::InvolvementService;
 use signaalhub_proto::pb::notification_service_server::NotificationService;
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::time::Duration;
 use tonic::{Request, Response, Status};
 
-/// How often an idle notification stream looks for notifications written by other instances.
-pub const NOTIFICATION_POLL: Duration = super::stream::POLL;
 /// Clock skew allowed on "not in the future" checks.
 pub const SKEW_SECS: i64 = 300;
 

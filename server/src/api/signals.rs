@@ -20,15 +20,12 @@ use signaalhub_policy as policy;
 use signaalhub_proto::pb;
 use signaalhub_proto::pb::signal_service_server::SignalService;
 use std::sync::Arc;
-use std::time::Duration;
 use tonic::{Request, Response, Status};
 
 /// Most recipients of one signal.
 pub const MAX_RECIPIENTS: usize = 8;
 /// Most subjects of one signal.
 pub const MAX_SUBJECTS: usize = 8;
-/// How often an idle inbox stream looks for deliveries made through other hub instances.
-pub const INBOX_POLL: Duration = super::stream::POLL;
 
 /// The SignalService.
 #[derive(Debug, Clone)]
