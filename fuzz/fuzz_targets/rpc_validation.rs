@@ -337,7 +337,7 @@ async fn build(dir: &std::path::Path) -> (Apis, Vec<Caller>) {
     let hub = Hub::build(config.clone())
         .await
         .expect("hub from the dev kit");
-    let ctx = api::ctx::Ctx {
+    let ctx = signaalhub_server::flows::Ctx {
         store: hub.store().clone(),
         signals: SignalCommitter::new(
             hub.store().clone(),

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod config;
 pub mod devkit;
 pub mod domain;
+pub mod flows;
 pub mod ids;
 pub mod ledger;
 pub mod limits;
@@ -18,6 +19,7 @@ pub mod metrics;
 pub mod rekey;
 pub mod retention;
 pub mod store;
+pub mod wire;
 
 use crate::auth::directory::DirectoryCache;
 use crate::auth::layer::{AuthLayer, Authenticator};
@@ -472,7 +474,7 @@ impl Hub {
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
             .build_v1alpha()
             .map_err(|e| StartError::Serve(e.to_string()))?;
-        let ctx = api::ctx::Ctx {
+        let ctx = flows::Ctx {
             store: self.store.clone(),
             signals: store::group::SignalCommitter::new(
                 self.store.clone(),

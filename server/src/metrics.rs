@@ -218,12 +218,6 @@ pub fn global() -> &'static Metrics {
 }
 
 /// Counts one policy decision.
-/// Counts `d` (see [`decision`]) and hands it back, for call sites that return the decision.
-pub fn decided(d: signaalhub_policy::Decision<'_>) -> signaalhub_policy::Decision<'_> {
-    decision(&d);
-    d
-}
-
 pub fn decision(d: &signaalhub_policy::Decision) {
     let m = global();
     if d.is_allowed() {

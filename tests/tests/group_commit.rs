@@ -22,8 +22,11 @@ fn signal(id: &str, content: u8) -> SignalRecord {
         envelope: Some(vec![content; 64]),
         purpose: "vroegtijdige_ondersteuning".into(),
         categories: vec!["zorgen_thuissituatie".into()],
-        urgency: 1,
-        basis: vec![1, 2, 3],
+        urgency: signaalhub_server::domain::signal::Urgency::Normal,
+        basis: signaalhub_server::domain::basis::Basis {
+            legal: None,
+            consent_ids: vec!["c_1".into()],
+        },
         subjects: vec!["ab".repeat(32)],
         facts: Facts::default(),
         sender_role: "ib_er".into(),

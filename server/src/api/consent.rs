@@ -3,11 +3,11 @@
 use super::basis::{
     MAX_LIST, check_names, facts_from_pb, facts_to_pb, reject, truncate, valid_person_ref,
 };
-use super::ctx::{Ctx, now, random_id};
 use super::status::from_store;
 use super::{caller, timestamp};
 use crate::auth::Caller;
 use crate::domain::consent::{Capacity, Consent, ConsentTo, Giver};
+use crate::flows::{Ctx, now, random_id};
 use crate::ledger::{EntryOutcome, Event};
 use crate::store::StoreError;
 use signaalhub_proto::pb;

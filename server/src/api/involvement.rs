@@ -1,11 +1,11 @@
 //! `signaalhub.v1.InvolvementService` (register, end, match, case coordination) and
 //! `signaalhub.v1.NotificationService` (each organisation's notification stream), plus the
 //! helpers the maatregel and safety plan services share with them.
-use super::basis::{MAX_LIST, facts_from_pb, facts_to_policy, legal_from_pb, reject, truncate};
-use super::ctx::{Ctx, now, random_id};
+use super::basis::{MAX_LIST, facts_from_pb, legal_from_pb, reject, truncate};
 use super::status::{from_store, invalid};
 use super::{caller, timestamp};
 use crate::auth::Caller;
+use crate::domain::basis::Basis;
 use crate::domain::consent::{Consent, Facts};
 use crate::domain::directory::OrgStatus;
 use crate::domain::involvement::{
@@ -13,11 +13,12 @@ use crate::domain::involvement::{
     PURPOSE, Proposal, ProposalState,
 };
 use crate::domain::maatregel::valid_contact;
+use crate::flows::decision::Question;
+use crate::flows::{Ctx, now, random_id};
 use crate::ids::{Oin, SubjectKey};
-use crate::ledger::{Checks, EntryOutcome, Event, LogEntry, PendingEntry};
+use crate::ledger::{EntryOutcome, Event, PendingEntry};
 use crate::store::StoreError;
 use crate::store::involvement::MatchDecider;
-use prost::Message;
 use signaalhub_policy as policy;
 use signaalhub_proto::pb;
 use signaalhub_proto::pb::involvement_service_server::InvolvementService;
@@ -63,24 +64,6 @@ impl NotificationApi {
     }
 }
 
-/// The name of an organisation in the directory, or its OIN.
-pub(crate) fn org_name(ctx: &Ctx, oin: &str) -> String {
-    let dir = ctx.directory.snapshot();
-    oin.parse::<Oin>()
-        .ok()
-        .and_then(|o| dir.orgs.get(&o).map(|e| e.org.name.clone()))
-        .unwrap_or_else(|| oin.to_owned())
-}
-
-/// The convenant sector of an organisation in the directory (empty when unknown).
-pub(crate) fn org_sector(ctx: &Ctx, oin: &str) -> String {
-    let dir = ctx.directory.snapshot();
-    oin.parse::<Oin>()
-        .ok()
-        .and_then(|o| dir.orgs.get(&o).map(|e| e.org.sector.to_string()))
-        .unwrap_or_default()
-}
-
 /// Whether `oin` is an active organisation in the directory.
 pub(crate) fn is_active_org(ctx: &Ctx, oin: &Oin) -> bool {
     ctx.directory
@@ -94,54 +77,6 @@ pub(crate) fn is_active_org(ctx: &Ctx, oin: &Oin) -> bool {
 pub(crate) fn retain_until(ctx: &Ctx, purpose: &str, from: i64) -> i64 {
     let secs = ctx.policy.retention_for(purpose).unwrap_or(0);
     from.saturating_add(i64::try_from(secs).unwrap_or(i64::MAX))
-}
-
-/// The basis strings a log entry records (`legal:<name>`, `consent:<id>`).
-pub(crate) fn basis_strings(b: &pb::Basis) -> Vec<String> {
-    b.legal
-        .as_ref()
-        .map(|l| format!("legal:{}", l.basis))
-        .into_iter()
-        .chain(b.consent_ids.iter().map(|c| format!("consent:{c}")))
-        .collect()
-}
-
-/// A log entry for an act of the organisation behind a stored record (its professional's
-/// pseudonym is derived as for the caller's own acts).
-pub(crate) fn entry_for(
-    ctx: &Ctx,
-    org: &str,
-    professional: &str,
-    role: &str,
-    event: Event,
-    outcome: EntryOutcome,
-) -> PendingEntry {
-    PendingEntry {
-        entry: LogEntry {
-            v: 1,
-            event,
-            at: now(),
-            actor_oin: org.to_owned(),
-            actor_pro: ctx
-                .pseudonymizer
-                .keyed("signaalhub/professional/v1", &[org, professional]),
-            actor_role: role.to_owned(),
-            subjects: Vec::new(),
-            recipient_oin: None,
-            categories: Vec::new(),
-            purpose: None,
-            basis: Vec::new(),
-            checks: Checks {
-                authorised: true,
-                ..Checks::default()
-            },
-            outcome,
-            reasons: Vec::new(),
-            policy_version: Some(ctx.policy.version().to_owned()),
-            reference: None,
-        },
-        professional: professional.to_owned(),
-    }
 }
 
 /// A notification from `caller` to `recipient`, kept as long as the purpose allows.
@@ -178,11 +113,12 @@ pub(crate) async fn checked_basis(
     subject: Option<&SubjectKey>,
     required: bool,
     bad: &mut Vec<(&'static str, String)>,
-) -> Result<(pb::Basis, Vec<Consent>), Status> {
-    let b = basis.cloned().unwrap_or_default();
-    if let Some(l) = &b.legal {
+) -> Result<(Basis, Vec<Consent>), Status> {
+    let wire = basis.cloned().unwrap_or_default();
+    if let Some(l) = &wire.legal {
         let _ = legal_from_pb(l, |n| ctx.policy.is_known_basis(n), bad);
     }
+    let b = crate::wire::basis_from_pb(&wire, &mut Vec::new());
     if b.consent_ids.len() > MAX_LIST {
         bad.push(("basis.consent_ids", format!("at most {MAX_LIST}")));
         return Ok((b, Vec::new()));
@@ -227,57 +163,30 @@ pub(crate) fn case_decision<'c>(
     role: &str,
     recipient_oin: &str,
     category: &str,
-    basis: &pb::Basis,
+    basis: &Basis,
     consents: &[Consent],
     facts: &Facts,
 ) -> policy::Decision<'c> {
-    let t = now();
-    let mut ignored = Vec::new();
-    let legal = basis
-        .legal
-        .as_ref()
-        .map(|l| legal_from_pb(l, |_| true, &mut ignored));
-    let named: Vec<policy::ConsentRecord> = basis
+    let named: Vec<&Consent> = basis
         .consent_ids
         .iter()
         .filter_map(|id| consents.iter().find(|c| &c.id == id))
-        .map(|c| c.to_policy(t))
         .collect();
-    let facts = if facts.age_years.is_none()
-        && facts.age_band.is_none()
-        && facts.gezag_holders.is_empty()
-    {
-        basis
-            .consent_ids
-            .first()
-            .and_then(|id| consents.iter().find(|c| &c.id == id))
-            .map(|c| c.facts.clone())
-            .unwrap_or_default()
-    } else {
-        facts.clone()
-    };
-    crate::metrics::decided(ctx.policy.decide(&policy::DecisionRequest {
-        actor: policy::Actor {
-            oin: actor_oin.to_owned(),
-            sector: org_sector(ctx, actor_oin),
-            role: role.to_owned(),
-        },
-        recipient: policy::Recipient {
-            oin: recipient_oin.to_owned(),
-            sector: org_sector(ctx, recipient_oin),
-        },
-        purpose: PURPOSE.to_owned(),
-        categories: vec![category.to_owned()],
-        subject: facts_to_policy(&facts),
-        basis: policy::PresentedBasis {
-            legal,
-            consents: named,
-        },
+    let categories = [category.to_owned()];
+    ctx.decide(&Question {
+        actor: ctx.party(actor_oin),
+        role,
+        recipient: ctx.party(recipient_oin),
+        purpose: PURPOSE,
+        categories: &categories,
+        facts,
+        basis,
+        consents: &named,
         recipient_involved: true,
         received_for: None,
         inform_exemption: None,
-        now: t,
-    }))
+        now: now(),
+    })
 }
 
 /// The wire form of an involvement; `retain_until` only for the caller's own.
@@ -285,8 +194,8 @@ pub(crate) fn involvement_to_pb(ctx: &Ctx, i: &Involvement, me: &str) -> pb::Inv
     pb::Involvement {
         involvement_id: i.id.clone(),
         organization_oin: i.org_oin.clone(),
-        organization_name: org_name(ctx, &i.org_oin),
-        sector_name: org_sector(ctx, &i.org_oin),
+        organization_name: ctx.name_of(&i.org_oin),
+        sector_name: ctx.sector_of(&i.org_oin),
         contact_professional: i.contact_professional.clone(),
         started_at: Some(timestamp(i.started_at)),
         ended_at: i.ended_at.map(timestamp),
@@ -319,7 +228,7 @@ fn proposal_to_pb(p: &Proposal) -> pb::CoordinatorProposal {
 pub(crate) fn case_to_pb(ctx: &Ctx, v: &CaseView, me: &str) -> pb::Case {
     let coordinator = v.case.coordinator_oin.as_ref().map(|oin| pb::Coordinator {
         oin: oin.clone(),
-        organization_name: org_name(ctx, oin),
+        organization_name: ctx.name_of(oin),
         contact_professional: v
             .parties
             .iter()
@@ -376,22 +285,21 @@ impl MatchDecider for Decider<'_> {
         consents: &[Consent],
         to: &Involvement,
     ) -> Result<(), Box<PendingEntry>> {
-        let basis = pb::Basis::decode(from.basis.as_slice()).unwrap_or_default();
+        let basis = &from.basis;
         let d = case_decision(
             self.ctx,
             &from.org_oin,
             &from.role,
             &to.org_oin,
             CATEGORY_INVOLVEMENT,
-            &basis,
+            basis,
             consents,
             &from.facts,
         );
         if d.is_allowed() {
             return Ok(());
         }
-        let mut e = entry_for(
-            self.ctx,
+        let mut e = self.ctx.entry_for(
             &from.org_oin,
             &from.registered_by,
             &from.role,
@@ -408,7 +316,7 @@ impl MatchDecider for Decider<'_> {
         e.entry.recipient_oin = Some(to.org_oin.clone());
         e.entry.categories = vec![CATEGORY_INVOLVEMENT.into()];
         e.entry.purpose = Some(PURPOSE.into());
-        e.entry.basis = basis_strings(&basis);
+        e.entry.basis = basis.log_strings();
         e.entry.checks.relationship = true;
         e.entry.reasons = d
             .reasons
@@ -441,9 +349,8 @@ impl MatchDecider for Decider<'_> {
         let mut basis: Vec<String> = Vec::new();
         let mut consent = false;
         for p in new_parties {
-            let b = pb::Basis::decode(p.basis.as_slice()).unwrap_or_default();
-            consent |= !b.consent_ids.is_empty();
-            for s in basis_strings(&b) {
+            consent |= !p.basis.consent_ids.is_empty();
+            for s in p.basis.log_strings() {
                 if !basis.contains(&s) {
                     basis.push(s);
                 }
@@ -459,7 +366,7 @@ impl MatchDecider for Decider<'_> {
         e.entry.reference = Some(case_id.to_owned());
         let mut names: Vec<String> = new_parties
             .iter()
-            .map(|p| org_name(self.ctx, &p.org_oin))
+            .map(|p| self.ctx.name_of(&p.org_oin))
             .collect();
         names.sort();
         names.dedup();
@@ -608,7 +515,7 @@ fn notification_to_pb(ctx: &Ctx, n: &Notification) -> pb::StreamNotificationsRes
         } as i32,
         at: Some(timestamp(n.at)),
         actor_oin: n.actor_oin.clone(),
-        actor_name: org_name(ctx, &n.actor_oin),
+        actor_name: ctx.name_of(&n.actor_oin),
         actor_professional: n.actor_professional.clone(),
         case_id: n.case_id.clone().unwrap_or_default(),
         maatregel_id: n.maatregel_id.clone().unwrap_or_default(),
@@ -725,7 +632,7 @@ impl InvolvementService for InvolvementApi {
             contact_professional: r.contact_professional.trim().to_owned(),
             role: role.clone(),
             registered_by: c.professional.id.clone(),
-            basis: basis.encode_to_vec(),
+            basis: basis.clone(),
             facts,
             started_at,
             registered_at: t,
@@ -744,7 +651,7 @@ impl InvolvementService for InvolvementApi {
         e.entry.subjects = subjects;
         e.entry.categories = vec![CATEGORY_INVOLVEMENT.into()];
         e.entry.purpose = Some(PURPOSE.into());
-        e.entry.basis = basis_strings(&basis);
+        e.entry.basis = basis.log_strings();
         e.entry.checks.consent = !basis.consent_ids.is_empty();
         e.entry.reference = Some(new.id.clone());
         let decider = Decider {
@@ -831,7 +738,7 @@ impl InvolvementService for InvolvementApi {
                     NotificationKind::InvolvementEnded,
                     format!(
                         "{} is niet meer betrokken (casus {}).",
-                        org_name(ctx, &me),
+                        ctx.name_of(&me),
                         i.case_id.as_deref().unwrap_or("")
                     ),
                 );
@@ -961,7 +868,7 @@ impl InvolvementService for InvolvementApi {
                         NotificationKind::CoordinatorProposed,
                         format!(
                             "{} stelt voor dat uw organisatie de casusregie krijgt in casus {}. Accepteer of wijs af (voorstel {}).",
-                            org_name(ctx, &me),
+                            ctx.name_of(&me),
                             view.case.id,
                             p.id
                         ),
@@ -1044,7 +951,7 @@ impl InvolvementService for InvolvementApi {
                             NotificationKind::CoordinatorDeclined,
                             format!(
                                 "{} neemt de casusregie in casus {} niet op zich (voorstel {}).",
-                                org_name(ctx, &me),
+                                ctx.name_of(&me),
                                 view.case.id,
                                 p.id
                             ),
@@ -1105,7 +1012,7 @@ fn coordinator_told(
         NotificationKind::CoordinatorAccepted,
         format!(
             "{} heeft nu de casusregie in casus {}: het vaste aanspreekpunt is {}.",
-            org_name(ctx, &p.proposed_oin),
+            ctx.name_of(&p.proposed_oin),
             view.case.id,
             contact
         ),

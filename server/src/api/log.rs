@@ -1,10 +1,10 @@
 //! `signaalhub.v1.DisclosureLogService`: disclosures, checkpoints, proofs and the subject access
 //! report (AVG art. 15) with its letter in Dutch.
 use super::basis::{reject, truncate};
-use super::ctx::Ctx;
 use super::status::{from_store, invalid};
 use super::{caller, timestamp};
 use crate::auth::Caller;
+use crate::flows::Ctx;
 use crate::ledger::integrator::Ledger;
 use crate::ledger::{EntryOutcome, Event, LogEntry};
 use crate::store::log::StoredEntry;

@@ -7,18 +7,19 @@
 //! its responsible organisation as the discloser. Independently of the convenant, the hub answers
 //! only an organisation with an active registered involvement with the child.
 use super::basis::{denied, reject, truncate};
-use super::ctx::{Ctx, now, random_id};
-use super::involvement::{
-    SKEW_SECS, is_active_org, not_involved, notification, org_name, org_sector, retain_until,
-};
+use super::involvement::{SKEW_SECS, is_active_org, not_involved, notification, retain_until};
 use super::status::{from_store, invalid};
 use super::{caller, timestamp};
 use crate::auth::Caller;
+use crate::domain::basis::Basis;
+use crate::domain::consent::Facts;
 use crate::domain::involvement::{CATEGORY_INVOLVEMENT, Notification, NotificationKind};
 use crate::domain::maatregel::{
     ANSWER_BASIS, ANSWER_CATEGORY, ANSWER_PURPOSE, MAX_AHEAD_SECS, Maatregel, MaatregelKind,
     REGISTERING_SECTOR, valid_contact,
 };
+use crate::flows::decision::{Party, Question};
+use crate::flows::{Ctx, now, random_id};
 use crate::ids::{Oin, SubjectPseudonym};
 use crate::ledger::{EntryOutcome, Event, PendingEntry};
 use crate::store::StoreError;
@@ -147,34 +148,31 @@ impl MaatregelApi {
                 )
             }
         };
-        crate::metrics::decided(p.decide(&policy::DecisionRequest {
-            actor: policy::Actor {
-                sector: REGISTERING_SECTOR.into(),
-                oin: actor_oin,
-                role,
-            },
-            recipient: policy::Recipient {
-                oin: c.oin().to_string(),
-                sector: c.sector().to_string(),
-            },
-            purpose: ANSWER_PURPOSE.into(),
-            categories: vec![ANSWER_CATEGORY.into()],
-            subject: policy::SubjectFacts::default(),
-            basis: policy::PresentedBasis {
-                legal: Some(policy::LegalBasisRecord {
-                    basis: ANSWER_BASIS.into(),
-                    evidence: policy::Evidence {
-                        maatregel_reference: Some(reference),
-                        ..policy::Evidence::default()
-                    },
-                }),
-                consents: Vec::new(),
-            },
+        let basis = Basis {
+            legal: Some(policy::LegalBasisRecord {
+                basis: ANSWER_BASIS.into(),
+                evidence: policy::Evidence {
+                    maatregel_reference: Some(reference),
+                    ..policy::Evidence::default()
+                },
+            }),
+            consent_ids: Vec::new(),
+        };
+        let categories = [ANSWER_CATEGORY.to_owned()];
+        self.ctx.decide(&Question {
+            actor: Party::new(actor_oin, REGISTERING_SECTOR),
+            role: &role,
+            recipient: Party::new(c.oin().as_str(), c.sector().as_str()),
+            purpose: ANSWER_PURPOSE,
+            categories: &categories,
+            facts: &Facts::default(),
+            basis: &basis,
+            consents: &[],
             recipient_involved: involved,
             received_for: None,
             inform_exemption: None,
             now: now(),
-        }))
+        })
     }
 }
 
@@ -219,7 +217,7 @@ impl MaatregelService for MaatregelApi {
             match r.responsible_oin.parse::<Oin>() {
                 Ok(o)
                     if is_active_org(&self.ctx, &o)
-                        && org_sector(&self.ctx, o.as_str()) == REGISTERING_SECTOR =>
+                        && self.ctx.sector_of(o.as_str()) == REGISTERING_SECTOR =>
                 {
                     Some(o)
                 }
@@ -445,7 +443,7 @@ impl MaatregelService for MaatregelApi {
                 NotificationKind::MaatregelQueried,
                 format!(
                     "{} ({}) is betrokken bij het kind van uw {} {} en vroeg of er een maatregel is. Neem contact op om samen op te trekken.",
-                    org_name(&self.ctx, c.oin().as_str()),
+                    self.ctx.name_of(c.oin().as_str()),
                     c.professional.id,
                     m.kind.dutch(),
                     m.id
@@ -472,7 +470,7 @@ impl MaatregelService for MaatregelApi {
             {
                 contacts.push(pb::MaatregelContact {
                     oin: m.responsible_oin.clone(),
-                    organization_name: org_name(&self.ctx, &m.responsible_oin),
+                    organization_name: self.ctx.name_of(&m.responsible_oin),
                     contact_point: m.contact_point.clone(),
                 });
             }

@@ -2,7 +2,6 @@
 //! Errors become statuses in one place ([`status`]).
 pub mod basis;
 pub mod consent;
-pub mod ctx;
 pub mod directory;
 pub mod involvement;
 pub mod log;

@@ -1,14 +1,15 @@
-//! `signaalhub.v1.PolicyService`: "may I send this?" and the request builder every disclosure
-//! shares, so that the dry run and the real send decide identically.
-use super::basis::{
-    MAX_LIST, check_names, facts_from_pb, facts_to_policy, legal_from_pb, reject, truncate,
-};
+//! `signaalhub.v1.PolicyService`: "may I send this?", decided exactly as the real disclosure
+//! (`flows::policy::check_basis`), plus the disclosure request builder the services not yet
+//! moved onto the flows layer share.
+use super::basis::{ask_from_pb, bsn_from_pb, decision_to_pb, reject};
 use super::caller;
-use super::ctx::{Ctx, now};
-use super::status::from_store;
 use crate::auth::Caller;
 use crate::domain::consent::Consent;
-use crate::domain::directory::OrgStatus;
+use crate::flows::decision::{Party, Question};
+use crate::flows::policy::{
+    CheckBasis, active_recipient, check_names, consents_about, presented_consents,
+};
+use crate::flows::{Ctx, FlowError, now};
 use crate::ids::{Oin, SubjectKey};
 use signaalhub_policy as policy;
 use signaalhub_proto::pb;
@@ -25,6 +26,44 @@ impl PolicyApi {
     /// On shared state.
     pub fn new(ctx: Ctx) -> Self {
         PolicyApi { ctx }
+    }
+}
+
+impl From<pb::CheckBasisRequest> for CheckBasis {
+    fn from(r: pb::CheckBasisRequest) -> Self {
+        let mut bad = Vec::new();
+        let subject = bsn_from_pb("subject_bsn", &r.subject_bsn, &mut bad);
+        let ask = ask_from_pb(
+            &r.purpose,
+            &r.categories,
+            r.subject.as_ref(),
+            r.basis.as_ref(),
+            &r.acting_role,
+            &r.received_for,
+            &r.inform_exemption,
+            &mut bad,
+        );
+        CheckBasis {
+            recipient_oin: r.recipient_oin,
+            subject,
+            ask,
+            invalid: bad,
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl PolicyService for PolicyApi {
+    async fn check_basis(
+        &self,
+        request: Request<pb::CheckBasisRequest>,
+    ) -> Result<Response<pb::CheckBasisResponse>, Status> {
+        let c = caller(&request)?;
+        let cmd = CheckBasis::from(request.into_inner());
+        let decision = crate::flows::policy::check_basis(&self.ctx, &c, cmd).await?;
+        Ok(Response::new(pb::CheckBasisResponse {
+            decision: Some(decision_to_pb(&decision)),
+        }))
     }
 }
 
@@ -60,13 +99,14 @@ pub struct Disclosure {
     pub subject: SubjectKey,
     /// The recipient.
     pub recipient: Oin,
-    /// The consents presented (same order as `request.basis.consents`).
+    /// The consents presented that concern the subject (the order of `request.basis.consents`).
     pub consents: Vec<Consent>,
     /// The role acted in.
     pub role: String,
 }
 
-/// Validates wire input into a policy question. Bad fields are `INVALID_ARGUMENT` with details.
+/// Validates wire input into a policy question (through the flows layer's checks and its one
+/// request builder). Bad fields are `INVALID_ARGUMENT` with details.
 pub async fn disclosure(
     ctx: &Ctx,
     c: &Caller,
@@ -74,132 +114,53 @@ pub async fn disclosure(
 ) -> Result<Disclosure, Status> {
     let role = ctx.acting_role(c, i.acting_role)?;
     let mut bad: Vec<(&'static str, String)> = Vec::new();
-    let p = &ctx.policy;
-    let recipient = match i.recipient_oin.parse::<Oin>() {
-        Ok(o) => Some(o),
-        Err(e) => {
-            bad.push(("recipient_oin", e.to_string()));
-            None
-        }
-    };
-    let dir = ctx.directory.snapshot();
-    let recipient_sector = recipient.as_ref().and_then(|r| match dir.orgs.get(r) {
-        Some(e) if e.org.status == OrgStatus::Active => Some(e.org.sector.to_string()),
-        _ => {
-            bad.push((
-                "recipient_oin",
-                format!("{r} is not an active organisation in the directory"),
-            ));
-            None
-        }
-    });
-    if !p.is_known_purpose(i.purpose) {
-        bad.push((
-            "purpose",
-            format!(
-                "{:?} is not a purpose declared in the convenant",
-                truncate(i.purpose)
-            ),
-        ));
-    }
-    check_names(
-        "categories",
+    let recipient = active_recipient(ctx, "recipient_oin", i.recipient_oin, &mut bad);
+    let subject =
+        bsn_from_pb("subject_bsn", i.subject_bsn, &mut bad).map(|b| ctx.pseudonymizer.subject(&b));
+    let ask = ask_from_pb(
+        i.purpose,
         i.categories,
-        |n| p.is_known_category(n),
-        true,
+        i.subject,
+        i.basis,
+        &role,
+        i.received_for,
+        i.inform_exemption,
         &mut bad,
     );
-    let subject = ctx.subject("subject_bsn", i.subject_bsn, &mut bad);
-    let mut facts = facts_from_pb(i.subject, &mut bad);
-    let basis = i.basis.cloned().unwrap_or_default();
-    let legal = basis
-        .legal
-        .as_ref()
-        .map(|l| legal_from_pb(l, |b| p.is_known_basis(b), &mut bad));
-    if basis.consent_ids.len() > MAX_LIST {
-        bad.push(("basis.consent_ids", format!("at most {MAX_LIST}")));
-    }
-    if legal.is_none() && basis.consent_ids.is_empty() {
-        bad.push((
-            "basis",
-            "give a legal basis with its evidence, or the ids of recorded consents".into(),
-        ));
-    }
-    let received_for = if i.received_for.is_empty() {
-        None
-    } else if p.is_known_purpose(i.received_for) {
-        Some(i.received_for.to_owned())
-    } else {
-        bad.push((
-            "received_for",
-            "not a purpose declared in the convenant".into(),
-        ));
-        None
-    };
-    let inform_exemption = (!i.inform_exemption.is_empty()).then(|| truncate(i.inform_exemption));
+    check_names(ctx, &ask, &mut bad);
     reject(std::mem::take(&mut bad))?;
-    let (Some(subject), Some(recipient), Some(recipient_sector)) =
-        (subject, recipient, recipient_sector)
-    else {
+    let (Some(subject), Some(recipient)) = (subject, recipient) else {
         return Err(Status::internal("validation inconsistency"));
     };
-    let consents = if basis.consent_ids.is_empty() {
-        Vec::new()
-    } else {
-        ctx.store
-            .get_consents(&basis.consent_ids)
-            .await
-            .map_err(from_store)?
-    };
-    for id in &basis.consent_ids {
-        match consents.iter().find(|c| &c.id == id) {
-            None => bad.push((
-                "basis.consent_ids",
-                format!("no consent {:?} is recorded", truncate(id)),
-            )),
-            Some(c) if !subject.matches(c.subject.as_str()) => bad.push((
-                "basis.consent_ids",
-                format!("consent {id} was given about another person than subject_bsn"),
-            )),
-            Some(_) => {}
-        }
-    }
+    let consents =
+        presented_consents(ctx, &ask.basis, std::slice::from_ref(&subject), &mut bad).await?;
     reject(bad)?;
-    // Facts the sender leaves out are taken from the consent they present.
-    let no_facts =
-        facts.age_years.is_none() && facts.age_band.is_none() && facts.gezag_holders.is_empty();
-    if no_facts && let Some(first) = consents.first() {
-        facts = first.facts.clone();
-    }
     let t = now();
-    // Flows that require involvement (e.g. the maatregel answer) ask the involvement register.
     let recipient_involved = ctx
         .store
-        .is_involved(recipient.as_str(), subject.all(), t)
+        .is_involved(&recipient.oin, subject.all(), t)
         .await
-        .map_err(from_store)?;
-    let request = policy::DecisionRequest {
-        actor: policy::Actor {
-            oin: c.oin().to_string(),
-            sector: c.sector().to_string(),
-            role: role.clone(),
-        },
-        recipient: policy::Recipient {
-            oin: recipient.to_string(),
-            sector: recipient_sector,
-        },
-        purpose: i.purpose.to_owned(),
-        categories: i.categories.to_vec(),
-        subject: facts_to_policy(&facts),
-        basis: policy::PresentedBasis {
-            legal,
-            consents: consents.iter().map(|c| c.to_policy(t)).collect(),
-        },
+        .map_err(FlowError::from)?;
+    let mine = consents_about(&ask.basis, &consents, &subject);
+    let request = ctx.request(&Question {
+        actor: Party::new(c.oin().as_str(), c.sector().as_str()),
+        role: &role,
+        recipient: recipient.clone(),
+        purpose: &ask.purpose,
+        categories: &ask.categories,
+        facts: &ask.facts,
+        basis: &ask.basis,
+        consents: &mine,
         recipient_involved,
-        received_for,
-        inform_exemption,
+        received_for: ask.received_for.as_deref(),
+        inform_exemption: ask.inform_exemption.as_deref(),
         now: t,
-    };
+    });
+    let consents = mine.into_iter().cloned().collect();
+    let recipient = recipient
+        .oin
+        .parse::<Oin>()
+        .map_err(|_| Status::internal("validation inconsistency"))?;
     Ok(Disclosure {
         request,
         subject,
@@ -207,55 +168,4 @@ pub async fn disclosure(
         consents,
         role,
     })
-}
-
-#[tonic::async_trait]
-impl PolicyService for PolicyApi {
-    async fn check_basis(
-        &self,
-        request: Request<pb::CheckBasisRequest>,
-    ) -> Result<Response<pb::CheckBasisResponse>, Status> {
-        let c = caller(&request)?;
-        let r = request.get_ref();
-        let d = disclosure(
-            &self.ctx,
-            &c,
-            DisclosureInput {
-                recipient_oin: &r.recipient_oin,
-                purpose: &r.purpose,
-                categories: &r.categories,
-                subject_bsn: &r.subject_bsn,
-                subject: r.subject.as_ref(),
-                basis: r.basis.as_ref(),
-                acting_role: &r.acting_role,
-                received_for: &r.received_for,
-                inform_exemption: &r.inform_exemption,
-            },
-        )
-        .await?;
-        let decision = self.ctx.policy.decide(&d.request);
-        crate::metrics::decision(&decision);
-        Ok(Response::new(pb::CheckBasisResponse {
-            decision: Some(super::basis::decision_to_pb(&decision)),
-        }))
-    }
-}
-
-/// Decides each request (one per subject of a disclosure) and counts it; the disclosure is
-/// allowed only when every one is: the first denial, else the last decision. No request at all
-/// is decided as an empty request, which denies (fail closed).
-pub(crate) fn decide_each(
-    ctx: &Ctx,
-    requests: impl IntoIterator<Item = policy::DecisionRequest>,
-) -> policy::Decision<'_> {
-    let mut last = None;
-    for req in requests {
-        let d = ctx.policy.decide(&req);
-        crate::metrics::decision(&d);
-        if !d.is_allowed() {
-            return d;
-        }
-        last = Some(d);
-    }
-    last.unwrap_or_else(|| ctx.policy.decide(&policy::DecisionRequest::default()))
 }

@@ -2,19 +2,19 @@
 //! agreements' text is a sealed envelope the hub cannot open; the hub keeps which agreement
 //! concerns which party, who confirmed it, and decides each sharing by the convenant.
 use super::basis::{MAX_LIST, denied, facts_from_pb, reject, truncate};
-use super::ctx::{Ctx, now};
 use super::involvement::{
-    basis_strings, case_decision, checked_basis, notification, org_name, party_case, retain_until,
-    tell_parties,
+    case_decision, checked_basis, notification, party_case, retain_until, tell_parties,
 };
 use super::status::{from_store, invalid};
 use super::{caller, timestamp};
 use crate::auth::Caller;
-use crate::domain::directory::{KeyUsage, valid_key_id};
+use crate::domain::directory::valid_key_id;
 use crate::domain::involvement::{
     AgreementMeta, CATEGORY_SAFETY_PLAN, CaseView, MAX_AGREEMENTS, NotificationKind, PURPOSE,
     PlanVersion,
 };
+use crate::flows::envelope::{self, Expected};
+use crate::flows::{Ctx, now};
 use crate::ids::Oin;
 use crate::ledger::{EntryOutcome, Event, PendingEntry};
 use crate::store::StoreError;
@@ -74,100 +74,6 @@ fn plan_to_pb(p: &PlanVersion, me: &str) -> pb::SafetyPlanVersion {
             None
         },
         fully_confirmed: p.fully_confirmed(),
-    }
-}
-
-/// Checks what the hub can check of a sealed plan: structure, binding, sender, signature against
-/// the published key, and that every sealed key uses its recipient's current key.
-fn check_envelope(
-    ctx: &Ctx,
-    c: &Caller,
-    r: &pb::PublishSafetyPlanRequest,
-    bad: &mut Vec<(&'static str, String)>,
-) {
-    let Some(env) = r.envelope.as_ref() else {
-        bad.push((
-            "envelope",
-            "the plan sealed to every party is required (seal it with client-lib)".into(),
-        ));
-        return;
-    };
-    if let Err(e) = signaalhub_proto::envelope::check_structure(env) {
-        bad.push(("envelope", e.to_string()));
-        return;
-    }
-    if env.sender_oin != c.oin().as_str() {
-        bad.push(("envelope.sender_oin", "must be your own OIN".into()));
-    }
-    let binding = env.binding.clone().unwrap_or_default();
-    if binding.signal_id != plan_binding_id(&r.case_id, r.version) {
-        bad.push((
-            "envelope.binding.signal_id",
-            format!(
-                "must be {:?}",
-                truncate(&plan_binding_id(&r.case_id, r.version))
-            ),
-        ));
-    }
-    if binding.purpose != PURPOSE {
-        bad.push(("envelope.binding.purpose", format!("must be {PURPOSE:?}")));
-    }
-    if binding.categories != [CATEGORY_SAFETY_PLAN] {
-        bad.push((
-            "envelope.binding.categories",
-            format!("must be [{CATEGORY_SAFETY_PLAN:?}]"),
-        ));
-    }
-    let expected = signaalhub_proto::basis_reference(&r.basis.clone().unwrap_or_default());
-    if binding.basis_reference != expected {
-        bad.push((
-            "envelope.binding.basis_reference",
-            format!(
-                "must be {:?} for the basis this request presents",
-                truncate(&expected)
-            ),
-        ));
-    }
-    let dir = ctx.directory.snapshot();
-    let key = |oin: &str, usage: KeyUsage, kid: &str| {
-        oin.parse::<Oin>()
-            .ok()
-            .and_then(|o| dir.orgs.get(&o))
-            .and_then(|e| e.envelope_keys.get(&(usage, kid.to_owned())).cloned())
-    };
-    match key(
-        &env.sender_oin,
-        KeyUsage::Signing,
-        &env.sender_signing_key_id,
-    ) {
-        None => bad.push((
-            "envelope.sender_signing_key_id",
-            "not the current signing key your organisation published".into(),
-        )),
-        Some(k) => {
-            let msg = signaalhub_proto::envelope::signing_input(env);
-            if ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, &k)
-                .verify(&msg, &env.signature)
-                .is_err()
-            {
-                bad.push((
-                    "envelope.signature",
-                    "does not verify with the signing key it names".into(),
-                ));
-            }
-        }
-    }
-    for sk in &env.sealed_keys {
-        if key(&sk.recipient_oin, KeyUsage::Encryption, &sk.key_id).is_none() {
-            bad.push((
-                "envelope.sealed_keys.key_id",
-                format!(
-                    "{} is not the current encryption key of {}; fetch it with GetOrganization",
-                    truncate(&sk.key_id),
-                    truncate(&sk.recipient_oin)
-                ),
-            ));
-        }
     }
 }
 
@@ -273,7 +179,30 @@ impl SafetyPlanService for SafetyPlanApi {
                 "every consent must be about a person of this case".into(),
             ));
         }
-        check_envelope(&self.ctx, &c, &r, &mut bad);
+        match r.envelope.as_ref() {
+            None => bad.push((
+                "envelope",
+                "the plan sealed to every party is required (seal it with client-lib)".into(),
+            )),
+            Some(env) => {
+                if let Some(sealed) = crate::wire::envelope_from_pb("envelope", env, &mut bad) {
+                    let binding_id = plan_binding_id(&r.case_id, r.version);
+                    envelope::check(
+                        &self.ctx,
+                        &sealed,
+                        Expected {
+                            sender: c.oin().as_str(),
+                            signal_id: &binding_id,
+                            purpose: PURPOSE,
+                            categories: &[CATEGORY_SAFETY_PLAN.to_owned()],
+                            basis_reference: &basis.reference(),
+                            recipients: None,
+                        },
+                        &mut bad,
+                    );
+                }
+            }
+        }
         reject(bad)?;
         let env = r.envelope.clone().unwrap_or_default();
         let t = now();
@@ -326,7 +255,7 @@ impl SafetyPlanService for SafetyPlanApi {
                     let d = case_decision(ctx, &me, &role, p, CATEGORY_SAFETY_PLAN, &basis, consents, &facts);
                     if !d.is_allowed() {
                         let mut e = plan_entry(ctx, &c, &role, view, Event::SafetyPlanDenied, EntryOutcome::Denied, Some(p), reference.clone());
-                        e.entry.basis = basis_strings(&basis);
+                        e.entry.basis = basis.log_strings();
                         e.entry.reasons = d.reasons.iter().map(|r| r.code.as_str().to_owned()).collect();
                         denials.push(e);
                         if first_denial.is_none() {
@@ -338,10 +267,10 @@ impl SafetyPlanService for SafetyPlanApi {
                     return Err((denials, status));
                 }
                 let mut own = plan_entry(ctx, &c, &role, view, Event::SafetyPlanPublished, EntryOutcome::Recorded, None, reference.clone());
-                own.entry.basis = basis_strings(&basis);
+                own.entry.basis = basis.log_strings();
                 Ok(tell_parties(view, &me, own, |other| {
                     let mut e = plan_entry(ctx, &c, &role, view, Event::SafetyPlanPublished, EntryOutcome::Disclosed, Some(&other.org_oin), reference.clone());
-                    e.entry.basis = basis_strings(&basis);
+                    e.entry.basis = basis.log_strings();
                     e.entry.checks.consent = !basis.consent_ids.is_empty();
                     let mut n = notification(
                         ctx,
@@ -350,7 +279,7 @@ impl SafetyPlanService for SafetyPlanApi {
                         NotificationKind::SafetyPlanPublished,
                         format!(
                             "{} legde versie {} van het veiligheidsplan van casus {} vast. Lees het en bevestig de afspraken die uw organisatie aangaan.",
-                            org_name(ctx, &me),
+                            ctx.name_of(&me),
                             plan.version,
                             view.case.id
                         ),
@@ -517,7 +446,7 @@ impl SafetyPlanService for SafetyPlanApi {
                             NotificationKind::SafetyPlanConfirmed,
                             format!(
                                 "{} bevestigde afspraken {} van versie {} van het veiligheidsplan (casus {}).",
-                                org_name(ctx, &me),
+                                ctx.name_of(&me),
                                 ids.join(", "),
                                 plan.version,
                                 view.case.id

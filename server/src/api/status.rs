@@ -1,36 +1,89 @@
-//! The one place where errors become gRPC statuses.
+//! The one place where errors become gRPC statuses: `From<FlowError> for Status`. Every
+//! message passes the BSN guard here, whatever the flow wrote into it.
+use crate::flows::error::{FlowError, redact_bsns};
 use crate::store::StoreError;
+use signaalhub_policy as policy;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-/// A store failure as a status: internals are logged with a correlation id, never returned.
-pub fn from_store(e: StoreError) -> Status {
-    match e {
-        StoreError::NotFound(what) => Status::not_found(format!("{what} not found")),
-        StoreError::Conflict(what) => Status::already_exists(format!("{what} already exists")),
-        other => {
-            let id = correlation_id();
-            crate::metrics::store_error();
-            tracing::error!(correlation_id = %id, error = %other, "store error");
-            Status::unavailable(format!(
-                "the hub's store cannot answer right now; nothing was changed or disclosed (correlation id {id})"
-            ))
+impl From<FlowError> for Status {
+    fn from(e: FlowError) -> Status {
+        match e {
+            FlowError::Invalid(violations) => invalid(&violations),
+            FlowError::Denied { context, decision } => denied(&context, &decision),
+            FlowError::Forbidden(m) => Status::permission_denied(redact_bsns(&m)),
+            FlowError::NotFound(m) => Status::not_found(redact_bsns(&m)),
+            FlowError::Conflict(m) => Status::already_exists(redact_bsns(&m)),
+            FlowError::Precondition(m) => Status::failed_precondition(redact_bsns(&m)),
+            FlowError::Aborted(m) => Status::aborted(redact_bsns(&m)),
+            FlowError::Unavailable(m) => Status::unavailable(redact_bsns(&m)),
+            FlowError::Store(e) => store_unavailable(&e),
         }
     }
+}
+
+/// A store failure as a status: internals are logged with a correlation id, never returned.
+pub fn from_store(e: StoreError) -> Status {
+    Status::from(FlowError::from(e))
+}
+
+fn store_unavailable(e: &StoreError) -> Status {
+    let id = correlation_id();
+    crate::metrics::store_error();
+    tracing::error!(correlation_id = %id, error = %e, "store error");
+    Status::unavailable(format!(
+        "the hub's store cannot answer right now; nothing was changed or disclosed (correlation id {id})"
+    ))
 }
 
 /// `INVALID_ARGUMENT` with one field violation per bad field, as google.rpc.BadRequest details.
 pub fn invalid(violations: &[(&str, String)]) -> Status {
     let mut details = ErrorDetails::new();
     for (field, why) in violations {
-        details.add_bad_request_violation(*field, why.clone());
+        details.add_bad_request_violation(*field, redact_bsns(why));
     }
     let summary = violations
         .iter()
-        .map(|(f, w)| format!("{f}: {w}"))
+        .map(|(f, w)| format!("{f}: {}", redact_bsns(w)))
         .collect::<Vec<_>>()
         .join("; ");
     Status::with_error_details(Code::InvalidArgument, summary, details)
+}
+
+/// A denial as a status, its message starting with `context`: `PERMISSION_DENIED`
+/// (FAILED_PRECONDITION would suggest retrying as is), with the reasons as google.rpc details —
+/// ErrorInfo (first code), PreconditionFailure (every reason: type = code, subject = rule,
+/// description = English text) and a Dutch LocalizedMessage.
+pub fn denied(context: &str, d: &policy::Decision) -> Status {
+    let mut details = ErrorDetails::new();
+    if let Some(first) = d.reasons.first() {
+        details.set_error_info(
+            first.code.as_str(),
+            "signaalhub.nl",
+            [("policy_version".to_string(), d.policy_version.to_string())],
+        );
+    }
+    for r in &d.reasons {
+        details.add_precondition_failure_violation(r.code.as_str(), r.rule.clone(), r.en.clone());
+    }
+    let nl = d
+        .reasons
+        .iter()
+        .map(|r| r.nl.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
+    details.set_localized_message("nl-NL", nl);
+    let en = d
+        .reasons
+        .iter()
+        .map(|r| format!("{} ({})", r.en, r.code.as_str()))
+        .collect::<Vec<_>>()
+        .join("; ");
+    Status::with_error_details(
+        Code::PermissionDenied,
+        redact_bsns(&format!("{context}: not allowed: {en}")),
+        details,
+    )
 }
 
 /// A short random id to correlate a client-visible error with the hub's log.

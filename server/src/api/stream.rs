@@ -3,8 +3,8 @@
 //! wake-up (same instance), a poll tick (other instances) or the hub's shutdown, and stop as soon
 //! as the caller is suspended, its token expires, the client goes away or the store cannot
 //! answer (fail closed: nothing is sent that was not decided and logged).
-use super::ctx::{Ctx, now};
 use crate::auth::Caller;
+use crate::flows::{Ctx, now};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;

@@ -2,17 +2,10 @@
 //! criteria -> joint-visit advice, with the recidive), records a family's refusal, and hands the
 //! case over to a wijkteam — re-sealed by Veilig Thuis, decided by the convenant (statutory task
 //! and the family's consent), with a letter for the family. Every act is logged.
-use super::basis::{
-    decision_to_pb, denied, facts_to_policy, legal_from_pb, reject, truncate, valid_person_ref,
-};
-use super::ctx::{Ctx, now, random_id};
+use super::basis::{decision_to_pb, denied, reject, truncate, valid_person_ref};
 use super::policy::{DisclosureInput, disclosure};
-use super::signals::check_envelope_keys;
 use super::status::{from_store, invalid};
-use super::zorgmelding::{
-    Expected, basis_strings, check_envelope_binding, melding_for_recipient, name_of, recidive,
-    sector_of,
-};
+use super::zorgmelding::{melding_for_recipient, recidive};
 use super::{caller, timestamp};
 use crate::domain::consent::{Consent, Facts};
 use crate::domain::directory::valid_key_id;
@@ -21,6 +14,9 @@ use crate::domain::zorgmelding::{
     ContactPerson, FamilyDeclined, HandoverRecord, HandoverState, LetterInput, TriageAnswersStored,
     TriageRecord, ZorgmeldingRecord, family_letter,
 };
+use crate::flows::decision::Question;
+use crate::flows::envelope::{self, Expected};
+use crate::flows::{Ctx, now, random_id};
 use crate::ledger::{EntryOutcome, Event, PendingEntry};
 use crate::store::StoreError;
 use crate::store::zorgmelding::HandoverVerdict;
@@ -278,7 +274,7 @@ fn handover_to_pb(h: &HandoverRecord, envelopes: Vec<pb::Envelope>) -> pb::Hando
         recipient_oin: h.recipient_oin.clone(),
         purpose: h.purpose.clone(),
         categories: h.categories.clone(),
-        basis: basis_strings(&h.basis),
+        basis: h.basis.log_strings(),
         advice: advice.map(|kind| pb::TriageAdvice {
             advice: match kind {
                 AdviceKind::StaysWithVeiligThuis => pb::Advice::StaysWithVeiligThuis,
@@ -329,45 +325,32 @@ fn refusal(code: &str, nl: &str, en: &str) -> Status {
 
 /// Decides a handover again at delivery, per person, with the consents as they stand.
 fn redecide<'c>(ctx: &'c Ctx, h: &HandoverRecord, consents: &[Consent]) -> policy::Decision<'c> {
-    let basis = pb::Basis::decode(h.basis.as_slice()).unwrap_or_default();
-    let mut ignored = Vec::new();
-    let legal = basis
-        .legal
-        .as_ref()
-        .map(|l| legal_from_pb(l, |_| true, &mut ignored));
     let t = now();
-    super::policy::decide_each(
-        ctx,
-        h.subjects.iter().enumerate().map(|(i, subject)| {
-            let facts = h.facts.get(i).cloned().unwrap_or_default();
-            policy::DecisionRequest {
-                actor: policy::Actor {
-                    oin: h.sender_oin.clone(),
-                    sector: sector_of(ctx, &h.sender_oin),
-                    role: h.sender_role.clone(),
-                },
-                recipient: policy::Recipient {
-                    oin: h.recipient_oin.clone(),
-                    sector: sector_of(ctx, &h.recipient_oin),
-                },
-                purpose: h.purpose.clone(),
-                categories: h.categories.clone(),
-                subject: facts_to_policy(&facts),
-                basis: policy::PresentedBasis {
-                    legal: legal.clone(),
-                    consents: consents
-                        .iter()
-                        .filter(|c| ctx.pseudonymizer.same_person(c.subject.as_str(), subject))
-                        .map(|c| c.to_policy(t))
-                        .collect(),
-                },
-                recipient_involved: false,
-                received_for: Some(h.received_for.clone()),
-                inform_exemption: None,
-                now: t,
-            }
-        }),
-    )
+    let mine: Vec<Vec<&Consent>> = h
+        .subjects
+        .iter()
+        .map(|subject| {
+            consents
+                .iter()
+                .filter(|c| ctx.pseudonymizer.same_person(c.subject.as_str(), subject))
+                .collect()
+        })
+        .collect();
+    let no_facts = Facts::default();
+    ctx.decide_each(mine.iter().enumerate().map(|(i, consents)| Question {
+        actor: ctx.party(&h.sender_oin),
+        role: &h.sender_role,
+        recipient: ctx.party(&h.recipient_oin),
+        purpose: &h.purpose,
+        categories: &h.categories,
+        facts: h.facts.get(i).unwrap_or(&no_facts),
+        basis: &h.basis,
+        consents,
+        recipient_involved: false,
+        received_for: Some(&h.received_for),
+        inform_exemption: None,
+        now: t,
+    }))
 }
 
 /// The log entry of an act on a handover, attributed to the Veilig Thuis professional who sent it.
@@ -378,35 +361,24 @@ fn handover_entry(
     outcome: EntryOutcome,
     reasons: Vec<String>,
 ) -> PendingEntry {
-    PendingEntry {
-        entry: crate::ledger::LogEntry {
-            v: 1,
+    let mut e = ctx
+        .entry_for(
+            &h.sender_oin,
+            &h.sender_professional,
+            &h.sender_role,
             event,
-            at: now(),
-            actor_oin: h.sender_oin.clone(),
-            actor_pro: ctx.pseudonymizer.keyed(
-                "signaalhub/professional/v1",
-                &[&h.sender_oin, &h.sender_professional],
-            ),
-            actor_role: h.sender_role.clone(),
-            subjects: h.subjects.clone(),
-            recipient_oin: Some(h.recipient_oin.clone()),
-            categories: h.categories.clone(),
-            purpose: Some(h.purpose.clone()),
-            basis: basis_strings(&h.basis),
-            checks: crate::ledger::Checks {
-                authorised: true,
-                relationship: false,
-                consent: !h.consent_ids.is_empty(),
-                emergency: false,
-            },
             outcome,
-            reasons,
-            policy_version: Some(ctx.policy.version().to_owned()),
-            reference: Some(h.handover_id.clone()),
-        },
-        professional: h.sender_professional.clone(),
-    }
+        )
+        .subjects(h.subjects.iter().cloned())
+        .recipient(h.recipient_oin.clone())
+        .about(h.purpose.clone(), h.categories.iter().cloned())
+        .basis(&h.basis)
+        .reasons(reasons)
+        .reference(h.handover_id.clone());
+    // A handover's consent flag is the consents it relies on, not those presented.
+    e.entry.checks.consent = !h.consent_ids.is_empty();
+    e.entry.checks.emergency = false;
+    e
 }
 
 #[tonic::async_trait]
@@ -584,6 +556,9 @@ impl TriageService for TriageApi {
             }
         }
         let basis = r.basis.clone().unwrap_or_default();
+        let domain_basis = crate::wire::basis_from_pb(&basis, &mut bad);
+        let basis_reference = domain_basis.reference();
+        let mut sealed = Vec::new();
         if r.envelopes.is_empty() || r.envelopes.len() > MAX_HANDOVER_ENVELOPES {
             bad.push((
                 "envelopes",
@@ -604,19 +579,21 @@ impl TriageService for TriageApi {
                 ));
             }
             ids.push(id);
-            check_envelope_binding(
-                "envelopes",
-                &c,
-                env,
-                Expected {
-                    signal_id: id,
-                    purpose: HANDOVER_PURPOSE,
-                    categories: &r.categories,
-                    basis: &basis,
-                    recipient: &r.recipient_oin,
-                },
-                &mut bad,
-            );
+            if let Some(env) = crate::wire::envelope_from_pb("envelopes", env, &mut bad) {
+                envelope::check_binding(
+                    &env,
+                    Expected {
+                        sender: &me,
+                        signal_id: id,
+                        purpose: HANDOVER_PURPOSE,
+                        categories: &r.categories,
+                        basis_reference: &basis_reference,
+                        recipients: Some(&[&r.recipient_oin]),
+                    },
+                    &mut bad,
+                );
+                sealed.push(env);
+            }
         }
         let vt_contact = contact_from_pb(
             "veilig_thuis_contact",
@@ -673,7 +650,7 @@ impl TriageService for TriageApi {
             e.entry.recipient_oin = Some(r.recipient_oin.clone());
             e.entry.categories = r.categories.clone();
             e.entry.purpose = Some(HANDOVER_PURPOSE.into());
-            e.entry.basis = basis_strings(&basis.encode_to_vec());
+            e.entry.basis = domain_basis.log_strings();
             e.entry.reasons = vec![code.to_owned()];
             e.entry.reference = Some(r.handover_id.clone());
             e
@@ -731,9 +708,10 @@ impl TriageService for TriageApi {
                 "the triage found acute danger",
             ));
         }
-        for env in &r.envelopes {
-            check_envelope_keys(&self.ctx, env)?;
+        for env in &sealed {
+            envelope::check_keys(&self.ctx, env, &mut bad);
         }
+        reject(std::mem::take(&mut bad))?;
         // Consents by person: each person is decided on their own consents.
         let all_consents = if basis.consent_ids.is_empty() {
             Vec::new()
@@ -822,9 +800,9 @@ impl TriageService for TriageApi {
         let descriptions = &self.ctx.policy.convenant().categories;
         let letter = family_letter(&LetterInput {
             date: t,
-            reporter_name: name_of(&self.ctx, &m.police_oin),
-            vt_name: name_of(&self.ctx, &me),
-            wijkteam_name: name_of(&self.ctx, &r.recipient_oin),
+            reporter_name: self.ctx.name_of(&m.police_oin),
+            vt_name: self.ctx.name_of(&me),
+            wijkteam_name: self.ctx.name_of(&r.recipient_oin),
             categories: r
                 .categories
                 .iter()
@@ -853,7 +831,7 @@ impl TriageService for TriageApi {
             facts,
             categories: r.categories.clone(),
             purpose: HANDOVER_PURPOSE.into(),
-            basis: basis.encode_to_vec(),
+            basis: domain_basis.clone(),
             received_for: m.purpose.clone(),
             advice: advice.kind.code().into(),
             triage_id: triage.triage_id.clone(),

@@ -2,9 +2,7 @@
 //! incident, streamed to Veilig Thuis as one item with its fragments in order and their
 //! provenance, and the recidive (earlier reports about the same persons) beside it.
 use super::basis::{decision_to_pb, denied, reject, truncate};
-use super::ctx::{Ctx, now, random_id};
 use super::policy::{DisclosureInput, disclosure};
-use super::signals::check_envelope_keys;
 use super::status::{from_store, invalid};
 use super::{caller, timestamp};
 use crate::auth::Caller;
@@ -13,6 +11,8 @@ use crate::domain::zorgmelding::{
     FragmentKind, FragmentOutcome, FragmentRecord, FragmentRefusal, MeldingKey, ZorgmeldingRecord,
     valid_registration_number,
 };
+use crate::flows::envelope::{self, Expected};
+use crate::flows::{Ctx, now, random_id};
 use crate::ids::Oin;
 use crate::ledger::{EntryOutcome, Event, PendingEntry};
 use prost::Message;
@@ -69,106 +69,6 @@ fn kind_to_pb(k: FragmentKind) -> pb::FragmentKind {
     }
 }
 
-/// `legal:<basis>` / `consent:<id>` strings of an encoded wire basis.
-pub(crate) fn basis_strings(encoded: &[u8]) -> Vec<String> {
-    let b = pb::Basis::decode(encoded).unwrap_or_default();
-    b.legal
-        .map(|l| format!("legal:{}", l.basis))
-        .into_iter()
-        .chain(b.consent_ids.iter().map(|c| format!("consent:{c}")))
-        .collect()
-}
-
-/// The sector of an organisation in the directory snapshot ("" when unknown).
-pub(crate) fn sector_of(ctx: &Ctx, oin: &str) -> String {
-    let dir = ctx.directory.snapshot();
-    oin.parse::<Oin>()
-        .ok()
-        .and_then(|o| dir.orgs.get(&o).map(|e| e.org.sector.to_string()))
-        .unwrap_or_default()
-}
-
-/// The name of an organisation in the directory snapshot (its OIN when unknown).
-pub(crate) fn name_of(ctx: &Ctx, oin: &str) -> String {
-    let dir = ctx.directory.snapshot();
-    oin.parse::<Oin>()
-        .ok()
-        .and_then(|o| dir.orgs.get(&o).map(|e| e.org.name.clone()))
-        .unwrap_or_else(|| oin.to_owned())
-}
-
-/// What an envelope must be bound to.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Expected<'a> {
-    /// `binding.signal_id`.
-    pub signal_id: &'a str,
-    /// `binding.purpose`.
-    pub purpose: &'a str,
-    /// `binding.categories` (same order).
-    pub categories: &'a [String],
-    /// The basis whose reference `binding.basis_reference` must be.
-    pub basis: &'a pb::Basis,
-    /// The only recipient the data key may be sealed to.
-    pub recipient: &'a str,
-}
-
-/// Checks an envelope's structure and that it is the sender's, bound to what `x` names, and
-/// sealed to `x.recipient` only.
-pub(crate) fn check_envelope_binding(
-    field: &'static str,
-    c: &Caller,
-    env: &pb::Envelope,
-    x: Expected<'_>,
-    bad: &mut Vec<(&'static str, String)>,
-) {
-    let Expected {
-        signal_id,
-        purpose,
-        categories,
-        basis,
-        recipient,
-    } = x;
-    if let Err(e) = signaalhub_proto::envelope::check_structure(env) {
-        bad.push((field, e.to_string()));
-        return;
-    }
-    if env.sender_oin != c.oin().as_str() {
-        bad.push((field, "sender_oin must be your own OIN".into()));
-    }
-    let binding = env.binding.clone().unwrap_or_default();
-    if binding.signal_id != signal_id {
-        bad.push((
-            field,
-            format!("binding.signal_id must be {:?}", truncate(signal_id)),
-        ));
-    }
-    if binding.purpose != purpose {
-        bad.push((field, format!("binding.purpose must be {purpose}")));
-    }
-    if binding.categories != categories {
-        bad.push((
-            field,
-            "binding.categories must equal the request's categories (same order)".into(),
-        ));
-    }
-    let expected = signaalhub_proto::basis_reference(basis);
-    if binding.basis_reference != expected {
-        bad.push((
-            field,
-            format!(
-                "binding.basis_reference must be {:?} for the basis this request presents",
-                truncate(&expected)
-            ),
-        ));
-    }
-    if env.sealed_keys.iter().any(|k| k.recipient_oin != recipient) {
-        bad.push((
-            field,
-            format!("seal the data key to the recipient {recipient} only"),
-        ));
-    }
-}
-
 /// Stacked reports: what the Veilig Thuis organisation `me` itself received about the melding's
 /// persons within the convenant's window before the melding — other zorgmeldingen to it, and
 /// signals delivered to it — plus every other melding to it about the same persons (household).
@@ -212,7 +112,7 @@ pub(crate) async fn recidive(
                 pb::RecidiveItem {
                     kind: "zorgmelding".into(),
                     sender_oin: other.police_oin.clone(),
-                    sender_sector: sector_of(ctx, &other.police_oin),
+                    sender_sector: ctx.sector_of(&other.police_oin),
                     purpose: other.purpose.clone(),
                     at: Some(timestamp(other.created_at)),
                     reference: other.zorgmelding_id.clone(),
@@ -260,7 +160,7 @@ pub(crate) async fn recidive(
                 pb::RecidiveItem {
                     kind: "signal".into(),
                     sender_oin: e.actor_oin.clone(),
-                    sender_sector: sector_of(ctx, &e.actor_oin),
+                    sender_sector: ctx.sector_of(&e.actor_oin),
                     purpose: e.purpose.clone().unwrap_or_default(),
                     at: Some(timestamp(e.at)),
                     reference: e.reference.clone().unwrap_or_default(),
@@ -362,31 +262,22 @@ fn melding_entry(
     let author = last
         .map(|f| f.author_professional.clone())
         .unwrap_or_default();
-    PendingEntry {
-        entry: crate::ledger::LogEntry {
-            v: 1,
+    let e = ctx
+        .entry_for(
+            &m.police_oin,
+            &author,
+            &last.map(|f| f.author_role.clone()).unwrap_or_default(),
             event,
-            at: now(),
-            actor_oin: m.police_oin.clone(),
-            actor_pro: ctx
-                .pseudonymizer
-                .keyed("signaalhub/professional/v1", &[&m.police_oin, &author]),
-            actor_role: last.map(|f| f.author_role.clone()).unwrap_or_default(),
-            subjects: m.subjects.clone(),
-            recipient_oin: Some(m.recipient_oin.clone()),
-            categories,
-            purpose: Some(m.purpose.clone()),
-            basis: last.map(|f| basis_strings(&f.basis)).unwrap_or_default(),
-            checks: crate::ledger::Checks {
-                authorised: true,
-                ..Default::default()
-            },
             outcome,
-            reasons: Vec::new(),
-            policy_version: Some(ctx.policy.version().to_owned()),
-            reference: Some(m.zorgmelding_id.clone()),
-        },
-        professional: author,
+        )
+        .subjects(m.subjects.iter().cloned())
+        .recipient(m.recipient_oin.clone())
+        .about(m.purpose.clone(), categories)
+        .reference(m.zorgmelding_id.clone());
+    match last {
+        // The basis strings only: a melding entry never claims the consent or emergency checks.
+        Some(f) => e.basis_strings(f.basis.log_strings()),
+        None => e,
     }
 }
 
@@ -527,24 +418,31 @@ impl ZorgmeldingService for ZorgmeldingApi {
                 "must equal registration_number (the police basis rests on it)".into(),
             ));
         }
-        match r.envelope.as_ref() {
-            None => bad.push((
-                "envelope",
-                "a sealed envelope is required (seal it with client-lib)".into(),
-            )),
-            Some(env) => check_envelope_binding(
-                "envelope",
-                &c,
+        let domain_basis = crate::wire::basis_from_pb(&basis, &mut bad);
+        let basis_reference = domain_basis.reference();
+        let sealed = match r.envelope.as_ref() {
+            None => {
+                bad.push((
+                    "envelope",
+                    "a sealed envelope is required (seal it with client-lib)".into(),
+                ));
+                None
+            }
+            Some(env) => crate::wire::envelope_from_pb("envelope", env, &mut bad),
+        };
+        if let Some(env) = &sealed {
+            envelope::check_binding(
                 env,
                 Expected {
+                    sender: c.oin().as_str(),
                     signal_id: &r.fragment_id,
                     purpose: ZORGMELDING_PURPOSE,
                     categories: &r.categories,
-                    basis: &basis,
-                    recipient: &r.recipient_oin,
+                    basis_reference: &basis_reference,
+                    recipients: Some(&[&r.recipient_oin]),
                 },
                 &mut bad,
-            ),
+            );
         }
         reject(bad)?;
         let Some(kind) = kind else {
@@ -595,8 +493,10 @@ impl ZorgmeldingService for ZorgmeldingApi {
                 fragment_count: count as u32,
             }));
         }
-        if let Some(env) = r.envelope.as_ref() {
-            check_envelope_keys(&self.ctx, env)?;
+        if let Some(env) = &sealed {
+            let mut bad = Vec::new();
+            envelope::check_keys(&self.ctx, env, &mut bad);
+            reject(bad)?;
         }
         let mut decisions: Vec<policy::Decision> = Vec::new();
         for bsn in &r.subject_bsns {
@@ -621,7 +521,7 @@ impl ZorgmeldingService for ZorgmeldingApi {
             decisions.push(decision);
         }
         let t = now();
-        let basis_list = basis_strings(&basis.encode_to_vec());
+        let basis_list = domain_basis.log_strings();
         let entry =
             |event: Event, outcome: EntryOutcome, reference: String, d: &policy::Decision| {
                 let mut e = self.ctx.entry(&c, &role, event, outcome);
@@ -679,7 +579,7 @@ impl ZorgmeldingService for ZorgmeldingApi {
             envelope: r.envelope.as_ref().map(|e| e.encode_to_vec()),
             categories: r.categories.clone(),
             subjects: subjects.iter().map(|s| s.as_str().to_owned()).collect(),
-            basis: basis.encode_to_vec(),
+            basis: domain_basis.clone(),
             author_role: role.clone(),
             author_professional: c.professional.id.clone(),
             received_at: t,
@@ -883,7 +783,7 @@ impl ZorgmeldingService for ZorgmeldingApi {
                 EntryOutcome::Recorded,
             );
             e.entry.actor_oin = me.to_owned();
-            e.entry.actor_pro = self.ctx.professional_pseudonym(&c);
+            e.entry.actor_pro = self.ctx.professional_pseudonym(me, &c.professional.id);
             e.entry.actor_role = role;
             e.professional = c.professional.id.clone();
             self.ctx

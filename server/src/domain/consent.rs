@@ -42,6 +42,13 @@ pub struct Facts {
     pub gezag_holders: Vec<String>,
 }
 
+impl Facts {
+    /// Whether nothing is stated.
+    pub fn is_empty(&self) -> bool {
+        self.age_years.is_none() && self.age_band.is_none() && self.gezag_holders.is_empty()
+    }
+}
+
 /// A consent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Consent {

@@ -30,8 +30,8 @@ pub struct Involvement {
     pub role: String,
     /// The registering professional's id.
     pub registered_by: String,
-    /// Encoded wire `Basis` for telling other parties.
-    pub basis: Vec<u8>,
+    /// The basis presented, for telling other parties.
+    pub basis: crate::domain::basis::Basis,
     /// Facts about the subject as presented.
     pub facts: Facts,
     /// Since when.

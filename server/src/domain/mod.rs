@@ -1,6 +1,8 @@
 //! Domain types and rules, free of protobuf: the api layer converts at the edge.
+pub mod basis;
 pub mod consent;
 pub mod directory;
+pub mod envelope;
 pub mod involvement;
 pub mod maatregel;
 pub mod signal;

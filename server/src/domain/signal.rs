@@ -1,5 +1,43 @@
 //! Signals as the hub keeps them: an opaque envelope plus the metadata the policy decides on.
+use crate::domain::basis::Basis;
 use crate::domain::consent::Facts;
+
+/// How soon the recipient should look (the sender's word; it does not change the decision).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Urgency {
+    /// Not said.
+    #[default]
+    Unspecified,
+    /// Normal.
+    Normal,
+    /// High.
+    High,
+    /// Acute danger: the recipient should act at once.
+    Acute,
+}
+
+impl Urgency {
+    /// The stored number (the wire enum's value, kept for existing rows).
+    pub fn as_stored(self) -> i64 {
+        match self {
+            Urgency::Unspecified => 0,
+            Urgency::Normal => 1,
+            Urgency::High => 2,
+            Urgency::Acute => 3,
+        }
+    }
+
+    /// From the stored number (`None` for a value the hub never writes).
+    pub fn from_stored(n: i64) -> Option<Self> {
+        Some(match n {
+            0 => Urgency::Unspecified,
+            1 => Urgency::Normal,
+            2 => Urgency::High,
+            3 => Urgency::Acute,
+            _ => return None,
+        })
+    }
+}
 
 /// A stored signal.
 #[derive(Debug, Clone)]
@@ -16,10 +54,10 @@ pub struct SignalRecord {
     pub purpose: String,
     /// Categories.
     pub categories: Vec<String>,
-    /// Urgency (wire enum value).
-    pub urgency: i32,
-    /// The encoded wire `Basis` as presented.
-    pub basis: Vec<u8>,
+    /// Urgency.
+    pub urgency: Urgency,
+    /// The basis as presented.
+    pub basis: Basis,
     /// Subject pseudonyms.
     pub subjects: Vec<String>,
     /// Subject facts as presented (or taken from the consent).

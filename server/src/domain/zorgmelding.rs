@@ -85,8 +85,8 @@ pub struct FragmentRecord {
     pub categories: Vec<String>,
     /// Subject pseudonyms.
     pub subjects: Vec<String>,
-    /// The encoded wire `Basis`.
-    pub basis: Vec<u8>,
+    /// The basis presented.
+    pub basis: crate::domain::basis::Basis,
     /// Role of the author.
     pub author_role: String,
     /// The author's id at the police (token subject).
@@ -326,8 +326,8 @@ pub struct HandoverRecord {
     pub categories: Vec<String>,
     /// Purpose.
     pub purpose: String,
-    /// The encoded wire `Basis`.
-    pub basis: Vec<u8>,
+    /// The basis presented.
+    pub basis: crate::domain::basis::Basis,
     /// The purpose the data was received for (the melding's).
     pub received_for: String,
     /// Advice code of the triage it rests on.

@@ -345,3 +345,121 @@ pub struct PendingEntry {
     /// The professional's clear id (outside the leaf; erasable).
     pub professional: String,
 }
+
+/// Who an entry names as the actor: the organisation, the professional's keyed pseudonym (empty
+/// for the hub's own acts) and the role acted in.
+#[derive(Debug, Clone, Copy)]
+pub struct EntryActor<'a> {
+    /// The acting organisation's OIN.
+    pub oin: &'a str,
+    /// The professional's keyed pseudonym (never the clear id).
+    pub pseudonym: &'a str,
+    /// The professional's clear id, kept beside the leaf (erasable); empty for the hub.
+    pub professional: &'a str,
+    /// The role acted in.
+    pub role: &'a str,
+}
+
+impl PendingEntry {
+    /// The one constructor of a log entry: an act by `actor` at `at` under convenant
+    /// `policy_version`, authorised, with nothing else said yet. The builder methods below add
+    /// what the act concerns; every flow and job starts here.
+    pub fn new(
+        actor: EntryActor<'_>,
+        event: Event,
+        outcome: EntryOutcome,
+        at: i64,
+        policy_version: &str,
+    ) -> Self {
+        PendingEntry {
+            entry: LogEntry {
+                v: 1,
+                event,
+                at,
+                actor_oin: actor.oin.to_owned(),
+                actor_pro: actor.pseudonym.to_owned(),
+                actor_role: actor.role.to_owned(),
+                subjects: Vec::new(),
+                recipient_oin: None,
+                categories: Vec::new(),
+                purpose: None,
+                basis: Vec::new(),
+                checks: Checks {
+                    authorised: true,
+                    ..Checks::default()
+                },
+                outcome,
+                reasons: Vec::new(),
+                policy_version: Some(policy_version.to_owned()),
+                reference: None,
+            },
+            professional: actor.professional.to_owned(),
+        }
+    }
+
+    /// The subjects (stored pseudonyms) the act concerns.
+    pub fn subjects(mut self, subjects: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.entry.subjects = subjects.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The organisation that received (or would have received) the data.
+    pub fn recipient(mut self, oin: impl Into<String>) -> Self {
+        self.entry.recipient_oin = Some(oin.into());
+        self
+    }
+
+    /// The purpose and data categories.
+    pub fn about(
+        mut self,
+        purpose: impl Into<String>,
+        categories: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.entry.purpose = Some(purpose.into());
+        self.entry.categories = categories.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The basis relied on, with the consent and emergency check flags it implies.
+    pub fn basis(mut self, basis: &crate::domain::basis::Basis) -> Self {
+        self.entry.basis = basis.log_strings();
+        self.entry.checks.consent = !basis.consent_ids.is_empty();
+        self.entry.checks.emergency = basis.is_emergency();
+        self
+    }
+
+    /// The basis as already-written strings (`legal:<name>`, `consent:<id>`, `retention:<p>`).
+    pub fn basis_strings(mut self, basis: Vec<String>) -> Self {
+        self.entry.basis = basis;
+        self
+    }
+
+    /// A relationship with the subject (e.g. involvement) was required and present.
+    pub fn relationship(mut self) -> Self {
+        self.entry.checks.relationship = true;
+        self
+    }
+
+    /// The decision's reason codes and convenant version.
+    pub fn decided(mut self, d: &signaalhub_policy::Decision<'_>) -> Self {
+        self.entry.reasons = d
+            .reasons
+            .iter()
+            .map(|r| r.code.as_str().to_owned())
+            .collect();
+        self.entry.policy_version = Some(d.policy_version.to_string());
+        self
+    }
+
+    /// Reason codes written by the flow itself.
+    pub fn reasons(mut self, reasons: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.entry.reasons = reasons.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The record the act concerns (`<signal id>`, `<kind>:<id>`, ...).
+    pub fn reference(mut self, reference: impl Into<String>) -> Self {
+        self.entry.reference = Some(reference.into());
+        self
+    }
+}

@@ -38,7 +38,7 @@ macro_rules! involvement_from_row {
             contact_professional: r.try_get(3)?,
             role: r.try_get(4)?,
             registered_by: r.try_get(5)?,
-            basis: r.try_get(6)?,
+            basis: crate::wire::decode_basis(&r.try_get::<Vec<u8>, _>(6)?),
             facts: parse(&r.try_get::<String, _>(7)?, "involvements.subject_facts")?,
             started_at: r.try_get(8)?,
             registered_at: r.try_get(9)?,
@@ -266,13 +266,6 @@ pub trait MatchDecider {
     ) -> (PendingEntry, Notification);
 }
 
-fn basis_consent_ids(basis: &[u8]) -> Vec<String> {
-    use prost::Message;
-    signaalhub_proto::pb::Basis::decode(basis)
-        .map(|b| b.consent_ids)
-        .unwrap_or_default()
-}
-
 impl Store {
     fn share_lock(&self) -> &'static str {
         if matches!(self, Store::Postgres(_)) {
@@ -377,13 +370,13 @@ impl Store {
                 Some(id) => {
                     sqlx::query("UPDATE involvements SET contact_professional = $2, role = $3, registered_by = $4, basis = $5, subject_facts = $6 WHERE involvement_id = $1")
                         .bind(&id).bind(&new.contact_professional).bind(&new.role).bind(&new.registered_by)
-                        .bind(&new.basis).bind(json(&new.facts)).execute(&mut *tx).await?;
+                        .bind(crate::wire::encode_basis(&new.basis)).bind(json(&new.facts)).execute(&mut *tx).await?;
                     id
                 }
                 None => {
                     sqlx::query(&format!("INSERT INTO involvements ({INVOLVEMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, NULL, NULL)"))
                         .bind(&new.id).bind(new.subject.as_str()).bind(&new.org_oin).bind(&new.contact_professional)
-                        .bind(&new.role).bind(&new.registered_by).bind(&new.basis).bind(json(&new.facts))
+                        .bind(&new.role).bind(&new.registered_by).bind(crate::wire::encode_basis(&new.basis)).bind(json(&new.facts))
                         .bind(new.started_at).bind(new.registered_at)
                         .execute(&mut *tx).await?;
                     new.id.clone()
@@ -440,7 +433,7 @@ impl Store {
             if !pairs.is_empty() {
                 let mut withheld: Vec<PendingEntry> = Vec::new();
                 for &(ai, bi) in &pairs {
-                    let ids = basis_consent_ids(&group[ai].basis);
+                    let ids = group[ai].basis.consent_ids.clone();
                     let consents = consents_tx!(tx, ids, share);
                     if let Err(e) = decider.decide(&group[ai], &consents, &group[bi]) {
                         withheld.push(*e);

@@ -2,7 +2,9 @@
 //! same transaction.
 use super::{Store, StoreError, StoreResult, json, parse};
 use crate::domain::consent::Consent;
-use crate::domain::signal::{Delivery, DeliveryState, NewDelivery, SignalRecord, StoredReason};
+use crate::domain::signal::{
+    Delivery, DeliveryState, NewDelivery, SignalRecord, StoredReason, Urgency,
+};
 use crate::ledger::PendingEntry;
 use sqlx::Row;
 
@@ -20,8 +22,9 @@ macro_rules! signal_from_row {
             envelope: r.try_get(3)?,
             purpose: r.try_get(4)?,
             categories: parse(&r.try_get::<String, _>(5)?, "signals.categories")?,
-            urgency: r.try_get::<i64, _>(6)? as i32,
-            basis: r.try_get(7)?,
+            urgency: Urgency::from_stored(r.try_get::<i64, _>(6)?)
+                .ok_or(StoreError::Corrupt("signals.urgency"))?,
+            basis: crate::wire::decode_basis(&r.try_get::<Vec<u8>, _>(7)?),
             subjects: parse(&r.try_get::<String, _>(8)?, "signals.subjects")?,
             facts: parse(&r.try_get::<String, _>(9)?, "signals.subject_facts")?,
             sender_role: r.try_get(10)?,
@@ -235,7 +238,7 @@ impl Store {
                 let mut q = sqlx::query(&sql);
                 for s in chunk {
                     q = q.bind(&s.sender_oin).bind(&s.signal_id).bind(&s.request_hash).bind(&s.envelope)
-                        .bind(&s.purpose).bind(json(&s.categories)).bind(i64::from(s.urgency)).bind(&s.basis)
+                        .bind(&s.purpose).bind(json(&s.categories)).bind(s.urgency.as_stored()).bind(crate::wire::encode_basis(&s.basis))
                         .bind(json(&s.subjects)).bind(json(&s.facts)).bind(&s.sender_role).bind(&s.sender_professional)
                         .bind(&s.received_for).bind(&s.inform_exemption).bind(s.created_at).bind(s.retain_until);
                 }

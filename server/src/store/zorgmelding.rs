@@ -58,7 +58,7 @@ macro_rules! fragment_from_row {
                 &r.try_get::<String, _>(8)?,
                 "zorgmelding_fragments.subjects",
             )?,
-            basis: r.try_get(9)?,
+            basis: crate::wire::decode_basis(&r.try_get::<Vec<u8>, _>(9)?),
             author_role: r.try_get(10)?,
             author_professional: r.try_get(11)?,
             received_at: r.try_get(12)?,
@@ -99,7 +99,7 @@ macro_rules! handover_from_row {
             facts: parse(&r.try_get::<String, _>(6)?, "handovers.subject_facts")?,
             categories: parse(&r.try_get::<String, _>(7)?, "handovers.categories")?,
             purpose: r.try_get(8)?,
-            basis: r.try_get(9)?,
+            basis: crate::wire::decode_basis(&r.try_get::<Vec<u8>, _>(9)?),
             received_for: r.try_get(10)?,
             advice: r.try_get(11)?,
             triage_id: r.try_get(12)?,
@@ -183,7 +183,7 @@ impl Store {
                 sqlx::query(&format!("INSERT INTO zorgmelding_fragments ({FRAGMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"))
                     .bind(&f.police_oin).bind(&f.fragment_id).bind(&m.zorgmelding_id).bind(seq)
                     .bind(f.kind.as_str()).bind(&f.request_hash).bind(&f.envelope).bind(json(&f.categories))
-                    .bind(json(&f.subjects)).bind(&f.basis).bind(&f.author_role).bind(&f.author_professional)
+                    .bind(json(&f.subjects)).bind(crate::wire::encode_basis(&f.basis)).bind(&f.author_role).bind(&f.author_professional)
                     .bind(f.received_at).bind(f.retain_until)
                     .execute(&mut *tx).await?;
                 let mut subjects = m.subjects.clone();
@@ -495,7 +495,7 @@ impl Store {
                 sqlx::query(&format!("INSERT INTO handovers ({HANDOVER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"))
                     .bind(&h.sender_oin).bind(&h.handover_id).bind(&h.request_hash).bind(&h.zorgmelding_id)
                     .bind(&h.recipient_oin).bind(json(&h.subjects)).bind(json(&h.facts)).bind(json(&h.categories))
-                    .bind(&h.purpose).bind(&h.basis).bind(&h.received_for).bind(&h.advice).bind(&h.triage_id)
+                    .bind(&h.purpose).bind(crate::wire::encode_basis(&h.basis)).bind(&h.received_for).bind(&h.advice).bind(&h.triage_id)
                     .bind(json(&h.vt_contact)).bind(json(&h.wijkteam_contact)).bind(&h.letter)
                     .bind(h.state.as_str()).bind(json(&h.reasons)).bind(json(&h.consent_ids))
                     .bind(&h.sender_role).bind(&h.sender_professional).bind(h.created_at).bind(h.updated_at).bind(h.retain_until)

@@ -1,13 +1,13 @@
 //! What every service needs: store, policy, pseudonymizer, directory and clock.
+use super::error::{FlowError, FlowResult, echo};
 use crate::auth::Caller;
 use crate::auth::directory::DirectoryCache;
 use crate::ids::{Bsn, Pseudonymizer, SubjectKey, stored_version};
-use crate::ledger::{Checks, EntryOutcome, Event, LogEntry, PendingEntry};
+use crate::ledger::{EntryActor, EntryOutcome, Event, PendingEntry};
 use crate::store::Store;
 use crate::store::group::SignalCommitter;
 use signaalhub_policy::Policy;
 use std::sync::Arc;
-use tonic::Status;
 
 /// Shared state of the services.
 #[derive(Debug, Clone)]
@@ -35,10 +35,10 @@ pub fn now() -> i64 {
 }
 
 /// A random id with a prefix, e.g. `c_3f9a…` (128 bits).
-pub fn random_id(prefix: &str) -> Result<String, Status> {
+pub fn random_id(prefix: &str) -> FlowResult<String> {
     let mut b = [0u8; 16];
     ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b)
-        .map_err(|_| Status::unavailable("no randomness available"))?;
+        .map_err(|_| FlowError::Unavailable("no randomness available".into()))?;
     Ok(format!("{prefix}{}", hex::encode(b)))
 }
 
@@ -121,57 +121,55 @@ impl Ctx {
 
     /// The role the caller acts in: `acting_role` if given (it must be one of the token's roles),
     /// else the token's only role.
-    pub fn acting_role(&self, caller: &Caller, acting_role: &str) -> Result<String, Status> {
+    pub fn acting_role(&self, caller: &Caller, acting_role: &str) -> FlowResult<String> {
         let roles = &caller.professional.roles;
         if !acting_role.is_empty() {
             if roles.iter().any(|r| r == acting_role) {
                 return Ok(acting_role.to_owned());
             }
-            return Err(Status::permission_denied(format!(
+            return Err(FlowError::Forbidden(format!(
                 "acting_role {:?} is not one of your token's roles ({})",
-                super::basis::truncate(acting_role),
+                echo(acting_role),
                 roles.join(", ")
             )));
         }
         match roles.as_slice() {
             [one] => Ok(one.clone()),
-            [] => Err(Status::permission_denied(
-                "your token carries no role; the convenant decides by role",
+            [] => Err(FlowError::Forbidden(
+                "your token carries no role; the convenant decides by role".into(),
             )),
-            many => Err(super::status::invalid(&[(
+            many => Err(FlowError::invalid(
                 "acting_role",
                 format!(
                     "your token has several roles ({}); name the one you act in",
                     many.join(", ")
                 ),
-            )])),
+            )),
         }
     }
 
     /// Requires that the caller's sector and role take part in the convenant.
-    pub fn require_convenant_role(&self, caller: &Caller, role: &str) -> Result<(), Status> {
+    pub fn require_convenant_role(&self, caller: &Caller, role: &str) -> FlowResult<()> {
         let sector = caller.sector().as_str();
         match self.policy.roles_for_sector(sector) {
-            None => Err(Status::permission_denied(format!(
+            None => Err(FlowError::Forbidden(format!(
                 "sector {sector} does not take part in this region's convenant"
             ))),
             Some(roles) if roles.iter().any(|r| r == role) => Ok(()),
-            Some(roles) => Err(Status::permission_denied(format!(
+            Some(roles) => Err(FlowError::Forbidden(format!(
                 "role {role:?} is not a role of sector {sector} in the convenant ({})",
                 roles.join(", ")
             ))),
         }
     }
 
-    /// The keyed pseudonym of a professional (for log leaves).
-    pub fn professional_pseudonym(&self, caller: &Caller) -> String {
-        self.pseudonymizer.keyed(
-            "signaalhub/professional/v1",
-            &[caller.oin().as_str(), &caller.professional.id],
-        )
+    /// The keyed pseudonym of a professional of `org` (for log leaves).
+    pub fn professional_pseudonym(&self, org: &str, professional: &str) -> String {
+        self.pseudonymizer
+            .keyed("signaalhub/professional/v1", &[org, professional])
     }
 
-    /// A log entry skeleton for an act by `caller`.
+    /// A log entry for an act by `caller` acting in `role`, now.
     pub fn entry(
         &self,
         caller: &Caller,
@@ -179,29 +177,37 @@ impl Ctx {
         event: Event,
         outcome: EntryOutcome,
     ) -> PendingEntry {
-        PendingEntry {
-            entry: LogEntry {
-                v: 1,
-                event,
-                at: now(),
-                actor_oin: caller.oin().to_string(),
-                actor_pro: self.professional_pseudonym(caller),
-                actor_role: role.to_owned(),
-                subjects: Vec::new(),
-                recipient_oin: None,
-                categories: Vec::new(),
-                purpose: None,
-                basis: Vec::new(),
-                checks: Checks {
-                    authorised: true,
-                    ..Checks::default()
-                },
-                outcome,
-                reasons: Vec::new(),
-                policy_version: Some(self.policy.version().to_owned()),
-                reference: None,
+        self.entry_for(
+            caller.oin().as_str(),
+            &caller.professional.id,
+            role,
+            event,
+            outcome,
+        )
+    }
+
+    /// A log entry for an act of the organisation `org` by its `professional` (e.g. the sender
+    /// of a signal being delivered now), under the convenant in force now.
+    pub fn entry_for(
+        &self,
+        org: &str,
+        professional: &str,
+        role: &str,
+        event: Event,
+        outcome: EntryOutcome,
+    ) -> PendingEntry {
+        let pseudonym = self.professional_pseudonym(org, professional);
+        PendingEntry::new(
+            EntryActor {
+                oin: org,
+                pseudonym: &pseudonym,
+                professional,
+                role,
             },
-            professional: caller.professional.id.clone(),
-        }
+            event,
+            outcome,
+            now(),
+            self.policy.version(),
+        )
     }
 }

@@ -1,0 +1,57 @@
+//! The basis a disclosure presents: a legal ground with its evidence, recorded consents, or both.
+use signaalhub_policy as policy;
+
+/// The legal basis whose use is an emergency ground (vital interest, art. 6(1)(d) AVG).
+pub const EMERGENCY_BASIS: &str = "vitaal_belang";
+
+/// A presented basis, as the hub keeps and decides on it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Basis {
+    /// A legal ground (convenant basis name) and the evidence given for it.
+    pub legal: Option<policy::LegalBasisRecord>,
+    /// Ids of recorded consents, in the order presented.
+    pub consent_ids: Vec<String>,
+}
+
+impl Basis {
+    /// The canonical reference an envelope's AAD binds (`EnvelopeBinding.basis_reference`):
+    /// `legal:<basis>`, `consent:<id>,<id>`, or both joined by `;` (docs/ENVELOPE.md). The
+    /// client side computes the same string in `signaalhub_proto::basis_reference`.
+    pub fn reference(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(l) = &self.legal {
+            parts.push(format!("legal:{}", l.basis));
+        }
+        if !self.consent_ids.is_empty() {
+            parts.push(format!("consent:{}", self.consent_ids.join(",")));
+        }
+        parts.join(";")
+    }
+
+    /// What a log entry records: `legal:<basis>` and one `consent:<id>` per consent.
+    pub fn log_strings(&self) -> Vec<String> {
+        self.legal
+            .as_ref()
+            .map(|l| format!("legal:{}", l.basis))
+            .into_iter()
+            .chain(self.consent_ids.iter().map(|c| format!("consent:{c}")))
+            .collect()
+    }
+
+    /// Whether nothing is presented (also what an erased basis reads as).
+    pub fn is_empty(&self) -> bool {
+        self.legal.is_none() && self.consent_ids.is_empty()
+    }
+
+    /// Whether the basis is an emergency ground.
+    pub fn is_emergency(&self) -> bool {
+        self.legal
+            .as_ref()
+            .is_some_and(|l| l.basis == EMERGENCY_BASIS)
+    }
+
+    /// The name of the legal ground, if any.
+    pub fn legal_name(&self) -> Option<&str> {
+        self.legal.as_ref().map(|l| l.basis.as_str())
+    }
+}

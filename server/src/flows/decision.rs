@@ -1,0 +1,166 @@
+//! The one builder of a disclosure decision. Every flow that discloses — a signal at submission
+//! and again at delivery, a zorgmelding fragment, a handover, a maatregel answer, a match between
+//! involved parties, a safety plan — describes the disclosure as a [`Question`] and asks
+//! [`Ctx::decide`]; nothing else constructs a `policy::DecisionRequest`, so "sending and
+//! delivering decide identically" is a structure, not a convention.
+use super::Ctx;
+use crate::domain::basis::Basis;
+use crate::domain::consent::{Consent, Facts};
+use crate::ids::Oin;
+use signaalhub_policy as policy;
+
+/// A party to a disclosure: its organisation and the convenant sector it is in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Party {
+    /// OIN.
+    pub oin: String,
+    /// Sector as the directory lists it (empty when the organisation is unknown, which the
+    /// convenant never allows).
+    pub sector: String,
+}
+
+impl Party {
+    /// A party with a sector the flow states (e.g. "the registering sector" for a maatregel
+    /// answer when no organisation holds one).
+    pub fn new(oin: impl Into<String>, sector: impl Into<String>) -> Self {
+        Party {
+            oin: oin.into(),
+            sector: sector.into(),
+        }
+    }
+}
+
+/// One disclosure question about one subject.
+#[derive(Debug, Clone)]
+pub struct Question<'a> {
+    /// Who discloses.
+    pub actor: Party,
+    /// The role the discloser acts in.
+    pub role: &'a str,
+    /// Who receives.
+    pub recipient: Party,
+    /// Purpose.
+    pub purpose: &'a str,
+    /// Categories.
+    pub categories: &'a [String],
+    /// Facts about the subject as presented; facts left out are taken from the first consent
+    /// presented.
+    pub facts: &'a Facts,
+    /// The basis presented.
+    pub basis: &'a Basis,
+    /// The recorded consents among `basis.consent_ids` that concern this subject, in the order
+    /// presented.
+    pub consents: &'a [&'a Consent],
+    /// Whether the recipient is registered as involved with the subject now.
+    pub recipient_involved: bool,
+    /// The purpose the data was received for, when passed on.
+    pub received_for: Option<&'a str>,
+    /// Recorded exemption from informing the family.
+    pub inform_exemption: Option<&'a str>,
+    /// Now (unix seconds).
+    pub now: i64,
+}
+
+impl Ctx {
+    /// A party as the directory knows it now.
+    pub fn party(&self, oin: &str) -> Party {
+        Party::new(oin, self.sector_of(oin))
+    }
+
+    /// The sector of an organisation in the directory snapshot ("" when unknown).
+    pub fn sector_of(&self, oin: &str) -> String {
+        let dir = self.directory.snapshot();
+        oin.parse::<Oin>()
+            .ok()
+            .and_then(|o| dir.orgs.get(&o).map(|e| e.org.sector.to_string()))
+            .unwrap_or_default()
+    }
+
+    /// The name of an organisation in the directory snapshot (its OIN when unknown).
+    pub fn name_of(&self, oin: &str) -> String {
+        let dir = self.directory.snapshot();
+        oin.parse::<Oin>()
+            .ok()
+            .and_then(|o| dir.orgs.get(&o).map(|e| e.org.name.clone()))
+            .unwrap_or_else(|| oin.to_owned())
+    }
+
+    /// The policy question for `q`: the one place a `DecisionRequest` is built.
+    pub fn request(&self, q: &Question<'_>) -> policy::DecisionRequest {
+        let facts = effective_facts(q.facts, q.consents.first().copied());
+        policy::DecisionRequest {
+            actor: policy::Actor {
+                oin: q.actor.oin.clone(),
+                sector: q.actor.sector.clone(),
+                role: q.role.to_owned(),
+            },
+            recipient: policy::Recipient {
+                oin: q.recipient.oin.clone(),
+                sector: q.recipient.sector.clone(),
+            },
+            purpose: q.purpose.to_owned(),
+            categories: q.categories.to_vec(),
+            subject: facts_to_policy(&facts),
+            basis: policy::PresentedBasis {
+                legal: q.basis.legal.clone(),
+                consents: q.consents.iter().map(|c| c.to_policy(q.now)).collect(),
+            },
+            recipient_involved: q.recipient_involved,
+            received_for: q.received_for.map(str::to_owned),
+            inform_exemption: q.inform_exemption.map(str::to_owned),
+            now: q.now,
+        }
+    }
+
+    /// Decides `q` and counts the decision.
+    pub fn decide(&self, q: &Question<'_>) -> policy::Decision<'_> {
+        let d = self.policy.decide(&self.request(q));
+        crate::metrics::decision(&d);
+        d
+    }
+
+    /// Decides each question (one per subject of a disclosure): the disclosure is allowed only
+    /// when every one is. The first denial, else the last decision; no question at all denies
+    /// (fail closed).
+    pub fn decide_each<'q>(
+        &self,
+        questions: impl IntoIterator<Item = Question<'q>>,
+    ) -> policy::Decision<'_> {
+        let mut last = None;
+        for q in questions {
+            let d = self.decide(&q);
+            if !d.is_allowed() {
+                return d;
+            }
+            last = Some(d);
+        }
+        last.unwrap_or_else(|| self.policy.decide(&policy::DecisionRequest::default()))
+    }
+}
+
+/// The facts a decision uses: those presented, or when none were, those recorded with the
+/// first consent presented.
+pub fn effective_facts(given: &Facts, first_consent: Option<&Consent>) -> Facts {
+    if given.is_empty()
+        && let Some(c) = first_consent
+    {
+        return c.facts.clone();
+    }
+    given.clone()
+}
+
+/// Facts as the policy crate sees them.
+pub fn facts_to_policy(f: &Facts) -> policy::SubjectFacts {
+    let age = match (f.age_years, f.age_band.as_deref()) {
+        (Some(y), _) => policy::Age::Years(y),
+        (None, Some("under_12")) => policy::Age::Band(policy::AgeBand::Under12),
+        (None, Some("12_to_15")) => policy::Age::Band(policy::AgeBand::From12To15),
+        (None, Some("16_to_17")) => policy::Age::Band(policy::AgeBand::From16To17),
+        (None, Some("adult")) => policy::Age::Band(policy::AgeBand::Adult),
+        _ => policy::Age::Unknown,
+    };
+    policy::SubjectFacts {
+        age,
+        gezag_holders: f.gezag_holders.clone(),
+    }
+}

@@ -1,0 +1,149 @@
+//! The one error type of the flows layer. Flows say *what* went wrong; the edge
+//! (`api/status.rs`, the only `From<FlowError> for Status`) says it in gRPC, guards every
+//! message against BSNs and logs store failures with a correlation id.
+use crate::store::StoreError;
+use signaalhub_policy as policy;
+
+/// Field violations: `(field, why)`, in the order found.
+pub type Violations = Vec<(&'static str, String)>;
+
+/// What a flow can answer instead of its outcome.
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    /// The request is malformed: one violation per bad field (`INVALID_ARGUMENT` with
+    /// google.rpc.BadRequest details).
+    #[error("invalid request")]
+    Invalid(Violations),
+    /// The convenant does not allow it: the decision with its reasons (`PERMISSION_DENIED` with
+    /// ErrorInfo, PreconditionFailure and a Dutch LocalizedMessage).
+    #[error("{context}: not allowed")]
+    Denied {
+        /// What was refused, e.g. "signal to 0000…".
+        context: String,
+        /// The decision that refused it.
+        decision: Box<policy::Decision<'static>>,
+    },
+    /// The caller may not do this, for a reason that is not a convenant decision (role,
+    /// sector, someone else's record) (`PERMISSION_DENIED`).
+    #[error("{0}")]
+    Forbidden(String),
+    /// What the request names does not exist, or not for this caller (`NOT_FOUND`).
+    #[error("{0}")]
+    NotFound(String),
+    /// An id is taken by something else (`ALREADY_EXISTS`).
+    #[error("{0}")]
+    Conflict(String),
+    /// The thing exists but is not in a state that allows this (`FAILED_PRECONDITION`).
+    #[error("{0}")]
+    Precondition(String),
+    /// A concurrent change won; read again and retry (`ABORTED`).
+    #[error("{0}")]
+    Aborted(String),
+    /// The hub cannot answer now for a reason it can say (draining, a key missing)
+    /// (`UNAVAILABLE`).
+    #[error("{0}")]
+    Unavailable(String),
+    /// The store cannot answer: logged with a correlation id, never shown (`UNAVAILABLE`).
+    #[error("store: {0}")]
+    Store(StoreError),
+}
+
+impl From<StoreError> for FlowError {
+    /// A store error a flow did not handle itself: a missing or taken row is said as such; any
+    /// other failure is an outage.
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => FlowError::NotFound(format!("{what} not found")),
+            StoreError::Conflict(what) => FlowError::Conflict(format!("{what} already exists")),
+            other => FlowError::Store(other),
+        }
+    }
+}
+
+/// A flow's result.
+pub type FlowResult<T> = Result<T, FlowError>;
+
+impl FlowError {
+    /// One bad field.
+    pub fn invalid(field: &'static str, why: impl Into<String>) -> Self {
+        FlowError::Invalid(vec![(field, why.into())])
+    }
+
+    /// A refusal by the convenant.
+    pub fn denied(context: impl Into<String>, decision: &policy::Decision<'_>) -> Self {
+        FlowError::Denied {
+            context: context.into(),
+            decision: Box::new(decision.clone().into_owned()),
+        }
+    }
+}
+
+/// `Err(Invalid)` when `bad` holds any violation.
+pub fn reject(bad: Violations) -> FlowResult<()> {
+    if bad.is_empty() {
+        Ok(())
+    } else {
+        Err(FlowError::Invalid(bad))
+    }
+}
+
+/// A client value as it may be echoed in an error: capped at 64 characters (cut at a
+/// character boundary, marked with `…`) and with any BSN in it blanked. The edge blanks BSNs in
+/// every message again; this keeps echoes short and readable.
+pub fn echo(s: &str) -> String {
+    let mut capped: String = s.chars().take(64).collect();
+    if capped.len() < s.len() {
+        capped.push('…');
+    }
+    redact_bsns(&capped)
+}
+
+/// Blanks every BSN in `s`: the whole value when it parses as one, and every run of exactly
+/// nine digits that passes the elfproef (found by the `rpc_validation` fuzz target: an id field
+/// a client filled with a BSN must not come back in the error).
+pub fn redact_bsns(s: &str) -> String {
+    if s.parse::<crate::ids::Bsn>().is_ok() {
+        return "<BSN removed>".into();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(start) = rest.find(|c: char| c.is_ascii_digit()) {
+        out.push_str(&rest[..start]);
+        let run = &rest[start..];
+        let len = run.find(|c: char| !c.is_ascii_digit()).unwrap_or(run.len());
+        let digits = &run[..len];
+        if len == 9 && digits.parse::<crate::ids::Bsn>().is_ok() {
+            out.push_str("<BSN removed>");
+        } else {
+            out.push_str(digits);
+        }
+        rest = &run[len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{echo, redact_bsns};
+
+    #[test]
+    fn echo_removes_bsns_and_keeps_other_numbers() {
+        assert_eq!(echo("111222333"), "<BSN removed>");
+        assert_eq!(echo("case-111222333.v1"), "case-<BSN removed>.v1");
+        // Not elfproef-valid, or not 9 digits: kept.
+        assert_eq!(echo("case-111222334"), "case-111222334");
+        assert_eq!(echo("00000009901000000000"), "00000009901000000000");
+        assert_eq!(echo(&"x".repeat(100)).chars().count(), 65);
+        assert!(echo(&"x".repeat(100)).ends_with('…'));
+        assert_eq!(echo(&"x".repeat(64)), "x".repeat(64));
+    }
+
+    #[test]
+    fn redaction_covers_a_whole_sentence() {
+        assert_eq!(
+            redact_bsns("no consent about 111222333 for 00000009901000000000"),
+            "no consent about <BSN removed> for 00000009901000000000"
+        );
+    }
+}

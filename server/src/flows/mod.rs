@@ -1,0 +1,18 @@
+//! The flows layer: one function per use case, between the gRPC edge (`api/`) and the store.
+//!
+//! A handler reads the caller, turns the request into a typed command (`TryFrom<pb::…>`), calls
+//! one flow and turns its outcome into the reply. The flow holds the rules, and each rule exists
+//! once, here: the disclosure decision ([`decision`]), the envelope's outside check
+//! ([`envelope`]), the idempotency rule ([`idempotency`]) and the error type ([`error`]); the log
+//! entry is built by `ledger::PendingEntry::new` through [`Ctx::entry`] / [`Ctx::entry_for`].
+//! Flows never name `tonic` or the generated `pb` types.
+pub mod ctx;
+pub mod decision;
+pub mod envelope;
+pub mod error;
+pub mod idempotency;
+pub mod policy;
+pub mod signals;
+
+pub use ctx::{Ctx, now, random_id};
+pub use error::{FlowError, FlowResult, Violations, echo, reject};

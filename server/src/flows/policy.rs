@@ -1,0 +1,249 @@
+//! "May I?" — the checks every disclosure request shares (names against the convenant, the
+//! recipient against the directory, the presented consents against the store), and the
+//! `CheckBasis` dry run, which decides exactly as the real disclosure will.
+use super::decision::{Party, Question};
+use super::error::{FlowResult, Violations, echo, reject};
+use super::{Ctx, now};
+use crate::auth::Caller;
+use crate::domain::basis::Basis;
+use crate::domain::consent::{Consent, Facts};
+use crate::domain::directory::OrgStatus;
+use crate::ids::{Bsn, Oin, SubjectKey};
+use signaalhub_policy as policy;
+
+/// Most gezag holders / givers / recipients / purposes / categories / ids in one request.
+pub const MAX_LIST: usize = 16;
+
+/// What a disclosure request says besides who receives it and about whom.
+#[derive(Debug, Clone, Default)]
+pub struct Ask {
+    /// Purpose.
+    pub purpose: String,
+    /// Categories.
+    pub categories: Vec<String>,
+    /// Facts about the subject as the sender states them.
+    pub facts: Facts,
+    /// The basis presented.
+    pub basis: Basis,
+    /// The role the caller acts in (empty: the token's only role).
+    pub acting_role: String,
+    /// The purpose the data was received for, when passed on.
+    pub received_for: Option<String>,
+    /// Recorded exemption from informing the family.
+    pub inform_exemption: Option<String>,
+}
+
+/// `CheckBasis`: may the caller disclose `ask` about `subject` to `recipient_oin`? The dry run
+/// names every bad field at once, so the edge hands its own findings over (`invalid`) instead of
+/// answering before the convenant's checks ran.
+#[derive(Debug, Clone)]
+pub struct CheckBasis {
+    /// The recipient as the caller wrote it.
+    pub recipient_oin: String,
+    /// The subject (`None` when the edge found the BSN invalid; said in `invalid`).
+    pub subject: Option<Bsn>,
+    /// The rest.
+    pub ask: Ask,
+    /// What the edge found wrong with the request's structure.
+    pub invalid: Violations,
+}
+
+/// Checks the names of `ask` against the convenant: purpose, categories, legal basis,
+/// `received_for`, and that some basis is presented.
+pub fn check_names(ctx: &Ctx, ask: &Ask, bad: &mut Violations) {
+    let p = &ctx.policy;
+    if !p.is_known_purpose(&ask.purpose) {
+        bad.push((
+            "purpose",
+            format!(
+                "{:?} is not a purpose declared in the convenant",
+                echo(&ask.purpose)
+            ),
+        ));
+    }
+    check_list(
+        "categories",
+        &ask.categories,
+        |n| p.is_known_category(n),
+        true,
+        bad,
+    );
+    if let Some(name) = ask.basis.legal_name()
+        && !p.is_known_basis(name)
+    {
+        bad.push((
+            "basis.legal.basis",
+            format!("{:?} is not a basis declared in the convenant", echo(name)),
+        ));
+    }
+    if ask.basis.consent_ids.len() > MAX_LIST {
+        bad.push(("basis.consent_ids", format!("at most {MAX_LIST}")));
+    }
+    if ask.basis.legal.is_none() && ask.basis.consent_ids.is_empty() {
+        bad.push((
+            "basis",
+            "give a legal basis with its evidence, or the ids of recorded consents".into(),
+        ));
+    }
+    if let Some(r) = &ask.received_for
+        && !p.is_known_purpose(r)
+    {
+        bad.push((
+            "received_for",
+            "not a purpose declared in the convenant".into(),
+        ));
+    }
+}
+
+/// Checks a list of convenant names with `known`, collecting violations under `field`.
+pub fn check_list(
+    field: &'static str,
+    names: &[String],
+    known: impl Fn(&str) -> bool,
+    required: bool,
+    bad: &mut Violations,
+) {
+    if required && names.is_empty() {
+        bad.push((field, "at least one is required".into()));
+    }
+    if names.len() > MAX_LIST {
+        bad.push((field, format!("at most {MAX_LIST}")));
+        return;
+    }
+    for n in names {
+        if !known(n) {
+            bad.push((
+                field,
+                format!("{:?} is not declared in the convenant", echo(n)),
+            ));
+        }
+    }
+}
+
+/// The recipient as a party, when it is an active organisation in the directory.
+pub fn active_recipient(
+    ctx: &Ctx,
+    field: &'static str,
+    oin: &str,
+    bad: &mut Violations,
+) -> Option<Party> {
+    let parsed = match oin.parse::<Oin>() {
+        Ok(o) => o,
+        Err(e) => {
+            bad.push((field, e.to_string()));
+            return None;
+        }
+    };
+    let dir = ctx.directory.snapshot();
+    match dir.orgs.get(&parsed) {
+        Some(e) if e.org.status == OrgStatus::Active => {
+            Some(Party::new(parsed.as_str(), e.org.sector.to_string()))
+        }
+        _ => {
+            bad.push((
+                field,
+                format!("{parsed} is not an active organisation in the directory"),
+            ));
+            None
+        }
+    }
+}
+
+/// The consents `basis` presents, each recorded and about one of `subjects`.
+pub async fn presented_consents(
+    ctx: &Ctx,
+    basis: &Basis,
+    subjects: &[SubjectKey],
+    bad: &mut Violations,
+) -> FlowResult<Vec<Consent>> {
+    if basis.consent_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let consents = ctx.store.get_consents(&basis.consent_ids).await?;
+    for id in &basis.consent_ids {
+        match consents.iter().find(|c| &c.id == id) {
+            None => bad.push((
+                "basis.consent_ids",
+                format!("no consent {:?} is recorded", echo(id)),
+            )),
+            Some(c) if !subjects.iter().any(|s| s.matches(c.subject.as_str())) => bad.push((
+                "basis.consent_ids",
+                format!(
+                    "consent {} was given about another person than {}",
+                    echo(id),
+                    if subjects.len() == 1 {
+                        "subject_bsn"
+                    } else {
+                        "any of subject_bsns"
+                    }
+                ),
+            )),
+            Some(_) => {}
+        }
+    }
+    Ok(consents)
+}
+
+/// The presented consents that concern `subject`, in the order presented.
+pub fn consents_about<'c>(
+    basis: &Basis,
+    consents: &'c [Consent],
+    subject: &SubjectKey,
+) -> Vec<&'c Consent> {
+    basis
+        .consent_ids
+        .iter()
+        .filter_map(|id| consents.iter().find(|c| &c.id == id))
+        .filter(|c| subject.matches(c.subject.as_str()))
+        .collect()
+}
+
+/// `CheckBasis`: the decision the real disclosure would get now.
+pub async fn check_basis<'c>(
+    ctx: &'c Ctx,
+    caller: &Caller,
+    cmd: CheckBasis,
+) -> FlowResult<policy::Decision<'c>> {
+    let role = ctx.acting_role(caller, &cmd.ask.acting_role)?;
+    let mut bad = cmd.invalid;
+    let recipient = active_recipient(ctx, "recipient_oin", &cmd.recipient_oin, &mut bad);
+    check_names(ctx, &cmd.ask, &mut bad);
+    reject(std::mem::take(&mut bad))?;
+    let Some(subject) = cmd.subject.as_ref().map(|b| ctx.pseudonymizer.subject(b)) else {
+        return Err(super::FlowError::invalid("subject_bsn", "not a valid BSN"));
+    };
+    let consents = presented_consents(
+        ctx,
+        &cmd.ask.basis,
+        std::slice::from_ref(&subject),
+        &mut bad,
+    )
+    .await?;
+    reject(bad)?;
+    let Some(recipient) = recipient else {
+        return Err(super::FlowError::invalid(
+            "recipient_oin",
+            "not an active organisation in the directory",
+        ));
+    };
+    let t = now();
+    let recipient_involved = ctx
+        .store
+        .is_involved(&recipient.oin, subject.all(), t)
+        .await?;
+    let mine = consents_about(&cmd.ask.basis, &consents, &subject);
+    Ok(ctx.decide(&Question {
+        actor: Party::new(caller.oin().as_str(), caller.sector().as_str()),
+        role: &role,
+        recipient,
+        purpose: &cmd.ask.purpose,
+        categories: &cmd.ask.categories,
+        facts: &cmd.ask.facts,
+        basis: &cmd.ask.basis,
+        consents: &mine,
+        recipient_involved,
+        received_for: cmd.ask.received_for.as_deref(),
+        inform_exemption: cmd.ask.inform_exemption.as_deref(),
+        now: t,
+    }))
+}

@@ -1,0 +1,485 @@
+//! Signals: send a sealed signal on a recorded basis, deliver it (deciding again), acknowledge,
+//! read again, withdraw.
+use super::decision::{Party, Question};
+use super::envelope::{self, Expected};
+use super::error::{FlowError, FlowResult, echo, reject};
+use super::idempotency::{self, Seen};
+use super::policy::{Ask, active_recipient, check_names, consents_about, presented_consents};
+use super::{Ctx, now};
+use crate::auth::Caller;
+use crate::domain::consent::Consent;
+use crate::domain::envelope::SealedEnvelope;
+use crate::domain::signal::{
+    Delivery, DeliveryState, NewDelivery, SignalRecord, StoredReason, Urgency,
+};
+use crate::ids::{Bsn, SubjectKey};
+use crate::ledger::{EntryOutcome, Event, PendingEntry};
+use crate::store::StoreError;
+use crate::store::signal::{DeliveryVerdict, InboxRow, Submitted};
+use signaalhub_policy as policy;
+
+/// Most recipients of one signal.
+pub const MAX_RECIPIENTS: usize = 8;
+/// Most subjects of one signal.
+pub const MAX_SUBJECTS: usize = 8;
+
+/// `SendSignal`, checked for structure at the edge.
+#[derive(Debug, Clone)]
+pub struct SendSignal {
+    /// Sender-chosen id, unique per sender.
+    pub signal_id: String,
+    /// The recipients as written (1 to [`MAX_RECIPIENTS`], each once).
+    pub recipients: Vec<String>,
+    /// The subjects (1 to [`MAX_SUBJECTS`], each once).
+    pub subjects: Vec<Bsn>,
+    /// Urgency.
+    pub urgency: Urgency,
+    /// Purpose, categories, facts, basis, role, onward purpose, exemption.
+    pub ask: Ask,
+    /// The sealed payload.
+    pub envelope: SealedEnvelope,
+    /// The request's own bytes without its BSNs and role, for the idempotency hash.
+    pub canonical: Vec<u8>,
+}
+
+/// What `SendSignal` answers.
+#[derive(Debug)]
+pub struct Sent<'c> {
+    /// The signal id.
+    pub signal_id: String,
+    /// One per recipient, as stored.
+    pub deliveries: Vec<Delivery>,
+    /// One per recipient and subject (empty for a retry).
+    pub decisions: Vec<policy::Decision<'c>>,
+    /// Whether this was a retry of an accepted request.
+    pub duplicate: bool,
+}
+
+fn reason_to_stored(r: &policy::Reason) -> StoredReason {
+    StoredReason {
+        code: r.code.as_str().into(),
+        rule: r.rule.clone(),
+        nl: r.nl.clone(),
+        en: r.en.clone(),
+    }
+}
+
+/// The question for disclosing stored signal `s` to `recipient` about `subject` (its `i`-th).
+fn question<'a>(
+    ctx: &Ctx,
+    s: &'a SignalRecord,
+    recipient: Party,
+    consents: &'a [&'a Consent],
+    involved: bool,
+    t: i64,
+) -> Question<'a> {
+    Question {
+        actor: ctx.party(&s.sender_oin),
+        role: &s.sender_role,
+        recipient,
+        purpose: &s.purpose,
+        categories: &s.categories,
+        facts: &s.facts,
+        basis: &s.basis,
+        consents,
+        recipient_involved: involved,
+        received_for: s.received_for.as_deref(),
+        inform_exemption: s.inform_exemption.as_deref(),
+        now: t,
+    }
+}
+
+/// The log entry of an act on signal `s` towards `recipient`, on the sender's behalf.
+fn signal_entry(
+    ctx: &Ctx,
+    s: &SignalRecord,
+    recipient: &str,
+    event: Event,
+    outcome: EntryOutcome,
+    d: &policy::Decision,
+) -> PendingEntry {
+    ctx.entry_for(
+        &s.sender_oin,
+        &s.sender_professional,
+        &s.sender_role,
+        event,
+        outcome,
+    )
+    .subjects(s.subjects.iter().cloned())
+    .recipient(recipient)
+    .about(s.purpose.clone(), s.categories.iter().cloned())
+    .basis(&s.basis)
+    .decided(d)
+    .reference(s.signal_id.clone())
+}
+
+fn id_conflict(signal_id: &str) -> FlowError {
+    idempotency::conflict(&format!("signal id {:?}", echo(signal_id)))
+}
+
+/// `SendSignal`: decides once per recipient and subject and stores the signal with one pending
+/// delivery and one `signal_sent` entry per recipient — or refuses it as a whole, logging every
+/// refusal.
+pub async fn send<'c>(ctx: &'c Ctx, caller: &Caller, cmd: SendSignal) -> FlowResult<Sent<'c>> {
+    let role = ctx.acting_role(caller, &cmd.ask.acting_role)?;
+    ctx.require_convenant_role(caller, &role)?;
+    let me = caller.oin().as_str();
+    let subjects: Vec<SubjectKey> = cmd
+        .subjects
+        .iter()
+        .map(|b| ctx.pseudonymizer.subject(b))
+        .collect();
+    let reference = cmd.ask.basis.reference();
+    let recipients: Vec<&str> = cmd.recipients.iter().map(String::as_str).collect();
+    let expected = Expected {
+        sender: me,
+        signal_id: &cmd.signal_id,
+        purpose: &cmd.ask.purpose,
+        categories: &cmd.ask.categories,
+        basis_reference: &reference,
+        recipients: Some(&recipients),
+    };
+    let mut bad = Vec::new();
+    envelope::check_binding(&cmd.envelope, expected, &mut bad);
+    reject(std::mem::take(&mut bad))?;
+    // A retry of an accepted request answers as the first time did, without deciding again.
+    let request_hash = idempotency::request_hash(
+        std::iter::once(cmd.canonical.as_slice())
+            .chain(subjects.iter().map(|s| s.root().as_str().as_bytes()))
+            .chain(std::iter::once(role.as_bytes())),
+    );
+    let existing = ctx.store.get_signal(me, &cmd.signal_id).await?;
+    let stored_hash = existing.as_ref().map(|s| s.request_hash.as_slice());
+    if idempotency::compare(
+        stored_hash,
+        &request_hash,
+        &format!("signal id {:?}", echo(&cmd.signal_id)),
+    )? == Seen::Retry
+    {
+        let deliveries = ctx.store.deliveries_of(me, &cmd.signal_id).await?;
+        return Ok(Sent {
+            signal_id: cmd.signal_id,
+            deliveries,
+            decisions: Vec::new(),
+            duplicate: true,
+        });
+    }
+    envelope::check_keys(ctx, &cmd.envelope, &mut bad);
+    reject(std::mem::take(&mut bad))?;
+    let parties: Vec<Option<Party>> = cmd
+        .recipients
+        .iter()
+        .map(|r| active_recipient(ctx, "recipient_oins", r, &mut bad))
+        .collect();
+    check_names(ctx, &cmd.ask, &mut bad);
+    reject(std::mem::take(&mut bad))?;
+    let consents = presented_consents(ctx, &cmd.ask.basis, &subjects, &mut bad).await?;
+    reject(bad)?;
+    let t = now();
+    let by_subject: Vec<Vec<&Consent>> = subjects
+        .iter()
+        .map(|s| consents_about(&cmd.ask.basis, &consents, s))
+        .collect();
+    let actor = Party::new(me, caller.sector().as_str());
+    let mut decisions: Vec<(String, policy::Decision<'c>)> = Vec::new();
+    let mut new_deliveries = Vec::new();
+    for recipient in parties.into_iter().flatten() {
+        let mut relied: Vec<String> = Vec::new();
+        for (subject, mine) in subjects.iter().zip(&by_subject) {
+            let involved = ctx
+                .store
+                .is_involved(&recipient.oin, subject.all(), t)
+                .await?;
+            let d = ctx.decide(&Question {
+                actor: actor.clone(),
+                role: &role,
+                recipient: recipient.clone(),
+                purpose: &cmd.ask.purpose,
+                categories: &cmd.ask.categories,
+                facts: &cmd.ask.facts,
+                basis: &cmd.ask.basis,
+                consents: mine,
+                recipient_involved: involved,
+                received_for: cmd.ask.received_for.as_deref(),
+                inform_exemption: cmd.ask.inform_exemption.as_deref(),
+                now: t,
+            });
+            for i in &d.consents_relied_on {
+                if let Some(k) = mine.get(i)
+                    && !relied.contains(&k.id)
+                {
+                    relied.push(k.id.clone());
+                }
+            }
+            decisions.push((recipient.oin.clone(), d));
+        }
+        new_deliveries.push(NewDelivery {
+            recipient_oin: recipient.oin.clone(),
+            consent_ids: relied,
+        });
+    }
+    let facts = super::decision::effective_facts(
+        &cmd.ask.facts,
+        by_subject.first().and_then(|m| m.first().copied()),
+    );
+    let record = SignalRecord {
+        sender_oin: me.to_owned(),
+        signal_id: cmd.signal_id.clone(),
+        request_hash,
+        envelope: Some(cmd.envelope.encoded),
+        purpose: cmd.ask.purpose.clone(),
+        categories: cmd.ask.categories.clone(),
+        urgency: cmd.urgency,
+        basis: cmd.ask.basis.clone(),
+        subjects: subjects.iter().map(|s| s.as_str().to_owned()).collect(),
+        facts,
+        sender_role: role.clone(),
+        sender_professional: caller.professional.id.clone(),
+        received_for: cmd.ask.received_for.clone(),
+        inform_exemption: cmd.ask.inform_exemption.clone(),
+        created_at: t,
+        retain_until: decisions
+            .iter()
+            .filter_map(|(_, d)| d.retain_until)
+            .max()
+            .unwrap_or(t),
+    };
+    if let Some((rc, d)) = decisions.iter().find(|(_, d)| !d.is_allowed()) {
+        // Refused as a whole; every refusal is logged.
+        let entries: Vec<PendingEntry> = decisions
+            .iter()
+            .filter(|(_, d)| !d.is_allowed())
+            .map(|(rc, d)| {
+                signal_entry(
+                    ctx,
+                    &record,
+                    rc,
+                    Event::SignalDenied,
+                    EntryOutcome::Denied,
+                    d,
+                )
+            })
+            .collect();
+        ctx.store.append_log(&entries).await?;
+        return Err(FlowError::denied(format!("signal to {rc} refused"), d));
+    }
+    // `decisions` holds, per recipient in order, one decision per subject: one log entry (and
+    // so one inbox cursor) per recipient.
+    let entries: Vec<PendingEntry> = decisions
+        .chunks(subjects.len().max(1))
+        .map(|chunk| {
+            let (rc, d) = &chunk[0];
+            signal_entry(
+                ctx,
+                &record,
+                rc,
+                Event::SignalSent,
+                EntryOutcome::Recorded,
+                d,
+            )
+        })
+        .collect();
+    let submitted = ctx
+        .signals
+        .insert_signal(record, new_deliveries, entries)
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => id_conflict(&cmd.signal_id),
+            other => other.into(),
+        })?;
+    let (deliveries, duplicate) = match submitted {
+        Submitted::New(d) => (d, false),
+        Submitted::Duplicate(d) => (d, true),
+    };
+    Ok(Sent {
+        signal_id: cmd.signal_id,
+        deliveries,
+        decisions: decisions.into_iter().map(|(_, d)| d).collect(),
+        duplicate,
+    })
+}
+
+/// Delivers one inbox row to `me`: a pending delivery is decided again with the consents as they
+/// stand (locked against a concurrent withdrawal) and involvement asked again, then delivered
+/// and logged, or withheld and logged. Returns whether the row is to be sent.
+pub async fn deliver(ctx: &Ctx, me: &str, row: &InboxRow) -> FlowResult<bool> {
+    let state =
+        if row.delivery.state == DeliveryState::Pending {
+            let t = now();
+            let mut involved = Vec::with_capacity(row.signal.subjects.len());
+            for subject in &row.signal.subjects {
+                involved.push(ctx.is_involved_stored(me, subject, t).await?);
+            }
+            let s = &row.signal;
+            let recipient = ctx.party(me);
+            // Fail closed: nothing is sent when the log cannot be written.
+            ctx.store
+                .deliver(
+                    me,
+                    &s.sender_oin,
+                    &s.signal_id,
+                    &row.delivery.consent_ids,
+                    |consents| {
+                        let by_subject: Vec<Vec<&Consent>> = s
+                            .subjects
+                            .iter()
+                            .map(|subject| {
+                                consents
+                                    .iter()
+                                    .filter(|c| {
+                                        ctx.pseudonymizer.same_person(c.subject.as_str(), subject)
+                                    })
+                                    .collect()
+                            })
+                            .collect();
+                        let d =
+                            ctx.decide_each(by_subject.iter().zip(&involved).map(|(mine, inv)| {
+                                question(ctx, s, recipient.clone(), mine, *inv, t)
+                            }));
+                        if d.is_allowed() {
+                            DeliveryVerdict::Deliver(signal_entry(
+                                ctx,
+                                s,
+                                me,
+                                Event::SignalDelivered,
+                                EntryOutcome::Disclosed,
+                                &d,
+                            ))
+                        } else {
+                            DeliveryVerdict::Withhold(
+                                d.reasons.iter().map(reason_to_stored).collect(),
+                                signal_entry(
+                                    ctx,
+                                    s,
+                                    me,
+                                    Event::SignalWithheld,
+                                    EntryOutcome::Withheld,
+                                    &d,
+                                ),
+                            )
+                        }
+                    },
+                )
+                .await?
+        } else {
+            row.delivery.state
+        };
+    Ok(state == DeliveryState::Delivered)
+}
+
+/// `AckSignal`: the recipient confirms it has the signal.
+pub async fn acknowledge(
+    ctx: &Ctx,
+    caller: &Caller,
+    sender: &str,
+    signal_id: &str,
+) -> FlowResult<()> {
+    ctx.store
+        .acknowledge(caller.oin().as_str(), sender, signal_id, now())
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(m) => {
+                FlowError::Precondition(format!("{m}: only delivered signals can be acknowledged"))
+            }
+            other => other.into(),
+        })
+}
+
+/// What `GetSignal` shows the caller.
+#[derive(Debug)]
+pub struct SignalView {
+    /// The signal.
+    pub signal: SignalRecord,
+    /// The sender sees every delivery; a recipient its own.
+    pub deliveries: Vec<Delivery>,
+    /// The envelope, for a recipient to whom it was delivered (and not yet erased).
+    pub envelope: Option<Vec<u8>>,
+}
+
+/// `GetSignal`: the sender sees its signal's deliveries; a recipient its own delivery and, once
+/// delivered, the envelope again (a read of personal data: logged first, fail closed).
+pub async fn get(
+    ctx: &Ctx,
+    caller: &Caller,
+    sender: &str,
+    signal_id: &str,
+) -> FlowResult<SignalView> {
+    let not_found = || {
+        FlowError::NotFound(format!(
+            "no signal {:?} from {:?} concerns you",
+            echo(signal_id),
+            echo(sender)
+        ))
+    };
+    let s = ctx
+        .store
+        .get_signal(sender, signal_id)
+        .await?
+        .ok_or_else(not_found)?;
+    let ds = ctx.store.deliveries_of(sender, signal_id).await?;
+    let me = caller.oin().as_str();
+    if s.sender_oin == me {
+        return Ok(SignalView {
+            signal: s,
+            deliveries: ds,
+            envelope: None,
+        });
+    }
+    let mine: Vec<Delivery> = ds.into_iter().filter(|d| d.recipient_oin == me).collect();
+    if mine.is_empty() {
+        return Err(not_found());
+    }
+    let delivered = mine.iter().any(|d| {
+        matches!(
+            d.state,
+            DeliveryState::Delivered | DeliveryState::Acknowledged
+        )
+    }) && s.envelope.is_some();
+    if delivered {
+        let role = caller
+            .professional
+            .roles
+            .first()
+            .cloned()
+            .unwrap_or_default();
+        let e = ctx
+            .entry(caller, &role, Event::SignalRead, EntryOutcome::Recorded)
+            .subjects(s.subjects.iter().cloned())
+            .recipient(me)
+            .about(s.purpose.clone(), s.categories.iter().cloned())
+            .reference(s.signal_id.clone());
+        ctx.store.append_log(std::slice::from_ref(&e)).await?;
+    }
+    let envelope = if delivered { s.envelope.clone() } else { None };
+    Ok(SignalView {
+        signal: s,
+        deliveries: mine,
+        envelope,
+    })
+}
+
+/// `WithdrawSignal`: the sender recalls its signal from every recipient that has not received
+/// it yet (one entry each).
+pub async fn withdraw(ctx: &Ctx, caller: &Caller, signal_id: &str) -> FlowResult<Vec<Delivery>> {
+    let role = ctx.acting_role(caller, "")?;
+    let me = caller.oin().as_str();
+    let s =
+        ctx.store.get_signal(me, signal_id).await?.ok_or_else(|| {
+            FlowError::NotFound(format!("you sent no signal {:?}", echo(signal_id)))
+        })?;
+    Ok(ctx
+        .store
+        .withdraw_signal(me, signal_id, |recipient| {
+            ctx.entry(
+                caller,
+                &role,
+                Event::SignalWithdrawn,
+                EntryOutcome::Withheld,
+            )
+            .subjects(s.subjects.iter().cloned())
+            .recipient(recipient)
+            .about(s.purpose.clone(), s.categories.iter().cloned())
+            .reference(s.signal_id.clone())
+        })
+        .await?)
+}
