@@ -13,6 +13,7 @@ pub mod devkit;
 pub mod domain;
 pub mod flows;
 pub mod ids;
+pub mod jobs;
 pub mod ledger;
 pub mod limits;
 pub mod metrics;
@@ -688,28 +689,7 @@ fn accept_loop(
     tokio_stream::wrappers::ReceiverStream::new(rx)
 }
 
-/// Runs `task` every `every` (missed ticks are delayed, not bunched) until `shutdown` turns true.
-/// Used for the hub's background work: directory polling and log integration.
-pub fn spawn_periodic<F, Fut>(
-    every: Duration,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
-    mut task: F,
-) -> tokio::task::JoinHandle<()>
-where
-    F: FnMut() -> Fut + Send + 'static,
-    Fut: Future<Output = ()> + Send,
-{
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => task().await,
-                _ = shutdown.changed() => break,
-            }
-        }
-    })
-}
+pub use jobs::spawn_periodic;
 
 /// Builds and serves the hub in one call: `run(listener, config, shutdown)`.
 pub async fn run(

@@ -129,7 +129,7 @@ pub fn spawn(
     batch: u32,
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
-    crate::spawn_periodic(every, stop, move || {
+    crate::jobs::spawn_periodic(every, stop, move || {
         let store = store.clone();
         let version = policy_version.clone();
         async move {

@@ -7,7 +7,6 @@ use super::{caller, timestamp};
 use crate::auth::Caller;
 use crate::domain::basis::Basis;
 use crate::domain::consent::{Consent, Facts};
-use crate::domain::directory::OrgStatus;
 use crate::domain::involvement::{
     CATEGORY_INVOLVEMENT, CaseView, Involvement, MAX_HOUSEHOLD, Notification, NotificationKind,
     PURPOSE, Proposal, ProposalState,
@@ -62,15 +61,6 @@ impl NotificationApi {
     ) -> Self {
         NotificationApi { ctx, wake, stop }
     }
-}
-
-/// Whether `oin` is an active organisation in the directory.
-pub(crate) fn is_active_org(ctx: &Ctx, oin: &Oin) -> bool {
-    ctx.directory
-        .snapshot()
-        .orgs
-        .get(oin)
-        .is_some_and(|e| e.org.status == OrgStatus::Active)
 }
 
 /// `now` + the convenant retention of `purpose` (fail closed to `now` if it has none).

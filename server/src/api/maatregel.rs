@@ -7,7 +7,7 @@
 //! its responsible organisation as the discloser. Independently of the convenant, the hub answers
 //! only an organisation with an active registered involvement with the child.
 use super::basis::{denied, reject, truncate};
-use super::involvement::{SKEW_SECS, is_active_org, not_involved, notification, retain_until};
+use super::involvement::{SKEW_SECS, not_involved, notification, retain_until};
 use super::status::{from_store, invalid};
 use super::{caller, timestamp};
 use crate::auth::Caller;
@@ -216,7 +216,7 @@ impl MaatregelService for MaatregelApi {
         } else {
             match r.responsible_oin.parse::<Oin>() {
                 Ok(o)
-                    if is_active_org(&self.ctx, &o)
+                    if self.ctx.is_active_org(&o)
                         && self.ctx.sector_of(o.as_str()) == REGISTERING_SECTOR =>
                 {
                     Some(o)

@@ -9,7 +9,7 @@ use crate::flows::decision::{Party, Question};
 use crate::flows::policy::{
     CheckBasis, active_recipient, check_names, consents_about, presented_consents,
 };
-use crate::flows::{Ctx, FlowError, now};
+use crate::flows::{Ctx, now};
 use crate::ids::{Oin, SubjectKey};
 use signaalhub_policy as policy;
 use signaalhub_proto::pb;
@@ -136,11 +136,8 @@ pub async fn disclosure(
         presented_consents(ctx, &ask.basis, std::slice::from_ref(&subject), &mut bad).await?;
     reject(bad)?;
     let t = now();
-    let recipient_involved = ctx
-        .store
-        .is_involved(&recipient.oin, subject.all(), t)
-        .await
-        .map_err(FlowError::from)?;
+    let recipient_involved =
+        crate::flows::policy::recipient_involved(ctx, &recipient.oin, &subject, t).await?;
     let mine = consents_about(&ask.basis, &consents, &subject);
     let request = ctx.request(&Question {
         actor: Party::new(c.oin().as_str(), c.sector().as_str()),

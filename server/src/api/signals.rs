@@ -4,10 +4,9 @@ use super::basis::{ask_from_pb, bsn_from_pb, decision_to_pb};
 use super::{caller, timestamp};
 use crate::domain::directory::valid_key_id;
 use crate::domain::signal::{Delivery, DeliveryState, SignalRecord, Urgency};
-use crate::flows::signals::{self as flow, MAX_RECIPIENTS, MAX_SUBJECTS, SendSignal};
+use crate::flows::signals::{self as flow, InboxRow, MAX_RECIPIENTS, MAX_SUBJECTS, SendSignal};
 use crate::flows::{Ctx, FlowError};
 use crate::ids::Oin;
-use crate::store::signal::InboxRow;
 use prost::Message;
 use signaalhub_proto::pb;
 use signaalhub_proto::pb::signal_service_server::SignalService;
@@ -186,12 +185,7 @@ impl super::stream::CursorSource for Inbox {
     type Item = pb::StreamInboxResponse;
 
     async fn page(&self, after: u64) -> Result<Vec<Self::Row>, Status> {
-        Ok(self
-            .ctx
-            .store
-            .inbox(&self.me, after, 64)
-            .await
-            .map_err(FlowError::from)?)
+        Ok(flow::inbox_page(&self.ctx, &self.me, after).await?)
     }
 
     async fn deliver(&self, row: Self::Row) -> Result<(u64, Option<Self::Item>), Status> {

@@ -58,7 +58,7 @@ pub(crate) struct Drive {
 /// Whether the caller of a long-lived stream may still receive: organisation active in the
 /// directory (suspension takes effect at once) and token not expired.
 pub(crate) fn still_authorised(ctx: &Ctx, c: &Caller, resume: &str) -> Result<(), Status> {
-    if !super::involvement::is_active_org(ctx, c.oin()) {
+    if !ctx.is_active_org(c.oin()) {
         return Err(Status::permission_denied(format!(
             "organisation {} is suspended in this hub's directory; contact the hub operator",
             c.oin()

@@ -16,6 +16,7 @@ use crate::domain::zorgmelding::{
 };
 use crate::flows::decision::Question;
 use crate::flows::envelope::{self, Expected};
+use crate::flows::idempotency;
 use crate::flows::{Ctx, now, random_id};
 use crate::ledger::{EntryOutcome, Event, PendingEntry};
 use crate::store::StoreError;
@@ -613,17 +614,18 @@ impl TriageService for TriageApi {
             }
         }
         reject(std::mem::take(&mut bad))?;
-        let mut hashed = r.clone();
-        hashed.envelopes = Vec::new();
-        // Version-1 pseudonyms: the hash of a retry stays the same across a key rotation.
-        hashed.subject_bsns = subjects
-            .iter()
-            .map(|s| s.root().as_str().to_owned())
-            .collect();
-        hashed.acting_role = role.clone();
-        let request_hash = ring::digest::digest(&ring::digest::SHA256, &hashed.encode_to_vec())
-            .as_ref()
-            .to_vec();
+        let canonical = pb::HandOverRequest {
+            envelopes: Vec::new(),
+            subject_bsns: Vec::new(),
+            acting_role: String::new(),
+            ..r.clone()
+        }
+        .encode_to_vec();
+        let request_hash = idempotency::request_hash(
+            std::iter::once(canonical.as_slice())
+                .chain(subjects.iter().map(|s| s.root().as_str().as_bytes()))
+                .chain(std::iter::once(role.as_bytes())),
+        );
         if let Some(h) = self
             .ctx
             .store
@@ -631,9 +633,11 @@ impl TriageService for TriageApi {
             .await
             .map_err(from_store)?
         {
-            if h.request_hash != request_hash {
-                return Err(handover_id_reused(&r.handover_id));
-            }
+            idempotency::compare(
+                Some(&h.request_hash),
+                &request_hash,
+                &format!("handover id {:?}", truncate(&r.handover_id)),
+            )?;
             return Ok(Response::new(pb::HandOverResponse {
                 handover: Some(handover_view(&self.ctx, &h, &me, Vec::new()).await?),
                 decisions: vec![],
@@ -865,7 +869,10 @@ impl TriageService for TriageApi {
             .insert_handover(&record, &envelopes, std::slice::from_ref(&entry))
             .await
             .map_err(|e| match e {
-                StoreError::Conflict(_) => handover_id_reused(&r.handover_id),
+                StoreError::Conflict(_) => Status::from(idempotency::conflict(&format!(
+                    "handover id {:?}",
+                    truncate(&r.handover_id)
+                ))),
                 other => from_store(other),
             })?;
         let duplicate = match stored {
@@ -1059,11 +1066,4 @@ impl TriageService for TriageApi {
             handover: Some(handover_view(&self.ctx, &h, me, envelopes).await?),
         }))
     }
-}
-
-fn handover_id_reused(id: &str) -> Status {
-    Status::already_exists(format!(
-        "handover id {} was used for a different handover; choose a new id",
-        truncate(id)
-    ))
 }

@@ -12,6 +12,7 @@ use crate::domain::zorgmelding::{
     valid_registration_number,
 };
 use crate::flows::envelope::{self, Expected};
+use crate::flows::idempotency;
 use crate::flows::{Ctx, now, random_id};
 use crate::ids::Oin;
 use crate::ledger::{EntryOutcome, Event, PendingEntry};
@@ -449,17 +450,18 @@ impl ZorgmeldingService for ZorgmeldingApi {
             return Err(Status::internal("validation inconsistency"));
         };
         // Idempotency on the metadata: a retry that re-sealed the same fragment is still a retry.
-        let mut hashed = r.clone();
-        hashed.envelope = None;
-        // Version-1 pseudonyms: the hash of a retry stays the same across a key rotation.
-        hashed.subject_bsns = subjects
-            .iter()
-            .map(|s| s.root().as_str().to_owned())
-            .collect();
-        hashed.acting_role = role.clone();
-        let request_hash = ring::digest::digest(&ring::digest::SHA256, &hashed.encode_to_vec())
-            .as_ref()
-            .to_vec();
+        let canonical = pb::SubmitFragmentRequest {
+            envelope: None,
+            subject_bsns: Vec::new(),
+            acting_role: String::new(),
+            ..r.clone()
+        }
+        .encode_to_vec();
+        let request_hash = idempotency::request_hash(
+            std::iter::once(canonical.as_slice())
+                .chain(subjects.iter().map(|s| s.root().as_str().as_bytes()))
+                .chain(std::iter::once(role.as_bytes())),
+        );
         let me = c.oin().to_string();
         if let Some(existing) = self
             .ctx
@@ -468,9 +470,11 @@ impl ZorgmeldingService for ZorgmeldingApi {
             .await
             .map_err(from_store)?
         {
-            if existing.request_hash != request_hash {
-                return Err(id_reused(&r.fragment_id));
-            }
+            idempotency::compare(
+                Some(&existing.request_hash),
+                &request_hash,
+                &format!("fragment id {:?}", truncate(&r.fragment_id)),
+            )?;
             let m = self
                 .ctx
                 .store
@@ -602,7 +606,13 @@ impl ZorgmeldingService for ZorgmeldingApi {
         let (melding, sequence, duplicate) = match outcome {
             Ok(FragmentOutcome::New { melding, sequence }) => (melding, sequence, false),
             Ok(FragmentOutcome::Duplicate { melding, sequence }) => (melding, sequence, true),
-            Err(FragmentRefusal::IdReused) => return Err(id_reused(&r.fragment_id)),
+            Err(FragmentRefusal::IdReused) => {
+                return Err(idempotency::conflict(&format!(
+                    "fragment id {:?}",
+                    truncate(&r.fragment_id)
+                ))
+                .into());
+            }
             Err(FragmentRefusal::OtherRecipient(o)) => {
                 return Err(Status::failed_precondition(format!(
                     "the zorgmelding of registration number {} goes to {o}; send every fragment of an incident to the same Veilig Thuis",
@@ -796,11 +806,4 @@ impl ZorgmeldingService for ZorgmeldingApi {
             zorgmelding: Some(melding_to_pb(&self.ctx, &m, true).await?),
         }))
     }
-}
-
-fn id_reused(id: &str) -> Status {
-    Status::already_exists(format!(
-        "fragment id {} was used for a different fragment; choose a new id",
-        truncate(id)
-    ))
 }

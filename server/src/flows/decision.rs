@@ -67,6 +67,15 @@ impl Ctx {
         Party::new(oin, self.sector_of(oin))
     }
 
+    /// Whether `oin` is an active organisation in the directory.
+    pub fn is_active_org(&self, oin: &Oin) -> bool {
+        self.directory
+            .snapshot()
+            .orgs
+            .get(oin)
+            .is_some_and(|e| e.org.status == crate::domain::directory::OrgStatus::Active)
+    }
+
     /// The sector of an organisation in the directory snapshot ("" when unknown).
     pub fn sector_of(&self, oin: &str) -> String {
         let dir = self.directory.snapshot();

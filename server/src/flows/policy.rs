@@ -198,6 +198,17 @@ pub fn consents_about<'c>(
         .collect()
 }
 
+/// Whether `recipient` is registered as involved with `subject` at `t` (the involvement register;
+/// flows that require involvement, like the maatregel answer, decide on it).
+pub async fn recipient_involved(
+    ctx: &Ctx,
+    recipient: &str,
+    subject: &SubjectKey,
+    t: i64,
+) -> FlowResult<bool> {
+    Ok(ctx.store.is_involved(recipient, subject.all(), t).await?)
+}
+
 /// `CheckBasis`: the decision the real disclosure would get now.
 pub async fn check_basis<'c>(
     ctx: &'c Ctx,
@@ -227,10 +238,7 @@ pub async fn check_basis<'c>(
         ));
     };
     let t = now();
-    let recipient_involved = ctx
-        .store
-        .is_involved(&recipient.oin, subject.all(), t)
-        .await?;
+    let recipient_involved = recipient_involved(ctx, &recipient.oin, &subject, t).await?;
     let mine = consents_about(&cmd.ask.basis, &consents, &subject);
     Ok(ctx.decide(&Question {
         actor: Party::new(caller.oin().as_str(), caller.sector().as_str()),

@@ -15,7 +15,8 @@ use crate::domain::signal::{
 use crate::ids::{Bsn, SubjectKey};
 use crate::ledger::{EntryOutcome, Event, PendingEntry};
 use crate::store::StoreError;
-use crate::store::signal::{DeliveryVerdict, InboxRow, Submitted};
+pub use crate::store::signal::InboxRow;
+use crate::store::signal::{DeliveryVerdict, Submitted};
 use signaalhub_policy as policy;
 
 /// Most recipients of one signal.
@@ -186,10 +187,8 @@ pub async fn send<'c>(ctx: &'c Ctx, caller: &Caller, cmd: SendSignal) -> FlowRes
     for recipient in parties.into_iter().flatten() {
         let mut relied: Vec<String> = Vec::new();
         for (subject, mine) in subjects.iter().zip(&by_subject) {
-            let involved = ctx
-                .store
-                .is_involved(&recipient.oin, subject.all(), t)
-                .await?;
+            let involved =
+                super::policy::recipient_involved(ctx, &recipient.oin, subject, t).await?;
             let d = ctx.decide(&Question {
                 actor: actor.clone(),
                 role: &role,
@@ -297,6 +296,11 @@ pub async fn send<'c>(ctx: &'c Ctx, caller: &Caller, cmd: SendSignal) -> FlowRes
         decisions: decisions.into_iter().map(|(_, d)| d).collect(),
         duplicate,
     })
+}
+
+/// The next page of `me`'s inbox after `after` (pending and delivered rows, oldest first).
+pub async fn inbox_page(ctx: &Ctx, me: &str, after: u64) -> FlowResult<Vec<InboxRow>> {
+    Ok(ctx.store.inbox(me, after, 64).await?)
 }
 
 /// Delivers one inbox row to `me`: a pending delivery is decided again with the consents as they

@@ -151,7 +151,7 @@ impl Ledger {
         shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> tokio::task::JoinHandle<()> {
         let me = Arc::clone(self);
-        crate::spawn_periodic(every, shutdown, move || {
+        crate::jobs::spawn_periodic(every, shutdown, move || {
             let me = Arc::clone(&me);
             async move {
                 if let Err(e) = me.integrate_all().await {
