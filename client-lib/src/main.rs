@@ -1,7 +1,9 @@
 //! `signaal`: a small CLI on the signaalhub SDK for people and scripts.
 mod cli {
+    pub mod cursor;
     pub mod disclosure;
     pub mod error;
+    pub mod files;
     pub mod format;
     pub mod involvement;
     pub mod keys;

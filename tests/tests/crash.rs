@@ -47,7 +47,29 @@ fn crash_child_hub() {
     });
 }
 
-fn start_hub(kit: &Path) -> (Child, String) {
+/// The hub child process. Dropping it kills the process (SIGKILL) and waits for it, so a test that
+/// fails half-way leaves no hub behind.
+struct ChildHub {
+    child: Child,
+    addr: String,
+}
+
+impl ChildHub {
+    /// SIGKILL, and reap the process.
+    fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for ChildHub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_hub(kit: &Path) -> ChildHub {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -68,7 +90,24 @@ fn start_hub(kit: &Path) -> (Child, String) {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    (child, addr)
+    ChildHub { child, addr }
+}
+
+/// How long to wait before retrying a call the hub refused with `RESOURCE_EXHAUSTED`: the delay
+/// its `RetryInfo` names, else 50 ms.
+fn retry_delay(e: &signaalhub_client::ClientError) -> Option<Duration> {
+    let signaalhub_client::ClientError::Status(s) = e else {
+        return None;
+    };
+    if s.code() != tonic::Code::ResourceExhausted {
+        return None;
+    }
+    let hinted = tonic_types::StatusExt::get_details_retry_info(s).and_then(|r| r.retry_delay);
+    Some(
+        hinted
+            .unwrap_or(Duration::from_millis(50))
+            .max(Duration::from_millis(5)),
+    )
 }
 
 async fn client(kit: &Path, sector: &str, addr: &str) -> HubClient {
@@ -165,11 +204,12 @@ async fn sigkill_under_load_loses_nothing_acknowledged() {
     let wt = kit_org(&kit, "wijkteam");
 
     let acknowledged: Arc<Mutex<BTreeSet<String>>> = Arc::default();
+    let send_retries = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut basis = None;
     let mut kills = 0;
     for cycle in 0..CYCLES {
-        let (mut child, addr) = start_hub(&kit);
-        let mut school = client(&kit, "school", &addr).await;
+        let mut hub = start_hub(&kit);
+        let mut school = client(&kit, "school", &hub.addr).await;
         if basis.is_none() {
             basis = Some(common::both_parents_consent_via(&mut school, CHILD_BSN).await);
         }
@@ -195,23 +235,32 @@ async fn sigkill_under_load_loses_nothing_acknowledged() {
             let mut c = school.clone();
             let sealer = Arc::clone(&sealer);
             let acked = Arc::clone(&acknowledged);
+            let retries = Arc::clone(&send_retries);
             tasks.push(tokio::spawn(async move {
-                for i in 0.. {
+                'sending: for i in 0.. {
                     let id = format!("c{cycle}-w{w}-{i}");
-                    match c.send_signal(sealer.request(&id)).await {
-                        Ok(r) => {
-                            assert_eq!(r.deliveries.len(), 1);
-                            acked.lock().unwrap().insert(id);
+                    loop {
+                        match c.send_signal(sealer.request(&id)).await {
+                            Ok(r) => {
+                                assert_eq!(r.deliveries.len(), 1);
+                                acked.lock().unwrap().insert(id);
+                                break;
+                            }
+                            // Over the organisation's rate: refused before anything was
+                            // stored; the same id again after the hinted delay.
+                            Err(e) if retry_delay(&e).is_some() => {
+                                retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                tokio::time::sleep(retry_delay(&e).unwrap()).await;
+                            }
+                            // The hub died under us: this request may or may not have committed.
+                            Err(_) => break 'sending,
                         }
-                        // The hub died under us: this request may or may not have committed.
-                        Err(_) => break,
                     }
                 }
             }));
         }
         tokio::time::sleep(kill_delay()).await;
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
+        hub.kill(); // SIGKILL
         kills += 1;
         for t in tasks {
             t.await.unwrap();
@@ -227,17 +276,39 @@ async fn sigkill_under_load_loses_nothing_acknowledged() {
 
     // The hub starts again (its start-up log check passes) and still has every acknowledged
     // signal, exactly once, with its delivery.
-    let (mut child, addr) = start_hub(&kit);
-    let mut school = client(&kit, "school", &addr).await;
+    // The reads keep within the organisation's request rate (200 a second by default, after a
+    // burst of 400): paced at 150 a second, and a `RESOURCE_EXHAUSTED` is retried after the delay
+    // the hub names. Only `NOT_FOUND` means the signal is missing; any other answer fails the
+    // test as what it is.
+    let mut hub = start_hub(&kit);
+    let mut school = client(&kit, "school", &hub.addr).await;
+    let mut pace = tokio::time::interval(Duration::from_micros(1_000_000 / 150));
+    pace.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut rate_limited = 0usize;
     for id in &acknowledged {
-        let got = school
-            .get_signal(&me.oin, id)
-            .await
-            .unwrap_or_else(|e| panic!("acknowledged signal {id} is gone: {e}"));
+        let got = loop {
+            pace.tick().await;
+            match school.get_signal(&me.oin, id).await {
+                Ok(got) => break got,
+                Err(e) if e.code() == tonic::Code::NotFound => {
+                    panic!("acknowledged signal {id} is missing: the hub answered NOT_FOUND: {e}")
+                }
+                Err(e) => match retry_delay(&e) {
+                    Some(wait) => {
+                        rate_limited += 1;
+                        assert!(
+                            rate_limited < 1000,
+                            "reading back keeps being refused for the request rate: {e}"
+                        );
+                        tokio::time::sleep(wait).await;
+                    }
+                    None => panic!("reading back acknowledged signal {id} failed: {e}"),
+                },
+            }
+        };
         assert_eq!(got.deliveries.len(), 1, "{id}");
     }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    hub.kill();
 
     // Nothing half-written: signals, deliveries and `signal_sent` entries match one to one.
     let config = Config::load(&kit.join("hub.toml"), |_| None).unwrap();
@@ -273,9 +344,11 @@ async fn sigkill_under_load_loses_nothing_acknowledged() {
     );
     assert!(sent.values().all(|&n| n == 1), "no entry written twice");
     eprintln!(
-        "crash: {kills} SIGKILLs; {} acknowledged, {} stored (the rest were in flight), {size} log entries",
+        "crash: {kills} SIGKILLs; {} acknowledged, {} stored (the rest were in flight), {size} log entries; \
+         retried after RESOURCE_EXHAUSTED: {} sends, {rate_limited} read-backs",
         acknowledged.len(),
-        signals.len()
+        signals.len(),
+        send_retries.load(std::sync::atomic::Ordering::Relaxed)
     );
 
     // `log verify`: every tile and checkpoint recomputed from the entries.

@@ -459,8 +459,7 @@ async fn plan(hub: &mut HubClient, me: &Identity, c: PlanCommand) -> Result<(), 
                 .render_for_family(&p, |o| names.get(o).cloned().unwrap_or_else(|| o.into()));
             match family {
                 Some(path) => {
-                    std::fs::write(&path, &text)
-                        .map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?;
+                    super::files::write_private(&path, text.as_bytes())?;
                     println!("family text written to {}", path.display());
                 }
                 None => print!("\n{text}"),

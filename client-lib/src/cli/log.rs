@@ -22,10 +22,10 @@ pub async fn checkpoint(hub: &mut HubClient) -> Result<(), CliError> {
     Ok(())
 }
 
+/// Writes a report file, the owner's only: the report is about a child.
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, CliError> {
     let path = dir.join(name);
-    std::fs::write(&path, bytes)
-        .map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?;
+    super::files::write_private(&path, bytes)?;
     Ok(path)
 }
 
@@ -53,7 +53,7 @@ pub async fn report(hub: &mut HubClient, bsn: &str, out: &Path) -> Result<(), Cl
         .as_slice()
         .try_into()
         .map_err(|_| CliError::Failed("the hub's checkpoint key is not 32 bytes".into()))?;
-    std::fs::create_dir_all(out)
+    super::files::create_private_dir(out)
         .map_err(|e| CliError::config(format!("--out {}: {e}", out.display())))?;
     for path in [
         write(out, "report.json", report.json.as_bytes())?,

@@ -1,13 +1,15 @@
 //! `send`, `inbox` and `signal status|withdraw`: sealed signals end to end.
+use super::cursor::{CursorFile, HubLog};
 use super::disclosure::{DisclosureArgs, print_obligations};
 use super::error::{CliError, refusal};
+use super::files::{create_private_dir, write_private};
 use super::format::{now_unix, state_name, urgency_name, when};
 use super::keys::{Identity, OpenerArgs, SignerArgs};
 use signaalhub_client::envelope::{self, RecipientKey, RecipientSecrets};
 use signaalhub_client::{ClientError, HubClient};
 use signaalhub_proto::pb;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// How long `inbox --once` waits for the next item before it stops.
@@ -273,75 +275,18 @@ async fn open_item(
     envelope::open(env, me, &key).map_err(|e| e.to_string())
 }
 
-/// Writes `bytes` to `path` through a temporary file, so a crash leaves the old file or the new;
-/// readable by the owner only (payloads are about children at risk).
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
-    use std::io::Write;
-    let tmp = path.with_extension("tmp");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options
-        .open(&tmp)
-        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))
-}
-
-/// Creates the inbox folder, accessible by the owner only.
-pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)
-}
-
-/// The last acknowledged cursor per organisation (`<oin> <cursor>` lines), so several
-/// organisations can share one folder without skipping each other's signals.
-struct Cursors(std::collections::BTreeMap<String, u64>, PathBuf);
-
-impl Cursors {
-    fn load(file: PathBuf) -> Result<Cursors, CliError> {
-        let text = match std::fs::read_to_string(&file) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(e) => return Err(CliError::config(format!("{}: {e}", file.display()))),
-        };
-        let mut map = std::collections::BTreeMap::new();
-        for line in text.lines().filter(|l| !l.trim().is_empty()) {
-            let parsed = line
-                .split_once(' ')
-                .and_then(|(oin, c)| Some((oin.to_owned(), c.trim().parse().ok()?)));
-            let (oin, cursor) = parsed.ok_or_else(|| {
-                CliError::config(format!(
-                    "{}: {line:?} is not `<oin> <cursor>`; fix or remove it, or pass --after",
-                    file.display()
-                ))
-            })?;
-            map.insert(oin, cursor);
-        }
-        Ok(Cursors(map, file))
-    }
-
-    fn save(&mut self, oin: &str, cursor: u64) -> Result<(), CliError> {
-        self.0.insert(oin.to_owned(), cursor);
-        let text: String = self.0.iter().map(|(o, c)| format!("{o} {c}\n")).collect();
-        write_atomic(&self.1, text.as_bytes())
-    }
-}
-
 /// Streams the inbox, opening, saving and acknowledging each item.
 pub async fn inbox(hub: &mut HubClient, me: &Identity, a: InboxArgs) -> Result<(), CliError> {
     let my_oin = me.oin(hub).await?;
     let secrets = me.recipient_secrets(&my_oin, &a.opener)?;
     create_private_dir(&a.out)
         .map_err(|e| CliError::config(format!("--out {}: {e}", a.out.display())))?;
-    let mut cursors = Cursors::load(a.out.join(".cursor"))?;
-    let after = a
-        .after
-        .unwrap_or_else(|| cursors.0.get(&my_oin).copied().unwrap_or(0));
+    let mut cursors = CursorFile::load(a.out.join(".cursor"))?;
+    let now = HubLog::current(hub).await?;
+    if let Some(notice) = cursors.bind(hub, now).await? {
+        eprintln!("signaal: {notice}");
+    }
+    let after = a.after.unwrap_or_else(|| cursors.get(&my_oin).unwrap_or(0));
     let mut stream = hub.stream_inbox(after).await?;
     let mut keys = SenderKeyCache::default();
     let (mut opened, mut failed) = (0usize, 0usize);
@@ -373,7 +318,7 @@ pub async fn inbox(hub: &mut HubClient, me: &Identity, a: InboxArgs) -> Result<(
                 let file = a
                     .out
                     .join(format!("{}-{}.bin", item.sender_oin, item.signal_id));
-                write_atomic(&file, &payload)?;
+                write_private(&file, &payload)?;
                 println!("{line}  {} bytes -> {}", payload.len(), file.display());
                 if !item.basis.is_empty() {
                     println!(
@@ -386,7 +331,7 @@ pub async fn inbox(hub: &mut HubClient, me: &Identity, a: InboxArgs) -> Result<(
                 if !a.no_ack {
                     hub.ack_signal(&item.sender_oin, &item.signal_id).await?;
                     if !hold_cursor {
-                        cursors.save(&my_oin, item.cursor)?;
+                        cursors.save(hub, &my_oin, item.cursor).await?;
                     }
                 }
             }
@@ -397,6 +342,7 @@ pub async fn inbox(hub: &mut HubClient, me: &Identity, a: InboxArgs) -> Result<(
             }
         }
     }
+    cursors.finish(hub).await?;
     println!(
         "{opened} opened{}, {failed} not opened",
         if a.no_ack { "" } else { " and acknowledged" }
@@ -464,27 +410,6 @@ mod tests {
             "{a}"
         );
         assert_ne!(Some(a), b);
-    }
-
-    #[test]
-    fn cursors_are_kept_per_organisation() {
-        let dir = std::env::temp_dir().join(format!("signaal-cursors-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        assert!(create_private_dir(&dir).is_ok());
-        let file = dir.join(".cursor");
-        let Ok(mut c) = Cursors::load(file.clone()) else {
-            panic!("a missing file is no cursors")
-        };
-        assert!(c.0.is_empty());
-        assert!(c.save("00000009905000000000", 4).is_ok());
-        assert!(c.save("00000009906000000000", 9).is_ok());
-        assert!(c.save("00000009905000000000", 7).is_ok());
-        let again = Cursors::load(file.clone()).map(|c| c.0).unwrap_or_default();
-        assert_eq!(again.get("00000009905000000000"), Some(&7));
-        assert_eq!(again.get("00000009906000000000"), Some(&9));
-        assert!(std::fs::write(&file, "garbage\n").is_ok());
-        assert!(Cursors::load(file).is_err());
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

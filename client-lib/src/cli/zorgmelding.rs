@@ -1,11 +1,13 @@
 //! `signaal zorgmelding ...` (police fragments, Veilig Thuis's melding inbox) and
 //! `signaal triage ...` (triage, family refusal, handover to the wijkteam, receiving it).
 //! See docs/ZORGMELDING.md for the walk-through.
+use super::cursor::{CursorFile, HubLog};
 use super::disclosure::{print_obligations, resolve_oin};
 use super::error::{CliError, refusal};
+use super::files::{create_private_dir, write_private};
 use super::format::{now_unix, when};
 use super::keys::{Identity, OpenerArgs, SignerArgs};
-use super::signals::{create_private_dir, current_encryption_keys, write_atomic};
+use super::signals::current_encryption_keys;
 use signaalhub_client::envelope::{self, RecipientSecrets};
 use signaalhub_client::{ClientError, HubClient};
 use signaalhub_proto::pb;
@@ -542,16 +544,12 @@ async fn inbox(hub: &mut HubClient, me: &Identity, a: InboxArgs) -> Result<(), C
     let secrets = me.recipient_secrets(&my_oin, &a.opener)?;
     create_private_dir(&a.out)
         .map_err(|e| CliError::config(format!("--out {}: {e}", a.out.display())))?;
-    let cursor_file = a.out.join(".zorgmelding-cursor");
-    let saved = match std::fs::read_to_string(&cursor_file) {
-        Ok(t) => t.trim().parse::<u64>().map_err(|_| {
-            CliError::config(format!(
-                "{} is not a cursor; fix or remove it, or pass --after",
-                cursor_file.display()
-            ))
-        })?,
-        Err(_) => 0,
-    };
+    let mut cursors = CursorFile::load(a.out.join(".zorgmelding-cursor"))?;
+    let now = HubLog::current(hub).await?;
+    if let Some(notice) = cursors.bind(hub, now).await? {
+        eprintln!("signaal: {notice}");
+    }
+    let saved = cursors.get(&my_oin).unwrap_or(0);
     let mut stream = hub.stream_zorgmeldingen(a.after.unwrap_or(saved)).await?;
     let (mut items, mut failed) = (0usize, 0usize);
     loop {
@@ -580,7 +578,7 @@ async fn inbox(hub: &mut HubClient, me: &Identity, a: InboxArgs) -> Result<(), C
             match open(hub, &secrets, env).await {
                 Ok(p) => {
                     let file = dir.join(format!("{}-{}.bin", f.sequence, kind_name(f.kind)));
-                    write_atomic(&file, &p)?;
+                    write_private(&file, &p)?;
                     println!(
                         "    #{} opened: {} bytes -> {}",
                         f.sequence,
@@ -595,12 +593,16 @@ async fn inbox(hub: &mut HubClient, me: &Identity, a: InboxArgs) -> Result<(), C
             }
         }
         items += 1;
-        if ok {
-            write_atomic(&cursor_file, format!("{}\n", item.cursor).as_bytes())?;
-        } else {
+        if !ok {
             failed += 1;
         }
+        // After a melding that did not open, the saved cursor stays before it, so the next run
+        // streams it again.
+        if failed == 0 {
+            cursors.save(hub, &my_oin, item.cursor).await?;
+        }
     }
+    cursors.finish(hub).await?;
     println!("{items} zorgmelding item(s), {failed} with fragments that did not open");
     if failed > 0 {
         return Err(CliError::Failed(format!(
@@ -860,7 +862,7 @@ async fn handover(hub: &mut HubClient, me: &Identity, a: HandoverArgs) -> Result
     }
     match &a.letter {
         Some(p) => {
-            write_atomic(p, h.family_letter.as_bytes())?;
+            write_private(p, h.family_letter.as_bytes())?;
             println!("  letter for the family -> {}", p.display());
         }
         None => println!("\n{}", h.family_letter),
@@ -887,7 +889,7 @@ async fn receive(hub: &mut HubClient, me: &Identity, a: ReceiveArgs) -> Result<(
         match open(hub, &secrets, env).await {
             Ok(p) => {
                 let file = dir.join(format!("{}.bin", i + 1));
-                write_atomic(&file, &p)?;
+                write_private(&file, &p)?;
                 println!(
                     "  envelope {} opened: {} bytes -> {}",
                     i + 1,
@@ -902,7 +904,7 @@ async fn receive(hub: &mut HubClient, me: &Identity, a: ReceiveArgs) -> Result<(
         }
     }
     let letter = dir.join("brief-aan-gezin.txt");
-    write_atomic(&letter, h.family_letter.as_bytes())?;
+    write_private(&letter, h.family_letter.as_bytes())?;
     if let Some(c) = &h.veilig_thuis_contact {
         println!(
             "  contact at Veilig Thuis: {} ({}) {} {}",
