@@ -180,3 +180,46 @@ impl Store {
         Ok((c, held))
     }
 }
+
+/// The one way a disclosure's transaction reads the consents it relies on: by id in sorted order,
+/// each row locked FOR SHARE on PostgreSQL (SQLite has one writer at a time). A withdrawal locks
+/// the consent first and then its pending deliveries, so taking consents before the thing to
+/// disclose means a withdrawal either commits first and is seen here, or waits for this
+/// transaction — never a disclosure after a withdrawal. Missing ids are left out.
+pub(super) async fn lock_consents<DB>(
+    tx: &mut sqlx::Transaction<'_, DB>,
+    ids: &[String],
+) -> StoreResult<Vec<Consent>>
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    usize: sqlx::ColumnIndex<DB::Row>,
+    for<'r> String: sqlx::Decode<'r, DB>,
+    for<'r> Option<String>: sqlx::Decode<'r, DB> + sqlx::Type<DB>,
+    for<'r> i64: sqlx::Decode<'r, DB> + sqlx::Type<DB>,
+    for<'r> Option<i64>: sqlx::Decode<'r, DB> + sqlx::Type<DB>,
+    for<'r> bool: sqlx::Decode<'r, DB> + sqlx::Type<DB>,
+{
+    let share = if DB::NAME == "PostgreSQL" {
+        " FOR SHARE"
+    } else {
+        ""
+    };
+    let mut sorted: Vec<&String> = ids.iter().collect();
+    sorted.sort();
+    sorted.dedup();
+    let sql = format!("SELECT {COLUMNS} FROM consents WHERE consent_id = $1{share}");
+    let mut out = Vec::new();
+    for id in sorted {
+        if let Some(r) = sqlx::query(&sql)
+            .bind(id.clone())
+            .fetch_optional(&mut **tx)
+            .await?
+        {
+            out.push(consent_from_row(&r)?);
+        }
+    }
+    Ok(out)
+}

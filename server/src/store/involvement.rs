@@ -211,30 +211,6 @@ macro_rules! case_view_tx {
     }};
 }
 
-/// Consents by id inside `$tx`, locked FOR SHARE on PostgreSQL (a withdrawal either commits first
-/// and is seen, or waits).
-macro_rules! consents_tx {
-    ($tx:expr, $ids:expr, $share:expr) => {{
-        let mut ids: Vec<&String> = $ids.iter().collect();
-        ids.sort();
-        ids.dedup();
-        let mut out: Vec<Consent> = Vec::new();
-        for id in ids {
-            if let Some(r) = sqlx::query(&format!(
-                "SELECT {} FROM consents WHERE consent_id = $1{}",
-                super::consent::COLUMNS,
-                $share
-            ))
-            .bind(id)
-            .fetch_optional(&mut *$tx)
-            .await?
-            {
-                out.push(super::consent::consent_from_row(&r)?);
-            }
-        }
-        out
-    }};
-}
 
 /// What a registration did.
 #[derive(Debug, Clone)]
@@ -267,14 +243,6 @@ pub trait MatchDecider {
 }
 
 impl Store {
-    fn share_lock(&self) -> &'static str {
-        if matches!(self, Store::Postgres(_)) {
-            " FOR SHARE"
-        } else {
-            ""
-        }
-    }
-
     /// Whether `org` has an active involvement at `now` with the person stored under any of
     /// `subject`'s pseudonyms.
     pub async fn is_involved(
@@ -341,7 +309,6 @@ impl Store {
         decider: &(dyn MatchDecider + Sync),
     ) -> StoreResult<Registered> {
         let is_pg = matches!(self, Store::Postgres(_));
-        let share = self.share_lock();
         let existing_sql = format!(
             "SELECT involvement_id FROM involvements WHERE org_oin = $1 AND ended_at IS NULL AND subject IN ({}) ORDER BY registered_at, involvement_id",
             super::placeholders(2, subject_all.len().max(1))
@@ -434,7 +401,7 @@ impl Store {
                 let mut withheld: Vec<PendingEntry> = Vec::new();
                 for &(ai, bi) in &pairs {
                     let ids = group[ai].basis.consent_ids.clone();
-                    let consents = consents_tx!(tx, ids, share);
+                    let consents = super::consent::lock_consents(&mut tx, &ids).await?;
                     if let Err(e) = decider.decide(&group[ai], &consents, &group[bi]) {
                         withheld.push(*e);
                     }
@@ -716,7 +683,6 @@ impl Store {
             -> Result<Vec<(PendingEntry, Option<Notification>)>, (Vec<PendingEntry>, E)>,
     ) -> StoreResult<Result<PlanVersion, E>> {
         let is_pg = matches!(self, Store::Postgres(_));
-        let share = self.share_lock();
         let refused = on_writer!(self, p => {
             let mut tx = p.begin().await?;
             lock_register!(tx);
@@ -728,7 +694,7 @@ impl Store {
                 return Err(StoreError::Conflict(format!("safety plan version {} (the latest is {})", plan.version, c.plan_version)));
             }
             let view = case_view_tx!(tx, c);
-            let consents = consents_tx!(tx, consent_ids, share);
+            let consents = super::consent::lock_consents(&mut tx, consent_ids).await?;
             match decide(&view, &consents) {
                 Ok(items) => {
                     sqlx::query(&format!("INSERT INTO safety_plans ({PLAN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))

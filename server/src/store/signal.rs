@@ -451,24 +451,11 @@ impl Store {
         } else {
             " FOR UPDATE"
         };
-        let share = if matches!(self, Store::Sqlite { .. }) {
-            ""
-        } else {
-            " FOR SHARE"
-        };
         let state = on_writer!(self, p => {
             let mut tx = p.begin().await?;
             // Lock order: consents first, then the delivery — the same order as a withdrawal
             // (consent, then its pending deliveries), so the two can never deadlock.
-            let mut ids: Vec<&String> = consent_ids.iter().collect();
-            ids.sort();
-            let mut consents = Vec::new();
-            for id in ids {
-                if let Some(r) = sqlx::query(&format!("SELECT {} FROM consents WHERE consent_id = $1{share}", super::consent::COLUMNS))
-                    .bind(id).fetch_optional(&mut *tx).await? {
-                    consents.push(super::consent::consent_from_row(&r)?);
-                }
-            }
+            let consents = super::consent::lock_consents(&mut tx, consent_ids).await?;
             let current: Option<String> = sqlx::query_scalar(&format!("SELECT state FROM deliveries WHERE recipient_oin = $1 AND sender_oin = $2 AND signal_id = $3{lock}"))
                 .bind(recipient).bind(sender).bind(signal_id).fetch_optional(&mut *tx).await?;
             let current = current.and_then(|s| DeliveryState::parse(&s)).ok_or_else(|| StoreError::NotFound(format!("delivery of {signal_id}")))?;

@@ -566,19 +566,10 @@ impl Store {
         decide: impl FnOnce(&[Consent]) -> HandoverVerdict,
     ) -> StoreResult<HandoverState> {
         let is_pg = matches!(self, Store::Postgres(_));
-        let share = if is_pg { " FOR SHARE" } else { "" };
         let lock = if is_pg { " FOR UPDATE" } else { "" };
         let state = on_writer!(self, p => {
             let mut tx = p.begin().await?;
-            let mut ids: Vec<&String> = consent_ids.iter().collect();
-            ids.sort();
-            let mut consents = Vec::new();
-            for id in ids {
-                if let Some(r) = sqlx::query(&format!("SELECT {} FROM consents WHERE consent_id = $1{share}", super::consent::COLUMNS))
-                    .bind(id).fetch_optional(&mut *tx).await? {
-                    consents.push(super::consent::consent_from_row(&r)?);
-                }
-            }
+            let consents = super::consent::lock_consents(&mut tx, consent_ids).await?;
             let current: Option<String> = sqlx::query_scalar(&format!("SELECT state FROM handovers WHERE sender_oin = $1 AND handover_id = $2{lock}"))
                 .bind(sender).bind(handover_id).fetch_optional(&mut *tx).await?;
             let current = current.and_then(|s| HandoverState::parse(&s)).ok_or_else(|| StoreError::NotFound(format!("handover {handover_id}")))?;
