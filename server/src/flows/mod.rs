@@ -6,6 +6,7 @@
 //! ([`envelope`]), the idempotency rule ([`idempotency`]) and the error type ([`error`]); the log
 //! entry is built by `ledger::PendingEntry::new` through [`Ctx::entry`] / [`Ctx::entry_for`].
 //! Flows never name `tonic` or the generated `pb` types.
+pub mod consent;
 pub mod ctx;
 pub mod decision;
 pub mod envelope;

@@ -420,6 +420,12 @@ impl PendingEntry {
         self
     }
 
+    /// The data categories, when the act has no single purpose.
+    pub fn categories(mut self, categories: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.entry.categories = categories.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// The basis relied on, with the consent and emergency check flags it implies.
     pub fn basis(mut self, basis: &crate::domain::basis::Basis) -> Self {
         self.entry.basis = basis.log_strings();

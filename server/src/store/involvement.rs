@@ -211,7 +211,6 @@ macro_rules! case_view_tx {
     }};
 }
 
-
 /// What a registration did.
 #[derive(Debug, Clone)]
 pub struct Registered {

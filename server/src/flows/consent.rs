@@ -1,0 +1,253 @@
+//! Consents: record, withdraw, list. Every change and every listing is appended to the
+//! disclosure log in the same transaction.
+use super::error::{FlowError, FlowResult, Violations, echo, reject};
+use super::policy::check_list;
+use super::{Ctx, now, random_id};
+use crate::auth::Caller;
+use crate::domain::consent::{Consent, ConsentTo, Facts, Giver};
+use crate::ids::Bsn;
+use crate::ledger::{EntryOutcome, Event};
+use crate::store::StoreError;
+
+/// Longest consent validity: five years.
+pub const MAX_VALIDITY_SECS: i64 = 5 * 365 * 24 * 3600;
+
+/// A recipient a consent names, with the request field it came from (for error details).
+#[derive(Debug, Clone)]
+pub struct NamedRecipient {
+    /// The organisation or sector.
+    pub to: ConsentTo,
+    /// `recipients.oin`, `recipients.sector` or `recipients.sector_name`.
+    pub field: &'static str,
+}
+
+/// `RecordConsent`. Like `CheckBasis` it names every bad field at once: the edge hands its own
+/// findings over in `invalid`.
+#[derive(Debug, Clone)]
+pub struct RecordConsent {
+    /// The person the consent is about (`None`: the edge found the BSN invalid).
+    pub subject: Option<Bsn>,
+    /// Facts about the subject at recording.
+    pub facts: Facts,
+    /// Who consented.
+    pub givers: Vec<Giver>,
+    /// To whom.
+    pub recipients: Vec<NamedRecipient>,
+    /// For which purposes.
+    pub purposes: Vec<String>,
+    /// Which categories.
+    pub categories: Vec<String>,
+    /// From (unix seconds; default now).
+    pub valid_from: Option<i64>,
+    /// Until (unix seconds; required).
+    pub valid_until: Option<i64>,
+    /// Explicit consent (art. 9 AVG).
+    pub explicit: bool,
+    /// Reference to the evidence (e.g. SHA-256 of the signed form).
+    pub evidence_reference: Option<String>,
+    /// The role acted in.
+    pub acting_role: String,
+    /// What the edge found wrong.
+    pub invalid: Violations,
+}
+
+/// Whether `caller`'s organisation recorded the consent or is one of its recipients.
+fn concerns(c: &Consent, caller: &Caller) -> bool {
+    c.recorded_by_oin == caller.oin().as_str()
+        || c.recipients.iter().any(|r| match r {
+            ConsentTo::Oin(o) => o == caller.oin().as_str(),
+            ConsentTo::Sector(s) => s == caller.sector().as_str(),
+        })
+}
+
+/// `RecordConsent`: stores the consent with its `consent_recorded` entry.
+pub async fn record(ctx: &Ctx, caller: &Caller, cmd: RecordConsent) -> FlowResult<Consent> {
+    let role = ctx.acting_role(caller, &cmd.acting_role)?;
+    ctx.require_convenant_role(caller, &role)?;
+    let p = &ctx.policy;
+    let mut bad = cmd.invalid;
+    for r in &cmd.recipients {
+        if let ConsentTo::Sector(s) = &r.to
+            && !p.is_known_sector(s)
+        {
+            bad.push((
+                r.field,
+                if r.field == "recipients.sector" {
+                    "a sector that takes part in the convenant".into()
+                } else {
+                    format!("{:?} is not a sector of the convenant", echo(s))
+                },
+            ));
+        }
+    }
+    check_list(
+        "purposes",
+        &cmd.purposes,
+        |n| p.is_known_purpose(n),
+        true,
+        &mut bad,
+    );
+    check_list(
+        "categories",
+        &cmd.categories,
+        |n| p.is_known_category(n),
+        true,
+        &mut bad,
+    );
+    let t = now();
+    let valid_from = cmd.valid_from.unwrap_or(t);
+    let valid_until = match cmd.valid_until {
+        None => {
+            bad.push((
+                "valid_until",
+                "a consent is given for a period: set its end".into(),
+            ));
+            0
+        }
+        Some(u) if u <= valid_from => {
+            bad.push(("valid_until", "must be after valid_from".into()));
+            0
+        }
+        Some(u) if u - valid_from > MAX_VALIDITY_SECS => {
+            bad.push(("valid_until", "at most five years after valid_from".into()));
+            0
+        }
+        Some(u) => u,
+    };
+    reject(bad)?;
+    let Some(bsn) = &cmd.subject else {
+        return Err(FlowError::invalid("subject_bsn", "not a valid BSN"));
+    };
+    let subject = ctx.pseudonymizer.subject(bsn);
+    // Keep the record as long as anything disclosed under it may be kept.
+    let longest = cmd
+        .purposes
+        .iter()
+        .filter_map(|pu| p.retention_for(pu))
+        .max()
+        .unwrap_or(0) as i64;
+    let consent = Consent {
+        id: random_id("c_")?,
+        subject: subject.current().clone(),
+        recorded_by_oin: caller.oin().to_string(),
+        recorded_by: caller.professional.id.clone(),
+        givers: cmd.givers,
+        recipients: cmd.recipients.into_iter().map(|r| r.to).collect(),
+        purposes: cmd.purposes,
+        categories: cmd.categories,
+        valid_from,
+        valid_until,
+        explicit: cmd.explicit,
+        evidence_reference: cmd.evidence_reference,
+        facts: cmd.facts,
+        recorded_at: t,
+        withdrawn_at: None,
+        withdrawn_by: None,
+        retain_until: valid_until + longest,
+    };
+    let mut e = ctx
+        .entry(
+            caller,
+            &role,
+            Event::ConsentRecorded,
+            EntryOutcome::Recorded,
+        )
+        .subjects([subject.as_str()])
+        .categories(consent.categories.iter().cloned())
+        .basis_strings(
+            consent
+                .purposes
+                .iter()
+                .map(|p| format!("purpose:{p}"))
+                .collect(),
+        )
+        .reference(consent.id.clone());
+    e.entry.purpose = consent.purposes.first().cloned();
+    e.entry.checks.consent = true;
+    ctx.store.insert_consent(&consent, &e).await?;
+    Ok(consent)
+}
+
+/// `WithdrawConsent`: records the withdrawal and holds back, in the same transaction, every
+/// pending delivery that relied on the consent. Returns the consent and how many were held back.
+pub async fn withdraw(
+    ctx: &Ctx,
+    caller: &Caller,
+    consent_id: &str,
+    withdrawn_by: &str,
+) -> FlowResult<(Consent, u32)> {
+    let role = ctx.acting_role(caller, "")?;
+    let existing = ctx
+        .store
+        .get_consents(&[consent_id.to_owned()])
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| FlowError::NotFound(format!("no consent {:?}", echo(consent_id))))?;
+    if !concerns(&existing, caller) {
+        return Err(FlowError::Forbidden(
+            "only the organisation that recorded a consent, or one it names as recipient, can register its withdrawal".into(),
+        ));
+    }
+    let e = ctx
+        .entry(
+            caller,
+            &role,
+            Event::ConsentWithdrawn,
+            EntryOutcome::Recorded,
+        )
+        .subjects([existing.subject.as_str()])
+        .categories(existing.categories.iter().cloned())
+        .reference(existing.id.clone());
+    ctx.store
+        .withdraw_consent(
+            consent_id,
+            withdrawn_by,
+            e.entry.at,
+            &e,
+            |recipient, _sender, signal_id| {
+                ctx.entry(caller, &role, Event::SignalWithheld, EntryOutcome::Withheld)
+                    .subjects([existing.subject.as_str()])
+                    .recipient(recipient)
+                    .categories(existing.categories.iter().cloned())
+                    .basis_strings(vec![format!("consent:{}", existing.id)])
+                    .reasons(["CONSENT_WITHDRAWN"])
+                    .reference(signal_id)
+            },
+        )
+        .await
+        .map_err(|err| match err {
+            StoreError::Conflict(_) => {
+                FlowError::Precondition("this consent was already withdrawn".into())
+            }
+            other => other.into(),
+        })
+}
+
+/// `ListConsents`: the consents about `subject` that the caller's organisation recorded or is
+/// named in (active ones unless `include_inactive`); the listing is logged as a read.
+pub async fn list(
+    ctx: &Ctx,
+    caller: &Caller,
+    subject: &Bsn,
+    include_inactive: bool,
+) -> FlowResult<Vec<Consent>> {
+    let role = ctx.acting_role(caller, "")?;
+    ctx.require_convenant_role(caller, &role)?;
+    let subject = ctx.pseudonymizer.subject(subject);
+    let t = now();
+    let consents: Vec<Consent> = ctx
+        .store
+        .list_consents(subject.all())
+        .await?
+        .into_iter()
+        .filter(|k| concerns(k, caller))
+        .filter(|k| include_inactive || (k.withdrawn_at.is_none() && k.valid_until > t))
+        .collect();
+    // Listing consents is a read of personal data: logged.
+    let e = ctx
+        .entry(caller, &role, Event::ConsentsListed, EntryOutcome::Recorded)
+        .subjects([subject.as_str()]);
+    ctx.store.append_log(std::slice::from_ref(&e)).await?;
+    Ok(consents)
+}
