@@ -151,3 +151,26 @@ pub async fn serve(
     }));
     (format!("https://localhost:{port}"), stop)
 }
+
+/// The permission bits of `path` (0o600, 0o700, ...).
+pub fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// Whether `s` is an RFC 3339 date in UTC as the CLI prints them (`2026-12-05T06:28:23Z`).
+pub fn is_rfc3339_utc(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 20
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            10 => *c == b'T',
+            13 | 16 => *c == b':',
+            19 => *c == b'Z',
+            _ => c.is_ascii_digit(),
+        })
+}
