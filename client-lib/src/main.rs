@@ -9,6 +9,7 @@ mod cli {
     pub mod keys;
     pub mod log;
     pub mod maatregel;
+    pub mod output;
     pub mod signals;
     pub mod zorgmelding;
 }
@@ -17,6 +18,8 @@ use clap::{Parser, Subcommand};
 use cli::disclosure::{DisclosureArgs, facts, print_decision};
 use cli::error::{CliError, EXIT_CONFIG};
 use cli::keys::Identity;
+use cli::output::Out;
+use serde_json::json;
 use signaalhub_client::{ClientError, ConnectOptions, HubClient, TokenSource, sector_from_name};
 use signaalhub_proto::pb;
 use std::path::PathBuf;
@@ -66,6 +69,11 @@ struct Cli {
     /// The name in the hub's certificate, if not the endpoint's host.
     #[arg(long, global = true)]
     domain: Option<String>,
+    /// Print one JSON document on stdout instead of text (commands that keep listening: one
+    /// document per line per item). Dates are RFC 3339 in UTC. On failure the document is
+    /// `{"error": {...}}`; the exit code is the same as without --json.
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -328,6 +336,7 @@ fn org_line(o: &pb::Organization) -> String {
 }
 
 async fn run(cli: Cli) -> Result<(), CliError> {
+    let out = Out { json: cli.json };
     // Offline: needs no hub, and must not trust one.
     if let Command::Log {
         command:
@@ -338,7 +347,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             },
     } = &cli.command
     {
-        return cli::log::verify_proof(report, key_id, public_key);
+        return cli::log::verify_proof(report, key_id, public_key, out);
     }
     let me = Identity::new(
         cli.kit.as_deref(),
@@ -349,6 +358,15 @@ async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Whoami => {
             let me = hub.who_am_i().await?;
+            if out.json {
+                out.emit(&json!({
+                    "organization": me.organization.as_ref().map(cli::output::organization),
+                    "professional": me.professional,
+                    "roles": me.roles,
+                    "token_expires_at": cli::format::ts(me.token_expires_at.as_ref()),
+                }));
+                return Ok(());
+            }
             if let Some(o) = &me.organization {
                 println!(
                     "organisation: {} ({}), sector {}, region {}",
@@ -358,7 +376,11 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             println!("professional: {}", me.professional);
             println!("roles:        {}", me.roles.join(", "));
             if let Some(t) = me.token_expires_at {
-                println!("token expires: {} (unix seconds)", t.seconds);
+                println!(
+                    "token expires: {} ({})",
+                    cli::format::utc(t.seconds),
+                    cli::format::relative(t.seconds)
+                );
             }
         }
         Command::Orgs {
@@ -373,6 +395,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                     .ok_or_else(|| CliError::config(format!("unknown sector {s:?}")))?,
             };
             let mut page_token = String::new();
+            let mut all = Vec::new();
             loop {
                 let r = hub
                     .list_organizations(pb::ListOrganizationsRequest {
@@ -385,16 +408,28 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                     })
                     .await?;
                 for o in &r.organizations {
-                    println!("{}", org_line(o));
+                    if out.human() {
+                        println!("{}", org_line(o));
+                    }
+                    all.push(cli::output::organization(o));
                 }
                 if r.next_page_token.is_empty() {
                     break;
                 }
                 page_token = r.next_page_token;
             }
+            out.emit(&json!({ "organizations": all }));
         }
         Command::Org { oin } => {
             let r = hub.get_organization(&oin).await?;
+            if out.json {
+                out.emit(&json!({
+                    "organization": r.organization.as_ref().map(cli::output::organization),
+                    "encryption_keys": r.encryption_keys.iter().map(cli::output::public_key).collect::<Vec<_>>(),
+                    "signing_keys": r.signing_keys.iter().map(cli::output::public_key).collect::<Vec<_>>(),
+                }));
+                return Ok(());
+            }
             if let Some(o) = &r.organization {
                 println!("{}", org_line(o));
             }
@@ -420,25 +455,44 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Check { d } => {
             let requests = d.check_requests(&mut hub).await?;
             let several = requests.len() > 1;
+            let (mut decisions, mut denied) = (Vec::new(), 0usize);
+            let total = requests.len();
             for req in requests {
-                if several {
-                    println!("to {}:", req.recipient_oin);
+                let recipient = req.recipient_oin.clone();
+                if several && out.human() {
+                    println!("to {recipient}:");
                 }
                 let decision = hub.check_basis(req).await?;
-                print_decision(&decision);
+                if decision.outcome != pb::Outcome::Allow as i32 {
+                    denied += 1;
+                }
+                if out.human() {
+                    print_decision(&decision);
+                }
+                let mut j = cli::output::decision(&decision);
+                j["recipient_oin"] = json!(recipient);
+                decisions.push(j);
+            }
+            out.emit(&json!({ "allowed": denied == 0, "decisions": decisions }));
+            if denied > 0 {
+                return Err(CliError::Answered(format!(
+                    "DENIED for {denied} of {total} recipient(s): the convenant does not allow this disclosure"
+                )));
             }
         }
-        Command::Send(a) => cli::signals::send(&mut hub, &me, *a).await?,
-        Command::Inbox(a) => cli::signals::inbox(&mut hub, &me, a).await?,
+        Command::Send(a) => cli::signals::send(&mut hub, &me, *a, out).await?,
+        Command::Inbox(a) => cli::signals::inbox(&mut hub, &me, a, out).await?,
         Command::Signal { command } => match command {
             SignalCommand::Status { id, sender } => {
-                cli::signals::status(&mut hub, &me, &id, sender).await?
+                cli::signals::status(&mut hub, &me, &id, sender, out).await?
             }
-            SignalCommand::Withdraw { id } => cli::signals::withdraw(&mut hub, &id).await?,
+            SignalCommand::Withdraw { id } => cli::signals::withdraw(&mut hub, &id, out).await?,
         },
         Command::Log { command } => match command {
-            LogCommand::Checkpoint => cli::log::checkpoint(&mut hub).await?,
-            LogCommand::Report { bsn, out } => cli::log::report(&mut hub, &bsn, &out).await?,
+            LogCommand::Checkpoint => cli::log::checkpoint(&mut hub, out).await?,
+            LogCommand::Report { bsn, out: dir } => {
+                cli::log::report(&mut hub, &bsn, &dir, out).await?
+            }
             LogCommand::VerifyProof { .. } => {}
         },
         Command::Consent { command } => match command {
@@ -497,31 +551,60 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                         acting_role: role,
                     })
                     .await?;
-                print_consent(&c);
+                if out.human() {
+                    print_consent(&c);
+                }
+                out.emit(&cli::output::consent(&c));
             }
             ConsentCommand::Withdraw { id, by } => {
                 let r = hub.withdraw_consent(&id, &by).await?;
+                if out.json {
+                    out.emit(&json!({
+                        "consent": r.consent.as_ref().map(cli::output::consent),
+                        "signals_withheld": r.signals_withheld,
+                    }));
+                    return Ok(());
+                }
                 if let Some(c) = &r.consent {
                     print_consent(c);
                 }
                 println!("signals held back: {}", r.signals_withheld);
             }
             ConsentCommand::List { bsn, all } => {
-                for c in hub.list_consents(&bsn, all).await? {
-                    print_consent(&c);
+                let consents = hub.list_consents(&bsn, all).await?;
+                if out.human() {
+                    for c in &consents {
+                        print_consent(c);
+                    }
                 }
+                out.emit(&json!({
+                    "consents": consents.iter().map(cli::output::consent).collect::<Vec<_>>()
+                }));
             }
         },
         Command::Zorgmelding { command } => {
-            cli::zorgmelding::zorgmelding(&mut hub, &me, command).await?
+            cli::zorgmelding::zorgmelding(&mut hub, &me, command, out).await?
         }
-        Command::Triage { command } => cli::zorgmelding::triage(&mut hub, &me, command).await?,
-        Command::Maatregel(a) => cli::maatregel::run(&mut hub, a).await?,
-        Command::Involvement(a) => cli::involvement::run(&mut hub, &me, a).await?,
-        Command::Profile(a) => cli::involvement::profile(&mut hub, a).await?,
+        Command::Triage { command } => {
+            cli::zorgmelding::triage(&mut hub, &me, command, out).await?
+        }
+        Command::Maatregel(a) => cli::maatregel::run(&mut hub, a, out).await?,
+        Command::Involvement(a) => cli::involvement::run(&mut hub, &me, a, out).await?,
+        Command::Profile(a) => cli::involvement::profile(&mut hub, a, out).await?,
         Command::Health => {
             let s = hub.health("").await?;
-            println!("{}", if s == 1 { "SERVING" } else { "NOT_SERVING" });
+            let serving =
+                s == tonic_health::pb::health_check_response::ServingStatus::Serving as i32;
+            let name = tonic_health::pb::health_check_response::ServingStatus::try_from(s)
+                .map(|x| x.as_str_name().to_owned())
+                .unwrap_or_else(|_| format!("status {s}"));
+            if out.human() {
+                println!("{name}");
+            }
+            out.emit(&json!({ "status": name, "serving": serving }));
+            if !serving {
+                return Err(CliError::Answered(format!("the hub is {name}")));
+            }
         }
     }
     Ok(())
@@ -542,10 +625,14 @@ async fn main() -> ExitCode {
             };
         }
     };
+    let json = cli.json;
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("signaal: {}", e.describe());
+            if json && let Some(doc) = e.json() {
+                println!("{doc}");
+            }
             ExitCode::from(e.exit_code())
         }
     }

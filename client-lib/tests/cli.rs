@@ -5,7 +5,8 @@
 
 mod common;
 
-use common::{Cli, WIJKTEAM, id, quickstart, serve};
+use common::{Cli, SCHOOL, WIJKTEAM, id, is_rfc3339_utc, mode, quickstart, serve};
+use serde_json::Value;
 
 /// The school records both parents' consent and sends `n` signals to the wijkteam with ids
 /// `<prefix>-1..n`.
@@ -200,4 +201,249 @@ async fn an_inbox_cursor_belongs_to_one_hub() {
     .await;
     let _ = stop_a.send(());
     let _ = stop_b.send(());
+}
+
+/// The flags of scenario 3's meldcode report (GP -> Veilig Thuis allowed, -> wijkteam denied).
+const MELDRECHT: &[&str] = &[
+    "--purpose",
+    "melding_veilig_thuis",
+    "--category",
+    "gezondheid",
+    "--bsn",
+    "111222333",
+    "--age",
+    "4",
+    "--basis",
+    "meldrecht",
+    "--meldcode-steps",
+    "1,2,3,4",
+    "--afweging",
+    "structureel",
+    "--client-informed",
+    "no",
+    "--not-informed-reason",
+    "telling would endanger the child",
+];
+
+fn with(head: &[&'static str], tail: &[&'static str]) -> Vec<&'static str> {
+    head.iter().chain(tail).copied().collect()
+}
+
+fn text(v: &Value) -> &str {
+    v.as_str().unwrap_or_else(|| panic!("{v} is not a string"))
+}
+
+/// Issue 17 item 5: `--json` gives one document with the ids, the exit codes are the documented
+/// ones (a DENIED check is 1), dates are dates, and what the CLI writes is the owner's only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_is_a_scripting_tool() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (endpoint, stop) = quickstart(tmp.path(), None).await;
+    let k = Cli {
+        dir: tmp.path().to_owned(),
+        endpoint,
+    };
+
+    // Dates: the token expiry is a date, not a unix number.
+    let (code, me) = k.json("school", &["whoami"]).await;
+    assert_eq!(code, 0);
+    assert_eq!(me["organization"]["oin"], SCHOOL);
+    assert!(
+        is_rfc3339_utc(text(&me["token_expires_at"])),
+        "{}",
+        me["token_expires_at"]
+    );
+    let human = k
+        .ok("school", &["whoami"], &["token expires: 20", " UTC (in "])
+        .await;
+    assert!(!human.contains("unix"), "{human}");
+
+    // Exit codes: ALLOWED 0, DENIED 1 (with and without --json), a bad command line 64.
+    let (code, allowed) = k
+        .json(
+            "huisarts",
+            &with(&["check", "--to", "veilig_thuis"], MELDRECHT),
+        )
+        .await;
+    assert_eq!(code, 0, "{allowed}");
+    assert_eq!(allowed["allowed"], true);
+    assert_eq!(allowed["decisions"][0]["outcome"], "ALLOWED");
+    let (code, denied) = k
+        .json("huisarts", &with(&["check", "--to", "wijkteam"], MELDRECHT))
+        .await;
+    assert_eq!(code, 1, "{denied}");
+    assert_eq!(denied["allowed"], false);
+    assert_eq!(denied["decisions"][0]["recipient_oin"], WIJKTEAM);
+    assert_eq!(
+        denied["decisions"][0]["reasons"][0]["code"],
+        "MELDRECHT_ONLY_TO_VEILIG_THUIS"
+    );
+    k.step(
+        1,
+        "huisarts",
+        &with(&["check", "--to", "wijkteam"], MELDRECHT),
+        &["DENIED (policy", "signaal: DENIED for 1 of 1 recipient(s)"],
+    )
+    .await;
+    let (code, usage) = k.run("school", &["check", "--to", "wijkteam"]).await;
+    assert_eq!(code, 64, "{usage}");
+
+    // Ids for scripts: the consent, the signal, and a refusal as an error document.
+    let (code, consent) = k
+        .json(
+            "school",
+            &[
+                "consent",
+                "record",
+                "--bsn",
+                "111222333",
+                "--age",
+                "9",
+                "--gezag",
+                "ouder-1",
+                "--gezag",
+                "ouder-2",
+                "--parent",
+                "ouder-1",
+                "--parent",
+                "ouder-2",
+                "--to",
+                "wijkteam",
+                "--purpose",
+                "vroegtijdige_ondersteuning",
+                "--category",
+                "zorgen_thuissituatie",
+            ],
+        )
+        .await;
+    assert_eq!(code, 0);
+    let c = text(&consent["consent_id"]).to_owned();
+    assert!(
+        c.starts_with("c_") && consent["status"] == "active",
+        "{consent}"
+    );
+    assert!(is_rfc3339_utc(text(&consent["valid_until"])), "{consent}");
+    let send = |consent: &str| -> Vec<String> {
+        [
+            "send",
+            "--to",
+            "wijkteam",
+            "--purpose",
+            "vroegtijdige_ondersteuning",
+            "--category",
+            "zorgen_thuissituatie",
+            "--bsn",
+            "111222333",
+            "--age",
+            "9",
+            "--gezag",
+            "ouder-1",
+            "--gezag",
+            "ouder-2",
+            "--text",
+            "Leerling is al weken stil.",
+            "--consent",
+            consent,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let (code, refused) = k
+        .json(
+            "huisarts",
+            &with(
+                &["send", "--to", "wijkteam", "--text", "Letsel."],
+                MELDRECHT,
+            ),
+        )
+        .await;
+    assert_eq!(code, 1, "{refused}");
+    assert_eq!(refused["error"]["status"], "PERMISSION_DENIED");
+    assert_eq!(refused["error"]["exit_code"], 1);
+    assert!(
+        refused["error"]["reasons"][0]
+            .as_str()
+            .is_some_and(|r| r.ends_with("(MELDRECHT_ONLY_TO_VEILIG_THUIS)")),
+        "{refused}"
+    );
+    let args = send(&c);
+    let (code, sent) = k
+        .json(
+            "school",
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        )
+        .await;
+    assert_eq!(code, 0, "{sent}");
+    let sid = text(&sent["signal_id"]).to_owned();
+    assert!(sid.starts_with("sig-"), "{sent}");
+    assert_eq!(sent["deliveries"][0]["state"], "PENDING");
+
+    // The inbox: the item's file, owner-only, in an owner-only folder.
+    let (code, inbox) = k.json("wijkteam", &["inbox", "--once"]).await;
+    assert_eq!(code, 0, "{inbox}");
+    assert_eq!(inbox["opened"], 1);
+    let item = &inbox["items"][0];
+    assert_eq!(item["signal_id"], sid.as_str());
+    assert_eq!(item["sender_oin"], SCHOOL);
+    let file = tmp.path().join(text(&item["file"]));
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "Leerling is al weken stil."
+    );
+    assert_eq!(mode(&file), 0o600);
+    assert_eq!(mode(&tmp.path().join("inbox")), 0o700);
+    assert_eq!(mode(&tmp.path().join("inbox/.cursor")), 0o600);
+    let (code, status) = k.json("school", &["signal", "status", &sid]).await;
+    assert_eq!(code, 0);
+    assert_eq!(status["deliveries"][0]["state"], "ACKNOWLEDGED");
+    assert!(is_rfc3339_utc(text(&status["sent_at"])), "{status}");
+
+    // The subject access report: its files are the owner's only, and re-verify offline.
+    let (code, cp) = k.json("school", &["log", "checkpoint"]).await;
+    assert_eq!(code, 0);
+    let (kid, key) = (
+        text(&cp["key_id"]).to_owned(),
+        text(&cp["public_key"]).to_owned(),
+    );
+    let (code, report) = k
+        .json(
+            "school",
+            &[
+                "--fg",
+                "log",
+                "report",
+                "--bsn",
+                "111222333",
+                "--out",
+                "report",
+            ],
+        )
+        .await;
+    assert_eq!(code, 0, "{report}");
+    assert!(report["entries_verified"].as_u64().unwrap() > 0, "{report}");
+    assert_eq!(mode(&tmp.path().join("report")), 0o700);
+    for f in report["files"].as_array().unwrap() {
+        assert_eq!(mode(&tmp.path().join(text(f))), 0o600, "{f}");
+    }
+    let verify = [
+        "log",
+        "verify-proof",
+        "--report",
+        "report/report.pb",
+        "--key-id",
+        &kid,
+        "--public-key",
+    ];
+    let (code, ok) = k.json("school", &with_key(&verify, &key)).await;
+    assert_eq!(code, 0, "{ok}");
+    assert_eq!(ok["entries_verified"], report["entries_verified"]);
+    let (code, bad) = k.json("school", &with_key(&verify, &"00".repeat(32))).await;
+    assert_eq!(code, 1, "{bad}");
+    assert_eq!(bad["error"]["kind"], "failed");
+    let _ = stop.send(());
+}
+
+fn with_key<'a>(head: &[&'a str], key: &'a str) -> Vec<&'a str> {
+    head.iter().copied().chain([key]).collect()
 }

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{Cli, GI, WIJKTEAM, id, quickstart};
+use common::{Cli, GI, WIJKTEAM, id, mode, quickstart};
 use signaalhub_server::store::testing;
 
 async fn zorgmelding_walk_through(k: &Cli) {
@@ -145,7 +145,12 @@ async fn zorgmelding_walk_through(k: &Cli) {
             "--addiction",
             "no",
         ],
-        &["advice: JOINT_VISIT", "(C3_VIOLENCE_WITNESSED_BY_CHILDREN)"],
+        &[
+            "advice: JOINT_VISIT  (samen optrekken",
+            "(C3_VIOLENCE_WITNESSED_BY_CHILDREN)",
+            "toelichting:",
+            "explanation:",
+        ],
     )
     .await;
 
@@ -260,6 +265,7 @@ async fn zorgmelding_walk_through(k: &Cli) {
         &["triage", "receive", "ho-1"],
         &[
             "DELIVERED",
+            "advice: JOINT_VISIT  (samen optrekken: Veilig Thuis en het wijkteam gaan samen op het eerste bezoek / a joint first visit by Veilig Thuis and the wijkteam)",
             "envelope 1 opened: 65 bytes -> overdrachten/ho-1/1.bin",
             "envelope 2 opened: 38 bytes -> overdrachten/ho-1/2.bin",
             "the family's letter -> overdrachten/ho-1/brief-aan-gezin.txt",
@@ -269,6 +275,27 @@ async fn zorgmelding_walk_through(k: &Cli) {
     assert_eq!(k.read("overdrachten/ho-1/1.bin"), incident_text);
     assert_eq!(k.read("overdrachten/ho-1/2.bin"), children_text);
     assert_eq!(k.read("overdrachten/ho-1/brief-aan-gezin.txt"), letter);
+    // What the CLI wrote about the family is the owner's only.
+    for f in [
+        "brief.txt",
+        "overdrachten/ho-1/1.bin",
+        "overdrachten/ho-1/brief-aan-gezin.txt",
+    ] {
+        assert_eq!(mode(&k.dir.join(f)), 0o600, "{f}");
+    }
+    for d in ["overdrachten", "overdrachten/ho-1"] {
+        assert_eq!(mode(&k.dir.join(d)), 0o700, "{d}");
+    }
+    assert_eq!(
+        mode(&k.dir.join(format!("zorgmeldingen/{zm}/1-incident.bin"))),
+        0o600
+    );
+    // For scripts: the advice travels with the handover.
+    let (code, received) = k.json("wijkteam", &["triage", "receive", "ho-1"]).await;
+    assert_eq!(code, 0, "{received}");
+    assert_eq!(received["handover"]["advice"]["advice"], "JOINT_VISIT");
+    assert_eq!(received["handover"]["advice"]["joint_visit"], true);
+    assert_eq!(received["envelopes"][1]["file"], "overdrachten/ho-1/2.bin");
 
     // Scenario 7: a family that does not want the wijkteam stays with Veilig Thuis.
     k.ok(
@@ -516,7 +543,7 @@ async fn maatregel_walk_through(k: &Cli) {
         ],
         &[
             &format!("safety plan of case {case} version 1 by {WIJKTEAM}"),
-            "agreement a1: concerns [] + family  confirmed by []",
+            "agreement a1: concerns the family only  (no organisation confirms it)",
             &format!("agreement a2: concerns [{WIJKTEAM}] + family  confirmed by []"),
             &format!("agreement a3: concerns [{GI}]  confirmed by []"),
         ],
@@ -557,6 +584,27 @@ async fn maatregel_walk_through(k: &Cli) {
     )
     .await;
     let family = k.read("plan-voor-gezin.txt");
+    assert_eq!(mode(&k.dir.join("plan-voor-gezin.txt")), 0o600);
+    let (code, plan) = k
+        .json(
+            "wijkteam",
+            &["involvement", "plan", "show", "--case", &case],
+        )
+        .await;
+    assert_eq!(code, 0, "{plan}");
+    assert_eq!(plan["plan"]["fully_confirmed"], true);
+    assert_eq!(
+        plan["plan"]["agreements"][0]["party_oins"],
+        serde_json::json!([])
+    );
+    assert_eq!(
+        plan["plan"]["agreements"][2]["waiting_for"],
+        serde_json::json!([])
+    );
+    assert_eq!(
+        plan["content"]["title"],
+        "Veiligheidsplan gezin (voorbeeld)"
+    );
     for e in [
         "Vader neemt een time-out bij ruzie en gaat naar zijn broer (vanaf vandaag).",
         "Bevestigd door: Jeugdbescherming Gelderland.",

@@ -36,6 +36,17 @@ fn crash_child_hub() {
         return;
     };
     let (kit, listen) = spec.split_once('|').expect("kit|listen");
+    // If the test process dies without dropping its guard (SIGKILL, abort), this hub is
+    // orphaned: it notices that its parent changed and exits.
+    let parent = std::os::unix::process::parent_id();
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(Duration::from_millis(200));
+            if std::os::unix::process::parent_id() != parent {
+                std::process::exit(0);
+            }
+        }
+    });
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let mut config = Config::load(&Path::new(kit).join("hub.toml"), |_| None).unwrap();

@@ -14,6 +14,10 @@ pub enum CliError {
     Client(ClientError),
     /// A check that did not pass (a proof, a received file).
     Failed(String),
+    /// The command printed its answer, and the answer is negative: a `check` that came back
+    /// DENIED, items that did not open, a hub that is not serving. Exit 1 with this message on
+    /// stderr; with `--json` the answer already was the JSON document.
+    Answered(String),
 }
 
 impl From<ClientError> for CliError {
@@ -68,8 +72,37 @@ impl CliError {
                 text
             }
             CliError::Client(e) => e.to_string(),
-            CliError::Failed(m) => m.clone(),
+            CliError::Failed(m) | CliError::Answered(m) => m.clone(),
         }
+    }
+
+    /// The JSON document printed on stdout with `--json` when a command stops early (`None` when
+    /// the command printed its answer already).
+    pub fn json(&self) -> Option<serde_json::Value> {
+        let (kind, status, reasons) = match self {
+            CliError::Answered(_) => return None,
+            CliError::Client(ClientError::Status(s)) => (
+                "hub",
+                Some(code_name(s.code())),
+                refusal(s).map(|(_, r)| r).unwrap_or_default(),
+            ),
+            CliError::Client(ClientError::Transport(_)) => ("transport", None, Vec::new()),
+            CliError::Client(ClientError::Config(_)) => ("config", None, Vec::new()),
+            CliError::Failed(_) => ("failed", None, Vec::new()),
+        };
+        let message = match self {
+            CliError::Client(ClientError::Status(s)) => s.message().to_owned(),
+            other => other.describe(),
+        };
+        Some(serde_json::json!({
+            "error": {
+                "kind": kind,
+                "status": status,
+                "message": message,
+                "reasons": reasons,
+                "exit_code": self.exit_code(),
+            }
+        }))
     }
 }
 

@@ -1,25 +1,67 @@
 //! Small display helpers.
 use signaalhub_proto::pb;
 
-/// Seconds since the Unix epoch as `YYYY-MM-DD HH:MM:SS UTC` (proleptic Gregorian calendar).
+/// The calendar date and time of `seconds` since the Unix epoch, in UTC; `None` out of the
+/// range a date can name (years -9999..=9999).
+fn civil(seconds: i64) -> Option<time::PrimitiveDateTime> {
+    time::OffsetDateTime::from_unix_timestamp(seconds)
+        .ok()
+        .map(|t| time::PrimitiveDateTime::new(t.date(), t.time()))
+}
+
+/// Seconds since the Unix epoch as `YYYY-MM-DD HH:MM:SS UTC`, for people.
 pub fn utc(seconds: i64) -> String {
-    let (days, secs) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    match civil(seconds) {
+        Some(t) => format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        ),
+        None => format!("{seconds} s after 1970-01-01 UTC"),
+    }
+}
+
+/// Seconds since the Unix epoch as an RFC 3339 date in UTC, `YYYY-MM-DDTHH:MM:SSZ`, for scripts.
+pub fn rfc3339(seconds: i64) -> String {
+    match civil(seconds) {
+        Some(t) => format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        ),
+        None => format!("{seconds}"),
+    }
+}
+
+/// A timestamp as RFC 3339 in JSON, or `null`.
+pub fn ts(t: Option<&prost_types::Timestamp>) -> serde_json::Value {
+    t.map(|t| serde_json::Value::String(rfc3339(t.seconds)))
+        .unwrap_or(serde_json::Value::Null)
+}
+
+/// How far `seconds` lies from now, roughly: `in 29 days`, `3 hours ago`.
+pub fn relative(seconds: i64) -> String {
+    let d = seconds - now_unix();
+    let a = d.unsigned_abs();
+    let amount = match a {
+        0..=119 => format!("{a} seconds"),
+        120..=7_199 => format!("{} minutes", a / 60),
+        7_200..=172_799 => format!("{} hours", a / 3_600),
+        _ => format!("{} days", a / 86_400),
+    };
+    if d >= 0 {
+        format!("in {amount}")
+    } else {
+        format!("{amount} ago")
+    }
 }
 
 /// Now, in seconds since the Unix epoch.
@@ -75,6 +117,22 @@ mod tests {
         assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
         assert_eq!(utc(951_782_400), "2000-02-29 00:00:00 UTC");
         assert_eq!(utc(1_767_225_599), "2025-12-31 23:59:59 UTC");
+        assert_eq!(rfc3339(1_767_225_599), "2025-12-31T23:59:59Z");
+        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59Z");
+        assert_eq!(
+            ts(Some(&prost_types::Timestamp {
+                seconds: 951_782_400,
+                nanos: 0
+            })),
+            serde_json::json!("2000-02-29T00:00:00Z")
+        );
+        assert_eq!(ts(None), serde_json::Value::Null);
+        assert_eq!(
+            utc(i64::MAX),
+            format!("{} s after 1970-01-01 UTC", i64::MAX)
+        );
+        assert!(relative(now_unix() + 30 * 86_400 + 60).starts_with("in 30 days"));
+        assert!(relative(now_unix() - 7_200).ends_with("hours ago"));
     }
 
     #[test]

@@ -2,8 +2,10 @@
 //! plan and the notification stream; `signaal profile`: the own entry on the sociale kaart.
 use super::disclosure::facts;
 use super::error::CliError;
-use super::format::when;
+use super::format::{ts, when};
 use super::keys::{Identity, OpenerArgs, SignerArgs};
+use super::output::{self, Out};
+use serde_json::{Value, json};
 use signaalhub_client::HubClient;
 use signaalhub_client::involvement::SafetyPlan;
 use signaalhub_proto::pb;
@@ -225,12 +227,21 @@ fn print_plan_meta(p: &pb::SafetyPlanVersion) {
         p.author_oin,
         when(p.published_at.as_ref()),
         if p.fully_confirmed {
-            "  FULLY CONFIRMED"
+            "  FULLY CONFIRMED (by every organisation an agreement concerns)"
         } else {
             ""
         }
     );
     for a in &p.agreements {
+        // An agreement of the family alone has no organisation to confirm it: say so, rather than
+        // "confirmed by []" next to FULLY CONFIRMED.
+        if a.party_oins.is_empty() {
+            println!(
+                "  agreement {}: concerns the family only  (no organisation confirms it)",
+                a.agreement_id
+            );
+            continue;
+        }
         let confirmed: Vec<&str> = a.confirmations.iter().map(|c| c.oin.as_str()).collect();
         println!(
             "  agreement {}: concerns [{}]{}  confirmed by [{}]",
@@ -242,8 +253,99 @@ fn print_plan_meta(p: &pb::SafetyPlanVersion) {
     }
 }
 
+fn plan_json(p: &pb::SafetyPlanVersion) -> Value {
+    json!({
+        "case_id": p.case_id,
+        "version": p.version,
+        "author_oin": p.author_oin,
+        "published_at": ts(p.published_at.as_ref()),
+        "fully_confirmed": p.fully_confirmed,
+        "sealed_to_me": p.envelope.is_some(),
+        "agreements": p.agreements.iter().map(|a| {
+            let confirmed: Vec<&str> = a.confirmations.iter().map(|c| c.oin.as_str()).collect();
+            json!({
+                "agreement_id": a.agreement_id,
+                "party_oins": a.party_oins,
+                "concerns_family": a.concerns_family,
+                "confirmations": a.confirmations.iter().map(|c| json!({
+                    "oin": c.oin,
+                    "confirmed_at": ts(c.confirmed_at.as_ref()),
+                })).collect::<Vec<_>>(),
+                "waiting_for": a.party_oins.iter().filter(|o| !confirmed.contains(&o.as_str())).collect::<Vec<_>>(),
+            })
+        }).collect::<Vec<_>>(),
+    })
+}
+
+fn involvement_json(i: &pb::Involvement) -> Value {
+    json!({
+        "involvement_id": i.involvement_id,
+        "organization_oin": i.organization_oin,
+        "organization_name": i.organization_name,
+        "sector": i.sector_name,
+        "contact_professional": i.contact_professional,
+        "started_at": ts(i.started_at.as_ref()),
+        "ended_at": ts(i.ended_at.as_ref()),
+        "retain_until": ts(i.retain_until.as_ref()),
+        "case_id": i.case_id,
+    })
+}
+
+fn proposal_state(state: i32) -> String {
+    pb::ProposalState::try_from(state)
+        .map(|s| {
+            s.as_str_name()
+                .trim_start_matches("PROPOSAL_STATE_")
+                .to_lowercase()
+        })
+        .unwrap_or_default()
+}
+
+fn proposal_json(p: &pb::CoordinatorProposal) -> Value {
+    json!({
+        "proposal_id": p.proposal_id,
+        "proposed_oin": p.proposed_oin,
+        "proposed_by_oin": p.proposed_by_oin,
+        "state": proposal_state(p.state),
+        "created_at": ts(p.created_at.as_ref()),
+        "decided_at": ts(p.decided_at.as_ref()),
+    })
+}
+
+fn case_json(c: &pb::Case) -> Value {
+    json!({
+        "case_id": c.case_id,
+        "created_at": ts(c.created_at.as_ref()),
+        "coordinator": c.coordinator.as_ref().map(|k| json!({
+            "oin": k.oin,
+            "organization_name": k.organization_name,
+            "contact_professional": k.contact_professional,
+            "since": ts(k.since.as_ref()),
+        })),
+        "parties": c.parties.iter().map(involvement_json).collect::<Vec<_>>(),
+        "proposals": c.proposals.iter().map(proposal_json).collect::<Vec<_>>(),
+        "safety_plan_version": c.safety_plan_version,
+    })
+}
+
+fn show_case(c: &pb::Case, out: Out) {
+    if out.json {
+        out.emit(&json!({ "case": case_json(c) }));
+    } else {
+        print_case(c);
+    }
+}
+
+fn show_plan(p: &pb::SafetyPlanVersion, out: Out) {
+    if out.json {
+        out.emit(&plan_json(p));
+    } else {
+        print_plan_meta(p);
+    }
+}
+
 /// Runs `signaal profile`.
-pub async fn profile(hub: &mut HubClient, a: ProfileArgs) -> Result<(), CliError> {
+pub async fn profile(hub: &mut HubClient, a: ProfileArgs, out: Out) -> Result<(), CliError> {
     let o = hub
         .update_own_profile(pb::UpdateOwnProfileRequest {
             region: a.region,
@@ -251,6 +353,10 @@ pub async fn profile(hub: &mut HubClient, a: ProfileArgs) -> Result<(), CliError
             contact_point: a.contact,
         })
         .await?;
+    if out.json {
+        out.emit(&output::organization(&o));
+        return Ok(());
+    }
     println!(
         "{}  {}  region {}  [{}]  {}",
         o.oin,
@@ -263,7 +369,12 @@ pub async fn profile(hub: &mut HubClient, a: ProfileArgs) -> Result<(), CliError
 }
 
 /// Runs a `signaal involvement` command.
-pub async fn run(hub: &mut HubClient, me: &Identity, a: InvolvementArgs) -> Result<(), CliError> {
+pub async fn run(
+    hub: &mut HubClient,
+    me: &Identity,
+    a: InvolvementArgs,
+    out: Out,
+) -> Result<(), CliError> {
     match a.command {
         InvolvementCommand::Register {
             bsn,
@@ -288,6 +399,14 @@ pub async fn run(hub: &mut HubClient, me: &Identity, a: InvolvementArgs) -> Resu
                     acting_role: String::new(),
                 })
                 .await?;
+            if out.json {
+                out.emit(&json!({
+                    "involvement": r.involvement.as_ref().map(involvement_json),
+                    "already_registered": r.already_registered,
+                    "case": r.case.as_ref().map(case_json),
+                }));
+                return Ok(());
+            }
             if let Some(i) = &r.involvement {
                 println!(
                     "involvement {}{}",
@@ -306,10 +425,21 @@ pub async fn run(hub: &mut HubClient, me: &Identity, a: InvolvementArgs) -> Resu
         }
         InvolvementCommand::End { id } => {
             let i = hub.end_involvement(&id).await?;
-            print_involvement(&i);
+            if out.json {
+                out.emit(&json!({ "involvement": involvement_json(&i) }));
+            } else {
+                print_involvement(&i);
+            }
         }
         InvolvementCommand::Parties { bsn } => {
             let r = hub.list_involved_parties(&bsn).await?;
+            if out.json {
+                out.emit(&json!({
+                    "own": r.own.iter().map(involvement_json).collect::<Vec<_>>(),
+                    "cases": r.cases.iter().map(case_json).collect::<Vec<_>>(),
+                }));
+                return Ok(());
+            }
             println!("my involvements:");
             for i in &r.own {
                 print_involvement(i);
@@ -318,34 +448,33 @@ pub async fn run(hub: &mut HubClient, me: &Identity, a: InvolvementArgs) -> Resu
                 print_case(c);
             }
         }
-        InvolvementCommand::Case { id } => print_case(&hub.get_case(&id).await?),
+        InvolvementCommand::Case { id } => show_case(&hub.get_case(&id).await?, out),
         InvolvementCommand::Propose { case, org, me: own } => {
             let oin = match (org, own) {
                 (Some(o), _) => o,
                 (None, _) => me.oin(hub).await?,
             };
             let r = hub.propose_coordinator(&case, &oin).await?;
+            if out.json {
+                out.emit(&json!({
+                    "proposal": r.proposal.as_ref().map(proposal_json),
+                    "case": r.case.as_ref().map(case_json),
+                }));
+                return Ok(());
+            }
             if let Some(p) = &r.proposal {
-                println!(
-                    "proposal {}: {}",
-                    p.proposal_id,
-                    pb::ProposalState::try_from(p.state)
-                        .map(|s| s
-                            .as_str_name()
-                            .trim_start_matches("PROPOSAL_STATE_")
-                            .to_lowercase())
-                        .unwrap_or_default()
-                );
+                println!("proposal {}: {}", p.proposal_id, proposal_state(p.state));
             }
             if let Some(c) = &r.case {
                 print_case(c);
             }
         }
-        InvolvementCommand::Accept { id } => respond(hub, &id, true).await?,
-        InvolvementCommand::Decline { id } => respond(hub, &id, false).await?,
-        InvolvementCommand::Plan { command } => plan(hub, me, command).await?,
+        InvolvementCommand::Accept { id } => respond(hub, &id, true, out).await?,
+        InvolvementCommand::Decline { id } => respond(hub, &id, false, out).await?,
+        InvolvementCommand::Plan { command } => plan(hub, me, command, out).await?,
         InvolvementCommand::Notifications { after, follow } => {
             let mut s = hub.stream_notifications(after).await?;
+            let mut all = Vec::new();
             loop {
                 let next = if follow {
                     s.message().await?
@@ -356,6 +485,16 @@ pub async fn run(hub: &mut HubClient, me: &Identity, a: InvolvementArgs) -> Resu
                     }
                 };
                 let Some(n) = next else { break };
+                if out.json {
+                    let doc = notification_json(&n);
+                    // --follow: one document per line as they come.
+                    if follow {
+                        out.emit(&doc);
+                    } else {
+                        all.push(doc);
+                    }
+                    continue;
+                }
                 println!(
                     "{}  {}  {}  {} ({}{}): {}",
                     n.cursor,
@@ -371,20 +510,53 @@ pub async fn run(hub: &mut HubClient, me: &Identity, a: InvolvementArgs) -> Resu
                     n.summary_nl
                 );
             }
+            if !follow {
+                out.emit(&json!({ "notifications": all }));
+            }
         }
     }
     Ok(())
 }
 
-async fn respond(hub: &mut HubClient, id: &str, accept: bool) -> Result<(), CliError> {
+fn notification_json(n: &pb::StreamNotificationsResponse) -> Value {
+    let opt = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+    json!({
+        "cursor": n.cursor,
+        "kind": kind_name(n.kind),
+        "at": ts(n.at.as_ref()),
+        "actor_oin": n.actor_oin,
+        "actor_name": n.actor_name,
+        "actor_professional": n.actor_professional,
+        "case_id": opt(&n.case_id),
+        "maatregel_id": opt(&n.maatregel_id),
+        "involvement_id": opt(&n.involvement_id),
+        "proposal_id": opt(&n.proposal_id),
+        "plan_version": (n.plan_version > 0).then_some(n.plan_version),
+        "summary_nl": n.summary_nl,
+    })
+}
+
+async fn respond(hub: &mut HubClient, id: &str, accept: bool, out: Out) -> Result<(), CliError> {
     let r = hub.respond_to_coordinator_proposal(id, accept).await?;
+    if out.json {
+        out.emit(&json!({
+            "proposal": r.proposal.as_ref().map(proposal_json),
+            "case": r.case.as_ref().map(case_json),
+        }));
+        return Ok(());
+    }
     if let Some(c) = &r.case {
         print_case(c);
     }
     Ok(())
 }
 
-async fn plan(hub: &mut HubClient, me: &Identity, c: PlanCommand) -> Result<(), CliError> {
+async fn plan(
+    hub: &mut HubClient,
+    me: &Identity,
+    c: PlanCommand,
+    out: Out,
+) -> Result<(), CliError> {
     match c {
         PlanCommand::Publish {
             case,
@@ -426,7 +598,7 @@ async fn plan(hub: &mut HubClient, me: &Identity, c: PlanCommand) -> Result<(), 
                 )
                 .map_err(|e| CliError::config(format!("sealing: {e}")))?;
             let p = hub.publish_safety_plan(req).await?;
-            print_plan_meta(&p);
+            show_plan(&p, out);
         }
         PlanCommand::Show {
             case,
@@ -435,11 +607,18 @@ async fn plan(hub: &mut HubClient, me: &Identity, c: PlanCommand) -> Result<(), 
             opener,
         } => {
             let p = hub.get_safety_plan(&case, version).await?;
-            print_plan_meta(&p);
             let Some(env) = &p.envelope else {
-                println!("(this version was not sealed to my organisation)");
+                if out.json {
+                    out.emit(&json!({ "plan": plan_json(&p), "content": null }));
+                } else {
+                    print_plan_meta(&p);
+                    println!("(this version was not sealed to my organisation)");
+                }
                 return Ok(());
             };
+            if out.human() {
+                print_plan_meta(&p);
+            }
             let oin = me.oin(hub).await?;
             let secrets = me.recipient_secrets(&oin, &opener)?;
             let key = hub
@@ -457,11 +636,20 @@ async fn plan(hub: &mut HubClient, me: &Identity, c: PlanCommand) -> Result<(), 
             }
             let text = content
                 .render_for_family(&p, |o| names.get(o).cloned().unwrap_or_else(|| o.into()));
-            match family {
-                Some(path) => {
-                    super::files::write_private(&path, text.as_bytes())?;
-                    println!("family text written to {}", path.display());
-                }
+            if let Some(path) = &family {
+                super::files::write_private(path, text.as_bytes())?;
+            }
+            if out.json {
+                out.emit(&json!({
+                    "plan": plan_json(&p),
+                    "content": serde_json::to_value(&content).unwrap_or(Value::Null),
+                    "family_file": family.as_ref().map(|p| p.display().to_string()),
+                    "family_text": if family.is_none() { Some(&text) } else { None },
+                }));
+                return Ok(());
+            }
+            match &family {
+                Some(path) => println!("family text written to {}", path.display()),
                 None => print!("\n{text}"),
             }
         }
@@ -471,7 +659,7 @@ async fn plan(hub: &mut HubClient, me: &Identity, c: PlanCommand) -> Result<(), 
             agreements,
         } => {
             let p = hub.confirm_safety_plan(&case, version, agreements).await?;
-            print_plan_meta(&p);
+            show_plan(&p, out);
         }
     }
     Ok(())

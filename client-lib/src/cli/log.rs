@@ -1,14 +1,30 @@
 //! `log checkpoint|report|verify-proof`: the disclosure log and the subject access report.
 use super::error::CliError;
+use super::format::rfc3339;
+use super::output::Out;
 use prost::Message;
+use serde_json::json;
 use signaalhub_client::{HubClient, verify_report};
 use signaalhub_proto::pb;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// The newest signed checkpoint.
-pub async fn checkpoint(hub: &mut HubClient) -> Result<(), CliError> {
+pub async fn checkpoint(hub: &mut HubClient, out: Out) -> Result<(), CliError> {
     let cp = hub.checkpoint().await?;
+    if out.json {
+        let parsed = signaalhub_proto::checkpoint::SignedCheckpoint::parse(cp.note.as_bytes()).ok();
+        out.emit(&json!({
+            "origin": parsed.as_ref().map(|p| p.checkpoint.origin.clone()),
+            "tree_size": cp.tree_size,
+            "root": hex::encode(&cp.root),
+            "signed_at": parsed.as_ref().map(|p| rfc3339(p.checkpoint.timestamp_unix)),
+            "key_id": cp.key_id,
+            "public_key": hex::encode(&cp.public_key),
+            "note": cp.note,
+        }));
+        return Ok(());
+    }
     print!("{}", cp.note);
     if !cp.note.ends_with('\n') {
         println!();
@@ -29,23 +45,27 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, CliError> {
     Ok(path)
 }
 
+/// Verifies every proof of the report against the checkpoint key; returns the number of
+/// entries and the checkpoint's tree size.
 fn verified(
     report: &pb::SubjectAccessReportResponse,
     kid: &str,
     key: [u8; 32],
-) -> Result<String, CliError> {
+) -> Result<(usize, u64), CliError> {
     let trusted = HashMap::from([(kid.to_owned(), key)]);
     let n = verify_report(report, &trusted)
         .map_err(|e| CliError::Failed(format!("the report does NOT verify: {e}")))?;
     let size = report.checkpoint.as_ref().map(|c| c.tree_size).unwrap_or(0);
-    Ok(format!(
-        "{n} entries verified against checkpoint of size {size}"
-    ))
+    Ok((n, size))
+}
+
+fn verified_line((n, size): (usize, u64)) -> String {
+    format!("{n} entries verified against checkpoint of size {size}")
 }
 
 /// The subject access report (FG): saves JSON, the Dutch letter and the encoded report, and
 /// verifies every proof against the hub's checkpoint key.
-pub async fn report(hub: &mut HubClient, bsn: &str, out: &Path) -> Result<(), CliError> {
+pub async fn report(hub: &mut HubClient, bsn: &str, dir: &Path, out: Out) -> Result<(), CliError> {
     let report = hub.subject_access_report(bsn).await?;
     let cp = hub.checkpoint().await?;
     let key: [u8; 32] = cp
@@ -53,20 +73,34 @@ pub async fn report(hub: &mut HubClient, bsn: &str, out: &Path) -> Result<(), Cl
         .as_slice()
         .try_into()
         .map_err(|_| CliError::Failed("the hub's checkpoint key is not 32 bytes".into()))?;
-    super::files::create_private_dir(out)
-        .map_err(|e| CliError::config(format!("--out {}: {e}", out.display())))?;
-    for path in [
-        write(out, "report.json", report.json.as_bytes())?,
-        write(out, "letter.html", report.html_letter.as_bytes())?,
-        write(out, "report.pb", &report.encode_to_vec())?,
-    ] {
-        println!("wrote {}", path.display());
+    super::files::create_private_dir(dir)
+        .map_err(|e| CliError::config(format!("--out {}: {e}", dir.display())))?;
+    let files = [
+        write(dir, "report.json", report.json.as_bytes())?,
+        write(dir, "letter.html", report.html_letter.as_bytes())?,
+        write(dir, "report.pb", &report.encode_to_vec())?,
+    ];
+    if out.human() {
+        for path in &files {
+            println!("wrote {}", path.display());
+        }
     }
-    println!("{}", verified(&report, &cp.key_id, key)?);
+    let checked = verified(&report, &cp.key_id, key)?;
+    if out.json {
+        out.emit(&json!({
+            "files": files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
+            "entries_verified": checked.0,
+            "tree_size": checked.1,
+            "key_id": cp.key_id,
+            "public_key": hex::encode(key),
+        }));
+        return Ok(());
+    }
+    println!("{}", verified_line(checked));
     println!("checkpoint key {} {}", cp.key_id, hex::encode(key));
     println!(
         "re-check later, offline: signaal log verify-proof --report {} --key-id {} --public-key {}",
-        out.join("report.pb").display(),
+        dir.join("report.pb").display(),
         cp.key_id,
         hex::encode(key)
     );
@@ -74,7 +108,12 @@ pub async fn report(hub: &mut HubClient, bsn: &str, out: &Path) -> Result<(), Cl
 }
 
 /// Re-verifies a saved report offline with a trusted checkpoint key.
-pub fn verify_proof(report: &Path, key_id: &str, public_key: &str) -> Result<(), CliError> {
+pub fn verify_proof(
+    report: &Path,
+    key_id: &str,
+    public_key: &str,
+    out: Out,
+) -> Result<(), CliError> {
     let key: [u8; 32] = hex::decode(public_key.trim())
         .ok()
         .and_then(|k| k.try_into().ok())
@@ -87,6 +126,14 @@ pub fn verify_proof(report: &Path, key_id: &str, public_key: &str) -> Result<(),
             report.display()
         ))
     })?;
-    println!("{}", verified(&decoded, key_id, key)?);
+    let checked = verified(&decoded, key_id, key)?;
+    if out.human() {
+        println!("{}", verified_line(checked));
+    }
+    out.emit(&json!({
+        "entries_verified": checked.0,
+        "tree_size": checked.1,
+        "key_id": key_id,
+    }));
     Ok(())
 }

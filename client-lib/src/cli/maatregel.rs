@@ -1,6 +1,8 @@
 //! `signaal maatregel register|end|ask|list`: the maatregel register.
 use super::error::CliError;
-use super::format::when;
+use super::format::{ts, when};
+use super::output::Out;
+use serde_json::{Value, json};
 use signaalhub_client::HubClient;
 use signaalhub_proto::pb;
 
@@ -89,8 +91,30 @@ fn print(m: &pb::Maatregel) {
     );
 }
 
+fn maatregel_json(m: &pb::Maatregel) -> Value {
+    json!({
+        "maatregel_id": m.maatregel_id,
+        "kind": kind_name(m.kind),
+        "starts_at": ts(m.starts_at.as_ref()),
+        "ends_at": ts(m.ends_at.as_ref()),
+        "responsible_oin": m.responsible_oin,
+        "contact_point": m.contact_point,
+        "registered_by_oin": m.registered_by_oin,
+        "registered_at": ts(m.registered_at.as_ref()),
+        "ended_at": ts(m.ended_at.as_ref()),
+    })
+}
+
+fn show(m: &pb::Maatregel, out: Out) {
+    if out.json {
+        out.emit(&maatregel_json(m));
+    } else {
+        print(m);
+    }
+}
+
 /// Runs a `signaal maatregel` command.
-pub async fn run(hub: &mut HubClient, a: MaatregelArgs) -> Result<(), CliError> {
+pub async fn run(hub: &mut HubClient, a: MaatregelArgs, out: Out) -> Result<(), CliError> {
     match a.command {
         MaatregelCommand::Register {
             bsn,
@@ -118,12 +142,22 @@ pub async fn run(hub: &mut HubClient, a: MaatregelArgs) -> Result<(), CliError> 
                     acting_role: String::new(),
                 })
                 .await?;
-            print(&m);
+            show(&m, out);
         }
-        MaatregelCommand::End { id } => print(&hub.end_maatregel(&id).await?),
+        MaatregelCommand::End { id } => show(&hub.end_maatregel(&id).await?, out),
         MaatregelCommand::Ask { bsn } => {
             let r = hub.has_maatregel(&bsn).await?;
-            if r.exists {
+            if out.json {
+                out.emit(&json!({
+                    "exists": r.exists,
+                    "kinds": r.kinds.iter().map(|k| kind_name(*k)).collect::<Vec<_>>(),
+                    "contacts": r.contacts.iter().map(|c| json!({
+                        "oin": c.oin,
+                        "organization_name": c.organization_name,
+                        "contact_point": c.contact_point,
+                    })).collect::<Vec<_>>(),
+                }));
+            } else if r.exists {
                 println!(
                     "yes: {}",
                     r.kinds
@@ -143,9 +177,15 @@ pub async fn run(hub: &mut HubClient, a: MaatregelArgs) -> Result<(), CliError> 
             }
         }
         MaatregelCommand::List { bsn, all } => {
-            for m in hub.list_maatregelen(&bsn, all).await? {
-                print(&m);
+            let list = hub.list_maatregelen(&bsn, all).await?;
+            if out.human() {
+                for m in &list {
+                    print(m);
+                }
             }
+            out.emit(&json!({
+                "maatregelen": list.iter().map(maatregel_json).collect::<Vec<_>>()
+            }));
         }
     }
     Ok(())

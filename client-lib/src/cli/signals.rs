@@ -3,8 +3,10 @@ use super::cursor::{CursorFile, HubLog};
 use super::disclosure::{DisclosureArgs, print_obligations};
 use super::error::{CliError, refusal};
 use super::files::{create_private_dir, write_private};
-use super::format::{now_unix, state_name, urgency_name, when};
+use super::format::{now_unix, state_name, ts, urgency_name, when};
 use super::keys::{Identity, OpenerArgs, SignerArgs};
+use super::output::{self, Out};
+use serde_json::json;
 use signaalhub_client::envelope::{self, RecipientKey, RecipientSecrets};
 use signaalhub_client::{ClientError, HubClient};
 use signaalhub_proto::pb;
@@ -137,7 +139,12 @@ pub(crate) async fn current_encryption_keys(
 }
 
 /// Seals the payload to every recipient and sends the signal.
-pub async fn send(hub: &mut HubClient, me: &Identity, a: SendArgs) -> Result<(), CliError> {
+pub async fn send(
+    hub: &mut HubClient,
+    me: &Identity,
+    a: SendArgs,
+    out: Out,
+) -> Result<(), CliError> {
     let signal_id = match a.id.clone() {
         Some(id) if valid_signal_id(&id) => id,
         Some(id) => {
@@ -182,13 +189,23 @@ pub async fn send(hub: &mut HubClient, me: &Identity, a: SendArgs) -> Result<(),
         Ok(r) => r,
         Err(ClientError::Status(s)) => {
             // The reasons follow on stderr (see `CliError::describe`).
-            if refusal(&s).is_some() {
+            if refusal(&s).is_some() && out.human() {
                 println!("signal {signal_id} NOT sent: the hub refused it");
             }
             return Err(ClientError::Status(s).into());
         }
         Err(e) => return Err(e.into()),
     };
+    if out.json {
+        out.emit(&json!({
+            "signal_id": sent.signal_id,
+            "duplicate": sent.duplicate,
+            "bytes": payload.len(),
+            "deliveries": sent.deliveries.iter().map(output::delivery).collect::<Vec<_>>(),
+            "decisions": sent.decisions.iter().map(output::decision).collect::<Vec<_>>(),
+        }));
+        return Ok(());
+    }
     println!(
         "signal {} sent ({} bytes sealed){}",
         sent.signal_id,
@@ -276,23 +293,33 @@ async fn open_item(
 }
 
 /// Streams the inbox, opening, saving and acknowledging each item.
-pub async fn inbox(hub: &mut HubClient, me: &Identity, a: InboxArgs) -> Result<(), CliError> {
+pub async fn inbox(
+    hub: &mut HubClient,
+    me: &Identity,
+    a: InboxArgs,
+    out: Out,
+) -> Result<(), CliError> {
     let my_oin = me.oin(hub).await?;
     let secrets = me.recipient_secrets(&my_oin, &a.opener)?;
     create_private_dir(&a.out)
         .map_err(|e| CliError::config(format!("--out {}: {e}", a.out.display())))?;
     let mut cursors = CursorFile::load(a.out.join(".cursor"))?;
     let now = HubLog::current(hub).await?;
-    if let Some(notice) = cursors.bind(hub, now).await? {
+    let reset = cursors.bind(hub, now).await?;
+    if let Some(notice) = &reset {
         eprintln!("signaal: {notice}");
     }
     let after = a.after.unwrap_or_else(|| cursors.get(&my_oin).unwrap_or(0));
     let mut stream = hub.stream_inbox(after).await?;
     let mut keys = SenderKeyCache::default();
     let (mut opened, mut failed) = (0usize, 0usize);
+    let mut items = Vec::new();
+    // With --json and without --once, one document per item as it comes.
+    let lines = out.json && !a.once;
     // After an item that did not open, the saved cursor stays before it, so the next run
     // streams it again (acknowledged items are not streamed twice).
     let mut hold_cursor = false;
+    let mut saved = None;
     loop {
         let next = if a.once {
             match tokio::time::timeout(ONCE_IDLE, stream.message()).await {
@@ -313,42 +340,84 @@ pub async fn inbox(hub: &mut HubClient, me: &Identity, a: InboxArgs) -> Result<(
             item.categories.join(", "),
             urgency
         );
+        let mut j = json!({
+            "cursor": item.cursor,
+            "sender_oin": item.sender_oin,
+            "signal_id": item.signal_id,
+            "purpose": item.purpose,
+            "categories": item.categories,
+            "urgency": urgency,
+            "sent_at": ts(item.sent_at.as_ref()),
+            "basis": item.basis,
+            "retain_until": ts(item.retain_until.as_ref()),
+        });
         match open_item(hub, &mut keys, &secrets, &item).await {
             Ok(payload) => {
                 let file = a
                     .out
                     .join(format!("{}-{}.bin", item.sender_oin, item.signal_id));
                 write_private(&file, &payload)?;
-                println!("{line}  {} bytes -> {}", payload.len(), file.display());
-                if !item.basis.is_empty() {
-                    println!(
-                        "    basis {}  keep until {}",
-                        item.basis.join(" "),
-                        when(item.retain_until.as_ref())
-                    );
+                if out.human() {
+                    println!("{line}  {} bytes -> {}", payload.len(), file.display());
+                    if !item.basis.is_empty() {
+                        println!(
+                            "    basis {}  keep until {}",
+                            item.basis.join(" "),
+                            when(item.retain_until.as_ref())
+                        );
+                    }
                 }
                 opened += 1;
                 if !a.no_ack {
                     hub.ack_signal(&item.sender_oin, &item.signal_id).await?;
                     if !hold_cursor {
                         cursors.save(hub, &my_oin, item.cursor).await?;
+                        saved = Some(item.cursor);
                     }
                 }
+                j["opened"] = json!(true);
+                j["acknowledged"] = json!(!a.no_ack);
+                j["bytes"] = json!(payload.len());
+                j["file"] = json!(file.display().to_string());
             }
             Err(why) => {
-                println!("{line}  NOT OPENED (not acknowledged): {why}");
+                if out.human() {
+                    println!("{line}  NOT OPENED (not acknowledged): {why}");
+                }
                 failed += 1;
                 hold_cursor = true;
+                j["opened"] = json!(false);
+                j["acknowledged"] = json!(false);
+                j["error"] = json!(why);
             }
+        }
+        if lines {
+            out.emit(&j);
+        } else {
+            items.push(j);
         }
     }
     cursors.finish(hub).await?;
-    println!(
-        "{opened} opened{}, {failed} not opened",
-        if a.no_ack { "" } else { " and acknowledged" }
-    );
+    if out.human() {
+        println!(
+            "{opened} opened{}, {failed} not opened",
+            if a.no_ack { "" } else { " and acknowledged" }
+        );
+    }
+    let mut summary = json!({
+        "opened": opened,
+        "not_opened": failed,
+        "acknowledged": !a.no_ack,
+        "after": after,
+        "saved_cursor": saved,
+        "cursor_reset": reset,
+    });
+    if !lines {
+        summary["items"] = json!(items);
+    }
+    out.emit(&summary);
     if failed > 0 {
-        return Err(CliError::Failed(format!(
+        return Err(CliError::Answered(format!(
             "{failed} signal(s) did not open; they were not acknowledged and come again next time"
         )));
     }
@@ -361,12 +430,25 @@ pub async fn status(
     me: &Identity,
     id: &str,
     sender: Option<String>,
+    out: Out,
 ) -> Result<(), CliError> {
     let sender = match sender {
         Some(s) => s,
         None => me.oin(hub).await?,
     };
     let r = hub.get_signal(&sender, id).await?;
+    if out.json {
+        out.emit(&json!({
+            "signal_id": r.signal_id,
+            "sender_oin": r.sender_oin,
+            "purpose": r.purpose,
+            "categories": r.categories,
+            "sent_at": ts(r.sent_at.as_ref()),
+            "deliveries": r.deliveries.iter().map(output::delivery).collect::<Vec<_>>(),
+            "envelope_bytes": r.envelope.as_ref().map(|e| e.ciphertext.len()),
+        }));
+        return Ok(());
+    }
     println!(
         "signal {} from {}  purpose {}  [{}]  sent {}",
         r.signal_id,
@@ -388,8 +470,15 @@ pub async fn status(
 }
 
 /// Recalls a signal from every recipient it did not reach yet.
-pub async fn withdraw(hub: &mut HubClient, id: &str) -> Result<(), CliError> {
+pub async fn withdraw(hub: &mut HubClient, id: &str, out: Out) -> Result<(), CliError> {
     let r = hub.withdraw_signal(id).await?;
+    if out.json {
+        out.emit(&json!({
+            "signal_id": id,
+            "deliveries": r.deliveries.iter().map(output::delivery).collect::<Vec<_>>(),
+        }));
+        return Ok(());
+    }
     println!("signal {id} withdrawn where not yet delivered:");
     for d in &r.deliveries {
         print_delivery(d);

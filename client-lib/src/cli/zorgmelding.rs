@@ -5,9 +5,11 @@ use super::cursor::{CursorFile, HubLog};
 use super::disclosure::{print_obligations, resolve_oin};
 use super::error::{CliError, refusal};
 use super::files::{create_private_dir, write_private};
-use super::format::{now_unix, when};
+use super::format::{now_unix, ts, when};
 use super::keys::{Identity, OpenerArgs, SignerArgs};
+use super::output::{self, Out};
 use super::signals::current_encryption_keys;
+use serde_json::{Value, json};
 use signaalhub_client::envelope::{self, RecipientSecrets};
 use signaalhub_client::{ClientError, HubClient};
 use signaalhub_proto::pb;
@@ -353,10 +355,12 @@ fn kind_name(k: i32) -> String {
         .unwrap_or_else(|_| format!("kind {k}"))
 }
 
-/// Reports a refusal's headline on stdout (the reasons follow on stderr).
-fn refused<T>(what: &str, e: ClientError) -> Result<T, CliError> {
+/// Reports a refusal's headline on stdout (the reasons follow on stderr; with --json the error
+/// document carries them).
+fn refused<T>(what: &str, e: ClientError, out: Out) -> Result<T, CliError> {
     if let ClientError::Status(s) = &e
         && (refusal(s).is_some() || s.code() == tonic::Code::PermissionDenied)
+        && out.human()
     {
         println!("{what} NOT done: the hub refused it");
     }
@@ -438,23 +442,80 @@ fn print_melding(m: &pb::Zorgmelding) {
     }
 }
 
+fn recidive_json(r: &pb::Recidive) -> Value {
+    json!({
+        "window_days": r.window_days,
+        "earlier_zorgmeldingen": r.earlier_zorgmeldingen,
+        "earlier_signals": r.earlier_signals,
+        "sectors": r.sectors,
+        "items": r.items.iter().map(|i| json!({
+            "kind": i.kind,
+            "reference": i.reference,
+            "sender_oin": i.sender_oin,
+            "sender_sector": i.sender_sector,
+            "purpose": i.purpose,
+            "at": ts(i.at.as_ref()),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn melding_json(m: &pb::Zorgmelding) -> Value {
+    json!({
+        "zorgmelding_id": m.zorgmelding_id,
+        "registration_number": m.registration_number,
+        "police_oin": m.police_oin,
+        "recipient_oin": m.recipient_oin,
+        "purpose": m.purpose,
+        "complete": m.complete,
+        "completed_at": ts(m.completed_at.as_ref()),
+        "created_at": ts(m.created_at.as_ref()),
+        "updated_at": ts(m.updated_at.as_ref()),
+        "version": m.version,
+        "subject_count": m.subject_count,
+        "fragments": m.fragments.iter().map(|f| json!({
+            "sequence": f.sequence,
+            "fragment_id": f.fragment_id,
+            "kind": kind_name(f.kind),
+            "categories": f.categories,
+            "author_oin": f.author_oin,
+            "author_professional": f.author_professional,
+            "author_role": f.author_role,
+            "received_at": ts(f.received_at.as_ref()),
+            "subject_count": f.subject_count,
+        })).collect::<Vec<_>>(),
+        "recidive": m.recidive.as_ref().map(recidive_json),
+        "linked_zorgmelding_ids": m.linked_zorgmelding_ids,
+        "retain_until": ts(m.retain_until.as_ref()),
+    })
+}
+
+/// A melding: text for people, or its JSON document.
+fn show_melding(m: &pb::Zorgmelding, out: Out) {
+    if out.json {
+        out.emit(&melding_json(m));
+    } else {
+        print_melding(m);
+    }
+}
+
 /// Runs `signaal zorgmelding ...`.
 pub async fn zorgmelding(
     hub: &mut HubClient,
     me: &Identity,
     cmd: ZorgmeldingCommand,
+    out: Out,
 ) -> Result<(), CliError> {
     match cmd {
-        ZorgmeldingCommand::Fragment(a) => fragment(hub, me, *a).await,
+        ZorgmeldingCommand::Fragment(a) => fragment(hub, me, *a, out).await,
         ZorgmeldingCommand::Complete { registration } => {
             let m = match hub.complete_zorgmelding(&registration).await {
                 Ok(m) => m,
-                Err(e) => return refused("completion", e),
+                Err(e) => return refused("completion", e, out),
             };
-            print_melding(&m);
+            show_melding(&m, out);
             Ok(())
         }
-        ZorgmeldingCommand::Inbox(a) => inbox(hub, me, a).await,
+        ZorgmeldingCommand::Inbox(a) => inbox(hub, me, a, out).await,
         ZorgmeldingCommand::Show { id, registration } => {
             let m = match (id, registration) {
                 (Some(id), _) => hub.get_zorgmelding(&id).await?,
@@ -465,13 +526,18 @@ pub async fn zorgmelding(
                     ));
                 }
             };
-            print_melding(&m);
+            show_melding(&m, out);
             Ok(())
         }
     }
 }
 
-async fn fragment(hub: &mut HubClient, me: &Identity, a: FragmentArgs) -> Result<(), CliError> {
+async fn fragment(
+    hub: &mut HubClient,
+    me: &Identity,
+    a: FragmentArgs,
+    out: Out,
+) -> Result<(), CliError> {
     let payload = match (&a.file, &a.text) {
         (Some(p), _) => std::fs::read(p)
             .map_err(|e| CliError::config(format!("--file {}: {e}", p.display())))?,
@@ -523,8 +589,19 @@ async fn fragment(hub: &mut HubClient, me: &Identity, a: FragmentArgs) -> Result
         .await;
     let r = match r {
         Ok(r) => r,
-        Err(e) => return refused(&format!("fragment {id}"), e),
+        Err(e) => return refused(&format!("fragment {id}"), e, out),
     };
+    if out.json {
+        out.emit(&json!({
+            "fragment_id": id,
+            "zorgmelding_id": r.zorgmelding_id,
+            "sequence": r.sequence,
+            "fragment_count": r.fragment_count,
+            "duplicate": r.duplicate,
+            "decisions": r.decisions.iter().map(output::decision).collect::<Vec<_>>(),
+        }));
+        return Ok(());
+    }
     println!(
         "fragment {id} is #{} of zorgmelding {} ({} fragment(s) so far){}",
         r.sequence,
@@ -539,19 +616,23 @@ async fn fragment(hub: &mut HubClient, me: &Identity, a: FragmentArgs) -> Result
     Ok(())
 }
 
-async fn inbox(hub: &mut HubClient, me: &Identity, a: InboxArgs) -> Result<(), CliError> {
+async fn inbox(hub: &mut HubClient, me: &Identity, a: InboxArgs, out: Out) -> Result<(), CliError> {
     let my_oin = me.oin(hub).await?;
     let secrets = me.recipient_secrets(&my_oin, &a.opener)?;
     create_private_dir(&a.out)
         .map_err(|e| CliError::config(format!("--out {}: {e}", a.out.display())))?;
     let mut cursors = CursorFile::load(a.out.join(".zorgmelding-cursor"))?;
     let now = HubLog::current(hub).await?;
-    if let Some(notice) = cursors.bind(hub, now).await? {
+    let reset = cursors.bind(hub, now).await?;
+    if let Some(notice) = &reset {
         eprintln!("signaal: {notice}");
     }
-    let saved = cursors.get(&my_oin).unwrap_or(0);
-    let mut stream = hub.stream_zorgmeldingen(a.after.unwrap_or(saved)).await?;
+    let after = a.after.unwrap_or_else(|| cursors.get(&my_oin).unwrap_or(0));
+    let mut stream = hub.stream_zorgmeldingen(after).await?;
     let (mut items, mut failed) = (0usize, 0usize);
+    let lines = out.json && !a.once;
+    let mut docs = Vec::new();
+    let mut saved = None;
     loop {
         let next = if a.once {
             match tokio::time::timeout(ONCE_IDLE, stream.message()).await {
@@ -563,31 +644,43 @@ async fn inbox(hub: &mut HubClient, me: &Identity, a: InboxArgs) -> Result<(), C
         };
         let Some(item) = next? else { break };
         let Some(m) = item.zorgmelding else { continue };
-        if item.update {
-            println!("UPDATE (cursor {}):", item.cursor);
-        } else {
-            println!("cursor {}:", item.cursor);
+        if out.human() {
+            if item.update {
+                println!("UPDATE (cursor {}):", item.cursor);
+            } else {
+                println!("cursor {}:", item.cursor);
+            }
+            print_melding(&m);
         }
-        print_melding(&m);
         let dir = a.out.join(safe_id(&m.zorgmelding_id));
         create_private_dir(&dir)
             .map_err(|e| CliError::config(format!("{}: {e}", dir.display())))?;
         let mut ok = true;
+        let mut opened = Vec::new();
         for f in &m.fragments {
             let Some(env) = &f.envelope else { continue };
             match open(hub, &secrets, env).await {
                 Ok(p) => {
                     let file = dir.join(format!("{}-{}.bin", f.sequence, kind_name(f.kind)));
                     write_private(&file, &p)?;
-                    println!(
-                        "    #{} opened: {} bytes -> {}",
-                        f.sequence,
-                        p.len(),
-                        file.display()
-                    );
+                    if out.human() {
+                        println!(
+                            "    #{} opened: {} bytes -> {}",
+                            f.sequence,
+                            p.len(),
+                            file.display()
+                        );
+                    }
+                    opened.push(json!({
+                        "sequence": f.sequence, "opened": true, "bytes": p.len(),
+                        "file": file.display().to_string(),
+                    }));
                 }
                 Err(why) => {
-                    println!("    #{} NOT OPENED: {why}", f.sequence);
+                    if out.human() {
+                        println!("    #{} NOT OPENED: {why}", f.sequence);
+                    }
+                    opened.push(json!({"sequence": f.sequence, "opened": false, "error": why}));
                     ok = false;
                 }
             }
@@ -600,12 +693,37 @@ async fn inbox(hub: &mut HubClient, me: &Identity, a: InboxArgs) -> Result<(), C
         // streams it again.
         if failed == 0 {
             cursors.save(hub, &my_oin, item.cursor).await?;
+            saved = Some(item.cursor);
+        }
+        let doc = json!({
+            "cursor": item.cursor,
+            "update": item.update,
+            "zorgmelding": melding_json(&m),
+            "fragments_opened": opened,
+        });
+        if lines {
+            out.emit(&doc);
+        } else {
+            docs.push(doc);
         }
     }
     cursors.finish(hub).await?;
-    println!("{items} zorgmelding item(s), {failed} with fragments that did not open");
+    if out.human() {
+        println!("{items} zorgmelding item(s), {failed} with fragments that did not open");
+    }
+    let mut summary = json!({
+        "items_count": items,
+        "not_opened": failed,
+        "after": after,
+        "saved_cursor": saved,
+        "cursor_reset": reset,
+    });
+    if !lines {
+        summary["items"] = json!(docs);
+    }
+    out.emit(&summary);
     if failed > 0 {
-        return Err(CliError::Failed(format!(
+        return Err(CliError::Answered(format!(
             "{failed} zorgmelding(en) had fragments that did not open; the cursor was not moved past them"
         )));
     }
@@ -614,6 +732,70 @@ async fn inbox(hub: &mut HubClient, me: &Identity, a: InboxArgs) -> Result<(), C
 
 fn criterion_line(c: &pb::Criterion) -> String {
     format!("{}. {} ({})", c.number, c.text_nl, c.code)
+}
+
+fn advice_name(a: i32) -> String {
+    pb::Advice::try_from(a)
+        .map(|x| x.as_str_name().trim_start_matches("ADVICE_").to_owned())
+        .unwrap_or_else(|_| format!("advice {a}"))
+}
+
+/// What the advice means for the first visit, in Dutch and English.
+fn advice_meaning(a: i32) -> &'static str {
+    match pb::Advice::try_from(a) {
+        Ok(pb::Advice::JointVisit) => {
+            "samen optrekken: Veilig Thuis en het wijkteam gaan samen op het eerste bezoek / a joint first visit by Veilig Thuis and the wijkteam"
+        }
+        Ok(pb::Advice::WijkteamAlone) => "het wijkteam gaat alleen / the wijkteam visits alone",
+        Ok(pb::Advice::StaysWithVeiligThuis) => "blijft bij Veilig Thuis / stays with Veilig Thuis",
+        _ => "",
+    }
+}
+
+/// The advice with its criteria and explanation, in Dutch and in English (indented by `indent`).
+fn print_advice(a: &pb::TriageAdvice, indent: &str) {
+    println!(
+        "{indent}advice: {}  ({})",
+        advice_name(a.advice),
+        advice_meaning(a.advice)
+    );
+    let pad = " ".repeat(indent.len() + 2);
+    for c in &a.criteria_met {
+        println!("{pad}criterion {}", criterion_line(c));
+        println!("{pad}          {}", c.text_en);
+    }
+    for c in &a.open_questions {
+        println!("{pad}still unknown: {}", criterion_line(c));
+        println!("{pad}               {}", c.text_en);
+    }
+    if !a.explanation_nl.is_empty() {
+        println!("{indent}toelichting:");
+        for l in &a.explanation_nl {
+            println!("{pad}{l}");
+        }
+    }
+    if !a.explanation_en.is_empty() {
+        println!("{indent}explanation:");
+        for l in &a.explanation_en {
+            println!("{pad}{l}");
+        }
+    }
+}
+
+fn criterion_json(c: &pb::Criterion) -> Value {
+    json!({"number": c.number, "code": c.code, "text_nl": c.text_nl, "text_en": c.text_en})
+}
+
+fn advice_json(a: &pb::TriageAdvice) -> Value {
+    json!({
+        "advice": advice_name(a.advice),
+        "joint_visit": a.advice == pb::Advice::JointVisit as i32,
+        "criteria_met": a.criteria_met.iter().map(criterion_json).collect::<Vec<_>>(),
+        "open_questions": a.open_questions.iter().map(criterion_json).collect::<Vec<_>>(),
+        "divorce_only": a.divorce_only,
+        "explanation_nl": a.explanation_nl,
+        "explanation_en": a.explanation_en,
+    })
 }
 
 fn print_triage(t: &pb::Triage) {
@@ -627,19 +809,7 @@ fn print_triage(t: &pb::Triage) {
         if t.acute { "  ACUTE" } else { "" }
     );
     if let Some(a) = &t.advice {
-        let name = pb::Advice::try_from(a.advice)
-            .map(|x| x.as_str_name().trim_start_matches("ADVICE_").to_owned())
-            .unwrap_or_default();
-        println!("  advice: {name}");
-        for c in &a.criteria_met {
-            println!("    criterion {}", criterion_line(c));
-        }
-        for c in &a.open_questions {
-            println!("    still unknown: {}", criterion_line(c));
-        }
-        for l in &a.explanation_nl {
-            println!("  {l}");
-        }
+        print_advice(a, "  ");
     }
     if let Some(r) = &t.recidive {
         println!(
@@ -649,21 +819,38 @@ fn print_triage(t: &pb::Triage) {
     }
 }
 
-fn print_handover(h: &pb::Handover) {
-    let state = pb::HandoverState::try_from(h.state)
+fn triage_json(t: &pb::Triage) -> Value {
+    json!({
+        "triage_id": t.triage_id,
+        "zorgmelding_id": t.zorgmelding_id,
+        "triagist": t.triagist,
+        "role": t.role,
+        "recorded_at": ts(t.recorded_at.as_ref()),
+        "acute": t.acute,
+        "case_reference": t.case_reference,
+        "advice": t.advice.as_ref().map(advice_json),
+        "recidive": t.recidive.as_ref().map(recidive_json),
+    })
+}
+
+fn handover_state(h: &pb::Handover) -> String {
+    pb::HandoverState::try_from(h.state)
         .map(|s| {
             s.as_str_name()
                 .trim_start_matches("HANDOVER_STATE_")
                 .to_owned()
         })
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+fn print_handover(h: &pb::Handover) {
     println!(
         "handover {} of {}  {} -> {}  {}  [{}]  basis {}  at {}",
         h.handover_id,
         h.zorgmelding_id,
         h.sender_oin,
         h.recipient_oin,
-        state,
+        handover_state(h),
         h.categories.join(", "),
         h.basis.join(" "),
         when(h.created_at.as_ref())
@@ -671,6 +858,35 @@ fn print_handover(h: &pb::Handover) {
     for r in &h.reasons {
         println!("    {}: {}\n      {}", r.code, r.text_nl, r.text_en);
     }
+    if let Some(a) = &h.advice {
+        print_advice(a, "  ");
+    }
+}
+
+fn contact_json(c: &pb::ContactPerson) -> Value {
+    json!({"name": c.name, "function": c.function, "phone": c.phone, "email": c.email})
+}
+
+fn handover_json(h: &pb::Handover) -> Value {
+    json!({
+        "handover_id": h.handover_id,
+        "zorgmelding_id": h.zorgmelding_id,
+        "sender_oin": h.sender_oin,
+        "recipient_oin": h.recipient_oin,
+        "state": handover_state(h),
+        "purpose": h.purpose,
+        "categories": h.categories,
+        "basis": h.basis,
+        "advice": h.advice.as_ref().map(advice_json),
+        "veilig_thuis_contact": h.veilig_thuis_contact.as_ref().map(contact_json),
+        "wijkteam_contact": h.wijkteam_contact.as_ref().map(contact_json),
+        "reasons": h.reasons.iter().map(output::reason).collect::<Vec<_>>(),
+        "created_at": ts(h.created_at.as_ref()),
+        "updated_at": ts(h.updated_at.as_ref()),
+        "retain_until": ts(h.retain_until.as_ref()),
+        "subject_count": h.subject_count,
+        "envelopes": h.envelopes.len(),
+    })
 }
 
 /// Runs `signaal triage ...`.
@@ -678,6 +894,7 @@ pub async fn triage(
     hub: &mut HubClient,
     me: &Identity,
     cmd: TriageCommand,
+    out: Out,
 ) -> Result<(), CliError> {
     match cmd {
         TriageCommand::Record(a) => {
@@ -714,10 +931,25 @@ pub async fn triage(
                     acting_role: a.role,
                 })
                 .await?;
-            print_triage(&t);
+            if out.json {
+                out.emit(&triage_json(&t));
+            } else {
+                print_triage(&t);
+            }
         }
         TriageCommand::Show { id } => {
             let r = hub.get_triage(&id).await?;
+            if out.json {
+                out.emit(&json!({
+                    "zorgmelding_id": id,
+                    "triage": r.triage.as_ref().map(triage_json),
+                    "family_declined": r.family_declined.as_ref().map(|d| json!({
+                        "declined_by": d.declined_by,
+                        "recorded_at": ts(d.recorded_at.as_ref()),
+                    })),
+                }));
+                return Ok(());
+            }
             match &r.triage {
                 Some(t) => print_triage(t),
                 None => println!("no triage recorded for {id}"),
@@ -732,24 +964,43 @@ pub async fn triage(
         }
         TriageCommand::Decline { id, by, role } => {
             let d = hub.record_family_declined(&id, &by, &role).await?;
+            if out.json {
+                out.emit(&json!({
+                    "zorgmelding_id": id,
+                    "declined_by": d.declined_by,
+                    "recorded_at": ts(d.recorded_at.as_ref()),
+                }));
+                return Ok(());
+            }
             println!(
                 "recorded: the family ({}) declined the wijkteam at {}; handovers of {id} are refused",
                 d.declined_by,
                 when(d.recorded_at.as_ref())
             );
         }
-        TriageCommand::Handover(a) => handover(hub, me, *a).await?,
+        TriageCommand::Handover(a) => handover(hub, me, *a, out).await?,
         TriageCommand::Handovers => {
-            for h in hub.list_handovers().await? {
-                print_handover(&h);
+            let all = hub.list_handovers().await?;
+            if out.human() {
+                for h in &all {
+                    print_handover(h);
+                }
             }
+            out.emit(&json!({
+                "handovers": all.iter().map(handover_json).collect::<Vec<_>>()
+            }));
         }
-        TriageCommand::Receive(a) => receive(hub, me, a).await?,
+        TriageCommand::Receive(a) => receive(hub, me, a, out).await?,
     }
     Ok(())
 }
 
-async fn handover(hub: &mut HubClient, me: &Identity, a: HandoverArgs) -> Result<(), CliError> {
+async fn handover(
+    hub: &mut HubClient,
+    me: &Identity,
+    a: HandoverArgs,
+    out: Out,
+) -> Result<(), CliError> {
     let my_oin = me.oin(hub).await?;
     let sender = me.sender_keys(&my_oin, &a.signer)?;
     let secrets = me.recipient_secrets(&my_oin, &a.opener)?;
@@ -848,11 +1099,24 @@ async fn handover(hub: &mut HubClient, me: &Identity, a: HandoverArgs) -> Result
         .await;
     let r = match r {
         Ok(r) => r,
-        Err(e) => return refused(&format!("handover {handover_id}"), e),
+        Err(e) => return refused(&format!("handover {handover_id}"), e, out),
     };
     let h = r
         .handover
         .ok_or_else(|| CliError::Failed("the hub sent no handover".into()))?;
+    if out.json {
+        if let Some(p) = &a.letter {
+            write_private(p, h.family_letter.as_bytes())?;
+        }
+        out.emit(&json!({
+            "handover": handover_json(&h),
+            "duplicate": r.duplicate,
+            "decisions": r.decisions.iter().map(output::decision).collect::<Vec<_>>(),
+            "letter_file": a.letter.as_ref().map(|p| p.display().to_string()),
+            "family_letter": if a.letter.is_none() { Some(&h.family_letter) } else { None },
+        }));
+        return Ok(());
+    }
     print_handover(&h);
     if r.duplicate {
         println!("  a retry: the hub answered as the first time");
@@ -870,50 +1134,76 @@ async fn handover(hub: &mut HubClient, me: &Identity, a: HandoverArgs) -> Result
     Ok(())
 }
 
-async fn receive(hub: &mut HubClient, me: &Identity, a: ReceiveArgs) -> Result<(), CliError> {
+async fn receive(
+    hub: &mut HubClient,
+    me: &Identity,
+    a: ReceiveArgs,
+    out: Out,
+) -> Result<(), CliError> {
     let my_oin = me.oin(hub).await?;
     let secrets = me.recipient_secrets(&my_oin, &a.opener)?;
     let from = resolve_oin(hub, &a.from).await?;
     let h = hub.get_handover(&from, &a.id).await?;
-    print_handover(&h);
+    if out.human() {
+        print_handover(&h);
+    }
     if h.envelopes.is_empty() {
-        return Err(CliError::Failed(format!(
-            "handover {} was not delivered to you",
-            a.id
+        out.emit(&json!({ "handover": handover_json(&h), "envelopes": [], "letter_file": null }));
+        return Err(CliError::Answered(format!(
+            "handover {} was not delivered to you ({})",
+            a.id,
+            handover_state(&h)
         )));
     }
     let dir = a.out.join(safe_id(&h.handover_id));
     create_private_dir(&dir).map_err(|e| CliError::config(format!("{}: {e}", dir.display())))?;
     let mut failed = 0;
+    let mut envelopes = Vec::new();
     for (i, env) in h.envelopes.iter().enumerate() {
         match open(hub, &secrets, env).await {
             Ok(p) => {
                 let file = dir.join(format!("{}.bin", i + 1));
                 write_private(&file, &p)?;
-                println!(
-                    "  envelope {} opened: {} bytes -> {}",
-                    i + 1,
-                    p.len(),
-                    file.display()
-                );
+                if out.human() {
+                    println!(
+                        "  envelope {} opened: {} bytes -> {}",
+                        i + 1,
+                        p.len(),
+                        file.display()
+                    );
+                }
+                envelopes.push(json!({
+                    "number": i + 1, "opened": true, "bytes": p.len(),
+                    "file": file.display().to_string(),
+                }));
             }
             Err(why) => {
-                println!("  envelope {} NOT OPENED: {why}", i + 1);
+                if out.human() {
+                    println!("  envelope {} NOT OPENED: {why}", i + 1);
+                }
+                envelopes.push(json!({"number": i + 1, "opened": false, "error": why}));
                 failed += 1;
             }
         }
     }
     let letter = dir.join("brief-aan-gezin.txt");
     write_private(&letter, h.family_letter.as_bytes())?;
-    if let Some(c) = &h.veilig_thuis_contact {
-        println!(
-            "  contact at Veilig Thuis: {} ({}) {} {}",
-            c.name, c.function, c.phone, c.email
-        );
+    if out.human() {
+        if let Some(c) = &h.veilig_thuis_contact {
+            println!(
+                "  contact at Veilig Thuis: {} ({}) {} {}",
+                c.name, c.function, c.phone, c.email
+            );
+        }
+        println!("  the family's letter -> {}", letter.display());
     }
-    println!("  the family's letter -> {}", letter.display());
+    out.emit(&json!({
+        "handover": handover_json(&h),
+        "envelopes": envelopes,
+        "letter_file": letter.display().to_string(),
+    }));
     if failed > 0 {
-        return Err(CliError::Failed(format!(
+        return Err(CliError::Answered(format!(
             "{failed} envelope(s) did not open"
         )));
     }

@@ -10,6 +10,19 @@ pub const SCHOOL: &str = "00000009901000000000";
 pub const WIJKTEAM: &str = "00000009905000000000";
 pub const GI: &str = "00000009907000000000";
 
+/// The longest one `signaal` command may run in a test.
+pub const RUN_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// A child process killed (and reaped) when dropped.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// What one `signaal` run gave.
 pub struct Run {
     pub code: i32,
@@ -24,21 +37,47 @@ pub struct Cli {
 }
 
 impl Cli {
-    /// Runs `signaal ARGS` (without `--kit`).
+    /// Runs `signaal ARGS` (without `--kit`). A run that takes longer than [`RUN_LIMIT`] is
+    /// killed and fails the test; the child is killed on drop, so a failing test leaves no
+    /// `signaal` process behind.
     pub async fn exec(&self, args: Vec<String>) -> Run {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_signaal"));
         cmd.args(&args)
             .current_dir(&self.dir)
-            .env("SIGNAAL_ENDPOINT", &self.endpoint);
-        let out = tokio::task::spawn_blocking(move || cmd.output())
-            .await
-            .unwrap()
-            .unwrap();
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+            .env("SIGNAAL_ENDPOINT", &self.endpoint)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        tokio::task::spawn_blocking(move || {
+            let mut child = KillOnDrop(cmd.spawn().unwrap());
+            let read = |mut pipe: Box<dyn std::io::Read + Send>| {
+                std::thread::spawn(move || {
+                    let mut buf = Vec::new();
+                    let _ = pipe.read_to_end(&mut buf);
+                    String::from_utf8_lossy(&buf).into_owned()
+                })
+            };
+            let stdout = read(Box::new(child.0.stdout.take().unwrap()));
+            let stderr = read(Box::new(child.0.stderr.take().unwrap()));
+            let deadline = std::time::Instant::now() + RUN_LIMIT;
+            let status = loop {
+                if let Some(status) = child.0.try_wait().unwrap() {
+                    break status;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "signaal {args:?} still runs after {RUN_LIMIT:?}: killed"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            };
+            Run {
+                code: status.code().unwrap_or(-1),
+                stdout: stdout.join().unwrap(),
+                stderr: stderr.join().unwrap(),
+            }
+        })
+        .await
+        .unwrap()
     }
 
     /// Runs `signaal ARGS` (without `--kit`); returns the exit code and stdout + stderr.
@@ -150,4 +189,27 @@ pub async fn serve(
         let _ = stopped.await;
     }));
     (format!("https://localhost:{port}"), stop)
+}
+
+/// The permission bits of `path` (0o600, 0o700, ...).
+pub fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// Whether `s` is an RFC 3339 date in UTC as the CLI prints them (`2026-12-05T06:28:23Z`).
+pub fn is_rfc3339_utc(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 20
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            10 => *c == b'T',
+            13 | 16 => *c == b':',
+            19 => *c == b'Z',
+            _ => c.is_ascii_digit(),
+        })
 }
