@@ -363,10 +363,7 @@ async fn build(dir: &std::path::Path) -> (Apis, Vec<Caller>) {
         signals: api::signals::SignalApi::new(ctx.clone(), Arc::clone(&wake), stop.clone()),
         policy: api::policy::PolicyApi::new(ctx.clone()),
         consent: api::consent::ConsentApi::new(ctx.clone()),
-        directory: api::directory::DirectoryApi::new(
-            hub.store().clone(),
-            Arc::clone(hub.directory()),
-        ),
+        directory: api::directory::DirectoryApi::new(ctx.clone()),
         zorgmelding: api::zorgmelding::ZorgmeldingApi::new(ctx.clone(), Arc::clone(&wake), stop),
         triage: api::triage::TriageApi::new(ctx.clone()),
         maatregel: api::maatregel::MaatregelApi::new(ctx.clone(), Arc::clone(&wake)),

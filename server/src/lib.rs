@@ -488,11 +488,9 @@ impl Hub {
             token_leeway_secs: self.config.auth.leeway_secs as i64,
         };
         let max = limits.max_message_bytes;
-        let directory_api = DirectoryServiceServer::new(api::directory::DirectoryApi::new(
-            self.store.clone(),
-            Arc::clone(&self.directory),
-        ))
-        .max_decoding_message_size(max);
+        let directory_api =
+            DirectoryServiceServer::new(api::directory::DirectoryApi::new(ctx.clone()))
+                .max_decoding_message_size(max);
         let policy_api = PolicyServiceServer::new(api::policy::PolicyApi::new(ctx.clone()))
             .max_decoding_message_size(max);
         let consent_api = ConsentServiceServer::new(api::consent::ConsentApi::new(ctx.clone()))

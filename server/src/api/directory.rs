@@ -1,20 +1,16 @@
 //! `signaalhub.v1.DirectoryService`: who am I, the sociale kaart, published keys.
-use super::status::{from_store, invalid};
 use super::{caller, timestamp};
 use crate::domain::directory::{
     KeyUsage, OrgFilter, OrgKey, OrgStatus, Organization, Sector, normalise_tag,
 };
+use crate::flows::directory::{self as flow, NewKey, Profile};
+use crate::flows::{Ctx, FlowError};
 use crate::ids::Oin;
-use crate::store::Store;
 use signaalhub_proto::pb;
 use signaalhub_proto::pb::directory_service_server::DirectoryService;
 use tonic::{Request, Response, Status};
 
-/// The role that may publish an organisation's envelope keys.
-pub const KEY_ADMIN_ROLE: &str = "key_admin";
-
-/// Roles that may keep their organisation's own entry on the sociale kaart current.
-pub const PROFILE_ROLES: [&str; 2] = ["profile_admin", KEY_ADMIN_ROLE];
+pub use crate::flows::directory::{KEY_ADMIN_ROLE, PROFILE_ROLES};
 /// Most expertise tags an organisation lists.
 pub const MAX_EXPERTISE: usize = 32;
 
@@ -26,17 +22,14 @@ pub const MAX_PAGE: u32 = 500;
 /// The directory service.
 #[derive(Debug, Clone)]
 pub struct DirectoryApi {
-    store: Store,
-    directory: std::sync::Arc<crate::auth::directory::DirectoryCache>,
+    ctx: Ctx,
 }
 
 impl DirectoryApi {
-    /// A directory service on `store`; `directory` is reloaded at once after a key is published.
-    pub fn new(
-        store: Store,
-        directory: std::sync::Arc<crate::auth::directory::DirectoryCache>,
-    ) -> Self {
-        DirectoryApi { store, directory }
+    /// A directory service on shared state (its directory snapshot is reloaded at once after
+    /// this instance changes an entry).
+    pub fn new(ctx: Ctx) -> Self {
+        DirectoryApi { ctx }
     }
 }
 
@@ -105,33 +98,10 @@ impl From<&OrgKey> for pb::PublicKey {
     }
 }
 
-fn parse_oin(field: &str, s: &str) -> Result<Oin, Status> {
-    s.parse::<Oin>()
-        .map_err(|e| invalid(&[(field, e.to_string())]))
-}
-
-#[tonic::async_trait]
-impl DirectoryService for DirectoryApi {
-    async fn who_am_i(
-        &self,
-        request: Request<pb::WhoAmIRequest>,
-    ) -> Result<Response<pb::WhoAmIResponse>, Status> {
-        let c = caller(&request)?;
-        Ok(Response::new(pb::WhoAmIResponse {
-            organization: Some(pb::Organization::from(c.org.as_ref())),
-            professional: c.professional.id.clone(),
-            roles: c.professional.roles.clone(),
-            token_expires_at: Some(timestamp(c.professional.expires_at)),
-        }))
-    }
-
-    async fn list_organizations(
-        &self,
-        request: Request<pb::ListOrganizationsRequest>,
-    ) -> Result<Response<pb::ListOrganizationsResponse>, Status> {
-        caller(&request)?;
-        let r = request.into_inner();
-        let mut bad: Vec<(&str, String)> = Vec::new();
+impl TryFrom<pb::ListOrganizationsRequest> for OrgFilter {
+    type Error = FlowError;
+    fn try_from(r: pb::ListOrganizationsRequest) -> Result<Self, FlowError> {
+        let mut bad: Vec<(&'static str, String)> = Vec::new();
         let sector = match pb::Sector::try_from(r.sector) {
             Ok(pb::Sector::Unspecified) => None,
             Ok(pb::Sector::Other) => {
@@ -147,7 +117,7 @@ impl DirectoryService for DirectoryApi {
                 None
             }
         };
-        let tag = |field: &'static str, v: &str, bad: &mut Vec<(&str, String)>| {
+        let tag = |field: &'static str, v: &str, bad: &mut Vec<(&'static str, String)>| {
             if v.is_empty() {
                 return None;
             }
@@ -175,80 +145,28 @@ impl DirectoryService for DirectoryApi {
             }
         };
         if !bad.is_empty() {
-            return Err(invalid(&bad));
+            return Err(FlowError::Invalid(bad));
         }
-        let limit = if r.page_size == 0 {
-            DEFAULT_PAGE
-        } else {
-            r.page_size
-        };
-        let mut orgs = self
-            .store
-            .list_organizations(&OrgFilter {
-                sector,
-                region,
-                expertise,
-                query,
-                include_suspended: false,
-                after,
-                limit: limit + 1,
-            })
-            .await
-            .map_err(from_store)?;
-        let next_page_token = if orgs.len() > limit as usize {
-            orgs.truncate(limit as usize);
-            orgs.last().map(|o| o.oin.to_string()).unwrap_or_default()
-        } else {
-            String::new()
-        };
-        Ok(Response::new(pb::ListOrganizationsResponse {
-            organizations: orgs.iter().map(pb::Organization::from).collect(),
-            next_page_token,
-        }))
+        Ok(OrgFilter {
+            sector,
+            region,
+            expertise,
+            query,
+            include_suspended: false,
+            after,
+            limit: if r.page_size == 0 {
+                DEFAULT_PAGE
+            } else {
+                r.page_size
+            },
+        })
     }
+}
 
-    async fn get_organization(
-        &self,
-        request: Request<pb::GetOrganizationRequest>,
-    ) -> Result<Response<pb::GetOrganizationResponse>, Status> {
-        caller(&request)?;
-        let oin = parse_oin("oin", &request.get_ref().oin)?;
-        let org = self
-            .store
-            .get_organization(&oin)
-            .await
-            .map_err(from_store)?
-            .filter(|o| o.status == OrgStatus::Active)
-            .ok_or_else(|| {
-                Status::not_found(format!("no active organisation {oin} in the directory"))
-            })?;
-        let keys = self.store.list_keys(Some(&oin)).await.map_err(from_store)?;
-        let pick = |u: KeyUsage| {
-            keys.iter()
-                .filter(|k| k.usage == u)
-                .map(pb::PublicKey::from)
-                .collect::<Vec<_>>()
-        };
-        Ok(Response::new(pb::GetOrganizationResponse {
-            organization: Some(pb::Organization::from(&org)),
-            encryption_keys: pick(KeyUsage::Encryption),
-            signing_keys: pick(KeyUsage::Signing),
-        }))
-    }
-
-    async fn update_own_profile(
-        &self,
-        request: Request<pb::UpdateOwnProfileRequest>,
-    ) -> Result<Response<pb::UpdateOwnProfileResponse>, Status> {
-        let c = caller(&request)?;
-        if !PROFILE_ROLES.iter().any(|r| c.has_role(r)) {
-            return Err(Status::permission_denied(format!(
-                "updating your organisation's entry on the sociale kaart needs the role {:?} or {:?}",
-                PROFILE_ROLES[0], PROFILE_ROLES[1]
-            )));
-        }
-        let r = request.into_inner();
-        let mut bad: Vec<(&str, String)> = Vec::new();
+impl TryFrom<pb::UpdateOwnProfileRequest> for Profile {
+    type Error = FlowError;
+    fn try_from(r: pb::UpdateOwnProfileRequest) -> Result<Self, FlowError> {
+        let mut bad: Vec<(&'static str, String)> = Vec::new();
         let region = normalise_tag(&r.region);
         if region.is_none() {
             bad.push(("region", "1-64 printable characters".into()));
@@ -272,39 +190,21 @@ impl DirectoryService for DirectoryApi {
             bad.push(("contact_point", "1-200 characters, one line".into()));
         }
         let Some(region) = region.filter(|_| bad.is_empty()) else {
-            return Err(invalid(&bad));
+            return Err(FlowError::Invalid(bad));
         };
         expertise.sort();
-        self.store
-            .update_profile(c.oin(), &region, &expertise, contact)
-            .await
-            .map_err(from_store)?;
-        tracing::info!(oin = %c.oin(), "sociale kaart profile updated");
-        // Other instances see it within directory.refresh_ms; this one at once.
-        self.directory.reload().await.map_err(from_store)?;
-        let org = self
-            .store
-            .get_organization(c.oin())
-            .await
-            .map_err(from_store)?
-            .ok_or_else(|| Status::not_found(format!("organisation {} not found", c.oin())))?;
-        Ok(Response::new(pb::UpdateOwnProfileResponse {
-            organization: Some(pb::Organization::from(&org)),
-        }))
+        Ok(Profile {
+            region,
+            expertise,
+            contact_point: contact.to_owned(),
+        })
     }
+}
 
-    async fn publish_key(
-        &self,
-        request: Request<pb::PublishKeyRequest>,
-    ) -> Result<Response<pb::PublishKeyResponse>, Status> {
-        let c = caller(&request)?;
-        if !c.has_role(KEY_ADMIN_ROLE) {
-            return Err(Status::permission_denied(format!(
-                "publishing keys needs the role {KEY_ADMIN_ROLE:?}: a new key decides who can open what is sent to your organisation"
-            )));
-        }
-        let r = request.into_inner();
-        let mut bad: Vec<(&str, String)> = Vec::new();
+impl TryFrom<pb::PublishKeyRequest> for NewKey {
+    type Error = FlowError;
+    fn try_from(r: pb::PublishKeyRequest) -> Result<Self, FlowError> {
+        let mut bad: Vec<(&'static str, String)> = Vec::new();
         let usage = match pb::KeyUsage::try_from(r.usage) {
             Ok(pb::KeyUsage::Encryption) => Some(KeyUsage::Encryption),
             Ok(pb::KeyUsage::Signing) => Some(KeyUsage::Signing),
@@ -319,34 +219,93 @@ impl DirectoryService for DirectoryApi {
         if r.public_key.len() != 32 || r.public_key.iter().all(|b| *b == 0) {
             bad.push(("public_key", "a raw 32-byte public key".into()));
         }
-        let Some(usage) = usage.filter(|_| bad.is_empty()) else {
-            return Err(invalid(&bad));
-        };
-        self.store
-            .add_key(&OrgKey {
-                oin: c.oin().clone(),
+        match usage.filter(|_| bad.is_empty()) {
+            Some(usage) => Ok(NewKey {
                 usage,
-                key_id: r.key_id.clone(),
+                key_id: r.key_id,
                 public_key: r.public_key,
-                created_at: 0,
-                retired_at: None,
-            })
-            .await
-            .map_err(from_store)?;
-        tracing::info!(oin = %c.oin(), usage = usage.as_str(), key_id = %r.key_id, "key published");
-        // Other instances see it within directory.refresh_ms; this one at once.
-        self.directory.reload().await.map_err(from_store)?;
-        let keys = self
-            .store
-            .list_keys(Some(c.oin()))
-            .await
-            .map_err(from_store)?;
-        Ok(Response::new(pb::PublishKeyResponse {
-            keys: keys
-                .iter()
-                .filter(|k| k.usage == usage)
+            }),
+            None => Err(FlowError::Invalid(bad)),
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl DirectoryService for DirectoryApi {
+    async fn who_am_i(
+        &self,
+        request: Request<pb::WhoAmIRequest>,
+    ) -> Result<Response<pb::WhoAmIResponse>, Status> {
+        let c = caller(&request)?;
+        Ok(Response::new(pb::WhoAmIResponse {
+            organization: Some(pb::Organization::from(c.org.as_ref())),
+            professional: c.professional.id.clone(),
+            roles: c.professional.roles.clone(),
+            token_expires_at: Some(timestamp(c.professional.expires_at)),
+        }))
+    }
+
+    async fn list_organizations(
+        &self,
+        request: Request<pb::ListOrganizationsRequest>,
+    ) -> Result<Response<pb::ListOrganizationsResponse>, Status> {
+        caller(&request)?;
+        let filter = OrgFilter::try_from(request.into_inner())?;
+        let (orgs, next_page_token) = flow::list(&self.ctx, filter).await?;
+        Ok(Response::new(pb::ListOrganizationsResponse {
+            organizations: orgs.iter().map(pb::Organization::from).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn get_organization(
+        &self,
+        request: Request<pb::GetOrganizationRequest>,
+    ) -> Result<Response<pb::GetOrganizationResponse>, Status> {
+        caller(&request)?;
+        let oin = request
+            .get_ref()
+            .oin
+            .parse::<Oin>()
+            .map_err(|e| FlowError::invalid("oin", e.to_string()))?;
+        let (org, keys) = flow::get(&self.ctx, &oin).await?;
+        let pick = |u: KeyUsage| {
+            keys.iter()
+                .filter(|k| k.usage == u)
                 .map(pb::PublicKey::from)
-                .collect(),
+                .collect::<Vec<_>>()
+        };
+        Ok(Response::new(pb::GetOrganizationResponse {
+            organization: Some(pb::Organization::from(&org)),
+            encryption_keys: pick(KeyUsage::Encryption),
+            signing_keys: pick(KeyUsage::Signing),
+        }))
+    }
+
+    async fn update_own_profile(
+        &self,
+        request: Request<pb::UpdateOwnProfileRequest>,
+    ) -> Result<Response<pb::UpdateOwnProfileResponse>, Status> {
+        let c = caller(&request)?;
+        // A caller without the role learns that first, whatever else the request says.
+        flow::may_update_profile(&c)?;
+        let profile = Profile::try_from(request.into_inner())?;
+        let org = flow::update_profile(&self.ctx, &c, profile).await?;
+        Ok(Response::new(pb::UpdateOwnProfileResponse {
+            organization: Some(pb::Organization::from(&org)),
+        }))
+    }
+
+    async fn publish_key(
+        &self,
+        request: Request<pb::PublishKeyRequest>,
+    ) -> Result<Response<pb::PublishKeyResponse>, Status> {
+        let c = caller(&request)?;
+        flow::may_publish_keys(&c)?;
+        let key = NewKey::try_from(request.into_inner())?;
+        let keys = flow::publish_key(&self.ctx, &c, key).await?;
+        Ok(Response::new(pb::PublishKeyResponse {
+            keys: keys.iter().map(pb::PublicKey::from).collect(),
         }))
     }
 }

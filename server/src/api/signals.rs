@@ -3,8 +3,9 @@
 use super::basis::{ask_from_pb, bsn_from_pb, decision_to_pb};
 use super::{caller, timestamp};
 use crate::domain::directory::valid_key_id;
+use crate::domain::signal::InboxRow;
 use crate::domain::signal::{Delivery, DeliveryState, SignalRecord, Urgency};
-use crate::flows::signals::{self as flow, InboxRow, MAX_RECIPIENTS, MAX_SUBJECTS, SendSignal};
+use crate::flows::signals::{self as flow, MAX_RECIPIENTS, MAX_SUBJECTS, SendSignal};
 use crate::flows::{Ctx, FlowError};
 use crate::ids::Oin;
 use prost::Message;

@@ -157,3 +157,12 @@ pub struct NewDelivery {
     /// Consents relied on.
     pub consent_ids: Vec<String>,
 }
+
+/// One inbox item: the delivery and its signal.
+#[derive(Debug, Clone)]
+pub struct InboxRow {
+    /// The delivery.
+    pub delivery: Delivery,
+    /// The signal.
+    pub signal: SignalRecord,
+}

@@ -9,9 +9,11 @@
 pub mod consent;
 pub mod ctx;
 pub mod decision;
+pub mod directory;
 pub mod envelope;
 pub mod error;
 pub mod idempotency;
+pub mod log;
 pub mod policy;
 pub mod signals;
 

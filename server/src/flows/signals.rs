@@ -10,12 +10,11 @@ use crate::auth::Caller;
 use crate::domain::consent::Consent;
 use crate::domain::envelope::SealedEnvelope;
 use crate::domain::signal::{
-    Delivery, DeliveryState, NewDelivery, SignalRecord, StoredReason, Urgency,
+    Delivery, DeliveryState, InboxRow, NewDelivery, SignalRecord, StoredReason, Urgency,
 };
 use crate::ids::{Bsn, SubjectKey};
 use crate::ledger::{EntryOutcome, Event, PendingEntry};
 use crate::store::StoreError;
-pub use crate::store::signal::InboxRow;
 use crate::store::signal::{DeliveryVerdict, Submitted};
 use signaalhub_policy as policy;
 

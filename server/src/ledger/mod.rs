@@ -337,6 +337,17 @@ mod tests {
     }
 }
 
+/// A stored log entry with its index.
+#[derive(Debug, Clone)]
+pub struct StoredEntry {
+    /// Index in the log.
+    pub idx: u64,
+    /// The canonical bytes (leaf input).
+    pub bytes: Vec<u8>,
+    /// Parsed.
+    pub entry: Option<LogEntry>,
+}
+
 /// An entry ready to sequence, with what is indexed or kept beside it.
 #[derive(Debug, Clone)]
 pub struct PendingEntry {

@@ -2,16 +2,7 @@
 use super::{Store, StoreError, StoreResult};
 use crate::ledger::LogEntry;
 
-/// A stored log entry with its index.
-#[derive(Debug, Clone)]
-pub struct StoredEntry {
-    /// Index in the log.
-    pub idx: u64,
-    /// The canonical bytes (leaf input).
-    pub bytes: Vec<u8>,
-    /// Parsed.
-    pub entry: Option<LogEntry>,
-}
+pub use crate::ledger::StoredEntry;
 
 impl Store {
     // The integrator's reads go through the writer in SQLite: a reader connection can sit on an

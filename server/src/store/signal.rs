@@ -141,14 +141,7 @@ pub enum DeliveryVerdict {
     Withhold(Vec<StoredReason>, PendingEntry),
 }
 
-/// One inbox item: the delivery and its signal.
-#[derive(Debug, Clone)]
-pub struct InboxRow {
-    /// The delivery.
-    pub delivery: Delivery,
-    /// The signal.
-    pub signal: SignalRecord,
-}
+pub use crate::domain::signal::InboxRow;
 
 impl Store {
     /// On PostgreSQL, listens for new signals committed by any hub instance and wakes local
