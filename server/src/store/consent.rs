@@ -73,7 +73,7 @@ impl Store {
                 .bind(c.retain_until)
                 .execute(&mut *tx)
                 .await?;
-            sequence_log!(tx, std::slice::from_ref(entry));
+            super::sequence_log(&mut tx, std::slice::from_ref(entry)).await?;
             tx.commit().await?;
         });
         Ok(())
@@ -121,7 +121,7 @@ impl Store {
     pub async fn append_log(&self, entries: &[PendingEntry]) -> StoreResult<u64> {
         let first = on_writer!(self, p => {
             let mut tx = p.begin().await?;
-            let first = sequence_log!(tx, entries);
+            let first = super::sequence_log(&mut tx, entries).await?;
             tx.commit().await?;
             first
         });
@@ -167,7 +167,7 @@ impl Store {
                     .bind(r).bind(snd).bind(sig).bind(&reasons).bind(at).execute(&mut *tx).await?;
                 entries.push(withheld_entry(r, snd, sig));
             }
-            sequence_log!(tx, &entries);
+            super::sequence_log(&mut tx, &entries).await?;
             tx.commit().await?;
             pending.len() as u32
         });

@@ -135,7 +135,7 @@ macro_rules! log_and_notify {
         let items: &[(PendingEntry, Option<Notification>)] = $items;
         if !items.is_empty() {
             let entries: Vec<PendingEntry> = items.iter().map(|(e, _)| e.clone()).collect();
-            let first = sequence_log!($tx, &entries);
+            let first = super::sequence_log(&mut $tx, &entries).await?;
             let mut any = false;
             for (i, (_, n)) in items.iter().enumerate() {
                 let Some(n) = n else { continue };
@@ -707,7 +707,7 @@ impl Store {
                 }
                 Err((entries, e)) => {
                     if !entries.is_empty() {
-                        sequence_log!(tx, &entries);
+                        super::sequence_log(&mut tx, &entries).await?;
                     }
                     tx.commit().await?;
                     Some(e)

@@ -41,7 +41,7 @@ impl Store {
                 .bind(&m.responsible_oin).bind(&m.contact_point).bind(&m.registered_by_oin).bind(&m.registered_by)
                 .bind(&m.registered_role).bind(m.registered_at).bind(m.ended_at).bind(m.retain_until)
                 .execute(&mut *tx).await?;
-            sequence_log!(tx, std::slice::from_ref(entry));
+            super::sequence_log(&mut tx, std::slice::from_ref(entry)).await?;
             tx.commit().await?;
         });
         Ok(())
@@ -108,7 +108,7 @@ impl Store {
                     _ => StoreError::NotFound(format!("maatregel {id} of your organisation")),
                 });
             }
-            sequence_log!(tx, std::slice::from_ref(entry));
+            super::sequence_log(&mut tx, std::slice::from_ref(entry)).await?;
             tx.commit().await?;
         });
         self.get_maatregel(id)

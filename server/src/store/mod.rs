@@ -35,48 +35,106 @@ macro_rules! on_writer {
     };
 }
 
-/// Sequences log entries inside an open transaction `$tx` (`&mut Transaction`): takes the next
-/// indexes from the `log_state` row — an UPDATE, so PostgreSQL holds its row lock until commit and
-/// appends from many instances serialise without forks or gaps — then inserts the entries and
-/// their subject and organisation index rows. Evaluates to the first index.
-macro_rules! sequence_log {
-    ($tx:expr, $entries:expr) => {{
-        let entries: &[$crate::ledger::PendingEntry] = $entries;
-        let n = entries.len() as i64;
-        let end: i64 =
-            sqlx::query_scalar("UPDATE log_state SET size = size + $1 WHERE id = 1 RETURNING size")
-                .bind(n)
-                .fetch_one(&mut *$tx)
-                .await?;
-        let first = end - n;
-        for (i, p) in entries.iter().enumerate() {
-            let idx = first + i as i64;
-            sqlx::query(
-                "INSERT INTO log_entries (idx, entry, professional, created_at) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(idx)
-            .bind(p.entry.to_bytes())
-            .bind(&p.professional)
-            .bind(p.entry.at)
-            .execute(&mut *$tx)
+/// Sequences log entries inside an open transaction: takes the next indexes from the `log_state`
+/// row — an UPDATE, so PostgreSQL holds its row lock until commit and appends from many instances
+/// serialise without forks or gaps — then inserts the entries and their subject and organisation
+/// index rows. Returns the first index. Every act that is logged calls this inside its own
+/// transaction, so no act commits without its entry and no entry without its act.
+pub(crate) async fn sequence_log<DB, E>(
+    tx: &mut sqlx::Transaction<'_, DB>,
+    entries: &[E],
+) -> StoreResult<i64>
+where
+    DB: sqlx::Database,
+    E: std::borrow::Borrow<crate::ledger::PendingEntry>,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Vec<u8>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    (i64,): for<'r> sqlx::FromRow<'r, DB::Row>,
+{
+    let n = entries.len() as i64;
+    let (end,): (i64,) =
+        sqlx::query_as("UPDATE log_state SET size = size + $1 WHERE id = 1 RETURNING size")
+            .bind(n)
+            .fetch_one(&mut **tx)
             .await?;
-            for subject in &p.entry.subjects {
-                sqlx::query("INSERT INTO log_subject_index (subject, idx) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                    .bind(subject)
-                    .bind(idx)
-                    .execute(&mut *$tx)
-                    .await?;
-            }
-            for oin in std::iter::once(&p.entry.actor_oin).chain(p.entry.recipient_oin.iter()) {
-                sqlx::query("INSERT INTO log_org_index (oin, idx) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                    .bind(oin)
-                    .bind(idx)
-                    .execute(&mut *$tx)
-                    .await?;
-            }
+    let first = end - n;
+    let rows: Vec<(i64, &crate::ledger::PendingEntry)> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (first + i as i64, e.borrow()))
+        .collect();
+    // Multi-row statements (a group commit sequences many entries at once).
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO log_entries (idx, entry, professional, created_at) VALUES {}",
+            placeholders_rows(chunk.len(), 4)
+        );
+        let mut q = sqlx::query(&sql);
+        for (idx, p) in chunk {
+            q = q
+                .bind(*idx)
+                .bind(p.entry.to_bytes())
+                .bind(p.professional.clone())
+                .bind(p.entry.at);
         }
-        first
-    }};
+        q.execute(&mut **tx).await?;
+    }
+    let subjects: Vec<(String, i64)> = rows
+        .iter()
+        .flat_map(|(idx, p)| p.entry.subjects.iter().map(move |s| (s.clone(), *idx)))
+        .collect();
+    let orgs: Vec<(String, i64)> = rows
+        .iter()
+        .flat_map(|(idx, p)| {
+            std::iter::once(&p.entry.actor_oin)
+                .chain(p.entry.recipient_oin.iter())
+                .map(move |o| (o.clone(), *idx))
+        })
+        .collect();
+    for (table, key, pairs) in [
+        ("log_subject_index", "subject", subjects),
+        ("log_org_index", "oin", orgs),
+    ] {
+        for chunk in pairs.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO {table} ({key}, idx) VALUES {} ON CONFLICT DO NOTHING",
+                placeholders_rows(chunk.len(), 2)
+            );
+            let mut q = sqlx::query(&sql);
+            for (k, idx) in chunk {
+                q = q.bind(k.clone()).bind(*idx);
+            }
+            q.execute(&mut **tx).await?;
+        }
+    }
+    Ok(first)
+}
+
+/// Rows per multi-row statement: well inside SQLite's and PostgreSQL's bound-parameter limits
+/// (32 766 and 65 535) for the widest row (16 columns).
+pub(crate) const ROWS_PER_STATEMENT: usize = 256;
+
+/// `($1, ..., $cols), ($cols+1, ...), ...` for `rows` rows.
+pub(crate) fn placeholders_rows(rows: usize, cols: usize) -> String {
+    let mut out = String::with_capacity(rows * cols * 5);
+    for r in 0..rows {
+        if r > 0 {
+            out.push_str(", ");
+        }
+        out.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                out.push_str(", ");
+            }
+            out.push('$');
+            out.push_str(&(r * cols + c + 1).to_string());
+        }
+        out.push(')');
+    }
+    out
 }
 
 /// A value as the JSON text stored in a column (plain data; serialising it cannot fail).

@@ -286,7 +286,7 @@ impl Store {
             if entries.is_empty() {
                 tx.rollback().await?;
             } else {
-                sequence_log!(tx, &entries);
+                super::sequence_log(&mut tx, &entries).await?;
                 tx.commit().await?;
             }
             erased

@@ -55,29 +55,7 @@ macro_rules! delivery_from_row {
     }};
 }
 
-/// Rows per multi-row statement: well inside SQLite's and PostgreSQL's bound-parameter limits
-/// (32 766 and 65 535) for the widest row (16 columns).
-const ROWS_PER_STATEMENT: usize = 256;
-
-/// `($1, ..., $cols), ($cols+1, ...), ...` for `rows` rows.
-fn placeholders(rows: usize, cols: usize) -> String {
-    let mut out = String::with_capacity(rows * cols * 5);
-    for r in 0..rows {
-        if r > 0 {
-            out.push_str(", ");
-        }
-        out.push('(');
-        for c in 0..cols {
-            if c > 0 {
-                out.push_str(", ");
-            }
-            out.push('$');
-            out.push_str(&(r * cols + c + 1).to_string());
-        }
-        out.push(')');
-    }
-    out
-}
+use super::{ROWS_PER_STATEMENT, placeholders_rows as placeholders};
 
 /// Placeholders for new delivery rows: six bound values and the constant state and reasons, in
 /// `DELIVERY_COLUMNS` order.
@@ -272,35 +250,7 @@ impl Store {
                 .collect();
             let mut next = 0i64;
             if !entries.is_empty() {
-                let n = entries.len() as i64;
-                let end: i64 = sqlx::query_scalar("UPDATE log_state SET size = size + $1 WHERE id = 1 RETURNING size")
-                    .bind(n).fetch_one(&mut *tx).await?;
-                next = end - n;
-                let rows: Vec<(i64, &PendingEntry)> = entries.iter().enumerate().map(|(i, e)| (next + i as i64, *e)).collect();
-                for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-                    let sql = format!("INSERT INTO log_entries (idx, entry, professional, created_at) VALUES {}", placeholders(chunk.len(), 4));
-                    let mut q = sqlx::query(&sql);
-                    for (idx, p) in chunk {
-                        q = q.bind(*idx).bind(p.entry.to_bytes()).bind(&p.professional).bind(p.entry.at);
-                    }
-                    q.execute(&mut *tx).await?;
-                }
-                let subjects: Vec<(&str, i64)> = rows.iter()
-                    .flat_map(|(idx, p)| p.entry.subjects.iter().map(move |s| (s.as_str(), *idx)))
-                    .collect();
-                let orgs: Vec<(&str, i64)> = rows.iter()
-                    .flat_map(|(idx, p)| std::iter::once(&p.entry.actor_oin).chain(p.entry.recipient_oin.iter()).map(move |o| (o.as_str(), *idx)))
-                    .collect();
-                for (table, key, pairs) in [("log_subject_index", "subject", &subjects), ("log_org_index", "oin", &orgs)] {
-                    for chunk in pairs.chunks(ROWS_PER_STATEMENT) {
-                        let sql = format!("INSERT INTO {table} ({key}, idx) VALUES {} ON CONFLICT DO NOTHING", placeholders(chunk.len(), 2));
-                        let mut q = sqlx::query(&sql);
-                        for (k, idx) in chunk {
-                            q = q.bind(*k).bind(*idx);
-                        }
-                        q.execute(&mut *tx).await?;
-                    }
-                }
+                next = super::sequence_log(&mut tx, &entries).await?;
             }
             let mut out = Vec::with_capacity(batch.len());
             let mut delivery_rows: Vec<(&NewDelivery, &SignalRecord, i64)> = Vec::new();
@@ -463,7 +413,7 @@ impl Store {
                 sqlx::query("UPDATE deliveries SET state = $4, reasons = $5, updated_at = $6 WHERE recipient_oin = $1 AND sender_oin = $2 AND signal_id = $3")
                     .bind(recipient).bind(sender).bind(signal_id).bind(state.as_str()).bind(json(&reasons)).bind(entry.entry.at)
                     .execute(&mut *tx).await?;
-                sequence_log!(tx, std::slice::from_ref(&entry));
+                super::sequence_log(&mut tx, std::slice::from_ref(&entry)).await?;
                 tx.commit().await?;
                 state
             }
@@ -514,7 +464,7 @@ impl Store {
                 entries.push(e);
             }
             if !entries.is_empty() {
-                sequence_log!(tx, &entries);
+                super::sequence_log(&mut tx, &entries).await?;
             }
             tx.commit().await?;
         });

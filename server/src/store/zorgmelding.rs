@@ -179,7 +179,7 @@ impl Store {
                     .bind(&m.zorgmelding_id).fetch_one(&mut *tx).await?;
                 let seq = seq + 1;
                 let entry = entry_for(&m.zorgmelding_id);
-                let first = sequence_log!(tx, std::slice::from_ref(&entry));
+                let first = super::sequence_log(&mut tx, std::slice::from_ref(&entry)).await?;
                 sqlx::query(&format!("INSERT INTO zorgmelding_fragments ({FRAGMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"))
                     .bind(&f.police_oin).bind(&f.fragment_id).bind(&m.zorgmelding_id).bind(seq)
                     .bind(f.kind.as_str()).bind(&f.request_hash).bind(&f.envelope).bind(json(&f.categories))
@@ -245,7 +245,7 @@ impl Store {
                 return Err(StoreError::Conflict(format!("completion of zorgmelding {}", m.zorgmelding_id)));
             }
             let entry = entry_for(&m);
-            let first = sequence_log!(tx, std::slice::from_ref(&entry));
+            let first = super::sequence_log(&mut tx, std::slice::from_ref(&entry)).await?;
             sqlx::query("UPDATE zorgmeldingen SET completed_at = $2, version = version + 1, cursor = $3, updated_at = $2 WHERE zorgmelding_id = $1")
                 .bind(&m.zorgmelding_id).bind(at).bind(first + 1).execute(&mut *tx).await?;
             if is_pg {
@@ -348,7 +348,7 @@ impl Store {
             let n = sqlx::query("UPDATE zorgmeldingen SET delivered_version = $2 WHERE zorgmelding_id = $1 AND delivered_version < $2")
                 .bind(zorgmelding_id).bind(i64::from(version)).execute(&mut *tx).await?.rows_affected();
             if n == 1 {
-                sequence_log!(tx, std::slice::from_ref(entry));
+                super::sequence_log(&mut tx, std::slice::from_ref(entry)).await?;
                 tx.commit().await?;
                 true
             } else {
@@ -393,7 +393,7 @@ impl Store {
     pub async fn insert_triage(&self, t: &TriageRecord, entry: &PendingEntry) -> StoreResult<()> {
         on_writer!(self, p => {
             let mut tx = p.begin().await?;
-            let idx = sequence_log!(tx, std::slice::from_ref(entry));
+            let idx = super::sequence_log(&mut tx, std::slice::from_ref(entry)).await?;
             sqlx::query(&format!("INSERT INTO triages ({TRIAGE_COLUMNS}, log_index) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"))
                 .bind(&t.triage_id).bind(&t.zorgmelding_id).bind(&t.vt_oin).bind(json(&t.answers)).bind(t.acute)
                 .bind(&t.case_reference).bind(&t.advice).bind(i64::from(t.earlier_reports)).bind(&t.role)
@@ -443,7 +443,7 @@ impl Store {
             if n == 0 {
                 return Err(StoreError::Conflict(format!("the family's refusal for zorgmelding {}", d.zorgmelding_id)));
             }
-            sequence_log!(tx, std::slice::from_ref(entry));
+            super::sequence_log(&mut tx, std::slice::from_ref(entry)).await?;
             tx.commit().await?;
         });
         Ok(())
@@ -505,7 +505,7 @@ impl Store {
                         .bind(&h.sender_oin).bind(&h.handover_id).bind(i as i64).bind(e)
                         .execute(&mut *tx).await?;
                 }
-                sequence_log!(tx, entries);
+                super::sequence_log(&mut tx, entries).await?;
                 tx.commit().await?;
                 Some(true)
             }
@@ -584,7 +584,7 @@ impl Store {
                 sqlx::query("UPDATE handovers SET state = $3, reasons = $4, updated_at = $5 WHERE sender_oin = $1 AND handover_id = $2")
                     .bind(sender).bind(handover_id).bind(state.as_str()).bind(json(&reasons)).bind(entry.entry.at)
                     .execute(&mut *tx).await?;
-                sequence_log!(tx, std::slice::from_ref(&entry));
+                super::sequence_log(&mut tx, std::slice::from_ref(&entry)).await?;
                 tx.commit().await?;
                 state
             }
