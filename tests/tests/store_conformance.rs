@@ -249,3 +249,41 @@ async fn keys_rotate_and_retire() {
     })
     .await;
 }
+
+/// The two backends' migrations are written separately (their SQL differs); they must still
+/// make the same tables, the same columns and the same named indexes.
+#[tokio::test]
+async fn sqlite_and_postgresql_schemas_stay_in_step() {
+    let backends = backends();
+    if backends.len() < 2 {
+        eprintln!(
+            "NOTE: schema comparison skipped: set SIGNAALHUB_TEST_POSTGRES_URL to compare SQLite with PostgreSQL"
+        );
+    }
+    let mut schemas = Vec::new();
+    for b in backends {
+        let db = fresh(b).await.unwrap();
+        let schema = db.store.schema().await.unwrap();
+        assert!(
+            schema.tables.contains_key("log_entries") && schema.tables.contains_key("signals"),
+            "{b}: {schema:?}"
+        );
+        assert!(!schema.indexes.is_empty(), "{b}: no indexes read");
+        schemas.push((b, schema));
+    }
+    if let [(a, sa), (b, sb)] = schemas.as_slice() {
+        let only = |x: &signaalhub_server::store::Schema, y: &signaalhub_server::store::Schema| {
+            x.tables
+                .keys()
+                .filter(|t| !y.tables.contains_key(*t))
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(only(sa, sb), Vec::<String>::new(), "tables only in {a}");
+        assert_eq!(only(sb, sa), Vec::<String>::new(), "tables only in {b}");
+        for (t, cols) in &sa.tables {
+            assert_eq!(Some(cols), sb.tables.get(t), "columns of {t}: {a} vs {b}");
+        }
+        assert_eq!(sa.indexes, sb.indexes, "named indexes: {a} vs {b}");
+    }
+}

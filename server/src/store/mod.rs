@@ -256,6 +256,15 @@ pub enum Store {
     Postgres(PgPool),
 }
 
+/// A migrated schema (see [`Store::schema`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Schema {
+    /// Table name -> column names, sorted.
+    pub tables: std::collections::BTreeMap<String, Vec<String>>,
+    /// Index names created by name, sorted.
+    pub indexes: Vec<String>,
+}
+
 /// Whether a database setting names PostgreSQL.
 pub fn is_postgres_url(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
@@ -345,6 +354,58 @@ impl Store {
             Store::Sqlite { .. } => "sqlite",
             Store::Postgres(_) => "postgres",
         }
+    }
+
+    /// The schema as migrated: every table (the migrator's own left out) with its column names,
+    /// and the indexes created by name (not those that back a primary key or unique constraint,
+    /// which the two databases name differently). The two backends' migrations are written
+    /// separately; `tests/tests/store_conformance.rs` checks that they stay in step.
+    pub async fn schema(&self) -> StoreResult<Schema> {
+        let mut schema = Schema::default();
+        match self {
+            Store::Sqlite { read, .. } => {
+                let tables: Vec<String> = sqlx::query_scalar(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_sqlx%' ORDER BY name",
+                )
+                .fetch_all(read)
+                .await?;
+                for t in tables {
+                    let cols: Vec<String> =
+                        sqlx::query_scalar("SELECT name FROM pragma_table_info($1) ORDER BY name")
+                            .bind(&t)
+                            .fetch_all(read)
+                            .await?;
+                    schema.tables.insert(t, cols);
+                }
+                schema.indexes = sqlx::query_scalar(
+                    "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name",
+                )
+                .fetch_all(read)
+                .await?;
+            }
+            Store::Postgres(p) => {
+                let tables: Vec<String> = sqlx::query_scalar(
+                    "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name NOT LIKE '\\_sqlx%' ORDER BY 1",
+                )
+                .fetch_all(p)
+                .await?;
+                for t in tables {
+                    let cols: Vec<String> = sqlx::query_scalar(
+                        "SELECT column_name::text FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 ORDER BY 1",
+                    )
+                    .bind(&t)
+                    .fetch_all(p)
+                    .await?;
+                    schema.tables.insert(t, cols);
+                }
+                schema.indexes = sqlx::query_scalar(
+                    "SELECT i.relname::text FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace WHERE n.nspname = current_schema() AND t.relname NOT LIKE '\\_sqlx%' AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid) ORDER BY 1",
+                )
+                .fetch_all(p)
+                .await?;
+            }
+        }
+        Ok(schema)
     }
 
     /// Closes all connections.
