@@ -4,8 +4,8 @@
 //!
 //! Everything it makes is marked as dev material: the CA's organisation is [`DEV_MARKER`], and
 //! the hub refuses such a CA unless `allow_dev_material = true`. Nothing here is for production.
-use crate::DEV_MARKER;
 use crate::domain::directory::{KeyUsage, OrgKey, OrgStatus, Organization};
+use crate::hub::DEV_MARKER;
 use crate::store::Store;
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, DnValue,

@@ -1,19 +1,18 @@
 //! `signaalhub`: the hub binary. Parses flags, sets up tracing and the crypto provider, loads the
 //! configuration (exit 64 when it is wrong), then hands over to the library.
-use anyhow::Context;
 
 /// mimalloc instead of glibc's allocator: allocation and free were ~12 % of the hub's CPU per
 /// signal under load (`perf`, docs/BENCHMARKS.md), with glibc's arena locks and consolidation.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::{Parser, Subcommand};
-use signaalhub_server::config::Config;
-use signaalhub_server::domain::directory::{
-    KeyUsage, OrgFilter, OrgKey, OrgStatus, Organization, normalise_tag,
+#[cfg(feature = "devkit")]
+use signaalhub_server::admin::DevCommand;
+use signaalhub_server::admin::{
+    self, ConvenantCommand, LogCommand, OrgCommand, PseudonymCommand, RetentionCommand, fail,
+    load_config, with_config,
 };
-use signaalhub_server::store::Store;
-use signaalhub_server::{Hub, StartError, devkit};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
@@ -41,11 +40,13 @@ enum Command {
         config: PathBuf,
     },
     /// Dev kit: generate local CA, sample organisations, tokens, keys and a hub configuration.
+    #[cfg(feature = "devkit")]
     Dev {
         #[command(subcommand)]
         command: DevCommand,
     },
     /// Generate a dev kit in ./dev-kit if there is none, then serve it on 127.0.0.1:50051.
+    #[cfg(feature = "devkit")]
     Quickstart {
         /// Where the dev kit lives.
         #[arg(long, default_value = "dev-kit")]
@@ -116,172 +117,6 @@ enum Command {
     },
 }
 
-#[derive(Subcommand, Debug)]
-enum ConvenantCommand {
-    /// Check a convenant file; every problem is printed as file:line:column: key: what is wrong.
-    /// Exit code 0 when valid, 1 when not.
-    Check {
-        /// The convenant file (TOML).
-        file: PathBuf,
-    },
-    /// Print the convenant as a table of who may share what with whom, why and on which basis;
-    /// or, with --from/--to/--purpose/--category, answer that one question with its rules.
-    Explain {
-        /// The convenant file (TOML).
-        file: PathBuf,
-        /// HTML instead of Markdown.
-        #[arg(long)]
-        html: bool,
-        /// Sending sector.
-        #[arg(long, requires_all = ["to", "purpose", "category"])]
-        from: Option<String>,
-        /// Receiving sector.
-        #[arg(long)]
-        to: Option<String>,
-        /// Purpose.
-        #[arg(long)]
-        purpose: Option<String>,
-        /// Data category.
-        #[arg(long)]
-        category: Option<String>,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-enum LogCommand {
-    /// Recompute every entry, tile and checkpoint; exit 0 when all agree, 1 naming the first
-    /// entry, tile or checkpoint that does not.
-    Verify,
-    /// Fold every sequenced entry into the tiles and sign a checkpoint now.
-    Integrate,
-}
-
-#[derive(Subcommand, Debug)]
-enum RetentionCommand {
-    /// Erase every expired record now (signals, consents, zorgmelding fragments, triages,
-    /// meldingen, handovers, maatregelen, ended involvements, safety plan versions,
-    /// notifications), each with an `erased` log entry; prints how many of each kind. With
-    /// --dry-run, only counts what has expired.
-    Sweep {
-        /// Count, erase nothing.
-        #[arg(long)]
-        dry_run: bool,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-enum PseudonymCommand {
-    /// Print the store's write version and floor, and per table how many rows still hold an
-    /// older version. Exit 0 when nothing is behind, 1 when a re-key is due.
-    Status,
-    /// Move every stored subject pseudonym to the newest configured key version, in small
-    /// transactions next to live traffic; passes repeat until one finds nothing left, then the
-    /// floor is raised. Idempotent: run again after an interruption. Exit 1 when rows were still
-    /// changing after the last pass (run again).
-    Rekey {
-        /// Rows per transaction.
-        #[arg(long, default_value_t = 500)]
-        batch_size: usize,
-        /// Pause between passes, milliseconds (default: 2 × directory.refresh_ms).
-        #[arg(long)]
-        settle_ms: Option<u64>,
-        /// Most passes before giving up.
-        #[arg(long, default_value_t = 5)]
-        max_passes: u32,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-enum DevCommand {
-    /// Generate a dev kit.
-    Init {
-        /// Target folder.
-        #[arg(long, default_value = "dev-kit")]
-        dir: PathBuf,
-        /// Replace an existing dev kit there.
-        #[arg(long)]
-        force: bool,
-    },
-    /// Re-mint the sample organisations' dev tokens (valid 30 days).
-    Tokens {
-        /// The dev kit folder.
-        #[arg(long, default_value = "dev-kit")]
-        dir: PathBuf,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-enum OrgCommand {
-    /// Add an organisation to the directory.
-    Add {
-        /// OIN (20 digits).
-        #[arg(long)]
-        oin: String,
-        /// Display name.
-        #[arg(long)]
-        name: String,
-        /// Sector (school, politie, huisarts, woningcorporatie, wijkteam, veilig_thuis, jeugdbescherming, or a convenant sector).
-        #[arg(long)]
-        sector: String,
-        /// Region.
-        #[arg(long)]
-        region: String,
-        /// Expertise tag (repeatable).
-        #[arg(long)]
-        expertise: Vec<String>,
-        /// Contact point.
-        #[arg(long, default_value = "")]
-        contact: String,
-        /// The `iss` of the organisation's tokens.
-        #[arg(long)]
-        token_issuer: String,
-        /// Token verification key: KID=FILE with an Ed25519 public key (PEM SPKI) (repeatable).
-        #[arg(long)]
-        token_key: Vec<String>,
-    },
-    /// Publish a key: token (Ed25519 SPKI PEM), signing (Ed25519 SPKI PEM) or encryption (X25519, 64 hex digits).
-    AddKey {
-        /// OIN.
-        #[arg(long)]
-        oin: String,
-        /// token, signing or encryption.
-        #[arg(long)]
-        usage: String,
-        /// Key id.
-        #[arg(long)]
-        kid: String,
-        /// File with the public key.
-        #[arg(long)]
-        file: PathBuf,
-    },
-    /// Retire a key (a token key stops verifying at once).
-    RetireKey {
-        /// OIN.
-        #[arg(long)]
-        oin: String,
-        /// token, signing or encryption.
-        #[arg(long)]
-        usage: String,
-        /// Key id.
-        #[arg(long)]
-        kid: String,
-    },
-    /// Suspend an organisation: refused at once by every hub instance (within directory.refresh_ms).
-    Suspend {
-        /// OIN.
-        #[arg(long)]
-        oin: String,
-    },
-    /// Reactivate a suspended organisation.
-    Activate {
-        /// OIN.
-        #[arg(long)]
-        oin: String,
-    },
-    /// List the directory, suspended organisations included.
-    List,
-}
-
 fn init_tracing(json: bool) {
     let filter =
         tracing_subscriber::EnvFilter::try_from_env("SIGNAALHUB_LOG").unwrap_or_else(|_| {
@@ -301,492 +136,6 @@ fn init_tracing(json: bool) {
     }
 }
 
-/// Registers the dev kit's organisations in the store `config` names (SQLite by default, or
-/// SIGNAALHUB_DATABASE=postgres://...), once: later starts keep what the organisations changed
-/// there (profiles, keys). Exit code 70 when the kit or the store fails.
-async fn register_dev_kit(dir: &Path, config: &Config) -> Result<(), ExitCode> {
-    match devkit::register(dir, config).await {
-        Ok(0) => Ok(()),
-        Ok(n) => {
-            // Only the backend: a PostgreSQL URL may carry a password.
-            let target = config.database_target();
-            let store = if signaalhub_server::store::is_postgres_url(&target) {
-                "PostgreSQL".to_string()
-            } else {
-                target
-            };
-            println!("registered the dev kit's {n} organisations in {store}");
-            Ok(())
-        }
-        Err(e) => {
-            eprintln!("signaalhub: registering the dev kit's organisations: {e}");
-            Err(ExitCode::from(70))
-        }
-    }
-}
-
-fn load_config(path: &Path) -> Result<Config, StartError> {
-    Ok(Config::load(path, |k| std::env::var(k).ok())?)
-}
-
-async fn serve(config: Config) -> Result<(), StartError> {
-    let listener = tokio::net::TcpListener::bind(&config.listen)
-        .await
-        .map_err(|e| {
-            StartError::Config(signaalhub_server::config::ConfigError {
-                key: "listen".into(),
-                message: format!("cannot listen on {}: {e}", config.listen),
-            })
-        })?;
-    let hub = Hub::build(config).await?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| StartError::Serve(e.to_string()))?;
-    tracing::info!(%addr, backend = hub.store().backend(), "signaalhub serving");
-    let grace = std::time::Duration::from_secs(30);
-    let (drained_tx, drained_rx) = tokio::sync::oneshot::channel::<()>();
-    let serve = hub.serve(listener, async move {
-        shutdown_signal().await;
-        let _ = drained_tx.send(());
-    });
-    tokio::pin!(serve);
-    tokio::select! {
-        r = &mut serve => return r,
-        _ = drained_rx => {}
-    }
-    match tokio::time::timeout(grace, serve).await {
-        Ok(r) => r,
-        Err(_) => {
-            tracing::warn!("drain grace period of 30 s passed; exiting with requests in flight");
-            Ok(())
-        }
-    }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(t) => t,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {},
-            _ = term.recv() => {},
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
-    }
-}
-
-fn read_public_key(usage: KeyUsage, file: &Path) -> anyhow::Result<Vec<u8>> {
-    let text =
-        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    match usage {
-        KeyUsage::Encryption => {
-            let raw = hex::decode(text.trim())
-                .context("an X25519 public key file holds 64 hex digits")?;
-            anyhow::ensure!(raw.len() == 32, "an X25519 public key is 32 bytes");
-            Ok(raw)
-        }
-        KeyUsage::Token | KeyUsage::Signing => {
-            let der = rustls::pki_types::pem::PemObject::from_pem_slice(text.as_bytes())
-                .map(|k: rustls::pki_types::SubjectPublicKeyInfoDer<'static>| k.to_vec())
-                .map_err(|_| {
-                    anyhow::anyhow!("expected a PEM `PUBLIC KEY` (Ed25519 SubjectPublicKeyInfo)")
-                })?;
-            // Ed25519 SPKI: 12-byte prefix 302a300506032b6570032100 then the 32-byte key.
-            const PREFIX: [u8; 12] = [
-                0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
-            ];
-            anyhow::ensure!(
-                der.len() == 44 && der[..12] == PREFIX,
-                "not an Ed25519 public key"
-            );
-            Ok(der[12..].to_vec())
-        }
-    }
-}
-
-async fn org_command(config: &Config, command: OrgCommand) -> anyhow::Result<()> {
-    let store = Store::open(&config.database_target()).await?;
-    let usage_of = |u: &str| {
-        KeyUsage::parse(u).ok_or_else(|| anyhow::anyhow!("--usage is token, signing or encryption"))
-    };
-    let oin_of = |o: &str| {
-        o.parse::<signaalhub_server::ids::Oin>()
-            .map_err(|e| anyhow::anyhow!("--oin: {e}"))
-    };
-    match command {
-        OrgCommand::Add {
-            oin,
-            name,
-            sector,
-            region,
-            expertise,
-            contact,
-            token_issuer,
-            token_key,
-        } => {
-            let oin = oin_of(&oin)?;
-            let mut tags: Vec<String> = expertise
-                .iter()
-                .map(|e| {
-                    normalise_tag(e).ok_or_else(|| {
-                        anyhow::anyhow!("--expertise {e:?}: 1-64 printable characters")
-                    })
-                })
-                .collect::<Result<_, _>>()?;
-            tags.sort();
-            tags.dedup();
-            anyhow::ensure!(!name.trim().is_empty(), "--name must not be empty");
-            let mut keys = Vec::new();
-            for spec in &token_key {
-                let (kid, file) = spec
-                    .split_once('=')
-                    .ok_or_else(|| anyhow::anyhow!("--token-key is KID=FILE"))?;
-                anyhow::ensure!(
-                    signaalhub_server::domain::directory::valid_key_id(kid),
-                    "--token-key: key id {kid:?} must be 1-64 of A-Za-z0-9._-"
-                );
-                keys.push((
-                    kid.to_owned(),
-                    read_public_key(KeyUsage::Token, Path::new(file))?,
-                ));
-            }
-            store
-                .add_organization(&Organization {
-                    oin: oin.clone(),
-                    name,
-                    sector: sector
-                        .parse()
-                        .map_err(|e| anyhow::anyhow!("--sector: {e}"))?,
-                    region: normalise_tag(&region)
-                        .ok_or_else(|| anyhow::anyhow!("--region: 1-64 printable characters"))?,
-                    expertise: tags,
-                    contact_point: contact,
-                    status: OrgStatus::Active,
-                    token_issuer,
-                })
-                .await?;
-            for (kid, public_key) in keys {
-                store
-                    .add_key(&OrgKey {
-                        oin: oin.clone(),
-                        usage: KeyUsage::Token,
-                        key_id: kid,
-                        public_key,
-                        created_at: 0,
-                        retired_at: None,
-                    })
-                    .await?;
-            }
-            println!("added {oin}");
-        }
-        OrgCommand::AddKey {
-            oin,
-            usage,
-            kid,
-            file,
-        } => {
-            let usage = usage_of(&usage)?;
-            anyhow::ensure!(
-                signaalhub_server::domain::directory::valid_key_id(&kid),
-                "--kid must be 1-64 of A-Za-z0-9._-"
-            );
-            let public_key = read_public_key(usage, &file)?;
-            store
-                .add_key(&OrgKey {
-                    oin: oin_of(&oin)?,
-                    usage,
-                    key_id: kid,
-                    public_key,
-                    created_at: 0,
-                    retired_at: None,
-                })
-                .await?;
-            println!("published");
-        }
-        OrgCommand::RetireKey { oin, usage, kid } => {
-            store
-                .retire_key(&oin_of(&oin)?, usage_of(&usage)?, &kid)
-                .await?;
-            println!("retired");
-        }
-        OrgCommand::Suspend { oin } => {
-            store
-                .set_status(&oin_of(&oin)?, OrgStatus::Suspended)
-                .await?;
-            println!("suspended {oin}; running hubs refuse it within directory.refresh_ms");
-        }
-        OrgCommand::Activate { oin } => {
-            store.set_status(&oin_of(&oin)?, OrgStatus::Active).await?;
-            println!("activated {oin}");
-        }
-        OrgCommand::List => {
-            let orgs = store
-                .list_organizations(&OrgFilter {
-                    include_suspended: true,
-                    limit: 100_000,
-                    ..OrgFilter::default()
-                })
-                .await?;
-            println!(
-                "{:<20}  {:<9}  {:<17}  {:<20}  name",
-                "oin", "status", "sector", "region"
-            );
-            for o in orgs {
-                println!(
-                    "{:<20}  {:<9}  {:<17}  {:<20}  {}",
-                    o.oin,
-                    o.status.as_str(),
-                    o.sector,
-                    o.region,
-                    o.name
-                );
-            }
-        }
-    }
-    store.close().await;
-    Ok(())
-}
-
-fn read_convenant(file: &Path) -> Result<signaalhub_policy::Convenant, ExitCode> {
-    let text = match std::fs::read_to_string(file) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("signaalhub: {}: {e}", file.display());
-            return Err(ExitCode::from(66));
-        }
-    };
-    signaalhub_policy::parse(&file.display().to_string(), &text).map_err(|d| {
-        eprintln!("{d}");
-        ExitCode::from(1)
-    })
-}
-
-fn convenant_command(command: ConvenantCommand) -> ExitCode {
-    match command {
-        ConvenantCommand::Check { file } => match read_convenant(&file) {
-            Ok(c) => {
-                println!(
-                    "{}: valid (policy version {})",
-                    file.display(),
-                    c.policy_version()
-                );
-                ExitCode::SUCCESS
-            }
-            Err(code) => code,
-        },
-        ConvenantCommand::Explain {
-            file,
-            html,
-            from,
-            to,
-            purpose,
-            category,
-        } => {
-            let c = match read_convenant(&file) {
-                Ok(c) => c,
-                Err(code) => return code,
-            };
-            match (from, to, purpose, category) {
-                (Some(f), Some(t), Some(p), Some(k)) => {
-                    println!(
-                        "{}",
-                        signaalhub_policy::explain::question(&c.compile(), &f, &t, &p, &k)
-                            .trim_end()
-                    );
-                }
-                _ if html => print!("{}", signaalhub_policy::explain::html(&c)),
-                _ => print!("{}", signaalhub_policy::explain::markdown(&c)),
-            }
-            ExitCode::SUCCESS
-        }
-    }
-}
-
-async fn log_command(config: &Config, command: LogCommand) -> anyhow::Result<()> {
-    let store = Store::open(&config.database_target()).await?;
-    let ledger = signaalhub_server::load_ledger(config, store.clone())?;
-    match command {
-        LogCommand::Verify => {
-            let started = std::time::Instant::now();
-            let r = signaalhub_server::ledger::integrator::verify(&store, &ledger.keys).await?;
-            println!(
-                "log verified: {} entries ({} integrated), {} checkpoints, root {} at size {} ({:.1} s)",
-                r.entries,
-                r.integrated,
-                r.checkpoints,
-                hex::encode(r.root),
-                r.integrated,
-                started.elapsed().as_secs_f64()
-            );
-        }
-        LogCommand::Integrate => {
-            let n = ledger.integrate_all().await?;
-            println!("integrated {n} entries");
-        }
-    }
-    store.close().await;
-    Ok(())
-}
-
-async fn pseudonym_command(config: &Config, command: PseudonymCommand) -> anyhow::Result<()> {
-    let ring = signaalhub_server::load_pseudonym_ring(config)?;
-    let store = Store::open(&config.database_target()).await?;
-    let result = pseudonym_run(config, &store, &ring, command).await;
-    store.close().await;
-    result
-}
-
-async fn pseudonym_run(
-    config: &Config,
-    store: &Store,
-    ring: &signaalhub_server::ids::Pseudonymizer,
-    command: PseudonymCommand,
-) -> anyhow::Result<()> {
-    match command {
-        PseudonymCommand::Status => {
-            let state = store.pseudonym_state().await?;
-            println!(
-                "configured key versions: 1..{}; store written with version {}, floor {}",
-                ring.version(),
-                state.version,
-                state.floor
-            );
-            let behind = store.pseudonyms_behind(state.version).await?;
-            for (table, n) in &behind.tables {
-                println!("{table}: {n} rows behind version {}", state.version);
-            }
-            if state.version > ring.version() {
-                anyhow::bail!(
-                    "the store is written with key version {}, newer than this configuration",
-                    state.version
-                );
-            }
-            if behind.total() > 0 || state.floor < state.version {
-                anyhow::bail!(
-                    "{} rows behind; run `signaalhub pseudonym rekey`",
-                    behind.total()
-                );
-            }
-            Ok(())
-        }
-        PseudonymCommand::Rekey {
-            batch_size,
-            settle_ms,
-            max_passes,
-        } => {
-            let opts = signaalhub_server::rekey::RekeyOptions {
-                batch_size,
-                settle: std::time::Duration::from_millis(
-                    settle_ms.unwrap_or(2 * config.directory.refresh_ms),
-                ),
-                max_passes,
-            };
-            let mut last = String::new();
-            let mut progress = |pass: u32, p: &signaalhub_server::store::rekey::TableProgress| {
-                let line = format!(
-                    "pass {pass}: {}: {} moved, {} left for the next pass",
-                    p.table, p.moved, p.left
-                );
-                if line != last {
-                    eprintln!("{line}");
-                    last = line;
-                }
-            };
-            let r = signaalhub_server::rekey::run(store, ring, &opts, &mut progress).await?;
-            for (i, pass) in r.passes.iter().enumerate() {
-                let moved: u64 = pass.iter().map(|t| t.moved).sum();
-                let left: u64 = pass.iter().map(|t| t.left).sum();
-                println!(
-                    "pass {}: {moved} rows moved to version {}, {left} left",
-                    i + 1,
-                    r.version
-                );
-            }
-            if !r.complete {
-                anyhow::bail!(
-                    "{} rows still behind after {} passes (still being written under an older key?); run again",
-                    r.behind.total(),
-                    r.passes.len()
-                );
-            }
-            println!(
-                "complete: every stored pseudonym is at version {}",
-                r.version
-            );
-            Ok(())
-        }
-    }
-}
-
-async fn retention_command(config: &Config, command: RetentionCommand) -> anyhow::Result<()> {
-    let policy = signaalhub_server::load_policy(config)?;
-    let store = Store::open(&config.database_target()).await?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_secs() as i64;
-    let result = match command {
-        RetentionCommand::Sweep { dry_run: true } => {
-            signaalhub_server::retention::backlog(&store, now)
-                .await
-                .map(|b| {
-                    for (kind, n) in b {
-                        println!("{kind}: {n} expired, not yet erased");
-                    }
-                })
-        }
-        RetentionCommand::Sweep { dry_run: false } => signaalhub_server::retention::sweep(
-            &store,
-            policy.version(),
-            now,
-            config.retention.batch_size,
-        )
-        .await
-        .map(|r| {
-            for (kind, n) in &r.erased {
-                println!("{kind}: {n} erased");
-            }
-        }),
-    };
-    store.close().await;
-    Ok(result?)
-}
-
-/// Loads the configuration (exit 64 when it is wrong), runs an administration command on it, and
-/// turns its outcome into an exit code (1 on failure).
-async fn with_config(
-    path: &Path,
-    what: &str,
-    run: impl AsyncFnOnce(&Config) -> anyhow::Result<()>,
-) -> ExitCode {
-    let config = match load_config(path) {
-        Ok(c) => c,
-        Err(e) => return fail(&e),
-    };
-    match run(&config).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("signaalhub: {what}: {e:#}");
-            ExitCode::from(1)
-        }
-    }
-}
-
-fn fail(e: &StartError) -> ExitCode {
-    eprintln!("signaalhub: {e}");
-    ExitCode::from(e.exit_code() as u8)
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -798,95 +147,40 @@ async fn main() -> ExitCode {
                 Err(e) => return fail(&e),
             };
             init_tracing(config.log_format == "json");
-            match serve(config).await {
+            match admin::serve(config).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(&e),
             }
         }
+        #[cfg(feature = "devkit")]
         Command::Quickstart { dir } => {
             init_tracing(false);
-            if !dir.join("hub.toml").exists() {
-                if let Err(e) = devkit::init(&dir, false).await {
-                    eprintln!("signaalhub: dev init: {e}");
-                    return ExitCode::from(70);
-                }
-                println!(
-                    "dev kit generated in {} (DEV MATERIAL, not for production)",
-                    dir.display()
-                );
-            }
-            let config = match load_config(&dir.join("hub.toml")) {
-                Ok(c) => c,
-                Err(e) => return fail(&e),
-            };
-            if let Err(e) = devkit::refresh_tokens(&dir, &config.auth.audience) {
-                eprintln!("signaalhub: refreshing dev tokens: {e}");
-                return ExitCode::from(70);
-            }
-            if let Err(code) = register_dev_kit(&dir, &config).await {
-                return code;
-            }
-            println!(
-                "serving on {}; try: cargo run -p signaalhub-client --bin signaal -- --kit {} --as school whoami",
-                config.listen,
-                dir.display()
-            );
-            match serve(config).await {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => fail(&e),
-            }
+            admin::quickstart(dir).await
         }
-        Command::Dev { command } => {
-            let r = match command {
-                DevCommand::Init { dir, force } => {
-                    if let Err(e) = devkit::init(&dir, force).await {
-                        eprintln!("signaalhub: {e}");
-                        return ExitCode::from(70);
-                    }
-                    println!(
-                        "dev kit generated in {} (DEV MATERIAL, not for production)",
-                        dir.display()
-                    );
-                    // With SIGNAALHUB_DATABASE, also in that store (`serve` does not seed).
-                    let config = match load_config(&dir.join("hub.toml")) {
-                        Ok(c) => c,
-                        Err(e) => return fail(&e),
-                    };
-                    if let Err(code) = register_dev_kit(&dir, &config).await {
-                        return code;
-                    }
-                    Ok(())
-                }
-                DevCommand::Tokens { dir } => match load_config(&dir.join("hub.toml")) {
-                    Ok(c) => devkit::refresh_tokens(&dir, &c.auth.audience)
-                        .map(|()| println!("tokens refreshed")),
-                    Err(e) => return fail(&e),
-                },
-            };
-            match r {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("signaalhub: {e}");
-                    ExitCode::from(70)
-                }
-            }
-        }
-        Command::Convenant { command } => convenant_command(command),
+        #[cfg(feature = "devkit")]
+        Command::Dev { command } => admin::dev(command).await,
+        Command::Convenant { command } => admin::convenant_command(command),
         Command::Log { config, command } => {
-            with_config(&config, "log", async |c| log_command(c, command).await).await
+            with_config(&config, "log", async |c| {
+                admin::log_command(c, command).await
+            })
+            .await
         }
         Command::Retention { config, command } => {
             with_config(&config, "retention", async |c| {
-                retention_command(c, command).await
+                admin::retention_command(c, command).await
             })
             .await
         }
         Command::Org { config, command } => {
-            with_config(&config, "org", async |c| org_command(c, command).await).await
+            with_config(&config, "org", async |c| {
+                admin::org_command(c, command).await
+            })
+            .await
         }
         Command::Pseudonym { config, command } => {
             with_config(&config, "pseudonym", async |c| {
-                pseudonym_command(c, command).await
+                admin::pseudonym_command(c, command).await
             })
             .await
         }

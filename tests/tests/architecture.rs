@@ -1,10 +1,12 @@
 //! The server's shape, as rules a build can check (docs/ARCHITECTURE.md "Rules of dependency"):
 //! read from the resolved dependency graph (`cargo metadata`) and from the sources.
 //!
-//! - the server links no code that can open an envelope (`hpke`) and not the client SDK;
+//! - the server links no code that can open an envelope (`hpke`) and not the client SDK; built
+//!   without its `devkit` feature (production) it links neither `rcgen` nor `x25519-dalek`;
 //! - `flows/`, `domain/`, `store/` and `ledger/` never name `tonic` or the generated `pb` types;
 //! - exactly one place builds a `policy::DecisionRequest` (`flows/decision.rs`);
-//! - no module below the crate root calls up into it (`crate::spawn_periodic` and the like);
+//! - `lib.rs` only declares modules and re-exports, and no module reaches an item through the
+//!   crate root (only `crate::<module>::...`);
 //! - the services already on the flows layer hold no rules: they never touch the store, and no
 //!   handler is longer than 60 lines.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -126,6 +128,50 @@ fn the_server_links_no_opening_code_and_not_the_client() {
     }
 }
 
+/// The packages a production build of the server links (`--no-default-features`: no dev kit),
+/// from `cargo tree`, which resolves features for that one package.
+fn production_dependencies() -> BTreeSet<String> {
+    let out = std::process::Command::new(env!("CARGO"))
+        .args([
+            "tree",
+            "-p",
+            "signaalhub-server",
+            "--no-default-features",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "--format",
+            "{p}",
+        ])
+        .current_dir(workspace())
+        .output()
+        .expect("cargo tree runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn the_production_server_links_no_dev_kit() {
+    let deps = production_dependencies();
+    assert!(deps.contains("ring") && deps.contains("sqlx"), "{deps:?}");
+    for banned in ["rcgen", "x25519-dalek", "hpke", "signaalhub-client"] {
+        assert!(
+            !deps.contains(banned),
+            "a server built without the devkit feature links {banned}"
+        );
+    }
+    // With the default features (the newcomer's build) the dev kit is there.
+    assert!(server_dependencies().contains("rcgen"));
+}
+
 #[test]
 fn flows_domain_store_and_ledger_never_name_the_wire() {
     let mut offences = Vec::new();
@@ -153,30 +199,49 @@ fn exactly_one_place_builds_a_decision_request() {
 }
 
 #[test]
-fn no_module_calls_up_into_the_crate_root() {
-    let root = std::fs::read_to_string(server_src().join("lib.rs")).unwrap();
-    // The functions the crate root defines itself.
-    let own: Vec<String> = code(&root)
+fn lib_rs_only_wires_and_no_module_reaches_into_the_crate_root() {
+    let root = code(&std::fs::read_to_string(server_src().join("lib.rs")).unwrap());
+    assert!(
+        !root.contains("fn ") && !root.contains("struct ") && !root.contains("impl "),
+        "lib.rs declares modules and re-exports; the hub itself lives in hub.rs"
+    );
+    // The modules the crate root declares: `crate::<module>::...` is the only way down.
+    let modules: Vec<String> = root
         .lines()
-        .filter_map(|l| {
-            let l = l.trim_start();
-            let rest = l
-                .strip_prefix("pub fn ")
-                .or_else(|| l.strip_prefix("pub async fn "))
-                .or_else(|| l.strip_prefix("fn "))?;
-            Some(rest.split(['(', '<']).next()?.to_owned())
-        })
+        .filter_map(|l| l.trim().strip_prefix("pub mod "))
+        .map(|m| m.trim_end_matches(';').to_owned())
         .collect();
-    assert!(!own.is_empty());
+    assert!(modules.contains(&"flows".to_owned()), "{modules:?}");
     let mut offences = Vec::new();
     for (path, text) in sources(&server_src()) {
         if path == "lib.rs" || path == "main.rs" {
             continue;
         }
         let c = code(&text);
-        for f in &own {
-            if c.contains(&format!("crate::{f}(")) || c.contains(&format!("crate::{f};")) {
-                offences.push(format!("{path} calls crate::{f}"));
+        for (i, _) in c.match_indices("crate::") {
+            let rest = &c[i + "crate::".len()..];
+            let ident = |s: &str| -> String {
+                s.trim_start()
+                    .chars()
+                    .take_while(|ch| ch.is_alphanumeric() || *ch == '_')
+                    .collect()
+            };
+            // `crate::{a, b::c}`: each head of the group.
+            let names: Vec<String> = match rest.strip_prefix('{') {
+                Some(group) => group
+                    .split('}')
+                    .next()
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(ident)
+                    .filter(|n| !n.is_empty())
+                    .collect(),
+                None => vec![ident(rest)],
+            };
+            for name in names {
+                if !modules.contains(&name) {
+                    offences.push(format!("{path}: crate::{name}"));
+                }
             }
         }
     }
