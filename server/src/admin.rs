@@ -690,7 +690,7 @@ pub async fn quickstart(dir: PathBuf) -> ExitCode {
         return code;
     }
     println!(
-        "serving on {}; try: cargo run -p signaalhub-client --bin signaal -- --kit {} --as school whoami",
+        "serving on {}; in a second terminal: export PATH=\"$PWD/target/release:$PATH\"; signaal --kit {} --as school whoami",
         config.listen,
         dir.display()
     );

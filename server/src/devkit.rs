@@ -416,6 +416,11 @@ pub async fn register(dir: &Path, config: &crate::config::Config) -> Result<usiz
             source,
         })?;
     }
+    if crate::store::is_postgres_url(&target)
+        && Store::create_postgres_database_if_missing(&target).await?
+    {
+        tracing::info!("created the PostgreSQL database the dev kit's configuration names");
+    }
     let store = Store::open(&target).await?;
     let seeded = seed_directory(dir, &store).await;
     store.close().await;

@@ -287,3 +287,37 @@ async fn sqlite_and_postgresql_schemas_stay_in_step() {
         assert_eq!(sa.indexes, sb.indexes, "named indexes: {a} vs {b}");
     }
 }
+
+/// `quickstart` on a PostgreSQL URL whose database does not exist yet creates it (once).
+#[tokio::test]
+async fn a_missing_postgresql_database_is_created_once() {
+    let Ok(base) = std::env::var(signaalhub_server::store::testing::POSTGRES_URL_ENV) else {
+        eprintln!("NOTE: PostgreSQL test skipped: SIGNAALHUB_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let mut b = [0u8; 6];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b).unwrap();
+    let name = format!("sh_test_create_{}", hex::encode(b));
+    let url = match base.rfind('/') {
+        Some(i) => format!("{}/{name}", &base[..i]),
+        None => panic!("{base} has no database part"),
+    };
+    assert!(
+        Store::create_postgres_database_if_missing(&url)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !Store::create_postgres_database_if_missing(&url)
+            .await
+            .unwrap()
+    );
+    let store = Store::open(&url).await.unwrap();
+    assert!(store.schema().await.unwrap().tables.contains_key("signals"));
+    store.close().await;
+    let admin = sqlx::PgPool::connect(&base).await.unwrap();
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&admin)
+        .await
+        .unwrap();
+}

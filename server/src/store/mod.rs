@@ -185,6 +185,9 @@ pub enum StoreError {
     /// The row already exists.
     #[error("{0} already exists")]
     Conflict(String),
+    /// The database cannot be set up as asked; the message says what to do.
+    #[error("{0}")]
+    Setup(String),
     /// A stored value does not parse: the database was changed outside the hub.
     #[error("corrupt stored value in {0}")]
     Corrupt(&'static str),
@@ -337,6 +340,53 @@ impl Store {
             .await?;
         POSTGRES_MIGRATIONS.run(&pool).await?;
         Ok(Store::Postgres(pool))
+    }
+
+    /// Creates the database a PostgreSQL URL names when it does not exist yet (the dev kit's
+    /// first start, `signaalhub quickstart`): connects to the server's `postgres` database with
+    /// the same role and runs `CREATE DATABASE`. Returns whether it created one. When the role
+    /// may not create databases, the error says what an administrator runs instead.
+    pub async fn create_postgres_database_if_missing(url: &str) -> StoreResult<bool> {
+        let opts = PgConnectOptions::from_str(url)?;
+        let Some(name) = opts.get_database().map(str::to_owned) else {
+            return Ok(false);
+        };
+        let admin = PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(opts.clone().database("postgres"))
+            .await?;
+        let exists: Option<i32> =
+            sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
+                .bind(&name)
+                .fetch_optional(&admin)
+                .await?;
+        let created = if exists.is_some() {
+            false
+        } else {
+            let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+            match sqlx::query(&format!("CREATE DATABASE {quoted}"))
+                .execute(&admin)
+                .await
+            {
+                Ok(_) => true,
+                // Another instance created it in the meantime.
+                Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => false,
+                Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42501") => {
+                    admin.close().await;
+                    return Err(StoreError::Setup(format!(
+                        "database {name:?} does not exist and this role may not create it; an administrator runs: CREATE DATABASE {quoted} OWNER {};",
+                        opts.get_username()
+                    )));
+                }
+                Err(e) => {
+                    admin.close().await;
+                    return Err(e.into());
+                }
+            }
+        };
+        admin.close().await;
+        Ok(created)
     }
 
     /// Opens the store a configuration names: a `postgres://` URL, or else a SQLite file path.
