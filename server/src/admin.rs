@@ -182,6 +182,34 @@ pub enum OrgCommand {
     List,
 }
 
+/// Installs the hub's log subscriber for the whole process: level and targets from
+/// `SIGNAALHUB_LOG` (default `info`, PostgreSQL's migration notices at `warn`), text or JSON
+/// (`log_format`), colours only when `ansi` (the binary passes whether stderr is a terminal).
+/// Each finished request is one line at target `signaalhub::request`.
+pub fn init_logging<W>(json: bool, ansi: bool, writer: W)
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("SIGNAALHUB_LOG").unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new(
+                // PostgreSQL's notices during migrations ("relation ... already exists, skipping")
+                // are not news for an operator.
+                "info,sqlx::postgres::notice=warn",
+            )
+        });
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(writer);
+    // A second call (a test that already installed one) keeps the first.
+    let _ = if json {
+        b.json().try_init()
+    } else {
+        b.try_init()
+    };
+}
+
 /// Registers the dev kit's organisations in the store `config` names (SQLite by default, or
 /// SIGNAALHUB_DATABASE=postgres://...), once: later starts keep what the organisations changed
 /// there (profiles, keys). Exit code 70 when the kit or the store fails.

@@ -118,22 +118,9 @@ enum Command {
 }
 
 fn init_tracing(json: bool) {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_env("SIGNAALHUB_LOG").unwrap_or_else(|_| {
-            tracing_subscriber::EnvFilter::new(
-                // PostgreSQL's notices during migrations ("relation ... already exists, skipping")
-                // are not news for an operator.
-                "info,sqlx::postgres::notice=warn",
-            )
-        });
-    let b = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if json {
-        b.json().init();
-    } else {
-        b.init();
-    }
+    // Colours only for a person at a terminal: a log file or journal gets plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    admin::init_logging(json, ansi, std::io::stderr);
 }
 
 #[tokio::main]

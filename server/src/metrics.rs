@@ -369,6 +369,8 @@ pub struct ObserveService<S> {
 /// What is known about a call until its final status.
 struct Call {
     rpc: String,
+    /// The calling organisation's OIN from its certificate ("-" when it has none).
+    org: String,
     streaming: bool,
     start: Instant,
     request_id: String,
@@ -391,12 +393,17 @@ impl Call {
                 })
                 .observe(elapsed.as_secs_f64());
         }
-        tracing::debug!(
+        // One line per request for operators (target `signaalhub::request`, info level; silence
+        // it with SIGNAALHUB_LOG="info,signaalhub::request=warn"). Only the method, the
+        // organisation, the status, the latency and the request id: never a BSN, token or payload.
+        tracing::info!(
+            target: "signaalhub::request",
             rpc = %self.rpc,
-            request_id = %self.request_id,
-            code = code_name(code),
+            org = %self.org,
+            code = %code_name(code),
             elapsed_ms = elapsed.as_millis() as u64,
-            "call finished"
+            request_id = %self.request_id,
+            "request"
         );
     }
 }
@@ -434,8 +441,14 @@ where
         }
         req.extensions_mut().insert(RequestId(request_id.clone()));
         let span = tracing::info_span!("rpc", rpc = %rpc, request_id = %request_id);
+        let org = req
+            .extensions()
+            .get::<crate::auth::tls::ConnInfo>()
+            .and_then(|c| c.identity.as_ref().as_ref().ok().map(|o| o.to_string()))
+            .unwrap_or_else(|| "-".to_owned());
         let call = Call {
             rpc,
+            org,
             streaming,
             start: Instant::now(),
             request_id,
