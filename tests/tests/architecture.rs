@@ -255,6 +255,7 @@ const ON_THE_FLOWS_LAYER: &[&str] = &[
     "api/consent.rs",
     "api/log.rs",
     "api/directory.rs",
+    "api/involvement.rs",
 ];
 
 #[test]

@@ -7,7 +7,6 @@
 //! its responsible organisation as the discloser. Independently of the convenant, the hub answers
 //! only an organisation with an active registered involvement with the child.
 use super::basis::{denied, reject, truncate};
-use super::involvement::{SKEW_SECS, not_involved, notification, retain_until};
 use super::status::{from_store, invalid};
 use super::{caller, timestamp};
 use crate::auth::Caller;
@@ -19,6 +18,7 @@ use crate::domain::maatregel::{
     REGISTERING_SECTOR, valid_contact,
 };
 use crate::flows::decision::{Party, Question};
+use crate::flows::involvement::{SKEW_SECS, not_involved, notification, retain_until};
 use crate::flows::{Ctx, now, random_id};
 use crate::ids::{Oin, SubjectPseudonym};
 use crate::ledger::{EntryOutcome, Event, PendingEntry};

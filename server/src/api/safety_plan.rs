@@ -2,9 +2,6 @@
 //! agreements' text is a sealed envelope the hub cannot open; the hub keeps which agreement
 //! concerns which party, who confirmed it, and decides each sharing by the convenant.
 use super::basis::{MAX_LIST, denied, facts_from_pb, reject, truncate};
-use super::involvement::{
-    case_decision, checked_basis, notification, party_case, retain_until, tell_parties,
-};
 use super::status::{from_store, invalid};
 use super::{caller, timestamp};
 use crate::auth::Caller;
@@ -14,6 +11,9 @@ use crate::domain::involvement::{
     PlanVersion,
 };
 use crate::flows::envelope::{self, Expected};
+use crate::flows::involvement::{
+    case_decision, checked_basis, notification, party_case, retain_until, tell_parties,
+};
 use crate::flows::{Ctx, now};
 use crate::ids::Oin;
 use crate::ledger::{EntryOutcome, Event, PendingEntry};
@@ -166,8 +166,8 @@ impl SafetyPlanService for SafetyPlanApi {
             });
         }
         let facts = facts_from_pb(r.subject.as_ref(), &mut bad);
-        let (basis, consents) =
-            checked_basis(&self.ctx, r.basis.as_ref(), None, true, &mut bad).await?;
+        let basis = crate::wire::basis_from_pb(&r.basis.clone().unwrap_or_default(), &mut bad);
+        let consents = checked_basis(&self.ctx, &basis, None, true, &mut bad).await?;
         let subjects = view.subjects();
         if consents.iter().any(|k| {
             !subjects

@@ -13,6 +13,7 @@ pub mod directory;
 pub mod envelope;
 pub mod error;
 pub mod idempotency;
+pub mod involvement;
 pub mod log;
 pub mod policy;
 pub mod signals;
