@@ -256,6 +256,7 @@ const ON_THE_FLOWS_LAYER: &[&str] = &[
     "api/log.rs",
     "api/directory.rs",
     "api/involvement.rs",
+    "api/safety_plan.rs",
 ];
 
 #[test]

@@ -16,6 +16,7 @@ pub mod idempotency;
 pub mod involvement;
 pub mod log;
 pub mod policy;
+pub mod safety_plan;
 pub mod signals;
 
 pub use ctx::{Ctx, now, random_id};
