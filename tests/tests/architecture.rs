@@ -257,6 +257,7 @@ const ON_THE_FLOWS_LAYER: &[&str] = &[
     "api/directory.rs",
     "api/involvement.rs",
     "api/safety_plan.rs",
+    "api/maatregel.rs",
 ];
 
 #[test]

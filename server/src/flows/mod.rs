@@ -15,6 +15,7 @@ pub mod error;
 pub mod idempotency;
 pub mod involvement;
 pub mod log;
+pub mod maatregel;
 pub mod policy;
 pub mod safety_plan;
 pub mod signals;
