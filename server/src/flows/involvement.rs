@@ -632,85 +632,163 @@ pub async fn get_case(
     Ok(view)
 }
 
-/// The entry of a coordinator act on a case.
-#[allow(clippy::too_many_arguments)]
-fn coordinator_entry(
-    ctx: &Ctx,
-    c: &Caller,
-    role: &str,
-    view: &CaseView,
-    event: Event,
-    outcome: EntryOutcome,
-    recipient: Option<&str>,
-    p: &Proposal,
-) -> PendingEntry {
-    case_entry(
-        ctx,
-        c,
-        role,
-        view,
-        CATEGORY_INVOLVEMENT,
-        event,
-        outcome,
-        recipient,
-        p.id.clone(),
-    )
+/// A coordinator act on a case, inside its transaction: its entries and notifications.
+struct CoordinatorAct<'a> {
+    ctx: &'a Ctx,
+    caller: &'a Caller,
+    role: &'a str,
+    view: &'a CaseView,
+    proposal: &'a Proposal,
 }
 
-/// The entries and notifications of an accepted proposal: every other party is told who
-/// coordinates now.
-fn coordinator_accepted(
-    ctx: &Ctx,
-    c: &Caller,
-    role: &str,
-    view: &CaseView,
-    p: &Proposal,
-) -> Vec<(PendingEntry, Option<Notification>)> {
-    let me = c.oin().to_string();
-    let own = coordinator_entry(
-        ctx,
-        c,
-        role,
-        view,
-        Event::CoordinatorAccepted,
-        EntryOutcome::Recorded,
-        None,
-        p,
-    );
-    tell_parties(view, &me, own, |other| {
-        let e = coordinator_entry(
-            ctx,
-            c,
-            role,
-            view,
-            Event::CoordinatorAccepted,
-            EntryOutcome::Disclosed,
-            Some(&other.org_oin),
-            p,
-        );
+impl CoordinatorAct<'_> {
+    /// The entry of the act, telling `recipient` when given.
+    fn entry(&self, event: Event, outcome: EntryOutcome, recipient: Option<&str>) -> PendingEntry {
+        case_entry(
+            self.ctx,
+            self.caller,
+            self.role,
+            self.view,
+            CATEGORY_INVOLVEMENT,
+            event,
+            outcome,
+            recipient,
+            self.proposal.id.clone(),
+        )
+    }
+
+    /// The notification of the act to `recipient` (with its involvement in the case, if any).
+    fn notice(
+        &self,
+        recipient: &str,
+        involvement_id: Option<String>,
+        kind: NotificationKind,
+        summary_nl: String,
+    ) -> Notification {
+        let mut n = notification(self.ctx, self.caller, recipient, kind, summary_nl);
+        n.case_id = Some(self.view.case.id.clone());
+        n.proposal_id = Some(self.proposal.id.clone());
+        n.involvement_id = involvement_id;
+        n
+    }
+
+    /// The caller's name in the directory.
+    fn by(&self) -> String {
+        self.ctx.name_of(self.caller.oin().as_str())
+    }
+
+    /// Accepted (or self-proposed): every other party is told who coordinates now.
+    fn accepted(&self) -> Record {
+        let (view, p) = (self.view, self.proposal);
+        let own = self.entry(Event::CoordinatorAccepted, EntryOutcome::Recorded, None);
         let contact = view
             .parties
             .iter()
             .find(|i| i.org_oin == p.proposed_oin)
             .map(|i| i.contact_professional.clone())
             .unwrap_or_default();
-        let mut n = notification(
-            ctx,
-            c,
-            &other.org_oin,
-            NotificationKind::CoordinatorAccepted,
+        tell_parties(view, self.caller.oin().as_str(), own, |other| {
+            let e = self.entry(
+                Event::CoordinatorAccepted,
+                EntryOutcome::Disclosed,
+                Some(&other.org_oin),
+            );
+            let n = self.notice(
+                &other.org_oin,
+                Some(other.id.clone()),
+                NotificationKind::CoordinatorAccepted,
+                format!(
+                    "{} heeft nu de casusregie in casus {}: het vaste aanspreekpunt is {}.",
+                    self.ctx.name_of(&p.proposed_oin),
+                    view.case.id,
+                    contact
+                ),
+            );
+            (e, n)
+        })
+    }
+
+    /// Proposed: the proposed organisation is told.
+    fn proposed(&self) -> Record {
+        let (view, p) = (self.view, self.proposal);
+        let own = self.entry(Event::CoordinatorProposed, EntryOutcome::Recorded, None);
+        let told = self.entry(
+            Event::CoordinatorProposed,
+            EntryOutcome::Disclosed,
+            Some(&p.proposed_oin),
+        );
+        let involvement = view
+            .parties
+            .iter()
+            .find(|i| i.org_oin == p.proposed_oin)
+            .map(|i| i.id.clone());
+        let n = self.notice(
+            &p.proposed_oin,
+            involvement,
+            NotificationKind::CoordinatorProposed,
             format!(
-                "{} heeft nu de casusregie in casus {}: het vaste aanspreekpunt is {}.",
-                ctx.name_of(&p.proposed_oin),
+                "{} stelt voor dat uw organisatie de casusregie krijgt in casus {}. Accepteer of wijs af (voorstel {}).",
+                self.by(),
                 view.case.id,
-                contact
+                p.id
             ),
         );
-        n.case_id = Some(view.case.id.clone());
-        n.proposal_id = Some(p.id.clone());
-        n.involvement_id = Some(other.id.clone());
-        (e, n)
-    })
+        vec![(own, None), (told, Some(n))]
+    }
+
+    /// Declined: the proposer is told, while it is a party.
+    fn declined(&self) -> Record {
+        let (view, p) = (self.view, self.proposal);
+        let own = self.entry(Event::CoordinatorDeclined, EntryOutcome::Recorded, None);
+        let mut items = vec![(own, None)];
+        if let Some(proposer) = view.parties.iter().find(|i| i.org_oin == p.proposed_by_oin) {
+            let told = self.entry(
+                Event::CoordinatorDeclined,
+                EntryOutcome::Disclosed,
+                Some(&p.proposed_by_oin),
+            );
+            let n = self.notice(
+                &p.proposed_by_oin,
+                Some(proposer.id.clone()),
+                NotificationKind::CoordinatorDeclined,
+                format!(
+                    "{} neemt de casusregie in casus {} niet op zich (voorstel {}).",
+                    self.by(),
+                    view.case.id,
+                    p.id
+                ),
+            );
+            items.push((told, Some(n)));
+        }
+        items
+    }
+}
+
+/// What a coordinator act records in its transaction.
+type Record = Vec<(PendingEntry, Option<Notification>)>;
+
+/// The record of a coordinator act on the case as it stands in the transaction: an accepted
+/// proposal tells every party, any other state what `otherwise` says.
+fn coordinator_record<'a>(
+    ctx: &'a Ctx,
+    caller: &'a Caller,
+    role: &'a str,
+    otherwise: fn(&CoordinatorAct<'_>) -> Record,
+) -> impl Fn(&CaseView, &Proposal) -> Record + 'a {
+    move |view, proposal| {
+        let act = CoordinatorAct {
+            ctx,
+            caller,
+            role,
+            view,
+            proposal,
+        };
+        if proposal.state == ProposalState::Accepted {
+            act.accepted()
+        } else {
+            otherwise(&act)
+        }
+    }
 }
 
 /// `ProposeCoordinator`, checked for structure at the edge.
@@ -735,56 +813,11 @@ pub async fn propose_coordinator(
     ctx.require_convenant_role(caller, &role)?;
     // Existence and membership are checked again inside the transaction.
     party_case(ctx, caller, &cmd.case_id).await?;
-    let me = caller.oin().to_string();
+    let me = caller.oin().as_str();
     let pid = random_id("p_")?;
-    let record = |view: &CaseView, p: &Proposal| {
-        if p.state == ProposalState::Accepted {
-            return coordinator_accepted(ctx, caller, &role, view, p);
-        }
-        let entry = |outcome, recipient| {
-            coordinator_entry(
-                ctx,
-                caller,
-                &role,
-                view,
-                Event::CoordinatorProposed,
-                outcome,
-                recipient,
-                p,
-            )
-        };
-        let own = entry(EntryOutcome::Recorded, None);
-        let told = entry(EntryOutcome::Disclosed, Some(p.proposed_oin.as_str()));
-        let mut n = notification(
-            ctx,
-            caller,
-            &p.proposed_oin,
-            NotificationKind::CoordinatorProposed,
-            format!(
-                "{} stelt voor dat uw organisatie de casusregie krijgt in casus {}. Accepteer of wijs af (voorstel {}).",
-                ctx.name_of(&me),
-                view.case.id,
-                p.id
-            ),
-        );
-        n.case_id = Some(view.case.id.clone());
-        n.proposal_id = Some(p.id.clone());
-        n.involvement_id = view
-            .parties
-            .iter()
-            .find(|i| i.org_oin == p.proposed_oin)
-            .map(|i| i.id.clone());
-        vec![(own, None), (told, Some(n))]
-    };
+    let record = coordinator_record(ctx, caller, &role, |act| act.proposed());
     ctx.store
-        .propose_coordinator(
-            &cmd.case_id,
-            &pid,
-            &me,
-            cmd.proposed.as_str(),
-            now(),
-            record,
-        )
+        .propose_coordinator(&cmd.case_id, &pid, me, cmd.proposed.as_str(), now(), record)
         .await
         .map_err(case_error)
 }
@@ -800,47 +833,10 @@ pub async fn respond_to_proposal(
 ) -> FlowResult<(Proposal, CaseView)> {
     let role = ctx.acting_role(caller, acting_role)?;
     ctx.require_convenant_role(caller, &role)?;
-    let me = caller.oin().to_string();
-    let record = |view: &CaseView, p: &Proposal| {
-        if p.state == ProposalState::Accepted {
-            return coordinator_accepted(ctx, caller, &role, view, p);
-        }
-        let entry = |outcome, recipient| {
-            coordinator_entry(
-                ctx,
-                caller,
-                &role,
-                view,
-                Event::CoordinatorDeclined,
-                outcome,
-                recipient,
-                p,
-            )
-        };
-        let mut items = vec![(entry(EntryOutcome::Recorded, None), None)];
-        if let Some(proposer) = view.parties.iter().find(|i| i.org_oin == p.proposed_by_oin) {
-            let told = entry(EntryOutcome::Disclosed, Some(p.proposed_by_oin.as_str()));
-            let mut n = notification(
-                ctx,
-                caller,
-                &p.proposed_by_oin,
-                NotificationKind::CoordinatorDeclined,
-                format!(
-                    "{} neemt de casusregie in casus {} niet op zich (voorstel {}).",
-                    ctx.name_of(&me),
-                    view.case.id,
-                    p.id
-                ),
-            );
-            n.case_id = Some(view.case.id.clone());
-            n.proposal_id = Some(p.id.clone());
-            n.involvement_id = Some(proposer.id.clone());
-            items.push((told, Some(n)));
-        }
-        items
-    };
+    let me = caller.oin().as_str();
+    let record = coordinator_record(ctx, caller, &role, |act| act.declined());
     ctx.store
-        .respond_to_proposal(proposal_id, &me, accept, now(), record)
+        .respond_to_proposal(proposal_id, me, accept, now(), record)
         .await
         .map_err(|e| match e {
             StoreError::NotFound(_) => FlowError::NotFound(format!(
