@@ -255,6 +255,9 @@ const ON_THE_FLOWS_LAYER: &[&str] = &[
     "api/consent.rs",
     "api/log.rs",
     "api/directory.rs",
+    "api/involvement.rs",
+    "api/safety_plan.rs",
+    "api/maatregel.rs",
 ];
 
 #[test]

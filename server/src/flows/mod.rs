@@ -13,8 +13,11 @@ pub mod directory;
 pub mod envelope;
 pub mod error;
 pub mod idempotency;
+pub mod involvement;
 pub mod log;
+pub mod maatregel;
 pub mod policy;
+pub mod safety_plan;
 pub mod signals;
 
 pub use ctx::{Ctx, now, random_id};
