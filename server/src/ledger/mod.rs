@@ -295,6 +295,50 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_example_entry_hashes_to_its_leaf() {
+        let doc = include_str!("../../../docs/LOG.md");
+        let bytes = doc
+            .lines()
+            .find(|l| l.starts_with("{\"v\":1,\"event\":\"signal_delivered\""))
+            .expect("docs/LOG.md shows the example entry");
+        let leaf = doc
+            .lines()
+            .find_map(|l| l.strip_prefix("leaf: "))
+            .expect("docs/LOG.md shows the example's leaf hash");
+        let e = LogEntry {
+            v: 1,
+            event: Event::SignalDelivered,
+            at: 1_764_000_000,
+            actor_oin: "00000009901000000000".into(),
+            actor_pro: "ab".repeat(32),
+            actor_role: "ib_er".into(),
+            subjects: vec!["cd".repeat(32)],
+            recipient_oin: Some("00000009905000000000".into()),
+            categories: vec!["zorgen_thuissituatie".into()],
+            purpose: Some("vroegtijdige_ondersteuning".into()),
+            basis: vec!["consent:c_0123456789abcdef0123456789abcdef".into()],
+            checks: Checks {
+                authorised: true,
+                consent: true,
+                ..Checks::default()
+            },
+            outcome: EntryOutcome::Disclosed,
+            reasons: vec![],
+            policy_version: Some("2026-1+sha256:0f1e".into()),
+            reference: Some("sig-2026-0001".into()),
+        };
+        assert_eq!(String::from_utf8(e.to_bytes()).unwrap_or_default(), bytes);
+        let mut input = vec![0u8];
+        input.extend_from_slice(bytes.as_bytes());
+        let hash = ring::digest::digest(&ring::digest::SHA256, &input);
+        assert_eq!(hex::encode(hash.as_ref()), leaf);
+        assert_eq!(
+            hex::encode(signaalhub_proto::merkle::leaf_hash(&e.to_bytes())),
+            leaf
+        );
+    }
+
+    #[test]
     fn the_check_without_allocation_agrees_with_parsing() {
         let good = String::from_utf8(sample().to_bytes()).unwrap_or_default();
         let mut cases = vec![good.clone()];
