@@ -5,7 +5,7 @@
 use super::basis::{decision_to_pb, denied, reject, truncate, valid_person_ref};
 use super::policy::{DisclosureInput, disclosure};
 use super::status::{from_store, invalid};
-use super::zorgmelding::{melding_for_recipient, recidive};
+use super::zorgmelding::recidive_to_pb;
 use super::{caller, timestamp};
 use crate::domain::consent::{Consent, Facts};
 use crate::domain::directory::valid_key_id;
@@ -17,6 +17,7 @@ use crate::domain::zorgmelding::{
 use crate::flows::decision::Question;
 use crate::flows::envelope::{self, Expected};
 use crate::flows::idempotency;
+use crate::flows::zorgmelding::{melding_for_recipient, recidive};
 use crate::flows::{Ctx, now, random_id};
 use crate::ledger::{EntryOutcome, Event, PendingEntry};
 use crate::store::StoreError;
@@ -190,7 +191,7 @@ async fn triage_to_pb(
         acute: t.acute,
         case_reference: t.case_reference.clone(),
         advice: Some(advice_to_pb(&advice_of(t))),
-        recidive: Some(r),
+        recidive: Some(recidive_to_pb(&r)),
         triagist: t.professional.clone(),
         role: t.role.clone(),
         recorded_at: Some(timestamp(t.recorded_at)),
@@ -438,7 +439,7 @@ impl TriageService for TriageApi {
             .map_err(from_store)?;
         Ok(Response::new(pb::RecordTriageResponse {
             triage: Some(pb::Triage {
-                recidive: Some(rec),
+                recidive: Some(recidive_to_pb(&rec)),
                 ..triage_to_pb(&self.ctx, &t, &m).await?
             }),
         }))
