@@ -18,8 +18,25 @@ impl From<FlowError> for Status {
             FlowError::Aborted(m) => Status::aborted(redact_bsns(&m)),
             FlowError::Unavailable(m) => Status::unavailable(redact_bsns(&m)),
             FlowError::Store(e) => store_unavailable(&e),
+            FlowError::Refused {
+                code,
+                rule,
+                nl,
+                en,
+                message,
+            } => refused(code, rule, &nl, &en, &message),
         }
     }
+}
+
+/// A refusal the convenant does not decide: PERMISSION_DENIED with an ErrorInfo code, the
+/// refusal as PreconditionFailure and the Dutch text as LocalizedMessage.
+fn refused(code: &str, rule: &str, nl: &str, en: &str, message: &str) -> Status {
+    let mut details = ErrorDetails::new();
+    details.set_error_info(code, "signaalhub.nl", []);
+    details.add_precondition_failure_violation(code, rule, redact_bsns(en));
+    details.set_localized_message("nl-NL", redact_bsns(nl));
+    Status::with_error_details(Code::PermissionDenied, redact_bsns(message), details)
 }
 
 /// A store failure as a status: internals are logged with a correlation id, never returned.

@@ -46,6 +46,21 @@ pub enum FlowError {
     /// The store cannot answer: logged with a correlation id, never shown (`UNAVAILABLE`).
     #[error("store: {0}")]
     Store(StoreError),
+    /// A refusal the convenant does not decide (the family declined, acute danger):
+    /// `PERMISSION_DENIED` with an ErrorInfo code, a PreconditionFailure and the Dutch text.
+    #[error("{message}")]
+    Refused {
+        /// The refusal code, e.g. `FAMILY_DECLINED_WIJKTEAM`.
+        code: &'static str,
+        /// What it refuses (the PreconditionFailure subject), e.g. "handover".
+        rule: &'static str,
+        /// Why, in Dutch.
+        nl: String,
+        /// Why, in English.
+        en: String,
+        /// The status message.
+        message: String,
+    },
 }
 
 impl From<StoreError> for FlowError {

@@ -16,6 +16,7 @@ pub mod idempotency;
 pub mod log;
 pub mod policy;
 pub mod signals;
+pub mod triage;
 pub mod zorgmelding;
 
 pub use ctx::{Ctx, now, random_id};
