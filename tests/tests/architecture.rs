@@ -255,6 +255,8 @@ const ON_THE_FLOWS_LAYER: &[&str] = &[
     "api/consent.rs",
     "api/log.rs",
     "api/directory.rs",
+    "api/zorgmelding.rs",
+    "api/triage.rs",
 ];
 
 #[test]
