@@ -293,9 +293,15 @@ fn declined(d: &FamilyDeclined) -> FlowError {
     )
 }
 
-/// Decides a handover again at delivery, per person, with the consents as they stand.
-fn redecide<'c>(ctx: &'c Ctx, h: &HandoverRecord, consents: &[Consent]) -> policy::Decision<'c> {
-    let t = now();
+/// Decides a handover again at delivery, per person, with the consents as they stand and the
+/// involvement register asked again (`involved`, per person, at `t`), as sending decided.
+fn redecide<'c>(
+    ctx: &'c Ctx,
+    h: &HandoverRecord,
+    consents: &[Consent],
+    involved: &[bool],
+    t: i64,
+) -> policy::Decision<'c> {
     let mine: Vec<Vec<&Consent>> = h
         .subjects
         .iter()
@@ -316,7 +322,7 @@ fn redecide<'c>(ctx: &'c Ctx, h: &HandoverRecord, consents: &[Consent]) -> polic
         facts: h.facts.get(i).unwrap_or(&no_facts),
         basis: &h.basis,
         consents,
-        recipient_involved: false,
+        recipient_involved: involved.get(i).copied().unwrap_or(false),
         received_for: Some(&h.received_for),
         inform_exemption: None,
         now: t,
@@ -726,6 +732,11 @@ pub async fn list_handovers(ctx: &Ctx, caller: &Caller) -> FlowResult<Vec<Handov
 /// (locked against a concurrent withdrawal), then delivered or withheld, and logged. Returns the
 /// state after.
 async fn deliver(ctx: &Ctx, h: &HandoverRecord) -> FlowResult<HandoverState> {
+    let t = now();
+    let mut involved = Vec::with_capacity(h.subjects.len());
+    for subject in &h.subjects {
+        involved.push(ctx.is_involved_stored(&h.recipient_oin, subject, t).await?);
+    }
     let rec = h.clone();
     Ok(ctx
         .store
@@ -734,7 +745,7 @@ async fn deliver(ctx: &Ctx, h: &HandoverRecord) -> FlowResult<HandoverState> {
             &h.handover_id,
             &h.consent_ids,
             move |consents| {
-                let d = redecide(ctx, &rec, consents);
+                let d = redecide(ctx, &rec, consents, &involved, t);
                 let codes: Vec<String> = d
                     .reasons
                     .iter()
