@@ -1,7 +1,7 @@
 //! `signaalhub.v1.TriageService`: Veilig Thuis records the triage of a zorgmelding (the Arnhem
 //! criteria -> joint-visit advice, with the recidive), records a family's refusal, and hands the
 //! case over to a wijkteam. The rules live in `flows::triage`; this is the wire.
-use super::basis::{bsn_from_pb, decision_to_pb, valid_person_ref};
+use super::basis::{bsns_from_pb, decision_to_pb, valid_person_ref};
 use super::zorgmelding::recidive_to_pb;
 use super::{caller, timestamp};
 use crate::domain::directory::valid_key_id;
@@ -290,22 +290,13 @@ impl TryFrom<pb::HandOverRequest> for HandOver {
                 "1-64 of A-Za-z0-9._- chosen by the sender, unique per sender".into(),
             ));
         }
-        if r.subject_bsns.is_empty() || r.subject_bsns.len() > MAX_HANDOVER_SUBJECTS {
-            bad.push((
-                "subject_bsns",
-                format!("1 to {MAX_HANDOVER_SUBJECTS} persons"),
-            ));
-        }
-        let mut subjects = Vec::new();
-        for b in &r.subject_bsns {
-            if let Some(bsn) = bsn_from_pb("subject_bsns", b, &mut bad) {
-                if subjects.contains(&bsn) {
-                    bad.push(("subject_bsns", "each person once".into()));
-                } else {
-                    subjects.push(bsn);
-                }
-            }
-        }
+        let subjects = bsns_from_pb(
+            "subject_bsns",
+            &r.subject_bsns,
+            MAX_HANDOVER_SUBJECTS,
+            "person",
+            &mut bad,
+        );
         let basis = crate::wire::basis_from_pb(&r.basis.clone().unwrap_or_default(), &mut bad);
         if r.envelopes.is_empty() || r.envelopes.len() > MAX_HANDOVER_ENVELOPES {
             bad.push((

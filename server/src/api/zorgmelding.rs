@@ -2,7 +2,7 @@
 //! incident, streamed to Veilig Thuis as one item with its fragments in order and their
 //! provenance, and the recidive (earlier reports about the same persons) beside it. The rules
 //! live in `flows::zorgmelding`; this is the wire.
-use super::basis::{bsn_from_pb, decision_to_pb};
+use super::basis::{bsns_from_pb, decision_to_pb, required_envelope_from_pb};
 use super::{caller, timestamp};
 use crate::domain::directory::valid_key_id;
 use crate::domain::zorgmelding::{FragmentKind, ZorgmeldingRecord, valid_registration_number};
@@ -85,22 +85,13 @@ impl TryFrom<pb::SubmitFragmentRequest> for SubmitFragment {
         if let Err(e) = r.recipient_oin.parse::<Oin>() {
             bad.push(("recipient_oin", e.to_string()));
         }
-        if r.subject_bsns.is_empty() || r.subject_bsns.len() > MAX_FRAGMENT_SUBJECTS {
-            bad.push((
-                "subject_bsns",
-                format!("1 to {MAX_FRAGMENT_SUBJECTS} persons"),
-            ));
-        }
-        let mut subjects = Vec::new();
-        for b in &r.subject_bsns {
-            if let Some(bsn) = bsn_from_pb("subject_bsns", b, &mut bad) {
-                if subjects.contains(&bsn) {
-                    bad.push(("subject_bsns", "each person once".into()));
-                } else {
-                    subjects.push(bsn);
-                }
-            }
-        }
+        let subjects = bsns_from_pb(
+            "subject_bsns",
+            &r.subject_bsns,
+            MAX_FRAGMENT_SUBJECTS,
+            "person",
+            &mut bad,
+        );
         let basis = r.basis.clone().unwrap_or_default();
         let evidence_number = basis
             .legal
@@ -115,16 +106,7 @@ impl TryFrom<pb::SubmitFragmentRequest> for SubmitFragment {
             ));
         }
         let basis = crate::wire::basis_from_pb(&basis, &mut bad);
-        let envelope = match r.envelope.as_ref() {
-            None => {
-                bad.push((
-                    "envelope",
-                    "a sealed envelope is required (seal it with client-lib)".into(),
-                ));
-                None
-            }
-            Some(env) => crate::wire::envelope_from_pb("envelope", env, &mut bad),
-        };
+        let envelope = required_envelope_from_pb("envelope", r.envelope.as_ref(), &mut bad);
         let canonical = pb::SubmitFragmentRequest {
             envelope: None,
             subject_bsns: Vec::new(),

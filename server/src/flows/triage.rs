@@ -562,11 +562,7 @@ pub async fn hand_over<'c>(
     let role = ctx.acting_role(caller, &cmd.acting_role)?;
     ctx.require_convenant_role(caller, &role)?;
     let me = caller.oin().as_str();
-    let subjects: Vec<SubjectKey> = cmd
-        .subjects
-        .iter()
-        .map(|b| ctx.pseudonymizer.subject(b))
-        .collect();
+    let subjects = ctx.subject_keys(&cmd.subjects);
     check_bindings(&cmd, me)?;
     let m = melding_for_recipient(ctx, caller, &cmd.zorgmelding_id).await?;
     let mut bad = Vec::new();
@@ -579,11 +575,7 @@ pub async fn hand_over<'c>(
         }
     }
     reject(std::mem::take(&mut bad))?;
-    let request_hash = idempotency::request_hash(
-        std::iter::once(cmd.canonical.as_slice())
-            .chain(subjects.iter().map(|s| s.root().as_str().as_bytes()))
-            .chain(std::iter::once(role.as_bytes())),
-    );
+    let request_hash = idempotency::subjects_request_hash(&cmd.canonical, &subjects, &role);
     let id_what = format!("handover id {:?}", echo(&cmd.handover_id));
     if let Some(h) = ctx.store.get_handover(me, &cmd.handover_id).await? {
         idempotency::compare(Some(&h.request_hash), &request_hash, &id_what)?;
@@ -825,14 +817,8 @@ pub async fn get_handover(
             .await?
             .is_empty();
     if was == HandoverState::Delivered && !erased {
-        let role = caller
-            .professional
-            .roles
-            .first()
-            .cloned()
-            .unwrap_or_default();
         let e = ctx
-            .entry(caller, &role, Event::HandoverRead, EntryOutcome::Recorded)
+            .read_entry(caller, Event::HandoverRead)
             .subjects(h.subjects.iter().cloned())
             .recipient(me)
             .about(h.purpose.clone(), h.categories.iter().cloned())

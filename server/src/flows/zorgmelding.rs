@@ -414,11 +414,7 @@ pub async fn submit_fragment<'c>(
     let role = ctx.acting_role(caller, &cmd.acting_role)?;
     ctx.require_convenant_role(caller, &role)?;
     let me = caller.oin().as_str();
-    let subjects: Vec<SubjectKey> = cmd
-        .subjects
-        .iter()
-        .map(|b| ctx.pseudonymizer.subject(b))
-        .collect();
+    let subjects = ctx.subject_keys(&cmd.subjects);
     let reference = cmd.basis.reference();
     let mut bad = Vec::new();
     envelope::check_binding(
@@ -434,11 +430,7 @@ pub async fn submit_fragment<'c>(
         &mut bad,
     );
     reject(std::mem::take(&mut bad))?;
-    let request_hash = idempotency::request_hash(
-        std::iter::once(cmd.canonical.as_slice())
-            .chain(subjects.iter().map(|s| s.root().as_str().as_bytes()))
-            .chain(std::iter::once(role.as_bytes())),
-    );
+    let request_hash = idempotency::subjects_request_hash(&cmd.canonical, &subjects, &role);
     if let Some(existing) = ctx.store.get_fragment(me, &cmd.fragment_id).await? {
         idempotency::compare(
             Some(&existing.request_hash),
@@ -637,19 +629,11 @@ pub async fn get(ctx: &Ctx, caller: &Caller, which: MeldingRef) -> FlowResult<Me
             )
             .await?;
     if !delivered && !nothing_left {
-        let role = caller
-            .professional
-            .roles
-            .first()
-            .cloned()
-            .unwrap_or_default();
-        let base = ctx.entry(
-            caller,
-            &role,
-            Event::ZorgmeldingRead,
-            EntryOutcome::Recorded,
+        let e = melding_entry(
+            &m,
+            &fragments,
+            ctx.read_entry(caller, Event::ZorgmeldingRead),
         );
-        let e = melding_entry(&m, &fragments, base);
         ctx.store.append_log(std::slice::from_ref(&e)).await?;
     }
     view(ctx, m, true).await
