@@ -1036,3 +1036,53 @@ async fn every_arrival_order_with_retries_makes_one_melding_with_each_fragment_o
         hub.stop().await;
     }
 }
+
+/// Under a convenant whose handover flow requires the wijkteam to be involved with the child, a
+/// handover to an involved wijkteam is allowed when sent and delivered when fetched: delivery
+/// asks the involvement register again, as sending did (it used to decide as if not involved,
+/// and withheld every such handover).
+#[tokio::test]
+async fn a_handover_that_requires_involvement_is_delivered_to_an_involved_wijkteam() {
+    let sample = include_str!("../../policy/convenants/sample.toml");
+    let onward = "onward_from = [\"melding_veilig_thuis\", \"zorgmelding_politie\"]\n";
+    let convenant = sample.replacen(onward, &format!("{onward}requires_involvement = true\n"), 1);
+    assert_ne!(
+        convenant, sample,
+        "the handover flow is in the sample convenant"
+    );
+    for b in backends() {
+        let hub = TestHub::start_with_convenant(b, &convenant).await;
+        let melding = triaged(&hub).await;
+        let mut vt = hub.client("veilig_thuis").await;
+        let consents = family_consent(&hub, &HANDOVER_CATEGORIES).await;
+        // Not involved: refused when sent.
+        let req = handover_request(&hub, &melding, "ho-1", consents.clone()).await;
+        let Err(ClientError::Status(s)) = vt.hand_over(req).await else {
+            panic!("a handover to an uninvolved wijkteam must be refused")
+        };
+        assert_eq!(s.code(), Code::PermissionDenied, "{}", s.message());
+        // Involved: allowed when sent, and delivered when fetched.
+        let case = common::involvement_flow::case_consent(&hub, "wijkteam", CHILD).await;
+        common::involvement_flow::register(&hub, "wijkteam", CHILD, &[], Some(&case)).await;
+        let req = handover_request(&hub, &melding, "ho-2", consents).await;
+        let r = vt.hand_over(req).await.unwrap();
+        assert_eq!(r.handover.unwrap().state, pb::HandoverState::Pending as i32);
+        let mut wijkteam = hub.client("wijkteam").await;
+        let got = wijkteam
+            .get_handover(&hub.org("veilig_thuis").info.oin, "ho-2")
+            .await
+            .unwrap();
+        assert_eq!(
+            got.state,
+            pb::HandoverState::Delivered as i32,
+            "{:?}",
+            got.reasons
+        );
+        assert_eq!(got.envelopes.len(), 3);
+        assert_eq!(
+            events(&hub).await.last().unwrap().event,
+            Event::HandoverDelivered
+        );
+        hub.stop().await;
+    }
+}

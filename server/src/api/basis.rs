@@ -119,6 +119,49 @@ pub fn bsn_from_pb(
     }
 }
 
+/// The persons a request is about: 1 to `max` valid BSNs, each once (`noun` names them in the
+/// violations: "1 to 8 persons", "each person once").
+pub fn bsns_from_pb(
+    field: &'static str,
+    list: &[String],
+    max: usize,
+    noun: &str,
+    bad: &mut Vec<(&'static str, String)>,
+) -> Vec<crate::ids::Bsn> {
+    if list.is_empty() || list.len() > max {
+        bad.push((field, format!("1 to {max} {noun}s")));
+    }
+    let mut out = Vec::new();
+    for b in list {
+        if let Some(bsn) = bsn_from_pb(field, b, bad) {
+            if out.contains(&bsn) {
+                bad.push((field, format!("each {noun} once")));
+            } else {
+                out.push(bsn);
+            }
+        }
+    }
+    out
+}
+
+/// The request's sealed envelope, which it must carry.
+pub fn required_envelope_from_pb(
+    field: &'static str,
+    env: Option<&pb::Envelope>,
+    bad: &mut Vec<(&'static str, String)>,
+) -> Option<crate::domain::envelope::SealedEnvelope> {
+    match env {
+        None => {
+            bad.push((
+                field,
+                "a sealed envelope is required (seal it with client-lib)".into(),
+            ));
+            None
+        }
+        Some(env) => crate::wire::envelope_from_pb(field, env, bad),
+    }
+}
+
 /// What a disclosure request says besides recipient and subject, from its wire fields.
 #[allow(clippy::too_many_arguments)]
 pub fn ask_from_pb(

@@ -1,6 +1,6 @@
 //! `signaalhub.v1.SignalService`: send sealed signals on a recorded basis, stream the inbox,
 //! acknowledge, inspect and recall. The rules live in `flows::signals`; this is the wire.
-use super::basis::{ask_from_pb, bsn_from_pb, decision_to_pb};
+use super::basis::{ask_from_pb, bsns_from_pb, decision_to_pb, required_envelope_from_pb};
 use super::{caller, timestamp};
 use crate::domain::directory::valid_key_id;
 use crate::domain::signal::InboxRow;
@@ -60,19 +60,13 @@ impl TryFrom<pb::SendSignalRequest> for SendSignal {
                 Err(e) => bad.push(("recipient_oins", e.to_string())),
             }
         }
-        if r.subject_bsns.is_empty() || r.subject_bsns.len() > MAX_SUBJECTS {
-            bad.push(("subject_bsns", format!("1 to {MAX_SUBJECTS} subjects")));
-        }
-        let mut subjects = Vec::new();
-        for b in &r.subject_bsns {
-            if let Some(bsn) = bsn_from_pb("subject_bsns", b, &mut bad) {
-                if subjects.contains(&bsn) {
-                    bad.push(("subject_bsns", "each subject once".into()));
-                } else {
-                    subjects.push(bsn);
-                }
-            }
-        }
+        let subjects = bsns_from_pb(
+            "subject_bsns",
+            &r.subject_bsns,
+            MAX_SUBJECTS,
+            "subject",
+            &mut bad,
+        );
         let urgency = match pb::Urgency::try_from(r.urgency) {
             Ok(pb::Urgency::Unspecified) => Urgency::Unspecified,
             Ok(pb::Urgency::Normal) => Urgency::Normal,
@@ -93,16 +87,7 @@ impl TryFrom<pb::SendSignalRequest> for SendSignal {
             &r.inform_exemption,
             &mut bad,
         );
-        let envelope = match r.envelope.as_ref() {
-            None => {
-                bad.push((
-                    "envelope",
-                    "a sealed envelope is required (seal it with client-lib)".into(),
-                ));
-                None
-            }
-            Some(env) => crate::wire::envelope_from_pb("envelope", env, &mut bad),
-        };
+        let envelope = required_envelope_from_pb("envelope", r.envelope.as_ref(), &mut bad);
         let canonical = pb::SendSignalRequest {
             subject_bsns: Vec::new(),
             acting_role: String::new(),

@@ -1,7 +1,6 @@
 //! The one place where errors become gRPC statuses: `From<FlowError> for Status`. Every
 //! message passes the BSN guard here, whatever the flow wrote into it.
 use crate::flows::error::{FlowError, redact_bsns};
-use crate::store::StoreError;
 use signaalhub_policy as policy;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
@@ -18,16 +17,23 @@ impl From<FlowError> for Status {
             FlowError::Aborted(m) => Status::aborted(redact_bsns(&m)),
             FlowError::Unavailable(m) => Status::unavailable(redact_bsns(&m)),
             FlowError::Store(e) => store_unavailable(&e),
+            FlowError::Refused(r) => refused(r.code, r.rule, &r.nl, &r.en, &r.message),
         }
     }
 }
 
-/// A store failure as a status: internals are logged with a correlation id, never returned.
-pub fn from_store(e: StoreError) -> Status {
-    Status::from(FlowError::from(e))
+/// A refusal the convenant does not decide: PERMISSION_DENIED with an ErrorInfo code, the
+/// refusal as PreconditionFailure and the Dutch text as LocalizedMessage.
+fn refused(code: &str, rule: &str, nl: &str, en: &str, message: &str) -> Status {
+    let mut details = ErrorDetails::new();
+    details.set_error_info(code, "signaalhub.nl", []);
+    details.add_precondition_failure_violation(code, rule, redact_bsns(en));
+    details.set_localized_message("nl-NL", redact_bsns(nl));
+    Status::with_error_details(Code::PermissionDenied, redact_bsns(message), details)
 }
 
-fn store_unavailable(e: &StoreError) -> Status {
+/// A store failure as a status: internals are logged with a correlation id, never returned.
+fn store_unavailable(e: &dyn std::fmt::Display) -> Status {
     let id = correlation_id();
     crate::metrics::store_error();
     tracing::error!(correlation_id = %id, error = %e, "store error");

@@ -1,44 +1,23 @@
 //! `signaalhub.v1.TriageService`: Veilig Thuis records the triage of a zorgmelding (the Arnhem
 //! criteria -> joint-visit advice, with the recidive), records a family's refusal, and hands the
-//! case over to a wijkteam — re-sealed by Veilig Thuis, decided by the convenant (statutory task
-//! and the family's consent), with a letter for the family. Every act is logged.
-use super::basis::{decision_to_pb, denied, reject, truncate, valid_person_ref};
-use super::policy::{DisclosureInput, disclosure};
-use super::status::{from_store, invalid};
-use super::zorgmelding::{melding_for_recipient, recidive};
+//! case over to a wijkteam. The rules live in `flows::triage`; this is the wire.
+use super::basis::{bsns_from_pb, decision_to_pb, valid_person_ref};
+use super::zorgmelding::recidive_to_pb;
 use super::{caller, timestamp};
-use crate::domain::consent::{Consent, Facts};
 use crate::domain::directory::valid_key_id;
-use crate::domain::signal::StoredReason;
 use crate::domain::zorgmelding::{
-    ContactPerson, FamilyDeclined, HandoverRecord, HandoverState, LetterInput, TriageAnswersStored,
-    TriageRecord, ZorgmeldingRecord, family_letter,
+    ContactPerson, FamilyDeclined, HandoverRecord, HandoverState, TriageAnswersStored,
 };
-use crate::flows::decision::Question;
-use crate::flows::envelope::{self, Expected};
-use crate::flows::idempotency;
-use crate::flows::{Ctx, now, random_id};
-use crate::ledger::{EntryOutcome, Event, PendingEntry};
-use crate::store::StoreError;
-use crate::store::zorgmelding::HandoverVerdict;
+use crate::flows::triage::{
+    self as flow, HandOver, HandoverView, MAX_HANDOVER_ENVELOPES, MAX_HANDOVER_SUBJECTS,
+    RecordFamilyDeclined, RecordTriage, TriageView,
+};
+use crate::flows::{Ctx, FlowError};
 use prost::Message;
-use signaalhub_policy as policy;
-use signaalhub_policy::triage::{AdviceKind, Criterion, TriageAdvice, advise};
+use signaalhub_policy::triage::{AdviceKind, Criterion, TriageAdvice};
 use signaalhub_proto::pb;
 use signaalhub_proto::pb::triage_service_server::TriageService;
-use tonic::{Code, Request, Response, Status};
-use tonic_types::{ErrorDetails, StatusExt};
-
-/// The purpose of a handover to the wijkteam (a purpose of the convenant).
-pub const HANDOVER_PURPOSE: &str = "overdracht_hulpverlening";
-/// Most envelopes in one handover.
-pub const MAX_HANDOVER_ENVELOPES: usize = 16;
-/// Most persons in one handover.
-pub const MAX_HANDOVER_SUBJECTS: usize = 8;
-/// Refusal code: the family declined the wijkteam.
-pub const FAMILY_DECLINED: &str = "FAMILY_DECLINED_WIJKTEAM";
-/// Refusal code: the triage found acute danger.
-pub const ACUTE: &str = "ACUTE_STAYS_WITH_VEILIG_THUIS";
+use tonic::{Request, Response, Status};
 
 /// The TriageService.
 #[derive(Debug, Clone)]
@@ -173,30 +152,6 @@ fn advice_to_pb(a: &TriageAdvice) -> pb::TriageAdvice {
     }
 }
 
-fn advice_of(t: &TriageRecord) -> TriageAdvice {
-    advise(&t.answers.to_policy(t.earlier_reports, t.acute))
-}
-
-async fn triage_to_pb(
-    ctx: &Ctx,
-    t: &TriageRecord,
-    m: &ZorgmeldingRecord,
-) -> Result<pb::Triage, Status> {
-    let (r, _) = recidive(ctx, &m.recipient_oin, m).await?;
-    Ok(pb::Triage {
-        triage_id: t.triage_id.clone(),
-        zorgmelding_id: t.zorgmelding_id.clone(),
-        criteria: Some(answers_to_pb(&t.answers)),
-        acute: t.acute,
-        case_reference: t.case_reference.clone(),
-        advice: Some(advice_to_pb(&advice_of(t))),
-        recidive: Some(r),
-        triagist: t.professional.clone(),
-        role: t.role.clone(),
-        recorded_at: Some(timestamp(t.recorded_at)),
-    })
-}
-
 fn contact_from_pb(
     field: &'static str,
     c: Option<&pb::ContactPerson>,
@@ -237,33 +192,6 @@ fn valid_case_reference(s: &str) -> bool {
     (1..=64).contains(&s.chars().count())
         && !s.chars().any(char::is_control)
         && s.parse::<crate::ids::Bsn>().is_err()
-}
-
-/// The category under which the triage outcome itself is handed over (sample convenant:
-/// "Samenvatting van de melding en de triage-uitkomst van Veilig Thuis").
-pub const SUMMARY_CATEGORY: &str = "melding_samenvatting";
-
-/// The handover as `viewer` may see it: Veilig Thuis sees the full advice of the triage it rests
-/// on; the wijkteam sees whether to visit jointly, and the criteria behind it only when the
-/// triage outcome was handed over (category [`SUMMARY_CATEGORY`]).
-async fn handover_view(
-    ctx: &Ctx,
-    h: &HandoverRecord,
-    viewer: &str,
-    envelopes: Vec<pb::Envelope>,
-) -> Result<pb::Handover, Status> {
-    let mut v = handover_to_pb(h, envelopes);
-    let full = viewer == h.sender_oin || h.categories.iter().any(|c| c == SUMMARY_CATEGORY);
-    if full
-        && let Some(t) = ctx
-            .store
-            .get_triage(&h.triage_id)
-            .await
-            .map_err(from_store)?
-    {
-        v.advice = Some(advice_to_pb(&advice_of(&t)));
-    }
-    Ok(v)
 }
 
 fn handover_to_pb(h: &HandoverRecord, envelopes: Vec<pb::Envelope>) -> pb::Handover {
@@ -310,88 +238,9 @@ fn handover_to_pb(h: &HandoverRecord, envelopes: Vec<pb::Envelope>) -> pb::Hando
     }
 }
 
-/// A refusal the convenant does not decide (the family declined, acute danger): PERMISSION_DENIED
-/// with an ErrorInfo code and the Dutch text as LocalizedMessage.
-fn refusal(code: &str, nl: &str, en: &str) -> Status {
-    let mut details = ErrorDetails::new();
-    details.set_error_info(code, "signaalhub.nl", []);
-    details.add_precondition_failure_violation(code, "handover", en);
-    details.set_localized_message("nl-NL", nl);
-    Status::with_error_details(
-        Code::PermissionDenied,
-        format!("handover refused: {en} ({code}); the case stays with Veilig Thuis"),
-        details,
-    )
-}
-
-/// Decides a handover again at delivery, per person, with the consents as they stand.
-fn redecide<'c>(ctx: &'c Ctx, h: &HandoverRecord, consents: &[Consent]) -> policy::Decision<'c> {
-    let t = now();
-    let mine: Vec<Vec<&Consent>> = h
-        .subjects
-        .iter()
-        .map(|subject| {
-            consents
-                .iter()
-                .filter(|c| ctx.pseudonymizer.same_person(c.subject.as_str(), subject))
-                .collect()
-        })
-        .collect();
-    let no_facts = Facts::default();
-    ctx.decide_each(mine.iter().enumerate().map(|(i, consents)| Question {
-        actor: ctx.party(&h.sender_oin),
-        role: &h.sender_role,
-        recipient: ctx.party(&h.recipient_oin),
-        purpose: &h.purpose,
-        categories: &h.categories,
-        facts: h.facts.get(i).unwrap_or(&no_facts),
-        basis: &h.basis,
-        consents,
-        recipient_involved: false,
-        received_for: Some(&h.received_for),
-        inform_exemption: None,
-        now: t,
-    }))
-}
-
-/// The log entry of an act on a handover, attributed to the Veilig Thuis professional who sent it.
-fn handover_entry(
-    ctx: &Ctx,
-    h: &HandoverRecord,
-    event: Event,
-    outcome: EntryOutcome,
-    reasons: Vec<String>,
-) -> PendingEntry {
-    let mut e = ctx
-        .entry_for(
-            &h.sender_oin,
-            &h.sender_professional,
-            &h.sender_role,
-            event,
-            outcome,
-        )
-        .subjects(h.subjects.iter().cloned())
-        .recipient(h.recipient_oin.clone())
-        .about(h.purpose.clone(), h.categories.iter().cloned())
-        .basis(&h.basis)
-        .reasons(reasons)
-        .reference(h.handover_id.clone());
-    // A handover's consent flag is the consents it relies on, not those presented.
-    e.entry.checks.consent = !h.consent_ids.is_empty();
-    e.entry.checks.emergency = false;
-    e
-}
-
-#[tonic::async_trait]
-impl TriageService for TriageApi {
-    async fn record_triage(
-        &self,
-        request: Request<pb::RecordTriageRequest>,
-    ) -> Result<Response<pb::RecordTriageResponse>, Status> {
-        let c = caller(&request)?;
-        let role = self.ctx.acting_role(&c, &request.get_ref().acting_role)?;
-        self.ctx.require_convenant_role(&c, &role)?;
-        let r = request.into_inner();
+impl TryFrom<pb::RecordTriageRequest> for RecordTriage {
+    type Error = FlowError;
+    fn try_from(r: pb::RecordTriageRequest) -> Result<Self, FlowError> {
         let mut bad = Vec::new();
         let answers = answers_from_pb(r.criteria.as_ref(), &mut bad);
         if r.criteria.is_none() {
@@ -403,136 +252,37 @@ impl TriageService for TriageApi {
                 "Veilig Thuis's case reference: 1-64 printable characters, not a BSN".into(),
             ));
         }
-        reject(bad)?;
-        let m = melding_for_recipient(&self.ctx, &c, &r.zorgmelding_id).await?;
-        let (rec, _) = recidive(&self.ctx, c.oin().as_str(), &m).await?;
-        let earlier = rec.earlier_zorgmeldingen + rec.earlier_signals;
-        let t = TriageRecord {
-            triage_id: random_id("tr_")?,
-            zorgmelding_id: m.zorgmelding_id.clone(),
-            vt_oin: c.oin().to_string(),
+        crate::flows::reject(bad)?;
+        Ok(RecordTriage {
+            zorgmelding_id: r.zorgmelding_id,
             answers,
             acute: r.acute,
-            case_reference: r.case_reference.clone(),
-            advice: String::new(),
-            earlier_reports: earlier,
-            role: role.clone(),
-            professional: c.professional.id.clone(),
-            recorded_at: now(),
-        };
-        let advice = advice_of(&t);
-        let t = TriageRecord {
-            advice: advice.kind.code().into(),
-            ..t
-        };
-        let mut e = self
-            .ctx
-            .entry(&c, &role, Event::TriageRecorded, EntryOutcome::Recorded);
-        e.entry.subjects = m.subjects.clone();
-        e.entry.purpose = Some(m.purpose.clone());
-        e.entry.reference = Some(t.triage_id.clone());
-        self.ctx
-            .store
-            .insert_triage(&t, &e)
-            .await
-            .map_err(from_store)?;
-        Ok(Response::new(pb::RecordTriageResponse {
-            triage: Some(pb::Triage {
-                recidive: Some(rec),
-                ..triage_to_pb(&self.ctx, &t, &m).await?
-            }),
-        }))
+            case_reference: r.case_reference,
+            acting_role: r.acting_role,
+        })
     }
+}
 
-    async fn get_triage(
-        &self,
-        request: Request<pb::GetTriageRequest>,
-    ) -> Result<Response<pb::GetTriageResponse>, Status> {
-        let c = caller(&request)?;
-        let r = request.into_inner();
-        let m = melding_for_recipient(&self.ctx, &c, &r.zorgmelding_id).await?;
-        let triage = match self
-            .ctx
-            .store
-            .latest_triage(&m.zorgmelding_id)
-            .await
-            .map_err(from_store)?
-        {
-            Some(t) => Some(triage_to_pb(&self.ctx, &t, &m).await?),
-            None => None,
-        };
-        let declined = self
-            .ctx
-            .store
-            .family_declined(&m.zorgmelding_id)
-            .await
-            .map_err(from_store)?;
-        Ok(Response::new(pb::GetTriageResponse {
-            triage,
-            family_declined: declined.map(|d| pb::FamilyDeclined {
-                declined_by: d.declined_by,
-                recorded_at: Some(timestamp(d.recorded_at)),
-            }),
-        }))
-    }
-
-    async fn record_family_declined(
-        &self,
-        request: Request<pb::RecordFamilyDeclinedRequest>,
-    ) -> Result<Response<pb::RecordFamilyDeclinedResponse>, Status> {
-        let c = caller(&request)?;
-        let role = self.ctx.acting_role(&c, &request.get_ref().acting_role)?;
-        self.ctx.require_convenant_role(&c, &role)?;
-        let r = request.into_inner();
+impl TryFrom<pb::RecordFamilyDeclinedRequest> for RecordFamilyDeclined {
+    type Error = FlowError;
+    fn try_from(r: pb::RecordFamilyDeclinedRequest) -> Result<Self, FlowError> {
         if !valid_person_ref(&r.declined_by) {
-            return Err(invalid(&[(
+            return Err(FlowError::invalid(
                 "declined_by",
-                "a reference such as \"ouder-1\" (1-32 of a-z, 0-9, _ and -), never a name".into(),
-            )]));
+                "a reference such as \"ouder-1\" (1-32 of a-z, 0-9, _ and -), never a name",
+            ));
         }
-        let m = melding_for_recipient(&self.ctx, &c, &r.zorgmelding_id).await?;
-        let d = FamilyDeclined {
-            zorgmelding_id: m.zorgmelding_id.clone(),
-            declined_by: r.declined_by.clone(),
-            recorded_by_oin: c.oin().to_string(),
-            recorded_at: now(),
-        };
-        let mut e = self.ctx.entry(
-            &c,
-            &role,
-            Event::FamilyDeclinedRecorded,
-            EntryOutcome::Recorded,
-        );
-        e.entry.subjects = m.subjects.clone();
-        e.entry.purpose = Some(HANDOVER_PURPOSE.into());
-        e.entry.reference = Some(m.zorgmelding_id.clone());
-        self.ctx
-            .store
-            .record_family_declined(&d, &e)
-            .await
-            .map_err(|e| match e {
-                StoreError::Conflict(_) => Status::failed_precondition(
-                    "the family's refusal is already recorded for this zorgmelding",
-                ),
-                other => from_store(other),
-            })?;
-        Ok(Response::new(pb::RecordFamilyDeclinedResponse {
-            family_declined: Some(pb::FamilyDeclined {
-                declined_by: d.declined_by,
-                recorded_at: Some(timestamp(d.recorded_at)),
-            }),
-        }))
+        Ok(RecordFamilyDeclined {
+            zorgmelding_id: r.zorgmelding_id,
+            declined_by: r.declined_by,
+            acting_role: r.acting_role,
+        })
     }
+}
 
-    async fn hand_over(
-        &self,
-        request: Request<pb::HandOverRequest>,
-    ) -> Result<Response<pb::HandOverResponse>, Status> {
-        let c = caller(&request)?;
-        let role = self.ctx.acting_role(&c, &request.get_ref().acting_role)?;
-        self.ctx.require_convenant_role(&c, &role)?;
-        let r = request.into_inner();
-        let me = c.oin().to_string();
+impl TryFrom<pb::HandOverRequest> for HandOver {
+    type Error = FlowError;
+    fn try_from(r: pb::HandOverRequest) -> Result<Self, FlowError> {
         let mut bad: Vec<(&'static str, String)> = Vec::new();
         if !valid_key_id(&r.handover_id) {
             bad.push((
@@ -540,26 +290,14 @@ impl TriageService for TriageApi {
                 "1-64 of A-Za-z0-9._- chosen by the sender, unique per sender".into(),
             ));
         }
-        if r.subject_bsns.is_empty() || r.subject_bsns.len() > MAX_HANDOVER_SUBJECTS {
-            bad.push((
-                "subject_bsns",
-                format!("1 to {MAX_HANDOVER_SUBJECTS} persons"),
-            ));
-        }
-        let mut subjects = Vec::new();
-        for b in &r.subject_bsns {
-            if let Some(p) = self.ctx.subject("subject_bsns", b, &mut bad) {
-                if subjects.contains(&p) {
-                    bad.push(("subject_bsns", "each person once".into()));
-                } else {
-                    subjects.push(p);
-                }
-            }
-        }
-        let basis = r.basis.clone().unwrap_or_default();
-        let domain_basis = crate::wire::basis_from_pb(&basis, &mut bad);
-        let basis_reference = domain_basis.reference();
-        let mut sealed = Vec::new();
+        let subjects = bsns_from_pb(
+            "subject_bsns",
+            &r.subject_bsns,
+            MAX_HANDOVER_SUBJECTS,
+            "person",
+            &mut bad,
+        );
+        let basis = crate::wire::basis_from_pb(&r.basis.clone().unwrap_or_default(), &mut bad);
         if r.envelopes.is_empty() || r.envelopes.len() > MAX_HANDOVER_ENVELOPES {
             bad.push((
                 "envelopes",
@@ -567,6 +305,7 @@ impl TriageService for TriageApi {
             ));
         }
         let mut ids: Vec<&str> = Vec::new();
+        let mut envelopes = Vec::new();
         for env in &r.envelopes {
             let id = env
                 .binding
@@ -580,21 +319,7 @@ impl TriageService for TriageApi {
                 ));
             }
             ids.push(id);
-            if let Some(env) = crate::wire::envelope_from_pb("envelopes", env, &mut bad) {
-                envelope::check_binding(
-                    &env,
-                    Expected {
-                        sender: &me,
-                        signal_id: id,
-                        purpose: HANDOVER_PURPOSE,
-                        categories: &r.categories,
-                        basis_reference: &basis_reference,
-                        recipients: Some(&[&r.recipient_oin]),
-                    },
-                    &mut bad,
-                );
-                sealed.push(env);
-            }
+            envelopes.extend(crate::wire::envelope_from_pb("envelopes", env, &mut bad));
         }
         let vt_contact = contact_from_pb(
             "veilig_thuis_contact",
@@ -603,17 +328,7 @@ impl TriageService for TriageApi {
         );
         let wijkteam_contact =
             contact_from_pb("wijkteam_contact", r.wijkteam_contact.as_ref(), &mut bad);
-        reject(std::mem::take(&mut bad))?;
-        let m = melding_for_recipient(&self.ctx, &c, &r.zorgmelding_id).await?;
-        for s in &subjects {
-            if !m.subjects.iter().any(|x| s.matches(x)) {
-                bad.push((
-                    "subject_bsns",
-                    "each person must be one the zorgmelding is about".into(),
-                ));
-            }
-        }
-        reject(std::mem::take(&mut bad))?;
+        crate::flows::reject(bad)?;
         let canonical = pb::HandOverRequest {
             envelopes: Vec::new(),
             subject_bsns: Vec::new(),
@@ -621,294 +336,109 @@ impl TriageService for TriageApi {
             ..r.clone()
         }
         .encode_to_vec();
-        let request_hash = idempotency::request_hash(
-            std::iter::once(canonical.as_slice())
-                .chain(subjects.iter().map(|s| s.root().as_str().as_bytes()))
-                .chain(std::iter::once(role.as_bytes())),
-        );
-        if let Some(h) = self
-            .ctx
-            .store
-            .get_handover(&me, &r.handover_id)
-            .await
-            .map_err(from_store)?
-        {
-            idempotency::compare(
-                Some(&h.request_hash),
-                &request_hash,
-                &format!("handover id {:?}", truncate(&r.handover_id)),
-            )?;
-            return Ok(Response::new(pb::HandOverResponse {
-                handover: Some(handover_view(&self.ctx, &h, &me, Vec::new()).await?),
-                decisions: vec![],
-                duplicate: true,
-            }));
-        }
-        let subject_strings: Vec<String> = subjects.iter().map(|s| s.as_str().to_owned()).collect();
-        // A refusal the convenant does not decide is logged like a policy denial.
-        let log_refusal = |code: &str| {
-            let mut e = self
-                .ctx
-                .entry(&c, &role, Event::HandoverDenied, EntryOutcome::Denied);
-            e.entry.subjects = subject_strings.clone();
-            e.entry.recipient_oin = Some(r.recipient_oin.clone());
-            e.entry.categories = r.categories.clone();
-            e.entry.purpose = Some(HANDOVER_PURPOSE.into());
-            e.entry.basis = domain_basis.log_strings();
-            e.entry.reasons = vec![code.to_owned()];
-            e.entry.reference = Some(r.handover_id.clone());
-            e
-        };
-        let declined_status = |d: &FamilyDeclined| {
-            refusal(
-                FAMILY_DECLINED,
-                &format!(
-                    "het gezin wil geen hulp van het wijkteam ({} op {}); de zaak blijft bij Veilig Thuis",
-                    d.declined_by,
-                    crate::domain::zorgmelding::civil_date(d.recorded_at)
-                ),
-                &format!(
-                    "the family declined the wijkteam ({} on {})",
-                    d.declined_by,
-                    crate::domain::zorgmelding::civil_date(d.recorded_at)
-                ),
-            )
-        };
-        if let Some(d) = self
-            .ctx
-            .store
-            .family_declined(&m.zorgmelding_id)
-            .await
-            .map_err(from_store)?
-        {
-            self.ctx
-                .store
-                .append_log(&[log_refusal(FAMILY_DECLINED)])
-                .await
-                .map_err(from_store)?;
-            return Err(declined_status(&d));
-        }
-        let triage = self
-            .ctx
-            .store
-            .latest_triage(&m.zorgmelding_id)
-            .await
-            .map_err(from_store)?
-            .ok_or_else(|| {
-                Status::failed_precondition(
-                    "record the triage of this zorgmelding first (RecordTriage): the handover carries its advice",
-                )
-            })?;
-        let advice = advice_of(&triage);
-        if advice.kind == AdviceKind::StaysWithVeiligThuis {
-            self.ctx
-                .store
-                .append_log(&[log_refusal(ACUTE)])
-                .await
-                .map_err(from_store)?;
-            return Err(refusal(
-                ACUTE,
-                "de triage stelt acuut gevaar vast: de zaak blijft bij Veilig Thuis",
-                "the triage found acute danger",
-            ));
-        }
-        for env in &sealed {
-            envelope::check_keys(&self.ctx, env, &mut bad);
-        }
-        reject(std::mem::take(&mut bad))?;
-        // Consents by person: each person is decided on their own consents.
-        let all_consents = if basis.consent_ids.is_empty() {
-            Vec::new()
-        } else {
-            self.ctx
-                .store
-                .get_consents(&basis.consent_ids)
-                .await
-                .map_err(from_store)?
-        };
-        for id in &basis.consent_ids {
-            match all_consents.iter().find(|k| &k.id == id) {
-                None => bad.push((
-                    "basis.consent_ids",
-                    format!("no consent {:?} is recorded", truncate(id)),
-                )),
-                Some(k) if !subjects.iter().any(|s| s.matches(k.subject.as_str())) => bad.push((
-                    "basis.consent_ids",
-                    format!("consent {id} is about none of the persons handed over"),
-                )),
-                Some(_) => {}
-            }
-        }
-        reject(bad)?;
-        let mut decisions: Vec<policy::Decision> = Vec::new();
-        let mut facts: Vec<Facts> = Vec::new();
-        let mut relied: Vec<String> = Vec::new();
-        for (bsn, subject) in r.subject_bsns.iter().zip(subjects.iter()) {
-            let mut b = basis.clone();
-            b.consent_ids = all_consents
-                .iter()
-                .filter(|k| subject.matches(k.subject.as_str()))
-                .map(|k| k.id.clone())
-                .collect();
-            let d = disclosure(
-                &self.ctx,
-                &c,
-                DisclosureInput {
-                    recipient_oin: &r.recipient_oin,
-                    purpose: HANDOVER_PURPOSE,
-                    categories: &r.categories,
-                    subject_bsn: bsn,
-                    subject: None,
-                    basis: Some(&b),
-                    acting_role: &role,
-                    received_for: &m.purpose,
-                    inform_exemption: "",
-                },
-            )
-            .await?;
-            let decision = self.ctx.policy.decide(&d.request);
-            crate::metrics::decision(&decision);
-            for i in &decision.consents_relied_on {
-                if let Some(k) = d.consents.get(i)
-                    && !relied.contains(&k.id)
-                {
-                    relied.push(k.id.clone());
-                }
-            }
-            facts.push(
-                d.consents
-                    .first()
-                    .map(|k| k.facts.clone())
-                    .unwrap_or_default(),
-            );
-            decisions.push(decision);
-        }
-        if let Some(d) = decisions.iter().find(|d| !d.is_allowed()) {
-            let mut e = log_refusal("");
-            e.entry.reasons = d
-                .reasons
-                .iter()
-                .map(|x| x.code.as_str().to_owned())
-                .collect();
-            e.entry.policy_version = Some(d.policy_version.to_string());
-            self.ctx.store.append_log(&[e]).await.map_err(from_store)?;
-            return Err(denied(
-                &format!(
-                    "handover to {} refused; the case stays with Veilig Thuis",
-                    truncate(&r.recipient_oin)
-                ),
-                d,
-            ));
-        }
-        let t = now();
-        let descriptions = &self.ctx.policy.convenant().categories;
-        let letter = family_letter(&LetterInput {
-            date: t,
-            reporter_name: self.ctx.name_of(&m.police_oin),
-            vt_name: self.ctx.name_of(&me),
-            wijkteam_name: self.ctx.name_of(&r.recipient_oin),
-            categories: r
-                .categories
-                .iter()
-                .map(|n| {
-                    let d = descriptions
-                        .iter()
-                        .find(|k| &k.name == n)
-                        .and_then(|k| k.description.clone())
-                        .unwrap_or_default();
-                    (n.clone(), d)
-                })
-                .collect(),
-            joint_visit: advice.kind == AdviceKind::JointVisit,
-            with_consent: !relied.is_empty(),
-            vt_contact: vt_contact.clone(),
-            wijkteam_contact: wijkteam_contact.clone(),
-            handover_id: r.handover_id.clone(),
-        });
-        let record = HandoverRecord {
-            sender_oin: me.clone(),
-            handover_id: r.handover_id.clone(),
-            request_hash,
-            zorgmelding_id: m.zorgmelding_id.clone(),
-            recipient_oin: r.recipient_oin.clone(),
-            subjects: subject_strings.clone(),
-            facts,
-            categories: r.categories.clone(),
-            purpose: HANDOVER_PURPOSE.into(),
-            basis: domain_basis.clone(),
-            received_for: m.purpose.clone(),
-            advice: advice.kind.code().into(),
-            triage_id: triage.triage_id.clone(),
+        Ok(HandOver {
+            handover_id: r.handover_id,
+            zorgmelding_id: r.zorgmelding_id,
+            recipient_oin: r.recipient_oin,
+            subjects,
+            categories: r.categories,
+            basis,
+            envelopes,
             vt_contact,
             wijkteam_contact,
-            letter,
-            state: HandoverState::Pending,
-            reasons: Vec::new(),
-            consent_ids: relied,
-            sender_role: role.clone(),
-            sender_professional: c.professional.id.clone(),
-            created_at: t,
-            updated_at: t,
-            retain_until: decisions
-                .iter()
-                .filter_map(|d| d.retain_until)
-                .max()
-                .unwrap_or(t),
-        };
-        let entry = handover_entry(
-            &self.ctx,
-            &record,
-            Event::HandoverSent,
-            EntryOutcome::Recorded,
-            Vec::new(),
-        );
-        let envelopes: Vec<Vec<u8>> = r.envelopes.iter().map(|e| e.encode_to_vec()).collect();
-        let stored = self
-            .ctx
-            .store
-            .insert_handover(&record, &envelopes, std::slice::from_ref(&entry))
-            .await
-            .map_err(|e| match e {
-                StoreError::Conflict(_) => Status::from(idempotency::conflict(&format!(
-                    "handover id {:?}",
-                    truncate(&r.handover_id)
-                ))),
-                other => from_store(other),
-            })?;
-        let duplicate = match stored {
-            Some(new) => !new,
-            None => {
-                // The family declined while this request was being decided.
-                self.ctx
-                    .store
-                    .append_log(&[log_refusal(FAMILY_DECLINED)])
-                    .await
-                    .map_err(from_store)?;
-                let d = self
-                    .ctx
-                    .store
-                    .family_declined(&m.zorgmelding_id)
-                    .await
-                    .map_err(from_store)?
-                    .ok_or_else(|| Status::aborted("the family's refusal changed; try again"))?;
-                return Err(declined_status(&d));
-            }
-        };
-        let h = self
-            .ctx
-            .store
-            .get_handover(&me, &r.handover_id)
-            .await
-            .map_err(from_store)?
-            .ok_or_else(|| Status::not_found("the handover is gone"))?;
+            acting_role: r.acting_role,
+            canonical,
+        })
+    }
+}
+
+fn triage_to_pb(v: &TriageView) -> pb::Triage {
+    let t = &v.triage;
+    pb::Triage {
+        triage_id: t.triage_id.clone(),
+        zorgmelding_id: t.zorgmelding_id.clone(),
+        criteria: Some(answers_to_pb(&t.answers)),
+        acute: t.acute,
+        case_reference: t.case_reference.clone(),
+        advice: Some(advice_to_pb(&v.advice)),
+        recidive: Some(recidive_to_pb(&v.recidive)),
+        triagist: t.professional.clone(),
+        role: t.role.clone(),
+        recorded_at: Some(timestamp(t.recorded_at)),
+    }
+}
+
+fn declined_to_pb(d: FamilyDeclined) -> pb::FamilyDeclined {
+    pb::FamilyDeclined {
+        declined_by: d.declined_by,
+        recorded_at: Some(timestamp(d.recorded_at)),
+    }
+}
+
+/// The handover as its viewer may see it (`flows::triage` decided how much).
+fn view_to_pb(v: &HandoverView) -> pb::Handover {
+    let envelopes = v
+        .envelopes
+        .iter()
+        .filter_map(|b| crate::wire::decode_envelope(b))
+        .collect();
+    let mut h = handover_to_pb(&v.handover, envelopes);
+    if let Some(a) = &v.advice {
+        h.advice = Some(advice_to_pb(a));
+    }
+    h
+}
+
+#[tonic::async_trait]
+impl TriageService for TriageApi {
+    async fn record_triage(
+        &self,
+        request: Request<pb::RecordTriageRequest>,
+    ) -> Result<Response<pb::RecordTriageResponse>, Status> {
+        let c = caller(&request)?;
+        let cmd = RecordTriage::try_from(request.into_inner())?;
+        let v = flow::record_triage(&self.ctx, &c, cmd).await?;
+        Ok(Response::new(pb::RecordTriageResponse {
+            triage: Some(triage_to_pb(&v)),
+        }))
+    }
+
+    async fn get_triage(
+        &self,
+        request: Request<pb::GetTriageRequest>,
+    ) -> Result<Response<pb::GetTriageResponse>, Status> {
+        let c = caller(&request)?;
+        let r = request.into_inner();
+        let s = flow::get_triage(&self.ctx, &c, &r.zorgmelding_id).await?;
+        Ok(Response::new(pb::GetTriageResponse {
+            triage: s.triage.as_ref().map(triage_to_pb),
+            family_declined: s.declined.map(declined_to_pb),
+        }))
+    }
+
+    async fn record_family_declined(
+        &self,
+        request: Request<pb::RecordFamilyDeclinedRequest>,
+    ) -> Result<Response<pb::RecordFamilyDeclinedResponse>, Status> {
+        let c = caller(&request)?;
+        let cmd = RecordFamilyDeclined::try_from(request.into_inner())?;
+        let d = flow::record_family_declined(&self.ctx, &c, cmd).await?;
+        Ok(Response::new(pb::RecordFamilyDeclinedResponse {
+            family_declined: Some(declined_to_pb(d)),
+        }))
+    }
+
+    async fn hand_over(
+        &self,
+        request: Request<pb::HandOverRequest>,
+    ) -> Result<Response<pb::HandOverResponse>, Status> {
+        let c = caller(&request)?;
+        let cmd = HandOver::try_from(request.into_inner())?;
+        let done = flow::hand_over(&self.ctx, &c, cmd).await?;
         Ok(Response::new(pb::HandOverResponse {
-            handover: Some(handover_view(&self.ctx, &h, &me, Vec::new()).await?),
-            decisions: if duplicate {
-                vec![]
-            } else {
-                decisions.iter().map(decision_to_pb).collect()
-            },
-            duplicate,
+            handover: Some(view_to_pb(&done.view)),
+            decisions: done.decisions.iter().map(decision_to_pb).collect(),
+            duplicate: done.duplicate,
         }))
     }
 
@@ -917,20 +447,9 @@ impl TriageService for TriageApi {
         request: Request<pb::ListHandoversRequest>,
     ) -> Result<Response<pb::ListHandoversResponse>, Status> {
         let c = caller(&request)?;
-        let hs = self
-            .ctx
-            .store
-            .list_handovers(c.oin().as_str(), 100)
-            .await
-            .map_err(from_store)?;
+        let hs = flow::list_handovers(&self.ctx, &c).await?;
         Ok(Response::new(pb::ListHandoversResponse {
-            handovers: {
-                let mut v = Vec::with_capacity(hs.len());
-                for h in &hs {
-                    v.push(handover_view(&self.ctx, h, c.oin().as_str(), Vec::new()).await?);
-                }
-                v
-            },
+            handovers: hs.iter().map(view_to_pb).collect(),
         }))
     }
 
@@ -940,130 +459,9 @@ impl TriageService for TriageApi {
     ) -> Result<Response<pb::GetHandoverResponse>, Status> {
         let c = caller(&request)?;
         let r = request.into_inner();
-        let me = c.oin().as_str();
-        let not_found = || {
-            Status::not_found(format!(
-                "no handover {:?} from {:?} concerns you",
-                truncate(&r.handover_id),
-                truncate(&r.sender_oin)
-            ))
-        };
-        let h = self
-            .ctx
-            .store
-            .get_handover(&r.sender_oin, &r.handover_id)
-            .await
-            .map_err(from_store)?
-            .ok_or_else(not_found)?;
-        if h.sender_oin == me {
-            return Ok(Response::new(pb::GetHandoverResponse {
-                handover: Some(handover_view(&self.ctx, &h, me, Vec::new()).await?),
-            }));
-        }
-        if h.recipient_oin != me {
-            return Err(not_found());
-        }
-        let was = h.state;
-        let state = if was == HandoverState::Pending {
-            let ctx = self.ctx.clone();
-            let rec = h.clone();
-            self.ctx
-                .store
-                .deliver_handover(
-                    &h.sender_oin,
-                    &h.handover_id,
-                    &h.consent_ids,
-                    move |consents| {
-                        let d = redecide(&ctx, &rec, consents);
-                        let codes = d
-                            .reasons
-                            .iter()
-                            .map(|x| x.code.as_str().to_owned())
-                            .collect();
-                        if d.is_allowed() {
-                            HandoverVerdict::Deliver(handover_entry(
-                                &ctx,
-                                &rec,
-                                Event::HandoverDelivered,
-                                EntryOutcome::Disclosed,
-                                codes,
-                            ))
-                        } else {
-                            HandoverVerdict::Withhold(
-                                d.reasons
-                                    .iter()
-                                    .map(|x| StoredReason {
-                                        code: x.code.as_str().into(),
-                                        rule: x.rule.clone(),
-                                        nl: x.nl.clone(),
-                                        en: x.en.clone(),
-                                    })
-                                    .collect(),
-                                handover_entry(
-                                    &ctx,
-                                    &rec,
-                                    Event::HandoverWithheld,
-                                    EntryOutcome::Withheld,
-                                    codes,
-                                ),
-                            )
-                        }
-                    },
-                )
-                .await
-                .map_err(from_store)?
-        } else {
-            was
-        };
-        // Erased at the end of its retention, a handover has no envelopes left to read.
-        let erased = was == HandoverState::Delivered
-            && self
-                .ctx
-                .store
-                .handover_envelopes(&h.sender_oin, &h.handover_id)
-                .await
-                .map_err(from_store)?
-                .is_empty();
-        if was == HandoverState::Delivered && !erased {
-            // Reading the envelopes again is a read of personal data: logged first.
-            let mut e = self.ctx.entry(
-                &c,
-                &c.professional.roles.first().cloned().unwrap_or_default(),
-                Event::HandoverRead,
-                EntryOutcome::Recorded,
-            );
-            e.entry.subjects = h.subjects.clone();
-            e.entry.recipient_oin = Some(me.to_owned());
-            e.entry.categories = h.categories.clone();
-            e.entry.purpose = Some(h.purpose.clone());
-            e.entry.reference = Some(h.handover_id.clone());
-            self.ctx
-                .store
-                .append_log(std::slice::from_ref(&e))
-                .await
-                .map_err(from_store)?;
-        }
-        let h = self
-            .ctx
-            .store
-            .get_handover(&r.sender_oin, &r.handover_id)
-            .await
-            .map_err(from_store)?
-            .ok_or_else(not_found)?;
-        let envelopes = if state == HandoverState::Delivered {
-            self.ctx
-                .store
-                .handover_envelopes(&h.sender_oin, &h.handover_id)
-                .await
-                .map_err(from_store)?
-                .iter()
-                .filter_map(|b| pb::Envelope::decode(b.as_slice()).ok())
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let v = flow::get_handover(&self.ctx, &c, &r.sender_oin, &r.handover_id).await?;
         Ok(Response::new(pb::GetHandoverResponse {
-            handover: Some(handover_view(&self.ctx, &h, me, envelopes).await?),
+            handover: Some(view_to_pb(&v)),
         }))
     }
 }

@@ -119,6 +119,23 @@ impl Ctx {
         Ok(false)
     }
 
+    /// The pseudonyms of validated BSNs (every key version each), in order.
+    pub fn subject_keys(&self, bsns: &[Bsn]) -> Vec<SubjectKey> {
+        bsns.iter().map(|b| self.pseudonymizer.subject(b)).collect()
+    }
+
+    /// A log entry for the caller reading personal data it received before (in its token's
+    /// first role: a read names none).
+    pub fn read_entry(&self, caller: &Caller, event: Event) -> PendingEntry {
+        let role = caller
+            .professional
+            .roles
+            .first()
+            .cloned()
+            .unwrap_or_default();
+        self.entry(caller, &role, event, EntryOutcome::Recorded)
+    }
+
     /// The role the caller acts in: `acting_role` if given (it must be one of the token's roles),
     /// else the token's only role.
     pub fn acting_role(&self, caller: &Caller, acting_role: &str) -> FlowResult<String> {

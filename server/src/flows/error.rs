@@ -46,6 +46,25 @@ pub enum FlowError {
     /// The store cannot answer: logged with a correlation id, never shown (`UNAVAILABLE`).
     #[error("store: {0}")]
     Store(StoreError),
+    /// A refusal the convenant does not decide (the family declined, acute danger):
+    /// `PERMISSION_DENIED` with an ErrorInfo code, a PreconditionFailure and the Dutch text.
+    #[error("{}", .0.message)]
+    Refused(Box<Refusal>),
+}
+
+/// A refusal the convenant does not decide (see [`FlowError::Refused`]).
+#[derive(Debug)]
+pub struct Refusal {
+    /// The refusal code, e.g. `FAMILY_DECLINED_WIJKTEAM`.
+    pub code: &'static str,
+    /// What it refuses (the PreconditionFailure subject), e.g. "handover".
+    pub rule: &'static str,
+    /// Why, in Dutch.
+    pub nl: String,
+    /// Why, in English.
+    pub en: String,
+    /// The status message.
+    pub message: String,
 }
 
 impl From<StoreError> for FlowError {

@@ -16,6 +16,20 @@ pub fn request_hash<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
     ctx.finish().as_ref().to_vec()
 }
 
+/// The hash of a request about persons: its own bytes (`canonical`, without BSNs and role), the
+/// subjects' pseudonyms under the first key version and the role acted in.
+pub fn subjects_request_hash(
+    canonical: &[u8],
+    subjects: &[crate::ids::SubjectKey],
+    role: &str,
+) -> Vec<u8> {
+    request_hash(
+        std::iter::once(canonical)
+            .chain(subjects.iter().map(|s| s.root().as_str().as_bytes()))
+            .chain(std::iter::once(role.as_bytes())),
+    )
+}
+
 /// What a stored record with the same id means for a new request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Seen {

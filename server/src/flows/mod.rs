@@ -19,6 +19,8 @@ pub mod maatregel;
 pub mod policy;
 pub mod safety_plan;
 pub mod signals;
+pub mod triage;
+pub mod zorgmelding;
 
 pub use ctx::{Ctx, now, random_id};
 pub use error::{FlowError, FlowResult, Violations, echo, reject};

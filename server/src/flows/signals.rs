@@ -12,7 +12,7 @@ use crate::domain::envelope::SealedEnvelope;
 use crate::domain::signal::{
     Delivery, DeliveryState, InboxRow, NewDelivery, SignalRecord, StoredReason, Urgency,
 };
-use crate::ids::{Bsn, SubjectKey};
+use crate::ids::Bsn;
 use crate::ledger::{EntryOutcome, Event, PendingEntry};
 use crate::store::StoreError;
 use crate::store::signal::{DeliveryVerdict, Submitted};
@@ -124,11 +124,7 @@ pub async fn send<'c>(ctx: &'c Ctx, caller: &Caller, cmd: SendSignal) -> FlowRes
     let role = ctx.acting_role(caller, &cmd.ask.acting_role)?;
     ctx.require_convenant_role(caller, &role)?;
     let me = caller.oin().as_str();
-    let subjects: Vec<SubjectKey> = cmd
-        .subjects
-        .iter()
-        .map(|b| ctx.pseudonymizer.subject(b))
-        .collect();
+    let subjects = ctx.subject_keys(&cmd.subjects);
     let reference = cmd.ask.basis.reference();
     let recipients: Vec<&str> = cmd.recipients.iter().map(String::as_str).collect();
     let expected = Expected {
@@ -143,11 +139,7 @@ pub async fn send<'c>(ctx: &'c Ctx, caller: &Caller, cmd: SendSignal) -> FlowRes
     envelope::check_binding(&cmd.envelope, expected, &mut bad);
     reject(std::mem::take(&mut bad))?;
     // A retry of an accepted request answers as the first time did, without deciding again.
-    let request_hash = idempotency::request_hash(
-        std::iter::once(cmd.canonical.as_slice())
-            .chain(subjects.iter().map(|s| s.root().as_str().as_bytes()))
-            .chain(std::iter::once(role.as_bytes())),
-    );
+    let request_hash = idempotency::subjects_request_hash(&cmd.canonical, &subjects, &role);
     let existing = ctx.store.get_signal(me, &cmd.signal_id).await?;
     let stored_hash = existing.as_ref().map(|s| s.request_hash.as_slice());
     if idempotency::compare(
@@ -439,14 +431,8 @@ pub async fn get(
         )
     }) && s.envelope.is_some();
     if delivered {
-        let role = caller
-            .professional
-            .roles
-            .first()
-            .cloned()
-            .unwrap_or_default();
         let e = ctx
-            .entry(caller, &role, Event::SignalRead, EntryOutcome::Recorded)
+            .read_entry(caller, Event::SignalRead)
             .subjects(s.subjects.iter().cloned())
             .recipient(me)
             .about(s.purpose.clone(), s.categories.iter().cloned())

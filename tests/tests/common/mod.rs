@@ -130,6 +130,21 @@ impl TestHub {
         database: impl FnOnce(&str) -> String,
         extra_toml: &str,
     ) -> TestHub {
+        TestHub::start_full(backend, database, extra_toml, None).await
+    }
+
+    /// Like [`TestHub::start`], under the convenant `convenant` (TOML text) instead of the
+    /// sample convenant.
+    pub async fn start_with_convenant(backend: &'static str, convenant: &str) -> TestHub {
+        TestHub::start_full(backend, |db| db.to_owned(), "", Some(convenant)).await
+    }
+
+    async fn start_full(
+        backend: &'static str,
+        database: impl FnOnce(&str) -> String,
+        extra_toml: &str,
+        convenant: Option<&str>,
+    ) -> TestHub {
         let _ = signaalhub_server::auth::tls::crypto_provider();
         let _ = tracing_subscriber::fmt()
             .with_env_filter(
@@ -160,11 +175,18 @@ impl TestHub {
         )
         .unwrap();
         let db = testing::fresh(backend).await.unwrap();
+        let convenant = match convenant {
+            Some(text) => {
+                std::fs::write(dir.path().join("convenant.toml"), text).unwrap();
+                "convenant = \"convenant.toml\"\n"
+            }
+            None => "",
+        };
         let toml = format!(
             r#"listen = "127.0.0.1:0"
 database = {db:?}
 allow_dev_material = true
-[tls]
+{convenant}[tls]
 cert = "hub.pem"
 key = "hub.key"
 client_ca = ["ca.pem"]

@@ -1,0 +1,841 @@
+//! Triage and handover: Veilig Thuis records the triage of a zorgmelding (the Arnhem criteria ->
+//! joint-visit advice, with the recidive), records a family's refusal, and hands the case over
+//! to a wijkteam — re-sealed by Veilig Thuis, decided by the convenant per person (statutory task
+//! and the family's consent), with a letter for the family, and decided again at delivery with
+//! the consents as they stand. Every act is logged.
+use super::decision::{Party, Question};
+use super::envelope::{self, Expected};
+use super::error::{FlowError, FlowResult, Refusal, echo, reject};
+use super::idempotency;
+use super::policy::{Ask, active_recipient, check_names, consents_about};
+use super::zorgmelding::{Recidive, melding_for_recipient, recidive};
+use super::{Ctx, now, random_id};
+use crate::auth::Caller;
+use crate::domain::basis::Basis;
+use crate::domain::consent::{Consent, Facts};
+use crate::domain::envelope::SealedEnvelope;
+use crate::domain::signal::StoredReason;
+use crate::domain::zorgmelding::{
+    ContactPerson, FamilyDeclined, HandoverRecord, HandoverState, LetterInput, TriageAnswersStored,
+    TriageRecord, ZorgmeldingRecord, civil_date, family_letter,
+};
+use crate::ids::{Bsn, SubjectKey};
+use crate::ledger::{EntryOutcome, Event, PendingEntry};
+use crate::store::StoreError;
+use crate::store::zorgmelding::HandoverVerdict;
+use signaalhub_policy as policy;
+use signaalhub_policy::triage::{AdviceKind, TriageAdvice, advise};
+
+/// The purpose of a handover to the wijkteam (a purpose of the convenant).
+pub const HANDOVER_PURPOSE: &str = "overdracht_hulpverlening";
+/// Most envelopes in one handover.
+pub const MAX_HANDOVER_ENVELOPES: usize = 16;
+/// Most persons in one handover.
+pub const MAX_HANDOVER_SUBJECTS: usize = 8;
+/// Refusal code: the family declined the wijkteam.
+pub const FAMILY_DECLINED: &str = "FAMILY_DECLINED_WIJKTEAM";
+/// Refusal code: the triage found acute danger.
+pub const ACUTE: &str = "ACUTE_STAYS_WITH_VEILIG_THUIS";
+/// The category under which the triage outcome itself is handed over (sample convenant:
+/// "Samenvatting van de melding en de triage-uitkomst van Veilig Thuis").
+pub const SUMMARY_CATEGORY: &str = "melding_samenvatting";
+
+/// `RecordTriage`, checked for structure at the edge.
+#[derive(Debug, Clone)]
+pub struct RecordTriage {
+    /// The melding triaged.
+    pub zorgmelding_id: String,
+    /// The answers to the Arnhem criteria.
+    pub answers: TriageAnswersStored,
+    /// Whether Veilig Thuis found acute danger.
+    pub acute: bool,
+    /// Veilig Thuis's own case reference (not a BSN).
+    pub case_reference: String,
+    /// The role the caller acts in.
+    pub acting_role: String,
+}
+
+/// A triage with what it rests on.
+#[derive(Debug, Clone)]
+pub struct TriageView {
+    /// The triage as recorded.
+    pub triage: TriageRecord,
+    /// Its advice.
+    pub advice: TriageAdvice,
+    /// The recidive of its melding.
+    pub recidive: Recidive,
+}
+
+/// What `GetTriage` shows Veilig Thuis.
+#[derive(Debug, Clone)]
+pub struct TriageState {
+    /// The latest triage, if any.
+    pub triage: Option<TriageView>,
+    /// The family's refusal, if recorded.
+    pub declined: Option<FamilyDeclined>,
+}
+
+/// `RecordFamilyDeclined`, checked for structure at the edge.
+#[derive(Debug, Clone)]
+pub struct RecordFamilyDeclined {
+    /// The melding.
+    pub zorgmelding_id: String,
+    /// A reference to who declined (`ouder-1`), never a name.
+    pub declined_by: String,
+    /// The role the caller acts in.
+    pub acting_role: String,
+}
+
+/// `HandOver`, checked for structure at the edge.
+#[derive(Debug, Clone)]
+pub struct HandOver {
+    /// Sender-chosen id, unique per sender.
+    pub handover_id: String,
+    /// The melding handed over.
+    pub zorgmelding_id: String,
+    /// The wijkteam, as written.
+    pub recipient_oin: String,
+    /// The persons handed over (1 to [`MAX_HANDOVER_SUBJECTS`], each once).
+    pub subjects: Vec<Bsn>,
+    /// Categories.
+    pub categories: Vec<String>,
+    /// The basis presented.
+    pub basis: Basis,
+    /// The envelopes re-sealed for the wijkteam (1 to [`MAX_HANDOVER_ENVELOPES`], each with its
+    /// own id).
+    pub envelopes: Vec<SealedEnvelope>,
+    /// Veilig Thuis's contact for the family.
+    pub vt_contact: ContactPerson,
+    /// The wijkteam's contact for the family.
+    pub wijkteam_contact: ContactPerson,
+    /// The role the caller acts in.
+    pub acting_role: String,
+    /// The request's own bytes without envelopes, BSNs and role, for the idempotency hash.
+    pub canonical: Vec<u8>,
+}
+
+/// A handover as its viewer may see it.
+#[derive(Debug, Clone)]
+pub struct HandoverView {
+    /// The handover.
+    pub handover: HandoverRecord,
+    /// The full advice of the triage it rests on: for Veilig Thuis, and for the wijkteam only
+    /// when the triage outcome was handed over (category [`SUMMARY_CATEGORY`]).
+    pub advice: Option<TriageAdvice>,
+    /// The encoded envelopes, for the wijkteam once delivered.
+    pub envelopes: Vec<Vec<u8>>,
+}
+
+/// What `HandOver` answers.
+#[derive(Debug)]
+pub struct HandedOver<'c> {
+    /// The handover as the sender sees it.
+    pub view: HandoverView,
+    /// One per person (empty for a retry).
+    pub decisions: Vec<policy::Decision<'c>>,
+    /// Whether this was a retry of an accepted request.
+    pub duplicate: bool,
+}
+
+/// The advice a triage's answers give.
+pub fn advice_of(t: &TriageRecord) -> TriageAdvice {
+    advise(&t.answers.to_policy(t.earlier_reports, t.acute))
+}
+
+/// `RecordTriage`: Veilig Thuis records its triage of a melding addressed to it; the hub counts
+/// the earlier reports (recidive) itself.
+pub async fn record_triage(
+    ctx: &Ctx,
+    caller: &Caller,
+    cmd: RecordTriage,
+) -> FlowResult<TriageView> {
+    let role = ctx.acting_role(caller, &cmd.acting_role)?;
+    ctx.require_convenant_role(caller, &role)?;
+    let m = melding_for_recipient(ctx, caller, &cmd.zorgmelding_id).await?;
+    let (rec, _) = recidive(ctx, caller.oin().as_str(), &m).await?;
+    let t = TriageRecord {
+        triage_id: random_id("tr_")?,
+        zorgmelding_id: m.zorgmelding_id.clone(),
+        vt_oin: caller.oin().to_string(),
+        answers: cmd.answers,
+        acute: cmd.acute,
+        case_reference: cmd.case_reference,
+        advice: String::new(),
+        earlier_reports: rec.earlier_zorgmeldingen + rec.earlier_signals,
+        role: role.clone(),
+        professional: caller.professional.id.clone(),
+        recorded_at: now(),
+    };
+    let advice = advice_of(&t);
+    let t = TriageRecord {
+        advice: advice.kind.code().into(),
+        ..t
+    };
+    let e = ctx
+        .entry(caller, &role, Event::TriageRecorded, EntryOutcome::Recorded)
+        .subjects(m.subjects.iter().cloned())
+        .about(m.purpose.clone(), Vec::<String>::new())
+        .reference(t.triage_id.clone());
+    ctx.store.insert_triage(&t, &e).await?;
+    Ok(TriageView {
+        triage: t,
+        advice,
+        recidive: rec,
+    })
+}
+
+/// `GetTriage`: the latest triage of a melding addressed to the caller, and the family's refusal.
+pub async fn get_triage(
+    ctx: &Ctx,
+    caller: &Caller,
+    zorgmelding_id: &str,
+) -> FlowResult<TriageState> {
+    let m = melding_for_recipient(ctx, caller, zorgmelding_id).await?;
+    let triage = match ctx.store.latest_triage(&m.zorgmelding_id).await? {
+        Some(t) => {
+            let (recidive, _) = recidive(ctx, &m.recipient_oin, &m).await?;
+            Some(TriageView {
+                advice: advice_of(&t),
+                triage: t,
+                recidive,
+            })
+        }
+        None => None,
+    };
+    let declined = ctx.store.family_declined(&m.zorgmelding_id).await?;
+    Ok(TriageState { triage, declined })
+}
+
+/// `RecordFamilyDeclined`: the family does not want the wijkteam; no handover of the melding
+/// goes out after this.
+pub async fn record_family_declined(
+    ctx: &Ctx,
+    caller: &Caller,
+    cmd: RecordFamilyDeclined,
+) -> FlowResult<FamilyDeclined> {
+    let role = ctx.acting_role(caller, &cmd.acting_role)?;
+    ctx.require_convenant_role(caller, &role)?;
+    let m = melding_for_recipient(ctx, caller, &cmd.zorgmelding_id).await?;
+    let d = FamilyDeclined {
+        zorgmelding_id: m.zorgmelding_id.clone(),
+        declined_by: cmd.declined_by,
+        recorded_by_oin: caller.oin().to_string(),
+        recorded_at: now(),
+    };
+    let e = ctx
+        .entry(
+            caller,
+            &role,
+            Event::FamilyDeclinedRecorded,
+            EntryOutcome::Recorded,
+        )
+        .subjects(m.subjects.iter().cloned())
+        .about(HANDOVER_PURPOSE, Vec::<String>::new())
+        .reference(m.zorgmelding_id.clone());
+    ctx.store
+        .record_family_declined(&d, &e)
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => FlowError::Precondition(
+                "the family's refusal is already recorded for this zorgmelding".into(),
+            ),
+            other => other.into(),
+        })?;
+    Ok(d)
+}
+
+/// The handover as `viewer` may see it, with `envelopes`.
+async fn view(
+    ctx: &Ctx,
+    h: HandoverRecord,
+    viewer: &str,
+    envelopes: Vec<Vec<u8>>,
+) -> FlowResult<HandoverView> {
+    let full = viewer == h.sender_oin || h.categories.iter().any(|c| c == SUMMARY_CATEGORY);
+    let advice = if full {
+        ctx.store
+            .get_triage(&h.triage_id)
+            .await?
+            .map(|t| advice_of(&t))
+    } else {
+        None
+    };
+    Ok(HandoverView {
+        handover: h,
+        advice,
+        envelopes,
+    })
+}
+
+/// A refusal the convenant does not decide: the case stays with Veilig Thuis.
+fn refusal(code: &'static str, nl: &str, en: &str) -> FlowError {
+    FlowError::Refused(Box::new(Refusal {
+        code,
+        rule: "handover",
+        nl: nl.to_owned(),
+        en: en.to_owned(),
+        message: format!("handover refused: {en} ({code}); the case stays with Veilig Thuis"),
+    }))
+}
+
+fn declined(d: &FamilyDeclined) -> FlowError {
+    let date = civil_date(d.recorded_at);
+    refusal(
+        FAMILY_DECLINED,
+        &format!(
+            "het gezin wil geen hulp van het wijkteam ({} op {date}); de zaak blijft bij Veilig Thuis",
+            d.declined_by
+        ),
+        &format!(
+            "the family declined the wijkteam ({} on {date})",
+            d.declined_by
+        ),
+    )
+}
+
+/// Decides a handover again at delivery, per person, with the consents as they stand and the
+/// involvement register asked again (`involved`, per person, at `t`), as sending decided.
+fn redecide<'c>(
+    ctx: &'c Ctx,
+    h: &HandoverRecord,
+    consents: &[Consent],
+    involved: &[bool],
+    t: i64,
+) -> policy::Decision<'c> {
+    let mine: Vec<Vec<&Consent>> = h
+        .subjects
+        .iter()
+        .map(|subject| {
+            consents
+                .iter()
+                .filter(|c| ctx.pseudonymizer.same_person(c.subject.as_str(), subject))
+                .collect()
+        })
+        .collect();
+    let no_facts = Facts::default();
+    ctx.decide_each(mine.iter().enumerate().map(|(i, consents)| Question {
+        actor: ctx.party(&h.sender_oin),
+        role: &h.sender_role,
+        recipient: ctx.party(&h.recipient_oin),
+        purpose: &h.purpose,
+        categories: &h.categories,
+        facts: h.facts.get(i).unwrap_or(&no_facts),
+        basis: &h.basis,
+        consents,
+        recipient_involved: involved.get(i).copied().unwrap_or(false),
+        received_for: Some(&h.received_for),
+        inform_exemption: None,
+        now: t,
+    }))
+}
+
+/// The log entry of an act on a handover, attributed to the Veilig Thuis professional who sent it.
+fn handover_entry(
+    ctx: &Ctx,
+    h: &HandoverRecord,
+    event: Event,
+    outcome: EntryOutcome,
+    reasons: Vec<String>,
+) -> PendingEntry {
+    let mut e = ctx
+        .entry_for(
+            &h.sender_oin,
+            &h.sender_professional,
+            &h.sender_role,
+            event,
+            outcome,
+        )
+        .subjects(h.subjects.iter().cloned())
+        .recipient(h.recipient_oin.clone())
+        .about(h.purpose.clone(), h.categories.iter().cloned())
+        .basis(&h.basis)
+        .reasons(reasons)
+        .reference(h.handover_id.clone());
+    // A handover's consent flag is the consents it relies on, not those presented.
+    e.entry.checks.consent = !h.consent_ids.is_empty();
+    e.entry.checks.emergency = false;
+    e
+}
+
+/// What one handover request is about, for its refusal entries.
+struct Refusals<'a> {
+    ctx: &'a Ctx,
+    caller: &'a Caller,
+    role: &'a str,
+    cmd: &'a HandOver,
+    subjects: &'a [SubjectKey],
+}
+
+impl Refusals<'_> {
+    /// A refusal is logged like a policy denial, with its code.
+    fn entry(&self, code: &str) -> PendingEntry {
+        self.ctx
+            .entry(
+                self.caller,
+                self.role,
+                Event::HandoverDenied,
+                EntryOutcome::Denied,
+            )
+            .subjects(self.subjects.iter().map(|s| s.as_str().to_owned()))
+            .recipient(self.cmd.recipient_oin.clone())
+            .about(HANDOVER_PURPOSE, self.cmd.categories.iter().cloned())
+            .basis_strings(self.cmd.basis.log_strings())
+            .reasons([code])
+            .reference(self.cmd.handover_id.clone())
+    }
+
+    /// Logs the refusal `code` and returns `err`.
+    async fn log(&self, code: &str, err: FlowError) -> FlowError {
+        match self.ctx.store.append_log(&[self.entry(code)]).await {
+            Ok(_) => err,
+            Err(e) => e.into(),
+        }
+    }
+}
+
+/// What the decisions of a handover found, per person.
+struct Decided<'c> {
+    decisions: Vec<policy::Decision<'c>>,
+    facts: Vec<Facts>,
+    relied: Vec<String>,
+}
+
+/// Decides the handover for each person on their own consents (and the legal basis), after
+/// checking the names against the convenant and the recipient against the directory.
+async fn decide_handover<'c>(
+    ctx: &'c Ctx,
+    caller: &Caller,
+    role: &str,
+    cmd: &HandOver,
+    m: &ZorgmeldingRecord,
+    subjects: &[SubjectKey],
+) -> FlowResult<Decided<'c>> {
+    let mut bad = Vec::new();
+    let all_consents = if cmd.basis.consent_ids.is_empty() {
+        Vec::new()
+    } else {
+        ctx.store.get_consents(&cmd.basis.consent_ids).await?
+    };
+    for id in &cmd.basis.consent_ids {
+        match all_consents.iter().find(|k| &k.id == id) {
+            None => bad.push((
+                "basis.consent_ids",
+                format!("no consent {:?} is recorded", echo(id)),
+            )),
+            Some(k) if !subjects.iter().any(|s| s.matches(k.subject.as_str())) => bad.push((
+                "basis.consent_ids",
+                format!("consent {id} is about none of the persons handed over"),
+            )),
+            Some(_) => {}
+        }
+    }
+    reject(bad)?;
+    let mut out = Decided {
+        decisions: Vec::new(),
+        facts: Vec::new(),
+        relied: Vec::new(),
+    };
+    for subject in subjects {
+        // Each person is decided on their own consents.
+        let mut basis = cmd.basis.clone();
+        basis.consent_ids = all_consents
+            .iter()
+            .filter(|k| subject.matches(k.subject.as_str()))
+            .map(|k| k.id.clone())
+            .collect();
+        let ask = Ask {
+            purpose: HANDOVER_PURPOSE.into(),
+            categories: cmd.categories.clone(),
+            facts: Facts::default(),
+            basis,
+            acting_role: role.to_owned(),
+            received_for: (!m.purpose.is_empty()).then(|| m.purpose.clone()),
+            inform_exemption: None,
+        };
+        let mut bad = Vec::new();
+        let recipient = active_recipient(ctx, "recipient_oin", &cmd.recipient_oin, &mut bad);
+        check_names(ctx, &ask, &mut bad);
+        reject(bad)?;
+        let Some(recipient) = recipient else {
+            return Err(FlowError::invalid(
+                "recipient_oin",
+                "not an active organisation in the directory",
+            ));
+        };
+        let t = now();
+        let involved = super::policy::recipient_involved(ctx, &recipient.oin, subject, t).await?;
+        let mine = consents_about(&ask.basis, &all_consents, subject);
+        let d = ctx.decide(&Question {
+            actor: Party::new(caller.oin().as_str(), caller.sector().as_str()),
+            role,
+            recipient,
+            purpose: &ask.purpose,
+            categories: &ask.categories,
+            facts: &ask.facts,
+            basis: &ask.basis,
+            consents: &mine,
+            recipient_involved: involved,
+            received_for: ask.received_for.as_deref(),
+            inform_exemption: None,
+            now: t,
+        });
+        for i in &d.consents_relied_on {
+            if let Some(k) = mine.get(i)
+                && !out.relied.contains(&k.id)
+            {
+                out.relied.push(k.id.clone());
+            }
+        }
+        out.facts
+            .push(mine.first().map(|k| k.facts.clone()).unwrap_or_default());
+        out.decisions.push(d);
+    }
+    Ok(out)
+}
+
+/// The family letter's input: who reported, who hands over to whom, what and how.
+fn letter_input(
+    ctx: &Ctx,
+    cmd: &HandOver,
+    m: &ZorgmeldingRecord,
+    me: &str,
+    joint_visit: bool,
+    with_consent: bool,
+    t: i64,
+) -> LetterInput {
+    let descriptions = &ctx.policy.convenant().categories;
+    LetterInput {
+        date: t,
+        reporter_name: ctx.name_of(&m.police_oin),
+        vt_name: ctx.name_of(me),
+        wijkteam_name: ctx.name_of(&cmd.recipient_oin),
+        categories: cmd
+            .categories
+            .iter()
+            .map(|n| {
+                let d = descriptions
+                    .iter()
+                    .find(|k| &k.name == n)
+                    .and_then(|k| k.description.clone())
+                    .unwrap_or_default();
+                (n.clone(), d)
+            })
+            .collect(),
+        joint_visit,
+        with_consent,
+        vt_contact: cmd.vt_contact.clone(),
+        wijkteam_contact: cmd.wijkteam_contact.clone(),
+        handover_id: cmd.handover_id.clone(),
+    }
+}
+
+/// Checks the envelopes' outside against the request (each bound to its own id, sealed to the
+/// wijkteam only); the keys are checked later, after a retry is answered.
+fn check_bindings(cmd: &HandOver, me: &str) -> FlowResult<()> {
+    let reference = cmd.basis.reference();
+    let mut bad = Vec::new();
+    for env in &cmd.envelopes {
+        envelope::check_binding(
+            env,
+            Expected {
+                sender: me,
+                signal_id: &env.binding.signal_id,
+                purpose: HANDOVER_PURPOSE,
+                categories: &cmd.categories,
+                basis_reference: &reference,
+                recipients: Some(&[&cmd.recipient_oin]),
+            },
+            &mut bad,
+        );
+    }
+    reject(bad)
+}
+
+/// `HandOver`: Veilig Thuis hands a triaged melding over to a wijkteam. Refused (and logged)
+/// when the family declined, the triage found acute danger or the convenant does not allow it
+/// for some person; else stored pending, with the family letter, for delivery on request.
+pub async fn hand_over<'c>(
+    ctx: &'c Ctx,
+    caller: &Caller,
+    cmd: HandOver,
+) -> FlowResult<HandedOver<'c>> {
+    let role = ctx.acting_role(caller, &cmd.acting_role)?;
+    ctx.require_convenant_role(caller, &role)?;
+    let me = caller.oin().as_str();
+    let subjects = ctx.subject_keys(&cmd.subjects);
+    check_bindings(&cmd, me)?;
+    let m = melding_for_recipient(ctx, caller, &cmd.zorgmelding_id).await?;
+    let mut bad = Vec::new();
+    for s in &subjects {
+        if !m.subjects.iter().any(|x| s.matches(x)) {
+            bad.push((
+                "subject_bsns",
+                "each person must be one the zorgmelding is about".to_owned(),
+            ));
+        }
+    }
+    reject(std::mem::take(&mut bad))?;
+    let request_hash = idempotency::subjects_request_hash(&cmd.canonical, &subjects, &role);
+    let id_what = format!("handover id {:?}", echo(&cmd.handover_id));
+    if let Some(h) = ctx.store.get_handover(me, &cmd.handover_id).await? {
+        idempotency::compare(Some(&h.request_hash), &request_hash, &id_what)?;
+        return Ok(HandedOver {
+            view: view(ctx, h, me, Vec::new()).await?,
+            decisions: Vec::new(),
+            duplicate: true,
+        });
+    }
+    let refusals = Refusals {
+        ctx,
+        caller,
+        role: &role,
+        cmd: &cmd,
+        subjects: &subjects,
+    };
+    if let Some(d) = ctx.store.family_declined(&m.zorgmelding_id).await? {
+        return Err(refusals.log(FAMILY_DECLINED, declined(&d)).await);
+    }
+    let triage = ctx
+        .store
+        .latest_triage(&m.zorgmelding_id)
+        .await?
+        .ok_or_else(|| {
+            FlowError::Precondition(
+                "record the triage of this zorgmelding first (RecordTriage): the handover carries its advice".into(),
+            )
+        })?;
+    let advice = advice_of(&triage);
+    if advice.kind == AdviceKind::StaysWithVeiligThuis {
+        let err = refusal(
+            ACUTE,
+            "de triage stelt acuut gevaar vast: de zaak blijft bij Veilig Thuis",
+            "the triage found acute danger",
+        );
+        return Err(refusals.log(ACUTE, err).await);
+    }
+    for env in &cmd.envelopes {
+        envelope::check_keys(ctx, env, &mut bad);
+    }
+    reject(bad)?;
+    let decided = decide_handover(ctx, caller, &role, &cmd, &m, &subjects).await?;
+    if let Some(d) = decided.decisions.iter().find(|d| !d.is_allowed()) {
+        let e = refusals.entry("").decided(d);
+        ctx.store.append_log(&[e]).await?;
+        return Err(FlowError::denied(
+            format!(
+                "handover to {} refused; the case stays with Veilig Thuis",
+                echo(&cmd.recipient_oin)
+            ),
+            d,
+        ));
+    }
+    let t = now();
+    let letter = family_letter(&letter_input(
+        ctx,
+        &cmd,
+        &m,
+        me,
+        advice.kind == AdviceKind::JointVisit,
+        !decided.relied.is_empty(),
+        t,
+    ));
+    let record = HandoverRecord {
+        sender_oin: me.to_owned(),
+        handover_id: cmd.handover_id.clone(),
+        request_hash,
+        zorgmelding_id: m.zorgmelding_id.clone(),
+        recipient_oin: cmd.recipient_oin.clone(),
+        subjects: subjects.iter().map(|s| s.as_str().to_owned()).collect(),
+        facts: decided.facts,
+        categories: cmd.categories.clone(),
+        purpose: HANDOVER_PURPOSE.into(),
+        basis: cmd.basis.clone(),
+        received_for: m.purpose.clone(),
+        advice: advice.kind.code().into(),
+        triage_id: triage.triage_id.clone(),
+        vt_contact: cmd.vt_contact.clone(),
+        wijkteam_contact: cmd.wijkteam_contact.clone(),
+        letter,
+        state: HandoverState::Pending,
+        reasons: Vec::new(),
+        consent_ids: decided.relied,
+        sender_role: role.clone(),
+        sender_professional: caller.professional.id.clone(),
+        created_at: t,
+        updated_at: t,
+        retain_until: decided
+            .decisions
+            .iter()
+            .filter_map(|d| d.retain_until)
+            .max()
+            .unwrap_or(t),
+    };
+    let entry = handover_entry(
+        ctx,
+        &record,
+        Event::HandoverSent,
+        EntryOutcome::Recorded,
+        Vec::new(),
+    );
+    let envelopes: Vec<Vec<u8>> = cmd.envelopes.iter().map(|e| e.encoded.clone()).collect();
+    let stored = ctx
+        .store
+        .insert_handover(&record, &envelopes, std::slice::from_ref(&entry))
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => idempotency::conflict(&id_what),
+            other => other.into(),
+        })?;
+    let Some(new) = stored else {
+        // The family declined while this request was being decided.
+        ctx.store
+            .append_log(&[refusals.entry(FAMILY_DECLINED)])
+            .await?;
+        let d = ctx
+            .store
+            .family_declined(&m.zorgmelding_id)
+            .await?
+            .ok_or_else(|| FlowError::Aborted("the family's refusal changed; try again".into()))?;
+        return Err(declined(&d));
+    };
+    let h = ctx
+        .store
+        .get_handover(me, &cmd.handover_id)
+        .await?
+        .ok_or_else(|| FlowError::NotFound("the handover is gone".into()))?;
+    Ok(HandedOver {
+        view: view(ctx, h, me, Vec::new()).await?,
+        decisions: if new { decided.decisions } else { Vec::new() },
+        duplicate: !new,
+    })
+}
+
+/// `ListHandovers`: the handovers the caller sent or received, newest first.
+pub async fn list_handovers(ctx: &Ctx, caller: &Caller) -> FlowResult<Vec<HandoverView>> {
+    let me = caller.oin().as_str();
+    let mut out = Vec::new();
+    for h in ctx.store.list_handovers(me, 100).await? {
+        out.push(view(ctx, h, me, Vec::new()).await?);
+    }
+    Ok(out)
+}
+
+/// Delivers a pending handover to its wijkteam: decided again with the consents as they stand
+/// (locked against a concurrent withdrawal), then delivered or withheld, and logged. Returns the
+/// state after.
+async fn deliver(ctx: &Ctx, h: &HandoverRecord) -> FlowResult<HandoverState> {
+    let t = now();
+    let mut involved = Vec::with_capacity(h.subjects.len());
+    for subject in &h.subjects {
+        involved.push(ctx.is_involved_stored(&h.recipient_oin, subject, t).await?);
+    }
+    let rec = h.clone();
+    Ok(ctx
+        .store
+        .deliver_handover(
+            &h.sender_oin,
+            &h.handover_id,
+            &h.consent_ids,
+            move |consents| {
+                let d = redecide(ctx, &rec, consents, &involved, t);
+                let codes: Vec<String> = d
+                    .reasons
+                    .iter()
+                    .map(|x| x.code.as_str().to_owned())
+                    .collect();
+                if d.is_allowed() {
+                    HandoverVerdict::Deliver(handover_entry(
+                        ctx,
+                        &rec,
+                        Event::HandoverDelivered,
+                        EntryOutcome::Disclosed,
+                        codes,
+                    ))
+                } else {
+                    HandoverVerdict::Withhold(
+                        d.reasons
+                            .iter()
+                            .map(|x| StoredReason {
+                                code: x.code.as_str().into(),
+                                rule: x.rule.clone(),
+                                nl: x.nl.clone(),
+                                en: x.en.clone(),
+                            })
+                            .collect(),
+                        handover_entry(
+                            ctx,
+                            &rec,
+                            Event::HandoverWithheld,
+                            EntryOutcome::Withheld,
+                            codes,
+                        ),
+                    )
+                }
+            },
+        )
+        .await?)
+}
+
+/// `GetHandover`: the sender sees its handover; the wijkteam's first look delivers it (decided
+/// again), a later one reads its envelopes again (logged first: a read of personal data).
+pub async fn get_handover(
+    ctx: &Ctx,
+    caller: &Caller,
+    sender: &str,
+    handover_id: &str,
+) -> FlowResult<HandoverView> {
+    let me = caller.oin().as_str();
+    let not_found = || {
+        FlowError::NotFound(format!(
+            "no handover {:?} from {:?} concerns you",
+            echo(handover_id),
+            echo(sender)
+        ))
+    };
+    let h = ctx
+        .store
+        .get_handover(sender, handover_id)
+        .await?
+        .ok_or_else(not_found)?;
+    if h.sender_oin == me {
+        return view(ctx, h, me, Vec::new()).await;
+    }
+    if h.recipient_oin != me {
+        return Err(not_found());
+    }
+    let was = h.state;
+    let state = if was == HandoverState::Pending {
+        deliver(ctx, &h).await?
+    } else {
+        was
+    };
+    // Erased at the end of its retention, a handover has no envelopes left to read.
+    let erased = was == HandoverState::Delivered
+        && ctx
+            .store
+            .handover_envelopes(&h.sender_oin, &h.handover_id)
+            .await?
+            .is_empty();
+    if was == HandoverState::Delivered && !erased {
+        let e = ctx
+            .read_entry(caller, Event::HandoverRead)
+            .subjects(h.subjects.iter().cloned())
+            .recipient(me)
+            .about(h.purpose.clone(), h.categories.iter().cloned())
+            .reference(h.handover_id.clone());
+        ctx.store.append_log(std::slice::from_ref(&e)).await?;
+    }
+    let h = ctx
+        .store
+        .get_handover(sender, handover_id)
+        .await?
+        .ok_or_else(not_found)?;
+    let envelopes = if state == HandoverState::Delivered {
+        ctx.store
+            .handover_envelopes(&h.sender_oin, &h.handover_id)
+            .await?
+    } else {
+        Vec::new()
+    };
+    view(ctx, h, me, envelopes).await
+}
