@@ -322,6 +322,29 @@ async fn envelopes_that_do_not_match_the_request_are_refused() {
         school.send_signal(r).await.unwrap_err().code(),
         Code::InvalidArgument
     );
+    // Sealed two days ago, or in the future beyond clock skew, or at 0 (signed properly).
+    for at in [common::now() - 2 * 86_400, common::now() + 3_600, 0] {
+        let mut r = good.clone();
+        let env = r.envelope.as_mut().unwrap();
+        env.binding.as_mut().unwrap().created_at_unix = at;
+        let key = ring::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(
+            &hub.org("school").signing_pkcs8,
+        )
+        .unwrap();
+        env.signature = key
+            .sign(&signaalhub_client::signaalhub_proto::envelope::signing_input(env))
+            .as_ref()
+            .to_vec();
+        let Err(ClientError::Status(s)) = school.send_signal(r).await else {
+            panic!("an envelope sealed at {at} was accepted")
+        };
+        assert_eq!(s.code(), Code::InvalidArgument);
+        assert!(
+            s.message().contains("envelope.binding.created_at_unix"),
+            "{}",
+            s.message()
+        );
+    }
     // No envelope at all.
     let mut r = good;
     r.envelope = None;

@@ -32,12 +32,12 @@ pub fn check(ctx: &Ctx, env: &SealedEnvelope, x: Expected<'_>, bad: &mut Violati
     let before = bad.len();
     check_binding(env, x, bad);
     if bad.len() == before {
-        check_keys(ctx, env, bad);
+        check_current(ctx, env, bad);
     }
 }
 
 /// The first half of [`check`], which needs no directory: sender, binding and recipients. A flow
-/// that answers retries runs it before looking the id up, and [`check_keys`] after (a retry of an
+/// that answers retries runs it before looking the id up, and [`check_current`] after (a retry of an
 /// accepted request is answered as the first time even after a key rotation).
 pub fn check_binding(env: &SealedEnvelope, x: Expected<'_>, bad: &mut Violations) {
     if env.sender_oin != x.sender {
@@ -95,9 +95,32 @@ pub fn check_binding(env: &SealedEnvelope, x: Expected<'_>, bad: &mut Violations
     }
 }
 
-/// The second half of [`check`]: the sender's signature verifies with the signing key it names, which its organisation
-/// published and has not retired; every data key is sealed to its recipient's current key.
-pub fn check_keys(ctx: &Ctx, env: &SealedEnvelope, bad: &mut Violations) {
+/// How long before its arrival an envelope may have been sealed (`binding.created_at_unix`).
+pub const MAX_AGE_SECS: i64 = 24 * 3600;
+/// How far ahead of the hub's clock a sender's clock may be.
+pub const MAX_SKEW_SECS: i64 = 300;
+
+/// The second half of [`check`], what depends on now: the envelope was sealed within the last
+/// [`MAX_AGE_SECS`] (and at most [`MAX_SKEW_SECS`] ahead); the sender's signature verifies with
+/// the signing key it names, which its organisation published and has not retired; every data
+/// key is sealed to its recipient's current key.
+pub fn check_current(ctx: &Ctx, env: &SealedEnvelope, bad: &mut Violations) {
+    let now = super::now();
+    let sealed = env.binding.created_at;
+    if sealed > now.saturating_add(MAX_SKEW_SECS) || sealed < now.saturating_sub(MAX_AGE_SECS) {
+        bad.push((
+            "envelope.binding.created_at_unix",
+            format!(
+                "the envelope must have been sealed in the last {} hours (and not more than {} minutes ahead of the hub's clock); seal it again",
+                MAX_AGE_SECS / 3600,
+                MAX_SKEW_SECS / 60
+            ),
+        ));
+    }
+    check_keys(ctx, env, bad);
+}
+
+fn check_keys(ctx: &Ctx, env: &SealedEnvelope, bad: &mut Violations) {
     let dir = ctx.directory.snapshot();
     let current = |oin: &str, usage: KeyUsage, kid: &str| {
         oin.parse::<Oin>()

@@ -156,7 +156,7 @@ pub async fn send<'c>(ctx: &'c Ctx, caller: &Caller, cmd: SendSignal) -> FlowRes
             duplicate: true,
         });
     }
-    envelope::check_keys(ctx, &cmd.envelope, &mut bad);
+    envelope::check_current(ctx, &cmd.envelope, &mut bad);
     reject(std::mem::take(&mut bad))?;
     let parties: Vec<Option<Party>> = cmd
         .recipients

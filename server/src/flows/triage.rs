@@ -614,7 +614,7 @@ pub async fn hand_over<'c>(
         return Err(refusals.log(ACUTE, err).await);
     }
     for env in &cmd.envelopes {
-        envelope::check_keys(ctx, env, &mut bad);
+        envelope::check_current(ctx, env, &mut bad);
     }
     reject(bad)?;
     let decided = decide_handover(ctx, caller, &role, &cmd, &m, &subjects).await?;

@@ -439,7 +439,7 @@ pub async fn submit_fragment<'c>(
         )?;
         return fragment_retry(ctx, &existing).await;
     }
-    envelope::check_keys(ctx, &cmd.envelope, &mut bad);
+    envelope::check_current(ctx, &cmd.envelope, &mut bad);
     reject(bad)?;
     let decisions = decide_fragment(ctx, caller, &role, &cmd, &subjects).await?;
     let t = now();
