@@ -230,24 +230,21 @@ impl NotificationService for NotificationApi {
         &self,
         request: Request<pb::StreamNotificationsRequest>,
     ) -> Result<Response<Self::StreamNotificationsStream>, Status> {
-        let c = caller(&request)?;
-        let source = Notifications {
-            ctx: self.ctx.clone(),
-            me: c.oin().to_string(),
-        };
-        let drive = super::stream::Drive {
-            ctx: self.ctx.clone(),
-            caller: c,
-            wake: Arc::clone(&self.wake),
-            stop: self.stop.clone(),
+        let after = request.get_ref().after_cursor;
+        let shape = super::stream::Shape {
             resume: "after your last cursor",
             buffer: 16,
         };
-        let after = request.get_ref().after_cursor;
-        let request_id = super::status::request_id(&request);
-        Ok(Response::new(super::stream::spawn(
-            drive, source, after, request_id,
-        )))
+        let stream = super::stream::open(
+            &self.ctx,
+            &request,
+            after,
+            &self.wake,
+            &self.stop,
+            shape,
+            |ctx, me| Notifications { ctx, me },
+        )?;
+        Ok(Response::new(stream))
     }
 }
 

@@ -207,24 +207,21 @@ impl SignalService for SignalApi {
         &self,
         request: Request<pb::StreamInboxRequest>,
     ) -> Result<Response<Self::StreamInboxStream>, Status> {
-        let c = caller(&request)?;
-        let inbox = Inbox {
-            ctx: self.ctx.clone(),
-            me: c.oin().to_string(),
-        };
-        let drive = super::stream::Drive {
-            ctx: self.ctx.clone(),
-            caller: c,
-            wake: Arc::clone(&self.inbox),
-            stop: self.stop.clone(),
+        let after = request.get_ref().after_cursor;
+        let shape = super::stream::Shape {
             resume: "from your last acknowledged cursor",
             buffer: 16,
         };
-        let after = request.get_ref().after_cursor;
-        let request_id = super::status::request_id(&request);
-        Ok(Response::new(super::stream::spawn(
-            drive, inbox, after, request_id,
-        )))
+        let stream = super::stream::open(
+            &self.ctx,
+            &request,
+            after,
+            &self.inbox,
+            &self.stop,
+            shape,
+            |ctx, me| Inbox { ctx, me },
+        )?;
+        Ok(Response::new(stream))
     }
 
     async fn ack_signal(

@@ -55,6 +55,44 @@ pub(crate) struct Drive {
     pub buffer: usize,
 }
 
+/// How a kind of stream resumes and how much it buffers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Shape {
+    /// How the client resumes, for the messages that end the stream.
+    pub resume: &'static str,
+    /// Items buffered towards a slow client.
+    pub buffer: usize,
+}
+
+/// Opens a cursor stream for the caller of `request` after cursor `after`: `source` makes the
+/// row source for the caller's organisation (its OIN).
+pub(crate) fn open<S: CursorSource, R>(
+    ctx: &Ctx,
+    request: &tonic::Request<R>,
+    after: u64,
+    wake: &Arc<Notify>,
+    stop: &watch::Receiver<bool>,
+    shape: Shape,
+    source: impl FnOnce(Ctx, String) -> S,
+) -> Result<ItemStream<S::Item>, Status> {
+    let caller = super::caller(request)?;
+    let source = source(ctx.clone(), caller.oin().to_string());
+    let drive = Drive {
+        ctx: ctx.clone(),
+        caller,
+        wake: Arc::clone(wake),
+        stop: stop.clone(),
+        resume: shape.resume,
+        buffer: shape.buffer,
+    };
+    Ok(spawn(
+        drive,
+        source,
+        after,
+        super::status::request_id(request),
+    ))
+}
+
 /// Whether the caller of a long-lived stream may still receive: organisation active in the
 /// directory (suspension takes effect at once) and token not expired.
 pub(crate) fn still_authorised(ctx: &Ctx, c: &Caller, resume: &str) -> Result<(), Status> {

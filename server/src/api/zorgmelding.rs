@@ -303,24 +303,21 @@ impl ZorgmeldingService for ZorgmeldingApi {
         &self,
         request: Request<pb::StreamZorgmeldingenRequest>,
     ) -> Result<Response<Self::StreamZorgmeldingenStream>, Status> {
-        let c = caller(&request)?;
-        let source = Meldingen {
-            ctx: self.ctx.clone(),
-            me: c.oin().to_string(),
-        };
-        let drive = super::stream::Drive {
-            ctx: self.ctx.clone(),
-            caller: c,
-            wake: Arc::clone(&self.inbox),
-            stop: self.stop.clone(),
+        let after = request.get_ref().after_cursor;
+        let shape = super::stream::Shape {
             resume: "from your last processed cursor",
             buffer: 8,
         };
-        let after = request.get_ref().after_cursor;
-        let request_id = super::status::request_id(&request);
-        Ok(Response::new(super::stream::spawn(
-            drive, source, after, request_id,
-        )))
+        let stream = super::stream::open(
+            &self.ctx,
+            &request,
+            after,
+            &self.inbox,
+            &self.stop,
+            shape,
+            |ctx, me| Meldingen { ctx, me },
+        )?;
+        Ok(Response::new(stream))
     }
 
     async fn get_zorgmelding(
