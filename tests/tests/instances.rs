@@ -197,6 +197,32 @@ async fn rotating_the_checkpoint_key_mid_traffic_loses_nothing_and_old_checkpoin
         // The checkpoint under the new key extends the one under the old key (consistency).
         let new = checkpoint_by(&mut school, "test-hub-2").await;
         assert!(new.tree_size > old.tree_size);
+        // The reply publishes every checkpoint key, the retired one too, so the old checkpoint
+        // verifies with nothing but what the hub publishes now.
+        assert_eq!(
+            new.keys.first().map(|k| (k.key_id.as_str(), k.current)),
+            Some(("test-hub-2", true))
+        );
+        let published: std::collections::HashMap<String, [u8; 32]> = new
+            .keys
+            .iter()
+            .map(|k| {
+                (
+                    k.key_id.clone(),
+                    k.public_key.as_slice().try_into().unwrap(),
+                )
+            })
+            .collect();
+        assert!(
+            new.keys
+                .iter()
+                .any(|k| k.key_id == "test-hub-1" && !k.current)
+        );
+        signaalhub_client::signaalhub_proto::checkpoint::verify_note(
+            old.note.as_bytes(),
+            &published,
+        )
+        .unwrap();
         let proof = school
             .consistency_proof(old.tree_size, new.tree_size)
             .await

@@ -71,7 +71,28 @@ fn checkpoint_pb(signed: &SignedCheckpoint, ledger: &Ledger) -> pb::GetCheckpoin
             .get(&signed.key_id)
             .map(|k| k.to_vec())
             .unwrap_or_default(),
+        keys: checkpoint_keys(ledger),
     }
+}
+
+/// Every checkpoint key the hub knows, current first, then the others by key id.
+fn checkpoint_keys(ledger: &Ledger) -> Vec<pb::CheckpointKey> {
+    let current = ledger.current_key_id();
+    let mut keys: Vec<pb::CheckpointKey> = ledger
+        .keys
+        .iter()
+        .map(|(id, k)| pb::CheckpointKey {
+            key_id: id.clone(),
+            public_key: k.to_vec(),
+            current: id == current,
+        })
+        .collect();
+    keys.sort_by(|a, b| {
+        b.current
+            .cmp(&a.current)
+            .then_with(|| a.key_id.cmp(&b.key_id))
+    });
+    keys
 }
 
 impl TryFrom<pb::ListDisclosuresRequest> for Scope {

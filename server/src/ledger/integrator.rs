@@ -40,6 +40,10 @@ fn now() -> i64 {
 }
 
 impl Ledger {
+    /// The id of the key that signs new checkpoints.
+    pub fn current_key_id(&self) -> &str {
+        self.signer.key_id()
+    }
     /// A ledger signing with `signer`, trusting also `old_keys` for checkpoints made before a
     /// rotation.
     pub fn new(
