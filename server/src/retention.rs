@@ -9,7 +9,7 @@
 //!
 //! It runs inside every hub instance (`retention.sweep_interval_ms`); on PostgreSQL instances
 //! share the work (`FOR UPDATE SKIP LOCKED`). `signaalhub retention sweep` runs one sweep now.
-use crate::ledger::{Checks, EntryOutcome, Event, LogEntry, PendingEntry};
+use crate::ledger::{EntryActor, EntryOutcome, Event, PendingEntry};
 use crate::store::retention::{Expired, TARGETS};
 use crate::store::{Store, StoreResult};
 use std::collections::BTreeMap;
@@ -38,34 +38,30 @@ impl SweepReport {
 /// subject pseudonyms, purposes and categories (no readable personal data), `reference`
 /// `<kind>:<id>`, basis `retention:<purpose>`, reason [`REASON`].
 pub fn erased_entry(item: &Expired, now: i64, policy_version: &str) -> PendingEntry {
-    PendingEntry {
-        entry: LogEntry {
-            v: 1,
-            event: Event::Erased,
-            at: now,
-            actor_oin: item.owner.clone(),
-            actor_pro: String::new(),
-            actor_role: ROLE.to_owned(),
-            subjects: item.subjects.clone(),
-            recipient_oin: None,
-            categories: item.categories.clone(),
-            purpose: item.purposes.first().cloned(),
-            basis: item
-                .purposes
-                .iter()
-                .map(|p| format!("retention:{p}"))
-                .collect(),
-            checks: Checks {
-                authorised: true,
-                ..Checks::default()
-            },
-            outcome: EntryOutcome::Recorded,
-            reasons: vec![REASON.to_owned()],
-            policy_version: Some(policy_version.to_owned()),
-            reference: Some(format!("{}:{}", item.kind, item.id)),
+    let mut e = PendingEntry::new(
+        EntryActor {
+            oin: &item.owner,
+            pseudonym: "",
+            professional: "",
+            role: ROLE,
         },
-        professional: String::new(),
-    }
+        Event::Erased,
+        EntryOutcome::Recorded,
+        now,
+        policy_version,
+    )
+    .subjects(item.subjects.iter().cloned())
+    .categories(item.categories.iter().cloned())
+    .basis_strings(
+        item.purposes
+            .iter()
+            .map(|p| format!("retention:{p}"))
+            .collect(),
+    )
+    .reasons([REASON])
+    .reference(format!("{}:{}", item.kind, item.id));
+    e.entry.purpose = item.purposes.first().cloned();
+    e
 }
 
 /// Erases everything that expired at or before `now`, in batches of `batch`, until nothing
