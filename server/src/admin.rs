@@ -692,31 +692,46 @@ pub fn fail(e: &StartError) -> ExitCode {
     ExitCode::from(e.exit_code() as u8)
 }
 
-/// `signaalhub quickstart`: generates a dev kit in `dir` if there is none, refreshes its tokens,
-/// registers its organisations in the store it names, and serves it.
+/// Generates a dev kit in `dir` (replacing one there only with `force`) and registers its
+/// organisations in the store its configuration names (SQLite, or SIGNAALHUB_DATABASE).
+#[cfg(feature = "devkit")]
+async fn init_kit(dir: &Path, force: bool) -> Result<Config, ExitCode> {
+    if let Err(e) = devkit::init(dir, force).await {
+        eprintln!("signaalhub: dev init: {e}");
+        return Err(ExitCode::from(70));
+    }
+    println!(
+        "dev kit generated in {} (DEV MATERIAL, not for production)",
+        dir.display()
+    );
+    let config = load_config(&dir.join("hub.toml")).map_err(|e| fail(&e))?;
+    register_dev_kit(dir, &config).await?;
+    Ok(config)
+}
+
+/// `signaalhub quickstart`: generates a dev kit in `dir` if there is none (else refreshes its
+/// tokens and registers its organisations where missing), and serves it.
 #[cfg(feature = "devkit")]
 pub async fn quickstart(dir: PathBuf) -> ExitCode {
-    if !dir.join("hub.toml").exists() {
-        if let Err(e) = devkit::init(&dir, false).await {
-            eprintln!("signaalhub: dev init: {e}");
+    let config = if dir.join("hub.toml").exists() {
+        let config = match load_config(&dir.join("hub.toml")) {
+            Ok(c) => c,
+            Err(e) => return fail(&e),
+        };
+        if let Err(e) = devkit::refresh_tokens(&dir, &config.auth.audience) {
+            eprintln!("signaalhub: refreshing dev tokens: {e}");
             return ExitCode::from(70);
         }
-        println!(
-            "dev kit generated in {} (DEV MATERIAL, not for production)",
-            dir.display()
-        );
-    }
-    let config = match load_config(&dir.join("hub.toml")) {
-        Ok(c) => c,
-        Err(e) => return fail(&e),
+        if let Err(code) = register_dev_kit(&dir, &config).await {
+            return code;
+        }
+        config
+    } else {
+        match init_kit(&dir, false).await {
+            Ok(c) => c,
+            Err(code) => return code,
+        }
     };
-    if let Err(e) = devkit::refresh_tokens(&dir, &config.auth.audience) {
-        eprintln!("signaalhub: refreshing dev tokens: {e}");
-        return ExitCode::from(70);
-    }
-    if let Err(code) = register_dev_kit(&dir, &config).await {
-        return code;
-    }
     println!(
         "serving on {}; in a second terminal: export PATH=\"$PWD/target/release:$PATH\"; signaal --kit {} --as school whoami",
         config.listen,
@@ -731,37 +746,26 @@ pub async fn quickstart(dir: PathBuf) -> ExitCode {
 /// `signaalhub dev init|tokens`.
 #[cfg(feature = "devkit")]
 pub async fn dev(command: DevCommand) -> ExitCode {
-    let r = match command {
-        DevCommand::Init { dir, force } => {
-            if let Err(e) = devkit::init(&dir, force).await {
-                eprintln!("signaalhub: {e}");
-                return ExitCode::from(70);
-            }
-            println!(
-                "dev kit generated in {} (DEV MATERIAL, not for production)",
-                dir.display()
-            );
-            // With SIGNAALHUB_DATABASE, also in that store (`serve` does not seed).
+    match command {
+        DevCommand::Init { dir, force } => match init_kit(&dir, force).await {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(code) => code,
+        },
+        DevCommand::Tokens { dir } => {
             let config = match load_config(&dir.join("hub.toml")) {
                 Ok(c) => c,
                 Err(e) => return fail(&e),
             };
-            if let Err(code) = register_dev_kit(&dir, &config).await {
-                return code;
+            match devkit::refresh_tokens(&dir, &config.auth.audience) {
+                Ok(()) => {
+                    println!("tokens refreshed");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("signaalhub: {e}");
+                    ExitCode::from(70)
+                }
             }
-            Ok(())
-        }
-        DevCommand::Tokens { dir } => match load_config(&dir.join("hub.toml")) {
-            Ok(c) => devkit::refresh_tokens(&dir, &c.auth.audience)
-                .map(|()| println!("tokens refreshed")),
-            Err(e) => return fail(&e),
-        },
-    };
-    match r {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("signaalhub: {e}");
-            ExitCode::from(70)
         }
     }
 }
