@@ -1,7 +1,7 @@
 //! The one error type of the flows layer. Flows say *what* went wrong; the edge
 //! (`api/status.rs`, the only `From<FlowError> for Status`) says it in gRPC, guards every
 //! message against BSNs and logs store failures with a correlation id.
-use crate::store::StoreError;
+use crate::store::{Clash, StoreError};
 use signaalhub_policy as policy;
 
 /// Field violations: `(field, why)`, in the order found.
@@ -72,9 +72,47 @@ impl From<StoreError> for FlowError {
     /// other failure is an outage.
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound(what) => FlowError::NotFound(format!("{what} not found")),
-            StoreError::Conflict(what) => FlowError::Conflict(format!("{what} already exists")),
+            StoreError::NotFound(r) => {
+                FlowError::NotFound(format!("no {} {:?}", r.kind, echo(&r.id)))
+            }
+            StoreError::Conflict(c) => c.into(),
             other => FlowError::Store(other),
+        }
+    }
+}
+
+impl From<Clash> for FlowError {
+    /// How a conflict with what is stored reads: a taken id is `ALREADY_EXISTS`, a state that no
+    /// longer allows the change `FAILED_PRECONDITION`, a concurrent change that won `ABORTED`.
+    fn from(c: Clash) -> Self {
+        match c {
+            Clash::Taken(r) => {
+                FlowError::Conflict(format!("{} {:?} already exists", r.kind, echo(&r.id)))
+            }
+            Clash::State { record, state } => FlowError::Precondition(format!(
+                "{} {:?} is {state}",
+                record.kind,
+                echo(&record.id)
+            )),
+            Clash::NotAParty { case_id, oin } => FlowError::Precondition(format!(
+                "{} is not an active party of case {:?}",
+                echo(&oin),
+                echo(&case_id)
+            )),
+            Clash::Merged { case_id, into } => FlowError::Aborted(format!(
+                "case {:?} was merged into case {:?}; read it again and retry there",
+                echo(&case_id),
+                echo(&into)
+            )),
+            Clash::Stale {
+                record,
+                version,
+                latest,
+            } => FlowError::Aborted(format!(
+                "version {version} of the {} {:?} is not the next one (the latest is {latest}); read it again and retry",
+                record.kind,
+                echo(&record.id)
+            )),
         }
     }
 }

@@ -298,7 +298,11 @@ impl MatchDecider for Decider<'_> {
 /// A store error of a case act: a state that no longer allows it is a failed precondition.
 fn case_error(e: StoreError) -> FlowError {
     match e {
-        StoreError::Conflict(m) => FlowError::Precondition(m),
+        StoreError::Conflict(c) => match FlowError::from(c) {
+            // Merged while it was read: a state that no longer allows the act, here.
+            FlowError::Aborted(m) => FlowError::Precondition(m),
+            other => other,
+        },
         other => other.into(),
     }
 }
@@ -560,8 +564,8 @@ pub async fn end(
         .end_involvement(&i.id, &me, t, keep, &e, told)
         .await
         .map_err(|e| match e {
-            StoreError::Conflict(m) => {
-                FlowError::Precondition(format!("{m}: it was ended already"))
+            StoreError::Conflict(_) => {
+                FlowError::Precondition("this involvement was ended already".into())
             }
             other => other.into(),
         })

@@ -252,8 +252,8 @@ pub async fn end(ctx: &Ctx, caller: &Caller, cmd: EndMaatregel) -> FlowResult<Ma
         .end_maatregel(&m.id, &me, at, retain_until(ctx, ANSWER_PURPOSE, at), &e)
         .await
         .map_err(|e| match e {
-            StoreError::Conflict(m) => {
-                FlowError::Precondition(format!("{m}: it was ended already"))
+            StoreError::Conflict(_) => {
+                FlowError::Precondition("this maatregel was ended already".into())
             }
             StoreError::NotFound(_) => not_found(),
             other => other.into(),

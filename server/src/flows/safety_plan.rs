@@ -16,7 +16,7 @@ use crate::domain::involvement::{
     PURPOSE, PlanVersion,
 };
 use crate::ledger::{EntryOutcome, Event, PendingEntry};
-use crate::store::StoreError;
+use crate::store::{Clash, StoreError};
 
 /// The envelope binding's id of a plan version: `<case_id>.v<version>`.
 pub fn plan_binding_id(case_id: &str, version: u32) -> String {
@@ -281,8 +281,12 @@ pub async fn publish(ctx: &Ctx, caller: &Caller, mut cmd: PublishPlan) -> FlowRe
         .publish_plan(&plan, &basis.consent_ids, decide)
         .await
         .map_err(|e| match e {
-            StoreError::Conflict(m) => FlowError::Aborted(format!(
-                "{m}: read the latest version with GetSafetyPlan and publish the next one"
+            StoreError::Conflict(Clash::Stale { version, latest, .. }) => FlowError::Aborted(format!(
+                "version {version} is not the next one (the latest is {latest}): read the latest version with GetSafetyPlan and publish the next one"
+            )),
+            StoreError::Conflict(Clash::Merged { into, .. }) => FlowError::Aborted(format!(
+                "the case was merged into case {:?}: read the latest version there with GetSafetyPlan and publish the next one",
+                echo(&into)
             )),
             other => other.into(),
         })?

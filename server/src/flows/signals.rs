@@ -14,8 +14,8 @@ use crate::domain::signal::{
 };
 use crate::ids::Bsn;
 use crate::ledger::{EntryOutcome, Event, PendingEntry};
-use crate::store::StoreError;
 use crate::store::signal::{DeliveryVerdict, Submitted};
+use crate::store::{Clash, StoreError};
 use signaalhub_policy as policy;
 
 /// Most recipients of one signal.
@@ -373,9 +373,9 @@ pub async fn acknowledge(
         .acknowledge(caller.oin().as_str(), sender, signal_id, now())
         .await
         .map_err(|e| match e {
-            StoreError::Conflict(m) => {
-                FlowError::Precondition(format!("{m}: only delivered signals can be acknowledged"))
-            }
+            StoreError::Conflict(Clash::State { state, .. }) => FlowError::Precondition(format!(
+                "the signal is {state}: only delivered signals can be acknowledged"
+            )),
             other => other.into(),
         })
 }

@@ -154,7 +154,7 @@ impl Store {
                 .execute(&mut *tx).await?.rows_affected();
             if n == 0 {
                 let exists = sqlx::query("SELECT 1 FROM consents WHERE consent_id = $1").bind(id).fetch_optional(&mut *tx).await?.is_some();
-                return Err(if exists { StoreError::Conflict(format!("withdrawal of consent {id}")) } else { StoreError::NotFound(format!("consent {id}")) });
+                return Err(if exists { StoreError::in_state("consent", id, "withdrawn") } else { StoreError::missing("consent", id) });
             }
             let pending: Vec<(String, String, String)> = sqlx::query_as(
                 "SELECT d.recipient_oin, d.sender_oin, d.signal_id FROM delivery_consents c JOIN deliveries d
@@ -176,7 +176,7 @@ impl Store {
             .await?
             .into_iter()
             .next()
-            .ok_or_else(|| StoreError::NotFound(format!("consent {id}")))?;
+            .ok_or_else(|| StoreError::missing("consent", id))?;
         Ok((c, held))
     }
 }

@@ -6,7 +6,7 @@
 //! Registrations, endings, coordinator changes and plan versions take the `involvement_lock` row
 //! first, so on PostgreSQL two organisations registering at once are serialised and always see
 //! each other; SQLite has a single writer anyway.
-use super::{Store, StoreError, StoreResult, json, parse};
+use super::{Clash, Record, Store, StoreError, StoreResult, json, parse};
 use crate::domain::consent::Consent;
 use crate::domain::involvement::{
     AgreementMeta, Case, CaseView, Confirmation, Involvement, Notification, NotificationKind,
@@ -189,7 +189,7 @@ macro_rules! resolve_case_tx {
                 }
             }
         }
-        found.ok_or_else(|| StoreError::NotFound(format!("case {}", $id)))?
+        found.ok_or_else(|| StoreError::missing("case", $id))?
     }};
 }
 
@@ -354,7 +354,7 @@ impl Store {
             }
             let me = match sqlx::query(&format!("SELECT {INVOLVEMENT_COLUMNS} FROM involvements WHERE involvement_id = $1")).bind(&id).fetch_optional(&mut *tx).await? {
                 Some(r) => involvement_from_row!(&r),
-                None => return Err(StoreError::NotFound(format!("involvement {id}"))),
+                None => return Err(StoreError::missing("involvement", id)),
             };
             // Candidates: active involvements of other organisations whose persons meet mine.
             let mut group: Vec<Involvement> = Vec::new();
@@ -450,7 +450,7 @@ impl Store {
         let involvement = self
             .get_involvement(&id)
             .await?
-            .ok_or_else(|| StoreError::NotFound(format!("involvement {id}")))?;
+            .ok_or_else(|| StoreError::missing("involvement", id))?;
         let case = match &involvement.case_id {
             Some(c) => Some(self.case_view(c).await?),
             None => None,
@@ -532,10 +532,10 @@ impl Store {
             lock_register!(tx);
             let me = match sqlx::query(&format!("SELECT {INVOLVEMENT_COLUMNS} FROM involvements WHERE involvement_id = $1 AND org_oin = $2")).bind(id).bind(org).fetch_optional(&mut *tx).await? {
                 Some(r) => involvement_from_row!(&r),
-                None => return Err(StoreError::NotFound(format!("involvement {id} of your organisation"))),
+                None => return Err(StoreError::missing("involvement", id)),
             };
             if me.ended_at.is_some() {
-                return Err(StoreError::Conflict(format!("ending of involvement {id}")));
+                return Err(StoreError::in_state("involvement", id, "ended"));
             }
             sqlx::query("UPDATE involvements SET ended_at = $2, retain_until = $3 WHERE involvement_id = $1")
                 .bind(id).bind(at).bind(retain_until).execute(&mut *tx).await?;
@@ -560,7 +560,7 @@ impl Store {
         });
         self.get_involvement(id)
             .await?
-            .ok_or_else(|| StoreError::NotFound(format!("involvement {id}")))
+            .ok_or_else(|| StoreError::missing("involvement", id))
     }
 
     /// Proposes `proposed` as coordinator of the case, by `by`. A self-proposal takes effect at
@@ -583,10 +583,10 @@ impl Store {
             let c = resolve_case_tx!(tx, case_id);
             let view = case_view_tx!(tx, c);
             if !view.has_party(by) {
-                return Err(StoreError::NotFound(format!("case {case_id} with your organisation as an active party")));
+                return Err(StoreError::missing("case", case_id));
             }
             if !view.has_party(proposed) {
-                return Err(StoreError::Conflict(format!("proposal of {proposed}, which is not an active party of case {case_id},")));
+                return Err(StoreError::Conflict(Clash::NotAParty { case_id: case_id.to_string(), oin: proposed.to_string() }));
             }
             let own = by == proposed;
             let state = if own { ProposalState::Accepted } else { ProposalState::Open };
@@ -643,12 +643,12 @@ impl Store {
             let mut proposal = match sqlx::query(&format!("SELECT {PROPOSAL_COLUMNS} FROM coordinator_proposals WHERE proposal_id = $1 AND proposed_oin = $2 AND state = 'open'"))
                 .bind(proposal_id).bind(by).fetch_optional(&mut *tx).await? {
                 Some(r) => proposal_from_row!(&r),
-                None => return Err(StoreError::NotFound(format!("open proposal {proposal_id} of your organisation"))),
+                None => return Err(StoreError::missing("open proposal", proposal_id)),
             };
             let c = resolve_case_tx!(tx, &proposal.case_id);
             let view = case_view_tx!(tx, c);
             if !view.has_party(by) {
-                return Err(StoreError::Conflict(format!("answer to proposal {proposal_id} by an organisation no longer involved")));
+                return Err(StoreError::in_state("proposal", proposal_id, "answered by an organisation no longer involved"));
             }
             proposal.state = if accept { ProposalState::Accepted } else { ProposalState::Declined };
             proposal.decided_at = Some(at);
@@ -687,10 +687,10 @@ impl Store {
             lock_register!(tx);
             let c = resolve_case_tx!(tx, &plan.case_id);
             if c.id != plan.case_id {
-                return Err(StoreError::Conflict(format!("plan for case {}, which was merged into case {},", plan.case_id, c.id)));
+                return Err(StoreError::Conflict(Clash::Merged { case_id: plan.case_id.clone(), into: c.id.clone() }));
             }
             if c.plan_version.checked_add(1) != Some(plan.version) {
-                return Err(StoreError::Conflict(format!("safety plan version {} (the latest is {})", plan.version, c.plan_version)));
+                return Err(StoreError::Conflict(Clash::Stale { record: Record::new("safety plan of case", &plan.case_id), version: plan.version, latest: c.plan_version }));
             }
             let view = case_view_tx!(tx, c);
             let consents = super::consent::lock_consents(&mut tx, consent_ids).await?;
@@ -721,7 +721,7 @@ impl Store {
             .await?
             .map(Ok)
             .ok_or_else(|| {
-                StoreError::NotFound(format!("safety plan {} v{}", plan.case_id, plan.version))
+                StoreError::missing("safety plan", format!("{}.v{}", plan.case_id, plan.version))
             })
     }
 
@@ -767,7 +767,7 @@ impl Store {
             let c = resolve_case_tx!(tx, case_id);
             let view = case_view_tx!(tx, c);
             if !view.has_party(org) {
-                return Err(StoreError::NotFound(format!("case {case_id} with your organisation as an active party")));
+                return Err(StoreError::missing("case", case_id));
             }
             for a in agreement_ids {
                 sqlx::query("INSERT INTO safety_plan_confirmations (case_id, version, agreement_id, oin, professional, confirmed_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING")

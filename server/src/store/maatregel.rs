@@ -104,8 +104,8 @@ impl Store {
                 let ended: Option<Option<i64>> = sqlx::query_scalar("SELECT ended_at FROM maatregelen WHERE maatregel_id = $1 AND (registered_by_oin = $2 OR responsible_oin = $2)")
                     .bind(id).bind(org).fetch_optional(&mut *tx).await?;
                 return Err(match ended {
-                    Some(Some(_)) => StoreError::Conflict(format!("ending of maatregel {id}")),
-                    _ => StoreError::NotFound(format!("maatregel {id} of your organisation")),
+                    Some(Some(_)) => StoreError::in_state("maatregel", id, "ended"),
+                    _ => StoreError::missing("maatregel", id),
                 });
             }
             super::sequence_log(&mut tx, std::slice::from_ref(entry)).await?;
@@ -113,6 +113,6 @@ impl Store {
         });
         self.get_maatregel(id)
             .await?
-            .ok_or_else(|| StoreError::NotFound(format!("maatregel {id}")))
+            .ok_or_else(|| StoreError::missing("maatregel", id))
     }
 }

@@ -179,12 +179,12 @@ pub enum StoreError {
     /// A migration failed.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    /// The row that should exist does not.
-    #[error("{0} not found")]
-    NotFound(String),
-    /// The row already exists.
-    #[error("{0} already exists")]
-    Conflict(String),
+    /// The record that should exist does not (or not for the caller).
+    #[error("{} {} not found", .0.kind, .0.id)]
+    NotFound(Record),
+    /// The change conflicts with what is stored.
+    #[error("{0}")]
+    Conflict(Clash),
     /// The database cannot be set up as asked; the message says what to do.
     #[error("{0}")]
     Setup(String),
@@ -193,7 +193,90 @@ pub enum StoreError {
     Corrupt(&'static str),
 }
 
+/// A record the store was asked about: its kind and id, no prose (the flows word the answer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// What kind of record, e.g. `signal`, `consent`, `involvement`.
+    pub kind: &'static str,
+    /// Its id as the caller named it.
+    pub id: String,
+}
+
+impl Record {
+    /// A record of `kind` with `id`.
+    pub fn new(kind: &'static str, id: impl std::fmt::Display) -> Self {
+        Record {
+            kind,
+            id: id.to_string(),
+        }
+    }
+}
+
+/// How a change conflicts with what is stored.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Clash {
+    /// The id is taken (by other content).
+    #[error("{} {} already exists", .0.kind, .0.id)]
+    Taken(Record),
+    /// The record is in a state that does not allow the change (e.g. already ended).
+    #[error("{} {} is {state}", .record.kind, .record.id)]
+    State {
+        /// The record.
+        record: Record,
+        /// Its state, as stored (e.g. `ended`, `withdrawn`, `pending`).
+        state: String,
+    },
+    /// An organisation named is not an active party of the case.
+    #[error("{oin} is not an active party of case {case_id}")]
+    NotAParty {
+        /// The case.
+        case_id: String,
+        /// The organisation.
+        oin: String,
+    },
+    /// The case was merged into another one.
+    #[error("case {case_id} was merged into case {into}")]
+    Merged {
+        /// The case named.
+        case_id: String,
+        /// The case it lives on in.
+        into: String,
+    },
+    /// A version that is not the next one.
+    #[error("version {version} of {} {} is not the next (the latest is {latest})", .record.kind, .record.id)]
+    Stale {
+        /// The record.
+        record: Record,
+        /// The version offered.
+        version: u32,
+        /// The latest stored.
+        latest: u32,
+    },
+}
+
 impl StoreError {
+    /// `NotFound` for a record of `kind` with `id`.
+    pub fn missing(kind: &'static str, id: impl std::fmt::Display) -> Self {
+        StoreError::NotFound(Record::new(kind, id))
+    }
+
+    /// `Conflict(Taken)` for a record of `kind` with `id`.
+    pub fn taken(kind: &'static str, id: impl std::fmt::Display) -> Self {
+        StoreError::Conflict(Clash::Taken(Record::new(kind, id)))
+    }
+
+    /// `Conflict(State)`: the record of `kind` with `id` is `state`.
+    pub fn in_state(
+        kind: &'static str,
+        id: impl std::fmt::Display,
+        state: impl Into<String>,
+    ) -> Self {
+        StoreError::Conflict(Clash::State {
+            record: Record::new(kind, id),
+            state: state.into(),
+        })
+    }
+
     /// Whether the error says that the store as a whole cannot answer now — unreachable, out of
     /// connections, disk full, I/O error, read-only — rather than that one request is at fault:
     /// retrying the same work piece by piece cannot help then.
@@ -504,7 +587,7 @@ impl Store {
             .await?
             .rows_affected();
             if inserted == 0 {
-                return Err(StoreError::Conflict(format!("organisation {}", org.oin)));
+                return Err(StoreError::taken("organisation", &org.oin));
             }
             for tag in &org.expertise {
                 sqlx::query("INSERT INTO organization_expertise (oin, tag) VALUES ($1, $2) ON CONFLICT DO NOTHING")
@@ -536,7 +619,7 @@ impl Store {
                 .bind(oin.as_str()).bind(region).bind(contact_point).bind(t)
                 .execute(&mut *tx).await?.rows_affected();
             if n == 0 {
-                return Err(StoreError::NotFound(format!("organisation {oin}")));
+                return Err(StoreError::missing("organisation", oin));
             }
             sqlx::query("DELETE FROM organization_expertise WHERE oin = $1").bind(oin.as_str()).execute(&mut *tx).await?;
             for tag in expertise {
@@ -560,7 +643,7 @@ impl Store {
                 .bind(oin.as_str()).bind(status.as_str()).bind(t)
                 .execute(&mut *tx).await?.rows_affected();
             if n == 0 {
-                return Err(StoreError::NotFound(format!("organisation {oin}")));
+                return Err(StoreError::missing("organisation", oin));
             }
             sqlx::query("UPDATE hub_meta SET value = value + 1 WHERE key = 'directory_generation'")
                 .execute(&mut *tx).await?;
@@ -589,7 +672,7 @@ impl Store {
             .bind(key.usage.algorithm()).bind(&key.public_key).bind(t)
             .execute(&mut *tx).await?.rows_affected();
             if n == 0 {
-                return Err(StoreError::Conflict(format!("{} key {} of {}", key.usage.as_str(), key.key_id, key.oin)));
+                return Err(StoreError::taken("key", format!("{} {} of {}", key.usage.as_str(), key.key_id, key.oin)));
             }
             sqlx::query("UPDATE hub_meta SET value = value + 1 WHERE key = 'directory_generation'")
                 .execute(&mut *tx).await?;
@@ -607,7 +690,7 @@ impl Store {
                 .bind(oin.as_str()).bind(usage.as_str()).bind(key_id).bind(t)
                 .execute(&mut *tx).await?.rows_affected();
             if n == 0 {
-                return Err(StoreError::NotFound(format!("current {} key {key_id} of {oin}", usage.as_str())));
+                return Err(StoreError::missing("current key", format!("{} {key_id} of {oin}", usage.as_str())));
             }
             sqlx::query("UPDATE hub_meta SET value = value + 1 WHERE key = 'directory_generation'")
                 .execute(&mut *tx).await?;

@@ -235,7 +235,7 @@ impl Store {
                 let existing: Vec<u8> = sqlx::query_scalar("SELECT request_hash FROM signals WHERE sender_oin = $1 AND signal_id = $2")
                     .bind(&s.sender_oin).bind(&s.signal_id).fetch_one(&mut *tx).await?;
                 accepted.push(if existing != s.request_hash {
-                    Err(StoreError::Conflict(format!("signal id {} with different content", s.signal_id)))
+                    Err(StoreError::taken("signal", &s.signal_id))
                 } else if now_inserted && claimed.insert(key) {
                     Ok(true)
                 } else {
@@ -401,7 +401,7 @@ impl Store {
             let consents = super::consent::lock_consents(&mut tx, consent_ids).await?;
             let current: Option<String> = sqlx::query_scalar(&format!("SELECT state FROM deliveries WHERE recipient_oin = $1 AND sender_oin = $2 AND signal_id = $3{lock}"))
                 .bind(recipient).bind(sender).bind(signal_id).fetch_optional(&mut *tx).await?;
-            let current = current.and_then(|s| DeliveryState::parse(&s)).ok_or_else(|| StoreError::NotFound(format!("delivery of {signal_id}")))?;
+            let current = current.and_then(|s| DeliveryState::parse(&s)).ok_or_else(|| StoreError::missing("delivery of signal", signal_id))?;
             if current != DeliveryState::Pending {
                 tx.rollback().await?;
                 current
@@ -437,8 +437,8 @@ impl Store {
                 let exists: Option<String> = sqlx::query_scalar("SELECT state FROM deliveries WHERE recipient_oin = $1 AND sender_oin = $2 AND signal_id = $3")
                     .bind(recipient).bind(sender).bind(signal_id).fetch_optional(p).await?;
                 return Err(match exists {
-                    Some(s) => StoreError::Conflict(format!("acknowledgement of a {s} signal")),
-                    None => StoreError::NotFound(format!("signal {signal_id} from {sender} for you")),
+                    Some(s) => StoreError::in_state("signal", signal_id, s),
+                    None => StoreError::missing("signal", signal_id),
                 });
             }
         });

@@ -97,7 +97,7 @@ pub async fn fresh(backend: &str) -> StoreResult<TestDb> {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     if backend == "postgres" {
         let base = std::env::var(POSTGRES_URL_ENV).map_err(|_| {
-            super::StoreError::NotFound(format!("environment variable {POSTGRES_URL_ENV}"))
+            super::StoreError::Setup(format!("set the environment variable {POSTGRES_URL_ENV}"))
         })?;
         let admin = sqlx::PgPool::connect(&base).await?;
         let nanos = std::time::SystemTime::now()

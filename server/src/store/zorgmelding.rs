@@ -210,9 +210,7 @@ impl Store {
                 let melding = self
                     .get_zorgmelding(&m.zorgmelding_id)
                     .await?
-                    .ok_or_else(|| {
-                        StoreError::NotFound(format!("zorgmelding {}", m.zorgmelding_id))
-                    })?;
+                    .ok_or_else(|| StoreError::missing("zorgmelding", &m.zorgmelding_id))?;
                 Ok(if new {
                     FragmentOutcome::New { melding, sequence }
                 } else {
@@ -238,11 +236,11 @@ impl Store {
             let row = sqlx::query(&format!("SELECT {MELDING_COLUMNS} FROM zorgmeldingen WHERE police_oin = $1 AND registration_number = $2{lock}"))
                 .bind(police_oin).bind(registration_number).fetch_optional(&mut *tx).await?;
             let Some(row) = row else {
-                return Err(StoreError::NotFound(format!("zorgmelding with registration number {registration_number}")));
+                return Err(StoreError::missing("zorgmelding with registration number", registration_number));
             };
             let m = melding_from_row!(&row);
             if m.completed_at.is_some() {
-                return Err(StoreError::Conflict(format!("completion of zorgmelding {}", m.zorgmelding_id)));
+                return Err(StoreError::in_state("zorgmelding", &m.zorgmelding_id, "complete"));
             }
             let entry = entry_for(&m);
             let first = super::sequence_log(&mut tx, std::slice::from_ref(&entry)).await?;
@@ -256,7 +254,7 @@ impl Store {
         });
         self.get_zorgmelding(&id)
             .await?
-            .ok_or_else(|| StoreError::NotFound(format!("zorgmelding {id}")))
+            .ok_or_else(|| StoreError::missing("zorgmelding", id))
     }
 
     /// A melding by the hub's id.
@@ -441,7 +439,7 @@ impl Store {
                 .bind(&d.zorgmelding_id).bind(&d.declined_by).bind(&d.recorded_by_oin).bind(d.recorded_at)
                 .execute(&mut *tx).await?.rows_affected();
             if n == 0 {
-                return Err(StoreError::Conflict(format!("the family's refusal for zorgmelding {}", d.zorgmelding_id)));
+                return Err(StoreError::in_state("zorgmelding", &d.zorgmelding_id, "declined by the family already"));
             }
             super::sequence_log(&mut tx, std::slice::from_ref(entry)).await?;
             tx.commit().await?;
@@ -485,7 +483,7 @@ impl Store {
             if let Some(hash) = existing {
                 tx.rollback().await?;
                 if hash != h.request_hash {
-                    return Err(StoreError::Conflict(format!("handover id {} with different content", h.handover_id)));
+                    return Err(StoreError::taken("handover", &h.handover_id));
                 }
                 Some(false)
             } else if sqlx::query("SELECT 1 FROM family_declines WHERE zorgmelding_id = $1").bind(&h.zorgmelding_id).fetch_optional(&mut *tx).await?.is_some() {
@@ -572,7 +570,7 @@ impl Store {
             let consents = super::consent::lock_consents(&mut tx, consent_ids).await?;
             let current: Option<String> = sqlx::query_scalar(&format!("SELECT state FROM handovers WHERE sender_oin = $1 AND handover_id = $2{lock}"))
                 .bind(sender).bind(handover_id).fetch_optional(&mut *tx).await?;
-            let current = current.and_then(|s| HandoverState::parse(&s)).ok_or_else(|| StoreError::NotFound(format!("handover {handover_id}")))?;
+            let current = current.and_then(|s| HandoverState::parse(&s)).ok_or_else(|| StoreError::missing("handover", handover_id))?;
             if current != HandoverState::Pending {
                 tx.rollback().await?;
                 current
