@@ -12,6 +12,7 @@ mod load;
 mod logverify;
 mod setup;
 mod sink;
+mod tokens;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -58,6 +59,9 @@ enum Cmd {
     /// messages, random `kid`s) while another sends signals open loop: its latency with and
     /// without the attack, the hub's memory and CPU, the attacker's outcomes.
     Flood(flood::FloodArgs),
+    /// Bearer-token verification per algorithm (EdDSA, ES256, RS256), cache miss and hit, against
+    /// one raw Ed25519 verification (needs the `openssl` CLI for the keys).
+    Tokens(tokens::TokenArgs),
     /// (internal) The flood scenario's attacker, driven through standard input.
     #[command(hide = true)]
     FloodAttacker(flood::AttackArgs),
@@ -165,6 +169,7 @@ fn main() -> anyhow::Result<()> {
             connections_per_org,
         )),
         Cmd::FloodAttacker(args) => rt.block_on(flood::attacker_process(args)),
+        Cmd::Tokens(args) => rt.block_on(tokens::run(args)),
         Cmd::Flood(args) => {
             if !args.no_pin {
                 let _ = std::process::Command::new("taskset")

@@ -135,11 +135,11 @@ pub enum OrgCommand {
         /// The `iss` of the organisation's tokens.
         #[arg(long)]
         token_issuer: String,
-        /// Token verification key: KID=FILE with an Ed25519 public key (PEM SPKI) (repeatable).
+        /// Token verification key: KID=FILE with a PEM `PUBLIC KEY` (SPKI): Ed25519 (tokens EdDSA), RSA >= 2048 bits (RS256) or EC P-256 (ES256); the key's algorithm is the only one it verifies (repeatable).
         #[arg(long)]
         token_key: Vec<String>,
     },
-    /// Publish a key: token (Ed25519 SPKI PEM), signing (Ed25519 SPKI PEM) or encryption (X25519, 64 hex digits).
+    /// Publish a key: token (PEM SPKI: Ed25519 -> EdDSA, RSA >= 2048 bits -> RS256, EC P-256 -> ES256), signing (Ed25519 SPKI PEM) or encryption (X25519, 64 hex digits).
     AddKey {
         /// OIN.
         #[arg(long)]
@@ -306,12 +306,14 @@ pub fn read_public_key(usage: KeyUsage, file: &Path) -> anyhow::Result<Vec<u8>> 
             anyhow::ensure!(raw.len() == 32, "an X25519 public key is 32 bytes");
             Ok(raw)
         }
-        KeyUsage::Token | KeyUsage::Signing => {
-            let der = rustls::pki_types::pem::PemObject::from_pem_slice(text.as_bytes())
-                .map(|k: rustls::pki_types::SubjectPublicKeyInfoDer<'static>| k.to_vec())
-                .map_err(|_| {
-                    anyhow::anyhow!("expected a PEM `PUBLIC KEY` (Ed25519 SubjectPublicKeyInfo)")
-                })?;
+        KeyUsage::Token => {
+            let der = read_spki_pem(&text, "an Ed25519, RSA (2048-4096 bits) or EC P-256")?;
+            let (_alg, stored) = crate::domain::token_key::stored_token_key(&der)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            Ok(stored)
+        }
+        KeyUsage::Signing => {
+            let der = read_spki_pem(&text, "an Ed25519")?;
             // Ed25519 SPKI: 12-byte prefix 302a300506032b6570032100 then the 32-byte key.
             const PREFIX: [u8; 12] = [
                 0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
@@ -323,6 +325,24 @@ pub fn read_public_key(usage: KeyUsage, file: &Path) -> anyhow::Result<Vec<u8>> 
             Ok(der[12..].to_vec())
         }
     }
+}
+
+/// The DER of the PEM `PUBLIC KEY` (SubjectPublicKeyInfo) in `text`.
+fn read_spki_pem(text: &str, what: &str) -> anyhow::Result<Vec<u8>> {
+    if text.contains("-----BEGIN RSA PUBLIC KEY-----") {
+        anyhow::bail!(
+            "this is a PKCS#1 `RSA PUBLIC KEY`; give the SubjectPublicKeyInfo form (`BEGIN PUBLIC KEY`): \
+             openssl rsa -RSAPublicKey_in -in key.pem -pubout -out key.spki.pem"
+        );
+    }
+    if text.contains("PRIVATE KEY-----") {
+        anyhow::bail!(
+            "this file holds a private key; give only the public key: openssl pkey -in key.pem -pubout -out key.pub.pem"
+        );
+    }
+    rustls::pki_types::pem::PemObject::from_pem_slice(text.as_bytes())
+        .map(|k: rustls::pki_types::SubjectPublicKeyInfoDer<'static>| k.to_vec())
+        .map_err(|_| anyhow::anyhow!("expected a PEM `PUBLIC KEY` ({what} SubjectPublicKeyInfo)"))
 }
 
 pub async fn org_command(config: &Config, command: OrgCommand) -> anyhow::Result<()> {

@@ -2,6 +2,7 @@
 //! round trip. Every directory write bumps a generation counter in the store; each instance polls
 //! that one row and reloads when it changed, and the instance that made a change reloads at once.
 use crate::domain::directory::{KeyUsage, OrgFilter, Organization};
+use crate::domain::token_key::{TokenAlgorithm, token_key_material};
 use crate::ids::Oin;
 use crate::store::{Store, StoreResult};
 use arc_swap::ArcSwap;
@@ -11,13 +12,30 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// A token verification key ready for use, with the one algorithm it is pinned to.
+#[derive(Clone)]
+pub struct TokenKey {
+    /// The only algorithm this key verifies; a token whose header names another is refused.
+    pub algorithm: TokenAlgorithm,
+    /// The key.
+    pub key: DecodingKey,
+}
+
+impl fmt::Debug for TokenKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenKey")
+            .field("algorithm", &self.algorithm)
+            .finish_non_exhaustive()
+    }
+}
+
 /// One organisation with its token verification keys ready for use.
 #[derive(Clone)]
 pub struct OrgEntry {
     /// The organisation.
     pub org: Arc<Organization>,
     /// Current (not retired) token keys by key id.
-    pub token_keys: HashMap<String, DecodingKey>,
+    pub token_keys: HashMap<String, TokenKey>,
     /// Current (not retired) envelope keys by (usage, key id): raw 32-byte public keys. Lets the
     /// signal path check envelopes without a database round trip.
     pub envelope_keys: HashMap<(KeyUsage, String), Vec<u8>>,
@@ -99,15 +117,28 @@ impl DirectoryCache {
                 }
                 continue;
             }
-            // Only 32-byte Ed25519 keys are ever published (checked on registration); skip any
-            // other so a corrupted row can never reach the verifier.
-            if key.public_key.len() != 32 {
-                continue;
-            }
+            // Keys are checked on registration; check the stored form again and skip a row that
+            // fails, so a corrupted row can never reach the verifier. The algorithm comes from
+            // the key bytes (domain::token_key), never from a token.
+            let material = match token_key_material(&key.public_key) {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::warn!(oin = %key.oin, key_id = %key.key_id, error = %e, "stored token key skipped");
+                    continue;
+                }
+            };
+            let decoding = match material.algorithm {
+                TokenAlgorithm::EdDSA => DecodingKey::from_ed_der(&material.key),
+                TokenAlgorithm::RS256 => DecodingKey::from_rsa_der(&material.key),
+                TokenAlgorithm::ES256 => DecodingKey::from_ec_der(&material.key),
+            };
             if let Some(entry) = orgs.get_mut(&key.oin) {
                 entry.token_keys.insert(
                     key.key_id.clone(),
-                    DecodingKey::from_ed_der(&key.public_key),
+                    TokenKey {
+                        algorithm: material.algorithm,
+                        key: decoding,
+                    },
                 );
             }
         }

@@ -1,5 +1,10 @@
-//! Professional identity: an EdDSA (Ed25519) JWT signed by the organisation's own identity
-//! provider, verified with the key the organisation registered for the token's `kid`.
+//! Professional identity: a JWT signed by the organisation's own identity provider (RS256, ES256
+//! or EdDSA), verified with the key the organisation registered for the token's `kid`.
+//!
+//! The algorithm is pinned per registered key (domain::token_key): the token header only names
+//! the key; its `alg` must equal the key's own algorithm or the token is refused, and verification
+//! always runs the key's algorithm. `none`, every `HS*` and every other algorithm are refused
+//! before any key is looked at, so no public key can be used as an HMAC secret.
 //!
 //! Verified tokens are cached by their SHA-256 so the signature is checked once per token, not
 //! once per request. A cache hit still requires the same organisation (from the certificate),
@@ -7,7 +12,9 @@
 //! unexpired token.
 use super::directory::DirectorySnapshot;
 use super::{AuthError, Professional};
+use crate::domain::token_key::TokenAlgorithm;
 use crate::ids::Oin;
+use base64::Engine;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, Validation};
 use std::collections::HashMap;
@@ -25,6 +32,34 @@ struct Claims {
     org: Option<String>,
     #[serde(default)]
     roles: Vec<String>,
+}
+
+/// The two header fields the hub reads, parsed here rather than by the JWT library so that an
+/// algorithm it does not know (`none`, ...) is reported as what it is.
+#[derive(Debug, serde::Deserialize)]
+struct RawHeader {
+    alg: Option<String>,
+    kid: Option<String>,
+}
+
+fn raw_header(token: &str) -> Option<RawHeader> {
+    let mut parts = token.split('.');
+    let (header, _, _) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .ok()?;
+    serde_json::from_slice(&json).ok()
+}
+
+fn jwt_algorithm(a: TokenAlgorithm) -> Algorithm {
+    match a {
+        TokenAlgorithm::EdDSA => Algorithm::EdDSA,
+        TokenAlgorithm::RS256 => Algorithm::RS256,
+        TokenAlgorithm::ES256 => Algorithm::ES256,
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -119,14 +154,19 @@ impl TokenVerifier {
         dir: &DirectorySnapshot,
     ) -> Result<Professional, AuthError> {
         let unauth = |m: String| AuthError::Unauthenticated(m);
-        let header = jsonwebtoken::decode_header(token)
-            .map_err(|_| unauth("the bearer token is not a well-formed JWT".into()))?;
-        if header.alg != Algorithm::EdDSA {
-            return Err(unauth(format!(
-                "token algorithm {:?} is not accepted: tokens must be signed with EdDSA (Ed25519)",
-                header.alg
-            )));
-        }
+        let header = raw_header(token)
+            .ok_or_else(|| unauth("the bearer token is not a well-formed JWT".into()))?;
+        let alg = header
+            .alg
+            .ok_or_else(|| unauth("the token header has no `alg`".into()))?;
+        // `none`, every HS* and anything else is refused before a key is looked at.
+        let alg = TokenAlgorithm::parse(&alg).ok_or_else(|| {
+            let shown: String = alg.chars().take(16).collect();
+            unauth(format!(
+                "token algorithm {shown:?} is not accepted: tokens are signed with {}, the algorithm of the registered key",
+                TokenAlgorithm::ACCEPTED
+            ))
+        })?;
         let kid = header.kid.ok_or_else(|| {
             unauth("the token header has no `kid`: name the key that signed it".into())
         })?;
@@ -139,7 +179,16 @@ impl TokenVerifier {
                 "no current token key with id {kid:?} is registered for organisation {oin}; register it with `signaalhub org add-key`"
             ))
         })?;
-        let mut v = Validation::new(Algorithm::EdDSA);
+        // The key's algorithm is pinned at registration; the header must agree with it and
+        // never chooses it. The message does not say which algorithm the key has.
+        if alg != key.algorithm {
+            return Err(unauth(format!(
+                "the token's algorithm {alg} is not the algorithm registered for key {kid:?} of organisation {oin}: each key verifies tokens of its own algorithm only"
+            )));
+        }
+        let key_alg = jwt_algorithm(key.algorithm);
+        let key = &key.key;
+        let mut v = Validation::new(key_alg);
         v.set_audience(&[&self.audience]);
         v.set_issuer(&[&entry.org.token_issuer]);
         v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);

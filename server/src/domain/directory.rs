@@ -91,7 +91,9 @@ impl OrgStatus {
 /// What a published key is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum KeyUsage {
-    /// Verifies the organisation's professionals' bearer tokens (Ed25519, SPKI DER).
+    /// Verifies the organisation's professionals' bearer tokens: an Ed25519 key (raw 32 bytes), or
+    /// an RSA or P-256 key (SPKI DER); each pinned to one JWT algorithm (see
+    /// [`crate::domain::token_key`]).
     Token,
     /// X25519 public key that senders seal envelopes to (raw 32 bytes).
     Encryption,
@@ -117,7 +119,9 @@ impl KeyUsage {
             _ => None,
         }
     }
-    /// The only algorithm the hub accepts for this usage (one pinned family each).
+    /// The only algorithm the hub accepts for this usage (one pinned family each). For token keys
+    /// this is only the original family: a token key's algorithm depends on the key
+    /// ([`crate::domain::token_key::token_key_material`]), which is what the store records.
     pub fn algorithm(self) -> &'static str {
         match self {
             KeyUsage::Token | KeyUsage::Signing => "Ed25519",

@@ -7,4 +7,5 @@ pub mod envelope;
 pub mod involvement;
 pub mod maatregel;
 pub mod signal;
+pub mod token_key;
 pub mod zorgmelding;

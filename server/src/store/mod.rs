@@ -191,6 +191,9 @@ pub enum StoreError {
     /// A stored value does not parse: the database was changed outside the hub.
     #[error("corrupt stored value in {0}")]
     Corrupt(&'static str),
+    /// A value the store refuses to write (a token key of no accepted type); the message says why.
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// A record the store was asked about: its kind and id, no prose (the flows word the answer).
@@ -655,8 +658,19 @@ impl Store {
     /// Publishes a key. A new key of the same usage retires the previous current one (it stays
     /// listed, with `retired_at`), except token keys, which stay current until retired explicitly
     /// so that tokens already issued keep working during a rotation.
+    ///
+    /// A token key must be in a stored form `domain::token_key` accepts (a raw Ed25519 key or an
+    /// RSA / P-256 SubjectPublicKeyInfo); the `algorithm` column records the JWT algorithm it is
+    /// pinned to (`EdDSA`, `RS256`, `ES256`), the other usages their key algorithm.
     pub async fn add_key(&self, key: &OrgKey) -> StoreResult<()> {
         let t = now();
+        let algorithm = match key.usage {
+            KeyUsage::Token => crate::domain::token_key::token_key_material(&key.public_key)
+                .map_err(|e| StoreError::Invalid(format!("token key {}: {e}", key.key_id)))?
+                .algorithm
+                .as_str(),
+            other => other.algorithm(),
+        };
         on_writer!(self, p => {
             let mut tx = p.begin().await?;
             if key.usage != KeyUsage::Token {
@@ -669,7 +683,7 @@ impl Store {
                  VALUES ($1, $2, $3, $4, $5, $6, NULL) ON CONFLICT DO NOTHING",
             )
             .bind(key.oin.as_str()).bind(key.usage.as_str()).bind(&key.key_id)
-            .bind(key.usage.algorithm()).bind(&key.public_key).bind(t)
+            .bind(algorithm).bind(&key.public_key).bind(t)
             .execute(&mut *tx).await?.rows_affected();
             if n == 0 {
                 return Err(StoreError::taken("key", format!("{} {} of {}", key.usage.as_str(), key.key_id, key.oin)));
