@@ -8,37 +8,35 @@ mod common;
 use common::{Cli, SCHOOL, WIJKTEAM, id, is_rfc3339_utc, mode, quickstart, serve};
 use serde_json::Value;
 
+/// Both parents with gezag of the nine-year-old 111222333 consent to the school telling the
+/// wijkteam (scenario 2 of the README).
+const SCHOOL_CONSENT: &[&str] = &[
+    "consent",
+    "record",
+    "--bsn",
+    "111222333",
+    "--age",
+    "9",
+    "--gezag",
+    "ouder-1",
+    "--gezag",
+    "ouder-2",
+    "--parent",
+    "ouder-1",
+    "--parent",
+    "ouder-2",
+    "--to",
+    "wijkteam",
+    "--purpose",
+    "vroegtijdige_ondersteuning",
+    "--category",
+    "zorgen_thuissituatie",
+];
+
 /// The school records both parents' consent and sends `n` signals to the wijkteam with ids
 /// `<prefix>-1..n`.
 async fn send_signals(k: &Cli, prefix: &str, n: usize) {
-    let consent = k
-        .ok(
-            "school",
-            &[
-                "consent",
-                "record",
-                "--bsn",
-                "111222333",
-                "--age",
-                "9",
-                "--gezag",
-                "ouder-1",
-                "--gezag",
-                "ouder-2",
-                "--parent",
-                "ouder-1",
-                "--parent",
-                "ouder-2",
-                "--to",
-                "wijkteam",
-                "--purpose",
-                "vroegtijdige_ondersteuning",
-                "--category",
-                "zorgen_thuissituatie",
-            ],
-            &["active"],
-        )
-        .await;
+    let consent = k.ok("school", SCHOOL_CONSENT, &["active"]).await;
     let c = id(&consent, "c_");
     for i in 1..=n {
         let sid = format!("{prefix}-{i}");
@@ -289,33 +287,7 @@ async fn the_cli_is_a_scripting_tool() {
     assert_eq!(code, 64, "{usage}");
 
     // Ids for scripts: the consent, the signal, and a refusal as an error document.
-    let (code, consent) = k
-        .json(
-            "school",
-            &[
-                "consent",
-                "record",
-                "--bsn",
-                "111222333",
-                "--age",
-                "9",
-                "--gezag",
-                "ouder-1",
-                "--gezag",
-                "ouder-2",
-                "--parent",
-                "ouder-1",
-                "--parent",
-                "ouder-2",
-                "--to",
-                "wijkteam",
-                "--purpose",
-                "vroegtijdige_ondersteuning",
-                "--category",
-                "zorgen_thuissituatie",
-            ],
-        )
-        .await;
+    let (code, consent) = k.json("school", SCHOOL_CONSENT).await;
     assert_eq!(code, 0);
     let c = text(&consent["consent_id"]).to_owned();
     assert!(
