@@ -58,8 +58,6 @@ pub fn facts_from_pb(f: Option<&pb::SubjectFacts>, bad: &mut Vec<(&'static str, 
     }
 }
 
-pub use crate::flows::decision::facts_to_policy;
-
 /// The wire facts back.
 pub fn facts_to_pb(f: &Facts) -> pb::SubjectFacts {
     pb::SubjectFacts {
@@ -73,35 +71,6 @@ pub fn facts_to_pb(f: &Facts) -> pb::SubjectFacts {
         } as i32,
         gezag_holders: f.gezag_holders.clone(),
     }
-}
-
-/// A legal basis from the wire: structure checked here, its name against the convenant's
-/// `known` names.
-pub fn legal_from_pb(
-    l: &pb::LegalBasis,
-    known: impl Fn(&str) -> bool,
-    bad: &mut Vec<(&'static str, String)>,
-) -> policy::LegalBasisRecord {
-    if !known(&l.basis) {
-        bad.push((
-            "basis.legal.basis",
-            format!(
-                "{:?} is not a basis declared in the convenant",
-                truncate(&l.basis)
-            ),
-        ));
-    }
-    let b = crate::wire::basis_from_pb(
-        &pb::Basis {
-            legal: Some(l.clone()),
-            consent_ids: Vec::new(),
-        },
-        bad,
-    );
-    b.legal.unwrap_or_else(|| policy::LegalBasisRecord {
-        basis: l.basis.clone(),
-        evidence: policy::Evidence::default(),
-    })
 }
 
 /// A BSN from the wire (elfproef checked; never echoed).
@@ -225,8 +194,6 @@ fn reason_to_pb(r: &policy::Reason) -> pb::Reason {
         text_en: r.en.clone(),
     }
 }
-
-pub use super::status::denied;
 
 /// Returns the invalid-argument status when `bad` is non-empty.
 pub fn reject(bad: Vec<(&'static str, String)>) -> Result<(), Status> {
