@@ -2,6 +2,7 @@
 use super::status::invalid;
 use super::timestamp;
 use crate::domain::consent::Facts;
+use crate::flows::FlowError;
 use signaalhub_policy as policy;
 use signaalhub_proto::pb;
 use tonic::Status;
@@ -86,6 +87,12 @@ pub fn bsn_from_pb(
             None
         }
     }
+}
+
+/// The one BSN a request is about, or `INVALID_ARGUMENT` naming `field`.
+pub fn required_bsn(field: &'static str, s: &str) -> Result<crate::ids::Bsn, FlowError> {
+    let mut bad = Vec::new();
+    bsn_from_pb(field, s, &mut bad).ok_or(FlowError::Invalid(bad))
 }
 
 /// The persons a request is about: 1 to `max` valid BSNs, each once (`noun` names them in the

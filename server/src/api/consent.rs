@@ -1,10 +1,12 @@
 //! `signaalhub.v1.ConsentService`: record, withdraw and list consents. Every change and every
 //! listing is appended to the disclosure log in the same transaction.
-use super::basis::{MAX_LIST, bsn_from_pb, facts_from_pb, facts_to_pb, reject, valid_person_ref};
+use super::basis::{
+    MAX_LIST, bsn_from_pb, facts_from_pb, facts_to_pb, reject, required_bsn, valid_person_ref,
+};
 use super::{caller, timestamp};
 use crate::domain::consent::{Capacity, Consent, ConsentTo, Giver};
+use crate::flows::Ctx;
 use crate::flows::consent::{self as flow, NamedRecipient, RecordConsent};
-use crate::flows::{Ctx, FlowError};
 use signaalhub_proto::pb;
 use signaalhub_proto::pb::consent_service_server::ConsentService;
 use tonic::{Request, Response, Status};
@@ -210,11 +212,7 @@ impl ConsentService for ConsentApi {
     ) -> Result<Response<pb::ListConsentsResponse>, Status> {
         let c = caller(&request)?;
         let r = request.into_inner();
-        let mut bad = Vec::new();
-        let subject = bsn_from_pb("subject_bsn", &r.subject_bsn, &mut bad);
-        let Some(subject) = subject else {
-            return Err(FlowError::Invalid(bad).into());
-        };
+        let subject = required_bsn("subject_bsn", &r.subject_bsn)?;
         let consents = flow::list(&self.ctx, &c, &subject, r.include_inactive).await?;
         Ok(Response::new(pb::ListConsentsResponse {
             consents: consents.iter().map(consent_to_pb).collect(),

@@ -1,7 +1,7 @@
 //! `signaalhub.v1.InvolvementService` (register, end, match, case coordination) and
 //! `signaalhub.v1.NotificationService` (each organisation's notification stream). The rules live
 //! in `flows::involvement`; this is the wire.
-use super::basis::{bsn_from_pb, facts_from_pb};
+use super::basis::{bsn_from_pb, facts_from_pb, required_bsn};
 use super::{caller, timestamp};
 use crate::domain::involvement::{
     CaseView, Involvement, MAX_HOUSEHOLD, Notification, Proposal, ProposalState,
@@ -285,11 +285,7 @@ impl InvolvementService for InvolvementApi {
     ) -> Result<Response<pb::ListInvolvedPartiesResponse>, Status> {
         let c = caller(&request)?;
         let r = request.into_inner();
-        let mut bad = Vec::new();
-        let subject = bsn_from_pb("subject_bsn", &r.subject_bsn, &mut bad);
-        let Some(subject) = subject else {
-            return Err(FlowError::Invalid(bad).into());
-        };
+        let subject = required_bsn("subject_bsn", &r.subject_bsn)?;
         let parties = flow::list_parties(&self.ctx, &c, &subject, &r.acting_role).await?;
         let me = c.oin().as_str();
         Ok(Response::new(pb::ListInvolvedPartiesResponse {

@@ -1,6 +1,6 @@
 //! `signaalhub.v1.DisclosureLogService`: disclosures, checkpoints, proofs and the subject access
 //! report (AVG art. 15) with its letter in Dutch.
-use super::basis::bsn_from_pb;
+use super::basis::required_bsn;
 use super::{caller, timestamp};
 use crate::flows::log::{self as flow, MAX_PAGE, Scope};
 use crate::flows::{Ctx, FlowError};
@@ -106,13 +106,7 @@ impl TryFrom<pb::ListDisclosuresRequest> for Scope {
         }
         use pb::list_disclosures_request::Scope as S;
         match r.scope {
-            Some(S::SubjectBsn(b)) => {
-                let mut bad = Vec::new();
-                match bsn_from_pb("subject_bsn", &b, &mut bad) {
-                    Some(bsn) => Ok(Scope::Subject(bsn)),
-                    None => Err(FlowError::Invalid(bad)),
-                }
-            }
+            Some(S::SubjectBsn(b)) => Ok(Scope::Subject(required_bsn("subject_bsn", &b)?)),
             Some(S::OwnOrganization(true)) => Ok(Scope::OwnOrganization {
                 after: r.after_index,
                 limit: if r.page_size == 0 { 100 } else { r.page_size },
@@ -185,11 +179,7 @@ impl DisclosureLogService for LogApi {
     ) -> Result<Response<pb::SubjectAccessReportResponse>, Status> {
         let c = caller(&request)?;
         flow::require_fg(&c)?;
-        let mut bad = Vec::new();
-        let Some(subject) = bsn_from_pb("subject_bsn", &request.get_ref().subject_bsn, &mut bad)
-        else {
-            return Err(FlowError::Invalid(bad).into());
-        };
+        let subject = required_bsn("subject_bsn", &request.get_ref().subject_bsn)?;
         let report = flow::access_report(&self.ctx, &self.ledger, &c, &subject).await?;
         let json = serde_json::json!({
             "checkpoint": report.checkpoint.to_note(),

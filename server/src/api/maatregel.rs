@@ -1,12 +1,12 @@
 //! `signaalhub.v1.MaatregelService`: the maatregel register and its minimal query. The rules
 //! (who registers, who may ask, the answer's decision and its notice) live in
 //! `flows::maatregel`; this is the wire.
-use super::basis::bsn_from_pb;
+use super::basis::{bsn_from_pb, required_bsn};
 use super::{caller, timestamp};
 use crate::domain::maatregel::{Maatregel, MaatregelKind, valid_contact};
+use crate::flows::Ctx;
 use crate::flows::maatregel::{self as flow, EndMaatregel, RegisterMaatregel};
-use crate::flows::{Ctx, FlowError};
-use crate::ids::{Bsn, Oin};
+use crate::ids::Oin;
 use signaalhub_proto::pb;
 use signaalhub_proto::pb::maatregel_service_server::MaatregelService;
 use std::sync::Arc;
@@ -116,12 +116,6 @@ impl From<pb::EndMaatregelRequest> for EndMaatregel {
     }
 }
 
-/// The subject of a query, or the invalid-argument answer.
-fn subject(bsn: &str) -> Result<Bsn, FlowError> {
-    let mut bad = Vec::new();
-    bsn_from_pb("subject_bsn", bsn, &mut bad).ok_or(FlowError::Invalid(bad))
-}
-
 #[tonic::async_trait]
 impl MaatregelService for MaatregelApi {
     async fn register_maatregel(
@@ -154,7 +148,7 @@ impl MaatregelService for MaatregelApi {
     ) -> Result<Response<pb::HasMaatregelResponse>, Status> {
         let c = caller(&request)?;
         let r = request.into_inner();
-        let subject = subject(&r.subject_bsn)?;
+        let subject = required_bsn("subject_bsn", &r.subject_bsn)?;
         let answer = flow::has_maatregel(&self.ctx, &c, &subject, &r.acting_role).await?;
         self.wake.notify_waiters();
         Ok(Response::new(pb::HasMaatregelResponse {
@@ -182,7 +176,7 @@ impl MaatregelService for MaatregelApi {
     ) -> Result<Response<pb::ListMaatregelenResponse>, Status> {
         let c = caller(&request)?;
         let r = request.into_inner();
-        let subject = subject(&r.subject_bsn)?;
+        let subject = required_bsn("subject_bsn", &r.subject_bsn)?;
         let mine = flow::list(&self.ctx, &c, &subject, r.include_ended, &r.acting_role).await?;
         Ok(Response::new(pb::ListMaatregelenResponse {
             maatregelen: mine.iter().map(maatregel_to_pb).collect(),

@@ -43,23 +43,6 @@ pub fn random_id(prefix: &str) -> FlowResult<String> {
 }
 
 impl Ctx {
-    /// Validates a BSN and returns its pseudonyms (every key version: write with
-    /// `current()`, look up with `all()`); the BSN itself goes no further.
-    pub fn subject(
-        &self,
-        field: &'static str,
-        bsn: &str,
-        bad: &mut Vec<(&'static str, String)>,
-    ) -> Option<SubjectKey> {
-        match bsn.parse::<Bsn>() {
-            Ok(b) => Some(self.pseudonymizer.subject(&b)),
-            Err(e) => {
-                bad.push((field, e.to_string()));
-                None
-            }
-        }
-    }
-
     /// Stored pseudonyms (any key versions) as every stored form the same persons can have that
     /// can be computed: each under its own and every later version. Older forms cannot be
     /// computed from a newer one; see [`Ctx::older_forms_needed`].
