@@ -461,35 +461,76 @@ impl HubClient {
             .into_inner())
     }
 
-    /// The disclosure log entries about a subject (FG role).
+    /// The disclosure log entries about a subject in which the own organisation acted or
+    /// received (FG role).
     pub async fn list_disclosures_for_subject(
         &mut self,
         subject_bsn: &str,
     ) -> Result<Vec<pb::LogEntryView>, ClientError> {
+        self.list_disclosures(pb::ListDisclosuresRequest {
+            scope: Some(pb::list_disclosures_request::Scope::SubjectBsn(
+                subject_bsn.into(),
+            )),
+            ..Default::default()
+        })
+        .await
+    }
+
+    /// `ListDisclosures` as asked (FG role): any scope, hub-wide with a request reference, or
+    /// paged.
+    pub async fn list_disclosures(
+        &mut self,
+        request: pb::ListDisclosuresRequest,
+    ) -> Result<Vec<pb::LogEntryView>, ClientError> {
         Ok(self
             .log()
-            .list_disclosures(pb::ListDisclosuresRequest {
-                scope: Some(pb::list_disclosures_request::Scope::SubjectBsn(
-                    subject_bsn.into(),
-                )),
-                after_index: 0,
-                page_size: 0,
-            })
+            .list_disclosures(request)
             .await?
             .into_inner()
             .entries)
     }
 
-    /// The subject access report (FG role): entries with proofs, JSON and the Dutch letter.
+    /// The entries one professional of the own organisation acted in (FG role; NEN 7513), a
+    /// page of at most `page_size` after `after_index` (the last index of the previous page;
+    /// `None`: from the start).
+    pub async fn list_professional_acts(
+        &mut self,
+        professional: &str,
+        after_index: Option<u64>,
+        page_size: u32,
+    ) -> Result<Vec<pb::LogEntryView>, ClientError> {
+        self.list_disclosures(pb::ListDisclosuresRequest {
+            scope: Some(pb::list_disclosures_request::Scope::Professional(
+                professional.into(),
+            )),
+            after_index,
+            page_size,
+            ..Default::default()
+        })
+        .await
+    }
+
+    /// The subject access report (FG role) of the own organisation's part: entries with
+    /// proofs, JSON and the Dutch letter.
     pub async fn subject_access_report(
         &mut self,
         subject_bsn: &str,
     ) -> Result<pb::SubjectAccessReportResponse, ClientError> {
+        self.access_report(pb::SubjectAccessReportRequest {
+            subject_bsn: subject_bsn.into(),
+            ..Default::default()
+        })
+        .await
+    }
+
+    /// `SubjectAccessReport` as asked (e.g. hub-wide with a request reference).
+    pub async fn access_report(
+        &mut self,
+        request: pb::SubjectAccessReportRequest,
+    ) -> Result<pb::SubjectAccessReportResponse, ClientError> {
         Ok(self
             .log()
-            .subject_access_report(pb::SubjectAccessReportRequest {
-                subject_bsn: subject_bsn.into(),
-            })
+            .subject_access_report(request)
             .await?
             .into_inner())
     }
@@ -571,16 +612,29 @@ pub fn verify_report(
                 index: e.index,
                 why: "malformed proof".into(),
             })?;
-        merkle::verify_inclusion(
-            &merkle::leaf_hash(&e.entry),
-            e.index,
-            c.tree_size,
-            &proof,
-            &c.root,
-        )
-        .map_err(|why| ProofFailure::Entry {
-            index: e.index,
-            why: why.to_string(),
+        // An entry whose fields are withheld from this reader (the melder, a shielded
+        // organisation) comes without its bytes: its leaf hash stands in. Otherwise the bytes
+        // are what is proven, and a leaf hash sent beside them must match.
+        let leaf = if e.withheld.is_empty() {
+            let leaf = merkle::leaf_hash(&e.entry);
+            if !e.leaf_hash.is_empty() && e.leaf_hash != leaf {
+                return Err(ProofFailure::Entry {
+                    index: e.index,
+                    why: "the leaf hash does not match the entry".into(),
+                });
+            }
+            leaf
+        } else {
+            <[u8; 32]>::try_from(e.leaf_hash.as_slice()).map_err(|_| ProofFailure::Entry {
+                index: e.index,
+                why: "a withheld entry without a 32-byte leaf hash".into(),
+            })?
+        };
+        merkle::verify_inclusion(&leaf, e.index, c.tree_size, &proof, &c.root).map_err(|why| {
+            ProofFailure::Entry {
+                index: e.index,
+                why: why.to_string(),
+            }
         })?;
     }
     Ok(report.entries.len())

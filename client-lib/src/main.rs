@@ -177,6 +177,25 @@ enum LogCommand {
         /// Folder to write the report to.
         #[arg(long, default_value = "report")]
         out: PathBuf,
+        /// Every organisation's entries, not only your own organisation's (only for a reader
+        /// the hub's operator granted); needs --reference.
+        #[arg(long, requires = "reference")]
+        hub_wide: bool,
+        /// With --hub-wide: the reference of the request you answer (logged).
+        #[arg(long)]
+        reference: Option<String>,
+    },
+    /// The entries one professional of your organisation acted in (NEN 7513 per-user audit).
+    Acts {
+        /// The professional's id at your organisation (the token's `sub`).
+        #[arg(long)]
+        professional: String,
+        /// Only entries after this index (the last index of the previous page).
+        #[arg(long)]
+        after: Option<u64>,
+        /// At most this many (1 to 1000).
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
     },
     /// Re-verify a saved report.pb offline against a trusted checkpoint key.
     VerifyProof {
@@ -490,9 +509,23 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         },
         Command::Log { command } => match command {
             LogCommand::Checkpoint => cli::log::checkpoint(&mut hub, out).await?,
-            LogCommand::Report { bsn, out: dir } => {
-                cli::log::report(&mut hub, &bsn, &dir, out).await?
+            LogCommand::Report {
+                bsn,
+                out: dir,
+                hub_wide,
+                reference,
+            } => {
+                let scope = cli::log::Reach {
+                    hub_wide,
+                    reference: reference.unwrap_or_default(),
+                };
+                cli::log::report(&mut hub, &bsn, scope, &dir, out).await?
             }
+            LogCommand::Acts {
+                professional,
+                after,
+                limit,
+            } => cli::log::acts(&mut hub, &professional, after, limit, out).await?,
             LogCommand::VerifyProof { .. } => {}
         },
         Command::Consent { command } => match command {

@@ -413,6 +413,28 @@ async fn the_cli_is_a_scripting_tool() {
     let (code, bad) = k.json("school", &with_key(&verify, &"00".repeat(32))).await;
     assert_eq!(code, 1, "{bad}");
     assert_eq!(bad["error"]["kind"], "failed");
+
+    // The per-user audit (NEN 7513): the school's own professional's acts, paged; the FG only.
+    let acts = ["--fg", "log", "acts", "--professional", "dev-school"];
+    let (code, all) = k.json("school", &acts).await;
+    assert_eq!(code, 0, "{all}");
+    let entries = all["entries"].as_array().unwrap();
+    assert!(!entries.is_empty(), "{all}");
+    let first = entries[0]["index"].as_u64().unwrap().to_string();
+    let (code, rest) = k
+        .json("school", &[&acts[..], &["--after", &first]].concat())
+        .await;
+    assert_eq!(code, 0, "{rest}");
+    assert_eq!(
+        rest["entries"].as_array().unwrap().len(),
+        entries.len() - 1,
+        "{rest}"
+    );
+    let (code, refused) = k
+        .json("school", &["log", "acts", "--professional", "dev-school"])
+        .await;
+    assert_eq!(code, 1, "{refused}");
+    assert_eq!(refused["error"]["status"], "PERMISSION_DENIED");
     let _ = stop.send(());
 }
 

@@ -46,6 +46,10 @@ pub struct Sector {
     pub description: Option<String>,
     /// True for a sector beyond the seven built-in ones (declared with `extra = true`).
     pub extra: bool,
+    /// Whether the involvement of this sector's organisations is shielded from the family's view
+    /// (`shielded = true`, e.g. vrouwenopvang): reports and letters name such an organisation only
+    /// to itself.
+    pub shielded: bool,
     /// Role names professionals of this sector can have, e.g. `ib_er`.
     pub roles: Vec<String>,
 }

@@ -504,8 +504,9 @@ impl<'s> Walker<'s> {
             let Some(st) = self.table(v, &path) else {
                 continue;
             };
-            self.check_keys(st, &["description", "extra", "roles"], &path);
+            self.check_keys(st, &["description", "extra", "roles", "shielded"], &path);
             let extra = self.opt_bool(st, "extra", &path, false);
+            let shielded = self.opt_bool(st, "shielded", &path, false);
             let builtin = BUILTIN_SECTORS.contains(&name);
             if !self.ident(name, span.clone(), &path, "sector") {
                 continue;
@@ -576,6 +577,7 @@ impl<'s> Walker<'s> {
                 name: name.to_string(),
                 description,
                 extra,
+                shielded,
                 roles,
             });
         }

@@ -96,6 +96,7 @@ pub struct Policy {
     sectors: FnvMap<String, u16>,
     sector_names: Vec<String>,
     sector_roles: Vec<Vec<String>>,
+    shielded_sectors: Vec<String>,
     /// Per sector: `Some(oins)` when the convenant pins the parties of that sector by OIN.
     closed: Vec<Option<Names>>,
     purposes: FnvMap<String, u16>,
@@ -195,6 +196,12 @@ impl Convenant {
 impl Policy {
     /// Compile a validated convenant.
     pub fn new(convenant: Convenant) -> Self {
+        let shielded_sectors = convenant
+            .sectors
+            .iter()
+            .filter(|s| s.shielded)
+            .map(|s| s.name.clone())
+            .collect();
         let mut sectors = FnvMap::default();
         let mut sector_names = Vec::new();
         let mut sector_roles = Vec::new();
@@ -375,6 +382,7 @@ impl Policy {
             convenant,
             version,
             sectors,
+            shielded_sectors,
             sector_names,
             sector_roles,
             closed,
@@ -420,6 +428,11 @@ impl Policy {
     /// Is this a sector taking part in the convenant?
     pub fn is_known_sector(&self, sector: &str) -> bool {
         self.sectors.contains_key(sector)
+    }
+
+    /// Is this sector shielded from the family's view (`shielded = true`, e.g. vrouwenopvang)?
+    pub fn is_shielded_sector(&self, sector: &str) -> bool {
+        self.shielded_sectors.iter().any(|s| s == sector)
     }
 
     /// Is this a declared purpose?

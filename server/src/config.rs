@@ -82,6 +82,20 @@ pub struct Config {
     /// The Prometheus metrics endpoint.
     #[serde(default)]
     pub metrics: MetricsConfig,
+    /// Access the hub's operator grants.
+    #[serde(default)]
+    pub access: AccessConfig,
+}
+
+/// `[access]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessConfig {
+    /// Professionals who may ask for a hub-wide report about one person (every organisation's
+    /// entries, not only their own), as `"<OIN>/<professional id>"`. Empty by default: each
+    /// privacy officer then answers for its own organisation's part only.
+    #[serde(default)]
+    pub hub_wide_readers: Vec<String>,
 }
 
 /// `[retention]`
@@ -413,6 +427,8 @@ impl Config {
         if self.auth.leeway_secs > 300 {
             return Err(err("auth.leeway_secs", "at most 300 seconds"));
         }
+        crate::domain::access::HubWideReaders::parse(&self.access.hub_wide_readers)
+            .map_err(|e| err("access.hub_wide_readers", e))?;
         if self.log.integrate_ms == 0 {
             return Err(err("log.integrate_ms", "must be at least 1"));
         }

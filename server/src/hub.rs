@@ -467,6 +467,10 @@ impl Hub {
             pseudonymizer: self.pseudonymizer.clone(),
             directory: Arc::clone(&self.directory),
             token_leeway_secs: self.config.auth.leeway_secs as i64,
+            hub_wide_readers: Arc::new(
+                crate::domain::access::HubWideReaders::parse(&self.config.access.hub_wide_readers)
+                    .map_err(|e| StartError::Serve(format!("access.hub_wide_readers: {e}")))?,
+            ),
         };
         let max = limits.max_message_bytes;
         let directory_api =

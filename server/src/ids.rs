@@ -8,6 +8,19 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+/// Whether `s` holds a run of 9 or more ASCII digits: what a BSN (or most other personal numbers)
+/// would look like inside an identifier the hub stores or logs.
+pub fn has_digit_run(s: &str) -> bool {
+    let mut run = 0;
+    for b in s.bytes() {
+        run = if b.is_ascii_digit() { run + 1 } else { 0 };
+        if run >= 9 {
+            return true;
+        }
+    }
+    false
+}
+
 /// Organisatie-identificatienummer: exactly 20 ASCII digits.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Oin(String);

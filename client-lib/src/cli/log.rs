@@ -63,10 +63,31 @@ fn verified_line((n, size): (usize, u64)) -> String {
     format!("{n} entries verified against checkpoint of size {size}")
 }
 
+/// Whose part of the log a report covers.
+#[derive(Debug, Clone, Default)]
+pub struct Reach {
+    /// Every organisation's (a reader the hub's operator granted).
+    pub hub_wide: bool,
+    /// The request answered (with `hub_wide`).
+    pub reference: String,
+}
+
 /// The subject access report (FG): saves JSON, the Dutch letter and the encoded report, and
 /// verifies every proof against the hub's checkpoint key.
-pub async fn report(hub: &mut HubClient, bsn: &str, dir: &Path, out: Out) -> Result<(), CliError> {
-    let report = hub.subject_access_report(bsn).await?;
+pub async fn report(
+    hub: &mut HubClient,
+    bsn: &str,
+    reach: Reach,
+    dir: &Path,
+    out: Out,
+) -> Result<(), CliError> {
+    let report = hub
+        .access_report(pb::SubjectAccessReportRequest {
+            subject_bsn: bsn.into(),
+            hub_wide: reach.hub_wide,
+            request_reference: reach.reference,
+        })
+        .await?;
     let cp = hub.checkpoint().await?;
     let key: [u8; 32] = cp
         .public_key
@@ -104,6 +125,67 @@ pub async fn report(hub: &mut HubClient, bsn: &str, dir: &Path, out: Out) -> Res
         cp.key_id,
         hex::encode(key)
     );
+    Ok(())
+}
+
+/// The entries one professional of the own organisation acted in (FG; NEN 7513).
+pub async fn acts(
+    hub: &mut HubClient,
+    professional: &str,
+    after: Option<u64>,
+    limit: u32,
+    out: Out,
+) -> Result<(), CliError> {
+    let entries = hub
+        .list_professional_acts(professional, after, limit)
+        .await?;
+    if out.json {
+        out.emit(&json!({
+            "professional": professional,
+            "entries": entries.iter().map(|e| json!({
+                "index": e.index,
+                "at": e.at.as_ref().map(|t| rfc3339(t.seconds)),
+                "event": e.event,
+                "role": e.actor_role,
+                "recipient_oin": e.recipient_oin,
+                "purpose": e.purpose,
+                "basis": e.basis,
+                "outcome": e.outcome,
+                "reference": e.reference,
+            })).collect::<Vec<_>>(),
+            "next_after": entries.last().map(|e| e.index),
+        }));
+        return Ok(());
+    }
+    if entries.is_empty() {
+        match after {
+            Some(a) => println!("no entries of {professional} after index {a}"),
+            None => println!("no entries of {professional}"),
+        }
+        return Ok(());
+    }
+    for e in &entries {
+        println!(
+            "{:>8}  {}  {:<28} {:<16} {}{}",
+            e.index,
+            e.at.as_ref()
+                .map(|t| rfc3339(t.seconds))
+                .unwrap_or_default(),
+            e.event,
+            e.actor_role,
+            e.outcome,
+            if e.recipient_oin.is_empty() {
+                String::new()
+            } else {
+                format!(" -> {}", e.recipient_oin)
+            }
+        );
+    }
+    if entries.len() as u32 == limit
+        && let Some(last) = entries.last()
+    {
+        println!("more may follow: --after {}", last.index);
+    }
     Ok(())
 }
 

@@ -2,9 +2,9 @@
 //! report (AVG art. 15) with its letter in Dutch.
 use super::basis::required_bsn;
 use super::{caller, timestamp};
-use crate::flows::log::{self as flow, MAX_PAGE, Scope};
+use crate::domain::access::request_reference;
+use crate::flows::log::{self as flow, MAX_PAGE, Reach, Scope, Shown};
 use crate::flows::{Ctx, FlowError};
-use crate::ledger::StoredEntry;
 use crate::ledger::integrator::Ledger;
 use signaalhub_proto::checkpoint::SignedCheckpoint;
 use signaalhub_proto::merkle;
@@ -36,14 +36,19 @@ fn json_name<T: serde::Serialize>(v: &T) -> String {
         .unwrap_or_default()
 }
 
-fn view(e: &StoredEntry) -> pb::LogEntryView {
-    let parsed = e.entry.clone();
+fn view(shown: &Shown) -> pb::LogEntryView {
+    let st = &shown.stored;
     let mut v = pb::LogEntryView {
-        index: e.idx,
-        entry: e.bytes.clone(),
+        index: st.idx,
+        leaf_hash: merkle::leaf_hash(&st.bytes).to_vec(),
+        withheld: shown.withheld.iter().map(|w| w.code().to_owned()).collect(),
+        actor_professional: shown.professional.clone().unwrap_or_default(),
         ..Default::default()
     };
-    if let Some(p) = parsed {
+    if shown.withheld.is_empty() {
+        v.entry = st.bytes.clone();
+    }
+    if let Some(p) = shown.entry.clone() {
         v.event = json_name(&p.event);
         v.at = Some(timestamp(p.at));
         v.actor_oin = p.actor_oin;
@@ -95,6 +100,24 @@ fn checkpoint_keys(ledger: &Ledger) -> Vec<pb::CheckpointKey> {
     keys
 }
 
+/// The reach of a read about a person: hub-wide with a valid request reference, or own.
+fn reach(hub_wide: bool, reference: &str) -> Result<Reach, FlowError> {
+    if !hub_wide {
+        if !reference.is_empty() {
+            return Err(FlowError::invalid(
+                "request_reference",
+                "only with hub_wide (an own-organisation read names no request)",
+            ));
+        }
+        return Ok(Reach::Own);
+    }
+    let reference =
+        request_reference(reference).map_err(|m| FlowError::invalid("request_reference", m))?;
+    Ok(Reach::HubWide {
+        reference: reference.to_owned(),
+    })
+}
+
 impl TryFrom<pb::ListDisclosuresRequest> for Scope {
     type Error = FlowError;
     fn try_from(r: pb::ListDisclosuresRequest) -> Result<Self, FlowError> {
@@ -104,16 +127,42 @@ impl TryFrom<pb::ListDisclosuresRequest> for Scope {
                 format!("at most {MAX_PAGE}"),
             ));
         }
+        let limit = if r.page_size == 0 { 100 } else { r.page_size };
         use pb::list_disclosures_request::Scope as S;
+        if r.hub_wide && !matches!(r.scope, Some(S::SubjectBsn(_))) {
+            return Err(FlowError::invalid(
+                "hub_wide",
+                "only with subject_bsn: a hub-wide read is about one person",
+            ));
+        }
         match r.scope {
-            Some(S::SubjectBsn(b)) => Ok(Scope::Subject(required_bsn("subject_bsn", &b)?)),
+            Some(S::SubjectBsn(b)) => Ok(Scope::Subject(
+                required_bsn("subject_bsn", &b)?,
+                reach(r.hub_wide, &r.request_reference)?,
+            )),
             Some(S::OwnOrganization(true)) => Ok(Scope::OwnOrganization {
                 after: r.after_index,
-                limit: if r.page_size == 0 { 100 } else { r.page_size },
+                limit,
             }),
+            Some(S::Professional(id)) => {
+                if id.is_empty()
+                    || id.len() > 128
+                    || id.chars().any(|c| c.is_control() || c.is_whitespace())
+                {
+                    return Err(FlowError::invalid(
+                        "professional",
+                        "the professional's id at your organisation: 1 to 128 characters without spaces",
+                    ));
+                }
+                Ok(Scope::Professional {
+                    id,
+                    after: r.after_index,
+                    limit,
+                })
+            }
             _ => Err(FlowError::invalid(
                 "scope",
-                "set subject_bsn or own_organization",
+                "set subject_bsn, own_organization or professional",
             )),
         }
     }
@@ -179,21 +228,25 @@ impl DisclosureLogService for LogApi {
     ) -> Result<Response<pb::SubjectAccessReportResponse>, Status> {
         let c = caller(&request)?;
         flow::require_fg(&c)?;
-        let subject = required_bsn("subject_bsn", &request.get_ref().subject_bsn)?;
-        let report = flow::access_report(&self.ctx, &self.ledger, &c, &subject).await?;
+        let r = request.get_ref();
+        let subject = required_bsn("subject_bsn", &r.subject_bsn)?;
+        let reach = reach(r.hub_wide, &r.request_reference)?;
+        let report = flow::access_report(&self.ctx, &self.ledger, &c, &subject, reach).await?;
         let json = serde_json::json!({
             "checkpoint": report.checkpoint.to_note(),
-            "entries": report.entries.iter().map(|(st, _)| serde_json::json!({
-                "index": st.idx,
-                "entry": st.entry,
+            "entries": report.entries.iter().map(|(shown, _)| serde_json::json!({
+                "index": shown.stored.idx,
+                "leaf_hash": hex::encode(merkle::leaf_hash(&shown.stored.bytes)),
+                "entry": shown.entry,
+                "withheld": shown.withheld.iter().map(|w| w.code()).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
         });
         Ok(Response::new(pb::SubjectAccessReportResponse {
             entries: report
                 .entries
                 .iter()
-                .map(|(st, proof)| pb::ProvenEntry {
-                    entry: Some(view(st)),
+                .map(|(shown, proof)| pb::ProvenEntry {
+                    entry: Some(view(shown)),
                     inclusion_proof: hashes(proof),
                 })
                 .collect(),

@@ -1,5 +1,6 @@
 //! The letter for the family that answers a subject access request (AVG art. 15): every
 //! disclosure in plain Dutch, and how to check that the list is complete.
+use crate::domain::access::Withheld;
 use crate::domain::zorgmelding::civil_date;
 use crate::ledger::{EntryOutcome, LogEntry};
 use signaalhub_proto::checkpoint::SignedCheckpoint;
@@ -17,10 +18,27 @@ pub fn is_disclosure(e: &LogEntry) -> bool {
     e.outcome == EntryOutcome::Disclosed
 }
 
+/// One entry of the letter: as the family may see it (withheld fields blanked), with its index.
+#[derive(Debug, Clone)]
+pub struct LetterRow {
+    /// The entry, withheld fields blanked.
+    pub entry: LogEntry,
+    /// Its index in the log.
+    pub idx: u64,
+    /// What is withheld.
+    pub withheld: Vec<Withheld>,
+}
+
+/// What the letter says in place of a withheld organisation.
+pub const MELDER_NL: &str =
+    "een melder (de naam van wie meldde wordt niet gegeven: die is beschermd door de wet)";
+/// What the letter says in place of an organisation of a shielded sector.
+pub const SHIELDED_NL: &str = "een organisatie (afgeschermd ter bescherming)";
+
 /// The letter for the family: every disclosure in plain Dutch, and how to check completeness.
 pub fn letter(
     name: impl Fn(&str) -> String,
-    entries: &[(LogEntry, u64)],
+    entries: &[LetterRow],
     checkpoint: &SignedCheckpoint,
 ) -> String {
     let basis_nl = |b: &str| -> String {
@@ -44,15 +62,31 @@ pub fn letter(
     };
     let mut rows = String::new();
     let mut n = 0;
-    for (e, idx) in entries {
+    for LetterRow {
+        entry: e,
+        idx,
+        withheld,
+    } in entries
+    {
         if !is_disclosure(e) {
             continue;
         }
         n += 1;
+        let actor = if withheld.contains(&Withheld::Melder) {
+            MELDER_NL.to_owned()
+        } else if withheld.contains(&Withheld::ShieldedActor) {
+            SHIELDED_NL.to_owned()
+        } else {
+            name(&e.actor_oin)
+        };
         // Without a recipient the actor itself was told (an answer from a register of the hub).
-        let (from, to) = match e.recipient_oin.as_deref() {
-            Some(r) => (name(&e.actor_oin), name(r)),
-            None => ("register in de signaalhub".to_owned(), name(&e.actor_oin)),
+        let (from, to) = if withheld.contains(&Withheld::ShieldedRecipient) {
+            (actor, SHIELDED_NL.to_owned())
+        } else {
+            match e.recipient_oin.as_deref() {
+                Some(r) => (actor, name(r)),
+                None => ("register in de signaalhub".to_owned(), actor),
+            }
         };
         rows.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
@@ -65,7 +99,15 @@ pub fn letter(
             idx
         ));
     }
-    let others = entries.iter().filter(|(e, _)| !is_disclosure(e)).count();
+    let others = entries.iter().filter(|r| !is_disclosure(&r.entry)).count();
+    let shielded_note = if entries.iter().any(|r| !r.withheld.is_empty()) {
+        "<p>Bij sommige regels staat niet wie het was. De naam van wie een melding deed bij Veilig Thuis \
+         geven we niet: de wet beschermt melders (Wet verplichte meldcode, Wmo 2015). Ook sommige \
+         hulporganisaties, zoals de vrouwenopvang, noemen we niet, om mensen te beschermen. De regel \
+         zelf staat wel in het logboek.</p>"
+    } else {
+        ""
+    };
     let body = if n == 0 {
         "<p>Er zijn geen gegevens over u of uw kind verstrekt via de signaalhub.</p>".to_string()
     } else {
@@ -85,6 +127,7 @@ Hieronder staat elke keer dat gegevens aan een organisatie zijn gegeven: wanneer
 die kan de signaalhub niet lezen.</p>
 <p>Aantal verstrekkingen: <strong>{n}</strong>.</p>
 {body}
+{shielded_note}
 <p>Daarnaast staan er {others} andere registraties in het logboek over u of uw kind (bijvoorbeeld het vastleggen
 of intrekken van toestemming, of een bericht dat is tegengehouden).</p>
 <h2>Is dit overzicht compleet?</h2>

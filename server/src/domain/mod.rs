@@ -1,4 +1,5 @@
 //! Domain types and rules, free of protobuf: the api layer converts at the edge.
+pub mod access;
 pub mod access_letter;
 pub mod basis;
 pub mod consent;

@@ -2,6 +2,7 @@
 use super::error::{FlowError, FlowResult, echo};
 use crate::auth::Caller;
 use crate::auth::directory::DirectoryCache;
+use crate::domain::access::HubWideReaders;
 use crate::ids::{Bsn, Pseudonymizer, SubjectKey, stored_version};
 use crate::ledger::{EntryActor, EntryOutcome, Event, PendingEntry};
 use crate::store::Store;
@@ -24,6 +25,8 @@ pub struct Ctx {
     pub directory: Arc<DirectoryCache>,
     /// Clock skew allowed on token expiry (`auth.leeway_secs`), for long-lived streams.
     pub token_leeway_secs: i64,
+    /// Who may ask for hub-wide reports (`[access] hub_wide_readers`).
+    pub hub_wide_readers: Arc<HubWideReaders>,
 }
 
 /// Now, unix seconds.

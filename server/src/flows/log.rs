@@ -4,10 +4,12 @@
 use super::Ctx;
 use super::error::{FlowError, FlowResult};
 use crate::auth::Caller;
+use crate::domain::access::{Withheld, redact, withheld_from_family};
+use crate::domain::access_letter::LetterRow;
 use crate::ids::Bsn;
-use crate::ledger::StoredEntry;
 use crate::ledger::integrator::Ledger;
 use crate::ledger::{EntryOutcome, Event};
+use crate::ledger::{LogEntry, StoredEntry};
 use signaalhub_proto::checkpoint::SignedCheckpoint;
 use signaalhub_proto::merkle;
 
@@ -28,45 +30,163 @@ pub fn require_fg(c: &Caller) -> FlowResult<()> {
     }
 }
 
+/// Which part of the log a privacy officer reads about a person.
+#[derive(Debug, Clone)]
+pub enum Reach {
+    /// The entries in which the reader's own organisation acted or received: what it answers for
+    /// under AVG art. 15.
+    Own,
+    /// Every organisation's entries: only for a reader the hub's operator granted
+    /// (`[access] hub_wide_readers`), answering the request named here.
+    HubWide {
+        /// The reference of the request being answered (validated by
+        /// [`crate::domain::access::request_reference`]).
+        reference: String,
+    },
+}
+
 /// What `ListDisclosures` lists.
 #[derive(Debug, Clone)]
 pub enum Scope {
-    /// Every entry about a person (logged as a subject access).
-    Subject(Bsn),
+    /// The entries about a person within `reach` (logged as a subject access).
+    Subject(Bsn, Reach),
     /// The caller's own organisation's entries, after an index, a page at a time.
     OwnOrganization {
-        /// Entries after this index (0: from the start).
-        after: u64,
+        /// Entries after this index (`None`: from the start).
+        after: Option<u64>,
+        /// At most this many (1 to [`MAX_PAGE`]).
+        limit: u32,
+    },
+    /// The entries one professional of the caller's organisation acted in (NEN 7513), a page at
+    /// a time (logged as a professional audit).
+    Professional {
+        /// The professional's id at the organisation.
+        id: String,
+        /// Entries after this index (`None`: from the start).
+        after: Option<u64>,
         /// At most this many (1 to [`MAX_PAGE`]).
         limit: u32,
     },
 }
 
-/// `ListDisclosures`.
-pub async fn list(ctx: &Ctx, caller: &Caller, scope: Scope) -> FlowResult<Vec<StoredEntry>> {
+/// An entry as one reader is shown it.
+#[derive(Debug, Clone)]
+pub struct Shown {
+    /// The stored entry (its bytes are not to be shown when `withheld` is not empty).
+    pub stored: StoredEntry,
+    /// The entry with the withheld fields blanked (`None` if it does not parse).
+    pub entry: Option<LogEntry>,
+    /// What is withheld from this reader, and why.
+    pub withheld: Vec<Withheld>,
+    /// The acting professional's clear id, shown to the acting organisation's own FG.
+    pub professional: Option<String>,
+}
+
+impl Shown {
+    /// As the reader's own organisation's log view: nothing withheld; the professional named when
+    /// the reader's organisation acted.
+    fn to_own(stored: StoredEntry, reader: &str) -> Shown {
+        let professional = stored
+            .entry
+            .as_ref()
+            .filter(|e| e.actor_oin == reader)
+            .and(stored.professional.clone());
+        Shown {
+            entry: stored.entry.clone(),
+            stored,
+            withheld: Vec::new(),
+            professional,
+        }
+    }
+}
+
+/// The organisation whose part `reach` covers (`None`: hub-wide), checking the operator's grant
+/// and the request reference.
+fn reach_of<'a>(ctx: &Ctx, caller: &'a Caller, reach: &Reach) -> FlowResult<Option<&'a str>> {
+    match reach {
+        Reach::Own => Ok(Some(caller.oin().as_str())),
+        Reach::HubWide { .. } => {
+            if ctx
+                .hub_wide_readers
+                .allows(caller.oin(), &caller.professional.id)
+            {
+                Ok(None)
+            } else {
+                Err(FlowError::Forbidden(
+                    "a hub-wide report is answered only to a reader the hub's operator granted \
+                     ([access] hub_wide_readers); without hub_wide you see your own \
+                     organisation's part"
+                        .into(),
+                ))
+            }
+        }
+    }
+}
+
+/// The log entry recording a read about a person (fail closed: appended before anything is read).
+async fn log_subject_read(
+    ctx: &Ctx,
+    caller: &Caller,
+    subject: &str,
+    reach: &Reach,
+    what: Option<&str>,
+) -> FlowResult<()> {
+    let mut e = ctx
+        .entry(
+            caller,
+            FG_ROLE,
+            Event::SubjectAccessReport,
+            EntryOutcome::Recorded,
+        )
+        .subjects([subject]);
+    e = match reach {
+        Reach::Own => match what {
+            Some(w) => e.reference(w),
+            None => e,
+        },
+        Reach::HubWide { reference } => e
+            .basis_strings(vec![HUB_WIDE_BASIS.into()])
+            .reference(format!("request:{reference}")),
+    };
+    ctx.store.append_log(std::slice::from_ref(&e)).await?;
+    Ok(())
+}
+
+/// The basis a hub-wide read names in its log entry.
+pub const HUB_WIDE_BASIS: &str = "grant:hub_wide";
+
+/// `ListDisclosures`: the privacy officer's own view (nothing withheld; its own professionals
+/// named).
+pub async fn list(ctx: &Ctx, caller: &Caller, scope: Scope) -> FlowResult<Vec<Shown>> {
     require_fg(caller)?;
-    Ok(match scope {
-        Scope::Subject(bsn) => {
+    let me = caller.oin().as_str();
+    let stored = match scope {
+        Scope::Subject(bsn, reach) => {
+            let org = reach_of(ctx, caller, &reach)?;
             let s = ctx.pseudonymizer.subject(&bsn);
-            let all = ctx.store.log_entries_for_subject(s.all()).await?;
+            log_subject_read(ctx, caller, s.as_str(), &reach, Some("list_disclosures")).await?;
+            ctx.store.log_entries_for_subject(s.all(), org).await?
+        }
+        Scope::OwnOrganization { after, limit } => {
+            ctx.store.log_entries_for_org(me, after, limit).await?
+        }
+        Scope::Professional { id, after, limit } => {
+            let pseudonym = ctx.professional_pseudonym(me, &id);
             let e = ctx
                 .entry(
                     caller,
                     FG_ROLE,
-                    Event::SubjectAccessReport,
+                    Event::ProfessionalAudit,
                     EntryOutcome::Recorded,
                 )
-                .subjects([s.as_str()])
-                .reference("list_disclosures");
+                .reference(pseudonym);
             ctx.store.append_log(std::slice::from_ref(&e)).await?;
-            all
-        }
-        Scope::OwnOrganization { after, limit } => {
             ctx.store
-                .log_entries_for_org(caller.oin().as_str(), (after > 0).then_some(after), limit)
+                .log_entries_for_professional(me, &id, after, limit)
                 .await?
         }
-    })
+    };
+    Ok(stored.into_iter().map(|st| Shown::to_own(st, me)).collect())
 }
 
 /// The newest signed checkpoint.
@@ -145,37 +265,33 @@ pub async fn consistency_proof(
     merkle::consistency_proof(old_size, new_size, &tiles.0).map_err(proof_err)
 }
 
-/// A subject access report: every entry about the person with its inclusion proof in the tree
-/// of `checkpoint`, and the letter for the family.
+/// A subject access report: the entries about the person within the reach, each with its
+/// inclusion proof in the tree of `checkpoint`, and the letter for the family.
 #[derive(Debug)]
 pub struct AccessReport {
     /// The checkpoint the proofs refer to.
     pub checkpoint: SignedCheckpoint,
-    /// The entries, oldest first, each with its inclusion proof.
-    pub entries: Vec<(StoredEntry, Vec<merkle::Hash>)>,
+    /// The entries as the family is shown them, oldest first, each with its inclusion proof.
+    pub entries: Vec<(Shown, Vec<merkle::Hash>)>,
     /// The letter (HTML, Dutch).
     pub letter: String,
 }
 
 /// `SubjectAccessReport`: the report itself is logged, then everything is integrated so that
-/// every entry — including this one — is covered by the checkpoint the proofs refer to.
+/// every entry — including this one — is covered by the checkpoint the proofs refer to. What the
+/// family may not learn (the melder, a shielded organisation) is withheld from entries and
+/// letter alike; the leaf hash keeps a withheld entry checkable.
 pub async fn access_report(
     ctx: &Ctx,
     ledger: &Ledger,
     caller: &Caller,
     subject: &Bsn,
+    reach: Reach,
 ) -> FlowResult<AccessReport> {
     require_fg(caller)?;
+    let org = reach_of(ctx, caller, &reach)?;
     let s = ctx.pseudonymizer.subject(subject);
-    let e = ctx
-        .entry(
-            caller,
-            FG_ROLE,
-            Event::SubjectAccessReport,
-            EntryOutcome::Recorded,
-        )
-        .subjects([s.as_str()]);
-    ctx.store.append_log(std::slice::from_ref(&e)).await?;
+    log_subject_read(ctx, caller, s.as_str(), &reach, None).await?;
     ledger.integrate_all().await.map_err(|err| {
         tracing::error!(error = %err, "integration for a subject access report failed");
         FlowError::Unavailable(
@@ -184,17 +300,39 @@ pub async fn access_report(
     })?;
     let signed = checkpoint(ledger).await?;
     let size = signed.checkpoint.tree_size;
-    let stored = ctx.store.log_entries_for_subject(s.all()).await?;
+    let stored = ctx.store.log_entries_for_subject(s.all(), org).await?;
     let mut entries = Vec::new();
-    let mut parsed = Vec::new();
+    let mut rows = Vec::new();
     for st in stored.into_iter().filter(|st| st.idx < size) {
         let (_, proof) = inclusion(ctx, st.idx, size).await?;
-        if let Some(p) = &st.entry {
-            parsed.push((p.clone(), st.idx));
+        let (entry, withheld) = match &st.entry {
+            Some(e) => {
+                let w = withheld_from_family(
+                    e,
+                    org,
+                    |oin| ctx.sector_of(oin),
+                    |sector| ctx.policy.is_shielded_sector(sector),
+                );
+                (Some(redact(e, &w)), w)
+            }
+            None => (None, Vec::new()),
+        };
+        if let Some(e) = &entry {
+            rows.push(LetterRow {
+                entry: e.clone(),
+                idx: st.idx,
+                withheld: withheld.clone(),
+            });
         }
-        entries.push((st, proof));
+        let shown = Shown {
+            stored: st,
+            entry,
+            withheld,
+            professional: None,
+        };
+        entries.push((shown, proof));
     }
-    let letter = crate::domain::access_letter::letter(|oin| ctx.name_of(oin), &parsed, &signed);
+    let letter = crate::domain::access_letter::letter(|oin| ctx.name_of(oin), &rows, &signed);
     Ok(AccessReport {
         checkpoint: signed,
         entries,

@@ -180,7 +180,7 @@ pub async fn recidive(
             }
         }
     }
-    for stored in ctx.store.log_entries_for_subject(&keys).await? {
+    for stored in ctx.store.log_entries_for_subject(&keys, None).await? {
         let Some(e) = stored.entry else { continue };
         if e.event != Event::SignalDelivered
             || e.recipient_oin.as_deref() != Some(me)

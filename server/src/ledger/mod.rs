@@ -97,6 +97,9 @@ pub enum Event {
     SafetyPlanRead,
     /// A party confirmed safety plan agreements (one entry per party told).
     SafetyPlanConfirmed,
+    /// A privacy officer listed the entries one professional of its organisation acted in (the
+    /// per-user audit of NEN 7513); `reference` is the professional's keyed pseudonym.
+    ProfessionalAudit,
 }
 
 /// The result the entry records.
@@ -390,6 +393,9 @@ pub struct StoredEntry {
     pub bytes: Vec<u8>,
     /// Parsed.
     pub entry: Option<LogEntry>,
+    /// The acting professional's clear id, kept beside the leaf until erased (`None` for the
+    /// hub's own acts and after retention).
+    pub professional: Option<String>,
 }
 
 /// An entry ready to sequence, with what is indexed or kept beside it.

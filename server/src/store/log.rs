@@ -15,33 +15,40 @@ impl Store {
     }
 
     /// Entries about a subject indexed under any of `subject` (its pseudonyms under every key
-    /// version), each once, in log order.
+    /// version), each once, in log order; with `org`, only those in which that organisation
+    /// acted or received (an organisation's own part).
     pub async fn log_entries_for_subject<S: AsRef<str>>(
         &self,
         subject: &[S],
+        org: Option<&str>,
     ) -> StoreResult<Vec<StoredEntry>> {
         if subject.is_empty() {
             return Ok(Vec::new());
         }
+        let n = subject.len();
+        let own = if org.is_some() {
+            format!(
+                " AND e.idx IN (SELECT o.idx FROM log_org_index o WHERE o.oin = ${})",
+                n + 1
+            )
+        } else {
+            String::new()
+        };
         let sql = format!(
-            "SELECT e.idx, e.entry FROM log_entries e WHERE e.idx IN (SELECT s.idx FROM log_subject_index s WHERE s.subject IN ({})) ORDER BY e.idx",
-            super::placeholders(1, subject.len())
+            "SELECT e.idx, e.entry, e.professional FROM log_entries e WHERE e.idx IN (SELECT s.idx FROM log_subject_index s WHERE s.subject IN ({})){own} ORDER BY e.idx",
+            super::placeholders(1, n)
         );
-        let rows: Vec<(i64, Vec<u8>)> = on_pool!(self, p => {
+        let rows: Vec<EntryRow> = on_pool!(self, p => {
             let mut q = sqlx::query_as(&sql);
             for s in subject {
                 q = q.bind(s.as_ref());
             }
+            if let Some(o) = org {
+                q = q.bind(o);
+            }
             q.fetch_all(p).await?
         });
-        Ok(rows
-            .into_iter()
-            .map(|(idx, bytes)| StoredEntry {
-                idx: idx as u64,
-                entry: LogEntry::from_bytes(&bytes),
-                bytes,
-            })
-            .collect())
+        Ok(rows.into_iter().map(stored).collect())
     }
 
     /// Entries an organisation took part in (as actor or recipient), in log order, paged.
@@ -52,17 +59,56 @@ impl Store {
         limit: u32,
     ) -> StoreResult<Vec<StoredEntry>> {
         let after = after.map(|a| a as i64).unwrap_or(-1);
-        let rows: Vec<(i64, Vec<u8>)> = on_pool!(self, p => sqlx::query_as(
-            "SELECT e.idx, e.entry FROM log_org_index o JOIN log_entries e ON e.idx = o.idx WHERE o.oin = $1 AND o.idx > $2 ORDER BY e.idx LIMIT $3")
+        let rows: Vec<EntryRow> = on_pool!(self, p => sqlx::query_as(
+            "SELECT e.idx, e.entry, e.professional FROM log_org_index o JOIN log_entries e ON e.idx = o.idx WHERE o.oin = $1 AND o.idx > $2 ORDER BY e.idx LIMIT $3")
             .bind(oin).bind(after).bind(i64::from(limit)).fetch_all(p).await?);
-        Ok(rows
-            .into_iter()
-            .map(|(idx, bytes)| StoredEntry {
-                idx: idx as u64,
-                entry: LogEntry::from_bytes(&bytes),
-                bytes,
-            })
-            .collect())
+        Ok(rows.into_iter().map(stored).collect())
+    }
+
+    /// Entries in which one professional of an organisation acted (the per-user audit of NEN
+    /// 7513), in log order, paged. Entries whose professional id was erased at the end of
+    /// retention no longer match.
+    pub async fn log_entries_for_professional(
+        &self,
+        oin: &str,
+        professional: &str,
+        after: Option<u64>,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredEntry>> {
+        let mut after = after.map(|a| a as i64).unwrap_or(-1);
+        let mut out = Vec::new();
+        // The org index holds actors and recipients, and professional ids are only unique within
+        // an organisation: keep the entries this organisation acted in, reading on until the
+        // page is full or the rows run out.
+        loop {
+            let rows: Vec<EntryRow> = on_pool!(self, p => sqlx::query_as(
+                "SELECT e.idx, e.entry, e.professional FROM log_entries e JOIN log_org_index o ON o.idx = e.idx AND o.oin = $1 WHERE e.professional = $2 AND e.idx > $3 ORDER BY e.idx LIMIT $4")
+                .bind(oin).bind(professional).bind(after).bind(i64::from(limit)).fetch_all(p).await?);
+            let full = rows.len() as u32 == limit;
+            if let Some(last) = rows.last() {
+                after = last.0;
+            }
+            out.extend(
+                rows.into_iter()
+                    .map(stored)
+                    .filter(|s| s.entry.as_ref().is_some_and(|e| e.actor_oin == oin)),
+            );
+            if !full || out.len() as u32 >= limit {
+                out.truncate(limit as usize);
+                return Ok(out);
+            }
+        }
+    }
+}
+
+type EntryRow = (i64, Vec<u8>, Option<String>);
+
+fn stored((idx, bytes, professional): EntryRow) -> StoredEntry {
+    StoredEntry {
+        idx: idx as u64,
+        entry: LogEntry::from_bytes(&bytes),
+        bytes,
+        professional: professional.filter(|p| !p.is_empty()),
     }
 }
 
