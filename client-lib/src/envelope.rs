@@ -28,8 +28,8 @@
 //! };
 //! let envelope = seal(b"...", binding, &sender, &[vt])?;
 //! // At Veilig Thuis, with the sender's verifying key looked up in the directory:
-//! let hex = std::fs::read_to_string(kit.join("orgs/veilig_thuis/encryption-key.hex"))?;
-//! let me = RecipientSecrets::from_hex("00000001000000000006", "vt-enc-1", &hex)?;
+//! let pem = std::fs::read_to_string(kit.join("orgs/veilig_thuis/encryption-key.pem"))?;
+//! let me = RecipientSecrets::from_pem("00000001000000000006", "vt-enc-1", &pem)?;
 //! let payload = open(&envelope, &me, &sender.public_key())?;
 //! # Ok(()) }
 //! ```
@@ -133,8 +133,9 @@ impl fmt::Debug for SenderKeys {
 }
 
 impl SenderKeys {
-    /// From a PKCS#8 DER Ed25519 key (v2 as *ring*'s `Ed25519KeyPair::generate_pkcs8` writes,
-    /// or v1).
+    /// From a PKCS#8 DER Ed25519 key: version 1 (RFC 8410, as the dev kit, `openssl genpkey
+    /// -algorithm ed25519` and Python's `cryptography` write it) or version 2 (as *ring*'s
+    /// `Ed25519KeyPair::generate_pkcs8` and dev kits before it wrote it).
     pub fn from_pkcs8_der(
         oin: impl Into<String>,
         signing_key_id: impl Into<String>,
@@ -228,6 +229,20 @@ impl fmt::Debug for RecipientSecrets {
     }
 }
 
+fn parse_pem_secret(pem: &str) -> Result<Zeroizing<[u8; 32]>, EnvelopeError> {
+    use signaalhub_proto::keyfile::{Curve, KeyFileError, secret_from_pkcs8};
+    let der = pem_private_key(pem)?;
+    secret_from_pkcs8(Curve::X25519, &der)
+        .map(Zeroizing::new)
+        .map_err(|e| {
+            EnvelopeError::BadKey(match e {
+                KeyFileError::NotPkcs8 => "not a PKCS#8 private key",
+                KeyFileError::WrongAlgorithm(_) => "not an X25519 private key",
+                KeyFileError::BadPrivateKey => "an X25519 private key is 32 bytes",
+            })
+        })
+}
+
 fn parse_hex_secret(hex_text: &str) -> Result<Zeroizing<[u8; 32]>, EnvelopeError> {
     let mut secret = Zeroizing::new([0u8; 32]);
     hex::decode_to_slice(hex_text.trim(), secret.as_mut_slice())
@@ -256,6 +271,33 @@ impl RecipientSecrets {
         Ok(me)
     }
 
+    /// One key from PEM text with a PKCS#8 `PRIVATE KEY` block of an X25519 key (the dev kit's
+    /// `encryption-key.pem`; `openssl genpkey -algorithm x25519` writes the same form).
+    pub fn from_pem(
+        oin: impl Into<String>,
+        key_id: impl Into<String>,
+        pem: &str,
+    ) -> Result<RecipientSecrets, EnvelopeError> {
+        let mut me = RecipientSecrets::new(oin);
+        me.add_pem_key(key_id, pem)?;
+        Ok(me)
+    }
+
+    /// One key from the text of a key file in either form: PEM (PKCS#8, as
+    /// [`RecipientSecrets::from_pem`]) when it holds a `-----BEGIN` line, else 64 hex characters
+    /// (as [`RecipientSecrets::from_hex`]; dev kits before PKCS#8 wrote `encryption-key.hex`).
+    pub fn from_key_file_text(
+        oin: impl Into<String>,
+        key_id: impl Into<String>,
+        text: &str,
+    ) -> Result<RecipientSecrets, EnvelopeError> {
+        if text.contains("-----BEGIN") {
+            RecipientSecrets::from_pem(oin, key_id, text)
+        } else {
+            RecipientSecrets::from_hex(oin, key_id, text)
+        }
+    }
+
     /// Adds (or replaces) the raw X25519 secret for `key_id`.
     pub fn add_key(&mut self, key_id: impl Into<String>, secret: [u8; 32]) {
         self.keys.insert(key_id.into(), Zeroizing::new(secret));
@@ -268,6 +310,18 @@ impl RecipientSecrets {
         hex_text: &str,
     ) -> Result<(), EnvelopeError> {
         let secret = parse_hex_secret(hex_text)?;
+        self.keys.insert(key_id.into(), secret);
+        Ok(())
+    }
+
+    /// Adds (or replaces) the secret for `key_id` from a PKCS#8 `PRIVATE KEY` PEM block
+    /// (version 1 or 2).
+    pub fn add_pem_key(
+        &mut self,
+        key_id: impl Into<String>,
+        pem: &str,
+    ) -> Result<(), EnvelopeError> {
+        let secret = parse_pem_secret(pem)?;
         self.keys.insert(key_id.into(), secret);
         Ok(())
     }

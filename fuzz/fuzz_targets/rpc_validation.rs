@@ -23,7 +23,7 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use prost::Message;
-use signaalhub_client::envelope::{RecipientKey, SenderKeys, seal};
+use signaalhub_client::envelope::{RecipientKey, RecipientSecrets, SenderKeys, seal};
 use signaalhub_proto::pb;
 use signaalhub_server::api;
 use signaalhub_server::auth::{Caller, Professional};
@@ -434,14 +434,12 @@ fn sealed(
     let t = orgs.iter().find(|o| o.sector == to)?;
     let pem = std::fs::read_to_string(dir.join("orgs").join(from).join("signing-key.pem")).ok()?;
     let sender = SenderKeys::from_pem(&f.oin, &f.signing_key_id, &pem).ok()?;
-    let secret =
-        std::fs::read_to_string(dir.join("orgs").join(to).join("encryption-key.hex")).ok()?;
-    let secret: [u8; 32] = hex_decode(secret.trim())?.try_into().ok()?;
-    let public = x25519_dalek::PublicKey::from(&x25519_dalek::StaticSecret::from(secret));
+    let pem = std::fs::read_to_string(dir.join("orgs").join(to).join("encryption-key.pem")).ok()?;
+    let secrets = RecipientSecrets::from_pem(&t.oin, &t.encryption_key_id, &pem).ok()?;
     let recipient = RecipientKey {
         oin: t.oin.clone(),
         key_id: t.encryption_key_id.clone(),
-        public_key: public.to_bytes(),
+        public_key: secrets.public_key(&t.encryption_key_id)?,
     };
     seal(
         b"zorgen over de thuissituatie (fuzz seed)",
@@ -450,16 +448,6 @@ fn sealed(
         &[recipient],
     )
     .ok()
-}
-
-fn hex_decode(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 /// Runs valid requests (so that later inputs find consents, a signal, a zorgmelding, a maatregel

@@ -17,6 +17,7 @@ pub mod pb {
 
 pub mod checkpoint;
 pub mod envelope;
+pub mod keyfile;
 pub mod merkle;
 
 /// The encoded `FileDescriptorSet` of the whole contract, for gRPC server reflection.

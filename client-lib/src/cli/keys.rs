@@ -27,7 +27,8 @@ pub struct SignerArgs {
 /// The X25519 secret to open envelopes with, when not taken from the dev kit.
 #[derive(clap::Args, Debug)]
 pub struct OpenerArgs {
-    /// File with the X25519 secret (64 hex characters), without --kit.
+    /// File with the X25519 secret: a PKCS#8 PEM (`openssl genpkey -algorithm x25519`) or 64 hex
+    /// characters, without --kit.
     #[arg(long)]
     encryption_key: Option<PathBuf>,
     /// Key id under which the directory publishes its public key, without --kit.
@@ -105,7 +106,8 @@ impl Identity {
             .map_err(|e| CliError::config(format!("{}: {e}", file.display())))
     }
 
-    /// The secret I open envelopes with: the flags, else the kit's `encryption-key.hex`.
+    /// The secret I open envelopes with: the flags, else the kit's `encryption-key.pem` (or the
+    /// `encryption-key.hex` of a kit made before the kit wrote PKCS#8).
     pub fn recipient_secrets(
         &self,
         oin: &str,
@@ -113,13 +115,18 @@ impl Identity {
     ) -> Result<RecipientSecrets, CliError> {
         let (file, kid) = match (&a.encryption_key, &a.encryption_key_id, &self.kit) {
             (Some(f), Some(k), _) => (f.clone(), k.clone()),
-            (None, None, Some((odir, org))) => (
-                odir.join("encryption-key.hex"),
-                org.encryption_key_id.clone(),
-            ),
+            (None, None, Some((odir, org))) => {
+                let pem = odir.join("encryption-key.pem");
+                let file = if pem.exists() {
+                    pem
+                } else {
+                    odir.join("encryption-key.hex")
+                };
+                (file, org.encryption_key_id.clone())
+            }
             (None, None, None) => {
                 return Err(CliError::config(
-                    "opening needs the encryption key: --kit/--as, or --encryption-key HEX_FILE --encryption-key-id KID",
+                    "opening needs the encryption key: --kit/--as, or --encryption-key FILE --encryption-key-id KID",
                 ));
             }
             _ => {
@@ -128,7 +135,7 @@ impl Identity {
                 ));
             }
         };
-        RecipientSecrets::from_hex(oin, kid, &read_text(&file)?)
+        RecipientSecrets::from_key_file_text(oin, kid, &read_text(&file)?)
             .map_err(|e| CliError::config(format!("{}: {e}", file.display())))
     }
 }
