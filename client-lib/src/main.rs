@@ -212,6 +212,8 @@ enum LogCommand {
 }
 
 #[derive(Subcommand, Debug)]
+// Parsed once per run: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 enum ConsentCommand {
     /// Record a consent.
     Record {
@@ -251,6 +253,10 @@ enum ConsentCommand {
         /// The role I act in, when my token carries several (e.g. vt_medewerker).
         #[arg(long, default_value = "")]
         role: String,
+        /// An organisation (OIN) or sector that may disclose under this consent, e.g. the other
+        /// parties of a case; repeatable. Default: my organisation only.
+        #[arg(long = "discloser")]
+        disclosers: Vec<String>,
     },
     /// Withdraw a consent at once.
     Withdraw {
@@ -542,6 +548,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 explicit,
                 evidence,
                 role,
+                disclosers,
             } => {
                 let mut givers: Vec<pb::ConsentGiver> = parents
                     .iter()
@@ -556,22 +563,23 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                         capacity: pb::GiverCapacity::Subject as i32,
                     });
                 }
-                let mut recipients = Vec::new();
-                for t in &to {
+                let named = |list: &[String]| -> Vec<pb::ConsentRecipient> {
                     use pb::consent_recipient::Recipient as R;
-                    recipients.push(pb::ConsentRecipient {
-                        recipient: Some(match sector_from_name(t) {
-                            Some(s) => R::Sector(s as i32),
-                            None => R::Oin(t.clone()),
-                        }),
-                    });
-                }
+                    list.iter()
+                        .map(|t| pb::ConsentRecipient {
+                            recipient: Some(match sector_from_name(t) {
+                                Some(s) => R::Sector(s as i32),
+                                None => R::Oin(t.clone()),
+                            }),
+                        })
+                        .collect()
+                };
                 let c = hub
                     .record_consent(pb::RecordConsentRequest {
                         subject_bsn: bsn,
                         subject: Some(facts(age, &gezag_holders)),
                         givers,
-                        recipients,
+                        recipients: named(&to),
                         purposes,
                         categories,
                         valid_from: None,
@@ -582,6 +590,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                         explicit,
                         evidence_reference: evidence,
                         acting_role: role,
+                        disclosers: named(&disclosers),
                     })
                     .await?;
                 if out.human() {

@@ -752,7 +752,15 @@ impl Policy {
         let purpose = req.purpose.as_bytes();
         let mut usable: u64 = 0;
         for (ri, rec) in consents.iter().enumerate() {
-            if rec.withdrawn || now < rec.valid_from || now >= rec.valid_until {
+            if rec.withdrawn
+                || now < rec.valid_from
+                || now >= rec.valid_until
+                || !(rec.disclosers.is_empty()
+                    || rec
+                        .disclosers
+                        .iter()
+                        .any(|d| same(d.as_bytes(), req.actor.oin.as_bytes())))
+            {
                 continue;
             }
             let covers_recipient = rec.recipients.iter().any(|r| match r {
@@ -1654,6 +1662,23 @@ impl Policy {
                         "floor:consent",
                         format!("toestemming {id} is verlopen"),
                         format!("consent {id} has expired"),
+                    )
+                });
+                continue;
+            }
+            if !(rec.disclosers.is_empty() || rec.disclosers.contains(&req.actor.oin)) {
+                record_issues.push(|| {
+                    reason(
+                        ReasonCode::ConsentNotForDiscloser,
+                        "floor:consent",
+                        format!(
+                            "toestemming {id} is niet gegeven voor verstrekking door {}",
+                            req.actor.oin
+                        ),
+                        format!(
+                            "consent {id} does not allow {} to disclose under it",
+                            req.actor.oin
+                        ),
                     )
                 });
                 continue;

@@ -114,6 +114,9 @@ pub struct ConsentRecord {
     pub givers: Vec<ConsentGiver>,
     /// Recipients covered.
     pub recipients: Vec<ConsentRecipient>,
+    /// The organisations (OINs) that may disclose under it: by default the recording one. Empty
+    /// only for consents recorded before disclosers were kept (any sender may present those).
+    pub disclosers: Vec<String>,
     /// Purposes covered.
     pub purposes: Vec<String>,
     /// Categories covered.
@@ -289,6 +292,8 @@ pub enum ReasonCode {
     ConsentExpired,
     ConsentNotYetValid,
     ConsentWrongRecipient,
+    /// The consent does not allow the sending organisation to disclose under it.
+    ConsentNotForDiscloser,
     ConsentWrongPurpose,
     ConsentCategoryNotCovered,
     ConsentNotExplicit,
@@ -333,6 +338,7 @@ impl ReasonCode {
             Self::ConsentExpired => "CONSENT_EXPIRED",
             Self::ConsentNotYetValid => "CONSENT_NOT_YET_VALID",
             Self::ConsentWrongRecipient => "CONSENT_WRONG_RECIPIENT",
+            Self::ConsentNotForDiscloser => "CONSENT_NOT_FOR_DISCLOSER",
             Self::ConsentWrongPurpose => "CONSENT_WRONG_PURPOSE",
             Self::ConsentCategoryNotCovered => "CONSENT_CATEGORY_NOT_COVERED",
             Self::ConsentNotExplicit => "CONSENT_NOT_EXPLICIT",

@@ -121,6 +121,12 @@ fn flow1_school_to_wijkteam_with_consent() {
     typo_sector.recipient.sector = "wijkteem".into();
     let mut bad_oin = school_signal();
     bad_oin.actor.oin = "123".into();
+    // A consent names who may disclose under it: the school's, presented by the school...
+    let mut own_discloser = school_signal();
+    own_discloser.basis.consents[0].disclosers = vec![SCHOOL.into()];
+    // ...not by another organisation of the same sector that learned its id.
+    let mut other_discloser = own_discloser.clone();
+    other_discloser.actor.oin = "00000001111111110091".into();
 
     run(vec![
         ("both parents in one record", school_signal(), None),
@@ -134,6 +140,12 @@ fn flow1_school_to_wijkteam_with_consent() {
             "only one of two gezag holders",
             one_parent,
             Some(ReasonCode::ConsentMissingGezagHolder),
+        ),
+        ("the school presents its own consent", own_discloser, None),
+        (
+            "another school presents the school's consent",
+            other_discloser,
+            Some(ReasonCode::ConsentNotForDiscloser),
         ),
         ("withdrawn", withdrawn, Some(ReasonCode::ConsentWithdrawn)),
         ("expired", expired, Some(ReasonCode::ConsentExpired)),

@@ -129,9 +129,10 @@ fn consent_strategy() -> impl Strategy<Value = ConsentRecord> {
         -100i64..100,
         any::<bool>(),
         any::<bool>(),
+        proptest::collection::vec(0usize..4, 0..2),
     )
         .prop_map(
-            |(givers, to, purposes, cats, shift, withdrawn, explicit)| ConsentRecord {
+            |(givers, to, purposes, cats, shift, withdrawn, explicit, disclosers)| ConsentRecord {
                 id: format!("c{shift}"),
                 givers: givers
                     .into_iter()
@@ -145,6 +146,12 @@ fn consent_strategy() -> impl Strategy<Value = ConsentRecord> {
                     })
                     .collect(),
                 recipients: vec![ConsentRecipient::Sector(SECTORS[to].into())],
+                // Empty (a consent from before disclosers were kept), or one or two organisations
+                // that may or may not be the sender.
+                disclosers: disclosers
+                    .into_iter()
+                    .map(|d| [SCHOOL, HUISARTS, WIJKTEAM, VT][d].into())
+                    .collect(),
                 purposes: purposes.into_iter().map(|p| PURPOSES[p].into()).collect(),
                 categories: cats.into_iter().map(|c| CATEGORIES[c].into()).collect(),
                 valid_from: NOW + shift * DAY - 50 * DAY,
@@ -341,6 +348,7 @@ fn aimed_request(flows: &[GenFlow], a: &Aim) -> DecisionRequest {
             })
             .collect(),
         recipients: vec![ConsentRecipient::Sector(t.into())],
+        disclosers: vec![],
         purposes: vec![if other_purpose {
             "elders".into()
         } else {

@@ -53,6 +53,7 @@ async fn record(
         explicit,
         evidence_reference: "sha256:3f1d".into(),
         acting_role: String::new(),
+        disclosers: vec![],
     })
     .await
     .unwrap()

@@ -50,10 +50,11 @@ fn fg_token(hub: &TestHub) -> String {
     hub.token("school", &c)
 }
 
-/// Both parents consent to the case parties learning of each other (recorded by the wijkteam).
+/// Both parents consent to the case parties learning of each other (recorded by the wijkteam;
+/// both parties disclose under it).
 async fn case_consent(hub: &TestHub) -> String {
     let parents = ["ouder-1", "ouder-2"];
-    let req = common::consent_request(
+    let mut req = common::consent_request(
         CHILD,
         9,
         &parents,
@@ -62,6 +63,7 @@ async fn case_consent(hub: &TestHub) -> String {
         "casusafstemming",
         &["betrokkenheid"],
     );
+    req.disclosers = req.recipients.clone();
     let mut c = hub.client("wijkteam").await;
     c.record_consent(req).await.unwrap().consent_id
 }

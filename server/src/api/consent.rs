@@ -5,8 +5,8 @@ use super::basis::{
 };
 use super::{caller, timestamp};
 use crate::domain::consent::{Capacity, Consent, ConsentTo, Giver};
-use crate::flows::Ctx;
 use crate::flows::consent::{self as flow, NamedRecipient, RecordConsent};
+use crate::flows::{Ctx, Violations};
 use signaalhub_proto::pb;
 use signaalhub_proto::pb::consent_service_server::ConsentService;
 use tonic::{Request, Response, Status};
@@ -56,6 +56,7 @@ pub fn consent_to_pb(c: &Consent) -> pb::Consent {
                 }),
             })
             .collect(),
+        discloser_oins: c.disclosers.clone(),
         purposes: c.purposes.clone(),
         categories: c.categories.clone(),
         valid_from: Some(timestamp(c.valid_from)),
@@ -110,40 +111,14 @@ impl From<pb::RecordConsentRequest> for RecordConsent {
                 format!("1 to {MAX_LIST} organisations or sectors"),
             ));
         }
-        let mut recipients = Vec::new();
-        for rc in &r.recipients {
-            use pb::consent_recipient::Recipient as R;
-            match &rc.recipient {
-                Some(R::Oin(o)) => match o.parse::<crate::ids::Oin>() {
-                    Ok(o) => recipients.push(NamedRecipient {
-                        to: ConsentTo::Oin(o.to_string()),
-                        field: "recipients.oin",
-                    }),
-                    Err(e) => bad.push(("recipients.oin", e.to_string())),
-                },
-                Some(R::Sector(s)) => match pb::Sector::try_from(*s)
-                    .ok()
-                    .and_then(super::directory::sector_from_pb)
-                {
-                    Some(s) => recipients.push(NamedRecipient {
-                        to: ConsentTo::Sector(s.to_string()),
-                        field: "recipients.sector",
-                    }),
-                    None => bad.push((
-                        "recipients.sector",
-                        "a sector that takes part in the convenant".into(),
-                    )),
-                },
-                Some(R::SectorName(s)) => recipients.push(NamedRecipient {
-                    to: ConsentTo::Sector(s.clone()),
-                    field: "recipients.sector_name",
-                }),
-                None => bad.push((
-                    "recipients",
-                    "each recipient names an oin or a sector".into(),
-                )),
-            }
+        let recipients = named(&r.recipients, "recipients", &mut bad);
+        if r.disclosers.len() > MAX_LIST {
+            bad.push((
+                "disclosers",
+                format!("at most {MAX_LIST} organisations or sectors"),
+            ));
         }
+        let disclosers = named(&r.disclosers, "disclosers", &mut bad);
         if r.evidence_reference.len() > 128 || r.evidence_reference.chars().any(char::is_control) {
             bad.push((
                 "evidence_reference",
@@ -155,6 +130,7 @@ impl From<pb::RecordConsentRequest> for RecordConsent {
             facts,
             givers,
             recipients,
+            disclosers,
             purposes: r.purposes,
             categories: r.categories,
             valid_from: r.valid_from.map(|x| x.seconds),
@@ -165,6 +141,56 @@ impl From<pb::RecordConsentRequest> for RecordConsent {
             invalid: bad,
         }
     }
+}
+
+/// Organisations or sectors named in `field` (`recipients` or `disclosers`), each with the
+/// request field it came from; what is malformed goes to `bad`.
+fn named(
+    list: &[pb::ConsentRecipient],
+    field: &'static str,
+    bad: &mut Violations,
+) -> Vec<NamedRecipient> {
+    let (oin, sector, sector_name) = match field {
+        "disclosers" => (
+            "disclosers.oin",
+            "disclosers.sector",
+            "disclosers.sector_name",
+        ),
+        _ => (
+            "recipients.oin",
+            "recipients.sector",
+            "recipients.sector_name",
+        ),
+    };
+    let mut out = Vec::new();
+    for rc in list {
+        use pb::consent_recipient::Recipient as R;
+        match &rc.recipient {
+            Some(R::Oin(o)) => match o.parse::<crate::ids::Oin>() {
+                Ok(o) => out.push(NamedRecipient {
+                    to: ConsentTo::Oin(o.to_string()),
+                    field: oin,
+                }),
+                Err(e) => bad.push((oin, e.to_string())),
+            },
+            Some(R::Sector(s)) => match pb::Sector::try_from(*s)
+                .ok()
+                .and_then(super::directory::sector_from_pb)
+            {
+                Some(s) => out.push(NamedRecipient {
+                    to: ConsentTo::Sector(s.to_string()),
+                    field: sector,
+                }),
+                None => bad.push((sector, "a sector that takes part in the convenant".into())),
+            },
+            Some(R::SectorName(s)) => out.push(NamedRecipient {
+                to: ConsentTo::Sector(s.clone()),
+                field: sector_name,
+            }),
+            None => bad.push((field, "each entry names an oin or a sector".into())),
+        }
+    }
+    out
 }
 
 #[tonic::async_trait]

@@ -86,6 +86,9 @@ pub struct Consent {
     pub withdrawn_by: Option<String>,
     /// When the consent record (and its evidence reference) is erased.
     pub retain_until: i64,
+    /// The organisations (OINs) that may disclose under it; by default the recording one.
+    /// Empty for consents recorded before disclosers were kept.
+    pub disclosers: Vec<String>,
 }
 
 impl Consent {
@@ -113,6 +116,7 @@ impl Consent {
                     ConsentTo::Sector(s) => ConsentRecipient::Sector(s.clone()),
                 })
                 .collect(),
+            disclosers: self.disclosers.clone(),
             purposes: self.purposes.clone(),
             categories: self.categories.clone(),
             valid_from: self.valid_from,

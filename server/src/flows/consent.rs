@@ -33,6 +33,8 @@ pub struct RecordConsent {
     pub givers: Vec<Giver>,
     /// To whom.
     pub recipients: Vec<NamedRecipient>,
+    /// Who may disclose under it, as named (empty: the recording organisation).
+    pub disclosers: Vec<NamedRecipient>,
     /// For which purposes.
     pub purposes: Vec<String>,
     /// Which categories.
@@ -51,13 +53,86 @@ pub struct RecordConsent {
     pub invalid: Violations,
 }
 
-/// Whether `caller`'s organisation recorded the consent or is one of its recipients.
+/// Whether `caller`'s organisation recorded the consent, may disclose under it or is one of its
+/// recipients (docs/ACCESS.md). A sector recipient (kept only by consents recorded before sectors
+/// were resolved to organisations) still concerns every organisation of that sector.
 fn concerns(c: &Consent, caller: &Caller) -> bool {
-    c.recorded_by_oin == caller.oin().as_str()
+    let me = caller.oin().as_str();
+    c.recorded_by_oin == me
+        || c.disclosers.iter().any(|d| d == me)
         || c.recipients.iter().any(|r| match r {
-            ConsentTo::Oin(o) => o == caller.oin().as_str(),
+            ConsentTo::Oin(o) => o == me,
             ConsentTo::Sector(s) => s == caller.sector().as_str(),
         })
+}
+
+/// The recipients as stored: a sector resolves to the active organisations of that sector in
+/// the recording organisation's region (so the consent names organisations, not everyone of a
+/// sector anywhere in the hub).
+fn resolve_recipients(
+    ctx: &Ctx,
+    caller: &Caller,
+    named: &[NamedRecipient],
+    bad: &mut Violations,
+) -> Vec<ConsentTo> {
+    let dir = ctx.directory.snapshot();
+    let region = dir
+        .orgs
+        .get(caller.oin())
+        .map(|e| e.org.region.clone())
+        .unwrap_or_default();
+    let mut out: Vec<ConsentTo> = Vec::new();
+    for r in named {
+        match &r.to {
+            ConsentTo::Oin(o) => {
+                let active = o
+                    .parse::<crate::ids::Oin>()
+                    .ok()
+                    .is_some_and(|o| ctx.is_active_org(&o));
+                if !active {
+                    bad.push((
+                        r.field,
+                        format!("{o} is not an active organisation in the directory"),
+                    ));
+                } else if !out.contains(&r.to) {
+                    out.push(r.to.clone());
+                }
+            }
+            // An unknown sector is reported by the caller.
+            ConsentTo::Sector(s) if !ctx.policy.is_known_sector(s) => {}
+            ConsentTo::Sector(s) => {
+                let mut oins: Vec<String> = dir
+                    .orgs
+                    .iter()
+                    .filter(|(_, e)| {
+                        e.org.status == crate::domain::directory::OrgStatus::Active
+                            && e.org.sector.to_string() == *s
+                            && e.org.region == region
+                    })
+                    .map(|(o, _)| o.to_string())
+                    .collect();
+                oins.sort();
+                if oins.is_empty() {
+                    bad.push((
+                        r.field,
+                        format!(
+                            "no active {} organisation in your region ({:?}) in the directory: \
+                             name the organisation by its OIN",
+                            echo(s),
+                            echo(&region)
+                        ),
+                    ));
+                }
+                for o in oins {
+                    let to = ConsentTo::Oin(o);
+                    if !out.contains(&to) {
+                        out.push(to);
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 /// `RecordConsent`: stores the consent with its `consent_recorded` entry.
@@ -66,19 +141,30 @@ pub async fn record(ctx: &Ctx, caller: &Caller, cmd: RecordConsent) -> FlowResul
     ctx.require_convenant_role(caller, &role)?;
     let p = &ctx.policy;
     let mut bad = cmd.invalid;
-    for r in &cmd.recipients {
+    for r in cmd.recipients.iter().chain(&cmd.disclosers) {
         if let ConsentTo::Sector(s) = &r.to
             && !p.is_known_sector(s)
         {
             bad.push((
                 r.field,
-                if r.field == "recipients.sector" {
+                if r.field.ends_with(".sector") {
                     "a sector that takes part in the convenant".into()
                 } else {
                     format!("{:?} is not a sector of the convenant", echo(s))
                 },
             ));
         }
+    }
+    let recipients = resolve_recipients(ctx, caller, &cmd.recipients, &mut bad);
+    let mut disclosers: Vec<String> = resolve_recipients(ctx, caller, &cmd.disclosers, &mut bad)
+        .into_iter()
+        .filter_map(|d| match d {
+            ConsentTo::Oin(o) => Some(o),
+            ConsentTo::Sector(_) => None,
+        })
+        .collect();
+    if disclosers.is_empty() {
+        disclosers.push(caller.oin().to_string());
     }
     check_list(
         "purposes",
@@ -132,7 +218,8 @@ pub async fn record(ctx: &Ctx, caller: &Caller, cmd: RecordConsent) -> FlowResul
         recorded_by_oin: caller.oin().to_string(),
         recorded_by: caller.professional.id.clone(),
         givers: cmd.givers,
-        recipients: cmd.recipients.into_iter().map(|r| r.to).collect(),
+        recipients,
+        disclosers,
         purposes: cmd.purposes,
         categories: cmd.categories,
         valid_from,

@@ -5,7 +5,7 @@ use crate::ids::SubjectPseudonym;
 use crate::ledger::PendingEntry;
 use sqlx::Row;
 
-pub(super) const COLUMNS: &str = "consent_id, subject, recorded_by_oin, recorded_by, givers, recipients, purposes, categories, valid_from, valid_until, explicit_consent, evidence_reference, subject_facts, recorded_at, withdrawn_at, withdrawn_by, retain_until";
+pub(super) const COLUMNS: &str = "consent_id, subject, recorded_by_oin, recorded_by, givers, recipients, purposes, categories, valid_from, valid_until, explicit_consent, evidence_reference, subject_facts, recorded_at, withdrawn_at, withdrawn_by, retain_until, disclosers";
 
 macro_rules! consent_from_row {
     ($r:expr) => {{
@@ -30,6 +30,7 @@ macro_rules! consent_from_row {
             withdrawn_at: r.try_get(14)?,
             withdrawn_by: r.try_get(15)?,
             retain_until: r.try_get(16)?,
+            disclosers: parse(&r.try_get::<String, _>(17)?, "consents.disclosers")?,
         }
     }};
 }
@@ -53,7 +54,7 @@ impl Store {
     pub async fn insert_consent(&self, c: &Consent, entry: &PendingEntry) -> StoreResult<()> {
         on_writer!(self, p => {
             let mut tx = p.begin().await?;
-            sqlx::query(&format!("INSERT INTO consents ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"))
+            sqlx::query(&format!("INSERT INTO consents ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"))
                 .bind(&c.id)
                 .bind(c.subject.as_str())
                 .bind(&c.recorded_by_oin)
@@ -71,6 +72,7 @@ impl Store {
                 .bind(c.withdrawn_at)
                 .bind(&c.withdrawn_by)
                 .bind(c.retain_until)
+                .bind(json(&c.disclosers))
                 .execute(&mut *tx)
                 .await?;
             super::sequence_log(&mut tx, std::slice::from_ref(entry)).await?;

@@ -6,7 +6,7 @@ use signaalhub_client::signaalhub_proto::pb;
 use signaalhub_client::{ClientError, HubClient};
 
 /// Both parents consent to the case parties (by sector) learning of each other and sharing the
-/// safety plan, about `bsn` (9 years old).
+/// safety plan, about `bsn` (9 years old): the parties are its recipients and its disclosers.
 pub async fn case_consent(hub: &TestHub, recorder: &str, bsn: &str) -> String {
     let sectors = [
         pb::Sector::Wijkteam,
@@ -15,7 +15,7 @@ pub async fn case_consent(hub: &TestHub, recorder: &str, bsn: &str) -> String {
         pb::Sector::VeiligThuis,
     ];
     let parents = ["ouder-1", "ouder-2"];
-    let req = consent_request(
+    let mut req = consent_request(
         bsn,
         9,
         &parents,
@@ -24,6 +24,7 @@ pub async fn case_consent(hub: &TestHub, recorder: &str, bsn: &str) -> String {
         "casusafstemming",
         &["betrokkenheid", "veiligheidsafspraken"],
     );
+    req.disclosers = req.recipients.clone();
     let mut c = hub.client(recorder).await;
     c.record_consent(req).await.unwrap().consent_id
 }

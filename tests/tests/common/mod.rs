@@ -11,6 +11,7 @@ use signaalhub_server::auth::directory::DirectoryCache;
 use signaalhub_server::config::Config;
 use signaalhub_server::devkit::{self, DevCa, DevOrg, Subject};
 use signaalhub_server::domain::directory::{KeyUsage, OrgKey, OrgStatus, Organization};
+use signaalhub_server::ids::Oin;
 use signaalhub_server::store::Store;
 use signaalhub_server::store::testing::{self, TestDb};
 use std::collections::HashMap;
@@ -42,6 +43,65 @@ pub struct TestHub {
     task: Option<tokio::task::JoinHandle<Result<(), signaalhub_server::StartError>>>,
     _db: TestDb,
     _dir: tempfile::TempDir,
+}
+
+/// Registers `info` in the directory of `store` (active, with its token, signing and encryption
+/// keys) and issues its certificate from `ca`.
+async fn register_org(store: &Store, ca: &DevCa, info: DevOrg) -> TestOrg {
+    let (cert_pem, key_pem) = ca
+        .issue(
+            &Subject {
+                common_name: info.name.clone(),
+                serial_numbers: vec![info.oin.clone()],
+            },
+            &[],
+        )
+        .unwrap();
+    let (token_pkcs8, token_pub) = devkit::ed25519_keypair().unwrap();
+    let (signing_pkcs8, sig_pub) = devkit::ed25519_keypair().unwrap();
+    let (enc_secret, enc_pub) = devkit::x25519_keypair().unwrap();
+    store
+        .add_organization(&Organization {
+            oin: info.oin.parse().unwrap(),
+            name: info.name.clone(),
+            sector: info.sector.parse().unwrap(),
+            region: info.region.clone(),
+            expertise: info.expertise.clone(),
+            contact_point: info.contact_point.clone(),
+            status: OrgStatus::Active,
+            token_issuer: info.token_issuer.clone(),
+        })
+        .await
+        .unwrap();
+    for (usage, kid, public_key) in [
+        (KeyUsage::Token, &info.token_key_id, token_pub),
+        (KeyUsage::Signing, &info.signing_key_id, sig_pub),
+        (
+            KeyUsage::Encryption,
+            &info.encryption_key_id,
+            enc_pub.to_vec(),
+        ),
+    ] {
+        store
+            .add_key(&OrgKey {
+                oin: info.oin.parse().unwrap(),
+                usage,
+                key_id: kid.clone(),
+                public_key,
+                created_at: 0,
+                retired_at: None,
+            })
+            .await
+            .unwrap();
+    }
+    TestOrg {
+        info,
+        cert_pem,
+        key_pem,
+        token_pkcs8,
+        signing_pkcs8,
+        enc_secret,
+    }
 }
 
 /// A consent of the parents with gezag `gezag` of the `age`-year-old `bsn`, given by `givers`,
@@ -207,63 +267,8 @@ integrate_ms = 100
 
         let mut orgs = HashMap::new();
         for info in devkit::sample_orgs() {
-            let (cert_pem, key_pem) = ca
-                .issue(
-                    &Subject {
-                        common_name: info.name.clone(),
-                        serial_numbers: vec![info.oin.clone()],
-                    },
-                    &[],
-                )
-                .unwrap();
-            let (token_pkcs8, token_pub) = devkit::ed25519_keypair().unwrap();
-            let (signing_pkcs8, sig_pub) = devkit::ed25519_keypair().unwrap();
-            let (enc_secret, enc_pub) = devkit::x25519_keypair().unwrap();
-            db.store
-                .add_organization(&Organization {
-                    oin: info.oin.parse().unwrap(),
-                    name: info.name.clone(),
-                    sector: info.sector.parse().unwrap(),
-                    region: info.region.clone(),
-                    expertise: info.expertise.clone(),
-                    contact_point: info.contact_point.clone(),
-                    status: OrgStatus::Active,
-                    token_issuer: info.token_issuer.clone(),
-                })
-                .await
-                .unwrap();
-            for (usage, kid, public_key) in [
-                (KeyUsage::Token, &info.token_key_id, token_pub),
-                (KeyUsage::Signing, &info.signing_key_id, sig_pub),
-                (
-                    KeyUsage::Encryption,
-                    &info.encryption_key_id,
-                    enc_pub.to_vec(),
-                ),
-            ] {
-                db.store
-                    .add_key(&OrgKey {
-                        oin: info.oin.parse().unwrap(),
-                        usage,
-                        key_id: kid.clone(),
-                        public_key,
-                        created_at: 0,
-                        retired_at: None,
-                    })
-                    .await
-                    .unwrap();
-            }
-            orgs.insert(
-                info.sector.clone(),
-                TestOrg {
-                    info,
-                    cert_pem,
-                    key_pem,
-                    token_pkcs8,
-                    signing_pkcs8,
-                    enc_secret,
-                },
-            );
+            let org = register_org(&db.store, &ca, info).await;
+            orgs.insert(org.info.sector.clone(), org);
         }
 
         let hub = signaalhub_server::Hub::build(config.clone()).await.unwrap();
@@ -289,6 +294,35 @@ integrate_ms = 100
             _db: db,
             _dir: dir,
         }
+    }
+
+    /// Adds an organisation of `sector` as `key` (e.g. `wijkteam-utrecht`), like the sample one of
+    /// that sector but with `oin`, `region` and its own keys and certificate, and waits until the
+    /// hub's directory knows it. `client(key)` then acts as its professional.
+    pub async fn add_org(&mut self, key: &str, sector: &str, oin: &str, region: &str) {
+        let mut info = self.org(sector).info.clone();
+        info.oin = oin.into();
+        info.region = region.into();
+        info.name = format!("{} ({region})", info.name);
+        info.token_issuer = format!("https://idp.{key}.example");
+        info.professional = format!("dev-{key}");
+        let org = register_org(&self._db.store, &self.ca, info).await;
+        self.orgs.insert(key.into(), org);
+        let oin: Oin = oin.parse().unwrap();
+        for _ in 0..100 {
+            // Organisation and keys are separate writes: wait for both.
+            if self
+                .directory
+                .snapshot()
+                .orgs
+                .get(&oin)
+                .is_some_and(|e| e.envelope_keys.len() == 2 && !e.token_keys.is_empty())
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the directory did not pick up {key}");
     }
 
     /// The fresh database itself, not through the hub's configured URL (which may be a proxy).
