@@ -108,13 +108,21 @@ async fn two_organisations_match_and_both_are_told() {
         // Registering again is idempotent and tells nobody anything new.
         let again = register(&hub, "wijkteam", CHILD, &[], Some(&consent)).await;
         assert!(again.already_registered);
-        assert_eq!(
-            again.involvement.unwrap().involvement_id,
-            first.involvement.unwrap().involvement_id
-        );
+        let id = first.involvement.unwrap().involvement_id;
+        assert_eq!(again.involvement.unwrap().involvement_id, id);
         no_note(&mut wn).await;
-        // Logged: one disclosure per party told, consent-based, about the child.
+        // Both registrations' entries name the involvement actually stored.
         let entries = log(&hub).await;
+        let wijkteam_oin = hub.org("wijkteam").info.oin.clone();
+        let registered: Vec<_> = events(&entries, Event::InvolvementRegistered)
+            .into_iter()
+            .filter(|e| e.actor_oin == wijkteam_oin)
+            .collect();
+        assert_eq!(registered.len(), 2, "{b}");
+        for e in &registered {
+            assert_eq!(e.reference.as_deref(), Some(id.as_str()), "{b}");
+        }
+        // Logged: one disclosure per party told, consent-based, about the child.
         let matched = events(&entries, Event::InvolvementMatched);
         assert_eq!(matched.len(), 2, "{b}");
         for e in &matched {

@@ -315,8 +315,39 @@ async fn check_basis_reads_recipient_involved_from_the_register() {
             .end_involvement(&reg.involvement.unwrap().involvement_id)
             .await
             .unwrap();
-        let d = gi.check_basis(request).await.unwrap();
+        let d = gi.check_basis(request.clone()).await.unwrap();
         assert_eq!(d.outcome, pb::Outcome::Deny as i32, "{b}");
+        // Each of these three answers depended on the register: each consultation is logged,
+        // naming the GI, the wijkteam and whether it was involved (docs/ACCESS.md).
+        let checked = |log: &[(u64, LogEntry)]| -> Vec<bool> {
+            log.iter()
+                .filter(|(_, e)| e.event == Event::InvolvementChecked)
+                .map(|(_, e)| {
+                    assert_eq!(e.actor_oin, hub.org("jeugdbescherming").info.oin);
+                    assert_eq!(
+                        e.recipient_oin.as_deref(),
+                        Some(hub.org("wijkteam").info.oin.as_str())
+                    );
+                    e.checks.relationship
+                })
+                .collect()
+        };
+        let log = common::log_entries(&hub.store).await;
+        assert_eq!(checked(&log), [false, true, false], "{b}");
+        // An answer that does not depend on the register (the maatregel reference is missing)
+        // consults it not, and logs nothing.
+        let mut no_evidence = request;
+        no_evidence.basis = Some(pb::Basis {
+            legal: Some(pb::LegalBasis {
+                basis: "jeugdwet_informatie".into(),
+                evidence: Some(pb::Evidence::default()),
+            }),
+            consent_ids: vec![],
+        });
+        let d = gi.check_basis(no_evidence).await.unwrap();
+        assert_eq!(d.outcome, pb::Outcome::Deny as i32, "{b}");
+        let log = common::log_entries(&hub.store).await;
+        assert_eq!(checked(&log).len(), 3, "{b}");
         hub.stop().await;
     }
 }

@@ -364,15 +364,22 @@ async fn sender_withdraws_before_delivery() {
         .send_signal(school_signal(&hub, "sig-r", basis).await)
         .await
         .unwrap();
+    let mut wijkteam = hub.client("wijkteam").await;
+    let school_oin = hub.org("school").info.oin.clone();
+    // Before delivery the intended recipient learns nothing of it, not even that it exists...
+    let e = wijkteam.get_signal(&school_oin, "sig-r").await.unwrap_err();
+    assert_eq!(e.code(), Code::NotFound, "{e}");
     let w = school.withdraw_signal("sig-r").await.unwrap();
     assert_eq!(w.deliveries[0].state, pb::DeliveryState::Withdrawn as i32);
-    let mut wijkteam = hub.client("wijkteam").await;
     let mut inbox = wijkteam.stream_inbox(0).await.unwrap();
     assert!(
         tokio::time::timeout(Duration::from_millis(700), inbox.next())
             .await
             .is_err()
     );
+    // ...nor after it was withdrawn: a recipient sees only what was delivered to it.
+    let e = wijkteam.get_signal(&school_oin, "sig-r").await.unwrap_err();
+    assert_eq!(e.code(), Code::NotFound, "{e}");
     hub.stop().await;
 }
 

@@ -9,6 +9,7 @@ use crate::domain::basis::Basis;
 use crate::domain::consent::{Consent, Facts};
 use crate::domain::directory::OrgStatus;
 use crate::ids::{Bsn, Oin, SubjectKey};
+use crate::ledger::{EntryOutcome, Event};
 use signaalhub_policy as policy;
 
 /// Most gezag holders / givers / recipients / purposes / categories / ids in one request.
@@ -238,12 +239,11 @@ pub async fn check_basis<'c>(
         ));
     };
     let t = now();
-    let recipient_involved = recipient_involved(ctx, &recipient.oin, &subject, t).await?;
     let mine = consents_about(&cmd.ask.basis, &consents, &subject);
-    Ok(ctx.decide(&Question {
+    let question = |recipient_involved: bool| Question {
         actor: Party::new(caller.oin().as_str(), caller.sector().as_str()),
         role: &role,
-        recipient,
+        recipient: recipient.clone(),
         purpose: &cmd.ask.purpose,
         categories: &cmd.ask.categories,
         facts: &cmd.ask.facts,
@@ -253,5 +253,30 @@ pub async fn check_basis<'c>(
         received_for: cmd.ask.received_for.as_deref(),
         inform_exemption: cmd.ask.inform_exemption.as_deref(),
         now: t,
-    }))
+    };
+    // The involvement register is consulted only when the answer depends on it, and then the
+    // consultation is logged: CheckBasis is no unlogged oracle for who is involved with whom.
+    let without = ctx.decide(&question(false));
+    if without.is_allowed() || !ctx.decide(&question(true)).is_allowed() {
+        return Ok(without);
+    }
+    let involved = recipient_involved(ctx, &recipient.oin, &subject, t).await?;
+    let mut e = ctx
+        .entry(
+            caller,
+            &role,
+            Event::InvolvementChecked,
+            EntryOutcome::Disclosed,
+        )
+        .subjects([subject.as_str()])
+        .recipient(recipient.oin.as_str())
+        .about(cmd.ask.purpose.clone(), cmd.ask.categories.iter().cloned())
+        .basis_strings(cmd.ask.basis.log_strings());
+    e.entry.checks.relationship = involved;
+    ctx.store.append_log(std::slice::from_ref(&e)).await?;
+    Ok(if involved {
+        ctx.decide(&question(true))
+    } else {
+        without
+    })
 }

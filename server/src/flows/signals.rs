@@ -391,8 +391,9 @@ pub struct SignalView {
     pub envelope: Option<Vec<u8>>,
 }
 
-/// `GetSignal`: the sender sees its signal's deliveries; a recipient its own delivery and, once
-/// delivered, the envelope again (a read of personal data: logged first, fail closed).
+/// `GetSignal`: the sender sees its signal's deliveries; a recipient, once the signal was
+/// delivered to it, its own delivery and the envelope again (a read of personal data: logged
+/// first, fail closed). Anyone else, and an intended recipient before delivery: `NOT_FOUND`.
 pub async fn get(
     ctx: &Ctx,
     caller: &Caller,
@@ -420,16 +421,22 @@ pub async fn get(
             envelope: None,
         });
     }
-    let mine: Vec<Delivery> = ds.into_iter().filter(|d| d.recipient_oin == me).collect();
+    // A recipient learns of a signal only once it was delivered to it: not while the delivery
+    // waits for its re-decision, nor when it was withheld or withdrawn before (docs/ACCESS.md).
+    let mine: Vec<Delivery> = ds
+        .into_iter()
+        .filter(|d| {
+            d.recipient_oin == me
+                && matches!(
+                    d.state,
+                    DeliveryState::Delivered | DeliveryState::Acknowledged
+                )
+        })
+        .collect();
     if mine.is_empty() {
         return Err(not_found());
     }
-    let delivered = mine.iter().any(|d| {
-        matches!(
-            d.state,
-            DeliveryState::Delivered | DeliveryState::Acknowledged
-        )
-    }) && s.envelope.is_some();
+    let delivered = s.envelope.is_some();
     if delivered {
         let e = ctx
             .read_entry(caller, Event::SignalRead)

@@ -97,6 +97,9 @@ pub enum Event {
     SafetyPlanRead,
     /// A party confirmed safety plan agreements (one entry per party told).
     SafetyPlanConfirmed,
+    /// `CheckBasis` consulted the involvement register because its answer depended on whether
+    /// the recipient is involved with the person (`checks.relationship`: it is).
+    InvolvementChecked,
     /// A privacy officer listed the entries one professional of its organisation acted in (the
     /// per-user audit of NEN 7513); `reference` is the professional's keyed pseudonym.
     ProfessionalAudit,

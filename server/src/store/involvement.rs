@@ -385,7 +385,10 @@ impl Store {
                 }
             }
             group.insert(0, me.clone());
-            let mut items: Vec<(PendingEntry, Option<Notification>)> = vec![(entry.clone(), None)];
+            // The entry names the involvement actually stored: the existing one on a re-registration.
+            let mut own = entry.clone();
+            own.entry.reference = Some(id.clone());
+            let mut items: Vec<(PendingEntry, Option<Notification>)> = vec![(own, None)];
             // New visibilities: ordered pairs of different organisations not yet in one case.
             let shared = |a: &Involvement, b: &Involvement| a.case_id.is_some() && a.case_id == b.case_id;
             let mut pairs: Vec<(usize, usize)> = Vec::new();
