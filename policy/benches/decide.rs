@@ -48,6 +48,7 @@ fn school_request() -> DecisionRequest {
                 ],
                 recipients: vec![ConsentRecipient::Sector("wijkteam".into())],
                 disclosers: vec![],
+                facts: None,
                 purposes: vec!["vroegtijdige_ondersteuning".into()],
                 categories: vec!["zorgen_thuissituatie".into()],
                 valid_from: NOW - 86_400,

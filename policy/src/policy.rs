@@ -15,6 +15,7 @@ use crate::names::{Names, same};
 use crate::request::{
     Afwegingskader, AgeBand, ClientInformed, ConsentRecipient, ConsentSet, Decision,
     DecisionRequest, GiverCapacity, LegalBasisRecord, Obligation, Outcome, Reason, ReasonCode,
+    SubjectFacts,
 };
 
 /// FNV-1a hasher for the interning maps. The maps are built from the convenant (trusted) and only
@@ -175,6 +176,31 @@ struct Ctx<'r> {
     to: u16,
     purpose: u16,
     cats: Cats,
+}
+
+/// The facts about the subject that the consent rules judge: those recorded with the first
+/// presented consent that has any (each consent is about one subject, so these are that
+/// subject's), else those stated at sending. `Err(recorded)` when the statement contradicts them.
+fn judged_subject(req: &DecisionRequest) -> Result<&SubjectFacts, &SubjectFacts> {
+    match req.basis.consents.iter().find_map(|c| c.facts.as_ref()) {
+        None => Ok(&req.subject),
+        Some(recorded) if req.subject.is_stated() && req.subject.contradicts(recorded) => {
+            Err(recorded)
+        }
+        Some(recorded) => Ok(recorded),
+    }
+}
+
+/// Recorded facts in a reason: the age band and how many holders of gezag.
+fn facts_text(f: &SubjectFacts) -> String {
+    let band = match f.age.band() {
+        Some(AgeBand::Under12) => "under_12",
+        Some(AgeBand::From12To15) => "12_to_15",
+        Some(AgeBand::From16To17) => "16_to_17",
+        Some(AgeBand::Adult) => "adult",
+        None => "age unknown",
+    };
+    format!("{band}, {} gezag", f.gezag_holders.len())
 }
 
 fn reason(code: ReasonCode, rule: impl Into<String>, nl: String, en: String) -> Reason {
@@ -742,7 +768,8 @@ impl Policy {
     /// Do the consent records hold for every category (`check_consents` without reasons)? The
     /// bit set of the records relied on (first 64 records), or `None`.
     fn consents_hold(&self, cb: &CBasis, req: &DecisionRequest, cats: Cats) -> Option<u64> {
-        let band = req.subject.age.band()?;
+        let subject = judged_subject(req).ok()?;
+        let band = subject.age.band()?;
         let now = req.now;
         let consents = req.basis.consents.get(..req.basis.consents.len().min(64))?;
         let (to_oin, to_sector) = (
@@ -774,7 +801,7 @@ impl Policy {
         if usable == 0 {
             return None;
         }
-        let holders = &req.subject.gezag_holders;
+        let holders = &subject.gezag_holders;
         let needs_parent = matches!(band, AgeBand::Under12 | AgeBand::From12To15);
         if needs_parent && holders.is_empty() {
             return None;
@@ -1611,7 +1638,25 @@ impl Policy {
         ctx: &Ctx<'_>,
         out: &mut Why,
     ) -> ConsentSet {
-        let band = match req.subject.age.band() {
+        let subject = match judged_subject(req) {
+            Ok(s) => s,
+            Err(recorded) => {
+                out.push(|| reason(
+                    ReasonCode::FactsContradictConsent,
+                    "floor:consent-minors",
+                    format!(
+                        "de leeftijd of de gezaghebbenden die bij verzending zijn opgegeven wijken af van wat bij de toestemming is vastgelegd ({}); laat ze weg of leg een nieuwe toestemming vast",
+                        facts_text(recorded)
+                    ),
+                    format!(
+                        "the age or holders of gezag stated at sending contradict those recorded with the consent ({}); leave them out or record a new consent",
+                        facts_text(recorded)
+                    ),
+                ));
+                return ConsentSet::EMPTY;
+            }
+        };
+        let band = match subject.age.band() {
             Some(b) => b,
             None => {
                 out.push(|| reason(
@@ -1718,7 +1763,7 @@ impl Policy {
             usable |= 1u64 << ri;
         }
         let all_gezag = self.convenant.consent_requires_all_gezag_holders;
-        let holders = &req.subject.gezag_holders;
+        let holders = &subject.gezag_holders;
         for (ci, cname) in self.category_names.iter().enumerate() {
             if ctx.cats & (1u128 << ci) == 0 {
                 continue;

@@ -68,6 +68,29 @@ impl Age {
     }
 }
 
+impl SubjectFacts {
+    /// Whether the sender stated anything.
+    pub fn is_stated(&self) -> bool {
+        self.age != Age::Unknown || !self.gezag_holders.is_empty()
+    }
+
+    /// Whether `self` (stated at sending) contradicts `recorded` (with a consent): another age
+    /// band, or another set of holders of gezag, where both say something.
+    pub fn contradicts(&self, recorded: &SubjectFacts) -> bool {
+        let band = matches!((self.age.band(), recorded.age.band()), (Some(a), Some(b)) if a != b);
+        let holders = !self.gezag_holders.is_empty() && !recorded.gezag_holders.is_empty() && {
+            let mut a: Vec<&String> = self.gezag_holders.iter().collect();
+            let mut b: Vec<&String> = recorded.gezag_holders.iter().collect();
+            a.sort();
+            a.dedup();
+            b.sort();
+            b.dedup();
+            a != b
+        };
+        band || holders
+    }
+}
+
 /// Facts about the person the data is about.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct SubjectFacts {
@@ -114,6 +137,10 @@ pub struct ConsentRecord {
     pub givers: Vec<ConsentGiver>,
     /// Recipients covered.
     pub recipients: Vec<ConsentRecipient>,
+    /// The facts about the subject recorded with the consent (age, holders of gezag): when
+    /// present, these are what the floor judges the consent against, not the sender's statement
+    /// at sending; a statement that contradicts them is refused (`FACTS_CONTRADICT_CONSENT`).
+    pub facts: Option<SubjectFacts>,
     /// The organisations (OINs) that may disclose under it: by default the recording one. Empty
     /// only for consents recorded before disclosers were kept (any sender may present those).
     pub disclosers: Vec<String>,
@@ -294,6 +321,9 @@ pub enum ReasonCode {
     ConsentWrongRecipient,
     /// The consent does not allow the sending organisation to disclose under it.
     ConsentNotForDiscloser,
+    /// The facts stated at sending (age, holders of gezag) contradict those recorded with the
+    /// consent.
+    FactsContradictConsent,
     ConsentWrongPurpose,
     ConsentCategoryNotCovered,
     ConsentNotExplicit,
@@ -339,6 +369,7 @@ impl ReasonCode {
             Self::ConsentNotYetValid => "CONSENT_NOT_YET_VALID",
             Self::ConsentWrongRecipient => "CONSENT_WRONG_RECIPIENT",
             Self::ConsentNotForDiscloser => "CONSENT_NOT_FOR_DISCLOSER",
+            Self::FactsContradictConsent => "FACTS_CONTRADICT_CONSENT",
             Self::ConsentWrongPurpose => "CONSENT_WRONG_PURPOSE",
             Self::ConsentCategoryNotCovered => "CONSENT_CATEGORY_NOT_COVERED",
             Self::ConsentNotExplicit => "CONSENT_NOT_EXPLICIT",

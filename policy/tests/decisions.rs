@@ -102,6 +102,28 @@ fn flow1_school_to_wijkteam_with_consent() {
     }];
     let mut pupil16_alone = child14_alone.clone();
     pupil16_alone.subject.age = Age::Years(16);
+    // Facts recorded with the consent are what the floor judges: a 15-year-old's lone consent
+    // does not pass because the sender says 16...
+    let mut recorded15 = child14_alone.clone();
+    recorded15.basis.consents[0].facts = Some(SubjectFacts {
+        age: Age::Years(15),
+        gezag_holders: vec!["ouder-1".into(), "ouder-2".into()],
+    });
+    let mut claims16 = recorded15.clone();
+    claims16.subject.age = Age::Years(16);
+    // ...nor when the sender says nothing (judged as recorded: 15 needs the parents)...
+    let mut claims_nothing = recorded15.clone();
+    claims_nothing.subject = SubjectFacts {
+        age: Age::Unknown,
+        gezag_holders: vec![],
+    };
+    // ...and two recorded holders of gezag are not one because the sender says so.
+    let mut two_recorded = school_signal();
+    two_recorded.basis.consents[0].facts = Some(two_recorded.subject.clone());
+    let mut claims_one_holder = two_recorded.clone();
+    claims_one_holder.subject.gezag_holders = vec!["ouder-1".into()];
+    let mut recorded_facts_agree = two_recorded.clone();
+    recorded_facts_agree.subject.age = Age::Band(AgeBand::Under12);
     let mut pupil16_parents_only = school_signal();
     pupil16_parents_only.subject.age = Age::Band(AgeBand::From16To17);
     let mut age_unknown = school_signal();
@@ -136,6 +158,26 @@ fn flow1_school_to_wijkteam_with_consent() {
             None,
         ),
         ("16-year-old consents alone", pupil16_alone, None),
+        (
+            "recorded 15, the sender says 16",
+            claims16,
+            Some(ReasonCode::FactsContradictConsent),
+        ),
+        (
+            "recorded 15, the sender says nothing",
+            claims_nothing,
+            Some(ReasonCode::ConsentMissingGezagHolder),
+        ),
+        (
+            "two holders recorded, the sender says one",
+            claims_one_holder,
+            Some(ReasonCode::FactsContradictConsent),
+        ),
+        (
+            "the sender agrees with the record",
+            recorded_facts_agree,
+            None,
+        ),
         (
             "only one of two gezag holders",
             one_parent,

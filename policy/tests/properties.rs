@@ -130,34 +130,45 @@ fn consent_strategy() -> impl Strategy<Value = ConsentRecord> {
         any::<bool>(),
         any::<bool>(),
         proptest::collection::vec(0usize..4, 0..2),
+        proptest::option::of((0u8..20, 1usize..3)),
     )
         .prop_map(
-            |(givers, to, purposes, cats, shift, withdrawn, explicit, disclosers)| ConsentRecord {
-                id: format!("c{shift}"),
-                givers: givers
-                    .into_iter()
-                    .map(|(p, subject)| ConsentGiver {
-                        person: ["ouder-1", "ouder-2", "kind", "buur"][p].into(),
-                        capacity: if subject {
-                            GiverCapacity::Subject
-                        } else {
-                            GiverCapacity::GezagHolder
-                        },
-                    })
-                    .collect(),
-                recipients: vec![ConsentRecipient::Sector(SECTORS[to].into())],
-                // Empty (a consent from before disclosers were kept), or one or two organisations
-                // that may or may not be the sender.
-                disclosers: disclosers
-                    .into_iter()
-                    .map(|d| [SCHOOL, HUISARTS, WIJKTEAM, VT][d].into())
-                    .collect(),
-                purposes: purposes.into_iter().map(|p| PURPOSES[p].into()).collect(),
-                categories: cats.into_iter().map(|c| CATEGORIES[c].into()).collect(),
-                valid_from: NOW + shift * DAY - 50 * DAY,
-                valid_until: NOW + shift * DAY + 50 * DAY,
-                withdrawn,
-                explicit,
+            |(givers, to, purposes, cats, shift, withdrawn, explicit, disclosers, facts)| {
+                ConsentRecord {
+                    id: format!("c{shift}"),
+                    givers: givers
+                        .into_iter()
+                        .map(|(p, subject)| ConsentGiver {
+                            person: ["ouder-1", "ouder-2", "kind", "buur"][p].into(),
+                            capacity: if subject {
+                                GiverCapacity::Subject
+                            } else {
+                                GiverCapacity::GezagHolder
+                            },
+                        })
+                        .collect(),
+                    recipients: vec![ConsentRecipient::Sector(SECTORS[to].into())],
+                    // Empty (a consent from before disclosers were kept), or one or two organisations
+                    // that may or may not be the sender.
+                    disclosers: disclosers
+                        .into_iter()
+                        .map(|d| [SCHOOL, HUISARTS, WIJKTEAM, VT][d].into())
+                        .collect(),
+                    // Facts recorded with the consent, agreeing with the request or not.
+                    facts: facts.map(|(age, holders)| SubjectFacts {
+                        age: Age::Years(age),
+                        gezag_holders: ["ouder-1", "ouder-2"][..holders]
+                            .iter()
+                            .map(|h| h.to_string())
+                            .collect(),
+                    }),
+                    purposes: purposes.into_iter().map(|p| PURPOSES[p].into()).collect(),
+                    categories: cats.into_iter().map(|c| CATEGORIES[c].into()).collect(),
+                    valid_from: NOW + shift * DAY - 50 * DAY,
+                    valid_until: NOW + shift * DAY + 50 * DAY,
+                    withdrawn,
+                    explicit,
+                }
             },
         )
 }
@@ -349,6 +360,7 @@ fn aimed_request(flows: &[GenFlow], a: &Aim) -> DecisionRequest {
             .collect(),
         recipients: vec![ConsentRecipient::Sector(t.into())],
         disclosers: vec![],
+        facts: None,
         purposes: vec![if other_purpose {
             "elders".into()
         } else {

@@ -78,6 +78,7 @@ pub fn consent(
             .collect(),
         recipients: vec![to],
         disclosers: vec![],
+        facts: None,
         purposes: vec![purpose.into()],
         categories: cats.iter().map(|c| c.to_string()).collect(),
         valid_from: NOW - 30 * DAY,

@@ -43,6 +43,23 @@ pub struct Facts {
 }
 
 impl Facts {
+    /// As the policy crate sees them.
+    pub fn to_policy(&self) -> signaalhub_policy::SubjectFacts {
+        use signaalhub_policy::{Age, AgeBand};
+        let age = match (self.age_years, self.age_band.as_deref()) {
+            (Some(y), _) => Age::Years(y),
+            (None, Some("under_12")) => Age::Band(AgeBand::Under12),
+            (None, Some("12_to_15")) => Age::Band(AgeBand::From12To15),
+            (None, Some("16_to_17")) => Age::Band(AgeBand::From16To17),
+            (None, Some("adult")) => Age::Band(AgeBand::Adult),
+            _ => Age::Unknown,
+        };
+        signaalhub_policy::SubjectFacts {
+            age,
+            gezag_holders: self.gezag_holders.clone(),
+        }
+    }
+
     /// Whether nothing is stated.
     pub fn is_empty(&self) -> bool {
         self.age_years.is_none() && self.age_band.is_none() && self.gezag_holders.is_empty()
@@ -117,6 +134,7 @@ impl Consent {
                 })
                 .collect(),
             disclosers: self.disclosers.clone(),
+            facts: (!self.facts.is_empty()).then(|| self.facts.to_policy()),
             purposes: self.purposes.clone(),
             categories: self.categories.clone(),
             valid_from: self.valid_from,

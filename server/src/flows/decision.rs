@@ -96,7 +96,6 @@ impl Ctx {
 
     /// The policy question for `q`: the one place a `DecisionRequest` is built.
     pub fn request(&self, q: &Question<'_>) -> policy::DecisionRequest {
-        let facts = effective_facts(q.facts, q.consents.first().copied());
         policy::DecisionRequest {
             actor: policy::Actor {
                 oin: q.actor.oin.clone(),
@@ -109,7 +108,7 @@ impl Ctx {
             },
             purpose: q.purpose.to_owned(),
             categories: q.categories.to_vec(),
-            subject: facts_to_policy(&facts),
+            subject: q.facts.to_policy(),
             basis: policy::PresentedBasis {
                 legal: q.basis.legal.clone(),
                 consents: q.consents.iter().map(|c| c.to_policy(q.now)).collect(),
@@ -144,32 +143,5 @@ impl Ctx {
             last = Some(d);
         }
         last.unwrap_or_else(|| self.policy.decide(&policy::DecisionRequest::default()))
-    }
-}
-
-/// The facts a decision uses: those presented, or when none were, those recorded with the
-/// first consent presented.
-pub fn effective_facts(given: &Facts, first_consent: Option<&Consent>) -> Facts {
-    if given.is_empty()
-        && let Some(c) = first_consent
-    {
-        return c.facts.clone();
-    }
-    given.clone()
-}
-
-/// Facts as the policy crate sees them.
-pub fn facts_to_policy(f: &Facts) -> policy::SubjectFacts {
-    let age = match (f.age_years, f.age_band.as_deref()) {
-        (Some(y), _) => policy::Age::Years(y),
-        (None, Some("under_12")) => policy::Age::Band(policy::AgeBand::Under12),
-        (None, Some("12_to_15")) => policy::Age::Band(policy::AgeBand::From12To15),
-        (None, Some("16_to_17")) => policy::Age::Band(policy::AgeBand::From16To17),
-        (None, Some("adult")) => policy::Age::Band(policy::AgeBand::Adult),
-        _ => policy::Age::Unknown,
-    };
-    policy::SubjectFacts {
-        age,
-        gezag_holders: f.gezag_holders.clone(),
     }
 }

@@ -208,10 +208,9 @@ pub async fn send<'c>(ctx: &'c Ctx, caller: &Caller, cmd: SendSignal) -> FlowRes
             consent_ids: relied,
         });
     }
-    let facts = super::decision::effective_facts(
-        &cmd.ask.facts,
-        by_subject.first().and_then(|m| m.first().copied()),
-    );
+    // What the sender stated (the policy judges each subject's consents by the facts recorded
+    // with them, and the redelivery decides the same way).
+    let facts = cmd.ask.facts.clone();
     let record = SignalRecord {
         sender_oin: me.to_owned(),
         signal_id: cmd.signal_id.clone(),
