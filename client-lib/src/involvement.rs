@@ -80,6 +80,7 @@ impl SafetyPlan {
             categories: vec![SAFETY_PLAN_CATEGORY.into()],
             basis_reference: signaalhub_proto::basis_reference(&basis),
             created_at_unix,
+            content_digest: Vec::new(), // seal sets it
         };
         let env = envelope::seal(&payload, binding, sender, recipients)?;
         Ok(pb::PublishSafetyPlanRequest {
