@@ -281,6 +281,20 @@ async fn a_signal_is_a_retry_only_with_the_same_content() {
                 .is_err(),
             "{b}: nothing else in the inbox"
         );
+        // A signal stored before the hub kept digests (as migration 0011 leaves older rows):
+        // a retry cannot be told from other content, so it is refused, saying so.
+        assert_eq!(
+            hub.sql("UPDATE signals SET content_digest = NULL WHERE signal_id = 'sig-d'")
+                .await,
+            1
+        );
+        let again = school_signal(&hub, "sig-d", &basis, now(), PAYLOAD).await;
+        let m = id_taken(
+            school.send_signal(again).await.unwrap_err(),
+            "sig-d",
+            PAYLOAD,
+        );
+        assert!(m.contains("before the hub kept content digests"), "{m}");
         hub.stop().await;
     }
 }
@@ -610,9 +624,19 @@ async fn a_safety_plan_version_is_a_retry_only_with_the_same_content() {
         assert_eq!((kept.version, &kept.envelope), (1, &stored.envelope));
         // Version 2 done properly is published.
         let v2 = plan_request(&hub, c, "wijkteam", &case_id, 2, &content, &consent, now()).await;
-        let r = c.publish_safety_plan_response(v2).await.unwrap();
+        let r = c.publish_safety_plan_response(v2.clone()).await.unwrap();
         assert!(!r.duplicate);
         assert_eq!(r.plan.unwrap().version, 2);
+        // A version published before the hub kept request hashes and digests (as migration 0011
+        // leaves older rows): a retry cannot be told from other content.
+        assert_eq!(
+            hub.sql("UPDATE safety_plans SET request_hash = NULL, content_digest = NULL WHERE version = 2")
+                .await,
+            1
+        );
+        let e = c.publish_safety_plan_response(v2).await.unwrap_err();
+        let m = id_taken(e, &case_id, b"komt elke week op huisbezoek");
+        assert!(m.contains("before the hub kept content digests"), "{m}");
         hub.stop().await;
     }
 }
