@@ -277,6 +277,7 @@ impl Sealer {
                         &self.basis,
                     ),
                     created_at_unix: created,
+                    content_digest: Vec::new(), // seal sets it
                 };
                 let env = envelope::seal(
                     &self.payload,

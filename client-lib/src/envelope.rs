@@ -9,7 +9,10 @@
 //!   HPKE base mode, DHKEM(X25519, HKDF-SHA256) / HKDF-SHA256 / AES-256-GCM (single-shot),
 //!   `info` = [`hpke_info`]`(sender OIN, recipient OIN, key id)`, AAD = [`aad`]`(binding)`;
 //! - the sender signs [`signing_input`]`(envelope)` (every field but the signature) with its
-//!   Ed25519 key (*ring*).
+//!   Ed25519 key (*ring*);
+//! - [`seal`] sets `binding.content_digest` to [`content_digest`]: an HMAC-SHA256 of the signal
+//!   id and payload under a key only the sender derives (from its signing key's seed), which the
+//!   hub compares to tell a retry of the same content from other content under the same id.
 //!
 //! ```no_run
 //! # fn demo(kit: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
@@ -25,6 +28,7 @@
 //!     categories: vec!["gezinssituatie".into()],
 //!     basis_reference: "consent:c-1".into(),
 //!     created_at_unix: 1_750_000_000,
+//!     content_digest: Vec::new(), // seal sets it
 //! };
 //! let envelope = seal(b"...", binding, &sender, &[vt])?;
 //! // At Veilig Thuis, with the sender's verifying key looked up in the directory:
@@ -41,7 +45,8 @@ use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use ring::rand::{SecureRandom, SystemRandom};
 use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
 use signaalhub_proto::envelope::{
-    DATA_KEY_LEN, MAX_CIPHERTEXT_LEN, MAX_SEALED_KEYS, NONCE_LEN, TAG_LEN, VERSION, check_binding,
+    CONTENT_DIGEST_LEN, CONTENT_KEY_LABEL, DATA_KEY_LEN, MAX_CIPHERTEXT_LEN, MAX_SEALED_KEYS,
+    NONCE_LEN, TAG_LEN, VERSION, check_binding, content_digest_input,
 };
 use signaalhub_proto::pb;
 use std::collections::HashMap;
@@ -113,13 +118,14 @@ pub enum EnvelopeError {
     SealFailed,
 }
 
-/// The sender's identity and Ed25519 signing key.
+/// The sender's identity and Ed25519 signing key, with the content-digest key derived from it.
 pub struct SenderKeys {
     /// The sending organisation's OIN.
     pub oin: String,
     /// The key id under which the hub's directory publishes the signing key.
     pub signing_key_id: String,
     key_pair: Ed25519KeyPair,
+    content_key: ring::hmac::Key,
 }
 
 impl fmt::Debug for SenderKeys {
@@ -143,10 +149,26 @@ impl SenderKeys {
     ) -> Result<SenderKeys, EnvelopeError> {
         let key_pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(pkcs8_der)
             .map_err(|_| EnvelopeError::BadKey("not an Ed25519 PKCS#8 key"))?;
+        // The seed, for the content-digest key; it must be the one the key pair comes from.
+        let seed = Zeroizing::new(
+            signaalhub_proto::keyfile::secret_from_pkcs8(
+                signaalhub_proto::keyfile::Curve::Ed25519,
+                pkcs8_der,
+            )
+            .map_err(|_| EnvelopeError::BadKey("not an Ed25519 PKCS#8 key"))?,
+        );
+        let from_seed = Ed25519KeyPair::from_seed_unchecked(seed.as_slice())
+            .map_err(|_| EnvelopeError::BadKey("not an Ed25519 PKCS#8 key"))?;
+        if from_seed.public_key().as_ref() != key_pair.public_key().as_ref() {
+            return Err(EnvelopeError::BadKey(
+                "the PKCS#8 public key does not belong to its private key",
+            ));
+        }
         Ok(SenderKeys {
             oin: oin.into(),
             signing_key_id: signing_key_id.into(),
             key_pair,
+            content_key: content_key(&seed)?,
         })
     }
 
@@ -166,6 +188,53 @@ impl SenderKeys {
         out.copy_from_slice(self.key_pair.public_key().as_ref());
         out
     }
+}
+
+/// The content-digest key: `HKDF-SHA256(salt = "", IKM = seed, info = CONTENT_KEY_LABEL, L = 32)`
+/// (RFC 5869; an empty salt is HashLen zero bytes).
+fn content_key(seed: &[u8; 32]) -> Result<ring::hmac::Key, EnvelopeError> {
+    struct Len32;
+    impl ring::hkdf::KeyType for Len32 {
+        fn len(&self) -> usize {
+            32
+        }
+    }
+    let mut okm = Zeroizing::new([0u8; 32]);
+    ring::hkdf::Salt::new(ring::hkdf::HKDF_SHA256, &[])
+        .extract(seed)
+        .expand(&[CONTENT_KEY_LABEL], Len32)
+        .and_then(|o| o.fill(okm.as_mut_slice()))
+        .map_err(|_| EnvelopeError::BadKey("cannot derive the content-digest key"))?;
+    Ok(ring::hmac::Key::new(
+        ring::hmac::HMAC_SHA256,
+        okm.as_slice(),
+    ))
+}
+
+/// The content digest [`seal`] puts in `binding.content_digest`:
+///
+/// ```text
+/// key    = HKDF-SHA256(salt = "", IKM = the sender's 32-byte Ed25519 seed,
+///                      info = "signaalhub/envelope/v1/content-key", L = 32)
+/// digest = HMAC-SHA256(key, "signaalhub/envelope/v1/content-digest" || u32_be(len(signal_id))
+///                           || signal_id || payload)
+/// ```
+///
+/// The same payload under the same id gives the same digest however often it is sealed (a new
+/// data key, nonce, HPKE encapsulation and `created_at_unix` each time), so the hub can answer a
+/// retry as the first time and refuse other content under a used id. Without the sender's
+/// private key nobody (the hub, a recipient, a database reader) can compute it, so it does not
+/// let them confirm a guess of a low-entropy payload; the id in the input keeps equal payloads
+/// under different ids unlinkable. A sender that changes signing keys gets another digest key:
+/// retry with the key of the first attempt.
+pub fn content_digest(sender: &SenderKeys, signal_id: &str, payload: &[u8]) -> [u8; 32] {
+    let tag = ring::hmac::sign(
+        &sender.content_key,
+        &content_digest_input(signal_id, payload),
+    );
+    let mut out = [0u8; CONTENT_DIGEST_LEN];
+    out.copy_from_slice(tag.as_ref());
+    out
 }
 
 /// Decodes the first PKCS#8 `PRIVATE KEY` PEM block of `pem`.
@@ -392,13 +461,16 @@ impl CryptoRng for RingRng {}
 /// Seals `payload` for `recipients` (1 to 64 published keys; an organisation may appear with
 /// several key ids) and signs the envelope as `sender`.
 ///
-/// The returned envelope passes [`check_structure`]; its binding is `binding` unchanged.
+/// The returned envelope passes [`check_structure`]; its binding is `binding` with
+/// `content_digest` set to [`content_digest`]`(sender, binding.signal_id, payload)` (whatever the
+/// caller put there is replaced), so the AAD and the signature bind it.
 pub fn seal(
     payload: &[u8],
-    binding: pb::EnvelopeBinding,
+    mut binding: pb::EnvelopeBinding,
     sender: &SenderKeys,
     recipients: &[RecipientKey],
 ) -> Result<pb::Envelope, EnvelopeError> {
+    binding.content_digest = content_digest(sender, &binding.signal_id, payload).to_vec();
     check_binding(&binding)?;
     if recipients.is_empty() || recipients.len() > MAX_SEALED_KEYS {
         return Err(EnvelopeError::BadRecipientCount(recipients.len()));
@@ -576,6 +648,7 @@ mod tests {
             categories: vec!["gezinssituatie".into()],
             basis_reference: "legal:wet-meldcode".into(),
             created_at_unix: 1_750_000_000,
+            content_digest: Vec::new(), // seal sets it
         }
     }
 

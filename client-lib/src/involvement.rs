@@ -80,6 +80,7 @@ impl SafetyPlan {
             categories: vec![SAFETY_PLAN_CATEGORY.into()],
             basis_reference: signaalhub_proto::basis_reference(&basis),
             created_at_unix,
+            content_digest: Vec::new(), // seal sets it
         };
         let env = envelope::seal(&payload, binding, sender, recipients)?;
         Ok(pb::PublishSafetyPlanRequest {
@@ -345,12 +346,24 @@ impl HubClient {
         &mut self,
         request: pb::PublishSafetyPlanRequest,
     ) -> Result<pb::SafetyPlanVersion, ClientError> {
-        self.safety_plan()
-            .publish_safety_plan(request)
+        self.publish_safety_plan_response(request)
             .await?
-            .into_inner()
             .plan
             .ok_or_else(|| ClientError::Config("the hub sent no plan".into()))
+    }
+
+    /// Publishes a sealed safety plan version and returns the whole answer, with `duplicate`:
+    /// whether the hub took it for a retry of a version this organisation already published with
+    /// the same metadata and content digest.
+    pub async fn publish_safety_plan_response(
+        &mut self,
+        request: pb::PublishSafetyPlanRequest,
+    ) -> Result<pb::PublishSafetyPlanResponse, ClientError> {
+        Ok(self
+            .safety_plan()
+            .publish_safety_plan(request)
+            .await?
+            .into_inner())
     }
 
     /// A safety plan version (0: the latest).

@@ -14,8 +14,8 @@ use ring::rand::{SecureRandom, SystemRandom};
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use serde_json::Value;
 use signaalhub_client::envelope::{
-    EnvelopeError, RecipientKey, RecipientSecrets, SenderKeys, aad, hpke_info, open, seal,
-    signing_input,
+    EnvelopeError, RecipientKey, RecipientSecrets, SenderKeys, aad, content_digest, hpke_info,
+    open, seal, signing_input,
 };
 use signaalhub_client::signaalhub_proto::pb;
 
@@ -321,6 +321,15 @@ fn binding() -> pb::EnvelopeBinding {
         categories: vec!["gezinssituatie".into(), "gezondheid".into()],
         basis_reference: "legal:wet-meldcode-art-5".into(),
         created_at_unix: 1_750_000_123,
+        content_digest: Vec::new(),
+    }
+}
+
+/// `b` as [`seal`] returns it: with the sender's content digest of `payload`.
+fn with_digest(b: pb::EnvelopeBinding, s: &SenderKeys, payload: &[u8]) -> pb::EnvelopeBinding {
+    pb::EnvelopeBinding {
+        content_digest: content_digest(s, &b.signal_id, payload).to_vec(),
+        ..b
     }
 }
 
@@ -335,7 +344,7 @@ fn several_recipients_each_open_with_their_own_key() {
     let (gp, gp_pk) = org(GP_OIN, "gp-enc-1");
     let env = seal(PAYLOAD, binding(), &s.keys, &[vt_pk, wijk_pk, gp_pk]).unwrap();
     assert_eq!(env.sealed_keys.len(), 3);
-    assert_eq!(env.binding, Some(binding()));
+    assert_eq!(env.binding, Some(with_digest(binding(), &s.keys, PAYLOAD)));
     assert!(
         !env.ciphertext
             .windows(8)
@@ -348,6 +357,8 @@ fn several_recipients_each_open_with_their_own_key() {
     let env2 = seal(PAYLOAD, binding(), &s.keys, &[published(&vt, "vt-enc-1")]).unwrap();
     assert_ne!(env.ciphertext, env2.ciphertext);
     assert_ne!(env.nonce, env2.nonce);
+    // ... but carry the same content digest: that is how the hub tells a retry.
+    assert_eq!(env.binding, env2.binding);
 }
 
 #[test]
@@ -501,6 +512,14 @@ fn alterations(env: &pb::Envelope) -> Vec<(String, pb::Envelope)> {
             e.binding.as_mut().unwrap().created_at_unix ^= 1 << bit
         });
     }
+    for i in 0..b.content_digest.len() {
+        push(format!("binding.content_digest[{i}]"), &|e| {
+            flip_bytes(&mut e.binding.as_mut().unwrap().content_digest, i)
+        });
+    }
+    push("binding.content_digest removed".into(), &|e| {
+        e.binding.as_mut().unwrap().content_digest.clear()
+    });
     push("binding removed".into(), &|e| e.binding = None);
     for i in 0..env.nonce.len() {
         push(format!("nonce[{i}]"), &|e| flip_bytes(&mut e.nonce, i));
@@ -610,7 +629,7 @@ fn altered_metadata_fails_even_with_a_valid_signature() {
 
     // Each binding field explicitly, re-signed: the failure is in decryption.
     type Change = fn(&mut pb::EnvelopeBinding);
-    let changes: [(&str, Change); 6] = [
+    let changes: [(&str, Change); 8] = [
         ("signal id", |b| b.signal_id = "another-signal".into()),
         ("purpose", |b| b.purpose = "onderzoek".into()),
         ("categories", |b| {
@@ -623,6 +642,8 @@ fn altered_metadata_fails_even_with_a_valid_signature() {
             b.basis_reference = "consent:c-9".into()
         }),
         ("timestamp", |b| b.created_at_unix += 1),
+        ("content digest", |b| b.content_digest[0] ^= 1),
+        ("content digest removed", |b| b.content_digest.clear()),
     ];
     for (name, change) in changes {
         let mut altered = env.clone();
@@ -696,7 +717,7 @@ fn a_sealed_key_carries_the_documented_info_and_aad() {
         &enc,
         &hpke_info(SENDER_OIN, VT_OIN, "vt-enc-1"),
         &k.sealed_data_key,
-        &aad(&binding()),
+        &aad(env.binding.as_ref().unwrap()),
     )
     .unwrap();
     assert_eq!(data_key.len(), 32);
@@ -706,7 +727,7 @@ fn a_sealed_key_carries_the_documented_info_and_aad() {
     let pt = key
         .open_in_place(
             Nonce::try_assume_unique_for_key(&env.nonce).unwrap(),
-            Aad::from(aad(&binding())),
+            Aad::from(aad(env.binding.as_ref().unwrap())),
             &mut buf,
         )
         .unwrap();
@@ -715,6 +736,194 @@ fn a_sealed_key_carries_the_documented_info_and_aad() {
     ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, s.vk())
         .verify(&signing_input(&env), &env.signature)
         .unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Content digest
+// ---------------------------------------------------------------------------------------------
+
+/// The content-digest test vector of docs/ENVELOPE.md ("Content digest"), computed independently
+/// with Python `cryptography` (HKDF, HMAC) and `openssl kdf` / `openssl dgst -mac HMAC`.
+const DIGEST_SEED: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+const DIGEST_PUBLIC_KEY: &str = "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8";
+const DIGEST_KEY: &str = "374b5e9b127025961fb07eb81d745a872302007c3c75bfb46497bdd29b5a8723";
+const DIGEST_PAYLOAD: &str = "Leerling (9) is al weken stil en heeft blauwe plekken.";
+/// (signal id, payload, content digest)
+const DIGESTS: [(&str, &str, &str); 3] = [
+    (
+        "sig-1",
+        DIGEST_PAYLOAD,
+        "cbd9b982108981e1e0eba19b56addcf5eb52ca89799c3f9317d00c59f2e6aab3",
+    ),
+    (
+        "sig-2",
+        DIGEST_PAYLOAD,
+        "743c55d391918ea29b36ea33f167c0239d2888c3c9d184ad83ed1dc543452521",
+    ),
+    (
+        "sig-1",
+        "",
+        "e65752920fd711369c08334d14c0e140b8dab58c9ef0d509ff129064dfa657b1",
+    ),
+];
+
+#[test]
+fn content_digest_matches_the_documented_vector() {
+    use signaalhub_client::signaalhub_proto::envelope::content_digest_input;
+    use signaalhub_client::signaalhub_proto::keyfile::{Curve, pkcs8_v1};
+    let seed: [u8; 32] = hex::decode(DIGEST_SEED).unwrap().try_into().unwrap();
+    let keys =
+        SenderKeys::from_pkcs8_der(SENDER_OIN, "sign-1", &pkcs8_v1(Curve::Ed25519, &seed)).unwrap();
+    assert_eq!(hex::encode(keys.public_key()), DIGEST_PUBLIC_KEY);
+    // The key schedule by hand (RFC 5869 with an empty salt, i.e. 32 zero bytes).
+    let key = expand(
+        &extract(&[0; 32], &seed),
+        b"signaalhub/envelope/v1/content-key",
+        32,
+    );
+    assert_eq!(hex::encode(&key), DIGEST_KEY);
+    let doc = include_str!("../../docs/ENVELOPE.md");
+    for v in [DIGEST_SEED, DIGEST_PUBLIC_KEY, DIGEST_KEY, DIGEST_PAYLOAD] {
+        assert!(doc.contains(v), "docs/ENVELOPE.md does not show {v}");
+    }
+    for (id, payload, want) in DIGESTS {
+        assert!(doc.contains(want), "docs/ENVELOPE.md does not show {want}");
+        assert_eq!(
+            hex::encode(content_digest(&keys, id, payload.as_bytes())),
+            want,
+            "{id} {payload:?}"
+        );
+        let by_hand = hmac::sign(
+            &hmac::Key::new(hmac::HMAC_SHA256, &key),
+            &[
+                b"signaalhub/envelope/v1/content-digest".as_slice(),
+                &u32::try_from(id.len()).unwrap().to_be_bytes(),
+                id.as_bytes(),
+                payload.as_bytes(),
+            ]
+            .concat(),
+        );
+        assert_eq!(hex::encode(by_hand.as_ref()), want);
+        assert_eq!(
+            content_digest_input(id, payload.as_bytes()),
+            [
+                b"signaalhub/envelope/v1/content-digest".as_slice(),
+                &u32::try_from(id.len()).unwrap().to_be_bytes(),
+                id.as_bytes(),
+                payload.as_bytes(),
+            ]
+            .concat()
+        );
+    }
+    // `seal` puts it in the binding, where the AAD carries it as lp(digest) at the end.
+    let (_, vt_pk) = org(VT_OIN, "vt-enc-1");
+    let b = pb::EnvelopeBinding {
+        signal_id: "sig-1".into(),
+        ..binding()
+    };
+    let env = seal(DIGEST_PAYLOAD.as_bytes(), b, &keys, &[vt_pk]).unwrap();
+    let sealed = env.binding.unwrap();
+    assert_eq!(hex::encode(&sealed.content_digest), DIGESTS[0].2);
+    let a = aad(&sealed);
+    assert_eq!(&a[a.len() - 36..a.len() - 32], &[0, 0, 0, 32]);
+    assert_eq!(&a[a.len() - 32..], sealed.content_digest.as_slice());
+}
+
+#[test]
+fn the_content_digest_is_the_senders_and_the_contents() {
+    let s = sender();
+    let other = sender();
+    let (vt, vt_pk) = org(VT_OIN, "vt-enc-1");
+    // The same payload and id: the same digest however often it is sealed, and whatever the
+    // caller put in the field.
+    let mut b = binding();
+    b.content_digest = vec![0xaa; 32];
+    let first = seal(PAYLOAD, binding(), &s.keys, std::slice::from_ref(&vt_pk)).unwrap();
+    let mut later = b.clone();
+    later.created_at_unix += 600;
+    let again = seal(PAYLOAD, later, &s.keys, std::slice::from_ref(&vt_pk)).unwrap();
+    let digest = |e: &pb::Envelope| e.binding.as_ref().unwrap().content_digest.clone();
+    assert_eq!(digest(&first), digest(&again));
+    assert_ne!(first.sealed_keys[0].enc, again.sealed_keys[0].enc);
+    assert_eq!(open(&again, &vt, &s.vk()).unwrap(), PAYLOAD);
+    // Another payload, another id or another sender: another digest.
+    let d = |k: &SenderKeys, id: &str, p: &[u8]| content_digest(k, id, p);
+    let base = d(&s.keys, "s-1", PAYLOAD);
+    assert_eq!(base.to_vec(), d(&s.keys, "s-1", PAYLOAD).to_vec());
+    assert_ne!(base, d(&s.keys, "s-1", b"Leerling komt al twee weken."));
+    assert_ne!(base, d(&s.keys, "s-2", PAYLOAD));
+    assert_ne!(base, d(&other.keys, "s-1", PAYLOAD));
+    // Not a plain hash of the payload: nobody without the sender's key can check a guess.
+    let plain = ring::digest::digest(&ring::digest::SHA256, PAYLOAD);
+    assert_ne!(base.as_slice(), plain.as_ref());
+}
+
+/// Seals as the SDK did before the content digest existed (no digest in the binding, so none in
+/// the AAD): such envelopes are stored at hubs and must keep opening.
+fn seal_without_digest(
+    payload: &[u8],
+    binding: pb::EnvelopeBinding,
+    s: &Sender,
+    to: &RecipientKey,
+) -> pb::Envelope {
+    use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+    assert!(binding.content_digest.is_empty());
+    let a = aad(&binding);
+    let data_key = new_secret();
+    let nonce = [7u8; 12];
+    let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &data_key).unwrap());
+    let mut ciphertext = payload.to_vec();
+    key.seal_in_place_append_tag(
+        Nonce::assume_unique_for_key(nonce),
+        Aad::from(a.as_slice()),
+        &mut ciphertext,
+    )
+    .unwrap();
+    let pk = <X25519HkdfSha256 as hpke::Kem>::PublicKey::from_bytes(&to.public_key).unwrap();
+    let mut rng = FixedRng(new_secret().to_vec());
+    let (enc, sealed_data_key) =
+        hpke::single_shot_seal::<AesGcm256, HkdfSha256, X25519HkdfSha256, _>(
+            &OpModeS::Base,
+            &pk,
+            &hpke_info(SENDER_OIN, &to.oin, &to.key_id),
+            &data_key,
+            &a,
+            &mut rng,
+        )
+        .unwrap();
+    let mut env = pb::Envelope {
+        version: 1,
+        sender_oin: SENDER_OIN.into(),
+        sender_signing_key_id: "school-sign-1".into(),
+        binding: Some(binding),
+        nonce: nonce.to_vec(),
+        ciphertext,
+        sealed_keys: vec![pb::SealedKey {
+            recipient_oin: to.oin.clone(),
+            key_id: to.key_id.clone(),
+            enc: enc.to_bytes().to_vec(),
+            sealed_data_key,
+        }],
+        signature: Vec::new(),
+    };
+    s.resign(&mut env);
+    env
+}
+
+#[test]
+fn an_envelope_sealed_before_the_content_digest_still_opens() {
+    let s = sender();
+    let (vt, vt_pk) = org(VT_OIN, "vt-enc-1");
+    let env = seal_without_digest(PAYLOAD, binding(), &s, &vt_pk);
+    assert_eq!(open(&env, &vt, &s.vk()).unwrap(), PAYLOAD);
+    // Adding a digest afterwards (even re-signed) breaks the AAD.
+    let mut added = env.clone();
+    added.binding.as_mut().unwrap().content_digest = content_digest(&s.keys, "x", PAYLOAD).to_vec();
+    s.resign(&mut added);
+    assert!(matches!(
+        open(&added, &vt, &s.vk()),
+        Err(EnvelopeError::OpenFailed)
+    ));
 }
 
 #[test]
@@ -764,6 +973,7 @@ fn arb_binding() -> impl Strategy<Value = pb::EnvelopeBinding> {
                     categories,
                     basis_reference,
                     created_at_unix,
+                    content_digest: Vec::new(),
                 }
             },
         )
@@ -784,7 +994,7 @@ proptest! {
             .collect();
         let pks: Vec<RecipientKey> = orgs.iter().map(|(_, pk)| pk.clone()).collect();
         let env = seal(&payload, binding.clone(), &s.keys, &pks).unwrap();
-        prop_assert_eq!(env.binding.as_ref(), Some(&binding));
+        prop_assert_eq!(env.binding.clone(), Some(with_digest(binding, &s.keys, &payload)));
         prop_assert_eq!(env.ciphertext.len(), payload.len() + 16);
         for (me, _) in &orgs {
             prop_assert_eq!(open(&env, me, &s.vk()).unwrap(), payload.clone());

@@ -91,6 +91,16 @@ async fn zorgmelding_walk_through(k: &Cli) {
         ],
     )
     .await;
+    // The same fragment id (registration + kind) with other text is not a retry: refused,
+    // naming the id.
+    let mut other = incident;
+    other[incident.len() - 1] = "Vader sloeg moeder op straat; buren belden 112.";
+    k.refused(
+        "politie",
+        &other,
+        &["fragment id \"2026-OOST-000123-incident\" was used for other content"],
+    )
+    .await;
     k.ok(
         "politie",
         &["zorgmelding", "complete", "--registration", reg],

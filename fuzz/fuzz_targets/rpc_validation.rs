@@ -518,6 +518,7 @@ async fn seed(fx: &Fixture, dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
         categories: vec!["zorgen_thuissituatie".into()],
         basis_reference: signaalhub_proto::basis_reference(&basis),
         created_at_unix: now,
+        content_digest: Vec::new(), // seal sets it
     };
     let send = pb::SendSignalRequest {
         signal_id: "signaal-1".into(),
@@ -586,6 +587,7 @@ async fn seed(fx: &Fixture, dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
         categories: vec!["incidentgegevens".into()],
         basis_reference: signaalhub_proto::basis_reference(&zm_basis),
         created_at_unix: now,
+        content_digest: Vec::new(), // seal sets it
     };
     let fragment = pb::SubmitFragmentRequest {
         registration_number: "PL0600-2026123456".into(),
@@ -835,6 +837,7 @@ async fn seed(fx: &Fixture, dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
                 categories: vec!["veiligheidsafspraken".into()],
                 basis_reference: signaalhub_proto::basis_reference(&pb::Basis::default()),
                 created_at_unix: now,
+                content_digest: Vec::new(), // seal sets it
             },
         ),
         agreements: vec![pb::AgreementMeta {

@@ -19,6 +19,12 @@ pub const AAD_LABEL: &[u8] = b"signaalhub/envelope/v1/aad";
 pub const INFO_LABEL: &[u8] = b"signaalhub/envelope/v1/info";
 /// Domain-separation label that starts [`signing_input`].
 pub const SIGNING_LABEL: &[u8] = b"signaalhub/envelope/v1/signature";
+/// The HKDF-SHA256 `info` that derives a sender's content-digest key from its Ed25519 seed.
+pub const CONTENT_KEY_LABEL: &[u8] = b"signaalhub/envelope/v1/content-key";
+/// Domain-separation label that starts [`content_digest_input`].
+pub const CONTENT_DIGEST_LABEL: &[u8] = b"signaalhub/envelope/v1/content-digest";
+/// Length of `binding.content_digest` (HMAC-SHA256).
+pub const CONTENT_DIGEST_LEN: usize = 32;
 
 /// Length of the payload's AES-256-GCM nonce.
 pub const NONCE_LEN: usize = 12;
@@ -140,8 +146,11 @@ fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
 /// || lp(signal_id) || lp(purpose)
 /// || u32_be(len(categories)) || lp(categories[0]) || ... || lp(categories[n-1])
 /// || lp(basis_reference) || i64_be(created_at_unix)
+/// || lp(content_digest)            only when content_digest is not empty
 /// ```
-/// where `lp(x) = u32_be(len(x)) || x` (UTF-8 bytes for strings).
+/// where `lp(x) = u32_be(len(x)) || x` (UTF-8 bytes for strings). Everything before the digest
+/// is self-delimiting, so the optional tail is unambiguous; without a digest the encoding is the
+/// one envelopes sealed before the digest existed were bound to, so they still open.
 pub fn aad(binding: &pb::EnvelopeBinding) -> Vec<u8> {
     let mut out = Vec::with_capacity(
         AAD_LABEL.len()
@@ -150,7 +159,9 @@ pub fn aad(binding: &pb::EnvelopeBinding) -> Vec<u8> {
             + binding.purpose.len()
             + binding.categories.iter().map(String::len).sum::<usize>()
             + binding.basis_reference.len()
-            + 8,
+            + 8
+            + 4
+            + binding.content_digest.len(),
     );
     out.extend_from_slice(AAD_LABEL);
     put_bytes(&mut out, binding.signal_id.as_bytes());
@@ -161,6 +172,29 @@ pub fn aad(binding: &pb::EnvelopeBinding) -> Vec<u8> {
     }
     put_bytes(&mut out, binding.basis_reference.as_bytes());
     out.extend_from_slice(&binding.created_at_unix.to_be_bytes());
+    if !binding.content_digest.is_empty() {
+        put_bytes(&mut out, &binding.content_digest);
+    }
+    out
+}
+
+/// The message a sender's content digest is the HMAC-SHA256 of:
+///
+/// ```text
+/// "signaalhub/envelope/v1/content-digest" || lp(signal_id) || payload
+/// ```
+/// The key is `HKDF-SHA256(salt = "", IKM = the sender's 32-byte Ed25519 seed,
+/// info = "signaalhub/envelope/v1/content-key", L = 32)`: only the sender can compute it, so the
+/// hub (which compares digests to tell a retry from other content under the same id) cannot
+/// confirm a guess of the payload. The signal id makes equal payloads under different ids
+/// unlinkable. The SDK (`signaalhub_client::envelope::content_digest`) computes it; this module
+/// only fixes the bytes.
+pub fn content_digest_input(signal_id: &str, payload: &[u8]) -> Vec<u8> {
+    let mut out =
+        Vec::with_capacity(CONTENT_DIGEST_LABEL.len() + 4 + signal_id.len() + payload.len());
+    out.extend_from_slice(CONTENT_DIGEST_LABEL);
+    put_bytes(&mut out, signal_id.as_bytes());
+    out.extend_from_slice(payload);
     out
 }
 
@@ -262,9 +296,18 @@ fn check_text(field: &str, value: &str) -> Result<(), EnvelopeStructureError> {
     Ok(())
 }
 
-/// Checks the binding's sizes (what [`check_structure`] checks of it).
+/// Checks the binding's sizes (what [`check_structure`] checks of it). The content digest is
+/// empty (an envelope sealed before it existed) or [`CONTENT_DIGEST_LEN`] bytes; the hub requires
+/// it on every request that stores an envelope.
 pub fn check_binding(binding: &pb::EnvelopeBinding) -> Result<(), EnvelopeStructureError> {
     check_id(|| "binding.signal_id".into(), &binding.signal_id)?;
+    if !binding.content_digest.is_empty() {
+        check_len(
+            || "binding.content_digest".into(),
+            &binding.content_digest,
+            CONTENT_DIGEST_LEN,
+        )?;
+    }
     check_text("binding.purpose", &binding.purpose)?;
     check_text("binding.basis_reference", &binding.basis_reference)?;
     if binding.categories.len() > MAX_CATEGORIES {
@@ -279,7 +322,8 @@ pub fn check_binding(binding: &pb::EnvelopeBinding) -> Result<(), EnvelopeStruct
 }
 
 /// Checks an envelope's shape without any cryptography (the hub runs this on every send; the SDK
-/// before opening): version 1; a binding with a 1..=64-byte signal id and bounded texts; 1..=64-byte
+/// before opening): version 1; a binding with a 1..=64-byte signal id, bounded texts and an empty
+/// or 32-byte content digest; 1..=64-byte
 /// sender OIN and signing key id; a 12-byte nonce; a ciphertext of at least a tag; 1 to 64 sealed
 /// keys, each with a 1..=64-byte recipient OIN and key id, a 32-byte `enc` and a 48-byte
 /// `sealed_data_key`, no (recipient OIN, key id) twice; a 64-byte signature.
@@ -342,6 +386,7 @@ mod tests {
             categories: vec!["gezondheid".into(), "gezinssituatie".into()],
             basis_reference: "consent:c-42".into(),
             created_at_unix: 1_750_000_000,
+            content_digest: vec![6; CONTENT_DIGEST_LEN],
         }
     }
 
@@ -379,6 +424,7 @@ mod tests {
             categories: vec!["a".into(), "bc".into()],
             basis_reference: "".into(),
             created_at_unix: -2,
+            content_digest: Vec::new(),
         };
         let mut want = b"signaalhub/envelope/v1/aad".to_vec();
         want.extend_from_slice(&[0, 0, 0, 1, b's']);
@@ -388,7 +434,29 @@ mod tests {
         want.extend_from_slice(&[0, 0, 0, 2, b'b', b'c']);
         want.extend_from_slice(&[0, 0, 0, 0]);
         want.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe]);
+        // Without a digest: exactly the layout envelopes sealed before it existed are bound to.
         assert_eq!(aad(&b), want);
+        // With one: `lp(content_digest)` appended.
+        let digest: Vec<u8> = (0..32).collect();
+        let with = pb::EnvelopeBinding {
+            content_digest: digest.clone(),
+            ..b
+        };
+        want.extend_from_slice(&[0, 0, 0, 32]);
+        want.extend_from_slice(&digest);
+        assert_eq!(aad(&with), want);
+    }
+
+    #[test]
+    fn content_digest_input_layout_is_exact() {
+        let mut want = b"signaalhub/envelope/v1/content-digest".to_vec();
+        want.extend_from_slice(&[0, 0, 0, 3, b's', b'-', b'1', b'x', b'y']);
+        assert_eq!(content_digest_input("s-1", b"xy"), want);
+        // Moving a byte between the id and the payload changes it.
+        assert_ne!(
+            content_digest_input("ab", b"c"),
+            content_digest_input("a", b"bc")
+        );
     }
 
     #[test]
@@ -422,6 +490,17 @@ mod tests {
         };
         assert_ne!(aad(&c), aad(&d));
         assert_ne!(hpke_info("ab", "c", "d"), hpke_info("a", "bc", "d"));
+        // A binding with a digest differs from one without, and from one with another digest.
+        let g = pb::EnvelopeBinding {
+            content_digest: vec![1; CONTENT_DIGEST_LEN],
+            ..Default::default()
+        };
+        let h = pb::EnvelopeBinding {
+            content_digest: vec![2; CONTENT_DIGEST_LEN],
+            ..Default::default()
+        };
+        assert_ne!(aad(&g), aad(&pb::EnvelopeBinding::default()));
+        assert_ne!(aad(&g), aad(&h));
         // A missing binding differs from an empty one.
         let mut e = envelope();
         e.binding = Some(pb::EnvelopeBinding::default());
@@ -444,6 +523,8 @@ mod tests {
             }),
             Box::new(|e| e.binding.as_mut().unwrap().basis_reference.push('x')),
             Box::new(|e| e.binding.as_mut().unwrap().created_at_unix += 1),
+            Box::new(|e| e.binding.as_mut().unwrap().content_digest[31] ^= 1),
+            Box::new(|e| e.binding.as_mut().unwrap().content_digest.clear()),
             Box::new(|e| e.nonce[0] ^= 1),
             Box::new(|e| e.ciphertext[39] ^= 0x80),
             Box::new(|e| e.sealed_keys[1].recipient_oin.push('0')),
@@ -498,6 +579,14 @@ mod tests {
                 "categories",
                 Box::new(|e| e.binding.as_mut().unwrap().categories = vec!["c".into(); 65]),
             ),
+            (
+                "content digest short",
+                Box::new(|e| e.binding.as_mut().unwrap().content_digest.truncate(31)),
+            ),
+            (
+                "content digest long",
+                Box::new(|e| e.binding.as_mut().unwrap().content_digest.push(0)),
+            ),
             ("nonce", Box::new(|e| e.nonce.push(0))),
             ("ciphertext", Box::new(|e| e.ciphertext.truncate(15))),
             ("no keys", Box::new(|e| e.sealed_keys.clear())),
@@ -550,6 +639,10 @@ mod tests {
                 ..k.clone()
             })
             .collect();
+        check_structure(&e).unwrap();
+        // An envelope sealed before the content digest existed still has a valid structure.
+        let mut e = envelope();
+        e.binding.as_mut().unwrap().content_digest.clear();
         check_structure(&e).unwrap();
     }
 }

@@ -188,6 +188,7 @@ pub fn envelope_from_pb(
             categories: binding.categories,
             basis_reference: binding.basis_reference,
             created_at: binding.created_at_unix,
+            content_digest: binding.content_digest,
         },
         sealed_to: env
             .sealed_keys

@@ -177,6 +177,7 @@ impl Sealer {
             categories: categories.clone(),
             basis_reference: signaalhub_client::signaalhub_proto::basis_reference(&self.basis),
             created_at_unix: now(),
+            content_digest: Vec::new(), // seal sets it
         };
         let env = envelope::seal(
             PAYLOAD,

@@ -19,6 +19,7 @@ fn signal(id: &str, content: u8) -> SignalRecord {
         sender_oin: SENDER.into(),
         signal_id: id.into(),
         request_hash: vec![content; 32],
+        content_digest: Some(vec![content; 32]),
         envelope: Some(vec![content; 64]),
         purpose: "vroegtijdige_ondersteuning".into(),
         categories: vec!["zorgen_thuissituatie".into()],
@@ -199,6 +200,18 @@ async fn the_committer_groups_waiting_submissions_and_answers_each() {
             committer.insert_signal(r, d, e).await,
             Err(StoreError::Conflict(_))
         ));
+        // The same metadata with another content digest is a reused id too, and so is a request
+        // without one (never sent by the flows: they refuse a missing digest first).
+        let before = s.log_size().await.unwrap();
+        for digest in [Some(vec![77; 32]), None] {
+            let (mut r, d, e) = submission("sig-3", 3, 2);
+            r.content_digest = digest;
+            assert!(matches!(
+                committer.insert_signal(r, d, e).await,
+                Err(StoreError::Conflict(_))
+            ));
+        }
+        assert_eq!(s.log_size().await.unwrap(), before);
     })
     .await;
 }

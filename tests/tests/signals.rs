@@ -29,6 +29,26 @@ async fn school_signal(hub: &TestHub, id: &str, basis: pb::Basis) -> pb::SendSig
     .await
 }
 
+/// The school's signal as [`school_signal`] with another payload.
+async fn school_signal_with(
+    hub: &TestHub,
+    id: &str,
+    basis: pb::Basis,
+    payload: &[u8],
+) -> pb::SendSignalRequest {
+    hub.signal(
+        "school",
+        &["wijkteam"],
+        id,
+        payload,
+        "vroegtijdige_ondersteuning",
+        &["zorgen_thuissituatie"],
+        CHILD,
+        basis,
+    )
+    .await
+}
+
 async fn next(stream: &mut tonic::Streaming<pb::StreamInboxResponse>) -> pb::StreamInboxResponse {
     tokio::time::timeout(Duration::from_secs(10), stream.next())
         .await
@@ -96,11 +116,16 @@ async fn school_signal_reaches_the_wijkteam_live_and_opens_only_there() {
         assert!(mine.envelope.is_some());
         assert_eq!(hub.store.log_size().await.unwrap(), before + 1);
 
-        // A retry is answered as the first time, and delivers nothing twice.
+        // A retry is answered as the first time, and delivers nothing twice: the same bytes, or
+        // the same content sealed again (the same content digest).
         let again = school.send_signal(req.clone()).await.unwrap();
         assert!(again.duplicate);
+        let resealed = school_signal(&hub, "sig-1", req.basis.clone().unwrap()).await;
+        assert_ne!(resealed.envelope, req.envelope);
+        assert!(school.send_signal(resealed).await.unwrap().duplicate);
         // The same id with other content is refused.
-        let other = school_signal(&hub, "sig-1", req.basis.clone().unwrap()).await;
+        let other =
+            school_signal_with(&hub, "sig-1", req.basis.clone().unwrap(), b"iets anders").await;
         assert_eq!(
             school.send_signal(other).await.unwrap_err().code(),
             Code::AlreadyExists

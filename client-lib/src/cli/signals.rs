@@ -169,6 +169,7 @@ pub async fn send(
         categories: a.d.categories.clone(),
         basis_reference: signaalhub_proto::basis_reference(&basis),
         created_at_unix: now_unix(),
+        content_digest: Vec::new(), // seal sets it
     };
     let env = envelope::seal(&payload, binding, &sender, &keys).map_err(CliError::sealing)?;
     let request = pb::SendSignalRequest {

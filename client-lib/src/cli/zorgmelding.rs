@@ -572,6 +572,7 @@ async fn fragment(
         categories: a.categories.clone(),
         basis_reference: signaalhub_proto::basis_reference(&basis),
         created_at_unix: now_unix(),
+        content_digest: Vec::new(), // seal sets it
     };
     let env = envelope::seal(&payload, binding, &sender, &keys).map_err(CliError::sealing)?;
     let r = hub
@@ -1063,6 +1064,7 @@ async fn handover(
             categories: a.categories.clone(),
             basis_reference: signaalhub_proto::basis_reference(&basis),
             created_at_unix: now_unix(),
+            content_digest: Vec::new(), // seal sets it
         };
         envelopes
             .push(envelope::seal(&payload, binding, &sender, &keys).map_err(CliError::sealing)?);

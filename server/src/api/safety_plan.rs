@@ -7,6 +7,7 @@ use crate::domain::involvement::{MAX_AGREEMENTS, PlanVersion};
 use crate::flows::Ctx;
 use crate::flows::safety_plan::{self as flow, Agreement, ConfirmPlan, PublishPlan};
 use crate::ids::Oin;
+use prost::Message;
 use signaalhub_proto::pb;
 use signaalhub_proto::pb::safety_plan_service_server::SafetyPlanService;
 use std::sync::Arc;
@@ -31,6 +32,13 @@ impl From<pb::PublishSafetyPlanRequest> for PublishPlan {
     /// against the case, the convenant and the directory (a non-party learns nothing).
     fn from(r: pb::PublishSafetyPlanRequest) -> Self {
         let mut bad = Vec::new();
+        // The envelope's content is compared by its content digest; the role as resolved.
+        let canonical = pb::PublishSafetyPlanRequest {
+            envelope: None,
+            acting_role: String::new(),
+            ..r.clone()
+        }
+        .encode_to_vec();
         if r.version == 0 {
             bad.push((
                 "version",
@@ -90,6 +98,7 @@ impl From<pb::PublishSafetyPlanRequest> for PublishPlan {
             envelope,
             acting_role: r.acting_role,
             invalid: bad,
+            canonical,
         }
     }
 }
@@ -147,10 +156,13 @@ impl SafetyPlanService for SafetyPlanApi {
     ) -> Result<Response<pb::PublishSafetyPlanResponse>, Status> {
         let c = caller(&request)?;
         let cmd = PublishPlan::from(request.into_inner());
-        let stored = flow::publish(&self.ctx, &c, cmd).await?;
-        self.wake.notify_waiters();
+        let published = flow::publish(&self.ctx, &c, cmd).await?;
+        if !published.duplicate {
+            self.wake.notify_waiters();
+        }
         Ok(Response::new(pb::PublishSafetyPlanResponse {
-            plan: Some(plan_to_pb(&stored, c.oin().as_str())),
+            plan: Some(plan_to_pb(&published.plan, c.oin().as_str())),
+            duplicate: published.duplicate,
         }))
     }
 

@@ -89,6 +89,7 @@ impl TryFrom<pb::SendSignalRequest> for SendSignal {
         );
         let envelope = required_envelope_from_pb("envelope", r.envelope.as_ref(), &mut bad);
         let canonical = pb::SendSignalRequest {
+            envelope: None,
             subject_bsns: Vec::new(),
             acting_role: String::new(),
             ..r.clone()

@@ -329,8 +329,19 @@ impl TryFrom<pb::HandOverRequest> for HandOver {
         let wijkteam_contact =
             contact_from_pb("wijkteam_contact", r.wijkteam_contact.as_ref(), &mut bad);
         crate::flows::reject(bad)?;
+        // The envelopes' content is compared by their content digests; their ids count here.
         let canonical = pb::HandOverRequest {
-            envelopes: Vec::new(),
+            envelopes: r
+                .envelopes
+                .iter()
+                .map(|e| pb::Envelope {
+                    binding: e.binding.as_ref().map(|b| pb::EnvelopeBinding {
+                        signal_id: b.signal_id.clone(),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                })
+                .collect(),
             subject_bsns: Vec::new(),
             acting_role: String::new(),
             ..r.clone()

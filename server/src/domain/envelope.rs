@@ -14,6 +14,9 @@ pub struct Binding {
     pub basis_reference: String,
     /// When the sender sealed it (unix seconds, as the sender says).
     pub created_at: i64,
+    /// The sender's content digest (opaque to the hub; empty when the envelope has none): the
+    /// same id with another digest is other content (`flows::idempotency`).
+    pub content_digest: Vec<u8>,
 }
 
 /// One data key sealed to a recipient's published encryption key.

@@ -201,6 +201,12 @@ pub struct PlanVersion {
     pub published_at: i64,
     /// Erase after this.
     pub retain_until: i64,
+    /// SHA-256 of the publishing request without its envelope (idempotency: the author's retry
+    /// of the same version with the same metadata); `None` for a version published before the
+    /// hub kept it.
+    pub request_hash: Option<Vec<u8>>,
+    /// The envelope's content digest (idempotency: same version, same content); `None` likewise.
+    pub content_digest: Option<Vec<u8>>,
     /// Confirmations so far.
     pub confirmations: Vec<Confirmation>,
 }
@@ -338,6 +344,8 @@ mod tests {
             author_professional: "x".into(),
             envelope: vec![],
             sealed_to: vec![],
+            request_hash: None,
+            content_digest: None,
             agreements: vec![
                 AgreementMeta {
                     id: "1".into(),

@@ -46,8 +46,12 @@ pub struct SignalRecord {
     pub sender_oin: String,
     /// Client-chosen id, unique per sender.
     pub signal_id: String,
-    /// SHA-256 of the canonical request (idempotency: same id, same content).
+    /// SHA-256 of the canonical request without its envelope (idempotency: same id, same
+    /// metadata).
     pub request_hash: Vec<u8>,
+    /// The envelope's content digest (idempotency: same id, same content); `None` for a signal
+    /// stored before the hub kept them.
+    pub content_digest: Option<Vec<u8>>,
     /// The encoded envelope (opaque; `None` once erased at the end of retention).
     pub envelope: Option<Vec<u8>>,
     /// Purpose.

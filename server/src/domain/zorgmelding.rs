@@ -79,6 +79,9 @@ pub struct FragmentRecord {
     pub kind: FragmentKind,
     /// SHA-256 over the request's metadata (idempotency).
     pub request_hash: Vec<u8>,
+    /// The envelope's content digest (idempotency: same id, same content); `None` for a
+    /// fragment stored before the hub kept them.
+    pub content_digest: Option<Vec<u8>>,
     /// The encoded envelope (opaque).
     pub envelope: Option<Vec<u8>>,
     /// Categories.
@@ -312,8 +315,11 @@ pub struct HandoverRecord {
     pub sender_oin: String,
     /// Client-chosen id.
     pub handover_id: String,
-    /// SHA-256 of the canonical request.
+    /// SHA-256 of the canonical request (without the envelopes' bytes; with their ids).
     pub request_hash: Vec<u8>,
+    /// The envelopes' content digests in order, concatenated (idempotency: same id, same
+    /// content); `None` for a handover stored before the hub kept them.
+    pub content_digest: Option<Vec<u8>>,
     /// The melding.
     pub zorgmelding_id: String,
     /// The wijkteam.

@@ -36,14 +36,25 @@ pub fn check(ctx: &Ctx, env: &SealedEnvelope, x: Expected<'_>, bad: &mut Violati
     }
 }
 
-/// The first half of [`check`], which needs no directory: sender, binding and recipients. A flow
-/// that answers retries runs it before looking the id up, and [`check_current`] after (a retry of an
-/// accepted request is answered as the first time even after a key rotation).
+/// What a request that stores an envelope must carry in `binding.content_digest`, and how a
+/// client computes it (docs/ENVELOPE.md, "Content digest").
+pub const CONTENT_DIGEST_RULE: &str = "required: the 32-byte HMAC-SHA256 of \"signaalhub/envelope/v1/content-digest\" || u32_be(len(signal_id)) || signal_id || payload, keyed with HKDF-SHA256(salt empty, IKM = your Ed25519 signing key's 32-byte seed, info \"signaalhub/envelope/v1/content-key\", 32 bytes); signaalhub-client's seal sets it (docs/ENVELOPE.md, \"Content digest\")";
+
+/// The first half of [`check`], which needs no directory: sender, binding (with its content
+/// digest) and recipients. A flow that answers retries runs it before looking the id up, and
+/// [`check_current`] after (a retry of an accepted request is answered as the first time even
+/// after a key rotation).
 pub fn check_binding(env: &SealedEnvelope, x: Expected<'_>, bad: &mut Violations) {
     if env.sender_oin != x.sender {
         bad.push(("envelope.sender_oin", "must be your own OIN".into()));
     }
     let b = &env.binding;
+    if b.content_digest.len() != signaalhub_proto::envelope::CONTENT_DIGEST_LEN {
+        bad.push((
+            "envelope.binding.content_digest",
+            CONTENT_DIGEST_RULE.into(),
+        ));
+    }
     if b.signal_id != x.signal_id {
         bad.push((
             "envelope.binding.signal_id",

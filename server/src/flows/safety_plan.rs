@@ -3,6 +3,7 @@
 //! confirmed it, and decides each sharing by the convenant.
 use super::envelope::{self, Expected};
 use super::error::{FlowError, FlowResult, Violations, echo, reject};
+use super::idempotency::{self, Fingerprint};
 use super::involvement::{
     case_decision, case_entry, checked_basis, notification, party_case, retain_until, tell_parties,
 };
@@ -53,6 +54,65 @@ pub struct PublishPlan {
     pub acting_role: String,
     /// What the edge found wrong; said together with the flow's findings.
     pub invalid: Violations,
+    /// The request's own bytes without its envelope and role, for the idempotency hash.
+    pub canonical: Vec<u8>,
+}
+
+/// What `PublishSafetyPlan` answers.
+#[derive(Debug)]
+pub struct Published {
+    /// The version as stored.
+    pub plan: PlanVersion,
+    /// Whether this was a retry of a version the caller's organisation already published.
+    pub duplicate: bool,
+}
+
+/// The binding a plan version's envelope must carry.
+fn expected<'a>(
+    caller: &'a Caller,
+    binding_id: &'a str,
+    reference: &'a str,
+    categories: &'a [String],
+) -> Expected<'a> {
+    Expected {
+        sender: caller.oin().as_str(),
+        signal_id: binding_id,
+        purpose: PURPOSE,
+        categories,
+        basis_reference: reference,
+        recipients: None,
+    }
+}
+
+/// A version of the case this organisation already published, compared with a new publication
+/// of it: `Ok(Some)` when it is a retry (the same metadata and content digest, however sealed),
+/// `Err(ALREADY_EXISTS)` when it is other metadata or content, `Ok(None)` when the version is not
+/// stored or is another party's (then the store answers the stale version).
+async fn earlier_publication(
+    ctx: &Ctx,
+    caller: &Caller,
+    (case_id, version): (&str, u32),
+    request_hash: &[u8],
+    content_digest: &[u8],
+) -> FlowResult<Option<PlanVersion>> {
+    let Some(plan) = ctx.store.get_plan(case_id, version).await? else {
+        return Ok(None);
+    };
+    if plan.author_oin != caller.oin().as_str() {
+        return Ok(None);
+    }
+    // A version published before the hub kept request hashes has no digest either: the
+    // comparison then says a retry cannot be told from other content.
+    let stored = Fingerprint {
+        request_hash: plan.request_hash.as_deref().unwrap_or(request_hash),
+        content_digest: plan.content_digest.as_deref(),
+    };
+    idempotency::compare(
+        Some(stored),
+        Fingerprint::new(request_hash, content_digest),
+        &format!("safety plan version {version} of case {:?}", echo(case_id)),
+    )?;
+    Ok(Some(plan))
 }
 
 /// The entry of an act on a case's safety plan.
@@ -134,17 +194,12 @@ async fn check_publication(
     }
     if let Some(sealed) = &cmd.envelope {
         let binding_id = plan_binding_id(&cmd.case_id, cmd.version);
+        let reference = cmd.basis.reference();
+        let categories = [CATEGORY_SAFETY_PLAN.to_owned()];
         envelope::check(
             ctx,
             sealed,
-            Expected {
-                sender: caller.oin().as_str(),
-                signal_id: &binding_id,
-                purpose: PURPOSE,
-                categories: &[CATEGORY_SAFETY_PLAN.to_owned()],
-                basis_reference: &cmd.basis.reference(),
-                recipients: None,
-            },
+            expected(caller, &binding_id, &reference, &categories),
             &mut bad,
         );
     }
@@ -178,8 +233,10 @@ fn sealed_to_the_parties(view: &CaseView, sealed: &[String]) -> FlowResult<()> {
 
 /// `PublishSafetyPlan`: a party publishes the next version, sealed to exactly the parties; each
 /// sharing with another party is decided (in the transaction, consents locked) and every party
-/// told — or the publication is refused as a whole, logging each refusal.
-pub async fn publish(ctx: &Ctx, caller: &Caller, mut cmd: PublishPlan) -> FlowResult<PlanVersion> {
+/// told — or the publication is refused as a whole, logging each refusal. The author's retry of a
+/// version it published (the same metadata and content digest) is answered as the first time,
+/// other content under that version with `ALREADY_EXISTS`.
+pub async fn publish(ctx: &Ctx, caller: &Caller, mut cmd: PublishPlan) -> FlowResult<Published> {
     let role = ctx.acting_role(caller, &cmd.acting_role)?;
     ctx.require_convenant_role(caller, &role)?;
     // Only a party learns whether the case exists.
@@ -190,6 +247,42 @@ pub async fn publish(ctx: &Ctx, caller: &Caller, mut cmd: PublishPlan) -> FlowRe
             echo(&cmd.case_id),
             view.case.id
         )));
+    }
+    let request_hash = idempotency::request_hash([cmd.canonical.as_slice(), role.as_bytes()]);
+    let content_digest = cmd
+        .envelope
+        .as_ref()
+        .map(|e| e.binding.content_digest.clone())
+        .unwrap_or_default();
+    // A retry is recognised once the request and its envelope's binding hold (so the digest is
+    // there), before anything is decided again.
+    if cmd.invalid.is_empty()
+        && let Some(sealed) = &cmd.envelope
+    {
+        let binding_id = plan_binding_id(&cmd.case_id, cmd.version);
+        let reference = cmd.basis.reference();
+        let categories = [CATEGORY_SAFETY_PLAN.to_owned()];
+        let mut bad = Vec::new();
+        envelope::check_binding(
+            sealed,
+            expected(caller, &binding_id, &reference, &categories),
+            &mut bad,
+        );
+        if bad.is_empty()
+            && let Some(plan) = earlier_publication(
+                ctx,
+                caller,
+                (&cmd.case_id, cmd.version),
+                &request_hash,
+                &content_digest,
+            )
+            .await?
+        {
+            return Ok(Published {
+                plan,
+                duplicate: true,
+            });
+        }
     }
     let (agreements, _) = check_publication(ctx, caller, &view, &mut cmd).await?;
     let Some(env) = cmd.envelope else {
@@ -210,6 +303,8 @@ pub async fn publish(ctx: &Ctx, caller: &Caller, mut cmd: PublishPlan) -> FlowRe
         agreements,
         published_at: t,
         retain_until: retain_until(ctx, PURPOSE, t),
+        request_hash: Some(request_hash.clone()),
+        content_digest: Some(content_digest.clone()),
         confirmations: Vec::new(),
     };
     let reference = plan_binding_id(&plan.case_id, plan.version);
@@ -277,9 +372,28 @@ pub async fn publish(ctx: &Ctx, caller: &Caller, mut cmd: PublishPlan) -> FlowRe
                 )
             }))
         };
-    ctx.store
+    let stored = ctx
+        .store
         .publish_plan(&plan, &basis.consent_ids, decide)
-        .await
+        .await;
+    // The same publication racing itself: the one that lost is a retry of the one that won (or,
+    // with other content, ALREADY_EXISTS).
+    if matches!(stored, Err(StoreError::Conflict(Clash::Stale { .. })))
+        && let Some(earlier) = earlier_publication(
+            ctx,
+            caller,
+            (&plan.case_id, plan.version),
+            &request_hash,
+            &content_digest,
+        )
+        .await?
+    {
+        return Ok(Published {
+            plan: earlier,
+            duplicate: true,
+        });
+    }
+    let plan = stored
         .map_err(|e| match e {
             StoreError::Conflict(Clash::Stale { version, latest, .. }) => FlowError::Aborted(format!(
                 "version {version} is not the next one (the latest is {latest}): read the latest version with GetSafetyPlan and publish the next one"
@@ -289,7 +403,11 @@ pub async fn publish(ctx: &Ctx, caller: &Caller, mut cmd: PublishPlan) -> FlowRe
                 echo(&into)
             )),
             other => other.into(),
-        })?
+        })??;
+    Ok(Published {
+        plan,
+        duplicate: false,
+    })
 }
 
 /// The notification telling a party that a version was published.

@@ -3,7 +3,7 @@
 use super::decision::{Party, Question};
 use super::envelope::{self, Expected};
 use super::error::{FlowError, FlowResult, echo, reject};
-use super::idempotency::{self, Seen};
+use super::idempotency::{self, Fingerprint, Seen};
 use super::policy::{Ask, active_recipient, check_names, consents_about, presented_consents};
 use super::{Ctx, now};
 use crate::auth::Caller;
@@ -38,7 +38,7 @@ pub struct SendSignal {
     pub ask: Ask,
     /// The sealed payload.
     pub envelope: SealedEnvelope,
-    /// The request's own bytes without its BSNs and role, for the idempotency hash.
+    /// The request's own bytes without its envelope, BSNs and role, for the idempotency hash.
     pub canonical: Vec<u8>,
 }
 
@@ -138,13 +138,17 @@ pub async fn send<'c>(ctx: &'c Ctx, caller: &Caller, cmd: SendSignal) -> FlowRes
     let mut bad = Vec::new();
     envelope::check_binding(&cmd.envelope, expected, &mut bad);
     reject(std::mem::take(&mut bad))?;
-    // A retry of an accepted request answers as the first time did, without deciding again.
+    // A retry of an accepted request (the same metadata and content digest, however sealed)
+    // answers as the first time did, without deciding again.
     let request_hash = idempotency::subjects_request_hash(&cmd.canonical, &subjects, &role);
     let existing = ctx.store.get_signal(me, &cmd.signal_id).await?;
-    let stored_hash = existing.as_ref().map(|s| s.request_hash.as_slice());
+    let stored = existing.as_ref().map(|s| Fingerprint {
+        request_hash: &s.request_hash,
+        content_digest: s.content_digest.as_deref(),
+    });
     if idempotency::compare(
-        stored_hash,
-        &request_hash,
+        stored,
+        Fingerprint::new(&request_hash, &cmd.envelope.binding.content_digest),
         &format!("signal id {:?}", echo(&cmd.signal_id)),
     )? == Seen::Retry
     {
@@ -215,6 +219,7 @@ pub async fn send<'c>(ctx: &'c Ctx, caller: &Caller, cmd: SendSignal) -> FlowRes
         sender_oin: me.to_owned(),
         signal_id: cmd.signal_id.clone(),
         request_hash,
+        content_digest: Some(cmd.envelope.binding.content_digest.clone()),
         envelope: Some(cmd.envelope.encoded),
         purpose: cmd.ask.purpose.clone(),
         categories: cmd.ask.categories.clone(),

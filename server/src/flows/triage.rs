@@ -6,7 +6,7 @@
 use super::decision::{Party, Question};
 use super::envelope::{self, Expected};
 use super::error::{FlowError, FlowResult, Refusal, echo, reject};
-use super::idempotency;
+use super::idempotency::{self, Fingerprint};
 use super::policy::{Ask, active_recipient, check_names, consents_about};
 use super::zorgmelding::{Recidive, melding_for_recipient, recidive};
 use super::{Ctx, now, random_id};
@@ -110,7 +110,8 @@ pub struct HandOver {
     pub wijkteam_contact: ContactPerson,
     /// The role the caller acts in.
     pub acting_role: String,
-    /// The request's own bytes without envelopes, BSNs and role, for the idempotency hash.
+    /// The request's own bytes without envelopes (only their ids), BSNs and role, for the
+    /// idempotency hash.
     pub canonical: Vec<u8>,
 }
 
@@ -576,9 +577,18 @@ pub async fn hand_over<'c>(
     }
     reject(std::mem::take(&mut bad))?;
     let request_hash = idempotency::subjects_request_hash(&cmd.canonical, &subjects, &role);
+    let content_digest = idempotency::content_digests(&cmd.envelopes);
     let id_what = format!("handover id {:?}", echo(&cmd.handover_id));
     if let Some(h) = ctx.store.get_handover(me, &cmd.handover_id).await? {
-        idempotency::compare(Some(&h.request_hash), &request_hash, &id_what)?;
+        // The same metadata and content digests, however sealed: a retry; else a conflict.
+        idempotency::compare(
+            Some(Fingerprint {
+                request_hash: &h.request_hash,
+                content_digest: h.content_digest.as_deref(),
+            }),
+            Fingerprint::new(&request_hash, &content_digest),
+            &id_what,
+        )?;
         return Ok(HandedOver {
             view: view(ctx, h, me, Vec::new()).await?,
             decisions: Vec::new(),
@@ -643,6 +653,7 @@ pub async fn hand_over<'c>(
         sender_oin: me.to_owned(),
         handover_id: cmd.handover_id.clone(),
         request_hash,
+        content_digest: Some(content_digest),
         zorgmelding_id: m.zorgmelding_id.clone(),
         recipient_oin: cmd.recipient_oin.clone(),
         subjects: subjects.iter().map(|s| s.as_str().to_owned()).collect(),

@@ -4,7 +4,7 @@
 use super::decision::{Party, Question};
 use super::envelope::{self, Expected};
 use super::error::{FlowError, FlowResult, echo, reject};
-use super::idempotency;
+use super::idempotency::{self, Fingerprint};
 use super::policy::{Ask, active_recipient, check_names, consents_about, presented_consents};
 use super::{Ctx, now, random_id};
 use crate::auth::Caller;
@@ -431,10 +431,15 @@ pub async fn submit_fragment<'c>(
     );
     reject(std::mem::take(&mut bad))?;
     let request_hash = idempotency::subjects_request_hash(&cmd.canonical, &subjects, &role);
+    let content_digest = &cmd.envelope.binding.content_digest;
     if let Some(existing) = ctx.store.get_fragment(me, &cmd.fragment_id).await? {
+        // The same metadata and content digest, however sealed: a retry; else a conflict.
         idempotency::compare(
-            Some(&existing.request_hash),
-            &request_hash,
+            Some(Fingerprint {
+                request_hash: &existing.request_hash,
+                content_digest: existing.content_digest.as_deref(),
+            }),
+            Fingerprint::new(&request_hash, content_digest),
             &format!("fragment id {:?}", echo(&cmd.fragment_id)),
         )?;
         return fragment_retry(ctx, &existing).await;
@@ -482,6 +487,7 @@ pub async fn submit_fragment<'c>(
         sequence: 0,
         kind: cmd.kind,
         request_hash,
+        content_digest: Some(content_digest.clone()),
         envelope: Some(cmd.envelope.encoded.clone()),
         categories: cmd.categories.clone(),
         subjects: subjects.iter().map(|s| s.as_str().to_owned()).collect(),

@@ -20,7 +20,7 @@ const INVOLVEMENT_COLUMNS: &str = "involvement_id, subject, org_oin, contact_pro
 const CASE_COLUMNS: &str = "case_id, created_at, coordinator_oin, coordinator_since, plan_version, merged_into, created_seq";
 const PROPOSAL_COLUMNS: &str =
     "proposal_id, case_id, proposed_oin, proposed_by_oin, state, created_at, decided_at";
-const PLAN_COLUMNS: &str = "case_id, version, author_oin, author_professional, envelope, sealed_to, agreements, published_at, retain_until";
+const PLAN_COLUMNS: &str = "case_id, version, author_oin, author_professional, envelope, sealed_to, agreements, published_at, retain_until, request_hash, content_digest";
 const NOTIFICATION_COLUMNS: &str = "recipient_oin, cursor, kind, at, actor_oin, actor_professional, case_id, maatregel_id, involvement_id, proposal_id, plan_version, summary_nl, retain_until";
 
 /// Most hops followed from a merged case to the case that absorbed it.
@@ -98,6 +98,8 @@ macro_rules! plan_from_row {
             )?,
             published_at: r.try_get(7)?,
             retain_until: r.try_get(8)?,
+            request_hash: r.try_get(9)?,
+            content_digest: r.try_get(10)?,
             confirmations: Vec::new(),
         }
     }};
@@ -699,9 +701,10 @@ impl Store {
             let consents = super::consent::lock_consents(&mut tx, consent_ids).await?;
             match decide(&view, &consents) {
                 Ok(items) => {
-                    sqlx::query(&format!("INSERT INTO safety_plans ({PLAN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
+                    sqlx::query(&format!("INSERT INTO safety_plans ({PLAN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"))
                         .bind(&plan.case_id).bind(i64::from(plan.version)).bind(&plan.author_oin).bind(&plan.author_professional)
                         .bind(&plan.envelope).bind(json(&plan.sealed_to)).bind(json(&plan.agreements)).bind(plan.published_at).bind(plan.retain_until)
+                        .bind(&plan.request_hash).bind(&plan.content_digest)
                         .execute(&mut *tx).await?;
                     sqlx::query("UPDATE cases SET plan_version = $2 WHERE case_id = $1").bind(&plan.case_id).bind(i64::from(plan.version)).execute(&mut *tx).await?;
                     log_and_notify!(tx, &items, is_pg);

@@ -114,7 +114,7 @@ where
 }
 
 /// Rows per multi-row statement: well inside SQLite's and PostgreSQL's bound-parameter limits
-/// (32 766 and 65 535) for the widest row (16 columns).
+/// (32 766 and 65 535) for the widest row (17 columns).
 pub(crate) const ROWS_PER_STATEMENT: usize = 256;
 
 /// `($1, ..., $cols), ($cols+1, ...), ...` for `rows` rows.

@@ -49,7 +49,7 @@ pub const TARGETS: &[RetentionTarget] = &[
         erase: &[
             // The envelope, the subjects, the facts, the basis with its evidence, the sending
             // professional and any exemption text go; sender, id, purpose, categories, times
-            // and the request hash (idempotency) stay as a tombstone.
+            // and the request hash and content digest (idempotency) stay as a tombstone.
             concat!(
                 "UPDATE signals SET envelope = NULL, subjects = '[]', subject_facts = ",
                 no_facts!(),
@@ -87,7 +87,8 @@ pub const TARGETS: &[RetentionTarget] = &[
             WHERE f.erased_at IS NULL AND f.retain_until <= $1 ORDER BY f.retain_until, f.police_oin, f.fragment_id LIMIT $2",
         erase: &[
             // The envelope, the subjects, the basis and the author go; police, id, melding,
-            // sequence, kind, categories, times and the request hash (idempotency) stay.
+            // sequence, kind, categories, times, the request hash and content digest (idempotency)
+            // stay.
             "UPDATE zorgmelding_fragments SET envelope = NULL, subjects = '[]', basis = substr(basis, 1, 0),
                  author_professional = '', erased_at = $3
                  WHERE police_oin = $1 AND fragment_id = $2 AND erased_at IS NULL",
@@ -130,7 +131,8 @@ pub const TARGETS: &[RetentionTarget] = &[
         erase: &[
             // The subjects and facts, the basis, both contacts, the family's letter and the
             // sender go, and every re-sealed envelope; ids, melding, recipient, purpose,
-            // categories, advice, triage, state, consent ids, times and the request hash stay.
+            // categories, advice, triage, state, consent ids, times, the request hash and the
+            // content digests stay.
             r#"UPDATE handovers SET subjects = '[]', subject_facts = '[]', basis = substr(basis, 1, 0),
                  vt_contact = '{"name":"","function":"","phone":"","email":""}',
                  wijkteam_contact = '{"name":"","function":"","phone":"","email":""}',

@@ -8,7 +8,7 @@ use crate::domain::signal::{
 use crate::ledger::PendingEntry;
 use sqlx::Row;
 
-const SIGNAL_COLUMNS: &str = "sender_oin, signal_id, request_hash, envelope, purpose, categories, urgency, basis, subjects, subject_facts, sender_role, sender_professional, received_for, inform_exemption, created_at, retain_until";
+const SIGNAL_COLUMNS: &str = "sender_oin, signal_id, request_hash, envelope, purpose, categories, urgency, basis, subjects, subject_facts, sender_role, sender_professional, received_for, inform_exemption, created_at, retain_until, content_digest";
 const DELIVERY_COLUMNS: &str =
     "recipient_oin, sender_oin, signal_id, cursor, state, reasons, consent_ids, updated_at";
 
@@ -33,6 +33,7 @@ macro_rules! signal_from_row {
             inform_exemption: r.try_get(13)?,
             created_at: r.try_get(14)?,
             retain_until: r.try_get(15)?,
+            content_digest: r.try_get(16)?,
         }
     }};
 }
@@ -204,21 +205,23 @@ impl Store {
             for chunk in signal_rows.chunks(ROWS_PER_STATEMENT) {
                 let sql = format!(
                     "INSERT INTO signals ({SIGNAL_COLUMNS}) VALUES {} ON CONFLICT DO NOTHING RETURNING sender_oin, signal_id",
-                    placeholders(chunk.len(), 16)
+                    placeholders(chunk.len(), 17)
                 );
                 let mut q = sqlx::query(&sql);
                 for s in chunk {
                     q = q.bind(&s.sender_oin).bind(&s.signal_id).bind(&s.request_hash).bind(&s.envelope)
                         .bind(&s.purpose).bind(json(&s.categories)).bind(s.urgency.as_stored()).bind(crate::wire::encode_basis(&s.basis))
                         .bind(json(&s.subjects)).bind(json(&s.facts)).bind(&s.sender_role).bind(&s.sender_professional)
-                        .bind(&s.received_for).bind(&s.inform_exemption).bind(s.created_at).bind(s.retain_until);
+                        .bind(&s.received_for).bind(&s.inform_exemption).bind(s.created_at).bind(s.retain_until)
+                        .bind(&s.content_digest);
                 }
                 for r in q.fetch_all(&mut *tx).await? {
                     inserted.insert((r.try_get(0)?, r.try_get(1)?));
                 }
             }
             // Who is new: a key inserted now and met once in the group is that member's. Keys met
-            // more than once, or not inserted (stored earlier), are settled by the stored hash.
+            // more than once, or not inserted (stored earlier), are settled by the stored hash and
+            // content digest.
             let mut seen: std::collections::HashMap<(&str, &str), usize> = std::collections::HashMap::new();
             for s in &signal_rows {
                 *seen.entry((s.sender_oin.as_str(), s.signal_id.as_str())).or_default() += 1;
@@ -232,9 +235,9 @@ impl Store {
                     accepted.push(Ok(true));
                     continue;
                 }
-                let existing: Vec<u8> = sqlx::query_scalar("SELECT request_hash FROM signals WHERE sender_oin = $1 AND signal_id = $2")
+                let (hash, digest): (Vec<u8>, Option<Vec<u8>>) = sqlx::query_as("SELECT request_hash, content_digest FROM signals WHERE sender_oin = $1 AND signal_id = $2")
                     .bind(&s.sender_oin).bind(&s.signal_id).fetch_one(&mut *tx).await?;
-                accepted.push(if existing != s.request_hash {
+                accepted.push(if hash != s.request_hash || digest.is_none() || digest != s.content_digest {
                     Err(StoreError::taken("signal", &s.signal_id))
                 } else if now_inserted && claimed.insert(key) {
                     Ok(true)
@@ -369,7 +372,7 @@ impl Store {
             let mut v = Vec::new();
             for r in sqlx::query(&sql).bind(recipient).bind(after as i64).bind(i64::from(limit)).fetch_all(p).await? {
                 let signal = signal_from_row!(&r);
-                let delivery = delivery_from_row!(&r, 16);
+                let delivery = delivery_from_row!(&r, 17);
                 v.push(InboxRow { delivery, signal });
             }
             v

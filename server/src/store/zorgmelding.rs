@@ -12,9 +12,9 @@ use crate::ledger::PendingEntry;
 use sqlx::Row;
 
 const MELDING_COLUMNS: &str = "zorgmelding_id, police_oin, registration_number, recipient_oin, purpose, subjects, version, delivered_version, cursor, created_cursor, created_at, updated_at, completed_at, retain_until";
-const FRAGMENT_COLUMNS: &str = "police_oin, fragment_id, zorgmelding_id, sequence, kind, request_hash, envelope, categories, subjects, basis, author_role, author_professional, received_at, retain_until";
+const FRAGMENT_COLUMNS: &str = "police_oin, fragment_id, zorgmelding_id, sequence, kind, request_hash, envelope, categories, subjects, basis, author_role, author_professional, received_at, retain_until, content_digest";
 const TRIAGE_COLUMNS: &str = "triage_id, zorgmelding_id, vt_oin, answers, acute, case_reference, advice, earlier_reports, role, professional, recorded_at";
-const HANDOVER_COLUMNS: &str = "sender_oin, handover_id, request_hash, zorgmelding_id, recipient_oin, subjects, subject_facts, categories, purpose, basis, received_for, advice, triage_id, vt_contact, wijkteam_contact, letter, state, reasons, consent_ids, sender_role, sender_professional, created_at, updated_at, retain_until";
+const HANDOVER_COLUMNS: &str = "sender_oin, handover_id, request_hash, zorgmelding_id, recipient_oin, subjects, subject_facts, categories, purpose, basis, received_for, advice, triage_id, vt_contact, wijkteam_contact, letter, state, reasons, consent_ids, sender_role, sender_professional, created_at, updated_at, retain_until, content_digest";
 
 macro_rules! melding_from_row {
     ($r:expr) => {{
@@ -63,6 +63,7 @@ macro_rules! fragment_from_row {
             author_professional: r.try_get(11)?,
             received_at: r.try_get(12)?,
             retain_until: r.try_get(13)?,
+            content_digest: r.try_get(14)?,
         }
     }};
 }
@@ -115,6 +116,7 @@ macro_rules! handover_from_row {
             created_at: r.try_get(21)?,
             updated_at: r.try_get(22)?,
             retain_until: r.try_get(23)?,
+            content_digest: r.try_get(24)?,
         }
     }};
 }
@@ -132,7 +134,8 @@ impl Store {
     /// Adds a fragment to its incident's zorgmelding (creating the melding, with id `new_id`,
     /// for the first fragment), in one transaction with its log entry (`entry_for(melding_id)`).
     /// The melding's version grows and its cursor moves to the entry, so Veilig Thuis's stream
-    /// shows it (again). A fragment id seen before with the same `request_hash` is a retry:
+    /// shows it (again). A fragment id seen before with the same `request_hash` and
+    /// `content_digest` is a retry:
     /// nothing changes. `Ok(Err(_))` names why the fragment cannot be added.
     pub async fn submit_fragment(
         &self,
@@ -153,11 +156,13 @@ impl Store {
             let row = sqlx::query(&format!("SELECT {MELDING_COLUMNS} FROM zorgmeldingen WHERE police_oin = $1 AND registration_number = $2{lock}"))
                 .bind(&key.police_oin).bind(&key.registration_number).fetch_one(&mut *tx).await?;
             let m = melding_from_row!(&row);
-            let existing: Option<(Vec<u8>, String, i64)> = sqlx::query_as("SELECT request_hash, zorgmelding_id, sequence FROM zorgmelding_fragments WHERE police_oin = $1 AND fragment_id = $2")
+            // (request hash, content digest, melding, sequence) of an earlier fragment with this id.
+            type Earlier = (Vec<u8>, Option<Vec<u8>>, String, i64);
+            let existing: Option<Earlier> = sqlx::query_as("SELECT request_hash, content_digest, zorgmelding_id, sequence FROM zorgmelding_fragments WHERE police_oin = $1 AND fragment_id = $2")
                 .bind(&f.police_oin).bind(&f.fragment_id).fetch_optional(&mut *tx).await?;
-            if let Some((hash, mid, seq)) = existing {
+            if let Some((hash, digest, mid, seq)) = existing {
                 tx.rollback().await?;
-                if hash != f.request_hash || mid != m.zorgmelding_id {
+                if hash != f.request_hash || digest.is_none() || digest != f.content_digest || mid != m.zorgmelding_id {
                     Err(FragmentRefusal::IdReused)
                 } else {
                     Ok((m, seq as u32, false))
@@ -180,11 +185,11 @@ impl Store {
                 let seq = seq + 1;
                 let entry = entry_for(&m.zorgmelding_id);
                 let first = super::sequence_log(&mut tx, std::slice::from_ref(&entry)).await?;
-                sqlx::query(&format!("INSERT INTO zorgmelding_fragments ({FRAGMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"))
+                sqlx::query(&format!("INSERT INTO zorgmelding_fragments ({FRAGMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"))
                     .bind(&f.police_oin).bind(&f.fragment_id).bind(&m.zorgmelding_id).bind(seq)
                     .bind(f.kind.as_str()).bind(&f.request_hash).bind(&f.envelope).bind(json(&f.categories))
                     .bind(json(&f.subjects)).bind(crate::wire::encode_basis(&f.basis)).bind(&f.author_role).bind(&f.author_professional)
-                    .bind(f.received_at).bind(f.retain_until)
+                    .bind(f.received_at).bind(f.retain_until).bind(&f.content_digest)
                     .execute(&mut *tx).await?;
                 let mut subjects = m.subjects.clone();
                 for s in &f.subjects {
@@ -467,7 +472,8 @@ impl Store {
     }
 
     /// Stores a handover with its envelopes and its log entries in one transaction. A second
-    /// request with the same id and hash is a retry (`Ok(false)`); other content is `Conflict`.
+    /// request with the same id, hash and content digests is a retry (`Ok(false)`); other
+    /// metadata or content is `Conflict`.
     /// The family's refusal is checked again inside the transaction (`Ok(None)` when it was
     /// recorded meanwhile): nothing is stored then.
     pub async fn insert_handover(
@@ -478,11 +484,11 @@ impl Store {
     ) -> StoreResult<Option<bool>> {
         let r = on_writer!(self, p => {
             let mut tx = p.begin().await?;
-            let existing: Option<Vec<u8>> = sqlx::query_scalar("SELECT request_hash FROM handovers WHERE sender_oin = $1 AND handover_id = $2")
+            let existing: Option<(Vec<u8>, Option<Vec<u8>>)> = sqlx::query_as("SELECT request_hash, content_digest FROM handovers WHERE sender_oin = $1 AND handover_id = $2")
                 .bind(&h.sender_oin).bind(&h.handover_id).fetch_optional(&mut *tx).await?;
-            if let Some(hash) = existing {
+            if let Some((hash, digest)) = existing {
                 tx.rollback().await?;
-                if hash != h.request_hash {
+                if hash != h.request_hash || digest.is_none() || digest != h.content_digest {
                     return Err(StoreError::taken("handover", &h.handover_id));
                 }
                 Some(false)
@@ -490,13 +496,14 @@ impl Store {
                 tx.rollback().await?;
                 None
             } else {
-                sqlx::query(&format!("INSERT INTO handovers ({HANDOVER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"))
+                sqlx::query(&format!("INSERT INTO handovers ({HANDOVER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)"))
                     .bind(&h.sender_oin).bind(&h.handover_id).bind(&h.request_hash).bind(&h.zorgmelding_id)
                     .bind(&h.recipient_oin).bind(json(&h.subjects)).bind(json(&h.facts)).bind(json(&h.categories))
                     .bind(&h.purpose).bind(crate::wire::encode_basis(&h.basis)).bind(&h.received_for).bind(&h.advice).bind(&h.triage_id)
                     .bind(json(&h.vt_contact)).bind(json(&h.wijkteam_contact)).bind(&h.letter)
                     .bind(h.state.as_str()).bind(json(&h.reasons)).bind(json(&h.consent_ids))
                     .bind(&h.sender_role).bind(&h.sender_professional).bind(h.created_at).bind(h.updated_at).bind(h.retain_until)
+                    .bind(&h.content_digest)
                     .execute(&mut *tx).await?;
                 for (i, e) in envelopes.iter().enumerate() {
                     sqlx::query("INSERT INTO handover_envelopes (sender_oin, handover_id, position, envelope) VALUES ($1, $2, $3, $4)")

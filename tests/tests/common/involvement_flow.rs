@@ -79,6 +79,23 @@ pub async fn publish(
     content: &SafetyPlan,
     consent: &str,
 ) -> Result<pb::SafetyPlanVersion, ClientError> {
+    let req = plan_request(hub, c, author, case_id, version, content, consent, now()).await;
+    c.publish_safety_plan(req).await
+}
+
+/// `content` sealed by `author` to the case's parties as version `version`, sealed at
+/// `created_at` (unix seconds).
+#[allow(clippy::too_many_arguments)]
+pub async fn plan_request(
+    hub: &TestHub,
+    c: &mut HubClient,
+    author: &str,
+    case_id: &str,
+    version: u32,
+    content: &SafetyPlan,
+    consent: &str,
+    created_at: i64,
+) -> pb::PublishSafetyPlanRequest {
     let o = hub.org(author);
     let sender =
         SenderKeys::from_pkcs8_der(&o.info.oin, &o.info.signing_key_id, &o.signing_pkcs8).unwrap();
@@ -91,7 +108,7 @@ pub async fn publish(
     parties.sort();
     parties.dedup();
     let keys = c.recipient_keys(&parties).await.unwrap();
-    let req = content
+    content
         .seal(
             case_id,
             version,
@@ -101,8 +118,7 @@ pub async fn publish(
             },
             &sender,
             &keys,
-            now(),
+            created_at,
         )
-        .unwrap();
-    c.publish_safety_plan(req).await
+        .unwrap()
 }

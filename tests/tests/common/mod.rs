@@ -431,6 +431,7 @@ integrate_ms = 100
             categories: categories.clone(),
             basis_reference: signaalhub_client::signaalhub_proto::basis_reference(&basis),
             created_at_unix: now(),
+            content_digest: Vec::new(), // seal sets it
         };
         let env = envelope::seal(payload, binding, &sender, &recipients).unwrap();
         pb::SendSignalRequest {
@@ -779,6 +780,7 @@ impl Sealer {
             categories: self.categories.clone(),
             basis_reference: signaalhub_client::signaalhub_proto::basis_reference(basis),
             created_at_unix: now(),
+            content_digest: Vec::new(), // seal sets it
         };
         let env = signaalhub_client::envelope::seal(
             payload,

@@ -74,6 +74,7 @@ pub fn seal(
         categories: categories.to_vec(),
         basis_reference: signaalhub_client::signaalhub_proto::basis_reference(basis),
         created_at_unix: now(),
+        content_digest: Vec::new(), // seal sets it
     };
     envelope::seal(
         payload,
