@@ -17,6 +17,7 @@ use std::path::Path;
 conformance!(
     organisations_round_trip_and_conflict,
     filters_status_and_paging_agree,
+    a_directory_query_matches_alike,
     keys_rotate_and_retire,
 );
 conformance!(database: open_ping_and_close);
@@ -269,6 +270,72 @@ async fn filters_status_and_paging_agree(s: Store) {
         ),
         ("amersfoort", vec!["nieuw".to_string()], "balie")
     );
+}
+
+/// A query matches names and tags ignoring case, for every letter, and takes every character
+/// other than `%` and `_` literally — on both databases (SQLite's `lower()` folded ASCII only,
+/// PostgreSQL's `LIKE` took `\` as an escape).
+async fn a_directory_query_matches_alike(s: Store) {
+    let mut a = org(1, "school", "utrecht", &[]);
+    a.name = "Stichting Éénheid".into();
+    let mut b = org(2, "school", "utrecht", &["ÖZ-team"]);
+    b.name = "a\\b school".into();
+    let mut c = org(3, "wijkteam", "utrecht", &["jeugd"]);
+    c.name = "ab school".into();
+    let mut d = org(4, "wijkteam", "utrecht", &[]);
+    d.name = "Ab School Noord".into();
+    for o in [&a, &b, &c, &d] {
+        s.add_organization(o).await.unwrap();
+    }
+    let query = |q: &'static str, limit: u32, after: Option<Oin>| {
+        let s = s.clone();
+        async move {
+            s.list_organizations(&OrgFilter {
+                query: Some(q.into()),
+                limit,
+                after,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|o| o.name)
+            .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(query("éénheid", 10, None).await, vec!["Stichting Éénheid"]);
+    assert_eq!(query("ÉÉNHEID", 10, None).await, vec!["Stichting Éénheid"]);
+    assert_eq!(query("a\\b", 10, None).await, vec!["a\\b school"]);
+    assert_eq!(
+        query("ab school", 10, None).await,
+        vec!["ab school", "Ab School Noord"]
+    );
+    assert_eq!(query("öz", 10, None).await, vec!["a\\b school"]);
+    assert_eq!(query("JEUGD", 10, None).await, vec!["ab school"]);
+    assert_eq!(
+        query("a_b", 10, None).await,
+        vec!["ab school", "Ab School Noord"]
+    );
+    // Paged like any listing: at most `limit`, after the last OIN seen.
+    assert_eq!(
+        query("school", 2, None).await,
+        vec!["a\\b school", "ab school"]
+    );
+    assert_eq!(
+        query("school", 2, Some(c.oin.clone())).await,
+        vec!["Ab School Noord"]
+    );
+    // Combined with the other filters.
+    let wijkteam = s
+        .list_organizations(&OrgFilter {
+            query: Some("school".into()),
+            sector: Some("wijkteam".parse().unwrap()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(wijkteam.len(), 2);
 }
 
 async fn keys_rotate_and_retire(s: Store) {

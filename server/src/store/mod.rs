@@ -725,6 +725,11 @@ impl Store {
     }
 
     /// The sociale kaart, ordered by OIN.
+    ///
+    /// `query` matches a substring of the name or of an expertise tag, ignoring case (Unicode
+    /// lower case; `%` and `_` are dropped from it). It is matched here rather than in SQL, so
+    /// that both databases answer alike: SQLite's `lower()` and `LIKE` fold ASCII letters only,
+    /// and PostgreSQL's `LIKE` takes `\` as an escape.
     pub async fn list_organizations(&self, filter: &OrgFilter) -> StoreResult<Vec<Organization>> {
         self.list_organizations_where(None, filter).await
     }
@@ -734,6 +739,49 @@ impl Store {
         exact: Option<&Oin>,
         f: &OrgFilter,
     ) -> StoreResult<Vec<Organization>> {
+        let limit = f.limit.max(1) as usize;
+        let Some(query) = &f.query else {
+            return self
+                .organizations_page(exact, f, f.after.as_ref(), limit)
+                .await;
+        };
+        let needle: String = query
+            .chars()
+            .filter(|c| *c != '%' && *c != '_')
+            .collect::<String>()
+            .to_lowercase();
+        let matches = |o: &Organization| {
+            o.name.to_lowercase().contains(&needle)
+                || o.expertise
+                    .iter()
+                    .any(|t| t.to_lowercase().contains(&needle))
+        };
+        // Page through the organisations the other filters allow until `limit` match.
+        const PAGE: usize = 256;
+        let mut out = Vec::new();
+        let mut after = f.after.clone();
+        loop {
+            let page = self
+                .organizations_page(exact, f, after.as_ref(), PAGE)
+                .await?;
+            let more = page.len() == PAGE;
+            after = page.last().map(|o| o.oin.clone());
+            out.extend(page.into_iter().filter(|o| matches(o)));
+            if out.len() >= limit || !more {
+                out.truncate(limit);
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Up to `limit` organisations after `after` that every filter but `query` allows.
+    async fn organizations_page(
+        &self,
+        exact: Option<&Oin>,
+        f: &OrgFilter,
+        after: Option<&Oin>,
+        limit: usize,
+    ) -> StoreResult<Vec<Organization>> {
         const SQL: &str = "SELECT o.oin, o.name, o.sector, o.region, o.contact_point, o.status, o.token_issuer,
                 (SELECT string_agg_placeholder) AS expertise
             FROM organizations o
@@ -741,18 +789,13 @@ impl Store {
               AND ($2 IS NULL OR o.sector = $2)
               AND ($3 IS NULL OR o.region = $3)
               AND ($4 IS NULL OR EXISTS (SELECT 1 FROM organization_expertise e WHERE e.oin = o.oin AND e.tag = $4))
-              AND ($5 IS NULL OR lower(o.name) LIKE $5 OR EXISTS (SELECT 1 FROM organization_expertise e WHERE e.oin = o.oin AND e.tag LIKE $5))
-              AND ($6 OR o.status = 'active')
-              AND ($7 IS NULL OR o.oin > $7)
+              AND ($5 OR o.status = 'active')
+              AND ($6 IS NULL OR o.oin > $6)
             ORDER BY o.oin
-            LIMIT $8";
+            LIMIT $7";
         let agg_sqlite = "group_concat(tag, char(10)) FROM (SELECT tag FROM organization_expertise e WHERE e.oin = o.oin ORDER BY tag)";
         let agg_pg = "string_agg(tag, chr(10) ORDER BY tag) FROM organization_expertise e WHERE e.oin = o.oin";
-        let like = f.query.as_ref().map(|q| {
-            let escaped: String = q.chars().filter(|c| *c != '%' && *c != '_').collect();
-            format!("%{escaped}%")
-        });
-        let limit = i64::from(f.limit.max(1));
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows: Vec<OrgRow> = on_pool!(self, p => {
             let agg = if matches!(self, Store::Sqlite { .. }) { agg_sqlite } else { agg_pg };
             let sql = SQL.replace("string_agg_placeholder", agg);
@@ -761,9 +804,8 @@ impl Store {
                 .bind(f.sector.as_ref().map(Sector::as_str))
                 .bind(f.region.as_deref())
                 .bind(f.expertise.as_deref())
-                .bind(like.as_deref())
                 .bind(f.include_suspended)
-                .bind(f.after.as_ref().map(Oin::as_str))
+                .bind(after.map(Oin::as_str))
                 .bind(limit)
                 .fetch_all(p)
                 .await?
