@@ -651,6 +651,8 @@ async fn the_rekey_moves_every_pseudonym_forward(s: Store) {
         ]
     );
     assert_eq!(behind.total(), 12);
+    // Nothing is behind version 1 while everything is stored under it.
+    assert_eq!(s.pseudonyms_behind(1).await.unwrap().total(), 0);
 
     // One pass, two rows per transaction, reporting after every batch.
     let mut reports: Vec<TableProgress> = Vec::new();
@@ -673,6 +675,7 @@ async fn the_rekey_moves_every_pseudonym_forward(s: Store) {
         2
     );
     assert_eq!(s.pseudonyms_behind(2).await.unwrap().total(), 0);
+    assert_eq!(s.pseudonyms_behind(1).await.unwrap().tables, per);
     // Found by the new pseudonym now.
     assert_eq!(
         s.list_consents(std::slice::from_ref(&new))
