@@ -2,6 +2,9 @@
 //!
 //! Every query is written once; [`on_pool!`] expands it for both drivers, so the two backends
 //! cannot drift apart in behaviour. Placeholders are `$1, $2, ...`, which both drivers accept.
+//! Rows are read by column name through [`Columns`]; the steps several transactions share are
+//! ordinary functions generic over the backend's transaction. `tests/tests/store_conformance*.rs`
+//! runs every public function here on both databases.
 use crate::domain::directory::{KeyUsage, OrgFilter, OrgKey, OrgStatus, Organization, Sector};
 use crate::ids::Oin;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -14,6 +17,13 @@ use std::str::FromStr;
 use std::time::Duration;
 
 /// Runs `$body` with `$pool` bound to the concrete pool of whichever backend `$store` uses.
+///
+/// A macro, not a function generic over the database: the body is written once and type-checked
+/// against each driver's concrete types, where a generic function would have to list an
+/// `Encode`/`Decode`/`Executor` bound for every type each query touches. What several
+/// transactions share is an ordinary generic function instead ([`sequence_log`],
+/// `consent::lock_consents`, the register's steps in `involvement`), and rows are read through
+/// [`Columns`].
 macro_rules! on_pool {
     ($store:expr, $pool:ident => $body:expr) => {
         match $store {
@@ -35,6 +45,49 @@ macro_rules! on_writer {
     };
 }
 
+/// A row of either database, read by column name: `let x = row.col("name")?` with the type
+/// inferred from where it goes, so one row mapper serves both backends without a list of
+/// per-type bounds. Implemented for the two drivers' rows.
+pub(crate) trait Columns {
+    /// The value of column `name`.
+    fn col<T: Column>(&self, name: &str) -> Result<T, sqlx::Error>;
+}
+
+/// A Rust type both databases decode a column into (`String`, `i64`, `bool`, `Vec<u8>`, their
+/// `Option`s, and newtypes derived `#[sqlx(transparent)]` over them).
+pub(crate) trait Column:
+    for<'r> sqlx::Decode<'r, sqlx::Sqlite>
+    + sqlx::Type<sqlx::Sqlite>
+    + for<'r> sqlx::Decode<'r, sqlx::Postgres>
+    + sqlx::Type<sqlx::Postgres>
+{
+}
+
+impl<T> Column for T where
+    T: for<'r> sqlx::Decode<'r, sqlx::Sqlite>
+        + sqlx::Type<sqlx::Sqlite>
+        + for<'r> sqlx::Decode<'r, sqlx::Postgres>
+        + sqlx::Type<sqlx::Postgres>
+{
+}
+
+impl Columns for sqlx::sqlite::SqliteRow {
+    fn col<T: Column>(&self, name: &str) -> Result<T, sqlx::Error> {
+        self.try_get(name)
+    }
+}
+
+impl Columns for sqlx::postgres::PgRow {
+    fn col<T: Column>(&self, name: &str) -> Result<T, sqlx::Error> {
+        self.try_get(name)
+    }
+}
+
+/// Whether a transaction generic over the backend runs on PostgreSQL (row locks, `pg_notify`).
+pub(crate) fn is_postgres<DB: sqlx::Database>() -> bool {
+    DB::NAME == "PostgreSQL"
+}
+
 /// Sequences log entries inside an open transaction: takes the next indexes from the `log_state`
 /// row — an UPDATE, so PostgreSQL holds its row lock until commit and appends from many instances
 /// serialise without forks or gaps — then inserts the entries and their subject and organisation
@@ -46,20 +99,20 @@ pub(crate) async fn sequence_log<DB, E>(
 ) -> StoreResult<i64>
 where
     DB: sqlx::Database,
+    DB::Row: Columns,
     E: std::borrow::Borrow<crate::ledger::PendingEntry>,
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
     for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     for<'q> Vec<u8>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    (i64,): for<'r> sqlx::FromRow<'r, DB::Row>,
 {
     let n = entries.len() as i64;
-    let (end,): (i64,) =
-        sqlx::query_as("UPDATE log_state SET size = size + $1 WHERE id = 1 RETURNING size")
-            .bind(n)
-            .fetch_one(&mut **tx)
-            .await?;
+    let end: i64 = sqlx::query("UPDATE log_state SET size = size + $1 WHERE id = 1 RETURNING size")
+        .bind(n)
+        .fetch_one(&mut **tx)
+        .await?
+        .col("size")?;
     let first = end - n;
     let rows: Vec<(i64, &crate::ledger::PendingEntry)> = entries
         .iter()
