@@ -380,6 +380,9 @@ async fn the_inbox_pages_in_cursor_order(s: Store) {
     let p3 = s.inbox(WIJKTEAM, p2[1].delivery.cursor, 2).await.unwrap();
     assert_eq!([ids(&p1), ids(&p2)].concat(), ids(&all));
     assert!(p3.is_empty());
+    // A cursor beyond every index (even beyond i64) reads nothing, never from the start again.
+    assert!(s.inbox(WIJKTEAM, 1 << 63, 100).await.unwrap().is_empty());
+    assert!(s.inbox(WIJKTEAM, u64::MAX, 100).await.unwrap().is_empty());
     assert_eq!(ids(&s.inbox(VT, 0, 100).await.unwrap()).len(), 2);
     assert!(s.inbox(HUISARTS, 0, 100).await.unwrap().is_empty());
     // Delivered stays until acknowledged; withheld, acknowledged and withdrawn leave.
@@ -692,6 +695,13 @@ async fn log_reads_by_subject_and_by_organisation(s: Store) {
     assert_eq!(
         idx(s.log_entries_for_org(SCHOOL, Some(0), 1).await.unwrap()),
         vec![2]
+    );
+    assert_eq!(
+        idx(s
+            .log_entries_for_org(SCHOOL, Some(u64::MAX), 10)
+            .await
+            .unwrap()),
+        Vec::<u64>::new()
     );
     assert_eq!(
         idx(s.log_entries_for_org(GI, None, 10).await.unwrap()),

@@ -247,6 +247,11 @@ async fn veilig_thuis_streams_meldingen_by_cursor(s: Store) {
         all[1..2].to_vec()
     );
     assert_eq!(ids(s.zorgmeldingen_after(VT, 5, 10).await.unwrap()), vec![]);
+    // A cursor beyond every index (even beyond i64) reads nothing, never from the start again.
+    assert_eq!(
+        ids(s.zorgmeldingen_after(VT, u64::MAX, 10).await.unwrap()),
+        vec![]
+    );
     assert_eq!(
         ids(s.zorgmeldingen_after(HUISARTS, 0, 10).await.unwrap()),
         vec![("z-reg-c".into(), 3)]

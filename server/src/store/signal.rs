@@ -364,7 +364,7 @@ impl Store {
         );
         let v = on_pool!(self, p => {
             let mut v = Vec::new();
-            for r in sqlx::query(&sql).bind(recipient).bind(after as i64).bind(i64::from(limit)).fetch_all(p).await? {
+            for r in sqlx::query(&sql).bind(recipient).bind(i64::try_from(after).unwrap_or(i64::MAX)).bind(i64::from(limit)).fetch_all(p).await? {
                 let signal = signal_from_row(&r)?;
                 let delivery = delivery_from_row(&r)?;
                 v.push(InboxRow { delivery, signal });

@@ -322,7 +322,7 @@ impl Store {
         let v = on_pool!(self, p => {
             let mut v = Vec::new();
             for r in sqlx::query(&format!("SELECT {MELDING_COLUMNS} FROM zorgmeldingen WHERE recipient_oin = $1 AND cursor > $2 AND erased_at IS NULL ORDER BY cursor LIMIT $3"))
-                .bind(recipient).bind(after as i64).bind(i64::from(limit)).fetch_all(p).await? {
+                .bind(recipient).bind(i64::try_from(after).unwrap_or(i64::MAX)).bind(i64::from(limit)).fetch_all(p).await? {
                 v.push(melding_from_row(&r)?);
             }
             v
