@@ -1,52 +1,35 @@
 //! Consent records.
-use super::{Store, StoreError, StoreResult, json, parse};
+use super::{Columns, Store, StoreError, StoreResult, json, parse};
 use crate::domain::consent::Consent;
 use crate::ids::SubjectPseudonym;
 use crate::ledger::PendingEntry;
-use sqlx::Row;
 
 pub(super) const COLUMNS: &str = "consent_id, subject, recorded_by_oin, recorded_by, givers, recipients, purposes, categories, valid_from, valid_until, explicit_consent, evidence_reference, subject_facts, recorded_at, withdrawn_at, withdrawn_by, retain_until, disclosers";
 
-macro_rules! consent_from_row {
-    ($r:expr) => {{
-        let r = $r;
-        let subject: String = r.try_get(1)?;
-        Consent {
-            id: r.try_get(0)?,
-            subject: SubjectPseudonym::from_stored(&subject)
-                .ok_or(StoreError::Corrupt("consents.subject"))?,
-            recorded_by_oin: r.try_get(2)?,
-            recorded_by: r.try_get(3)?,
-            givers: parse(&r.try_get::<String, _>(4)?, "consents.givers")?,
-            recipients: parse(&r.try_get::<String, _>(5)?, "consents.recipients")?,
-            purposes: parse(&r.try_get::<String, _>(6)?, "consents.purposes")?,
-            categories: parse(&r.try_get::<String, _>(7)?, "consents.categories")?,
-            valid_from: r.try_get(8)?,
-            valid_until: r.try_get(9)?,
-            explicit: r.try_get(10)?,
-            evidence_reference: r.try_get(11)?,
-            facts: parse(&r.try_get::<String, _>(12)?, "consents.subject_facts")?,
-            recorded_at: r.try_get(13)?,
-            withdrawn_at: r.try_get(14)?,
-            withdrawn_by: r.try_get(15)?,
-            retain_until: r.try_get(16)?,
-            disclosers: parse(&r.try_get::<String, _>(17)?, "consents.disclosers")?,
-        }
-    }};
-}
-
 /// Builds a consent from a row selected with [`COLUMNS`].
-pub(super) fn consent_from_row<'r, R>(r: &'r R) -> StoreResult<Consent>
-where
-    R: Row,
-    usize: sqlx::ColumnIndex<R>,
-    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-{
-    Ok(consent_from_row!(r))
+pub(super) fn consent_from_row(r: &impl Columns) -> StoreResult<Consent> {
+    let subject: String = r.col("subject")?;
+    Ok(Consent {
+        id: r.col("consent_id")?,
+        subject: SubjectPseudonym::from_stored(&subject)
+            .ok_or(StoreError::Corrupt("consents.subject"))?,
+        recorded_by_oin: r.col("recorded_by_oin")?,
+        recorded_by: r.col("recorded_by")?,
+        givers: parse(&r.col::<String>("givers")?, "consents.givers")?,
+        recipients: parse(&r.col::<String>("recipients")?, "consents.recipients")?,
+        purposes: parse(&r.col::<String>("purposes")?, "consents.purposes")?,
+        categories: parse(&r.col::<String>("categories")?, "consents.categories")?,
+        valid_from: r.col("valid_from")?,
+        valid_until: r.col("valid_until")?,
+        explicit: r.col("explicit_consent")?,
+        evidence_reference: r.col("evidence_reference")?,
+        facts: parse(&r.col::<String>("subject_facts")?, "consents.subject_facts")?,
+        recorded_at: r.col("recorded_at")?,
+        withdrawn_at: r.col("withdrawn_at")?,
+        withdrawn_by: r.col("withdrawn_by")?,
+        retain_until: r.col("retain_until")?,
+        disclosers: parse(&r.col::<String>("disclosers")?, "consents.disclosers")?,
+    })
 }
 
 impl Store {
@@ -87,7 +70,7 @@ impl Store {
         for id in ids {
             let row = on_pool!(self, p => {
                 match sqlx::query(&format!("SELECT {COLUMNS} FROM consents WHERE consent_id = $1")).bind(id).fetch_optional(p).await? {
-                    Some(r) => Some(consent_from_row!(r)),
+                    Some(r) => Some(consent_from_row(&r)?),
                     None => None,
                 }
             });
@@ -112,7 +95,7 @@ impl Store {
                 q = q.bind(s.as_str());
             }
             for r in q.fetch_all(p).await? {
-                v.push(consent_from_row!(r));
+                v.push(consent_from_row(&r)?);
             }
             v
         });
@@ -197,14 +180,9 @@ where
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
     for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
     for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    usize: sqlx::ColumnIndex<DB::Row>,
-    for<'r> String: sqlx::Decode<'r, DB>,
-    for<'r> Option<String>: sqlx::Decode<'r, DB> + sqlx::Type<DB>,
-    for<'r> i64: sqlx::Decode<'r, DB> + sqlx::Type<DB>,
-    for<'r> Option<i64>: sqlx::Decode<'r, DB> + sqlx::Type<DB>,
-    for<'r> bool: sqlx::Decode<'r, DB> + sqlx::Type<DB>,
+    DB::Row: Columns,
 {
-    let share = if DB::NAME == "PostgreSQL" {
+    let share = if super::is_postgres::<DB>() {
         " FOR SHARE"
     } else {
         ""

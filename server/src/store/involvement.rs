@@ -6,7 +6,7 @@
 //! Registrations, endings, coordinator changes and plan versions take the `involvement_lock` row
 //! first, so on PostgreSQL two organisations registering at once are serialised and always see
 //! each other; SQLite has a single writer anyway.
-use super::{Clash, Record, Store, StoreError, StoreResult, json, parse};
+use super::{Clash, Columns, Record, Store, StoreError, StoreResult, json, parse};
 use crate::domain::consent::Consent;
 use crate::domain::involvement::{
     AgreementMeta, Case, CaseView, Confirmation, Involvement, Notification, NotificationKind,
@@ -14,7 +14,6 @@ use crate::domain::involvement::{
 };
 use crate::ids::SubjectPseudonym;
 use crate::ledger::PendingEntry;
-use sqlx::Row;
 
 const INVOLVEMENT_COLUMNS: &str = "involvement_id, subject, org_oin, contact_professional, role, registered_by, basis, subject_facts, started_at, registered_at, ended_at, retain_until, case_id";
 const CASE_COLUMNS: &str = "case_id, created_at, coordinator_oin, coordinator_since, plan_version, merged_into, created_seq";
@@ -26,191 +25,236 @@ const NOTIFICATION_COLUMNS: &str = "recipient_oin, cursor, kind, at, actor_oin, 
 /// Most hops followed from a merged case to the case that absorbed it.
 const MAX_MERGE_HOPS: usize = 16;
 
-macro_rules! involvement_from_row {
-    ($r:expr) => {{
-        let r = $r;
-        let subject: String = r.try_get(1)?;
-        Involvement {
-            id: r.try_get(0)?,
-            subject: SubjectPseudonym::from_stored(&subject)
-                .ok_or(StoreError::Corrupt("involvements.subject"))?,
-            org_oin: r.try_get(2)?,
-            contact_professional: r.try_get(3)?,
-            role: r.try_get(4)?,
-            registered_by: r.try_get(5)?,
-            basis: crate::wire::decode_basis(&r.try_get::<Vec<u8>, _>(6)?),
-            facts: parse(&r.try_get::<String, _>(7)?, "involvements.subject_facts")?,
-            started_at: r.try_get(8)?,
-            registered_at: r.try_get(9)?,
-            ended_at: r.try_get(10)?,
-            retain_until: r.try_get(11)?,
-            case_id: r.try_get(12)?,
-        }
-    }};
+/// Builds an involvement from a row with the columns of [`INVOLVEMENT_COLUMNS`].
+fn involvement_from_row(r: &impl Columns) -> StoreResult<Involvement> {
+    let subject: String = r.col("subject")?;
+    Ok(Involvement {
+        id: r.col("involvement_id")?,
+        subject: SubjectPseudonym::from_stored(&subject)
+            .ok_or(StoreError::Corrupt("involvements.subject"))?,
+        org_oin: r.col("org_oin")?,
+        contact_professional: r.col("contact_professional")?,
+        role: r.col("role")?,
+        registered_by: r.col("registered_by")?,
+        basis: crate::wire::decode_basis(&r.col::<Vec<u8>>("basis")?),
+        facts: parse(
+            &r.col::<String>("subject_facts")?,
+            "involvements.subject_facts",
+        )?,
+        started_at: r.col("started_at")?,
+        registered_at: r.col("registered_at")?,
+        ended_at: r.col("ended_at")?,
+        retain_until: r.col("retain_until")?,
+        case_id: r.col("case_id")?,
+    })
 }
 
-macro_rules! case_from_row {
-    ($r:expr) => {{
-        let r = $r;
-        Case {
-            id: r.try_get(0)?,
-            created_at: r.try_get(1)?,
-            coordinator_oin: r.try_get(2)?,
-            coordinator_since: r.try_get(3)?,
-            plan_version: u32::try_from(r.try_get::<i64, _>(4)?)
-                .map_err(|_| StoreError::Corrupt("cases.plan_version"))?,
-            merged_into: r.try_get(5)?,
-            seq: r.try_get(6)?,
-        }
-    }};
+/// Builds a case from a row with the columns of [`CASE_COLUMNS`].
+fn case_from_row(r: &impl Columns) -> StoreResult<Case> {
+    Ok(Case {
+        id: r.col("case_id")?,
+        created_at: r.col("created_at")?,
+        coordinator_oin: r.col("coordinator_oin")?,
+        coordinator_since: r.col("coordinator_since")?,
+        plan_version: u32::try_from(r.col::<i64>("plan_version")?)
+            .map_err(|_| StoreError::Corrupt("cases.plan_version"))?,
+        merged_into: r.col("merged_into")?,
+        seq: r.col("created_seq")?,
+    })
 }
 
-macro_rules! proposal_from_row {
-    ($r:expr) => {{
-        let r = $r;
-        Proposal {
-            id: r.try_get(0)?,
-            case_id: r.try_get(1)?,
-            proposed_oin: r.try_get(2)?,
-            proposed_by_oin: r.try_get(3)?,
-            state: ProposalState::parse(&r.try_get::<String, _>(4)?)
-                .ok_or(StoreError::Corrupt("coordinator_proposals.state"))?,
-            created_at: r.try_get(5)?,
-            decided_at: r.try_get(6)?,
-        }
-    }};
+/// Builds a proposal from a row with the columns of [`PROPOSAL_COLUMNS`].
+fn proposal_from_row(r: &impl Columns) -> StoreResult<Proposal> {
+    Ok(Proposal {
+        id: r.col("proposal_id")?,
+        case_id: r.col("case_id")?,
+        proposed_oin: r.col("proposed_oin")?,
+        proposed_by_oin: r.col("proposed_by_oin")?,
+        state: ProposalState::parse(&r.col::<String>("state")?)
+            .ok_or(StoreError::Corrupt("coordinator_proposals.state"))?,
+        created_at: r.col("created_at")?,
+        decided_at: r.col("decided_at")?,
+    })
 }
 
-macro_rules! plan_from_row {
-    ($r:expr) => {{
-        let r = $r;
-        PlanVersion {
-            case_id: r.try_get(0)?,
-            version: u32::try_from(r.try_get::<i64, _>(1)?)
-                .map_err(|_| StoreError::Corrupt("safety_plans.version"))?,
-            author_oin: r.try_get(2)?,
-            author_professional: r.try_get(3)?,
-            envelope: r.try_get(4)?,
-            sealed_to: parse(&r.try_get::<String, _>(5)?, "safety_plans.sealed_to")?,
-            agreements: parse::<Vec<AgreementMeta>>(
-                &r.try_get::<String, _>(6)?,
-                "safety_plans.agreements",
-            )?,
-            published_at: r.try_get(7)?,
-            retain_until: r.try_get(8)?,
-            request_hash: r.try_get(9)?,
-            content_digest: r.try_get(10)?,
-            confirmations: Vec::new(),
-        }
-    }};
+/// Builds a plan version, without its confirmations, from a row with the columns of
+/// [`PLAN_COLUMNS`].
+fn plan_from_row(r: &impl Columns) -> StoreResult<PlanVersion> {
+    Ok(PlanVersion {
+        case_id: r.col("case_id")?,
+        version: u32::try_from(r.col::<i64>("version")?)
+            .map_err(|_| StoreError::Corrupt("safety_plans.version"))?,
+        author_oin: r.col("author_oin")?,
+        author_professional: r.col("author_professional")?,
+        envelope: r.col("envelope")?,
+        sealed_to: parse(&r.col::<String>("sealed_to")?, "safety_plans.sealed_to")?,
+        agreements: parse::<Vec<AgreementMeta>>(
+            &r.col::<String>("agreements")?,
+            "safety_plans.agreements",
+        )?,
+        published_at: r.col("published_at")?,
+        retain_until: r.col("retain_until")?,
+        request_hash: r.col("request_hash")?,
+        content_digest: r.col("content_digest")?,
+        confirmations: Vec::new(),
+    })
 }
 
-macro_rules! notification_from_row {
-    ($r:expr) => {{
-        let r = $r;
-        Notification {
-            recipient_oin: r.try_get(0)?,
-            cursor: r.try_get::<i64, _>(1)? as u64,
-            kind: NotificationKind::parse(&r.try_get::<String, _>(2)?)
-                .ok_or(StoreError::Corrupt("notifications.kind"))?,
-            at: r.try_get(3)?,
-            actor_oin: r.try_get(4)?,
-            actor_professional: r.try_get(5)?,
-            case_id: r.try_get(6)?,
-            maatregel_id: r.try_get(7)?,
-            involvement_id: r.try_get(8)?,
-            proposal_id: r.try_get(9)?,
-            plan_version: r
-                .try_get::<Option<i64>, _>(10)?
-                .map(|v| u32::try_from(v).unwrap_or(0)),
-            summary_nl: r.try_get(11)?,
-            retain_until: r.try_get(12)?,
-        }
-    }};
+/// Builds a notification from a row with the columns of [`NOTIFICATION_COLUMNS`].
+fn notification_from_row(r: &impl Columns) -> StoreResult<Notification> {
+    Ok(Notification {
+        recipient_oin: r.col("recipient_oin")?,
+        cursor: r.col::<i64>("cursor")? as u64,
+        kind: NotificationKind::parse(&r.col::<String>("kind")?)
+            .ok_or(StoreError::Corrupt("notifications.kind"))?,
+        at: r.col("at")?,
+        actor_oin: r.col("actor_oin")?,
+        actor_professional: r.col("actor_professional")?,
+        case_id: r.col("case_id")?,
+        maatregel_id: r.col("maatregel_id")?,
+        involvement_id: r.col("involvement_id")?,
+        proposal_id: r.col("proposal_id")?,
+        plan_version: r
+            .col::<Option<i64>>("plan_version")?
+            .map(|v| u32::try_from(v).unwrap_or(0)),
+        summary_nl: r.col("summary_nl")?,
+        retain_until: r.col("retain_until")?,
+    })
 }
 
-/// Sequences `$items` (`&[(PendingEntry, Option<Notification>)]`) into the log inside `$tx` and
-/// writes each notification with cursor = 1 + its entry's index; on PostgreSQL wakes streams on
-/// every instance at commit.
-macro_rules! log_and_notify {
-    ($tx:expr, $items:expr, $is_pg:expr) => {{
-        let items: &[(PendingEntry, Option<Notification>)] = $items;
-        if !items.is_empty() {
-            let entries: Vec<PendingEntry> = items.iter().map(|(e, _)| e.clone()).collect();
-            let first = super::sequence_log(&mut $tx, &entries).await?;
-            let mut any = false;
-            for (i, (_, n)) in items.iter().enumerate() {
-                let Some(n) = n else { continue };
-                any = true;
-                sqlx::query(&format!("INSERT INTO notifications ({NOTIFICATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"))
-                    .bind(&n.recipient_oin).bind(first + i as i64 + 1).bind(n.kind.as_str()).bind(n.at)
-                    .bind(&n.actor_oin).bind(&n.actor_professional).bind(&n.case_id).bind(&n.maatregel_id)
-                    .bind(&n.involvement_id).bind(&n.proposal_id).bind(n.plan_version.map(i64::from))
-                    .bind(&n.summary_nl).bind(n.retain_until)
-                    .execute(&mut *$tx).await?;
-            }
-            if any && $is_pg {
-                sqlx::query("SELECT pg_notify($1, '')").bind(super::signal::INBOX_CHANNEL).execute(&mut *$tx).await?;
-            }
-        }
-    }};
-}
+// The steps the register's transactions share, written once over both backends (like
+// `super::sequence_log` and `super::consent::lock_consents`).
 
-/// Takes the register's lock row for the rest of the transaction; evaluates to its new version
+/// Takes the register's lock row for the rest of the transaction; returns its new version
 /// (grows with every locked transaction, in commit order).
-macro_rules! lock_register {
-    ($tx:expr) => {{
-        let v: i64 = sqlx::query_scalar(
-            "UPDATE involvement_lock SET version = version + 1 WHERE id = 1 RETURNING version",
-        )
-        .fetch_one(&mut *$tx)
-        .await?;
-        v
-    }};
+async fn lock_register<DB>(tx: &mut sqlx::Transaction<'_, DB>) -> StoreResult<i64>
+where
+    DB: sqlx::Database,
+    DB::Row: Columns,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+{
+    let row = sqlx::query(
+        "UPDATE involvement_lock SET version = version + 1 WHERE id = 1 RETURNING version",
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(row.col("version")?)
 }
 
-/// Follows `merged_into` from `$id` to the live case inside `$tx`. `NotFound` if unknown.
-macro_rules! resolve_case_tx {
-    ($tx:expr, $id:expr) => {{
-        let mut id: String = $id.to_owned();
-        let mut found: Option<Case> = None;
-        for _ in 0..MAX_MERGE_HOPS {
-            let row = sqlx::query(&format!(
-                "SELECT {CASE_COLUMNS} FROM cases WHERE case_id = $1"
-            ))
-            .bind(&id)
-            .fetch_optional(&mut *$tx)
+/// Follows `merged_into` from case `id` to the live case. `NotFound` if unknown.
+async fn resolve_case<DB>(tx: &mut sqlx::Transaction<'_, DB>, id: &str) -> StoreResult<Case>
+where
+    DB: sqlx::Database,
+    DB::Row: Columns,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE case_id = $1");
+    let mut next = id.to_owned();
+    for _ in 0..MAX_MERGE_HOPS {
+        let Some(r) = sqlx::query(&sql)
+            .bind(next.clone())
+            .fetch_optional(&mut **tx)
+            .await?
+        else {
+            break;
+        };
+        let c = case_from_row(&r)?;
+        match c.merged_into.clone() {
+            Some(into) => next = into,
+            None => return Ok(c),
+        }
+    }
+    Err(StoreError::missing("case", id))
+}
+
+/// The view of a live case: its active parties and open proposals.
+async fn case_view_in<DB>(tx: &mut sqlx::Transaction<'_, DB>, case: Case) -> StoreResult<CaseView>
+where
+    DB: sqlx::Database,
+    DB::Row: Columns,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let mut parties = Vec::new();
+    for r in sqlx::query(&format!("SELECT {INVOLVEMENT_COLUMNS} FROM involvements WHERE case_id = $1 AND ended_at IS NULL ORDER BY org_oin, started_at, involvement_id"))
+        .bind(case.id.clone())
+        .fetch_all(&mut **tx)
+        .await?
+    {
+        parties.push(involvement_from_row(&r)?);
+    }
+    let mut proposals = Vec::new();
+    for r in sqlx::query(&format!("SELECT {PROPOSAL_COLUMNS} FROM coordinator_proposals WHERE case_id = $1 AND state = 'open' ORDER BY created_at, proposal_id"))
+        .bind(case.id.clone())
+        .fetch_all(&mut **tx)
+        .await?
+    {
+        proposals.push(proposal_from_row(&r)?);
+    }
+    Ok(CaseView {
+        case,
+        parties,
+        proposals,
+    })
+}
+
+/// Sequences `items` into the log and writes each notification with cursor = 1 + its entry's
+/// index; on PostgreSQL wakes streams on every instance at commit.
+async fn log_and_notify<DB>(
+    tx: &mut sqlx::Transaction<'_, DB>,
+    items: &[(PendingEntry, Option<Notification>)],
+) -> StoreResult<()>
+where
+    DB: sqlx::Database,
+    DB::Row: Columns,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Vec<u8>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    if items.is_empty() {
+        return Ok(());
+    }
+    let entries: Vec<&PendingEntry> = items.iter().map(|(e, _)| e).collect();
+    let first = super::sequence_log(tx, &entries).await?;
+    let sql = format!(
+        "INSERT INTO notifications ({NOTIFICATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+    );
+    let mut any = false;
+    for (i, (_, n)) in items.iter().enumerate() {
+        let Some(n) = n else { continue };
+        any = true;
+        sqlx::query(&sql)
+            .bind(&n.recipient_oin)
+            .bind(first + i as i64 + 1)
+            .bind(n.kind.as_str().to_owned())
+            .bind(n.at)
+            .bind(&n.actor_oin)
+            .bind(&n.actor_professional)
+            .bind(&n.case_id)
+            .bind(&n.maatregel_id)
+            .bind(&n.involvement_id)
+            .bind(&n.proposal_id)
+            .bind(n.plan_version.map(i64::from))
+            .bind(&n.summary_nl)
+            .bind(n.retain_until)
+            .execute(&mut **tx)
             .await?;
-            let Some(r) = row else { break };
-            let c = case_from_row!(&r);
-            match c.merged_into.clone() {
-                Some(next) => id = next,
-                None => {
-                    found = Some(c);
-                    break;
-                }
-            }
-        }
-        found.ok_or_else(|| StoreError::missing("case", $id))?
-    }};
-}
-
-/// The view of a live case inside `$tx`: active parties and open proposals.
-macro_rules! case_view_tx {
-    ($tx:expr, $case:expr) => {{
-        let case: Case = $case;
-        let mut parties = Vec::new();
-        for r in sqlx::query(&format!("SELECT {INVOLVEMENT_COLUMNS} FROM involvements WHERE case_id = $1 AND ended_at IS NULL ORDER BY org_oin, started_at, involvement_id"))
-            .bind(&case.id).fetch_all(&mut *$tx).await? {
-            parties.push(involvement_from_row!(&r));
-        }
-        let mut proposals = Vec::new();
-        for r in sqlx::query(&format!("SELECT {PROPOSAL_COLUMNS} FROM coordinator_proposals WHERE case_id = $1 AND state = 'open' ORDER BY created_at, proposal_id"))
-            .bind(&case.id).fetch_all(&mut *$tx).await? {
-            proposals.push(proposal_from_row!(&r));
-        }
-        CaseView { case, parties, proposals }
-    }};
+    }
+    if any && super::is_postgres::<DB>() {
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(super::signal::INBOX_CHANNEL.to_owned())
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }
 
 /// What a registration did.
@@ -309,7 +353,6 @@ impl Store {
         case_id_if_new: &str,
         decider: &(dyn MatchDecider + Sync),
     ) -> StoreResult<Registered> {
-        let is_pg = matches!(self, Store::Postgres(_));
         let existing_sql = format!(
             "SELECT involvement_id FROM involvements WHERE org_oin = $1 AND ended_at IS NULL AND subject IN ({}) ORDER BY registered_at, involvement_id",
             super::placeholders(2, subject_all.len().max(1))
@@ -324,7 +367,7 @@ impl Store {
         );
         let (id, already) = on_writer!(self, p => {
             let mut tx = p.begin().await?;
-            let seq = lock_register!(tx);
+            let seq = lock_register(&mut tx).await?;
             let mut q = sqlx::query_scalar(&existing_sql).bind(&new.org_oin);
             if subject_all.is_empty() {
                 q = q.bind(new.subject.as_str());
@@ -355,7 +398,7 @@ impl Store {
                     .bind(&id).bind(person).execute(&mut *tx).await?;
             }
             let me = match sqlx::query(&format!("SELECT {INVOLVEMENT_COLUMNS} FROM involvements WHERE involvement_id = $1")).bind(&id).fetch_optional(&mut *tx).await? {
-                Some(r) => involvement_from_row!(&r),
+                Some(r) => involvement_from_row(&r)?,
                 None => return Err(StoreError::missing("involvement", id)),
             };
             // Candidates: active involvements of other organisations whose persons meet mine.
@@ -368,18 +411,18 @@ impl Store {
                 q = q.bind(person);
             }
             for r in q.fetch_all(&mut *tx).await? {
-                group.push(involvement_from_row!(&r));
+                group.push(involvement_from_row(&r)?);
             }
             // Their cases and mine, with every active party of each.
             let mut cases: Vec<Case> = Vec::new();
             for cid in group.iter().chain(std::iter::once(&me)).filter_map(|i| i.case_id.clone()).collect::<Vec<_>>() {
-                let c = resolve_case_tx!(tx, &cid);
+                let c = resolve_case(&mut tx, &cid).await?;
                 if !cases.iter().any(|k| k.id == c.id) {
                     cases.push(c);
                 }
             }
             for c in &cases {
-                let view = case_view_tx!(tx, c.clone());
+                let view = case_view_in(&mut tx, c.clone()).await?;
                 for i in view.parties {
                     if i.id != me.id && !group.iter().any(|g| g.id == i.id) {
                         group.push(i);
@@ -448,7 +491,7 @@ impl Store {
                     items.extend(withheld.into_iter().map(|e| (e, None)));
                 }
             }
-            log_and_notify!(tx, &items, is_pg);
+            log_and_notify(&mut tx, &items).await?;
             tx.commit().await?;
             (id, already)
         });
@@ -471,7 +514,7 @@ impl Store {
     pub async fn get_involvement(&self, id: &str) -> StoreResult<Option<Involvement>> {
         let v = on_pool!(self, p => {
             match sqlx::query(&format!("SELECT {INVOLVEMENT_COLUMNS} FROM involvements WHERE involvement_id = $1")).bind(id).fetch_optional(p).await? {
-                Some(r) => Some(involvement_from_row!(&r)),
+                Some(r) => Some(involvement_from_row(&r)?),
                 None => None,
             }
         });
@@ -499,7 +542,7 @@ impl Store {
                 q = q.bind(s.as_str());
             }
             for r in q.fetch_all(p).await? {
-                v.push(involvement_from_row!(&r));
+                v.push(involvement_from_row(&r)?);
             }
             v
         });
@@ -511,8 +554,8 @@ impl Store {
         // Read through the writer on SQLite: a view right after a write must see it.
         let v = on_writer!(self, p => {
             let mut tx = p.begin().await?;
-            let c = resolve_case_tx!(tx, case_id);
-            let v = case_view_tx!(tx, c);
+            let c = resolve_case(&mut tx, case_id).await?;
+            let v = case_view_in(&mut tx, c).await?;
             tx.commit().await?;
             v
         });
@@ -531,12 +574,11 @@ impl Store {
         entry: &PendingEntry,
         told: impl Fn(&Involvement) -> (PendingEntry, Notification),
     ) -> StoreResult<Involvement> {
-        let is_pg = matches!(self, Store::Postgres(_));
         on_writer!(self, p => {
             let mut tx = p.begin().await?;
-            lock_register!(tx);
+            lock_register(&mut tx).await?;
             let me = match sqlx::query(&format!("SELECT {INVOLVEMENT_COLUMNS} FROM involvements WHERE involvement_id = $1 AND org_oin = $2")).bind(id).bind(org).fetch_optional(&mut *tx).await? {
-                Some(r) => involvement_from_row!(&r),
+                Some(r) => involvement_from_row(&r)?,
                 None => return Err(StoreError::missing("involvement", id)),
             };
             if me.ended_at.is_some() {
@@ -546,8 +588,8 @@ impl Store {
                 .bind(id).bind(at).bind(retain_until).execute(&mut *tx).await?;
             let mut items: Vec<(PendingEntry, Option<Notification>)> = vec![(entry.clone(), None)];
             if let Some(cid) = &me.case_id {
-                let c = resolve_case_tx!(tx, cid);
-                let view = case_view_tx!(tx, c);
+                let c = resolve_case(&mut tx, cid).await?;
+                let view = case_view_in(&mut tx, c).await?;
                 if !view.has_party(org) {
                     if view.case.coordinator_oin.as_deref() == Some(org) {
                         sqlx::query("UPDATE cases SET coordinator_oin = NULL, coordinator_since = NULL WHERE case_id = $1").bind(&view.case.id).execute(&mut *tx).await?;
@@ -560,7 +602,7 @@ impl Store {
                     items.push((e, Some(n)));
                 }
             }
-            log_and_notify!(tx, &items, is_pg);
+            log_and_notify(&mut tx, &items).await?;
             tx.commit().await?;
         });
         self.get_involvement(id)
@@ -581,12 +623,11 @@ impl Store {
         at: i64,
         record: impl Fn(&CaseView, &Proposal) -> Vec<(PendingEntry, Option<Notification>)>,
     ) -> StoreResult<(Proposal, CaseView)> {
-        let is_pg = matches!(self, Store::Postgres(_));
         let live = on_writer!(self, p => {
             let mut tx = p.begin().await?;
-            lock_register!(tx);
-            let c = resolve_case_tx!(tx, case_id);
-            let view = case_view_tx!(tx, c);
+            lock_register(&mut tx).await?;
+            let c = resolve_case(&mut tx, case_id).await?;
+            let view = case_view_in(&mut tx, c).await?;
             if !view.has_party(by) {
                 return Err(StoreError::missing("case", case_id));
             }
@@ -612,7 +653,7 @@ impl Store {
                 sqlx::query("UPDATE coordinator_proposals SET state = 'superseded', decided_at = $2 WHERE case_id = $1 AND state = 'open'").bind(&view.case.id).bind(at).execute(&mut *tx).await?;
             }
             let items = record(&view, &proposal);
-            log_and_notify!(tx, &items, is_pg);
+            log_and_notify(&mut tx, &items).await?;
             tx.commit().await?;
             (proposal, view.case.id)
         });
@@ -624,7 +665,7 @@ impl Store {
     pub async fn get_proposal(&self, id: &str) -> StoreResult<Option<Proposal>> {
         let v = on_pool!(self, p => {
             match sqlx::query(&format!("SELECT {PROPOSAL_COLUMNS} FROM coordinator_proposals WHERE proposal_id = $1")).bind(id).fetch_optional(p).await? {
-                Some(r) => Some(proposal_from_row!(&r)),
+                Some(r) => Some(proposal_from_row(&r)?),
                 None => None,
             }
         });
@@ -641,17 +682,16 @@ impl Store {
         at: i64,
         record: impl Fn(&CaseView, &Proposal) -> Vec<(PendingEntry, Option<Notification>)>,
     ) -> StoreResult<(Proposal, CaseView)> {
-        let is_pg = matches!(self, Store::Postgres(_));
         let case_id = on_writer!(self, p => {
             let mut tx = p.begin().await?;
-            lock_register!(tx);
+            lock_register(&mut tx).await?;
             let mut proposal = match sqlx::query(&format!("SELECT {PROPOSAL_COLUMNS} FROM coordinator_proposals WHERE proposal_id = $1 AND proposed_oin = $2 AND state = 'open'"))
                 .bind(proposal_id).bind(by).fetch_optional(&mut *tx).await? {
-                Some(r) => proposal_from_row!(&r),
+                Some(r) => proposal_from_row(&r)?,
                 None => return Err(StoreError::missing("open proposal", proposal_id)),
             };
-            let c = resolve_case_tx!(tx, &proposal.case_id);
-            let view = case_view_tx!(tx, c);
+            let c = resolve_case(&mut tx, &proposal.case_id).await?;
+            let view = case_view_in(&mut tx, c).await?;
             if !view.has_party(by) {
                 return Err(StoreError::in_state("proposal", proposal_id, "answered by an organisation no longer involved"));
             }
@@ -664,7 +704,7 @@ impl Store {
                 sqlx::query("UPDATE coordinator_proposals SET state = 'superseded', decided_at = $2 WHERE case_id = $1 AND state = 'open'").bind(&view.case.id).bind(at).execute(&mut *tx).await?;
             }
             let items = record(&view, &proposal);
-            log_and_notify!(tx, &items, is_pg);
+            log_and_notify(&mut tx, &items).await?;
             tx.commit().await?;
             (proposal, view.case.id)
         });
@@ -686,18 +726,17 @@ impl Store {
         )
             -> Result<Vec<(PendingEntry, Option<Notification>)>, (Vec<PendingEntry>, E)>,
     ) -> StoreResult<Result<PlanVersion, E>> {
-        let is_pg = matches!(self, Store::Postgres(_));
         let refused = on_writer!(self, p => {
             let mut tx = p.begin().await?;
-            lock_register!(tx);
-            let c = resolve_case_tx!(tx, &plan.case_id);
+            lock_register(&mut tx).await?;
+            let c = resolve_case(&mut tx, &plan.case_id).await?;
             if c.id != plan.case_id {
                 return Err(StoreError::Conflict(Clash::Merged { case_id: plan.case_id.clone(), into: c.id.clone() }));
             }
             if c.plan_version.checked_add(1) != Some(plan.version) {
                 return Err(StoreError::Conflict(Clash::Stale { record: Record::new("safety plan of case", &plan.case_id), version: plan.version, latest: c.plan_version }));
             }
-            let view = case_view_tx!(tx, c);
+            let view = case_view_in(&mut tx, c).await?;
             let consents = super::consent::lock_consents(&mut tx, consent_ids).await?;
             match decide(&view, &consents) {
                 Ok(items) => {
@@ -707,7 +746,7 @@ impl Store {
                         .bind(&plan.request_hash).bind(&plan.content_digest)
                         .execute(&mut *tx).await?;
                     sqlx::query("UPDATE cases SET plan_version = $2 WHERE case_id = $1").bind(&plan.case_id).bind(i64::from(plan.version)).execute(&mut *tx).await?;
-                    log_and_notify!(tx, &items, is_pg);
+                    log_and_notify(&mut tx, &items).await?;
                     tx.commit().await?;
                     None
                 }
@@ -742,7 +781,7 @@ impl Store {
             match row {
                 None => None,
                 Some(r) => {
-                    let mut plan = plan_from_row!(&r);
+                    let mut plan = plan_from_row(&r)?;
                     let rows: Vec<(String, String, i64)> = sqlx::query_as("SELECT agreement_id, oin, confirmed_at FROM safety_plan_confirmations WHERE case_id = $1 AND version = $2 ORDER BY confirmed_at, agreement_id, oin")
                         .bind(case_id).bind(i64::from(plan.version)).fetch_all(p).await?;
                     plan.confirmations = rows.into_iter().map(|(agreement_id, oin, confirmed_at)| Confirmation { agreement_id, oin, confirmed_at }).collect();
@@ -766,12 +805,11 @@ impl Store {
         at: i64,
         record: impl Fn(&CaseView) -> Vec<(PendingEntry, Option<Notification>)>,
     ) -> StoreResult<()> {
-        let is_pg = matches!(self, Store::Postgres(_));
         on_writer!(self, p => {
             let mut tx = p.begin().await?;
-            lock_register!(tx);
-            let c = resolve_case_tx!(tx, case_id);
-            let view = case_view_tx!(tx, c);
+            lock_register(&mut tx).await?;
+            let c = resolve_case(&mut tx, case_id).await?;
+            let view = case_view_in(&mut tx, c).await?;
             if !view.has_party(org) {
                 return Err(StoreError::missing("case", case_id));
             }
@@ -781,7 +819,7 @@ impl Store {
                     .execute(&mut *tx).await?;
             }
             let items = record(&view);
-            log_and_notify!(tx, &items, is_pg);
+            log_and_notify(&mut tx, &items).await?;
             tx.commit().await?;
         });
         Ok(())
@@ -793,10 +831,9 @@ impl Store {
         &self,
         items: &[(PendingEntry, Option<Notification>)],
     ) -> StoreResult<()> {
-        let is_pg = matches!(self, Store::Postgres(_));
         on_writer!(self, p => {
             let mut tx = p.begin().await?;
-            log_and_notify!(tx, items, is_pg);
+            log_and_notify(&mut tx, items).await?;
             tx.commit().await?;
         });
         Ok(())
@@ -813,7 +850,7 @@ impl Store {
             let mut v = Vec::new();
             for r in sqlx::query(&format!("SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE recipient_oin = $1 AND cursor > $2 AND erased_at IS NULL ORDER BY cursor LIMIT $3"))
                 .bind(oin).bind(i64::try_from(after).unwrap_or(i64::MAX)).bind(i64::from(limit)).fetch_all(p).await? {
-                v.push(notification_from_row!(&r));
+                v.push(notification_from_row(&r)?);
             }
             v
         });

@@ -58,7 +58,8 @@ impl Store {
         after: Option<u64>,
         limit: u32,
     ) -> StoreResult<Vec<StoredEntry>> {
-        let after = after.map(|a| a as i64).unwrap_or(-1);
+        // A cursor past every index (beyond i64) reads nothing, as it does on every page.
+        let after = after.map_or(-1, |a| i64::try_from(a).unwrap_or(i64::MAX));
         let rows: Vec<EntryRow> = on_pool!(self, p => sqlx::query_as(
             "SELECT e.idx, e.entry, e.professional FROM log_org_index o JOIN log_entries e ON e.idx = o.idx WHERE o.oin = $1 AND o.idx > $2 ORDER BY e.idx LIMIT $3")
             .bind(oin).bind(after).bind(i64::from(limit)).fetch_all(p).await?);
@@ -75,7 +76,7 @@ impl Store {
         after: Option<u64>,
         limit: u32,
     ) -> StoreResult<Vec<StoredEntry>> {
-        let mut after = after.map(|a| a as i64).unwrap_or(-1);
+        let mut after = after.map_or(-1, |a| i64::try_from(a).unwrap_or(i64::MAX));
         let mut out = Vec::new();
         // The org index holds actors and recipients, and professional ids are only unique within
         // an organisation: keep the entries this organisation acted in, reading on until the

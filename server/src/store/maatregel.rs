@@ -1,34 +1,31 @@
 //! The maatregel register. Registration and ending are logged in the same transaction.
-use super::{Store, StoreError, StoreResult};
+use super::{Columns, Store, StoreError, StoreResult};
 use crate::domain::maatregel::{Maatregel, MaatregelKind};
 use crate::ids::SubjectPseudonym;
 use crate::ledger::PendingEntry;
-use sqlx::Row;
 
 const COLUMNS: &str = "maatregel_id, subject, kind, starts_at, ends_at, responsible_oin, contact_point, registered_by_oin, registered_by, registered_role, registered_at, ended_at, retain_until";
 
-macro_rules! maatregel_from_row {
-    ($r:expr) => {{
-        let r = $r;
-        let subject: String = r.try_get(1)?;
-        Maatregel {
-            id: r.try_get(0)?,
-            subject: SubjectPseudonym::from_stored(&subject)
-                .ok_or(StoreError::Corrupt("maatregelen.subject"))?,
-            kind: MaatregelKind::parse(&r.try_get::<String, _>(2)?)
-                .ok_or(StoreError::Corrupt("maatregelen.kind"))?,
-            starts_at: r.try_get(3)?,
-            ends_at: r.try_get(4)?,
-            responsible_oin: r.try_get(5)?,
-            contact_point: r.try_get(6)?,
-            registered_by_oin: r.try_get(7)?,
-            registered_by: r.try_get(8)?,
-            registered_role: r.try_get(9)?,
-            registered_at: r.try_get(10)?,
-            ended_at: r.try_get(11)?,
-            retain_until: r.try_get(12)?,
-        }
-    }};
+/// Builds a maatregel from a row with the columns of [`COLUMNS`].
+fn maatregel_from_row(r: &impl Columns) -> StoreResult<Maatregel> {
+    let subject: String = r.col("subject")?;
+    Ok(Maatregel {
+        id: r.col("maatregel_id")?,
+        subject: SubjectPseudonym::from_stored(&subject)
+            .ok_or(StoreError::Corrupt("maatregelen.subject"))?,
+        kind: MaatregelKind::parse(&r.col::<String>("kind")?)
+            .ok_or(StoreError::Corrupt("maatregelen.kind"))?,
+        starts_at: r.col("starts_at")?,
+        ends_at: r.col("ends_at")?,
+        responsible_oin: r.col("responsible_oin")?,
+        contact_point: r.col("contact_point")?,
+        registered_by_oin: r.col("registered_by_oin")?,
+        registered_by: r.col("registered_by")?,
+        registered_role: r.col("registered_role")?,
+        registered_at: r.col("registered_at")?,
+        ended_at: r.col("ended_at")?,
+        retain_until: r.col("retain_until")?,
+    })
 }
 
 impl Store {
@@ -51,7 +48,7 @@ impl Store {
     pub async fn get_maatregel(&self, id: &str) -> StoreResult<Option<Maatregel>> {
         let m = on_pool!(self, p => {
             match sqlx::query(&format!("SELECT {COLUMNS} FROM maatregelen WHERE maatregel_id = $1")).bind(id).fetch_optional(p).await? {
-                Some(r) => Some(maatregel_from_row!(&r)),
+                Some(r) => Some(maatregel_from_row(&r)?),
                 None => None,
             }
         });
@@ -77,7 +74,7 @@ impl Store {
                 q = q.bind(s.as_str());
             }
             for r in q.fetch_all(p).await? {
-                v.push(maatregel_from_row!(&r));
+                v.push(maatregel_from_row(&r)?);
             }
             v
         });

@@ -2,6 +2,9 @@
 //!
 //! Every query is written once; [`on_pool!`] expands it for both drivers, so the two backends
 //! cannot drift apart in behaviour. Placeholders are `$1, $2, ...`, which both drivers accept.
+//! Rows are read by column name through [`Columns`]; the steps several transactions share are
+//! ordinary functions generic over the backend's transaction. `tests/tests/store_conformance*.rs`
+//! runs every public function here on both databases.
 use crate::domain::directory::{KeyUsage, OrgFilter, OrgKey, OrgStatus, Organization, Sector};
 use crate::ids::Oin;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -14,6 +17,13 @@ use std::str::FromStr;
 use std::time::Duration;
 
 /// Runs `$body` with `$pool` bound to the concrete pool of whichever backend `$store` uses.
+///
+/// A macro, not a function generic over the database: the body is written once and type-checked
+/// against each driver's concrete types, where a generic function would have to list an
+/// `Encode`/`Decode`/`Executor` bound for every type each query touches. What several
+/// transactions share is an ordinary generic function instead ([`sequence_log`],
+/// `consent::lock_consents`, the register's steps in `involvement`), and rows are read through
+/// [`Columns`].
 macro_rules! on_pool {
     ($store:expr, $pool:ident => $body:expr) => {
         match $store {
@@ -35,6 +45,49 @@ macro_rules! on_writer {
     };
 }
 
+/// A row of either database, read by column name: `let x = row.col("name")?` with the type
+/// inferred from where it goes, so one row mapper serves both backends without a list of
+/// per-type bounds. Implemented for the two drivers' rows.
+pub(crate) trait Columns {
+    /// The value of column `name`.
+    fn col<T: Column>(&self, name: &str) -> Result<T, sqlx::Error>;
+}
+
+/// A Rust type both databases decode a column into (`String`, `i64`, `bool`, `Vec<u8>`, their
+/// `Option`s, and newtypes derived `#[sqlx(transparent)]` over them).
+pub(crate) trait Column:
+    for<'r> sqlx::Decode<'r, sqlx::Sqlite>
+    + sqlx::Type<sqlx::Sqlite>
+    + for<'r> sqlx::Decode<'r, sqlx::Postgres>
+    + sqlx::Type<sqlx::Postgres>
+{
+}
+
+impl<T> Column for T where
+    T: for<'r> sqlx::Decode<'r, sqlx::Sqlite>
+        + sqlx::Type<sqlx::Sqlite>
+        + for<'r> sqlx::Decode<'r, sqlx::Postgres>
+        + sqlx::Type<sqlx::Postgres>
+{
+}
+
+impl Columns for sqlx::sqlite::SqliteRow {
+    fn col<T: Column>(&self, name: &str) -> Result<T, sqlx::Error> {
+        self.try_get(name)
+    }
+}
+
+impl Columns for sqlx::postgres::PgRow {
+    fn col<T: Column>(&self, name: &str) -> Result<T, sqlx::Error> {
+        self.try_get(name)
+    }
+}
+
+/// Whether a transaction generic over the backend runs on PostgreSQL (row locks, `pg_notify`).
+pub(crate) fn is_postgres<DB: sqlx::Database>() -> bool {
+    DB::NAME == "PostgreSQL"
+}
+
 /// Sequences log entries inside an open transaction: takes the next indexes from the `log_state`
 /// row — an UPDATE, so PostgreSQL holds its row lock until commit and appends from many instances
 /// serialise without forks or gaps — then inserts the entries and their subject and organisation
@@ -46,20 +99,20 @@ pub(crate) async fn sequence_log<DB, E>(
 ) -> StoreResult<i64>
 where
     DB: sqlx::Database,
+    DB::Row: Columns,
     E: std::borrow::Borrow<crate::ledger::PendingEntry>,
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
     for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     for<'q> Vec<u8>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    (i64,): for<'r> sqlx::FromRow<'r, DB::Row>,
 {
     let n = entries.len() as i64;
-    let (end,): (i64,) =
-        sqlx::query_as("UPDATE log_state SET size = size + $1 WHERE id = 1 RETURNING size")
-            .bind(n)
-            .fetch_one(&mut **tx)
-            .await?;
+    let end: i64 = sqlx::query("UPDATE log_state SET size = size + $1 WHERE id = 1 RETURNING size")
+        .bind(n)
+        .fetch_one(&mut **tx)
+        .await?
+        .col("size")?;
     let first = end - n;
     let rows: Vec<(i64, &crate::ledger::PendingEntry)> = entries
         .iter()
@@ -725,6 +778,11 @@ impl Store {
     }
 
     /// The sociale kaart, ordered by OIN.
+    ///
+    /// `query` matches a substring of the name or of an expertise tag, ignoring case (Unicode
+    /// lower case; `%` and `_` are dropped from it). It is matched here rather than in SQL, so
+    /// that both databases answer alike: SQLite's `lower()` and `LIKE` fold ASCII letters only,
+    /// and PostgreSQL's `LIKE` takes `\` as an escape.
     pub async fn list_organizations(&self, filter: &OrgFilter) -> StoreResult<Vec<Organization>> {
         self.list_organizations_where(None, filter).await
     }
@@ -734,6 +792,49 @@ impl Store {
         exact: Option<&Oin>,
         f: &OrgFilter,
     ) -> StoreResult<Vec<Organization>> {
+        let limit = f.limit.max(1) as usize;
+        let Some(query) = &f.query else {
+            return self
+                .organizations_page(exact, f, f.after.as_ref(), limit)
+                .await;
+        };
+        let needle: String = query
+            .chars()
+            .filter(|c| *c != '%' && *c != '_')
+            .collect::<String>()
+            .to_lowercase();
+        let matches = |o: &Organization| {
+            o.name.to_lowercase().contains(&needle)
+                || o.expertise
+                    .iter()
+                    .any(|t| t.to_lowercase().contains(&needle))
+        };
+        // Page through the organisations the other filters allow until `limit` match.
+        const PAGE: usize = 256;
+        let mut out = Vec::new();
+        let mut after = f.after.clone();
+        loop {
+            let page = self
+                .organizations_page(exact, f, after.as_ref(), PAGE)
+                .await?;
+            let more = page.len() == PAGE;
+            after = page.last().map(|o| o.oin.clone());
+            out.extend(page.into_iter().filter(|o| matches(o)));
+            if out.len() >= limit || !more {
+                out.truncate(limit);
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Up to `limit` organisations after `after` that every filter but `query` allows.
+    async fn organizations_page(
+        &self,
+        exact: Option<&Oin>,
+        f: &OrgFilter,
+        after: Option<&Oin>,
+        limit: usize,
+    ) -> StoreResult<Vec<Organization>> {
         const SQL: &str = "SELECT o.oin, o.name, o.sector, o.region, o.contact_point, o.status, o.token_issuer,
                 (SELECT string_agg_placeholder) AS expertise
             FROM organizations o
@@ -741,18 +842,13 @@ impl Store {
               AND ($2 IS NULL OR o.sector = $2)
               AND ($3 IS NULL OR o.region = $3)
               AND ($4 IS NULL OR EXISTS (SELECT 1 FROM organization_expertise e WHERE e.oin = o.oin AND e.tag = $4))
-              AND ($5 IS NULL OR lower(o.name) LIKE $5 OR EXISTS (SELECT 1 FROM organization_expertise e WHERE e.oin = o.oin AND e.tag LIKE $5))
-              AND ($6 OR o.status = 'active')
-              AND ($7 IS NULL OR o.oin > $7)
+              AND ($5 OR o.status = 'active')
+              AND ($6 IS NULL OR o.oin > $6)
             ORDER BY o.oin
-            LIMIT $8";
+            LIMIT $7";
         let agg_sqlite = "group_concat(tag, char(10)) FROM (SELECT tag FROM organization_expertise e WHERE e.oin = o.oin ORDER BY tag)";
         let agg_pg = "string_agg(tag, chr(10) ORDER BY tag) FROM organization_expertise e WHERE e.oin = o.oin";
-        let like = f.query.as_ref().map(|q| {
-            let escaped: String = q.chars().filter(|c| *c != '%' && *c != '_').collect();
-            format!("%{escaped}%")
-        });
-        let limit = i64::from(f.limit.max(1));
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows: Vec<OrgRow> = on_pool!(self, p => {
             let agg = if matches!(self, Store::Sqlite { .. }) { agg_sqlite } else { agg_pg };
             let sql = SQL.replace("string_agg_placeholder", agg);
@@ -761,9 +857,8 @@ impl Store {
                 .bind(f.sector.as_ref().map(Sector::as_str))
                 .bind(f.region.as_deref())
                 .bind(f.expertise.as_deref())
-                .bind(like.as_deref())
                 .bind(f.include_suspended)
-                .bind(f.after.as_ref().map(Oin::as_str))
+                .bind(after.map(Oin::as_str))
                 .bind(limit)
                 .fetch_all(p)
                 .await?

@@ -147,6 +147,13 @@ impl Target {
     /// The SQL condition for "holds a pseudonym of another version than `v`".
     fn stale(&self, v: u32) -> String {
         let c = self.column;
+        if v == 1 {
+            // Version 1 is stored bare (hex, no `v1:` prefix): every other version starts `v`.
+            return match self.kind {
+                Kind::Scalar | Kind::Key => format!("{c} LIKE 'v%'"),
+                Kind::List { .. } => format!("{c} LIKE '%\"v%'"),
+            };
+        }
         let prefix = format!("v{v}:");
         match self.kind {
             Kind::Scalar | Kind::Key => format!("{c} NOT LIKE '{prefix}%' AND {c} <> '{ERASED}'"),

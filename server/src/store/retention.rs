@@ -25,7 +25,9 @@ pub struct RetentionTarget {
     pub erase: &'static [&'static str],
 }
 
-/// Facts as stored once erased (no age, no references of the holders of gezag).
+/// Facts as stored once erased (no age, no references of the holders of gezag). A macro, not a
+/// `const`, because `concat!` (which builds the `TARGETS` statements at compile time) takes
+/// literals only.
 macro_rules! no_facts {
     () => {
         r#"'{"age_years":null,"age_band":null,"gezag_holders":[]}'"#
@@ -34,6 +36,7 @@ macro_rules! no_facts {
 
 /// The subject of an erased involvement or maatregel: 64 zeros, a well-formed pseudonym that no
 /// BSN has (an HMAC output of all zeros), so no lookup by subject ever finds the tombstone again.
+/// A macro for `concat!`, like [`no_facts!`].
 macro_rules! erased_subject {
     () => {
         "'0000000000000000000000000000000000000000000000000000000000000000'"

@@ -1,59 +1,53 @@
 //! Signals and their deliveries. Every state change is sequenced into the disclosure log in the
 //! same transaction.
-use super::{Store, StoreError, StoreResult, json, parse};
+use super::{Columns, Store, StoreError, StoreResult, json, parse};
 use crate::domain::consent::Consent;
 use crate::domain::signal::{
     Delivery, DeliveryState, NewDelivery, SignalRecord, StoredReason, Urgency,
 };
 use crate::ledger::PendingEntry;
-use sqlx::Row;
 
 const SIGNAL_COLUMNS: &str = "sender_oin, signal_id, request_hash, envelope, purpose, categories, urgency, basis, subjects, subject_facts, sender_role, sender_professional, received_for, inform_exemption, created_at, retain_until, content_digest";
 const DELIVERY_COLUMNS: &str =
     "recipient_oin, sender_oin, signal_id, cursor, state, reasons, consent_ids, updated_at";
 
-macro_rules! signal_from_row {
-    ($r:expr) => {{
-        let r = $r;
-        SignalRecord {
-            sender_oin: r.try_get(0)?,
-            signal_id: r.try_get(1)?,
-            request_hash: r.try_get(2)?,
-            envelope: r.try_get(3)?,
-            purpose: r.try_get(4)?,
-            categories: parse(&r.try_get::<String, _>(5)?, "signals.categories")?,
-            urgency: Urgency::from_stored(r.try_get::<i64, _>(6)?)
-                .ok_or(StoreError::Corrupt("signals.urgency"))?,
-            basis: crate::wire::decode_basis(&r.try_get::<Vec<u8>, _>(7)?),
-            subjects: parse(&r.try_get::<String, _>(8)?, "signals.subjects")?,
-            facts: parse(&r.try_get::<String, _>(9)?, "signals.subject_facts")?,
-            sender_role: r.try_get(10)?,
-            sender_professional: r.try_get(11)?,
-            received_for: r.try_get(12)?,
-            inform_exemption: r.try_get(13)?,
-            created_at: r.try_get(14)?,
-            retain_until: r.try_get(15)?,
-            content_digest: r.try_get(16)?,
-        }
-    }};
+/// Builds a signal from a row with the columns of [`SIGNAL_COLUMNS`].
+fn signal_from_row(r: &impl Columns) -> StoreResult<SignalRecord> {
+    Ok(SignalRecord {
+        sender_oin: r.col("sender_oin")?,
+        signal_id: r.col("signal_id")?,
+        request_hash: r.col("request_hash")?,
+        envelope: r.col("envelope")?,
+        purpose: r.col("purpose")?,
+        categories: parse(&r.col::<String>("categories")?, "signals.categories")?,
+        urgency: Urgency::from_stored(r.col("urgency")?)
+            .ok_or(StoreError::Corrupt("signals.urgency"))?,
+        basis: crate::wire::decode_basis(&r.col::<Vec<u8>>("basis")?),
+        subjects: parse(&r.col::<String>("subjects")?, "signals.subjects")?,
+        facts: parse(&r.col::<String>("subject_facts")?, "signals.subject_facts")?,
+        sender_role: r.col("sender_role")?,
+        sender_professional: r.col("sender_professional")?,
+        received_for: r.col("received_for")?,
+        inform_exemption: r.col("inform_exemption")?,
+        created_at: r.col("created_at")?,
+        retain_until: r.col("retain_until")?,
+        content_digest: r.col("content_digest")?,
+    })
 }
 
-macro_rules! delivery_from_row {
-    ($r:expr, $off:expr) => {{
-        let r = $r;
-        let o = $off;
-        Delivery {
-            recipient_oin: r.try_get(o)?,
-            sender_oin: r.try_get(o + 1)?,
-            signal_id: r.try_get(o + 2)?,
-            cursor: r.try_get::<i64, _>(o + 3)? as u64,
-            state: DeliveryState::parse(&r.try_get::<String, _>(o + 4)?)
-                .ok_or(StoreError::Corrupt("deliveries.state"))?,
-            reasons: parse(&r.try_get::<String, _>(o + 5)?, "deliveries.reasons")?,
-            consent_ids: parse(&r.try_get::<String, _>(o + 6)?, "deliveries.consent_ids")?,
-            updated_at: r.try_get(o + 7)?,
-        }
-    }};
+/// Builds a delivery from a row with the columns of [`DELIVERY_COLUMNS`].
+fn delivery_from_row(r: &impl Columns) -> StoreResult<Delivery> {
+    Ok(Delivery {
+        recipient_oin: r.col("recipient_oin")?,
+        sender_oin: r.col("sender_oin")?,
+        signal_id: r.col("signal_id")?,
+        cursor: r.col::<i64>("cursor")? as u64,
+        state: DeliveryState::parse(&r.col::<String>("state")?)
+            .ok_or(StoreError::Corrupt("deliveries.state"))?,
+        reasons: parse(&r.col::<String>("reasons")?, "deliveries.reasons")?,
+        consent_ids: parse(&r.col::<String>("consent_ids")?, "deliveries.consent_ids")?,
+        updated_at: r.col("updated_at")?,
+    })
 }
 
 use super::{ROWS_PER_STATEMENT, placeholders_rows as placeholders};
@@ -216,7 +210,7 @@ impl Store {
                         .bind(&s.content_digest);
                 }
                 for r in q.fetch_all(&mut *tx).await? {
-                    inserted.insert((r.try_get(0)?, r.try_get(1)?));
+                    inserted.insert((r.col("sender_oin")?, r.col("signal_id")?));
                 }
             }
             // Who is new: a key inserted now and met once in the group is that member's. Keys met
@@ -326,7 +320,7 @@ impl Store {
         let s = on_pool!(self, p => {
             match sqlx::query(&format!("SELECT {SIGNAL_COLUMNS} FROM signals WHERE sender_oin = $1 AND signal_id = $2"))
                 .bind(sender).bind(signal_id).fetch_optional(p).await? {
-                Some(r) => Some(signal_from_row!(r)),
+                Some(r) => Some(signal_from_row(&r)?),
                 None => None,
             }
         });
@@ -339,7 +333,7 @@ impl Store {
             let mut v = Vec::new();
             for r in sqlx::query(&format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE sender_oin = $1 AND signal_id = $2 ORDER BY recipient_oin"))
                 .bind(sender).bind(signal_id).fetch_all(p).await? {
-                v.push(delivery_from_row!(r, 0));
+                v.push(delivery_from_row(&r)?);
             }
             v
         });
@@ -359,8 +353,11 @@ impl Store {
             .map(|c| format!("s.{c}"))
             .collect::<Vec<_>>()
             .join(", ");
+        // The delivery's sender and signal id are the signal's (the join says so): each column
+        // name occurs once in the row.
         let dcols: String = DELIVERY_COLUMNS
             .split(", ")
+            .filter(|c| !matches!(*c, "sender_oin" | "signal_id"))
             .map(|c| format!("d.{c}"))
             .collect::<Vec<_>>()
             .join(", ");
@@ -370,9 +367,9 @@ impl Store {
         );
         let v = on_pool!(self, p => {
             let mut v = Vec::new();
-            for r in sqlx::query(&sql).bind(recipient).bind(after as i64).bind(i64::from(limit)).fetch_all(p).await? {
-                let signal = signal_from_row!(&r);
-                let delivery = delivery_from_row!(&r, 17);
+            for r in sqlx::query(&sql).bind(recipient).bind(i64::try_from(after).unwrap_or(i64::MAX)).bind(i64::from(limit)).fetch_all(p).await? {
+                let signal = signal_from_row(&r)?;
+                let delivery = delivery_from_row(&r)?;
                 v.push(InboxRow { delivery, signal });
             }
             v

@@ -1,7 +1,7 @@
 //! Zorgmeldingen (fragments assembled per incident), triages, family refusals and handovers.
 //! Every act is sequenced into the disclosure log in its own transaction.
 use super::signal::INBOX_CHANNEL;
-use super::{Store, StoreError, StoreResult, json, parse};
+use super::{Columns, Store, StoreError, StoreResult, json, parse};
 use crate::domain::consent::Consent;
 use crate::domain::signal::StoredReason;
 use crate::domain::zorgmelding::{
@@ -9,116 +9,113 @@ use crate::domain::zorgmelding::{
     HandoverState, MeldingKey, TriageRecord, ZorgmeldingRecord,
 };
 use crate::ledger::PendingEntry;
-use sqlx::Row;
 
 const MELDING_COLUMNS: &str = "zorgmelding_id, police_oin, registration_number, recipient_oin, purpose, subjects, version, delivered_version, cursor, created_cursor, created_at, updated_at, completed_at, retain_until";
 const FRAGMENT_COLUMNS: &str = "police_oin, fragment_id, zorgmelding_id, sequence, kind, request_hash, envelope, categories, subjects, basis, author_role, author_professional, received_at, retain_until, content_digest";
 const TRIAGE_COLUMNS: &str = "triage_id, zorgmelding_id, vt_oin, answers, acute, case_reference, advice, earlier_reports, role, professional, recorded_at";
 const HANDOVER_COLUMNS: &str = "sender_oin, handover_id, request_hash, zorgmelding_id, recipient_oin, subjects, subject_facts, categories, purpose, basis, received_for, advice, triage_id, vt_contact, wijkteam_contact, letter, state, reasons, consent_ids, sender_role, sender_professional, created_at, updated_at, retain_until, content_digest";
 
-macro_rules! melding_from_row {
-    ($r:expr) => {{
-        let r = $r;
-        ZorgmeldingRecord {
-            zorgmelding_id: r.try_get(0)?,
-            police_oin: r.try_get(1)?,
-            registration_number: r.try_get(2)?,
-            recipient_oin: r.try_get(3)?,
-            purpose: r.try_get(4)?,
-            subjects: parse(&r.try_get::<String, _>(5)?, "zorgmeldingen.subjects")?,
-            version: r.try_get::<i64, _>(6)? as u32,
-            delivered_version: r.try_get::<i64, _>(7)? as u32,
-            cursor: r.try_get::<i64, _>(8)? as u64,
-            created_cursor: r.try_get::<i64, _>(9)? as u64,
-            created_at: r.try_get(10)?,
-            updated_at: r.try_get(11)?,
-            completed_at: r.try_get(12)?,
-            retain_until: r.try_get(13)?,
-        }
-    }};
+/// Builds a melding from a row with the columns of [`MELDING_COLUMNS`].
+fn melding_from_row(r: &impl Columns) -> StoreResult<ZorgmeldingRecord> {
+    Ok(ZorgmeldingRecord {
+        zorgmelding_id: r.col("zorgmelding_id")?,
+        police_oin: r.col("police_oin")?,
+        registration_number: r.col("registration_number")?,
+        recipient_oin: r.col("recipient_oin")?,
+        purpose: r.col("purpose")?,
+        subjects: parse(&r.col::<String>("subjects")?, "zorgmeldingen.subjects")?,
+        version: r.col::<i64>("version")? as u32,
+        delivered_version: r.col::<i64>("delivered_version")? as u32,
+        cursor: r.col::<i64>("cursor")? as u64,
+        created_cursor: r.col::<i64>("created_cursor")? as u64,
+        created_at: r.col("created_at")?,
+        updated_at: r.col("updated_at")?,
+        completed_at: r.col("completed_at")?,
+        retain_until: r.col("retain_until")?,
+    })
 }
 
-macro_rules! fragment_from_row {
-    ($r:expr) => {{
-        let r = $r;
-        FragmentRecord {
-            police_oin: r.try_get(0)?,
-            fragment_id: r.try_get(1)?,
-            zorgmelding_id: r.try_get(2)?,
-            sequence: r.try_get::<i64, _>(3)? as u32,
-            kind: FragmentKind::parse(&r.try_get::<String, _>(4)?)
-                .ok_or(StoreError::Corrupt("zorgmelding_fragments.kind"))?,
-            request_hash: r.try_get(5)?,
-            envelope: r.try_get(6)?,
-            categories: parse(
-                &r.try_get::<String, _>(7)?,
-                "zorgmelding_fragments.categories",
-            )?,
-            subjects: parse(
-                &r.try_get::<String, _>(8)?,
-                "zorgmelding_fragments.subjects",
-            )?,
-            basis: crate::wire::decode_basis(&r.try_get::<Vec<u8>, _>(9)?),
-            author_role: r.try_get(10)?,
-            author_professional: r.try_get(11)?,
-            received_at: r.try_get(12)?,
-            retain_until: r.try_get(13)?,
-            content_digest: r.try_get(14)?,
-        }
-    }};
+/// Builds a fragment from a row with the columns of [`FRAGMENT_COLUMNS`].
+fn fragment_from_row(r: &impl Columns) -> StoreResult<FragmentRecord> {
+    Ok(FragmentRecord {
+        police_oin: r.col("police_oin")?,
+        fragment_id: r.col("fragment_id")?,
+        zorgmelding_id: r.col("zorgmelding_id")?,
+        sequence: r.col::<i64>("sequence")? as u32,
+        kind: FragmentKind::parse(&r.col::<String>("kind")?)
+            .ok_or(StoreError::Corrupt("zorgmelding_fragments.kind"))?,
+        request_hash: r.col("request_hash")?,
+        envelope: r.col("envelope")?,
+        categories: parse(
+            &r.col::<String>("categories")?,
+            "zorgmelding_fragments.categories",
+        )?,
+        subjects: parse(
+            &r.col::<String>("subjects")?,
+            "zorgmelding_fragments.subjects",
+        )?,
+        basis: crate::wire::decode_basis(&r.col::<Vec<u8>>("basis")?),
+        author_role: r.col("author_role")?,
+        author_professional: r.col("author_professional")?,
+        received_at: r.col("received_at")?,
+        retain_until: r.col("retain_until")?,
+        content_digest: r.col("content_digest")?,
+    })
 }
 
-macro_rules! triage_from_row {
-    ($r:expr) => {{
-        let r = $r;
-        TriageRecord {
-            triage_id: r.try_get(0)?,
-            zorgmelding_id: r.try_get(1)?,
-            vt_oin: r.try_get(2)?,
-            answers: parse(&r.try_get::<String, _>(3)?, "triages.answers")?,
-            acute: r.try_get(4)?,
-            case_reference: r.try_get(5)?,
-            advice: r.try_get(6)?,
-            earlier_reports: r.try_get::<i64, _>(7)? as u32,
-            role: r.try_get(8)?,
-            professional: r.try_get(9)?,
-            recorded_at: r.try_get(10)?,
-        }
-    }};
+/// Builds a triage from a row with the columns of [`TRIAGE_COLUMNS`].
+fn triage_from_row(r: &impl Columns) -> StoreResult<TriageRecord> {
+    Ok(TriageRecord {
+        triage_id: r.col("triage_id")?,
+        zorgmelding_id: r.col("zorgmelding_id")?,
+        vt_oin: r.col("vt_oin")?,
+        answers: parse(&r.col::<String>("answers")?, "triages.answers")?,
+        acute: r.col("acute")?,
+        case_reference: r.col("case_reference")?,
+        advice: r.col("advice")?,
+        earlier_reports: r.col::<i64>("earlier_reports")? as u32,
+        role: r.col("role")?,
+        professional: r.col("professional")?,
+        recorded_at: r.col("recorded_at")?,
+    })
 }
 
-macro_rules! handover_from_row {
-    ($r:expr) => {{
-        let r = $r;
-        HandoverRecord {
-            sender_oin: r.try_get(0)?,
-            handover_id: r.try_get(1)?,
-            request_hash: r.try_get(2)?,
-            zorgmelding_id: r.try_get(3)?,
-            recipient_oin: r.try_get(4)?,
-            subjects: parse(&r.try_get::<String, _>(5)?, "handovers.subjects")?,
-            facts: parse(&r.try_get::<String, _>(6)?, "handovers.subject_facts")?,
-            categories: parse(&r.try_get::<String, _>(7)?, "handovers.categories")?,
-            purpose: r.try_get(8)?,
-            basis: crate::wire::decode_basis(&r.try_get::<Vec<u8>, _>(9)?),
-            received_for: r.try_get(10)?,
-            advice: r.try_get(11)?,
-            triage_id: r.try_get(12)?,
-            vt_contact: parse(&r.try_get::<String, _>(13)?, "handovers.vt_contact")?,
-            wijkteam_contact: parse(&r.try_get::<String, _>(14)?, "handovers.wijkteam_contact")?,
-            letter: r.try_get(15)?,
-            state: HandoverState::parse(&r.try_get::<String, _>(16)?)
-                .ok_or(StoreError::Corrupt("handovers.state"))?,
-            reasons: parse(&r.try_get::<String, _>(17)?, "handovers.reasons")?,
-            consent_ids: parse(&r.try_get::<String, _>(18)?, "handovers.consent_ids")?,
-            sender_role: r.try_get(19)?,
-            sender_professional: r.try_get(20)?,
-            created_at: r.try_get(21)?,
-            updated_at: r.try_get(22)?,
-            retain_until: r.try_get(23)?,
-            content_digest: r.try_get(24)?,
-        }
-    }};
+/// Builds a handover from a row with the columns of [`HANDOVER_COLUMNS`].
+fn handover_from_row(r: &impl Columns) -> StoreResult<HandoverRecord> {
+    Ok(HandoverRecord {
+        sender_oin: r.col("sender_oin")?,
+        handover_id: r.col("handover_id")?,
+        request_hash: r.col("request_hash")?,
+        zorgmelding_id: r.col("zorgmelding_id")?,
+        recipient_oin: r.col("recipient_oin")?,
+        subjects: parse(&r.col::<String>("subjects")?, "handovers.subjects")?,
+        facts: parse(
+            &r.col::<String>("subject_facts")?,
+            "handovers.subject_facts",
+        )?,
+        categories: parse(&r.col::<String>("categories")?, "handovers.categories")?,
+        purpose: r.col("purpose")?,
+        basis: crate::wire::decode_basis(&r.col::<Vec<u8>>("basis")?),
+        received_for: r.col("received_for")?,
+        advice: r.col("advice")?,
+        triage_id: r.col("triage_id")?,
+        vt_contact: parse(&r.col::<String>("vt_contact")?, "handovers.vt_contact")?,
+        wijkteam_contact: parse(
+            &r.col::<String>("wijkteam_contact")?,
+            "handovers.wijkteam_contact",
+        )?,
+        letter: r.col("letter")?,
+        state: HandoverState::parse(&r.col::<String>("state")?)
+            .ok_or(StoreError::Corrupt("handovers.state"))?,
+        reasons: parse(&r.col::<String>("reasons")?, "handovers.reasons")?,
+        consent_ids: parse(&r.col::<String>("consent_ids")?, "handovers.consent_ids")?,
+        sender_role: r.col("sender_role")?,
+        sender_professional: r.col("sender_professional")?,
+        created_at: r.col("created_at")?,
+        updated_at: r.col("updated_at")?,
+        retain_until: r.col("retain_until")?,
+        content_digest: r.col("content_digest")?,
+    })
 }
 
 /// What a handover delivery decided.
@@ -155,7 +152,7 @@ impl Store {
                 .execute(&mut *tx).await?;
             let row = sqlx::query(&format!("SELECT {MELDING_COLUMNS} FROM zorgmeldingen WHERE police_oin = $1 AND registration_number = $2{lock}"))
                 .bind(&key.police_oin).bind(&key.registration_number).fetch_one(&mut *tx).await?;
-            let m = melding_from_row!(&row);
+            let m = melding_from_row(&row)?;
             // (request hash, content digest, melding, sequence) of an earlier fragment with this id.
             type Earlier = (Vec<u8>, Option<Vec<u8>>, String, i64);
             let existing: Option<Earlier> = sqlx::query_as("SELECT request_hash, content_digest, zorgmelding_id, sequence FROM zorgmelding_fragments WHERE police_oin = $1 AND fragment_id = $2")
@@ -243,7 +240,7 @@ impl Store {
             let Some(row) = row else {
                 return Err(StoreError::missing("zorgmelding with registration number", registration_number));
             };
-            let m = melding_from_row!(&row);
+            let m = melding_from_row(&row)?;
             if m.completed_at.is_some() {
                 return Err(StoreError::in_state("zorgmelding", &m.zorgmelding_id, "complete"));
             }
@@ -267,7 +264,7 @@ impl Store {
         let m = on_pool!(self, p => {
             match sqlx::query(&format!("SELECT {MELDING_COLUMNS} FROM zorgmeldingen WHERE zorgmelding_id = $1"))
                 .bind(id).fetch_optional(p).await? {
-                Some(r) => Some(melding_from_row!(r)),
+                Some(r) => Some(melding_from_row(&r)?),
                 None => None,
             }
         });
@@ -283,7 +280,7 @@ impl Store {
         let m = on_pool!(self, p => {
             match sqlx::query(&format!("SELECT {MELDING_COLUMNS} FROM zorgmeldingen WHERE police_oin = $1 AND registration_number = $2"))
                 .bind(police_oin).bind(registration_number).fetch_optional(p).await? {
-                Some(r) => Some(melding_from_row!(r)),
+                Some(r) => Some(melding_from_row(&r)?),
                 None => None,
             }
         });
@@ -299,7 +296,7 @@ impl Store {
         let f = on_pool!(self, p => {
             match sqlx::query(&format!("SELECT {FRAGMENT_COLUMNS} FROM zorgmelding_fragments WHERE police_oin = $1 AND fragment_id = $2"))
                 .bind(police_oin).bind(fragment_id).fetch_optional(p).await? {
-                Some(r) => Some(fragment_from_row!(r)),
+                Some(r) => Some(fragment_from_row(&r)?),
                 None => None,
             }
         });
@@ -312,7 +309,7 @@ impl Store {
             let mut v = Vec::new();
             for r in sqlx::query(&format!("SELECT {FRAGMENT_COLUMNS} FROM zorgmelding_fragments WHERE zorgmelding_id = $1 ORDER BY sequence"))
                 .bind(zorgmelding_id).fetch_all(p).await? {
-                v.push(fragment_from_row!(r));
+                v.push(fragment_from_row(&r)?);
             }
             v
         });
@@ -330,8 +327,8 @@ impl Store {
         let v = on_pool!(self, p => {
             let mut v = Vec::new();
             for r in sqlx::query(&format!("SELECT {MELDING_COLUMNS} FROM zorgmeldingen WHERE recipient_oin = $1 AND cursor > $2 AND erased_at IS NULL ORDER BY cursor LIMIT $3"))
-                .bind(recipient).bind(after as i64).bind(i64::from(limit)).fetch_all(p).await? {
-                v.push(melding_from_row!(r));
+                .bind(recipient).bind(i64::try_from(after).unwrap_or(i64::MAX)).bind(i64::from(limit)).fetch_all(p).await? {
+                v.push(melding_from_row(&r)?);
             }
             v
         });
@@ -376,7 +373,7 @@ impl Store {
                 let cols: String = MELDING_COLUMNS.split(", ").map(|c| format!("z.{c}")).collect::<Vec<_>>().join(", ");
                 for r in sqlx::query(&format!("SELECT {cols} FROM zorgmelding_subjects s JOIN zorgmeldingen z ON z.zorgmelding_id = s.zorgmelding_id WHERE s.subject = $1 AND z.recipient_oin = $2 AND z.erased_at IS NULL"))
                     .bind(s).bind(recipient).fetch_all(p).await? {
-                    v.push(melding_from_row!(r));
+                    v.push(melding_from_row(&r)?);
                 }
                 v
             });
@@ -412,7 +409,7 @@ impl Store {
         let t = on_pool!(self, p => {
             match sqlx::query(&format!("SELECT {TRIAGE_COLUMNS} FROM triages WHERE zorgmelding_id = $1 AND erased_at IS NULL ORDER BY log_index DESC LIMIT 1"))
                 .bind(zorgmelding_id).fetch_optional(p).await? {
-                Some(r) => Some(triage_from_row!(r)),
+                Some(r) => Some(triage_from_row(&r)?),
                 None => None,
             }
         });
@@ -424,7 +421,7 @@ impl Store {
         let t = on_pool!(self, p => {
             match sqlx::query(&format!("SELECT {TRIAGE_COLUMNS} FROM triages WHERE triage_id = $1"))
                 .bind(triage_id).fetch_optional(p).await? {
-                Some(r) => Some(triage_from_row!(r)),
+                Some(r) => Some(triage_from_row(&r)?),
                 None => None,
             }
         });
@@ -527,7 +524,7 @@ impl Store {
         let h = on_pool!(self, p => {
             match sqlx::query(&format!("SELECT {HANDOVER_COLUMNS} FROM handovers WHERE sender_oin = $1 AND handover_id = $2"))
                 .bind(sender).bind(handover_id).fetch_optional(p).await? {
-                Some(r) => Some(handover_from_row!(r)),
+                Some(r) => Some(handover_from_row(&r)?),
                 None => None,
             }
         });
@@ -553,7 +550,7 @@ impl Store {
             let mut v = Vec::new();
             for r in sqlx::query(&format!("SELECT {HANDOVER_COLUMNS} FROM handovers WHERE (sender_oin = $1 OR recipient_oin = $1) AND erased_at IS NULL ORDER BY created_at DESC, handover_id DESC LIMIT $2"))
                 .bind(oin).bind(i64::from(limit)).fetch_all(p).await? {
-                v.push(handover_from_row!(r));
+                v.push(handover_from_row(&r)?);
             }
             v
         });

@@ -1,0 +1,401 @@
+//! The store conformance suite's harness and fixtures, shared by `store_conformance*.rs`.
+//!
+//! [`conformance!`] turns each async test function into two tests, `<name>::sqlite` and
+//! `<name>::postgres`, so every assertion runs unchanged against both backends and a failure
+//! names the backend it happened on. Without `SIGNAALHUB_TEST_POSTGRES_URL` the PostgreSQL half
+//! passes after saying clearly that it was skipped.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use signaalhub_policy::{Evidence, LegalBasisRecord};
+use signaalhub_server::domain::basis::Basis;
+use signaalhub_server::domain::consent::{Capacity, Consent, ConsentTo, Facts, Giver};
+use signaalhub_server::domain::involvement::{Involvement, Notification, NotificationKind};
+use signaalhub_server::domain::maatregel::{Maatregel, MaatregelKind};
+use signaalhub_server::domain::signal::{NewDelivery, SignalRecord, Urgency};
+use signaalhub_server::domain::zorgmelding::{
+    ContactPerson, FragmentKind, FragmentRecord, HandoverRecord, HandoverState, MeldingKey,
+    TriageAnswersStored, TriageRecord,
+};
+use signaalhub_server::ids::SubjectPseudonym;
+use signaalhub_server::ledger::{EntryActor, EntryOutcome, Event, PendingEntry};
+use signaalhub_server::store::testing::{POSTGRES_URL_ENV, fresh};
+use signaalhub_server::store::{Clash, Record, Store, StoreError, StoreResult};
+use std::fmt::Debug;
+use std::str::FromStr;
+
+/// Runs `body` on a fresh store of `backend` (`"sqlite"` or `"postgres"`), with what a hub
+/// configuration would name as its database. PostgreSQL is skipped, with a note, when its URL is
+/// not set.
+pub async fn on<F, Fut>(backend: &str, body: F)
+where
+    F: FnOnce(Store, String) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    if backend == "postgres" && std::env::var(POSTGRES_URL_ENV).map_or(true, |v| v.is_empty()) {
+        eprintln!(
+            "NOTE: PostgreSQL conformance test SKIPPED: set {POSTGRES_URL_ENV} (e.g. postgres://postgres@127.0.0.1:5432/test) to run it"
+        );
+        return;
+    }
+    let db = fresh(backend).await.unwrap();
+    eprintln!("conformance on {backend}");
+    body(db.store.clone(), db.database.clone()).await;
+    db.store.close().await;
+}
+
+/// `conformance!(a, b, ...)`: each `async fn a(s: Store)` of the file as the two tests
+/// `a::sqlite` and `a::postgres`; `conformance!(database: c, ...)` the same for
+/// `async fn c(s: Store, database: String)`. A test function left out of the list is dead code,
+/// which the build refuses. (Each suite file declares `#[macro_use] mod conformance;`.)
+macro_rules! conformance {
+    (database: $($name:ident),+ $(,)?) => {
+        $(conformance!(@both $name, |s, database| super::$name(s, database));)+
+    };
+    ($($name:ident),+ $(,)?) => {
+        $(conformance!(@both $name, |s, _| super::$name(s));)+
+    };
+    (@both $name:ident, $run:expr) => {
+        mod $name {
+            use signaalhub_server::store::Store;
+
+            #[tokio::test]
+            async fn sqlite() {
+                $crate::conformance::on("sqlite", |s: Store, database: String| ($run)(s, database)).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                $crate::conformance::on("postgres", |s: Store, database: String| ($run)(s, database)).await;
+            }
+        }
+    };
+}
+
+// ---- typed errors ---------------------------------------------------------------------------
+
+/// The record of a `NotFound`, or a panic naming what came instead.
+#[track_caller]
+pub fn not_found<T: Debug>(r: StoreResult<T>) -> Record {
+    match r {
+        Err(StoreError::NotFound(rec)) => rec,
+        other => panic!("expected StoreError::NotFound, got {other:?}"),
+    }
+}
+
+/// The clash of a `Conflict`, or a panic naming what came instead.
+#[track_caller]
+pub fn conflict<T: Debug>(r: StoreResult<T>) -> Clash {
+    match r {
+        Err(StoreError::Conflict(c)) => c,
+        other => panic!("expected StoreError::Conflict, got {other:?}"),
+    }
+}
+
+/// `Record { kind, id }`.
+pub fn rec(kind: &'static str, id: impl std::fmt::Display) -> Record {
+    Record::new(kind, id)
+}
+
+/// `Clash::State` of `kind` `id` in `state`.
+pub fn in_state(kind: &'static str, id: &str, state: &str) -> Clash {
+    Clash::State {
+        record: Record::new(kind, id),
+        state: state.into(),
+    }
+}
+
+/// `Clash::Taken` of `kind` `id`.
+pub fn taken(kind: &'static str, id: &str) -> Clash {
+    Clash::Taken(Record::new(kind, id))
+}
+
+/// Two values that do not implement `PartialEq` compared by their `Debug` form.
+#[track_caller]
+pub fn assert_same<A: Debug, B: Debug>(a: &A, b: &B) {
+    assert_eq!(format!("{a:#?}"), format!("{b:#?}"));
+}
+
+// ---- values ---------------------------------------------------------------------------------
+
+/// A day in seconds.
+pub const DAY: i64 = 86_400;
+/// The time every fixture starts from.
+pub const T0: i64 = 1_760_000_000;
+
+/// Sample organisations (20-digit OINs).
+pub const SCHOOL: &str = "00000001000000000001";
+pub const WIJKTEAM: &str = "00000001000000000002";
+pub const VT: &str = "00000001000000000003";
+pub const POLICE: &str = "00000001000000000004";
+pub const GI: &str = "00000001000000000005";
+pub const HUISARTS: &str = "00000001000000000006";
+
+/// A value parsed from its text: lets one fixture fill a `String` field or a typed one.
+pub fn v<T: FromStr>(s: &str) -> T
+where
+    T::Err: Debug,
+{
+    s.parse().unwrap()
+}
+
+/// A well-formed version-1 pseudonym, distinct per `n` (never the all-zero erased marker).
+pub fn pseud(n: u32) -> SubjectPseudonym {
+    SubjectPseudonym::from_stored(&format!("{:064x}", 0xabc0_0000_u64 + u64::from(n))).unwrap()
+}
+
+/// `pseud(n)` as the stored text.
+pub fn ps(n: u32) -> String {
+    pseud(n).as_str().to_owned()
+}
+
+/// A log entry by `actor` at `at`.
+pub fn entry(actor: &str, event: Event, at: i64) -> PendingEntry {
+    PendingEntry::new(
+        EntryActor {
+            oin: actor,
+            pseudonym: &"ab".repeat(32),
+            professional: "pro-1",
+            role: "tester",
+        },
+        event,
+        EntryOutcome::Recorded,
+        at,
+        "test-policy-1",
+    )
+}
+
+/// A legal basis with evidence plus consents: every part must survive storage.
+pub fn basis(consent_ids: &[&str]) -> Basis {
+    Basis {
+        legal: Some(LegalBasisRecord {
+            basis: "meldcode".into(),
+            evidence: Evidence {
+                meldcode_steps_completed: vec![1, 2, 3, 4],
+                case_reference: Some("vt-2026-7".into()),
+                ..Evidence::default()
+            },
+        }),
+        consent_ids: consent_ids.iter().map(|c| (*c).to_string()).collect(),
+    }
+}
+
+pub fn facts() -> Facts {
+    Facts {
+        age_years: Some(9),
+        age_band: None,
+        gezag_holders: vec!["ouder-1".into(), "ouder-2".into()],
+    }
+}
+
+/// A consent about `subject` recorded by the school at `at`, valid 180 days.
+pub fn consent(id: &str, subject: &SubjectPseudonym, at: i64) -> Consent {
+    Consent {
+        id: id.into(),
+        subject: subject.clone(),
+        recorded_by_oin: v(SCHOOL),
+        recorded_by: "pro-1".into(),
+        givers: vec![Giver {
+            person: "ouder-1".into(),
+            capacity: Capacity::GezagHolder,
+        }],
+        recipients: vec![
+            ConsentTo::Sector("wijkteam".into()),
+            ConsentTo::Oin(WIJKTEAM.into()),
+        ],
+        purposes: vec!["vroegtijdige_ondersteuning".into()],
+        categories: vec!["zorgen_thuissituatie".into()],
+        valid_from: at,
+        valid_until: at + 180 * DAY,
+        explicit: true,
+        evidence_reference: Some("dossier-7".into()),
+        facts: facts(),
+        recorded_at: at,
+        withdrawn_at: None,
+        withdrawn_by: None,
+        retain_until: at + 365 * DAY,
+        disclosers: vec![v(SCHOOL), WIJKTEAM.into()],
+    }
+}
+
+/// A signal of the school about `subjects`; `hash` stands for its request hash.
+pub fn signal(id: &str, hash: u8, subjects: &[String], at: i64) -> SignalRecord {
+    SignalRecord {
+        sender_oin: v(SCHOOL),
+        signal_id: id.into(),
+        request_hash: vec![hash; 32],
+        envelope: Some(vec![7; 48]),
+        purpose: "vroegtijdige_ondersteuning".into(),
+        categories: vec!["zorgen_thuissituatie".into(), "schoolverzuim".into()],
+        urgency: Urgency::High,
+        basis: basis(&["c1"]),
+        subjects: subjects.to_vec(),
+        facts: facts(),
+        sender_role: "ib_er".into(),
+        sender_professional: "pro-9".into(),
+        received_for: None,
+        inform_exemption: Some("gevaar voor het kind".into()),
+        created_at: at,
+        retain_until: at + 365 * DAY,
+        content_digest: Some(vec![hash ^ 0x5a; 32]),
+    }
+}
+
+pub fn to(recipient: &str, consents: &[&str]) -> NewDelivery {
+    NewDelivery {
+        recipient_oin: v(recipient),
+        consent_ids: consents.iter().map(|c| (*c).to_string()).collect(),
+    }
+}
+
+/// The `signal_sent` entries of a new signal, one per recipient.
+pub fn sent_entries(s: &SignalRecord, deliveries: &[NewDelivery]) -> Vec<PendingEntry> {
+    deliveries
+        .iter()
+        .map(|d| {
+            entry(SCHOOL, Event::SignalSent, s.created_at)
+                .subjects(s.subjects.clone())
+                .recipient(d.recipient_oin.to_string())
+                .reference(s.signal_id.clone())
+        })
+        .collect()
+}
+
+pub fn maatregel(id: &str, subject: &SubjectPseudonym, starts_at: i64) -> Maatregel {
+    Maatregel {
+        id: id.into(),
+        subject: subject.clone(),
+        kind: MaatregelKind::Ots,
+        starts_at,
+        ends_at: Some(starts_at + 365 * DAY),
+        responsible_oin: v(GI),
+        contact_point: "GI Utrecht, team Noord".into(),
+        registered_by_oin: v(GI),
+        registered_by: "pro-gi".into(),
+        registered_role: "jeugdbeschermer".into(),
+        registered_at: starts_at,
+        ended_at: None,
+        retain_until: None,
+    }
+}
+
+pub fn involvement(id: &str, subject: &SubjectPseudonym, org: &str, at: i64) -> Involvement {
+    Involvement {
+        id: id.into(),
+        subject: subject.clone(),
+        org_oin: v(org),
+        contact_professional: format!("contact of {id}"),
+        role: "hulpverlener".into(),
+        registered_by: "pro-1".into(),
+        basis: basis(&[]),
+        facts: facts(),
+        started_at: at,
+        registered_at: at,
+        ended_at: None,
+        retain_until: None,
+        case_id: None,
+    }
+}
+
+pub fn notification(recipient: &str, kind: NotificationKind, at: i64) -> Notification {
+    Notification {
+        recipient_oin: v(recipient),
+        cursor: 0,
+        kind,
+        at,
+        actor_oin: v(SCHOOL),
+        actor_professional: "pro-1".into(),
+        case_id: None,
+        maatregel_id: None,
+        involvement_id: None,
+        proposal_id: None,
+        plan_version: None,
+        summary_nl: format!("{} voor {recipient}", kind.as_str()),
+        retain_until: at + 30 * DAY,
+    }
+}
+
+pub fn melding_key(registration_number: &str) -> MeldingKey {
+    MeldingKey {
+        police_oin: v(POLICE),
+        registration_number: registration_number.into(),
+        recipient_oin: v(VT),
+        purpose: "zorgmelding".into(),
+    }
+}
+
+pub fn fragment(id: &str, hash: u8, subjects: &[String], at: i64) -> FragmentRecord {
+    FragmentRecord {
+        police_oin: v(POLICE),
+        fragment_id: id.into(),
+        zorgmelding_id: String::new(),
+        sequence: 0,
+        kind: FragmentKind::Incident,
+        request_hash: vec![hash; 32],
+        envelope: Some(vec![9; 40]),
+        categories: vec!["huiselijk_geweld".into()],
+        subjects: subjects.to_vec(),
+        basis: basis(&[]),
+        author_role: "agent".into(),
+        author_professional: "pro-pol".into(),
+        received_at: at,
+        retain_until: at + 365 * DAY,
+        content_digest: Some(vec![hash ^ 0x5a; 32]),
+    }
+}
+
+pub fn triage(id: &str, melding: &str, at: i64) -> TriageRecord {
+    TriageRecord {
+        triage_id: id.into(),
+        zorgmelding_id: melding.into(),
+        vt_oin: v(VT),
+        answers: TriageAnswersStored {
+            physical_abuse_or_severe_violence: "no".into(),
+            safety_conflict: "divorce_only".into(),
+            open_to_help: "open".into(),
+            ..TriageAnswersStored::default()
+        },
+        acute: false,
+        case_reference: "vt-2026-7".into(),
+        advice: "handover_wijkteam".into(),
+        earlier_reports: 2,
+        role: "triagist".into(),
+        professional: "pro-vt".into(),
+        recorded_at: at,
+    }
+}
+
+pub fn handover(id: &str, hash: u8, melding: &str, subjects: &[String], at: i64) -> HandoverRecord {
+    let contact = |name: &str| ContactPerson {
+        name: name.into(),
+        function: "consulent".into(),
+        phone: "030-1234567".into(),
+        email: format!("{name}@example.nl"),
+    };
+    HandoverRecord {
+        sender_oin: v(VT),
+        handover_id: id.into(),
+        request_hash: vec![hash; 32],
+        zorgmelding_id: melding.into(),
+        recipient_oin: v(WIJKTEAM),
+        subjects: subjects.to_vec(),
+        facts: subjects.iter().map(|_| facts()).collect(),
+        categories: vec!["huiselijk_geweld".into()],
+        purpose: "ondersteuning".into(),
+        basis: basis(&["c1"]),
+        received_for: "zorgmelding".into(),
+        advice: "handover_wijkteam".into(),
+        triage_id: "t1".into(),
+        vt_contact: contact("vt"),
+        wijkteam_contact: contact("wt"),
+        letter: "Beste ouders, ...".into(),
+        state: HandoverState::Pending,
+        reasons: Vec::new(),
+        consent_ids: vec!["c1".into()],
+        sender_role: "consulent".into(),
+        sender_professional: "pro-vt".into(),
+        created_at: at,
+        updated_at: at,
+        retain_until: at + 365 * DAY,
+        content_digest: Some(vec![hash ^ 0x5a; 32]),
+    }
+}

@@ -1,0 +1,747 @@
+//! Store conformance, part 5: what the hub does to its own data — retention (erasing what
+//! expired, with one entry each) and the pseudonym re-key (key versions, the start-up ring check,
+//! moving every stored pseudonym forward). Every test runs on SQLite and on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[macro_use]
+mod conformance;
+
+use conformance::*;
+use signaalhub_server::domain::consent::Facts;
+use signaalhub_server::domain::involvement::{Involvement, NotificationKind, PlanVersion};
+use signaalhub_server::domain::signal::{DeliveryState, SignalRecord};
+use signaalhub_server::domain::zorgmelding::{
+    FamilyDeclined, FragmentOutcome, FragmentRefusal, HandoverState,
+};
+use signaalhub_server::ids::{Bsn, Pseudonymizer, SubjectPseudonym};
+use signaalhub_server::ledger::{Event, PendingEntry};
+use signaalhub_server::store::Store;
+use signaalhub_server::store::involvement::MatchDecider;
+use signaalhub_server::store::rekey::{PseudonymState, RingError, RingMismatch, TableProgress};
+use signaalhub_server::store::retention::{Expired, RetentionTarget, TARGETS};
+use signaalhub_server::store::signal::{DeliveryVerdict, Submitted};
+
+conformance!(
+    retention_erases_what_expired_and_logs_each,
+    the_rekey_moves_every_pseudonym_forward,
+);
+
+/// Decides every match allowed and tells nobody anything special.
+struct Allow;
+
+impl MatchDecider for Allow {
+    fn decide(
+        &self,
+        _: &Involvement,
+        _: &[signaalhub_server::domain::consent::Consent],
+        _: &Involvement,
+    ) -> Result<(), Box<PendingEntry>> {
+        Ok(())
+    }
+    fn matched(
+        &self,
+        to: &Involvement,
+        _: &[&Involvement],
+        case_id: &str,
+    ) -> (
+        PendingEntry,
+        signaalhub_server::domain::involvement::Notification,
+    ) {
+        let mut n = notification(&to.org_oin, NotificationKind::InvolvementMatched, T0);
+        n.case_id = Some(case_id.into());
+        (entry(&to.org_oin, Event::InvolvementMatched, T0), n)
+    }
+}
+
+async fn register(s: &Store, id: &str, org: &str, subject: &SubjectPseudonym) {
+    let p = vec![subject.as_str().to_owned()];
+    s.register_involvement(
+        &involvement(id, subject, org, T0),
+        std::slice::from_ref(subject),
+        &p,
+        &p,
+        &entry(org, Event::InvolvementRegistered, T0),
+        &format!("k-{id}"),
+        &Allow,
+    )
+    .await
+    .unwrap();
+}
+
+fn target(kind: &str) -> &'static RetentionTarget {
+    TARGETS.iter().find(|t| t.kind == kind).unwrap()
+}
+
+fn erased_entry(x: &Expired) -> PendingEntry {
+    entry(&x.owner, Event::Erased, T0 + 20)
+        .subjects(x.subjects.clone())
+        .reference(format!("{}:{}", x.kind, x.id))
+}
+
+/// One record of every kind that expires, expired at `NOW` (retained until `OLD`), and one that
+/// is not (retained until `LATER`).
+const OLD: i64 = T0 + 10;
+const NOW: i64 = T0 + 20;
+const LATER: i64 = T0 + 1_000;
+
+fn sig(id: &str, retain_until: i64) -> SignalRecord {
+    let mut s = signal(id, 1, &[ps(1)], T0);
+    s.retain_until = retain_until;
+    s
+}
+
+async fn world(s: &Store) {
+    // Signals: one expired with a pending and a delivered delivery, two kept.
+    for (id, until) in [("s-old", OLD), ("s-older", OLD - 5), ("s-new", LATER)] {
+        let sg = sig(id, until);
+        let ds = vec![to(WIJKTEAM, &["c-old"]), to(VT, &[])];
+        assert!(matches!(
+            s.insert_signal(&sg, &ds, &sent_entries(&sg, &ds))
+                .await
+                .unwrap(),
+            Submitted::New(_)
+        ));
+    }
+    s.deliver(VT, SCHOOL, "s-old", &[], |_| {
+        DeliveryVerdict::Deliver(entry(VT, Event::SignalDelivered, T0 + 1))
+    })
+    .await
+    .unwrap();
+    // Consents.
+    for (id, until) in [("c-old", OLD), ("c-new", LATER)] {
+        let mut c = consent(id, &pseud(1), T0);
+        c.retain_until = until;
+        s.insert_consent(&c, &entry(SCHOOL, Event::ConsentRecorded, T0))
+            .await
+            .unwrap();
+    }
+    // Zorgmeldingen, their fragments, a triage, the family's refusal, handovers.
+    for (reg, until) in [("reg-old", OLD), ("reg-new", LATER)] {
+        let mut f = fragment(&format!("f-{reg}"), 1, &[ps(2)], T0);
+        f.retain_until = until;
+        let out = s
+            .submit_fragment(&melding_key(reg), &format!("z-{reg}"), &f, |m| {
+                entry(POLICE, Event::ZorgmeldingFragmentSent, T0).reference(m)
+            })
+            .await
+            .unwrap();
+        assert!(matches!(out, Ok(FragmentOutcome::New { .. })));
+        s.insert_triage(
+            &triage(&format!("t-{reg}"), &format!("z-{reg}"), T0),
+            &entry(VT, Event::TriageRecorded, T0),
+        )
+        .await
+        .unwrap();
+        let mut h = handover(&format!("h-{reg}"), 1, &format!("z-{reg}"), &[ps(2)], T0);
+        h.retain_until = until;
+        s.insert_handover(&h, &[vec![1; 10]], &[entry(VT, Event::HandoverSent, T0)])
+            .await
+            .unwrap();
+    }
+    s.record_family_declined(
+        &FamilyDeclined {
+            zorgmelding_id: "z-reg-old".into(),
+            declined_by: "ouder-1".into(),
+            recorded_by_oin: v(VT),
+            recorded_at: T0,
+        },
+        &entry(VT, Event::FamilyDeclinedRecorded, T0),
+    )
+    .await
+    .unwrap();
+    // Maatregelen.
+    for (id, until) in [("m-old", OLD), ("m-new", LATER)] {
+        let mut m = maatregel(id, &pseud(3), T0);
+        m.retain_until = Some(until);
+        s.insert_maatregel(&m, &entry(GI, Event::MaatregelRegistered, T0))
+            .await
+            .unwrap();
+    }
+    // Involvements: only an ended one expires. A case with two plan versions.
+    register(s, "i-old", HUISARTS, &pseud(4)).await;
+    s.end_involvement(
+        "i-old",
+        HUISARTS,
+        T0 + 1,
+        OLD,
+        &entry(HUISARTS, Event::InvolvementEnded, T0 + 1),
+        |_| panic!("no case"),
+    )
+    .await
+    .unwrap();
+    register(s, "i-live", HUISARTS, &pseud(5)).await;
+    register(s, "i-a", SCHOOL, &pseud(6)).await;
+    register(s, "i-b", WIJKTEAM, &pseud(6)).await;
+    for (version, until) in [(1, OLD), (2, LATER)] {
+        let plan = PlanVersion {
+            case_id: "k-i-b".into(),
+            version,
+            author_oin: v(SCHOOL),
+            author_professional: "pro-1".into(),
+            envelope: vec![1; 20],
+            sealed_to: vec![WIJKTEAM.into()],
+            agreements: vec![],
+            published_at: T0,
+            retain_until: until,
+            request_hash: Some(vec![version as u8; 32]),
+            content_digest: Some(vec![7; 32]),
+            confirmations: vec![],
+        };
+        s.publish_plan(&plan, &[], |_, _| Ok::<_, (Vec<PendingEntry>, ())>(vec![]))
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    s.confirm_plan(
+        "k-i-b",
+        1,
+        WIJKTEAM,
+        "pro-w",
+        &["a1".into()],
+        T0,
+        |_| vec![],
+    )
+    .await
+    .unwrap();
+    // Notifications.
+    for until in [OLD, LATER] {
+        let mut n = notification(GI, NotificationKind::MaatregelQueried, T0);
+        n.retain_until = until;
+        n.maatregel_id = Some("m-new".into());
+        s.log_with_notifications(&[(entry(SCHOOL, Event::MaatregelQueried, T0), Some(n))])
+            .await
+            .unwrap();
+    }
+}
+
+/// Erases everything of `kind` expired at `NOW`, `batch` at a time; returns (owner, id) per
+/// batch, checking each erased record's entry was logged.
+async fn erase(s: &Store, kind: &str, batch: u32) -> Vec<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    loop {
+        let size = s.log_size().await.unwrap();
+        let done = s
+            .erase_expired(target(kind), NOW, batch, erased_entry)
+            .await
+            .unwrap();
+        assert!(done.iter().all(|x| x.kind == target(kind).kind));
+        assert_eq!(s.log_size().await.unwrap(), size + done.len() as u64);
+        let n = done.len();
+        out.push(done.into_iter().map(|x| (x.owner, x.id)).collect());
+        if n < batch as usize {
+            return out;
+        }
+    }
+}
+
+fn ids(v: &[(&str, &str)]) -> Vec<(String, String)> {
+    v.iter()
+        .map(|(o, i)| ((*o).to_owned(), (*i).to_owned()))
+        .collect()
+}
+
+async fn retention_erases_what_expired_and_logs_each(s: Store) {
+    world(&s).await;
+    let counts: Vec<(&str, u64)> = {
+        let mut v = Vec::new();
+        for t in TARGETS {
+            v.push((t.kind, s.expired_count(t, NOW).await.unwrap()));
+        }
+        v
+    };
+    assert_eq!(
+        counts,
+        vec![
+            ("signal", 2),
+            ("consent", 1),
+            ("zorgmelding_fragment", 1),
+            ("triage", 1),
+            ("zorgmelding", 1),
+            ("handover", 1),
+            ("maatregel", 1),
+            ("involvement", 1),
+            ("safety_plan", 1),
+            ("notification", 1),
+        ]
+    );
+    // Oldest first, one batch at a time; a short batch means done.
+    assert_eq!(
+        erase(&s, "signal", 1).await,
+        vec![
+            ids(&[(SCHOOL, "s-older")]),
+            ids(&[(SCHOOL, "s-old")]),
+            vec![]
+        ]
+    );
+    let one = |owner: &str, id: &str| vec![ids(&[(owner, id)])];
+    assert_eq!(erase(&s, "consent", 10).await, one(SCHOOL, "c-old"));
+    assert_eq!(
+        erase(&s, "zorgmelding_fragment", 10).await,
+        one(POLICE, "f-reg-old")
+    );
+    assert_eq!(erase(&s, "triage", 10).await, one(VT, "t-reg-old"));
+    assert_eq!(erase(&s, "zorgmelding", 10).await, one(POLICE, "z-reg-old"));
+    assert_eq!(erase(&s, "handover", 10).await, one(VT, "h-reg-old"));
+    assert_eq!(erase(&s, "maatregel", 10).await, one(GI, "m-old"));
+    assert_eq!(erase(&s, "involvement", 10).await, one(HUISARTS, "i-old"));
+    assert_eq!(erase(&s, "safety_plan", 10).await, one(SCHOOL, "k-i-b:1"));
+    let cursor = s.notifications_after(GI, 0, 10).await.unwrap()[0].cursor;
+    assert_eq!(
+        erase(&s, "notification", 10).await,
+        one(GI, &cursor.to_string())
+    );
+    for t in TARGETS {
+        assert_eq!(s.expired_count(t, NOW).await.unwrap(), 0, "{}", t.kind);
+        assert!(
+            s.erase_expired(t, NOW, 10, |_| panic!("nothing left"))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+    s.purge_erased().await.unwrap();
+
+    // What stays of each, and what no longer shows.
+    let sg = s.get_signal(SCHOOL, "s-old").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            sg.envelope,
+            sg.subjects,
+            sg.facts,
+            sg.basis,
+            sg.sender_professional,
+            sg.inform_exemption
+        ),
+        (
+            None,
+            vec![],
+            Facts::default(),
+            Default::default(),
+            String::new(),
+            None
+        )
+    );
+    assert_eq!(sg.request_hash, vec![1; 32]);
+    let d = s.deliveries_of(SCHOOL, "s-old").await.unwrap();
+    assert_eq!(
+        d.iter()
+            .map(|d| (d.state, d.updated_at))
+            .collect::<Vec<_>>(),
+        vec![
+            (DeliveryState::Withheld, NOW),
+            (DeliveryState::Delivered, T0 + 1)
+        ]
+    );
+    assert_eq!(d[0].reasons[0].code, "RETENTION_EXPIRED");
+    let inbox = |oin: &'static str| {
+        let s = s.clone();
+        async move {
+            s.inbox(oin, 0, 10)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|r| r.signal.signal_id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(inbox(VT).await, vec!["s-new"]);
+    assert_eq!(inbox(WIJKTEAM).await, vec!["s-new"]);
+    // A retry of an erased signal is still recognised by its request hash.
+    let again = sig("s-old", OLD);
+    let ds = vec![to(WIJKTEAM, &[])];
+    assert!(matches!(
+        s.insert_signal(&again, &ds, &sent_entries(&again, &ds))
+            .await
+            .unwrap(),
+        Submitted::Duplicate(_)
+    ));
+
+    let c = s
+        .get_consents(&["c-old".into()])
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert_eq!(
+        (
+            c.givers,
+            c.evidence_reference,
+            c.facts,
+            c.recorded_by,
+            c.subject
+        ),
+        (vec![], None, Facts::default(), String::new(), pseud(1))
+    );
+
+    let f = s.get_fragment(POLICE, "f-reg-old").await.unwrap().unwrap();
+    assert_eq!(
+        (f.envelope, f.subjects, f.basis, f.author_professional),
+        (None, vec![], Default::default(), String::new())
+    );
+    assert_eq!(s.latest_triage("z-reg-old").await.unwrap(), None);
+    let t = s.get_triage("t-reg-old").await.unwrap().unwrap();
+    assert_eq!(
+        (t.answers, t.case_reference, t.professional),
+        (Default::default(), String::new(), String::new())
+    );
+    assert_eq!(
+        s.latest_triage("z-reg-new")
+            .await
+            .unwrap()
+            .unwrap()
+            .triage_id,
+        "t-reg-new"
+    );
+    let m = s.get_zorgmelding("z-reg-old").await.unwrap().unwrap();
+    assert!(m.subjects.is_empty());
+    assert_eq!(
+        s.zorgmeldingen_after(VT, 0, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.zorgmelding_id)
+            .collect::<Vec<_>>(),
+        vec!["z-reg-new"]
+    );
+    assert_eq!(s.zorgmeldingen_about(VT, &[ps(2)]).await.unwrap().len(), 1);
+    assert_eq!(
+        s.melding_subjects_for_recipient(VT).await.unwrap(),
+        vec![ps(2)]
+    );
+    assert_eq!(
+        s.family_declined("z-reg-old")
+            .await
+            .unwrap()
+            .unwrap()
+            .declined_by,
+        ""
+    );
+    let late = fragment("f-late", 1, &[ps(2)], NOW);
+    assert_eq!(
+        s.submit_fragment(&melding_key("reg-old"), "z-x", &late, |m| {
+            entry(POLICE, Event::ZorgmeldingFragmentSent, NOW).reference(m)
+        })
+        .await
+        .unwrap()
+        .unwrap_err(),
+        FragmentRefusal::Erased
+    );
+
+    let h = s.get_handover(VT, "h-reg-old").await.unwrap().unwrap();
+    assert_eq!(
+        (h.subjects, h.letter, h.state, h.sender_professional),
+        (
+            vec![],
+            String::new(),
+            HandoverState::Withheld,
+            String::new()
+        )
+    );
+    assert!(
+        s.handover_envelopes(VT, "h-reg-old")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        s.list_handovers(VT, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|h| h.handover_id)
+            .collect::<Vec<_>>(),
+        vec!["h-reg-new"]
+    );
+
+    let zero = SubjectPseudonym::from_stored(&"0".repeat(64)).unwrap();
+    let m = s.get_maatregel("m-old").await.unwrap().unwrap();
+    assert_eq!(
+        (m.subject, m.contact_point, m.registered_by),
+        (zero.clone(), String::new(), String::new())
+    );
+    assert_eq!(
+        s.maatregelen_of(&[pseud(3)])
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.id)
+            .collect::<Vec<_>>(),
+        vec!["m-new"]
+    );
+    assert_eq!(
+        not_found(
+            s.end_maatregel(
+                "m-old",
+                GI,
+                NOW,
+                LATER,
+                &entry(GI, Event::MaatregelEnded, NOW)
+            )
+            .await
+        ),
+        rec("maatregel", "m-old")
+    );
+
+    let i = s.get_involvement("i-old").await.unwrap().unwrap();
+    assert_eq!(
+        (i.subject, i.contact_professional, i.basis, i.facts),
+        (zero, String::new(), Default::default(), Facts::default())
+    );
+    assert!(
+        s.get_involvement("i-live")
+            .await
+            .unwrap()
+            .unwrap()
+            .ended_at
+            .is_none()
+    );
+
+    let p1 = s.get_plan("k-i-b", 1).await.unwrap().unwrap();
+    assert_eq!(
+        (p1.envelope, p1.author_professional),
+        (vec![], String::new())
+    );
+    assert_eq!(p1.confirmations.len(), 1);
+    assert_eq!(
+        s.get_plan("k-i-b", 2).await.unwrap().unwrap().envelope,
+        vec![1; 20]
+    );
+
+    let left = s.notifications_after(GI, 0, 10).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert!(left[0].cursor > cursor);
+}
+
+// ---- pseudonym key versions ------------------------------------------------------------
+
+async fn the_rekey_moves_every_pseudonym_forward(s: Store) {
+    let (k1, k2, k3) = ([1u8; 32], [2u8; 32], [3u8; 32]);
+    let one = Pseudonymizer::new(&k1).unwrap();
+    let two = Pseudonymizer::ring(&[&k1, &k2]).unwrap();
+    let wrong = Pseudonymizer::ring(&[&k1, &k3]).unwrap();
+    let bsn: Bsn = "111222333".parse().unwrap();
+    assert_eq!(
+        s.pseudonym_state().await.unwrap(),
+        PseudonymState {
+            version: 1,
+            floor: 1
+        }
+    );
+    assert_eq!(
+        s.open_pseudonym_ring(&one).await.unwrap(),
+        PseudonymState {
+            version: 1,
+            floor: 1
+        }
+    );
+    // Again: the same ring fits.
+    s.open_pseudonym_ring(&one).await.unwrap();
+    let old = one.pseudonym(&bsn);
+    let all = two.subject(&bsn);
+    let new = all.current().clone();
+    assert_ne!(old, new);
+    assert_eq!(all.all()[0], old);
+
+    // Everything that holds a subject pseudonym, stored under version 1.
+    let oldstr = old.as_str().to_owned();
+    s.insert_consent(
+        &consent("c1", &old, T0),
+        &entry(SCHOOL, Event::ConsentRecorded, T0).subjects([oldstr.clone()]),
+    )
+    .await
+    .unwrap();
+    s.insert_maatregel(
+        &maatregel("m1", &old, T0),
+        &entry(GI, Event::MaatregelRegistered, T0).subjects([oldstr.clone()]),
+    )
+    .await
+    .unwrap();
+    register(&s, "i1", SCHOOL, &old).await;
+    let sg = signal("s1", 1, std::slice::from_ref(&oldstr), T0);
+    s.insert_signal(
+        &sg,
+        &[],
+        &[entry(SCHOOL, Event::SignalSent, T0).subjects([oldstr.clone()])],
+    )
+    .await
+    .unwrap();
+    s.submit_fragment(
+        &melding_key("reg-1"),
+        "z1",
+        &fragment("f1", 1, std::slice::from_ref(&oldstr), T0),
+        |m| entry(POLICE, Event::ZorgmeldingFragmentSent, T0).reference(m),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    s.insert_handover(
+        &handover("h1", 1, "z1", std::slice::from_ref(&oldstr), T0),
+        &[],
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.involved_subjects_older_than(SCHOOL, 2, T0).await.unwrap(),
+        vec![oldstr.clone()]
+    );
+    assert_eq!(
+        s.involved_subjects_older_than(SCHOOL, 1, T0).await.unwrap(),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        s.involved_subjects_older_than(SCHOOL, 2, T0 - 1)
+            .await
+            .unwrap(),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        s.melding_subjects_for_recipient(VT).await.unwrap(),
+        vec![oldstr.clone()]
+    );
+    assert_eq!(
+        s.log_subjects_for_org(SCHOOL).await.unwrap(),
+        vec![oldstr.clone()]
+    );
+    assert_eq!(
+        s.log_subjects_for_org(HUISARTS).await.unwrap(),
+        Vec::<String>::new()
+    );
+
+    // A newer ring becomes the write version; a wrong key or an older ring is refused.
+    assert_eq!(
+        s.open_pseudonym_ring(&two).await.unwrap(),
+        PseudonymState {
+            version: 2,
+            floor: 1
+        }
+    );
+    assert!(matches!(
+        s.open_pseudonym_ring(&wrong).await,
+        Err(RingError::Mismatch(RingMismatch::WrongKey { version: 2 }))
+    ));
+    assert!(matches!(
+        s.open_pseudonym_ring(&one).await,
+        Err(RingError::Mismatch(RingMismatch::StoreAhead {
+            store: 2,
+            configured: 1
+        }))
+    ));
+    assert_eq!(
+        s.pseudonym_state().await.unwrap(),
+        PseudonymState {
+            version: 2,
+            floor: 1
+        }
+    );
+
+    let behind = s.pseudonyms_behind(2).await.unwrap();
+    let per: Vec<(&str, u64)> = behind.tables.clone();
+    assert_eq!(
+        per,
+        vec![
+            ("consents", 1),
+            ("maatregelen", 1),
+            ("involvements", 1),
+            ("involvement_persons", 1),
+            ("zorgmelding_subjects", 1),
+            ("log_subject_index", 3),
+            ("signals", 1),
+            ("zorgmelding_fragments", 1),
+            ("zorgmeldingen", 1),
+            ("handovers", 1),
+        ]
+    );
+    assert_eq!(behind.total(), 12);
+    // Nothing is behind version 1 while everything is stored under it.
+    assert_eq!(s.pseudonyms_behind(1).await.unwrap().total(), 0);
+
+    // One pass, two rows per transaction, reporting after every batch.
+    let mut reports: Vec<TableProgress> = Vec::new();
+    let done = s
+        .rekey_pass(&two, 2, &mut |p: &TableProgress| reports.push(p.clone()))
+        .await
+        .unwrap();
+    assert_eq!(
+        done.iter()
+            .map(|p| (p.table, p.moved, p.left))
+            .collect::<Vec<_>>(),
+        per.iter().map(|(t, n)| (*t, *n, 0)).collect::<Vec<_>>()
+    );
+    // log_subject_index: 3 rows in batches of 2 -> two reports.
+    assert_eq!(
+        reports
+            .iter()
+            .filter(|p| p.table == "log_subject_index")
+            .count(),
+        2
+    );
+    assert_eq!(s.pseudonyms_behind(2).await.unwrap().total(), 0);
+    assert_eq!(s.pseudonyms_behind(1).await.unwrap().tables, per);
+    // Found by the new pseudonym now.
+    assert_eq!(
+        s.list_consents(std::slice::from_ref(&new))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        s.list_consents(std::slice::from_ref(&old))
+            .await
+            .unwrap()
+            .len(),
+        0
+    );
+    assert_eq!(
+        s.maatregelen_of(std::slice::from_ref(&new))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        s.is_involved(SCHOOL, std::slice::from_ref(&new), T0)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        s.log_entries_for_subject(std::slice::from_ref(&new), None)
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(
+        s.get_signal(SCHOOL, "s1").await.unwrap().unwrap().subjects,
+        vec![new.as_str().to_owned()]
+    );
+    assert_eq!(
+        s.melding_subjects_for_recipient(VT).await.unwrap(),
+        vec![new.as_str().to_owned()]
+    );
+    assert_eq!(
+        s.log_subjects_for_org(SCHOOL).await.unwrap(),
+        vec![new.as_str().to_owned()]
+    );
+    assert_eq!(
+        s.involved_subjects_older_than(SCHOOL, 2, T0).await.unwrap(),
+        Vec::<String>::new()
+    );
+    // A second pass finds nothing; then the floor is raised, once.
+    let again = s
+        .rekey_pass(&two, 2, &mut |_: &TableProgress| {})
+        .await
+        .unwrap();
+    assert!(again.iter().all(|p| p.moved == 0 && p.left == 0));
+    assert!(!s.raise_pseudonym_floor(3).await.unwrap());
+    assert!(s.raise_pseudonym_floor(2).await.unwrap());
+    assert!(!s.raise_pseudonym_floor(2).await.unwrap());
+    assert_eq!(
+        s.pseudonym_state().await.unwrap(),
+        PseudonymState {
+            version: 2,
+            floor: 2
+        }
+    );
+}

@@ -1,0 +1,490 @@
+//! Store conformance, part 3: zorgmeldingen (fragments per incident), triage, the family's
+//! refusal and handovers. Every test runs on SQLite and on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[macro_use]
+mod conformance;
+
+use conformance::*;
+use signaalhub_server::domain::signal::StoredReason;
+use signaalhub_server::domain::zorgmelding::{
+    FamilyDeclined, FragmentOutcome, FragmentRecord, FragmentRefusal, HandoverState,
+    ZorgmeldingRecord,
+};
+use signaalhub_server::ledger::{Event, PendingEntry};
+use signaalhub_server::store::zorgmelding::HandoverVerdict;
+use signaalhub_server::store::{Store, StoreError};
+
+conformance!(
+    fragments_assemble_one_melding_per_incident,
+    veilig_thuis_streams_meldingen_by_cursor,
+    triages_are_kept_per_melding,
+    the_familys_refusal_is_recorded_once,
+    handovers_are_stored_once_listed_and_delivered_once,
+);
+
+fn sent(melding: &str) -> PendingEntry {
+    entry(POLICE, Event::ZorgmeldingFragmentSent, T0).reference(melding)
+}
+
+/// Submits `f` for incident `reg` (a new melding gets id `z-<reg>`).
+async fn submit(
+    s: &Store,
+    reg: &str,
+    f: &FragmentRecord,
+) -> Result<FragmentOutcome, FragmentRefusal> {
+    s.submit_fragment(&melding_key(reg), &format!("z-{reg}"), f, sent)
+        .await
+        .unwrap()
+}
+
+fn new_melding(o: Result<FragmentOutcome, FragmentRefusal>) -> (ZorgmeldingRecord, u32) {
+    match o {
+        Ok(FragmentOutcome::New { melding, sequence }) => (melding, sequence),
+        other => panic!("expected a new fragment, got {other:?}"),
+    }
+}
+
+/// (id, version, cursor, created cursor, subjects, updated, completed)
+fn shape(m: &ZorgmeldingRecord) -> (String, u32, u64, u64, Vec<String>, i64, Option<i64>) {
+    (
+        m.zorgmelding_id.clone(),
+        m.version,
+        m.cursor,
+        m.created_cursor,
+        m.subjects.clone(),
+        m.updated_at,
+        m.completed_at,
+    )
+}
+
+async fn fragments_assemble_one_melding_per_incident(s: Store) {
+    let f1 = fragment("f1", 1, &[ps(1), ps(2)], T0);
+    let (m, seq) = new_melding(submit(&s, "reg-1", &f1).await);
+    assert_eq!(seq, 1);
+    assert_eq!(
+        shape(&m),
+        ("z-reg-1".into(), 1, 1, 1, vec![ps(1), ps(2)], T0, None)
+    );
+    assert_eq!(
+        (
+            m.police_oin.as_str(),
+            m.registration_number.as_str(),
+            m.recipient_oin.as_str(),
+            m.purpose.as_str(),
+            m.delivered_version,
+            m.created_at,
+            m.retain_until
+        ),
+        (POLICE, "reg-1", VT, "zorgmelding", 0, T0, f1.retain_until)
+    );
+    // A later fragment joins the same melding (the new id offered is not used), moves its
+    // cursor to its own entry and extends its retention and subjects.
+    let mut f2 = fragment("f2", 2, &[ps(2), ps(3)], T0 + 10);
+    f2.kind = signaalhub_server::domain::zorgmelding::FragmentKind::ChildrenPresent;
+    f2.envelope = None;
+    f2.retain_until = f1.retain_until + 100;
+    let out = s
+        .submit_fragment(&melding_key("reg-1"), "z-unused", &f2, sent)
+        .await
+        .unwrap();
+    let (m2, seq2) = new_melding(out);
+    assert_eq!(seq2, 2);
+    assert_eq!(
+        shape(&m2),
+        (
+            "z-reg-1".into(),
+            2,
+            2,
+            1,
+            vec![ps(1), ps(2), ps(3)],
+            T0 + 10,
+            None
+        )
+    );
+    assert_eq!(m2.retain_until, f2.retain_until);
+    assert_eq!(s.log_size().await.unwrap(), 2);
+    // A retry is answered as the first time, without a new entry.
+    match submit(&s, "reg-1", &f1).await {
+        Ok(FragmentOutcome::Duplicate { melding, sequence }) => {
+            assert_eq!((melding.zorgmelding_id.as_str(), sequence), ("z-reg-1", 1));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.log_size().await.unwrap(), 2);
+    // The id with other content, or for another incident, is refused.
+    assert_eq!(
+        submit(&s, "reg-1", &fragment("f1", 9, &[ps(1)], T0))
+            .await
+            .unwrap_err(),
+        FragmentRefusal::IdReused
+    );
+    assert_eq!(
+        submit(&s, "reg-2", &f1).await.unwrap_err(),
+        FragmentRefusal::IdReused
+    );
+    assert!(s.get_zorgmelding("z-reg-2").await.unwrap().is_none());
+    // The incident belongs to one Veilig Thuis.
+    let mut elsewhere = melding_key("reg-1");
+    elsewhere.recipient_oin = v(HUISARTS);
+    assert_eq!(
+        s.submit_fragment(&elsewhere, "z-x", &fragment("f3", 3, &[], T0), sent)
+            .await
+            .unwrap()
+            .unwrap_err(),
+        FragmentRefusal::OtherRecipient(VT.into())
+    );
+    assert_eq!(s.log_size().await.unwrap(), 2);
+    // Reads.
+    let mut stored1 = f1.clone();
+    stored1.zorgmelding_id = "z-reg-1".into();
+    stored1.sequence = 1;
+    let mut stored2 = f2.clone();
+    stored2.zorgmelding_id = "z-reg-1".into();
+    stored2.sequence = 2;
+    assert_same(
+        &s.get_fragment(POLICE, "f1").await.unwrap().unwrap(),
+        &stored1,
+    );
+    assert!(s.get_fragment(VT, "f1").await.unwrap().is_none());
+    assert_same(
+        &s.fragments_of("z-reg-1").await.unwrap(),
+        &vec![stored1, stored2],
+    );
+    assert!(s.fragments_of("nope").await.unwrap().is_empty());
+    assert_same(&s.get_zorgmelding("z-reg-1").await.unwrap().unwrap(), &m2);
+    assert_same(
+        &s.get_zorgmelding_by_registration(POLICE, "reg-1")
+            .await
+            .unwrap()
+            .unwrap(),
+        &m2,
+    );
+    assert!(
+        s.get_zorgmelding_by_registration(VT, "reg-1")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(s.get_zorgmelding("nope").await.unwrap().is_none());
+    // Completing moves the cursor once more; then the melding is closed.
+    let asked = std::cell::Cell::new(None);
+    let done = s
+        .complete_zorgmelding(POLICE, "reg-1", T0 + 20, |m| {
+            asked.set(Some(m.version));
+            entry(POLICE, Event::ZorgmeldingCompleted, T0 + 20).reference(m.zorgmelding_id.clone())
+        })
+        .await
+        .unwrap();
+    assert_eq!(asked.get(), Some(2));
+    assert_eq!(
+        shape(&done),
+        (
+            "z-reg-1".into(),
+            3,
+            3,
+            1,
+            vec![ps(1), ps(2), ps(3)],
+            T0 + 20,
+            Some(T0 + 20)
+        )
+    );
+    let e = |_: &ZorgmeldingRecord| entry(POLICE, Event::ZorgmeldingCompleted, T0 + 30);
+    assert_eq!(
+        conflict(s.complete_zorgmelding(POLICE, "reg-1", T0 + 30, e).await),
+        in_state("zorgmelding", "z-reg-1", "complete")
+    );
+    assert_eq!(
+        not_found(s.complete_zorgmelding(POLICE, "reg-9", T0 + 30, e).await),
+        rec("zorgmelding with registration number", "reg-9")
+    );
+    assert_eq!(
+        submit(&s, "reg-1", &fragment("f4", 4, &[], T0 + 40))
+            .await
+            .unwrap_err(),
+        FragmentRefusal::Complete
+    );
+    assert_eq!(s.log_size().await.unwrap(), 3);
+}
+
+async fn veilig_thuis_streams_meldingen_by_cursor(s: Store) {
+    new_melding(submit(&s, "reg-a", &fragment("fa", 1, &[ps(1)], T0)).await);
+    new_melding(submit(&s, "reg-b", &fragment("fb", 1, &[ps(2)], T0 + 1)).await);
+    let mut other = melding_key("reg-c");
+    other.recipient_oin = v(HUISARTS);
+    s.submit_fragment(
+        &other,
+        "z-reg-c",
+        &fragment("fc", 1, &[ps(1)], T0 + 2),
+        sent,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    new_melding(submit(&s, "reg-d", &fragment("fd", 1, &[ps(1), ps(3)], T0 + 3)).await);
+    // A late fragment moves its melding to the end of the stream.
+    new_melding(submit(&s, "reg-a", &fragment("fa2", 1, &[ps(4)], T0 + 4)).await);
+    let ids = |v: Vec<ZorgmeldingRecord>| {
+        v.into_iter()
+            .map(|m| (m.zorgmelding_id, m.cursor))
+            .collect::<Vec<_>>()
+    };
+    let all = ids(s.zorgmeldingen_after(VT, 0, 10).await.unwrap());
+    assert_eq!(
+        all,
+        vec![
+            ("z-reg-b".into(), 2),
+            ("z-reg-d".into(), 4),
+            ("z-reg-a".into(), 5)
+        ]
+    );
+    assert_eq!(
+        ids(s.zorgmeldingen_after(VT, 0, 2).await.unwrap()),
+        all[..2].to_vec()
+    );
+    assert_eq!(
+        ids(s.zorgmeldingen_after(VT, 2, 1).await.unwrap()),
+        all[1..2].to_vec()
+    );
+    assert_eq!(ids(s.zorgmeldingen_after(VT, 5, 10).await.unwrap()), vec![]);
+    // A cursor beyond every index (even beyond i64) reads nothing, never from the start again.
+    assert_eq!(
+        ids(s.zorgmeldingen_after(VT, u64::MAX, 10).await.unwrap()),
+        vec![]
+    );
+    assert_eq!(
+        ids(s.zorgmeldingen_after(HUISARTS, 0, 10).await.unwrap()),
+        vec![("z-reg-c".into(), 3)]
+    );
+    // Each version is logged as delivered once.
+    let size = s.log_size().await.unwrap();
+    let d = |v| entry(VT, Event::ZorgmeldingDelivered, T0 + 50 + v);
+    assert!(
+        s.mark_zorgmelding_delivered("z-reg-a", 2, &d(2))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.mark_zorgmelding_delivered("z-reg-a", 2, &d(2))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.mark_zorgmelding_delivered("z-reg-a", 1, &d(1))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.mark_zorgmelding_delivered("nope", 1, &d(1))
+            .await
+            .unwrap()
+    );
+    assert_eq!(s.log_size().await.unwrap(), size + 1);
+    assert_eq!(
+        s.get_zorgmelding("z-reg-a")
+            .await
+            .unwrap()
+            .unwrap()
+            .delivered_version,
+        2
+    );
+    // Earlier meldingen about the household, each once, oldest first, this recipient only.
+    let about = |subjects: Vec<String>| {
+        let s = s.clone();
+        async move {
+            s.zorgmeldingen_about(VT, &subjects)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|m| m.zorgmelding_id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(about(vec![ps(3), ps(1)]).await, vec!["z-reg-a", "z-reg-d"]);
+    assert_eq!(about(vec![ps(4), ps(2)]).await, vec!["z-reg-a", "z-reg-b"]);
+    assert_eq!(about(vec![ps(9)]).await, Vec::<String>::new());
+    assert_eq!(about(vec![]).await, Vec::<String>::new());
+}
+
+async fn triages_are_kept_per_melding(s: Store) {
+    let (m, _) = new_melding(submit(&s, "reg-1", &fragment("f1", 1, &[ps(1)], T0)).await);
+    let id = m.zorgmelding_id;
+    assert_eq!(s.latest_triage(&id).await.unwrap(), None);
+    let t1 = triage("t1", &id, T0 + 1);
+    let mut t2 = triage("t2", &id, T0 + 1);
+    t2.acute = true;
+    t2.earlier_reports = 0;
+    let e = || entry(VT, Event::TriageRecorded, T0 + 1);
+    s.insert_triage(&t1, &e()).await.unwrap();
+    assert_eq!(s.latest_triage(&id).await.unwrap(), Some(t1.clone()));
+    s.insert_triage(&t2, &e()).await.unwrap();
+    // The latest is the one logged last, whatever its time.
+    assert_eq!(s.latest_triage(&id).await.unwrap(), Some(t2.clone()));
+    assert_eq!(s.get_triage("t1").await.unwrap(), Some(t1.clone()));
+    assert_eq!(s.get_triage("nope").await.unwrap(), None);
+    assert_eq!(s.latest_triage("nope").await.unwrap(), None);
+    // The same id twice is refused by the database; its entry is not logged.
+    let size = s.log_size().await.unwrap();
+    match s.insert_triage(&t1, &e()).await {
+        Err(err @ StoreError::Unavailable(_)) => assert!(!err.is_outage(), "{err}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.log_size().await.unwrap(), size);
+}
+
+async fn the_familys_refusal_is_recorded_once(s: Store) {
+    let d = FamilyDeclined {
+        zorgmelding_id: "z1".into(),
+        declined_by: "ouder-1".into(),
+        recorded_by_oin: v(VT),
+        recorded_at: T0,
+    };
+    assert_eq!(s.family_declined("z1").await.unwrap(), None);
+    let e = entry(VT, Event::FamilyDeclinedRecorded, T0);
+    s.record_family_declined(&d, &e).await.unwrap();
+    assert_eq!(s.family_declined("z1").await.unwrap(), Some(d.clone()));
+    assert_eq!(
+        conflict(s.record_family_declined(&d, &e).await),
+        in_state("zorgmelding", "z1", "declined by the family already")
+    );
+    assert_eq!(s.log_size().await.unwrap(), 1);
+}
+
+async fn handovers_are_stored_once_listed_and_delivered_once(s: Store) {
+    let subjects = [ps(1), ps(2)];
+    let h1 = handover("h1", 1, "z1", &subjects, T0);
+    let envelopes = vec![vec![1u8; 30], vec![2u8; 31]];
+    let es = vec![
+        entry(VT, Event::HandoverSent, T0)
+            .recipient(WIJKTEAM)
+            .reference("h1"),
+        entry(VT, Event::HandoverSent, T0)
+            .recipient(WIJKTEAM)
+            .reference("h1"),
+    ];
+    assert_eq!(
+        s.insert_handover(&h1, &envelopes, &es).await.unwrap(),
+        Some(true)
+    );
+    assert_eq!(s.log_size().await.unwrap(), 2);
+    // The retry: nothing new; other content under the id: taken.
+    assert_eq!(
+        s.insert_handover(&h1, &envelopes, &es).await.unwrap(),
+        Some(false)
+    );
+    assert_eq!(
+        conflict(
+            s.insert_handover(&handover("h1", 2, "z1", &subjects, T0), &[], &es)
+                .await
+        ),
+        taken("handover", "h1")
+    );
+    assert_eq!(s.log_size().await.unwrap(), 2);
+    assert_same(&s.get_handover(VT, "h1").await.unwrap().unwrap(), &h1);
+    assert!(s.get_handover(WIJKTEAM, "h1").await.unwrap().is_none());
+    assert_eq!(s.handover_envelopes(VT, "h1").await.unwrap(), envelopes);
+    assert_eq!(
+        s.handover_envelopes(VT, "nope").await.unwrap(),
+        Vec::<Vec<u8>>::new()
+    );
+    // Once the family declined, nothing is stored for that melding.
+    s.record_family_declined(
+        &FamilyDeclined {
+            zorgmelding_id: "z2".into(),
+            declined_by: "ouder-1".into(),
+            recorded_by_oin: v(VT),
+            recorded_at: T0,
+        },
+        &entry(VT, Event::FamilyDeclinedRecorded, T0),
+    )
+    .await
+    .unwrap();
+    let size = s.log_size().await.unwrap();
+    assert_eq!(
+        s.insert_handover(&handover("h2", 1, "z2", &subjects, T0 + 1), &envelopes, &es)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(s.get_handover(VT, "h2").await.unwrap().is_none());
+    assert_eq!(s.log_size().await.unwrap(), size);
+    // Listed newest first, then by id descending, for sender and recipient, at most `limit`.
+    for (id, at) in [("h3", T0 + 5), ("h4", T0 + 5), ("h5", T0 + 2)] {
+        assert_eq!(
+            s.insert_handover(&handover(id, 1, "z1", &subjects, at), &[], &[])
+                .await
+                .unwrap(),
+            Some(true)
+        );
+    }
+    let list = |oin: &'static str, limit: u32| {
+        let s = s.clone();
+        async move {
+            s.list_handovers(oin, limit)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|h| h.handover_id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(list(VT, 10).await, vec!["h4", "h3", "h5", "h1"]);
+    assert_eq!(list(WIJKTEAM, 10).await, vec!["h4", "h3", "h5", "h1"]);
+    assert_eq!(list(VT, 2).await, vec!["h4", "h3"]);
+    assert_eq!(list(SCHOOL, 10).await, Vec::<String>::new());
+    // Delivery decides once, with the consents as they stand.
+    let c1 = consent("c1", &pseud(1), T0);
+    s.insert_consent(&c1, &entry(SCHOOL, Event::ConsentRecorded, T0))
+        .await
+        .unwrap();
+    let size = s.log_size().await.unwrap();
+    let mut seen = Vec::new();
+    let state = s
+        .deliver_handover(VT, "h1", &["zz".into(), "c1".into()], |cs| {
+            seen = cs.to_vec();
+            HandoverVerdict::Deliver(entry(WIJKTEAM, Event::HandoverDelivered, T0 + 9))
+        })
+        .await
+        .unwrap();
+    assert_eq!((state, seen), (HandoverState::Delivered, vec![c1]));
+    assert_eq!(
+        s.deliver_handover(VT, "h1", &[], |_| panic!("decided twice"))
+            .await
+            .unwrap(),
+        HandoverState::Delivered
+    );
+    let got = s.get_handover(VT, "h1").await.unwrap().unwrap();
+    assert_eq!(
+        (got.state, got.updated_at, got.reasons),
+        (HandoverState::Delivered, T0 + 9, vec![])
+    );
+    let reason = StoredReason {
+        code: "CONSENT_WITHDRAWN".into(),
+        rule: "floor:consent".into(),
+        nl: "ingetrokken".into(),
+        en: "withdrawn".into(),
+    };
+    assert_eq!(
+        s.deliver_handover(VT, "h3", &[], |_| {
+            HandoverVerdict::Withhold(
+                vec![reason.clone()],
+                entry(WIJKTEAM, Event::HandoverWithheld, T0 + 10),
+            )
+        })
+        .await
+        .unwrap(),
+        HandoverState::Withheld
+    );
+    assert_eq!(
+        s.get_handover(VT, "h3").await.unwrap().unwrap().reasons,
+        vec![reason]
+    );
+    assert_eq!(
+        not_found(
+            s.deliver_handover(VT, "nope", &[], |_| panic!("no handover"))
+                .await
+        ),
+        rec("handover", "nope")
+    );
+    assert_eq!(s.log_size().await.unwrap(), size + 2);
+}
