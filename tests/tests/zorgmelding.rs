@@ -13,6 +13,7 @@ use signaalhub_server::store::testing::backends;
 use std::time::Duration;
 use tokio_stream::StreamExt;
 use tonic::Code;
+use tonic_types::StatusExt;
 
 #[tokio::test]
 async fn fragments_of_one_incident_reach_veilig_thuis_as_one_melding_in_order_with_provenance() {
@@ -800,6 +801,40 @@ async fn a_family_that_declines_the_wijkteam_stays_with_veilig_thuis() {
         // Nothing reached the wijkteam.
         let mut wijkteam = hub.client("wijkteam").await;
         assert!(wijkteam.list_handovers().await.unwrap().is_empty());
+        hub.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_handover_to_a_malformed_oin_is_refused_at_the_edge_and_never_logged() {
+    for b in backends() {
+        let hub = TestHub::start(b).await;
+        let melding = triaged(&hub).await;
+        let consents = family_consent(&hub, &HANDOVER_CATEGORIES).await;
+        let mut vt = hub.client("veilig_thuis").await;
+        // A refusal the hub logs before it decides (the family declined) must not carry it.
+        vt.record_family_declined(&melding.zorgmelding_id, "ouder-1", "vt_medewerker")
+            .await
+            .unwrap();
+        // Sealed to the same text, so the envelopes' binding agrees with the request.
+        let mut to = recipient_key(&hub, "veilig_thuis", "wijkteam").await;
+        to.oin = "wijkteam-arnhem".into();
+        let req = handover_request_to(&hub, &melding, "ho-bad-oin", consents, &to).await;
+        let before = events(&hub).await.len();
+        let Err(ClientError::Status(s)) = vt.hand_over(req).await else {
+            panic!("{b}: must be refused")
+        };
+        assert_eq!(s.code(), Code::InvalidArgument, "{b}: {}", s.message());
+        let fields: Vec<String> = s
+            .get_error_details()
+            .bad_request()
+            .unwrap()
+            .field_violations
+            .iter()
+            .map(|v| v.field.clone())
+            .collect();
+        assert_eq!(fields, vec!["recipient_oin".to_string()], "{b}");
+        assert_eq!(events(&hub).await.len(), before, "{b}: nothing is logged");
         hub.stop().await;
     }
 }

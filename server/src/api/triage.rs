@@ -290,6 +290,10 @@ impl TryFrom<pb::HandOverRequest> for HandOver {
                 "1-64 of A-Za-z0-9._- chosen by the sender, unique per sender".into(),
             ));
         }
+        // Parsed here, before anything is decided or logged: a refusal entry names the recipient.
+        if let Err(e) = r.recipient_oin.parse::<crate::ids::Oin>() {
+            bad.push(("recipient_oin", e.to_string()));
+        }
         let subjects = bsns_from_pb(
             "subject_bsns",
             &r.subject_bsns,

@@ -297,12 +297,23 @@ pub async fn handover_request(
     handover_id: &str,
     consent_ids: Vec<String>,
 ) -> pb::HandOverRequest {
+    let to = recipient_key(hub, "veilig_thuis", "wijkteam").await;
+    handover_request_to(hub, melding, handover_id, consent_ids, &to).await
+}
+
+/// [`handover_request`] to `to` (its OIN as the request's recipient, the envelopes sealed to it).
+pub async fn handover_request_to(
+    hub: &TestHub,
+    melding: &pb::Zorgmelding,
+    handover_id: &str,
+    consent_ids: Vec<String>,
+    to: &envelope::RecipientKey,
+) -> pb::HandOverRequest {
     let mut vt = hub.client("veilig_thuis").await;
     let dir = vt
         .get_organization(&hub.org("politie").info.oin)
         .await
         .unwrap();
-    let to = recipient_key(hub, "veilig_thuis", "wijkteam").await;
     let categories: Vec<String> = HANDOVER_CATEGORIES.iter().map(|s| s.to_string()).collect();
     let basis = pb::Basis {
         legal: Some(pb::LegalBasis {
@@ -327,7 +338,7 @@ pub async fn handover_request(
         envelopes.push(seal(
             hub,
             "veilig_thuis",
-            &to,
+            to,
             &format!("{handover_id}.{}", f.sequence),
             "overdracht_hulpverlening",
             &categories,
@@ -338,7 +349,7 @@ pub async fn handover_request(
     pb::HandOverRequest {
         handover_id: handover_id.into(),
         zorgmelding_id: melding.zorgmelding_id.clone(),
-        recipient_oin: hub.org("wijkteam").info.oin.clone(),
+        recipient_oin: to.oin.clone(),
         subject_bsns: vec![CHILD.into()],
         categories,
         basis: Some(basis),
