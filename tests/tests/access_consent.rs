@@ -45,6 +45,30 @@ fn reasons(s: &tonic::Status) -> String {
     s.message().to_owned()
 }
 
+/// `from`'s signal `id` to `to` about the child under `basis`, with the child's facts.
+async fn signal(
+    hub: &TestHub,
+    from: &str,
+    to: &str,
+    id: &str,
+    basis: &pb::Basis,
+) -> pb::SendSignalRequest {
+    let mut req = hub
+        .signal(
+            from,
+            &[to],
+            id,
+            b"zorgen",
+            "vroegtijdige_ondersteuning",
+            &["zorgen_thuissituatie"],
+            CHILD,
+            basis.clone(),
+        )
+        .await;
+    req.subject = facts();
+    req
+}
+
 #[tokio::test]
 async fn a_consent_is_presented_only_by_those_it_names_and_reaches_only_its_own_region() {
     for b in backends() {
@@ -68,35 +92,11 @@ async fn a_consent_is_presented_only_by_those_it_names_and_reaches_only_its_own_
         };
 
         // The school sends under it: allowed.
-        let mut req = hub
-            .signal(
-                "school",
-                &["wijkteam"],
-                "sig-ok",
-                b"zorgen",
-                "vroegtijdige_ondersteuning",
-                &["zorgen_thuissituatie"],
-                CHILD,
-                basis.clone(),
-            )
-            .await;
-        req.subject = facts();
+        let req = signal(&hub, "school", "wijkteam", "sig-ok", &basis).await;
         hub.client("school").await.send_signal(req).await.unwrap();
 
         // The GP, having learned the id, presents it: refused, and the refusal is logged.
-        let mut req = hub
-            .signal(
-                "huisarts",
-                &["wijkteam"],
-                "sig-gp",
-                b"zorgen",
-                "vroegtijdige_ondersteuning",
-                &["zorgen_thuissituatie"],
-                CHILD,
-                basis.clone(),
-            )
-            .await;
-        req.subject = facts();
+        let req = signal(&hub, "huisarts", "wijkteam", "sig-gp", &basis).await;
         let e = hub
             .client("huisarts")
             .await
@@ -114,19 +114,7 @@ async fn a_consent_is_presented_only_by_those_it_names_and_reaches_only_its_own_
             && e.reasons.iter().any(|r| r == "CONSENT_NOT_FOR_DISCLOSER")));
 
         // The school cannot reach the wijkteam of another region with it.
-        let mut req = hub
-            .signal(
-                "school",
-                &["wijkteam-utrecht"],
-                "sig-utrecht",
-                b"zorgen",
-                "vroegtijdige_ondersteuning",
-                &["zorgen_thuissituatie"],
-                CHILD,
-                basis.clone(),
-            )
-            .await;
-        req.subject = facts();
+        let req = signal(&hub, "school", "wijkteam-utrecht", "sig-utrecht", &basis).await;
         let e = hub
             .client("school")
             .await

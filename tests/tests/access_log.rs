@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
-use common::{TestHub, now};
+use common::TestHub;
 use signaalhub_client::signaalhub_proto::pb;
 use signaalhub_server::devkit;
 use signaalhub_server::ledger::Event;
@@ -26,32 +26,18 @@ fn fg(hub: &TestHub, sector: &str, sub: &str) -> String {
 /// The school records a consent about the child; the GP reports the child to Veilig Thuis under
 /// the meldcode (meldrecht), and Veilig Thuis receives it.
 async fn school_consent_and_gp_melding(hub: &TestHub) {
-    let mut school = hub.client("school").await;
-    school
-        .record_consent(pb::RecordConsentRequest {
-            subject_bsn: CHILD.into(),
-            subject: Some(pb::SubjectFacts {
-                age_years: Some(9),
-                age_band: 0,
-                gezag_holders: vec!["ouder-1".into()],
-            }),
-            givers: vec![pb::ConsentGiver {
-                person: "ouder-1".into(),
-                capacity: pb::GiverCapacity::GezagHolder as i32,
-            }],
-            recipients: vec![pb::ConsentRecipient {
-                recipient: Some(pb::consent_recipient::Recipient::Sector(
-                    pb::Sector::Wijkteam as i32,
-                )),
-            }],
-            purposes: vec!["vroegtijdige_ondersteuning".into()],
-            categories: vec!["zorgen_thuissituatie".into()],
-            valid_until: Some(prost_types::Timestamp {
-                seconds: now() + 86400,
-                nanos: 0,
-            }),
-            ..Default::default()
-        })
+    let consent = common::consent_request(
+        CHILD,
+        9,
+        &["ouder-1"],
+        &["ouder-1"],
+        &[pb::Sector::Wijkteam],
+        "vroegtijdige_ondersteuning",
+        &["zorgen_thuissituatie"],
+    );
+    hub.client("school")
+        .await
+        .record_consent(consent)
         .await
         .unwrap();
     let basis = pb::Basis {
