@@ -2,7 +2,7 @@
 //! report (AVG art. 15) with its letter in Dutch.
 use super::basis::required_bsn;
 use super::{caller, timestamp};
-use crate::domain::access::request_reference;
+use crate::domain::access::{professional_id, request_reference};
 use crate::flows::log::{self as flow, MAX_PAGE, Reach, Scope, Shown};
 use crate::flows::{Ctx, FlowError};
 use crate::ledger::integrator::Ledger;
@@ -145,15 +145,7 @@ impl TryFrom<pb::ListDisclosuresRequest> for Scope {
                 limit,
             }),
             Some(S::Professional(id)) => {
-                if id.is_empty()
-                    || id.len() > 128
-                    || id.chars().any(|c| c.is_control() || c.is_whitespace())
-                {
-                    return Err(FlowError::invalid(
-                        "professional",
-                        "the professional's id at your organisation: 1 to 128 characters without spaces",
-                    ));
-                }
+                professional_id(&id).map_err(|m| FlowError::invalid("professional", m))?;
                 Ok(Scope::Professional {
                     id,
                     after: r.after_index,

@@ -39,20 +39,9 @@ impl std::str::FromStr for HubWideReader {
             .split_once('/')
             .ok_or_else(|| "write each reader as \"<OIN>/<professional id>\"".to_string())?;
         let oin: Oin = oin.parse().map_err(|e| format!("{e}"))?;
-        if professional.is_empty()
-            || professional.len() > 128
-            || professional
-                .chars()
-                .any(|c| c.is_control() || c.is_whitespace())
-        {
-            return Err(
-                "the professional id is 1 to 128 characters without spaces or control characters"
-                    .into(),
-            );
-        }
         Ok(HubWideReader {
             oin,
-            professional: professional.to_owned(),
+            professional: professional_id(professional)?.to_owned(),
         })
     }
 }
@@ -87,6 +76,18 @@ impl HubWideReaders {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+}
+
+/// Checks a professional's id at an organisation (a token's `sub`), as named in a grant or an
+/// audit request: 1 to 128 characters without spaces or control characters.
+pub fn professional_id(s: &str) -> Result<&str, String> {
+    if s.is_empty() || s.len() > 128 || s.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(
+            "the professional id is 1 to 128 characters without spaces or control characters"
+                .into(),
+        );
+    }
+    Ok(s)
 }
 
 /// Longest request reference.

@@ -257,7 +257,11 @@ pub async fn check_basis<'c>(
     // The involvement register is consulted only when the answer depends on it, and then the
     // consultation is logged: CheckBasis is no unlogged oracle for who is involved with whom.
     let without = ctx.decide(&question(false));
-    if without.is_allowed() || !ctx.decide(&question(true)).is_allowed() {
+    if without.is_allowed() {
+        return Ok(without);
+    }
+    let with = ctx.decide(&question(true));
+    if !with.is_allowed() {
         return Ok(without);
     }
     let involved = recipient_involved(ctx, &recipient.oin, &subject, t).await?;
@@ -274,9 +278,5 @@ pub async fn check_basis<'c>(
         .basis_strings(cmd.ask.basis.log_strings());
     e.entry.checks.relationship = involved;
     ctx.store.append_log(std::slice::from_ref(&e)).await?;
-    Ok(if involved {
-        ctx.decide(&question(true))
-    } else {
-        without
-    })
+    Ok(if involved { with } else { without })
 }
