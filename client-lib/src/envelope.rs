@@ -238,7 +238,7 @@ pub fn content_digest(sender: &SenderKeys, signal_id: &str, payload: &[u8]) -> [
 }
 
 /// Decodes the first PKCS#8 `PRIVATE KEY` PEM block of `pem`.
-fn pem_private_key(pem: &str) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
+pub(crate) fn pem_private_key(pem: &str) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
     use rustls::pki_types::PrivatePkcs8KeyDer;
     use rustls::pki_types::pem::PemObject;
     PrivatePkcs8KeyDer::from_pem_slice(pem.as_bytes())
@@ -364,6 +364,20 @@ impl RecipientSecrets {
             RecipientSecrets::from_pem(oin, key_id, text)
         } else {
             RecipientSecrets::from_hex(oin, key_id, text)
+        }
+    }
+
+    /// Adds (or replaces) the secret for `key_id` from a key file's text in either form (see
+    /// [`RecipientSecrets::from_key_file_text`]).
+    pub fn add_key_file_text(
+        &mut self,
+        key_id: impl Into<String>,
+        text: &str,
+    ) -> Result<(), EnvelopeError> {
+        if text.contains("-----BEGIN") {
+            self.add_pem_key(key_id, text)
+        } else {
+            self.add_hex_key(key_id, text)
         }
     }
 

@@ -22,6 +22,8 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity
 pub use signaalhub_proto;
 pub mod envelope;
 pub mod involvement;
+pub mod sealed;
+pub mod tokens;
 pub mod zorgmelding;
 
 /// What went wrong talking to the hub.
@@ -89,26 +91,7 @@ impl TokenSource {
                 kid,
                 claims,
                 lifetime_secs,
-            } => {
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_secs() as i64)
-                    .unwrap_or(0);
-                let mut c = claims.clone();
-                if let Some(m) = c.as_object_mut() {
-                    m.insert("iat".into(), now.into());
-                    m.insert("exp".into(), (now + lifetime_secs).into());
-                }
-                let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
-                header.kid = Some(kid.clone());
-                jsonwebtoken::encode(
-                    &header,
-                    &c,
-                    &jsonwebtoken::EncodingKey::from_ed_der(pkcs8_der),
-                )
-                .map(Some)
-                .map_err(|e| ClientError::Config(format!("minting a token: {e}")))
-            }
+            } => tokens::mint_jwt(pkcs8_der, kid, claims, *lifetime_secs).map(Some),
         }
     }
 }
@@ -226,6 +209,20 @@ impl HubClient {
         Ok(HubClient {
             channel,
             interceptor: BearerInterceptor { header },
+        })
+    }
+
+    /// The same connection calling with another bearer token (e.g. a short-lived token a gateway
+    /// minted for one professional and one request). The channel and its TLS session are shared.
+    pub fn with_token(&self, token: &str) -> Result<HubClient, ClientError> {
+        let header = format!("Bearer {token}")
+            .parse()
+            .map_err(|_| ClientError::Config("token is not ASCII".into()))?;
+        Ok(HubClient {
+            channel: self.channel.clone(),
+            interceptor: BearerInterceptor {
+                header: Some(Arc::new(header)),
+            },
         })
     }
 

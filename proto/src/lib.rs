@@ -40,3 +40,40 @@ pub fn basis_reference(basis: &pb::Basis) -> String {
     }
     parts.join(";")
 }
+
+/// Why a string is not a valid BSN. Never contains the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BsnProblem {
+    /// Not 8 or 9 characters.
+    Length,
+    /// Something other than 0-9.
+    NotDigits,
+    /// The eleven test (elfproef) fails: most likely a typing error.
+    Elfproef,
+}
+
+/// The nine digits of a burgerservicenummer (8 digits: a leading zero dropped) that passes the
+/// elfproef: 9*d1 + 8*d2 + ... + 2*d8 - 1*d9 is a non-zero multiple of 11.
+pub fn bsn_digits(s: &str) -> Result<[u8; 9], BsnProblem> {
+    let b = s.as_bytes();
+    if !(b.len() == 9 || b.len() == 8) {
+        return Err(BsnProblem::Length);
+    }
+    if !b.iter().all(u8::is_ascii_digit) {
+        return Err(BsnProblem::NotDigits);
+    }
+    let mut digits = [0u8; 9];
+    let off = 9 - b.len();
+    for (i, c) in b.iter().enumerate() {
+        digits[off + i] = c - b'0';
+    }
+    let mut sum: i32 = 0;
+    for (i, d) in digits.iter().take(8).enumerate() {
+        sum += i32::from(*d) * (9 - i as i32);
+    }
+    sum -= i32::from(digits[8]);
+    if sum == 0 || sum % 11 != 0 {
+        return Err(BsnProblem::Elfproef);
+    }
+    Ok(digits)
+}

@@ -729,6 +729,62 @@ async fn init_kit(dir: &Path, force: bool) -> Result<Config, ExitCode> {
     Ok(config)
 }
 
+/// The consoles' process, stopped when the hub stops.
+#[derive(Debug)]
+struct ConsoleProcess(std::process::Child);
+
+impl Drop for ConsoleProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// First port of the dev kit's consoles (school; the other sample organisations follow).
+pub const DEV_CONSOLE_PORT: u16 = 8081;
+
+/// Starts `signaal-gateway dev` for the kit in `dir` when that binary sits beside this one and
+/// `SIGNAALHUB_CONSOLE` is not `off`; prints where the consoles are, or why there are none.
+fn start_dev_consoles(dir: &std::path::Path, hub_port: u16) -> Option<ConsoleProcess> {
+    if std::env::var("SIGNAALHUB_CONSOLE").is_ok_and(|v| v == "off") {
+        return None;
+    }
+    let gateway = std::env::current_exe()
+        .ok()?
+        .with_file_name("signaal-gateway");
+    if !gateway.exists() {
+        println!(
+            "no consoles: {} is not built (cargo build --release -p signaalhub-gateway)",
+            gateway.display()
+        );
+        return None;
+    }
+    let child = std::process::Command::new(&gateway)
+        .arg("dev")
+        .arg("--kit")
+        .arg(dir)
+        .arg("--hub")
+        .arg(format!("https://localhost:{hub_port}"))
+        .arg("--port")
+        .arg(DEV_CONSOLE_PORT.to_string())
+        .spawn();
+    match child {
+        Ok(c) => {
+            println!(
+                "consoles (dev login, Dutch): http://127.0.0.1:{DEV_CONSOLE_PORT} school, :{} wijkteam, :{} veilig_thuis; the others from :{} (docs/CONSOLE.md)",
+                DEV_CONSOLE_PORT + 4,
+                DEV_CONSOLE_PORT + 5,
+                DEV_CONSOLE_PORT + 1
+            );
+            Some(ConsoleProcess(c))
+        }
+        Err(e) => {
+            println!("no consoles: starting {}: {e}", gateway.display());
+            None
+        }
+    }
+}
+
 /// `signaalhub quickstart`: generates a dev kit in `dir` if there is none (else refreshes its
 /// tokens and registers its organisations where missing), and serves it.
 #[cfg(feature = "devkit")]
@@ -757,6 +813,15 @@ pub async fn quickstart(dir: PathBuf) -> ExitCode {
         config.listen,
         dir.display()
     );
+    // The consoles: `signaal-gateway dev` beside this binary, one port per sample organisation.
+    // It stops with the hub.
+    let hub_port = config
+        .listen
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(50051);
+    let _consoles = start_dev_consoles(&dir, hub_port);
     match serve(config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),

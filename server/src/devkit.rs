@@ -69,7 +69,20 @@ fn write(path: &Path, data: impl AsRef<[u8]>) -> Result<(), DevKitError> {
     std::fs::write(path, data).map_err(|source| DevKitError::Io {
         path: path.into(),
         source,
-    })
+    })?;
+    // Keys and tokens are readable by their owner only (the gateway refuses a key file others
+    // can read).
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if name.contains("key") || name.ends_with(".jwt") {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(
+            |source| DevKitError::Io {
+                path: path.into(),
+                source,
+            },
+        )?;
+    }
+    Ok(())
 }
 
 /// A local certificate authority.

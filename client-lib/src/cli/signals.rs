@@ -3,14 +3,14 @@ use super::cursor::{CursorFile, HubLog};
 use super::disclosure::{DisclosureArgs, print_obligations};
 use super::error::{CliError, refusal};
 use super::files::{create_private_dir, write_private};
-use super::format::{now_unix, state_name, ts, urgency_name, when};
+use super::format::{state_name, ts, urgency_name, when};
 use super::keys::{Identity, OpenerArgs, SignerArgs};
 use super::output::{self, Out};
 use serde_json::json;
-use signaalhub_client::envelope::{self, RecipientKey, RecipientSecrets};
+use signaalhub_client::envelope;
+use signaalhub_client::sealed;
 use signaalhub_client::{ClientError, HubClient};
 use signaalhub_proto::pb;
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -79,28 +79,6 @@ pub struct InboxArgs {
     opener: OpenerArgs,
 }
 
-/// Signal ids the hub accepts: 1-64 of `A-Za-z0-9._-`.
-fn valid_signal_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-}
-
-fn is_oin(s: &str) -> bool {
-    s.len() == signaalhub_proto::OIN_LEN && s.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// `sig-` and 16 random hex characters.
-fn new_signal_id() -> Result<String, CliError> {
-    use ring::rand::SecureRandom;
-    let mut bytes = [0u8; 8];
-    ring::rand::SystemRandom::new()
-        .fill(&mut bytes)
-        .map_err(|_| CliError::Failed("the random number generator failed".into()))?;
-    Ok(format!("sig-{}", hex::encode(bytes)))
-}
-
 fn read_payload(a: &SendArgs) -> Result<Vec<u8>, CliError> {
     match (&a.file, &a.text) {
         (Some(p), _) if p.as_os_str() == "-" => {
@@ -121,21 +99,13 @@ fn read_payload(a: &SendArgs) -> Result<Vec<u8>, CliError> {
 pub(crate) async fn current_encryption_keys(
     hub: &mut HubClient,
     oin: &str,
-) -> Result<Vec<RecipientKey>, CliError> {
-    let org = hub.get_organization(oin).await?;
-    let keys = org
-        .encryption_keys
-        .iter()
-        .filter(|k| k.retired_at.is_none())
-        .map(|k| RecipientKey::from_directory(oin, k))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| CliError::Failed(format!("{oin}'s published encryption key: {e}")))?;
-    if keys.is_empty() {
-        return Err(CliError::Failed(format!(
-            "{oin} publishes no current encryption key; it cannot receive signals"
-        )));
-    }
-    Ok(keys)
+) -> Result<Vec<envelope::RecipientKey>, CliError> {
+    sealed::current_encryption_keys(hub, oin)
+        .await
+        .map_err(|e| match e {
+            ClientError::Config(m) => CliError::Failed(m),
+            e => e.into(),
+        })
 }
 
 /// Seals the payload to every recipient and sends the signal.
@@ -146,47 +116,35 @@ pub async fn send(
     out: Out,
 ) -> Result<(), CliError> {
     let signal_id = match a.id.clone() {
-        Some(id) if valid_signal_id(&id) => id,
+        Some(id) if sealed::valid_signal_id(&id) => id,
         Some(id) => {
             return Err(CliError::config(format!(
-                "--id {id:?}: 1-64 of A-Za-z0-9._-"
+                "--id {id:?}: 1-64 of A-Za-z0-9._-, without 9 or more digits in a row"
             )));
         }
-        None => new_signal_id()?,
+        None => sealed::new_signal_id()?,
     };
     let payload = read_payload(&a)?;
     let basis = a.d.basis()?;
     let my_oin = me.oin(hub).await?;
     let sender = me.sender_keys(&my_oin, &a.signer)?;
     let recipients = a.d.recipients(hub).await?;
-    let mut keys = Vec::new();
+    // Fail on a recipient without keys before anything is sent (as a sentence, not a status).
     for oin in &recipients {
-        keys.extend(current_encryption_keys(hub, oin).await?);
+        current_encryption_keys(hub, oin).await?;
     }
-    let binding = pb::EnvelopeBinding {
+    let outgoing = sealed::Outgoing {
         signal_id: signal_id.clone(),
-        purpose: a.d.purpose.clone(),
-        categories: a.d.categories.clone(),
-        basis_reference: signaalhub_proto::basis_reference(&basis),
-        created_at_unix: now_unix(),
-        content_digest: Vec::new(), // seal sets it
-    };
-    let env = envelope::seal(&payload, binding, &sender, &keys).map_err(CliError::sealing)?;
-    let request = pb::SendSignalRequest {
-        signal_id: signal_id.clone(),
-        envelope: Some(env),
         recipient_oins: recipients.clone(),
-        subject_bsns: vec![a.d.bsn.clone()],
+        subject_bsn: a.d.bsn.clone(),
+        subject: a.d.subject(),
         purpose: a.d.purpose.clone(),
         categories: a.d.categories.clone(),
-        urgency: pb::Urgency::from(a.urgency) as i32,
-        basis: Some(basis),
-        subject: Some(a.d.subject()),
+        urgency: pb::Urgency::from(a.urgency),
+        basis,
         acting_role: a.d.role.clone(),
-        received_for: String::new(),
-        inform_exemption: String::new(),
     };
-    let sent = match hub.send_signal(request).await {
+    let sent = match sealed::send_sealed(hub, &sender, outgoing, &payload).await {
         Ok(r) => r,
         Err(ClientError::Status(s)) => {
             // The reasons follow on stderr (see `CliError::describe`).
@@ -239,60 +197,6 @@ fn print_delivery(d: &pb::Delivery) {
     }
 }
 
-/// Caches the senders' published signing keys by (OIN, key id).
-#[derive(Default)]
-struct SenderKeyCache(HashMap<(String, String), [u8; 32]>);
-
-impl SenderKeyCache {
-    async fn get(&mut self, hub: &mut HubClient, oin: &str, kid: &str) -> Result<[u8; 32], String> {
-        let k = (oin.to_owned(), kid.to_owned());
-        if let Some(key) = self.0.get(&k) {
-            return Ok(*key);
-        }
-        let org = hub
-            .get_organization(oin)
-            .await
-            .map_err(|e| format!("looking up the sender's signing key: {e}"))?;
-        let key: [u8; 32] = org
-            .signing_keys
-            .iter()
-            .find(|p| p.key_id == kid)
-            .ok_or_else(|| format!("sender {oin} publishes no signing key {kid:?}"))?
-            .public_key
-            .as_slice()
-            .try_into()
-            .map_err(|_| format!("sender {oin}'s signing key {kid:?} is not 32 bytes"))?;
-        self.0.insert(k, key);
-        Ok(key)
-    }
-}
-
-/// Checks that the envelope is what the inbox item says it is, verifies the sender's signature
-/// against the directory and opens it.
-async fn open_item(
-    hub: &mut HubClient,
-    keys: &mut SenderKeyCache,
-    me: &RecipientSecrets,
-    item: &pb::StreamInboxResponse,
-) -> Result<Vec<u8>, String> {
-    if !is_oin(&item.sender_oin) || !valid_signal_id(&item.signal_id) {
-        return Err("malformed sender OIN or signal id".into());
-    }
-    let env = item.envelope.as_ref().ok_or("no envelope")?;
-    let binding = env.binding.as_ref().ok_or("the envelope has no binding")?;
-    if env.sender_oin != item.sender_oin
-        || binding.signal_id != item.signal_id
-        || binding.purpose != item.purpose
-        || binding.categories != item.categories
-    {
-        return Err("the envelope's sender or binding differs from the inbox item".into());
-    }
-    let key = keys
-        .get(hub, &env.sender_oin, &env.sender_signing_key_id)
-        .await?;
-    envelope::open(env, me, &key).map_err(|e| e.to_string())
-}
-
 /// Streams the inbox, opening, saving and acknowledging each item.
 pub async fn inbox(
     hub: &mut HubClient,
@@ -312,7 +216,7 @@ pub async fn inbox(
     }
     let after = a.after.unwrap_or_else(|| cursors.get(&my_oin).unwrap_or(0));
     let mut stream = hub.stream_inbox(after).await?;
-    let mut keys = SenderKeyCache::default();
+    let mut keys = sealed::SenderKeyCache::default();
     let (mut opened, mut failed) = (0usize, 0usize);
     let mut items = Vec::new();
     // With --json and without --once, one document per item as it comes.
@@ -352,7 +256,7 @@ pub async fn inbox(
             "basis": item.basis,
             "retain_until": ts(item.retain_until.as_ref()),
         });
-        match open_item(hub, &mut keys, &secrets, &item).await {
+        match sealed::open_item(hub, &mut keys, &secrets, &item).await {
             Ok(payload) => {
                 let file = a
                     .out
@@ -485,28 +389,4 @@ pub async fn withdraw(hub: &mut HubClient, id: &str, out: Out) -> Result<(), Cli
         print_delivery(d);
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn generated_signal_ids_are_valid_and_differ() {
-        let (a, b) = (new_signal_id().ok(), new_signal_id().ok());
-        let a = a.unwrap_or_default();
-        assert!(
-            a.starts_with("sig-") && a.len() == 20 && valid_signal_id(&a),
-            "{a}"
-        );
-        assert_ne!(Some(a), b);
-    }
-
-    #[test]
-    fn signal_id_rules() {
-        assert!(valid_signal_id("melding-1.v2_x"));
-        assert!(!valid_signal_id(""));
-        assert!(!valid_signal_id("a/b"));
-        assert!(!valid_signal_id(&"x".repeat(65)));
-    }
 }

@@ -1,0 +1,370 @@
+//! The gateway's own SQLite store: received envelopes (sealed), sent signals, its audit log.
+//!
+//! Nothing identifying is written: no BSN, no plaintext. A received envelope is opened only when
+//! a professional looks at it, and [`Store::audit`] records that look (NEN 7513).
+use sqlx::Row;
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
+use std::path::Path;
+
+/// A store failure. The message names what failed, never stored values.
+#[derive(Debug, thiserror::Error)]
+#[error("gateway store: {0}")]
+pub struct StoreError(String);
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError(e.to_string())
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        StoreError(e.to_string())
+    }
+}
+
+/// A received signal as the gateway keeps it.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// Sender.
+    pub sender_oin: String,
+    /// The sender's id.
+    pub signal_id: String,
+    /// The hub's inbox cursor.
+    pub cursor: i64,
+    /// Purpose.
+    pub purpose: String,
+    /// Categories.
+    pub categories: Vec<String>,
+    /// Urgency (wire value).
+    pub urgency: i32,
+    /// Basis references.
+    pub basis: Vec<String>,
+    /// When the sender sent it (unix seconds).
+    pub sent_at: Option<i64>,
+    /// Until when the convenant lets it be kept (unix seconds).
+    pub retain_until: Option<i64>,
+    /// The sealed envelope (encoded).
+    pub envelope: Vec<u8>,
+    /// When the gateway stored it.
+    pub received_at: i64,
+    /// When a professional acknowledged it, and who.
+    pub acknowledged: Option<(i64, String)>,
+}
+
+/// A signal this organisation sent through the gateway.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    /// Its id.
+    pub signal_id: String,
+    /// Recipient OINs.
+    pub recipients: Vec<String>,
+    /// Purpose.
+    pub purpose: String,
+    /// Categories.
+    pub categories: Vec<String>,
+    /// When.
+    pub sent_at: i64,
+    /// By which professional.
+    pub sent_by: String,
+    /// Until when it may be kept.
+    pub retain_until: Option<i64>,
+}
+
+/// One line of the gateway's audit log.
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    /// When (unix seconds).
+    pub at: i64,
+    /// Who.
+    pub professional: String,
+    /// What, e.g. `opened`, `sent`, `acknowledged`, `login`.
+    pub action: String,
+    /// On what, e.g. `<sender OIN>/<signal id>`.
+    pub object: String,
+}
+
+/// The store.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+fn json_list(v: &[String]) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}
+
+fn parse_list(s: &str) -> Vec<String> {
+    serde_json::from_str(s).unwrap_or_default()
+}
+
+/// Seconds since the Unix epoch.
+pub fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn received_from(r: &sqlx::sqlite::SqliteRow) -> Result<Received, sqlx::Error> {
+    let ack_at: Option<i64> = r.try_get("acknowledged_at")?;
+    let ack_by: Option<String> = r.try_get("acknowledged_by")?;
+    Ok(Received {
+        sender_oin: r.try_get("sender_oin")?,
+        signal_id: r.try_get("signal_id")?,
+        cursor: r.try_get("cursor")?,
+        purpose: r.try_get("purpose")?,
+        categories: parse_list(&r.try_get::<String, _>("categories")?),
+        urgency: r.try_get::<i64, _>("urgency")? as i32,
+        basis: parse_list(&r.try_get::<String, _>("basis")?),
+        sent_at: r.try_get("sent_at")?,
+        retain_until: r.try_get("retain_until")?,
+        envelope: r.try_get("envelope")?,
+        received_at: r.try_get("received_at")?,
+        acknowledged: ack_at.zip(ack_by),
+    })
+}
+
+impl Store {
+    /// Opens (creating if needed, owner-only) and migrates the SQLite file at `path`.
+    pub async fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError(format!("{}: {e}", dir.display())))?;
+        }
+        let opts = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts)
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| StoreError(format!("{}: {e}", path.display())))?;
+        Ok(Store { pool })
+    }
+
+    /// Keeps a received item; a second copy of the same (sender, id) is ignored. Returns whether
+    /// it was new.
+    pub async fn put_received(&self, r: &Received) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO received (sender_oin, signal_id, cursor, purpose, categories, urgency, basis, \
+             sent_at, retain_until, envelope, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (sender_oin, signal_id) DO NOTHING",
+        )
+        .bind(&r.sender_oin)
+        .bind(&r.signal_id)
+        .bind(r.cursor)
+        .bind(&r.purpose)
+        .bind(json_list(&r.categories))
+        .bind(i64::from(r.urgency))
+        .bind(json_list(&r.basis))
+        .bind(r.sent_at)
+        .bind(r.retain_until)
+        .bind(&r.envelope)
+        .bind(r.received_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Received items, newest first (at most `limit`).
+    pub async fn list_received(&self, limit: i64) -> Result<Vec<Received>, StoreError> {
+        let rows =
+            sqlx::query("SELECT * FROM received ORDER BY received_at DESC, cursor DESC LIMIT ?")
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .iter()
+            .map(received_from)
+            .collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// One received item.
+    pub async fn get_received(
+        &self,
+        sender_oin: &str,
+        signal_id: &str,
+    ) -> Result<Option<Received>, StoreError> {
+        let row = sqlx::query("SELECT * FROM received WHERE sender_oin = ? AND signal_id = ?")
+            .bind(sender_oin)
+            .bind(signal_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(received_from).transpose()?)
+    }
+
+    /// Records that `professional` acknowledged a received item.
+    pub async fn mark_acknowledged(
+        &self,
+        sender_oin: &str,
+        signal_id: &str,
+        professional: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE received SET acknowledged_at = ?, acknowledged_by = ? \
+             WHERE sender_oin = ? AND signal_id = ? AND acknowledged_at IS NULL",
+        )
+        .bind(now_unix())
+        .bind(professional)
+        .bind(sender_oin)
+        .bind(signal_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Keeps a sent signal's metadata.
+    pub async fn put_sent(&self, s: &Sent) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sent (signal_id, recipients, purpose, categories, sent_at, sent_by, retain_until) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (signal_id) DO NOTHING",
+        )
+        .bind(&s.signal_id)
+        .bind(json_list(&s.recipients))
+        .bind(&s.purpose)
+        .bind(json_list(&s.categories))
+        .bind(s.sent_at)
+        .bind(&s.sent_by)
+        .bind(s.retain_until)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Sent signals, newest first.
+    pub async fn list_sent(&self, limit: i64) -> Result<Vec<Sent>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM sent ORDER BY sent_at DESC LIMIT ?")
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Sent {
+                    signal_id: r.try_get("signal_id")?,
+                    recipients: parse_list(&r.try_get::<String, _>("recipients")?),
+                    purpose: r.try_get("purpose")?,
+                    categories: parse_list(&r.try_get::<String, _>("categories")?),
+                    sent_at: r.try_get("sent_at")?,
+                    sent_by: r.try_get("sent_by")?,
+                    retain_until: r.try_get("retain_until")?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+
+    /// Appends to the audit log.
+    pub async fn audit(
+        &self,
+        professional: &str,
+        action: &str,
+        object: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO audit (at, professional, action, object) VALUES (?, ?, ?, ?)")
+            .bind(now_unix())
+            .bind(professional)
+            .bind(action)
+            .bind(object)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The audit log, newest first.
+    pub async fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT at, professional, action, object FROM audit ORDER BY id DESC LIMIT ?",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    at: r.try_get("at")?,
+                    professional: r.try_get("professional")?,
+                    action: r.try_get("action")?,
+                    object: r.try_get("object")?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+
+    /// Deletes what the convenant no longer lets the organisation keep (`retain_until` passed).
+    /// Returns (received, sent) rows deleted.
+    pub async fn sweep(&self, now: i64) -> Result<(u64, u64), StoreError> {
+        let r =
+            sqlx::query("DELETE FROM received WHERE retain_until IS NOT NULL AND retain_until < ?")
+                .bind(now)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        let s = sqlx::query("DELETE FROM sent WHERE retain_until IS NOT NULL AND retain_until < ?")
+            .bind(now)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok((r, s))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(id: &str, retain_until: Option<i64>) -> Received {
+        Received {
+            sender_oin: "00000009901000000000".into(),
+            signal_id: id.into(),
+            cursor: 1,
+            purpose: "vroegtijdige_ondersteuning".into(),
+            categories: vec!["zorgen_thuissituatie".into()],
+            urgency: 1,
+            basis: vec!["consent:c_1".into()],
+            sent_at: Some(10),
+            retain_until,
+            envelope: vec![1, 2, 3],
+            received_at: now_unix(),
+            acknowledged: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn received_is_kept_once_acknowledged_and_swept() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let dir = tempfile::tempdir()?;
+        let file = dir.path().join("sub/gw.db");
+        let s = Store::open(&file).await?;
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&file)?.permissions().mode() & 0o777,
+            0o600
+        );
+        assert!(s.put_received(&item("a", Some(100))).await?);
+        assert!(
+            !s.put_received(&item("a", Some(100))).await?,
+            "a second copy is ignored"
+        );
+        assert!(s.put_received(&item("b", None)).await?);
+        assert_eq!(s.list_received(10).await?.len(), 2);
+        s.mark_acknowledged("00000009901000000000", "a", "ib-1")
+            .await?;
+        let a = s.get_received("00000009901000000000", "a").await?;
+        assert_eq!(
+            a.and_then(|a| a.acknowledged).map(|x| x.1),
+            Some("ib-1".into())
+        );
+        assert_eq!(s.sweep(101).await?, (1, 0));
+        assert_eq!(s.list_received(10).await?.len(), 1);
+        s.audit("ib-1", "opened", "x/b").await?;
+        assert_eq!(s.audit_log(10).await?[0].action, "opened");
+        Ok(())
+    }
+}

@@ -1,0 +1,242 @@
+//! *Postvak*: what arrived for this organisation, opened here (never at the hub), with every
+//! opening written to the gateway's audit log; acknowledging tells the sender it arrived.
+use super::i18n::{Lang, date, when};
+use super::layout::page;
+use super::problem::Problem;
+use super::signal::FormData;
+use super::{Authed, csrf_refused};
+use crate::app::App;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use prost::Message;
+use signaalhub_client::sealed;
+use signaalhub_client::signaalhub_proto::pb;
+use std::sync::Arc;
+
+fn urgency_text(lang: Lang, u: i32) -> &'static str {
+    match pb::Urgency::try_from(u).unwrap_or(pb::Urgency::Unspecified) {
+        pb::Urgency::High => lang.t("hoog", "high"),
+        pb::Urgency::Acute => lang.t("ACUUT", "ACUTE"),
+        _ => lang.t("normaal", "normal"),
+    }
+}
+
+/// `GET /postvak`.
+pub async fn list(State(app): State<Arc<App>>, a: Authed) -> Response {
+    let lang = a.lang();
+    let items = match app.store.list_received(500).await {
+        Ok(i) => i,
+        Err(e) => {
+            tracing::warn!(error = %e, "inbox list");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                page(
+                    &app,
+                    &a,
+                    lang.t("Postvak", "Inbox"),
+                    Problem::new(lang.t(
+                        "Het postvak kan nu niet worden gelezen.",
+                        "The inbox cannot be read now.",
+                    ))
+                    .render(),
+                ),
+            )
+                .into_response();
+        }
+    };
+    page(
+        &app,
+        &a,
+        lang.t("Postvak", "Inbox"),
+        html! {
+            @if items.is_empty() {
+                p { (lang.t("Er is niets binnengekomen.", "Nothing has arrived.")) }
+            } @else {
+                table {
+                    thead { tr {
+                        th scope="col" { (lang.t("Binnengekomen", "Arrived")) }
+                        th scope="col" { (lang.t("Van", "From")) }
+                        th scope="col" { (lang.t("Doel", "Purpose")) }
+                        th scope="col" { (lang.t("Urgentie", "Urgency")) }
+                        th scope="col" { (lang.t("Status", "Status")) }
+                        th scope="col" { span.visually-hidden { (lang.t("Openen", "Open")) } }
+                    } }
+                    tbody {
+                        @for r in &items {
+                            tr {
+                                td { (when(lang, r.received_at)) }
+                                td { (r.sender_oin) }
+                                td { (r.purpose) }
+                                td { (urgency_text(lang, r.urgency)) }
+                                td { @if r.acknowledged.is_some() { (lang.t("bevestigd", "acknowledged")) } @else { strong { (lang.t("nieuw", "new")) } } }
+                                td { a href=(format!("/postvak/{}/{}", r.sender_oin, r.signal_id)) { (lang.t("Openen", "Open")) span.visually-hidden { " " (r.signal_id) } } }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+    .into_response()
+}
+
+fn valid_key(sender: &str, id: &str) -> bool {
+    sealed::is_oin(sender) && (1..=64).contains(&id.len())
+}
+
+/// `GET /postvak/{sender}/{id}`: opens the envelope here and shows it.
+pub async fn open(
+    State(app): State<Arc<App>>,
+    a: Authed,
+    Path((sender, id)): Path<(String, String)>,
+) -> Response {
+    let lang = a.lang();
+    let title = lang.t("Signaal", "Signal");
+    let not_found = || {
+        (
+            StatusCode::NOT_FOUND,
+            page(
+                &app,
+                &a,
+                title,
+                Problem::new(lang.t(
+                    "Dit signaal is er niet (meer).",
+                    "This signal is not (or no longer) here.",
+                ))
+                .render(),
+            ),
+        )
+            .into_response()
+    };
+    if !valid_key(&sender, &id) {
+        return not_found();
+    }
+    let item = match app.store.get_received(&sender, &id).await {
+        Ok(Some(i)) => i,
+        Ok(None) => return not_found(),
+        Err(e) => {
+            tracing::warn!(error = %e, "inbox read");
+            return (StatusCode::SERVICE_UNAVAILABLE, "store unavailable").into_response();
+        }
+    };
+    // Who looked is written down before anything is shown (NEN 7513); if it cannot be written,
+    // nothing is shown.
+    let who = &a.session.professional.id;
+    if let Err(e) = app
+        .store
+        .audit(who, "opened", &format!("{sender}/{id}"))
+        .await
+    {
+        tracing::warn!(error = %e, "audit log");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            page(&app, &a, title, Problem::new(lang.t(
+                "Het inzagelog kan nu niet worden bijgewerkt; daarom wordt het signaal niet getoond.",
+                "The access log cannot be written now, so the signal is not shown.",
+            )).render()),
+        )
+            .into_response();
+    }
+    let opened = match pb::Envelope::decode(item.envelope.as_slice()) {
+        Err(_) => Err(lang
+            .t("De envelop is beschadigd.", "The envelope is damaged.")
+            .to_owned()),
+        Ok(env) => match app.hub_as(&a.session.professional) {
+            Err(e) => Err(Problem::from_client(lang, &e).title),
+            Ok(mut hub) => {
+                let mut keys = app.sender_keys.lock().await;
+                sealed::open_received(
+                    &mut hub,
+                    &mut keys,
+                    &app.secrets,
+                    &item.sender_oin,
+                    &item.signal_id,
+                    &item.purpose,
+                    &item.categories,
+                    &env,
+                )
+                .await
+            }
+        },
+    };
+    let body: Markup = html! {
+        dl.meta {
+            dt { (lang.t("Van", "From")) } dd { (item.sender_oin) }
+            dt { (lang.t("Signaal", "Signal")) } dd { code { (item.signal_id) } }
+            dt { (lang.t("Doel", "Purpose")) } dd { (item.purpose) }
+            dt { (lang.t("Gegevens", "Data")) } dd { (item.categories.join(", ")) }
+            dt { (lang.t("Grondslag", "Basis")) } dd { (item.basis.join(", ")) }
+            dt { (lang.t("Urgentie", "Urgency")) } dd { (urgency_text(lang, item.urgency)) }
+            @if let Some(t) = item.sent_at { dt { (lang.t("Verzonden", "Sent")) } dd { (when(lang, t)) } }
+            @if let Some(t) = item.retain_until { dt { (lang.t("Bewaren tot", "Keep until")) } dd { (date(lang, t)) } }
+        }
+        @match &opened {
+            Ok(bytes) => {
+                section aria-labelledby="bericht" {
+                    h2 id="bericht" { (lang.t("Bericht", "Message")) }
+                    p.verified { (lang.t("Handtekening van de afzender gecontroleerd.", "Sender's signature verified.")) }
+                    @match std::str::from_utf8(bytes) {
+                        Ok(text) => { pre.message { (text) } }
+                        Err(_) => { p { (bytes.len()) (lang.t(" bytes (geen tekst)", " bytes (not text)")) } }
+                    }
+                }
+            }
+            Err(why) => {
+                (Problem { title: lang.t("Dit signaal kon niet worden geopend; het is niet als ontvangen bevestigd.", "This signal could not be opened; it was not acknowledged.").into(), items: vec![why.clone()] }.render())
+            }
+        }
+        @if opened.is_ok() {
+            @match &item.acknowledged {
+                Some((at, by)) => { p { (lang.t("Ontvangst bevestigd door ", "Acknowledged by ")) (by) ", " (when(lang, *at)) "." } }
+                None => {
+                    form method="post" action=(format!("/postvak/{}/{}/ontvangen", item.sender_oin, item.signal_id)) {
+                        input type="hidden" name="csrf" value=(a.session.csrf);
+                        button.primary type="submit" { (lang.t("Ontvangst bevestigen", "Acknowledge receipt")) }
+                    }
+                }
+            }
+        }
+    };
+    page(&app, &a, title, body).into_response()
+}
+
+/// `POST /postvak/{sender}/{id}/ontvangen`: acknowledges at the hub, then locally.
+pub async fn acknowledge(
+    State(app): State<Arc<App>>,
+    a: Authed,
+    Path((sender, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let lang = a.lang();
+    if !a.csrf_ok(FormData::parse(&body).get("csrf")) {
+        return csrf_refused(lang);
+    }
+    if !valid_key(&sender, &id) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let who = a.session.professional.id.clone();
+    let r = match app.hub_as(&a.session.professional) {
+        Ok(mut hub) => hub.ack_signal(&sender, &id).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = r {
+        return page(
+            &app,
+            &a,
+            lang.t("Ontvangst bevestigen", "Acknowledge"),
+            Problem::from_client(lang, &e).render(),
+        )
+        .into_response();
+    }
+    if let Err(e) = app.store.mark_acknowledged(&sender, &id, &who).await {
+        tracing::warn!(error = %e, "inbox acknowledge");
+    }
+    let _ = app
+        .store
+        .audit(&who, "acknowledged", &format!("{sender}/{id}"))
+        .await;
+    Redirect::to(&format!("/postvak/{sender}/{id}")).into_response()
+}

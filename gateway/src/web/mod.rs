@@ -1,0 +1,189 @@
+//! The console: server-rendered HTML in Dutch (English as a switch), one screen per job. Every
+//! action calls the hub through the same client-lib functions as the `signaal` CLI; no rule of
+//! the convenant is decided here.
+//!
+//! Security at this edge: sessions in HttpOnly SameSite=Strict cookies (Secure over TLS), a CSRF
+//! token in every form plus an Origin check on every POST, a strict content security policy
+//! (no inline script or style), a body limit, and no payload or BSN in any log line.
+pub mod i18n;
+mod inbox;
+mod layout;
+mod login;
+mod problem;
+mod signal;
+
+use crate::app::App;
+use crate::session::Session;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use i18n::Lang;
+use std::sync::Arc;
+
+/// Largest form the console accepts (a signal's text included).
+pub const MAX_BODY: usize = 256 * 1024;
+
+/// The console's routes.
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/", get(layout::home))
+        .route("/login", get(login::page))
+        .route("/login/dev", post(login::dev))
+        .route("/logout", post(login::logout))
+        .route("/taal", post(login::set_lang))
+        .route("/signaal/nieuw", get(signal::form).post(signal::submit))
+        .route("/signalen", get(signal::sent_list))
+        .route("/signalen/{id}", get(signal::status))
+        .route("/signalen/{id}/terugroepen", post(signal::withdraw))
+        .route("/postvak", get(inbox::list))
+        .route("/postvak/{sender}/{id}", get(inbox::open))
+        .route("/postvak/{sender}/{id}/ontvangen", post(inbox::acknowledge))
+        .route("/static/console.css", get(layout::css))
+        .route("/static/console.js", get(layout::js))
+        .route("/healthz", get(|| async { "ok" }))
+        .layer(middleware::from_fn_with_state(app.clone(), guard))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(app)
+}
+
+/// Security headers on every answer; POSTs only from the console's own pages.
+async fn guard(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    if req.method() != Method::GET
+        && req.method() != Method::HEAD
+        && !same_origin(&app, req.headers())
+    {
+        return (
+            StatusCode::FORBIDDEN,
+            "Geweigerd: dit formulier kwam niet van deze console. / Refused: this form did not come from this console.",
+        )
+            .into_response();
+    }
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    let set = |h: &mut HeaderMap, k: header::HeaderName, v: &'static str| {
+        h.insert(k, HeaderValue::from_static(v));
+    };
+    set(
+        h,
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    );
+    set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(h, header::REFERRER_POLICY, "no-referrer");
+    set(h, header::X_FRAME_OPTIONS, "DENY");
+    set(h, header::CACHE_CONTROL, "no-store");
+    if app.config.tls.is_some() {
+        set(h, header::STRICT_TRANSPORT_SECURITY, "max-age=31536000");
+    }
+    res
+}
+
+/// Whether a state-changing request comes from the console's own origin: its `Origin` header
+/// (browsers send it on every POST) must be the public URL's origin; without one, the fetch
+/// metadata must say same-origin.
+fn same_origin(app: &App, headers: &HeaderMap) -> bool {
+    let ours = app.public_url();
+    match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        Some(origin) => origin == ours || origin_alias(&ours).as_deref() == Some(origin),
+        None => headers
+            .get("sec-fetch-site")
+            .and_then(|v| v.to_str().ok())
+            .is_none_or(|s| s == "same-origin" || s == "none"),
+    }
+}
+
+/// `http://127.0.0.1:P` and `http://localhost:P` are the same console on a developer's machine.
+fn origin_alias(ours: &str) -> Option<String> {
+    if let Some(rest) = ours.strip_prefix("http://127.0.0.1:") {
+        return Some(format!("http://localhost:{rest}"));
+    }
+    ours.strip_prefix("http://localhost:")
+        .map(|rest| format!("http://127.0.0.1:{rest}"))
+}
+
+/// The session cookie's name: `__Host-` prefixed (Secure, no Domain, Path=/) over TLS.
+pub fn cookie_name(app: &App) -> &'static str {
+    if app.config.tls.is_some() {
+        "__Host-signaal"
+    } else {
+        "signaal"
+    }
+}
+
+fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// The language of a request without a session: `?lang=`, else the `signaal_lang` cookie, else
+/// Dutch.
+fn guest_lang(headers: &HeaderMap) -> Lang {
+    cookie_value(headers, "signaal_lang")
+        .and_then(Lang::from_code)
+        .unwrap_or_default()
+}
+
+/// A request by a logged-in professional.
+#[derive(Debug)]
+pub struct Authed {
+    /// The session id (cookie value).
+    pub sid: String,
+    /// The session.
+    pub session: Session,
+}
+
+impl Authed {
+    /// The console language.
+    pub fn lang(&self) -> Lang {
+        self.session.lang
+    }
+
+    /// Whether a form's CSRF token is this session's.
+    pub fn csrf_ok(&self, token: &str) -> bool {
+        crate::session::same_token(&self.session.csrf, token)
+    }
+}
+
+impl FromRequestParts<Arc<App>> for Authed {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &Arc<App>,
+    ) -> Result<Self, Self::Rejection> {
+        let sid = cookie_value(&parts.headers, cookie_name(app)).unwrap_or("");
+        match app.sessions.get(sid) {
+            Some(session) => Ok(Authed {
+                sid: sid.to_owned(),
+                session,
+            }),
+            None => Err(Redirect::to("/login").into_response()),
+        }
+    }
+}
+
+/// The answer to a form whose CSRF token is wrong (an old tab after logging in again, or a
+/// forged request).
+fn csrf_refused(lang: Lang) -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        layout::bare(
+            lang,
+            lang.t("Formulier verlopen", "Form expired"),
+            lang.t(
+                "Dit formulier hoort niet bij uw huidige sessie. Open de pagina opnieuw en probeer het nog eens.",
+                "This form does not belong to your current session. Open the page again and retry.",
+            ),
+        ),
+    )
+        .into_response()
+}

@@ -1,0 +1,917 @@
+//! *Nieuw signaal*: the child, the holders of gezag, the consents on record (or recording one),
+//! the recipient from the sociale kaart, purpose and categories from the convenant, the text; the
+//! convenant's answer (the hub's `CheckBasis`) shown as the form changes; send; then the status
+//! per recipient, with recall while undelivered.
+//!
+//! One form with three buttons (`check`, `consent`, `send`), so nothing typed is lost between
+//! steps and every step works without JavaScript. The signal id is chosen when the form is first
+//! shown and kept in it, so sending twice (a double click, a retry after a timeout) is one signal.
+use super::i18n::{Lang, date, when};
+use super::layout::page;
+use super::problem::Problem;
+use super::{Authed, csrf_refused};
+use crate::app::App;
+use crate::store::{Sent, now_unix};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use signaalhub_client::sealed::{self, Outgoing};
+use signaalhub_client::signaalhub_proto::pb;
+use signaalhub_client::{ClientError, HubClient, sector_from_name};
+use std::sync::Arc;
+
+/// Longest signal text the console takes (the envelope limit is larger; this keeps forms sane).
+const MAX_TEXT: usize = 64 * 1024;
+
+/// A posted form as (name, value) pairs, repeated names kept (checkbox groups).
+#[derive(Debug, Default)]
+pub struct FormData(Vec<(String, String)>);
+
+impl FormData {
+    /// Parses an `application/x-www-form-urlencoded` body.
+    pub fn parse(body: &[u8]) -> FormData {
+        FormData(
+            url::form_urlencoded::parse(body)
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+
+    /// The first value of `name`, trimmed ("" when absent).
+    pub fn get(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim())
+            .unwrap_or("")
+    }
+
+    /// Every non-empty value of `name`.
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, v)| k == name && !v.trim().is_empty())
+            .map(|(_, v)| v.trim().to_owned())
+            .collect()
+    }
+}
+
+/// The form's fields, as typed.
+#[derive(Debug, Clone, Default)]
+struct SignalForm {
+    signal_id: String,
+    bsn: String,
+    age: String,
+    gezag: String,
+    recipient: String,
+    purpose: String,
+    categories: Vec<String>,
+    basis: String,
+    consents: Vec<String>,
+    urgency: String,
+    role: String,
+    text: String,
+    givers: Vec<String>,
+    consent_scope: String,
+    consent_months: String,
+    consent_evidence: String,
+    consent_explicit: bool,
+}
+
+impl SignalForm {
+    fn from_data(f: &FormData) -> SignalForm {
+        SignalForm {
+            signal_id: f.get("signal_id").to_owned(),
+            bsn: f.get("bsn").replace([' ', '.'], ""),
+            age: f.get("age").to_owned(),
+            gezag: f.get("gezag").to_owned(),
+            recipient: f.get("recipient").to_owned(),
+            purpose: f.get("purpose").to_owned(),
+            categories: f.all("category"),
+            basis: f.get("basis").to_owned(),
+            consents: f.all("consent"),
+            urgency: f.get("urgency").to_owned(),
+            role: f.get("role").to_owned(),
+            text: f
+                .0
+                .iter()
+                .find(|(k, _)| k == "text")
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default(),
+            givers: f.all("giver"),
+            consent_scope: f.get("consent_scope").to_owned(),
+            consent_months: f.get("consent_months").to_owned(),
+            consent_evidence: f.get("consent_evidence").to_owned(),
+            consent_explicit: f.get("consent_explicit") == "on",
+        }
+    }
+
+    /// The holders of gezag as references (`ouder-1, ouder-2`).
+    fn holders(&self) -> Vec<String> {
+        self.gezag
+            .split([',', ';', '\n'])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    fn facts(&self) -> pb::SubjectFacts {
+        pb::SubjectFacts {
+            age_years: self.age.parse().ok(),
+            age_band: 0,
+            gezag_holders: self.holders(),
+        }
+    }
+
+    fn basis(&self) -> pb::Basis {
+        let legal =
+            (!self.basis.is_empty() && self.basis != "toestemming").then(|| pb::LegalBasis {
+                basis: self.basis.clone(),
+                evidence: Some(pb::Evidence::default()),
+            });
+        pb::Basis {
+            legal,
+            consent_ids: self.consents.clone(),
+        }
+    }
+
+    fn urgency(&self) -> pb::Urgency {
+        match self.urgency.as_str() {
+            "high" => pb::Urgency::High,
+            "acute" => pb::Urgency::Acute,
+            _ => pb::Urgency::Normal,
+        }
+    }
+
+    /// Field problems the console can see without asking the hub, in the console's language.
+    fn local_problems(&self, lang: Lang, sending: bool) -> Vec<String> {
+        let mut out = Vec::new();
+        match signaalhub_client::signaalhub_proto::bsn_digits(&self.bsn) {
+            Ok(_) => {}
+            Err(_) if self.bsn.is_empty() => out.push(
+                lang.t(
+                    "BSN: vul het BSN van het kind in.",
+                    "BSN: enter the child's BSN.",
+                )
+                .into(),
+            ),
+            Err(signaalhub_client::signaalhub_proto::BsnProblem::Elfproef) => out.push(
+                lang.t(
+                    "BSN: dit nummer voldoet niet aan de elfproef; controleer het op een tikfout.",
+                    "BSN: this number fails the elfproef; check it for a typing error.",
+                )
+                .into(),
+            ),
+            Err(_) => out.push(
+                lang.t(
+                    "BSN: 9 cijfers (of 8 zonder voorloopnul).",
+                    "BSN: 9 digits (or 8 without the leading zero).",
+                )
+                .into(),
+            ),
+        }
+        if !self.age.is_empty() && self.age.parse::<u32>().map_or(true, |a| a > 120) {
+            out.push(
+                lang.t("Leeftijd: een getal in jaren.", "Age: a number of years.")
+                    .into(),
+            );
+        }
+        if !sealed::is_oin(&self.recipient) {
+            out.push(
+                lang.t(
+                    "Ontvanger: kies een organisatie.",
+                    "Recipient: choose an organisation.",
+                )
+                .into(),
+            );
+        }
+        if self.purpose.is_empty() {
+            out.push(
+                lang.t("Doel: kies een doel.", "Purpose: choose a purpose.")
+                    .into(),
+            );
+        }
+        if self.categories.is_empty() {
+            out.push(
+                lang.t(
+                    "Gegevens: kies minstens één categorie.",
+                    "Data: choose at least one category.",
+                )
+                .into(),
+            );
+        }
+        if (self.basis.is_empty() || self.basis == "toestemming") && self.consents.is_empty() {
+            out.push(
+                lang.t(
+                    "Grondslag: vink een vastgelegde toestemming aan of leg er hieronder een vast, of kies een wettelijke grondslag.",
+                    "Basis: tick a recorded consent or record one below, or choose a legal basis.",
+                )
+                .into(),
+            );
+        }
+        if sending {
+            if self.text.trim().is_empty() {
+                out.push(
+                    lang.t(
+                        "Bericht: schrijf het signaal.",
+                        "Message: write the signal.",
+                    )
+                    .into(),
+                );
+            }
+            if self.text.len() > MAX_TEXT {
+                out.push(
+                    lang.t(
+                        "Bericht: te lang (ten hoogste 64 kB).",
+                        "Message: too long (at most 64 kB).",
+                    )
+                    .into(),
+                );
+            }
+            if !sealed::valid_signal_id(&self.signal_id) {
+                out.push(
+                    lang.t(
+                        "Het formulier is beschadigd; open het opnieuw.",
+                        "The form is damaged; open it again.",
+                    )
+                    .into(),
+                );
+            }
+        }
+        out
+    }
+}
+
+/// What the page shows besides the form.
+#[derive(Debug, Default)]
+struct Outcome {
+    decision: Option<pb::Decision>,
+    problem: Option<Problem>,
+    notice: Option<String>,
+}
+
+/// The organisations a professional can choose from (the sociale kaart), without the own one.
+async fn directory(hub: &mut HubClient, own: &str) -> Result<Vec<pb::Organization>, ClientError> {
+    let r = hub
+        .list_organizations(pb::ListOrganizationsRequest::default())
+        .await?;
+    let mut orgs: Vec<pb::Organization> = r
+        .organizations
+        .into_iter()
+        .filter(|o| o.oin != own)
+        .collect();
+    orgs.sort_by(|a, b| a.sector_name.cmp(&b.sector_name).then(a.name.cmp(&b.name)));
+    Ok(orgs)
+}
+
+/// `GET /signaal/nieuw`.
+pub async fn form(State(app): State<Arc<App>>, a: Authed) -> Response {
+    let f = SignalForm {
+        signal_id: sealed::new_signal_id().unwrap_or_default(),
+        urgency: "normal".into(),
+        consent_months: "6".into(),
+        consent_scope: "org".into(),
+        basis: "toestemming".into(),
+        ..SignalForm::default()
+    };
+    render(&app, &a, &f, Outcome::default(), Vec::new()).await
+}
+
+/// `POST /signaal/nieuw`: check, record a consent, or send. With `X-Partial: decision` (the
+/// console's script) only the convenant's answer is returned.
+pub async fn submit(
+    State(app): State<Arc<App>>,
+    a: Authed,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let lang = a.lang();
+    let data = FormData::parse(&body);
+    if !a.csrf_ok(data.get("csrf")) {
+        return csrf_refused(lang);
+    }
+    let mut f = SignalForm::from_data(&data);
+    let action = data.get("action").to_owned();
+    let partial = headers.get("x-partial").is_some_and(|v| v == "decision");
+    let mut hub = match app.hub_as(&a.session.professional) {
+        Ok(h) => h,
+        Err(e) => {
+            return render(&app, &a, &f, problem_only(lang, &e), Vec::new()).await;
+        }
+    };
+    let mut outcome = Outcome::default();
+    match action.as_str() {
+        "consent" => {
+            let problems: Vec<String> = f
+                .local_problems(lang, false)
+                .into_iter()
+                .filter(|p| !p.starts_with(lang.t("Grondslag", "Basis")))
+                .collect();
+            if !problems.is_empty() {
+                outcome.problem = Some(Problem {
+                    title: lang.t("Vul eerst aan:", "Please complete first:").into(),
+                    items: problems,
+                });
+            } else {
+                match record_consent(&app, &mut hub, &f, lang).await {
+                    Ok(c) => {
+                        outcome.notice = Some(lang.s(
+                            format!(
+                                "Toestemming vastgelegd ({}) en aangevinkt hieronder.",
+                                c.consent_id
+                            ),
+                            format!("Consent recorded ({}) and ticked below.", c.consent_id),
+                        ));
+                        let _ = app
+                            .store
+                            .audit(
+                                &a.session.professional.id,
+                                "consent_recorded",
+                                &c.consent_id,
+                            )
+                            .await;
+                        f.consents.push(c.consent_id);
+                        f.givers.clear();
+                        f.consent_evidence.clear();
+                        outcome.decision = check(&mut hub, &f).await.ok();
+                    }
+                    Err(p) => outcome.problem = Some(p),
+                }
+            }
+        }
+        "send" => {
+            let problems = f.local_problems(lang, true);
+            if !problems.is_empty() {
+                outcome.problem = Some(Problem {
+                    title: lang
+                        .t(
+                            "Nog niet verstuurd; vul aan:",
+                            "Not sent yet; please complete:",
+                        )
+                        .into(),
+                    items: problems,
+                });
+            } else {
+                match send(&app, &a, &mut hub, &f).await {
+                    Ok(id) => return Redirect::to(&format!("/signalen/{id}")).into_response(),
+                    Err(e) => {
+                        outcome.problem = Some(Problem::from_client(lang, &e));
+                        if let ClientError::Status(s) = &e
+                            && s.code() == tonic::Code::PermissionDenied
+                        {
+                            outcome.decision = check(&mut hub, &f).await.ok();
+                        }
+                    }
+                }
+            }
+        }
+        _ => {
+            let problems = f.local_problems(lang, false);
+            if !problems.is_empty() {
+                outcome.problem = Some(Problem {
+                    title: lang
+                        .t(
+                            "Het convenant kan nog niet antwoorden; vul aan:",
+                            "The convenant cannot answer yet; please complete:",
+                        )
+                        .into(),
+                    items: problems,
+                });
+            } else {
+                match check(&mut hub, &f).await {
+                    Ok(d) => outcome.decision = Some(d),
+                    Err(e) => outcome.problem = Some(Problem::from_client(lang, &e)),
+                }
+            }
+        }
+    }
+    if partial {
+        return decision_box(lang, &outcome).into_response();
+    }
+    let consents = if signaalhub_client::signaalhub_proto::bsn_digits(&f.bsn).is_ok() {
+        hub.list_consents(&f.bsn, false).await.unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    render(&app, &a, &f, outcome, consents).await
+}
+
+fn problem_only(lang: Lang, e: &ClientError) -> Outcome {
+    Outcome {
+        problem: Some(Problem::from_client(lang, e)),
+        ..Outcome::default()
+    }
+}
+
+async fn check(hub: &mut HubClient, f: &SignalForm) -> Result<pb::Decision, ClientError> {
+    hub.check_basis(pb::CheckBasisRequest {
+        recipient_oin: f.recipient.clone(),
+        purpose: f.purpose.clone(),
+        categories: f.categories.clone(),
+        subject_bsn: f.bsn.clone(),
+        subject: Some(f.facts()),
+        basis: Some(f.basis()),
+        acting_role: f.role.clone(),
+        received_for: String::new(),
+        inform_exemption: String::new(),
+    })
+    .await
+}
+
+async fn record_consent(
+    app: &App,
+    hub: &mut HubClient,
+    f: &SignalForm,
+    lang: Lang,
+) -> Result<pb::Consent, Problem> {
+    if f.givers.is_empty() {
+        return Err(Problem::new(lang.t(
+            "Toestemming: vink aan wie toestemming gaf.",
+            "Consent: tick who gave consent.",
+        )));
+    }
+    let months: i64 = f.consent_months.parse().unwrap_or(0);
+    if !(1..=24).contains(&months) {
+        return Err(Problem::new(lang.t(
+            "Toestemming: geldigheid 1 tot 24 maanden.",
+            "Consent: valid for 1 to 24 months.",
+        )));
+    }
+    let holders = f.holders();
+    let givers = f
+        .givers
+        .iter()
+        .map(|g| pb::ConsentGiver {
+            person: g.clone(),
+            capacity: if holders.contains(g) {
+                pb::GiverCapacity::GezagHolder as i32
+            } else {
+                pb::GiverCapacity::Subject as i32
+            },
+        })
+        .collect();
+    use pb::consent_recipient::Recipient as R;
+    let recipient = if f.consent_scope == "sector" {
+        let orgs = directory(hub, app.oin())
+            .await
+            .map_err(|e| Problem::from_client(lang, &e))?;
+        orgs.iter()
+            .find(|o| o.oin == f.recipient)
+            .and_then(|o| sector_from_name(&o.sector_name))
+            .map(|s| R::Sector(s as i32))
+            .unwrap_or_else(|| R::Oin(f.recipient.clone()))
+    } else {
+        R::Oin(f.recipient.clone())
+    };
+    // A month is a twelfth of 365 days, as in the convenant.
+    let until = now_unix() + months * 365 * 86_400 / 12;
+    hub.record_consent(pb::RecordConsentRequest {
+        subject_bsn: f.bsn.clone(),
+        subject: Some(f.facts()),
+        givers,
+        recipients: vec![pb::ConsentRecipient {
+            recipient: Some(recipient),
+        }],
+        purposes: vec![f.purpose.clone()],
+        categories: f.categories.clone(),
+        valid_from: None,
+        valid_until: Some(prost_types::Timestamp {
+            seconds: until,
+            nanos: 0,
+        }),
+        explicit: f.consent_explicit,
+        evidence_reference: f.consent_evidence.clone(),
+        acting_role: f.role.clone(),
+        disclosers: Vec::new(),
+    })
+    .await
+    .map_err(|e| Problem::from_client(lang, &e))
+}
+
+async fn send(
+    app: &App,
+    a: &Authed,
+    hub: &mut HubClient,
+    f: &SignalForm,
+) -> Result<String, ClientError> {
+    let out = Outgoing {
+        signal_id: f.signal_id.clone(),
+        recipient_oins: vec![f.recipient.clone()],
+        subject_bsn: f.bsn.clone(),
+        subject: f.facts(),
+        purpose: f.purpose.clone(),
+        categories: f.categories.clone(),
+        urgency: f.urgency(),
+        basis: f.basis(),
+        acting_role: f.role.clone(),
+    };
+    let sent = sealed::send_sealed(hub, &app.sender, out, f.text.as_bytes()).await?;
+    let retain_until = sent
+        .decisions
+        .iter()
+        .filter_map(|d| d.retain_until.as_ref().map(|t| t.seconds))
+        .max();
+    let who = &a.session.professional.id;
+    let record = Sent {
+        signal_id: sent.signal_id.clone(),
+        recipients: vec![f.recipient.clone()],
+        purpose: f.purpose.clone(),
+        categories: f.categories.clone(),
+        sent_at: now_unix(),
+        sent_by: who.clone(),
+        retain_until,
+    };
+    // The hub has the signal; the gateway's own record failing must not hide that it was sent.
+    if let Err(e) = app.store.put_sent(&record).await {
+        tracing::warn!(error = %e, "could not keep the sent signal's record");
+    }
+    let _ = app.store.audit(who, "sent", &sent.signal_id).await;
+    Ok(sent.signal_id)
+}
+
+/// The convenant's answer (or what is missing before it can answer).
+fn decision_box(lang: Lang, o: &Outcome) -> Markup {
+    html! {
+        div id="beslissing" aria-live="polite" {
+            @if let Some(n) = &o.notice { p.notice role="status" { (n) } }
+            @if let Some(p) = &o.problem { (p.render()) }
+            @if let Some(d) = &o.decision {
+                @if d.outcome == pb::Outcome::Allow as i32 {
+                    div.allowed {
+                        p { strong { (lang.t("Toegestaan door het convenant.", "Allowed by the convenant.")) } }
+                        @if !d.obligations.is_empty() {
+                            p { (lang.t("Daarbij hoort:", "This comes with:")) }
+                            ul { @for ob in &d.obligations { li { (obligation(lang, ob)) } } }
+                        }
+                        @if let Some(t) = &d.retain_until {
+                            p { (lang.t("De ontvanger mag dit bewaren tot ", "The recipient may keep this until ")) (date(lang, t.seconds)) "." }
+                        }
+                    }
+                } @else {
+                    div.denied {
+                        p { strong { (lang.t("Niet toegestaan door het convenant:", "Not allowed by the convenant:")) } }
+                        ul {
+                            @for r in &d.reasons {
+                                li { (match lang { Lang::Nl => &r.text_nl, Lang::En => &r.text_en }) }
+                            }
+                        }
+                    }
+                }
+                p.small { (lang.t("Convenant ", "Convenant ")) (d.policy_version) }
+            }
+        }
+    }
+}
+
+fn obligation(lang: Lang, o: &pb::Obligation) -> String {
+    let text = match o.kind.as_str() {
+        "INFORM_SUBJECT" => lang.t(
+            "informeer de ouders/het kind over deze verstrekking",
+            "inform the parents/the child of this disclosure",
+        ),
+        "INFORM_SUBJECT_EXEMPTED" => lang.t(
+            "informeren van de ouders is uitgezonderd",
+            "informing the parents is exempted",
+        ),
+        "NOTIFY_SENDER" => lang.t("de afzender wordt bericht", "the sender is notified"),
+        "NOTIFY_SECTOR" => lang.t("de sector wordt bericht", "the sector is notified"),
+        "CONFIRM_IN_WRITING" => lang.t(
+            "bevestig de afspraken schriftelijk",
+            "confirm the agreements in writing",
+        ),
+        _ => "",
+    };
+    match (text.is_empty(), o.detail.is_empty()) {
+        (true, _) => format!("{} {}", o.kind, o.detail),
+        (false, true) => text.to_owned(),
+        (false, false) => format!("{text} ({})", o.detail),
+    }
+}
+
+async fn render(
+    app: &App,
+    a: &Authed,
+    f: &SignalForm,
+    mut outcome: Outcome,
+    consents: Vec<pb::Consent>,
+) -> Response {
+    let lang = a.lang();
+    let orgs = match app.hub_as(&a.session.professional) {
+        Ok(mut hub) => match directory(&mut hub, app.oin()).await {
+            Ok(o) => o,
+            Err(e) => {
+                outcome
+                    .problem
+                    .get_or_insert(Problem::from_client(lang, &e));
+                Vec::new()
+            }
+        },
+        Err(e) => {
+            outcome
+                .problem
+                .get_or_insert(Problem::from_client(lang, &e));
+            Vec::new()
+        }
+    };
+    let c = &app.convenant;
+    let roles = &a.session.professional.roles;
+    let holders = f.holders();
+    let body = html! {
+        form id="signaal" method="post" action="/signaal/nieuw" novalidate {
+            input type="hidden" name="csrf" value=(a.session.csrf);
+            input type="hidden" name="signal_id" value=(f.signal_id);
+            fieldset {
+                legend { (lang.t("Het kind", "The child")) }
+                label for="bsn" { "BSN" }
+                input id="bsn" name="bsn" value=(f.bsn) inputmode="numeric" autocomplete="off" maxlength="11" required;
+                label for="age" { (lang.t("Leeftijd (jaren)", "Age (years)")) }
+                input id="age" name="age" value=(f.age) inputmode="numeric" maxlength="3";
+                label for="gezag" { (lang.t("Gezaghebbenden (verwijzingen, gescheiden door komma's)", "Holders of gezag (references, comma-separated)")) }
+                input id="gezag" name="gezag" value=(f.gezag) placeholder="ouder-1, ouder-2" aria-describedby="gezag-hint";
+                p.hint id="gezag-hint" { (lang.t("Geen namen: een verwijzing naar uw eigen dossier, bijv. ouder-1.", "No names: a reference into your own file, e.g. ouder-1.")) }
+            }
+            fieldset {
+                legend { (lang.t("Aan wie en waarvoor", "To whom and why")) }
+                label for="recipient" { (lang.t("Ontvanger (sociale kaart)", "Recipient (sociale kaart)")) }
+                select id="recipient" name="recipient" required {
+                    option value="" { (lang.t("— kies —", "— choose —")) }
+                    @for o in &orgs {
+                        option value=(o.oin) selected[o.oin == f.recipient] {
+                            (o.name) " — " (o.sector_name) " (" (o.region) ")"
+                        }
+                    }
+                }
+                label for="purpose" { (lang.t("Doel", "Purpose")) }
+                select id="purpose" name="purpose" required {
+                    option value="" { (lang.t("— kies —", "— choose —")) }
+                    @for p in &c.purposes {
+                        option value=(p.name) selected[p.name == f.purpose] {
+                            (p.description.as_deref().unwrap_or(&p.name))
+                        }
+                    }
+                }
+                fieldset.group {
+                    legend { (lang.t("Welke gegevens", "Which data")) }
+                    @for (i, cat) in c.categories.iter().enumerate() {
+                        div.check {
+                            input type="checkbox" id=(format!("cat{i}")) name="category" value=(cat.name) checked[f.categories.contains(&cat.name)];
+                            label for=(format!("cat{i}")) {
+                                (cat.description.as_deref().unwrap_or(&cat.name))
+                                @if cat.art9 { " " em { (lang.t("(bijzonder persoonsgegeven)", "(special category)")) } }
+                            }
+                        }
+                    }
+                }
+                @if roles.len() > 1 {
+                    label for="role" { (lang.t("Ik handel als", "I act as")) }
+                    select id="role" name="role" {
+                        @for r in roles { option value=(r) selected[*r == f.role] { (r) } }
+                    }
+                }
+            }
+            fieldset {
+                legend { (lang.t("Grondslag", "Basis")) }
+                label for="basis" { (lang.t("Op grond van", "On the basis of")) }
+                select id="basis" name="basis" {
+                    option value="toestemming" selected[f.basis == "toestemming" || f.basis.is_empty()] {
+                        (lang.t("toestemming (hieronder)", "consent (below)"))
+                    }
+                    @for b in c.bases.iter().filter(|b| b.kind != signaalhub_policy::BasisKind::Consent) {
+                        option value=(b.name) selected[b.name == f.basis] {
+                            (b.description.as_deref().unwrap_or(&b.name)) " (" (b.statute) ")"
+                        }
+                    }
+                }
+                h2 { (lang.t("Toestemmingen voor dit kind", "Consents for this child")) }
+                @if consents.is_empty() {
+                    p { (lang.t("Nog geen (of vul eerst het BSN in en kies Controleer).", "None yet (or enter the BSN first and choose Check).")) }
+                } @else {
+                    @for (i, k) in consents.iter().enumerate() {
+                        div.check {
+                            input type="checkbox" id=(format!("con{i}")) name="consent" value=(k.consent_id) checked[f.consents.contains(&k.consent_id)];
+                            label for=(format!("con{i}")) {
+                                (k.givers.iter().map(|g| g.person.as_str()).collect::<Vec<_>>().join(", "))
+                                " — " (k.purposes.join(", ")) " — "
+                                (lang.t("geldig tot ", "valid until ")) (k.valid_until.as_ref().map(|t| date(lang, t.seconds)).unwrap_or_default())
+                                " (" (k.consent_id) ")"
+                            }
+                        }
+                    }
+                }
+                details open[!f.givers.is_empty() || consents.is_empty()] {
+                    summary { (lang.t("Toestemming vastleggen", "Record a consent")) }
+                    p.hint { (lang.t("Voor het gekozen doel, de gekozen gegevens en de gekozen ontvanger.", "For the chosen purpose, data and recipient.")) }
+                    fieldset.group {
+                        legend { (lang.t("Gegeven door", "Given by")) }
+                        @for (i, h) in holders.iter().enumerate() {
+                            div.check {
+                                input type="checkbox" id=(format!("giver{i}")) name="giver" value=(h) checked[f.givers.contains(h)];
+                                label for=(format!("giver{i}")) { (h) " " (lang.t("(gezaghebbende)", "(holder of gezag)")) }
+                            }
+                        }
+                        div.check {
+                            input type="checkbox" id="giver-kind" name="giver" value="kind" checked[f.givers.iter().any(|g| g == "kind")];
+                            label for="giver-kind" { (lang.t("het kind zelf", "the child itself")) }
+                        }
+                        @if holders.is_empty() {
+                            p.hint { (lang.t("Vul hierboven de gezaghebbenden in om hen te kunnen aanvinken.", "Enter the holders of gezag above to tick them.")) }
+                        }
+                    }
+                    fieldset.group {
+                        legend { (lang.t("Voor", "For")) }
+                        div.check {
+                            input type="radio" id="scope-org" name="consent_scope" value="org" checked[f.consent_scope != "sector"];
+                            label for="scope-org" { (lang.t("alleen de gekozen ontvanger", "the chosen recipient only")) }
+                        }
+                        div.check {
+                            input type="radio" id="scope-sector" name="consent_scope" value="sector" checked[f.consent_scope == "sector"];
+                            label for="scope-sector" { (lang.t("elke organisatie van die sector in de regio", "every organisation of that sector in the region")) }
+                        }
+                    }
+                    label for="consent_months" { (lang.t("Geldig (maanden)", "Valid (months)")) }
+                    input id="consent_months" name="consent_months" value=(f.consent_months) inputmode="numeric" maxlength="2";
+                    label for="consent_evidence" { (lang.t("Bewijs (kenmerk van het getekende formulier)", "Evidence (reference of the signed form)")) }
+                    input id="consent_evidence" name="consent_evidence" value=(f.consent_evidence) maxlength="128";
+                    div.check {
+                        input type="checkbox" id="consent_explicit" name="consent_explicit" checked[f.consent_explicit];
+                        label for="consent_explicit" { (lang.t("uitdrukkelijke toestemming, ook voor bijzondere persoonsgegevens", "explicit consent, also for special categories")) }
+                    }
+                    button type="submit" name="action" value="consent" { (lang.t("Toestemming vastleggen", "Record consent")) }
+                }
+            }
+            fieldset {
+                legend { (lang.t("Het signaal", "The signal")) }
+                label for="urgency" { (lang.t("Urgentie", "Urgency")) }
+                select id="urgency" name="urgency" {
+                    option value="normal" selected[f.urgency != "high" && f.urgency != "acute"] { (lang.t("normaal", "normal")) }
+                    option value="high" selected[f.urgency == "high"] { (lang.t("hoog", "high")) }
+                    option value="acute" selected[f.urgency == "acute"] { (lang.t("acuut gevaar", "acute danger")) }
+                }
+                label for="text" { (lang.t("Bericht", "Message")) }
+                textarea id="text" name="text" rows="8" maxlength="65536" aria-describedby="text-hint" { (f.text) }
+                p.hint id="text-hint" { (lang.t("Wordt hier versleuteld; alleen de ontvanger kan het lezen.", "Sealed here; only the recipient can read it.")) }
+            }
+            section aria-labelledby="antwoord" {
+                h2 id="antwoord" { (lang.t("Wat zegt het convenant?", "What does the convenant say?")) }
+                (decision_box(lang, &outcome))
+            }
+            div.actions {
+                button type="submit" name="action" value="check" { (lang.t("Controleer", "Check")) }
+                button.primary type="submit" name="action" value="send" { (lang.t("Versturen", "Send")) }
+            }
+        }
+    };
+    let status = if outcome.problem.is_some() && outcome.decision.is_none() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    (
+        status,
+        page(app, a, lang.t("Nieuw signaal", "New signal"), body),
+    )
+        .into_response()
+}
+
+fn state_text(lang: Lang, state: i32) -> &'static str {
+    match pb::DeliveryState::try_from(state).unwrap_or(pb::DeliveryState::Unspecified) {
+        pb::DeliveryState::Pending => lang.t("wacht op aflevering", "awaiting delivery"),
+        pb::DeliveryState::Delivered => lang.t("afgeleverd", "delivered"),
+        pb::DeliveryState::Acknowledged => lang.t("ontvangst bevestigd", "acknowledged"),
+        pb::DeliveryState::Withheld => lang.t("tegengehouden", "withheld"),
+        pb::DeliveryState::Withdrawn => lang.t("teruggeroepen", "recalled"),
+        _ => lang.t("onbekend", "unknown"),
+    }
+}
+
+/// `GET /signalen`: what this organisation sent through the gateway.
+pub async fn sent_list(State(app): State<Arc<App>>, a: Authed) -> Markup {
+    let lang = a.lang();
+    let sent = app.store.list_sent(200).await.unwrap_or_default();
+    page(
+        &app,
+        &a,
+        lang.t("Verzonden signalen", "Sent signals"),
+        html! {
+            @if sent.is_empty() {
+                p { (lang.t("Nog niets verzonden.", "Nothing sent yet.")) }
+            } @else {
+                table {
+                    thead { tr {
+                        th scope="col" { (lang.t("Verzonden", "Sent")) }
+                        th scope="col" { (lang.t("Doel", "Purpose")) }
+                        th scope="col" { (lang.t("Door", "By")) }
+                        th scope="col" { (lang.t("Signaal", "Signal")) }
+                    } }
+                    tbody {
+                        @for s in &sent {
+                            tr {
+                                td { (when(lang, s.sent_at)) }
+                                td { (s.purpose) }
+                                td { (s.sent_by) }
+                                td { a href=(format!("/signalen/{}", s.signal_id)) { (s.signal_id) } }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// `GET /signalen/{id}`: the status per recipient, from the hub.
+pub async fn status(State(app): State<Arc<App>>, a: Authed, Path(id): Path<String>) -> Response {
+    let lang = a.lang();
+    if !sealed::valid_signal_id(&id) {
+        return (
+            StatusCode::NOT_FOUND,
+            page(&app, &a, lang.t("Niet gevonden", "Not found"), html! {}),
+        )
+            .into_response();
+    }
+    let answer = match app.hub_as(&a.session.professional) {
+        Ok(mut hub) => hub.get_signal(app.oin(), &id).await,
+        Err(e) => Err(e),
+    };
+    let title = lang.t("Signaal", "Signal");
+    let body = match answer {
+        Err(e) => Problem::from_client(lang, &e).render(),
+        Ok(r) => {
+            let recallable = r
+                .deliveries
+                .iter()
+                .any(|d| d.state == pb::DeliveryState::Pending as i32);
+            html! {
+                p { (lang.t("Signaal ", "Signal ")) code { (r.signal_id) } " — " (r.purpose) " — "
+                    (r.sent_at.as_ref().map(|t| when(lang, t.seconds)).unwrap_or_default()) }
+                table {
+                    thead { tr {
+                        th scope="col" { (lang.t("Ontvanger", "Recipient")) }
+                        th scope="col" { (lang.t("Status", "Status")) }
+                        th scope="col" { (lang.t("Sinds", "Since")) }
+                    } }
+                    tbody {
+                        @for d in &r.deliveries {
+                            tr {
+                                td { (d.recipient_oin) }
+                                td {
+                                    (state_text(lang, d.state))
+                                    @for reason in &d.reasons {
+                                        br; small { (match lang { Lang::Nl => &reason.text_nl, Lang::En => &reason.text_en }) }
+                                    }
+                                }
+                                td { (d.updated_at.as_ref().map(|t| when(lang, t.seconds)).unwrap_or_default()) }
+                            }
+                        }
+                    }
+                }
+                @if recallable {
+                    form method="post" action=(format!("/signalen/{}/terugroepen", r.signal_id)) {
+                        input type="hidden" name="csrf" value=(a.session.csrf);
+                        button type="submit" { (lang.t("Terugroepen (waar nog niet afgeleverd)", "Recall (where not yet delivered)")) }
+                    }
+                }
+            }
+        }
+    };
+    page(&app, &a, title, body).into_response()
+}
+
+/// `POST /signalen/{id}/terugroepen`.
+pub async fn withdraw(
+    State(app): State<Arc<App>>,
+    a: Authed,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let lang = a.lang();
+    if !a.csrf_ok(FormData::parse(&body).get("csrf")) {
+        return csrf_refused(lang);
+    }
+    if !sealed::valid_signal_id(&id) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let r = match app.hub_as(&a.session.professional) {
+        Ok(mut hub) => hub.withdraw_signal(&id).await,
+        Err(e) => Err(e),
+    };
+    match r {
+        Ok(_) => {
+            let _ = app
+                .store
+                .audit(&a.session.professional.id, "recalled", &id)
+                .await;
+            Redirect::to(&format!("/signalen/{id}")).into_response()
+        }
+        Err(e) => page(
+            &app,
+            &a,
+            lang.t("Terugroepen", "Recall"),
+            Problem::from_client(lang, &e).render(),
+        )
+        .into_response(),
+    }
+}

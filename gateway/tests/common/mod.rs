@@ -1,0 +1,237 @@
+//! A hub from a fresh dev kit (in-process, SQLite) with gateways for some of its sample
+//! organisations, and a minimal browser: cookies by hand, no redirects followed.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use signaalhub_gateway::app::App;
+use signaalhub_gateway::config::GatewayConfig;
+use signaalhub_server::config::Config;
+use signaalhub_server::devkit;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A running gateway.
+pub struct RunningConsole {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// The gateway itself (its store, for assertions).
+    pub app: Arc<App>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    store: PathBuf,
+}
+
+impl RunningConsole {
+    /// The gateway's SQLite files (main, WAL).
+    pub fn store_files(&self) -> Vec<PathBuf> {
+        let mut out = vec![self.store.clone()];
+        for ext in ["-wal", "-shm"] {
+            let p = PathBuf::from(format!("{}{ext}", self.store.display()));
+            if p.exists() {
+                out.push(p);
+            }
+        }
+        out
+    }
+}
+
+/// A hub with gateways.
+pub struct Kit {
+    /// Holds the dev kit.
+    pub dir: tempfile::TempDir,
+    /// The gateways, in the order asked.
+    pub consoles: Vec<RunningConsole>,
+    hub_stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Kit {
+    /// A sample organisation's OIN.
+    pub fn oin(&self, sector: &str) -> String {
+        let text = std::fs::read_to_string(
+            self.dir
+                .path()
+                .join("dev-kit/orgs")
+                .join(sector)
+                .join("org.toml"),
+        )
+        .unwrap();
+        let v: toml::Value = toml::from_str(&text).unwrap();
+        v["oin"].as_str().unwrap().to_owned()
+    }
+
+    /// Stops the gateways and the hub.
+    pub async fn stop(mut self) {
+        for c in &mut self.consoles {
+            if let Some(s) = c.stop.take() {
+                let _ = s.send(());
+            }
+        }
+        if let Some(s) = self.hub_stop.take() {
+            let _ = s.send(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Generates a dev kit, serves the hub on a free port, and a gateway per sector on free ports.
+pub async fn start_kit(sectors: &[&str]) -> Kit {
+    let dir = tempfile::tempdir().unwrap();
+    let kit = dir.path().join("dev-kit");
+    devkit::init(&kit, true).await.unwrap();
+    let _ = signaalhub_server::auth::tls::crypto_provider();
+    let config = Config::load(&kit.join("hub.toml"), |_| None).unwrap();
+    let hub = signaalhub_server::Hub::build(config).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (hub_stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(hub.serve(listener, async move {
+        let _ = stopped.await;
+    }));
+    let endpoint = format!("https://localhost:{port}");
+    let mut consoles = Vec::new();
+    for sector in sectors {
+        let listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        let config = GatewayConfig::dev_kit(&kit, sector, listen, &endpoint).unwrap();
+        let store = config.store.path.clone();
+        let app = App::start(config, Duration::from_secs(10)).await.unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(signaalhub_gateway::serve(app.clone(), tx, async move {
+            let _ = stopped.await;
+        }));
+        let addr = rx.await.unwrap();
+        consoles.push(RunningConsole {
+            base: format!("http://{addr}"),
+            app,
+            stop: Some(stop),
+            store,
+        });
+    }
+    Kit {
+        dir,
+        consoles,
+        hub_stop: Some(hub_stop),
+    }
+}
+
+/// An HTTP client that follows no redirects.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// A response's body as text.
+pub async fn body_of(r: reqwest::Response) -> String {
+    r.text().await.unwrap()
+}
+
+/// The value of the first `<input name="NAME" value="...">` on a page.
+pub fn field_value(page: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\"");
+    page.split("<input")
+        .find(|t| t.contains(&marker))
+        .and_then(|t| t.split("value=\"").nth(1))
+        .and_then(|t| t.split('"').next())
+        .unwrap_or_else(|| panic!("no field {name} on the page"))
+        .to_owned()
+}
+
+/// A logged-in browser of one console.
+pub struct Console {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// `name=value` of the session cookie.
+    pub cookie: String,
+    /// The Set-Cookie attributes.
+    pub cookie_attributes: String,
+    http: reqwest::Client,
+}
+
+impl Console {
+    /// Logs in as the kit's dev professional of that gateway.
+    pub async fn login(c: &RunningConsole) -> Console {
+        let http = client();
+        let user = c.app.config.login.dev_users[0].id.clone();
+        let r = http
+            .post(format!("{}/login/dev", c.base))
+            .header("origin", &c.base)
+            .form(&[("user", user.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303, "login");
+        let set = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+        let (cookie, attributes) = set.split_once(';').unwrap();
+        Console {
+            base: c.base.clone(),
+            cookie: cookie.to_owned(),
+            cookie_attributes: attributes.to_owned(),
+            http,
+        }
+    }
+
+    /// GET a page (200 expected).
+    pub async fn get(&self, path: &str) -> String {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "GET {path}");
+        body_of(r).await
+    }
+
+    /// POST a form from the console's own page; the status and body.
+    pub async fn post(&self, path: &str, form: &[(String, String)]) -> (u16, String) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .header("origin", &self.base)
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), body_of(r).await)
+    }
+
+    /// POST a form; the status and the Location header.
+    pub async fn post_redirect(&self, path: &str, form: &[(String, String)]) -> (u16, String) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .header("origin", &self.base)
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let location = r
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        if status != 303 {
+            panic!("POST {path}: {status}: {}", body_of(r).await);
+        }
+        (status, location)
+    }
+
+    /// GETs `path` until it contains `needle` (at most 20 s).
+    pub async fn wait_for(&self, path: &str, needle: &str) -> String {
+        for _ in 0..200 {
+            let page = self.get(path).await;
+            if page.contains(needle) {
+                return page;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{path} never showed {needle}");
+    }
+}

@@ -1,0 +1,299 @@
+//! The console end to end over HTTP, as a browser talks to it: a hub from a fresh dev kit, the
+//! school's and the wijkteam's gateways, the IB'er recording both parents' consent (refused while
+//! one is missing), sending, and the wijkcoach opening and acknowledging the signal. Plus the
+//! edge's security: no session, a foreign origin, a wrong CSRF token, the headers, and nothing
+//! identifying in the gateways' stores. (tests/browser/ does the same in a real Chromium.)
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{Console, body_of, field_value, start_kit};
+
+const BSN: &str = "111222333";
+const TEXT: &str = "Leerling komt al weken zonder ontbijt en met blauwe plekken op school.";
+
+fn signal_form(
+    csrf: &str,
+    signal_id: &str,
+    wijkteam: &str,
+    extra: &[(&str, &str)],
+) -> Vec<(String, String)> {
+    let mut f: Vec<(String, String)> = [
+        ("csrf", csrf),
+        ("signal_id", signal_id),
+        ("bsn", BSN),
+        ("age", "9"),
+        ("gezag", "ouder-1, ouder-2"),
+        ("recipient", wijkteam),
+        ("purpose", "vroegtijdige_ondersteuning"),
+        ("category", "zorgen_thuissituatie"),
+        ("basis", "toestemming"),
+        ("urgency", "normal"),
+        ("text", TEXT),
+        ("consent_scope", "org"),
+        ("consent_months", "6"),
+        ("consent_evidence", "formulier-2026-118"),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    f.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    f
+}
+
+/// The ids of the consents ticked on the page.
+fn ticked_consents(page: &str) -> Vec<String> {
+    page.split("<input")
+        .filter(|t| t.contains("name=\"consent\"") && t.contains("checked"))
+        .filter_map(|t| t.split("value=\"").nth(1))
+        .filter_map(|t| t.split('"').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ib_er_sends_with_both_parents_consent_and_the_wijkcoach_opens_it() {
+    let kit = start_kit(&["school", "wijkteam"]).await;
+    let school = Console::login(&kit.consoles[0]).await;
+    let wijkteam = Console::login(&kit.consoles[1]).await;
+    let wijkteam_oin = kit.oin("wijkteam");
+
+    // The form, with the sociale kaart and the convenant's choices.
+    let page = school.get("/signaal/nieuw").await;
+    assert!(page.contains("Wijkteam Arnhem-Oost"), "{page}");
+    assert!(page.contains("vroegtijdige_ondersteuning"));
+    let csrf = field_value(&page, "csrf");
+    let signal_id = field_value(&page, "signal_id");
+    assert!(signal_id.starts_with("sig-"), "{signal_id}");
+
+    // Without consent the console says what is missing, in Dutch, before asking the hub.
+    let (status, page) = school
+        .post(
+            "/signaal/nieuw",
+            &signal_form(&csrf, &signal_id, &wijkteam_oin, &[("action", "check")]),
+        )
+        .await;
+    assert_eq!(status, 422, "{page}");
+    assert!(
+        page.contains("vink een vastgelegde toestemming aan"),
+        "{page}"
+    );
+
+    // One parent's consent: recorded, ticked, and still refused, naming the other parent.
+    let (_, page) = school
+        .post(
+            "/signaal/nieuw",
+            &signal_form(
+                &csrf,
+                &signal_id,
+                &wijkteam_oin,
+                &[("action", "consent"), ("giver", "ouder-1")],
+            ),
+        )
+        .await;
+    assert!(page.contains("Toestemming vastgelegd"), "{page}");
+    let first = ticked_consents(&page);
+    assert_eq!(first.len(), 1, "{page}");
+    assert!(page.contains("Niet toegestaan"), "{page}");
+    assert!(
+        page.contains("ouder-2"),
+        "the refusal names the missing parent: {page}"
+    );
+
+    // Sending now is refused by the hub, and nothing is sent.
+    let mut with_first = signal_form(&csrf, &signal_id, &wijkteam_oin, &[("action", "send")]);
+    with_first.push(("consent".into(), first[0].clone()));
+    let (status, page) = school.post("/signaal/nieuw", &with_first).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Het convenant staat dit niet toe"), "{page}");
+
+    // The second parent's consent: allowed.
+    let mut second = signal_form(
+        &csrf,
+        &signal_id,
+        &wijkteam_oin,
+        &[("action", "consent"), ("giver", "ouder-2")],
+    );
+    second.push(("consent".into(), first[0].clone()));
+    let (_, page) = school.post("/signaal/nieuw", &second).await;
+    let both = ticked_consents(&page);
+    assert_eq!(both.len(), 2, "{page}");
+    assert!(page.contains("Toegestaan door het convenant"), "{page}");
+
+    // Send: to the status page.
+    let mut send = signal_form(&csrf, &signal_id, &wijkteam_oin, &[("action", "send")]);
+    send.extend(both.iter().map(|c| ("consent".to_owned(), c.clone())));
+    let (status, location) = school.post_redirect("/signaal/nieuw", &send).await;
+    assert_eq!(status, 303);
+    assert_eq!(location, format!("/signalen/{signal_id}"));
+    // A second click on "Versturen" is the same signal (the hub answers as the first time).
+    let (status, _) = school.post_redirect("/signaal/nieuw", &send).await;
+    assert_eq!(status, 303);
+    let page = school.get(&location).await;
+    assert!(page.contains(&wijkteam_oin), "{page}");
+    assert_eq!(school.get("/signalen").await.matches(&signal_id).count(), 2);
+
+    // The wijkcoach: the inbox fetcher brings it in, sealed; opening shows the text.
+    let inbox = wijkteam.wait_for("/postvak", &signal_id).await;
+    assert!(inbox.contains("nieuw"), "{inbox}");
+    let school_oin = kit.oin("school");
+    let item = format!("/postvak/{school_oin}/{signal_id}");
+    let page = wijkteam.get(&item).await;
+    assert!(page.contains(TEXT), "{page}");
+    assert!(
+        page.contains("Handtekening van de afzender gecontroleerd"),
+        "{page}"
+    );
+    let csrf_w = field_value(&page, "csrf");
+    let (status, _) = wijkteam
+        .post_redirect(&format!("{item}/ontvangen"), &[("csrf".into(), csrf_w)])
+        .await;
+    assert_eq!(status, 303);
+    assert!(
+        wijkteam
+            .get(&item)
+            .await
+            .contains("Ontvangst bevestigd door dev-wijkteam")
+    );
+
+    // The IB'er sees the receipt.
+    let page = school.get(&location).await;
+    assert!(page.contains("ontvangst bevestigd"), "{page}");
+
+    // The wijkteam gateway's audit log says who opened it.
+    let audit = kit.consoles[1]
+        .app
+        .store
+        .audit_log(50)
+        .await
+        .unwrap_or_default();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "opened" && e.professional == "dev-wijkteam")
+    );
+
+    // Nothing identifying at rest in either gateway: no BSN, no plaintext.
+    for c in &kit.consoles {
+        for file in c.store_files() {
+            let bytes = std::fs::read(&file).unwrap_or_default();
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(!text.contains(BSN), "BSN in {}", file.display());
+            assert!(
+                !text.contains("blauwe plekken"),
+                "plaintext in {}",
+                file.display()
+            );
+        }
+    }
+    kit.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_edge_refuses_what_a_browser_of_another_site_or_nobody_would_send() {
+    let kit = start_kit(&["school"]).await;
+    let c = &kit.consoles[0];
+    let http = common::client();
+
+    // No session: to the login page.
+    let r = http
+        .get(format!("{}/postvak", c.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/login");
+    // The headers.
+    let r = http.get(format!("{}/login", c.base)).send().await.unwrap();
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap_or("")
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    let page = body_of(r).await;
+    assert!(page.contains("lang=\"nl\""), "{page}");
+
+    // A login posted from another site.
+    let r = http
+        .post(format!("{}/login/dev", c.base))
+        .header("origin", "https://evil.example")
+        .form(&[("user", "dev-school")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // An unknown dev user.
+    let r = http
+        .post(format!("{}/login/dev", c.base))
+        .header("origin", &c.base)
+        .form(&[("user", "someone-else")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+
+    let school = Console::login(c).await;
+    // The cookie is HttpOnly and SameSite=Strict.
+    assert!(
+        school.cookie_attributes.contains("HttpOnly"),
+        "{}",
+        school.cookie_attributes
+    );
+    assert!(school.cookie_attributes.contains("SameSite=Strict"));
+    // A form with another session's (or no) CSRF token.
+    let (status, page) = school
+        .post(
+            "/signaal/nieuw",
+            &[
+                ("csrf".into(), "0".repeat(64)),
+                ("action".into(), "check".into()),
+            ],
+        )
+        .await;
+    assert_eq!(status, 403, "{page}");
+    // A bad BSN is explained without asking the hub.
+    let page = school.get("/signaal/nieuw").await;
+    let csrf = field_value(&page, "csrf");
+    let (status, page) = school
+        .post(
+            "/signaal/nieuw",
+            &[
+                ("csrf".into(), csrf.clone()),
+                ("action".into(), "check".into()),
+                ("bsn".into(), "111222334".into()),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(page.contains("elfproef"), "{page}");
+    // English on request.
+    let (status, _) = school
+        .post_redirect(
+            "/taal",
+            &[("csrf".into(), csrf.clone()), ("lang".into(), "en".into())],
+        )
+        .await;
+    assert_eq!(status, 303);
+    assert!(school.get("/").await.contains("New signal"));
+    // Logout ends the session at once.
+    let (status, _) = school
+        .post_redirect("/logout", &[("csrf".into(), csrf)])
+        .await;
+    assert_eq!(status, 303);
+    let r = http
+        .get(format!("{}/postvak", c.base))
+        .header("cookie", &school.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    kit.stop().await;
+}
