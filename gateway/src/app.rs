@@ -1,6 +1,6 @@
 //! The running gateway: its configuration, keys, store, sessions and connection to the hub.
 use crate::config::{ConfigError, GatewayConfig, read_secret};
-use crate::session::{Professional, Sessions};
+use crate::session::{Pending, Professional, Sessions};
 use crate::store::Store;
 use signaalhub_client::envelope::{RecipientSecrets, SenderKeys};
 use signaalhub_client::sealed::SenderKeyCache;
@@ -61,6 +61,10 @@ pub struct App {
     pub store: Store,
     /// Console sessions.
     pub sessions: Sessions,
+    /// OpenID Connect logins in flight, by their `state`.
+    pub pending_logins: Pending<crate::oidc::PendingLogin>,
+    /// The organisation's identity provider, when configured.
+    pub oidc: Option<crate::oidc::OidcLogin>,
     /// The region's convenant (for the forms' choices only; the hub decides).
     pub convenant: Convenant,
     /// The organisation's signing keys.
@@ -124,6 +128,14 @@ impl App {
             })?;
         let store = Store::open(&config.store.path).await?;
         let hub = connect(&config, hub_wait).await?;
+        let oidc = match &config.login.oidc {
+            Some(c) => Some(
+                crate::oidc::OidcLogin::discover(c, &config.public_url())
+                    .await
+                    .map_err(|e| StartError::Oidc(e.to_string()))?,
+            ),
+            None => None,
+        };
         let sessions = Sessions::new(
             Duration::from_secs(config.session.idle_minutes * 60),
             Duration::from_secs(config.session.max_hours * 3600),
@@ -132,6 +144,8 @@ impl App {
             config,
             store,
             sessions,
+            pending_logins: Pending::default(),
+            oidc,
             convenant,
             sender,
             secrets,

@@ -10,6 +10,7 @@
 pub mod app;
 pub mod config;
 pub mod inbox;
+pub mod oidc;
 pub mod session;
 pub mod store;
 pub mod web;

@@ -132,9 +132,17 @@ impl Sessions {
 
 /// Pre-login state of OpenID Connect logins in flight, by their `state` value, kept for 10
 /// minutes.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Pending<T> {
     map: Mutex<HashMap<String, (Instant, T)>>,
+}
+
+impl<T> Default for Pending<T> {
+    fn default() -> Self {
+        Pending {
+            map: Mutex::new(HashMap::new()),
+        }
+    }
 }
 
 impl<T> Pending<T> {

@@ -5,7 +5,7 @@ use super::{Authed, cookie_name, csrf_refused, guest_lang};
 use crate::app::App;
 use crate::session::Professional;
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
@@ -20,6 +20,9 @@ pub async fn page(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
         lang.t("Inloggen", "Log in"),
         html! {
             p { (app.config.organisation.name) }
+            @if app.oidc.is_some() {
+                p { a.button href="/login/oidc" { (lang.t("Inloggen met uw account van de organisatie", "Log in with your organisation account")) } }
+            }
             @if !users.is_empty() {
                 section aria-labelledby="dev" {
                     h2 id="dev" { (lang.t("Ontwikkelomgeving", "Development kit")) }
@@ -168,4 +171,117 @@ pub async fn set_lang(State(app): State<Arc<App>>, a: Authed, Form(f): Form<SetL
         res.headers_mut().insert(header::SET_COOKIE, v);
     }
     res
+}
+
+/// The short-lived cookie that binds an OpenID Connect login to the browser that started it
+/// (SameSite=Lax: the provider's redirect back is a cross-site top-level navigation).
+const LOGIN_COOKIE: &str = "signaal_login";
+
+/// `GET /login/oidc`: to the identity provider, with PKCE and a fresh state and nonce.
+pub async fn oidc_start(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let lang = guest_lang(&headers);
+    let Some(oidc) = &app.oidc else {
+        return (StatusCode::NOT_FOUND, bare_with(lang, lang.t("Inloggen", "Log in"), html! {
+            p { (lang.t("Deze console heeft geen identity provider.", "This console has no identity provider.")) }
+        })).into_response();
+    };
+    let (url, pending) = oidc.begin();
+    let state = pending.state().to_owned();
+    app.pending_logins.put(state.clone(), pending);
+    let secure = if app.config.tls.is_some() {
+        "; Secure"
+    } else {
+        ""
+    };
+    let mut res = Redirect::to(&url).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{LOGIN_COOKIE}={state}; HttpOnly; SameSite=Lax; Path={}; Max-Age=600{secure}",
+        crate::oidc::CALLBACK_PATH
+    )) {
+        res.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    res
+}
+
+/// The provider's answer.
+#[derive(Debug, serde::Deserialize)]
+pub struct Callback {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    error: String,
+}
+
+/// `GET /login/oidc/callback`: checks that this browser started this login, exchanges the code
+/// and starts the session.
+pub async fn oidc_callback(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Query(cb): Query<Callback>,
+) -> Response {
+    let lang = guest_lang(&headers);
+    let failed = |why: String| {
+        (
+            StatusCode::FORBIDDEN,
+            bare_with(
+                lang,
+                lang.t("Inloggen mislukt", "Login failed"),
+                html! {
+                    p { (why) }
+                    p { a href="/login" { (lang.t("Opnieuw inloggen", "Log in again")) } }
+                },
+            ),
+        )
+            .into_response()
+    };
+    let Some(oidc) = &app.oidc else {
+        return failed(
+            lang.t(
+                "Deze console heeft geen identity provider.",
+                "This console has no identity provider.",
+            )
+            .into(),
+        );
+    };
+    if !cb.error.is_empty() {
+        return failed(
+            lang.t(
+                "De identity provider heeft het inloggen afgebroken.",
+                "The identity provider stopped the login.",
+            )
+            .into(),
+        );
+    }
+    let started_here = super::cookie_value(&headers, LOGIN_COOKIE)
+        .is_some_and(|c| crate::session::same_token(c, &cb.state));
+    let pending = if started_here {
+        app.pending_logins.take(&cb.state)
+    } else {
+        None
+    };
+    let Some(pending) = pending else {
+        return failed(
+            lang.t(
+                "Deze inlogpoging is verlopen of niet in deze browser begonnen.",
+                "This login expired or was not started in this browser.",
+            )
+            .into(),
+        );
+    };
+    match oidc.finish(pending, &cb.code, &cb.state).await {
+        Ok(p) => {
+            let professional = Professional {
+                id: p.id,
+                name: p.name,
+                roles: p.roles,
+            };
+            start_session(&app, professional, lang, "login:oidc").await
+        }
+        Err(e) => {
+            tracing::info!(error = %e, "oidc login refused");
+            failed(e.to_string())
+        }
+    }
 }

@@ -32,6 +32,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/", get(layout::home))
         .route("/login", get(login::page))
         .route("/login/dev", post(login::dev))
+        .route("/login/oidc", get(login::oidc_start))
+        .route(crate::oidc::CALLBACK_PATH, get(login::oidc_callback))
         .route("/logout", post(login::logout))
         .route("/taal", post(login::set_lang))
         .route("/signaal/nieuw", get(signal::form).post(signal::submit))
@@ -113,7 +115,7 @@ pub fn cookie_name(app: &App) -> &'static str {
     }
 }
 
-fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(crate) fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()

@@ -235,3 +235,4 @@ impl Console {
         panic!("{path} never showed {needle}");
     }
 }
+pub mod provider;
