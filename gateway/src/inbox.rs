@@ -11,26 +11,60 @@ use prost::Message;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// How a stream ended.
+enum Ended {
+    /// The hub closed it as it does routinely (the token expired, the hub drains): reconnect at
+    /// once with a fresh token.
+    Routine,
+    /// Anything else: reconnect after a growing pause.
+    Failed(String),
+}
+
 /// Runs until the process ends; reconnects after a failure with a growing pause (1-30 s).
 pub async fn run(app: Arc<App>) {
     let mut after = 0u64;
     let mut pause = Duration::from_secs(1);
     loop {
         match fetch(&app, &mut after).await {
-            Ok(()) => pause = Duration::from_secs(1),
-            Err(e) => {
+            Ended::Routine => {
+                pause = Duration::from_secs(1);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Ended::Failed(e) => {
                 tracing::warn!(error = %e, "inbox stream ended; reconnecting");
+                tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_secs(30));
             }
         }
-        tokio::time::sleep(pause).await;
     }
 }
 
-async fn fetch(app: &App, after: &mut u64) -> Result<(), String> {
-    let mut hub = app.hub_as_fetcher().map_err(|e| e.to_string())?;
-    let mut stream = hub.stream_inbox(*after).await.map_err(|e| e.to_string())?;
-    while let Some(item) = stream.message().await.map_err(|e| e.to_string())? {
+fn ended(e: &signaalhub_client::ClientError) -> Ended {
+    match e.code() {
+        tonic::Code::Unauthenticated | tonic::Code::Unavailable
+            if matches!(e, signaalhub_client::ClientError::Status(_)) =>
+        {
+            Ended::Routine
+        }
+        _ => Ended::Failed(e.to_string()),
+    }
+}
+
+async fn fetch(app: &App, after: &mut u64) -> Ended {
+    let mut hub = match app.hub_as_fetcher() {
+        Ok(h) => h,
+        Err(e) => return Ended::Failed(e.to_string()),
+    };
+    let mut stream = match hub.stream_inbox(*after).await {
+        Ok(s) => s,
+        Err(e) => return ended(&e),
+    };
+    loop {
+        let item = match stream.message().await {
+            Ok(Some(item)) => item,
+            Ok(None) => return Ended::Routine,
+            Err(s) => return ended(&signaalhub_client::ClientError::Status(s)),
+        };
         let Some(env) = &item.envelope else {
             tracing::warn!(
                 cursor = item.cursor,
@@ -53,17 +87,14 @@ async fn fetch(app: &App, after: &mut u64) -> Result<(), String> {
             received_at: now_unix(),
             acknowledged: None,
         };
-        let new = app
-            .store
-            .put_received(&received)
-            .await
-            .map_err(|e| e.to_string())?;
-        if new {
-            tracing::info!(cursor = item.cursor, "inbox: a signal arrived");
+        match app.store.put_received(&received).await {
+            Ok(true) => tracing::info!(cursor = item.cursor, "inbox: a signal arrived"),
+            Ok(false) => {}
+            // Not kept: the cursor stays before it, so the next stream brings it again.
+            Err(e) => return Ended::Failed(e.to_string()),
         }
         *after = item.cursor;
     }
-    Ok(())
 }
 
 /// Deletes what may no longer be kept, every hour.

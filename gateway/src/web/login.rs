@@ -163,8 +163,7 @@ pub async fn set_lang(State(app): State<Arc<App>>, a: Authed, Form(f): Form<SetL
         return (StatusCode::BAD_REQUEST, "lang: nl or en").into_response();
     };
     app.sessions.set_lang(&a.sid, lang);
-    // Home: the Referer is not sent (Referrer-Policy no-referrer), and a form half filled in
-    // would not survive the switch anyway.
+    // Home: a form half filled in would not survive the switch anyway.
     let mut res = Redirect::to("/").into_response();
     let cookie = format!("signaal_lang={}; SameSite=Strict; Path=/", lang.code());
     if let Ok(v) = HeaderValue::from_str(&cookie) {

@@ -619,6 +619,10 @@ async fn render(
     let c = &app.convenant;
     let roles = &a.session.professional.roles;
     let holders = f.holders();
+    let allowed = outcome
+        .decision
+        .as_ref()
+        .is_some_and(|d| d.outcome == pb::Outcome::Allow as i32);
     let body = html! {
         form id="signaal" method="post" action="/signaal/nieuw" novalidate {
             input type="hidden" name="csrf" value=(a.session.csrf);
@@ -701,7 +705,7 @@ async fn render(
                         }
                     }
                 }
-                details open[!f.givers.is_empty() || consents.is_empty()] {
+                details open[!allowed] {
                     summary { (lang.t("Toestemming vastleggen", "Record a consent")) }
                     p.hint { (lang.t("Voor het gekozen doel, de gekozen gegevens en de gekozen ontvanger.", "For the chosen purpose, data and recipient.")) }
                     fieldset.group {

@@ -41,6 +41,8 @@ pub struct Kit {
     pub dir: tempfile::TempDir,
     /// The gateways, in the order asked.
     pub consoles: Vec<RunningConsole>,
+    /// `https://localhost:PORT`.
+    pub hub_endpoint: String,
     hub_stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -57,6 +59,12 @@ impl Kit {
         .unwrap();
         let v: toml::Value = toml::from_str(&text).unwrap();
         v["oin"].as_str().unwrap().to_owned()
+    }
+
+    /// Serves one more gateway (configured by the test).
+    pub async fn add_console(&mut self, app: Arc<App>) {
+        let store = app.config.store.path.clone();
+        self.consoles.push(serve_console(app, store).await);
     }
 
     /// Stops the gateways and the hub.
@@ -94,23 +102,28 @@ pub async fn start_kit(sectors: &[&str]) -> Kit {
         let config = GatewayConfig::dev_kit(&kit, sector, listen, &endpoint).unwrap();
         let store = config.store.path.clone();
         let app = App::start(config, Duration::from_secs(10)).await.unwrap();
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(signaalhub_gateway::serve(app.clone(), tx, async move {
-            let _ = stopped.await;
-        }));
-        let addr = rx.await.unwrap();
-        consoles.push(RunningConsole {
-            base: format!("http://{addr}"),
-            app,
-            stop: Some(stop),
-            store,
-        });
+        consoles.push(serve_console(app, store).await);
     }
     Kit {
         dir,
         consoles,
+        hub_endpoint: endpoint,
         hub_stop: Some(hub_stop),
+    }
+}
+
+async fn serve_console(app: Arc<App>, store: PathBuf) -> RunningConsole {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(signaalhub_gateway::serve(app.clone(), tx, async move {
+        let _ = stopped.await;
+    }));
+    let addr = rx.await.unwrap();
+    RunningConsole {
+        base: format!("http://{addr}"),
+        app,
+        stop: Some(stop),
+        store,
     }
 }
 
