@@ -8,7 +8,8 @@
   function ask() {
     var data = new URLSearchParams(new FormData(form));
     data.set("action", "check");
-    fetch(form.action, {
+    // form.action would be the buttons named "action", not the attribute.
+    fetch(form.getAttribute("action"), {
       method: "POST",
       headers: { "X-Partial": "decision", "Content-Type": "application/x-www-form-urlencoded" },
       body: data.toString(),

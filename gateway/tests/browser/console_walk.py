@@ -112,6 +112,12 @@ def walk(browser):
         expect(page.locator("#beslissing")).to_contain_text("Toegestaan door het convenant")
         shot(page, "04-nieuw-signaal-toegestaan")
 
+        # The answer follows the form without a click (console.js): health data is not covered.
+        page.get_by_label("Gezondheidsgegevens, waaronder letsel").check()
+        expect(page.locator("#beslissing")).to_contain_text("Niet toegestaan", timeout=10000)
+        page.get_by_label("Gezondheidsgegevens, waaronder letsel").uncheck()
+        expect(page.locator("#beslissing")).to_contain_text("Toegestaan door het convenant", timeout=10000)
+
         page.get_by_role("button", name="Versturen").click()
         expect(page.get_by_role("heading", name="Signaal")).to_be_visible()
         expect(page.locator("table")).to_contain_text("00000009905000000000")
