@@ -536,11 +536,19 @@ impl GatewayConfig {
             },
             convenant: kit.join("convenant.toml"),
             login: LoginSection {
-                dev_users: vec![DevUser {
-                    name: org.professional.clone(),
-                    id: org.professional,
-                    roles: org.roles,
-                }],
+                dev_users: vec![
+                    DevUser {
+                        name: org.professional.clone(),
+                        id: org.professional,
+                        roles: org.roles,
+                    },
+                    // The organisation's privacy officer, as the kit's fg-token.jwt.
+                    DevUser {
+                        id: format!("dev-fg-{}", sector.replace('_', "-")),
+                        name: format!("dev-fg-{} (FG)", sector.replace('_', "-")),
+                        roles: vec!["fg".into()],
+                    },
+                ],
                 oidc: None,
             },
             session: SessionSection::default(),

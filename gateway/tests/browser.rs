@@ -81,7 +81,10 @@ async fn a_person_in_chromium_sends_and_opens_a_signal() {
         client_secret: Some(CLIENT_SECRET.into()),
         roles_claim: "roles".into(),
         professional_claim: "sub".into(),
-        roles: BTreeMap::from([("intern_begeleider".to_string(), vec!["ib_er".to_string()])]),
+        roles: BTreeMap::from([
+            ("intern_begeleider".to_string(), vec!["ib_er".to_string()]),
+            ("privacy_officer".to_string(), vec!["fg".to_string()]),
+        ]),
         scopes: vec!["profile".into()],
     });
     let app = App::start(school, Duration::from_secs(10)).await.unwrap();

@@ -177,6 +177,53 @@ async fn ib_er_sends_with_both_parents_consent_and_the_wijkcoach_opens_it() {
             .any(|e| e.action == "opened" && e.professional == "dev-wijkteam")
     );
 
+    // The school's FG answers the family's access request: the school's part, proofs verified,
+    // the letter on a sandboxed page. The IB'er (no role fg) is refused by the hub.
+    let fg = Console::login_as(&kit.consoles[0], "dev-fg-school").await;
+    let page = fg.get("/fg").await;
+    assert!(
+        page.contains("Verstrekkingen van deze organisatie"),
+        "{page}"
+    );
+    assert!(page.contains("signal_sent"), "{page}");
+    let csrf_fg = field_value(&page, "csrf");
+    let ask = [
+        ("csrf".to_owned(), csrf_fg.clone()),
+        ("bsn".to_owned(), BSN.to_owned()),
+    ];
+    let (status, page) = fg.post("/fg/inzage", &ask).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("klopt met het ondertekende checkpoint"),
+        "{page}"
+    );
+    assert!(page.contains(&wijkteam_oin), "{page}");
+    let letter = fg.post_raw("/fg/brief", &ask).await;
+    assert_eq!(letter.status(), 200);
+    let csp = letter.headers()["content-security-policy"]
+        .to_str()
+        .unwrap_or("")
+        .to_owned();
+    assert!(csp.starts_with("sandbox"), "{csp}");
+    let text = body_of(letter).await;
+    assert!(
+        text.contains("<html") || text.contains("<!DOCTYPE"),
+        "{text}"
+    );
+    assert!(!text.contains(BSN), "the letter does not print the BSN");
+    let ib_ask = [
+        (
+            "csrf".to_owned(),
+            field_value(&school.get("/").await, "csrf"),
+        ),
+        ("bsn".to_owned(), BSN.to_owned()),
+    ];
+    let (_, page) = school.post("/fg/inzage", &ib_ask).await;
+    assert!(
+        page.contains("problem"),
+        "the hub refuses a report to a non-FG: {page}"
+    );
+
     // Nothing identifying at rest in either gateway: no BSN, no plaintext.
     for c in &kit.consoles {
         for file in c.store_files() {

@@ -5,6 +5,7 @@
 //! Security at this edge: sessions in HttpOnly SameSite=Strict cookies (Secure over TLS), a CSRF
 //! token in every form plus an Origin check on every POST, a strict content security policy
 //! (no inline script or style), a body limit, and no payload or BSN in any log line.
+mod fg;
 pub mod i18n;
 mod inbox;
 mod layout;
@@ -43,6 +44,9 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/postvak", get(inbox::list))
         .route("/postvak/{sender}/{id}", get(inbox::open))
         .route("/postvak/{sender}/{id}/ontvangen", post(inbox::acknowledge))
+        .route("/fg", get(fg::home))
+        .route("/fg/inzage", post(fg::access))
+        .route("/fg/brief", post(fg::letter))
         .route("/static/console.css", get(layout::css))
         .route("/static/console.js", get(layout::js))
         .route("/healthz", get(|| async { "ok" }))
@@ -69,11 +73,11 @@ async fn guard(State(app): State<Arc<App>>, req: Request, next: Next) -> Respons
     let set = |h: &mut HeaderMap, k: header::HeaderName, v: &'static str| {
         h.insert(k, HeaderValue::from_static(v));
     };
-    set(
-        h,
-        header::CONTENT_SECURITY_POLICY,
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    );
+    // A page that set its own, stricter policy (the family letter: sandboxed) keeps it.
+    h.entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ));
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     // `same-origin`, not `no-referrer`: with no-referrer browsers send `Origin: null` on form posts.
     set(h, header::REFERRER_POLICY, "same-origin");

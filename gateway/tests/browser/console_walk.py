@@ -51,6 +51,19 @@ def main():
     print("console_walk: ok")
 
 
+def login(page, account):
+    """Through the identity provider's login (and consent) pages back to the console."""
+    page.goto(SCHOOL + "/login")
+    page.get_by_role("link", name="Inloggen met uw account van de organisatie").click()
+    page.locator("input[name=login]").fill(account)
+    page.locator("input[name=password]").fill("any")
+    page.locator("button[type=submit]").first.click()
+    # The provider's consent page, when it asks.
+    if not page.url.startswith(SCHOOL):
+        page.locator("button[type=submit]").first.click()
+    page.wait_for_url(SCHOOL + "/")
+
+
 def record(errors, message):
     """Console errors on the consoles' own pages (not the identity provider's dev pages, and not
     the 422 a form with a problem is answered with)."""
@@ -73,14 +86,7 @@ def walk(browser):
         # Log in at the organisation's identity provider.
         page.goto(SCHOOL + "/login")
         shot(page, "01-inloggen")
-        page.get_by_role("link", name="Inloggen met uw account van de organisatie").click()
-        page.locator("input[name=login]").fill("ib-jansen")
-        page.locator("input[name=password]").fill("any")
-        page.locator("button[type=submit]").first.click()
-        # The provider's consent page, when it asks.
-        if not page.url.startswith(SCHOOL):
-            page.locator("button[type=submit]").first.click()
-        page.wait_for_url(SCHOOL + "/")
+        login(page, "ib-jansen")
         expect(page.get_by_text("Ingrid Jansen")).to_be_visible()
         shot(page, "02-welkom")
 
@@ -130,7 +136,7 @@ def walk(browser):
         PAGES.append(w)
         w.on("console", lambda m: record(errors, m))
         w.goto(WIJKTEAM + "/login")
-        w.get_by_role("button", name=re.compile("Inloggen als")).click()
+        w.get_by_role("button", name="Inloggen als dev-wijkteam", exact=True).click()
         w.get_by_role("link", name="Postvak").first.click()
         for _ in range(50):
             if w.get_by_role("link", name=re.compile("^Openen")).count() > 0:
@@ -158,6 +164,25 @@ def walk(browser):
         page.get_by_role("button", name="English").click()
         expect(page.get_by_role("link", name="New signal").first).to_be_visible()
         page.get_by_role("button", name="Nederlands").click()
+
+        # The school's FG answers the family's access request.
+        fg = browser.new_context(viewport={"width": 1100, "height": 900}, locale="nl-NL")
+        f = fg.new_page()
+        PAGES.append(f)
+        f.on("console", lambda m: record(errors, m))
+        login(f, "fg-devries")
+        f.get_by_role("link", name="Privacy (FG)").click()
+        expect(f.get_by_text("Verstrekkingen van deze organisatie")).to_be_visible()
+        f.get_by_label("BSN").fill("111222333")
+        f.get_by_role("button", name="Rapport opvragen").click()
+        expect(f.get_by_text(re.compile("elk bewijs klopt met het ondertekende checkpoint"))).to_be_visible()
+        shot(f, "09-fg-inzage")
+        with fg.expect_page() as opened:
+            f.get_by_role("button", name="Brief voor het gezin (afdrukken)").click()
+        letter = opened.value
+        letter.wait_for_load_state()
+        expect(letter.locator("body")).to_contain_text("welke gegevens zijn gedeeld")
+        shot(letter, "10-fg-brief")
 
         if errors:
             raise RuntimeError("console errors in the browser: %s" % errors)

@@ -165,12 +165,17 @@ pub struct Console {
 impl Console {
     /// Logs in as the kit's dev professional of that gateway.
     pub async fn login(c: &RunningConsole) -> Console {
-        let http = client();
         let user = c.app.config.login.dev_users[0].id.clone();
+        Console::login_as(c, &user).await
+    }
+
+    /// Logs in as one of the gateway's dev users.
+    pub async fn login_as(c: &RunningConsole, user: &str) -> Console {
+        let http = client();
         let r = http
             .post(format!("{}/login/dev", c.base))
             .header("origin", &c.base)
-            .form(&[("user", user.as_str())])
+            .form(&[("user", user)])
             .send()
             .await
             .unwrap();
@@ -210,6 +215,18 @@ impl Console {
             .await
             .unwrap();
         (r.status().as_u16(), body_of(r).await)
+    }
+
+    /// POST a form; the raw response.
+    pub async fn post_raw(&self, path: &str, form: &[(String, String)]) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .header("origin", &self.base)
+            .form(form)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// POST a form; the status and the Location header.

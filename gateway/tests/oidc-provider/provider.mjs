@@ -19,6 +19,7 @@ if (!clientId || !clientSecret || !redirectUri) {
 // The test's professionals. `roles` is what the gateway maps through [login.oidc.roles].
 const ACCOUNTS = {
   'ib-jansen': { name: 'Ingrid Jansen', roles: ['intern_begeleider'] },
+  'fg-devries': { name: 'Fatima de Vries', roles: ['privacy_officer'] },
   'mentor-bakker': { preferred_username: 'mbakker', roles: 'mentor' },
   'conciërge-piet': { name: 'Piet', roles: ['conciërge'] },
   '123456782': { name: 'BSN als id', roles: ['intern_begeleider'] },
