@@ -344,3 +344,56 @@ async fn the_edge_refuses_what_a_browser_of_another_site_or_nobody_would_send() 
     assert_eq!(r.status(), 303);
     kit.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wijkcoach_asks_whether_a_maatregel_runs_once_involved() {
+    let kit = start_kit(&["wijkteam"]).await;
+    // The GI registers an OTS (through the SDK: the GI's own screens come later).
+    let opts = signaalhub_client::ConnectOptions {
+        endpoint: kit.hub_endpoint.clone(),
+        ..signaalhub_client::ConnectOptions::from_dev_kit(
+            &kit.dir.path().join("dev-kit"),
+            "jeugdbescherming",
+        )
+        .unwrap()
+    };
+    let mut gi = signaalhub_client::HubClient::connect(opts).await.unwrap();
+    use signaalhub_client::signaalhub_proto::pb;
+    gi.register_maatregel(pb::RegisterMaatregelRequest {
+        subject_bsn: BSN.into(),
+        kind: pb::MaatregelKind::Ots as i32,
+        contact_point: "Team Jeugdbescherming Arnhem, 026-1234567".into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+
+    let w = Console::login(&kit.consoles[0]).await;
+    let page = w.get("/maatregel").await;
+    let csrf = field_value(&page, "csrf");
+    let form = |action: &str| {
+        vec![
+            ("csrf".to_owned(), csrf.clone()),
+            ("bsn".to_owned(), BSN.to_owned()),
+            (
+                "contact".to_owned(),
+                "G. K., wijkcoach, 026-0000002".to_owned(),
+            ),
+            ("action".to_owned(), action.to_owned()),
+        ]
+    };
+    // Not involved yet: the hub refuses, and the console says so.
+    let (_, page) = w.post("/maatregel", &form("ask")).await;
+    assert!(page.contains("class=\"problem\""), "{page}");
+    assert!(!page.contains("Team Jeugdbescherming Arnhem"), "{page}");
+    // Involved: the minimal answer with whom to call.
+    let (_, page) = w.post("/maatregel", &form("involvement")).await;
+    assert!(page.contains("Uw betrokkenheid is vastgelegd"), "{page}");
+    let (_, page) = w.post("/maatregel", &form("ask")).await;
+    assert!(page.contains("ondertoezichtstelling (OTS)"), "{page}");
+    assert!(
+        page.contains("Team Jeugdbescherming Arnhem, 026-1234567"),
+        "{page}"
+    );
+    kit.stop().await;
+}

@@ -34,6 +34,7 @@ pub fn page(app: &App, a: &Authed, title: &str, body: Markup) -> Markup {
                             li { a href="/signaal/nieuw" { (lang.t("Nieuw signaal", "New signal")) } }
                             li { a href="/postvak" { (lang.t("Postvak", "Inbox")) } }
                             li { a href="/signalen" { (lang.t("Verzonden", "Sent")) } }
+                            li { a href="/maatregel" { (lang.t("Maatregel?", "Measure?")) } }
                             @if p.roles.iter().any(|r| r == "fg") {
                                 li { a href="/fg" { (lang.t("Privacy (FG)", "Privacy (DPO)")) } }
                             }

@@ -10,6 +10,7 @@ pub mod i18n;
 mod inbox;
 mod layout;
 mod login;
+mod maatregel;
 mod problem;
 mod signal;
 
@@ -44,6 +45,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/postvak", get(inbox::list))
         .route("/postvak/{sender}/{id}", get(inbox::open))
         .route("/postvak/{sender}/{id}/ontvangen", post(inbox::acknowledge))
+        .route("/maatregel", get(maatregel::home).post(maatregel::submit))
         .route("/fg", get(fg::home))
         .route("/fg/inzage", post(fg::access))
         .route("/fg/brief", post(fg::letter))
