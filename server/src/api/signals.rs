@@ -1,13 +1,14 @@
 //! `signaalhub.v1.SignalService`: send sealed signals on a recorded basis, stream the inbox,
 //! acknowledge, inspect and recall. The rules live in `flows::signals`; this is the wire.
-use super::basis::{ask_from_pb, bsns_from_pb, decision_to_pb, required_envelope_from_pb};
+use super::basis::{
+    ask_from_pb, bsns_from_pb, chosen_id, decision_to_pb, required_envelope_from_pb,
+};
 use super::{caller, timestamp};
-use crate::domain::directory::valid_key_id;
 use crate::domain::signal::InboxRow;
 use crate::domain::signal::{Delivery, DeliveryState, SignalRecord, Urgency};
 use crate::flows::signals::{self as flow, MAX_RECIPIENTS, MAX_SUBJECTS, SendSignal};
 use crate::flows::{Ctx, FlowError};
-use crate::ids::Oin;
+use crate::ids::{self, Oin};
 use prost::Message;
 use signaalhub_proto::pb;
 use signaalhub_proto::pb::signal_service_server::SignalService;
@@ -38,12 +39,12 @@ impl TryFrom<pb::SendSignalRequest> for SendSignal {
     type Error = FlowError;
     fn try_from(r: pb::SendSignalRequest) -> Result<Self, FlowError> {
         let mut bad = Vec::new();
-        if !valid_key_id(&r.signal_id) {
-            bad.push((
-                "signal_id",
-                "1-64 of A-Za-z0-9._- chosen by the sender, unique per sender".into(),
-            ));
-        }
+        chosen_id::<ids::Signal>(
+            "signal_id",
+            &r.signal_id,
+            "1-64 of A-Za-z0-9._- chosen by the sender, unique per sender",
+            &mut bad,
+        );
         if r.recipient_oins.is_empty() || r.recipient_oins.len() > MAX_RECIPIENTS {
             bad.push((
                 "recipient_oins",
