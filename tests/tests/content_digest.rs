@@ -9,7 +9,7 @@ mod common;
 
 use common::involvement_flow::{case_consent, plan, plan_request, register};
 use common::zorgmelding_flow::*;
-use common::{TestHub, now};
+use common::{TestHub, now, violations};
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use signaalhub_client::ClientError;
 use signaalhub_client::envelope::{self, signing_input};
@@ -18,7 +18,6 @@ use signaalhub_client::signaalhub_proto::{basis_reference, pb};
 use signaalhub_server::store::testing::backends;
 use tokio_stream::StreamExt;
 use tonic::Code;
-use tonic_types::StatusExt;
 
 const PURPOSE: &str = "vroegtijdige_ondersteuning";
 const CATEGORY: &str = "zorgen_thuissituatie";
@@ -78,21 +77,6 @@ fn digest(env: Option<&pb::Envelope>) -> Vec<u8> {
         .unwrap()
         .content_digest
         .clone()
-}
-
-/// The (field, description) pairs of an INVALID_ARGUMENT answer.
-fn violations(e: ClientError) -> Vec<(String, String)> {
-    let ClientError::Status(s) = e else {
-        panic!("{e:?}")
-    };
-    assert_eq!(s.code(), Code::InvalidArgument, "{s:?}");
-    s.get_error_details()
-        .bad_request()
-        .expect("bad request details")
-        .field_violations
-        .iter()
-        .map(|v| (v.field.clone(), v.description.clone()))
-        .collect()
 }
 
 fn fields(e: ClientError) -> Vec<String> {

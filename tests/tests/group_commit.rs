@@ -16,8 +16,8 @@ const RECIPIENTS: [&str; 2] = ["00000009905000000000", "00000009906000000000"];
 
 fn signal(id: &str, content: u8) -> SignalRecord {
     SignalRecord {
-        sender_oin: SENDER.into(),
-        signal_id: id.into(),
+        sender_oin: SENDER.parse().unwrap(),
+        signal_id: id.parse().unwrap(),
         request_hash: vec![content; 32],
         content_digest: Some(vec![content; 32]),
         envelope: Some(vec![content; 64]),
@@ -78,7 +78,7 @@ fn submission(
         signal(id, content),
         to.iter()
             .map(|r| NewDelivery {
-                recipient_oin: (*r).into(),
+                recipient_oin: r.parse().unwrap(),
                 consent_ids: vec!["c-1".into()],
             })
             .collect(),

@@ -52,6 +52,17 @@ async fn every_request_is_one_plain_line_without_personal_data() {
         .insert("x-request-id", "trace-log-0002".parse().unwrap());
     let e = policy.check_basis(r).await.unwrap_err();
     assert_eq!(e.code(), tonic::Code::InvalidArgument);
+    // A refused signal whose id hides a BSN-like run of digits.
+    let mut signals = pb::signal_service_client::SignalServiceClient::new(school.channel());
+    let mut r = tonic::Request::new(pb::SendSignalRequest {
+        signal_id: "sig-123456789".into(),
+        ..Default::default()
+    });
+    r.metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let e = signals.send_signal(r).await.unwrap_err();
+    assert_eq!(e.code(), tonic::Code::InvalidArgument);
+    assert!(!e.message().contains("123456789"), "{}", e.message());
     hub.stop().await;
 
     let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
@@ -75,5 +86,9 @@ async fn every_request_is_one_plain_line_without_personal_data() {
         "colour codes in a non-terminal log:\n{text}"
     );
     assert!(!text.contains("111222333"), "a BSN in the log:\n{text}");
+    assert!(
+        !text.contains("123456789"),
+        "an id with a BSN-like run in the log:\n{text}"
+    );
     assert!(!text.contains(&token), "a token in the log");
 }

@@ -356,7 +356,7 @@ async fn the_inbox_pages_in_cursor_order(s: Store) {
     send(&s, "s4", T0 + 3, &[WIJKTEAM], &[]).await;
     let ids = |rows: &[signaalhub_server::store::signal::InboxRow]| {
         rows.iter()
-            .map(|r| (r.signal.signal_id.clone(), r.delivery.cursor))
+            .map(|r| (r.signal.signal_id.to_string(), r.delivery.cursor))
             .collect::<Vec<_>>()
     };
     let all = s.inbox(WIJKTEAM, 0, 100).await.unwrap();

@@ -17,6 +17,28 @@ pub fn valid_person_ref(s: &str) -> bool {
 }
 
 pub use crate::flows::echo as truncate;
+
+/// A new id the client chooses for a record of kind `K` (`ids::valid_client_id`): `form` says
+/// under `field` what a well-formed one looks like; a run of 9 or more digits is refused with
+/// `ids::DIGIT_RUN`. Neither message echoes the id.
+pub fn chosen_id<K: crate::ids::IdKind>(
+    field: &'static str,
+    s: &str,
+    form: &str,
+    bad: &mut Vec<(&'static str, String)>,
+) -> Option<crate::ids::Id<K>> {
+    match crate::ids::Id::<K>::chosen(s) {
+        Ok(id) => Some(id),
+        Err(crate::ids::InvalidId::Form) => {
+            bad.push((field, form.to_owned()));
+            None
+        }
+        Err(e @ crate::ids::InvalidId::DigitRun) => {
+            bad.push((field, e.to_string()));
+            None
+        }
+    }
+}
 pub use crate::flows::policy::check_list as check_names;
 
 /// Subject facts from the wire, validated.

@@ -1,8 +1,7 @@
 //! `signaalhub.v1.SafetyPlanService`: the versioned safety plan (veiligheidsplan) of a case. The
 //! rules live in `flows::safety_plan`; this is the wire.
-use super::basis::{MAX_LIST, facts_from_pb};
+use super::basis::{MAX_LIST, chosen_id, facts_from_pb};
 use super::{caller, timestamp};
-use crate::domain::directory::valid_key_id;
 use crate::domain::involvement::{MAX_AGREEMENTS, PlanVersion};
 use crate::flows::Ctx;
 use crate::flows::safety_plan::{self as flow, Agreement, ConfirmPlan, PublishPlan};
@@ -50,9 +49,13 @@ impl From<pb::PublishSafetyPlanRequest> for PublishPlan {
         }
         let mut agreements: Vec<Agreement> = Vec::new();
         for a in r.agreements.iter().take(MAX_AGREEMENTS) {
-            if !valid_key_id(&a.agreement_id) {
-                bad.push(("agreements.agreement_id", "1-64 of A-Za-z0-9._-".into()));
-            } else if agreements.iter().any(|x| x.id == a.agreement_id) {
+            let id = chosen_id::<crate::ids::Agreement>(
+                "agreements.agreement_id",
+                &a.agreement_id,
+                "1-64 of A-Za-z0-9._-",
+                &mut bad,
+            );
+            if id.is_some() && agreements.iter().any(|x| x.id == a.agreement_id) {
                 bad.push(("agreements.agreement_id", "each agreement once".into()));
             }
             if a.party_oins.len() > MAX_LIST {

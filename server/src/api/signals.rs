@@ -1,13 +1,14 @@
 //! `signaalhub.v1.SignalService`: send sealed signals on a recorded basis, stream the inbox,
 //! acknowledge, inspect and recall. The rules live in `flows::signals`; this is the wire.
-use super::basis::{ask_from_pb, bsns_from_pb, decision_to_pb, required_envelope_from_pb};
+use super::basis::{
+    ask_from_pb, bsns_from_pb, chosen_id, decision_to_pb, required_envelope_from_pb,
+};
 use super::{caller, timestamp};
-use crate::domain::directory::valid_key_id;
 use crate::domain::signal::InboxRow;
 use crate::domain::signal::{Delivery, DeliveryState, SignalRecord, Urgency};
 use crate::flows::signals::{self as flow, MAX_RECIPIENTS, MAX_SUBJECTS, SendSignal};
 use crate::flows::{Ctx, FlowError};
-use crate::ids::Oin;
+use crate::ids::{self, Oin};
 use prost::Message;
 use signaalhub_proto::pb;
 use signaalhub_proto::pb::signal_service_server::SignalService;
@@ -38,24 +39,22 @@ impl TryFrom<pb::SendSignalRequest> for SendSignal {
     type Error = FlowError;
     fn try_from(r: pb::SendSignalRequest) -> Result<Self, FlowError> {
         let mut bad = Vec::new();
-        if !valid_key_id(&r.signal_id) {
-            bad.push((
-                "signal_id",
-                "1-64 of A-Za-z0-9._- chosen by the sender, unique per sender".into(),
-            ));
-        }
+        let signal_id = chosen_id::<ids::Signal>(
+            "signal_id",
+            &r.signal_id,
+            "1-64 of A-Za-z0-9._- chosen by the sender, unique per sender",
+            &mut bad,
+        );
         if r.recipient_oins.is_empty() || r.recipient_oins.len() > MAX_RECIPIENTS {
             bad.push((
                 "recipient_oins",
                 format!("1 to {MAX_RECIPIENTS} recipients"),
             ));
         }
-        let mut recipients: Vec<String> = Vec::new();
+        let mut recipients: Vec<Oin> = Vec::new();
         for o in &r.recipient_oins {
             match o.parse::<Oin>() {
-                Ok(o) if !recipients.iter().any(|r| r == o.as_str()) => {
-                    recipients.push(o.to_string())
-                }
+                Ok(o) if !recipients.contains(&o) => recipients.push(o),
                 Ok(_) => bad.push(("recipient_oins", "each recipient once".into())),
                 Err(e) => bad.push(("recipient_oins", e.to_string())),
             }
@@ -95,9 +94,9 @@ impl TryFrom<pb::SendSignalRequest> for SendSignal {
             ..r.clone()
         }
         .encode_to_vec();
-        match envelope {
-            Some(envelope) if bad.is_empty() => Ok(SendSignal {
-                signal_id: r.signal_id,
+        match (envelope, signal_id) {
+            (Some(envelope), Some(signal_id)) if bad.is_empty() => Ok(SendSignal {
+                signal_id,
                 recipients,
                 subjects,
                 urgency,
@@ -112,7 +111,7 @@ impl TryFrom<pb::SendSignalRequest> for SendSignal {
 
 fn delivery_to_pb(d: &Delivery) -> pb::Delivery {
     pb::Delivery {
-        recipient_oin: d.recipient_oin.clone(),
+        recipient_oin: d.recipient_oin.to_string(),
         state: match d.state {
             DeliveryState::Pending => pb::DeliveryState::Pending,
             DeliveryState::Delivered => pb::DeliveryState::Delivered,
@@ -146,8 +145,8 @@ fn urgency_to_pb(u: Urgency) -> pb::Urgency {
 fn item(s: &SignalRecord, cursor: u64) -> pb::StreamInboxResponse {
     pb::StreamInboxResponse {
         cursor,
-        sender_oin: s.sender_oin.clone(),
-        signal_id: s.signal_id.clone(),
+        sender_oin: s.sender_oin.to_string(),
+        signal_id: s.signal_id.to_string(),
         purpose: s.purpose.clone(),
         categories: s.categories.clone(),
         urgency: urgency_to_pb(s.urgency) as i32,
@@ -195,7 +194,7 @@ impl SignalService for SignalApi {
             self.inbox.notify_waiters();
         }
         Ok(Response::new(pb::SendSignalResponse {
-            signal_id: sent.signal_id,
+            signal_id: sent.signal_id.into(),
             deliveries: sent.deliveries.iter().map(delivery_to_pb).collect(),
             decisions: sent.decisions.iter().map(decision_to_pb).collect(),
             duplicate: sent.duplicate,
@@ -243,8 +242,8 @@ impl SignalService for SignalApi {
         let r = request.into_inner();
         let v = flow::get(&self.ctx, &c, &r.sender_oin, &r.signal_id).await?;
         Ok(Response::new(pb::GetSignalResponse {
-            sender_oin: v.signal.sender_oin.clone(),
-            signal_id: v.signal.signal_id.clone(),
+            sender_oin: v.signal.sender_oin.to_string(),
+            signal_id: v.signal.signal_id.to_string(),
             purpose: v.signal.purpose.clone(),
             categories: v.signal.categories.clone(),
             deliveries: v.deliveries.iter().map(delivery_to_pb).collect(),

@@ -1,10 +1,9 @@
 //! `signaalhub.v1.TriageService`: Veilig Thuis records the triage of a zorgmelding (the Arnhem
 //! criteria -> joint-visit advice, with the recidive), records a family's refusal, and hands the
 //! case over to a wijkteam. The rules live in `flows::triage`; this is the wire.
-use super::basis::{bsns_from_pb, decision_to_pb, valid_person_ref};
+use super::basis::{bsns_from_pb, chosen_id, decision_to_pb, valid_person_ref};
 use super::zorgmelding::recidive_to_pb;
 use super::{caller, timestamp};
-use crate::domain::directory::valid_key_id;
 use crate::domain::zorgmelding::{
     ContactPerson, FamilyDeclined, HandoverRecord, HandoverState, TriageAnswersStored,
 };
@@ -284,12 +283,12 @@ impl TryFrom<pb::HandOverRequest> for HandOver {
     type Error = FlowError;
     fn try_from(r: pb::HandOverRequest) -> Result<Self, FlowError> {
         let mut bad: Vec<(&'static str, String)> = Vec::new();
-        if !valid_key_id(&r.handover_id) {
-            bad.push((
-                "handover_id",
-                "1-64 of A-Za-z0-9._- chosen by the sender, unique per sender".into(),
-            ));
-        }
+        chosen_id::<crate::ids::Handover>(
+            "handover_id",
+            &r.handover_id,
+            "1-64 of A-Za-z0-9._- chosen by the sender, unique per sender",
+            &mut bad,
+        );
         // Parsed here, before anything is decided or logged: a refusal entry names the recipient.
         if let Err(e) = r.recipient_oin.parse::<crate::ids::Oin>() {
             bad.push(("recipient_oin", e.to_string()));
@@ -316,11 +315,11 @@ impl TryFrom<pb::HandOverRequest> for HandOver {
                 .as_ref()
                 .map(|b| b.signal_id.as_str())
                 .unwrap_or_default();
-            if !valid_key_id(id) || ids.contains(&id) {
-                bad.push((
-                    "envelopes.binding.signal_id",
-                    "each envelope needs its own id (1-64 of A-Za-z0-9._-)".into(),
-                ));
+            let form = "each envelope needs its own id (1-64 of A-Za-z0-9._-)";
+            if ids.contains(&id) {
+                bad.push(("envelopes.binding.signal_id", form.into()));
+            } else {
+                chosen_id::<crate::ids::Signal>("envelopes.binding.signal_id", id, form, &mut bad);
             }
             ids.push(id);
             envelopes.extend(crate::wire::envelope_from_pb("envelopes", env, &mut bad));

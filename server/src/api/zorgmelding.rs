@@ -2,9 +2,8 @@
 //! incident, streamed to Veilig Thuis as one item with its fragments in order and their
 //! provenance, and the recidive (earlier reports about the same persons) beside it. The rules
 //! live in `flows::zorgmelding`; this is the wire.
-use super::basis::{bsns_from_pb, decision_to_pb, required_envelope_from_pb};
+use super::basis::{bsns_from_pb, chosen_id, decision_to_pb, required_envelope_from_pb};
 use super::{caller, timestamp};
-use crate::domain::directory::valid_key_id;
 use crate::domain::zorgmelding::{FragmentKind, ZorgmeldingRecord, valid_registration_number};
 use crate::flows::zorgmelding::{
     self as flow, CompleteZorgmelding, MAX_FRAGMENT_SUBJECTS, MeldingRef, MeldingView, Recidive,
@@ -69,12 +68,12 @@ impl TryFrom<pb::SubmitFragmentRequest> for SubmitFragment {
         if !valid_registration_number(&r.registration_number) {
             bad.push(("registration_number", REGISTRATION_NUMBER.into()));
         }
-        if !valid_key_id(&r.fragment_id) {
-            bad.push((
-                "fragment_id",
-                "1-64 of A-Za-z0-9._- chosen by the sender, unique per sender".into(),
-            ));
-        }
+        chosen_id::<crate::ids::Fragment>(
+            "fragment_id",
+            &r.fragment_id,
+            "1-64 of A-Za-z0-9._- chosen by the sender, unique per sender",
+            &mut bad,
+        );
         let kind = kind_from_pb(r.kind);
         if kind.is_none() {
             bad.push((

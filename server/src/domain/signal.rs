@@ -1,6 +1,7 @@
 //! Signals as the hub keeps them: an opaque envelope plus the metadata the policy decides on.
 use crate::domain::basis::Basis;
 use crate::domain::consent::Facts;
+use crate::ids::{Oin, SignalId};
 
 /// How soon the recipient should look (the sender's word; it does not change the decision).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -43,9 +44,9 @@ impl Urgency {
 #[derive(Debug, Clone)]
 pub struct SignalRecord {
     /// Sender.
-    pub sender_oin: String,
+    pub sender_oin: Oin,
     /// Client-chosen id, unique per sender.
-    pub signal_id: String,
+    pub signal_id: SignalId,
     /// SHA-256 of the canonical request without its envelope (idempotency: same id, same
     /// metadata).
     pub request_hash: Vec<u8>,
@@ -136,11 +137,11 @@ pub struct StoredReason {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
     /// Recipient.
-    pub recipient_oin: String,
+    pub recipient_oin: Oin,
     /// Sender.
-    pub sender_oin: String,
+    pub sender_oin: Oin,
     /// Signal id.
-    pub signal_id: String,
+    pub signal_id: SignalId,
     /// Inbox cursor (log index of the signal_sent entry).
     pub cursor: u64,
     /// State.
@@ -157,7 +158,7 @@ pub struct Delivery {
 #[derive(Debug, Clone)]
 pub struct NewDelivery {
     /// Recipient.
-    pub recipient_oin: String,
+    pub recipient_oin: Oin,
     /// Consents relied on.
     pub consent_ids: Vec<String>,
 }

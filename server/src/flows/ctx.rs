@@ -37,12 +37,11 @@ pub fn now() -> i64 {
         .unwrap_or(0)
 }
 
-/// A random id with a prefix, e.g. `c_3f9a…` (128 bits).
+/// A random id with a prefix, e.g. `c_fbq…`: 128 bits written in letters, so it holds no digits
+/// (`ids::random_id`).
 pub fn random_id(prefix: &str) -> FlowResult<String> {
-    let mut b = [0u8; 16];
-    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b)
-        .map_err(|_| FlowError::Unavailable("no randomness available".into()))?;
-    Ok(format!("{prefix}{}", hex::encode(b)))
+    crate::ids::random_id(prefix)
+        .ok_or_else(|| FlowError::Unavailable("no randomness available".into()))
 }
 
 impl Ctx {

@@ -13,6 +13,7 @@ use crate::domain::signal::{
     Delivery, DeliveryState, InboxRow, NewDelivery, SignalRecord, StoredReason, Urgency,
 };
 use crate::ids::Bsn;
+use crate::ids::{Oin, SignalId};
 use crate::ledger::{EntryOutcome, Event, PendingEntry};
 use crate::store::signal::{DeliveryVerdict, Submitted};
 use crate::store::{Clash, StoreError};
@@ -27,9 +28,9 @@ pub const MAX_SUBJECTS: usize = 8;
 #[derive(Debug, Clone)]
 pub struct SendSignal {
     /// Sender-chosen id, unique per sender.
-    pub signal_id: String,
+    pub signal_id: SignalId,
     /// The recipients as written (1 to [`MAX_RECIPIENTS`], each once).
-    pub recipients: Vec<String>,
+    pub recipients: Vec<Oin>,
     /// The subjects (1 to [`MAX_SUBJECTS`], each once).
     pub subjects: Vec<Bsn>,
     /// Urgency.
@@ -46,7 +47,7 @@ pub struct SendSignal {
 #[derive(Debug)]
 pub struct Sent<'c> {
     /// The signal id.
-    pub signal_id: String,
+    pub signal_id: SignalId,
     /// One per recipient, as stored.
     pub deliveries: Vec<Delivery>,
     /// One per recipient and subject (empty for a retry).
@@ -126,7 +127,7 @@ pub async fn send<'c>(ctx: &'c Ctx, caller: &Caller, cmd: SendSignal) -> FlowRes
     let me = caller.oin().as_str();
     let subjects = ctx.subject_keys(&cmd.subjects);
     let reference = cmd.ask.basis.reference();
-    let recipients: Vec<&str> = cmd.recipients.iter().map(String::as_str).collect();
+    let recipients: Vec<&str> = cmd.recipients.iter().map(Oin::as_str).collect();
     let expected = Expected {
         sender: me,
         signal_id: &cmd.signal_id,
@@ -179,7 +180,8 @@ pub async fn send<'c>(ctx: &'c Ctx, caller: &Caller, cmd: SendSignal) -> FlowRes
     let actor = Party::new(me, caller.sector().as_str());
     let mut decisions: Vec<(String, policy::Decision<'c>)> = Vec::new();
     let mut new_deliveries = Vec::new();
-    for recipient in parties.into_iter().flatten() {
+    for (oin, recipient) in cmd.recipients.iter().zip(parties) {
+        let Some(recipient) = recipient else { continue };
         let mut relied: Vec<String> = Vec::new();
         for (subject, mine) in subjects.iter().zip(&by_subject) {
             let involved =
@@ -208,7 +210,7 @@ pub async fn send<'c>(ctx: &'c Ctx, caller: &Caller, cmd: SendSignal) -> FlowRes
             decisions.push((recipient.oin.clone(), d));
         }
         new_deliveries.push(NewDelivery {
-            recipient_oin: recipient.oin.clone(),
+            recipient_oin: oin.clone(),
             consent_ids: relied,
         });
     }
@@ -216,7 +218,7 @@ pub async fn send<'c>(ctx: &'c Ctx, caller: &Caller, cmd: SendSignal) -> FlowRes
     // with them, and the redelivery decides the same way).
     let facts = cmd.ask.facts.clone();
     let record = SignalRecord {
-        sender_oin: me.to_owned(),
+        sender_oin: caller.oin().clone(),
         signal_id: cmd.signal_id.clone(),
         request_hash,
         content_digest: Some(cmd.envelope.binding.content_digest.clone()),

@@ -51,6 +51,14 @@ macro_rules! on_writer {
 pub(crate) trait Columns {
     /// The value of column `name`.
     fn col<T: Column>(&self, name: &str) -> Result<T, sqlx::Error>;
+
+    /// The text of column `name` parsed into `T` (an `Oin`, an `Id<K>`, ...); a value that does
+    /// not parse is [`StoreError::Corrupt`] naming the column, never a panic.
+    fn parsed<T: std::str::FromStr>(&self, name: &'static str) -> StoreResult<T> {
+        self.col::<String>(name)?
+            .parse()
+            .map_err(|_| StoreError::Corrupt(name))
+    }
 }
 
 /// A Rust type both databases decode a column into (`String`, `i64`, `bool`, `Vec<u8>`, their

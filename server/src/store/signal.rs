@@ -14,8 +14,8 @@ const DELIVERY_COLUMNS: &str =
 /// Builds a signal from a row with the columns of [`SIGNAL_COLUMNS`].
 fn signal_from_row(r: &impl Columns) -> StoreResult<SignalRecord> {
     Ok(SignalRecord {
-        sender_oin: r.col("sender_oin")?,
-        signal_id: r.col("signal_id")?,
+        sender_oin: r.parsed("sender_oin")?,
+        signal_id: r.parsed("signal_id")?,
         request_hash: r.col("request_hash")?,
         envelope: r.col("envelope")?,
         purpose: r.col("purpose")?,
@@ -38,9 +38,9 @@ fn signal_from_row(r: &impl Columns) -> StoreResult<SignalRecord> {
 /// Builds a delivery from a row with the columns of [`DELIVERY_COLUMNS`].
 fn delivery_from_row(r: &impl Columns) -> StoreResult<Delivery> {
     Ok(Delivery {
-        recipient_oin: r.col("recipient_oin")?,
-        sender_oin: r.col("sender_oin")?,
-        signal_id: r.col("signal_id")?,
+        recipient_oin: r.parsed("recipient_oin")?,
+        sender_oin: r.parsed("sender_oin")?,
+        signal_id: r.parsed("signal_id")?,
         cursor: r.col::<i64>("cursor")? as u64,
         state: DeliveryState::parse(&r.col::<String>("state")?)
             .ok_or(StoreError::Corrupt("deliveries.state"))?,
@@ -224,7 +224,7 @@ impl Store {
             let mut accepted: Vec<StoreResult<bool>> = Vec::with_capacity(batch.len());
             for s in &signal_rows {
                 let key = (s.sender_oin.as_str(), s.signal_id.as_str());
-                let now_inserted = inserted.contains(&(s.sender_oin.clone(), s.signal_id.clone()));
+                let now_inserted = inserted.contains(&(s.sender_oin.to_string(), s.signal_id.to_string()));
                 if now_inserted && seen.get(&key) == Some(&1) {
                     accepted.push(Ok(true));
                     continue;

@@ -834,3 +834,19 @@ pub fn panic_counter() -> &'static std::sync::atomic::AtomicUsize {
     });
     &COUNT
 }
+
+/// The (field, description) pairs of an INVALID_ARGUMENT answer.
+pub fn violations(e: signaalhub_client::ClientError) -> Vec<(String, String)> {
+    let signaalhub_client::ClientError::Status(s) = e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(s.code(), tonic::Code::InvalidArgument, "{s:?}");
+    use tonic_types::StatusExt;
+    s.get_error_details()
+        .bad_request()
+        .expect("bad request details")
+        .field_violations
+        .iter()
+        .map(|v| (v.field.clone(), v.description.clone()))
+        .collect()
+}

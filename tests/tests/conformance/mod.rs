@@ -221,7 +221,7 @@ pub fn consent(id: &str, subject: &SubjectPseudonym, at: i64) -> Consent {
 pub fn signal(id: &str, hash: u8, subjects: &[String], at: i64) -> SignalRecord {
     SignalRecord {
         sender_oin: v(SCHOOL),
-        signal_id: id.into(),
+        signal_id: id.parse().unwrap(),
         request_hash: vec![hash; 32],
         envelope: Some(vec![7; 48]),
         purpose: "vroegtijdige_ondersteuning".into(),

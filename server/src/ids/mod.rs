@@ -3,23 +3,24 @@
 //! A [`Bsn`] never leaves this module in the clear: its `Debug` and `Display` redact it, and the only
 //! thing the hub keeps of it is the keyed [`SubjectPseudonym`] made by a [`Pseudonymizer`].
 use ring::hmac;
+
+mod client;
+mod stored;
+mod typed;
+
+pub use client::{DIGIT_RUN, has_digit_run, random as random_id, valid_client_id};
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-
-/// Whether `s` holds a run of 9 or more ASCII digits: what a BSN (or most other personal numbers)
-/// would look like inside an identifier the hub stores or logs.
-pub fn has_digit_run(s: &str) -> bool {
-    let mut run = 0;
-    for b in s.bytes() {
-        run = if b.is_ascii_digit() { run + 1 } else { 0 };
-        if run >= 9 {
-            return true;
-        }
-    }
-    false
-}
+pub use typed::{
+    Agreement, Case, Consent, Fragment, Handover, Involvement, Maatregel, Proposal, Query, Signal,
+    Triage, Zorgmelding,
+};
+pub use typed::{
+    AgreementId, CaseId, ConsentId, FragmentId, HandoverId, Id, IdKind, InvalidId, InvolvementId,
+    MaatregelId, ProposalId, QueryId, SignalId, TriageId, ZorgmeldingId,
+};
 
 /// Organisatie-identificatienummer: exactly 20 ASCII digits.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -53,6 +54,32 @@ impl FromStr for Oin {
             return Err(InvalidOin::NotDigits);
         }
         Ok(Oin(s.to_owned()))
+    }
+}
+
+/// Reads as its 20 digits (lookups, binds, comparisons); only [`FromStr`] makes one.
+impl std::ops::Deref for Oin {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<str> for Oin {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for Oin {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl From<Oin> for String {
+    fn from(o: Oin) -> String {
+        o.0
     }
 }
 
