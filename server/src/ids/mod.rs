@@ -115,29 +115,14 @@ pub enum InvalidBsn {
 
 impl FromStr for Bsn {
     type Err = InvalidBsn;
+    /// The elfproef is the one in `signaalhub_proto::bsn_digits`, shared with the gateway.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let b = s.as_bytes();
-        if !(b.len() == 9 || b.len() == 8) {
-            return Err(InvalidBsn::Length);
-        }
-        if !b.iter().all(u8::is_ascii_digit) {
-            return Err(InvalidBsn::NotDigits);
-        }
-        let mut digits = [0u8; 9];
-        let off = 9 - b.len();
-        for (i, c) in b.iter().enumerate() {
-            digits[off + i] = c - b'0';
-        }
-        // Elfproef: 9*d1 + 8*d2 + ... + 2*d8 - 1*d9 must be a multiple of 11 (and not all zeros).
-        let mut sum: i32 = 0;
-        for (i, d) in digits.iter().take(8).enumerate() {
-            sum += i32::from(*d) * (9 - i as i32);
-        }
-        sum -= i32::from(digits[8]);
-        if sum == 0 || sum % 11 != 0 {
-            return Err(InvalidBsn::Elfproef);
-        }
-        Ok(Bsn(digits))
+        use signaalhub_proto::BsnProblem;
+        signaalhub_proto::bsn_digits(s).map(Bsn).map_err(|p| match p {
+            BsnProblem::Length => InvalidBsn::Length,
+            BsnProblem::NotDigits => InvalidBsn::NotDigits,
+            BsnProblem::Elfproef => InvalidBsn::Elfproef,
+        })
     }
 }
 
