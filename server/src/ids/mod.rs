@@ -118,11 +118,13 @@ impl FromStr for Bsn {
     /// The elfproef is the one in `signaalhub_proto::bsn_digits`, shared with the gateway.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         use signaalhub_proto::BsnProblem;
-        signaalhub_proto::bsn_digits(s).map(Bsn).map_err(|p| match p {
-            BsnProblem::Length => InvalidBsn::Length,
-            BsnProblem::NotDigits => InvalidBsn::NotDigits,
-            BsnProblem::Elfproef => InvalidBsn::Elfproef,
-        })
+        signaalhub_proto::bsn_digits(s)
+            .map(Bsn)
+            .map_err(|p| match p {
+                BsnProblem::Length => InvalidBsn::Length,
+                BsnProblem::NotDigits => InvalidBsn::NotDigits,
+                BsnProblem::Elfproef => InvalidBsn::Elfproef,
+            })
     }
 }
 
