@@ -18,17 +18,7 @@ pub fn valid_signal_id(id: &str) -> bool {
         && !has_digit_run(id)
 }
 
-/// Whether `s` holds a run of 9 or more ASCII digits.
-pub fn has_digit_run(s: &str) -> bool {
-    let mut run = 0;
-    for b in s.bytes() {
-        run = if b.is_ascii_digit() { run + 1 } else { 0 };
-        if run >= 9 {
-            return true;
-        }
-    }
-    false
-}
+pub use signaalhub_proto::has_digit_run;
 
 /// Whether `s` is an OIN (20 ASCII digits).
 pub fn is_oin(s: &str) -> bool {

@@ -625,15 +625,11 @@ pub fn professional_id(s: &str) -> Result<(), &'static str> {
     if s.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err("it contains spaces or control characters");
     }
-    let mut run = 0;
-    for b in s.bytes() {
-        run = if b.is_ascii_digit() { run + 1 } else { 0 };
-        if run >= 9 {
-            return Err(
-                "it contains a run of 9 or more digits, which could be a BSN; \
-                 configure login.oidc.professional_claim to name another claim",
-            );
-        }
+    if signaalhub_client::sealed::has_digit_run(s) {
+        return Err(
+            "it contains a run of 9 or more digits, which could be a BSN; \
+             configure login.oidc.professional_claim to name another claim",
+        );
     }
     Ok(())
 }

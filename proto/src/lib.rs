@@ -77,3 +77,17 @@ pub fn bsn_digits(s: &str) -> Result<[u8; 9], BsnProblem> {
     }
     Ok(digits)
 }
+
+/// Whether `s` holds a run of 9 or more ASCII digits: what a BSN (or most other personal numbers)
+/// would look like inside an identifier the hub stores or logs. The one rule for the hub, the
+/// client and the gateway.
+pub fn has_digit_run(s: &str) -> bool {
+    let mut run = 0;
+    for b in s.bytes() {
+        run = if b.is_ascii_digit() { run + 1 } else { 0 };
+        if run >= 9 {
+            return true;
+        }
+    }
+    false
+}

@@ -8,6 +8,19 @@ use axum::response::IntoResponse;
 use maud::{DOCTYPE, Markup, html};
 use std::sync::Arc;
 
+/// The `<head>`: title, stylesheet, and the one script on pages with forms that use it.
+fn head(title: &str, script: bool) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            title { (title) " — signaalhub" }
+            link rel="stylesheet" href="/static/console.css";
+            @if script { script src="/static/console.js" defer {} }
+        }
+    }
+}
+
 /// A full page for a logged-in professional.
 pub fn page(app: &App, a: &Authed, title: &str, body: Markup) -> Markup {
     let lang = a.lang();
@@ -15,13 +28,7 @@ pub fn page(app: &App, a: &Authed, title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang=(lang.code()) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " — signaalhub" }
-                link rel="stylesheet" href="/static/console.css";
-                script src="/static/console.js" defer {}
-            }
+            (head(title, true))
             body {
                 a.skip href="#inhoud" { (lang.t("Naar de inhoud", "Skip to content")) }
                 header {
@@ -74,12 +81,7 @@ pub fn bare_with(lang: Lang, title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang=(lang.code()) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " — signaalhub" }
-                link rel="stylesheet" href="/static/console.css";
-            }
+            (head(title, false))
             body {
                 main id="inhoud" {
                     h1 { (title) }

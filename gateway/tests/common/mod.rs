@@ -205,15 +205,7 @@ impl Console {
 
     /// POST a form from the console's own page; the status and body.
     pub async fn post(&self, path: &str, form: &[(String, String)]) -> (u16, String) {
-        let r = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("cookie", &self.cookie)
-            .header("origin", &self.base)
-            .form(form)
-            .send()
-            .await
-            .unwrap();
+        let r = self.post_raw(path, form).await;
         (r.status().as_u16(), body_of(r).await)
     }
 
@@ -231,15 +223,7 @@ impl Console {
 
     /// POST a form; the status and the Location header.
     pub async fn post_redirect(&self, path: &str, form: &[(String, String)]) -> (u16, String) {
-        let r = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("cookie", &self.cookie)
-            .header("origin", &self.base)
-            .form(form)
-            .send()
-            .await
-            .unwrap();
+        let r = self.post_raw(path, form).await;
         let status = r.status().as_u16();
         let location = r
             .headers()

@@ -6,18 +6,7 @@ use std::fmt::Write;
 /// client under the field's name (it echoes nothing of the id).
 pub const DIGIT_RUN: &str = "must not contain 9 or more digits in a row (it could be a BSN)";
 
-/// Whether `s` holds a run of 9 or more ASCII digits: what a BSN (or most other personal numbers)
-/// would look like inside an identifier the hub stores or logs.
-pub fn has_digit_run(s: &str) -> bool {
-    let mut run = 0;
-    for b in s.bytes() {
-        run = if b.is_ascii_digit() { run + 1 } else { 0 };
-        if run >= 9 {
-            return true;
-        }
-    }
-    false
-}
+pub use signaalhub_proto::has_digit_run;
 
 /// Whether `s` is well formed as an identifier: 1-64 of `A-Za-z0-9._-`. Every id the hub stores
 /// has this form (ids stored before the digit-run rule included).
