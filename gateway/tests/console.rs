@@ -186,6 +186,9 @@ async fn ib_er_sends_with_both_parents_consent_and_the_wijkcoach_opens_it() {
         "{page}"
     );
     assert!(page.contains("signal_sent"), "{page}");
+    // The convenant as a table, its conditions spelled out (the VT handover also needs consent).
+    assert!(page.contains("Het convenant"), "{page}");
+    assert!(page.contains("ook toestemming nodig"), "{page}");
     let csrf_fg = field_value(&page, "csrf");
     let ask = [
         ("csrf".to_owned(), csrf_fg.clone()),

@@ -52,7 +52,45 @@ fn entries_table(lang: Lang, entries: &[pb::LogEntryView]) -> Markup {
     }
 }
 
-/// `GET /fg`: the request form and this organisation's latest disclosures.
+/// The convenant's flows as a table an FG can read back: who may send what to whom, why, on
+/// which bases, and what comes with it (including "also requires consent").
+fn convenant_table(app: &App, lang: Lang) -> Markup {
+    let c = &app.convenant;
+    html! {
+        p { (c.name) " — " (lang.t("versie ", "version ")) (c.version) }
+        table {
+            thead { tr {
+                th scope="col" { (lang.t("Van", "From")) }
+                th scope="col" { (lang.t("Aan", "To")) }
+                th scope="col" { (lang.t("Doel", "Purpose")) }
+                th scope="col" { (lang.t("Gegevens", "Data")) }
+                th scope="col" { (lang.t("Grondslagen", "Bases")) }
+                th scope="col" { (lang.t("Voorwaarden en plichten", "Conditions and obligations")) }
+            } }
+            tbody {
+                @for f in &c.flows {
+                    tr {
+                        td { (f.from.join(", ")) @if !f.from_roles.is_empty() { br; small { "(" (f.from_roles.join(", ")) ")" } } }
+                        td { (f.to.join(", ")) }
+                        td { (f.purpose) }
+                        td { (f.categories.join(", ")) }
+                        td { (f.bases.join(lang.t(" of ", " or "))) }
+                        td {
+                            ul {
+                                @if f.also_requires_consent { li { (lang.t("ook toestemming nodig", "also requires consent")) } }
+                                @if f.requires_involvement { li { (lang.t("ontvanger moet betrokken zijn", "recipient must be involved")) } }
+                                @if !f.onward_from.is_empty() { li { (lang.t("doorgeven alleen van: ", "passing on only from: ")) (f.onward_from.join(", ")) } }
+                                @for o in &f.obligations { li { (o.spelling()) } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `GET /fg`: the request form, this organisation's latest disclosures and the convenant.
 pub async fn home(State(app): State<Arc<App>>, a: Authed) -> Response {
     let lang = a.lang();
     let own = match app.hub_as(&a.session.professional) {
@@ -78,6 +116,10 @@ pub async fn home(State(app): State<Arc<App>>, a: Authed) -> Response {
                 }
                 Err(e) => { (Problem::from_client(lang, e).render()) }
             }
+        }
+        section aria-labelledby="convenant" {
+            h2 id="convenant" { (lang.t("Het convenant", "The convenant")) }
+            (convenant_table(&app, lang))
         }
     };
     page(&app, &a, lang.t("Privacy (FG)", "Privacy (DPO)"), body).into_response()
