@@ -6,7 +6,7 @@ use super::i18n::{Lang, when};
 use super::layout::page;
 use super::problem::Problem;
 use super::signal::FormData;
-use super::{Authed, csrf_refused};
+use super::{Authed, bsn_field, csrf_refused};
 use crate::app::App;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -166,17 +166,6 @@ async fn report(
     Ok((r, verified, cp.key_id))
 }
 
-fn bsn_problem(lang: Lang, bsn: &str) -> Option<Problem> {
-    signaalhub_client::signaalhub_proto::bsn_digits(bsn)
-        .is_err()
-        .then(|| {
-            Problem::new(lang.t(
-                "BSN: 9 cijfers die aan de elfproef voldoen.",
-                "BSN: 9 digits that pass the elfproef.",
-            ))
-        })
-}
-
 /// `POST /fg/inzage`.
 pub async fn access(State(app): State<Arc<App>>, a: Authed, body: Bytes) -> Response {
     let lang = a.lang();
@@ -184,20 +173,18 @@ pub async fn access(State(app): State<Arc<App>>, a: Authed, body: Bytes) -> Resp
     if !a.csrf_ok(form.get("csrf")) {
         return csrf_refused(lang);
     }
-    let bsn = form.get("bsn").replace([' ', '.'], "");
     let title = lang.t("Inzageverzoek", "Access request");
-    if let Some(p) = bsn_problem(lang, &bsn) {
-        return (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            page(
-                &app,
-                &a,
-                title,
-                html! { (p.render()) (report_form(&a, lang)) },
-            ),
-        )
-            .into_response();
-    }
+    let bsn = match bsn_field(lang, form.get("bsn")) {
+        Ok(b) => b,
+        Err(p) => {
+            let body = html! { (Problem::new(p).render()) (report_form(&a, lang)) };
+            return (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                page(&app, &a, title, body),
+            )
+                .into_response();
+        }
+    };
     let answer = match app.hub_as(&a.session.professional) {
         Ok(mut hub) => report(&mut hub, &bsn).await,
         Err(e) => Err(e),
@@ -240,10 +227,12 @@ pub async fn letter(State(app): State<Arc<App>>, a: Authed, body: Bytes) -> Resp
     if !a.csrf_ok(form.get("csrf")) {
         return csrf_refused(lang);
     }
-    let bsn = form.get("bsn").replace([' ', '.'], "");
-    if let Some(p) = bsn_problem(lang, &bsn) {
-        return (StatusCode::UNPROCESSABLE_ENTITY, p.render()).into_response();
-    }
+    let bsn = match bsn_field(lang, form.get("bsn")) {
+        Ok(b) => b,
+        Err(p) => {
+            return (StatusCode::UNPROCESSABLE_ENTITY, Problem::new(p).render()).into_response();
+        }
+    };
     let answer = match app.hub_as(&a.session.professional) {
         Ok(mut hub) => hub.subject_access_report(&bsn).await,
         Err(e) => Err(e),

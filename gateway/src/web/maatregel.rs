@@ -6,7 +6,7 @@ use super::i18n::Lang;
 use super::layout::page;
 use super::problem::Problem;
 use super::signal::FormData;
-use super::{Authed, csrf_refused};
+use super::{Authed, bsn_field, csrf_refused};
 use crate::app::App;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -68,25 +68,25 @@ pub async fn submit(State(app): State<Arc<App>>, a: Authed, body: Bytes) -> Resp
     if !a.csrf_ok(f.get("csrf")) {
         return csrf_refused(lang);
     }
-    let bsn = f.get("bsn").replace([' ', '.'], "");
     let contact = f.get("contact").to_owned();
     let title = lang.t("Maatregel?", "Measure?");
-    if signaalhub_client::signaalhub_proto::bsn_digits(&bsn).is_err() {
-        let p = Problem::new(lang.t(
-            "BSN: 9 cijfers die aan de elfproef voldoen.",
-            "BSN: 9 digits that pass the elfproef.",
-        ));
-        return (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            page(
-                &app,
-                &a,
-                title,
-                html! { (p.render()) (form(&a, lang, &bsn, &contact)) },
-            ),
-        )
-            .into_response();
-    }
+    let bsn = match bsn_field(lang, f.get("bsn")) {
+        Ok(b) => b,
+        Err(p) => {
+            let p = Problem::new(p);
+            let typed = f.get("bsn");
+            return (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                page(
+                    &app,
+                    &a,
+                    title,
+                    html! { (p.render()) (form(&a, lang, typed, &contact)) },
+                ),
+            )
+                .into_response();
+        }
+    };
     let mut hub = match app.hub_as(&a.session.professional) {
         Ok(h) => h,
         Err(e) => {

@@ -9,7 +9,7 @@
 use super::i18n::{Lang, date, when};
 use super::layout::page;
 use super::problem::Problem;
-use super::{Authed, csrf_refused};
+use super::{Authed, bsn_field, csrf_refused};
 use crate::app::App;
 use crate::store::{Sent, now_unix};
 use axum::body::Bytes;
@@ -84,7 +84,7 @@ impl SignalForm {
     fn from_data(f: &FormData) -> SignalForm {
         SignalForm {
             signal_id: f.get("signal_id").to_owned(),
-            bsn: f.get("bsn").replace([' ', '.'], ""),
+            bsn: f.get("bsn").replace([' ', '.'], ""), // checked by bsn_field
             age: f.get("age").to_owned(),
             gezag: f.get("gezag").to_owned(),
             recipient: f.get("recipient").to_owned(),
@@ -146,32 +146,12 @@ impl SignalForm {
         }
     }
 
-    /// Field problems the console can see without asking the hub, in the console's language.
-    fn local_problems(&self, lang: Lang, sending: bool) -> Vec<String> {
+    /// Field problems the console can see without asking the hub, in the console's language,
+    /// for what the professional is about to do.
+    fn local_problems(&self, lang: Lang, step: Step) -> Vec<String> {
         let mut out = Vec::new();
-        match signaalhub_client::signaalhub_proto::bsn_digits(&self.bsn) {
-            Ok(_) => {}
-            Err(_) if self.bsn.is_empty() => out.push(
-                lang.t(
-                    "BSN: vul het BSN van het kind in.",
-                    "BSN: enter the child's BSN.",
-                )
-                .into(),
-            ),
-            Err(signaalhub_client::signaalhub_proto::BsnProblem::Elfproef) => out.push(
-                lang.t(
-                    "BSN: dit nummer voldoet niet aan de elfproef; controleer het op een tikfout.",
-                    "BSN: this number fails the elfproef; check it for a typing error.",
-                )
-                .into(),
-            ),
-            Err(_) => out.push(
-                lang.t(
-                    "BSN: 9 cijfers (of 8 zonder voorloopnul).",
-                    "BSN: 9 digits (or 8 without the leading zero).",
-                )
-                .into(),
-            ),
+        if let Err(p) = bsn_field(lang, &self.bsn) {
+            out.push(p);
         }
         if !self.age.is_empty() && self.age.parse::<u32>().map_or(true, |a| a > 120) {
             out.push(
@@ -203,7 +183,11 @@ impl SignalForm {
                 .into(),
             );
         }
-        if (self.basis.is_empty() || self.basis == "toestemming") && self.consents.is_empty() {
+        // Recording a consent is how this one gets fixed.
+        if step != Step::RecordConsent
+            && (self.basis.is_empty() || self.basis == "toestemming")
+            && self.consents.is_empty()
+        {
             out.push(
                 lang.t(
                     "Grondslag: vink een vastgelegde toestemming aan of leg er hieronder een vast, of kies een wettelijke grondslag.",
@@ -212,7 +196,7 @@ impl SignalForm {
                 .into(),
             );
         }
-        if sending {
+        if step == Step::Send {
             if self.text.trim().is_empty() {
                 out.push(
                     lang.t(
@@ -243,6 +227,17 @@ impl SignalForm {
         }
         out
     }
+}
+
+/// What the professional is doing with the form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// Asking the convenant.
+    Check,
+    /// Recording a consent.
+    RecordConsent,
+    /// Sending.
+    Send,
 }
 
 /// What the page shows besides the form.
@@ -305,11 +300,7 @@ pub async fn submit(
     let mut outcome = Outcome::default();
     match action.as_str() {
         "consent" => {
-            let problems: Vec<String> = f
-                .local_problems(lang, false)
-                .into_iter()
-                .filter(|p| !p.starts_with(lang.t("Grondslag", "Basis")))
-                .collect();
+            let problems = f.local_problems(lang, Step::RecordConsent);
             if !problems.is_empty() {
                 outcome.problem = Some(Problem {
                     title: lang.t("Vul eerst aan:", "Please complete first:").into(),
@@ -343,7 +334,7 @@ pub async fn submit(
             }
         }
         "send" => {
-            let problems = f.local_problems(lang, true);
+            let problems = f.local_problems(lang, Step::Send);
             if !problems.is_empty() {
                 outcome.problem = Some(Problem {
                     title: lang
@@ -369,7 +360,7 @@ pub async fn submit(
             }
         }
         _ => {
-            let problems = f.local_problems(lang, false);
+            let problems = f.local_problems(lang, Step::Check);
             if !problems.is_empty() {
                 outcome.problem = Some(Problem {
                     title: lang
@@ -391,7 +382,7 @@ pub async fn submit(
     if partial {
         return decision_box(lang, &outcome).into_response();
     }
-    let consents = if signaalhub_client::signaalhub_proto::bsn_digits(&f.bsn).is_ok() {
+    let consents = if bsn_field(lang, &f.bsn).is_ok() {
         hub.list_consents(&f.bsn, false).await.unwrap_or_default()
     } else {
         Vec::new()
