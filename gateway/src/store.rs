@@ -185,6 +185,15 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()?)
     }
 
+    /// How many received items no professional acknowledged yet.
+    pub async fn count_unacknowledged(&self) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM received WHERE acknowledged_at IS NULL")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
     /// One received item.
     pub async fn get_received(
         &self,
@@ -354,6 +363,7 @@ mod tests {
         );
         assert!(s.put_received(&item("b", None)).await?);
         assert_eq!(s.list_received(10).await?.len(), 2);
+        assert_eq!(s.count_unacknowledged().await?, 2);
         s.mark_acknowledged("00000009901000000000", "a", "ib-1")
             .await?;
         let a = s.get_received("00000009901000000000", "a").await?;

@@ -95,8 +95,10 @@ pub fn bare_with(lang: Lang, title: &str, body: Markup) -> Markup {
 /// The home page: what this professional can do here.
 pub async fn home(State(app): State<Arc<App>>, a: Authed) -> Markup {
     let lang = a.lang();
-    let received = app.store.list_received(200).await.unwrap_or_default();
-    let waiting = received.iter().filter(|r| r.acknowledged.is_none()).count();
+    let waiting = match app.store.count_unacknowledged().await {
+        Ok(n) => n.to_string(),
+        Err(_) => "?".into(),
+    };
     page(
         &app,
         &a,

@@ -307,7 +307,7 @@ pub async fn submit(
                     items: problems,
                 });
             } else {
-                match record_consent(&app, &mut hub, &f, lang).await {
+                match record_consent(&mut hub, &f, lang).await {
                     Ok(c) => {
                         outcome.notice = Some(lang.s(
                             format!(
@@ -413,7 +413,6 @@ async fn check(hub: &mut HubClient, f: &SignalForm) -> Result<pb::Decision, Clie
 }
 
 async fn record_consent(
-    app: &App,
     hub: &mut HubClient,
     f: &SignalForm,
     lang: Lang,
@@ -446,11 +445,11 @@ async fn record_consent(
         .collect();
     use pb::consent_recipient::Recipient as R;
     let recipient = if f.consent_scope == "sector" {
-        let orgs = directory(hub, app.oin())
+        let org = hub
+            .get_organization(&f.recipient)
             .await
             .map_err(|e| Problem::from_client(lang, &e))?;
-        orgs.iter()
-            .find(|o| o.oin == f.recipient)
+        org.organization
             .and_then(|o| sector_from_name(&o.sector_name))
             .map(|s| R::Sector(s as i32))
             .unwrap_or_else(|| R::Oin(f.recipient.clone()))
