@@ -184,7 +184,6 @@ impl App {
     /// the bound address.
     pub fn public_url(&self) -> String {
         match (&self.config.public_url, self.bound.get()) {
-            (Some(u), _) => u.trim_end_matches('/').to_owned(),
             (None, Some(addr)) => format!(
                 "{}://{addr}",
                 if self.config.tls.is_some() {
@@ -193,7 +192,7 @@ impl App {
                     "http"
                 }
             ),
-            (None, None) => self.config.public_url(),
+            _ => self.config.public_url(),
         }
     }
 

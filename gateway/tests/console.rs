@@ -223,8 +223,12 @@ async fn ib_er_sends_with_both_parents_consent_and_the_wijkcoach_opens_it() {
     ];
     let (_, page) = school.post("/fg/inzage", &ib_ask).await;
     assert!(
-        page.contains("problem"),
+        page.contains("class=\"problem\""),
         "the hub refuses a report to a non-FG: {page}"
+    );
+    assert!(
+        !page.contains("klopt met het ondertekende checkpoint"),
+        "{page}"
     );
 
     // Nothing identifying at rest in either gateway: no BSN, no plaintext.

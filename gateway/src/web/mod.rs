@@ -134,8 +134,7 @@ pub(crate) fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a
         .map(|(_, v)| v)
 }
 
-/// The language of a request without a session: `?lang=`, else the `signaal_lang` cookie, else
-/// Dutch.
+/// The language of a request without a session: the `signaal_lang` cookie, else Dutch.
 fn guest_lang(headers: &HeaderMap) -> Lang {
     cookie_value(headers, "signaal_lang")
         .and_then(Lang::from_code)
