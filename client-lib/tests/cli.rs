@@ -220,7 +220,7 @@ const MELDRECHT: &[&str] = &[
     "--client-informed",
     "no",
     "--not-informed-reason",
-    "telling would endanger the child",
+    "veiligheid_kind",
 ];
 
 fn with(head: &[&'static str], tail: &[&'static str]) -> Vec<&'static str> {

@@ -360,7 +360,7 @@ async fn a_kit_with_the_older_key_files_still_works() {
             "--client-informed",
             "no",
             "--not-informed-reason",
-            "telling the parents would endanger the child",
+            "veiligheid_kind",
             "--id",
             "melding-old-kit",
             "--text",

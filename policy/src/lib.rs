@@ -36,6 +36,7 @@ mod model;
 mod names;
 mod parse;
 mod policy;
+pub mod reasons;
 mod request;
 pub mod triage;
 

@@ -14,7 +14,20 @@ use signaalhub_proto::pb;
 pub fn basis_from_pb(b: &pb::Basis, bad: &mut Violations) -> Basis {
     Basis {
         legal: b.legal.as_ref().map(|l| legal_from_pb(l, bad)),
-        consent_ids: b.consent_ids.clone(),
+        consent_ids: b
+            .consent_ids
+            .iter()
+            .filter_map(|c| match c.parse() {
+                Ok(id) => Some(id),
+                Err(_) => {
+                    bad.push((
+                        "basis.consent_ids",
+                        "consent ids as the hub gave them (c_ and letters)".to_owned(),
+                    ));
+                    None
+                }
+            })
+            .collect(),
     }
 }
 
@@ -34,7 +47,7 @@ pub fn encode_basis(b: &Basis) -> Vec<u8> {
 pub fn basis_to_pb(b: &Basis) -> pb::Basis {
     pb::Basis {
         legal: b.legal.as_ref().map(legal_to_pb),
-        consent_ids: b.consent_ids.clone(),
+        consent_ids: b.consent_ids.iter().map(|c| c.to_string()).collect(),
     }
 }
 
@@ -47,6 +60,56 @@ fn short_text(field: &'static str, s: &str, bad: &mut Violations) -> Option<Stri
         return None;
     }
     Some(s.to_owned())
+}
+
+/// A reason the law asks for, as one of its fixed codes ([`policy::reasons`]): the hub keeps no
+/// free text, which could name or describe a person. Empty is `None`.
+pub fn reason_code(
+    field: &'static str,
+    list: &'static [policy::reasons::Reason],
+    s: &str,
+    bad: &mut Violations,
+) -> Option<String> {
+    if s.is_empty() {
+        return None;
+    }
+    match policy::reasons::lookup(list, s) {
+        Some(r) => Some(r.code.to_owned()),
+        None => {
+            bad.push((
+                field,
+                format!(
+                    "one of the reason codes {} (no free text: describe the circumstances in the sealed payload)",
+                    policy::reasons::codes(list)
+                ),
+            ));
+            None
+        }
+    }
+}
+
+/// What a case reference (Veilig Thuis's dossier number) must look like.
+pub const CASE_REFERENCE_RULE: &str = "a dossier number: 1-64 of A-Za-z0-9._-/, without a run of 9 or more digits (never a name or a BSN)";
+
+/// Whether `s` is a case reference: a reference in another system, not a place for a name or a
+/// BSN, which the hub would then store and log.
+pub fn valid_case_reference(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-/".contains(&b))
+        && !crate::ids::has_digit_run(s)
+}
+
+fn case_reference(field: &'static str, s: &str, bad: &mut Violations) -> Option<String> {
+    if s.is_empty() {
+        return None;
+    }
+    if valid_case_reference(s) {
+        Some(s.to_owned())
+    } else {
+        bad.push((field, CASE_REFERENCE_RULE.into()));
+        None
+    }
 }
 
 fn legal_from_pb(l: &pb::LegalBasis, bad: &mut Violations) -> policy::LegalBasisRecord {
@@ -82,8 +145,9 @@ fn legal_from_pb(l: &pb::LegalBasis, bad: &mut Violations) -> policy::LegalBasis
             None
         }
     };
-    let reason = short_text(
+    let reason = reason_code(
         "basis.legal.evidence.client_not_informed_reason",
+        policy::reasons::NOT_INFORMED,
         &e.client_not_informed_reason,
         bad,
     );
@@ -105,7 +169,7 @@ fn legal_from_pb(l: &pb::LegalBasis, bad: &mut Violations) -> policy::LegalBasis
                 &e.registration_number,
                 bad,
             ),
-            case_reference: short_text(
+            case_reference: case_reference(
                 "basis.legal.evidence.case_reference",
                 &e.case_reference,
                 bad,
@@ -116,8 +180,9 @@ fn legal_from_pb(l: &pb::LegalBasis, bad: &mut Violations) -> policy::LegalBasis
                 &e.maatregel_reference,
                 bad,
             ),
-            vital_interest_reason: short_text(
+            vital_interest_reason: reason_code(
                 "basis.legal.evidence.vital_interest_reason",
+                policy::reasons::VITAL_INTEREST,
                 &e.vital_interest_reason,
                 bad,
             ),
@@ -222,7 +287,7 @@ mod tests {
                     meldcode_steps_completed: vec![1, 2, 3, 4, 5],
                     afwegingskader: pb::Afwegingskader::StructureleOnveiligheid as i32,
                     client_informed: Some(false),
-                    client_not_informed_reason: "gevaar voor het kind".into(),
+                    client_not_informed_reason: "veiligheid_kind".into(),
                     ..pb::Evidence::default()
                 }),
             }),

@@ -26,7 +26,7 @@ fn signal(id: &str, content: u8) -> SignalRecord {
         urgency: signaalhub_server::domain::signal::Urgency::Normal,
         basis: signaalhub_server::domain::basis::Basis {
             legal: None,
-            consent_ids: vec!["c_1".into()],
+            consent_ids: vec!["c_a".parse().unwrap()],
         },
         subjects: vec!["ab".repeat(32)],
         facts: Facts::default(),
@@ -79,7 +79,7 @@ fn submission(
         to.iter()
             .map(|r| NewDelivery {
                 recipient_oin: r.parse().unwrap(),
-                consent_ids: vec!["c-1".into()],
+                consent_ids: vec!["c-a".parse().unwrap()],
             })
             .collect(),
         to.iter().map(|r| entry(id, r)).collect(),

@@ -93,7 +93,7 @@ fn meldcode(basis: &str) -> pb::Basis {
                 meldcode_steps_completed: vec![1, 2, 3, 4],
                 afwegingskader: pb::Afwegingskader::StructureleOnveiligheid as i32,
                 client_informed: Some(false),
-                client_not_informed_reason: "telling the parents would endanger the child".into(),
+                client_not_informed_reason: "veiligheid_kind".into(),
                 ..Default::default()
             }),
         }),

@@ -107,7 +107,7 @@ async fn expired_envelopes_and_consents_are_erased_logged_and_the_log_still_veri
             .unwrap();
         let consent = hub
             .store
-            .get_consents(&basis.consent_ids[..1])
+            .get_consents(&[basis.consent_ids[0].parse().unwrap()])
             .await
             .unwrap()
             .remove(0);
@@ -198,7 +198,7 @@ async fn expired_envelopes_and_consents_are_erased_logged_and_the_log_still_veri
         assert_eq!(r.erased["consent"], 2);
         let c = hub
             .store
-            .get_consents(&basis.consent_ids[..1])
+            .get_consents(&[basis.consent_ids[0].parse().unwrap()])
             .await
             .unwrap()
             .remove(0);

@@ -194,8 +194,7 @@ async fn gp_meldcode_signal_goes_to_veilig_thuis_and_is_refused_towards_the_wijk
                     meldcode_steps_completed: vec![1, 2, 3, 4],
                     afwegingskader: pb::Afwegingskader::StructureleOnveiligheid as i32,
                     client_informed: Some(false),
-                    client_not_informed_reason: "telling the parents would endanger the child"
-                        .into(),
+                    client_not_informed_reason: "veiligheid_kind".into(),
                     ..Default::default()
                 }),
             }),

@@ -12,7 +12,7 @@ use signaalhub_server::domain::involvement::{
     AgreementMeta, CaseView, Involvement, Notification, NotificationKind, PlanVersion, Proposal,
     ProposalState,
 };
-use signaalhub_server::ids::SubjectPseudonym;
+use signaalhub_server::ids::{CaseId, Oin, SubjectPseudonym};
 use signaalhub_server::ledger::{Event, PendingEntry};
 use signaalhub_server::store::involvement::{MatchDecider, Registered};
 use signaalhub_server::store::{Clash, Record, Store};
@@ -58,9 +58,9 @@ impl MatchDecider for Decider {
         to: &Involvement,
     ) -> Result<(), Box<PendingEntry>> {
         self.seen.lock().unwrap().push((
-            from.id.clone(),
-            to.id.clone(),
-            consents.iter().map(|c| c.id.clone()).collect(),
+            from.id.to_string(),
+            to.id.to_string(),
+            consents.iter().map(|c| c.id.to_string()).collect(),
         ));
         if self.allow {
             Ok(())
@@ -80,10 +80,10 @@ impl MatchDecider for Decider {
         &self,
         to: &Involvement,
         new_parties: &[&Involvement],
-        case_id: &str,
+        case_id: &CaseId,
     ) -> (PendingEntry, Notification) {
         let mut n = notification(&to.org_oin, NotificationKind::InvolvementMatched, T0);
-        n.case_id = Some(case_id.into());
+        n.case_id = Some(case_id.clone());
         n.involvement_id = Some(to.id.clone());
         n.summary_nl = new_parties
             .iter()
@@ -117,7 +117,7 @@ async fn register(
         &persons,
         &persons,
         &entry(org, Event::InvolvementRegistered, T0).reference(id),
-        &format!("k-{id}"),
+        &v(&format!("k-{id}")),
         decider,
     )
     .await
@@ -127,7 +127,7 @@ async fn register(
 fn parties(v: &CaseView) -> Vec<(String, String)> {
     v.parties
         .iter()
-        .map(|i| (i.org_oin.to_string(), i.id.clone()))
+        .map(|i| (i.org_oin.to_string(), i.id.to_string()))
         .collect()
 }
 
@@ -141,7 +141,7 @@ fn said(n: &Notification) -> (String, u64, NotificationKind, Option<String>, Str
         n.recipient_oin.to_string(),
         n.cursor,
         n.kind,
-        n.case_id.clone(),
+        n.case_id.as_ref().map(|c| c.to_string()),
         n.summary_nl.clone(),
     )
 }
@@ -221,7 +221,7 @@ async fn registrations_match_into_one_case(s: Store) {
             &[a.as_str().to_owned()],
             &[a.as_str().to_owned()],
             &entry(WIJKTEAM, Event::InvolvementRegistered, T0 + 5),
-            "k-unused",
+            &v("k-unused"),
             &allow,
         )
         .await
@@ -297,7 +297,7 @@ async fn a_match_the_convenant_refuses_discloses_nothing(s: Store) {
             &[b.as_str().to_owned()],
             &[b.as_str().to_owned()],
             &entry(VT, Event::InvolvementRegistered, T0),
-            "k-i3",
+            &v("k-i3"),
             &deny,
         )
         .await
@@ -334,10 +334,10 @@ async fn cases_merge_into_the_oldest_and_keep_their_coordinator(s: Store) {
     register(&s, "i4", HUISARTS, &c, &[], &allow).await;
     let none = |_: &CaseView, _: &Proposal| Vec::<(PendingEntry, Option<Notification>)>::new();
     // The younger case has a coordinator and an open proposal.
-    s.propose_coordinator("k-i4", "p-self", VT, VT, T0 + 1, none)
+    s.propose_coordinator(&v("k-i4"), &v("p-self"), &v(VT), &v(VT), T0 + 1, none)
         .await
         .unwrap();
-    s.propose_coordinator("k-i4", "p-open", VT, HUISARTS, T0 + 2, none)
+    s.propose_coordinator(&v("k-i4"), &v("p-open"), &v(VT), &v(HUISARTS), T0 + 2, none)
         .await
         .unwrap();
     // GI's involvement with the child and its household member meets both cases.
@@ -399,15 +399,15 @@ async fn cases_merge_into_the_oldest_and_keep_their_coordinator(s: Store) {
                 .await
         ),
         Clash::Merged {
-            case_id: "k-i4".into(),
-            into: "k-i2".into()
+            case_id: v("k-i4"),
+            into: v("k-i2")
         }
     );
 }
 
 fn plan_version(case_id: &str, version: u32, author: &str) -> PlanVersion {
     PlanVersion {
-        case_id: case_id.into(),
+        case_id: v(case_id),
         version,
         author_oin: v(author),
         author_professional: "pro-1".into(),
@@ -443,13 +443,13 @@ async fn case_of_two(s: &Store) {
 
 fn told_of(
     kind: NotificationKind,
-    to: &[String],
+    to: &[Oin],
     at: i64,
 ) -> Vec<(PendingEntry, Option<Notification>)> {
     to.iter()
         .map(|o| {
             (
-                entry(SCHOOL, Event::CoordinatorProposed, at).recipient(o.clone()),
+                entry(SCHOOL, Event::CoordinatorProposed, at).recipient(o.to_string()),
                 Some(notification(o, kind, at)),
             )
         })
@@ -464,38 +464,45 @@ async fn coordinators_are_proposed_and_answered(s: Store) {
     // Only parties propose and are proposed.
     assert_eq!(
         not_found(
-            s.propose_coordinator("k-i2", "p0", VT, SCHOOL, T0, record)
+            s.propose_coordinator(&v("k-i2"), &v("p0"), &v(VT), &v(SCHOOL), T0, record)
                 .await
         ),
         rec("case", "k-i2")
     );
     assert_eq!(
         conflict(
-            s.propose_coordinator("k-i2", "p0", SCHOOL, VT, T0, record)
+            s.propose_coordinator(&v("k-i2"), &v("p0"), &v(SCHOOL), &v(VT), T0, record)
                 .await
         ),
         Clash::NotAParty {
-            case_id: "k-i2".into(),
-            oin: VT.into()
+            case_id: v("k-i2"),
+            oin: v(VT)
         }
     );
     assert_eq!(
         not_found(
-            s.propose_coordinator("nope", "p0", SCHOOL, SCHOOL, T0, record)
+            s.propose_coordinator(&v("nope"), &v("p0"), &v(SCHOOL), &v(SCHOOL), T0, record)
                 .await
         ),
         rec("case", "nope")
     );
     let size = s.log_size().await.unwrap();
     let (p1, view) = s
-        .propose_coordinator("k-i2", "p1", SCHOOL, WIJKTEAM, T0 + 1, record)
+        .propose_coordinator(
+            &v("k-i2"),
+            &v("p1"),
+            &v(SCHOOL),
+            &v(WIJKTEAM),
+            T0 + 1,
+            record,
+        )
         .await
         .unwrap();
     assert_eq!(
         p1,
         Proposal {
-            id: "p1".into(),
-            case_id: "k-i2".into(),
+            id: v("p1"),
+            case_id: v("k-i2"),
             proposed_oin: v(WIJKTEAM),
             proposed_by_oin: v(SCHOOL),
             state: ProposalState::Open,
@@ -508,7 +515,14 @@ async fn coordinators_are_proposed_and_answered(s: Store) {
     assert_eq!(s.get_proposal("nope").await.unwrap(), None);
     assert_eq!(s.log_size().await.unwrap(), size + 2);
     let (p2, _) = s
-        .propose_coordinator("k-i2", "p2", WIJKTEAM, SCHOOL, T0 + 2, record)
+        .propose_coordinator(
+            &v("k-i2"),
+            &v("p2"),
+            &v(WIJKTEAM),
+            &v(SCHOOL),
+            T0 + 2,
+            record,
+        )
         .await
         .unwrap();
     // Only the proposed organisation answers, and only an open proposal.
@@ -555,20 +569,34 @@ async fn coordinators_are_proposed_and_answered(s: Store) {
         rec("open proposal", "p1")
     );
     // A declined proposal changes no coordinator; a self-proposal takes effect at once.
-    s.propose_coordinator("k-i2", "p3", WIJKTEAM, SCHOOL, T0 + 5, record)
-        .await
-        .unwrap();
+    s.propose_coordinator(
+        &v("k-i2"),
+        &v("p3"),
+        &v(WIJKTEAM),
+        &v(SCHOOL),
+        T0 + 5,
+        record,
+    )
+    .await
+    .unwrap();
     let (declined, view) = s
         .respond_to_proposal("p3", SCHOOL, false, T0 + 6, answer)
         .await
         .unwrap();
     assert_eq!(declined.state, ProposalState::Declined);
     assert_eq!(view.case.coordinator_oin.as_deref(), Some(WIJKTEAM));
-    s.propose_coordinator("k-i2", "p4", WIJKTEAM, SCHOOL, T0 + 7, record)
-        .await
-        .unwrap();
+    s.propose_coordinator(
+        &v("k-i2"),
+        &v("p4"),
+        &v(WIJKTEAM),
+        &v(SCHOOL),
+        T0 + 7,
+        record,
+    )
+    .await
+    .unwrap();
     let (own, view) = s
-        .propose_coordinator("k-i2", "p5", SCHOOL, SCHOOL, T0 + 8, record)
+        .propose_coordinator(&v("k-i2"), &v("p5"), &v(SCHOOL), &v(SCHOOL), T0 + 8, record)
         .await
         .unwrap();
     assert_eq!(
@@ -588,7 +616,7 @@ async fn coordinators_are_proposed_and_answered(s: Store) {
     }
     // The same proposal id twice is refused by the database.
     assert!(
-        s.propose_coordinator("k-i2", "p5", SCHOOL, SCHOOL, T0 + 9, record)
+        s.propose_coordinator(&v("k-i2"), &v("p5"), &v(SCHOOL), &v(SCHOOL), T0 + 9, record)
             .await
             .is_err()
     );
@@ -597,10 +625,10 @@ async fn coordinators_are_proposed_and_answered(s: Store) {
 async fn ending_an_involvement_tells_the_others_and_ends_its_roles(s: Store) {
     case_of_two(&s).await;
     let none = |_: &CaseView, _: &Proposal| Vec::<(PendingEntry, Option<Notification>)>::new();
-    s.propose_coordinator("k-i2", "p1", SCHOOL, SCHOOL, T0 + 1, none)
+    s.propose_coordinator(&v("k-i2"), &v("p1"), &v(SCHOOL), &v(SCHOOL), T0 + 1, none)
         .await
         .unwrap();
-    s.propose_coordinator("k-i2", "p2", SCHOOL, WIJKTEAM, T0 + 2, none)
+    s.propose_coordinator(&v("k-i2"), &v("p2"), &v(SCHOOL), &v(WIJKTEAM), T0 + 2, none)
         .await
         .unwrap();
     let told = |i: &Involvement| {
@@ -677,10 +705,10 @@ async fn plan_versions_follow_each_other(s: Store) {
         async move {
             let mut saw: Option<(Vec<String>, Vec<String>)> = None;
             let r = s
-                .publish_plan(&plan, &["c1".into(), "zz".into()], |view, consents| {
+                .publish_plan(&plan, &[v("c1"), v("zz")], |view, consents| {
                     saw = Some((
-                        view.party_oins(),
-                        consents.iter().map(|c| c.id.clone()).collect(),
+                        view.party_oins().iter().map(|o| o.to_string()).collect(),
+                        consents.iter().map(|c| c.id.to_string()).collect(),
                     ));
                     if ok {
                         Ok(told_of(
@@ -836,9 +864,9 @@ async fn notifications_page_by_cursor(s: Store) {
     let e = |n: i64| entry(SCHOOL, Event::MaatregelQueried, T0 + n);
     let n = |to: &str, k: NotificationKind, at: i64| {
         let mut n = notification(to, k, T0 + at);
-        n.maatregel_id = Some("m1".into());
+        n.maatregel_id = Some(v("m1"));
         n.plan_version = Some(3);
-        n.proposal_id = Some("p1".into());
+        n.proposal_id = Some(v("p1"));
         n
     };
     let size = s.log_size().await.unwrap();

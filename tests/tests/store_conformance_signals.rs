@@ -91,7 +91,7 @@ async fn consents_round_trip_in_order(s: Store) {
     assert_eq!(s.log_size().await.unwrap(), 4);
     // By id, in the order asked; unknown ids are left out.
     assert_eq!(
-        s.get_consents(&["c2".into(), "nope".into(), "c1".into()])
+        s.get_consents(&[cid("c2"), cid("nope"), cid("c1")])
             .await
             .unwrap(),
         vec![c2.clone(), c1.clone()]
@@ -142,7 +142,7 @@ async fn withdrawing_a_consent_holds_back_what_relies_on_it(s: Store) {
     send(&s, "s3", T0 + 3, &[HUISARTS], &["c1"]).await;
     // Delivered already: stays delivered.
     assert_eq!(
-        s.deliver(HUISARTS, SCHOOL, "s3", &["c1".into()], |_| {
+        s.deliver(HUISARTS, SCHOOL, "s3", &[cid("c1")], |_| {
             DeliveryVerdict::Deliver(delivered(HUISARTS, "s3"))
         })
         .await
@@ -153,7 +153,7 @@ async fn withdrawing_a_consent_holds_back_what_relies_on_it(s: Store) {
     let told = std::cell::RefCell::new(Vec::new());
     let (c, held) = s
         .withdraw_consent(
-            "c1",
+            &cid("c1"),
             "ouder-1",
             T0 + 100,
             &entry(SCHOOL, Event::ConsentWithdrawn, T0 + 100).reference("c1"),
@@ -196,16 +196,19 @@ async fn withdrawing_a_consent_holds_back_what_relies_on_it(s: Store) {
         states(&s.deliveries_of(SCHOOL, "s3").await.unwrap()),
         vec![(HUISARTS, DeliveryState::Delivered)]
     );
-    assert_eq!(s.get_consents(&["c1".into()]).await.unwrap(), vec![c]);
+    assert_eq!(s.get_consents(&[cid("c1")]).await.unwrap(), vec![c]);
     // Again: a conflict, nothing logged; an unknown consent: not found.
     let e = entry(SCHOOL, Event::ConsentWithdrawn, T0 + 200);
     assert_eq!(
-        conflict(s.withdraw_consent("c1", "x", T0 + 200, &e, withheld).await),
+        conflict(
+            s.withdraw_consent(&cid("c1"), "x", T0 + 200, &e, withheld)
+                .await
+        ),
         in_state("consent", "c1", "withdrawn")
     );
     assert_eq!(
         not_found(
-            s.withdraw_consent("nope", "x", T0 + 200, &e, withheld)
+            s.withdraw_consent(&cid("nope"), "x", T0 + 200, &e, withheld)
                 .await
         ),
         rec("consent", "nope")
@@ -429,9 +432,9 @@ async fn delivery_decides_once_on_the_consents_as_they_stand(s: Store) {
             WIJKTEAM,
             SCHOOL,
             "s1",
-            &["c2".into(), "c1".into(), "c2".into(), "zz".into()],
+            &[cid("c2"), cid("c1"), cid("c2"), cid("zz")],
             |cs| {
-                seen = cs.iter().map(|c| c.id.clone()).collect();
+                seen = cs.iter().map(|c| c.id.to_string()).collect();
                 DeliveryVerdict::Deliver(delivered(WIJKTEAM, "s1"))
             },
         )
@@ -878,4 +881,9 @@ async fn integration_steps_are_compare_and_set(s: Store) {
         s.read_tiles(&[TileId { level: 2, index: 0 }]).await,
         Err(StoreError::Corrupt("log_tiles.hashes"))
     ));
+}
+
+/// A consent id as the store takes it.
+fn cid(s: &str) -> signaalhub_server::ids::ConsentId {
+    s.parse().expect("a well-formed consent id")
 }

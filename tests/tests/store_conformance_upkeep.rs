@@ -13,7 +13,7 @@ use signaalhub_server::domain::signal::{DeliveryState, SignalRecord};
 use signaalhub_server::domain::zorgmelding::{
     FamilyDeclined, FragmentOutcome, FragmentRefusal, HandoverState,
 };
-use signaalhub_server::ids::{Bsn, Pseudonymizer, SubjectPseudonym};
+use signaalhub_server::ids::{Bsn, CaseId, Pseudonymizer, SubjectPseudonym};
 use signaalhub_server::ledger::{Event, PendingEntry};
 use signaalhub_server::store::Store;
 use signaalhub_server::store::involvement::MatchDecider;
@@ -42,13 +42,13 @@ impl MatchDecider for Allow {
         &self,
         to: &Involvement,
         _: &[&Involvement],
-        case_id: &str,
+        case_id: &CaseId,
     ) -> (
         PendingEntry,
         signaalhub_server::domain::involvement::Notification,
     ) {
         let mut n = notification(&to.org_oin, NotificationKind::InvolvementMatched, T0);
-        n.case_id = Some(case_id.into());
+        n.case_id = Some(case_id.clone());
         (entry(&to.org_oin, Event::InvolvementMatched, T0), n)
     }
 }
@@ -61,7 +61,7 @@ async fn register(s: &Store, id: &str, org: &str, subject: &SubjectPseudonym) {
         &p,
         &p,
         &entry(org, Event::InvolvementRegistered, T0),
-        &format!("k-{id}"),
+        &v(&format!("k-{id}")),
         &Allow,
     )
     .await
@@ -140,7 +140,7 @@ async fn world(s: &Store) {
     }
     s.record_family_declined(
         &FamilyDeclined {
-            zorgmelding_id: "z-reg-old".into(),
+            zorgmelding_id: v("z-reg-old"),
             declined_by: "ouder-1".into(),
             recorded_by_oin: v(VT),
             recorded_at: T0,
@@ -174,7 +174,7 @@ async fn world(s: &Store) {
     register(s, "i-b", WIJKTEAM, &pseud(6)).await;
     for (version, until) in [(1, OLD), (2, LATER)] {
         let plan = PlanVersion {
-            case_id: "k-i-b".into(),
+            case_id: v("k-i-b"),
             version,
             author_oin: v(SCHOOL),
             author_professional: "pro-1".into(),
@@ -207,7 +207,7 @@ async fn world(s: &Store) {
     for until in [OLD, LATER] {
         let mut n = notification(GI, NotificationKind::MaatregelQueried, T0);
         n.retain_until = until;
-        n.maatregel_id = Some("m-new".into());
+        n.maatregel_id = Some(v("m-new"));
         s.log_with_notifications(&[(entry(SCHOOL, Event::MaatregelQueried, T0), Some(n))])
             .await
             .unwrap();
@@ -356,12 +356,7 @@ async fn retention_erases_what_expired_and_logs_each(s: Store) {
         Submitted::Duplicate(_)
     ));
 
-    let c = s
-        .get_consents(&["c-old".into()])
-        .await
-        .unwrap()
-        .pop()
-        .unwrap();
+    let c = s.get_consents(&[v("c-old")]).await.unwrap().pop().unwrap();
     assert_eq!(
         (
             c.givers,

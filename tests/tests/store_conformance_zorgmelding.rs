@@ -48,7 +48,7 @@ fn new_melding(o: Result<FragmentOutcome, FragmentRefusal>) -> (ZorgmeldingRecor
 /// (id, version, cursor, created cursor, subjects, updated, completed)
 fn shape(m: &ZorgmeldingRecord) -> (String, u32, u64, u64, Vec<String>, i64, Option<i64>) {
     (
-        m.zorgmelding_id.clone(),
+        m.zorgmelding_id.to_string(),
         m.version,
         m.cursor,
         m.created_cursor,
@@ -137,10 +137,10 @@ async fn fragments_assemble_one_melding_per_incident(s: Store) {
     assert_eq!(s.log_size().await.unwrap(), 2);
     // Reads.
     let mut stored1 = f1.clone();
-    stored1.zorgmelding_id = "z-reg-1".into();
+    stored1.zorgmelding_id = v("z-reg-1");
     stored1.sequence = 1;
     let mut stored2 = f2.clone();
-    stored2.zorgmelding_id = "z-reg-1".into();
+    stored2.zorgmelding_id = v("z-reg-1");
     stored2.sequence = 2;
     assert_same(
         &s.get_fragment(POLICE, "f1").await.unwrap().unwrap(),
@@ -232,11 +232,7 @@ async fn veilig_thuis_streams_meldingen_by_cursor(s: Store) {
     let all = ids(s.zorgmeldingen_after(VT, 0, 10).await.unwrap());
     assert_eq!(
         all,
-        vec![
-            ("z-reg-b".into(), 2),
-            ("z-reg-d".into(), 4),
-            ("z-reg-a".into(), 5)
-        ]
+        vec![(v("z-reg-b"), 2), (v("z-reg-d"), 4), (v("z-reg-a"), 5)]
     );
     assert_eq!(
         ids(s.zorgmeldingen_after(VT, 0, 2).await.unwrap()),
@@ -254,7 +250,7 @@ async fn veilig_thuis_streams_meldingen_by_cursor(s: Store) {
     );
     assert_eq!(
         ids(s.zorgmeldingen_after(HUISARTS, 0, 10).await.unwrap()),
-        vec![("z-reg-c".into(), 3)]
+        vec![(v("z-reg-c"), 3)]
     );
     // Each version is logged as delivered once.
     let size = s.log_size().await.unwrap();
@@ -334,7 +330,7 @@ async fn triages_are_kept_per_melding(s: Store) {
 
 async fn the_familys_refusal_is_recorded_once(s: Store) {
     let d = FamilyDeclined {
-        zorgmelding_id: "z1".into(),
+        zorgmelding_id: v("z1"),
         declined_by: "ouder-1".into(),
         recorded_by_oin: v(VT),
         recorded_at: T0,
@@ -390,7 +386,7 @@ async fn handovers_are_stored_once_listed_and_delivered_once(s: Store) {
     // Once the family declined, nothing is stored for that melding.
     s.record_family_declined(
         &FamilyDeclined {
-            zorgmelding_id: "z2".into(),
+            zorgmelding_id: v("z2"),
             declined_by: "ouder-1".into(),
             recorded_by_oin: v(VT),
             recorded_at: T0,
@@ -440,7 +436,7 @@ async fn handovers_are_stored_once_listed_and_delivered_once(s: Store) {
     let size = s.log_size().await.unwrap();
     let mut seen = Vec::new();
     let state = s
-        .deliver_handover(VT, "h1", &["zz".into(), "c1".into()], |cs| {
+        .deliver_handover(VT, "h1", &[v("zz"), v("c1")], |cs| {
             seen = cs.to_vec();
             HandoverVerdict::Deliver(entry(WIJKTEAM, Event::HandoverDelivered, T0 + 9))
         })

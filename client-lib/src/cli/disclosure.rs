@@ -41,7 +41,9 @@ pub struct DisclosureArgs {
     /// Whether the client was told (yes/no).
     #[arg(long)]
     client_informed: Option<String>,
-    /// Why the client was not told.
+    /// Why the client was not told, as a reason code: veiligheid_kind, veiligheid_client,
+    /// veiligheid_melder or contact_verbreken (never free text: the hub stores what it is given;
+    /// describe the circumstances in the sealed message).
     #[arg(long, default_value = "")]
     not_informed_reason: String,
     /// A payment reminder was sent first (debt prevention).

@@ -39,6 +39,37 @@ pub fn chosen_id<K: crate::ids::IdKind>(
         }
     }
 }
+/// A reference to an existing record of kind `K` (its form only: whether it exists is the flow's
+/// question). A malformed one is a field violation that does not echo it.
+pub fn ref_id<K>(
+    field: &'static str,
+    s: &str,
+    bad: &mut Vec<(&'static str, String)>,
+) -> Option<crate::ids::Id<K>> {
+    match s.parse() {
+        Ok(id) => Some(id),
+        Err(e) => {
+            bad.push((field, format!("{e}")));
+            None
+        }
+    }
+}
+
+/// An organisation named by its OIN (20 digits); a malformed one is a field violation.
+pub fn oin_field(
+    field: &'static str,
+    s: &str,
+    bad: &mut Vec<(&'static str, String)>,
+) -> Option<crate::ids::Oin> {
+    match s.parse() {
+        Ok(oin) => Some(oin),
+        Err(e) => {
+            bad.push((field, format!("{e}")));
+            None
+        }
+    }
+}
+
 pub use crate::flows::policy::check_list as check_names;
 
 /// Subject facts from the wire, validated.
@@ -179,7 +210,12 @@ pub fn ask_from_pb(
         basis: crate::wire::basis_from_pb(&basis.cloned().unwrap_or_default(), bad),
         acting_role: acting_role.to_owned(),
         received_for: (!received_for.is_empty()).then(|| received_for.to_owned()),
-        inform_exemption: (!inform_exemption.is_empty()).then(|| truncate(inform_exemption)),
+        inform_exemption: crate::wire::reason_code(
+            "inform_exemption",
+            signaalhub_policy::reasons::INFORM_EXEMPTION,
+            inform_exemption,
+            bad,
+        ),
     }
 }
 

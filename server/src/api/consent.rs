@@ -29,8 +29,8 @@ impl ConsentApi {
 /// The wire form of a consent.
 pub fn consent_to_pb(c: &Consent) -> pb::Consent {
     pb::Consent {
-        consent_id: c.id.clone(),
-        recorded_by_oin: c.recorded_by_oin.clone(),
+        consent_id: c.id.to_string(),
+        recorded_by_oin: c.recorded_by_oin.to_string(),
         recorded_by: c.recorded_by.clone(),
         givers: c
             .givers
@@ -214,7 +214,8 @@ impl ConsentService for ConsentApi {
         let c = caller(&request)?;
         let r = request.into_inner();
         let mut bad: Vec<(&'static str, String)> = Vec::new();
-        if r.consent_id.is_empty() || r.consent_id.len() > 64 {
+        let consent_id = r.consent_id.parse::<crate::ids::ConsentId>().ok();
+        if consent_id.is_none() {
             bad.push(("consent_id", "the id RecordConsent returned".into()));
         }
         if !valid_person_ref(&r.withdrawn_by) {
@@ -224,8 +225,9 @@ impl ConsentService for ConsentApi {
             ));
         }
         reject(bad)?;
+        let consent_id = crate::flows::parsed(consent_id, "consent_id")?;
         let (consent, withheld) =
-            flow::withdraw(&self.ctx, &c, &r.consent_id, &r.withdrawn_by).await?;
+            flow::withdraw(&self.ctx, &c, &consent_id, &r.withdrawn_by).await?;
         Ok(Response::new(pb::WithdrawConsentResponse {
             consent: Some(consent_to_pb(&consent)),
             signals_withheld: withheld,

@@ -9,7 +9,6 @@ use crate::domain::involvement::{
 use crate::domain::maatregel::valid_contact;
 use crate::flows::involvement::{self as flow, ProposeCoordinator, RegisterInvolvement};
 use crate::flows::{Ctx, FlowError};
-use crate::ids::Oin;
 use signaalhub_proto::pb;
 use signaalhub_proto::pb::involvement_service_server::InvolvementService;
 use signaalhub_proto::pb::notification_service_server::NotificationService;
@@ -99,13 +98,13 @@ impl From<pb::RegisterInvolvementRequest> for RegisterInvolvement {
 impl TryFrom<pb::ProposeCoordinatorRequest> for ProposeCoordinator {
     type Error = FlowError;
     fn try_from(r: pb::ProposeCoordinatorRequest) -> Result<Self, FlowError> {
-        let proposed = r
-            .proposed_oin
-            .parse::<Oin>()
-            .map_err(|e| FlowError::invalid("proposed_oin", e.to_string()))?;
+        let mut bad = Vec::new();
+        let case_id = super::basis::ref_id("case_id", &r.case_id, &mut bad);
+        let proposed = super::basis::oin_field("proposed_oin", &r.proposed_oin, &mut bad);
+        crate::flows::reject(bad)?;
         Ok(ProposeCoordinator {
-            case_id: r.case_id,
-            proposed,
+            case_id: crate::flows::parsed(case_id, "case_id")?,
+            proposed: crate::flows::parsed(proposed, "proposed_oin")?,
             acting_role: r.acting_role,
         })
     }
@@ -114,14 +113,18 @@ impl TryFrom<pb::ProposeCoordinatorRequest> for ProposeCoordinator {
 /// The wire form of an involvement; `retain_until` only for the caller's own.
 fn involvement_to_pb(ctx: &Ctx, i: &Involvement, me: &str) -> pb::Involvement {
     pb::Involvement {
-        involvement_id: i.id.clone(),
-        organization_oin: i.org_oin.clone(),
+        involvement_id: i.id.to_string(),
+        organization_oin: i.org_oin.to_string(),
         organization_name: ctx.name_of(&i.org_oin),
         sector_name: ctx.sector_of(&i.org_oin),
         contact_professional: i.contact_professional.clone(),
         started_at: Some(timestamp(i.started_at)),
         ended_at: i.ended_at.map(timestamp),
-        case_id: i.case_id.clone().unwrap_or_default(),
+        case_id: i
+            .case_id
+            .as_ref()
+            .map(|x| x.to_string())
+            .unwrap_or_default(),
         retain_until: if i.org_oin == me {
             i.retain_until.map(timestamp)
         } else {
@@ -132,9 +135,9 @@ fn involvement_to_pb(ctx: &Ctx, i: &Involvement, me: &str) -> pb::Involvement {
 
 fn proposal_to_pb(p: &Proposal) -> pb::CoordinatorProposal {
     pb::CoordinatorProposal {
-        proposal_id: p.id.clone(),
-        proposed_oin: p.proposed_oin.clone(),
-        proposed_by_oin: p.proposed_by_oin.clone(),
+        proposal_id: p.id.to_string(),
+        proposed_oin: p.proposed_oin.to_string(),
+        proposed_by_oin: p.proposed_by_oin.to_string(),
         state: match p.state {
             ProposalState::Open => pb::ProposalState::Open,
             ProposalState::Accepted => pb::ProposalState::Accepted,
@@ -149,7 +152,7 @@ fn proposal_to_pb(p: &Proposal) -> pb::CoordinatorProposal {
 /// The wire form of a case as a party sees it.
 fn case_to_pb(ctx: &Ctx, v: &CaseView, me: &str) -> pb::Case {
     let coordinator = v.case.coordinator_oin.as_ref().map(|oin| pb::Coordinator {
-        oin: oin.clone(),
+        oin: oin.to_string(),
         organization_name: ctx.name_of(oin),
         contact_professional: v
             .parties
@@ -160,7 +163,7 @@ fn case_to_pb(ctx: &Ctx, v: &CaseView, me: &str) -> pb::Case {
         since: v.case.coordinator_since.map(timestamp),
     });
     pb::Case {
-        case_id: v.case.id.clone(),
+        case_id: v.case.id.to_string(),
         parties: v
             .parties
             .iter()
@@ -179,7 +182,7 @@ type NotificationStream = super::stream::ItemStream<pb::StreamNotificationsRespo
 /// (each was logged in the act's own transaction).
 struct Notifications {
     ctx: Ctx,
-    me: String,
+    me: crate::ids::Oin,
 }
 
 impl super::stream::CursorSource for Notifications {
@@ -210,13 +213,29 @@ fn notification_to_pb(ctx: &Ctx, n: &Notification) -> pb::StreamNotificationsRes
             K::SafetyPlanConfirmed => pb::NotificationKind::SafetyPlanConfirmed,
         } as i32,
         at: Some(timestamp(n.at)),
-        actor_oin: n.actor_oin.clone(),
+        actor_oin: n.actor_oin.to_string(),
         actor_name: ctx.name_of(&n.actor_oin),
         actor_professional: n.actor_professional.clone(),
-        case_id: n.case_id.clone().unwrap_or_default(),
-        maatregel_id: n.maatregel_id.clone().unwrap_or_default(),
-        involvement_id: n.involvement_id.clone().unwrap_or_default(),
-        proposal_id: n.proposal_id.clone().unwrap_or_default(),
+        case_id: n
+            .case_id
+            .as_ref()
+            .map(|x| x.to_string())
+            .unwrap_or_default(),
+        maatregel_id: n
+            .maatregel_id
+            .as_ref()
+            .map(|x| x.to_string())
+            .unwrap_or_default(),
+        involvement_id: n
+            .involvement_id
+            .as_ref()
+            .map(|x| x.to_string())
+            .unwrap_or_default(),
+        proposal_id: n
+            .proposal_id
+            .as_ref()
+            .map(|x| x.to_string())
+            .unwrap_or_default(),
         plan_version: n.plan_version.unwrap_or(0),
         summary_nl: n.summary_nl.clone(),
     }

@@ -4,8 +4,8 @@
 use super::basis::{bsn_from_pb, required_bsn};
 use super::{caller, timestamp};
 use crate::domain::maatregel::{Maatregel, MaatregelKind, valid_contact};
-use crate::flows::Ctx;
 use crate::flows::maatregel::{self as flow, EndMaatregel, RegisterMaatregel};
+use crate::flows::{Ctx, FlowError};
 use crate::ids::Oin;
 use signaalhub_proto::pb;
 use signaalhub_proto::pb::maatregel_service_server::MaatregelService;
@@ -49,13 +49,13 @@ fn kind_from_pb(v: i32) -> Option<MaatregelKind> {
 
 fn maatregel_to_pb(m: &Maatregel) -> pb::Maatregel {
     pb::Maatregel {
-        maatregel_id: m.id.clone(),
+        maatregel_id: m.id.to_string(),
         kind: kind_to_pb(m.kind) as i32,
         starts_at: Some(timestamp(m.starts_at)),
         ends_at: m.ends_at.map(timestamp),
-        responsible_oin: m.responsible_oin.clone(),
+        responsible_oin: m.responsible_oin.to_string(),
         contact_point: m.contact_point.clone(),
-        registered_by_oin: m.registered_by_oin.clone(),
+        registered_by_oin: m.registered_by_oin.to_string(),
         registered_at: Some(timestamp(m.registered_at)),
         ended_at: m.ended_at.map(timestamp),
     }
@@ -106,13 +106,17 @@ impl From<pb::RegisterMaatregelRequest> for RegisterMaatregel {
     }
 }
 
-impl From<pb::EndMaatregelRequest> for EndMaatregel {
-    fn from(r: pb::EndMaatregelRequest) -> Self {
-        EndMaatregel {
-            maatregel_id: r.maatregel_id,
+impl TryFrom<pb::EndMaatregelRequest> for EndMaatregel {
+    type Error = FlowError;
+    fn try_from(r: pb::EndMaatregelRequest) -> Result<Self, FlowError> {
+        let maatregel_id = r.maatregel_id.parse().map_err(|_| {
+            FlowError::invalid("maatregel_id", "the id RegisterMaatregel returned (m_…)")
+        })?;
+        Ok(EndMaatregel {
+            maatregel_id,
             ended_at: r.ended_at.map(|s| s.seconds),
             acting_role: r.acting_role,
-        }
+        })
     }
 }
 
@@ -135,7 +139,7 @@ impl MaatregelService for MaatregelApi {
         request: Request<pb::EndMaatregelRequest>,
     ) -> Result<Response<pb::EndMaatregelResponse>, Status> {
         let c = caller(&request)?;
-        let cmd = EndMaatregel::from(request.into_inner());
+        let cmd = EndMaatregel::try_from(request.into_inner())?;
         let ended = flow::end(&self.ctx, &c, cmd).await?;
         Ok(Response::new(pb::EndMaatregelResponse {
             maatregel: Some(maatregel_to_pb(&ended)),
@@ -162,7 +166,7 @@ impl MaatregelService for MaatregelApi {
                 .contacts
                 .into_iter()
                 .map(|k| pb::MaatregelContact {
-                    oin: k.oin,
+                    oin: k.oin.to_string(),
                     organization_name: k.organization_name,
                     contact_point: k.contact_point,
                 })

@@ -3,8 +3,8 @@
 use super::basis::{MAX_LIST, chosen_id, facts_from_pb};
 use super::{caller, timestamp};
 use crate::domain::involvement::{MAX_AGREEMENTS, PlanVersion};
-use crate::flows::Ctx;
 use crate::flows::safety_plan::{self as flow, Agreement, ConfirmPlan, PublishPlan};
+use crate::flows::{Ctx, FlowError};
 use crate::ids::Oin;
 use prost::Message;
 use signaalhub_proto::pb;
@@ -26,10 +26,13 @@ impl SafetyPlanApi {
     }
 }
 
-impl From<pb::PublishSafetyPlanRequest> for PublishPlan {
+impl TryFrom<pb::PublishSafetyPlanRequest> for PublishPlan {
+    type Error = FlowError;
     /// Structure only; what the edge finds wrong is said together with what the flow finds
-    /// against the case, the convenant and the directory (a non-party learns nothing).
-    fn from(r: pb::PublishSafetyPlanRequest) -> Self {
+    /// against the case, the convenant and the directory (a non-party learns nothing). A
+    /// malformed case id is said at once, as the case lookup would.
+    fn try_from(r: pb::PublishSafetyPlanRequest) -> Result<Self, FlowError> {
+        let case_id = case_id_from_pb(&r.case_id)?;
         let mut bad = Vec::new();
         // The envelope's content is compared by its content digest; the role as resolved.
         let canonical = pb::PublishSafetyPlanRequest {
@@ -92,8 +95,8 @@ impl From<pb::PublishSafetyPlanRequest> for PublishPlan {
             }
             Some(env) => crate::wire::envelope_from_pb("envelope", env, &mut bad),
         };
-        PublishPlan {
-            case_id: r.case_id,
+        Ok(PublishPlan {
+            case_id,
             version: r.version,
             agreements,
             facts,
@@ -102,26 +105,45 @@ impl From<pb::PublishSafetyPlanRequest> for PublishPlan {
             acting_role: r.acting_role,
             invalid: bad,
             canonical,
-        }
+        })
     }
 }
 
-impl From<pb::ConfirmSafetyPlanRequest> for ConfirmPlan {
-    fn from(r: pb::ConfirmSafetyPlanRequest) -> Self {
-        ConfirmPlan {
-            case_id: r.case_id,
+/// A case id as the hub gave it; malformed is said under `case_id`.
+fn case_id_from_pb(s: &str) -> Result<crate::ids::CaseId, FlowError> {
+    s.parse()
+        .map_err(|_| FlowError::invalid("case_id", "a case id such as k_3f9a…"))
+}
+
+impl TryFrom<pb::ConfirmSafetyPlanRequest> for ConfirmPlan {
+    type Error = FlowError;
+    fn try_from(r: pb::ConfirmSafetyPlanRequest) -> Result<Self, FlowError> {
+        let case_id = case_id_from_pb(&r.case_id)?;
+        let agreement_ids = r
+            .agreement_ids
+            .iter()
+            .map(|a| a.parse())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| {
+                FlowError::invalid(
+                    "agreement_ids",
+                    "agreement ids as the plan names them (1-64 of A-Za-z0-9._-)",
+                )
+            })?;
+        Ok(ConfirmPlan {
+            case_id,
             version: r.version,
-            agreement_ids: r.agreement_ids,
+            agreement_ids,
             acting_role: r.acting_role,
-        }
+        })
     }
 }
 
 fn plan_to_pb(p: &PlanVersion, me: &str) -> pb::SafetyPlanVersion {
     pb::SafetyPlanVersion {
-        case_id: p.case_id.clone(),
+        case_id: p.case_id.to_string(),
         version: p.version,
-        author_oin: p.author_oin.clone(),
+        author_oin: p.author_oin.to_string(),
         published_at: Some(timestamp(p.published_at)),
         agreements: p
             .agreements
@@ -135,7 +157,7 @@ fn plan_to_pb(p: &PlanVersion, me: &str) -> pb::SafetyPlanVersion {
                     .iter()
                     .filter(|c| c.agreement_id == a.id)
                     .map(|c| pb::AgreementConfirmation {
-                        oin: c.oin.clone(),
+                        oin: c.oin.to_string(),
                         confirmed_at: Some(timestamp(c.confirmed_at)),
                     })
                     .collect(),
@@ -158,7 +180,7 @@ impl SafetyPlanService for SafetyPlanApi {
         request: Request<pb::PublishSafetyPlanRequest>,
     ) -> Result<Response<pb::PublishSafetyPlanResponse>, Status> {
         let c = caller(&request)?;
-        let cmd = PublishPlan::from(request.into_inner());
+        let cmd = PublishPlan::try_from(request.into_inner())?;
         let published = flow::publish(&self.ctx, &c, cmd).await?;
         if !published.duplicate {
             self.wake.notify_waiters();
@@ -186,7 +208,7 @@ impl SafetyPlanService for SafetyPlanApi {
         request: Request<pb::ConfirmSafetyPlanRequest>,
     ) -> Result<Response<pb::ConfirmSafetyPlanResponse>, Status> {
         let c = caller(&request)?;
-        let cmd = ConfirmPlan::from(request.into_inner());
+        let cmd = ConfirmPlan::try_from(request.into_inner())?;
         let plan = flow::confirm(&self.ctx, &c, cmd).await?;
         self.wake.notify_waiters();
         Ok(Response::new(pb::ConfirmSafetyPlanResponse {

@@ -163,7 +163,7 @@ type InboxStream = super::stream::ItemStream<pb::StreamInboxResponse>;
 /// is decided again and logged before it is sent, or withheld and skipped (`flows::signals`).
 struct Inbox {
     ctx: Ctx,
-    me: String,
+    me: crate::ids::Oin,
 }
 
 impl super::stream::CursorSource for Inbox {

@@ -73,10 +73,10 @@ pub(crate) fn open<S: CursorSource, R>(
     wake: &Arc<Notify>,
     stop: &watch::Receiver<bool>,
     shape: Shape,
-    source: impl FnOnce(Ctx, String) -> S,
+    source: impl FnOnce(Ctx, crate::ids::Oin) -> S,
 ) -> Result<ItemStream<S::Item>, Status> {
     let caller = super::caller(request)?;
-    let source = source(ctx.clone(), caller.oin().to_string());
+    let source = source(ctx.clone(), caller.oin().clone());
     let drive = Drive {
         ctx: ctx.clone(),
         caller,

@@ -1,7 +1,7 @@
 //! `signaalhub.v1.TriageService`: Veilig Thuis records the triage of a zorgmelding (the Arnhem
 //! criteria -> joint-visit advice, with the recidive), records a family's refusal, and hands the
 //! case over to a wijkteam. The rules live in `flows::triage`; this is the wire.
-use super::basis::{bsns_from_pb, chosen_id, decision_to_pb, valid_person_ref};
+use super::basis::{bsns_from_pb, chosen_id, decision_to_pb, oin_field, ref_id, valid_person_ref};
 use super::zorgmelding::recidive_to_pb;
 use super::{caller, timestamp};
 use crate::domain::zorgmelding::{
@@ -11,7 +11,7 @@ use crate::flows::triage::{
     self as flow, HandOver, HandoverView, MAX_HANDOVER_ENVELOPES, MAX_HANDOVER_SUBJECTS,
     RecordFamilyDeclined, RecordTriage, TriageView,
 };
-use crate::flows::{Ctx, FlowError};
+use crate::flows::{Ctx, FlowError, parsed};
 use prost::Message;
 use signaalhub_policy::triage::{AdviceKind, Criterion, TriageAdvice};
 use signaalhub_proto::pb;
@@ -186,20 +186,13 @@ fn contact_to_pb(c: &ContactPerson) -> pb::ContactPerson {
     }
 }
 
-/// A case reference: 1-64 printable characters, and not a BSN (the hub keeps none).
-fn valid_case_reference(s: &str) -> bool {
-    (1..=64).contains(&s.chars().count())
-        && !s.chars().any(char::is_control)
-        && s.parse::<crate::ids::Bsn>().is_err()
-}
-
 fn handover_to_pb(h: &HandoverRecord, envelopes: Vec<pb::Envelope>) -> pb::Handover {
     let advice = AdviceKind::from_code(&h.advice);
     pb::Handover {
-        handover_id: h.handover_id.clone(),
-        zorgmelding_id: h.zorgmelding_id.clone(),
-        sender_oin: h.sender_oin.clone(),
-        recipient_oin: h.recipient_oin.clone(),
+        handover_id: h.handover_id.to_string(),
+        zorgmelding_id: h.zorgmelding_id.to_string(),
+        sender_oin: h.sender_oin.to_string(),
+        recipient_oin: h.recipient_oin.to_string(),
         purpose: h.purpose.clone(),
         categories: h.categories.clone(),
         basis: h.basis.log_strings(),
@@ -245,15 +238,19 @@ impl TryFrom<pb::RecordTriageRequest> for RecordTriage {
         if r.criteria.is_none() {
             bad.push(("criteria", "answer the six Arnhem criteria".into()));
         }
-        if !valid_case_reference(&r.case_reference) {
+        if !crate::wire::valid_case_reference(&r.case_reference) {
             bad.push((
                 "case_reference",
-                "Veilig Thuis's case reference: 1-64 printable characters, not a BSN".into(),
+                format!(
+                    "Veilig Thuis's case reference: {}",
+                    crate::wire::CASE_REFERENCE_RULE
+                ),
             ));
         }
+        let zorgmelding_id = ref_id("zorgmelding_id", &r.zorgmelding_id, &mut bad);
         crate::flows::reject(bad)?;
         Ok(RecordTriage {
-            zorgmelding_id: r.zorgmelding_id,
+            zorgmelding_id: parsed(zorgmelding_id, "zorgmelding_id")?,
             answers,
             acute: r.acute,
             case_reference: r.case_reference,
@@ -265,14 +262,17 @@ impl TryFrom<pb::RecordTriageRequest> for RecordTriage {
 impl TryFrom<pb::RecordFamilyDeclinedRequest> for RecordFamilyDeclined {
     type Error = FlowError;
     fn try_from(r: pb::RecordFamilyDeclinedRequest) -> Result<Self, FlowError> {
+        let mut bad = Vec::new();
         if !valid_person_ref(&r.declined_by) {
-            return Err(FlowError::invalid(
+            bad.push((
                 "declined_by",
-                "a reference such as \"ouder-1\" (1-32 of a-z, 0-9, _ and -), never a name",
+                "a reference such as \"ouder-1\" (1-32 of a-z, 0-9, _ and -), never a name".into(),
             ));
         }
+        let zorgmelding_id = ref_id("zorgmelding_id", &r.zorgmelding_id, &mut bad);
+        crate::flows::reject(bad)?;
         Ok(RecordFamilyDeclined {
-            zorgmelding_id: r.zorgmelding_id,
+            zorgmelding_id: parsed(zorgmelding_id, "zorgmelding_id")?,
             declined_by: r.declined_by,
             acting_role: r.acting_role,
         })
@@ -283,16 +283,15 @@ impl TryFrom<pb::HandOverRequest> for HandOver {
     type Error = FlowError;
     fn try_from(r: pb::HandOverRequest) -> Result<Self, FlowError> {
         let mut bad: Vec<(&'static str, String)> = Vec::new();
-        chosen_id::<crate::ids::Handover>(
+        let handover_id = chosen_id::<crate::ids::Handover>(
             "handover_id",
             &r.handover_id,
             "1-64 of A-Za-z0-9._- chosen by the sender, unique per sender",
             &mut bad,
         );
         // Parsed here, before anything is decided or logged: a refusal entry names the recipient.
-        if let Err(e) = r.recipient_oin.parse::<crate::ids::Oin>() {
-            bad.push(("recipient_oin", e.to_string()));
-        }
+        let recipient_oin = oin_field("recipient_oin", &r.recipient_oin, &mut bad);
+        let zorgmelding_id = ref_id("zorgmelding_id", &r.zorgmelding_id, &mut bad);
         let subjects = bsns_from_pb(
             "subject_bsns",
             &r.subject_bsns,
@@ -351,9 +350,9 @@ impl TryFrom<pb::HandOverRequest> for HandOver {
         }
         .encode_to_vec();
         Ok(HandOver {
-            handover_id: r.handover_id,
-            zorgmelding_id: r.zorgmelding_id,
-            recipient_oin: r.recipient_oin,
+            handover_id: parsed(handover_id, "handover_id")?,
+            zorgmelding_id: parsed(zorgmelding_id, "zorgmelding_id")?,
+            recipient_oin: parsed(recipient_oin, "recipient_oin")?,
             subjects,
             categories: r.categories,
             basis,
@@ -369,8 +368,8 @@ impl TryFrom<pb::HandOverRequest> for HandOver {
 fn triage_to_pb(v: &TriageView) -> pb::Triage {
     let t = &v.triage;
     pb::Triage {
-        triage_id: t.triage_id.clone(),
-        zorgmelding_id: t.zorgmelding_id.clone(),
+        triage_id: t.triage_id.to_string(),
+        zorgmelding_id: t.zorgmelding_id.to_string(),
         criteria: Some(answers_to_pb(&t.answers)),
         acute: t.acute,
         case_reference: t.case_reference.clone(),

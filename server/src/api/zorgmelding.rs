@@ -10,7 +10,6 @@ use crate::flows::zorgmelding::{
     SubmitFragment,
 };
 use crate::flows::{Ctx, FlowError};
-use crate::ids::Oin;
 use prost::Message;
 use signaalhub_proto::pb;
 use signaalhub_proto::pb::zorgmelding_service_server::ZorgmeldingService;
@@ -68,7 +67,7 @@ impl TryFrom<pb::SubmitFragmentRequest> for SubmitFragment {
         if !valid_registration_number(&r.registration_number) {
             bad.push(("registration_number", REGISTRATION_NUMBER.into()));
         }
-        chosen_id::<crate::ids::Fragment>(
+        let fragment_id = chosen_id::<crate::ids::Fragment>(
             "fragment_id",
             &r.fragment_id,
             "1-64 of A-Za-z0-9._- chosen by the sender, unique per sender",
@@ -81,9 +80,7 @@ impl TryFrom<pb::SubmitFragmentRequest> for SubmitFragment {
                 "one of INCIDENT, PERSONS, CHILDREN_PRESENT, HISTORY, OTHER".into(),
             ));
         }
-        if let Err(e) = r.recipient_oin.parse::<Oin>() {
-            bad.push(("recipient_oin", e.to_string()));
-        }
+        let recipient_oin = super::basis::oin_field("recipient_oin", &r.recipient_oin, &mut bad);
         let subjects = bsns_from_pb(
             "subject_bsns",
             &r.subject_bsns,
@@ -113,19 +110,23 @@ impl TryFrom<pb::SubmitFragmentRequest> for SubmitFragment {
             ..r.clone()
         }
         .encode_to_vec();
-        match (kind, envelope) {
-            (Some(kind), Some(envelope)) if bad.is_empty() => Ok(SubmitFragment {
-                fragment_id: r.fragment_id,
-                registration_number: r.registration_number,
-                kind,
-                recipient_oin: r.recipient_oin,
-                subjects,
-                categories: r.categories,
-                basis,
-                acting_role: r.acting_role,
-                envelope,
-                canonical,
-            }),
+        match (kind, envelope, fragment_id, recipient_oin) {
+            (Some(kind), Some(envelope), Some(fragment_id), Some(recipient_oin))
+                if bad.is_empty() =>
+            {
+                Ok(SubmitFragment {
+                    fragment_id,
+                    registration_number: r.registration_number,
+                    kind,
+                    recipient_oin,
+                    subjects,
+                    categories: r.categories,
+                    basis,
+                    acting_role: r.acting_role,
+                    envelope,
+                    canonical,
+                })
+            }
             _ => Err(FlowError::Invalid(bad)),
         }
     }
@@ -151,7 +152,10 @@ impl TryFrom<pb::GetZorgmeldingRequest> for MeldingRef {
     type Error = FlowError;
     fn try_from(r: pb::GetZorgmeldingRequest) -> Result<Self, FlowError> {
         if !r.zorgmelding_id.is_empty() {
-            Ok(MeldingRef::Id(r.zorgmelding_id))
+            let id = r.zorgmelding_id.parse().map_err(|_| {
+                FlowError::invalid("zorgmelding_id", "a zorgmelding id such as zm_…")
+            })?;
+            Ok(MeldingRef::Id(id))
         } else if valid_registration_number(&r.registration_number) {
             Ok(MeldingRef::Registration(r.registration_number))
         } else {
@@ -175,7 +179,7 @@ pub(crate) fn recidive_to_pb(r: &Recidive) -> pb::Recidive {
             .iter()
             .map(|i| pb::RecidiveItem {
                 kind: i.kind.into(),
-                sender_oin: i.sender_oin.clone(),
+                sender_oin: i.sender_oin.to_string(),
                 sender_sector: i.sender_sector.clone(),
                 purpose: i.purpose.clone(),
                 at: Some(timestamp(i.at)),
@@ -194,20 +198,20 @@ pub(crate) fn melding_to_pb(v: &MeldingView) -> pb::Zorgmelding {
         None => (None, Vec::new()),
     };
     pb::Zorgmelding {
-        zorgmelding_id: m.zorgmelding_id.clone(),
-        police_oin: m.police_oin.clone(),
+        zorgmelding_id: m.zorgmelding_id.to_string(),
+        police_oin: m.police_oin.to_string(),
         registration_number: m.registration_number.clone(),
-        recipient_oin: m.recipient_oin.clone(),
+        recipient_oin: m.recipient_oin.to_string(),
         purpose: m.purpose.clone(),
         fragments: v
             .fragments
             .iter()
             .map(|f| pb::ZorgmeldingFragment {
-                fragment_id: f.fragment_id.clone(),
+                fragment_id: f.fragment_id.to_string(),
                 sequence: f.sequence,
                 kind: kind_to_pb(f.kind) as i32,
                 categories: f.categories.clone(),
-                author_oin: f.police_oin.clone(),
+                author_oin: f.police_oin.to_string(),
                 author_professional: f.author_professional.clone(),
                 author_role: f.author_role.clone(),
                 received_at: Some(timestamp(f.received_at)),
@@ -226,7 +230,7 @@ pub(crate) fn melding_to_pb(v: &MeldingView) -> pb::Zorgmelding {
         version: m.version,
         subject_count: m.subjects.len() as u32,
         recidive,
-        linked_zorgmelding_ids: linked,
+        linked_zorgmelding_ids: linked.iter().map(|z| z.to_string()).collect(),
         retain_until: Some(timestamp(m.retain_until)),
     }
 }
@@ -238,7 +242,7 @@ type MeldingStream = super::stream::ItemStream<pb::StreamZorgmeldingenResponse>;
 /// (`flows::zorgmelding::deliver`).
 struct Meldingen {
     ctx: Ctx,
-    me: String,
+    me: crate::ids::Oin,
 }
 
 impl super::stream::CursorSource for Meldingen {
@@ -275,7 +279,7 @@ impl ZorgmeldingService for ZorgmeldingApi {
             self.inbox.notify_waiters();
         }
         Ok(Response::new(pb::SubmitFragmentResponse {
-            zorgmelding_id: done.zorgmelding_id,
+            zorgmelding_id: done.zorgmelding_id.to_string(),
             sequence: done.sequence,
             duplicate: done.duplicate,
             decisions: done.decisions.iter().map(decision_to_pb).collect(),

@@ -10,7 +10,7 @@ pub struct Basis {
     /// A legal ground (convenant basis name) and the evidence given for it.
     pub legal: Option<policy::LegalBasisRecord>,
     /// Ids of recorded consents, in the order presented.
-    pub consent_ids: Vec<String>,
+    pub consent_ids: Vec<crate::ids::ConsentId>,
 }
 
 impl Basis {
@@ -23,7 +23,8 @@ impl Basis {
             parts.push(format!("legal:{}", l.basis));
         }
         if !self.consent_ids.is_empty() {
-            parts.push(format!("consent:{}", self.consent_ids.join(",")));
+            let ids: Vec<&str> = self.consent_ids.iter().map(|c| c.as_str()).collect();
+            parts.push(format!("consent:{}", ids.join(",")));
         }
         parts.join(";")
     }

@@ -1,5 +1,5 @@
 //! Consent records, as the hub keeps them (no BSN: the subject is a pseudonym).
-use crate::ids::SubjectPseudonym;
+use crate::ids::{ConsentId, Oin, SubjectPseudonym};
 use serde::{Deserialize, Serialize};
 
 /// In which capacity a person consented.
@@ -70,11 +70,11 @@ impl Facts {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Consent {
     /// Id (hub-assigned, random).
-    pub id: String,
+    pub id: ConsentId,
     /// Subject pseudonym.
     pub subject: SubjectPseudonym,
     /// Recording organisation.
-    pub recorded_by_oin: String,
+    pub recorded_by_oin: Oin,
     /// Recording professional.
     pub recorded_by: String,
     /// Who consented.
@@ -113,7 +113,7 @@ impl Consent {
     pub fn to_policy(&self, now: i64) -> signaalhub_policy::ConsentRecord {
         use signaalhub_policy::{ConsentGiver, ConsentRecipient, GiverCapacity};
         signaalhub_policy::ConsentRecord {
-            id: self.id.clone(),
+            id: self.id.to_string(),
             givers: self
                 .givers
                 .iter()

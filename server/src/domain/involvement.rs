@@ -1,7 +1,9 @@
 //! The involvement register, cases (casusregie), safety plan metadata and notifications, as the
 //! hub keeps them: pseudonyms, organisations and references; never a BSN, never content.
 use crate::domain::consent::Facts;
-use crate::ids::SubjectPseudonym;
+use crate::ids::{
+    AgreementId, CaseId, InvolvementId, MaatregelId, Oin, ProposalId, SubjectPseudonym,
+};
 use serde::{Deserialize, Serialize};
 
 /// The convenant purpose of involvement, case coordination and the safety plan.
@@ -19,11 +21,11 @@ pub const MAX_AGREEMENTS: usize = 64;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Involvement {
     /// Id, `i_<hex>`.
-    pub id: String,
+    pub id: InvolvementId,
     /// The person.
     pub subject: SubjectPseudonym,
     /// The involved organisation.
-    pub org_oin: String,
+    pub org_oin: Oin,
     /// How colleagues reach the involved professional.
     pub contact_professional: String,
     /// Role the registering professional acted in.
@@ -43,7 +45,7 @@ pub struct Involvement {
     /// Erase after this (set when ended).
     pub retain_until: Option<i64>,
     /// The case it belongs to.
-    pub case_id: Option<String>,
+    pub case_id: Option<CaseId>,
 }
 
 /// The state of a coordinator proposal.
@@ -86,13 +88,13 @@ impl ProposalState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Proposal {
     /// Id, `p_<hex>`.
-    pub id: String,
+    pub id: ProposalId,
     /// The case.
-    pub case_id: String,
+    pub case_id: CaseId,
     /// Proposed organisation.
-    pub proposed_oin: String,
+    pub proposed_oin: Oin,
     /// Proposing organisation.
-    pub proposed_by_oin: String,
+    pub proposed_by_oin: Oin,
     /// State.
     pub state: ProposalState,
     /// When proposed.
@@ -105,17 +107,17 @@ pub struct Proposal {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Case {
     /// Id, `k_<hex>`.
-    pub id: String,
+    pub id: CaseId,
     /// When formed.
     pub created_at: i64,
     /// The coordinating organisation, if any.
-    pub coordinator_oin: Option<String>,
+    pub coordinator_oin: Option<Oin>,
     /// Since when it coordinates.
     pub coordinator_since: Option<i64>,
     /// Latest safety plan version (0: none).
     pub plan_version: u32,
     /// The case that absorbed this one.
-    pub merged_into: Option<String>,
+    pub merged_into: Option<CaseId>,
     /// Formation order (the register lock's version when it was formed).
     pub seq: i64,
 }
@@ -138,8 +140,8 @@ impl CaseView {
     }
 
     /// The distinct organisations of the case, in OIN order.
-    pub fn party_oins(&self) -> Vec<String> {
-        let mut v: Vec<String> = self.parties.iter().map(|i| i.org_oin.clone()).collect();
+    pub fn party_oins(&self) -> Vec<Oin> {
+        let mut v: Vec<Oin> = self.parties.iter().map(|i| i.org_oin.clone()).collect();
         v.sort();
         v.dedup();
         v
@@ -173,9 +175,9 @@ pub struct AgreementMeta {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Confirmation {
     /// Agreement id.
-    pub agreement_id: String,
+    pub agreement_id: AgreementId,
     /// Confirming organisation.
-    pub oin: String,
+    pub oin: Oin,
     /// When.
     pub confirmed_at: i64,
 }
@@ -184,11 +186,11 @@ pub struct Confirmation {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanVersion {
     /// The case.
-    pub case_id: String,
+    pub case_id: CaseId,
     /// Version, from 1.
     pub version: u32,
     /// Author organisation.
-    pub author_oin: String,
+    pub author_oin: Oin,
     /// Author professional.
     pub author_professional: String,
     /// Encoded envelope (opaque).
@@ -218,7 +220,7 @@ impl PlanVersion {
             a.parties.iter().all(|p| {
                 self.confirmations
                     .iter()
-                    .any(|c| c.agreement_id == a.id && &c.oin == p)
+                    .any(|c| c.agreement_id == a.id && c.oin == *p)
             })
         })
     }
@@ -280,7 +282,7 @@ impl NotificationKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notification {
     /// Recipient organisation.
-    pub recipient_oin: String,
+    pub recipient_oin: Oin,
     /// Cursor (filled in by the store: 1 + the log index of its entry).
     pub cursor: u64,
     /// Kind.
@@ -288,17 +290,17 @@ pub struct Notification {
     /// When.
     pub at: i64,
     /// The organisation that acted.
-    pub actor_oin: String,
+    pub actor_oin: Oin,
     /// The professional who acted.
     pub actor_professional: String,
     /// Case concerned.
-    pub case_id: Option<String>,
+    pub case_id: Option<CaseId>,
     /// Maatregel concerned (the recipient's own).
-    pub maatregel_id: Option<String>,
+    pub maatregel_id: Option<MaatregelId>,
     /// The recipient's own involvement concerned.
-    pub involvement_id: Option<String>,
+    pub involvement_id: Option<InvolvementId>,
     /// Proposal concerned.
-    pub proposal_id: Option<String>,
+    pub proposal_id: Option<ProposalId>,
     /// Plan version concerned.
     pub plan_version: Option<u32>,
     /// One plain Dutch sentence.
@@ -337,10 +339,12 @@ mod tests {
 
     #[test]
     fn full_confirmation_needs_every_concerned_party() {
+        let a: Oin = "00000001000000000001".parse().expect("well-formed");
+        let b: Oin = "00000001000000000002".parse().expect("well-formed");
         let mut p = PlanVersion {
-            case_id: "k".into(),
+            case_id: "k_a".parse().expect("well-formed"),
             version: 1,
-            author_oin: "a".into(),
+            author_oin: a.clone(),
             author_professional: "x".into(),
             envelope: vec![],
             sealed_to: vec![],
@@ -349,7 +353,7 @@ mod tests {
             agreements: vec![
                 AgreementMeta {
                     id: "1".into(),
-                    parties: vec!["a".into(), "b".into()],
+                    parties: vec![a.to_string(), b.to_string()],
                     family: true,
                 },
                 AgreementMeta {
@@ -361,15 +365,15 @@ mod tests {
             published_at: 0,
             retain_until: 0,
             confirmations: vec![Confirmation {
-                agreement_id: "1".into(),
-                oin: "a".into(),
+                agreement_id: "1".parse().expect("well-formed"),
+                oin: a.clone(),
                 confirmed_at: 1,
             }],
         };
         assert!(!p.fully_confirmed());
         p.confirmations.push(Confirmation {
-            agreement_id: "1".into(),
-            oin: "b".into(),
+            agreement_id: "1".parse().expect("well-formed"),
+            oin: b.clone(),
             confirmed_at: 2,
         });
         assert!(p.fully_confirmed());

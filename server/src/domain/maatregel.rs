@@ -1,6 +1,6 @@
 //! Child protection measures (maatregelen) as the register keeps them: a pseudonymised subject,
 //! the kind, the period and whom to contact. No court documents, no reasons.
-use crate::ids::SubjectPseudonym;
+use crate::ids::{MaatregelId, Oin, SubjectPseudonym};
 
 /// The kinds of maatregel the register knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -63,7 +63,7 @@ pub const ANSWER_BASIS: &str = "jeugdwet_informatie";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Maatregel {
     /// Id, `m_<hex>`.
-    pub id: String,
+    pub id: MaatregelId,
     /// The child.
     pub subject: SubjectPseudonym,
     /// Kind.
@@ -73,11 +73,11 @@ pub struct Maatregel {
     /// Ordered end, if any.
     pub ends_at: Option<i64>,
     /// Responsible organisation.
-    pub responsible_oin: String,
+    pub responsible_oin: Oin,
     /// Whom to contact there.
     pub contact_point: String,
     /// Registering organisation.
-    pub registered_by_oin: String,
+    pub registered_by_oin: Oin,
     /// Registering professional (their id at their organisation).
     pub registered_by: String,
     /// Role they acted in.
@@ -127,14 +127,14 @@ mod tests {
     #[test]
     fn activity_follows_the_period_and_the_ending() {
         let m = Maatregel {
-            id: "m_1".into(),
+            id: "m_a".parse().expect("well-formed"),
             subject: SubjectPseudonym::from_stored(&"a".repeat(64)).unwrap(),
             kind: MaatregelKind::Ots,
             starts_at: 100,
             ends_at: Some(200),
-            responsible_oin: String::new(),
+            responsible_oin: "0".repeat(20).parse().expect("well-formed"),
             contact_point: String::new(),
-            registered_by_oin: String::new(),
+            registered_by_oin: "0".repeat(20).parse().expect("well-formed"),
             registered_by: String::new(),
             registered_role: String::new(),
             registered_at: 0,

@@ -149,7 +149,7 @@ pub struct Delivery {
     /// Why withheld.
     pub reasons: Vec<StoredReason>,
     /// Consents the delivery relies on.
-    pub consent_ids: Vec<String>,
+    pub consent_ids: Vec<crate::ids::ConsentId>,
     /// Unix seconds.
     pub updated_at: i64,
 }
@@ -160,7 +160,7 @@ pub struct NewDelivery {
     /// Recipient.
     pub recipient_oin: Oin,
     /// Consents relied on.
-    pub consent_ids: Vec<String>,
+    pub consent_ids: Vec<crate::ids::ConsentId>,
 }
 
 /// One inbox item: the delivery and its signal.

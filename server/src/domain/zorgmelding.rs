@@ -2,6 +2,7 @@
 //! them: opaque envelopes, pseudonyms and metadata. No protobuf; the api layer converts.
 use crate::domain::consent::Facts;
 use crate::domain::signal::StoredReason;
+use crate::ids::{ConsentId, FragmentId, HandoverId, Oin, TriageId, ZorgmeldingId};
 use serde::{Deserialize, Serialize};
 
 /// What a fragment holds.
@@ -55,11 +56,11 @@ pub fn valid_registration_number(s: &str) -> bool {
 #[derive(Debug, Clone)]
 pub struct MeldingKey {
     /// The police organisation.
-    pub police_oin: String,
+    pub police_oin: Oin,
     /// Its registration number.
     pub registration_number: String,
     /// Veilig Thuis.
-    pub recipient_oin: String,
+    pub recipient_oin: Oin,
     /// Purpose (`zorgmelding_politie`).
     pub purpose: String,
 }
@@ -68,11 +69,11 @@ pub struct MeldingKey {
 #[derive(Debug, Clone)]
 pub struct FragmentRecord {
     /// Sender (police) OIN.
-    pub police_oin: String,
+    pub police_oin: Oin,
     /// Client-chosen id, unique per sender.
-    pub fragment_id: String,
+    pub fragment_id: FragmentId,
     /// The melding it belongs to (set by the store).
-    pub zorgmelding_id: String,
+    pub zorgmelding_id: ZorgmeldingId,
     /// Position in the melding (set by the store).
     pub sequence: u32,
     /// Kind.
@@ -104,13 +105,13 @@ pub struct FragmentRecord {
 #[derive(Debug, Clone)]
 pub struct ZorgmeldingRecord {
     /// `zm_…`.
-    pub zorgmelding_id: String,
+    pub zorgmelding_id: ZorgmeldingId,
     /// Police OIN.
-    pub police_oin: String,
+    pub police_oin: Oin,
     /// Registration number.
     pub registration_number: String,
     /// Veilig Thuis.
-    pub recipient_oin: String,
+    pub recipient_oin: Oin,
     /// Purpose.
     pub purpose: String,
     /// Every subject pseudonym of its fragments.
@@ -169,11 +170,11 @@ pub enum FragmentRefusal {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct TriageRecord {
     /// `tr_…`.
-    pub triage_id: String,
+    pub triage_id: TriageId,
     /// The melding.
-    pub zorgmelding_id: String,
+    pub zorgmelding_id: ZorgmeldingId,
     /// Veilig Thuis.
-    pub vt_oin: String,
+    pub vt_oin: Oin,
     /// Answers, as codes: see [`TriageAnswersStored`].
     pub answers: TriageAnswersStored,
     /// Acute.
@@ -255,11 +256,11 @@ impl TriageAnswersStored {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FamilyDeclined {
     /// The melding.
-    pub zorgmelding_id: String,
+    pub zorgmelding_id: ZorgmeldingId,
     /// Reference of who said so.
     pub declined_by: String,
     /// Veilig Thuis.
-    pub recorded_by_oin: String,
+    pub recorded_by_oin: Oin,
     /// Unix seconds.
     pub recorded_at: i64,
 }
@@ -312,18 +313,18 @@ impl HandoverState {
 #[derive(Debug, Clone)]
 pub struct HandoverRecord {
     /// Veilig Thuis.
-    pub sender_oin: String,
+    pub sender_oin: Oin,
     /// Client-chosen id.
-    pub handover_id: String,
+    pub handover_id: HandoverId,
     /// SHA-256 of the canonical request (without the envelopes' bytes; with their ids).
     pub request_hash: Vec<u8>,
     /// The envelopes' content digests in order, concatenated (idempotency: same id, same
     /// content); `None` for a handover stored before the hub kept them.
     pub content_digest: Option<Vec<u8>>,
     /// The melding.
-    pub zorgmelding_id: String,
+    pub zorgmelding_id: ZorgmeldingId,
     /// The wijkteam.
-    pub recipient_oin: String,
+    pub recipient_oin: Oin,
     /// Subject pseudonyms handed over.
     pub subjects: Vec<String>,
     /// Facts per subject (same order), from the consents presented.
@@ -339,7 +340,7 @@ pub struct HandoverRecord {
     /// Advice code of the triage it rests on.
     pub advice: String,
     /// The triage it rests on.
-    pub triage_id: String,
+    pub triage_id: TriageId,
     /// Veilig Thuis contact.
     pub vt_contact: ContactPerson,
     /// Wijkteam contact.
@@ -351,7 +352,7 @@ pub struct HandoverRecord {
     /// Why withheld.
     pub reasons: Vec<StoredReason>,
     /// Consent ids the handover relies on.
-    pub consent_ids: Vec<String>,
+    pub consent_ids: Vec<ConsentId>,
     /// Role of the sender.
     pub sender_role: String,
     /// The sending professional.
@@ -387,7 +388,7 @@ pub struct LetterInput {
     /// Wijkteam contact.
     pub wijkteam_contact: ContactPerson,
     /// The handover id (so the family can refer to it).
-    pub handover_id: String,
+    pub handover_id: HandoverId,
 }
 
 fn contact_line(c: &ContactPerson) -> String {
@@ -533,7 +534,7 @@ mod tests {
             with_consent: true,
             vt_contact: c("Rianne", "medewerker Veilig Thuis", "0800-2000"),
             wijkteam_contact: c("Els", "wijkcoach", "026-1"),
-            handover_id: "ho-1".into(),
+            handover_id: "ho-1".parse().expect("well-formed"),
         });
         assert!(l.starts_with("Datum: 01-01-2026"), "{l}");
         for needle in [
@@ -562,7 +563,7 @@ mod tests {
             with_consent: false,
             vt_contact: ContactPerson::default(),
             wijkteam_contact: ContactPerson::default(),
-            handover_id: "ho-2".into(),
+            handover_id: "ho-2".parse().expect("well-formed"),
         });
         assert!(!l.contains("toestemming gegeven"), "{l}");
         assert!(!l.contains("omdat u er toestemming voor gaf"), "{l}");

@@ -2,7 +2,7 @@
 //! disclosure log in the same transaction.
 use super::error::{FlowError, FlowResult, Violations, echo, reject};
 use super::policy::check_list;
-use super::{Ctx, now, random_id};
+use super::{Ctx, new_id, now};
 use crate::auth::Caller;
 use crate::domain::consent::{Consent, ConsentTo, Facts, Giver};
 use crate::ids::Bsn;
@@ -213,9 +213,9 @@ pub async fn record(ctx: &Ctx, caller: &Caller, cmd: RecordConsent) -> FlowResul
         .max()
         .unwrap_or(0) as i64;
     let consent = Consent {
-        id: random_id("c_")?,
+        id: new_id::<crate::ids::Consent>()?,
         subject: subject.current().clone(),
-        recorded_by_oin: caller.oin().to_string(),
+        recorded_by_oin: caller.oin().clone(),
         recorded_by: caller.professional.id.clone(),
         givers: cmd.givers,
         recipients,
@@ -260,13 +260,13 @@ pub async fn record(ctx: &Ctx, caller: &Caller, cmd: RecordConsent) -> FlowResul
 pub async fn withdraw(
     ctx: &Ctx,
     caller: &Caller,
-    consent_id: &str,
+    consent_id: &crate::ids::ConsentId,
     withdrawn_by: &str,
 ) -> FlowResult<(Consent, u32)> {
     let role = ctx.acting_role(caller, "")?;
     let existing = ctx
         .store
-        .get_consents(&[consent_id.to_owned()])
+        .get_consents(std::slice::from_ref(consent_id))
         .await?
         .into_iter()
         .next()

@@ -37,10 +37,10 @@ pub fn now() -> i64 {
         .unwrap_or(0)
 }
 
-/// A random id with a prefix, e.g. `c_fbq…`: 128 bits written in letters, so it holds no digits
-/// (`ids::random_id`).
-pub fn random_id(prefix: &str) -> FlowResult<String> {
-    crate::ids::random_id(prefix)
+/// A new id of kind `K` with its prefix, e.g. `c_fbq…`: 128 bits written in letters, so it holds
+/// no digits (`ids::Id::generate`).
+pub fn new_id<K: crate::ids::IdKind>() -> FlowResult<crate::ids::Id<K>> {
+    crate::ids::Id::generate()
         .ok_or_else(|| FlowError::Unavailable("no randomness available".into()))
 }
 

@@ -12,21 +12,35 @@ use signaalhub_policy as policy;
 /// A party to a disclosure: its organisation and the convenant sector it is in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Party {
-    /// OIN.
-    pub oin: String,
+    /// OIN; `None` when no organisation in the directory holds the part (a maatregel answer
+    /// about the register as such, when the directory lists no registering organisation).
+    pub oin: Option<Oin>,
     /// Sector as the directory lists it (empty when the organisation is unknown, which the
     /// convenant never allows).
     pub sector: String,
 }
 
 impl Party {
-    /// A party with a sector the flow states (e.g. "the registering sector" for a maatregel
-    /// answer when no organisation holds one).
-    pub fn new(oin: impl Into<String>, sector: impl Into<String>) -> Self {
+    /// A party with a sector the flow states.
+    pub fn new(oin: &Oin, sector: impl Into<String>) -> Self {
         Party {
-            oin: oin.into(),
+            oin: Some(oin.clone()),
             sector: sector.into(),
         }
+    }
+
+    /// A part no organisation holds, in the sector the flow states (e.g. "the registering
+    /// sector" for a maatregel answer when the directory lists none).
+    pub fn unheld(sector: impl Into<String>) -> Self {
+        Party {
+            oin: None,
+            sector: sector.into(),
+        }
+    }
+
+    /// The OIN as the policy and the log write it ("" when unheld).
+    pub fn oin_str(&self) -> &str {
+        self.oin.as_deref().unwrap_or_default()
     }
 }
 
@@ -63,7 +77,7 @@ pub struct Question<'a> {
 
 impl Ctx {
     /// A party as the directory knows it now.
-    pub fn party(&self, oin: &str) -> Party {
+    pub fn party(&self, oin: &Oin) -> Party {
         Party::new(oin, self.sector_of(oin))
     }
 
@@ -98,12 +112,12 @@ impl Ctx {
     pub fn request(&self, q: &Question<'_>) -> policy::DecisionRequest {
         policy::DecisionRequest {
             actor: policy::Actor {
-                oin: q.actor.oin.clone(),
+                oin: q.actor.oin_str().to_owned(),
                 sector: q.actor.sector.clone(),
                 role: q.role.to_owned(),
             },
             recipient: policy::Recipient {
-                oin: q.recipient.oin.clone(),
+                oin: q.recipient.oin_str().to_owned(),
                 sector: q.recipient.sector.clone(),
             },
             purpose: q.purpose.to_owned(),

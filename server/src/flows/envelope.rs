@@ -13,8 +13,9 @@ use crate::ids::Oin;
 pub struct Expected<'a> {
     /// The caller's OIN: the envelope's sender.
     pub sender: &'a str,
-    /// `binding.signal_id`.
-    pub signal_id: &'a str,
+    /// What `binding.signal_id` must say: the signal's id, a fragment's or handover envelope's
+    /// id, or a safety plan's `<case_id>.v<version>` (the wire field names every kind alike).
+    pub binding_id: &'a str,
     /// `binding.purpose`.
     pub purpose: &'a str,
     /// `binding.categories` (same order).
@@ -55,10 +56,10 @@ pub fn check_binding(env: &SealedEnvelope, x: Expected<'_>, bad: &mut Violations
             CONTENT_DIGEST_RULE.into(),
         ));
     }
-    if b.signal_id != x.signal_id {
+    if b.signal_id != x.binding_id {
         bad.push((
             "envelope.binding.signal_id",
-            format!("must be {:?}", echo(x.signal_id)),
+            format!("must be {:?}", echo(x.binding_id)),
         ));
     }
     if b.purpose != x.purpose {

@@ -136,6 +136,12 @@ impl FlowError {
 }
 
 /// `Err(Invalid)` when `bad` holds any violation.
+/// A value the edge parsed, once [`reject`] has passed: every `None` pushed a violation, so this
+/// only fails (naming `field`) if a conversion forgot to.
+pub fn parsed<T>(v: Option<T>, field: &'static str) -> FlowResult<T> {
+    v.ok_or_else(|| FlowError::invalid(field, "missing or malformed"))
+}
+
 pub fn reject(bad: Violations) -> FlowResult<()> {
     if bad.is_empty() {
         Ok(())

@@ -5,7 +5,7 @@
 use super::decision::Question;
 use super::error::{FlowError, FlowResult, Violations, echo, reject};
 use super::policy::MAX_LIST;
-use super::{Ctx, now, random_id};
+use super::{Ctx, new_id, now};
 use crate::auth::Caller;
 use crate::domain::basis::Basis;
 use crate::domain::consent::{Consent, Facts};
@@ -13,7 +13,7 @@ use crate::domain::involvement::{
     CATEGORY_INVOLVEMENT, CaseView, Involvement, Notification, NotificationKind, PURPOSE, Proposal,
     ProposalState,
 };
-use crate::ids::{Bsn, Oin, SubjectKey};
+use crate::ids::{Bsn, CaseId, InvolvementId, Oin, SubjectKey};
 use crate::ledger::{EntryOutcome, Event, PendingEntry};
 use crate::store::StoreError;
 use crate::store::involvement::MatchDecider;
@@ -35,17 +35,17 @@ pub fn retain_until(ctx: &Ctx, purpose: &str, from: i64) -> i64 {
 pub fn notification(
     ctx: &Ctx,
     c: &Caller,
-    recipient: &str,
+    recipient: &Oin,
     kind: NotificationKind,
     summary_nl: String,
 ) -> Notification {
     let at = now();
     Notification {
-        recipient_oin: recipient.to_owned(),
+        recipient_oin: recipient.clone(),
         cursor: 0,
         kind,
         at,
-        actor_oin: c.oin().to_string(),
+        actor_oin: c.oin().clone(),
         actor_professional: c.professional.id.clone(),
         case_id: None,
         maatregel_id: None,
@@ -111,9 +111,9 @@ pub async fn checked_basis(
 #[allow(clippy::too_many_arguments)]
 pub fn case_decision<'c>(
     ctx: &'c Ctx,
-    actor_oin: &str,
+    actor_oin: &Oin,
     role: &str,
-    recipient_oin: &str,
+    recipient_oin: &Oin,
     category: &str,
     basis: &Basis,
     consents: &[Consent],
@@ -240,7 +240,7 @@ impl MatchDecider for Decider<'_> {
         &self,
         to: &Involvement,
         new_parties: &[&Involvement],
-        case_id: &str,
+        case_id: &CaseId,
     ) -> (PendingEntry, Notification) {
         let mut subjects: Vec<String> = std::iter::once(to)
             .chain(new_parties.iter().copied())
@@ -271,7 +271,7 @@ impl MatchDecider for Decider<'_> {
             .about(PURPOSE, [CATEGORY_INVOLVEMENT])
             .basis_strings(basis)
             .relationship()
-            .reference(case_id);
+            .reference(case_id.as_str());
         e.entry.checks.consent = consent;
         let mut names: Vec<String> = new_parties
             .iter()
@@ -289,7 +289,7 @@ impl MatchDecider for Decider<'_> {
                 names.join(", ")
             ),
         );
-        n.case_id = Some(case_id.to_owned());
+        n.case_id = Some(case_id.clone());
         n.involvement_id = Some(to.id.clone());
         (e, n)
     }
@@ -452,9 +452,9 @@ pub async fn register(
         cmd.facts
     };
     let new = Involvement {
-        id: random_id("i_")?,
+        id: new_id::<crate::ids::Involvement>()?,
         subject: subject.current().clone(),
-        org_oin: caller.oin().to_string(),
+        org_oin: caller.oin().clone(),
         contact_professional: cmd.contact_professional.trim().to_owned(),
         role: role.clone(),
         registered_by: caller.professional.id.clone(),
@@ -485,7 +485,7 @@ pub async fn register(
         caller,
         role: &role,
     };
-    let case_id = random_id("k_")?;
+    let case_id = new_id::<crate::ids::Case>()?;
     ctx.store
         .register_involvement(
             &new,
@@ -544,7 +544,7 @@ pub async fn end(
             .recipient(other.org_oin.clone())
             .about(PURPOSE, [CATEGORY_INVOLVEMENT])
             .relationship();
-        oe.entry.reference = i.case_id.clone();
+        oe.entry.reference = i.case_id.as_ref().map(|x| x.to_string());
         let mut n = notification(
             ctx,
             caller,
@@ -657,15 +657,15 @@ impl CoordinatorAct<'_> {
             event,
             outcome,
             recipient,
-            self.proposal.id.clone(),
+            self.proposal.id.to_string(),
         )
     }
 
     /// The notification of the act to `recipient` (with its involvement in the case, if any).
     fn notice(
         &self,
-        recipient: &str,
-        involvement_id: Option<String>,
+        recipient: &Oin,
+        involvement_id: Option<InvolvementId>,
         kind: NotificationKind,
         summary_nl: String,
     ) -> Notification {
@@ -799,7 +799,7 @@ fn coordinator_record<'a>(
 #[derive(Debug, Clone)]
 pub struct ProposeCoordinator {
     /// The case.
-    pub case_id: String,
+    pub case_id: CaseId,
     /// The organisation proposed (the caller itself: takes effect at once).
     pub proposed: Oin,
     /// The role acted in.
@@ -817,11 +817,17 @@ pub async fn propose_coordinator(
     ctx.require_convenant_role(caller, &role)?;
     // Existence and membership are checked again inside the transaction.
     party_case(ctx, caller, &cmd.case_id).await?;
-    let me = caller.oin().as_str();
-    let pid = random_id("p_")?;
+    let pid = new_id::<crate::ids::Proposal>()?;
     let record = coordinator_record(ctx, caller, &role, |act| act.proposed());
     ctx.store
-        .propose_coordinator(&cmd.case_id, &pid, me, cmd.proposed.as_str(), now(), record)
+        .propose_coordinator(
+            &cmd.case_id,
+            &pid,
+            caller.oin(),
+            &cmd.proposed,
+            now(),
+            record,
+        )
         .await
         .map_err(case_error)
 }

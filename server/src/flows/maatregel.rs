@@ -9,7 +9,7 @@
 use super::decision::{Party, Question};
 use super::error::{FlowError, FlowResult, Violations, echo, reject};
 use super::involvement::{SKEW_SECS, not_involved, notification, retain_until};
-use super::{Ctx, now, random_id};
+use super::{Ctx, new_id, now};
 use crate::auth::Caller;
 use crate::domain::basis::Basis;
 use crate::domain::consent::Facts;
@@ -18,7 +18,7 @@ use crate::domain::maatregel::{
     ANSWER_BASIS, ANSWER_CATEGORY, ANSWER_PURPOSE, MAX_AHEAD_SECS, Maatregel, MaatregelKind,
     REGISTERING_SECTOR,
 };
-use crate::ids::{Bsn, Oin, SubjectPseudonym};
+use crate::ids::{Bsn, MaatregelId, Oin, SubjectPseudonym};
 use crate::ledger::{EntryOutcome, Event, PendingEntry};
 use crate::store::StoreError;
 use signaalhub_policy as policy;
@@ -50,10 +50,10 @@ fn maatregel_entry(
 
 /// The organisation and role that give the answer "none" when no maatregel is active: the
 /// sector's first participating organisation in the directory, in its first convenant role.
-fn answering_for_the_register(ctx: &Ctx) -> (String, String) {
+fn answering_for_the_register(ctx: &Ctx) -> (Option<Oin>, String) {
     let p = &ctx.policy;
     let dir = ctx.directory.snapshot();
-    let mut gis: Vec<String> = dir
+    let mut gis: Vec<Oin> = dir
         .orgs
         .values()
         .filter(|e| {
@@ -61,14 +61,14 @@ fn answering_for_the_register(ctx: &Ctx) -> (String, String) {
                 && e.org.status == crate::domain::directory::OrgStatus::Active
                 && p.is_party(REGISTERING_SECTOR, e.org.oin.as_str())
         })
-        .map(|e| e.org.oin.to_string())
+        .map(|e| e.org.oin.clone())
         .collect();
     gis.sort();
     let role = p
         .roles_for_sector(REGISTERING_SECTOR)
         .and_then(|r| r.first().cloned())
         .unwrap_or_default();
-    (gis.into_iter().next().unwrap_or_default(), role)
+    (gis.into_iter().next(), role)
 }
 
 /// The decision for disclosing the answer about `m` (or, when no maatregel is active, about the
@@ -82,9 +82,9 @@ fn answer_decision<'c>(
 ) -> policy::Decision<'c> {
     let (actor_oin, role, reference) = match m {
         Some(m) => (
-            m.responsible_oin.clone(),
+            Some(m.responsible_oin.clone()),
             m.registered_role.clone(),
-            m.id.clone(),
+            m.id.to_string(),
         ),
         None => {
             let (oin, role) = answering_for_the_register(ctx);
@@ -103,9 +103,12 @@ fn answer_decision<'c>(
     };
     let categories = [ANSWER_CATEGORY.to_owned()];
     ctx.decide(&Question {
-        actor: Party::new(actor_oin, REGISTERING_SECTOR),
+        actor: match &actor_oin {
+            Some(o) => Party::new(o, REGISTERING_SECTOR),
+            None => Party::unheld(REGISTERING_SECTOR),
+        },
         role: &role,
-        recipient: Party::new(c.oin().as_str(), c.sector().as_str()),
+        recipient: Party::new(c.oin(), c.sector().as_str()),
         purpose: ANSWER_PURPOSE,
         categories: &categories,
         facts: &Facts::default(),
@@ -178,14 +181,14 @@ pub async fn register(ctx: &Ctx, caller: &Caller, cmd: RegisterMaatregel) -> Flo
     };
     let subject = ctx.pseudonymizer.subject(&subject);
     let m = Maatregel {
-        id: random_id("m_")?,
+        id: new_id::<crate::ids::Maatregel>()?,
         subject: subject.current().clone(),
         kind,
         starts_at,
         ends_at: cmd.ends_at,
-        responsible_oin: responsible.to_string(),
+        responsible_oin: responsible,
         contact_point: cmd.contact_point.trim().to_owned(),
-        registered_by_oin: caller.oin().to_string(),
+        registered_by_oin: caller.oin().clone(),
         registered_by: caller.professional.id.clone(),
         registered_role: role.clone(),
         registered_at: t,
@@ -210,7 +213,7 @@ pub async fn register(ctx: &Ctx, caller: &Caller, cmd: RegisterMaatregel) -> Flo
 #[derive(Debug, Clone)]
 pub struct EndMaatregel {
     /// The maatregel.
-    pub maatregel_id: String,
+    pub maatregel_id: MaatregelId,
     /// When it ended (`None`: now).
     pub ended_at: Option<i64>,
     /// The role acted in.
@@ -264,7 +267,7 @@ pub async fn end(ctx: &Ctx, caller: &Caller, cmd: EndMaatregel) -> FlowResult<Ma
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Contact {
     /// The responsible organisation.
-    pub oin: String,
+    pub oin: Oin,
     /// Its name in the directory.
     pub organization_name: String,
     /// Whom to contact there.
@@ -359,7 +362,7 @@ pub async fn has_maatregel(
     let t = now();
     let involved =
         super::policy::recipient_involved(ctx, caller.oin().as_str(), &subject, t).await?;
-    let query_id = random_id("q_")?;
+    let query_id = new_id::<crate::ids::Query>()?;
     let mut entry = maatregel_entry(
         ctx,
         caller,

@@ -22,5 +22,5 @@ pub mod signals;
 pub mod triage;
 pub mod zorgmelding;
 
-pub use ctx::{Ctx, now, random_id};
-pub use error::{FlowError, FlowResult, Violations, echo, reject};
+pub use ctx::{Ctx, new_id, now};
+pub use error::{FlowError, FlowResult, Violations, echo, parsed, reject};

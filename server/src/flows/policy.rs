@@ -39,8 +39,8 @@ pub struct Ask {
 /// answering before the convenant's checks ran.
 #[derive(Debug, Clone)]
 pub struct CheckBasis {
-    /// The recipient as the caller wrote it.
-    pub recipient_oin: String,
+    /// The recipient (`None` when the edge found the OIN malformed; said in `invalid`).
+    pub recipient_oin: Option<Oin>,
     /// The subject (`None` when the edge found the BSN invalid; said in `invalid`).
     pub subject: Option<Bsn>,
     /// The rest.
@@ -96,6 +96,85 @@ pub fn check_names(ctx: &Ctx, ask: &Ask, bad: &mut Violations) {
     }
 }
 
+/// The purposes for which data about one of `subjects` was delivered to `me` (signals,
+/// zorgmeldingen, handovers), as the disclosure log records them.
+pub async fn received_purposes(
+    ctx: &Ctx,
+    me: &Oin,
+    subjects: &[&SubjectKey],
+) -> FlowResult<Vec<String>> {
+    let keys: Vec<&str> = subjects
+        .iter()
+        .flat_map(|s| s.all().iter().map(|p| p.as_str()))
+        .collect();
+    let mut out: Vec<String> = Vec::new();
+    for stored in ctx
+        .store
+        .log_entries_for_subject(&keys, Some(me.as_str()))
+        .await?
+    {
+        let Some(e) = stored.entry else { continue };
+        if matches!(
+            e.event,
+            Event::SignalDelivered | Event::ZorgmeldingDelivered | Event::HandoverDelivered
+        ) && e.recipient_oin.as_deref() == Some(me.as_str())
+            && let Some(p) = e.purpose
+            && !out.contains(&p)
+        {
+            out.push(p);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The purposes a disclosure by `me` about `subject` passes data on from (the floor's purpose
+/// limitation), from the hub's own records rather than a field the client may leave out. With
+/// a legal basis of its own (meldrecht with its evidence, a statutory task) the sender discloses
+/// on that ground whatever it received before: none. On consent alone: every purpose for which
+/// data about the subject was delivered to the sender's organisation, other than the purpose of
+/// this disclosure, and the `received_for` the client stated (which can only add).
+pub async fn onward_from(
+    ctx: &Ctx,
+    me: &Oin,
+    ask: &Ask,
+    subject: &SubjectKey,
+) -> FlowResult<Vec<String>> {
+    if ask.basis.legal.is_some() {
+        return Ok(Vec::new());
+    }
+    let mut r = received_purposes(ctx, me, &[subject]).await?;
+    if let Some(s) = &ask.received_for
+        && !r.contains(s)
+    {
+        r.push(s.clone());
+    }
+    r.retain(|p| *p != ask.purpose);
+    r.sort();
+    Ok(r)
+}
+
+/// The decision judged against every purpose in `received` (see [`onward_from`]): the first
+/// refusal, or else the decision for the first purpose (none received: decided without one).
+/// Returns the purpose the decision was judged against, which the signal keeps so its delivery
+/// decides the same way.
+pub fn strictest<'c>(
+    received: &[String],
+    mut decide: impl FnMut(Option<&str>) -> policy::Decision<'c>,
+) -> (policy::Decision<'c>, Option<String>) {
+    let mut first = None;
+    for p in received {
+        let d = decide(Some(p));
+        if !d.is_allowed() {
+            return (d, Some(p.clone()));
+        }
+        if first.is_none() {
+            first = Some((d, Some(p.clone())));
+        }
+    }
+    first.unwrap_or_else(|| (decide(None), None))
+}
+
 /// Checks a list of convenant names with `known`, collecting violations under `field`.
 pub fn check_list(
     field: &'static str,
@@ -125,25 +204,18 @@ pub fn check_list(
 pub fn active_recipient(
     ctx: &Ctx,
     field: &'static str,
-    oin: &str,
+    oin: &Oin,
     bad: &mut Violations,
 ) -> Option<Party> {
-    let parsed = match oin.parse::<Oin>() {
-        Ok(o) => o,
-        Err(e) => {
-            bad.push((field, e.to_string()));
-            return None;
-        }
-    };
     let dir = ctx.directory.snapshot();
-    match dir.orgs.get(&parsed) {
+    match dir.orgs.get(oin) {
         Some(e) if e.org.status == OrgStatus::Active => {
-            Some(Party::new(parsed.as_str(), e.org.sector.to_string()))
+            Some(Party::new(oin, e.org.sector.to_string()))
         }
         _ => {
             bad.push((
                 field,
-                format!("{parsed} is not an active organisation in the directory"),
+                format!("{oin} is not an active organisation in the directory"),
             ));
             None
         }
@@ -218,7 +290,10 @@ pub async fn check_basis<'c>(
 ) -> FlowResult<policy::Decision<'c>> {
     let role = ctx.acting_role(caller, &cmd.ask.acting_role)?;
     let mut bad = cmd.invalid;
-    let recipient = active_recipient(ctx, "recipient_oin", &cmd.recipient_oin, &mut bad);
+    let recipient = cmd
+        .recipient_oin
+        .as_ref()
+        .and_then(|o| active_recipient(ctx, "recipient_oin", o, &mut bad));
     check_names(ctx, &cmd.ask, &mut bad);
     reject(std::mem::take(&mut bad))?;
     let Some(subject) = cmd.subject.as_ref().map(|b| ctx.pseudonymizer.subject(b)) else {
@@ -240,31 +315,39 @@ pub async fn check_basis<'c>(
     };
     let t = now();
     let mine = consents_about(&cmd.ask.basis, &consents, &subject);
-    let question = |recipient_involved: bool| Question {
-        actor: Party::new(caller.oin().as_str(), caller.sector().as_str()),
-        role: &role,
-        recipient: recipient.clone(),
-        purpose: &cmd.ask.purpose,
-        categories: &cmd.ask.categories,
-        facts: &cmd.ask.facts,
-        basis: &cmd.ask.basis,
-        consents: &mine,
-        recipient_involved,
-        received_for: cmd.ask.received_for.as_deref(),
-        inform_exemption: cmd.ask.inform_exemption.as_deref(),
-        now: t,
+    let received = onward_from(ctx, caller.oin(), &cmd.ask, &subject).await?;
+    // Judged as the real disclosure would be: against every purpose the caller received data
+    // about the subject for (see `onward_from`).
+    let decide = |recipient_involved: bool| {
+        strictest(&received, |received_for| {
+            ctx.decide(&Question {
+                actor: Party::new(caller.oin(), caller.sector().as_str()),
+                role: &role,
+                recipient: recipient.clone(),
+                purpose: &cmd.ask.purpose,
+                categories: &cmd.ask.categories,
+                facts: &cmd.ask.facts,
+                basis: &cmd.ask.basis,
+                consents: &mine,
+                recipient_involved,
+                received_for,
+                inform_exemption: cmd.ask.inform_exemption.as_deref(),
+                now: t,
+            })
+        })
+        .0
     };
     // The involvement register is consulted only when the answer depends on it, and then the
     // consultation is logged: CheckBasis is no unlogged oracle for who is involved with whom.
-    let without = ctx.decide(&question(false));
+    let without = decide(false);
     if without.is_allowed() {
         return Ok(without);
     }
-    let with = ctx.decide(&question(true));
+    let with = decide(true);
     if !with.is_allowed() {
         return Ok(without);
     }
-    let involved = recipient_involved(ctx, &recipient.oin, &subject, t).await?;
+    let involved = recipient_involved(ctx, recipient.oin_str(), &subject, t).await?;
     let mut e = ctx
         .entry(
             caller,
@@ -273,7 +356,7 @@ pub async fn check_basis<'c>(
             EntryOutcome::Disclosed,
         )
         .subjects([subject.as_str()])
-        .recipient(recipient.oin.as_str())
+        .recipient(recipient.oin_str())
         .about(cmd.ask.purpose.clone(), cmd.ask.categories.iter().cloned())
         .basis_strings(cmd.ask.basis.log_strings());
     e.entry.checks.relationship = involved;

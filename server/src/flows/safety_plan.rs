@@ -16,6 +16,7 @@ use crate::domain::involvement::{
     AgreementMeta, CATEGORY_SAFETY_PLAN, CaseView, MAX_AGREEMENTS, Notification, NotificationKind,
     PURPOSE, PlanVersion,
 };
+use crate::ids::{AgreementId, CaseId, InvolvementId, Oin};
 use crate::ledger::{EntryOutcome, Event, PendingEntry};
 use crate::store::{Clash, StoreError};
 
@@ -39,7 +40,7 @@ pub struct Agreement {
 #[derive(Debug, Clone)]
 pub struct PublishPlan {
     /// The case.
-    pub case_id: String,
+    pub case_id: CaseId,
     /// The version: the latest + 1.
     pub version: u32,
     /// The agreements' metadata.
@@ -76,7 +77,7 @@ fn expected<'a>(
 ) -> Expected<'a> {
     Expected {
         sender: caller.oin().as_str(),
-        signal_id: binding_id,
+        binding_id,
         purpose: PURPOSE,
         categories,
         basis_reference: reference,
@@ -152,7 +153,7 @@ fn agreements_of(
         .map(|a| {
             let mut ps: Vec<String> = Vec::new();
             for o in a.parties {
-                if !parties.contains(&o) {
+                if !parties.iter().any(|p| *p == o) {
                     bad.push((
                         "agreements.party_oins",
                         format!("{o} is not an active party of the case"),
@@ -210,9 +211,16 @@ async fn check_publication(
 /// Sealed to exactly the parties as they stand (inside the publishing transaction).
 fn sealed_to_the_parties(view: &CaseView, sealed: &[String]) -> FlowResult<()> {
     let parties = view.party_oins();
-    let mut missing: Vec<&String> = parties.iter().filter(|p| !sealed.contains(p)).collect();
+    let mut missing: Vec<&str> = parties
+        .iter()
+        .filter(|p| !sealed.iter().any(|s| **p == *s))
+        .map(|p| p.as_str())
+        .collect();
     missing.dedup();
-    let extra: Vec<&String> = sealed.iter().filter(|s| !parties.contains(s)).collect();
+    let extra: Vec<&String> = sealed
+        .iter()
+        .filter(|s| !parties.iter().any(|p| *p == **s))
+        .collect();
     if missing.is_empty() && extra.is_empty() {
         return Ok(());
     }
@@ -220,12 +228,12 @@ fn sealed_to_the_parties(view: &CaseView, sealed: &[String]) -> FlowResult<()> {
         "envelope.sealed_keys",
         format!(
             "seal the plan to exactly the active parties of the case ({}); missing [{}], not parties [{}]",
-            parties.join(", "),
-            missing
+            parties
                 .iter()
-                .map(|s| s.as_str())
+                .map(|p| p.as_str())
                 .collect::<Vec<_>>()
                 .join(", "),
+            missing.join(", "),
             extra.iter().map(|s| echo(s)).collect::<Vec<_>>().join(", ")
         ),
     ))
@@ -292,7 +300,7 @@ pub async fn publish(ctx: &Ctx, caller: &Caller, mut cmd: PublishPlan) -> FlowRe
         ));
     };
     let t = now();
-    let me = caller.oin().to_string();
+    let me = caller.oin().clone();
     let plan = PlanVersion {
         case_id: view.case.id.clone(),
         version: cmd.version,
@@ -416,8 +424,8 @@ fn told(
     caller: &Caller,
     plan: &PlanVersion,
     view: &CaseView,
-    involvement_id: String,
-    recipient: &str,
+    involvement_id: InvolvementId,
+    recipient: &Oin,
 ) -> Notification {
     let mut n = notification(
         ctx,
@@ -479,11 +487,11 @@ pub async fn get(
 #[derive(Debug, Clone)]
 pub struct ConfirmPlan {
     /// The case.
-    pub case_id: String,
+    pub case_id: CaseId,
     /// The version whose agreements are confirmed.
     pub version: u32,
     /// The agreements (empty: every one that concerns the caller).
-    pub agreement_ids: Vec<String>,
+    pub agreement_ids: Vec<AgreementId>,
     /// The role acted in.
     pub acting_role: String,
 }
@@ -493,7 +501,7 @@ pub struct ConfirmPlan {
 fn agreements_to_confirm(
     plan: &PlanVersion,
     me: &str,
-    named: Vec<String>,
+    named: Vec<AgreementId>,
 ) -> FlowResult<Vec<String>> {
     let concerns = |id: &str| {
         plan.agreements
@@ -524,7 +532,7 @@ fn agreements_to_confirm(
             }
         }
         reject(bad)?;
-        named
+        named.into_iter().map(String::from).collect()
     };
     if ids.is_empty() {
         return Err(FlowError::Precondition(format!(

@@ -130,7 +130,7 @@ pub async fn send<'c>(ctx: &'c Ctx, caller: &Caller, cmd: SendSignal) -> FlowRes
     let recipients: Vec<&str> = cmd.recipients.iter().map(Oin::as_str).collect();
     let expected = Expected {
         sender: me,
-        signal_id: &cmd.signal_id,
+        binding_id: &cmd.signal_id,
         purpose: &cmd.ask.purpose,
         categories: &cmd.ask.categories,
         basis_reference: &reference,
@@ -177,29 +177,42 @@ pub async fn send<'c>(ctx: &'c Ctx, caller: &Caller, cmd: SendSignal) -> FlowRes
         .iter()
         .map(|s| consents_about(&cmd.ask.basis, &consents, s))
         .collect();
-    let actor = Party::new(me, caller.sector().as_str());
+    let actor = Party::new(caller.oin(), caller.sector().as_str());
+    // What each subject's data was received for, from the hub's records (`onward_from`); the
+    // signal keeps the purpose its decisions were judged against, so delivery decides alike.
+    let mut received = Vec::with_capacity(subjects.len());
+    for subject in &subjects {
+        received.push(super::policy::onward_from(ctx, caller.oin(), &cmd.ask, subject).await?);
+    }
+    let mut judged_against: Option<String> = None;
     let mut decisions: Vec<(String, policy::Decision<'c>)> = Vec::new();
     let mut new_deliveries = Vec::new();
     for (oin, recipient) in cmd.recipients.iter().zip(parties) {
         let Some(recipient) = recipient else { continue };
-        let mut relied: Vec<String> = Vec::new();
-        for (subject, mine) in subjects.iter().zip(&by_subject) {
+        let mut relied: Vec<crate::ids::ConsentId> = Vec::new();
+        for ((subject, mine), received) in subjects.iter().zip(&by_subject).zip(&received) {
             let involved =
-                super::policy::recipient_involved(ctx, &recipient.oin, subject, t).await?;
-            let d = ctx.decide(&Question {
-                actor: actor.clone(),
-                role: &role,
-                recipient: recipient.clone(),
-                purpose: &cmd.ask.purpose,
-                categories: &cmd.ask.categories,
-                facts: &cmd.ask.facts,
-                basis: &cmd.ask.basis,
-                consents: mine,
-                recipient_involved: involved,
-                received_for: cmd.ask.received_for.as_deref(),
-                inform_exemption: cmd.ask.inform_exemption.as_deref(),
-                now: t,
+                super::policy::recipient_involved(ctx, recipient.oin_str(), subject, t).await?;
+            let (d, against) = super::policy::strictest(received, |received_for| {
+                ctx.decide(&Question {
+                    actor: actor.clone(),
+                    role: &role,
+                    recipient: recipient.clone(),
+                    purpose: &cmd.ask.purpose,
+                    categories: &cmd.ask.categories,
+                    facts: &cmd.ask.facts,
+                    basis: &cmd.ask.basis,
+                    consents: mine,
+                    recipient_involved: involved,
+                    received_for,
+                    inform_exemption: cmd.ask.inform_exemption.as_deref(),
+                    now: t,
+                })
             });
+            // A refusal's purpose wins; otherwise the first judged.
+            if against.is_some() && (judged_against.is_none() || !d.is_allowed()) {
+                judged_against = against;
+            }
             for i in &d.consents_relied_on {
                 if let Some(k) = mine.get(i)
                     && !relied.contains(&k.id)
@@ -207,7 +220,7 @@ pub async fn send<'c>(ctx: &'c Ctx, caller: &Caller, cmd: SendSignal) -> FlowRes
                     relied.push(k.id.clone());
                 }
             }
-            decisions.push((recipient.oin.clone(), d));
+            decisions.push((recipient.oin_str().to_owned(), d));
         }
         new_deliveries.push(NewDelivery {
             recipient_oin: oin.clone(),
@@ -231,7 +244,7 @@ pub async fn send<'c>(ctx: &'c Ctx, caller: &Caller, cmd: SendSignal) -> FlowRes
         facts,
         sender_role: role.clone(),
         sender_professional: caller.professional.id.clone(),
-        received_for: cmd.ask.received_for.clone(),
+        received_for: judged_against,
         inform_exemption: cmd.ask.inform_exemption.clone(),
         created_at: t,
         retain_until: decisions
@@ -303,7 +316,7 @@ pub async fn inbox_page(ctx: &Ctx, me: &str, after: u64) -> FlowResult<Vec<Inbox
 /// Delivers one inbox row to `me`: a pending delivery is decided again with the consents as they
 /// stand (locked against a concurrent withdrawal) and involvement asked again, then delivered
 /// and logged, or withheld and logged. Returns whether the row is to be sent.
-pub async fn deliver(ctx: &Ctx, me: &str, row: &InboxRow) -> FlowResult<bool> {
+pub async fn deliver(ctx: &Ctx, me: &Oin, row: &InboxRow) -> FlowResult<bool> {
     let state =
         if row.delivery.state == DeliveryState::Pending {
             let t = now();

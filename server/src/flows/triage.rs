@@ -9,7 +9,7 @@ use super::error::{FlowError, FlowResult, Refusal, echo, reject};
 use super::idempotency::{self, Fingerprint};
 use super::policy::{Ask, active_recipient, check_names, consents_about};
 use super::zorgmelding::{Recidive, melding_for_recipient, recidive};
-use super::{Ctx, now, random_id};
+use super::{Ctx, new_id, now};
 use crate::auth::Caller;
 use crate::domain::basis::Basis;
 use crate::domain::consent::{Consent, Facts};
@@ -19,7 +19,7 @@ use crate::domain::zorgmelding::{
     ContactPerson, FamilyDeclined, HandoverRecord, HandoverState, LetterInput, TriageAnswersStored,
     TriageRecord, ZorgmeldingRecord, civil_date, family_letter,
 };
-use crate::ids::{Bsn, SubjectKey};
+use crate::ids::{Bsn, ConsentId, HandoverId, Oin, SubjectKey, ZorgmeldingId};
 use crate::ledger::{EntryOutcome, Event, PendingEntry};
 use crate::store::StoreError;
 use crate::store::zorgmelding::HandoverVerdict;
@@ -44,7 +44,7 @@ pub const SUMMARY_CATEGORY: &str = "melding_samenvatting";
 #[derive(Debug, Clone)]
 pub struct RecordTriage {
     /// The melding triaged.
-    pub zorgmelding_id: String,
+    pub zorgmelding_id: ZorgmeldingId,
     /// The answers to the Arnhem criteria.
     pub answers: TriageAnswersStored,
     /// Whether Veilig Thuis found acute danger.
@@ -79,7 +79,7 @@ pub struct TriageState {
 #[derive(Debug, Clone)]
 pub struct RecordFamilyDeclined {
     /// The melding.
-    pub zorgmelding_id: String,
+    pub zorgmelding_id: ZorgmeldingId,
     /// A reference to who declined (`ouder-1`), never a name.
     pub declined_by: String,
     /// The role the caller acts in.
@@ -90,11 +90,11 @@ pub struct RecordFamilyDeclined {
 #[derive(Debug, Clone)]
 pub struct HandOver {
     /// Sender-chosen id, unique per sender.
-    pub handover_id: String,
+    pub handover_id: HandoverId,
     /// The melding handed over.
-    pub zorgmelding_id: String,
-    /// The wijkteam, as written.
-    pub recipient_oin: String,
+    pub zorgmelding_id: ZorgmeldingId,
+    /// The wijkteam.
+    pub recipient_oin: Oin,
     /// The persons handed over (1 to [`MAX_HANDOVER_SUBJECTS`], each once).
     pub subjects: Vec<Bsn>,
     /// Categories.
@@ -155,9 +155,9 @@ pub async fn record_triage(
     let m = melding_for_recipient(ctx, caller, &cmd.zorgmelding_id).await?;
     let (rec, _) = recidive(ctx, caller.oin().as_str(), &m).await?;
     let t = TriageRecord {
-        triage_id: random_id("tr_")?,
+        triage_id: new_id::<crate::ids::Triage>()?,
         zorgmelding_id: m.zorgmelding_id.clone(),
-        vt_oin: caller.oin().to_string(),
+        vt_oin: caller.oin().clone(),
         answers: cmd.answers,
         acute: cmd.acute,
         case_reference: cmd.case_reference,
@@ -220,7 +220,7 @@ pub async fn record_family_declined(
     let d = FamilyDeclined {
         zorgmelding_id: m.zorgmelding_id.clone(),
         declined_by: cmd.declined_by,
-        recorded_by_oin: caller.oin().to_string(),
+        recorded_by_oin: caller.oin().clone(),
         recorded_at: now(),
     };
     let e = ctx
@@ -398,7 +398,7 @@ impl Refusals<'_> {
 struct Decided<'c> {
     decisions: Vec<policy::Decision<'c>>,
     facts: Vec<Facts>,
-    relied: Vec<String>,
+    relied: Vec<ConsentId>,
 }
 
 /// Decides the handover for each person on their own consents (and the legal basis), after
@@ -464,10 +464,11 @@ async fn decide_handover<'c>(
             ));
         };
         let t = now();
-        let involved = super::policy::recipient_involved(ctx, &recipient.oin, subject, t).await?;
+        let involved =
+            super::policy::recipient_involved(ctx, recipient.oin_str(), subject, t).await?;
         let mine = consents_about(&ask.basis, &all_consents, subject);
         let d = ctx.decide(&Question {
-            actor: Party::new(caller.oin().as_str(), caller.sector().as_str()),
+            actor: Party::new(caller.oin(), caller.sector().as_str()),
             role,
             recipient,
             purpose: &ask.purpose,
@@ -540,7 +541,7 @@ fn check_bindings(cmd: &HandOver, me: &str) -> FlowResult<()> {
             env,
             Expected {
                 sender: me,
-                signal_id: &env.binding.signal_id,
+                binding_id: &env.binding.signal_id,
                 purpose: HANDOVER_PURPOSE,
                 categories: &cmd.categories,
                 basis_reference: &reference,
@@ -650,7 +651,7 @@ pub async fn hand_over<'c>(
         t,
     ));
     let record = HandoverRecord {
-        sender_oin: me.to_owned(),
+        sender_oin: caller.oin().clone(),
         handover_id: cmd.handover_id.clone(),
         request_hash,
         content_digest: Some(content_digest),

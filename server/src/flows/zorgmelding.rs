@@ -6,7 +6,7 @@ use super::envelope::{self, Expected};
 use super::error::{FlowError, FlowResult, echo, reject};
 use super::idempotency::{self, Fingerprint};
 use super::policy::{Ask, active_recipient, check_names, consents_about, presented_consents};
-use super::{Ctx, now, random_id};
+use super::{Ctx, new_id, now};
 use crate::auth::Caller;
 use crate::domain::basis::Basis;
 use crate::domain::consent::Facts;
@@ -14,7 +14,7 @@ use crate::domain::envelope::SealedEnvelope;
 use crate::domain::zorgmelding::{
     FragmentKind, FragmentOutcome, FragmentRecord, FragmentRefusal, MeldingKey, ZorgmeldingRecord,
 };
-use crate::ids::{Bsn, SubjectKey};
+use crate::ids::{Bsn, FragmentId, Oin, SubjectKey, ZorgmeldingId};
 use crate::ledger::{EntryOutcome, Event, PendingEntry};
 use crate::store::StoreError;
 use signaalhub_policy as policy;
@@ -28,13 +28,13 @@ pub const MAX_FRAGMENT_SUBJECTS: usize = 8;
 #[derive(Debug, Clone)]
 pub struct SubmitFragment {
     /// Sender-chosen id, unique per police organisation.
-    pub fragment_id: String,
+    pub fragment_id: FragmentId,
     /// The police registration number of the incident (one melding per number).
     pub registration_number: String,
     /// What the fragment holds.
     pub kind: FragmentKind,
-    /// The Veilig Thuis organisation, as written (a well-formed OIN).
-    pub recipient_oin: String,
+    /// The Veilig Thuis organisation.
+    pub recipient_oin: Oin,
     /// The persons (1 to [`MAX_FRAGMENT_SUBJECTS`], each once).
     pub subjects: Vec<Bsn>,
     /// Categories.
@@ -54,7 +54,7 @@ pub struct SubmitFragment {
 #[derive(Debug)]
 pub struct FragmentSubmitted<'c> {
     /// The melding the fragment belongs to.
-    pub zorgmelding_id: String,
+    pub zorgmelding_id: ZorgmeldingId,
     /// The fragment's position in it.
     pub sequence: u32,
     /// Whether this was a retry of an accepted fragment.
@@ -78,7 +78,7 @@ pub struct CompleteZorgmelding {
 #[derive(Debug, Clone)]
 pub enum MeldingRef {
     /// By id (Veilig Thuis or the police).
-    Id(String),
+    Id(ZorgmeldingId),
     /// By the police's own registration number (well-formed).
     Registration(String),
 }
@@ -104,7 +104,7 @@ pub struct RecidiveItem {
     /// `zorgmelding` or `signal`.
     pub kind: &'static str,
     /// Who sent it.
-    pub sender_oin: String,
+    pub sender_oin: Oin,
     /// Its sector.
     pub sender_sector: String,
     /// For what purpose.
@@ -125,7 +125,7 @@ pub struct MeldingView {
     /// Whether the viewer is its Veilig Thuis: fragments then carry their envelopes.
     pub for_recipient: bool,
     /// For Veilig Thuis: the recidive and the other meldingen about the same persons.
-    pub recidive: Option<(Recidive, Vec<String>)>,
+    pub recidive: Option<(Recidive, Vec<ZorgmeldingId>)>,
 }
 
 /// Stacked reports: what the Veilig Thuis organisation `me` itself received about the melding's
@@ -136,7 +136,7 @@ pub async fn recidive(
     ctx: &Ctx,
     me: &str,
     m: &ZorgmeldingRecord,
-) -> FlowResult<(Recidive, Vec<String>)> {
+) -> FlowResult<(Recidive, Vec<ZorgmeldingId>)> {
     let window = ctx.policy.recidive_window_secs() as i64;
     let since = m.created_at.saturating_sub(window);
     // Keyed by log position (commit order), so "oldest first" holds within one second too.
@@ -165,7 +165,7 @@ pub async fn recidive(
                     sender_sector: ctx.sector_of(&other.police_oin),
                     purpose: other.purpose.clone(),
                     at: other.created_at,
-                    reference: other.zorgmelding_id.clone(),
+                    reference: other.zorgmelding_id.to_string(),
                 },
             ));
         }
@@ -199,7 +199,10 @@ pub async fn recidive(
             stored.idx + 1,
             RecidiveItem {
                 kind: "signal",
-                sender_oin: e.actor_oin.clone(),
+                sender_oin: e
+                    .actor_oin
+                    .parse()
+                    .map_err(|_| FlowError::Store(StoreError::Corrupt("log.actor_oin")))?,
                 sender_sector: ctx.sector_of(&e.actor_oin),
                 purpose: e.purpose.clone().unwrap_or_default(),
                 at: e.at,
@@ -383,10 +386,11 @@ async fn decide_fragment<'c>(
         let consents = presented_consents(ctx, &ask.basis, one, &mut bad).await?;
         reject(bad)?;
         let t = now();
-        let involved = super::policy::recipient_involved(ctx, &recipient.oin, subject, t).await?;
+        let involved =
+            super::policy::recipient_involved(ctx, recipient.oin_str(), subject, t).await?;
         let mine = consents_about(&ask.basis, &consents, subject);
         decisions.push(ctx.decide(&Question {
-            actor: Party::new(caller.oin().as_str(), caller.sector().as_str()),
+            actor: Party::new(caller.oin(), caller.sector().as_str()),
             role,
             recipient,
             purpose: &ask.purpose,
@@ -421,7 +425,7 @@ pub async fn submit_fragment<'c>(
         &cmd.envelope,
         Expected {
             sender: me,
-            signal_id: &cmd.fragment_id,
+            binding_id: &cmd.fragment_id,
             purpose: ZORGMELDING_PURPOSE,
             categories: &cmd.categories,
             basis_reference: &reference,
@@ -459,7 +463,7 @@ pub async fn submit_fragment<'c>(
         let e = entries.entry(
             Event::ZorgmeldingFragmentDenied,
             EntryOutcome::Denied,
-            cmd.fragment_id.clone(),
+            cmd.fragment_id.to_string(),
             d,
         );
         ctx.store.append_log(&[e]).await?;
@@ -475,15 +479,18 @@ pub async fn submit_fragment<'c>(
         ));
     };
     let key = MeldingKey {
-        police_oin: me.to_owned(),
+        police_oin: caller.oin().clone(),
         registration_number: cmd.registration_number.clone(),
         recipient_oin: cmd.recipient_oin.clone(),
         purpose: ZORGMELDING_PURPOSE.into(),
     };
+    // The id of the melding this fragment opens if it is the first of its incident; the store
+    // files it under the existing melding otherwise.
+    let new_id = new_id::<crate::ids::Zorgmelding>()?;
     let record = FragmentRecord {
-        police_oin: me.to_owned(),
+        police_oin: caller.oin().clone(),
         fragment_id: cmd.fragment_id.clone(),
-        zorgmelding_id: String::new(),
+        zorgmelding_id: new_id.clone(),
         sequence: 0,
         kind: cmd.kind,
         request_hash,
@@ -501,7 +508,6 @@ pub async fn submit_fragment<'c>(
             .max()
             .unwrap_or(t),
     };
-    let new_id = random_id("zm_")?;
     let outcome = ctx
         .store
         .submit_fragment(&key, &new_id, &record, |melding_id| {

@@ -77,6 +77,30 @@ impl PartialEq<&str> for Oin {
     }
 }
 
+impl PartialEq<String> for Oin {
+    fn eq(&self, other: &String) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<Oin> for str {
+    fn eq(&self, other: &Oin) -> bool {
+        self == other.0
+    }
+}
+
+impl PartialEq<Oin> for &str {
+    fn eq(&self, other: &Oin) -> bool {
+        *self == other.0
+    }
+}
+
+impl PartialEq<Oin> for String {
+    fn eq(&self, other: &Oin) -> bool {
+        *self == other.0
+    }
+}
+
 impl From<Oin> for String {
     fn from(o: Oin) -> String {
         o.0

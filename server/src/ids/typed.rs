@@ -107,6 +107,30 @@ impl<K> PartialEq<&str> for Id<K> {
     }
 }
 
+impl<K> PartialEq<String> for Id<K> {
+    fn eq(&self, other: &String) -> bool {
+        self.0 == *other
+    }
+}
+
+impl<K> PartialEq<Id<K>> for str {
+    fn eq(&self, other: &Id<K>) -> bool {
+        self == other.0
+    }
+}
+
+impl<K> PartialEq<Id<K>> for &str {
+    fn eq(&self, other: &Id<K>) -> bool {
+        *self == other.0
+    }
+}
+
+impl<K> PartialEq<Id<K>> for String {
+    fn eq(&self, other: &Id<K>) -> bool {
+        *self == other.0
+    }
+}
+
 impl<K> std::hash::Hash for Id<K> {
     fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
         self.0.hash(h);

@@ -10,10 +10,10 @@ pub(super) const COLUMNS: &str = "consent_id, subject, recorded_by_oin, recorded
 pub(super) fn consent_from_row(r: &impl Columns) -> StoreResult<Consent> {
     let subject: String = r.col("subject")?;
     Ok(Consent {
-        id: r.col("consent_id")?,
+        id: r.parsed("consent_id")?,
         subject: SubjectPseudonym::from_stored(&subject)
             .ok_or(StoreError::Corrupt("consents.subject"))?,
-        recorded_by_oin: r.col("recorded_by_oin")?,
+        recorded_by_oin: r.parsed("recorded_by_oin")?,
         recorded_by: r.col("recorded_by")?,
         givers: parse(&r.col::<String>("givers")?, "consents.givers")?,
         recipients: parse(&r.col::<String>("recipients")?, "consents.recipients")?,
@@ -65,7 +65,7 @@ impl Store {
     }
 
     /// Consents by id (unknown ids are simply absent).
-    pub async fn get_consents(&self, ids: &[String]) -> StoreResult<Vec<Consent>> {
+    pub async fn get_consents(&self, ids: &[crate::ids::ConsentId]) -> StoreResult<Vec<Consent>> {
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             let row = on_pool!(self, p => {
@@ -119,7 +119,7 @@ impl Store {
     /// deliveries were held back. [`StoreError::Conflict`] when it was already withdrawn.
     pub async fn withdraw_consent(
         &self,
-        id: &str,
+        id: &crate::ids::ConsentId,
         by: &str,
         at: i64,
         entry: &PendingEntry,
@@ -157,7 +157,7 @@ impl Store {
             pending.len() as u32
         });
         let c = self
-            .get_consents(&[id.to_owned()])
+            .get_consents(std::slice::from_ref(id))
             .await?
             .into_iter()
             .next()
@@ -173,7 +173,7 @@ impl Store {
 /// transaction — never a disclosure after a withdrawal. Missing ids are left out.
 pub(super) async fn lock_consents<DB>(
     tx: &mut sqlx::Transaction<'_, DB>,
-    ids: &[String],
+    ids: &[crate::ids::ConsentId],
 ) -> StoreResult<Vec<Consent>>
 where
     DB: sqlx::Database,
@@ -187,7 +187,7 @@ where
     } else {
         ""
     };
-    let mut sorted: Vec<&String> = ids.iter().collect();
+    let mut sorted: Vec<&crate::ids::ConsentId> = ids.iter().collect();
     sorted.sort();
     sorted.dedup();
     let sql = format!("SELECT {COLUMNS} FROM consents WHERE consent_id = $1{share}");

@@ -29,10 +29,10 @@ const MAX_MERGE_HOPS: usize = 16;
 fn involvement_from_row(r: &impl Columns) -> StoreResult<Involvement> {
     let subject: String = r.col("subject")?;
     Ok(Involvement {
-        id: r.col("involvement_id")?,
+        id: r.parsed("involvement_id")?,
         subject: SubjectPseudonym::from_stored(&subject)
             .ok_or(StoreError::Corrupt("involvements.subject"))?,
-        org_oin: r.col("org_oin")?,
+        org_oin: r.parsed("org_oin")?,
         contact_professional: r.col("contact_professional")?,
         role: r.col("role")?,
         registered_by: r.col("registered_by")?,
@@ -45,20 +45,20 @@ fn involvement_from_row(r: &impl Columns) -> StoreResult<Involvement> {
         registered_at: r.col("registered_at")?,
         ended_at: r.col("ended_at")?,
         retain_until: r.col("retain_until")?,
-        case_id: r.col("case_id")?,
+        case_id: r.parsed_opt("case_id")?,
     })
 }
 
 /// Builds a case from a row with the columns of [`CASE_COLUMNS`].
 fn case_from_row(r: &impl Columns) -> StoreResult<Case> {
     Ok(Case {
-        id: r.col("case_id")?,
+        id: r.parsed("case_id")?,
         created_at: r.col("created_at")?,
-        coordinator_oin: r.col("coordinator_oin")?,
+        coordinator_oin: r.parsed_opt("coordinator_oin")?,
         coordinator_since: r.col("coordinator_since")?,
         plan_version: u32::try_from(r.col::<i64>("plan_version")?)
             .map_err(|_| StoreError::Corrupt("cases.plan_version"))?,
-        merged_into: r.col("merged_into")?,
+        merged_into: r.parsed_opt("merged_into")?,
         seq: r.col("created_seq")?,
     })
 }
@@ -66,10 +66,10 @@ fn case_from_row(r: &impl Columns) -> StoreResult<Case> {
 /// Builds a proposal from a row with the columns of [`PROPOSAL_COLUMNS`].
 fn proposal_from_row(r: &impl Columns) -> StoreResult<Proposal> {
     Ok(Proposal {
-        id: r.col("proposal_id")?,
-        case_id: r.col("case_id")?,
-        proposed_oin: r.col("proposed_oin")?,
-        proposed_by_oin: r.col("proposed_by_oin")?,
+        id: r.parsed("proposal_id")?,
+        case_id: r.parsed("case_id")?,
+        proposed_oin: r.parsed("proposed_oin")?,
+        proposed_by_oin: r.parsed("proposed_by_oin")?,
         state: ProposalState::parse(&r.col::<String>("state")?)
             .ok_or(StoreError::Corrupt("coordinator_proposals.state"))?,
         created_at: r.col("created_at")?,
@@ -81,10 +81,10 @@ fn proposal_from_row(r: &impl Columns) -> StoreResult<Proposal> {
 /// [`PLAN_COLUMNS`].
 fn plan_from_row(r: &impl Columns) -> StoreResult<PlanVersion> {
     Ok(PlanVersion {
-        case_id: r.col("case_id")?,
+        case_id: r.parsed("case_id")?,
         version: u32::try_from(r.col::<i64>("version")?)
             .map_err(|_| StoreError::Corrupt("safety_plans.version"))?,
-        author_oin: r.col("author_oin")?,
+        author_oin: r.parsed("author_oin")?,
         author_professional: r.col("author_professional")?,
         envelope: r.col("envelope")?,
         sealed_to: parse(&r.col::<String>("sealed_to")?, "safety_plans.sealed_to")?,
@@ -103,17 +103,17 @@ fn plan_from_row(r: &impl Columns) -> StoreResult<PlanVersion> {
 /// Builds a notification from a row with the columns of [`NOTIFICATION_COLUMNS`].
 fn notification_from_row(r: &impl Columns) -> StoreResult<Notification> {
     Ok(Notification {
-        recipient_oin: r.col("recipient_oin")?,
+        recipient_oin: r.parsed("recipient_oin")?,
         cursor: r.col::<i64>("cursor")? as u64,
         kind: NotificationKind::parse(&r.col::<String>("kind")?)
             .ok_or(StoreError::Corrupt("notifications.kind"))?,
         at: r.col("at")?,
-        actor_oin: r.col("actor_oin")?,
+        actor_oin: r.parsed("actor_oin")?,
         actor_professional: r.col("actor_professional")?,
-        case_id: r.col("case_id")?,
-        maatregel_id: r.col("maatregel_id")?,
-        involvement_id: r.col("involvement_id")?,
-        proposal_id: r.col("proposal_id")?,
+        case_id: r.parsed_opt("case_id")?,
+        maatregel_id: r.parsed_opt("maatregel_id")?,
+        involvement_id: r.parsed_opt("involvement_id")?,
+        proposal_id: r.parsed_opt("proposal_id")?,
         plan_version: r
             .col::<Option<i64>>("plan_version")?
             .map(|v| u32::try_from(v).unwrap_or(0)),
@@ -163,7 +163,7 @@ where
         };
         let c = case_from_row(&r)?;
         match c.merged_into.clone() {
-            Some(into) => next = into,
+            Some(into) => next = into.to_string(),
             None => return Ok(c),
         }
     }
@@ -238,10 +238,10 @@ where
             .bind(n.at)
             .bind(&n.actor_oin)
             .bind(&n.actor_professional)
-            .bind(&n.case_id)
-            .bind(&n.maatregel_id)
-            .bind(&n.involvement_id)
-            .bind(&n.proposal_id)
+            .bind(n.case_id.as_ref().map(|x| x.to_string()))
+            .bind(n.maatregel_id.as_ref().map(|x| x.to_string()))
+            .bind(n.involvement_id.as_ref().map(|x| x.to_string()))
+            .bind(n.proposal_id.as_ref().map(|x| x.to_string()))
             .bind(n.plan_version.map(i64::from))
             .bind(&n.summary_nl)
             .bind(n.retain_until)
@@ -283,7 +283,7 @@ pub trait MatchDecider {
         &self,
         to: &Involvement,
         new_parties: &[&Involvement],
-        case_id: &str,
+        case_id: &crate::ids::CaseId,
     ) -> (PendingEntry, Notification);
 }
 
@@ -350,7 +350,7 @@ impl Store {
         persons: &[String],
         persons_all: &[String],
         entry: &PendingEntry,
-        case_id_if_new: &str,
+        case_id_if_new: &crate::ids::CaseId,
         decider: &(dyn MatchDecider + Sync),
     ) -> StoreResult<Registered> {
         let existing_sql = format!(
@@ -390,7 +390,7 @@ impl Store {
                         .bind(&new.role).bind(&new.registered_by).bind(crate::wire::encode_basis(&new.basis)).bind(json(&new.facts))
                         .bind(new.started_at).bind(new.registered_at)
                         .execute(&mut *tx).await?;
-                    new.id.clone()
+                    new.id.to_string()
                 }
             };
             for person in persons {
@@ -461,7 +461,7 @@ impl Store {
                         None => {
                             sqlx::query(&format!("INSERT INTO cases ({CASE_COLUMNS}) VALUES ($1, $2, NULL, NULL, 0, NULL, $3)"))
                                 .bind(case_id_if_new).bind(entry.entry.at).bind(seq).execute(&mut *tx).await?;
-                            Case { id: case_id_if_new.to_owned(), created_at: entry.entry.at, coordinator_oin: None, coordinator_since: None, plan_version: 0, merged_into: None, seq }
+                            Case { id: case_id_if_new.clone(), created_at: entry.entry.at, coordinator_oin: None, coordinator_since: None, plan_version: 0, merged_into: None, seq }
                         }
                     };
                     let mut coordinator = target.coordinator_oin.clone().zip(target.coordinator_since);
@@ -616,10 +616,10 @@ impl Store {
     #[allow(clippy::too_many_arguments)]
     pub async fn propose_coordinator(
         &self,
-        case_id: &str,
-        proposal_id: &str,
-        by: &str,
-        proposed: &str,
+        case_id: &crate::ids::CaseId,
+        proposal_id: &crate::ids::ProposalId,
+        by: &crate::ids::Oin,
+        proposed: &crate::ids::Oin,
         at: i64,
         record: impl Fn(&CaseView, &Proposal) -> Vec<(PendingEntry, Option<Notification>)>,
     ) -> StoreResult<(Proposal, CaseView)> {
@@ -632,15 +632,15 @@ impl Store {
                 return Err(StoreError::missing("case", case_id));
             }
             if !view.has_party(proposed) {
-                return Err(StoreError::Conflict(Clash::NotAParty { case_id: case_id.to_string(), oin: proposed.to_string() }));
+                return Err(StoreError::Conflict(Clash::NotAParty { case_id: case_id.clone(), oin: proposed.clone() }));
             }
             let own = by == proposed;
             let state = if own { ProposalState::Accepted } else { ProposalState::Open };
             let proposal = Proposal {
-                id: proposal_id.to_owned(),
+                id: proposal_id.clone(),
                 case_id: view.case.id.clone(),
-                proposed_oin: proposed.to_owned(),
-                proposed_by_oin: by.to_owned(),
+                proposed_oin: proposed.clone(),
+                proposed_by_oin: by.clone(),
                 state,
                 created_at: at,
                 decided_at: own.then_some(at),
@@ -719,7 +719,7 @@ impl Store {
     pub async fn publish_plan<E>(
         &self,
         plan: &PlanVersion,
-        consent_ids: &[String],
+        consent_ids: &[crate::ids::ConsentId],
         decide: impl FnOnce(
             &CaseView,
             &[Consent],
@@ -784,7 +784,11 @@ impl Store {
                     let mut plan = plan_from_row(&r)?;
                     let rows: Vec<(String, String, i64)> = sqlx::query_as("SELECT agreement_id, oin, confirmed_at FROM safety_plan_confirmations WHERE case_id = $1 AND version = $2 ORDER BY confirmed_at, agreement_id, oin")
                         .bind(case_id).bind(i64::from(plan.version)).fetch_all(p).await?;
-                    plan.confirmations = rows.into_iter().map(|(agreement_id, oin, confirmed_at)| Confirmation { agreement_id, oin, confirmed_at }).collect();
+                    plan.confirmations = rows.into_iter().map(|(agreement_id, oin, confirmed_at)| Ok(Confirmation {
+                        agreement_id: agreement_id.parse().map_err(|_| StoreError::Corrupt("safety_plan_confirmations.agreement_id"))?,
+                        oin: oin.parse().map_err(|_| StoreError::Corrupt("safety_plan_confirmations.oin"))?,
+                        confirmed_at,
+                    })).collect::<StoreResult<_>>()?;
                     Some(plan)
                 }
             }

@@ -10,16 +10,16 @@ const COLUMNS: &str = "maatregel_id, subject, kind, starts_at, ends_at, responsi
 fn maatregel_from_row(r: &impl Columns) -> StoreResult<Maatregel> {
     let subject: String = r.col("subject")?;
     Ok(Maatregel {
-        id: r.col("maatregel_id")?,
+        id: r.parsed("maatregel_id")?,
         subject: SubjectPseudonym::from_stored(&subject)
             .ok_or(StoreError::Corrupt("maatregelen.subject"))?,
         kind: MaatregelKind::parse(&r.col::<String>("kind")?)
             .ok_or(StoreError::Corrupt("maatregelen.kind"))?,
         starts_at: r.col("starts_at")?,
         ends_at: r.col("ends_at")?,
-        responsible_oin: r.col("responsible_oin")?,
+        responsible_oin: r.parsed("responsible_oin")?,
         contact_point: r.col("contact_point")?,
-        registered_by_oin: r.col("registered_by_oin")?,
+        registered_by_oin: r.parsed("registered_by_oin")?,
         registered_by: r.col("registered_by")?,
         registered_role: r.col("registered_role")?,
         registered_at: r.col("registered_at")?,

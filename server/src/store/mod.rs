@@ -59,6 +59,13 @@ pub(crate) trait Columns {
             .parse()
             .map_err(|_| StoreError::Corrupt(name))
     }
+
+    /// Like [`Columns::parsed`] for a column that may be NULL.
+    fn parsed_opt<T: std::str::FromStr>(&self, name: &'static str) -> StoreResult<Option<T>> {
+        self.col::<Option<String>>(name)?
+            .map(|s| s.parse().map_err(|_| StoreError::Corrupt(name)))
+            .transpose()
+    }
 }
 
 /// A Rust type both databases decode a column into (`String`, `i64`, `bool`, `Vec<u8>`, their
@@ -294,17 +301,17 @@ pub enum Clash {
     #[error("{oin} is not an active party of case {case_id}")]
     NotAParty {
         /// The case.
-        case_id: String,
+        case_id: crate::ids::CaseId,
         /// The organisation.
-        oin: String,
+        oin: crate::ids::Oin,
     },
     /// The case was merged into another one.
     #[error("case {case_id} was merged into case {into}")]
     Merged {
         /// The case named.
-        case_id: String,
+        case_id: crate::ids::CaseId,
         /// The case it lives on in.
-        into: String,
+        into: crate::ids::CaseId,
     },
     /// A version that is not the next one.
     #[error("version {version} of {} {} is not the next (the latest is {latest})", .record.kind, .record.id)]

@@ -386,7 +386,7 @@ impl Store {
         recipient: &str,
         sender: &str,
         signal_id: &str,
-        consent_ids: &[String],
+        consent_ids: &[crate::ids::ConsentId],
         decide: impl FnOnce(&[Consent]) -> DeliveryVerdict,
     ) -> StoreResult<DeliveryState> {
         let lock = if matches!(self, Store::Sqlite { .. }) {

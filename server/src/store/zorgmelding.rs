@@ -18,10 +18,10 @@ const HANDOVER_COLUMNS: &str = "sender_oin, handover_id, request_hash, zorgmeldi
 /// Builds a melding from a row with the columns of [`MELDING_COLUMNS`].
 fn melding_from_row(r: &impl Columns) -> StoreResult<ZorgmeldingRecord> {
     Ok(ZorgmeldingRecord {
-        zorgmelding_id: r.col("zorgmelding_id")?,
-        police_oin: r.col("police_oin")?,
+        zorgmelding_id: r.parsed("zorgmelding_id")?,
+        police_oin: r.parsed("police_oin")?,
         registration_number: r.col("registration_number")?,
-        recipient_oin: r.col("recipient_oin")?,
+        recipient_oin: r.parsed("recipient_oin")?,
         purpose: r.col("purpose")?,
         subjects: parse(&r.col::<String>("subjects")?, "zorgmeldingen.subjects")?,
         version: r.col::<i64>("version")? as u32,
@@ -38,9 +38,9 @@ fn melding_from_row(r: &impl Columns) -> StoreResult<ZorgmeldingRecord> {
 /// Builds a fragment from a row with the columns of [`FRAGMENT_COLUMNS`].
 fn fragment_from_row(r: &impl Columns) -> StoreResult<FragmentRecord> {
     Ok(FragmentRecord {
-        police_oin: r.col("police_oin")?,
-        fragment_id: r.col("fragment_id")?,
-        zorgmelding_id: r.col("zorgmelding_id")?,
+        police_oin: r.parsed("police_oin")?,
+        fragment_id: r.parsed("fragment_id")?,
+        zorgmelding_id: r.parsed("zorgmelding_id")?,
         sequence: r.col::<i64>("sequence")? as u32,
         kind: FragmentKind::parse(&r.col::<String>("kind")?)
             .ok_or(StoreError::Corrupt("zorgmelding_fragments.kind"))?,
@@ -66,9 +66,9 @@ fn fragment_from_row(r: &impl Columns) -> StoreResult<FragmentRecord> {
 /// Builds a triage from a row with the columns of [`TRIAGE_COLUMNS`].
 fn triage_from_row(r: &impl Columns) -> StoreResult<TriageRecord> {
     Ok(TriageRecord {
-        triage_id: r.col("triage_id")?,
-        zorgmelding_id: r.col("zorgmelding_id")?,
-        vt_oin: r.col("vt_oin")?,
+        triage_id: r.parsed("triage_id")?,
+        zorgmelding_id: r.parsed("zorgmelding_id")?,
+        vt_oin: r.parsed("vt_oin")?,
         answers: parse(&r.col::<String>("answers")?, "triages.answers")?,
         acute: r.col("acute")?,
         case_reference: r.col("case_reference")?,
@@ -83,11 +83,11 @@ fn triage_from_row(r: &impl Columns) -> StoreResult<TriageRecord> {
 /// Builds a handover from a row with the columns of [`HANDOVER_COLUMNS`].
 fn handover_from_row(r: &impl Columns) -> StoreResult<HandoverRecord> {
     Ok(HandoverRecord {
-        sender_oin: r.col("sender_oin")?,
-        handover_id: r.col("handover_id")?,
+        sender_oin: r.parsed("sender_oin")?,
+        handover_id: r.parsed("handover_id")?,
         request_hash: r.col("request_hash")?,
-        zorgmelding_id: r.col("zorgmelding_id")?,
-        recipient_oin: r.col("recipient_oin")?,
+        zorgmelding_id: r.parsed("zorgmelding_id")?,
+        recipient_oin: r.parsed("recipient_oin")?,
         subjects: parse(&r.col::<String>("subjects")?, "handovers.subjects")?,
         facts: parse(
             &r.col::<String>("subject_facts")?,
@@ -98,7 +98,7 @@ fn handover_from_row(r: &impl Columns) -> StoreResult<HandoverRecord> {
         basis: crate::wire::decode_basis(&r.col::<Vec<u8>>("basis")?),
         received_for: r.col("received_for")?,
         advice: r.col("advice")?,
-        triage_id: r.col("triage_id")?,
+        triage_id: r.parsed("triage_id")?,
         vt_contact: parse(&r.col::<String>("vt_contact")?, "handovers.vt_contact")?,
         wijkteam_contact: parse(
             &r.col::<String>("wijkteam_contact")?,
@@ -166,7 +166,7 @@ impl Store {
                 }
             } else if m.recipient_oin != key.recipient_oin {
                 tx.rollback().await?;
-                Err(FragmentRefusal::OtherRecipient(m.recipient_oin.clone()))
+                Err(FragmentRefusal::OtherRecipient(m.recipient_oin.to_string()))
             } else if sqlx::query_scalar::<_, Option<i64>>("SELECT erased_at FROM zorgmeldingen WHERE zorgmelding_id = $1")
                 .bind(&m.zorgmelding_id).fetch_one(&mut *tx).await?.is_some()
             {
@@ -458,14 +458,21 @@ impl Store {
             sqlx::query_as("SELECT zorgmelding_id, declined_by, recorded_by_oin, recorded_at FROM family_declines WHERE zorgmelding_id = $1")
                 .bind(zorgmelding_id).fetch_optional(p).await?
         });
-        Ok(r.map(
-            |(zorgmelding_id, declined_by, recorded_by_oin, recorded_at)| FamilyDeclined {
-                zorgmelding_id,
-                declined_by,
-                recorded_by_oin,
-                recorded_at,
+        r.map(
+            |(zorgmelding_id, declined_by, recorded_by_oin, recorded_at)| {
+                Ok(FamilyDeclined {
+                    zorgmelding_id: zorgmelding_id
+                        .parse()
+                        .map_err(|_| StoreError::Corrupt("family_declines.zorgmelding_id"))?,
+                    declined_by,
+                    recorded_by_oin: recorded_by_oin
+                        .parse()
+                        .map_err(|_| StoreError::Corrupt("family_declines.recorded_by_oin"))?,
+                    recorded_at,
+                })
             },
-        ))
+        )
+        .transpose()
     }
 
     /// Stores a handover with its envelopes and its log entries in one transaction. A second
@@ -564,7 +571,7 @@ impl Store {
         &self,
         sender: &str,
         handover_id: &str,
-        consent_ids: &[String],
+        consent_ids: &[crate::ids::ConsentId],
         decide: impl FnOnce(&[Consent]) -> HandoverVerdict,
     ) -> StoreResult<HandoverState> {
         let is_pg = matches!(self, Store::Postgres(_));

@@ -149,6 +149,25 @@ pub fn consent_request(
 /// [`TestHub::both_parents_consent`] recorded through `client` (a school): one consent per
 /// parent with gezag, the two ids as the basis.
 pub async fn both_parents_consent_via(client: &mut HubClient, bsn: &str) -> pb::Basis {
+    both_parents_consent_to(
+        client,
+        bsn,
+        pb::Sector::Wijkteam,
+        "vroegtijdige_ondersteuning",
+        &["zorgen_thuissituatie"],
+    )
+    .await
+}
+
+/// The consent of both parents with gezag of the 9-year-old `bsn`, recorded through `client`,
+/// to sector `to` for `purpose` and `categories`: one consent per parent, the ids as the basis.
+pub async fn both_parents_consent_to(
+    client: &mut HubClient,
+    bsn: &str,
+    to: pb::Sector,
+    purpose: &str,
+    categories: &[&str],
+) -> pb::Basis {
     let mut ids = Vec::new();
     for parent in ["ouder-1", "ouder-2"] {
         let req = consent_request(
@@ -156,15 +175,31 @@ pub async fn both_parents_consent_via(client: &mut HubClient, bsn: &str) -> pb::
             9,
             &["ouder-1", "ouder-2"],
             &[parent],
-            &[pb::Sector::Wijkteam],
-            "vroegtijdige_ondersteuning",
-            &["zorgen_thuissituatie"],
+            &[to],
+            purpose,
+            categories,
         );
         ids.push(client.record_consent(req).await.unwrap().consent_id);
     }
     pb::Basis {
         legal: None,
         consent_ids: ids,
+    }
+}
+
+/// A meldrecht basis with meldcode steps 1-4 done and the afwegingskader's "structural
+/// unsafety", plus `evidence` (whether the client was told, ...).
+pub fn meldrecht(evidence: pb::Evidence) -> pb::Basis {
+    pb::Basis {
+        legal: Some(pb::LegalBasis {
+            basis: "meldrecht".into(),
+            evidence: Some(pb::Evidence {
+                meldcode_steps_completed: vec![1, 2, 3, 4],
+                afwegingskader: pb::Afwegingskader::StructureleOnveiligheid as i32,
+                ..evidence
+            }),
+        }),
+        consent_ids: vec![],
     }
 }
 

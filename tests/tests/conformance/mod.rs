@@ -175,7 +175,7 @@ pub fn basis(consent_ids: &[&str]) -> Basis {
                 ..Evidence::default()
             },
         }),
-        consent_ids: consent_ids.iter().map(|c| (*c).to_string()).collect(),
+        consent_ids: consent_ids.iter().map(|c| c.parse().unwrap()).collect(),
     }
 }
 
@@ -190,7 +190,7 @@ pub fn facts() -> Facts {
 /// A consent about `subject` recorded by the school at `at`, valid 180 days.
 pub fn consent(id: &str, subject: &SubjectPseudonym, at: i64) -> Consent {
     Consent {
-        id: id.into(),
+        id: id.parse().unwrap(),
         subject: subject.clone(),
         recorded_by_oin: v(SCHOOL),
         recorded_by: "pro-1".into(),
@@ -233,7 +233,7 @@ pub fn signal(id: &str, hash: u8, subjects: &[String], at: i64) -> SignalRecord 
         sender_role: "ib_er".into(),
         sender_professional: "pro-9".into(),
         received_for: None,
-        inform_exemption: Some("gevaar voor het kind".into()),
+        inform_exemption: Some("veiligheid_kind".into()),
         created_at: at,
         retain_until: at + 365 * DAY,
         content_digest: Some(vec![hash ^ 0x5a; 32]),
@@ -243,7 +243,7 @@ pub fn signal(id: &str, hash: u8, subjects: &[String], at: i64) -> SignalRecord 
 pub fn to(recipient: &str, consents: &[&str]) -> NewDelivery {
     NewDelivery {
         recipient_oin: v(recipient),
-        consent_ids: consents.iter().map(|c| (*c).to_string()).collect(),
+        consent_ids: consents.iter().map(|c| c.parse().unwrap()).collect(),
     }
 }
 
@@ -262,7 +262,7 @@ pub fn sent_entries(s: &SignalRecord, deliveries: &[NewDelivery]) -> Vec<Pending
 
 pub fn maatregel(id: &str, subject: &SubjectPseudonym, starts_at: i64) -> Maatregel {
     Maatregel {
-        id: id.into(),
+        id: id.parse().unwrap(),
         subject: subject.clone(),
         kind: MaatregelKind::Ots,
         starts_at,
@@ -280,7 +280,7 @@ pub fn maatregel(id: &str, subject: &SubjectPseudonym, starts_at: i64) -> Maatre
 
 pub fn involvement(id: &str, subject: &SubjectPseudonym, org: &str, at: i64) -> Involvement {
     Involvement {
-        id: id.into(),
+        id: id.parse().unwrap(),
         subject: subject.clone(),
         org_oin: v(org),
         contact_professional: format!("contact of {id}"),
@@ -326,8 +326,8 @@ pub fn melding_key(registration_number: &str) -> MeldingKey {
 pub fn fragment(id: &str, hash: u8, subjects: &[String], at: i64) -> FragmentRecord {
     FragmentRecord {
         police_oin: v(POLICE),
-        fragment_id: id.into(),
-        zorgmelding_id: String::new(),
+        fragment_id: id.parse().unwrap(),
+        zorgmelding_id: "zm_unfiled".parse().unwrap(),
         sequence: 0,
         kind: FragmentKind::Incident,
         request_hash: vec![hash; 32],
@@ -345,8 +345,8 @@ pub fn fragment(id: &str, hash: u8, subjects: &[String], at: i64) -> FragmentRec
 
 pub fn triage(id: &str, melding: &str, at: i64) -> TriageRecord {
     TriageRecord {
-        triage_id: id.into(),
-        zorgmelding_id: melding.into(),
+        triage_id: id.parse().unwrap(),
+        zorgmelding_id: melding.parse().unwrap(),
         vt_oin: v(VT),
         answers: TriageAnswersStored {
             physical_abuse_or_severe_violence: "no".into(),
@@ -373,9 +373,9 @@ pub fn handover(id: &str, hash: u8, melding: &str, subjects: &[String], at: i64)
     };
     HandoverRecord {
         sender_oin: v(VT),
-        handover_id: id.into(),
+        handover_id: id.parse().unwrap(),
         request_hash: vec![hash; 32],
-        zorgmelding_id: melding.into(),
+        zorgmelding_id: melding.parse().unwrap(),
         recipient_oin: v(WIJKTEAM),
         subjects: subjects.to_vec(),
         facts: subjects.iter().map(|_| facts()).collect(),
@@ -384,13 +384,13 @@ pub fn handover(id: &str, hash: u8, melding: &str, subjects: &[String], at: i64)
         basis: basis(&["c1"]),
         received_for: "zorgmelding".into(),
         advice: "handover_wijkteam".into(),
-        triage_id: "t1".into(),
+        triage_id: "t1".parse().unwrap(),
         vt_contact: contact("vt"),
         wijkteam_contact: contact("wt"),
         letter: "Beste ouders, ...".into(),
         state: HandoverState::Pending,
         reasons: Vec::new(),
-        consent_ids: vec!["c1".into()],
+        consent_ids: vec!["c1".parse().unwrap()],
         sender_role: "consulent".into(),
         sender_professional: "pro-vt".into(),
         created_at: at,
