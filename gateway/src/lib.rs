@@ -7,6 +7,7 @@
 //! console only shows it. See docs/GATEWAY.md and docs/CONSOLE.md.
 #![forbid(unsafe_code)]
 
+pub mod actions;
 pub mod app;
 pub mod config;
 pub mod inbox;
