@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod actions;
+pub mod api;
 pub mod app;
 pub mod config;
 pub mod inbox;

@@ -53,14 +53,19 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/static/console.js", get(layout::js))
         .route("/healthz", get(|| async { "ok" }))
         .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
+        .nest(crate::api::PREFIX, crate::api::router())
         .layer(middleware::from_fn_with_state(app.clone(), guard))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(app)
 }
 
-/// Security headers on every answer; POSTs only from the console's own pages.
+/// Security headers on every answer; console POSTs only from the console's own pages. The local
+/// API (`/api/`) is exempt from the Origin check: it takes no cookie, only a bearer token, so a
+/// foreign page cannot make a browser send it with ambient credentials (no CSRF path).
 async fn guard(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
-    if req.method() != Method::GET
+    let api = req.uri().path().starts_with("/api/");
+    if !api
+        && req.method() != Method::GET
         && req.method() != Method::HEAD
         && !same_origin(&app, req.headers())
     {
