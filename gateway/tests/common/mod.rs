@@ -83,6 +83,12 @@ impl Kit {
 
 /// Generates a dev kit, serves the hub on a free port, and a gateway per sector on free ports.
 pub async fn start_kit(sectors: &[&str]) -> Kit {
+    start_kit_with(sectors, |_, _| {}).await
+}
+
+/// As [`start_kit`], with each gateway's configuration changed by `configure(sector, config)`
+/// before it starts.
+pub async fn start_kit_with(sectors: &[&str], configure: impl Fn(&str, &mut GatewayConfig)) -> Kit {
     let dir = tempfile::tempdir().unwrap();
     let kit = dir.path().join("dev-kit");
     devkit::init(&kit, true).await.unwrap();
@@ -99,7 +105,8 @@ pub async fn start_kit(sectors: &[&str]) -> Kit {
     let mut consoles = Vec::new();
     for sector in sectors {
         let listen = SocketAddr::from(([127, 0, 0, 1], 0));
-        let config = GatewayConfig::dev_kit(&kit, sector, listen, &endpoint).unwrap();
+        let mut config = GatewayConfig::dev_kit(&kit, sector, listen, &endpoint).unwrap();
+        configure(sector, &mut config);
         let store = config.store.path.clone();
         let app = App::start(config, Duration::from_secs(10)).await.unwrap();
         consoles.push(serve_console(app, store).await);
