@@ -782,6 +782,36 @@ roles = ["ib_er"]
     }
 
     #[test]
+    fn the_api_needs_an_audience_a_role_and_an_issuer() -> Result<(), ConfigError> {
+        let api = "\n[api]\naudience = \"https://gw.example/api\"\n[api.roles]\n\"signaal:ib\" = [\"ib_er\"]\n";
+        let e = load(&format!("{MINIMAL}{api}"), &[])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("api") && e.contains("api.issuer"), "{e}");
+        let with_issuer = api.replace(
+            "[api.roles]",
+            "issuer = \"https://idp.school.example\"\n[api.roles]",
+        );
+        let c = load(&format!("{MINIMAL}{with_issuer}"), &[])?;
+        let a = c.api.as_ref().map(|a| {
+            (
+                a.roles_claim.as_str(),
+                a.client_claim.as_str(),
+                a.leeway_secs,
+            )
+        });
+        assert_eq!(a, Some(("scope", "client_id", 30)));
+        let no_roles = with_issuer.replace("\"signaal:ib\" = [\"ib_er\"]", "");
+        let e = load(&format!("{MINIMAL}{no_roles}"), &[])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("api.roles"), "{e}");
+        Ok(())
+    }
+
+    #[test]
     fn a_key_others_can_read_is_refused() -> Result<(), Box<dyn std::error::Error>> {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir()?;

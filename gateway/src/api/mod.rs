@@ -247,12 +247,29 @@ fn optional_reference(errors: &mut Vec<FieldError>, field: &str, value: &Option<
     }
 }
 
+/// The shared draft's problems (the console's rules), worded for a system's developer.
 fn draft_errors(d: &SignalDraft, step: Step, text: &str) -> Vec<FieldError> {
+    use actions::FieldProblem as F;
     d.problems(step, text)
         .into_iter()
         .map(|p| FieldError {
             field: p.field().to_owned(),
-            detail: p.describe(crate::web::i18n::Lang::En).to_owned(),
+            detail: match p {
+                F::Bsn(i) => i.describe(crate::web::i18n::Lang::En),
+                F::Age => "a number of years, 0 to 120",
+                F::Recipient => "the recipient's OIN (20 digits)",
+                F::Purpose => "a purpose of the convenant",
+                F::Categories => "at least one category of the convenant",
+                F::Basis => {
+                    "name consent ids in `consents` (record one with POST /api/v1/consents), or a legal basis in `basis`"
+                }
+                F::TextEmpty => "the signal's text must not be empty",
+                F::TextTooLong => "at most 64 KiB of text",
+                F::SignalId => {
+                    "not a signal id: 1-64 of A-Z a-z 0-9 . _ - without a run of 9 or more digits (it could be a BSN)"
+                }
+            }
+            .to_owned(),
         })
         .collect()
 }
