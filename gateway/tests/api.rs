@@ -461,6 +461,14 @@ async fn attacks(kit: &Kit, issuer: &str) -> TestResult {
         );
     }
     assert_problem(&anonymous.get("/no-such-endpoint").await, 404, "not-found");
+    let a = anonymous
+        .send(
+            anonymous
+                .http
+                .delete(format!("{}/api/v1/signals", school.base)),
+        )
+        .await;
+    assert_problem(&a, 405, "method-not-allowed");
     // A console session is no API credential.
     let console = common::Console::login(school).await;
     let a = anonymous

@@ -101,6 +101,14 @@ pub fn router() -> Router<Arc<App>> {
     routes()
         .router
         .fallback(|| async { ApiProblem::not_found("No such endpoint; see /api/v1/openapi.json.") })
+        .method_not_allowed_fallback(|| async {
+            ApiProblem::new(
+                "method-not-allowed",
+                405,
+                "Method not allowed",
+                "This endpoint does not take this method; see /api/v1/openapi.json.",
+            )
+        })
         .layer(DefaultBodyLimit::max(MAX_BODY))
 }
 
