@@ -212,13 +212,14 @@ async fn api() -> TestResult {
     }
     let provider = Provider::start_with("http://127.0.0.1:9/login/oidc/callback", true)?;
     let issuer = provider.issuer.clone();
-    let kit = start_kit_with(&["school", "wijkteam"], |sector, c| {
+    let mut kit = start_kit_with(&["school", "wijkteam"], |sector, c| {
         configure(&issuer, sector, c)
     })
     .await;
     let outcome = async {
         school_sends_and_wijkteam_opens(&kit, &issuer).await?;
-        attacks(&kit, &issuer).await
+        attacks(&kit, &issuer).await?;
+        recall_while_undelivered(&mut kit, &issuer).await
     }
     .await;
     if let Err(e) = &outcome {
@@ -378,6 +379,37 @@ async fn school_sends_and_wijkteam_opens(kit: &Kit, issuer: &str) -> TestResult 
         status.text
     );
     assert_eq!(status.json["recallable"], false);
+
+    // The maatregel question: refused until the wijkteam records its involvement.
+    let a = reg.post("/maatregel/query", &json!({"bsn": BSN})).await;
+    assert_problem(&a, 403, "denied");
+    let a = reg
+        .post(
+            "/maatregel/involvement",
+            &json!({"bsn": BSN, "contact": "G. K., wijkcoach, 026-0000002"}),
+        )
+        .await;
+    assert_eq!(a.status, 204, "{}", a.text);
+    let a = reg.post("/maatregel/query", &json!({"bsn": BSN})).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.json["exists"], false, "{}", a.text);
+    let a = reg
+        .post(
+            "/maatregel/involvement",
+            &json!({"bsn": BSN, "contact": "bel 111222333"}),
+        )
+        .await;
+    assert_problem(&a, 422, "invalid-request");
+    assert_eq!(a.json["errors"][0]["field"], "contact");
+    let audit = kit.consoles[1].app.store.audit_log(50).await?;
+    for action in ["involvement_registered", "maatregel_asked", "acknowledged"] {
+        assert!(
+            audit
+                .iter()
+                .any(|e| e.action == action && e.professional == "wijkteam-registratie"),
+            "{action}: {audit:?}"
+        );
+    }
 
     // The school's audit log names the system; the hub's log names it as the professional who
     // acted (the hub token's `sub`), as the school's FG system reads it.
@@ -652,6 +684,59 @@ async fn attacks(kit: &Kit, issuer: &str) -> TestResult {
         )
         .await;
     assert_problem(&a, 415, "unsupported-media-type");
+    Ok(())
+}
+
+/// With the wijkteam's gateway stopped, a new signal stays undelivered: the school's system
+/// recalls it, and the hub withdraws it.
+async fn recall_while_undelivered(kit: &mut Kit, issuer: &str) -> TestResult {
+    let wijkteam_oin = kit.oin("wijkteam");
+    kit.stop_console(1).await;
+    let sis = Api::new(
+        &kit.consoles[0].base,
+        Some(token(issuer, "leerlingadministratie", &audience("school")).await?),
+    );
+    let mut consents = Vec::new();
+    for giver in ["ouder-1", "ouder-2"] {
+        let c = sis.post("/consents", &consent(&wijkteam_oin, giver)).await;
+        assert_eq!(c.status, 201, "{}", c.text);
+        consents.push(c.json["consent_id"].as_str().unwrap_or_default().to_owned());
+    }
+    let ids: Vec<&str> = consents.iter().map(String::as_str).collect();
+    let sent = sis
+        .post(
+            "/signals",
+            &signal(
+                &wijkteam_oin,
+                &ids,
+                json!({"text": TEXT, "signal_id": "sig-api-0002"}),
+            ),
+        )
+        .await;
+    assert_eq!(sent.status, 201, "{}", sent.text);
+    let status = sis.get("/signals/sig-api-0002").await;
+    assert_eq!(
+        status.json["deliveries"][0]["state"], "pending",
+        "{}",
+        status.text
+    );
+    assert_eq!(status.json["recallable"], true);
+    let r = sis.post("/signals/sig-api-0002/recall", &json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let status = sis.get("/signals/sig-api-0002").await;
+    assert_eq!(
+        status.json["deliveries"][0]["state"], "withdrawn",
+        "{}",
+        status.text
+    );
+    assert_eq!(status.json["recallable"], false);
+    let audit = kit.consoles[0].app.store.audit_log(50).await?;
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "recalled" && e.professional == "leerlingadministratie"),
+        "{audit:?}"
+    );
     Ok(())
 }
 

@@ -18,6 +18,7 @@ pub struct RunningConsole {
     /// The gateway itself (its store, for assertions).
     pub app: Arc<App>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
+    serving: Option<tokio::task::JoinHandle<Result<(), std::io::Error>>>,
     store: PathBuf,
 }
 
@@ -65,6 +66,17 @@ impl Kit {
     pub async fn add_console(&mut self, app: Arc<App>) {
         let store = app.config.store.path.clone();
         self.consoles.push(serve_console(app, store).await);
+    }
+
+    /// Stops one gateway and waits until it has stopped (its inbox fetcher is aborted when
+    /// serving ends); the hub keeps running.
+    pub async fn stop_console(&mut self, i: usize) {
+        if let Some(s) = self.consoles[i].stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(serving) = self.consoles[i].serving.take() {
+            let _ = serving.await;
+        }
     }
 
     /// Stops the gateways and the hub.
@@ -122,7 +134,7 @@ pub async fn start_kit_with(sectors: &[&str], configure: impl Fn(&str, &mut Gate
 async fn serve_console(app: Arc<App>, store: PathBuf) -> RunningConsole {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(signaalhub_gateway::serve(app.clone(), tx, async move {
+    let serving = tokio::spawn(signaalhub_gateway::serve(app.clone(), tx, async move {
         let _ = stopped.await;
     }));
     let addr = rx.await.unwrap();
@@ -130,6 +142,7 @@ async fn serve_console(app: Arc<App>, store: PathBuf) -> RunningConsole {
         base: format!("http://{addr}"),
         app,
         stop: Some(stop),
+        serving: Some(serving),
         store,
     }
 }
