@@ -291,10 +291,15 @@ async fn school_sends_and_wijkteam_opens(kit: &Kit, issuer: &str) -> TestResult 
         )
         .await;
     assert_problem(&refused, 403, "denied");
+    assert_eq!(
+        refused.json["reasons"][0]["code"], "CONSENT_MISSING_GEZAG_HOLDER",
+        "{}",
+        refused.text
+    );
     assert!(
-        refused.json["reasons"]
-            .as_array()
-            .is_some_and(|r| !r.is_empty()),
+        refused.json["reasons"][0]["text_nl"]
+            .as_str()
+            .is_some_and(|t| t.contains("ouder-2")),
         "{}",
         refused.text
     );

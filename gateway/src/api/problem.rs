@@ -172,13 +172,22 @@ fn from_status(s: &tonic::Status) -> ApiProblem {
                 message,
             );
             if let Some(pf) = details.precondition_failure() {
+                // The Dutch texts come as one localized message, joined by "; " in the same
+                // order; they are paired only when the count matches.
+                let nl: Vec<String> = details
+                    .localized_message()
+                    .filter(|m| m.locale.starts_with("nl"))
+                    .map(|m| m.message.split("; ").map(str::to_owned).collect())
+                    .unwrap_or_default();
+                let paired = nl.len() == pf.violations.len();
                 p.reasons = pf
                     .violations
                     .iter()
-                    .map(|v| ReasonView {
+                    .enumerate()
+                    .map(|(i, v)| ReasonView {
                         code: v.r#type.clone(),
                         rule: v.subject.clone(),
-                        text_nl: String::new(),
+                        text_nl: if paired { nl[i].clone() } else { String::new() },
                         text_en: v.description.clone(),
                     })
                     .collect();
@@ -261,11 +270,14 @@ mod tests {
             "floor:consent",
             "consent of ouder-2 is missing",
         );
+        d.set_localized_message("nl-NL", "toestemming van ouder-2 ontbreekt");
         let s = tonic::Status::with_error_details(tonic::Code::PermissionDenied, "denied", d);
         let p = ApiProblem::from_client(&ClientError::Status(s));
         assert_eq!(p.status, 403);
         assert_eq!(p.kind, "denied");
         assert_eq!(p.reasons[0].code, "CONSENT_MISSING_GEZAG_HOLDER");
+        assert_eq!(p.reasons[0].rule, "floor:consent");
+        assert_eq!(p.reasons[0].text_nl, "toestemming van ouder-2 ontbreekt");
     }
 
     #[test]
