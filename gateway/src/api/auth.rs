@@ -304,14 +304,23 @@ impl ApiAuth {
                         return Err(AuthError::UnknownKey);
                     }
                 }
-                let mut guard = set.write().await;
-                // Another request may have refreshed it meanwhile.
-                if guard.1.elapsed() >= JWKS_REFRESH {
+                // Claim the refresh (so concurrent requests do not fetch too), then fetch
+                // without holding the lock: a slow provider must not stall every request.
+                let due = {
+                    let mut guard = set.write().await;
+                    let due = guard.1.elapsed() >= JWKS_REFRESH;
+                    if due {
+                        guard.1 = Instant::now();
+                    }
+                    due
+                };
+                if due {
                     let fresh = fetch_jwks(http, uri)
                         .await
                         .map_err(AuthError::KeysUnavailable)?;
-                    *guard = (fresh, Instant::now());
+                    set.write().await.0 = fresh;
                 }
+                let guard = set.read().await;
                 pick(&guard.0, kid, alg)?.ok_or(AuthError::UnknownKey)
             }
         }
@@ -535,6 +544,38 @@ mod tests {
         );
         let e = caller(&cfg(), &claims(json!({"scope": "signaal:ib"})));
         assert_eq!(e, Err(AuthError::MissingClaim("client_id".into())));
+    }
+
+    #[test]
+    fn a_shared_secret_or_an_encryption_key_in_the_jwks_is_never_used() -> Result<(), String> {
+        let set: JwkSet = serde_json::from_value(json!({"keys": [
+            {"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"},
+            {"kty": "OKP", "crv": "Ed25519", "kid": "enc", "use": "enc",
+             "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+            {"kty": "OKP", "crv": "Ed25519", "kid": "sig", "alg": "EdDSA",
+             "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}
+        ]}))
+        .map_err(|e| e.to_string())?;
+        assert!(matches!(
+            pick(&set, Some("hmac"), Algorithm::RS256),
+            Err(AuthError::Algorithm)
+        ));
+        assert!(matches!(
+            pick(&set, Some("enc"), Algorithm::EdDSA),
+            Ok(None)
+        ));
+        assert!(matches!(
+            pick(&set, Some("sig"), Algorithm::EdDSA),
+            Ok(Some(_))
+        ));
+        // A key declared for EdDSA is not used for RS256.
+        assert!(matches!(
+            pick(&set, Some("sig"), Algorithm::RS256),
+            Err(AuthError::Algorithm)
+        ));
+        // Without a kid only a single signing key is a candidate.
+        assert!(matches!(pick(&set, None, Algorithm::EdDSA), Ok(None)));
+        Ok(())
     }
 
     #[tokio::test]
