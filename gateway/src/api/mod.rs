@@ -249,7 +249,7 @@ fn references(errors: &mut Vec<FieldError>, field: &str, values: &[String]) {
     }
 }
 
-fn optional_reference(errors: &mut Vec<FieldError>, field: &str, value: &Option<String>) {
+fn optional_reference(errors: &mut Vec<FieldError>, field: &str, value: Option<&str>) {
     if let Some(v) = value {
         reference(errors, field, v);
     }
@@ -397,42 +397,43 @@ struct MaatregelBody {
     bsn: String,
 }
 
+/// The child and the question, as the check, send and consent bodies name them.
+struct Question<'a> {
+    bsn: &'a str,
+    age: Option<u32>,
+    gezag: &'a [String],
+    recipient: &'a str,
+    purpose: &'a str,
+    categories: &'a [String],
+    basis: Option<&'a str>,
+    consents: &'a [String],
+    role: Option<&'a str>,
+}
+
 /// Builds the shared draft from the API's fields and collects every field problem: the shared
 /// draft's rules (the console's), plus the reference rule for each id-like field.
-#[allow(clippy::too_many_arguments)]
-fn draft(
-    errors: &mut Vec<FieldError>,
-    bsn: &str,
-    age: Option<u32>,
-    gezag: &[String],
-    recipient: &str,
-    purpose: &str,
-    categories: &[String],
-    basis: &Option<String>,
-    consents: &[String],
-    role: &Option<String>,
-) -> SignalDraft {
-    references(errors, "gezag", gezag);
-    if !purpose.is_empty() {
-        reference(errors, "purpose", purpose);
+fn draft(errors: &mut Vec<FieldError>, q: Question<'_>) -> SignalDraft {
+    references(errors, "gezag", q.gezag);
+    if !q.purpose.is_empty() {
+        reference(errors, "purpose", q.purpose);
     }
-    references(errors, "categories", categories);
-    optional_reference(errors, "basis", basis);
-    references(errors, "consents", consents);
-    optional_reference(errors, "role", role);
+    references(errors, "categories", q.categories);
+    optional_reference(errors, "basis", q.basis);
+    references(errors, "consents", q.consents);
+    optional_reference(errors, "role", q.role);
     SignalDraft {
         signal_id: String::new(),
         // The console's rule takes the BSN as typed; the digits go to the hub.
-        bsn: actions::bsn_rule(bsn).unwrap_or_else(|_| bsn.to_owned()),
-        age: age.map(|a| a.to_string()).unwrap_or_default(),
-        gezag: gezag.to_vec(),
-        recipient: recipient.to_owned(),
-        purpose: purpose.to_owned(),
-        categories: categories.to_vec(),
-        basis: basis.clone().unwrap_or_default(),
-        consents: consents.to_vec(),
+        bsn: actions::bsn_rule(q.bsn).unwrap_or_else(|_| q.bsn.to_owned()),
+        age: q.age.map(|a| a.to_string()).unwrap_or_default(),
+        gezag: q.gezag.to_vec(),
+        recipient: q.recipient.to_owned(),
+        purpose: q.purpose.to_owned(),
+        categories: q.categories.to_vec(),
+        basis: q.basis.unwrap_or_default().to_owned(),
+        consents: q.consents.to_vec(),
         urgency: "normal".into(),
-        role: role.clone().unwrap_or_default(),
+        role: q.role.unwrap_or_default().to_owned(),
     }
 }
 
@@ -624,15 +625,17 @@ async fn check(
     let mut errors = Vec::new();
     let d = draft(
         &mut errors,
-        &b.bsn,
-        b.age,
-        &b.gezag,
-        &b.recipient,
-        &b.purpose,
-        &b.categories,
-        &b.basis,
-        &b.consents,
-        &b.role,
+        Question {
+            bsn: &b.bsn,
+            age: b.age,
+            gezag: &b.gezag,
+            recipient: &b.recipient,
+            purpose: &b.purpose,
+            categories: &b.categories,
+            basis: b.basis.as_deref(),
+            consents: &b.consents,
+            role: b.role.as_deref(),
+        },
     );
     errors.extend(draft_errors(&d, Step::Check, ""));
     ok_or_invalid(errors)?;
@@ -651,15 +654,17 @@ async fn send(
     let mut errors = Vec::new();
     let mut d = draft(
         &mut errors,
-        &b.bsn,
-        b.age,
-        &b.gezag,
-        &b.recipient,
-        &b.purpose,
-        &b.categories,
-        &b.basis,
-        &b.consents,
-        &b.role,
+        Question {
+            bsn: &b.bsn,
+            age: b.age,
+            gezag: &b.gezag,
+            recipient: &b.recipient,
+            purpose: &b.purpose,
+            categories: &b.categories,
+            basis: b.basis.as_deref(),
+            consents: &b.consents,
+            role: b.role.as_deref(),
+        },
     );
     d.urgency = match b.urgency {
         Urgency::Normal => "normal",
@@ -751,18 +756,20 @@ async fn record_consent(
     let mut errors = Vec::new();
     let d = draft(
         &mut errors,
-        &b.bsn,
-        b.age,
-        &b.gezag,
-        &b.recipient,
-        &b.purpose,
-        &b.categories,
-        &None,
-        &[],
-        &b.role,
+        Question {
+            bsn: &b.bsn,
+            age: b.age,
+            gezag: &b.gezag,
+            recipient: &b.recipient,
+            purpose: &b.purpose,
+            categories: &b.categories,
+            basis: None,
+            consents: &[],
+            role: b.role.as_deref(),
+        },
     );
     references(&mut errors, "givers", &b.givers);
-    optional_reference(&mut errors, "evidence", &b.evidence);
+    optional_reference(&mut errors, "evidence", b.evidence.as_deref());
     errors.extend(draft_errors(&d, Step::RecordConsent, ""));
     let c = ConsentDraft {
         givers: b.givers,
