@@ -47,6 +47,9 @@ pub enum StartError {
     /// The identity provider.
     #[error("identity provider: {0}")]
     Oidc(String),
+    /// The local API's token checking.
+    #[error("{0}")]
+    Api(String),
 }
 
 fn key_err(what: &'static str) -> impl Fn(String) -> StartError {
@@ -65,6 +68,8 @@ pub struct App {
     pub pending_logins: Pending<crate::oidc::PendingLogin>,
     /// The organisation's identity provider, when configured.
     pub oidc: Option<crate::oidc::OidcLogin>,
+    /// The local API's token checking, when `[api]` is configured.
+    pub api: Option<crate::api::auth::ApiAuth>,
     /// The region's convenant (for the forms' choices only; the hub decides).
     pub convenant: Convenant,
     /// The organisation's signing keys.
@@ -136,6 +141,9 @@ impl App {
             ),
             None => None,
         };
+        let api = crate::api::auth::ApiAuth::start(&config)
+            .await
+            .map_err(StartError::Api)?;
         let sessions = Sessions::new(
             Duration::from_secs(config.session.idle_minutes * 60),
             Duration::from_secs(config.session.max_hours * 3600),
@@ -146,6 +154,7 @@ impl App {
             sessions,
             pending_logins: Pending::default(),
             oidc,
+            api,
             convenant,
             sender,
             secrets,

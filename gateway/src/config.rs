@@ -79,7 +79,50 @@ pub struct GatewayConfig {
     /// The inbox fetcher.
     #[serde(default)]
     pub inbox: InboxSection,
+    /// The local API for the organisation's own systems (`/api/v1/`); off when absent.
+    #[serde(default)]
+    pub api: Option<ApiSection>,
 }
+
+/// The local API: JSON over HTTP for the organisation's own systems, authenticated with access
+/// tokens (JWTs) its identity provider issues with the client-credentials grant.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSection {
+    /// The `aud` an access token must carry (the resource/API identifier registered at the
+    /// identity provider for this gateway), e.g. `https://signaal.school.example/api`.
+    pub audience: String,
+    /// The `iss` an access token must carry and whose discovery document names the signing keys
+    /// (JWKS). Default: `login.oidc.issuer`.
+    #[serde(default)]
+    pub issuer: Option<String>,
+    /// The claim that names the calling system. Default `client_id` (RFC 9068); `azp` or `sub`
+    /// for providers that put it there.
+    #[serde(default = "default_client_claim")]
+    pub client_claim: String,
+    /// The claim whose values map to convenant roles: `scope` (default; space-separated) or a
+    /// roles claim (a list; dotted paths walk nested objects).
+    #[serde(default = "default_api_roles_claim")]
+    pub roles_claim: String,
+    /// Value of `roles_claim` -> convenant roles. A token none of whose values is mapped is
+    /// refused (403).
+    #[serde(default)]
+    pub roles: BTreeMap<String, Vec<String>>,
+    /// Seconds of clock skew allowed on `exp` and `nbf`. Default 30; at most 300.
+    #[serde(default = "default_leeway")]
+    pub leeway_secs: u64,
+    /// DEV KITS ONLY: an Ed25519 key (PKCS#8 as hex, created on first use) whose tokens, with issuer
+    /// [`DEV_API_ISSUER`], the API accepts instead of an identity provider's
+    /// (`signaal-gateway dev-token` mints them). Never set in production.
+    #[serde(default)]
+    pub dev_key: Option<PathBuf>,
+}
+
+/// The issuer of the dev kit's API tokens (`signaal-gateway dev-token`).
+pub const DEV_API_ISSUER: &str = "urn:signaalhub:dev-kit:gateway-api";
+
+/// The audience of the dev kit's API tokens.
+pub const DEV_API_AUDIENCE: &str = "urn:signaalhub:dev-kit:gateway-api";
 
 /// A certificate and its key.
 #[derive(Debug, Clone, Deserialize)]
@@ -285,6 +328,15 @@ fn default_professional_claim() -> String {
 fn default_scopes() -> Vec<String> {
     vec!["profile".into()]
 }
+fn default_client_claim() -> String {
+    "client_id".into()
+}
+fn default_api_roles_claim() -> String {
+    "scope".into()
+}
+fn default_leeway() -> u64 {
+    30
+}
 fn default_idle() -> u64 {
     30
 }
@@ -381,6 +433,9 @@ impl GatewayConfig {
             fix(&mut t.cert);
             fix(&mut t.key);
         }
+        if let Some(k) = self.api.as_mut().and_then(|a| a.dev_key.as_mut()) {
+            fix(k);
+        }
     }
 
     /// Checks what the types cannot.
@@ -430,6 +485,34 @@ impl GatewayConfig {
             }
             url::Url::parse(&oidc.issuer)
                 .map_err(|e| invalid("login.oidc.issuer", format!("not a URL: {e}")))?;
+        }
+        if let Some(api) = &self.api {
+            if api.audience.trim().is_empty() {
+                return Err(invalid("api.audience", "name the API's audience (aud)"));
+            }
+            if api.roles.is_empty() {
+                return Err(invalid(
+                    "api.roles",
+                    "map at least one scope or role to convenant roles",
+                ));
+            }
+            if api.leeway_secs > 300 {
+                return Err(invalid("api.leeway_secs", "at most 300 seconds"));
+            }
+            match (&api.dev_key, &api.issuer, &self.login.oidc) {
+                (Some(_), _, _) => {}
+                (None, Some(i), _) => {
+                    url::Url::parse(i)
+                        .map_err(|e| invalid("api.issuer", format!("not a URL: {e}")))?;
+                }
+                (None, None, Some(_)) => {}
+                (None, None, None) => {
+                    return Err(invalid(
+                        "api",
+                        "no identity provider to check tokens with: configure [login.oidc] or api.issuer",
+                    ));
+                }
+            }
         }
         url::Url::parse(&self.public_url())
             .map_err(|e| invalid("public_url", format!("not a URL: {e}")))?;
@@ -503,7 +586,25 @@ impl GatewayConfig {
         } else {
             odir.join("encryption-key.hex")
         };
+        // The dev kit's local API: tokens minted by `signaal-gateway dev-token` with a key of this
+        // organisation's own, each convenant role of the kit's professional (and `fg`) by name.
+        let mut api_roles: BTreeMap<String, Vec<String>> = org
+            .roles
+            .iter()
+            .map(|r| (r.clone(), vec![r.clone()]))
+            .collect();
+        api_roles.insert("fg".into(), vec!["fg".into()]);
+        let api = ApiSection {
+            audience: dev_api_audience(sector),
+            issuer: None,
+            client_claim: default_client_claim(),
+            roles_claim: "roles".into(),
+            roles: api_roles,
+            leeway_secs: default_leeway(),
+            dev_key: Some(dev_api_key_path(kit, sector)),
+        };
         let c = GatewayConfig {
+            api: Some(api),
             listen,
             public_url: None,
             tls: None,
@@ -557,6 +658,17 @@ impl GatewayConfig {
         c.validate()?;
         Ok(c)
     }
+}
+
+/// The audience of a dev kit organisation's API tokens (`signaal-gateway dev-token --as <sector>`).
+pub fn dev_api_audience(sector: &str) -> String {
+    format!("{DEV_API_AUDIENCE}:{sector}")
+}
+
+/// Where a dev kit keeps a sample organisation's API token key (created on first use).
+pub fn dev_api_key_path(kit: &Path, sector: &str) -> PathBuf {
+    kit.join("gateways")
+        .join(format!("{sector}-api-dev-key.hex"))
 }
 
 /// Reads a secret file after checking that only its owner can read it.
@@ -667,6 +779,36 @@ roles = ["ib_er"]
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(e.contains("login"), "{e}");
+    }
+
+    #[test]
+    fn the_api_needs_an_audience_a_role_and_an_issuer() -> Result<(), ConfigError> {
+        let api = "\n[api]\naudience = \"https://gw.example/api\"\n[api.roles]\n\"signaal:ib\" = [\"ib_er\"]\n";
+        let e = load(&format!("{MINIMAL}{api}"), &[])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("api") && e.contains("api.issuer"), "{e}");
+        let with_issuer = api.replace(
+            "[api.roles]",
+            "issuer = \"https://idp.school.example\"\n[api.roles]",
+        );
+        let c = load(&format!("{MINIMAL}{with_issuer}"), &[])?;
+        let a = c.api.as_ref().map(|a| {
+            (
+                a.roles_claim.as_str(),
+                a.client_claim.as_str(),
+                a.leeway_secs,
+            )
+        });
+        assert_eq!(a, Some(("scope", "client_id", 30)));
+        let no_roles = with_issuer.replace("\"signaal:ib\" = [\"ib_er\"]", "");
+        let e = load(&format!("{MINIMAL}{no_roles}"), &[])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("api.roles"), "{e}");
+        Ok(())
     }
 
     #[test]

@@ -1,12 +1,16 @@
 //! The organisation gateway: each organisation runs one inside its own network. It holds the
 //! organisation's certificate and its signing, decryption and token keys, talks to the hub over
-//! mutual TLS, and serves its own professionals a web console in Dutch (English as a switch).
+//! mutual TLS, and serves its own professionals a web console in Dutch (English as a switch),
+//! and the organisation's own systems a local API (`/api/v1/`, [`api`]).
 //!
 //! The hub never decrypts: a signal is sealed here before it leaves, and opened here when a
-//! professional looks at it. Every decision is the hub's (`CheckBasis`, `SendSignal`); the
-//! console only shows it. See docs/GATEWAY.md and docs/CONSOLE.md.
+//! professional or a system looks at it. Every decision is the hub's (`CheckBasis`,
+//! `SendSignal`); the console and the API only show it, through the same functions
+//! ([`actions`]). See docs/GATEWAY.md, docs/CONSOLE.md and docs/API.md.
 #![forbid(unsafe_code)]
 
+pub mod actions;
+pub mod api;
 pub mod app;
 pub mod config;
 pub mod inbox;
@@ -19,8 +23,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Serves the console on the configured address until `shutdown` completes; starts the inbox
-/// fetcher and the retention sweeper beside it. Returns the bound address through `bound`.
+/// Serves the console and the local API on the configured address until `shutdown` completes;
+/// starts the inbox fetcher and the retention sweeper beside it. Returns the bound address
+/// through `bound`.
 pub async fn serve(
     app: Arc<app::App>,
     bound: tokio::sync::oneshot::Sender<SocketAddr>,

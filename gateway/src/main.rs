@@ -39,6 +39,25 @@ enum Command {
         #[arg(long, default_value_t = 8081)]
         port: u16,
     },
+    /// Print an access token for a dev kit gateway's local API (DEV MATERIAL: a dev kit has no
+    /// identity provider; a real gateway takes tokens from the organisation's own, docs/API.md).
+    DevToken {
+        /// The dev kit folder.
+        #[arg(long, default_value = "dev-kit")]
+        kit: PathBuf,
+        /// The sample organisation whose gateway the token is for (school, wijkteam, ...).
+        #[arg(long = "as")]
+        sector: String,
+        /// The calling system's client id (the actor in the audit log and the hub token).
+        #[arg(long)]
+        client: String,
+        /// A convenant role of that organisation (repeatable); `fg` for the privacy officer's view.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 900)]
+        lifetime: i64,
+    },
 }
 
 /// The sample organisations of a dev kit, in the order `quickstart` prints them.
@@ -95,6 +114,33 @@ async fn run_one(config: GatewayConfig, label: String) -> Result<(), String> {
 
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
+        Command::DevToken {
+            kit,
+            sector,
+            client,
+            roles,
+            lifetime,
+        } => {
+            if !(30..=3600).contains(&lifetime) {
+                return Err("--lifetime: 30 to 3600 seconds".into());
+            }
+            let unused = SocketAddr::from(([127, 0, 0, 1], 0));
+            let c = GatewayConfig::dev_kit(&kit, &sector, unused, "https://localhost:50051")
+                .map_err(|e| format!("{sector}: {e}"))?;
+            let api = c.api.ok_or("the dev kit's gateway has no [api]")?;
+            let key = api
+                .dev_key
+                .ok_or("the dev kit's gateway has no api.dev_key")?;
+            let token = signaalhub_gateway::api::auth::mint_dev_token(
+                &key,
+                &api.audience,
+                &client,
+                &roles,
+                lifetime,
+            )?;
+            println!("{token}");
+            Ok(())
+        }
         Command::Serve { config } => {
             let c = GatewayConfig::load(&config, |k| std::env::var(k).ok())
                 .map_err(|e| e.to_string())?;

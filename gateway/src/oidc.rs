@@ -415,7 +415,7 @@ impl OidcLogin {
 }
 
 /// `https`, or `http` to a loopback host (tests, a provider on the same machine in dev).
-fn require_secure(what: &str, url: &url::Url) -> Result<(), OidcError> {
+pub(crate) fn require_secure(what: &str, url: &url::Url) -> Result<(), OidcError> {
     match url.scheme() {
         "https" => Ok(()),
         "http" if is_loopback(url) => Ok(()),
@@ -445,7 +445,7 @@ fn unix_now() -> u64 {
 }
 
 /// An error and its sources, one line.
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut source = e.source();
     while let Some(inner) = source {
@@ -460,7 +460,7 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 /// At most 300 characters (a provider's error page can be long).
-fn shorten(s: &str) -> String {
+pub(crate) fn shorten(s: &str) -> String {
     const MAX: usize = 300;
     match s.char_indices().nth(MAX) {
         Some((i, _)) => format!("{}…", &s[..i]),
@@ -552,7 +552,7 @@ fn all_claims(c: &Claims) -> Map<String, Value> {
 
 /// A claim by name; a dotted name (`realm_access.roles`) walks nested objects when no claim
 /// has that exact name.
-fn claim<'a>(claims: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+pub(crate) fn claim<'a>(claims: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
     if let Some(v) = claims.get(name) {
         return Some(v);
     }
@@ -602,6 +602,15 @@ pub fn professional(
 /// The convenant roles the provider roles in `value` (a string or a list of strings) map to,
 /// sorted and without duplicates.
 pub fn map_roles(cfg: &OidcSection, value: Option<&Value>) -> Vec<String> {
+    map_role_values(&cfg.roles, value)
+}
+
+/// The convenant roles that the values in `value` (a string or a list of strings) map to through
+/// `map`, sorted and without duplicates: the console's login and the local API map alike.
+pub fn map_role_values(
+    map: &std::collections::BTreeMap<String, Vec<String>>,
+    value: Option<&Value>,
+) -> Vec<String> {
     let provider: Vec<&str> = match value {
         Some(Value::String(s)) => vec![s.as_str()],
         Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
@@ -609,7 +618,7 @@ pub fn map_roles(cfg: &OidcSection, value: Option<&Value>) -> Vec<String> {
     };
     let set: BTreeSet<&String> = provider
         .into_iter()
-        .filter_map(|r| cfg.roles.get(r))
+        .filter_map(|r| map.get(r))
         .flatten()
         .collect();
     set.into_iter().cloned().collect()

@@ -93,17 +93,7 @@ fn convenant_table(app: &App, lang: Lang) -> Markup {
 /// `GET /fg`: the request form, this organisation's latest disclosures and the convenant.
 pub async fn home(State(app): State<Arc<App>>, a: Authed) -> Response {
     let lang = a.lang();
-    let own = match app.hub_as(&a.session.professional) {
-        Ok(mut hub) => {
-            hub.list_disclosures(pb::ListDisclosuresRequest {
-                scope: Some(pb::list_disclosures_request::Scope::OwnOrganization(true)),
-                page_size: 1000,
-                ..Default::default()
-            })
-            .await
-        }
-        Err(e) => Err(e),
-    };
+    let own = crate::actions::own_disclosures(&app, &a.session.professional).await;
     let body = html! {
         (report_form(&a, lang))
         section aria-labelledby="eigen" {

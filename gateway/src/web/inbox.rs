@@ -5,14 +5,13 @@ use super::layout::page;
 use super::problem::Problem;
 use super::signal::FormData;
 use super::{Authed, csrf_refused};
+use crate::actions::{self, OpenError, Unopened};
 use crate::app::App;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
-use prost::Message;
-use signaalhub_client::sealed;
 use signaalhub_client::signaalhub_proto::pb;
 use std::sync::Arc;
 
@@ -83,10 +82,6 @@ pub async fn list(State(app): State<Arc<App>>, a: Authed) -> Response {
     .into_response()
 }
 
-fn valid_key(sender: &str, id: &str) -> bool {
-    sealed::is_oin(sender) && (1..=64).contains(&id.len())
-}
-
 /// `GET /postvak/{sender}/{id}`: opens the envelope here and shows it.
 pub async fn open(
     State(app): State<Arc<App>>,
@@ -111,57 +106,36 @@ pub async fn open(
         )
             .into_response()
     };
-    if !valid_key(&sender, &id) {
-        return not_found();
-    }
-    let item = match app.store.get_received(&sender, &id).await {
-        Ok(Some(i)) => i,
-        Ok(None) => return not_found(),
-        Err(e) => {
+    let (item, opened) = match actions::open_received(&app, &a.session.professional, &sender, &id)
+        .await
+    {
+        Ok(x) => x,
+        Err(OpenError::NotFound) => return not_found(),
+        Err(OpenError::Store(e)) => {
             tracing::warn!(error = %e, "inbox read");
             return (StatusCode::SERVICE_UNAVAILABLE, "store unavailable").into_response();
         }
+        // Who looked is written down before anything is shown (NEN 7513); if it cannot be
+        // written, nothing is shown.
+        Err(OpenError::Audit(e)) => {
+            tracing::warn!(error = %e, "audit log");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                page(&app, &a, title, Problem::new(lang.t(
+                    "Het inzagelog kan nu niet worden bijgewerkt; daarom wordt het signaal niet getoond.",
+                    "The access log cannot be written now, so the signal is not shown.",
+                )).render()),
+            )
+                .into_response();
+        }
     };
-    // Who looked is written down before anything is shown (NEN 7513); if it cannot be written,
-    // nothing is shown.
-    let who = &a.session.professional.id;
-    if let Err(e) = app
-        .store
-        .audit(who, "opened", &format!("{sender}/{id}"))
-        .await
-    {
-        tracing::warn!(error = %e, "audit log");
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            page(&app, &a, title, Problem::new(lang.t(
-                "Het inzagelog kan nu niet worden bijgewerkt; daarom wordt het signaal niet getoond.",
-                "The access log cannot be written now, so the signal is not shown.",
-            )).render()),
-        )
-            .into_response();
-    }
-    let opened = match pb::Envelope::decode(item.envelope.as_slice()) {
-        Err(_) => Err(lang
+    let opened = opened.map_err(|u| match u {
+        Unopened::Damaged => lang
             .t("De envelop is beschadigd.", "The envelope is damaged.")
-            .to_owned()),
-        Ok(env) => match app.hub_as(&a.session.professional) {
-            Err(e) => Err(Problem::from_client(lang, &e).title),
-            Ok(mut hub) => {
-                let mut keys = app.sender_keys.lock().await;
-                sealed::open_received(
-                    &mut hub,
-                    &mut keys,
-                    &app.secrets,
-                    &item.sender_oin,
-                    &item.signal_id,
-                    &item.purpose,
-                    &item.categories,
-                    &env,
-                )
-                .await
-            }
-        },
-    };
+            .to_owned(),
+        Unopened::Hub(e) => Problem::from_client(lang, &e).title,
+        Unopened::Refused(why) => why,
+    });
     let body: Markup = html! {
         dl.meta {
             dt { (lang.t("Van", "From")) } dd { (item.sender_oin) }
@@ -214,15 +188,10 @@ pub async fn acknowledge(
     if !a.csrf_ok(FormData::parse(&body).get("csrf")) {
         return csrf_refused(lang);
     }
-    if !valid_key(&sender, &id) {
+    if !actions::valid_received_key(&sender, &id) {
         return StatusCode::NOT_FOUND.into_response();
     }
-    let who = a.session.professional.id.clone();
-    let r = match app.hub_as(&a.session.professional) {
-        Ok(mut hub) => hub.ack_signal(&sender, &id).await,
-        Err(e) => Err(e),
-    };
-    if let Err(e) = r {
+    if let Err(e) = actions::acknowledge(&app, &a.session.professional, &sender, &id).await {
         return page(
             &app,
             &a,
@@ -231,12 +200,5 @@ pub async fn acknowledge(
         )
         .into_response();
     }
-    if let Err(e) = app.store.mark_acknowledged(&sender, &id, &who).await {
-        tracing::warn!(error = %e, "inbox acknowledge");
-    }
-    let _ = app
-        .store
-        .audit(&who, "acknowledged", &format!("{sender}/{id}"))
-        .await;
     Redirect::to(&format!("/postvak/{sender}/{id}")).into_response()
 }

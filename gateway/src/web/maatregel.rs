@@ -7,6 +7,7 @@ use super::layout::page;
 use super::problem::Problem;
 use super::signal::FormData;
 use super::{Authed, bsn_field, csrf_refused};
+use crate::actions;
 use crate::app::App;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -93,7 +94,7 @@ pub async fn submit(State(app): State<Arc<App>>, a: Authed, body: Bytes) -> Resp
             return page(&app, &a, title, Problem::from_client(lang, &e).render()).into_response();
         }
     };
-    let who = a.session.professional.id.clone();
+    let who = &a.session.professional;
     let answer: Markup = if f.get("action") == "involvement" {
         if contact.is_empty() {
             Problem::new(lang.t(
@@ -102,25 +103,16 @@ pub async fn submit(State(app): State<Arc<App>>, a: Authed, body: Bytes) -> Resp
             ))
             .render()
         } else {
-            match hub
-                .register_involvement(pb::RegisterInvolvementRequest {
-                    subject_bsn: bsn.clone(),
-                    contact_professional: contact.clone(),
-                    ..Default::default()
-                })
-                .await
-            {
-                Ok(_) => {
-                    let _ = app.store.audit(&who, "involvement_registered", "-").await;
+            match actions::register_involvement(&app, who, &mut hub, &bsn, &contact).await {
+                Ok(()) => {
                     html! { p.notice role="status" { (lang.t("Uw betrokkenheid is vastgelegd.", "Your involvement is recorded.")) } }
                 }
                 Err(e) => Problem::from_client(lang, &e).render(),
             }
         }
     } else {
-        match hub.has_maatregel(&bsn).await {
+        match actions::ask_maatregel(&app, who, &mut hub, &bsn).await {
             Ok(r) => {
-                let _ = app.store.audit(&who, "maatregel_asked", "-").await;
                 if r.exists {
                     html! {
                         div.denied role="status" {

@@ -53,14 +53,19 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/static/console.js", get(layout::js))
         .route("/healthz", get(|| async { "ok" }))
         .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
+        .nest(crate::api::PREFIX, crate::api::router())
         .layer(middleware::from_fn_with_state(app.clone(), guard))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(app)
 }
 
-/// Security headers on every answer; POSTs only from the console's own pages.
+/// Security headers on every answer; console POSTs only from the console's own pages. The local
+/// API (`/api/`) is exempt from the Origin check: it takes no cookie, only a bearer token, so a
+/// foreign page cannot make a browser send it with ambient credentials (no CSRF path).
 async fn guard(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
-    if req.method() != Method::GET
+    let api = req.uri().path().starts_with("/api/");
+    if !api
+        && req.method() != Method::GET
         && req.method() != Method::HEAD
         && !same_origin(&app, req.headers())
     {
@@ -183,29 +188,7 @@ impl FromRequestParts<Arc<App>> for Authed {
 /// A BSN as a person types it (spaces and dots allowed), checked before the hub is asked: the
 /// digits, or what to fix in the console's language. Every screen with a BSN field uses this.
 pub(crate) fn bsn_field(lang: Lang, typed: &str) -> Result<String, String> {
-    use signaalhub_client::signaalhub_proto::{BsnProblem, bsn_digits};
-    let bsn = typed.replace([' ', '.'], "");
-    match bsn_digits(&bsn) {
-        Ok(_) => Ok(bsn),
-        Err(_) if bsn.is_empty() => Err(lang
-            .t(
-                "BSN: vul het BSN van het kind in.",
-                "BSN: enter the child's BSN.",
-            )
-            .into()),
-        Err(BsnProblem::Elfproef) => Err(lang
-            .t(
-                "BSN: dit nummer voldoet niet aan de elfproef; controleer het op een tikfout.",
-                "BSN: this number fails the elfproef; check it for a typing error.",
-            )
-            .into()),
-        Err(_) => Err(lang
-            .t(
-                "BSN: 9 cijfers (of 8 zonder voorloopnul).",
-                "BSN: 9 digits (or 8 without the leading zero).",
-            )
-            .into()),
-    }
+    crate::actions::bsn_rule(typed).map_err(|i| i.describe(lang).to_owned())
 }
 
 /// The answer to a form whose CSRF token is wrong (an old tab after logging in again, or a

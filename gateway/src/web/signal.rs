@@ -10,20 +10,17 @@ use super::i18n::{Lang, date, when};
 use super::layout::page;
 use super::problem::Problem;
 use super::{Authed, bsn_field, csrf_refused};
+use crate::actions::{self, ConsentDraft, ConsentProblem, SignalDraft, Step};
 use crate::app::App;
-use crate::store::{Sent, now_unix};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
-use signaalhub_client::sealed::{self, Outgoing};
+use signaalhub_client::sealed;
 use signaalhub_client::signaalhub_proto::pb;
-use signaalhub_client::{ClientError, HubClient, sector_from_name};
+use signaalhub_client::{ClientError, HubClient};
 use std::sync::Arc;
-
-/// Longest signal text the console takes (the envelope limit is larger; this keeps forms sane).
-const MAX_TEXT: usize = 64 * 1024;
 
 /// A posted form as (name, value) pairs, repeated names kept (checkbox groups).
 #[derive(Debug, Default)]
@@ -118,126 +115,42 @@ impl SignalForm {
             .collect()
     }
 
-    fn facts(&self) -> pb::SubjectFacts {
-        pb::SubjectFacts {
-            age_years: self.age.parse().ok(),
-            age_band: 0,
-            gezag_holders: self.holders(),
-        }
-    }
-
-    fn basis(&self) -> pb::Basis {
-        let legal =
-            (!self.basis.is_empty() && self.basis != "toestemming").then(|| pb::LegalBasis {
-                basis: self.basis.clone(),
-                evidence: Some(pb::Evidence::default()),
-            });
-        pb::Basis {
-            legal,
-            consent_ids: self.consents.clone(),
-        }
-    }
-
-    fn urgency(&self) -> pb::Urgency {
-        match self.urgency.as_str() {
-            "high" => pb::Urgency::High,
-            "acute" => pb::Urgency::Acute,
-            _ => pb::Urgency::Normal,
+    /// The draft the shared actions take (`crate::actions`).
+    fn draft(&self) -> SignalDraft {
+        SignalDraft {
+            signal_id: self.signal_id.clone(),
+            bsn: self.bsn.clone(),
+            age: self.age.clone(),
+            gezag: self.holders(),
+            recipient: self.recipient.clone(),
+            purpose: self.purpose.clone(),
+            categories: self.categories.clone(),
+            basis: self.basis.clone(),
+            consents: self.consents.clone(),
+            urgency: self.urgency.clone(),
+            role: self.role.clone(),
         }
     }
 
     /// Field problems the console can see without asking the hub, in the console's language,
     /// for what the professional is about to do.
     fn local_problems(&self, lang: Lang, step: Step) -> Vec<String> {
-        let mut out = Vec::new();
-        if let Err(p) = bsn_field(lang, &self.bsn) {
-            out.push(p);
-        }
-        if !self.age.is_empty() && self.age.parse::<u32>().map_or(true, |a| a > 120) {
-            out.push(
-                lang.t("Leeftijd: een getal in jaren.", "Age: a number of years.")
-                    .into(),
-            );
-        }
-        if !sealed::is_oin(&self.recipient) {
-            out.push(
-                lang.t(
-                    "Ontvanger: kies een organisatie.",
-                    "Recipient: choose an organisation.",
-                )
-                .into(),
-            );
-        }
-        if self.purpose.is_empty() {
-            out.push(
-                lang.t("Doel: kies een doel.", "Purpose: choose a purpose.")
-                    .into(),
-            );
-        }
-        if self.categories.is_empty() {
-            out.push(
-                lang.t(
-                    "Gegevens: kies minstens één categorie.",
-                    "Data: choose at least one category.",
-                )
-                .into(),
-            );
-        }
-        // Recording a consent is how this one gets fixed.
-        if step != Step::RecordConsent
-            && (self.basis.is_empty() || self.basis == "toestemming")
-            && self.consents.is_empty()
-        {
-            out.push(
-                lang.t(
-                    "Grondslag: vink een vastgelegde toestemming aan of leg er hieronder een vast, of kies een wettelijke grondslag.",
-                    "Basis: tick a recorded consent or record one below, or choose a legal basis.",
-                )
-                .into(),
-            );
-        }
-        if step == Step::Send {
-            if self.text.trim().is_empty() {
-                out.push(
-                    lang.t(
-                        "Bericht: schrijf het signaal.",
-                        "Message: write the signal.",
-                    )
-                    .into(),
-                );
-            }
-            if self.text.len() > MAX_TEXT {
-                out.push(
-                    lang.t(
-                        "Bericht: te lang (ten hoogste 64 kB).",
-                        "Message: too long (at most 64 kB).",
-                    )
-                    .into(),
-                );
-            }
-            if !sealed::valid_signal_id(&self.signal_id) {
-                out.push(
-                    lang.t(
-                        "Het formulier is beschadigd; open het opnieuw.",
-                        "The form is damaged; open it again.",
-                    )
-                    .into(),
-                );
-            }
-        }
-        out
+        self.draft()
+            .problems(step, &self.text)
+            .into_iter()
+            .map(|p| p.describe(lang).to_owned())
+            .collect()
     }
-}
 
-/// What the professional is doing with the form.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Step {
-    /// Asking the convenant.
-    Check,
-    /// Recording a consent.
-    RecordConsent,
-    /// Sending.
-    Send,
+    fn consent_draft(&self) -> ConsentDraft {
+        ConsentDraft {
+            givers: self.givers.clone(),
+            whole_sector: self.consent_scope == "sector",
+            months: self.consent_months.parse().unwrap_or(0),
+            evidence: self.consent_evidence.clone(),
+            explicit: self.consent_explicit,
+        }
+    }
 }
 
 /// What the page shows besides the form.
@@ -307,7 +220,7 @@ pub async fn submit(
                     items: problems,
                 });
             } else {
-                match record_consent(&mut hub, &f, lang).await {
+                match record_consent(&app, &a, &mut hub, &f, lang).await {
                     Ok(c) => {
                         outcome.notice = Some(lang.s(
                             format!(
@@ -316,14 +229,6 @@ pub async fn submit(
                             ),
                             format!("Consent recorded ({}) and ticked below.", c.consent_id),
                         ));
-                        let _ = app
-                            .store
-                            .audit(
-                                &a.session.professional.id,
-                                "consent_recorded",
-                                &c.consent_id,
-                            )
-                            .await;
                         f.consents.push(c.consent_id);
                         f.givers.clear();
                         f.consent_evidence.clear();
@@ -383,7 +288,9 @@ pub async fn submit(
         return decision_box(lang, &outcome).into_response();
     }
     let consents = if bsn_field(lang, &f.bsn).is_ok() {
-        hub.list_consents(&f.bsn, false).await.unwrap_or_default()
+        actions::list_consents(&mut hub, &f.bsn, false)
+            .await
+            .unwrap_or_default()
     } else {
         Vec::new()
     };
@@ -398,87 +305,30 @@ fn problem_only(lang: Lang, e: &ClientError) -> Outcome {
 }
 
 async fn check(hub: &mut HubClient, f: &SignalForm) -> Result<pb::Decision, ClientError> {
-    hub.check_basis(pb::CheckBasisRequest {
-        recipient_oin: f.recipient.clone(),
-        purpose: f.purpose.clone(),
-        categories: f.categories.clone(),
-        subject_bsn: f.bsn.clone(),
-        subject: Some(f.facts()),
-        basis: Some(f.basis()),
-        acting_role: f.role.clone(),
-        received_for: String::new(),
-        inform_exemption: String::new(),
-    })
-    .await
+    actions::check(hub, &f.draft()).await
 }
 
 async fn record_consent(
+    app: &App,
+    a: &Authed,
     hub: &mut HubClient,
     f: &SignalForm,
     lang: Lang,
 ) -> Result<pb::Consent, Problem> {
-    if f.givers.is_empty() {
-        return Err(Problem::new(lang.t(
-            "Toestemming: vink aan wie toestemming gaf.",
-            "Consent: tick who gave consent.",
-        )));
-    }
-    let months: i64 = f.consent_months.parse().unwrap_or(0);
-    if !(1..=24).contains(&months) {
-        return Err(Problem::new(lang.t(
-            "Toestemming: geldigheid 1 tot 24 maanden.",
-            "Consent: valid for 1 to 24 months.",
-        )));
-    }
-    let holders = f.holders();
-    let givers = f
-        .givers
-        .iter()
-        .map(|g| pb::ConsentGiver {
-            person: g.clone(),
-            capacity: if holders.contains(g) {
-                pb::GiverCapacity::GezagHolder as i32
-            } else {
-                pb::GiverCapacity::Subject as i32
-            },
+    let professional = &a.session.professional;
+    actions::record_consent(app, professional, hub, &f.draft(), &f.consent_draft())
+        .await
+        .map_err(|p| match p {
+            ConsentProblem::NoGivers => Problem::new(lang.t(
+                "Toestemming: vink aan wie toestemming gaf.",
+                "Consent: tick who gave consent.",
+            )),
+            ConsentProblem::Months => Problem::new(lang.t(
+                "Toestemming: geldigheid 1 tot 24 maanden.",
+                "Consent: valid for 1 to 24 months.",
+            )),
+            ConsentProblem::Hub(e) => Problem::from_client(lang, &e),
         })
-        .collect();
-    use pb::consent_recipient::Recipient as R;
-    let recipient = if f.consent_scope == "sector" {
-        let org = hub
-            .get_organization(&f.recipient)
-            .await
-            .map_err(|e| Problem::from_client(lang, &e))?;
-        org.organization
-            .and_then(|o| sector_from_name(&o.sector_name))
-            .map(|s| R::Sector(s as i32))
-            .unwrap_or_else(|| R::Oin(f.recipient.clone()))
-    } else {
-        R::Oin(f.recipient.clone())
-    };
-    // A month is a twelfth of 365 days, as in the convenant.
-    let until = now_unix() + months * 365 * 86_400 / 12;
-    hub.record_consent(pb::RecordConsentRequest {
-        subject_bsn: f.bsn.clone(),
-        subject: Some(f.facts()),
-        givers,
-        recipients: vec![pb::ConsentRecipient {
-            recipient: Some(recipient),
-        }],
-        purposes: vec![f.purpose.clone()],
-        categories: f.categories.clone(),
-        valid_from: None,
-        valid_until: Some(prost_types::Timestamp {
-            seconds: until,
-            nanos: 0,
-        }),
-        explicit: f.consent_explicit,
-        evidence_reference: f.consent_evidence.clone(),
-        acting_role: f.role.clone(),
-        disclosers: Vec::new(),
-    })
-    .await
-    .map_err(|e| Problem::from_client(lang, &e))
 }
 
 async fn send(
@@ -487,39 +337,7 @@ async fn send(
     hub: &mut HubClient,
     f: &SignalForm,
 ) -> Result<String, ClientError> {
-    let out = Outgoing {
-        signal_id: f.signal_id.clone(),
-        recipient_oins: vec![f.recipient.clone()],
-        subject_bsn: f.bsn.clone(),
-        subject: f.facts(),
-        purpose: f.purpose.clone(),
-        categories: f.categories.clone(),
-        urgency: f.urgency(),
-        basis: f.basis(),
-        acting_role: f.role.clone(),
-    };
-    let sent = sealed::send_sealed(hub, &app.sender, out, f.text.as_bytes()).await?;
-    let retain_until = sent
-        .decisions
-        .iter()
-        .filter_map(|d| d.retain_until.as_ref().map(|t| t.seconds))
-        .max();
-    let who = &a.session.professional.id;
-    let record = Sent {
-        signal_id: sent.signal_id.clone(),
-        recipients: vec![f.recipient.clone()],
-        purpose: f.purpose.clone(),
-        categories: f.categories.clone(),
-        sent_at: now_unix(),
-        sent_by: who.clone(),
-        retain_until,
-    };
-    // The hub has the signal; the gateway's own record failing must not hide that it was sent.
-    if let Err(e) = app.store.put_sent(&record).await {
-        tracing::warn!(error = %e, "could not keep the sent signal's record");
-    }
-    let _ = app.store.audit(who, "sent", &sent.signal_id).await;
-    Ok(sent.signal_id)
+    actions::send(app, &a.session.professional, hub, &f.draft(), &f.text).await
 }
 
 /// The convenant's answer (or what is missing before it can answer).
@@ -826,10 +644,7 @@ pub async fn status(State(app): State<Arc<App>>, a: Authed, Path(id): Path<Strin
         )
             .into_response();
     }
-    let answer = match app.hub_as(&a.session.professional) {
-        Ok(mut hub) => hub.get_signal(app.oin(), &id).await,
-        Err(e) => Err(e),
-    };
+    let answer = actions::status(&app, &a.session.professional, &id).await;
     let title = lang.t("Signaal", "Signal");
     let body = match answer {
         Err(e) => Problem::from_client(lang, &e).render(),
@@ -888,18 +703,8 @@ pub async fn withdraw(
     if !sealed::valid_signal_id(&id) {
         return StatusCode::NOT_FOUND.into_response();
     }
-    let r = match app.hub_as(&a.session.professional) {
-        Ok(mut hub) => hub.withdraw_signal(&id).await,
-        Err(e) => Err(e),
-    };
-    match r {
-        Ok(_) => {
-            let _ = app
-                .store
-                .audit(&a.session.professional.id, "recalled", &id)
-                .await;
-            Redirect::to(&format!("/signalen/{id}")).into_response()
-        }
+    match actions::recall(&app, &a.session.professional, &id).await {
+        Ok(_) => Redirect::to(&format!("/signalen/{id}")).into_response(),
         Err(e) => page(
             &app,
             &a,

@@ -18,6 +18,7 @@ pub struct RunningConsole {
     /// The gateway itself (its store, for assertions).
     pub app: Arc<App>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
+    serving: Option<tokio::task::JoinHandle<Result<(), std::io::Error>>>,
     store: PathBuf,
 }
 
@@ -67,6 +68,17 @@ impl Kit {
         self.consoles.push(serve_console(app, store).await);
     }
 
+    /// Stops one gateway and waits until it has stopped (its inbox fetcher is aborted when
+    /// serving ends); the hub keeps running.
+    pub async fn stop_console(&mut self, i: usize) {
+        if let Some(s) = self.consoles[i].stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(serving) = self.consoles[i].serving.take() {
+            let _ = serving.await;
+        }
+    }
+
     /// Stops the gateways and the hub.
     pub async fn stop(mut self) {
         for c in &mut self.consoles {
@@ -83,6 +95,12 @@ impl Kit {
 
 /// Generates a dev kit, serves the hub on a free port, and a gateway per sector on free ports.
 pub async fn start_kit(sectors: &[&str]) -> Kit {
+    start_kit_with(sectors, |_, _| {}).await
+}
+
+/// As [`start_kit`], with each gateway's configuration changed by `configure(sector, config)`
+/// before it starts.
+pub async fn start_kit_with(sectors: &[&str], configure: impl Fn(&str, &mut GatewayConfig)) -> Kit {
     let dir = tempfile::tempdir().unwrap();
     let kit = dir.path().join("dev-kit");
     devkit::init(&kit, true).await.unwrap();
@@ -99,7 +117,8 @@ pub async fn start_kit(sectors: &[&str]) -> Kit {
     let mut consoles = Vec::new();
     for sector in sectors {
         let listen = SocketAddr::from(([127, 0, 0, 1], 0));
-        let config = GatewayConfig::dev_kit(&kit, sector, listen, &endpoint).unwrap();
+        let mut config = GatewayConfig::dev_kit(&kit, sector, listen, &endpoint).unwrap();
+        configure(sector, &mut config);
         let store = config.store.path.clone();
         let app = App::start(config, Duration::from_secs(10)).await.unwrap();
         consoles.push(serve_console(app, store).await);
@@ -115,7 +134,7 @@ pub async fn start_kit(sectors: &[&str]) -> Kit {
 async fn serve_console(app: Arc<App>, store: PathBuf) -> RunningConsole {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(signaalhub_gateway::serve(app.clone(), tx, async move {
+    let serving = tokio::spawn(signaalhub_gateway::serve(app.clone(), tx, async move {
         let _ = stopped.await;
     }));
     let addr = rx.await.unwrap();
@@ -123,6 +142,7 @@ async fn serve_console(app: Arc<App>, store: PathBuf) -> RunningConsole {
         base: format!("http://{addr}"),
         app,
         stop: Some(stop),
+        serving: Some(serving),
         store,
     }
 }

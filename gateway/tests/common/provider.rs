@@ -10,6 +10,19 @@ use std::time::{Duration, Instant};
 pub const CLIENT_ID: &str = "signaal-gateway";
 pub const CLIENT_SECRET: &str = "test-client-secret-0123456789abcdef";
 
+/// The organisations' own systems registered in provider.mjs with `--api`, and their scopes.
+pub const API_CLIENTS: [(&str, &str); 4] = [
+    ("leerlingadministratie", "signaal:ib"),
+    ("school-fg-rapportage", "signaal:fg"),
+    ("wijkteam-registratie", "signaal:wijkcoach"),
+    ("kantinesysteem", "signaal:kantine"),
+];
+
+/// An API client's secret in provider.mjs.
+pub fn api_client_secret(client: &str) -> String {
+    format!("{client}-test-secret-0123456789abcdef")
+}
+
 pub fn provider_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oidc-provider")
 }
@@ -126,9 +139,19 @@ pub struct Provider {
 
 impl Provider {
     pub fn start(redirect_uri: &str) -> Result<Provider, String> {
+        Provider::start_with(redirect_uri, false)
+    }
+
+    /// With `api`, the provider also issues JWT access tokens to the organisations' own systems
+    /// with the client-credentials grant ([`API_CLIENTS`]), for any `resource` as audience.
+    pub fn start_with(redirect_uri: &str, api: bool) -> Result<Provider, String> {
+        let mut args = vec![CLIENT_ID, CLIENT_SECRET, redirect_uri];
+        if api {
+            args.push("--api");
+        }
         let mut child = Command::new("node")
             .arg("provider.mjs")
-            .args([CLIENT_ID, CLIENT_SECRET, redirect_uri])
+            .args(args)
             .current_dir(provider_dir())
             // Kept open: the provider exits when it closes, i.e. when this process dies.
             .stdin(Stdio::piped())

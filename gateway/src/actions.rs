@@ -1,0 +1,593 @@
+//! What a professional (through the console, `web/`) or one of the organisation's own systems
+//! (through the local API, `api/`) can do, written once: the same checks before the hub is asked,
+//! the same hub calls through client-lib, the same lines in the gateway's audit log. The edges
+//! only translate their input into these types and the answers into HTML or JSON; no rule of the
+//! convenant is decided here (the hub decides).
+use crate::app::App;
+use crate::session::Professional;
+use crate::store::{Received, Sent, StoreError, now_unix};
+use crate::web::i18n::Lang;
+use prost::Message;
+use signaalhub_client::sealed::{self, Outgoing};
+use signaalhub_client::signaalhub_proto::pb;
+use signaalhub_client::{ClientError, HubClient, sector_from_name};
+
+/// Longest signal text the gateway seals (the envelope limit is larger; this keeps forms sane).
+pub const MAX_TEXT: usize = 64 * 1024;
+
+/// Longest contact text for a recorded involvement.
+pub const MAX_CONTACT: usize = 200;
+
+/// Why a BSN as typed is not one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BsnIssue {
+    /// Nothing typed.
+    Empty,
+    /// Nine digits that fail the elfproef.
+    Elfproef,
+    /// Not 8 or 9 digits.
+    Format,
+}
+
+impl BsnIssue {
+    /// What to fix, in `lang` (never the number itself).
+    pub fn describe(self, lang: Lang) -> &'static str {
+        match self {
+            BsnIssue::Empty => lang.t(
+                "BSN: vul het BSN van het kind in.",
+                "BSN: enter the child's BSN.",
+            ),
+            BsnIssue::Elfproef => lang.t(
+                "BSN: dit nummer voldoet niet aan de elfproef; controleer het op een tikfout.",
+                "BSN: this number fails the elfproef; check it for a typing error.",
+            ),
+            BsnIssue::Format => lang.t(
+                "BSN: 9 cijfers (of 8 zonder voorloopnul).",
+                "BSN: 9 digits (or 8 without the leading zero).",
+            ),
+        }
+    }
+}
+
+/// The BSN rule of every screen and endpoint: spaces and dots removed, then the proto crate's
+/// elfproef. Returns the digits.
+pub fn bsn_rule(typed: &str) -> Result<String, BsnIssue> {
+    use signaalhub_client::signaalhub_proto::{BsnProblem, bsn_digits};
+    let bsn = typed.replace([' ', '.'], "");
+    match bsn_digits(&bsn) {
+        Ok(_) => Ok(bsn),
+        Err(_) if bsn.is_empty() => Err(BsnIssue::Empty),
+        Err(BsnProblem::Elfproef) => Err(BsnIssue::Elfproef),
+        Err(_) => Err(BsnIssue::Format),
+    }
+}
+
+/// What the caller is about to do with a signal draft (which problems apply).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Asking the convenant.
+    Check,
+    /// Recording a consent.
+    RecordConsent,
+    /// Sending.
+    Send,
+}
+
+/// A problem with one field of a draft, found before the hub is asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldProblem {
+    /// The BSN.
+    Bsn(BsnIssue),
+    /// The age is not a number of years (0-120).
+    Age,
+    /// No recipient OIN.
+    Recipient,
+    /// No purpose.
+    Purpose,
+    /// No category.
+    Categories,
+    /// Neither a consent nor a legal basis.
+    Basis,
+    /// No text to send.
+    TextEmpty,
+    /// The text is longer than [`MAX_TEXT`].
+    TextTooLong,
+    /// The signal id is not one the hub accepts.
+    SignalId,
+}
+
+impl FieldProblem {
+    /// The field's name in the local API.
+    pub fn field(self) -> &'static str {
+        match self {
+            FieldProblem::Bsn(_) => "bsn",
+            FieldProblem::Age => "age",
+            FieldProblem::Recipient => "recipient",
+            FieldProblem::Purpose => "purpose",
+            FieldProblem::Categories => "categories",
+            FieldProblem::Basis => "basis",
+            FieldProblem::TextEmpty | FieldProblem::TextTooLong => "text",
+            FieldProblem::SignalId => "signal_id",
+        }
+    }
+
+    /// What to fix, in `lang`.
+    pub fn describe(self, lang: Lang) -> &'static str {
+        match self {
+            FieldProblem::Bsn(i) => i.describe(lang),
+            FieldProblem::Age => lang.t("Leeftijd: een getal in jaren.", "Age: a number of years."),
+            FieldProblem::Recipient => lang.t(
+                "Ontvanger: kies een organisatie.",
+                "Recipient: choose an organisation.",
+            ),
+            FieldProblem::Purpose => lang.t("Doel: kies een doel.", "Purpose: choose a purpose."),
+            FieldProblem::Categories => lang.t(
+                "Gegevens: kies minstens één categorie.",
+                "Data: choose at least one category.",
+            ),
+            FieldProblem::Basis => lang.t(
+                "Grondslag: vink een vastgelegde toestemming aan of leg er hieronder een vast, of kies een wettelijke grondslag.",
+                "Basis: tick a recorded consent or record one below, or choose a legal basis.",
+            ),
+            FieldProblem::TextEmpty => lang.t(
+                "Bericht: schrijf het signaal.",
+                "Message: write the signal.",
+            ),
+            FieldProblem::TextTooLong => lang.t(
+                "Bericht: te lang (ten hoogste 64 kB).",
+                "Message: too long (at most 64 kB).",
+            ),
+            FieldProblem::SignalId => lang.t(
+                "Het formulier is beschadigd; open het opnieuw.",
+                "The form is damaged; open it again.",
+            ),
+        }
+    }
+}
+
+/// A signal, or the question whether it may be sent, as the caller describes it.
+#[derive(Debug, Clone, Default)]
+pub struct SignalDraft {
+    /// Chosen once per signal, so a retry is the same signal.
+    pub signal_id: String,
+    /// The child's BSN (spaces and dots already removed; checked by [`bsn_rule`]).
+    pub bsn: String,
+    /// Age in years as given ("" when not given).
+    pub age: String,
+    /// Holders of gezag as references into the organisation's own file (`ouder-1`).
+    pub gezag: Vec<String>,
+    /// Recipient OIN.
+    pub recipient: String,
+    /// The convenant purpose.
+    pub purpose: String,
+    /// The convenant categories.
+    pub categories: Vec<String>,
+    /// A legal basis by name, or "" / `toestemming` for consent.
+    pub basis: String,
+    /// Consent ids to rely on.
+    pub consents: Vec<String>,
+    /// `normal`, `high` or `acute`.
+    pub urgency: String,
+    /// The convenant role acted in ("" lets the hub choose from the caller's roles).
+    pub role: String,
+}
+
+impl SignalDraft {
+    /// The facts about the child that go with the question.
+    pub fn facts(&self) -> pb::SubjectFacts {
+        pb::SubjectFacts {
+            age_years: self.age.parse().ok(),
+            age_band: 0,
+            gezag_holders: self.gezag.clone(),
+        }
+    }
+
+    /// The basis: a legal one by name, and the consents ticked.
+    pub fn basis(&self) -> pb::Basis {
+        let legal =
+            (!self.basis.is_empty() && self.basis != "toestemming").then(|| pb::LegalBasis {
+                basis: self.basis.clone(),
+                evidence: Some(pb::Evidence::default()),
+            });
+        pb::Basis {
+            legal,
+            consent_ids: self.consents.clone(),
+        }
+    }
+
+    /// The urgency on the wire (anything unknown is normal).
+    pub fn urgency(&self) -> pb::Urgency {
+        match self.urgency.as_str() {
+            "high" => pb::Urgency::High,
+            "acute" => pb::Urgency::Acute,
+            _ => pb::Urgency::Normal,
+        }
+    }
+
+    /// What is missing or malformed for `step`, without asking the hub. `text` is the signal's
+    /// text (only looked at when sending).
+    pub fn problems(&self, step: Step, text: &str) -> Vec<FieldProblem> {
+        let mut out = Vec::new();
+        if let Err(i) = bsn_rule(&self.bsn) {
+            out.push(FieldProblem::Bsn(i));
+        }
+        if !self.age.is_empty() && self.age.parse::<u32>().map_or(true, |a| a > 120) {
+            out.push(FieldProblem::Age);
+        }
+        if !sealed::is_oin(&self.recipient) {
+            out.push(FieldProblem::Recipient);
+        }
+        if self.purpose.is_empty() {
+            out.push(FieldProblem::Purpose);
+        }
+        if self.categories.is_empty() {
+            out.push(FieldProblem::Categories);
+        }
+        // Recording a consent is how this one gets fixed.
+        if step != Step::RecordConsent
+            && (self.basis.is_empty() || self.basis == "toestemming")
+            && self.consents.is_empty()
+        {
+            out.push(FieldProblem::Basis);
+        }
+        if step == Step::Send {
+            if text.trim().is_empty() {
+                out.push(FieldProblem::TextEmpty);
+            }
+            if text.len() > MAX_TEXT {
+                out.push(FieldProblem::TextTooLong);
+            }
+            if !sealed::valid_signal_id(&self.signal_id) {
+                out.push(FieldProblem::SignalId);
+            }
+        }
+        out
+    }
+}
+
+/// The hub's `CheckBasis` for a draft: the decision `SendSignal` would make. Not logged by the
+/// gateway (the hub logs what its rules require).
+pub async fn check(hub: &mut HubClient, d: &SignalDraft) -> Result<pb::Decision, ClientError> {
+    hub.check_basis(pb::CheckBasisRequest {
+        recipient_oin: d.recipient.clone(),
+        purpose: d.purpose.clone(),
+        categories: d.categories.clone(),
+        subject_bsn: d.bsn.clone(),
+        subject: Some(d.facts()),
+        basis: Some(d.basis()),
+        acting_role: d.role.clone(),
+        received_for: String::new(),
+        inform_exemption: String::new(),
+    })
+    .await
+}
+
+/// A consent to record, for the draft's child, recipient, purpose and categories.
+#[derive(Debug, Clone, Default)]
+pub struct ConsentDraft {
+    /// Who gave it: holders of gezag by their reference, or `kind` (the child itself).
+    pub givers: Vec<String>,
+    /// For every organisation of the recipient's sector in the region, not only the recipient.
+    pub whole_sector: bool,
+    /// Valid for this many months (1-24).
+    pub months: i64,
+    /// The evidence reference (the signed form's number).
+    pub evidence: String,
+    /// Explicit consent, also for special categories.
+    pub explicit: bool,
+}
+
+/// Why a consent was not recorded.
+#[derive(Debug)]
+pub enum ConsentProblem {
+    /// Nobody is named as having given it.
+    NoGivers,
+    /// The validity is not 1 to 24 months.
+    Months,
+    /// The hub refused or could not be reached.
+    Hub(ClientError),
+}
+
+/// Records a consent at the hub (`RecordConsent`) and in the gateway's audit log.
+pub async fn record_consent(
+    app: &App,
+    actor: &Professional,
+    hub: &mut HubClient,
+    d: &SignalDraft,
+    c: &ConsentDraft,
+) -> Result<pb::Consent, ConsentProblem> {
+    if c.givers.is_empty() {
+        return Err(ConsentProblem::NoGivers);
+    }
+    if !(1..=24).contains(&c.months) {
+        return Err(ConsentProblem::Months);
+    }
+    let givers = c
+        .givers
+        .iter()
+        .map(|g| pb::ConsentGiver {
+            person: g.clone(),
+            capacity: if d.gezag.contains(g) {
+                pb::GiverCapacity::GezagHolder as i32
+            } else {
+                pb::GiverCapacity::Subject as i32
+            },
+        })
+        .collect();
+    use pb::consent_recipient::Recipient as R;
+    let recipient = if c.whole_sector {
+        let org = hub
+            .get_organization(&d.recipient)
+            .await
+            .map_err(ConsentProblem::Hub)?;
+        org.organization
+            .and_then(|o| sector_from_name(&o.sector_name))
+            .map(|s| R::Sector(s as i32))
+            .unwrap_or_else(|| R::Oin(d.recipient.clone()))
+    } else {
+        R::Oin(d.recipient.clone())
+    };
+    // A month is a twelfth of 365 days, as in the convenant.
+    let until = now_unix() + c.months * 365 * 86_400 / 12;
+    let consent = hub
+        .record_consent(pb::RecordConsentRequest {
+            subject_bsn: d.bsn.clone(),
+            subject: Some(d.facts()),
+            givers,
+            recipients: vec![pb::ConsentRecipient {
+                recipient: Some(recipient),
+            }],
+            purposes: vec![d.purpose.clone()],
+            categories: d.categories.clone(),
+            valid_from: None,
+            valid_until: Some(prost_types::Timestamp {
+                seconds: until,
+                nanos: 0,
+            }),
+            explicit: c.explicit,
+            evidence_reference: c.evidence.clone(),
+            acting_role: d.role.clone(),
+            disclosers: Vec::new(),
+        })
+        .await
+        .map_err(ConsentProblem::Hub)?;
+    let _ = app
+        .store
+        .audit(&actor.id, "consent_recorded", &consent.consent_id)
+        .await;
+    Ok(consent)
+}
+
+/// The consents about a child that concern this organisation (`ListConsents`; the hub logs it).
+pub async fn list_consents(
+    hub: &mut HubClient,
+    bsn: &str,
+    include_inactive: bool,
+) -> Result<Vec<pb::Consent>, ClientError> {
+    hub.list_consents(bsn, include_inactive).await
+}
+
+/// Withdraws a consent at once on behalf of `withdrawn_by` (`WithdrawConsent`), and writes it to
+/// the gateway's audit log.
+pub async fn withdraw_consent(
+    app: &App,
+    actor: &Professional,
+    hub: &mut HubClient,
+    consent_id: &str,
+    withdrawn_by: &str,
+) -> Result<pb::WithdrawConsentResponse, ClientError> {
+    let r = hub.withdraw_consent(consent_id, withdrawn_by).await?;
+    let _ = app
+        .store
+        .audit(&actor.id, "consent_withdrawn", consent_id)
+        .await;
+    Ok(r)
+}
+
+/// Seals `text` here to the recipient's published keys, signs it with the organisation's key and
+/// sends it (`SendSignal`); keeps the sent record and the audit line. Returns the signal id.
+pub async fn send(
+    app: &App,
+    actor: &Professional,
+    hub: &mut HubClient,
+    d: &SignalDraft,
+    text: &str,
+) -> Result<String, ClientError> {
+    let out = Outgoing {
+        signal_id: d.signal_id.clone(),
+        recipient_oins: vec![d.recipient.clone()],
+        subject_bsn: d.bsn.clone(),
+        subject: d.facts(),
+        purpose: d.purpose.clone(),
+        categories: d.categories.clone(),
+        urgency: d.urgency(),
+        basis: d.basis(),
+        acting_role: d.role.clone(),
+    };
+    let sent = sealed::send_sealed(hub, &app.sender, out, text.as_bytes()).await?;
+    let retain_until = sent
+        .decisions
+        .iter()
+        .filter_map(|d| d.retain_until.as_ref().map(|t| t.seconds))
+        .max();
+    let record = Sent {
+        signal_id: sent.signal_id.clone(),
+        recipients: vec![d.recipient.clone()],
+        purpose: d.purpose.clone(),
+        categories: d.categories.clone(),
+        sent_at: now_unix(),
+        sent_by: actor.id.clone(),
+        retain_until,
+    };
+    // The hub has the signal; the gateway's own record failing must not hide that it was sent.
+    if let Err(e) = app.store.put_sent(&record).await {
+        tracing::warn!(error = %e, "could not keep the sent signal's record");
+    }
+    let _ = app.store.audit(&actor.id, "sent", &sent.signal_id).await;
+    Ok(sent.signal_id)
+}
+
+/// A sent signal's state per recipient, from the hub (`GetSignal`).
+pub async fn status(
+    app: &App,
+    actor: &Professional,
+    signal_id: &str,
+) -> Result<pb::GetSignalResponse, ClientError> {
+    app.hub_as(actor)?.get_signal(app.oin(), signal_id).await
+}
+
+/// Recalls a signal wherever it was not delivered yet (`WithdrawSignal`), and writes it to the
+/// audit log.
+pub async fn recall(
+    app: &App,
+    actor: &Professional,
+    signal_id: &str,
+) -> Result<pb::WithdrawSignalResponse, ClientError> {
+    let r = app.hub_as(actor)?.withdraw_signal(signal_id).await?;
+    let _ = app.store.audit(&actor.id, "recalled", signal_id).await;
+    Ok(r)
+}
+
+/// Whether a received item's key can be one: a sender OIN and an id of 1-64 bytes.
+pub fn valid_received_key(sender: &str, id: &str) -> bool {
+    sealed::is_oin(sender) && (1..=64).contains(&id.len())
+}
+
+/// Why a received signal could not be looked up.
+#[derive(Debug)]
+pub enum OpenError {
+    /// Not here (never, or no longer: retention).
+    NotFound,
+    /// The store cannot be read.
+    Store(StoreError),
+    /// The audit log cannot be written, so nothing is shown.
+    Audit(StoreError),
+}
+
+/// Why a received envelope, found and logged, could not be opened.
+#[derive(Debug)]
+pub enum Unopened {
+    /// The stored envelope does not decode.
+    Damaged,
+    /// The hub (for the sender's key) could not be asked.
+    Hub(ClientError),
+    /// The binding, the signature or the decryption failed (a sentence without payload bytes).
+    Refused(String),
+}
+
+/// Looks up a received signal, writes who opens it to the audit log **before** anything is
+/// opened (NEN 7513; nothing is returned when the log cannot be written), then checks the
+/// envelope against the item, verifies the sender's signature against the directory and opens it.
+pub async fn open_received(
+    app: &App,
+    actor: &Professional,
+    sender: &str,
+    signal_id: &str,
+) -> Result<(Received, Result<Vec<u8>, Unopened>), OpenError> {
+    if !valid_received_key(sender, signal_id) {
+        return Err(OpenError::NotFound);
+    }
+    let item = match app.store.get_received(sender, signal_id).await {
+        Ok(Some(i)) => i,
+        Ok(None) => return Err(OpenError::NotFound),
+        Err(e) => return Err(OpenError::Store(e)),
+    };
+    app.store
+        .audit(&actor.id, "opened", &format!("{sender}/{signal_id}"))
+        .await
+        .map_err(OpenError::Audit)?;
+    let opened = match pb::Envelope::decode(item.envelope.as_slice()) {
+        Err(_) => Err(Unopened::Damaged),
+        Ok(env) => match app.hub_as(actor) {
+            Err(e) => Err(Unopened::Hub(e)),
+            Ok(mut hub) => {
+                let mut keys = app.sender_keys.lock().await;
+                sealed::open_received(
+                    &mut hub,
+                    &mut keys,
+                    &app.secrets,
+                    &item.sender_oin,
+                    &item.signal_id,
+                    &item.purpose,
+                    &item.categories,
+                    &env,
+                )
+                .await
+                .map_err(Unopened::Refused)
+            }
+        },
+    };
+    Ok((item, opened))
+}
+
+/// Acknowledges a received signal at the hub (the sender sees it), then in the gateway's store
+/// and audit log.
+pub async fn acknowledge(
+    app: &App,
+    actor: &Professional,
+    sender: &str,
+    signal_id: &str,
+) -> Result<(), ClientError> {
+    app.hub_as(actor)?.ack_signal(sender, signal_id).await?;
+    if let Err(e) = app
+        .store
+        .mark_acknowledged(sender, signal_id, &actor.id)
+        .await
+    {
+        tracing::warn!(error = %e, "inbox acknowledge");
+    }
+    let _ = app
+        .store
+        .audit(&actor.id, "acknowledged", &format!("{sender}/{signal_id}"))
+        .await;
+    Ok(())
+}
+
+/// Records the organisation's involvement with a child (`RegisterInvolvement`).
+pub async fn register_involvement(
+    app: &App,
+    actor: &Professional,
+    hub: &mut HubClient,
+    bsn: &str,
+    contact: &str,
+) -> Result<(), ClientError> {
+    hub.register_involvement(pb::RegisterInvolvementRequest {
+        subject_bsn: bsn.to_owned(),
+        contact_professional: contact.to_owned(),
+        ..Default::default()
+    })
+    .await?;
+    let _ = app
+        .store
+        .audit(&actor.id, "involvement_registered", "-")
+        .await;
+    Ok(())
+}
+
+/// The minimal question: does a child protection measure run for this child, and whom to call
+/// (`HasMaatregel`; only an involved organisation gets an answer, and the GI is told on yes).
+pub async fn ask_maatregel(
+    app: &App,
+    actor: &Professional,
+    hub: &mut HubClient,
+    bsn: &str,
+) -> Result<pb::HasMaatregelResponse, ClientError> {
+    let r = hub.has_maatregel(bsn).await?;
+    let _ = app.store.audit(&actor.id, "maatregel_asked", "-").await;
+    Ok(r)
+}
+
+/// The disclosure log's entries this organisation acted in or received (`ListDisclosures`, own
+/// organisation; the hub answers only role `fg`).
+pub async fn own_disclosures(
+    app: &App,
+    actor: &Professional,
+) -> Result<Vec<pb::LogEntryView>, ClientError> {
+    app.hub_as(actor)?
+        .list_disclosures(pb::ListDisclosuresRequest {
+            scope: Some(pb::list_disclosures_request::Scope::OwnOrganization(true)),
+            page_size: 1000,
+            ..Default::default()
+        })
+        .await
+}
