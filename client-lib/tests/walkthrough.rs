@@ -384,7 +384,8 @@ async fn maatregel_walk_through(k: &Cli) {
         ],
     )
     .await;
-    k.ok(
+    // Involvement is earned: without a ground the hub can check, nothing is registered.
+    k.refused(
         "wijkteam",
         &[
             "involvement",
@@ -394,29 +395,10 @@ async fn maatregel_walk_through(k: &Cli) {
             "--contact",
             contact,
         ],
-        &["involvement i_", "no other involved party known to you"],
+        &["PERMISSION_DENIED: your organisation has no contact with this person that the hub can check"],
     )
     .await;
-    k.ok(
-        "wijkteam",
-        &["maatregel", "ask", "--bsn", child],
-        &[
-            "yes: ots",
-            &format!("contact Jeugdbescherming Gelderland ({GI}): Team Jeugdbescherming Arnhem, 026-1234567"),
-        ],
-    )
-    .await;
-    k.ok(
-        "jeugdbescherming",
-        &["involvement", "notifications"],
-        &[
-            &format!("maatregel_queried  Wijkteam Arnhem-Oost ({WIJKTEAM}, dev-wijkteam)"),
-            "en vroeg of er een maatregel is",
-        ],
-    )
-    .await;
-
-    // Flow 6: who else is involved, and who coordinates.
+    // The parents' consent, recorded by the wijkteam: its ground for the involvement.
     let consent = k
         .ok(
             "wijkteam",
@@ -460,6 +442,43 @@ async fn maatregel_walk_through(k: &Cli) {
         )
         .await;
     let c = id(&consent, "c_");
+    k.ok(
+        "wijkteam",
+        &[
+            "involvement",
+            "register",
+            "--bsn",
+            child,
+            "--household",
+            sibling,
+            "--contact",
+            contact,
+            "--consent",
+            &c,
+        ],
+        &["involvement i_", "no other involved party known to you"],
+    )
+    .await;
+    k.ok(
+        "wijkteam",
+        &["maatregel", "ask", "--bsn", child],
+        &[
+            "yes: ots",
+            &format!("contact Jeugdbescherming Gelderland ({GI}): Team Jeugdbescherming Arnhem, 026-1234567"),
+        ],
+    )
+    .await;
+    k.ok(
+        "jeugdbescherming",
+        &["involvement", "notifications"],
+        &[
+            &format!("maatregel_queried  Wijkteam Arnhem-Oost ({WIJKTEAM}, dev-wijkteam)"),
+            "en vroeg of er een maatregel is",
+        ],
+    )
+    .await;
+
+    // Flow 6: who else is involved, and who coordinates.
     k.ok(
         "wijkteam",
         &[

@@ -374,6 +374,53 @@ async fn the_wijkcoach_asks_whether_a_maatregel_runs_once_involved() {
     })
     .await
     .unwrap();
+    // The wijkcoach met the parents: their consent, recorded by the wijkteam, is the ground the
+    // hub checks before it registers an involvement (it is earned, not declared).
+    let opts = signaalhub_client::ConnectOptions {
+        endpoint: kit.hub_endpoint.clone(),
+        ..signaalhub_client::ConnectOptions::from_dev_kit(
+            &kit.dir.path().join("dev-kit"),
+            "wijkteam",
+        )
+        .unwrap()
+    };
+    let mut wijkteam = signaalhub_client::HubClient::connect(opts).await.unwrap();
+    let parents = ["ouder-1".to_owned(), "ouder-2".to_owned()];
+    wijkteam
+        .record_consent(pb::RecordConsentRequest {
+            subject_bsn: BSN.into(),
+            subject: Some(pb::SubjectFacts {
+                age_years: Some(9),
+                age_band: 0,
+                gezag_holders: parents.to_vec(),
+            }),
+            givers: parents
+                .iter()
+                .map(|p| pb::ConsentGiver {
+                    person: p.clone(),
+                    capacity: pb::GiverCapacity::GezagHolder as i32,
+                })
+                .collect(),
+            recipients: vec![pb::ConsentRecipient {
+                recipient: Some(pb::consent_recipient::Recipient::Sector(
+                    pb::Sector::Jeugdbescherming as i32,
+                )),
+            }],
+            purposes: vec!["casusafstemming".into()],
+            categories: vec!["betrokkenheid".into()],
+            valid_until: Some(prost_types::Timestamp {
+                seconds: std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs() as i64
+                    + 180 * 86400,
+                nanos: 0,
+            }),
+            evidence_reference: "sha256:form".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
 
     let w = Console::login(&kit.consoles[0]).await;
     let page = w.get("/maatregel").await;

@@ -212,14 +212,16 @@ async fn an_unrelated_wijkteam_cannot_join_a_case_with_that_cases_consent() {
             .await
             .unwrap();
         let case = r.case.expect("a case");
-        // ...the other region's wijkteam, presenting the same consent id, learns of nobody.
-        let r = hub
+        // ...the other region's wijkteam, presenting the same consent id, is refused: the
+        // consent does not name it and nothing was ever delivered to it about the child, so it
+        // has no ground for an involvement (and learns of nobody).
+        let e = hub
             .client("wijkteam-utrecht")
             .await
             .register_involvement(register("wijkcoach Utrecht"))
             .await
-            .unwrap();
-        assert!(r.case.is_none(), "{r:?}");
+            .unwrap_err();
+        assert_eq!(e.code(), Code::PermissionDenied, "{e}");
         let e = hub
             .client("wijkteam-utrecht")
             .await
@@ -227,11 +229,14 @@ async fn an_unrelated_wijkteam_cannot_join_a_case_with_that_cases_consent() {
             .await
             .unwrap_err();
         assert_eq!(e.code(), Code::NotFound);
-        // Its attempt is on record: the matches were withheld, not disclosed.
+        // Its attempt is on record, refused; nothing was disclosed to it.
         let log = common::log_entries(&hub.store).await;
         assert!(!log.iter().any(|(_, e)| e.actor_oin == OTHER_WIJKTEAM
             && e.outcome == EntryOutcome::Disclosed
             && e.event == Event::InvolvementMatched));
+        assert!(log.iter().any(|(_, e)| e.actor_oin == OTHER_WIJKTEAM
+            && e.outcome == EntryOutcome::Denied
+            && e.event == Event::InvolvementRefused));
         hub.stop().await;
     }
 }

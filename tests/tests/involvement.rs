@@ -165,6 +165,8 @@ async fn without_a_basis_the_match_is_withheld_logged_and_formed_once_consent_is
         let consent = case_consent(&hub, "school", CHILD).await;
         let mut wijkteam = hub.client("wijkteam").await;
         let mut wn = wijkteam.stream_notifications(0).await.unwrap();
+        // Its ground: the school's signal about the child reached it; its basis to share: none.
+        common::involvement_flow::wijkteam_told_by_school(&hub, CHILD).await;
         let first = register(&hub, "wijkteam", CHILD, &[], None).await;
         let r = register(&hub, "school", CHILD, &[], Some(&consent)).await;
         assert!(

@@ -43,11 +43,18 @@ async fn register_ots(hub: &TestHub, bsn: &str) -> pb::Maatregel {
     .unwrap()
 }
 
+/// `sector` registers its involvement with `bsn`, on the ground of a consent about the child it
+/// recorded itself (involvement is earned: the hub checks a ground).
 async fn involve(hub: &TestHub, sector: &str, bsn: &str) -> pb::RegisterInvolvementResponse {
+    let consent = common::involvement_flow::case_consent(hub, sector, bsn).await;
     let mut c = hub.client(sector).await;
     c.register_involvement(pb::RegisterInvolvementRequest {
         subject_bsn: bsn.into(),
         contact_professional: format!("dev professional of {sector}, 026-0000000"),
+        basis: Some(pb::Basis {
+            legal: None,
+            consent_ids: vec![consent],
+        }),
         ..Default::default()
     })
     .await
@@ -373,6 +380,84 @@ async fn the_gi_is_told_on_another_hub_instance_too() {
         assert_eq!(n.maatregel_id, m.maatregel_id);
         assert_eq!(n.actor_oin, hub.org("wijkteam").info.oin);
         let _ = stop.send(());
+        hub.stop().await;
+    }
+}
+
+/// Involvement is earned (access issue item 5): a wijkteam with no contact with a child cannot
+/// declare itself involved to learn of its OTS. The attempt is refused, logged for its FG, and
+/// `HasMaatregel` stays closed to it; the grounds the hub can check each open the way.
+#[tokio::test]
+async fn involvement_needs_a_ground_the_hub_can_check() {
+    for b in backends() {
+        let hub = TestHub::start(b).await;
+        register_ots(&hub, CHILD).await;
+        let mut wijkteam = hub.client("wijkteam").await;
+        let bare = |bsn: &str| pb::RegisterInvolvementRequest {
+            subject_bsn: bsn.into(),
+            contact_professional: "wijkcoach, 026-0000000".into(),
+            ..Default::default()
+        };
+        // No contact at all: refused, with the grounds named, and nothing registered.
+        let e = wijkteam
+            .register_involvement(bare(CHILD))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::PermissionDenied, "{b}: {e}");
+        assert!(e.to_string().contains("delivered"), "{b}: {e}");
+        assert!(!e.to_string().contains(CHILD), "{b}: BSN echoed");
+        let e = wijkteam.has_maatregel(CHILD).await.unwrap_err();
+        assert_eq!(e.code(), Code::PermissionDenied, "{b}: {e}");
+        let entries = log(&hub).await;
+        let refused: Vec<&LogEntry> = entries
+            .iter()
+            .filter(|e| e.event == Event::InvolvementRefused)
+            .collect();
+        assert_eq!(refused.len(), 1, "{b}: the attempt is on record");
+        assert_eq!(refused[0].outcome, EntryOutcome::Denied);
+        assert_eq!(refused[0].actor_oin, hub.org("wijkteam").info.oin);
+        assert!(
+            !entries
+                .iter()
+                .any(|e| e.event == Event::InvolvementRegistered),
+            "{b}"
+        );
+        // A consent recorded by another organisation that does not name the wijkteam is no
+        // ground either (the school's consent for the GI and Veilig Thuis only).
+        let req = common::consent_request(
+            CHILD,
+            9,
+            &["ouder-1", "ouder-2"],
+            &["ouder-1", "ouder-2"],
+            &[pb::Sector::Jeugdbescherming],
+            "casusafstemming",
+            &["betrokkenheid"],
+        );
+        let other = hub
+            .client("school")
+            .await
+            .record_consent(req)
+            .await
+            .unwrap()
+            .consent_id;
+        let mut with_other = bare(CHILD);
+        with_other.basis = Some(pb::Basis {
+            legal: None,
+            consent_ids: vec![other],
+        });
+        let e = wijkteam.register_involvement(with_other).await.unwrap_err();
+        assert_eq!(e.code(), Code::PermissionDenied, "{b}: {e}");
+
+        // Grounds: a signal about the child delivered to it...
+        common::involvement_flow::wijkteam_told_by_school(&hub, CHILD).await;
+        wijkteam.register_involvement(bare(CHILD)).await.unwrap();
+        assert!(wijkteam.has_maatregel(CHILD).await.unwrap().exists, "{b}");
+        // ...and for the GI, the maatregel it registered.
+        hub.client("jeugdbescherming")
+            .await
+            .register_involvement(bare(CHILD))
+            .await
+            .unwrap();
         hub.stop().await;
     }
 }

@@ -57,6 +57,73 @@ pub fn notification(
     }
 }
 
+/// Why the hub believes an organisation has contact with a person: involvement is earned, not
+/// declared (docs/ACCESS.md, "Involvement is earned").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ground {
+    /// It is involved already (a re-registration).
+    AlreadyInvolved,
+    /// A valid consent about the person that it recorded, or that names it as recipient or
+    /// discloser, is on record.
+    Consent,
+    /// A signal, zorgmelding or handover about the person was delivered to it (the log says so).
+    Delivered,
+    /// It registered, or is responsible for, a maatregel about the person.
+    Maatregel,
+}
+
+/// What a refusal for want of a ground says.
+pub const NO_GROUND: &str = "your organisation has no contact with this person that the hub can check: register involvement after a signal, zorgmelding or handover about the person was delivered to it, with a valid consent about the person that it recorded or that names it, or for a maatregel it registered or is responsible for";
+
+/// The ground on which `me` may register involvement with `subject`; `None` when there is none.
+pub async fn involvement_ground(
+    ctx: &Ctx,
+    me: &Oin,
+    subject: &SubjectKey,
+    t: i64,
+) -> FlowResult<Option<Ground>> {
+    let names_me = |c: &Consent| {
+        c.recorded_by_oin == *me
+            || c.disclosers.iter().any(|d| *d == *me)
+            || c.recipients
+                .iter()
+                .any(|r| matches!(r, crate::domain::consent::ConsentTo::Oin(o) if *o == *me))
+    };
+    if ctx
+        .store
+        .list_consents(subject.all())
+        .await?
+        .iter()
+        .any(|c| c.withdrawn_at.is_none() && c.valid_from <= t && t < c.valid_until && names_me(c))
+    {
+        return Ok(Some(Ground::Consent));
+    }
+    if !ctx
+        .store
+        .active_involvements_of(me.as_str(), subject.all())
+        .await?
+        .is_empty()
+    {
+        return Ok(Some(Ground::AlreadyInvolved));
+    }
+    if !super::policy::received_purposes(ctx, me, &[subject])
+        .await?
+        .is_empty()
+    {
+        return Ok(Some(Ground::Delivered));
+    }
+    if ctx
+        .store
+        .maatregelen_of(subject.all())
+        .await?
+        .iter()
+        .any(|m| m.responsible_oin == *me || m.registered_by_oin == *me)
+    {
+        return Ok(Some(Ground::Maatregel));
+    }
+    Ok(None)
+}
+
 /// Checks a basis (structure checked at the edge) for sharing about `subject`: a legal basis
 /// the convenant declares, recorded consents about that subject. Returns the consents it names.
 pub async fn checked_basis(
@@ -428,6 +495,24 @@ pub async fn register(
     let Some(subject) = subject else {
         return Err(FlowError::invalid("subject_bsn", "not a valid BSN"));
     };
+    // Involvement is earned: without a ground the hub can check, nothing is registered and the
+    // attempt is logged, so the organisation's FG sees it.
+    if involvement_ground(ctx, caller.oin(), &subject, t)
+        .await?
+        .is_none()
+    {
+        let e = ctx
+            .entry(
+                caller,
+                &role,
+                Event::InvolvementRefused,
+                EntryOutcome::Denied,
+            )
+            .subjects([subject.as_str()])
+            .about(PURPOSE, [CATEGORY_INVOLVEMENT]);
+        ctx.store.append_log(std::slice::from_ref(&e)).await?;
+        return Err(FlowError::Forbidden(NO_GROUND.into()));
+    }
     let household: Vec<SubjectKey> = cmd
         .household
         .iter()

@@ -75,6 +75,9 @@ pub enum Event {
     MaatregelenListed,
     /// An organisation registered its involvement with a person.
     InvolvementRegistered,
+    /// An organisation tried to register involvement without a ground the hub can check
+    /// (outcome `denied`; nothing was registered).
+    InvolvementRefused,
     /// An organisation ended its involvement (one entry, plus one per party told).
     InvolvementEnded,
     /// Involved parties learned of each other (one entry per party told).

@@ -29,6 +29,42 @@ pub async fn case_consent(hub: &TestHub, recorder: &str, bsn: &str) -> String {
     c.record_consent(req).await.unwrap().consent_id
 }
 
+/// The school tells the wijkteam about `bsn` with both parents' consent, and the wijkteam
+/// receives it: a ground the hub can check for the wijkteam's involvement without a basis.
+pub async fn wijkteam_told_by_school(hub: &TestHub, bsn: &str) {
+    use tokio_stream::StreamExt;
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let id = format!(
+        "grond-{}",
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    let basis = hub.both_parents_consent(bsn).await;
+    let req = hub
+        .signal(
+            "school",
+            &["wijkteam"],
+            &id,
+            b"zorgen over de thuissituatie",
+            "vroegtijdige_ondersteuning",
+            &["zorgen_thuissituatie"],
+            bsn,
+            basis,
+        )
+        .await;
+    hub.client("school").await.send_signal(req).await.unwrap();
+    let mut inbox = hub.client("wijkteam").await.stream_inbox(0).await.unwrap();
+    loop {
+        let item = tokio::time::timeout(std::time::Duration::from_secs(10), inbox.next())
+            .await
+            .expect("the signal within 10 s")
+            .unwrap()
+            .unwrap();
+        if item.signal_id == id {
+            break;
+        }
+    }
+}
+
 /// A client of `sector`'s dev professional acting in one role (the Veilig Thuis dev token has two).
 pub async fn client(hub: &TestHub, sector: &str) -> HubClient {
     let mut claims = hub.claims(sector);
