@@ -214,12 +214,26 @@ pub struct Callback {
 }
 
 /// `GET /login/oidc/callback`: checks that this browser started this login, exchanges the code
-/// and starts the session.
+/// and starts the session. The login cookie has done its work either way: it is cleared on every
+/// answer, so a finished or failed login leaves nothing behind in the browser.
 pub async fn oidc_callback(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Query(cb): Query<Callback>,
 ) -> Response {
+    let secure = app.config.tls.is_some();
+    let mut res = callback(app, headers, cb).await;
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{LOGIN_COOKIE}=; HttpOnly; SameSite=Lax; Path={}; Max-Age=0{}",
+        crate::oidc::CALLBACK_PATH,
+        if secure { "; Secure" } else { "" }
+    )) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
+}
+
+async fn callback(app: Arc<App>, headers: HeaderMap, cb: Callback) -> Response {
     let lang = guest_lang(&headers);
     let failed = |why: String| {
         (

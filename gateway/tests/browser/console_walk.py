@@ -88,6 +88,9 @@ def walk(browser):
         shot(page, "01-inloggen")
         login(page, "ib-jansen")
         expect(page.get_by_text("Ingrid Jansen")).to_be_visible()
+        # The login cookie has done its work: the callback cleared it.
+        left = [c["name"] for c in ib.cookies() if c["name"] == "signaal_login"]
+        assert not left, "the login cookie outlived the login: %s" % left
         shot(page, "02-welkom")
 
         # Nieuw signaal, using labels as a screen reader user would.
