@@ -374,6 +374,31 @@ async fn the_wijkcoach_asks_whether_a_maatregel_runs_once_involved() {
     })
     .await
     .unwrap();
+    let w = Console::login(&kit.consoles[0]).await;
+    let page = w.get("/maatregel").await;
+    let csrf = field_value(&page, "csrf");
+    let form = |action: &str| {
+        vec![
+            ("csrf".to_owned(), csrf.clone()),
+            ("bsn".to_owned(), BSN.to_owned()),
+            (
+                "contact".to_owned(),
+                "G. K., wijkcoach, 026-0000002".to_owned(),
+            ),
+            ("action".to_owned(), action.to_owned()),
+        ]
+    };
+    // Not involved yet: the hub refuses, and the console says so.
+    let (_, page) = w.post("/maatregel", &form("ask")).await;
+    assert!(page.contains("class=\"problem\""), "{page}");
+    assert!(!page.contains("Team Jeugdbescherming Arnhem"), "{page}");
+    // Declaring involvement without any contact the hub can check is refused, in Dutch.
+    let (_, page) = w.post("/maatregel", &form("involvement")).await;
+    assert!(page.contains("class=\"problem\""), "{page}");
+    assert!(
+        page.contains("geen contact met deze persoon dat de signaalhub kan nagaan"),
+        "{page}"
+    );
     // The wijkcoach met the parents: their consent, recorded by the wijkteam, is the ground the
     // hub checks before it registers an involvement (it is earned, not declared).
     let opts = signaalhub_client::ConnectOptions {
@@ -422,24 +447,6 @@ async fn the_wijkcoach_asks_whether_a_maatregel_runs_once_involved() {
         .await
         .unwrap();
 
-    let w = Console::login(&kit.consoles[0]).await;
-    let page = w.get("/maatregel").await;
-    let csrf = field_value(&page, "csrf");
-    let form = |action: &str| {
-        vec![
-            ("csrf".to_owned(), csrf.clone()),
-            ("bsn".to_owned(), BSN.to_owned()),
-            (
-                "contact".to_owned(),
-                "G. K., wijkcoach, 026-0000002".to_owned(),
-            ),
-            ("action".to_owned(), action.to_owned()),
-        ]
-    };
-    // Not involved yet: the hub refuses, and the console says so.
-    let (_, page) = w.post("/maatregel", &form("ask")).await;
-    assert!(page.contains("class=\"problem\""), "{page}");
-    assert!(!page.contains("Team Jeugdbescherming Arnhem"), "{page}");
     // Involved: the minimal answer with whom to call.
     let (_, page) = w.post("/maatregel", &form("involvement")).await;
     assert!(page.contains("Uw betrokkenheid is vastgelegd"), "{page}");

@@ -72,6 +72,12 @@ pub enum Ground {
     Maatregel,
 }
 
+/// The refusal code when an organisation has no ground for an involvement.
+pub const NO_GROUND_CODE: &str = "NO_INVOLVEMENT_GROUND";
+
+/// What a refusal for want of a ground says, in Dutch (the console shows it).
+pub const NO_GROUND_NL: &str = "uw organisatie heeft geen contact met deze persoon dat de signaalhub kan nagaan: leg betrokkenheid vast nadat een signaal, zorgmelding of overdracht over de persoon aan uw organisatie is afgeleverd, met een geldige toestemming over de persoon die uw organisatie vastlegde of die haar noemt, of voor een maatregel die uw organisatie registreerde of uitvoert";
+
 /// What a refusal for want of a ground says.
 pub const NO_GROUND: &str = "your organisation has no contact with this person that the hub can check: register involvement after a signal, zorgmelding or handover about the person was delivered to it, with a valid consent about the person that it recorded or that names it, or for a maatregel it registered or is responsible for";
 
@@ -511,7 +517,13 @@ pub async fn register(
             .subjects([subject.as_str()])
             .about(PURPOSE, [CATEGORY_INVOLVEMENT]);
         ctx.store.append_log(std::slice::from_ref(&e)).await?;
-        return Err(FlowError::Forbidden(NO_GROUND.into()));
+        return Err(FlowError::Refused(Box::new(super::error::Refusal {
+            code: NO_GROUND_CODE,
+            rule: "access:involvement-earned",
+            nl: NO_GROUND_NL.into(),
+            en: NO_GROUND.into(),
+            message: format!("{NO_GROUND} ({NO_GROUND_CODE})"),
+        })));
     }
     let household: Vec<SubjectKey> = cmd
         .household
