@@ -57,21 +57,6 @@ pub fn notification(
     }
 }
 
-/// Why the hub believes an organisation has contact with a person: involvement is earned, not
-/// declared (docs/ACCESS.md, "Involvement is earned").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ground {
-    /// It is involved already (a re-registration).
-    AlreadyInvolved,
-    /// A valid consent about the person that it recorded, or that names it as recipient or
-    /// discloser, is on record.
-    Consent,
-    /// A signal, zorgmelding or handover about the person was delivered to it (the log says so).
-    Delivered,
-    /// It registered, or is responsible for, a maatregel about the person.
-    Maatregel,
-}
-
 /// The refusal code when an organisation has no ground for an involvement.
 pub const NO_GROUND_CODE: &str = "NO_INVOLVEMENT_GROUND";
 
@@ -81,13 +66,18 @@ pub const NO_GROUND_NL: &str = "uw organisatie heeft geen contact met deze perso
 /// What a refusal for want of a ground says.
 pub const NO_GROUND: &str = "your organisation has no contact with this person that the hub can check: register involvement after a signal, zorgmelding or handover about the person was delivered to it, with a valid consent about the person that it recorded or that names it, or for a maatregel it registered or is responsible for";
 
-/// The ground on which `me` may register involvement with `subject`; `None` when there is none.
-pub async fn involvement_ground(
+/// Whether the hub can check that `me` has contact with `subject`, so that it may register an
+/// involvement (docs/ACCESS.md, "Involvement is earned"). The grounds, each read in turn until
+/// one holds: a valid consent about the person on record that `me` recorded or that names it
+/// (recipient or discloser); an active involvement of its own (a re-registration); a signal,
+/// zorgmelding or handover about the person delivered to it (the log says so); a maatregel about
+/// the person that it registered or is responsible for.
+pub async fn has_involvement_ground(
     ctx: &Ctx,
     me: &Oin,
     subject: &SubjectKey,
     t: i64,
-) -> FlowResult<Option<Ground>> {
+) -> FlowResult<bool> {
     let names_me = |c: &Consent| {
         c.recorded_by_oin == *me
             || c.disclosers.iter().any(|d| *d == *me)
@@ -102,7 +92,7 @@ pub async fn involvement_ground(
         .iter()
         .any(|c| c.withdrawn_at.is_none() && c.valid_from <= t && t < c.valid_until && names_me(c))
     {
-        return Ok(Some(Ground::Consent));
+        return Ok(true);
     }
     if !ctx
         .store
@@ -110,24 +100,20 @@ pub async fn involvement_ground(
         .await?
         .is_empty()
     {
-        return Ok(Some(Ground::AlreadyInvolved));
+        return Ok(true);
     }
-    if !super::policy::received_purposes(ctx, me, &[subject])
+    if !super::policy::received_purposes(ctx, me, std::slice::from_ref(subject))
         .await?
         .is_empty()
     {
-        return Ok(Some(Ground::Delivered));
+        return Ok(true);
     }
-    if ctx
+    Ok(ctx
         .store
         .maatregelen_of(subject.all())
         .await?
         .iter()
-        .any(|m| m.responsible_oin == *me || m.registered_by_oin == *me)
-    {
-        return Ok(Some(Ground::Maatregel));
-    }
-    Ok(None)
+        .any(|m| m.responsible_oin == *me || m.registered_by_oin == *me))
 }
 
 /// Checks a basis (structure checked at the edge) for sharing about `subject`: a legal basis
@@ -503,10 +489,7 @@ pub async fn register(
     };
     // Involvement is earned: without a ground the hub can check, nothing is registered and the
     // attempt is logged, so the organisation's FG sees it.
-    if involvement_ground(ctx, caller.oin(), &subject, t)
-        .await?
-        .is_none()
-    {
+    if !has_involvement_ground(ctx, caller.oin(), &subject, t).await? {
         let e = ctx
             .entry(
                 caller,
