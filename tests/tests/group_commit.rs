@@ -32,7 +32,7 @@ fn signal(id: &str, content: u8) -> SignalRecord {
         facts: Facts::default(),
         sender_role: "ib_er".into(),
         sender_professional: "pro-1".into(),
-        received_for: None,
+        received_for: vec![],
         inform_exemption: None,
         created_at: 1_760_000_000,
         retain_until: 1_770_000_000,

@@ -272,7 +272,7 @@ async fn a_signal_is_stored_once_and_a_retry_is_recognised(s: Store) {
     bare.basis = Default::default();
     bare.facts = Default::default();
     bare.categories = Vec::new();
-    bare.received_for = Some("zorgmelding".into());
+    bare.received_for = vec!["vroegtijdige_ondersteuning".into(), "zorgmelding".into()];
     bare.inform_exemption = None;
     assert!(matches!(
         s.insert_signal(&bare, &[], &[]).await.unwrap(),

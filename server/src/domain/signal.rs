@@ -71,8 +71,10 @@ pub struct SignalRecord {
     pub sender_role: String,
     /// The sending professional's id.
     pub sender_professional: String,
-    /// Purpose the data was received for, when passed on.
-    pub received_for: Option<String>,
+    /// The purposes the data was received for, when passed on (`flows::policy::onward_from`):
+    /// each decision, at sending and at delivery, is judged against every one. Stored as one
+    /// comma-separated text (convenant names hold no commas).
+    pub received_for: Vec<String>,
     /// Recorded exemption from informing the family.
     pub inform_exemption: Option<String>,
     /// Unix seconds.

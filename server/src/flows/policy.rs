@@ -97,11 +97,12 @@ pub fn check_names(ctx: &Ctx, ask: &Ask, bad: &mut Violations) {
 }
 
 /// The purposes for which data about one of `subjects` was delivered to `me` (signals,
-/// zorgmeldingen, handovers), as the disclosure log records them.
+/// zorgmeldingen, handovers), as the disclosure log records them: one read of the log's subject
+/// index for all of them.
 pub async fn received_purposes(
     ctx: &Ctx,
     me: &Oin,
-    subjects: &[&SubjectKey],
+    subjects: &[SubjectKey],
 ) -> FlowResult<Vec<String>> {
     let keys: Vec<&str> = subjects
         .iter()
@@ -128,22 +129,24 @@ pub async fn received_purposes(
     Ok(out)
 }
 
-/// The purposes a disclosure by `me` about `subject` passes data on from (the floor's purpose
+/// The purposes a disclosure by `me` about `subjects` passes data on from (the floor's purpose
 /// limitation), from the hub's own records rather than a field the client may leave out. With
 /// a legal basis of its own (meldrecht with its evidence, a statutory task) the sender discloses
 /// on that ground whatever it received before: none. On consent alone: every purpose for which
-/// data about the subject was delivered to the sender's organisation, other than the purpose of
-/// this disclosure, and the `received_for` the client stated (which can only add).
+/// data about one of the subjects was delivered to the sender's organisation, other than the
+/// purpose of this disclosure, and the `received_for` the client stated (which can only add).
+/// The decision is asked once per purpose ([`received_for`]); a signal keeps them, so its
+/// delivery is judged against each again.
 pub async fn onward_from(
     ctx: &Ctx,
     me: &Oin,
     ask: &Ask,
-    subject: &SubjectKey,
+    subjects: &[SubjectKey],
 ) -> FlowResult<Vec<String>> {
     if ask.basis.legal.is_some() {
         return Ok(Vec::new());
     }
-    let mut r = received_purposes(ctx, me, &[subject]).await?;
+    let mut r = received_purposes(ctx, me, subjects).await?;
     if let Some(s) = &ask.received_for
         && !r.contains(s)
     {
@@ -154,25 +157,11 @@ pub async fn onward_from(
     Ok(r)
 }
 
-/// The decision judged against every purpose in `received` (see [`onward_from`]): the first
-/// refusal, or else the decision for the first purpose (none received: decided without one).
-/// Returns the purpose the decision was judged against, which the signal keeps so its delivery
-/// decides the same way.
-pub fn strictest<'c>(
-    received: &[String],
-    mut decide: impl FnMut(Option<&str>) -> policy::Decision<'c>,
-) -> (policy::Decision<'c>, Option<String>) {
-    let mut first = None;
-    for p in received {
-        let d = decide(Some(p));
-        if !d.is_allowed() {
-            return (d, Some(p.clone()));
-        }
-        if first.is_none() {
-            first = Some((d, Some(p.clone())));
-        }
-    }
-    first.unwrap_or_else(|| (decide(None), None))
+/// The `received_for` a decision is asked with, once each (for `Ctx::decide_each`): every
+/// purpose in `received` (see [`onward_from`]), or none when nothing was received.
+pub fn received_for(received: &[String]) -> impl Iterator<Item = Option<&str>> {
+    let none = received.is_empty().then_some(None);
+    received.iter().map(|p| Some(p.as_str())).chain(none)
 }
 
 /// Checks a list of convenant names with `known`, collecting violations under `field`.
@@ -315,27 +304,24 @@ pub async fn check_basis<'c>(
     };
     let t = now();
     let mine = consents_about(&cmd.ask.basis, &consents, &subject);
-    let received = onward_from(ctx, caller.oin(), &cmd.ask, &subject).await?;
+    let received = onward_from(ctx, caller.oin(), &cmd.ask, std::slice::from_ref(&subject)).await?;
     // Judged as the real disclosure would be: against every purpose the caller received data
     // about the subject for (see `onward_from`).
     let decide = |recipient_involved: bool| {
-        strictest(&received, |received_for| {
-            ctx.decide(&Question {
-                actor: Party::new(caller.oin(), caller.sector().as_str()),
-                role: &role,
-                recipient: recipient.clone(),
-                purpose: &cmd.ask.purpose,
-                categories: &cmd.ask.categories,
-                facts: &cmd.ask.facts,
-                basis: &cmd.ask.basis,
-                consents: &mine,
-                recipient_involved,
-                received_for,
-                inform_exemption: cmd.ask.inform_exemption.as_deref(),
-                now: t,
-            })
-        })
-        .0
+        ctx.decide_each(received_for(&received).map(|received_for| Question {
+            actor: Party::new(caller.oin(), caller.sector().as_str()),
+            role: &role,
+            recipient: recipient.clone(),
+            purpose: &cmd.ask.purpose,
+            categories: &cmd.ask.categories,
+            facts: &cmd.ask.facts,
+            basis: &cmd.ask.basis,
+            consents: &mine,
+            recipient_involved,
+            received_for,
+            inform_exemption: cmd.ask.inform_exemption.as_deref(),
+            now: t,
+        }))
     };
     // The involvement register is consulted only when the answer depends on it, and then the
     // consultation is logged: CheckBasis is no unlogged oracle for who is involved with whom.

@@ -4,7 +4,9 @@ use super::decision::{Party, Question};
 use super::envelope::{self, Expected};
 use super::error::{FlowError, FlowResult, echo, reject};
 use super::idempotency::{self, Fingerprint, Seen};
-use super::policy::{Ask, active_recipient, check_names, consents_about, presented_consents};
+use super::policy::{
+    Ask, active_recipient, check_names, consents_about, presented_consents, received_for,
+};
 use super::{Ctx, now};
 use crate::auth::Caller;
 use crate::domain::consent::Consent;
@@ -65,13 +67,15 @@ fn reason_to_stored(r: &policy::Reason) -> StoredReason {
     }
 }
 
-/// The question for disclosing stored signal `s` to `recipient` about `subject` (its `i`-th).
+/// The question for disclosing stored signal `s` to `recipient` about a subject whose consents
+/// are `consents`, with one of the purposes the data was received for.
 fn question<'a>(
     ctx: &Ctx,
     s: &'a SignalRecord,
     recipient: Party,
     consents: &'a [&'a Consent],
     involved: bool,
+    received_for: Option<&'a str>,
     t: i64,
 ) -> Question<'a> {
     Question {
@@ -84,7 +88,7 @@ fn question<'a>(
         basis: &s.basis,
         consents,
         recipient_involved: involved,
-        received_for: s.received_for.as_deref(),
+        received_for,
         inform_exemption: s.inform_exemption.as_deref(),
         now: t,
     }
@@ -178,41 +182,31 @@ pub async fn send<'c>(ctx: &'c Ctx, caller: &Caller, cmd: SendSignal) -> FlowRes
         .map(|s| consents_about(&cmd.ask.basis, &consents, s))
         .collect();
     let actor = Party::new(caller.oin(), caller.sector().as_str());
-    // What each subject's data was received for, from the hub's records (`onward_from`); the
-    // signal keeps the purpose its decisions were judged against, so delivery decides alike.
-    let mut received = Vec::with_capacity(subjects.len());
-    for subject in &subjects {
-        received.push(super::policy::onward_from(ctx, caller.oin(), &cmd.ask, subject).await?);
-    }
-    let mut judged_against: Option<String> = None;
+    // What the subjects' data was received for, from the hub's records (`onward_from`); the
+    // signal keeps it, so delivery is judged against the same purposes.
+    let received = super::policy::onward_from(ctx, caller.oin(), &cmd.ask, &subjects).await?;
     let mut decisions: Vec<(String, policy::Decision<'c>)> = Vec::new();
     let mut new_deliveries = Vec::new();
     for (oin, recipient) in cmd.recipients.iter().zip(parties) {
         let Some(recipient) = recipient else { continue };
         let mut relied: Vec<crate::ids::ConsentId> = Vec::new();
-        for ((subject, mine), received) in subjects.iter().zip(&by_subject).zip(&received) {
+        for (subject, mine) in subjects.iter().zip(&by_subject) {
             let involved =
                 super::policy::recipient_involved(ctx, recipient.oin_str(), subject, t).await?;
-            let (d, against) = super::policy::strictest(received, |received_for| {
-                ctx.decide(&Question {
-                    actor: actor.clone(),
-                    role: &role,
-                    recipient: recipient.clone(),
-                    purpose: &cmd.ask.purpose,
-                    categories: &cmd.ask.categories,
-                    facts: &cmd.ask.facts,
-                    basis: &cmd.ask.basis,
-                    consents: mine,
-                    recipient_involved: involved,
-                    received_for,
-                    inform_exemption: cmd.ask.inform_exemption.as_deref(),
-                    now: t,
-                })
-            });
-            // A refusal's purpose wins; otherwise the first judged.
-            if against.is_some() && (judged_against.is_none() || !d.is_allowed()) {
-                judged_against = against;
-            }
+            let d = ctx.decide_each(received_for(&received).map(|received_for| Question {
+                actor: actor.clone(),
+                role: &role,
+                recipient: recipient.clone(),
+                purpose: &cmd.ask.purpose,
+                categories: &cmd.ask.categories,
+                facts: &cmd.ask.facts,
+                basis: &cmd.ask.basis,
+                consents: mine,
+                recipient_involved: involved,
+                received_for,
+                inform_exemption: cmd.ask.inform_exemption.as_deref(),
+                now: t,
+            }));
             for i in &d.consents_relied_on {
                 if let Some(k) = mine.get(i)
                     && !relied.contains(&k.id)
@@ -244,7 +238,7 @@ pub async fn send<'c>(ctx: &'c Ctx, caller: &Caller, cmd: SendSignal) -> FlowRes
         facts,
         sender_role: role.clone(),
         sender_professional: caller.professional.id.clone(),
-        received_for: judged_against,
+        received_for: received,
         inform_exemption: cmd.ask.inform_exemption.clone(),
         created_at: t,
         retain_until: decisions
@@ -317,67 +311,68 @@ pub async fn inbox_page(ctx: &Ctx, me: &str, after: u64) -> FlowResult<Vec<Inbox
 /// stand (locked against a concurrent withdrawal) and involvement asked again, then delivered
 /// and logged, or withheld and logged. Returns whether the row is to be sent.
 pub async fn deliver(ctx: &Ctx, me: &Oin, row: &InboxRow) -> FlowResult<bool> {
-    let state =
-        if row.delivery.state == DeliveryState::Pending {
-            let t = now();
-            let mut involved = Vec::with_capacity(row.signal.subjects.len());
-            for subject in &row.signal.subjects {
-                involved.push(ctx.is_involved_stored(me, subject, t).await?);
-            }
-            let s = &row.signal;
-            let recipient = ctx.party(me);
-            // Fail closed: nothing is sent when the log cannot be written.
-            ctx.store
-                .deliver(
-                    me,
-                    &s.sender_oin,
-                    &s.signal_id,
-                    &row.delivery.consent_ids,
-                    |consents| {
-                        let by_subject: Vec<Vec<&Consent>> = s
-                            .subjects
-                            .iter()
-                            .map(|subject| {
-                                consents
-                                    .iter()
-                                    .filter(|c| {
-                                        ctx.pseudonymizer.same_person(c.subject.as_str(), subject)
-                                    })
-                                    .collect()
-                            })
-                            .collect();
-                        let d =
-                            ctx.decide_each(by_subject.iter().zip(&involved).map(|(mine, inv)| {
-                                question(ctx, s, recipient.clone(), mine, *inv, t)
-                            }));
-                        if d.is_allowed() {
-                            DeliveryVerdict::Deliver(signal_entry(
+    let state = if row.delivery.state == DeliveryState::Pending {
+        let t = now();
+        let mut involved = Vec::with_capacity(row.signal.subjects.len());
+        for subject in &row.signal.subjects {
+            involved.push(ctx.is_involved_stored(me, subject, t).await?);
+        }
+        let s = &row.signal;
+        let recipient = ctx.party(me);
+        // Fail closed: nothing is sent when the log cannot be written.
+        ctx.store
+            .deliver(
+                me,
+                &s.sender_oin,
+                &s.signal_id,
+                &row.delivery.consent_ids,
+                |consents| {
+                    let by_subject: Vec<Vec<&Consent>> = s
+                        .subjects
+                        .iter()
+                        .map(|subject| {
+                            consents
+                                .iter()
+                                .filter(|c| {
+                                    ctx.pseudonymizer.same_person(c.subject.as_str(), subject)
+                                })
+                                .collect()
+                        })
+                        .collect();
+                    let d = ctx.decide_each(by_subject.iter().zip(&involved).flat_map(
+                        |(mine, inv)| {
+                            received_for(&s.received_for)
+                                .map(|rf| question(ctx, s, recipient.clone(), mine, *inv, rf, t))
+                        },
+                    ));
+                    if d.is_allowed() {
+                        DeliveryVerdict::Deliver(signal_entry(
+                            ctx,
+                            s,
+                            me,
+                            Event::SignalDelivered,
+                            EntryOutcome::Disclosed,
+                            &d,
+                        ))
+                    } else {
+                        DeliveryVerdict::Withhold(
+                            d.reasons.iter().map(reason_to_stored).collect(),
+                            signal_entry(
                                 ctx,
                                 s,
                                 me,
-                                Event::SignalDelivered,
-                                EntryOutcome::Disclosed,
+                                Event::SignalWithheld,
+                                EntryOutcome::Withheld,
                                 &d,
-                            ))
-                        } else {
-                            DeliveryVerdict::Withhold(
-                                d.reasons.iter().map(reason_to_stored).collect(),
-                                signal_entry(
-                                    ctx,
-                                    s,
-                                    me,
-                                    Event::SignalWithheld,
-                                    EntryOutcome::Withheld,
-                                    &d,
-                                ),
-                            )
-                        }
-                    },
-                )
-                .await?
-        } else {
-            row.delivery.state
-        };
+                            ),
+                        )
+                    }
+                },
+            )
+            .await?
+    } else {
+        row.delivery.state
+    };
     Ok(state == DeliveryState::Delivered)
 }
 

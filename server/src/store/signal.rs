@@ -27,7 +27,10 @@ fn signal_from_row(r: &impl Columns) -> StoreResult<SignalRecord> {
         facts: parse(&r.col::<String>("subject_facts")?, "signals.subject_facts")?,
         sender_role: r.col("sender_role")?,
         sender_professional: r.col("sender_professional")?,
-        received_for: r.col("received_for")?,
+        received_for: r
+            .col::<Option<String>>("received_for")?
+            .map(|s| s.split(',').map(str::to_owned).collect())
+            .unwrap_or_default(),
         inform_exemption: r.col("inform_exemption")?,
         created_at: r.col("created_at")?,
         retain_until: r.col("retain_until")?,
@@ -206,7 +209,7 @@ impl Store {
                     q = q.bind(&s.sender_oin).bind(&s.signal_id).bind(&s.request_hash).bind(&s.envelope)
                         .bind(&s.purpose).bind(json(&s.categories)).bind(s.urgency.as_stored()).bind(crate::wire::encode_basis(&s.basis))
                         .bind(json(&s.subjects)).bind(json(&s.facts)).bind(&s.sender_role).bind(&s.sender_professional)
-                        .bind(&s.received_for).bind(&s.inform_exemption).bind(s.created_at).bind(s.retain_until)
+                        .bind((!s.received_for.is_empty()).then(|| s.received_for.join(","))).bind(&s.inform_exemption).bind(s.created_at).bind(s.retain_until)
                         .bind(&s.content_digest);
                 }
                 for r in q.fetch_all(&mut *tx).await? {

@@ -232,7 +232,7 @@ pub fn signal(id: &str, hash: u8, subjects: &[String], at: i64) -> SignalRecord 
         facts: facts(),
         sender_role: "ib_er".into(),
         sender_professional: "pro-9".into(),
-        received_for: None,
+        received_for: vec![],
         inform_exemption: Some("veiligheid_kind".into()),
         created_at: at,
         retain_until: at + 365 * DAY,
