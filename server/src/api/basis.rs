@@ -39,32 +39,22 @@ pub fn chosen_id<K: crate::ids::IdKind>(
         }
     }
 }
-/// A reference to an existing record of kind `K` (its form only: whether it exists is the flow's
-/// question). A malformed one is a field violation that does not echo it.
-pub fn ref_id<K>(
-    field: &'static str,
-    s: &str,
-    bad: &mut Vec<(&'static str, String)>,
-) -> Option<crate::ids::Id<K>> {
-    match s.parse() {
-        Ok(id) => Some(id),
-        Err(e) => {
-            bad.push((field, format!("{e}")));
-            None
-        }
-    }
-}
 
-/// An organisation named by its OIN (20 digits); a malformed one is a field violation.
-pub fn oin_field(
+/// A typed value from a request field: an OIN, or a reference to an existing record (its form
+/// only: whether it exists is the flow's question). A malformed one is a field violation under
+/// `field`, in the words of its parse error, which never echo the value.
+pub fn parsed_field<T: std::str::FromStr>(
     field: &'static str,
     s: &str,
     bad: &mut Vec<(&'static str, String)>,
-) -> Option<crate::ids::Oin> {
+) -> Option<T>
+where
+    T::Err: std::fmt::Display,
+{
     match s.parse() {
-        Ok(oin) => Some(oin),
+        Ok(v) => Some(v),
         Err(e) => {
-            bad.push((field, format!("{e}")));
+            bad.push((field, e.to_string()));
             None
         }
     }

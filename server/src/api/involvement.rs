@@ -99,8 +99,8 @@ impl TryFrom<pb::ProposeCoordinatorRequest> for ProposeCoordinator {
     type Error = FlowError;
     fn try_from(r: pb::ProposeCoordinatorRequest) -> Result<Self, FlowError> {
         let mut bad = Vec::new();
-        let case_id = super::basis::ref_id("case_id", &r.case_id, &mut bad);
-        let proposed = super::basis::oin_field("proposed_oin", &r.proposed_oin, &mut bad);
+        let case_id = super::basis::parsed_field("case_id", &r.case_id, &mut bad);
+        let proposed = super::basis::parsed_field("proposed_oin", &r.proposed_oin, &mut bad);
         crate::flows::reject(bad)?;
         Ok(ProposeCoordinator {
             case_id: crate::flows::parsed(case_id, "case_id")?,

@@ -24,7 +24,7 @@ impl PolicyApi {
 impl From<pb::CheckBasisRequest> for CheckBasis {
     fn from(r: pb::CheckBasisRequest) -> Self {
         let mut bad = Vec::new();
-        let recipient_oin = super::basis::oin_field("recipient_oin", &r.recipient_oin, &mut bad);
+        let recipient_oin = super::basis::parsed_field("recipient_oin", &r.recipient_oin, &mut bad);
         let subject = bsn_from_pb("subject_bsn", &r.subject_bsn, &mut bad);
         let ask = ask_from_pb(
             &r.purpose,

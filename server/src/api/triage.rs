@@ -1,7 +1,7 @@
 //! `signaalhub.v1.TriageService`: Veilig Thuis records the triage of a zorgmelding (the Arnhem
 //! criteria -> joint-visit advice, with the recidive), records a family's refusal, and hands the
 //! case over to a wijkteam. The rules live in `flows::triage`; this is the wire.
-use super::basis::{bsns_from_pb, chosen_id, decision_to_pb, oin_field, ref_id, valid_person_ref};
+use super::basis::{bsns_from_pb, chosen_id, decision_to_pb, parsed_field, valid_person_ref};
 use super::zorgmelding::recidive_to_pb;
 use super::{caller, timestamp};
 use crate::domain::zorgmelding::{
@@ -247,7 +247,7 @@ impl TryFrom<pb::RecordTriageRequest> for RecordTriage {
                 ),
             ));
         }
-        let zorgmelding_id = ref_id("zorgmelding_id", &r.zorgmelding_id, &mut bad);
+        let zorgmelding_id = parsed_field("zorgmelding_id", &r.zorgmelding_id, &mut bad);
         crate::flows::reject(bad)?;
         Ok(RecordTriage {
             zorgmelding_id: parsed(zorgmelding_id, "zorgmelding_id")?,
@@ -269,7 +269,7 @@ impl TryFrom<pb::RecordFamilyDeclinedRequest> for RecordFamilyDeclined {
                 "a reference such as \"ouder-1\" (1-32 of a-z, 0-9, _ and -), never a name".into(),
             ));
         }
-        let zorgmelding_id = ref_id("zorgmelding_id", &r.zorgmelding_id, &mut bad);
+        let zorgmelding_id = parsed_field("zorgmelding_id", &r.zorgmelding_id, &mut bad);
         crate::flows::reject(bad)?;
         Ok(RecordFamilyDeclined {
             zorgmelding_id: parsed(zorgmelding_id, "zorgmelding_id")?,
@@ -290,8 +290,8 @@ impl TryFrom<pb::HandOverRequest> for HandOver {
             &mut bad,
         );
         // Parsed here, before anything is decided or logged: a refusal entry names the recipient.
-        let recipient_oin = oin_field("recipient_oin", &r.recipient_oin, &mut bad);
-        let zorgmelding_id = ref_id("zorgmelding_id", &r.zorgmelding_id, &mut bad);
+        let recipient_oin = parsed_field("recipient_oin", &r.recipient_oin, &mut bad);
+        let zorgmelding_id = parsed_field("zorgmelding_id", &r.zorgmelding_id, &mut bad);
         let subjects = bsns_from_pb(
             "subject_bsns",
             &r.subject_bsns,

@@ -80,7 +80,7 @@ impl TryFrom<pb::SubmitFragmentRequest> for SubmitFragment {
                 "one of INCIDENT, PERSONS, CHILDREN_PRESENT, HISTORY, OTHER".into(),
             ));
         }
-        let recipient_oin = super::basis::oin_field("recipient_oin", &r.recipient_oin, &mut bad);
+        let recipient_oin = super::basis::parsed_field("recipient_oin", &r.recipient_oin, &mut bad);
         let subjects = bsns_from_pb(
             "subject_bsns",
             &r.subject_bsns,
