@@ -52,23 +52,7 @@ async fn school_consent_and_gp_melding(hub: &TestHub) {
         }),
         consent_ids: vec![],
     };
-    let mut req = hub
-        .signal(
-            "huisarts",
-            &["veilig_thuis"],
-            "melding-1",
-            b"letsel past niet bij verhaal",
-            "melding_veilig_thuis",
-            &["gezondheid"],
-            CHILD,
-            basis,
-        )
-        .await;
-    req.subject = Some(pb::SubjectFacts {
-        age_years: Some(4),
-        age_band: 0,
-        gezag_holders: vec!["ouder-1".into()],
-    });
+    let req = hub.gp_report("melding-1", CHILD, basis).await;
     hub.client("huisarts").await.send_signal(req).await.unwrap();
     let mut vt = hub.client("veilig_thuis").await;
     let mut inbox = vt.stream_inbox(0).await.unwrap();

@@ -16,27 +16,6 @@ use signaalhub_server::store::testing::backends;
 const CHILD: &str = "111222333";
 const NAME: &str = "vader Piet Bakker (Dorpsstraat 3)";
 
-async fn gp_report(hub: &TestHub, id: &str, basis: pb::Basis) -> pb::SendSignalRequest {
-    let mut req = hub
-        .signal(
-            "huisarts",
-            &["veilig_thuis"],
-            id,
-            b"letsel past niet bij verhaal",
-            "melding_veilig_thuis",
-            &["gezondheid"],
-            CHILD,
-            basis,
-        )
-        .await;
-    req.subject = Some(pb::SubjectFacts {
-        age_years: Some(4),
-        age_band: 0,
-        gezag_holders: vec!["ouder-1".into()],
-    });
-    req
-}
-
 /// The one violation of a refused request, checked not to echo what was typed.
 fn the_violation(e: signaalhub_client::ClientError, field: &str) -> String {
     let v = violations(e);
@@ -58,16 +37,17 @@ async fn free_text_reasons_and_names_as_references_are_refused_and_never_stored(
         let log = hub.store.log_size().await.unwrap();
 
         // Why the parents were not told: a code, not a story about the father.
-        let req = gp_report(
-            &hub,
-            "melding-naam",
-            meldrecht(pb::Evidence {
-                client_informed: Some(false),
-                client_not_informed_reason: NAME.into(),
-                ..Default::default()
-            }),
-        )
-        .await;
+        let req = hub
+            .gp_report(
+                "melding-naam",
+                CHILD,
+                meldrecht(pb::Evidence {
+                    client_informed: Some(false),
+                    client_not_informed_reason: NAME.into(),
+                    ..Default::default()
+                }),
+            )
+            .await;
         let why = the_violation(
             gp.send_signal(req).await.unwrap_err(),
             "basis.legal.evidence.client_not_informed_reason",
@@ -79,16 +59,17 @@ async fn free_text_reasons_and_names_as_references_are_refused_and_never_stored(
 
         // The Veilig Thuis case reference is a dossier number: no spaces, no BSN inside.
         for reference in [NAME.to_owned(), format!("VT-{CHILD}")] {
-            let req = gp_report(
-                &hub,
-                "melding-ref",
-                meldrecht(pb::Evidence {
-                    client_informed: Some(true),
-                    case_reference: reference,
-                    ..Default::default()
-                }),
-            )
-            .await;
+            let req = hub
+                .gp_report(
+                    "melding-ref",
+                    CHILD,
+                    meldrecht(pb::Evidence {
+                        client_informed: Some(true),
+                        case_reference: reference,
+                        ..Default::default()
+                    }),
+                )
+                .await;
             the_violation(
                 gp.send_signal(req).await.unwrap_err(),
                 "basis.legal.evidence.case_reference",
@@ -96,7 +77,9 @@ async fn free_text_reasons_and_names_as_references_are_refused_and_never_stored(
         }
 
         // A vital interest: a code.
-        let mut req = gp_report(&hub, "melding-vitaal", pb::Basis::default()).await;
+        let mut req = hub
+            .gp_report("melding-vitaal", CHILD, pb::Basis::default())
+            .await;
         req.basis = Some(pb::Basis {
             legal: Some(pb::LegalBasis {
                 basis: "vitaal_belang".into(),
@@ -114,15 +97,16 @@ async fn free_text_reasons_and_names_as_references_are_refused_and_never_stored(
         );
 
         // Not informing the family: a code, at sending and in the dry run alike.
-        let mut req = gp_report(
-            &hub,
-            "melding-uitzondering",
-            meldrecht(pb::Evidence {
-                client_informed: Some(true),
-                ..Default::default()
-            }),
-        )
-        .await;
+        let mut req = hub
+            .gp_report(
+                "melding-uitzondering",
+                CHILD,
+                meldrecht(pb::Evidence {
+                    client_informed: Some(true),
+                    ..Default::default()
+                }),
+            )
+            .await;
         req.inform_exemption = NAME.into();
         the_violation(gp.send_signal(req).await.unwrap_err(), "inform_exemption");
         let e = gp
@@ -148,16 +132,17 @@ async fn free_text_reasons_and_names_as_references_are_refused_and_never_stored(
         );
 
         // The same report with codes goes through.
-        let req = gp_report(
-            &hub,
-            "melding-code",
-            meldrecht(pb::Evidence {
-                client_informed: Some(false),
-                client_not_informed_reason: "veiligheid_kind".into(),
-                ..Default::default()
-            }),
-        )
-        .await;
+        let req = hub
+            .gp_report(
+                "melding-code",
+                CHILD,
+                meldrecht(pb::Evidence {
+                    client_informed: Some(false),
+                    client_not_informed_reason: "veiligheid_kind".into(),
+                    ..Default::default()
+                }),
+            )
+            .await;
         gp.send_signal(req).await.unwrap();
 
         // Veilig Thuis's triage takes a dossier number too.

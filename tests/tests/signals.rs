@@ -201,23 +201,7 @@ async fn gp_meldcode_signal_goes_to_veilig_thuis_and_is_refused_towards_the_wijk
             consent_ids: vec![],
         };
         let mut gp = hub.client("huisarts").await;
-        let mut req = hub
-            .signal(
-                "huisarts",
-                &["veilig_thuis"],
-                "melding-1",
-                b"letsel past niet bij verhaal",
-                "melding_veilig_thuis",
-                &["gezondheid"],
-                CHILD,
-                basis.clone(),
-            )
-            .await;
-        req.subject = Some(pb::SubjectFacts {
-            age_years: Some(4),
-            age_band: 0,
-            gezag_holders: vec!["ouder-1".into()],
-        });
+        let req = hub.gp_report("melding-1", CHILD, basis.clone()).await;
         gp.send_signal(req).await.unwrap();
         let mut vt = hub.client("veilig_thuis").await;
         let mut inbox = vt.stream_inbox(0).await.unwrap();

@@ -482,6 +482,34 @@ integrate_ms = 100
         }
     }
 
+    /// The GP's meldcode report about a 4-year-old `bsn` (one holder of gezag) to Veilig Thuis,
+    /// signal `id`, on `basis`.
+    pub async fn gp_report(
+        &self,
+        id: &str,
+        bsn: &str,
+        basis: signaalhub_client::signaalhub_proto::pb::Basis,
+    ) -> signaalhub_client::signaalhub_proto::pb::SendSignalRequest {
+        let mut req = self
+            .signal(
+                "huisarts",
+                &["veilig_thuis"],
+                id,
+                b"letsel past niet bij verhaal",
+                "melding_veilig_thuis",
+                &["gezondheid"],
+                bsn,
+                basis,
+            )
+            .await;
+        req.subject = Some(signaalhub_client::signaalhub_proto::pb::SubjectFacts {
+            age_years: Some(4),
+            age_band: 0,
+            gezag_holders: vec!["ouder-1".into()],
+        });
+        req
+    }
+
     /// The secrets `sector` opens envelopes with.
     pub fn secrets(&self, sector: &str) -> signaalhub_client::envelope::RecipientSecrets {
         let o = self.org(sector);
