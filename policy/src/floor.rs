@@ -275,11 +275,22 @@ fn all_digits(x: u64) -> bool {
 /// Is this a well-formed identifier for sectors, roles, purposes, categories and bases?
 /// Lowercase ASCII letters, digits and `_`, starting with a letter, at most 64 characters: they end
 /// up in logs, URLs and letters, so we keep them boring.
-pub fn is_valid_ident(s: &str) -> bool {
-    let mut bytes = s.bytes();
-    matches!(bytes.next(), Some(b'a'..=b'z'))
-        && s.len() <= 64
-        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+/// A `const fn`, so the hub's own names (`Purpose::known("zorgmelding")`) are checked when it
+/// is compiled.
+pub const fn is_valid_ident(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.is_empty() || b.len() > 64 || !b[0].is_ascii_lowercase() {
+        return false;
+    }
+    let mut i = 1;
+    while i < b.len() {
+        let c = b[i];
+        if !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_') {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 #[cfg(test)]

@@ -60,7 +60,7 @@ pub fn erased_entry(item: &Expired, now: i64, policy_version: &str) -> PendingEn
     )
     .reasons([REASON])
     .reference(format!("{}:{}", item.kind, item.id));
-    e.entry.purpose = item.purposes.first().cloned();
+    e.entry.purpose = item.purposes.first().map(|p| p.to_string());
     e
 }
 

@@ -8,8 +8,9 @@
 //! - `lib.rs` only declares modules and re-exports, and no module reaches an item through the
 //!   crate root (only `crate::<module>::...`);
 //! - `api/` holds no rules: it never touches the store, and no handler is longer than 60 lines;
-//! - records in `domain/`, `flows/` and `store/` carry OINs as `ids::Oin` and record ids as
-//!   `ids::Id<K>`, never `String` (a ratchet while the conversion is under way).
+//! - records in `domain/`, `flows/` and `store/` carry OINs as `ids::Oin`, record ids as
+//!   `ids::Id<K>`, and the convenant's names as `ids::Purpose`, `ids::Category` and `ids::Role`,
+//!   never `String`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeSet, HashMap};
@@ -351,6 +352,24 @@ fn typed_field(name: &str) -> Option<&'static str> {
     {
         return Some("ids::Id<K> (SignalId, ConsentId, ...)");
     }
+    name_field(name)
+}
+
+/// Names of fields that hold convenant names, with the type each must be.
+fn name_field(name: &str) -> Option<&'static str> {
+    if name == "purpose"
+        || name == "purposes"
+        || name.ends_with("_purpose")
+        || name == "received_for"
+    {
+        return Some("Purpose");
+    }
+    if name == "category" || name == "categories" {
+        return Some("Category");
+    }
+    if name == "role" || name == "roles" || name.ends_with("_role") {
+        return Some("Role");
+    }
     None
 }
 
@@ -371,7 +390,12 @@ fn domain_flows_and_store_records_carry_typed_identifiers() {
                     continue;
                 };
                 seen += 1;
-                if ty.contains("String") || ty.contains("str") {
+                let untyped = match name_field(&name) {
+                    // A convenant name: its own type, wherever it sits in the field's type.
+                    Some(want) => !ty.contains(want),
+                    None => ty.contains("String") || ty.contains("str"),
+                };
+                if untyped {
                     offences.push(format!("{path}:{line}: `{name}: {ty}` should be {want}"));
                 }
             }
@@ -383,7 +407,7 @@ fn domain_flows_and_store_records_carry_typed_identifiers() {
     );
     assert!(
         offences.is_empty(),
-        "identifiers kept as text where a typed id belongs:\n{}",
+        "identifiers or convenant names kept as text where a type belongs:\n{}",
         offences.join("\n")
     );
 }

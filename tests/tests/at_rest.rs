@@ -4,7 +4,9 @@
 //! free text; a case reference is a dossier number, never a name or a BSN. Tried as a careless
 //! or hostile sender would: a name and an address typed into every such field is refused with a
 //! field violation that does not echo it, and after a meldcode report, a refused one, a police
-//! zorgmelding and its triage, the whole database holds neither the name nor the BSN.
+//! zorgmelding and its triage, the whole database holds neither the name nor the BSN. The
+//! convenant's names (purpose, categories, onward purpose, role) are names too: free text in one
+//! is refused at the edge.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
@@ -15,6 +17,9 @@ use signaalhub_server::store::testing::backends;
 
 const CHILD: &str = "111222333";
 const NAME: &str = "vader Piet Bakker (Dorpsstraat 3)";
+
+/// Free text typed into one field of a request.
+type TypedIn = fn(&mut pb::SendSignalRequest);
 
 /// The one violation of a refused request, checked not to echo what was typed.
 fn the_violation(e: signaalhub_client::ClientError, field: &str) -> String {
@@ -125,6 +130,53 @@ async fn free_text_reasons_and_names_as_references_are_refused_and_never_stored(
             .await
             .unwrap_err();
         the_violation(e, "inform_exemption");
+
+        // The convenant's names are names: free text as a purpose, a category, the purpose the
+        // data was received for or the role acted in is refused as such, at sending and in the
+        // dry run alike, before the convenant is asked.
+        let cases: [(&str, TypedIn); 4] = [
+            ("purpose", |r| r.purpose = NAME.into()),
+            ("categories", |r| r.categories.push(NAME.into())),
+            ("received_for", |r| r.received_for = NAME.into()),
+            ("acting_role", |r| r.acting_role = NAME.into()),
+        ];
+        for (field, typed_in) in cases {
+            let mut req = hub
+                .gp_report(
+                    "melding-namen",
+                    CHILD,
+                    meldrecht(pb::Evidence {
+                        client_informed: Some(true),
+                        ..Default::default()
+                    }),
+                )
+                .await;
+            typed_in(&mut req);
+            let why = the_violation(gp.send_signal(req).await.unwrap_err(), field);
+            assert!(why.contains("lowercase letters a-z"), "{field}: {why}");
+        }
+        let e = gp
+            .check_basis(pb::CheckBasisRequest {
+                recipient_oin: hub.org("veilig_thuis").info.oin.clone(),
+                subject_bsn: CHILD.into(),
+                purpose: NAME.into(),
+                categories: vec![NAME.into()],
+                basis: Some(meldrecht(pb::Evidence {
+                    client_informed: Some(true),
+                    ..Default::default()
+                })),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        let v = violations(e);
+        for field in ["purpose", "categories"] {
+            assert!(v.iter().any(|(f, _)| f == field), "{field}: {v:?}");
+        }
+        assert!(
+            v.iter().all(|(_, why)| !why.contains("Piet")),
+            "never echoed: {v:?}"
+        );
         assert_eq!(
             hub.store.log_size().await.unwrap(),
             log,

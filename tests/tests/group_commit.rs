@@ -5,6 +5,7 @@
 
 use signaalhub_server::domain::consent::Facts;
 use signaalhub_server::domain::signal::{DeliveryState, NewDelivery, SignalRecord};
+use signaalhub_server::ids::{Category, Purpose, Role};
 use signaalhub_server::ledger::{Checks, EntryOutcome, Event, LogEntry, PendingEntry};
 use signaalhub_server::store::group::SignalCommitter;
 use signaalhub_server::store::signal::Submitted;
@@ -21,8 +22,8 @@ fn signal(id: &str, content: u8) -> SignalRecord {
         request_hash: vec![content; 32],
         content_digest: Some(vec![content; 32]),
         envelope: Some(vec![content; 64]),
-        purpose: "vroegtijdige_ondersteuning".into(),
-        categories: vec!["zorgen_thuissituatie".into()],
+        purpose: Purpose::known("vroegtijdige_ondersteuning"),
+        categories: vec![Category::known("zorgen_thuissituatie")],
         urgency: signaalhub_server::domain::signal::Urgency::Normal,
         basis: signaalhub_server::domain::basis::Basis {
             legal: None,
@@ -30,7 +31,7 @@ fn signal(id: &str, content: u8) -> SignalRecord {
         },
         subjects: vec!["ab".repeat(32)],
         facts: Facts::default(),
-        sender_role: "ib_er".into(),
+        sender_role: Role::known("ib_er"),
         sender_professional: "pro-1".into(),
         received_for: vec![],
         inform_exemption: None,

@@ -361,6 +361,16 @@ async fn token_failures_are_unauthenticated_with_actionable_messages() {
             "client certificate is of organisation",
         );
 
+        // A role that is not a convenant name (free text, a person's name): the whole token is
+        // refused, so a name can never travel as a role into a log entry.
+        let mut c = hub.claims("school");
+        c["roles"] = serde_json::json!(["ib_er", "Piet Bakker"]);
+        expect_status(
+            who(&hub, cert.clone(), Some(hub.token("school", &c))).await,
+            Code::Unauthenticated,
+            "role names of the convenant",
+        );
+
         // Garbage.
         expect_status(
             who(&hub, cert.clone(), Some("not-a-jwt".into())).await,

@@ -10,6 +10,7 @@ use signaalhub_proto::merkle::{self, MemoryTiles, TileId};
 use signaalhub_server::domain::consent::Consent;
 use signaalhub_server::domain::involvement::NotificationKind;
 use signaalhub_server::domain::signal::{DeliveryState, StoredReason, Urgency};
+use signaalhub_server::ids::Purpose;
 use signaalhub_server::ledger::{Event, PendingEntry};
 use signaalhub_server::store::signal::{DeliveryVerdict, Submitted};
 use signaalhub_server::store::{Store, StoreError};
@@ -272,7 +273,10 @@ async fn a_signal_is_stored_once_and_a_retry_is_recognised(s: Store) {
     bare.basis = Default::default();
     bare.facts = Default::default();
     bare.categories = Vec::new();
-    bare.received_for = vec!["vroegtijdige_ondersteuning".into(), "zorgmelding".into()];
+    bare.received_for = vec![
+        Purpose::known("vroegtijdige_ondersteuning"),
+        Purpose::known("zorgmelding"),
+    ];
     bare.inform_exemption = None;
     assert!(matches!(
         s.insert_signal(&bare, &[], &[]).await.unwrap(),

@@ -3,6 +3,7 @@ use super::status::invalid;
 use super::timestamp;
 use crate::domain::consent::Facts;
 use crate::flows::FlowError;
+use crate::ids::{InvalidName, Role};
 use signaalhub_policy as policy;
 use signaalhub_proto::pb;
 use tonic::Status;
@@ -60,7 +61,63 @@ where
     }
 }
 
-pub use crate::flows::policy::check_list as check_names;
+/// A convenant name a request may leave empty (the role to act in, the purpose data was received
+/// for): empty is `None`; a malformed one (free text, a name, a BSN) is a violation under `field`
+/// that never echoes it. Whether the convenant declares it is the flow's question.
+pub fn optional_name<T: std::str::FromStr<Err = InvalidName>>(
+    field: &'static str,
+    s: &str,
+    bad: &mut Vec<(&'static str, String)>,
+) -> Option<T> {
+    if s.is_empty() {
+        return None;
+    }
+    parsed_field(field, s, bad)
+}
+
+/// A convenant name a request must give (a purpose): empty or malformed is a violation.
+pub fn required_name<T: std::str::FromStr<Err = InvalidName>>(
+    field: &'static str,
+    s: &str,
+    bad: &mut Vec<(&'static str, String)>,
+) -> Option<T> {
+    if s.is_empty() {
+        bad.push((field, "required: a name the convenant declares".into()));
+        return None;
+    }
+    parsed_field(field, s, bad)
+}
+
+/// A list of convenant names (purposes, categories): at most [`MAX_LIST`]; each malformed one
+/// is a violation under `field` and left out.
+pub fn name_list<T: std::str::FromStr<Err = InvalidName>>(
+    field: &'static str,
+    names: &[String],
+    bad: &mut Vec<(&'static str, String)>,
+) -> Vec<T> {
+    if names.len() > MAX_LIST {
+        bad.push((field, format!("at most {MAX_LIST}")));
+        return Vec::new();
+    }
+    names
+        .iter()
+        .filter_map(|n| parsed_field(field, n, bad))
+        .collect()
+}
+
+/// Convenant names as the wire writes them.
+pub fn names_to_pb<T: AsRef<str>>(names: &[T]) -> Vec<String> {
+    names.iter().map(|n| n.as_ref().to_owned()).collect()
+}
+
+/// The role a request names to act in (`None`: the token's only role), for a request with no
+/// other field to report alongside: a malformed one is the error.
+pub fn acting_role(s: &str) -> Result<Option<Role>, FlowError> {
+    let mut bad = Vec::new();
+    let role = optional_name("acting_role", s, &mut bad);
+    crate::flows::reject(bad)?;
+    Ok(role)
+}
 
 /// Subject facts from the wire, validated.
 pub fn facts_from_pb(f: Option<&pb::SubjectFacts>, bad: &mut Vec<(&'static str, String)>) -> Facts {
@@ -194,12 +251,12 @@ pub fn ask_from_pb(
     bad: &mut Vec<(&'static str, String)>,
 ) -> crate::flows::policy::Ask {
     crate::flows::policy::Ask {
-        purpose: purpose.to_owned(),
-        categories: categories.to_vec(),
+        purpose: required_name("purpose", purpose, bad),
+        categories: name_list("categories", categories, bad),
         facts: facts_from_pb(subject, bad),
         basis: crate::wire::basis_from_pb(&basis.cloned().unwrap_or_default(), bad),
-        acting_role: acting_role.to_owned(),
-        received_for: (!received_for.is_empty()).then(|| received_for.to_owned()),
+        acting_role: optional_name("acting_role", acting_role, bad),
+        received_for: optional_name("received_for", received_for, bad),
         inform_exemption: crate::wire::reason_code(
             "inform_exemption",
             signaalhub_policy::reasons::INFORM_EXEMPTION,

@@ -1,7 +1,8 @@
 //! `signaalhub.v1.ConsentService`: record, withdraw and list consents. Every change and every
 //! listing is appended to the disclosure log in the same transaction.
 use super::basis::{
-    MAX_LIST, bsn_from_pb, facts_from_pb, facts_to_pb, reject, required_bsn, valid_person_ref,
+    MAX_LIST, bsn_from_pb, facts_from_pb, facts_to_pb, name_list, names_to_pb, optional_name,
+    reject, required_bsn, valid_person_ref,
 };
 use super::{caller, timestamp};
 use crate::domain::consent::{Capacity, Consent, ConsentTo, Giver};
@@ -57,8 +58,8 @@ pub fn consent_to_pb(c: &Consent) -> pb::Consent {
             })
             .collect(),
         discloser_oins: c.disclosers.clone(),
-        purposes: c.purposes.clone(),
-        categories: c.categories.clone(),
+        purposes: names_to_pb(&c.purposes),
+        categories: names_to_pb(&c.categories),
         valid_from: Some(timestamp(c.valid_from)),
         valid_until: Some(timestamp(c.valid_until)),
         explicit: c.explicit,
@@ -131,13 +132,13 @@ impl From<pb::RecordConsentRequest> for RecordConsent {
             givers,
             recipients,
             disclosers,
-            purposes: r.purposes,
-            categories: r.categories,
+            purposes: name_list("purposes", &r.purposes, &mut bad),
+            categories: name_list("categories", &r.categories, &mut bad),
             valid_from: r.valid_from.map(|x| x.seconds),
             valid_until: r.valid_until.map(|x| x.seconds),
             explicit: r.explicit,
             evidence_reference: (!r.evidence_reference.is_empty()).then_some(r.evidence_reference),
-            acting_role: r.acting_role,
+            acting_role: optional_name("acting_role", &r.acting_role, &mut bad),
             invalid: bad,
         }
     }

@@ -240,7 +240,7 @@ impl DirectoryService for DirectoryApi {
         Ok(Response::new(pb::WhoAmIResponse {
             organization: Some(pb::Organization::from(c.org.as_ref())),
             professional: c.professional.id.clone(),
-            roles: c.professional.roles.clone(),
+            roles: super::basis::names_to_pb(&c.professional.roles),
             token_expires_at: Some(timestamp(c.professional.expires_at)),
         }))
     }

@@ -89,7 +89,7 @@ impl From<pb::RegisterInvolvementRequest> for RegisterInvolvement {
             started_at: r.started_at.map(|s| s.seconds),
             facts,
             basis,
-            acting_role: r.acting_role,
+            acting_role: super::basis::optional_name("acting_role", &r.acting_role, &mut bad),
             invalid: bad,
         }
     }
@@ -105,7 +105,7 @@ impl TryFrom<pb::ProposeCoordinatorRequest> for ProposeCoordinator {
         Ok(ProposeCoordinator {
             case_id: crate::flows::parsed(case_id, "case_id")?,
             proposed: crate::flows::parsed(proposed, "proposed_oin")?,
-            acting_role: r.acting_role,
+            acting_role: super::basis::acting_role(&r.acting_role)?,
         })
     }
 }
@@ -291,7 +291,13 @@ impl InvolvementService for InvolvementApi {
     ) -> Result<Response<pb::EndInvolvementResponse>, Status> {
         let c = caller(&request)?;
         let r = request.into_inner();
-        let ended = flow::end(&self.ctx, &c, &r.involvement_id, &r.acting_role).await?;
+        let ended = flow::end(
+            &self.ctx,
+            &c,
+            &r.involvement_id,
+            super::basis::acting_role(&r.acting_role)?.as_ref(),
+        )
+        .await?;
         self.wake.notify_waiters();
         Ok(Response::new(pb::EndInvolvementResponse {
             involvement: Some(involvement_to_pb(&self.ctx, &ended, c.oin().as_str())),
@@ -305,7 +311,13 @@ impl InvolvementService for InvolvementApi {
         let c = caller(&request)?;
         let r = request.into_inner();
         let subject = required_bsn("subject_bsn", &r.subject_bsn)?;
-        let parties = flow::list_parties(&self.ctx, &c, &subject, &r.acting_role).await?;
+        let parties = flow::list_parties(
+            &self.ctx,
+            &c,
+            &subject,
+            super::basis::acting_role(&r.acting_role)?.as_ref(),
+        )
+        .await?;
         let me = c.oin().as_str();
         Ok(Response::new(pb::ListInvolvedPartiesResponse {
             own: parties
@@ -327,7 +339,13 @@ impl InvolvementService for InvolvementApi {
     ) -> Result<Response<pb::GetCaseResponse>, Status> {
         let c = caller(&request)?;
         let r = request.into_inner();
-        let view = flow::get_case(&self.ctx, &c, &r.case_id, &r.acting_role).await?;
+        let view = flow::get_case(
+            &self.ctx,
+            &c,
+            &r.case_id,
+            super::basis::acting_role(&r.acting_role)?.as_ref(),
+        )
+        .await?;
         Ok(Response::new(pb::GetCaseResponse {
             case: Some(case_to_pb(&self.ctx, &view, c.oin().as_str())),
         }))
@@ -353,9 +371,14 @@ impl InvolvementService for InvolvementApi {
     ) -> Result<Response<pb::RespondToCoordinatorProposalResponse>, Status> {
         let c = caller(&request)?;
         let r = request.into_inner();
-        let (proposal, view) =
-            flow::respond_to_proposal(&self.ctx, &c, &r.proposal_id, r.accept, &r.acting_role)
-                .await?;
+        let (proposal, view) = flow::respond_to_proposal(
+            &self.ctx,
+            &c,
+            &r.proposal_id,
+            r.accept,
+            super::basis::acting_role(&r.acting_role)?.as_ref(),
+        )
+        .await?;
         self.wake.notify_waiters();
         Ok(Response::new(pb::RespondToCoordinatorProposalResponse {
             proposal: Some(proposal_to_pb(&proposal)),

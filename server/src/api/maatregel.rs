@@ -100,7 +100,7 @@ impl From<pb::RegisterMaatregelRequest> for RegisterMaatregel {
             ends_at: r.ends_at.map(|s| s.seconds),
             responsible,
             contact_point: r.contact_point,
-            acting_role: r.acting_role,
+            acting_role: super::basis::optional_name("acting_role", &r.acting_role, &mut bad),
             invalid: bad,
         }
     }
@@ -115,7 +115,7 @@ impl TryFrom<pb::EndMaatregelRequest> for EndMaatregel {
         Ok(EndMaatregel {
             maatregel_id,
             ended_at: r.ended_at.map(|s| s.seconds),
-            acting_role: r.acting_role,
+            acting_role: super::basis::acting_role(&r.acting_role)?,
         })
     }
 }
@@ -153,7 +153,13 @@ impl MaatregelService for MaatregelApi {
         let c = caller(&request)?;
         let r = request.into_inner();
         let subject = required_bsn("subject_bsn", &r.subject_bsn)?;
-        let answer = flow::has_maatregel(&self.ctx, &c, &subject, &r.acting_role).await?;
+        let answer = flow::has_maatregel(
+            &self.ctx,
+            &c,
+            &subject,
+            super::basis::acting_role(&r.acting_role)?.as_ref(),
+        )
+        .await?;
         self.wake.notify_waiters();
         Ok(Response::new(pb::HasMaatregelResponse {
             exists: answer.exists,
@@ -181,7 +187,14 @@ impl MaatregelService for MaatregelApi {
         let c = caller(&request)?;
         let r = request.into_inner();
         let subject = required_bsn("subject_bsn", &r.subject_bsn)?;
-        let mine = flow::list(&self.ctx, &c, &subject, r.include_ended, &r.acting_role).await?;
+        let mine = flow::list(
+            &self.ctx,
+            &c,
+            &subject,
+            r.include_ended,
+            super::basis::acting_role(&r.acting_role)?.as_ref(),
+        )
+        .await?;
         Ok(Response::new(pb::ListMaatregelenResponse {
             maatregelen: mine.iter().map(maatregel_to_pb).collect(),
         }))

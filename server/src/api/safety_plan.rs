@@ -102,7 +102,7 @@ impl TryFrom<pb::PublishSafetyPlanRequest> for PublishPlan {
             facts,
             basis,
             envelope,
-            acting_role: r.acting_role,
+            acting_role: super::basis::acting_role(&r.acting_role)?,
             invalid: bad,
             canonical,
         })
@@ -134,7 +134,7 @@ impl TryFrom<pb::ConfirmSafetyPlanRequest> for ConfirmPlan {
             case_id,
             version: r.version,
             agreement_ids,
-            acting_role: r.acting_role,
+            acting_role: super::basis::acting_role(&r.acting_role)?,
         })
     }
 }
@@ -197,7 +197,14 @@ impl SafetyPlanService for SafetyPlanApi {
     ) -> Result<Response<pb::GetSafetyPlanResponse>, Status> {
         let c = caller(&request)?;
         let r = request.into_inner();
-        let plan = flow::get(&self.ctx, &c, &r.case_id, r.version, &r.acting_role).await?;
+        let plan = flow::get(
+            &self.ctx,
+            &c,
+            &r.case_id,
+            r.version,
+            super::basis::acting_role(&r.acting_role)?.as_ref(),
+        )
+        .await?;
         Ok(Response::new(pb::GetSafetyPlanResponse {
             plan: Some(plan_to_pb(&plan, c.oin().as_str())),
         }))

@@ -193,8 +193,8 @@ fn handover_to_pb(h: &HandoverRecord, envelopes: Vec<pb::Envelope>) -> pb::Hando
         zorgmelding_id: h.zorgmelding_id.to_string(),
         sender_oin: h.sender_oin.to_string(),
         recipient_oin: h.recipient_oin.to_string(),
-        purpose: h.purpose.clone(),
-        categories: h.categories.clone(),
+        purpose: h.purpose.to_string(),
+        categories: super::basis::names_to_pb(&h.categories),
         basis: h.basis.log_strings(),
         advice: advice.map(|kind| pb::TriageAdvice {
             advice: match kind {
@@ -254,7 +254,7 @@ impl TryFrom<pb::RecordTriageRequest> for RecordTriage {
             answers,
             acute: r.acute,
             case_reference: r.case_reference,
-            acting_role: r.acting_role,
+            acting_role: super::basis::acting_role(&r.acting_role)?,
         })
     }
 }
@@ -274,7 +274,7 @@ impl TryFrom<pb::RecordFamilyDeclinedRequest> for RecordFamilyDeclined {
         Ok(RecordFamilyDeclined {
             zorgmelding_id: parsed(zorgmelding_id, "zorgmelding_id")?,
             declined_by: r.declined_by,
-            acting_role: r.acting_role,
+            acting_role: super::basis::acting_role(&r.acting_role)?,
         })
     }
 }
@@ -330,6 +330,8 @@ impl TryFrom<pb::HandOverRequest> for HandOver {
         );
         let wijkteam_contact =
             contact_from_pb("wijkteam_contact", r.wijkteam_contact.as_ref(), &mut bad);
+        let categories = super::basis::name_list("categories", &r.categories, &mut bad);
+        let acting_role = super::basis::optional_name("acting_role", &r.acting_role, &mut bad);
         crate::flows::reject(bad)?;
         // The envelopes' content is compared by their content digests; their ids count here.
         let canonical = pb::HandOverRequest {
@@ -354,12 +356,12 @@ impl TryFrom<pb::HandOverRequest> for HandOver {
             zorgmelding_id: parsed(zorgmelding_id, "zorgmelding_id")?,
             recipient_oin: parsed(recipient_oin, "recipient_oin")?,
             subjects,
-            categories: r.categories,
+            categories,
             basis,
             envelopes,
             vt_contact,
             wijkteam_contact,
-            acting_role: r.acting_role,
+            acting_role,
             canonical,
         })
     }
@@ -376,7 +378,7 @@ fn triage_to_pb(v: &TriageView) -> pb::Triage {
         advice: Some(advice_to_pb(&v.advice)),
         recidive: Some(recidive_to_pb(&v.recidive)),
         triagist: t.professional.clone(),
-        role: t.role.clone(),
+        role: t.role.to_string(),
         recorded_at: Some(timestamp(t.recorded_at)),
     }
 }

@@ -103,6 +103,8 @@ impl TryFrom<pb::SubmitFragmentRequest> for SubmitFragment {
         }
         let basis = crate::wire::basis_from_pb(&basis, &mut bad);
         let envelope = required_envelope_from_pb("envelope", r.envelope.as_ref(), &mut bad);
+        let categories = super::basis::name_list("categories", &r.categories, &mut bad);
+        let acting_role = super::basis::optional_name("acting_role", &r.acting_role, &mut bad);
         let canonical = pb::SubmitFragmentRequest {
             envelope: None,
             subject_bsns: Vec::new(),
@@ -120,9 +122,9 @@ impl TryFrom<pb::SubmitFragmentRequest> for SubmitFragment {
                     kind,
                     recipient_oin,
                     subjects,
-                    categories: r.categories,
+                    categories,
                     basis,
-                    acting_role: r.acting_role,
+                    acting_role,
                     envelope,
                     canonical,
                 })
@@ -143,7 +145,7 @@ impl TryFrom<pb::CompleteZorgmeldingRequest> for CompleteZorgmelding {
         }
         Ok(CompleteZorgmelding {
             registration_number: r.registration_number,
-            acting_role: r.acting_role,
+            acting_role: super::basis::acting_role(&r.acting_role)?,
         })
     }
 }
@@ -181,7 +183,7 @@ pub(crate) fn recidive_to_pb(r: &Recidive) -> pb::Recidive {
                 kind: i.kind.into(),
                 sender_oin: i.sender_oin.to_string(),
                 sender_sector: i.sender_sector.clone(),
-                purpose: i.purpose.clone(),
+                purpose: i.purpose.to_string(),
                 at: Some(timestamp(i.at)),
                 reference: i.reference.clone(),
             })
@@ -202,7 +204,7 @@ pub(crate) fn melding_to_pb(v: &MeldingView) -> pb::Zorgmelding {
         police_oin: m.police_oin.to_string(),
         registration_number: m.registration_number.clone(),
         recipient_oin: m.recipient_oin.to_string(),
-        purpose: m.purpose.clone(),
+        purpose: m.purpose.to_string(),
         fragments: v
             .fragments
             .iter()
@@ -210,10 +212,10 @@ pub(crate) fn melding_to_pb(v: &MeldingView) -> pb::Zorgmelding {
                 fragment_id: f.fragment_id.to_string(),
                 sequence: f.sequence,
                 kind: kind_to_pb(f.kind) as i32,
-                categories: f.categories.clone(),
+                categories: super::basis::names_to_pb(&f.categories),
                 author_oin: f.police_oin.to_string(),
                 author_professional: f.author_professional.clone(),
-                author_role: f.author_role.clone(),
+                author_role: f.author_role.to_string(),
                 received_at: Some(timestamp(f.received_at)),
                 envelope: if v.for_recipient {
                     f.envelope.as_deref().and_then(crate::wire::decode_envelope)

@@ -42,7 +42,7 @@ pub struct Professional {
     /// The token's `sub`.
     pub id: String,
     /// The token's `roles` claim.
-    pub roles: Vec<String>,
+    pub roles: Vec<crate::ids::Role>,
     /// The token's `exp` (unix seconds).
     pub expires_at: i64,
 }

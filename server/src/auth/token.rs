@@ -236,14 +236,18 @@ impl TokenVerifier {
         if c.sub.is_empty() || c.sub.len() > 256 {
             return Err(unauth("the token's `sub` must be 1-256 characters".into()));
         }
-        if c.roles.len() > MAX_ROLES || c.roles.iter().any(|r| r.is_empty() || r.len() > 64) {
-            return Err(unauth(format!(
-                "the token's `roles` must be at most {MAX_ROLES} names of 1-64 characters"
-            )));
-        }
+        let roles = match crate::ids::parse_names(&c.roles) {
+            Ok(roles) if roles.len() <= MAX_ROLES => roles,
+            _ => {
+                return Err(unauth(format!(
+                    "the token's `roles` must be at most {MAX_ROLES} role names of the convenant: \
+                     1-64 lowercase letters a-z, digits and _, starting with a letter"
+                )));
+            }
+        };
         Ok(Professional {
             id: c.sub,
-            roles: c.roles,
+            roles,
             expires_at: c.exp,
         })
     }

@@ -1,5 +1,5 @@
 //! Consent records, as the hub keeps them (no BSN: the subject is a pseudonym).
-use crate::ids::{ConsentId, Oin, SubjectPseudonym};
+use crate::ids::{Category, ConsentId, Oin, Purpose, SubjectPseudonym};
 use serde::{Deserialize, Serialize};
 
 /// In which capacity a person consented.
@@ -82,9 +82,9 @@ pub struct Consent {
     /// To whom.
     pub recipients: Vec<ConsentTo>,
     /// Purposes.
-    pub purposes: Vec<String>,
+    pub purposes: Vec<Purpose>,
     /// Categories.
-    pub categories: Vec<String>,
+    pub categories: Vec<Category>,
     /// Unix seconds, inclusive.
     pub valid_from: i64,
     /// Unix seconds, exclusive.
@@ -135,8 +135,8 @@ impl Consent {
                 .collect(),
             disclosers: self.disclosers.clone(),
             facts: (!self.facts.is_empty()).then(|| self.facts.to_policy()),
-            purposes: self.purposes.clone(),
-            categories: self.categories.clone(),
+            purposes: self.purposes.iter().map(|p| p.to_string()).collect(),
+            categories: self.categories.iter().map(|c| c.to_string()).collect(),
             valid_from: self.valid_from,
             valid_until: self.valid_until,
             withdrawn: self.withdrawn_at.is_some_and(|w| w <= now),

@@ -2,16 +2,17 @@
 //! hub keeps them: pseudonyms, organisations and references; never a BSN, never content.
 use crate::domain::consent::Facts;
 use crate::ids::{
-    AgreementId, CaseId, InvolvementId, MaatregelId, Oin, ProposalId, SubjectPseudonym,
+    AgreementId, CaseId, Category, InvolvementId, MaatregelId, Oin, ProposalId, Purpose, Role,
+    SubjectPseudonym,
 };
 use serde::{Deserialize, Serialize};
 
 /// The convenant purpose of involvement, case coordination and the safety plan.
-pub const PURPOSE: &str = "casusafstemming";
+pub static PURPOSE: Purpose = Purpose::known("casusafstemming");
 /// The category disclosed when parties learn of each other.
-pub const CATEGORY_INVOLVEMENT: &str = "betrokkenheid";
+pub static CATEGORY_INVOLVEMENT: Category = Category::known("betrokkenheid");
 /// The category of the (sealed) safety plan.
-pub const CATEGORY_SAFETY_PLAN: &str = "veiligheidsafspraken";
+pub static CATEGORY_SAFETY_PLAN: Category = Category::known("veiligheidsafspraken");
 /// Most household members one registration may name besides the subject.
 pub const MAX_HOUSEHOLD: usize = 16;
 /// Most agreements in one safety plan version.
@@ -29,7 +30,7 @@ pub struct Involvement {
     /// How colleagues reach the involved professional.
     pub contact_professional: String,
     /// Role the registering professional acted in.
-    pub role: String,
+    pub role: Role,
     /// The registering professional's id.
     pub registered_by: String,
     /// The basis presented, for telling other parties.

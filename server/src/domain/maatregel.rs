@@ -1,6 +1,6 @@
 //! Child protection measures (maatregelen) as the register keeps them: a pseudonymised subject,
 //! the kind, the period and whom to contact. No court documents, no reasons.
-use crate::ids::{MaatregelId, Oin, SubjectPseudonym};
+use crate::ids::{Category, MaatregelId, Oin, Purpose, Role, SubjectPseudonym};
 
 /// The kinds of maatregel the register knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -53,9 +53,9 @@ impl MaatregelKind {
 pub const REGISTERING_SECTOR: &str = "jeugdbescherming";
 
 /// The convenant purpose under which the minimal answer is given.
-pub const ANSWER_PURPOSE: &str = "maatregel_afstemming";
+pub static ANSWER_PURPOSE: Purpose = Purpose::known("maatregel_afstemming");
 /// The convenant category of the minimal answer.
-pub const ANSWER_CATEGORY: &str = "maatregel_bestaan";
+pub static ANSWER_CATEGORY: Category = Category::known("maatregel_bestaan");
 /// The convenant basis (kind `jeugdwet_informatie`) the answer rests on.
 pub const ANSWER_BASIS: &str = "jeugdwet_informatie";
 
@@ -81,7 +81,7 @@ pub struct Maatregel {
     /// Registering professional (their id at their organisation).
     pub registered_by: String,
     /// Role they acted in.
-    pub registered_role: String,
+    pub registered_role: Role,
     /// When registered.
     pub registered_at: i64,
     /// When ended with EndMaatregel.
@@ -136,7 +136,7 @@ mod tests {
             contact_point: String::new(),
             registered_by_oin: "0".repeat(20).parse().expect("well-formed"),
             registered_by: String::new(),
-            registered_role: String::new(),
+            registered_role: Role::known("jeugdbeschermer"),
             registered_at: 0,
             ended_at: None,
             retain_until: None,

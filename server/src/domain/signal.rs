@@ -1,7 +1,7 @@
 //! Signals as the hub keeps them: an opaque envelope plus the metadata the policy decides on.
 use crate::domain::basis::Basis;
 use crate::domain::consent::Facts;
-use crate::ids::{Oin, SignalId};
+use crate::ids::{Category, Oin, Purpose, Role, SignalId};
 
 /// How soon the recipient should look (the sender's word; it does not change the decision).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -56,9 +56,9 @@ pub struct SignalRecord {
     /// The encoded envelope (opaque; `None` once erased at the end of retention).
     pub envelope: Option<Vec<u8>>,
     /// Purpose.
-    pub purpose: String,
+    pub purpose: Purpose,
     /// Categories.
-    pub categories: Vec<String>,
+    pub categories: Vec<Category>,
     /// Urgency.
     pub urgency: Urgency,
     /// The basis as presented.
@@ -68,13 +68,13 @@ pub struct SignalRecord {
     /// Subject facts as presented (or taken from the consent).
     pub facts: Facts,
     /// Role the sender acted in.
-    pub sender_role: String,
+    pub sender_role: Role,
     /// The sending professional's id.
     pub sender_professional: String,
     /// The purposes the data was received for, when passed on (`flows::policy::onward_from`):
     /// each decision, at sending and at delivery, is judged against every one. Stored as one
     /// comma-separated text (convenant names hold no commas).
-    pub received_for: Vec<String>,
+    pub received_for: Vec<Purpose>,
     /// Recorded exemption from informing the family.
     pub inform_exemption: Option<String>,
     /// Unix seconds.

@@ -2,7 +2,9 @@
 //! them: opaque envelopes, pseudonyms and metadata. No protobuf; the api layer converts.
 use crate::domain::consent::Facts;
 use crate::domain::signal::StoredReason;
-use crate::ids::{ConsentId, FragmentId, HandoverId, Oin, TriageId, ZorgmeldingId};
+use crate::ids::{
+    Category, ConsentId, FragmentId, HandoverId, Oin, Purpose, Role, TriageId, ZorgmeldingId,
+};
 use serde::{Deserialize, Serialize};
 
 /// What a fragment holds.
@@ -62,7 +64,7 @@ pub struct MeldingKey {
     /// Veilig Thuis.
     pub recipient_oin: Oin,
     /// Purpose (`zorgmelding_politie`).
-    pub purpose: String,
+    pub purpose: Purpose,
 }
 
 /// One stored fragment.
@@ -86,13 +88,13 @@ pub struct FragmentRecord {
     /// The encoded envelope (opaque).
     pub envelope: Option<Vec<u8>>,
     /// Categories.
-    pub categories: Vec<String>,
+    pub categories: Vec<Category>,
     /// Subject pseudonyms.
     pub subjects: Vec<String>,
     /// The basis presented.
     pub basis: crate::domain::basis::Basis,
     /// Role of the author.
-    pub author_role: String,
+    pub author_role: Role,
     /// The author's id at the police (token subject).
     pub author_professional: String,
     /// Unix seconds.
@@ -113,7 +115,7 @@ pub struct ZorgmeldingRecord {
     /// Veilig Thuis.
     pub recipient_oin: Oin,
     /// Purpose.
-    pub purpose: String,
+    pub purpose: Purpose,
     /// Every subject pseudonym of its fragments.
     pub subjects: Vec<String>,
     /// Grows with every fragment and the completion.
@@ -186,7 +188,7 @@ pub struct TriageRecord {
     /// Earlier reports the hub counted.
     pub earlier_reports: u32,
     /// Role.
-    pub role: String,
+    pub role: Role,
     /// Triagist (token subject).
     pub professional: String,
     /// Unix seconds.
@@ -330,13 +332,13 @@ pub struct HandoverRecord {
     /// Facts per subject (same order), from the consents presented.
     pub facts: Vec<Facts>,
     /// Categories.
-    pub categories: Vec<String>,
+    pub categories: Vec<Category>,
     /// Purpose.
-    pub purpose: String,
+    pub purpose: Purpose,
     /// The basis presented.
     pub basis: crate::domain::basis::Basis,
     /// The purpose the data was received for (the melding's).
-    pub received_for: String,
+    pub received_for: Purpose,
     /// Advice code of the triage it rests on.
     pub advice: String,
     /// The triage it rests on.
@@ -354,7 +356,7 @@ pub struct HandoverRecord {
     /// Consent ids the handover relies on.
     pub consent_ids: Vec<ConsentId>,
     /// Role of the sender.
-    pub sender_role: String,
+    pub sender_role: Role,
     /// The sending professional.
     pub sender_professional: String,
     /// Unix seconds.
@@ -377,7 +379,7 @@ pub struct LetterInput {
     /// The wijkteam's name.
     pub wijkteam_name: String,
     /// What was shared: each category with its plain description.
-    pub categories: Vec<(String, String)>,
+    pub categories: Vec<(Category, String)>,
     /// Whether Veilig Thuis comes along on the first visit.
     pub joint_visit: bool,
     /// Whether the handover relies on the family's consent (the sample convenant requires it; a
@@ -527,7 +529,7 @@ mod tests {
             vt_name: "Veilig Thuis GM".into(),
             wijkteam_name: "Wijkteam Oost".into(),
             categories: vec![(
-                "aanwezigheid_kinderen".into(),
+                Category::known("aanwezigheid_kinderen"),
                 "Of er kinderen aanwezig waren".into(),
             )],
             joint_visit: true,
@@ -558,7 +560,7 @@ mod tests {
             reporter_name: String::new(),
             vt_name: "VT".into(),
             wijkteam_name: "WT".into(),
-            categories: vec![("zorgen_thuissituatie".into(), String::new())],
+            categories: vec![(Category::known("zorgen_thuissituatie"), String::new())],
             joint_visit: false,
             with_consent: false,
             vt_contact: ContactPerson::default(),

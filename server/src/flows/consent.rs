@@ -6,6 +6,7 @@ use super::{Ctx, new_id, now};
 use crate::auth::Caller;
 use crate::domain::consent::{Consent, ConsentTo, Facts, Giver};
 use crate::ids::Bsn;
+use crate::ids::{Category, Purpose, Role};
 use crate::ledger::{EntryOutcome, Event};
 use crate::store::StoreError;
 
@@ -35,10 +36,10 @@ pub struct RecordConsent {
     pub recipients: Vec<NamedRecipient>,
     /// Who may disclose under it, as named (empty: the recording organisation).
     pub disclosers: Vec<NamedRecipient>,
-    /// For which purposes.
-    pub purposes: Vec<String>,
-    /// Which categories.
-    pub categories: Vec<String>,
+    /// For which purposes (a malformed one is left out by the edge, which said so).
+    pub purposes: Vec<Purpose>,
+    /// Which categories (likewise).
+    pub categories: Vec<Category>,
     /// From (unix seconds; default now).
     pub valid_from: Option<i64>,
     /// Until (unix seconds; required).
@@ -48,7 +49,7 @@ pub struct RecordConsent {
     /// Reference to the evidence (e.g. SHA-256 of the signed form).
     pub evidence_reference: Option<String>,
     /// The role acted in.
-    pub acting_role: String,
+    pub acting_role: Option<Role>,
     /// What the edge found wrong.
     pub invalid: Violations,
 }
@@ -137,7 +138,7 @@ fn resolve_recipients(
 
 /// `RecordConsent`: stores the consent with its `consent_recorded` entry.
 pub async fn record(ctx: &Ctx, caller: &Caller, cmd: RecordConsent) -> FlowResult<Consent> {
-    let role = ctx.acting_role(caller, &cmd.acting_role)?;
+    let role = ctx.acting_role(caller, cmd.acting_role.as_ref())?;
     ctx.require_convenant_role(caller, &role)?;
     let p = &ctx.policy;
     let mut bad = cmd.invalid;
@@ -249,7 +250,7 @@ pub async fn record(ctx: &Ctx, caller: &Caller, cmd: RecordConsent) -> FlowResul
                 .collect(),
         )
         .reference(consent.id.clone());
-    e.entry.purpose = consent.purposes.first().cloned();
+    e.entry.purpose = consent.purposes.first().map(|p| p.to_string());
     e.entry.checks.consent = true;
     ctx.store.insert_consent(&consent, &e).await?;
     Ok(consent)
@@ -263,7 +264,7 @@ pub async fn withdraw(
     consent_id: &crate::ids::ConsentId,
     withdrawn_by: &str,
 ) -> FlowResult<(Consent, u32)> {
-    let role = ctx.acting_role(caller, "")?;
+    let role = ctx.acting_role(caller, None)?;
     let existing = ctx
         .store
         .get_consents(std::slice::from_ref(consent_id))
@@ -319,7 +320,7 @@ pub async fn list(
     subject: &Bsn,
     include_inactive: bool,
 ) -> FlowResult<Vec<Consent>> {
-    let role = ctx.acting_role(caller, "")?;
+    let role = ctx.acting_role(caller, None)?;
     ctx.require_convenant_role(caller, &role)?;
     let subject = ctx.pseudonymizer.subject(subject);
     let t = now();

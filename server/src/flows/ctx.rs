@@ -1,9 +1,9 @@
 //! What every service needs: store, policy, pseudonymizer, directory and clock.
-use super::error::{FlowError, FlowResult, echo};
+use super::error::{FlowError, FlowResult};
 use crate::auth::Caller;
 use crate::auth::directory::DirectoryCache;
 use crate::domain::access::HubWideReaders;
-use crate::ids::{Bsn, Pseudonymizer, SubjectKey, stored_version};
+use crate::ids::{Bsn, Pseudonymizer, Role, SubjectKey, stored_version};
 use crate::ledger::{EntryActor, EntryOutcome, Event, PendingEntry};
 use crate::store::Store;
 use crate::store::group::SignalCommitter;
@@ -112,26 +112,25 @@ impl Ctx {
     /// A log entry for the caller reading personal data it received before (in its token's
     /// first role: a read names none).
     pub fn read_entry(&self, caller: &Caller, event: Event) -> PendingEntry {
-        let role = caller
-            .professional
-            .roles
-            .first()
-            .cloned()
-            .unwrap_or_default();
-        self.entry(caller, &role, event, EntryOutcome::Recorded)
+        let role = caller.professional.roles.first().map(Role::as_str);
+        self.entry(
+            caller,
+            role.unwrap_or_default(),
+            event,
+            EntryOutcome::Recorded,
+        )
     }
 
     /// The role the caller acts in: `acting_role` if given (it must be one of the token's roles),
     /// else the token's only role.
-    pub fn acting_role(&self, caller: &Caller, acting_role: &str) -> FlowResult<String> {
+    pub fn acting_role(&self, caller: &Caller, acting_role: Option<&Role>) -> FlowResult<Role> {
         let roles = &caller.professional.roles;
-        if !acting_role.is_empty() {
-            if roles.iter().any(|r| r == acting_role) {
-                return Ok(acting_role.to_owned());
+        if let Some(acting_role) = acting_role {
+            if roles.contains(acting_role) {
+                return Ok(acting_role.clone());
             }
             return Err(FlowError::Forbidden(format!(
-                "acting_role {:?} is not one of your token's roles ({})",
-                echo(acting_role),
+                "acting_role {acting_role:?} is not one of your token's roles ({})",
                 roles.join(", ")
             )));
         }

@@ -6,7 +6,7 @@
 use super::Ctx;
 use crate::domain::basis::Basis;
 use crate::domain::consent::{Consent, Facts};
-use crate::ids::Oin;
+use crate::ids::{Category, Oin, Purpose, Role};
 use signaalhub_policy as policy;
 
 /// A party to a disclosure: its organisation and the convenant sector it is in.
@@ -50,13 +50,13 @@ pub struct Question<'a> {
     /// Who discloses.
     pub actor: Party,
     /// The role the discloser acts in.
-    pub role: &'a str,
+    pub role: &'a Role,
     /// Who receives.
     pub recipient: Party,
     /// Purpose.
-    pub purpose: &'a str,
+    pub purpose: &'a Purpose,
     /// Categories.
-    pub categories: &'a [String],
+    pub categories: &'a [Category],
     /// Facts about the subject as presented; facts left out are taken from the first consent
     /// presented.
     pub facts: &'a Facts,
@@ -68,7 +68,7 @@ pub struct Question<'a> {
     /// Whether the recipient is registered as involved with the subject now.
     pub recipient_involved: bool,
     /// The purpose the data was received for, when passed on.
-    pub received_for: Option<&'a str>,
+    pub received_for: Option<&'a Purpose>,
     /// Recorded exemption from informing the family.
     pub inform_exemption: Option<&'a str>,
     /// Now (unix seconds).
@@ -114,21 +114,21 @@ impl Ctx {
             actor: policy::Actor {
                 oin: q.actor.oin_str().to_owned(),
                 sector: q.actor.sector.clone(),
-                role: q.role.to_owned(),
+                role: q.role.to_string(),
             },
             recipient: policy::Recipient {
                 oin: q.recipient.oin_str().to_owned(),
                 sector: q.recipient.sector.clone(),
             },
-            purpose: q.purpose.to_owned(),
-            categories: q.categories.to_vec(),
+            purpose: q.purpose.to_string(),
+            categories: q.categories.iter().map(|c| c.to_string()).collect(),
             subject: q.facts.to_policy(),
             basis: policy::PresentedBasis {
                 legal: q.basis.legal.clone(),
                 consents: q.consents.iter().map(|c| c.to_policy(q.now)).collect(),
             },
             recipient_involved: q.recipient_involved,
-            received_for: q.received_for.map(str::to_owned),
+            received_for: q.received_for.map(|p| p.to_string()),
             inform_exemption: q.inform_exemption.map(str::to_owned),
             now: q.now,
         }

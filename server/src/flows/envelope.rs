@@ -6,7 +6,7 @@ use super::Ctx;
 use super::error::{Violations, echo};
 use crate::domain::directory::KeyUsage;
 use crate::domain::envelope::SealedEnvelope;
-use crate::ids::Oin;
+use crate::ids::{Category, Oin, Purpose};
 
 /// What an envelope must be bound to and sealed to.
 #[derive(Debug, Clone, Copy)]
@@ -17,9 +17,9 @@ pub struct Expected<'a> {
     /// id, or a safety plan's `<case_id>.v<version>` (the wire field names every kind alike).
     pub binding_id: &'a str,
     /// `binding.purpose`.
-    pub purpose: &'a str,
+    pub purpose: &'a Purpose,
     /// `binding.categories` (same order).
-    pub categories: &'a [String],
+    pub categories: &'a [Category],
     /// `binding.basis_reference` (`Basis::reference` of the basis the request presents).
     pub basis_reference: &'a str,
     /// Exactly these recipients, each once; `None` when the flow checks the recipients itself
@@ -62,13 +62,18 @@ pub fn check_binding(env: &SealedEnvelope, x: Expected<'_>, bad: &mut Violations
             format!("must be {:?}", echo(x.binding_id)),
         ));
     }
-    if b.purpose != x.purpose {
+    if b.purpose != x.purpose.as_str() {
         bad.push((
             "envelope.binding.purpose",
-            format!("must be {:?}", echo(x.purpose)),
+            format!("must be {:?}", x.purpose.as_str()),
         ));
     }
-    if b.categories != x.categories {
+    if !b
+        .categories
+        .iter()
+        .map(String::as_str)
+        .eq(x.categories.iter().map(Category::as_str))
+    {
         bad.push((
             "envelope.binding.categories",
             "must equal the request's categories (same order)".into(),

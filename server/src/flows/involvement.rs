@@ -13,6 +13,8 @@ use crate::domain::involvement::{
     CATEGORY_INVOLVEMENT, CaseView, Involvement, Notification, NotificationKind, PURPOSE, Proposal,
     ProposalState,
 };
+use crate::ids::Category;
+use crate::ids::Role;
 use crate::ids::{Bsn, CaseId, InvolvementId, Oin, SubjectKey};
 use crate::ledger::{EntryOutcome, Event, PendingEntry};
 use crate::store::StoreError;
@@ -53,7 +55,7 @@ pub fn notification(
         proposal_id: None,
         plan_version: None,
         summary_nl,
-        retain_until: retain_until(ctx, PURPOSE, at),
+        retain_until: retain_until(ctx, &PURPOSE, at),
     }
 }
 
@@ -171,9 +173,9 @@ pub async fn checked_basis(
 pub fn case_decision<'c>(
     ctx: &'c Ctx,
     actor_oin: &Oin,
-    role: &str,
+    role: &Role,
     recipient_oin: &Oin,
-    category: &str,
+    category: &Category,
     basis: &Basis,
     consents: &[Consent],
     facts: &Facts,
@@ -183,12 +185,12 @@ pub fn case_decision<'c>(
         .iter()
         .filter_map(|id| consents.iter().find(|c| &c.id == id))
         .collect();
-    let categories = [category.to_owned()];
+    let categories = [category.clone()];
     ctx.decide(&Question {
         actor: ctx.party(actor_oin),
         role,
         recipient: ctx.party(recipient_oin),
-        purpose: PURPOSE,
+        purpose: &PURPOSE,
         categories: &categories,
         facts,
         basis,
@@ -252,7 +254,7 @@ fn pair(a: &Involvement, b: &Involvement) -> Vec<String> {
 struct Decider<'a> {
     ctx: &'a Ctx,
     caller: &'a Caller,
-    role: &'a str,
+    role: &'a Role,
 }
 
 impl MatchDecider for Decider<'_> {
@@ -268,7 +270,7 @@ impl MatchDecider for Decider<'_> {
             &from.org_oin,
             &from.role,
             &to.org_oin,
-            CATEGORY_INVOLVEMENT,
+            &CATEGORY_INVOLVEMENT,
             basis,
             consents,
             &from.facts,
@@ -287,7 +289,7 @@ impl MatchDecider for Decider<'_> {
             )
             .subjects(pair(from, to))
             .recipient(to.org_oin.clone())
-            .about(PURPOSE, [CATEGORY_INVOLVEMENT])
+            .about(&PURPOSE, [&CATEGORY_INVOLVEMENT])
             .basis_strings(basis.log_strings())
             .relationship()
             .decided(&d)
@@ -327,7 +329,7 @@ impl MatchDecider for Decider<'_> {
             )
             .subjects(subjects)
             .recipient(to.org_oin.clone())
-            .about(PURPOSE, [CATEGORY_INVOLVEMENT])
+            .about(&PURPOSE, [&CATEGORY_INVOLVEMENT])
             .basis_strings(basis)
             .relationship()
             .reference(case_id.as_str());
@@ -393,7 +395,7 @@ pub async fn party_case(ctx: &Ctx, c: &Caller, case_id: &str) -> FlowResult<Case
 async fn log_case_read(
     ctx: &Ctx,
     c: &Caller,
-    role: &str,
+    role: &Role,
     views: &[CaseView],
     subject: Option<&SubjectKey>,
 ) -> FlowResult<()> {
@@ -414,7 +416,7 @@ async fn log_case_read(
             EntryOutcome::Disclosed,
         )
         .subjects(subjects)
-        .about(PURPOSE, [CATEGORY_INVOLVEMENT])
+        .about(&PURPOSE, [&CATEGORY_INVOLVEMENT])
         .relationship()
         .reference(reference);
     ctx.store.append_log(std::slice::from_ref(&e)).await?;
@@ -427,9 +429,9 @@ async fn log_case_read(
 pub fn case_entry(
     ctx: &Ctx,
     c: &Caller,
-    role: &str,
+    role: &Role,
     view: &CaseView,
-    category: &str,
+    category: &Category,
     event: Event,
     outcome: EntryOutcome,
     recipient: Option<&str>,
@@ -438,7 +440,7 @@ pub fn case_entry(
     let mut e = ctx
         .entry(c, role, event, outcome)
         .subjects(view.subjects())
-        .about(PURPOSE, [category])
+        .about(&PURPOSE, [category])
         .relationship()
         .reference(reference);
     e.entry.recipient_oin = recipient.map(str::to_owned);
@@ -461,7 +463,7 @@ pub struct RegisterInvolvement {
     /// The basis presented (may be empty).
     pub basis: Basis,
     /// The role acted in (empty: the token's only role).
-    pub acting_role: String,
+    pub acting_role: Option<Role>,
     /// What the edge found wrong; said together with the flow's findings.
     pub invalid: Violations,
 }
@@ -473,7 +475,7 @@ pub async fn register(
     caller: &Caller,
     cmd: RegisterInvolvement,
 ) -> FlowResult<Registered> {
-    let role = ctx.acting_role(caller, &cmd.acting_role)?;
+    let role = ctx.acting_role(caller, cmd.acting_role.as_ref())?;
     ctx.require_convenant_role(caller, &role)?;
     let mut bad = cmd.invalid;
     let t = now();
@@ -498,7 +500,7 @@ pub async fn register(
                 EntryOutcome::Denied,
             )
             .subjects([subject.as_str()])
-            .about(PURPOSE, [CATEGORY_INVOLVEMENT]);
+            .about(&PURPOSE, [&CATEGORY_INVOLVEMENT]);
         ctx.store.append_log(std::slice::from_ref(&e)).await?;
         return Err(FlowError::Refused(Box::new(super::error::Refusal {
             code: NO_GROUND_CODE,
@@ -556,7 +558,7 @@ pub async fn register(
             EntryOutcome::Recorded,
         )
         .subjects(subjects)
-        .about(PURPOSE, [CATEGORY_INVOLVEMENT])
+        .about(&PURPOSE, [&CATEGORY_INVOLVEMENT])
         .basis_strings(new.basis.log_strings())
         .reference(new.id.clone());
     e.entry.checks.consent = !new.basis.consent_ids.is_empty();
@@ -585,7 +587,7 @@ pub async fn end(
     ctx: &Ctx,
     caller: &Caller,
     involvement_id: &str,
-    acting_role: &str,
+    acting_role: Option<&Role>,
 ) -> FlowResult<Involvement> {
     let role = ctx.acting_role(caller, acting_role)?;
     let me = caller.oin().to_string();
@@ -601,7 +603,7 @@ pub async fn end(
             ))
         })?;
     let t = now();
-    let keep = retain_until(ctx, PURPOSE, t);
+    let keep = retain_until(ctx, &PURPOSE, t);
     let e = ctx
         .entry(
             caller,
@@ -610,7 +612,7 @@ pub async fn end(
             EntryOutcome::Recorded,
         )
         .subjects([i.subject.as_str()])
-        .about(PURPOSE, [CATEGORY_INVOLVEMENT])
+        .about(&PURPOSE, [&CATEGORY_INVOLVEMENT])
         .reference(i.id.clone());
     let told = |other: &Involvement| {
         let mut oe = ctx
@@ -622,7 +624,7 @@ pub async fn end(
             )
             .subjects(pair(&i, other))
             .recipient(other.org_oin.clone())
-            .about(PURPOSE, [CATEGORY_INVOLVEMENT])
+            .about(&PURPOSE, [&CATEGORY_INVOLVEMENT])
             .relationship();
         oe.entry.reference = i.case_id.as_ref().map(|x| x.to_string());
         let mut n = notification(
@@ -667,7 +669,7 @@ pub async fn list_parties(
     ctx: &Ctx,
     caller: &Caller,
     subject: &Bsn,
-    acting_role: &str,
+    acting_role: Option<&Role>,
 ) -> FlowResult<Parties> {
     let role = ctx.acting_role(caller, acting_role)?;
     let subject = ctx.pseudonymizer.subject(subject);
@@ -682,7 +684,7 @@ pub async fn list_parties(
                 EntryOutcome::Denied,
             )
             .subjects([subject.as_str()])
-            .about(PURPOSE, [CATEGORY_INVOLVEMENT])
+            .about(&PURPOSE, [&CATEGORY_INVOLVEMENT])
             .reasons([policy::ReasonCode::RecipientNotInvolved.as_str()]);
         ctx.store.append_log(std::slice::from_ref(&e)).await?;
         return Err(FlowError::denied(
@@ -708,7 +710,7 @@ pub async fn get_case(
     ctx: &Ctx,
     caller: &Caller,
     case_id: &str,
-    acting_role: &str,
+    acting_role: Option<&Role>,
 ) -> FlowResult<CaseView> {
     let role = ctx.acting_role(caller, acting_role)?;
     let view = party_case(ctx, caller, case_id).await?;
@@ -720,7 +722,7 @@ pub async fn get_case(
 struct CoordinatorAct<'a> {
     ctx: &'a Ctx,
     caller: &'a Caller,
-    role: &'a str,
+    role: &'a Role,
     view: &'a CaseView,
     proposal: &'a Proposal,
 }
@@ -733,7 +735,7 @@ impl CoordinatorAct<'_> {
             self.caller,
             self.role,
             self.view,
-            CATEGORY_INVOLVEMENT,
+            &CATEGORY_INVOLVEMENT,
             event,
             outcome,
             recipient,
@@ -856,7 +858,7 @@ type Record = Vec<(PendingEntry, Option<Notification>)>;
 fn coordinator_record<'a>(
     ctx: &'a Ctx,
     caller: &'a Caller,
-    role: &'a str,
+    role: &'a Role,
     otherwise: fn(&CoordinatorAct<'_>) -> Record,
 ) -> impl Fn(&CaseView, &Proposal) -> Record + 'a {
     move |view, proposal| {
@@ -883,7 +885,7 @@ pub struct ProposeCoordinator {
     /// The organisation proposed (the caller itself: takes effect at once).
     pub proposed: Oin,
     /// The role acted in.
-    pub acting_role: String,
+    pub acting_role: Option<Role>,
 }
 
 /// `ProposeCoordinator`: a party proposes a party of the case as its coordinator; the proposed
@@ -893,7 +895,7 @@ pub async fn propose_coordinator(
     caller: &Caller,
     cmd: ProposeCoordinator,
 ) -> FlowResult<(Proposal, CaseView)> {
-    let role = ctx.acting_role(caller, &cmd.acting_role)?;
+    let role = ctx.acting_role(caller, cmd.acting_role.as_ref())?;
     ctx.require_convenant_role(caller, &role)?;
     // Existence and membership are checked again inside the transaction.
     party_case(ctx, caller, &cmd.case_id).await?;
@@ -919,7 +921,7 @@ pub async fn respond_to_proposal(
     caller: &Caller,
     proposal_id: &str,
     accept: bool,
-    acting_role: &str,
+    acting_role: Option<&Role>,
 ) -> FlowResult<(Proposal, CaseView)> {
     let role = ctx.acting_role(caller, acting_role)?;
     ctx.require_convenant_role(caller, &role)?;

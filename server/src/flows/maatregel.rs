@@ -18,6 +18,7 @@ use crate::domain::maatregel::{
     ANSWER_BASIS, ANSWER_CATEGORY, ANSWER_PURPOSE, MAX_AHEAD_SECS, Maatregel, MaatregelKind,
     REGISTERING_SECTOR,
 };
+use crate::ids::Role;
 use crate::ids::{Bsn, MaatregelId, Oin, SubjectPseudonym};
 use crate::ledger::{EntryOutcome, Event, PendingEntry};
 use crate::store::StoreError;
@@ -38,19 +39,19 @@ fn require_sector(c: &Caller, what: &str) -> FlowResult<()> {
 fn maatregel_entry(
     ctx: &Ctx,
     c: &Caller,
-    role: &str,
+    role: &Role,
     event: Event,
     outcome: EntryOutcome,
     subject: &SubjectPseudonym,
 ) -> PendingEntry {
     ctx.entry(c, role, event, outcome)
         .subjects([subject.as_str()])
-        .about(ANSWER_PURPOSE, [ANSWER_CATEGORY])
+        .about(&ANSWER_PURPOSE, [&ANSWER_CATEGORY])
 }
 
 /// The organisation and role that give the answer "none" when no maatregel is active: the
 /// sector's first participating organisation in the directory, in its first convenant role.
-fn answering_for_the_register(ctx: &Ctx) -> (Option<Oin>, String) {
+fn answering_for_the_register(ctx: &Ctx) -> (Option<Oin>, Role) {
     let p = &ctx.policy;
     let dir = ctx.directory.snapshot();
     let mut gis: Vec<Oin> = dir
@@ -66,8 +67,9 @@ fn answering_for_the_register(ctx: &Ctx) -> (Option<Oin>, String) {
     gis.sort();
     let role = p
         .roles_for_sector(REGISTERING_SECTOR)
-        .and_then(|r| r.first().cloned())
-        .unwrap_or_default();
+        .and_then(|r| r.first().and_then(|r| r.parse().ok()))
+        // A convenant without roles for the registering sector denies whatever role is named.
+        .unwrap_or(Role::known("jeugdbeschermer"));
     (gis.into_iter().next(), role)
 }
 
@@ -109,7 +111,7 @@ fn answer_decision<'c>(
         },
         role: &role,
         recipient: Party::new(c.oin(), c.sector().as_str()),
-        purpose: ANSWER_PURPOSE,
+        purpose: &ANSWER_PURPOSE,
         categories: &categories,
         facts: &Facts::default(),
         basis: &basis,
@@ -137,7 +139,7 @@ pub struct RegisterMaatregel {
     /// Whom to contact there (trimmed by the flow).
     pub contact_point: String,
     /// The role acted in.
-    pub acting_role: String,
+    pub acting_role: Option<Role>,
     /// What the edge found wrong; said together with the flow's findings.
     pub invalid: Violations,
 }
@@ -145,7 +147,7 @@ pub struct RegisterMaatregel {
 /// `RegisterMaatregel`: the youth protection sector records a maatregel (logged).
 pub async fn register(ctx: &Ctx, caller: &Caller, cmd: RegisterMaatregel) -> FlowResult<Maatregel> {
     require_sector(caller, "registering a maatregel")?;
-    let role = ctx.acting_role(caller, &cmd.acting_role)?;
+    let role = ctx.acting_role(caller, cmd.acting_role.as_ref())?;
     ctx.require_convenant_role(caller, &role)?;
     let mut bad = cmd.invalid;
     let t = now();
@@ -194,7 +196,7 @@ pub async fn register(ctx: &Ctx, caller: &Caller, cmd: RegisterMaatregel) -> Flo
         registered_at: t,
         ended_at: None,
         // Kept until the retention after its planned end; ending it earlier moves this.
-        retain_until: cmd.ends_at.map(|e| retain_until(ctx, ANSWER_PURPOSE, e)),
+        retain_until: cmd.ends_at.map(|e| retain_until(ctx, &ANSWER_PURPOSE, e)),
     };
     let e = maatregel_entry(
         ctx,
@@ -217,13 +219,13 @@ pub struct EndMaatregel {
     /// When it ended (`None`: now).
     pub ended_at: Option<i64>,
     /// The role acted in.
-    pub acting_role: String,
+    pub acting_role: Option<Role>,
 }
 
 /// `EndMaatregel`: the registering or responsible organisation ends a maatregel (logged).
 pub async fn end(ctx: &Ctx, caller: &Caller, cmd: EndMaatregel) -> FlowResult<Maatregel> {
     require_sector(caller, "ending a maatregel")?;
-    let role = ctx.acting_role(caller, &cmd.acting_role)?;
+    let role = ctx.acting_role(caller, cmd.acting_role.as_ref())?;
     let t = now();
     let at = cmd.ended_at.unwrap_or(t);
     if at > t + SKEW_SECS {
@@ -252,7 +254,7 @@ pub async fn end(ctx: &Ctx, caller: &Caller, cmd: EndMaatregel) -> FlowResult<Ma
     )
     .reference(m.id.clone());
     ctx.store
-        .end_maatregel(&m.id, &me, at, retain_until(ctx, ANSWER_PURPOSE, at), &e)
+        .end_maatregel(&m.id, &me, at, retain_until(ctx, &ANSWER_PURPOSE, at), &e)
         .await
         .map_err(|e| match e {
             StoreError::Conflict(_) => {
@@ -289,7 +291,7 @@ pub struct Answer {
 fn query_notified(
     ctx: &Ctx,
     c: &Caller,
-    role: &str,
+    role: &Role,
     subject: &str,
     m: &Maatregel,
 ) -> (PendingEntry, Option<Notification>) {
@@ -302,7 +304,7 @@ fn query_notified(
         )
         .subjects([subject])
         .recipient(m.responsible_oin.clone())
-        .about(ANSWER_PURPOSE, [CATEGORY_INVOLVEMENT])
+        .about(&ANSWER_PURPOSE, [&CATEGORY_INVOLVEMENT])
         .relationship()
         .reference(m.id.clone());
     let mut n = notification(
@@ -319,7 +321,7 @@ fn query_notified(
         ),
     );
     n.maatregel_id = Some(m.id.clone());
-    n.retain_until = retain_until(ctx, ANSWER_PURPOSE, n.at);
+    n.retain_until = retain_until(ctx, &ANSWER_PURPOSE, n.at);
     (e, Some(n))
 }
 
@@ -354,7 +356,7 @@ pub async fn has_maatregel(
     ctx: &Ctx,
     caller: &Caller,
     subject: &Bsn,
-    acting_role: &str,
+    acting_role: Option<&Role>,
 ) -> FlowResult<Answer> {
     let role = ctx.acting_role(caller, acting_role)?;
     ctx.require_convenant_role(caller, &role)?;
@@ -426,7 +428,7 @@ pub async fn list(
     caller: &Caller,
     subject: &Bsn,
     include_ended: bool,
-    acting_role: &str,
+    acting_role: Option<&Role>,
 ) -> FlowResult<Vec<Maatregel>> {
     require_sector(caller, "listing maatregelen")?;
     let role = ctx.acting_role(caller, acting_role)?;

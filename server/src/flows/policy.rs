@@ -8,7 +8,7 @@ use crate::auth::Caller;
 use crate::domain::basis::Basis;
 use crate::domain::consent::{Consent, Facts};
 use crate::domain::directory::OrgStatus;
-use crate::ids::{Bsn, Oin, SubjectKey};
+use crate::ids::{Bsn, Category, Oin, Purpose, Role, SubjectKey};
 use crate::ledger::{EntryOutcome, Event};
 use signaalhub_policy as policy;
 
@@ -18,18 +18,18 @@ pub const MAX_LIST: usize = 16;
 /// What a disclosure request says besides who receives it and about whom.
 #[derive(Debug, Clone, Default)]
 pub struct Ask {
-    /// Purpose.
-    pub purpose: String,
-    /// Categories.
-    pub categories: Vec<String>,
+    /// Purpose (`None` when the edge found it missing or malformed, and said so).
+    pub purpose: Option<Purpose>,
+    /// Categories (a malformed one is left out by the edge, which said so).
+    pub categories: Vec<Category>,
     /// Facts about the subject as the sender states them.
     pub facts: Facts,
     /// The basis presented.
     pub basis: Basis,
-    /// The role the caller acts in (empty: the token's only role).
-    pub acting_role: String,
+    /// The role the caller acts in (`None`: the token's only role).
+    pub acting_role: Option<Role>,
     /// The purpose the data was received for, when passed on.
-    pub received_for: Option<String>,
+    pub received_for: Option<Purpose>,
     /// Recorded exemption from informing the family.
     pub inform_exemption: Option<String>,
 }
@@ -49,18 +49,30 @@ pub struct CheckBasis {
     pub invalid: Violations,
 }
 
+impl Ask {
+    /// The purpose, which the edge has checked is present (else a violation, as the edge said).
+    pub fn purpose(&self) -> FlowResult<&Purpose> {
+        self.purpose
+            .as_ref()
+            .ok_or_else(|| super::FlowError::invalid("purpose", PURPOSE_REQUIRED))
+    }
+}
+
+const PURPOSE_REQUIRED: &str = "required: a purpose declared in the convenant";
+
 /// Checks the names of `ask` against the convenant: purpose, categories, legal basis,
 /// `received_for`, and that some basis is presented.
 pub fn check_names(ctx: &Ctx, ask: &Ask, bad: &mut Violations) {
     let p = &ctx.policy;
-    if !p.is_known_purpose(&ask.purpose) {
-        bad.push((
+    match &ask.purpose {
+        Some(purpose) if !p.is_known_purpose(purpose) => bad.push((
             "purpose",
-            format!(
-                "{:?} is not a purpose declared in the convenant",
-                echo(&ask.purpose)
-            ),
-        ));
+            format!("{purpose:?} is not a purpose declared in the convenant"),
+        )),
+        None if !bad.iter().any(|(f, _)| *f == "purpose") => {
+            bad.push(("purpose", PURPOSE_REQUIRED.into()))
+        }
+        _ => {}
     }
     check_list(
         "categories",
@@ -103,12 +115,12 @@ pub async fn received_purposes(
     ctx: &Ctx,
     me: &Oin,
     subjects: &[SubjectKey],
-) -> FlowResult<Vec<String>> {
+) -> FlowResult<Vec<Purpose>> {
     let keys: Vec<&str> = subjects
         .iter()
         .flat_map(|s| s.all().iter().map(|p| p.as_str()))
         .collect();
-    let mut out: Vec<String> = Vec::new();
+    let mut out: Vec<Purpose> = Vec::new();
     for stored in ctx
         .store
         .log_entries_for_subject(&keys, Some(me.as_str()))
@@ -119,7 +131,8 @@ pub async fn received_purposes(
             e.event,
             Event::SignalDelivered | Event::ZorgmeldingDelivered | Event::HandoverDelivered
         ) && e.recipient_oin.as_deref() == Some(me.as_str())
-            && let Some(p) = e.purpose
+            // A delivered entry's purpose passed the convenant, so it is always a name.
+            && let Some(p) = e.purpose.and_then(|p| p.parse::<Purpose>().ok())
             && !out.contains(&p)
         {
             out.push(p);
@@ -142,7 +155,7 @@ pub async fn onward_from(
     me: &Oin,
     ask: &Ask,
     subjects: &[SubjectKey],
-) -> FlowResult<Vec<String>> {
+) -> FlowResult<Vec<Purpose>> {
     if ask.basis.legal.is_some() {
         return Ok(Vec::new());
     }
@@ -152,22 +165,22 @@ pub async fn onward_from(
     {
         r.push(s.clone());
     }
-    r.retain(|p| *p != ask.purpose);
+    r.retain(|p| Some(p) != ask.purpose.as_ref());
     r.sort();
     Ok(r)
 }
 
 /// The `received_for` a decision is asked with, once each (for `Ctx::decide_each`): every
 /// purpose in `received` (see [`onward_from`]), or none when nothing was received.
-pub fn received_for(received: &[String]) -> impl Iterator<Item = Option<&str>> {
+pub fn received_for(received: &[Purpose]) -> impl Iterator<Item = Option<&Purpose>> {
     let none = received.is_empty().then_some(None);
-    received.iter().map(|p| Some(p.as_str())).chain(none)
+    received.iter().map(Some).chain(none)
 }
 
 /// Checks a list of convenant names with `known`, collecting violations under `field`.
-pub fn check_list(
+pub fn check_list<N: std::ops::Deref<Target = str> + std::fmt::Debug>(
     field: &'static str,
-    names: &[String],
+    names: &[N],
     known: impl Fn(&str) -> bool,
     required: bool,
     bad: &mut Violations,
@@ -181,10 +194,7 @@ pub fn check_list(
     }
     for n in names {
         if !known(n) {
-            bad.push((
-                field,
-                format!("{:?} is not declared in the convenant", echo(n)),
-            ));
+            bad.push((field, format!("{n:?} is not declared in the convenant")));
         }
     }
 }
@@ -277,7 +287,7 @@ pub async fn check_basis<'c>(
     caller: &Caller,
     cmd: CheckBasis,
 ) -> FlowResult<policy::Decision<'c>> {
-    let role = ctx.acting_role(caller, &cmd.ask.acting_role)?;
+    let role = ctx.acting_role(caller, cmd.ask.acting_role.as_ref())?;
     let mut bad = cmd.invalid;
     let recipient = cmd
         .recipient_oin
@@ -285,6 +295,7 @@ pub async fn check_basis<'c>(
         .and_then(|o| active_recipient(ctx, "recipient_oin", o, &mut bad));
     check_names(ctx, &cmd.ask, &mut bad);
     reject(std::mem::take(&mut bad))?;
+    let purpose = cmd.ask.purpose()?;
     let Some(subject) = cmd.subject.as_ref().map(|b| ctx.pseudonymizer.subject(b)) else {
         return Err(super::FlowError::invalid("subject_bsn", "not a valid BSN"));
     };
@@ -312,7 +323,7 @@ pub async fn check_basis<'c>(
             actor: Party::new(caller.oin(), caller.sector().as_str()),
             role: &role,
             recipient: recipient.clone(),
-            purpose: &cmd.ask.purpose,
+            purpose,
             categories: &cmd.ask.categories,
             facts: &cmd.ask.facts,
             basis: &cmd.ask.basis,
@@ -343,7 +354,7 @@ pub async fn check_basis<'c>(
         )
         .subjects([subject.as_str()])
         .recipient(recipient.oin_str())
-        .about(cmd.ask.purpose.clone(), cmd.ask.categories.iter().cloned())
+        .about(purpose.clone(), cmd.ask.categories.iter().cloned())
         .basis_strings(cmd.ask.basis.log_strings());
     e.entry.checks.relationship = involved;
     ctx.store.append_log(std::slice::from_ref(&e)).await?;

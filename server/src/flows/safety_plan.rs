@@ -16,6 +16,8 @@ use crate::domain::involvement::{
     AgreementMeta, CATEGORY_SAFETY_PLAN, CaseView, MAX_AGREEMENTS, Notification, NotificationKind,
     PURPOSE, PlanVersion,
 };
+use crate::ids::Category;
+use crate::ids::Role;
 use crate::ids::{AgreementId, CaseId, InvolvementId, Oin};
 use crate::ledger::{EntryOutcome, Event, PendingEntry};
 use crate::store::{Clash, StoreError};
@@ -52,7 +54,7 @@ pub struct PublishPlan {
     /// The plan sealed to every party (`None`: missing or malformed, said in `invalid`).
     pub envelope: Option<SealedEnvelope>,
     /// The role acted in.
-    pub acting_role: String,
+    pub acting_role: Option<Role>,
     /// What the edge found wrong; said together with the flow's findings.
     pub invalid: Violations,
     /// The request's own bytes without its envelope and role, for the idempotency hash.
@@ -73,12 +75,12 @@ fn expected<'a>(
     caller: &'a Caller,
     binding_id: &'a str,
     reference: &'a str,
-    categories: &'a [String],
+    categories: &'a [Category],
 ) -> Expected<'a> {
     Expected {
         sender: caller.oin().as_str(),
         binding_id,
-        purpose: PURPOSE,
+        purpose: &PURPOSE,
         categories,
         basis_reference: reference,
         recipients: None,
@@ -121,7 +123,7 @@ async fn earlier_publication(
 fn plan_entry(
     ctx: &Ctx,
     c: &Caller,
-    role: &str,
+    role: &Role,
     view: &CaseView,
     event: Event,
     outcome: EntryOutcome,
@@ -133,7 +135,7 @@ fn plan_entry(
         c,
         role,
         view,
-        CATEGORY_SAFETY_PLAN,
+        &CATEGORY_SAFETY_PLAN,
         event,
         outcome,
         recipient,
@@ -245,7 +247,7 @@ fn sealed_to_the_parties(view: &CaseView, sealed: &[String]) -> FlowResult<()> {
 /// version it published (the same metadata and content digest) is answered as the first time,
 /// other content under that version with `ALREADY_EXISTS`.
 pub async fn publish(ctx: &Ctx, caller: &Caller, mut cmd: PublishPlan) -> FlowResult<Published> {
-    let role = ctx.acting_role(caller, &cmd.acting_role)?;
+    let role = ctx.acting_role(caller, cmd.acting_role.as_ref())?;
     ctx.require_convenant_role(caller, &role)?;
     // Only a party learns whether the case exists.
     let view = party_case(ctx, caller, &cmd.case_id).await?;
@@ -310,7 +312,7 @@ pub async fn publish(ctx: &Ctx, caller: &Caller, mut cmd: PublishPlan) -> FlowRe
         sealed_to: env.sealed_to.into_iter().map(|k| k.recipient_oin).collect(),
         agreements,
         published_at: t,
-        retain_until: retain_until(ctx, PURPOSE, t),
+        retain_until: retain_until(ctx, &PURPOSE, t),
         request_hash: Some(request_hash.clone()),
         content_digest: Some(content_digest.clone()),
         confirmations: Vec::new(),
@@ -343,7 +345,7 @@ pub async fn publish(ctx: &Ctx, caller: &Caller, mut cmd: PublishPlan) -> FlowRe
                     &me,
                     &role,
                     p,
-                    CATEGORY_SAFETY_PLAN,
+                    &CATEGORY_SAFETY_PLAN,
                     basis,
                     consents,
                     facts,
@@ -452,7 +454,7 @@ pub async fn get(
     caller: &Caller,
     case_id: &str,
     version: u32,
-    acting_role: &str,
+    acting_role: Option<&Role>,
 ) -> FlowResult<PlanVersion> {
     let role = ctx.acting_role(caller, acting_role)?;
     let view = party_case(ctx, caller, case_id).await?;
@@ -493,7 +495,7 @@ pub struct ConfirmPlan {
     /// The agreements (empty: every one that concerns the caller).
     pub agreement_ids: Vec<AgreementId>,
     /// The role acted in.
-    pub acting_role: String,
+    pub acting_role: Option<Role>,
 }
 
 /// The agreements of `plan` the caller confirms: those named, each concerning it, or when none
@@ -546,7 +548,7 @@ fn agreements_to_confirm(
 /// `ConfirmSafetyPlan`: a party confirms the agreements of a version that concern it; every
 /// other party is told.
 pub async fn confirm(ctx: &Ctx, caller: &Caller, cmd: ConfirmPlan) -> FlowResult<PlanVersion> {
-    let role = ctx.acting_role(caller, &cmd.acting_role)?;
+    let role = ctx.acting_role(caller, cmd.acting_role.as_ref())?;
     ctx.require_convenant_role(caller, &role)?;
     party_case(ctx, caller, &cmd.case_id).await?;
     if cmd.version == 0 {

@@ -15,7 +15,7 @@ use crate::domain::signal::{
     Delivery, DeliveryState, InboxRow, NewDelivery, SignalRecord, StoredReason, Urgency,
 };
 use crate::ids::Bsn;
-use crate::ids::{Oin, SignalId};
+use crate::ids::{Oin, Purpose, SignalId};
 use crate::ledger::{EntryOutcome, Event, PendingEntry};
 use crate::store::signal::{DeliveryVerdict, Submitted};
 use crate::store::{Clash, StoreError};
@@ -75,7 +75,7 @@ fn question<'a>(
     recipient: Party,
     consents: &'a [&'a Consent],
     involved: bool,
-    received_for: Option<&'a str>,
+    received_for: Option<&'a Purpose>,
     t: i64,
 ) -> Question<'a> {
     Question {
@@ -126,8 +126,9 @@ fn id_conflict(signal_id: &str) -> FlowError {
 /// delivery and one `signal_sent` entry per recipient — or refuses it as a whole, logging every
 /// refusal.
 pub async fn send<'c>(ctx: &'c Ctx, caller: &Caller, cmd: SendSignal) -> FlowResult<Sent<'c>> {
-    let role = ctx.acting_role(caller, &cmd.ask.acting_role)?;
+    let role = ctx.acting_role(caller, cmd.ask.acting_role.as_ref())?;
     ctx.require_convenant_role(caller, &role)?;
+    let purpose = cmd.ask.purpose()?;
     let me = caller.oin().as_str();
     let subjects = ctx.subject_keys(&cmd.subjects);
     let reference = cmd.ask.basis.reference();
@@ -135,7 +136,7 @@ pub async fn send<'c>(ctx: &'c Ctx, caller: &Caller, cmd: SendSignal) -> FlowRes
     let expected = Expected {
         sender: me,
         binding_id: &cmd.signal_id,
-        purpose: &cmd.ask.purpose,
+        purpose,
         categories: &cmd.ask.categories,
         basis_reference: &reference,
         recipients: Some(&recipients),
@@ -197,7 +198,7 @@ pub async fn send<'c>(ctx: &'c Ctx, caller: &Caller, cmd: SendSignal) -> FlowRes
                 actor: actor.clone(),
                 role: &role,
                 recipient: recipient.clone(),
-                purpose: &cmd.ask.purpose,
+                purpose,
                 categories: &cmd.ask.categories,
                 facts: &cmd.ask.facts,
                 basis: &cmd.ask.basis,
@@ -230,7 +231,7 @@ pub async fn send<'c>(ctx: &'c Ctx, caller: &Caller, cmd: SendSignal) -> FlowRes
         request_hash,
         content_digest: Some(cmd.envelope.binding.content_digest.clone()),
         envelope: Some(cmd.envelope.encoded),
-        purpose: cmd.ask.purpose.clone(),
+        purpose: purpose.clone(),
         categories: cmd.ask.categories.clone(),
         urgency: cmd.urgency,
         basis: cmd.ask.basis.clone(),
@@ -471,7 +472,7 @@ pub async fn get(
 /// `WithdrawSignal`: the sender recalls its signal from every recipient that has not received
 /// it yet (one entry each).
 pub async fn withdraw(ctx: &Ctx, caller: &Caller, signal_id: &str) -> FlowResult<Vec<Delivery>> {
-    let role = ctx.acting_role(caller, "")?;
+    let role = ctx.acting_role(caller, None)?;
     let me = caller.oin().as_str();
     let s =
         ctx.store.get_signal(me, signal_id).await?.ok_or_else(|| {

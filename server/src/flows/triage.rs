@@ -20,6 +20,7 @@ use crate::domain::zorgmelding::{
     TriageRecord, ZorgmeldingRecord, civil_date, family_letter,
 };
 use crate::ids::{Bsn, ConsentId, HandoverId, Oin, SubjectKey, ZorgmeldingId};
+use crate::ids::{Category, Purpose, Role};
 use crate::ledger::{EntryOutcome, Event, PendingEntry};
 use crate::store::StoreError;
 use crate::store::zorgmelding::HandoverVerdict;
@@ -27,7 +28,7 @@ use signaalhub_policy as policy;
 use signaalhub_policy::triage::{AdviceKind, TriageAdvice, advise};
 
 /// The purpose of a handover to the wijkteam (a purpose of the convenant).
-pub const HANDOVER_PURPOSE: &str = "overdracht_hulpverlening";
+pub static HANDOVER_PURPOSE: Purpose = Purpose::known("overdracht_hulpverlening");
 /// Most envelopes in one handover.
 pub const MAX_HANDOVER_ENVELOPES: usize = 16;
 /// Most persons in one handover.
@@ -38,7 +39,7 @@ pub const FAMILY_DECLINED: &str = "FAMILY_DECLINED_WIJKTEAM";
 pub const ACUTE: &str = "ACUTE_STAYS_WITH_VEILIG_THUIS";
 /// The category under which the triage outcome itself is handed over (sample convenant:
 /// "Samenvatting van de melding en de triage-uitkomst van Veilig Thuis").
-pub const SUMMARY_CATEGORY: &str = "melding_samenvatting";
+pub static SUMMARY_CATEGORY: Category = Category::known("melding_samenvatting");
 
 /// `RecordTriage`, checked for structure at the edge.
 #[derive(Debug, Clone)]
@@ -52,7 +53,7 @@ pub struct RecordTriage {
     /// Veilig Thuis's own case reference (not a BSN).
     pub case_reference: String,
     /// The role the caller acts in.
-    pub acting_role: String,
+    pub acting_role: Option<Role>,
 }
 
 /// A triage with what it rests on.
@@ -83,7 +84,7 @@ pub struct RecordFamilyDeclined {
     /// A reference to who declined (`ouder-1`), never a name.
     pub declined_by: String,
     /// The role the caller acts in.
-    pub acting_role: String,
+    pub acting_role: Option<Role>,
 }
 
 /// `HandOver`, checked for structure at the edge.
@@ -97,8 +98,8 @@ pub struct HandOver {
     pub recipient_oin: Oin,
     /// The persons handed over (1 to [`MAX_HANDOVER_SUBJECTS`], each once).
     pub subjects: Vec<Bsn>,
-    /// Categories.
-    pub categories: Vec<String>,
+    /// Categories (a malformed one is left out by the edge, which said so).
+    pub categories: Vec<Category>,
     /// The basis presented.
     pub basis: Basis,
     /// The envelopes re-sealed for the wijkteam (1 to [`MAX_HANDOVER_ENVELOPES`], each with its
@@ -109,7 +110,7 @@ pub struct HandOver {
     /// The wijkteam's contact for the family.
     pub wijkteam_contact: ContactPerson,
     /// The role the caller acts in.
-    pub acting_role: String,
+    pub acting_role: Option<Role>,
     /// The request's own bytes without envelopes (only their ids), BSNs and role, for the
     /// idempotency hash.
     pub canonical: Vec<u8>,
@@ -150,7 +151,7 @@ pub async fn record_triage(
     caller: &Caller,
     cmd: RecordTriage,
 ) -> FlowResult<TriageView> {
-    let role = ctx.acting_role(caller, &cmd.acting_role)?;
+    let role = ctx.acting_role(caller, cmd.acting_role.as_ref())?;
     ctx.require_convenant_role(caller, &role)?;
     let m = melding_for_recipient(ctx, caller, &cmd.zorgmelding_id).await?;
     let (rec, _) = recidive(ctx, caller.oin().as_str(), &m).await?;
@@ -214,7 +215,7 @@ pub async fn record_family_declined(
     caller: &Caller,
     cmd: RecordFamilyDeclined,
 ) -> FlowResult<FamilyDeclined> {
-    let role = ctx.acting_role(caller, &cmd.acting_role)?;
+    let role = ctx.acting_role(caller, cmd.acting_role.as_ref())?;
     ctx.require_convenant_role(caller, &role)?;
     let m = melding_for_recipient(ctx, caller, &cmd.zorgmelding_id).await?;
     let d = FamilyDeclined {
@@ -231,7 +232,7 @@ pub async fn record_family_declined(
             EntryOutcome::Recorded,
         )
         .subjects(m.subjects.iter().cloned())
-        .about(HANDOVER_PURPOSE, Vec::<String>::new())
+        .about(&HANDOVER_PURPOSE, Vec::<String>::new())
         .reference(m.zorgmelding_id.clone());
     ctx.store
         .record_family_declined(&d, &e)
@@ -252,7 +253,7 @@ async fn view(
     viewer: &str,
     envelopes: Vec<Vec<u8>>,
 ) -> FlowResult<HandoverView> {
-    let full = viewer == h.sender_oin || h.categories.iter().any(|c| c == SUMMARY_CATEGORY);
+    let full = viewer == h.sender_oin || h.categories.contains(&SUMMARY_CATEGORY);
     let advice = if full {
         ctx.store
             .get_triage(&h.triage_id)
@@ -362,7 +363,7 @@ fn handover_entry(
 struct Refusals<'a> {
     ctx: &'a Ctx,
     caller: &'a Caller,
-    role: &'a str,
+    role: &'a Role,
     cmd: &'a HandOver,
     subjects: &'a [SubjectKey],
 }
@@ -379,7 +380,7 @@ impl Refusals<'_> {
             )
             .subjects(self.subjects.iter().map(|s| s.as_str().to_owned()))
             .recipient(self.cmd.recipient_oin.clone())
-            .about(HANDOVER_PURPOSE, self.cmd.categories.iter().cloned())
+            .about(&HANDOVER_PURPOSE, self.cmd.categories.iter().cloned())
             .basis_strings(self.cmd.basis.log_strings())
             .reasons([code])
             .reference(self.cmd.handover_id.clone())
@@ -406,7 +407,7 @@ struct Decided<'c> {
 async fn decide_handover<'c>(
     ctx: &'c Ctx,
     caller: &Caller,
-    role: &str,
+    role: &Role,
     cmd: &HandOver,
     m: &ZorgmeldingRecord,
     subjects: &[SubjectKey],
@@ -445,12 +446,12 @@ async fn decide_handover<'c>(
             .map(|k| k.id.clone())
             .collect();
         let ask = Ask {
-            purpose: HANDOVER_PURPOSE.into(),
+            purpose: Some(HANDOVER_PURPOSE.clone()),
             categories: cmd.categories.clone(),
             facts: Facts::default(),
             basis,
-            acting_role: role.to_owned(),
-            received_for: (!m.purpose.is_empty()).then(|| m.purpose.clone()),
+            acting_role: Some(role.clone()),
+            received_for: Some(m.purpose.clone()),
             inform_exemption: None,
         };
         let mut bad = Vec::new();
@@ -471,13 +472,13 @@ async fn decide_handover<'c>(
             actor: Party::new(caller.oin(), caller.sector().as_str()),
             role,
             recipient,
-            purpose: &ask.purpose,
+            purpose: &HANDOVER_PURPOSE,
             categories: &ask.categories,
             facts: &ask.facts,
             basis: &ask.basis,
             consents: &mine,
             recipient_involved: involved,
-            received_for: ask.received_for.as_deref(),
+            received_for: ask.received_for.as_ref(),
             inform_exemption: None,
             now: t,
         });
@@ -542,7 +543,7 @@ fn check_bindings(cmd: &HandOver, me: &str) -> FlowResult<()> {
             Expected {
                 sender: me,
                 binding_id: &env.binding.signal_id,
-                purpose: HANDOVER_PURPOSE,
+                purpose: &HANDOVER_PURPOSE,
                 categories: &cmd.categories,
                 basis_reference: &reference,
                 recipients: Some(&[&cmd.recipient_oin]),
@@ -561,7 +562,7 @@ pub async fn hand_over<'c>(
     caller: &Caller,
     cmd: HandOver,
 ) -> FlowResult<HandedOver<'c>> {
-    let role = ctx.acting_role(caller, &cmd.acting_role)?;
+    let role = ctx.acting_role(caller, cmd.acting_role.as_ref())?;
     ctx.require_convenant_role(caller, &role)?;
     let me = caller.oin().as_str();
     let subjects = ctx.subject_keys(&cmd.subjects);
@@ -660,7 +661,7 @@ pub async fn hand_over<'c>(
         subjects: subjects.iter().map(|s| s.as_str().to_owned()).collect(),
         facts: decided.facts,
         categories: cmd.categories.clone(),
-        purpose: HANDOVER_PURPOSE.into(),
+        purpose: HANDOVER_PURPOSE.clone(),
         basis: cmd.basis.clone(),
         received_for: m.purpose.clone(),
         advice: advice.kind.code().into(),

@@ -14,13 +14,15 @@ use crate::domain::envelope::SealedEnvelope;
 use crate::domain::zorgmelding::{
     FragmentKind, FragmentOutcome, FragmentRecord, FragmentRefusal, MeldingKey, ZorgmeldingRecord,
 };
+use crate::ids::Category;
 use crate::ids::{Bsn, FragmentId, Oin, SubjectKey, ZorgmeldingId};
+use crate::ids::{Purpose, Role};
 use crate::ledger::{EntryOutcome, Event, PendingEntry};
 use crate::store::StoreError;
 use signaalhub_policy as policy;
 
 /// The purpose every zorgmelding fragment is shared for (a purpose of the convenant).
-pub const ZORGMELDING_PURPOSE: &str = "zorgmelding_politie";
+pub static ZORGMELDING_PURPOSE: Purpose = Purpose::known("zorgmelding_politie");
 /// Most persons one fragment is about.
 pub const MAX_FRAGMENT_SUBJECTS: usize = 8;
 
@@ -37,12 +39,12 @@ pub struct SubmitFragment {
     pub recipient_oin: Oin,
     /// The persons (1 to [`MAX_FRAGMENT_SUBJECTS`], each once).
     pub subjects: Vec<Bsn>,
-    /// Categories.
-    pub categories: Vec<String>,
+    /// Categories (a malformed one is left out by the edge, which said so).
+    pub categories: Vec<Category>,
     /// The police basis (its evidence names the registration number).
     pub basis: Basis,
     /// The role the caller acts in (empty: the token's only role).
-    pub acting_role: String,
+    pub acting_role: Option<Role>,
     /// The sealed fragment.
     pub envelope: SealedEnvelope,
     /// The request's own bytes without envelope, BSNs and role, for the idempotency hash (a
@@ -71,7 +73,7 @@ pub struct CompleteZorgmelding {
     /// The registration number (well-formed).
     pub registration_number: String,
     /// The role the caller acts in.
-    pub acting_role: String,
+    pub acting_role: Option<Role>,
 }
 
 /// How `GetZorgmelding` names the melding.
@@ -108,7 +110,7 @@ pub struct RecidiveItem {
     /// Its sector.
     pub sender_sector: String,
     /// For what purpose.
-    pub purpose: String,
+    pub purpose: Purpose,
     /// When (unix seconds).
     pub at: i64,
     /// The melding id or signal id.
@@ -204,7 +206,12 @@ pub async fn recidive(
                     .parse()
                     .map_err(|_| FlowError::Store(StoreError::Corrupt("log.actor_oin")))?,
                 sender_sector: ctx.sector_of(&e.actor_oin),
-                purpose: e.purpose.clone().unwrap_or_default(),
+                purpose: e
+                    .purpose
+                    .as_deref()
+                    .unwrap_or_default()
+                    .parse()
+                    .map_err(|_| FlowError::Store(StoreError::Corrupt("log.purpose")))?,
                 at: e.at,
                 reference: e.reference.clone().unwrap_or_default(),
             },
@@ -250,18 +257,18 @@ fn melding_entry(
     fragments: &[FragmentRecord],
     base: PendingEntry,
 ) -> PendingEntry {
-    let mut categories: Vec<String> = Vec::new();
+    let mut categories: Vec<&Category> = Vec::new();
     for f in fragments {
         for c in &f.categories {
-            if !categories.contains(c) {
-                categories.push(c.clone());
+            if !categories.contains(&c) {
+                categories.push(c);
             }
         }
     }
     let e = base
         .subjects(m.subjects.iter().cloned())
         .recipient(m.recipient_oin.clone())
-        .about(m.purpose.clone(), categories)
+        .about(&m.purpose, categories)
         .reference(m.zorgmelding_id.clone());
     match fragments.last() {
         Some(f) => e.basis_strings(f.basis.log_strings()),
@@ -278,7 +285,7 @@ fn delivery_entry(ctx: &Ctx, m: &ZorgmeldingRecord, fragments: &[FragmentRecord]
         &last
             .map(|f| f.author_professional.clone())
             .unwrap_or_default(),
-        &last.map(|f| f.author_role.clone()).unwrap_or_default(),
+        last.map(|f| f.author_role.as_str()).unwrap_or_default(),
         Event::ZorgmeldingDelivered,
         EntryOutcome::Disclosed,
     );
@@ -304,7 +311,7 @@ pub async fn melding_for_recipient(
 struct FragmentEntry<'a> {
     ctx: &'a Ctx,
     caller: &'a Caller,
-    role: &'a str,
+    role: &'a Role,
     cmd: &'a SubmitFragment,
     subjects: &'a [SubjectKey],
 }
@@ -321,7 +328,7 @@ impl FragmentEntry<'_> {
             .entry(self.caller, self.role, event, outcome)
             .subjects(self.subjects.iter().map(|s| s.as_str().to_owned()))
             .recipient(self.cmd.recipient_oin.clone())
-            .about(ZORGMELDING_PURPOSE, self.cmd.categories.iter().cloned())
+            .about(&ZORGMELDING_PURPOSE, self.cmd.categories.iter().cloned())
             .basis_strings(self.cmd.basis.log_strings())
             .decided(d)
             .reference(reference)
@@ -357,16 +364,16 @@ async fn fragment_retry<'c>(
 async fn decide_fragment<'c>(
     ctx: &'c Ctx,
     caller: &Caller,
-    role: &str,
+    role: &Role,
     cmd: &SubmitFragment,
     subjects: &[SubjectKey],
 ) -> FlowResult<Vec<policy::Decision<'c>>> {
     let ask = Ask {
-        purpose: ZORGMELDING_PURPOSE.into(),
+        purpose: Some(ZORGMELDING_PURPOSE.clone()),
         categories: cmd.categories.clone(),
         facts: Facts::default(),
         basis: cmd.basis.clone(),
-        acting_role: role.to_owned(),
+        acting_role: Some(role.clone()),
         received_for: None,
         inform_exemption: None,
     };
@@ -393,7 +400,7 @@ async fn decide_fragment<'c>(
             actor: Party::new(caller.oin(), caller.sector().as_str()),
             role,
             recipient,
-            purpose: &ask.purpose,
+            purpose: &ZORGMELDING_PURPOSE,
             categories: &ask.categories,
             facts: &ask.facts,
             basis: &ask.basis,
@@ -415,7 +422,7 @@ pub async fn submit_fragment<'c>(
     caller: &Caller,
     cmd: SubmitFragment,
 ) -> FlowResult<FragmentSubmitted<'c>> {
-    let role = ctx.acting_role(caller, &cmd.acting_role)?;
+    let role = ctx.acting_role(caller, cmd.acting_role.as_ref())?;
     ctx.require_convenant_role(caller, &role)?;
     let me = caller.oin().as_str();
     let subjects = ctx.subject_keys(&cmd.subjects);
@@ -426,7 +433,7 @@ pub async fn submit_fragment<'c>(
         Expected {
             sender: me,
             binding_id: &cmd.fragment_id,
-            purpose: ZORGMELDING_PURPOSE,
+            purpose: &ZORGMELDING_PURPOSE,
             categories: &cmd.categories,
             basis_reference: &reference,
             recipients: Some(&[&cmd.recipient_oin]),
@@ -482,7 +489,7 @@ pub async fn submit_fragment<'c>(
         police_oin: caller.oin().clone(),
         registration_number: cmd.registration_number.clone(),
         recipient_oin: cmd.recipient_oin.clone(),
-        purpose: ZORGMELDING_PURPOSE.into(),
+        purpose: ZORGMELDING_PURPOSE.clone(),
     };
     // The id of the melding this fragment opens if it is the first of its incident; the store
     // files it under the existing melding otherwise.
@@ -556,7 +563,7 @@ pub async fn complete(
     caller: &Caller,
     cmd: CompleteZorgmelding,
 ) -> FlowResult<MeldingView> {
-    let role = ctx.acting_role(caller, &cmd.acting_role)?;
+    let role = ctx.acting_role(caller, cmd.acting_role.as_ref())?;
     ctx.require_convenant_role(caller, &role)?;
     let m = ctx
         .store

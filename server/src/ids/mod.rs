@@ -5,10 +5,12 @@
 use ring::hmac;
 
 mod client;
+mod name;
 mod stored;
 mod typed;
 
 pub use client::{DIGIT_RUN, has_digit_run, random as random_id, valid_client_id};
+pub use name::{Category, InvalidName, Purpose, Role, parse_all as parse_names};
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -61,6 +63,12 @@ impl FromStr for Oin {
 impl std::ops::Deref for Oin {
     type Target = str;
     fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Oin {
+    fn as_ref(&self) -> &str {
         &self.0
     }
 }

@@ -1,7 +1,7 @@
-//! Identifiers as database values and JSON: written as their text. They are bound as text; they
+//! Identifiers and convenant names as database values and JSON: written as their text. They are bound as text; they
 //! are read back by parsing the text at the store's row edge (`store::Columns::parsed`), so a
 //! stored value that does not parse is the store's `Corrupt` error, never a panic.
-use super::{Id, Oin};
+use super::{Category, Id, Oin, Purpose, Role};
 
 macro_rules! text_value {
     ([$($g:tt)*] $t:ty) => {
@@ -25,7 +25,8 @@ macro_rules! text_value {
                 &self,
                 buf: &mut <DB as sqlx::Database>::ArgumentBuffer<'q>,
             ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
-                <String as sqlx::Encode<'q, DB>>::encode_by_ref(&self.0, buf)
+                let text: &str = self.as_ref();
+                <String as sqlx::Encode<'q, DB>>::encode_by_ref(&text.to_owned(), buf)
             }
         }
     };
@@ -33,6 +34,9 @@ macro_rules! text_value {
 
 text_value!([] Oin);
 text_value!([K,] Id<K>);
+text_value!([] Purpose);
+text_value!([] Category);
+text_value!([] Role);
 
 impl serde::Serialize for Oin {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

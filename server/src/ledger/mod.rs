@@ -479,17 +479,23 @@ impl PendingEntry {
     /// The purpose and data categories.
     pub fn about(
         mut self,
-        purpose: impl Into<String>,
-        categories: impl IntoIterator<Item = impl Into<String>>,
+        purpose: impl AsRef<str>,
+        categories: impl IntoIterator<Item = impl AsRef<str>>,
     ) -> Self {
-        self.entry.purpose = Some(purpose.into());
-        self.entry.categories = categories.into_iter().map(Into::into).collect();
+        self.entry.purpose = Some(purpose.as_ref().to_owned());
+        self.entry.categories = categories
+            .into_iter()
+            .map(|c| c.as_ref().to_owned())
+            .collect();
         self
     }
 
     /// The data categories, when the act has no single purpose.
-    pub fn categories(mut self, categories: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        self.entry.categories = categories.into_iter().map(Into::into).collect();
+    pub fn categories(mut self, categories: impl IntoIterator<Item = impl AsRef<str>>) -> Self {
+        self.entry.categories = categories
+            .into_iter()
+            .map(|c| c.as_ref().to_owned())
+            .collect();
         self
     }
 

@@ -34,7 +34,7 @@ fn involvement_from_row(r: &impl Columns) -> StoreResult<Involvement> {
             .ok_or(StoreError::Corrupt("involvements.subject"))?,
         org_oin: r.parsed("org_oin")?,
         contact_professional: r.col("contact_professional")?,
-        role: r.col("role")?,
+        role: r.parsed("role")?,
         registered_by: r.col("registered_by")?,
         basis: crate::wire::decode_basis(&r.col::<Vec<u8>>("basis")?),
         facts: parse(

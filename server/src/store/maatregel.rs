@@ -21,7 +21,7 @@ fn maatregel_from_row(r: &impl Columns) -> StoreResult<Maatregel> {
         contact_point: r.col("contact_point")?,
         registered_by_oin: r.parsed("registered_by_oin")?,
         registered_by: r.col("registered_by")?,
-        registered_role: r.col("registered_role")?,
+        registered_role: r.parsed("registered_role")?,
         registered_at: r.col("registered_at")?,
         ended_at: r.col("ended_at")?,
         retain_until: r.col("retain_until")?,

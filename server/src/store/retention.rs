@@ -7,6 +7,7 @@
 //! a `candidates` query and its `erase` statements. docs/OPERATIONS.md lists, per kind, what is
 //! erased and what stays as a tombstone.
 use super::{Store, StoreError, StoreResult};
+use crate::ids::{Category, Purpose};
 use crate::ledger::PendingEntry;
 
 /// One kind of record that expires.
@@ -224,12 +225,12 @@ pub struct Expired {
     /// Subject pseudonyms.
     pub subjects: Vec<String>,
     /// Purposes whose retention ended.
-    pub purposes: Vec<String>,
+    pub purposes: Vec<Purpose>,
     /// Data categories.
-    pub categories: Vec<String>,
+    pub categories: Vec<Category>,
 }
 
-fn list(s: &str, what: &'static str) -> StoreResult<Vec<String>> {
+fn list<T: serde::de::DeserializeOwned>(s: &str, what: &'static str) -> StoreResult<Vec<T>> {
     serde_json::from_str(s).map_err(|_| StoreError::Corrupt(what))
 }
 

@@ -18,19 +18,25 @@ fn signal_from_row(r: &impl Columns) -> StoreResult<SignalRecord> {
         signal_id: r.parsed("signal_id")?,
         request_hash: r.col("request_hash")?,
         envelope: r.col("envelope")?,
-        purpose: r.col("purpose")?,
+        purpose: r.parsed("purpose")?,
         categories: parse(&r.col::<String>("categories")?, "signals.categories")?,
         urgency: Urgency::from_stored(r.col("urgency")?)
             .ok_or(StoreError::Corrupt("signals.urgency"))?,
         basis: crate::wire::decode_basis(&r.col::<Vec<u8>>("basis")?),
         subjects: parse(&r.col::<String>("subjects")?, "signals.subjects")?,
         facts: parse(&r.col::<String>("subject_facts")?, "signals.subject_facts")?,
-        sender_role: r.col("sender_role")?,
+        sender_role: r.parsed("sender_role")?,
         sender_professional: r.col("sender_professional")?,
         received_for: r
             .col::<Option<String>>("received_for")?
-            .map(|s| s.split(',').map(str::to_owned).collect())
-            .unwrap_or_default(),
+            .unwrap_or_default()
+            .split(',')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                p.parse()
+                    .map_err(|_| StoreError::Corrupt("signals.received_for"))
+            })
+            .collect::<StoreResult<_>>()?,
         inform_exemption: r.col("inform_exemption")?,
         created_at: r.col("created_at")?,
         retain_until: r.col("retain_until")?,
