@@ -6,12 +6,13 @@
 //! field violation that does not echo it, and after a meldcode report, a refused one, a police
 //! zorgmelding and its triage, the whole database holds neither the name nor the BSN. The
 //! convenant's names (purpose, categories, onward purpose, role) are names too: free text in one
-//! is refused at the edge.
+//! is refused at the edge; so are a name as a consent's giver, holder of gezag or evidence
+//! reference (people are `ouder-1`, evidence is a hash or a file number).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
 use common::zorgmelding_flow::{FATHER, MOTHER, SIBLING, criteria, triaged};
-use common::{TestHub, meldrecht, violations};
+use common::{TestHub, consent_request, meldrecht, violations};
 use signaalhub_proto::pb;
 use signaalhub_server::store::testing::backends;
 
@@ -175,6 +176,32 @@ async fn free_text_reasons_and_names_as_references_are_refused_and_never_stored(
         }
         assert!(
             v.iter().all(|(_, why)| !why.contains("Piet")),
+            "never echoed: {v:?}"
+        );
+        // A consent names people only by what they are to the child (ouder-1), and its evidence
+        // by a hash or a file number: a name in a giver, a holder of gezag or the evidence
+        // reference is refused on that field.
+        let mut req = consent_request(
+            CHILD,
+            9,
+            &["ouder-1", "piet-bakker"],
+            &["piet-bakker"],
+            &[pb::Sector::Wijkteam],
+            "vroegtijdige_ondersteuning",
+            &["zorgen_thuissituatie"],
+        );
+        req.evidence_reference = "handtekening Piet Bakker".into();
+        let v = violations(gp.record_consent(req).await.unwrap_err());
+        for field in [
+            "givers.person",
+            "subject.gezag_holders",
+            "evidence_reference",
+        ] {
+            assert!(v.iter().any(|(f, _)| f == field), "{field}: {v:?}");
+        }
+        assert!(
+            v.iter()
+                .all(|(_, why)| !why.contains("Piet") && !why.contains("piet")),
             "never echoed: {v:?}"
         );
         assert_eq!(

@@ -10,11 +10,42 @@ use tonic::Status;
 
 pub use crate::flows::policy::MAX_LIST;
 
-/// A reference to a person (gezag holder, consent giver): 1-32 of `a-z 0-9 _ -`. Never a name.
+/// The words a reference to a person starts with: who the person is to the child, never who
+/// the person is.
+pub const PERSON_WORDS: [&str; 14] = [
+    "ouder",
+    "vader",
+    "moeder",
+    "stiefouder",
+    "pleegouder",
+    "grootouder",
+    "voogd",
+    "verzorger",
+    "gezaghebbende",
+    "jeugdige",
+    "kind",
+    "betrokkene",
+    "client",
+    "partner",
+];
+
+/// What a reference to a person must look like (the violation's text).
+pub const PERSON_REF_RULE: &str = "a reference, never a name: one of ouder, vader, moeder, stiefouder, pleegouder, grootouder, voogd, verzorger, gezaghebbende, jeugdige, kind, betrokkene, client, partner, optionally numbered -1 to -99 (ouder-1, ouder-2)";
+
+/// A reference to a person (a holder of gezag, who gave or withdrew a consent, who declined a
+/// handover): a word of [`PERSON_WORDS`], optionally with `-1` to `-99`. The hub stores and
+/// logs these, so they can hold no name: the recorder's own file links `ouder-1` to a person.
 pub fn valid_person_ref(s: &str) -> bool {
-    (1..=32).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+    let (word, number) = match s.split_once('-') {
+        Some((w, n)) => (w, Some(n)),
+        None => (s, None),
+    };
+    PERSON_WORDS.contains(&word)
+        && number.is_none_or(|n| {
+            (1..=2).contains(&n.len())
+                && !n.starts_with('0')
+                && n.bytes().all(|b| b.is_ascii_digit())
+        })
 }
 
 pub use crate::flows::echo as truncate;
@@ -147,10 +178,7 @@ pub fn facts_from_pb(f: Option<&pb::SubjectFacts>, bad: &mut Vec<(&'static str, 
         bad.push(("subject.gezag_holders", format!("at most {MAX_LIST}")));
     }
     if f.gezag_holders.iter().any(|g| !valid_person_ref(g)) {
-        bad.push((
-            "subject.gezag_holders",
-            "references such as \"ouder-1\" (1-32 of a-z, 0-9, _ and -), never names".into(),
-        ));
+        bad.push(("subject.gezag_holders", PERSON_REF_RULE.into()));
     }
     Facts {
         age_years,

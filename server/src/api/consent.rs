@@ -84,11 +84,7 @@ impl From<pb::RecordConsentRequest> for RecordConsent {
         let mut givers = Vec::new();
         for g in &r.givers {
             if !valid_person_ref(&g.person) {
-                bad.push((
-                    "givers.person",
-                    "a reference such as \"ouder-1\" (1-32 of a-z, 0-9, _ and -), never a name"
-                        .into(),
-                ));
+                bad.push(("givers.person", super::basis::PERSON_REF_RULE.into()));
             }
             let capacity = match pb::GiverCapacity::try_from(g.capacity) {
                 Ok(pb::GiverCapacity::Subject) => Capacity::Subject,
@@ -120,11 +116,8 @@ impl From<pb::RecordConsentRequest> for RecordConsent {
             ));
         }
         let disclosers = named(&r.disclosers, "disclosers", &mut bad);
-        if r.evidence_reference.len() > 128 || r.evidence_reference.chars().any(char::is_control) {
-            bad.push((
-                "evidence_reference",
-                "at most 128 printable characters, e.g. the SHA-256 of the signed form".into(),
-            ));
+        if !r.evidence_reference.is_empty() && !valid_evidence_reference(&r.evidence_reference) {
+            bad.push(("evidence_reference", EVIDENCE_REFERENCE_RULE.into()));
         }
         RecordConsent {
             subject,
@@ -220,10 +213,7 @@ impl ConsentService for ConsentApi {
             bad.push(("consent_id", "the id RecordConsent returned".into()));
         }
         if !valid_person_ref(&r.withdrawn_by) {
-            bad.push((
-                "withdrawn_by",
-                "who asked for it, as a reference such as \"ouder-2\"".into(),
-            ));
+            bad.push(("withdrawn_by", super::basis::PERSON_REF_RULE.into()));
         }
         reject(bad)?;
         let consent_id = crate::flows::parsed(consent_id, "consent_id")?;
@@ -246,5 +236,61 @@ impl ConsentService for ConsentApi {
         Ok(Response::new(pb::ListConsentsResponse {
             consents: consents.iter().map(consent_to_pb).collect(),
         }))
+    }
+}
+
+/// What a consent's evidence reference must look like (the violation's text).
+pub const EVIDENCE_REFERENCE_RULE: &str = "the SHA-256 of the signed form (64 hexadecimal characters, optionally after \"sha256:\") or where it is filed (1-64 of A-Za-z0-9._-/:, without a run of 9 or more digits), never a name";
+
+/// A consent's evidence reference: the hash of the signed form, or where the form is filed. The
+/// hub stores it beside the consent, so it can hold no name (no spaces) and no BSN.
+fn valid_evidence_reference(s: &str) -> bool {
+    let hex = s.strip_prefix("sha256:").unwrap_or(s);
+    let sha256 = hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit());
+    let filed = (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-/:".contains(&b))
+        && !crate::ids::has_digit_run(s);
+    sha256 || filed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::basis::valid_person_ref;
+
+    #[test]
+    fn references_hold_no_names() {
+        for ok in ["ouder-1", "ouder-2", "moeder", "voogd-12", "jeugdige"] {
+            assert!(valid_person_ref(ok), "{ok}");
+        }
+        for bad in [
+            "piet-bakker",
+            "vader Piet",
+            "ouder-",
+            "ouder-0",
+            "ouder-100",
+            "ouder-1-2",
+            "",
+            "Ouder-1",
+        ] {
+            assert!(!valid_person_ref(bad), "{bad}");
+        }
+        let hash = "3f1d".repeat(16);
+        for ok in [
+            hash.clone(),
+            format!("sha256:{hash}"),
+            "sha256:form".into(),
+            "dossier-7".into(),
+        ] {
+            assert!(valid_evidence_reference(&ok), "{ok}");
+        }
+        for bad in [
+            "handtekening Piet Bakker",
+            "formulier-111222333",
+            &"a".repeat(65),
+        ] {
+            assert!(!valid_evidence_reference(bad), "{bad}");
+        }
     }
 }

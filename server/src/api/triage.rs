@@ -264,10 +264,7 @@ impl TryFrom<pb::RecordFamilyDeclinedRequest> for RecordFamilyDeclined {
     fn try_from(r: pb::RecordFamilyDeclinedRequest) -> Result<Self, FlowError> {
         let mut bad = Vec::new();
         if !valid_person_ref(&r.declined_by) {
-            bad.push((
-                "declined_by",
-                "a reference such as \"ouder-1\" (1-32 of a-z, 0-9, _ and -), never a name".into(),
-            ));
+            bad.push(("declined_by", super::basis::PERSON_REF_RULE.into()));
         }
         let zorgmelding_id = parsed_field("zorgmelding_id", &r.zorgmelding_id, &mut bad);
         crate::flows::reject(bad)?;
