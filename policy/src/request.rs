@@ -205,6 +205,9 @@ pub struct Evidence {
     pub vital_interest_reason: Option<String>,
     /// Vital interest: the subject cannot consent.
     pub subject_unable_to_consent: Option<bool>,
+    /// A report to Veilig Thuis under the meldcode: the reporter agrees to be named to the
+    /// family (otherwise the hub withholds the reporter from access reports and letters).
+    pub reporter_may_be_named: Option<bool>,
 }
 
 /// A presented legal basis (anything but consent).

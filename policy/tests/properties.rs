@@ -117,6 +117,7 @@ fn evidence_strategy() -> impl Strategy<Value = Evidence> {
             maatregel_reference: all.then(|| "OTS-1".into()),
             vital_interest_reason: all.then(|| "gevaar".into()),
             subject_unable_to_consent: Some(all),
+            reporter_may_be_named: Some(all),
         })
 }
 

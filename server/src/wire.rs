@@ -187,6 +187,7 @@ fn legal_from_pb(l: &pb::LegalBasis, bad: &mut Violations) -> policy::LegalBasis
                 bad,
             ),
             subject_unable_to_consent: e.subject_unable_to_consent,
+            reporter_may_be_named: e.reporter_may_be_named,
         },
     }
 }
@@ -227,6 +228,7 @@ fn legal_to_pb(l: &policy::LegalBasisRecord) -> pb::LegalBasis {
             maatregel_reference: e.maatregel_reference.clone().unwrap_or_default(),
             vital_interest_reason: e.vital_interest_reason.clone().unwrap_or_default(),
             subject_unable_to_consent: e.subject_unable_to_consent,
+            reporter_may_be_named: e.reporter_may_be_named,
         }),
     }
 }

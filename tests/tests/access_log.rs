@@ -164,6 +164,65 @@ async fn an_fg_reads_its_own_organisations_part_and_the_family_never_learns_the_
 }
 
 #[tokio::test]
+async fn a_reporter_that_agreed_to_be_named_is_named_to_the_family() {
+    for b in backends() {
+        let hub = TestHub::start(b).await;
+        let gp = hub.org("huisarts").info.clone();
+        // The GP discussed the report with the parents and agrees that they may learn it was
+        // the GP (the meldcode's openness): the report says so in its evidence.
+        let basis = common::meldrecht(pb::Evidence {
+            client_informed: Some(true),
+            reporter_may_be_named: Some(true),
+            ..Default::default()
+        });
+        let req = hub.gp_report("melding-open", CHILD, basis).await;
+        hub.client("huisarts").await.send_signal(req).await.unwrap();
+        // And another report about the same child, without that agreement.
+        let basis = common::meldrecht(pb::Evidence {
+            client_informed: Some(true),
+            ..Default::default()
+        });
+        let req = hub.gp_report("melding-stil", CHILD, basis).await;
+        hub.client("huisarts").await.send_signal(req).await.unwrap();
+        // Veilig Thuis receives both (the delivery is the disclosure).
+        let mut vt = hub.client("veilig_thuis").await;
+        let mut inbox = vt.stream_inbox(0).await.unwrap();
+        for _ in 0..2 {
+            tokio::time::timeout(std::time::Duration::from_secs(10), inbox.message())
+                .await
+                .unwrap()
+                .unwrap()
+                .unwrap();
+        }
+
+        let mut vt_fg = hub
+            .client_with_token("veilig_thuis", fg(&hub, "veilig_thuis", "fg-vt"))
+            .await;
+        let r = vt_fg.subject_access_report(CHILD).await.unwrap();
+        let entries = views(&r);
+        let open: Vec<_> = entries
+            .iter()
+            .filter(|e| e.reference == "melding-open")
+            .collect();
+        assert!(!open.is_empty(), "{entries:?}");
+        for e in &open {
+            assert!(e.withheld.is_empty(), "{e:?}");
+            assert_eq!(e.actor_oin, gp.oin);
+        }
+        // The other report still shields its reporter: the agreement is per report.
+        assert!(entries.iter().any(|e| e.withheld == ["melder"]));
+        assert!(!r.json.contains("melding-stil"));
+        assert!(r.html_letter.contains(&gp.name), "{}", r.html_letter);
+        let cp = vt_fg.checkpoint().await.unwrap();
+        assert_eq!(
+            signaalhub_client::verify_report(&r, &trusted(&cp)).unwrap(),
+            r.entries.len()
+        );
+        hub.stop().await;
+    }
+}
+
+#[tokio::test]
 async fn a_hub_wide_report_needs_the_operators_grant_and_a_request_reference() {
     let school_oin = devkit::sample_orgs()
         .into_iter()

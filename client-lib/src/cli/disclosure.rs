@@ -49,6 +49,10 @@ pub struct DisclosureArgs {
     /// A payment reminder was sent first (debt prevention).
     #[arg(long)]
     payment_reminder_sent: bool,
+    /// A report to Veilig Thuis: you agree that the family may be told that your organisation
+    /// reported (without it the hub withholds you from the family's access report and letter).
+    #[arg(long)]
+    reporter_may_be_named: bool,
     /// Role to act in, if the token has several.
     #[arg(long, default_value = "")]
     pub role: String,
@@ -132,6 +136,7 @@ impl DisclosureArgs {
                     client_informed,
                     client_not_informed_reason: self.not_informed_reason.clone(),
                     payment_reminder_sent: self.payment_reminder_sent.then_some(true),
+                    reporter_may_be_named: self.reporter_may_be_named.then_some(true),
                     ..Default::default()
                 }),
             }),

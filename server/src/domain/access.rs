@@ -2,6 +2,7 @@
 //! shielding of melders and protected organisations in what the family is shown.
 //!
 //! The rules are documented in docs/ACCESS.md; the flows in `flows::log` apply them.
+use crate::domain::basis::REPORTER_MAY_BE_NAMED;
 use crate::ids::Oin;
 use crate::ledger::LogEntry;
 use std::fmt;
@@ -152,7 +153,8 @@ impl Withheld {
 /// sector, `shielded` whether a sector is shielded.
 ///
 /// - The reporter of a report to Veilig Thuis under the meldcode (Wmo 2015 art. 4.1.8, UAVG art.
-///   41) is withheld, unless the report is the reporter's own.
+///   41) is withheld, unless the report is the reporter's own or the reporter agreed to be named
+///   (the entry's basis holds [`REPORTER_MAY_BE_NAMED`]).
 /// - An organisation of a shielded sector (e.g. vrouwenopvang) that acted or received is
 ///   withheld, unless the report is that organisation's own.
 pub fn withheld_from_family(
@@ -165,7 +167,8 @@ pub fn withheld_from_family(
     let mut out = Vec::new();
     let recipient_sector = e.recipient_oin.as_deref().map(&sector_of);
     let melding = recipient_sector.as_deref() == Some(VEILIG_THUIS)
-        && e.basis.iter().any(|b| MELDER_BASES.contains(&b.as_str()));
+        && e.basis.iter().any(|b| MELDER_BASES.contains(&b.as_str()))
+        && !e.basis.iter().any(|b| b == REPORTER_MAY_BE_NAMED);
     if !own(&e.actor_oin) {
         if melding {
             out.push(Withheld::Melder);
@@ -263,6 +266,12 @@ mod tests {
         // Under consent the family agreed to the report: nothing is withheld.
         let c = entry(SCHOOL, VT, "consent:c_1");
         assert!(withheld_from_family(&c, Some(VT), sector, shielded).is_empty());
+        // The reporter agreed to be named.
+        let mut named = entry(SCHOOL, VT, "legal:meldrecht");
+        named.basis.push(REPORTER_MAY_BE_NAMED.into());
+        for viewer in [Some(VT), None, Some(WIJK)] {
+            assert!(withheld_from_family(&named, viewer, sector, shielded).is_empty());
+        }
     }
 
     #[test]

@@ -4,6 +4,10 @@ use signaalhub_policy as policy;
 /// The legal basis whose use is an emergency ground (vital interest, art. 6(1)(d) AVG).
 pub const EMERGENCY_BASIS: &str = "vitaal_belang";
 
+/// The log's basis string that records a reporter's agreement to be named to the family
+/// (`Evidence.reporter_may_be_named`); `domain::access` then does not withhold the reporter.
+pub const REPORTER_MAY_BE_NAMED: &str = "melder:may_be_named";
+
 /// A presented basis, as the hub keeps and decides on it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Basis {
@@ -29,12 +33,18 @@ impl Basis {
         parts.join(";")
     }
 
-    /// What a log entry records: `legal:<basis>` and one `consent:<id>` per consent.
+    /// What a log entry records: `legal:<basis>`, [`REPORTER_MAY_BE_NAMED`] when the reporter
+    /// agreed to be named, and one `consent:<id>` per consent.
     pub fn log_strings(&self) -> Vec<String> {
+        let named = self
+            .legal
+            .as_ref()
+            .is_some_and(|l| l.evidence.reporter_may_be_named == Some(true));
         self.legal
             .as_ref()
             .map(|l| format!("legal:{}", l.basis))
             .into_iter()
+            .chain(named.then(|| REPORTER_MAY_BE_NAMED.to_owned()))
             .chain(self.consent_ids.iter().map(|c| format!("consent:{c}")))
             .collect()
     }
