@@ -674,13 +674,19 @@ pub async fn retention_command(config: &Config, command: RetentionCommand) -> an
             })
         }
         RetentionCommand::Sweep { dry_run: false } => {
-            crate::retention::sweep(&store, policy.version(), now, config.retention.batch_size)
-                .await
-                .map(|r| {
+            let batch = config.retention.batch_size;
+            match crate::retention::sweep(&store, policy.version(), now, batch).await {
+                Ok(r) => {
                     for (kind, n) in &r.erased {
                         println!("{kind}: {n} erased");
                     }
-                })
+                    let days = config.retention.log_professional_days;
+                    crate::retention::sweep_log_professionals(&store, now, days, batch)
+                        .await
+                        .map(|n| println!("{}: {n} erased", crate::retention::LOG_PROFESSIONAL))
+                }
+                Err(e) => Err(e),
+            }
         }
     };
     store.close().await;

@@ -109,6 +109,11 @@ pub struct RetentionConfig {
     /// Records erased per transaction (1 to 10000).
     #[serde(default = "default_sweep_batch")]
     pub batch_size: u32,
+    /// Days the professional's clear id is kept beside each log entry (the per-user audit of
+    /// NEN 7513); after that only the leaf's keyed pseudonym names the professional. 0 keeps it
+    /// for as long as the log. Default 1826 (five years).
+    #[serde(default = "default_log_professional_days")]
+    pub log_professional_days: u32,
 }
 
 impl Default for RetentionConfig {
@@ -116,8 +121,13 @@ impl Default for RetentionConfig {
         RetentionConfig {
             sweep_interval_ms: default_sweep_interval_ms(),
             batch_size: default_sweep_batch(),
+            log_professional_days: default_log_professional_days(),
         }
     }
+}
+
+fn default_log_professional_days() -> u32 {
+    1826
 }
 
 fn default_sweep_interval_ms() -> u64 {
@@ -510,6 +520,12 @@ impl Config {
         }
         if !(1..=10_000).contains(&self.retention.batch_size) {
             return Err(err("retention.batch_size", "between 1 and 10000"));
+        }
+        if self.retention.log_professional_days > 36_500 {
+            return Err(err(
+                "retention.log_professional_days",
+                "at most 36500 (100 years); 0 keeps the professional's id for as long as the log",
+            ));
         }
         if !self.metrics.listen.is_empty() {
             let addr = self

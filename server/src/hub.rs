@@ -394,6 +394,7 @@ impl Hub {
                 self.policy.version().to_owned(),
                 Duration::from_millis(self.config.retention.sweep_interval_ms),
                 self.config.retention.batch_size,
+                self.config.retention.log_professional_days,
                 stop_rx.clone(),
             )
         });

@@ -101,6 +101,37 @@ pub async fn sweep(
     Ok(report)
 }
 
+/// Erases the professional's clear id beside every log entry made more than `days` days before
+/// `now` (0: never), in transactions of `batch` entries; returns how many entries it passed. The
+/// entries themselves stay: their leaf names the professional only by a keyed pseudonym, so the
+/// log still verifies, and an FG's per-professional audit no longer finds them
+/// (docs/OPERATIONS.md "Retention").
+pub async fn sweep_log_professionals(
+    store: &Store,
+    now: i64,
+    days: u32,
+    batch: u32,
+) -> StoreResult<u64> {
+    if days == 0 {
+        return Ok(0);
+    }
+    let before = now - i64::from(days) * 86_400;
+    let batch = batch.max(1);
+    let mut n = 0u64;
+    loop {
+        let passed = store.erase_log_professionals(before, batch).await?;
+        n += passed;
+        if passed < u64::from(batch) {
+            break;
+        }
+    }
+    crate::metrics::erased(LOG_PROFESSIONAL, n);
+    Ok(n)
+}
+
+/// The kind under which [`sweep_log_professionals`] counts in the `erased` metric and the CLI.
+pub const LOG_PROFESSIONAL: &str = "log_professional";
+
 /// How many records of each kind are expired but not yet erased at `now`.
 pub async fn backlog(store: &Store, now: i64) -> StoreResult<BTreeMap<&'static str, u64>> {
     let mut out = BTreeMap::new();
@@ -123,6 +154,7 @@ pub fn spawn(
     policy_version: String,
     every: Duration,
     batch: u32,
+    professional_days: u32,
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     crate::jobs::spawn_periodic(every, stop, move || {
@@ -134,6 +166,14 @@ pub fn spawn(
                     tracing::info!(erased = ?r.erased, "retention sweep erased expired records")
                 }
                 Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "retention sweep failed; retrying"),
+            }
+            match sweep_log_professionals(&store, unix_now(), professional_days, batch).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(
+                    entries = n,
+                    "retention sweep erased professionals' ids beside old log entries"
+                ),
                 Err(e) => tracing::error!(error = %e, "retention sweep failed; retrying"),
             }
         }

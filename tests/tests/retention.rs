@@ -246,6 +246,62 @@ async fn expired_envelopes_and_consents_are_erased_logged_and_the_log_still_veri
 }
 
 #[tokio::test]
+async fn the_professionals_id_beside_old_log_entries_is_erased_and_the_log_still_verifies() {
+    for b in backends() {
+        let hub = TestHub::start(b).await;
+        let basis = both_parents(&hub).await;
+        send(&hub, "sig-a", basis.clone()).await;
+        let school = hub.org("school").info.clone();
+        let professional = hub.claims("school")["sub"].as_str().unwrap().to_owned();
+        let mine = |hub: &TestHub| {
+            let (oin, pro) = (school.oin.clone(), professional.clone());
+            let store = hub.store.clone();
+            async move {
+                store
+                    .log_entries_for_professional(&oin, &pro, None, 100)
+                    .await
+                    .unwrap()
+                    .len()
+            }
+        };
+        let acts = mine(&hub).await;
+        assert!(acts >= 3, "two consents and a signal: {acts}");
+        let size = hub.store.log_size().await.unwrap();
+        let sweep = |at: i64, days: u32| {
+            signaalhub_server::retention::sweep_log_professionals(&hub.store, at, days, 2)
+        };
+
+        // Kept for `log_professional_days`; 0 keeps it for as long as the log.
+        assert_eq!(sweep(now(), 1).await.unwrap(), 0);
+        assert_eq!(sweep(now() + 10 * 86_400, 0).await.unwrap(), 0);
+        assert_eq!(mine(&hub).await, acts);
+
+        // Two days later (batches of 2: several transactions) every id so far is gone: the FG's
+        // per-professional audit no longer finds these entries, and no column holds the id.
+        let later = now() + 2 * 86_400;
+        assert_eq!(sweep(later, 1).await.unwrap(), size);
+        assert_eq!(mine(&hub).await, 0);
+        assert_eq!(
+            hub.sql_count("SELECT COUNT(*) FROM log_entries WHERE professional IS NOT NULL")
+                .await,
+            0
+        );
+        // The next sweep starts where this one stopped: nothing left to pass.
+        assert_eq!(sweep(later, 1).await.unwrap(), 0);
+
+        // What happens now keeps its id until its own time comes.
+        send(&hub, "sig-b", basis).await;
+        assert!(mine(&hub).await >= 1);
+        assert_eq!(sweep(now(), 1).await.unwrap(), 0);
+        assert!(mine(&hub).await >= 1);
+
+        // The entries are untouched: the log verifies as one.
+        assert_eq!(verify(&hub).await, hub.store.log_size().await.unwrap());
+        hub.stop().await;
+    }
+}
+
+#[tokio::test]
 async fn the_running_hub_sweeps_by_itself() {
     for b in backends() {
         let hub = TestHub::start(b).await;

@@ -23,6 +23,7 @@ use signaalhub_server::store::signal::{DeliveryVerdict, Submitted};
 
 conformance!(
     retention_erases_what_expired_and_logs_each,
+    log_professionals_are_erased_in_log_order_from_where_the_last_pass_stopped,
     the_rekey_moves_every_pseudonym_forward,
 );
 
@@ -238,6 +239,39 @@ fn ids(v: &[(&str, &str)]) -> Vec<(String, String)> {
     v.iter()
         .map(|(o, i)| ((*o).to_owned(), (*i).to_owned()))
         .collect()
+}
+
+async fn log_professionals_are_erased_in_log_order_from_where_the_last_pass_stopped(s: Store) {
+    let at = |t: i64| entry(SCHOOL, Event::SignalSent, T0 + t);
+    s.append_log(&[at(100), at(200), at(300)]).await.unwrap();
+    let listed = |s: &Store| {
+        let s = s.clone();
+        async move {
+            s.log_entries_for_professional(SCHOOL, "pro-1", None, 10)
+                .await
+                .unwrap()
+                .iter()
+                .map(|e| e.idx)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(listed(&s).await, vec![0, 1, 2]);
+    // Nothing made before the first entry: nothing passed.
+    assert_eq!(s.erase_log_professionals(T0 + 50, 10).await.unwrap(), 0);
+    // Entries before T0+250, one per pass: two passes of one, then none.
+    assert_eq!(s.erase_log_professionals(T0 + 250, 1).await.unwrap(), 1);
+    assert_eq!(listed(&s).await, vec![1, 2]);
+    assert_eq!(s.erase_log_professionals(T0 + 250, 1).await.unwrap(), 1);
+    assert_eq!(s.erase_log_professionals(T0 + 250, 1).await.unwrap(), 0);
+    assert_eq!(listed(&s).await, vec![2]);
+    let stored = s.log_range(0, 3).await.unwrap();
+    assert_eq!(stored.len(), 3, "the entries themselves stay");
+    // The rest, then nothing more; a new entry keeps its id until its own time.
+    assert_eq!(s.erase_log_professionals(T0 + 1000, 10).await.unwrap(), 1);
+    assert!(listed(&s).await.is_empty());
+    s.append_log(&[at(2000)]).await.unwrap();
+    assert_eq!(s.erase_log_professionals(T0 + 1000, 10).await.unwrap(), 0);
+    assert_eq!(listed(&s).await, vec![3]);
 }
 
 async fn retention_erases_what_expired_and_logs_each(s: Store) {

@@ -313,6 +313,35 @@ impl Store {
         Ok(())
     }
 
+    /// Erases the professional's clear id beside the log entries made before `before` (the
+    /// leaf keeps only the keyed pseudonym, so the log still verifies), from where the last call
+    /// stopped (`hub_meta.log_professional_erased_below`) over at most `batch` entries, in one
+    /// transaction. Returns how many entries it passed: fewer than `batch` means it reached
+    /// `before` (or the end of the log). Entries are taken in log order and it stops at the
+    /// first entry made at or after `before`, so the work per call does not grow with the log.
+    pub async fn erase_log_professionals(&self, before: i64, batch: u32) -> StoreResult<u64> {
+        let passed = on_writer!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("INSERT INTO hub_meta (key, value) VALUES ('log_professional_erased_below', 0) ON CONFLICT (key) DO NOTHING")
+                .execute(&mut *tx).await?;
+            // Serialises instances: the row stays locked until the commit.
+            let from: i64 = sqlx::query_scalar("UPDATE hub_meta SET value = value WHERE key = 'log_professional_erased_below' RETURNING value")
+                .fetch_one(&mut *tx).await?;
+            let rows: Vec<(i64, i64)> = sqlx::query_as("SELECT idx, created_at FROM log_entries WHERE idx >= $1 ORDER BY idx LIMIT $2")
+                .bind(from).bind(i64::from(batch)).fetch_all(&mut *tx).await?;
+            let old = rows.iter().take_while(|(_, at)| *at < before).count();
+            if let Some((last, _)) = old.checked_sub(1).and_then(|i| rows.get(i)) {
+                sqlx::query("UPDATE log_entries SET professional = NULL WHERE idx >= $1 AND idx <= $2 AND professional IS NOT NULL")
+                    .bind(from).bind(*last).execute(&mut *tx).await?;
+                sqlx::query("UPDATE hub_meta SET value = $1 WHERE key = 'log_professional_erased_below'")
+                    .bind(*last + 1).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            old as u64
+        });
+        Ok(passed)
+    }
+
     /// How many records of `target` are expired and not yet erased at `now`.
     pub async fn expired_count(&self, target: &RetentionTarget, now: i64) -> StoreResult<u64> {
         let sql = format!("SELECT COUNT(*) FROM ({}) AS expired", target.candidates);
