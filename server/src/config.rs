@@ -88,7 +88,7 @@ pub struct Config {
 }
 
 /// `[access]`
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AccessConfig {
     /// Professionals who may ask for a hub-wide report about one person (every organisation's
@@ -96,6 +96,24 @@ pub struct AccessConfig {
     /// privacy officer then answers for its own organisation's part only.
     #[serde(default)]
     pub hub_wide_readers: Vec<String>,
+    /// How many "no" answers `HasMaatregel` gives one organisation per UTC day; after that its
+    /// questions are refused until the next day and the youth protection organisations are
+    /// told once (probing). 0: no limit. Default 100.
+    #[serde(default = "default_maatregel_no_answers_per_day")]
+    pub maatregel_no_answers_per_day: u32,
+}
+
+impl Default for AccessConfig {
+    fn default() -> Self {
+        AccessConfig {
+            hub_wide_readers: Vec::new(),
+            maatregel_no_answers_per_day: default_maatregel_no_answers_per_day(),
+        }
+    }
+}
+
+fn default_maatregel_no_answers_per_day() -> u32 {
+    100
 }
 
 /// `[retention]`

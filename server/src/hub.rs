@@ -472,6 +472,7 @@ impl Hub {
                 crate::domain::access::HubWideReaders::parse(&self.config.access.hub_wide_readers)
                     .map_err(|e| StartError::Serve(format!("access.hub_wide_readers: {e}")))?,
             ),
+            maatregel_no_answers_per_day: self.config.access.maatregel_no_answers_per_day,
         };
         let max = limits.max_message_bytes;
         let directory_api =

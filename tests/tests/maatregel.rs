@@ -461,3 +461,99 @@ async fn involvement_needs_a_ground_the_hub_can_check() {
         hub.stop().await;
     }
 }
+
+/// Probing the register: a wijkteam asks about child after child and hears "no". After the
+/// day's limit of "no" answers (`[access] maatregel_no_answers_per_day`) its questions are
+/// refused until the next day, each refusal logged for its FG, and the GI is told once.
+#[tokio::test]
+async fn repeated_no_answers_are_limited_per_organisation_and_the_gi_is_told() {
+    const CHILDREN: [&str; 3] = ["345678904", "356790010", "367901122"];
+    for b in backends() {
+        let hub = TestHub::start_with(
+            b,
+            |db| db.to_owned(),
+            "[access]\nmaatregel_no_answers_per_day = 2\n",
+        )
+        .await;
+        register_ots(&hub, CHILD).await;
+        for c in CHILDREN.iter().chain([&CHILD]) {
+            involve(&hub, "wijkteam", c).await;
+        }
+        let mut gi = hub.client("jeugdbescherming").await;
+        let mut notes = gi.stream_notifications(0).await.unwrap();
+        let mut wijkteam = hub.client("wijkteam").await;
+
+        // A "yes" does not count; two "no" answers reach the limit...
+        assert!(wijkteam.has_maatregel(CHILD).await.unwrap().exists);
+        let n = next_notification(&mut notes).await;
+        assert_eq!(n.kind, pb::NotificationKind::MaatregelQueried as i32, "{b}");
+        for c in &CHILDREN[..2] {
+            assert!(!wijkteam.has_maatregel(c).await.unwrap().exists, "{b}");
+        }
+        // ...and the GI hears of it once, with the asking organisation and no child.
+        let n = next_notification(&mut notes).await;
+        assert_eq!(
+            n.kind,
+            pb::NotificationKind::MaatregelQueriesLimited as i32,
+            "{b}"
+        );
+        assert_eq!(n.actor_oin, hub.org("wijkteam").info.oin);
+        assert!(n.summary_nl.contains("geen maatregel"), "{}", n.summary_nl);
+
+        // Every further question is refused today, even about the child with the OTS.
+        for c in [CHILDREN[2], CHILD] {
+            let e = wijkteam.has_maatregel(c).await.unwrap_err();
+            assert_eq!(e.code(), Code::PermissionDenied, "{b}: {e}");
+            let signaalhub_client::ClientError::Status(s) = &e else {
+                panic!("{e}")
+            };
+            assert_eq!(
+                s.get_error_details()
+                    .error_info()
+                    .map(|i| i.reason.as_str()),
+                Some("MAATREGEL_QUERY_LIMIT"),
+                "{b}"
+            );
+            assert!(!s.message().contains(c));
+        }
+        // Each refusal is logged as the wijkteam's act (its FG sees them); the GI was told once.
+        let entries = log(&hub).await;
+        let refused = entries
+            .iter()
+            .filter(|e| {
+                e.event == Event::MaatregelQueried
+                    && e.outcome == EntryOutcome::Denied
+                    && e.reasons == ["MAATREGEL_QUERY_LIMIT"]
+            })
+            .count();
+        assert_eq!(refused, 2, "{b}");
+        let limited: Vec<&LogEntry> = entries
+            .iter()
+            .filter(|e| e.event == Event::MaatregelQueriesLimited)
+            .collect();
+        assert_eq!(limited.len(), 1, "{b}");
+        assert_eq!(
+            limited[0].recipient_oin.as_deref(),
+            Some(hub.org("jeugdbescherming").info.oin.as_str())
+        );
+        assert!(limited[0].subjects.is_empty());
+        // The count is the organisation's per day: tomorrow (the stored day after) starts at 0.
+        let wijkteam_oin = hub.org("wijkteam").info.oin.clone();
+        let today = now().div_euclid(86_400);
+        assert_eq!(
+            hub.store
+                .maatregel_no_answers(&wijkteam_oin, today)
+                .await
+                .unwrap(),
+            2
+        );
+        assert_eq!(
+            hub.store
+                .maatregel_no_answers(&wijkteam_oin, today + 1)
+                .await
+                .unwrap(),
+            0
+        );
+        hub.stop().await;
+    }
+}

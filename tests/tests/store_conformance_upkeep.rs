@@ -24,6 +24,7 @@ use signaalhub_server::store::signal::{DeliveryVerdict, Submitted};
 conformance!(
     retention_erases_what_expired_and_logs_each,
     log_professionals_are_erased_in_log_order_from_where_the_last_pass_stopped,
+    maatregel_no_answers_are_counted_per_organisation_and_day,
     the_rekey_moves_every_pseudonym_forward,
 );
 
@@ -272,6 +273,32 @@ async fn log_professionals_are_erased_in_log_order_from_where_the_last_pass_stop
     s.append_log(&[at(2000)]).await.unwrap();
     assert_eq!(s.erase_log_professionals(T0 + 1000, 10).await.unwrap(), 0);
     assert_eq!(listed(&s).await, vec![3]);
+}
+
+async fn maatregel_no_answers_are_counted_per_organisation_and_day(s: Store) {
+    let day = T0 / DAY;
+    assert_eq!(s.maatregel_no_answers(WIJKTEAM, day).await.unwrap(), 0);
+    assert_eq!(s.count_maatregel_no_answer(WIJKTEAM, day).await.unwrap(), 1);
+    assert_eq!(s.count_maatregel_no_answer(WIJKTEAM, day).await.unwrap(), 2);
+    assert_eq!(s.count_maatregel_no_answer(SCHOOL, day).await.unwrap(), 1);
+    assert_eq!(s.maatregel_no_answers(WIJKTEAM, day).await.unwrap(), 2);
+    // The next day counts from 1; yesterday's row stays, older ones go.
+    assert_eq!(
+        s.count_maatregel_no_answer(WIJKTEAM, day + 1)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(s.maatregel_no_answers(WIJKTEAM, day).await.unwrap(), 2);
+    assert_eq!(
+        s.count_maatregel_no_answer(WIJKTEAM, day + 2)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(s.maatregel_no_answers(WIJKTEAM, day).await.unwrap(), 0);
+    assert_eq!(s.maatregel_no_answers(SCHOOL, day).await.unwrap(), 0);
+    assert_eq!(s.maatregel_no_answers(WIJKTEAM, day + 1).await.unwrap(), 1);
 }
 
 async fn retention_erases_what_expired_and_logs_each(s: Store) {

@@ -211,6 +211,7 @@ fn notification_to_pb(ctx: &Ctx, n: &Notification) -> pb::StreamNotificationsRes
             K::CoordinatorDeclined => pb::NotificationKind::CoordinatorDeclined,
             K::SafetyPlanPublished => pb::NotificationKind::SafetyPlanPublished,
             K::SafetyPlanConfirmed => pb::NotificationKind::SafetyPlanConfirmed,
+            K::MaatregelQueriesLimited => pb::NotificationKind::MaatregelQueriesLimited,
         } as i32,
         at: Some(timestamp(n.at)),
         actor_oin: n.actor_oin.to_string(),

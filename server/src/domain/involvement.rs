@@ -246,6 +246,9 @@ pub enum NotificationKind {
     SafetyPlanPublished,
     /// Agreements were confirmed.
     SafetyPlanConfirmed,
+    /// An organisation reached its day's limit of "no" answers to the maatregel question
+    /// (sent to the youth protection organisations: a sign of probing).
+    MaatregelQueriesLimited,
 }
 
 impl NotificationKind {
@@ -260,6 +263,7 @@ impl NotificationKind {
             NotificationKind::CoordinatorDeclined => "coordinator_declined",
             NotificationKind::SafetyPlanPublished => "safety_plan_published",
             NotificationKind::SafetyPlanConfirmed => "safety_plan_confirmed",
+            NotificationKind::MaatregelQueriesLimited => "maatregel_queries_limited",
         }
     }
 
@@ -274,6 +278,7 @@ impl NotificationKind {
             "coordinator_declined" => NotificationKind::CoordinatorDeclined,
             "safety_plan_published" => NotificationKind::SafetyPlanPublished,
             "safety_plan_confirmed" => NotificationKind::SafetyPlanConfirmed,
+            "maatregel_queries_limited" => NotificationKind::MaatregelQueriesLimited,
             _ => return None,
         })
     }

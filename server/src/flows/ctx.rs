@@ -27,6 +27,9 @@ pub struct Ctx {
     pub token_leeway_secs: i64,
     /// Who may ask for hub-wide reports (`[access] hub_wide_readers`).
     pub hub_wide_readers: Arc<HubWideReaders>,
+    /// "No" answers of `HasMaatregel` per organisation per day before its questions are refused
+    /// (`[access] maatregel_no_answers_per_day`; 0: no limit).
+    pub maatregel_no_answers_per_day: u32,
 }
 
 /// Now, unix seconds.

@@ -49,10 +49,9 @@ fn maatregel_entry(
         .about(&ANSWER_PURPOSE, [&ANSWER_CATEGORY])
 }
 
-/// The organisation and role that give the answer "none" when no maatregel is active: the
-/// sector's first participating organisation in the directory, in its first convenant role.
-fn answering_for_the_register(ctx: &Ctx) -> (Option<Oin>, Role) {
-    let p = &ctx.policy;
+/// The active organisations of the registering sector that take part in the convenant, in OIN
+/// order.
+fn registering_organisations(ctx: &Ctx) -> Vec<Oin> {
     let dir = ctx.directory.snapshot();
     let mut gis: Vec<Oin> = dir
         .orgs
@@ -60,11 +59,19 @@ fn answering_for_the_register(ctx: &Ctx) -> (Option<Oin>, Role) {
         .filter(|e| {
             e.org.sector.as_str() == REGISTERING_SECTOR
                 && e.org.status == crate::domain::directory::OrgStatus::Active
-                && p.is_party(REGISTERING_SECTOR, e.org.oin.as_str())
+                && ctx.policy.is_party(REGISTERING_SECTOR, e.org.oin.as_str())
         })
         .map(|e| e.org.oin.clone())
         .collect();
     gis.sort();
+    gis
+}
+
+/// The organisation and role that give the answer "none" when no maatregel is active: the
+/// sector's first participating organisation in the directory, in its first convenant role.
+fn answering_for_the_register(ctx: &Ctx) -> (Option<Oin>, Role) {
+    let p = &ctx.policy;
+    let gis = registering_organisations(ctx);
     let role = p
         .roles_for_sector(REGISTERING_SECTOR)
         .and_then(|r| r.first().and_then(|r| r.parse().ok()))
@@ -384,6 +391,15 @@ pub async fn has_maatregel(
         ctx.store.append_log(std::slice::from_ref(&entry)).await?;
         return Err(FlowError::denied("the maatregel question is refused", &d));
     }
+    // Probing: an organisation that got its day's "no" answers asks no more today.
+    let limit = u64::from(ctx.maatregel_no_answers_per_day);
+    let day = t.div_euclid(86_400);
+    if limit > 0 && ctx.store.maatregel_no_answers(caller.oin(), day).await? >= limit {
+        entry.entry.outcome = EntryOutcome::Denied;
+        let entry = entry.reasons([QUERY_LIMIT_CODE]);
+        ctx.store.append_log(std::slice::from_ref(&entry)).await?;
+        return Err(query_limit_refusal(limit));
+    }
     let active: Vec<Maatregel> = ctx
         .store
         .maatregelen_of(subject.all())
@@ -418,7 +434,71 @@ pub async fn has_maatregel(
         }
     }
     ctx.store.log_with_notifications(&items).await?;
+    if active.is_empty() && limit > 0 {
+        let n = ctx
+            .store
+            .count_maatregel_no_answer(caller.oin(), day)
+            .await?;
+        if n == limit {
+            tell_the_register(ctx, caller, &role, limit).await?;
+        }
+    }
     Ok(answer(ctx, &active))
+}
+
+/// The refusal code when an organisation reached its day's "no" answers.
+pub const QUERY_LIMIT_CODE: &str = "MAATREGEL_QUERY_LIMIT";
+
+fn query_limit_refusal(limit: u64) -> FlowError {
+    let en = format!(
+        "your organisation already got {limit} answers \"no maatregel\" today; further maatregel questions are refused until tomorrow (UTC), and the youth protection organisations were told; contact them or your privacy officer if this is your normal work"
+    );
+    FlowError::Refused(Box::new(super::error::Refusal {
+        code: QUERY_LIMIT_CODE,
+        rule: "access:maatregel-probing",
+        nl: format!(
+            "uw organisatie kreeg vandaag al {limit} keer het antwoord \"geen maatregel\"; verdere vragen naar een maatregel worden tot morgen (UTC) geweigerd, en de gecertificeerde instellingen zijn ingelicht; neem contact met hen of met uw functionaris gegevensbescherming op als dit uw gewone werk is"
+        ),
+        message: format!("{en} ({QUERY_LIMIT_CODE})"),
+        en,
+    }))
+}
+
+/// Tells every active youth protection organisation in the directory, once, that the caller's
+/// organisation reached its day's limit of "no" answers (one entry and notification each; no
+/// subject: the limit is about the organisation's questions, not about a child).
+async fn tell_the_register(ctx: &Ctx, caller: &Caller, role: &Role, limit: u64) -> FlowResult<()> {
+    let items: Vec<(PendingEntry, Option<Notification>)> = registering_organisations(ctx)
+        .iter()
+        .map(|gi| {
+            let e = ctx
+                .entry(
+                    caller,
+                    role,
+                    Event::MaatregelQueriesLimited,
+                    EntryOutcome::Recorded,
+                )
+                .recipient(gi.clone())
+                .about(&ANSWER_PURPOSE, [&ANSWER_CATEGORY])
+                .reasons([QUERY_LIMIT_CODE]);
+            let mut n = notification(
+                ctx,
+                caller,
+                gi,
+                NotificationKind::MaatregelQueriesLimited,
+                format!(
+                    "{} kreeg vandaag {limit} keer het antwoord \"geen maatregel\" op de vraag of er een maatregel is; verdere vragen van deze organisatie worden tot morgen geweigerd. Dit kan wijzen op het aftasten van het register.",
+                    ctx.name_of(caller.oin().as_str()),
+                ),
+            );
+            n.retain_until = retain_until(ctx, &ANSWER_PURPOSE, n.at);
+            (e, Some(n))
+        })
+        .collect();
+    if !items.is_empty() {
+        ctx.store.log_with_notifications(&items).await?;
+    }
+    Ok(())
 }
 
 /// `ListMaatregelen`: the maatregelen of a child the caller's organisation registered or is

@@ -73,6 +73,9 @@ pub enum Event {
     MaatregelQueryNotified,
     /// The maatregelen of a subject were listed by their organisation (a read).
     MaatregelenListed,
+    /// An organisation reached its day's limit of "no" answers to the maatregel question; a
+    /// youth protection organisation is told (one entry each, no subject).
+    MaatregelQueriesLimited,
     /// An organisation registered its involvement with a person.
     InvolvementRegistered,
     /// An organisation tried to register involvement without a ground the hub can check

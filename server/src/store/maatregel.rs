@@ -29,6 +29,33 @@ fn maatregel_from_row(r: &impl Columns) -> StoreResult<Maatregel> {
 }
 
 impl Store {
+    /// How many "no" answers to `HasMaatregel` organisation `oin` got on UTC day `day` (unix
+    /// seconds / 86400).
+    pub async fn maatregel_no_answers(&self, oin: &str, day: i64) -> StoreResult<u64> {
+        let n: Option<i64> = on_pool!(self, p => sqlx::query_scalar(
+            "SELECT answers FROM maatregel_no_answers WHERE oin = $1 AND day = $2")
+            .bind(oin).bind(day).fetch_optional(p).await?);
+        Ok(n.unwrap_or(0).max(0) as u64)
+    }
+
+    /// Counts one more "no" answer for `oin` on `day` and returns the day's count; rows of days
+    /// before yesterday go in the same transaction.
+    pub async fn count_maatregel_no_answer(&self, oin: &str, day: i64) -> StoreResult<u64> {
+        let n: i64 = on_writer!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("DELETE FROM maatregel_no_answers WHERE day < $1")
+                .bind(day - 1).execute(&mut *tx).await?;
+            let n: i64 = sqlx::query_scalar(
+                "INSERT INTO maatregel_no_answers (oin, day, answers) VALUES ($1, $2, 1)
+                 ON CONFLICT (oin, day) DO UPDATE SET answers = maatregel_no_answers.answers + 1
+                 RETURNING answers")
+                .bind(oin).bind(day).fetch_one(&mut *tx).await?;
+            tx.commit().await?;
+            n
+        });
+        Ok(n.max(0) as u64)
+    }
+
     /// Registers a maatregel with its log entry, in one transaction.
     pub async fn insert_maatregel(&self, m: &Maatregel, entry: &PendingEntry) -> StoreResult<()> {
         on_writer!(self, p => {
