@@ -260,17 +260,24 @@ async fn newest_checkpoint(
     store: &Store,
     keys: &HashMap<String, [u8; 32]>,
 ) -> Result<Option<Checkpoint>, LedgerError> {
-    // Another instance may integrate while this runs: then read again.
-    for _ in 0..5 {
+    // Another instance may integrate between the reads: then read again, a little later.
+    for attempt in 0..50u64 {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_millis(10 * attempt.min(10))).await;
+        }
         let integrated = store.log_integrated().await?;
         let latest = store.latest_checkpoint().await?;
         if integrated == 0 {
-            return match latest {
-                None => Ok(None),
-                Some(_) => Err(LedgerError::Invalid(
-                    "a checkpoint is stored but no entry is integrated: the integration state was changed".into(),
-                )),
-            };
+            match latest {
+                None => return Ok(None),
+                // Another instance's first integration, or a changed integration state.
+                Some(_) if store.log_integrated().await? > 0 => continue,
+                Some(_) => {
+                    return Err(LedgerError::Invalid(
+                        "a checkpoint is stored but no entry is integrated: the integration state was changed".into(),
+                    ));
+                }
+            }
         }
         let note = store.checkpoint_at(integrated).await?.ok_or_else(|| {
             LedgerError::Invalid(format!(
@@ -1221,6 +1228,10 @@ mod tests {
             (
                 "UPDATE log_integration SET integrated = 700",
                 "beyond the 700 integrated",
+            ),
+            (
+                "UPDATE log_integration SET integrated = 0",
+                "no entry is integrated",
             ),
             (
                 "UPDATE log_verifications SET tree_size = 9000",
