@@ -8,8 +8,17 @@
 //! the configuration, open the store, load the ledger's keys, [`verify`]): its wall time, CPU time
 //! and peak resident memory (`VmHWM`, read by the child itself just before it exits).
 //!
+//!
+//! Then the hub's start-up on the same database: a child process doing what `signaalhub serve`
+//! does before it listens ([`Hub::build`]: configuration, TLS, pseudonym ring, store, directory,
+//! convenant, log integration and the start-up check of the log), timed in three states: no
+//! verification recorded (the first start after the upgrade that added the record: every entry
+//! re-hashed, the work every start did before), right after that start (nothing new), and after
+//! `--since` more entries were sequenced and integrated.
+//!
 //! [`Ledger::integrate_all`]: signaalhub_server::ledger::integrator::Ledger::integrate_all
 //! [`verify`]: signaalhub_server::ledger::integrator::verify
+//! [`Hub::build`]: signaalhub_server::Hub::build
 use anyhow::{Context, bail};
 use clap::Args;
 use signaalhub_server::ledger::{Checks, EntryOutcome, Event, LogEntry, PendingEntry};
@@ -32,6 +41,13 @@ pub struct LogVerifyArgs {
     /// Timed `verify` runs over the same database.
     #[arg(long, default_value_t = 3)]
     pub runs: usize,
+    /// Timed start-up runs per state (0: no start-up figures).
+    #[arg(long, default_value_t = 2)]
+    pub startup_runs: usize,
+    /// Entries sequenced and integrated before the last start-up state (a day of a national
+    /// volume is about 40 000).
+    #[arg(long, default_value_t = 40_000)]
+    pub since: u64,
     /// Reuse a database of the right size left by an earlier `--keep` run instead of building.
     #[arg(long)]
     pub reuse: bool,
@@ -198,13 +214,15 @@ pub async fn run(a: LogVerifyArgs) -> anyhow::Result<()> {
         eprintln!("bench: verify run {} of {}", run + 1, a.runs);
         runs.push(verify_child(&kit, &db)?);
     }
+    let startups = startup_runs(&kit, &db, &a).await?;
     if !a.keep {
         remove_db(&dir);
     }
     let Some(first) = runs.first() else {
         bail!("--runs must be at least 1");
     };
-    if first.entries != a.entries || first.integrated != a.entries {
+    // A kept database grows by `--since` in every run with start-up figures.
+    if first.entries < a.entries || first.integrated != first.entries {
         bail!(
             "the database holds {} entries ({} integrated), not the {} asked for (drop --reuse)",
             first.entries,
@@ -252,7 +270,185 @@ pub async fn run(a: LogVerifyArgs) -> anyhow::Result<()> {
             r.peak_kib as f64 / 1024.0
         );
     }
+    if !startups.is_empty() {
+        println!();
+        println!(
+            "Start-up (`Hub::build`, everything `signaalhub serve` does before it listens), in a child process:"
+        );
+        println!();
+        println!(
+            "| state | log size | entries re-hashed | wall s (process) | Hub::build s | CPU s | peak RSS MiB | target |"
+        );
+        println!("|---|---|---|---|---|---|---|---|");
+        for (state, r) in &startups {
+            println!(
+                "| {state} | {} | {} | {:.2} | {:.3} | {:.2} | {:.0} | < 2 s |",
+                r.tree_size,
+                r.rehashed,
+                r.wall_secs,
+                r.build_secs,
+                r.cpu_secs,
+                r.peak_kib as f64 / 1024.0
+            );
+        }
+    }
     Ok(())
+}
+
+/// What one start-up child reported.
+#[derive(Debug)]
+struct StartupRun {
+    tree_size: u64,
+    rehashed: u64,
+    build_secs: f64,
+    cpu_secs: f64,
+    peak_kib: u64,
+    wall_secs: f64,
+}
+
+/// The start-up runs in their three states (see the module's documentation).
+async fn startup_runs(
+    kit: &Path,
+    db: &Path,
+    a: &LogVerifyArgs,
+) -> anyhow::Result<Vec<(&'static str, StartupRun)>> {
+    let mut out = Vec::new();
+    if a.startup_runs == 0 {
+        return Ok(out);
+    }
+    let config = config_for(kit, db)?;
+    for run in 0..a.startup_runs {
+        // Forget every recorded verification: the start re-hashes the whole log.
+        let store = Store::open(&config.database_target()).await?;
+        if let Store::Sqlite { write, .. } = &store {
+            sqlx::query("DELETE FROM log_verifications")
+                .execute(write)
+                .await?;
+        }
+        store.close().await;
+        eprintln!(
+            "bench: start-up without a recorded verification, run {}",
+            run + 1
+        );
+        out.push(("no verification recorded", run_startup_child(kit, db)?));
+        eprintln!("bench: start-up right after, run {}", run + 1);
+        out.push(("right after a start", run_startup_child(kit, db)?));
+    }
+    eprintln!("bench: sequencing and integrating {} entries more", a.since);
+    let store = Store::open(&config.database_target()).await?;
+    // The record the first start after the new entries begins from; put back before each run.
+    let before = store
+        .log_verifications()
+        .await?
+        .into_iter()
+        .find(|v| v.kind == signaalhub_server::store::log::CheckKind::Startup)
+        .context("the start-up runs recorded nothing")?;
+    let generator = Generator::new();
+    let from = store.log_size().await?;
+    let mut next = from;
+    while next < from + a.since {
+        let to = (from + a.since).min(next + a.batch as u64);
+        let batch: Vec<PendingEntry> = (next..to).map(|i| generator.entry(i)).collect();
+        store.append_log(&batch).await?;
+        next = to;
+    }
+    let ledger = signaalhub_server::load_ledger(&config, store.clone())?;
+    ledger.integrate_all().await?;
+    store.close().await;
+    for run in 0..a.startup_runs {
+        if run > 0 {
+            let store = Store::open(&config.database_target()).await?;
+            store.record_log_verification(&before).await?;
+            store.close().await;
+        }
+        eprintln!(
+            "bench: start-up after {} new entries, run {}",
+            a.since,
+            run + 1
+        );
+        out.push((
+            "entries integrated since the last start",
+            run_startup_child(kit, db)?,
+        ));
+    }
+    Ok(out)
+}
+
+fn run_startup_child(kit: &Path, db: &Path) -> anyhow::Result<StartupRun> {
+    let exe = std::env::current_exe()?;
+    let t0 = Instant::now();
+    let out = std::process::Command::new(exe)
+        .args(["startup-child", "--kit"])
+        .arg(kit)
+        .arg("--database")
+        .arg(db)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("start the start-up child")?;
+    let wall_secs = t0.elapsed().as_secs_f64();
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        bail!("the start-up failed ({}): {text}", out.status);
+    }
+    let f: Vec<&str> = text
+        .lines()
+        .find_map(|l| l.strip_prefix("startup-child "))
+        .context("the start-up child printed no result")?
+        .split_whitespace()
+        .collect();
+    let num = |i: usize| -> anyhow::Result<f64> {
+        f.get(i)
+            .and_then(|x| x.parse::<f64>().ok())
+            .with_context(|| format!("field {i} of the start-up child's result"))
+    };
+    Ok(StartupRun {
+        tree_size: num(0)? as u64,
+        rehashed: num(1)? as u64,
+        build_secs: num(2)?,
+        cpu_secs: num(3)?,
+        peak_kib: num(4)? as u64,
+        wall_secs,
+    })
+}
+
+/// The start-up child: [`signaalhub_server::Hub::build`] as `signaalhub serve` runs it, then its
+/// own figures on one line.
+pub async fn startup_child(kit: &Path, database: &Path) -> anyhow::Result<()> {
+    let _ = signaalhub_server::auth::tls::crypto_provider();
+    let config = config_for(kit, database)?;
+    let t0 = Instant::now();
+    let hub = signaalhub_server::Hub::build(config)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let secs = t0.elapsed().as_secs_f64();
+    let checked = hub
+        .store()
+        .log_verifications()
+        .await?
+        .into_iter()
+        .find(|v| v.kind == signaalhub_server::store::log::CheckKind::Startup)
+        .context("the start-up check recorded nothing")?;
+    hub.store().close().await;
+    let cpu = crate::setup::cpu_secs(std::process::id());
+    println!(
+        "startup-child {} {} {secs:.4} {cpu:.3} {}",
+        checked.tree_size,
+        checked.entries_checked,
+        peak_kib()
+    );
+    Ok(())
+}
+
+/// This process's peak resident memory (`VmHWM`), KiB.
+fn peak_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .unwrap_or(0)
 }
 
 struct Built {
@@ -368,14 +564,7 @@ pub async fn child(kit: &Path, database: &Path) -> anyhow::Result<()> {
     let secs = t0.elapsed().as_secs_f64();
     store.close().await;
     let cpu = crate::setup::cpu_secs(std::process::id());
-    let peak = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .unwrap_or(0);
+    let peak = peak_kib();
     println!(
         "verify-child {} {} {} {secs:.3} {cpu:.3} {peak}",
         r.entries, r.integrated, r.checkpoints

@@ -55,6 +55,14 @@ enum Cmd {
         #[arg(long)]
         database: PathBuf,
     },
+    /// (internal) What `signaalhub serve` does before it listens (`Hub::build`), timed.
+    #[command(hide = true)]
+    StartupChild {
+        #[arg(long)]
+        kit: PathBuf,
+        #[arg(long)]
+        database: PathBuf,
+    },
     /// One organisation floods the hub (connections, streams, HTTP/2 rapid reset, oversized
     /// messages, random `kid`s) while another sends signals open loop: its latency with and
     /// without the attack, the hub's memory and CPU, the attacker's outcomes.
@@ -180,6 +188,9 @@ fn main() -> anyhow::Result<()> {
             rt.block_on(flood::run(args))
         }
         Cmd::LogVerifyChild { kit, database } => rt.block_on(logverify::child(&kit, &database)),
+        Cmd::StartupChild { kit, database } => {
+            rt.block_on(logverify::startup_child(&kit, &database))
+        }
         Cmd::Run(args) => {
             if !args.no_pin {
                 // All of this process's threads, and those it starts later, on core 0.

@@ -292,10 +292,11 @@ impl Hub {
             .integrate_all()
             .await
             .map_err(|e| StartError::Log(e.to_string()))?;
-        ledger
+        let checked = ledger
             .check_startup()
             .await
             .map_err(|e| StartError::Log(e.to_string()))?;
+        log_startup_check(&checked);
         Ok(Hub {
             config,
             store,
@@ -681,4 +682,41 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
     Hub::build(config).await?.serve(listener, shutdown).await
+}
+
+/// A full `log verify` older than this is called out at start (docs/OPERATIONS.md schedules one
+/// a night).
+const FULL_VERIFY_DUE_SECS: i64 = 8 * 24 * 3600;
+
+/// What the start-up check verified, in the hub's log; a warning when `signaalhub log verify`
+/// has not passed for more than a week (it is what finds changes below the last verified size).
+fn log_startup_check(r: &crate::ledger::integrator::StartupReport) {
+    tracing::info!(
+        checkpoint = r.tree_size,
+        verified_before = r.verified_from,
+        rehashed = r.entries_checked(),
+        "disclosure log checked at start: checkpoint signature, root from the tiles, entries since the last verification"
+    );
+    if r.tree_size == 0 {
+        return;
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    match &r.last_full {
+        None => tracing::warn!(
+            "`signaalhub log verify` has never passed on this log: schedule it (docs/OPERATIONS.md, \"The log's checks\")"
+        ),
+        Some(v) if now - v.verified_at > FULL_VERIFY_DUE_SECS => tracing::warn!(
+            days = (now - v.verified_at) / 86_400,
+            size = v.tree_size,
+            "the last `signaalhub log verify` that passed is more than a week old: check its schedule (docs/OPERATIONS.md, \"The log's checks\")"
+        ),
+        Some(v) => tracing::info!(
+            size = v.tree_size,
+            at = v.verified_at,
+            "last `signaalhub log verify` that passed"
+        ),
+    }
 }

@@ -76,6 +76,7 @@ pub struct Metrics {
     log_entries: Gauge,
     log_integrated: Gauge,
     checkpoint_age: Gauge,
+    full_verify_age: Gauge,
     pseudonym_version: Gauge,
     pseudonym_floor: Gauge,
 }
@@ -149,6 +150,12 @@ impl Metrics {
             "Seconds since the newest signed checkpoint (-1 when there is none)",
             checkpoint_age.clone(),
         );
+        let full_verify_age = Gauge::default();
+        registry.register(
+            "log_full_verify_age_seconds",
+            "Seconds since the last `signaalhub log verify` that passed (-1 when none has); the start-up check does not re-read what it verified",
+            full_verify_age.clone(),
+        );
         let pseudonym_version = Gauge::default();
         registry.register(
             "pseudonym_key_version",
@@ -175,6 +182,7 @@ impl Metrics {
             log_entries,
             log_integrated,
             checkpoint_age,
+            full_verify_age,
         }
     }
 
@@ -200,6 +208,17 @@ impl Metrics {
                     .set(at.map(|t| (now - t).max(0)).unwrap_or(-1));
             }
             _ => store_error(),
+        }
+        match store.log_verifications().await {
+            Ok(v) => {
+                let at = v
+                    .iter()
+                    .find(|v| v.kind == crate::store::log::CheckKind::Full)
+                    .map(|v| v.verified_at);
+                self.full_verify_age
+                    .set(at.map(|t| (now - t).max(0)).unwrap_or(-1));
+            }
+            Err(_) => store_error(),
         }
         match store.pseudonym_state().await {
             Ok(s) => {

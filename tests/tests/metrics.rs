@@ -90,6 +90,7 @@ async fn metrics_serve_the_expected_families_without_personal_data() {
             "# TYPE signaalhub_log_entries gauge",
             "# TYPE signaalhub_log_integrated_entries gauge",
             "# TYPE signaalhub_log_checkpoint_age_seconds gauge",
+            "# TYPE signaalhub_log_full_verify_age_seconds gauge",
         ] {
             assert!(body.contains(family), "{b}: missing {family:?} in\n{body}");
         }
@@ -108,6 +109,11 @@ async fn metrics_serve_the_expected_families_without_personal_data() {
         let size = hub.store.log_size().await.unwrap();
         assert!(
             body.contains(&format!("signaalhub_log_entries {size}")),
+            "{body}"
+        );
+        // No `log verify` has passed on this fresh hub.
+        assert!(
+            body.contains("signaalhub_log_full_verify_age_seconds -1"),
             "{body}"
         );
         // No BSN, no token, no gezag holder, no OIN in any label or value.

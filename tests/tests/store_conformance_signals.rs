@@ -29,6 +29,7 @@ conformance!(
     the_inbox_listener_wakes_on_new_acts,
     log_reads_by_subject_and_by_organisation,
     integration_steps_are_compare_and_set,
+    log_verifications_are_recorded_per_kind,
 );
 
 fn recorded(c: &Consent) -> PendingEntry {
@@ -788,6 +789,7 @@ async fn integration_steps_are_compare_and_set(s: Store) {
     s.append_log(&entries).await.unwrap();
     assert_eq!(s.log_integrated().await.unwrap(), 0);
     assert_eq!(s.latest_checkpoint().await.unwrap(), None);
+    assert_eq!(s.checkpoint_at(3).await.unwrap(), None);
     assert_eq!(s.checkpoints().await.unwrap(), vec![]);
     let leaves: Vec<_> = s
         .log_range(0, 3)
@@ -852,6 +854,9 @@ async fn integration_steps_are_compare_and_set(s: Store) {
         s.checkpoints().await.unwrap(),
         vec![(3, "note 3".to_owned()), (4, "note 4".to_owned())]
     );
+    assert_eq!(s.checkpoint_at(3).await.unwrap().as_deref(), Some("note 3"));
+    assert_eq!(s.checkpoint_at(5).await.unwrap(), None);
+    assert_eq!(s.checkpoint_at(u64::MAX).await.unwrap(), None);
     assert_eq!(
         s.tiles_in_range(0, 0, 2).await.unwrap(),
         vec![(0, step2[0].1.clone()), (1, hash(5))]
@@ -884,6 +889,56 @@ async fn integration_steps_are_compare_and_set(s: Store) {
     assert!(matches!(
         s.read_tiles(&[TileId { level: 2, index: 0 }]).await,
         Err(StoreError::Corrupt("log_tiles.hashes"))
+    ));
+}
+
+async fn log_verifications_are_recorded_per_kind(s: Store) {
+    use signaalhub_server::store::log::{CheckKind, LogVerification};
+    assert_eq!(s.log_verifications().await.unwrap(), vec![]);
+    let full = LogVerification {
+        kind: CheckKind::Full,
+        tree_size: 4_096,
+        root: [7; 32],
+        entries_checked: 4_100,
+        verified_at: T0,
+    };
+    s.record_log_verification(&full).await.unwrap();
+    let startup = LogVerification {
+        kind: CheckKind::Startup,
+        tree_size: 5_000,
+        root: [8; 32],
+        entries_checked: 904,
+        verified_at: T0 + 1,
+    };
+    s.record_log_verification(&startup).await.unwrap();
+    // One record per kind, start-up first; a later check replaces its kind's record.
+    assert_eq!(
+        s.log_verifications().await.unwrap(),
+        vec![startup.clone(), full.clone()]
+    );
+    let later = LogVerification {
+        tree_size: 6_000,
+        root: [9; 32],
+        entries_checked: 1_000,
+        verified_at: T0 + 2,
+        ..startup
+    };
+    s.record_log_verification(&later).await.unwrap();
+    assert_eq!(s.log_verifications().await.unwrap(), vec![later, full]);
+    // A size no column holds is refused, not wrapped.
+    let huge = LogVerification {
+        tree_size: u64::MAX,
+        ..LogVerification {
+            kind: CheckKind::Full,
+            tree_size: 0,
+            root: [0; 32],
+            entries_checked: 0,
+            verified_at: T0,
+        }
+    };
+    assert!(matches!(
+        s.record_log_verification(&huge).await,
+        Err(StoreError::Invalid(_))
     ));
 }
 

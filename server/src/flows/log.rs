@@ -265,6 +265,36 @@ pub async fn consistency_proof(
     merkle::consistency_proof(old_size, new_size, &tiles.0).map_err(proof_err)
 }
 
+/// Fail closed on a changed log: an entry goes into a report only when its stored bytes are the
+/// leaf the tiles hold and that leaf proves against the signed root. The start-up check does not
+/// re-read entries verified before (docs/SECURITY.md), so an entry changed in the store since
+/// is caught here, before the family is shown it: a withheld entry's fields come from the
+/// stored bytes but reach the family only as its leaf hash, which must be the signed one.
+fn proves(
+    st: &StoredEntry,
+    tile_leaf: &merkle::Hash,
+    proof: &[merkle::Hash],
+    signed: &SignedCheckpoint,
+) -> FlowResult<()> {
+    let cp = &signed.checkpoint;
+    let leaf = merkle::leaf_hash(&st.bytes);
+    if leaf == *tile_leaf
+        && merkle::verify_inclusion(&leaf, st.idx, cp.tree_size, proof, &cp.root).is_ok()
+    {
+        return Ok(());
+    }
+    tracing::error!(
+        index = st.idx,
+        tree_size = cp.tree_size,
+        "a log entry does not prove against the signed checkpoint: report refused; run `signaalhub log verify`"
+    );
+    Err(FlowError::Unavailable(
+        "the disclosure log does not verify: nothing was reported; the hub's operator must run \
+         `signaalhub log verify`"
+            .into(),
+    ))
+}
+
 /// A subject access report: the entries about the person within the reach, each with its
 /// inclusion proof in the tree of `checkpoint`, and the letter for the family.
 #[derive(Debug)]
@@ -304,7 +334,8 @@ pub async fn access_report(
     let mut entries = Vec::new();
     let mut rows = Vec::new();
     for st in stored.into_iter().filter(|st| st.idx < size) {
-        let (_, proof) = inclusion(ctx, st.idx, size).await?;
+        let (leaf, proof) = inclusion(ctx, st.idx, size).await?;
+        proves(&st, &leaf, &proof, &signed)?;
         let (entry, withheld) = match &st.entry {
             Some(e) => {
                 let w = withheld_from_family(

@@ -1,6 +1,7 @@
 //! Integration: folds sequenced entries into Merkle tiles and signs a checkpoint per batch, off
 //! the request path. Verification: recomputes everything from the entries and names the first
 //! entry, tile or checkpoint that does not match.
+use crate::store::log::{CheckKind, LogVerification};
 use crate::store::{Store, StoreError};
 use signaalhub_proto::checkpoint::{Checkpoint, CheckpointSigner, SignedCheckpoint};
 use signaalhub_proto::merkle::{self, Frontier, Hash, MemoryTiles};
@@ -94,6 +95,7 @@ impl Ledger {
             .store
             .read_tiles(&merkle::tiles_for_append(integrated))
             .await?;
+        self.check_extends(integrated, &tiles.0).await?;
         let result = match merkle::append(integrated, &leaves, &tiles.0) {
             Ok(r) => r,
             Err(e) => {
@@ -179,41 +181,393 @@ impl Ledger {
         }
     }
 
-    /// The start-up check: recompute the root of the integrated entries and compare it with the
-    /// last checkpoint. The hub refuses to serve when they disagree.
-    pub async fn check_startup(&self) -> Result<(), LedgerError> {
-        let Some(latest) = self.latest().await? else {
+    /// The start-up check ([`check_startup`]); the hub refuses to serve when it fails.
+    pub async fn check_startup(&self) -> Result<StartupReport, LedgerError> {
+        check_startup(&self.store, &self.keys, VERIFY_BATCH).await
+    }
+
+    /// Before signing over the tiles it extends: the tiles of the first `integrated` entries
+    /// must still give the root of the signed checkpoint of that size, so that a changed
+    /// right-edge tile is never folded into a new checkpoint (which would sign the change).
+    async fn check_extends(&self, integrated: u64, tiles: &MemoryTiles) -> Result<(), LedgerError> {
+        if integrated == 0 {
             return Ok(());
-        };
-        let size = latest.checkpoint.tree_size;
-        let mut f = Frontier::new();
-        let mut at = 0;
-        while at < size {
-            let to = size.min(at + 10_000);
-            let rows = self.store.log_range(at, to).await?;
-            for (expected, (idx, bytes)) in (at..to).zip(rows.iter()) {
-                if *idx != expected {
-                    return Err(LedgerError::Invalid(format!(
-                        "log entry {expected} is missing"
-                    )));
-                }
-                f.push(merkle::leaf_hash(bytes))
-                    .map_err(|e| LedgerError::Invalid(e.to_string()))?;
-            }
-            if rows.len() as u64 != to - at {
-                return Err(LedgerError::Invalid(format!(
-                    "log entries {at}..{to} are incomplete"
-                )));
-            }
-            at = to;
         }
-        if f.root() != latest.checkpoint.root {
+        let note = self.store.checkpoint_at(integrated).await?.ok_or_else(|| {
+            LedgerError::Invalid(format!(
+                "the checkpoint of the {integrated} integrated entries is missing; not signing a new one (run `signaalhub log verify`)"
+            ))
+        })?;
+        let cp = verified_note(&note, &self.keys, integrated)?;
+        let root = merkle::root(integrated, tiles).map_err(|e| {
+            LedgerError::Invalid(format!(
+                "the tiles cannot give the root at size {integrated}: {e}"
+            ))
+        })?;
+        if root != cp.root {
             return Err(LedgerError::Invalid(format!(
-                "the recomputed root of the first {size} log entries disagrees with the last checkpoint; run `signaalhub log verify`"
+                "the tiles no longer give the root of the checkpoint at size {integrated}: a tile was changed; not signing a new checkpoint (run `signaalhub log verify`)"
             )));
         }
         Ok(())
     }
+}
+
+/// Parses and verifies a stored checkpoint note, which must be of `size` entries.
+fn verified_note(
+    note: &str,
+    keys: &HashMap<String, [u8; 32]>,
+    size: u64,
+) -> Result<Checkpoint, LedgerError> {
+    let signed = SignedCheckpoint::parse(note.as_bytes()).map_err(|e| {
+        LedgerError::Invalid(format!("checkpoint at size {size} does not parse: {e}"))
+    })?;
+    signaalhub_proto::checkpoint::verify(&signed, keys).map_err(|e| {
+        LedgerError::Invalid(format!("checkpoint at size {size} does not verify: {e}"))
+    })?;
+    if signed.checkpoint.tree_size != size {
+        return Err(LedgerError::Invalid(format!(
+            "checkpoint row {size} holds a checkpoint of size {}",
+            signed.checkpoint.tree_size
+        )));
+    }
+    Ok(signed.checkpoint)
+}
+
+/// What the start-up check verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartupReport {
+    /// The integrated size, whose signed checkpoint the tiles were checked against (0: nothing
+    /// integrated yet).
+    pub tree_size: u64,
+    /// The size verified before (by an earlier start-up check or `log verify`): the entries
+    /// `[verified_from, tree_size)` were re-hashed now.
+    pub verified_from: u64,
+    /// The last `signaalhub log verify` that passed, if any.
+    pub last_full: Option<LogVerification>,
+}
+
+impl StartupReport {
+    /// Entries re-hashed by this check.
+    pub fn entries_checked(&self) -> u64 {
+        self.tree_size - self.verified_from
+    }
+}
+
+/// The newest signed checkpoint: the one of the integrated size, verified, which must also be
+/// the newest checkpoint row (`None`: nothing integrated and no checkpoint).
+async fn newest_checkpoint(
+    store: &Store,
+    keys: &HashMap<String, [u8; 32]>,
+) -> Result<Option<Checkpoint>, LedgerError> {
+    // Another instance may integrate between the reads: then read again, a little later.
+    for attempt in 0..50u64 {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_millis(10 * attempt.min(10))).await;
+        }
+        let integrated = store.log_integrated().await?;
+        let latest = store.latest_checkpoint().await?;
+        if integrated == 0 {
+            match latest {
+                None => return Ok(None),
+                // Another instance's first integration, or a changed integration state.
+                Some(_) if store.log_integrated().await? > 0 => continue,
+                Some(_) => {
+                    return Err(LedgerError::Invalid(
+                        "a checkpoint is stored but no entry is integrated: the integration state was changed".into(),
+                    ));
+                }
+            }
+        }
+        let note = store.checkpoint_at(integrated).await?.ok_or_else(|| {
+            LedgerError::Invalid(format!(
+                "the checkpoint of the {integrated} integrated entries is missing (deleted or moved)"
+            ))
+        })?;
+        let cp = verified_note(&note, keys, integrated)?;
+        if latest.as_deref() == Some(note.as_str()) {
+            return Ok(Some(cp));
+        }
+        // A newer row is only fine as another instance's newer, valid checkpoint.
+        let newer = latest.as_deref().and_then(|l| {
+            let s = SignedCheckpoint::parse(l.as_bytes()).ok()?;
+            signaalhub_proto::checkpoint::verify(&s, keys).ok()?;
+            Some(s.checkpoint.tree_size)
+        });
+        match newer {
+            Some(n) if n > integrated => {
+                if store.log_integrated().await? == integrated {
+                    return Err(LedgerError::Invalid(format!(
+                        "a signed checkpoint of {n} entries is stored, beyond the {integrated} integrated: the integration state was changed"
+                    )));
+                }
+            }
+            _ => {
+                return Err(LedgerError::Invalid(format!(
+                    "the newest checkpoint row is not the signed checkpoint of the {integrated} integrated entries: a checkpoint was changed or moved"
+                )));
+            }
+        }
+    }
+    Err(LedgerError::Invalid(
+        "the log kept growing while its newest checkpoint was read; start again".into(),
+    ))
+}
+
+/// Reads one tile (`None`: no row), naming a tile that does not parse.
+async fn stored_tile(store: &Store, id: merkle::TileId) -> Result<Option<Vec<Hash>>, LedgerError> {
+    match store
+        .tiles_in_range(id.level, id.index, id.index.saturating_add(1))
+        .await?
+        .into_iter()
+        .next()
+    {
+        None => Ok(None),
+        Some((_, blob)) => merkle::decode_tile(&blob).map(Some).map_err(|e| {
+            LedgerError::Invalid(format!(
+                "tile {}/{} does not parse: {e}",
+                id.level, id.index
+            ))
+        }),
+    }
+}
+
+/// The root of the first `size` entries from the stored tiles alone (at most one tile per tile
+/// level; no entry is read).
+async fn root_from_tiles(store: &Store, size: u64) -> Result<Hash, LedgerError> {
+    let mut tiles = MemoryTiles::new();
+    for id in merkle::tiles_for_root(size) {
+        if let Some(h) = stored_tile(store, id).await? {
+            tiles.insert(id, h);
+        }
+    }
+    merkle::root(size, &tiles).map_err(|e| {
+        LedgerError::Invalid(format!(
+            "the stored tiles cannot give the root at size {size}: {e}"
+        ))
+    })
+}
+
+/// Compares tiles recomputed from entries with the stored ones: a stored tile may be longer (the
+/// log grew), never different in what both cover. Names the first entry affected.
+async fn compare_tiles(
+    store: &Store,
+    computed: &[(merkle::TileId, Vec<Hash>)],
+) -> Result<(), LedgerError> {
+    let mut i = 0;
+    while let Some((first, _)) = computed.get(i) {
+        // `append` returns each level's tiles as one run of consecutive indexes.
+        let run = computed[i..]
+            .iter()
+            .take_while(|(id, _)| id.level == first.level)
+            .count();
+        let level = &computed[i..i + run];
+        let last = level[run - 1].0.index;
+        let stored: HashMap<u64, Vec<u8>> = store
+            .tiles_in_range(first.level, first.index, last.saturating_add(1))
+            .await?
+            .into_iter()
+            .collect();
+        for (id, expected) in level {
+            let blob = stored.get(&id.index).ok_or_else(|| {
+                LedgerError::Invalid(format!("tile {}/{} is missing", id.level, id.index))
+            })?;
+            let hashes = merkle::decode_tile(blob).map_err(|e| {
+                LedgerError::Invalid(format!(
+                    "tile {}/{} does not parse: {e}",
+                    id.level, id.index
+                ))
+            })?;
+            if hashes.len() >= expected.len() && hashes[..expected.len()] == expected[..] {
+                continue;
+            }
+            let pos = expected
+                .iter()
+                .zip(hashes.iter())
+                .position(|(a, b)| a != b)
+                .unwrap_or(hashes.len().min(expected.len()));
+            let node = id.index * 256 + pos as u64;
+            return Err(LedgerError::Invalid(if id.level == 0 {
+                format!(
+                    "log entry {node} was changed: its hash differs from the one recorded in the log's tiles"
+                )
+            } else {
+                format!(
+                    "tile {}/{} differs from the entries (first affected entry {})",
+                    id.level,
+                    id.index,
+                    node << (8 * u32::from(id.level))
+                )
+            }));
+        }
+        i += run;
+    }
+    Ok(())
+}
+
+/// Re-hashes the entries `[from, to)` and folds them onto the stored tree of `from` entries (its
+/// right-edge tiles, cut to that size), comparing every tile this produces with the stored one,
+/// and the resulting root with `root` (the signed checkpoint's at `to`). `batch` entries per
+/// store round trip.
+async fn recheck_entries(
+    store: &Store,
+    from: u64,
+    to: u64,
+    root: &Hash,
+    batch: u64,
+) -> Result<(), LedgerError> {
+    let mut edge = MemoryTiles::new();
+    for id in merkle::tiles_for_append(from) {
+        let width = merkle::tile_width(id, from);
+        if width == 0 {
+            continue;
+        }
+        match stored_tile(store, id).await? {
+            Some(h) if h.len() >= width => edge.insert(id, h[..width].to_vec()),
+            _ => {
+                return Err(LedgerError::Invalid(format!(
+                    "tile {}/{} is missing or shorter than the {from} verified entries need",
+                    id.level, id.index
+                )));
+            }
+        }
+    }
+    let mut at = from;
+    let mut recomputed = None;
+    while at < to {
+        let end = to.min(at.saturating_add(batch.max(1)));
+        let rows = store.log_range(at, end).await?;
+        let hashed = tokio::task::spawn_blocking(move || {
+            hash_batch(ReadBatch {
+                at,
+                to: end,
+                rows,
+                leaf_tiles: Vec::new(),
+            })
+        })
+        .await
+        .map_err(|e| LedgerError::Invalid(format!("the start-up check stopped: {e}")))?;
+        if let Some(problem) = hashed.problem {
+            return Err(problem);
+        }
+        let result = merkle::append(at, &hashed.leaves, &edge).map_err(|e| {
+            LedgerError::Invalid(format!("the tiles do not fit the log at size {at}: {e}"))
+        })?;
+        compare_tiles(store, &result.tiles).await?;
+        // Only the right edge is read by the next append.
+        let mut next = MemoryTiles::new();
+        for id in merkle::tiles_for_append(end) {
+            let fresh = result
+                .tiles
+                .iter()
+                .find(|(i, _)| *i == id)
+                .map(|(_, h)| h.clone());
+            if let Some(h) = fresh.or_else(|| edge.get(id).map(<[Hash]>::to_vec)) {
+                next.insert(id, h);
+            }
+        }
+        edge = next;
+        recomputed = Some(result.root);
+        at = end;
+    }
+    if recomputed.is_some_and(|r| r != *root) {
+        return Err(LedgerError::Invalid(format!(
+            "the entries up to {to} do not give the root of the checkpoint of that size: an entry before index {to} was changed"
+        )));
+    }
+    Ok(())
+}
+
+/// The start-up check, in O(log n) tile reads plus the entries since the last verification:
+///
+/// 1. the newest checkpoint row is the signed checkpoint of the integrated size, and its
+///    signature verifies with a trusted key;
+/// 2. the root recomputed from the stored tiles (one tile per tile level) is that checkpoint's;
+/// 3. the tiles still give the root recorded by the last verification (start-up or
+///    `log verify`), at its size;
+/// 4. the entries integrated since then are re-hashed and folded onto the tree of that size:
+///    every tile this produces equals the stored one, and the root is the checkpoint's.
+///
+/// What passed is recorded ([`CheckKind::Startup`]). Entries and tiles below the last verified
+/// size are not read again: changes to them are found by `signaalhub log verify` (run it on a
+/// schedule, docs/OPERATIONS.md), and a subject access report refuses an entry that no longer
+/// proves against the signed root (`flows::log`). With no verification recorded (the first
+/// start after the upgrade that added the record), every entry is re-hashed once.
+pub async fn check_startup(
+    store: &Store,
+    keys: &HashMap<String, [u8; 32]>,
+    batch: u64,
+) -> Result<StartupReport, LedgerError> {
+    let records = store.log_verifications().await?;
+    let last_full = records.iter().find(|r| r.kind == CheckKind::Full).cloned();
+    let Some(cp) = newest_checkpoint(store, keys).await? else {
+        return Ok(StartupReport {
+            tree_size: 0,
+            verified_from: 0,
+            last_full,
+        });
+    };
+    let size = cp.tree_size;
+    if root_from_tiles(store, size).await? != cp.root {
+        return Err(LedgerError::Invalid(format!(
+            "the root recomputed from the stored tiles disagrees with the signed checkpoint at size {size}: a tile was changed; run `signaalhub log verify`"
+        )));
+    }
+    let verified = records.iter().max_by_key(|r| r.tree_size);
+    let from = match verified {
+        None => 0,
+        Some(v) if v.tree_size > size => {
+            return Err(LedgerError::Invalid(format!(
+                "the log was verified at {} entries ({} check), more than the {size} integrated now: entries, tiles or checkpoints were removed",
+                v.tree_size,
+                v.kind.as_str()
+            )));
+        }
+        Some(v) => {
+            if v.tree_size > 0 && root_from_tiles(store, v.tree_size).await? != v.root {
+                return Err(LedgerError::Invalid(format!(
+                    "the stored tiles no longer give the root verified at size {} ({} check): a tile was changed after it was verified; run `signaalhub log verify`",
+                    v.tree_size,
+                    v.kind.as_str()
+                )));
+            }
+            v.tree_size
+        }
+    };
+    recheck_entries(store, from, size, &cp.root, batch).await?;
+    store
+        .record_log_verification(&LogVerification {
+            kind: CheckKind::Startup,
+            tree_size: size,
+            root: cp.root,
+            entries_checked: size - from,
+            verified_at: now(),
+        })
+        .await?;
+    Ok(StartupReport {
+        tree_size: size,
+        verified_from: from,
+        last_full,
+    })
+}
+
+/// [`verify`], and on success records it ([`CheckKind::Full`]), so that the next start-up check
+/// re-hashes only the entries integrated after it: what `signaalhub log verify` runs.
+pub async fn verify_and_record(
+    store: &Store,
+    keys: &HashMap<String, [u8; 32]>,
+) -> Result<VerifyReport, LedgerError> {
+    let report = verify(store, keys).await?;
+    store
+        .record_log_verification(&LogVerification {
+            kind: CheckKind::Full,
+            tree_size: report.integrated,
+            root: report.root,
+            entries_checked: report.entries,
+            verified_at: now(),
+        })
+        .await?;
+    Ok(report)
 }
 
 /// The result of a full verification.
@@ -469,19 +823,14 @@ async fn verify_in_batches(
     let integrated = store.log_integrated().await?;
     let mut checkpoints = Vec::new();
     for (s, note) in store.checkpoints().await? {
-        let signed = SignedCheckpoint::parse(note.as_bytes()).map_err(|e| {
-            LedgerError::Invalid(format!("checkpoint at size {s} does not parse: {e}"))
-        })?;
-        signaalhub_proto::checkpoint::verify(&signed, keys).map_err(|e| {
-            LedgerError::Invalid(format!("checkpoint at size {s} does not verify: {e}"))
-        })?;
-        if signed.checkpoint.tree_size != s {
-            return Err(LedgerError::Invalid(format!(
-                "checkpoint row {s} holds a checkpoint of size {}",
-                signed.checkpoint.tree_size
-            )));
-        }
-        checkpoints.push(signed.checkpoint);
+        checkpoints.push(verified_note(&note, keys, s)?);
+    }
+    // The integrated size is signed in the same transaction that sets it: its checkpoint must be
+    // there (a live hub may have added newer ones since `integrated` was read).
+    if integrated > 0 && !checkpoints.iter().any(|c| c.tree_size == integrated) {
+        return Err(LedgerError::Invalid(format!(
+            "the checkpoint of the {integrated} integrated entries is missing (deleted or moved)"
+        )));
     }
     let checkpoint_count = checkpoints.len();
     let mut state = Recompute {
@@ -739,5 +1088,238 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("tile 0/2 does not parse"), "{e}");
+    }
+
+    /// A ledger on a fresh SQLite store, and a way to sequence entries `[from, to)` on it.
+    async fn fresh_ledger() -> (crate::store::testing::TestDb, Ledger) {
+        let db = crate::store::testing::fresh("sqlite").await.unwrap();
+        let rng = ring::rand::SystemRandom::new();
+        let der = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
+        let signer = CheckpointSigner::from_pkcs8("k1", der.as_ref()).unwrap();
+        let ledger = Ledger::new(db.store.clone(), "test/log".into(), signer, HashMap::new());
+        (db, ledger)
+    }
+
+    async fn grow(ledger: &Ledger, from: u64, to: u64) {
+        let batch: Vec<_> = (from..to).map(entry).collect();
+        assert_eq!(ledger.store.append_log(&batch).await.unwrap(), from);
+        assert_eq!(ledger.integrate_all().await.unwrap(), to);
+    }
+
+    async fn startup(ledger: &Ledger) -> Result<StartupReport, String> {
+        // Batches of 256 entries: several round trips even in these small logs.
+        check_startup(&ledger.store, &ledger.keys, 256)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    #[tokio::test]
+    async fn start_up_re_hashes_only_what_came_after_the_last_verification() {
+        let (_db, ledger) = fresh_ledger().await;
+        let r = startup(&ledger).await.unwrap();
+        assert_eq!((r.tree_size, r.verified_from, r.last_full), (0, 0, None));
+        grow(&ledger, 0, 700).await;
+        // Nothing recorded yet: every entry once.
+        let r = startup(&ledger).await.unwrap();
+        assert_eq!((r.tree_size, r.verified_from), (700, 0));
+        // Then only what was integrated since.
+        assert_eq!(startup(&ledger).await.unwrap().entries_checked(), 0);
+        grow(&ledger, 700, 1_300).await;
+        let r = startup(&ledger).await.unwrap();
+        assert_eq!((r.tree_size, r.verified_from), (1_300, 700));
+        // A full verification is recorded too, and the next start-up starts from it.
+        grow(&ledger, 1_300, 1_500).await;
+        let full = verify_and_record(&ledger.store, &ledger.keys)
+            .await
+            .unwrap();
+        assert_eq!(full.integrated, 1_500);
+        grow(&ledger, 1_500, 1_600).await;
+        let r = startup(&ledger).await.unwrap();
+        assert_eq!((r.tree_size, r.verified_from), (1_600, 1_500));
+        let last = r.last_full.unwrap();
+        assert_eq!(
+            (last.kind, last.tree_size, last.root),
+            (CheckKind::Full, 1_500, full.root)
+        );
+        let records = ledger.store.log_verifications().await.unwrap();
+        assert_eq!(records.len(), 2);
+        assert_eq!(
+            (records[0].kind, records[0].tree_size),
+            (CheckKind::Startup, 1_600)
+        );
+        assert_eq!(records[0].entries_checked, 100);
+        // Small and large batches check the same.
+        sql(&ledger.store, "DELETE FROM log_verifications").await;
+        let whole = check_startup(&ledger.store, &ledger.keys, 1 << 20)
+            .await
+            .unwrap();
+        assert_eq!((whole.tree_size, whole.verified_from), (1_600, 0));
+    }
+
+    #[tokio::test]
+    async fn changes_after_the_last_verification_stop_the_start() {
+        // Entry 1 000 (integrated after the check at 700) changed: named.
+        let (_db, ledger) = fresh_ledger().await;
+        grow(&ledger, 0, 700).await;
+        startup(&ledger).await.unwrap();
+        grow(&ledger, 700, 1_300).await;
+        sql(&ledger.store, "UPDATE log_entries SET entry = CAST(replace(CAST(entry AS TEXT), 'leerkracht', 'mentor') AS BLOB) WHERE idx = 1000").await;
+        let e = startup(&ledger).await.unwrap_err();
+        assert!(e.contains("log entry 1000 was changed"), "{e}");
+        // Not recorded: the next start checks it again.
+        assert_eq!(
+            ledger.store.log_verifications().await.unwrap()[0].tree_size,
+            700
+        );
+        assert!(startup(&ledger).await.is_err());
+
+        // A leaf tile after the verified size: the entry it no longer matches is named.
+        let (_db, ledger) = fresh_ledger().await;
+        grow(&ledger, 0, 700).await;
+        startup(&ledger).await.unwrap();
+        grow(&ledger, 700, 1_300).await;
+        sql(&ledger.store, "UPDATE log_tiles SET hashes = substr(hashes, 1, 96) || zeroblob(32) || substr(hashes, 129) WHERE level = 0 AND idx = 3").await;
+        let e = startup(&ledger).await.unwrap_err();
+        assert!(e.contains("log entry 771 was changed"), "{e}");
+
+        // An entry that no longer parses; one deleted.
+        let (_db, ledger) = fresh_ledger().await;
+        grow(&ledger, 0, 1_300).await;
+        sql(
+            &ledger.store,
+            "UPDATE log_entries SET entry = X'7b' WHERE idx = 900",
+        )
+        .await;
+        let e = startup(&ledger).await.unwrap_err();
+        assert!(e.contains("log entry 900 is not a valid entry"), "{e}");
+        sql(&ledger.store, "DELETE FROM log_entries WHERE idx = 800").await;
+        let e = startup(&ledger).await.unwrap_err();
+        assert!(e.contains("log entry 800 is missing"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn the_newest_checkpoint_and_the_tiles_under_its_root_are_checked_every_start() {
+        let sqls = [
+            // The right-edge leaf tile (entries 1 280..1 299).
+            (
+                "UPDATE log_tiles SET hashes = zeroblob(32) || substr(hashes, 33) WHERE level = 0 AND idx = 5",
+                "disagrees with the signed checkpoint at size 1300",
+            ),
+            (
+                "UPDATE log_tiles SET hashes = X'0102' WHERE level = 0 AND idx = 5",
+                "tile 0/5 does not parse",
+            ),
+            (
+                "DELETE FROM log_tiles WHERE level = 1 AND idx = 0",
+                "cannot give the root at size 1300",
+            ),
+            (
+                "UPDATE log_checkpoints SET note = replace(note, 'test/log', 'test/LOG') WHERE tree_size = 1300",
+                "checkpoint at size 1300 does not verify",
+            ),
+            (
+                "DELETE FROM log_checkpoints WHERE tree_size = 1300",
+                "checkpoint of the 1300 integrated entries is missing",
+            ),
+            (
+                "UPDATE log_checkpoints SET tree_size = 5000 WHERE tree_size = 700",
+                "newest checkpoint row is not the signed checkpoint",
+            ),
+            (
+                "UPDATE log_integration SET integrated = 700",
+                "beyond the 700 integrated",
+            ),
+            (
+                "UPDATE log_integration SET integrated = 0",
+                "no entry is integrated",
+            ),
+            (
+                "UPDATE log_verifications SET tree_size = 9000",
+                "more than the 1300 integrated",
+            ),
+        ];
+        for (change, expected) in sqls {
+            let (_db, ledger) = fresh_ledger().await;
+            grow(&ledger, 0, 300).await;
+            grow(&ledger, 300, 700).await;
+            grow(&ledger, 700, 1_300).await;
+            startup(&ledger).await.unwrap();
+            sql(&ledger.store, change).await;
+            let e = startup(&ledger).await.unwrap_err();
+            assert!(e.contains(expected), "{change}: {e}");
+        }
+    }
+
+    #[tokio::test]
+    async fn changes_below_the_verified_size_are_left_to_log_verify() {
+        // What the start-up check no longer reads: an entry, a full leaf tile, an older
+        // checkpoint. Each passes the start, and `log verify` names it (and records nothing).
+        let sqls = [
+            (
+                "UPDATE log_entries SET entry = CAST(replace(CAST(entry AS TEXT), 'leerkracht', 'mentor') AS BLOB) WHERE idx = 400",
+                "log entry 400 was changed",
+            ),
+            (
+                "DELETE FROM log_entries WHERE idx = 10",
+                "log entry 10 is missing",
+            ),
+            (
+                "UPDATE log_tiles SET hashes = substr(hashes, 1, 96) || zeroblob(32) || substr(hashes, 129) WHERE level = 0 AND idx = 1",
+                "log entry 259 was changed",
+            ),
+            (
+                "UPDATE log_checkpoints SET note = replace(note, 'test/log', 'test/LOG') WHERE tree_size = 700",
+                "checkpoint at size 700 does not verify",
+            ),
+        ];
+        for (change, expected) in sqls {
+            let (_db, ledger) = fresh_ledger().await;
+            grow(&ledger, 0, 700).await;
+            grow(&ledger, 700, 1_300).await;
+            verify_and_record(&ledger.store, &ledger.keys)
+                .await
+                .unwrap();
+            let before = ledger.store.log_verifications().await.unwrap();
+            sql(&ledger.store, change).await;
+            let r = startup(&ledger).await.unwrap();
+            assert_eq!((r.tree_size, r.verified_from), (1_300, 1_300), "{change}");
+            let e = verify_and_record(&ledger.store, &ledger.keys)
+                .await
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(expected), "{change}: {e}");
+            // The failed verification recorded nothing (the start-up check did, at the same size).
+            let after = ledger.store.log_verifications().await.unwrap();
+            assert_eq!(
+                after.iter().find(|v| v.kind == CheckKind::Full),
+                before.iter().find(|v| v.kind == CheckKind::Full)
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_tile_changed_under_the_verified_root_is_not_signed_over() {
+        // Verified at 700; then entry 522's hash in its leaf tile (full at 768, so not under the
+        // root at 1 300) is changed before more entries are integrated.
+        let (_db, ledger) = fresh_ledger().await;
+        grow(&ledger, 0, 700).await;
+        startup(&ledger).await.unwrap();
+        sql(&ledger.store, "UPDATE log_tiles SET hashes = substr(hashes, 1, 320) || zeroblob(32) || substr(hashes, 353) WHERE level = 0 AND idx = 2").await;
+        // Integration refuses to sign a checkpoint over it.
+        let batch: Vec<_> = (700..1_300).map(entry).collect();
+        ledger.store.append_log(&batch).await.unwrap();
+        let e = ledger.integrate_all().await.unwrap_err().to_string();
+        assert!(e.contains("not signing a new checkpoint"), "{e}");
+        // Had it been folded in anyway (an older hub), the start-up check names it.
+        let (_db, ledger) = fresh_ledger().await;
+        grow(&ledger, 0, 700).await;
+        startup(&ledger).await.unwrap();
+        grow(&ledger, 700, 1_300).await;
+        sql(&ledger.store, "UPDATE log_tiles SET hashes = substr(hashes, 1, 320) || zeroblob(32) || substr(hashes, 353) WHERE level = 0 AND idx = 2").await;
+        let e = startup(&ledger).await.unwrap_err();
+        assert!(
+            e.contains("no longer give the root verified at size 700"),
+            "{e}"
+        );
     }
 }

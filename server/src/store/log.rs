@@ -113,6 +113,42 @@ fn stored((idx, bytes, professional): EntryRow) -> StoredEntry {
     }
 }
 
+/// Which check verified the log (docs/OPERATIONS.md, "The log's checks").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckKind {
+    /// The start-up check of an instance (the newest checkpoint against the tiles, and the
+    /// entries since the previous check).
+    Startup,
+    /// `signaalhub log verify`: every entry, tile and checkpoint recomputed.
+    Full,
+}
+
+impl CheckKind {
+    /// The stored name (`log_verifications.kind`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckKind::Startup => "startup",
+            CheckKind::Full => "full",
+        }
+    }
+}
+
+/// What one check of the log verified (`log_verifications`): the entries `[0, tree_size)` matched
+/// their tiles and the signed checkpoint of that size, whose root is `root`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogVerification {
+    /// Which check.
+    pub kind: CheckKind,
+    /// The entries verified: `[0, tree_size)`.
+    pub tree_size: u64,
+    /// The root at `tree_size` (the checkpoint's).
+    pub root: signaalhub_proto::merkle::Hash,
+    /// Entries the check re-hashed.
+    pub entries_checked: u64,
+    /// When (unix seconds).
+    pub verified_at: i64,
+}
+
 /// The tile rows of a log, read for one operation.
 #[derive(Debug, Default)]
 pub struct TileSet(pub signaalhub_proto::merkle::MemoryTiles);
@@ -186,6 +222,56 @@ impl Store {
     pub async fn latest_checkpoint(&self) -> StoreResult<Option<String>> {
         let n: Option<String> = on_pool!(self, p => sqlx::query_scalar("SELECT note FROM log_checkpoints ORDER BY tree_size DESC LIMIT 1").fetch_optional(p).await?);
         Ok(n)
+    }
+
+    /// The checkpoint note stored for tree size `tree_size`, if any (read through the writer in
+    /// SQLite, like the integrated size it is checked against).
+    pub async fn checkpoint_at(&self, tree_size: u64) -> StoreResult<Option<String>> {
+        let Ok(size) = i64::try_from(tree_size) else {
+            return Ok(None);
+        };
+        let n: Option<String> = on_writer!(self, p => sqlx::query_scalar("SELECT note FROM log_checkpoints WHERE tree_size = $1")
+            .bind(size).fetch_optional(p).await?);
+        Ok(n)
+    }
+
+    /// What the log's checks last verified, one record per kind of check, `Startup` first.
+    pub async fn log_verifications(&self) -> StoreResult<Vec<LogVerification>> {
+        let rows: Vec<(String, i64, Vec<u8>, i64, i64)> = on_writer!(self, p => sqlx::query_as(
+            "SELECT kind, tree_size, root, entries_checked, verified_at FROM log_verifications ORDER BY kind DESC")
+            .fetch_all(p).await?);
+        rows.into_iter()
+            .map(|(kind, size, root, checked, at)| {
+                Ok(LogVerification {
+                    kind: match kind.as_str() {
+                        "startup" => CheckKind::Startup,
+                        "full" => CheckKind::Full,
+                        _ => return Err(StoreError::Corrupt("log_verifications.kind")),
+                    },
+                    tree_size: u64::try_from(size)
+                        .map_err(|_| StoreError::Corrupt("log_verifications.tree_size"))?,
+                    root: root
+                        .try_into()
+                        .map_err(|_| StoreError::Corrupt("log_verifications.root"))?,
+                    entries_checked: u64::try_from(checked)
+                        .map_err(|_| StoreError::Corrupt("log_verifications.entries_checked"))?,
+                    verified_at: at,
+                })
+            })
+            .collect()
+    }
+
+    /// Records what a check verified, replacing the previous record of its kind.
+    pub async fn record_log_verification(&self, v: &LogVerification) -> StoreResult<()> {
+        let too_large = |_| StoreError::Invalid("a log size beyond 2^63".into());
+        let size = i64::try_from(v.tree_size).map_err(too_large)?;
+        let checked = i64::try_from(v.entries_checked).map_err(too_large)?;
+        on_writer!(self, p => sqlx::query(
+            "INSERT INTO log_verifications (kind, tree_size, root, entries_checked, verified_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (kind) DO UPDATE SET tree_size = excluded.tree_size, root = excluded.root, entries_checked = excluded.entries_checked, verified_at = excluded.verified_at")
+            .bind(v.kind.as_str()).bind(size).bind(v.root.to_vec()).bind(checked).bind(v.verified_at)
+            .execute(p).await.map(|_| ())?);
+        Ok(())
     }
 
     /// Every checkpoint (size, note), oldest first.
