@@ -528,7 +528,7 @@ async fn maatregel_walk_through(k: &Cli) {
         .ok(
             "wijkteam",
             &["involvement", "propose", "--case", &case, "--org", GI],
-            &["proposal p_", ": open"],
+            &["proposal p_", ": open (waiting for ", GI],
         )
         .await;
     let p = id(&proposal, "p_");

@@ -366,21 +366,33 @@ async fn coordinator_proposal_acceptance_decline_and_one_fixed_face() {
         // Everyone sees the same one fixed face.
         let seen = wijkteam.get_case(&case_id).await.unwrap();
         assert_eq!(seen.coordinator.unwrap().oin, gi_oin);
-        // A self-proposal takes effect at once.
+        // Proposing itself needs the other party's acceptance too: no organisation makes
+        // itself coordinator alone.
         let own = wijkteam
             .propose_coordinator(&case_id, &w_oin)
             .await
             .unwrap();
+        let own_p = own.proposal.unwrap();
+        assert_eq!(own_p.state, pb::ProposalState::Open as i32, "{b}");
+        assert_eq!(own_p.awaiting_oins, vec![gi_oin.clone()]);
         assert_eq!(
-            own.proposal.unwrap().state,
-            pb::ProposalState::Accepted as i32
+            own.case.unwrap().coordinator.unwrap().oin,
+            gi_oin,
+            "{b}: unchanged until accepted"
         );
-        assert_eq!(own.case.unwrap().coordinator.unwrap().oin, w_oin, "{b}");
         let n = next_note(&mut gn).await;
+        assert_eq!(n.kind, pb::NotificationKind::CoordinatorProposed as i32);
+        assert!(n.summary_nl.contains("casusregie"), "{}", n.summary_nl);
+        let a = gi
+            .respond_to_coordinator_proposal(&own_p.proposal_id, true)
+            .await
+            .unwrap();
+        assert_eq!(a.case.unwrap().coordinator.unwrap().oin, w_oin, "{b}");
+        let n = next_note(&mut wn).await;
         assert_eq!(n.kind, pb::NotificationKind::CoordinatorAccepted as i32);
         // Every change is logged.
         let entries = log(&hub).await;
-        assert_eq!(events(&entries, Event::CoordinatorProposed).len(), 4, "{b}");
+        assert_eq!(events(&entries, Event::CoordinatorProposed).len(), 6, "{b}");
         assert_eq!(events(&entries, Event::CoordinatorDeclined).len(), 2);
         assert_eq!(events(&entries, Event::CoordinatorAccepted).len(), 4);
         // Ending the coordinator's involvement clears the coordinator and tells the others.
@@ -843,10 +855,17 @@ async fn a_household_registration_merges_two_cases_into_the_oldest() {
             .case
             .unwrap();
         assert_ne!(a.case_id, bcase.case_id, "{b}: two separate cases");
-        // The wijkteam coordinates case A.
+        // The wijkteam coordinates case A (the GI, its other party, accepts).
         let mut wijkteam = hub.client("wijkteam").await;
-        wijkteam
+        let p = wijkteam
             .propose_coordinator(&a.case_id, &hub.org("wijkteam").info.oin)
+            .await
+            .unwrap()
+            .proposal
+            .unwrap();
+        hub.client("jeugdbescherming")
+            .await
+            .respond_to_coordinator_proposal(&p.proposal_id, true)
             .await
             .unwrap();
         // Veilig Thuis works with the parent and names both children: one case.

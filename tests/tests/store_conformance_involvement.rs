@@ -23,6 +23,7 @@ conformance!(
     a_match_the_convenant_refuses_discloses_nothing,
     cases_merge_into_the_oldest_and_keep_their_coordinator,
     coordinators_are_proposed_and_answered,
+    a_coordinator_needs_every_other_partys_acceptance,
     ending_an_involvement_tells_the_others_and_ends_its_roles,
     plan_versions_follow_each_other,
     notifications_page_by_cursor,
@@ -334,7 +335,10 @@ async fn cases_merge_into_the_oldest_and_keep_their_coordinator(s: Store) {
     register(&s, "i4", HUISARTS, &c, &[], &allow).await;
     let none = |_: &CaseView, _: &Proposal| Vec::<(PendingEntry, Option<Notification>)>::new();
     // The younger case has a coordinator and an open proposal.
-    s.propose_coordinator(&v("k-i4"), &v("p-self"), &v(VT), &v(VT), T0 + 1, none)
+    s.propose_coordinator(&v("k-i4"), &v("p-self"), &v(VT), &v(VT), T0, none)
+        .await
+        .unwrap();
+    s.respond_to_proposal("p-self", HUISARTS, true, T0 + 1, none)
         .await
         .unwrap();
     s.propose_coordinator(&v("k-i4"), &v("p-open"), &v(VT), &v(HUISARTS), T0 + 2, none)
@@ -507,7 +511,8 @@ async fn coordinators_are_proposed_and_answered(s: Store) {
             proposed_by_oin: v(SCHOOL),
             state: ProposalState::Open,
             created_at: T0 + 1,
-            decided_at: None
+            decided_at: None,
+            accepted_by: vec![],
         }
     );
     assert_eq!(view.proposals, vec![p1.clone()]);
@@ -525,7 +530,7 @@ async fn coordinators_are_proposed_and_answered(s: Store) {
         )
         .await
         .unwrap();
-    // Only the proposed organisation answers, and only an open proposal.
+    // Only a party the proposal waits for answers (not its proposer), and only an open one.
     let answer = |v: &CaseView, _: &Proposal| {
         told_of(
             NotificationKind::CoordinatorAccepted,
@@ -595,13 +600,25 @@ async fn coordinators_are_proposed_and_answered(s: Store) {
     )
     .await
     .unwrap();
+    // Proposing yourself needs the others' acceptance too.
     let (own, view) = s
         .propose_coordinator(&v("k-i2"), &v("p5"), &v(SCHOOL), &v(SCHOOL), T0 + 8, record)
         .await
         .unwrap();
+    assert_eq!(own.state, ProposalState::Open);
+    assert_eq!(own.awaiting(&view), vec![v::<Oin>(WIJKTEAM)]);
+    assert_eq!(view.case.coordinator_oin.as_deref(), Some(WIJKTEAM));
+    let (own, view) = s
+        .respond_to_proposal("p5", WIJKTEAM, true, T0 + 8, answer)
+        .await
+        .unwrap();
     assert_eq!(
-        (own.state, own.decided_at),
-        (ProposalState::Accepted, Some(T0 + 8))
+        (own.state, own.decided_at, own.accepted_by.clone()),
+        (
+            ProposalState::Accepted,
+            Some(T0 + 8),
+            vec![v::<Oin>(WIJKTEAM)]
+        )
     );
     assert_eq!(view.case.coordinator_oin.as_deref(), Some(SCHOOL));
     assert_eq!(
@@ -622,10 +639,94 @@ async fn coordinators_are_proposed_and_answered(s: Store) {
     );
 }
 
+async fn a_coordinator_needs_every_other_partys_acceptance(s: Store) {
+    case_of_two(&s).await;
+    register(&s, "i3", VT, &pseud(1), &[], &Decider::allow()).await;
+    let none = |_: &CaseView, _: &Proposal| Vec::<(PendingEntry, Option<Notification>)>::new();
+    // The wijkteam proposes itself: the school and Veilig Thuis must both accept.
+    let (p, view) = s
+        .propose_coordinator(&v("k-i2"), &v("p1"), &v(WIJKTEAM), &v(WIJKTEAM), T0, none)
+        .await
+        .unwrap();
+    assert_eq!(p.awaiting(&view), vec![v::<Oin>(SCHOOL), v(VT)]);
+    // Its proposer cannot answer it; one acceptance is not enough.
+    assert_eq!(
+        not_found(
+            s.respond_to_proposal("p1", WIJKTEAM, true, T0 + 1, none)
+                .await
+        ),
+        rec("open proposal", "p1")
+    );
+    let (p, view) = s
+        .respond_to_proposal("p1", SCHOOL, true, T0 + 1, none)
+        .await
+        .unwrap();
+    assert_eq!(
+        (p.state, p.accepted_by.clone(), p.awaiting(&view)),
+        (
+            ProposalState::Open,
+            vec![v::<Oin>(SCHOOL)],
+            vec![v::<Oin>(VT)]
+        )
+    );
+    assert_eq!(view.case.coordinator_oin, None);
+    assert_eq!(
+        s.get_proposal("p1").await.unwrap().unwrap().accepted_by,
+        vec![v::<Oin>(SCHOOL)]
+    );
+    // Answering twice: the school is no longer awaited.
+    assert_eq!(
+        not_found(
+            s.respond_to_proposal("p1", SCHOOL, true, T0 + 2, none)
+                .await
+        ),
+        rec("open proposal", "p1")
+    );
+    // One "no" declines it.
+    let (p, view) = s
+        .respond_to_proposal("p1", VT, false, T0 + 2, none)
+        .await
+        .unwrap();
+    assert_eq!(p.state, ProposalState::Declined);
+    assert_eq!(view.case.coordinator_oin, None);
+    // Proposed again, accepted by both: the wijkteam coordinates.
+    s.propose_coordinator(
+        &v("k-i2"),
+        &v("p2"),
+        &v(WIJKTEAM),
+        &v(WIJKTEAM),
+        T0 + 3,
+        none,
+    )
+    .await
+    .unwrap();
+    s.respond_to_proposal("p2", VT, true, T0 + 4, none)
+        .await
+        .unwrap();
+    let (p, view) = s
+        .respond_to_proposal("p2", SCHOOL, true, T0 + 5, none)
+        .await
+        .unwrap();
+    assert_eq!(
+        (p.state, p.decided_at),
+        (ProposalState::Accepted, Some(T0 + 5))
+    );
+    assert_eq!(
+        (
+            view.case.coordinator_oin.as_deref(),
+            view.case.coordinator_since
+        ),
+        (Some(WIJKTEAM), Some(T0 + 5))
+    );
+}
+
 async fn ending_an_involvement_tells_the_others_and_ends_its_roles(s: Store) {
     case_of_two(&s).await;
     let none = |_: &CaseView, _: &Proposal| Vec::<(PendingEntry, Option<Notification>)>::new();
-    s.propose_coordinator(&v("k-i2"), &v("p1"), &v(SCHOOL), &v(SCHOOL), T0 + 1, none)
+    s.propose_coordinator(&v("k-i2"), &v("p1"), &v(SCHOOL), &v(SCHOOL), T0, none)
+        .await
+        .unwrap();
+    s.respond_to_proposal("p1", WIJKTEAM, true, T0 + 1, none)
         .await
         .unwrap();
     s.propose_coordinator(&v("k-i2"), &v("p2"), &v(SCHOOL), &v(WIJKTEAM), T0 + 2, none)

@@ -309,7 +309,23 @@ fn proposal_json(p: &pb::CoordinatorProposal) -> Value {
         "state": proposal_state(p.state),
         "created_at": ts(p.created_at.as_ref()),
         "decided_at": ts(p.decided_at.as_ref()),
+        "accepted_by_oins": p.accepted_by_oins,
+        "awaiting_oins": p.awaiting_oins,
     })
+}
+
+/// One line for a proposal: its state and, while open, whom it waits for.
+fn print_proposal(p: &pb::CoordinatorProposal) {
+    if p.awaiting_oins.is_empty() {
+        println!("proposal {}: {}", p.proposal_id, proposal_state(p.state));
+    } else {
+        println!(
+            "proposal {}: {} (waiting for {})",
+            p.proposal_id,
+            proposal_state(p.state),
+            p.awaiting_oins.join(", ")
+        );
+    }
 }
 
 fn case_json(c: &pb::Case) -> Value {
@@ -463,7 +479,7 @@ pub async fn run(
                 return Ok(());
             }
             if let Some(p) = &r.proposal {
-                println!("proposal {}: {}", p.proposal_id, proposal_state(p.state));
+                print_proposal(p);
             }
             if let Some(c) = &r.case {
                 print_case(c);
@@ -544,6 +560,9 @@ async fn respond(hub: &mut HubClient, id: &str, accept: bool, out: Out) -> Resul
             "case": r.case.as_ref().map(case_json),
         }));
         return Ok(());
+    }
+    if let Some(p) = r.proposal.as_ref().filter(|p| !p.awaiting_oins.is_empty()) {
+        print_proposal(p);
     }
     if let Some(c) = &r.case {
         print_case(c);

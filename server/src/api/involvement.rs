@@ -133,8 +133,15 @@ fn involvement_to_pb(ctx: &Ctx, i: &Involvement, me: &str) -> pb::Involvement {
     }
 }
 
-fn proposal_to_pb(p: &Proposal) -> pb::CoordinatorProposal {
+fn proposal_to_pb(p: &Proposal, v: &CaseView) -> pb::CoordinatorProposal {
+    let awaiting = if p.state == ProposalState::Open {
+        p.awaiting(v)
+    } else {
+        Vec::new()
+    };
     pb::CoordinatorProposal {
+        accepted_by_oins: p.accepted_by.iter().map(|o| o.to_string()).collect(),
+        awaiting_oins: awaiting.iter().map(|o| o.to_string()).collect(),
         proposal_id: p.id.to_string(),
         proposed_oin: p.proposed_oin.to_string(),
         proposed_by_oin: p.proposed_by_oin.to_string(),
@@ -170,7 +177,7 @@ fn case_to_pb(ctx: &Ctx, v: &CaseView, me: &str) -> pb::Case {
             .map(|i| involvement_to_pb(ctx, i, me))
             .collect(),
         coordinator,
-        proposals: v.proposals.iter().map(proposal_to_pb).collect(),
+        proposals: v.proposals.iter().map(|p| proposal_to_pb(p, v)).collect(),
         safety_plan_version: v.case.plan_version,
         created_at: Some(timestamp(v.case.created_at)),
     }
@@ -361,7 +368,7 @@ impl InvolvementService for InvolvementApi {
         let (proposal, view) = flow::propose_coordinator(&self.ctx, &c, cmd).await?;
         self.wake.notify_waiters();
         Ok(Response::new(pb::ProposeCoordinatorResponse {
-            proposal: Some(proposal_to_pb(&proposal)),
+            proposal: Some(proposal_to_pb(&proposal, &view)),
             case: Some(case_to_pb(&self.ctx, &view, c.oin().as_str())),
         }))
     }
@@ -382,7 +389,7 @@ impl InvolvementService for InvolvementApi {
         .await?;
         self.wake.notify_waiters();
         Ok(Response::new(pb::RespondToCoordinatorProposalResponse {
-            proposal: Some(proposal_to_pb(&proposal)),
+            proposal: Some(proposal_to_pb(&proposal, &view)),
             case: Some(case_to_pb(&self.ctx, &view, c.oin().as_str())),
         }))
     }

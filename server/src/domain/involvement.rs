@@ -102,6 +102,19 @@ pub struct Proposal {
     pub created_at: i64,
     /// When accepted, declined or superseded.
     pub decided_at: Option<i64>,
+    /// The parties that accepted so far (the proposer's own agreement is implied).
+    pub accepted_by: Vec<Oin>,
+}
+
+impl Proposal {
+    /// The active parties of `view` whose acceptance the proposal still waits for: every party
+    /// but the proposer that has not accepted yet. Empty: it takes effect.
+    pub fn awaiting(&self, view: &CaseView) -> Vec<Oin> {
+        view.party_oins()
+            .into_iter()
+            .filter(|o| *o != self.proposed_by_oin && !self.accepted_by.contains(o))
+            .collect()
+    }
 }
 
 /// A case: its coordinator and plan counter; parties are the involvements pointing to it.

@@ -794,32 +794,56 @@ impl CoordinatorAct<'_> {
         })
     }
 
-    /// Proposed: the proposed organisation is told.
+    /// Proposed: every party whose acceptance it needs is told (the proposed organisation
+    /// and every other party but the proposer).
     fn proposed(&self) -> Record {
         let (view, p) = (self.view, self.proposal);
         let own = self.entry(Event::CoordinatorProposed, EntryOutcome::Recorded, None);
-        let told = self.entry(
-            Event::CoordinatorProposed,
-            EntryOutcome::Disclosed,
-            Some(&p.proposed_oin),
-        );
-        let involvement = view
-            .parties
-            .iter()
-            .find(|i| i.org_oin == p.proposed_oin)
-            .map(|i| i.id.clone());
-        let n = self.notice(
-            &p.proposed_oin,
-            involvement,
-            NotificationKind::CoordinatorProposed,
-            format!(
-                "{} stelt voor dat uw organisatie de casusregie krijgt in casus {}. Accepteer of wijs af (voorstel {}).",
-                self.by(),
-                view.case.id,
-                p.id
-            ),
-        );
-        vec![(own, None), (told, Some(n))]
+        let mut items = vec![(own, None)];
+        for oin in p.awaiting(view) {
+            let told = self.entry(
+                Event::CoordinatorProposed,
+                EntryOutcome::Disclosed,
+                Some(&oin),
+            );
+            let involvement = view
+                .parties
+                .iter()
+                .find(|i| i.org_oin == oin)
+                .map(|i| i.id.clone());
+            let summary = if oin == p.proposed_oin {
+                format!(
+                    "{} stelt voor dat uw organisatie de casusregie krijgt in casus {}. Accepteer of wijs af (voorstel {}); de andere betrokkenen stemmen ook in.",
+                    self.by(),
+                    view.case.id,
+                    p.id
+                )
+            } else {
+                format!(
+                    "{} stelt voor dat {} de casusregie krijgt in casus {}. Stem in of wijs af (voorstel {}): het voorstel gaat pas in als alle betrokkenen instemmen.",
+                    self.by(),
+                    self.ctx.name_of(&p.proposed_oin),
+                    view.case.id,
+                    p.id
+                )
+            };
+            let n = self.notice(
+                &oin,
+                involvement,
+                NotificationKind::CoordinatorProposed,
+                summary,
+            );
+            items.push((told, Some(n)));
+        }
+        items
+    }
+
+    /// Endorsed: the caller accepted; the proposal waits for the other parties (only logged).
+    fn endorsed(&self) -> Record {
+        vec![(
+            self.entry(Event::CoordinatorEndorsed, EntryOutcome::Recorded, None),
+            None,
+        )]
     }
 
     /// Declined: the proposer is told, while it is a party.
@@ -837,12 +861,22 @@ impl CoordinatorAct<'_> {
                 &p.proposed_by_oin,
                 Some(proposer.id.clone()),
                 NotificationKind::CoordinatorDeclined,
-                format!(
-                    "{} neemt de casusregie in casus {} niet op zich (voorstel {}).",
-                    self.by(),
-                    view.case.id,
-                    p.id
-                ),
+                if self.caller.oin() == &p.proposed_oin {
+                    format!(
+                        "{} neemt de casusregie in casus {} niet op zich (voorstel {}).",
+                        self.by(),
+                        view.case.id,
+                        p.id
+                    )
+                } else {
+                    format!(
+                        "{} stemt niet in met het voorstel dat {} de casusregie krijgt in casus {} (voorstel {}).",
+                        self.by(),
+                        self.ctx.name_of(&p.proposed_oin),
+                        view.case.id,
+                        p.id
+                    )
+                },
             );
             items.push((told, Some(n)));
         }
@@ -888,8 +922,9 @@ pub struct ProposeCoordinator {
     pub acting_role: Option<Role>,
 }
 
-/// `ProposeCoordinator`: a party proposes a party of the case as its coordinator; the proposed
-/// organisation is told (a self-proposal takes effect at once and every party is told).
+/// `ProposeCoordinator`: a party proposes a party of the case (itself too) as its coordinator;
+/// every other party is asked to accept (`RespondToCoordinatorProposal`). Only in a case without
+/// other parties does it take effect at once.
 pub async fn propose_coordinator(
     ctx: &Ctx,
     caller: &Caller,
@@ -914,8 +949,10 @@ pub async fn propose_coordinator(
         .map_err(case_error)
 }
 
-/// `RespondToCoordinatorProposal`: the proposed organisation accepts (every party is told) or
-/// declines (the proposer is told).
+/// `RespondToCoordinatorProposal`: a party the proposal waits for (the proposed organisation
+/// and every other party but the proposer) accepts or declines. When the last of them accepts,
+/// the proposed organisation is coordinator and every party is told; one "no" declines it (the
+/// proposer is told); an acceptance before the last is only logged.
 pub async fn respond_to_proposal(
     ctx: &Ctx,
     caller: &Caller,
@@ -926,13 +963,19 @@ pub async fn respond_to_proposal(
     let role = ctx.acting_role(caller, acting_role)?;
     ctx.require_convenant_role(caller, &role)?;
     let me = caller.oin().as_str();
-    let record = coordinator_record(ctx, caller, &role, |act| act.declined());
+    let record = coordinator_record(ctx, caller, &role, |act| {
+        if act.proposal.state == ProposalState::Declined {
+            act.declined()
+        } else {
+            act.endorsed()
+        }
+    });
     ctx.store
         .respond_to_proposal(proposal_id, me, accept, now(), record)
         .await
         .map_err(|e| match e {
             StoreError::NotFound(_) => FlowError::NotFound(format!(
-                "no open proposal {:?} names your organisation",
+                "no open proposal {:?} waits for your organisation's answer",
                 echo(proposal_id)
             )),
             other => case_error(other),

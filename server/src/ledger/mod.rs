@@ -93,8 +93,10 @@ pub enum Event {
     CoordinatorProposed,
     /// A case coordinator took up the role (one entry per party told).
     CoordinatorAccepted,
-    /// A proposed coordinator declined.
+    /// A party declined a proposed coordinator (the proposal ends).
     CoordinatorDeclined,
+    /// A party accepted a proposed coordinator; the proposal waits for the other parties.
+    CoordinatorEndorsed,
     /// A safety plan version was shared with a party (disclosure).
     SafetyPlanPublished,
     /// A safety plan version was refused.

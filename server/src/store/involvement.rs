@@ -17,8 +17,7 @@ use crate::ledger::PendingEntry;
 
 const INVOLVEMENT_COLUMNS: &str = "involvement_id, subject, org_oin, contact_professional, role, registered_by, basis, subject_facts, started_at, registered_at, ended_at, retain_until, case_id";
 const CASE_COLUMNS: &str = "case_id, created_at, coordinator_oin, coordinator_since, plan_version, merged_into, created_seq";
-const PROPOSAL_COLUMNS: &str =
-    "proposal_id, case_id, proposed_oin, proposed_by_oin, state, created_at, decided_at";
+const PROPOSAL_COLUMNS: &str = "proposal_id, case_id, proposed_oin, proposed_by_oin, state, created_at, decided_at, accepted_by";
 const PLAN_COLUMNS: &str = "case_id, version, author_oin, author_professional, envelope, sealed_to, agreements, published_at, retain_until, request_hash, content_digest";
 const NOTIFICATION_COLUMNS: &str = "recipient_oin, cursor, kind, at, actor_oin, actor_professional, case_id, maatregel_id, involvement_id, proposal_id, plan_version, summary_nl, retain_until";
 
@@ -74,6 +73,10 @@ fn proposal_from_row(r: &impl Columns) -> StoreResult<Proposal> {
             .ok_or(StoreError::Corrupt("coordinator_proposals.state"))?,
         created_at: r.col("created_at")?,
         decided_at: r.col("decided_at")?,
+        accepted_by: parse(
+            &r.col::<String>("accepted_by")?,
+            "coordinator_proposals.accepted_by",
+        )?,
     })
 }
 
@@ -634,20 +637,25 @@ impl Store {
             if !view.has_party(proposed) {
                 return Err(StoreError::Conflict(Clash::NotAParty { case_id: case_id.clone(), oin: proposed.clone() }));
             }
-            let own = by == proposed;
-            let state = if own { ProposalState::Accepted } else { ProposalState::Open };
-            let proposal = Proposal {
+            let mut proposal = Proposal {
                 id: proposal_id.clone(),
                 case_id: view.case.id.clone(),
                 proposed_oin: proposed.clone(),
                 proposed_by_oin: by.clone(),
-                state,
+                state: ProposalState::Open,
                 created_at: at,
-                decided_at: own.then_some(at),
+                decided_at: None,
+                accepted_by: Vec::new(),
             };
-            sqlx::query(&format!("INSERT INTO coordinator_proposals ({PROPOSAL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
+            // Effective at once only when no other party has to accept it.
+            let own = proposal.awaiting(&view).is_empty();
+            if own {
+                proposal.state = ProposalState::Accepted;
+                proposal.decided_at = Some(at);
+            }
+            sqlx::query(&format!("INSERT INTO coordinator_proposals ({PROPOSAL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
                 .bind(&proposal.id).bind(&proposal.case_id).bind(&proposal.proposed_oin).bind(&proposal.proposed_by_oin)
-                .bind(state.as_str()).bind(at).bind(proposal.decided_at).execute(&mut *tx).await?;
+                .bind(proposal.state.as_str()).bind(at).bind(proposal.decided_at).bind(json(&proposal.accepted_by)).execute(&mut *tx).await?;
             if own {
                 sqlx::query("UPDATE cases SET coordinator_oin = $2, coordinator_since = $3 WHERE case_id = $1").bind(&view.case.id).bind(proposed).bind(at).execute(&mut *tx).await?;
                 sqlx::query("UPDATE coordinator_proposals SET state = 'superseded', decided_at = $2 WHERE case_id = $1 AND state = 'open'").bind(&view.case.id).bind(at).execute(&mut *tx).await?;
@@ -685,22 +693,31 @@ impl Store {
         let case_id = on_writer!(self, p => {
             let mut tx = p.begin().await?;
             lock_register(&mut tx).await?;
-            let mut proposal = match sqlx::query(&format!("SELECT {PROPOSAL_COLUMNS} FROM coordinator_proposals WHERE proposal_id = $1 AND proposed_oin = $2 AND state = 'open'"))
-                .bind(proposal_id).bind(by).fetch_optional(&mut *tx).await? {
+            let mut proposal = match sqlx::query(&format!("SELECT {PROPOSAL_COLUMNS} FROM coordinator_proposals WHERE proposal_id = $1 AND state = 'open'"))
+                .bind(proposal_id).fetch_optional(&mut *tx).await? {
                 Some(r) => proposal_from_row(&r)?,
                 None => return Err(StoreError::missing("open proposal", proposal_id)),
             };
             let c = resolve_case(&mut tx, &proposal.case_id).await?;
             let view = case_view_in(&mut tx, c).await?;
-            if !view.has_party(by) {
-                return Err(StoreError::in_state("proposal", proposal_id, "answered by an organisation no longer involved"));
+            // Only the parties it waits for answer it; to anyone else it does not exist.
+            if !proposal.awaiting(&view).iter().any(|o| o == by) {
+                return Err(StoreError::missing("open proposal", proposal_id));
             }
-            proposal.state = if accept { ProposalState::Accepted } else { ProposalState::Declined };
-            proposal.decided_at = Some(at);
-            sqlx::query("UPDATE coordinator_proposals SET state = $2, decided_at = $3 WHERE proposal_id = $1")
-                .bind(proposal_id).bind(proposal.state.as_str()).bind(at).execute(&mut *tx).await?;
             if accept {
-                sqlx::query("UPDATE cases SET coordinator_oin = $2, coordinator_since = $3 WHERE case_id = $1").bind(&view.case.id).bind(by).bind(at).execute(&mut *tx).await?;
+                proposal.accepted_by.push(by.parse().map_err(|_| StoreError::Corrupt("proposal responder"))?);
+                if proposal.awaiting(&view).is_empty() {
+                    proposal.state = ProposalState::Accepted;
+                    proposal.decided_at = Some(at);
+                }
+            } else {
+                proposal.state = ProposalState::Declined;
+                proposal.decided_at = Some(at);
+            }
+            sqlx::query("UPDATE coordinator_proposals SET state = $2, decided_at = $3, accepted_by = $4 WHERE proposal_id = $1")
+                .bind(proposal_id).bind(proposal.state.as_str()).bind(proposal.decided_at).bind(json(&proposal.accepted_by)).execute(&mut *tx).await?;
+            if proposal.state == ProposalState::Accepted {
+                sqlx::query("UPDATE cases SET coordinator_oin = $2, coordinator_since = $3 WHERE case_id = $1").bind(&view.case.id).bind(&proposal.proposed_oin).bind(at).execute(&mut *tx).await?;
                 sqlx::query("UPDATE coordinator_proposals SET state = 'superseded', decided_at = $2 WHERE case_id = $1 AND state = 'open'").bind(&view.case.id).bind(at).execute(&mut *tx).await?;
             }
             let items = record(&view, &proposal);
