@@ -324,7 +324,29 @@ impl HubClient {
             .into_inner())
     }
 
-    /// Accepts or declines a proposal naming my organisation.
+    /// Confirms that organisation `org_oin` has contact with the person `subject_bsn` (my
+    /// organisation is involved with the person, or responsible for a maatregel about them), so
+    /// that it may register its involvement; returns until when (unix seconds).
+    pub async fn confirm_involvement(
+        &mut self,
+        subject_bsn: &str,
+        org_oin: &str,
+    ) -> Result<i64, ClientError> {
+        Ok(self
+            .involvement()
+            .confirm_involvement(pb::ConfirmInvolvementRequest {
+                subject_bsn: subject_bsn.into(),
+                org_oin: org_oin.into(),
+                acting_role: String::new(),
+            })
+            .await?
+            .into_inner()
+            .valid_until
+            .map(|t| t.seconds)
+            .unwrap_or_default())
+    }
+
+    /// Accepts or declines a proposal my organisation's answer is awaited for.
     pub async fn respond_to_coordinator_proposal(
         &mut self,
         proposal_id: &str,

@@ -91,6 +91,8 @@ pub async fn sweep(
         }
         report.erased.insert(target.kind, n);
     }
+    // Confirmations of contact hold pseudonyms and OINs only, until they expire.
+    store.drop_expired_confirmations(now).await?;
     if report.total() > 0 {
         // What was erased stays erased (and logged) either way; a later sweep that erases
         // something tries again.

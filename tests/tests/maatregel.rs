@@ -71,6 +71,20 @@ async fn next_notification(
         .expect("the stream stays open")
 }
 
+/// A `PERMISSION_DENIED` refusal's ErrorInfo code and its message.
+fn refusal(e: &signaalhub_client::ClientError) -> (String, String) {
+    assert_eq!(e.code(), Code::PermissionDenied, "{e}");
+    let signaalhub_client::ClientError::Status(s) = e else {
+        panic!("{e}")
+    };
+    let code = s
+        .get_error_details()
+        .error_info()
+        .map(|i| i.reason.clone())
+        .unwrap_or_default();
+    (code, s.message().to_owned())
+}
+
 fn reason_codes(s: &tonic::Status) -> Vec<String> {
     s.get_error_details()
         .precondition_failure()
@@ -462,6 +476,85 @@ async fn involvement_needs_a_ground_the_hub_can_check() {
     }
 }
 
+/// Contact the hub cannot see (a phone call, a joint visit): an organisation already involved
+/// with the child, or the GI of its maatregel, confirms another organisation's contact, which is
+/// then a ground for that organisation's involvement (30 days, this child only). An organisation
+/// that is not involved itself cannot confirm; every attempt is logged.
+#[tokio::test]
+async fn an_involved_party_or_the_gi_confirms_another_organisations_contact() {
+    for b in backends() {
+        let hub = TestHub::start(b).await;
+        register_ots(&hub, CHILD).await;
+        involve(&hub, "wijkteam", CHILD).await;
+        let gp_oin = hub.org("huisarts").info.oin.clone();
+        let vt_oin = hub.org("veilig_thuis").info.oin.clone();
+        let bare = |bsn: &str| pb::RegisterInvolvementRequest {
+            subject_bsn: bsn.into(),
+            contact_professional: "huisarts, 026-0000000".into(),
+            ..Default::default()
+        };
+        let mut gp = hub.client("huisarts").await;
+        let e = gp.register_involvement(bare(CHILD)).await.unwrap_err();
+        assert_eq!(e.code(), Code::PermissionDenied, "{b}: {e}");
+        assert!(e.to_string().contains("ConfirmInvolvement"), "{b}: {e}");
+
+        // The school has no involvement with the child: it cannot vouch for anyone.
+        let e = hub
+            .client("school")
+            .await
+            .confirm_involvement(CHILD, &gp_oin)
+            .await
+            .unwrap_err();
+        assert_eq!(refusal(&e).0, "CONFIRMER_NOT_INVOLVED", "{b}");
+        // Bad input is a field violation.
+        let mut wijkteam = hub.client("wijkteam").await;
+        let e = wijkteam
+            .confirm_involvement(CHILD, "123")
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::InvalidArgument, "{b}: {e}");
+        let own = hub.org("wijkteam").info.oin.clone();
+        let e = wijkteam.confirm_involvement(CHILD, &own).await.unwrap_err();
+        assert_eq!(e.code(), Code::InvalidArgument, "{b}: {e}");
+
+        // The wijkteam, involved, confirms the GP's contact: the GP registers on it.
+        let until = wijkteam.confirm_involvement(CHILD, &gp_oin).await.unwrap();
+        let days = (until - now()) / 86_400;
+        assert!((29..=30).contains(&days), "{b}: {days} days");
+        gp.register_involvement(bare(CHILD)).await.unwrap();
+        // For this child only.
+        let e = gp
+            .register_involvement(bare(OTHER_CHILD))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::PermissionDenied, "{b}: {e}");
+        // The GI of the child's OTS confirms too (Veilig Thuis's contact).
+        hub.client("jeugdbescherming")
+            .await
+            .confirm_involvement(CHILD, &vt_oin)
+            .await
+            .unwrap();
+        let mut vt = common::involvement_flow::client(&hub, "veilig_thuis").await;
+        vt.register_involvement(bare(CHILD)).await.unwrap();
+
+        // Every confirmation and the refusal are on record, with the confirmed organisation as
+        // recipient and the child's pseudonym, never the BSN.
+        let entries = log(&hub).await;
+        let confirmed: Vec<&LogEntry> = entries
+            .iter()
+            .filter(|e| e.event == Event::InvolvementConfirmed)
+            .collect();
+        assert_eq!(confirmed.len(), 3, "{b}");
+        assert_eq!(confirmed[0].outcome, EntryOutcome::Denied);
+        assert_eq!(confirmed[0].reasons, vec!["CONFIRMER_NOT_INVOLVED"]);
+        assert_eq!(confirmed[1].outcome, EntryOutcome::Recorded);
+        assert_eq!(confirmed[1].recipient_oin.as_deref(), Some(gp_oin.as_str()));
+        assert_eq!(confirmed[1].subjects.len(), 1);
+        assert!(!format!("{confirmed:?}").contains(CHILD));
+        hub.stop().await;
+    }
+}
+
 /// Probing the register: a wijkteam asks about child after child and hears "no". After the
 /// day's limit of "no" answers (`[access] maatregel_no_answers_per_day`) its questions are
 /// refused until the next day, each refusal logged for its FG, and the GI is told once.
@@ -503,18 +596,9 @@ async fn repeated_no_answers_are_limited_per_organisation_and_the_gi_is_told() {
         // Every further question is refused today, even about the child with the OTS.
         for c in [CHILDREN[2], CHILD] {
             let e = wijkteam.has_maatregel(c).await.unwrap_err();
-            assert_eq!(e.code(), Code::PermissionDenied, "{b}: {e}");
-            let signaalhub_client::ClientError::Status(s) = &e else {
-                panic!("{e}")
-            };
-            assert_eq!(
-                s.get_error_details()
-                    .error_info()
-                    .map(|i| i.reason.as_str()),
-                Some("MAATREGEL_QUERY_LIMIT"),
-                "{b}"
-            );
-            assert!(!s.message().contains(c));
+            let (code, message) = refusal(&e);
+            assert_eq!(code, "MAATREGEL_QUERY_LIMIT", "{b}");
+            assert!(!message.contains(c));
         }
         // Each refusal is logged as the wijkteam's act (its FG sees them); the GI was told once.
         let entries = log(&hub).await;

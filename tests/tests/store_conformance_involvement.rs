@@ -24,6 +24,7 @@ conformance!(
     cases_merge_into_the_oldest_and_keep_their_coordinator,
     coordinators_are_proposed_and_answered,
     a_coordinator_needs_every_other_partys_acceptance,
+    confirmations_of_contact_hold_until_they_expire,
     ending_an_involvement_tells_the_others_and_ends_its_roles,
     plan_versions_follow_each_other,
     notifications_page_by_cursor,
@@ -636,6 +637,84 @@ async fn coordinators_are_proposed_and_answered(s: Store) {
         s.propose_coordinator(&v("k-i2"), &v("p5"), &v(SCHOOL), &v(SCHOOL), T0 + 9, record)
             .await
             .is_err()
+    );
+}
+
+async fn confirmations_of_contact_hold_until_they_expire(s: Store) {
+    let (a, b) = (pseud(1), pseud(2));
+    let e = entry(WIJKTEAM, Event::InvolvementConfirmed, T0);
+    assert!(
+        !s.is_involvement_confirmed(HUISARTS, std::slice::from_ref(&a), T0)
+            .await
+            .unwrap()
+    );
+    let size = s.log_size().await.unwrap();
+    s.confirm_involvement("cf-1", &a, HUISARTS, WIJKTEAM, T0, T0 + DAY, &e)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.log_size().await.unwrap(),
+        size + 1,
+        "logged in the same transaction"
+    );
+    assert!(
+        s.is_involvement_confirmed(HUISARTS, std::slice::from_ref(&a), T0)
+            .await
+            .unwrap()
+    );
+    // Another person, another organisation, or after it expired: no.
+    assert!(
+        !s.is_involvement_confirmed(HUISARTS, std::slice::from_ref(&b), T0)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.is_involvement_confirmed(SCHOOL, std::slice::from_ref(&a), T0)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.is_involvement_confirmed(HUISARTS, std::slice::from_ref(&a), T0 + DAY)
+            .await
+            .unwrap()
+    );
+    assert!(!s.is_involvement_confirmed(HUISARTS, &[], T0).await.unwrap());
+    // Under any of the person's pseudonyms.
+    assert!(
+        s.is_involvement_confirmed(HUISARTS, &[b.clone(), a.clone()], T0)
+            .await
+            .unwrap()
+    );
+    // Confirming again renews it (one row per confirming organisation); a later confirmation
+    // removes the expired ones.
+    s.confirm_involvement("cf-2", &a, HUISARTS, WIJKTEAM, T0 + 1, T0 + 3 * DAY, &e)
+        .await
+        .unwrap();
+    assert!(
+        s.is_involvement_confirmed(HUISARTS, std::slice::from_ref(&a), T0 + 2 * DAY)
+            .await
+            .unwrap()
+    );
+    s.confirm_involvement("cf-3", &b, SCHOOL, GI, T0 + 4 * DAY, T0 + 5 * DAY, &e)
+        .await
+        .unwrap();
+    assert!(
+        !s.is_involvement_confirmed(HUISARTS, std::slice::from_ref(&a), T0 + 2 * DAY)
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.is_involvement_confirmed(SCHOOL, std::slice::from_ref(&b), T0 + 4 * DAY)
+            .await
+            .unwrap()
+    );
+    // The sweeper drops what expired.
+    assert_eq!(s.drop_expired_confirmations(T0 + 4 * DAY).await.unwrap(), 0);
+    assert_eq!(s.drop_expired_confirmations(T0 + 5 * DAY).await.unwrap(), 1);
+    assert!(
+        !s.is_involvement_confirmed(SCHOOL, &[b], T0 + 4 * DAY)
+            .await
+            .unwrap()
     );
 }
 

@@ -613,6 +613,17 @@ async fn the_rekey_moves_every_pseudonym_forward(s: Store) {
     .await
     .unwrap();
     register(&s, "i1", SCHOOL, &old).await;
+    s.confirm_involvement(
+        "cf-1",
+        &old,
+        HUISARTS,
+        SCHOOL,
+        T0,
+        T0 + DAY,
+        &entry(SCHOOL, Event::InvolvementConfirmed, T0),
+    )
+    .await
+    .unwrap();
     let sg = signal("s1", 1, std::slice::from_ref(&oldstr), T0);
     s.insert_signal(
         &sg,
@@ -699,6 +710,7 @@ async fn the_rekey_moves_every_pseudonym_forward(s: Store) {
             ("consents", 1),
             ("maatregelen", 1),
             ("involvements", 1),
+            ("involvement_confirmations", 1),
             ("involvement_persons", 1),
             ("zorgmelding_subjects", 1),
             ("log_subject_index", 3),
@@ -708,7 +720,7 @@ async fn the_rekey_moves_every_pseudonym_forward(s: Store) {
             ("handovers", 1),
         ]
     );
-    assert_eq!(behind.total(), 12);
+    assert_eq!(behind.total(), 13);
     // Nothing is behind version 1 while everything is stored under it.
     assert_eq!(s.pseudonyms_behind(1).await.unwrap().total(), 0);
 
@@ -755,6 +767,11 @@ async fn the_rekey_moves_every_pseudonym_forward(s: Store) {
             .unwrap()
             .len(),
         1
+    );
+    assert!(
+        s.is_involvement_confirmed(HUISARTS, std::slice::from_ref(&new), T0)
+            .await
+            .unwrap()
     );
     assert!(
         s.is_involved(SCHOOL, std::slice::from_ref(&new), T0)

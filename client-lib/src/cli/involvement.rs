@@ -48,6 +48,17 @@ enum InvolvementCommand {
         /// The involvement id (i_...).
         id: String,
     },
+    /// Confirm that another organisation has contact with a person, so it can register its
+    /// involvement (for 30 days). Only when my organisation is involved with the person, or
+    /// responsible for a maatregel about them.
+    Confirm {
+        /// The person's BSN.
+        #[arg(long)]
+        bsn: String,
+        /// The other organisation's OIN.
+        #[arg(long)]
+        org: String,
+    },
     /// The cases my organisation shares about a person: parties, coordinator, proposals.
     Parties {
         /// The person's BSN.
@@ -67,7 +78,7 @@ enum InvolvementCommand {
         /// The proposed organisation's OIN.
         #[arg(long, conflicts_with = "me", required_unless_present = "me")]
         org: Option<String>,
-        /// Take up the coordination myself (effective at once).
+        /// Take up the coordination myself (the other parties accept).
         #[arg(long)]
         me: bool,
     },
@@ -437,6 +448,19 @@ pub async fn run(
             match &r.case {
                 Some(c) => print_case(c),
                 None => println!("no other involved party known to you"),
+            }
+        }
+        InvolvementCommand::Confirm { bsn, org } => {
+            let until = hub.confirm_involvement(&bsn, &org).await?;
+            if out.json {
+                out.emit(
+                    &json!({ "org_oin": org, "valid_until": crate::cli::format::rfc3339(until) }),
+                );
+            } else {
+                println!(
+                    "confirmed: {org} may register its involvement until {}",
+                    crate::cli::format::utc(until)
+                );
             }
         }
         InvolvementCommand::End { id } => {

@@ -7,7 +7,9 @@ use crate::domain::involvement::{
     CaseView, Involvement, MAX_HOUSEHOLD, Notification, Proposal, ProposalState,
 };
 use crate::domain::maatregel::valid_contact;
-use crate::flows::involvement::{self as flow, ProposeCoordinator, RegisterInvolvement};
+use crate::flows::involvement::{
+    self as flow, ConfirmInvolvement, ProposeCoordinator, RegisterInvolvement,
+};
 use crate::flows::{Ctx, FlowError};
 use signaalhub_proto::pb;
 use signaalhub_proto::pb::involvement_service_server::InvolvementService;
@@ -92,6 +94,22 @@ impl From<pb::RegisterInvolvementRequest> for RegisterInvolvement {
             acting_role: super::basis::optional_name("acting_role", &r.acting_role, &mut bad),
             invalid: bad,
         }
+    }
+}
+
+impl TryFrom<pb::ConfirmInvolvementRequest> for ConfirmInvolvement {
+    type Error = FlowError;
+    fn try_from(r: pb::ConfirmInvolvementRequest) -> Result<Self, FlowError> {
+        let mut bad = Vec::new();
+        let subject = bsn_from_pb("subject_bsn", &r.subject_bsn, &mut bad);
+        let org = super::basis::parsed_field("org_oin", &r.org_oin, &mut bad);
+        let acting_role = super::basis::optional_name("acting_role", &r.acting_role, &mut bad);
+        crate::flows::reject(bad)?;
+        Ok(ConfirmInvolvement {
+            subject: crate::flows::parsed(subject, "subject_bsn")?,
+            org: crate::flows::parsed(org, "org_oin")?,
+            acting_role,
+        })
     }
 }
 
@@ -370,6 +388,18 @@ impl InvolvementService for InvolvementApi {
         Ok(Response::new(pb::ProposeCoordinatorResponse {
             proposal: Some(proposal_to_pb(&proposal, &view)),
             case: Some(case_to_pb(&self.ctx, &view, c.oin().as_str())),
+        }))
+    }
+
+    async fn confirm_involvement(
+        &self,
+        request: Request<pb::ConfirmInvolvementRequest>,
+    ) -> Result<Response<pb::ConfirmInvolvementResponse>, Status> {
+        let c = caller(&request)?;
+        let cmd = ConfirmInvolvement::try_from(request.into_inner())?;
+        let valid_until = flow::confirm(&self.ctx, &c, cmd).await?;
+        Ok(Response::new(pb::ConfirmInvolvementResponse {
+            valid_until: Some(timestamp(valid_until)),
         }))
     }
 

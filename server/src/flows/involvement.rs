@@ -63,17 +63,18 @@ pub fn notification(
 pub const NO_GROUND_CODE: &str = "NO_INVOLVEMENT_GROUND";
 
 /// What a refusal for want of a ground says, in Dutch (the console shows it).
-pub const NO_GROUND_NL: &str = "uw organisatie heeft geen contact met deze persoon dat de signaalhub kan nagaan: leg betrokkenheid vast nadat een signaal, zorgmelding of overdracht over de persoon aan uw organisatie is afgeleverd, met een geldige toestemming over de persoon die uw organisatie vastlegde of die haar noemt, of voor een maatregel die uw organisatie registreerde of uitvoert";
+pub const NO_GROUND_NL: &str = "uw organisatie heeft geen contact met deze persoon dat de signaalhub kan nagaan: leg betrokkenheid vast nadat een signaal, zorgmelding of overdracht over de persoon aan uw organisatie is afgeleverd, met een geldige toestemming over de persoon die uw organisatie vastlegde of die haar noemt, voor een maatregel die uw organisatie registreerde of uitvoert, of nadat een organisatie die al bij de persoon betrokken is (of de gecertificeerde instelling) het contact van uw organisatie bevestigde";
 
 /// What a refusal for want of a ground says.
-pub const NO_GROUND: &str = "your organisation has no contact with this person that the hub can check: register involvement after a signal, zorgmelding or handover about the person was delivered to it, with a valid consent about the person that it recorded or that names it, or for a maatregel it registered or is responsible for";
+pub const NO_GROUND: &str = "your organisation has no contact with this person that the hub can check: register involvement after a signal, zorgmelding or handover about the person was delivered to it, with a valid consent about the person that it recorded or that names it, for a maatregel it registered or is responsible for, or after an organisation already involved with the person (or the GI) confirmed your organisation's contact (ConfirmInvolvement)";
 
 /// Whether the hub can check that `me` has contact with `subject`, so that it may register an
 /// involvement (docs/ACCESS.md, "Involvement is earned"). The grounds, each read in turn until
 /// one holds: a valid consent about the person on record that `me` recorded or that names it
 /// (recipient or discloser); an active involvement of its own (a re-registration); a signal,
 /// zorgmelding or handover about the person delivered to it (the log says so); a maatregel about
-/// the person that it registered or is responsible for.
+/// the person that it registered or is responsible for; a confirmation of its contact by an
+/// organisation involved with the person or the GI ([`confirm`]), still valid.
 pub async fn has_involvement_ground(
     ctx: &Ctx,
     me: &Oin,
@@ -110,12 +111,112 @@ pub async fn has_involvement_ground(
     {
         return Ok(true);
     }
-    Ok(ctx
+    if ctx
         .store
         .maatregelen_of(subject.all())
         .await?
         .iter()
-        .any(|m| m.responsible_oin == *me || m.registered_by_oin == *me))
+        .any(|m| m.responsible_oin == *me || m.registered_by_oin == *me)
+    {
+        return Ok(true);
+    }
+    Ok(ctx
+        .store
+        .is_involvement_confirmed(me.as_str(), subject.all(), t)
+        .await?)
+}
+
+/// How long a confirmation of another organisation's contact lets it register, in days.
+pub const CONFIRMATION_DAYS: i64 = 30;
+
+/// The refusal code when an organisation that is not involved tries to confirm another's contact.
+pub const CONFIRMER_NOT_INVOLVED: &str = "CONFIRMER_NOT_INVOLVED";
+
+/// `ConfirmInvolvement`, checked for structure at the edge.
+#[derive(Debug, Clone)]
+pub struct ConfirmInvolvement {
+    /// The person.
+    pub subject: Bsn,
+    /// The organisation whose contact is confirmed.
+    pub org: Oin,
+    /// The role acted in.
+    pub acting_role: Option<Role>,
+}
+
+/// `ConfirmInvolvement`: an organisation with an active involvement with the person, or the
+/// GI responsible for (or registering) an active maatregel about the person, confirms that
+/// another active organisation has contact with the person. That organisation may register
+/// its involvement on it for [`CONFIRMATION_DAYS`] days. Logged (`involvement_confirmed`, the
+/// confirmed organisation as recipient); a refusal too. Returns until when it holds.
+pub async fn confirm(ctx: &Ctx, caller: &Caller, cmd: ConfirmInvolvement) -> FlowResult<i64> {
+    let role = ctx.acting_role(caller, cmd.acting_role.as_ref())?;
+    ctx.require_convenant_role(caller, &role)?;
+    let me = caller.oin();
+    if cmd.org == *me {
+        return Err(FlowError::invalid(
+            "org_oin",
+            "your own organisation: register its involvement instead",
+        ));
+    }
+    if !ctx.is_active_org(&cmd.org) {
+        return Err(FlowError::invalid(
+            "org_oin",
+            "not an active organisation in the directory",
+        ));
+    }
+    let subject = ctx.pseudonymizer.subject(&cmd.subject);
+    let t = now();
+    let involved = !ctx
+        .store
+        .active_involvements_of(me.as_str(), subject.all())
+        .await?
+        .is_empty()
+        || ctx
+            .store
+            .maatregelen_of(subject.all())
+            .await?
+            .iter()
+            .any(|m| m.is_active(t) && (m.responsible_oin == *me || m.registered_by_oin == *me));
+    let e = ctx
+        .entry(
+            caller,
+            &role,
+            Event::InvolvementConfirmed,
+            EntryOutcome::Recorded,
+        )
+        .subjects([subject.as_str()])
+        .recipient(cmd.org.to_string())
+        .about(&PURPOSE, [&CATEGORY_INVOLVEMENT]);
+    if !involved {
+        let mut e = e.reasons([CONFIRMER_NOT_INVOLVED]);
+        e.entry.outcome = EntryOutcome::Denied;
+        ctx.store.append_log(std::slice::from_ref(&e)).await?;
+        let en = "only an organisation involved with this person (an active involvement of its own), or the youth protection organisation of an active maatregel about the person, confirms another organisation's contact";
+        return Err(FlowError::Refused(Box::new(super::error::Refusal {
+            code: CONFIRMER_NOT_INVOLVED,
+            rule: "access:involvement-earned",
+            nl: "alleen een organisatie die zelf bij deze persoon betrokken is (met een eigen lopende betrokkenheid), of de gecertificeerde instelling van een lopende maatregel over de persoon, bevestigt het contact van een andere organisatie".into(),
+            en: en.into(),
+            message: format!("{en} ({CONFIRMER_NOT_INVOLVED})"),
+        })));
+    }
+    let mut e = e;
+    e.entry.checks.relationship = true;
+    let valid_until = t + CONFIRMATION_DAYS * 86_400;
+    let id = crate::ids::random_id("cf_")
+        .ok_or_else(|| FlowError::Unavailable("no randomness available".into()))?;
+    ctx.store
+        .confirm_involvement(
+            &id,
+            subject.current(),
+            cmd.org.as_str(),
+            me.as_str(),
+            t,
+            valid_until,
+            &e,
+        )
+        .await?;
+    Ok(valid_until)
 }
 
 /// Checks a basis (structure checked at the edge) for sharing about `subject`: a legal basis

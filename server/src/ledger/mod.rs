@@ -81,6 +81,9 @@ pub enum Event {
     /// An organisation tried to register involvement without a ground the hub can check
     /// (outcome `denied`; nothing was registered).
     InvolvementRefused,
+    /// An organisation confirmed another's contact with a person (a ground for that one's
+    /// involvement; `denied` when the confirming organisation is not involved itself).
+    InvolvementConfirmed,
     /// An organisation ended its involvement (one entry, plus one per party told).
     InvolvementEnded,
     /// Involved parties learned of each other (one entry per party told).

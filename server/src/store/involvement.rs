@@ -513,6 +513,65 @@ impl Store {
         })
     }
 
+    /// Records that `by` confirms `org`'s contact with the person `subject` until `valid_until`
+    /// (replacing an earlier confirmation of the same two organisations about the person), with
+    /// its log entry, in one transaction; expired confirmations go in the same transaction.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn confirm_involvement(
+        &self,
+        id: &str,
+        subject: &SubjectPseudonym,
+        org: &str,
+        by: &str,
+        at: i64,
+        valid_until: i64,
+        entry: &PendingEntry,
+    ) -> StoreResult<()> {
+        on_writer!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("DELETE FROM involvement_confirmations WHERE valid_until <= $1 OR (subject = $2 AND org_oin = $3 AND confirmed_by_oin = $4)")
+                .bind(at).bind(subject.as_str()).bind(org).bind(by).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO involvement_confirmations (confirmation_id, subject, org_oin, confirmed_by_oin, confirmed_at, valid_until) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(id).bind(subject.as_str()).bind(org).bind(by).bind(at).bind(valid_until).execute(&mut *tx).await?;
+            super::sequence_log(&mut tx, std::slice::from_ref(entry)).await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Deletes the confirmations of contact that expired at or before `now` (the retention
+    /// sweeper); returns how many.
+    pub async fn drop_expired_confirmations(&self, now: i64) -> StoreResult<u64> {
+        let n = on_writer!(self, p => sqlx::query("DELETE FROM involvement_confirmations WHERE valid_until <= $1")
+            .bind(now).execute(p).await?.rows_affected());
+        Ok(n)
+    }
+
+    /// Whether some organisation confirmed `org`'s contact with the person stored under any of
+    /// `subject`'s pseudonyms, valid at `t`.
+    pub async fn is_involvement_confirmed(
+        &self,
+        org: &str,
+        subject: &[SubjectPseudonym],
+        t: i64,
+    ) -> StoreResult<bool> {
+        if subject.is_empty() {
+            return Ok(false);
+        }
+        let sql = format!(
+            "SELECT COUNT(*) FROM involvement_confirmations WHERE org_oin = $1 AND valid_until > $2 AND subject IN ({})",
+            super::placeholders(3, subject.len())
+        );
+        let n: i64 = on_pool!(self, p => {
+            let mut q = sqlx::query_scalar(&sql).bind(org).bind(t);
+            for s in subject {
+                q = q.bind(s.as_str());
+            }
+            q.fetch_one(p).await?
+        });
+        Ok(n > 0)
+    }
+
     /// One involvement by id.
     pub async fn get_involvement(&self, id: &str) -> StoreResult<Option<Involvement>> {
         let v = on_pool!(self, p => {

@@ -92,6 +92,12 @@ const TARGETS: &[Target] = &[
         kind: Kind::Scalar,
     },
     Target {
+        table: "involvement_confirmations",
+        keys: &[("confirmation_id", false)],
+        column: "subject",
+        kind: Kind::Scalar,
+    },
+    Target {
         table: "involvement_persons",
         keys: &[("involvement_id", false), ("person", false)],
         column: "person",
