@@ -13,6 +13,7 @@ mod login;
 mod maatregel;
 mod problem;
 mod signal;
+pub mod violations;
 
 use crate::app::App;
 use crate::session::Session;

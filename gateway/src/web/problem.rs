@@ -58,7 +58,7 @@ fn from_status(lang: Lang, s: &tonic::Status) -> Problem {
     let mut items = Vec::new();
     if let Some(br) = details.bad_request() {
         for v in &br.field_violations {
-            items.push(format!("{}: {}", v.field, v.description));
+            items.push(super::violations::line(lang, &v.field, &v.description));
         }
     }
     if s.code() == tonic::Code::PermissionDenied {
@@ -129,9 +129,19 @@ mod tests {
     fn field_violations_and_dutch_reasons_are_shown() {
         let mut d = ErrorDetails::new();
         d.add_bad_request_violation("subject_bsn", "fails the elfproef");
+        d.add_bad_request_violation(
+            "subject.gezag_holders",
+            signaalhub_server::api::basis::PERSON_REF_RULE,
+        );
         let s = tonic::Status::with_error_details(tonic::Code::InvalidArgument, "bad", d);
         let p = Problem::from_client(Lang::Nl, &ClientError::Status(s));
-        assert_eq!(p.items, vec!["subject_bsn: fails the elfproef".to_string()]);
+        // The field as the form labels it; a rule the console knows in Dutch, another as written.
+        assert_eq!(p.items[0], "BSN: fails the elfproef");
+        assert!(
+            p.items[1].starts_with("gezaghebbenden: een verwijzing, nooit een naam"),
+            "{}",
+            p.items[1]
+        );
 
         let mut d = ErrorDetails::new();
         d.add_precondition_failure_violation("CONSENT_MISSING", "r1", "consent is missing");

@@ -1,0 +1,176 @@
+//! The hub's field violations in the console's language. The hub writes them in English for
+//! integrators (`google.rpc.BadRequest`); a professional reads the field as the form labels it
+//! and, for the rules one meets in the forms, the rule in Dutch. A violation this table does not
+//! know is shown as the hub wrote it, so nothing is ever hidden.
+use super::i18n::Lang;
+
+/// How the forms label the hub's fields (Dutch, English).
+const FIELDS: &[(&str, &str, &str)] = &[
+    ("subject_bsn", "BSN", "BSN"),
+    ("subject_bsns", "BSN", "BSN"),
+    (
+        "subject.gezag_holders",
+        "gezaghebbenden",
+        "holders of gezag",
+    ),
+    ("subject.age_years", "leeftijd", "age"),
+    ("givers.person", "wie toestemming gaf", "who consented"),
+    ("givers", "wie toestemming gaf", "who consented"),
+    (
+        "evidence_reference",
+        "kenmerk van het getekende formulier",
+        "reference of the signed form",
+    ),
+    ("purpose", "doel", "purpose"),
+    ("purposes", "doel", "purpose"),
+    ("categories", "soort gegevens", "kind of data"),
+    ("recipient_oin", "ontvanger", "recipient"),
+    ("recipient_oins", "ontvanger", "recipient"),
+    ("recipients", "ontvanger", "recipient"),
+    ("valid_until", "geldig tot", "valid until"),
+    ("basis", "grondslag", "basis"),
+    ("basis.consent_ids", "toestemmingen", "consents"),
+    ("acting_role", "rol", "role"),
+    ("signal_id", "kenmerk", "reference"),
+    (
+        "basis.legal.evidence.client_not_informed_reason",
+        "reden dat de ouders niet zijn ingelicht",
+        "why the parents were not told",
+    ),
+    (
+        "basis.legal.evidence.case_reference",
+        "dossiernummer",
+        "case reference",
+    ),
+    (
+        "inform_exemption",
+        "reden om het gezin niet te informeren",
+        "why the family is not informed",
+    ),
+];
+
+/// The rules a professional meets in the forms, as the hub writes them, with their Dutch.
+pub const RULES: &[(&str, &str)] = &[
+    (
+        "this BSN fails the elfproef (check for a typing error)",
+        "dit BSN klopt niet (elfproef): controleer het op een typefout",
+    ),
+    (
+        "a BSN has 9 digits (8 with the leading zero dropped)",
+        "een BSN heeft 9 cijfers (8 als de voorloopnul is weggelaten)",
+    ),
+    (
+        "a BSN consists of digits 0-9 only",
+        "een BSN bestaat alleen uit cijfers",
+    ),
+    (
+        "must not contain 9 or more digits in a row (it could be a BSN)",
+        "mag geen 9 of meer cijfers achter elkaar bevatten (dat kan een BSN zijn)",
+    ),
+    (
+        "a reference, never a name: one of ouder, vader, moeder, stiefouder, pleegouder, grootouder, voogd, verzorger, gezaghebbende, jeugdige, kind, betrokkene, client, partner, optionally numbered -1 to -99 (ouder-1, ouder-2)",
+        "een verwijzing, nooit een naam: ouder, vader, moeder, stiefouder, pleegouder, grootouder, voogd, verzorger, gezaghebbende, jeugdige, kind, betrokkene, client of partner, eventueel genummerd -1 tot -99 (ouder-1, ouder-2)",
+    ),
+    (
+        "the SHA-256 of the signed form (64 hexadecimal characters, optionally after \"sha256:\") or where it is filed (1-64 of A-Za-z0-9._-/:, without a run of 9 or more digits), never a name",
+        "de SHA-256 van het getekende formulier, of waar het is opgeborgen (1-64 tekens A-Z, a-z, 0-9 en ._-/:, zonder 9 cijfers achter elkaar), nooit een naam",
+    ),
+    (
+        "a name of at most 64 characters: lowercase letters a-z, digits and _, starting with a letter",
+        "een naam uit het convenant: kleine letters a-z, cijfers en _, beginnend met een letter, hoogstens 64 tekens",
+    ),
+    (
+        "a dossier number: 1-64 of A-Za-z0-9._-/, without a run of 9 or more digits (never a name or a BSN)",
+        "een dossiernummer: 1-64 tekens A-Z, a-z, 0-9 en ._-/, zonder 9 cijfers achter elkaar (nooit een naam of BSN)",
+    ),
+    (
+        "a consent is given for a period: set its end",
+        "toestemming geldt voor een periode: vul de einddatum in",
+    ),
+    ("must be after valid_from", "moet na de begindatum liggen"),
+    (
+        "at most five years after valid_from",
+        "hoogstens vijf jaar na de begindatum",
+    ),
+    ("at least one is required", "vul er minstens een in"),
+    (
+        "required: a purpose declared in the convenant",
+        "verplicht: een doel uit het convenant",
+    ),
+    (
+        "give a legal basis with its evidence, or the ids of recorded consents",
+        "geef een wettelijke grondslag met onderbouwing, of vastgelegde toestemmingen",
+    ),
+];
+
+/// One field violation as a line for the professional: `field: rule`, in `lang` where known.
+pub fn line(lang: Lang, field: &str, description: &str) -> String {
+    let label = FIELDS
+        .iter()
+        .find(|(f, _, _)| *f == field)
+        .map(|(_, nl, en)| lang.t(nl, en))
+        .unwrap_or(field);
+    let rule = match lang {
+        Lang::Nl => RULES
+            .iter()
+            .find(|(en, _)| *en == description)
+            .map(|(_, nl)| *nl)
+            .unwrap_or(description),
+        Lang::En => description,
+    };
+    format!("{label}: {rule}")
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_fields_and_rules_are_dutch_and_unknown_ones_stay_as_written() {
+        assert_eq!(
+            line(
+                Lang::Nl,
+                "subject_bsn",
+                "this BSN fails the elfproef (check for a typing error)"
+            ),
+            "BSN: dit BSN klopt niet (elfproef): controleer het op een typefout"
+        );
+        assert_eq!(
+            line(
+                Lang::En,
+                "subject_bsn",
+                "this BSN fails the elfproef (check for a typing error)"
+            ),
+            "BSN: this BSN fails the elfproef (check for a typing error)"
+        );
+        assert_eq!(
+            line(Lang::Nl, "some.new_field", "a new rule"),
+            "some.new_field: a new rule"
+        );
+    }
+
+    /// The table's English is the hub's own text, word for word: a rule the hub rewords would
+    /// otherwise silently fall back to English.
+    #[test]
+    fn the_rules_are_the_hubs_own_words() {
+        use signaalhub_server::ids::{Bsn, Category, DIGIT_RUN, InvalidName};
+        let hub: Vec<String> = vec![
+            "1".parse::<Bsn>().unwrap_err().to_string(),
+            "12345678a".parse::<Bsn>().unwrap_err().to_string(),
+            "123456789".parse::<Bsn>().unwrap_err().to_string(),
+            DIGIT_RUN.into(),
+            signaalhub_server::api::basis::PERSON_REF_RULE.into(),
+            signaalhub_server::api::consent::EVIDENCE_REFERENCE_RULE.into(),
+            InvalidName.to_string(),
+            signaalhub_server::wire::CASE_REFERENCE_RULE.into(),
+        ];
+        assert!("Piet".parse::<Category>().is_err());
+        for h in &hub {
+            assert!(
+                RULES.iter().any(|(en, _)| en == h),
+                "no Dutch for the hub's {h:?}"
+            );
+        }
+    }
+}
