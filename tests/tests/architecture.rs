@@ -343,7 +343,12 @@ fn typed_field(name: &str) -> Option<&'static str> {
         "proposal_id",
         "query_id",
     ];
-    if name == "oin" || name.ends_with("_oin") || name.ends_with("_oins") || name == "oins" {
+    if name == "oin"
+        || name.ends_with("_oin")
+        || name.ends_with("_oins")
+        || name == "oins"
+        || name == "disclosers"
+    {
         return Some("ids::Oin");
     }
     if ID_FIELDS

@@ -49,7 +49,7 @@ pub fn consent_to_pb(c: &Consent) -> pb::Consent {
             .iter()
             .map(|r| pb::ConsentRecipient {
                 recipient: Some(match r {
-                    ConsentTo::Oin(o) => pb::consent_recipient::Recipient::Oin(o.clone()),
+                    ConsentTo::Oin(o) => pb::consent_recipient::Recipient::Oin(o.to_string()),
                     ConsentTo::Sector(s) => match super::directory::sector_from_pb_name(s) {
                         Some(e) => pb::consent_recipient::Recipient::Sector(e as i32),
                         None => pb::consent_recipient::Recipient::SectorName(s.clone()),
@@ -57,7 +57,7 @@ pub fn consent_to_pb(c: &Consent) -> pb::Consent {
                 }),
             })
             .collect(),
-        discloser_oins: c.disclosers.clone(),
+        discloser_oins: c.disclosers.iter().map(|o| o.to_string()).collect(),
         purposes: names_to_pb(&c.purposes),
         categories: names_to_pb(&c.categories),
         valid_from: Some(timestamp(c.valid_from)),
@@ -162,7 +162,7 @@ fn named(
         match &rc.recipient {
             Some(R::Oin(o)) => match o.parse::<crate::ids::Oin>() {
                 Ok(o) => out.push(NamedRecipient {
-                    to: ConsentTo::Oin(o.to_string()),
+                    to: ConsentTo::Oin(o),
                     field: oin,
                 }),
                 Err(e) => bad.push((oin, e.to_string())),

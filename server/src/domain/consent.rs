@@ -26,7 +26,7 @@ pub struct Giver {
 #[serde(rename_all = "snake_case")]
 pub enum ConsentTo {
     /// One organisation.
-    Oin(String),
+    Oin(Oin),
     /// A whole sector.
     Sector(String),
 }
@@ -105,7 +105,7 @@ pub struct Consent {
     pub retain_until: i64,
     /// The organisations (OINs) that may disclose under it; by default the recording one.
     /// Empty for consents recorded before disclosers were kept.
-    pub disclosers: Vec<String>,
+    pub disclosers: Vec<Oin>,
 }
 
 impl Consent {
@@ -129,11 +129,11 @@ impl Consent {
                 .recipients
                 .iter()
                 .map(|r| match r {
-                    ConsentTo::Oin(o) => ConsentRecipient::Oin(o.clone()),
+                    ConsentTo::Oin(o) => ConsentRecipient::Oin(o.to_string()),
                     ConsentTo::Sector(s) => ConsentRecipient::Sector(s.clone()),
                 })
                 .collect(),
-            disclosers: self.disclosers.clone(),
+            disclosers: self.disclosers.iter().map(|o| o.to_string()).collect(),
             facts: (!self.facts.is_empty()).then(|| self.facts.to_policy()),
             purposes: self.purposes.iter().map(|p| p.to_string()).collect(),
             categories: self.categories.iter().map(|c| c.to_string()).collect(),

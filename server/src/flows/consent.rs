@@ -86,11 +86,7 @@ fn resolve_recipients(
     for r in named {
         match &r.to {
             ConsentTo::Oin(o) => {
-                let active = o
-                    .parse::<crate::ids::Oin>()
-                    .ok()
-                    .is_some_and(|o| ctx.is_active_org(&o));
-                if !active {
+                if !ctx.is_active_org(o) {
                     bad.push((
                         r.field,
                         format!("{o} is not an active organisation in the directory"),
@@ -102,7 +98,7 @@ fn resolve_recipients(
             // An unknown sector is reported by the caller.
             ConsentTo::Sector(s) if !ctx.policy.is_known_sector(s) => {}
             ConsentTo::Sector(s) => {
-                let mut oins: Vec<String> = dir
+                let mut oins: Vec<crate::ids::Oin> = dir
                     .orgs
                     .iter()
                     .filter(|(_, e)| {
@@ -110,7 +106,7 @@ fn resolve_recipients(
                             && e.org.sector.to_string() == *s
                             && e.org.region == region
                     })
-                    .map(|(o, _)| o.to_string())
+                    .map(|(o, _)| o.clone())
                     .collect();
                 oins.sort();
                 if oins.is_empty() {
@@ -157,15 +153,16 @@ pub async fn record(ctx: &Ctx, caller: &Caller, cmd: RecordConsent) -> FlowResul
         }
     }
     let recipients = resolve_recipients(ctx, caller, &cmd.recipients, &mut bad);
-    let mut disclosers: Vec<String> = resolve_recipients(ctx, caller, &cmd.disclosers, &mut bad)
-        .into_iter()
-        .filter_map(|d| match d {
-            ConsentTo::Oin(o) => Some(o),
-            ConsentTo::Sector(_) => None,
-        })
-        .collect();
+    let mut disclosers: Vec<crate::ids::Oin> =
+        resolve_recipients(ctx, caller, &cmd.disclosers, &mut bad)
+            .into_iter()
+            .filter_map(|d| match d {
+                ConsentTo::Oin(o) => Some(o),
+                ConsentTo::Sector(_) => None,
+            })
+            .collect();
     if disclosers.is_empty() {
-        disclosers.push(caller.oin().to_string());
+        disclosers.push(caller.oin().clone());
     }
     check_list(
         "purposes",

@@ -83,7 +83,7 @@ pub async fn has_involvement_ground(
 ) -> FlowResult<bool> {
     let names_me = |c: &Consent| {
         c.recorded_by_oin == *me
-            || c.disclosers.iter().any(|d| *d == *me)
+            || c.disclosers.contains(me)
             || c.recipients
                 .iter()
                 .any(|r| matches!(r, crate::domain::consent::ConsentTo::Oin(o) if *o == *me))

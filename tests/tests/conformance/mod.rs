@@ -200,7 +200,7 @@ pub fn consent(id: &str, subject: &SubjectPseudonym, at: i64) -> Consent {
         }],
         recipients: vec![
             ConsentTo::Sector("wijkteam".into()),
-            ConsentTo::Oin(WIJKTEAM.into()),
+            ConsentTo::Oin(v(WIJKTEAM)),
         ],
         purposes: vec![Purpose::known("vroegtijdige_ondersteuning")],
         categories: vec![Category::known("zorgen_thuissituatie")],
@@ -213,7 +213,7 @@ pub fn consent(id: &str, subject: &SubjectPseudonym, at: i64) -> Consent {
         withdrawn_at: None,
         withdrawn_by: None,
         retain_until: at + 365 * DAY,
-        disclosers: vec![v(SCHOOL), WIJKTEAM.into()],
+        disclosers: vec![v(SCHOOL), v(WIJKTEAM)],
     }
 }
 
