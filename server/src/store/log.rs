@@ -51,6 +51,54 @@ impl Store {
         Ok(rows.into_iter().map(stored).collect())
     }
 
+    /// A page of [`Store::log_entries_for_subject`]: at most `limit` entries with an index after
+    /// `after` (`None`: from the start) and below `below`, in log order (the report's pages stop
+    /// at the checkpoint they prove against).
+    pub async fn log_entries_for_subject_page<S: AsRef<str>>(
+        &self,
+        subject: &[S],
+        org: Option<&str>,
+        after: Option<u64>,
+        below: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredEntry>> {
+        if subject.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        // A cursor past every index (beyond i64) reads nothing, as it does on every page.
+        let after = after.map_or(-1, |a| i64::try_from(a).unwrap_or(i64::MAX));
+        let below = i64::try_from(below).unwrap_or(i64::MAX);
+        let n = subject.len();
+        let own = if org.is_some() {
+            format!(
+                " AND e.idx IN (SELECT o.idx FROM log_org_index o WHERE o.oin = ${})",
+                n + 3
+            )
+        } else {
+            String::new()
+        };
+        // Placeholders numbered in the order they appear (and are bound).
+        let sql = format!(
+            "SELECT e.idx, e.entry, e.professional FROM log_entries e WHERE e.idx IN (SELECT s.idx FROM log_subject_index s WHERE s.subject IN ({}) AND s.idx > ${} AND s.idx < ${}){own} ORDER BY e.idx LIMIT ${}",
+            super::placeholders(1, n),
+            n + 1,
+            n + 2,
+            n + 3 + usize::from(org.is_some())
+        );
+        let rows: Vec<EntryRow> = on_pool!(self, p => {
+            let mut q = sqlx::query_as(&sql);
+            for s in subject {
+                q = q.bind(s.as_ref());
+            }
+            q = q.bind(after).bind(below);
+            if let Some(o) = org {
+                q = q.bind(o);
+            }
+            q.bind(i64::from(limit)).fetch_all(p).await?
+        });
+        Ok(rows.into_iter().map(stored).collect())
+    }
+
     /// Entries an organisation took part in (as actor or recipient), in log order, paged.
     pub async fn log_entries_for_org(
         &self,
