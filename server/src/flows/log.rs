@@ -445,18 +445,31 @@ pub async fn access_report(
         .await?;
     let more = stored.len() > limit as usize;
     stored.truncate(limit as usize);
-    // Every tile the page's proofs need, each read once.
+    // Every tile the page's proofs need, each read once. Entries of one leaf tile share their
+    // path's tiles, so the tiles are worked out for the first and last entry of each leaf tile;
+    // should a proof still miss one, that entry's tiles are read on their own.
     let mut ids = std::collections::BTreeSet::new();
+    let mut ends: std::collections::BTreeMap<u64, (u64, u64)> = Default::default();
     for st in &stored {
-        ids.extend(merkle::tiles_for_inclusion_proof(st.idx, size).map_err(proof_err)?);
-        ids.insert(leaf_tile(st.idx));
+        let e = ends.entry(st.idx >> 8).or_insert((st.idx, st.idx));
+        e.1 = st.idx;
+    }
+    for (first, last) in ends.into_values() {
+        ids.extend(merkle::tiles_for_inclusion_proof(first, size).map_err(proof_err)?);
+        ids.extend(merkle::tiles_for_inclusion_proof(last, size).map_err(proof_err)?);
+        ids.insert(leaf_tile(first));
     }
     let ids: Vec<merkle::TileId> = ids.into_iter().collect();
     let tiles = ctx.store.read_tiles(&ids).await?.0;
     let mut entries = Vec::with_capacity(stored.len());
     for st in stored {
-        let proof = merkle::inclusion_proof(st.idx, size, &tiles).map_err(proof_err)?;
-        let leaf = leaf_in(&tiles, st.idx)?;
+        let (leaf, proof) = match (
+            merkle::inclusion_proof(st.idx, size, &tiles),
+            leaf_in(&tiles, st.idx),
+        ) {
+            (Ok(proof), Ok(leaf)) => (leaf, proof),
+            _ => inclusion(ctx, st.idx, size).await?,
+        };
         proves(&st, &leaf, &proof, &signed)?;
         let (entry, withheld) = for_family(ctx, org, &st);
         let shown = Shown {
