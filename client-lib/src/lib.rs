@@ -421,6 +421,7 @@ impl HubClient {
             self.channel.clone(),
             self.interceptor.clone(),
         )
+        .max_decoding_message_size(MAX_LOG_REPLY)
     }
 
     /// The newest signed checkpoint of the disclosure log.
@@ -459,18 +460,48 @@ impl HubClient {
     }
 
     /// The disclosure log entries about a subject in which the own organisation acted or
-    /// received (FG role).
+    /// received (FG role): every page (each page is logged at the hub as a read).
     pub async fn list_disclosures_for_subject(
         &mut self,
         subject_bsn: &str,
     ) -> Result<Vec<pb::LogEntryView>, ClientError> {
-        self.list_disclosures(pb::ListDisclosuresRequest {
+        self.list_all_disclosures(pb::ListDisclosuresRequest {
             scope: Some(pb::list_disclosures_request::Scope::SubjectBsn(
                 subject_bsn.into(),
             )),
             ..Default::default()
         })
         .await
+    }
+
+    /// `ListDisclosures` for every page of the scope asked: from `after_index` on, a page of
+    /// `page_size` (0: the largest, [`MAX_PAGE`]) at a time until a page is short.
+    pub async fn list_all_disclosures(
+        &mut self,
+        mut request: pb::ListDisclosuresRequest,
+    ) -> Result<Vec<pb::LogEntryView>, ClientError> {
+        if request.page_size == 0 {
+            request.page_size = MAX_PAGE;
+        }
+        let mut all = Vec::new();
+        loop {
+            let page = self.list_disclosures(request.clone()).await?;
+            let full = page.len() >= request.page_size as usize;
+            let Some(last) = page.last().map(|e| e.index) else {
+                return Ok(all);
+            };
+            if request.after_index.is_some_and(|a| last <= a) {
+                return Err(tonic::Status::data_loss(
+                    "the hub's listing did not advance past the previous page",
+                )
+                .into());
+            }
+            all.extend(page);
+            if !full {
+                return Ok(all);
+            }
+            request.after_index = Some(last);
+        }
     }
 
     /// `ListDisclosures` as asked (FG role): any scope, hub-wide with a request reference, or
@@ -520,8 +551,52 @@ impl HubClient {
         .await
     }
 
-    /// `SubjectAccessReport` as asked (e.g. hub-wide with a request reference).
+    /// `SubjectAccessReport` as asked (e.g. hub-wide with a request reference), every page
+    /// assembled into one report: the entries of all pages in log order, the checkpoint every
+    /// page proves against (the first page's; a page with another one is refused), the pages'
+    /// JSON joined and the last page's letter. Verify it with [`verify_report`]. The request's
+    /// `page_size` is kept (0: the hub's largest page); `after_index` and `tree_size` are set
+    /// here.
     pub async fn access_report(
+        &mut self,
+        mut request: pb::SubjectAccessReportRequest,
+    ) -> Result<pb::SubjectAccessReportResponse, ClientError> {
+        request.after_index = None;
+        request.tree_size = None;
+        let mut report = self.access_report_page(request.clone()).await?;
+        let note = report
+            .checkpoint
+            .as_ref()
+            .map(|c| c.note.clone())
+            .ok_or_else(|| tonic::Status::data_loss("the report's first page has no checkpoint"))?;
+        request.tree_size = report.checkpoint.as_ref().map(|c| c.tree_size);
+        let mut json = vec![std::mem::take(&mut report.json)];
+        while let Some(after) = report.next_after_index.take() {
+            if request.after_index.is_some_and(|a| after <= a) {
+                return Err(tonic::Status::data_loss(
+                    "the hub's report did not advance past the previous page",
+                )
+                .into());
+            }
+            request.after_index = Some(after);
+            let page = self.access_report_page(request.clone()).await?;
+            if page.checkpoint.as_ref().map(|c| c.note.as_str()) != Some(note.as_str()) {
+                return Err(tonic::Status::data_loss(
+                    "a page of the report proves against another checkpoint than the first",
+                )
+                .into());
+            }
+            report.entries.extend(page.entries);
+            json.push(page.json);
+            report.html_letter = page.html_letter;
+            report.next_after_index = page.next_after_index;
+        }
+        report.json = joined_json(&note, &json)?;
+        Ok(report)
+    }
+
+    /// One page of `SubjectAccessReport`, as asked.
+    pub async fn access_report_page(
         &mut self,
         request: pb::SubjectAccessReportRequest,
     ) -> Result<pb::SubjectAccessReportResponse, ClientError> {
@@ -561,6 +636,32 @@ impl HubClient {
         .into_inner()
         .status)
     }
+}
+
+/// Most entries the hub returns in one page of a listing or report.
+pub const MAX_PAGE: u32 = 1000;
+
+/// The largest reply the client accepts from the log service: a report's last page carries the
+/// letter over every entry.
+const MAX_LOG_REPLY: usize = 256 << 20;
+
+/// One report JSON from the pages' JSON: the checkpoint note and every page's entries in order.
+fn joined_json(note: &str, pages: &[String]) -> Result<String, ClientError> {
+    if pages.len() == 1 {
+        return Ok(pages.concat());
+    }
+    let mut entries = Vec::new();
+    for page in pages {
+        let mut v: serde_json::Value = serde_json::from_str(page)
+            .map_err(|_| tonic::Status::data_loss("a page of the report has malformed JSON"))?;
+        if let Some(serde_json::Value::Array(e)) = v.get_mut("entries").map(serde_json::Value::take)
+        {
+            entries.extend(e);
+        }
+    }
+    let v = serde_json::json!({ "checkpoint": note, "entries": entries });
+    serde_json::to_string_pretty(&v)
+        .map_err(|_| tonic::Status::internal("the report's JSON could not be written").into())
 }
 
 /// Why a report or proof does not verify.

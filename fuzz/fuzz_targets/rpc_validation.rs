@@ -994,6 +994,7 @@ async fn seed(fx: &Fixture, dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
         fg,
         pb::SubjectAccessReportRequest {
             subject_bsn: CHILD.into(),
+            ..Default::default()
         }
         .encode_to_vec(),
     )

@@ -238,6 +238,7 @@ async fn a_hub_wide_report_needs_the_operators_grant_and_a_request_reference() {
             subject_bsn: CHILD.into(),
             hub_wide: true,
             request_reference: reference.into(),
+            ..Default::default()
         };
         // An FG whose own identity provider says "fg" is not a hub-wide reader.
         let mut other = hub

@@ -708,6 +708,36 @@ async fn log_reads_by_subject_and_by_organisation(s: Store) {
         idx(s.log_entries_for_subject(&[ps(1)], Some(GI)).await.unwrap()),
         Vec::<u64>::new()
     );
+    // A page of them: after an index, below a tree size, at most so many; own part too.
+    let page = |after: Option<u64>, below: u64, limit: u32, org: Option<&'static str>| {
+        let s = s.clone();
+        async move {
+            s.log_entries_for_subject_page(&[ps(1), ps(2)], org, after, below, limit)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(idx(page(None, u64::MAX, 2, None).await), vec![0, 1]);
+    assert_eq!(idx(page(Some(1), u64::MAX, 2, None).await), vec![4]);
+    assert_eq!(idx(page(Some(0), 4, 10, None).await), vec![1]);
+    assert_eq!(
+        idx(page(Some(4), u64::MAX, 10, None).await),
+        Vec::<u64>::new()
+    );
+    assert_eq!(
+        idx(page(Some(u64::MAX), u64::MAX, 10, None).await),
+        Vec::<u64>::new()
+    );
+    assert_eq!(idx(page(None, u64::MAX, 0, None).await), Vec::<u64>::new());
+    assert_eq!(idx(page(None, u64::MAX, 1, Some(VT)).await), vec![1]);
+    assert_eq!(idx(page(Some(1), u64::MAX, 1, Some(VT)).await), vec![4]);
+    assert_eq!(
+        idx(s
+            .log_entries_for_subject_page::<String>(&[], None, None, u64::MAX, 10)
+            .await
+            .unwrap()),
+        Vec::<u64>::new()
+    );
     // The professional's clear id comes with every read, beside the leaf.
     for st in s.log_entries_for_org(SCHOOL, None, 10).await.unwrap() {
         assert_eq!(st.professional.as_deref(), Some("pro-1"));

@@ -86,6 +86,7 @@ pub async fn report(
             subject_bsn: bsn.into(),
             hub_wide: reach.hub_wide,
             request_reference: reach.reference,
+            ..Default::default()
         })
         .await?;
     let cp = hub.checkpoint().await?;

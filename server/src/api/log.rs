@@ -3,7 +3,7 @@
 use super::basis::required_bsn;
 use super::{caller, timestamp};
 use crate::domain::access::{professional_id, request_reference};
-use crate::flows::log::{self as flow, MAX_PAGE, Reach, Scope, Shown};
+use crate::flows::log::{self as flow, MAX_PAGE, Reach, ReportPage, Scope, Shown};
 use crate::flows::{Ctx, FlowError};
 use crate::ledger::integrator::Ledger;
 use signaalhub_proto::checkpoint::SignedCheckpoint;
@@ -136,10 +136,12 @@ impl TryFrom<pb::ListDisclosuresRequest> for Scope {
             ));
         }
         match r.scope {
-            Some(S::SubjectBsn(b)) => Ok(Scope::Subject(
-                required_bsn("subject_bsn", &b)?,
-                reach(r.hub_wide, &r.request_reference)?,
-            )),
+            Some(S::SubjectBsn(b)) => Ok(Scope::Subject {
+                bsn: required_bsn("subject_bsn", &b)?,
+                reach: reach(r.hub_wide, &r.request_reference)?,
+                after: r.after_index,
+                limit,
+            }),
             Some(S::OwnOrganization(true)) => Ok(Scope::OwnOrganization {
                 after: r.after_index,
                 limit,
@@ -158,6 +160,39 @@ impl TryFrom<pb::ListDisclosuresRequest> for Scope {
             )),
         }
     }
+}
+
+/// The page of a report asked: the first (no `tree_size`) or a later one against the first
+/// page's checkpoint.
+fn report_page(r: &pb::SubjectAccessReportRequest) -> Result<ReportPage, FlowError> {
+    if r.page_size > MAX_PAGE {
+        return Err(FlowError::invalid(
+            "page_size",
+            format!("at most {MAX_PAGE}"),
+        ));
+    }
+    if r.tree_size == Some(0) {
+        return Err(FlowError::invalid(
+            "tree_size",
+            "absent on the first page; later pages: the first page's checkpoint.tree_size",
+        ));
+    }
+    if r.after_index.is_some() && r.tree_size.is_none() {
+        return Err(FlowError::invalid(
+            "tree_size",
+            "required with after_index: the first page's checkpoint.tree_size, so that every \
+             page proves against the same checkpoint",
+        ));
+    }
+    Ok(ReportPage {
+        after: r.after_index,
+        limit: if r.page_size == 0 {
+            MAX_PAGE
+        } else {
+            r.page_size
+        },
+        tree_size: r.tree_size,
+    })
 }
 
 fn hashes(h: &[merkle::Hash]) -> Vec<Vec<u8>> {
@@ -223,7 +258,9 @@ impl DisclosureLogService for LogApi {
         let r = request.get_ref();
         let subject = required_bsn("subject_bsn", &r.subject_bsn)?;
         let reach = reach(r.hub_wide, &r.request_reference)?;
-        let report = flow::access_report(&self.ctx, &self.ledger, &c, &subject, reach).await?;
+        let page = report_page(r)?;
+        let report =
+            flow::access_report(&self.ctx, &self.ledger, &c, &subject, reach, page).await?;
         let json = serde_json::json!({
             "checkpoint": report.checkpoint.to_note(),
             "entries": report.entries.iter().map(|(shown, _)| serde_json::json!({
@@ -244,7 +281,8 @@ impl DisclosureLogService for LogApi {
                 .collect(),
             checkpoint: Some(checkpoint_pb(&report.checkpoint, &self.ledger)),
             json: serde_json::to_string_pretty(&json).unwrap_or_default(),
-            html_letter: report.letter,
+            html_letter: report.letter.unwrap_or_default(),
+            next_after_index: report.next_after,
         }))
     }
 }

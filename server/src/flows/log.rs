@@ -48,8 +48,18 @@ pub enum Reach {
 /// What `ListDisclosures` lists.
 #[derive(Debug, Clone)]
 pub enum Scope {
-    /// The entries about a person within `reach` (logged as a subject access).
-    Subject(Bsn, Reach),
+    /// The entries about a person within `reach`, a page at a time (each page logged as a
+    /// subject access).
+    Subject {
+        /// The person.
+        bsn: Bsn,
+        /// Whose part.
+        reach: Reach,
+        /// Entries after this index (`None`: from the start).
+        after: Option<u64>,
+        /// At most this many (1 to [`MAX_PAGE`]).
+        limit: u32,
+    },
     /// The caller's own organisation's entries, after an index, a page at a time.
     OwnOrganization {
         /// Entries after this index (`None`: from the start).
@@ -161,11 +171,18 @@ pub async fn list(ctx: &Ctx, caller: &Caller, scope: Scope) -> FlowResult<Vec<Sh
     require_fg(caller)?;
     let me = caller.oin().as_str();
     let stored = match scope {
-        Scope::Subject(bsn, reach) => {
+        Scope::Subject {
+            bsn,
+            reach,
+            after,
+            limit,
+        } => {
             let org = reach_of(ctx, caller, &reach)?;
             let s = ctx.pseudonymizer.subject(&bsn);
             log_subject_read(ctx, caller, s.as_str(), &reach, Some("list_disclosures")).await?;
-            ctx.store.log_entries_for_subject(s.all(), org).await?
+            ctx.store
+                .log_entries_for_subject_page(s.all(), org, after, u64::MAX, limit)
+                .await?
         }
         Scope::OwnOrganization { after, limit } => {
             ctx.store.log_entries_for_org(me, after, limit).await?
@@ -295,66 +312,166 @@ fn proves(
     ))
 }
 
-/// A subject access report: the entries about the person within the reach, each with its
-/// inclusion proof in the tree of `checkpoint`, and the letter for the family.
+/// Which page of a subject access report is asked.
+#[derive(Debug, Clone, Copy)]
+pub struct ReportPage {
+    /// Entries after this index (`None`: from the start).
+    pub after: Option<u64>,
+    /// At most this many (1 to [`MAX_PAGE`]).
+    pub limit: u32,
+    /// The tree size of the checkpoint the first page pinned (`None`: this is the first page:
+    /// integrate and pin the newest checkpoint).
+    pub tree_size: Option<u64>,
+}
+
+/// A page of a subject access report: the entries about the person within the reach, each with
+/// its inclusion proof in the tree of `checkpoint`; on the last page the letter for the family.
 #[derive(Debug)]
 pub struct AccessReport {
-    /// The checkpoint the proofs refer to.
+    /// The checkpoint the proofs refer to (every page of one report: the same).
     pub checkpoint: SignedCheckpoint,
     /// The entries as the family is shown them, oldest first, each with its inclusion proof.
     pub entries: Vec<(Shown, Vec<merkle::Hash>)>,
-    /// The letter (HTML, Dutch).
-    pub letter: String,
+    /// The letter (HTML, Dutch) over every entry of the report (all pages): on the last page
+    /// only.
+    pub letter: Option<String>,
+    /// The index to ask the next page after (`None`: this was the last page).
+    pub next_after: Option<u64>,
 }
 
-/// `SubjectAccessReport`: the report itself is logged, then everything is integrated so that
-/// every entry — including this one — is covered by the checkpoint the proofs refer to. What the
-/// family may not learn (the melder, a shielded organisation) is withheld from entries and
-/// letter alike; the leaf hash keeps a withheld entry checkable.
+/// The signed checkpoint of exactly `size` that an earlier page of a report pinned.
+async fn pinned(ctx: &Ctx, ledger: &Ledger, size: u64) -> FlowResult<SignedCheckpoint> {
+    let integrated = ctx.store.log_integrated().await?;
+    let note = if size > 0 && size <= integrated {
+        ctx.store.checkpoint_at(size).await?
+    } else {
+        None
+    };
+    let Some(note) = note else {
+        return Err(FlowError::invalid(
+            "tree_size",
+            "the tree size of a checkpoint the hub signed: the first page's checkpoint.tree_size",
+        ));
+    };
+    let signed = SignedCheckpoint::parse(note.as_bytes())
+        .ok()
+        .filter(|s| signaalhub_proto::checkpoint::verify(s, &ledger.keys).is_ok());
+    signed.ok_or_else(|| {
+        tracing::error!(tree_size = size, "a stored checkpoint does not verify");
+        FlowError::Unavailable("the disclosure log cannot produce a verified checkpoint".into())
+    })
+}
+
+/// What the family may not learn of an entry (the melder, a shielded organisation), and the
+/// entry with those fields blanked.
+fn for_family(ctx: &Ctx, org: Option<&str>, st: &StoredEntry) -> (Option<LogEntry>, Vec<Withheld>) {
+    match &st.entry {
+        Some(e) => {
+            let w = withheld_from_family(
+                e,
+                org,
+                |oin| ctx.sector_of(oin),
+                |sector| ctx.policy.is_shielded_sector(sector),
+            );
+            (Some(redact(e, &w)), w)
+        }
+        None => (None, Vec::new()),
+    }
+}
+
+/// The tile holding entry `index`'s leaf.
+fn leaf_tile(index: u64) -> merkle::TileId {
+    merkle::TileId {
+        level: 0,
+        index: index >> 8,
+    }
+}
+
+/// The leaf of entry `index` in tiles read before.
+fn leaf_in(tiles: &merkle::MemoryTiles, index: u64) -> FlowResult<merkle::Hash> {
+    use merkle::TileReader;
+    tiles
+        .read_tile(leaf_tile(index))
+        .ok()
+        .flatten()
+        .and_then(|t| t.get((index & 255) as usize).copied())
+        .ok_or_else(|| FlowError::Unavailable(format!("log entry {index} is not integrated")))
+}
+
+/// `SubjectAccessReport`, a page at a time. The first page logs the report, then integrates
+/// everything so that every entry — including this one — is covered by the checkpoint it pins;
+/// every later page proves against that same checkpoint (its `tree_size`), and is logged too
+/// (every read about a person is). A page reads each tile it needs once. What the family may
+/// not learn (the melder, a shielded organisation) is withheld from entries and letter alike;
+/// the leaf hash keeps a withheld entry checkable. The letter covers every entry below the
+/// checkpoint and comes with the last page.
 pub async fn access_report(
     ctx: &Ctx,
     ledger: &Ledger,
     caller: &Caller,
     subject: &Bsn,
     reach: Reach,
+    page: ReportPage,
 ) -> FlowResult<AccessReport> {
     require_fg(caller)?;
     let org = reach_of(ctx, caller, &reach)?;
     let s = ctx.pseudonymizer.subject(subject);
-    log_subject_read(ctx, caller, s.as_str(), &reach, None).await?;
-    ledger.integrate_all().await.map_err(|err| {
-        tracing::error!(error = %err, "integration for a subject access report failed");
-        FlowError::Unavailable(
-            "the disclosure log cannot be brought up to date; nothing was reported".into(),
-        )
-    })?;
-    let signed = checkpoint(ledger).await?;
-    let size = signed.checkpoint.tree_size;
-    let stored = ctx.store.log_entries_for_subject(s.all(), org).await?;
-    let mut entries = Vec::new();
-    let mut rows = Vec::new();
-    for st in stored.into_iter().filter(|st| st.idx < size) {
-        let (leaf, proof) = inclusion(ctx, st.idx, size).await?;
-        proves(&st, &leaf, &proof, &signed)?;
-        let (entry, withheld) = match &st.entry {
-            Some(e) => {
-                let w = withheld_from_family(
-                    e,
-                    org,
-                    |oin| ctx.sector_of(oin),
-                    |sector| ctx.policy.is_shielded_sector(sector),
-                );
-                (Some(redact(e, &w)), w)
-            }
-            None => (None, Vec::new()),
-        };
-        if let Some(e) = &entry {
-            rows.push(LetterRow {
-                entry: e.clone(),
-                idx: st.idx,
-                withheld: withheld.clone(),
-            });
+    let later = page.tree_size.is_some();
+    log_subject_read(
+        ctx,
+        caller,
+        s.as_str(),
+        &reach,
+        later.then_some("report_page"),
+    )
+    .await?;
+    let signed = match page.tree_size {
+        Some(size) => pinned(ctx, ledger, size).await?,
+        None => {
+            ledger.integrate_all().await.map_err(|err| {
+                tracing::error!(error = %err, "integration for a subject access report failed");
+                FlowError::Unavailable(
+                    "the disclosure log cannot be brought up to date; nothing was reported".into(),
+                )
+            })?;
+            checkpoint(ledger).await?
         }
+    };
+    let size = signed.checkpoint.tree_size;
+    let limit = page.limit.clamp(1, MAX_PAGE);
+    let mut stored = ctx
+        .store
+        .log_entries_for_subject_page(s.all(), org, page.after, size, limit + 1)
+        .await?;
+    let more = stored.len() > limit as usize;
+    stored.truncate(limit as usize);
+    // Every tile the page's proofs need, each read once. Entries of one leaf tile share their
+    // path's tiles, so the tiles are worked out for the first and last entry of each leaf tile;
+    // should a proof still miss one, that entry's tiles are read on their own.
+    let mut ids = std::collections::BTreeSet::new();
+    let mut ends: std::collections::BTreeMap<u64, (u64, u64)> = Default::default();
+    for st in &stored {
+        let e = ends.entry(st.idx >> 8).or_insert((st.idx, st.idx));
+        e.1 = st.idx;
+    }
+    for (first, last) in ends.into_values() {
+        ids.extend(merkle::tiles_for_inclusion_proof(first, size).map_err(proof_err)?);
+        ids.extend(merkle::tiles_for_inclusion_proof(last, size).map_err(proof_err)?);
+        ids.insert(leaf_tile(first));
+    }
+    let ids: Vec<merkle::TileId> = ids.into_iter().collect();
+    let tiles = ctx.store.read_tiles(&ids).await?.0;
+    let mut entries = Vec::with_capacity(stored.len());
+    for st in stored {
+        let (leaf, proof) = match (
+            merkle::inclusion_proof(st.idx, size, &tiles),
+            leaf_in(&tiles, st.idx),
+        ) {
+            (Ok(proof), Ok(leaf)) => (leaf, proof),
+            _ => inclusion(ctx, st.idx, size).await?,
+        };
+        proves(&st, &leaf, &proof, &signed)?;
+        let (entry, withheld) = for_family(ctx, org, &st);
         let shown = Shown {
             stored: st,
             entry,
@@ -363,10 +480,92 @@ pub async fn access_report(
         };
         entries.push((shown, proof));
     }
-    let letter = crate::domain::access_letter::letter(|oin| ctx.name_of(oin), &rows, &signed);
+    let next_after = if more {
+        entries.last().map(|(shown, _)| shown.stored.idx)
+    } else {
+        None
+    };
+    let letter = if more {
+        None
+    } else if page.after.is_none() {
+        // The whole report is this page.
+        let rows = entries
+            .iter()
+            .filter_map(|(shown, _)| letter_row(shown))
+            .collect::<Vec<_>>();
+        Some(crate::domain::access_letter::letter(
+            |oin| ctx.name_of(oin),
+            &rows,
+            &signed,
+        ))
+    } else {
+        Some(whole_letter(ctx, s.all(), org, &signed).await?)
+    };
     Ok(AccessReport {
         checkpoint: signed,
         entries,
         letter,
+        next_after,
     })
+}
+
+fn letter_row(shown: &Shown) -> Option<LetterRow> {
+    shown.entry.as_ref().map(|e| LetterRow {
+        entry: e.clone(),
+        idx: shown.stored.idx,
+        withheld: shown.withheld.clone(),
+    })
+}
+
+/// The letter over every entry of a paged report (below the checkpoint). Each entry's stored
+/// bytes must still be the leaf its tile holds (the pages proved those tiles against the signed
+/// root), so that the letter tells nothing a page did not prove; the leaf tiles are read once.
+async fn whole_letter<S: AsRef<str>>(
+    ctx: &Ctx,
+    subject: &[S],
+    org: Option<&str>,
+    signed: &SignedCheckpoint,
+) -> FlowResult<String> {
+    let size = signed.checkpoint.tree_size;
+    let stored: Vec<StoredEntry> = ctx
+        .store
+        .log_entries_for_subject(subject, org)
+        .await?
+        .into_iter()
+        .filter(|st| st.idx < size)
+        .collect();
+    let ids: Vec<merkle::TileId> = stored
+        .iter()
+        .map(|st| leaf_tile(st.idx))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let tiles = ctx.store.read_tiles(&ids).await?.0;
+    let mut rows = Vec::with_capacity(stored.len());
+    for st in stored {
+        if merkle::leaf_hash(&st.bytes) != leaf_in(&tiles, st.idx)? {
+            tracing::error!(
+                index = st.idx,
+                "a log entry is not the leaf its tile holds: report refused; run `signaalhub log verify`"
+            );
+            return Err(FlowError::Unavailable(
+                "the disclosure log does not verify: nothing was reported; the hub's operator \
+                 must run `signaalhub log verify`"
+                    .into(),
+            ));
+        }
+        let (entry, withheld) = for_family(ctx, org, &st);
+        let shown = Shown {
+            stored: st,
+            entry,
+            withheld,
+            professional: None,
+        };
+        rows.extend(letter_row(&shown));
+    }
+    Ok(crate::domain::access_letter::letter(
+        |oin| ctx.name_of(oin),
+        &rows,
+        signed,
+    ))
 }

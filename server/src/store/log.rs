@@ -51,6 +51,50 @@ impl Store {
         Ok(rows.into_iter().map(stored).collect())
     }
 
+    /// A page of [`Store::log_entries_for_subject`]: at most `limit` entries with an index after
+    /// `after` (`None`: from the start) and below `below`, in log order (the report's pages stop
+    /// at the checkpoint they prove against). One range read per pseudonym (each stops at
+    /// `limit`, so a page costs the same at the start and at the end of a long history), merged
+    /// here, each entry once.
+    pub async fn log_entries_for_subject_page<S: AsRef<str>>(
+        &self,
+        subject: &[S],
+        org: Option<&str>,
+        after: Option<u64>,
+        below: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredEntry>> {
+        if subject.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        // A cursor past every index (beyond i64) reads nothing, as it does on every page.
+        let after = after.map_or(-1, |a| i64::try_from(a).unwrap_or(i64::MAX));
+        let below = i64::try_from(below).unwrap_or(i64::MAX);
+        let sql = if org.is_some() {
+            "SELECT e.idx, e.entry, e.professional FROM log_subject_index s JOIN log_entries e ON e.idx = s.idx WHERE s.subject = $1 AND s.idx > $2 AND s.idx < $3 AND EXISTS (SELECT 1 FROM log_org_index o WHERE o.oin = $4 AND o.idx = s.idx) ORDER BY s.idx LIMIT $5"
+        } else {
+            "SELECT e.idx, e.entry, e.professional FROM log_subject_index s JOIN log_entries e ON e.idx = s.idx WHERE s.subject = $1 AND s.idx > $2 AND s.idx < $3 ORDER BY s.idx LIMIT $4"
+        };
+        let mut merged: std::collections::BTreeMap<i64, EntryRow> = Default::default();
+        for one in subject {
+            let rows: Vec<EntryRow> = on_pool!(self, p => {
+                let mut q = sqlx::query_as(sql).bind(one.as_ref()).bind(after).bind(below);
+                if let Some(o) = org {
+                    q = q.bind(o);
+                }
+                q.bind(i64::from(limit)).fetch_all(p).await?
+            });
+            for r in rows {
+                merged.entry(r.0).or_insert(r);
+            }
+        }
+        Ok(merged
+            .into_values()
+            .take(limit as usize)
+            .map(stored)
+            .collect())
+    }
+
     /// Entries an organisation took part in (as actor or recipient), in log order, paged.
     pub async fn log_entries_for_org(
         &self,
