@@ -362,10 +362,10 @@ async fn pinned(ctx: &Ctx, ledger: &Ledger, size: u64) -> FlowResult<SignedCheck
     })
 }
 
-/// What the family may not learn of an entry (the melder, a shielded organisation), and the
-/// entry with those fields blanked.
-fn for_family(ctx: &Ctx, org: Option<&str>, st: &StoredEntry) -> (Option<LogEntry>, Vec<Withheld>) {
-    match &st.entry {
+/// An entry as the family is shown it: what it may not learn (the melder, a shielded
+/// organisation) withheld, and those fields blanked.
+fn for_family(ctx: &Ctx, org: Option<&str>, st: StoredEntry) -> Shown {
+    let (entry, withheld) = match &st.entry {
         Some(e) => {
             let w = withheld_from_family(
                 e,
@@ -376,6 +376,12 @@ fn for_family(ctx: &Ctx, org: Option<&str>, st: &StoredEntry) -> (Option<LogEntr
             (Some(redact(e, &w)), w)
         }
         None => (None, Vec::new()),
+    };
+    Shown {
+        stored: st,
+        entry,
+        withheld,
+        professional: None,
     }
 }
 
@@ -471,14 +477,7 @@ pub async fn access_report(
             _ => inclusion(ctx, st.idx, size).await?,
         };
         proves(&st, &leaf, &proof, &signed)?;
-        let (entry, withheld) = for_family(ctx, org, &st);
-        let shown = Shown {
-            stored: st,
-            entry,
-            withheld,
-            professional: None,
-        };
-        entries.push((shown, proof));
+        entries.push((for_family(ctx, org, st), proof));
     }
     let next_after = if more {
         entries.last().map(|(shown, _)| shown.stored.idx)
@@ -554,14 +553,7 @@ async fn whole_letter<S: AsRef<str>>(
                     .into(),
             ));
         }
-        let (entry, withheld) = for_family(ctx, org, &st);
-        let shown = Shown {
-            stored: st,
-            entry,
-            withheld,
-            professional: None,
-        };
-        rows.extend(letter_row(&shown));
+        rows.extend(letter_row(&for_family(ctx, org, st)));
     }
     Ok(crate::domain::access_letter::letter(
         |oin| ctx.name_of(oin),
