@@ -104,15 +104,32 @@ impl HubClient {
             .ok_or_else(|| ClientError::Config("the hub sent no triage".into()))
     }
 
-    /// Veilig Thuis: the latest triage of a zorgmelding and the family's refusal, if any.
+    /// Veilig Thuis: the triagist's decision on a triage (a reason is needed when it differs
+    /// from the advice).
+    pub async fn decide_triage(
+        &mut self,
+        request: pb::DecideTriageRequest,
+    ) -> Result<pb::Triage, ClientError> {
+        self.triages()
+            .decide_triage(request)
+            .await?
+            .into_inner()
+            .triage
+            .ok_or_else(|| ClientError::Config("the hub sent no triage".into()))
+    }
+
+    /// Veilig Thuis: the latest triage of a melding (see [`melding_reference`]) and the
+    /// family's refusal, if any.
     pub async fn get_triage(
         &mut self,
-        zorgmelding_id: &str,
+        melding: &str,
     ) -> Result<pb::GetTriageResponse, ClientError> {
+        let (zorgmelding_id, signal) = melding_reference(melding);
         Ok(self
             .triages()
             .get_triage(pb::GetTriageRequest {
-                zorgmelding_id: zorgmelding_id.into(),
+                zorgmelding_id,
+                signal,
             })
             .await?
             .into_inner())
@@ -122,13 +139,15 @@ impl HubClient {
     /// such as `ouder-1`).
     pub async fn record_family_declined(
         &mut self,
-        zorgmelding_id: &str,
+        melding: &str,
         declined_by: &str,
         acting_role: &str,
     ) -> Result<pb::FamilyDeclined, ClientError> {
+        let (zorgmelding_id, signal) = melding_reference(melding);
         self.triages()
             .record_family_declined(pb::RecordFamilyDeclinedRequest {
-                zorgmelding_id: zorgmelding_id.into(),
+                zorgmelding_id,
+                signal,
                 declined_by: declined_by.into(),
                 acting_role: acting_role.into(),
             })
@@ -171,5 +190,29 @@ impl HubClient {
             .into_inner()
             .handover
             .ok_or_else(|| ClientError::Config("the hub sent no handover".into()))
+    }
+}
+
+/// A melding as a person writes it: a zorgmelding id (`zm_…`), or a signal sent to Veilig Thuis
+/// as `<sender OIN>/<signal id>` — as the wire's two fields (`zorgmelding_id`, `signal`). The hub
+/// checks the form.
+pub fn melding_reference(melding: &str) -> (String, Option<pb::SignalReference>) {
+    match melding.split_once('/') {
+        Some((sender, id)) => (
+            String::new(),
+            Some(pb::SignalReference {
+                sender_oin: sender.into(),
+                signal_id: id.into(),
+            }),
+        ),
+        None => (melding.into(), None),
+    }
+}
+
+/// The text [`melding_reference`] reads, for a melding on the wire.
+pub fn melding_text(zorgmelding_id: &str, signal: Option<&pb::SignalReference>) -> String {
+    match signal {
+        Some(s) => format!("{}/{}", s.sender_oin, s.signal_id),
+        None => zorgmelding_id.into(),
     }
 }

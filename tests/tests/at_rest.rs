@@ -242,6 +242,7 @@ async fn free_text_reasons_and_names_as_references_are_refused_and_never_stored(
                 acute: false,
                 case_reference: NAME.into(),
                 acting_role: "triagist".into(),
+                signal: None,
             })
             .await
             .unwrap_err();

@@ -206,7 +206,13 @@ async fn fragments_triages_meldingen_and_handovers_expire_and_stay_as_tombstones
         let m2 = hub.store.get_zorgmelding(&id).await.unwrap().unwrap();
         assert!(m2.subjects.is_empty());
         assert_eq!(m2.registration_number, REG);
-        assert!(hub.store.latest_triage(&id).await.unwrap().is_none());
+        assert!(
+            hub.store
+                .latest_triage(&id.parse().unwrap())
+                .await
+                .unwrap()
+                .is_none()
+        );
         let h2 = hub
             .store
             .get_handover(&vt_oin, "ho-1")

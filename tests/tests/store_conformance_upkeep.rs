@@ -109,6 +109,15 @@ async fn world(s: &Store) {
     })
     .await
     .unwrap();
+    // Triages of the signals as meldingen to Veilig Thuis: kept as long as the signal.
+    for id in ["s-old", "s-new"] {
+        s.insert_triage(
+            &triage(&format!("t-{id}"), &format!("signal/{SCHOOL}/{id}"), T0),
+            &entry(VT, Event::TriageRecorded, T0),
+        )
+        .await
+        .unwrap();
+    }
     // Consents.
     for (id, until) in [("c-old", OLD), ("c-new", LATER)] {
         let mut c = consent(id, &pseud(1), T0);
@@ -142,7 +151,7 @@ async fn world(s: &Store) {
     }
     s.record_family_declined(
         &FamilyDeclined {
-            zorgmelding_id: v("z-reg-old"),
+            melding: v("z-reg-old"),
             declined_by: "ouder-1".into(),
             recorded_by_oin: v(VT),
             recorded_at: T0,
@@ -313,6 +322,7 @@ async fn retention_erases_what_expired_and_logs_each(s: Store) {
     assert_eq!(
         counts,
         vec![
+            ("signal_triage", 1),
             ("signal", 2),
             ("consent", 1),
             ("zorgmelding_fragment", 1),
@@ -324,6 +334,11 @@ async fn retention_erases_what_expired_and_logs_each(s: Store) {
             ("safety_plan", 1),
             ("notification", 1),
         ]
+    );
+    // A signal's triage goes before the signal (its entry names the signal's subjects).
+    assert_eq!(
+        erase(&s, "signal_triage", 10).await,
+        vec![ids(&[(VT, "t-s-old")])]
     );
     // Oldest first, one batch at a time; a short batch means done.
     assert_eq!(
@@ -434,14 +449,14 @@ async fn retention_erases_what_expired_and_logs_each(s: Store) {
         (f.envelope, f.subjects, f.basis, f.author_professional),
         (None, vec![], Default::default(), String::new())
     );
-    assert_eq!(s.latest_triage("z-reg-old").await.unwrap(), None);
+    assert_eq!(s.latest_triage(&v("z-reg-old")).await.unwrap(), None);
     let t = s.get_triage("t-reg-old").await.unwrap().unwrap();
     assert_eq!(
         (t.answers, t.case_reference, t.professional),
         (Default::default(), String::new(), String::new())
     );
     assert_eq!(
-        s.latest_triage("z-reg-new")
+        s.latest_triage(&v("z-reg-new"))
             .await
             .unwrap()
             .unwrap()
@@ -465,7 +480,7 @@ async fn retention_erases_what_expired_and_logs_each(s: Store) {
         vec![ps(2)]
     );
     assert_eq!(
-        s.family_declined("z-reg-old")
+        s.family_declined(&v("z-reg-old"))
             .await
             .unwrap()
             .unwrap()

@@ -8,9 +8,10 @@ mod conformance;
 use conformance::*;
 use signaalhub_server::domain::signal::StoredReason;
 use signaalhub_server::domain::zorgmelding::{
-    FamilyDeclined, FragmentOutcome, FragmentRecord, FragmentRefusal, HandoverState,
-    ZorgmeldingRecord,
+    DecisionKind, DecisionReason, FamilyDeclined, FragmentOutcome, FragmentRecord, FragmentRefusal,
+    HandoverState, TriageDecision, ZorgmeldingRecord,
 };
+use signaalhub_server::ids::{MeldingRef, Role};
 use signaalhub_server::ledger::{Event, PendingEntry};
 use signaalhub_server::store::zorgmelding::HandoverVerdict;
 use signaalhub_server::store::{Store, StoreError};
@@ -19,6 +20,7 @@ conformance!(
     fragments_assemble_one_melding_per_incident,
     veilig_thuis_streams_meldingen_by_cursor,
     triages_are_kept_per_melding,
+    a_triage_is_decided_once,
     the_familys_refusal_is_recorded_once,
     handovers_are_stored_once_listed_and_delivered_once,
 );
@@ -304,10 +306,10 @@ async fn veilig_thuis_streams_meldingen_by_cursor(s: Store) {
 
 async fn triages_are_kept_per_melding(s: Store) {
     let (m, _) = new_melding(submit(&s, "reg-1", &fragment("f1", 1, &[ps(1)], T0)).await);
-    let id = m.zorgmelding_id;
+    let id = MeldingRef::zorgmelding(&m.zorgmelding_id);
     assert_eq!(s.latest_triage(&id).await.unwrap(), None);
-    let t1 = triage("t1", &id, T0 + 1);
-    let mut t2 = triage("t2", &id, T0 + 1);
+    let t1 = triage("t1", id.as_str(), T0 + 1);
+    let mut t2 = triage("t2", id.as_str(), T0 + 1);
     t2.acute = true;
     t2.earlier_reports = 0;
     let e = || entry(VT, Event::TriageRecorded, T0 + 1);
@@ -318,7 +320,7 @@ async fn triages_are_kept_per_melding(s: Store) {
     assert_eq!(s.latest_triage(&id).await.unwrap(), Some(t2.clone()));
     assert_eq!(s.get_triage("t1").await.unwrap(), Some(t1.clone()));
     assert_eq!(s.get_triage("nope").await.unwrap(), None);
-    assert_eq!(s.latest_triage("nope").await.unwrap(), None);
+    assert_eq!(s.latest_triage(&v("nope")).await.unwrap(), None);
     // The same id twice is refused by the database; its entry is not logged.
     let size = s.log_size().await.unwrap();
     match s.insert_triage(&t1, &e()).await {
@@ -328,20 +330,71 @@ async fn triages_are_kept_per_melding(s: Store) {
     assert_eq!(s.log_size().await.unwrap(), size);
 }
 
+async fn a_triage_is_decided_once(s: Store) {
+    let melding: MeldingRef = v("signal/00000001234567890000/s-1");
+    let t = triage("t1", melding.as_str(), T0);
+    s.insert_triage(&t, &entry(VT, Event::TriageRecorded, T0))
+        .await
+        .unwrap();
+    assert_eq!(s.triage_decision("t1").await.unwrap(), None);
+    let d = TriageDecision {
+        triage_id: v("t1"),
+        melding: melding.clone(),
+        vt_oin: v(VT),
+        decision: DecisionKind::WijkteamAlone,
+        reason: Some(DecisionReason::SingleIncident),
+        role: Role::known("triagist"),
+        professional: "pro-vt".into(),
+        decided_at: T0 + 1,
+    };
+    let size = s.log_size().await.unwrap();
+    s.insert_triage_decision(&d, &entry(VT, Event::TriageDecided, T0 + 1))
+        .await
+        .unwrap();
+    assert_eq!(s.log_size().await.unwrap(), size + 1);
+    assert_eq!(s.triage_decision("t1").await.unwrap(), Some(d.clone()));
+    // A decision without a reason (it follows the advice) reads back as such.
+    let follows = TriageDecision {
+        triage_id: v("t2"),
+        reason: None,
+        decision: DecisionKind::JointVisit,
+        ..d.clone()
+    };
+    s.insert_triage_decision(&follows, &entry(VT, Event::TriageDecided, T0 + 2))
+        .await
+        .unwrap();
+    assert_eq!(s.triage_decision("t2").await.unwrap(), Some(follows));
+    // Decided once: the second is refused and not logged.
+    let size = s.log_size().await.unwrap();
+    let again = TriageDecision {
+        decision: DecisionKind::AdviceOnly,
+        ..d
+    };
+    assert_eq!(
+        conflict(
+            s.insert_triage_decision(&again, &entry(VT, Event::TriageDecided, T0 + 3))
+                .await
+        ),
+        in_state("triage", "t1", "decided already")
+    );
+    assert_eq!(s.log_size().await.unwrap(), size);
+    assert_eq!(s.triage_decision("nope").await.unwrap(), None);
+}
+
 async fn the_familys_refusal_is_recorded_once(s: Store) {
     let d = FamilyDeclined {
-        zorgmelding_id: v("z1"),
+        melding: v("z1"),
         declined_by: "ouder-1".into(),
         recorded_by_oin: v(VT),
         recorded_at: T0,
     };
-    assert_eq!(s.family_declined("z1").await.unwrap(), None);
+    assert_eq!(s.family_declined(&v("z1")).await.unwrap(), None);
     let e = entry(VT, Event::FamilyDeclinedRecorded, T0);
     s.record_family_declined(&d, &e).await.unwrap();
-    assert_eq!(s.family_declined("z1").await.unwrap(), Some(d.clone()));
+    assert_eq!(s.family_declined(&v("z1")).await.unwrap(), Some(d.clone()));
     assert_eq!(
         conflict(s.record_family_declined(&d, &e).await),
-        in_state("zorgmelding", "z1", "declined by the family already")
+        in_state("melding", "z1", "declined by the family already")
     );
     assert_eq!(s.log_size().await.unwrap(), 1);
 }
@@ -386,7 +439,7 @@ async fn handovers_are_stored_once_listed_and_delivered_once(s: Store) {
     // Once the family declined, nothing is stored for that melding.
     s.record_family_declined(
         &FamilyDeclined {
-            zorgmelding_id: v("z2"),
+            melding: v("z2"),
             declined_by: "ouder-1".into(),
             recorded_by_oin: v(VT),
             recorded_at: T0,

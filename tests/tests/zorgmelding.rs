@@ -583,6 +583,7 @@ async fn triage_turns_the_arnhem_criteria_into_the_joint_visit_advice() {
                 acute: false,
                 case_reference: "x".into(),
                 acting_role: String::new(),
+                signal: None,
             })
             .await
             .unwrap_err();

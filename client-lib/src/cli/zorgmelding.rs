@@ -11,6 +11,7 @@ use super::output::{self, Out};
 use super::signals::current_encryption_keys;
 use serde_json::{Value, json};
 use signaalhub_client::envelope::{self, RecipientSecrets};
+use signaalhub_client::zorgmelding::{melding_reference, melding_text};
 use signaalhub_client::{ClientError, HubClient};
 use signaalhub_proto::pb;
 use std::path::PathBuf;
@@ -128,14 +129,31 @@ pub struct InboxArgs {
 pub enum TriageCommand {
     /// Veilig Thuis: record the triage (the six Arnhem criteria) and see the advice.
     Record(Box<RecordArgs>),
-    /// Veilig Thuis: the latest triage and whether the family declined.
+    /// Veilig Thuis: the latest triage, the decision in force and whether the family declined.
     Show {
-        /// The zorgmelding id.
+        /// The melding: a zorgmelding id (zm_…) or a signal sent to Veilig Thuis as
+        /// <sender OIN>/<signal id>.
         id: String,
+    },
+    /// Veilig Thuis: the triagist's decision on a triage (may differ from the advice, with a
+    /// reason); the handover and the family letter follow it.
+    Decide {
+        /// The triage id (tr_…), the latest of its melding.
+        triage_id: String,
+        /// The decision.
+        #[arg(long, value_enum)]
+        decision: DecisionArg,
+        /// Why, when the decision differs from the advice.
+        #[arg(long, value_enum)]
+        reason: Option<ReasonArg>,
+        /// Role to act in, if the token has several.
+        #[arg(long, default_value = "")]
+        role: String,
     },
     /// Veilig Thuis: record that the family does not want the wijkteam.
     Decline {
-        /// The zorgmelding id.
+        /// The melding: a zorgmelding id (zm_…) or a signal sent to Veilig Thuis as
+        /// <sender OIN>/<signal id>.
         id: String,
         /// Who said so: a reference such as ouder-1.
         #[arg(long)]
@@ -173,6 +191,36 @@ impl From<YesNo> for pb::CriterionAnswer {
     }
 }
 
+/// The triagist's decision.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum DecisionArg {
+    /// Veilig Thuis and the wijkteam visit together.
+    JointVisit,
+    /// The wijkteam alone.
+    WijkteamAlone,
+    /// Veilig Thuis keeps the case.
+    VeiligThuisAlone,
+    /// Advice only.
+    AdviceOnly,
+}
+
+/// Why a decision differs from the advice.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum ReasonArg {
+    /// A single incident without a pattern.
+    SingleIncident,
+    /// Suitable help is already involved.
+    HelpAlreadyInvolved,
+    /// The family is open to help.
+    FamilyCooperates,
+    /// The children's safety asks for Veilig Thuis itself.
+    SafetyNeedsVeiligThuis,
+    /// Information that came in after the triage.
+    NewInformation,
+    /// Another reason, in Veilig Thuis's own file.
+    OtherSeeFile,
+}
+
 /// Criterion 4.
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
 pub enum ConflictArg {
@@ -202,7 +250,8 @@ pub enum OpenArg {
 /// `signaal triage record`.
 #[derive(clap::Args, Debug)]
 pub struct RecordArgs {
-    /// The zorgmelding id.
+    /// The melding: a zorgmelding id (zm_…) or a signal sent to Veilig Thuis as
+    /// <sender OIN>/<signal id>.
     id: String,
     /// 1. Physical abuse or severe violence.
     #[arg(long, value_enum)]
@@ -242,7 +291,8 @@ pub struct RecordArgs {
 /// `signaal triage handover`.
 #[derive(clap::Args, Debug)]
 pub struct HandoverArgs {
-    /// The zorgmelding id.
+    /// The melding: a zorgmelding id (zm_…) or a signal sent to Veilig Thuis as
+    /// <sender OIN>/<signal id>.
     id: String,
     /// The wijkteam: an OIN or `wijkteam`.
     #[arg(long, default_value = "wijkteam")]
@@ -803,7 +853,7 @@ fn print_triage(t: &pb::Triage) {
     println!(
         "triage {} of {} by {} ({}) at {}{}",
         t.triage_id,
-        t.zorgmelding_id,
+        melding_text(&t.zorgmelding_id, t.signal.as_ref()),
         t.triagist,
         t.role,
         when(t.recorded_at.as_ref()),
@@ -818,12 +868,47 @@ fn print_triage(t: &pb::Triage) {
             r.window_days, r.earlier_zorgmeldingen, r.earlier_signals
         );
     }
+    if let Some(d) = &t.decision {
+        println!(
+            "  decision: {}{}{}",
+            decision_name(d.decision),
+            match (d.recorded, d.follows_advice) {
+                (false, _) => " (follows the advice; nobody decided otherwise)".to_owned(),
+                (true, true) => format!(" (decided by {}, as advised)", d.decided_by),
+                (true, false) => format!(" (decided by {}, against the advice)", d.decided_by),
+            },
+            if d.reason_nl.is_empty() {
+                String::new()
+            } else {
+                format!("; reason: {}", d.reason_nl)
+            }
+        );
+    }
+}
+
+fn decision_name(d: i32) -> String {
+    pb::TriageDecisionKind::try_from(d)
+        .map(|k| {
+            k.as_str_name()
+                .trim_start_matches("TRIAGE_DECISION_KIND_")
+                .to_owned()
+        })
+        .unwrap_or_else(|_| d.to_string())
 }
 
 fn triage_json(t: &pb::Triage) -> Value {
     json!({
         "triage_id": t.triage_id,
+        "melding": melding_text(&t.zorgmelding_id, t.signal.as_ref()),
         "zorgmelding_id": t.zorgmelding_id,
+        "decision": t.decision.as_ref().map(|d| json!({
+            "decision": decision_name(d.decision),
+            "reason": pb::DecisionReason::try_from(d.reason).ok().filter(|r| *r != pb::DecisionReason::Unspecified).map(|r| r.as_str_name().trim_start_matches("DECISION_REASON_").to_owned()),
+            "follows_advice": d.follows_advice,
+            "recorded": d.recorded,
+            "decided_by": d.decided_by,
+            "decided_at": ts(d.decided_at.as_ref()),
+        })),
         "triagist": t.triagist,
         "role": t.role,
         "recorded_at": ts(t.recorded_at.as_ref()),
@@ -900,9 +985,11 @@ pub async fn triage(
     match cmd {
         TriageCommand::Record(a) => {
             let a = *a;
+            let (zorgmelding_id, signal) = melding_reference(&a.id);
             let t = hub
                 .record_triage(pb::RecordTriageRequest {
-                    zorgmelding_id: a.id,
+                    zorgmelding_id,
+                    signal,
                     criteria: Some(pb::ArnhemCriteria {
                         physical_abuse_or_severe_violence: pb::CriterionAnswer::from(
                             a.physical_abuse,
@@ -961,6 +1048,44 @@ pub async fn triage(
                     d.declined_by,
                     when(d.recorded_at.as_ref())
                 );
+            }
+        }
+        TriageCommand::Decide {
+            triage_id,
+            decision,
+            reason,
+            role,
+        } => {
+            let t = hub
+                .decide_triage(pb::DecideTriageRequest {
+                    triage_id,
+                    decision: match decision {
+                        DecisionArg::JointVisit => pb::TriageDecisionKind::JointVisit,
+                        DecisionArg::WijkteamAlone => pb::TriageDecisionKind::WijkteamAlone,
+                        DecisionArg::VeiligThuisAlone => pb::TriageDecisionKind::VeiligThuisAlone,
+                        DecisionArg::AdviceOnly => pb::TriageDecisionKind::AdviceOnly,
+                    } as i32,
+                    reason: reason.map_or(0, |r| {
+                        (match r {
+                            ReasonArg::SingleIncident => pb::DecisionReason::SingleIncident,
+                            ReasonArg::HelpAlreadyInvolved => {
+                                pb::DecisionReason::HelpAlreadyInvolved
+                            }
+                            ReasonArg::FamilyCooperates => pb::DecisionReason::FamilyCooperates,
+                            ReasonArg::SafetyNeedsVeiligThuis => {
+                                pb::DecisionReason::SafetyNeedsVeiligThuis
+                            }
+                            ReasonArg::NewInformation => pb::DecisionReason::NewInformation,
+                            ReasonArg::OtherSeeFile => pb::DecisionReason::OtherSeeFile,
+                        }) as i32
+                    }),
+                    acting_role: role,
+                })
+                .await?;
+            if out.json {
+                out.emit(&triage_json(&t));
+            } else {
+                print_triage(&t);
             }
         }
         TriageCommand::Decline { id, by, role } => {
@@ -1031,44 +1156,30 @@ async fn handover(
         }),
         consent_ids: a.consent_ids.clone(),
     };
-    // Open every fragment here (the hub cannot) and re-seal it for the wijkteam.
-    let melding = hub.get_zorgmelding(&a.id).await?;
-    if let Some(n) = a
-        .fragments
-        .iter()
-        .find(|n| !melding.fragments.iter().any(|f| f.sequence == **n))
-    {
-        return Err(CliError::config(format!(
-            "--fragment {n}: the zorgmelding has fragments 1 to {}",
-            melding.fragments.len()
-        )));
-    }
-    let mut envelopes = Vec::new();
-    for f in melding
-        .fragments
-        .iter()
-        .filter(|f| a.fragments.is_empty() || a.fragments.contains(&f.sequence))
-    {
-        let env = f.envelope.as_ref().ok_or_else(|| {
-            CliError::Failed(format!(
-                "fragment #{} came without its envelope",
-                f.sequence
-            ))
-        })?;
-        let payload = open(hub, &secrets, env)
-            .await
-            .map_err(|why| CliError::Failed(format!("fragment #{}: {why}", f.sequence)))?;
-        let binding = pb::EnvelopeBinding {
-            signal_id: format!("{handover_id}.{}", f.sequence),
-            purpose: "overdracht_hulpverlening".into(),
-            categories: a.categories.clone(),
-            basis_reference: signaalhub_proto::basis_reference(&basis),
-            created_at_unix: now_unix(),
-            content_digest: Vec::new(), // seal sets it
-        };
-        envelopes
-            .push(envelope::seal(&payload, binding, &sender, &keys).map_err(CliError::sealing)?);
-    }
+    let (zorgmelding_id, signal) = melding_reference(&a.id);
+    // Open the melding here (the hub cannot) and re-seal it for the wijkteam.
+    let envelopes = match &signal {
+        Some(s) => {
+            let got = hub.get_signal(&s.sender_oin, &s.signal_id).await?;
+            let env = got
+                .envelope
+                .as_ref()
+                .ok_or_else(|| CliError::Failed("the signal came without its envelope".into()))?;
+            let payload = open(hub, &secrets, env)
+                .await
+                .map_err(|why| CliError::Failed(format!("signal {}: {why}", a.id)))?;
+            let binding = pb::EnvelopeBinding {
+                signal_id: format!("{handover_id}.1"),
+                purpose: "overdracht_hulpverlening".into(),
+                categories: a.categories.clone(),
+                basis_reference: signaalhub_proto::basis_reference(&basis),
+                created_at_unix: now_unix(),
+                content_digest: Vec::new(), // seal sets it
+            };
+            vec![envelope::seal(&payload, binding, &sender, &keys).map_err(CliError::sealing)?]
+        }
+        None => reseal_fragments(hub, &a, &handover_id, &basis, &secrets, &sender, &keys).await?,
+    };
     let contact = |name: &str, function: &str, phone: &str, email: &str| pb::ContactPerson {
         name: name.into(),
         function: function.into(),
@@ -1078,7 +1189,8 @@ async fn handover(
     let r = hub
         .hand_over(pb::HandOverRequest {
             handover_id: handover_id.clone(),
-            zorgmelding_id: a.id.clone(),
+            zorgmelding_id,
+            signal,
             recipient_oin: to,
             subject_bsns: a.bsns.clone(),
             categories: a.categories.clone(),
@@ -1210,6 +1322,56 @@ async fn receive(
         )));
     }
     Ok(())
+}
+
+/// Opens every fragment of the zorgmelding `a.id` (or those `--fragment` names) here — the hub
+/// cannot — and re-seals each for the wijkteam.
+async fn reseal_fragments(
+    hub: &mut HubClient,
+    a: &HandoverArgs,
+    handover_id: &str,
+    basis: &pb::Basis,
+    secrets: &RecipientSecrets,
+    sender: &envelope::SenderKeys,
+    keys: &[envelope::RecipientKey],
+) -> Result<Vec<pb::Envelope>, CliError> {
+    let melding = hub.get_zorgmelding(&a.id).await?;
+    if let Some(n) = a
+        .fragments
+        .iter()
+        .find(|n| !melding.fragments.iter().any(|f| f.sequence == **n))
+    {
+        return Err(CliError::config(format!(
+            "--fragment {n}: the zorgmelding has fragments 1 to {}",
+            melding.fragments.len()
+        )));
+    }
+    let mut envelopes = Vec::new();
+    for f in melding
+        .fragments
+        .iter()
+        .filter(|f| a.fragments.is_empty() || a.fragments.contains(&f.sequence))
+    {
+        let env = f.envelope.as_ref().ok_or_else(|| {
+            CliError::Failed(format!(
+                "fragment #{} came without its envelope",
+                f.sequence
+            ))
+        })?;
+        let payload = open(hub, secrets, env)
+            .await
+            .map_err(|why| CliError::Failed(format!("fragment #{}: {why}", f.sequence)))?;
+        let binding = pb::EnvelopeBinding {
+            signal_id: format!("{handover_id}.{}", f.sequence),
+            purpose: "overdracht_hulpverlening".into(),
+            categories: a.categories.clone(),
+            basis_reference: signaalhub_proto::basis_reference(basis),
+            created_at_unix: now_unix(),
+            content_digest: Vec::new(), // seal sets it
+        };
+        envelopes.push(envelope::seal(&payload, binding, sender, keys).map_err(CliError::sealing)?);
+    }
+    Ok(envelopes)
 }
 
 #[cfg(test)]

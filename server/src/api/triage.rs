@@ -5,13 +5,15 @@ use super::basis::{bsns_from_pb, chosen_id, decision_to_pb, parsed_field, valid_
 use super::zorgmelding::recidive_to_pb;
 use super::{caller, timestamp};
 use crate::domain::zorgmelding::{
-    ContactPerson, FamilyDeclined, HandoverRecord, HandoverState, TriageAnswersStored,
+    ContactPerson, DecisionKind, DecisionReason, FamilyDeclined, HandoverRecord, HandoverState,
+    TriageAnswersStored,
 };
 use crate::flows::triage::{
-    self as flow, HandOver, HandoverView, MAX_HANDOVER_ENVELOPES, MAX_HANDOVER_SUBJECTS,
-    RecordFamilyDeclined, RecordTriage, TriageView,
+    self as flow, DecideTriage, HandOver, HandoverView, MAX_HANDOVER_ENVELOPES,
+    MAX_HANDOVER_SUBJECTS, RecordFamilyDeclined, RecordTriage, TriageView,
 };
 use crate::flows::{Ctx, FlowError, parsed};
+use crate::ids::{MeldingKind, MeldingRef};
 use prost::Message;
 use signaalhub_policy::triage::{AdviceKind, Criterion, TriageAdvice};
 use signaalhub_proto::pb;
@@ -151,6 +153,129 @@ fn advice_to_pb(a: &TriageAdvice) -> pb::TriageAdvice {
     }
 }
 
+/// The melding a request names: a `zorgmelding_id` or a `signal` (sender and id), exactly one.
+pub(crate) fn melding_from_pb(
+    zorgmelding_id: &str,
+    signal: Option<&pb::SignalReference>,
+    bad: &mut Vec<(&'static str, String)>,
+) -> Option<MeldingRef> {
+    match (zorgmelding_id.is_empty(), signal) {
+        (false, None) => {
+            parsed_field::<crate::ids::ZorgmeldingId>("zorgmelding_id", zorgmelding_id, bad)
+                .map(|id| MeldingRef::zorgmelding(&id))
+        }
+        (true, Some(sig)) => {
+            let sender = parsed_field::<crate::ids::Oin>("signal.sender_oin", &sig.sender_oin, bad);
+            let id = parsed_field::<crate::ids::SignalId>("signal.signal_id", &sig.signal_id, bad);
+            Some(MeldingRef::signal(&sender?, &id?))
+        }
+        _ => {
+            bad.push((
+                "zorgmelding_id",
+                "name the melding: a zorgmelding_id, or a signal (sender_oin and signal_id), not both".into(),
+            ));
+            None
+        }
+    }
+}
+
+/// The wire's two fields for a melding.
+fn melding_to_pb(m: &MeldingRef) -> (String, Option<pb::SignalReference>) {
+    match m.kind() {
+        MeldingKind::Zorgmelding(id) => (id.to_string(), None),
+        MeldingKind::Signal(sender, id) => (
+            String::new(),
+            Some(pb::SignalReference {
+                sender_oin: sender.to_string(),
+                signal_id: id.to_string(),
+            }),
+        ),
+    }
+}
+
+fn decision_kind_to_pb(d: DecisionKind) -> pb::TriageDecisionKind {
+    match d {
+        DecisionKind::JointVisit => pb::TriageDecisionKind::JointVisit,
+        DecisionKind::WijkteamAlone => pb::TriageDecisionKind::WijkteamAlone,
+        DecisionKind::VeiligThuisAlone => pb::TriageDecisionKind::VeiligThuisAlone,
+        DecisionKind::AdviceOnly => pb::TriageDecisionKind::AdviceOnly,
+    }
+}
+
+fn reason_to_pb(r: DecisionReason) -> pb::DecisionReason {
+    match r {
+        DecisionReason::SingleIncident => pb::DecisionReason::SingleIncident,
+        DecisionReason::HelpAlreadyInvolved => pb::DecisionReason::HelpAlreadyInvolved,
+        DecisionReason::FamilyCooperates => pb::DecisionReason::FamilyCooperates,
+        DecisionReason::SafetyNeedsVeiligThuis => pb::DecisionReason::SafetyNeedsVeiligThuis,
+        DecisionReason::NewInformation => pb::DecisionReason::NewInformation,
+        DecisionReason::OtherSeeFile => pb::DecisionReason::OtherSeeFile,
+    }
+}
+
+/// The decision in force on a triage, for the wire.
+fn decision_to_wire(v: &TriageView) -> pb::TriageDecision {
+    let kind = v.decision_kind();
+    let d = v.decision.as_ref();
+    let reason = d.and_then(|d| d.reason);
+    pb::TriageDecision {
+        decision: decision_kind_to_pb(kind) as i32,
+        reason: reason.map_or(0, |r| reason_to_pb(r) as i32),
+        follows_advice: kind == DecisionKind::following(v.advice.kind),
+        recorded: d.is_some(),
+        decided_by: d.map(|d| d.professional.clone()).unwrap_or_default(),
+        decided_at: d.map(|d| timestamp(d.decided_at)),
+        text_nl: kind.nl().into(),
+        reason_nl: reason.map(|r| r.nl().into()).unwrap_or_default(),
+    }
+}
+
+impl TryFrom<pb::DecideTriageRequest> for DecideTriage {
+    type Error = FlowError;
+    fn try_from(r: pb::DecideTriageRequest) -> Result<Self, FlowError> {
+        let mut bad = Vec::new();
+        let triage_id = parsed_field("triage_id", &r.triage_id, &mut bad);
+        let decision = match pb::TriageDecisionKind::try_from(r.decision) {
+            Ok(pb::TriageDecisionKind::JointVisit) => Some(DecisionKind::JointVisit),
+            Ok(pb::TriageDecisionKind::WijkteamAlone) => Some(DecisionKind::WijkteamAlone),
+            Ok(pb::TriageDecisionKind::VeiligThuisAlone) => Some(DecisionKind::VeiligThuisAlone),
+            Ok(pb::TriageDecisionKind::AdviceOnly) => Some(DecisionKind::AdviceOnly),
+            _ => {
+                bad.push((
+                    "decision",
+                    "JOINT_VISIT, WIJKTEAM_ALONE, VEILIG_THUIS_ALONE or ADVICE_ONLY".into(),
+                ));
+                None
+            }
+        };
+        let reason = match pb::DecisionReason::try_from(r.reason) {
+            Ok(pb::DecisionReason::Unspecified) => None,
+            Ok(pb::DecisionReason::SingleIncident) => Some(DecisionReason::SingleIncident),
+            Ok(pb::DecisionReason::HelpAlreadyInvolved) => {
+                Some(DecisionReason::HelpAlreadyInvolved)
+            }
+            Ok(pb::DecisionReason::FamilyCooperates) => Some(DecisionReason::FamilyCooperates),
+            Ok(pb::DecisionReason::SafetyNeedsVeiligThuis) => {
+                Some(DecisionReason::SafetyNeedsVeiligThuis)
+            }
+            Ok(pb::DecisionReason::NewInformation) => Some(DecisionReason::NewInformation),
+            Ok(pb::DecisionReason::OtherSeeFile) => Some(DecisionReason::OtherSeeFile),
+            Err(_) => {
+                bad.push(("reason", "one of the DecisionReason values".into()));
+                None
+            }
+        };
+        let acting_role = super::basis::optional_name("acting_role", &r.acting_role, &mut bad);
+        crate::flows::reject(bad)?;
+        Ok(DecideTriage {
+            triage_id: parsed(triage_id, "triage_id")?,
+            decision: decision.ok_or_else(|| FlowError::invalid("decision", "missing"))?,
+            reason,
+            acting_role,
+        })
+    }
+}
+
 fn contact_from_pb(
     field: &'static str,
     c: Option<&pb::ContactPerson>,
@@ -188,9 +313,15 @@ fn contact_to_pb(c: &ContactPerson) -> pb::ContactPerson {
 
 fn handover_to_pb(h: &HandoverRecord, envelopes: Vec<pb::Envelope>) -> pb::Handover {
     let advice = AdviceKind::from_code(&h.advice);
+    let (zorgmelding_id, signal) = melding_to_pb(&h.melding);
     pb::Handover {
         handover_id: h.handover_id.to_string(),
-        zorgmelding_id: h.zorgmelding_id.to_string(),
+        zorgmelding_id,
+        signal,
+        decision: h
+            .decision
+            .or(advice.map(DecisionKind::following))
+            .map_or(0, |d| decision_kind_to_pb(d) as i32),
         sender_oin: h.sender_oin.to_string(),
         recipient_oin: h.recipient_oin.to_string(),
         purpose: h.purpose.to_string(),
@@ -247,10 +378,10 @@ impl TryFrom<pb::RecordTriageRequest> for RecordTriage {
                 ),
             ));
         }
-        let zorgmelding_id = parsed_field("zorgmelding_id", &r.zorgmelding_id, &mut bad);
+        let melding = melding_from_pb(&r.zorgmelding_id, r.signal.as_ref(), &mut bad);
         crate::flows::reject(bad)?;
         Ok(RecordTriage {
-            zorgmelding_id: parsed(zorgmelding_id, "zorgmelding_id")?,
+            melding: parsed(melding, "zorgmelding_id")?,
             answers,
             acute: r.acute,
             case_reference: r.case_reference,
@@ -266,10 +397,10 @@ impl TryFrom<pb::RecordFamilyDeclinedRequest> for RecordFamilyDeclined {
         if !valid_person_ref(&r.declined_by) {
             bad.push(("declined_by", super::basis::PERSON_REF_RULE.into()));
         }
-        let zorgmelding_id = parsed_field("zorgmelding_id", &r.zorgmelding_id, &mut bad);
+        let melding = melding_from_pb(&r.zorgmelding_id, r.signal.as_ref(), &mut bad);
         crate::flows::reject(bad)?;
         Ok(RecordFamilyDeclined {
-            zorgmelding_id: parsed(zorgmelding_id, "zorgmelding_id")?,
+            melding: parsed(melding, "zorgmelding_id")?,
             declined_by: r.declined_by,
             acting_role: super::basis::acting_role(&r.acting_role)?,
         })
@@ -288,7 +419,7 @@ impl TryFrom<pb::HandOverRequest> for HandOver {
         );
         // Parsed here, before anything is decided or logged: a refusal entry names the recipient.
         let recipient_oin = parsed_field("recipient_oin", &r.recipient_oin, &mut bad);
-        let zorgmelding_id = parsed_field("zorgmelding_id", &r.zorgmelding_id, &mut bad);
+        let melding = melding_from_pb(&r.zorgmelding_id, r.signal.as_ref(), &mut bad);
         let subjects = bsns_from_pb(
             "subject_bsns",
             &r.subject_bsns,
@@ -350,7 +481,7 @@ impl TryFrom<pb::HandOverRequest> for HandOver {
         .encode_to_vec();
         Ok(HandOver {
             handover_id: parsed(handover_id, "handover_id")?,
-            zorgmelding_id: parsed(zorgmelding_id, "zorgmelding_id")?,
+            melding: parsed(melding, "zorgmelding_id")?,
             recipient_oin: parsed(recipient_oin, "recipient_oin")?,
             subjects,
             categories,
@@ -366,9 +497,12 @@ impl TryFrom<pb::HandOverRequest> for HandOver {
 
 fn triage_to_pb(v: &TriageView) -> pb::Triage {
     let t = &v.triage;
+    let (zorgmelding_id, signal) = melding_to_pb(&t.melding);
     pb::Triage {
         triage_id: t.triage_id.to_string(),
-        zorgmelding_id: t.zorgmelding_id.to_string(),
+        zorgmelding_id,
+        signal,
+        decision: Some(decision_to_wire(v)),
         criteria: Some(answers_to_pb(&t.answers)),
         acute: t.acute,
         case_reference: t.case_reference.clone(),
@@ -415,13 +549,28 @@ impl TriageService for TriageApi {
         }))
     }
 
+    async fn decide_triage(
+        &self,
+        request: Request<pb::DecideTriageRequest>,
+    ) -> Result<Response<pb::DecideTriageResponse>, Status> {
+        let c = caller(&request)?;
+        let cmd = DecideTriage::try_from(request.into_inner())?;
+        let v = flow::decide_triage(&self.ctx, &c, cmd).await?;
+        Ok(Response::new(pb::DecideTriageResponse {
+            triage: Some(triage_to_pb(&v)),
+        }))
+    }
+
     async fn get_triage(
         &self,
         request: Request<pb::GetTriageRequest>,
     ) -> Result<Response<pb::GetTriageResponse>, Status> {
         let c = caller(&request)?;
         let r = request.into_inner();
-        let s = flow::get_triage(&self.ctx, &c, &r.zorgmelding_id).await?;
+        let mut bad = Vec::new();
+        let melding = melding_from_pb(&r.zorgmelding_id, r.signal.as_ref(), &mut bad);
+        crate::flows::reject(bad)?;
+        let s = flow::get_triage(&self.ctx, &c, &parsed(melding, "zorgmelding_id")?).await?;
         Ok(Response::new(pb::GetTriageResponse {
             triage: s.triage.as_ref().map(triage_to_pb),
             family_declined: s.declined.map(declined_to_pb),

@@ -36,10 +36,7 @@ impl Basis {
     /// What a log entry records: `legal:<basis>`, [`REPORTER_MAY_BE_NAMED`] when the reporter
     /// agreed to be named, and one `consent:<id>` per consent.
     pub fn log_strings(&self) -> Vec<String> {
-        let named = self
-            .legal
-            .as_ref()
-            .is_some_and(|l| l.evidence.reporter_may_be_named == Some(true));
+        let named = self.reporter_may_be_named();
         self.legal
             .as_ref()
             .map(|l| format!("legal:{}", l.basis))
@@ -47,6 +44,13 @@ impl Basis {
             .chain(named.then(|| REPORTER_MAY_BE_NAMED.to_owned()))
             .chain(self.consent_ids.iter().map(|c| format!("consent:{c}")))
             .collect()
+    }
+
+    /// Whether the reporter agreed to be named to the family (`Evidence.reporter_may_be_named`).
+    pub fn reporter_may_be_named(&self) -> bool {
+        self.legal
+            .as_ref()
+            .is_some_and(|l| l.evidence.reporter_may_be_named == Some(true))
     }
 
     /// Whether nothing is presented (also what an erased basis reads as).

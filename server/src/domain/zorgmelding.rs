@@ -3,9 +3,11 @@
 use crate::domain::consent::Facts;
 use crate::domain::signal::StoredReason;
 use crate::ids::{
-    Category, ConsentId, FragmentId, HandoverId, Oin, Purpose, Role, TriageId, ZorgmeldingId,
+    Category, ConsentId, FragmentId, HandoverId, MeldingRef, Oin, Purpose, Role, TriageId,
+    ZorgmeldingId,
 };
 use serde::{Deserialize, Serialize};
+use signaalhub_policy::triage::AdviceKind;
 
 /// What a fragment holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,7 +176,7 @@ pub struct TriageRecord {
     /// `tr_…`.
     pub triage_id: TriageId,
     /// The melding.
-    pub zorgmelding_id: ZorgmeldingId,
+    pub melding: MeldingRef,
     /// Veilig Thuis.
     pub vt_oin: Oin,
     /// Answers, as codes: see [`TriageAnswersStored`].
@@ -193,6 +195,190 @@ pub struct TriageRecord {
     pub professional: String,
     /// Unix seconds.
     pub recorded_at: i64,
+}
+
+/// A melding Veilig Thuis triages, whichever way it came: a police zorgmelding or a signal sent
+/// to it under the meldcode.
+#[derive(Debug, Clone)]
+pub struct Melding {
+    /// Which melding.
+    pub id: MeldingRef,
+    /// Who reported it (the police, or the signal's sender).
+    pub melder_oin: Oin,
+    /// Veilig Thuis.
+    pub recipient_oin: Oin,
+    /// Its purpose (`zorgmelding_politie`, `melding_veilig_thuis`, ...).
+    pub purpose: Purpose,
+    /// Subject pseudonyms.
+    pub subjects: Vec<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Orders meldingen by when they began: 1 + the log index of the zorgmelding's first
+    /// fragment, or of the signal's `signal_sent` entry.
+    pub created_cursor: u64,
+    /// Whether the reporter agreed to be named to the family (a signal's
+    /// `reporter_may_be_named`; the police always is).
+    pub melder_may_be_named: bool,
+}
+
+impl From<&ZorgmeldingRecord> for Melding {
+    fn from(m: &ZorgmeldingRecord) -> Self {
+        Melding {
+            id: MeldingRef::zorgmelding(&m.zorgmelding_id),
+            melder_oin: m.police_oin.clone(),
+            recipient_oin: m.recipient_oin.clone(),
+            purpose: m.purpose.clone(),
+            subjects: m.subjects.clone(),
+            created_at: m.created_at,
+            created_cursor: m.created_cursor,
+            melder_may_be_named: true,
+        }
+    }
+}
+
+/// What the triagist decided (the advice is the algorithm's; the decision is the professional's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecisionKind {
+    /// Veilig Thuis and the wijkteam visit the family together ("samen optrekken").
+    JointVisit,
+    /// The wijkteam picks the case up alone.
+    WijkteamAlone,
+    /// Veilig Thuis keeps the case (investigation, or acute danger): no handover.
+    VeiligThuisAlone,
+    /// Veilig Thuis gives advice only and closes: no handover.
+    AdviceOnly,
+}
+
+impl DecisionKind {
+    /// Every decision, in the order forms show them.
+    pub const ALL: [DecisionKind; 4] = [
+        DecisionKind::JointVisit,
+        DecisionKind::WijkteamAlone,
+        DecisionKind::VeiligThuisAlone,
+        DecisionKind::AdviceOnly,
+    ];
+
+    /// Stable code (stored, on the wire and in the log).
+    pub fn code(self) -> &'static str {
+        match self {
+            DecisionKind::JointVisit => "JOINT_VISIT",
+            DecisionKind::WijkteamAlone => "WIJKTEAM_ALONE",
+            DecisionKind::VeiligThuisAlone => "VEILIG_THUIS_ALONE",
+            DecisionKind::AdviceOnly => "ADVICE_ONLY",
+        }
+    }
+
+    /// Parses [`DecisionKind::code`].
+    pub fn from_code(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.code() == s)
+    }
+
+    /// The decision that follows an advice.
+    pub fn following(advice: AdviceKind) -> Self {
+        match advice {
+            AdviceKind::StaysWithVeiligThuis => DecisionKind::VeiligThuisAlone,
+            AdviceKind::JointVisit => DecisionKind::JointVisit,
+            AdviceKind::WijkteamAlone => DecisionKind::WijkteamAlone,
+        }
+    }
+
+    /// Whether the case goes to a wijkteam (a handover is possible).
+    pub fn hands_over(self) -> bool {
+        matches!(self, DecisionKind::JointVisit | DecisionKind::WijkteamAlone)
+    }
+
+    /// In Dutch, for letters and screens.
+    pub fn nl(self) -> &'static str {
+        match self {
+            DecisionKind::JointVisit => "Veilig Thuis en het wijkteam gaan samen op huisbezoek",
+            DecisionKind::WijkteamAlone => "het wijkteam pakt de zorg alleen op",
+            DecisionKind::VeiligThuisAlone => "Veilig Thuis houdt de zaak zelf",
+            DecisionKind::AdviceOnly => "Veilig Thuis geeft alleen advies",
+        }
+    }
+}
+
+/// Why a triagist decided other than the advice: a fixed list, so no free text about the family
+/// is kept at the hub (Veilig Thuis writes the full motivation in its own file, under the
+/// triage's case reference).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecisionReason {
+    /// A single incident without a pattern ("dit kan een keer gebeuren").
+    SingleIncident,
+    /// Suitable help is already involved with the family.
+    HelpAlreadyInvolved,
+    /// The family is open to help and works along.
+    FamilyCooperates,
+    /// The children's safety asks for Veilig Thuis itself.
+    SafetyNeedsVeiligThuis,
+    /// Information that came in after the triage's answers.
+    NewInformation,
+    /// Another reason, written down in Veilig Thuis's own file.
+    OtherSeeFile,
+}
+
+impl DecisionReason {
+    /// Every reason.
+    pub const ALL: [DecisionReason; 6] = [
+        DecisionReason::SingleIncident,
+        DecisionReason::HelpAlreadyInvolved,
+        DecisionReason::FamilyCooperates,
+        DecisionReason::SafetyNeedsVeiligThuis,
+        DecisionReason::NewInformation,
+        DecisionReason::OtherSeeFile,
+    ];
+
+    /// Stable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            DecisionReason::SingleIncident => "SINGLE_INCIDENT",
+            DecisionReason::HelpAlreadyInvolved => "HELP_ALREADY_INVOLVED",
+            DecisionReason::FamilyCooperates => "FAMILY_COOPERATES",
+            DecisionReason::SafetyNeedsVeiligThuis => "SAFETY_NEEDS_VEILIG_THUIS",
+            DecisionReason::NewInformation => "NEW_INFORMATION",
+            DecisionReason::OtherSeeFile => "OTHER_SEE_FILE",
+        }
+    }
+
+    /// Parses [`DecisionReason::code`].
+    pub fn from_code(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.code() == s)
+    }
+
+    /// In Dutch.
+    pub fn nl(self) -> &'static str {
+        match self {
+            DecisionReason::SingleIncident => "eenmalig incident, geen patroon",
+            DecisionReason::HelpAlreadyInvolved => "er is al passende hulp betrokken",
+            DecisionReason::FamilyCooperates => "het gezin staat open voor hulp",
+            DecisionReason::SafetyNeedsVeiligThuis => "de veiligheid vraagt Veilig Thuis zelf",
+            DecisionReason::NewInformation => "nieuwe informatie na de triage",
+            DecisionReason::OtherSeeFile => {
+                "andere reden, vastgelegd in het dossier van Veilig Thuis"
+            }
+        }
+    }
+}
+
+/// The triagist's recorded decision on a triage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TriageDecision {
+    /// The triage decided on.
+    pub triage_id: TriageId,
+    /// Its melding.
+    pub melding: MeldingRef,
+    /// Veilig Thuis.
+    pub vt_oin: Oin,
+    /// The decision.
+    pub decision: DecisionKind,
+    /// Why, when it differs from the advice.
+    pub reason: Option<DecisionReason>,
+    /// Role.
+    pub role: Role,
+    /// Triagist (token subject).
+    pub professional: String,
+    /// Unix seconds.
+    pub decided_at: i64,
 }
 
 /// The answers as stored (plain codes, so the table can be read without this code).
@@ -258,7 +444,7 @@ impl TriageAnswersStored {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FamilyDeclined {
     /// The melding.
-    pub zorgmelding_id: ZorgmeldingId,
+    pub melding: MeldingRef,
     /// Reference of who said so.
     pub declined_by: String,
     /// Veilig Thuis.
@@ -324,7 +510,7 @@ pub struct HandoverRecord {
     /// content); `None` for a handover stored before the hub kept them.
     pub content_digest: Option<Vec<u8>>,
     /// The melding.
-    pub zorgmelding_id: ZorgmeldingId,
+    pub melding: MeldingRef,
     /// The wijkteam.
     pub recipient_oin: Oin,
     /// Subject pseudonyms handed over.
@@ -341,6 +527,9 @@ pub struct HandoverRecord {
     pub received_for: Purpose,
     /// Advice code of the triage it rests on.
     pub advice: String,
+    /// The triagist's decision it follows (`None` for a handover made before decisions were
+    /// recorded: it followed the advice).
+    pub decision: Option<DecisionKind>,
     /// The triage it rests on.
     pub triage_id: TriageId,
     /// Veilig Thuis contact.

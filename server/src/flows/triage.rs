@@ -1,8 +1,10 @@
-//! Triage and handover: Veilig Thuis records the triage of a zorgmelding (the Arnhem criteria ->
-//! joint-visit advice, with the recidive), records a family's refusal, and hands the case over
-//! to a wijkteam — re-sealed by Veilig Thuis, decided by the convenant per person (statutory task
-//! and the family's consent), with a letter for the family, and decided again at delivery with
-//! the consents as they stand. Every act is logged.
+//! Triage and handover: Veilig Thuis records the triage of a melding — a police zorgmelding or a
+//! signal sent to it under the meldcode — (the Arnhem criteria -> joint-visit advice, with the
+//! recidive), the triagist's decision (which may differ from the advice, with a reason), records
+//! a family's refusal, and hands the case over to a wijkteam as decided — re-sealed by Veilig
+//! Thuis, decided by the convenant per person (statutory task and the family's consent), with a
+//! letter for the family, and decided again at delivery with the consents as they stand. Every
+//! act is logged.
 use super::decision::{Party, Question};
 use super::envelope::{self, Expected};
 use super::error::{FlowError, FlowResult, Refusal, echo, reject};
@@ -14,18 +16,21 @@ use crate::auth::Caller;
 use crate::domain::basis::Basis;
 use crate::domain::consent::{Consent, Facts};
 use crate::domain::envelope::SealedEnvelope;
+use crate::domain::signal::DeliveryState;
 use crate::domain::signal::StoredReason;
 use crate::domain::zorgmelding::{
     ContactPerson, FamilyDeclined, HandoverRecord, HandoverState, LetterInput, TriageAnswersStored,
-    TriageRecord, ZorgmeldingRecord, civil_date, family_letter,
+    TriageRecord, civil_date, family_letter,
 };
-use crate::ids::{Bsn, ConsentId, HandoverId, Oin, SubjectKey, ZorgmeldingId};
+use crate::domain::zorgmelding::{DecisionKind, DecisionReason, Melding, TriageDecision};
+use crate::ids::{Bsn, ConsentId, HandoverId, Oin, SubjectKey};
 use crate::ids::{Category, Purpose, Role};
+use crate::ids::{MeldingKind, MeldingRef, TriageId};
 use crate::ledger::{EntryOutcome, Event, PendingEntry};
 use crate::store::StoreError;
 use crate::store::zorgmelding::HandoverVerdict;
 use signaalhub_policy as policy;
-use signaalhub_policy::triage::{AdviceKind, TriageAdvice, advise};
+use signaalhub_policy::triage::{TriageAdvice, advise};
 
 /// The purpose of a handover to the wijkteam (a purpose of the convenant).
 pub static HANDOVER_PURPOSE: Purpose = Purpose::known("overdracht_hulpverlening");
@@ -37,6 +42,12 @@ pub const MAX_HANDOVER_SUBJECTS: usize = 8;
 pub const FAMILY_DECLINED: &str = "FAMILY_DECLINED_WIJKTEAM";
 /// Refusal code: the triage found acute danger.
 pub const ACUTE: &str = "ACUTE_STAYS_WITH_VEILIG_THUIS";
+/// Refusal code: the triagist decided that the case does not go to a wijkteam.
+pub const DECISION_KEEPS_CASE: &str = "DECISION_KEEPS_CASE";
+/// A signal under this purpose, delivered to Veilig Thuis, is a melding (meldcode, meldrecht).
+pub static MELDCODE_PURPOSE: Purpose = Purpose::known("melding_veilig_thuis");
+/// A signal of acute danger delivered to Veilig Thuis is a melding too.
+pub static ACUTE_PURPOSE: Purpose = Purpose::known("acuut_gevaar");
 /// The category under which the triage outcome itself is handed over (sample convenant:
 /// "Samenvatting van de melding en de triage-uitkomst van Veilig Thuis").
 pub static SUMMARY_CATEGORY: Category = Category::known("melding_samenvatting");
@@ -45,7 +56,7 @@ pub static SUMMARY_CATEGORY: Category = Category::known("melding_samenvatting");
 #[derive(Debug, Clone)]
 pub struct RecordTriage {
     /// The melding triaged.
-    pub zorgmelding_id: ZorgmeldingId,
+    pub melding: MeldingRef,
     /// The answers to the Arnhem criteria.
     pub answers: TriageAnswersStored,
     /// Whether Veilig Thuis found acute danger.
@@ -65,6 +76,33 @@ pub struct TriageView {
     pub advice: TriageAdvice,
     /// The recidive of its melding.
     pub recidive: Recidive,
+    /// The triagist's recorded decision (`None`: the triage follows its advice).
+    pub decision: Option<TriageDecision>,
+}
+
+impl TriageView {
+    /// The decision in force: the triagist's, else the advice's.
+    pub fn decision_kind(&self) -> DecisionKind {
+        in_force(&self.advice, self.decision.as_ref())
+    }
+}
+
+/// The decision in force on a triage with `advice`: the triagist's, else the advice's.
+fn in_force(advice: &TriageAdvice, decided: Option<&TriageDecision>) -> DecisionKind {
+    decided.map_or_else(|| DecisionKind::following(advice.kind), |d| d.decision)
+}
+
+/// `DecideTriage`, checked for structure at the edge.
+#[derive(Debug, Clone)]
+pub struct DecideTriage {
+    /// The triage decided on (the latest of its melding).
+    pub triage_id: TriageId,
+    /// The decision.
+    pub decision: DecisionKind,
+    /// Why (required when the decision differs from the advice).
+    pub reason: Option<DecisionReason>,
+    /// The role the caller acts in.
+    pub acting_role: Option<Role>,
 }
 
 /// What `GetTriage` shows Veilig Thuis.
@@ -80,7 +118,7 @@ pub struct TriageState {
 #[derive(Debug, Clone)]
 pub struct RecordFamilyDeclined {
     /// The melding.
-    pub zorgmelding_id: ZorgmeldingId,
+    pub melding: MeldingRef,
     /// A reference to who declined (`ouder-1`), never a name.
     pub declined_by: String,
     /// The role the caller acts in.
@@ -93,7 +131,7 @@ pub struct HandOver {
     /// Sender-chosen id, unique per sender.
     pub handover_id: HandoverId,
     /// The melding handed over.
-    pub zorgmelding_id: ZorgmeldingId,
+    pub melding: MeldingRef,
     /// The wijkteam.
     pub recipient_oin: Oin,
     /// The persons handed over (1 to [`MAX_HANDOVER_SUBJECTS`], each once).
@@ -144,8 +182,68 @@ pub fn advice_of(t: &TriageRecord) -> TriageAdvice {
     advise(&t.answers.to_policy(t.earlier_reports, t.acute))
 }
 
+/// The melding `id` when it was addressed to the caller: a zorgmelding to it, or a signal under
+/// a melding purpose ([`MELDCODE_PURPOSE`], [`ACUTE_PURPOSE`]) delivered to it and not erased.
+/// Anything else is not found, so nobody learns of a melding to another organisation.
+pub async fn melding(ctx: &Ctx, caller: &Caller, id: &MeldingRef) -> FlowResult<Melding> {
+    let (sender, signal_id) = match id.kind() {
+        MeldingKind::Zorgmelding(zm) => {
+            return Ok(Melding::from(
+                &melding_for_recipient(ctx, caller, zm).await?,
+            ));
+        }
+        MeldingKind::Signal(sender, signal_id) => (sender, signal_id),
+    };
+    let not_found = || {
+        FlowError::NotFound(format!(
+            "no signal {:?} from {sender} was delivered to you",
+            echo(signal_id)
+        ))
+    };
+    let delivery = ctx
+        .store
+        .deliveries_of(sender.as_str(), signal_id)
+        .await?
+        .into_iter()
+        .find(|d| &d.recipient_oin == caller.oin())
+        .ok_or_else(not_found)?;
+    if !matches!(
+        delivery.state,
+        DeliveryState::Delivered | DeliveryState::Acknowledged
+    ) {
+        return Err(not_found());
+    }
+    let s = ctx
+        .store
+        .get_signal(sender.as_str(), signal_id)
+        .await?
+        .ok_or_else(not_found)?;
+    if s.envelope.is_none() {
+        return Err(FlowError::Precondition(format!(
+            "signal {signal_id} was erased at the end of its retention"
+        )));
+    }
+    if s.purpose != MELDCODE_PURPOSE && s.purpose != ACUTE_PURPOSE {
+        return Err(FlowError::Precondition(format!(
+            "signal {signal_id} is not a melding to Veilig Thuis: its purpose is {}, a melding's is {MELDCODE_PURPOSE} or {ACUTE_PURPOSE}",
+            s.purpose
+        )));
+    }
+    Ok(Melding {
+        id: id.clone(),
+        melder_may_be_named: s.basis.reporter_may_be_named(),
+        melder_oin: s.sender_oin,
+        recipient_oin: caller.oin().clone(),
+        purpose: s.purpose,
+        subjects: s.subjects,
+        created_at: s.created_at,
+        created_cursor: delivery.cursor + 1,
+    })
+}
+
 /// `RecordTriage`: Veilig Thuis records its triage of a melding addressed to it; the hub counts
-/// the earlier reports (recidive) itself.
+/// the earlier reports (recidive) itself. The entry's reasons hold the advice
+/// (`advice:<code>`).
 pub async fn record_triage(
     ctx: &Ctx,
     caller: &Caller,
@@ -153,11 +251,11 @@ pub async fn record_triage(
 ) -> FlowResult<TriageView> {
     let role = ctx.acting_role(caller, cmd.acting_role.as_ref())?;
     ctx.require_convenant_role(caller, &role)?;
-    let m = melding_for_recipient(ctx, caller, &cmd.zorgmelding_id).await?;
+    let m = melding(ctx, caller, &cmd.melding).await?;
     let (rec, _) = recidive(ctx, caller.oin().as_str(), &m).await?;
     let t = TriageRecord {
         triage_id: new_id::<crate::ids::Triage>()?,
-        zorgmelding_id: m.zorgmelding_id.clone(),
+        melding: m.id.clone(),
         vt_oin: caller.oin().clone(),
         answers: cmd.answers,
         acute: cmd.acute,
@@ -177,34 +275,118 @@ pub async fn record_triage(
         .entry(caller, &role, Event::TriageRecorded, EntryOutcome::Recorded)
         .subjects(m.subjects.iter().cloned())
         .about(m.purpose.clone(), Vec::<String>::new())
+        .reasons([format!("advice:{}", advice.kind.code())])
         .reference(t.triage_id.clone());
     ctx.store.insert_triage(&t, &e).await?;
     Ok(TriageView {
         triage: t,
         advice,
         recidive: rec,
+        decision: None,
+    })
+}
+
+/// `DecideTriage`: the triagist decides on the latest triage of a melding addressed to the
+/// caller. A decision other than the advice needs a reason; one decision per triage. Logged with
+/// the advice, the decision and the reason.
+pub async fn decide_triage(
+    ctx: &Ctx,
+    caller: &Caller,
+    cmd: DecideTriage,
+) -> FlowResult<TriageView> {
+    let role = ctx.acting_role(caller, cmd.acting_role.as_ref())?;
+    ctx.require_convenant_role(caller, &role)?;
+    let not_found = || {
+        FlowError::NotFound(format!(
+            "no triage {:?} of yours is recorded",
+            echo(&cmd.triage_id)
+        ))
+    };
+    let t = ctx
+        .store
+        .get_triage(&cmd.triage_id)
+        .await?
+        .filter(|t| &t.vt_oin == caller.oin())
+        .ok_or_else(not_found)?;
+    let m = melding(ctx, caller, &t.melding).await?;
+    match ctx.store.latest_triage(&m.id).await? {
+        Some(latest) if latest.triage_id == t.triage_id => {}
+        Some(latest) => {
+            return Err(FlowError::Precondition(format!(
+                "a newer triage {} of this melding was recorded: decide on that one",
+                latest.triage_id
+            )));
+        }
+        None => return Err(not_found()),
+    }
+    let advice = advice_of(&t);
+    let follows = cmd.decision == DecisionKind::following(advice.kind);
+    if !follows && cmd.reason.is_none() {
+        return Err(FlowError::invalid(
+            "reason",
+            format!(
+                "the decision {} differs from the advice {}: give the reason",
+                cmd.decision.code(),
+                advice.kind.code()
+            ),
+        ));
+    }
+    let d = TriageDecision {
+        triage_id: t.triage_id.clone(),
+        melding: m.id.clone(),
+        vt_oin: caller.oin().clone(),
+        decision: cmd.decision,
+        reason: cmd.reason,
+        role: role.clone(),
+        professional: caller.professional.id.clone(),
+        decided_at: now(),
+    };
+    let reasons = [
+        Some(format!("advice:{}", advice.kind.code())),
+        Some(format!("decision:{}", d.decision.code())),
+        d.reason.map(|r| format!("reason:{}", r.code())),
+    ];
+    let e = ctx
+        .entry(caller, &role, Event::TriageDecided, EntryOutcome::Recorded)
+        .subjects(m.subjects.iter().cloned())
+        .about(m.purpose.clone(), Vec::<String>::new())
+        .reasons(reasons.into_iter().flatten())
+        .reference(t.triage_id.clone());
+    ctx.store
+        .insert_triage_decision(&d, &e)
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => FlowError::Precondition(format!(
+                "triage {} is decided already; record a new triage to decide again",
+                t.triage_id
+            )),
+            other => other.into(),
+        })?;
+    let (recidive, _) = recidive(ctx, caller.oin().as_str(), &m).await?;
+    Ok(TriageView {
+        triage: t,
+        advice,
+        recidive,
+        decision: Some(d),
     })
 }
 
 /// `GetTriage`: the latest triage of a melding addressed to the caller, and the family's refusal.
-pub async fn get_triage(
-    ctx: &Ctx,
-    caller: &Caller,
-    zorgmelding_id: &str,
-) -> FlowResult<TriageState> {
-    let m = melding_for_recipient(ctx, caller, zorgmelding_id).await?;
-    let triage = match ctx.store.latest_triage(&m.zorgmelding_id).await? {
+pub async fn get_triage(ctx: &Ctx, caller: &Caller, id: &MeldingRef) -> FlowResult<TriageState> {
+    let m = melding(ctx, caller, id).await?;
+    let triage = match ctx.store.latest_triage(&m.id).await? {
         Some(t) => {
             let (recidive, _) = recidive(ctx, &m.recipient_oin, &m).await?;
             Some(TriageView {
                 advice: advice_of(&t),
+                decision: ctx.store.triage_decision(&t.triage_id).await?,
                 triage: t,
                 recidive,
             })
         }
         None => None,
     };
-    let declined = ctx.store.family_declined(&m.zorgmelding_id).await?;
+    let declined = ctx.store.family_declined(&m.id).await?;
     Ok(TriageState { triage, declined })
 }
 
@@ -217,9 +399,9 @@ pub async fn record_family_declined(
 ) -> FlowResult<FamilyDeclined> {
     let role = ctx.acting_role(caller, cmd.acting_role.as_ref())?;
     ctx.require_convenant_role(caller, &role)?;
-    let m = melding_for_recipient(ctx, caller, &cmd.zorgmelding_id).await?;
+    let m = melding(ctx, caller, &cmd.melding).await?;
     let d = FamilyDeclined {
-        zorgmelding_id: m.zorgmelding_id.clone(),
+        melding: m.id.clone(),
         declined_by: cmd.declined_by,
         recorded_by_oin: caller.oin().clone(),
         recorded_at: now(),
@@ -233,13 +415,13 @@ pub async fn record_family_declined(
         )
         .subjects(m.subjects.iter().cloned())
         .about(&HANDOVER_PURPOSE, Vec::<String>::new())
-        .reference(m.zorgmelding_id.clone());
+        .reference(m.id.clone());
     ctx.store
         .record_family_declined(&d, &e)
         .await
         .map_err(|e| match e {
             StoreError::Conflict(_) => FlowError::Precondition(
-                "the family's refusal is already recorded for this zorgmelding".into(),
+                "the family's refusal is already recorded for this melding".into(),
             ),
             other => other.into(),
         })?;
@@ -409,7 +591,7 @@ async fn decide_handover<'c>(
     caller: &Caller,
     role: &Role,
     cmd: &HandOver,
-    m: &ZorgmeldingRecord,
+    m: &Melding,
     subjects: &[SubjectKey],
 ) -> FlowResult<Decided<'c>> {
     let mut bad = Vec::new();
@@ -497,10 +679,12 @@ async fn decide_handover<'c>(
 }
 
 /// The family letter's input: who reported, who hands over to whom, what and how.
+/// The reporter is named only when it is the police or agreed to be named (the melder is shielded
+/// by default).
 fn letter_input(
     ctx: &Ctx,
     cmd: &HandOver,
-    m: &ZorgmeldingRecord,
+    m: &Melding,
     me: &str,
     joint_visit: bool,
     with_consent: bool,
@@ -509,7 +693,11 @@ fn letter_input(
     let descriptions = &ctx.policy.convenant().categories;
     LetterInput {
         date: t,
-        reporter_name: ctx.name_of(&m.police_oin),
+        reporter_name: if m.melder_may_be_named {
+            ctx.name_of(&m.melder_oin)
+        } else {
+            String::new()
+        },
         vt_name: ctx.name_of(me),
         wijkteam_name: ctx.name_of(&cmd.recipient_oin),
         categories: cmd
@@ -567,13 +755,13 @@ pub async fn hand_over<'c>(
     let me = caller.oin().as_str();
     let subjects = ctx.subject_keys(&cmd.subjects);
     check_bindings(&cmd, me)?;
-    let m = melding_for_recipient(ctx, caller, &cmd.zorgmelding_id).await?;
+    let m = melding(ctx, caller, &cmd.melding).await?;
     let mut bad = Vec::new();
     for s in &subjects {
         if !m.subjects.iter().any(|x| s.matches(x)) {
             bad.push((
                 "subject_bsns",
-                "each person must be one the zorgmelding is about".to_owned(),
+                "each person must be one the melding is about".to_owned(),
             ));
         }
     }
@@ -604,26 +792,41 @@ pub async fn hand_over<'c>(
         cmd: &cmd,
         subjects: &subjects,
     };
-    if let Some(d) = ctx.store.family_declined(&m.zorgmelding_id).await? {
+    if let Some(d) = ctx.store.family_declined(&m.id).await? {
         return Err(refusals.log(FAMILY_DECLINED, declined(&d)).await);
     }
     let triage = ctx
         .store
-        .latest_triage(&m.zorgmelding_id)
+        .latest_triage(&m.id)
         .await?
         .ok_or_else(|| {
             FlowError::Precondition(
-                "record the triage of this zorgmelding first (RecordTriage): the handover carries its advice".into(),
+                "record the triage of this melding first (RecordTriage): the handover carries its advice".into(),
             )
         })?;
     let advice = advice_of(&triage);
-    if advice.kind == AdviceKind::StaysWithVeiligThuis {
-        let err = refusal(
-            ACUTE,
-            "de triage stelt acuut gevaar vast: de zaak blijft bij Veilig Thuis",
-            "the triage found acute danger",
-        );
-        return Err(refusals.log(ACUTE, err).await);
+    let recorded = ctx.store.triage_decision(&triage.triage_id).await?;
+    let decision = in_force(&advice, recorded.as_ref());
+    if !decision.hands_over() {
+        let (code, err) = match &recorded {
+            None => (
+                ACUTE,
+                refusal(
+                    ACUTE,
+                    "de triage stelt acuut gevaar vast: de zaak blijft bij Veilig Thuis",
+                    "the triage found acute danger",
+                ),
+            ),
+            Some(d) => (
+                DECISION_KEEPS_CASE,
+                refusal(
+                    DECISION_KEEPS_CASE,
+                    &format!("de triagist besloot: {}", d.decision.nl()),
+                    &format!("the triagist decided {}: no handover", d.decision.code()),
+                ),
+            ),
+        };
+        return Err(refusals.log(code, err).await);
     }
     for env in &cmd.envelopes {
         envelope::check_current(ctx, env, &mut bad);
@@ -647,7 +850,7 @@ pub async fn hand_over<'c>(
         &cmd,
         &m,
         me,
-        advice.kind == AdviceKind::JointVisit,
+        decision == DecisionKind::JointVisit,
         !decided.relied.is_empty(),
         t,
     ));
@@ -656,7 +859,7 @@ pub async fn hand_over<'c>(
         handover_id: cmd.handover_id.clone(),
         request_hash,
         content_digest: Some(content_digest),
-        zorgmelding_id: m.zorgmelding_id.clone(),
+        melding: m.id.clone(),
         recipient_oin: cmd.recipient_oin.clone(),
         subjects: subjects.iter().map(|s| s.as_str().to_owned()).collect(),
         facts: decided.facts,
@@ -665,6 +868,7 @@ pub async fn hand_over<'c>(
         basis: cmd.basis.clone(),
         received_for: m.purpose.clone(),
         advice: advice.kind.code().into(),
+        decision: Some(decision),
         triage_id: triage.triage_id.clone(),
         vt_contact: cmd.vt_contact.clone(),
         wijkteam_contact: cmd.wijkteam_contact.clone(),
@@ -704,11 +908,10 @@ pub async fn hand_over<'c>(
         ctx.store
             .append_log(&[refusals.entry(FAMILY_DECLINED)])
             .await?;
-        let d = ctx
-            .store
-            .family_declined(&m.zorgmelding_id)
-            .await?
-            .ok_or_else(|| FlowError::Aborted("the family's refusal changed; try again".into()))?;
+        let d =
+            ctx.store.family_declined(&m.id).await?.ok_or_else(|| {
+                FlowError::Aborted("the family's refusal changed; try again".into())
+            })?;
         return Err(declined(&d));
     };
     let h = ctx

@@ -12,10 +12,11 @@ use crate::domain::basis::Basis;
 use crate::domain::consent::Facts;
 use crate::domain::envelope::SealedEnvelope;
 use crate::domain::zorgmelding::{
-    FragmentKind, FragmentOutcome, FragmentRecord, FragmentRefusal, MeldingKey, ZorgmeldingRecord,
+    FragmentKind, FragmentOutcome, FragmentRecord, FragmentRefusal, Melding, MeldingKey,
+    ZorgmeldingRecord,
 };
 use crate::ids::Category;
-use crate::ids::{Bsn, FragmentId, Oin, SubjectKey, ZorgmeldingId};
+use crate::ids::{Bsn, FragmentId, MeldingKind, Oin, SubjectKey, ZorgmeldingId};
 use crate::ids::{Purpose, Role};
 use crate::ledger::{EntryOutcome, Event, PendingEntry};
 use crate::store::StoreError;
@@ -137,7 +138,7 @@ pub struct MeldingView {
 pub async fn recidive(
     ctx: &Ctx,
     me: &str,
-    m: &ZorgmeldingRecord,
+    m: &Melding,
 ) -> FlowResult<(Recidive, Vec<ZorgmeldingId>)> {
     let window = ctx.policy.recidive_window_secs() as i64;
     let since = m.created_at.saturating_sub(window);
@@ -153,7 +154,7 @@ pub async fn recidive(
         keys.extend(ctx.same_persons(&m.subjects, found, v));
     }
     for other in ctx.store.zorgmeldingen_about(me, &keys).await? {
-        if other.zorgmelding_id == m.zorgmelding_id {
+        if m.id.zorgmelding_id() == Some(&other.zorgmelding_id) {
             continue;
         }
         linked.push(other.zorgmelding_id.clone());
@@ -172,7 +173,11 @@ pub async fn recidive(
             ));
         }
     }
-    let mut seen: Vec<(String, String)> = Vec::new();
+    // A signal that is itself the melding is not an earlier report.
+    let mut seen: Vec<(String, String)> = match m.id.kind() {
+        MeldingKind::Signal(sender, id) => vec![(sender.to_string(), id.to_string())],
+        MeldingKind::Zorgmelding(_) => Vec::new(),
+    };
     let mut earlier_signals = 0u32;
     if let Some(v) = older {
         let found = ctx.store.log_subjects_for_org(me).await?;
@@ -237,7 +242,7 @@ pub async fn recidive(
 pub async fn view(ctx: &Ctx, m: ZorgmeldingRecord, for_recipient: bool) -> FlowResult<MeldingView> {
     let fragments = ctx.store.fragments_of(&m.zorgmelding_id).await?;
     let recidive = if for_recipient {
-        Some(recidive(ctx, &m.recipient_oin, &m).await?)
+        Some(recidive(ctx, &m.recipient_oin, &Melding::from(&m)).await?)
     } else {
         None
     };

@@ -5,11 +5,13 @@
 use ring::hmac;
 
 mod client;
+mod melding;
 mod name;
 mod stored;
 mod typed;
 
 pub use client::{DIGIT_RUN, has_digit_run, random as random_id, valid_client_id};
+pub use melding::{MeldingKind, MeldingRef};
 pub use name::{Category, InvalidName, Purpose, Role, parse_all as parse_names};
 use std::fmt;
 use std::str::FromStr;

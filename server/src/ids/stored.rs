@@ -37,6 +37,7 @@ text_value!([K,] Id<K>);
 text_value!([] Purpose);
 text_value!([] Category);
 text_value!([] Role);
+text_value!([] super::MeldingRef);
 
 impl serde::Serialize for Oin {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

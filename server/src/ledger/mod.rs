@@ -51,6 +51,9 @@ pub enum Event {
     ZorgmeldingRead,
     /// Veilig Thuis recorded a triage.
     TriageRecorded,
+    /// The triagist decided on a triage (its entry's reasons hold `advice:<code>`,
+    /// `decision:<code>` and, when given, `reason:<code>`).
+    TriageDecided,
     /// Veilig Thuis recorded that the family declined the wijkteam.
     FamilyDeclinedRecorded,
     /// Veilig Thuis handed a case over to a wijkteam (accepted for delivery).

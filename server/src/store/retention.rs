@@ -44,8 +44,29 @@ macro_rules! erased_subject {
     };
 }
 
-/// Every kind of record that expires. Order matters only for reports.
+/// How a triage is erased, whichever melding it is kept with: the answers, the case reference
+/// and the professionals (of the triage and of its decision) go; id, melding, acute, advice,
+/// decision and reason, the count of earlier reports and times stay.
+const TRIAGE_ERASE: &[&str] = &[
+    r#"UPDATE triages SET answers = '{"physical_abuse_or_severe_violence":"","sexual_abuse":"","violence_witnessed_by_children":"","safety_conflict":"","open_to_help":"","stacked_reports":"","mutual_accusations":"","addiction":""}',
+         case_reference = '', professional = '', erased_at = $3
+         WHERE vt_oin = $1 AND triage_id = $2 AND erased_at IS NULL"#,
+    "UPDATE triage_decisions SET professional = '' WHERE triage_id = $2
+         AND EXISTS (SELECT 1 FROM triages WHERE vt_oin = $1 AND triage_id = $2 AND erased_at = $3)",
+];
+
+/// Every kind of record that expires. Order matters where one record's erasure entry names
+/// another's subjects: a triage goes before the melding it is kept with.
 pub const TARGETS: &[RetentionTarget] = &[
+    // Before `signal`: a triage of a signal sent to Veilig Thuis is kept as long as the signal.
+    RetentionTarget {
+        kind: "signal_triage",
+        candidates: "SELECT t.vt_oin, t.triage_id, s.subjects, '[\"' || s.purpose || '\"]', '[]'
+            FROM triages t JOIN signals s ON t.melding_id = 'signal/' || s.sender_oin || '/' || s.signal_id
+            WHERE t.erased_at IS NULL AND t.melding_id LIKE 'signal/%' AND s.retain_until <= $1
+            ORDER BY s.retain_until, t.vt_oin, t.triage_id LIMIT $2",
+        erase: TRIAGE_ERASE,
+    },
     RetentionTarget {
         kind: "signal",
         candidates: "SELECT sender_oin, signal_id, subjects, '[\"' || purpose || '\"]', categories
@@ -64,6 +85,9 @@ pub const TARGETS: &[RetentionTarget] = &[
             r#"UPDATE deliveries SET state = 'withheld', updated_at = $3, reasons = '[{"code":"RETENTION_EXPIRED","rule":"retention","nl":"de bewaartermijn van het signaal is verstreken voordat het werd afgeleverd","en":"the signal''s retention period ended before it was delivered"}]'
                  WHERE sender_oin = $1 AND signal_id = $2 AND state = 'pending'"#,
             "DELETE FROM delivery_consents WHERE sender_oin = $1 AND signal_id = $2
+                 AND EXISTS (SELECT 1 FROM signals WHERE sender_oin = $1 AND signal_id = $2 AND erased_at = $3)",
+            // A signal that was a melding to Veilig Thuis: who in the family declined goes.
+            "UPDATE family_declines SET declined_by = '' WHERE melding_id = 'signal/' || $1 || '/' || $2
                  AND EXISTS (SELECT 1 FROM signals WHERE sender_oin = $1 AND signal_id = $2 AND erased_at = $3)",
         ],
     },
@@ -102,15 +126,9 @@ pub const TARGETS: &[RetentionTarget] = &[
     RetentionTarget {
         kind: "triage",
         candidates: "SELECT t.vt_oin, t.triage_id, z.subjects, '[\"' || z.purpose || '\"]', '[]'
-            FROM triages t JOIN zorgmeldingen z ON z.zorgmelding_id = t.zorgmelding_id
+            FROM triages t JOIN zorgmeldingen z ON z.zorgmelding_id = t.melding_id
             WHERE t.erased_at IS NULL AND z.retain_until <= $1 ORDER BY z.retain_until, t.vt_oin, t.triage_id LIMIT $2",
-        erase: &[
-            // Kept with its melding: the answers, the case reference and the professional go;
-            // id, melding, acute, advice, the count of earlier reports and times stay.
-            r#"UPDATE triages SET answers = '{"physical_abuse_or_severe_violence":"","sexual_abuse":"","violence_witnessed_by_children":"","safety_conflict":"","open_to_help":"","stacked_reports":"","mutual_accusations":"","addiction":""}',
-                 case_reference = '', professional = '', erased_at = $3
-                 WHERE vt_oin = $1 AND triage_id = $2 AND erased_at IS NULL"#,
-        ],
+        erase: TRIAGE_ERASE,
     },
     RetentionTarget {
         kind: "zorgmelding",
@@ -124,7 +142,7 @@ pub const TARGETS: &[RetentionTarget] = &[
                  WHERE police_oin = $1 AND zorgmelding_id = $2 AND erased_at IS NULL",
             "DELETE FROM zorgmelding_subjects WHERE zorgmelding_id = $2
                  AND EXISTS (SELECT 1 FROM zorgmeldingen WHERE police_oin = $1 AND zorgmelding_id = $2 AND erased_at = $3)",
-            "UPDATE family_declines SET declined_by = '' WHERE zorgmelding_id = $2
+            "UPDATE family_declines SET declined_by = '' WHERE melding_id = $2
                  AND EXISTS (SELECT 1 FROM zorgmeldingen WHERE police_oin = $1 AND zorgmelding_id = $2 AND erased_at = $3)",
         ],
     },

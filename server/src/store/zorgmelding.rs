@@ -5,15 +5,17 @@ use super::{Columns, Store, StoreError, StoreResult, json, parse};
 use crate::domain::consent::Consent;
 use crate::domain::signal::StoredReason;
 use crate::domain::zorgmelding::{
-    FamilyDeclined, FragmentKind, FragmentOutcome, FragmentRecord, FragmentRefusal, HandoverRecord,
-    HandoverState, MeldingKey, TriageRecord, ZorgmeldingRecord,
+    DecisionKind, DecisionReason, FamilyDeclined, FragmentKind, FragmentOutcome, FragmentRecord,
+    FragmentRefusal, HandoverRecord, HandoverState, MeldingKey, TriageDecision, TriageRecord,
+    ZorgmeldingRecord,
 };
+use crate::ids::MeldingRef;
 use crate::ledger::PendingEntry;
 
 const MELDING_COLUMNS: &str = "zorgmelding_id, police_oin, registration_number, recipient_oin, purpose, subjects, version, delivered_version, cursor, created_cursor, created_at, updated_at, completed_at, retain_until";
 const FRAGMENT_COLUMNS: &str = "police_oin, fragment_id, zorgmelding_id, sequence, kind, request_hash, envelope, categories, subjects, basis, author_role, author_professional, received_at, retain_until, content_digest";
-const TRIAGE_COLUMNS: &str = "triage_id, zorgmelding_id, vt_oin, answers, acute, case_reference, advice, earlier_reports, role, professional, recorded_at";
-const HANDOVER_COLUMNS: &str = "sender_oin, handover_id, request_hash, zorgmelding_id, recipient_oin, subjects, subject_facts, categories, purpose, basis, received_for, advice, triage_id, vt_contact, wijkteam_contact, letter, state, reasons, consent_ids, sender_role, sender_professional, created_at, updated_at, retain_until, content_digest";
+const TRIAGE_COLUMNS: &str = "triage_id, melding_id, vt_oin, answers, acute, case_reference, advice, earlier_reports, role, professional, recorded_at";
+const HANDOVER_COLUMNS: &str = "sender_oin, handover_id, request_hash, melding_id, recipient_oin, subjects, subject_facts, categories, purpose, basis, received_for, advice, triage_id, vt_contact, wijkteam_contact, letter, state, reasons, consent_ids, sender_role, sender_professional, created_at, updated_at, retain_until, content_digest, decision";
 
 /// Builds a melding from a row with the columns of [`MELDING_COLUMNS`].
 fn melding_from_row(r: &impl Columns) -> StoreResult<ZorgmeldingRecord> {
@@ -67,7 +69,7 @@ fn fragment_from_row(r: &impl Columns) -> StoreResult<FragmentRecord> {
 fn triage_from_row(r: &impl Columns) -> StoreResult<TriageRecord> {
     Ok(TriageRecord {
         triage_id: r.parsed("triage_id")?,
-        zorgmelding_id: r.parsed("zorgmelding_id")?,
+        melding: r.parsed("melding_id")?,
         vt_oin: r.parsed("vt_oin")?,
         answers: parse(&r.col::<String>("answers")?, "triages.answers")?,
         acute: r.col("acute")?,
@@ -80,13 +82,36 @@ fn triage_from_row(r: &impl Columns) -> StoreResult<TriageRecord> {
     })
 }
 
+/// Builds a decision from a `triage_decisions` row.
+fn decision_from_row(r: &impl Columns) -> StoreResult<TriageDecision> {
+    let reason: String = r.col("reason")?;
+    Ok(TriageDecision {
+        triage_id: r.parsed("triage_id")?,
+        melding: r.parsed("melding_id")?,
+        vt_oin: r.parsed("vt_oin")?,
+        decision: DecisionKind::from_code(&r.col::<String>("decision")?)
+            .ok_or(StoreError::Corrupt("triage_decisions.decision"))?,
+        reason: if reason.is_empty() {
+            None
+        } else {
+            Some(
+                DecisionReason::from_code(&reason)
+                    .ok_or(StoreError::Corrupt("triage_decisions.reason"))?,
+            )
+        },
+        role: r.parsed("role")?,
+        professional: r.col("professional")?,
+        decided_at: r.col("decided_at")?,
+    })
+}
+
 /// Builds a handover from a row with the columns of [`HANDOVER_COLUMNS`].
 fn handover_from_row(r: &impl Columns) -> StoreResult<HandoverRecord> {
     Ok(HandoverRecord {
         sender_oin: r.parsed("sender_oin")?,
         handover_id: r.parsed("handover_id")?,
         request_hash: r.col("request_hash")?,
-        zorgmelding_id: r.parsed("zorgmelding_id")?,
+        melding: r.parsed("melding_id")?,
         recipient_oin: r.parsed("recipient_oin")?,
         subjects: parse(&r.col::<String>("subjects")?, "handovers.subjects")?,
         facts: parse(
@@ -115,6 +140,7 @@ fn handover_from_row(r: &impl Columns) -> StoreResult<HandoverRecord> {
         updated_at: r.col("updated_at")?,
         retain_until: r.col("retain_until")?,
         content_digest: r.col("content_digest")?,
+        decision: DecisionKind::from_code(&r.col::<String>("decision")?),
     })
 }
 
@@ -395,7 +421,7 @@ impl Store {
             let mut tx = p.begin().await?;
             let idx = super::sequence_log(&mut tx, std::slice::from_ref(entry)).await?;
             sqlx::query(&format!("INSERT INTO triages ({TRIAGE_COLUMNS}, log_index) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"))
-                .bind(&t.triage_id).bind(&t.zorgmelding_id).bind(&t.vt_oin).bind(json(&t.answers)).bind(t.acute)
+                .bind(&t.triage_id).bind(&t.melding).bind(&t.vt_oin).bind(json(&t.answers)).bind(t.acute)
                 .bind(&t.case_reference).bind(&t.advice).bind(i64::from(t.earlier_reports)).bind(&t.role)
                 .bind(&t.professional).bind(t.recorded_at).bind(idx)
                 .execute(&mut *tx).await?;
@@ -405,10 +431,10 @@ impl Store {
     }
 
     /// The latest triage of a melding that is not erased.
-    pub async fn latest_triage(&self, zorgmelding_id: &str) -> StoreResult<Option<TriageRecord>> {
+    pub async fn latest_triage(&self, melding: &MeldingRef) -> StoreResult<Option<TriageRecord>> {
         let t = on_pool!(self, p => {
-            match sqlx::query(&format!("SELECT {TRIAGE_COLUMNS} FROM triages WHERE zorgmelding_id = $1 AND erased_at IS NULL ORDER BY log_index DESC LIMIT 1"))
-                .bind(zorgmelding_id).fetch_optional(p).await? {
+            match sqlx::query(&format!("SELECT {TRIAGE_COLUMNS} FROM triages WHERE melding_id = $1 AND erased_at IS NULL ORDER BY log_index DESC LIMIT 1"))
+                .bind(melding).fetch_optional(p).await? {
                 Some(r) => Some(triage_from_row(&r)?),
                 None => None,
             }
@@ -428,6 +454,41 @@ impl Store {
         Ok(t)
     }
 
+    /// Stores the triagist's decision on a triage with its log entry. `Conflict` when the triage
+    /// was decided before (one decision per triage; a new triage is decided anew).
+    pub async fn insert_triage_decision(
+        &self,
+        d: &TriageDecision,
+        entry: &PendingEntry,
+    ) -> StoreResult<()> {
+        on_writer!(self, p => {
+            let mut tx = p.begin().await?;
+            let n = sqlx::query("INSERT INTO triage_decisions (triage_id, melding_id, vt_oin, decision, reason, role, professional, decided_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING")
+                .bind(&d.triage_id).bind(&d.melding).bind(&d.vt_oin).bind(d.decision.code())
+                .bind(d.reason.map(|r| r.code()).unwrap_or_default()).bind(&d.role)
+                .bind(&d.professional).bind(d.decided_at)
+                .execute(&mut *tx).await?.rows_affected();
+            if n == 0 {
+                return Err(StoreError::in_state("triage", &d.triage_id, "decided already"));
+            }
+            super::sequence_log(&mut tx, std::slice::from_ref(entry)).await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// The triagist's decision on a triage, if recorded.
+    pub async fn triage_decision(&self, triage_id: &str) -> StoreResult<Option<TriageDecision>> {
+        let d = on_pool!(self, p => {
+            match sqlx::query("SELECT triage_id, melding_id, vt_oin, decision, reason, role, professional, decided_at FROM triage_decisions WHERE triage_id = $1")
+                .bind(triage_id).fetch_optional(p).await? {
+                Some(r) => Some(decision_from_row(&r)?),
+                None => None,
+            }
+        });
+        Ok(d)
+    }
+
     /// Records that the family declined the wijkteam, with its log entry. `Conflict` when it was
     /// recorded before.
     pub async fn record_family_declined(
@@ -437,11 +498,11 @@ impl Store {
     ) -> StoreResult<()> {
         on_writer!(self, p => {
             let mut tx = p.begin().await?;
-            let n = sqlx::query("INSERT INTO family_declines (zorgmelding_id, declined_by, recorded_by_oin, recorded_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
-                .bind(&d.zorgmelding_id).bind(&d.declined_by).bind(&d.recorded_by_oin).bind(d.recorded_at)
+            let n = sqlx::query("INSERT INTO family_declines (melding_id, declined_by, recorded_by_oin, recorded_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+                .bind(&d.melding).bind(&d.declined_by).bind(&d.recorded_by_oin).bind(d.recorded_at)
                 .execute(&mut *tx).await?.rows_affected();
             if n == 0 {
-                return Err(StoreError::in_state("zorgmelding", &d.zorgmelding_id, "declined by the family already"));
+                return Err(StoreError::in_state("melding", &d.melding, "declined by the family already"));
             }
             super::sequence_log(&mut tx, std::slice::from_ref(entry)).await?;
             tx.commit().await?;
@@ -452,26 +513,22 @@ impl Store {
     /// Whether the family declined the wijkteam for a melding.
     pub async fn family_declined(
         &self,
-        zorgmelding_id: &str,
+        melding: &MeldingRef,
     ) -> StoreResult<Option<FamilyDeclined>> {
-        let r: Option<(String, String, String, i64)> = on_pool!(self, p => {
-            sqlx::query_as("SELECT zorgmelding_id, declined_by, recorded_by_oin, recorded_at FROM family_declines WHERE zorgmelding_id = $1")
-                .bind(zorgmelding_id).fetch_optional(p).await?
+        let r: Option<(String, String, i64)> = on_pool!(self, p => {
+            sqlx::query_as("SELECT declined_by, recorded_by_oin, recorded_at FROM family_declines WHERE melding_id = $1")
+                .bind(melding).fetch_optional(p).await?
         });
-        r.map(
-            |(zorgmelding_id, declined_by, recorded_by_oin, recorded_at)| {
-                Ok(FamilyDeclined {
-                    zorgmelding_id: zorgmelding_id
-                        .parse()
-                        .map_err(|_| StoreError::Corrupt("family_declines.zorgmelding_id"))?,
-                    declined_by,
-                    recorded_by_oin: recorded_by_oin
-                        .parse()
-                        .map_err(|_| StoreError::Corrupt("family_declines.recorded_by_oin"))?,
-                    recorded_at,
-                })
-            },
-        )
+        r.map(|(declined_by, recorded_by_oin, recorded_at)| {
+            Ok(FamilyDeclined {
+                melding: melding.clone(),
+                declined_by,
+                recorded_by_oin: recorded_by_oin
+                    .parse()
+                    .map_err(|_| StoreError::Corrupt("family_declines.recorded_by_oin"))?,
+                recorded_at,
+            })
+        })
         .transpose()
     }
 
@@ -496,18 +553,18 @@ impl Store {
                     return Err(StoreError::taken("handover", &h.handover_id));
                 }
                 Some(false)
-            } else if sqlx::query("SELECT 1 FROM family_declines WHERE zorgmelding_id = $1").bind(&h.zorgmelding_id).fetch_optional(&mut *tx).await?.is_some() {
+            } else if sqlx::query("SELECT 1 FROM family_declines WHERE melding_id = $1").bind(&h.melding).fetch_optional(&mut *tx).await?.is_some() {
                 tx.rollback().await?;
                 None
             } else {
-                sqlx::query(&format!("INSERT INTO handovers ({HANDOVER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)"))
-                    .bind(&h.sender_oin).bind(&h.handover_id).bind(&h.request_hash).bind(&h.zorgmelding_id)
+                sqlx::query(&format!("INSERT INTO handovers ({HANDOVER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)"))
+                    .bind(&h.sender_oin).bind(&h.handover_id).bind(&h.request_hash).bind(&h.melding)
                     .bind(&h.recipient_oin).bind(json(&h.subjects)).bind(json(&h.facts)).bind(json(&h.categories))
                     .bind(&h.purpose).bind(crate::wire::encode_basis(&h.basis)).bind(&h.received_for).bind(&h.advice).bind(&h.triage_id)
                     .bind(json(&h.vt_contact)).bind(json(&h.wijkteam_contact)).bind(&h.letter)
                     .bind(h.state.as_str()).bind(json(&h.reasons)).bind(json(&h.consent_ids))
                     .bind(&h.sender_role).bind(&h.sender_professional).bind(h.created_at).bind(h.updated_at).bind(h.retain_until)
-                    .bind(&h.content_digest)
+                    .bind(&h.content_digest).bind(h.decision.map(|d| d.code()).unwrap_or_default())
                     .execute(&mut *tx).await?;
                 for (i, e) in envelopes.iter().enumerate() {
                     sqlx::query("INSERT INTO handover_envelopes (sender_oin, handover_id, position, envelope) VALUES ($1, $2, $3, $4)")

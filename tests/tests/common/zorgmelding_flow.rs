@@ -264,6 +264,7 @@ pub async fn triage(
         acute,
         case_reference: "VT-2026-0042".into(),
         acting_role: "triagist".into(),
+        signal: None,
     })
     .await
 }
@@ -315,17 +316,7 @@ pub async fn handover_request_to(
         .await
         .unwrap();
     let categories: Vec<String> = HANDOVER_CATEGORIES.iter().map(|s| s.to_string()).collect();
-    let basis = pb::Basis {
-        legal: Some(pb::LegalBasis {
-            basis: "vt_wettelijke_taak".into(),
-            evidence: Some(pb::Evidence {
-                case_reference: "VT-2026-0042".into(),
-                client_informed: Some(true),
-                ..Default::default()
-            }),
-        }),
-        consent_ids,
-    };
+    let basis = vt_basis("VT-2026-0042", consent_ids);
     let mut envelopes = Vec::new();
     for f in &melding.fragments {
         let env = f.envelope.as_ref().unwrap();
@@ -354,19 +345,46 @@ pub async fn handover_request_to(
         categories,
         basis: Some(basis),
         envelopes,
-        veilig_thuis_contact: Some(pb::ContactPerson {
-            name: "Rianne van Rooijen".into(),
-            function: "medewerker Veilig Thuis".into(),
-            phone: "0800-2000".into(),
-            email: String::new(),
-        }),
-        wijkteam_contact: Some(pb::ContactPerson {
-            name: "Els Bouwman".into(),
-            function: "wijkcoach".into(),
-            phone: "026-0000002".into(),
-            email: "els@wijkteam.example".into(),
-        }),
+        veilig_thuis_contact: Some(vt_contact()),
+        wijkteam_contact: Some(wijkteam_contact()),
         acting_role: "vt_medewerker".into(),
+        signal: None,
+    }
+}
+
+/// Veilig Thuis's basis for a handover: its statutory task with its dossier number, and the
+/// family's consents.
+pub fn vt_basis(case_reference: &str, consent_ids: Vec<String>) -> pb::Basis {
+    pb::Basis {
+        legal: Some(pb::LegalBasis {
+            basis: "vt_wettelijke_taak".into(),
+            evidence: Some(pb::Evidence {
+                case_reference: case_reference.into(),
+                client_informed: Some(true),
+                ..Default::default()
+            }),
+        }),
+        consent_ids,
+    }
+}
+
+/// Veilig Thuis's contact for the family.
+pub fn vt_contact() -> pb::ContactPerson {
+    pb::ContactPerson {
+        name: "Rianne van Rooijen".into(),
+        function: "medewerker Veilig Thuis".into(),
+        phone: "0800-2000".into(),
+        email: String::new(),
+    }
+}
+
+/// The wijkteam's contact for the family.
+pub fn wijkteam_contact() -> pb::ContactPerson {
+    pb::ContactPerson {
+        name: "Els Bouwman".into(),
+        function: "wijkcoach".into(),
+        phone: "026-0000002".into(),
+        email: "els@wijkteam.example".into(),
     }
 }
 

@@ -13,8 +13,8 @@ use signaalhub_server::domain::involvement::{Involvement, Notification, Notifica
 use signaalhub_server::domain::maatregel::{Maatregel, MaatregelKind};
 use signaalhub_server::domain::signal::{NewDelivery, SignalRecord, Urgency};
 use signaalhub_server::domain::zorgmelding::{
-    ContactPerson, FragmentKind, FragmentRecord, HandoverRecord, HandoverState, MeldingKey,
-    TriageAnswersStored, TriageRecord,
+    ContactPerson, DecisionKind, FragmentKind, FragmentRecord, HandoverRecord, HandoverState,
+    MeldingKey, TriageAnswersStored, TriageRecord,
 };
 use signaalhub_server::ids::{Category, Purpose, Role, SubjectPseudonym};
 use signaalhub_server::ledger::{EntryActor, EntryOutcome, Event, PendingEntry};
@@ -349,7 +349,7 @@ pub fn fragment(id: &str, hash: u8, subjects: &[String], at: i64) -> FragmentRec
 pub fn triage(id: &str, melding: &str, at: i64) -> TriageRecord {
     TriageRecord {
         triage_id: id.parse().unwrap(),
-        zorgmelding_id: melding.parse().unwrap(),
+        melding: melding.parse().unwrap(),
         vt_oin: v(VT),
         answers: TriageAnswersStored {
             physical_abuse_or_severe_violence: "no".into(),
@@ -378,7 +378,7 @@ pub fn handover(id: &str, hash: u8, melding: &str, subjects: &[String], at: i64)
         sender_oin: v(VT),
         handover_id: id.parse().unwrap(),
         request_hash: vec![hash; 32],
-        zorgmelding_id: melding.parse().unwrap(),
+        melding: melding.parse().unwrap(),
         recipient_oin: v(WIJKTEAM),
         subjects: subjects.to_vec(),
         facts: subjects.iter().map(|_| facts()).collect(),
@@ -387,6 +387,7 @@ pub fn handover(id: &str, hash: u8, melding: &str, subjects: &[String], at: i64)
         basis: basis(&["c1"]),
         received_for: Purpose::known("zorgmelding"),
         advice: "handover_wijkteam".into(),
+        decision: Some(DecisionKind::WijkteamAlone),
         triage_id: "t1".parse().unwrap(),
         vt_contact: contact("vt"),
         wijkteam_contact: contact("wt"),

@@ -1,0 +1,430 @@
+//! Veilig Thuis's whole chain (issue 19): a school's meldcode report is a melding Veilig Thuis
+//! triages like a police zorgmelding (recidive over both), the triagist decides — against the
+//! advice, with a reason — and the handover and the family letter follow the decision. Every
+//! rule allowed and refused, on every backend.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+mod common;
+
+use common::zorgmelding_flow::*;
+use common::{TestHub, both_parents_consent_to, meldrecht, violations};
+use signaalhub_client::envelope;
+use signaalhub_client::signaalhub_proto::pb;
+use signaalhub_client::{ClientError, HubClient};
+use signaalhub_server::ledger::Event;
+use signaalhub_server::store::testing::backends;
+use std::time::Duration;
+use tokio_stream::StreamExt;
+use tonic::Code;
+
+const SCHOOL_TEXT: &[u8] = b"Jayden (6) vertelt over ruzie thuis en heeft blauwe plekken.";
+
+/// The school's meldcode report about CHILD to Veilig Thuis (meldrecht, steps 1-4), delivered:
+/// Veilig Thuis's inbox has it. Returns the reference Veilig Thuis triages it by.
+async fn school_report(hub: &TestHub, id: &str, may_be_named: bool) -> pb::SignalReference {
+    let basis = meldrecht(pb::Evidence {
+        client_informed: Some(true),
+        reporter_may_be_named: Some(may_be_named),
+        ..Default::default()
+    });
+    let req = hub
+        .signal(
+            "school",
+            &["veilig_thuis"],
+            id,
+            SCHOOL_TEXT,
+            "melding_veilig_thuis",
+            &["zorgen_thuissituatie"],
+            CHILD,
+            basis,
+        )
+        .await;
+    hub.client("school").await.send_signal(req).await.unwrap();
+    deliver_to_vt(hub, id).await;
+    signal_ref(hub, id)
+}
+
+/// Veilig Thuis looks at its inbox until signal `id` is there (the first look delivers).
+async fn deliver_to_vt(hub: &TestHub, id: &str) {
+    let mut vt = hub.client("veilig_thuis").await;
+    let mut inbox = vt.stream_inbox(0).await.unwrap();
+    loop {
+        let item = tokio::time::timeout(Duration::from_secs(10), inbox.next())
+            .await
+            .expect("an inbox item within 10 s")
+            .unwrap()
+            .unwrap();
+        if item.signal_id == id {
+            return;
+        }
+    }
+}
+
+fn signal_ref(hub: &TestHub, id: &str) -> pb::SignalReference {
+    pb::SignalReference {
+        sender_oin: hub.org("school").info.oin.clone(),
+        signal_id: id.into(),
+    }
+}
+
+/// Criterion 3 (violence witnessed by the children): the advice is a joint visit.
+fn witnessed() -> pb::ArnhemCriteria {
+    use pb::CriterionAnswer::{No, Yes};
+    criteria(
+        No,
+        No,
+        Yes,
+        pb::SafetyConflictAnswer::No,
+        pb::OpenToHelpAnswer::Open,
+        [No, No, No],
+    )
+}
+
+async fn triage_signal(
+    vt: &mut HubClient,
+    s: &pb::SignalReference,
+) -> Result<pb::Triage, ClientError> {
+    vt.record_triage(pb::RecordTriageRequest {
+        signal: Some(s.clone()),
+        criteria: Some(witnessed()),
+        case_reference: "VT-2026-0077".into(),
+        acting_role: "triagist".into(),
+        ..Default::default()
+    })
+    .await
+}
+
+async fn decide(
+    vt: &mut HubClient,
+    triage_id: &str,
+    d: pb::TriageDecisionKind,
+    reason: pb::DecisionReason,
+) -> Result<pb::Triage, ClientError> {
+    vt.decide_triage(pb::DecideTriageRequest {
+        triage_id: triage_id.into(),
+        decision: d as i32,
+        reason: reason as i32,
+        acting_role: "triagist".into(),
+    })
+    .await
+}
+
+fn code(r: Result<impl std::fmt::Debug, ClientError>) -> (Code, String) {
+    match r {
+        Err(ClientError::Status(s)) => (s.code(), s.message().to_owned()),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+/// Veilig Thuis opens the school's signal and re-seals it for the wijkteam.
+async fn handover_of_signal(
+    hub: &TestHub,
+    s: &pb::SignalReference,
+    handover_id: &str,
+    consent_ids: Vec<String>,
+) -> pb::HandOverRequest {
+    let mut vt = hub.client("veilig_thuis").await;
+    let got = vt.get_signal(&s.sender_oin, &s.signal_id).await.unwrap();
+    let env = got.envelope.unwrap();
+    let dir = vt.get_organization(&s.sender_oin).await.unwrap();
+    let payload = envelope::open(
+        &env,
+        &hub.secrets("veilig_thuis"),
+        &signing_key(&dir, &env.sender_signing_key_id),
+    )
+    .unwrap();
+    let to = recipient_key(hub, "veilig_thuis", "wijkteam").await;
+    let categories = vec!["zorgen_thuissituatie".to_owned()];
+    let basis = vt_basis("VT-2026-0077", consent_ids);
+    let sealed = seal(
+        hub,
+        "veilig_thuis",
+        &to,
+        &format!("{handover_id}.1"),
+        "overdracht_hulpverlening",
+        &categories,
+        &basis,
+        &payload,
+    );
+    pb::HandOverRequest {
+        handover_id: handover_id.into(),
+        signal: Some(s.clone()),
+        recipient_oin: to.oin.clone(),
+        subject_bsns: vec![CHILD.into()],
+        categories,
+        basis: Some(basis),
+        envelopes: vec![sealed],
+        veilig_thuis_contact: Some(vt_contact()),
+        wijkteam_contact: Some(wijkteam_contact()),
+        acting_role: "vt_medewerker".into(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn a_schools_meldcode_report_is_triaged_decided_against_the_advice_and_handed_over() {
+    for b in backends() {
+        let hub = TestHub::start(b).await;
+        // The police reported the household before (stacked reports count over both kinds).
+        quarrel_on_the_street(&hub).await;
+        let s = school_report(&hub, "sig-meldcode-1", false).await;
+        let mut vt = hub.client("veilig_thuis").await;
+
+        let t = triage_signal(&mut vt, &s).await.unwrap();
+        assert_eq!(t.signal.as_ref(), Some(&s));
+        assert!(t.zorgmelding_id.is_empty());
+        assert_eq!(
+            t.advice.as_ref().unwrap().advice,
+            pb::Advice::JointVisit as i32
+        );
+        let rec = t.recidive.as_ref().unwrap();
+        assert_eq!(rec.earlier_zorgmeldingen, 1, "{rec:?}");
+        assert_eq!(
+            rec.earlier_signals, 0,
+            "the melding itself is not an earlier report"
+        );
+        // Until the triagist decides, the advice is the decision.
+        let d = t.decision.as_ref().unwrap();
+        assert_eq!(d.decision, pb::TriageDecisionKind::JointVisit as i32);
+        assert!(d.follows_advice && !d.recorded);
+
+        // Against the advice only with a reason.
+        let e = decide(
+            &mut vt,
+            &t.triage_id,
+            pb::TriageDecisionKind::WijkteamAlone,
+            pb::DecisionReason::Unspecified,
+        )
+        .await
+        .unwrap_err();
+        let v = violations(e);
+        assert_eq!(v[0].0, "reason", "{v:?}");
+        assert!(
+            v[0].1.contains("differs from the advice JOINT_VISIT"),
+            "{v:?}"
+        );
+        let t2 = decide(
+            &mut vt,
+            &t.triage_id,
+            pb::TriageDecisionKind::WijkteamAlone,
+            pb::DecisionReason::SingleIncident,
+        )
+        .await
+        .unwrap();
+        let d = t2.decision.as_ref().unwrap();
+        assert_eq!(d.decision, pb::TriageDecisionKind::WijkteamAlone as i32);
+        assert_eq!(d.reason, pb::DecisionReason::SingleIncident as i32);
+        assert!(d.recorded && !d.follows_advice);
+        assert_eq!(d.reason_nl, "eenmalig incident, geen patroon");
+        // Shown again with the triage; decided once.
+        let shown = vt
+            .get_triage(&format!("{}/{}", s.sender_oin, s.signal_id))
+            .await;
+        let shown = shown.unwrap().triage.unwrap();
+        assert_eq!(shown.decision, t2.decision);
+        let (c, m) = code(
+            decide(
+                &mut vt,
+                &t.triage_id,
+                pb::TriageDecisionKind::JointVisit,
+                pb::DecisionReason::Unspecified,
+            )
+            .await,
+        );
+        assert_eq!(c, Code::FailedPrecondition, "{m}");
+        assert!(m.contains("decided already"), "{m}");
+        // Both advice and decision are in the log.
+        let log = events(&hub).await;
+        let recorded = log
+            .iter()
+            .find(|e| e.event == Event::TriageRecorded)
+            .unwrap();
+        assert_eq!(recorded.reasons, vec!["advice:JOINT_VISIT"]);
+        let decided: Vec<_> = log
+            .iter()
+            .filter(|e| e.event == Event::TriageDecided)
+            .collect();
+        assert_eq!(decided.len(), 1);
+        assert_eq!(
+            decided[0].reasons,
+            vec![
+                "advice:JOINT_VISIT",
+                "decision:WIJKTEAM_ALONE",
+                "reason:SINGLE_INCIDENT"
+            ]
+        );
+        assert_eq!(decided[0].reference.as_deref(), Some(t.triage_id.as_str()));
+
+        // The handover follows the decision: the wijkteam alone, and the letter says so; the
+        // school, shielded by default, is not named to the family.
+        let consents = family_consent(&hub, &["zorgen_thuissituatie"]).await;
+        let req = handover_of_signal(&hub, &s, "ho-school-1", consents).await;
+        let r = vt.hand_over(req).await.unwrap();
+        let h = r.handover.unwrap();
+        assert_eq!(h.signal.as_ref(), Some(&s));
+        assert_eq!(h.decision, pb::TriageDecisionKind::WijkteamAlone as i32);
+        assert!(
+            h.family_letter
+                .contains("Er is een melding over uw gezin gedaan bij"),
+            "{}",
+            h.family_letter
+        );
+        assert!(
+            !h.family_letter.contains(&hub.org("school").info.name),
+            "{}",
+            h.family_letter
+        );
+        assert!(h.family_letter.contains("neemt contact met u op"));
+        assert!(!h.family_letter.contains("samen bij u langs"));
+        // The wijkteam receives it and opens the school's words.
+        let mut wijkteam = hub.client("wijkteam").await;
+        let got = wijkteam
+            .get_handover(&hub.org("veilig_thuis").info.oin, "ho-school-1")
+            .await
+            .unwrap();
+        assert_eq!(got.state, pb::HandoverState::Delivered as i32);
+        assert_eq!(got.decision, pb::TriageDecisionKind::WijkteamAlone as i32);
+        let env = &got.envelopes[0];
+        let dir = wijkteam
+            .get_organization(&hub.org("veilig_thuis").info.oin)
+            .await
+            .unwrap();
+        let opened = envelope::open(
+            env,
+            &hub.secrets("wijkteam"),
+            &signing_key(&dir, &env.sender_signing_key_id),
+        )
+        .unwrap();
+        assert_eq!(opened, SCHOOL_TEXT);
+        hub.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_reporter_who_agreed_is_named_in_the_letter_and_a_joint_visit_is_announced() {
+    for b in backends() {
+        let hub = TestHub::start(b).await;
+        let s = school_report(&hub, "sig-meldcode-2", true).await;
+        let mut vt = hub.client("veilig_thuis").await;
+        triage_signal(&mut vt, &s).await.unwrap();
+        let consents = family_consent(&hub, &["zorgen_thuissituatie"]).await;
+        let req = handover_of_signal(&hub, &s, "ho-school-2", consents).await;
+        let h = vt.hand_over(req).await.unwrap().handover.unwrap();
+        assert_eq!(h.decision, pb::TriageDecisionKind::JointVisit as i32);
+        let school = &hub.org("school").info.name;
+        assert!(
+            h.family_letter.contains(school.as_str()),
+            "{}",
+            h.family_letter
+        );
+        assert!(h.family_letter.contains("samen bij u langs"));
+        hub.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn only_veilig_thuis_triages_only_its_meldingen_and_a_decision_to_keep_the_case_holds() {
+    for b in backends() {
+        let hub = TestHub::start(b).await;
+        let s = school_report(&hub, "sig-meldcode-3", false).await;
+        // Another organisation, or the school itself, cannot triage it: not found.
+        for sector in ["wijkteam", "school"] {
+            let mut other = hub.client(sector).await;
+            let attempt = other
+                .record_triage(pb::RecordTriageRequest {
+                    signal: Some(s.clone()),
+                    criteria: Some(witnessed()),
+                    case_reference: "X-1".into(),
+                    ..Default::default()
+                })
+                .await;
+            let (c, m) = code(attempt);
+            assert_eq!(c, Code::NotFound, "{sector}: {m}");
+        }
+        // A signal that is not a melding (case coordination) is not triaged.
+        let basis = both_parents_consent_to(
+            &mut hub.client("school").await,
+            CHILD,
+            pb::Sector::VeiligThuis,
+            "casusafstemming",
+            &["betrokkenheid"],
+        )
+        .await;
+        let req = hub
+            .signal(
+                "school",
+                &["veilig_thuis"],
+                "sig-casus",
+                b"wie is betrokken",
+                "casusafstemming",
+                &["betrokkenheid"],
+                CHILD,
+                basis,
+            )
+            .await;
+        hub.client("school").await.send_signal(req).await.unwrap();
+        deliver_to_vt(&hub, "sig-casus").await;
+        let mut vt = hub.client("veilig_thuis").await;
+        let (c, m) = code(triage_signal(&mut vt, &signal_ref(&hub, "sig-casus")).await);
+        assert_eq!(c, Code::FailedPrecondition, "{m}");
+        assert!(m.contains("not a melding"), "{m}");
+        // The melding is named once: neither or both is a field violation.
+        for (zm, sig) in [(String::new(), None), ("zm_x".to_owned(), Some(s.clone()))] {
+            let e = vt
+                .record_triage(pb::RecordTriageRequest {
+                    zorgmelding_id: zm,
+                    signal: sig,
+                    criteria: Some(witnessed()),
+                    case_reference: "VT-1".into(),
+                    acting_role: "triagist".into(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap_err();
+            assert_eq!(violations(e)[0].0, "zorgmelding_id");
+        }
+
+        // Only the latest triage is decided, and only by its Veilig Thuis.
+        let old = triage_signal(&mut vt, &s).await.unwrap();
+        let new = triage_signal(&mut vt, &s).await.unwrap();
+        let (c, m) = code(
+            decide(
+                &mut vt,
+                &old.triage_id,
+                pb::TriageDecisionKind::JointVisit,
+                pb::DecisionReason::Unspecified,
+            )
+            .await,
+        );
+        assert_eq!(c, Code::FailedPrecondition, "{m}");
+        assert!(m.contains(&new.triage_id), "{m}");
+        let mut wijkteam = hub.client("wijkteam").await;
+        let e = wijkteam
+            .decide_triage(pb::DecideTriageRequest {
+                triage_id: new.triage_id.clone(),
+                decision: pb::TriageDecisionKind::WijkteamAlone as i32,
+                reason: pb::DecisionReason::SingleIncident as i32,
+                acting_role: String::new(),
+            })
+            .await;
+        assert_eq!(code(e).0, Code::NotFound);
+
+        // Veilig Thuis keeps the case: no handover goes out, and the refusal is logged.
+        decide(
+            &mut vt,
+            &new.triage_id,
+            pb::TriageDecisionKind::VeiligThuisAlone,
+            pb::DecisionReason::SafetyNeedsVeiligThuis,
+        )
+        .await
+        .unwrap();
+        let consents = family_consent(&hub, &["zorgen_thuissituatie"]).await;
+        let req = handover_of_signal(&hub, &s, "ho-kept", consents).await;
+        let (c, m) = code(vt.hand_over(req).await);
+        assert_eq!(c, Code::PermissionDenied, "{m}");
+        assert!(m.contains("DECISION_KEEPS_CASE"), "{m}");
+        let last = events(&hub).await.pop().unwrap();
+        assert_eq!(last.event, Event::HandoverDenied);
+        assert_eq!(last.reasons, vec!["DECISION_KEEPS_CASE"]);
+        hub.stop().await;
+    }
+}
