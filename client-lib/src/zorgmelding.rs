@@ -165,6 +165,14 @@ impl HubClient {
         Ok(self.triages().hand_over(request).await?.into_inner())
     }
 
+    /// The wijkteam: accepts a delivered handover, asks Veilig Thuis a question, or returns it.
+    pub async fn answer_handover(
+        &mut self,
+        request: pb::AnswerHandoverRequest,
+    ) -> Result<pb::AnswerHandoverResponse, ClientError> {
+        Ok(self.triages().answer_handover(request).await?.into_inner())
+    }
+
     /// Handovers this organisation sent or received, newest first.
     pub async fn list_handovers(&mut self) -> Result<Vec<pb::Handover>, ClientError> {
         Ok(self

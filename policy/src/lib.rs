@@ -45,7 +45,10 @@ pub use floor::{BasisKind, EvidenceItem};
 pub use model::{
     Basis, Category, Convenant, Flow, ObligationSpec, Party, Purpose, Sector, fnv1a64,
 };
-pub use parse::{DEFAULT_RECIDIVE_WINDOW, MAX_CATEGORIES, MAX_SOURCE_BYTES, parse, parse_period};
+pub use parse::{
+    DEFAULT_HANDOVER_ANSWER_WITHIN, DEFAULT_RECIDIVE_WINDOW, MAX_CATEGORIES, MAX_SOURCE_BYTES,
+    parse, parse_period,
+};
 pub use policy::Policy;
 pub use request::{
     Actor, Afwegingskader, Age, AgeBand, ClientInformed, ConsentGiver, ConsentRecipient,

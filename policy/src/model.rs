@@ -21,6 +21,9 @@ pub struct Convenant {
     pub content_hash: u64,
     /// Window within which reports count as recidive (stacked reports), in seconds. Default 12 months.
     pub recidive_window_secs: u64,
+    /// How long a wijkteam has to answer a delivered handover (accept, ask, return) before
+    /// Veilig Thuis sees it flagged, in seconds. Default one week.
+    pub handover_answer_secs: u64,
     /// Whether consent for a child under 16 needs every holder of gezag (true) or one (false).
     pub consent_requires_all_gezag_holders: bool,
     /// Sectors taking part, in file order.

@@ -20,6 +20,9 @@ use crate::model::{
 
 /// Default recidive window: 12 months.
 pub const DEFAULT_RECIDIVE_WINDOW: &str = "P12M";
+/// How long a wijkteam has to answer a delivered handover before Veilig Thuis sees it flagged,
+/// when the convenant does not say (`handover_answer_within`).
+pub const DEFAULT_HANDOVER_ANSWER_WITHIN: &str = "P1W";
 /// Most categories a convenant may declare (they are compiled into a 128-bit set).
 pub const MAX_CATEGORIES: usize = 128;
 /// Largest convenant text accepted; a real one is a few kilobytes.
@@ -423,7 +426,8 @@ impl<'s> Walker<'s> {
         let parties = self.parties(root, &names);
         let flows = self.flows(root, &names);
 
-        let (name, version, region, recidive_window_secs, all_gezag) = header?;
+        let (name, version, region, (recidive_window_secs, handover_answer_secs), all_gezag) =
+            header?;
         Some(Convenant {
             file_name: file_name.to_string(),
             name,
@@ -431,6 +435,7 @@ impl<'s> Walker<'s> {
             region,
             content_hash: fnv1a64(source.as_bytes()),
             recidive_window_secs,
+            handover_answer_secs,
             consent_requires_all_gezag_holders: all_gezag,
             sectors,
             parties,
@@ -446,7 +451,7 @@ impl<'s> Walker<'s> {
         &mut self,
         t: &DeTable<'_>,
         at: Range<usize>,
-    ) -> Option<(String, String, Option<String>, u64, bool)> {
+    ) -> Option<(String, String, Option<String>, (u64, u64), bool)> {
         let path = "convenant";
         self.check_keys(
             t,
@@ -456,6 +461,7 @@ impl<'s> Walker<'s> {
                 "region",
                 "description",
                 "recidive_window",
+                "handover_answer_within",
                 "consent_requires_all_gezag_holders",
             ],
             path,
@@ -476,9 +482,21 @@ impl<'s> Walker<'s> {
                 .map(|(_, s)| s),
             None => parse_period(DEFAULT_RECIDIVE_WINDOW).ok(),
         };
+        let answer_within = match t.get("handover_answer_within") {
+            Some(v) => self
+                .period(v, "convenant.handover_answer_within", "BAD_PERIOD")
+                .map(|(_, s)| s),
+            None => parse_period(DEFAULT_HANDOVER_ANSWER_WITHIN).ok(),
+        };
         // Default true: when in doubt, ask every holder of gezag (deny by default).
         let all_gezag = self.opt_bool(t, "consent_requires_all_gezag_holders", path, true);
-        Some((name?.0, version?.0, region, recidive?, all_gezag))
+        Some((
+            name?.0,
+            version?.0,
+            region,
+            (recidive?, answer_within?),
+            all_gezag,
+        ))
     }
 
     fn sectors(&mut self, root: &DeTable<'_>, names: &mut Names) -> Vec<Sector> {

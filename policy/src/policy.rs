@@ -446,6 +446,11 @@ impl Policy {
         self.convenant.recidive_window_secs
     }
 
+    /// How long a wijkteam has to answer a delivered handover, in seconds (default one week).
+    pub fn handover_answer_secs(&self) -> u64 {
+        self.convenant.handover_answer_secs
+    }
+
     /// Whether consent for a child under 16 needs every holder of gezag.
     pub fn consent_requires_all_gezag_holders(&self) -> bool {
         self.convenant.consent_requires_all_gezag_holders

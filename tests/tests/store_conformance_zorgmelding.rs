@@ -8,8 +8,9 @@ mod conformance;
 use conformance::*;
 use signaalhub_server::domain::signal::StoredReason;
 use signaalhub_server::domain::zorgmelding::{
-    DecisionKind, DecisionReason, FamilyDeclined, FragmentOutcome, FragmentRecord, FragmentRefusal,
-    HandoverState, TriageDecision, ZorgmeldingRecord,
+    AnswerKind, DecisionKind, DecisionReason, FamilyDeclined, FragmentOutcome, FragmentRecord,
+    FragmentRefusal, HandoverAnswer, HandoverState, ReturnReason, TriageDecision,
+    ZorgmeldingRecord,
 };
 use signaalhub_server::ids::{MeldingRef, Role};
 use signaalhub_server::ledger::{Event, PendingEntry};
@@ -23,6 +24,7 @@ conformance!(
     a_triage_is_decided_once,
     the_familys_refusal_is_recorded_once,
     handovers_are_stored_once_listed_and_delivered_once,
+    a_handover_is_answered_in_turn_until_accepted_or_returned,
 );
 
 fn sent(melding: &str) -> PendingEntry {
@@ -536,4 +538,81 @@ async fn handovers_are_stored_once_listed_and_delivered_once(s: Store) {
         rec("handover", "nope")
     );
     assert_eq!(s.log_size().await.unwrap(), size + 2);
+}
+
+async fn a_handover_is_answered_in_turn_until_accepted_or_returned(s: Store) {
+    let h = handover("h1", 1, "z1", &[ps(1)], T0);
+    s.insert_handover(&h, &[vec![1; 10]], &[entry(VT, Event::HandoverSent, T0)])
+        .await
+        .unwrap();
+    assert!(s.handover_answers(VT, "h1").await.unwrap().is_empty());
+    let e = || entry(WIJKTEAM, Event::HandoverAnswered, T0 + 1).reference("h1");
+    let question = |id: &str| HandoverAnswer {
+        seq: 0,
+        answer: AnswerKind::Question,
+        reason: None,
+        question_id: Some(id.into()),
+        question: Some(vec![7; 20]),
+        role: Role::known("wijkcoach"),
+        professional: "pro-wt".into(),
+        answered_at: T0 + 1,
+    };
+    let size = s.log_size().await.unwrap();
+    assert_eq!(
+        s.insert_handover_answer(VT, "h1", &question("h1.q1"), &e())
+            .await
+            .unwrap(),
+        Some(1)
+    );
+    // The same question again is a retry: nothing new, nothing logged.
+    assert_eq!(
+        s.insert_handover_answer(VT, "h1", &question("h1.q1"), &e())
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(s.log_size().await.unwrap(), size + 1);
+    let returned = HandoverAnswer {
+        answer: AnswerKind::Returned,
+        reason: Some(ReturnReason::NotOurArea),
+        question_id: None,
+        question: None,
+        ..question("")
+    };
+    assert_eq!(
+        s.insert_handover_answer(VT, "h1", &returned, &e())
+            .await
+            .unwrap(),
+        Some(2)
+    );
+    let all = s.handover_answers(VT, "h1").await.unwrap();
+    assert_eq!(
+        all,
+        vec![
+            HandoverAnswer {
+                seq: 1,
+                ..question("h1.q1")
+            },
+            HandoverAnswer {
+                seq: 2,
+                ..returned.clone()
+            }
+        ]
+    );
+    // Returned ends it: a later answer is refused and not logged.
+    let size = s.log_size().await.unwrap();
+    assert_eq!(
+        conflict(
+            s.insert_handover_answer(VT, "h1", &question("h1.q2"), &e())
+                .await
+        ),
+        in_state("handover", "h1", "answered returned already")
+    );
+    assert_eq!(s.log_size().await.unwrap(), size);
+    // An unknown handover is missing.
+    assert!(matches!(
+        s.insert_handover_answer(VT, "nope", &returned, &e()).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(s.handover_answers(WIJKTEAM, "h1").await.unwrap().is_empty());
 }

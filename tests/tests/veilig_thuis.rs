@@ -428,3 +428,239 @@ async fn only_veilig_thuis_triages_only_its_meldingen_and_a_decision_to_keep_the
         hub.stop().await;
     }
 }
+
+/// The school's report triaged (joint visit), handed over as `handover_id` with the family's
+/// consent; delivered to the wijkteam when `deliver`.
+async fn handed_over(
+    hub: &TestHub,
+    s: &pb::SignalReference,
+    handover_id: &str,
+    deliver: bool,
+) -> pb::Handover {
+    let mut vt = hub.client("veilig_thuis").await;
+    if vt
+        .get_triage(&format!("{}/{}", s.sender_oin, s.signal_id))
+        .await
+        .unwrap()
+        .triage
+        .is_none()
+    {
+        triage_signal(&mut vt, s).await.unwrap();
+    }
+    let consents = family_consent(hub, &["zorgen_thuissituatie"]).await;
+    let req = handover_of_signal(hub, s, handover_id, consents).await;
+    let h = vt.hand_over(req).await.unwrap().handover.unwrap();
+    if !deliver {
+        return h;
+    }
+    hub.client("wijkteam")
+        .await
+        .get_handover(&h.sender_oin, handover_id)
+        .await
+        .unwrap()
+}
+
+fn answer(h: &pb::Handover, kind: pb::HandoverAnswerKind) -> pb::AnswerHandoverRequest {
+    pb::AnswerHandoverRequest {
+        sender_oin: h.sender_oin.clone(),
+        handover_id: h.handover_id.clone(),
+        answer: kind as i32,
+        ..Default::default()
+    }
+}
+
+/// The wijkteam's question about handover `h`, sealed to `to` (Veilig Thuis, unless a test
+/// tries otherwise).
+async fn question(hub: &TestHub, h: &pb::Handover, id: &str, to: &str) -> pb::Envelope {
+    let key = recipient_key(hub, "wijkteam", to).await;
+    let consent_ids: Vec<String> = h
+        .basis
+        .iter()
+        .filter_map(|b| b.strip_prefix("consent:").map(str::to_owned))
+        .collect();
+    let basis = vt_basis("VT-2026-0077", consent_ids);
+    seal(
+        hub,
+        "wijkteam",
+        &key,
+        id,
+        &h.purpose,
+        &h.categories,
+        &basis,
+        b"Weet de moeder dat de school heeft gemeld?",
+    )
+}
+
+#[tokio::test]
+async fn the_wijkteam_asks_then_accepts_a_handover_and_becomes_involved() {
+    for b in backends() {
+        let hub = TestHub::start(b).await;
+        let s = school_report(&hub, "sig-answer-1", false).await;
+        let mut wijkteam = hub.client("wijkteam").await;
+        let mut vt = hub.client("veilig_thuis").await;
+
+        // Not yet received: nothing to answer.
+        let pending = handed_over(&hub, &s, "ho-a-1", false).await;
+        let (c, m) = code(
+            wijkteam
+                .answer_handover(answer(&pending, pb::HandoverAnswerKind::Returned))
+                .await,
+        );
+        assert!(
+            c == Code::InvalidArgument || c == Code::FailedPrecondition,
+            "{m}"
+        );
+        let mut accept = answer(&pending, pb::HandoverAnswerKind::Accepted);
+        accept.subject_bsns = vec![CHILD.into()];
+        accept.contact_professional = "Els Bouwman, 026-0000002".into();
+        let (c, m) = code(wijkteam.answer_handover(accept.clone()).await);
+        assert_eq!(c, Code::FailedPrecondition, "{m}");
+        assert!(m.contains("receive the handover first"), "{m}");
+
+        let h = wijkteam
+            .get_handover(&pending.sender_oin, "ho-a-1")
+            .await
+            .unwrap();
+        assert_eq!(h.state, pb::HandoverState::Delivered as i32);
+        // Answer within the convenant's week; not overdue yet.
+        let due = h.answer_due.as_ref().unwrap().seconds;
+        let delivered = h.updated_at.as_ref().unwrap().seconds;
+        assert_eq!(due - delivered, 7 * 86_400);
+        assert!(!h.answer_overdue);
+
+        // Only the wijkteam it was handed to answers: others do not learn it exists.
+        for (sector, role) in [("school", ""), ("veilig_thuis", "vt_medewerker")] {
+            let mut other = hub.client(sector).await;
+            for reason in [pb::ReturnReason::Unspecified, pb::ReturnReason::NotOurArea] {
+                let mut r = answer(&h, pb::HandoverAnswerKind::Returned);
+                r.reason = reason as i32;
+                r.acting_role = role.into();
+                let (c, m) = code(other.answer_handover(r).await);
+                assert_eq!(c, Code::NotFound, "{sector}: {m}");
+            }
+        }
+
+        // Malformed answers, each named by its field.
+        let e = wijkteam
+            .answer_handover(answer(&h, pb::HandoverAnswerKind::Question))
+            .await
+            .unwrap_err();
+        assert_eq!(violations(e)[0].0, "question");
+        let mut wrong_recipient = answer(&h, pb::HandoverAnswerKind::Question);
+        wrong_recipient.question = Some(question(&hub, &h, "ho-a-1.q1", "school").await);
+        let v = violations(wijkteam.answer_handover(wrong_recipient).await.unwrap_err());
+        assert!(v.iter().all(|(f, _)| f.starts_with("question")), "{v:?}");
+        let mut stranger = accept.clone();
+        stranger.subject_bsns = vec![OTHER.into()];
+        let v = violations(wijkteam.answer_handover(stranger).await.unwrap_err());
+        assert_eq!(v[0].0, "subject_bsns", "{v:?}");
+
+        // A question, sealed to Veilig Thuis: Veilig Thuis reads it with the handover.
+        let mut ask = answer(&h, pb::HandoverAnswerKind::Question);
+        ask.question = Some(question(&hub, &h, "ho-a-1.q1", "veilig_thuis").await);
+        let r = wijkteam.answer_handover(ask.clone()).await.unwrap();
+        assert!(!r.duplicate);
+        let retry = wijkteam.answer_handover(ask).await.unwrap();
+        assert!(retry.duplicate, "the same question id is the same question");
+        let seen = vt
+            .list_handovers()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|x| x.handover_id == "ho-a-1")
+            .unwrap();
+        assert_eq!(seen.answers.len(), 1);
+        let q = &seen.answers[0];
+        assert_eq!(q.answer, pb::HandoverAnswerKind::Question as i32);
+        let env = q.question.as_ref().unwrap();
+        let dir = vt
+            .get_organization(&hub.org("wijkteam").info.oin)
+            .await
+            .unwrap();
+        let text = envelope::open(
+            env,
+            &hub.secrets("veilig_thuis"),
+            &signing_key(&dir, &env.sender_signing_key_id),
+        )
+        .unwrap();
+        assert_eq!(text, b"Weet de moeder dat de school heeft gemeld?");
+
+        // Then it accepts: it is registered as involved with the child.
+        let r = wijkteam.answer_handover(accept.clone()).await.unwrap();
+        assert_eq!(r.involvement_ids.len(), 1);
+        let h2 = r.handover.unwrap();
+        let kinds: Vec<i32> = h2.answers.iter().map(|a| a.answer).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                pb::HandoverAnswerKind::Question as i32,
+                pb::HandoverAnswerKind::Accepted as i32
+            ]
+        );
+        let log = events(&hub).await;
+        let answered: Vec<_> = log
+            .iter()
+            .filter(|e| e.event == Event::HandoverAnswered)
+            .collect();
+        assert_eq!(answered.len(), 2, "a retried question is logged once");
+        assert_eq!(answered[0].reasons, vec!["answer:QUESTION"]);
+        assert_eq!(
+            answered[0].outcome,
+            signaalhub_server::ledger::EntryOutcome::Disclosed
+        );
+        assert_eq!(
+            answered[0].recipient_oin.as_deref(),
+            Some(hub.org("veilig_thuis").info.oin.as_str())
+        );
+        assert_eq!(answered[1].reasons, vec!["answer:ACCEPTED"]);
+        assert!(
+            log.iter().any(|e| e.event == Event::InvolvementRegistered
+                && e.actor_oin == hub.org("wijkteam").info.oin),
+            "the acceptance registers the wijkteam's involvement"
+        );
+        // Accepted is final.
+        let mut back = answer(&h, pb::HandoverAnswerKind::Returned);
+        back.reason = pb::ReturnReason::NotOurArea as i32;
+        let (c, m) = code(wijkteam.answer_handover(back).await);
+        assert_eq!(c, Code::FailedPrecondition, "{m}");
+        assert!(m.contains("accepted already"), "{m}");
+        hub.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_returned_handover_shows_its_reason_and_an_unanswered_one_is_flagged() {
+    for b in backends() {
+        let hub = TestHub::start(b).await;
+        let s = school_report(&hub, "sig-answer-2", false).await;
+        let returned = handed_over(&hub, &s, "ho-r-1", true).await;
+        let quiet = handed_over(&hub, &s, "ho-r-2", true).await;
+        let mut wijkteam = hub.client("wijkteam").await;
+        let e = wijkteam
+            .answer_handover(answer(&returned, pb::HandoverAnswerKind::Returned))
+            .await
+            .unwrap_err();
+        assert_eq!(violations(e)[0].0, "reason");
+        let mut back = answer(&returned, pb::HandoverAnswerKind::Returned);
+        back.reason = pb::ReturnReason::AlreadyInCareElsewhere as i32;
+        let r = wijkteam.answer_handover(back).await.unwrap();
+        assert!(r.involvement_ids.is_empty());
+        // Eight days later (the delivery moved back in the store): past the convenant's week.
+        hub.sql(
+            "UPDATE handovers SET updated_at = updated_at - 8 * 86400 WHERE handover_id IN ('ho-r-1', 'ho-r-2')",
+        )
+        .await;
+        let mut vt = hub.client("veilig_thuis").await;
+        let all = vt.list_handovers().await.unwrap();
+        let r1 = all.iter().find(|h| h.handover_id == "ho-r-1").unwrap();
+        assert_eq!(r1.answers[0].reason_nl, "het gezin krijgt al hulp elders");
+        assert!(!r1.answer_overdue, "answered");
+        let r2 = all
+            .iter()
+            .find(|h| h.handover_id == quiet.handover_id)
+            .unwrap();
+        assert!(r2.answers.is_empty());
+        assert!(r2.answer_overdue, "unanswered past its due time");
+        hub.stop().await;
+    }
+}

@@ -168,6 +168,9 @@ pub enum TriageCommand {
     Handovers,
     /// Wijkteam: receive a handover, open and save its envelopes, print the letter.
     Receive(ReceiveArgs),
+    /// Wijkteam: answer a received handover — accept it (you are then registered as involved
+    /// with the persons), ask Veilig Thuis a question, or return it with a reason.
+    Answer(Box<AnswerArgs>),
 }
 
 /// An answer to a yes/no criterion.
@@ -356,6 +359,62 @@ pub struct HandoverArgs {
     signer: SignerArgs,
     #[command(flatten)]
     opener: OpenerArgs,
+}
+
+/// How the wijkteam answers.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum AnswerArg {
+    /// Take the case on.
+    Accept,
+    /// Ask Veilig Thuis a question first (--text).
+    Question,
+    /// Give the case back (--reason).
+    Return,
+}
+
+/// Why a handover is returned.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum ReturnArg {
+    /// The family lives outside our area.
+    NotOurArea,
+    /// The family already gets care elsewhere.
+    AlreadyInCareElsewhere,
+    /// Not enough information to start.
+    NotEnoughInformation,
+    /// The safety asks for Veilig Thuis itself.
+    SafetyNeedsVeiligThuis,
+    /// Another reason, in your own file.
+    OtherSeeFile,
+}
+
+/// `signaal triage answer`.
+#[derive(clap::Args, Debug)]
+pub struct AnswerArgs {
+    /// The handover id.
+    id: String,
+    /// Accept, question or return.
+    #[arg(long, value_enum)]
+    answer: AnswerArg,
+    /// The sender's OIN (Veilig Thuis): an OIN or `veilig_thuis`.
+    #[arg(long, default_value = "veilig_thuis")]
+    from: String,
+    /// Accept: BSN of a person you take on (one handed over); repeatable.
+    #[arg(long = "bsn")]
+    bsns: Vec<String>,
+    /// Accept: how colleagues reach you.
+    #[arg(long, default_value = "")]
+    contact: String,
+    /// Return: why.
+    #[arg(long, value_enum)]
+    reason: Option<ReturnArg>,
+    /// Question: the question (sealed here to Veilig Thuis).
+    #[arg(long)]
+    text: Option<String>,
+    /// Role to act in, if the token has several.
+    #[arg(long, default_value = "")]
+    role: String,
+    #[command(flatten)]
+    signer: SignerArgs,
 }
 
 /// `signaal triage receive`.
@@ -947,6 +1006,40 @@ fn print_handover(h: &pb::Handover) {
     if let Some(a) = &h.advice {
         print_advice(a, "  ");
     }
+    for a in &h.answers {
+        println!(
+            "  answer: {} by {} at {}{}{}",
+            answer_name(a.answer),
+            a.answered_by,
+            when(a.answered_at.as_ref()),
+            if a.reason_nl.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", a.reason_nl)
+            },
+            if a.question.is_some() {
+                " [a sealed question]"
+            } else {
+                ""
+            }
+        );
+    }
+    if h.answer_overdue {
+        println!(
+            "  NOT ANSWERED: the wijkteam should have answered by {}",
+            when(h.answer_due.as_ref())
+        );
+    }
+}
+
+fn answer_name(a: i32) -> String {
+    pb::HandoverAnswerKind::try_from(a)
+        .map(|k| {
+            k.as_str_name()
+                .trim_start_matches("HANDOVER_ANSWER_KIND_")
+                .to_owned()
+        })
+        .unwrap_or_else(|_| a.to_string())
 }
 
 fn contact_json(c: &pb::ContactPerson) -> Value {
@@ -972,6 +1065,17 @@ fn handover_json(h: &pb::Handover) -> Value {
         "retain_until": ts(h.retain_until.as_ref()),
         "subject_count": h.subject_count,
         "envelopes": h.envelopes.len(),
+        "melding": melding_text(&h.zorgmelding_id, h.signal.as_ref()),
+        "decision": decision_name(h.decision),
+        "answers": h.answers.iter().map(|a| json!({
+            "answer": answer_name(a.answer),
+            "reason": a.reason_nl,
+            "answered_by": a.answered_by,
+            "answered_at": ts(a.answered_at.as_ref()),
+            "question": a.question.is_some(),
+        })).collect::<Vec<_>>(),
+        "answer_due": ts(h.answer_due.as_ref()),
+        "answer_overdue": h.answer_overdue,
     })
 }
 
@@ -1117,6 +1221,7 @@ pub async fn triage(
             }));
         }
         TriageCommand::Receive(a) => receive(hub, me, a, out).await?,
+        TriageCommand::Answer(a) => answer(hub, me, *a, out).await?,
     }
     Ok(())
 }
@@ -1322,6 +1427,103 @@ async fn receive(
         )));
     }
     Ok(())
+}
+
+/// `signaal triage answer`: the wijkteam's answer to a received handover; a question is sealed
+/// here to Veilig Thuis under the handover's purpose, categories and basis.
+async fn answer(
+    hub: &mut HubClient,
+    me: &Identity,
+    a: AnswerArgs,
+    out: Out,
+) -> Result<(), CliError> {
+    let from = resolve_oin(hub, &a.from).await?;
+    let question = match (a.answer, &a.text) {
+        (AnswerArg::Question, Some(text)) => {
+            let h = hub.get_handover(&from, &a.id).await?;
+            let my_oin = me.oin(hub).await?;
+            let sender = me.sender_keys(&my_oin, &a.signer)?;
+            let keys = current_encryption_keys(hub, &from).await?;
+            let binding = pb::EnvelopeBinding {
+                signal_id: format!("{}.q{}", a.id, h.answers.len() + 1),
+                purpose: h.purpose.clone(),
+                categories: h.categories.clone(),
+                basis_reference: handover_basis_reference(&h),
+                created_at_unix: now_unix(),
+                content_digest: Vec::new(), // seal sets it
+            };
+            Some(
+                envelope::seal(text.as_bytes(), binding, &sender, &keys)
+                    .map_err(CliError::sealing)?,
+            )
+        }
+        (AnswerArg::Question, None) => {
+            return Err(CliError::config("--answer question needs --text"));
+        }
+        (_, Some(_)) => return Err(CliError::config("--text goes with --answer question")),
+        (_, None) => None,
+    };
+    let r = hub
+        .answer_handover(pb::AnswerHandoverRequest {
+            sender_oin: from,
+            handover_id: a.id.clone(),
+            answer: match a.answer {
+                AnswerArg::Accept => pb::HandoverAnswerKind::Accepted,
+                AnswerArg::Question => pb::HandoverAnswerKind::Question,
+                AnswerArg::Return => pb::HandoverAnswerKind::Returned,
+            } as i32,
+            reason: a.reason.map_or(0, |r| {
+                (match r {
+                    ReturnArg::NotOurArea => pb::ReturnReason::NotOurArea,
+                    ReturnArg::AlreadyInCareElsewhere => pb::ReturnReason::AlreadyInCareElsewhere,
+                    ReturnArg::NotEnoughInformation => pb::ReturnReason::NotEnoughInformation,
+                    ReturnArg::SafetyNeedsVeiligThuis => pb::ReturnReason::SafetyNeedsVeiligThuis,
+                    ReturnArg::OtherSeeFile => pb::ReturnReason::OtherSeeFile,
+                }) as i32
+            }),
+            question,
+            subject_bsns: a.bsns.clone(),
+            contact_professional: a.contact.clone(),
+            acting_role: a.role.clone(),
+        })
+        .await?;
+    let h = r
+        .handover
+        .ok_or_else(|| CliError::Failed("the hub sent no handover".into()))?;
+    if out.json {
+        out.emit(&json!({
+            "handover": handover_json(&h),
+            "involvement_ids": r.involvement_ids,
+            "duplicate": r.duplicate,
+        }));
+        return Ok(());
+    }
+    print_handover(&h);
+    for id in &r.involvement_ids {
+        println!("  you are registered as involved: {id}");
+    }
+    Ok(())
+}
+
+/// The basis reference a handover's envelopes carry, from the basis strings the hub shows
+/// (`legal:<name>`, `consent:<id>`).
+fn handover_basis_reference(h: &pb::Handover) -> String {
+    let mut legal = None;
+    let mut consents = Vec::new();
+    for b in &h.basis {
+        if let Some(name) = b.strip_prefix("legal:") {
+            legal = Some(name.to_owned());
+        } else if let Some(id) = b.strip_prefix("consent:") {
+            consents.push(id.to_owned());
+        }
+    }
+    signaalhub_proto::basis_reference(&pb::Basis {
+        legal: legal.map(|basis| pb::LegalBasis {
+            basis,
+            evidence: None,
+        }),
+        consent_ids: consents,
+    })
 }
 
 /// Opens every fragment of the zorgmelding `a.id` (or those `--fragment` names) here — the hub

@@ -4,10 +4,12 @@
 use super::basis::{bsns_from_pb, chosen_id, decision_to_pb, parsed_field, valid_person_ref};
 use super::zorgmelding::recidive_to_pb;
 use super::{caller, timestamp};
+use crate::domain::zorgmelding::{AnswerKind, HandoverAnswer, ReturnReason};
 use crate::domain::zorgmelding::{
     ContactPerson, DecisionKind, DecisionReason, FamilyDeclined, HandoverRecord, HandoverState,
     TriageAnswersStored,
 };
+use crate::flows::handover_answer::{self, AnswerHandover};
 use crate::flows::triage::{
     self as flow, DecideTriage, HandOver, HandoverView, MAX_HANDOVER_ENVELOPES,
     MAX_HANDOVER_SUBJECTS, RecordFamilyDeclined, RecordTriage, TriageView,
@@ -358,6 +360,9 @@ fn handover_to_pb(h: &HandoverRecord, envelopes: Vec<pb::Envelope>) -> pb::Hando
         envelopes,
         family_letter: h.letter.clone(),
         subject_count: h.subjects.len() as u32,
+        answers: Vec::new(),
+        answer_due: None,
+        answer_overdue: false,
     }
 }
 
@@ -532,7 +537,117 @@ fn view_to_pb(v: &HandoverView) -> pb::Handover {
     if let Some(a) = &v.advice {
         h.advice = Some(advice_to_pb(a));
     }
+    h.answers = v.answers.iter().map(answer_to_pb).collect();
+    h.answer_due = v.answer_due.map(timestamp);
+    h.answer_overdue = v.answer_overdue;
     h
+}
+
+fn answer_to_pb(a: &HandoverAnswer) -> pb::HandoverAnswer {
+    pb::HandoverAnswer {
+        answer: match a.answer {
+            AnswerKind::Accepted => pb::HandoverAnswerKind::Accepted,
+            AnswerKind::Question => pb::HandoverAnswerKind::Question,
+            AnswerKind::Returned => pb::HandoverAnswerKind::Returned,
+        } as i32,
+        reason: a.reason.map_or(0, |r| return_reason_to_pb(r) as i32),
+        reason_nl: a.reason.map(|r| r.nl().to_owned()).unwrap_or_default(),
+        answered_by: a.professional.clone(),
+        role: a.role.to_string(),
+        answered_at: Some(timestamp(a.answered_at)),
+        question: a.question.as_deref().and_then(crate::wire::decode_envelope),
+    }
+}
+
+fn return_reason_to_pb(r: ReturnReason) -> pb::ReturnReason {
+    match r {
+        ReturnReason::NotOurArea => pb::ReturnReason::NotOurArea,
+        ReturnReason::AlreadyInCareElsewhere => pb::ReturnReason::AlreadyInCareElsewhere,
+        ReturnReason::NotEnoughInformation => pb::ReturnReason::NotEnoughInformation,
+        ReturnReason::SafetyNeedsVeiligThuis => pb::ReturnReason::SafetyNeedsVeiligThuis,
+        ReturnReason::OtherSeeFile => pb::ReturnReason::OtherSeeFile,
+    }
+}
+
+impl TryFrom<pb::AnswerHandoverRequest> for AnswerHandover {
+    type Error = FlowError;
+    fn try_from(r: pb::AnswerHandoverRequest) -> Result<Self, FlowError> {
+        let mut bad: Vec<(&'static str, String)> = Vec::new();
+        let sender = parsed_field("sender_oin", &r.sender_oin, &mut bad);
+        let handover_id = parsed_field("handover_id", &r.handover_id, &mut bad);
+        let answer = match pb::HandoverAnswerKind::try_from(r.answer) {
+            Ok(pb::HandoverAnswerKind::Accepted) => Some(AnswerKind::Accepted),
+            Ok(pb::HandoverAnswerKind::Question) => Some(AnswerKind::Question),
+            Ok(pb::HandoverAnswerKind::Returned) => Some(AnswerKind::Returned),
+            _ => {
+                bad.push(("answer", "ACCEPTED, QUESTION or RETURNED".into()));
+                None
+            }
+        };
+        let reason = match pb::ReturnReason::try_from(r.reason) {
+            Ok(pb::ReturnReason::Unspecified) => None,
+            Ok(pb::ReturnReason::NotOurArea) => Some(ReturnReason::NotOurArea),
+            Ok(pb::ReturnReason::AlreadyInCareElsewhere) => {
+                Some(ReturnReason::AlreadyInCareElsewhere)
+            }
+            Ok(pb::ReturnReason::NotEnoughInformation) => Some(ReturnReason::NotEnoughInformation),
+            Ok(pb::ReturnReason::SafetyNeedsVeiligThuis) => {
+                Some(ReturnReason::SafetyNeedsVeiligThuis)
+            }
+            Ok(pb::ReturnReason::OtherSeeFile) => Some(ReturnReason::OtherSeeFile),
+            Err(_) => {
+                bad.push(("reason", "one of the ReturnReason values".into()));
+                None
+            }
+        };
+        if reason.is_some() && answer != Some(AnswerKind::Returned) {
+            bad.push(("reason", "only a returned handover has a reason".into()));
+        }
+        let question = match &r.question {
+            Some(env) => {
+                chosen_id::<crate::ids::Signal>(
+                    "question.binding.signal_id",
+                    env.binding
+                        .as_ref()
+                        .map(|b| b.signal_id.as_str())
+                        .unwrap_or_default(),
+                    "the question's own id (1-64 of A-Za-z0-9._-)",
+                    &mut bad,
+                );
+                crate::wire::envelope_from_pb("question", env, &mut bad)
+            }
+            None => None,
+        };
+        if question.is_some() && answer != Some(AnswerKind::Question) {
+            bad.push(("question", "only a QUESTION carries a question".into()));
+        }
+        let subjects = if answer == Some(AnswerKind::Accepted) {
+            bsns_from_pb(
+                "subject_bsns",
+                &r.subject_bsns,
+                MAX_HANDOVER_SUBJECTS,
+                "person",
+                &mut bad,
+            )
+        } else {
+            if !r.subject_bsns.is_empty() {
+                bad.push(("subject_bsns", "only an acceptance names persons".into()));
+            }
+            Vec::new()
+        };
+        let acting_role = super::basis::optional_name("acting_role", &r.acting_role, &mut bad);
+        crate::flows::reject(bad)?;
+        Ok(AnswerHandover {
+            sender: parsed(sender, "sender_oin")?,
+            handover_id: parsed(handover_id, "handover_id")?,
+            answer: parsed(answer, "answer")?,
+            reason,
+            question,
+            subjects,
+            contact_professional: r.contact_professional,
+            acting_role,
+        })
+    }
 }
 
 #[tonic::async_trait]
@@ -611,6 +726,20 @@ impl TriageService for TriageApi {
         let hs = flow::list_handovers(&self.ctx, &c).await?;
         Ok(Response::new(pb::ListHandoversResponse {
             handovers: hs.iter().map(view_to_pb).collect(),
+        }))
+    }
+
+    async fn answer_handover(
+        &self,
+        request: Request<pb::AnswerHandoverRequest>,
+    ) -> Result<Response<pb::AnswerHandoverResponse>, Status> {
+        let c = caller(&request)?;
+        let cmd = AnswerHandover::try_from(request.into_inner())?;
+        let done = handover_answer::answer_handover(&self.ctx, &c, cmd).await?;
+        Ok(Response::new(pb::AnswerHandoverResponse {
+            handover: Some(view_to_pb(&done.view)),
+            involvement_ids: done.involvement_ids.iter().map(|i| i.to_string()).collect(),
+            duplicate: done.duplicate,
         }))
     }
 

@@ -236,43 +236,52 @@ impl From<&ZorgmeldingRecord> for Melding {
     }
 }
 
-/// What the triagist decided (the advice is the algorithm's; the decision is the professional's).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DecisionKind {
-    /// Veilig Thuis and the wijkteam visit the family together ("samen optrekken").
-    JointVisit,
-    /// The wijkteam picks the case up alone.
-    WijkteamAlone,
-    /// Veilig Thuis keeps the case (investigation, or acute danger): no handover.
-    VeiligThuisAlone,
-    /// Veilig Thuis gives advice only and closes: no handover.
-    AdviceOnly,
+/// An enum of fixed codes, each with its Dutch words: stored, on the wire and in the log by its
+/// code, shown by its words.
+macro_rules! coded {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident = $code:literal, $nl:literal;)* }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $name { $($(#[$vm])* $v,)* }
+
+        impl $name {
+            /// Every value, in the order forms show them.
+            pub const ALL: &'static [$name] = &[$($name::$v,)*];
+
+            /// Stable code (stored, on the wire and in the log).
+            pub fn code(self) -> &'static str {
+                match self { $($name::$v => $code,)* }
+            }
+
+            /// Parses [`Self::code`].
+            pub fn from_code(s: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|k| k.code() == s)
+            }
+
+            /// In Dutch, for letters and screens.
+            pub fn nl(self) -> &'static str {
+                match self { $($name::$v => $nl,)* }
+            }
+        }
+    };
+}
+
+coded! {
+    /// What the triagist decided (the advice is the algorithm's; the decision is the
+    /// professional's).
+    DecisionKind {
+        /// Veilig Thuis and the wijkteam visit the family together ("samen optrekken").
+        JointVisit = "JOINT_VISIT", "Veilig Thuis en het wijkteam gaan samen op huisbezoek";
+        /// The wijkteam picks the case up alone.
+        WijkteamAlone = "WIJKTEAM_ALONE", "het wijkteam pakt de zorg alleen op";
+        /// Veilig Thuis keeps the case (investigation, or acute danger): no handover.
+        VeiligThuisAlone = "VEILIG_THUIS_ALONE", "Veilig Thuis houdt de zaak zelf";
+        /// Veilig Thuis gives advice only and closes: no handover.
+        AdviceOnly = "ADVICE_ONLY", "Veilig Thuis geeft alleen advies";
+    }
 }
 
 impl DecisionKind {
-    /// Every decision, in the order forms show them.
-    pub const ALL: [DecisionKind; 4] = [
-        DecisionKind::JointVisit,
-        DecisionKind::WijkteamAlone,
-        DecisionKind::VeiligThuisAlone,
-        DecisionKind::AdviceOnly,
-    ];
-
-    /// Stable code (stored, on the wire and in the log).
-    pub fn code(self) -> &'static str {
-        match self {
-            DecisionKind::JointVisit => "JOINT_VISIT",
-            DecisionKind::WijkteamAlone => "WIJKTEAM_ALONE",
-            DecisionKind::VeiligThuisAlone => "VEILIG_THUIS_ALONE",
-            DecisionKind::AdviceOnly => "ADVICE_ONLY",
-        }
-    }
-
-    /// Parses [`DecisionKind::code`].
-    pub fn from_code(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.code() == s)
-    }
-
     /// The decision that follows an advice.
     pub fn following(advice: AdviceKind) -> Self {
         match advice {
@@ -286,78 +295,83 @@ impl DecisionKind {
     pub fn hands_over(self) -> bool {
         matches!(self, DecisionKind::JointVisit | DecisionKind::WijkteamAlone)
     }
+}
 
-    /// In Dutch, for letters and screens.
-    pub fn nl(self) -> &'static str {
-        match self {
-            DecisionKind::JointVisit => "Veilig Thuis en het wijkteam gaan samen op huisbezoek",
-            DecisionKind::WijkteamAlone => "het wijkteam pakt de zorg alleen op",
-            DecisionKind::VeiligThuisAlone => "Veilig Thuis houdt de zaak zelf",
-            DecisionKind::AdviceOnly => "Veilig Thuis geeft alleen advies",
-        }
+coded! {
+    /// Why a triagist decided other than the advice: a fixed list, so no free text about the
+    /// family is kept at the hub (Veilig Thuis writes the full motivation in its own file, under
+    /// the triage's case reference).
+    DecisionReason {
+        /// A single incident without a pattern ("dit kan een keer gebeuren").
+        SingleIncident = "SINGLE_INCIDENT", "eenmalig incident, geen patroon";
+        /// Suitable help is already involved with the family.
+        HelpAlreadyInvolved = "HELP_ALREADY_INVOLVED", "er is al passende hulp betrokken";
+        /// The family is open to help and works along.
+        FamilyCooperates = "FAMILY_COOPERATES", "het gezin staat open voor hulp";
+        /// The children's safety asks for Veilig Thuis itself.
+        SafetyNeedsVeiligThuis = "SAFETY_NEEDS_VEILIG_THUIS", "de veiligheid vraagt Veilig Thuis zelf";
+        /// Information that came in after the triage's answers.
+        NewInformation = "NEW_INFORMATION", "nieuwe informatie na de triage";
+        /// Another reason, written down in Veilig Thuis's own file.
+        OtherSeeFile = "OTHER_SEE_FILE", "andere reden, vastgelegd in het dossier van Veilig Thuis";
     }
 }
 
-/// Why a triagist decided other than the advice: a fixed list, so no free text about the family
-/// is kept at the hub (Veilig Thuis writes the full motivation in its own file, under the
-/// triage's case reference).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DecisionReason {
-    /// A single incident without a pattern ("dit kan een keer gebeuren").
-    SingleIncident,
-    /// Suitable help is already involved with the family.
-    HelpAlreadyInvolved,
-    /// The family is open to help and works along.
-    FamilyCooperates,
-    /// The children's safety asks for Veilig Thuis itself.
-    SafetyNeedsVeiligThuis,
-    /// Information that came in after the triage's answers.
-    NewInformation,
-    /// Another reason, written down in Veilig Thuis's own file.
-    OtherSeeFile,
+coded! {
+    /// How the wijkteam answered a handover.
+    AnswerKind {
+        /// It takes the case on: its involvement with the persons is registered.
+        Accepted = "ACCEPTED", "het wijkteam neemt de zaak over";
+        /// It asks Veilig Thuis a question first (sealed to Veilig Thuis).
+        Question = "QUESTION", "het wijkteam heeft een vraag";
+        /// It gives the case back, with a reason.
+        Returned = "RETURNED", "het wijkteam geeft de zaak terug";
+    }
 }
 
-impl DecisionReason {
-    /// Every reason.
-    pub const ALL: [DecisionReason; 6] = [
-        DecisionReason::SingleIncident,
-        DecisionReason::HelpAlreadyInvolved,
-        DecisionReason::FamilyCooperates,
-        DecisionReason::SafetyNeedsVeiligThuis,
-        DecisionReason::NewInformation,
-        DecisionReason::OtherSeeFile,
-    ];
-
-    /// Stable code.
-    pub fn code(self) -> &'static str {
-        match self {
-            DecisionReason::SingleIncident => "SINGLE_INCIDENT",
-            DecisionReason::HelpAlreadyInvolved => "HELP_ALREADY_INVOLVED",
-            DecisionReason::FamilyCooperates => "FAMILY_COOPERATES",
-            DecisionReason::SafetyNeedsVeiligThuis => "SAFETY_NEEDS_VEILIG_THUIS",
-            DecisionReason::NewInformation => "NEW_INFORMATION",
-            DecisionReason::OtherSeeFile => "OTHER_SEE_FILE",
-        }
+impl AnswerKind {
+    /// Whether the answer ends the conversation about the handover.
+    pub fn is_final(self) -> bool {
+        matches!(self, AnswerKind::Accepted | AnswerKind::Returned)
     }
+}
 
-    /// Parses [`DecisionReason::code`].
-    pub fn from_code(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.code() == s)
+coded! {
+    /// Why a wijkteam returns a handover (a fixed list, like [`DecisionReason`]).
+    ReturnReason {
+        /// The family lives outside the wijkteam's area.
+        NotOurArea = "NOT_OUR_AREA", "het gezin woont buiten ons werkgebied";
+        /// The family already gets care elsewhere.
+        AlreadyInCareElsewhere = "ALREADY_IN_CARE_ELSEWHERE", "het gezin krijgt al hulp elders";
+        /// The handover does not say enough to start.
+        NotEnoughInformation = "NOT_ENOUGH_INFORMATION", "de overdracht bevat te weinig informatie";
+        /// The children's safety asks for Veilig Thuis itself.
+        SafetyNeedsVeiligThuis = "SAFETY_NEEDS_VEILIG_THUIS", "de veiligheid vraagt Veilig Thuis zelf";
+        /// Another reason, written down in the wijkteam's own file.
+        OtherSeeFile = "OTHER_SEE_FILE", "andere reden, vastgelegd in het dossier van het wijkteam";
     }
+}
 
-    /// In Dutch.
-    pub fn nl(self) -> &'static str {
-        match self {
-            DecisionReason::SingleIncident => "eenmalig incident, geen patroon",
-            DecisionReason::HelpAlreadyInvolved => "er is al passende hulp betrokken",
-            DecisionReason::FamilyCooperates => "het gezin staat open voor hulp",
-            DecisionReason::SafetyNeedsVeiligThuis => "de veiligheid vraagt Veilig Thuis zelf",
-            DecisionReason::NewInformation => "nieuwe informatie na de triage",
-            DecisionReason::OtherSeeFile => {
-                "andere reden, vastgelegd in het dossier van Veilig Thuis"
-            }
-        }
-    }
+/// One answer of the wijkteam to a handover, in order (`seq` 1, 2, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandoverAnswer {
+    /// Position among the handover's answers.
+    pub seq: u32,
+    /// The answer.
+    pub answer: AnswerKind,
+    /// Why it was returned.
+    pub reason: Option<ReturnReason>,
+    /// A question's envelope id (`binding.signal_id`; a retry with the same id is the same
+    /// question).
+    pub question_id: Option<String>,
+    /// A question's encoded envelope, sealed to Veilig Thuis (`None` once erased).
+    pub question: Option<Vec<u8>>,
+    /// The role the wijkcoach answered in.
+    pub role: Role,
+    /// The wijkcoach (token subject).
+    pub professional: String,
+    /// Unix seconds.
+    pub answered_at: i64,
 }
 
 /// The triagist's recorded decision on a triage.

@@ -22,7 +22,9 @@ use crate::domain::zorgmelding::{
     ContactPerson, FamilyDeclined, HandoverRecord, HandoverState, LetterInput, TriageAnswersStored,
     TriageRecord, civil_date, family_letter,
 };
-use crate::domain::zorgmelding::{DecisionKind, DecisionReason, Melding, TriageDecision};
+use crate::domain::zorgmelding::{
+    DecisionKind, DecisionReason, HandoverAnswer, Melding, TriageDecision,
+};
 use crate::ids::{Bsn, ConsentId, HandoverId, Oin, SubjectKey};
 use crate::ids::{Category, Purpose, Role};
 use crate::ids::{MeldingKind, MeldingRef, TriageId};
@@ -164,6 +166,13 @@ pub struct HandoverView {
     pub advice: Option<TriageAdvice>,
     /// The encoded envelopes, for the wijkteam once delivered.
     pub envelopes: Vec<Vec<u8>>,
+    /// The wijkteam's answers, oldest first (a question's envelope is sealed to Veilig Thuis).
+    pub answers: Vec<HandoverAnswer>,
+    /// When a delivered handover should be answered by (the convenant's
+    /// `handover_answer_within` after delivery); `None` before delivery or once withheld.
+    pub answer_due: Option<i64>,
+    /// Delivered, unanswered and past [`HandoverView::answer_due`]: Veilig Thuis should ask.
+    pub answer_overdue: bool,
 }
 
 /// What `HandOver` answers.
@@ -428,13 +437,24 @@ pub async fn record_family_declined(
     Ok(d)
 }
 
-/// The handover as `viewer` may see it, with `envelopes`.
-async fn view(
+/// The handover as `viewer` may see it, with `envelopes`, its answers and whether an answer is
+/// overdue.
+pub(super) async fn view(
     ctx: &Ctx,
     h: HandoverRecord,
     viewer: &str,
     envelopes: Vec<Vec<u8>>,
 ) -> FlowResult<HandoverView> {
+    let answers = ctx
+        .store
+        .handover_answers(&h.sender_oin, &h.handover_id)
+        .await?;
+    // Delivery is the handover's last change of state: `updated_at` is when it was delivered.
+    let answer_due = (h.state == HandoverState::Delivered).then(|| {
+        h.updated_at
+            .saturating_add(i64::try_from(ctx.policy.handover_answer_secs()).unwrap_or(i64::MAX))
+    });
+    let answer_overdue = answers.is_empty() && answer_due.is_some_and(|due| now() > due);
     let full = viewer == h.sender_oin || h.categories.contains(&SUMMARY_CATEGORY);
     let advice = if full {
         ctx.store
@@ -448,6 +468,9 @@ async fn view(
         handover: h,
         advice,
         envelopes,
+        answers,
+        answer_due,
+        answer_overdue,
     })
 }
 

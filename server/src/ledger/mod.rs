@@ -66,6 +66,9 @@ pub enum Event {
     HandoverWithheld,
     /// The wijkteam read a delivered handover again.
     HandoverRead,
+    /// The wijkteam answered a handover (reasons `answer:<code>` and, for a return,
+    /// `reason:<code>`; a question is a disclosure to Veilig Thuis).
+    HandoverAnswered,
     /// A maatregel was registered.
     MaatregelRegistered,
     /// A maatregel was ended.

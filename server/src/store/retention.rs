@@ -164,6 +164,9 @@ pub const TARGETS: &[RetentionTarget] = &[
                  WHERE sender_oin = $1 AND handover_id = $2 AND state = 'pending'"#,
             "DELETE FROM handover_envelopes WHERE sender_oin = $1 AND handover_id = $2
                  AND EXISTS (SELECT 1 FROM handovers WHERE sender_oin = $1 AND handover_id = $2 AND erased_at = $3)",
+            // The wijkteam's questions (sealed) and who answered go; the answers and reasons stay.
+            "UPDATE handover_answers SET question = NULL, professional = '' WHERE sender_oin = $1 AND handover_id = $2
+                 AND EXISTS (SELECT 1 FROM handovers WHERE sender_oin = $1 AND handover_id = $2 AND erased_at = $3)",
         ],
     },
     RetentionTarget {

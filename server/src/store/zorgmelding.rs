@@ -5,9 +5,9 @@ use super::{Columns, Store, StoreError, StoreResult, json, parse};
 use crate::domain::consent::Consent;
 use crate::domain::signal::StoredReason;
 use crate::domain::zorgmelding::{
-    DecisionKind, DecisionReason, FamilyDeclined, FragmentKind, FragmentOutcome, FragmentRecord,
-    FragmentRefusal, HandoverRecord, HandoverState, MeldingKey, TriageDecision, TriageRecord,
-    ZorgmeldingRecord,
+    AnswerKind, DecisionKind, DecisionReason, FamilyDeclined, FragmentKind, FragmentOutcome,
+    FragmentRecord, FragmentRefusal, HandoverAnswer, HandoverRecord, HandoverState, MeldingKey,
+    ReturnReason, TriageDecision, TriageRecord, ZorgmeldingRecord,
 };
 use crate::ids::MeldingRef;
 use crate::ledger::PendingEntry;
@@ -141,6 +141,29 @@ fn handover_from_row(r: &impl Columns) -> StoreResult<HandoverRecord> {
         retain_until: r.col("retain_until")?,
         content_digest: r.col("content_digest")?,
         decision: DecisionKind::from_code(&r.col::<String>("decision")?),
+    })
+}
+
+/// Builds an answer from a `handover_answers` row.
+fn answer_from_row(r: &impl Columns) -> StoreResult<HandoverAnswer> {
+    let reason: String = r.col("reason")?;
+    Ok(HandoverAnswer {
+        seq: r.col::<i64>("seq")? as u32,
+        answer: AnswerKind::from_code(&r.col::<String>("answer")?)
+            .ok_or(StoreError::Corrupt("handover_answers.answer"))?,
+        reason: if reason.is_empty() {
+            None
+        } else {
+            Some(
+                ReturnReason::from_code(&reason)
+                    .ok_or(StoreError::Corrupt("handover_answers.reason"))?,
+            )
+        },
+        question_id: r.col("question_id")?,
+        question: r.col("question")?,
+        role: r.parsed("role")?,
+        professional: r.col("professional")?,
+        answered_at: r.col("answered_at")?,
     })
 }
 
@@ -615,6 +638,74 @@ impl Store {
             for r in sqlx::query(&format!("SELECT {HANDOVER_COLUMNS} FROM handovers WHERE (sender_oin = $1 OR recipient_oin = $1) AND erased_at IS NULL ORDER BY created_at DESC, handover_id DESC LIMIT $2"))
                 .bind(oin).bind(i64::from(limit)).fetch_all(p).await? {
                 v.push(handover_from_row(&r)?);
+            }
+            v
+        });
+        Ok(v)
+    }
+
+    /// Records the wijkteam's answer to a handover with its log entry; `a.seq` is set here (one
+    /// more than the last). A question whose `question_id` was recorded before is a retry:
+    /// `Ok(None)`, nothing new. `Conflict` when the last answer ended the conversation (accepted
+    /// or returned). PostgreSQL: the handover row is locked first, so two answers at once take
+    /// their turns.
+    pub async fn insert_handover_answer(
+        &self,
+        sender: &str,
+        handover_id: &str,
+        a: &HandoverAnswer,
+        entry: &PendingEntry,
+    ) -> StoreResult<Option<u32>> {
+        let is_pg = matches!(self, Store::Postgres(_));
+        let lock = if is_pg { " FOR UPDATE" } else { "" };
+        let r = on_writer!(self, p => {
+            let mut tx = p.begin().await?;
+            let found: Option<String> = sqlx::query_scalar(&format!("SELECT state FROM handovers WHERE sender_oin = $1 AND handover_id = $2{lock}"))
+                .bind(sender).bind(handover_id).fetch_optional(&mut *tx).await?;
+            if found.is_none() {
+                return Err(StoreError::missing("handover", handover_id));
+            }
+            let last: Option<(i64, String)> = sqlx::query_as("SELECT seq, answer FROM handover_answers WHERE sender_oin = $1 AND handover_id = $2 ORDER BY seq DESC LIMIT 1")
+                .bind(sender).bind(handover_id).fetch_optional(&mut *tx).await?;
+            let retry = match &a.question_id {
+                Some(q) => sqlx::query("SELECT 1 FROM handover_answers WHERE sender_oin = $1 AND handover_id = $2 AND question_id = $3")
+                    .bind(sender).bind(handover_id).bind(q).fetch_optional(&mut *tx).await?.is_some(),
+                None => false,
+            };
+            if retry {
+                tx.rollback().await?;
+                None
+            } else {
+                if let Some((_, answer)) = &last
+                    && AnswerKind::from_code(answer).is_none_or(AnswerKind::is_final)
+                {
+                    return Err(StoreError::in_state("handover", handover_id, format!("answered {} already", answer.to_lowercase())));
+                }
+                let seq = last.map_or(1, |(n, _)| n + 1);
+                sqlx::query("INSERT INTO handover_answers (sender_oin, handover_id, seq, answer, reason, question_id, question, role, professional, answered_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+                    .bind(sender).bind(handover_id).bind(seq).bind(a.answer.code())
+                    .bind(a.reason.map(|r| r.code()).unwrap_or_default()).bind(&a.question_id).bind(&a.question)
+                    .bind(&a.role).bind(&a.professional).bind(a.answered_at)
+                    .execute(&mut *tx).await?;
+                super::sequence_log(&mut tx, std::slice::from_ref(entry)).await?;
+                tx.commit().await?;
+                Some(seq as u32)
+            }
+        });
+        Ok(r)
+    }
+
+    /// The wijkteam's answers to a handover, oldest first.
+    pub async fn handover_answers(
+        &self,
+        sender: &str,
+        handover_id: &str,
+    ) -> StoreResult<Vec<HandoverAnswer>> {
+        let v = on_pool!(self, p => {
+            let mut v = Vec::new();
+            for r in sqlx::query("SELECT seq, answer, reason, question_id, question, role, professional, answered_at FROM handover_answers WHERE sender_oin = $1 AND handover_id = $2 ORDER BY seq")
+                .bind(sender).bind(handover_id).fetch_all(p).await? {
+                v.push(answer_from_row(&r)?);
             }
             v
         });
