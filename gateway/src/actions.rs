@@ -170,6 +170,9 @@ pub struct SignalDraft {
     pub urgency: String,
     /// The convenant role acted in ("" lets the hub choose from the caller's roles).
     pub role: String,
+    /// The evidence that goes with a legal basis (the meldcode's steps, the afwegingskader, ...);
+    /// none: empty evidence.
+    pub evidence: Option<pb::Evidence>,
 }
 
 impl SignalDraft {
@@ -187,7 +190,7 @@ impl SignalDraft {
         let legal =
             (!self.basis.is_empty() && self.basis != "toestemming").then(|| pb::LegalBasis {
                 basis: self.basis.clone(),
-                evidence: Some(pb::Evidence::default()),
+                evidence: Some(self.evidence.clone().unwrap_or_default()),
             });
         pb::Basis {
             legal,

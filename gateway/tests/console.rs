@@ -356,15 +356,7 @@ async fn the_edge_refuses_what_a_browser_of_another_site_or_nobody_would_send() 
 async fn the_wijkcoach_asks_whether_a_maatregel_runs_once_involved() {
     let kit = start_kit(&["wijkteam"]).await;
     // The GI registers an OTS (through the SDK: the GI's own screens come later).
-    let opts = signaalhub_client::ConnectOptions {
-        endpoint: kit.hub_endpoint.clone(),
-        ..signaalhub_client::ConnectOptions::from_dev_kit(
-            &kit.dir.path().join("dev-kit"),
-            "jeugdbescherming",
-        )
-        .unwrap()
-    };
-    let mut gi = signaalhub_client::HubClient::connect(opts).await.unwrap();
+    let mut gi = kit.sdk("jeugdbescherming").await;
     use signaalhub_client::signaalhub_proto::pb;
     gi.register_maatregel(pb::RegisterMaatregelRequest {
         subject_bsn: BSN.into(),
@@ -401,51 +393,13 @@ async fn the_wijkcoach_asks_whether_a_maatregel_runs_once_involved() {
     );
     // The wijkcoach met the parents: their consent, recorded by the wijkteam, is the ground the
     // hub checks before it registers an involvement (it is earned, not declared).
-    let opts = signaalhub_client::ConnectOptions {
-        endpoint: kit.hub_endpoint.clone(),
-        ..signaalhub_client::ConnectOptions::from_dev_kit(
-            &kit.dir.path().join("dev-kit"),
-            "wijkteam",
-        )
-        .unwrap()
-    };
-    let mut wijkteam = signaalhub_client::HubClient::connect(opts).await.unwrap();
-    let parents = ["ouder-1".to_owned(), "ouder-2".to_owned()];
-    wijkteam
-        .record_consent(pb::RecordConsentRequest {
-            subject_bsn: BSN.into(),
-            subject: Some(pb::SubjectFacts {
-                age_years: Some(9),
-                age_band: 0,
-                gezag_holders: parents.to_vec(),
-            }),
-            givers: parents
-                .iter()
-                .map(|p| pb::ConsentGiver {
-                    person: p.clone(),
-                    capacity: pb::GiverCapacity::GezagHolder as i32,
-                })
-                .collect(),
-            recipients: vec![pb::ConsentRecipient {
-                recipient: Some(pb::consent_recipient::Recipient::Sector(
-                    pb::Sector::Jeugdbescherming as i32,
-                )),
-            }],
-            purposes: vec!["casusafstemming".into()],
-            categories: vec!["betrokkenheid".into()],
-            valid_until: Some(prost_types::Timestamp {
-                seconds: std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap()
-                    .as_secs() as i64
-                    + 180 * 86400,
-                nanos: 0,
-            }),
-            evidence_reference: "sha256:form".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    kit.parents_consent(
+        BSN,
+        &[pb::Sector::Jeugdbescherming],
+        &[],
+        &["betrokkenheid"],
+    )
+    .await;
 
     // Involved: the minimal answer with whom to call.
     let (_, page) = w.post("/maatregel", &form("involvement")).await;
@@ -456,5 +410,102 @@ async fn the_wijkcoach_asks_whether_a_maatregel_runs_once_involved() {
         page.contains("Team Jeugdbescherming Arnhem, 026-1234567"),
         "{page}"
     );
+    kit.stop().await;
+}
+
+fn form_of(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gp_reports_to_veilig_thuis_after_the_meldcode_steps() {
+    let kit = start_kit(&["huisarts", "veilig_thuis"]).await;
+    let gp = Console::login(&kit.consoles[0]).await;
+    let vt = Console::login(&kit.consoles[1]).await;
+    let vt_oin = kit.oin("veilig_thuis");
+    const MELDING: &str = "Letsel past niet bij het verhaal van de ouders.";
+
+    // The form: the five steps, the afwegingskader, informed or why not, only Veilig Thuis as
+    // recipient and the convenant's categories of a meldcode report.
+    let page = gp.get("/meldcode").await;
+    assert!(page.contains("Stap 5: Beslissen"), "{page}");
+    assert!(page.contains("Structurele onveiligheid"), "{page}");
+    assert!(page.contains("veiligheid_kind"), "{page}");
+    assert!(page.contains(&vt_oin), "{page}");
+    assert!(
+        !page.contains(&kit.oin("huisarts")),
+        "not to itself: {page}"
+    );
+    assert!(page.contains("Gezondheidsgegevens"), "{page}");
+    let csrf = field_value(&page, "csrf");
+    let signal_id = field_value(&page, "signal_id");
+    let melding = |steps: &[&str], action: &str| {
+        let mut f = form_of(&[
+            ("csrf", &csrf),
+            ("signal_id", &signal_id),
+            ("bsn", BSN),
+            ("age", "4"),
+            ("gezag", "ouder-1"),
+            ("recipient", &vt_oin),
+            ("category", "gezondheid"),
+            ("basis", "meldcode"),
+            ("afweging", "structureel"),
+            ("informed", "nee"),
+            ("not_informed_reason", "veiligheid_kind"),
+            ("urgency", "high"),
+            ("text", MELDING),
+            ("action", action),
+        ]);
+        f.extend(steps.iter().map(|s| ("step".to_owned(), (*s).to_owned())));
+        f
+    };
+
+    // Steps 3 and 4 not taken: the convenant says no, in Dutch, and nothing is sent.
+    let (status, page) = gp.post("/meldcode", &melding(&["1", "2"], "send")).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("Niet toegestaan door het convenant"),
+        "{page}"
+    );
+    assert!(page.contains("Het convenant staat dit niet toe"), "{page}");
+    // Steps 1-4: allowed, before sending.
+    let (status, page) = gp
+        .post("/meldcode", &melding(&["1", "2", "3", "4"], "check"))
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Toegestaan door het convenant"), "{page}");
+    // A reason that is not one of the codes never reaches the hub.
+    let mut forged = melding(&["1", "2", "3", "4"], "check");
+    forged.retain(|(k, _)| k != "not_informed_reason");
+    forged.push(("not_informed_reason".into(), "vader dreigt".into()));
+    let (status, page) = gp.post("/meldcode", &forged).await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("Kies een reden uit de lijst"), "{page}");
+    // Sent, to the status page; Veilig Thuis opens it in its Postvak.
+    let (_, location) = gp
+        .post_redirect("/meldcode", &melding(&["1", "2", "3", "4"], "send"))
+        .await;
+    assert_eq!(location, format!("/signalen/{signal_id}"));
+    vt.wait_for("/postvak", &signal_id).await;
+    let page = vt
+        .get(&format!("/postvak/{}/{signal_id}", kit.oin("huisarts")))
+        .await;
+    assert!(page.contains(MELDING), "{page}");
+    assert!(page.contains("melding_veilig_thuis"), "{page}");
+
+    // The GP practice's privacy officer has no convenant role to report in: the hub refuses.
+    let fg = Console::login_as(&kit.consoles[0], "dev-fg-huisarts").await;
+    let page = fg.get("/meldcode").await;
+    let csrf_fg = field_value(&page, "csrf");
+    let mut f = melding(&["1", "2", "3", "4"], "send");
+    f[0].1 = csrf_fg;
+    f[1].1 = "melding-fg-1".into();
+    let (status, page) = fg.post("/meldcode", &f).await;
+    assert_ne!(status, 303, "{page}");
+    assert!(page.contains("class=\"problem\""), "{page}");
+    assert!(!page.contains("Toegestaan door het convenant"), "{page}");
     kit.stop().await;
 }

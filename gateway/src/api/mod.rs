@@ -434,6 +434,7 @@ fn draft(errors: &mut Vec<FieldError>, q: Question<'_>) -> SignalDraft {
         consents: q.consents.to_vec(),
         urgency: "normal".into(),
         role: q.role.unwrap_or_default().to_owned(),
+        evidence: None,
     }
 }
 

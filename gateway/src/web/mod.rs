@@ -5,12 +5,14 @@
 //! Security at this edge: sessions in HttpOnly SameSite=Strict cookies (Secure over TLS), a CSRF
 //! token in every form plus an Origin check on every POST, a strict content security policy
 //! (no inline script or style), a body limit, and no payload or BSN in any log line.
+mod disclosure;
 mod fg;
 pub mod i18n;
 mod inbox;
 mod layout;
 mod login;
 mod maatregel;
+mod meldcode;
 mod problem;
 mod signal;
 pub mod violations;
@@ -40,6 +42,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/logout", post(login::logout))
         .route("/taal", post(login::set_lang))
         .route("/signaal/nieuw", get(signal::form).post(signal::submit))
+        .route("/meldcode", get(meldcode::form).post(meldcode::submit))
         .route("/signalen", get(signal::sent_list))
         .route("/signalen/{id}", get(signal::status))
         .route("/signalen/{id}/terugroepen", post(signal::withdraw))
