@@ -413,6 +413,16 @@ async fn the_wijkcoach_asks_whether_a_maatregel_runs_once_involved() {
     kit.stop().await;
 }
 
+/// The value of the first `href="PREFIX..."` on a page, up to the closing quote.
+fn link_after(page: &str, prefix: &str) -> String {
+    let marker = format!("\"{prefix}");
+    let start = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no link {prefix} on the page: {page}"))
+        + 1;
+    page[start..].split('"').next().unwrap().to_owned()
+}
+
 fn form_of(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs
         .iter()
@@ -507,5 +517,175 @@ async fn a_gp_reports_to_veilig_thuis_after_the_meldcode_steps() {
     assert_ne!(status, 303, "{page}");
     assert!(page.contains("class=\"problem\""), "{page}");
     assert!(!page.contains("Toegestaan door het convenant"), "{page}");
+    kit.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_parties_of_a_case_agree_on_a_coordinator_and_a_safety_plan() {
+    let kit = start_kit(&["wijkteam", "jeugdbescherming", "school"]).await;
+    let w = Console::login(&kit.consoles[0]).await;
+    let gi = Console::login(&kit.consoles[1]).await;
+    let school = Console::login(&kit.consoles[2]).await;
+    let (wijkteam_oin, gi_oin) = (kit.oin("wijkteam"), kit.oin("jeugdbescherming"));
+
+    // The parents consent to the wijkteam and the GI learning of each other and sharing a plan
+    // (recorded through the SDK: the consent screen is Nieuw signaal's).
+    use signaalhub_client::signaalhub_proto::pb;
+    let both = [pb::Sector::Wijkteam, pb::Sector::Jeugdbescherming];
+    let consent = kit
+        .parents_consent(
+            BSN,
+            &both,
+            &both,
+            &["betrokkenheid", "veiligheidsafspraken"],
+        )
+        .await;
+    let involve = |csrf: String, contact: &str| {
+        form_of(&[
+            ("csrf", &csrf),
+            ("bsn", BSN),
+            ("contact", contact),
+            ("consent", &consent),
+            ("action", "involvement"),
+        ])
+    };
+
+    // Both record their involvement on the consent (ticked on the form): they share a case.
+    let csrf_w = field_value(&w.get("/maatregel").await, "csrf");
+    let (_, page) = w
+        .post("/maatregel", &involve(csrf_w.clone(), "G. K., wijkcoach"))
+        .await;
+    assert!(page.contains("Uw betrokkenheid is vastgelegd"), "{page}");
+    let csrf_gi = field_value(&gi.get("/maatregel").await, "csrf");
+    let (_, page) = gi
+        .post(
+            "/maatregel",
+            &involve(csrf_gi.clone(), "Jeugdbeschermer, 026-1234567"),
+        )
+        .await;
+    assert!(page.contains("U deelt een zaak"), "{page}");
+    let case = link_after(&page, "/zaak/");
+    // The wijkcoach finds it under Zaken van dit kind.
+    let (_, page) = w
+        .post(
+            "/maatregel",
+            &form_of(&[("csrf", &csrf_w), ("bsn", BSN), ("action", "cases")]),
+        )
+        .await;
+    assert!(page.contains(&case), "{page}");
+
+    // The case: both parties, nobody coordinates yet.
+    let page = w.get(&case).await;
+    assert!(page.contains("Wijkteam Arnhem-Oost"), "{page}");
+    assert!(page.contains("Jeugdbescherming Gelderland"), "{page}");
+    assert!(page.contains("Nog niemand heeft de regie"), "{page}");
+    // An organisation that is not a party does not see it.
+    let (status, page) = school.get_status(&case).await;
+    assert_eq!(status, 404, "{page}");
+    assert!(!page.contains("Jeugdbescherming Gelderland"), "{page}");
+
+    // The wijkteam proposes the GI; the proposal waits for the GI, which accepts.
+    let (_, _) = w
+        .post_redirect(
+            &format!("{case}/regisseur"),
+            &form_of(&[("csrf", &csrf_w), ("proposed", &gi_oin)]),
+        )
+        .await;
+    let page = w.get(&case).await;
+    assert!(
+        page.contains("Wacht nog op: Jeugdbescherming Gelderland"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("Aanvaarden"),
+        "the proposer does not answer: {page}"
+    );
+    let page = gi.get(&case).await;
+    let answer = link_after(&page, &format!("{case}/voorstel/"));
+    gi.post_redirect(&answer, &form_of(&[("csrf", &csrf_gi), ("answer", "ja")]))
+        .await;
+    let page = w.get(&case).await;
+    assert!(
+        page.contains("Casusregisseur: </strong>Jeugdbescherming Gelderland"),
+        "{page}"
+    );
+
+    // The wijkteam writes the safety plan: sealed here to both parties.
+    let plan = form_of(&[
+        ("csrf", &csrf_w),
+        ("title", "Veiligheidsplan gezin"),
+        ("goal", "Iedereen is thuis veilig"),
+        ("emergency", "de wijkcoach, 026-0000002"),
+        ("who1", "De jeugdbeschermer"),
+        ("what1", "belt moeder elke twee weken"),
+        ("party1", &gi_oin),
+        ("who2", "De wijkcoach"),
+        ("what2", "komt elke week op huisbezoek"),
+        ("party2", &wijkteam_oin),
+        ("family2", "on"),
+        ("consents", &consent),
+    ]);
+    // Without a consent it is not sent, and the form says why.
+    let mut no_consent = plan.clone();
+    no_consent.retain(|(k, _)| k != "consents");
+    let (_, page) = w.post(&format!("{case}/plan"), &no_consent).await;
+    assert!(
+        page.contains("noem de toestemming voor casusafstemming"),
+        "{page}"
+    );
+    assert!(page.contains("Er is nog geen veiligheidsplan"), "{page}");
+    w.post_redirect(&format!("{case}/plan"), &plan).await;
+    let page = gi.get(&case).await;
+    assert!(
+        page.contains("Handtekening van de opsteller gecontroleerd"),
+        "{page}"
+    );
+    assert!(page.contains("belt moeder elke twee weken"), "{page}");
+    assert!(page.contains("nog niet door iedereen bevestigd"), "{page}");
+    // Each party confirms what concerns it.
+    for (c, csrf) in [(&gi, &csrf_gi), (&w, &csrf_w)] {
+        let page = c.get(&case).await;
+        let confirm = link_after(&page, &format!("{case}/plan/1/"));
+        c.post_redirect(&confirm, &form_of(&[("csrf", csrf)])).await;
+    }
+    let page = w.get(&case).await;
+    assert!(page.contains("door iedereen bevestigd"), "{page}");
+    assert!(!page.contains("nog niet door iedereen bevestigd"), "{page}");
+    // Opening the plan is in the gateway's audit log.
+    let audit = kit.consoles[1].app.store.audit_log(100).await.unwrap();
+    assert!(audit.iter().any(|e| e.action == "plan_opened"), "{audit:?}");
+
+    // The school has contact the hub cannot see: refused until the GI confirms it.
+    let csrf_s = field_value(&school.get("/maatregel").await, "csrf");
+    let school_involves = form_of(&[
+        ("csrf", &csrf_s),
+        ("bsn", BSN),
+        ("contact", "IB'er, 026-0000001"),
+        ("action", "involvement"),
+    ]);
+    let (_, page) = school.post("/maatregel", &school_involves).await;
+    assert!(page.contains("class=\"problem\""), "{page}");
+    let (_, page) = gi
+        .post(
+            "/maatregel",
+            &form_of(&[
+                ("csrf", &csrf_gi),
+                ("bsn", BSN),
+                ("org", &kit.oin("school")),
+                ("action", "confirm"),
+            ]),
+        )
+        .await;
+    assert!(page.contains("Bevestigd."), "{page}");
+    let (_, page) = school.post("/maatregel", &school_involves).await;
+    assert!(page.contains("Uw betrokkenheid is vastgelegd"), "{page}");
+    // The school, not involved in the case's consent, still cannot propose itself there.
+    let (status, page) = school
+        .post(
+            &format!("{case}/regisseur"),
+            &form_of(&[("csrf", &csrf_s), ("proposed", &kit.oin("school"))]),
+        )
+        .await;
+    assert_eq!(status, 404, "{page}");
     kit.stop().await;
 }

@@ -16,6 +16,7 @@ mod meldcode;
 mod problem;
 mod signal;
 pub mod violations;
+mod zaak;
 
 use crate::app::App;
 use crate::session::Session;
@@ -50,6 +51,14 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/postvak/{sender}/{id}", get(inbox::open))
         .route("/postvak/{sender}/{id}/ontvangen", post(inbox::acknowledge))
         .route("/maatregel", get(maatregel::home).post(maatregel::submit))
+        .route("/zaak/{case}", get(zaak::view))
+        .route("/zaak/{case}/regisseur", post(zaak::propose))
+        .route("/zaak/{case}/voorstel/{proposal}", post(zaak::respond))
+        .route("/zaak/{case}/plan", post(zaak::publish))
+        .route(
+            "/zaak/{case}/plan/{version}/bevestigen",
+            post(zaak::confirm),
+        )
         .route("/fg", get(fg::home))
         .route("/fg/inzage", post(fg::access))
         .route("/fg/brief", post(fg::letter))
