@@ -74,6 +74,8 @@ pub struct Sent {
 /// One line of the gateway's audit log.
 #[derive(Debug, Clone)]
 pub struct AuditEntry {
+    /// Its place in the log (grows with every line).
+    pub id: i64,
     /// When (unix seconds).
     pub at: i64,
     /// Who.
@@ -287,15 +289,28 @@ impl Store {
 
     /// The audit log, newest first.
     pub async fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
+        self.audit_page(None, limit).await
+    }
+
+    /// A page of the audit log, newest first: the `limit` lines before line `before` (from the
+    /// newest when `None`).
+    pub async fn audit_page(
+        &self,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
         let rows = sqlx::query(
-            "SELECT at, professional, action, object FROM audit ORDER BY id DESC LIMIT ?",
+            "SELECT id, at, professional, action, object FROM audit WHERE id < ? \
+             ORDER BY id DESC LIMIT ?",
         )
+        .bind(before.unwrap_or(i64::MAX))
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
             .map(|r| {
                 Ok(AuditEntry {
+                    id: r.try_get("id")?,
                     at: r.try_get("at")?,
                     professional: r.try_get("professional")?,
                     action: r.try_get("action")?,
@@ -375,6 +390,19 @@ mod tests {
         assert_eq!(s.list_received(10).await?.len(), 1);
         s.audit("ib-1", "opened", "x/b").await?;
         assert_eq!(s.audit_log(10).await?[0].action, "opened");
+        for i in 0..5 {
+            s.audit("ib-1", "sent", &format!("sig-{i}")).await?;
+        }
+        let first = s.audit_page(None, 3).await?;
+        let objects: Vec<&str> = first.iter().map(|e| e.object.as_str()).collect();
+        assert_eq!(objects, ["sig-4", "sig-3", "sig-2"], "newest first");
+        let next = s.audit_page(first.last().map(|e| e.id), 3).await?;
+        let objects: Vec<&str> = next.iter().map(|e| e.object.as_str()).collect();
+        assert_eq!(
+            objects,
+            ["sig-1", "sig-0", "x/b"],
+            "the page after the last one shown"
+        );
         Ok(())
     }
 }

@@ -689,3 +689,47 @@ async fn the_parties_of_a_case_agree_on_a_coordinator_and_a_safety_plan() {
     assert_eq!(status, 404, "{page}");
     kit.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_fg_reads_the_gateways_audit_log_a_page_at_a_time() {
+    let kit = start_kit(&["school"]).await;
+    let store = &kit.consoles[0].app.store;
+    store
+        .audit("ib-early", "opened", "x/111222333")
+        .await
+        .unwrap();
+    for i in 0..60 {
+        store
+            .audit("dev-school", "sent", &format!("sig-{i:02}"))
+            .await
+            .unwrap();
+    }
+    // The IB'er: refused by the gateway.
+    let ib = Console::login(&kit.consoles[0]).await;
+    let (status, page) = ib.get_status("/fg/auditlog").await;
+    assert_eq!(status, 403, "{page}");
+    assert!(!page.contains("sig-59"), "{page}");
+    assert!(!ib.get("/").await.contains("/fg/auditlog"));
+    // The FG: newest first, 50 a page, then the older ones.
+    let fg = Console::login_as(&kit.consoles[0], "dev-fg-school").await;
+    assert!(fg.get("/fg").await.contains("/fg/auditlog"));
+    let page = fg.get("/fg/auditlog").await;
+    assert!(page.contains("auditlog bekeken"), "{page}");
+    // Three lines came after the 60 (two logins and this look), so the page ends at sig-13.
+    let (newest, oldest_shown) = (page.find("sig-59").unwrap(), page.find("sig-13").unwrap());
+    assert!(newest < oldest_shown, "newest first");
+    assert!(!page.contains("sig-12"), "50 lines a page: {page}");
+    let older = link_after(&page, "/fg/auditlog?voor=");
+    let page = fg.get(&older.replace("&amp;", "&")).await;
+    assert!(page.contains("sig-12") && page.contains("sig-00"), "{page}");
+    assert!(!page.contains("sig-59"), "{page}");
+    // What could be a BSN is never shown, even if a line held one.
+    assert!(page.contains("ib-early"), "{page}");
+    assert!(!page.contains("111222333"), "{page}");
+    // In English on request.
+    let csrf = field_value(&page, "csrf");
+    fg.post_redirect("/taal", &form_of(&[("csrf", &csrf), ("lang", "en")]))
+        .await;
+    assert!(fg.get("/fg/auditlog").await.contains("Older lines"));
+    kit.stop().await;
+}

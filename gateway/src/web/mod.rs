@@ -5,6 +5,7 @@
 //! Security at this edge: sessions in HttpOnly SameSite=Strict cookies (Secure over TLS), a CSRF
 //! token in every form plus an Origin check on every POST, a strict content security policy
 //! (no inline script or style), a body limit, and no payload or BSN in any log line.
+mod audit;
 mod disclosure;
 mod fg;
 pub mod i18n;
@@ -62,6 +63,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/fg", get(fg::home))
         .route("/fg/inzage", post(fg::access))
         .route("/fg/brief", post(fg::letter))
+        .route("/fg/auditlog", get(audit::list))
         .route("/static/console.css", get(layout::css))
         .route("/static/console.js", get(layout::js))
         .route("/healthz", get(|| async { "ok" }))
