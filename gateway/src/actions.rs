@@ -524,6 +524,86 @@ pub async fn open_received(
     Ok((item, opened))
 }
 
+/// Whether `p` may read this gateway's zorgmeldingen: a professional with a role the convenant
+/// gives the Veilig Thuis sector (the hub delivers to the organisation; inside it, the melding is
+/// for those who triage it, not for every role, e.g. not for the FG).
+pub fn handles_zorgmeldingen(app: &App, p: &Professional) -> bool {
+    app.convenant
+        .sectors
+        .iter()
+        .filter(|s| sector_from_name(&s.name) == Some(pb::Sector::VeiligThuis))
+        .any(|s| s.roles.iter().any(|r| p.roles.contains(r)))
+}
+
+/// A zorgmelding opened here: the stored melding, as delivered, and each fragment opened (in
+/// the melding's order) or why not.
+pub type OpenedMelding = (
+    crate::store::StoredMelding,
+    pb::Zorgmelding,
+    Vec<Result<Vec<u8>, Unopened>>,
+);
+
+/// Looks up a stored zorgmelding, writes who opens it to the audit log **before** anything is
+/// opened (nothing is returned when the log cannot be written), then checks each fragment's
+/// envelope against the melding, verifies the police's signature against the directory and
+/// opens it.
+pub async fn open_melding(
+    app: &App,
+    actor: &Professional,
+    zorgmelding_id: &str,
+) -> Result<OpenedMelding, OpenError> {
+    if !sealed::valid_signal_id(zorgmelding_id) {
+        return Err(OpenError::NotFound);
+    }
+    let stored = match app.store.get_melding(zorgmelding_id).await {
+        Ok(Some(m)) => m,
+        Ok(None) => return Err(OpenError::NotFound),
+        Err(e) => return Err(OpenError::Store(e)),
+    };
+    app.store
+        .audit(&actor.id, "zorgmelding_opened", zorgmelding_id)
+        .await
+        .map_err(OpenError::Audit)?;
+    let Ok(m) = pb::Zorgmelding::decode(stored.melding.as_slice()) else {
+        return Ok((
+            stored,
+            pb::Zorgmelding::default(),
+            vec![Err(Unopened::Damaged)],
+        ));
+    };
+    let mut opened = Vec::with_capacity(m.fragments.len());
+    let mut hub = match app.hub_as(actor) {
+        Ok(h) => h,
+        Err(e) => {
+            opened.push(Err(Unopened::Hub(e)));
+            return Ok((stored, m, opened));
+        }
+    };
+    let mut keys = app.sender_keys.lock().await;
+    for f in &m.fragments {
+        let one = match &f.envelope {
+            None => Err(Unopened::Refused(
+                "the fragment has no envelope (erased?)".into(),
+            )),
+            Some(env) => sealed::open_received(
+                &mut hub,
+                &mut keys,
+                &app.secrets,
+                &m.police_oin,
+                &f.fragment_id,
+                &m.purpose,
+                &f.categories,
+                env,
+            )
+            .await
+            .map_err(Unopened::Refused),
+        };
+        opened.push(one);
+    }
+    drop(keys);
+    Ok((stored, m, opened))
+}
+
 /// Acknowledges a received signal at the hub (the sender sees it), then in the gateway's store
 /// and audit log.
 pub async fn acknowledge(

@@ -71,6 +71,49 @@ pub struct Sent {
     pub retain_until: Option<i64>,
 }
 
+/// A zorgmelding as a Veilig Thuis gateway keeps it.
+#[derive(Debug, Clone)]
+pub struct StoredMelding {
+    /// The hub's id.
+    pub zorgmelding_id: String,
+    /// The police organisation.
+    pub police_oin: String,
+    /// The police's registration number of the incident.
+    pub registration_number: String,
+    /// The version delivered (a late fragment makes a new one).
+    pub version: i64,
+    /// How many fragments it has.
+    pub fragment_count: i64,
+    /// Whether the police marked it complete.
+    pub complete: bool,
+    /// The hub's stream cursor.
+    pub cursor: i64,
+    /// Until when the convenant lets it be kept (unix seconds).
+    pub retain_until: Option<i64>,
+    /// The encoded `signaalhub.v1.Zorgmelding`, fragments still sealed.
+    pub melding: Vec<u8>,
+    /// When the gateway first stored it.
+    pub received_at: i64,
+    /// When the gateway stored its current version.
+    pub updated_at: i64,
+}
+
+fn melding_from(r: &sqlx::sqlite::SqliteRow) -> Result<StoredMelding, sqlx::Error> {
+    Ok(StoredMelding {
+        zorgmelding_id: r.try_get("zorgmelding_id")?,
+        police_oin: r.try_get("police_oin")?,
+        registration_number: r.try_get("registration_number")?,
+        version: r.try_get("version")?,
+        fragment_count: r.try_get("fragment_count")?,
+        complete: r.try_get::<i64, _>("complete")? != 0,
+        cursor: r.try_get("cursor")?,
+        retain_until: r.try_get("retain_until")?,
+        melding: r.try_get("melding")?,
+        received_at: r.try_get("received_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
 /// One line of the gateway's audit log.
 #[derive(Debug, Clone)]
 pub struct AuditEntry {
@@ -321,9 +364,61 @@ impl Store {
             .map_err(Into::into)
     }
 
+    /// Keeps a zorgmelding, or its newer version; an older or equal version is ignored. Returns
+    /// whether anything changed.
+    pub async fn put_melding(&self, m: &StoredMelding) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO zorgmeldingen (zorgmelding_id, police_oin, registration_number, version, \
+             fragment_count, complete, cursor, retain_until, melding, received_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (zorgmelding_id) DO UPDATE SET version = excluded.version, \
+             fragment_count = excluded.fragment_count, complete = excluded.complete, \
+             cursor = excluded.cursor, retain_until = excluded.retain_until, \
+             melding = excluded.melding, updated_at = excluded.updated_at \
+             WHERE excluded.version > zorgmeldingen.version",
+        )
+        .bind(&m.zorgmelding_id)
+        .bind(&m.police_oin)
+        .bind(&m.registration_number)
+        .bind(m.version)
+        .bind(m.fragment_count)
+        .bind(i64::from(m.complete))
+        .bind(m.cursor)
+        .bind(m.retain_until)
+        .bind(&m.melding)
+        .bind(m.received_at)
+        .bind(m.updated_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Zorgmeldingen, the most recently updated first (at most `limit`).
+    pub async fn list_meldingen(&self, limit: i64) -> Result<Vec<StoredMelding>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM zorgmeldingen ORDER BY updated_at DESC, cursor DESC LIMIT ?",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(melding_from)
+            .collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// One zorgmelding.
+    pub async fn get_melding(&self, id: &str) -> Result<Option<StoredMelding>, StoreError> {
+        let row = sqlx::query("SELECT * FROM zorgmeldingen WHERE zorgmelding_id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(melding_from).transpose()?)
+    }
+
     /// Deletes what the convenant no longer lets the organisation keep (`retain_until` passed).
-    /// Returns (received, sent) rows deleted.
-    pub async fn sweep(&self, now: i64) -> Result<(u64, u64), StoreError> {
+    /// Returns (received, sent, zorgmeldingen) rows deleted.
+    pub async fn sweep(&self, now: i64) -> Result<(u64, u64, u64), StoreError> {
         let r =
             sqlx::query("DELETE FROM received WHERE retain_until IS NOT NULL AND retain_until < ?")
                 .bind(now)
@@ -335,7 +430,14 @@ impl Store {
             .execute(&self.pool)
             .await?
             .rows_affected();
-        Ok((r, s))
+        let z = sqlx::query(
+            "DELETE FROM zorgmeldingen WHERE retain_until IS NOT NULL AND retain_until < ?",
+        )
+        .bind(now)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok((r, s, z))
     }
 }
 
@@ -386,7 +488,7 @@ mod tests {
             a.and_then(|a| a.acknowledged).map(|x| x.1),
             Some("ib-1".into())
         );
-        assert_eq!(s.sweep(101).await?, (1, 0));
+        assert_eq!(s.sweep(101).await?, (1, 0, 0));
         assert_eq!(s.list_received(10).await?.len(), 1);
         s.audit("ib-1", "opened", "x/b").await?;
         assert_eq!(s.audit_log(10).await?[0].action, "opened");

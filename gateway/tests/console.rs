@@ -733,3 +733,85 @@ async fn only_the_fg_reads_the_gateways_audit_log_a_page_at_a_time() {
     assert!(fg.get("/fg/auditlog").await.contains("Older lines"));
     kit.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn veilig_thuis_opens_a_police_zorgmelding_with_its_fragments() {
+    use signaalhub_client::signaalhub_proto::pb;
+    const REG: &str = "2026-OOST-000123";
+    const INCIDENT: &str = "Ruzie op straat tussen ex-partners; buren belden 112.";
+    const CHILDREN: &str = "Twee kinderen (4 en 6) waren aanwezig.";
+    let kit = start_kit(&["veilig_thuis"]).await;
+
+    // The police submit two fragments of one incident (the police's own system, through the SDK).
+    let mut politie = kit
+        .police_zorgmelding(
+            REG,
+            BSN,
+            &[
+                (
+                    "frag-incident",
+                    pb::FragmentKind::Incident,
+                    "incidentgegevens",
+                    INCIDENT,
+                ),
+                (
+                    "frag-kinderen",
+                    pb::FragmentKind::ChildrenPresent,
+                    "aanwezigheid_kinderen",
+                    CHILDREN,
+                ),
+            ],
+        )
+        .await;
+
+    // The Veilig Thuis employee finds it in the Postvak and opens it: both fragments, the police's
+    // signature checked, written to the audit log.
+    let vt = Console::login(&kit.consoles[0]).await;
+    let page = vt.wait_for("/postvak", REG).await;
+    assert!(page.contains("Zorgmeldingen van de politie"), "{page}");
+    let melding = link_after(&page, "/postvak/zorgmelding/");
+    // The second fragment may come as a second version of the melding.
+    let page = vt.wait_for(&melding, CHILDREN).await;
+    assert!(page.contains(INCIDENT), "{page}");
+    assert!(page.contains(CHILDREN), "{page}");
+    assert!(
+        page.contains("Handtekening van de politie gecontroleerd"),
+        "{page}"
+    );
+    assert!(page.contains("nog niet compleet"), "{page}");
+    let audit = kit.consoles[0].app.store.audit_log(20).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "zorgmelding_opened" && e.professional == "dev-veilig-thuis"),
+        "{audit:?}"
+    );
+    // The police complete it: the newer version replaces the stored one.
+    politie.complete_zorgmelding(REG).await.unwrap();
+    for _ in 0..200 {
+        if !vt.get(&melding).await.contains("nog niet compleet") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(!vt.get(&melding).await.contains("nog niet compleet"));
+
+    // Veilig Thuis's privacy officer has no Veilig Thuis role: no zorgmeldingen.
+    let fg = Console::login_as(&kit.consoles[0], "dev-fg-veilig-thuis").await;
+    assert!(!fg.get("/postvak").await.contains(REG));
+    let (status, page) = fg.get_status(&melding).await;
+    assert_eq!(status, 403, "{page}");
+    assert!(!page.contains(INCIDENT), "{page}");
+    // Fragments stay sealed at rest; no BSN either.
+    for file in kit.consoles[0].store_files() {
+        let bytes = std::fs::read(&file).unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(!text.contains(BSN), "BSN in {}", file.display());
+        assert!(
+            !text.contains("buren belden"),
+            "plaintext in {}",
+            file.display()
+        );
+    }
+    kit.stop().await;
+}

@@ -18,6 +18,7 @@ mod problem;
 mod signal;
 pub mod violations;
 mod zaak;
+mod zorgmelding;
 
 use crate::app::App;
 use crate::session::Session;
@@ -49,6 +50,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/signalen/{id}", get(signal::status))
         .route("/signalen/{id}/terugroepen", post(signal::withdraw))
         .route("/postvak", get(inbox::list))
+        .route("/postvak/zorgmelding/{id}", get(zorgmelding::melding))
         .route("/postvak/{sender}/{id}", get(inbox::open))
         .route("/postvak/{sender}/{id}/ontvangen", post(inbox::acknowledge))
         .route("/maatregel", get(maatregel::home).post(maatregel::submit))
