@@ -654,6 +654,10 @@ async fn the_parties_of_a_case_agree_on_a_coordinator_and_a_safety_plan() {
     // Opening the plan is in the gateway's audit log.
     let audit = kit.consoles[1].app.store.audit_log(100).await.unwrap();
     assert!(audit.iter().any(|e| e.action == "plan_opened"), "{audit:?}");
+    let gi_fg = Console::login_as(&kit.consoles[1], "dev-fg-jeugdbescherming").await;
+    let page = gi_fg.get("/fg/auditlog").await;
+    assert!(page.contains("veiligheidsplan geopend"), "{page}");
+    assert!(page.contains("voorstel casusregisseur aanvaard"), "{page}");
 
     // The school has contact the hub cannot see: refused until the GI confirms it.
     let csrf_s = field_value(&school.get("/maatregel").await, "csrf");

@@ -72,6 +72,52 @@ fn action_text(lang: Lang, action: &str) -> &str {
             "involvement recorded",
         ),
         ("maatregel_asked", "maatregel gevraagd", "measure asked"),
+        (
+            "involvement_confirmed",
+            "contact van een organisatie bevestigd",
+            "an organisation's contact confirmed",
+        ),
+        (
+            "cases_listed",
+            "zaken van een kind bekeken",
+            "a child's cases listed",
+        ),
+        ("case_viewed", "zaak bekeken", "case viewed"),
+        (
+            "coordinator_proposed",
+            "casusregisseur voorgesteld",
+            "coordinator proposed",
+        ),
+        (
+            "coordinator_accepted",
+            "voorstel casusregisseur aanvaard",
+            "coordinator proposal accepted",
+        ),
+        (
+            "coordinator_declined",
+            "voorstel casusregisseur afgewezen",
+            "coordinator proposal declined",
+        ),
+        (
+            "plan_opened",
+            "veiligheidsplan geopend",
+            "safety plan opened",
+        ),
+        (
+            "plan_published",
+            "veiligheidsplan verstuurd",
+            "safety plan published",
+        ),
+        (
+            "plan_confirmed",
+            "veiligheidsplan bevestigd",
+            "safety plan confirmed",
+        ),
+        (
+            "zorgmelding_opened",
+            "zorgmelding geopend",
+            "zorgmelding opened",
+        ),
         ("access_report", "inzagerapport opgevraagd", "access report"),
         (
             "access_letter",
