@@ -6,7 +6,7 @@
 //! not acknowledged yet, and a second copy of an item is ignored by the store, so a hub that was
 //! replaced (or a store that was restored) never hides a waiting signal behind a stale cursor.
 use crate::app::App;
-use crate::store::{Received, StoredMelding, now_unix};
+use crate::store::{Received, StoreError, StoredMelding, Swept, now_unix};
 use prost::Message;
 use std::sync::Arc;
 use std::time::Duration;
@@ -188,21 +188,34 @@ async fn fetch_meldingen(app: &App, after: &mut u64) -> Result<(), Ended> {
     Ok(())
 }
 
-/// Deletes what may no longer be kept, every hour.
+/// Deletes what may no longer be kept, at start and then every hour.
 pub async fn sweep(app: Arc<App>) {
     loop {
-        match app.store.sweep(now_unix()).await {
-            Ok((0, 0, 0)) => {}
-            Ok((r, s, z)) => {
-                tracing::info!(
-                    received = r,
-                    sent = s,
-                    zorgmeldingen = z,
-                    "retention: deleted"
-                )
-            }
+        match retention_pass(&app, now_unix()).await {
+            Ok(s) if s == Swept::default() => {}
+            Ok(s) => tracing::info!(
+                received = s.received,
+                sent = s.sent,
+                zorgmeldingen = s.zorgmeldingen,
+                "retention: deleted"
+            ),
             Err(e) => tracing::warn!(error = %e, "retention sweep failed"),
         }
         tokio::time::sleep(Duration::from_secs(3600)).await;
     }
+}
+
+/// One retention pass at `now`: every record whose `retain_until` (the hub's date, from the
+/// convenant's retention for its purpose) passed; and a record the hub gave no date, once its
+/// purpose's retention in the convenant has passed since it was received or sent.
+pub async fn retention_pass(app: &App, now: i64) -> Result<Swept, StoreError> {
+    let mut swept = app.store.sweep(now).await?;
+    for p in &app.convenant.purposes {
+        let retention = i64::try_from(p.retention_secs).unwrap_or(i64::MAX);
+        swept += app
+            .store
+            .sweep_undated(&p.name, now.saturating_sub(retention))
+            .await?;
+    }
+    Ok(swept)
 }

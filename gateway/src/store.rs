@@ -416,28 +416,80 @@ impl Store {
         Ok(row.as_ref().map(melding_from).transpose()?)
     }
 
-    /// Deletes what the convenant no longer lets the organisation keep (`retain_until` passed).
-    /// Returns (received, sent, zorgmeldingen) rows deleted.
-    pub async fn sweep(&self, now: i64) -> Result<(u64, u64, u64), StoreError> {
-        let r =
-            sqlx::query("DELETE FROM received WHERE retain_until IS NOT NULL AND retain_until < ?")
-                .bind(now)
-                .execute(&self.pool)
-                .await?
-                .rows_affected();
-        let s = sqlx::query("DELETE FROM sent WHERE retain_until IS NOT NULL AND retain_until < ?")
-            .bind(now)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
-        let z = sqlx::query(
-            "DELETE FROM zorgmeldingen WHERE retain_until IS NOT NULL AND retain_until < ?",
-        )
-        .bind(now)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        Ok((r, s, z))
+    /// Deletes what the convenant no longer lets the organisation keep: every received signal,
+    /// sent signal and zorgmelding whose `retain_until` passed before `now`.
+    pub async fn sweep(&self, now: i64) -> Result<Swept, StoreError> {
+        self.delete_per_kind(None, now, |table, _| {
+            Some(format!(
+                "DELETE FROM {table} WHERE retain_until IS NOT NULL AND retain_until < ?"
+            ))
+        })
+        .await
+    }
+
+    /// Deletes the received and sent signals of `purpose` that carry no `retain_until` (the hub
+    /// gave none) and were received or sent before `cutoff`: now minus the purpose's retention.
+    pub async fn sweep_undated(&self, purpose: &str, cutoff: i64) -> Result<Swept, StoreError> {
+        self.delete_per_kind(Some(purpose), cutoff, |table, since| {
+            since.map(|at| {
+                format!(
+                    "DELETE FROM {table} WHERE retain_until IS NULL AND purpose = ? AND {at} < ?"
+                )
+            })
+        })
+        .await
+    }
+
+    /// Runs the statement `sql(table, dated_by)` gives for each kind of record (none: that kind
+    /// is left alone), binding `purpose` (when given) and then `at`.
+    async fn delete_per_kind(
+        &self,
+        purpose: Option<&str>,
+        at: i64,
+        sql: impl Fn(&str, Option<&str>) -> Option<String>,
+    ) -> Result<Swept, StoreError> {
+        // Each kind's table and the column that dates a record of it (zorgmeldingen always
+        // carry the hub's date).
+        const KINDS: [(&str, Option<&str>); 3] = [
+            ("received", Some("received_at")),
+            ("sent", Some("sent_at")),
+            ("zorgmeldingen", None),
+        ];
+        let mut deleted = [0u64; 3];
+        for (n, (table, dated_by)) in KINDS.iter().enumerate() {
+            let Some(statement) = sql(table, *dated_by) else {
+                continue;
+            };
+            let mut q = sqlx::query(&statement);
+            if let Some(p) = purpose {
+                q = q.bind(p);
+            }
+            deleted[n] = q.bind(at).execute(&self.pool).await?.rows_affected();
+        }
+        Ok(Swept {
+            received: deleted[0],
+            sent: deleted[1],
+            zorgmeldingen: deleted[2],
+        })
+    }
+}
+
+/// What a retention pass deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Swept {
+    /// Received signals.
+    pub received: u64,
+    /// Sent signals' records.
+    pub sent: u64,
+    /// Zorgmeldingen.
+    pub zorgmeldingen: u64,
+}
+
+impl std::ops::AddAssign for Swept {
+    fn add_assign(&mut self, o: Swept) {
+        self.received += o.received;
+        self.sent += o.sent;
+        self.zorgmeldingen += o.zorgmeldingen;
     }
 }
 
@@ -488,8 +540,45 @@ mod tests {
             a.and_then(|a| a.acknowledged).map(|x| x.1),
             Some("ib-1".into())
         );
-        assert_eq!(s.sweep(101).await?, (1, 0, 0));
+        assert_eq!(
+            s.sweep(101).await?,
+            Swept {
+                received: 1,
+                ..Swept::default()
+            }
+        );
         assert_eq!(s.list_received(10).await?.len(), 1);
+        // "b" has no deadline from the hub: its purpose's retention, from when it was received.
+        let received_at = s.list_received(10).await?[0].received_at;
+        let other = s.sweep_undated("casusafstemming", received_at + 1).await?;
+        assert_eq!(other, Swept::default(), "another purpose's retention");
+        let early = s
+            .sweep_undated("vroegtijdige_ondersteuning", received_at)
+            .await?;
+        assert_eq!(early, Swept::default(), "not before its retention ends");
+        s.put_sent(&Sent {
+            signal_id: "s1".into(),
+            recipients: vec![],
+            purpose: "vroegtijdige_ondersteuning".into(),
+            categories: vec![],
+            sent_at: received_at,
+            sent_by: "ib-1".into(),
+            retain_until: None,
+        })
+        .await?;
+        let late = s
+            .sweep_undated("vroegtijdige_ondersteuning", received_at + 1)
+            .await?;
+        assert_eq!(
+            late,
+            Swept {
+                received: 1,
+                sent: 1,
+                zorgmeldingen: 0
+            }
+        );
+        assert!(s.list_received(10).await?.is_empty());
+        assert!(s.list_sent(10).await?.is_empty());
         s.audit("ib-1", "opened", "x/b").await?;
         assert_eq!(s.audit_log(10).await?[0].action, "opened");
         for i in 0..5 {

@@ -244,6 +244,24 @@ async fn ib_er_sends_with_both_parents_consent_and_the_wijkcoach_opens_it() {
             );
         }
     }
+
+    // Retention: nothing is due yet. Once the convenant's retention for the purpose has passed
+    // (the hub's retain_until, a year here), both gateways delete their records of the signal.
+    use signaalhub_gateway::inbox::retention_pass;
+    use signaalhub_gateway::store::{Swept, now_unix};
+    for c in &kit.consoles {
+        assert_eq!(
+            retention_pass(&c.app, now_unix()).await.unwrap(),
+            Swept::default()
+        );
+    }
+    let later = now_unix() + 3 * 365 * 86400;
+    let swept = retention_pass(&kit.consoles[1].app, later).await.unwrap();
+    assert_eq!(swept.received, 1, "{swept:?}");
+    assert!(!wijkteam.get("/postvak").await.contains(&signal_id));
+    let swept = retention_pass(&kit.consoles[0].app, later).await.unwrap();
+    assert_eq!(swept.sent, 1, "{swept:?}");
+    assert!(!school.get("/signalen").await.contains(&signal_id));
     kit.stop().await;
 }
 
@@ -817,5 +835,12 @@ async fn veilig_thuis_opens_a_police_zorgmelding_with_its_fragments() {
             file.display()
         );
     }
+    // The melding is deleted once its retention (the hub's retain_until) has passed.
+    let later = signaalhub_gateway::store::now_unix() + 3 * 365 * 86400;
+    let swept = signaalhub_gateway::inbox::retention_pass(&kit.consoles[0].app, later)
+        .await
+        .unwrap();
+    assert_eq!(swept.zorgmeldingen, 1, "{swept:?}");
+    assert!(!vt.get("/postvak").await.contains(REG));
     kit.stop().await;
 }
