@@ -528,10 +528,23 @@ pub async fn open_received(
 /// gives the Veilig Thuis sector (the hub delivers to the organisation; inside it, the melding is
 /// for those who triage it, not for every role, e.g. not for the FG).
 pub fn handles_zorgmeldingen(app: &App, p: &Professional) -> bool {
+    holds_role_of(app, p, Some(pb::Sector::VeiligThuis))
+}
+
+/// Whether `p` may work on cases in this gateway: a professional with a role the convenant gives
+/// some sector (a case worker), not an account with only other roles such as `fg`. The hub
+/// answers a case to every professional of a party organisation; inside the organisation the
+/// gateway keeps the case's content to those who work on cases.
+pub fn works_on_cases(app: &App, p: &Professional) -> bool {
+    holds_role_of(app, p, None)
+}
+
+/// Whether `p` holds a role the convenant gives `sector` (any sector when `None`).
+fn holds_role_of(app: &App, p: &Professional, sector: Option<pb::Sector>) -> bool {
     app.convenant
         .sectors
         .iter()
-        .filter(|s| sector_from_name(&s.name) == Some(pb::Sector::VeiligThuis))
+        .filter(|s| sector.is_none() || sector_from_name(&s.name) == sector)
         .any(|s| s.roles.iter().any(|r| p.roles.contains(r)))
 }
 

@@ -524,6 +524,19 @@ async fn a_gp_reports_to_veilig_thuis_after_the_meldcode_steps() {
     assert!(page.contains(MELDING), "{page}");
     assert!(page.contains("melding_veilig_thuis"), "{page}");
 
+    // In English on request.
+    gp.post_redirect("/taal", &form_of(&[("csrf", &csrf), ("lang", "en")]))
+        .await;
+    let page = gp.get("/meldcode").await;
+    assert!(
+        page.contains("Step 5: Decide: organise help or report"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Telling them would endanger the child"),
+        "{page}"
+    );
+
     // The GP practice's privacy officer has no convenant role to report in: the hub refuses.
     let fg = Console::login_as(&kit.consoles[0], "dev-fg-huisarts").await;
     let page = fg.get("/meldcode").await;
@@ -673,6 +686,30 @@ async fn the_parties_of_a_case_agree_on_a_coordinator_and_a_safety_plan() {
     let audit = kit.consoles[1].app.store.audit_log(100).await.unwrap();
     assert!(audit.iter().any(|e| e.action == "plan_opened"), "{audit:?}");
     let gi_fg = Console::login_as(&kit.consoles[1], "dev-fg-jeugdbescherming").await;
+    // The GI's privacy officer works on no cases: the gateway does not show it one (the hub
+    // would: it answers every professional of a party).
+    let (status, page) = gi_fg.get_status(&case).await;
+    assert_eq!(status, 403, "{page}");
+    assert!(!page.contains("G. K., wijkcoach"), "{page}");
+    let (status, _) = gi_fg
+        .post(
+            &format!("{case}/regisseur"),
+            &form_of(&[("csrf", &field_value(&page, "csrf")), ("proposed", &gi_oin)]),
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (_, page) = gi_fg
+        .post(
+            "/maatregel",
+            &form_of(&[
+                ("csrf", &field_value(&page, "csrf")),
+                ("bsn", BSN),
+                ("action", "cases"),
+            ]),
+        )
+        .await;
+    assert!(page.contains("Zaken zijn voor professionals"), "{page}");
+    assert!(!page.contains(&case), "{page}");
     let page = gi_fg.get("/fg/auditlog").await;
     assert!(page.contains("veiligheidsplan geopend"), "{page}");
     assert!(page.contains("voorstel casusregisseur aanvaard"), "{page}");

@@ -180,6 +180,9 @@ pub async fn submit(State(app): State<Arc<App>>, a: Authed, body: Bytes) -> Resp
                 }
             }
         }
+        "cases" if !actions::works_on_cases(&app, who) => {
+            Problem::new(super::zaak::not_a_case_worker(lang)).render()
+        }
         "cases" => match actions::involved_parties(&app, who, &mut hub, &bsn).await {
             Ok(r) => cases(lang, &r),
             Err(e) => Problem::from_client(lang, &e).render(),

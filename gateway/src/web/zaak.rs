@@ -43,6 +43,34 @@ fn not_found(app: &App, a: &Authed) -> Response {
         .into_response()
 }
 
+/// Why a professional who does not work on cases (e.g. the FG) sees none.
+pub(super) fn not_a_case_worker(lang: Lang) -> &'static str {
+    lang.t(
+        "Zaken zijn voor professionals in een rol van het convenant.",
+        "Cases are for professionals in a convenant role.",
+    )
+}
+
+/// The refusal for a professional who does not work on cases (e.g. the FG).
+fn no_case_worker(app: &App, a: &Authed) -> Option<Response> {
+    if actions::works_on_cases(app, &a.session.professional) {
+        return None;
+    }
+    let lang = a.lang();
+    Some(
+        (
+            StatusCode::FORBIDDEN,
+            page(
+                app,
+                a,
+                lang.t("Zaak", "Case"),
+                Problem::new(not_a_case_worker(lang)).render(),
+            ),
+        )
+            .into_response(),
+    )
+}
+
 fn proposal_state(lang: Lang, s: i32) -> &'static str {
     match pb::ProposalState::try_from(s).unwrap_or(pb::ProposalState::Unspecified) {
         pb::ProposalState::Open => lang.t("open", "open"),
@@ -262,6 +290,9 @@ pub async fn view(State(app): State<Arc<App>>, a: Authed, Path(case_id): Path<St
 /// The case page, with `notice` (a problem or a confirmation) above it.
 async fn show(app: &App, a: &Authed, case_id: &str, notice: Option<Markup>) -> Response {
     let lang = a.lang();
+    if let Some(refused) = no_case_worker(app, a) {
+        return refused;
+    }
     if !actions::valid_record_id(case_id) {
         return not_found(app, a);
     }
@@ -349,6 +380,9 @@ pub async fn propose(
     if !a.csrf_ok(f.get("csrf")) {
         return csrf_refused(a.lang());
     }
+    if let Some(refused) = no_case_worker(&app, &a) {
+        return refused;
+    }
     if !actions::valid_record_id(&case_id) {
         return not_found(&app, &a);
     }
@@ -373,6 +407,9 @@ pub async fn respond(
     let f = FormData::parse(&body);
     if !a.csrf_ok(f.get("csrf")) {
         return csrf_refused(a.lang());
+    }
+    if let Some(refused) = no_case_worker(&app, &a) {
+        return refused;
     }
     if !actions::valid_record_id(&case_id) || !actions::valid_record_id(&proposal_id) {
         return not_found(&app, &a);
@@ -427,6 +464,9 @@ pub async fn publish(
     let f = FormData::parse(&body);
     if !a.csrf_ok(f.get("csrf")) {
         return csrf_refused(lang);
+    }
+    if let Some(refused) = no_case_worker(&app, &a) {
+        return refused;
     }
     if !actions::valid_record_id(&case_id) {
         return not_found(&app, &a);
@@ -490,6 +530,9 @@ pub async fn confirm(
 ) -> Response {
     if !a.csrf_ok(FormData::parse(&body).get("csrf")) {
         return csrf_refused(a.lang());
+    }
+    if let Some(refused) = no_case_worker(&app, &a) {
+        return refused;
     }
     if !actions::valid_record_id(&case_id) {
         return not_found(&app, &a);
