@@ -353,6 +353,22 @@ async fn show(app: &App, a: &Authed, case_id: &str, notice: Option<Markup>) -> R
     page(app, a, lang.t("Zaak", "Case"), body).into_response()
 }
 
+/// A case form as posted: its fields once the CSRF token is the session's, the professional
+/// works on cases and every id in the path has an id's form; else the refusal.
+fn case_post(app: &App, a: &Authed, ids: &[&str], body: &[u8]) -> Result<FormData, Box<Response>> {
+    let f = FormData::parse(body);
+    if !a.csrf_ok(f.get("csrf")) {
+        return Err(Box::new(csrf_refused(a.lang())));
+    }
+    if let Some(refused) = no_case_worker(app, a) {
+        return Err(Box::new(refused));
+    }
+    if !ids.iter().all(|id| actions::valid_record_id(id)) {
+        return Err(Box::new(not_found(app, a)));
+    }
+    Ok(f)
+}
+
 /// After a step: back to the case, or the case with the hub's refusal above it.
 async fn after<T>(
     app: &App,
@@ -376,16 +392,10 @@ pub async fn propose(
     Path(case_id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let f = FormData::parse(&body);
-    if !a.csrf_ok(f.get("csrf")) {
-        return csrf_refused(a.lang());
-    }
-    if let Some(refused) = no_case_worker(&app, &a) {
-        return refused;
-    }
-    if !actions::valid_record_id(&case_id) {
-        return not_found(&app, &a);
-    }
+    let f = match case_post(&app, &a, &[&case_id], &body) {
+        Ok(f) => f,
+        Err(refused) => return *refused,
+    };
     let proposed = f.get("proposed");
     if !sealed::is_oin(proposed) {
         let lang = a.lang();
@@ -404,16 +414,10 @@ pub async fn respond(
     Path((case_id, proposal_id)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let f = FormData::parse(&body);
-    if !a.csrf_ok(f.get("csrf")) {
-        return csrf_refused(a.lang());
-    }
-    if let Some(refused) = no_case_worker(&app, &a) {
-        return refused;
-    }
-    if !actions::valid_record_id(&case_id) || !actions::valid_record_id(&proposal_id) {
-        return not_found(&app, &a);
-    }
+    let f = match case_post(&app, &a, &[&case_id, &proposal_id], &body) {
+        Ok(f) => f,
+        Err(refused) => return *refused,
+    };
     let accept = f.get("answer") == "ja";
     let done =
         actions::respond_to_proposal(&app, &a.session.professional, &proposal_id, accept).await;
@@ -461,16 +465,10 @@ pub async fn publish(
     body: Bytes,
 ) -> Response {
     let lang = a.lang();
-    let f = FormData::parse(&body);
-    if !a.csrf_ok(f.get("csrf")) {
-        return csrf_refused(lang);
-    }
-    if let Some(refused) = no_case_worker(&app, &a) {
-        return refused;
-    }
-    if !actions::valid_record_id(&case_id) {
-        return not_found(&app, &a);
-    }
+    let f = match case_post(&app, &a, &[&case_id], &body) {
+        Ok(f) => f,
+        Err(refused) => return *refused,
+    };
     let plan = plan_from(&f);
     let consents = super::disclosure::holders(f.get("consents"));
     let mut missing = Vec::new();
@@ -528,14 +526,8 @@ pub async fn confirm(
     Path((case_id, version)): Path<(String, u32)>,
     body: Bytes,
 ) -> Response {
-    if !a.csrf_ok(FormData::parse(&body).get("csrf")) {
-        return csrf_refused(a.lang());
-    }
-    if let Some(refused) = no_case_worker(&app, &a) {
-        return refused;
-    }
-    if !actions::valid_record_id(&case_id) {
-        return not_found(&app, &a);
+    if let Err(refused) = case_post(&app, &a, &[&case_id], &body) {
+        return *refused;
     }
     let done = actions::confirm_safety_plan(&app, &a.session.professional, &case_id, version).await;
     after(&app, &a, &case_id, done).await
