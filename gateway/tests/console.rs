@@ -665,6 +665,13 @@ async fn the_parties_of_a_case_agree_on_a_coordinator_and_a_safety_plan() {
         "{page}"
     );
     assert!(page.contains("Er is nog geen veiligheidsplan"), "{page}");
+    // A field longer than the form allows is refused here (the hub cannot see the sealed plan).
+    let mut long = plan.clone();
+    long.push(("what3".into(), "x".repeat(501)));
+    long.push(("who3".into(), "Moeder".into()));
+    let (_, page) = w.post(&format!("{case}/plan"), &long).await;
+    assert!(page.contains("Te lang"), "{page}");
+    assert!(page.contains("Er is nog geen veiligheidsplan"), "{page}");
     w.post_redirect(&format!("{case}/plan"), &plan).await;
     let page = gi.get(&case).await;
     assert!(

@@ -457,6 +457,47 @@ fn plan_from(f: &FormData) -> SafetyPlan {
     }
 }
 
+/// What keeps the plan from being published, in `lang`: a title, at least one agreement, a
+/// consent, and no field longer than its form allows (the plan is sealed, so only the gateway can
+/// hold it to the form).
+fn plan_problems(lang: Lang, plan: &SafetyPlan, consents: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut need = |nl: &'static str, en: &'static str| out.push(lang.t(nl, en).to_owned());
+    if plan.title.is_empty() {
+        need(
+            "Titel: geef het plan een titel.",
+            "Title: give the plan a title.",
+        );
+    }
+    if plan.agreements.is_empty() {
+        need(
+            "Afspraken: vul bij minstens één afspraak wie en wat in.",
+            "Agreements: fill in who and what for at least one agreement.",
+        );
+    }
+    if consents.is_empty() {
+        need(
+            "Toestemming: noem de toestemming voor casusafstemming.",
+            "Consent: name the consent for casusafstemming.",
+        );
+    }
+    let too_long = plan.title.chars().count() > 200
+        || plan.goal.chars().count() > 500
+        || plan.emergency_contact.chars().count() > 200
+        || plan.agreements.iter().any(|a| {
+            a.who.chars().count() > 200
+                || a.what.chars().count() > 500
+                || a.by_when.as_ref().is_some_and(|w| w.chars().count() > 100)
+        });
+    if too_long {
+        need(
+            "Te lang: titel, wie en wanneer hoogstens 200 (wanneer 100) tekens, doel en wat hoogstens 500.",
+            "Too long: title and who at most 200 characters (when 100), goal and what at most 500.",
+        );
+    }
+    out
+}
+
 /// `POST /zaak/{case}/plan`: seal the new version here to every party and publish it.
 pub async fn publish(
     State(app): State<Arc<App>>,
@@ -471,34 +512,7 @@ pub async fn publish(
     };
     let plan = plan_from(&f);
     let consents = super::disclosure::holders(f.get("consents"));
-    let mut missing = Vec::new();
-    if plan.title.is_empty() {
-        missing.push(
-            lang.t(
-                "Titel: geef het plan een titel.",
-                "Title: give the plan a title.",
-            )
-            .to_owned(),
-        );
-    }
-    if plan.agreements.is_empty() {
-        missing.push(
-            lang.t(
-                "Afspraken: vul bij minstens één afspraak wie en wat in.",
-                "Agreements: fill in who and what for at least one agreement.",
-            )
-            .to_owned(),
-        );
-    }
-    if consents.is_empty() {
-        missing.push(
-            lang.t(
-                "Toestemming: noem de toestemming voor casusafstemming.",
-                "Consent: name the consent for casusafstemming.",
-            )
-            .to_owned(),
-        );
-    }
+    let missing = plan_problems(lang, &plan, &consents);
     if !missing.is_empty() {
         let p = Problem {
             title: lang
