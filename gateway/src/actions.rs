@@ -8,6 +8,7 @@ use crate::session::Professional;
 use crate::store::{Received, Sent, StoreError, now_unix};
 use crate::web::i18n::Lang;
 use prost::Message;
+use signaalhub_client::involvement::SafetyPlan;
 use signaalhub_client::sealed::{self, Outgoing};
 use signaalhub_client::signaalhub_proto::pb;
 use signaalhub_client::{ClientError, HubClient, sector_from_name};
@@ -170,6 +171,9 @@ pub struct SignalDraft {
     pub urgency: String,
     /// The convenant role acted in ("" lets the hub choose from the caller's roles).
     pub role: String,
+    /// The evidence that goes with a legal basis (the meldcode's steps, the afwegingskader, ...);
+    /// none: empty evidence.
+    pub evidence: Option<pb::Evidence>,
 }
 
 impl SignalDraft {
@@ -187,7 +191,7 @@ impl SignalDraft {
         let legal =
             (!self.basis.is_empty() && self.basis != "toestemming").then(|| pb::LegalBasis {
                 basis: self.basis.clone(),
-                evidence: Some(pb::Evidence::default()),
+                evidence: Some(self.evidence.clone().unwrap_or_default()),
             });
         pb::Basis {
             legal,
@@ -520,6 +524,99 @@ pub async fn open_received(
     Ok((item, opened))
 }
 
+/// Whether `p` may read this gateway's zorgmeldingen: a professional with a role the convenant
+/// gives the Veilig Thuis sector (the hub delivers to the organisation; inside it, the melding is
+/// for those who triage it, not for every role, e.g. not for the FG).
+pub fn handles_zorgmeldingen(app: &App, p: &Professional) -> bool {
+    holds_role_of(app, p, Some(pb::Sector::VeiligThuis))
+}
+
+/// Whether `p` may work on cases in this gateway: a professional with a role the convenant gives
+/// some sector (a case worker), not an account with only other roles such as `fg`. The hub
+/// answers a case to every professional of a party organisation; inside the organisation the
+/// gateway keeps the case's content to those who work on cases.
+pub fn works_on_cases(app: &App, p: &Professional) -> bool {
+    holds_role_of(app, p, None)
+}
+
+/// Whether `p` holds a role the convenant gives `sector` (any sector when `None`).
+fn holds_role_of(app: &App, p: &Professional, sector: Option<pb::Sector>) -> bool {
+    app.convenant
+        .sectors
+        .iter()
+        .filter(|s| sector.is_none() || sector_from_name(&s.name) == sector)
+        .any(|s| s.roles.iter().any(|r| p.roles.contains(r)))
+}
+
+/// A zorgmelding opened here: the stored melding, as delivered, and each fragment opened (in
+/// the melding's order) or why not.
+pub type OpenedMelding = (
+    crate::store::StoredMelding,
+    pb::Zorgmelding,
+    Vec<Result<Vec<u8>, Unopened>>,
+);
+
+/// Looks up a stored zorgmelding, writes who opens it to the audit log **before** anything is
+/// opened (nothing is returned when the log cannot be written), then checks each fragment's
+/// envelope against the melding, verifies the police's signature against the directory and
+/// opens it.
+pub async fn open_melding(
+    app: &App,
+    actor: &Professional,
+    zorgmelding_id: &str,
+) -> Result<OpenedMelding, OpenError> {
+    if !sealed::valid_signal_id(zorgmelding_id) {
+        return Err(OpenError::NotFound);
+    }
+    let stored = match app.store.get_melding(zorgmelding_id).await {
+        Ok(Some(m)) => m,
+        Ok(None) => return Err(OpenError::NotFound),
+        Err(e) => return Err(OpenError::Store(e)),
+    };
+    app.store
+        .audit(&actor.id, "zorgmelding_opened", zorgmelding_id)
+        .await
+        .map_err(OpenError::Audit)?;
+    let Ok(m) = pb::Zorgmelding::decode(stored.melding.as_slice()) else {
+        return Ok((
+            stored,
+            pb::Zorgmelding::default(),
+            vec![Err(Unopened::Damaged)],
+        ));
+    };
+    let mut opened = Vec::with_capacity(m.fragments.len());
+    let mut hub = match app.hub_as(actor) {
+        Ok(h) => h,
+        Err(e) => {
+            opened.push(Err(Unopened::Hub(e)));
+            return Ok((stored, m, opened));
+        }
+    };
+    let mut keys = app.sender_keys.lock().await;
+    for f in &m.fragments {
+        let one = match &f.envelope {
+            None => Err(Unopened::Refused(
+                "the fragment has no envelope (erased?)".into(),
+            )),
+            Some(env) => sealed::open_received(
+                &mut hub,
+                &mut keys,
+                &app.secrets,
+                &m.police_oin,
+                &f.fragment_id,
+                &m.purpose,
+                &f.categories,
+                env,
+            )
+            .await
+            .map_err(Unopened::Refused),
+        };
+        opened.push(one);
+    }
+    drop(keys);
+    Ok((stored, m, opened))
+}
+
 /// Acknowledges a received signal at the hub (the sender sees it), then in the gateway's store
 /// and audit log.
 pub async fn acknowledge(
@@ -543,25 +640,37 @@ pub async fn acknowledge(
     Ok(())
 }
 
-/// Records the organisation's involvement with a child (`RegisterInvolvement`).
+/// Records the organisation's involvement with a child (`RegisterInvolvement`), on the consents
+/// given (the basis for telling the other involved parties; none: matches are withheld).
 pub async fn register_involvement(
     app: &App,
     actor: &Professional,
     hub: &mut HubClient,
     bsn: &str,
     contact: &str,
-) -> Result<(), ClientError> {
-    hub.register_involvement(pb::RegisterInvolvementRequest {
-        subject_bsn: bsn.to_owned(),
-        contact_professional: contact.to_owned(),
-        ..Default::default()
-    })
-    .await?;
+    consents: &[String],
+) -> Result<pb::RegisterInvolvementResponse, ClientError> {
+    let basis = (!consents.is_empty()).then(|| pb::Basis {
+        legal: None,
+        consent_ids: consents.to_vec(),
+    });
+    let r = hub
+        .register_involvement(pb::RegisterInvolvementRequest {
+            subject_bsn: bsn.to_owned(),
+            contact_professional: contact.to_owned(),
+            basis,
+            ..Default::default()
+        })
+        .await?;
+    let object = r
+        .involvement
+        .as_ref()
+        .map_or("-", |i| i.involvement_id.as_str());
     let _ = app
         .store
-        .audit(&actor.id, "involvement_registered", "-")
+        .audit(&actor.id, "involvement_registered", object)
         .await;
-    Ok(())
+    Ok(r)
 }
 
 /// The minimal question: does a child protection measure run for this child, and whom to call
@@ -590,4 +699,193 @@ pub async fn own_disclosures(
             ..Default::default()
         })
         .await
+}
+
+/// Whether `id` has the form of an id the hub made or a client chose (case, proposal): 1-64 of
+/// `A-Za-z0-9._-`, no run of 9 digits. Whether it exists and concerns the caller is the hub's
+/// question.
+pub fn valid_record_id(id: &str) -> bool {
+    sealed::valid_signal_id(id)
+}
+
+/// The cases this organisation shares about a child (`ListInvolvedParties`; the hub logs it).
+pub async fn involved_parties(
+    app: &App,
+    actor: &Professional,
+    hub: &mut HubClient,
+    bsn: &str,
+) -> Result<pb::ListInvolvedPartiesResponse, ClientError> {
+    let r = hub.list_involved_parties(bsn).await?;
+    let _ = app.store.audit(&actor.id, "cases_listed", "-").await;
+    Ok(r)
+}
+
+/// Confirms that organisation `org` has contact with the child (`ConfirmInvolvement`), so that it
+/// may register its involvement; returns until when (unix seconds).
+pub async fn confirm_involvement(
+    app: &App,
+    actor: &Professional,
+    hub: &mut HubClient,
+    bsn: &str,
+    org: &str,
+) -> Result<i64, ClientError> {
+    let until = hub.confirm_involvement(bsn, org).await?;
+    let _ = app
+        .store
+        .audit(&actor.id, "involvement_confirmed", org)
+        .await;
+    Ok(until)
+}
+
+/// One case this organisation is a party of (`GetCase`; the hub logs it).
+pub async fn case(app: &App, actor: &Professional, case_id: &str) -> Result<pb::Case, ClientError> {
+    let c = app.hub_as(actor)?.get_case(case_id).await?;
+    let _ = app.store.audit(&actor.id, "case_viewed", case_id).await;
+    Ok(c)
+}
+
+/// Proposes `oin` (this organisation's own to take it up) as the case's coordinator.
+pub async fn propose_coordinator(
+    app: &App,
+    actor: &Professional,
+    case_id: &str,
+    oin: &str,
+) -> Result<pb::ProposeCoordinatorResponse, ClientError> {
+    let r = app.hub_as(actor)?.propose_coordinator(case_id, oin).await?;
+    let _ = app
+        .store
+        .audit(&actor.id, "coordinator_proposed", case_id)
+        .await;
+    Ok(r)
+}
+
+/// Accepts or declines a coordinator proposal this organisation's answer is awaited for.
+pub async fn respond_to_proposal(
+    app: &App,
+    actor: &Professional,
+    proposal_id: &str,
+    accept: bool,
+) -> Result<pb::RespondToCoordinatorProposalResponse, ClientError> {
+    let r = app
+        .hub_as(actor)?
+        .respond_to_coordinator_proposal(proposal_id, accept)
+        .await?;
+    let action = if accept {
+        "coordinator_accepted"
+    } else {
+        "coordinator_declined"
+    };
+    let _ = app.store.audit(&actor.id, action, proposal_id).await;
+    Ok(r)
+}
+
+/// Why a case's safety plan could not be shown.
+#[derive(Debug)]
+pub enum PlanProblem {
+    /// The hub refused or could not be reached.
+    Hub(ClientError),
+    /// The audit log cannot be written, so nothing is opened.
+    Audit(StoreError),
+}
+
+/// A safety plan version and, when it was sealed to this organisation, its content opened here
+/// (or why it did not open).
+pub type LatestPlan = (pb::SafetyPlanVersion, Option<Result<SafetyPlan, String>>);
+
+/// The latest safety plan version of a case (`GetSafetyPlan`), with its content opened here when
+/// it was sealed to this organisation: who opens it is written to the audit log first (nothing is
+/// opened when it cannot be), then the author's signature is checked against the directory.
+pub async fn safety_plan(
+    app: &App,
+    actor: &Professional,
+    case_id: &str,
+) -> Result<LatestPlan, PlanProblem> {
+    let mut hub = app.hub_as(actor).map_err(PlanProblem::Hub)?;
+    let v = hub
+        .get_safety_plan(case_id, 0)
+        .await
+        .map_err(PlanProblem::Hub)?;
+    let Some(env) = &v.envelope else {
+        return Ok((v, None));
+    };
+    app.store
+        .audit(
+            &actor.id,
+            "plan_opened",
+            &format!("{case_id}.v{}", v.version),
+        )
+        .await
+        .map_err(PlanProblem::Audit)?;
+    let key = app
+        .sender_keys
+        .lock()
+        .await
+        .get(&mut hub, &env.sender_oin, &env.sender_signing_key_id)
+        .await;
+    let opened =
+        key.and_then(|k| SafetyPlan::open(env, &app.secrets, &k).map_err(|e| e.to_string()));
+    Ok((v, Some(opened)))
+}
+
+/// Seals `plan` here to every party of `case` and publishes it as the next version
+/// (`PublishSafetyPlan`), on the consents given.
+pub async fn publish_safety_plan(
+    app: &App,
+    actor: &Professional,
+    case: &pb::Case,
+    plan: &SafetyPlan,
+    consents: &[String],
+) -> Result<pb::SafetyPlanVersion, ClientError> {
+    let mut hub = app.hub_as(actor)?;
+    // Every party, once (an organisation can be involved with several of a household).
+    let parties: std::collections::BTreeSet<&String> =
+        case.parties.iter().map(|p| &p.organization_oin).collect();
+    let parties: Vec<String> = parties.into_iter().cloned().collect();
+    let keys = hub.recipient_keys(&parties).await?;
+    let basis = pb::Basis {
+        legal: None,
+        consent_ids: consents.to_vec(),
+    };
+    let request = plan
+        .seal(
+            &case.case_id,
+            case.safety_plan_version + 1,
+            basis,
+            &app.sender,
+            &keys,
+            now_unix(),
+        )
+        .map_err(|e| ClientError::Config(format!("sealing: {e}")))?;
+    let v = hub.publish_safety_plan(request).await?;
+    let _ = app
+        .store
+        .audit(
+            &actor.id,
+            "plan_published",
+            &format!("{}.v{}", v.case_id, v.version),
+        )
+        .await;
+    Ok(v)
+}
+
+/// Confirms the agreements of a version that concern this organisation (`ConfirmSafetyPlan`).
+pub async fn confirm_safety_plan(
+    app: &App,
+    actor: &Professional,
+    case_id: &str,
+    version: u32,
+) -> Result<pb::SafetyPlanVersion, ClientError> {
+    let v = app
+        .hub_as(actor)?
+        .confirm_safety_plan(case_id, version, Vec::new())
+        .await?;
+    let _ = app
+        .store
+        .audit(
+            &actor.id,
+            "plan_confirmed",
+            &format!("{case_id}.v{version}"),
+        )
+        .await;
+    Ok(v)
 }

@@ -24,7 +24,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Serves the console and the local API on the configured address until `shutdown` completes;
-/// starts the inbox fetcher and the retention sweeper beside it. Returns the bound address
+/// starts the inbox fetcher, the zorgmelding fetcher (Veilig Thuis only) and the retention
+/// sweeper beside it. Returns the bound address
 /// through `bound`.
 pub async fn serve(
     app: Arc<app::App>,
@@ -36,6 +37,7 @@ pub async fn serve(
     app.set_bound(addr);
     let _ = bound.send(addr);
     let fetcher = tokio::spawn(inbox::run(app.clone()));
+    let meldingen = tokio::spawn(inbox::run_meldingen(app.clone()));
     let sweeper = tokio::spawn(inbox::sweep(app.clone()));
     let router = web::router(app.clone());
     let result = match &app.config.tls {
@@ -58,6 +60,7 @@ pub async fn serve(
         }
     };
     fetcher.abort();
+    meldingen.abort();
     sweeper.abort();
     result
 }

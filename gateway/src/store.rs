@@ -71,9 +71,54 @@ pub struct Sent {
     pub retain_until: Option<i64>,
 }
 
+/// A zorgmelding as a Veilig Thuis gateway keeps it.
+#[derive(Debug, Clone)]
+pub struct StoredMelding {
+    /// The hub's id.
+    pub zorgmelding_id: String,
+    /// The police organisation.
+    pub police_oin: String,
+    /// The police's registration number of the incident.
+    pub registration_number: String,
+    /// The version delivered (a late fragment makes a new one).
+    pub version: i64,
+    /// How many fragments it has.
+    pub fragment_count: i64,
+    /// Whether the police marked it complete.
+    pub complete: bool,
+    /// The hub's stream cursor.
+    pub cursor: i64,
+    /// Until when the convenant lets it be kept (unix seconds).
+    pub retain_until: Option<i64>,
+    /// The encoded `signaalhub.v1.Zorgmelding`, fragments still sealed.
+    pub melding: Vec<u8>,
+    /// When the gateway first stored it.
+    pub received_at: i64,
+    /// When the gateway stored its current version.
+    pub updated_at: i64,
+}
+
+fn melding_from(r: &sqlx::sqlite::SqliteRow) -> Result<StoredMelding, sqlx::Error> {
+    Ok(StoredMelding {
+        zorgmelding_id: r.try_get("zorgmelding_id")?,
+        police_oin: r.try_get("police_oin")?,
+        registration_number: r.try_get("registration_number")?,
+        version: r.try_get("version")?,
+        fragment_count: r.try_get("fragment_count")?,
+        complete: r.try_get::<i64, _>("complete")? != 0,
+        cursor: r.try_get("cursor")?,
+        retain_until: r.try_get("retain_until")?,
+        melding: r.try_get("melding")?,
+        received_at: r.try_get("received_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
 /// One line of the gateway's audit log.
 #[derive(Debug, Clone)]
 pub struct AuditEntry {
+    /// Its place in the log (grows with every line).
+    pub id: i64,
     /// When (unix seconds).
     pub at: i64,
     /// Who.
@@ -287,15 +332,28 @@ impl Store {
 
     /// The audit log, newest first.
     pub async fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
+        self.audit_page(None, limit).await
+    }
+
+    /// A page of the audit log, newest first: the `limit` lines before line `before` (from the
+    /// newest when `None`).
+    pub async fn audit_page(
+        &self,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
         let rows = sqlx::query(
-            "SELECT at, professional, action, object FROM audit ORDER BY id DESC LIMIT ?",
+            "SELECT id, at, professional, action, object FROM audit WHERE id < ? \
+             ORDER BY id DESC LIMIT ?",
         )
+        .bind(before.unwrap_or(i64::MAX))
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
             .map(|r| {
                 Ok(AuditEntry {
+                    id: r.try_get("id")?,
                     at: r.try_get("at")?,
                     professional: r.try_get("professional")?,
                     action: r.try_get("action")?,
@@ -306,21 +364,132 @@ impl Store {
             .map_err(Into::into)
     }
 
-    /// Deletes what the convenant no longer lets the organisation keep (`retain_until` passed).
-    /// Returns (received, sent) rows deleted.
-    pub async fn sweep(&self, now: i64) -> Result<(u64, u64), StoreError> {
-        let r =
-            sqlx::query("DELETE FROM received WHERE retain_until IS NOT NULL AND retain_until < ?")
-                .bind(now)
-                .execute(&self.pool)
-                .await?
-                .rows_affected();
-        let s = sqlx::query("DELETE FROM sent WHERE retain_until IS NOT NULL AND retain_until < ?")
-            .bind(now)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
-        Ok((r, s))
+    /// Keeps a zorgmelding, or its newer version; an older or equal version is ignored. Returns
+    /// whether anything changed.
+    pub async fn put_melding(&self, m: &StoredMelding) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO zorgmeldingen (zorgmelding_id, police_oin, registration_number, version, \
+             fragment_count, complete, cursor, retain_until, melding, received_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (zorgmelding_id) DO UPDATE SET version = excluded.version, \
+             fragment_count = excluded.fragment_count, complete = excluded.complete, \
+             cursor = excluded.cursor, retain_until = excluded.retain_until, \
+             melding = excluded.melding, updated_at = excluded.updated_at \
+             WHERE excluded.version > zorgmeldingen.version",
+        )
+        .bind(&m.zorgmelding_id)
+        .bind(&m.police_oin)
+        .bind(&m.registration_number)
+        .bind(m.version)
+        .bind(m.fragment_count)
+        .bind(i64::from(m.complete))
+        .bind(m.cursor)
+        .bind(m.retain_until)
+        .bind(&m.melding)
+        .bind(m.received_at)
+        .bind(m.updated_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Zorgmeldingen, the most recently updated first (at most `limit`).
+    pub async fn list_meldingen(&self, limit: i64) -> Result<Vec<StoredMelding>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM zorgmeldingen ORDER BY updated_at DESC, cursor DESC LIMIT ?",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(melding_from)
+            .collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// One zorgmelding.
+    pub async fn get_melding(&self, id: &str) -> Result<Option<StoredMelding>, StoreError> {
+        let row = sqlx::query("SELECT * FROM zorgmeldingen WHERE zorgmelding_id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(melding_from).transpose()?)
+    }
+
+    /// Deletes what the convenant no longer lets the organisation keep: every received signal,
+    /// sent signal and zorgmelding whose `retain_until` passed before `now`.
+    pub async fn sweep(&self, now: i64) -> Result<Swept, StoreError> {
+        self.delete_per_kind(None, now, |table, _| {
+            Some(format!(
+                "DELETE FROM {table} WHERE retain_until IS NOT NULL AND retain_until < ?"
+            ))
+        })
+        .await
+    }
+
+    /// Deletes the received and sent signals of `purpose` that carry no `retain_until` (the hub
+    /// gave none) and were received or sent before `cutoff`: now minus the purpose's retention.
+    pub async fn sweep_undated(&self, purpose: &str, cutoff: i64) -> Result<Swept, StoreError> {
+        self.delete_per_kind(Some(purpose), cutoff, |table, since| {
+            since.map(|at| {
+                format!(
+                    "DELETE FROM {table} WHERE retain_until IS NULL AND purpose = ? AND {at} < ?"
+                )
+            })
+        })
+        .await
+    }
+
+    /// Runs the statement `sql(table, dated_by)` gives for each kind of record (none: that kind
+    /// is left alone), binding `purpose` (when given) and then `at`.
+    async fn delete_per_kind(
+        &self,
+        purpose: Option<&str>,
+        at: i64,
+        sql: impl Fn(&str, Option<&str>) -> Option<String>,
+    ) -> Result<Swept, StoreError> {
+        // Each kind's table and the column that dates a record of it (zorgmeldingen always
+        // carry the hub's date).
+        const KINDS: [(&str, Option<&str>); 3] = [
+            ("received", Some("received_at")),
+            ("sent", Some("sent_at")),
+            ("zorgmeldingen", None),
+        ];
+        let mut deleted = [0u64; 3];
+        for (n, (table, dated_by)) in KINDS.iter().enumerate() {
+            let Some(statement) = sql(table, *dated_by) else {
+                continue;
+            };
+            let mut q = sqlx::query(&statement);
+            if let Some(p) = purpose {
+                q = q.bind(p);
+            }
+            deleted[n] = q.bind(at).execute(&self.pool).await?.rows_affected();
+        }
+        Ok(Swept {
+            received: deleted[0],
+            sent: deleted[1],
+            zorgmeldingen: deleted[2],
+        })
+    }
+}
+
+/// What a retention pass deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Swept {
+    /// Received signals.
+    pub received: u64,
+    /// Sent signals' records.
+    pub sent: u64,
+    /// Zorgmeldingen.
+    pub zorgmeldingen: u64,
+}
+
+impl std::ops::AddAssign for Swept {
+    fn add_assign(&mut self, o: Swept) {
+        self.received += o.received;
+        self.sent += o.sent;
+        self.zorgmeldingen += o.zorgmeldingen;
     }
 }
 
@@ -371,10 +540,60 @@ mod tests {
             a.and_then(|a| a.acknowledged).map(|x| x.1),
             Some("ib-1".into())
         );
-        assert_eq!(s.sweep(101).await?, (1, 0));
+        assert_eq!(
+            s.sweep(101).await?,
+            Swept {
+                received: 1,
+                ..Swept::default()
+            }
+        );
         assert_eq!(s.list_received(10).await?.len(), 1);
+        // "b" has no deadline from the hub: its purpose's retention, from when it was received.
+        let received_at = s.list_received(10).await?[0].received_at;
+        let other = s.sweep_undated("casusafstemming", received_at + 1).await?;
+        assert_eq!(other, Swept::default(), "another purpose's retention");
+        let early = s
+            .sweep_undated("vroegtijdige_ondersteuning", received_at)
+            .await?;
+        assert_eq!(early, Swept::default(), "not before its retention ends");
+        s.put_sent(&Sent {
+            signal_id: "s1".into(),
+            recipients: vec![],
+            purpose: "vroegtijdige_ondersteuning".into(),
+            categories: vec![],
+            sent_at: received_at,
+            sent_by: "ib-1".into(),
+            retain_until: None,
+        })
+        .await?;
+        let late = s
+            .sweep_undated("vroegtijdige_ondersteuning", received_at + 1)
+            .await?;
+        assert_eq!(
+            late,
+            Swept {
+                received: 1,
+                sent: 1,
+                zorgmeldingen: 0
+            }
+        );
+        assert!(s.list_received(10).await?.is_empty());
+        assert!(s.list_sent(10).await?.is_empty());
         s.audit("ib-1", "opened", "x/b").await?;
         assert_eq!(s.audit_log(10).await?[0].action, "opened");
+        for i in 0..5 {
+            s.audit("ib-1", "sent", &format!("sig-{i}")).await?;
+        }
+        let first = s.audit_page(None, 3).await?;
+        let objects: Vec<&str> = first.iter().map(|e| e.object.as_str()).collect();
+        assert_eq!(objects, ["sig-4", "sig-3", "sig-2"], "newest first");
+        let next = s.audit_page(first.last().map(|e| e.id), 3).await?;
+        let objects: Vec<&str> = next.iter().map(|e| e.object.as_str()).collect();
+        assert_eq!(
+            objects,
+            ["sig-1", "sig-0", "x/b"],
+            "the page after the last one shown"
+        );
         Ok(())
     }
 }

@@ -1,7 +1,10 @@
 //! The console in a real Chromium (tests/browser/console_walk.py, Playwright): the IB'er logs in
 //! through the school's OpenID Connect provider (the certified oidc-provider on Node), records
 //! both parents' consent, sees the refusal while one is missing, sends; the wijkcoach opens and
-//! acknowledges the signal in the wijkteam's console.
+//! acknowledges the signal in the wijkteam's console. Then the other screens: the IB'er reports to
+//! Veilig Thuis under the meldcode; Veilig Thuis opens it and a police zorgmelding in its Postvak;
+//! the wijkcoach and the GI record their involvement, share a case, agree on a coordinator and a
+//! safety plan; the school's FG reads the gateway's audit log.
 //!
 //! Needs Debian's `chromium`, Python's `playwright` package, `node` and `npm`. Without them the
 //! test prints `browser: SKIPPED: <reason>` and passes, except under `CI=true` (`.ci/run`
@@ -65,7 +68,39 @@ async fn a_person_in_chromium_sends_and_opens_a_signal() {
         signaalhub_gateway::oidc::CALLBACK_PATH
     ))
     .unwrap();
-    let mut kit = common::start_kit(&["wijkteam"]).await;
+    let mut kit = common::start_kit(&["wijkteam", "veilig_thuis", "jeugdbescherming"]).await;
+    // What other systems do meanwhile: the police report an incident to Veilig Thuis, and the
+    // wijkcoach records both parents' consent for the parties of a case (a consent screen is
+    // Nieuw signaal's, for signals).
+    use signaalhub_client::signaalhub_proto::pb;
+    kit.police_zorgmelding(
+        "2026-OOST-000123",
+        "123456782",
+        &[
+            (
+                "frag-incident",
+                pb::FragmentKind::Incident,
+                "incidentgegevens",
+                "Ruzie op straat tussen ex-partners bij de overdracht van de kinderen; buren belden 112.",
+            ),
+            (
+                "frag-kinderen",
+                pb::FragmentKind::ChildrenPresent,
+                "aanwezigheid_kinderen",
+                "Twee kinderen (4 en 6) waren aanwezig en zagen de ruzie.",
+            ),
+        ],
+    )
+    .await;
+    let both = [pb::Sector::Wijkteam, pb::Sector::Jeugdbescherming];
+    let consent = kit
+        .parents_consent(
+            "123456782",
+            &both,
+            &both,
+            &["betrokkenheid", "veiligheidsafspraken"],
+        )
+        .await;
     let kit_dir = kit.dir.path().join("dev-kit");
     let mut school = GatewayConfig::dev_kit(
         &kit_dir,
@@ -96,14 +131,19 @@ async fn a_person_in_chromium_sends_and_opens_a_signal() {
         kit.dir.path().join("shots")
     };
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/console_walk.py");
-    let school_base = kit.consoles[1].base.clone();
+    let school_base = kit.consoles[3].base.clone();
     let wijkteam_base = kit.consoles[0].base.clone();
+    let vt_base = kit.consoles[1].base.clone();
+    let gi_base = kit.consoles[2].base.clone();
     let out = tokio::task::spawn_blocking(move || {
         Command::new("python3")
             .arg(script)
             .arg(school_base)
             .arg(wijkteam_base)
             .arg(shots)
+            .arg(vt_base)
+            .arg(gi_base)
+            .arg(consent)
             .env("CHROMIUM", chromium().unwrap_or_default())
             .output()
     })

@@ -244,6 +244,24 @@ async fn ib_er_sends_with_both_parents_consent_and_the_wijkcoach_opens_it() {
             );
         }
     }
+
+    // Retention: nothing is due yet. Once the convenant's retention for the purpose has passed
+    // (the hub's retain_until, a year here), both gateways delete their records of the signal.
+    use signaalhub_gateway::inbox::retention_pass;
+    use signaalhub_gateway::store::{Swept, now_unix};
+    for c in &kit.consoles {
+        assert_eq!(
+            retention_pass(&c.app, now_unix()).await.unwrap(),
+            Swept::default()
+        );
+    }
+    let later = now_unix() + 3 * 365 * 86400;
+    let swept = retention_pass(&kit.consoles[1].app, later).await.unwrap();
+    assert_eq!(swept.received, 1, "{swept:?}");
+    assert!(!wijkteam.get("/postvak").await.contains(&signal_id));
+    let swept = retention_pass(&kit.consoles[0].app, later).await.unwrap();
+    assert_eq!(swept.sent, 1, "{swept:?}");
+    assert!(!school.get("/signalen").await.contains(&signal_id));
     kit.stop().await;
 }
 
@@ -356,15 +374,7 @@ async fn the_edge_refuses_what_a_browser_of_another_site_or_nobody_would_send() 
 async fn the_wijkcoach_asks_whether_a_maatregel_runs_once_involved() {
     let kit = start_kit(&["wijkteam"]).await;
     // The GI registers an OTS (through the SDK: the GI's own screens come later).
-    let opts = signaalhub_client::ConnectOptions {
-        endpoint: kit.hub_endpoint.clone(),
-        ..signaalhub_client::ConnectOptions::from_dev_kit(
-            &kit.dir.path().join("dev-kit"),
-            "jeugdbescherming",
-        )
-        .unwrap()
-    };
-    let mut gi = signaalhub_client::HubClient::connect(opts).await.unwrap();
+    let mut gi = kit.sdk("jeugdbescherming").await;
     use signaalhub_client::signaalhub_proto::pb;
     gi.register_maatregel(pb::RegisterMaatregelRequest {
         subject_bsn: BSN.into(),
@@ -401,51 +411,13 @@ async fn the_wijkcoach_asks_whether_a_maatregel_runs_once_involved() {
     );
     // The wijkcoach met the parents: their consent, recorded by the wijkteam, is the ground the
     // hub checks before it registers an involvement (it is earned, not declared).
-    let opts = signaalhub_client::ConnectOptions {
-        endpoint: kit.hub_endpoint.clone(),
-        ..signaalhub_client::ConnectOptions::from_dev_kit(
-            &kit.dir.path().join("dev-kit"),
-            "wijkteam",
-        )
-        .unwrap()
-    };
-    let mut wijkteam = signaalhub_client::HubClient::connect(opts).await.unwrap();
-    let parents = ["ouder-1".to_owned(), "ouder-2".to_owned()];
-    wijkteam
-        .record_consent(pb::RecordConsentRequest {
-            subject_bsn: BSN.into(),
-            subject: Some(pb::SubjectFacts {
-                age_years: Some(9),
-                age_band: 0,
-                gezag_holders: parents.to_vec(),
-            }),
-            givers: parents
-                .iter()
-                .map(|p| pb::ConsentGiver {
-                    person: p.clone(),
-                    capacity: pb::GiverCapacity::GezagHolder as i32,
-                })
-                .collect(),
-            recipients: vec![pb::ConsentRecipient {
-                recipient: Some(pb::consent_recipient::Recipient::Sector(
-                    pb::Sector::Jeugdbescherming as i32,
-                )),
-            }],
-            purposes: vec!["casusafstemming".into()],
-            categories: vec!["betrokkenheid".into()],
-            valid_until: Some(prost_types::Timestamp {
-                seconds: std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap()
-                    .as_secs() as i64
-                    + 180 * 86400,
-                nanos: 0,
-            }),
-            evidence_reference: "sha256:form".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    kit.parents_consent(
+        BSN,
+        &[pb::Sector::Jeugdbescherming],
+        &[],
+        &["betrokkenheid"],
+    )
+    .await;
 
     // Involved: the minimal answer with whom to call.
     let (_, page) = w.post("/maatregel", &form("involvement")).await;
@@ -456,5 +428,463 @@ async fn the_wijkcoach_asks_whether_a_maatregel_runs_once_involved() {
         page.contains("Team Jeugdbescherming Arnhem, 026-1234567"),
         "{page}"
     );
+    kit.stop().await;
+}
+
+/// The value of the first `href="PREFIX..."` on a page, up to the closing quote.
+fn link_after(page: &str, prefix: &str) -> String {
+    let marker = format!("\"{prefix}");
+    let start = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no link {prefix} on the page: {page}"))
+        + 1;
+    page[start..].split('"').next().unwrap().to_owned()
+}
+
+fn form_of(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gp_reports_to_veilig_thuis_after_the_meldcode_steps() {
+    let kit = start_kit(&["huisarts", "veilig_thuis"]).await;
+    let gp = Console::login(&kit.consoles[0]).await;
+    let vt = Console::login(&kit.consoles[1]).await;
+    let vt_oin = kit.oin("veilig_thuis");
+    const MELDING: &str = "Letsel past niet bij het verhaal van de ouders.";
+
+    // The form: the five steps, the afwegingskader, informed or why not, only Veilig Thuis as
+    // recipient and the convenant's categories of a meldcode report.
+    let page = gp.get("/meldcode").await;
+    assert!(page.contains("Stap 5: Beslissen"), "{page}");
+    assert!(page.contains("Structurele onveiligheid"), "{page}");
+    assert!(page.contains("veiligheid_kind"), "{page}");
+    assert!(page.contains(&vt_oin), "{page}");
+    assert!(
+        !page.contains(&kit.oin("huisarts")),
+        "not to itself: {page}"
+    );
+    assert!(page.contains("Gezondheidsgegevens"), "{page}");
+    let csrf = field_value(&page, "csrf");
+    let signal_id = field_value(&page, "signal_id");
+    let melding = |steps: &[&str], action: &str| {
+        let mut f = form_of(&[
+            ("csrf", &csrf),
+            ("signal_id", &signal_id),
+            ("bsn", BSN),
+            ("age", "4"),
+            ("gezag", "ouder-1"),
+            ("recipient", &vt_oin),
+            ("category", "gezondheid"),
+            ("basis", "meldcode"),
+            ("afweging", "structureel"),
+            ("informed", "nee"),
+            ("not_informed_reason", "veiligheid_kind"),
+            ("urgency", "high"),
+            ("text", MELDING),
+            ("action", action),
+        ]);
+        f.extend(steps.iter().map(|s| ("step".to_owned(), (*s).to_owned())));
+        f
+    };
+
+    // Steps 3 and 4 not taken: the convenant says no, in Dutch, and nothing is sent.
+    let (status, page) = gp.post("/meldcode", &melding(&["1", "2"], "send")).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("Niet toegestaan door het convenant"),
+        "{page}"
+    );
+    assert!(page.contains("Het convenant staat dit niet toe"), "{page}");
+    // Steps 1-4: allowed, before sending.
+    let (status, page) = gp
+        .post("/meldcode", &melding(&["1", "2", "3", "4"], "check"))
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Toegestaan door het convenant"), "{page}");
+    // A reason that is not one of the codes never reaches the hub.
+    let mut forged = melding(&["1", "2", "3", "4"], "check");
+    forged.retain(|(k, _)| k != "not_informed_reason");
+    forged.push(("not_informed_reason".into(), "vader dreigt".into()));
+    let (status, page) = gp.post("/meldcode", &forged).await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("Kies een reden uit de lijst"), "{page}");
+    // Sent, to the status page; Veilig Thuis opens it in its Postvak.
+    let (_, location) = gp
+        .post_redirect("/meldcode", &melding(&["1", "2", "3", "4"], "send"))
+        .await;
+    assert_eq!(location, format!("/signalen/{signal_id}"));
+    vt.wait_for("/postvak", &signal_id).await;
+    let page = vt
+        .get(&format!("/postvak/{}/{signal_id}", kit.oin("huisarts")))
+        .await;
+    assert!(page.contains(MELDING), "{page}");
+    assert!(page.contains("melding_veilig_thuis"), "{page}");
+
+    // In English on request.
+    gp.post_redirect("/taal", &form_of(&[("csrf", &csrf), ("lang", "en")]))
+        .await;
+    let page = gp.get("/meldcode").await;
+    assert!(
+        page.contains("Step 5: Decide: organise help or report"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Telling them would endanger the child"),
+        "{page}"
+    );
+
+    // The GP practice's privacy officer has no convenant role to report in: the hub refuses.
+    let fg = Console::login_as(&kit.consoles[0], "dev-fg-huisarts").await;
+    let page = fg.get("/meldcode").await;
+    let csrf_fg = field_value(&page, "csrf");
+    let mut f = melding(&["1", "2", "3", "4"], "send");
+    f[0].1 = csrf_fg;
+    f[1].1 = "melding-fg-1".into();
+    let (status, page) = fg.post("/meldcode", &f).await;
+    assert_ne!(status, 303, "{page}");
+    assert!(page.contains("class=\"problem\""), "{page}");
+    assert!(!page.contains("Toegestaan door het convenant"), "{page}");
+    kit.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_parties_of_a_case_agree_on_a_coordinator_and_a_safety_plan() {
+    let kit = start_kit(&["wijkteam", "jeugdbescherming", "school"]).await;
+    let w = Console::login(&kit.consoles[0]).await;
+    let gi = Console::login(&kit.consoles[1]).await;
+    let school = Console::login(&kit.consoles[2]).await;
+    let (wijkteam_oin, gi_oin) = (kit.oin("wijkteam"), kit.oin("jeugdbescherming"));
+
+    // The parents consent to the wijkteam and the GI learning of each other and sharing a plan
+    // (recorded through the SDK: the consent screen is Nieuw signaal's).
+    use signaalhub_client::signaalhub_proto::pb;
+    let both = [pb::Sector::Wijkteam, pb::Sector::Jeugdbescherming];
+    let consent = kit
+        .parents_consent(
+            BSN,
+            &both,
+            &both,
+            &["betrokkenheid", "veiligheidsafspraken"],
+        )
+        .await;
+    let involve = |csrf: String, contact: &str| {
+        form_of(&[
+            ("csrf", &csrf),
+            ("bsn", BSN),
+            ("contact", contact),
+            ("consent", &consent),
+            ("action", "involvement"),
+        ])
+    };
+
+    // Both record their involvement on the consent (ticked on the form): they share a case.
+    let csrf_w = field_value(&w.get("/maatregel").await, "csrf");
+    let (_, page) = w
+        .post("/maatregel", &involve(csrf_w.clone(), "G. K., wijkcoach"))
+        .await;
+    assert!(page.contains("Uw betrokkenheid is vastgelegd"), "{page}");
+    let csrf_gi = field_value(&gi.get("/maatregel").await, "csrf");
+    let (_, page) = gi
+        .post(
+            "/maatregel",
+            &involve(csrf_gi.clone(), "Jeugdbeschermer, 026-1234567"),
+        )
+        .await;
+    assert!(page.contains("U deelt een zaak"), "{page}");
+    let case = link_after(&page, "/zaak/");
+    // The wijkcoach finds it under Zaken van dit kind.
+    let (_, page) = w
+        .post(
+            "/maatregel",
+            &form_of(&[("csrf", &csrf_w), ("bsn", BSN), ("action", "cases")]),
+        )
+        .await;
+    assert!(page.contains(&case), "{page}");
+
+    // The case: both parties, nobody coordinates yet.
+    let page = w.get(&case).await;
+    assert!(page.contains("Wijkteam Arnhem-Oost"), "{page}");
+    assert!(page.contains("Jeugdbescherming Gelderland"), "{page}");
+    assert!(page.contains("Nog niemand heeft de regie"), "{page}");
+    // An organisation that is not a party does not see it.
+    let (status, page) = school.get_status(&case).await;
+    assert_eq!(status, 404, "{page}");
+    assert!(!page.contains("Jeugdbescherming Gelderland"), "{page}");
+
+    // The wijkteam proposes the GI; the proposal waits for the GI, which accepts.
+    let (_, _) = w
+        .post_redirect(
+            &format!("{case}/regisseur"),
+            &form_of(&[("csrf", &csrf_w), ("proposed", &gi_oin)]),
+        )
+        .await;
+    let page = w.get(&case).await;
+    assert!(
+        page.contains("Wacht nog op: Jeugdbescherming Gelderland"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("Aanvaarden"),
+        "the proposer does not answer: {page}"
+    );
+    let page = gi.get(&case).await;
+    let answer = link_after(&page, &format!("{case}/voorstel/"));
+    gi.post_redirect(&answer, &form_of(&[("csrf", &csrf_gi), ("answer", "ja")]))
+        .await;
+    let page = w.get(&case).await;
+    assert!(
+        page.contains("Casusregisseur: </strong>Jeugdbescherming Gelderland"),
+        "{page}"
+    );
+
+    // The wijkteam writes the safety plan: sealed here to both parties.
+    let plan = form_of(&[
+        ("csrf", &csrf_w),
+        ("title", "Veiligheidsplan gezin"),
+        ("goal", "Iedereen is thuis veilig"),
+        ("emergency", "de wijkcoach, 026-0000002"),
+        ("who1", "De jeugdbeschermer"),
+        ("what1", "belt moeder elke twee weken"),
+        ("party1", &gi_oin),
+        ("who2", "De wijkcoach"),
+        ("what2", "komt elke week op huisbezoek"),
+        ("party2", &wijkteam_oin),
+        ("family2", "on"),
+        ("consents", &consent),
+    ]);
+    // Without a consent it is not sent, and the form says why.
+    let mut no_consent = plan.clone();
+    no_consent.retain(|(k, _)| k != "consents");
+    let (_, page) = w.post(&format!("{case}/plan"), &no_consent).await;
+    assert!(
+        page.contains("noem de toestemming voor casusafstemming"),
+        "{page}"
+    );
+    assert!(page.contains("Er is nog geen veiligheidsplan"), "{page}");
+    // A field longer than the form allows is refused here (the hub cannot see the sealed plan).
+    let mut long = plan.clone();
+    long.push(("what3".into(), "x".repeat(501)));
+    long.push(("who3".into(), "Moeder".into()));
+    let (_, page) = w.post(&format!("{case}/plan"), &long).await;
+    assert!(page.contains("Te lang"), "{page}");
+    assert!(page.contains("Er is nog geen veiligheidsplan"), "{page}");
+    w.post_redirect(&format!("{case}/plan"), &plan).await;
+    let page = gi.get(&case).await;
+    assert!(
+        page.contains("Handtekening van de opsteller gecontroleerd"),
+        "{page}"
+    );
+    assert!(page.contains("belt moeder elke twee weken"), "{page}");
+    assert!(page.contains("nog niet door iedereen bevestigd"), "{page}");
+    // Each party confirms what concerns it.
+    for (c, csrf) in [(&gi, &csrf_gi), (&w, &csrf_w)] {
+        let page = c.get(&case).await;
+        let confirm = link_after(&page, &format!("{case}/plan/1/"));
+        c.post_redirect(&confirm, &form_of(&[("csrf", csrf)])).await;
+    }
+    let page = w.get(&case).await;
+    assert!(page.contains("door iedereen bevestigd"), "{page}");
+    assert!(!page.contains("nog niet door iedereen bevestigd"), "{page}");
+    // Opening the plan is in the gateway's audit log.
+    let audit = kit.consoles[1].app.store.audit_log(100).await.unwrap();
+    assert!(audit.iter().any(|e| e.action == "plan_opened"), "{audit:?}");
+    let gi_fg = Console::login_as(&kit.consoles[1], "dev-fg-jeugdbescherming").await;
+    // The GI's privacy officer works on no cases: the gateway does not show it one (the hub
+    // would: it answers every professional of a party).
+    let (status, page) = gi_fg.get_status(&case).await;
+    assert_eq!(status, 403, "{page}");
+    assert!(!page.contains("G. K., wijkcoach"), "{page}");
+    let (status, _) = gi_fg
+        .post(
+            &format!("{case}/regisseur"),
+            &form_of(&[("csrf", &field_value(&page, "csrf")), ("proposed", &gi_oin)]),
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (_, page) = gi_fg
+        .post(
+            "/maatregel",
+            &form_of(&[
+                ("csrf", &field_value(&page, "csrf")),
+                ("bsn", BSN),
+                ("action", "cases"),
+            ]),
+        )
+        .await;
+    assert!(page.contains("Zaken zijn voor professionals"), "{page}");
+    assert!(!page.contains(&case), "{page}");
+    let page = gi_fg.get("/fg/auditlog").await;
+    assert!(page.contains("veiligheidsplan geopend"), "{page}");
+    assert!(page.contains("voorstel casusregisseur aanvaard"), "{page}");
+
+    // The school has contact the hub cannot see: refused until the GI confirms it.
+    let csrf_s = field_value(&school.get("/maatregel").await, "csrf");
+    let school_involves = form_of(&[
+        ("csrf", &csrf_s),
+        ("bsn", BSN),
+        ("contact", "IB'er, 026-0000001"),
+        ("action", "involvement"),
+    ]);
+    let (_, page) = school.post("/maatregel", &school_involves).await;
+    assert!(page.contains("class=\"problem\""), "{page}");
+    let (_, page) = gi
+        .post(
+            "/maatregel",
+            &form_of(&[
+                ("csrf", &csrf_gi),
+                ("bsn", BSN),
+                ("org", &kit.oin("school")),
+                ("action", "confirm"),
+            ]),
+        )
+        .await;
+    assert!(page.contains("Bevestigd."), "{page}");
+    let (_, page) = school.post("/maatregel", &school_involves).await;
+    assert!(page.contains("Uw betrokkenheid is vastgelegd"), "{page}");
+    // The school, not involved in the case's consent, still cannot propose itself there.
+    let (status, page) = school
+        .post(
+            &format!("{case}/regisseur"),
+            &form_of(&[("csrf", &csrf_s), ("proposed", &kit.oin("school"))]),
+        )
+        .await;
+    assert_eq!(status, 404, "{page}");
+    kit.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_fg_reads_the_gateways_audit_log_a_page_at_a_time() {
+    let kit = start_kit(&["school"]).await;
+    let store = &kit.consoles[0].app.store;
+    store
+        .audit("ib-early", "opened", "x/111222333")
+        .await
+        .unwrap();
+    for i in 0..60 {
+        store
+            .audit("dev-school", "sent", &format!("sig-{i:02}"))
+            .await
+            .unwrap();
+    }
+    // The IB'er: refused by the gateway.
+    let ib = Console::login(&kit.consoles[0]).await;
+    let (status, page) = ib.get_status("/fg/auditlog").await;
+    assert_eq!(status, 403, "{page}");
+    assert!(!page.contains("sig-59"), "{page}");
+    assert!(!ib.get("/").await.contains("/fg/auditlog"));
+    // The FG: newest first, 50 a page, then the older ones.
+    let fg = Console::login_as(&kit.consoles[0], "dev-fg-school").await;
+    assert!(fg.get("/fg").await.contains("/fg/auditlog"));
+    let page = fg.get("/fg/auditlog").await;
+    assert!(page.contains("auditlog bekeken"), "{page}");
+    // Three lines came after the 60 (two logins and this look), so the page ends at sig-13.
+    let (newest, oldest_shown) = (page.find("sig-59").unwrap(), page.find("sig-13").unwrap());
+    assert!(newest < oldest_shown, "newest first");
+    assert!(!page.contains("sig-12"), "50 lines a page: {page}");
+    let older = link_after(&page, "/fg/auditlog?voor=");
+    let page = fg.get(&older.replace("&amp;", "&")).await;
+    assert!(page.contains("sig-12") && page.contains("sig-00"), "{page}");
+    assert!(!page.contains("sig-59"), "{page}");
+    // What could be a BSN is never shown, even if a line held one.
+    assert!(page.contains("ib-early"), "{page}");
+    assert!(!page.contains("111222333"), "{page}");
+    // In English on request.
+    let csrf = field_value(&page, "csrf");
+    fg.post_redirect("/taal", &form_of(&[("csrf", &csrf), ("lang", "en")]))
+        .await;
+    assert!(fg.get("/fg/auditlog").await.contains("Older lines"));
+    kit.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn veilig_thuis_opens_a_police_zorgmelding_with_its_fragments() {
+    use signaalhub_client::signaalhub_proto::pb;
+    const REG: &str = "2026-OOST-000123";
+    const INCIDENT: &str = "Ruzie op straat tussen ex-partners; buren belden 112.";
+    const CHILDREN: &str = "Twee kinderen (4 en 6) waren aanwezig.";
+    let kit = start_kit(&["veilig_thuis"]).await;
+
+    // The police submit two fragments of one incident (the police's own system, through the SDK).
+    let mut politie = kit
+        .police_zorgmelding(
+            REG,
+            BSN,
+            &[
+                (
+                    "frag-incident",
+                    pb::FragmentKind::Incident,
+                    "incidentgegevens",
+                    INCIDENT,
+                ),
+                (
+                    "frag-kinderen",
+                    pb::FragmentKind::ChildrenPresent,
+                    "aanwezigheid_kinderen",
+                    CHILDREN,
+                ),
+            ],
+        )
+        .await;
+
+    // The Veilig Thuis employee finds it in the Postvak and opens it: both fragments, the police's
+    // signature checked, written to the audit log.
+    let vt = Console::login(&kit.consoles[0]).await;
+    let page = vt.wait_for("/postvak", REG).await;
+    assert!(page.contains("Zorgmeldingen van de politie"), "{page}");
+    let melding = link_after(&page, "/postvak/zorgmelding/");
+    // The second fragment may come as a second version of the melding.
+    let page = vt.wait_for(&melding, CHILDREN).await;
+    assert!(page.contains(INCIDENT), "{page}");
+    assert!(page.contains(CHILDREN), "{page}");
+    assert!(
+        page.contains("Handtekening van de politie gecontroleerd"),
+        "{page}"
+    );
+    assert!(page.contains("nog niet compleet"), "{page}");
+    let audit = kit.consoles[0].app.store.audit_log(20).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "zorgmelding_opened" && e.professional == "dev-veilig-thuis"),
+        "{audit:?}"
+    );
+    // The police complete it: the newer version replaces the stored one.
+    politie.complete_zorgmelding(REG).await.unwrap();
+    for _ in 0..200 {
+        if !vt.get(&melding).await.contains("nog niet compleet") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(!vt.get(&melding).await.contains("nog niet compleet"));
+
+    // Veilig Thuis's privacy officer has no Veilig Thuis role: no zorgmeldingen.
+    let fg = Console::login_as(&kit.consoles[0], "dev-fg-veilig-thuis").await;
+    assert!(!fg.get("/postvak").await.contains(REG));
+    let (status, page) = fg.get_status(&melding).await;
+    assert_eq!(status, 403, "{page}");
+    assert!(!page.contains(INCIDENT), "{page}");
+    // Fragments stay sealed at rest; no BSN either.
+    for file in kit.consoles[0].store_files() {
+        let bytes = std::fs::read(&file).unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(!text.contains(BSN), "BSN in {}", file.display());
+        assert!(
+            !text.contains("buren belden"),
+            "plaintext in {}",
+            file.display()
+        );
+    }
+    // The melding is deleted once its retention (the hub's retain_until) has passed.
+    let later = signaalhub_gateway::store::now_unix() + 3 * 365 * 86400;
+    let swept = signaalhub_gateway::inbox::retention_pass(&kit.consoles[0].app, later)
+        .await
+        .unwrap();
+    assert_eq!(swept.zorgmeldingen, 1, "{swept:?}");
+    assert!(!vt.get("/postvak").await.contains(REG));
     kit.stop().await;
 }

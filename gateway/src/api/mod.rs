@@ -434,6 +434,7 @@ fn draft(errors: &mut Vec<FieldError>, q: Question<'_>) -> SignalDraft {
         consents: q.consents.to_vec(),
         urgency: "normal".into(),
         role: q.role.unwrap_or_default().to_owned(),
+        evidence: None,
     }
 }
 
@@ -969,7 +970,7 @@ async fn involvement(
     let bsn = bsn.unwrap_or_default();
     let actor = caller.professional();
     let mut hub = hub(&app, &caller)?;
-    actions::register_involvement(&app, &actor, &mut hub, &bsn, contact)
+    actions::register_involvement(&app, &actor, &mut hub, &bsn, contact, &[])
         .await
         .map_err(|e| ApiProblem::from_client(&e))?;
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -95,6 +95,7 @@ pub async fn home(State(app): State<Arc<App>>, a: Authed) -> Response {
     let lang = a.lang();
     let own = crate::actions::own_disclosures(&app, &a.session.professional).await;
     let body = html! {
+        p { a href="/fg/auditlog" { (lang.t("Auditlog van deze gateway (wie opende wat, wanneer)", "This gateway's audit log (who opened what, when)")) } }
         (report_form(&a, lang))
         section aria-labelledby="eigen" {
             h2 id="eigen" { (lang.t("Verstrekkingen van deze organisatie", "This organisation's disclosures")) }

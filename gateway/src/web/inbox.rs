@@ -46,11 +46,17 @@ pub async fn list(State(app): State<Arc<App>>, a: Authed) -> Response {
                 .into_response();
         }
     };
+    let meldingen = if actions::handles_zorgmeldingen(&app, &a.session.professional) {
+        Some(app.store.list_meldingen(200).await.unwrap_or_default())
+    } else {
+        None
+    };
     page(
         &app,
         &a,
         lang.t("Postvak", "Inbox"),
         html! {
+            @if let Some(m) = &meldingen { (super::zorgmelding::melding_list(lang, m)) h2 { (lang.t("Signalen", "Signals")) } }
             @if items.is_empty() {
                 p { (lang.t("Er is niets binnengekomen.", "Nothing has arrived.")) }
             } @else {
@@ -82,6 +88,91 @@ pub async fn list(State(app): State<Arc<App>>, a: Authed) -> Response {
     .into_response()
 }
 
+/// What a page opens (for the texts when it cannot).
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Opening {
+    /// A received signal.
+    Signal,
+    /// A police zorgmelding.
+    Zorgmelding,
+}
+
+/// The answer when a received item cannot be looked up: not here, the store, or the audit log
+/// that must be written before anything is shown (NEN 7513; if it cannot be, nothing is shown).
+pub(super) fn open_failed(
+    app: &App,
+    a: &Authed,
+    title: &str,
+    e: OpenError,
+    what: Opening,
+) -> Response {
+    let lang = a.lang();
+    let (status, text) = match (e, what) {
+        (OpenError::NotFound, Opening::Signal) => (
+            StatusCode::NOT_FOUND,
+            lang.t(
+                "Dit signaal is er niet (meer).",
+                "This signal is not (or no longer) here.",
+            ),
+        ),
+        (OpenError::NotFound, Opening::Zorgmelding) => (
+            StatusCode::NOT_FOUND,
+            lang.t(
+                "Deze zorgmelding is er niet (meer).",
+                "This zorgmelding is not (or no longer) here.",
+            ),
+        ),
+        (OpenError::Store(e), _) => {
+            tracing::warn!(error = %e, "received item read");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                lang.t(
+                    "Het postvak kan nu niet worden gelezen.",
+                    "The inbox cannot be read now.",
+                ),
+            )
+        }
+        (OpenError::Audit(e), what) => {
+            tracing::warn!(error = %e, "audit log");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                match what {
+                    Opening::Signal => lang.t(
+                        "Het inzagelog kan nu niet worden bijgewerkt; daarom wordt het signaal niet getoond.",
+                        "The access log cannot be written now, so the signal is not shown.",
+                    ),
+                    Opening::Zorgmelding => lang.t(
+                        "Het inzagelog kan nu niet worden bijgewerkt; daarom wordt de zorgmelding niet getoond.",
+                        "The access log cannot be written now, so the zorgmelding is not shown.",
+                    ),
+                },
+            )
+        }
+    };
+    (status, page(app, a, title, Problem::new(text).render())).into_response()
+}
+
+/// Why an envelope, found and logged, did not open: one sentence without payload bytes.
+pub(super) fn unopened_text(lang: Lang, u: &Unopened) -> String {
+    match u {
+        Unopened::Damaged => lang
+            .t("De envelop is beschadigd.", "The envelope is damaged.")
+            .to_owned(),
+        Unopened::Hub(e) => Problem::from_client(lang, e).title,
+        Unopened::Refused(why) => why.clone(),
+    }
+}
+
+/// An opened payload: its text, or its size when it is not text.
+pub(super) fn payload(lang: Lang, bytes: &[u8]) -> Markup {
+    html! {
+        @match std::str::from_utf8(bytes) {
+            Ok(text) => { pre.message { (text) } }
+            Err(_) => { p { (bytes.len()) (lang.t(" bytes (geen tekst)", " bytes (not text)")) } }
+        }
+    }
+}
+
 /// `GET /postvak/{sender}/{id}`: opens the envelope here and shows it.
 pub async fn open(
     State(app): State<Arc<App>>,
@@ -90,52 +181,12 @@ pub async fn open(
 ) -> Response {
     let lang = a.lang();
     let title = lang.t("Signaal", "Signal");
-    let not_found = || {
-        (
-            StatusCode::NOT_FOUND,
-            page(
-                &app,
-                &a,
-                title,
-                Problem::new(lang.t(
-                    "Dit signaal is er niet (meer).",
-                    "This signal is not (or no longer) here.",
-                ))
-                .render(),
-            ),
-        )
-            .into_response()
-    };
-    let (item, opened) = match actions::open_received(&app, &a.session.professional, &sender, &id)
-        .await
-    {
-        Ok(x) => x,
-        Err(OpenError::NotFound) => return not_found(),
-        Err(OpenError::Store(e)) => {
-            tracing::warn!(error = %e, "inbox read");
-            return (StatusCode::SERVICE_UNAVAILABLE, "store unavailable").into_response();
-        }
-        // Who looked is written down before anything is shown (NEN 7513); if it cannot be
-        // written, nothing is shown.
-        Err(OpenError::Audit(e)) => {
-            tracing::warn!(error = %e, "audit log");
-            return (
-                StatusCode::SERVICE_UNAVAILABLE,
-                page(&app, &a, title, Problem::new(lang.t(
-                    "Het inzagelog kan nu niet worden bijgewerkt; daarom wordt het signaal niet getoond.",
-                    "The access log cannot be written now, so the signal is not shown.",
-                )).render()),
-            )
-                .into_response();
-        }
-    };
-    let opened = opened.map_err(|u| match u {
-        Unopened::Damaged => lang
-            .t("De envelop is beschadigd.", "The envelope is damaged.")
-            .to_owned(),
-        Unopened::Hub(e) => Problem::from_client(lang, &e).title,
-        Unopened::Refused(why) => why,
-    });
+    let (item, opened) =
+        match actions::open_received(&app, &a.session.professional, &sender, &id).await {
+            Ok(x) => x,
+            Err(e) => return open_failed(&app, &a, title, e, Opening::Signal),
+        };
+    let opened = opened.map_err(|u| unopened_text(lang, &u));
     let body: Markup = html! {
         dl.meta {
             dt { (lang.t("Van", "From")) } dd { (item.sender_oin) }
@@ -152,10 +203,7 @@ pub async fn open(
                 section aria-labelledby="bericht" {
                     h2 id="bericht" { (lang.t("Bericht", "Message")) }
                     p.verified { (lang.t("Handtekening van de afzender gecontroleerd.", "Sender's signature verified.")) }
-                    @match std::str::from_utf8(bytes) {
-                        Ok(text) => { pre.message { (text) } }
-                        Err(_) => { p { (bytes.len()) (lang.t(" bytes (geen tekst)", " bytes (not text)")) } }
-                    }
+                    (payload(lang, bytes))
                 }
             }
             Err(why) => {

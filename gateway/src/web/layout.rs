@@ -39,6 +39,7 @@ pub fn page(app: &App, a: &Authed, title: &str, body: Markup) -> Markup {
                     nav aria-label=(lang.t("Hoofdmenu", "Main menu")) {
                         ul {
                             li { a href="/signaal/nieuw" { (lang.t("Nieuw signaal", "New signal")) } }
+                            li { a href="/meldcode" { "Meldcode" } }
                             li { a href="/postvak" { (lang.t("Postvak", "Inbox")) } }
                             li { a href="/signalen" { (lang.t("Verzonden", "Sent")) } }
                             li { a href="/maatregel" { (lang.t("Maatregel?", "Measure?")) } }
@@ -113,6 +114,8 @@ pub async fn home(State(app): State<Arc<App>>, a: Authed) -> Markup {
             ul.tiles {
                 li { a href="/signaal/nieuw" { (lang.t("Nieuw signaal", "New signal")) }
                      p { (lang.t("Een zorg delen, met toestemming of een wettelijke grondslag.", "Share a concern, with consent or a legal basis.")) } }
+                li { a href="/meldcode" { "Meldcode" }
+                     p { (lang.t("Melden bij Veilig Thuis na de stappen van de meldcode.", "Report to Veilig Thuis after the steps of the meldcode.")) } }
                 li { a href="/postvak" { (lang.t("Postvak", "Inbox")) }
                      p { (waiting) " " (lang.t("nog niet als ontvangen bevestigd", "not yet acknowledged")) } }
                 li { a href="/signalen" { (lang.t("Verzonden signalen", "Sent signals")) }

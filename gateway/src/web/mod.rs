@@ -5,15 +5,20 @@
 //! Security at this edge: sessions in HttpOnly SameSite=Strict cookies (Secure over TLS), a CSRF
 //! token in every form plus an Origin check on every POST, a strict content security policy
 //! (no inline script or style), a body limit, and no payload or BSN in any log line.
+mod audit;
+mod disclosure;
 mod fg;
 pub mod i18n;
 mod inbox;
 mod layout;
 mod login;
 mod maatregel;
+mod meldcode;
 mod problem;
 mod signal;
 pub mod violations;
+mod zaak;
+mod zorgmelding;
 
 use crate::app::App;
 use crate::session::Session;
@@ -40,16 +45,27 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/logout", post(login::logout))
         .route("/taal", post(login::set_lang))
         .route("/signaal/nieuw", get(signal::form).post(signal::submit))
+        .route("/meldcode", get(meldcode::form).post(meldcode::submit))
         .route("/signalen", get(signal::sent_list))
         .route("/signalen/{id}", get(signal::status))
         .route("/signalen/{id}/terugroepen", post(signal::withdraw))
         .route("/postvak", get(inbox::list))
+        .route("/postvak/zorgmelding/{id}", get(zorgmelding::melding))
         .route("/postvak/{sender}/{id}", get(inbox::open))
         .route("/postvak/{sender}/{id}/ontvangen", post(inbox::acknowledge))
         .route("/maatregel", get(maatregel::home).post(maatregel::submit))
+        .route("/zaak/{case}", get(zaak::view))
+        .route("/zaak/{case}/regisseur", post(zaak::propose))
+        .route("/zaak/{case}/voorstel/{proposal}", post(zaak::respond))
+        .route("/zaak/{case}/plan", post(zaak::publish))
+        .route(
+            "/zaak/{case}/plan/{version}/bevestigen",
+            post(zaak::confirm),
+        )
         .route("/fg", get(fg::home))
         .route("/fg/inzage", post(fg::access))
         .route("/fg/brief", post(fg::letter))
+        .route("/fg/auditlog", get(audit::list))
         .route("/static/console.css", get(layout::css))
         .route("/static/console.js", get(layout::js))
         .route("/healthz", get(|| async { "ok" }))

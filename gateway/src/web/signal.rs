@@ -6,20 +6,25 @@
 //! One form with three buttons (`check`, `consent`, `send`), so nothing typed is lost between
 //! steps and every step works without JavaScript. The signal id is chosen when the form is first
 //! shown and kept in it, so sending twice (a double click, a retry after a timeout) is one signal.
-use super::i18n::{Lang, date, when};
+use super::disclosure::{
+    Acted, Outcome, Post, answer_and_buttons, category_checks, check_or_send, consent_checks,
+    consents_of, decision_box, directory_for_page, form_head, holders, message_fieldset,
+    recipient_select, role_select,
+};
+use super::i18n::{Lang, when};
 use super::layout::page;
 use super::problem::Problem;
-use super::{Authed, bsn_field, csrf_refused};
+use super::{Authed, csrf_refused};
 use crate::actions::{self, ConsentDraft, ConsentProblem, SignalDraft, Step};
 use crate::app::App;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
+use signaalhub_client::HubClient;
 use signaalhub_client::sealed;
 use signaalhub_client::signaalhub_proto::pb;
-use signaalhub_client::{ClientError, HubClient};
 use std::sync::Arc;
 
 /// A posted form as (name, value) pairs, repeated names kept (checkbox groups).
@@ -43,6 +48,15 @@ impl FormData {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.trim())
             .unwrap_or("")
+    }
+
+    /// The first value of `name` as sent, untrimmed ("" when absent): a message's text.
+    pub fn raw(&self, name: &str) -> String {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
     }
 
     /// Every non-empty value of `name`.
@@ -91,12 +105,7 @@ impl SignalForm {
             consents: f.all("consent"),
             urgency: f.get("urgency").to_owned(),
             role: f.get("role").to_owned(),
-            text: f
-                .0
-                .iter()
-                .find(|(k, _)| k == "text")
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default(),
+            text: f.raw("text"),
             givers: f.all("giver"),
             consent_scope: f.get("consent_scope").to_owned(),
             consent_months: f.get("consent_months").to_owned(),
@@ -105,23 +114,13 @@ impl SignalForm {
         }
     }
 
-    /// The holders of gezag as references (`ouder-1, ouder-2`).
-    fn holders(&self) -> Vec<String> {
-        self.gezag
-            .split([',', ';', '\n'])
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect()
-    }
-
     /// The draft the shared actions take (`crate::actions`).
     fn draft(&self) -> SignalDraft {
         SignalDraft {
             signal_id: self.signal_id.clone(),
             bsn: self.bsn.clone(),
             age: self.age.clone(),
-            gezag: self.holders(),
+            gezag: holders(&self.gezag),
             recipient: self.recipient.clone(),
             purpose: self.purpose.clone(),
             categories: self.categories.clone(),
@@ -129,6 +128,7 @@ impl SignalForm {
             consents: self.consents.clone(),
             urgency: self.urgency.clone(),
             role: self.role.clone(),
+            evidence: None,
         }
     }
 
@@ -153,28 +153,6 @@ impl SignalForm {
     }
 }
 
-/// What the page shows besides the form.
-#[derive(Debug, Default)]
-struct Outcome {
-    decision: Option<pb::Decision>,
-    problem: Option<Problem>,
-    notice: Option<String>,
-}
-
-/// The organisations a professional can choose from (the sociale kaart), without the own one.
-async fn directory(hub: &mut HubClient, own: &str) -> Result<Vec<pb::Organization>, ClientError> {
-    let r = hub
-        .list_organizations(pb::ListOrganizationsRequest::default())
-        .await?;
-    let mut orgs: Vec<pb::Organization> = r
-        .organizations
-        .into_iter()
-        .filter(|o| o.oin != own)
-        .collect();
-    orgs.sort_by(|a, b| a.sector_name.cmp(&b.sector_name).then(a.name.cmp(&b.name)));
-    Ok(orgs)
-}
-
 /// `GET /signaal/nieuw`.
 pub async fn form(State(app): State<Arc<App>>, a: Authed) -> Response {
     let f = SignalForm {
@@ -190,29 +168,18 @@ pub async fn form(State(app): State<Arc<App>>, a: Authed) -> Response {
 
 /// `POST /signaal/nieuw`: check, record a consent, or send. With `X-Partial: decision` (the
 /// console's script) only the convenant's answer is returned.
-pub async fn submit(
-    State(app): State<Arc<App>>,
-    a: Authed,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub async fn submit(State(app): State<Arc<App>>, a: Authed, post: Post) -> Response {
     let lang = a.lang();
-    let data = FormData::parse(&body);
-    if !a.csrf_ok(data.get("csrf")) {
-        return csrf_refused(lang);
-    }
-    let mut f = SignalForm::from_data(&data);
-    let action = data.get("action").to_owned();
-    let partial = headers.get("x-partial").is_some_and(|v| v == "decision");
+    let mut f = SignalForm::from_data(&post.data);
     let mut hub = match app.hub_as(&a.session.professional) {
         Ok(h) => h,
         Err(e) => {
-            return render(&app, &a, &f, problem_only(lang, &e), Vec::new()).await;
+            return render(&app, &a, &f, Outcome::problem_only(lang, &e), Vec::new()).await;
         }
     };
-    let mut outcome = Outcome::default();
-    match action.as_str() {
+    let outcome = match post.data.get("action") {
         "consent" => {
+            let mut outcome = Outcome::default();
             let problems = f.local_problems(lang, Step::RecordConsent);
             if !problems.is_empty() {
                 outcome.problem = Some(Problem {
@@ -232,80 +199,23 @@ pub async fn submit(
                         f.consents.push(c.consent_id);
                         f.givers.clear();
                         f.consent_evidence.clear();
-                        outcome.decision = check(&mut hub, &f).await.ok();
+                        outcome.decision = actions::check(&mut hub, &f.draft()).await.ok();
                     }
                     Err(p) => outcome.problem = Some(p),
                 }
             }
+            outcome
         }
-        "send" => {
-            let problems = f.local_problems(lang, Step::Send);
-            if !problems.is_empty() {
-                outcome.problem = Some(Problem {
-                    title: lang
-                        .t(
-                            "Nog niet verstuurd; vul aan:",
-                            "Not sent yet; please complete:",
-                        )
-                        .into(),
-                    items: problems,
-                });
-            } else {
-                match send(&app, &a, &mut hub, &f).await {
-                    Ok(id) => return Redirect::to(&format!("/signalen/{id}")).into_response(),
-                    Err(e) => {
-                        outcome.problem = Some(Problem::from_client(lang, &e));
-                        if let ClientError::Status(s) = &e
-                            && s.code() == tonic::Code::PermissionDenied
-                        {
-                            outcome.decision = check(&mut hub, &f).await.ok();
-                        }
-                    }
-                }
-            }
-        }
-        _ => {
-            let problems = f.local_problems(lang, Step::Check);
-            if !problems.is_empty() {
-                outcome.problem = Some(Problem {
-                    title: lang
-                        .t(
-                            "Het convenant kan nog niet antwoorden; vul aan:",
-                            "The convenant cannot answer yet; please complete:",
-                        )
-                        .into(),
-                    items: problems,
-                });
-            } else {
-                match check(&mut hub, &f).await {
-                    Ok(d) => outcome.decision = Some(d),
-                    Err(e) => outcome.problem = Some(Problem::from_client(lang, &e)),
-                }
-            }
-        }
-    }
-    if partial {
+        _ => match check_or_send(&app, &a, &mut hub, &f.draft(), &f.text, post.sends()).await {
+            Acted::Sent(id) => return Redirect::to(&format!("/signalen/{id}")).into_response(),
+            Acted::Shown(outcome) => outcome,
+        },
+    };
+    if post.partial {
         return decision_box(lang, &outcome).into_response();
     }
-    let consents = if bsn_field(lang, &f.bsn).is_ok() {
-        actions::list_consents(&mut hub, &f.bsn, false)
-            .await
-            .unwrap_or_default()
-    } else {
-        Vec::new()
-    };
+    let consents = consents_of(&mut hub, &f.bsn).await;
     render(&app, &a, &f, outcome, consents).await
-}
-
-fn problem_only(lang: Lang, e: &ClientError) -> Outcome {
-    Outcome {
-        problem: Some(Problem::from_client(lang, e)),
-        ..Outcome::default()
-    }
-}
-
-async fn check(hub: &mut HubClient, f: &SignalForm) -> Result<pb::Decision, ClientError> {
-    actions::check(hub, &f.draft()).await
 }
 
 async fn record_consent(
@@ -331,74 +241,6 @@ async fn record_consent(
         })
 }
 
-async fn send(
-    app: &App,
-    a: &Authed,
-    hub: &mut HubClient,
-    f: &SignalForm,
-) -> Result<String, ClientError> {
-    actions::send(app, &a.session.professional, hub, &f.draft(), &f.text).await
-}
-
-/// The convenant's answer (or what is missing before it can answer).
-fn decision_box(lang: Lang, o: &Outcome) -> Markup {
-    html! {
-        div id="beslissing" aria-live="polite" {
-            @if let Some(n) = &o.notice { p.notice role="status" { (n) } }
-            @if let Some(p) = &o.problem { (p.render()) }
-            @if let Some(d) = &o.decision {
-                @if d.outcome == pb::Outcome::Allow as i32 {
-                    div.allowed {
-                        p { strong { (lang.t("Toegestaan door het convenant.", "Allowed by the convenant.")) } }
-                        @if !d.obligations.is_empty() {
-                            p { (lang.t("Daarbij hoort:", "This comes with:")) }
-                            ul { @for ob in &d.obligations { li { (obligation(lang, ob)) } } }
-                        }
-                        @if let Some(t) = &d.retain_until {
-                            p { (lang.t("De ontvanger mag dit bewaren tot ", "The recipient may keep this until ")) (date(lang, t.seconds)) "." }
-                        }
-                    }
-                } @else {
-                    div.denied {
-                        p { strong { (lang.t("Niet toegestaan door het convenant:", "Not allowed by the convenant:")) } }
-                        ul {
-                            @for r in &d.reasons {
-                                li { (match lang { Lang::Nl => &r.text_nl, Lang::En => &r.text_en }) }
-                            }
-                        }
-                    }
-                }
-                p.small { (lang.t("Convenant ", "Convenant ")) (d.policy_version) }
-            }
-        }
-    }
-}
-
-fn obligation(lang: Lang, o: &pb::Obligation) -> String {
-    let text = match o.kind.as_str() {
-        "INFORM_SUBJECT" => lang.t(
-            "informeer de ouders/het kind over deze verstrekking",
-            "inform the parents/the child of this disclosure",
-        ),
-        "INFORM_SUBJECT_EXEMPTED" => lang.t(
-            "informeren van de ouders is uitgezonderd",
-            "informing the parents is exempted",
-        ),
-        "NOTIFY_SENDER" => lang.t("de afzender wordt bericht", "the sender is notified"),
-        "NOTIFY_SECTOR" => lang.t("de sector wordt bericht", "the sector is notified"),
-        "CONFIRM_IN_WRITING" => lang.t(
-            "bevestig de afspraken schriftelijk",
-            "confirm the agreements in writing",
-        ),
-        _ => "",
-    };
-    match (text.is_empty(), o.detail.is_empty()) {
-        (true, _) => format!("{} {}", o.kind, o.detail),
-        (false, true) => text.to_owned(),
-        (false, false) => format!("{text} ({})", o.detail),
-    }
-}
-
 async fn render(
     app: &App,
     a: &Authed,
@@ -407,55 +249,17 @@ async fn render(
     consents: Vec<pb::Consent>,
 ) -> Response {
     let lang = a.lang();
-    let orgs = match app.hub_as(&a.session.professional) {
-        Ok(mut hub) => match directory(&mut hub, app.oin()).await {
-            Ok(o) => o,
-            Err(e) => {
-                outcome
-                    .problem
-                    .get_or_insert(Problem::from_client(lang, &e));
-                Vec::new()
-            }
-        },
-        Err(e) => {
-            outcome
-                .problem
-                .get_or_insert(Problem::from_client(lang, &e));
-            Vec::new()
-        }
-    };
+    let orgs = directory_for_page(app, a, None, &mut outcome).await;
     let c = &app.convenant;
     let roles = &a.session.professional.roles;
-    let holders = f.holders();
-    let allowed = outcome
-        .decision
-        .as_ref()
-        .is_some_and(|d| d.outcome == pb::Outcome::Allow as i32);
+    let holders = holders(&f.gezag);
+    let allowed = outcome.allowed();
     let body = html! {
         form id="signaal" method="post" action="/signaal/nieuw" novalidate {
-            input type="hidden" name="csrf" value=(a.session.csrf);
-            input type="hidden" name="signal_id" value=(f.signal_id);
-            fieldset {
-                legend { (lang.t("Het kind", "The child")) }
-                label for="bsn" { "BSN" }
-                input id="bsn" name="bsn" value=(f.bsn) inputmode="numeric" autocomplete="off" maxlength="11" required;
-                label for="age" { (lang.t("Leeftijd (jaren)", "Age (years)")) }
-                input id="age" name="age" value=(f.age) inputmode="numeric" maxlength="3";
-                label for="gezag" { (lang.t("Gezaghebbenden (verwijzingen, gescheiden door komma's)", "Holders of gezag (references, comma-separated)")) }
-                input id="gezag" name="gezag" value=(f.gezag) placeholder="ouder-1, ouder-2" aria-describedby="gezag-hint";
-                p.hint id="gezag-hint" { (lang.t("Geen namen: een verwijzing naar uw eigen dossier, bijv. ouder-1.", "No names: a reference into your own file, e.g. ouder-1.")) }
-            }
+            (form_head(a, &f.signal_id, &f.bsn, &f.age, &f.gezag))
             fieldset {
                 legend { (lang.t("Aan wie en waarvoor", "To whom and why")) }
-                label for="recipient" { (lang.t("Ontvanger (sociale kaart)", "Recipient (sociale kaart)")) }
-                select id="recipient" name="recipient" required {
-                    option value="" { (lang.t("— kies —", "— choose —")) }
-                    @for o in &orgs {
-                        option value=(o.oin) selected[o.oin == f.recipient] {
-                            (o.name) " — " (o.sector_name) " (" (o.region) ")"
-                        }
-                    }
-                }
+                (recipient_select(lang, &orgs, &f.recipient))
                 label for="purpose" { (lang.t("Doel", "Purpose")) }
                 select id="purpose" name="purpose" required {
                     option value="" { (lang.t("— kies —", "— choose —")) }
@@ -465,24 +269,8 @@ async fn render(
                         }
                     }
                 }
-                fieldset.group {
-                    legend { (lang.t("Welke gegevens", "Which data")) }
-                    @for (i, cat) in c.categories.iter().enumerate() {
-                        div.check {
-                            input type="checkbox" id=(format!("cat{i}")) name="category" value=(cat.name) checked[f.categories.contains(&cat.name)];
-                            label for=(format!("cat{i}")) {
-                                (cat.description.as_deref().unwrap_or(&cat.name))
-                                @if cat.art9 { " " em { (lang.t("(bijzonder persoonsgegeven)", "(special category)")) } }
-                            }
-                        }
-                    }
-                }
-                @if roles.len() > 1 {
-                    label for="role" { (lang.t("Ik handel als", "I act as")) }
-                    select id="role" name="role" {
-                        @for r in roles { option value=(r) selected[*r == f.role] { (r) } }
-                    }
-                }
+                (category_checks(app, lang, &[], &f.categories))
+                (role_select(lang, roles, &f.role))
             }
             fieldset {
                 legend { (lang.t("Grondslag", "Basis")) }
@@ -497,22 +285,7 @@ async fn render(
                         }
                     }
                 }
-                h2 { (lang.t("Toestemmingen voor dit kind", "Consents for this child")) }
-                @if consents.is_empty() {
-                    p { (lang.t("Nog geen (of vul eerst het BSN in en kies Controleer).", "None yet (or enter the BSN first and choose Check).")) }
-                } @else {
-                    @for (i, k) in consents.iter().enumerate() {
-                        div.check {
-                            input type="checkbox" id=(format!("con{i}")) name="consent" value=(k.consent_id) checked[f.consents.contains(&k.consent_id)];
-                            label for=(format!("con{i}")) {
-                                (k.givers.iter().map(|g| g.person.as_str()).collect::<Vec<_>>().join(", "))
-                                " — " (k.purposes.join(", ")) " — "
-                                (lang.t("geldig tot ", "valid until ")) (k.valid_until.as_ref().map(|t| date(lang, t.seconds)).unwrap_or_default())
-                                " (" (k.consent_id) ")"
-                            }
-                        }
-                    }
-                }
+                (consent_checks(lang, &consents, &f.consents))
                 details open[!allowed] {
                     summary { (lang.t("Toestemming vastleggen", "Record a consent")) }
                     p.hint { (lang.t("Voor het gekozen doel, de gekozen gegevens en de gekozen ontvanger.", "For the chosen purpose, data and recipient.")) }
@@ -554,35 +327,12 @@ async fn render(
                     button type="submit" name="action" value="consent" { (lang.t("Toestemming vastleggen", "Record consent")) }
                 }
             }
-            fieldset {
-                legend { (lang.t("Het signaal", "The signal")) }
-                label for="urgency" { (lang.t("Urgentie", "Urgency")) }
-                select id="urgency" name="urgency" {
-                    option value="normal" selected[f.urgency != "high" && f.urgency != "acute"] { (lang.t("normaal", "normal")) }
-                    option value="high" selected[f.urgency == "high"] { (lang.t("hoog", "high")) }
-                    option value="acute" selected[f.urgency == "acute"] { (lang.t("acuut gevaar", "acute danger")) }
-                }
-                label for="text" { (lang.t("Bericht", "Message")) }
-                textarea id="text" name="text" rows="8" maxlength="65536" aria-describedby="text-hint" { (f.text) }
-                p.hint id="text-hint" { (lang.t("Wordt hier versleuteld; alleen de ontvanger kan het lezen.", "Sealed here; only the recipient can read it.")) }
-            }
-            section aria-labelledby="antwoord" {
-                h2 id="antwoord" { (lang.t("Wat zegt het convenant?", "What does the convenant say?")) }
-                (decision_box(lang, &outcome))
-            }
-            div.actions {
-                button type="submit" name="action" value="check" { (lang.t("Controleer", "Check")) }
-                button.primary type="submit" name="action" value="send" { (lang.t("Versturen", "Send")) }
-            }
+            (message_fieldset(lang, &f.urgency, &f.text))
+            (answer_and_buttons(lang, &outcome))
         }
     };
-    let status = if outcome.problem.is_some() && outcome.decision.is_none() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
     (
-        status,
+        outcome.status(),
         page(app, a, lang.t("Nieuw signaal", "New signal"), body),
     )
         .into_response()

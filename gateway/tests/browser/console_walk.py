@@ -1,13 +1,18 @@
 """The console in a real Chromium, as a person uses it (driven by Playwright).
 
-    python3 console_walk.py SCHOOL_URL WIJKTEAM_URL SHOTS_DIR
+    python3 console_walk.py SCHOOL_URL WIJKTEAM_URL SHOTS_DIR VT_URL GI_URL CONSENT_ID
 
 The school's IB'er logs in through the organisation's OpenID Connect provider (its login and
 consent pages), fills in Nieuw signaal, records the first parent's consent and sees the refusal
 that names the missing parent, records the second parent's consent, sees the convenant allow it,
 and sends. The wijkcoach logs in to the wijkteam's console, finds the signal in Postvak, opens it
 and acknowledges it; the IB'er then sees the receipt. Screenshots of every screen go to
-SHOTS_DIR. Exits non-zero with the step that failed.
+SHOTS_DIR. Then the IB'er reports to Veilig Thuis under the meldcode; Veilig Thuis finds it and a
+police zorgmelding in its Postvak and opens the zorgmelding; the wijkcoach and the GI record their
+involvement with a child on the parents' consent (CONSENT_ID), share a case, the GI proposes the
+wijkteam as casusregisseur and the wijkcoach accepts, the GI publishes a safety plan and both
+confirm it; the school's FG reads the gateway's audit log. Exits non-zero with the step that
+failed.
 """
 import os
 import re
@@ -15,7 +20,9 @@ import sys
 
 from playwright.sync_api import expect, sync_playwright
 
-SCHOOL, WIJKTEAM, SHOTS = sys.argv[1], sys.argv[2], sys.argv[3]
+SCHOOL, WIJKTEAM, SHOTS, VT, GI, CONSENT = sys.argv[1:7]
+VT_OIN, WIJKTEAM_OIN = "00000009906000000000", "00000009905000000000"
+CHILD = "123456782"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 TEXT = "Leerling komt al weken zonder ontbijt en met blauwe plekken op school."
 
@@ -68,7 +75,7 @@ def record(errors, message):
     """Console errors on the consoles' own pages (not the identity provider's dev pages, and not
     the 422 a form with a problem is answered with)."""
     url = (message.location or {}).get("url", "")
-    if message.type != "error" or not url.startswith((SCHOOL, WIJKTEAM)):
+    if message.type != "error" or not url.startswith((SCHOOL, WIJKTEAM, VT, GI)):
         return
     if "status of 422" in message.text:
         return
@@ -187,8 +194,129 @@ def walk(browser):
         expect(letter.locator("body")).to_contain_text("welke gegevens zijn gedeeld")
         shot(letter, "10-fg-brief")
 
+        meldcode(browser, page, errors)
+        zorgmelding(browser, errors)
+        zaak(browser, errors)
+
+        # The school's FG reads the gateway's own audit log, a page at a time.
+        f.goto(SCHOOL + "/fg")
+        f.get_by_role("link", name=re.compile("^Auditlog van deze gateway")).click()
+        expect(f.get_by_role("heading", name="Auditlog van deze gateway")).to_be_visible()
+        expect(f.locator("table")).to_contain_text("signaal verstuurd")
+        expect(f.locator("table")).not_to_contain_text(CHILD)
+        shot(f, "16-fg-auditlog")
+
         if errors:
             raise RuntimeError("console errors in the browser: %s" % errors)
+
+
+def dev_login(browser, base, user, errors):
+    """A new browser of a dev console, logged in as `user`."""
+    ctx = browser.new_context(viewport={"width": 1100, "height": 900}, locale="nl-NL")
+    page = ctx.new_page()
+    PAGES.append(page)
+    page.on("console", lambda m: record(errors, m))
+    page.goto(base + "/login")
+    page.get_by_role("button", name="Inloggen als " + user, exact=True).click()
+    return page
+
+
+def meldcode(browser, page, errors):
+    """The IB'er reports to Veilig Thuis after the meldcode's steps; the convenant says yes first."""
+    page.get_by_role("link", name="Meldcode").first.click()
+    page.get_by_label("BSN").fill("111222333")
+    page.get_by_label("Leeftijd (jaren)").fill("9")
+    page.get_by_label("Gezaghebbenden").fill("ouder-1, ouder-2")
+    page.get_by_label("Ontvanger (sociale kaart)").select_option(VT_OIN)
+    page.get_by_label("Zorgen over de thuissituatie").check()
+    for n in (1, 2, 3):
+        page.get_by_label(re.compile("^Stap %d:" % n)).check()
+    page.get_by_label("Structurele onveiligheid", exact=True).check()
+    page.get_by_label("Nee", exact=True).check()
+    page.get_by_label("Zo nee, waarom niet").select_option("veiligheid_kind")
+    page.get_by_label("Bericht", exact=True).fill("Leerling vertelt dat vader thuis slaat; blauwe plekken op de armen.")
+    # Step 4 not taken: the convenant says no.
+    page.get_by_role("button", name="Controleer").click()
+    expect(page.locator("#beslissing")).to_contain_text("Niet toegestaan door het convenant")
+    page.get_by_label(re.compile("^Stap 4:")).check()
+    page.get_by_role("button", name="Controleer").click()
+    expect(page.locator("#beslissing")).to_contain_text("Toegestaan door het convenant")
+    shot(page, "11-meldcode")
+    page.get_by_role("button", name="Versturen").click()
+    expect(page.locator("table")).to_contain_text(VT_OIN)
+
+
+def zorgmelding(browser, errors):
+    """Veilig Thuis: the report and the police's zorgmelding in the Postvak; the melding opened."""
+    v = dev_login(browser, VT, "dev-veilig-thuis", errors)
+    v.get_by_role("link", name="Postvak").first.click()
+    for _ in range(50):
+        if v.get_by_text("2026-OOST-000123").count() > 0 and v.get_by_role("link", name=re.compile("^Openen sig-")).count() > 0:
+            break
+        v.wait_for_timeout(200)
+        v.reload()
+    expect(v.get_by_role("heading", name="Zorgmeldingen van de politie")).to_be_visible()
+    shot(v, "12-postvak-veilig-thuis")
+    v.get_by_role("link", name="Openen 2026-OOST-000123").click()
+    expect(v.locator("pre.message").first).to_contain_text("buren belden 112")
+    expect(v.get_by_text("Handtekening van de politie gecontroleerd.").first).to_be_visible()
+    shot(v, "13-zorgmelding")
+
+
+def involve(p, contact):
+    """On Maatregel?: the child's consents, then the involvement on the parents' consent."""
+    p.get_by_role("link", name="Maatregel?").first.click()
+    p.get_by_label("BSN").fill(CHILD)
+    p.get_by_role("button", name="Zaken van dit kind").click()
+    p.get_by_label("Hoe collega's u bereiken").fill(contact)
+    p.get_by_label(re.compile(CONSENT)).check()
+    p.get_by_role("button", name="Betrokkenheid vastleggen").click()
+    expect(p.get_by_text("Uw betrokkenheid is vastgelegd.")).to_be_visible()
+
+
+def zaak(browser, errors):
+    """The wijkcoach and the GI share a case: coordinator and safety plan."""
+    w = dev_login(browser, WIJKTEAM, "dev-wijkteam", errors)
+    g = dev_login(browser, GI, "dev-jeugdbescherming", errors)
+    involve(w, "Germaine K., wijkcoach, 026-0000002")
+    involve(g, "Jeugdbeschermer, 026-1234567")
+    g.get_by_role("link", name=re.compile("^zaak ")).click()
+    expect(g.get_by_role("heading", name="Betrokkenen")).to_be_visible()
+    # The GI proposes the wijkteam; the wijkcoach accepts.
+    g.get_by_label("Voorstellen als casusregisseur").select_option(WIJKTEAM_OIN)
+    g.get_by_role("button", name="Voorstellen", exact=True).click()
+    expect(g.get_by_text(re.compile("Wacht nog op: Wijkteam"))).to_be_visible()
+    case_path = g.url[len(GI):]
+    w.get_by_role("button", name="Zaken van dit kind").click()
+    expect(w.get_by_role("heading", name="Zaken van dit kind")).to_be_visible()
+    shot(w, "14-maatregel-zaken")
+    w.get_by_role("link", name=re.compile("^Zaak ")).click()
+    w.get_by_role("button", name="Aanvaarden").click()
+    expect(w.get_by_text(re.compile("Casusregisseur:"))).to_be_visible()
+    # The GI writes the safety plan, sealed in its gateway to both parties.
+    g.goto(GI + case_path)
+    g.get_by_text("Nieuwe versie van het plan opstellen").click()
+    g.get_by_label("Titel").fill("Veiligheidsplan gezin")
+    g.get_by_label("Waar het plan voor is").fill("Iedereen is thuis veilig")
+    g.get_by_label("Wie het gezin belt als het misgaat").fill("de wijkcoach, 026-0000002")
+    g.locator("#who1").fill("Vader")
+    g.locator("#what1").fill("neemt een time-out bij ruzie en gaat naar zijn broer")
+    g.locator("#when1").fill("vanaf vandaag")
+    g.locator("#family1").check()
+    g.locator("#who2").fill("De wijkcoach")
+    g.locator("#what2").fill("komt elke week op huisbezoek")
+    g.locator("#party2").select_option(WIJKTEAM_OIN)
+    g.locator("#who3").fill("De jeugdbeschermer")
+    g.locator("#what3").fill("belt moeder elke twee weken")
+    g.locator("#party3").select_option("00000009907000000000")
+    g.get_by_label(re.compile("^Toestemming voor casusafstemming")).fill(CONSENT)
+    g.get_by_role("button", name="Plan versturen").click()
+    expect(g.get_by_text("Handtekening van de opsteller gecontroleerd.")).to_be_visible()
+    g.get_by_role("button", name="Onze afspraken bevestigen").click()
+    w.goto(WIJKTEAM + case_path)
+    w.get_by_role("button", name="Onze afspraken bevestigen").click()
+    expect(w.get_by_text("door iedereen bevestigd", exact=True)).to_be_visible()
+    shot(w, "15-zaak")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 //! organisations, and a minimal browser: cookies by hand, no redirects followed.
 #![allow(dead_code, clippy::unwrap_used)]
 
+use signaalhub_client::signaalhub_proto::pb;
 use signaalhub_gateway::app::App;
 use signaalhub_gateway::config::GatewayConfig;
 use signaalhub_server::config::Config;
@@ -60,6 +61,137 @@ impl Kit {
         .unwrap();
         let v: toml::Value = toml::from_str(&text).unwrap();
         v["oin"].as_str().unwrap().to_owned()
+    }
+
+    /// A client-lib connection as a sample organisation's dev professional (or, with
+    /// `token_file` = `fg-token.jwt`, its FG), for what a test does outside the consoles.
+    pub async fn sdk(&self, sector: &str) -> signaalhub_client::HubClient {
+        let opts = signaalhub_client::ConnectOptions {
+            endpoint: self.hub_endpoint.clone(),
+            ..signaalhub_client::ConnectOptions::from_dev_kit(
+                &self.dir.path().join("dev-kit"),
+                sector,
+            )
+            .unwrap()
+        };
+        signaalhub_client::HubClient::connect(opts).await.unwrap()
+    }
+
+    /// A sample organisation's signing keys (to seal what it sends outside a console).
+    pub fn sender_keys(&self, sector: &str) -> signaalhub_client::envelope::SenderKeys {
+        let odir = self.dir.path().join("dev-kit/orgs").join(sector);
+        let org: toml::Value =
+            toml::from_str(&std::fs::read_to_string(odir.join("org.toml")).unwrap()).unwrap();
+        signaalhub_client::envelope::SenderKeys::from_pem(
+            self.oin(sector),
+            org["signing_key_id"].as_str().unwrap(),
+            &std::fs::read_to_string(odir.join("signing-key.pem")).unwrap(),
+        )
+        .unwrap()
+    }
+
+    /// Both parents' consent (ouder-1, ouder-2, of a child of 9) recorded by the wijkteam for 180
+    /// days: to the organisations of `recipients` for purpose casusafstemming, presentable by
+    /// those of `disclosers` (none: the wijkteam only). Returns its id.
+    pub async fn parents_consent(
+        &self,
+        bsn: &str,
+        recipients: &[pb::Sector],
+        disclosers: &[pb::Sector],
+        categories: &[&str],
+    ) -> String {
+        let parents = ["ouder-1".to_owned(), "ouder-2".to_owned()];
+        let sectors = |list: &[pb::Sector]| {
+            list.iter()
+                .map(|s| pb::ConsentRecipient {
+                    recipient: Some(pb::consent_recipient::Recipient::Sector(*s as i32)),
+                })
+                .collect()
+        };
+        self.sdk("wijkteam")
+            .await
+            .record_consent(pb::RecordConsentRequest {
+                subject_bsn: bsn.into(),
+                subject: Some(pb::SubjectFacts {
+                    age_years: Some(9),
+                    age_band: 0,
+                    gezag_holders: parents.to_vec(),
+                }),
+                givers: parents
+                    .iter()
+                    .map(|p| pb::ConsentGiver {
+                        person: p.clone(),
+                        capacity: pb::GiverCapacity::GezagHolder as i32,
+                    })
+                    .collect(),
+                recipients: sectors(recipients),
+                disclosers: sectors(disclosers),
+                purposes: vec!["casusafstemming".into()],
+                categories: categories.iter().map(|c| (*c).to_owned()).collect(),
+                valid_until: Some(prost_types::Timestamp {
+                    seconds: signaalhub_gateway::store::now_unix() + 180 * 86400,
+                    nanos: 0,
+                }),
+                evidence_reference: "sha256:form".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .consent_id
+    }
+
+    /// The police's system submits `fragments` (id, kind, category, text) of incident `reg` about
+    /// `bsn` to the kit's Veilig Thuis, each sealed to it; returns the police's connection.
+    pub async fn police_zorgmelding(
+        &self,
+        reg: &str,
+        bsn: &str,
+        fragments: &[(&str, pb::FragmentKind, &str, &str)],
+    ) -> signaalhub_client::HubClient {
+        let vt = self.oin("veilig_thuis");
+        let mut politie = self.sdk("politie").await;
+        let keys = signaalhub_client::sealed::current_encryption_keys(&mut politie, &vt)
+            .await
+            .unwrap();
+        let sender = self.sender_keys("politie");
+        let basis = pb::Basis {
+            legal: Some(pb::LegalBasis {
+                basis: "wpg_zorgmelding".into(),
+                evidence: Some(pb::Evidence {
+                    registration_number: reg.into(),
+                    ..Default::default()
+                }),
+            }),
+            consent_ids: vec![],
+        };
+        for (id, kind, category, text) in fragments {
+            let categories = vec![(*category).to_owned()];
+            let binding = pb::EnvelopeBinding {
+                signal_id: (*id).into(),
+                purpose: "zorgmelding_politie".into(),
+                categories: categories.clone(),
+                basis_reference: signaalhub_client::signaalhub_proto::basis_reference(&basis),
+                created_at_unix: signaalhub_gateway::store::now_unix(),
+                content_digest: Vec::new(),
+            };
+            let env = signaalhub_client::envelope::seal(text.as_bytes(), binding, &sender, &keys)
+                .unwrap();
+            politie
+                .submit_fragment(pb::SubmitFragmentRequest {
+                    registration_number: reg.into(),
+                    fragment_id: (*id).into(),
+                    kind: *kind as i32,
+                    recipient_oin: vt.clone(),
+                    subject_bsns: vec![bsn.into()],
+                    categories,
+                    basis: Some(basis.clone()),
+                    envelope: Some(env),
+                    acting_role: String::new(),
+                })
+                .await
+                .unwrap();
+        }
+        politie
     }
 
     /// Serves one more gateway (configured by the test).
@@ -212,6 +344,13 @@ impl Console {
 
     /// GET a page (200 expected).
     pub async fn get(&self, path: &str) -> String {
+        let (status, body) = self.get_status(path).await;
+        assert_eq!(status, 200, "GET {path}: {body}");
+        body
+    }
+
+    /// GET a page; the status and body.
+    pub async fn get_status(&self, path: &str) -> (u16, String) {
         let r = self
             .http
             .get(format!("{}{path}", self.base))
@@ -219,8 +358,7 @@ impl Console {
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), 200, "GET {path}");
-        body_of(r).await
+        (r.status().as_u16(), body_of(r).await)
     }
 
     /// POST a form from the console's own page; the status and body.
