@@ -173,6 +173,29 @@ impl HubClient {
         Ok(self.triages().answer_handover(request).await?.into_inner())
     }
 
+    /// Veilig Thuis: feedback to the melder of a melding.
+    pub async fn send_feedback(
+        &mut self,
+        request: pb::SendFeedbackRequest,
+    ) -> Result<pb::SendFeedbackResponse, ClientError> {
+        Ok(self.triages().send_feedback(request).await?.into_inner())
+    }
+
+    /// The feedback about a melding (see [`melding_reference`]), for its melder and its Veilig
+    /// Thuis.
+    pub async fn list_feedback(&mut self, melding: &str) -> Result<Vec<pb::Feedback>, ClientError> {
+        let (zorgmelding_id, signal) = melding_reference(melding);
+        Ok(self
+            .triages()
+            .list_feedback(pb::ListFeedbackRequest {
+                zorgmelding_id,
+                signal,
+            })
+            .await?
+            .into_inner()
+            .feedback)
+    }
+
     /// Handovers this organisation sent or received, newest first.
     pub async fn list_handovers(&mut self) -> Result<Vec<pb::Handover>, ClientError> {
         Ok(self

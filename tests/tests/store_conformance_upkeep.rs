@@ -118,6 +118,16 @@ async fn world(s: &Store) {
         .await
         .unwrap();
     }
+    // Feedback to the school about its signals.
+    for (id, until) in [("fb-old", OLD), ("fb-new", LATER)] {
+        let mut f = feedback(id, &format!("signal/{SCHOOL}/s-old"), SCHOOL, T0);
+        f.retain_until = until;
+        assert!(
+            s.insert_feedback(&f, &entry(VT, Event::FeedbackSent, T0))
+                .await
+                .unwrap()
+        );
+    }
     // Consents.
     for (id, until) in [("c-old", OLD), ("c-new", LATER)] {
         let mut c = consent(id, &pseud(1), T0);
@@ -329,6 +339,7 @@ async fn retention_erases_what_expired_and_logs_each(s: Store) {
             ("triage", 1),
             ("zorgmelding", 1),
             ("handover", 1),
+            ("feedback", 1),
             ("maatregel", 1),
             ("involvement", 1),
             ("safety_plan", 1),
@@ -358,6 +369,17 @@ async fn retention_erases_what_expired_and_logs_each(s: Store) {
     assert_eq!(erase(&s, "triage", 10).await, one(VT, "t-reg-old"));
     assert_eq!(erase(&s, "zorgmelding", 10).await, one(POLICE, "z-reg-old"));
     assert_eq!(erase(&s, "handover", 10).await, one(VT, "h-reg-old"));
+    assert_eq!(erase(&s, "feedback", 10).await, one(VT, "fb-old"));
+    let f = s.get_feedback(VT, "fb-old").await.unwrap().unwrap();
+    assert_eq!((f.note, f.subjects.len()), (None, 0));
+    assert!(
+        s.get_feedback(VT, "fb-new")
+            .await
+            .unwrap()
+            .unwrap()
+            .note
+            .is_some()
+    );
     assert_eq!(erase(&s, "maatregel", 10).await, one(GI, "m-old"));
     assert_eq!(erase(&s, "involvement", 10).await, one(HUISARTS, "i-old"));
     assert_eq!(erase(&s, "safety_plan", 10).await, one(SCHOOL, "k-i-b:1"));

@@ -8,9 +8,9 @@ mod conformance;
 use conformance::*;
 use signaalhub_server::domain::signal::StoredReason;
 use signaalhub_server::domain::zorgmelding::{
-    AnswerKind, DecisionKind, DecisionReason, FamilyDeclined, FragmentOutcome, FragmentRecord,
-    FragmentRefusal, HandoverAnswer, HandoverState, ReturnReason, TriageDecision,
-    ZorgmeldingRecord,
+    AnswerKind, DecisionKind, DecisionReason, FamilyDeclined, Feedback, FeedbackOutcome,
+    FragmentOutcome, FragmentRecord, FragmentRefusal, HandoverAnswer, HandoverState, ReturnReason,
+    TriageDecision, ZorgmeldingRecord,
 };
 use signaalhub_server::ids::{MeldingRef, Role};
 use signaalhub_server::ledger::{Event, PendingEntry};
@@ -25,6 +25,7 @@ conformance!(
     the_familys_refusal_is_recorded_once,
     handovers_are_stored_once_listed_and_delivered_once,
     a_handover_is_answered_in_turn_until_accepted_or_returned,
+    feedback_is_stored_once_and_read_by_melder_and_veilig_thuis,
 );
 
 fn sent(melding: &str) -> PendingEntry {
@@ -615,4 +616,60 @@ async fn a_handover_is_answered_in_turn_until_accepted_or_returned(s: Store) {
         Err(StoreError::NotFound(_))
     ));
     assert!(s.handover_answers(WIJKTEAM, "h1").await.unwrap().is_empty());
+}
+
+async fn feedback_is_stored_once_and_read_by_melder_and_veilig_thuis(s: Store) {
+    let melding = format!("signal/{SCHOOL}/s-1");
+    let f = feedback("fb-1", &melding, SCHOOL, T0);
+    let e = || entry(VT, Event::FeedbackSent, T0).recipient(SCHOOL);
+    assert!(s.insert_feedback(&f, &e()).await.unwrap());
+    assert_eq!(s.log_size().await.unwrap(), 1);
+    // A retry stores and logs nothing; other content under the id is taken.
+    assert!(!s.insert_feedback(&f, &e()).await.unwrap());
+    let other = Feedback {
+        request_hash: vec![5; 32],
+        ..f.clone()
+    };
+    assert_eq!(
+        conflict(s.insert_feedback(&other, &e()).await),
+        taken("feedback", "fb-1")
+    );
+    assert_eq!(s.log_size().await.unwrap(), 1);
+    assert_eq!(s.get_feedback(VT, "fb-1").await.unwrap(), Some(f.clone()));
+    assert_eq!(s.get_feedback(SCHOOL, "fb-1").await.unwrap(), None);
+    let later = Feedback {
+        feedback_id: v("fb-2"),
+        outcome: FeedbackOutcome::HandedOverToWijkteam,
+        note: None,
+        content_digest: None,
+        sent_at: T0 + 5,
+        ..f.clone()
+    };
+    assert!(s.insert_feedback(&later, &e()).await.unwrap());
+    let m: MeldingRef = v(&melding);
+    // The melder and Veilig Thuis read it, oldest first; anyone else reads nothing.
+    for who in [SCHOOL, VT] {
+        assert_eq!(
+            s.feedback_about(&m, who).await.unwrap(),
+            vec![f.clone(), later.clone()],
+            "{who}"
+        );
+    }
+    assert!(s.feedback_about(&m, WIJKTEAM).await.unwrap().is_empty());
+    assert!(
+        s.feedback_about(&v("zm_other"), SCHOOL)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Handed over: only once a handover of the melding exists.
+    assert!(!s.melding_handed_over(&m).await.unwrap());
+    s.insert_handover(
+        &handover("h1", 1, &melding, &[ps(1)], T0),
+        &[],
+        &[entry(VT, Event::HandoverSent, T0)],
+    )
+    .await
+    .unwrap();
+    assert!(s.melding_handed_over(&m).await.unwrap());
 }

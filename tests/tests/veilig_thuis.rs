@@ -664,3 +664,172 @@ async fn a_returned_handover_shows_its_reason_and_an_unanswered_one_is_flagged()
         hub.stop().await;
     }
 }
+
+/// Veilig Thuis's feedback request about the school's signal, with an optional note sealed to
+/// `note_to`.
+async fn feedback(
+    hub: &TestHub,
+    s: &pb::SignalReference,
+    id: &str,
+    outcome: pb::FeedbackOutcome,
+    note_to: Option<&str>,
+) -> pb::SendFeedbackRequest {
+    let basis = vt_basis("VT-2026-0077", Vec::new());
+    let note = match note_to {
+        Some(to) => {
+            let key = recipient_key(hub, "veilig_thuis", to).await;
+            Some(seal(
+                hub,
+                "veilig_thuis",
+                &key,
+                id,
+                "terugkoppeling_melder",
+                &["melding_vervolg".to_owned()],
+                &basis,
+                b"Dank voor uw melding; het wijkteam neemt contact op met het gezin.",
+            ))
+        }
+        None => None,
+    };
+    pb::SendFeedbackRequest {
+        feedback_id: id.into(),
+        signal: Some(s.clone()),
+        outcome: outcome as i32,
+        basis: Some(basis),
+        note,
+        acting_role: "vt_medewerker".into(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn the_melder_hears_what_veilig_thuis_does_and_nobody_else_does() {
+    for b in backends() {
+        let hub = TestHub::start(b).await;
+        let s = school_report(&hub, "sig-feedback-1", false).await;
+        let melding = format!("{}/{}", s.sender_oin, s.signal_id);
+        let mut vt = hub.client("veilig_thuis").await;
+        let mut school = hub.client("school").await;
+        let mut wijkteam = hub.client("wijkteam").await;
+
+        // Received: with a note sealed to the school.
+        let req = feedback(
+            &hub,
+            &s,
+            "fb-1",
+            pb::FeedbackOutcome::Received,
+            Some("school"),
+        )
+        .await;
+        let r = vt.send_feedback(req.clone()).await.unwrap();
+        assert!(!r.duplicate);
+        assert_eq!(r.decision.unwrap().outcome, pb::Outcome::Allow as i32);
+        assert!(vt.send_feedback(req.clone()).await.unwrap().duplicate);
+        let mut other = req.clone();
+        other.outcome = pb::FeedbackOutcome::NoFurtherAction as i32;
+        let (c, m) = code(vt.send_feedback(other).await);
+        assert_eq!(c, Code::AlreadyExists, "{m}");
+
+        // Only what is true, only to the melder.
+        let (c, m) = code(
+            vt.send_feedback(
+                feedback(
+                    &hub,
+                    &s,
+                    "fb-2",
+                    pb::FeedbackOutcome::HandedOverToWijkteam,
+                    None,
+                )
+                .await,
+            )
+            .await,
+        );
+        assert_eq!(c, Code::FailedPrecondition, "{m}");
+        assert!(m.contains("not handed over"), "{m}");
+        let to_wijkteam = feedback(
+            &hub,
+            &s,
+            "fb-3",
+            pb::FeedbackOutcome::Received,
+            Some("wijkteam"),
+        )
+        .await;
+        let v = violations(vt.send_feedback(to_wijkteam).await.unwrap_err());
+        assert!(v.iter().all(|(f, _)| f.starts_with("note")), "{v:?}");
+        let mut no_basis = feedback(&hub, &s, "fb-4", pb::FeedbackOutcome::Received, None).await;
+        no_basis.basis = None;
+        let (c, m) = code(vt.send_feedback(no_basis).await);
+        assert_eq!(c, Code::PermissionDenied, "{m}");
+        assert_eq!(
+            events(&hub).await.pop().unwrap().event,
+            Event::FeedbackDenied
+        );
+        // Not Veilig Thuis's melding: not found.
+        let mut by_wijkteam = feedback(&hub, &s, "fb-5", pb::FeedbackOutcome::Received, None).await;
+        by_wijkteam.acting_role = String::new();
+        assert_eq!(
+            code(wijkteam.send_feedback(by_wijkteam).await).0,
+            Code::NotFound
+        );
+
+        // The school reads it with its signal; the note opens only for the school.
+        let got = school.list_feedback(&melding).await.unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].outcome, pb::FeedbackOutcome::Received as i32);
+        assert_eq!(
+            got[0].outcome_nl,
+            "Veilig Thuis heeft de melding ontvangen en beoordeelt die"
+        );
+        let env = got[0].note.as_ref().unwrap();
+        let dir = school
+            .get_organization(&hub.org("veilig_thuis").info.oin)
+            .await
+            .unwrap();
+        let text = envelope::open(
+            env,
+            &hub.secrets("school"),
+            &signing_key(&dir, &env.sender_signing_key_id),
+        )
+        .unwrap();
+        assert!(text.starts_with(b"Dank voor uw melding"));
+        assert!(wijkteam.list_feedback(&melding).await.unwrap().is_empty());
+        let log = events(&hub).await;
+        let sent = log.iter().find(|e| e.event == Event::FeedbackSent).unwrap();
+        assert_eq!(sent.reasons[0], "outcome:RECEIVED");
+        assert_eq!(
+            sent.recipient_oin.as_deref(),
+            Some(hub.org("school").info.oin.as_str())
+        );
+        assert_eq!(sent.purpose.as_deref(), Some("terugkoppeling_melder"));
+        assert!(
+            log.iter().any(
+                |e| e.event == Event::FeedbackRead && e.actor_oin == hub.org("school").info.oin
+            )
+        );
+
+        // After the handover the school hears that the wijkteam has it.
+        handed_over(&hub, &s, "ho-fb-1", true).await;
+        vt.send_feedback(
+            feedback(
+                &hub,
+                &s,
+                "fb-6",
+                pb::FeedbackOutcome::HandedOverToWijkteam,
+                None,
+            )
+            .await,
+        )
+        .await
+        .unwrap();
+        let got = school.list_feedback(&melding).await.unwrap();
+        let outcomes: Vec<i32> = got.iter().map(|f| f.outcome).collect();
+        assert_eq!(
+            outcomes,
+            vec![
+                pb::FeedbackOutcome::Received as i32,
+                pb::FeedbackOutcome::HandedOverToWijkteam as i32
+            ]
+        );
+        hub.stop().await;
+    }
+}

@@ -171,6 +171,17 @@ pub enum TriageCommand {
     /// Wijkteam: answer a received handover — accept it (you are then registered as involved
     /// with the persons), ask Veilig Thuis a question, or return it with a reason.
     Answer(Box<AnswerArgs>),
+    /// Veilig Thuis: tell the melder what happens with the melding (optionally with a note
+    /// sealed to the melder).
+    Feedback(Box<FeedbackArgs>),
+    /// The melder (or Veilig Thuis): the feedback about a melding; a note is opened here.
+    Feedbacks {
+        /// The melding: a zorgmelding id (zm_…) or a signal as <sender OIN>/<signal id> (a
+        /// school reads the feedback on its own signal as <its OIN>/<signal id>).
+        id: String,
+        #[command(flatten)]
+        opener: OpenerArgs,
+    },
 }
 
 /// An answer to a yes/no criterion.
@@ -410,6 +421,45 @@ pub struct AnswerArgs {
     /// Question: the question (sealed here to Veilig Thuis).
     #[arg(long)]
     text: Option<String>,
+    /// Role to act in, if the token has several.
+    #[arg(long, default_value = "")]
+    role: String,
+    #[command(flatten)]
+    signer: SignerArgs,
+}
+
+/// What Veilig Thuis tells the melder.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum OutcomeArg {
+    /// Received; being assessed.
+    Received,
+    /// Handed over to the wijkteam.
+    HandedOver,
+    /// Veilig Thuis investigates.
+    Investigates,
+    /// Advice given; closed.
+    Advice,
+    /// No further action.
+    NoFurtherAction,
+}
+
+/// `signaal triage feedback`.
+#[derive(clap::Args, Debug)]
+pub struct FeedbackArgs {
+    /// The melding: a zorgmelding id (zm_…) or a signal as <sender OIN>/<signal id>.
+    id: String,
+    /// What Veilig Thuis tells.
+    #[arg(long, value_enum)]
+    outcome: OutcomeArg,
+    /// Veilig Thuis's case reference (evidence of its statutory task).
+    #[arg(long = "case")]
+    case_reference: String,
+    /// A note for the melder, sealed here to the melder.
+    #[arg(long)]
+    text: Option<String>,
+    /// The feedback id; default `fb-` and 16 random hex characters.
+    #[arg(long = "feedback-id")]
+    feedback_id: Option<String>,
     /// Role to act in, if the token has several.
     #[arg(long, default_value = "")]
     role: String,
@@ -1222,6 +1272,49 @@ pub async fn triage(
         }
         TriageCommand::Receive(a) => receive(hub, me, a, out).await?,
         TriageCommand::Answer(a) => answer(hub, me, *a, out).await?,
+        TriageCommand::Feedback(a) => send_feedback(hub, me, *a, out).await?,
+        TriageCommand::Feedbacks { id, opener } => {
+            let all = hub.list_feedback(&id).await?;
+            let my_oin = me.oin(hub).await?;
+            let secrets = me.recipient_secrets(&my_oin, &opener)?;
+            let mut items = Vec::new();
+            for f in &all {
+                let note = match &f.note {
+                    Some(env) if env.sender_oin != my_oin => Some(
+                        open(hub, &secrets, env)
+                            .await
+                            .map(|p| String::from_utf8_lossy(&p).into_owned()),
+                    ),
+                    _ => None,
+                };
+                if out.human() {
+                    println!(
+                        "{}  {}  {} ({})",
+                        when(f.sent_at.as_ref()),
+                        f.feedback_id,
+                        f.outcome_nl,
+                        feedback_outcome_name(f.outcome)
+                    );
+                    match &note {
+                        Some(Ok(text)) => println!("    {text}"),
+                        Some(Err(why)) => println!("    (the note does not open: {why})"),
+                        None => {}
+                    }
+                }
+                items.push(json!({
+                    "feedback_id": f.feedback_id,
+                    "veilig_thuis_oin": f.veilig_thuis_oin,
+                    "outcome": feedback_outcome_name(f.outcome),
+                    "outcome_nl": f.outcome_nl,
+                    "sent_at": ts(f.sent_at.as_ref()),
+                    "note": note.and_then(Result::ok),
+                }));
+            }
+            if out.human() && all.is_empty() {
+                println!("no feedback about {id}");
+            }
+            out.emit(&json!({ "melding": id, "feedback": items }));
+        }
     }
     Ok(())
 }
@@ -1502,6 +1595,106 @@ async fn answer(
     for id in &r.involvement_ids {
         println!("  you are registered as involved: {id}");
     }
+    Ok(())
+}
+
+fn feedback_outcome_name(o: i32) -> String {
+    pb::FeedbackOutcome::try_from(o)
+        .map(|k| {
+            k.as_str_name()
+                .trim_start_matches("FEEDBACK_OUTCOME_")
+                .to_owned()
+        })
+        .unwrap_or_else(|_| o.to_string())
+}
+
+/// `signaal triage feedback`: Veilig Thuis tells the melder; a note is sealed here to the melder
+/// (the signal's sender, or the police that sent the zorgmelding).
+async fn send_feedback(
+    hub: &mut HubClient,
+    me: &Identity,
+    a: FeedbackArgs,
+    out: Out,
+) -> Result<(), CliError> {
+    let (zorgmelding_id, signal) = melding_reference(&a.id);
+    let feedback_id = match a.feedback_id.clone() {
+        Some(id) => id,
+        None => format!("fb-{}", random_hex()?),
+    };
+    let basis = pb::Basis {
+        legal: Some(pb::LegalBasis {
+            basis: "vt_wettelijke_taak".into(),
+            evidence: Some(pb::Evidence {
+                case_reference: a.case_reference.clone(),
+                client_informed: Some(true),
+                ..Default::default()
+            }),
+        }),
+        consent_ids: Vec::new(),
+    };
+    let note = match &a.text {
+        Some(text) => {
+            let melder = match &signal {
+                Some(s) => s.sender_oin.clone(),
+                None => hub.get_zorgmelding(&zorgmelding_id).await?.police_oin,
+            };
+            let my_oin = me.oin(hub).await?;
+            let sender = me.sender_keys(&my_oin, &a.signer)?;
+            let keys = current_encryption_keys(hub, &melder).await?;
+            let binding = pb::EnvelopeBinding {
+                signal_id: feedback_id.clone(),
+                purpose: "terugkoppeling_melder".into(),
+                categories: vec!["melding_vervolg".into()],
+                basis_reference: signaalhub_proto::basis_reference(&basis),
+                created_at_unix: now_unix(),
+                content_digest: Vec::new(), // seal sets it
+            };
+            Some(
+                envelope::seal(text.as_bytes(), binding, &sender, &keys)
+                    .map_err(CliError::sealing)?,
+            )
+        }
+        None => None,
+    };
+    let r = hub
+        .send_feedback(pb::SendFeedbackRequest {
+            feedback_id: feedback_id.clone(),
+            zorgmelding_id,
+            signal,
+            outcome: match a.outcome {
+                OutcomeArg::Received => pb::FeedbackOutcome::Received,
+                OutcomeArg::HandedOver => pb::FeedbackOutcome::HandedOverToWijkteam,
+                OutcomeArg::Investigates => pb::FeedbackOutcome::VeiligThuisInvestigates,
+                OutcomeArg::Advice => pb::FeedbackOutcome::AdviceGiven,
+                OutcomeArg::NoFurtherAction => pb::FeedbackOutcome::NoFurtherAction,
+            } as i32,
+            basis: Some(basis),
+            note,
+            acting_role: a.role.clone(),
+        })
+        .await;
+    let r = match r {
+        Ok(r) => r,
+        Err(e) => return refused(&format!("feedback {feedback_id}"), e, out),
+    };
+    let f = r
+        .feedback
+        .ok_or_else(|| CliError::Failed("the hub sent no feedback".into()))?;
+    if out.json {
+        out.emit(&json!({
+            "feedback_id": f.feedback_id,
+            "outcome": feedback_outcome_name(f.outcome),
+            "duplicate": r.duplicate,
+            "decision": r.decision.as_ref().map(output::decision),
+        }));
+        return Ok(());
+    }
+    println!(
+        "feedback {} to the melder: {}{}",
+        f.feedback_id,
+        f.outcome_nl,
+        if r.duplicate { " (a retry)" } else { "" }
+    );
     Ok(())
 }
 

@@ -9,6 +9,8 @@ use crate::domain::zorgmelding::{
     ContactPerson, DecisionKind, DecisionReason, FamilyDeclined, HandoverRecord, HandoverState,
     TriageAnswersStored,
 };
+use crate::domain::zorgmelding::{Feedback, FeedbackOutcome};
+use crate::flows::feedback::{self, SendFeedback};
 use crate::flows::handover_answer::{self, AnswerHandover};
 use crate::flows::triage::{
     self as flow, DecideTriage, HandOver, HandoverView, MAX_HANDOVER_ENVELOPES,
@@ -559,6 +561,75 @@ fn answer_to_pb(a: &HandoverAnswer) -> pb::HandoverAnswer {
     }
 }
 
+fn feedback_to_pb(f: &Feedback) -> pb::Feedback {
+    let (zorgmelding_id, signal) = melding_to_pb(&f.melding);
+    pb::Feedback {
+        feedback_id: f.feedback_id.to_string(),
+        veilig_thuis_oin: f.vt_oin.to_string(),
+        zorgmelding_id,
+        signal,
+        outcome: match f.outcome {
+            FeedbackOutcome::Received => pb::FeedbackOutcome::Received,
+            FeedbackOutcome::HandedOverToWijkteam => pb::FeedbackOutcome::HandedOverToWijkteam,
+            FeedbackOutcome::VeiligThuisInvestigates => {
+                pb::FeedbackOutcome::VeiligThuisInvestigates
+            }
+            FeedbackOutcome::AdviceGiven => pb::FeedbackOutcome::AdviceGiven,
+            FeedbackOutcome::NoFurtherAction => pb::FeedbackOutcome::NoFurtherAction,
+        } as i32,
+        outcome_nl: f.outcome.nl().into(),
+        note: f.note.as_deref().and_then(crate::wire::decode_envelope),
+        sent_at: Some(timestamp(f.sent_at)),
+    }
+}
+
+impl TryFrom<pb::SendFeedbackRequest> for SendFeedback {
+    type Error = FlowError;
+    fn try_from(r: pb::SendFeedbackRequest) -> Result<Self, FlowError> {
+        let mut bad: Vec<(&'static str, String)> = Vec::new();
+        let feedback_id = chosen_id::<crate::ids::Feedback>(
+            "feedback_id",
+            &r.feedback_id,
+            "1-64 of A-Za-z0-9._- chosen by Veilig Thuis, unique per sender",
+            &mut bad,
+        );
+        let melding = melding_from_pb(&r.zorgmelding_id, r.signal.as_ref(), &mut bad);
+        let outcome = match pb::FeedbackOutcome::try_from(r.outcome) {
+            Ok(pb::FeedbackOutcome::Received) => Some(FeedbackOutcome::Received),
+            Ok(pb::FeedbackOutcome::HandedOverToWijkteam) => {
+                Some(FeedbackOutcome::HandedOverToWijkteam)
+            }
+            Ok(pb::FeedbackOutcome::VeiligThuisInvestigates) => {
+                Some(FeedbackOutcome::VeiligThuisInvestigates)
+            }
+            Ok(pb::FeedbackOutcome::AdviceGiven) => Some(FeedbackOutcome::AdviceGiven),
+            Ok(pb::FeedbackOutcome::NoFurtherAction) => Some(FeedbackOutcome::NoFurtherAction),
+            _ => {
+                bad.push((
+                    "outcome",
+                    "RECEIVED, HANDED_OVER_TO_WIJKTEAM, VEILIG_THUIS_INVESTIGATES, ADVICE_GIVEN or NO_FURTHER_ACTION".into(),
+                ));
+                None
+            }
+        };
+        let basis = crate::wire::basis_from_pb(&r.basis.clone().unwrap_or_default(), &mut bad);
+        let note = match &r.note {
+            Some(env) => crate::wire::envelope_from_pb("note", env, &mut bad),
+            None => None,
+        };
+        let acting_role = super::basis::optional_name("acting_role", &r.acting_role, &mut bad);
+        crate::flows::reject(bad)?;
+        Ok(SendFeedback {
+            feedback_id: parsed(feedback_id, "feedback_id")?,
+            melding: parsed(melding, "zorgmelding_id")?,
+            outcome: parsed(outcome, "outcome")?,
+            basis,
+            note,
+            acting_role,
+        })
+    }
+}
+
 fn return_reason_to_pb(r: ReturnReason) -> pb::ReturnReason {
     match r {
         ReturnReason::NotOurArea => pb::ReturnReason::NotOurArea,
@@ -726,6 +797,36 @@ impl TriageService for TriageApi {
         let hs = flow::list_handovers(&self.ctx, &c).await?;
         Ok(Response::new(pb::ListHandoversResponse {
             handovers: hs.iter().map(view_to_pb).collect(),
+        }))
+    }
+
+    async fn send_feedback(
+        &self,
+        request: Request<pb::SendFeedbackRequest>,
+    ) -> Result<Response<pb::SendFeedbackResponse>, Status> {
+        let c = caller(&request)?;
+        let cmd = SendFeedback::try_from(request.into_inner())?;
+        let done = feedback::send_feedback(&self.ctx, &c, cmd).await?;
+        Ok(Response::new(pb::SendFeedbackResponse {
+            feedback: Some(feedback_to_pb(&done.feedback)),
+            decision: done.decision.as_ref().map(decision_to_pb),
+            duplicate: done.duplicate,
+        }))
+    }
+
+    async fn list_feedback(
+        &self,
+        request: Request<pb::ListFeedbackRequest>,
+    ) -> Result<Response<pb::ListFeedbackResponse>, Status> {
+        let c = caller(&request)?;
+        let r = request.into_inner();
+        let mut bad = Vec::new();
+        let melding = melding_from_pb(&r.zorgmelding_id, r.signal.as_ref(), &mut bad);
+        crate::flows::reject(bad)?;
+        let all =
+            feedback::list_feedback(&self.ctx, &c, &parsed(melding, "zorgmelding_id")?).await?;
+        Ok(Response::new(pb::ListFeedbackResponse {
+            feedback: all.iter().map(feedback_to_pb).collect(),
         }))
     }
 

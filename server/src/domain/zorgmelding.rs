@@ -352,6 +352,56 @@ coded! {
     }
 }
 
+coded! {
+    /// What Veilig Thuis tells the melder it does with the melding (the meldcode's
+    /// terugkoppeling): minimal, no content about the family.
+    FeedbackOutcome {
+        /// Received; Veilig Thuis is assessing it.
+        Received = "RECEIVED", "Veilig Thuis heeft de melding ontvangen en beoordeelt die";
+        /// Handed over to the wijkteam.
+        HandedOverToWijkteam = "HANDED_OVER_TO_WIJKTEAM", "Veilig Thuis heeft de zorg overgedragen aan het wijkteam";
+        /// Veilig Thuis investigates itself.
+        VeiligThuisInvestigates = "VEILIG_THUIS_INVESTIGATES", "Veilig Thuis doet zelf onderzoek";
+        /// Advice given; Veilig Thuis closes.
+        AdviceGiven = "ADVICE_GIVEN", "Veilig Thuis heeft advies gegeven en sluit de melding af";
+        /// No further action by Veilig Thuis.
+        NoFurtherAction = "NO_FURTHER_ACTION", "Veilig Thuis onderneemt geen verdere actie";
+    }
+}
+
+/// Feedback from Veilig Thuis to the melder of a melding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Feedback {
+    /// Veilig Thuis.
+    pub vt_oin: Oin,
+    /// Chosen by Veilig Thuis, unique per Veilig Thuis.
+    pub feedback_id: crate::ids::FeedbackId,
+    /// SHA-256 of the request's metadata (idempotency).
+    pub request_hash: Vec<u8>,
+    /// The note's content digest, if a note was sent (idempotency).
+    pub content_digest: Option<Vec<u8>>,
+    /// The melding.
+    pub melding: MeldingRef,
+    /// Who reported it: the only recipient.
+    pub melder_oin: Oin,
+    /// The melding's subject pseudonyms (for the log and retention).
+    pub subjects: Vec<String>,
+    /// What Veilig Thuis tells.
+    pub outcome: FeedbackOutcome,
+    /// A note sealed to the melder (`None`: none sent, or erased).
+    pub note: Option<Vec<u8>>,
+    /// The basis presented (Veilig Thuis's statutory task).
+    pub basis: crate::domain::basis::Basis,
+    /// Role.
+    pub role: Role,
+    /// The Veilig Thuis professional.
+    pub professional: String,
+    /// Unix seconds.
+    pub sent_at: i64,
+    /// Erase the note after this.
+    pub retain_until: i64,
+}
+
 /// One answer of the wijkteam to a handover, in order (`seq` 1, 2, ...).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HandoverAnswer {

@@ -117,6 +117,15 @@ pub const MAX_AGE_SECS: i64 = 24 * 3600;
 /// How far ahead of the hub's clock a sender's clock may be.
 pub const MAX_SKEW_SECS: i64 = 300;
 
+/// The violations of an envelope that travels in a field other than `envelope` (a handover
+/// answer's `question`, feedback's `note`): each `envelope…` field named by `field` instead.
+pub fn in_field(found: Violations, field: &'static str) -> Violations {
+    found
+        .into_iter()
+        .map(|(f, why)| (f.strip_prefix("envelope").map_or(f, |_| field), why))
+        .collect()
+}
+
 /// The second half of [`check`], what depends on now: the envelope was sealed within the last
 /// [`MAX_AGE_SECS`] (and at most [`MAX_SKEW_SECS`] ahead); the sender's signature verifies with
 /// the signing key it names, which its organisation published and has not retired; every data

@@ -132,12 +132,7 @@ pub async fn answer_handover(
                     &mut found,
                 );
                 envelope::check_current(ctx, env, &mut found);
-                bad.extend(found.into_iter().map(|(field, why)| {
-                    (
-                        field.strip_prefix("envelope").map_or(field, |_| "question"),
-                        why,
-                    )
-                }));
+                bad.extend(envelope::in_field(found, "question"));
             }
         },
         AnswerKind::Accepted => {

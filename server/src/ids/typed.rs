@@ -202,6 +202,8 @@ kinds! {
     HandoverId = Handover("");
     /// An agreement of a safety plan, chosen by the plan's author (unique per plan).
     AgreementId = Agreement("");
+    /// Feedback to a melder, chosen by the Veilig Thuis that sends it (unique per sender).
+    FeedbackId = Feedback("");
     /// A triage (`tr_…`).
     TriageId = Triage("tr_");
     /// An involvement in the register (`i_…`).

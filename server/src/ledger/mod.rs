@@ -69,6 +69,13 @@ pub enum Event {
     /// The wijkteam answered a handover (reasons `answer:<code>` and, for a return,
     /// `reason:<code>`; a question is a disclosure to Veilig Thuis).
     HandoverAnswered,
+    /// Veilig Thuis told the melder what it does with the melding (a disclosure; reasons
+    /// `outcome:<code>` and the decision's).
+    FeedbackSent,
+    /// Feedback to the melder was refused by the convenant.
+    FeedbackDenied,
+    /// The melder read feedback with a sealed note (ListFeedback).
+    FeedbackRead,
     /// A maatregel was registered.
     MaatregelRegistered,
     /// A maatregel was ended.

@@ -170,6 +170,17 @@ pub const TARGETS: &[RetentionTarget] = &[
         ],
     },
     RetentionTarget {
+        kind: "feedback",
+        candidates: "SELECT vt_oin, feedback_id, subjects, '[\"terugkoppeling_melder\"]', '[\"melding_vervolg\"]'
+            FROM melding_feedback WHERE erased_at IS NULL AND retain_until <= $1 ORDER BY retain_until, vt_oin, feedback_id LIMIT $2",
+        erase: &[
+            // The sealed note, the subjects, the basis and the professional go; ids, melding,
+            // melder, outcome, times and the request hash (idempotency) stay.
+            "UPDATE melding_feedback SET note = NULL, subjects = '[]', basis = substr(basis, 1, 0), professional = '', erased_at = $3
+                 WHERE vt_oin = $1 AND feedback_id = $2 AND erased_at IS NULL",
+        ],
+    },
+    RetentionTarget {
         kind: "maatregel",
         candidates: "SELECT registered_by_oin, maatregel_id, '[\"' || subject || '\"]', '[\"maatregel_afstemming\"]', '[\"maatregel_bestaan\"]'
             FROM maatregelen WHERE erased_at IS NULL AND retain_until IS NOT NULL AND retain_until <= $1 ORDER BY retain_until, maatregel_id LIMIT $2",

@@ -5,9 +5,9 @@ use super::{Columns, Store, StoreError, StoreResult, json, parse};
 use crate::domain::consent::Consent;
 use crate::domain::signal::StoredReason;
 use crate::domain::zorgmelding::{
-    AnswerKind, DecisionKind, DecisionReason, FamilyDeclined, FragmentKind, FragmentOutcome,
-    FragmentRecord, FragmentRefusal, HandoverAnswer, HandoverRecord, HandoverState, MeldingKey,
-    ReturnReason, TriageDecision, TriageRecord, ZorgmeldingRecord,
+    AnswerKind, DecisionKind, DecisionReason, FamilyDeclined, Feedback, FeedbackOutcome,
+    FragmentKind, FragmentOutcome, FragmentRecord, FragmentRefusal, HandoverAnswer, HandoverRecord,
+    HandoverState, MeldingKey, ReturnReason, TriageDecision, TriageRecord, ZorgmeldingRecord,
 };
 use crate::ids::MeldingRef;
 use crate::ledger::PendingEntry;
@@ -164,6 +164,29 @@ fn answer_from_row(r: &impl Columns) -> StoreResult<HandoverAnswer> {
         role: r.parsed("role")?,
         professional: r.col("professional")?,
         answered_at: r.col("answered_at")?,
+    })
+}
+
+const FEEDBACK_COLUMNS: &str = "vt_oin, feedback_id, request_hash, content_digest, melding_id, melder_oin, subjects, outcome, note, basis, role, professional, sent_at, retain_until";
+
+/// Builds feedback from a row with the columns of [`FEEDBACK_COLUMNS`].
+fn feedback_from_row(r: &impl Columns) -> StoreResult<Feedback> {
+    Ok(Feedback {
+        vt_oin: r.parsed("vt_oin")?,
+        feedback_id: r.parsed("feedback_id")?,
+        request_hash: r.col("request_hash")?,
+        content_digest: r.col("content_digest")?,
+        melding: r.parsed("melding_id")?,
+        melder_oin: r.parsed("melder_oin")?,
+        subjects: parse(&r.col::<String>("subjects")?, "melding_feedback.subjects")?,
+        outcome: FeedbackOutcome::from_code(&r.col::<String>("outcome")?)
+            .ok_or(StoreError::Corrupt("melding_feedback.outcome"))?,
+        note: r.col("note")?,
+        basis: crate::wire::decode_basis(&r.col::<Vec<u8>>("basis")?),
+        role: r.parsed("role")?,
+        professional: r.col("professional")?,
+        sent_at: r.col("sent_at")?,
+        retain_until: r.col("retain_until")?,
     })
 }
 
@@ -710,6 +733,73 @@ impl Store {
             v
         });
         Ok(v)
+    }
+
+    /// Stores feedback to a melder with its log entry. The same id with the same request hash and
+    /// content digest is a retry (`Ok(false)`, nothing logged); with others, `Conflict`.
+    pub async fn insert_feedback(&self, f: &Feedback, entry: &PendingEntry) -> StoreResult<bool> {
+        let new = on_writer!(self, p => {
+            let mut tx = p.begin().await?;
+            let existing: Option<(Vec<u8>, Option<Vec<u8>>)> = sqlx::query_as("SELECT request_hash, content_digest FROM melding_feedback WHERE vt_oin = $1 AND feedback_id = $2")
+                .bind(&f.vt_oin).bind(&f.feedback_id).fetch_optional(&mut *tx).await?;
+            if let Some((hash, digest)) = existing {
+                tx.rollback().await?;
+                if hash != f.request_hash || digest != f.content_digest {
+                    return Err(StoreError::taken("feedback", &f.feedback_id));
+                }
+                false
+            } else {
+                sqlx::query(&format!("INSERT INTO melding_feedback ({FEEDBACK_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"))
+                    .bind(&f.vt_oin).bind(&f.feedback_id).bind(&f.request_hash).bind(&f.content_digest)
+                    .bind(&f.melding).bind(&f.melder_oin).bind(json(&f.subjects)).bind(f.outcome.code())
+                    .bind(&f.note).bind(crate::wire::encode_basis(&f.basis)).bind(&f.role).bind(&f.professional)
+                    .bind(f.sent_at).bind(f.retain_until)
+                    .execute(&mut *tx).await?;
+                super::sequence_log(&mut tx, std::slice::from_ref(entry)).await?;
+                tx.commit().await?;
+                true
+            }
+        });
+        Ok(new)
+    }
+
+    /// Feedback by Veilig Thuis `vt` with id `feedback_id`.
+    pub async fn get_feedback(&self, vt: &str, feedback_id: &str) -> StoreResult<Option<Feedback>> {
+        let f = on_pool!(self, p => {
+            match sqlx::query(&format!("SELECT {FEEDBACK_COLUMNS} FROM melding_feedback WHERE vt_oin = $1 AND feedback_id = $2"))
+                .bind(vt).bind(feedback_id).fetch_optional(p).await? {
+                Some(r) => Some(feedback_from_row(&r)?),
+                None => None,
+            }
+        });
+        Ok(f)
+    }
+
+    /// The feedback about a melding that `oin` sent or received (as its Veilig Thuis or its
+    /// melder), oldest first.
+    pub async fn feedback_about(
+        &self,
+        melding: &MeldingRef,
+        oin: &str,
+    ) -> StoreResult<Vec<Feedback>> {
+        let v = on_pool!(self, p => {
+            let mut v = Vec::new();
+            for r in sqlx::query(&format!("SELECT {FEEDBACK_COLUMNS} FROM melding_feedback WHERE melding_id = $1 AND (melder_oin = $2 OR vt_oin = $2) ORDER BY sent_at, feedback_id"))
+                .bind(melding).bind(oin).fetch_all(p).await? {
+                v.push(feedback_from_row(&r)?);
+            }
+            v
+        });
+        Ok(v)
+    }
+
+    /// Whether Veilig Thuis handed the melding over (any handover, whatever its state).
+    pub async fn melding_handed_over(&self, melding: &MeldingRef) -> StoreResult<bool> {
+        let found = on_pool!(self, p => {
+            sqlx::query("SELECT 1 FROM handovers WHERE melding_id = $1 LIMIT 1")
+                .bind(melding).fetch_optional(p).await?.is_some()
+        });
+        Ok(found)
     }
 
     /// Delivers a pending handover to its recipient, deciding again with the consents as they

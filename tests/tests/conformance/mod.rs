@@ -13,8 +13,8 @@ use signaalhub_server::domain::involvement::{Involvement, Notification, Notifica
 use signaalhub_server::domain::maatregel::{Maatregel, MaatregelKind};
 use signaalhub_server::domain::signal::{NewDelivery, SignalRecord, Urgency};
 use signaalhub_server::domain::zorgmelding::{
-    ContactPerson, DecisionKind, FragmentKind, FragmentRecord, HandoverRecord, HandoverState,
-    MeldingKey, TriageAnswersStored, TriageRecord,
+    ContactPerson, DecisionKind, Feedback, FeedbackOutcome, FragmentKind, FragmentRecord,
+    HandoverRecord, HandoverState, MeldingKey, TriageAnswersStored, TriageRecord,
 };
 use signaalhub_server::ids::{Category, Purpose, Role, SubjectPseudonym};
 use signaalhub_server::ledger::{EntryActor, EntryOutcome, Event, PendingEntry};
@@ -401,5 +401,25 @@ pub fn handover(id: &str, hash: u8, melding: &str, subjects: &[String], at: i64)
         updated_at: at,
         retain_until: at + 365 * DAY,
         content_digest: Some(vec![hash ^ 0x5a; 32]),
+    }
+}
+
+/// Feedback by Veilig Thuis to `melder` about `melding`, sent at `at`.
+pub fn feedback(id: &str, melding: &str, melder: &str, at: i64) -> Feedback {
+    Feedback {
+        vt_oin: v(VT),
+        feedback_id: v(id),
+        request_hash: vec![3; 32],
+        content_digest: Some(vec![4; 32]),
+        melding: v(melding),
+        melder_oin: v(melder),
+        subjects: vec![ps(1)],
+        outcome: FeedbackOutcome::Received,
+        note: Some(vec![9; 40]),
+        basis: basis(&[]),
+        role: Role::known("vt_medewerker"),
+        professional: "pro-vt".into(),
+        sent_at: at,
+        retain_until: at + 365 * DAY,
     }
 }
