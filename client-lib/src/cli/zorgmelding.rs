@@ -164,8 +164,12 @@ pub enum TriageCommand {
     },
     /// Veilig Thuis: re-seal the melding's fragments for the wijkteam and hand the case over.
     Handover(Box<HandoverArgs>),
-    /// Handovers sent or received.
-    Handovers,
+    /// Handovers sent or received, with the wijkteam's answers (Veilig Thuis: questions opened
+    /// here).
+    Handovers {
+        #[command(flatten)]
+        opener: OpenerArgs,
+    },
     /// Wijkteam: receive a handover, open and save its envelopes, print the letter.
     Receive(ReceiveArgs),
     /// Wijkteam: answer a received handover — accept it (you are then registered as involved
@@ -1042,7 +1046,7 @@ fn print_handover(h: &pb::Handover) {
     println!(
         "handover {} of {}  {} -> {}  {}  [{}]  basis {}  at {}",
         h.handover_id,
-        h.zorgmelding_id,
+        melding_text(&h.zorgmelding_id, h.signal.as_ref()),
         h.sender_oin,
         h.recipient_oin,
         handover_state(h),
@@ -1055,6 +1059,17 @@ fn print_handover(h: &pb::Handover) {
     }
     if let Some(a) = &h.advice {
         print_advice(a, "  ");
+    }
+    if h.decision != 0 {
+        println!(
+            "  decision: {} (the first visit {})",
+            decision_name(h.decision),
+            if h.decision == pb::TriageDecisionKind::JointVisit as i32 {
+                "is joint: Veilig Thuis comes along"
+            } else {
+                "is the wijkteam's alone"
+            }
+        );
     }
     for a in &h.answers {
         println!(
@@ -1259,15 +1274,38 @@ pub async fn triage(
             );
         }
         TriageCommand::Handover(a) => handover(hub, me, *a, out).await?,
-        TriageCommand::Handovers => {
+        TriageCommand::Handovers { opener } => {
             let all = hub.list_handovers().await?;
-            if out.human() {
-                for h in &all {
+            let my_oin = me.oin(hub).await?;
+            let mut questions = Vec::new();
+            for h in &all {
+                if out.human() {
                     print_handover(h);
+                }
+                // Questions are sealed to Veilig Thuis: only the sender of the handover opens them.
+                if h.sender_oin != my_oin {
+                    continue;
+                }
+                let secrets = me.recipient_secrets(&my_oin, &opener)?;
+                for env in h.answers.iter().filter_map(|a| a.question.as_ref()) {
+                    let text = open(hub, &secrets, env)
+                        .await
+                        .map(|p| String::from_utf8_lossy(&p).into_owned());
+                    if out.human() {
+                        match &text {
+                            Ok(t) => println!("    question: {t}"),
+                            Err(why) => println!("    (a question does not open: {why})"),
+                        }
+                    }
+                    questions.push(json!({
+                        "handover_id": h.handover_id,
+                        "question": text.ok(),
+                    }));
                 }
             }
             out.emit(&json!({
-                "handovers": all.iter().map(handover_json).collect::<Vec<_>>()
+                "handovers": all.iter().map(handover_json).collect::<Vec<_>>(),
+                "questions": questions,
             }));
         }
         TriageCommand::Receive(a) => receive(hub, me, a, out).await?,
