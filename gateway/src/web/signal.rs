@@ -41,6 +41,11 @@ impl FormData {
         )
     }
 
+    /// A form from pairs (a form's defaults).
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> FormData {
+        FormData(pairs)
+    }
+
     /// The first value of `name`, trimmed ("" when absent).
     pub fn get(&self, name: &str) -> &str {
         self.0

@@ -42,6 +42,24 @@ const FIELDS: &[(&str, &str, &str)] = &[
         "dossiernummer",
         "case reference",
     ),
+    ("case_reference", "dossiernummer", "case reference"),
+    ("reason", "reden", "reason"),
+    ("declined_by", "wie het zei", "who said so"),
+    (
+        "veilig_thuis_contact",
+        "contactpersoon bij Veilig Thuis",
+        "contact person at Veilig Thuis",
+    ),
+    (
+        "wijkteam_contact",
+        "contactpersoon bij het wijkteam",
+        "contact person at the wijkteam",
+    ),
+    (
+        "contact_professional",
+        "contact van de wijkcoach",
+        "the wijkcoach's contact",
+    ),
     (
         "inform_exemption",
         "reden om het gezin niet te informeren",
