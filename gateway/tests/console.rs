@@ -1298,3 +1298,81 @@ async fn veilig_thuis_triages_decides_and_hands_over_and_the_wijkteam_accepts() 
     }
     kit.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schools_meldcode_signal_is_a_melding_veilig_thuis_triages() {
+    use signaalhub_client::sealed::{Outgoing, send_sealed};
+    use signaalhub_client::signaalhub_proto::pb;
+    let kit = start_kit(&["veilig_thuis"]).await;
+    let (vt_oin, school_oin) = (kit.oin("veilig_thuis"), kit.oin("school"));
+    // The school reports under the meldcode (its own system, through the SDK).
+    let mut school = kit.sdk("school").await;
+    let out = Outgoing {
+        signal_id: "meldcode-1".into(),
+        recipient_oins: vec![vt_oin.clone()],
+        subject_bsn: BSN.into(),
+        subject: pb::SubjectFacts {
+            age_years: Some(9),
+            age_band: 0,
+            gezag_holders: vec!["ouder-1".into()],
+        },
+        purpose: "melding_veilig_thuis".into(),
+        categories: vec!["zorgen_thuissituatie".into()],
+        urgency: pb::Urgency::Normal,
+        basis: pb::Basis {
+            legal: Some(pb::LegalBasis {
+                basis: "meldrecht".into(),
+                evidence: Some(pb::Evidence {
+                    meldcode_steps_completed: vec![1, 2, 3, 4],
+                    afwegingskader: pb::Afwegingskader::StructureleOnveiligheid as i32,
+                    client_informed: Some(true),
+                    ..Default::default()
+                }),
+            }),
+            consent_ids: vec![],
+        },
+        acting_role: String::new(),
+    };
+    send_sealed(
+        &mut school,
+        &kit.sender_keys("school"),
+        out,
+        b"Jayden vertelt over ruzie thuis.",
+    )
+    .await
+    .unwrap();
+
+    // In the Postvak the signal carries a Triage link; the triage page names the melding.
+    let vt = Console::login(&kit.consoles[0]).await;
+    let triage = format!("/melding/signaal/{school_oin}/meldcode-1");
+    let page = vt.wait_for("/postvak", &triage).await;
+    assert!(page.contains("Overdrachten aan het wijkteam"), "{page}");
+    let page = vt.get(&triage).await;
+    assert!(page.contains(&format!("{school_oin}/meldcode-1")), "{page}");
+    let csrf = field_value(&page, "csrf");
+    // Nothing met: the wijkteam alone.
+    let mut f = triage_answers(&csrf, None);
+    for (k, v) in f.iter_mut() {
+        if k == "witnessed" {
+            *v = "nee".into();
+        }
+    }
+    vt.post_redirect(&format!("{triage}/triage"), &f).await;
+    let page = vt.get(&triage).await;
+    assert!(page.contains("Advies: het wijkteam alleen"), "{page}");
+    // The handover form starts from the melder's categories; a signal has no fragments.
+    let page = vt.get(&format!("{triage}/overdragen")).await;
+    assert!(
+        page.contains("name=\"category\" value=\"zorgen_thuissituatie\" checked"),
+        "{page}"
+    );
+    assert!(!page.contains("name=\"fragment\""), "{page}");
+    // A signal that is not here is no melding.
+    let (status, _) = vt
+        .get_status(&format!("/melding/signaal/{school_oin}/meldcode-2"))
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = vt.get_status("/melding/zm/zm_onbekend").await;
+    assert_eq!(status, 404);
+    kit.stop().await;
+}
