@@ -281,10 +281,15 @@ pub(super) fn category_checks(
 
 /// "I act as", when the professional has several roles.
 pub(super) fn role_select(lang: Lang, roles: &[String], chosen: &str) -> Markup {
+    role_select_as(lang, roles, chosen, "role")
+}
+
+/// [`role_select`] with its own element id, for a page with several forms.
+pub(super) fn role_select_as(lang: Lang, roles: &[String], chosen: &str, id: &str) -> Markup {
     html! {
         @if roles.len() > 1 {
-            label for="role" { (lang.t("Ik handel als", "I act as")) }
-            select id="role" name="role" {
+            label for=(id) { (lang.t("Ik handel als", "I act as")) }
+            select id=(id) name="role" {
                 @for r in roles { option value=(r) selected[*r == chosen] { (r) } }
             }
         }

@@ -380,7 +380,7 @@ fn answer_form(
             fieldset {
                 legend { (legend) }
                 (fields)
-                (super::disclosure::role_select(a.lang(), roles, ""))
+                (super::disclosure::role_select_as(a.lang(), roles, "", &format!("{kind}-role")))
                 div.actions { button.primary[kind == "overnemen"] type="submit" { (legend) } }
             }
         }

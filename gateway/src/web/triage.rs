@@ -3,6 +3,7 @@
 //! recidive), the triagist's *Besluit* (the advice, or another decision with a reason from the
 //! fixed list), *Gezin wil geen wijkteam*, and the way to *Overdragen* (`web::overdragen`). Only
 //! for a professional in a Veilig Thuis role of the convenant; the hub decides every step.
+use super::disclosure::role_select_as;
 use super::i18n::{Lang, when};
 use super::layout::page;
 use super::problem::Problem;
@@ -155,6 +156,16 @@ fn yes_no(v: &str) -> pb::CriterionAnswer {
         "nee" => pb::CriterionAnswer::No,
         "onbekend" => pb::CriterionAnswer::Unknown,
         _ => pb::CriterionAnswer::Unspecified,
+    }
+}
+
+/// The role a triage form starts with: the one posted, else `triagist` (the triagist triages and
+/// decides; a professional without that role gets the first of theirs).
+fn preferred(posted: &str) -> &str {
+    if posted.is_empty() {
+        "triagist"
+    } else {
+        posted
     }
 }
 
@@ -422,7 +433,7 @@ fn triage_form(a: &Authed, app: &App, m: &Melding, f: &FormData, case: &str) -> 
             label for="case_reference" { (lang.t("Dossiernummer van Veilig Thuis", "Veilig Thuis's case reference")) }
             input id="case_reference" name="case_reference" value=(case) maxlength="64" required aria-describedby="case-hint";
             p.hint id="case-hint" { (lang.t("Geen naam of BSN: het nummer in uw eigen dossier.", "No name or BSN: the number in your own file.")) }
-            (super::disclosure::role_select(lang, &roles, f.get("role")))
+            (role_select_as(lang, &roles, preferred(f.get("role")), "triage-role"))
             div.actions { button.primary type="submit" { (lang.t("Triage vastleggen", "Record the triage")) } }
         }
     }
@@ -451,7 +462,7 @@ fn decision_form(a: &Authed, app: &App, m: &Melding, t: &pb::Triage) -> Markup {
                 @for (v, _, nl, en) in REASONS { option value=(v) { (lang.t(nl, en)) } }
             }
             p.hint { (lang.t("De volledige motivering hoort in het dossier van Veilig Thuis; de hub bewaart alleen de reden uit deze lijst.", "The full motivation belongs in Veilig Thuis's file; the hub keeps only the reason from this list.")) }
-            (super::disclosure::role_select(lang, &roles, ""))
+            (role_select_as(lang, &roles, preferred(""), "decision-role"))
             div.actions { button.primary type="submit" { (lang.t("Besluit vastleggen", "Record the decision")) } }
         }
     }
@@ -467,7 +478,7 @@ fn declined_form(a: &Authed, app: &App, m: &Melding) -> Markup {
                 input type="hidden" name="csrf" value=(a.session.csrf);
                 label for="declined_by" { (lang.t("Wie zei dat (een verwijzing, geen naam)", "Who said so (a reference, no name)")) }
                 input id="declined_by" name="declined_by" placeholder="ouder-1" maxlength="32" required;
-                (super::disclosure::role_select(lang, &roles, ""))
+                (role_select_as(lang, &roles, "", "declined-role"))
                 p.hint { (lang.t("Daarna weigert de hub elke overdracht van deze melding; de zaak blijft bij Veilig Thuis.", "After this the hub refuses every handover of this melding; the case stays with Veilig Thuis.")) }
                 div.actions { button type="submit" { (lang.t("Vastleggen", "Record")) } }
             }
