@@ -1264,6 +1264,16 @@ async fn veilig_thuis_triages_decides_and_hands_over_and_the_wijkteam_accepts() 
         );
     }
     assert!(!fg.get("/postvak").await.contains("Overdrachten"));
+    // The FG reads the chain in the gateway's audit log, in Dutch, without a BSN.
+    let log = fg.get("/fg/auditlog").await;
+    for line in [
+        "triagebesluit vastgelegd",
+        "overdracht verstuurd",
+        "vraag van het wijkteam geopend",
+    ] {
+        assert!(log.contains(line), "{line}: {log}");
+    }
+    assert!(!log.contains(BSN), "{log}");
     let wfg = Console::login_as(&kit.consoles[1], "dev-fg-wijkteam").await;
     let (status, body) = wfg.get_status(&handover_path).await;
     assert_eq!(status, 403, "{body}");
