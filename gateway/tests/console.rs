@@ -1014,6 +1014,17 @@ async fn veilig_thuis_triages_decides_and_hands_over_and_the_wijkteam_accepts() 
     );
     assert!(page.contains("0 eerdere zorgmelding(en)"), "{page}");
     let triage_id = field_value(&page, "triage_id");
+    // In English on request.
+    vt.post_redirect("/taal", &form_of(&[("csrf", &csrf), ("lang", "en")]))
+        .await;
+    let english = vt.get(&melding).await;
+    assert!(english.contains("Advice: act jointly"), "{english}");
+    assert!(
+        english.contains("1. Physical abuse or severe violence"),
+        "{english}"
+    );
+    vt.post_redirect("/taal", &form_of(&[("csrf", &csrf), ("lang", "nl")]))
+        .await;
 
     // Deciding against the advice without a reason: the hub refuses, naming the field in Dutch.
     let decide = |decision: &str, reason: &str| {
@@ -1030,7 +1041,10 @@ async fn veilig_thuis_triages_decides_and_hands_over_and_the_wijkteam_accepts() 
         .await;
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("class=\"problem\""), "{page}");
-    assert!(page.contains("reden:"), "{page}");
+    assert!(
+        page.contains("reden: het besluit wijkt af van het advies: kies een reden uit de lijst"),
+        "{page}"
+    );
     // With a reason from the list: recorded, against the advice.
     vt.post_redirect(
         &format!("{melding}/besluit"),
@@ -1067,6 +1081,10 @@ async fn veilig_thuis_triages_decides_and_hands_over_and_the_wijkteam_accepts() 
     assert_eq!(status, 200, "{refused}");
     assert!(
         refused.contains("Het convenant staat dit niet toe"),
+        "{refused}"
+    );
+    assert!(
+        refused.contains("ook toestemming van de betrokkene"),
         "{refused}"
     );
     // A BSN that fails the elfproef is refused before the hub is asked.
@@ -1243,7 +1261,10 @@ async fn veilig_thuis_triages_decides_and_hands_over_and_the_wijkteam_accepts() 
             &handover_form(&page, &wijkteam_oin, "send", &[("consent", &consent)]),
         )
         .await;
-    assert!(refused.contains("class=\"problem\""), "{refused}");
+    assert!(
+        refused.contains("het gezin wil geen hulp van het wijkteam (ouder-1"),
+        "{refused}"
+    );
     assert!(!refused.contains("Brief voor het gezin"), "{refused}");
 
     // Who may not: Veilig Thuis's FG sees no triage, handover or letter; the wijkteam's FG no

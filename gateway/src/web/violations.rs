@@ -121,6 +121,14 @@ pub const RULES: &[(&str, &str)] = &[
     ),
 ];
 
+/// Rules whose text names the values concerned, as the hub begins and ends them, with their
+/// Dutch (the console test meets each against the hub itself).
+pub const PATTERNS: &[(&str, &str, &str)] = &[(
+    "the decision ",
+    ": give the reason",
+    "het besluit wijkt af van het advies: kies een reden uit de lijst",
+)];
+
 /// One field violation as a line for the professional: `field: rule`, in `lang` where known.
 pub fn line(lang: Lang, field: &str, description: &str) -> String {
     let label = FIELDS
@@ -133,6 +141,14 @@ pub fn line(lang: Lang, field: &str, description: &str) -> String {
             .iter()
             .find(|(en, _)| *en == description)
             .map(|(_, nl)| *nl)
+            .or_else(|| {
+                PATTERNS
+                    .iter()
+                    .find(|(start, end, _)| {
+                        description.starts_with(start) && description.ends_with(end)
+                    })
+                    .map(|(.., nl)| *nl)
+            })
             .unwrap_or(description),
         Lang::En => description,
     };
@@ -161,6 +177,14 @@ mod tests {
                 "this BSN fails the elfproef (check for a typing error)"
             ),
             "BSN: this BSN fails the elfproef (check for a typing error)"
+        );
+        assert_eq!(
+            line(
+                Lang::Nl,
+                "reason",
+                "the decision WIJKTEAM_ALONE differs from the advice JOINT_VISIT: give the reason"
+            ),
+            "reden: het besluit wijkt af van het advies: kies een reden uit de lijst"
         );
         assert_eq!(
             line(Lang::Nl, "some.new_field", "a new rule"),
