@@ -1125,6 +1125,15 @@ async fn veilig_thuis_triages_decides_and_hands_over_and_the_wijkteam_accepts() 
     );
     let consent = field_value(&with_consent, "consent");
     assert!(consent.starts_with("c_"), "{consent}");
+    // Recorded, said so, and ticked at once.
+    assert!(
+        with_consent.contains(&format!("Toestemming vastgelegd: <code>{consent}</code>")),
+        "{with_consent}"
+    );
+    assert!(
+        with_consent.contains(&format!("value=\"{consent}\" checked")),
+        "{with_consent}"
+    );
     let (_, location) = vt
         .post_redirect(
             &form_path,

@@ -298,10 +298,28 @@ pub(super) fn role_select_as(lang: Lang, roles: &[String], chosen: &str, id: &st
 
 /// The consents on record for this child, ticked when used.
 pub(super) fn consent_checks(lang: Lang, consents: &[pb::Consent], ticked: &[String]) -> Markup {
+    consent_checks_or(
+        lang,
+        consents,
+        ticked,
+        lang.t(
+            "Nog geen (of vul eerst het BSN in en kies Controleer).",
+            "None yet (or enter the BSN first and choose Check).",
+        ),
+    )
+}
+
+/// [`consent_checks`] with its own words for "none yet" (what to do on that form).
+pub(super) fn consent_checks_or(
+    lang: Lang,
+    consents: &[pb::Consent],
+    ticked: &[String],
+    none: &str,
+) -> Markup {
     html! {
         h2 { (lang.t("Toestemmingen voor dit kind", "Consents for this child")) }
         @if consents.is_empty() {
-            p { (lang.t("Nog geen (of vul eerst het BSN in en kies Controleer).", "None yet (or enter the BSN first and choose Check).")) }
+            p { (none) }
         } @else {
             @for (i, k) in consents.iter().enumerate() {
                 div.check {

@@ -5,7 +5,9 @@
 //! gateway opens the melding with the organisation's key and re-seals it for the wijkteam; the
 //! hub decides, and a refusal is shown in Dutch. The handover id is chosen when the form first
 //! opens, so a retry is the same handover.
-use super::disclosure::{category_checks, consent_checks, holders, recipient_select, role_select};
+use super::disclosure::{
+    category_checks, consent_checks_or, holders, recipient_select, role_select,
+};
 use super::layout::page;
 use super::problem::Problem;
 use super::signal::FormData;
@@ -198,7 +200,7 @@ pub async fn submit(
                 &a,
                 &m,
                 &f,
-                Some(p),
+                Some(p.render()),
                 Vec::new(),
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
@@ -210,20 +212,22 @@ pub async fn submit(
     match f.get("action") {
         "send" => {}
         "consent" => {
-            let problem = record_consent(&app, &a, &f, &d).await.err();
+            // Recorded: ticked at once, so the next step is Overdragen.
+            let (f, notice) = match record_consent(&app, &a, &f, &d).await {
+                Ok(c) => {
+                    let notice = html! { p.notice role="status" { (lang.t("Toestemming vastgelegd: ", "Consent recorded: ")) code { (c.consent_id) } } };
+                    (f.with("consent", &c.consent_id), notice)
+                }
+                Err(p) => (f, p.render()),
+            };
             let (consents, listed) = consents_for(&app, &a, &d).await;
-            return render(
-                &app,
-                &a,
-                &m,
-                &f,
-                problem.or(listed),
-                consents,
-                StatusCode::OK,
-            )
-            .await;
+            let notice = html! { (notice) @if let Some(p) = listed { (p.render()) } };
+            return render(&app, &a, &m, &f, Some(notice), consents, StatusCode::OK).await;
         }
-        _ => return render(&app, &a, &m, &f, listed, consents, StatusCode::OK).await,
+        _ => {
+            let notice = listed.map(|p| p.render());
+            return render(&app, &a, &m, &f, notice, consents, StatusCode::OK).await;
+        }
     }
     let mut missing = Vec::new();
     let mut need = |nl: &'static str, en: &'static str| missing.push(lang.t(nl, en).to_owned());
@@ -272,7 +276,7 @@ pub async fn submit(
             &a,
             &m,
             &f,
-            Some(p),
+            Some(p.render()),
             consents,
             StatusCode::UNPROCESSABLE_ENTITY,
         )
@@ -288,7 +292,7 @@ pub async fn submit(
         }
         Err(e) => {
             let p = handover_problem(lang, e);
-            render(&app, &a, &m, &f, Some(p), consents, StatusCode::OK).await
+            render(&app, &a, &m, &f, Some(p.render()), consents, StatusCode::OK).await
         }
     }
 }
@@ -435,7 +439,7 @@ async fn render(
     a: &Authed,
     m: &Melding,
     f: &FormData,
-    problem: Option<Problem>,
+    notice: Option<Markup>,
     consents: Vec<pb::Consent>,
     status: StatusCode,
 ) -> Response {
@@ -453,7 +457,7 @@ async fn render(
     let gezag = holders(f.get("gezag"));
     let roles = vt_roles(app, a);
     let body = html! {
-        @if let Some(p) = &problem { (p.render()) }
+        @if let Some(n) = notice { (n) }
         @if let Some(p) = &outcome.problem { (p.render()) }
         p { (lang.t("Melding: ", "Melding: ")) a href=(m.path()) { code { (m.reference()) } } }
         form method="post" action=(format!("{}/overdragen", m.path())) novalidate {
@@ -500,7 +504,10 @@ async fn render(
                         label for="informed-nee" { (lang.t("nee", "no")) }
                     }
                 }
-                (consent_checks(lang, &consents, &f.all("consent")))
+                (consent_checks_or(lang, &consents, &f.all("consent"), lang.t(
+                    "Nog geen: vul de BSN's in en kies Toestemmingen ophalen, of leg er hieronder een vast.",
+                    "None yet: enter the BSNs and choose Look up consents, or record one below.",
+                )))
                 div.actions { button type="submit" name="action" value="consents" { (lang.t("Toestemmingen ophalen", "Look up consents")) } }
                 details open[consents.is_empty()] {
                     summary { (lang.t("Toestemming van het gezin vastleggen", "Record the family's consent")) }
