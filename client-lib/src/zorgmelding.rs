@@ -247,3 +247,60 @@ pub fn melding_text(zorgmelding_id: &str, signal: Option<&pb::SignalReference>) 
         None => zorgmelding_id.into(),
     }
 }
+
+/// The purpose every envelope of a handover carries, and the wijkteam's questions with it.
+pub const HANDOVER_PURPOSE: &str = "overdracht_hulpverlening";
+
+/// The basis reference a handover's envelopes carry, from the basis strings the hub shows
+/// (`legal:<name>`, `consent:<id>`): what a wijkteam's question must be bound to.
+pub fn handover_basis_reference(h: &pb::Handover) -> String {
+    let mut legal = None;
+    let mut consents = Vec::new();
+    for b in &h.basis {
+        if let Some(name) = b.strip_prefix("legal:") {
+            legal = Some(name.to_owned());
+        } else if let Some(id) = b.strip_prefix("consent:") {
+            consents.push(id.to_owned());
+        }
+    }
+    signaalhub_proto::basis_reference(&pb::Basis {
+        legal: legal.map(|basis| pb::LegalBasis {
+            basis,
+            evidence: None,
+        }),
+        consent_ids: consents,
+    })
+}
+
+/// The binding of the wijkteam's next question on a handover: its own id
+/// `<handover_id>.q<n>` (n = the answers so far + 1), and the handover's purpose, categories and
+/// basis reference, as the hub requires. `envelope::seal` sets the content digest.
+pub fn question_binding(h: &pb::Handover, created_at_unix: i64) -> pb::EnvelopeBinding {
+    pb::EnvelopeBinding {
+        signal_id: format!("{}.q{}", h.handover_id, h.answers.len() + 1),
+        purpose: h.purpose.clone(),
+        categories: h.categories.clone(),
+        basis_reference: handover_basis_reference(h),
+        created_at_unix,
+        content_digest: Vec::new(),
+    }
+}
+
+/// The binding of a melding's part re-sealed for the wijkteam: id `<handover_id>.<part>`,
+/// [`HANDOVER_PURPOSE`], the categories handed over and the handover's basis.
+pub fn handover_binding(
+    handover_id: &str,
+    part: u32,
+    categories: &[String],
+    basis: &pb::Basis,
+    created_at_unix: i64,
+) -> pb::EnvelopeBinding {
+    pb::EnvelopeBinding {
+        signal_id: format!("{handover_id}.{part}"),
+        purpose: HANDOVER_PURPOSE.into(),
+        categories: categories.to_vec(),
+        basis_reference: signaalhub_proto::basis_reference(basis),
+        created_at_unix,
+        content_digest: Vec::new(),
+    }
+}

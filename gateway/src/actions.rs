@@ -540,7 +540,7 @@ pub fn works_on_cases(app: &App, p: &Professional) -> bool {
 }
 
 /// Whether `p` holds a role the convenant gives `sector` (any sector when `None`).
-fn holds_role_of(app: &App, p: &Professional, sector: Option<pb::Sector>) -> bool {
+pub fn holds_role_of(app: &App, p: &Professional, sector: Option<pb::Sector>) -> bool {
     app.convenant
         .sectors
         .iter()

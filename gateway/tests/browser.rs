@@ -2,7 +2,9 @@
 //! through the school's OpenID Connect provider (the certified oidc-provider on Node), records
 //! both parents' consent, sees the refusal while one is missing, sends; the wijkcoach opens and
 //! acknowledges the signal in the wijkteam's console. Then the other screens: the IB'er reports to
-//! Veilig Thuis under the meldcode; Veilig Thuis opens it and a police zorgmelding in its Postvak;
+//! Veilig Thuis under the meldcode; Veilig Thuis opens it and a police zorgmelding in its Postvak,
+//! triages the zorgmelding, decides against the advice with a reason and hands it over on the
+//! parents' consent (the family letter printed); the wijkcoach opens the handover and takes it on;
 //! the wijkcoach and the GI record their involvement, share a case, agree on a coordinator and a
 //! safety plan; the school's FG reads the gateway's audit log.
 //!

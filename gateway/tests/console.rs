@@ -888,3 +888,531 @@ async fn veilig_thuis_opens_a_police_zorgmelding_with_its_fragments() {
     assert!(!vt.get("/postvak").await.contains(REG));
     kit.stop().await;
 }
+
+/// The answers of a triage form: criterion 3 met (children witnessed it), the rest not.
+fn triage_answers(csrf: &str, leave_out: Option<&str>) -> Vec<(String, String)> {
+    let mut f = form_of(&[
+        ("csrf", csrf),
+        ("physical_abuse", "nee"),
+        ("sexual_abuse", "nee"),
+        ("witnessed", "ja"),
+        ("safety_conflict", "nee"),
+        ("open_to_help", "open"),
+        ("stacked_reports", "nee"),
+        ("mutual_accusations", "nee"),
+        ("addiction", "nee"),
+        ("case_reference", "VT-2026-0042"),
+        ("role", "triagist"),
+    ]);
+    f.retain(|(k, _)| Some(k.as_str()) != leave_out);
+    f
+}
+
+/// The handover form as a Veilig Thuis employee fills it in (`extra` adds consents, givers, ...).
+fn handover_form(
+    page: &str,
+    wijkteam: &str,
+    action: &str,
+    extra: &[(&str, &str)],
+) -> Vec<(String, String)> {
+    let mut f = form_of(&[
+        ("csrf", &field_value(page, "csrf")),
+        ("handover_id", &field_value(page, "handover_id")),
+        ("recipient", wijkteam),
+        ("role", "vt_medewerker"),
+        ("bsn", BSN),
+        ("age", "6"),
+        ("gezag", "ouder-1, ouder-2"),
+        ("category", "incidentgegevens"),
+        ("category", "aanwezigheid_kinderen"),
+        ("case_reference", "VT-2026-0042"),
+        ("informed", "ja"),
+        ("vt_name", "Rianne van Rooijen"),
+        ("vt_function", "medewerker Veilig Thuis"),
+        ("vt_phone", "0800-2000"),
+        ("wt_name", "Els Bouwman"),
+        ("wt_function", "wijkcoach"),
+        ("wt_phone", "026-0000002"),
+        ("action", action),
+    ]);
+    f.extend(form_of(extra));
+    f
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn veilig_thuis_triages_decides_and_hands_over_and_the_wijkteam_accepts() {
+    use signaalhub_client::signaalhub_proto::pb;
+    const REG: &str = "2026-OOST-000777";
+    const INCIDENT: &str = "Ruzie op straat; de kinderen zagen het.";
+    const CHILDREN: &str = "Twee kinderen (4 en 6) waren aanwezig.";
+    const QUESTION: &str = "Weet de moeder van de melding?";
+    let kit = start_kit(&["veilig_thuis", "wijkteam"]).await;
+    let (vt_oin, wijkteam_oin) = (kit.oin("veilig_thuis"), kit.oin("wijkteam"));
+    kit.police_zorgmelding(
+        REG,
+        BSN,
+        &[
+            (
+                "frag-777-incident",
+                pb::FragmentKind::Incident,
+                "incidentgegevens",
+                INCIDENT,
+            ),
+            (
+                "frag-777-kinderen",
+                pb::FragmentKind::ChildrenPresent,
+                "aanwezigheid_kinderen",
+                CHILDREN,
+            ),
+        ],
+    )
+    .await;
+    let vt = Console::login(&kit.consoles[0]).await;
+    let w = Console::login(&kit.consoles[1]).await;
+
+    // From the Postvak to the melding's triage page: the six criteria, labelled in Dutch.
+    vt.wait_for("/postvak", REG).await;
+    let page = vt.wait_for("/postvak", "/melding/zm/").await;
+    let melding = link_after(&page, "/melding/zm/");
+    vt.wait_for(
+        &format!(
+            "/postvak/zorgmelding/{}",
+            melding.trim_start_matches("/melding/zm/")
+        ),
+        CHILDREN,
+    )
+    .await;
+    let page = vt.get(&melding).await;
+    assert!(
+        page.contains("Huiselijk geweld waar kinderen getuige van zijn"),
+        "{page}"
+    );
+    assert!(page.contains("Nog geen triage vastgelegd"), "{page}");
+    let csrf = field_value(&page, "csrf");
+
+    // A criterion left unanswered never reaches the hub.
+    let (status, page) = vt
+        .post(
+            &format!("{melding}/triage"),
+            &triage_answers(&csrf, Some("addiction")),
+        )
+        .await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("beantwoord elk criterium"), "{page}");
+    // Recorded: the advice with its criterion, in Dutch.
+    vt.post_redirect(&format!("{melding}/triage"), &triage_answers(&csrf, None))
+        .await;
+    let page = vt.get(&melding).await;
+    assert!(page.contains("Advies: samen optrekken"), "{page}");
+    assert!(
+        page.contains("3. er is sprake van huiselijk geweld"),
+        "{page}"
+    );
+    assert!(
+        page.contains("volgt het advies (nog geen besluit vastgelegd)"),
+        "{page}"
+    );
+    assert!(page.contains("0 eerdere zorgmelding(en)"), "{page}");
+    let triage_id = field_value(&page, "triage_id");
+    // In English on request.
+    vt.post_redirect("/taal", &form_of(&[("csrf", &csrf), ("lang", "en")]))
+        .await;
+    let english = vt.get(&melding).await;
+    assert!(english.contains("Advice: act jointly"), "{english}");
+    assert!(
+        english.contains("1. Physical abuse or severe violence"),
+        "{english}"
+    );
+    vt.post_redirect("/taal", &form_of(&[("csrf", &csrf), ("lang", "nl")]))
+        .await;
+
+    // Deciding against the advice without a reason: the hub refuses, naming the field in Dutch.
+    let decide = |decision: &str, reason: &str| {
+        form_of(&[
+            ("csrf", &csrf),
+            ("triage_id", &triage_id),
+            ("decision", decision),
+            ("reason", reason),
+            ("role", "triagist"),
+        ])
+    };
+    let (status, page) = vt
+        .post(&format!("{melding}/besluit"), &decide("wijkteam", ""))
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("class=\"problem\""), "{page}");
+    assert!(
+        page.contains("reden: het besluit wijkt af van het advies: kies een reden uit de lijst"),
+        "{page}"
+    );
+    // With a reason from the list: recorded, against the advice.
+    vt.post_redirect(
+        &format!("{melding}/besluit"),
+        &decide("wijkteam", "eenmalig"),
+    )
+    .await;
+    let page = vt.get(&melding).await;
+    assert!(
+        page.contains("Besluit: </strong>Het wijkteam pakt het alleen op"),
+        "{page}"
+    );
+    assert!(page.contains("afwijkend van het advies"), "{page}");
+    assert!(page.contains("eenmalig incident, geen patroon"), "{page}");
+    assert!(!page.contains("Besluit vastleggen"), "decided once: {page}");
+
+    // The handover form: only wijkteams from the sociale kaart, the flow's categories, the
+    // zorgmelding's fragments.
+    let form_path = format!("{melding}/overdragen");
+    let page = vt.get(&form_path).await;
+    assert!(page.contains(&wijkteam_oin), "{page}");
+    assert!(!page.contains(&kit.oin("school")), "{page}");
+    assert!(page.contains("aanwezige kinderen"), "{page}");
+    assert!(
+        page.contains("VT-2026-0042"),
+        "case reference from the triage: {page}"
+    );
+    // Without the family's consent the hub says no, in Dutch; nothing is handed over.
+    let (status, refused) = vt
+        .post(
+            &form_path,
+            &handover_form(&page, &wijkteam_oin, "send", &[]),
+        )
+        .await;
+    assert_eq!(status, 200, "{refused}");
+    assert!(
+        refused.contains("Het convenant staat dit niet toe"),
+        "{refused}"
+    );
+    assert!(
+        refused.contains("ook toestemming van de betrokkene"),
+        "{refused}"
+    );
+    // A BSN that fails the elfproef is refused before the hub is asked.
+    let mut bad = handover_form(&page, &wijkteam_oin, "send", &[]);
+    bad.retain(|(k, _)| k != "bsn");
+    bad.push(("bsn".into(), "111222334".into()));
+    let (status, body) = vt.post(&form_path, &bad).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("elfproef"), "{body}");
+    // Both parents' consent recorded on the form, then ticked.
+    let (status, with_consent) = vt
+        .post(
+            &form_path,
+            &handover_form(
+                &page,
+                &wijkteam_oin,
+                "consent",
+                &[
+                    ("giver", "ouder-1"),
+                    ("giver", "ouder-2"),
+                    ("consent_months", "6"),
+                    ("consent_evidence", "VT-form-0042"),
+                ],
+            ),
+        )
+        .await;
+    assert_eq!(status, 200, "{with_consent}");
+    assert!(
+        !with_consent.contains("class=\"problem\""),
+        "{with_consent}"
+    );
+    let at = with_consent
+        .find("Toestemmingen voor dit kind")
+        .unwrap_or(0);
+    eprintln!(
+        "DEBUG {}",
+        &with_consent[at..(at + 900).min(with_consent.len())]
+    );
+    let consent = field_value(&with_consent, "consent");
+    assert!(consent.starts_with("c_"), "{consent}");
+    // Recorded, said so, and ticked at once.
+    assert!(
+        with_consent.contains(&format!("Toestemming vastgelegd: <code>{consent}</code>")),
+        "{with_consent}"
+    );
+    assert!(
+        with_consent.contains(&format!("value=\"{consent}\" checked")),
+        "{with_consent}"
+    );
+    let (_, location) = vt
+        .post_redirect(
+            &form_path,
+            &handover_form(
+                &page,
+                &wijkteam_oin,
+                "send",
+                &[("consent", &consent), ("fragment", "1"), ("fragment", "2")],
+            ),
+        )
+        .await;
+    assert!(
+        location.starts_with(&format!("/overdracht/{vt_oin}/ho-")),
+        "{location}"
+    );
+    let sent = vt.get(&location).await;
+    assert!(
+        sent.contains("nog niet opgehaald door het wijkteam"),
+        "{sent}"
+    );
+    assert!(sent.contains("Nee: het wijkteam gaat alleen."), "{sent}");
+    assert!(sent.contains("nog geen antwoord"), "{sent}");
+    // The family letter: printable, sandboxed, following the decision (the wijkteam will call).
+    let r = reqwest::Client::new()
+        .get(format!("{}{location}/brief", vt.base))
+        .header("cookie", &vt.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.starts_with("sandbox"), "{csp}");
+    let letter = r.text().await.unwrap();
+    assert!(letter.contains("Els Bouwman"), "{letter}");
+    assert!(!letter.contains(BSN), "{letter}");
+
+    // The wijkteam finds it in its Postvak and opens it: delivered, the parts opened here.
+    let handover_path = location.clone();
+    let page = w
+        .wait_for("/postvak", "Overdrachten van Veilig Thuis")
+        .await;
+    assert!(page.contains(&handover_path), "{page}");
+    let page = w.get(&handover_path).await;
+    assert!(page.contains(INCIDENT), "{page}");
+    assert!(page.contains(CHILDREN), "{page}");
+    assert!(
+        page.contains("Handtekening van Veilig Thuis gecontroleerd"),
+        "{page}"
+    );
+    assert!(page.contains("Nee: het wijkteam gaat alleen."), "{page}");
+    assert!(page.contains("Rianne van Rooijen"), "{page}");
+    let audit = kit.consoles[1].app.store.audit_log(20).await.unwrap();
+    assert!(
+        audit.iter().any(|e| e.action == "handover_opened"),
+        "{audit:?}"
+    );
+    let wcsrf = field_value(&page, "csrf");
+    let answer = |pairs: &[(&str, &str)]| {
+        let mut f = form_of(&[("csrf", &wcsrf)]);
+        f.extend(form_of(pairs));
+        f
+    };
+    let answer_path = format!("{handover_path}/antwoord");
+    // A return without a reason never reaches the hub.
+    let (status, body) = w
+        .post(
+            &answer_path,
+            &answer(&[("answer", "teruggeven"), ("reason", "")]),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("kies een reden uit de lijst"), "{body}");
+    // A question, sealed here to Veilig Thuis; Veilig Thuis opens it there.
+    w.post_redirect(
+        &answer_path,
+        &answer(&[("answer", "vraag"), ("question", QUESTION)]),
+    )
+    .await;
+    let sent = vt.get(&handover_path).await;
+    assert!(sent.contains("vraag gesteld"), "{sent}");
+    let q = vt.get(&format!("{handover_path}/vraag/1")).await;
+    assert!(q.contains(QUESTION), "{q}");
+    assert!(
+        q.contains("Handtekening van het wijkteam gecontroleerd"),
+        "{q}"
+    );
+    let audit = kit.consoles[0].app.store.audit_log(20).await.unwrap();
+    assert!(
+        audit.iter().any(|e| e.action == "question_opened"),
+        "{audit:?}"
+    );
+    // The wijkteam takes it on.
+    w.post_redirect(
+        &answer_path,
+        &answer(&[
+            ("answer", "overnemen"),
+            ("bsn", BSN),
+            ("contact", "Els Bouwman, 026-0000002"),
+        ]),
+    )
+    .await;
+    let page = w.get(&handover_path).await;
+    assert!(page.contains("overgenomen"), "{page}");
+    assert!(
+        !page.contains("Beantwoorden"),
+        "the conversation ended: {page}"
+    );
+    let list = vt.get("/postvak").await;
+    assert!(list.contains("Overdrachten aan het wijkteam"), "{list}");
+    assert!(list.contains("overgenomen"), "{list}");
+
+    // The family declines the wijkteam: a new handover of the melding is refused.
+    vt.post_redirect(
+        &format!("{melding}/gezin-weigert"),
+        &form_of(&[
+            ("csrf", &csrf),
+            ("declined_by", "ouder-1"),
+            ("role", "vt_medewerker"),
+        ]),
+    )
+    .await;
+    let page = vt.get(&melding).await;
+    assert!(
+        page.contains("Het gezin wil geen wijkteam (ouder-1"),
+        "{page}"
+    );
+    let page = vt.get(&form_path).await;
+    let (_, refused) = vt
+        .post(
+            &form_path,
+            &handover_form(&page, &wijkteam_oin, "send", &[("consent", &consent)]),
+        )
+        .await;
+    assert!(
+        refused.contains("het gezin wil geen hulp van het wijkteam (ouder-1"),
+        "{refused}"
+    );
+    assert!(!refused.contains("Brief voor het gezin"), "{refused}");
+
+    // Who may not: Veilig Thuis's FG sees no triage, handover or letter; the wijkteam's FG no
+    // handover; a wijkcoach no triage; Veilig Thuis does not answer its own handover.
+    let fg = Console::login_as(&kit.consoles[0], "dev-fg-veilig-thuis").await;
+    for path in [
+        melding.clone(),
+        form_path.clone(),
+        handover_path.clone(),
+        format!("{handover_path}/brief"),
+        format!("{handover_path}/vraag/1"),
+    ] {
+        let (status, body) = fg.get_status(&path).await;
+        assert_eq!(status, 403, "{path}: {body}");
+        assert!(
+            !body.contains(INCIDENT) && !body.contains(QUESTION),
+            "{body}"
+        );
+    }
+    assert!(!fg.get("/postvak").await.contains("Overdrachten"));
+    // The FG reads the chain in the gateway's audit log, in Dutch, without a BSN.
+    let log = fg.get("/fg/auditlog").await;
+    for line in [
+        "triagebesluit vastgelegd",
+        "overdracht verstuurd",
+        "vraag van het wijkteam geopend",
+    ] {
+        assert!(log.contains(line), "{line}: {log}");
+    }
+    assert!(!log.contains(BSN), "{log}");
+    let wfg = Console::login_as(&kit.consoles[1], "dev-fg-wijkteam").await;
+    let (status, body) = wfg.get_status(&handover_path).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(!body.contains(INCIDENT), "{body}");
+    let (status, _) = w.get_status(&melding).await;
+    assert_eq!(status, 403);
+    let (status, _) = vt
+        .post(
+            &answer_path,
+            &answer(&[("answer", "teruggeven"), ("reason", "dossier")]),
+        )
+        .await;
+    assert_eq!(status, 403);
+    // A form with another session's token is refused.
+    let (status, _) = vt
+        .post(&format!("{melding}/triage"), &triage_answers(&wcsrf, None))
+        .await;
+    assert_eq!(status, 403);
+    // No BSN and no plaintext in either gateway's store.
+    for c in &kit.consoles {
+        for file in c.store_files() {
+            let text =
+                String::from_utf8_lossy(&std::fs::read(&file).unwrap_or_default()).into_owned();
+            assert!(!text.contains(BSN), "BSN in {}", file.display());
+            assert!(
+                !text.contains("de kinderen zagen het"),
+                "plaintext in {}",
+                file.display()
+            );
+            assert!(!text.contains(QUESTION), "plaintext in {}", file.display());
+        }
+    }
+    kit.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schools_meldcode_signal_is_a_melding_veilig_thuis_triages() {
+    use signaalhub_client::sealed::{Outgoing, send_sealed};
+    use signaalhub_client::signaalhub_proto::pb;
+    let kit = start_kit(&["veilig_thuis"]).await;
+    let (vt_oin, school_oin) = (kit.oin("veilig_thuis"), kit.oin("school"));
+    // The school reports under the meldcode (its own system, through the SDK).
+    let mut school = kit.sdk("school").await;
+    let out = Outgoing {
+        signal_id: "meldcode-1".into(),
+        recipient_oins: vec![vt_oin.clone()],
+        subject_bsn: BSN.into(),
+        subject: pb::SubjectFacts {
+            age_years: Some(9),
+            age_band: 0,
+            gezag_holders: vec!["ouder-1".into()],
+        },
+        purpose: "melding_veilig_thuis".into(),
+        categories: vec!["zorgen_thuissituatie".into()],
+        urgency: pb::Urgency::Normal,
+        basis: pb::Basis {
+            legal: Some(pb::LegalBasis {
+                basis: "meldrecht".into(),
+                evidence: Some(pb::Evidence {
+                    meldcode_steps_completed: vec![1, 2, 3, 4],
+                    afwegingskader: pb::Afwegingskader::StructureleOnveiligheid as i32,
+                    client_informed: Some(true),
+                    ..Default::default()
+                }),
+            }),
+            consent_ids: vec![],
+        },
+        acting_role: String::new(),
+    };
+    send_sealed(
+        &mut school,
+        &kit.sender_keys("school"),
+        out,
+        b"Jayden vertelt over ruzie thuis.",
+    )
+    .await
+    .unwrap();
+
+    // In the Postvak the signal carries a Triage link; the triage page names the melding.
+    let vt = Console::login(&kit.consoles[0]).await;
+    let triage = format!("/melding/signaal/{school_oin}/meldcode-1");
+    let page = vt.wait_for("/postvak", &triage).await;
+    assert!(page.contains("Overdrachten aan het wijkteam"), "{page}");
+    let page = vt.get(&triage).await;
+    assert!(page.contains(&format!("{school_oin}/meldcode-1")), "{page}");
+    let csrf = field_value(&page, "csrf");
+    // Nothing met: the wijkteam alone.
+    let mut f = triage_answers(&csrf, None);
+    for (k, v) in f.iter_mut() {
+        if k == "witnessed" {
+            *v = "nee".into();
+        }
+    }
+    vt.post_redirect(&format!("{triage}/triage"), &f).await;
+    let page = vt.get(&triage).await;
+    assert!(page.contains("Advies: het wijkteam alleen"), "{page}");
+    // The handover form starts from the melder's categories; a signal has no fragments.
+    let page = vt.get(&format!("{triage}/overdragen")).await;
+    assert!(
+        page.contains("name=\"category\" value=\"zorgen_thuissituatie\" checked"),
+        "{page}"
+    );
+    assert!(!page.contains("name=\"fragment\""), "{page}");
+    // A signal that is not here is no melding.
+    let (status, _) = vt
+        .get_status(&format!("/melding/signaal/{school_oin}/meldcode-2"))
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = vt.get_status("/melding/zm/zm_onbekend").await;
+    assert_eq!(status, 404);
+    kit.stop().await;
+}

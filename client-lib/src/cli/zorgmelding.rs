@@ -1404,14 +1404,13 @@ async fn handover(
             let payload = open(hub, &secrets, env)
                 .await
                 .map_err(|why| CliError::Failed(format!("signal {}: {why}", a.id)))?;
-            let binding = pb::EnvelopeBinding {
-                signal_id: format!("{handover_id}.1"),
-                purpose: "overdracht_hulpverlening".into(),
-                categories: a.categories.clone(),
-                basis_reference: signaalhub_proto::basis_reference(&basis),
-                created_at_unix: now_unix(),
-                content_digest: Vec::new(), // seal sets it
-            };
+            let binding = signaalhub_client::zorgmelding::handover_binding(
+                &handover_id,
+                1,
+                &a.categories,
+                &basis,
+                now_unix(),
+            );
             vec![envelope::seal(&payload, binding, &sender, &keys).map_err(CliError::sealing)?]
         }
         None => reseal_fragments(hub, &a, &handover_id, &basis, &secrets, &sender, &keys).await?,
@@ -1575,14 +1574,7 @@ async fn answer(
             let my_oin = me.oin(hub).await?;
             let sender = me.sender_keys(&my_oin, &a.signer)?;
             let keys = current_encryption_keys(hub, &from).await?;
-            let binding = pb::EnvelopeBinding {
-                signal_id: format!("{}.q{}", a.id, h.answers.len() + 1),
-                purpose: h.purpose.clone(),
-                categories: h.categories.clone(),
-                basis_reference: handover_basis_reference(&h),
-                created_at_unix: now_unix(),
-                content_digest: Vec::new(), // seal sets it
-            };
+            let binding = signaalhub_client::zorgmelding::question_binding(&h, now_unix());
             Some(
                 envelope::seal(text.as_bytes(), binding, &sender, &keys)
                     .map_err(CliError::sealing)?,
@@ -1736,27 +1728,6 @@ async fn send_feedback(
     Ok(())
 }
 
-/// The basis reference a handover's envelopes carry, from the basis strings the hub shows
-/// (`legal:<name>`, `consent:<id>`).
-fn handover_basis_reference(h: &pb::Handover) -> String {
-    let mut legal = None;
-    let mut consents = Vec::new();
-    for b in &h.basis {
-        if let Some(name) = b.strip_prefix("legal:") {
-            legal = Some(name.to_owned());
-        } else if let Some(id) = b.strip_prefix("consent:") {
-            consents.push(id.to_owned());
-        }
-    }
-    signaalhub_proto::basis_reference(&pb::Basis {
-        legal: legal.map(|basis| pb::LegalBasis {
-            basis,
-            evidence: None,
-        }),
-        consent_ids: consents,
-    })
-}
-
 /// Opens every fragment of the zorgmelding `a.id` (or those `--fragment` names) here — the hub
 /// cannot — and re-seals each for the wijkteam.
 async fn reseal_fragments(
@@ -1794,14 +1765,13 @@ async fn reseal_fragments(
         let payload = open(hub, secrets, env)
             .await
             .map_err(|why| CliError::Failed(format!("fragment #{}: {why}", f.sequence)))?;
-        let binding = pb::EnvelopeBinding {
-            signal_id: format!("{handover_id}.{}", f.sequence),
-            purpose: "overdracht_hulpverlening".into(),
-            categories: a.categories.clone(),
-            basis_reference: signaalhub_proto::basis_reference(basis),
-            created_at_unix: now_unix(),
-            content_digest: Vec::new(), // seal sets it
-        };
+        let binding = signaalhub_client::zorgmelding::handover_binding(
+            handover_id,
+            f.sequence,
+            &a.categories,
+            basis,
+            now_unix(),
+        );
         envelopes.push(envelope::seal(&payload, binding, sender, keys).map_err(CliError::sealing)?);
     }
     Ok(envelopes)

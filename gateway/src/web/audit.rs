@@ -118,6 +118,34 @@ fn action_text(lang: Lang, action: &str) -> &str {
             "zorgmelding geopend",
             "zorgmelding opened",
         ),
+        ("triage_recorded", "triage vastgelegd", "triage recorded"),
+        (
+            "triage_decided",
+            "triagebesluit vastgelegd",
+            "triage decision recorded",
+        ),
+        (
+            "family_declined",
+            "gezin wil geen wijkteam vastgelegd",
+            "family declined the wijkteam",
+        ),
+        ("handover_sent", "overdracht verstuurd", "handover sent"),
+        (
+            "handover_letter",
+            "brief bij overdracht bekeken",
+            "handover letter viewed",
+        ),
+        ("handover_opened", "overdracht geopend", "handover opened"),
+        (
+            "handover_answered",
+            "overdracht beantwoord",
+            "handover answered",
+        ),
+        (
+            "question_opened",
+            "vraag van het wijkteam geopend",
+            "the wijkteam's question opened",
+        ),
         ("access_report", "inzagerapport opgevraagd", "access report"),
         (
             "access_letter",

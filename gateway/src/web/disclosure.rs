@@ -281,10 +281,15 @@ pub(super) fn category_checks(
 
 /// "I act as", when the professional has several roles.
 pub(super) fn role_select(lang: Lang, roles: &[String], chosen: &str) -> Markup {
+    role_select_as(lang, roles, chosen, "role")
+}
+
+/// [`role_select`] with its own element id, for a page with several forms.
+pub(super) fn role_select_as(lang: Lang, roles: &[String], chosen: &str, id: &str) -> Markup {
     html! {
         @if roles.len() > 1 {
-            label for="role" { (lang.t("Ik handel als", "I act as")) }
-            select id="role" name="role" {
+            label for=(id) { (lang.t("Ik handel als", "I act as")) }
+            select id=(id) name="role" {
                 @for r in roles { option value=(r) selected[*r == chosen] { (r) } }
             }
         }
@@ -293,10 +298,28 @@ pub(super) fn role_select(lang: Lang, roles: &[String], chosen: &str) -> Markup 
 
 /// The consents on record for this child, ticked when used.
 pub(super) fn consent_checks(lang: Lang, consents: &[pb::Consent], ticked: &[String]) -> Markup {
+    consent_checks_or(
+        lang,
+        consents,
+        ticked,
+        lang.t(
+            "Nog geen (of vul eerst het BSN in en kies Controleer).",
+            "None yet (or enter the BSN first and choose Check).",
+        ),
+    )
+}
+
+/// [`consent_checks`] with its own words for "none yet" (what to do on that form).
+pub(super) fn consent_checks_or(
+    lang: Lang,
+    consents: &[pb::Consent],
+    ticked: &[String],
+    none: &str,
+) -> Markup {
     html! {
         h2 { (lang.t("Toestemmingen voor dit kind", "Consents for this child")) }
         @if consents.is_empty() {
-            p { (lang.t("Nog geen (of vul eerst het BSN in en kies Controleer).", "None yet (or enter the BSN first and choose Check).")) }
+            p { (none) }
         } @else {
             @for (i, k) in consents.iter().enumerate() {
                 div.check {

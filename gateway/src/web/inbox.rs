@@ -46,17 +46,22 @@ pub async fn list(State(app): State<Arc<App>>, a: Authed) -> Response {
                 .into_response();
         }
     };
-    let meldingen = if actions::handles_zorgmeldingen(&app, &a.session.professional) {
+    let vt = actions::handles_zorgmeldingen(&app, &a.session.professional);
+    let meldingen = if vt {
         Some(app.store.list_meldingen(200).await.unwrap_or_default())
     } else {
         None
     };
+    let handovers = super::overdracht::postvak_section(&app, &a).await;
+    let handovers_shown = handovers.is_some();
     page(
         &app,
         &a,
         lang.t("Postvak", "Inbox"),
         html! {
-            @if let Some(m) = &meldingen { (super::zorgmelding::melding_list(lang, m)) h2 { (lang.t("Signalen", "Signals")) } }
+            @if let Some(m) = &meldingen { (super::zorgmelding::melding_list(lang, m)) }
+            @if let Some(h) = handovers { (h) }
+            @if meldingen.is_some() || handovers_shown { h2 { (lang.t("Signalen", "Signals")) } }
             @if items.is_empty() {
                 p { (lang.t("Er is niets binnengekomen.", "Nothing has arrived.")) }
             } @else {
@@ -68,6 +73,7 @@ pub async fn list(State(app): State<Arc<App>>, a: Authed) -> Response {
                         th scope="col" { (lang.t("Urgentie", "Urgency")) }
                         th scope="col" { (lang.t("Status", "Status")) }
                         th scope="col" { span.visually-hidden { (lang.t("Openen", "Open")) } }
+                        @if vt { th scope="col" { span.visually-hidden { (lang.t("Triage", "Triage")) } } }
                     } }
                     tbody {
                         @for r in &items {
@@ -78,6 +84,11 @@ pub async fn list(State(app): State<Arc<App>>, a: Authed) -> Response {
                                 td { (urgency_text(lang, r.urgency)) }
                                 td { @if r.acknowledged.is_some() { (lang.t("bevestigd", "acknowledged")) } @else { strong { (lang.t("nieuw", "new")) } } }
                                 td { a href=(format!("/postvak/{}/{}", r.sender_oin, r.signal_id)) { (lang.t("Openen", "Open")) span.visually-hidden { " " (r.signal_id) } } }
+                                @if vt {
+                                    td { @if crate::handover::MELDING_PURPOSES.contains(&r.purpose.as_str()) {
+                                        a href=(format!("/melding/signaal/{}/{}", r.sender_oin, r.signal_id)) { (lang.t("Triage", "Triage")) span.visually-hidden { " " (r.signal_id) } }
+                                    } }
+                                }
                             }
                         }
                     }

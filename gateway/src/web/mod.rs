@@ -14,8 +14,11 @@ mod layout;
 mod login;
 mod maatregel;
 mod meldcode;
+mod overdracht;
+mod overdragen;
 mod problem;
 mod signal;
+mod triage;
 pub mod violations;
 mod zaak;
 mod zorgmelding;
@@ -53,6 +56,18 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/postvak/zorgmelding/{id}", get(zorgmelding::melding))
         .route("/postvak/{sender}/{id}", get(inbox::open))
         .route("/postvak/{sender}/{id}/ontvangen", post(inbox::acknowledge))
+        .nest("/melding/zm/{id}", triage::routes())
+        .nest("/melding/signaal/{sender}/{id}", triage::routes())
+        .route("/overdracht/{sender}/{id}", get(overdracht::view))
+        .route(
+            "/overdracht/{sender}/{id}/antwoord",
+            post(overdracht::answer),
+        )
+        .route(
+            "/overdracht/{sender}/{id}/vraag/{n}",
+            get(overdracht::question),
+        )
+        .route("/overdracht/{sender}/{id}/brief", get(overdracht::letter))
         .route("/maatregel", get(maatregel::home).post(maatregel::submit))
         .route("/zaak/{case}", get(zaak::view))
         .route("/zaak/{case}/regisseur", post(zaak::propose))
@@ -206,6 +221,15 @@ impl FromRequestParts<Arc<App>> for Authed {
 /// digits, or what to fix in the console's language. Every screen with a BSN field uses this.
 pub(crate) fn bsn_field(lang: Lang, typed: &str) -> Result<String, String> {
     crate::actions::bsn_rule(typed).map_err(|i| i.describe(lang).to_owned())
+}
+
+/// A console page holding one problem, answered with `status` (a refusal, or not found).
+fn problem_page(app: &App, a: &Authed, status: StatusCode, title: &str, text: &str) -> Response {
+    (
+        status,
+        layout::page(app, a, title, problem::Problem::new(text).render()),
+    )
+        .into_response()
 }
 
 /// The answer to a form whose CSRF token is wrong (an old tab after logging in again, or a

@@ -41,6 +41,17 @@ impl FormData {
         )
     }
 
+    /// A form from pairs (a form's defaults).
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> FormData {
+        FormData(pairs)
+    }
+
+    /// This form with one more value of `name` (a consent just recorded, ticked).
+    pub fn with(mut self, name: &str, value: &str) -> FormData {
+        self.0.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
     /// The first value of `name`, trimmed ("" when absent).
     pub fn get(&self, name: &str) -> &str {
         self.0

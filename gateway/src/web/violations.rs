@@ -42,6 +42,24 @@ const FIELDS: &[(&str, &str, &str)] = &[
         "dossiernummer",
         "case reference",
     ),
+    ("case_reference", "dossiernummer", "case reference"),
+    ("reason", "reden", "reason"),
+    ("declined_by", "wie het zei", "who said so"),
+    (
+        "veilig_thuis_contact",
+        "contactpersoon bij Veilig Thuis",
+        "contact person at Veilig Thuis",
+    ),
+    (
+        "wijkteam_contact",
+        "contactpersoon bij het wijkteam",
+        "contact person at the wijkteam",
+    ),
+    (
+        "contact_professional",
+        "contact van de wijkcoach",
+        "the wijkcoach's contact",
+    ),
     (
         "inform_exemption",
         "reden om het gezin niet te informeren",
@@ -103,6 +121,14 @@ pub const RULES: &[(&str, &str)] = &[
     ),
 ];
 
+/// Rules whose text names the values concerned, as the hub begins and ends them, with their
+/// Dutch (the console test meets each against the hub itself).
+pub const PATTERNS: &[(&str, &str, &str)] = &[(
+    "the decision ",
+    ": give the reason",
+    "het besluit wijkt af van het advies: kies een reden uit de lijst",
+)];
+
 /// One field violation as a line for the professional: `field: rule`, in `lang` where known.
 pub fn line(lang: Lang, field: &str, description: &str) -> String {
     let label = FIELDS
@@ -115,6 +141,14 @@ pub fn line(lang: Lang, field: &str, description: &str) -> String {
             .iter()
             .find(|(en, _)| *en == description)
             .map(|(_, nl)| *nl)
+            .or_else(|| {
+                PATTERNS
+                    .iter()
+                    .find(|(start, end, _)| {
+                        description.starts_with(start) && description.ends_with(end)
+                    })
+                    .map(|(.., nl)| *nl)
+            })
             .unwrap_or(description),
         Lang::En => description,
     };
@@ -143,6 +177,14 @@ mod tests {
                 "this BSN fails the elfproef (check for a typing error)"
             ),
             "BSN: this BSN fails the elfproef (check for a typing error)"
+        );
+        assert_eq!(
+            line(
+                Lang::Nl,
+                "reason",
+                "the decision WIJKTEAM_ALONE differs from the advice JOINT_VISIT: give the reason"
+            ),
+            "reden: het besluit wijkt af van het advies: kies een reden uit de lijst"
         );
         assert_eq!(
             line(Lang::Nl, "some.new_field", "a new rule"),

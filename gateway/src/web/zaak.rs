@@ -9,7 +9,7 @@ use super::i18n::{Lang, when};
 use super::layout::page;
 use super::problem::Problem;
 use super::signal::FormData;
-use super::{Authed, csrf_refused};
+use super::{Authed, csrf_refused, problem_page};
 use crate::actions::{self, LatestPlan, PlanProblem};
 use crate::app::App;
 use axum::body::Bytes;
@@ -27,20 +27,16 @@ const AGREEMENT_ROWS: usize = 4;
 
 fn not_found(app: &App, a: &Authed) -> Response {
     let lang = a.lang();
-    (
+    problem_page(
+        app,
+        a,
         StatusCode::NOT_FOUND,
-        page(
-            app,
-            a,
-            lang.t("Zaak", "Case"),
-            Problem::new(lang.t(
-                "Deze zaak is er niet, of niet voor u.",
-                "This case does not exist, or not for you.",
-            ))
-            .render(),
+        lang.t("Zaak", "Case"),
+        lang.t(
+            "Deze zaak is er niet, of niet voor u.",
+            "This case does not exist, or not for you.",
         ),
     )
-        .into_response()
 }
 
 /// Why a professional who does not work on cases (e.g. the FG) sees none.
@@ -57,18 +53,13 @@ fn no_case_worker(app: &App, a: &Authed) -> Option<Response> {
         return None;
     }
     let lang = a.lang();
-    Some(
-        (
-            StatusCode::FORBIDDEN,
-            page(
-                app,
-                a,
-                lang.t("Zaak", "Case"),
-                Problem::new(not_a_case_worker(lang)).render(),
-            ),
-        )
-            .into_response(),
-    )
+    Some(problem_page(
+        app,
+        a,
+        StatusCode::FORBIDDEN,
+        lang.t("Zaak", "Case"),
+        not_a_case_worker(lang),
+    ))
 }
 
 fn proposal_state(lang: Lang, s: i32) -> &'static str {

@@ -1,7 +1,7 @@
 //! Zorgmeldingen in the *Postvak* of a Veilig Thuis: the police's melding about one incident with
 //! its fragments, stored still sealed by the zorgmelding fetcher (`crate::inbox`), opened here
 //! when a professional in a Veilig Thuis role looks (written to the audit log first). Read only:
-//! triage and the handover are not on these screens.
+//! triage and the handover are on their own screens (`web::triage`, `web::overdragen`).
 use super::Authed;
 use super::i18n::{Lang, date, when};
 use super::inbox::{Opening, open_failed, payload, unopened_text};
@@ -16,7 +16,8 @@ use maud::{Markup, html};
 use signaalhub_client::signaalhub_proto::pb;
 use std::sync::Arc;
 
-fn kind_text(lang: Lang, k: i32) -> &'static str {
+/// A fragment's kind in the console's language.
+pub(super) fn kind_text(lang: Lang, k: i32) -> &'static str {
     match pb::FragmentKind::try_from(k).unwrap_or(pb::FragmentKind::Unspecified) {
         pb::FragmentKind::Incident => lang.t("het incident", "the incident"),
         pb::FragmentKind::Persons => lang.t("betrokken personen", "persons involved"),
@@ -41,6 +42,7 @@ pub(super) fn melding_list(lang: Lang, meldingen: &[crate::store::StoredMelding]
                     th scope="col" { (lang.t("Fragmenten", "Fragments")) }
                     th scope="col" { (lang.t("Status", "Status")) }
                     th scope="col" { span.visually-hidden { (lang.t("Openen", "Open")) } }
+                    th scope="col" { span.visually-hidden { (lang.t("Triage", "Triage")) } }
                 } }
                 tbody {
                     @for m in meldingen {
@@ -51,6 +53,7 @@ pub(super) fn melding_list(lang: Lang, meldingen: &[crate::store::StoredMelding]
                             td { (m.fragment_count) }
                             td { @if m.complete { (lang.t("compleet", "complete")) } @else { strong { (lang.t("nog niet compleet", "not complete yet")) } } }
                             td { a href=(format!("/postvak/zorgmelding/{}", m.zorgmelding_id)) { (lang.t("Openen", "Open")) span.visually-hidden { " " (m.registration_number) } } }
+                            td { a href=(format!("/melding/zm/{}", m.zorgmelding_id)) { (lang.t("Triage", "Triage")) span.visually-hidden { " " (m.registration_number) } } }
                         }
                     }
                 }
@@ -60,7 +63,7 @@ pub(super) fn melding_list(lang: Lang, meldingen: &[crate::store::StoredMelding]
 }
 
 /// `GET /postvak/zorgmelding/{id}`: a police zorgmelding with its fragments, opened here; only
-/// for a professional in a Veilig Thuis role. Read only: triage is not on this screen.
+/// for a professional in a Veilig Thuis role. Read only; it links to the melding's triage.
 pub async fn melding(State(app): State<Arc<App>>, a: Authed, Path(id): Path<String>) -> Response {
     let lang = a.lang();
     let title = lang.t("Zorgmelding", "Zorgmelding");
@@ -115,7 +118,7 @@ pub async fn melding(State(app): State<Arc<App>>, a: Authed, Path(id): Path<Stri
                 }
             }
         }
-        p.small { (lang.t("Triage en overdracht gaan (nog) via de signaal-CLI.", "Triage and handover are (still) done with the signaal CLI.")) }
+        p { a href=(format!("/melding/zm/{}", stored.zorgmelding_id)) { (lang.t("Triage en overdracht", "Triage and handover")) } }
     };
     page(&app, &a, title, body).into_response()
 }

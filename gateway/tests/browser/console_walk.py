@@ -8,7 +8,9 @@ that names the missing parent, records the second parent's consent, sees the con
 and sends. The wijkcoach logs in to the wijkteam's console, finds the signal in Postvak, opens it
 and acknowledges it; the IB'er then sees the receipt. Screenshots of every screen go to
 SHOTS_DIR. Then the IB'er reports to Veilig Thuis under the meldcode; Veilig Thuis finds it and a
-police zorgmelding in its Postvak and opens the zorgmelding; the wijkcoach and the GI record their
+police zorgmelding in its Postvak and opens the zorgmelding; the triagist triages it, decides
+against the advice with a reason, records the parents' consent and hands it over; the wijkcoach
+opens the handover and takes it on, and Veilig Thuis sees the answer; the wijkcoach and the GI record their
 involvement with a child on the parents' consent (CONSENT_ID), share a case, the GI proposes the
 wijkteam as casusregisseur and the wijkcoach accepts, the GI publishes a safety plan and both
 confirm it; the school's FG reads the gateway's audit log. Exits non-zero with the step that
@@ -196,6 +198,7 @@ def walk(browser):
 
         meldcode(browser, page, errors)
         zorgmelding(browser, errors)
+        triage(browser, errors)
         zaak(browser, errors)
 
         # The school's FG reads the gateway's own audit log, a page at a time.
@@ -261,6 +264,81 @@ def zorgmelding(browser, errors):
     expect(v.locator("pre.message").first).to_contain_text("buren belden 112")
     expect(v.get_by_text("Handtekening van de politie gecontroleerd.").first).to_be_visible()
     shot(v, "13-zorgmelding")
+
+
+def triage(browser, errors):
+    """Veilig Thuis triages the zorgmelding, decides, hands it over; the wijkteam takes it on."""
+    v = dev_login(browser, VT, "dev-veilig-thuis", errors)
+    v.get_by_role("link", name="Postvak").first.click()
+    v.get_by_role("link", name="Triage 2026-OOST-000123").click()
+    for label, answer in (
+        ("1. Lichamelijke mishandeling of ernstig geweld", "nee"),
+        ("2. Seksueel misbruik", "nee"),
+        ("3. Huiselijk geweld waar kinderen getuige van zijn", "ja"),
+        ("4. Conflict over de veiligheid van de kinderen", "nee"),
+        ("5. Staan de ouders open voor hulp?", "open"),
+        ("6a. Stapeling van meldingen (ook die de hub niet kent)", "nee"),
+        ("6b. Wederzijdse beschuldigingen", "nee"),
+        ("6c. Verslaving", "nee"),
+    ):
+        v.get_by_label(label, exact=True).select_option(answer)
+    v.get_by_label("Dossiernummer van Veilig Thuis").fill("VT-2026-0042")
+    v.locator("#triage-role").select_option("triagist")
+    v.get_by_role("button", name="Triage vastleggen").click()
+    expect(v.locator(".notice strong").first).to_contain_text("Advies: samen optrekken")
+    shot(v, "17-triage")
+    # The triagist judges it a single incident: the wijkteam alone, against the advice.
+    v.get_by_label("Het wijkteam pakt het alleen op").check()
+    v.get_by_label("Reden, als het besluit afwijkt van het advies").select_option(label="eenmalig incident, geen patroon")
+    v.locator("#decision-role").select_option("triagist")
+    v.get_by_role("button", name="Besluit vastleggen").click()
+    expect(v.get_by_text("afwijkend van het advies")).to_be_visible()
+    shot(v, "18-besluit")
+    # The handover: the wijkteam, the child, the parents' consent recorded here, the contacts.
+    v.get_by_role("link", name="Overdragen aan het wijkteam").click()
+    v.get_by_label("Ontvanger (sociale kaart)").select_option(WIJKTEAM_OIN)
+    v.get_by_label("Ik handel als").select_option("vt_medewerker")
+    v.get_by_label(re.compile("^BSN's")).fill(CHILD)
+    v.get_by_label(re.compile("^Leeftijd van het kind")).fill("6")
+    v.get_by_label(re.compile("^Gezaghebbenden")).fill("ouder-1, ouder-2")
+    v.get_by_label("Incident: tijd, plaats, aard, registratienummer").check()
+    v.get_by_label("Of er kinderen aanwezig waren").check()
+    v.get_by_role("button", name="Toestemmingen ophalen").click()
+    v.get_by_label("ouder-1 (gezaghebbende)").check()
+    v.get_by_label("ouder-2 (gezaghebbende)").check()
+    v.get_by_label("Bewijs (kenmerk van het getekende formulier)").fill("VT-formulier-0042")
+    v.get_by_role("button", name="Toestemming vastleggen").click()
+    v.locator("input[name=consent]").first.check()
+    v.locator("#vt_name").fill("Rianne van Rooijen")
+    v.locator("#vt_function").fill("medewerker Veilig Thuis")
+    v.locator("#vt_phone").fill("0800-2000")
+    v.locator("#wt_name").fill("Els Bouwman")
+    v.locator("#wt_function").fill("wijkcoach")
+    v.locator("#wt_phone").fill("026-0000002")
+    shot(v, "19-overdragen")
+    v.get_by_role("button", name="Overdragen", exact=True).click()
+    expect(v.get_by_text("verstuurd, nog niet opgehaald door het wijkteam")).to_be_visible()
+    handover_url = v.url
+    v.get_by_role("link", name="Brief voor het gezin (afdrukken)").click()
+    expect(v.locator("body")).to_contain_text("Els Bouwman")
+    shot(v, "20-overdracht-brief")
+    # The wijkcoach opens it (delivered, opened in the wijkteam's gateway) and takes it on.
+    w = dev_login(browser, WIJKTEAM, "dev-wijkteam", errors)
+    w.get_by_role("link", name="Postvak").first.click()
+    w.get_by_role("link", name=re.compile("^Openen ho-")).click()
+    expect(w.get_by_text("Handtekening van Veilig Thuis gecontroleerd.").first).to_be_visible()
+    expect(w.get_by_text("Nee: het wijkteam gaat alleen.")).to_be_visible()
+    shot(w, "21-overdracht-wijkteam")
+    w.get_by_label(re.compile("^BSN's van wie u overneemt")).fill(CHILD)
+    w.get_by_label("Hoe collega's de wijkcoach bereiken").fill("Els Bouwman, 026-0000002")
+    w.get_by_role("button", name="Overnemen", exact=True).click()
+    expect(w.locator("table")).to_contain_text("overgenomen")
+    # Veilig Thuis sees who has the case now.
+    v.goto(handover_url)
+    expect(v.locator("table")).to_contain_text("overgenomen")
+    v.get_by_role("link", name="Postvak").first.click()
+    expect(v.get_by_role("heading", name="Overdrachten aan het wijkteam")).to_be_visible()
+    shot(v, "22-overdrachten-veilig-thuis")
 
 
 def involve(p, contact):
