@@ -567,6 +567,20 @@ async fn safety_plan_versions_confirmations_and_the_family_text() {
         let mut school = hub.client("school").await;
         let e = school.get_safety_plan(&case_id, 0).await.unwrap_err();
         assert_eq!(e.code(), Code::NotFound, "{b}: {e}");
+        // Need-to-know inside a party: the GI's privacy officer (role fg, no convenant role)
+        // reads neither the case, nor the plan, nor the parties.
+        let mut fg_claims = hub.claims("jeugdbescherming");
+        fg_claims["roles"] = serde_json::json!(["fg"]);
+        let mut gi_fg = hub
+            .client_with_token(
+                "jeugdbescherming",
+                hub.token("jeugdbescherming", &fg_claims),
+            )
+            .await;
+        let e = gi_fg.get_safety_plan(&case_id, 0).await.unwrap_err();
+        assert_eq!(e.code(), Code::PermissionDenied, "{b}: {e}");
+        let e = gi_fg.get_case(&case_id).await.unwrap_err();
+        assert_eq!(e.code(), Code::PermissionDenied, "{b}: {e}");
         // Logged: one disclosure per party told, reads and confirmations.
         let entries = log(&hub).await;
         let published = events(&entries, Event::SafetyPlanPublished)

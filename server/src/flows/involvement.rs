@@ -773,6 +773,7 @@ pub async fn list_parties(
     acting_role: Option<&Role>,
 ) -> FlowResult<Parties> {
     let role = ctx.acting_role(caller, acting_role)?;
+    ctx.require_convenant_role(caller, &role)?;
     let subject = ctx.pseudonymizer.subject(subject);
     let me = caller.oin().to_string();
     let own = ctx.store.active_involvements_of(&me, subject.all()).await?;
@@ -814,6 +815,9 @@ pub async fn get_case(
     acting_role: Option<&Role>,
 ) -> FlowResult<CaseView> {
     let role = ctx.acting_role(caller, acting_role)?;
+    // Need-to-know: the case is for the party's professionals in a convenant role, not for every
+    // professional of the organisation (its privacy officer, say).
+    ctx.require_convenant_role(caller, &role)?;
     let view = party_case(ctx, caller, case_id).await?;
     log_case_read(ctx, caller, &role, std::slice::from_ref(&view), None).await?;
     Ok(view)

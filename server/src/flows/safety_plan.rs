@@ -457,6 +457,8 @@ pub async fn get(
     acting_role: Option<&Role>,
 ) -> FlowResult<PlanVersion> {
     let role = ctx.acting_role(caller, acting_role)?;
+    // Need-to-know, as for the case itself: a convenant role of the party's sector.
+    ctx.require_convenant_role(caller, &role)?;
     let view = party_case(ctx, caller, case_id).await?;
     let plan = ctx.store.get_plan(case_id, version).await?.ok_or_else(|| {
         FlowError::NotFound(if version == 0 {
