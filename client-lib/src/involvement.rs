@@ -218,6 +218,24 @@ impl HubClient {
             .ok_or_else(|| ClientError::Config("the hub sent no maatregel".into()))
     }
 
+    /// Ends a maatregel now and records who has the case next (`next_oin`, may be empty); the
+    /// answer says which involved organisations were told.
+    pub async fn end_maatregel_handing_back(
+        &mut self,
+        maatregel_id: &str,
+        next_oin: &str,
+    ) -> Result<pb::EndMaatregelResponse, ClientError> {
+        Ok(self
+            .maatregel()
+            .end_maatregel(pb::EndMaatregelRequest {
+                maatregel_id: maatregel_id.into(),
+                next_oin: next_oin.into(),
+                ..Default::default()
+            })
+            .await?
+            .into_inner())
+    }
+
     /// Is there an active maatregel for this child? (Only for an involved organisation.)
     pub async fn has_maatregel(
         &mut self,

@@ -641,3 +641,76 @@ async fn repeated_no_answers_are_limited_per_organisation_and_the_gi_is_told() {
         hub.stop().await;
     }
 }
+
+#[tokio::test]
+async fn an_ended_maatregel_hands_back_to_the_involved_wijkteam() {
+    for b in backends() {
+        let hub = TestHub::start(b).await;
+        let m = register_ots(&hub, CHILD).await;
+        involve(&hub, "wijkteam", CHILD).await;
+        involve(&hub, "school", CHILD).await;
+        let mut wijkteam = hub.client("wijkteam").await;
+        let mut notes = wijkteam.stream_notifications(0).await.unwrap();
+        // The matches of the two involvements come first.
+        let mut gi = hub.client("jeugdbescherming").await;
+        let wijkteam_oin = hub.org("wijkteam").info.oin.clone();
+        let school_oin = hub.org("school").info.oin.clone();
+        // Who has the case next must be an organisation the hub knows.
+        let e = gi
+            .end_maatregel_handing_back(&m.maatregel_id, "00000009999999999999")
+            .await
+            .unwrap_err();
+        assert_eq!(common::violations(e)[0].0, "next_oin", "{b}");
+        let r = gi
+            .end_maatregel_handing_back(&m.maatregel_id, &wijkteam_oin)
+            .await
+            .unwrap();
+        let ended = r.maatregel.unwrap();
+        assert!(ended.ended_at.is_some());
+        assert_eq!(ended.next_oin, wijkteam_oin);
+        // The wijkteam is told (the convenant's maatregel flow); the school is not.
+        let mut parties: Vec<(String, bool)> =
+            r.parties.iter().map(|p| (p.oin.clone(), p.told)).collect();
+        parties.sort();
+        let mut expected = vec![(wijkteam_oin.clone(), true), (school_oin.clone(), false)];
+        expected.sort();
+        assert_eq!(parties, expected, "{b}");
+        let note = loop {
+            let n = next_notification(&mut notes).await;
+            if n.kind == pb::NotificationKind::MaatregelEnded as i32 {
+                break n;
+            }
+        };
+        assert_eq!(note.maatregel_id, m.maatregel_id);
+        assert!(
+            note.summary_nl.contains("is beëindigd per"),
+            "{}",
+            note.summary_nl
+        );
+        assert!(note.summary_nl.contains(GI_CONTACT), "{}", note.summary_nl);
+        assert!(
+            note.summary_nl.contains("De zaak ligt nu bij Wijkteam"),
+            "{}",
+            note.summary_nl
+        );
+        // The GI's administration records who has the case now.
+        let all = gi.list_maatregelen(CHILD, true).await.unwrap();
+        assert_eq!(all[0].next_oin, wijkteam_oin);
+        // Logged: the end with who is next, one notice disclosed, one withheld.
+        let entries = log(&hub).await;
+        let end = entries
+            .iter()
+            .find(|e| e.event == Event::MaatregelEnded)
+            .unwrap();
+        assert_eq!(end.reasons, vec![format!("next:{wijkteam_oin}")]);
+        let notices: Vec<(Option<String>, EntryOutcome)> = entries
+            .iter()
+            .filter(|e| e.event == Event::MaatregelEndNotified)
+            .map(|e| (e.recipient_oin.clone(), e.outcome))
+            .collect();
+        assert_eq!(notices.len(), 2, "{b}");
+        assert!(notices.contains(&(Some(wijkteam_oin.clone()), EntryOutcome::Disclosed)));
+        assert!(notices.contains(&(Some(school_oin.clone()), EntryOutcome::Withheld)));
+        hub.stop().await;
+    }
+}

@@ -257,6 +257,23 @@ async fn registrations_match_into_one_case(s: Store) {
         s.active_involvements_of(WIJKTEAM, &[]).await.unwrap(),
         vec![]
     );
+    // Every organisation's active involvements with the person (a maatregel's end tells them).
+    let about = s
+        .active_involvements_about(&[pseud(9).as_str().to_owned(), a.as_str().to_owned()])
+        .await
+        .unwrap();
+    let mut orgs: Vec<String> = about.iter().map(|i| i.org_oin.to_string()).collect();
+    orgs.sort();
+    let mut expected = vec![SCHOOL.to_owned(), WIJKTEAM.to_owned()];
+    expected.sort();
+    assert_eq!(orgs, expected);
+    assert!(s.active_involvements_about(&[]).await.unwrap().is_empty());
+    assert!(
+        s.active_involvements_about(&[pseud(9).as_str().to_owned()])
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(
         s.is_involved(SCHOOL, &[pseud(9), a.clone()], T0)
             .await
@@ -1121,11 +1138,14 @@ async fn maatregelen_are_registered_listed_and_ended(s: Store) {
     // Ended by the registering or the responsible organisation; nobody else sees it.
     let end = entry(WIJKTEAM, Event::MaatregelEnded, T0 + 50);
     assert_eq!(
-        not_found(s.end_maatregel("m2", SCHOOL, T0 + 50, T0 + 99, &end).await),
+        not_found(
+            s.end_maatregel("m2", SCHOOL, T0 + 50, T0 + 99, None, &end, &[])
+                .await
+        ),
         rec("maatregel", "m2")
     );
     let ended = s
-        .end_maatregel("m2", WIJKTEAM, T0 + 50, T0 + 99, &end)
+        .end_maatregel("m2", WIJKTEAM, T0 + 50, T0 + 99, None, &end, &[])
         .await
         .unwrap();
     assert_eq!(
@@ -1133,14 +1153,20 @@ async fn maatregelen_are_registered_listed_and_ended(s: Store) {
         (Some(T0 + 50), Some(T0 + 99))
     );
     assert_eq!(
-        conflict(s.end_maatregel("m2", GI, T0 + 51, T0 + 99, &end).await),
+        conflict(
+            s.end_maatregel("m2", GI, T0 + 51, T0 + 99, None, &end, &[])
+                .await
+        ),
         in_state("maatregel", "m2", "ended")
     );
     assert_eq!(
-        not_found(s.end_maatregel("nope", GI, T0 + 51, T0 + 99, &end).await),
+        not_found(
+            s.end_maatregel("nope", GI, T0 + 51, T0 + 99, None, &end, &[])
+                .await
+        ),
         rec("maatregel", "nope")
     );
-    s.end_maatregel("m1", GI, T0 + 52, T0 + 99, &end)
+    s.end_maatregel("m1", GI, T0 + 52, T0 + 99, None, &end, &[])
         .await
         .unwrap();
     assert_eq!(s.log_size().await.unwrap(), 5);

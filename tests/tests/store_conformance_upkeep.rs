@@ -568,7 +568,9 @@ async fn retention_erases_what_expired_and_logs_each(s: Store) {
                 GI,
                 NOW,
                 LATER,
-                &entry(GI, Event::MaatregelEnded, NOW)
+                None,
+                &entry(GI, Event::MaatregelEnded, NOW),
+                &[],
             )
             .await
         ),

@@ -33,10 +33,14 @@ enum MaatregelCommand {
         #[arg(long)]
         months: Option<u32>,
     },
-    /// End a maatregel now.
+    /// End a maatregel now; the organisations involved with the child are told (where the
+    /// convenant allows), with who has the case next.
     End {
         /// The maatregel id (m_...).
         id: String,
+        /// Who has the case next: an OIN or a sector name (e.g. wijkteam).
+        #[arg(long)]
+        next: Option<String>,
     },
     /// Ask whether a child has an active maatregel (only when my organisation is involved).
     Ask {
@@ -85,7 +89,12 @@ fn print(m: &pb::Maatregel) {
         m.responsible_oin,
         m.contact_point,
         match &m.ended_at {
-            Some(t) => format!("  ENDED {}", when(Some(t))),
+            Some(t) if m.next_oin.is_empty() => format!("  ENDED {}", when(Some(t))),
+            Some(t) => format!(
+                "  ENDED {}, the case is now with {}",
+                when(Some(t)),
+                m.next_oin
+            ),
             None => String::new(),
         }
     );
@@ -102,6 +111,7 @@ fn maatregel_json(m: &pb::Maatregel) -> Value {
         "registered_by_oin": m.registered_by_oin,
         "registered_at": ts(m.registered_at.as_ref()),
         "ended_at": ts(m.ended_at.as_ref()),
+        "next_oin": (!m.next_oin.is_empty()).then_some(&m.next_oin),
     })
 }
 
@@ -144,7 +154,30 @@ pub async fn run(hub: &mut HubClient, a: MaatregelArgs, out: Out) -> Result<(), 
                 .await?;
             show(&m, out);
         }
-        MaatregelCommand::End { id } => show(&hub.end_maatregel(&id).await?, out),
+        MaatregelCommand::End { id, next } => {
+            let next = match next {
+                Some(n) => super::disclosure::resolve_oin(hub, &n).await?,
+                None => String::new(),
+            };
+            let r = hub.end_maatregel_handing_back(&id, &next).await?;
+            let m = r
+                .maatregel
+                .ok_or_else(|| CliError::Failed("the hub sent no maatregel".into()))?;
+            if out.human() {
+                for p in &r.parties {
+                    println!(
+                        "  {} {}",
+                        p.oin,
+                        if p.told {
+                            "told that it ended"
+                        } else {
+                            "not told (the convenant does not allow it)"
+                        }
+                    );
+                }
+            }
+            show(&m, out);
+        }
         MaatregelCommand::Ask { bsn } => {
             let r = hub.has_maatregel(&bsn).await?;
             if out.json {

@@ -237,6 +237,7 @@ fn notification_to_pb(ctx: &Ctx, n: &Notification) -> pb::StreamNotificationsRes
             K::SafetyPlanPublished => pb::NotificationKind::SafetyPlanPublished,
             K::SafetyPlanConfirmed => pb::NotificationKind::SafetyPlanConfirmed,
             K::MaatregelQueriesLimited => pb::NotificationKind::MaatregelQueriesLimited,
+            K::MaatregelEnded => pb::NotificationKind::MaatregelEnded,
         } as i32,
         at: Some(timestamp(n.at)),
         actor_oin: n.actor_oin.to_string(),

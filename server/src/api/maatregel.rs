@@ -58,6 +58,11 @@ fn maatregel_to_pb(m: &Maatregel) -> pb::Maatregel {
         registered_by_oin: m.registered_by_oin.to_string(),
         registered_at: Some(timestamp(m.registered_at)),
         ended_at: m.ended_at.map(timestamp),
+        next_oin: m
+            .next_oin
+            .as_ref()
+            .map(|o| o.to_string())
+            .unwrap_or_default(),
     }
 }
 
@@ -112,10 +117,18 @@ impl TryFrom<pb::EndMaatregelRequest> for EndMaatregel {
         let maatregel_id = r.maatregel_id.parse().map_err(|_| {
             FlowError::invalid("maatregel_id", "the id RegisterMaatregel returned (m_…)")
         })?;
+        let next_oin = if r.next_oin.is_empty() {
+            None
+        } else {
+            Some(r.next_oin.parse().map_err(|e: crate::ids::InvalidOin| {
+                FlowError::invalid("next_oin", e.to_string())
+            })?)
+        };
         Ok(EndMaatregel {
             maatregel_id,
             ended_at: r.ended_at.map(|s| s.seconds),
             acting_role: super::basis::acting_role(&r.acting_role)?,
+            next_oin,
         })
     }
 }
@@ -142,7 +155,15 @@ impl MaatregelService for MaatregelApi {
         let cmd = EndMaatregel::try_from(request.into_inner())?;
         let ended = flow::end(&self.ctx, &c, cmd).await?;
         Ok(Response::new(pb::EndMaatregelResponse {
-            maatregel: Some(maatregel_to_pb(&ended)),
+            maatregel: Some(maatregel_to_pb(&ended.maatregel)),
+            parties: ended
+                .parties
+                .iter()
+                .map(|(oin, told)| pb::EndMaatregelResponseParty {
+                    oin: oin.to_string(),
+                    told: *told,
+                })
+                .collect(),
         }))
     }
 

@@ -262,6 +262,8 @@ pub enum NotificationKind {
     /// An organisation reached its day's limit of "no" answers to the maatregel question
     /// (sent to the youth protection organisations: a sign of probing).
     MaatregelQueriesLimited,
+    /// A maatregel about the child ended (to the organisations involved with the child).
+    MaatregelEnded,
 }
 
 impl NotificationKind {
@@ -277,6 +279,7 @@ impl NotificationKind {
             NotificationKind::SafetyPlanPublished => "safety_plan_published",
             NotificationKind::SafetyPlanConfirmed => "safety_plan_confirmed",
             NotificationKind::MaatregelQueriesLimited => "maatregel_queries_limited",
+            NotificationKind::MaatregelEnded => "maatregel_ended",
         }
     }
 
@@ -292,6 +295,7 @@ impl NotificationKind {
             "safety_plan_published" => NotificationKind::SafetyPlanPublished,
             "safety_plan_confirmed" => NotificationKind::SafetyPlanConfirmed,
             "maatregel_queries_limited" => NotificationKind::MaatregelQueriesLimited,
+            "maatregel_ended" => NotificationKind::MaatregelEnded,
             _ => return None,
         })
     }

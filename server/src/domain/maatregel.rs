@@ -88,6 +88,8 @@ pub struct Maatregel {
     pub ended_at: Option<i64>,
     /// Erase after this: set at registration from the planned end, and when ended.
     pub retain_until: Option<i64>,
+    /// Who has the case after it ended (recorded with EndMaatregel).
+    pub next_oin: Option<Oin>,
 }
 
 impl Maatregel {
@@ -140,6 +142,7 @@ mod tests {
             registered_at: 0,
             ended_at: None,
             retain_until: None,
+            next_oin: None,
         };
         assert!(!m.is_active(99));
         assert!(m.is_active(100));

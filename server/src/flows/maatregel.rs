@@ -204,6 +204,7 @@ pub async fn register(ctx: &Ctx, caller: &Caller, cmd: RegisterMaatregel) -> Flo
         ended_at: None,
         // Kept until the retention after its planned end; ending it earlier moves this.
         retain_until: cmd.ends_at.map(|e| retain_until(ctx, &ANSWER_PURPOSE, e)),
+        next_oin: None,
     };
     let e = maatregel_entry(
         ctx,
@@ -227,16 +228,39 @@ pub struct EndMaatregel {
     pub ended_at: Option<i64>,
     /// The role acted in.
     pub acting_role: Option<Role>,
+    /// Who has the case next (recorded; named to the parties told).
+    pub next_oin: Option<Oin>,
 }
 
-/// `EndMaatregel`: the registering or responsible organisation ends a maatregel (logged).
-pub async fn end(ctx: &Ctx, caller: &Caller, cmd: EndMaatregel) -> FlowResult<Maatregel> {
+/// What `EndMaatregel` answers.
+#[derive(Debug, Clone)]
+pub struct Ended {
+    /// The maatregel as ended.
+    pub maatregel: Maatregel,
+    /// Each other organisation involved with the child, and whether it was told.
+    pub parties: Vec<(Oin, bool)>,
+}
+
+/// `EndMaatregel`: the registering or responsible organisation ends a maatregel and records who
+/// has the case next; every other organisation involved with the child is told (minimal: that
+/// it ended, from when, who the contact was, who has the case next) where the convenant lets the
+/// GI tell it (the maatregel answer's flow: purpose `maatregel_afstemming`, basis
+/// `jeugdwet_informatie`), else the withheld notice is logged. One transaction.
+pub async fn end(ctx: &Ctx, caller: &Caller, cmd: EndMaatregel) -> FlowResult<Ended> {
     require_sector(caller, "ending a maatregel")?;
     let role = ctx.acting_role(caller, cmd.acting_role.as_ref())?;
     let t = now();
     let at = cmd.ended_at.unwrap_or(t);
     if at > t + SKEW_SECS {
         return Err(FlowError::invalid("ended_at", "not in the future"));
+    }
+    if let Some(next) = &cmd.next_oin
+        && !ctx.is_active_org(next)
+    {
+        return Err(FlowError::invalid(
+            "next_oin",
+            "not an active organisation in the directory",
+        ));
     }
     let me = caller.oin().to_string();
     let not_found = || {
@@ -259,9 +283,20 @@ pub async fn end(ctx: &Ctx, caller: &Caller, cmd: EndMaatregel) -> FlowResult<Ma
         EntryOutcome::Recorded,
         &m.subject,
     )
+    .reasons(cmd.next_oin.iter().map(|o| format!("next:{o}")))
     .reference(m.id.clone());
-    ctx.store
-        .end_maatregel(&m.id, &me, at, retain_until(ctx, &ANSWER_PURPOSE, at), &e)
+    let (told, parties) = end_notices(ctx, caller, &role, &m, at, cmd.next_oin.as_ref()).await?;
+    let maatregel = ctx
+        .store
+        .end_maatregel(
+            &m.id,
+            &me,
+            at,
+            retain_until(ctx, &ANSWER_PURPOSE, at),
+            cmd.next_oin.as_ref(),
+            &e,
+            &told,
+        )
         .await
         .map_err(|e| match e {
             StoreError::Conflict(_) => {
@@ -269,7 +304,100 @@ pub async fn end(ctx: &Ctx, caller: &Caller, cmd: EndMaatregel) -> FlowResult<Ma
             }
             StoreError::NotFound(_) => not_found(),
             other => other.into(),
-        })
+        })?;
+    Ok(Ended { maatregel, parties })
+}
+
+/// The notices of a maatregel's end: one entry per other organisation involved with the child
+/// (disclosed with a notification where the convenant allows, else withheld).
+async fn end_notices(
+    ctx: &Ctx,
+    caller: &Caller,
+    role: &Role,
+    m: &Maatregel,
+    at: i64,
+    next: Option<&Oin>,
+) -> FlowResult<(Vec<(PendingEntry, Option<Notification>)>, Vec<(Oin, bool)>)> {
+    let keys = ctx.lifted(&[m.subject.as_str().to_owned()]);
+    let mut orgs: Vec<Oin> = Vec::new();
+    for i in ctx.store.active_involvements_about(&keys).await? {
+        if i.org_oin != *caller.oin()
+            && i.org_oin != m.responsible_oin
+            && !orgs.contains(&i.org_oin)
+        {
+            orgs.push(i.org_oin);
+        }
+    }
+    let basis = Basis {
+        legal: Some(policy::LegalBasisRecord {
+            basis: ANSWER_BASIS.into(),
+            evidence: policy::Evidence {
+                maatregel_reference: Some(m.id.to_string()),
+                ..policy::Evidence::default()
+            },
+        }),
+        consent_ids: Vec::new(),
+    };
+    let categories = [ANSWER_CATEGORY.to_owned()];
+    let summary = format!(
+        "De maatregel ({}) voor dit kind is beëindigd per {}. Contact bij {} was: {}.{}",
+        m.kind.dutch(),
+        crate::domain::zorgmelding::civil_date(at),
+        ctx.name_of(m.responsible_oin.as_str()),
+        m.contact_point,
+        next.map(|n| format!(" De zaak ligt nu bij {}.", ctx.name_of(n.as_str())))
+            .unwrap_or_default()
+    );
+    let mut items = Vec::new();
+    let mut parties = Vec::new();
+    for org in orgs {
+        let d = ctx.decide(&Question {
+            actor: Party::new(caller.oin(), caller.sector().as_str()),
+            role,
+            recipient: ctx.party(&org),
+            purpose: &ANSWER_PURPOSE,
+            categories: &categories,
+            facts: &Facts::default(),
+            basis: &basis,
+            consents: &[],
+            recipient_involved: true,
+            received_for: None,
+            inform_exemption: None,
+            now: at,
+        });
+        let allowed = d.is_allowed();
+        let e = maatregel_entry(
+            ctx,
+            caller,
+            role,
+            Event::MaatregelEndNotified,
+            if allowed {
+                EntryOutcome::Disclosed
+            } else {
+                EntryOutcome::Withheld
+            },
+            &m.subject,
+        )
+        .recipient(org.clone())
+        .basis(&basis)
+        .decided(&d)
+        .relationship()
+        .reference(m.id.clone());
+        let note = allowed.then(|| {
+            let mut n = notification(
+                ctx,
+                caller,
+                &org,
+                NotificationKind::MaatregelEnded,
+                summary.clone(),
+            );
+            n.maatregel_id = Some(m.id.clone());
+            n
+        });
+        items.push((e, note));
+        parties.push((org, allowed));
+    }
+    Ok((items, parties))
 }
 
 /// Whom to contact about an active maatregel.

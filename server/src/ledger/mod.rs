@@ -84,6 +84,10 @@ pub enum Event {
     MaatregelQueried,
     /// A responsible organisation was told who asked about its maatregel.
     MaatregelQueryNotified,
+    /// An organisation involved with the child was told that a maatregel ended (`disclosed`,
+    /// with a notification) or was not, because the convenant does not let the GI tell it
+    /// (`withheld`).
+    MaatregelEndNotified,
     /// The maatregelen of a subject were listed by their organisation (a read).
     MaatregelenListed,
     /// An organisation reached its day's limit of "no" answers to the maatregel question; a

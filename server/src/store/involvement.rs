@@ -207,7 +207,7 @@ where
 
 /// Sequences `items` into the log and writes each notification with cursor = 1 + its entry's
 /// index; on PostgreSQL wakes streams on every instance at commit.
-async fn log_and_notify<DB>(
+pub(super) async fn log_and_notify<DB>(
     tx: &mut sqlx::Transaction<'_, DB>,
     items: &[(PendingEntry, Option<Notification>)],
 ) -> StoreResult<()>
@@ -600,6 +600,33 @@ impl Store {
         let v = on_pool!(self, p => {
             let mut v = Vec::new();
             let mut q = sqlx::query(&sql).bind(org);
+            for s in subject {
+                q = q.bind(s.as_str());
+            }
+            for r in q.fetch_all(p).await? {
+                v.push(involvement_from_row(&r)?);
+            }
+            v
+        });
+        Ok(v)
+    }
+
+    /// Every active involvement with a person, under any of the stored forms `subject` of its
+    /// pseudonym, whichever organisation holds it.
+    pub async fn active_involvements_about(
+        &self,
+        subject: &[String],
+    ) -> StoreResult<Vec<Involvement>> {
+        if subject.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT {INVOLVEMENT_COLUMNS} FROM involvements WHERE ended_at IS NULL AND subject IN ({}) ORDER BY involvement_id",
+            super::placeholders(1, subject.len())
+        );
+        let v = on_pool!(self, p => {
+            let mut v = Vec::new();
+            let mut q = sqlx::query(&sql);
             for s in subject {
                 q = q.bind(s.as_str());
             }

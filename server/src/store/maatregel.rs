@@ -1,10 +1,11 @@
 //! The maatregel register. Registration and ending are logged in the same transaction.
 use super::{Columns, Store, StoreError, StoreResult};
+use crate::domain::involvement::Notification;
 use crate::domain::maatregel::{Maatregel, MaatregelKind};
-use crate::ids::SubjectPseudonym;
+use crate::ids::{Oin, SubjectPseudonym};
 use crate::ledger::PendingEntry;
 
-const COLUMNS: &str = "maatregel_id, subject, kind, starts_at, ends_at, responsible_oin, contact_point, registered_by_oin, registered_by, registered_role, registered_at, ended_at, retain_until";
+const COLUMNS: &str = "maatregel_id, subject, kind, starts_at, ends_at, responsible_oin, contact_point, registered_by_oin, registered_by, registered_role, registered_at, ended_at, retain_until, next_oin";
 
 /// Builds a maatregel from a row with the columns of [`COLUMNS`].
 fn maatregel_from_row(r: &impl Columns) -> StoreResult<Maatregel> {
@@ -25,6 +26,7 @@ fn maatregel_from_row(r: &impl Columns) -> StoreResult<Maatregel> {
         registered_at: r.col("registered_at")?,
         ended_at: r.col("ended_at")?,
         retain_until: r.col("retain_until")?,
+        next_oin: r.parsed_opt("next_oin")?,
     })
 }
 
@@ -60,10 +62,11 @@ impl Store {
     pub async fn insert_maatregel(&self, m: &Maatregel, entry: &PendingEntry) -> StoreResult<()> {
         on_writer!(self, p => {
             let mut tx = p.begin().await?;
-            sqlx::query(&format!("INSERT INTO maatregelen ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"))
+            sqlx::query(&format!("INSERT INTO maatregelen ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"))
                 .bind(&m.id).bind(m.subject.as_str()).bind(m.kind.as_str()).bind(m.starts_at).bind(m.ends_at)
                 .bind(&m.responsible_oin).bind(&m.contact_point).bind(&m.registered_by_oin).bind(&m.registered_by)
                 .bind(&m.registered_role).bind(m.registered_at).bind(m.ended_at).bind(m.retain_until)
+                .bind(m.next_oin.as_ref().map(|o| o.to_string()))
                 .execute(&mut *tx).await?;
             super::sequence_log(&mut tx, std::slice::from_ref(entry)).await?;
             tx.commit().await?;
@@ -111,18 +114,21 @@ impl Store {
     /// Ends a maatregel at `at` (kept until `retain_until`), by its registering or responsible
     /// organisation `org`, with its log entry. `NotFound` for anyone else (and once erased at the
     /// end of its retention); `Conflict` when it was ended already.
+    #[allow(clippy::too_many_arguments)]
     pub async fn end_maatregel(
         &self,
         id: &str,
         org: &str,
         at: i64,
         retain_until: i64,
+        next: Option<&Oin>,
         entry: &PendingEntry,
+        told: &[(PendingEntry, Option<Notification>)],
     ) -> StoreResult<Maatregel> {
         on_writer!(self, p => {
             let mut tx = p.begin().await?;
-            let n = sqlx::query("UPDATE maatregelen SET ended_at = $3, retain_until = $4 WHERE maatregel_id = $1 AND (registered_by_oin = $2 OR responsible_oin = $2) AND ended_at IS NULL AND erased_at IS NULL")
-                .bind(id).bind(org).bind(at).bind(retain_until)
+            let n = sqlx::query("UPDATE maatregelen SET ended_at = $3, retain_until = $4, next_oin = $5 WHERE maatregel_id = $1 AND (registered_by_oin = $2 OR responsible_oin = $2) AND ended_at IS NULL AND erased_at IS NULL")
+                .bind(id).bind(org).bind(at).bind(retain_until).bind(next.map(|o| o.to_string()))
                 .execute(&mut *tx).await?.rows_affected();
             if n == 0 {
                 let ended: Option<Option<i64>> = sqlx::query_scalar("SELECT ended_at FROM maatregelen WHERE maatregel_id = $1 AND (registered_by_oin = $2 OR responsible_oin = $2)")
@@ -133,6 +139,7 @@ impl Store {
                 });
             }
             super::sequence_log(&mut tx, std::slice::from_ref(entry)).await?;
+            super::involvement::log_and_notify(&mut tx, told).await?;
             tx.commit().await?;
         });
         self.get_maatregel(id)

@@ -278,6 +278,7 @@ pub fn maatregel(id: &str, subject: &SubjectPseudonym, starts_at: i64) -> Maatre
         registered_at: starts_at,
         ended_at: None,
         retain_until: None,
+        next_oin: None,
     }
 }
 
