@@ -330,11 +330,23 @@ impl HubClient {
         subject_bsn: &str,
         include_inactive: bool,
     ) -> Result<Vec<pb::Consent>, ClientError> {
+        self.list_consents_as(subject_bsn, include_inactive, "")
+            .await
+    }
+
+    /// [`HubClient::list_consents`] acting in `acting_role` (for a token with several roles).
+    pub async fn list_consents_as(
+        &mut self,
+        subject_bsn: &str,
+        include_inactive: bool,
+        acting_role: &str,
+    ) -> Result<Vec<pb::Consent>, ClientError> {
         Ok(self
             .consent()
             .list_consents(pb::ListConsentsRequest {
                 subject_bsn: subject_bsn.into(),
                 include_inactive,
+                acting_role: acting_role.into(),
             })
             .await?
             .into_inner()

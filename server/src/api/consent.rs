@@ -232,7 +232,9 @@ impl ConsentService for ConsentApi {
         let c = caller(&request)?;
         let r = request.into_inner();
         let subject = required_bsn("subject_bsn", &r.subject_bsn)?;
-        let consents = flow::list(&self.ctx, &c, &subject, r.include_inactive).await?;
+        let role = super::basis::acting_role(&r.acting_role)?;
+        let consents =
+            flow::list(&self.ctx, &c, &subject, r.include_inactive, role.as_ref()).await?;
         Ok(Response::new(pb::ListConsentsResponse {
             consents: consents.iter().map(consent_to_pb).collect(),
         }))

@@ -316,8 +316,9 @@ pub async fn list(
     caller: &Caller,
     subject: &Bsn,
     include_inactive: bool,
+    acting_role: Option<&Role>,
 ) -> FlowResult<Vec<Consent>> {
-    let role = ctx.acting_role(caller, None)?;
+    let role = ctx.acting_role(caller, acting_role)?;
     ctx.require_convenant_role(caller, &role)?;
     let subject = ctx.pseudonymizer.subject(subject);
     let t = now();
