@@ -1339,17 +1339,15 @@ async fn veilig_thuis_triages_decides_and_hands_over_and_the_wijkteam_accepts() 
     kit.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_schools_meldcode_signal_is_a_melding_veilig_thuis_triages() {
+/// `sector` reports to Veilig Thuis under the meldcode (its own system, through the SDK), as
+/// signal `id` about [`BSN`].
+async fn meldcode_signal(kit: &common::Kit, sector: &str, id: &str) {
     use signaalhub_client::sealed::{Outgoing, send_sealed};
     use signaalhub_client::signaalhub_proto::pb;
-    let kit = start_kit(&["veilig_thuis"]).await;
-    let (vt_oin, school_oin) = (kit.oin("veilig_thuis"), kit.oin("school"));
-    // The school reports under the meldcode (its own system, through the SDK).
-    let mut school = kit.sdk("school").await;
+    let mut sdk = kit.sdk(sector).await;
     let out = Outgoing {
-        signal_id: "meldcode-1".into(),
-        recipient_oins: vec![vt_oin.clone()],
+        signal_id: id.into(),
+        recipient_oins: vec![kit.oin("veilig_thuis")],
         subject_bsn: BSN.into(),
         subject: pb::SubjectFacts {
             age_years: Some(9),
@@ -1374,13 +1372,21 @@ async fn a_schools_meldcode_signal_is_a_melding_veilig_thuis_triages() {
         acting_role: String::new(),
     };
     send_sealed(
-        &mut school,
-        &kit.sender_keys("school"),
+        &mut sdk,
+        &kit.sender_keys(sector),
         out,
         b"Jayden vertelt over ruzie thuis.",
     )
     .await
     .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schools_meldcode_signal_is_a_melding_veilig_thuis_triages() {
+    let kit = start_kit(&["veilig_thuis"]).await;
+    let school_oin = kit.oin("school");
+    // The school reports under the meldcode (its own system, through the SDK).
+    meldcode_signal(&kit, "school", "meldcode-1").await;
 
     // In the Postvak the signal carries a Triage link; the triage page names the melding.
     let vt = Console::login(&kit.consoles[0]).await;
@@ -1414,5 +1420,147 @@ async fn a_schools_meldcode_signal_is_a_melding_veilig_thuis_triages() {
     assert_eq!(status, 404);
     let (status, _) = vt.get_status("/melding/zm/zm_onbekend").await;
     assert_eq!(status, 404);
+    kit.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn veilig_thuis_tells_the_school_what_it_does_and_only_the_school_reads_it() {
+    let kit = start_kit(&["veilig_thuis", "school", "huisarts"]).await;
+    let school_oin = kit.oin("school");
+    const NOTE: &str = "Dank voor uw melding; wij nemen contact op met het gezin.";
+    // The school and the GP each report under the meldcode, with the same signal id.
+    meldcode_signal(&kit, "school", "meldcode-1").await;
+    meldcode_signal(&kit, "huisarts", "meldcode-1").await;
+    let vt = Console::login(&kit.consoles[0]).await;
+    let melding = format!("/melding/signaal/{school_oin}/meldcode-1");
+    vt.wait_for("/postvak", &melding).await;
+    let page = vt.get(&melding).await;
+    assert!(page.contains("Terugkoppeling aan de melder"), "{page}");
+    assert!(
+        page.contains("Nog geen terugkoppeling verstuurd."),
+        "{page}"
+    );
+    let csrf = field_value(&page, "csrf");
+    let feedback_id = field_value(&page, "feedback_id");
+    assert!(feedback_id.starts_with("fb-"), "{feedback_id}");
+    let form = |outcome: &str, case: &str, note: &str, id: &str| {
+        form_of(&[
+            ("csrf", &csrf),
+            ("feedback_id", id),
+            ("outcome", outcome),
+            ("case_reference", case),
+            ("informed", "on"),
+            ("note", note),
+        ])
+    };
+    let path = format!("{melding}/terugkoppeling");
+
+    // Refused by the gateway: no case reference, an unknown outcome; the note is kept.
+    let (status, page) = vt
+        .post(&path, &form("RECEIVED", "", NOTE, &feedback_id))
+        .await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("Dossiernummer: vul het nummer"), "{page}");
+    assert!(page.contains(NOTE), "the form keeps the note: {page}");
+    let (status, page) = vt
+        .post(&path, &form("GESLOTEN", "VT-2026-0077", "", &feedback_id))
+        .await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("Uitkomst: kies"), "{page}");
+    // Refused by the hub, in Dutch: there is no handover of this melding yet.
+    let (status, page) = vt
+        .post(
+            &path,
+            &form("HANDED_OVER_TO_WIJKTEAM", "VT-2026-0077", "", &feedback_id),
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("de melding is niet overgedragen"),
+        "the hub's refusal in Dutch: {page}"
+    );
+    assert!(
+        page.contains("Nog geen terugkoppeling verstuurd."),
+        "{page}"
+    );
+
+    // Received, with a note sealed here to the school; then no further action, without a note.
+    // (The hub orders feedback sent within one second by id, so the ids here follow the order.)
+    vt.post_redirect(
+        &path,
+        &form("RECEIVED", "VT-2026-0077", NOTE, "fb-1-ontvangen"),
+    )
+    .await;
+    let page = vt.get(&melding).await;
+    assert!(
+        page.contains("Ontvangen: Veilig Thuis beoordeelt de melding"),
+        "{page}"
+    );
+    assert!(page.contains("ja (versleuteld voor de melder)"), "{page}");
+    assert!(
+        !page.contains(NOTE),
+        "Veilig Thuis cannot read the note back: {page}"
+    );
+    assert_ne!(
+        field_value(&page, "feedback_id"),
+        feedback_id,
+        "a fresh id for the next feedback"
+    );
+    // A retry of the same feedback is the same feedback.
+    vt.post_redirect(
+        &path,
+        &form("RECEIVED", "VT-2026-0077", NOTE, "fb-1-ontvangen"),
+    )
+    .await;
+    let page = vt.get(&melding).await;
+    assert_eq!(
+        page.matches("Ontvangen: Veilig Thuis beoordeelt de melding")
+            .count(),
+        2,
+        "the form's option and one row: {page}"
+    );
+    vt.post_redirect(
+        &path,
+        &form("NO_FURTHER_ACTION", "VT-2026-0077", "", "fb-2-gesloten"),
+    )
+    .await;
+    assert!(vt.get(&melding).await.contains("Geen verdere actie"));
+
+    // Veilig Thuis's FG may not send feedback or see the form.
+    let fg = Console::login_as(&kit.consoles[0], "dev-fg-veilig-thuis").await;
+    let (status, page) = fg.get_status(&melding).await;
+    assert_eq!(status, 403, "{page}");
+    let fg_csrf = field_value(&fg.get("/").await, "csrf");
+    let mut f = form("ADVICE_GIVEN", "VT-2026-0077", "", "fb-fg-1");
+    f[0].1 = fg_csrf;
+    let (status, page) = fg.post(&path, &f).await;
+    assert_eq!(status, 403, "{page}");
+
+    // The school reads both on its signal's status page, oldest first, the note opened here.
+    let school = Console::login(&kit.consoles[1]).await;
+    let page = school.get("/signalen/meldcode-1").await;
+    assert!(page.contains("Terugkoppeling van Veilig Thuis"), "{page}");
+    let received = page
+        .find("Veilig Thuis heeft de melding ontvangen en beoordeelt die")
+        .unwrap_or_else(|| panic!("{page}"));
+    let closed = page
+        .find("Veilig Thuis onderneemt geen verdere actie")
+        .unwrap_or_else(|| panic!("{page}"));
+    assert!(received < closed, "newest last");
+    assert!(page.contains(NOTE), "{page}");
+    // Its opening is in the school's audit log.
+    let school_fg = Console::login_as(&kit.consoles[1], "dev-fg-school").await;
+    let log = school_fg.get("/fg/auditlog").await;
+    assert!(
+        log.contains("terugkoppeling van Veilig Thuis geopend"),
+        "{log}"
+    );
+    assert!(log.contains("fb-1-ontvangen"), "{log}");
+
+    // The GP's own meldcode-1 had no feedback: its page shows none, and not the school's note.
+    let gp = Console::login(&kit.consoles[2]).await;
+    let page = gp.get("/signalen/meldcode-1").await;
+    assert!(!page.contains("Terugkoppeling van Veilig Thuis"), "{page}");
+    assert!(!page.contains(NOTE), "{page}");
     kit.stop().await;
 }
