@@ -234,23 +234,23 @@ pub async fn sent(
 /// One feedback as the melder reads it: the note opened here, or why not (none without a note).
 pub type ReadFeedback = (pb::Feedback, Option<Result<String, String>>);
 
-/// The melder reads the feedback on its own signal `signal_id`, oldest first. Each note is
-/// written to the audit log (`feedback_opened`) **before** it is opened — nothing is opened if
-/// that fails — then checked against the feedback (its id, purpose and category) and Veilig
-/// Thuis's signature against the directory, and opened with the organisation's key.
-pub async fn received(
+/// The feedback about a melding (`ListFeedback`, `melding` as the hub's client names it: `zm_…`
+/// or `<sender OIN>/<signal id>`), oldest first: the melder reads what Veilig Thuis told it (a
+/// school names its own signal), Veilig Thuis what it sent, anyone else nothing. Each note sealed
+/// to this organisation is written to the audit log (`feedback_opened`) **before** it is opened
+/// — nothing is opened if that fails — then checked against the feedback (its id, purpose and
+/// category) and Veilig Thuis's signature against the directory, and opened with the
+/// organisation's key. A note this organisation sent stays sealed (it is the melder's).
+pub async fn read(
     app: &App,
     actor: &Professional,
-    signal_id: &str,
+    melding: &str,
 ) -> Result<Vec<ReadFeedback>, ReadProblem> {
     let mut hub = app.hub_as(actor).map_err(ReadProblem::Hub)?;
-    let all = hub
-        .list_feedback(&format!("{}/{signal_id}", app.oin()))
-        .await
-        .map_err(ReadProblem::Hub)?;
+    let all = hub.list_feedback(melding).await.map_err(ReadProblem::Hub)?;
     let mut out = Vec::with_capacity(all.len());
     for f in all {
-        let Some(env) = f.note.clone() else {
+        let Some(env) = f.note.clone().filter(|n| n.sender_oin != app.oin()) else {
             out.push((f, None));
             continue;
         };

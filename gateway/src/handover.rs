@@ -84,6 +84,19 @@ impl Melding {
     }
 }
 
+/// The convenant's handover flow: its categories and its (first) legal basis.
+pub fn handover_flow(app: &App) -> (Vec<String>, String) {
+    let f = app
+        .convenant
+        .flows
+        .iter()
+        .find(|f| f.purpose == signaalhub_client::zorgmelding::HANDOVER_PURPOSE);
+    (
+        f.map(|f| f.categories.clone()).unwrap_or_default(),
+        f.and_then(|f| f.bases.first().cloned()).unwrap_or_default(),
+    )
+}
+
 /// Whether `p` works for this organisation's wijkteam: a role the convenant gives the wijkteam
 /// sector (a case worker), not e.g. its FG.
 pub fn works_for_wijkteam(app: &App, p: &Professional) -> bool {

@@ -1339,54 +1339,12 @@ async fn veilig_thuis_triages_decides_and_hands_over_and_the_wijkteam_accepts() 
     kit.stop().await;
 }
 
-/// `sector` reports to Veilig Thuis under the meldcode (its own system, through the SDK), as
-/// signal `id` about [`BSN`].
-async fn meldcode_signal(kit: &common::Kit, sector: &str, id: &str) {
-    use signaalhub_client::sealed::{Outgoing, send_sealed};
-    use signaalhub_client::signaalhub_proto::pb;
-    let mut sdk = kit.sdk(sector).await;
-    let out = Outgoing {
-        signal_id: id.into(),
-        recipient_oins: vec![kit.oin("veilig_thuis")],
-        subject_bsn: BSN.into(),
-        subject: pb::SubjectFacts {
-            age_years: Some(9),
-            age_band: 0,
-            gezag_holders: vec!["ouder-1".into()],
-        },
-        purpose: "melding_veilig_thuis".into(),
-        categories: vec!["zorgen_thuissituatie".into()],
-        urgency: pb::Urgency::Normal,
-        basis: pb::Basis {
-            legal: Some(pb::LegalBasis {
-                basis: "meldrecht".into(),
-                evidence: Some(pb::Evidence {
-                    meldcode_steps_completed: vec![1, 2, 3, 4],
-                    afwegingskader: pb::Afwegingskader::StructureleOnveiligheid as i32,
-                    client_informed: Some(true),
-                    ..Default::default()
-                }),
-            }),
-            consent_ids: vec![],
-        },
-        acting_role: String::new(),
-    };
-    send_sealed(
-        &mut sdk,
-        &kit.sender_keys(sector),
-        out,
-        b"Jayden vertelt over ruzie thuis.",
-    )
-    .await
-    .unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_schools_meldcode_signal_is_a_melding_veilig_thuis_triages() {
     let kit = start_kit(&["veilig_thuis"]).await;
     let school_oin = kit.oin("school");
     // The school reports under the meldcode (its own system, through the SDK).
-    meldcode_signal(&kit, "school", "meldcode-1").await;
+    kit.meldcode_signal("school", "meldcode-1", BSN).await;
 
     // In the Postvak the signal carries a Triage link; the triage page names the melding.
     let vt = Console::login(&kit.consoles[0]).await;
@@ -1429,8 +1387,8 @@ async fn veilig_thuis_tells_the_school_what_it_does_and_only_the_school_reads_it
     let school_oin = kit.oin("school");
     const NOTE: &str = "Dank voor uw melding; wij nemen contact op met het gezin.";
     // The school and the GP each report under the meldcode, with the same signal id.
-    meldcode_signal(&kit, "school", "meldcode-1").await;
-    meldcode_signal(&kit, "huisarts", "meldcode-1").await;
+    kit.meldcode_signal("school", "meldcode-1", BSN).await;
+    kit.meldcode_signal("huisarts", "meldcode-1", BSN).await;
     let vt = Console::login(&kit.consoles[0]).await;
     let melding = format!("/melding/signaal/{school_oin}/meldcode-1");
     vt.wait_for("/postvak", &melding).await;

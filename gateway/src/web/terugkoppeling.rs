@@ -165,9 +165,8 @@ pub(super) async fn submit(
 /// was no melding.
 pub(super) async fn for_melder(app: &App, a: &Authed, signal_id: &str) -> Result<Markup, Response> {
     let lang = a.lang();
-    let list: Vec<ReadFeedback> = match feedback::received(app, &a.session.professional, signal_id)
-        .await
-    {
+    let own = format!("{}/{signal_id}", app.oin());
+    let list: Vec<ReadFeedback> = match feedback::read(app, &a.session.professional, &own).await {
         Ok(l) => l,
         Err(ReadProblem::Audit(_)) => {
             return Err(problem_page(

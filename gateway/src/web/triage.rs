@@ -96,20 +96,7 @@ pub(super) fn vt_roles(app: &App, a: &Authed) -> Vec<String> {
 
 /// The professional's roles that the convenant gives `sector`.
 pub(super) fn sector_roles(app: &App, a: &Authed, sector: pb::Sector) -> Vec<String> {
-    let of_sector: Vec<&String> = app
-        .convenant
-        .sectors
-        .iter()
-        .filter(|s| signaalhub_client::sector_from_name(&s.name) == Some(sector))
-        .flat_map(|s| s.roles.iter())
-        .collect();
-    a.session
-        .professional
-        .roles
-        .iter()
-        .filter(|r| of_sector.contains(r))
-        .cloned()
-        .collect()
+    actions::roles_of(app, &a.session.professional, sector)
 }
 
 /// The role a form names, when it is one of `roles`; else the first.
