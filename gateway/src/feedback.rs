@@ -3,7 +3,7 @@
 //! signal (`ListFeedback`) and opens the note here, after writing who opened it to the audit log.
 //! The hub decides who may send and read; the gateway seals, opens and logs.
 use crate::app::App;
-use crate::handover::{Melding, ReadProblem};
+use crate::handover::{Melding, ReadProblem, Sealed, audit_then_open};
 use crate::session::Professional;
 use crate::store::now_unix;
 use signaalhub_client::ClientError;
@@ -254,24 +254,14 @@ pub async fn read(
             out.push((f, None));
             continue;
         };
-        app.store
-            .audit(&actor.id, "feedback_opened", &f.feedback_id)
-            .await
-            .map_err(ReadProblem::Audit)?;
-        let mut keys = app.sender_keys.lock().await;
-        let opened = sealed::open_received(
-            &mut hub,
-            &mut keys,
-            &app.secrets,
-            &f.veilig_thuis_oin,
-            &f.feedback_id,
-            NOTE_PURPOSE,
-            &[NOTE_CATEGORY.to_owned()],
-            &env,
-        )
-        .await
-        .map(|b| String::from_utf8_lossy(&b).into_owned());
-        drop(keys);
+        let note = Sealed {
+            sender: &f.veilig_thuis_oin,
+            id: &f.feedback_id,
+            purpose: NOTE_PURPOSE,
+            categories: &[NOTE_CATEGORY.to_owned()],
+            envelope: &env,
+        };
+        let opened = audit_then_open(app, &mut hub, actor, "feedback_opened", note).await?;
         out.push((f, Some(opened)));
     }
     Ok(out)

@@ -56,7 +56,7 @@ pub(super) async fn section(
     } else {
         f.get("outcome")
     };
-    let informed = f.get("csrf").is_empty() || f.get("informed") == "on";
+    let informed = f.get("informed") == "on";
     let roles = vt_roles(app, a);
     html! {
         section aria-labelledby="terugkoppeling" {
@@ -89,7 +89,7 @@ pub(super) async fn section(
                         }
                     }
                 }
-                label for="fb-case" { (lang.t("Dossiernummer van Veilig Thuis", "Veilig Thuis's case reference")) }
+                label for="fb-case" { (lang.t("Dossiernummer bij deze terugkoppeling", "Case reference for this feedback")) }
                 input id="fb-case" name="case_reference" value=(case) maxlength="64" required;
                 div.check {
                     input type="checkbox" id="fb-informed" name="informed" checked[informed];
