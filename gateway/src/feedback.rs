@@ -81,6 +81,8 @@ pub struct FeedbackDraft {
     pub case_reference: String,
     /// Whether the family knows of the melding (the basis's evidence).
     pub client_informed: bool,
+    /// If not, why not: a code of the convenant's fixed list (`veiligheid_kind`, ...).
+    pub not_informed_reason: String,
     /// The note for the melder, sealed here; none when empty.
     pub note: String,
 }
@@ -94,6 +96,8 @@ pub enum DraftProblem {
     CaseReference,
     /// Longer than [`NOTE_MAX`].
     NoteTooLong,
+    /// The family was not told, and no reason from the list says why.
+    NotInformedReason,
 }
 
 impl DraftProblem {
@@ -103,6 +107,7 @@ impl DraftProblem {
             DraftProblem::FeedbackId => "feedback_id",
             DraftProblem::CaseReference => "case_reference",
             DraftProblem::NoteTooLong => "note",
+            DraftProblem::NotInformedReason => "client_not_informed_reason",
         }
     }
 
@@ -123,6 +128,12 @@ impl DraftProblem {
             }
             (DraftProblem::NoteTooLong, false) => "at most 2000 characters",
             (DraftProblem::NoteTooLong, true) => "Bericht: hoogstens 2000 tekens.",
+            (DraftProblem::NotInformedReason, false) => {
+                "the family was not told: give the reason, a code of the convenant's list (veiligheid_kind, ...)"
+            }
+            (DraftProblem::NotInformedReason, true) => {
+                "Het gezin weet niet van de melding: kies waarom niet uit de lijst."
+            }
         }
     }
 }
@@ -140,6 +151,15 @@ impl FeedbackDraft {
         if self.note.chars().count() > NOTE_MAX {
             bad.push(DraftProblem::NoteTooLong);
         }
+        if !self.client_informed
+            && signaalhub_policy::reasons::lookup(
+                signaalhub_policy::reasons::NOT_INFORMED,
+                &self.not_informed_reason,
+            )
+            .is_none()
+        {
+            bad.push(DraftProblem::NotInformedReason);
+        }
         bad
     }
 
@@ -150,6 +170,11 @@ impl FeedbackDraft {
                 evidence: Some(pb::Evidence {
                     case_reference: self.case_reference.trim().into(),
                     client_informed: Some(self.client_informed),
+                    client_not_informed_reason: if self.client_informed {
+                        String::new()
+                    } else {
+                        self.not_informed_reason.clone()
+                    },
                     ..Default::default()
                 }),
             }),

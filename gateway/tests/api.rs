@@ -1025,6 +1025,11 @@ async fn veilig_thuis_chain(kit: &Kit, issuer: &str) -> TestResult {
     );
     let a = vt.post("/feedback", &feedback("GESLOTEN", None)).await;
     assert!(names_field(&a, "outcome"), "{}", a.text);
+    let mut not_told = feedback("RECEIVED", None);
+    not_told["client_informed"] = json!(false);
+    let a = vt.post("/feedback", &not_told).await;
+    assert_problem(&a, 422, "invalid-request");
+    assert!(names_field(&a, "client_not_informed_reason"), "{}", a.text);
     let a = vt
         .post(
             "/feedback",

@@ -1407,7 +1407,7 @@ async fn veilig_thuis_tells_the_school_what_it_does_and_only_the_school_reads_it
             ("feedback_id", id),
             ("outcome", outcome),
             ("case_reference", case),
-            ("informed", "on"),
+            ("informed", "ja"),
             ("note", note),
         ])
     };
@@ -1483,6 +1483,27 @@ async fn veilig_thuis_tells_the_school_what_it_does_and_only_the_school_reads_it
     )
     .await;
     assert!(vt.get(&melding).await.contains("Geen verdere actie"));
+    // The family not told: only with a reason from the convenant's list.
+    let mut not_told = form("ADVICE_GIVEN", "VT-2026-0077", "", "fb-3-advies");
+    not_told.retain(|(k, _)| k != "informed");
+    let (status, page) = vt.post(&path, &not_told).await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("Gezin: geef aan of het gezin"), "{page}");
+    not_told.push(("informed".into(), "nee".into()));
+    let (status, page) = vt.post(&path, &not_told).await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("kies waarom niet uit de lijst"), "{page}");
+    not_told.push(("not_informed_reason".into(), "veiligheid_kind".into()));
+    vt.post_redirect(&path, &not_told).await;
+    // In English on request.
+    vt.post_redirect("/taal", &form_of(&[("csrf", &csrf), ("lang", "en")]))
+        .await;
+    let page = vt.get(&melding).await;
+    assert!(page.contains("Feedback to the melder"), "{page}");
+    assert!(
+        page.contains("Advice given; Veilig Thuis closes the melding"),
+        "{page}"
+    );
 
     // Veilig Thuis's FG may not send feedback or see the form.
     let fg = Console::login_as(&kit.consoles[0], "dev-fg-veilig-thuis").await;
@@ -1505,6 +1526,7 @@ async fn veilig_thuis_tells_the_school_what_it_does_and_only_the_school_reads_it
         .find("Veilig Thuis onderneemt geen verdere actie")
         .unwrap_or_else(|| panic!("{page}"));
     assert!(received < closed, "newest last");
+    assert!(page.contains("Veilig Thuis heeft advies gegeven"), "{page}");
     assert!(page.contains(NOTE), "{page}");
     // Its opening is in the school's audit log.
     let school_fg = Console::login_as(&kit.consoles[1], "dev-fg-school").await;

@@ -802,6 +802,8 @@ struct FeedbackBody {
     case_reference: String,
     client_informed: bool,
     #[serde(default)]
+    client_not_informed_reason: Option<String>,
+    #[serde(default)]
     note: Option<String>,
     #[serde(default)]
     acting_role: Option<String>,
@@ -845,6 +847,7 @@ async fn send_feedback(
         outcome: outcome.unwrap_or(pb::FeedbackOutcome::Unspecified),
         case_reference: b.case_reference,
         client_informed: b.client_informed,
+        not_informed_reason: b.client_not_informed_reason.unwrap_or_default(),
         note: b.note.unwrap_or_default(),
     };
     for p in d.problems() {

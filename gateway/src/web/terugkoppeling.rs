@@ -5,12 +5,13 @@
 //! opens and writes the audit log.
 use super::disclosure::role_select_as;
 use super::i18n::{Lang, when};
+use super::meldcode::informed_fieldset;
 use super::problem::Problem;
 use super::signal::FormData;
 use super::triage::{chosen_role, incomplete, show, vt_post, vt_roles};
 use super::{Authed, problem_page};
 use crate::app::App;
-use crate::feedback::{self, FeedbackDraft, OUTCOMES, ReadFeedback};
+use crate::feedback::{self, DraftProblem, FeedbackDraft, OUTCOMES, ReadFeedback};
 use crate::handover::{Melding, ReadProblem};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -56,7 +57,6 @@ pub(super) async fn section(
     } else {
         f.get("outcome")
     };
-    let informed = f.get("informed") == "on";
     let roles = vt_roles(app, a);
     html! {
         section aria-labelledby="terugkoppeling" {
@@ -91,10 +91,16 @@ pub(super) async fn section(
                 }
                 label for="fb-case" { (lang.t("Dossiernummer bij deze terugkoppeling", "Case reference for this feedback")) }
                 input id="fb-case" name="case_reference" value=(case) maxlength="64" required;
-                div.check {
-                    input type="checkbox" id="fb-informed" name="informed" checked[informed];
-                    label for="fb-informed" { (lang.t("Het gezin weet van de melding", "The family knows of the melding")) }
-                }
+                (informed_fieldset(
+                    lang,
+                    lang.t("Weet het gezin van de melding?", "Does the family know of the melding?"),
+                    f.get("informed"),
+                    f.get("not_informed_reason"),
+                    lang.t(
+                        "Alleen een reden uit de lijst; de omstandigheden horen in het dossier van Veilig Thuis.",
+                        "Only a reason from the list; the circumstances belong in Veilig Thuis's file.",
+                    ),
+                ))
                 label for="fb-note" { (lang.t("Bericht aan de melder (niet verplicht)", "Note to the melder (optional)")) }
                 textarea id="fb-note" name="note" rows="3" maxlength=(feedback::NOTE_MAX) aria-describedby="fb-note-hint" { (f.raw("note")) }
                 p.hint id="fb-note-hint" { (lang.t("Alleen de melder kan het bericht lezen: de gateway versleutelt het hier voor de melder. Houd het kort; het dossier blijft bij Veilig Thuis.", "Only the melder can read the note: the gateway seals it here to the melder. Keep it short; the file stays with Veilig Thuis.")) }
@@ -122,17 +128,30 @@ pub(super) async fn submit(
         feedback_id: f.get("feedback_id").to_owned(),
         outcome: outcome.unwrap_or(pb::FeedbackOutcome::Unspecified),
         case_reference: f.get("case_reference").to_owned(),
-        client_informed: f.get("informed") == "on",
+        client_informed: f.get("informed") == "ja",
+        not_informed_reason: f.get("not_informed_reason").to_owned(),
         note: f.raw("note"),
     };
+    // Not chosen at all: ask that, not yet why not.
+    let informed_chosen = matches!(f.get("informed"), "ja" | "nee");
     let mut missing: Vec<String> = draft
         .problems()
         .into_iter()
+        .filter(|d| informed_chosen || *d != DraftProblem::NotInformedReason)
         .map(|d| match lang {
             Lang::Nl => d.describe(true).to_owned(),
             Lang::En => format!("{}: {}", d.field(), d.describe(false)),
         })
         .collect();
+    if !informed_chosen {
+        missing.push(
+            lang.t(
+                "Gezin: geef aan of het gezin van de melding weet.",
+                "Family: say whether the family knows of the melding.",
+            )
+            .to_owned(),
+        );
+    }
     if outcome.is_none() {
         missing.insert(
             0,

@@ -352,7 +352,7 @@ def feedback(browser, page, reported, errors):
     expect(v.get_by_role("heading", name="Terugkoppeling aan de melder")).to_be_visible()
     v.get_by_label("Veilig Thuis doet zelf onderzoek").check()
     v.locator("#fb-case").fill("VT-2026-0077")
-    v.get_by_label("Het gezin weet van de melding").check()
+    v.get_by_role("group", name="Weet het gezin van de melding?").get_by_label("Ja", exact=True).check()
     v.get_by_label("Bericht aan de melder (niet verplicht)").fill(
         "Dank voor uw melding. Wij onderzoeken de situatie zelf en bellen u als wij u nodig hebben.")
     if v.locator("#feedback-role").count() > 0:
