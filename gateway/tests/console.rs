@@ -1517,6 +1517,26 @@ async fn veilig_thuis_tells_the_school_what_it_does_and_only_the_school_reads_it
 
     // The school reads both on its signal's status page, oldest first, the note opened here.
     let school = Console::login(&kit.consoles[1]).await;
+    // While the school's audit log cannot be written, no note is opened.
+    use sqlx::ConnectOptions;
+    let mut db = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&kit.consoles[1].store_files()[0])
+        .connect()
+        .await
+        .unwrap();
+    sqlx::query(
+        "CREATE TRIGGER audit_down BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'down'); END",
+    )
+    .execute(&mut db)
+    .await
+    .unwrap();
+    let (status, page) = school.get_status("/signalen/meldcode-1").await;
+    assert_eq!(status, 503, "{page}");
+    assert!(!page.contains(NOTE), "{page}");
+    sqlx::query("DROP TRIGGER audit_down")
+        .execute(&mut db)
+        .await
+        .unwrap();
     let page = school.get("/signalen/meldcode-1").await;
     assert!(page.contains("Terugkoppeling van Veilig Thuis"), "{page}");
     let received = page
