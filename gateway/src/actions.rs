@@ -548,6 +548,22 @@ pub fn holds_role_of(app: &App, p: &Professional, sector: Option<pb::Sector>) ->
         .any(|s| s.roles.iter().any(|r| p.roles.contains(r)))
 }
 
+/// The roles of `p` that the convenant gives `sector` (to act in), in `p`'s order.
+pub fn roles_of(app: &App, p: &Professional, sector: pb::Sector) -> Vec<String> {
+    let of_sector: Vec<&String> = app
+        .convenant
+        .sectors
+        .iter()
+        .filter(|s| sector_from_name(&s.name) == Some(sector))
+        .flat_map(|s| s.roles.iter())
+        .collect();
+    p.roles
+        .iter()
+        .filter(|r| of_sector.contains(r))
+        .cloned()
+        .collect()
+}
+
 /// A zorgmelding opened here: the stored melding, as delivered, and each fragment opened (in
 /// the melding's order) or why not.
 pub type OpenedMelding = (

@@ -84,6 +84,19 @@ impl Melding {
     }
 }
 
+/// The convenant's handover flow: its categories and its (first) legal basis.
+pub fn handover_flow(app: &App) -> (Vec<String>, String) {
+    let f = app
+        .convenant
+        .flows
+        .iter()
+        .find(|f| f.purpose == signaalhub_client::zorgmelding::HANDOVER_PURPOSE);
+    (
+        f.map(|f| f.categories.clone()).unwrap_or_default(),
+        f.and_then(|f| f.bases.first().cloned()).unwrap_or_default(),
+    )
+}
+
 /// Whether `p` works for this organisation's wijkteam: a role the convenant gives the wijkteam
 /// sector (a case worker), not e.g. its FG.
 pub fn works_for_wijkteam(app: &App, p: &Professional) -> bool {
@@ -450,25 +463,62 @@ pub async fn open_question(
     else {
         return Ok((h, None));
     };
+    let question = Sealed {
+        sender: &h.recipient_oin,
+        id: &format!("{handover_id}.q{n}"),
+        purpose: &h.purpose,
+        categories: &h.categories,
+        envelope: &env,
+    };
+    let opened = audit_then_open(app, &mut hub, actor, "question_opened", question).await?;
+    Ok((h, Some(opened)))
+}
+
+/// A sealed text addressed to this organisation: who sealed it, the id it is bound to, and the
+/// purpose and categories it must carry.
+#[derive(Debug)]
+pub struct Sealed<'a> {
+    /// The sender's OIN (its signature is checked against the directory).
+    pub sender: &'a str,
+    /// The id the envelope is bound to (also the audit log's object).
+    pub id: &'a str,
+    /// The purpose it must be bound to.
+    pub purpose: &'a str,
+    /// The categories it must be bound to.
+    pub categories: &'a [String],
+    /// The envelope.
+    pub envelope: &'a pb::Envelope,
+}
+
+/// Writes `event` by `actor` about `s.id` to the audit log **first** — nothing is opened if that
+/// fails — then checks the envelope against `s` and its sender's signature, and opens it here as
+/// text (or says why not).
+pub async fn audit_then_open(
+    app: &App,
+    hub: &mut signaalhub_client::HubClient,
+    actor: &Professional,
+    event: &str,
+    s: Sealed<'_>,
+) -> Result<Result<String, String>, ReadProblem> {
     app.store
-        .audit(&actor.id, "question_opened", &format!("{handover_id}.q{n}"))
+        .audit(&actor.id, event, s.id)
         .await
         .map_err(ReadProblem::Audit)?;
     let mut keys = app.sender_keys.lock().await;
     let opened = sealed::open_received(
-        &mut hub,
+        hub,
         &mut keys,
         &app.secrets,
-        &h.recipient_oin,
-        &format!("{handover_id}.q{n}"),
-        &h.purpose,
-        &h.categories,
-        &env,
+        s.sender,
+        s.id,
+        s.purpose,
+        s.categories,
+        s.envelope,
     )
     .await
     .map(|b| String::from_utf8_lossy(&b).into_owned());
     drop(keys);
-    Ok((h, Some(opened)))
+    Ok(opened)
 }
 
 /// The wijkteam's answer as the form states it.

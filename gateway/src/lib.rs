@@ -13,6 +13,7 @@ pub mod actions;
 pub mod api;
 pub mod app;
 pub mod config;
+pub mod feedback;
 pub mod handover;
 pub mod inbox;
 pub mod oidc;

@@ -51,6 +51,10 @@ fn configure(issuer: &str, sector: &str, c: &mut signaalhub_gateway::config::Gat
     roles.insert("signaal:ib".to_owned(), vec!["ib_er".to_owned()]);
     roles.insert("signaal:fg".to_owned(), vec!["fg".to_owned()]);
     roles.insert("signaal:wijkcoach".to_owned(), vec!["wijkcoach".to_owned()]);
+    roles.insert(
+        "signaal:vt".to_owned(),
+        vec!["triagist".to_owned(), "vt_medewerker".to_owned()],
+    );
     c.api = Some(ApiSection {
         audience: audience(sector),
         issuer: None,
@@ -212,13 +216,14 @@ async fn api() -> TestResult {
     }
     let provider = Provider::start_with("http://127.0.0.1:9/login/oidc/callback", true)?;
     let issuer = provider.issuer.clone();
-    let mut kit = start_kit_with(&["school", "wijkteam"], |sector, c| {
+    let mut kit = start_kit_with(&["school", "wijkteam", "veilig_thuis"], |sector, c| {
         configure(&issuer, sector, c)
     })
     .await;
     let outcome = async {
         school_sends_and_wijkteam_opens(&kit, &issuer).await?;
         attacks(&kit, &issuer).await?;
+        veilig_thuis_chain(&kit, &issuer).await?;
         recall_while_undelivered(&mut kit, &issuer).await
     }
     .await;
@@ -783,4 +788,276 @@ fn b64url_decode(s: &str) -> Vec<u8> {
         }
     }
     out
+}
+
+/// The error answer names `field`.
+fn names_field(a: &Answer, field: &str) -> bool {
+    a.json["errors"]
+        .as_array()
+        .is_some_and(|e| e.iter().any(|e| e["field"] == field))
+}
+
+/// Veilig Thuis's registration system works a school's meldcode report through the chain —
+/// triage, a decision against the advice, the handover (refused without the family's consent),
+/// the wijkteam's registration receiving and accepting it, feedback to the school — and the
+/// school's administration reads the feedback; each endpoint refused too.
+async fn veilig_thuis_chain(kit: &Kit, issuer: &str) -> TestResult {
+    const NOTE: &str = "Dank voor uw melding; het wijkteam neemt contact op.";
+    let (school_oin, wijkteam_oin, vt_oin) = (
+        kit.oin("school"),
+        kit.oin("wijkteam"),
+        kit.oin("veilig_thuis"),
+    );
+    let vt_base = &kit.consoles[2].base;
+    let vt_audience = audience("veilig_thuis");
+    let vt = Api::new(
+        vt_base,
+        Some(token(issuer, "vt-registratie", &vt_audience).await?),
+    );
+    let vt_fg = Api::new(
+        vt_base,
+        Some(token(issuer, "school-fg-rapportage", &vt_audience).await?),
+    );
+    let wt = Api::new(
+        &kit.consoles[1].base,
+        Some(token(issuer, "wijkteam-registratie", &audience("wijkteam")).await?),
+    );
+    let school = Api::new(
+        &kit.consoles[0].base,
+        Some(token(issuer, "leerlingadministratie", &audience("school")).await?),
+    );
+    kit.meldcode_signal("school", "meldcode-api", BSN).await;
+    let mut arrived = false;
+    for _ in 0..200 {
+        if vt.get("/inbox").await.text.contains("meldcode-api") {
+            arrived = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        arrived,
+        "the meldcode signal never reached Veilig Thuis's gateway"
+    );
+    let signal = json!({"sender_oin": school_oin, "signal_id": "meldcode-api"});
+    let criteria = json!({
+        "physical_abuse_or_severe_violence": "NO", "sexual_abuse": "NO",
+        "violence_witnessed_by_children": "YES", "safety_conflict": "NO",
+        "open_to_help": "OPEN", "stacked_reports": "NO", "mutual_accusations": "NO",
+        "addiction": "NO",
+    });
+    let triage = |criteria: &Value| json!({"signal": signal, "criteria": criteria, "case_reference": "VT-2026-0077"});
+
+    // Triage: the FG's system is refused by the gateway; an unanswered criterion, a melding
+    // named twice and one that is not here never reach the hub.
+    assert_problem(
+        &vt_fg.post("/triage", &triage(&criteria)).await,
+        403,
+        "denied",
+    );
+    let mut unanswered = criteria.clone();
+    unanswered["addiction"] = json!("");
+    let a = vt.post("/triage", &triage(&unanswered)).await;
+    assert_problem(&a, 422, "invalid-request");
+    assert!(names_field(&a, "criteria.addiction"), "{}", a.text);
+    let mut twice = triage(&criteria);
+    twice["zorgmelding_id"] = json!("zm_1");
+    let a = vt.post("/triage", &twice).await;
+    assert!(names_field(&a, "zorgmelding_id"), "{}", a.text);
+    let mut elsewhere = triage(&criteria);
+    elsewhere["signal"]["signal_id"] = json!("meldcode-onbekend");
+    assert_problem(&vt.post("/triage", &elsewhere).await, 404, "not-found");
+    let a = vt.post("/triage", &triage(&criteria)).await;
+    assert_eq!(a.status, 201, "{}", a.text);
+    assert_eq!(a.json["advice"]["advice"], "JOINT_VISIT", "{}", a.text);
+    assert_eq!(a.json["signal"]["signal_id"], "meldcode-api");
+    let triage_id = a.json["triage_id"]
+        .as_str()
+        .ok_or("no triage id")?
+        .to_owned();
+
+    // The decision: against the advice without a reason the hub refuses (field `reason`).
+    let decide = format!("/triage/{triage_id}/decide");
+    let a = vt
+        .post(&decide, &json!({"decision": "WIJKTEAM_ALONE"}))
+        .await;
+    assert_problem(&a, 422, "invalid-request");
+    assert!(names_field(&a, "reason"), "{}", a.text);
+    assert_problem(
+        &vt_fg
+            .post(
+                &decide,
+                &json!({"decision": "WIJKTEAM_ALONE", "reason": "SINGLE_INCIDENT"}),
+            )
+            .await,
+        403,
+        "denied",
+    );
+    let a = vt
+        .post(
+            &decide,
+            &json!({"decision": "WIJKTEAM_ALONE", "reason": "SINGLE_INCIDENT"}),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(
+        a.json["decision"]["decision"], "WIJKTEAM_ALONE",
+        "{}",
+        a.text
+    );
+    assert_eq!(a.json["decision"]["follows_advice"], false);
+
+    // Feedback that names a handover before there is one: the hub says not now.
+    let feedback = |outcome: &str, note: Option<&str>| {
+        json!({"signal": signal, "outcome": outcome, "case_reference": "VT-2026-0077",
+               "client_informed": true, "note": note, "feedback_id": format!("fb-api-{}", outcome.len())})
+    };
+    assert_problem(
+        &vt.post(
+            "/feedback",
+            &feedback("HANDED_OVER_TO_WIJKTEAM", Some(NOTE)),
+        )
+        .await,
+        409,
+        "conflict",
+    );
+
+    // The handover: a BSN failing the elfproef never reaches the hub; without the family's
+    // consent the hub refuses with its reasons; with both parents' consent it goes.
+    let handover = |bsn: &str, consents: &[&str]| {
+        json!({
+            "handover_id": "ho-api-1", "signal": signal, "recipient_oin": wijkteam_oin,
+            "subject_bsns": [bsn], "categories": ["zorgen_thuissituatie"],
+            "case_reference": "VT-2026-0077", "client_informed": true, "consent_ids": consents,
+            "veilig_thuis_contact": {"name": "Rianne van Rooijen", "phone": "0800-2000"},
+            "wijkteam_contact": {"name": "Els Bouwman", "phone": "026-0000002"},
+            "acting_role": "vt_medewerker",
+        })
+    };
+    let a = vt.post("/handovers", &handover("111222334", &[])).await;
+    assert_problem(&a, 422, "invalid-request");
+    assert!(names_field(&a, "subject_bsns[0]"), "{}", a.text);
+    assert!(!a.text.contains("111222334"), "no BSN echoed: {}", a.text);
+    let a = vt.post("/handovers", &handover(BSN, &[])).await;
+    assert_problem(&a, 403, "denied");
+    assert!(
+        a.json["reasons"].as_array().is_some_and(|r| !r.is_empty()),
+        "{}",
+        a.text
+    );
+    let consent = vt
+        .post(
+            "/consents",
+            &json!({
+                "bsn": BSN, "age": 6, "gezag": ["ouder-1", "ouder-2"], "recipient": wijkteam_oin,
+                "purpose": "overdracht_hulpverlening", "categories": ["zorgen_thuissituatie"],
+                "givers": ["ouder-1", "ouder-2"], "months": 6, "evidence": "VT-form-0042",
+                "role": "vt_medewerker",
+            }),
+        )
+        .await;
+    assert_eq!(consent.status, 201, "{}", consent.text);
+    let consent_id = consent.json["consent_id"].as_str().ok_or("no consent id")?;
+    assert_problem(
+        &vt_fg
+            .post("/handovers", &handover(BSN, &[consent_id]))
+            .await,
+        403,
+        "denied",
+    );
+    let a = vt.post("/handovers", &handover(BSN, &[consent_id])).await;
+    assert_eq!(a.status, 201, "{}", a.text);
+    assert_eq!(a.json["handover_id"], "ho-api-1");
+    assert!(
+        a.json["family_letter"]
+            .as_str()
+            .is_some_and(|l| !l.is_empty()),
+        "{}",
+        a.text
+    );
+
+    // The wijkteam: not before it received the handover; Veilig Thuis cannot answer it; then it
+    // receives it (the school's text opened in its gateway) and accepts, after a return without
+    // a reason was refused.
+    let path = format!("/handovers/{vt_oin}/ho-api-1");
+    let accept = json!({"answer": "ACCEPTED", "subject_bsns": [BSN],
+                        "contact_professional": "Els Bouwman, 026-0000002"});
+    assert_problem(
+        &wt.post(&format!("{path}/answer"), &accept).await,
+        409,
+        "conflict",
+    );
+    assert_problem(
+        &vt.post(&format!("{path}/answer"), &accept).await,
+        403,
+        "denied",
+    );
+    assert_problem(&vt.get(&path).await, 403, "denied");
+    let a = wt.get(&path).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.json["parts"][0]["verified"], true, "{}", a.text);
+    assert_eq!(
+        a.json["parts"][0]["text"],
+        "Jayden vertelt over ruzie thuis."
+    );
+    let a = wt
+        .post(&format!("{path}/answer"), &json!({"answer": "RETURNED"}))
+        .await;
+    assert_problem(&a, 422, "invalid-request");
+    assert!(names_field(&a, "reason"), "{}", a.text);
+    let a = wt.post(&format!("{path}/answer"), &accept).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.json["answers"][0]["answer"], "ACCEPTED", "{}", a.text);
+    assert!(
+        a.json["involvement_ids"]
+            .as_array()
+            .is_some_and(|i| !i.is_empty()),
+        "{}",
+        a.text
+    );
+
+    // Feedback to the school: the FG's system and an unknown outcome are refused; then sent,
+    // with a note sealed to the school.
+    assert_problem(
+        &vt_fg.post("/feedback", &feedback("RECEIVED", None)).await,
+        403,
+        "denied",
+    );
+    let a = vt.post("/feedback", &feedback("GESLOTEN", None)).await;
+    assert!(names_field(&a, "outcome"), "{}", a.text);
+    let mut not_told = feedback("RECEIVED", None);
+    not_told["client_informed"] = json!(false);
+    let a = vt.post("/feedback", &not_told).await;
+    assert_problem(&a, 422, "invalid-request");
+    assert!(names_field(&a, "client_not_informed_reason"), "{}", a.text);
+    let a = vt
+        .post(
+            "/feedback",
+            &feedback("HANDED_OVER_TO_WIJKTEAM", Some(NOTE)),
+        )
+        .await;
+    assert_eq!(a.status, 201, "{}", a.text);
+    assert_eq!(a.json["outcome"], "HANDED_OVER_TO_WIJKTEAM");
+    assert_eq!(a.json["has_note"], true);
+
+    // The school reads it on its own signal, the note opened in its gateway; the wijkteam
+    // reads nothing; Veilig Thuis sees what it sent, the note still sealed.
+    let list = json!({"signal": signal});
+    let a = school.post("/feedback/list", &list).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(
+        a.json["feedback"][0]["outcome"], "HANDED_OVER_TO_WIJKTEAM",
+        "{}",
+        a.text
+    );
+    assert_eq!(a.json["feedback"][0]["note"], NOTE, "{}", a.text);
+    let a = wt.post("/feedback/list", &list).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.json["feedback"], json!([]), "{}", a.text);
+    let a = vt.post("/feedback/list", &list).await;
+    assert_eq!(a.json["feedback"][0]["has_note"], true, "{}", a.text);
+    assert_eq!(a.json["feedback"][0]["note"], Value::Null, "{}", a.text);
+    let a = school.post("/feedback/list", &json!({})).await;
+    assert!(names_field(&a, "zorgmelding_id"), "{}", a.text);
+    Ok(())
 }

@@ -5,6 +5,8 @@
 //! Veilig Thuis under the meldcode; Veilig Thuis opens it and a police zorgmelding in its Postvak,
 //! triages the zorgmelding, decides against the advice with a reason and hands it over on the
 //! parents' consent (the family letter printed); the wijkcoach opens the handover and takes it on;
+//! Veilig Thuis tells the school what it does with its report and the IB'er reads it on the
+//! report's status page;
 //! the wijkcoach and the GI record their involvement, share a case, agree on a coordinator and a
 //! safety plan; the school's FG reads the gateway's audit log.
 //!

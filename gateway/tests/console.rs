@@ -1341,46 +1341,10 @@ async fn veilig_thuis_triages_decides_and_hands_over_and_the_wijkteam_accepts() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_schools_meldcode_signal_is_a_melding_veilig_thuis_triages() {
-    use signaalhub_client::sealed::{Outgoing, send_sealed};
-    use signaalhub_client::signaalhub_proto::pb;
     let kit = start_kit(&["veilig_thuis"]).await;
-    let (vt_oin, school_oin) = (kit.oin("veilig_thuis"), kit.oin("school"));
+    let school_oin = kit.oin("school");
     // The school reports under the meldcode (its own system, through the SDK).
-    let mut school = kit.sdk("school").await;
-    let out = Outgoing {
-        signal_id: "meldcode-1".into(),
-        recipient_oins: vec![vt_oin.clone()],
-        subject_bsn: BSN.into(),
-        subject: pb::SubjectFacts {
-            age_years: Some(9),
-            age_band: 0,
-            gezag_holders: vec!["ouder-1".into()],
-        },
-        purpose: "melding_veilig_thuis".into(),
-        categories: vec!["zorgen_thuissituatie".into()],
-        urgency: pb::Urgency::Normal,
-        basis: pb::Basis {
-            legal: Some(pb::LegalBasis {
-                basis: "meldrecht".into(),
-                evidence: Some(pb::Evidence {
-                    meldcode_steps_completed: vec![1, 2, 3, 4],
-                    afwegingskader: pb::Afwegingskader::StructureleOnveiligheid as i32,
-                    client_informed: Some(true),
-                    ..Default::default()
-                }),
-            }),
-            consent_ids: vec![],
-        },
-        acting_role: String::new(),
-    };
-    send_sealed(
-        &mut school,
-        &kit.sender_keys("school"),
-        out,
-        b"Jayden vertelt over ruzie thuis.",
-    )
-    .await
-    .unwrap();
+    kit.meldcode_signal("school", "meldcode-1", BSN).await;
 
     // In the Postvak the signal carries a Triage link; the triage page names the melding.
     let vt = Console::login(&kit.consoles[0]).await;
@@ -1414,5 +1378,189 @@ async fn a_schools_meldcode_signal_is_a_melding_veilig_thuis_triages() {
     assert_eq!(status, 404);
     let (status, _) = vt.get_status("/melding/zm/zm_onbekend").await;
     assert_eq!(status, 404);
+    kit.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn veilig_thuis_tells_the_school_what_it_does_and_only_the_school_reads_it() {
+    let kit = start_kit(&["veilig_thuis", "school", "huisarts"]).await;
+    let school_oin = kit.oin("school");
+    const NOTE: &str = "Dank voor uw melding; wij nemen contact op met het gezin.";
+    // The school and the GP each report under the meldcode, with the same signal id.
+    kit.meldcode_signal("school", "meldcode-1", BSN).await;
+    kit.meldcode_signal("huisarts", "meldcode-1", BSN).await;
+    let vt = Console::login(&kit.consoles[0]).await;
+    let melding = format!("/melding/signaal/{school_oin}/meldcode-1");
+    vt.wait_for("/postvak", &melding).await;
+    let page = vt.get(&melding).await;
+    assert!(page.contains("Terugkoppeling aan de melder"), "{page}");
+    assert!(
+        page.contains("Nog geen terugkoppeling verstuurd."),
+        "{page}"
+    );
+    let csrf = field_value(&page, "csrf");
+    let feedback_id = field_value(&page, "feedback_id");
+    assert!(feedback_id.starts_with("fb-"), "{feedback_id}");
+    let form = |outcome: &str, case: &str, note: &str, id: &str| {
+        form_of(&[
+            ("csrf", &csrf),
+            ("feedback_id", id),
+            ("outcome", outcome),
+            ("case_reference", case),
+            ("informed", "ja"),
+            ("note", note),
+        ])
+    };
+    let path = format!("{melding}/terugkoppeling");
+
+    // Refused by the gateway: no case reference, an unknown outcome; the note is kept.
+    let (status, page) = vt
+        .post(&path, &form("RECEIVED", "", NOTE, &feedback_id))
+        .await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("Dossiernummer: vul het nummer"), "{page}");
+    assert!(page.contains(NOTE), "the form keeps the note: {page}");
+    let (status, page) = vt
+        .post(&path, &form("GESLOTEN", "VT-2026-0077", "", &feedback_id))
+        .await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("Uitkomst: kies"), "{page}");
+    // Refused by the hub, in Dutch: there is no handover of this melding yet.
+    let (status, page) = vt
+        .post(
+            &path,
+            &form("HANDED_OVER_TO_WIJKTEAM", "VT-2026-0077", "", &feedback_id),
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("de melding is niet overgedragen"),
+        "the hub's refusal in Dutch: {page}"
+    );
+    assert!(
+        page.contains("Nog geen terugkoppeling verstuurd."),
+        "{page}"
+    );
+
+    // Received, with a note sealed here to the school; then no further action, without a note.
+    // (The hub orders feedback sent within one second by id, so the ids here follow the order.)
+    vt.post_redirect(
+        &path,
+        &form("RECEIVED", "VT-2026-0077", NOTE, "fb-1-ontvangen"),
+    )
+    .await;
+    let page = vt.get(&melding).await;
+    assert!(
+        page.contains("Ontvangen: Veilig Thuis beoordeelt de melding"),
+        "{page}"
+    );
+    assert!(page.contains("ja (versleuteld voor de melder)"), "{page}");
+    assert!(
+        !page.contains(NOTE),
+        "Veilig Thuis cannot read the note back: {page}"
+    );
+    assert_ne!(
+        field_value(&page, "feedback_id"),
+        feedback_id,
+        "a fresh id for the next feedback"
+    );
+    // A retry of the same feedback is the same feedback.
+    vt.post_redirect(
+        &path,
+        &form("RECEIVED", "VT-2026-0077", NOTE, "fb-1-ontvangen"),
+    )
+    .await;
+    let page = vt.get(&melding).await;
+    assert_eq!(
+        page.matches("Ontvangen: Veilig Thuis beoordeelt de melding")
+            .count(),
+        2,
+        "the form's option and one row: {page}"
+    );
+    vt.post_redirect(
+        &path,
+        &form("NO_FURTHER_ACTION", "VT-2026-0077", "", "fb-2-gesloten"),
+    )
+    .await;
+    assert!(vt.get(&melding).await.contains("Geen verdere actie"));
+    // The family not told: only with a reason from the convenant's list.
+    let mut not_told = form("ADVICE_GIVEN", "VT-2026-0077", "", "fb-3-advies");
+    not_told.retain(|(k, _)| k != "informed");
+    let (status, page) = vt.post(&path, &not_told).await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("Gezin: geef aan of het gezin"), "{page}");
+    not_told.push(("informed".into(), "nee".into()));
+    let (status, page) = vt.post(&path, &not_told).await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("kies waarom niet uit de lijst"), "{page}");
+    not_told.push(("not_informed_reason".into(), "veiligheid_kind".into()));
+    vt.post_redirect(&path, &not_told).await;
+    // In English on request.
+    vt.post_redirect("/taal", &form_of(&[("csrf", &csrf), ("lang", "en")]))
+        .await;
+    let page = vt.get(&melding).await;
+    assert!(page.contains("Feedback to the melder"), "{page}");
+    assert!(
+        page.contains("Advice given; Veilig Thuis closes the melding"),
+        "{page}"
+    );
+
+    // Veilig Thuis's FG may not send feedback or see the form.
+    let fg = Console::login_as(&kit.consoles[0], "dev-fg-veilig-thuis").await;
+    let (status, page) = fg.get_status(&melding).await;
+    assert_eq!(status, 403, "{page}");
+    let fg_csrf = field_value(&fg.get("/").await, "csrf");
+    let mut f = form("ADVICE_GIVEN", "VT-2026-0077", "", "fb-fg-1");
+    f[0].1 = fg_csrf;
+    let (status, page) = fg.post(&path, &f).await;
+    assert_eq!(status, 403, "{page}");
+
+    // The school reads both on its signal's status page, oldest first, the note opened here.
+    let school = Console::login(&kit.consoles[1]).await;
+    // While the school's audit log cannot be written, no note is opened.
+    use sqlx::ConnectOptions;
+    let mut db = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&kit.consoles[1].store_files()[0])
+        .connect()
+        .await
+        .unwrap();
+    sqlx::query(
+        "CREATE TRIGGER audit_down BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'down'); END",
+    )
+    .execute(&mut db)
+    .await
+    .unwrap();
+    let (status, page) = school.get_status("/signalen/meldcode-1").await;
+    assert_eq!(status, 503, "{page}");
+    assert!(!page.contains(NOTE), "{page}");
+    sqlx::query("DROP TRIGGER audit_down")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let page = school.get("/signalen/meldcode-1").await;
+    assert!(page.contains("Terugkoppeling van Veilig Thuis"), "{page}");
+    let received = page
+        .find("Veilig Thuis heeft de melding ontvangen en beoordeelt die")
+        .unwrap_or_else(|| panic!("{page}"));
+    let closed = page
+        .find("Veilig Thuis onderneemt geen verdere actie")
+        .unwrap_or_else(|| panic!("{page}"));
+    assert!(received < closed, "newest last");
+    assert!(page.contains("Veilig Thuis heeft advies gegeven"), "{page}");
+    assert!(page.contains(NOTE), "{page}");
+    // Its opening is in the school's audit log.
+    let school_fg = Console::login_as(&kit.consoles[1], "dev-fg-school").await;
+    let log = school_fg.get("/fg/auditlog").await;
+    assert!(
+        log.contains("terugkoppeling van Veilig Thuis geopend"),
+        "{log}"
+    );
+    assert!(log.contains("fb-1-ontvangen"), "{log}");
+
+    // The GP's own meldcode-1 had no feedback: its page shows none, and not the school's note.
+    let gp = Console::login(&kit.consoles[2]).await;
+    let page = gp.get("/signalen/meldcode-1").await;
+    assert!(!page.contains("Terugkoppeling van Veilig Thuis"), "{page}");
+    assert!(!page.contains(NOTE), "{page}");
     kit.stop().await;
 }

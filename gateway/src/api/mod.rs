@@ -13,6 +13,7 @@
 //! problem details ([`problem`]) that never echo a BSN, a token or a signal's text.
 pub mod auth;
 pub mod problem;
+mod veilig_thuis;
 
 use crate::actions::{self, ConsentDraft, ConsentProblem, OpenError, SignalDraft, Step, Unopened};
 use crate::app::App;
@@ -60,7 +61,7 @@ impl Routes {
 }
 
 fn routes() -> Routes {
-    Routes {
+    let r = Routes {
         router: Router::new(),
         table: Vec::new(),
     }
@@ -87,7 +88,8 @@ fn routes() -> Routes {
     )
     .add(Method::POST, "/maatregel/involvement", post(involvement))
     .add(Method::POST, "/maatregel/query", post(maatregel))
-    .add(Method::GET, "/fg/disclosures", get(disclosures))
+    .add(Method::GET, "/fg/disclosures", get(disclosures));
+    veilig_thuis::add(r)
 }
 
 /// Every (method, path) the API serves, paths relative to [`PREFIX`] in OpenAPI's `{name}`

@@ -146,6 +146,16 @@ fn action_text(lang: Lang, action: &str) -> &str {
             "vraag van het wijkteam geopend",
             "the wijkteam's question opened",
         ),
+        (
+            "feedback_sent",
+            "terugkoppeling aan de melder verstuurd",
+            "feedback sent to the melder",
+        ),
+        (
+            "feedback_opened",
+            "terugkoppeling van Veilig Thuis geopend",
+            "feedback from Veilig Thuis opened",
+        ),
         ("access_report", "inzagerapport opgevraagd", "access report"),
         (
             "access_letter",

@@ -299,6 +299,39 @@ pub async fn submit(State(app): State<Arc<App>>, a: Authed, post: Post) -> Respo
     render(&app, &a, &m, &f, outcome, consents).await
 }
 
+/// Whether the family was told (`informed`: `ja` or `nee`) and, if not, why: a reason from the
+/// convenant's fixed list (`Evidence.client_not_informed_reason`); `hint` says where the
+/// circumstances belong instead.
+pub(super) fn informed_fieldset(
+    lang: Lang,
+    legend: &str,
+    informed: &str,
+    reason: &str,
+    hint: &str,
+) -> Markup {
+    html! {
+        fieldset.group {
+            legend { (legend) }
+            div.check {
+                input type="radio" id="informed-ja" name="informed" value="ja" checked[informed == "ja"];
+                label for="informed-ja" { (lang.t("Ja", "Yes")) }
+            }
+            div.check {
+                input type="radio" id="informed-nee" name="informed" value="nee" checked[informed == "nee"];
+                label for="informed-nee" { (lang.t("Nee", "No")) }
+            }
+            label for="not_informed_reason" { (lang.t("Zo nee, waarom niet", "If not, why not")) }
+            select id="not_informed_reason" name="not_informed_reason" aria-describedby="reason-hint" {
+                option value="" { (lang.t("— kies —", "— choose —")) }
+                @for r in reasons::NOT_INFORMED {
+                    option value=(r.code) selected[reason == r.code] { (lang.t(r.nl, r.en)) }
+                }
+            }
+            p.hint id="reason-hint" { (hint) }
+        }
+    }
+}
+
 fn steps_fieldset(lang: Lang, f: &MeldcodeForm) -> Markup {
     html! {
         fieldset.group {
@@ -320,28 +353,16 @@ fn steps_fieldset(lang: Lang, f: &MeldcodeForm) -> Markup {
                 }
             }
         }
-        fieldset.group {
-            legend { (lang.t("Is het gezin ingelicht over de melding?", "Was the family told of the report?")) }
-            div.check {
-                input type="radio" id="informed-ja" name="informed" value="ja" checked[f.informed == "ja"];
-                label for="informed-ja" { (lang.t("Ja", "Yes")) }
-            }
-            div.check {
-                input type="radio" id="informed-nee" name="informed" value="nee" checked[f.informed == "nee"];
-                label for="informed-nee" { (lang.t("Nee", "No")) }
-            }
-            label for="not_informed_reason" { (lang.t("Zo nee, waarom niet", "If not, why not")) }
-            select id="not_informed_reason" name="not_informed_reason" aria-describedby="reason-hint" {
-                option value="" { (lang.t("— kies —", "— choose —")) }
-                @for r in reasons::NOT_INFORMED {
-                    option value=(r.code) selected[f.not_informed_reason == r.code] { (lang.t(r.nl, r.en)) }
-                }
-            }
-            p.hint id="reason-hint" { (lang.t(
+        (informed_fieldset(
+            lang,
+            lang.t("Is het gezin ingelicht over de melding?", "Was the family told of the report?"),
+            &f.informed,
+            &f.not_informed_reason,
+            lang.t(
                 "Alleen een reden uit de lijst: de omstandigheden zelf horen in het bericht, dat alleen Veilig Thuis kan lezen.",
                 "Only a reason from the list: the circumstances belong in the message, which only Veilig Thuis can read.",
-            )) }
-        }
+            ),
+        ))
         div.check {
             input type="checkbox" id="reporter_may_be_named" name="reporter_may_be_named" checked[f.reporter_may_be_named];
             label for="reporter_may_be_named" { (lang.t(

@@ -18,6 +18,7 @@ mod overdracht;
 mod overdragen;
 mod problem;
 mod signal;
+mod terugkoppeling;
 mod triage;
 pub mod violations;
 mod zaak;

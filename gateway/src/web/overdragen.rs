@@ -34,15 +34,7 @@ const MAX_PERSONS: usize = 8;
 
 /// The convenant's handover flow: its categories and its legal basis.
 fn flow(app: &App) -> (Vec<String>, String) {
-    let f = app
-        .convenant
-        .flows
-        .iter()
-        .find(|f| f.purpose == HANDOVER_PURPOSE);
-    (
-        f.map(|f| f.categories.clone()).unwrap_or_default(),
-        f.and_then(|f| f.bases.first().cloned()).unwrap_or_default(),
-    )
+    handover::handover_flow(app)
 }
 
 /// A contact person from the form's fields `<prefix>_name`, `_function`, `_phone`, `_email`.

@@ -93,6 +93,9 @@ fn from_status(lang: Lang, s: &tonic::Status) -> Problem {
             "The hub could not accept the form; please correct:",
         ),
         tonic::Code::NotFound => lang.t("Niet gevonden.", "Not found."),
+        tonic::Code::FailedPrecondition => {
+            lang.t("De hub weigert dit nu:", "The hub refuses this now:")
+        }
         tonic::Code::AlreadyExists => lang.t(
             "Dit bestaat al met een andere inhoud.",
             "This already exists with other content.",
@@ -112,7 +115,7 @@ fn from_status(lang: Lang, s: &tonic::Status) -> Problem {
         _ => lang.t("De hub gaf een fout.", "The hub returned an error."),
     };
     if items.is_empty() {
-        items.push(s.message().to_owned());
+        items.push(super::violations::message(lang, s.message()));
     }
     Problem {
         title: title.into(),

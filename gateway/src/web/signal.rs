@@ -407,6 +407,14 @@ pub async fn status(State(app): State<Arc<App>>, a: Authed, Path(id): Path<Strin
     }
     let answer = actions::status(&app, &a.session.professional, &id).await;
     let title = lang.t("Signaal", "Signal");
+    let feedback = if answer.is_ok() {
+        match super::terugkoppeling::for_melder(&app, &a, &id).await {
+            Ok(m) => m,
+            Err(refused) => return refused,
+        }
+    } else {
+        html! {}
+    };
     let body = match answer {
         Err(e) => Problem::from_client(lang, &e).render(),
         Ok(r) => {
@@ -444,6 +452,7 @@ pub async fn status(State(app): State<Arc<App>>, a: Authed, Path(id): Path<Strin
                         button type="submit" { (lang.t("Terugroepen (waar nog niet afgeleverd)", "Recall (where not yet delivered)")) }
                     }
                 }
+                (feedback)
             }
         }
     };

@@ -30,6 +30,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/triage", post(record))
         .route("/besluit", post(decide))
         .route("/gezin-weigert", post(declined))
+        .route("/terugkoppeling", post(super::terugkoppeling::submit))
         .route(
             "/overdragen",
             get(super::overdragen::form).post(super::overdragen::submit),
@@ -95,20 +96,7 @@ pub(super) fn vt_roles(app: &App, a: &Authed) -> Vec<String> {
 
 /// The professional's roles that the convenant gives `sector`.
 pub(super) fn sector_roles(app: &App, a: &Authed, sector: pb::Sector) -> Vec<String> {
-    let of_sector: Vec<&String> = app
-        .convenant
-        .sectors
-        .iter()
-        .filter(|s| signaalhub_client::sector_from_name(&s.name) == Some(sector))
-        .flat_map(|s| s.roles.iter())
-        .collect();
-    a.session
-        .professional
-        .roles
-        .iter()
-        .filter(|r| of_sector.contains(r))
-        .cloned()
-        .collect()
+    actions::roles_of(app, &a.session.professional, sector)
 }
 
 /// The role a form names, when it is one of `roles`; else the first.
@@ -497,7 +485,7 @@ async fn view(
 
 /// The triage page with `notice` (a problem or a confirmation) above it, the triage form filled
 /// as `f` was posted.
-async fn show(
+pub(super) async fn show(
     app: &App,
     a: &Authed,
     p: &HashMap<String, String>,
@@ -529,6 +517,7 @@ async fn show(
     } else {
         f.get("case_reference").to_owned()
     };
+    let feedback = super::terugkoppeling::section(app, a, &m, f, &case).await;
     let body = html! {
         @if let Some(n) = notice { (n) }
         @if let Some(p) = problem { (p.render()) }
@@ -548,13 +537,14 @@ async fn show(
             (triage_form(a, app, &m, f, &case))
         }
         @if declined.is_none() { (declined_form(a, app, &m)) }
+        (feedback)
     };
     (status, page(app, a, title, body)).into_response()
 }
 
 /// A triage form as posted: the fields and the melding once the CSRF token is the session's,
 /// the professional has a Veilig Thuis role and the path names a melding; else the refusal.
-fn vt_post(
+pub(super) fn vt_post(
     app: &App,
     a: &Authed,
     p: &HashMap<String, String>,
@@ -571,6 +561,23 @@ fn vt_post(
         Some(m) => Ok((f, m)),
         None => Err(Box::new(melding_not_found(app, a, "Triage"))),
     }
+}
+
+/// The melding's page again (422), with what to complete above it and the form as posted.
+pub(super) async fn incomplete(
+    app: &App,
+    a: &Authed,
+    p: &HashMap<String, String>,
+    f: &FormData,
+    title: &str,
+    items: Vec<String>,
+) -> Response {
+    let problem = Problem {
+        title: title.into(),
+        items,
+    };
+    let status = StatusCode::UNPROCESSABLE_ENTITY;
+    show(app, a, p, Some(problem.render()), f, status).await
 }
 
 /// After a step: back to the melding's page, or the page with the hub's refusal above it.
@@ -618,24 +625,12 @@ async fn record(
         ));
     }
     if !missing.is_empty() {
-        let problem = Problem {
-            title: lang
-                .t(
-                    "De triage is niet vastgelegd; vul aan:",
-                    "The triage was not recorded; please complete:",
-                )
-                .into(),
-            items: missing.into_iter().map(str::to_owned).collect(),
-        };
-        return show(
-            &app,
-            &a,
-            &p,
-            Some(problem.render()),
-            &f,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        let title = lang.t(
+            "De triage is niet vastgelegd; vul aan:",
+            "The triage was not recorded; please complete:",
+        );
+        let items = missing.into_iter().map(str::to_owned).collect();
+        return incomplete(&app, &a, &p, &f, title, items).await;
     }
     let role = chosen_role(&vt_roles(&app, &a), f.get("role"));
     let done = handover::record_triage(

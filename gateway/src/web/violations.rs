@@ -61,6 +61,13 @@ const FIELDS: &[(&str, &str, &str)] = &[
         "the wijkcoach's contact",
     ),
     (
+        "feedback_id",
+        "kenmerk van de terugkoppeling",
+        "feedback reference",
+    ),
+    ("outcome", "uitkomst", "outcome"),
+    ("note", "bericht aan de melder", "note to the melder"),
+    (
         "inform_exemption",
         "reden om het gezin niet te informeren",
         "why the family is not informed",
@@ -120,6 +127,25 @@ pub const RULES: &[(&str, &str)] = &[
         "geef een wettelijke grondslag met onderbouwing, of vastgelegde toestemmingen",
     ),
 ];
+
+/// The hub's refusals that are a whole message rather than a field (`FAILED_PRECONDITION`), with
+/// their Dutch: shown as the hub wrote them when this table does not know them.
+pub const MESSAGES: &[(&str, &str)] = &[(
+    "the melding was not handed over: tell the melder what does happen (HandOver first)",
+    "de melding is niet overgedragen: vertel de melder wat er wel gebeurt (eerst overdragen)",
+)];
+
+/// A whole refusal of the hub in `lang`, where known.
+pub fn message(lang: Lang, hub: &str) -> String {
+    match lang {
+        Lang::Nl => MESSAGES
+            .iter()
+            .find(|(en, _)| *en == hub)
+            .map_or(hub, |(_, nl)| nl)
+            .to_owned(),
+        Lang::En => hub.to_owned(),
+    }
+}
 
 /// Rules whose text names the values concerned, as the hub begins and ends them, with their
 /// Dutch (the console test meets each against the hub itself).
@@ -190,6 +216,14 @@ mod tests {
             line(Lang::Nl, "some.new_field", "a new rule"),
             "some.new_field: a new rule"
         );
+    }
+
+    #[test]
+    fn known_messages_are_dutch_and_unknown_ones_stay_as_written() {
+        let hub = MESSAGES[0].0;
+        assert!(message(Lang::Nl, hub).starts_with("de melding is niet overgedragen"));
+        assert_eq!(message(Lang::En, hub), hub);
+        assert_eq!(message(Lang::Nl, "something new"), "something new");
     }
 
     /// The table's English is the hub's own text, word for word: a rule the hub rewords would

@@ -196,9 +196,10 @@ def walk(browser):
         expect(letter.locator("body")).to_contain_text("welke gegevens zijn gedeeld")
         shot(letter, "10-fg-brief")
 
-        meldcode(browser, page, errors)
+        reported = meldcode(browser, page, errors)
         zorgmelding(browser, errors)
         triage(browser, errors)
+        feedback(browser, page, reported, errors)
         zaak(browser, errors)
 
         # The school's FG reads the gateway's own audit log, a page at a time.
@@ -247,6 +248,7 @@ def meldcode(browser, page, errors):
     shot(page, "11-meldcode")
     page.get_by_role("button", name="Versturen").click()
     expect(page.locator("table")).to_contain_text(VT_OIN)
+    return page.url
 
 
 def zorgmelding(browser, errors):
@@ -339,6 +341,30 @@ def triage(browser, errors):
     v.get_by_role("link", name="Postvak").first.click()
     expect(v.get_by_role("heading", name="Overdrachten aan het wijkteam")).to_be_visible()
     shot(v, "22-overdrachten-veilig-thuis")
+
+
+def feedback(browser, page, reported, errors):
+    """Veilig Thuis tells the school what it does with its meldcode report; the IB'er reads it
+    on the report's status page, the note opened in the school's gateway."""
+    v = dev_login(browser, VT, "dev-veilig-thuis", errors)
+    v.get_by_role("link", name="Postvak").first.click()
+    v.get_by_role("link", name=re.compile("^Triage sig-")).click()
+    expect(v.get_by_role("heading", name="Terugkoppeling aan de melder")).to_be_visible()
+    v.get_by_label("Veilig Thuis doet zelf onderzoek").check()
+    v.locator("#fb-case").fill("VT-2026-0077")
+    v.get_by_role("group", name="Weet het gezin van de melding?").get_by_label("Ja", exact=True).check()
+    v.get_by_label("Bericht aan de melder (niet verplicht)").fill(
+        "Dank voor uw melding. Wij onderzoeken de situatie zelf en bellen u als wij u nodig hebben.")
+    if v.locator("#feedback-role").count() > 0:
+        v.locator("#feedback-role").select_option("vt_medewerker")
+    v.locator("#fb-note").focus()
+    shot(v, "23-terugkoppeling")
+    v.get_by_role("button", name="Terugkoppeling versturen").click()
+    expect(v.locator("section[aria-labelledby=terugkoppeling] table")).to_contain_text("Veilig Thuis doet zelf onderzoek")
+    page.goto(reported)
+    expect(page.get_by_role("heading", name="Terugkoppeling van Veilig Thuis")).to_be_visible()
+    expect(page.locator("blockquote")).to_contain_text("Wij onderzoeken de situatie zelf")
+    shot(page, "24-terugkoppeling-melder")
 
 
 def involve(p, contact):

@@ -194,6 +194,47 @@ impl Kit {
         politie
     }
 
+    /// `sector` reports to Veilig Thuis under the meldcode (its own system, through the SDK), as
+    /// signal `id` about `bsn`.
+    pub async fn meldcode_signal(&self, sector: &str, id: &str, bsn: &str) {
+        use signaalhub_client::sealed::{Outgoing, send_sealed};
+        let mut sdk = self.sdk(sector).await;
+        let out = Outgoing {
+            signal_id: id.into(),
+            recipient_oins: vec![self.oin("veilig_thuis")],
+            subject_bsn: bsn.into(),
+            subject: pb::SubjectFacts {
+                age_years: Some(9),
+                age_band: 0,
+                gezag_holders: vec!["ouder-1".into()],
+            },
+            purpose: "melding_veilig_thuis".into(),
+            categories: vec!["zorgen_thuissituatie".into()],
+            urgency: pb::Urgency::Normal,
+            basis: pb::Basis {
+                legal: Some(pb::LegalBasis {
+                    basis: "meldrecht".into(),
+                    evidence: Some(pb::Evidence {
+                        meldcode_steps_completed: vec![1, 2, 3, 4],
+                        afwegingskader: pb::Afwegingskader::StructureleOnveiligheid as i32,
+                        client_informed: Some(true),
+                        ..Default::default()
+                    }),
+                }),
+                consent_ids: vec![],
+            },
+            acting_role: String::new(),
+        };
+        send_sealed(
+            &mut sdk,
+            &self.sender_keys(sector),
+            out,
+            b"Jayden vertelt over ruzie thuis.",
+        )
+        .await
+        .unwrap();
+    }
+
     /// Serves one more gateway (configured by the test).
     pub async fn add_console(&mut self, app: Arc<App>) {
         let store = app.config.store.path.clone();

@@ -38,6 +38,7 @@ const API_CLIENTS = {
   'school-fg-rapportage': 'signaal:fg',
   'wijkteam-registratie': 'signaal:wijkcoach',
   kantinesysteem: 'signaal:kantine',
+  'vt-registratie': 'signaal:vt',
 };
 const API_SCOPES = Object.values(API_CLIENTS);
 const API_SECRET_SUFFIX = '-test-secret-0123456789abcdef';
