@@ -1000,13 +1000,19 @@ fn print_triage(t: &pb::Triage) {
 }
 
 fn decision_name(d: i32) -> String {
-    pb::TriageDecisionKind::try_from(d)
-        .map(|k| {
-            k.as_str_name()
-                .trim_start_matches("TRIAGE_DECISION_KIND_")
-                .to_owned()
-        })
-        .unwrap_or_else(|_| d.to_string())
+    short_name(
+        d,
+        pb::TriageDecisionKind::as_str_name,
+        "TRIAGE_DECISION_KIND_",
+    )
+}
+
+/// A wire enum value by its name without the enum's prefix (`JOINT_VISIT`), or the number when
+/// this client does not know it.
+fn short_name<E: TryFrom<i32>>(v: i32, name: fn(&E) -> &'static str, prefix: &str) -> String {
+    E::try_from(v)
+        .map(|k| name(&k).trim_start_matches(prefix).to_owned())
+        .unwrap_or_else(|_| v.to_string())
 }
 
 fn triage_json(t: &pb::Triage) -> Value {
@@ -1016,7 +1022,7 @@ fn triage_json(t: &pb::Triage) -> Value {
         "zorgmelding_id": t.zorgmelding_id,
         "decision": t.decision.as_ref().map(|d| json!({
             "decision": decision_name(d.decision),
-            "reason": pb::DecisionReason::try_from(d.reason).ok().filter(|r| *r != pb::DecisionReason::Unspecified).map(|r| r.as_str_name().trim_start_matches("DECISION_REASON_").to_owned()),
+            "reason": (d.reason != 0).then(|| short_name(d.reason, pb::DecisionReason::as_str_name, "DECISION_REASON_")),
             "follows_advice": d.follows_advice,
             "recorded": d.recorded,
             "decided_by": d.decided_by,
@@ -1098,13 +1104,11 @@ fn print_handover(h: &pb::Handover) {
 }
 
 fn answer_name(a: i32) -> String {
-    pb::HandoverAnswerKind::try_from(a)
-        .map(|k| {
-            k.as_str_name()
-                .trim_start_matches("HANDOVER_ANSWER_KIND_")
-                .to_owned()
-        })
-        .unwrap_or_else(|_| a.to_string())
+    short_name(
+        a,
+        pb::HandoverAnswerKind::as_str_name,
+        "HANDOVER_ANSWER_KIND_",
+    )
 }
 
 fn contact_json(c: &pb::ContactPerson) -> Value {
@@ -1629,13 +1633,7 @@ async fn answer(
 }
 
 fn feedback_outcome_name(o: i32) -> String {
-    pb::FeedbackOutcome::try_from(o)
-        .map(|k| {
-            k.as_str_name()
-                .trim_start_matches("FEEDBACK_OUTCOME_")
-                .to_owned()
-        })
-        .unwrap_or_else(|_| o.to_string())
+    short_name(o, pb::FeedbackOutcome::as_str_name, "FEEDBACK_OUTCOME_")
 }
 
 /// `signaal triage feedback`: Veilig Thuis tells the melder; a note is sealed here to the melder

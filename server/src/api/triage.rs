@@ -197,24 +197,62 @@ fn melding_to_pb(m: &MeldingRef) -> (String, Option<pb::SignalReference>) {
     }
 }
 
-fn decision_kind_to_pb(d: DecisionKind) -> pb::TriageDecisionKind {
-    match d {
-        DecisionKind::JointVisit => pb::TriageDecisionKind::JointVisit,
-        DecisionKind::WijkteamAlone => pb::TriageDecisionKind::WijkteamAlone,
-        DecisionKind::VeiligThuisAlone => pb::TriageDecisionKind::VeiligThuisAlone,
-        DecisionKind::AdviceOnly => pb::TriageDecisionKind::AdviceOnly,
-    }
+/// The wire's enums for the domain's coded values: each wire value's name is its enum's prefix and
+/// the domain code (`TRIAGE_DECISION_KIND_` + `JOINT_VISIT`), so one rule converts both ways and
+/// a test holds every value to it.
+macro_rules! wire_codes {
+    ($($domain:ident => $pb:ty, $prefix:literal, $to:ident, $from:ident;)*) => {$(
+        /// The wire value of a domain value.
+        fn $to(v: $domain) -> i32 {
+            <$pb>::from_str_name(&format!(concat!($prefix, "{}"), v.code())).map_or(0, i32::from)
+        }
+
+        /// The domain value of a wire value; `None` for UNSPECIFIED and unknown numbers.
+        fn $from(v: i32) -> Option<$domain> {
+            <$pb>::try_from(v)
+                .ok()?
+                .as_str_name()
+                .strip_prefix($prefix)
+                .and_then($domain::from_code)
+        }
+    )*};
 }
 
-fn reason_to_pb(r: DecisionReason) -> pb::DecisionReason {
-    match r {
-        DecisionReason::SingleIncident => pb::DecisionReason::SingleIncident,
-        DecisionReason::HelpAlreadyInvolved => pb::DecisionReason::HelpAlreadyInvolved,
-        DecisionReason::FamilyCooperates => pb::DecisionReason::FamilyCooperates,
-        DecisionReason::SafetyNeedsVeiligThuis => pb::DecisionReason::SafetyNeedsVeiligThuis,
-        DecisionReason::NewInformation => pb::DecisionReason::NewInformation,
-        DecisionReason::OtherSeeFile => pb::DecisionReason::OtherSeeFile,
+wire_codes! {
+    DecisionKind => pb::TriageDecisionKind, "TRIAGE_DECISION_KIND_", triage_decision_to_pb, triage_decision_from_pb;
+    DecisionReason => pb::DecisionReason, "DECISION_REASON_", reason_to_pb, reason_from_pb;
+    AnswerKind => pb::HandoverAnswerKind, "HANDOVER_ANSWER_KIND_", answer_kind_to_pb, answer_kind_from_pb;
+    ReturnReason => pb::ReturnReason, "RETURN_REASON_", return_reason_to_pb, return_reason_from_pb;
+    FeedbackOutcome => pb::FeedbackOutcome, "FEEDBACK_OUTCOME_", outcome_to_pb, outcome_from_pb;
+}
+
+/// An optional coded field: unset is `None`; a number the wire does not know is a violation.
+fn optional_code<T>(
+    field: &'static str,
+    v: i32,
+    from: fn(i32) -> Option<T>,
+    bad: &mut Vec<(&'static str, String)>,
+) -> Option<T> {
+    let found = from(v);
+    if v != 0 && found.is_none() {
+        bad.push((field, format!("{v} is not one of its values")));
     }
+    found
+}
+
+/// A required coded field: a violation naming `values` when unset or unknown.
+fn required_code<T>(
+    field: &'static str,
+    v: i32,
+    from: fn(i32) -> Option<T>,
+    values: &str,
+    bad: &mut Vec<(&'static str, String)>,
+) -> Option<T> {
+    let found = from(v);
+    if found.is_none() {
+        bad.push((field, values.to_owned()));
+    }
+    found
 }
 
 /// The decision in force on a triage, for the wire.
@@ -223,8 +261,8 @@ fn decision_to_wire(v: &TriageView) -> pb::TriageDecision {
     let d = v.decision.as_ref();
     let reason = d.and_then(|d| d.reason);
     pb::TriageDecision {
-        decision: decision_kind_to_pb(kind) as i32,
-        reason: reason.map_or(0, |r| reason_to_pb(r) as i32),
+        decision: triage_decision_to_pb(kind),
+        reason: reason.map_or(0, reason_to_pb),
         follows_advice: kind == DecisionKind::following(v.advice.kind),
         recorded: d.is_some(),
         decided_by: d.map(|d| d.professional.clone()).unwrap_or_default(),
@@ -239,41 +277,19 @@ impl TryFrom<pb::DecideTriageRequest> for DecideTriage {
     fn try_from(r: pb::DecideTriageRequest) -> Result<Self, FlowError> {
         let mut bad = Vec::new();
         let triage_id = parsed_field("triage_id", &r.triage_id, &mut bad);
-        let decision = match pb::TriageDecisionKind::try_from(r.decision) {
-            Ok(pb::TriageDecisionKind::JointVisit) => Some(DecisionKind::JointVisit),
-            Ok(pb::TriageDecisionKind::WijkteamAlone) => Some(DecisionKind::WijkteamAlone),
-            Ok(pb::TriageDecisionKind::VeiligThuisAlone) => Some(DecisionKind::VeiligThuisAlone),
-            Ok(pb::TriageDecisionKind::AdviceOnly) => Some(DecisionKind::AdviceOnly),
-            _ => {
-                bad.push((
-                    "decision",
-                    "JOINT_VISIT, WIJKTEAM_ALONE, VEILIG_THUIS_ALONE or ADVICE_ONLY".into(),
-                ));
-                None
-            }
-        };
-        let reason = match pb::DecisionReason::try_from(r.reason) {
-            Ok(pb::DecisionReason::Unspecified) => None,
-            Ok(pb::DecisionReason::SingleIncident) => Some(DecisionReason::SingleIncident),
-            Ok(pb::DecisionReason::HelpAlreadyInvolved) => {
-                Some(DecisionReason::HelpAlreadyInvolved)
-            }
-            Ok(pb::DecisionReason::FamilyCooperates) => Some(DecisionReason::FamilyCooperates),
-            Ok(pb::DecisionReason::SafetyNeedsVeiligThuis) => {
-                Some(DecisionReason::SafetyNeedsVeiligThuis)
-            }
-            Ok(pb::DecisionReason::NewInformation) => Some(DecisionReason::NewInformation),
-            Ok(pb::DecisionReason::OtherSeeFile) => Some(DecisionReason::OtherSeeFile),
-            Err(_) => {
-                bad.push(("reason", "one of the DecisionReason values".into()));
-                None
-            }
-        };
+        let decision = required_code(
+            "decision",
+            r.decision,
+            triage_decision_from_pb,
+            "JOINT_VISIT, WIJKTEAM_ALONE, VEILIG_THUIS_ALONE or ADVICE_ONLY",
+            &mut bad,
+        );
+        let reason = optional_code("reason", r.reason, reason_from_pb, &mut bad);
         let acting_role = super::basis::optional_name("acting_role", &r.acting_role, &mut bad);
         crate::flows::reject(bad)?;
         Ok(DecideTriage {
             triage_id: parsed(triage_id, "triage_id")?,
-            decision: decision.ok_or_else(|| FlowError::invalid("decision", "missing"))?,
+            decision: parsed(decision, "decision")?,
             reason,
             acting_role,
         })
@@ -325,7 +341,7 @@ fn handover_to_pb(h: &HandoverRecord, envelopes: Vec<pb::Envelope>) -> pb::Hando
         decision: h
             .decision
             .or(advice.map(DecisionKind::following))
-            .map_or(0, |d| decision_kind_to_pb(d) as i32),
+            .map_or(0, triage_decision_to_pb),
         sender_oin: h.sender_oin.to_string(),
         recipient_oin: h.recipient_oin.to_string(),
         purpose: h.purpose.to_string(),
@@ -547,12 +563,8 @@ fn view_to_pb(v: &HandoverView) -> pb::Handover {
 
 fn answer_to_pb(a: &HandoverAnswer) -> pb::HandoverAnswer {
     pb::HandoverAnswer {
-        answer: match a.answer {
-            AnswerKind::Accepted => pb::HandoverAnswerKind::Accepted,
-            AnswerKind::Question => pb::HandoverAnswerKind::Question,
-            AnswerKind::Returned => pb::HandoverAnswerKind::Returned,
-        } as i32,
-        reason: a.reason.map_or(0, |r| return_reason_to_pb(r) as i32),
+        answer: answer_kind_to_pb(a.answer),
+        reason: a.reason.map_or(0, return_reason_to_pb),
         reason_nl: a.reason.map(|r| r.nl().to_owned()).unwrap_or_default(),
         answered_by: a.professional.clone(),
         role: a.role.to_string(),
@@ -568,15 +580,7 @@ fn feedback_to_pb(f: &Feedback) -> pb::Feedback {
         veilig_thuis_oin: f.vt_oin.to_string(),
         zorgmelding_id,
         signal,
-        outcome: match f.outcome {
-            FeedbackOutcome::Received => pb::FeedbackOutcome::Received,
-            FeedbackOutcome::HandedOverToWijkteam => pb::FeedbackOutcome::HandedOverToWijkteam,
-            FeedbackOutcome::VeiligThuisInvestigates => {
-                pb::FeedbackOutcome::VeiligThuisInvestigates
-            }
-            FeedbackOutcome::AdviceGiven => pb::FeedbackOutcome::AdviceGiven,
-            FeedbackOutcome::NoFurtherAction => pb::FeedbackOutcome::NoFurtherAction,
-        } as i32,
+        outcome: outcome_to_pb(f.outcome),
         outcome_nl: f.outcome.nl().into(),
         note: f.note.as_deref().and_then(crate::wire::decode_envelope),
         sent_at: Some(timestamp(f.sent_at)),
@@ -594,24 +598,13 @@ impl TryFrom<pb::SendFeedbackRequest> for SendFeedback {
             &mut bad,
         );
         let melding = melding_from_pb(&r.zorgmelding_id, r.signal.as_ref(), &mut bad);
-        let outcome = match pb::FeedbackOutcome::try_from(r.outcome) {
-            Ok(pb::FeedbackOutcome::Received) => Some(FeedbackOutcome::Received),
-            Ok(pb::FeedbackOutcome::HandedOverToWijkteam) => {
-                Some(FeedbackOutcome::HandedOverToWijkteam)
-            }
-            Ok(pb::FeedbackOutcome::VeiligThuisInvestigates) => {
-                Some(FeedbackOutcome::VeiligThuisInvestigates)
-            }
-            Ok(pb::FeedbackOutcome::AdviceGiven) => Some(FeedbackOutcome::AdviceGiven),
-            Ok(pb::FeedbackOutcome::NoFurtherAction) => Some(FeedbackOutcome::NoFurtherAction),
-            _ => {
-                bad.push((
-                    "outcome",
-                    "RECEIVED, HANDED_OVER_TO_WIJKTEAM, VEILIG_THUIS_INVESTIGATES, ADVICE_GIVEN or NO_FURTHER_ACTION".into(),
-                ));
-                None
-            }
-        };
+        let outcome = required_code(
+            "outcome",
+            r.outcome,
+            outcome_from_pb,
+            "RECEIVED, HANDED_OVER_TO_WIJKTEAM, VEILIG_THUIS_INVESTIGATES, ADVICE_GIVEN or NO_FURTHER_ACTION",
+            &mut bad,
+        );
         let basis = crate::wire::basis_from_pb(&r.basis.clone().unwrap_or_default(), &mut bad);
         let note = match &r.note {
             Some(env) => crate::wire::envelope_from_pb("note", env, &mut bad),
@@ -630,47 +623,20 @@ impl TryFrom<pb::SendFeedbackRequest> for SendFeedback {
     }
 }
 
-fn return_reason_to_pb(r: ReturnReason) -> pb::ReturnReason {
-    match r {
-        ReturnReason::NotOurArea => pb::ReturnReason::NotOurArea,
-        ReturnReason::AlreadyInCareElsewhere => pb::ReturnReason::AlreadyInCareElsewhere,
-        ReturnReason::NotEnoughInformation => pb::ReturnReason::NotEnoughInformation,
-        ReturnReason::SafetyNeedsVeiligThuis => pb::ReturnReason::SafetyNeedsVeiligThuis,
-        ReturnReason::OtherSeeFile => pb::ReturnReason::OtherSeeFile,
-    }
-}
-
 impl TryFrom<pb::AnswerHandoverRequest> for AnswerHandover {
     type Error = FlowError;
     fn try_from(r: pb::AnswerHandoverRequest) -> Result<Self, FlowError> {
         let mut bad: Vec<(&'static str, String)> = Vec::new();
         let sender = parsed_field("sender_oin", &r.sender_oin, &mut bad);
         let handover_id = parsed_field("handover_id", &r.handover_id, &mut bad);
-        let answer = match pb::HandoverAnswerKind::try_from(r.answer) {
-            Ok(pb::HandoverAnswerKind::Accepted) => Some(AnswerKind::Accepted),
-            Ok(pb::HandoverAnswerKind::Question) => Some(AnswerKind::Question),
-            Ok(pb::HandoverAnswerKind::Returned) => Some(AnswerKind::Returned),
-            _ => {
-                bad.push(("answer", "ACCEPTED, QUESTION or RETURNED".into()));
-                None
-            }
-        };
-        let reason = match pb::ReturnReason::try_from(r.reason) {
-            Ok(pb::ReturnReason::Unspecified) => None,
-            Ok(pb::ReturnReason::NotOurArea) => Some(ReturnReason::NotOurArea),
-            Ok(pb::ReturnReason::AlreadyInCareElsewhere) => {
-                Some(ReturnReason::AlreadyInCareElsewhere)
-            }
-            Ok(pb::ReturnReason::NotEnoughInformation) => Some(ReturnReason::NotEnoughInformation),
-            Ok(pb::ReturnReason::SafetyNeedsVeiligThuis) => {
-                Some(ReturnReason::SafetyNeedsVeiligThuis)
-            }
-            Ok(pb::ReturnReason::OtherSeeFile) => Some(ReturnReason::OtherSeeFile),
-            Err(_) => {
-                bad.push(("reason", "one of the ReturnReason values".into()));
-                None
-            }
-        };
+        let answer = required_code(
+            "answer",
+            r.answer,
+            answer_kind_from_pb,
+            "ACCEPTED, QUESTION or RETURNED",
+            &mut bad,
+        );
+        let reason = optional_code("reason", r.reason, return_reason_from_pb, &mut bad);
         if reason.is_some() && answer != Some(AnswerKind::Returned) {
             bad.push(("reason", "only a returned handover has a reason".into()));
         }
@@ -854,5 +820,32 @@ impl TriageService for TriageApi {
         Ok(Response::new(pb::GetHandoverResponse {
             handover: Some(view_to_pb(&v)),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_coded_value_has_its_wire_value_and_back() {
+        macro_rules! round_trip {
+            ($($domain:ident, $to:ident, $from:ident;)*) => {$(
+                for v in $domain::ALL {
+                    let wire = $to(*v);
+                    assert_ne!(wire, 0, "{} has no wire value", v.code());
+                    assert_eq!($from(wire), Some(*v));
+                }
+                assert_eq!($from(0), None);
+                assert_eq!($from(999), None);
+            )*};
+        }
+        round_trip! {
+            DecisionKind, triage_decision_to_pb, triage_decision_from_pb;
+            DecisionReason, reason_to_pb, reason_from_pb;
+            AnswerKind, answer_kind_to_pb, answer_kind_from_pb;
+            ReturnReason, return_reason_to_pb, return_reason_from_pb;
+            FeedbackOutcome, outcome_to_pb, outcome_from_pb;
+        }
     }
 }
