@@ -100,6 +100,8 @@ impl SafetyPlan {
             basis: Some(basis),
             subject: None,
             acting_role: String::new(),
+            // The review moment is the author's to set on the request (`review_at`).
+            review_at: None,
         })
     }
 

@@ -196,6 +196,75 @@ impl HubClient {
             .feedback)
     }
 
+    /// Veilig Thuis: records the stage of a melding (and the review it plans).
+    pub async fn set_melding_stage(
+        &mut self,
+        request: pb::SetMeldingStageRequest,
+    ) -> Result<pb::MeldingStages, ClientError> {
+        self.triages()
+            .set_melding_stage(request)
+            .await?
+            .into_inner()
+            .stages
+            .ok_or_else(|| ClientError::Config("the hub sent no stages".into()))
+    }
+
+    /// Veilig Thuis: the stages of a melding (see [`melding_reference`]).
+    pub async fn get_melding_stages(
+        &mut self,
+        melding: &str,
+    ) -> Result<pb::MeldingStages, ClientError> {
+        let (zorgmelding_id, signal) = melding_reference(melding);
+        self.triages()
+            .get_melding_stages(pb::GetMeldingStagesRequest {
+                zorgmelding_id,
+                signal,
+            })
+            .await?
+            .into_inner()
+            .stages
+            .ok_or_else(|| ClientError::Config("the hub sent no stages".into()))
+    }
+
+    /// Veilig Thuis: asks an organisation for information about a melding under assessment.
+    pub async fn request_information(
+        &mut self,
+        request: pb::RequestInformationRequest,
+    ) -> Result<pb::RequestInformationResponse, ClientError> {
+        Ok(self
+            .triages()
+            .request_information(request)
+            .await?
+            .into_inner())
+    }
+
+    /// The information requests this organisation sent (`sent`, Veilig Thuis) or received,
+    /// newest first.
+    pub async fn list_information_requests(
+        &mut self,
+        sent: bool,
+    ) -> Result<Vec<pb::InformationRequest>, ClientError> {
+        Ok(self
+            .triages()
+            .list_information_requests(pb::ListInformationRequestsRequest { sent })
+            .await?
+            .into_inner()
+            .requests)
+    }
+
+    /// The organisation asked: answers an information request (sealed to Veilig Thuis) or
+    /// declines it with a reason.
+    pub async fn answer_information(
+        &mut self,
+        request: pb::AnswerInformationRequest,
+    ) -> Result<pb::AnswerInformationResponse, ClientError> {
+        Ok(self
+            .triages()
+            .answer_information(request)
+            .await?
+            .into_inner())
+    }
+
     /// Handovers this organisation sent or received, newest first.
     pub async fn list_handovers(&mut self) -> Result<Vec<pb::Handover>, ClientError> {
         Ok(self

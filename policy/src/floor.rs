@@ -52,10 +52,13 @@ pub enum BasisKind {
     JeugdwetInformatie,
     /// Vital interest of the subject or another person (art. 6(1)(d), 9(2)(c) AVG).
     VitalInterest,
+    /// A professional's information to Veilig Thuis on its request about a melding it assesses
+    /// (Wmo 2015 art. 5.2.6: without consent, also past a duty of confidentiality).
+    VeiligThuisInformation,
 }
 
 /// Every kind, in a fixed order.
-pub const ALL_KINDS: [BasisKind; 7] = [
+pub const ALL_KINDS: [BasisKind; 8] = [
     BasisKind::Consent,
     BasisKind::Meldcode,
     BasisKind::WpgZorgmelding,
@@ -63,6 +66,7 @@ pub const ALL_KINDS: [BasisKind; 7] = [
     BasisKind::WgsVroegsignalering,
     BasisKind::JeugdwetInformatie,
     BasisKind::VitalInterest,
+    BasisKind::VeiligThuisInformation,
 ];
 
 /// Evidence items a decision request can carry. A convenant names the evidence each basis requires;
@@ -138,6 +142,7 @@ impl BasisKind {
             Self::WgsVroegsignalering => "wgs_vroegsignalering",
             Self::JeugdwetInformatie => "jeugdwet_informatie",
             Self::VitalInterest => "vitaal_belang",
+            Self::VeiligThuisInformation => "informatie_aan_veilig_thuis",
         }
     }
 
@@ -152,7 +157,11 @@ impl BasisKind {
     pub fn may_cover_art9(self) -> bool {
         matches!(
             self,
-            Self::Consent | Self::Meldcode | Self::VeiligThuisTask | Self::VitalInterest
+            Self::Consent
+                | Self::Meldcode
+                | Self::VeiligThuisTask
+                | Self::VitalInterest
+                | Self::VeiligThuisInformation
         )
     }
 
@@ -178,6 +187,7 @@ impl BasisKind {
                 E::SubjectUnableToConsent,
                 E::ClientInformed,
             ],
+            Self::VeiligThuisInformation => &[E::CaseReference, E::ClientInformed],
         }
     }
 
@@ -198,6 +208,7 @@ impl BasisKind {
             Self::WgsVroegsignalering => &[],
             Self::JeugdwetInformatie => &[E::RecipientInvolved],
             Self::VitalInterest => &[E::VitalInterestReason, E::SubjectUnableToConsent],
+            Self::VeiligThuisInformation => &[E::CaseReference],
         }
     }
 
@@ -208,14 +219,16 @@ impl BasisKind {
             Self::VeiligThuisTask => Some(VEILIG_THUIS),
             Self::WgsVroegsignalering => Some("woningcorporatie"),
             Self::JeugdwetInformatie => Some("jeugdbescherming"),
-            Self::Consent | Self::Meldcode | Self::VitalInterest => None,
+            Self::Consent | Self::Meldcode | Self::VitalInterest | Self::VeiligThuisInformation => {
+                None
+            }
         }
     }
 
     /// The only sector that may receive under this kind, if the law restricts it.
     pub fn required_to_sector(self) -> Option<&'static str> {
         match self {
-            Self::Meldcode => Some(VEILIG_THUIS),
+            Self::Meldcode | Self::VeiligThuisInformation => Some(VEILIG_THUIS),
             _ => None,
         }
     }
@@ -224,7 +237,8 @@ impl BasisKind {
     pub fn forbidden_from_sector(self) -> Option<&'static str> {
         match self {
             // Veilig Thuis receives meldingen; it cannot report to itself under the meldrecht.
-            Self::Meldcode => Some(VEILIG_THUIS),
+            // Nor does it inform itself on its own request.
+            Self::Meldcode | Self::VeiligThuisInformation => Some(VEILIG_THUIS),
             _ => None,
         }
     }

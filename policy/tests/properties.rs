@@ -455,6 +455,15 @@ fn assert_floor(p: &Policy, r: &DecisionRequest, d: &Decision) {
                 assert_eq!(r.actor.sector, "jeugdbescherming");
                 assert!(r.recipient_involved);
             }
+            BasisKind::VeiligThuisInformation => {
+                assert_eq!(r.recipient.sector, "veilig_thuis");
+                assert_ne!(r.actor.sector, "veilig_thuis");
+                assert!(
+                    ev.case_reference
+                        .as_deref()
+                        .is_some_and(|c| !c.trim().is_empty())
+                );
+            }
             BasisKind::Consent | BasisKind::VitalInterest => {}
         }
     }
@@ -466,7 +475,12 @@ fn assert_floor(p: &Policy, r: &DecisionRequest, d: &Decision) {
         let legal_art9 = legal_used
             && matches!(
                 legal_kind,
-                Some(BasisKind::Meldcode | BasisKind::VeiligThuisTask | BasisKind::VitalInterest)
+                Some(
+                    BasisKind::Meldcode
+                        | BasisKind::VeiligThuisTask
+                        | BasisKind::VitalInterest
+                        | BasisKind::VeiligThuisInformation
+                )
             );
         let consent_art9 = consent_used
             && used("toestemming")

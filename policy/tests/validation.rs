@@ -61,7 +61,7 @@ fn find<'a>(ds: &'a [Diagnostic], code: &str) -> &'a Diagnostic {
 fn base_and_sample_are_valid() {
     parse("base.toml", BASE).unwrap();
     let c = parse("sample.toml", SAMPLE_CONVENANT).unwrap();
-    assert_eq!(c.flows.len(), 11);
+    assert_eq!(c.flows.len(), 13);
 }
 
 #[test]

@@ -56,6 +56,31 @@ pub enum LogCommand {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum RemindersCommand {
+    /// Tell the parties now of every review that fell due (a melding's stage, a safety plan) and
+    /// every handover left unanswered past the convenant's period, each once, through their
+    /// notification streams; prints how many of each.
+    Run,
+}
+
+/// `signaalhub reminders run`.
+pub async fn reminders_command(config: &Config, command: RemindersCommand) -> anyhow::Result<()> {
+    let RemindersCommand::Run = command;
+    let policy = crate::hub::load_policy(config)?;
+    let store = Store::open(&config.database_target()).await?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs() as i64;
+    let result = crate::reminders::run(&store, &policy, now, config.reminders.batch_size).await;
+    store.close().await;
+    let r = result?;
+    println!("melding reviews: {} told", r.melding_reviews);
+    println!("safety plan reviews: {} told", r.plan_reviews);
+    println!("unanswered handovers: {} told", r.unanswered_handovers);
+    Ok(())
+}
+
+#[derive(Subcommand, Debug)]
 pub enum RetentionCommand {
     /// Erase every expired record now (signals, consents, zorgmelding fragments, triages,
     /// meldingen, handovers, maatregelen, ended involvements, safety plan versions,

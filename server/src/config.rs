@@ -79,6 +79,9 @@ pub struct Config {
     /// The retention sweeper.
     #[serde(default)]
     pub retention: RetentionConfig,
+    /// Reminders of due reviews and unanswered handovers.
+    #[serde(default)]
+    pub reminders: RemindersConfig,
     /// The Prometheus metrics endpoint.
     #[serde(default)]
     pub metrics: MetricsConfig,
@@ -114,6 +117,36 @@ impl Default for AccessConfig {
 
 fn default_maatregel_no_answers_per_day() -> u32 {
     100
+}
+
+/// `[reminders]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemindersConfig {
+    /// How often the hub looks for due reviews and unanswered handovers, milliseconds; 0 turns
+    /// it off (then run `signaalhub reminders run` from a timer instead). Default 60000.
+    #[serde(default = "default_reminder_interval_ms")]
+    pub interval_ms: u64,
+    /// Reminders of each kind per round (1 to 10000). Default 200.
+    #[serde(default = "default_reminder_batch")]
+    pub batch_size: u32,
+}
+
+impl Default for RemindersConfig {
+    fn default() -> Self {
+        RemindersConfig {
+            interval_ms: default_reminder_interval_ms(),
+            batch_size: default_reminder_batch(),
+        }
+    }
+}
+
+fn default_reminder_interval_ms() -> u64 {
+    60_000
+}
+
+fn default_reminder_batch() -> u32 {
+    200
 }
 
 /// `[retention]`
@@ -535,6 +568,9 @@ impl Config {
                 "limits.max_concurrent_streams_per_connection",
                 "must be at least 1",
             ));
+        }
+        if !(1..=10_000).contains(&self.reminders.batch_size) {
+            return Err(err("reminders.batch_size", "between 1 and 10000"));
         }
         if !(1..=10_000).contains(&self.retention.batch_size) {
             return Err(err("retention.batch_size", "between 1 and 10000"));

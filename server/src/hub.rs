@@ -399,6 +399,15 @@ impl Hub {
                 stop_rx.clone(),
             )
         });
+        let reminders = (self.config.reminders.interval_ms > 0).then(|| {
+            crate::reminders::spawn(
+                self.store.clone(),
+                Arc::clone(&self.policy),
+                Duration::from_millis(self.config.reminders.interval_ms),
+                self.config.reminders.batch_size,
+                stop_rx.clone(),
+            )
+        });
         let metrics_server = match self.metrics_listener {
             Some(l) => Some(metrics::serve(
                 TcpListener::from_std(l).map_err(|e| StartError::Serve(e.to_string()))?,
@@ -578,6 +587,9 @@ impl Hub {
         }
         if let Some(s) = sweeper {
             let _ = s.await;
+        }
+        if let Some(r) = reminders {
+            let _ = r.await;
         }
         if let Some(m) = metrics_server {
             m.abort();

@@ -21,6 +21,7 @@ pub mod ledger;
 pub mod limits;
 pub mod metrics;
 pub mod rekey;
+pub mod reminders;
 pub mod retention;
 pub mod store;
 pub mod wire;

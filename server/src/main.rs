@@ -9,8 +9,8 @@ use clap::{Parser, Subcommand};
 #[cfg(feature = "devkit")]
 use signaalhub_server::admin::DevCommand;
 use signaalhub_server::admin::{
-    self, ConvenantCommand, LogCommand, OrgCommand, PseudonymCommand, RetentionCommand, fail,
-    load_config, with_config,
+    self, ConvenantCommand, LogCommand, OrgCommand, PseudonymCommand, RemindersCommand,
+    RetentionCommand, fail, load_config, with_config,
 };
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -86,6 +86,21 @@ enum Command {
         #[command(subcommand)]
         command: RetentionCommand,
     },
+    /// Reminders: tell the parties now of reviews that fell due and handovers left unanswered
+    /// (the hub also does this by itself every `reminders.interval_ms`).
+    Reminders {
+        /// Configuration file.
+        #[arg(
+            long,
+            short,
+            global = true,
+            env = "SIGNAALHUB_CONFIG",
+            default_value = "signaalhub.toml"
+        )]
+        config: PathBuf,
+        #[command(subcommand)]
+        command: RemindersCommand,
+    },
     /// Pseudonym key versions: how far the store is, and the online re-key to the newest key of
     /// `pseudonym.rekey_files` (docs/OPERATIONS.md, "Rotating the pseudonym key").
     Pseudonym {
@@ -159,6 +174,12 @@ async fn main() -> ExitCode {
             })
             .await
         }
+        Command::Reminders { config, command } => {
+            with_config(&config, "reminders", async |c| {
+                admin::reminders_command(c, command).await
+            })
+            .await
+        }
         Command::Org { config, command } => {
             with_config(&config, "org", async |c| {
                 admin::org_command(c, command).await
@@ -186,6 +207,7 @@ mod tests {
             ["signaalhub", "org", "--config", "x.toml", "list"],
             ["signaalhub", "log", "verify", "--config", "x.toml"],
             ["signaalhub", "retention", "sweep", "--config", "x.toml"],
+            ["signaalhub", "reminders", "run", "--config", "x.toml"],
             ["signaalhub", "pseudonym", "rekey", "--config", "x.toml"],
         ] {
             let cli = Cli::try_parse_from(args).map_err(|e| e.to_string());
@@ -195,6 +217,7 @@ mod tests {
                         Command::Org { config, .. }
                         | Command::Log { config, .. }
                         | Command::Retention { config, .. }
+                        | Command::Reminders { config, .. }
                         | Command::Pseudonym { config, .. },
                 }) => config,
                 other => panic!("{args:?}: {other:?}"),

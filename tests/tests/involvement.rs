@@ -1038,3 +1038,105 @@ async fn bad_registrations_are_refused_field_by_field_and_nothing_is_stored() {
         hub.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_safety_plans_review_moment_reaches_every_party_once() {
+    use signaalhub_server::domain::involvement::NotificationKind;
+    for b in backends() {
+        let hub = TestHub::start_with(b, |d| d.to_owned(), "[reminders]\ninterval_ms = 0\n").await;
+        let policy = signaalhub_server::load_policy(&hub.config).unwrap();
+        let consent = case_consent(&hub, "wijkteam", CHILD).await;
+        register(&hub, "wijkteam", CHILD, &[], Some(&consent)).await;
+        let case_id = register(&hub, "jeugdbescherming", CHILD, &[], Some(&consent))
+            .await
+            .case
+            .unwrap()
+            .case_id;
+        let mut wijkteam = hub.client("wijkteam").await;
+        let t = now();
+        // A review moment in the past is refused; nothing is published.
+        let mut content = plan();
+        content.agreements = vec![Agreement {
+            id: "a1".into(),
+            who: "De wijkcoach".into(),
+            what: "komt elke week op huisbezoek".into(),
+            by_when: None,
+            party_oins: vec![hub.org("wijkteam").info.oin.clone()],
+            concerns_family: true,
+        }];
+        let mut req = plan_request(
+            &hub,
+            &mut wijkteam,
+            "wijkteam",
+            &case_id,
+            1,
+            &content,
+            &consent,
+            t,
+        )
+        .await;
+        req.review_at = Some(prost_types::Timestamp {
+            seconds: t - 1,
+            nanos: 0,
+        });
+        let e = wijkteam.publish_safety_plan(req.clone()).await.unwrap_err();
+        assert_eq!(common::violations(e)[0].0, "review_at", "{b}");
+        req.review_at = Some(prost_types::Timestamp {
+            seconds: t + 6 * 7 * 86400,
+            nanos: 0,
+        });
+        let v1 = wijkteam.publish_safety_plan(req).await.unwrap();
+        assert_eq!(v1.review_at.map(|r| r.seconds), Some(t + 6 * 7 * 86400));
+
+        let r = signaalhub_server::reminders::run(&hub.store, &policy, t + 6 * 7 * 86400 - 1, 10)
+            .await
+            .unwrap();
+        assert_eq!(r.total(), 0);
+        let r = signaalhub_server::reminders::run(&hub.store, &policy, t + 6 * 7 * 86400, 10)
+            .await
+            .unwrap();
+        assert_eq!(r.plan_reviews, 1, "{b}");
+        assert_eq!(
+            signaalhub_server::reminders::run(&hub.store, &policy, t + 50 * 86400, 10)
+                .await
+                .unwrap()
+                .total(),
+            0,
+            "told once"
+        );
+        // Both parties, the author too, hear it with the case and the version.
+        for party in ["wijkteam", "jeugdbescherming"] {
+            let told: Vec<_> = hub
+                .store
+                .notifications_after(&hub.org(party).info.oin, 0, 100)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|n| n.kind == NotificationKind::SafetyPlanReviewDue)
+                .collect();
+            assert_eq!(told.len(), 1, "{b} {party}");
+            assert_eq!(
+                told[0].case_id.as_ref().map(|c| c.to_string()),
+                Some(case_id.clone())
+            );
+            assert_eq!(told[0].plan_version, Some(1));
+            assert!(told[0].summary_nl.contains("evaluatie"));
+        }
+        assert!(
+            hub.store
+                .notifications_after(&hub.org("school").info.oin, 0, 100)
+                .await
+                .unwrap()
+                .is_empty(),
+            "not a party"
+        );
+        let log = log(&hub).await;
+        let due: Vec<&LogEntry> = log
+            .iter()
+            .filter(|e| e.event == Event::SafetyPlanReviewDue)
+            .collect();
+        assert_eq!(due.len(), 2);
+        assert!(due.iter().all(|e| e.outcome == EntryOutcome::Recorded));
+        hub.stop().await;
+    }
+}

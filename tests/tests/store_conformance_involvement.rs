@@ -12,9 +12,11 @@ use signaalhub_server::domain::involvement::{
     AgreementMeta, CaseView, Involvement, Notification, NotificationKind, PlanVersion, Proposal,
     ProposalState,
 };
+use signaalhub_server::domain::zorgmelding::ReviewState;
 use signaalhub_server::ids::{CaseId, Oin, SubjectPseudonym};
 use signaalhub_server::ledger::{Event, PendingEntry};
 use signaalhub_server::store::involvement::{MatchDecider, Registered};
+use signaalhub_server::store::melding::Due;
 use signaalhub_server::store::{Clash, Record, Store};
 use std::sync::Mutex;
 
@@ -27,6 +29,7 @@ conformance!(
     confirmations_of_contact_hold_until_they_expire,
     ending_an_involvement_tells_the_others_and_ends_its_roles,
     plan_versions_follow_each_other,
+    a_plan_review_falls_due_once_and_a_newer_version_replaces_it,
     notifications_page_by_cursor,
     maatregelen_are_registered_listed_and_ended,
 );
@@ -452,6 +455,8 @@ fn plan_version(case_id: &str, version: u32, author: &str) -> PlanVersion {
         request_hash: Some(vec![version as u8; 32]),
         content_digest: Some(vec![version as u8 ^ 0x5a; 32]),
         confirmations: vec![],
+        review_at: None,
+        review_state: None,
     }
 }
 
@@ -1173,4 +1178,79 @@ async fn maatregelen_are_registered_listed_and_ended(s: Store) {
     // The same id twice is refused by the database, its entry not logged.
     assert!(s.insert_maatregel(&m1, &e("m1")).await.is_err());
     assert_eq!(s.log_size().await.unwrap(), 5);
+}
+
+async fn a_plan_review_falls_due_once_and_a_newer_version_replaces_it(s: Store) {
+    case_of_two(&s).await;
+    let publish = |version: u32, review_at: Option<i64>| {
+        let s = s.clone();
+        async move {
+            let plan = PlanVersion {
+                review_at,
+                review_state: review_at.map(|_| ReviewState::Planned),
+                ..plan_version("k-i2", version, SCHOOL)
+            };
+            s.publish_plan(&plan, &[], |_, _| Ok::<_, (Vec<PendingEntry>, ())>(vec![]))
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    let v1 = publish(1, Some(T0 + 50)).await;
+    assert_eq!(v1.review_state, Some(ReviewState::Planned));
+    assert!(
+        s.due_reminders(T0 + 49, T0 - 1, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let plan_due = |version| Due::PlanReview {
+        case_id: v("k-i2"),
+        version,
+        author_oin: v(SCHOOL),
+        review_at: T0 + 50,
+    };
+    assert_eq!(
+        s.due_reminders(T0 + 50, T0 - 1, 10).await.unwrap(),
+        vec![plan_due(1)]
+    );
+    // A newer version replaces the review planned with the earlier one.
+    publish(2, Some(T0 + 50)).await;
+    assert_eq!(
+        s.get_plan("k-i2", 1).await.unwrap().unwrap().review_state,
+        Some(ReviewState::Superseded)
+    );
+    assert!(!s.record_reminder(&plan_due(1), &[], T0 + 50).await.unwrap());
+    assert_eq!(
+        s.due_reminders(T0 + 50, T0 - 1, 10).await.unwrap(),
+        vec![plan_due(2)]
+    );
+    let items = [(
+        entry(SCHOOL, Event::SafetyPlanReviewDue, T0 + 50).recipient(WIJKTEAM),
+        Some(notification(
+            WIJKTEAM,
+            NotificationKind::SafetyPlanReviewDue,
+            T0 + 50,
+        )),
+    )];
+    assert!(
+        s.record_reminder(&plan_due(2), &items, T0 + 50)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.record_reminder(&plan_due(2), &items, T0 + 50)
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.due_reminders(T0 + 99, T0 - 1, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        s.get_plan("k-i2", 2).await.unwrap().unwrap().review_state,
+        Some(ReviewState::Reminded)
+    );
 }

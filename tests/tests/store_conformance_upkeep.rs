@@ -11,7 +11,7 @@ use signaalhub_server::domain::consent::Facts;
 use signaalhub_server::domain::involvement::{Involvement, NotificationKind, PlanVersion};
 use signaalhub_server::domain::signal::{DeliveryState, SignalRecord};
 use signaalhub_server::domain::zorgmelding::{
-    FamilyDeclined, FragmentOutcome, FragmentRefusal, HandoverState,
+    FamilyDeclined, FragmentOutcome, FragmentRefusal, HandoverState, MeldingStage, ReviewState,
 };
 use signaalhub_server::ids::{Bsn, CaseId, Pseudonymizer, SubjectPseudonym};
 use signaalhub_server::ledger::{Event, PendingEntry};
@@ -170,6 +170,22 @@ async fn world(s: &Store) {
     )
     .await
     .unwrap();
+    // A stage of the old zorgmelding with a review planned; information requests about it.
+    s.insert_melding_stage(
+        &stage("z-reg-old", MeldingStage::Monitoring, Some(LATER), T0),
+        &entry(VT, Event::MeldingStageSet, T0),
+    )
+    .await
+    .unwrap();
+    for (id, until) in [("q-old", OLD), ("q-new", LATER)] {
+        let mut q = info_request(id, "z-reg-new", SCHOOL, T0);
+        q.retain_until = until;
+        assert!(
+            s.insert_information_request(&q, &entry(VT, Event::InformationRequested, T0))
+                .await
+                .unwrap()
+        );
+    }
     // Maatregelen.
     for (id, until) in [("m-old", OLD), ("m-new", LATER)] {
         let mut m = maatregel(id, &pseud(3), T0);
@@ -207,6 +223,8 @@ async fn world(s: &Store) {
             request_hash: Some(vec![version as u8; 32]),
             content_digest: Some(vec![7; 32]),
             confirmations: vec![],
+            review_at: None,
+            review_state: None,
         };
         s.publish_plan(&plan, &[], |_, _| Ok::<_, (Vec<PendingEntry>, ())>(vec![]))
             .await
@@ -338,6 +356,7 @@ async fn retention_erases_what_expired_and_logs_each(s: Store) {
             ("zorgmelding_fragment", 1),
             ("triage", 1),
             ("zorgmelding", 1),
+            ("information_request", 1),
             ("handover", 1),
             ("feedback", 1),
             ("maatregel", 1),
@@ -368,6 +387,34 @@ async fn retention_erases_what_expired_and_logs_each(s: Store) {
     );
     assert_eq!(erase(&s, "triage", 10).await, one(VT, "t-reg-old"));
     assert_eq!(erase(&s, "zorgmelding", 10).await, one(POLICE, "z-reg-old"));
+    // The melding's stages lose their subjects and professional; the planned review is never told.
+    let st = s.melding_stages(VT, &v("z-reg-old")).await.unwrap();
+    assert_eq!(
+        (
+            st[0].subjects.len(),
+            st[0].professional.as_str(),
+            st[0].review_state
+        ),
+        (0, "", Some(ReviewState::Erased))
+    );
+    assert_eq!(erase(&s, "information_request", 10).await, one(VT, "q-old"));
+    let q = s
+        .get_information_request(VT, "q-old")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (q.question, q.subjects.len(), q.case_reference.as_str()),
+        (None, 0, "")
+    );
+    assert!(
+        s.get_information_request(VT, "q-new")
+            .await
+            .unwrap()
+            .unwrap()
+            .question
+            .is_some()
+    );
     assert_eq!(erase(&s, "handover", 10).await, one(VT, "h-reg-old"));
     assert_eq!(erase(&s, "feedback", 10).await, one(VT, "fb-old"));
     let f = s.get_feedback(VT, "fb-old").await.unwrap().unwrap();

@@ -6,14 +6,19 @@
 mod conformance;
 
 use conformance::*;
+use signaalhub_server::domain::involvement::NotificationKind;
 use signaalhub_server::domain::signal::StoredReason;
 use signaalhub_server::domain::zorgmelding::{
     AnswerKind, DecisionKind, DecisionReason, FamilyDeclined, Feedback, FeedbackOutcome,
     FragmentOutcome, FragmentRecord, FragmentRefusal, HandoverAnswer, HandoverState, ReturnReason,
     TriageDecision, ZorgmeldingRecord,
 };
-use signaalhub_server::ids::{MeldingRef, Role};
+use signaalhub_server::domain::zorgmelding::{
+    InformationAnswer, InformationRequest, InformationState, MeldingStage, ReviewState,
+};
+use signaalhub_server::ids::{Category, MeldingRef, Purpose, Role};
 use signaalhub_server::ledger::{Event, PendingEntry};
+use signaalhub_server::store::melding::Due;
 use signaalhub_server::store::zorgmelding::HandoverVerdict;
 use signaalhub_server::store::{Store, StoreError};
 
@@ -26,6 +31,9 @@ conformance!(
     handovers_are_stored_once_listed_and_delivered_once,
     a_handover_is_answered_in_turn_until_accepted_or_returned,
     feedback_is_stored_once_and_read_by_melder_and_veilig_thuis,
+    stages_follow_each_other_until_closed,
+    an_information_request_is_stored_once_and_answered_once,
+    a_due_reminder_is_told_once,
 );
 
 fn sent(melding: &str) -> PendingEntry {
@@ -672,4 +680,279 @@ async fn feedback_is_stored_once_and_read_by_melder_and_veilig_thuis(s: Store) {
     .await
     .unwrap();
     assert!(s.melding_handed_over(&m).await.unwrap());
+}
+
+async fn stages_follow_each_other_until_closed(s: Store) {
+    let m = "zm_a";
+    let set = |n: i64| entry(VT, Event::MeldingStageSet, T0 + n).reference(m);
+    let first = s
+        .insert_melding_stage(
+            &stage(m, MeldingStage::Onderzoek, Some(T0 + 10), T0),
+            &set(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (first.seq, first.review_state),
+        (1, Some(ReviewState::Planned))
+    );
+    let second = s
+        .insert_melding_stage(
+            &stage(m, MeldingStage::Monitoring, Some(T0 + 20), T0 + 1),
+            &set(2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(second.seq, 2);
+    // A new stage replaces the review planned before it.
+    let all = s.melding_stages(VT, &v(m)).await.unwrap();
+    assert_eq!(
+        all.iter()
+            .map(|x| (x.seq, x.stage, x.review_at, x.review_state))
+            .collect::<Vec<_>>(),
+        vec![
+            (
+                1,
+                MeldingStage::Onderzoek,
+                Some(T0 + 10),
+                Some(ReviewState::Superseded)
+            ),
+            (
+                2,
+                MeldingStage::Monitoring,
+                Some(T0 + 20),
+                Some(ReviewState::Planned)
+            ),
+        ]
+    );
+    assert_eq!(all[1], second);
+    // Another Veilig Thuis's stages are its own.
+    assert!(s.melding_stages(WIJKTEAM, &v(m)).await.unwrap().is_empty());
+    // Closed is final: nothing follows, nothing is logged.
+    s.insert_melding_stage(&stage(m, MeldingStage::Afgesloten, None, T0 + 2), &set(3))
+        .await
+        .unwrap();
+    let size = s.log_size().await.unwrap();
+    assert_eq!(
+        conflict(
+            s.insert_melding_stage(&stage(m, MeldingStage::Onderzoek, None, T0 + 3), &set(4))
+                .await
+        ),
+        in_state("melding", m, "closed")
+    );
+    assert_eq!(s.log_size().await.unwrap(), size);
+    assert_eq!(s.melding_stages(VT, &v(m)).await.unwrap().len(), 3);
+}
+
+async fn an_information_request_is_stored_once_and_answered_once(s: Store) {
+    let q = info_request("q1", "zm_a", SCHOOL, T0);
+    let asked = || entry(VT, Event::InformationRequested, T0).recipient(SCHOOL);
+    assert!(s.insert_information_request(&q, &asked()).await.unwrap());
+    assert!(!s.insert_information_request(&q, &asked()).await.unwrap());
+    let other = InformationRequest {
+        content_digest: vec![1; 32],
+        ..q.clone()
+    };
+    assert_eq!(
+        conflict(s.insert_information_request(&other, &asked()).await),
+        taken("information request", "q1")
+    );
+    assert_eq!(s.log_size().await.unwrap(), 1);
+    assert_eq!(
+        s.get_information_request(VT, "q1").await.unwrap(),
+        Some(q.clone())
+    );
+    assert_eq!(s.get_information_request(SCHOOL, "q1").await.unwrap(), None);
+    let later = InformationRequest {
+        request_id: v("q2"),
+        recipient_oin: v(HUISARTS),
+        requested_at: T0 + 1,
+        ..q.clone()
+    };
+    assert!(
+        s.insert_information_request(&later, &asked())
+            .await
+            .unwrap()
+    );
+    // Sent: Veilig Thuis's, newest first; received: each organisation its own.
+    assert_eq!(
+        s.information_requests_of(VT, true, 10).await.unwrap(),
+        vec![later.clone(), q.clone()]
+    );
+    assert_eq!(
+        s.information_requests_of(VT, true, 1).await.unwrap(),
+        vec![later.clone()]
+    );
+    assert_eq!(
+        s.information_requests_of(SCHOOL, false, 10).await.unwrap(),
+        vec![q.clone()]
+    );
+    assert!(
+        s.information_requests_of(SCHOOL, true, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        s.information_requests_of(VT, false, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Answered once; the second answer is refused and logs nothing.
+    let a = InformationAnswer {
+        answer: Some(vec![8; 40]),
+        answer_digest: Some(vec![9; 32]),
+        categories: vec![Category::known("zorgen_thuissituatie")],
+        basis: Some(basis(&[])),
+        decline_reason: None,
+        role: Role::known("ib_er"),
+        professional: "pro-s".into(),
+        answered_at: T0 + 2,
+    };
+    let answered = || [entry(SCHOOL, Event::InformationAnswered, T0 + 2).recipient(VT)];
+    s.answer_information_request(VT, &v("q1"), &a, &answered())
+        .await
+        .unwrap();
+    let got = s.get_information_request(VT, "q1").await.unwrap().unwrap();
+    assert_eq!(
+        (got.state, got.answer),
+        (InformationState::Answered, Some(a.clone()))
+    );
+    let size = s.log_size().await.unwrap();
+    assert_eq!(
+        conflict(
+            s.answer_information_request(VT, &v("q1"), &a, &answered())
+                .await
+        ),
+        in_state("information request", "q1", "answered already")
+    );
+    assert_eq!(s.log_size().await.unwrap(), size);
+    // A decline keeps its reason and no answer.
+    let declined = InformationAnswer {
+        answer: None,
+        answer_digest: None,
+        categories: vec![],
+        basis: None,
+        decline_reason: Some(
+            signaalhub_server::domain::zorgmelding::DeclineReason::ProfessionalSecrecy,
+        ),
+        ..a.clone()
+    };
+    s.answer_information_request(VT, &v("q2"), &declined, &answered())
+        .await
+        .unwrap();
+    let got = s.get_information_request(VT, "q2").await.unwrap().unwrap();
+    assert_eq!(
+        (got.state, got.answer),
+        (InformationState::Declined, Some(declined))
+    );
+}
+
+async fn a_due_reminder_is_told_once(s: Store) {
+    let m = "zm_a";
+    s.insert_melding_stage(
+        &stage(m, MeldingStage::Monitoring, Some(T0 + 20), T0),
+        &entry(VT, Event::MeldingStageSet, T0),
+    )
+    .await
+    .unwrap();
+    // Not due before its moment.
+    assert!(
+        s.due_reminders(T0 + 19, T0 - 1, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let due = s.due_reminders(T0 + 20, T0 - 1, 10).await.unwrap();
+    let review = Due::MeldingReview {
+        vt_oin: v(VT),
+        melding: v(m),
+        seq: 1,
+        review_at: T0 + 20,
+        subjects: vec![ps(1)],
+        purpose: Purpose::known("melding_veilig_thuis"),
+    };
+    assert_eq!(due, vec![review.clone()]);
+    let items = || {
+        vec![(
+            entry(VT, Event::MeldingReviewDue, T0 + 20).recipient(VT),
+            Some(notification(
+                VT,
+                NotificationKind::MeldingReviewDue,
+                T0 + 20,
+            )),
+        )]
+    };
+    let size = s.log_size().await.unwrap();
+    assert!(s.record_reminder(&review, &items(), T0 + 20).await.unwrap());
+    // Told once: a second claim (another instance) records nothing.
+    assert!(!s.record_reminder(&review, &items(), T0 + 20).await.unwrap());
+    assert_eq!(s.log_size().await.unwrap(), size + 1);
+    let told = s.notifications_after(VT, 0, 10).await.unwrap();
+    assert_eq!(told.len(), 1);
+    assert_eq!(told[0].kind, NotificationKind::MeldingReviewDue);
+    assert!(
+        s.due_reminders(T0 + 99, T0 - 1, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        s.melding_stages(VT, &v(m)).await.unwrap()[0].review_state,
+        Some(ReviewState::Reminded)
+    );
+    // A delivered handover nobody answered is due once delivered before the bound.
+    s.insert_handover(
+        &handover("h1", 1, m, &[ps(1)], T0),
+        &[],
+        &[entry(VT, Event::HandoverSent, T0)],
+    )
+    .await
+    .unwrap();
+    assert!(
+        s.due_reminders(T0 + 99, T0 + 99, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "pending"
+    );
+    s.deliver_handover(VT, "h1", &[], |_| {
+        HandoverVerdict::Deliver(entry(WIJKTEAM, Event::HandoverDelivered, T0 + 9))
+    })
+    .await
+    .unwrap();
+    assert!(
+        s.due_reminders(T0 + 99, T0 + 8, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not yet"
+    );
+    let due = s.due_reminders(T0 + 99, T0 + 9, 10).await.unwrap();
+    let unanswered = Due::HandoverUnanswered {
+        sender_oin: v(VT),
+        handover_id: v("h1"),
+        recipient_oin: v(WIJKTEAM),
+        delivered_at: T0 + 9,
+        subjects: vec![ps(1)],
+        purpose: handover("h1", 1, m, &[ps(1)], T0).purpose,
+    };
+    assert_eq!(due, vec![unanswered.clone()]);
+    assert!(
+        s.record_reminder(&unanswered, &items(), T0 + 99)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.record_reminder(&unanswered, &items(), T0 + 99)
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.due_reminders(T0 + 99, T0 + 99, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

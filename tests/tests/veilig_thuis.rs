@@ -832,3 +832,587 @@ async fn the_melder_hears_what_veilig_thuis_does_and_nobody_else_does() {
         hub.stop().await;
     }
 }
+
+/// A hub whose reminders run only when the test runs them (at a moment it chooses).
+async fn hub_without_reminder_job(b: &'static str) -> TestHub {
+    TestHub::start_with(b, |d| d.to_owned(), "[reminders]\ninterval_ms = 0\n").await
+}
+
+fn stage_request(
+    s: &pb::SignalReference,
+    stage: pb::MeldingStage,
+    review_at: Option<i64>,
+) -> pb::SetMeldingStageRequest {
+    pb::SetMeldingStageRequest {
+        signal: Some(s.clone()),
+        stage: stage as i32,
+        review_at: review_at.map(|seconds| prost_types::Timestamp { seconds, nanos: 0 }),
+        acting_role: "vt_medewerker".into(),
+        ..Default::default()
+    }
+}
+
+/// The notifications `who` has, as the store keeps them.
+async fn notifications_of(
+    hub: &TestHub,
+    who: &str,
+) -> Vec<signaalhub_server::domain::involvement::Notification> {
+    hub.store
+        .notifications_after(&hub.org(who).info.oin, 0, 100)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn veilig_thuis_records_stages_and_a_due_review_reaches_it_once() {
+    use signaalhub_server::domain::involvement::NotificationKind;
+    for b in backends() {
+        let hub = hub_without_reminder_job(b).await;
+        let policy = signaalhub_server::load_policy(&hub.config).unwrap();
+        let s = school_report(&hub, "sig-stage-1", false).await;
+        let melding = format!("{}/{}", s.sender_oin, s.signal_id);
+        let mut vt = hub.client("veilig_thuis").await;
+
+        // A melding without a recorded stage is in triage, under assessment.
+        let st = vt.get_melding_stages(&melding).await.unwrap();
+        assert_eq!(st.current, pb::MeldingStage::Triage as i32);
+        assert!(st.under_assessment && st.history.is_empty());
+
+        // Refused, nothing recorded: monitoring without a review, a closed melding with one,
+        // a review in the past or years ahead.
+        let t = common::now();
+        for (stage, review, field) in [
+            (pb::MeldingStage::Monitoring, None, "review_at"),
+            (pb::MeldingStage::Afgesloten, Some(t + 3600), "review_at"),
+            (pb::MeldingStage::Onderzoek, Some(t - 60), "review_at"),
+            (
+                pb::MeldingStage::Onderzoek,
+                Some(t + 3 * 366 * 86400),
+                "review_at",
+            ),
+            (pb::MeldingStage::Unspecified, None, "stage"),
+        ] {
+            let e = vt
+                .set_melding_stage(stage_request(&s, stage, review))
+                .await
+                .unwrap_err();
+            assert_eq!(violations(e)[0].0, field, "{b} {stage:?}");
+        }
+        // Only the Veilig Thuis the melding was delivered to.
+        for other in ["school", "wijkteam"] {
+            let mut c = hub.client(other).await;
+            let mut req = stage_request(&s, pb::MeldingStage::Onderzoek, None);
+            req.acting_role = String::new();
+            assert_eq!(
+                code(c.set_melding_stage(req).await).0,
+                Code::NotFound,
+                "{other}"
+            );
+            assert_eq!(
+                code(c.get_melding_stages(&melding).await).0,
+                Code::NotFound,
+                "{other}"
+            );
+        }
+
+        // Investigation with a review; then monitoring replaces that review with its own.
+        let st = vt
+            .set_melding_stage(stage_request(
+                &s,
+                pb::MeldingStage::Onderzoek,
+                Some(t + 600),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(st.history.len(), 1);
+        assert_eq!(st.history[0].review_state, "PLANNED");
+        let st = vt
+            .set_melding_stage(stage_request(
+                &s,
+                pb::MeldingStage::Monitoring,
+                Some(t + 3600),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(st.current, pb::MeldingStage::Monitoring as i32);
+        assert!(st.under_assessment);
+        let states: Vec<&str> = st.history.iter().map(|h| h.review_state.as_str()).collect();
+        assert_eq!(states, vec!["SUPERSEDED", "PLANNED"]);
+
+        // Not due yet: nothing told. Due: Veilig Thuis is told once, with the melding.
+        let none = signaalhub_server::reminders::run(&hub.store, &policy, t + 3599, 10)
+            .await
+            .unwrap();
+        assert_eq!(none.total(), 0);
+        let r = signaalhub_server::reminders::run(&hub.store, &policy, t + 3601, 10)
+            .await
+            .unwrap();
+        assert_eq!(r.melding_reviews, 1, "{b}");
+        let again = signaalhub_server::reminders::run(&hub.store, &policy, t + 7200, 10)
+            .await
+            .unwrap();
+        assert_eq!(again.total(), 0, "told once");
+        let told: Vec<_> = notifications_of(&hub, "veilig_thuis")
+            .await
+            .into_iter()
+            .filter(|n| n.kind == NotificationKind::MeldingReviewDue)
+            .collect();
+        assert_eq!(told.len(), 1);
+        assert_eq!(
+            told[0].reference.as_deref(),
+            Some(format!("signal/{melding}").as_str())
+        );
+        assert!(
+            told[0].summary_nl.contains("herbeoordeling"),
+            "{}",
+            told[0].summary_nl
+        );
+        assert!(
+            notifications_of(&hub, "school").await.is_empty(),
+            "the melder hears nothing of Veilig Thuis's own planning"
+        );
+        let mut notes = vt.stream_notifications(0).await.unwrap();
+        let n = tokio::time::timeout(Duration::from_secs(10), notes.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(n.kind, pb::NotificationKind::MeldingReviewDue as i32);
+        assert_eq!(n.reference, format!("signal/{melding}"));
+        let st = vt.get_melding_stages(&melding).await.unwrap();
+        assert_eq!(st.history[1].review_state, "REMINDED");
+
+        // Logged: each stage, and the reminder as the hub's own act for Veilig Thuis.
+        let log = events(&hub).await;
+        let set: Vec<_> = log
+            .iter()
+            .filter(|e| e.event == Event::MeldingStageSet)
+            .collect();
+        assert_eq!(set.len(), 2);
+        assert_eq!(set[1].reasons, vec!["stage:MONITORING", "review_planned"]);
+        let due = log
+            .iter()
+            .find(|e| e.event == Event::MeldingReviewDue)
+            .unwrap();
+        assert_eq!(due.actor_oin, hub.org("veilig_thuis").info.oin);
+        assert_eq!(due.actor_role, signaalhub_server::reminders::ROLE);
+
+        // Closed is final.
+        vt.set_melding_stage(stage_request(&s, pb::MeldingStage::Afgesloten, None))
+            .await
+            .unwrap();
+        let (c, m) = code(
+            vt.set_melding_stage(stage_request(&s, pb::MeldingStage::Onderzoek, None))
+                .await,
+        );
+        assert_eq!(c, Code::FailedPrecondition, "{m}");
+        assert!(m.contains("closed"), "{m}");
+        hub.stop().await;
+    }
+}
+
+const QUESTION: &[u8] =
+    b"Is Jayden (6) bij u bekend, en zag u letsel of zorgen over de thuissituatie?";
+const ANSWER: &[u8] = b"Jayden was in oktober op het spreekuur met een blauwe plek op de arm.";
+
+/// Veilig Thuis's information request `id` about the school's melding to `to`, the question
+/// sealed to `to`.
+async fn info_request(
+    hub: &TestHub,
+    s: &pb::SignalReference,
+    id: &str,
+    to: &str,
+    categories: &[&str],
+) -> pb::RequestInformationRequest {
+    let basis = vt_basis("VT-2026-0077", Vec::new());
+    let key = recipient_key(hub, "veilig_thuis", to).await;
+    pb::RequestInformationRequest {
+        request_id: id.into(),
+        signal: Some(s.clone()),
+        recipient_oin: hub.org(to).info.oin.clone(),
+        question: Some(seal(
+            hub,
+            "veilig_thuis",
+            &key,
+            id,
+            "informatieverzoek_veilig_thuis",
+            &["informatievraag".to_owned()],
+            &basis,
+            QUESTION,
+        )),
+        categories: categories.iter().map(|c| (*c).to_owned()).collect(),
+        basis: Some(basis),
+        acting_role: "vt_medewerker".into(),
+        ..Default::default()
+    }
+}
+
+/// The answering organisation's basis: Wmo 2015 art. 5.2.6, naming Veilig Thuis's case.
+fn answer_basis(case_reference: &str) -> pb::Basis {
+    pb::Basis {
+        legal: Some(pb::LegalBasis {
+            basis: "informatie_aan_veilig_thuis".into(),
+            evidence: Some(pb::Evidence {
+                case_reference: case_reference.into(),
+                ..Default::default()
+            }),
+        }),
+        consent_ids: Vec::new(),
+    }
+}
+
+/// `from`'s answer to request `id`, sealed to Veilig Thuis.
+async fn info_answer(
+    hub: &TestHub,
+    from: &str,
+    id: &str,
+    categories: &[&str],
+    case_reference: &str,
+) -> pb::AnswerInformationRequest {
+    let basis = answer_basis(case_reference);
+    let categories: Vec<String> = categories.iter().map(|c| (*c).to_owned()).collect();
+    let key = recipient_key(hub, from, "veilig_thuis").await;
+    pb::AnswerInformationRequest {
+        veilig_thuis_oin: hub.org("veilig_thuis").info.oin.clone(),
+        request_id: id.into(),
+        answer: Some(seal(
+            hub,
+            from,
+            &key,
+            id,
+            "informatieverzoek_veilig_thuis",
+            &categories,
+            &basis,
+            ANSWER,
+        )),
+        categories,
+        basis: Some(basis),
+        ..Default::default()
+    }
+}
+
+/// Opens `env` with `who`'s key, checking the sender's signature against the directory.
+async fn open_as(hub: &TestHub, who: &str, env: &pb::Envelope) -> Vec<u8> {
+    let mut c = hub.client(who).await;
+    let dir = c.get_organization(&env.sender_oin).await.unwrap();
+    envelope::open(
+        env,
+        &hub.secrets(who),
+        &signing_key(&dir, &env.sender_signing_key_id),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn veilig_thuis_asks_the_gp_and_the_answer_comes_back_sealed_and_bound() {
+    for b in backends() {
+        let hub = hub_without_reminder_job(b).await;
+        let s = school_report(&hub, "sig-info-1", false).await;
+        let mut vt = hub.client("veilig_thuis").await;
+        let mut gp = hub.client("huisarts").await;
+        let asked = ["gezondheid", "zorgen_thuissituatie"];
+
+        // Refused at once, nothing recorded: the question sealed to someone else, its own
+        // OIN, an unknown category, no case reference.
+        let mut wrong = info_request(&hub, &s, "q-1", "huisarts", &asked).await;
+        wrong.question = info_request(&hub, &s, "q-1", "school", &asked)
+            .await
+            .question;
+        assert!(
+            violations(vt.request_information(wrong).await.unwrap_err())
+                .iter()
+                .any(|(f, _)| f == "question")
+        );
+        let mut own = info_request(&hub, &s, "q-1", "huisarts", &asked).await;
+        own.recipient_oin = hub.org("veilig_thuis").info.oin.clone();
+        assert!(
+            violations(vt.request_information(own).await.unwrap_err())
+                .iter()
+                .any(|(f, _)| f == "recipient_oin")
+        );
+        let unknown = info_request(&hub, &s, "q-1", "huisarts", &["dossier_compleet"]).await;
+        assert_eq!(
+            violations(vt.request_information(unknown).await.unwrap_err())[0].0,
+            "categories"
+        );
+        let mut no_case = info_request(&hub, &s, "q-1", "huisarts", &asked).await;
+        no_case.basis = Some(vt_basis("", Vec::new()));
+        assert!(
+            violations(vt.request_information(no_case).await.unwrap_err())
+                .iter()
+                .any(|(f, _)| f == "basis.legal.evidence.case_reference")
+        );
+        // Not Veilig Thuis's melding: not found.
+        let mut by_wijkteam = info_request(&hub, &s, "q-1", "huisarts", &asked).await;
+        by_wijkteam.acting_role = String::new();
+        let mut wijkteam = hub.client("wijkteam").await;
+        assert_eq!(
+            code(wijkteam.request_information(by_wijkteam).await).0,
+            Code::NotFound
+        );
+        assert!(
+            !events(&hub)
+                .await
+                .iter()
+                .any(|e| e.event == Event::InformationRequested)
+        );
+
+        // Asked: a disclosure of the sealed question to the GP; a retry is the same request.
+        let req = info_request(&hub, &s, "q-1", "huisarts", &asked).await;
+        let r = vt.request_information(req.clone()).await.unwrap();
+        assert_eq!(r.decision.unwrap().outcome, pb::Outcome::Allow as i32);
+        let q = r.request.unwrap();
+        assert_eq!(q.state, pb::InformationRequestState::Open as i32);
+        assert_eq!(q.signal.as_ref(), Some(&s), "Veilig Thuis sees its melding");
+        assert!(vt.request_information(req).await.unwrap().duplicate);
+
+        // The GP reads the question, never which melding (nor so who reported); nobody else
+        // was asked.
+        let got = gp.list_information_requests(false).await.unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(
+            (got[0].signal.as_ref(), got[0].zorgmelding_id.as_str()),
+            (None, "")
+        );
+        assert_eq!(got[0].case_reference, "VT-2026-0077");
+        assert_eq!(
+            open_as(&hub, "huisarts", got[0].question.as_ref().unwrap()).await,
+            QUESTION
+        );
+        let mut school = hub.client("school").await;
+        assert!(
+            school
+                .list_information_requests(false)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(gp.list_information_requests(true).await.unwrap().is_empty());
+
+        // Answers refused: by an organisation not asked, carrying a category not asked for,
+        // naming another case, neither answer nor decline.
+        let mut not_asked =
+            info_answer(&hub, "school", "q-1", &["gezondheid"], "VT-2026-0077").await;
+        not_asked.acting_role = String::new();
+        assert_eq!(
+            code(school.answer_information(not_asked).await).0,
+            Code::NotFound
+        );
+        let more = info_answer(
+            &hub,
+            "huisarts",
+            "q-1",
+            &["betalingsachterstand"],
+            "VT-2026-0077",
+        )
+        .await;
+        assert!(
+            violations(gp.answer_information(more).await.unwrap_err())
+                .iter()
+                .any(|(f, m)| f == "categories" && m.contains("asked for"))
+        );
+        let other_case =
+            info_answer(&hub, "huisarts", "q-1", &["gezondheid"], "VT-2025-0001").await;
+        assert!(
+            violations(gp.answer_information(other_case).await.unwrap_err())
+                .iter()
+                .any(|(f, _)| f == "basis.legal.evidence.case_reference")
+        );
+        let mut empty = info_answer(&hub, "huisarts", "q-1", &["gezondheid"], "VT-2026-0077").await;
+        empty.answer = None;
+        assert_eq!(
+            violations(gp.answer_information(empty).await.unwrap_err())[0].0,
+            "answer"
+        );
+
+        // Answered: sealed to Veilig Thuis, bound to the request; once.
+        let ans = info_answer(&hub, "huisarts", "q-1", &["gezondheid"], "VT-2026-0077").await;
+        let r = gp.answer_information(ans.clone()).await.unwrap();
+        assert_eq!(r.decision.unwrap().outcome, pb::Outcome::Allow as i32);
+        let q = r.request.unwrap();
+        assert_eq!(q.state, pb::InformationRequestState::Answered as i32);
+        assert!(
+            q.answer.is_none(),
+            "the GP does not get Veilig Thuis's sealed copy back"
+        );
+        assert!(gp.answer_information(ans).await.unwrap().duplicate);
+        let again = info_answer(
+            &hub,
+            "huisarts",
+            "q-1",
+            &["zorgen_thuissituatie"],
+            "VT-2026-0077",
+        )
+        .await;
+        let (c, m) = code(gp.answer_information(again).await);
+        assert_eq!(c, Code::FailedPrecondition, "{m}");
+
+        // Veilig Thuis reads the answer with the request.
+        let sent = vt.list_information_requests(true).await.unwrap();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].answer_categories, vec!["gezondheid"]);
+        assert!(sent[0].question.is_none(), "sealed to the GP only");
+        assert_eq!(
+            open_as(&hub, "veilig_thuis", sent[0].answer.as_ref().unwrap()).await,
+            ANSWER
+        );
+
+        // Both sides logged.
+        let log = events(&hub).await;
+        let gp_oin = hub.org("huisarts").info.oin.clone();
+        let vt_oin = hub.org("veilig_thuis").info.oin.clone();
+        let requested = log
+            .iter()
+            .find(|e| e.event == Event::InformationRequested)
+            .unwrap();
+        assert_eq!(requested.recipient_oin.as_deref(), Some(gp_oin.as_str()));
+        assert_eq!(
+            requested.purpose.as_deref(),
+            Some("informatieverzoek_veilig_thuis")
+        );
+        let answered = log
+            .iter()
+            .find(|e| e.event == Event::InformationAnswered)
+            .unwrap();
+        assert_eq!(
+            (
+                answered.actor_oin.as_str(),
+                answered.recipient_oin.as_deref()
+            ),
+            (gp_oin.as_str(), Some(vt_oin.as_str()))
+        );
+        assert_eq!(answered.categories, vec!["gezondheid"]);
+        assert!(
+            answered
+                .basis
+                .contains(&"legal:informatie_aan_veilig_thuis".to_owned())
+        );
+        assert!(
+            log.iter()
+                .any(|e| e.event == Event::InformationRequestRead && e.actor_oin == gp_oin)
+        );
+        assert!(
+            log.iter()
+                .any(|e| e.event == Event::InformationAnswerRead && e.actor_oin == vt_oin)
+        );
+        hub.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn no_information_is_asked_or_given_about_a_melding_not_under_assessment() {
+    for b in backends() {
+        let hub = hub_without_reminder_job(b).await;
+        let s = school_report(&hub, "sig-info-2", false).await;
+        let mut vt = hub.client("veilig_thuis").await;
+        let mut gp = hub.client("huisarts").await;
+        let asked = ["gezondheid"];
+        vt.request_information(info_request(&hub, &s, "q-a", "huisarts", &asked).await)
+            .await
+            .unwrap();
+        // Handed over: Veilig Thuis no longer assesses it. New requests are refused, and the
+        // open one lapsed: no answer, no decline.
+        vt.set_melding_stage(stage_request(&s, pb::MeldingStage::Overdracht, None))
+            .await
+            .unwrap();
+        let (c, m) = code(
+            vt.request_information(info_request(&hub, &s, "q-b", "huisarts", &asked).await)
+                .await,
+        );
+        assert_eq!(c, Code::FailedPrecondition, "{m}");
+        assert!(m.contains("no melding under assessment"), "{m}");
+        let (c, m) = code(
+            gp.answer_information(
+                info_answer(&hub, "huisarts", "q-a", &asked, "VT-2026-0077").await,
+            )
+            .await,
+        );
+        assert_eq!(c, Code::FailedPrecondition, "{m}");
+        assert!(m.contains("lapsed"), "{m}");
+        assert!(
+            !events(&hub)
+                .await
+                .iter()
+                .any(|e| e.event == Event::InformationAnswered)
+        );
+        // Monitoring: Veilig Thuis assesses again; the GP declines, with its reason.
+        vt.set_melding_stage(stage_request(
+            &s,
+            pb::MeldingStage::Monitoring,
+            Some(common::now() + 86400),
+        ))
+        .await
+        .unwrap();
+        let decline = pb::AnswerInformationRequest {
+            veilig_thuis_oin: hub.org("veilig_thuis").info.oin.clone(),
+            request_id: "q-a".into(),
+            decline_reason: pb::InformationDeclineReason::ProfessionalSecrecy as i32,
+            ..Default::default()
+        };
+        let r = gp.answer_information(decline).await.unwrap();
+        let q = r.request.unwrap();
+        assert!(r.decision.is_none());
+        assert_eq!(q.state, pb::InformationRequestState::Declined as i32);
+        assert_eq!(q.decline_reason_nl, "het beroepsgeheim weegt hier zwaarder");
+        let log = events(&hub).await;
+        let declined = log
+            .iter()
+            .find(|e| e.event == Event::InformationDeclined)
+            .unwrap();
+        assert_eq!(declined.reasons, vec!["decline:PROFESSIONAL_SECRECY"]);
+        assert_eq!(
+            declined.outcome,
+            signaalhub_server::ledger::EntryOutcome::Recorded
+        );
+        hub.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn an_unanswered_handover_reaches_veilig_thuis_once_through_its_notifications() {
+    use signaalhub_server::domain::involvement::NotificationKind;
+    for b in backends() {
+        let hub = hub_without_reminder_job(b).await;
+        let policy = signaalhub_server::load_policy(&hub.config).unwrap();
+        let s = school_report(&hub, "sig-quiet-1", false).await;
+        let quiet = handed_over(&hub, &s, "ho-q-1", true).await;
+        let answered = handed_over(&hub, &s, "ho-q-2", true).await;
+        let mut wijkteam = hub.client("wijkteam").await;
+        let mut back = answer(&answered, pb::HandoverAnswerKind::Returned);
+        back.reason = pb::ReturnReason::NotOurArea as i32;
+        wijkteam.answer_handover(back).await.unwrap();
+        let t = common::now();
+        // Within the convenant's week: nothing.
+        let r = signaalhub_server::reminders::run(&hub.store, &policy, t + 6 * 86400, 10)
+            .await
+            .unwrap();
+        assert_eq!(r.total(), 0);
+        // Past it: Veilig Thuis hears of the quiet one, once; the answered one is not named.
+        let r = signaalhub_server::reminders::run(&hub.store, &policy, t + 8 * 86400, 10)
+            .await
+            .unwrap();
+        assert_eq!(r.unanswered_handovers, 1, "{b}");
+        let r = signaalhub_server::reminders::run(&hub.store, &policy, t + 9 * 86400, 10)
+            .await
+            .unwrap();
+        assert_eq!(r.total(), 0);
+        let told: Vec<_> = notifications_of(&hub, "veilig_thuis")
+            .await
+            .into_iter()
+            .filter(|n| n.kind == NotificationKind::HandoverUnanswered)
+            .collect();
+        assert_eq!(told.len(), 1);
+        assert_eq!(
+            told[0].reference.as_deref(),
+            Some(quiet.handover_id.as_str())
+        );
+        assert!(told[0].summary_nl.contains("nog niet beantwoord"));
+        assert!(
+            !notifications_of(&hub, "wijkteam")
+                .await
+                .iter()
+                .any(|n| n.kind == NotificationKind::HandoverUnanswered)
+        );
+        hub.stop().await;
+    }
+}

@@ -17,6 +17,8 @@ use signaalhub_proto::pb;
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod follow_up;
+
 /// How long `--once` waits for the next item before it stops.
 const ONCE_IDLE: Duration = Duration::from_secs(2);
 
@@ -186,6 +188,29 @@ pub enum TriageCommand {
         #[command(flatten)]
         opener: OpenerArgs,
     },
+    /// Veilig Thuis: record the stage of a melding (triage, onderzoek, overdracht, monitoring,
+    /// afgesloten) and when you review it next; a due review comes as a notification.
+    Stage(Box<follow_up::StageArgs>),
+    /// Veilig Thuis: the stages of a melding.
+    Stages {
+        /// The melding: a zorgmelding id (zm_…) or a signal as <sender OIN>/<signal id>.
+        id: String,
+    },
+    /// Veilig Thuis: ask an organisation for information about a melding under assessment (the
+    /// question sealed here to it).
+    Ask(Box<follow_up::AskArgs>),
+    /// Information requests received (questions opened here) or, with --sent, sent by Veilig
+    /// Thuis (answers opened here).
+    Requests {
+        /// The requests your organisation sent (Veilig Thuis).
+        #[arg(long)]
+        sent: bool,
+        #[command(flatten)]
+        opener: OpenerArgs,
+    },
+    /// The organisation asked: answer Veilig Thuis's information request (sealed here to Veilig
+    /// Thuis) or decline it with a reason.
+    Inform(Box<follow_up::InformArgs>),
 }
 
 /// An answer to a yes/no criterion.
@@ -1315,6 +1340,13 @@ pub async fn triage(
         TriageCommand::Receive(a) => receive(hub, me, a, out).await?,
         TriageCommand::Answer(a) => answer(hub, me, *a, out).await?,
         TriageCommand::Feedback(a) => send_feedback(hub, me, *a, out).await?,
+        TriageCommand::Stage(a) => follow_up::stage(hub, *a, out).await?,
+        TriageCommand::Stages { id } => follow_up::stages(hub, &id, out).await?,
+        TriageCommand::Ask(a) => follow_up::ask(hub, me, *a, out).await?,
+        TriageCommand::Requests { sent, opener } => {
+            follow_up::requests(hub, me, sent, opener, out).await?
+        }
+        TriageCommand::Inform(a) => follow_up::inform(hub, me, *a, out).await?,
         TriageCommand::Feedbacks { id, opener } => {
             let all = hub.list_feedback(&id).await?;
             let my_oin = me.oin(hub).await?;
@@ -1632,6 +1664,54 @@ async fn answer(
     Ok(())
 }
 
+/// Veilig Thuis's statutory task with its case reference (the family was informed).
+fn vt_task_basis(case_reference: &str) -> pb::Basis {
+    pb::Basis {
+        legal: Some(pb::LegalBasis {
+            basis: "vt_wettelijke_taak".into(),
+            evidence: Some(pb::Evidence {
+                case_reference: case_reference.into(),
+                client_informed: Some(true),
+                ..Default::default()
+            }),
+        }),
+        consent_ids: Vec::new(),
+    }
+}
+
+/// What an envelope sealed here to one organisation is bound to.
+struct Sealing<'a> {
+    /// The recipient's OIN.
+    to: &'a str,
+    /// `binding.signal_id`.
+    id: &'a str,
+    purpose: &'a str,
+    categories: Vec<String>,
+    basis: &'a pb::Basis,
+}
+
+/// `text` sealed here by this organisation to `s.to`'s current keys, bound as `s` says.
+async fn seal_for(
+    hub: &mut HubClient,
+    me: &Identity,
+    signer: &SignerArgs,
+    s: Sealing<'_>,
+    text: &str,
+) -> Result<pb::Envelope, CliError> {
+    let my_oin = me.oin(hub).await?;
+    let sender = me.sender_keys(&my_oin, signer)?;
+    let keys = current_encryption_keys(hub, s.to).await?;
+    let binding = pb::EnvelopeBinding {
+        signal_id: s.id.into(),
+        purpose: s.purpose.into(),
+        categories: s.categories,
+        basis_reference: signaalhub_proto::basis_reference(s.basis),
+        created_at_unix: now_unix(),
+        content_digest: Vec::new(), // seal sets it
+    };
+    envelope::seal(text.as_bytes(), binding, &sender, &keys).map_err(CliError::sealing)
+}
+
 fn feedback_outcome_name(o: i32) -> String {
     short_name(o, pb::FeedbackOutcome::as_str_name, "FEEDBACK_OUTCOME_")
 }
@@ -1649,38 +1729,21 @@ async fn send_feedback(
         Some(id) => id,
         None => format!("fb-{}", random_hex()?),
     };
-    let basis = pb::Basis {
-        legal: Some(pb::LegalBasis {
-            basis: "vt_wettelijke_taak".into(),
-            evidence: Some(pb::Evidence {
-                case_reference: a.case_reference.clone(),
-                client_informed: Some(true),
-                ..Default::default()
-            }),
-        }),
-        consent_ids: Vec::new(),
-    };
+    let basis = vt_task_basis(&a.case_reference);
     let note = match &a.text {
         Some(text) => {
             let melder = match &signal {
                 Some(s) => s.sender_oin.clone(),
                 None => hub.get_zorgmelding(&zorgmelding_id).await?.police_oin,
             };
-            let my_oin = me.oin(hub).await?;
-            let sender = me.sender_keys(&my_oin, &a.signer)?;
-            let keys = current_encryption_keys(hub, &melder).await?;
-            let binding = pb::EnvelopeBinding {
-                signal_id: feedback_id.clone(),
-                purpose: "terugkoppeling_melder".into(),
+            let to = Sealing {
+                to: &melder,
+                id: &feedback_id,
+                purpose: "terugkoppeling_melder",
                 categories: vec!["melding_vervolg".into()],
-                basis_reference: signaalhub_proto::basis_reference(&basis),
-                created_at_unix: now_unix(),
-                content_digest: Vec::new(), // seal sets it
+                basis: &basis,
             };
-            Some(
-                envelope::seal(text.as_bytes(), binding, &sender, &keys)
-                    .map_err(CliError::sealing)?,
-            )
+            Some(seal_for(hub, me, &a.signer, to, text).await?)
         }
         None => None,
     };

@@ -238,6 +238,9 @@ fn notification_to_pb(ctx: &Ctx, n: &Notification) -> pb::StreamNotificationsRes
             K::SafetyPlanConfirmed => pb::NotificationKind::SafetyPlanConfirmed,
             K::MaatregelQueriesLimited => pb::NotificationKind::MaatregelQueriesLimited,
             K::MaatregelEnded => pb::NotificationKind::MaatregelEnded,
+            K::MeldingReviewDue => pb::NotificationKind::MeldingReviewDue,
+            K::SafetyPlanReviewDue => pb::NotificationKind::SafetyPlanReviewDue,
+            K::HandoverUnanswered => pb::NotificationKind::HandoverUnanswered,
         } as i32,
         at: Some(timestamp(n.at)),
         actor_oin: n.actor_oin.to_string(),
@@ -265,6 +268,7 @@ fn notification_to_pb(ctx: &Ctx, n: &Notification) -> pb::StreamNotificationsRes
             .unwrap_or_default(),
         plan_version: n.plan_version.unwrap_or(0),
         summary_nl: n.summary_nl.clone(),
+        reference: n.reference.clone().unwrap_or_default(),
     }
 }
 

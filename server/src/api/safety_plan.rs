@@ -103,6 +103,7 @@ impl TryFrom<pb::PublishSafetyPlanRequest> for PublishPlan {
             basis,
             envelope,
             acting_role: super::basis::acting_role(&r.acting_role)?,
+            review_at: r.review_at.map(|t| t.seconds),
             invalid: bad,
             canonical,
         })
@@ -145,6 +146,7 @@ fn plan_to_pb(p: &PlanVersion, me: &str) -> pb::SafetyPlanVersion {
         version: p.version,
         author_oin: p.author_oin.to_string(),
         published_at: Some(timestamp(p.published_at)),
+        review_at: p.review_at.map(timestamp),
         agreements: p
             .agreements
             .iter()

@@ -226,6 +226,8 @@ wire_codes! {
     FeedbackOutcome => pb::FeedbackOutcome, "FEEDBACK_OUTCOME_", outcome_to_pb, outcome_from_pb;
 }
 
+mod melding;
+
 /// An optional coded field: unset is `None`; a number the wire does not know is a violation.
 fn optional_code<T>(
     field: &'static str,
@@ -808,6 +810,41 @@ impl TriageService for TriageApi {
             involvement_ids: done.involvement_ids.iter().map(|i| i.to_string()).collect(),
             duplicate: done.duplicate,
         }))
+    }
+
+    async fn set_melding_stage(
+        &self,
+        request: Request<pb::SetMeldingStageRequest>,
+    ) -> Result<Response<pb::SetMeldingStageResponse>, Status> {
+        melding::set_melding_stage(&self.ctx, request).await
+    }
+
+    async fn get_melding_stages(
+        &self,
+        request: Request<pb::GetMeldingStagesRequest>,
+    ) -> Result<Response<pb::GetMeldingStagesResponse>, Status> {
+        melding::get_melding_stages(&self.ctx, request).await
+    }
+
+    async fn request_information(
+        &self,
+        request: Request<pb::RequestInformationRequest>,
+    ) -> Result<Response<pb::RequestInformationResponse>, Status> {
+        melding::request_information(&self.ctx, request).await
+    }
+
+    async fn list_information_requests(
+        &self,
+        request: Request<pb::ListInformationRequestsRequest>,
+    ) -> Result<Response<pb::ListInformationRequestsResponse>, Status> {
+        melding::list_information_requests(&self.ctx, request).await
+    }
+
+    async fn answer_information(
+        &self,
+        request: Request<pb::AnswerInformationRequest>,
+    ) -> Result<Response<pb::AnswerInformationResponse>, Status> {
+        melding::answer_information(&self.ctx, request).await
     }
 
     async fn get_handover(

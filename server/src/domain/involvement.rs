@@ -225,6 +225,10 @@ pub struct PlanVersion {
     pub content_digest: Option<Vec<u8>>,
     /// Confirmations so far.
     pub confirmations: Vec<Confirmation>,
+    /// The review planned with this version (unix seconds).
+    pub review_at: Option<i64>,
+    /// What became of that review (`None`: none planned).
+    pub review_state: Option<crate::domain::zorgmelding::ReviewState>,
 }
 
 impl PlanVersion {
@@ -264,6 +268,12 @@ pub enum NotificationKind {
     MaatregelQueriesLimited,
     /// A maatregel about the child ended (to the organisations involved with the child).
     MaatregelEnded,
+    /// To Veilig Thuis: the review it planned for a melding is due.
+    MeldingReviewDue,
+    /// To every party of the case: the review of the latest safety plan version is due.
+    SafetyPlanReviewDue,
+    /// To Veilig Thuis: a delivered handover is still unanswered past the convenant's period.
+    HandoverUnanswered,
 }
 
 impl NotificationKind {
@@ -280,6 +290,9 @@ impl NotificationKind {
             NotificationKind::SafetyPlanConfirmed => "safety_plan_confirmed",
             NotificationKind::MaatregelQueriesLimited => "maatregel_queries_limited",
             NotificationKind::MaatregelEnded => "maatregel_ended",
+            NotificationKind::MeldingReviewDue => "melding_review_due",
+            NotificationKind::SafetyPlanReviewDue => "safety_plan_review_due",
+            NotificationKind::HandoverUnanswered => "handover_unanswered",
         }
     }
 
@@ -296,6 +309,9 @@ impl NotificationKind {
             "safety_plan_confirmed" => NotificationKind::SafetyPlanConfirmed,
             "maatregel_queries_limited" => NotificationKind::MaatregelQueriesLimited,
             "maatregel_ended" => NotificationKind::MaatregelEnded,
+            "melding_review_due" => NotificationKind::MeldingReviewDue,
+            "safety_plan_review_due" => NotificationKind::SafetyPlanReviewDue,
+            "handover_unanswered" => NotificationKind::HandoverUnanswered,
             _ => return None,
         })
     }
@@ -328,6 +344,8 @@ pub struct Notification {
     pub plan_version: Option<u32>,
     /// One plain Dutch sentence.
     pub summary_nl: String,
+    /// What a reminder concerns: a melding or a handover id.
+    pub reference: Option<String>,
     /// Erase after this.
     pub retain_until: i64,
 }
@@ -373,6 +391,8 @@ mod tests {
             sealed_to: vec![],
             request_hash: None,
             content_digest: None,
+            review_at: None,
+            review_state: None,
             agreements: vec![
                 AgreementMeta {
                     id: "1".into(),

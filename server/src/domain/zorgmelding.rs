@@ -369,6 +369,205 @@ coded! {
     }
 }
 
+coded! {
+    /// Where a melding stands at Veilig Thuis: its own stages (issue 19, item 7).
+    MeldingStage {
+        /// Received; Veilig Thuis assesses the safety. A melding without a recorded stage is here.
+        Triage = "TRIAGE", "in triage: Veilig Thuis beoordeelt de veiligheid";
+        /// Veilig Thuis investigates itself.
+        Onderzoek = "ONDERZOEK", "Veilig Thuis doet onderzoek";
+        /// Handed over; Veilig Thuis follows the handover.
+        Overdracht = "OVERDRACHT", "overgedragen; Veilig Thuis volgt de overdracht";
+        /// Veilig Thuis follows whether the safety lasts.
+        Monitoring = "MONITORING", "Veilig Thuis volgt of de veiligheid blijvend is (monitoring)";
+        /// Closed: final.
+        Afgesloten = "AFGESLOTEN", "afgesloten";
+    }
+}
+
+impl MeldingStage {
+    /// Whether Veilig Thuis is assessing the melding: it may ask professionals for information
+    /// about it (and they may answer).
+    pub fn under_assessment(self) -> bool {
+        matches!(
+            self,
+            MeldingStage::Triage | MeldingStage::Onderzoek | MeldingStage::Monitoring
+        )
+    }
+}
+
+/// What became of a review planned with a stage or a safety plan version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewState {
+    /// Planned, not yet due (or due and not yet told).
+    Planned,
+    /// It fell due and the parties were told.
+    Reminded,
+    /// A later stage or version replaced it before it fell due.
+    Superseded,
+    /// The record was erased at the end of its retention.
+    Erased,
+}
+
+impl ReviewState {
+    /// Stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewState::Planned => "planned",
+            ReviewState::Reminded => "reminded",
+            ReviewState::Superseded => "superseded",
+            ReviewState::Erased => "erased",
+        }
+    }
+
+    /// Parses [`Self::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            ReviewState::Planned,
+            ReviewState::Reminded,
+            ReviewState::Superseded,
+            ReviewState::Erased,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+    }
+}
+
+/// One recorded stage of a melding (`seq` 1, 2, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageRecord {
+    /// Veilig Thuis.
+    pub vt_oin: Oin,
+    /// The melding.
+    pub melding: MeldingRef,
+    /// Position among the melding's stages.
+    pub seq: u32,
+    /// The stage.
+    pub stage: MeldingStage,
+    /// The review planned with it (unix seconds).
+    pub review_at: Option<i64>,
+    /// What became of that review (`None`: none planned).
+    pub review_state: Option<ReviewState>,
+    /// The melding's subject pseudonyms (for the log; emptied at the melding's erasure).
+    pub subjects: Vec<String>,
+    /// The melding's purpose.
+    pub purpose: Purpose,
+    /// Role.
+    pub role: Role,
+    /// The Veilig Thuis professional (emptied at the melding's erasure).
+    pub professional: String,
+    /// Unix seconds.
+    pub set_at: i64,
+}
+
+coded! {
+    /// Why an organisation declines Veilig Thuis's information request (a fixed list: no free
+    /// text about the family at the hub).
+    DeclineReason {
+        /// It has no information about the persons asked about.
+        NoInformation = "NO_INFORMATION", "wij hebben geen informatie over deze personen";
+        /// The duty of confidentiality weighs heavier here.
+        ProfessionalSecrecy = "PROFESSIONAL_SECRECY", "het beroepsgeheim weegt hier zwaarder";
+        /// Not (or no longer) involved with the family.
+        NotInvolved = "NOT_INVOLVED", "wij zijn niet (meer) betrokken bij het gezin";
+        /// Another reason, in the organisation's own file.
+        OtherSeeFile = "OTHER_SEE_FILE", "andere reden, vastgelegd in ons eigen dossier";
+    }
+}
+
+/// Where an information request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InformationState {
+    /// Not yet answered.
+    Open,
+    /// Answered (sealed to Veilig Thuis).
+    Answered,
+    /// Declined with a reason.
+    Declined,
+}
+
+impl InformationState {
+    /// Stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InformationState::Open => "open",
+            InformationState::Answered => "answered",
+            InformationState::Declined => "declined",
+        }
+    }
+
+    /// Parses [`Self::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            InformationState::Open,
+            InformationState::Answered,
+            InformationState::Declined,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+    }
+}
+
+/// The answer to an information request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InformationAnswer {
+    /// The encoded envelope sealed to Veilig Thuis (`None` for a decline, or once erased).
+    pub answer: Option<Vec<u8>>,
+    /// Its content digest (a retry with the same answer is the same answer).
+    pub answer_digest: Option<Vec<u8>>,
+    /// The categories it carries.
+    pub categories: Vec<Category>,
+    /// The answering organisation's basis.
+    pub basis: Option<crate::domain::basis::Basis>,
+    /// Why it was declined.
+    pub decline_reason: Option<DeclineReason>,
+    /// Role.
+    pub role: Role,
+    /// The answering professional.
+    pub professional: String,
+    /// Unix seconds.
+    pub answered_at: i64,
+}
+
+/// Veilig Thuis's request for information about a melding it assesses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InformationRequest {
+    /// Veilig Thuis.
+    pub vt_oin: Oin,
+    /// Chosen by Veilig Thuis.
+    pub request_id: crate::ids::InformationRequestId,
+    /// SHA-256 of the request's metadata (idempotency).
+    pub request_hash: Vec<u8>,
+    /// The question's content digest (idempotency).
+    pub content_digest: Vec<u8>,
+    /// The melding (never shown to the organisation asked).
+    pub melding: MeldingRef,
+    /// The organisation asked.
+    pub recipient_oin: Oin,
+    /// The melding's subject pseudonyms.
+    pub subjects: Vec<String>,
+    /// What Veilig Thuis asks for; the answer may carry only these.
+    pub categories: Vec<Category>,
+    /// Veilig Thuis's case reference (the answer's basis names it).
+    pub case_reference: String,
+    /// The question sealed to the organisation asked (`None` once erased).
+    pub question: Option<Vec<u8>>,
+    /// Veilig Thuis's basis.
+    pub basis: crate::domain::basis::Basis,
+    /// Role.
+    pub role: Role,
+    /// The Veilig Thuis professional.
+    pub professional: String,
+    /// Unix seconds.
+    pub requested_at: i64,
+    /// Where it stands.
+    pub state: InformationState,
+    /// The answer or decline, once given.
+    pub answer: Option<InformationAnswer>,
+    /// Erase the question and answer after this.
+    pub retain_until: i64,
+}
+
 /// Feedback from Veilig Thuis to the melder of a melding.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Feedback {

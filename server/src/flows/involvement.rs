@@ -55,6 +55,7 @@ pub fn notification(
         proposal_id: None,
         plan_version: None,
         summary_nl,
+        reference: None,
         retain_until: retain_until(ctx, &PURPOSE, at),
     }
 }

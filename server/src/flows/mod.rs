@@ -15,12 +15,14 @@ pub mod error;
 pub mod feedback;
 pub mod handover_answer;
 pub mod idempotency;
+pub mod information;
 pub mod involvement;
 pub mod log;
 pub mod maatregel;
 pub mod policy;
 pub mod safety_plan;
 pub mod signals;
+pub mod stage;
 pub mod triage;
 pub mod zorgmelding;
 

@@ -55,6 +55,8 @@ pub struct PublishPlan {
     pub envelope: Option<SealedEnvelope>,
     /// The role acted in.
     pub acting_role: Option<Role>,
+    /// When the parties review the plan (unix seconds; after now, within two years).
+    pub review_at: Option<i64>,
     /// What the edge found wrong; said together with the flow's findings.
     pub invalid: Violations,
     /// The request's own bytes without its envelope and role, for the idempotency hash.
@@ -182,6 +184,7 @@ async fn check_publication(
     cmd: &mut PublishPlan,
 ) -> FlowResult<(Vec<AgreementMeta>, Vec<Consent>)> {
     let mut bad = std::mem::take(&mut cmd.invalid);
+    super::stage::check_review_at("review_at", cmd.review_at, now(), &mut bad);
     let agreements = agreements_of(view, std::mem::take(&mut cmd.agreements), &mut bad);
     let consents = checked_basis(ctx, &cmd.basis, None, true, &mut bad).await?;
     let subjects = view.subjects();
@@ -316,6 +319,10 @@ pub async fn publish(ctx: &Ctx, caller: &Caller, mut cmd: PublishPlan) -> FlowRe
         request_hash: Some(request_hash.clone()),
         content_digest: Some(content_digest.clone()),
         confirmations: Vec::new(),
+        review_at: cmd.review_at,
+        review_state: cmd
+            .review_at
+            .map(|_| crate::domain::zorgmelding::ReviewState::Planned),
     };
     let reference = plan_binding_id(&plan.case_id, plan.version);
     let basis = &cmd.basis;

@@ -204,6 +204,8 @@ kinds! {
     AgreementId = Agreement("");
     /// Feedback to a melder, chosen by the Veilig Thuis that sends it (unique per sender).
     FeedbackId = Feedback("");
+    /// An information request of Veilig Thuis, chosen by it (unique per Veilig Thuis).
+    InformationRequestId = InformationRequest("");
     /// A triage (`tr_…`).
     TriageId = Triage("tr_");
     /// An involvement in the register (`i_…`).

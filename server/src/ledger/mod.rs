@@ -76,6 +76,29 @@ pub enum Event {
     FeedbackDenied,
     /// The melder read feedback with a sealed note (ListFeedback).
     FeedbackRead,
+    /// Veilig Thuis recorded the stage of a melding (and the review it plans).
+    MeldingStageSet,
+    /// The hub told Veilig Thuis that the review it planned for a melding is due.
+    MeldingReviewDue,
+    /// The hub told the parties of a case that the safety plan's review is due.
+    SafetyPlanReviewDue,
+    /// The hub told Veilig Thuis that a delivered handover is still unanswered.
+    HandoverUnanswered,
+    /// Veilig Thuis asked an organisation for information about a melding (disclosure of the
+    /// sealed question).
+    InformationRequested,
+    /// Veilig Thuis's information request was refused by the convenant.
+    InformationRequestDenied,
+    /// The organisation asked read the sealed question (ListInformationRequests).
+    InformationRequestRead,
+    /// The organisation asked answered (disclosure of the sealed answer to Veilig Thuis).
+    InformationAnswered,
+    /// An answer to an information request was refused by the convenant.
+    InformationAnswerDenied,
+    /// The organisation asked declined, with a reason.
+    InformationDeclined,
+    /// Veilig Thuis read a sealed answer (ListInformationRequests).
+    InformationAnswerRead,
     /// A maatregel was registered.
     MaatregelRegistered,
     /// A maatregel was ended.

@@ -18,8 +18,8 @@ use crate::ledger::PendingEntry;
 const INVOLVEMENT_COLUMNS: &str = "involvement_id, subject, org_oin, contact_professional, role, registered_by, basis, subject_facts, started_at, registered_at, ended_at, retain_until, case_id";
 const CASE_COLUMNS: &str = "case_id, created_at, coordinator_oin, coordinator_since, plan_version, merged_into, created_seq";
 const PROPOSAL_COLUMNS: &str = "proposal_id, case_id, proposed_oin, proposed_by_oin, state, created_at, decided_at, accepted_by";
-const PLAN_COLUMNS: &str = "case_id, version, author_oin, author_professional, envelope, sealed_to, agreements, published_at, retain_until, request_hash, content_digest";
-const NOTIFICATION_COLUMNS: &str = "recipient_oin, cursor, kind, at, actor_oin, actor_professional, case_id, maatregel_id, involvement_id, proposal_id, plan_version, summary_nl, retain_until";
+const PLAN_COLUMNS: &str = "case_id, version, author_oin, author_professional, envelope, sealed_to, agreements, published_at, retain_until, request_hash, content_digest, review_at, review_state";
+const NOTIFICATION_COLUMNS: &str = "recipient_oin, cursor, kind, at, actor_oin, actor_professional, case_id, maatregel_id, involvement_id, proposal_id, plan_version, summary_nl, retain_until, reference";
 
 /// Most hops followed from a merged case to the case that absorbed it.
 const MAX_MERGE_HOPS: usize = 16;
@@ -100,6 +100,14 @@ fn plan_from_row(r: &impl Columns) -> StoreResult<PlanVersion> {
         request_hash: r.col("request_hash")?,
         content_digest: r.col("content_digest")?,
         confirmations: Vec::new(),
+        review_at: r.col("review_at")?,
+        review_state: r
+            .col::<Option<String>>("review_state")?
+            .map(|s| {
+                crate::domain::zorgmelding::ReviewState::parse(&s)
+                    .ok_or(StoreError::Corrupt("safety_plans.review_state"))
+            })
+            .transpose()?,
     })
 }
 
@@ -121,6 +129,7 @@ fn notification_from_row(r: &impl Columns) -> StoreResult<Notification> {
             .col::<Option<i64>>("plan_version")?
             .map(|v| u32::try_from(v).unwrap_or(0)),
         summary_nl: r.col("summary_nl")?,
+        reference: r.col("reference")?,
         retain_until: r.col("retain_until")?,
     })
 }
@@ -228,7 +237,7 @@ where
     let entries: Vec<&PendingEntry> = items.iter().map(|(e, _)| e).collect();
     let first = super::sequence_log(tx, &entries).await?;
     let sql = format!(
-        "INSERT INTO notifications ({NOTIFICATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        "INSERT INTO notifications ({NOTIFICATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
     );
     let mut any = false;
     for (i, (_, n)) in items.iter().enumerate() {
@@ -248,6 +257,7 @@ where
             .bind(n.plan_version.map(i64::from))
             .bind(&n.summary_nl)
             .bind(n.retain_until)
+            .bind(n.reference.clone())
             .execute(&mut **tx)
             .await?;
     }
@@ -843,11 +853,15 @@ impl Store {
             let consents = super::consent::lock_consents(&mut tx, consent_ids).await?;
             match decide(&view, &consents) {
                 Ok(items) => {
-                    sqlx::query(&format!("INSERT INTO safety_plans ({PLAN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"))
+                    sqlx::query(&format!("INSERT INTO safety_plans ({PLAN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"))
                         .bind(&plan.case_id).bind(i64::from(plan.version)).bind(&plan.author_oin).bind(&plan.author_professional)
                         .bind(&plan.envelope).bind(json(&plan.sealed_to)).bind(json(&plan.agreements)).bind(plan.published_at).bind(plan.retain_until)
                         .bind(&plan.request_hash).bind(&plan.content_digest)
+                        .bind(plan.review_at).bind(plan.review_at.map(|_| "planned"))
                         .execute(&mut *tx).await?;
+                    // A newer version replaces the review planned with an earlier one.
+                    sqlx::query("UPDATE safety_plans SET review_state = 'superseded' WHERE case_id = $1 AND version < $2 AND review_state = 'planned'")
+                        .bind(&plan.case_id).bind(i64::from(plan.version)).execute(&mut *tx).await?;
                     sqlx::query("UPDATE cases SET plan_version = $2 WHERE case_id = $1").bind(&plan.case_id).bind(i64::from(plan.version)).execute(&mut *tx).await?;
                     log_and_notify(&mut tx, &items).await?;
                     tx.commit().await?;

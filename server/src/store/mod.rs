@@ -228,6 +228,7 @@ pub mod group;
 pub mod involvement;
 pub mod log;
 pub mod maatregel;
+pub mod melding;
 pub mod rekey;
 pub mod retention;
 pub mod signal;

@@ -89,6 +89,12 @@ pub const TARGETS: &[RetentionTarget] = &[
             // A signal that was a melding to Veilig Thuis: who in the family declined goes.
             "UPDATE family_declines SET declined_by = '' WHERE melding_id = 'signal/' || $1 || '/' || $2
                  AND EXISTS (SELECT 1 FROM signals WHERE sender_oin = $1 AND signal_id = $2 AND erased_at = $3)",
+            // Its stages at Veilig Thuis: the subjects and the professional go, a review not yet
+            // told is never told; stage, times and role stay.
+            "UPDATE melding_stages SET subjects = '[]', professional = '',
+                 review_state = CASE WHEN review_state = 'planned' THEN 'erased' ELSE review_state END
+                 WHERE melding_id = 'signal/' || $1 || '/' || $2
+                 AND EXISTS (SELECT 1 FROM signals WHERE sender_oin = $1 AND signal_id = $2 AND erased_at = $3)",
         ],
     },
     RetentionTarget {
@@ -144,6 +150,25 @@ pub const TARGETS: &[RetentionTarget] = &[
                  AND EXISTS (SELECT 1 FROM zorgmeldingen WHERE police_oin = $1 AND zorgmelding_id = $2 AND erased_at = $3)",
             "UPDATE family_declines SET declined_by = '' WHERE melding_id = $2
                  AND EXISTS (SELECT 1 FROM zorgmeldingen WHERE police_oin = $1 AND zorgmelding_id = $2 AND erased_at = $3)",
+            // Its stages at Veilig Thuis, as for a signal.
+            "UPDATE melding_stages SET subjects = '[]', professional = '',
+                 review_state = CASE WHEN review_state = 'planned' THEN 'erased' ELSE review_state END
+                 WHERE melding_id = $2
+                 AND EXISTS (SELECT 1 FROM zorgmeldingen WHERE police_oin = $1 AND zorgmelding_id = $2 AND erased_at = $3)",
+        ],
+    },
+    RetentionTarget {
+        kind: "information_request",
+        candidates: "SELECT vt_oin, request_id, subjects, '[\"informatieverzoek_veilig_thuis\"]', categories
+            FROM information_requests WHERE erased_at IS NULL AND retain_until <= $1 ORDER BY retain_until, vt_oin, request_id LIMIT $2",
+        erase: &[
+            // The sealed question and answer, the subjects, both bases, the case reference and
+            // both professionals go; ids, melding, organisation asked, categories, state, the
+            // decline reason, roles, times, the request hash and the content digests stay.
+            "UPDATE information_requests SET question = NULL, answer = NULL, subjects = '[]',
+                 basis = substr(basis, 1, 0), answer_basis = NULL, case_reference = '',
+                 professional = '', answered_professional = '', erased_at = $3
+                 WHERE vt_oin = $1 AND request_id = $2 AND erased_at IS NULL",
         ],
     },
     RetentionTarget {
@@ -234,7 +259,11 @@ pub const TARGETS: &[RetentionTarget] = &[
     RetentionTarget {
         kind: "notification",
         candidates: "SELECT recipient_oin, CAST(cursor AS TEXT), '[]',
-                CASE WHEN maatregel_id IS NULL THEN '[\"casusafstemming\"]' ELSE '[\"maatregel_afstemming\"]' END, '[]'
+                CASE WHEN maatregel_id IS NOT NULL THEN '[\"maatregel_afstemming\"]'
+                     WHEN kind = 'handover_unanswered' THEN '[\"overdracht_hulpverlening\"]'
+                     WHEN kind = 'melding_review_due' AND reference LIKE 'signal/%' THEN '[\"melding_veilig_thuis\"]'
+                     WHEN kind = 'melding_review_due' THEN '[\"zorgmelding_politie\"]'
+                     ELSE '[\"casusafstemming\"]' END, '[]'
             FROM notifications WHERE erased_at IS NULL AND retain_until <= $1 ORDER BY retain_until, recipient_oin, cursor LIMIT $2",
         erase: &[
             // The id is the recipient's cursor. The sentence and the acting professional go;

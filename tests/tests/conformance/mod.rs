@@ -14,7 +14,8 @@ use signaalhub_server::domain::maatregel::{Maatregel, MaatregelKind};
 use signaalhub_server::domain::signal::{NewDelivery, SignalRecord, Urgency};
 use signaalhub_server::domain::zorgmelding::{
     ContactPerson, DecisionKind, Feedback, FeedbackOutcome, FragmentKind, FragmentRecord,
-    HandoverRecord, HandoverState, MeldingKey, TriageAnswersStored, TriageRecord,
+    HandoverRecord, HandoverState, InformationRequest, InformationState, MeldingKey, MeldingStage,
+    StageRecord, TriageAnswersStored, TriageRecord,
 };
 use signaalhub_server::ids::{Category, Purpose, Role, SubjectPseudonym};
 use signaalhub_server::ledger::{EntryActor, EntryOutcome, Event, PendingEntry};
@@ -314,6 +315,7 @@ pub fn notification(recipient: &str, kind: NotificationKind, at: i64) -> Notific
         proposal_id: None,
         plan_version: None,
         summary_nl: format!("{} voor {recipient}", kind.as_str()),
+        reference: None,
         retain_until: at + 30 * DAY,
     }
 }
@@ -421,6 +423,44 @@ pub fn feedback(id: &str, melding: &str, melder: &str, at: i64) -> Feedback {
         role: Role::known("vt_medewerker"),
         professional: "pro-vt".into(),
         sent_at: at,
+        retain_until: at + 365 * DAY,
+    }
+}
+
+pub fn stage(melding: &str, stage: MeldingStage, review_at: Option<i64>, at: i64) -> StageRecord {
+    StageRecord {
+        vt_oin: v(VT),
+        melding: v(melding),
+        seq: 0,
+        stage,
+        review_at,
+        review_state: None,
+        subjects: vec![ps(1)],
+        purpose: Purpose::known("melding_veilig_thuis"),
+        role: Role::known("vt_medewerker"),
+        professional: "pro-vt".into(),
+        set_at: at,
+    }
+}
+
+pub fn info_request(id: &str, melding: &str, recipient: &str, at: i64) -> InformationRequest {
+    InformationRequest {
+        vt_oin: v(VT),
+        request_id: v(id),
+        request_hash: vec![5; 32],
+        content_digest: vec![6; 32],
+        melding: v(melding),
+        recipient_oin: v(recipient),
+        subjects: vec![ps(1)],
+        categories: vec![Category::known("zorgen_thuissituatie")],
+        case_reference: "VT-2026-1".into(),
+        question: Some(vec![7; 40]),
+        basis: basis(&[]),
+        role: Role::known("vt_medewerker"),
+        professional: "pro-vt".into(),
+        requested_at: at,
+        state: InformationState::Open,
+        answer: None,
         retain_until: at + 365 * DAY,
     }
 }
