@@ -1564,3 +1564,135 @@ async fn veilig_thuis_tells_the_school_what_it_does_and_only_the_school_reads_it
     assert!(!page.contains(NOTE), "{page}");
     kit.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_police_read_veilig_thuis_feedback_on_their_zorgmelding() {
+    use signaalhub_client::signaalhub_proto::pb;
+    const REG: &str = "2026-OOST-000555";
+    const NOTE: &str = "Wij zijn met het gezin in gesprek; dank voor de snelle melding.";
+    let kit = start_kit(&["veilig_thuis", "politie"]).await;
+    kit.police_zorgmelding(
+        REG,
+        BSN,
+        &[(
+            "frag-incident",
+            pb::FragmentKind::Incident,
+            "incidentgegevens",
+            "Ruzie thuis; de kinderen sliepen boven.",
+        )],
+    )
+    .await;
+
+    // Veilig Thuis tells the police it received the melding, with a note sealed to the police.
+    let vt = Console::login(&kit.consoles[0]).await;
+    let page = vt.wait_for("/postvak", REG).await;
+    let melding = link_after(&page, "/melding/zm/");
+    let zm = melding.trim_start_matches("/melding/zm/").to_owned();
+    let page = vt.get(&melding).await;
+    let csrf = field_value(&page, "csrf");
+    vt.post_redirect(
+        &format!("{melding}/terugkoppeling"),
+        &form_of(&[
+            ("csrf", &csrf),
+            ("feedback_id", "fb-politie-1"),
+            ("outcome", "RECEIVED"),
+            ("case_reference", "VT-2026-0101"),
+            ("informed", "ja"),
+            ("note", NOTE),
+        ]),
+    )
+    .await;
+    // Veilig Thuis's employee has no police role: no such screen for them.
+    let (status, page) = vt.get_status("/zorgmeldingen").await;
+    assert_eq!(status, 403, "{page}");
+    assert!(!page.contains("name=\"registratienummer\""), "{page}");
+    let (status, page) = vt.get_status(&format!("/zorgmeldingen/{zm}")).await;
+    assert_eq!(status, 403, "{page}");
+
+    // The wijkagent finds it under Zorgmeldingen by the registration number.
+    let police = Console::login(&kit.consoles[1]).await;
+    let home = police.get("/").await;
+    assert!(home.contains("href=\"/zorgmeldingen\""), "{home}");
+    let page = police.get("/zorgmeldingen").await;
+    assert!(page.contains("Terugkoppeling op zorgmeldingen"), "{page}");
+    let csrf = field_value(&page, "csrf");
+    let lookup = |reg: &str| form_of(&[("csrf", &csrf), ("registratienummer", reg)]);
+    // Not a registration number, or none of ours: said in Dutch, nothing else shown.
+    let (status, page) = police
+        .post("/zorgmeldingen", &lookup("2026 OOST <b>"))
+        .await;
+    assert_eq!(status, 422, "{page}");
+    assert!(
+        page.contains("Registratienummer: 1 tot 64 tekens"),
+        "{page}"
+    );
+    let (status, page) = police
+        .post("/zorgmeldingen", &lookup("2026-OOST-999999"))
+        .await;
+    assert_eq!(status, 404, "{page}");
+    assert!(
+        page.contains("geen zorgmelding met dit registratienummer"),
+        "{page}"
+    );
+    // A wrong CSRF token is refused.
+    let (status, _) = police
+        .post(
+            "/zorgmeldingen",
+            &form_of(&[("csrf", "nope"), ("registratienummer", REG)]),
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (_, location) = police.post_redirect("/zorgmeldingen", &lookup(REG)).await;
+    assert_eq!(location, format!("/zorgmeldingen/{zm}"));
+
+    // While the police's audit log cannot be written, the note is not opened.
+    use sqlx::ConnectOptions;
+    let mut db = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&kit.consoles[1].store_files()[0])
+        .connect()
+        .await
+        .unwrap();
+    sqlx::query(
+        "CREATE TRIGGER audit_down BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'down'); END",
+    )
+    .execute(&mut db)
+    .await
+    .unwrap();
+    let (status, page) = police.get_status(&location).await;
+    assert_eq!(status, 503, "{page}");
+    assert!(!page.contains(NOTE), "{page}");
+    sqlx::query("DROP TRIGGER audit_down")
+        .execute(&mut db)
+        .await
+        .unwrap();
+
+    let page = police.get(&location).await;
+    assert!(page.contains(REG), "{page}");
+    assert!(page.contains("Veilig Thuis Gelderland-Midden"), "{page}");
+    assert!(page.contains("Terugkoppeling van Veilig Thuis"), "{page}");
+    assert!(
+        page.contains("Veilig Thuis heeft de melding ontvangen en beoordeelt die"),
+        "{page}"
+    );
+    assert!(page.contains(NOTE), "the note opened here: {page}");
+    let audit = kit.consoles[1].app.store.audit_log(20).await.unwrap();
+    assert!(
+        audit.iter().any(|e| e.action == "feedback_opened"
+            && e.professional == "dev-politie"
+            && e.object.contains("fb-politie-1")),
+        "{audit:?}"
+    );
+    // An id that is not a zorgmelding of ours: not found, nothing of the other.
+    let (status, page) = police.get_status("/zorgmeldingen/zm_onbekend").await;
+    assert_eq!(status, 404, "{page}");
+    let (status, _) = police.get_status("/zorgmeldingen/..%2Fpostvak").await;
+    assert_eq!(status, 404);
+
+    // The police's FG has no police role: refused, the note not shown.
+    let fg = Console::login_as(&kit.consoles[1], "dev-fg-politie").await;
+    assert!(!fg.get("/").await.contains("href=\"/zorgmeldingen\""));
+    let (status, page) = fg.get_status(&location).await;
+    assert_eq!(status, 403, "{page}");
+    assert!(!page.contains(NOTE), "{page}");
+    kit.stop().await;
+}

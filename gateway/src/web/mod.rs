@@ -16,6 +16,7 @@ mod maatregel;
 mod meldcode;
 mod overdracht;
 mod overdragen;
+mod politie;
 mod problem;
 mod signal;
 mod terugkoppeling;
@@ -69,6 +70,8 @@ pub fn router(app: Arc<App>) -> Router {
             get(overdracht::question),
         )
         .route("/overdracht/{sender}/{id}/brief", get(overdracht::letter))
+        .route("/zorgmeldingen", get(politie::home).post(politie::lookup))
+        .route("/zorgmeldingen/{id}", get(politie::view))
         .route("/maatregel", get(maatregel::home).post(maatregel::submit))
         .route("/zaak/{case}", get(zaak::view))
         .route("/zaak/{case}/regisseur", post(zaak::propose))
