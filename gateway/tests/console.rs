@@ -1696,3 +1696,144 @@ async fn the_police_read_veilig_thuis_feedback_on_their_zorgmelding() {
     assert!(!page.contains(NOTE), "{page}");
     kit.stop().await;
 }
+
+/// The wijkteam and the GI share a case (both parents' consent, both involved): returns the
+/// consoles' sessions, the consent's id and the case's path.
+async fn shared_case(kit: &common::Kit) -> (Console, Console, String, String) {
+    use signaalhub_client::signaalhub_proto::pb;
+    let w = Console::login(&kit.consoles[0]).await;
+    let gi = Console::login(&kit.consoles[1]).await;
+    let both = [pb::Sector::Wijkteam, pb::Sector::Jeugdbescherming];
+    let consent = kit
+        .parents_consent(
+            BSN,
+            &both,
+            &both,
+            &["betrokkenheid", "veiligheidsafspraken"],
+        )
+        .await;
+    let involve = |csrf: String, contact: &str| {
+        form_of(&[
+            ("csrf", &csrf),
+            ("bsn", BSN),
+            ("contact", contact),
+            ("consent", &consent),
+            ("action", "involvement"),
+        ])
+    };
+    let csrf_w = field_value(&w.get("/maatregel").await, "csrf");
+    w.post("/maatregel", &involve(csrf_w, "G. K., wijkcoach"))
+        .await;
+    let csrf_gi = field_value(&gi.get("/maatregel").await, "csrf");
+    let (_, page) = gi
+        .post(
+            "/maatregel",
+            &involve(csrf_gi, "Jeugdbeschermer, 026-1234567"),
+        )
+        .await;
+    assert!(page.contains("U deelt een zaak"), "{page}");
+    let case = link_after(&page, "/zaak/");
+    (w, gi, consent, case)
+}
+
+/// The wijkteam publishes a version of the case's safety plan (one agreement, for the GI).
+async fn publish_plan(
+    w: &Console,
+    case: &str,
+    consent: &str,
+    gi_oin: &str,
+    title: &str,
+    what: &str,
+) {
+    let csrf = field_value(&w.get(case).await, "csrf");
+    w.post_redirect(
+        &format!("{case}/plan"),
+        &form_of(&[
+            ("csrf", &csrf),
+            ("title", title),
+            ("who1", "De jeugdbeschermer"),
+            ("what1", what),
+            ("party1", gi_oin),
+            ("consents", consent),
+        ]),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gi_reads_its_notifications_newest_first() {
+    let kit = start_kit(&["wijkteam", "jeugdbescherming"]).await;
+    let (w, gi, consent, case) = shared_case(&kit).await;
+    let gi_oin = kit.oin("jeugdbescherming");
+    let plan = |title, what| publish_plan(&w, &case, &consent, &gi_oin, title, what);
+    plan("Plan van maart", "belt moeder elke twee weken").await;
+    plan("Plan van april", "belt moeder elke week").await;
+
+    // Berichten: the GI's notifications, newest first, in Dutch, linked to the case.
+    let page = gi.get("/").await;
+    assert!(page.contains("href=\"/berichten\""), "{page}");
+    let page = gi.get("/berichten").await;
+    assert!(
+        page.contains("Nieuwe versie van het veiligheidsplan"),
+        "{page}"
+    );
+    assert!(page.contains("Nieuwe betrokkene bij een kind"), "{page}");
+    assert!(page.contains(&format!("href=\"{case}\"")), "{page}");
+    let v2 = page
+        .find("veiligheidsplan versie 2")
+        .unwrap_or_else(|| panic!("{page}"));
+    let v1 = page
+        .find("veiligheidsplan versie 1")
+        .unwrap_or_else(|| panic!("{page}"));
+    assert!(v2 < v1, "newest first");
+    assert!(page.contains("Wijkteam Arnhem-Oost"), "who acted: {page}");
+    // The wijkteam's own plans are no news to it: its page has the match, not the plans.
+    let page = w.get("/berichten").await;
+    assert!(page.contains("Nieuwe betrokkene bij een kind"), "{page}");
+    assert!(
+        !page.contains("Nieuwe versie van het veiligheidsplan"),
+        "{page}"
+    );
+    // Paging by cursor: nothing before the first; a bad cursor said in Dutch.
+    let page = gi.get("/berichten?voor=1").await;
+    assert!(page.contains("Geen berichten."), "{page}");
+    let (status, page) = gi.get_status("/berichten?voor=tien").await;
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("moet een volgnummer zijn"), "{page}");
+    let audit = kit.consoles[1].app.store.audit_log(50).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "notifications_viewed" && e.professional == "dev-jeugdbescherming"),
+        "{audit:?}"
+    );
+    // In English on request (the hub's sentence stays Dutch).
+    let csrf = field_value(&gi.get("/berichten").await, "csrf");
+    gi.post_redirect("/taal", &form_of(&[("csrf", &csrf), ("lang", "en")]))
+        .await;
+    let page = gi.get("/berichten").await;
+    assert!(page.contains("New version of the safety plan"), "{page}");
+    // The GI's privacy officer works on no cases: no notifications, no link to them.
+    let gi_fg = Console::login_as(&kit.consoles[1], "dev-fg-jeugdbescherming").await;
+    let (status, page) = gi_fg.get_status("/berichten").await;
+    assert_eq!(status, 403, "{page}");
+    assert!(!page.contains("Wijkteam Arnhem-Oost"), "{page}");
+    assert!(!gi_fg.get("/").await.contains("href=\"/berichten\""));
+    // While the audit log cannot be written, nothing is shown.
+    use sqlx::ConnectOptions;
+    let mut db = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&kit.consoles[1].store_files()[0])
+        .connect()
+        .await
+        .unwrap();
+    sqlx::query(
+        "CREATE TRIGGER audit_down BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'down'); END",
+    )
+    .execute(&mut db)
+    .await
+    .unwrap();
+    let (status, page) = gi.get_status("/berichten").await;
+    assert_eq!(status, 503, "{page}");
+    assert!(!page.contains("Wijkteam Arnhem-Oost"), "{page}");
+    kit.stop().await;
+}

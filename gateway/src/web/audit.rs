@@ -84,6 +84,11 @@ fn action_text(lang: Lang, action: &str) -> &str {
         ),
         ("case_viewed", "zaak bekeken", "case viewed"),
         (
+            "notifications_viewed",
+            "berichten bekeken",
+            "notifications viewed",
+        ),
+        (
             "coordinator_proposed",
             "casusregisseur voorgesteld",
             "coordinator proposed",

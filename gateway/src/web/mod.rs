@@ -6,6 +6,7 @@
 //! token in every form plus an Origin check on every POST, a strict content security policy
 //! (no inline script or style), a body limit, and no payload or BSN in any log line.
 mod audit;
+mod berichten;
 mod disclosure;
 mod fg;
 pub mod i18n;
@@ -70,6 +71,7 @@ pub fn router(app: Arc<App>) -> Router {
             get(overdracht::question),
         )
         .route("/overdracht/{sender}/{id}/brief", get(overdracht::letter))
+        .route("/berichten", get(berichten::list))
         .route("/zorgmeldingen", get(politie::home).post(politie::lookup))
         .route("/zorgmeldingen/{id}", get(politie::view))
         .route("/maatregel", get(maatregel::home).post(maatregel::submit))
