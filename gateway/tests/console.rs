@@ -1837,3 +1837,92 @@ async fn the_gi_reads_its_notifications_newest_first() {
     assert!(!page.contains("Wijkteam Arnhem-Oost"), "{page}");
     kit.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn earlier_plan_versions_and_ending_an_involvement() {
+    let kit = start_kit(&["wijkteam", "jeugdbescherming"]).await;
+    let (w, gi, consent, case) = shared_case(&kit).await;
+    let gi_oin = kit.oin("jeugdbescherming");
+    let csrf_w = field_value(&w.get(&case).await, "csrf");
+    let csrf_gi = field_value(&gi.get(&case).await, "csrf");
+    let plan = |title, what| publish_plan(&w, &case, &consent, &gi_oin, title, what);
+    // Two versions of the safety plan.
+    plan("Plan van maart", "belt moeder elke twee weken").await;
+    assert!(!w.get(&case).await.contains("Eerdere versies"));
+    plan("Plan van april", "belt moeder elke week").await;
+
+    // The GI sees the latest, and version 1 behind a link, opened here and logged.
+    let page = gi.get(&case).await;
+    assert!(page.contains("belt moeder elke week"), "{page}");
+    assert!(!page.contains("Plan van maart"), "{page}");
+    assert!(page.contains("Eerdere versies"), "{page}");
+    let v1 = link_after(&page, &format!("{case}/plan/1\""));
+    assert_eq!(v1, format!("{case}/plan/1"));
+    let page = gi.get(&v1).await;
+    assert!(page.contains("Plan van maart"), "{page}");
+    assert!(page.contains("belt moeder elke twee weken"), "{page}");
+    assert!(page.contains("Dit is een eerdere versie"), "{page}");
+    assert!(
+        page.contains("Handtekening van de opsteller gecontroleerd"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("Onze afspraken bevestigen"),
+        "read only: {page}"
+    );
+    let audit = kit.consoles[1].app.store.audit_log(50).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "plan_opened" && e.object.ends_with(".v1")),
+        "{audit:?}"
+    );
+    // A version that does not exist, or is no number: not found, in Dutch.
+    for bad in ["3", "0", "abc", "99999999999"] {
+        let (status, page) = gi.get_status(&format!("{case}/plan/{bad}")).await;
+        assert_eq!(status, 404, "{bad}: {page}");
+        assert!(!page.contains("belt moeder"), "{page}");
+    }
+    // The GI's privacy officer works on no cases: no earlier versions either.
+    let gi_fg = Console::login_as(&kit.consoles[1], "dev-fg-jeugdbescherming").await;
+    let (status, page) = gi_fg.get_status(&v1).await;
+    assert_eq!(status, 403, "{page}");
+    assert!(!page.contains("Plan van maart"), "{page}");
+
+    // Ending an involvement: only one's own. The GI cannot end the wijkteam's.
+    let page = w.get(&case).await;
+    assert!(page.contains("Onze betrokkenheid beëindigen"), "{page}");
+    let end = link_after(&page, &format!("{case}/betrokkenheid/"));
+    assert!(end.ends_with("/beeindigen"), "{end}");
+    let (status, page) = gi.post(&end, &form_of(&[("csrf", &csrf_gi)])).await;
+    assert_ne!(status, 200, "{page}");
+    assert!(!page.contains("Betrokkenheid beëindigd"), "{page}");
+    assert!(gi.get(&case).await.contains("G. K., wijkcoach"));
+    // A wrong CSRF token, or the FG, ends nothing.
+    let (status, _) = w.post(&end, &form_of(&[("csrf", "nope")])).await;
+    assert_eq!(status, 403);
+    let w_fg = Console::login_as(&kit.consoles[0], "dev-fg-wijkteam").await;
+    let fg_csrf = field_value(&w_fg.get("/").await, "csrf");
+    let (status, _) = w_fg.post(&end, &form_of(&[("csrf", &fg_csrf)])).await;
+    assert_eq!(status, 403);
+    assert!(gi.get(&case).await.contains("G. K., wijkcoach"));
+    // The wijkteam ends its own: the case is no longer its to see; the GI is told.
+    let (status, page) = w.post(&end, &form_of(&[("csrf", &csrf_w)])).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Betrokkenheid beëindigd"), "{page}");
+    assert!(page.contains("niet meer betrokken bij dit kind"), "{page}");
+    let (status, _) = w.get_status(&case).await;
+    assert_eq!(status, 404);
+    let page = gi.get(&case).await;
+    assert!(!page.contains("G. K., wijkcoach"), "{page}");
+    let page = gi.get("/berichten").await;
+    assert!(page.contains("Betrokkenheid beëindigd"), "{page}");
+    let audit = kit.consoles[0].app.store.audit_log(50).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "involvement_ended" && e.professional == "dev-wijkteam"),
+        "{audit:?}"
+    );
+    kit.stop().await;
+}

@@ -82,6 +82,11 @@ fn action_text(lang: Lang, action: &str) -> &str {
             "zaken van een kind bekeken",
             "a child's cases listed",
         ),
+        (
+            "involvement_ended",
+            "betrokkenheid beëindigd",
+            "involvement ended",
+        ),
         ("case_viewed", "zaak bekeken", "case viewed"),
         (
             "notifications_viewed",

@@ -79,6 +79,11 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/zaak/{case}/regisseur", post(zaak::propose))
         .route("/zaak/{case}/voorstel/{proposal}", post(zaak::respond))
         .route("/zaak/{case}/plan", post(zaak::publish))
+        .route("/zaak/{case}/plan/{version}", get(zaak::version))
+        .route(
+            "/zaak/{case}/betrokkenheid/{involvement}/beeindigen",
+            post(zaak::end),
+        )
         .route(
             "/zaak/{case}/plan/{version}/bevestigen",
             post(zaak::confirm),
