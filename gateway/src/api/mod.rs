@@ -12,6 +12,7 @@
 //! the gateway mints for it. Every field is checked before the hub is asked; errors are RFC 9457
 //! problem details ([`problem`]) that never echo a BSN, a token or a signal's text.
 pub mod auth;
+mod cases;
 pub mod problem;
 mod veilig_thuis;
 
@@ -89,7 +90,7 @@ fn routes() -> Routes {
     .add(Method::POST, "/maatregel/involvement", post(involvement))
     .add(Method::POST, "/maatregel/query", post(maatregel))
     .add(Method::GET, "/fg/disclosures", get(disclosures));
-    veilig_thuis::add(r)
+    cases::add(veilig_thuis::add(r))
 }
 
 /// Every (method, path) the API serves, paths relative to [`PREFIX`] in OpenAPI's `{name}`

@@ -42,6 +42,11 @@ pub(super) fn add(r: Routes) -> Routes {
             "/handovers/{sender_oin}/{handover_id}/answer",
             post(answer),
         )
+        .add(
+            Method::GET,
+            "/handovers/{sender_oin}/{handover_id}/questions/{n}",
+            get(question),
+        )
         .add(Method::POST, "/feedback", post(send_feedback))
         .add(Method::POST, "/feedback/list", post(list_feedback))
 }
@@ -643,6 +648,47 @@ async fn hand_over(
         ],
     );
     Ok((StatusCode::CREATED, axum::Json(v)).into_response())
+}
+
+/// `GET /handovers/{own OIN}/{handover_id}/questions/{n}`: Veilig Thuis opens the wijkteam's
+/// question in its `n`th answer (1, 2, ...) — `question_opened` written to the audit log first,
+/// then the envelope checked against the handover (`<handover id>.q<n>`, its purpose and
+/// categories) and the wijkteam's signature verified.
+async fn question(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path((sender, id, n)): Path<(String, String, String)>,
+) -> ApiResult {
+    let actor = veilig_thuis(&app, &caller)?;
+    let n = match n.parse::<usize>() {
+        Ok(n) if n > 0 => n,
+        _ => return Err(ApiProblem::not_found("No such answer of the handover.")),
+    };
+    if sender != app.oin() {
+        return Err(ApiProblem::not_found(
+            "No such handover of this Veilig Thuis (name its own OIN).",
+        ));
+    }
+    handover_path(&sender, &id)?;
+    let (h, opened) = handover::open_question(&app, &actor, &id, n)
+        .await
+        .map_err(read_problem)?;
+    let question = match opened {
+        None => {
+            return Err(ApiProblem::not_found(
+                "This answer of the handover holds no question.",
+            ));
+        }
+        Some(Ok(text)) => json!({"verified": true, "text": text}),
+        Some(Err(why)) => json!({"verified": false, "error": why}),
+    };
+    Ok(ok(json!({
+        "handover_id": h.handover_id,
+        "answer": n,
+        "wijkteam_oin": h.recipient_oin,
+        "asked_at": h.answers.get(n - 1).map_or(Value::Null, |a| ts(&a.answered_at)),
+        "question": question,
+    })))
 }
 
 fn wijkteam(app: &App, caller: &Caller) -> Result<Professional, ApiProblem> {

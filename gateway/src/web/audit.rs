@@ -31,7 +31,7 @@ pub(super) fn is_fg(a: &Authed) -> bool {
 
 /// A logged value as shown: each `/`-separated part kept when it is an OIN or holds no run of 9
 /// or more digits, else hidden (a BSN is never logged, and never shown if one were).
-fn shown(value: &str) -> String {
+pub(crate) fn shown(value: &str) -> String {
     value
         .split('/')
         .map(|part| {

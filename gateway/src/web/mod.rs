@@ -28,6 +28,7 @@ mod zorgmelding;
 
 use crate::app::App;
 use crate::session::Session;
+pub(crate) use audit::shown as audit_shown;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts};
