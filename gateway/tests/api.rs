@@ -1320,8 +1320,9 @@ async fn cases_and_notifications(kit: &Kit, issuer: &str) -> TestResult {
     Ok(())
 }
 
-/// Veilig Thuis's registration system lists and opens a police zorgmelding; the school's FG
-/// system reads its gateway's audit log a page at a time; others are refused.
+/// Veilig Thuis's registration system lists and opens a police zorgmelding and records that the
+/// family does not want the wijkteam; the school's FG system reads its gateway's audit log a page
+/// at a time; others are refused.
 async fn zorgmeldingen_and_the_audit_log(kit: &Kit, issuer: &str) -> TestResult {
     use signaalhub_client::signaalhub_proto::pb;
     const REG: &str = "2026-OOST-000999";
@@ -1383,6 +1384,47 @@ async fn zorgmeldingen_and_the_audit_log(kit: &Kit, issuer: &str) -> TestResult 
     let log = kit.consoles[2].app.store.audit_log(20).await?;
     assert!(
         log.iter().any(|e| e.action == "zorgmelding_opened"
+            && e.object == id
+            && e.professional == "vt-registratie"),
+        "{log:?}"
+    );
+
+    // The family does not want the wijkteam: recorded by reference, never by name; an FG
+    // system, a missing reference and a melding that is not here are refused first.
+    let declined = |by: &str, zm: &str| json!({"zorgmelding_id": zm, "declined_by": by});
+    assert_problem(
+        &vt_fg
+            .post("/triage/family-declined", &declined("ouder-1", &id))
+            .await,
+        403,
+        "denied",
+    );
+    let a = vt.post("/triage/family-declined", &declined("", &id)).await;
+    assert_problem(&a, 422, "invalid-request");
+    assert!(names_field(&a, "declined_by"), "{}", a.text);
+    assert_problem(
+        &vt.post(
+            "/triage/family-declined",
+            &declined("ouder-1", "zm_onbekend"),
+        )
+        .await,
+        404,
+        "not-found",
+    );
+    let a = vt
+        .post("/triage/family-declined", &declined("ouder-1", &id))
+        .await;
+    assert_eq!(a.status, 201, "{}", a.text);
+    assert_eq!(a.json["declined_by"], "ouder-1", "{}", a.text);
+    assert_eq!(a.json["zorgmelding_id"], id.as_str(), "{}", a.text);
+    let t = kit.sdk("veilig_thuis").await.get_triage(&id).await?;
+    assert_eq!(
+        t.family_declined.map(|d| d.declined_by).as_deref(),
+        Some("ouder-1")
+    );
+    let log = kit.consoles[2].app.store.audit_log(20).await?;
+    assert!(
+        log.iter().any(|e| e.action == "family_declined"
             && e.object == id
             && e.professional == "vt-registratie"),
         "{log:?}"

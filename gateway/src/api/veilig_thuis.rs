@@ -31,6 +31,11 @@ const MAX_PERSONS: usize = 8;
 pub(super) fn add(r: Routes) -> Routes {
     r.add(Method::POST, "/triage", post(record_triage))
         .add(Method::POST, "/triage/{triage_id}/decide", post(decide))
+        .add(
+            Method::POST,
+            "/triage/family-declined",
+            post(family_declined),
+        )
         .add(Method::POST, "/handovers", post(hand_over))
         .add(
             Method::GET,
@@ -375,6 +380,49 @@ async fn record_triage(
         .await
         .map_err(|e| hub_problem(&e))?;
     Ok((StatusCode::CREATED, axum::Json(triage_json(&t))).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeclinedBody {
+    #[serde(default)]
+    zorgmelding_id: Option<String>,
+    #[serde(default)]
+    signal: Option<SignalRef>,
+    declined_by: String,
+    #[serde(default)]
+    acting_role: Option<String>,
+}
+
+/// `POST /triage/family-declined`: the family does not want the wijkteam
+/// (`RecordFamilyDeclined`; `declined_by` a reference such as `ouder-1`, never a name). Every
+/// handover of the melding is refused after this. `family_declined` in the audit log.
+async fn family_declined(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    JsonBody(b): JsonBody<DeclinedBody>,
+) -> ApiResult {
+    let actor = veilig_thuis(&app, &caller)?;
+    let mut errors = Vec::new();
+    let m = melding(b.zorgmelding_id.as_deref(), b.signal.as_ref(), &mut errors);
+    reference(&mut errors, "declined_by", &b.declined_by);
+    let role = vt_role(&app, &actor, b.acting_role.as_deref(), &mut errors);
+    ok_or_invalid(errors)?;
+    let m = here(&app, m).await?;
+    let d = handover::decline(&app, &actor, &m, b.declined_by.trim(), &role)
+        .await
+        .map_err(|e| hub_problem(&e))?;
+    let v = json!({
+        "declined_by": d.declined_by,
+        "recorded_at": ts(&d.recorded_at),
+    });
+    let (zorgmelding_id, signal) =
+        signaalhub_client::zorgmelding::melding_reference(&m.reference());
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(with_melding(v, &zorgmelding_id, signal.as_ref())),
+    )
+        .into_response())
 }
 
 #[derive(Debug, Deserialize)]
