@@ -227,6 +227,7 @@ async fn api() -> TestResult {
         school_sends_and_wijkteam_opens(&kit, &issuer).await?;
         attacks(&kit, &issuer).await?;
         veilig_thuis_chain(&kit, &issuer).await?;
+        meldcode_report(&kit, &issuer).await?;
         cases_and_notifications(&kit, &issuer).await?;
         zorgmeldingen_and_the_audit_log(&kit, &issuer).await?;
         recall_while_undelivered(&mut kit, &issuer).await
@@ -1467,5 +1468,107 @@ async fn zorgmeldingen_and_the_audit_log(kit: &Kit, issuer: &str) -> TestResult 
     let a = fg.get("/audit?before=-1").await;
     assert_problem(&a, 422, "invalid-request");
     assert!(names_field(&a, "before"), "{}", a.text);
+    Ok(())
+}
+
+/// The school's administration reports to Veilig Thuis under the meldcode, with the evidence of
+/// the `meldrecht` basis: refused by the convenant while step 4 is missing, then sent; the
+/// evidence's fields are checked before the hub is asked.
+async fn meldcode_report(kit: &Kit, issuer: &str) -> TestResult {
+    let vt_oin = kit.oin("veilig_thuis");
+    let school = Api::new(
+        &kit.consoles[0].base,
+        Some(token(issuer, "leerlingadministratie", &audience("school")).await?),
+    );
+    let vt = Api::new(
+        &kit.consoles[2].base,
+        Some(token(issuer, "vt-registratie", &audience("veilig_thuis")).await?),
+    );
+    let report = |evidence: Value, extra: Value| {
+        let mut v = json!({
+            "bsn": BSN, "age": 9, "gezag": ["ouder-1", "ouder-2"], "recipient": vt_oin,
+            "purpose": "melding_veilig_thuis", "categories": ["zorgen_thuissituatie"],
+            "basis": "meldrecht", "evidence": evidence,
+        });
+        if let (Some(m), Value::Object(e)) = (v.as_object_mut(), extra) {
+            m.extend(e);
+        }
+        v
+    };
+    let steps = |s: &[u32]| {
+        json!({"meldcode_steps_completed": s, "afwegingskader": "STRUCTURELE_ONVEILIGHEID",
+               "client_informed": false, "client_not_informed_reason": "veiligheid_kind"})
+    };
+    // Step 4 not taken: the convenant says no, with its reasons; then yes.
+    let a = school
+        .post("/signals/check", &report(steps(&[1, 2, 3]), json!({})))
+        .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.json["allowed"], false, "{}", a.text);
+    assert!(
+        a.json["reasons"].as_array().is_some_and(|r| !r.is_empty()),
+        "{}",
+        a.text
+    );
+    let a = school
+        .post("/signals/check", &report(steps(&[1, 2, 3, 4]), json!({})))
+        .await;
+    assert_eq!(a.json["allowed"], true, "{}", a.text);
+    // Fields the gateway refuses before asking: evidence without a basis, steps out of range or
+    // twice, an unknown outcome, not told without a reason, a reason while told.
+    let mut no_basis = report(steps(&[1, 2, 3, 4]), json!({}));
+    no_basis["basis"] = Value::Null;
+    no_basis["consents"] = json!(["c_form"]);
+    let a = school.post("/signals/check", &no_basis).await;
+    assert!(names_field(&a, "evidence"), "{}", a.text);
+    let bad = [
+        (
+            json!({"meldcode_steps_completed": [1, 1, 6]}),
+            "evidence.meldcode_steps_completed",
+        ),
+        (json!({"afwegingskader": "ERG"}), "evidence.afwegingskader"),
+        (
+            json!({"client_informed": false}),
+            "evidence.client_not_informed_reason",
+        ),
+        (
+            json!({"client_informed": true, "client_not_informed_reason": "veiligheid_kind"}),
+            "evidence.client_not_informed_reason",
+        ),
+    ];
+    for (evidence, field) in bad {
+        let a = school
+            .post("/signals/check", &report(evidence, json!({})))
+            .await;
+        assert_problem(&a, 422, "invalid-request");
+        assert!(names_field(&a, field), "{field}: {}", a.text);
+        assert!(!a.text.contains(BSN), "{}", a.text);
+    }
+    // Sent: Veilig Thuis's registration finds it in its inbox on the meldcode basis.
+    let a = school
+        .post(
+            "/signals",
+            &report(
+                steps(&[1, 2, 3, 4]),
+                json!({"signal_id": "meldcode-api-2", "text": "Leerling vertelt over ruzie thuis."}),
+            ),
+        )
+        .await;
+    assert_eq!(a.status, 201, "{}", a.text);
+    let mut basis = None;
+    for _ in 0..200 {
+        let a = vt.get("/inbox").await;
+        basis = a.json["items"].as_array().and_then(|l| {
+            l.iter()
+                .find(|i| i["signal_id"] == "meldcode-api-2")
+                .map(|i| i["basis"].to_string())
+        });
+        if basis.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let basis = basis.ok_or("the meldcode report never reached Veilig Thuis")?;
+    assert!(basis.contains("meldrecht"), "{basis}");
     Ok(())
 }
