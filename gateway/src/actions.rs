@@ -760,6 +760,21 @@ pub async fn case(app: &App, actor: &Professional, case_id: &str) -> Result<pb::
     Ok(c)
 }
 
+/// Ends this organisation's involvement `involvement_id` (`EndInvolvement`; the case's other
+/// parties are told). `involvement_ended` in the audit log.
+pub async fn end_involvement(
+    app: &App,
+    actor: &Professional,
+    involvement_id: &str,
+) -> Result<pb::Involvement, ClientError> {
+    let ended = app.hub_as(actor)?.end_involvement(involvement_id).await?;
+    let _ = app
+        .store
+        .audit(&actor.id, "involvement_ended", involvement_id)
+        .await;
+    Ok(ended)
+}
+
 /// Proposes `oin` (this organisation's own to take it up) as the case's coordinator.
 pub async fn propose_coordinator(
     app: &App,
@@ -808,17 +823,19 @@ pub enum PlanProblem {
 /// (or why it did not open).
 pub type LatestPlan = (pb::SafetyPlanVersion, Option<Result<SafetyPlan, String>>);
 
-/// The latest safety plan version of a case (`GetSafetyPlan`), with its content opened here when
-/// it was sealed to this organisation: who opens it is written to the audit log first (nothing is
-/// opened when it cannot be), then the author's signature is checked against the directory.
+/// A safety plan version of a case (`GetSafetyPlan`; `version` 0: the latest), with its content
+/// opened here when it was sealed to this organisation: who opens it is written to the audit log
+/// first (nothing is opened when it cannot be), then the author's signature is checked against
+/// the directory.
 pub async fn safety_plan(
     app: &App,
     actor: &Professional,
     case_id: &str,
+    version: u32,
 ) -> Result<LatestPlan, PlanProblem> {
     let mut hub = app.hub_as(actor).map_err(PlanProblem::Hub)?;
     let v = hub
-        .get_safety_plan(case_id, 0)
+        .get_safety_plan(case_id, version)
         .await
         .map_err(PlanProblem::Hub)?;
     let Some(env) = &v.envelope else {

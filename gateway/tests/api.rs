@@ -5,7 +5,9 @@
 //! wijkteam (refused while a parent's consent is missing, then allowed); the wijkteam's
 //! registration system opens and acknowledges it. Then the attacks: no token, a tampered or
 //! self-signed token, an expired one, one for another audience, a role that may not send, a BSN
-//! in an id field, an oversized body.
+//! in an id field, an oversized body. Then Veilig Thuis's chain, and the console's newer pages as
+//! systems use them: a case and its safety plan's versions, the notifications, ending an
+//! involvement, the zorgmeldingen, the wijkteam's question and the audit log.
 //!
 //! Needs `node` (18+) and `npm` like tests/oidc_login.rs: without them it prints
 //! `api: SKIPPED: ..` and passes, except under `CI=true`, where it fails.
@@ -216,14 +218,18 @@ async fn api() -> TestResult {
     }
     let provider = Provider::start_with("http://127.0.0.1:9/login/oidc/callback", true)?;
     let issuer = provider.issuer.clone();
-    let mut kit = start_kit_with(&["school", "wijkteam", "veilig_thuis"], |sector, c| {
-        configure(&issuer, sector, c)
-    })
+    let mut kit = start_kit_with(
+        &["school", "wijkteam", "veilig_thuis", "jeugdbescherming"],
+        |sector, c| configure(&issuer, sector, c),
+    )
     .await;
     let outcome = async {
         school_sends_and_wijkteam_opens(&kit, &issuer).await?;
         attacks(&kit, &issuer).await?;
         veilig_thuis_chain(&kit, &issuer).await?;
+        meldcode_report(&kit, &issuer).await?;
+        cases_and_notifications(&kit, &issuer).await?;
+        zorgmeldingen_and_the_audit_log(&kit, &issuer).await?;
         recall_while_undelivered(&mut kit, &issuer).await
     }
     .await;
@@ -1005,9 +1011,54 @@ async fn veilig_thuis_chain(kit: &Kit, issuer: &str) -> TestResult {
         .await;
     assert_problem(&a, 422, "invalid-request");
     assert!(names_field(&a, "reason"), "{}", a.text);
+    // A question first, sealed in the wijkteam's gateway to Veilig Thuis; Veilig Thuis's system
+    // opens it in its own gateway (written to its audit log first). Nobody else does.
+    const QUESTION: &str = "Is vader al eerder in beeld geweest bij de politie?";
+    let a = wt
+        .post(
+            &format!("{path}/answer"),
+            &json!({"answer": "QUESTION", "question": QUESTION}),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert!(!a.text.contains(QUESTION), "sealed: {}", a.text);
+    let q = format!("{path}/questions/1");
+    assert_problem(&vt_fg.get(&q).await, 403, "denied");
+    assert_problem(&wt.get(&q).await, 403, "denied");
+    assert_problem(
+        &vt.get(&format!("/handovers/{wijkteam_oin}/ho-api-1/questions/1"))
+            .await,
+        404,
+        "not-found",
+    );
+    for bad in ["0", "2", "een"] {
+        assert_problem(
+            &vt.get(&format!("{path}/questions/{bad}")).await,
+            404,
+            "not-found",
+        );
+    }
+    let a = vt.get(&q).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.json["question"]["verified"], true, "{}", a.text);
+    assert_eq!(a.json["question"]["text"], QUESTION, "{}", a.text);
+    assert_eq!(a.json["wijkteam_oin"], wijkteam_oin.as_str(), "{}", a.text);
+    let log = kit.consoles[2].app.store.audit_log(50).await?;
+    assert!(
+        log.iter().any(|e| e.action == "question_opened"
+            && e.professional == "vt-registratie"
+            && e.object.contains("ho-api-1.q1")),
+        "{log:?}"
+    );
     let a = wt.post(&format!("{path}/answer"), &accept).await;
     assert_eq!(a.status, 200, "{}", a.text);
-    assert_eq!(a.json["answers"][0]["answer"], "ACCEPTED", "{}", a.text);
+    assert!(
+        a.json["answers"]
+            .as_array()
+            .is_some_and(|l| l.iter().any(|x| x["answer"] == "ACCEPTED")),
+        "{}",
+        a.text
+    );
     assert!(
         a.json["involvement_ids"]
             .as_array()
@@ -1059,5 +1110,465 @@ async fn veilig_thuis_chain(kit: &Kit, issuer: &str) -> TestResult {
     assert_eq!(a.json["feedback"][0]["note"], Value::Null, "{}", a.text);
     let a = school.post("/feedback/list", &json!({})).await;
     assert!(names_field(&a, "zorgmelding_id"), "{}", a.text);
+    Ok(())
+}
+
+/// The first `"prefix…"` link on a console page.
+fn link_after(page: &str, prefix: &str) -> Result<String, String> {
+    let marker = format!("\"{prefix}");
+    let start = page
+        .find(&marker)
+        .ok_or_else(|| format!("no link {prefix} on the page: {page}"))?
+        + 1;
+    Ok(page[start..].split('"').next().unwrap_or("").to_owned())
+}
+
+fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+/// The wijkteam and the GI share a case (through their consoles: the parents' consent ticked),
+/// the wijkcoach publishes two versions of the safety plan; the wijkteam's registration system
+/// reads the case, both versions (opened here) and its notifications, and ends its involvement.
+async fn cases_and_notifications(kit: &Kit, issuer: &str) -> TestResult {
+    use common::{Console, field_value};
+    use signaalhub_client::signaalhub_proto::pb;
+    const CHILD: &str = "123456782";
+    let both = [pb::Sector::Wijkteam, pb::Sector::Jeugdbescherming];
+    let consent = kit
+        .parents_consent(
+            CHILD,
+            &both,
+            &both,
+            &["betrokkenheid", "veiligheidsafspraken"],
+        )
+        .await;
+    let w = Console::login(&kit.consoles[1]).await;
+    let gi = Console::login(&kit.consoles[3]).await;
+    for (c, contact) in [
+        (&w, "G. K., wijkcoach"),
+        (&gi, "Jeugdbeschermer, 026-1234567"),
+    ] {
+        let csrf = field_value(&c.get("/maatregel").await, "csrf");
+        let (_, page) = c
+            .post(
+                "/maatregel",
+                &form(&[
+                    ("csrf", &csrf),
+                    ("bsn", CHILD),
+                    ("contact", contact),
+                    ("consent", &consent),
+                    ("action", "involvement"),
+                ]),
+            )
+            .await;
+        assert!(page.contains("Uw betrokkenheid is vastgelegd"), "{page}");
+    }
+    let csrf = field_value(&w.get("/maatregel").await, "csrf");
+    let (_, page) = w
+        .post(
+            "/maatregel",
+            &form(&[("csrf", &csrf), ("bsn", CHILD), ("action", "cases")]),
+        )
+        .await;
+    let case_path = link_after(&page, "/zaak/")?;
+    let case_id = case_path.trim_start_matches("/zaak/").to_owned();
+    let gi_oin = kit.oin("jeugdbescherming");
+    for (title, what) in [
+        ("Plan van maart", "belt moeder elke twee weken"),
+        ("Plan van april", "belt moeder elke week"),
+    ] {
+        w.post_redirect(
+            &format!("{case_path}/plan"),
+            &form(&[
+                ("csrf", &csrf),
+                ("title", title),
+                ("who1", "De jeugdbeschermer"),
+                ("what1", what),
+                ("party1", &gi_oin),
+                ("consents", &consent),
+            ]),
+        )
+        .await;
+    }
+
+    let aud = audience("wijkteam");
+    let wt = Api::new(
+        &kit.consoles[1].base,
+        Some(token(issuer, "wijkteam-registratie", &aud).await?),
+    );
+    let fg = Api::new(
+        &kit.consoles[1].base,
+        Some(token(issuer, "school-fg-rapportage", &aud).await?),
+    );
+    // The case: both parties, the plan's latest version; an FG system is refused by the
+    // gateway, an id of no case is not found.
+    let a = wt.get(&format!("/cases/{case_id}")).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.json["safety_plan_version"], 2, "{}", a.text);
+    let parties = a.json["parties"].as_array().ok_or("no parties")?;
+    assert_eq!(parties.len(), 2, "{}", a.text);
+    let own = |oin: &str| {
+        parties
+            .iter()
+            .find(|p| p["organization_oin"] == oin)
+            .and_then(|p| p["involvement_id"].as_str())
+            .map(str::to_owned)
+    };
+    let ours = own(&kit.oin("wijkteam")).ok_or("no involvement of ours")?;
+    let theirs = own(&gi_oin).ok_or("no involvement of the GI")?;
+    assert_problem(&fg.get(&format!("/cases/{case_id}")).await, 403, "denied");
+    assert!(
+        !fg.get(&format!("/cases/{case_id}"))
+            .await
+            .text
+            .contains("G. K.")
+    );
+    assert_problem(&wt.get("/cases/k_onbekend").await, 404, "not-found");
+    // The plan: the latest and version 1, each opened here and logged first.
+    let a = wt.get(&format!("/cases/{case_id}/plan")).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.json["version"], 2, "{}", a.text);
+    assert_eq!(a.json["plan"]["verified"], true, "{}", a.text);
+    assert_eq!(
+        a.json["plan"]["agreements"][0]["what"], "belt moeder elke week",
+        "{}",
+        a.text
+    );
+    let a = wt.get(&format!("/cases/{case_id}/plan/1")).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.json["plan"]["title"], "Plan van maart", "{}", a.text);
+    assert_eq!(
+        a.json["plan"]["agreements"][0]["party_oins"][0],
+        gi_oin.as_str(),
+        "{}",
+        a.text
+    );
+    for bad in ["0", "abc", "3"] {
+        let a = wt.get(&format!("/cases/{case_id}/plan/{bad}")).await;
+        assert_eq!(a.status, 404, "{bad}: {}", a.text);
+        assert!(!a.text.contains("belt moeder"), "{}", a.text);
+    }
+    assert_problem(
+        &fg.get(&format!("/cases/{case_id}/plan/1")).await,
+        403,
+        "denied",
+    );
+    let log = kit.consoles[1].app.store.audit_log(100).await?;
+    for (action, object) in [
+        ("case_viewed", case_id.clone()),
+        ("plan_opened", format!("{case_id}.v1")),
+        ("plan_opened", format!("{case_id}.v2")),
+    ] {
+        assert!(
+            log.iter().any(|e| e.action == action
+                && e.object == object
+                && e.professional == "wijkteam-registratie"),
+            "{action} {object}: {log:?}"
+        );
+    }
+    // Notifications: the match, newest first, with the case; a bad cursor is refused.
+    let a = wt.get("/notifications").await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    let list = a.json["notifications"].as_array().ok_or("no list")?;
+    assert!(
+        list.iter()
+            .any(|n| n["kind"] == "INVOLVEMENT_MATCHED" && n["case_id"] == case_id.as_str()),
+        "{}",
+        a.text
+    );
+    let cursors: Vec<u64> = list.iter().filter_map(|n| n["cursor"].as_u64()).collect();
+    assert!(cursors.windows(2).all(|w| w[0] > w[1]), "{cursors:?}");
+    assert!(list.iter().all(|n| n["summary_nl"].is_string()));
+    let a = wt.get("/notifications?before=tien").await;
+    assert_problem(&a, 422, "invalid-request");
+    assert!(names_field(&a, "before"), "{}", a.text);
+    assert_problem(&fg.get("/notifications").await, 403, "denied");
+    // Ending: not the GI's involvement, then our own; the case is then not ours to read.
+    let a = wt
+        .post(&format!("/involvements/{theirs}/end"), &json!({}))
+        .await;
+    assert!(matches!(a.status, 403 | 404), "{}", a.text);
+    assert_problem(
+        &fg.post(&format!("/involvements/{ours}/end"), &json!({}))
+            .await,
+        403,
+        "denied",
+    );
+    assert_eq!(wt.get(&format!("/cases/{case_id}")).await.status, 200);
+    let a = wt
+        .post(&format!("/involvements/{ours}/end"), &json!({}))
+        .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert!(a.json["involvement"]["ended_at"].is_string(), "{}", a.text);
+    assert_problem(
+        &wt.get(&format!("/cases/{case_id}")).await,
+        404,
+        "not-found",
+    );
+    let log = kit.consoles[1].app.store.audit_log(20).await?;
+    assert!(
+        log.iter()
+            .any(|e| e.action == "involvement_ended" && e.object == ours),
+        "{log:?}"
+    );
+    // The GI is told.
+    let page = gi.get("/berichten").await;
+    assert!(page.contains("Betrokkenheid beëindigd"), "{page}");
+    Ok(())
+}
+
+/// Veilig Thuis's registration system lists and opens a police zorgmelding and records that the
+/// family does not want the wijkteam; the school's FG system reads its gateway's audit log a page
+/// at a time; others are refused.
+async fn zorgmeldingen_and_the_audit_log(kit: &Kit, issuer: &str) -> TestResult {
+    use signaalhub_client::signaalhub_proto::pb;
+    const REG: &str = "2026-OOST-000999";
+    const INCIDENT: &str = "Ruzie op straat; de kinderen zagen het.";
+    kit.police_zorgmelding(
+        REG,
+        "123456782",
+        &[(
+            "frag-api-incident",
+            pb::FragmentKind::Incident,
+            "incidentgegevens",
+            INCIDENT,
+        )],
+    )
+    .await;
+    let aud = audience("veilig_thuis");
+    let vt = Api::new(
+        &kit.consoles[2].base,
+        Some(token(issuer, "vt-registratie", &aud).await?),
+    );
+    let vt_fg = Api::new(
+        &kit.consoles[2].base,
+        Some(token(issuer, "school-fg-rapportage", &aud).await?),
+    );
+    let mut id = None;
+    for _ in 0..200 {
+        let a = vt.get("/zorgmeldingen").await;
+        assert_eq!(a.status, 200, "{}", a.text);
+        id = a.json["zorgmeldingen"]
+            .as_array()
+            .and_then(|l| l.iter().find(|m| m["registration_number"] == REG))
+            .and_then(|m| m["zorgmelding_id"].as_str())
+            .map(str::to_owned);
+        if id.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let id = id.ok_or("the zorgmelding never reached Veilig Thuis's gateway")?;
+    assert!(!vt.get("/zorgmeldingen").await.text.contains(INCIDENT));
+    assert_problem(&vt_fg.get("/zorgmeldingen").await, 403, "denied");
+    assert_problem(
+        &vt_fg.get(&format!("/zorgmeldingen/{id}")).await,
+        403,
+        "denied",
+    );
+    assert_problem(
+        &vt.get("/zorgmeldingen/zm_onbekend").await,
+        404,
+        "not-found",
+    );
+    let a = vt.get(&format!("/zorgmeldingen/{id}")).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.json["registration_number"], REG);
+    assert_eq!(a.json["fragments"][0]["kind"], "INCIDENT", "{}", a.text);
+    assert_eq!(a.json["fragments"][0]["verified"], true, "{}", a.text);
+    assert_eq!(a.json["fragments"][0]["text"], INCIDENT, "{}", a.text);
+    assert!(!a.text.contains("123456782"), "no BSN: {}", a.text);
+    let log = kit.consoles[2].app.store.audit_log(20).await?;
+    assert!(
+        log.iter().any(|e| e.action == "zorgmelding_opened"
+            && e.object == id
+            && e.professional == "vt-registratie"),
+        "{log:?}"
+    );
+
+    // The family does not want the wijkteam: recorded by reference, never by name; an FG
+    // system, a missing reference and a melding that is not here are refused first.
+    let declined = |by: &str, zm: &str| json!({"zorgmelding_id": zm, "declined_by": by});
+    assert_problem(
+        &vt_fg
+            .post("/triage/family-declined", &declined("ouder-1", &id))
+            .await,
+        403,
+        "denied",
+    );
+    let a = vt.post("/triage/family-declined", &declined("", &id)).await;
+    assert_problem(&a, 422, "invalid-request");
+    assert!(names_field(&a, "declined_by"), "{}", a.text);
+    assert_problem(
+        &vt.post(
+            "/triage/family-declined",
+            &declined("ouder-1", "zm_onbekend"),
+        )
+        .await,
+        404,
+        "not-found",
+    );
+    let a = vt
+        .post("/triage/family-declined", &declined("ouder-1", &id))
+        .await;
+    assert_eq!(a.status, 201, "{}", a.text);
+    assert_eq!(a.json["declined_by"], "ouder-1", "{}", a.text);
+    assert_eq!(a.json["zorgmelding_id"], id.as_str(), "{}", a.text);
+    let t = kit.sdk("veilig_thuis").await.get_triage(&id).await?;
+    assert_eq!(
+        t.family_declined.map(|d| d.declined_by).as_deref(),
+        Some("ouder-1")
+    );
+    let log = kit.consoles[2].app.store.audit_log(20).await?;
+    assert!(
+        log.iter().any(|e| e.action == "family_declined"
+            && e.object == id
+            && e.professional == "vt-registratie"),
+        "{log:?}"
+    );
+
+    // The audit log: the FG's system only, newest first, its own look the newest line.
+    let aud = audience("school");
+    let fg = Api::new(
+        &kit.consoles[0].base,
+        Some(token(issuer, "school-fg-rapportage", &aud).await?),
+    );
+    let ib = Api::new(
+        &kit.consoles[0].base,
+        Some(token(issuer, "leerlingadministratie", &aud).await?),
+    );
+    assert_problem(&ib.get("/audit").await, 403, "denied");
+    let a = fg.get("/audit").await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    let lines = a.json["lines"].as_array().ok_or("no lines")?;
+    assert_eq!(lines[0]["action"], "audit_viewed", "{}", a.text);
+    assert_eq!(lines[0]["actor"], "school-fg-rapportage", "{}", a.text);
+    assert!(
+        lines.iter().any(|l| l["action"] == "sent"),
+        "the school's sending: {}",
+        a.text
+    );
+    let ids: Vec<i64> = lines.iter().filter_map(|l| l["id"].as_i64()).collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "{ids:?}");
+    assert!(!a.text.contains(BSN), "no BSN: {}", a.text);
+    // The next page starts below the first line of this one.
+    let a = fg.get(&format!("/audit?before={}", ids[0])).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert!(
+        a.json["lines"]
+            .as_array()
+            .is_some_and(|l| l.iter().all(|x| x["id"].as_i64() < Some(ids[0]))),
+        "{}",
+        a.text
+    );
+    let a = fg.get("/audit?before=-1").await;
+    assert_problem(&a, 422, "invalid-request");
+    assert!(names_field(&a, "before"), "{}", a.text);
+    Ok(())
+}
+
+/// The school's administration reports to Veilig Thuis under the meldcode, with the evidence of
+/// the `meldrecht` basis: refused by the convenant while step 4 is missing, then sent; the
+/// evidence's fields are checked before the hub is asked.
+async fn meldcode_report(kit: &Kit, issuer: &str) -> TestResult {
+    let vt_oin = kit.oin("veilig_thuis");
+    let school = Api::new(
+        &kit.consoles[0].base,
+        Some(token(issuer, "leerlingadministratie", &audience("school")).await?),
+    );
+    let vt = Api::new(
+        &kit.consoles[2].base,
+        Some(token(issuer, "vt-registratie", &audience("veilig_thuis")).await?),
+    );
+    let report = |evidence: Value, extra: Value| {
+        let mut v = json!({
+            "bsn": BSN, "age": 9, "gezag": ["ouder-1", "ouder-2"], "recipient": vt_oin,
+            "purpose": "melding_veilig_thuis", "categories": ["zorgen_thuissituatie"],
+            "basis": "meldrecht", "evidence": evidence,
+        });
+        if let (Some(m), Value::Object(e)) = (v.as_object_mut(), extra) {
+            m.extend(e);
+        }
+        v
+    };
+    let steps = |s: &[u32]| {
+        json!({"meldcode_steps_completed": s, "afwegingskader": "STRUCTURELE_ONVEILIGHEID",
+               "client_informed": false, "client_not_informed_reason": "veiligheid_kind"})
+    };
+    // Step 4 not taken: the convenant says no, with its reasons; then yes.
+    let a = school
+        .post("/signals/check", &report(steps(&[1, 2, 3]), json!({})))
+        .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.json["allowed"], false, "{}", a.text);
+    assert!(
+        a.json["reasons"].as_array().is_some_and(|r| !r.is_empty()),
+        "{}",
+        a.text
+    );
+    let a = school
+        .post("/signals/check", &report(steps(&[1, 2, 3, 4]), json!({})))
+        .await;
+    assert_eq!(a.json["allowed"], true, "{}", a.text);
+    // Fields the gateway refuses before asking: evidence without a basis, steps out of range or
+    // twice, an unknown outcome, not told without a reason, a reason while told.
+    let mut no_basis = report(steps(&[1, 2, 3, 4]), json!({}));
+    no_basis["basis"] = Value::Null;
+    no_basis["consents"] = json!(["c_form"]);
+    let a = school.post("/signals/check", &no_basis).await;
+    assert!(names_field(&a, "evidence"), "{}", a.text);
+    let bad = [
+        (
+            json!({"meldcode_steps_completed": [1, 1, 6]}),
+            "evidence.meldcode_steps_completed",
+        ),
+        (json!({"afwegingskader": "ERG"}), "evidence.afwegingskader"),
+        (
+            json!({"client_informed": false}),
+            "evidence.client_not_informed_reason",
+        ),
+        (
+            json!({"client_informed": true, "client_not_informed_reason": "veiligheid_kind"}),
+            "evidence.client_not_informed_reason",
+        ),
+    ];
+    for (evidence, field) in bad {
+        let a = school
+            .post("/signals/check", &report(evidence, json!({})))
+            .await;
+        assert_problem(&a, 422, "invalid-request");
+        assert!(names_field(&a, field), "{field}: {}", a.text);
+        assert!(!a.text.contains(BSN), "{}", a.text);
+    }
+    // Sent: Veilig Thuis's registration finds it in its inbox on the meldcode basis.
+    let a = school
+        .post(
+            "/signals",
+            &report(
+                steps(&[1, 2, 3, 4]),
+                json!({"signal_id": "meldcode-api-2", "text": "Leerling vertelt over ruzie thuis."}),
+            ),
+        )
+        .await;
+    assert_eq!(a.status, 201, "{}", a.text);
+    let mut basis = None;
+    for _ in 0..200 {
+        let a = vt.get("/inbox").await;
+        basis = a.json["items"].as_array().and_then(|l| {
+            l.iter()
+                .find(|i| i["signal_id"] == "meldcode-api-2")
+                .map(|i| i["basis"].to_string())
+        });
+        if basis.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let basis = basis.ok_or("the meldcode report never reached Veilig Thuis")?;
+    assert!(basis.contains("meldrecht"), "{basis}");
     Ok(())
 }

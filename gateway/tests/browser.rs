@@ -6,9 +6,10 @@
 //! triages the zorgmelding, decides against the advice with a reason and hands it over on the
 //! parents' consent (the family letter printed); the wijkcoach opens the handover and takes it on;
 //! Veilig Thuis tells the school what it does with its report and the IB'er reads it on the
-//! report's status page;
+//! report's status page, and the police read its feedback on their zorgmelding;
 //! the wijkcoach and the GI record their involvement, share a case, agree on a coordinator and a
-//! safety plan; the school's FG reads the gateway's audit log.
+//! safety plan, the GI looks at an earlier version, the wijkcoach ends the involvement and the GI
+//! reads its Berichten; the school's FG reads the gateway's audit log.
 //!
 //! Needs Debian's `chromium`, Python's `playwright` package, `node` and `npm`. Without them the
 //! test prints `browser: SKIPPED: <reason>` and passes, except under `CI=true` (`.ci/run`
@@ -72,7 +73,8 @@ async fn a_person_in_chromium_sends_and_opens_a_signal() {
         signaalhub_gateway::oidc::CALLBACK_PATH
     ))
     .unwrap();
-    let mut kit = common::start_kit(&["wijkteam", "veilig_thuis", "jeugdbescherming"]).await;
+    let mut kit =
+        common::start_kit(&["wijkteam", "veilig_thuis", "jeugdbescherming", "politie"]).await;
     // What other systems do meanwhile: the police report an incident to Veilig Thuis, and the
     // wijkcoach records both parents' consent for the parties of a case (a consent screen is
     // Nieuw signaal's, for signals).
@@ -135,10 +137,11 @@ async fn a_person_in_chromium_sends_and_opens_a_signal() {
         kit.dir.path().join("shots")
     };
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/console_walk.py");
-    let school_base = kit.consoles[3].base.clone();
+    let school_base = kit.consoles[4].base.clone();
     let wijkteam_base = kit.consoles[0].base.clone();
     let vt_base = kit.consoles[1].base.clone();
     let gi_base = kit.consoles[2].base.clone();
+    let politie_base = kit.consoles[3].base.clone();
     let out = tokio::task::spawn_blocking(move || {
         Command::new("python3")
             .arg(script)
@@ -148,6 +151,7 @@ async fn a_person_in_chromium_sends_and_opens_a_signal() {
             .arg(vt_base)
             .arg(gi_base)
             .arg(consent)
+            .arg(politie_base)
             .env("CHROMIUM", chromium().unwrap_or_default())
             .output()
     })

@@ -1564,3 +1564,365 @@ async fn veilig_thuis_tells_the_school_what_it_does_and_only_the_school_reads_it
     assert!(!page.contains(NOTE), "{page}");
     kit.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_police_read_veilig_thuis_feedback_on_their_zorgmelding() {
+    use signaalhub_client::signaalhub_proto::pb;
+    const REG: &str = "2026-OOST-000555";
+    const NOTE: &str = "Wij zijn met het gezin in gesprek; dank voor de snelle melding.";
+    let kit = start_kit(&["veilig_thuis", "politie"]).await;
+    kit.police_zorgmelding(
+        REG,
+        BSN,
+        &[(
+            "frag-incident",
+            pb::FragmentKind::Incident,
+            "incidentgegevens",
+            "Ruzie thuis; de kinderen sliepen boven.",
+        )],
+    )
+    .await;
+
+    // Veilig Thuis tells the police it received the melding, with a note sealed to the police.
+    let vt = Console::login(&kit.consoles[0]).await;
+    let page = vt.wait_for("/postvak", REG).await;
+    let melding = link_after(&page, "/melding/zm/");
+    let zm = melding.trim_start_matches("/melding/zm/").to_owned();
+    let page = vt.get(&melding).await;
+    let csrf = field_value(&page, "csrf");
+    vt.post_redirect(
+        &format!("{melding}/terugkoppeling"),
+        &form_of(&[
+            ("csrf", &csrf),
+            ("feedback_id", "fb-politie-1"),
+            ("outcome", "RECEIVED"),
+            ("case_reference", "VT-2026-0101"),
+            ("informed", "ja"),
+            ("note", NOTE),
+        ]),
+    )
+    .await;
+    // Veilig Thuis's employee has no police role: no such screen for them.
+    let (status, page) = vt.get_status("/zorgmeldingen").await;
+    assert_eq!(status, 403, "{page}");
+    assert!(!page.contains("name=\"registratienummer\""), "{page}");
+    let (status, page) = vt.get_status(&format!("/zorgmeldingen/{zm}")).await;
+    assert_eq!(status, 403, "{page}");
+
+    // The wijkagent finds it under Zorgmeldingen by the registration number.
+    let police = Console::login(&kit.consoles[1]).await;
+    let home = police.get("/").await;
+    assert!(home.contains("href=\"/zorgmeldingen\""), "{home}");
+    let page = police.get("/zorgmeldingen").await;
+    assert!(page.contains("Terugkoppeling op zorgmeldingen"), "{page}");
+    let csrf = field_value(&page, "csrf");
+    let lookup = |reg: &str| form_of(&[("csrf", &csrf), ("registratienummer", reg)]);
+    // Not a registration number, or none of ours: said in Dutch, nothing else shown.
+    let (status, page) = police
+        .post("/zorgmeldingen", &lookup("2026 OOST <b>"))
+        .await;
+    assert_eq!(status, 422, "{page}");
+    assert!(
+        page.contains("Registratienummer: 1 tot 64 tekens"),
+        "{page}"
+    );
+    let (status, page) = police
+        .post("/zorgmeldingen", &lookup("2026-OOST-999999"))
+        .await;
+    assert_eq!(status, 404, "{page}");
+    assert!(
+        page.contains("geen zorgmelding met dit registratienummer"),
+        "{page}"
+    );
+    // A wrong CSRF token is refused.
+    let (status, _) = police
+        .post(
+            "/zorgmeldingen",
+            &form_of(&[("csrf", "nope"), ("registratienummer", REG)]),
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (_, location) = police.post_redirect("/zorgmeldingen", &lookup(REG)).await;
+    assert_eq!(location, format!("/zorgmeldingen/{zm}"));
+
+    // While the police's audit log cannot be written, the note is not opened.
+    use sqlx::ConnectOptions;
+    let mut db = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&kit.consoles[1].store_files()[0])
+        .connect()
+        .await
+        .unwrap();
+    sqlx::query(
+        "CREATE TRIGGER audit_down BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'down'); END",
+    )
+    .execute(&mut db)
+    .await
+    .unwrap();
+    let (status, page) = police.get_status(&location).await;
+    assert_eq!(status, 503, "{page}");
+    assert!(!page.contains(NOTE), "{page}");
+    sqlx::query("DROP TRIGGER audit_down")
+        .execute(&mut db)
+        .await
+        .unwrap();
+
+    let page = police.get(&location).await;
+    assert!(page.contains(REG), "{page}");
+    assert!(page.contains("Veilig Thuis Gelderland-Midden"), "{page}");
+    assert!(page.contains("Terugkoppeling van Veilig Thuis"), "{page}");
+    assert!(
+        page.contains("Veilig Thuis heeft de melding ontvangen en beoordeelt die"),
+        "{page}"
+    );
+    assert!(page.contains(NOTE), "the note opened here: {page}");
+    let audit = kit.consoles[1].app.store.audit_log(20).await.unwrap();
+    assert!(
+        audit.iter().any(|e| e.action == "feedback_opened"
+            && e.professional == "dev-politie"
+            && e.object.contains("fb-politie-1")),
+        "{audit:?}"
+    );
+    // An id that is not a zorgmelding of ours: not found, nothing of the other.
+    let (status, page) = police.get_status("/zorgmeldingen/zm_onbekend").await;
+    assert_eq!(status, 404, "{page}");
+    let (status, _) = police.get_status("/zorgmeldingen/..%2Fpostvak").await;
+    assert_eq!(status, 404);
+
+    // The police's FG has no police role: refused, the note not shown.
+    let fg = Console::login_as(&kit.consoles[1], "dev-fg-politie").await;
+    assert!(!fg.get("/").await.contains("href=\"/zorgmeldingen\""));
+    let (status, page) = fg.get_status(&location).await;
+    assert_eq!(status, 403, "{page}");
+    assert!(!page.contains(NOTE), "{page}");
+    kit.stop().await;
+}
+
+/// The wijkteam and the GI share a case (both parents' consent, both involved): returns the
+/// consoles' sessions, the consent's id and the case's path.
+async fn shared_case(kit: &common::Kit) -> (Console, Console, String, String) {
+    use signaalhub_client::signaalhub_proto::pb;
+    let w = Console::login(&kit.consoles[0]).await;
+    let gi = Console::login(&kit.consoles[1]).await;
+    let both = [pb::Sector::Wijkteam, pb::Sector::Jeugdbescherming];
+    let consent = kit
+        .parents_consent(
+            BSN,
+            &both,
+            &both,
+            &["betrokkenheid", "veiligheidsafspraken"],
+        )
+        .await;
+    let involve = |csrf: String, contact: &str| {
+        form_of(&[
+            ("csrf", &csrf),
+            ("bsn", BSN),
+            ("contact", contact),
+            ("consent", &consent),
+            ("action", "involvement"),
+        ])
+    };
+    let csrf_w = field_value(&w.get("/maatregel").await, "csrf");
+    w.post("/maatregel", &involve(csrf_w, "G. K., wijkcoach"))
+        .await;
+    let csrf_gi = field_value(&gi.get("/maatregel").await, "csrf");
+    let (_, page) = gi
+        .post(
+            "/maatregel",
+            &involve(csrf_gi, "Jeugdbeschermer, 026-1234567"),
+        )
+        .await;
+    assert!(page.contains("U deelt een zaak"), "{page}");
+    let case = link_after(&page, "/zaak/");
+    (w, gi, consent, case)
+}
+
+/// The wijkteam publishes a version of the case's safety plan (one agreement, for the GI).
+async fn publish_plan(
+    w: &Console,
+    case: &str,
+    consent: &str,
+    gi_oin: &str,
+    title: &str,
+    what: &str,
+) {
+    let csrf = field_value(&w.get(case).await, "csrf");
+    w.post_redirect(
+        &format!("{case}/plan"),
+        &form_of(&[
+            ("csrf", &csrf),
+            ("title", title),
+            ("who1", "De jeugdbeschermer"),
+            ("what1", what),
+            ("party1", gi_oin),
+            ("consents", consent),
+        ]),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gi_reads_its_notifications_newest_first() {
+    let kit = start_kit(&["wijkteam", "jeugdbescherming"]).await;
+    let (w, gi, consent, case) = shared_case(&kit).await;
+    let gi_oin = kit.oin("jeugdbescherming");
+    let plan = |title, what| publish_plan(&w, &case, &consent, &gi_oin, title, what);
+    plan("Plan van maart", "belt moeder elke twee weken").await;
+    plan("Plan van april", "belt moeder elke week").await;
+
+    // Berichten: the GI's notifications, newest first, in Dutch, linked to the case.
+    let page = gi.get("/").await;
+    assert!(page.contains("href=\"/berichten\""), "{page}");
+    let page = gi.get("/berichten").await;
+    assert!(
+        page.contains("Nieuwe versie van het veiligheidsplan"),
+        "{page}"
+    );
+    assert!(page.contains("Nieuwe betrokkene bij een kind"), "{page}");
+    assert!(page.contains(&format!("href=\"{case}\"")), "{page}");
+    let v2 = page
+        .find("veiligheidsplan versie 2")
+        .unwrap_or_else(|| panic!("{page}"));
+    let v1 = page
+        .find("veiligheidsplan versie 1")
+        .unwrap_or_else(|| panic!("{page}"));
+    assert!(v2 < v1, "newest first");
+    assert!(page.contains("Wijkteam Arnhem-Oost"), "who acted: {page}");
+    // The wijkteam's own plans are no news to it: its page has the match, not the plans.
+    let page = w.get("/berichten").await;
+    assert!(page.contains("Nieuwe betrokkene bij een kind"), "{page}");
+    assert!(
+        !page.contains("Nieuwe versie van het veiligheidsplan"),
+        "{page}"
+    );
+    // Paging by cursor: nothing before the first; a bad cursor said in Dutch.
+    let page = gi.get("/berichten?voor=1").await;
+    assert!(page.contains("Geen berichten."), "{page}");
+    let (status, page) = gi.get_status("/berichten?voor=tien").await;
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("moet een volgnummer zijn"), "{page}");
+    let audit = kit.consoles[1].app.store.audit_log(50).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "notifications_viewed" && e.professional == "dev-jeugdbescherming"),
+        "{audit:?}"
+    );
+    // In English on request (the hub's sentence stays Dutch).
+    let csrf = field_value(&gi.get("/berichten").await, "csrf");
+    gi.post_redirect("/taal", &form_of(&[("csrf", &csrf), ("lang", "en")]))
+        .await;
+    let page = gi.get("/berichten").await;
+    assert!(page.contains("New version of the safety plan"), "{page}");
+    // The GI's privacy officer works on no cases: no notifications, no link to them.
+    let gi_fg = Console::login_as(&kit.consoles[1], "dev-fg-jeugdbescherming").await;
+    let (status, page) = gi_fg.get_status("/berichten").await;
+    assert_eq!(status, 403, "{page}");
+    assert!(!page.contains("Wijkteam Arnhem-Oost"), "{page}");
+    assert!(!gi_fg.get("/").await.contains("href=\"/berichten\""));
+    // While the audit log cannot be written, nothing is shown.
+    use sqlx::ConnectOptions;
+    let mut db = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&kit.consoles[1].store_files()[0])
+        .connect()
+        .await
+        .unwrap();
+    sqlx::query(
+        "CREATE TRIGGER audit_down BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'down'); END",
+    )
+    .execute(&mut db)
+    .await
+    .unwrap();
+    let (status, page) = gi.get_status("/berichten").await;
+    assert_eq!(status, 503, "{page}");
+    assert!(!page.contains("Wijkteam Arnhem-Oost"), "{page}");
+    kit.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn earlier_plan_versions_and_ending_an_involvement() {
+    let kit = start_kit(&["wijkteam", "jeugdbescherming"]).await;
+    let (w, gi, consent, case) = shared_case(&kit).await;
+    let gi_oin = kit.oin("jeugdbescherming");
+    let csrf_w = field_value(&w.get(&case).await, "csrf");
+    let csrf_gi = field_value(&gi.get(&case).await, "csrf");
+    let plan = |title, what| publish_plan(&w, &case, &consent, &gi_oin, title, what);
+    // Two versions of the safety plan.
+    plan("Plan van maart", "belt moeder elke twee weken").await;
+    assert!(!w.get(&case).await.contains("Eerdere versies"));
+    plan("Plan van april", "belt moeder elke week").await;
+
+    // The GI sees the latest, and version 1 behind a link, opened here and logged.
+    let page = gi.get(&case).await;
+    assert!(page.contains("belt moeder elke week"), "{page}");
+    assert!(!page.contains("Plan van maart"), "{page}");
+    assert!(page.contains("Eerdere versies"), "{page}");
+    let v1 = link_after(&page, &format!("{case}/plan/1\""));
+    assert_eq!(v1, format!("{case}/plan/1"));
+    let page = gi.get(&v1).await;
+    assert!(page.contains("Plan van maart"), "{page}");
+    assert!(page.contains("belt moeder elke twee weken"), "{page}");
+    assert!(page.contains("Dit is een eerdere versie"), "{page}");
+    assert!(
+        page.contains("Handtekening van de opsteller gecontroleerd"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("Onze afspraken bevestigen"),
+        "read only: {page}"
+    );
+    let audit = kit.consoles[1].app.store.audit_log(50).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "plan_opened" && e.object.ends_with(".v1")),
+        "{audit:?}"
+    );
+    // A version that does not exist, or is no number: not found, in Dutch.
+    for bad in ["3", "0", "abc", "99999999999"] {
+        let (status, page) = gi.get_status(&format!("{case}/plan/{bad}")).await;
+        assert_eq!(status, 404, "{bad}: {page}");
+        assert!(!page.contains("belt moeder"), "{page}");
+    }
+    // The GI's privacy officer works on no cases: no earlier versions either.
+    let gi_fg = Console::login_as(&kit.consoles[1], "dev-fg-jeugdbescherming").await;
+    let (status, page) = gi_fg.get_status(&v1).await;
+    assert_eq!(status, 403, "{page}");
+    assert!(!page.contains("Plan van maart"), "{page}");
+
+    // Ending an involvement: only one's own. The GI cannot end the wijkteam's.
+    let page = w.get(&case).await;
+    assert!(page.contains("Onze betrokkenheid beëindigen"), "{page}");
+    let end = link_after(&page, &format!("{case}/betrokkenheid/"));
+    assert!(end.ends_with("/beeindigen"), "{end}");
+    let (status, page) = gi.post(&end, &form_of(&[("csrf", &csrf_gi)])).await;
+    assert_ne!(status, 200, "{page}");
+    assert!(!page.contains("Betrokkenheid beëindigd"), "{page}");
+    assert!(gi.get(&case).await.contains("G. K., wijkcoach"));
+    // A wrong CSRF token, or the FG, ends nothing.
+    let (status, _) = w.post(&end, &form_of(&[("csrf", "nope")])).await;
+    assert_eq!(status, 403);
+    let w_fg = Console::login_as(&kit.consoles[0], "dev-fg-wijkteam").await;
+    let fg_csrf = field_value(&w_fg.get("/").await, "csrf");
+    let (status, _) = w_fg.post(&end, &form_of(&[("csrf", &fg_csrf)])).await;
+    assert_eq!(status, 403);
+    assert!(gi.get(&case).await.contains("G. K., wijkcoach"));
+    // The wijkteam ends its own: the case is no longer its to see; the GI is told.
+    let (status, page) = w.post(&end, &form_of(&[("csrf", &csrf_w)])).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Betrokkenheid beëindigd"), "{page}");
+    assert!(page.contains("niet meer betrokken bij dit kind"), "{page}");
+    let (status, _) = w.get_status(&case).await;
+    assert_eq!(status, 404);
+    let page = gi.get(&case).await;
+    assert!(!page.contains("G. K., wijkcoach"), "{page}");
+    let page = gi.get("/berichten").await;
+    assert!(page.contains("Betrokkenheid beëindigd"), "{page}");
+    let audit = kit.consoles[0].app.store.audit_log(50).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "involvement_ended" && e.professional == "dev-wijkteam"),
+        "{audit:?}"
+    );
+    kit.stop().await;
+}

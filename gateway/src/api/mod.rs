@@ -12,6 +12,7 @@
 //! the gateway mints for it. Every field is checked before the hub is asked; errors are RFC 9457
 //! problem details ([`problem`]) that never echo a BSN, a token or a signal's text.
 pub mod auth;
+mod cases;
 pub mod problem;
 mod veilig_thuis;
 
@@ -89,7 +90,7 @@ fn routes() -> Routes {
     .add(Method::POST, "/maatregel/involvement", post(involvement))
     .add(Method::POST, "/maatregel/query", post(maatregel))
     .add(Method::GET, "/fg/disclosures", get(disclosures));
-    veilig_thuis::add(r)
+    cases::add(veilig_thuis::add(r))
 }
 
 /// Every (method, path) the API serves, paths relative to [`PREFIX`] in OpenAPI's `{name}`
@@ -322,7 +323,96 @@ struct CheckBody {
     #[serde(default)]
     consents: Vec<String>,
     #[serde(default)]
+    evidence: Option<EvidenceBody>,
+    #[serde(default)]
     role: Option<String>,
+}
+
+/// The evidence that goes with a legal basis: for a report to Veilig Thuis under the meldcode
+/// (`meldrecht` in the sample), the steps taken, the afwegingskader's outcome, whether the family
+/// was told (and if not, why: a code of the convenant's list) and whether the family may learn
+/// who reported.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EvidenceBody {
+    #[serde(default)]
+    meldcode_steps_completed: Vec<u32>,
+    #[serde(default)]
+    afwegingskader: Option<String>,
+    #[serde(default)]
+    client_informed: Option<bool>,
+    #[serde(default)]
+    client_not_informed_reason: Option<String>,
+    #[serde(default)]
+    reporter_may_be_named: bool,
+}
+
+/// The evidence as the hub takes it, or the fields to fix (`evidence.…`). Only with a legal
+/// basis; the hub decides whether it suffices (steps 1-4, an outcome, ...).
+fn evidence(
+    errors: &mut Vec<FieldError>,
+    e: Option<&EvidenceBody>,
+    basis: Option<&str>,
+) -> Option<pb::Evidence> {
+    let e = e?;
+    if basis.is_none_or(|b| b.trim().is_empty()) {
+        errors.push(FieldError {
+            field: "evidence".into(),
+            detail: "evidence goes with a legal basis: name it in `basis`".into(),
+        });
+    }
+    let mut bad = |field: &str, detail: &str| {
+        errors.push(FieldError {
+            field: format!("evidence.{field}"),
+            detail: detail.to_owned(),
+        });
+    };
+    let mut steps = e.meldcode_steps_completed.clone();
+    steps.sort_unstable();
+    steps.dedup();
+    if steps.len() != e.meldcode_steps_completed.len() || steps.iter().any(|s| !(1..=5).contains(s))
+    {
+        bad(
+            "meldcode_steps_completed",
+            "the meldcode's steps 1 to 5, each at most once",
+        );
+    }
+    let afweging = match e.afwegingskader.as_deref() {
+        None | Some("") => pb::Afwegingskader::Unspecified,
+        Some(name) => pb::Afwegingskader::from_str_name(&format!("AFWEGINGSKADER_{name}"))
+            .filter(|a| *a != pb::Afwegingskader::Unspecified)
+            .unwrap_or_else(|| {
+                bad(
+                    "afwegingskader",
+                    "ACUTE_ONVEILIGHEID, STRUCTURELE_ONVEILIGHEID, VERMOEDEN_ZONDER_ACUTE_OF_STRUCTURELE_ONVEILIGHEID or GEEN_VERMOEDEN",
+                );
+                pb::Afwegingskader::Unspecified
+            }),
+    };
+    let reason = e.client_not_informed_reason.as_deref().unwrap_or("").trim();
+    if e.client_informed == Some(false)
+        && signaalhub_policy::reasons::lookup(signaalhub_policy::reasons::NOT_INFORMED, reason)
+            .is_none()
+    {
+        bad(
+            "client_not_informed_reason",
+            "the family was not told: give the reason, a code of the convenant's list (veiligheid_kind, ...)",
+        );
+    }
+    if e.client_informed != Some(false) && !reason.is_empty() {
+        bad(
+            "client_not_informed_reason",
+            "only when `client_informed` is false",
+        );
+    }
+    Some(pb::Evidence {
+        meldcode_steps_completed: steps,
+        afwegingskader: afweging as i32,
+        client_informed: e.client_informed,
+        client_not_informed_reason: reason.to_owned(),
+        reporter_may_be_named: e.reporter_may_be_named.then_some(true),
+        ..Default::default()
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -342,6 +432,8 @@ struct SendBody {
     basis: Option<String>,
     #[serde(default)]
     consents: Vec<String>,
+    #[serde(default)]
+    evidence: Option<EvidenceBody>,
     #[serde(default)]
     urgency: Urgency,
     #[serde(default)]
@@ -640,6 +732,8 @@ async fn check(
             role: b.role.as_deref(),
         },
     );
+    let mut d = d;
+    d.evidence = evidence(&mut errors, b.evidence.as_ref(), b.basis.as_deref());
     errors.extend(draft_errors(&d, Step::Check, ""));
     ok_or_invalid(errors)?;
     let decision = actions::check(&mut hub(&app, &caller)?, &d)
@@ -669,6 +763,7 @@ async fn send(
             role: b.role.as_deref(),
         },
     );
+    d.evidence = evidence(&mut errors, b.evidence.as_ref(), b.basis.as_deref());
     d.urgency = match b.urgency {
         Urgency::Normal => "normal",
         Urgency::High => "high",

@@ -31,6 +31,11 @@ const MAX_PERSONS: usize = 8;
 pub(super) fn add(r: Routes) -> Routes {
     r.add(Method::POST, "/triage", post(record_triage))
         .add(Method::POST, "/triage/{triage_id}/decide", post(decide))
+        .add(
+            Method::POST,
+            "/triage/family-declined",
+            post(family_declined),
+        )
         .add(Method::POST, "/handovers", post(hand_over))
         .add(
             Method::GET,
@@ -41,6 +46,11 @@ pub(super) fn add(r: Routes) -> Routes {
             Method::POST,
             "/handovers/{sender_oin}/{handover_id}/answer",
             post(answer),
+        )
+        .add(
+            Method::GET,
+            "/handovers/{sender_oin}/{handover_id}/questions/{n}",
+            get(question),
         )
         .add(Method::POST, "/feedback", post(send_feedback))
         .add(Method::POST, "/feedback/list", post(list_feedback))
@@ -374,6 +384,49 @@ async fn record_triage(
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct DeclinedBody {
+    #[serde(default)]
+    zorgmelding_id: Option<String>,
+    #[serde(default)]
+    signal: Option<SignalRef>,
+    declined_by: String,
+    #[serde(default)]
+    acting_role: Option<String>,
+}
+
+/// `POST /triage/family-declined`: the family does not want the wijkteam
+/// (`RecordFamilyDeclined`; `declined_by` a reference such as `ouder-1`, never a name). Every
+/// handover of the melding is refused after this. `family_declined` in the audit log.
+async fn family_declined(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    JsonBody(b): JsonBody<DeclinedBody>,
+) -> ApiResult {
+    let actor = veilig_thuis(&app, &caller)?;
+    let mut errors = Vec::new();
+    let m = melding(b.zorgmelding_id.as_deref(), b.signal.as_ref(), &mut errors);
+    reference(&mut errors, "declined_by", &b.declined_by);
+    let role = vt_role(&app, &actor, b.acting_role.as_deref(), &mut errors);
+    ok_or_invalid(errors)?;
+    let m = here(&app, m).await?;
+    let d = handover::decline(&app, &actor, &m, b.declined_by.trim(), &role)
+        .await
+        .map_err(|e| hub_problem(&e))?;
+    let v = json!({
+        "declined_by": d.declined_by,
+        "recorded_at": ts(&d.recorded_at),
+    });
+    let (zorgmelding_id, signal) =
+        signaalhub_client::zorgmelding::melding_reference(&m.reference());
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(with_melding(v, &zorgmelding_id, signal.as_ref())),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct DecideBody {
     decision: String,
     #[serde(default)]
@@ -643,6 +696,47 @@ async fn hand_over(
         ],
     );
     Ok((StatusCode::CREATED, axum::Json(v)).into_response())
+}
+
+/// `GET /handovers/{own OIN}/{handover_id}/questions/{n}`: Veilig Thuis opens the wijkteam's
+/// question in its `n`th answer (1, 2, ...) — `question_opened` written to the audit log first,
+/// then the envelope checked against the handover (`<handover id>.q<n>`, its purpose and
+/// categories) and the wijkteam's signature verified.
+async fn question(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path((sender, id, n)): Path<(String, String, String)>,
+) -> ApiResult {
+    let actor = veilig_thuis(&app, &caller)?;
+    let n = match n.parse::<usize>() {
+        Ok(n) if n > 0 => n,
+        _ => return Err(ApiProblem::not_found("No such answer of the handover.")),
+    };
+    if sender != app.oin() {
+        return Err(ApiProblem::not_found(
+            "No such handover of this Veilig Thuis (name its own OIN).",
+        ));
+    }
+    handover_path(&sender, &id)?;
+    let (h, opened) = handover::open_question(&app, &actor, &id, n)
+        .await
+        .map_err(read_problem)?;
+    let question = match opened {
+        None => {
+            return Err(ApiProblem::not_found(
+                "This answer of the handover holds no question.",
+            ));
+        }
+        Some(Ok(text)) => json!({"verified": true, "text": text}),
+        Some(Err(why)) => json!({"verified": false, "error": why}),
+    };
+    Ok(ok(json!({
+        "handover_id": h.handover_id,
+        "answer": n,
+        "wijkteam_oin": h.recipient_oin,
+        "asked_at": h.answers.get(n - 1).map_or(Value::Null, |a| ts(&a.answered_at)),
+        "question": question,
+    })))
 }
 
 fn wijkteam(app: &App, caller: &Caller) -> Result<Professional, ApiProblem> {

@@ -31,7 +31,7 @@ pub(super) fn is_fg(a: &Authed) -> bool {
 
 /// A logged value as shown: each `/`-separated part kept when it is an OIN or holds no run of 9
 /// or more digits, else hidden (a BSN is never logged, and never shown if one were).
-fn shown(value: &str) -> String {
+pub(crate) fn shown(value: &str) -> String {
     value
         .split('/')
         .map(|part| {
@@ -82,7 +82,17 @@ fn action_text(lang: Lang, action: &str) -> &str {
             "zaken van een kind bekeken",
             "a child's cases listed",
         ),
+        (
+            "involvement_ended",
+            "betrokkenheid beëindigd",
+            "involvement ended",
+        ),
         ("case_viewed", "zaak bekeken", "case viewed"),
+        (
+            "notifications_viewed",
+            "berichten bekeken",
+            "notifications viewed",
+        ),
         (
             "coordinator_proposed",
             "casusregisseur voorgesteld",

@@ -43,6 +43,12 @@ pub fn page(app: &App, a: &Authed, title: &str, body: Markup) -> Markup {
                             li { a href="/postvak" { (lang.t("Postvak", "Inbox")) } }
                             li { a href="/signalen" { (lang.t("Verzonden", "Sent")) } }
                             li { a href="/maatregel" { (lang.t("Maatregel?", "Measure?")) } }
+                            @if crate::actions::works_on_cases(app, p) {
+                                li { a href="/berichten" { (lang.t("Berichten", "Notifications")) } }
+                            }
+                            @if super::politie::is_police(app, a) {
+                                li { a href="/zorgmeldingen" { (lang.t("Zorgmeldingen", "Zorgmeldingen")) } }
+                            }
                             @if p.roles.iter().any(|r| r == "fg") {
                                 li { a href="/fg" { (lang.t("Privacy (FG)", "Privacy (DPO)")) } }
                             }

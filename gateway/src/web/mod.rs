@@ -6,6 +6,7 @@
 //! token in every form plus an Origin check on every POST, a strict content security policy
 //! (no inline script or style), a body limit, and no payload or BSN in any log line.
 mod audit;
+mod berichten;
 mod disclosure;
 mod fg;
 pub mod i18n;
@@ -16,6 +17,7 @@ mod maatregel;
 mod meldcode;
 mod overdracht;
 mod overdragen;
+mod politie;
 mod problem;
 mod signal;
 mod terugkoppeling;
@@ -26,6 +28,7 @@ mod zorgmelding;
 
 use crate::app::App;
 use crate::session::Session;
+pub(crate) use audit::shown as audit_shown;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts};
@@ -69,11 +72,19 @@ pub fn router(app: Arc<App>) -> Router {
             get(overdracht::question),
         )
         .route("/overdracht/{sender}/{id}/brief", get(overdracht::letter))
+        .route("/berichten", get(berichten::list))
+        .route("/zorgmeldingen", get(politie::home).post(politie::lookup))
+        .route("/zorgmeldingen/{id}", get(politie::view))
         .route("/maatregel", get(maatregel::home).post(maatregel::submit))
         .route("/zaak/{case}", get(zaak::view))
         .route("/zaak/{case}/regisseur", post(zaak::propose))
         .route("/zaak/{case}/voorstel/{proposal}", post(zaak::respond))
         .route("/zaak/{case}/plan", post(zaak::publish))
+        .route("/zaak/{case}/plan/{version}", get(zaak::version))
+        .route(
+            "/zaak/{case}/betrokkenheid/{involvement}/beeindigen",
+            post(zaak::end),
+        )
         .route(
             "/zaak/{case}/plan/{version}/bevestigen",
             post(zaak::confirm),

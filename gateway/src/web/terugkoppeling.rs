@@ -185,21 +185,10 @@ pub(super) async fn submit(
 pub(super) async fn for_melder(app: &App, a: &Authed, signal_id: &str) -> Result<Markup, Response> {
     let lang = a.lang();
     let own = format!("{}/{signal_id}", app.oin());
-    let list: Vec<ReadFeedback> = match feedback::read(app, &a.session.professional, &own).await {
+    let list = read_for_melder(app, a, &own, lang.t("Signaal", "Signal")).await?;
+    let list = match list {
         Ok(l) => l,
-        Err(ReadProblem::Audit(_)) => {
-            return Err(problem_page(
-                    app,
-                    a,
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    lang.t("Signaal", "Signal"),
-                    lang.t(
-                        "Het auditlog kan nu niet worden geschreven; daarom is de terugkoppeling niet geopend.",
-                        "The audit log cannot be written now, so the feedback was not opened.",
-                    ),
-                ));
-        }
-        Err(ReadProblem::Hub(e)) => return Ok(Problem::from_client(lang, &e).render()),
+        Err(problem) => return Ok(problem),
     };
     if list.is_empty() {
         return Ok(html! {});
@@ -207,22 +196,57 @@ pub(super) async fn for_melder(app: &App, a: &Authed, signal_id: &str) -> Result
     Ok(html! {
         section aria-labelledby="terugkoppeling" {
             h2 id="terugkoppeling" { (lang.t("Terugkoppeling van Veilig Thuis", "Feedback from Veilig Thuis")) }
-            ol.feedback {
-                @for (fb, note) in &list {
-                    li {
-                        p {
-                            strong { (fb.outcome_nl) }
-                            @if lang == Lang::En { " (" (outcome_text(lang, fb.outcome)) ")" }
-                            " — " (fb.sent_at.as_ref().map(|t| when(lang, t.seconds)).unwrap_or_default())
-                        }
-                        @match note {
-                            Some(Ok(text)) => blockquote { (text) },
-                            Some(Err(_)) => p.problem { (lang.t("Het bericht kon niet worden geopend (de handtekening of de koppeling klopt niet).", "The note could not be opened (its signature or binding is wrong).")) },
-                            None => {},
-                        }
+            (feedback_list(lang, &list))
+        }
+    })
+}
+
+/// The feedback about `melding` (the hub's client's form: `zm_…` or `<sender>/<id>`) as its
+/// melder reads it, each note opened here after `feedback_opened` is written to the audit log.
+/// `Err`: the page to answer instead (503: the audit log cannot be written, so nothing was
+/// opened); `Ok(Err)`: the hub's refusal, to show on the page.
+pub(super) async fn read_for_melder(
+    app: &App,
+    a: &Authed,
+    melding: &str,
+    title: &str,
+) -> Result<Result<Vec<ReadFeedback>, Markup>, Response> {
+    let lang = a.lang();
+    match feedback::read(app, &a.session.professional, melding).await {
+        Ok(l) => Ok(Ok(l)),
+        Err(ReadProblem::Audit(_)) => Err(problem_page(
+            app,
+            a,
+            StatusCode::SERVICE_UNAVAILABLE,
+            title,
+            lang.t(
+                "Het auditlog kan nu niet worden geschreven; daarom is de terugkoppeling niet geopend.",
+                "The audit log cannot be written now, so the feedback was not opened.",
+            ),
+        )),
+        Err(ReadProblem::Hub(e)) => Ok(Err(Problem::from_client(lang, &e).render())),
+    }
+}
+
+/// Feedback as the melder reads it, oldest first: the outcome in the hub's Dutch, when, and the
+/// note opened here (or why it could not be).
+pub(super) fn feedback_list(lang: Lang, list: &[ReadFeedback]) -> Markup {
+    html! {
+        ol.feedback {
+            @for (fb, note) in list {
+                li {
+                    p {
+                        strong { (fb.outcome_nl) }
+                        @if lang == Lang::En { " (" (outcome_text(lang, fb.outcome)) ")" }
+                        " — " (fb.sent_at.as_ref().map(|t| when(lang, t.seconds)).unwrap_or_default())
+                    }
+                    @match note {
+                        Some(Ok(text)) => blockquote { (text) },
+                        Some(Err(_)) => p.problem { (lang.t("Het bericht kon niet worden geopend (de handtekening of de koppeling klopt niet).", "The note could not be opened (its signature or binding is wrong).")) },
+                        None => {},
                     }
                 }
             }
         }
-    })
+    }
 }

@@ -88,7 +88,9 @@ fn names(case: &pb::Case, oins: &[String]) -> String {
         .join(", ")
 }
 
-fn parties(lang: Lang, case: &pb::Case) -> Markup {
+fn parties(a: &Authed, app: &App, case: &pb::Case) -> Markup {
+    let lang = a.lang();
+    let me = app.oin();
     html! {
         section aria-labelledby="betrokkenen" {
             h2 id="betrokkenen" { (lang.t("Betrokkenen", "Involved parties")) }
@@ -107,6 +109,19 @@ fn parties(lang: Lang, case: &pb::Case) -> Markup {
                             td { (p.contact_professional) }
                             td { (p.started_at.as_ref().map(|t| when(lang, t.seconds)).unwrap_or_default()) }
                         }
+                    }
+                }
+            }
+            @for (i, p) in case.parties.iter().filter(|p| p.organization_oin == me && actions::valid_record_id(&p.involvement_id)).enumerate() {
+                details {
+                    summary { (lang.t("Onze betrokkenheid beëindigen", "End our involvement")) @if i > 0 { " (" (i + 1) ")" } }
+                    form method="post" action=(format!("/zaak/{}/betrokkenheid/{}/beeindigen", case.case_id, p.involvement_id)) {
+                        input type="hidden" name="csrf" value=(a.session.csrf);
+                        p.hint { (lang.t(
+                            "Uw organisatie is dan niet meer betrokken bij dit kind: de andere betrokkenen krijgen bericht, u ziet deze zaak en haar veiligheidsplan niet meer en kunt niet meer vragen of er een maatregel loopt. De hub bewaart de registratie nog tot het einde van de bewaartermijn.",
+                            "Your organisation is then no longer involved with this child: the other parties are told, you no longer see this case or its safety plan and can no longer ask whether a measure runs. The hub keeps the record until the end of the retention period.",
+                        )) }
+                        div.actions { button type="submit" { (lang.t("Betrokkenheid beëindigen", "End the involvement")) } }
                     }
                 }
             }
@@ -179,54 +194,77 @@ fn plan_section(
             @match plan {
                 Err(p) => { (p.render()) }
                 Ok((v, content)) => {
-                    p {
-                        (lang.t("Versie ", "Version ")) (v.version) (lang.t(" door ", " by ")) (name_of(case, &v.author_oin))
-                        @if let Some(t) = &v.published_at { ", " (when(lang, t.seconds)) }
-                        " — " @if v.fully_confirmed { strong { (lang.t("door iedereen bevestigd", "confirmed by everyone")) } }
-                        @else { (lang.t("nog niet door iedereen bevestigd", "not yet confirmed by everyone")) }
-                    }
-                    @match content {
-                        None => p { (lang.t("Deze versie is niet aan uw organisatie versleuteld.", "This version was not sealed to your organisation.")) },
-                        Some(Err(why)) => { (Problem { title: lang.t("Het plan kon niet worden geopend.", "The plan could not be opened.").into(), items: vec![why.clone()] }.render()) },
-                        Some(Ok(p)) => {
-                            p.verified { (lang.t("Handtekening van de opsteller gecontroleerd.", "The author's signature verified.")) }
-                            h3 { (p.title) }
-                            @if !p.goal.is_empty() { p { (lang.t("Doel: ", "Goal: ")) (p.goal) } }
-                            table {
-                                thead { tr {
-                                    th scope="col" { (lang.t("Wie", "Who")) }
-                                    th scope="col" { (lang.t("Wat", "What")) }
-                                    th scope="col" { (lang.t("Wanneer", "When")) }
-                                    th scope="col" { (lang.t("Bevestigd door", "Confirmed by")) }
-                                    th scope="col" { (lang.t("Wacht op", "Waiting for")) }
-                                } }
-                                tbody {
-                                    @for ag in &p.agreements {
-                                        @let meta = v.agreements.iter().find(|m| m.agreement_id == ag.id);
-                                        @let confirmed: Vec<String> = meta.map(|m| m.confirmations.iter().map(|c| c.oin.clone()).collect()).unwrap_or_default();
-                                        @let waiting: Vec<String> = ag.party_oins.iter().filter(|o| !confirmed.contains(o)).cloned().collect();
-                                        tr {
-                                            td { (ag.who) @if ag.concerns_family { br; small { (lang.t("(gezin)", "(family)")) } } }
-                                            td { (ag.what) }
-                                            td { (ag.by_when.as_deref().unwrap_or("")) }
-                                            td { (names(case, &confirmed)) }
-                                            td { (names(case, &waiting)) }
-                                        }
-                                    }
-                                }
-                            }
-                            @if !p.emergency_contact.is_empty() { p { (lang.t("Bij nood: ", "In an emergency: ")) (p.emergency_contact) } }
-                        },
-                    }
+                    (plan_version(lang, case, v, content))
                     @if v.agreements.iter().any(|m| m.party_oins.iter().any(|o| o == me) && !m.confirmations.iter().any(|c| c.oin == me)) {
                         form method="post" action=(format!("/zaak/{}/plan/{}/bevestigen", case.case_id, v.version)) {
                             input type="hidden" name="csrf" value=(a.session.csrf);
                             div.actions { button.primary type="submit" { (lang.t("Onze afspraken bevestigen", "Confirm our agreements")) } }
                         }
                     }
+                    @if v.version > 1 {
+                        nav aria-labelledby="eerdere-versies" {
+                            h3 id="eerdere-versies" { (lang.t("Eerdere versies", "Earlier versions")) }
+                            ul {
+                                @for n in (1..v.version).rev() {
+                                    li { a href=(format!("/zaak/{}/plan/{n}", case.case_id)) { (lang.t("Versie ", "Version ")) (n) } }
+                                }
+                            }
+                        }
+                    }
                 }
             }
             (publish_form(a, case))
+        }
+    }
+}
+
+/// One version of the plan: who wrote it when, whether everyone confirmed, and its content opened
+/// here (or why not).
+fn plan_version(
+    lang: Lang,
+    case: &pb::Case,
+    v: &pb::SafetyPlanVersion,
+    content: &Option<Result<SafetyPlan, String>>,
+) -> Markup {
+    html! {
+        p {
+            (lang.t("Versie ", "Version ")) (v.version) (lang.t(" door ", " by ")) (name_of(case, &v.author_oin))
+            @if let Some(t) = &v.published_at { ", " (when(lang, t.seconds)) }
+            " — " @if v.fully_confirmed { strong { (lang.t("door iedereen bevestigd", "confirmed by everyone")) } }
+            @else { (lang.t("nog niet door iedereen bevestigd", "not yet confirmed by everyone")) }
+        }
+        @match content {
+            None => p { (lang.t("Deze versie is niet aan uw organisatie versleuteld.", "This version was not sealed to your organisation.")) },
+            Some(Err(why)) => { (Problem { title: lang.t("Het plan kon niet worden geopend.", "The plan could not be opened.").into(), items: vec![why.clone()] }.render()) },
+            Some(Ok(p)) => {
+                p.verified { (lang.t("Handtekening van de opsteller gecontroleerd.", "The author's signature verified.")) }
+                h3 { (p.title) }
+                @if !p.goal.is_empty() { p { (lang.t("Doel: ", "Goal: ")) (p.goal) } }
+                table {
+                    thead { tr {
+                        th scope="col" { (lang.t("Wie", "Who")) }
+                        th scope="col" { (lang.t("Wat", "What")) }
+                        th scope="col" { (lang.t("Wanneer", "When")) }
+                        th scope="col" { (lang.t("Bevestigd door", "Confirmed by")) }
+                        th scope="col" { (lang.t("Wacht op", "Waiting for")) }
+                    } }
+                    tbody {
+                        @for ag in &p.agreements {
+                            @let meta = v.agreements.iter().find(|m| m.agreement_id == ag.id);
+                            @let confirmed: Vec<String> = meta.map(|m| m.confirmations.iter().map(|c| c.oin.clone()).collect()).unwrap_or_default();
+                            @let waiting: Vec<String> = ag.party_oins.iter().filter(|o| !confirmed.contains(o)).cloned().collect();
+                            tr {
+                                td { (ag.who) @if ag.concerns_family { br; small { (lang.t("(gezin)", "(family)")) } } }
+                                td { (ag.what) }
+                                td { (ag.by_when.as_deref().unwrap_or("")) }
+                                td { (names(case, &confirmed)) }
+                                td { (names(case, &waiting)) }
+                            }
+                        }
+                    }
+                }
+                @if !p.emergency_contact.is_empty() { p { (lang.t("Bij nood: ", "In an emergency: ")) (p.emergency_contact) } }
+            },
         }
     }
 }
@@ -311,7 +349,7 @@ async fn show(app: &App, a: &Authed, case_id: &str, notice: Option<Markup>) -> R
     let plan = if case.safety_plan_version == 0 {
         Ok(None)
     } else {
-        match actions::safety_plan(app, &a.session.professional, case_id).await {
+        match actions::safety_plan(app, &a.session.professional, case_id, 0).await {
             Ok(p) => Ok(Some(p)),
             Err(PlanProblem::Hub(e)) => Err(Problem::from_client(lang, &e)),
             Err(PlanProblem::Audit(e)) => {
@@ -327,7 +365,7 @@ async fn show(app: &App, a: &Authed, case_id: &str, notice: Option<Markup>) -> R
         @if let Some(n) = notice { (n) }
         p.small { (lang.t("Zaak ", "Case ")) code { (case.case_id) }
             @if let Some(t) = &case.created_at { " — " (lang.t("sinds ", "since ")) (when(lang, t.seconds)) } }
-        (parties(lang, &case))
+        (parties(a, app, &case))
         (coordination(a, app, &case))
         @match plan {
             Ok(None) => {
@@ -536,4 +574,130 @@ pub async fn confirm(
     }
     let done = actions::confirm_safety_plan(&app, &a.session.professional, &case_id, version).await;
     after(&app, &a, &case_id, done).await
+}
+
+/// `GET /zaak/{case}/plan/{version}`: an earlier version of the safety plan, opened here like the
+/// latest (`plan_opened` in the audit log first). Read only: agreements are confirmed on the
+/// latest version.
+pub async fn version(
+    State(app): State<Arc<App>>,
+    a: Authed,
+    Path((case_id, version)): Path<(String, String)>,
+) -> Response {
+    let lang = a.lang();
+    if let Some(refused) = no_case_worker(&app, &a) {
+        return refused;
+    }
+    let version = match version.parse::<u32>() {
+        Ok(n) if n > 0 => n,
+        _ => return not_found(&app, &a),
+    };
+    if !actions::valid_record_id(&case_id) {
+        return not_found(&app, &a);
+    }
+    let who = &a.session.professional;
+    let title = format!(
+        "{}{version}",
+        lang.t("Veiligheidsplan, versie ", "Safety plan, version ")
+    );
+    let refused = |e: &signaalhub_client::ClientError| {
+        if e.code() == tonic::Code::NotFound {
+            return not_found(&app, &a);
+        }
+        let status = if e.code() == tonic::Code::PermissionDenied {
+            StatusCode::FORBIDDEN
+        } else {
+            StatusCode::OK
+        };
+        (
+            status,
+            page(&app, &a, &title, Problem::from_client(lang, e).render()),
+        )
+            .into_response()
+    };
+    let case = match actions::case(&app, who, &case_id).await {
+        Ok(c) => c,
+        Err(e) => return refused(&e),
+    };
+    if version > case.safety_plan_version {
+        return problem_page(
+            &app,
+            &a,
+            StatusCode::NOT_FOUND,
+            &title,
+            lang.t(
+                "Deze versie van het veiligheidsplan bestaat niet.",
+                "This version of the safety plan does not exist.",
+            ),
+        );
+    }
+    let (v, content) = match actions::safety_plan(&app, who, &case_id, version).await {
+        Ok(p) => p,
+        Err(PlanProblem::Hub(e)) => return refused(&e),
+        Err(PlanProblem::Audit(e)) => {
+            tracing::warn!(error = %e, "audit log");
+            return problem_page(
+                &app,
+                &a,
+                StatusCode::SERVICE_UNAVAILABLE,
+                &title,
+                lang.t(
+                    "Het inzagelog kan nu niet worden bijgewerkt; daarom wordt het plan niet geopend.",
+                    "The access log cannot be written now, so the plan is not opened.",
+                ),
+            );
+        }
+    };
+    let body = html! {
+        p.small { (lang.t("Zaak ", "Case ")) code { (case.case_id) } }
+        @if v.version < case.safety_plan_version {
+            div.notice { p {
+                (lang.t("Dit is een eerdere versie; de geldende is versie ", "This is an earlier version; the current one is version "))
+                (case.safety_plan_version) "."
+            } }
+        }
+        section aria-labelledby="plan" {
+            h2 id="plan" { (lang.t("Veiligheidsplan", "Safety plan")) }
+            (plan_version(lang, &case, &v, &content))
+        }
+        p { a href=(format!("/zaak/{}#plan", case.case_id)) { (lang.t("Terug naar de zaak", "Back to the case")) } }
+    };
+    page(&app, &a, &title, body).into_response()
+}
+
+/// `POST /zaak/{case}/betrokkenheid/{involvement}/beeindigen`: end this organisation's
+/// involvement (the hub tells the case's other parties). The case is then no longer ours to see,
+/// so the answer is a page of its own.
+pub async fn end(
+    State(app): State<Arc<App>>,
+    a: Authed,
+    Path((case_id, involvement_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    if let Err(refused) = case_post(&app, &a, &[&case_id, &involvement_id], &body) {
+        return *refused;
+    }
+    let lang = a.lang();
+    let ended = match actions::end_involvement(&app, &a.session.professional, &involvement_id).await
+    {
+        Ok(i) => i,
+        Err(e) if e.code() == tonic::Code::NotFound => return not_found(&app, &a),
+        Err(e) => {
+            let p = Problem::from_client(lang, &e).render();
+            return show(&app, &a, &case_id, Some(p)).await;
+        }
+    };
+    let title = lang.t("Betrokkenheid beëindigd", "Involvement ended");
+    let body = html! {
+        div.notice role="status" {
+            p { (lang.t(
+                "Uw organisatie is niet meer betrokken bij dit kind. De andere betrokkenen van de zaak hebben bericht gekregen.",
+                "Your organisation is no longer involved with this child. The case's other parties have been told.",
+            )) }
+            @if let Some(t) = &ended.ended_at { p { (lang.t("Beëindigd: ", "Ended: ")) (when(lang, t.seconds)) } }
+            @if let Some(t) = &ended.retain_until { p { (lang.t("De hub bewaart de registratie tot ", "The hub keeps the record until ")) (super::i18n::date(lang, t.seconds)) "." } }
+        }
+        p { a href="/maatregel" { (lang.t("Naar Maatregel?", "To Measure?")) } }
+    };
+    page(&app, &a, title, body).into_response()
 }

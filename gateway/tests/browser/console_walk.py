@@ -1,6 +1,6 @@
 """The console in a real Chromium, as a person uses it (driven by Playwright).
 
-    python3 console_walk.py SCHOOL_URL WIJKTEAM_URL SHOTS_DIR VT_URL GI_URL CONSENT_ID
+    python3 console_walk.py SCHOOL_URL WIJKTEAM_URL SHOTS_DIR VT_URL GI_URL CONSENT_ID POLITIE_URL
 
 The school's IB'er logs in through the organisation's OpenID Connect provider (its login and
 consent pages), fills in Nieuw signaal, records the first parent's consent and sees the refusal
@@ -10,11 +10,13 @@ and acknowledges it; the IB'er then sees the receipt. Screenshots of every scree
 SHOTS_DIR. Then the IB'er reports to Veilig Thuis under the meldcode; Veilig Thuis finds it and a
 police zorgmelding in its Postvak and opens the zorgmelding; the triagist triages it, decides
 against the advice with a reason, records the parents' consent and hands it over; the wijkcoach
-opens the handover and takes it on, and Veilig Thuis sees the answer; the wijkcoach and the GI record their
-involvement with a child on the parents' consent (CONSENT_ID), share a case, the GI proposes the
-wijkteam as casusregisseur and the wijkcoach accepts, the GI publishes a safety plan and both
-confirm it; the school's FG reads the gateway's audit log. Exits non-zero with the step that
-failed.
+opens the handover and takes it on, and Veilig Thuis sees the answer; Veilig Thuis tells the
+police what it did with the zorgmelding and the wijkagent reads it under Zorgmeldingen; the
+wijkcoach and the GI record their involvement with a child on the parents' consent (CONSENT_ID),
+share a case, the GI proposes the wijkteam as casusregisseur and the wijkcoach accepts, the GI
+publishes a safety plan and both confirm it, the GI publishes a second version and looks at the
+first, the wijkcoach ends the wijkteam's involvement and the GI reads its Berichten; the school's
+FG reads the gateway's audit log. Exits non-zero with the step that failed.
 """
 import os
 import re
@@ -22,7 +24,7 @@ import sys
 
 from playwright.sync_api import expect, sync_playwright
 
-SCHOOL, WIJKTEAM, SHOTS, VT, GI, CONSENT = sys.argv[1:7]
+SCHOOL, WIJKTEAM, SHOTS, VT, GI, CONSENT, POLITIE = sys.argv[1:8]
 VT_OIN, WIJKTEAM_OIN = "00000009906000000000", "00000009905000000000"
 CHILD = "123456782"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -77,7 +79,7 @@ def record(errors, message):
     """Console errors on the consoles' own pages (not the identity provider's dev pages, and not
     the 422 a form with a problem is answered with)."""
     url = (message.location or {}).get("url", "")
-    if message.type != "error" or not url.startswith((SCHOOL, WIJKTEAM, VT, GI)):
+    if message.type != "error" or not url.startswith((SCHOOL, WIJKTEAM, VT, GI, POLITIE)):
         return
     if "status of 422" in message.text:
         return
@@ -200,6 +202,7 @@ def walk(browser):
         zorgmelding(browser, errors)
         triage(browser, errors)
         feedback(browser, page, reported, errors)
+        police_feedback(browser, errors)
         zaak(browser, errors)
 
         # The school's FG reads the gateway's own audit log, a page at a time.
@@ -367,6 +370,30 @@ def feedback(browser, page, reported, errors):
     shot(page, "24-terugkoppeling-melder")
 
 
+def police_feedback(browser, errors):
+    """Veilig Thuis tells the police it handed the zorgmelding over; the wijkagent looks the
+    zorgmelding up by its registration number and reads the note, opened in the police's gateway."""
+    v = dev_login(browser, VT, "dev-veilig-thuis", errors)
+    v.get_by_role("link", name="Postvak").first.click()
+    v.get_by_role("link", name="Triage 2026-OOST-000123").click()
+    v.get_by_label("Overgedragen aan het wijkteam").check()
+    v.locator("#fb-case").fill("VT-2026-0042")
+    v.get_by_role("group", name="Weet het gezin van de melding?").get_by_label("Ja", exact=True).check()
+    v.get_by_label("Bericht aan de melder (niet verplicht)").fill(
+        "Het wijkteam heeft het gezin overgenomen; de wijkcoach gaat deze week op huisbezoek.")
+    if v.locator("#feedback-role").count() > 0:
+        v.locator("#feedback-role").select_option("vt_medewerker")
+    v.get_by_role("button", name="Terugkoppeling versturen").click()
+    expect(v.locator("section[aria-labelledby=terugkoppeling] table")).to_contain_text("Overgedragen aan het wijkteam")
+    p = dev_login(browser, POLITIE, "dev-politie", errors)
+    p.get_by_role("link", name="Zorgmeldingen").first.click()
+    p.get_by_label("Registratienummer van het incident").fill("2026-OOST-000123")
+    p.get_by_role("button", name="Terugkoppeling bekijken").click()
+    expect(p.get_by_role("heading", name="Terugkoppeling van Veilig Thuis")).to_be_visible()
+    expect(p.locator("blockquote")).to_contain_text("de wijkcoach gaat deze week op huisbezoek")
+    shot(p, "25-politie-terugkoppeling")
+
+
 def involve(p, contact):
     """On Maatregel?: the child's consents, then the involvement on the parents' consent."""
     p.get_by_role("link", name="Maatregel?").first.click()
@@ -421,6 +448,32 @@ def zaak(browser, errors):
     w.get_by_role("button", name="Onze afspraken bevestigen").click()
     expect(w.get_by_text("door iedereen bevestigd", exact=True)).to_be_visible()
     shot(w, "15-zaak")
+    # The GI publishes a second version; the first stays readable behind Eerdere versies.
+    g.goto(GI + case_path)
+    g.get_by_text("Nieuwe versie van het plan opstellen").click()
+    g.get_by_label("Titel").fill("Veiligheidsplan gezin, na het eerste huisbezoek")
+    g.locator("#who1").fill("Vader")
+    g.locator("#what1").fill("volgt de cursus omgaan met boosheid")
+    g.locator("#family1").check()
+    g.locator("#who2").fill("De wijkcoach")
+    g.locator("#what2").fill("komt om de week op huisbezoek")
+    g.locator("#party2").select_option(WIJKTEAM_OIN)
+    g.get_by_label(re.compile("^Toestemming voor casusafstemming")).fill(CONSENT)
+    g.get_by_role("button", name="Plan versturen").click()
+    expect(g.get_by_text("volgt de cursus omgaan met boosheid")).to_be_visible()
+    g.get_by_role("link", name="Versie 1", exact=True).click()
+    expect(g.get_by_text("Dit is een eerdere versie")).to_be_visible()
+    expect(g.get_by_text("belt moeder elke twee weken")).to_be_visible()
+    shot(g, "26-plan-eerdere-versie")
+    # The wijkcoach ends the wijkteam's involvement; the GI reads it under Berichten.
+    w.goto(WIJKTEAM + case_path)
+    w.get_by_text("Onze betrokkenheid beëindigen").click()
+    w.get_by_role("button", name="Betrokkenheid beëindigen").click()
+    expect(w.get_by_role("heading", name="Betrokkenheid beëindigd")).to_be_visible()
+    g.get_by_role("link", name="Berichten").first.click()
+    expect(g.locator("table")).to_contain_text("Betrokkenheid beëindigd")
+    expect(g.locator("table")).to_contain_text("Afspraken van het veiligheidsplan bevestigd")
+    shot(g, "27-berichten")
 
 
 if __name__ == "__main__":
