@@ -106,6 +106,41 @@ async fn send(hub: &TestHub, id: &str, basis: &pb::Basis) {
     );
 }
 
+/// The GI tells the wijkteam that a maatregel exists (flow `maatregel-antwoord`: only to an
+/// involved recipient, decided again at delivery).
+async fn gi_answer(hub: &TestHub, id: &str) {
+    let basis = pb::Basis {
+        legal: Some(pb::LegalBasis {
+            basis: "jeugdwet_informatie".into(),
+            evidence: Some(pb::Evidence {
+                maatregel_reference: "OTS-2026-0001".into(),
+                ..Default::default()
+            }),
+        }),
+        consent_ids: Vec::new(),
+    };
+    let req = hub
+        .signal(
+            "jeugdbescherming",
+            &["wijkteam"],
+            id,
+            b"er loopt een OTS",
+            "maatregel_afstemming",
+            &["maatregel_bestaan"],
+            CHILD,
+            basis,
+        )
+        .await;
+    let mut gi = hub.client("jeugdbescherming").await;
+    let r = gi.send_signal(req).await.unwrap();
+    assert_eq!(
+        r.deliveries[0].state,
+        pb::DeliveryState::Pending as i32,
+        "{id}: {:?}",
+        r.deliveries
+    );
+}
+
 /// Reads the wijkteam's inbox until every id in `want` came (delivered: the policy allowed it
 /// again at delivery); panics after 20 s without progress.
 async fn receive_all(hub: &TestHub, want: &BTreeSet<String>) {
@@ -298,6 +333,15 @@ async fn a_new_key_version_finds_everything_and_the_rekey_moves_it_all() {
         )
         .await;
         assert!(rows_with(&hub, "signals", "subjects", &p2).await > 0, "{b}");
+        // A signal only an involved recipient may receive (the GI's maatregel answer), written
+        // under v2 while the wijkteam's involvement is still stored under v1: delivery finds
+        // the involvement through the older form recorded with the signal, by index.
+        gi_answer(&hub, "gi-1").await;
+        assert!(
+            rows_with(&hub, "subject_forms", "form", &p2).await > 0,
+            "{b}: the older form is recorded"
+        );
+        receive_all(&hub, &BTreeSet::from(["gi-1".to_string()])).await;
         report_is_complete(&hub, &all, &format!("{b} mixed")).await;
 
         // The re-key: nothing of version 1 is left outside the log leaves.

@@ -3,7 +3,7 @@ use super::error::{FlowError, FlowResult};
 use crate::auth::Caller;
 use crate::auth::directory::DirectoryCache;
 use crate::domain::access::HubWideReaders;
-use crate::ids::{Bsn, Pseudonymizer, Role, SubjectKey, stored_version};
+use crate::ids::{Bsn, Pseudonymizer, Role, SubjectKey, SubjectPseudonym, stored_version};
 use crate::ledger::{EntryActor, EntryOutcome, Event, PendingEntry};
 use crate::store::Store;
 use crate::store::group::SignalCommitter;
@@ -99,12 +99,45 @@ impl Ctx {
         if self.store.is_involved(org, &lifted, now).await? {
             return Ok(true);
         }
+        // While a re-key runs, the involvement may still be stored under an older version, which
+        // cannot be computed from this one: the older forms recorded when this record was
+        // written (`remember_older_forms`) are found by index.
         let one = [stored.to_owned()];
         if let Some(v) = self.older_forms_needed(&one) {
-            let older = self.store.involved_subjects_older_than(org, v, now).await?;
-            return Ok(!self.same_persons(&one, older, v).is_empty());
+            let older: Vec<SubjectPseudonym> = self
+                .store
+                .older_forms(stored)
+                .await?
+                .iter()
+                .filter_map(|o| SubjectPseudonym::from_stored(o))
+                .filter(|o| o.version() < v)
+                .collect();
+            return self.store.is_involved(org, &older, now).await;
         }
         Ok(false)
+    }
+
+    /// Records, while older key versions may remain in the store (a re-key runs), the older
+    /// stored forms of `subjects` about to be written under the current version, so that
+    /// [`Ctx::is_involved_stored`] finds an involvement not yet re-keyed by index.
+    pub async fn remember_older_forms(
+        &self,
+        subjects: &[SubjectKey],
+    ) -> Result<(), crate::store::StoreError> {
+        let current = self.pseudonymizer.version();
+        if current <= 1 || !self.pseudonymizer.older_may_remain(current) {
+            return Ok(());
+        }
+        let pairs: Vec<(String, String, u32)> = subjects
+            .iter()
+            .flat_map(|k| {
+                let older = k.all().split_last().map_or(&[][..], |(_, rest)| rest);
+                older
+                    .iter()
+                    .map(move |o| (k.as_str().to_owned(), o.as_str().to_owned(), o.version()))
+            })
+            .collect();
+        self.store.remember_older_forms(&pairs).await
     }
 
     /// The pseudonyms of validated BSNs (every key version each), in order.

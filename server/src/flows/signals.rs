@@ -283,6 +283,9 @@ pub async fn send<'c>(ctx: &'c Ctx, caller: &Caller, cmd: SendSignal) -> FlowRes
             )
         })
         .collect();
+    // While a re-key runs, the recipients' involvements may still name these persons under an
+    // older key version: record those forms, so delivery finds them by index.
+    ctx.remember_older_forms(&subjects).await?;
     let submitted = ctx
         .signals
         .insert_signal(record, new_deliveries, entries)

@@ -918,6 +918,8 @@ pub async fn hand_over<'c>(
         Vec::new(),
     );
     let envelopes: Vec<Vec<u8>> = cmd.envelopes.iter().map(|e| e.encoded.clone()).collect();
+    // As for a signal: the wijkteam's involvement may still be stored under an older version.
+    ctx.remember_older_forms(&subjects).await?;
     let stored = ctx
         .store
         .insert_handover(&record, &envelopes, std::slice::from_ref(&entry))

@@ -326,25 +326,6 @@ impl Store {
         Ok(found)
     }
 
-    /// The subjects of `org`'s active involvements at `now` stored under a key version older than
-    /// `version`: while a re-key runs, a lookup by a stored (newer) pseudonym compares these
-    /// after moving them forward, since an older version cannot be computed from a newer one.
-    pub async fn involved_subjects_older_than(
-        &self,
-        org: &str,
-        version: u32,
-        now: i64,
-    ) -> StoreResult<Vec<String>> {
-        let all: Vec<String> = on_pool!(self, p => {
-            sqlx::query_scalar("SELECT subject FROM involvements WHERE org_oin = $1 AND ended_at IS NULL AND started_at <= $2")
-                .bind(org).bind(now).fetch_all(p).await?
-        });
-        Ok(all
-            .into_iter()
-            .filter(|s| crate::ids::stored_version(s).is_some_and(|v| v < version))
-            .collect())
-    }
-
     /// Registers an involvement (or refreshes the active one of the same organisation and
     /// person), then looks for matches: active involvements of other organisations whose persons
     /// meet this one's, and every party of their cases. When `decider` allows every new

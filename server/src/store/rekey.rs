@@ -491,10 +491,45 @@ impl Store {
     /// Raises the floor (the lowest version the store may hold) to `version` once a pass found
     /// nothing left, provided the store is still written with that version.
     pub async fn raise_pseudonym_floor(&self, version: u32) -> StoreResult<bool> {
-        let n = on_writer!(self, p => sqlx::query(
-            "UPDATE hub_meta SET value = $1 WHERE key = 'pseudonym_floor' AND value < $1 AND (SELECT value FROM hub_meta WHERE key = 'pseudonym_version') = $1")
-            .bind(i64::from(version)).execute(p).await?.rows_affected());
+        let n = on_writer!(self, p => {
+            let mut tx = p.begin().await?;
+            let n = sqlx::query(
+                "UPDATE hub_meta SET value = $1 WHERE key = 'pseudonym_floor' AND value < $1 AND (SELECT value FROM hub_meta WHERE key = 'pseudonym_version') = $1")
+                .bind(i64::from(version)).execute(&mut *tx).await?.rows_affected();
+            // Older forms below the new floor are gone from the store: nothing needs them.
+            if n == 1 {
+                sqlx::query("DELETE FROM subject_forms WHERE older_version < $1")
+                    .bind(i64::from(version)).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            n
+        });
         Ok(n == 1)
+    }
+
+    /// Records the older stored forms of persons written now under a newer key version
+    /// (`(form, older, older's version)`; known pairs are kept once).
+    pub async fn remember_older_forms(&self, pairs: &[(String, String, u32)]) -> StoreResult<()> {
+        if pairs.is_empty() {
+            return Ok(());
+        }
+        on_writer!(self, p => {
+            let mut tx = p.begin().await?;
+            for (form, older, version) in pairs {
+                sqlx::query("INSERT INTO subject_forms (form, older, older_version) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                    .bind(form).bind(older).bind(i64::from(*version)).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// The older stored forms recorded for the stored pseudonym `form` (an index lookup).
+    pub async fn older_forms(&self, form: &str) -> StoreResult<Vec<String>> {
+        let v: Vec<String> = on_pool!(self, p => sqlx::query_scalar(
+            "SELECT older FROM subject_forms WHERE form = $1 ORDER BY older_version")
+            .bind(form).fetch_all(p).await?);
+        Ok(v)
     }
 
     /// The distinct subjects of the meldingen to `recipient` that are not erased (for recidive
