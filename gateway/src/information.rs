@@ -39,7 +39,7 @@ pub const STAGES: &[(&str, pb::MeldingStage, &str, &str)] = &[
     (
         "ONDERZOEK",
         pb::MeldingStage::Onderzoek,
-        "Onderzoek: Veilig Thuis doet zelf onderzoek",
+        "Onderzoek door Veilig Thuis zelf",
         "Investigation: Veilig Thuis investigates itself",
     ),
     (

@@ -2000,7 +2000,7 @@ async fn veilig_thuis_follows_a_melding_asks_the_gp_and_the_school_declines() {
         .await;
     let page = vt.get(&melding).await;
     assert!(
-        page.contains("Nu: Onderzoek: Veilig Thuis doet zelf onderzoek"),
+        page.contains("Nu: Onderzoek door Veilig Thuis zelf"),
         "{page}"
     );
     assert!(page.contains(">gepland<"), "{page}");

@@ -385,10 +385,10 @@ pub(super) async fn request_section(
                     }
                 }
                 (category_boxes(app, lang, lang.t("Waar vraagt u om", "What you ask for"), &askable, &f.all("category"), "iv-cat"))
-                label for="iv-case" { (lang.t("Dossiernummer van Veilig Thuis (het antwoord noemt het)", "Veilig Thuis's case reference (the answer names it)")) }
+                label for="iv-case" { (lang.t("Dossiernummer bij dit verzoek (het antwoord noemt het)", "Case reference for this request (the answer names it)")) }
                 input id="iv-case" name="case_reference" value=(case) maxlength="64" required;
                 fieldset.group {
-                    legend { (lang.t("Weet het gezin van de melding?", "Does the family know of the melding?")) }
+                    legend { (lang.t("Is het gezin op de hoogte van de melding?", "Is the family aware of the melding?")) }
                     div.check {
                         input type="radio" id="iv-informed-ja" name="iv_informed" value="ja" checked[f.get("iv_informed") == "ja"];
                         label for="iv-informed-ja" { (lang.t("Ja", "Yes")) }
