@@ -16,6 +16,7 @@ pub mod config;
 pub mod feedback;
 pub mod handover;
 pub mod inbox;
+pub mod information;
 pub mod notifications;
 pub mod oidc;
 pub mod session;

@@ -230,6 +230,7 @@ async fn api() -> TestResult {
         meldcode_report(&kit, &issuer).await?;
         cases_and_notifications(&kit, &issuer).await?;
         zorgmeldingen_and_the_audit_log(&kit, &issuer).await?;
+        stages_and_information_requests(&kit, &issuer).await?;
         recall_while_undelivered(&mut kit, &issuer).await
     }
     .await;
@@ -1570,5 +1571,310 @@ async fn meldcode_report(kit: &Kit, issuer: &str) -> TestResult {
     }
     let basis = basis.ok_or("the meldcode report never reached Veilig Thuis")?;
     assert!(basis.contains("meldrecht"), "{basis}");
+    Ok(())
+}
+
+/// `days` from today as `review_date` takes it.
+fn date_in(days: i64) -> String {
+    let d = time::OffsetDateTime::now_utc().date() + time::Duration::days(days);
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+/// Veilig Thuis's registration records the stages of a school's meldcode report and asks the
+/// wijkteam's registration for information; the wijkteam reads the question (never the melding)
+/// and answers, sealed to Veilig Thuis, which reads the answer. Refused: FG systems, a system of
+/// the wrong sector, another organisation, categories not asked for, both an answer and a
+/// decline, a melding no longer under assessment.
+async fn stages_and_information_requests(kit: &Kit, issuer: &str) -> TestResult {
+    const QUESTION: &str = "Is het gezin bij u bekend? Hoe gaat het thuis?";
+    const ANSWER: &str =
+        "Het gezin is sinds maart bij ons bekend; moeder vraagt hulp bij opvoeding.";
+    kit.meldcode_signal("school", "api-follow-1", BSN).await;
+    let school_oin = kit.oin("school");
+    let vt_oin = kit.oin("veilig_thuis");
+    let wijkteam_oin = kit.oin("wijkteam");
+    let vt_aud = audience("veilig_thuis");
+    let vt = Api::new(
+        &kit.consoles[2].base,
+        Some(token(issuer, "vt-registratie", &vt_aud).await?),
+    );
+    let vt_fg = Api::new(
+        &kit.consoles[2].base,
+        Some(token(issuer, "school-fg-rapportage", &vt_aud).await?),
+    );
+    let wijk = Api::new(
+        &kit.consoles[1].base,
+        Some(token(issuer, "wijkteam-registratie", &audience("wijkteam")).await?),
+    );
+    let wijk_fg = Api::new(
+        &kit.consoles[1].base,
+        Some(token(issuer, "school-fg-rapportage", &audience("wijkteam")).await?),
+    );
+    let school = Api::new(
+        &kit.consoles[0].base,
+        Some(token(issuer, "leerlingadministratie", &audience("school")).await?),
+    );
+    let melding = json!({"signal": {"sender_oin": school_oin, "signal_id": "api-follow-1"}});
+    let with_melding = |extra: Value| {
+        let mut v = melding.clone();
+        for (k, x) in extra.as_object().unwrap() {
+            v[k] = x.clone();
+        }
+        v
+    };
+    // The melding reaches Veilig Thuis's gateway; no stage yet: in triage.
+    let mut a = vt.post("/stages/list", &melding).await;
+    for _ in 0..200 {
+        if a.status != 404 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        a = vt.post("/stages/list", &melding).await;
+    }
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.json["current"], "TRIAGE", "{}", a.text);
+    assert_eq!(a.json["under_assessment"], true);
+    assert_eq!(a.json["history"], json!([]));
+    assert_problem(&vt_fg.post("/stages/list", &melding).await, 403, "denied");
+
+    // Stages: the gateway's and the hub's refusals, then onderzoek with a review.
+    let a = vt
+        .post("/stages", &with_melding(json!({"stage": "GESLOTEN"})))
+        .await;
+    assert_problem(&a, 422, "invalid-request");
+    assert!(names_field(&a, "stage"), "{}", a.text);
+    let a = vt
+        .post(
+            "/stages",
+            &with_melding(json!({"stage": "ONDERZOEK", "review_date": "31-12-2027"})),
+        )
+        .await;
+    assert!(names_field(&a, "review_date"), "{}", a.text);
+    let a = vt
+        .post("/stages", &with_melding(json!({"stage": "MONITORING"})))
+        .await;
+    assert_problem(&a, 422, "invalid-request");
+    assert!(names_field(&a, "review_at"), "the hub's field: {}", a.text);
+    assert_problem(
+        &vt_fg
+            .post("/stages", &with_melding(json!({"stage": "ONDERZOEK"})))
+            .await,
+        403,
+        "denied",
+    );
+    let a = vt
+        .post(
+            "/stages",
+            &with_melding(json!({"stage": "ONDERZOEK", "review_date": date_in(14)})),
+        )
+        .await;
+    assert_eq!(a.status, 201, "{}", a.text);
+    assert_eq!(a.json["current"], "ONDERZOEK");
+    assert_eq!(
+        a.json["history"][0]["review_state"], "PLANNED",
+        "{}",
+        a.text
+    );
+    assert_eq!(a.json["signal"]["signal_id"], "api-follow-1");
+
+    // Ask the wijkteam.
+    let ask = |cats: Value, extra: Value| {
+        let mut v = with_melding(json!({
+            "request_id": "iv-api-1",
+            "recipient_oin": wijkteam_oin,
+            "categories": cats,
+            "case_reference": "VT-API-0001",
+            "question": QUESTION,
+            "client_informed": true,
+        }));
+        for (k, x) in extra.as_object().unwrap() {
+            v[k] = x.clone();
+        }
+        v
+    };
+    let a = vt
+        .post(
+            "/information-requests",
+            &ask(json!(["informatievraag"]), json!({})),
+        )
+        .await;
+    assert_problem(&a, 422, "invalid-request");
+    assert!(names_field(&a, "categories"), "{}", a.text);
+    let a = vt
+        .post(
+            "/information-requests",
+            &ask(
+                json!(["zorgen_thuissituatie"]),
+                json!({"client_informed": false, "case_reference": "111222333"}),
+            ),
+        )
+        .await;
+    assert!(names_field(&a, "client_not_informed_reason"), "{}", a.text);
+    assert!(names_field(&a, "case_reference"), "{}", a.text);
+    assert!(!a.text.contains("111222333"), "no BSN echoed: {}", a.text);
+    assert_problem(
+        &vt_fg
+            .post(
+                "/information-requests",
+                &ask(json!(["zorgen_thuissituatie"]), json!({})),
+            )
+            .await,
+        403,
+        "denied",
+    );
+    let a = vt
+        .post(
+            "/information-requests",
+            &ask(json!(["zorgen_thuissituatie"]), json!({})),
+        )
+        .await;
+    assert_eq!(a.status, 201, "{}", a.text);
+    assert_eq!(a.json["state"], "OPEN", "{}", a.text);
+    assert_eq!(a.json["duplicate"], false);
+    assert!(!a.text.contains(QUESTION), "{}", a.text);
+
+    // The wijkteam reads the question, opened here; never the melding.
+    let a = wijk.get("/information-requests/received").await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    let q = a.json["requests"]
+        .as_array()
+        .and_then(|l| l.iter().find(|q| q["request_id"] == "iv-api-1"))
+        .ok_or(format!("no request: {}", a.text))?
+        .clone();
+    assert_eq!(q["question"]["verified"], true, "{q}");
+    assert_eq!(q["question"]["text"], QUESTION, "{q}");
+    assert_eq!(q["veilig_thuis_oin"], vt_oin.as_str());
+    assert!(
+        q.get("signal").is_none() && q.get("zorgmelding_id").is_none(),
+        "{q}"
+    );
+    assert!(!a.text.contains("api-follow-1"), "{}", a.text);
+    let log = kit.consoles[1].app.store.audit_log(20).await?;
+    assert!(
+        log.iter().any(|e| e.action == "information_question_opened"
+            && e.object == "iv-api-1"
+            && e.professional == "wijkteam-registratie"),
+        "{log:?}"
+    );
+    assert_problem(
+        &wijk_fg.get("/information-requests/received").await,
+        403,
+        "denied",
+    );
+    assert_problem(
+        &vt.get("/information-requests/received").await,
+        403,
+        "denied",
+    );
+    assert_problem(&wijk.get("/information-requests/sent").await, 403, "denied");
+
+    // The answer: refused first, then sealed to Veilig Thuis.
+    let answer = format!("/information-requests/{vt_oin}/iv-api-1/answer");
+    let a = wijk
+        .post(
+            &answer,
+            &json!({"answer": ANSWER, "categories": ["zorgen_thuissituatie"], "decline_reason": "NOT_INVOLVED"}),
+        )
+        .await;
+    assert!(names_field(&a, "decline_reason"), "{}", a.text);
+    let a = wijk
+        .post(
+            &answer,
+            &json!({"answer": ANSWER, "categories": ["gezondheid"]}),
+        )
+        .await;
+    assert_problem(&a, 422, "invalid-request");
+    assert!(names_field(&a, "categories"), "{}", a.text);
+    let a = wijk.post(&answer, &json!({"categories": []})).await;
+    assert!(names_field(&a, "answer"), "{}", a.text);
+    assert_problem(
+        &school
+            .post(
+                &answer,
+                &json!({"answer": ANSWER, "categories": ["zorgen_thuissituatie"]}),
+            )
+            .await,
+        404,
+        "not-found",
+    );
+    assert_problem(
+        &wijk_fg
+            .post(&answer, &json!({"decline_reason": "NOT_INVOLVED"}))
+            .await,
+        403,
+        "denied",
+    );
+    let a = wijk
+        .post(
+            &answer,
+            &json!({"answer": ANSWER, "categories": ["zorgen_thuissituatie"]}),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.json["state"], "ANSWERED", "{}", a.text);
+    assert!(!a.text.contains(ANSWER), "{}", a.text);
+    // Once per request.
+    assert_problem(
+        &wijk
+            .post(&answer, &json!({"decline_reason": "NOT_INVOLVED"}))
+            .await,
+        409,
+        "conflict",
+    );
+
+    // Veilig Thuis reads the answer, opened here after the audit log.
+    let a = vt.get("/information-requests/sent").await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    let q = a.json["requests"]
+        .as_array()
+        .and_then(|l| l.iter().find(|q| q["request_id"] == "iv-api-1"))
+        .ok_or(format!("no request: {}", a.text))?
+        .clone();
+    assert_eq!(q["state"], "ANSWERED");
+    assert_eq!(q["answer"]["verified"], true, "{q}");
+    assert_eq!(q["answer"]["text"], ANSWER, "{q}");
+    assert_eq!(q["answer_categories"], json!(["zorgen_thuissituatie"]));
+    assert_eq!(q["signal"]["signal_id"], "api-follow-1", "{q}");
+    let log = kit.consoles[2].app.store.audit_log(20).await?;
+    assert!(
+        log.iter().any(|e| e.action == "information_answer_opened"
+            && e.object == "iv-api-1"
+            && e.professional == "vt-registratie"),
+        "{log:?}"
+    );
+    assert_problem(
+        &vt_fg.get("/information-requests/sent").await,
+        403,
+        "denied",
+    );
+
+    // Handed over: no longer under assessment, so the hub refuses a new request.
+    let a = vt
+        .post("/stages", &with_melding(json!({"stage": "OVERDRACHT"})))
+        .await;
+    assert_eq!(a.status, 201, "{}", a.text);
+    assert_eq!(a.json["under_assessment"], false);
+    assert_eq!(
+        a.json["history"][0]["review_state"], "SUPERSEDED",
+        "{}",
+        a.text
+    );
+    let a = vt
+        .post(
+            "/information-requests",
+            &ask(
+                json!(["zorgen_thuissituatie"]),
+                json!({"request_id": "iv-api-2"}),
+            ),
+        )
+        .await;
+    assert_problem(&a, 409, "conflict");
+    assert!(
+        a.json["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("no melding under assessment")),
+        "{}",
+        a.text
+    );
     Ok(())
 }

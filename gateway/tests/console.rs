@@ -1926,3 +1926,371 @@ async fn earlier_plan_versions_and_ending_an_involvement() {
     );
     kit.stop().await;
 }
+
+/// `days` from today as a date input sends it (`2027-03-01`).
+fn date_in(days: i64) -> String {
+    let d = time::OffsetDateTime::now_utc().date() + time::Duration::days(days);
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn veilig_thuis_follows_a_melding_asks_the_gp_and_the_school_declines() {
+    const QUESTION: &str = "Is Jayden (9) bij u bekend? Zag u letsel?";
+    const ANSWER: &str = "Jayden was in oktober op het spreekuur met een blauwe plek op de arm.";
+    let kit = start_kit(&["veilig_thuis", "huisarts", "school"]).await;
+    let (vt_oin, gp_oin, school_oin) = (
+        kit.oin("veilig_thuis"),
+        kit.oin("huisarts"),
+        kit.oin("school"),
+    );
+    kit.meldcode_signal("school", "meldcode-1", BSN).await;
+    let vt = Console::login(&kit.consoles[0]).await;
+    let melding = format!("/melding/signaal/{school_oin}/meldcode-1");
+    vt.wait_for("/postvak", &melding).await;
+    let page = vt.get(&melding).await;
+    assert!(
+        page.contains("In triage: Veilig Thuis beoordeelt de veiligheid"),
+        "{page}"
+    );
+    assert!(page.contains("Nog geen fase vastgelegd"), "{page}");
+    assert!(page.contains("Nog geen informatie gevraagd"), "{page}");
+    // The organisations Veilig Thuis may ask, from the sociale kaart: the GP and the school.
+    assert!(page.contains(&format!("value=\"{gp_oin}\"")), "{page}");
+    assert!(page.contains(&format!("value=\"{school_oin}\"")), "{page}");
+    assert!(
+        !page.contains(&format!("<option value=\"{vt_oin}\"")),
+        "{page}"
+    );
+    // The categories of the convenant's answer flow, not the question's own.
+    assert!(page.contains("value=\"gezondheid\""), "{page}");
+    assert!(!page.contains("value=\"informatievraag\""), "{page}");
+    let csrf = field_value(&page, "csrf");
+    let fase = format!("{melding}/fase");
+    let stage = |stage: &str, date: &str| {
+        form_of(&[("csrf", &csrf), ("stage", stage), ("review_date", date)])
+    };
+
+    // Refused by the gateway: no stage, a date that is no date.
+    let (status, page) = vt.post(&fase, &stage("", "")).await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("Fase: kies de volgende fase."), "{page}");
+    let (status, page) = vt.post(&fase, &stage("ONDERZOEK", "31-12-2027")).await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("Herbeoordeling: een datum"), "{page}");
+    // Refused by the hub, in Dutch: monitoring without its review, a review in the past.
+    let (status, page) = vt.post(&fase, &stage("MONITORING", "")).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains(
+            "herbeoordeling: monitoring vraagt om de datum van de volgende herbeoordeling"
+        ),
+        "{page}"
+    );
+    let (_, page) = vt.post(&fase, &stage("ONDERZOEK", &date_in(-3))).await;
+    assert!(
+        page.contains("een datum na vandaag en binnen twee jaar"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Nog geen fase vastgelegd"),
+        "nothing recorded: {page}"
+    );
+    // Onderzoek with a review in two weeks, then monitoring: the first review is superseded.
+    vt.post_redirect(&fase, &stage("ONDERZOEK", &date_in(14)))
+        .await;
+    let page = vt.get(&melding).await;
+    assert!(
+        page.contains("Nu: Onderzoek door Veilig Thuis zelf"),
+        "{page}"
+    );
+    assert!(page.contains(">gepland<"), "{page}");
+    assert!(
+        page.contains("in beoordeling: Veilig Thuis kan informatie vragen"),
+        "{page}"
+    );
+
+    // Ask the GP; the gateway refuses what the hub would not take.
+    let request_id = field_value(&page, "request_id");
+    assert!(request_id.starts_with("iv-"), "{request_id}");
+    let informatie = format!("{melding}/informatie");
+    let ask = |to: &str, cats: &[&str], case: &str, question: &str, id: &str| {
+        let mut f = form_of(&[
+            ("csrf", &csrf),
+            ("request_id", id),
+            ("recipient", to),
+            ("case_reference", case),
+            ("question", question),
+            ("iv_informed", "ja"),
+        ]);
+        for c in cats {
+            f.push(("category".into(), (*c).into()));
+        }
+        f
+    };
+    let (status, page) = vt
+        .post(
+            &informatie,
+            &ask(&gp_oin, &[], "VT-2026-0077", QUESTION, &request_id),
+        )
+        .await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("Gegevens: kies 1 tot 8"), "{page}");
+    assert!(
+        page.contains(QUESTION),
+        "the form keeps the question: {page}"
+    );
+    let (status, page) = vt
+        .post(
+            &informatie,
+            &ask(&gp_oin, &["informatievraag"], "111222333", "", &request_id),
+        )
+        .await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("Dossiernummer: vul het nummer"), "{page}");
+    assert!(page.contains("Tekst: vul de vraag"), "{page}");
+    vt.post_redirect(
+        &informatie,
+        &ask(
+            &gp_oin,
+            &["gezondheid", "zorgen_thuissituatie"],
+            "VT-2026-0077",
+            QUESTION,
+            &request_id,
+        ),
+    )
+    .await;
+    // A retry is the same request; the school is asked too.
+    vt.post_redirect(
+        &informatie,
+        &ask(
+            &gp_oin,
+            &["gezondheid", "zorgen_thuissituatie"],
+            "VT-2026-0077",
+            QUESTION,
+            &request_id,
+        ),
+    )
+    .await;
+    vt.post_redirect(
+        &informatie,
+        &ask(
+            &school_oin,
+            &["zorgen_thuissituatie"],
+            "VT-2026-0077",
+            "Hoe gaat het op school?",
+            "iv-school-1",
+        ),
+    )
+    .await;
+    let page = vt.get(&melding).await;
+    assert!(page.contains("Huisartsenpraktijk Het Kompas"), "{page}");
+    assert_eq!(
+        page.matches("open: nog niet beantwoord").count(),
+        2,
+        "two requests, the retry not again: {page}"
+    );
+
+    // The GP: the menu, the list (no melding, no question), the request opened here.
+    let gp = Console::login(&kit.consoles[1]).await;
+    let list = gp.get("/informatieverzoeken").await;
+    assert!(
+        list.contains("href=\"/informatieverzoeken\""),
+        "the menu: {list}"
+    );
+    assert!(list.contains("Veilig Thuis Gelderland-Midden"), "{list}");
+    assert!(list.contains("VT-2026-0077"), "{list}");
+    assert!(!list.contains(QUESTION), "still sealed in the list: {list}");
+    assert!(
+        !list.contains(&school_oin) && !list.contains("meldcode-1"),
+        "never the melding: {list}"
+    );
+    let request = format!("/informatieverzoeken/{vt_oin}/{request_id}");
+    let page = gp.get(&request).await;
+    assert!(page.contains(QUESTION), "{page}");
+    assert!(
+        page.contains("Handtekening van Veilig Thuis geverifieerd"),
+        "{page}"
+    );
+    assert!(!page.contains("meldcode-1"), "{page}");
+    // Only what Veilig Thuis asked for is offered; the case reference comes from the request.
+    assert!(page.contains("value=\"gezondheid\""), "{page}");
+    assert!(!page.contains("value=\"betalingsachterstand\""), "{page}");
+    assert_eq!(field_value(&page, "case_reference"), "VT-2026-0077");
+    let gp_csrf = field_value(&page, "csrf");
+    let answer = |cats: &[&str], text: &str| {
+        let mut f = form_of(&[
+            ("csrf", &gp_csrf),
+            ("action", "answer"),
+            ("case_reference", "VT-2026-0077"),
+            ("answer", text),
+        ]);
+        for c in cats {
+            f.push(("category".into(), (*c).into()));
+        }
+        f
+    };
+    let (status, page) = gp
+        .post(&request, &answer(&["betalingsachterstand"], ANSWER))
+        .await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("alleen waar Veilig Thuis om vroeg"), "{page}");
+    assert!(page.contains(ANSWER), "the form keeps the answer: {page}");
+    let (status, page) = gp
+        .post(
+            &request,
+            &form_of(&[("csrf", &gp_csrf), ("action", "decline")]),
+        )
+        .await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("kies een reden uit de lijst"), "{page}");
+    gp.post_redirect(&request, &answer(&["gezondheid"], ANSWER))
+        .await;
+    let page = gp.get(&request).await;
+    assert!(page.contains("beantwoord"), "{page}");
+    assert!(
+        !page.contains("Antwoord versturen"),
+        "answered once: {page}"
+    );
+    // Another organisation, the GP's FG, Veilig Thuis itself: not theirs.
+    let school = Console::login(&kit.consoles[2]).await;
+    let (status, page) = school.get_status(&request).await;
+    assert_eq!(status, 404, "{page}");
+    let gp_fg = Console::login_as(&kit.consoles[1], "dev-fg-huisarts").await;
+    let (status, page) = gp_fg.get_status("/informatieverzoeken").await;
+    assert_eq!(status, 403, "{page}");
+    assert!(
+        !gp_fg
+            .get("/")
+            .await
+            .contains("href=\"/informatieverzoeken\"")
+    );
+    let (status, _) = gp_fg.get_status(&request).await;
+    assert_eq!(status, 403);
+    let fg_csrf = field_value(&gp_fg.get("/").await, "csrf");
+    let mut f = answer(&["gezondheid"], "x");
+    f[0].1 = fg_csrf;
+    let (status, _) = gp_fg.post(&request, &f).await;
+    assert_eq!(status, 403);
+    let (status, _) = vt.get_status("/informatieverzoeken").await;
+    assert_eq!(status, 403, "Veilig Thuis answers no information requests");
+    // The GP's FG sees the opening in the audit log.
+    let log = gp_fg.get("/fg/auditlog").await;
+    assert!(log.contains("vraag van Veilig Thuis geopend"), "{log}");
+    assert!(log.contains("vraag van Veilig Thuis beantwoord"), "{log}");
+    assert!(!log.contains(ANSWER) && !log.contains(QUESTION), "{log}");
+
+    // The school declines on professional grounds... after Veilig Thuis handed the melding over,
+    // the request has lapsed: the hub refuses, in Dutch.
+    let school_request = format!("/informatieverzoeken/{vt_oin}/iv-school-1");
+    let page = school.get(&school_request).await;
+    assert!(page.contains("Hoe gaat het op school?"), "{page}");
+    let school_csrf = field_value(&page, "csrf");
+    let decline = form_of(&[
+        ("csrf", &school_csrf),
+        ("action", "decline"),
+        ("decline_reason", "PROFESSIONAL_SECRECY"),
+    ]);
+    vt.post_redirect(&fase, &stage("OVERDRACHT", "")).await;
+    let (status, page) = school.post(&school_request, &decline).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("het verzoek is vervallen"),
+        "the hub's refusal in Dutch: {page}"
+    );
+    // Veilig Thuis cannot ask while it is handed over; monitoring again, the school declines.
+    let page = vt.get(&melding).await;
+    assert!(
+        page.contains("niet in beoordeling: Veilig Thuis kan nu geen informatie vragen"),
+        "{page}"
+    );
+    assert!(
+        page.contains("vervallen: een latere fase verving haar"),
+        "{page}"
+    );
+    let (status, page) = vt
+        .post(
+            &informatie,
+            &ask(
+                &gp_oin,
+                &["gezondheid"],
+                "VT-2026-0077",
+                "Nog iets?",
+                "iv-te-laat",
+            ),
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("de melding is niet in beoordeling (overgedragen of afgesloten)"),
+        "the hub's refusal in Dutch: {page}"
+    );
+    vt.post_redirect(&fase, &stage("MONITORING", &date_in(90)))
+        .await;
+    school.post_redirect(&school_request, &decline).await;
+
+    // Veilig Thuis reads the GP's answer here, and the school's reason.
+    let page = vt.get(&melding).await;
+    assert!(page.contains(ANSWER), "{page}");
+    assert!(
+        page.contains("het beroepsgeheim weegt hier zwaarder"),
+        "{page}"
+    );
+    assert!(page.contains("Monitoring: Veilig Thuis volgt"), "{page}");
+    let vt_fg = Console::login_as(&kit.consoles[0], "dev-fg-veilig-thuis").await;
+    let log = vt_fg.get("/fg/auditlog").await;
+    assert!(
+        log.contains("antwoord op een informatieverzoek geopend"),
+        "{log}"
+    );
+    assert!(log.contains("fase van een melding vastgelegd"), "{log}");
+    let (status, _) = vt_fg.get_status(&melding).await;
+    assert_eq!(status, 403);
+    let fg_csrf = field_value(&vt_fg.get("/").await, "csrf");
+    let (status, _) = vt_fg
+        .post(
+            &fase,
+            &form_of(&[("csrf", &fg_csrf), ("stage", "AFGESLOTEN")]),
+        )
+        .await;
+    assert_eq!(status, 403);
+    // While Veilig Thuis's audit log cannot be written, no answer is opened.
+    use sqlx::ConnectOptions;
+    let mut db = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&kit.consoles[0].store_files()[0])
+        .connect()
+        .await
+        .unwrap();
+    sqlx::query(
+        "CREATE TRIGGER audit_down BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'down'); END",
+    )
+    .execute(&mut db)
+    .await
+    .unwrap();
+    let (status, page) = vt.get_status(&melding).await;
+    assert_eq!(status, 503, "{page}");
+    assert!(!page.contains(ANSWER), "{page}");
+    sqlx::query("DROP TRIGGER audit_down")
+        .execute(&mut db)
+        .await
+        .unwrap();
+
+    // Closing: never with a review; then final.
+    let (_, page) = vt.post(&fase, &stage("AFGESLOTEN", &date_in(30))).await;
+    assert!(
+        page.contains("een afgesloten melding krijgt geen herbeoordeling"),
+        "{page}"
+    );
+    vt.post_redirect(&fase, &stage("AFGESLOTEN", "")).await;
+    let page = vt.get(&melding).await;
+    assert!(
+        page.contains("De melding is afgesloten; dat is definitief."),
+        "{page}"
+    );
+    assert!(!page.contains("Fase vastleggen"), "{page}");
+    let (_, page) = vt.post(&fase, &stage("ONDERZOEK", "")).await;
+    assert!(
+        page.contains("de melding is afgesloten; dat is definitief"),
+        "{page}"
+    );
+    kit.stop().await;
+}

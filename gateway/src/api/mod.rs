@@ -13,6 +13,7 @@
 //! problem details ([`problem`]) that never echo a BSN, a token or a signal's text.
 pub mod auth;
 mod cases;
+mod follow_up;
 pub mod problem;
 mod veilig_thuis;
 
@@ -90,7 +91,7 @@ fn routes() -> Routes {
     .add(Method::POST, "/maatregel/involvement", post(involvement))
     .add(Method::POST, "/maatregel/query", post(maatregel))
     .add(Method::GET, "/fg/disclosures", get(disclosures));
-    cases::add(veilig_thuis::add(r))
+    follow_up::add(cases::add(veilig_thuis::add(r)))
 }
 
 /// Every (method, path) the API serves, paths relative to [`PREFIX`] in OpenAPI's `{name}`

@@ -72,14 +72,14 @@ fn name_of(prefix: &str, full: Option<&str>) -> Value {
     })
 }
 
-fn bad(errors: &mut Vec<FieldError>, field: &str, detail: &str) {
+pub(super) fn bad(errors: &mut Vec<FieldError>, field: &str, detail: &str) {
     errors.push(FieldError {
         field: field.into(),
         detail: detail.into(),
     });
 }
 
-fn denied(detail: &str) -> ApiProblem {
+pub(super) fn denied(detail: &str) -> ApiProblem {
     ApiProblem::new("denied", 403, "Not allowed for this system", detail)
 }
 
@@ -88,12 +88,12 @@ fn store_problem(e: &StoreError) -> ApiProblem {
     ApiProblem::store_unavailable("The access log cannot be written now, so nothing was opened.")
 }
 
-fn hub_problem(e: &signaalhub_client::ClientError) -> ApiProblem {
+pub(super) fn hub_problem(e: &signaalhub_client::ClientError) -> ApiProblem {
     ApiProblem::from_client(e)
 }
 
 /// The role to act in: the one named (checked), else the system's first role of `sector`.
-fn acting_role(
+pub(super) fn acting_role(
     app: &App,
     p: &Professional,
     sector: pb::Sector,
@@ -113,7 +113,7 @@ fn acting_role(
 }
 
 /// [`acting_role`] in the Veilig Thuis sector.
-fn vt_role(
+pub(super) fn vt_role(
     app: &App,
     p: &Professional,
     named: Option<&str>,
@@ -123,7 +123,7 @@ fn vt_role(
 }
 
 /// The id a system chose, or a fresh one with `prefix` (so a retry with it is the same).
-fn fresh_id(given: Option<String>, prefix: &str) -> Result<String, ApiProblem> {
+pub(super) fn fresh_id(given: Option<String>, prefix: &str) -> Result<String, ApiProblem> {
     match given {
         Some(id) => Ok(id),
         None => sealed::new_signal_id()
@@ -132,7 +132,7 @@ fn fresh_id(given: Option<String>, prefix: &str) -> Result<String, ApiProblem> {
     }
 }
 
-fn read_problem(e: ReadProblem) -> ApiProblem {
+pub(super) fn read_problem(e: ReadProblem) -> ApiProblem {
     match e {
         ReadProblem::Hub(e) => hub_problem(&e),
         ReadProblem::Audit(e) => store_problem(&e),
@@ -140,7 +140,7 @@ fn read_problem(e: ReadProblem) -> ApiProblem {
 }
 
 /// `v` (an object) with `extra` members.
-fn with(mut v: Value, extra: Vec<(&str, Value)>) -> Value {
+pub(super) fn with(mut v: Value, extra: Vec<(&str, Value)>) -> Value {
     if let Some(o) = v.as_object_mut() {
         for (k, x) in extra {
             o.insert(k.to_owned(), x);
@@ -149,7 +149,7 @@ fn with(mut v: Value, extra: Vec<(&str, Value)>) -> Value {
     v
 }
 
-fn veilig_thuis(app: &App, caller: &Caller) -> Result<Professional, ApiProblem> {
+pub(super) fn veilig_thuis(app: &App, caller: &Caller) -> Result<Professional, ApiProblem> {
     let p = caller.professional();
     if actions::handles_zorgmeldingen(app, &p) {
         Ok(p)
@@ -165,12 +165,12 @@ fn veilig_thuis(app: &App, caller: &Caller) -> Result<Professional, ApiProblem> 
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct SignalRef {
+pub(super) struct SignalRef {
     sender_oin: String,
     signal_id: String,
 }
 
-fn melding(
+pub(super) fn melding(
     zorgmelding_id: Option<&str>,
     signal: Option<&SignalRef>,
     errors: &mut Vec<FieldError>,
@@ -191,7 +191,7 @@ fn melding(
 
 /// The melding, when it is in this gateway's store (a zorgmelding, or a signal under a melding
 /// purpose).
-async fn here(app: &App, m: Option<Melding>) -> Result<Melding, ApiProblem> {
+pub(super) async fn here(app: &App, m: Option<Melding>) -> Result<Melding, ApiProblem> {
     let found = match &m {
         None => false,
         Some(Melding::Zorgmelding(z)) => matches!(app.store.get_melding(z).await, Ok(Some(_))),
@@ -208,7 +208,11 @@ async fn here(app: &App, m: Option<Melding>) -> Result<Melding, ApiProblem> {
     }
 }
 
-fn with_melding(v: Value, zorgmelding_id: &str, signal: Option<&pb::SignalReference>) -> Value {
+pub(super) fn with_melding(
+    v: Value,
+    zorgmelding_id: &str,
+    signal: Option<&pb::SignalReference>,
+) -> Value {
     let z = if zorgmelding_id.is_empty() {
         Value::Null
     } else {
@@ -306,7 +310,7 @@ fn criteria(c: &CriteriaBody, errors: &mut Vec<FieldError>) -> pb::ArnhemCriteri
     out
 }
 
-fn case_reference(errors: &mut Vec<FieldError>, value: &str) {
+pub(super) fn case_reference(errors: &mut Vec<FieldError>, value: &str) {
     if value.trim().is_empty() || value.len() > 64 {
         bad(
             errors,

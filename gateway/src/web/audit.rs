@@ -166,6 +166,36 @@ fn action_text(lang: Lang, action: &str) -> &str {
             "terugkoppeling van Veilig Thuis geopend",
             "feedback from Veilig Thuis opened",
         ),
+        (
+            "melding_stage_set",
+            "fase van een melding vastgelegd",
+            "a melding's stage recorded",
+        ),
+        (
+            "information_requested",
+            "informatie gevraagd (Veilig Thuis)",
+            "information asked (Veilig Thuis)",
+        ),
+        (
+            "information_answer_opened",
+            "antwoord op een informatieverzoek geopend",
+            "answer to an information request opened",
+        ),
+        (
+            "information_question_opened",
+            "vraag van Veilig Thuis geopend",
+            "question from Veilig Thuis opened",
+        ),
+        (
+            "information_answered",
+            "vraag van Veilig Thuis beantwoord",
+            "question from Veilig Thuis answered",
+        ),
+        (
+            "information_declined",
+            "vraag van Veilig Thuis geweigerd",
+            "question from Veilig Thuis declined",
+        ),
         ("access_report", "inzagerapport opgevraagd", "access report"),
         (
             "access_letter",

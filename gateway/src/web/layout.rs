@@ -46,6 +46,9 @@ pub fn page(app: &App, a: &Authed, title: &str, body: Markup) -> Markup {
                             @if crate::actions::works_on_cases(app, p) {
                                 li { a href="/berichten" { (lang.t("Berichten", "Notifications")) } }
                             }
+                            @if crate::information::may_answer(app, p) {
+                                li { a href="/informatieverzoeken" { (lang.t("Vragen van Veilig Thuis", "Questions from Veilig Thuis")) } }
+                            }
                             @if super::politie::is_police(app, a) {
                                 li { a href="/zorgmeldingen" { (lang.t("Zorgmeldingen", "Zorgmeldingen")) } }
                             }

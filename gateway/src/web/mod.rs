@@ -11,6 +11,7 @@ mod disclosure;
 mod fg;
 pub mod i18n;
 mod inbox;
+mod informatie;
 mod layout;
 mod login;
 mod maatregel;
@@ -73,6 +74,11 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .route("/overdracht/{sender}/{id}/brief", get(overdracht::letter))
         .route("/berichten", get(berichten::list))
+        .route("/informatieverzoeken", get(informatie::list))
+        .route(
+            "/informatieverzoeken/{vt}/{id}",
+            get(informatie::view).post(informatie::reply),
+        )
         .route("/zorgmeldingen", get(politie::home).post(politie::lookup))
         .route("/zorgmeldingen/{id}", get(politie::view))
         .route("/maatregel", get(maatregel::home).post(maatregel::submit))

@@ -1,7 +1,8 @@
 //! *Triage* (Veilig Thuis): a melding — a police zorgmelding or a meldcode signal in the
 //! Postvak — triaged with the six Arnhem criteria (the hub answers with the advice and the
 //! recidive), the triagist's *Besluit* (the advice, or another decision with a reason from the
-//! fixed list), *Gezin wil geen wijkteam*, and the way to *Overdragen* (`web::overdragen`). Only
+//! fixed list), *Gezin wil geen wijkteam*, the way to *Overdragen* (`web::overdragen`), the
+//! melding's *Fase* and *Informatie vragen* (`web::informatie`) and *Terugkoppeling*. Only
 //! for a professional in a Veilig Thuis role of the convenant; the hub decides every step.
 use super::disclosure::role_select_as;
 use super::i18n::{Lang, when};
@@ -31,6 +32,8 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/besluit", post(decide))
         .route("/gezin-weigert", post(declined))
         .route("/terugkoppeling", post(super::terugkoppeling::submit))
+        .route("/fase", post(super::informatie::set_stage))
+        .route("/informatie", post(super::informatie::ask))
         .route(
             "/overdragen",
             get(super::overdragen::form).post(super::overdragen::submit),
@@ -517,6 +520,12 @@ pub(super) async fn show(
     } else {
         f.get("case_reference").to_owned()
     };
+    let (stages, under_assessment) = super::informatie::stage_section(app, a, &m, f).await;
+    let requests =
+        match super::informatie::request_section(app, a, &m, f, &case, under_assessment).await {
+            Ok(r) => r,
+            Err(unavailable) => return unavailable,
+        };
     let feedback = super::terugkoppeling::section(app, a, &m, f, &case).await;
     let body = html! {
         @if let Some(n) = notice { (n) }
@@ -537,6 +546,8 @@ pub(super) async fn show(
             (triage_form(a, app, &m, f, &case))
         }
         @if declined.is_none() { (declined_form(a, app, &m)) }
+        (stages)
+        (requests)
         (feedback)
     };
     (status, page(app, a, title, body)).into_response()

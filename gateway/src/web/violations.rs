@@ -67,6 +67,12 @@ const FIELDS: &[(&str, &str, &str)] = &[
     ),
     ("outcome", "uitkomst", "outcome"),
     ("note", "bericht aan de melder", "note to the melder"),
+    ("review_at", "herbeoordeling", "review"),
+    ("stage", "fase", "stage"),
+    ("question", "vraag", "question"),
+    ("answer", "antwoord", "answer"),
+    ("decline_reason", "reden van weigering", "reason to decline"),
+    ("request_id", "kenmerk van het verzoek", "request reference"),
     (
         "inform_exemption",
         "reden om het gezin niet te informeren",
@@ -123,6 +129,38 @@ pub const RULES: &[(&str, &str)] = &[
         "verplicht: een doel uit het convenant",
     ),
     (
+        "monitoring needs its next review moment",
+        "monitoring vraagt om de datum van de volgende herbeoordeling",
+    ),
+    (
+        "a closed melding has no review moment",
+        "een afgesloten melding krijgt geen herbeoordeling: laat de datum leeg",
+    ),
+    (
+        "a moment after now and within two years (a review already past cannot be planned)",
+        "een datum na vandaag en binnen twee jaar (een herbeoordeling in het verleden kan niet)",
+    ),
+    (
+        "only categories Veilig Thuis asked for",
+        "alleen gegevens waar Veilig Thuis om vroeg",
+    ),
+    (
+        "Veilig Thuis's case reference as the request names it",
+        "het dossiernummer van Veilig Thuis zoals het verzoek het noemt",
+    ),
+    (
+        "your case reference: the answer's basis names it",
+        "uw dossiernummer: het antwoord noemt het",
+    ),
+    (
+        "another organisation than your own",
+        "een andere organisatie dan uw eigen",
+    ),
+    (
+        "an active organisation in the hub's directory",
+        "een actieve organisatie uit de sociale kaart",
+    ),
+    (
         "give a legal basis with its evidence, or the ids of recorded consents",
         "geef een wettelijke grondslag met onderbouwing, of vastgelegde toestemmingen",
     ),
@@ -130,10 +168,41 @@ pub const RULES: &[(&str, &str)] = &[
 
 /// The hub's refusals that are a whole message rather than a field (`FAILED_PRECONDITION`), with
 /// their Dutch: shown as the hub wrote them when this table does not know them.
-pub const MESSAGES: &[(&str, &str)] = &[(
-    "the melding was not handed over: tell the melder what does happen (HandOver first)",
-    "de melding is niet overgedragen: vertel de melder wat er wel gebeurt (eerst overdragen)",
-)];
+pub const MESSAGES: &[(&str, &str)] = &[
+    (
+        "the melding was not handed over: tell the melder what does happen (HandOver first)",
+        "de melding is niet overgedragen: vertel de melder wat er wel gebeurt (eerst overdragen)",
+    ),
+    (
+        "Veilig Thuis no longer assesses the melding this request is about: the request lapsed",
+        "Veilig Thuis beoordeelt de melding waar dit verzoek over gaat niet meer: het verzoek is vervallen (antwoorden kan weer als Veilig Thuis haar opnieuw beoordeelt)",
+    ),
+];
+
+/// The hub's whole refusals whose text names the values concerned, as the hub begins and ends
+/// them, with their Dutch.
+pub const MESSAGE_PATTERNS: &[(&str, &str, &str)] = &[
+    (
+        "no melding under assessment: ",
+        "(TRIAGE, ONDERZOEK or MONITORING)",
+        "de melding is niet in beoordeling (overgedragen of afgesloten): informatie vragen en geven kan alleen zolang Veilig Thuis haar beoordeelt (triage, onderzoek of monitoring)",
+    ),
+    (
+        "information request ",
+        " already",
+        "dit verzoek is al beantwoord of geweigerd (één keer per verzoek)",
+    ),
+    (
+        "information request ",
+        " was answered meanwhile",
+        "dit verzoek is intussen beantwoord",
+    ),
+    (
+        "melding ",
+        " is closed (AFGESLOTEN): a new melding starts again",
+        "de melding is afgesloten; dat is definitief (een nieuwe melding begint opnieuw)",
+    ),
+];
 
 /// A whole refusal of the hub in `lang`, where known.
 pub fn message(lang: Lang, hub: &str) -> String {
@@ -141,7 +210,14 @@ pub fn message(lang: Lang, hub: &str) -> String {
         Lang::Nl => MESSAGES
             .iter()
             .find(|(en, _)| *en == hub)
-            .map_or(hub, |(_, nl)| nl)
+            .map(|(_, nl)| *nl)
+            .or_else(|| {
+                MESSAGE_PATTERNS
+                    .iter()
+                    .find(|(start, end, _)| hub.starts_with(start) && hub.ends_with(end))
+                    .map(|(.., nl)| *nl)
+            })
+            .unwrap_or(hub)
             .to_owned(),
         Lang::En => hub.to_owned(),
     }
@@ -224,6 +300,16 @@ mod tests {
         assert!(message(Lang::Nl, hub).starts_with("de melding is niet overgedragen"));
         assert_eq!(message(Lang::En, hub), hub);
         assert_eq!(message(Lang::Nl, "something new"), "something new");
+        let hub = "no melding under assessment: this melding is OVERDRACHT (overgedragen); information may be asked and given only while Veilig Thuis assesses it (TRIAGE, ONDERZOEK or MONITORING)";
+        assert!(message(Lang::Nl, hub).starts_with("de melding is niet in beoordeling"));
+        assert_eq!(message(Lang::En, hub), hub);
+        assert!(
+            message(
+                Lang::Nl,
+                "melding zm_1 is closed (AFGESLOTEN): a new melding starts again"
+            )
+            .starts_with("de melding is afgesloten")
+        );
     }
 
     /// The table's English is the hub's own text, word for word: a rule the hub rewords would

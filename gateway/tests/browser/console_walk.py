@@ -10,7 +10,10 @@ and acknowledges it; the IB'er then sees the receipt. Screenshots of every scree
 SHOTS_DIR. Then the IB'er reports to Veilig Thuis under the meldcode; Veilig Thuis finds it and a
 police zorgmelding in its Postvak and opens the zorgmelding; the triagist triages it, decides
 against the advice with a reason, records the parents' consent and hands it over; the wijkcoach
-opens the handover and takes it on, and Veilig Thuis sees the answer; Veilig Thuis tells the
+opens the handover and takes it on, and Veilig Thuis sees the answer; Veilig Thuis records
+that it investigates the school's report with a review date and asks the wijkteam for
+information, the wijkcoach opens the question under Vragen van Veilig Thuis and answers, and
+Veilig Thuis reads the answer on the melding's page; Veilig Thuis tells the
 police what it did with the zorgmelding and the wijkagent reads it under Zorgmeldingen; the
 wijkcoach and the GI record their involvement with a child on the parents' consent (CONSENT_ID),
 share a case, the GI proposes the wijkteam as casusregisseur and the wijkcoach accepts, the GI
@@ -202,6 +205,7 @@ def walk(browser):
         zorgmelding(browser, errors)
         triage(browser, errors)
         feedback(browser, page, reported, errors)
+        follow_up(browser, errors)
         police_feedback(browser, errors)
         zaak(browser, errors)
 
@@ -368,6 +372,58 @@ def feedback(browser, page, reported, errors):
     expect(page.get_by_role("heading", name="Terugkoppeling van Veilig Thuis")).to_be_visible()
     expect(page.locator("blockquote")).to_contain_text("Wij onderzoeken de situatie zelf")
     shot(page, "24-terugkoppeling-melder")
+
+
+def follow_up(browser, errors):
+    """Veilig Thuis records the school's report's stage with a review date and asks the wijkteam
+    for information; the wijkcoach opens the question (sealed to the wijkteam) and answers;
+    Veilig Thuis reads the answer, opened in its gateway."""
+    import datetime
+
+    review = (datetime.date.today() + datetime.timedelta(days=14)).isoformat()
+    v = dev_login(browser, VT, "dev-veilig-thuis", errors)
+    v.get_by_role("link", name="Postvak").first.click()
+    v.get_by_role("link", name=re.compile("^Triage sig-")).click()
+    melding = v.url
+    expect(v.get_by_role("heading", name="Fase")).to_be_visible()
+    v.get_by_label("Onderzoek door Veilig Thuis zelf").check()
+    v.get_by_label("Volgende herbeoordeling (datum)").fill(review)
+    v.locator("#stage-role").select_option("vt_medewerker")
+    v.get_by_role("button", name="Fase vastleggen").click()
+    expect(v.locator("section[aria-labelledby=fase] table")).to_contain_text("gepland")
+    expect(v.locator("section[aria-labelledby=fase]")).to_contain_text("in beoordeling")
+    v.locator("#fase").scroll_into_view_if_needed()
+    shot(v, "28-fase")
+    v.get_by_label("Organisatie (sociale kaart)").select_option(WIJKTEAM_OIN)
+    v.get_by_role("group", name="Waar vraagt u om").get_by_label(re.compile("^Zorgen over de thuissituatie")).check()
+    v.locator("#iv-case").fill("VT-2026-0077")
+    v.locator("#iv-informed-ja").check()
+    v.get_by_label("Uw vraag").fill("Is het gezin bij u bekend? Hoe gaat het met Jayden thuis?")
+    v.locator("#iv-role").select_option("vt_medewerker")
+    v.get_by_role("button", name="Informatie vragen").click()
+    expect(v.locator("section[aria-labelledby=informatie] table")).to_contain_text("open: nog niet beantwoord")
+    expect(v.locator("section[aria-labelledby=informatie] table")).to_contain_text("Wijkteam")
+    shot(v, "29-informatie-vragen")
+    # The wijkcoach: the question, never the melding; opened here and answered.
+    w = dev_login(browser, WIJKTEAM, "dev-wijkteam", errors)
+    w.get_by_role("link", name="Vragen van Veilig Thuis").first.click()
+    expect(w.locator("table")).to_contain_text("VT-2026-0077")
+    expect(w.locator("main")).not_to_contain_text("Hoe gaat het met Jayden")
+    shot(w, "30-vragen-van-veilig-thuis")
+    w.get_by_role("link", name=re.compile("^Openen en beantwoorden")).click()
+    expect(w.locator("blockquote")).to_contain_text("Hoe gaat het met Jayden thuis?")
+    expect(w.get_by_text("Handtekening van Veilig Thuis geverifieerd.")).to_be_visible()
+    w.get_by_label(re.compile("^Zorgen over de thuissituatie")).check()
+    w.get_by_label("Uw antwoord").fill(
+        "Het gezin is sinds maart bij ons bekend; moeder vraagt hulp bij de opvoeding. Geen letsel gezien.")
+    shot(w, "31-vraag-beantwoorden")
+    w.get_by_role("button", name="Antwoord versturen").click()
+    expect(w.locator("dl.meta")).to_contain_text("beantwoord")
+    # Veilig Thuis reads the answer on the melding's page.
+    v.goto(melding)
+    expect(v.locator("section[aria-labelledby=informatie] blockquote")).to_contain_text("moeder vraagt hulp")
+    v.locator("#informatie").scroll_into_view_if_needed()
+    shot(v, "32-informatie-antwoord")
 
 
 def police_feedback(browser, errors):
