@@ -214,11 +214,22 @@ impl HubClient {
         &mut self,
         melding: &str,
     ) -> Result<pb::MeldingStages, ClientError> {
+        self.get_melding_stages_as(melding, "").await
+    }
+
+    /// Like [`HubClient::get_melding_stages`], acting in `acting_role` (for a token with several
+    /// roles; empty: the token's only role).
+    pub async fn get_melding_stages_as(
+        &mut self,
+        melding: &str,
+        acting_role: &str,
+    ) -> Result<pb::MeldingStages, ClientError> {
         let (zorgmelding_id, signal) = melding_reference(melding);
         self.triages()
             .get_melding_stages(pb::GetMeldingStagesRequest {
                 zorgmelding_id,
                 signal,
+                acting_role: acting_role.into(),
             })
             .await?
             .into_inner()
@@ -244,9 +255,22 @@ impl HubClient {
         &mut self,
         sent: bool,
     ) -> Result<Vec<pb::InformationRequest>, ClientError> {
+        self.list_information_requests_as(sent, "").await
+    }
+
+    /// Like [`HubClient::list_information_requests`], acting in `acting_role` (for a token with
+    /// several roles; empty: the token's only role).
+    pub async fn list_information_requests_as(
+        &mut self,
+        sent: bool,
+        acting_role: &str,
+    ) -> Result<Vec<pb::InformationRequest>, ClientError> {
         Ok(self
             .triages()
-            .list_information_requests(pb::ListInformationRequestsRequest { sent })
+            .list_information_requests(pb::ListInformationRequestsRequest {
+                sent,
+                acting_role: acting_role.into(),
+            })
             .await?
             .into_inner()
             .requests)

@@ -307,6 +307,79 @@ async fn zorgmelding_walk_through(k: &Cli) {
     assert_eq!(received["handover"]["advice"]["joint_visit"], true);
     assert_eq!(received["envelopes"][1]["file"], "overdrachten/ho-1/2.bin");
 
+    // Veilig Thuis follows the melding: its stage with a review, and a question to the GP, who
+    // answers it sealed to Veilig Thuis (docs/VEILIG_THUIS.md, sections 6-7).
+    k.ok(
+        "veilig_thuis",
+        &[
+            "triage",
+            "stage",
+            &zm,
+            "onderzoek",
+            "--review-in-days",
+            "14",
+            "--role",
+            "vt_medewerker",
+        ],
+        &[
+            "stage now: ONDERZOEK (Veilig Thuis doet onderzoek), under assessment",
+            "PLANNED",
+        ],
+    )
+    .await;
+    k.ok(
+        "veilig_thuis",
+        &[
+            "triage",
+            "ask",
+            &zm,
+            "--to",
+            "huisarts",
+            "--categories",
+            "gezondheid",
+            "--case",
+            "VT-2026-0001",
+            "--client-informed",
+            "yes",
+            "--text",
+            "Is Jayden bij u bekend?",
+            "--request-id",
+            "iv-1",
+            "--role",
+            "vt_medewerker",
+        ],
+        &["information request iv-1 to"],
+    )
+    .await;
+    k.ok(
+        "huisarts",
+        &["triage", "requests"],
+        &["iv-1", "OPEN", "question: Is Jayden bij u bekend?"],
+    )
+    .await;
+    k.ok(
+        "huisarts",
+        &[
+            "triage",
+            "inform",
+            "iv-1",
+            "--categories",
+            "gezondheid",
+            "--case",
+            "VT-2026-0001",
+            "--text",
+            "Ja, sinds 2024 in de praktijk.",
+        ],
+        &["information request iv-1: answered"],
+    )
+    .await;
+    k.ok(
+        "veilig_thuis",
+        &["triage", "requests", "--sent", "--role", "vt_medewerker"],
+        &["ANSWERED", "answer: Ja, sinds 2024 in de praktijk."],
+    )
+    .await;
+
     // Scenario 7: a family that does not want the wijkteam stays with Veilig Thuis.
     k.ok(
         "veilig_thuis",

@@ -215,7 +215,26 @@ pub async fn stages(
     actor: &Professional,
     m: &Melding,
 ) -> Result<pb::MeldingStages, ClientError> {
-    app.hub_as(actor)?.get_melding_stages(&m.reference()).await
+    app.hub_as(actor)?
+        .get_melding_stages_as(&m.reference(), &vt_role(app, actor))
+        .await
+}
+
+/// The role a Veilig Thuis professional reads its follow-up in (the hub asks for one the
+/// convenant gives Veilig Thuis; its FG holds none).
+fn vt_role(app: &App, actor: &Professional) -> String {
+    actions::roles_of(app, actor, pb::Sector::VeiligThuis)
+        .into_iter()
+        .next()
+        .unwrap_or_default()
+}
+
+/// The role an asked organisation's professional reads the requests in.
+fn answer_role(app: &App, actor: &Professional) -> String {
+    answer_roles(app, actor)
+        .into_iter()
+        .next()
+        .unwrap_or_default()
 }
 
 /// Records the next stage of a melding and the review it plans (`SetMeldingStage`);
@@ -493,7 +512,7 @@ pub async fn sent(
 ) -> Result<Vec<ReadRequest>, ReadProblem> {
     let mut hub = app.hub_as(actor).map_err(ReadProblem::Hub)?;
     let all = hub
-        .list_information_requests(true)
+        .list_information_requests_as(true, &vt_role(app, actor))
         .await
         .map_err(ReadProblem::Hub)?;
     let mut out = Vec::new();
@@ -525,7 +544,9 @@ pub async fn received(
     app: &App,
     actor: &Professional,
 ) -> Result<Vec<pb::InformationRequest>, ClientError> {
-    app.hub_as(actor)?.list_information_requests(false).await
+    app.hub_as(actor)?
+        .list_information_requests_as(false, &answer_role(app, actor))
+        .await
 }
 
 /// The requests this organisation received (only Veilig Thuis `vt`'s `request_id` when
@@ -540,7 +561,7 @@ pub async fn received_opened(
 ) -> Result<Vec<ReadRequest>, ReadProblem> {
     let mut hub = app.hub_as(actor).map_err(ReadProblem::Hub)?;
     let all = hub
-        .list_information_requests(false)
+        .list_information_requests_as(false, &answer_role(app, actor))
         .await
         .map_err(ReadProblem::Hub)?;
     let mut out = Vec::new();

@@ -200,7 +200,13 @@ async fn items(
             author_oin,
             review_at,
         } => {
-            let view = store.case_view(case_id.as_str()).await?;
+            // A case that no longer resolves has nobody to tell: the reminder is claimed and
+            // nothing is told (it must not hold up every later pass).
+            let view = match store.case_view(case_id.as_str()).await {
+                Ok(v) => v,
+                Err(crate::store::StoreError::NotFound(_)) => return Ok(Vec::new()),
+                Err(e) => return Err(e),
+            };
             let subjects = view.subjects();
             let purpose = crate::domain::involvement::PURPOSE.as_str();
             let mut told: Vec<&str> = Vec::new();

@@ -874,7 +874,10 @@ async fn veilig_thuis_records_stages_and_a_due_review_reaches_it_once() {
         let mut vt = hub.client("veilig_thuis").await;
 
         // A melding without a recorded stage is in triage, under assessment.
-        let st = vt.get_melding_stages(&melding).await.unwrap();
+        let st = vt
+            .get_melding_stages_as(&melding, "vt_medewerker")
+            .await
+            .unwrap();
         assert_eq!(st.current, pb::MeldingStage::Triage as i32);
         assert!(st.under_assessment && st.history.is_empty());
 
@@ -979,7 +982,10 @@ async fn veilig_thuis_records_stages_and_a_due_review_reaches_it_once() {
             .unwrap();
         assert_eq!(n.kind, pb::NotificationKind::MeldingReviewDue as i32);
         assert_eq!(n.reference, format!("signal/{melding}"));
-        let st = vt.get_melding_stages(&melding).await.unwrap();
+        let st = vt
+            .get_melding_stages_as(&melding, "vt_medewerker")
+            .await
+            .unwrap();
         assert_eq!(st.history[1].review_state, "REMINDED");
 
         // Logged: each stage, and the reminder as the hub's own act for Veilig Thuis.
@@ -1142,6 +1148,13 @@ async fn veilig_thuis_asks_the_gp_and_the_answer_comes_back_sealed_and_bound() {
                 .iter()
                 .any(|(f, _)| f == "basis.legal.evidence.case_reference")
         );
+        // No melding named: refused on the field.
+        let mut no_melding = info_request(&hub, &s, "q-1", "huisarts", &asked).await;
+        no_melding.signal = None;
+        assert_eq!(
+            violations(vt.request_information(no_melding).await.unwrap_err())[0].0,
+            "zorgmelding_id"
+        );
         // Not Veilig Thuis's melding: not found.
         let mut by_wijkteam = info_request(&hub, &s, "q-1", "huisarts", &asked).await;
         by_wijkteam.acting_role = String::new();
@@ -1247,8 +1260,29 @@ async fn veilig_thuis_asks_the_gp_and_the_answer_comes_back_sealed_and_bound() {
         let (c, m) = code(gp.answer_information(again).await);
         assert_eq!(c, Code::FailedPrecondition, "{m}");
 
+        // Need-to-know: the privacy officers read the log, not the sealed questions and answers
+        // nor Veilig Thuis's follow-up.
+        for (sector, sent) in [("huisarts", false), ("veilig_thuis", true)] {
+            let mut c = hub.claims(sector);
+            c["roles"] = serde_json::json!(["fg"]);
+            c["sub"] = "fg-1".into();
+            let mut fg = hub.client_with_token(sector, hub.token(sector, &c)).await;
+            let (code_, m) = code(fg.list_information_requests(sent).await);
+            assert_eq!(code_, Code::PermissionDenied, "{sector}: {m}");
+            if sector == "veilig_thuis" {
+                let melding = format!("{}/{}", s.sender_oin, s.signal_id);
+                assert_eq!(
+                    code(fg.get_melding_stages(&melding).await).0,
+                    Code::PermissionDenied
+                );
+            }
+        }
+
         // Veilig Thuis reads the answer with the request.
-        let sent = vt.list_information_requests(true).await.unwrap();
+        let sent = vt
+            .list_information_requests_as(true, "vt_medewerker")
+            .await
+            .unwrap();
         assert_eq!(sent.len(), 1);
         assert_eq!(sent[0].answer_categories, vec!["gezondheid"]);
         assert!(sent[0].question.is_none(), "sealed to the GP only");

@@ -195,6 +195,9 @@ pub enum TriageCommand {
     Stages {
         /// The melding: a zorgmelding id (zm_…) or a signal as <sender OIN>/<signal id>.
         id: String,
+        /// Role to act in, if the token has several.
+        #[arg(long, default_value = "")]
+        role: String,
     },
     /// Veilig Thuis: ask an organisation for information about a melding under assessment (the
     /// question sealed here to it).
@@ -205,6 +208,9 @@ pub enum TriageCommand {
         /// The requests your organisation sent (Veilig Thuis).
         #[arg(long)]
         sent: bool,
+        /// Role to act in, if the token has several.
+        #[arg(long, default_value = "")]
+        role: String,
         #[command(flatten)]
         opener: OpenerArgs,
     },
@@ -483,6 +489,8 @@ pub struct FeedbackArgs {
     /// Veilig Thuis's case reference (evidence of its statutory task).
     #[arg(long = "case")]
     case_reference: String,
+    #[command(flatten)]
+    informed: InformedArgs,
     /// A note for the melder, sealed here to the melder.
     #[arg(long)]
     text: Option<String>,
@@ -1341,10 +1349,10 @@ pub async fn triage(
         TriageCommand::Answer(a) => answer(hub, me, *a, out).await?,
         TriageCommand::Feedback(a) => send_feedback(hub, me, *a, out).await?,
         TriageCommand::Stage(a) => follow_up::stage(hub, *a, out).await?,
-        TriageCommand::Stages { id } => follow_up::stages(hub, &id, out).await?,
+        TriageCommand::Stages { id, role } => follow_up::stages(hub, &id, &role, out).await?,
         TriageCommand::Ask(a) => follow_up::ask(hub, me, *a, out).await?,
-        TriageCommand::Requests { sent, opener } => {
-            follow_up::requests(hub, me, sent, opener, out).await?
+        TriageCommand::Requests { sent, role, opener } => {
+            follow_up::requests(hub, me, sent, &role, opener, out).await?
         }
         TriageCommand::Inform(a) => follow_up::inform(hub, me, *a, out).await?,
         TriageCommand::Feedbacks { id, opener } => {
@@ -1664,14 +1672,26 @@ async fn answer(
     Ok(())
 }
 
-/// Veilig Thuis's statutory task with its case reference (the family was informed).
-fn vt_task_basis(case_reference: &str) -> pb::Basis {
+/// Whether the family knows (evidence of Veilig Thuis's statutory task): said, never assumed.
+#[derive(clap::Args, Debug, Clone)]
+pub struct InformedArgs {
+    /// Whether the family was told of the melding (yes/no).
+    #[arg(long = "client-informed", value_parser = ["yes", "no"])]
+    client_informed: String,
+    /// When not told: why not, a reason of the convenant's list (e.g. veiligheid_kind).
+    #[arg(long = "not-informed-reason", default_value = "")]
+    not_informed_reason: String,
+}
+
+/// Veilig Thuis's statutory task with its case reference and whether the family knows.
+fn vt_task_basis(case_reference: &str, informed: &InformedArgs) -> pb::Basis {
     pb::Basis {
         legal: Some(pb::LegalBasis {
             basis: "vt_wettelijke_taak".into(),
             evidence: Some(pb::Evidence {
                 case_reference: case_reference.into(),
-                client_informed: Some(true),
+                client_informed: Some(informed.client_informed == "yes"),
+                client_not_informed_reason: informed.not_informed_reason.clone(),
                 ..Default::default()
             }),
         }),
@@ -1729,7 +1749,7 @@ async fn send_feedback(
         Some(id) => id,
         None => format!("fb-{}", random_hex()?),
     };
-    let basis = vt_task_basis(&a.case_reference);
+    let basis = vt_task_basis(&a.case_reference, &a.informed);
     let note = match &a.text {
         Some(text) => {
             let melder = match &signal {

@@ -481,13 +481,18 @@ pub async fn answer_information<'c>(
 
 /// `ListInformationRequests`: the requests the caller's organisation sent (`sent`: Veilig Thuis,
 /// with the answers sealed to it) or received (with the questions sealed to it, never the
-/// melding), newest first. Handing out a sealed question or answer is logged per request
+/// melding), newest first, for a professional in a role of the convenant. Handing out a sealed question or answer is logged per request
 /// (`information_request_read`, `information_answer_read`).
 pub async fn list_information_requests(
     ctx: &Ctx,
     caller: &Caller,
     sent: bool,
+    acting_role: Option<&Role>,
 ) -> FlowResult<Vec<InformationRequest>> {
+    // Need-to-know: the sealed questions and answers are for the professionals who work on them,
+    // not for every professional of the organisation (its privacy officer reads the log).
+    let role = ctx.acting_role(caller, acting_role)?;
+    ctx.require_convenant_role(caller, &role)?;
     let me = caller.oin().as_str();
     let found = ctx
         .store

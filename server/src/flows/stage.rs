@@ -143,9 +143,17 @@ pub async fn set_stage(ctx: &Ctx, caller: &Caller, cmd: SetStage) -> FlowResult<
     })
 }
 
-/// `GetMeldingStages`: the stages of a melding, for the Veilig Thuis it was delivered to (anyone
-/// else: `NOT_FOUND`, as for the melding itself).
-pub async fn stages(ctx: &Ctx, caller: &Caller, id: &MeldingRef) -> FlowResult<Stages> {
+/// `GetMeldingStages`: the stages of a melding, for the Veilig Thuis it was delivered to, in a
+/// role of the convenant (its privacy officer: `PERMISSION_DENIED`; anyone else: `NOT_FOUND`, as
+/// for the melding itself).
+pub async fn stages(
+    ctx: &Ctx,
+    caller: &Caller,
+    id: &MeldingRef,
+    acting_role: Option<&Role>,
+) -> FlowResult<Stages> {
+    let role = ctx.acting_role(caller, acting_role)?;
+    ctx.require_convenant_role(caller, &role)?;
     let m = melding(ctx, caller, id).await?;
     Ok(Stages {
         history: ctx

@@ -74,6 +74,8 @@ pub struct AskArgs {
     /// Veilig Thuis's case reference (the answer's basis names it).
     #[arg(long = "case")]
     case_reference: String,
+    #[command(flatten)]
+    informed: super::InformedArgs,
     /// The question, sealed here to the organisation asked.
     #[arg(long)]
     text: String,
@@ -198,8 +200,13 @@ pub(super) async fn stage(hub: &mut HubClient, a: StageArgs, out: Out) -> Result
 }
 
 /// `signaal triage stages`.
-pub(super) async fn stages(hub: &mut HubClient, id: &str, out: Out) -> Result<(), CliError> {
-    let s = hub.get_melding_stages(id).await?;
+pub(super) async fn stages(
+    hub: &mut HubClient,
+    id: &str,
+    role: &str,
+    out: Out,
+) -> Result<(), CliError> {
+    let s = hub.get_melding_stages_as(id, role).await?;
     print_stages(&s, out);
     Ok(())
 }
@@ -217,7 +224,7 @@ pub(super) async fn ask(
         None => format!("iv-{}", random_hex()?),
     };
     let to = resolve_oin(hub, &a.to).await?;
-    let basis = vt_task_basis(&a.case_reference);
+    let basis = vt_task_basis(&a.case_reference, &a.informed);
     let sealing = Sealing {
         to: &to,
         id: &request_id,
@@ -264,10 +271,11 @@ pub(super) async fn requests(
     hub: &mut HubClient,
     me: &Identity,
     sent: bool,
+    role: &str,
     opener: OpenerArgs,
     out: Out,
 ) -> Result<(), CliError> {
-    let all = hub.list_information_requests(sent).await?;
+    let all = hub.list_information_requests_as(sent, role).await?;
     let my_oin = me.oin(hub).await?;
     let secrets = me.recipient_secrets(&my_oin, &opener)?;
     let mut items = Vec::new();

@@ -218,8 +218,15 @@ pub(super) async fn get_melding_stages(
     let r = request.into_inner();
     let mut bad = Vec::new();
     let melding = melding_from_pb(&r.zorgmelding_id, r.signal.as_ref(), &mut bad);
+    let acting_role = super::super::basis::optional_name("acting_role", &r.acting_role, &mut bad);
     crate::flows::reject(bad)?;
-    let s = stage::stages(ctx, &c, &parsed(melding, "zorgmelding_id")?).await?;
+    let s = stage::stages(
+        ctx,
+        &c,
+        &parsed(melding, "zorgmelding_id")?,
+        acting_role.as_ref(),
+    )
+    .await?;
     Ok(Response::new(pb::GetMeldingStagesResponse {
         stages: Some(stages_to_pb(&s)),
     }))
@@ -246,8 +253,9 @@ pub(super) async fn list_information_requests(
     request: Request<pb::ListInformationRequestsRequest>,
 ) -> Result<Response<pb::ListInformationRequestsResponse>, Status> {
     let c = caller(&request)?;
-    let sent = request.into_inner().sent;
-    let all = information::list_information_requests(ctx, &c, sent).await?;
+    let r = request.into_inner();
+    let acting_role = super::super::basis::acting_role(&r.acting_role)?;
+    let all = information::list_information_requests(ctx, &c, r.sent, acting_role.as_ref()).await?;
     Ok(Response::new(pb::ListInformationRequestsResponse {
         requests: all
             .iter()
