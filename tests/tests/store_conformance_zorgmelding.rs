@@ -332,6 +332,11 @@ async fn triages_are_kept_per_melding(s: Store) {
     assert_eq!(s.get_triage("t1").await.unwrap(), Some(t1.clone()));
     assert_eq!(s.get_triage("nope").await.unwrap(), None);
     assert_eq!(s.latest_triage(&v("nope")).await.unwrap(), None);
+    // Several at once: those that exist.
+    let mut both = s.get_triages(&[v("t2"), v("nope"), v("t1")]).await.unwrap();
+    both.sort_by(|a, b| a.triage_id.cmp(&b.triage_id));
+    assert_eq!(both, vec![t1.clone(), t2.clone()]);
+    assert!(s.get_triages(&[]).await.unwrap().is_empty());
     // The same id twice is refused by the database; its entry is not logged.
     let size = s.log_size().await.unwrap();
     match s.insert_triage(&t1, &e()).await {
@@ -595,6 +600,13 @@ async fn a_handover_is_answered_in_turn_until_accepted_or_returned(s: Store) {
         Some(2)
     );
     let all = s.handover_answers(VT, "h1").await.unwrap();
+    // A whole list's answers at once, for either side of the handover; nobody else's.
+    for who in [VT, WIJKTEAM] {
+        let of = s.handover_answers_of(who).await.unwrap();
+        assert_eq!(of.len(), 1, "{who}");
+        assert_eq!(of[&(VT.to_owned(), "h1".to_owned())], all, "{who}");
+    }
+    assert!(s.handover_answers_of(SCHOOL).await.unwrap().is_empty());
     assert_eq!(
         all,
         vec![

@@ -449,29 +449,44 @@ pub(super) async fn view(
         .store
         .handover_answers(&h.sender_oin, &h.handover_id)
         .await?;
+    let triage = if sees_advice(&h, viewer) {
+        ctx.store.get_triage(&h.triage_id).await?
+    } else {
+        None
+    };
+    Ok(view_of(ctx, h, viewer, envelopes, answers, triage.as_ref()))
+}
+
+/// Whether `viewer` sees the triage's advice with the handover: Veilig Thuis, or a wijkteam the
+/// summary was handed over to.
+fn sees_advice(h: &HandoverRecord, viewer: &str) -> bool {
+    viewer == h.sender_oin || h.categories.contains(&SUMMARY_CATEGORY)
+}
+
+/// [`view`] from what was read already (its answers, and its triage where `viewer` sees it).
+fn view_of(
+    ctx: &Ctx,
+    h: HandoverRecord,
+    viewer: &str,
+    envelopes: Vec<Vec<u8>>,
+    answers: Vec<HandoverAnswer>,
+    triage: Option<&TriageRecord>,
+) -> HandoverView {
     // Delivery is the handover's last change of state: `updated_at` is when it was delivered.
     let answer_due = (h.state == HandoverState::Delivered).then(|| {
         h.updated_at
             .saturating_add(i64::try_from(ctx.policy.handover_answer_secs()).unwrap_or(i64::MAX))
     });
     let answer_overdue = answers.is_empty() && answer_due.is_some_and(|due| now() > due);
-    let full = viewer == h.sender_oin || h.categories.contains(&SUMMARY_CATEGORY);
-    let advice = if full {
-        ctx.store
-            .get_triage(&h.triage_id)
-            .await?
-            .map(|t| advice_of(&t))
-    } else {
-        None
-    };
-    Ok(HandoverView {
+    let advice = triage.filter(|_| sees_advice(&h, viewer)).map(advice_of);
+    HandoverView {
         handover: h,
         advice,
         envelopes,
         answers,
         answer_due,
         answer_overdue,
-    })
+    }
 }
 
 /// A refusal the convenant does not decide: the case stays with Veilig Thuis.
@@ -954,11 +969,27 @@ pub async fn hand_over<'c>(
 /// `ListHandovers`: the handovers the caller sent or received, newest first.
 pub async fn list_handovers(ctx: &Ctx, caller: &Caller) -> FlowResult<Vec<HandoverView>> {
     let me = caller.oin().as_str();
-    let mut out = Vec::new();
-    for h in ctx.store.list_handovers(me, 100).await? {
-        out.push(view(ctx, h, me, Vec::new()).await?);
-    }
-    Ok(out)
+    // Three queries for the whole list: the handovers, their answers, the triages behind them.
+    let handovers = ctx.store.list_handovers(me, 100).await?;
+    let mut answers = ctx.store.handover_answers_of(me).await?;
+    let mut ids: Vec<TriageId> = handovers
+        .iter()
+        .filter(|h| sees_advice(h, me))
+        .map(|h| h.triage_id.clone())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    let triages = ctx.store.get_triages(&ids).await?;
+    Ok(handovers
+        .into_iter()
+        .map(|h| {
+            let a = answers
+                .remove(&(h.sender_oin.to_string(), h.handover_id.to_string()))
+                .unwrap_or_default();
+            let t = triages.iter().find(|t| t.triage_id == h.triage_id);
+            view_of(ctx, h, me, Vec::new(), a, t)
+        })
+        .collect())
 }
 
 /// Delivers a pending handover to its wijkteam: decided again with the consents as they stand

@@ -667,6 +667,57 @@ impl Store {
         Ok(v)
     }
 
+    /// The answers to every handover `oin` sent or received that is not erased, oldest first,
+    /// keyed by (sender, handover id): one query for a whole list of handovers.
+    pub async fn handover_answers_of(
+        &self,
+        oin: &str,
+    ) -> StoreResult<std::collections::HashMap<(String, String), Vec<HandoverAnswer>>> {
+        let rows = on_pool!(self, p => {
+            let mut v = Vec::new();
+            for r in sqlx::query("SELECT a.sender_oin, a.handover_id, a.seq, a.answer, a.reason, a.question_id, a.question, a.role, a.professional, a.answered_at
+                    FROM handover_answers a JOIN handovers h ON h.sender_oin = a.sender_oin AND h.handover_id = a.handover_id
+                    WHERE (h.sender_oin = $1 OR h.recipient_oin = $1) AND h.erased_at IS NULL ORDER BY a.sender_oin, a.handover_id, a.seq")
+                .bind(oin).fetch_all(p).await? {
+                let key: (String, String) = (r.col("sender_oin")?, r.col("handover_id")?);
+                v.push((key, answer_from_row(&r)?));
+            }
+            v
+        });
+        let mut out: std::collections::HashMap<(String, String), Vec<HandoverAnswer>> =
+            std::collections::HashMap::new();
+        for (k, a) in rows {
+            out.entry(k).or_default().push(a);
+        }
+        Ok(out)
+    }
+
+    /// The triages with these ids (those that exist), in one query.
+    pub async fn get_triages(
+        &self,
+        ids: &[crate::ids::TriageId],
+    ) -> StoreResult<Vec<TriageRecord>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT {TRIAGE_COLUMNS} FROM triages WHERE triage_id IN ({})",
+            super::placeholders(1, ids.len())
+        );
+        let v = on_pool!(self, p => {
+            let mut q = sqlx::query(&sql);
+            for id in ids {
+                q = q.bind(id.as_str());
+            }
+            let mut v = Vec::new();
+            for r in q.fetch_all(p).await? {
+                v.push(triage_from_row(&r)?);
+            }
+            v
+        });
+        Ok(v)
+    }
+
     /// Records the wijkteam's answer to a handover with its log entry; `a.seq` is set here (one
     /// more than the last). A question whose `question_id` was recorded before is a retry:
     /// `Ok(None)`, nothing new. `Conflict` when the last answer ended the conversation (accepted
