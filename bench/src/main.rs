@@ -12,6 +12,7 @@ mod load;
 mod logverify;
 mod setup;
 mod sink;
+mod storage;
 mod tokens;
 
 use anyhow::Context;
@@ -63,6 +64,9 @@ enum Cmd {
         #[arg(long)]
         database: PathBuf,
     },
+    /// Bytes on disk per signal beyond its envelope and per log entry, per table, after filling
+    /// a fresh SQLite (and PostgreSQL) database through the hub's real code paths.
+    Storage(storage::StorageArgs),
     /// One organisation floods the hub (connections, streams, HTTP/2 rapid reset, oversized
     /// messages, random `kid`s) while another sends signals open loop: its latency with and
     /// without the attack, the hub's memory and CPU, the attacker's outcomes.
@@ -178,6 +182,7 @@ fn main() -> anyhow::Result<()> {
         )),
         Cmd::FloodAttacker(args) => rt.block_on(flood::attacker_process(args)),
         Cmd::Tokens(args) => rt.block_on(tokens::run(args)),
+        Cmd::Storage(args) => rt.block_on(storage::run(args)),
         Cmd::Flood(args) => {
             if !args.no_pin {
                 let _ = std::process::Command::new("taskset")
