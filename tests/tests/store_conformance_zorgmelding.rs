@@ -676,6 +676,26 @@ async fn feedback_is_stored_once_and_read_by_melder_and_veilig_thuis(s: Store) {
         );
     }
     assert!(s.feedback_about(&m, WIJKTEAM).await.unwrap().is_empty());
+    // Two in the same second list in the order they were made, whatever their ids.
+    let z = Feedback {
+        feedback_id: v("fb-z"),
+        sent_at: T0 + 7,
+        ..later.clone()
+    };
+    let a = Feedback {
+        feedback_id: v("fb-a"),
+        ..z.clone()
+    };
+    assert!(s.insert_feedback(&z, &e()).await.unwrap());
+    assert!(s.insert_feedback(&a, &e()).await.unwrap());
+    let ids: Vec<String> = s
+        .feedback_about(&m, SCHOOL)
+        .await
+        .unwrap()
+        .iter()
+        .map(|f| f.feedback_id.to_string())
+        .collect();
+    assert_eq!(ids, vec!["fb-1", "fb-2", "fb-z", "fb-a"]);
     assert!(
         s.feedback_about(&v("zm_other"), SCHOOL)
             .await
@@ -811,6 +831,23 @@ async fn an_information_request_is_stored_once_and_answered_once(s: Store) {
             .unwrap()
             .is_empty()
     );
+    // Two in the same second: newest first in the order they were made, whatever their ids.
+    for id in ["q-z", "q-a"] {
+        let same = InformationRequest {
+            request_id: v(id),
+            requested_at: T0 + 5,
+            ..q.clone()
+        };
+        assert!(s.insert_information_request(&same, &asked()).await.unwrap());
+    }
+    let ids: Vec<String> = s
+        .information_requests_of(VT, true, 2)
+        .await
+        .unwrap()
+        .iter()
+        .map(|q| q.request_id.to_string())
+        .collect();
+    assert_eq!(ids, vec!["q-a", "q-z"]);
     // Answered once; the second answer is refused and logs nothing.
     let a = InformationAnswer {
         answer: Some(vec![8; 40]),

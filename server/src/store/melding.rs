@@ -219,14 +219,14 @@ impl Store {
                 }
                 false
             } else {
-                sqlx::query("INSERT INTO information_requests (vt_oin, request_id, request_hash, content_digest, melding_id, recipient_oin, subjects, categories, case_reference, question, basis, role, professional, requested_at, state, retain_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)")
+                let idx = super::sequence_log(&mut tx, std::slice::from_ref(entry)).await?;
+                sqlx::query("INSERT INTO information_requests (vt_oin, request_id, request_hash, content_digest, melding_id, recipient_oin, subjects, categories, case_reference, question, basis, role, professional, requested_at, state, retain_until, log_index) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)")
                     .bind(&q.vt_oin).bind(&q.request_id).bind(&q.request_hash).bind(&q.content_digest)
                     .bind(&q.melding).bind(&q.recipient_oin).bind(json(&q.subjects)).bind(json(&q.categories))
                     .bind(&q.case_reference).bind(&q.question).bind(crate::wire::encode_basis(&q.basis))
                     .bind(&q.role).bind(&q.professional).bind(q.requested_at)
-                    .bind(InformationState::Open.as_str()).bind(q.retain_until)
+                    .bind(InformationState::Open.as_str()).bind(q.retain_until).bind(idx)
                     .execute(&mut *tx).await?;
-                super::sequence_log(&mut tx, std::slice::from_ref(entry)).await?;
                 tx.commit().await?;
                 true
             }
@@ -260,7 +260,7 @@ impl Store {
         let column = if sent { "vt_oin" } else { "recipient_oin" };
         let v = on_pool!(self, p => {
             let mut v = Vec::new();
-            for r in sqlx::query(&format!("SELECT {REQUEST_COLUMNS} FROM information_requests WHERE {column} = $1 ORDER BY requested_at DESC, request_id DESC LIMIT $2"))
+            for r in sqlx::query(&format!("SELECT {REQUEST_COLUMNS} FROM information_requests WHERE {column} = $1 ORDER BY requested_at DESC, COALESCE(log_index, 0) DESC, request_id DESC LIMIT $2"))
                 .bind(oin).bind(i64::from(limit)).fetch_all(p).await? {
                 v.push(request_from_row(&r)?);
             }

@@ -800,13 +800,13 @@ impl Store {
                 }
                 false
             } else {
-                sqlx::query(&format!("INSERT INTO melding_feedback ({FEEDBACK_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"))
+                let idx = super::sequence_log(&mut tx, std::slice::from_ref(entry)).await?;
+                sqlx::query(&format!("INSERT INTO melding_feedback ({FEEDBACK_COLUMNS}, log_index) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"))
                     .bind(&f.vt_oin).bind(&f.feedback_id).bind(&f.request_hash).bind(&f.content_digest)
                     .bind(&f.melding).bind(&f.melder_oin).bind(json(&f.subjects)).bind(f.outcome.code())
                     .bind(&f.note).bind(crate::wire::encode_basis(&f.basis)).bind(&f.role).bind(&f.professional)
-                    .bind(f.sent_at).bind(f.retain_until)
+                    .bind(f.sent_at).bind(f.retain_until).bind(idx)
                     .execute(&mut *tx).await?;
-                super::sequence_log(&mut tx, std::slice::from_ref(entry)).await?;
                 tx.commit().await?;
                 true
             }
@@ -835,7 +835,7 @@ impl Store {
     ) -> StoreResult<Vec<Feedback>> {
         let v = on_pool!(self, p => {
             let mut v = Vec::new();
-            for r in sqlx::query(&format!("SELECT {FEEDBACK_COLUMNS} FROM melding_feedback WHERE melding_id = $1 AND (melder_oin = $2 OR vt_oin = $2) ORDER BY sent_at, feedback_id"))
+            for r in sqlx::query(&format!("SELECT {FEEDBACK_COLUMNS} FROM melding_feedback WHERE melding_id = $1 AND (melder_oin = $2 OR vt_oin = $2) ORDER BY sent_at, COALESCE(log_index, 0), feedback_id"))
                 .bind(melding).bind(oin).fetch_all(p).await? {
                 v.push(feedback_from_row(&r)?);
             }
