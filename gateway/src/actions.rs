@@ -279,6 +279,10 @@ pub struct ConsentDraft {
     pub evidence: String,
     /// Explicit consent, also for special categories.
     pub explicit: bool,
+    /// For the organisations of these sectors in the region, instead of the draft's recipient,
+    /// and presentable by them as well as by the recording organisation: the parties of a case
+    /// (casusafstemming) that share with each other. Empty: the draft's recipient.
+    pub sectors: Vec<pb::Sector>,
 }
 
 /// Why a consent was not recorded.
@@ -319,17 +323,14 @@ pub async fn record_consent(
         })
         .collect();
     use pb::consent_recipient::Recipient as R;
-    let recipient = if c.whole_sector {
-        let org = hub
-            .get_organization(&d.recipient)
-            .await
-            .map_err(ConsentProblem::Hub)?;
-        org.organization
-            .and_then(|o| sector_from_name(&o.sector_name))
-            .map(|s| R::Sector(s as i32))
-            .unwrap_or_else(|| R::Oin(d.recipient.clone()))
+    let to = |r: R| pb::ConsentRecipient { recipient: Some(r) };
+    let (recipients, disclosers) = if c.sectors.is_empty() {
+        (vec![to(single_recipient(hub, d, c).await?)], Vec::new())
     } else {
-        R::Oin(d.recipient.clone())
+        let sectors: Vec<_> = c.sectors.iter().map(|s| to(R::Sector(*s as i32))).collect();
+        let mut disclosers = sectors.clone();
+        disclosers.push(to(R::Oin(app.oin().to_owned())));
+        (sectors, disclosers)
     };
     // A month is a twelfth of 365 days, as in the convenant.
     let until = now_unix() + c.months * 365 * 86_400 / 12;
@@ -338,9 +339,7 @@ pub async fn record_consent(
             subject_bsn: d.bsn.clone(),
             subject: Some(d.facts()),
             givers,
-            recipients: vec![pb::ConsentRecipient {
-                recipient: Some(recipient),
-            }],
+            recipients,
             purposes: vec![d.purpose.clone()],
             categories: d.categories.clone(),
             valid_from: None,
@@ -351,7 +350,7 @@ pub async fn record_consent(
             explicit: c.explicit,
             evidence_reference: c.evidence.clone(),
             acting_role: d.role.clone(),
-            disclosers: Vec::new(),
+            disclosers,
         })
         .await
         .map_err(ConsentProblem::Hub)?;
@@ -360,6 +359,27 @@ pub async fn record_consent(
         .audit(&actor.id, "consent_recorded", &consent.consent_id)
         .await;
     Ok(consent)
+}
+
+/// The draft's recipient, or its whole sector in the region.
+async fn single_recipient(
+    hub: &mut HubClient,
+    d: &SignalDraft,
+    c: &ConsentDraft,
+) -> Result<pb::consent_recipient::Recipient, ConsentProblem> {
+    use pb::consent_recipient::Recipient as R;
+    Ok(if c.whole_sector {
+        let org = hub
+            .get_organization(&d.recipient)
+            .await
+            .map_err(ConsentProblem::Hub)?;
+        org.organization
+            .and_then(|o| sector_from_name(&o.sector_name))
+            .map(|s| R::Sector(s as i32))
+            .unwrap_or_else(|| R::Oin(d.recipient.clone()))
+    } else {
+        R::Oin(d.recipient.clone())
+    })
 }
 
 /// The consents about a child that concern this organisation (`ListConsents`; the hub logs it).

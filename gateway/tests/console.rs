@@ -431,6 +431,150 @@ async fn the_wijkcoach_asks_whether_a_maatregel_runs_once_involved() {
     kit.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wijkcoach_records_the_familys_consent_on_maatregel_and_involves_on_it() {
+    let kit = start_kit(&["wijkteam", "jeugdbescherming"]).await;
+    let w = Console::login(&kit.consoles[0]).await;
+    let gi = Console::login(&kit.consoles[1]).await;
+    let page = w.get("/maatregel").await;
+    assert!(
+        page.contains("Toestemming van het gezin vastleggen"),
+        "{page}"
+    );
+    let csrf = field_value(&page, "csrf");
+    let consent_form = |csrf: &str, givers: &[&str]| {
+        let mut f = form_of(&[
+            ("csrf", csrf),
+            ("bsn", BSN),
+            ("age", "9"),
+            ("gezag", "ouder-1, ouder-2"),
+            ("sector", "wijkteam"),
+            ("sector", "jeugdbescherming"),
+            ("category", "betrokkenheid"),
+            ("category", "veiligheidsafspraken"),
+            ("consent_months", "6"),
+            ("consent_evidence", "sha256:form"),
+            ("action", "consent"),
+        ]);
+        f.extend(givers.iter().map(|g| ("giver".to_owned(), (*g).to_owned())));
+        f
+    };
+    let k = &kit;
+    let at_hub = || async move {
+        k.sdk("wijkteam")
+            .await
+            .list_consents(BSN, true)
+            .await
+            .unwrap()
+    };
+
+    // Nobody ticked as giver: a Dutch error, and nothing reaches the hub.
+    let (status, page) = w.post("/maatregel", &consent_form(&csrf, &[])).await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("De toestemming is niet vastgelegd"), "{page}");
+    assert!(
+        page.contains("Gegeven door: vink aan wie toestemming gaf."),
+        "{page}"
+    );
+    assert!(at_hub().await.is_empty());
+    // The FG records no consent for casusafstemming: the gateway refuses before the hub.
+    let fg = Console::login_as(&kit.consoles[0], "dev-fg-wijkteam").await;
+    let csrf_fg = field_value(&fg.get("/maatregel").await, "csrf");
+    let (status, page) = fg
+        .post(
+            "/maatregel",
+            &consent_form(&csrf_fg, &["ouder-1", "ouder-2"]),
+        )
+        .await;
+    assert_eq!(status, 403, "{page}");
+    assert!(
+        page.contains("professionals in een rol van het convenant"),
+        "{page}"
+    );
+    assert!(at_hub().await.is_empty());
+    let audit = kit.consoles[0].app.store.audit_log(100).await.unwrap();
+    assert!(
+        !audit.iter().any(|e| e.action == "consent_recorded"),
+        "{audit:?}"
+    );
+
+    // Both parents consent: recorded, and ticked for the involvement at once.
+    let (status, page) = w
+        .post("/maatregel", &consent_form(&csrf, &["ouder-1", "ouder-2"]))
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Toestemming vastgelegd ("), "{page}");
+    let consent = page
+        .split("Toestemming vastgelegd (<code>")
+        .nth(1)
+        .and_then(|t| t.split("</code>").next())
+        .unwrap()
+        .to_owned();
+    assert!(
+        page.contains(&format!("value=\"{consent}\" checked")),
+        "{page}"
+    );
+    let recorded = at_hub().await;
+    assert_eq!(recorded.len(), 1, "{recorded:?}");
+    assert_eq!(recorded[0].consent_id, consent);
+    assert_eq!(recorded[0].purposes, vec!["casusafstemming".to_owned()]);
+    assert_eq!(recorded[0].givers.len(), 2);
+    assert!(
+        recorded[0]
+            .categories
+            .contains(&"veiligheidsafspraken".to_owned())
+    );
+    let audit = kit.consoles[0].app.store.audit_log(100).await.unwrap();
+    assert!(
+        audit.iter().any(|e| e.action == "consent_recorded"),
+        "{audit:?}"
+    );
+
+    // The involvement on it (the ticked box is what the browser sends back).
+    let involve = |csrf: &str, contact: &str| {
+        form_of(&[
+            ("csrf", csrf),
+            ("bsn", BSN),
+            ("contact", contact),
+            ("consent", &consent),
+            ("action", "involvement"),
+        ])
+    };
+    let (_, page) = w
+        .post("/maatregel", &involve(&csrf, "G. K., wijkcoach"))
+        .await;
+    assert!(page.contains("Uw betrokkenheid is vastgelegd"), "{page}");
+    // The GI presents the same consent (its sector is named): they share a case, and the case
+    // link carries the consent to the safety plan form.
+    let csrf_gi = field_value(&gi.get("/maatregel").await, "csrf");
+    let (_, page) = gi
+        .post(
+            "/maatregel",
+            &involve(&csrf_gi, "Jeugdbeschermer, 026-1234567"),
+        )
+        .await;
+    assert!(page.contains("U deelt een zaak"), "{page}");
+    let case = link_after(&page, "/zaak/");
+    assert!(case.ends_with(&format!("?toestemming={consent}")), "{case}");
+    let page = gi.get(&case).await;
+    let filled = field_value(&page, "consents");
+    assert_eq!(filled, consent, "{page}");
+    // The plan goes out on the consent as filled in, and the wijkteam reads it.
+    let case = case.split('?').next().unwrap().to_owned();
+    publish_plan(
+        &gi,
+        &case,
+        &filled,
+        &kit.oin("jeugdbescherming"),
+        "Veiligheidsplan gezin",
+        "Belt elke week met moeder",
+    )
+    .await;
+    let page = w.get(&case).await;
+    assert!(page.contains("Belt elke week met moeder"), "{page}");
+    kit.stop().await;
+}
+
 /// The value of the first `href="PREFIX..."` on a page, up to the closing quote.
 fn link_after(page: &str, prefix: &str) -> String {
     let marker = format!("\"{prefix}");
@@ -595,7 +739,10 @@ async fn the_parties_of_a_case_agree_on_a_coordinator_and_a_safety_plan() {
         )
         .await;
     assert!(page.contains("U deelt een zaak"), "{page}");
-    let case = link_after(&page, "/zaak/");
+    // The link carries the consent to the safety plan form; the case itself is the path.
+    let link = link_after(&page, "/zaak/");
+    assert!(link.ends_with(&format!("?toestemming={consent}")), "{link}");
+    let case = link.split('?').next().unwrap().to_owned();
     // The wijkcoach finds it under Zaken van dit kind.
     let (_, page) = w
         .post(
@@ -1732,7 +1879,11 @@ async fn shared_case(kit: &common::Kit) -> (Console, Console, String, String) {
         )
         .await;
     assert!(page.contains("U deelt een zaak"), "{page}");
-    let case = link_after(&page, "/zaak/");
+    let case = link_after(&page, "/zaak/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
     (w, gi, consent, case)
 }
 

@@ -876,6 +876,7 @@ async fn record_consent(
         months: b.months,
         evidence: b.evidence.unwrap_or_default(),
         explicit: b.explicit,
+        sectors: Vec::new(),
     };
     if c.givers.is_empty() {
         errors.push(FieldError {

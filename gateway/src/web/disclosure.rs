@@ -6,7 +6,7 @@ use super::i18n::{Lang, date};
 use super::problem::Problem;
 use super::signal::FormData;
 use super::{Authed, csrf_refused};
-use crate::actions::{self, SignalDraft, Step};
+use crate::actions::{self, ConsentProblem, SignalDraft, Step};
 use crate::app::App;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -434,5 +434,56 @@ fn obligation(lang: Lang, o: &pb::Obligation) -> String {
         (true, _) => format!("{} {}", o.kind, o.detail),
         (false, true) => text.to_owned(),
         (false, false) => format!("{text} ({})", o.detail),
+    }
+}
+
+/// Why a consent was not recorded, in `lang` (*Nieuw signaal*, *Maatregel?*).
+pub(super) fn consent_problem(lang: Lang, p: ConsentProblem) -> Problem {
+    match p {
+        ConsentProblem::NoGivers => Problem::new(lang.t(
+            "Toestemming: vink aan wie toestemming gaf.",
+            "Consent: tick who gave consent.",
+        )),
+        ConsentProblem::Months => Problem::new(lang.t(
+            "Toestemming: geldigheid 1 tot 24 maanden.",
+            "Consent: valid for 1 to 24 months.",
+        )),
+        ConsentProblem::Hub(e) => Problem::from_client(lang, &e),
+    }
+}
+
+/// Who gave a consent: the holders of gezag typed on the form, and the child itself.
+pub(super) fn giver_checks(lang: Lang, holders: &[String], givers: &[String]) -> Markup {
+    html! {
+        fieldset.group {
+            legend { (lang.t("Gegeven door", "Given by")) }
+            @for (i, h) in holders.iter().enumerate() {
+                div.check {
+                    input type="checkbox" id=(format!("giver{i}")) name="giver" value=(h) checked[givers.contains(h)];
+                    label for=(format!("giver{i}")) { (h) " " (lang.t("(gezaghebbende)", "(holder of gezag)")) }
+                }
+            }
+            div.check {
+                input type="checkbox" id="giver-kind" name="giver" value="kind" checked[givers.iter().any(|g| g == "kind")];
+                label for="giver-kind" { (lang.t("het kind zelf", "the child itself")) }
+            }
+            @if holders.is_empty() {
+                p.hint { (lang.t("Vul hierboven de gezaghebbenden in om hen te kunnen aanvinken.", "Enter the holders of gezag above to tick them.")) }
+            }
+        }
+    }
+}
+
+/// A consent's terms: how long, the evidence, whether it is explicit.
+pub(super) fn consent_terms(lang: Lang, months: &str, evidence: &str, explicit: bool) -> Markup {
+    html! {
+        label for="consent_months" { (lang.t("Geldig (maanden)", "Valid (months)")) }
+        input id="consent_months" name="consent_months" value=(months) inputmode="numeric" maxlength="2";
+        label for="consent_evidence" { (lang.t("Bewijs (kenmerk van het getekende formulier)", "Evidence (reference of the signed form)")) }
+        input id="consent_evidence" name="consent_evidence" value=(evidence) maxlength="128";
+        div.check {
+            input type="checkbox" id="consent_explicit" name="consent_explicit" checked[explicit];
+            label for="consent_explicit" { (lang.t("uitdrukkelijke toestemming, ook voor bijzondere persoonsgegevens", "explicit consent, also for special categories")) }
+        }
     }
 }

@@ -15,7 +15,7 @@ use super::triage::{
     chosen_role, is_here, melding_not_found, melding_of, not_veilig_thuis, vt_roles,
 };
 use super::{Authed, bsn_field, csrf_refused};
-use crate::actions::{self, ConsentDraft, ConsentProblem, SignalDraft};
+use crate::actions::{self, ConsentDraft, SignalDraft};
 use crate::app::App;
 use crate::handover::{self, HandoverDraft, HandoverProblem, Melding};
 use axum::body::Bytes;
@@ -390,23 +390,14 @@ async fn record_consent(
         months: f.get("consent_months").parse().unwrap_or(0),
         evidence: f.get("consent_evidence").to_owned(),
         explicit: f.get("consent_explicit") == "on",
+        sectors: Vec::new(),
     };
     let mut hub = app
         .hub_as(&a.session.professional)
         .map_err(|e| Problem::from_client(lang, &e))?;
     actions::record_consent(app, &a.session.professional, &mut hub, &draft, &c)
         .await
-        .map_err(|e| match e {
-            ConsentProblem::NoGivers => Problem::new(lang.t(
-                "Toestemming: vink aan wie toestemming gaf.",
-                "Consent: tick who gave consent.",
-            )),
-            ConsentProblem::Months => Problem::new(lang.t(
-                "Toestemming: geldig voor 1 tot 24 maanden.",
-                "Consent: valid for 1 to 24 months.",
-            )),
-            ConsentProblem::Hub(e) => Problem::from_client(lang, &e),
-        })
+        .map_err(|e| super::disclosure::consent_problem(lang, e))
 }
 
 fn contact_fields(lang: super::i18n::Lang, f: &FormData, prefix: &str, legend: &str) -> Markup {

@@ -8,14 +8,14 @@
 //! shown and kept in it, so sending twice (a double click, a retry after a timeout) is one signal.
 use super::disclosure::{
     Acted, Outcome, Post, answer_and_buttons, category_checks, check_or_send, consent_checks,
-    consents_of, decision_box, directory_for_page, form_head, holders, message_fieldset,
-    recipient_select, role_select,
+    consent_problem, consent_terms, consents_of, decision_box, directory_for_page, form_head,
+    giver_checks, holders, message_fieldset, recipient_select, role_select,
 };
 use super::i18n::{Lang, when};
 use super::layout::page;
 use super::problem::Problem;
 use super::{Authed, csrf_refused};
-use crate::actions::{self, ConsentDraft, ConsentProblem, SignalDraft, Step};
+use crate::actions::{self, ConsentDraft, SignalDraft, Step};
 use crate::app::App;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -160,6 +160,7 @@ impl SignalForm {
             months: self.consent_months.parse().unwrap_or(0),
             evidence: self.consent_evidence.clone(),
             explicit: self.consent_explicit,
+            sectors: Vec::new(),
         }
     }
 }
@@ -239,17 +240,7 @@ async fn record_consent(
     let professional = &a.session.professional;
     actions::record_consent(app, professional, hub, &f.draft(), &f.consent_draft())
         .await
-        .map_err(|p| match p {
-            ConsentProblem::NoGivers => Problem::new(lang.t(
-                "Toestemming: vink aan wie toestemming gaf.",
-                "Consent: tick who gave consent.",
-            )),
-            ConsentProblem::Months => Problem::new(lang.t(
-                "Toestemming: geldigheid 1 tot 24 maanden.",
-                "Consent: valid for 1 to 24 months.",
-            )),
-            ConsentProblem::Hub(e) => Problem::from_client(lang, &e),
-        })
+        .map_err(|p| consent_problem(lang, p))
 }
 
 async fn render(
@@ -300,22 +291,7 @@ async fn render(
                 details open[!allowed] {
                     summary { (lang.t("Toestemming vastleggen", "Record a consent")) }
                     p.hint { (lang.t("Voor het gekozen doel, de gekozen gegevens en de gekozen ontvanger.", "For the chosen purpose, data and recipient.")) }
-                    fieldset.group {
-                        legend { (lang.t("Gegeven door", "Given by")) }
-                        @for (i, h) in holders.iter().enumerate() {
-                            div.check {
-                                input type="checkbox" id=(format!("giver{i}")) name="giver" value=(h) checked[f.givers.contains(h)];
-                                label for=(format!("giver{i}")) { (h) " " (lang.t("(gezaghebbende)", "(holder of gezag)")) }
-                            }
-                        }
-                        div.check {
-                            input type="checkbox" id="giver-kind" name="giver" value="kind" checked[f.givers.iter().any(|g| g == "kind")];
-                            label for="giver-kind" { (lang.t("het kind zelf", "the child itself")) }
-                        }
-                        @if holders.is_empty() {
-                            p.hint { (lang.t("Vul hierboven de gezaghebbenden in om hen te kunnen aanvinken.", "Enter the holders of gezag above to tick them.")) }
-                        }
-                    }
+                    (giver_checks(lang, &holders, &f.givers))
                     fieldset.group {
                         legend { (lang.t("Voor", "For")) }
                         div.check {
@@ -327,14 +303,7 @@ async fn render(
                             label for="scope-sector" { (lang.t("elke organisatie van die sector in de regio", "every organisation of that sector in the region")) }
                         }
                     }
-                    label for="consent_months" { (lang.t("Geldig (maanden)", "Valid (months)")) }
-                    input id="consent_months" name="consent_months" value=(f.consent_months) inputmode="numeric" maxlength="2";
-                    label for="consent_evidence" { (lang.t("Bewijs (kenmerk van het getekende formulier)", "Evidence (reference of the signed form)")) }
-                    input id="consent_evidence" name="consent_evidence" value=(f.consent_evidence) maxlength="128";
-                    div.check {
-                        input type="checkbox" id="consent_explicit" name="consent_explicit" checked[f.consent_explicit];
-                        label for="consent_explicit" { (lang.t("uitdrukkelijke toestemming, ook voor bijzondere persoonsgegevens", "explicit consent, also for special categories")) }
-                    }
+                    (consent_terms(lang, &f.consent_months, &f.consent_evidence, f.consent_explicit))
                     button type="submit" name="action" value="consent" { (lang.t("Toestemming vastleggen", "Record consent")) }
                 }
             }

@@ -13,7 +13,7 @@ use super::{Authed, csrf_refused, problem_page};
 use crate::actions::{self, LatestPlan, PlanProblem};
 use crate::app::App;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
@@ -185,6 +185,7 @@ fn plan_section(
     app: &App,
     case: &pb::Case,
     plan: &Result<LatestPlan, Problem>,
+    consents: &str,
 ) -> Markup {
     let lang = a.lang();
     let me = app.oin();
@@ -213,7 +214,7 @@ fn plan_section(
                     }
                 }
             }
-            (publish_form(a, case))
+            (publish_form(a, case, consents))
         }
     }
 }
@@ -269,7 +270,9 @@ fn plan_version(
     }
 }
 
-fn publish_form(a: &Authed, case: &pb::Case) -> Markup {
+/// The form for a new version of the plan; `consents` fills in the consent for casusafstemming
+/// (carried from *Maatregel?*, or as posted).
+fn publish_form(a: &Authed, case: &pb::Case, consents: &str) -> Markup {
     let lang = a.lang();
     html! {
         details {
@@ -303,7 +306,11 @@ fn publish_form(a: &Authed, case: &pb::Case) -> Markup {
                     }
                 }
                 label for="plan-consents" { (lang.t("Toestemming voor casusafstemming (kenmerken c_…, gescheiden door komma's)", "Consent for casusafstemming (ids c_…, comma-separated)")) }
-                input id="plan-consents" name="consents" maxlength="400" required;
+                input id="plan-consents" name="consents" value=(consents) maxlength="400" required aria-describedby="plan-consents-hint";
+                p.hint id="plan-consents-hint" { (lang.t(
+                    "Ingevuld als u de zaak opende vanaf Maatregel? met de toestemming aangevinkt. Nog geen toestemming van het gezin? Leg haar vast op ",
+                    "Filled in when you opened the case from Measure? with the consent ticked. No consent from the family yet? Record it on ",
+                )) a href="/maatregel" { (lang.t("Maatregel?", "Measure?")) } "." }
                 p.hint { (lang.t("Het plan wordt hier versleuteld aan elke betrokkene van de zaak; de hub ziet alleen wie welke afspraak betreft.", "The plan is sealed here to every party of the case; the hub sees only whom each agreement concerns.")) }
                 div.actions { button.primary type="submit" { (lang.t("Plan versturen", "Publish the plan")) } }
             }
@@ -311,13 +318,39 @@ fn publish_form(a: &Authed, case: &pb::Case) -> Markup {
     }
 }
 
+/// `GET /zaak/{case}`: `?toestemming=c_…,c_…` fills in the safety plan's consent.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct CaseQuery {
+    toestemming: Option<String>,
+}
+
 /// `GET /zaak/{case}`.
-pub async fn view(State(app): State<Arc<App>>, a: Authed, Path(case_id): Path<String>) -> Response {
-    show(&app, &a, &case_id, None).await
+pub async fn view(
+    State(app): State<Arc<App>>,
+    a: Authed,
+    Path(case_id): Path<String>,
+    Query(q): Query<CaseQuery>,
+) -> Response {
+    let consents: Vec<String> = super::disclosure::holders(q.toestemming.as_deref().unwrap_or(""))
+        .into_iter()
+        .filter(|c| actions::valid_record_id(c))
+        .collect();
+    show_with(&app, &a, &case_id, None, &consents.join(", ")).await
 }
 
 /// The case page, with `notice` (a problem or a confirmation) above it.
 async fn show(app: &App, a: &Authed, case_id: &str, notice: Option<Markup>) -> Response {
+    show_with(app, a, case_id, notice, "").await
+}
+
+/// [`show`], with the safety plan's consent filled in.
+async fn show_with(
+    app: &App,
+    a: &Authed,
+    case_id: &str,
+    notice: Option<Markup>,
+    consents: &str,
+) -> Response {
     let lang = a.lang();
     if let Some(refused) = no_case_worker(app, a) {
         return refused;
@@ -372,11 +405,11 @@ async fn show(app: &App, a: &Authed, case_id: &str, notice: Option<Markup>) -> R
                 section aria-labelledby="plan" {
                     h2 id="plan" { (lang.t("Veiligheidsplan", "Safety plan")) }
                     p { (lang.t("Er is nog geen veiligheidsplan.", "There is no safety plan yet.")) }
-                    (publish_form(a, &case))
+                    (publish_form(a, &case, consents))
                 }
             }
-            Ok(Some(p)) => { (plan_section(a, app, &case, &Ok(p))) }
-            Err(p) => { (plan_section(a, app, &case, &Err(p))) }
+            Ok(Some(p)) => { (plan_section(a, app, &case, &Ok(p), consents)) }
+            Err(p) => { (plan_section(a, app, &case, &Err(p), consents)) }
         }
     };
     page(app, a, lang.t("Zaak", "Case"), body).into_response()
@@ -552,7 +585,7 @@ pub async fn publish(
                 .into(),
             items: missing,
         };
-        return show(&app, &a, &case_id, Some(p.render())).await;
+        return show_with(&app, &a, &case_id, Some(p.render()), f.get("consents")).await;
     }
     let who = &a.session.professional;
     let done = match actions::case(&app, who, &case_id).await {
