@@ -21,7 +21,7 @@ pub const BASIS: &str = "vt_wettelijke_taak";
 pub const NOTE_MAX: usize = 2000;
 
 /// The outcomes: the hub's name (the API's), the enum, Dutch and English (the console's).
-pub const OUTCOMES: &[(&str, pb::FeedbackOutcome, &str, &str)] = &[
+pub const OUTCOMES: &[crate::coded::Coded<pb::FeedbackOutcome>] = &[
     (
         "RECEIVED",
         pb::FeedbackOutcome::Received,
@@ -56,18 +56,12 @@ pub const OUTCOMES: &[(&str, pb::FeedbackOutcome, &str, &str)] = &[
 
 /// The outcome the hub names `name` (`RECEIVED`, ...).
 pub fn outcome_named(name: &str) -> Option<pb::FeedbackOutcome> {
-    OUTCOMES
-        .iter()
-        .find(|(n, ..)| *n == name)
-        .map(|(_, o, ..)| *o)
+    crate::coded::by_name(OUTCOMES, name)
 }
 
 /// The hub's name of an outcome (`RECEIVED`, ...); the number when unknown.
 pub fn outcome_name(outcome: i32) -> String {
-    OUTCOMES
-        .iter()
-        .find(|(_, o, ..)| *o as i32 == outcome)
-        .map_or_else(|| outcome.to_string(), |(n, ..)| (*n).to_owned())
+    crate::coded::name(OUTCOMES, outcome)
 }
 
 /// A feedback as a form or a system states it.

@@ -7,6 +7,7 @@
 //! (who opened which question or answer, **before** it is opened).
 use crate::actions;
 use crate::app::App;
+use crate::coded::{self, Coded};
 use crate::handover::{Melding, ReadProblem, Sealed, audit_then_open};
 use crate::session::Professional;
 use crate::store::now_unix;
@@ -29,7 +30,7 @@ pub const TEXT_MAX: usize = 4000;
 pub const MAX_CATEGORIES: usize = 8;
 
 /// The stages: the hub's name (the API's), the enum, Dutch and English (the console's).
-pub const STAGES: &[(&str, pb::MeldingStage, &str, &str)] = &[
+pub const STAGES: &[Coded<pb::MeldingStage>] = &[
     (
         "TRIAGE",
         pb::MeldingStage::Triage,
@@ -63,7 +64,7 @@ pub const STAGES: &[(&str, pb::MeldingStage, &str, &str)] = &[
 ];
 
 /// Why an organisation declines: the hub's name, the enum, Dutch and English.
-pub const DECLINE_REASONS: &[(&str, pb::InformationDeclineReason, &str, &str)] = &[
+pub const DECLINE_REASONS: &[Coded<pb::InformationDeclineReason>] = &[
     (
         "NO_INFORMATION",
         pb::InformationDeclineReason::NoInformation,
@@ -91,7 +92,7 @@ pub const DECLINE_REASONS: &[(&str, pb::InformationDeclineReason, &str, &str)] =
 ];
 
 /// The states of a request: the hub's name, the enum, Dutch and English.
-pub const STATES: &[(&str, pb::InformationRequestState, &str, &str)] = &[
+pub const STATES: &[Coded<pb::InformationRequestState>] = &[
     (
         "OPEN",
         pb::InformationRequestState::Open,
@@ -114,42 +115,27 @@ pub const STATES: &[(&str, pb::InformationRequestState, &str, &str)] = &[
 
 /// The stage the hub names `name` (`ONDERZOEK`, ...).
 pub fn stage_named(name: &str) -> Option<pb::MeldingStage> {
-    STAGES
-        .iter()
-        .find(|(n, ..)| *n == name)
-        .map(|(_, s, ..)| *s)
+    coded::by_name(STAGES, name)
 }
 
 /// The hub's name of a stage; the number when unknown.
 pub fn stage_name(stage: i32) -> String {
-    STAGES
-        .iter()
-        .find(|(_, s, ..)| *s as i32 == stage)
-        .map_or_else(|| stage.to_string(), |(n, ..)| (*n).to_owned())
+    coded::name(STAGES, stage)
 }
 
 /// The decline reason the hub names `name` (`NO_INFORMATION`, ...).
 pub fn decline_named(name: &str) -> Option<pb::InformationDeclineReason> {
-    DECLINE_REASONS
-        .iter()
-        .find(|(n, ..)| *n == name)
-        .map(|(_, r, ..)| *r)
+    coded::by_name(DECLINE_REASONS, name)
 }
 
 /// The hub's name of a decline reason; none for UNSPECIFIED.
 pub fn decline_name(reason: i32) -> Option<&'static str> {
-    DECLINE_REASONS
-        .iter()
-        .find(|(_, r, ..)| *r as i32 == reason)
-        .map(|(n, ..)| *n)
+    coded::row(DECLINE_REASONS, reason).map(|(n, ..)| *n)
 }
 
 /// The hub's name of a request's state.
 pub fn state_name(state: i32) -> String {
-    STATES
-        .iter()
-        .find(|(_, s, ..)| *s as i32 == state)
-        .map_or_else(|| state.to_string(), |(n, ..)| (*n).to_owned())
+    coded::name(STATES, state)
 }
 
 fn flow_of(app: &App, to_veilig_thuis: bool) -> Option<&signaalhub_policy::Flow> {

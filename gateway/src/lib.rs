@@ -12,6 +12,7 @@
 pub mod actions;
 pub mod api;
 pub mod app;
+pub mod coded;
 pub mod config;
 pub mod feedback;
 pub mod handover;

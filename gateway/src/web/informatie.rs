@@ -36,12 +36,8 @@ use std::sync::Arc;
 
 /// A stage in the console's language.
 pub(super) fn stage_text(lang: Lang, stage: i32) -> &'static str {
-    STAGES
-        .iter()
-        .find(|(_, s, ..)| *s as i32 == stage)
-        .map_or(lang.t("onbekend", "unknown"), |(_, _, nl, en)| {
-            lang.t(nl, en)
-        })
+    crate::coded::words(STAGES, stage)
+        .map_or(lang.t("onbekend", "unknown"), |(nl, en)| lang.t(nl, en))
 }
 
 fn review_state_text(lang: Lang, state: &str) -> &'static str {
@@ -61,19 +57,13 @@ fn review_state_text(lang: Lang, state: &str) -> &'static str {
 }
 
 fn state_text(lang: Lang, state: i32) -> &'static str {
-    STATES
-        .iter()
-        .find(|(_, s, ..)| *s as i32 == state)
-        .map_or(lang.t("onbekend", "unknown"), |(_, _, nl, en)| {
-            lang.t(nl, en)
-        })
+    crate::coded::words(STATES, state)
+        .map_or(lang.t("onbekend", "unknown"), |(nl, en)| lang.t(nl, en))
 }
 
 fn decline_text(lang: Lang, q: &pb::InformationRequest) -> String {
-    DECLINE_REASONS
-        .iter()
-        .find(|(_, r, ..)| *r as i32 == q.decline_reason)
-        .map_or(q.decline_reason_nl.clone(), |(_, _, nl, en)| {
+    crate::coded::words(DECLINE_REASONS, q.decline_reason)
+        .map_or(q.decline_reason_nl.clone(), |(nl, en)| {
             lang.t(nl, en).to_owned()
         })
 }

@@ -31,7 +31,7 @@ use signaalhub_client::signaalhub_proto::pb;
 use std::sync::Arc;
 
 /// Why a wijkteam returns a handover: (form value, reason, Dutch, English).
-const RETURN_REASONS: &[(&str, pb::ReturnReason, &str, &str)] = &[
+const RETURN_REASONS: &[crate::coded::Coded<pb::ReturnReason>] = &[
     (
         "niet_ons_gebied",
         pb::ReturnReason::NotOurArea,
@@ -88,10 +88,8 @@ pub(super) fn answer_text(lang: Lang, a: &pb::HandoverAnswer) -> String {
         pb::HandoverAnswerKind::Accepted => lang.t("overgenomen", "accepted").to_owned(),
         pb::HandoverAnswerKind::Question => lang.t("vraag gesteld", "asked a question").to_owned(),
         pb::HandoverAnswerKind::Returned => {
-            let reason = RETURN_REASONS
-                .iter()
-                .find(|(_, r, ..)| *r as i32 == a.reason)
-                .map_or(a.reason_nl.as_str(), |(_, _, nl, en)| lang.t(nl, en));
+            let reason = crate::coded::words(RETURN_REASONS, a.reason)
+                .map_or(a.reason_nl.as_str(), |(nl, en)| lang.t(nl, en));
             lang.s(
                 format!("teruggegeven: {reason}"),
                 format!("returned: {reason}"),

@@ -25,13 +25,8 @@ use std::sync::Arc;
 
 /// The outcome in the console's language.
 fn outcome_text(lang: Lang, outcome: i32) -> String {
-    OUTCOMES
-        .iter()
-        .find(|(_, o, ..)| *o as i32 == outcome)
-        .map_or_else(
-            || outcome.to_string(),
-            |(_, _, nl, en)| lang.t(nl, en).into(),
-        )
+    crate::coded::words(OUTCOMES, outcome)
+        .map_or_else(|| outcome.to_string(), |(nl, en)| lang.t(nl, en).into())
 }
 
 /// The feedback already sent about `m` and the form to send more, filled as `f` was posted (a

@@ -203,7 +203,7 @@ fn all_answered(c: &pb::ArnhemCriteria) -> bool {
 }
 
 /// The decisions a triagist can record: (form value, kind, Dutch, English).
-pub(super) const DECISIONS: &[(&str, pb::TriageDecisionKind, &str, &str)] = &[
+pub(super) const DECISIONS: &[crate::coded::Coded<pb::TriageDecisionKind>] = &[
     (
         "samen",
         pb::TriageDecisionKind::JointVisit,
@@ -231,7 +231,7 @@ pub(super) const DECISIONS: &[(&str, pb::TriageDecisionKind, &str, &str)] = &[
 ];
 
 /// Why a decision may differ from the advice: (form value, reason, Dutch, English).
-const REASONS: &[(&str, pb::DecisionReason, &str, &str)] = &[
+const REASONS: &[crate::coded::Coded<pb::DecisionReason>] = &[
     (
         "eenmalig",
         pb::DecisionReason::SingleIncident,
@@ -272,19 +272,12 @@ const REASONS: &[(&str, pb::DecisionReason, &str, &str)] = &[
 
 /// A decision kind in the console's language.
 pub(super) fn decision_text(lang: Lang, kind: i32) -> &'static str {
-    DECISIONS
-        .iter()
-        .find(|(_, k, ..)| *k as i32 == kind)
-        .map_or(lang.t("onbekend", "unknown"), |(_, _, nl, en)| {
-            lang.t(nl, en)
-        })
+    crate::coded::words(DECISIONS, kind)
+        .map_or(lang.t("onbekend", "unknown"), |(nl, en)| lang.t(nl, en))
 }
 
 fn reason_text(lang: Lang, reason: i32) -> Option<&'static str> {
-    REASONS
-        .iter()
-        .find(|(_, r, ..)| *r as i32 == reason)
-        .map(|(_, _, nl, en)| lang.t(nl, en))
+    crate::coded::words(REASONS, reason).map(|(nl, en)| lang.t(nl, en))
 }
 
 /// The advice in the console's language.
