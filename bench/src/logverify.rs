@@ -188,6 +188,7 @@ impl Generator {
                 reference: Some(format!("sig-{signal:012}")),
             },
             professional: format!("medewerker-{}", i % 1_024),
+            inform: None,
         }
     }
 }

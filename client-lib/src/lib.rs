@@ -21,6 +21,7 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity
 
 pub use signaalhub_proto;
 pub mod envelope;
+pub mod family;
 pub mod involvement;
 pub mod sealed;
 pub mod tokens;

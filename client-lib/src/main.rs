@@ -3,6 +3,7 @@ mod cli {
     pub mod cursor;
     pub mod disclosure;
     pub mod error;
+    pub mod family;
     pub mod files;
     pub mod format;
     pub mod involvement;
@@ -145,6 +146,8 @@ enum Command {
     Involvement(cli::involvement::InvolvementArgs),
     /// Update my organisation's own entry on the sociale kaart.
     Profile(cli::involvement::ProfileArgs),
+    /// The family's rights: duties to inform the family, the family's requests and their notices.
+    Family(cli::family::FamilyArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -633,6 +636,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Maatregel(a) => cli::maatregel::run(&mut hub, a, out).await?,
         Command::Involvement(a) => cli::involvement::run(&mut hub, &me, a, out).await?,
         Command::Profile(a) => cli::involvement::profile(&mut hub, a, out).await?,
+        Command::Family(a) => cli::family::run(&mut hub, a, out).await?,
         Command::Health => {
             let s = hub.health("").await?;
             let serving =

@@ -106,6 +106,14 @@ pub fn kind_text(kind: i32) -> (&'static str, &'static str) {
             "Overdracht nog niet beantwoord",
             "Handover not yet answered",
         ),
+        K::InformOverdue => (
+            "Het gezin is nog niet geïnformeerd",
+            "The family has not been informed yet",
+        ),
+        K::FamilyRequestGranted => (
+            "Verzoek van een gezin toegewezen: pas uw gegevens aan",
+            "A family's request was granted: update your data",
+        ),
         K::Unspecified => ("Bericht", "Notification"),
     }
 }

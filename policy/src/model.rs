@@ -24,6 +24,10 @@ pub struct Convenant {
     /// How long a wijkteam has to answer a delivered handover (accept, ask, return) before
     /// Veilig Thuis sees it flagged, in seconds. Default one week.
     pub handover_answer_secs: u64,
+    /// How long a disclosing organisation has to inform the family of a disclosure the convenant
+    /// says to inform them of (`inform_subject`) before the obligation shows as overdue, in
+    /// seconds. Default one month (AVG art. 14(3)(a): at the latest within one month).
+    pub inform_within_secs: u64,
     /// Whether consent for a child under 16 needs every holder of gezag (true) or one (false).
     pub consent_requires_all_gezag_holders: bool,
     /// Sectors taking part, in file order.

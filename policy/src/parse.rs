@@ -23,6 +23,9 @@ pub const DEFAULT_RECIDIVE_WINDOW: &str = "P12M";
 /// How long a wijkteam has to answer a delivered handover before Veilig Thuis sees it flagged,
 /// when the convenant does not say (`handover_answer_within`).
 pub const DEFAULT_HANDOVER_ANSWER_WITHIN: &str = "P1W";
+/// How long an organisation has to inform the family of a disclosure before the obligation is
+/// overdue, when the convenant does not say (`inform_within`; AVG art. 14(3)(a)).
+pub const DEFAULT_INFORM_WITHIN: &str = "P1M";
 /// Most categories a convenant may declare (they are compiled into a 128-bit set).
 pub const MAX_CATEGORIES: usize = 128;
 /// Largest convenant text accepted; a real one is a few kilobytes.
@@ -426,8 +429,13 @@ impl<'s> Walker<'s> {
         let parties = self.parties(root, &names);
         let flows = self.flows(root, &names);
 
-        let (name, version, region, (recidive_window_secs, handover_answer_secs), all_gezag) =
-            header?;
+        let (
+            name,
+            version,
+            region,
+            (recidive_window_secs, handover_answer_secs, inform_within_secs),
+            all_gezag,
+        ) = header?;
         Some(Convenant {
             file_name: file_name.to_string(),
             name,
@@ -436,6 +444,7 @@ impl<'s> Walker<'s> {
             content_hash: fnv1a64(source.as_bytes()),
             recidive_window_secs,
             handover_answer_secs,
+            inform_within_secs,
             consent_requires_all_gezag_holders: all_gezag,
             sectors,
             parties,
@@ -451,7 +460,7 @@ impl<'s> Walker<'s> {
         &mut self,
         t: &DeTable<'_>,
         at: Range<usize>,
-    ) -> Option<(String, String, Option<String>, (u64, u64), bool)> {
+    ) -> Option<(String, String, Option<String>, (u64, u64, u64), bool)> {
         let path = "convenant";
         self.check_keys(
             t,
@@ -462,6 +471,7 @@ impl<'s> Walker<'s> {
                 "description",
                 "recidive_window",
                 "handover_answer_within",
+                "inform_within",
                 "consent_requires_all_gezag_holders",
             ],
             path,
@@ -488,13 +498,19 @@ impl<'s> Walker<'s> {
                 .map(|(_, s)| s),
             None => parse_period(DEFAULT_HANDOVER_ANSWER_WITHIN).ok(),
         };
+        let inform_within = match t.get("inform_within") {
+            Some(v) => self
+                .period(v, "convenant.inform_within", "BAD_PERIOD")
+                .map(|(_, s)| s),
+            None => parse_period(DEFAULT_INFORM_WITHIN).ok(),
+        };
         // Default true: when in doubt, ask every holder of gezag (deny by default).
         let all_gezag = self.opt_bool(t, "consent_requires_all_gezag_holders", path, true);
         Some((
             name?.0,
             version?.0,
             region,
-            (recidive?, answer_within?),
+            (recidive?, answer_within?, inform_within?),
             all_gezag,
         ))
     }

@@ -451,6 +451,12 @@ impl Policy {
         self.convenant.handover_answer_secs
     }
 
+    /// How long an organisation has to inform the family of a disclosure before the obligation
+    /// is overdue, in seconds (default one month).
+    pub fn inform_within_secs(&self) -> u64 {
+        self.convenant.inform_within_secs
+    }
+
     /// Whether consent for a child under 16 needs every holder of gezag.
     pub fn consent_requires_all_gezag_holders(&self) -> bool {
         self.convenant.consent_requires_all_gezag_holders

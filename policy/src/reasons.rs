@@ -96,6 +96,80 @@ pub const INFORM_EXEMPTION: &[Reason] = &[
         nl: "Informeren schaadt het onderzoek van Veilig Thuis (uitgesteld informeren)",
         en: "Informing them now would harm Veilig Thuis's investigation (deferred)",
     },
+    Reason {
+        code: "al_geinformeerd",
+        nl: "Het gezin beschikt al over deze informatie (AVG art. 14 lid 5 sub a)",
+        en: "The family already has this information (GDPR art. 14(5)(a))",
+    },
+    Reason {
+        code: "wettelijke_geheimhouding",
+        nl: "Een wettelijke geheimhoudingsplicht staat informeren in de weg (AVG art. 14 lid 5 sub d)",
+        en: "A statutory duty of confidentiality prevents informing them (GDPR art. 14(5)(d))",
+    },
+];
+
+/// Why an organisation grants a family's request about their data (objection, correction,
+/// restriction, erasure; AVG art. 16-18 and 21).
+pub const FAMILY_REQUEST_GRANTED: &[Reason] = &[
+    Reason {
+        code: "gegevens_onjuist",
+        nl: "De gegevens zijn onjuist of onvolledig (AVG art. 16)",
+        en: "The data is inaccurate or incomplete (GDPR art. 16)",
+    },
+    Reason {
+        code: "juistheid_betwist",
+        nl: "De juistheid is betwist; de verwerking is beperkt zolang dat wordt nagegaan (AVG art. 18 lid 1 sub a)",
+        en: "The accuracy is contested; processing is restricted while it is checked (GDPR art. 18(1)(a))",
+    },
+    Reason {
+        code: "niet_meer_nodig",
+        nl: "De gegevens zijn niet meer nodig voor het doel (AVG art. 17 lid 1 sub a)",
+        en: "The data is no longer needed for its purpose (GDPR art. 17(1)(a))",
+    },
+    Reason {
+        code: "toestemming_ingetrokken",
+        nl: "De toestemming is ingetrokken en er is geen andere grondslag (AVG art. 17 lid 1 sub b)",
+        en: "Consent was withdrawn and there is no other ground (GDPR art. 17(1)(b))",
+    },
+    Reason {
+        code: "bezwaar_gegrond",
+        nl: "Het bezwaar weegt zwaarder dan het belang van de verwerking (AVG art. 21 lid 1)",
+        en: "The objection outweighs the interest in the processing (GDPR art. 21(1))",
+    },
+    Reason {
+        code: "onrechtmatig",
+        nl: "De gegevens zijn onrechtmatig verwerkt (AVG art. 17 lid 1 sub d)",
+        en: "The data was processed unlawfully (GDPR art. 17(1)(d))",
+    },
+];
+
+/// Why an organisation refuses a family's request about their data.
+pub const FAMILY_REQUEST_REFUSED: &[Reason] = &[
+    Reason {
+        code: "gegevens_juist",
+        nl: "De gegevens zijn juist en volledig (AVG art. 16)",
+        en: "The data is accurate and complete (GDPR art. 16)",
+    },
+    Reason {
+        code: "dwingende_gronden",
+        nl: "Dwingende gerechtvaardigde gronden wegen zwaarder, zoals de veiligheid van het kind (AVG art. 21 lid 1)",
+        en: "Compelling legitimate grounds override it, such as the child's safety (GDPR art. 21(1))",
+    },
+    Reason {
+        code: "wettelijke_taak",
+        nl: "Bewaren is nodig voor een wettelijke plicht of taak (AVG art. 17 lid 3 sub b)",
+        en: "Keeping it is needed for a legal obligation or statutory task (GDPR art. 17(3)(b))",
+    },
+    Reason {
+        code: "bescherming_kind",
+        nl: "Inwilligen schaadt de bescherming van het kind of de rechten van anderen (UAVG art. 41)",
+        en: "Granting it would harm the child's protection or the rights of others (UAVG art. 41)",
+    },
+    Reason {
+        code: "kennelijk_ongegrond",
+        nl: "Het verzoek is kennelijk ongegrond of buitensporig (AVG art. 12 lid 5)",
+        en: "The request is manifestly unfounded or excessive (GDPR art. 12(5))",
+    },
 ];
 
 /// The reason with `code` in `list`, if it is one.
@@ -114,7 +188,13 @@ mod tests {
 
     #[test]
     fn codes_are_unique_lowercase_words_with_both_languages() {
-        for list in [NOT_INFORMED, VITAL_INTEREST, INFORM_EXEMPTION] {
+        for list in [
+            NOT_INFORMED,
+            VITAL_INTEREST,
+            INFORM_EXEMPTION,
+            FAMILY_REQUEST_GRANTED,
+            FAMILY_REQUEST_REFUSED,
+        ] {
             for (i, r) in list.iter().enumerate() {
                 assert!(
                     r.code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),

@@ -77,6 +77,10 @@ pub async fn reminders_command(config: &Config, command: RemindersCommand) -> an
     println!("melding reviews: {} told", r.melding_reviews);
     println!("safety plan reviews: {} told", r.plan_reviews);
     println!("unanswered handovers: {} told", r.unanswered_handovers);
+    println!(
+        "overdue duties to inform the family: {} told",
+        r.overdue_informs
+    );
     Ok(())
 }
 

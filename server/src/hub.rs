@@ -13,6 +13,7 @@ use crate::{api, auth, flows, ids, ledger, limits, metrics, retention, store};
 use signaalhub_proto::pb::consent_service_server::ConsentServiceServer;
 use signaalhub_proto::pb::directory_service_server::DirectoryServiceServer;
 use signaalhub_proto::pb::disclosure_log_service_server::DisclosureLogServiceServer;
+use signaalhub_proto::pb::family_service_server::FamilyServiceServer;
 use signaalhub_proto::pb::involvement_service_server::InvolvementServiceServer;
 use signaalhub_proto::pb::maatregel_service_server::MaatregelServiceServer;
 use signaalhub_proto::pb::notification_service_server::NotificationServiceServer;
@@ -457,6 +458,9 @@ impl Hub {
         health_reporter
             .set_serving::<NotificationServiceServer<api::involvement::NotificationApi>>()
             .await;
+        health_reporter
+            .set_serving::<FamilyServiceServer<api::family::FamilyApi>>()
+            .await;
         let reflection = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(signaalhub_proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -532,6 +536,8 @@ impl Hub {
             stop_rx.clone(),
         ))
         .max_decoding_message_size(max);
+        let family_api = FamilyServiceServer::new(api::family::FamilyApi::new(ctx.clone()))
+            .max_decoding_message_size(max);
         let log_api = DisclosureLogServiceServer::new(api::log::LogApi::new(
             ctx.clone(),
             Arc::clone(&self.ledger),
@@ -573,7 +579,8 @@ impl Hub {
             .add_service(maatregel_api)
             .add_service(involvement_api)
             .add_service(safety_plan_api)
-            .add_service(notification_api);
+            .add_service(notification_api)
+            .add_service(family_api);
         let drain = async move {
             shutdown.await;
             tracing::info!("shutdown requested: draining");

@@ -7,6 +7,8 @@
 //!   party of the case is told (`SAFETY_PLAN_REVIEW_DUE`).
 //! - **A handover left unanswered** past the convenant's `handover_answer_within`: the Veilig
 //!   Thuis that handed over is told (`HANDOVER_UNANSWERED`).
+//! - **A duty to inform the family left open** past the convenant's `inform_within`: the
+//!   organisation that disclosed is told (`INFORM_OVERDUE`; issue 20).
 //!
 //! Each reminder is told once: it is claimed (planned -> reminded) in the same transaction as
 //! its log entries and notifications, so hub instances sharing a store never tell it twice. The
@@ -35,12 +37,14 @@ pub struct ReminderReport {
     pub plan_reviews: u64,
     /// Unanswered handovers told to Veilig Thuis.
     pub unanswered_handovers: u64,
+    /// Overdue duties to inform the family told to the disclosing organisation.
+    pub overdue_informs: u64,
 }
 
 impl ReminderReport {
     /// Reminders told in total.
     pub fn total(&self) -> u64 {
-        self.melding_reviews + self.plan_reviews + self.unanswered_handovers
+        self.melding_reviews + self.plan_reviews + self.unanswered_handovers + self.overdue_informs
     }
 }
 
@@ -127,9 +131,13 @@ pub async fn run(
 ) -> StoreResult<ReminderReport> {
     let answer_within = i64::try_from(policy.handover_answer_secs()).unwrap_or(i64::MAX);
     let delivered_before = now.saturating_sub(answer_within);
+    let inform_within = i64::try_from(policy.inform_within_secs()).unwrap_or(i64::MAX);
+    let disclosed_before = now.saturating_sub(inform_within);
     let mut report = ReminderReport::default();
     loop {
-        let due = store.due_reminders(now, delivered_before, batch).await?;
+        let due = store
+            .due_reminders(now, delivered_before, disclosed_before, batch)
+            .await?;
         if due.is_empty() {
             break;
         }
@@ -142,6 +150,7 @@ pub async fn run(
                     Due::MeldingReview { .. } => report.melding_reviews += 1,
                     Due::PlanReview { .. } => report.plan_reviews += 1,
                     Due::HandoverUnanswered { .. } => report.unanswered_handovers += 1,
+                    Due::InformOverdue { .. } => report.overdue_informs += 1,
                 }
             }
         }
@@ -277,6 +286,47 @@ async fn items(
                 now,
             );
             n.reference = Some(handover_id.to_string());
+            vec![(e, Some(n))]
+        }
+        Due::InformOverdue {
+            org_oin,
+            log_index,
+            reference,
+            purpose,
+            disclosed_at,
+        } => {
+            let about = if reference.is_empty() {
+                String::new()
+            } else {
+                format!(" ({reference})")
+            };
+            let purpose = purpose.as_ref().map_or("", |p| p.as_str());
+            let mut e = entry(
+                policy,
+                org_oin.as_str(),
+                Event::InformOverdue,
+                &[],
+                purpose,
+                &format!("inform:{log_index}"),
+                now,
+            )
+            .recipient(org_oin.as_str());
+            if purpose.is_empty() {
+                e.entry.purpose = None;
+            }
+            let mut n = notification(
+                policy,
+                org_oin,
+                org_oin,
+                NotificationKind::InformOverdue,
+                purpose,
+                format!(
+                    "Het gezin is nog niet geïnformeerd over de verstrekking van {}{about} (logindex {log_index}): informeer het gezin of leg vast waarom niet.",
+                    date_nl(*disclosed_at)
+                ),
+                now,
+            );
+            n.reference = Some(format!("inform:{log_index}"));
             vec![(e, Some(n))]
         }
     })

@@ -65,6 +65,7 @@ fn entry(id: &str, recipient: &str) -> PendingEntry {
             reference: Some(id.into()),
         },
         professional: "pro-1".into(),
+        inform: None,
     }
 }
 

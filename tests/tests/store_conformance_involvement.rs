@@ -1199,7 +1199,7 @@ async fn a_plan_review_falls_due_once_and_a_newer_version_replaces_it(s: Store) 
     let v1 = publish(1, Some(T0 + 50)).await;
     assert_eq!(v1.review_state, Some(ReviewState::Planned));
     assert!(
-        s.due_reminders(T0 + 49, T0 - 1, 10)
+        s.due_reminders(T0 + 49, T0 - 1, T0 - 1, 10)
             .await
             .unwrap()
             .is_empty()
@@ -1211,7 +1211,7 @@ async fn a_plan_review_falls_due_once_and_a_newer_version_replaces_it(s: Store) 
         review_at: T0 + 50,
     };
     assert_eq!(
-        s.due_reminders(T0 + 50, T0 - 1, 10).await.unwrap(),
+        s.due_reminders(T0 + 50, T0 - 1, T0 - 1, 10).await.unwrap(),
         vec![plan_due(1)]
     );
     // A newer version replaces the review planned with the earlier one.
@@ -1222,7 +1222,7 @@ async fn a_plan_review_falls_due_once_and_a_newer_version_replaces_it(s: Store) 
     );
     assert!(!s.record_reminder(&plan_due(1), &[], T0 + 50).await.unwrap());
     assert_eq!(
-        s.due_reminders(T0 + 50, T0 - 1, 10).await.unwrap(),
+        s.due_reminders(T0 + 50, T0 - 1, T0 - 1, 10).await.unwrap(),
         vec![plan_due(2)]
     );
     let items = [(
@@ -1244,7 +1244,7 @@ async fn a_plan_review_falls_due_once_and_a_newer_version_replaces_it(s: Store) 
             .unwrap()
     );
     assert!(
-        s.due_reminders(T0 + 99, T0 - 1, 10)
+        s.due_reminders(T0 + 99, T0 - 1, T0 - 1, 10)
             .await
             .unwrap()
             .is_empty()

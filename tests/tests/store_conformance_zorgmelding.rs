@@ -34,6 +34,8 @@ conformance!(
     stages_follow_each_other_until_closed,
     an_information_request_is_stored_once_and_answered_once,
     a_due_reminder_is_told_once,
+    a_disclosure_that_informs_leaves_a_duty_closed_once,
+    a_family_request_is_decided_once_and_its_notices_confirmed_once,
 );
 
 fn sent(melding: &str) -> PendingEntry {
@@ -908,12 +910,12 @@ async fn a_due_reminder_is_told_once(s: Store) {
     .unwrap();
     // Not due before its moment.
     assert!(
-        s.due_reminders(T0 + 19, T0 - 1, 10)
+        s.due_reminders(T0 + 19, T0 - 1, T0 - 1, 10)
             .await
             .unwrap()
             .is_empty()
     );
-    let due = s.due_reminders(T0 + 20, T0 - 1, 10).await.unwrap();
+    let due = s.due_reminders(T0 + 20, T0 - 1, T0 - 1, 10).await.unwrap();
     let review = Due::MeldingReview {
         vt_oin: v(VT),
         melding: v(m),
@@ -942,7 +944,7 @@ async fn a_due_reminder_is_told_once(s: Store) {
     assert_eq!(told.len(), 1);
     assert_eq!(told[0].kind, NotificationKind::MeldingReviewDue);
     assert!(
-        s.due_reminders(T0 + 99, T0 - 1, 10)
+        s.due_reminders(T0 + 99, T0 - 1, T0 - 1, 10)
             .await
             .unwrap()
             .is_empty()
@@ -960,7 +962,7 @@ async fn a_due_reminder_is_told_once(s: Store) {
     .await
     .unwrap();
     assert!(
-        s.due_reminders(T0 + 99, T0 + 99, 10)
+        s.due_reminders(T0 + 99, T0 + 99, T0 - 1, 10)
             .await
             .unwrap()
             .is_empty(),
@@ -972,13 +974,13 @@ async fn a_due_reminder_is_told_once(s: Store) {
     .await
     .unwrap();
     assert!(
-        s.due_reminders(T0 + 99, T0 + 8, 10)
+        s.due_reminders(T0 + 99, T0 + 8, T0 - 1, 10)
             .await
             .unwrap()
             .is_empty(),
         "not yet"
     );
-    let due = s.due_reminders(T0 + 99, T0 + 9, 10).await.unwrap();
+    let due = s.due_reminders(T0 + 99, T0 + 9, T0 - 1, 10).await.unwrap();
     let unanswered = Due::HandoverUnanswered {
         sender_oin: v(VT),
         handover_id: v("h1"),
@@ -999,9 +1001,338 @@ async fn a_due_reminder_is_told_once(s: Store) {
             .unwrap()
     );
     assert!(
-        s.due_reminders(T0 + 99, T0 + 99, 10)
+        s.due_reminders(T0 + 99, T0 + 99, T0 - 1, 10)
             .await
             .unwrap()
             .is_empty()
+    );
+}
+
+/// A disclosure by `actor` to `recipient` about pseudonym 1, with reference `r`.
+fn disclosure(actor: &str, recipient: &str, r: &str, at: i64) -> PendingEntry {
+    let mut e = entry(actor, Event::SignalDelivered, at)
+        .subjects([ps(1)])
+        .recipient(recipient)
+        .about("vroegsignalering_schulden", ["betalingsachterstand"])
+        .reference(r);
+    e.entry.outcome = signaalhub_server::ledger::EntryOutcome::Disclosed;
+    e
+}
+
+async fn a_disclosure_that_informs_leaves_a_duty_closed_once(s: Store) {
+    use signaalhub_server::domain::family::{InformAct, InformClose, InformState};
+    use signaalhub_server::ledger::InformMark;
+    use signaalhub_server::store::family::ObligationFilter;
+    let mut open = disclosure(SCHOOL, WIJKTEAM, "sig-1", T0);
+    open.inform = Some(InformMark::Open);
+    let mut exempted = disclosure(SCHOOL, WIJKTEAM, "sig-2", T0 + 1);
+    exempted.inform = Some(InformMark::Exempted("veiligheid_kind".into()));
+    let plain = disclosure(SCHOOL, WIJKTEAM, "sig-3", T0 + 2);
+    let first = s.append_log(&[open, exempted, plain]).await.unwrap();
+    let all = s
+        .inform_obligations(SCHOOL, ObligationFilter::default(), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert_eq!(all[0].log_index, first);
+    assert_eq!(all[0].state, InformState::Open);
+    assert_eq!(all[0].reference.as_deref(), Some("sig-1"));
+    assert_eq!(all[0].recipient_oin, Some(v(WIJKTEAM)));
+    assert_eq!(all[0].event, "signal_delivered");
+    assert_eq!(all[0].closed_at, None);
+    assert_eq!(all[1].state, InformState::Exempted);
+    assert_eq!(all[1].ground.as_deref(), Some("veiligheid_kind"));
+    assert_eq!(all[1].closed_at, Some(T0 + 1));
+    // Filters: by state, overdue (open and disclosed at or before), a page after an index.
+    let open_only = ObligationFilter {
+        state: Some(InformState::Open),
+        created_at_or_before: None,
+    };
+    assert_eq!(
+        s.inform_obligations(SCHOOL, open_only, None, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let overdue = |t| ObligationFilter {
+        state: None,
+        created_at_or_before: Some(t),
+    };
+    assert!(
+        s.inform_obligations(SCHOOL, overdue(T0 - 1), None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        s.inform_obligations(SCHOOL, overdue(T0 + 9), None, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        s.inform_obligations(SCHOOL, ObligationFilter::default(), Some(first), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        s.inform_obligations(WIJKTEAM, ObligationFilter::default(), None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Due as an overdue reminder only while open.
+    let due = s.due_reminders(T0 + 99, T0 - 1, T0 + 5, 10).await.unwrap();
+    assert!(
+        matches!(&due[..], [Due::InformOverdue { log_index, .. }] if *log_index == first),
+        "{due:?}"
+    );
+    // Closed once, with its entry; again: in state; another organisation's: not found.
+    let size = s.log_size().await.unwrap();
+    let close = InformClose::Informed {
+        act: InformAct::Letter,
+        on: T0 + 5,
+    };
+    let closed = s
+        .close_inform_obligation(
+            SCHOOL,
+            first,
+            &close,
+            &entry(SCHOOL, Event::FamilyInformed, T0 + 6),
+        )
+        .await
+        .unwrap();
+    assert_eq!(closed.state, InformState::Informed);
+    assert_eq!(closed.act, Some(InformAct::Letter));
+    assert_eq!(closed.informed_on, Some(T0 + 5));
+    assert_eq!(closed.closed_at, Some(T0 + 6));
+    assert_eq!(closed.closed_professional, "pro-1");
+    assert_eq!(s.log_size().await.unwrap(), size + 1);
+    match s
+        .close_inform_obligation(
+            SCHOOL,
+            first,
+            &close,
+            &entry(SCHOOL, Event::FamilyInformed, T0 + 7),
+        )
+        .await
+    {
+        Err(StoreError::Conflict(c)) => assert_eq!(
+            c,
+            in_state("inform obligation", &first.to_string(), "INFORMED")
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        s.close_inform_obligation(
+            WIJKTEAM,
+            first,
+            &close,
+            &entry(WIJKTEAM, Event::FamilyInformed, T0 + 7)
+        )
+        .await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(s.log_size().await.unwrap(), size + 1);
+    assert_eq!(
+        s.inform_obligation(SCHOOL, first).await.unwrap(),
+        Some(closed)
+    );
+    assert_eq!(s.inform_obligation(WIJKTEAM, first).await.unwrap(), None);
+    assert!(
+        s.due_reminders(T0 + 99, T0 - 1, T0 + 5, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // The entries at given indices, each once, in log order.
+    let at = s
+        .log_entries_at(&[first + 2, first, first, 10_000])
+        .await
+        .unwrap();
+    assert_eq!(
+        at.iter().map(|e| e.idx).collect::<Vec<_>>(),
+        vec![first, first + 2]
+    );
+}
+
+async fn a_family_request_is_decided_once_and_its_notices_confirmed_once(s: Store) {
+    use signaalhub_server::domain::family::{
+        FamilyRequest, RequestKind, RequestNotice, RequestState,
+    };
+    let first = s
+        .append_log(&[
+            disclosure(SCHOOL, WIJKTEAM, "sig-1", T0),
+            disclosure(SCHOOL, VT, "sig-2", T0),
+        ])
+        .await
+        .unwrap();
+    let r = FamilyRequest {
+        org_oin: v(SCHOOL),
+        request_id: v("fr_abc"),
+        kind: RequestKind::Correction,
+        received_on: T0,
+        scope: vec![first, first + 1],
+        recorded_idx: 0,
+        recorded_role: Role::known("ib_er"),
+        recorded_professional: "pro-1".into(),
+        recorded_at: T0 + 1,
+        state: RequestState::Open,
+        decision_reason: None,
+        decided_role: None,
+        decided_professional: String::new(),
+        decided_at: None,
+        notices: vec![],
+    };
+    let stored = s
+        .insert_family_request(&r, &entry(SCHOOL, Event::FamilyRequestRecorded, T0 + 1))
+        .await
+        .unwrap();
+    assert_eq!(stored.recorded_idx, first + 2);
+    match s
+        .insert_family_request(&r, &entry(SCHOOL, Event::FamilyRequestRecorded, T0 + 1))
+        .await
+    {
+        Err(StoreError::Conflict(c)) => assert_eq!(c, taken("family request", "fr_abc")),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        s.get_family_request(SCHOOL, "fr_abc").await.unwrap(),
+        Some(stored.clone())
+    );
+    assert_eq!(
+        s.get_family_request(WIJKTEAM, "fr_abc").await.unwrap(),
+        None
+    );
+    let notice = |to: &str| RequestNotice {
+        org_oin: v(SCHOOL),
+        request_id: v("fr_abc"),
+        recipient_oin: v(to),
+        kind: RequestKind::Correction,
+        references: vec!["sig-1".into()],
+        notified_at: T0 + 2,
+        acknowledged_at: None,
+        acknowledged_role: None,
+        acknowledged_professional: String::new(),
+    };
+    let decided = FamilyRequest {
+        state: RequestState::Granted,
+        decision_reason: Some("gegevens_onjuist".into()),
+        decided_role: Some(Role::known("ib_er")),
+        decided_professional: "pro-2".into(),
+        decided_at: Some(T0 + 2),
+        notices: vec![notice(WIJKTEAM), notice(VT)],
+        ..stored.clone()
+    };
+    let items = vec![
+        (entry(SCHOOL, Event::FamilyRequestDecided, T0 + 2), None),
+        (
+            entry(SCHOOL, Event::FamilyRequestNotified, T0 + 2).recipient(WIJKTEAM),
+            Some(notification(
+                WIJKTEAM,
+                NotificationKind::FamilyRequestGranted,
+                T0 + 2,
+            )),
+        ),
+    ];
+    s.decide_family_request(&decided, &items).await.unwrap();
+    assert!(matches!(
+        s.decide_family_request(&decided, &items).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let mut other = decided.clone();
+    other.request_id = v("fr_none");
+    assert!(matches!(
+        s.decide_family_request(&other, &items).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let got = s
+        .get_family_request(SCHOOL, "fr_abc")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.state, RequestState::Granted);
+    assert_eq!(got.decision_reason.as_deref(), Some("gegevens_onjuist"));
+    assert_eq!(got.notices.len(), 2);
+    assert_eq!(
+        s.family_requests_of(SCHOOL, None, 10).await.unwrap(),
+        vec![got.clone()]
+    );
+    assert!(
+        s.family_requests_of(SCHOOL, Some(first + 2), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        s.notifications_after(WIJKTEAM, 0, 10).await.unwrap()[0].kind,
+        NotificationKind::FamilyRequestGranted
+    );
+    // The recipient sees its notice and confirms it once; another cannot.
+    assert_eq!(
+        s.family_request_notices_for(WIJKTEAM, true, 10)
+            .await
+            .unwrap(),
+        vec![notice(WIJKTEAM)]
+    );
+    assert_eq!(
+        s.family_request_notice(SCHOOL, "fr_abc", WIJKTEAM)
+            .await
+            .unwrap(),
+        Some(notice(WIJKTEAM))
+    );
+    assert_eq!(
+        s.family_request_notice(SCHOOL, "fr_abc", HUISARTS)
+            .await
+            .unwrap(),
+        None
+    );
+    let ack = s
+        .acknowledge_family_request_notice(
+            WIJKTEAM,
+            SCHOOL,
+            "fr_abc",
+            &entry(WIJKTEAM, Event::FamilyRequestAcknowledged, T0 + 3),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ack.acknowledged_at, Some(T0 + 3));
+    assert_eq!(ack.acknowledged_professional, "pro-1");
+    assert!(matches!(
+        s.acknowledge_family_request_notice(
+            WIJKTEAM,
+            SCHOOL,
+            "fr_abc",
+            &entry(WIJKTEAM, Event::FamilyRequestAcknowledged, T0 + 4)
+        )
+        .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        s.acknowledge_family_request_notice(
+            HUISARTS,
+            SCHOOL,
+            "fr_abc",
+            &entry(HUISARTS, Event::FamilyRequestAcknowledged, T0 + 4)
+        )
+        .await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(
+        s.family_request_notices_for(WIJKTEAM, true, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        s.family_request_notices_for(WIJKTEAM, false, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
     );
 }

@@ -241,6 +241,8 @@ fn notification_to_pb(ctx: &Ctx, n: &Notification) -> pb::StreamNotificationsRes
             K::MeldingReviewDue => pb::NotificationKind::MeldingReviewDue,
             K::SafetyPlanReviewDue => pb::NotificationKind::SafetyPlanReviewDue,
             K::HandoverUnanswered => pb::NotificationKind::HandoverUnanswered,
+            K::InformOverdue => pb::NotificationKind::InformOverdue,
+            K::FamilyRequestGranted => pb::NotificationKind::FamilyRequestGranted,
         } as i32,
         at: Some(timestamp(n.at)),
         actor_oin: n.actor_oin.to_string(),

@@ -1,8 +1,30 @@
 //! gRPC edges: one module per service, translating wire types to domain types and back.
 //! Errors become statuses in one place ([`status`]).
+/// The wire's enums for the domain's coded values: each wire value's name is its enum's prefix and
+/// the domain code (`TRIAGE_DECISION_KIND_` + `JOINT_VISIT`), so one rule converts both ways and
+/// a test holds every value to it.
+macro_rules! wire_codes {
+    ($($domain:ident => $pb:ty, $prefix:literal, $to:ident, $from:ident;)*) => {$(
+        /// The wire value of a domain value.
+        fn $to(v: $domain) -> i32 {
+            <$pb>::from_str_name(&format!(concat!($prefix, "{}"), v.code())).map_or(0, i32::from)
+        }
+
+        /// The domain value of a wire value; `None` for UNSPECIFIED and unknown numbers.
+        fn $from(v: i32) -> Option<$domain> {
+            <$pb>::try_from(v)
+                .ok()?
+                .as_str_name()
+                .strip_prefix($prefix)
+                .and_then($domain::from_code)
+        }
+    )*};
+}
+
 pub mod basis;
 pub mod consent;
 pub mod directory;
+pub mod family;
 pub mod involvement;
 pub mod log;
 pub mod maatregel;

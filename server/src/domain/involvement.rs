@@ -274,6 +274,11 @@ pub enum NotificationKind {
     SafetyPlanReviewDue,
     /// To Veilig Thuis: a delivered handover is still unanswered past the convenant's period.
     HandoverUnanswered,
+    /// To a disclosing organisation: informing the family of a disclosure is overdue.
+    InformOverdue,
+    /// To an organisation that received data: the family's request about it was granted by the
+    /// organisation that disclosed it (AVG art. 19).
+    FamilyRequestGranted,
 }
 
 impl NotificationKind {
@@ -293,6 +298,8 @@ impl NotificationKind {
             NotificationKind::MeldingReviewDue => "melding_review_due",
             NotificationKind::SafetyPlanReviewDue => "safety_plan_review_due",
             NotificationKind::HandoverUnanswered => "handover_unanswered",
+            NotificationKind::InformOverdue => "inform_overdue",
+            NotificationKind::FamilyRequestGranted => "family_request_granted",
         }
     }
 
@@ -312,6 +319,8 @@ impl NotificationKind {
             "melding_review_due" => NotificationKind::MeldingReviewDue,
             "safety_plan_review_due" => NotificationKind::SafetyPlanReviewDue,
             "handover_unanswered" => NotificationKind::HandoverUnanswered,
+            "inform_overdue" => NotificationKind::InformOverdue,
+            "family_request_granted" => NotificationKind::FamilyRequestGranted,
             _ => return None,
         })
     }

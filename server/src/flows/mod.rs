@@ -12,6 +12,7 @@ pub mod decision;
 pub mod directory;
 pub mod envelope;
 pub mod error;
+pub mod family;
 pub mod feedback;
 pub mod handover_answer;
 pub mod idempotency;

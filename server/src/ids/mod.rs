@@ -18,13 +18,13 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 pub use typed::{
-    Agreement, Case, Consent, Feedback, Fragment, Handover, InformationRequest, Involvement,
-    Maatregel, Proposal, Query, Signal, Triage, Zorgmelding,
+    Agreement, Case, Consent, FamilyRequest, Feedback, Fragment, Handover, InformationRequest,
+    Involvement, Maatregel, Proposal, Query, Signal, Triage, Zorgmelding,
 };
 pub use typed::{
-    AgreementId, CaseId, ConsentId, FeedbackId, FragmentId, HandoverId, Id, IdKind,
-    InformationRequestId, InvalidId, InvolvementId, MaatregelId, ProposalId, QueryId, SignalId,
-    TriageId, ZorgmeldingId,
+    AgreementId, CaseId, ConsentId, FamilyRequestId, FeedbackId, FragmentId, HandoverId, Id,
+    IdKind, InformationRequestId, InvalidId, InvolvementId, MaatregelId, ProposalId, QueryId,
+    SignalId, TriageId, ZorgmeldingId,
 };
 
 /// Organisatie-identificatienummer: exactly 20 ASCII digits.

@@ -206,6 +206,8 @@ kinds! {
     FeedbackId = Feedback("");
     /// An information request of Veilig Thuis, chosen by it (unique per Veilig Thuis).
     InformationRequestId = InformationRequest("");
+    /// A request of the family about their data at one organisation (`fr_…`).
+    FamilyRequestId = FamilyRequest("fr_");
     /// A triage (`tr_…`).
     TriageId = Triage("tr_");
     /// An involvement in the register (`i_…`).

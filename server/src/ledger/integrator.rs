@@ -962,6 +962,7 @@ mod tests {
                 reference: Some(format!("sig-{i}")),
             },
             professional: "p".into(),
+            inform: None,
         }
     }
 

@@ -154,6 +154,50 @@ pub enum Event {
     /// A privacy officer listed the entries one professional of its organisation acted in (the
     /// per-user audit of NEN 7513); `reference` is the professional's keyed pseudonym.
     ProfessionalAudit,
+    /// The disclosing organisation recorded how it informed the family of a disclosure
+    /// (reasons `act:<code>`, `informed_on:<date>`; reference `inform:<log index>`).
+    FamilyInformed,
+    /// The disclosing organisation recorded why it does not inform the family of a disclosure
+    /// (reasons `ground:<code>`; reference `inform:<log index>`).
+    InformExempted,
+    /// The hub told an organisation that informing the family of a disclosure is overdue
+    /// (reference `inform:<log index>`).
+    InformOverdue,
+    /// An organisation recorded a request of the family about their data (objection,
+    /// correction, restriction, erasure; reasons `kind:<code>`; reference the request id).
+    FamilyRequestRecorded,
+    /// The organisation decided on the family's request (reasons `kind:<code>`,
+    /// `decision:<code>`, `reason:<code>`).
+    FamilyRequestDecided,
+    /// A granted request was told to an organisation that received the data (AVG art. 19; one
+    /// entry per recipient, with the recipient).
+    FamilyRequestNotified,
+    /// A recipient confirmed that it acted on a granted request's notice.
+    FamilyRequestAcknowledged,
+}
+
+/// An event's name as it is written in an entry (`signal_delivered`).
+pub fn event_name(e: Event) -> String {
+    serde_json::to_value(e)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// The event of a name written by [`event_name`].
+pub fn event_from_name(s: &str) -> Option<Event> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
+}
+
+impl Event {
+    /// Whether the entry records data accepted for a delivery that is decided and logged again
+    /// when it happens (`*_sent`): the disclosure itself is the later `*_delivered` entry.
+    pub fn awaits_delivery(self) -> bool {
+        matches!(
+            self,
+            Event::SignalSent | Event::ZorgmeldingFragmentSent | Event::HandoverSent
+        )
+    }
 }
 
 /// The result the entry records.
@@ -459,6 +503,20 @@ pub struct PendingEntry {
     pub entry: LogEntry,
     /// The professional's clear id (outside the leaf; erasable).
     pub professional: String,
+    /// The duty to inform the family that this disclosure creates (set by
+    /// [`PendingEntry::decided`] from the decision's obligations); the store records it beside
+    /// the entry, in the same transaction (`inform_obligations`).
+    pub inform: Option<InformMark>,
+}
+
+/// What a disclosure's decision says about informing the family (AVG art. 13/14).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InformMark {
+    /// The family is to be informed: an open obligation of the disclosing organisation.
+    Open,
+    /// An exemption was recorded with the disclosure (its ground code): the obligation is
+    /// closed at once, with that ground.
+    Exempted(String),
 }
 
 /// Who an entry names as the actor: the organisation, the professional's keyed pseudonym (empty
@@ -509,6 +567,7 @@ impl PendingEntry {
                 reference: None,
             },
             professional: actor.professional.to_owned(),
+            inform: None,
         }
     }
 
@@ -567,14 +626,30 @@ impl PendingEntry {
         self
     }
 
-    /// The decision's reason codes and convenant version.
+    /// The decision's reason codes and convenant version, and — for a disclosure itself (not
+    /// data accepted for a later delivery) — the duty to inform the family its obligations
+    /// carry.
     pub fn decided(mut self, d: &signaalhub_policy::Decision<'_>) -> Self {
+        use signaalhub_policy::Obligation;
         self.entry.reasons = d
             .reasons
             .iter()
             .map(|r| r.code.as_str().to_owned())
             .collect();
         self.entry.policy_version = Some(d.policy_version.to_string());
+        self.inform = if self.entry.outcome == EntryOutcome::Disclosed
+            && !self.entry.event.awaits_delivery()
+        {
+            d.obligations.iter().find_map(|o| match o {
+                Obligation::InformSubject => Some(InformMark::Open),
+                Obligation::InformSubjectExempted { reason } => {
+                    Some(InformMark::Exempted(reason.clone()))
+                }
+                _ => None,
+            })
+        } else {
+            None
+        };
         self
     }
 

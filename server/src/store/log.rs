@@ -95,6 +95,32 @@ impl Store {
             .collect())
     }
 
+    /// The entries at `indices` (each once, in log order; indices not sequenced are left out).
+    pub async fn log_entries_at(&self, indices: &[u64]) -> StoreResult<Vec<StoredEntry>> {
+        let mut wanted: Vec<i64> = indices
+            .iter()
+            .filter_map(|i| i64::try_from(*i).ok())
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut out = Vec::with_capacity(wanted.len());
+        for chunk in wanted.chunks(super::ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "SELECT e.idx, e.entry, e.professional FROM log_entries e WHERE e.idx IN ({}) ORDER BY e.idx",
+                super::placeholders(1, chunk.len())
+            );
+            let rows: Vec<EntryRow> = on_pool!(self, p => {
+                let mut q = sqlx::query_as(&sql);
+                for i in chunk {
+                    q = q.bind(*i);
+                }
+                q.fetch_all(p).await?
+            });
+            out.extend(rows.into_iter().map(stored));
+        }
+        Ok(out)
+    }
+
     /// Entries an organisation took part in (as actor or recipient), in log order, paged.
     pub async fn log_entries_for_org(
         &self,

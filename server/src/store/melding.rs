@@ -144,6 +144,19 @@ pub enum Due {
         /// Its purpose.
         purpose: Purpose,
     },
+    /// A duty to inform the family that is still open past the convenant's `inform_within`.
+    InformOverdue {
+        /// The organisation that disclosed.
+        org_oin: Oin,
+        /// The disclosure's log index.
+        log_index: u64,
+        /// The record disclosed, as the log names it.
+        reference: String,
+        /// The disclosure's purpose, if it had one.
+        purpose: Option<Purpose>,
+        /// When it was disclosed.
+        disclosed_at: i64,
+    },
 }
 
 impl Store {
@@ -302,12 +315,14 @@ impl Store {
     }
 
     /// Reminders due at `now`, at most `limit` of each kind: reviews planned with a melding's
-    /// stage or a safety plan version, and handovers delivered at or before `delivered_before`
-    /// that nobody answered. Each is still to be claimed with [`Store::record_reminder`].
+    /// stage or a safety plan version, handovers delivered at or before `delivered_before`
+    /// that nobody answered, and duties to inform the family of disclosures made at or before
+    /// `disclosed_before` that are still open. Each is still to be claimed with [`Store::record_reminder`].
     pub async fn due_reminders(
         &self,
         now: i64,
         delivered_before: i64,
+        disclosed_before: i64,
         limit: u32,
     ) -> StoreResult<Vec<Due>> {
         let limit = i64::from(limit.max(1));
@@ -350,6 +365,22 @@ impl Store {
                     purpose: purpose.parse().map_err(|_| StoreError::Corrupt("handovers.purpose"))?,
                 });
             }
+            let overdue: Vec<(i64, String, String, String, i64)> = sqlx::query_as("SELECT log_idx, org_oin, reference, purpose, created_at FROM inform_obligations
+                    WHERE state = 'OPEN' AND overdue_notified_at IS NULL AND created_at <= $1 ORDER BY created_at LIMIT $2")
+                .bind(disclosed_before).bind(limit).fetch_all(p).await?;
+            for (idx, org, reference, purpose, created_at) in overdue {
+                v.push(Due::InformOverdue {
+                    org_oin: org.parse().map_err(|_| StoreError::Corrupt("inform_obligations.org_oin"))?,
+                    log_index: u64::try_from(idx).map_err(|_| StoreError::Corrupt("inform_obligations.log_idx"))?,
+                    reference,
+                    purpose: if purpose.is_empty() {
+                        None
+                    } else {
+                        Some(purpose.parse().map_err(|_| StoreError::Corrupt("inform_obligations.purpose"))?)
+                    },
+                    disclosed_at: created_at,
+                });
+            }
             v
         });
         Ok(v)
@@ -373,6 +404,8 @@ impl Store {
                     .bind(case_id).bind(i64::from(*version)).execute(&mut *tx).await?,
                 Due::HandoverUnanswered { sender_oin, handover_id, .. } => sqlx::query("UPDATE handovers SET unanswered_notified_at = $3 WHERE sender_oin = $1 AND handover_id = $2 AND unanswered_notified_at IS NULL")
                     .bind(sender_oin).bind(handover_id).bind(now).execute(&mut *tx).await?,
+                Due::InformOverdue { org_oin, log_index, .. } => sqlx::query("UPDATE inform_obligations SET overdue_notified_at = $3 WHERE org_oin = $1 AND log_idx = $2 AND state = 'OPEN' AND overdue_notified_at IS NULL")
+                    .bind(org_oin).bind(i64::try_from(*log_index).unwrap_or(i64::MAX)).bind(now).execute(&mut *tx).await?,
             };
             if done.rows_affected() == 1 {
                 log_and_notify(&mut tx, items).await?;

@@ -178,7 +178,72 @@ where
             q.execute(&mut **tx).await?;
         }
     }
+    record_inform_obligations(tx, &rows).await?;
     Ok(first)
+}
+
+/// The duties to inform the family that the disclosures among `rows` carry
+/// ([`crate::ledger::PendingEntry::inform`]), one per entry, keyed by its log index: open, or
+/// closed at once with the exemption recorded with the disclosure.
+async fn record_inform_obligations<DB>(
+    tx: &mut sqlx::Transaction<'_, DB>,
+    rows: &[(i64, &crate::ledger::PendingEntry)],
+) -> StoreResult<()>
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    use crate::ledger::InformMark;
+    // Open obligations, then those closed at once by an exemption recorded with the disclosure
+    // (they differ in which columns they fill).
+    for exempted in [false, true] {
+        let marked: Vec<(i64, &crate::ledger::PendingEntry, Option<&String>)> = rows
+            .iter()
+            .filter_map(|(idx, p)| match &p.inform {
+                Some(InformMark::Open) if !exempted => Some((*idx, *p, None)),
+                Some(InformMark::Exempted(g)) if exempted => Some((*idx, *p, Some(g))),
+                _ => None,
+            })
+            .collect();
+        let cols = if exempted { 12 } else { 8 };
+        for chunk in marked.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO inform_obligations (log_idx, org_oin, event, reference, recipient_oin, purpose, created_at, state{}) VALUES {}",
+                if exempted {
+                    ", ground, closed_role, closed_professional, closed_at"
+                } else {
+                    ""
+                },
+                placeholders_rows(chunk.len(), cols)
+            );
+            let mut q = sqlx::query(&sql);
+            for (idx, p, ground) in chunk {
+                let e = &p.entry;
+                q = q
+                    .bind(*idx)
+                    .bind(e.actor_oin.clone())
+                    .bind(crate::ledger::event_name(e.event))
+                    .bind(e.reference.clone().unwrap_or_default())
+                    .bind(e.recipient_oin.clone().unwrap_or_default())
+                    .bind(e.purpose.clone().unwrap_or_default())
+                    .bind(e.at);
+                q = match ground {
+                    None => q.bind("OPEN".to_owned()),
+                    Some(g) => q
+                        .bind("EXEMPTED".to_owned())
+                        .bind((*g).clone())
+                        .bind(e.actor_role.clone())
+                        .bind(p.professional.clone())
+                        .bind(e.at),
+                };
+            }
+            q.execute(&mut **tx).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Rows per multi-row statement: well inside SQLite's and PostgreSQL's bound-parameter limits
@@ -224,6 +289,7 @@ fn parse<T: serde::de::DeserializeOwned>(s: &str, what: &'static str) -> StoreRe
 }
 
 pub mod consent;
+pub mod family;
 pub mod group;
 pub mod involvement;
 pub mod log;

@@ -261,6 +261,7 @@ pub const TARGETS: &[RetentionTarget] = &[
         candidates: "SELECT recipient_oin, CAST(cursor AS TEXT), '[]',
                 CASE WHEN maatregel_id IS NOT NULL THEN '[\"maatregel_afstemming\"]'
                      WHEN kind = 'handover_unanswered' THEN '[\"overdracht_hulpverlening\"]'
+                     WHEN kind = 'inform_overdue' OR kind = 'family_request_granted' THEN '[]'
                      WHEN kind = 'melding_review_due' AND reference LIKE 'signal/%' THEN '[\"melding_veilig_thuis\"]'
                      WHEN kind = 'melding_review_due' THEN '[\"zorgmelding_politie\"]'
                      ELSE '[\"casusafstemming\"]' END, '[]'
