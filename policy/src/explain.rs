@@ -50,29 +50,31 @@ pub fn markdown(c: &Convenant) -> String {
     }
     let _ = writeln!(
         s,
-        "\n## Data categories\n\n| category | art. 9 | description |\n|---|---|---|"
+        "\n## Data categories\n\n| category | art. 9 | art. 10 | description |\n|---|---|---|---|"
     );
     for cat in &c.categories {
         let _ = writeln!(
             s,
-            "| {} | {} | {} |",
+            "| {} | {} | {} | {} |",
             cat.name,
             if cat.art9 { "yes" } else { "no" },
+            if cat.art10 { "yes" } else { "no" },
             md_cell(cat.description.as_deref().unwrap_or(""))
         );
     }
     let _ = writeln!(
         s,
-        "\n## Legal bases\n\n| basis | kind | art. 9 ground | evidence | statute |\n|---|---|---|---|---|"
+        "\n## Legal bases\n\n| basis | kind | art. 9 ground | art. 10 ground | evidence | statute |\n|---|---|---|---|---|---|"
     );
     for b in &c.bases {
         let ev: Vec<&str> = b.evidence.iter().map(|e| e.name()).collect();
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} |",
             b.name,
             b.kind,
             if b.art9 { "yes" } else { "no" },
+            if b.art10 { "yes" } else { "no" },
             ev.join(", "),
             md_cell(&b.statute)
         );
@@ -120,6 +122,10 @@ pub fn markdown(c: &Convenant) -> String {
     let _ = writeln!(
         s,
         "- Special-category data (art. 9 AVG) only with explicit consent or a basis that is an art. 9 ground."
+    );
+    let _ = writeln!(
+        s,
+        "- Criminal-law data (art. 10 AVG) only in flows whose every basis is an art. 10 ground; consent is never that ground."
     );
     let _ = writeln!(
         s,
@@ -300,6 +306,12 @@ pub fn question(p: &Policy, from: &str, to: &str, purpose: &str, category: &str)
     }
     if art9 {
         let _ = writeln!(s, "`{category}` is a special category (art. 9 AVG).");
+    }
+    if p.is_art10_category(category) == Some(true) {
+        let _ = writeln!(
+            s,
+            "`{category}` is criminal-law data (art. 10 AVG): only under a basis that is an art. 10 ground."
+        );
     }
     s
 }

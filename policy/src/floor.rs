@@ -11,6 +11,9 @@
 //!   done, an afwegingskader outcome that is a suspicion, client informed or the reason why not);
 //! * **art. 9 AVG**: special-category data only under explicit consent or a basis whose kind can be
 //!   an art. 9 ground (see [`BasisKind::may_cover_art9`]);
+//! * **art. 10 AVG**: criminal-law data (`art10 = true` categories, e.g. police incident data) only
+//!   in flows whose every basis is marked `art10 = true` and is of a kind that can be an art. 10
+//!   ground (see [`BasisKind::may_cover_art10`]); consent is never that ground here;
 //! * **who may use a statutory basis**: police data under the Wet politiegegevens only from `politie`,
 //!   the Veilig Thuis task only from `veilig_thuis`, debt-prevention signalling only from a
 //!   `woningcorporatie`, Jeugdwet information only from `jeugdbescherming`;
@@ -162,6 +165,44 @@ impl BasisKind {
                 | Self::VeiligThuisTask
                 | Self::VitalInterest
                 | Self::VeiligThuisInformation
+        )
+    }
+
+    /// Can a basis of this kind be the ground for criminal-law data (art. 10 AVG: "persoonsgegevens
+    /// van strafrechtelijke aard", UAVG art. 1 and 31-33), e.g. police incident data?
+    ///
+    /// Art. 10 AVG allows such data only under official authority or where Union or member-state
+    /// law authorises it with safeguards; in the Netherlands UAVG art. 31-33 and sectoral laws do.
+    /// The kinds that can:
+    /// * `wpg_zorgmelding`: the police provide it under the Wet politiegegevens (art. 18-19 Wpg
+    ///   jo. Besluit politiegegevens), and a recipient that obtained it under the Wpg may process
+    ///   it (UAVG art. 33 lid 1 sub a);
+    /// * `veilig_thuis_taak`: Veilig Thuis processes what it obtained under the Wpg (same ground)
+    ///   and what professionals told it (Wmo 2015 art. 5.2.6) for its statutory tasks (art. 4.1.1
+    ///   lid 2), and passes it on within those tasks;
+    /// * `meldcode` and `informatie_aan_veilig_thuis`: a professional's report or answer to Veilig
+    ///   Thuis, without consent and past a duty of confidentiality (Wmo 2015 art. 5.2.6); the floor
+    ///   already limits both to the recipient `veilig_thuis`;
+    /// * `vitaal_belang`: to protect someone's vital interests when the person cannot consent
+    ///   (UAVG art. 32, the exception that mirrors art. 9 lid 2 sub c AVG).
+    ///
+    /// Not: `consent` — UAVG art. 32 does know the explicit consent of the data subject, but the
+    /// criminal-law data in a zorgmelding is mostly about *other* people than the subject whose
+    /// gezag holders consented (a suspect, a partner, a witness: `betrokken_personen`), which a
+    /// consent record cannot show, and a family facing Veilig Thuis or the police can hardly
+    /// refuse freely (art. 4 sub 11 and 7 lid 4 AVG, recital 43); a flow may still demand consent
+    /// *as well* (`also_requires_consent`). Not `wgs_vroegsignalering` (the Wgs lets the
+    /// woningcorporatie share payment arrears, nothing else) and not `jeugdwet_informatie` (the
+    /// maatregel answer is about civil child-protection measures — OTS, voogdij, machtiging
+    /// uithuisplaatsing — which are not art. 10 data; jeugdreclassering is not in that answer).
+    pub fn may_cover_art10(self) -> bool {
+        matches!(
+            self,
+            Self::WpgZorgmelding
+                | Self::VeiligThuisTask
+                | Self::Meldcode
+                | Self::VeiligThuisInformation
+                | Self::VitalInterest
         )
     }
 

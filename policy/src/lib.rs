@@ -19,7 +19,9 @@
 //! * lookups to validate input: [`Policy::is_known_sector`], [`Policy::is_known_purpose`],
 //!   [`Policy::is_known_category`], [`Policy::roles_for_sector`], [`Policy::retention_for`],
 //!   [`Policy::recidive_window_secs`], [`Policy::version`];
-//! * [`explain::markdown`], [`explain::html`], [`explain::question`] for the FG and professionals.
+//! * [`explain::markdown`], [`explain::html`], [`explain::question`] for the FG and professionals;
+//! * [`register::markdown`], [`register::html`]: the FG's register of processing activities
+//!   (art. 30 AVG) and DPIA fact sheet (art. 35 AVG), in Dutch.
 //! * [`triage::advise`]: Veilig Thuis's answers to the six Arnhem criteria -> the joint-visit
 //!   advice (samen optrekken) with the criteria that led to it.
 //!
@@ -37,6 +39,7 @@ mod names;
 mod parse;
 mod policy;
 pub mod reasons;
+pub mod register;
 mod request;
 pub mod triage;
 

@@ -16,6 +16,16 @@ pub struct Convenant {
     pub version: String,
     /// Region, free text.
     pub region: Option<String>,
+    /// Free text.
+    pub description: Option<String>,
+    /// Who is controller (verwerkingsverantwoordelijke) for the processing under this convenant,
+    /// free text for the FG's register (art. 30 lid 1 sub a AVG).
+    pub controller: Option<String>,
+    /// How to reach the FG(s), free text for the register.
+    pub fg_contact: Option<String>,
+    /// Organisational security measures the parties agreed on, for the register (art. 30 lid 1
+    /// sub g AVG), next to the hub's own technical measures.
+    pub security_measures: Vec<String>,
     /// FNV-1a 64 hash of the exact file text, so two files with the same declared version but
     /// different content never share a policy version in the disclosure log.
     pub content_hash: u64,
@@ -95,6 +105,9 @@ pub struct Category {
     pub description: Option<String>,
     /// Special category under art. 9 AVG (e.g. health).
     pub art9: bool,
+    /// Criminal-law data under art. 10 AVG ("persoonsgegevens van strafrechtelijke aard", e.g.
+    /// police incident data): only flows whose every basis is an art. 10 ground may carry it.
+    pub art10: bool,
 }
 
 /// A named legal basis.
@@ -110,6 +123,9 @@ pub struct Basis {
     pub description: Option<String>,
     /// The convenant claims this basis is an art. 9 ground. Only allowed for kinds that can be.
     pub art9: bool,
+    /// The convenant claims this basis is an art. 10 ground (criminal-law data). Only allowed for
+    /// kinds that can be ([`BasisKind::may_cover_art10`]).
+    pub art10: bool,
     /// Evidence required (the convenant's list united with the floor's minimum).
     pub evidence: Vec<EvidenceItem>,
 }

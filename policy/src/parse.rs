@@ -173,15 +173,32 @@ fn join(path: &str, key: &str) -> String {
     }
 }
 
+/// The `[convenant]` table, validated.
+struct Header {
+    name: String,
+    version: String,
+    region: Option<String>,
+    description: Option<String>,
+    controller: Option<String>,
+    fg_contact: Option<String>,
+    security_measures: Vec<String>,
+    recidive_window_secs: u64,
+    handover_answer_secs: u64,
+    inform_within_secs: u64,
+    all_gezag: bool,
+}
+
 /// Names declared in the convenant, for reference checks.
 #[derive(Default)]
 struct Names {
     sectors: HashMap<String, Vec<String>>,
     sector_order: Vec<String>,
     purposes: Vec<String>,
-    categories: HashMap<String, bool>,
+    /// Category name -> (art. 9, art. 10).
+    categories: HashMap<String, (bool, bool)>,
     category_order: Vec<String>,
-    bases: HashMap<String, (BasisKind, bool)>,
+    /// Basis name -> (kind, art. 9 ground, art. 10 ground).
+    bases: HashMap<String, (BasisKind, bool, bool)>,
     basis_order: Vec<String>,
 }
 
@@ -429,18 +446,28 @@ impl<'s> Walker<'s> {
         let parties = self.parties(root, &names);
         let flows = self.flows(root, &names);
 
-        let (
+        let Header {
             name,
             version,
             region,
-            (recidive_window_secs, handover_answer_secs, inform_within_secs),
+            description,
+            controller,
+            fg_contact,
+            security_measures,
+            recidive_window_secs,
+            handover_answer_secs,
+            inform_within_secs,
             all_gezag,
-        ) = header?;
+        } = header?;
         Some(Convenant {
             file_name: file_name.to_string(),
             name,
             version,
             region,
+            description,
+            controller,
+            fg_contact,
+            security_measures,
             content_hash: fnv1a64(source.as_bytes()),
             recidive_window_secs,
             handover_answer_secs,
@@ -455,12 +482,7 @@ impl<'s> Walker<'s> {
         })
     }
 
-    #[allow(clippy::type_complexity)]
-    fn header(
-        &mut self,
-        t: &DeTable<'_>,
-        at: Range<usize>,
-    ) -> Option<(String, String, Option<String>, (u64, u64, u64), bool)> {
+    fn header(&mut self, t: &DeTable<'_>, at: Range<usize>) -> Option<Header> {
         let path = "convenant";
         self.check_keys(
             t,
@@ -469,6 +491,9 @@ impl<'s> Walker<'s> {
                 "version",
                 "region",
                 "description",
+                "controller",
+                "fg_contact",
+                "security_measures",
                 "recidive_window",
                 "handover_answer_within",
                 "inform_within",
@@ -485,7 +510,18 @@ impl<'s> Walker<'s> {
             "add `version = \"2025.1\"`; it goes into every disclosure log entry",
         );
         let region = self.opt_string(t, "region", path);
-        let _ = self.opt_string(t, "description", path);
+        let description = self.opt_string(t, "description", path);
+        let controller = self.opt_string(t, "controller", path);
+        let fg_contact = self.opt_string(t, "fg_contact", path);
+        let security_measures = match t.get("security_measures") {
+            Some(v) => self
+                .str_list(v, &join(path, "security_measures"))
+                .into_iter()
+                .map(|(m, _)| m)
+                .filter(|m| !m.trim().is_empty())
+                .collect(),
+            None => Vec::new(),
+        };
         let recidive = match t.get("recidive_window") {
             Some(v) => self
                 .period(v, "convenant.recidive_window", "BAD_PERIOD")
@@ -506,13 +542,19 @@ impl<'s> Walker<'s> {
         };
         // Default true: when in doubt, ask every holder of gezag (deny by default).
         let all_gezag = self.opt_bool(t, "consent_requires_all_gezag_holders", path, true);
-        Some((
-            name?.0,
-            version?.0,
+        Some(Header {
+            name: name?.0,
+            version: version?.0,
             region,
-            (recidive?, answer_within?, inform_within?),
+            description,
+            controller,
+            fg_contact,
+            security_measures,
+            recidive_window_secs: recidive?,
+            handover_answer_secs: answer_within?,
+            inform_within_secs: inform_within?,
             all_gezag,
-        ))
+        })
     }
 
     fn sectors(&mut self, root: &DeTable<'_>, names: &mut Names) -> Vec<Sector> {
@@ -706,18 +748,20 @@ impl<'s> Walker<'s> {
             let Some(ct) = self.table(v, &path) else {
                 continue;
             };
-            self.check_keys(ct, &["description", "art9"], &path);
+            self.check_keys(ct, &["description", "art9", "art10"], &path);
             if !self.ident(name, span, &path, "category") {
                 continue;
             }
             let description = self.opt_string(ct, "description", &path);
             let art9 = self.opt_bool(ct, "art9", &path, false);
-            names.categories.insert(name.to_string(), art9);
+            let art10 = self.opt_bool(ct, "art10", &path, false);
+            names.categories.insert(name.to_string(), (art9, art10));
             names.category_order.push(name.to_string());
             out.push(Category {
                 name: name.to_string(),
                 description,
                 art9,
+                art10,
             });
         }
         out
@@ -746,7 +790,14 @@ impl<'s> Walker<'s> {
             };
             self.check_keys(
                 bt,
-                &["kind", "statute", "description", "art9", "evidence"],
+                &[
+                    "kind",
+                    "statute",
+                    "description",
+                    "art9",
+                    "art10",
+                    "evidence",
+                ],
                 &path,
             );
             if !self.ident(name, span, &path, "basis") {
@@ -786,6 +837,7 @@ impl<'s> Walker<'s> {
             );
             let description = self.opt_string(bt, "description", &path);
             let art9 = self.opt_bool(bt, "art9", &path, false);
+            let art10 = self.opt_bool(bt, "art10", &path, false);
             let Some(kind) = kind else { continue };
             if art9 && !kind.may_cover_art9() {
                 let at = bt.get("art9").map(|a| a.span()).unwrap_or(v.span());
@@ -795,6 +847,21 @@ impl<'s> Walker<'s> {
                     "FLOOR_ART9_NOT_POSSIBLE",
                     format!("a `{kind}` basis cannot be an art. 9 AVG ground (statutory floor)"),
                     Some("remove `art9 = true`; share special categories under explicit consent or the meldcode instead".into()),
+                );
+            }
+            if art10 && !kind.may_cover_art10() {
+                let at = bt.get("art10").map(|a| a.span()).unwrap_or(v.span());
+                let can: Vec<&str> = ALL_KINDS
+                    .iter()
+                    .filter(|k| k.may_cover_art10())
+                    .map(|k| k.name())
+                    .collect();
+                self.err(
+                    at,
+                    &join(&path, "art10"),
+                    "FLOOR_ART10_NOT_POSSIBLE",
+                    format!("a `{kind}` basis cannot be an art. 10 AVG ground for criminal-law data (statutory floor)"),
+                    Some(format!("remove `art10 = true`; kinds that can be: {}", can.join(", "))),
                 );
             }
             // Evidence: the floor minimum plus what the convenant adds.
@@ -832,9 +899,14 @@ impl<'s> Walker<'s> {
                     }
                 }
             }
-            names
-                .bases
-                .insert(name.to_string(), (kind, art9 && kind.may_cover_art9()));
+            names.bases.insert(
+                name.to_string(),
+                (
+                    kind,
+                    art9 && kind.may_cover_art9(),
+                    art10 && kind.may_cover_art10(),
+                ),
+            );
             names.basis_order.push(name.to_string());
             if let Some((statute, _)) = statute {
                 out.push(Basis {
@@ -843,6 +915,7 @@ impl<'s> Walker<'s> {
                     statute,
                     description,
                     art9: art9 && kind.may_cover_art9(),
+                    art10: art10 && kind.may_cover_art10(),
                     evidence,
                 });
             }
@@ -1139,6 +1212,7 @@ impl<'s> Walker<'s> {
         // categories
         let mut categories = Vec::new();
         let mut art9_cats = Vec::new();
+        let mut art10_cats: Vec<String> = Vec::new();
         let cpath = join(path, "categories");
         match ft.get("categories") {
             None => {
@@ -1159,9 +1233,12 @@ impl<'s> Walker<'s> {
                 }
                 for (c, cspan) in list {
                     match names.categories.get(&c) {
-                        Some(art9) => {
-                            if *art9 {
+                        Some(&(art9, art10)) => {
+                            if art9 {
                                 art9_cats.push((c.clone(), cspan));
+                            }
+                            if art10 {
+                                art10_cats.push(c.clone());
                             }
                             categories.push(c);
                         }
@@ -1186,6 +1263,8 @@ impl<'s> Walker<'s> {
         let bpath = join(path, "bases");
         let mut any_art9_basis = false;
         let mut flow_has_consent = false;
+        // Bases that cannot carry criminal-law data, with their spans (checked below).
+        let mut not_art10: Vec<(String, BasisKind, Range<usize>)> = Vec::new();
         match ft.get("bases") {
             None => {
                 self.err(
@@ -1216,7 +1295,7 @@ impl<'s> Walker<'s> {
                     ok = false;
                 }
                 for (b, bspan) in list {
-                    let Some((kind, art9)) = names.bases.get(&b).copied() else {
+                    let Some((kind, art9, art10)) = names.bases.get(&b).copied() else {
                         let help = suggest(&b, names.basis_order.iter().map(String::as_str));
                         self.err(
                             bspan,
@@ -1230,6 +1309,9 @@ impl<'s> Walker<'s> {
                     };
                     any_art9_basis |= art9;
                     flow_has_consent |= kind == BasisKind::Consent;
+                    if !art10 {
+                        not_art10.push((b.clone(), kind, bspan.clone()));
+                    }
                     ok &= self.floor_check_basis(&b, kind, bspan, &bpath, &from, &to);
                     bases.push(b);
                 }
@@ -1243,6 +1325,38 @@ impl<'s> Walker<'s> {
                     "FLOOR_ART9_GROUND_MISSING",
                     format!("category `{c}` is a special category (art. 9 AVG) but none of this flow's bases ({}) is an art. 9 ground", bases.join(", ")),
                     Some("add a basis with `art9 = true` (e.g. explicit consent) or remove the category".into()),
+                );
+                ok = false;
+            }
+        }
+        // Art. 10: every basis of a flow that carries criminal-law data must be an art. 10 ground,
+        // because any one basis makes the flow lawful.
+        if !art10_cats.is_empty() {
+            let cats = art10_cats
+                .iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            for (b, kind, bspan) in &not_art10 {
+                let help = if *kind == BasisKind::Consent {
+                    "consent is not a ground for criminal-law data (docs/CONVENANT.md, section \"Art. 10\"): remove the category from this flow, or share it in a flow under a statutory basis marked `art10 = true` (e.g. `wpg_zorgmelding`, `veilig_thuis_taak`), with `also_requires_consent = true` if the region wants consent as well".to_string()
+                } else if kind.may_cover_art10() {
+                    format!(
+                        "if its statute is an art. 10 ground, mark basis `{b}` with `art10 = true` and name that ground in `statute`; otherwise remove `{b}` or the category"
+                    )
+                } else {
+                    format!(
+                        "a `{kind}` basis cannot be an art. 10 ground: remove `{b}` from this flow or the category"
+                    )
+                };
+                self.err(
+                    bspan.clone(),
+                    &bpath,
+                    "FLOOR_ART10_GROUND_MISSING",
+                    format!(
+                        "flow `{id}` carries criminal-law data (art. 10 AVG: {cats}), but basis `{b}` ({kind}) is not an art. 10 ground (statutory floor)"
+                    ),
+                    Some(help),
                 );
                 ok = false;
             }
@@ -1293,7 +1407,12 @@ impl<'s> Walker<'s> {
         }
 
         let also_requires_consent = self.opt_bool(ft, "also_requires_consent", path, false);
-        if also_requires_consent && !names.bases.values().any(|(k, _)| *k == BasisKind::Consent) {
+        if also_requires_consent
+            && !names
+                .bases
+                .values()
+                .any(|(k, _, _)| *k == BasisKind::Consent)
+        {
             let at2 = ft
                 .get("also_requires_consent")
                 .map(|x| x.span())

@@ -51,6 +51,8 @@ struct CBasis {
     name: Arc<str>,
     kind: BasisKind,
     art9: bool,
+    /// An art. 10 ground (criminal-law data); only kinds that can be.
+    art10: bool,
     evidence: Vec<EvidenceItem>,
     /// The floor's sector constraints of the kind as sector ids (`u16::MAX`: a sector the
     /// convenant does not declare, so no request sector matches it).
@@ -70,9 +72,9 @@ struct CFlow {
     also_requires_consent: bool,
     requires_involvement: bool,
     onward_from: Vec<u16>,
-    /// Precomputed rule lists for an allowed decision, indexed by `route * 2 + art9`, where
-    /// route `2i` is the flow's i-th basis, `2i + 1` that basis plus consent, and `2n` consent
-    /// alone. Sharing them makes an allowed decision allocation-free.
+    /// Precomputed rule lists for an allowed decision, indexed by [`rules_index`]`(route, art9,
+    /// art10)`, where route `2i` is the flow's i-th basis, `2i + 1` that basis plus consent, and
+    /// `2n` consent alone. Sharing them makes an allowed decision allocation-free.
     allow_rules: Vec<Vec<Arc<str>>>,
     /// `[flow:<id>]`, never used in practice (see `allowed`).
     flow_rule_only: Vec<Arc<str>>,
@@ -106,6 +108,8 @@ pub struct Policy {
     categories: FnvMap<String, u8>,
     category_names: Vec<String>,
     art9_mask: Cats,
+    /// Categories of criminal-law data (art. 10 AVG).
+    art10_mask: Cats,
     bases: FnvMap<String, u16>,
     basis: Vec<CBasis>,
     flows: Vec<CFlow>,
@@ -259,12 +263,16 @@ impl Policy {
         let mut categories = FnvMap::default();
         let mut category_names = Vec::new();
         let mut art9_mask: Cats = 0;
+        let mut art10_mask: Cats = 0;
         // parse() caps categories at 128, so `i` fits the set.
         for (i, c) in convenant.categories.iter().enumerate().take(128) {
             categories.insert(c.name.clone(), i as u8);
             category_names.push(c.name.clone());
             if c.art9 {
                 art9_mask |= 1u128 << i;
+            }
+            if c.art10 {
+                art10_mask |= 1u128 << i;
             }
         }
         let mut bases = FnvMap::default();
@@ -276,6 +284,7 @@ impl Policy {
                 name: Arc::from(b.name.as_str()),
                 kind: b.kind,
                 art9: b.art9 && b.kind.may_cover_art9(),
+                art10: b.art10 && b.kind.may_cover_art10(),
                 evidence: b.evidence.clone(),
                 required_to: b.kind.required_to_sector().map(sector_of),
                 required_from: b.kind.required_from_sector().map(sector_of),
@@ -418,6 +427,7 @@ impl Policy {
             categories,
             category_names,
             art9_mask,
+            art10_mask,
             bases,
             basis,
             flows,
@@ -485,6 +495,12 @@ impl Policy {
     /// Is this a declared basis?
     pub fn is_known_basis(&self, basis: &str) -> bool {
         self.bases.contains_key(basis)
+    }
+
+    /// Is this category criminal-law data (art. 10 AVG)? `None` when unknown.
+    pub fn is_art10_category(&self, category: &str) -> Option<bool> {
+        let &c = self.categories.get(category)?;
+        Some(self.art10_mask & (1u128 << c) != 0)
     }
 
     /// Is this category special (art. 9 AVG)? `None` when unknown.
@@ -679,6 +695,7 @@ impl Policy {
             .iter()
             .find(|(k, _)| *k == key)?;
         let has_art9 = cats & self.art9_mask != 0;
+        let has_art10 = cats & self.art10_mask != 0;
         for &fid in candidates {
             let Some(flow) = self.flows.get(fid as usize) else {
                 continue;
@@ -698,7 +715,8 @@ impl Policy {
             }
             let legal_ok = legal.and_then(|(l, bid, cb)| {
                 let pos = flow.bases.iter().position(|&b| b == bid)?;
-                self.legal_holds(cb, l, req, has_art9).then_some(pos)
+                self.legal_holds(cb, l, req, has_art9, has_art10)
+                    .then_some(pos)
             });
             let consent_ok = if req.basis.consents.is_empty() {
                 None
@@ -709,7 +727,8 @@ impl Policy {
             };
             let via_legal =
                 legal_ok.is_some() && (!flow.also_requires_consent || consent_ok.is_some());
-            let via_consent = flow.flow_consent && consent_ok.is_some();
+            // Consent is never the ground for criminal-law data (floor: art. 10).
+            let via_consent = flow.flow_consent && consent_ok.is_some() && !has_art10;
             if !(via_legal || via_consent) {
                 continue;
             }
@@ -720,7 +739,7 @@ impl Policy {
             return Some(FastAllow {
                 flow: std::num::NonZeroU32::new(fid.checked_add(1)?)?,
                 purpose,
-                rules_at: u16::try_from(route * 2 + usize::from(has_art9)).ok()?,
+                rules_at: u16::try_from(rules_index(route, has_art9, has_art10)).ok()?,
                 relied: consent_ok.unwrap_or(0),
             });
         }
@@ -735,8 +754,12 @@ impl Policy {
         legal: &LegalBasisRecord,
         req: &DecisionRequest,
         has_art9: bool,
+        has_art10: bool,
     ) -> bool {
         if has_art9 && !(cb.art9 && cb.kind.may_cover_art9()) {
+            return false;
+        }
+        if has_art10 && !(cb.art10 && cb.kind.may_cover_art10()) {
             return false;
         }
         let ev = &legal.evidence;
@@ -1232,6 +1255,7 @@ impl Policy {
                     ));
         }
         let has_art9 = ctx.cats & self.art9_mask != 0;
+        let has_art10 = ctx.cats & self.art10_mask != 0;
         let flow_consent = flow
             .bases
             .iter()
@@ -1254,7 +1278,14 @@ impl Policy {
                     let pos = flow.bases.iter().position(|&b| b == bid).unwrap_or(0);
                     if let Some(cb) = self.basis.get(usize::from(bid)) {
                         let before = basis_reasons.len();
-                        self.check_legal(cb, legal, req, has_art9, ctx, &mut basis_reasons);
+                        self.check_legal(
+                            cb,
+                            legal,
+                            req,
+                            (has_art9, has_art10),
+                            ctx,
+                            &mut basis_reasons,
+                        );
                         if basis_reasons.len() == before {
                             legal_ok = Some((pos, cb));
                         }
@@ -1345,7 +1376,18 @@ impl Policy {
         // Legal route: the legal basis holds (and consent too, where the flow demands it).
         // Consent route: consent is itself one of the flow's bases and holds.
         let via_legal = legal_ok.is_some() && (!flow.also_requires_consent || consent_ok.is_some());
-        let via_consent = flow_consent.is_some() && consent_ok.is_some();
+        // Consent is never the ground for criminal-law data (floor: art. 10); a valid consent
+        // still counts where the flow demands it on top of a legal basis.
+        let via_consent = flow_consent.is_some() && consent_ok.is_some() && !has_art10;
+        if has_art10 && flow_consent.is_some() && consent_ok.is_some() && !via_legal {
+            let list = self.cat_list(ctx.cats & self.art10_mask);
+            basis_reasons.push(|| reason(
+                ReasonCode::Art10GroundMissing,
+                "floor:art10",
+                format!("voor strafrechtelijke gegevens ({list}) is toestemming geen grondslag; nodig is een wettelijke grondslag die een art. 10-grond is, bijv. de Wet politiegegevens of de wettelijke taak van Veilig Thuis"),
+                format!("for criminal-law data ({list}) consent is not a ground; a statutory basis that is an art. 10 ground is needed, e.g. the Wet politiegegevens or Veilig Thuis's statutory task"),
+            ));
+        }
         if !reasons.is_empty() || !(via_legal || via_consent) {
             reasons.append(&mut basis_reasons);
             return Err(reasons);
@@ -1361,7 +1403,7 @@ impl Policy {
             flow,
             req,
             ctx.purpose,
-            route * 2 + usize::from(has_art9),
+            rules_index(route, has_art9, has_art10),
             consent_ok.unwrap_or_default(),
         ))
     }
@@ -1477,7 +1519,7 @@ impl Policy {
         cb: &CBasis,
         legal: &LegalBasisRecord,
         req: &DecisionRequest,
-        has_art9: bool,
+        (has_art9, has_art10): (bool, bool),
         ctx: &Ctx<'_>,
         out: &mut Why,
     ) {
@@ -1517,6 +1559,15 @@ impl Policy {
                 "floor:art9",
                 format!("voor bijzondere persoonsgegevens ({list}) is grondslag `{}` geen art. 9-grond; nodig is uitdrukkelijke toestemming of een melding aan Veilig Thuis", cb.name),
                 format!("for special-category data ({list}) basis `{}` is not an art. 9 ground; explicit consent or a report to Veilig Thuis is needed", cb.name),
+            ));
+        }
+        if has_art10 && !(cb.art10 && cb.kind.may_cover_art10()) {
+            let list = self.cat_list(ctx.cats & self.art10_mask);
+            out.push(|| reason(
+                ReasonCode::Art10GroundMissing,
+                "floor:art10",
+                format!("voor strafrechtelijke gegevens ({list}) is grondslag `{}` geen art. 10-grond", cb.name),
+                format!("for criminal-law data ({list}) basis `{}` is not an art. 10 ground", cb.name),
             ));
         }
         let ev = &legal.evidence;
@@ -1951,9 +2002,10 @@ fn allow_rule_table(
             }
         });
     let n = flow_bases.len();
-    let mut table = Vec::with_capacity((2 * n + 1) * 2);
+    let mut table = Vec::with_capacity((2 * n + 1) * 4);
     for route in 0..=2 * n {
-        for art9 in [false, true] {
+        for (art9, art10) in [(false, false), (false, true), (true, false), (true, true)] {
+            debug_assert_eq!(rules_index(route, art9, art10), table.len());
             let mut rules: Vec<Arc<str>> = vec![flow_rule.clone()];
             let legal = if route < 2 * n {
                 flow_bases.get(route / 2).and_then(|&b| get(b))
@@ -1973,6 +2025,9 @@ fn allow_rule_table(
             if art9 {
                 rules.push(Arc::from("floor:art9"));
             }
+            if art10 {
+                rules.push(Arc::from("floor:art10"));
+            }
             if legal.is_some_and(|cb| cb.kind == BasisKind::Meldcode) {
                 rules.push(Arc::from("floor:meldrecht"));
             }
@@ -1980,4 +2035,11 @@ fn allow_rule_table(
         }
     }
     table
+}
+
+/// Where an allowed decision's rule list sits in `CFlow::allow_rules`: per route, four lists for
+/// the request carrying art. 9 data or not and art. 10 data or not.
+#[inline(always)]
+fn rules_index(route: usize, art9: bool, art10: bool) -> usize {
+    (route * 2 + usize::from(art9)) * 2 + usize::from(art10)
 }

@@ -314,6 +314,8 @@ pub enum ReasonCode {
     MeldcodeNoSuspicion,
     ClientInformedReasonMissing,
     Art9GroundMissing,
+    /// Criminal-law data (art. 10 AVG) without a basis that is an art. 10 ground.
+    Art10GroundMissing,
     RecipientNotInvolved,
     PurposeChangeNotAllowed,
     ConsentRequiredByFlow,
@@ -363,6 +365,7 @@ impl ReasonCode {
             Self::MeldcodeNoSuspicion => "MELDCODE_NO_SUSPICION",
             Self::ClientInformedReasonMissing => "CLIENT_INFORMED_REASON_MISSING",
             Self::Art9GroundMissing => "ART9_GROUND_MISSING",
+            Self::Art10GroundMissing => "ART10_GROUND_MISSING",
             Self::RecipientNotInvolved => "RECIPIENT_NOT_INVOLVED",
             Self::PurposeChangeNotAllowed => "PURPOSE_CHANGE_NOT_ALLOWED",
             Self::ConsentRequiredByFlow => "CONSENT_REQUIRED_BY_FLOW",

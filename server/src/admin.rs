@@ -1,7 +1,7 @@
 //! The `signaalhub` binary's verbs as a library: serving from a configuration file, the dev kit
-//! (`quickstart`, `dev init|tokens`, with the `devkit` feature), convenant checks, log
-//! verification, retention, pseudonym re-keying and directory administration. `main.rs` only
-//! parses the command line and calls these; tests call them directly.
+//! (`quickstart`, `dev init|tokens`, with the `devkit` feature), convenant checks and the FG's
+//! register, log verification, retention, pseudonym re-keying and directory administration.
+//! `main.rs` only parses the command line and calls these; tests call them directly.
 use crate::config::Config;
 #[cfg(feature = "devkit")]
 use crate::devkit;
@@ -43,6 +43,16 @@ pub enum ConvenantCommand {
         /// Data category.
         #[arg(long)]
         category: Option<String>,
+    },
+    /// Print the FG's register of processing activities (art. 30 AVG) and the DPIA fact sheet
+    /// (art. 35 AVG) derived from the convenant, in Dutch: Markdown, or with --html a printable
+    /// HTML page (A4).
+    Register {
+        /// The convenant file (TOML).
+        file: PathBuf,
+        /// A printable HTML page instead of Markdown.
+        #[arg(long)]
+        html: bool,
     },
 }
 
@@ -569,7 +579,24 @@ pub fn convenant_command(command: ConvenantCommand) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        ConvenantCommand::Register { file, html } => match register_text(&file, html) {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(code) => code,
+        },
     }
+}
+
+/// `convenant register`'s output for a file: the register as Markdown, or as an HTML page.
+pub fn register_text(file: &Path, html: bool) -> Result<String, ExitCode> {
+    let c = read_convenant(file)?;
+    Ok(if html {
+        signaalhub_policy::register::html(&c)
+    } else {
+        signaalhub_policy::register::markdown(&c)
+    })
 }
 
 pub async fn log_command(config: &Config, command: LogCommand) -> anyhow::Result<()> {
@@ -888,5 +915,41 @@ pub async fn dev(command: DevCommand) -> ExitCode {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// `signaalhub convenant register FILE [--html]` on the sample: the register as the FG reads it.
+    #[test]
+    fn convenant_register_reads_the_file_and_prints_markdown_or_html() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("convenant.toml");
+        std::fs::write(&file, signaalhub_policy::SAMPLE_CONVENANT).unwrap();
+        let md = register_text(&file, false).unwrap();
+        assert!(md.starts_with("# Register van verwerkingsactiviteiten en DPIA-gegevens\n"));
+        assert!(
+            md.contains("### Verwerkingsactiviteit `zorgmelding_politie`"),
+            "{md}"
+        );
+        let html = register_text(&file, true).unwrap();
+        assert!(
+            html.starts_with("<!DOCTYPE html>\n<html lang=\"nl\">"),
+            "{html}"
+        );
+        assert!(html.contains("<th scope=\"col\">Verwerkingsactiviteit (doel)</th>"));
+
+        // A file that does not load prints its diagnostics and gives no register.
+        let bad = dir.path().join("bad.toml");
+        std::fs::write(
+            &bad,
+            signaalhub_policy::SAMPLE_CONVENANT.replace("to = \"wijkteam\"", "to = \"wijkteem\""),
+        )
+        .unwrap();
+        assert!(register_text(&bad, false).is_err());
+        assert!(register_text(&dir.path().join("missing.toml"), false).is_err());
     }
 }

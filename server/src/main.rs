@@ -52,7 +52,7 @@ enum Command {
         #[arg(long, default_value = "dev-kit")]
         dir: PathBuf,
     },
-    /// The regional convenant: check it, or explain it for the FG.
+    /// The regional convenant: check it, explain it, or print the FG's register.
     Convenant {
         #[command(subcommand)]
         command: ConvenantCommand,
@@ -223,6 +223,24 @@ mod tests {
                 other => panic!("{args:?}: {other:?}"),
             };
             assert_eq!(config, PathBuf::from("x.toml"));
+        }
+    }
+
+    #[test]
+    fn convenant_register_takes_a_file_and_html() {
+        let cli = Cli::try_parse_from(["signaalhub", "convenant", "register", "c.toml", "--html"])
+            .map_err(|e| e.to_string());
+        match cli {
+            Ok(Cli {
+                command:
+                    Command::Convenant {
+                        command: ConvenantCommand::Register { file, html },
+                    },
+            }) => {
+                assert_eq!(file, PathBuf::from("c.toml"));
+                assert!(html);
+            }
+            other => panic!("{other:?}"),
         }
     }
 }
