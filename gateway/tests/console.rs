@@ -2445,3 +2445,150 @@ async fn veilig_thuis_follows_a_melding_asks_the_gp_and_the_school_declines() {
     );
     kit.stop().await;
 }
+
+/// The woningcorporatie's rent-arrears signal about a tenant to the wijkteam (a flow whose
+/// disclosure the family must hear of), sent through the SDK.
+async fn rent_arrears(kit: &common::Kit, id: &str) {
+    use signaalhub_client::sealed::{Outgoing, send_sealed};
+    use signaalhub_client::signaalhub_proto::pb;
+    let mut sdk = kit.sdk("woningcorporatie").await;
+    let out = Outgoing {
+        signal_id: id.into(),
+        recipient_oins: vec![kit.oin("wijkteam")],
+        subject_bsn: "123456782".into(),
+        subject: pb::SubjectFacts {
+            age_years: Some(34),
+            age_band: 0,
+            gezag_holders: vec![],
+        },
+        purpose: "vroegsignalering_schulden".into(),
+        categories: vec!["betalingsachterstand".into()],
+        urgency: pb::Urgency::Normal,
+        basis: pb::Basis {
+            legal: Some(pb::LegalBasis {
+                basis: "wgs_vroegsignalering".into(),
+                evidence: Some(pb::Evidence {
+                    payment_reminder_sent: Some(true),
+                    ..Default::default()
+                }),
+            }),
+            consent_ids: vec![],
+        },
+        acting_role: String::new(),
+    };
+    send_sealed(
+        &mut sdk,
+        &kit.sender_keys("woningcorporatie"),
+        out,
+        b"drie maanden huurachterstand",
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_family_is_informed_and_a_granted_correction_is_confirmed_on_the_console() {
+    let kit = start_kit(&["woningcorporatie", "wijkteam"]).await;
+    let corp = Console::login(&kit.consoles[0]).await;
+    let wijkteam = Console::login(&kit.consoles[1]).await;
+    assert!(corp.get("/").await.contains("href=\"/gezin\""));
+    rent_arrears(&kit, "huur-1").await;
+    // The wijkteam's gateway fetches its inbox: the disclosure happens, the duty appears.
+    let page = corp.wait_for("/gezin", "Open, uiterlijk").await;
+    assert!(page.contains("huur-1"), "{page}");
+    let csrf = field_value(&page, "csrf");
+    let idx = field_value(&page, "log_index");
+    // A form without a date is said in Dutch; nothing is recorded.
+    let (status, page) = corp
+        .post(
+            "/gezin/geinformeerd",
+            &form_of(&[
+                ("csrf", &csrf),
+                ("log_index", &idx),
+                ("act", "letter"),
+                ("day", ""),
+            ]),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(page.contains("een datum als"), "{page}");
+    assert!(page.contains("Open, uiterlijk"), "{page}");
+    // Without the CSRF token: refused.
+    let (status, _) = corp
+        .post(
+            "/gezin/geinformeerd",
+            &form_of(&[("log_index", &idx), ("act", "letter"), ("day", &date_in(0))]),
+        )
+        .await;
+    assert_eq!(status, 403);
+    // Informed by letter today.
+    corp.post_redirect(
+        "/gezin/geinformeerd",
+        &form_of(&[
+            ("csrf", &csrf),
+            ("log_index", &idx),
+            ("act", "letter"),
+            ("day", &date_in(0)),
+        ]),
+    )
+    .await;
+    let page = corp.get("/gezin").await;
+    assert!(page.contains("Geïnformeerd per brief"), "{page}");
+    // Again: the hub says it was closed before, in the page.
+    let (_, page) = corp
+        .post(
+            "/gezin/uitzondering",
+            &form_of(&[
+                ("csrf", &csrf),
+                ("log_index", &idx),
+                ("ground", "veiligheid_kind"),
+            ]),
+        )
+        .await;
+    assert!(page.contains("closed before"), "{page}");
+
+    // The tenant asks for a correction; granted; the wijkteam is told and confirms.
+    corp.post_redirect(
+        "/gezin/verzoek",
+        &form_of(&[
+            ("csrf", &csrf),
+            ("bsn", "123456782"),
+            ("kind", "correction"),
+            ("day", &date_in(0)),
+        ]),
+    )
+    .await;
+    let page = corp.get("/gezin").await;
+    let id = field_value(&page, "request_id");
+    assert!(id.starts_with("fr_"), "{page}");
+    corp.post_redirect(
+        "/gezin/besluit",
+        &form_of(&[
+            ("csrf", &csrf),
+            ("request_id", &id),
+            ("reason", "grant:gegevens_onjuist"),
+        ]),
+    )
+    .await;
+    let page = corp.get("/gezin").await;
+    assert!(page.contains("toegekend"), "{page}");
+    assert!(page.contains("nog niet bevestigd"), "{page}");
+    let page = wijkteam.get("/gezin").await;
+    assert!(page.contains("verbetering van de gegevens"), "{page}");
+    assert!(page.contains("huur-1"), "{page}");
+    let wcsrf = field_value(&page, "csrf");
+    wijkteam
+        .post_redirect(
+            "/gezin/bevestigen",
+            &form_of(&[
+                ("csrf", &wcsrf),
+                ("org", &kit.oin("woningcorporatie")),
+                ("request_id", &id),
+            ]),
+        )
+        .await;
+    assert!(wijkteam.get("/gezin").await.contains("bevestigd"));
+    let page = corp.get("/gezin").await;
+    assert!(!page.contains("nog niet bevestigd"), "{page}");
+    kit.stop().await;
+}

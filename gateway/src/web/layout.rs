@@ -52,6 +52,9 @@ pub fn page(app: &App, a: &Authed, title: &str, body: Markup) -> Markup {
                             @if super::politie::is_police(app, a) {
                                 li { a href="/zorgmeldingen" { (lang.t("Zorgmeldingen", "Zorgmeldingen")) } }
                             }
+                            @if super::gezin::may_use(app, p) {
+                                li { a href="/gezin" { (lang.t("Gezin", "Family")) } }
+                            }
                             @if p.roles.iter().any(|r| r == "fg") {
                                 li { a href="/fg" { (lang.t("Privacy (FG)", "Privacy (DPO)")) } }
                             }

@@ -9,6 +9,7 @@ mod audit;
 mod berichten;
 mod disclosure;
 mod fg;
+mod gezin;
 pub mod i18n;
 mod inbox;
 mod informatie;
@@ -95,6 +96,12 @@ pub fn router(app: Arc<App>) -> Router {
             "/zaak/{case}/plan/{version}/bevestigen",
             post(zaak::confirm),
         )
+        .route("/gezin", get(gezin::home))
+        .route("/gezin/geinformeerd", post(gezin::informed))
+        .route("/gezin/uitzondering", post(gezin::exemption))
+        .route("/gezin/verzoek", post(gezin::request))
+        .route("/gezin/besluit", post(gezin::decide))
+        .route("/gezin/bevestigen", post(gezin::confirm))
         .route("/fg", get(fg::home))
         .route("/fg/inzage", post(fg::access))
         .route("/fg/brief", post(fg::letter))

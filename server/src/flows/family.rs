@@ -184,8 +184,9 @@ pub async fn close_obligation(
     let t = now();
     let (event, reasons) = match &cmd.close {
         InformClose::Informed { act, on } => {
-            let disclosure_day = o.created_at - o.created_at.rem_euclid(86_400);
-            if *on < disclosure_day || *on > t {
+            // Days in UTC: a day the family was told, not a moment (a form sends a date).
+            let day = |x: i64| x.div_euclid(86_400);
+            if day(*on) < day(o.created_at) || day(*on) > day(t) {
                 return Err(FlowError::invalid(
                     "informed_on",
                     "the day the family was informed: not before the day of the disclosure, not in the future",
@@ -263,7 +264,8 @@ pub async fn record_request(
     let role = family_role(ctx, caller, cmd.acting_role.as_ref())?;
     let me = caller.oin().as_str();
     let t = now();
-    if cmd.received_on > t || cmd.received_on < t.saturating_sub(366 * 86_400) {
+    let day = |x: i64| x.div_euclid(86_400);
+    if day(cmd.received_on) > day(t) || cmd.received_on < t.saturating_sub(366 * 86_400) {
         return Err(FlowError::invalid(
             "received_on",
             "the day your organisation received the request: not in the future, within the last year",
