@@ -6,6 +6,7 @@ pub mod consent;
 pub mod directory;
 pub mod envelope;
 pub mod involvement;
+pub mod letter;
 pub mod maatregel;
 pub mod signal;
 pub mod token_key;
