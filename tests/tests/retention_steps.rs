@@ -440,12 +440,12 @@ async fn ended_involvements_maatregelen_safety_plans_and_notifications_expire() 
             .count();
         assert!(own > 0 && own <= disclosed.len());
         assert!(
-            letter.contains(&format!("Aantal verstrekkingen: <strong>{own}</strong>")),
+            letter.contains(&format!("Er zijn {own} keer gegevens gedeeld.")),
             "{b}: {own} disclosures expected in\n{letter}"
         );
         assert!(letter.contains(&hub.org("jeugdbescherming").info.name));
         assert!(
-            letter.contains("register in de signaalhub"),
+            letter.contains("een register van de signaalhub"),
             "{b}: the answer came from the register"
         );
         assert!(!letter.contains(KID));
