@@ -134,8 +134,9 @@ async fn complete_report(hub: &TestHub, n: u64, page_size: u32) {
     // report's reads) other registrations.
     let disclosed = n.div_ceil(10);
     assert!(
-        r.html_letter
-            .contains(&format!("Er zijn {disclosed} keer gegevens gedeeld.")),
+        r.html_letter.contains(&format!(
+            "Gegevens over u of uw kind zijn {disclosed} keer gedeeld."
+        )),
         "{}",
         &r.html_letter[..4000.min(r.html_letter.len())]
     );

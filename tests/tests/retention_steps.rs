@@ -440,7 +440,9 @@ async fn ended_involvements_maatregelen_safety_plans_and_notifications_expire() 
             .count();
         assert!(own > 0 && own <= disclosed.len());
         assert!(
-            letter.contains(&format!("Er zijn {own} keer gegevens gedeeld.")),
+            letter.contains(&format!(
+                "Gegevens over u of uw kind zijn {own} keer gedeeld."
+            )),
             "{b}: {own} disclosures expected in\n{letter}"
         );
         assert!(letter.contains(&hub.org("jeugdbescherming").info.name));

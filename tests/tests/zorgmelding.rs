@@ -778,7 +778,7 @@ async fn handover_with_the_familys_consent_reaches_the_wijkteam_with_a_letter() 
         assert!(
             report
                 .html_letter
-                .contains("Er zijn 2 keer gegevens gedeeld."),
+                .contains("Gegevens over u of uw kind zijn 2 keer gedeeld."),
             "{}",
             report.html_letter
         );

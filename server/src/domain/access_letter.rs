@@ -78,11 +78,11 @@ pub fn letter(
     if disclosed.is_empty() {
         body.push(Block::Paragraph(p.access_none.into()));
     } else {
-        body.push(Block::Paragraph(format!(
-            "{} {}",
-            fill(p.access_count, &[("n", &disclosed.len().to_string())]),
-            p.access_each
-        )));
+        let count = match disclosed.len() {
+            1 => p.access_count_once.to_owned(),
+            n => fill(p.access_count, &[("n", &n.to_string())]),
+        };
+        body.push(Block::Paragraph(format!("{count} {}", p.access_each)));
         if words.quotes_dutch() && !p.labels_in_dutch.is_empty() {
             body.push(Block::Paragraph(p.labels_in_dutch.into()));
         }
@@ -143,9 +143,12 @@ pub fn letter(
     }
     let others = a.rows.len() - disclosed.len();
     if others > 0 {
+        let count = match others {
+            1 => p.access_others_one.to_owned(),
+            n => fill(p.access_others, &[("n", &n.to_string())]),
+        };
         body.push(Block::Paragraph(format!(
-            "{} {}",
-            fill(p.access_others, &[("n", &others.to_string())]),
+            "{count} {}",
             p.access_others_examples
         )));
     }
@@ -547,7 +550,7 @@ mod tests {
                 p.access_count,
                 &[("n", &(c.flows.len() + 4).to_string())]
             )));
-            assert!(body.contains(&fill(p.access_others, &[("n", "1")])));
+            assert!(body.contains(p.access_others_one));
         }
         // Without a registered privacy officer the letter says so and whom to ask instead.
         let body = body_text(&write(&c, Language::Nl, ""));

@@ -160,7 +160,7 @@ pub fn privacy_officer(p: &Phrases, sender: &Sender) -> Vec<Block> {
         Block::Paragraph(format!(
             "{} {}",
             fill(p.fg_who, &[("org", org)]),
-            fill(p.fg_role, &[("org", org)])
+            fill(p.fg_duty, &[("org", org)])
         )),
         Block::Paragraph(if sender.privacy_contact.is_empty() {
             let mut s = fill(p.fg_unknown, &[("org", org)]);
@@ -553,7 +553,7 @@ mod tests {
     fn languages_parse_and_unknown_ones_are_refused_by_name() {
         assert_eq!(Language::from_request(""), Ok(Language::Nl));
         assert_eq!(Language::from_request("en"), Ok(Language::En));
-        let e = Language::from_request("de").unwrap_err();
+        let e = Language::from_request("de").expect_err("de is no letter language");
         assert!(e.contains("nl, en") && e.contains("\"de\""), "{e}");
     }
 

@@ -18,7 +18,7 @@ pub struct Phrases {
     /// Who to ask about privacy: `{org}`.
     pub fg_who: &'static str,
     /// What the privacy officer does: `{org}`.
-    pub fg_role: &'static str,
+    pub fg_duty: &'static str,
     /// How to reach the privacy officer: `{contact}`.
     pub fg_known: &'static str,
     /// When the hub has no contact for the privacy officer: `{org}`.
@@ -73,8 +73,10 @@ pub struct Phrases {
     pub access_shared_heading: &'static str,
     /// Nothing was shared.
     pub access_none: &'static str,
-    /// How often data was shared: `{n}`.
+    /// How often data was shared: `{n}` (more than once).
     pub access_count: &'static str,
+    /// That data was shared once.
+    pub access_count_once: &'static str,
     /// That each time follows.
     pub access_each: &'static str,
     /// A disclosure's heading: `{n}`, `{date}`.
@@ -99,8 +101,10 @@ pub struct Phrases {
     pub unknown_org: &'static str,
     /// Why some givers are not named.
     pub shielded_note: &'static str,
-    /// How many other lines the log holds: `{n}`.
+    /// How many other lines the log holds: `{n}` (more than one).
     pub access_others: &'static str,
+    /// That the log holds one other line.
+    pub access_others_one: &'static str,
     /// What those are.
     pub access_others_examples: &'static str,
     /// Heading of the questions part.
@@ -191,7 +195,7 @@ pub const NL: Phrases = Phrases {
     closing: "Met vriendelijke groet,",
 
     fg_who: "Neem dan contact op met de functionaris gegevensbescherming (FG) van {org}.",
-    fg_role: "De FG let erop dat {org} goed met uw gegevens omgaat.",
+    fg_duty: "De FG let erop dat {org} goed met uw gegevens omgaat.",
     fg_known: "Zo bereikt u de FG: {contact}.",
     fg_unknown: "{org} heeft ons niet laten weten hoe u de FG bereikt. Vraag daarom bij {org} naar de FG.",
     org_contact: "U bereikt {org} via {contact}.",
@@ -220,7 +224,8 @@ pub const NL: Phrases = Phrases {
     access_no_content: "De berichten zelf staan niet in deze brief. De signaalhub kan die berichten niet lezen.",
     access_shared_heading: "Wat is er gedeeld?",
     access_none: "Er zijn via de signaalhub geen gegevens over u of uw kind gedeeld.",
-    access_count: "Er zijn {n} keer gegevens gedeeld.",
+    access_count: "Gegevens over u of uw kind zijn {n} keer gedeeld.",
+    access_count_once: "Gegevens over u of uw kind zijn 1 keer gedeeld.",
     access_each: "Hieronder staat elke keer apart.",
     access_record_title: "{n}. Op {date}",
     field_from: "Van",
@@ -234,6 +239,7 @@ pub const NL: Phrases = Phrases {
     unknown_org: "een organisatie die niet meer in de signaalhub staat",
     shielded_note: "Soms staat er niet wie de gegevens gaf of kreeg. Dat is met opzet. Wie iets meldt bij Veilig Thuis, blijft geheim. Dat staat in de wet. Ook sommige organisaties noemen we niet, zoals de vrouwenopvang. Zo beschermen we mensen.",
     access_others: "Er staan ook {n} andere regels over u of uw kind in het logboek.",
+    access_others_one: "Er staat ook 1 andere regel over u of uw kind in het logboek.",
     access_others_examples: "Bijvoorbeeld: iemand gaf toestemming of trok die weer in. Of een bericht werd tegengehouden.",
     questions_heading: "Klopt er iets niet? Of heeft u vragen?",
     proof_heading: "Is dit overzicht compleet?",
@@ -291,7 +297,7 @@ pub const EN: Phrases = Phrases {
     closing: "Kind regards,",
 
     fg_who: "Then please contact the data protection officer (in Dutch: FG) of {org}.",
-    fg_role: "The data protection officer checks that {org} handles your information well.",
+    fg_duty: "The data protection officer checks that {org} handles your information well.",
     fg_known: "You can reach the data protection officer here: {contact}.",
     fg_unknown: "{org} has not told us how to reach its data protection officer. So please ask {org} for the data protection officer.",
     org_contact: "You can reach {org} at {contact}.",
@@ -320,7 +326,8 @@ pub const EN: Phrases = Phrases {
     access_no_content: "The messages themselves are not in this letter. The signaalhub cannot read them.",
     access_shared_heading: "What was shared?",
     access_none: "No information about you or your child was shared through the signaalhub.",
-    access_count: "Information was shared {n} times.",
+    access_count: "Information about you or your child was shared {n} times.",
+    access_count_once: "Information about you or your child was shared once.",
     access_each: "Each time is listed below.",
     access_record_title: "{n}. On {date}",
     field_from: "From",
@@ -334,6 +341,7 @@ pub const EN: Phrases = Phrases {
     unknown_org: "an organisation that is no longer in the signaalhub",
     shielded_note: "Sometimes the letter does not say who gave or received the information. This is on purpose. Anyone who reports to Veilig Thuis stays secret. The law says so. We also do not name some organisations, such as women's shelters. This protects people.",
     access_others: "The log also has {n} other lines about you or your child.",
+    access_others_one: "The log also has 1 other line about you or your child.",
     access_others_examples: "For example: someone gave consent or took it back. Or a message was stopped.",
     questions_heading: "Is something wrong? Or do you have questions?",
     proof_heading: "Is this list complete?",
