@@ -56,7 +56,8 @@ pub fn letter(
     a: &AccessLetter<'_>,
 ) -> Letter {
     let p = a.language.phrases();
-    let org = a.sender.name.as_str();
+    let sender = a.sender.named(p);
+    let org = sender.name.as_str();
     let date = long_date(a.language, a.date);
     let named = |oin: &str| name(oin).unwrap_or_else(|| p.unknown_org.to_owned());
     let mut body = vec![
@@ -153,7 +154,7 @@ pub fn letter(
         )));
     }
     body.push(Block::Heading(p.questions_heading.into()));
-    body.extend(privacy_officer(p, &a.sender));
+    body.extend(privacy_officer(p, &sender));
     body.push(Block::Heading(p.proof_heading.into()));
     body.push(Block::Paragraph(p.proof_body.into()));
     body.push(Block::Paragraph(p.closing.into()));
@@ -178,8 +179,8 @@ pub fn letter(
         title: p.access_title.into(),
         body,
         annex: Some((p.annex_title.into(), annex)),
-        sender: a.sender.name.clone(),
-        privacy_contact: a.sender.privacy_contact.clone(),
+        sender: sender.name.clone(),
+        privacy_contact: sender.privacy_contact.clone(),
     }
 }
 
@@ -552,6 +553,24 @@ mod tests {
             )));
             assert!(body.contains(p.access_others_one));
         }
+        // A sender the directory does not know is named in words, never by its OIN.
+        let rows = rows(&c);
+        let cp = checkpoint();
+        let unknown = letter(
+            names,
+            &Vocabulary::new(&c, Language::Nl),
+            &AccessLetter {
+                language: Language::Nl,
+                date: 0,
+                sender: Sender::default(),
+                hub_wide: true,
+                rows: &rows,
+                checkpoint: &cp,
+            },
+        );
+        let body = body_text(&unknown);
+        assert!(body.contains("Van: een organisatie die niet meer in de signaalhub staat"));
+        assert!(body.contains(Language::Nl.phrases().access_scope_all));
         // Without a registered privacy officer the letter says so and whom to ask instead.
         let body = body_text(&write(&c, Language::Nl, ""));
         assert!(

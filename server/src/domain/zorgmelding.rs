@@ -883,7 +883,8 @@ pub fn civil_date(t: i64) -> String {
 /// contacts are, the family's rights and how to reach Veilig Thuis's privacy officer.
 pub fn family_letter(i: &LetterInput) -> Letter {
     let p = i.language.phrases();
-    let vt = i.vt.name.as_str();
+    let sender = i.vt.named(p);
+    let vt = sender.name.as_str();
     let wt = i.wijkteam_name.as_str();
     let date = long_date(i.language, i.date);
     let mut opening = if i.reporter_name.is_empty() {
@@ -949,7 +950,7 @@ pub fn family_letter(i: &LetterInput) -> Letter {
     body.push(Block::Heading(p.ho_rights_heading.into()));
     body.push(Block::Paragraph(p.ho_rights.into()));
     body.push(Block::Heading(p.privacy_heading.into()));
-    body.extend(privacy_officer(p, &i.vt));
+    body.extend(privacy_officer(p, &sender));
     body.push(Block::Paragraph(p.closing.into()));
     body.push(Block::Paragraph(vt.into()));
     Letter {
@@ -962,7 +963,7 @@ pub fn family_letter(i: &LetterInput) -> Letter {
         body,
         annex: None,
         sender: vt.to_owned(),
-        privacy_contact: i.vt.privacy_contact.clone(),
+        privacy_contact: sender.privacy_contact.clone(),
     }
 }
 

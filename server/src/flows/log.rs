@@ -331,10 +331,8 @@ pub fn letter_sender(ctx: &Ctx, oin: &Oin) -> Sender {
             privacy_contact: e.org.privacy_contact.clone(),
             contact_point: e.org.contact_point.clone(),
         },
-        None => Sender {
-            name: oin.to_string(),
-            ..Sender::default()
-        },
+        // Not in the directory (it never is for an authenticated caller): no OIN in a letter.
+        None => Sender::default(),
     }
 }
 
