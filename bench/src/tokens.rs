@@ -68,6 +68,7 @@ pub async fn run(a: TokenArgs) -> anyhow::Result<()> {
             region: "bench".into(),
             expertise: vec![],
             contact_point: String::new(),
+            privacy_contact: String::new(),
             status: OrgStatus::Active,
             token_issuer: "https://idp.bench".into(),
         })

@@ -23,6 +23,7 @@ pub use signaalhub_proto;
 pub mod envelope;
 pub mod family;
 pub mod involvement;
+pub mod letter_pdf;
 pub mod sealed;
 pub mod tokens;
 pub mod zorgmelding;
@@ -602,6 +603,7 @@ impl HubClient {
             report.entries.extend(page.entries);
             json.push(page.json);
             report.html_letter = page.html_letter;
+            report.letter = page.letter;
             report.next_after_index = page.next_after_index;
         }
         report.json = joined_json(&note, &json)?;

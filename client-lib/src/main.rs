@@ -171,8 +171,9 @@ enum SignalCommand {
 enum LogCommand {
     /// The newest signed checkpoint of the disclosure log.
     Checkpoint,
-    /// The subject access report (AVG art. 15; needs --fg): report.json, letter.html and
-    /// report.pb, every proof verified.
+    /// The subject access report (AVG art. 15; needs --fg): report.json, letter.html (the
+    /// letter for the family) and report.pb, every proof verified; --pdf writes the letter as
+    /// PDF too.
     Report {
         /// The subject's BSN.
         #[arg(long)]
@@ -180,6 +181,12 @@ enum LogCommand {
         /// Folder to write the report to.
         #[arg(long, default_value = "report")]
         out: PathBuf,
+        /// The language of the family's letter: nl (default) or en.
+        #[arg(long, default_value = "nl")]
+        language: String,
+        /// Also write the family's letter as a PDF (A4) to this file.
+        #[arg(long)]
+        pdf: Option<PathBuf>,
         /// Every organisation's entries, not only your own organisation's (only for a reader
         /// the hub's operator granted); needs --reference.
         #[arg(long, requires = "reference")]
@@ -521,6 +528,8 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             LogCommand::Report {
                 bsn,
                 out: dir,
+                language,
+                pdf,
                 hub_wide,
                 reference,
             } => {
@@ -528,7 +537,8 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                     hub_wide,
                     reference: reference.unwrap_or_default(),
                 };
-                cli::log::report(&mut hub, &bsn, scope, &dir, out).await?
+                let letter = cli::log::LetterOut { language, pdf };
+                cli::log::report(&mut hub, &bsn, scope, letter, &dir, out).await?
             }
             LogCommand::Acts {
                 professional,

@@ -258,15 +258,18 @@ async fn zorgmelding_walk_through(k: &Cli) {
     )
     .await;
     let letter = k.read("brief.txt");
+    // The letter is plain text wrapped at 76 columns: compared word by word.
+    let words = letter.split_whitespace().collect::<Vec<_>>().join(" ");
     for e in [
-        "Politie Eenheid Oost-Nederland heeft een zorgmelding over uw gezin gedaan bij Veilig Thuis Gelderland-Midden.",
+        "Politie Eenheid Oost-Nederland heeft bij Veilig Thuis Gelderland-Midden een melding gedaan over uw gezin.",
         "- Incident: tijd, plaats, aard, registratienummer",
         "- Of er kinderen aanwezig waren",
         "samen bij u langs",
         "Bij Wijkteam Arnhem-Oost: Els Bouwman (wijkcoach), telefoon 026-0000002",
         "Rianne van Rooijen",
+        "Zo bereikt u de FG: fg@veilig-thuis.dev.example.",
     ] {
-        assert!(letter.contains(e), "letter lacks {e:?}:\n{letter}");
+        assert!(words.contains(e), "letter lacks {e:?}:\n{letter}");
     }
     k.ok("wijkteam", &["triage", "handovers"], &["handover ho-1"])
         .await;
@@ -293,6 +296,38 @@ async fn zorgmelding_walk_through(k: &Cli) {
     ] {
         assert_eq!(mode(&k.dir.join(f)), 0o600, "{f}");
     }
+    // Veilig Thuis's privacy officer answers the family's access request in English, with the
+    // letter as PDF (docs/FAMILY.md "Letters").
+    k.ok(
+        "veilig_thuis",
+        &[
+            "--fg",
+            "log",
+            "report",
+            "--bsn",
+            "314159265",
+            "--out",
+            "inzage",
+            "--language",
+            "en",
+            "--pdf",
+            "inzage/letter.pdf",
+        ],
+        &[
+            "wrote inzage/letter.html",
+            "wrote inzage/letter.pdf",
+            "entries verified",
+        ],
+    )
+    .await;
+    let html = k.read("inzage/letter.html");
+    assert!(
+        html.contains("<html lang=\"en\">")
+            && html.contains("What information about you was shared?")
+    );
+    let pdf = std::fs::read(k.dir.join("inzage/letter.pdf")).unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    assert_eq!(mode(&k.dir.join("inzage/letter.pdf")), 0o600);
     for d in ["overdrachten", "overdrachten/ho-1"] {
         assert_eq!(mode(&k.dir.join(d)), 0o700, "{d}");
     }

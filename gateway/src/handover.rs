@@ -354,6 +354,8 @@ pub async fn hand_over(
             veilig_thuis_contact: Some(d.vt_contact.clone()),
             wijkteam_contact: Some(d.wijkteam_contact.clone()),
             acting_role: d.role.clone(),
+            // The family letter in Dutch (the hub's default).
+            family_letter_language: String::new(),
         })
         .await?;
     let _ = app

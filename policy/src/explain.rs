@@ -31,8 +31,13 @@ pub fn markdown(c: &Convenant) -> String {
     );
     let _ = writeln!(s, "## Sectors and roles\n");
     for sec in &c.sectors {
-        let extra = if sec.extra { " (extra)" } else { "" };
-        let _ = writeln!(s, "- **{}**{extra}: {}", sec.name, sec.roles.join(", "));
+        let _ = writeln!(
+            s,
+            "- **{}**{}: {}",
+            sec.name,
+            sector_marks(sec),
+            sec.roles.join(", ")
+        );
     }
     let _ = writeln!(
         s,
@@ -64,19 +69,20 @@ pub fn markdown(c: &Convenant) -> String {
     }
     let _ = writeln!(
         s,
-        "\n## Legal bases\n\n| basis | kind | art. 9 ground | art. 10 ground | evidence | statute |\n|---|---|---|---|---|---|"
+        "\n## Legal bases\n\n| basis | kind | art. 9 ground | art. 10 ground | evidence | statute | description |\n|---|---|---|---|---|---|---|"
     );
     for b in &c.bases {
         let ev: Vec<&str> = b.evidence.iter().map(|e| e.name()).collect();
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} |",
             b.name,
             b.kind,
             if b.art9 { "yes" } else { "no" },
             if b.art10 { "yes" } else { "no" },
             ev.join(", "),
-            md_cell(&b.statute)
+            md_cell(&b.statute),
+            md_cell(b.description.as_deref().unwrap_or(""))
         );
     }
     let _ = writeln!(s, "\n## Flows\n");
@@ -95,47 +101,69 @@ pub fn markdown(c: &Convenant) -> String {
         let _ = writeln!(s, "- purpose: {}", f.purpose);
         let _ = writeln!(s, "- categories: {}", f.categories.join(", "));
         let _ = writeln!(s, "- bases (any one): {}", f.bases.join(", "));
-        if f.also_requires_consent {
-            let _ = writeln!(s, "- also requires consent");
-        }
-        if f.requires_involvement {
-            let _ = writeln!(s, "- recipient must be registered as involved");
-        }
-        if !f.onward_from.is_empty() {
-            let _ = writeln!(
-                s,
-                "- may pass on data received for: {}",
-                f.onward_from.join(", ")
-            );
-        }
-        if !f.obligations.is_empty() {
-            let o: Vec<String> = f.obligations.iter().map(|o| o.spelling()).collect();
-            let _ = writeln!(s, "- obligations: {}", o.join(", "));
+        for condition in flow_conditions(f) {
+            let _ = writeln!(s, "- {condition}");
         }
         let _ = writeln!(s);
     }
     let _ = writeln!(s, "## Statutory floor (always applies)\n");
-    let _ = writeln!(
-        s,
-        "- The meldrecht (meldcode) allows reporting only to `{VEILIG_THUIS}`, with meldcode steps 1–4, the afwegingskader outcome and whether (or why not) the client was told."
-    );
-    let _ = writeln!(
-        s,
-        "- Special-category data (art. 9 AVG) only with explicit consent or a basis that is an art. 9 ground."
-    );
-    let _ = writeln!(
-        s,
-        "- Criminal-law data (art. 10 AVG) only in flows whose every basis is an art. 10 ground; consent is never that ground."
-    );
-    let _ = writeln!(
-        s,
-        "- Consent must cover the recipient, purpose and category, be valid now and not withdrawn. From 16 the young person consents; under 16 a parent with gezag; health data at 12–15 needs parent and child."
-    );
-    let _ = writeln!(
-        s,
-        "- No disclosure without a basis; data received for one purpose is passed on for another only where a flow allows it."
-    );
+    for rule in floor_rules() {
+        let _ = writeln!(s, "- {rule}");
+    }
     s
+}
+
+/// The rules of the statutory floor that apply whatever the convenant says (Markdown: the
+/// backticks mark a sector name).
+fn floor_rules() -> [String; 5] {
+    [
+        format!(
+            "The meldrecht (meldcode) allows reporting only to `{VEILIG_THUIS}`, with meldcode steps 1–4, the afwegingskader outcome and whether (or why not) the client was told."
+        ),
+        "Special-category data (art. 9 AVG) only with explicit consent or a basis that is an art. 9 ground.".into(),
+        "Criminal-law data (art. 10 AVG) only in flows whose every basis is an art. 10 ground; consent is never that ground.".into(),
+        "Consent must cover the recipient, purpose and category, be valid now and not withdrawn. From 16 the young person consents; under 16 a parent with gezag; health data at 12–15 needs parent and child.".into(),
+        "No disclosure without a basis; data received for one purpose is passed on for another only where a flow allows it.".into(),
+    ]
+}
+
+/// What a sector's name is followed by: extra (not one of the seven every region knows) and
+/// shielded (never named to the family).
+fn sector_marks(sec: &crate::model::Sector) -> String {
+    let mut marks = Vec::new();
+    if sec.extra {
+        marks.push("extra");
+    }
+    if sec.shielded {
+        marks.push("shielded: never named to the family");
+    }
+    if marks.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", marks.join("; "))
+    }
+}
+
+/// A flow's conditions beyond its bases, one sentence each, the same in Markdown and HTML.
+fn flow_conditions(f: &crate::model::Flow) -> Vec<String> {
+    let mut out = Vec::new();
+    if f.also_requires_consent {
+        out.push("also requires consent".to_owned());
+    }
+    if f.requires_involvement {
+        out.push("recipient must be registered as involved".to_owned());
+    }
+    if !f.onward_from.is_empty() {
+        out.push(format!(
+            "may pass on data received for: {}",
+            f.onward_from.join(", ")
+        ));
+    }
+    if !f.obligations.is_empty() {
+        let o: Vec<String> = f.obligations.iter().map(|o| o.spelling()).collect();
+        out.push(format!("obligations: {}", o.join(", ")));
+    }
+    out
 }
 
 fn md_cell(s: &str) -> String {
@@ -158,64 +186,159 @@ pub fn escape_html(s: &str) -> String {
     out
 }
 
-/// The convenant as an HTML fragment. Every text from the file is escaped: a convenant is
-/// user-written input and must not be able to inject markup into an admin page.
+/// The convenant as an HTML fragment: everything [`markdown`] shows (sectors and roles,
+/// purposes, categories, bases, every flow with its roles, bases and conditions — "also
+/// requires consent", involvement, onward purposes, obligations — and the statutory floor), in
+/// tables with header cells. Every text from the file is escaped: a convenant is user-written
+/// input and must not be able to inject markup into an admin page.
 pub fn html(c: &Convenant) -> String {
     let e = escape_html;
     let mut s = String::new();
     let _ = writeln!(s, "<article class=\"convenant\">\n<h1>{}</h1>", e(&c.name));
-    let _ = writeln!(s, "<p>version <code>{}</code></p>", e(&c.policy_version()));
+    let _ = writeln!(s, "<ul class=\"facts\">");
     let _ = writeln!(
         s,
-        "<h2>Purposes</h2>\n<table><tr><th>purpose</th><th>retention</th><th>description</th></tr>"
+        "<li>version <code>{}</code></li>",
+        e(&c.policy_version())
+    );
+    if let Some(r) = &c.region {
+        let _ = writeln!(s, "<li>region: {}</li>", e(r));
+    }
+    let _ = writeln!(
+        s,
+        "<li>recidive window: {} days</li>\n<li>consent for a child under 16 needs {} holder(s) of gezag</li>\n</ul>",
+        c.recidive_window_secs / 86_400,
+        if c.consent_requires_all_gezag_holders {
+            "all"
+        } else {
+            "one"
+        }
+    );
+    let _ = writeln!(
+        s,
+        "<h2>Sectors and roles</h2>\n<table>\n<thead><tr><th scope=\"col\">sector</th><th scope=\"col\">roles</th></tr></thead>\n<tbody>"
+    );
+    for sec in &c.sectors {
+        let _ = writeln!(
+            s,
+            "<tr><th scope=\"row\">{}{}</th><td>{}</td></tr>",
+            e(&sec.name),
+            e(&sector_marks(sec)),
+            e(&sec.roles.join(", "))
+        );
+    }
+    let _ = writeln!(
+        s,
+        "</tbody>\n</table>\n<h2>Purposes</h2>\n<table>\n<thead><tr><th scope=\"col\">purpose</th><th scope=\"col\">retention</th><th scope=\"col\">description</th></tr></thead>\n<tbody>"
     );
     for p in &c.purposes {
         let _ = writeln!(
             s,
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><th scope=\"row\">{}</th><td>{} ({} days)</td><td>{}</td></tr>",
             e(&p.name),
             e(&p.retention_text),
+            p.retention_secs / 86_400,
             e(p.description.as_deref().unwrap_or(""))
-        );
-    }
-    let _ = writeln!(s, "</table>\n<h2>Data categories</h2>\n<ul>");
-    for cat in &c.categories {
-        let art9 = if cat.art9 { " (art. 9)" } else { "" };
-        let _ = writeln!(
-            s,
-            "<li>{}{art9}: {}</li>",
-            e(&cat.name),
-            e(cat.description.as_deref().unwrap_or(""))
-        );
-    }
-    let _ = writeln!(s, "</ul>\n<h2>Legal bases</h2>\n<ul>");
-    for b in &c.bases {
-        let _ = writeln!(
-            s,
-            "<li><b>{}</b> ({}): {}</li>",
-            e(&b.name),
-            e(b.kind.name()),
-            e(&b.statute)
         );
     }
     let _ = writeln!(
         s,
-        "</ul>\n<h2>Flows</h2>\n<table><tr><th>id</th><th>from</th><th>to</th><th>purpose</th><th>categories</th><th>bases</th></tr>"
+        "</tbody>\n</table>\n<h2>Data categories</h2>\n<table>\n<thead><tr><th scope=\"col\">category</th><th scope=\"col\">art. 9</th><th scope=\"col\">description</th></tr></thead>\n<tbody>"
     );
-    for f in &c.flows {
+    for cat in &c.categories {
         let _ = writeln!(
             s,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td></tr>",
+            e(&cat.name),
+            if cat.art9 { "yes" } else { "no" },
+            e(cat.description.as_deref().unwrap_or(""))
+        );
+    }
+    let _ = writeln!(
+        s,
+        "</tbody>\n</table>\n<h2>Legal bases</h2>\n<table>\n<thead><tr><th scope=\"col\">basis</th><th scope=\"col\">kind</th><th scope=\"col\">art. 9 ground</th><th scope=\"col\">evidence</th><th scope=\"col\">statute</th><th scope=\"col\">description</th></tr></thead>\n<tbody>"
+    );
+    for b in &c.bases {
+        let ev: Vec<&str> = b.evidence.iter().map(|e| e.name()).collect();
+        let _ = writeln!(
+            s,
+            "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            e(&b.name),
+            e(b.kind.name()),
+            if b.art9 { "yes" } else { "no" },
+            e(&ev.join(", ")),
+            e(&b.statute),
+            e(b.description.as_deref().unwrap_or(""))
+        );
+    }
+    let _ = writeln!(
+        s,
+        "</tbody>\n</table>\n<h2>Flows</h2>\n<table class=\"flows\">\n<thead><tr><th scope=\"col\">flow</th><th scope=\"col\">from (roles)</th><th scope=\"col\">to</th><th scope=\"col\">purpose</th><th scope=\"col\">categories</th><th scope=\"col\">bases (any one)</th><th scope=\"col\">conditions</th></tr></thead>\n<tbody>"
+    );
+    for f in &c.flows {
+        let roles = if f.from_roles.is_empty() {
+            "any role".to_string()
+        } else {
+            f.from_roles.join(", ")
+        };
+        let description = f
+            .description
+            .as_deref()
+            .map(|d| format!("<br><span class=\"note\">{}</span>", e(d)))
+            .unwrap_or_default();
+        let conditions = flow_conditions(f);
+        let conditions = if conditions.is_empty() {
+            "—".to_owned()
+        } else {
+            let items: Vec<String> = conditions
+                .iter()
+                .map(|c| format!("<li>{}</li>", e(c)))
+                .collect();
+            format!("<ul>{}</ul>", items.join(""))
+        };
+        let _ = writeln!(
+            s,
+            "<tr><th scope=\"row\">{} <span class=\"note\">(line {})</span>{description}</th><td>{} ({})</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{conditions}</td></tr>",
             e(&f.id),
+            f.line,
             e(&f.from.join(", ")),
+            e(&roles),
             e(&f.to.join(", ")),
             e(&f.purpose),
             e(&f.categories.join(", ")),
             e(&f.bases.join(", "))
         );
     }
-    let _ = writeln!(s, "</table>\n</article>");
+    let _ = writeln!(
+        s,
+        "</tbody>\n</table>\n<h2>Statutory floor (always applies)</h2>\n<ul>"
+    );
+    for rule in floor_rules() {
+        let _ = writeln!(s, "<li>{}</li>", e(&rule.replace('`', "")));
+    }
+    let _ = writeln!(s, "</ul>\n</article>");
     s
+}
+
+/// The style of the printed convenant: A4 landscape for the wide flows table, every table
+/// within the page (cells wrap, long names break), header rows repeated on each page.
+const PRINT_STYLE: &str = "@page{size:A4 landscape;margin:15mm}\
+body{font-family:Helvetica,Arial,sans-serif;font-size:10pt;line-height:1.35;margin:1em auto;max-width:80em;overflow-wrap:break-word}\
+table{border-collapse:collapse;width:100%;table-layout:auto;margin:0 0 1.2em}\
+th,td{border:1px solid #999;padding:.25em .4em;text-align:left;vertical-align:top;overflow-wrap:anywhere}\
+thead th{background:#eee}thead{display:table-header-group}tr{break-inside:avoid}\
+td ul{margin:0;padding-left:1.1em}.note{font-weight:normal;color:#444;font-size:.9em}\
+h2{break-after:avoid;margin-top:1.4em}\
+@media print{body{max-width:none;margin:0}}";
+
+/// The convenant as a printable HTML document ([`html`] with a print style and `lang`), as
+/// `signaalhub convenant explain --html` writes it.
+pub fn html_document(c: &Convenant) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>{PRINT_STYLE}</style>\n</head>\n<body>\n{}</body>\n</html>\n",
+        escape_html(&c.name),
+        html(c)
+    )
 }
 
 /// Answer one question: may `from` share `category` with `to` for `purpose`, and on which bases?
@@ -314,4 +437,66 @@ pub fn question(p: &Policy, from: &str, to: &str, purpose: &str, category: &str)
         );
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{SAMPLE_CONVENANT, parse};
+
+    #[test]
+    fn the_html_shows_everything_the_markdown_shows() {
+        let c = parse("sample.toml", SAMPLE_CONVENANT).expect("the sample is valid");
+        let md = markdown(&c);
+        let html = html_document(&c);
+        // The Veilig Thuis -> wijkteam handover: its consent, onward purposes and obligation.
+        let row = html
+            .lines()
+            .find(|l| l.contains(">vt-overdracht-wijkteam "))
+            .expect("the handover flow has a row");
+        for needle in [
+            "also requires consent",
+            "may pass on data received for: melding_veilig_thuis, zorgmelding_politie",
+            "obligations: inform_subject",
+            "veilig_thuis (any role)",
+        ] {
+            assert!(row.contains(needle), "{needle:?} missing in {row}");
+        }
+        assert!(md.contains("- also requires consent"));
+        // Every condition, role list, basis and description the Markdown has is in the HTML.
+        for f in &c.flows {
+            for condition in flow_conditions(f) {
+                assert!(html.contains(&escape_html(&condition)), "{condition}");
+            }
+            if !f.from_roles.is_empty() {
+                assert!(html.contains(&escape_html(&f.from_roles.join(", "))));
+            }
+        }
+        for b in &c.bases {
+            let d = b
+                .description
+                .as_deref()
+                .expect("every sample basis is described");
+            assert!(md.contains(d) && html.contains(&escape_html(d)), "{d}");
+            assert!(html.contains(&escape_html(&b.statute)));
+        }
+        for sec in &c.sectors {
+            assert!(html.contains(&escape_html(&sec.roles.join(", "))));
+        }
+        assert!(html.contains("shielded: never named to the family"));
+        assert!(
+            html.contains("recidive window: 365 days") && md.contains("recidive window: 365 days")
+        );
+        assert!(html.contains("Statutory floor"));
+        // Printable: A4, header cells, header rows repeated, no fixed widths.
+        for needle in [
+            "@page{size:A4",
+            "<th scope=\"col\">",
+            "<th scope=\"row\">",
+            "display:table-header-group",
+            "<html lang=\"en\">",
+        ] {
+            assert!(html.contains(needle), "{needle}");
+        }
+    }
 }

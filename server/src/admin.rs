@@ -171,6 +171,11 @@ pub enum OrgCommand {
         /// Contact point.
         #[arg(long, default_value = "")]
         contact: String,
+        /// How a family reaches the organisation's privacy officer (FG): e-mail, phone or
+        /// address, printed in the family's letters (docs/FAMILY.md). Without it the letters say
+        /// that the hub does not know it.
+        #[arg(long, default_value = "")]
+        privacy_contact: String,
         /// The `iss` of the organisation's tokens.
         #[arg(long)]
         token_issuer: String,
@@ -216,6 +221,16 @@ pub enum OrgCommand {
         /// OIN.
         #[arg(long)]
         oin: String,
+    },
+    /// Set (or, with "", clear) how a family reaches the organisation's privacy officer (FG),
+    /// as the family's letters print it.
+    SetPrivacyContact {
+        /// OIN.
+        #[arg(long)]
+        oin: String,
+        /// E-mail, phone or address of the privacy officer (one line).
+        #[arg(long)]
+        contact: String,
     },
     /// List the directory, suspended organisations included.
     List,
@@ -401,10 +416,13 @@ pub async fn org_command(config: &Config, command: OrgCommand) -> anyhow::Result
             region,
             expertise,
             contact,
+            privacy_contact,
             token_issuer,
             token_key,
         } => {
             let oin = oin_of(&oin)?;
+            let privacy_contact = crate::domain::directory::privacy_contact(&privacy_contact)
+                .map_err(|e| anyhow::anyhow!("--privacy-contact: {e}"))?;
             let mut tags: Vec<String> = expertise
                 .iter()
                 .map(|e| {
@@ -441,6 +459,7 @@ pub async fn org_command(config: &Config, command: OrgCommand) -> anyhow::Result
                         .ok_or_else(|| anyhow::anyhow!("--region: 1-64 printable characters"))?,
                     expertise: tags,
                     contact_point: contact,
+                    privacy_contact,
                     status: OrgStatus::Active,
                     token_issuer,
                 })
@@ -499,6 +518,17 @@ pub async fn org_command(config: &Config, command: OrgCommand) -> anyhow::Result
             store.set_status(&oin_of(&oin)?, OrgStatus::Active).await?;
             println!("activated {oin}");
         }
+        OrgCommand::SetPrivacyContact { oin, contact } => {
+            let oin = oin_of(&oin)?;
+            let contact = crate::domain::directory::privacy_contact(&contact)
+                .map_err(|e| anyhow::anyhow!("--contact: {e}"))?;
+            store.set_privacy_contact(&oin, &contact).await?;
+            if contact.is_empty() {
+                println!("{oin}: privacy officer's contact cleared (letters say it is not known)");
+            } else {
+                println!("{oin}: privacy officer's contact set");
+            }
+        }
         OrgCommand::List => {
             let orgs = store
                 .list_organizations(&OrgFilter {
@@ -507,17 +537,23 @@ pub async fn org_command(config: &Config, command: OrgCommand) -> anyhow::Result
                     ..OrgFilter::default()
                 })
                 .await?;
+            // `fg`: whether the privacy officer's contact is registered (the letters need it).
             println!(
-                "{:<20}  {:<9}  {:<17}  {:<20}  name",
-                "oin", "status", "sector", "region"
+                "{:<20}  {:<9}  {:<17}  {:<20}  {:<3}  name",
+                "oin", "status", "sector", "region", "fg"
             );
             for o in orgs {
                 println!(
-                    "{:<20}  {:<9}  {:<17}  {:<20}  {}",
+                    "{:<20}  {:<9}  {:<17}  {:<20}  {:<3}  {}",
                     o.oin,
                     o.status.as_str(),
                     o.sector,
                     o.region,
+                    if o.privacy_contact.is_empty() {
+                        "no"
+                    } else {
+                        "yes"
+                    },
                     o.name
                 );
             }
@@ -574,7 +610,7 @@ pub fn convenant_command(command: ConvenantCommand) -> ExitCode {
                             .trim_end()
                     );
                 }
-                _ if html => print!("{}", signaalhub_policy::explain::html(&c)),
+                _ if html => print!("{}", signaalhub_policy::explain::html_document(&c)),
                 _ => print!("{}", signaalhub_policy::explain::markdown(&c)),
             }
             ExitCode::SUCCESS

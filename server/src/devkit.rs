@@ -274,6 +274,10 @@ pub struct DevOrg {
     pub expertise: Vec<String>,
     /// Contact point.
     pub contact_point: String,
+    /// How a family reaches the privacy officer (FG), printed in the family's letters (absent
+    /// in a kit written before it existed: then not registered).
+    #[serde(default)]
+    pub privacy_contact: String,
     /// Token issuer.
     pub token_issuer: String,
     /// Token key id.
@@ -353,6 +357,7 @@ pub fn sample_orgs() -> Vec<DevOrg> {
             region: "gelderland-midden".into(),
             expertise: expertise.iter().map(|s| (*s).to_string()).collect(),
             contact_point: (*contact).into(),
+            privacy_contact: format!("fg@{}.dev.example", sector.replace('_', "-")),
             token_issuer: format!("https://idp.{}.dev.example", sector.replace('_', "-")),
             token_key_id: format!("{sector}-token-1"),
             encryption_key_id: format!("{sector}-enc-1"),
@@ -490,6 +495,7 @@ pub async fn seed_directory(dir: &Path, store: &Store) -> Result<usize, DevKitEr
             region: org.region.clone(),
             expertise: org.expertise.clone(),
             contact_point: org.contact_point.clone(),
+            privacy_contact: org.privacy_contact.clone(),
             status: OrgStatus::Active,
             token_issuer: org.token_issuer.clone(),
         };

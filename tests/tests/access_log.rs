@@ -386,3 +386,106 @@ async fn an_fg_audits_its_own_professionals_and_no_one_elses() {
         hub.stop().await;
     }
 }
+
+/// Every OIN of the hub's sample organisations.
+fn oins(hub: &TestHub) -> Vec<String> {
+    hub.orgs.values().map(|o| o.info.oin.clone()).collect()
+}
+
+#[tokio::test]
+async fn the_familys_letter_names_no_code_or_id_and_comes_in_dutch_or_english() {
+    for b in backends() {
+        let hub = TestHub::start(b).await;
+        school_consent_and_gp_melding(&hub).await;
+        let gp = hub.org("huisarts").info.clone();
+        let vt = hub.org("veilig_thuis").info.clone();
+        let mut vt_fg = hub
+            .client_with_token("veilig_thuis", fg(&hub, "veilig_thuis", "fg-vt"))
+            .await;
+        let ask = |language: &str| pb::SubjectAccessReportRequest {
+            subject_bsn: CHILD.into(),
+            language: language.into(),
+            ..Default::default()
+        };
+        for (language, melder, fg_line) in [
+            (
+                "",
+                "een melder (wie dat is, blijft geheim)",
+                "Zo bereikt u de FG: fg@veilig-thuis.dev.example.",
+            ),
+            (
+                "en",
+                "a reporter (who this is stays secret)",
+                "You can reach the data protection officer here: fg@veilig-thuis.dev.example.",
+            ),
+        ] {
+            let r = vt_fg.access_report(ask(language)).await.unwrap();
+            let letter = r.letter.clone().expect("the structured letter");
+            let html = &r.html_letter;
+            let lang = if language.is_empty() { "nl" } else { language };
+            assert_eq!(letter.language, lang);
+            assert!(html.contains(&format!("<html lang=\"{lang}\">")), "{html}");
+            // Sender, date and the privacy officer from the directory.
+            assert_eq!(letter.sender, vt.name);
+            assert_eq!(letter.privacy_contact, "fg@veilig-thuis.dev.example");
+            assert!(letter.letterhead[0].ends_with(&vt.name) && letter.letterhead.len() == 2);
+            assert!(html.contains(fg_line), "{html}");
+            // The melder is shielded in either language.
+            assert!(html.contains(melder), "{html}");
+            assert!(!html.contains(&gp.name), "{html}");
+            // No code, consent id, OIN or reference anywhere in the letter.
+            let consent_ids: Vec<String> = r
+                .entries
+                .iter()
+                .filter_map(|e| e.entry.as_ref())
+                .flat_map(|e| e.basis.iter())
+                .filter_map(|b| b.strip_prefix("consent:").map(str::to_owned))
+                .collect();
+            for needle in consent_ids
+                .iter()
+                .map(String::as_str)
+                .chain(oins(&hub).iter().map(String::as_str))
+                .chain([
+                    "melding_veilig_thuis",
+                    "zorgen_thuissituatie",
+                    "legal:",
+                    "consent:",
+                    "meldrecht",
+                    "melding-1",
+                    "huisarts",
+                ])
+            {
+                assert!(!html.contains(needle), "{lang}: {needle:?} in\n{html}");
+            }
+            // The proof sits in the annex, after the body, and the body says what it is for.
+            let annex = html.find("<section class=\"annex\"").expect("an annex");
+            assert!(html[annex..].contains("<pre>") && !html[..annex].contains("<pre>"));
+            assert!(!letter.annex.is_empty() && !letter.annex_title.is_empty());
+        }
+        // Without a registered privacy officer the letter says so; with an unknown language the
+        // hub refuses on the field.
+        hub.store
+            .set_privacy_contact(&vt.oin.parse().unwrap(), "")
+            .await
+            .unwrap();
+        hub.directory.reload().await.unwrap();
+        let r = vt_fg.access_report(ask("nl")).await.unwrap();
+        assert!(r.letter.unwrap().privacy_contact.is_empty());
+        assert!(
+            r.html_letter.contains(&format!(
+                "{} heeft ons niet laten weten hoe u de FG bereikt.",
+                vt.name
+            )),
+            "{}",
+            r.html_letter
+        );
+        let e = vt_fg.access_report(ask("fr")).await.unwrap_err();
+        let v = common::violations(e);
+        assert!(
+            v.iter()
+                .any(|(f, d)| f == "language" && d.contains("nl, en")),
+            "{v:?}"
+        );
+        hub.stop().await;
+    }
+}

@@ -174,7 +174,11 @@ async fn subject_access_report_for_the_fg_with_proofs_and_a_dutch_letter() {
             // The entry holds no BSN.
             assert!(!String::from_utf8_lossy(&e.entry).contains(CHILD));
         }
-        assert!(r.html_letter.contains("Overzicht") && r.html_letter.contains("inzageverzoek"));
+        assert!(
+            r.html_letter
+                .contains("Welke gegevens over u zijn gedeeld?")
+                && r.html_letter.contains("AVG, artikel 15")
+        );
         assert!(!r.html_letter.contains(CHILD) && !r.json.contains(CHILD));
         hub.stop().await;
     }

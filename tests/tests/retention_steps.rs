@@ -440,12 +440,14 @@ async fn ended_involvements_maatregelen_safety_plans_and_notifications_expire() 
             .count();
         assert!(own > 0 && own <= disclosed.len());
         assert!(
-            letter.contains(&format!("Aantal verstrekkingen: <strong>{own}</strong>")),
+            letter.contains(&format!(
+                "Gegevens over u of uw kind zijn {own} keer gedeeld."
+            )),
             "{b}: {own} disclosures expected in\n{letter}"
         );
         assert!(letter.contains(&hub.org("jeugdbescherming").info.name));
         assert!(
-            letter.contains("register in de signaalhub"),
+            letter.contains("een register van de signaalhub"),
             "{b}: the answer came from the register"
         );
         assert!(!letter.contains(KID));

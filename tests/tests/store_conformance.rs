@@ -30,6 +30,7 @@ fn org(n: u32, sector: &str, region: &str, expertise: &[&str]) -> Organization {
         region: region.into(),
         expertise: expertise.iter().map(|s| (*s).to_string()).collect(),
         contact_point: format!("contact {n}"),
+        privacy_contact: format!("fg{n}@example.org, 030 123 45 67"),
         status: OrgStatus::Active,
         token_issuer: format!("https://idp{n}.example"),
     }
@@ -101,7 +102,31 @@ async fn organisations_round_trip_and_conflict(s: Store) {
         not_found(s.update_profile(&unknown, "r", &[], "c").await),
         rec("organisation", &unknown)
     );
+    assert_eq!(
+        not_found(s.set_privacy_contact(&unknown, "fg@example.org").await),
+        rec("organisation", &unknown)
+    );
     assert_eq!(s.directory_generation().await.unwrap(), g1);
+    // The privacy officer's contact is kept as written (also with ë and a long phone number),
+    // replaced, and cleared; each write moves the generation.
+    let contact = "Functionaris gegevensbescherming, Kerkstraat 1, Zoë-Hof; 0301234567";
+    s.set_privacy_contact(&o.oin, contact).await.unwrap();
+    let g2 = s.directory_generation().await.unwrap();
+    assert!(g2 > g1);
+    let stored = s.get_organization(&o.oin).await.unwrap().unwrap();
+    assert_eq!(stored.privacy_contact, contact);
+    assert_eq!(stored.contact_point, o.contact_point);
+    s.set_privacy_contact(&o.oin, "").await.unwrap();
+    assert!(s.directory_generation().await.unwrap() > g2);
+    let g1 = s.directory_generation().await.unwrap();
+    assert_eq!(
+        s.get_organization(&o.oin)
+            .await
+            .unwrap()
+            .unwrap()
+            .privacy_contact,
+        ""
+    );
     s.set_status(&o.oin, OrgStatus::Suspended).await.unwrap();
     assert!(s.directory_generation().await.unwrap() > g1);
     assert_eq!(

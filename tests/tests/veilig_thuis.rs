@@ -262,19 +262,25 @@ async fn a_schools_meldcode_report_is_triaged_decided_against_the_advice_and_han
         let h = r.handover.unwrap();
         assert_eq!(h.signal.as_ref(), Some(&s));
         assert_eq!(h.decision, pb::TriageDecisionKind::WijkteamAlone as i32);
+        let letter = h
+            .family_letter
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
         assert!(
-            h.family_letter
-                .contains("Er is een melding over uw gezin gedaan bij"),
+            letter.contains(
+                "Er is bij Veilig Thuis Gelderland-Midden een melding gedaan over uw gezin."
+            ),
             "{}",
             h.family_letter
         );
         assert!(
-            !h.family_letter.contains(&hub.org("school").info.name),
+            !letter.contains(&hub.org("school").info.name),
             "{}",
             h.family_letter
         );
-        assert!(h.family_letter.contains("neemt contact met u op"));
-        assert!(!h.family_letter.contains("samen bij u langs"));
+        assert!(letter.contains("neemt contact met u op"));
+        assert!(!letter.contains("samen bij u langs"));
         // The wijkteam receives it and opens the school's words.
         let mut wijkteam = hub.client("wijkteam").await;
         let got = wijkteam
@@ -311,12 +317,19 @@ async fn a_reporter_who_agreed_is_named_in_the_letter_and_a_joint_visit_is_annou
         let h = vt.hand_over(req).await.unwrap().handover.unwrap();
         assert_eq!(h.decision, pb::TriageDecisionKind::JointVisit as i32);
         let school = &hub.org("school").info.name;
+        let letter = h
+            .family_letter
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
         assert!(
-            h.family_letter.contains(school.as_str()),
+            letter.contains(&format!(
+                "{school} heeft bij Veilig Thuis Gelderland-Midden een melding gedaan"
+            )),
             "{}",
             h.family_letter
         );
-        assert!(h.family_letter.contains("samen bij u langs"));
+        assert!(letter.contains("samen bij u langs"));
         hub.stop().await;
     }
 }
@@ -1447,6 +1460,53 @@ async fn an_unanswered_handover_reaches_veilig_thuis_once_through_its_notificati
                 .iter()
                 .any(|n| n.kind == NotificationKind::HandoverUnanswered)
         );
+        hub.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn the_family_letter_comes_in_english_when_asked_and_an_unknown_language_is_refused() {
+    for b in backends() {
+        let hub = TestHub::start(b).await;
+        let s = school_report(&hub, "sig-meldcode-en", false).await;
+        let mut vt = hub.client("veilig_thuis").await;
+        triage_signal(&mut vt, &s).await.unwrap();
+        let consents = family_consent(&hub, &["zorgen_thuissituatie"]).await;
+        let mut req = handover_of_signal(&hub, &s, "ho-school-en", consents).await;
+        req.family_letter_language = "de".into();
+        let v = common::violations(vt.hand_over(req.clone()).await.unwrap_err());
+        assert!(
+            v.iter()
+                .any(|(f, d)| f == "family_letter_language" && d.contains("nl, en")),
+            "{v:?}"
+        );
+        req.family_letter_language = "en".into();
+        let h = vt.hand_over(req).await.unwrap().handover.unwrap();
+        let letter = h
+            .family_letter
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        for needle in [
+            "From: Veilig Thuis Gelderland-Midden Date:",
+            "Wijkteam Arnhem-Oost will help your family",
+            "Someone made a report about your family to Veilig Thuis Gelderland-Midden.",
+            "You gave your consent for this.",
+            "the legal task of Veilig Thuis",
+            "You can reach the data protection officer here: fg@veilig-thuis.dev.example.",
+        ] {
+            assert!(
+                letter.contains(needle),
+                "missing {needle:?} in\n{}",
+                h.family_letter
+            );
+        }
+        assert!(
+            !letter.contains(&hub.org("school").info.name),
+            "{}",
+            h.family_letter
+        );
+        assert!(!letter.contains("zorgen_thuissituatie") && !letter.contains("ho-school-en"));
         hub.stop().await;
     }
 }

@@ -639,22 +639,43 @@ async fn handover_with_the_familys_consent_reaches_the_wijkteam_with_a_letter() 
             advice.criteria_met[0].code,
             "C3_VIOLENCE_WITNESSED_BY_CHILDREN"
         );
-        let letter = h.family_letter;
+        // The letter is wrapped plain text: compared with its words joined by single spaces.
+        let letter = h
+            .family_letter
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
         for needle in [
-            "Politie Eenheid Oost-Nederland heeft een zorgmelding",
-            "gedeeld met Wijkteam Arnhem-Oost",
+            "Van: Veilig Thuis Gelderland-Midden Datum:",
+            "Politie Eenheid Oost-Nederland heeft bij Veilig Thuis Gelderland-Midden een melding gedaan",
+            "gegevens over uw gezin gegeven aan Wijkteam Arnhem-Oost",
             "- Incident: tijd, plaats, aard, registratienummer",
             "- Of er kinderen aanwezig waren",
             "wettelijke taak van Veilig Thuis",
-            "toestemming",
+            "U heeft daar toestemming voor gegeven.",
             "samen bij u langs",
             "Bij Wijkteam Arnhem-Oost: Els Bouwman (wijkcoach), telefoon 026-0000002",
             "Bij Veilig Thuis Gelderland-Midden: Rianne van Rooijen",
-            "Kenmerk: ho-1",
+            "Zo bereikt u de FG: fg@veilig-thuis.dev.example.",
         ] {
-            assert!(letter.contains(needle), "missing {needle:?} in\n{letter}");
+            assert!(
+                letter.contains(needle),
+                "missing {needle:?} in\n{}",
+                h.family_letter
+            );
         }
-        assert!(!letter.contains(CHILD));
+        // No BSN, no handover id, no code, no OIN; lines fit a printed page.
+        assert!(!letter.contains(CHILD) && !letter.contains("ho-1"));
+        for code in [
+            "vt_wettelijke_taak",
+            "overdracht_hulpverlening",
+            "incidentgegevens",
+            "consent:",
+        ] {
+            assert!(!letter.contains(code), "{code} in\n{}", h.family_letter);
+        }
+        assert!(!letter.contains(&hub.org("veilig_thuis").info.oin));
+        assert!(h.family_letter.lines().all(|l| l.chars().count() <= 76));
         // A retry is answered as the first time.
         let again = vt.hand_over(req).await.unwrap();
         assert!(again.duplicate);
@@ -757,7 +778,7 @@ async fn handover_with_the_familys_consent_reaches_the_wijkteam_with_a_letter() 
         assert!(
             report
                 .html_letter
-                .contains("Aantal verstrekkingen: <strong>2</strong>"),
+                .contains("Gegevens over u of uw kind zijn 2 keer gedeeld."),
             "{}",
             report.html_letter
         );

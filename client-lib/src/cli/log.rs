@@ -72,12 +72,24 @@ pub struct Reach {
     pub reference: String,
 }
 
-/// The subject access report (FG): saves JSON, the Dutch letter and the encoded report, and
-/// verifies every proof against the hub's checkpoint key.
+/// How the family's letter of a report is written.
+#[derive(Debug, Clone, Default)]
+pub struct LetterOut {
+    /// Its language ("nl", "en"; the hub refuses others).
+    pub language: String,
+    /// Also as PDF, to this file.
+    pub pdf: Option<PathBuf>,
+}
+
+/// The subject access report (FG): saves JSON, the family's letter (HTML, and PDF when asked)
+/// and the encoded report, and verifies every proof against the hub's checkpoint key. Says on
+/// stderr when the hub knows no contact for the organisation's privacy officer (the letter then
+/// tells the family to ask the organisation).
 pub async fn report(
     hub: &mut HubClient,
     bsn: &str,
     reach: Reach,
+    letter: LetterOut,
     dir: &Path,
     out: Out,
 ) -> Result<(), CliError> {
@@ -86,6 +98,7 @@ pub async fn report(
             subject_bsn: bsn.into(),
             hub_wide: reach.hub_wide,
             request_reference: reach.reference,
+            language: letter.language,
             ..Default::default()
         })
         .await?;
@@ -97,11 +110,27 @@ pub async fn report(
         .map_err(|_| CliError::Failed("the hub's checkpoint key is not 32 bytes".into()))?;
     super::files::create_private_dir(dir)
         .map_err(|e| CliError::config(format!("--out {}: {e}", dir.display())))?;
-    let files = [
+    let mut files = vec![
         write(dir, "report.json", report.json.as_bytes())?,
         write(dir, "letter.html", report.html_letter.as_bytes())?,
         write(dir, "report.pb", &report.encode_to_vec())?,
     ];
+    let structured = report
+        .letter
+        .as_ref()
+        .ok_or_else(|| CliError::Failed("the hub sent no letter with the report".into()))?;
+    if let Some(path) = &letter.pdf {
+        super::files::write_private(path, &signaalhub_client::letter_pdf::letter_pdf(structured))?;
+        files.push(path.clone());
+    }
+    if structured.privacy_contact.is_empty() {
+        eprintln!(
+            "note: the hub has no contact for {}'s privacy officer (FG): the letter asks the family \
+             to ask the organisation instead; the hub's operator registers it with \
+             `signaalhub org set-privacy-contact`",
+            structured.sender
+        );
+    }
     if out.human() {
         for path in &files {
             println!("wrote {}", path.display());

@@ -398,6 +398,9 @@ pub struct HandoverArgs {
     /// Write the family letter to this file (default: print it).
     #[arg(long)]
     letter: Option<PathBuf>,
+    /// The language of the family letter: nl (default) or en.
+    #[arg(long, default_value = "nl")]
+    letter_language: String,
     /// Role to act in, if the token has several (e.g. vt_medewerker).
     #[arg(long, default_value = "")]
     role: String,
@@ -1488,6 +1491,7 @@ async fn handover(
                 &a.wijkteam_email,
             )),
             acting_role: a.role.clone(),
+            family_letter_language: a.letter_language.clone(),
         })
         .await;
     let r = match r {

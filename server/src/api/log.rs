@@ -1,8 +1,9 @@
 //! `signaalhub.v1.DisclosureLogService`: disclosures, checkpoints, proofs and the subject access
-//! report (AVG art. 15) with its letter in Dutch.
+//! report (AVG art. 15) with its letter for the family (Dutch or English).
 use super::basis::required_bsn;
 use super::{caller, timestamp};
 use crate::domain::access::{professional_id, request_reference};
+use crate::domain::letter::{Block, Language, Letter};
 use crate::flows::log::{self as flow, MAX_PAGE, Reach, ReportPage, Scope, Shown};
 use crate::flows::{Ctx, FlowError};
 use crate::ledger::integrator::Ledger;
@@ -184,7 +185,10 @@ fn report_page(r: &pb::SubjectAccessReportRequest) -> Result<ReportPage, FlowErr
              page proves against the same checkpoint",
         ));
     }
+    let language =
+        Language::from_request(&r.language).map_err(|m| FlowError::invalid("language", m))?;
     Ok(ReportPage {
+        language,
         after: r.after_index,
         limit: if r.page_size == 0 {
             MAX_PAGE
@@ -193,6 +197,47 @@ fn report_page(r: &pb::SubjectAccessReportRequest) -> Result<ReportPage, FlowErr
         },
         tree_size: r.tree_size,
     })
+}
+
+fn block_pb(b: &Block) -> pb::LetterBlock {
+    use pb::letter_block::Block as B;
+    let block = match b {
+        Block::Heading(t) => B::Heading(t.clone()),
+        Block::Paragraph(t) => B::Paragraph(t.clone()),
+        Block::List(items) => B::List(pb::LetterList {
+            items: items.clone(),
+        }),
+        Block::Record { title, fields } => B::Record(pb::LetterRecord {
+            title: title.clone(),
+            fields: fields
+                .iter()
+                .map(|(label, values)| pb::LetterField {
+                    label: label.clone(),
+                    values: values.clone(),
+                })
+                .collect(),
+        }),
+        Block::Preformatted(t) => B::Preformatted(t.clone()),
+    };
+    pb::LetterBlock { block: Some(block) }
+}
+
+/// The letter's wire form: the same structure, block for block.
+fn letter_pb(l: &Letter) -> pb::Letter {
+    let (annex_title, annex) = match &l.annex {
+        Some((title, blocks)) => (title.clone(), blocks.iter().map(block_pb).collect()),
+        None => (String::new(), Vec::new()),
+    };
+    pb::Letter {
+        language: l.language.code().into(),
+        letterhead: l.letterhead.clone(),
+        title: l.title.clone(),
+        body: l.body.iter().map(block_pb).collect(),
+        annex_title,
+        annex,
+        sender: l.sender.clone(),
+        privacy_contact: l.privacy_contact.clone(),
+    }
 }
 
 fn hashes(h: &[merkle::Hash]) -> Vec<Vec<u8>> {
@@ -281,7 +326,12 @@ impl DisclosureLogService for LogApi {
                 .collect(),
             checkpoint: Some(checkpoint_pb(&report.checkpoint, &self.ledger)),
             json: serde_json::to_string_pretty(&json).unwrap_or_default(),
-            html_letter: report.letter.unwrap_or_default(),
+            html_letter: report
+                .letter
+                .as_ref()
+                .map(crate::domain::letter::html)
+                .unwrap_or_default(),
+            letter: report.letter.as_ref().map(letter_pb),
             next_after_index: report.next_after,
         }))
     }

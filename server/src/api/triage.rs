@@ -4,6 +4,7 @@
 use super::basis::{bsns_from_pb, chosen_id, decision_to_pb, parsed_field, valid_person_ref};
 use super::zorgmelding::recidive_to_pb;
 use super::{caller, timestamp};
+use crate::domain::letter::Language;
 use crate::domain::zorgmelding::{AnswerKind, HandoverAnswer, ReturnReason};
 use crate::domain::zorgmelding::{
     ContactPerson, DecisionKind, DecisionReason, FamilyDeclined, HandoverRecord, HandoverState,
@@ -464,6 +465,11 @@ impl TryFrom<pb::HandOverRequest> for HandOver {
             contact_from_pb("wijkteam_contact", r.wijkteam_contact.as_ref(), &mut bad);
         let categories = super::basis::name_list("categories", &r.categories, &mut bad);
         let acting_role = super::basis::optional_name("acting_role", &r.acting_role, &mut bad);
+        let letter_language =
+            Language::from_request(&r.family_letter_language).unwrap_or_else(|m| {
+                bad.push(("family_letter_language", m));
+                Language::Nl
+            });
         crate::flows::reject(bad)?;
         // The envelopes' content is compared by their content digests; their ids count here.
         let canonical = pb::HandOverRequest {
@@ -494,6 +500,7 @@ impl TryFrom<pb::HandOverRequest> for HandOver {
             vt_contact,
             wijkteam_contact,
             acting_role,
+            letter_language,
             canonical,
         })
     }

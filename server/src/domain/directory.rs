@@ -145,6 +145,10 @@ pub struct Organization {
     pub expertise: Vec<String>,
     /// How to reach it.
     pub contact_point: String,
+    /// How a family reaches its privacy officer (functionaris gegevensbescherming, AVG art.
+    /// 37(7)): e-mail, phone or address, as the hub's operator registered it; empty when not
+    /// registered. The family's letters print it (or say plainly that it is not known).
+    pub privacy_contact: String,
     /// Active or suspended.
     pub status: OrgStatus,
     /// The `iss` its professionals' tokens carry.
@@ -180,6 +184,22 @@ pub fn valid_key_id(s: &str) -> bool {
 pub fn normalise_tag(s: &str) -> Option<String> {
     let t = s.trim().to_lowercase();
     (!t.is_empty() && t.chars().count() <= 64 && !t.chars().any(char::is_control)).then_some(t)
+}
+
+/// Longest privacy-officer contact.
+pub const MAX_PRIVACY_CONTACT: usize = 200;
+
+/// Checks how a family reaches an organisation's privacy officer: trimmed, at most
+/// [`MAX_PRIVACY_CONTACT`] characters, no control characters (it is printed in letters). Empty
+/// means "not registered".
+pub fn privacy_contact(s: &str) -> Result<String, String> {
+    let t = s.trim();
+    if t.chars().count() > MAX_PRIVACY_CONTACT || t.chars().any(char::is_control) {
+        return Err(format!(
+            "at most {MAX_PRIVACY_CONTACT} characters on one line (e-mail, phone or address of the privacy officer)"
+        ));
+    }
+    Ok(t.to_owned())
 }
 
 /// A filter on the sociale kaart.

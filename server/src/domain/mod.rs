@@ -37,6 +37,7 @@ pub mod directory;
 pub mod envelope;
 pub mod family;
 pub mod involvement;
+pub mod letter;
 pub mod maatregel;
 pub mod signal;
 pub mod token_key;

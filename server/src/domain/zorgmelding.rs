@@ -1,6 +1,9 @@
 //! Police zorgmeldingen, Veilig Thuis triage and the handover to the wijkteam, as the hub keeps
 //! them: opaque envelopes, pseudonyms and metadata. No protobuf; the api layer converts.
 use crate::domain::consent::Facts;
+use crate::domain::letter::{
+    Block, Language, Letter, Phrases, Sender, civil, fill, long_date, privacy_officer,
+};
 use crate::domain::signal::StoredReason;
 use crate::ids::{
     Category, ConsentId, FragmentId, HandoverId, MeldingRef, Oin, Purpose, Role, TriageId,
@@ -789,19 +792,25 @@ pub struct HandoverRecord {
     pub retain_until: i64,
 }
 
-/// Everything the family letter says, as structured fields.
+/// Everything the family letter says, as structured fields (no names of family members, no
+/// content, no codes: the categories and the basis come in the convenant's words).
 #[derive(Debug, Clone)]
 pub struct LetterInput {
+    /// The language it is written in.
+    pub language: Language,
     /// Date of the handover (unix seconds).
     pub date: i64,
-    /// Name of the police organisation that reported (when the case came from the police).
+    /// Name of the organisation that reported, when it may be named (the police, or a reporter
+    /// that agreed); empty otherwise.
     pub reporter_name: String,
-    /// Veilig Thuis's name.
-    pub vt_name: String,
+    /// Veilig Thuis, who sends the letter, and how to reach its privacy officer.
+    pub vt: Sender,
     /// The wijkteam's name.
     pub wijkteam_name: String,
-    /// What was shared: each category with its plain description.
-    pub categories: Vec<(Category, String)>,
+    /// What was shared, each category in the convenant's words.
+    pub shared: Vec<String>,
+    /// Veilig Thuis's legal ground, in the convenant's words.
+    pub ground: String,
     /// Whether Veilig Thuis comes along on the first visit.
     pub joint_visit: bool,
     /// Whether the handover relies on the family's consent (the sample convenant requires it; a
@@ -811,195 +820,234 @@ pub struct LetterInput {
     pub vt_contact: ContactPerson,
     /// Wijkteam contact.
     pub wijkteam_contact: ContactPerson,
-    /// The handover id (so the family can refer to it).
-    pub handover_id: HandoverId,
 }
 
-fn contact_line(c: &ContactPerson) -> String {
-    let mut parts = vec![c.name.clone()];
-    if !c.function.is_empty() {
-        parts[0] = format!("{} ({})", c.name, c.function);
+fn contact_line(p: &Phrases, c: &ContactPerson) -> String {
+    let mut parts = Vec::new();
+    match (c.name.is_empty(), c.function.is_empty()) {
+        (false, false) => parts.push(format!("{} ({})", c.name, c.function)),
+        (false, true) => parts.push(c.name.clone()),
+        (true, false) => parts.push(c.function.clone()),
+        (true, true) => {}
     }
     if !c.phone.is_empty() {
-        parts.push(format!("telefoon {}", c.phone));
+        parts.push(fill(p.ho_phone, &[("phone", &c.phone)]));
     }
     if !c.email.is_empty() {
-        parts.push(format!("e-mail {}", c.email));
+        parts.push(fill(p.ho_email, &[("email", &c.email)]));
+    }
+    if parts.is_empty() {
+        return p.ho_contact_unknown.to_owned();
     }
     parts.join(", ")
 }
 
 /// Day-month-year of unix seconds (proleptic Gregorian, UTC).
 pub fn civil_date(t: i64) -> String {
-    let days = t.div_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    format!("{:02}-{:02}-{}", d, m, if m <= 2 { y + 1 } else { y })
+    let (y, m, d) = civil(t);
+    format!("{d:02}-{m:02}-{y}")
 }
 
-/// The letter for the family, in plain Dutch: what was shared, with whom, why, and who their
-/// contact is. Only the structured fields go in: no names of family members, no content.
-pub fn family_letter(i: &LetterInput) -> String {
-    let mut s = String::new();
-    s.push_str(&format!("Datum: {}\n", civil_date(i.date)));
-    s.push_str(&format!("Kenmerk: {}\n\n", i.handover_id));
-    s.push_str("Beste ouder(s) of verzorger(s),\n\n");
-    if i.reporter_name.is_empty() {
-        s.push_str(&format!(
-            "Er is een melding over uw gezin gedaan bij {}.\n",
-            i.vt_name
-        ));
+/// The letter for the family about a handover, in plain language: who reported (only when the
+/// reporter may be named), what was shared with whom and why, what happens next, who the
+/// contacts are, the family's rights and how to reach Veilig Thuis's privacy officer.
+pub fn family_letter(i: &LetterInput) -> Letter {
+    let p = i.language.phrases();
+    let sender = i.vt.named(p);
+    let vt = sender.name.as_str();
+    let wt = i.wijkteam_name.as_str();
+    let date = long_date(i.language, i.date);
+    let mut opening = if i.reporter_name.is_empty() {
+        fill(p.ho_reported, &[("vt", vt)])
     } else {
-        s.push_str(&format!(
-            "{} heeft een zorgmelding over uw gezin gedaan bij {}.\n",
-            i.reporter_name, i.vt_name
-        ));
-    }
+        fill(
+            p.ho_reported_by,
+            &[("reporter", &i.reporter_name), ("vt", vt)],
+        )
+    };
+    opening.push(' ');
+    opening.push_str(&fill(
+        p.ho_shared,
+        &[("date", &date), ("vt", vt), ("wijkteam", wt)],
+    ));
     if i.with_consent {
-        s.push_str(&format!(
-            "U heeft toestemming gegeven dat {} uw gezin verder helpt. ",
-            i.wijkteam_name
-        ));
+        opening.push(' ');
+        opening.push_str(p.ho_consent);
     }
-    s.push_str(&format!(
-        "{} heeft op {} gegevens over uw gezin gedeeld met {}.\n\n",
-        i.vt_name,
-        civil_date(i.date),
-        i.wijkteam_name
-    ));
-    s.push_str("Wat is gedeeld?\n");
-    for (name, description) in &i.categories {
-        if description.is_empty() {
-            s.push_str(&format!("- {name}\n"));
-        } else {
-            s.push_str(&format!("- {description}\n"));
-        }
+    let mut body = vec![
+        Block::Paragraph(p.ho_salutation.into()),
+        Block::Paragraph(opening),
+        Block::Heading(p.ho_what_heading.into()),
+    ];
+    if i.language != Language::Nl && !p.labels_in_dutch.is_empty() {
+        body.push(Block::Paragraph(p.labels_in_dutch.into()));
     }
-    s.push_str(&format!(
-        "\nWaarom?\n{} wil dat u en uw kinderen veilig zijn en dat u de hulp krijgt die u nodig \
-         heeft. {} kan u die hulp dichtbij huis geven. {} mag dit delen omdat dit bij de \
-         wettelijke taak van Veilig Thuis hoort (Wet maatschappelijke ondersteuning 2015){}.\n",
-        i.vt_name,
-        i.wijkteam_name,
-        i.vt_name,
-        if i.with_consent {
-            ", en omdat u er toestemming voor gaf"
-        } else {
-            ""
-        }
-    ));
+    body.push(Block::List(i.shared.clone()));
+    body.push(Block::Heading(p.ho_why_heading.into()));
+    body.push(Block::Paragraph(fill(
+        p.ho_why,
+        &[("vt", vt), ("wijkteam", wt)],
+    )));
+    let mut ground = fill(p.ho_ground, &[("vt", vt), ("basis", &i.ground)]);
+    if i.with_consent {
+        ground.push(' ');
+        ground.push_str(p.ho_ground_consent);
+    }
+    body.push(Block::Paragraph(ground));
     if !i.with_consent {
-        s.push_str(
-            "Wilt u dit niet? Zeg het uw contactpersoon bij Veilig Thuis; u kunt ook een klacht \
-             indienen of bezwaar maken.\n",
-        );
+        body.push(Block::Paragraph(fill(p.ho_object, &[("vt", vt)])));
     }
-    if i.joint_visit {
-        s.push_str(&format!(
-            "Bij het eerste bezoek komen een medewerker van {} en een medewerker van {} samen \
-             bij u langs.\n",
-            i.vt_name, i.wijkteam_name
-        ));
+    body.push(Block::Heading(p.ho_next_heading.into()));
+    body.push(Block::Paragraph(if i.joint_visit {
+        fill(p.ho_joint, &[("vt", vt), ("wijkteam", wt)])
     } else {
-        s.push_str(&format!(
-            "Een medewerker van {} neemt contact met u op.\n",
-            i.wijkteam_name
-        ));
+        fill(p.ho_alone, &[("wijkteam", wt)])
+    }));
+    body.push(Block::Heading(p.ho_contacts_heading.into()));
+    body.push(Block::List(vec![
+        fill(
+            p.ho_contact_at,
+            &[
+                ("org", wt),
+                ("contact", &contact_line(p, &i.wijkteam_contact)),
+            ],
+        ),
+        fill(
+            p.ho_contact_at,
+            &[("org", vt), ("contact", &contact_line(p, &i.vt_contact))],
+        ),
+    ]));
+    body.push(Block::Heading(p.ho_rights_heading.into()));
+    body.push(Block::Paragraph(p.ho_rights.into()));
+    body.push(Block::Heading(p.privacy_heading.into()));
+    body.extend(privacy_officer(p, &sender));
+    body.push(Block::Paragraph(p.closing.into()));
+    body.push(Block::Paragraph(vt.into()));
+    Letter {
+        language: i.language,
+        letterhead: vec![
+            format!("{}: {vt}", p.from_label),
+            format!("{}: {date}", p.date_label),
+        ],
+        title: fill(p.ho_title, &[("wijkteam", wt)]),
+        body,
+        annex: None,
+        sender: vt.to_owned(),
+        privacy_contact: sender.privacy_contact.clone(),
     }
-    s.push_str("\nWie is uw contactpersoon?\n");
-    s.push_str(&format!(
-        "Bij {}: {}\n",
-        i.wijkteam_name,
-        contact_line(&i.wijkteam_contact)
-    ));
-    s.push_str(&format!(
-        "Bij {}: {}\n",
-        i.vt_name,
-        contact_line(&i.vt_contact)
-    ));
-    s.push_str(
-        "\nU mag altijd vragen welke gegevens over u en uw kinderen zijn gedeeld, met wie en \
-         waarom. U mag uw toestemming ook weer intrekken; vraag het uw contactpersoon.\n\n\
-         Met vriendelijke groet,\n\n",
-    );
-    s.push_str(&format!("{}\n", i.vt_name));
-    s
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::letter::{body_sentences, body_text, text};
 
-    #[test]
-    fn the_letter_says_what_with_whom_why_and_who() {
-        let c = |n: &str, f: &str, p: &str| ContactPerson {
+    fn contact(n: &str, f: &str, p: &str) -> ContactPerson {
+        ContactPerson {
             name: n.into(),
             function: f.into(),
             phone: p.into(),
             email: String::new(),
-        };
-        let l = family_letter(&LetterInput {
-            date: 1_767_225_600, // 01-01-2026
+        }
+    }
+
+    fn input(language: Language, with_consent: bool) -> LetterInput {
+        LetterInput {
+            language,
+            date: 1_767_225_600, // 1 January 2026
             reporter_name: "Politie Oost".into(),
-            vt_name: "Veilig Thuis GM".into(),
+            vt: Sender {
+                name: "Veilig Thuis GM".into(),
+                privacy_contact: "fg@vtgm.example".into(),
+                contact_point: String::new(),
+            },
             wijkteam_name: "Wijkteam Oost".into(),
-            categories: vec![(
-                Category::known("aanwezigheid_kinderen"),
-                "Of er kinderen aanwezig waren".into(),
-            )],
+            shared: vec!["Of er kinderen aanwezig waren".into()],
+            ground: "de wettelijke taak van Veilig Thuis".into(),
             joint_visit: true,
-            with_consent: true,
-            vt_contact: c("Rianne", "medewerker Veilig Thuis", "0800-2000"),
-            wijkteam_contact: c("Els", "wijkcoach", "026-1"),
-            handover_id: "ho-1".parse().expect("well-formed"),
-        });
-        assert!(l.starts_with("Datum: 01-01-2026"), "{l}");
-        for needle in [
-            "Politie Oost heeft een zorgmelding",
-            "U heeft toestemming gegeven dat Wijkteam Oost",
-            "Veilig Thuis GM heeft op 01-01-2026 gegevens over uw gezin gedeeld met Wijkteam Oost",
-            "- Of er kinderen aanwezig waren",
-            "wettelijke taak van Veilig Thuis",
-            "samen",
-            "Bij Wijkteam Oost: Els (wijkcoach), telefoon 026-1",
-            "Bij Veilig Thuis GM: Rianne",
-        ] {
-            assert!(l.contains(needle), "missing {needle:?} in\n{l}");
+            with_consent,
+            vt_contact: contact("Rianne", "medewerker Veilig Thuis", "0800-2000"),
+            wijkteam_contact: contact("Els", "wijkcoach", "026-1"),
         }
     }
 
     #[test]
+    fn the_letter_says_what_with_whom_why_and_who() {
+        let letter = family_letter(&input(Language::Nl, true));
+        let t = text(&letter);
+        assert!(
+            t.starts_with("Van: Veilig Thuis GM\nDatum: 1 januari 2026"),
+            "{t}"
+        );
+        assert!(t.lines().all(|line| line.chars().count() <= 76), "{t}");
+        let l = body_text(&letter);
+        for needle in [
+            "Politie Oost heeft bij Veilig Thuis GM een melding gedaan",
+            "U heeft daar toestemming voor gegeven.",
+            "Op 1 januari 2026 heeft Veilig Thuis GM gegevens over uw gezin gegeven aan",
+            "Of er kinderen aanwezig waren",
+            "wettelijke taak van Veilig Thuis",
+            "samen bij u langs",
+            "Bij Wijkteam Oost: Els (wijkcoach), telefoon 026-1",
+            "Bij Veilig Thuis GM: Rianne",
+            "Zo bereikt u de FG: fg@vtgm.example.",
+        ] {
+            assert!(l.contains(needle), "missing {needle:?} in\n{l}");
+        }
+        let sentences = body_sentences(&letter);
+        let longest = sentences
+            .iter()
+            .map(|s| s.split_whitespace().count())
+            .max()
+            .unwrap_or(0);
+        assert!(longest <= 20, "{longest} words in {sentences:#?}");
+    }
+
+    #[test]
     fn without_consent_the_letter_does_not_claim_it_and_says_how_to_object() {
-        let l = family_letter(&LetterInput {
-            date: 0,
-            reporter_name: String::new(),
-            vt_name: "VT".into(),
-            wijkteam_name: "WT".into(),
-            categories: vec![(Category::known("zorgen_thuissituatie"), String::new())],
-            joint_visit: false,
-            with_consent: false,
-            vt_contact: ContactPerson::default(),
-            wijkteam_contact: ContactPerson::default(),
-            handover_id: "ho-2".parse().expect("well-formed"),
-        });
-        assert!(!l.contains("toestemming gegeven"), "{l}");
-        assert!(!l.contains("omdat u er toestemming voor gaf"), "{l}");
+        let mut i = input(Language::Nl, false);
+        i.reporter_name = String::new();
+        i.joint_visit = false;
+        i.vt.privacy_contact = String::new();
+        i.vt.contact_point = "0800-2000".into();
+        i.vt_contact = ContactPerson::default();
+        let l = body_text(&family_letter(&i));
+        assert!(!l.contains("toestemming voor gegeven"), "{l}");
+        assert!(!l.contains("U gaf er ook toestemming voor"), "{l}");
         assert!(l.contains("bezwaar"), "{l}");
         assert!(
-            l.contains("Er is een melding over uw gezin gedaan bij VT"),
+            l.contains("Er is bij Veilig Thuis GM een melding gedaan over uw gezin."),
             "{l}"
         );
-        assert!(l.contains("- zorgen_thuissituatie"), "{l}");
         assert!(
-            l.contains("Een medewerker van WT neemt contact met u op."),
+            l.contains("Een medewerker van Wijkteam Oost neemt contact met u op."),
             "{l}"
         );
+        assert!(l.contains("Bij Veilig Thuis GM: dat hoort u nog"), "{l}");
+        // Without a registered privacy officer the letter says so, and whom to ask.
+        assert!(
+            l.contains("Veilig Thuis GM heeft ons niet laten weten hoe u de FG bereikt")
+                && l.contains("U bereikt Veilig Thuis GM via 0800-2000."),
+            "{l}"
+        );
+    }
+
+    #[test]
+    fn the_letter_in_english() {
+        let l = body_text(&family_letter(&input(Language::En, true)));
+        for needle in [
+            "From: Veilig Thuis GM",
+            "Date: 1 January 2026",
+            "Wijkteam Oost will help your family",
+            "Politie Oost made a report about your family to Veilig Thuis GM.",
+            "You gave your consent for this.",
+            "two people will come to see you together",
+            "At Wijkteam Oost: Els (wijkcoach), phone 026-1",
+            "You can reach the data protection officer here: fg@vtgm.example.",
+            "They are in Dutch.",
+        ] {
+            assert!(l.contains(needle), "missing {needle:?} in\n{l}");
+        }
+        assert!(!l.contains("Beste") && !l.contains("toestemming"), "{l}");
     }
 }

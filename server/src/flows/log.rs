@@ -5,8 +5,9 @@ use super::Ctx;
 use super::error::{FlowError, FlowResult};
 use crate::auth::Caller;
 use crate::domain::access::{Withheld, redact, withheld_from_family};
-use crate::domain::access_letter::LetterRow;
-use crate::ids::Bsn;
+use crate::domain::access_letter::{AccessLetter, LetterRow};
+use crate::domain::letter::{Language, Letter, Sender, Vocabulary};
+use crate::ids::{Bsn, Oin};
 use crate::ledger::integrator::Ledger;
 use crate::ledger::{EntryOutcome, Event};
 use crate::ledger::{LogEntry, StoredEntry};
@@ -312,6 +313,29 @@ fn proves(
     ))
 }
 
+/// An organisation's name in the directory, `None` when the directory does not know it (a
+/// letter then says so in words: it never prints an OIN).
+pub fn known_name(ctx: &Ctx, oin: &str) -> Option<String> {
+    let dir = ctx.directory.snapshot();
+    let oin = oin.parse::<Oin>().ok()?;
+    dir.orgs.get(&oin).map(|e| e.org.name.clone())
+}
+
+/// An organisation as the sender of a family letter: its name, how to reach its privacy
+/// officer and its contact point, from the directory (`signaalhub org set-privacy-contact`).
+pub fn letter_sender(ctx: &Ctx, oin: &Oin) -> Sender {
+    let dir = ctx.directory.snapshot();
+    match dir.orgs.get(oin) {
+        Some(e) => Sender {
+            name: e.org.name.clone(),
+            privacy_contact: e.org.privacy_contact.clone(),
+            contact_point: e.org.contact_point.clone(),
+        },
+        // Not in the directory (it never is for an authenticated caller): no OIN in a letter.
+        None => Sender::default(),
+    }
+}
+
 /// Which page of a subject access report is asked.
 #[derive(Debug, Clone, Copy)]
 pub struct ReportPage {
@@ -322,6 +346,8 @@ pub struct ReportPage {
     /// The tree size of the checkpoint the first page pinned (`None`: this is the first page:
     /// integrate and pin the newest checkpoint).
     pub tree_size: Option<u64>,
+    /// The language of the letter (on the last page).
+    pub language: Language,
 }
 
 /// A page of a subject access report: the entries about the person within the reach, each with
@@ -332,9 +358,9 @@ pub struct AccessReport {
     pub checkpoint: SignedCheckpoint,
     /// The entries as the family is shown them, oldest first, each with its inclusion proof.
     pub entries: Vec<(Shown, Vec<merkle::Hash>)>,
-    /// The letter (HTML, Dutch) over every entry of the report (all pages): on the last page
-    /// only.
-    pub letter: Option<String>,
+    /// The letter for the family over every entry of the report (all pages), in the language
+    /// asked: on the last page only.
+    pub letter: Option<Letter>,
     /// The index to ask the next page after (`None`: this was the last page).
     pub next_after: Option<u64>,
 }
@@ -486,19 +512,24 @@ pub async fn access_report(
     };
     let letter = if more {
         None
-    } else if page.after.is_none() {
-        // The whole report is this page.
-        let rows = entries
-            .iter()
-            .filter_map(|(shown, _)| letter_row(shown))
-            .collect::<Vec<_>>();
-        Some(crate::domain::access_letter::letter(
-            |oin| ctx.name_of(oin),
+    } else {
+        let rows = if page.after.is_none() {
+            // The whole report is this page.
+            entries
+                .iter()
+                .filter_map(|(shown, _)| letter_row(shown))
+                .collect::<Vec<_>>()
+        } else {
+            whole_letter_rows(ctx, s.all(), org, &signed).await?
+        };
+        Some(access_letter(
+            ctx,
+            caller,
+            &reach,
+            page.language,
             &rows,
             &signed,
         ))
-    } else {
-        Some(whole_letter(ctx, s.all(), org, &signed).await?)
     };
     Ok(AccessReport {
         checkpoint: signed,
@@ -516,15 +547,41 @@ fn letter_row(shown: &Shown) -> Option<LetterRow> {
     })
 }
 
-/// The letter over every entry of a paged report (below the checkpoint). Each entry's stored
-/// bytes must still be the leaf its tile holds (the pages proved those tiles against the signed
-/// root), so that the letter tells nothing a page did not prove; the leaf tiles are read once.
-async fn whole_letter<S: AsRef<str>>(
+/// The family's letter over `rows`, sent by the caller's organisation, in `language`, in the
+/// convenant's words.
+fn access_letter(
+    ctx: &Ctx,
+    caller: &Caller,
+    reach: &Reach,
+    language: Language,
+    rows: &[LetterRow],
+    signed: &SignedCheckpoint,
+) -> Letter {
+    let words = Vocabulary::new(ctx.policy.convenant(), language);
+    crate::domain::access_letter::letter(
+        |oin| known_name(ctx, oin),
+        &words,
+        &AccessLetter {
+            language,
+            date: super::now(),
+            sender: letter_sender(ctx, caller.oin()),
+            hub_wide: matches!(reach, Reach::HubWide { .. }),
+            rows,
+            checkpoint: signed,
+        },
+    )
+}
+
+/// The letter's rows over every entry of a paged report (below the checkpoint). Each entry's
+/// stored bytes must still be the leaf its tile holds (the pages proved those tiles against the
+/// signed root), so that the letter tells nothing a page did not prove; the leaf tiles are read
+/// once.
+async fn whole_letter_rows<S: AsRef<str>>(
     ctx: &Ctx,
     subject: &[S],
     org: Option<&str>,
     signed: &SignedCheckpoint,
-) -> FlowResult<String> {
+) -> FlowResult<Vec<LetterRow>> {
     let size = signed.checkpoint.tree_size;
     let stored: Vec<StoredEntry> = ctx
         .store
@@ -555,9 +612,5 @@ async fn whole_letter<S: AsRef<str>>(
         }
         rows.extend(letter_row(&for_family(ctx, org, st)));
     }
-    Ok(crate::domain::access_letter::letter(
-        |oin| ctx.name_of(oin),
-        &rows,
-        signed,
-    ))
+    Ok(rows)
 }

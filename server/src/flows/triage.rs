@@ -9,6 +9,7 @@ use super::decision::{Party, Question};
 use super::envelope::{self, Expected};
 use super::error::{FlowError, FlowResult, Refusal, echo, reject};
 use super::idempotency::{self, Fingerprint};
+use super::log::{known_name, letter_sender};
 use super::policy::{Ask, active_recipient, check_names, consents_about};
 use super::zorgmelding::{Recidive, melding_for_recipient, recidive};
 use super::{Ctx, new_id, now};
@@ -16,6 +17,7 @@ use crate::auth::Caller;
 use crate::domain::basis::Basis;
 use crate::domain::consent::{Consent, Facts};
 use crate::domain::envelope::SealedEnvelope;
+use crate::domain::letter::{Language, Vocabulary};
 use crate::domain::signal::DeliveryState;
 use crate::domain::signal::StoredReason;
 use crate::domain::zorgmelding::{
@@ -151,6 +153,8 @@ pub struct HandOver {
     pub wijkteam_contact: ContactPerson,
     /// The role the caller acts in.
     pub acting_role: Option<Role>,
+    /// The language of the family letter.
+    pub letter_language: Language,
     /// The request's own bytes without envelopes (only their ids), BSNs and role, for the
     /// idempotency hash.
     pub canonical: Vec<u8>,
@@ -716,45 +720,41 @@ async fn decide_handover<'c>(
     Ok(out)
 }
 
-/// The family letter's input: who reported, who hands over to whom, what and how.
+/// The family letter's input: who reported, who hands over to whom, what and how, in the
+/// language asked and the convenant's words; Veilig Thuis's privacy officer from the directory.
 /// The reporter is named only when it is the police or agreed to be named (the melder is shielded
 /// by default).
 fn letter_input(
     ctx: &Ctx,
     cmd: &HandOver,
     m: &Melding,
-    me: &str,
+    me: &Oin,
     joint_visit: bool,
     with_consent: bool,
     t: i64,
 ) -> LetterInput {
-    let descriptions = &ctx.policy.convenant().categories;
+    let words = Vocabulary::new(ctx.policy.convenant(), cmd.letter_language);
+    let p = cmd.letter_language.phrases();
+    let name = |oin: &str| known_name(ctx, oin).unwrap_or_else(|| p.unknown_org.to_owned());
     LetterInput {
+        language: cmd.letter_language,
         date: t,
         reporter_name: if m.melder_may_be_named {
-            ctx.name_of(&m.melder_oin)
+            name(&m.melder_oin)
         } else {
             String::new()
         },
-        vt_name: ctx.name_of(me),
-        wijkteam_name: ctx.name_of(&cmd.recipient_oin),
-        categories: cmd
-            .categories
-            .iter()
-            .map(|n| {
-                let d = descriptions
-                    .iter()
-                    .find(|k| &k.name == n)
-                    .and_then(|k| k.description.clone())
-                    .unwrap_or_default();
-                (n.clone(), d)
-            })
-            .collect(),
+        vt: letter_sender(ctx, me),
+        wijkteam_name: name(cmd.recipient_oin.as_str()),
+        shared: cmd.categories.iter().map(|c| words.category(c)).collect(),
+        ground: match cmd.basis.legal_name() {
+            Some(b) => words.legal_basis(b),
+            None => p.basis_consent.to_owned(),
+        },
         joint_visit,
         with_consent,
         vt_contact: cmd.vt_contact.clone(),
         wijkteam_contact: cmd.wijkteam_contact.clone(),
-        handover_id: cmd.handover_id.clone(),
     }
 }
 
@@ -883,15 +883,15 @@ pub async fn hand_over<'c>(
         ));
     }
     let t = now();
-    let letter = family_letter(&letter_input(
+    let letter = crate::domain::letter::text(&family_letter(&letter_input(
         ctx,
         &cmd,
         &m,
-        me,
+        caller.oin(),
         decision == DecisionKind::JointVisit,
         !decided.relied.is_empty(),
         t,
-    ));
+    )));
     let record = HandoverRecord {
         sender_oin: caller.oin().clone(),
         handover_id: cmd.handover_id.clone(),

@@ -449,7 +449,8 @@ impl StoreError {
     }
 }
 
-/// oin, name, sector, region, contact_point, status, token_issuer, expertise (newline-joined).
+/// oin, name, sector, region, contact_point, status, token_issuer, expertise (newline-joined),
+/// privacy_contact.
 type OrgRow = (
     String,
     String,
@@ -459,6 +460,7 @@ type OrgRow = (
     String,
     String,
     Option<String>,
+    String,
 );
 /// oin, usage, key_id, public_key, created_at, retired_at.
 type KeyRow = (String, String, String, Vec<u8>, i64, Option<i64>);
@@ -710,8 +712,8 @@ impl Store {
         on_writer!(self, p => {
             let mut tx = p.begin().await?;
             let inserted = sqlx::query(
-                "INSERT INTO organizations (oin, name, sector, region, contact_point, status, token_issuer, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (oin) DO NOTHING",
+                "INSERT INTO organizations (oin, name, sector, region, contact_point, status, token_issuer, created_at, updated_at, privacy_contact)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) ON CONFLICT (oin) DO NOTHING",
             )
             .bind(org.oin.as_str())
             .bind(&org.name)
@@ -721,6 +723,7 @@ impl Store {
             .bind(org.status.as_str())
             .bind(&org.token_issuer)
             .bind(t)
+            .bind(&org.privacy_contact)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -763,6 +766,25 @@ impl Store {
             for tag in expertise {
                 sqlx::query("INSERT INTO organization_expertise (oin, tag) VALUES ($1, $2) ON CONFLICT DO NOTHING")
                     .bind(oin.as_str()).bind(tag).execute(&mut *tx).await?;
+            }
+            sqlx::query("UPDATE hub_meta SET value = value + 1 WHERE key = 'directory_generation'")
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Sets how a family reaches an organisation's privacy officer (empty: not known), as the
+    /// family's letters print it. Every instance sees it at its next directory poll.
+    pub async fn set_privacy_contact(&self, oin: &Oin, contact: &str) -> StoreResult<()> {
+        let t = now();
+        on_writer!(self, p => {
+            let mut tx = p.begin().await?;
+            let n = sqlx::query("UPDATE organizations SET privacy_contact = $2, updated_at = $3 WHERE oin = $1")
+                .bind(oin.as_str()).bind(contact).bind(t)
+                .execute(&mut *tx).await?.rows_affected();
+            if n == 0 {
+                return Err(StoreError::missing("organisation", oin));
             }
             sqlx::query("UPDATE hub_meta SET value = value + 1 WHERE key = 'directory_generation'")
                 .execute(&mut *tx).await?;
@@ -918,7 +940,7 @@ impl Store {
         limit: usize,
     ) -> StoreResult<Vec<Organization>> {
         const SQL: &str = "SELECT o.oin, o.name, o.sector, o.region, o.contact_point, o.status, o.token_issuer,
-                (SELECT string_agg_placeholder) AS expertise
+                (SELECT string_agg_placeholder) AS expertise, o.privacy_contact
             FROM organizations o
             WHERE ($1 IS NULL OR o.oin = $1)
               AND ($2 IS NULL OR o.sector = $2)
@@ -946,13 +968,23 @@ impl Store {
                 .await?
                 .into_iter()
                 .map(|r| -> Result<_, sqlx::Error> {
-                    Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?, r.try_get(6)?, r.try_get(7)?))
+                    Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?, r.try_get(6)?, r.try_get(7)?, r.try_get(8)?))
                 })
                 .collect::<Result<Vec<_>, _>>()?
         });
         rows.into_iter()
             .map(
-                |(oin, name, sector, region, contact_point, status, token_issuer, expertise)| {
+                |(
+                    oin,
+                    name,
+                    sector,
+                    region,
+                    contact_point,
+                    status,
+                    token_issuer,
+                    expertise,
+                    privacy_contact,
+                )| {
                     Ok(Organization {
                         oin: oin
                             .parse()
@@ -966,6 +998,7 @@ impl Store {
                             .map(|e| e.split('\n').map(str::to_owned).collect())
                             .unwrap_or_default(),
                         contact_point,
+                        privacy_contact,
                         status: OrgStatus::parse(&status)
                             .ok_or(StoreError::Corrupt("organizations.status"))?,
                         token_issuer,

@@ -68,6 +68,7 @@ async fn register_org(store: &Store, ca: &DevCa, info: DevOrg) -> TestOrg {
             region: info.region.clone(),
             expertise: info.expertise.clone(),
             contact_point: info.contact_point.clone(),
+            privacy_contact: info.privacy_contact.clone(),
             status: OrgStatus::Active,
             token_issuer: info.token_issuer.clone(),
         })

@@ -349,6 +349,7 @@ pub async fn handover_request_to(
         wijkteam_contact: Some(wijkteam_contact()),
         acting_role: "vt_medewerker".into(),
         signal: None,
+        family_letter_language: String::new(),
     }
 }
 
