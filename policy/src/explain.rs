@@ -243,29 +243,31 @@ pub fn html(c: &Convenant) -> String {
     }
     let _ = writeln!(
         s,
-        "</tbody>\n</table>\n<h2>Data categories</h2>\n<table>\n<thead><tr><th scope=\"col\">category</th><th scope=\"col\">art. 9</th><th scope=\"col\">description</th></tr></thead>\n<tbody>"
+        "</tbody>\n</table>\n<h2>Data categories</h2>\n<table>\n<thead><tr><th scope=\"col\">category</th><th scope=\"col\">art. 9</th><th scope=\"col\">art. 10</th><th scope=\"col\">description</th></tr></thead>\n<tbody>"
     );
     for cat in &c.categories {
         let _ = writeln!(
             s,
-            "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td></tr>",
+            "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td></tr>",
             e(&cat.name),
             if cat.art9 { "yes" } else { "no" },
+            if cat.art10 { "yes" } else { "no" },
             e(cat.description.as_deref().unwrap_or(""))
         );
     }
     let _ = writeln!(
         s,
-        "</tbody>\n</table>\n<h2>Legal bases</h2>\n<table>\n<thead><tr><th scope=\"col\">basis</th><th scope=\"col\">kind</th><th scope=\"col\">art. 9 ground</th><th scope=\"col\">evidence</th><th scope=\"col\">statute</th><th scope=\"col\">description</th></tr></thead>\n<tbody>"
+        "</tbody>\n</table>\n<h2>Legal bases</h2>\n<table>\n<thead><tr><th scope=\"col\">basis</th><th scope=\"col\">kind</th><th scope=\"col\">art. 9 ground</th><th scope=\"col\">art. 10 ground</th><th scope=\"col\">evidence</th><th scope=\"col\">statute</th><th scope=\"col\">description</th></tr></thead>\n<tbody>"
     );
     for b in &c.bases {
         let ev: Vec<&str> = b.evidence.iter().map(|e| e.name()).collect();
         let _ = writeln!(
             s,
-            "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             e(&b.name),
             e(b.kind.name()),
             if b.art9 { "yes" } else { "no" },
+            if b.art10 { "yes" } else { "no" },
             e(&ev.join(", ")),
             e(&b.statute),
             e(b.description.as_deref().unwrap_or(""))

@@ -198,7 +198,7 @@ def walk(browser):
             f.get_by_role("button", name="Brief voor het gezin (afdrukken)").click()
         letter = opened.value
         letter.wait_for_load_state()
-        expect(letter.locator("body")).to_contain_text("welke gegevens zijn gedeeld")
+        expect(letter.locator("body")).to_contain_text("Wat is er gedeeld")
         shot(letter, "10-fg-brief")
 
         reported = meldcode(browser, page, errors)
