@@ -1424,6 +1424,30 @@ async fn an_unanswered_handover_reaches_veilig_thuis_once_through_its_notificati
         let s = school_report(&hub, "sig-quiet-1", false).await;
         let quiet = handed_over(&hub, &s, "ho-q-1", true).await;
         let answered = handed_over(&hub, &s, "ho-q-2", true).await;
+        // The handover's flow says the family is told (`inform_subject`): each delivered
+        // handover leaves Veilig Thuis an open duty (issue 20), the wijkteam none.
+        let duties = hub
+            .client("veilig_thuis")
+            .await
+            .all_inform_obligations(pb::ListInformObligationsRequest {
+                acting_role: "vt_medewerker".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let mut refs: Vec<(&str, &str)> = duties
+            .iter()
+            .map(|o| (o.event.as_str(), o.reference.as_str()))
+            .collect();
+        refs.sort();
+        assert_eq!(
+            refs,
+            [
+                ("handover_delivered", "ho-q-1"),
+                ("handover_delivered", "ho-q-2")
+            ],
+            "{b}"
+        );
         let mut wijkteam = hub.client("wijkteam").await;
         let mut back = answer(&answered, pb::HandoverAnswerKind::Returned);
         back.reason = pb::ReturnReason::NotOurArea as i32;

@@ -1016,13 +1016,16 @@ async fn deliver(ctx: &Ctx, h: &HandoverRecord) -> FlowResult<HandoverState> {
                     .map(|x| x.code.as_str().to_owned())
                     .collect();
                 if d.is_allowed() {
-                    HandoverVerdict::Deliver(handover_entry(
-                        ctx,
-                        &rec,
-                        Event::HandoverDelivered,
-                        EntryOutcome::Disclosed,
-                        codes,
-                    ))
+                    HandoverVerdict::Deliver(
+                        handover_entry(
+                            ctx,
+                            &rec,
+                            Event::HandoverDelivered,
+                            EntryOutcome::Disclosed,
+                            codes,
+                        )
+                        .informs(&d),
+                    )
                 } else {
                     HandoverVerdict::Withhold(
                         d.reasons

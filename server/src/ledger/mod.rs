@@ -191,12 +191,11 @@ pub fn event_from_name(s: &str) -> Option<Event> {
 
 impl Event {
     /// Whether the entry records data accepted for a delivery that is decided and logged again
-    /// when it happens (`*_sent`): the disclosure itself is the later `*_delivered` entry.
+    /// when it happens (`signal_sent`, `handover_sent`): the disclosure itself is the later
+    /// `*_delivered` entry. (A zorgmelding fragment is decided once, when the police submit it:
+    /// its `zorgmelding_fragment_sent` entry is the decided disclosure.)
     pub fn awaits_delivery(self) -> bool {
-        matches!(
-            self,
-            Event::SignalSent | Event::ZorgmeldingFragmentSent | Event::HandoverSent
-        )
+        matches!(self, Event::SignalSent | Event::HandoverSent)
     }
 }
 
@@ -626,17 +625,24 @@ impl PendingEntry {
         self
     }
 
-    /// The decision's reason codes and convenant version, and — for a disclosure itself (not
-    /// data accepted for a later delivery) — the duty to inform the family its obligations
-    /// carry.
+    /// The decision's reason codes and convenant version, and the duty to inform the family its
+    /// obligations carry ([`PendingEntry::informs`]).
     pub fn decided(mut self, d: &signaalhub_policy::Decision<'_>) -> Self {
-        use signaalhub_policy::Obligation;
         self.entry.reasons = d
             .reasons
             .iter()
             .map(|r| r.code.as_str().to_owned())
             .collect();
         self.entry.policy_version = Some(d.policy_version.to_string());
+        self.informs(d)
+    }
+
+    /// For a disclosure itself (not data accepted for a later delivery that is decided again),
+    /// the duty to inform the family that the decision's obligations carry: every flow that
+    /// discloses under a decision calls this (through [`PendingEntry::decided`] or directly), so
+    /// a convenant's `inform_subject` is tracked whatever the flow.
+    pub fn informs(mut self, d: &signaalhub_policy::Decision<'_>) -> Self {
+        use signaalhub_policy::Obligation;
         self.inform = if self.entry.outcome == EntryOutcome::Disclosed
             && !self.entry.event.awaits_delivery()
         {
