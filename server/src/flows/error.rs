@@ -227,6 +227,18 @@ mod tests {
     }
 
     #[test]
+    fn subject_references_are_removed_too() {
+        // All A: the check letter of twelve zeros is A.
+        assert_eq!(echo("SH-AAAAAAAAAAAAA"), "<BSN removed>");
+        assert_eq!(
+            redact_bsns("id sh-aaaaaaaaaaaaa-2"),
+            "id <reference removed>-2"
+        );
+        // A wrong check letter is not a reference: kept (it names nobody).
+        assert_eq!(echo("SH-AAAAAAAAAAAAB"), "SH-AAAAAAAAAAAAB");
+    }
+
+    #[test]
     fn redaction_covers_a_whole_sentence() {
         assert_eq!(
             redact_bsns("no consent about 111222333 for 00000009901000000000"),
