@@ -15,6 +15,12 @@
 //! which confirms that it acted on it. The content of the request and of the correction stays
 //! with the organisations: the hub holds codes, dates and log indices.
 //!
+//! **Subjects without a BSN** (item 4): the hub issues an organisation a subject reference
+//! (`ids::Bsn`'s second form, `SH-` + 13 letters) for a person whose BSN it does not know; it is
+//! accepted wherever a BSN is and made into a pseudonym the same way. Once the BSN is known, the
+//! organisation merges it: every stored record under the reference moves to the BSN's pseudonym
+//! (`Store::merge_subject_forms`, over the re-key's list of tables), once.
+//!
 //! Who may: a professional of the organisation in a convenant role of its sector, or its privacy
 //! officer (`fg`). Every act is logged; lists are the organisation's own records (docs/ACCESS.md).
 use super::error::{FlowError, FlowResult};
