@@ -169,4 +169,37 @@ impl HubClient {
             .notice
             .ok_or_else(|| ClientError::Config("the hub sent no notice".into()))
     }
+
+    /// A fresh subject reference (`SH-` + 13 letters) for a person whose BSN is not known, to use
+    /// wherever a BSN is asked for.
+    pub async fn issue_subject_reference(
+        &mut self,
+        acting_role: &str,
+    ) -> Result<pb::IssueSubjectReferenceResponse, ClientError> {
+        Ok(self
+            .family()
+            .issue_subject_reference(pb::IssueSubjectReferenceRequest {
+                acting_role: acting_role.into(),
+            })
+            .await?
+            .into_inner())
+    }
+
+    /// Merges the organisation's subject `reference` with the person's BSN, once.
+    pub async fn merge_subject_reference(
+        &mut self,
+        reference: &str,
+        subject_bsn: &str,
+        acting_role: &str,
+    ) -> Result<pb::MergeSubjectReferenceResponse, ClientError> {
+        Ok(self
+            .family()
+            .merge_subject_reference(pb::MergeSubjectReferenceRequest {
+                reference: reference.into(),
+                subject_bsn: subject_bsn.into(),
+                acting_role: acting_role.into(),
+            })
+            .await?
+            .into_inner())
+    }
 }

@@ -15,17 +15,18 @@ use signaalhub_server::domain::zorgmelding::{
 };
 use signaalhub_server::ids::{Bsn, CaseId, Pseudonymizer, SubjectPseudonym};
 use signaalhub_server::ledger::{Event, PendingEntry};
-use signaalhub_server::store::Store;
 use signaalhub_server::store::involvement::MatchDecider;
 use signaalhub_server::store::rekey::{PseudonymState, RingError, RingMismatch, TableProgress};
 use signaalhub_server::store::retention::{Expired, RetentionTarget, TARGETS};
 use signaalhub_server::store::signal::{DeliveryVerdict, Submitted};
+use signaalhub_server::store::{Store, StoreError};
 
 conformance!(
     retention_erases_what_expired_and_logs_each,
     log_professionals_are_erased_in_log_order_from_where_the_last_pass_stopped,
     maatregel_no_answers_are_counted_per_organisation_and_day,
     the_rekey_moves_every_pseudonym_forward,
+    a_subject_reference_is_registered_and_merged_into_a_bsn_once,
 );
 
 /// Decides every match allowed and tells nobody anything special.
@@ -755,6 +756,17 @@ async fn the_rekey_moves_every_pseudonym_forward(s: Store) {
         Vec::<String>::new()
     );
 
+    // A subject reference's registration (its pseudonym) is a subject pseudonym too.
+    let reference = Bsn::new_reference().unwrap();
+    let ref_old = one.pseudonym(&reference);
+    s.insert_subject_reference(
+        ref_old.as_str(),
+        GI,
+        &entry(GI, Event::SubjectReferenceIssued, T0).subjects([ref_old.as_str().to_owned()]),
+    )
+    .await
+    .unwrap();
+
     // A newer ring becomes the write version; a wrong key or an older ring is refused.
     assert_eq!(
         s.open_pseudonym_ring(&two).await.unwrap(),
@@ -793,14 +805,18 @@ async fn the_rekey_moves_every_pseudonym_forward(s: Store) {
             ("involvement_confirmations", 1),
             ("involvement_persons", 1),
             ("zorgmelding_subjects", 1),
-            ("log_subject_index", 3),
+            ("log_subject_index", 4),
             ("signals", 1),
             ("zorgmelding_fragments", 1),
             ("zorgmeldingen", 1),
             ("handovers", 1),
+            ("melding_feedback", 0),
+            ("melding_stages", 0),
+            ("information_requests", 0),
+            ("subject_references", 1),
         ]
     );
-    assert_eq!(behind.total(), 13);
+    assert_eq!(behind.total(), 15);
     // Nothing is behind version 1 while everything is stored under it.
     assert_eq!(s.pseudonyms_behind(1).await.unwrap().total(), 0);
 
@@ -816,13 +832,13 @@ async fn the_rekey_moves_every_pseudonym_forward(s: Store) {
             .collect::<Vec<_>>(),
         per.iter().map(|(t, n)| (*t, *n, 0)).collect::<Vec<_>>()
     );
-    // log_subject_index: 3 rows in batches of 2 -> two reports.
+    // log_subject_index: 4 rows in batches of 2 -> two full batches and an empty one.
     assert_eq!(
         reports
             .iter()
             .filter(|p| p.table == "log_subject_index")
             .count(),
-        2
+        3
     );
     assert_eq!(s.pseudonyms_behind(2).await.unwrap().total(), 0);
     assert_eq!(s.pseudonyms_behind(1).await.unwrap().tables, per);
@@ -865,6 +881,21 @@ async fn the_rekey_moves_every_pseudonym_forward(s: Store) {
             .len(),
         3
     );
+    let ref_new = two.pseudonym(&reference);
+    assert_eq!(
+        s.subject_reference(&[ref_new.as_str().to_owned()])
+            .await
+            .unwrap()
+            .unwrap()
+            .pseudonym,
+        ref_new.as_str()
+    );
+    assert!(
+        s.subject_reference(&[ref_old.as_str().to_owned()])
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(
         s.get_signal(SCHOOL, "s1").await.unwrap().unwrap().subjects,
         vec![new.as_str().to_owned()]
@@ -901,5 +932,133 @@ async fn the_rekey_moves_every_pseudonym_forward(s: Store) {
             version: 2,
             floor: 2
         }
+    );
+}
+
+// ---- subjects without a BSN ------------------------------------------------------------
+
+async fn a_subject_reference_is_registered_and_merged_into_a_bsn_once(s: Store) {
+    let ring = Pseudonymizer::ring(&[&[1u8; 32], &[2u8; 32]]).unwrap();
+    s.open_pseudonym_ring(&ring).await.unwrap();
+    let bsn: Bsn = "111222333".parse().unwrap();
+    let reference = Bsn::new_reference().unwrap();
+    let (rk, bk) = (ring.subject(&reference), ring.subject(&bsn));
+    let forms = |k: &signaalhub_server::ids::SubjectKey| -> Vec<String> {
+        k.all().iter().map(|p| p.as_str().to_owned()).collect()
+    };
+    let issued = s
+        .insert_subject_reference(
+            rk.as_str(),
+            SCHOOL,
+            &entry(SCHOOL, Event::SubjectReferenceIssued, T0).subjects([rk.as_str().to_owned()]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(issued.org_oin, SCHOOL);
+    assert_eq!((issued.issued_at, issued.merged_at), (T0, None));
+    // Registered once.
+    assert!(matches!(
+        s.insert_subject_reference(
+            rk.as_str(),
+            SCHOOL,
+            &entry(SCHOOL, Event::SubjectReferenceIssued, T0)
+        )
+        .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        s.subject_reference(&forms(&rk)).await.unwrap(),
+        Some(issued)
+    );
+    assert_eq!(s.subject_reference(&forms(&bk)).await.unwrap(), None);
+
+    // Records under the reference: a consent under the current version, a signal under an
+    // older one (a partly re-keyed store), an involvement; and one already under the BSN.
+    let cur = rk.as_str().to_owned();
+    s.insert_consent(
+        &consent("c-ref", rk.current(), T0),
+        &entry(SCHOOL, Event::ConsentRecorded, T0).subjects([cur.clone()]),
+    )
+    .await
+    .unwrap();
+    let v1 = rk.all()[0].as_str().to_owned();
+    s.insert_signal(
+        &signal("s-ref", 1, &[v1.clone(), "ab".repeat(32)], T0),
+        &[],
+        &[entry(SCHOOL, Event::SignalSent, T0).subjects([v1.clone()])],
+    )
+    .await
+    .unwrap();
+    register(&s, "i-ref", SCHOOL, rk.current()).await;
+    s.insert_consent(
+        &consent("c-bsn", bk.current(), T0),
+        &entry(SCHOOL, Event::ConsentRecorded, T0).subjects([bk.as_str().to_owned()]),
+    )
+    .await
+    .unwrap();
+
+    let pairs: Vec<(String, String)> = forms(&rk).into_iter().zip(forms(&bk)).collect();
+    let merged = |org: &'static str| {
+        entry(org, Event::SubjectMerged, T0 + 1)
+            .subjects([rk.as_str().to_owned(), bk.as_str().to_owned()])
+    };
+    // Only the organisation it was issued to.
+    assert!(matches!(
+        s.merge_subject_forms(&pairs, &forms(&rk), HUISARTS, &merged(HUISARTS))
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(s.list_consents(bk.all()).await.unwrap().len(), 1);
+    let (moved, idx) = s
+        .merge_subject_forms(&pairs, &forms(&rk), SCHOOL, &merged(SCHOOL))
+        .await
+        .unwrap();
+    // consent, involvement, involvement person, signal, and the three index rows.
+    assert!(moved >= 7, "{moved}");
+    assert!(idx > 0);
+    let reg = s.subject_reference(&forms(&rk)).await.unwrap().unwrap();
+    assert_eq!(reg.merged_at, Some(T0 + 1));
+    assert_eq!(
+        reg.pseudonym,
+        rk.as_str(),
+        "the registration stays the reference's"
+    );
+    // Once.
+    assert!(matches!(
+        s.merge_subject_forms(&pairs, &forms(&rk), SCHOOL, &merged(SCHOOL))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+
+    // Everything is the BSN's now, each in its own key version.
+    let consents = s.list_consents(bk.all()).await.unwrap();
+    assert_eq!(consents.len(), 2);
+    assert!(s.list_consents(rk.all()).await.unwrap().is_empty());
+    assert_eq!(
+        s.get_signal(SCHOOL, "s-ref")
+            .await
+            .unwrap()
+            .unwrap()
+            .subjects,
+        vec![bk.all()[0].as_str().to_owned(), "ab".repeat(32)]
+    );
+    assert!(s.is_involved(SCHOOL, bk.all(), T0).await.unwrap());
+    assert!(!s.is_involved(SCHOOL, rk.all(), T0).await.unwrap());
+    let events = |v: Vec<signaalhub_server::ledger::StoredEntry>| -> Vec<Event> {
+        v.into_iter().map(|e| e.entry.unwrap().event).collect()
+    };
+    let by_bsn = events(s.log_entries_for_subject(bk.all(), None).await.unwrap());
+    for ev in [
+        Event::SubjectReferenceIssued,
+        Event::ConsentRecorded,
+        Event::SignalSent,
+        Event::SubjectMerged,
+    ] {
+        assert!(by_bsn.contains(&ev), "{ev:?} in {by_bsn:?}");
+    }
+    // The reference's own report shows only that it was merged.
+    assert_eq!(
+        events(s.log_entries_for_subject(rk.all(), None).await.unwrap()),
+        vec![Event::SubjectMerged]
     );
 }

@@ -1,6 +1,7 @@
 //! `signaal family ...`: the family's rights at the organisation — the duties to inform the
 //! family of disclosures (list, record informed, record an exemption), and the family's requests
-//! (record, decide, list, show) with the notices a granted one sends (list, confirm).
+//! (record, decide, list, show) with the notices a granted one sends (list, confirm); subject
+//! references for persons without a known BSN (issue, merge with the BSN).
 use super::error::CliError;
 use super::format::{now_unix, ts, when};
 use super::output::Out;
@@ -90,6 +91,17 @@ enum FamilyCommand {
         /// Only those not yet confirmed.
         #[arg(long)]
         open: bool,
+    },
+    /// A fresh subject reference (SH-...) for a person whose BSN is not known: use it with
+    /// --bsn wherever a BSN is asked for.
+    Reference,
+    /// Merge a subject reference my organisation was issued with the person's BSN (once).
+    Merge {
+        /// The reference (SH-...).
+        reference: String,
+        /// The person's BSN.
+        #[arg(long)]
+        bsn: String,
     },
     /// Confirm that my organisation acted on a notice.
     Confirm {
@@ -416,6 +428,23 @@ pub async fn run(hub: &mut HubClient, a: FamilyArgs, out: Out) -> Result<(), Cli
                 }
             }
             out.emit(&json!({ "notices": list.iter().map(notice_json).collect::<Vec<_>>() }));
+        }
+        FamilyCommand::Reference => {
+            let r = hub.issue_subject_reference(&role).await?;
+            if out.human() {
+                println!("{}  issued {}", r.reference, when(r.issued_at.as_ref()));
+            }
+            out.emit(&json!({ "reference": r.reference, "issued_at": ts(r.issued_at.as_ref()) }));
+        }
+        FamilyCommand::Merge { reference, bsn } => {
+            let m = hub.merge_subject_reference(&reference, &bsn, &role).await?;
+            if out.human() {
+                println!(
+                    "merged: {} record(s) now name the BSN (log index {})",
+                    m.records_moved, m.log_index
+                );
+            }
+            out.emit(&json!({ "records_moved": m.records_moved, "log_index": m.log_index }));
         }
         FamilyCommand::Confirm {
             org_oin,

@@ -94,6 +94,27 @@ pub const RULES: &[(&str, &str)] = &[
         "a BSN consists of digits 0-9 only",
         "een BSN bestaat alleen uit cijfers",
     ),
+    // The hub's subject fields take a BSN or a subject reference it issued (SH-…).
+    (
+        "a BSN (9 digits, elfproef) or a subject reference from the hub (SH-…): this BSN fails the elfproef (check for a typing error)",
+        "een BSN (9 cijfers, elfproef) of een persoonsreferentie van de hub (SH-…): dit BSN klopt niet (elfproef), controleer het op een typefout",
+    ),
+    (
+        "a BSN (9 digits, elfproef) or a subject reference from the hub (SH-…): a BSN has 9 digits (8 with the leading zero dropped)",
+        "een BSN (9 cijfers, elfproef) of een persoonsreferentie van de hub (SH-…): een BSN heeft 9 cijfers (8 als de voorloopnul is weggelaten)",
+    ),
+    (
+        "a BSN (9 digits, elfproef) or a subject reference from the hub (SH-…): a BSN consists of digits 0-9 only",
+        "een BSN (9 cijfers, elfproef) of een persoonsreferentie van de hub (SH-…): een BSN bestaat alleen uit cijfers",
+    ),
+    (
+        "a BSN (9 digits, elfproef) or a subject reference from the hub (SH-…): a reference is SH- and 13 letters, without I, L, O or U",
+        "een BSN (9 cijfers, elfproef) of een persoonsreferentie van de hub (SH-…): een referentie is SH- en 13 letters, zonder I, L, O of U",
+    ),
+    (
+        "a BSN (9 digits, elfproef) or a subject reference from the hub (SH-…): this reference's check letter does not match (check for a typing error)",
+        "een BSN (9 cijfers, elfproef) of een persoonsreferentie van de hub (SH-…): de controleletter van deze referentie klopt niet, controleer haar op een typefout",
+    ),
     (
         "must not contain 9 or more digits in a row (it could be a BSN)",
         "mag geen 9 of meer cijfers achter elkaar bevatten (dat kan een BSN zijn)",
@@ -321,6 +342,8 @@ mod tests {
             "1".parse::<Bsn>().unwrap_err().to_string(),
             "12345678a".parse::<Bsn>().unwrap_err().to_string(),
             "123456789".parse::<Bsn>().unwrap_err().to_string(),
+            "SH-1".parse::<Bsn>().unwrap_err().to_string(),
+            "SH-AAAAAAAAAAAAB".parse::<Bsn>().unwrap_err().to_string(),
             DIGIT_RUN.into(),
             signaalhub_server::api::basis::PERSON_REF_RULE.into(),
             signaalhub_server::api::consent::EVIDENCE_REFERENCE_RULE.into(),

@@ -202,7 +202,8 @@ pub fn facts_to_pb(f: &Facts) -> pb::SubjectFacts {
     }
 }
 
-/// A BSN from the wire (elfproef checked; never echoed).
+/// A subject from the wire: a BSN (elfproef checked) or a hub-issued subject reference (check
+/// letter checked); never echoed.
 pub fn bsn_from_pb(
     field: &'static str,
     s: &str,

@@ -1,17 +1,17 @@
 //! `signaalhub.v1.FamilyService`: the duty to inform the family, and the family's requests with
 //! their notices to the organisations that received the data. The rules live in
 //! `flows::family`; this is the wire.
-use super::basis::{bsns_from_pb, optional_name, parsed_field};
+use super::basis::{bsn_from_pb, bsns_from_pb, optional_name, parsed_field};
 use super::{caller, timestamp};
 use crate::domain::family::{
     FamilyRequest, InformAct, InformClose, InformObligation, InformState, RequestKind,
     RequestNotice, RequestState,
 };
 use crate::flows::family::{
-    self as flow, CloseObligation, DecideRequest, ListObligations, RecordRequest,
+    self as flow, CloseObligation, DecideRequest, ListObligations, MergeReference, RecordRequest,
 };
 use crate::flows::{Ctx, FlowError, parsed, reject};
-use crate::ids::{FamilyRequestId, Oin};
+use crate::ids::{Bsn, FamilyRequestId, Oin};
 use signaalhub_policy::reasons;
 use signaalhub_proto::pb;
 use signaalhub_proto::pb::family_service_server::FamilyService;
@@ -291,8 +291,62 @@ impl TryFrom<pb::DecideFamilyRequestRequest> for DecideRequest {
     }
 }
 
+impl TryFrom<pb::MergeSubjectReferenceRequest> for MergeReference {
+    type Error = FlowError;
+    fn try_from(r: pb::MergeSubjectReferenceRequest) -> Result<Self, FlowError> {
+        let mut bad = Vec::new();
+        let reference = bsn_from_pb("reference", &r.reference, &mut bad);
+        if reference.as_ref().is_some_and(|b| !b.is_reference()) {
+            bad.push((
+                "reference",
+                "the subject reference the hub issued (SH-…), not a BSN".into(),
+            ));
+        }
+        let bsn = bsn_from_pb("subject_bsn", &r.subject_bsn, &mut bad);
+        if bsn.as_ref().is_some_and(Bsn::is_reference) {
+            bad.push((
+                "subject_bsn",
+                "the person's BSN (9 digits, elfproef), not a subject reference".into(),
+            ));
+        }
+        let acting_role = optional_name("acting_role", &r.acting_role, &mut bad);
+        reject(bad)?;
+        Ok(MergeReference {
+            reference: parsed(reference, "reference")?,
+            bsn: parsed(bsn, "subject_bsn")?,
+            acting_role,
+        })
+    }
+}
+
 #[tonic::async_trait]
 impl FamilyService for FamilyApi {
+    async fn issue_subject_reference(
+        &self,
+        request: Request<pb::IssueSubjectReferenceRequest>,
+    ) -> Result<Response<pb::IssueSubjectReferenceResponse>, Status> {
+        let caller = caller(&request)?;
+        let role = super::basis::acting_role(&request.into_inner().acting_role)?;
+        let issued = flow::issue_reference(&self.ctx, &caller, role.as_ref()).await?;
+        Ok(Response::new(pb::IssueSubjectReferenceResponse {
+            reference: issued.reference.reference_text().unwrap_or_default(),
+            issued_at: Some(timestamp(issued.issued_at)),
+        }))
+    }
+
+    async fn merge_subject_reference(
+        &self,
+        request: Request<pb::MergeSubjectReferenceRequest>,
+    ) -> Result<Response<pb::MergeSubjectReferenceResponse>, Status> {
+        let caller = caller(&request)?;
+        let cmd = MergeReference::try_from(request.into_inner())?;
+        let merged = flow::merge_reference(&self.ctx, &caller, cmd).await?;
+        Ok(Response::new(pb::MergeSubjectReferenceResponse {
+            records_moved: merged.moved,
+            log_index: merged.log_index,
+        }))
+    }
+
     async fn list_inform_obligations(
         &self,
         request: Request<pb::ListInformObligationsRequest>,

@@ -183,6 +183,30 @@ pub fn redact_bsns(s: &str) -> String {
         rest = &run[len..];
     }
     out.push_str(rest);
+    redact_references(&out)
+}
+
+/// Blanks every subject reference (`SH-` + 13 letters with a matching check letter, any case)
+/// in `s`.
+fn redact_references(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        if let Some(candidate) = s.get(i..i + 16)
+            && candidate
+                .parse::<crate::ids::Bsn>()
+                .is_ok_and(|b| b.is_reference())
+        {
+            out.push_str("<reference removed>");
+            i += 16;
+            continue;
+        }
+        let Some(c) = s[i..].chars().next() else {
+            break;
+        };
+        out.push(c);
+        i += c.len_utf8();
+    }
     out
 }
 
@@ -200,6 +224,18 @@ mod tests {
         assert_eq!(echo(&"x".repeat(100)).chars().count(), 65);
         assert!(echo(&"x".repeat(100)).ends_with('…'));
         assert_eq!(echo(&"x".repeat(64)), "x".repeat(64));
+    }
+
+    #[test]
+    fn subject_references_are_removed_too() {
+        // All A: the check letter of twelve zeros is A.
+        assert_eq!(echo("SH-AAAAAAAAAAAAA"), "<BSN removed>");
+        assert_eq!(
+            redact_bsns("id sh-aaaaaaaaaaaaa-2"),
+            "id <reference removed>-2"
+        );
+        // A wrong check letter is not a reference: kept (it names nobody).
+        assert_eq!(echo("SH-AAAAAAAAAAAAB"), "SH-AAAAAAAAAAAAB");
     }
 
     #[test]

@@ -15,6 +15,12 @@
 //! which confirms that it acted on it. The content of the request and of the correction stays
 //! with the organisations: the hub holds codes, dates and log indices.
 //!
+//! **Subjects without a BSN** (item 4): the hub issues an organisation a subject reference
+//! (`ids::Bsn`'s second form, `SH-` + 13 letters) for a person whose BSN it does not know; it is
+//! accepted wherever a BSN is and made into a pseudonym the same way. Once the BSN is known, the
+//! organisation merges it: every stored record under the reference moves to the BSN's pseudonym
+//! (`Store::merge_subject_forms`, over the re-key's list of tables), once.
+//!
 //! Who may: a professional of the organisation in a convenant role of its sector, or its privacy
 //! officer (`fg`). Every act is logged; lists are the organisation's own records (docs/ACCESS.md).
 use super::error::{FlowError, FlowResult};
@@ -635,4 +641,127 @@ mod tests {
         assert_eq!(page(u32::MAX), MAX_PAGE);
         assert_eq!(event_name(Event::FamilyInformed), "family_informed");
     }
+}
+
+/// A subject reference the hub issued, as the flow answers it.
+#[derive(Debug, Clone)]
+pub struct IssuedReference {
+    /// The reference (`SH-` + 13 letters): handed to the organisation, never stored or logged.
+    pub reference: Bsn,
+    /// When it was issued.
+    pub issued_at: i64,
+}
+
+/// `IssueSubjectReference`: a fresh reference for a person whose BSN is not known, registered
+/// to the caller's organisation (only its pseudonym is kept). Logged
+/// (`subject_reference_issued`, subjects: the reference's pseudonym).
+pub async fn issue_reference(
+    ctx: &Ctx,
+    caller: &Caller,
+    acting_role: Option<&Role>,
+) -> FlowResult<IssuedReference> {
+    let role = family_role(ctx, caller, acting_role)?;
+    // A clash of two fresh 12-letter references is practically impossible; try again once.
+    for _ in 0..2 {
+        let reference = Bsn::new_reference().ok_or_else(|| {
+            FlowError::Unavailable("the hub's random source failed; try again".into())
+        })?;
+        let key = ctx.pseudonymizer.subject(&reference);
+        let e = ctx
+            .entry(
+                caller,
+                &role,
+                Event::SubjectReferenceIssued,
+                EntryOutcome::Recorded,
+            )
+            .subjects([key.as_str().to_owned()]);
+        match ctx
+            .store
+            .insert_subject_reference(key.as_str(), caller.oin().as_str(), &e)
+            .await
+        {
+            Ok(r) => {
+                return Ok(IssuedReference {
+                    reference,
+                    issued_at: r.issued_at,
+                });
+            }
+            Err(StoreError::Conflict(_)) => continue,
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Err(FlowError::Unavailable(
+        "the hub could not issue a fresh reference; try again".into(),
+    ))
+}
+
+/// `MergeSubjectReference`, checked at the edge.
+#[derive(Debug, Clone)]
+pub struct MergeReference {
+    /// The reference (a validated subject reference).
+    pub reference: Bsn,
+    /// The person's BSN (a validated BSN, not a reference).
+    pub bsn: Bsn,
+    /// The role acted in.
+    pub acting_role: Option<Role>,
+}
+
+/// What a merge did.
+#[derive(Debug, Clone)]
+pub struct Merged {
+    /// Stored rows that named the reference and now name the BSN.
+    pub moved: u64,
+    /// The log index of the `subject_merged` entry.
+    pub log_index: u64,
+}
+
+/// `MergeSubjectReference`: the organisation that was issued a reference merges it with the
+/// person's BSN, once. Every stored record under the reference (consents, signals,
+/// involvements, maatregelen, meldingen, the subject index of the log) is moved to the BSN's
+/// pseudonym of the same key version, in one transaction with the log entry
+/// (`subject_merged`, subjects: the reference's pseudonym, then the BSN's). Log leaves are never
+/// rewritten: the BSN's access report finds the earlier entries through the moved index.
+pub async fn merge_reference(
+    ctx: &Ctx,
+    caller: &Caller,
+    cmd: MergeReference,
+) -> FlowResult<Merged> {
+    let role = family_role(ctx, caller, cmd.acting_role.as_ref())?;
+    let missing =
+        || FlowError::NotFound("your organisation was issued no such subject reference".into());
+    let from = ctx.pseudonymizer.subject(&cmd.reference);
+    let to = ctx.pseudonymizer.subject(&cmd.bsn);
+    let forms: Vec<String> = from.all().iter().map(|p| p.as_str().to_owned()).collect();
+    let reg = ctx
+        .store
+        .subject_reference(&forms)
+        .await?
+        .filter(|r| r.org_oin == *caller.oin())
+        .ok_or_else(missing)?;
+    if reg.merged_at.is_some() {
+        return Err(FlowError::Precondition(
+            "this subject reference was merged with a BSN before; use the BSN".into(),
+        ));
+    }
+    let pairs: Vec<(String, String)> = from
+        .all()
+        .iter()
+        .zip(to.all())
+        .map(|(a, b)| (a.as_str().to_owned(), b.as_str().to_owned()))
+        .collect();
+    let e = ctx
+        .entry(caller, &role, Event::SubjectMerged, EntryOutcome::Recorded)
+        .subjects([from.as_str().to_owned(), to.as_str().to_owned()]);
+    let (moved, log_index) = ctx
+        .store
+        .merge_subject_forms(&pairs, &forms, caller.oin().as_str(), &e)
+        .await
+        .map_err(|err| match err {
+            StoreError::NotFound(_) => missing(),
+            StoreError::Conflict(_) => FlowError::Precondition(
+                "this subject reference was merged with a BSN before; use the BSN".into(),
+            ),
+            other => other.into(),
+        })?;
+    Ok(Merged { moved, log_index })
 }

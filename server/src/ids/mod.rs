@@ -130,31 +130,156 @@ impl fmt::Debug for Oin {
     }
 }
 
-/// A burgerservicenummer that passed the elfproef. Its digits are never displayed or logged.
+/// The subject a request is about: a burgerservicenummer that passed the elfproef, or a
+/// reference the hub issued for a person without a known BSN (`SH-` + 12 letters + a check
+/// letter; docs/FAMILY.md, "Subjects without a BSN"). Either is turned into the same kind of
+/// keyed pseudonym, so a reference behaves like a BSN everywhere. Its value is never displayed
+/// or logged.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Bsn([u8; 9]);
+pub struct Bsn(SubjectForm);
 
-/// Why a string is not a valid BSN. Never contains the input.
+#[derive(Clone, PartialEq, Eq)]
+enum SubjectForm {
+    /// The nine digits of a BSN (values 0-9).
+    Number([u8; 9]),
+    /// The 13 letters of a reference after `SH-` (uppercase ASCII, the last the check letter).
+    Reference([u8; 13]),
+}
+
+/// The letters of a subject reference: no I, L, O or U (never read as 1 or 0, never a word
+/// that needs them); letters only, so a reference never looks like a BSN.
+pub const REFERENCE_ALPHABET: &[u8; 22] = b"ABCDEFGHJKMNPQRSTVWXYZ";
+/// How a subject reference starts.
+pub const REFERENCE_PREFIX: &str = "SH-";
+/// The modulus of the check letter: prime, so every single changed letter and every swap of
+/// two neighbouring letters changes it (a sum of 22 is never issued: the alphabet has 22 letters).
+const REFERENCE_MODULUS: u32 = 23;
+
+/// The check value (0..23) of the 12 data letters' values, weights 1..=12.
+fn reference_check(values: &[u8]) -> u32 {
+    values
+        .iter()
+        .zip(1u32..)
+        .map(|(v, w)| u32::from(*v) * w)
+        .sum::<u32>()
+        % REFERENCE_MODULUS
+}
+
+fn letter_value(c: u8) -> Option<u8> {
+    REFERENCE_ALPHABET
+        .iter()
+        .position(|a| *a == c.to_ascii_uppercase())
+        .map(|i| i as u8)
+}
+
+/// What a subject field expects, named in every error about it.
+pub const SUBJECT_FORMS: &str =
+    "a BSN (9 digits, elfproef) or a subject reference from the hub (SH-…)";
+
+/// Why a string is not a valid BSN or subject reference. Never contains the input.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidBsn {
-    /// Not 8 or 9 digits.
-    #[error("a BSN has 9 digits (8 with the leading zero dropped)")]
+    /// Not 8 or 9 digits, nor a reference.
+    #[error("{SUBJECT_FORMS}: a BSN has 9 digits (8 with the leading zero dropped)")]
     Length,
-    /// Something other than 0-9.
-    #[error("a BSN consists of digits 0-9 only")]
+    /// Something other than 0-9, nor a reference.
+    #[error("{SUBJECT_FORMS}: a BSN consists of digits 0-9 only")]
     NotDigits,
     /// The eleven test (elfproef) fails: most likely a typing error.
-    #[error("this BSN fails the elfproef (check for a typing error)")]
+    #[error("{SUBJECT_FORMS}: this BSN fails the elfproef (check for a typing error)")]
     Elfproef,
+    /// Starts `SH-` but is not 13 letters of the reference alphabet.
+    #[error("{SUBJECT_FORMS}: a reference is SH- and 13 letters, without I, L, O or U")]
+    Reference,
+    /// The reference's check letter does not match: most likely a typing error.
+    #[error(
+        "{SUBJECT_FORMS}: this reference's check letter does not match (check for a typing error)"
+    )]
+    CheckLetter,
+}
+
+/// The 13 letters of a reference (`SH-` already removed), uppercased, with a matching check letter.
+fn parse_reference(rest: &str) -> Result<[u8; 13], InvalidBsn> {
+    let b = rest.as_bytes();
+    if b.len() != 13 {
+        return Err(InvalidBsn::Reference);
+    }
+    let mut values = [0u8; 13];
+    for (v, c) in values.iter_mut().zip(b) {
+        *v = letter_value(*c).ok_or(InvalidBsn::Reference)?;
+    }
+    if reference_check(&values[..12]) != u32::from(values[12]) {
+        return Err(InvalidBsn::CheckLetter);
+    }
+    let mut out = [0u8; 13];
+    for (o, v) in out.iter_mut().zip(values) {
+        *o = REFERENCE_ALPHABET[usize::from(v)];
+    }
+    Ok(out)
+}
+
+impl Bsn {
+    /// A fresh subject reference from the system's secure random source (`None` when it fails).
+    pub fn new_reference() -> Option<Bsn> {
+        let rng = ring::rand::SystemRandom::new();
+        loop {
+            let mut raw = [0u8; 12];
+            ring::rand::SecureRandom::fill(&rng, &mut raw).ok()?;
+            // 22 * 11 = 242: bytes from 242 up would favour some letters; draw again.
+            if raw.iter().any(|b| *b >= 242) {
+                continue;
+            }
+            let mut values = [0u8; 13];
+            for (v, r) in values.iter_mut().zip(raw) {
+                *v = r % 22;
+            }
+            let check = reference_check(&values[..12]);
+            if check >= 22 {
+                continue;
+            }
+            values[12] = check as u8;
+            let mut letters = [0u8; 13];
+            for (l, v) in letters.iter_mut().zip(values) {
+                *l = REFERENCE_ALPHABET[usize::from(v)];
+            }
+            return Some(Bsn(SubjectForm::Reference(letters)));
+        }
+    }
+
+    /// Whether this is a hub-issued reference rather than a BSN.
+    pub fn is_reference(&self) -> bool {
+        matches!(self.0, SubjectForm::Reference(_))
+    }
+
+    /// The reference in its printed form (`SH-` + 13 uppercase letters), to hand to the
+    /// organisation that asked for it; `None` for a BSN, whose digits are never revealed.
+    pub fn reference_text(&self) -> Option<String> {
+        match &self.0 {
+            SubjectForm::Reference(l) => {
+                let mut s = String::with_capacity(16);
+                s.push_str(REFERENCE_PREFIX);
+                s.extend(l.iter().map(|b| char::from(*b)));
+                Some(s)
+            }
+            SubjectForm::Number(_) => None,
+        }
+    }
 }
 
 impl FromStr for Bsn {
     type Err = InvalidBsn;
-    /// The elfproef is the one in `signaalhub_proto::bsn_digits`, shared with the gateway.
+    /// A BSN (the elfproef is the one in `signaalhub_proto::bsn_digits`, shared with the
+    /// gateway) or a subject reference (`SH-`, any case).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         use signaalhub_proto::BsnProblem;
+        if let Some(prefix) = s.get(..REFERENCE_PREFIX.len())
+            && prefix.eq_ignore_ascii_case(REFERENCE_PREFIX)
+        {
+            let rest = s.get(REFERENCE_PREFIX.len()..).unwrap_or_default();
+            return parse_reference(rest).map(|l| Bsn(SubjectForm::Reference(l)));
+        }
         signaalhub_proto::bsn_digits(s)
-            .map(Bsn)
+            .map(|d| Bsn(SubjectForm::Number(d)))
             .map_err(|p| match p {
                 BsnProblem::Length => InvalidBsn::Length,
                 BsnProblem::NotDigits => InvalidBsn::NotDigits,
@@ -355,15 +480,24 @@ impl Pseudonymizer {
         self.keys.len() as u32
     }
 
-    /// The version-1 pseudonym of this BSN.
+    /// The version-1 pseudonym of this BSN or reference (separate domains: the two forms can
+    /// never give the same pseudonym).
     fn root_digest(&self, bsn: &Bsn) -> [u8; 32] {
         let mut ctx = hmac::Context::with_key(&self.keys[0]);
-        ctx.update(b"signaalhub/bsn/v1\0");
-        let mut ascii = [0u8; 9];
-        for (a, d) in ascii.iter_mut().zip(bsn.0.iter()) {
-            *a = b'0' + d;
+        match &bsn.0 {
+            SubjectForm::Number(digits) => {
+                ctx.update(b"signaalhub/bsn/v1\0");
+                let mut ascii = [0u8; 9];
+                for (a, d) in ascii.iter_mut().zip(digits.iter()) {
+                    *a = b'0' + d;
+                }
+                ctx.update(&ascii);
+            }
+            SubjectForm::Reference(letters) => {
+                ctx.update(b"signaalhub/ref/v1\0");
+                ctx.update(letters);
+            }
         }
-        ctx.update(&ascii);
         let mut out = [0u8; 32];
         out.copy_from_slice(ctx.sign().as_ref());
         out
@@ -499,6 +633,7 @@ mod tests {
         assert_eq!("000000000".parse::<Bsn>(), Err(InvalidBsn::Elfproef));
         assert_eq!("12345".parse::<Bsn>(), Err(InvalidBsn::Length));
         assert_eq!("11122233x".parse::<Bsn>(), Err(InvalidBsn::NotDigits));
+        assert_eq!("SH-1234".parse::<Bsn>(), Err(InvalidBsn::Reference));
         // Leading zero dropped is the same number.
         let p = Pseudonymizer::new(&[7u8; 32]).unwrap();
         let a: Bsn = "012345672".parse().unwrap();
@@ -601,6 +736,75 @@ mod tests {
         }
         // The erased marker (64 zeros) stays a well-formed version-1 value.
         assert_eq!(stored_version(&"0".repeat(64)), Some(1));
+    }
+
+    #[test]
+    fn references_parse_in_any_case_and_never_print() {
+        let r = Bsn::new_reference().unwrap();
+        let text = r.reference_text().unwrap();
+        assert_eq!(text.len(), 16);
+        assert!(text.starts_with("SH-"));
+        assert!(!text.bytes().any(|b| b.is_ascii_digit()));
+        assert_eq!(text.parse::<Bsn>().unwrap(), r);
+        assert_eq!(text.to_lowercase().parse::<Bsn>().unwrap(), r);
+        assert!(r.is_reference());
+        assert!(!format!("{r:?} {r}").contains(&text[3..]));
+        let b: Bsn = "111222333".parse().unwrap();
+        assert!(!b.is_reference() && b.reference_text().is_none());
+        // Distinct references, distinct pseudonyms; never a BSN's.
+        assert_ne!(Bsn::new_reference().unwrap(), r);
+        let p = Pseudonymizer::new(&[1u8; 32]).unwrap();
+        assert_ne!(p.pseudonym(&r), p.pseudonym(&b));
+        for bad in [
+            "SH-",
+            "SH-ABC",
+            "SH-ABCDEFGHJKMNPQ",
+            "SH-ABCDEFGHIJKLM",
+            "XX-ABCDEFGHJKMNP",
+        ] {
+            assert!(bad.parse::<Bsn>().is_err(), "{bad}");
+        }
+        for e in [
+            InvalidBsn::Length,
+            InvalidBsn::Reference,
+            InvalidBsn::CheckLetter,
+            InvalidBsn::Elfproef,
+        ] {
+            assert!(e.to_string().contains("SH-") && e.to_string().contains("BSN"));
+        }
+    }
+
+    #[test]
+    fn the_check_letter_catches_every_single_change_and_every_neighbour_swap() {
+        for _ in 0..50 {
+            let r = Bsn::new_reference().unwrap().reference_text().unwrap();
+            let letters: Vec<u8> = r.bytes().skip(3).collect();
+            for i in 0..13 {
+                for c in REFERENCE_ALPHABET.iter().filter(|c| **c != letters[i]) {
+                    let mut l = letters.clone();
+                    l[i] = *c;
+                    let s = format!("SH-{}", String::from_utf8(l).unwrap());
+                    assert_eq!(s.parse::<Bsn>(), Err(InvalidBsn::CheckLetter), "{s}");
+                }
+                if i < 12 && letters[i] != letters[i + 1] {
+                    let mut l = letters.clone();
+                    l.swap(i, i + 1);
+                    let s = format!("SH-{}", String::from_utf8(l).unwrap());
+                    assert_eq!(s.parse::<Bsn>(), Err(InvalidBsn::CheckLetter), "{s}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn bsn_pseudonyms_are_pinned() {
+        // The BSN domain is unchanged by the reference form: existing pseudonyms stay valid.
+        let p = Pseudonymizer::new(&[7u8; 32]).unwrap();
+        let b: Bsn = "111222333".parse().unwrap();
+        let mut ctx = hmac::Context::with_key(&hmac::Key::new(hmac::HMAC_SHA256, &[7u8; 32]));
+        ctx.update(b"signaalhub/bsn/v1\0");
+        ctx.update(b"111222333");
+        assert_eq!(p.pseudonym(&b).as_str(), hex::encode(ctx.sign().as_ref()));
     }
 
     proptest! {

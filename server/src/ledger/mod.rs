@@ -174,6 +174,13 @@ pub enum Event {
     FamilyRequestNotified,
     /// A recipient confirmed that it acted on a granted request's notice.
     FamilyRequestAcknowledged,
+    /// The hub issued a subject reference to an organisation for a person without a known BSN
+    /// (subjects: the reference's pseudonym; the reference itself is never logged).
+    SubjectReferenceIssued,
+    /// The organisation that was issued a subject reference merged it with the person's BSN:
+    /// every stored record under the reference now names the BSN's pseudonym (subjects: the
+    /// reference's pseudonym, then the BSN's).
+    SubjectMerged,
 }
 
 /// An event's name as it is written in an entry (`signal_delivered`).

@@ -4,8 +4,48 @@
 //!
 //! Log leaves are never rewritten (their bytes are the Merkle log): only the subject index rows
 //! that point at them move on, so a subject access report still finds every entry.
-use super::{Store, StoreError, StoreResult};
-use crate::ids::Pseudonymizer;
+use super::{Columns, Store, StoreError, StoreResult};
+use crate::ids::{Oin, Pseudonymizer, Role};
+use crate::ledger::PendingEntry;
+
+/// A subject reference the hub issued (issue 20, item 4), as the store keeps it: its pseudonym,
+/// never the reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubjectReference {
+    /// The reference's pseudonym (the key version it was written or last re-keyed under).
+    pub pseudonym: String,
+    /// The organisation it was issued to.
+    pub org_oin: Oin,
+    /// When.
+    pub issued_at: i64,
+    /// When it was merged with a BSN.
+    pub merged_at: Option<i64>,
+    /// The role the merge was done in (until merged: none).
+    pub merged_role: Option<Role>,
+    /// The professional who merged it (empty until merged).
+    pub merged_professional: String,
+}
+
+fn subject_reference_from_row(r: &impl Columns) -> StoreResult<SubjectReference> {
+    Ok(SubjectReference {
+        pseudonym: r.col("pseudonym")?,
+        org_oin: r.parsed("org_oin")?,
+        issued_at: r.col("issued_at")?,
+        merged_at: r.col("merged_at")?,
+        merged_role: {
+            let role: String = r.col("merged_role")?;
+            if role.is_empty() {
+                None
+            } else {
+                Some(
+                    role.parse()
+                        .map_err(|_| StoreError::Corrupt("subject_references.merged_role"))?,
+                )
+            }
+        },
+        merged_professional: r.col("merged_professional")?,
+    })
+}
 
 /// What the store says about pseudonym key versions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,7 +179,45 @@ const TARGETS: &[Target] = &[
         column: "subjects",
         kind: Kind::List { dedupe: false },
     },
+    Target {
+        table: "melding_feedback",
+        keys: &[("vt_oin", false), ("feedback_id", false)],
+        column: "subjects",
+        kind: Kind::List { dedupe: false },
+    },
+    Target {
+        table: "melding_stages",
+        keys: &[("vt_oin", false), ("melding_id", false), ("seq", true)],
+        column: "subjects",
+        kind: Kind::List { dedupe: false },
+    },
+    Target {
+        table: "information_requests",
+        keys: &[("vt_oin", false), ("request_id", false)],
+        column: "subjects",
+        kind: Kind::List { dedupe: false },
+    },
+    // The registration of a subject reference (its own pseudonym): moved by the re-key, never by
+    // a merge (see `REGISTRATION`).
+    Target {
+        table: "subject_references",
+        keys: &[("pseudonym", false)],
+        column: "pseudonym",
+        kind: Kind::Scalar,
+    },
 ];
+
+/// The one target a merge leaves alone: the reference's registration stays the reference's.
+const REGISTRATION: &str = "subject_references";
+
+/// The columns (`table.column`) the re-key moves, for the schema test that every column holding
+/// subject pseudonyms is one of them.
+pub fn rekey_columns() -> Vec<String> {
+    TARGETS
+        .iter()
+        .map(|t| format!("{}.{}", t.table, t.column))
+        .collect()
+}
 
 /// The names of the tables the re-key rewrites (for reports and tests).
 pub fn rekey_tables() -> Vec<&'static str> {
@@ -530,6 +608,126 @@ impl Store {
             "SELECT older FROM subject_forms WHERE form = $1 ORDER BY older_version")
             .bind(form).fetch_all(p).await?);
         Ok(v)
+    }
+
+    /// Registers a subject reference issued to `org` (stored as its pseudonym only) with its log
+    /// entry. `Conflict` when the pseudonym is registered already.
+    pub async fn insert_subject_reference(
+        &self,
+        pseudonym: &str,
+        org: &str,
+        entry: &PendingEntry,
+    ) -> StoreResult<SubjectReference> {
+        let at = entry.entry.at;
+        on_writer!(self, p => {
+            let mut tx = p.begin().await?;
+            let done = sqlx::query("INSERT INTO subject_references (pseudonym, org_oin, issued_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                .bind(pseudonym).bind(org).bind(at).execute(&mut *tx).await?;
+            if done.rows_affected() != 1 {
+                tx.rollback().await?;
+                return Err(StoreError::taken("subject reference", "(issued before)"));
+            }
+            super::sequence_log(&mut tx, std::slice::from_ref(entry)).await?;
+            tx.commit().await?;
+        });
+        self.subject_reference(&[pseudonym.to_owned()])
+            .await?
+            .ok_or_else(|| StoreError::missing("subject reference", "(just issued)"))
+    }
+
+    /// The registration of a subject reference by any of its stored forms (every key version).
+    pub async fn subject_reference(
+        &self,
+        forms: &[String],
+    ) -> StoreResult<Option<SubjectReference>> {
+        for f in forms {
+            let row = on_pool!(self, p => match sqlx::query("SELECT pseudonym, org_oin, issued_at, merged_at, merged_role, merged_professional FROM subject_references WHERE pseudonym = $1")
+                .bind(f).fetch_optional(p).await? {
+                Some(r) => Some(subject_reference_from_row(&r)?),
+                None => None,
+            });
+            if row.is_some() {
+                return Ok(row);
+            }
+        }
+        Ok(None)
+    }
+
+    /// Merges a subject reference with a person's BSN in one transaction: marks the reference
+    /// (`registration`: its stored forms) of organisation `org` merged, moves every stored form
+    /// `old` of each pair to `new` (the same key version) in every table that holds subject
+    /// pseudonyms (the same list the re-key moves; log leaves are never rewritten, their subject
+    /// index rows move), and writes `entry`. Returns the rows moved and the entry's log index.
+    /// `NotFound` when `org` has no such reference; `Conflict` when it was merged before.
+    pub async fn merge_subject_forms(
+        &self,
+        pairs: &[(String, String)],
+        registration: &[String],
+        org: &str,
+        entry: &PendingEntry,
+    ) -> StoreResult<(u64, u64)> {
+        let e = &entry.entry;
+        let (moved, idx) = on_writer!(self, p => {
+            let mut tx = p.begin().await?;
+            let mut marked = 0;
+            for f in registration {
+                marked += sqlx::query("UPDATE subject_references SET merged_at = $3, merged_role = $4, merged_professional = $5 WHERE pseudonym = $1 AND org_oin = $2 AND merged_at IS NULL")
+                    .bind(f).bind(org).bind(e.at).bind(&e.actor_role).bind(&entry.professional)
+                    .execute(&mut *tx).await?.rows_affected();
+            }
+            if marked != 1 {
+                let mut merged: Option<Option<i64>> = None;
+                for f in registration {
+                    let m: Option<Option<i64>> = sqlx::query_scalar("SELECT merged_at FROM subject_references WHERE pseudonym = $1 AND org_oin = $2")
+                        .bind(f).bind(org).fetch_optional(&mut *tx).await?;
+                    merged = merged.or(m);
+                }
+                tx.rollback().await?;
+                return Err(match merged {
+                    Some(_) => StoreError::in_state("subject reference", "(issued to your organisation)", "merged"),
+                    None => StoreError::missing("subject reference", "(not issued to your organisation)"),
+                });
+            }
+            let mut moved = 0u64;
+            for t in TARGETS.iter().filter(|t| t.table != REGISTRATION) {
+                for (old, new) in pairs {
+                    let (c, tb) = (t.column, t.table);
+                    moved += match t.kind {
+                        Kind::Scalar => {
+                            // At most one active involvement per organisation and person: one
+                            // that would clash stays under the reference.
+                            let guard = if tb == "involvements" {
+                                " AND (ended_at IS NOT NULL OR NOT EXISTS (SELECT 1 FROM involvements o WHERE o.org_oin = involvements.org_oin AND o.subject = $1 AND o.ended_at IS NULL))"
+                            } else {
+                                ""
+                            };
+                            sqlx::query(&format!("UPDATE {tb} SET {c} = $1 WHERE {c} = $2{guard}"))
+                                .bind(new).bind(old).execute(&mut *tx).await?.rows_affected()
+                        }
+                        Kind::Key => {
+                            let cols = t.key_list();
+                            let select = t.keys.iter()
+                                .map(|(k, _)| if *k == c { "$1".to_owned() } else { (*k).to_owned() })
+                                .collect::<Vec<_>>().join(", ");
+                            sqlx::query(&format!("INSERT INTO {tb} ({cols}) SELECT {select} FROM {tb} WHERE {c} = $2 ON CONFLICT DO NOTHING"))
+                                .bind(new).bind(old).execute(&mut *tx).await?;
+                            sqlx::query(&format!("DELETE FROM {tb} WHERE {c} = $1"))
+                                .bind(old).execute(&mut *tx).await?.rows_affected()
+                        }
+                        Kind::List { .. } => {
+                            sqlx::query(&format!("UPDATE {tb} SET {c} = REPLACE({c}, $1, $2) WHERE {c} LIKE $3"))
+                                .bind(format!("\"{old}\"")).bind(format!("\"{new}\"")).bind(format!("%\"{old}\"%"))
+                                .execute(&mut *tx).await?.rows_affected()
+                        }
+                    };
+                }
+            }
+            let idx = super::sequence_log(&mut tx, std::slice::from_ref(entry)).await?;
+            tx.commit().await?;
+            (moved, idx)
+        });
+        let idx = u64::try_from(idx).map_err(|_| StoreError::Corrupt("log_entries.idx"))?;
+        Ok((moved, idx))
     }
 
     /// The distinct subjects of the meldingen to `recipient` that are not erased (for recidive
