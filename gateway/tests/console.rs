@@ -2496,6 +2496,10 @@ async fn the_family_is_informed_and_a_granted_correction_is_confirmed_on_the_con
     // The wijkteam's gateway fetches its inbox: the disclosure happens, the duty appears.
     let page = corp.wait_for("/gezin", "Open, uiterlijk").await;
     assert!(page.contains("huur-1"), "{page}");
+    assert!(
+        page.contains("Wijkteam Arnhem-Oost"),
+        "the recipient by name: {page}"
+    );
     let csrf = field_value(&page, "csrf");
     let idx = field_value(&page, "log_index");
     // A form without a date is said in Dutch; nothing is recorded.

@@ -98,6 +98,8 @@ fn purpose_text(app: &App, purpose: &str) -> String {
 
 /// What the screen shows, each part as the hub answered it.
 struct Screen {
+    /// Organisation names by OIN, from the sociale kaart (an OIN it does not list shows as is).
+    names: std::collections::HashMap<String, String>,
     obligations: Result<Vec<pb::InformObligation>, ClientError>,
     requests: Result<Vec<pb::FamilyRequest>, ClientError>,
     notices: Result<Vec<pb::FamilyRequestNotice>, ClientError>,
@@ -123,19 +125,58 @@ async fn load(app: &App, p: &Professional) -> Screen {
         Ok(mut hub) => hub.list_family_request_notices(false, &role).await,
         Err(e) => Err(e),
     };
+    let mut names = std::collections::HashMap::new();
+    if let Ok(mut hub) = app.hub_as(p) {
+        let mut page_token = String::new();
+        // A few pages at most: a region's sociale kaart; what is not listed shows as its OIN.
+        for _ in 0..10 {
+            let Ok(r) = hub
+                .list_organizations(pb::ListOrganizationsRequest {
+                    page_size: 500,
+                    page_token: page_token.clone(),
+                    ..Default::default()
+                })
+                .await
+            else {
+                break;
+            };
+            names.extend(r.organizations.into_iter().map(|o| (o.oin, o.name)));
+            if r.next_page_token.is_empty() {
+                break;
+            }
+            page_token = r.next_page_token;
+        }
+    }
     Screen {
+        names,
         obligations,
         requests,
         notices,
     }
 }
 
-fn obligation_row(app: &App, a: &Authed, lang: Lang, o: &pb::InformObligation) -> Markup {
+/// An organisation by name, with its OIN small.
+fn org(s: &Screen, oin: &str) -> Markup {
+    html! {
+        @match s.names.get(oin) {
+            Some(name) => { (name) " " small { "(" (oin) ")" } }
+            None => { (oin) }
+        }
+    }
+}
+
+fn obligation_row(
+    app: &App,
+    a: &Authed,
+    lang: Lang,
+    s: &Screen,
+    o: &pb::InformObligation,
+) -> Markup {
     let open = o.state == pb::InformState::Open as i32;
     html! {
         tr {
             td { (o.disclosed_at.as_ref().map(|t| when(lang, t.seconds)).unwrap_or_default()) }
-            td { (o.reference) br; small { (lang.t("aan ", "to ")) (o.recipient_oin) } }
+            td { (o.reference) br; small { (lang.t("aan ", "to ")) (org(s, &o.recipient_oin)) } }
             td { (purpose_text(app, &o.purpose)) }
             td {
                 @if open && o.overdue {
@@ -200,9 +241,9 @@ fn obligations_section(app: &App, a: &Authed, lang: Lang, s: &Screen) -> Markup 
                         } }
                         tbody {
                             // Open ones first (overdue before the rest), then what was closed.
-                            @for o in list.iter().filter(|o| o.overdue) { (obligation_row(app, a, lang, o)) }
-                            @for o in list.iter().filter(|o| !o.overdue && o.state == pb::InformState::Open as i32) { (obligation_row(app, a, lang, o)) }
-                            @for o in list.iter().filter(|o| o.state != pb::InformState::Open as i32) { (obligation_row(app, a, lang, o)) }
+                            @for o in list.iter().filter(|o| o.overdue) { (obligation_row(app, a, lang, s, o)) }
+                            @for o in list.iter().filter(|o| !o.overdue && o.state == pb::InformState::Open as i32) { (obligation_row(app, a, lang, s, o)) }
+                            @for o in list.iter().filter(|o| o.state != pb::InformState::Open as i32) { (obligation_row(app, a, lang, s, o)) }
                         }
                     }
                 }
@@ -255,7 +296,7 @@ fn requests_section(a: &Authed, lang: Lang, s: &Screen) -> Markup {
                                     td {
                                         ul {
                                             @for n in &r.notices {
-                                                li { (n.recipient_oin) ": "
+                                                li { (org(s, &n.recipient_oin)) ": "
                                                     @match &n.acknowledged_at {
                                                         Some(t) => { (lang.t("bevestigd ", "confirmed ")) (when(lang, t.seconds)) }
                                                         None => { strong { (lang.t("nog niet bevestigd", "not yet confirmed")) } }
@@ -304,7 +345,7 @@ fn notices_section(a: &Authed, lang: Lang, s: &Screen) -> Markup {
                     ul {
                         @for n in list {
                             li {
-                                (n.org_oin) ": " (n.kind_nl) " — " (n.references.join(", "))
+                                (org(s, &n.org_oin)) ": " (n.kind_nl) " — " (n.references.join(", "))
                                 " (" (n.notified_at.as_ref().map(|t| when(lang, t.seconds)).unwrap_or_default()) ") "
                                 @match &n.acknowledged_at {
                                     Some(t) => { (lang.t("bevestigd ", "confirmed ")) (when(lang, t.seconds)) }
