@@ -90,6 +90,17 @@ async fn entries_at(ctx: &Ctx, indices: &[u64]) -> FlowResult<Vec<(u64, LogEntry
         .collect()
 }
 
+/// The subjects (current key version) of the log entry at `idx`: whom a duty or a request
+/// concerns.
+async fn subjects_at(ctx: &Ctx, idx: u64) -> FlowResult<Vec<String>> {
+    let entries: Vec<LogEntry> = entries_at(ctx, &[idx])
+        .await?
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect();
+    Ok(current_subjects(ctx, &entries))
+}
+
 /// `ListInformObligations`, checked at the edge.
 #[derive(Debug, Clone, Default)]
 pub struct ListObligations {
@@ -213,11 +224,9 @@ pub async fn close_obligation(
             (Event::InformExempted, vec![format!("ground:{ground}")])
         }
     };
-    let disclosed = entries_at(ctx, &[o.log_index]).await?;
-    let entries: Vec<LogEntry> = disclosed.into_iter().map(|(_, e)| e).collect();
     let mut e = ctx
         .entry(caller, &role, event, EntryOutcome::Recorded)
-        .subjects(current_subjects(ctx, &entries))
+        .subjects(subjects_at(ctx, o.log_index).await?)
         .reasons(reasons)
         .reference(format!("inform:{}", o.log_index));
     e.entry.purpose = o.purpose.as_ref().map(|p| p.to_string());
@@ -395,11 +404,7 @@ pub async fn decide_request(
             r.state.code()
         )));
     }
-    let recorded = entries_at(ctx, &[r.recorded_idx]).await?;
-    let subjects = current_subjects(
-        ctx,
-        &recorded.into_iter().map(|(_, e)| e).collect::<Vec<_>>(),
-    );
+    let subjects = subjects_at(ctx, r.recorded_idx).await?;
     let t = now();
     let state = if cmd.grant {
         RequestState::Granted
@@ -601,11 +606,7 @@ pub async fn acknowledge_notice(
         .get_family_request(org.as_str(), id.as_str())
         .await?
         .ok_or_else(missing)?;
-    let recorded = entries_at(ctx, &[request.recorded_idx]).await?;
-    let subjects = current_subjects(
-        ctx,
-        &recorded.into_iter().map(|(_, e)| e).collect::<Vec<_>>(),
-    );
+    let subjects = subjects_at(ctx, request.recorded_idx).await?;
     let e = ctx
         .entry(
             caller,
