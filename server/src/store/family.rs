@@ -271,17 +271,26 @@ impl Store {
         let sql = format!(
             "SELECT {REQUEST_COLUMNS} FROM family_requests WHERE org_oin = $1 AND recorded_idx > $2 ORDER BY recorded_idx LIMIT $3"
         );
-        let nsql = format!(
-            "SELECT {NOTICE_COLUMNS} FROM family_request_notices WHERE org_oin = $1 AND request_id = $2 ORDER BY notified_at, recipient_oin"
-        );
         let after = after.map_or(-1, db_index);
         let found = on_pool!(self, p => {
-            let mut out = Vec::new();
-            for row in sqlx::query(&sql).bind(org).bind(after).bind(i64::from(limit.max(1))).fetch_all(p).await? {
-                let mut r = request_from_row(&row)?;
-                r.notices = sqlx::query(&nsql).bind(org).bind(&r.request_id).fetch_all(p).await?
-                    .iter().map(notice_from_row).collect::<StoreResult<Vec<_>>>()?;
-                out.push(r);
+            let mut out: Vec<FamilyRequest> = sqlx::query(&sql).bind(org).bind(after).bind(i64::from(limit.max(1))).fetch_all(p).await?
+                .iter().map(request_from_row).collect::<StoreResult<Vec<_>>>()?;
+            // The page's notices in one read (not one per request).
+            if !out.is_empty() {
+                let nsql = format!(
+                    "SELECT {NOTICE_COLUMNS} FROM family_request_notices WHERE org_oin = $1 AND request_id IN ({}) ORDER BY notified_at, recipient_oin",
+                    super::placeholders(2, out.len())
+                );
+                let mut q = sqlx::query(&nsql).bind(org);
+                for r in &out {
+                    q = q.bind(r.request_id.as_str());
+                }
+                for row in q.fetch_all(p).await? {
+                    let n = notice_from_row(&row)?;
+                    if let Some(r) = out.iter_mut().find(|r| r.request_id == n.request_id) {
+                        r.notices.push(n);
+                    }
+                }
             }
             out
         });
