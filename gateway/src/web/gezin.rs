@@ -107,45 +107,45 @@ struct Screen {
 
 async fn load(app: &App, p: &Professional) -> Screen {
     let role = family_role(app, p);
-    let obligations = match app.hub_as(p) {
-        Ok(mut hub) => {
-            hub.all_inform_obligations(pb::ListInformObligationsRequest {
-                acting_role: role.clone(),
+    // One hub client (one token) for the whole page; without one, the first part says why.
+    let mut hub = match app.hub_as(p) {
+        Ok(hub) => hub,
+        Err(e) => {
+            return Screen {
+                names: Default::default(),
+                obligations: Err(e),
+                requests: Ok(Vec::new()),
+                notices: Ok(Vec::new()),
+            };
+        }
+    };
+    let obligations = hub
+        .all_inform_obligations(pb::ListInformObligationsRequest {
+            acting_role: role.clone(),
+            ..Default::default()
+        })
+        .await;
+    let requests = hub.list_family_requests(&role).await;
+    let notices = hub.list_family_request_notices(false, &role).await;
+    let mut names = std::collections::HashMap::new();
+    let mut page_token = String::new();
+    // A few pages at most: a region's sociale kaart; what is not listed shows as its OIN.
+    for _ in 0..10 {
+        let Ok(r) = hub
+            .list_organizations(pb::ListOrganizationsRequest {
+                page_size: 500,
+                page_token: page_token.clone(),
                 ..Default::default()
             })
             .await
+        else {
+            break;
+        };
+        names.extend(r.organizations.into_iter().map(|o| (o.oin, o.name)));
+        if r.next_page_token.is_empty() {
+            break;
         }
-        Err(e) => Err(e),
-    };
-    let requests = match app.hub_as(p) {
-        Ok(mut hub) => hub.list_family_requests(&role).await,
-        Err(e) => Err(e),
-    };
-    let notices = match app.hub_as(p) {
-        Ok(mut hub) => hub.list_family_request_notices(false, &role).await,
-        Err(e) => Err(e),
-    };
-    let mut names = std::collections::HashMap::new();
-    if let Ok(mut hub) = app.hub_as(p) {
-        let mut page_token = String::new();
-        // A few pages at most: a region's sociale kaart; what is not listed shows as its OIN.
-        for _ in 0..10 {
-            let Ok(r) = hub
-                .list_organizations(pb::ListOrganizationsRequest {
-                    page_size: 500,
-                    page_token: page_token.clone(),
-                    ..Default::default()
-                })
-                .await
-            else {
-                break;
-            };
-            names.extend(r.organizations.into_iter().map(|o| (o.oin, o.name)));
-            if r.next_page_token.is_empty() {
-                break;
-            }
-            page_token = r.next_page_token;
-        }
+        page_token = r.next_page_token;
     }
     Screen {
         names,
