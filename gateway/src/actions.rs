@@ -28,6 +28,10 @@ pub enum BsnIssue {
     Elfproef,
     /// Not 8 or 9 digits.
     Format,
+    /// Starts `SH-` but is not a reference's 13 letters (no I, L, O or U).
+    Reference,
+    /// A reference whose check letter does not match.
+    CheckLetter,
 }
 
 impl BsnIssue {
@@ -35,31 +39,77 @@ impl BsnIssue {
     pub fn describe(self, lang: Lang) -> &'static str {
         match self {
             BsnIssue::Empty => lang.t(
-                "BSN: vul het BSN van het kind in.",
-                "BSN: enter the child's BSN.",
+                "BSN: vul het BSN van het kind in, of de referentie van de hub (SH-…) als er geen BSN is.",
+                "BSN: enter the child's BSN, or the hub's reference (SH-…) when there is none.",
             ),
             BsnIssue::Elfproef => lang.t(
                 "BSN: dit nummer voldoet niet aan de elfproef; controleer het op een tikfout.",
                 "BSN: this number fails the elfproef; check it for a typing error.",
             ),
             BsnIssue::Format => lang.t(
-                "BSN: 9 cijfers (of 8 zonder voorloopnul).",
-                "BSN: 9 digits (or 8 without the leading zero).",
+                "BSN: 9 cijfers (of 8 zonder voorloopnul), of een referentie van de hub (SH-…).",
+                "BSN: 9 digits (or 8 without the leading zero), or a reference from the hub (SH-…).",
+            ),
+            BsnIssue::Reference => lang.t(
+                "Referentie: SH- en dan 13 letters (zonder I, L, O of U).",
+                "Reference: SH- followed by 13 letters (without I, L, O or U).",
+            ),
+            BsnIssue::CheckLetter => lang.t(
+                "Referentie: de controleletter klopt niet; controleer de referentie op een tikfout.",
+                "Reference: the check letter does not match; check the reference for a typing error.",
             ),
         }
     }
 }
 
-/// The BSN rule of every screen and endpoint: spaces and dots removed, then the proto crate's
-/// elfproef. Returns the digits.
+/// The subject rule of every screen and endpoint: spaces and dots removed, then either a
+/// subject reference the hub issued for a person without a BSN (`SH-` + 13 letters, any case;
+/// returned uppercased) or the proto crate's elfproef (returns the digits). The hub checks both
+/// again; this only says what to fix before it is asked.
 pub fn bsn_rule(typed: &str) -> Result<String, BsnIssue> {
-    use signaalhub_client::signaalhub_proto::{BsnProblem, bsn_digits};
+    use signaalhub_client::signaalhub_proto::{
+        BsnProblem, REFERENCE_PREFIX, ReferenceProblem, bsn_digits, subject_reference,
+    };
     let bsn = typed.replace([' ', '.'], "");
+    if let Some(r) = subject_reference(&bsn) {
+        return match r {
+            Ok(letters) => Ok(format!(
+                "{REFERENCE_PREFIX}{}",
+                String::from_utf8_lossy(&letters)
+            )),
+            Err(ReferenceProblem::Form) => Err(BsnIssue::Reference),
+            Err(ReferenceProblem::CheckLetter) => Err(BsnIssue::CheckLetter),
+        };
+    }
     match bsn_digits(&bsn) {
         Ok(_) => Ok(bsn),
         Err(_) if bsn.is_empty() => Err(BsnIssue::Empty),
         Err(BsnProblem::Elfproef) => Err(BsnIssue::Elfproef),
         Err(_) => Err(BsnIssue::Format),
+    }
+}
+
+#[cfg(test)]
+mod subject_rule_tests {
+    use super::{BsnIssue, bsn_rule};
+
+    #[test]
+    fn a_bsn_or_a_reference_passes_and_what_to_fix_is_named() {
+        assert_eq!(bsn_rule("1234.56.782").as_deref(), Ok("123456782"));
+        // A reference as a person types it: lower case, a space.
+        assert_eq!(
+            bsn_rule("sh-abcdef ghjkmny").as_deref(),
+            Ok("SH-ABCDEFGHJKMNY")
+        );
+        assert_eq!(bsn_rule("SH-ABCDEFGHJKMNZ"), Err(BsnIssue::CheckLetter));
+        // Two neighbours swapped: caught by the check letter.
+        assert_eq!(bsn_rule("SH-BACDEFGHJKMNY"), Err(BsnIssue::CheckLetter));
+        assert_eq!(bsn_rule("SH-ABCDEFGHIJKMN"), Err(BsnIssue::Reference));
+        assert_eq!(bsn_rule("SH-ABC"), Err(BsnIssue::Reference));
+        assert_eq!(bsn_rule("123456789"), Err(BsnIssue::Elfproef));
+        assert_eq!(bsn_rule("SH"), Err(BsnIssue::Format));
+        assert_eq!(bsn_rule(" "), Err(BsnIssue::Empty));
+        assert_eq!(bsn_rule("ß-ABCDEFGHJKMNY"), Err(BsnIssue::Format));
     }
 }
 

@@ -2596,3 +2596,127 @@ async fn the_family_is_informed_and_a_granted_correction_is_confirmed_on_the_con
     assert!(!page.contains("nog niet bevestigd"), "{page}");
     kit.stop().await;
 }
+
+/// The reference a page shows once, after *Referentie aanvragen*.
+fn issued_reference(page: &str) -> String {
+    let start = page
+        .find("id=\"issued-reference\">")
+        .unwrap_or_else(|| panic!("no reference shown: {page}"))
+        + "id=\"issued-reference\">".len();
+    page[start..start + 16].to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_child_without_a_bsn_gets_a_reference_every_form_takes_and_is_merged_later() {
+    use signaalhub_client::signaalhub_proto::pb;
+    let kit = start_kit(&["wijkteam", "school"]).await;
+    let w = Console::login(&kit.consoles[0]).await;
+    let school = Console::login(&kit.consoles[1]).await;
+    let page = w.get("/gezin").await;
+    assert!(page.contains("Iemand zonder BSN"), "{page}");
+    let csrf = field_value(&page, "csrf");
+    let (status, page) = w
+        .post("/gezin/referentie", &form_of(&[("csrf", &csrf)]))
+        .await;
+    assert_eq!(status, 200);
+    let reference = issued_reference(&page);
+    assert!(reference.starts_with("SH-"), "{reference}");
+    // Shown once: the screen does not show it again.
+    assert!(!w.get("/gezin").await.contains(&reference));
+
+    // The GI's OTS and the parents' consent, both under the reference.
+    kit.sdk("jeugdbescherming")
+        .await
+        .register_maatregel(pb::RegisterMaatregelRequest {
+            subject_bsn: reference.clone(),
+            kind: pb::MaatregelKind::Ots as i32,
+            contact_point: "Team Jeugdbescherming Arnhem, 026-1234567".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    kit.parents_consent(
+        &reference,
+        &[pb::Sector::Jeugdbescherming],
+        &[],
+        &["betrokkenheid"],
+    )
+    .await;
+    // The wijkcoach types it as people do: lower case, with a space.
+    let typed = format!(
+        "{} {}",
+        reference[..8].to_lowercase(),
+        reference[8..].to_lowercase()
+    );
+    let page = w.get("/maatregel").await;
+    let csrf_m = field_value(&page, "csrf");
+    let ask = |subject: &str, action: &str| {
+        vec![
+            ("csrf".to_owned(), csrf_m.clone()),
+            ("bsn".to_owned(), subject.to_owned()),
+            (
+                "contact".to_owned(),
+                "G. K., wijkcoach, 026-0000002".to_owned(),
+            ),
+            ("action".to_owned(), action.to_owned()),
+        ]
+    };
+    let (_, page) = w.post("/maatregel", &ask(&typed, "involvement")).await;
+    assert!(page.contains("Uw betrokkenheid is vastgelegd"), "{page}");
+    let (_, page) = w.post("/maatregel", &ask(&typed, "ask")).await;
+    assert!(page.contains("ondertoezichtstelling (OTS)"), "{page}");
+    // A typing error (two neighbours swapped) is caught by the check letter before the hub is
+    // asked, and the typed value is not echoed in the problem.
+    let mut swapped: Vec<char> = reference.chars().collect();
+    swapped.swap(4, 5);
+    let swapped: String = swapped.into_iter().collect();
+    assert_ne!(swapped, reference);
+    let (_, page) = w.post("/maatregel", &ask(&swapped, "ask")).await;
+    assert!(page.contains("de controleletter klopt niet"), "{page}");
+    assert!(!page.contains("ondertoezichtstelling (OTS)"), "{page}");
+    // The field says what it takes.
+    assert!(page.contains("BSN (of referentie)"), "{page}");
+
+    // Another organisation cannot merge it, nor learn that it exists.
+    let page = school.get("/gezin").await;
+    let csrf_s = field_value(&page, "csrf");
+    let (_, page) = school
+        .post(
+            "/gezin/koppelen",
+            &form_of(&[("csrf", &csrf_s), ("reference", &reference), ("bsn", BSN)]),
+        )
+        .await;
+    assert!(page.contains("class=\"problem\""), "{page}");
+    assert!(!page.contains("Gekoppeld"), "{page}");
+    // A reference where the BSN goes: said in Dutch.
+    let (_, page) = w
+        .post(
+            "/gezin/koppelen",
+            &form_of(&[
+                ("csrf", &csrf),
+                ("reference", &reference),
+                ("bsn", &reference),
+            ]),
+        )
+        .await;
+    assert!(page.contains("alleen aan een BSN"), "{page}");
+    // Merged: the involvement and the measure now stand under the BSN.
+    let (_, page) = w
+        .post(
+            "/gezin/koppelen",
+            &form_of(&[("csrf", &csrf), ("reference", &typed), ("bsn", BSN)]),
+        )
+        .await;
+    assert!(page.contains("Gekoppeld"), "{page}");
+    let (_, page) = w.post("/maatregel", &ask(BSN, "ask")).await;
+    assert!(page.contains("ondertoezichtstelling (OTS)"), "{page}");
+    // Once only.
+    let (_, page) = w
+        .post(
+            "/gezin/koppelen",
+            &form_of(&[("csrf", &csrf), ("reference", &reference), ("bsn", BSN)]),
+        )
+        .await;
+    assert!(page.contains("class=\"problem\""), "{page}");
+    kit.stop().await;
+}

@@ -78,6 +78,70 @@ pub fn bsn_digits(s: &str) -> Result<[u8; 9], BsnProblem> {
     Ok(digits)
 }
 
+/// How a subject reference starts: the hub issues `SH-` + 12 letters + a check letter for a
+/// person without a known BSN (docs/FAMILY.md, "Subjects without a BSN").
+pub const REFERENCE_PREFIX: &str = "SH-";
+
+/// The letters of a subject reference: no I, L, O or U (never read as 1 or 0, never a word
+/// that needs them); letters only, so a reference never looks like a BSN.
+pub const REFERENCE_ALPHABET: &[u8; 22] = b"ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// The modulus of the check letter: prime, so every single changed letter and every swap of
+/// two neighbouring letters changes it (a sum of 22 is never issued: the alphabet has 22 letters).
+pub const REFERENCE_MODULUS: u32 = 23;
+
+/// Why a string that starts `SH-` is not a subject reference. Never contains the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReferenceProblem {
+    /// Not 13 letters of [`REFERENCE_ALPHABET`] after the prefix.
+    Form,
+    /// The check letter does not match: most likely a typing error.
+    CheckLetter,
+}
+
+/// The check value (0..23) of a reference's 12 data letters' values (their places in
+/// [`REFERENCE_ALPHABET`]), weights 1..=12.
+pub fn reference_check(values: &[u8]) -> u32 {
+    values
+        .iter()
+        .zip(1u32..)
+        .map(|(v, w)| u32::from(*v) * w)
+        .sum::<u32>()
+        % REFERENCE_MODULUS
+}
+
+/// `None` when `s` does not start with `SH-` (any case); otherwise the reference's 13 letters
+/// after the prefix, uppercased, with a matching check letter, or why not. The one rule for the
+/// hub, the client and the gateway.
+pub fn subject_reference(s: &str) -> Option<Result<[u8; 13], ReferenceProblem>> {
+    let prefix = s.get(..REFERENCE_PREFIX.len())?;
+    if !prefix.eq_ignore_ascii_case(REFERENCE_PREFIX) {
+        return None;
+    }
+    let b = &s.as_bytes()[REFERENCE_PREFIX.len()..];
+    if b.len() != 13 {
+        return Some(Err(ReferenceProblem::Form));
+    }
+    let mut values = [0u8; 13];
+    for (v, c) in values.iter_mut().zip(b) {
+        match REFERENCE_ALPHABET
+            .iter()
+            .position(|a| *a == c.to_ascii_uppercase())
+        {
+            Some(i) => *v = i as u8,
+            None => return Some(Err(ReferenceProblem::Form)),
+        }
+    }
+    if reference_check(&values[..12]) != u32::from(values[12]) {
+        return Some(Err(ReferenceProblem::CheckLetter));
+    }
+    let mut out = [0u8; 13];
+    for (o, v) in out.iter_mut().zip(values) {
+        *o = REFERENCE_ALPHABET[usize::from(v)];
+    }
+    Some(Ok(out))
+}
+
 /// Whether `s` holds a run of 9 or more ASCII digits: what a BSN (or most other personal numbers)
 /// would look like inside an identifier the hub stores or logs. The one rule for the hub, the
 /// client and the gateway.

@@ -224,8 +224,7 @@ fn child_fieldset(lang: Lang, bsn: &str, age: &str, gezag: &str) -> Markup {
     html! {
         fieldset {
             legend { (lang.t("Het kind", "The child")) }
-            label for="bsn" { "BSN" }
-            input id="bsn" name="bsn" value=(bsn) inputmode="numeric" autocomplete="off" maxlength="11" required;
+            (super::subject_field(lang, "bsn", bsn))
             label for="age" { (lang.t("Leeftijd (jaren)", "Age (years)")) }
             input id="age" name="age" value=(age) inputmode="numeric" maxlength="3";
             label for="gezag" { (lang.t("Gezaghebbenden (verwijzingen, gescheiden door komma's)", "Holders of gezag (references, comma-separated)")) }

@@ -126,8 +126,7 @@ fn report_form(a: &Authed, lang: Lang) -> Markup {
             )) }
             form method="post" action="/fg/inzage" {
                 input type="hidden" name="csrf" value=(a.session.csrf);
-                label for="fg-bsn" { "BSN" }
-                input id="fg-bsn" name="bsn" inputmode="numeric" autocomplete="off" maxlength="11" required;
+                (super::subject_field(lang, "fg-bsn", ""))
                 div.actions { button.primary type="submit" { (lang.t("Rapport opvragen", "Get the report")) } }
             }
         }

@@ -262,8 +262,7 @@ fn requests_section(a: &Authed, lang: Lang, s: &Screen) -> Markup {
             )) }
             form method="post" action="/gezin/verzoek" {
                 input type="hidden" name="csrf" value=(a.session.csrf);
-                label for="v-bsn" { "BSN" }
-                input id="v-bsn" name="bsn" inputmode="numeric" autocomplete="off" maxlength="11" required;
+                (super::subject_field(lang, "v-bsn", ""))
                 label for="v-kind" { (lang.t("Verzoek", "Request")) }
                 select id="v-kind" name="kind" { @for (code, nl, en, _) in KINDS { option value=(code) { (lang.t(nl, en)) } } }
                 label for="v-day" { (lang.t("Ontvangen op", "Received on")) }
@@ -367,6 +366,30 @@ fn notices_section(a: &Authed, lang: Lang, s: &Screen) -> Markup {
     }
 }
 
+fn references_section(a: &Authed, lang: Lang) -> Markup {
+    html! {
+        section aria-labelledby="zonder-bsn" {
+            h2 id="zonder-bsn" { (lang.t("Iemand zonder BSN", "Someone without a BSN")) }
+            p.hint { (lang.t(
+                "Voor iemand van wie u het BSN niet kent (een cliënt van de opvang, een kind zonder papieren) geeft de hub een referentie (SH-…). Die werkt overal waar om een BSN wordt gevraagd. Zodra het BSN bekend is, koppelt u de referentie eraan: alles wat onder de referentie staat, gaat dan naar het BSN.",
+                "For someone whose BSN you do not know (a shelter client, a child without papers) the hub issues a reference (SH-…). It works wherever a BSN is asked for. Once the BSN is known, merge the reference with it: everything under the reference moves to the BSN.",
+            )) }
+            form method="post" action="/gezin/referentie" {
+                input type="hidden" name="csrf" value=(a.session.csrf);
+                div.actions { button.primary type="submit" { (lang.t("Referentie aanvragen", "Ask for a reference")) } }
+            }
+            form method="post" action="/gezin/koppelen" {
+                input type="hidden" name="csrf" value=(a.session.csrf);
+                label for="k-ref" { (lang.t("Referentie (SH-…)", "Reference (SH-…)")) }
+                input id="k-ref" name="reference" autocomplete="off" spellcheck="false" maxlength="24" required;
+                label for="k-bsn" { (lang.t("Het BSN van deze persoon", "This person's BSN")) }
+                input id="k-bsn" name="bsn" inputmode="numeric" autocomplete="off" maxlength="11" required;
+                div.actions { button type="submit" { (lang.t("Koppelen aan het BSN", "Merge with the BSN")) } }
+            }
+        }
+    }
+}
+
 async fn show(app: &App, a: &Authed, problem: Option<Markup>) -> Response {
     let lang = a.lang();
     let s = load(app, &a.session.professional).await;
@@ -375,6 +398,7 @@ async fn show(app: &App, a: &Authed, problem: Option<Markup>) -> Response {
         (obligations_section(app, a, lang, &s))
         (requests_section(a, lang, &s))
         (notices_section(a, lang, &s))
+        (references_section(a, lang))
     };
     page(
         app,
@@ -586,4 +610,98 @@ pub async fn confirm(State(app): State<Arc<App>>, a: Authed, body: Bytes) -> Res
     }
     .await;
     done(&app, &a, r).await
+}
+
+/// `POST /gezin/referentie`: a fresh subject reference, shown once (the gateway keeps no copy
+/// and logs only that one was issued).
+pub async fn reference(State(app): State<Arc<App>>, a: Authed, body: Bytes) -> Response {
+    let lang = a.lang();
+    let f = FormData::parse(&body);
+    if !a.csrf_ok(f.get("csrf")) {
+        return csrf_refused(lang);
+    }
+    let p = &a.session.professional;
+    let r = async {
+        let r = app
+            .hub_as(p)?
+            .issue_subject_reference(&family_role(&app, p))
+            .await?;
+        let _ = app.store.audit(&p.id, "subject_reference_issued", "").await;
+        Ok::<_, ClientError>(r.reference)
+    }
+    .await;
+    match r {
+        Ok(reference) => {
+            let notice = html! {
+                div.notice role="status" {
+                    p { (lang.t("De referentie voor deze persoon:", "The reference for this person:")) " " strong { code id="issued-reference" { (reference) } } }
+                    p { (lang.t(
+                        "Neem haar over in uw eigen dossier: deze pagina toont haar maar één keer, en de hub en deze gateway bewaren haar niet leesbaar.",
+                        "Copy it into your own file: this page shows it only once, and neither the hub nor this gateway keeps it readable.",
+                    )) }
+                }
+            };
+            show(&app, &a, Some(notice)).await
+        }
+        Err(e) => show(&app, &a, Some(Problem::from_client(lang, &e).render())).await,
+    }
+}
+
+/// `POST /gezin/koppelen`: merges this organisation's reference with the person's BSN.
+pub async fn merge(State(app): State<Arc<App>>, a: Authed, body: Bytes) -> Response {
+    let lang = a.lang();
+    let f = FormData::parse(&body);
+    if !a.csrf_ok(f.get("csrf")) {
+        return csrf_refused(lang);
+    }
+    let reference = match crate::actions::bsn_rule(f.get("reference")) {
+        Ok(r) if r.starts_with("SH-") => r,
+        Ok(_) => {
+            let p = bad(
+                lang,
+                "Referentie: vul de referentie van de hub in (SH-…), niet een BSN.",
+                "Reference: enter the hub's reference (SH-…), not a BSN.",
+            );
+            return show(&app, &a, Some(p)).await;
+        }
+        Err(i) => {
+            return show(&app, &a, Some(Problem::new(i.describe(lang)).render())).await;
+        }
+    };
+    let bsn = match bsn_field(lang, f.get("bsn")) {
+        Ok(b) if !b.starts_with("SH-") => b,
+        Ok(_) => {
+            let p = bad(
+                lang,
+                "BSN: een referentie kan alleen aan een BSN worden gekoppeld.",
+                "BSN: a reference can only be merged with a BSN.",
+            );
+            return show(&app, &a, Some(p)).await;
+        }
+        Err(p) => return show(&app, &a, Some(Problem::new(p).render())).await,
+    };
+    let p = &a.session.professional;
+    let r = async {
+        let r = app
+            .hub_as(p)?
+            .merge_subject_reference(&reference, &bsn, &family_role(&app, p))
+            .await?;
+        let _ = app
+            .store
+            .audit(&p.id, "subject_merged", &r.log_index.to_string())
+            .await;
+        Ok::<_, ClientError>(r)
+    }
+    .await;
+    match r {
+        Ok(r) => {
+            let notice = html! {
+                div.notice role="status" {
+                    p { (lang.t("Gekoppeld. Gegevens die naar de referentie verwezen en nu naar het BSN: ", "Merged. Records that named the reference and now name the BSN: ")) (r.records_moved) "." }
+                }
+            };
+            show(&app, &a, Some(notice)).await
+        }
+        Err(e) => show(&app, &a, Some(Problem::from_client(lang, &e).render())).await,
+    }
 }

@@ -195,8 +195,7 @@ fn form(
     html! {
         form method="post" action="/maatregel" {
             input type="hidden" name="csrf" value=(a.session.csrf);
-            label for="m-bsn" { "BSN" }
-            input id="m-bsn" name="bsn" value=(t.bsn) inputmode="numeric" autocomplete="off" maxlength="11" required;
+            (super::subject_field(lang, "m-bsn", &t.bsn))
             div.actions {
                 button.primary type="submit" name="action" value="ask" { (lang.t("Loopt er een maatregel?", "Is there a measure?")) }
                 button type="submit" name="action" value="cases" { (lang.t("Zaken van dit kind", "This child's cases")) }

@@ -102,6 +102,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/gezin/verzoek", post(gezin::request))
         .route("/gezin/besluit", post(gezin::decide))
         .route("/gezin/bevestigen", post(gezin::confirm))
+        .route("/gezin/referentie", post(gezin::reference))
+        .route("/gezin/koppelen", post(gezin::merge))
         .route("/fg", get(fg::home))
         .route("/fg/inzage", post(fg::access))
         .route("/fg/brief", post(fg::letter))
@@ -246,6 +248,31 @@ impl FromRequestParts<Arc<App>> for Authed {
 /// digits, or what to fix in the console's language. Every screen with a BSN field uses this.
 pub(crate) fn bsn_field(lang: Lang, typed: &str) -> Result<String, String> {
     crate::actions::bsn_rule(typed).map_err(|i| i.describe(lang).to_owned())
+}
+
+/// The subject field of every screen: a BSN, or the reference the hub issued for a person
+/// without one (`SH-…`, issued on *Gezin*), checked by [`bsn_field`]. `id` is the input's id;
+/// its name is `bsn`.
+pub(crate) fn subject_field(lang: Lang, id: &str, value: &str) -> maud::Markup {
+    let hint = format!("{id}-hint");
+    maud::html! {
+        label for=(id) { (lang.t("BSN (of referentie)", "BSN (or reference)")) }
+        input id=(id) name="bsn" value=(value) autocomplete="off" spellcheck="false" maxlength="24" aria-describedby=(hint) required;
+        p.hint id=(hint) { (lang.t(
+            "9 cijfers. Geen BSN bekend? Vraag op Gezin een referentie aan (SH-…) en gebruik die overal.",
+            "9 digits. No BSN known? Ask for a reference on Gezin (SH-…) and use it everywhere.",
+        )) }
+    }
+}
+
+/// The hint under a field that takes several subjects (comma-separated).
+pub(crate) fn subjects_hint(lang: Lang, id: &str) -> maud::Markup {
+    maud::html! {
+        p.hint id=(id) { (lang.t(
+            "BSN's of referenties van de hub (SH-…), gescheiden door komma's.",
+            "BSNs or the hub's references (SH-…), comma-separated.",
+        )) }
+    }
 }
 
 /// A console page holding one problem, answered with `status` (a refusal, or not found).

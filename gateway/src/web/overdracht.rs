@@ -341,7 +341,8 @@ fn received_view(
                 h2 id="beantwoorden" { (lang.t("Beantwoorden", "Answer")) }
                 (answer_form(a, &action, "overnemen", lang.t("Overnemen", "Take it on"), &roles, html! {
                     label for="accept-bsn" { (lang.t("BSN's van wie u overneemt (gescheiden door komma's)", "BSNs of whom you take on (comma-separated)")) }
-                    input id="accept-bsn" name="bsn" inputmode="numeric" autocomplete="off" maxlength="120" required;
+                    input id="accept-bsn" name="bsn" autocomplete="off" spellcheck="false" maxlength="200" aria-describedby="accept-bsn-hint" required;
+                    (super::subjects_hint(lang, "accept-bsn-hint"))
                     label for="accept-contact" { (lang.t("Hoe collega's de wijkcoach bereiken", "How colleagues reach the wijkcoach")) }
                     input id="accept-contact" name="contact" maxlength="200" required;
                 }))

@@ -454,7 +454,8 @@ async fn render(
             fieldset {
                 legend { (lang.t("Wie wordt overgedragen", "Who is handed over")) }
                 label for="bsn" { (lang.t("BSN's (gescheiden door komma's, hoogstens 8)", "BSNs (comma-separated, at most 8)")) }
-                input id="bsn" name="bsn" value=(f.get("bsn")) inputmode="numeric" autocomplete="off" maxlength="120" required;
+                input id="bsn" name="bsn" value=(f.get("bsn")) autocomplete="off" spellcheck="false" maxlength="200" aria-describedby="bsn-hint" required;
+                (super::subjects_hint(lang, "bsn-hint"))
                 label for="age" { (lang.t("Leeftijd van het kind (jaren, voor de toestemming)", "The child's age (years, for the consent)")) }
                 input id="age" name="age" value=(f.get("age")) inputmode="numeric" maxlength="3";
                 label for="gezag" { (lang.t("Gezaghebbenden (verwijzingen, gescheiden door komma's)", "Holders of gezag (references, comma-separated)")) }

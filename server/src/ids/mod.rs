@@ -146,31 +146,8 @@ enum SubjectForm {
     Reference([u8; 13]),
 }
 
-/// The letters of a subject reference: no I, L, O or U (never read as 1 or 0, never a word
-/// that needs them); letters only, so a reference never looks like a BSN.
-pub const REFERENCE_ALPHABET: &[u8; 22] = b"ABCDEFGHJKMNPQRSTVWXYZ";
-/// How a subject reference starts.
-pub const REFERENCE_PREFIX: &str = "SH-";
-/// The modulus of the check letter: prime, so every single changed letter and every swap of
-/// two neighbouring letters changes it (a sum of 22 is never issued: the alphabet has 22 letters).
-const REFERENCE_MODULUS: u32 = 23;
-
-/// The check value (0..23) of the 12 data letters' values, weights 1..=12.
-fn reference_check(values: &[u8]) -> u32 {
-    values
-        .iter()
-        .zip(1u32..)
-        .map(|(v, w)| u32::from(*v) * w)
-        .sum::<u32>()
-        % REFERENCE_MODULUS
-}
-
-fn letter_value(c: u8) -> Option<u8> {
-    REFERENCE_ALPHABET
-        .iter()
-        .position(|a| *a == c.to_ascii_uppercase())
-        .map(|i| i as u8)
-}
+pub use signaalhub_proto::{REFERENCE_ALPHABET, REFERENCE_PREFIX};
+use signaalhub_proto::{ReferenceProblem, reference_check};
 
 /// What a subject field expects, named in every error about it.
 pub const SUBJECT_FORMS: &str =
@@ -196,26 +173,6 @@ pub enum InvalidBsn {
         "{SUBJECT_FORMS}: this reference's check letter does not match (check for a typing error)"
     )]
     CheckLetter,
-}
-
-/// The 13 letters of a reference (`SH-` already removed), uppercased, with a matching check letter.
-fn parse_reference(rest: &str) -> Result<[u8; 13], InvalidBsn> {
-    let b = rest.as_bytes();
-    if b.len() != 13 {
-        return Err(InvalidBsn::Reference);
-    }
-    let mut values = [0u8; 13];
-    for (v, c) in values.iter_mut().zip(b) {
-        *v = letter_value(*c).ok_or(InvalidBsn::Reference)?;
-    }
-    if reference_check(&values[..12]) != u32::from(values[12]) {
-        return Err(InvalidBsn::CheckLetter);
-    }
-    let mut out = [0u8; 13];
-    for (o, v) in out.iter_mut().zip(values) {
-        *o = REFERENCE_ALPHABET[usize::from(v)];
-    }
-    Ok(out)
 }
 
 impl Bsn {
@@ -272,11 +229,13 @@ impl FromStr for Bsn {
     /// gateway) or a subject reference (`SH-`, any case).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         use signaalhub_proto::BsnProblem;
-        if let Some(prefix) = s.get(..REFERENCE_PREFIX.len())
-            && prefix.eq_ignore_ascii_case(REFERENCE_PREFIX)
-        {
-            let rest = s.get(REFERENCE_PREFIX.len()..).unwrap_or_default();
-            return parse_reference(rest).map(|l| Bsn(SubjectForm::Reference(l)));
+        if let Some(r) = signaalhub_proto::subject_reference(s) {
+            return r
+                .map(|l| Bsn(SubjectForm::Reference(l)))
+                .map_err(|p| match p {
+                    ReferenceProblem::Form => InvalidBsn::Reference,
+                    ReferenceProblem::CheckLetter => InvalidBsn::CheckLetter,
+                });
         }
         signaalhub_proto::bsn_digits(s)
             .map(|d| Bsn(SubjectForm::Number(d)))
