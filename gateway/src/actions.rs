@@ -992,3 +992,160 @@ pub async fn confirm_safety_plan(
         .await;
     Ok(v)
 }
+
+/// Most agreements in one version of a safety plan (the hub's limit).
+pub const MAX_PLAN_AGREEMENTS: usize = 64;
+
+/// Most organisations one agreement concerns (the hub's limit for a list).
+pub const MAX_AGREEMENT_PARTIES: usize = 16;
+
+/// Most consent ids one basis names (the hub's limit for a list).
+pub const MAX_BASIS_CONSENTS: usize = 16;
+
+/// A text field of a safety plan, with where it sits (agreements counted from 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanText {
+    /// The title (required).
+    Title,
+    /// What the plan is for.
+    Goal,
+    /// Whom the family calls when it goes wrong.
+    EmergencyContact,
+    /// Who of agreement `n`.
+    Who(usize),
+    /// What of agreement `n`.
+    What(usize),
+    /// By when of agreement `n`.
+    ByWhen(usize),
+}
+
+impl PlanText {
+    /// The most characters the console's form allows (the plan is sealed, so only the gateway
+    /// can hold it to the form).
+    pub fn max_chars(self) -> usize {
+        match self {
+            PlanText::Title | PlanText::EmergencyContact | PlanText::Who(_) => 200,
+            PlanText::Goal | PlanText::What(_) => 500,
+            PlanText::ByWhen(_) => 100,
+        }
+    }
+}
+
+/// What keeps a safety plan from being published, found before anything is sealed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanIssue {
+    /// No title.
+    NoTitle,
+    /// No agreement.
+    NoAgreements,
+    /// More than [`MAX_PLAN_AGREEMENTS`] agreements.
+    TooManyAgreements,
+    /// Agreement `n` lacks its who or its what.
+    AgreementIncomplete(usize),
+    /// Agreement `n` names more than [`MAX_AGREEMENT_PARTIES`] organisations.
+    TooManyParties(usize),
+    /// Agreement `n` names something that is no OIN as the organisation it concerns.
+    PartyOin(usize),
+    /// No consent for casusafstemming.
+    NoConsent,
+    /// More than [`MAX_BASIS_CONSENTS`] consents.
+    TooManyConsents,
+    /// A text longer than the form allows.
+    TooLong(PlanText),
+}
+
+/// The safety plan's rules before it is sealed, for the console's form and the local API alike:
+/// a title, 1 to [`MAX_PLAN_AGREEMENTS`] agreements each with a who and a what and at most
+/// [`MAX_AGREEMENT_PARTIES`] OINs, 1 to [`MAX_BASIS_CONSENTS`] consents, no text longer than
+/// [`PlanText::max_chars`]. Whether the OINs are parties and the consents suffice is the hub's question.
+pub fn plan_issues(plan: &SafetyPlan, consents: &[String]) -> Vec<PlanIssue> {
+    let mut out = Vec::new();
+    let mut long = |t: PlanText, s: &str| {
+        if s.chars().count() > t.max_chars() {
+            out.push(PlanIssue::TooLong(t));
+        }
+    };
+    long(PlanText::Title, &plan.title);
+    long(PlanText::Goal, &plan.goal);
+    long(PlanText::EmergencyContact, &plan.emergency_contact);
+    for (n, a) in plan.agreements.iter().take(MAX_PLAN_AGREEMENTS).enumerate() {
+        long(PlanText::Who(n), &a.who);
+        long(PlanText::What(n), &a.what);
+        if let Some(w) = &a.by_when {
+            long(PlanText::ByWhen(n), w);
+        }
+    }
+    if plan.title.trim().is_empty() {
+        out.push(PlanIssue::NoTitle);
+    }
+    if plan.agreements.is_empty() {
+        out.push(PlanIssue::NoAgreements);
+    }
+    if plan.agreements.len() > MAX_PLAN_AGREEMENTS {
+        out.push(PlanIssue::TooManyAgreements);
+    }
+    for (n, a) in plan.agreements.iter().take(MAX_PLAN_AGREEMENTS).enumerate() {
+        if a.who.trim().is_empty() || a.what.trim().is_empty() {
+            out.push(PlanIssue::AgreementIncomplete(n));
+        }
+        if a.party_oins.len() > MAX_AGREEMENT_PARTIES {
+            out.push(PlanIssue::TooManyParties(n));
+        }
+        if a.party_oins.iter().any(|o| !sealed::is_oin(o)) {
+            out.push(PlanIssue::PartyOin(n));
+        }
+    }
+    if consents.is_empty() {
+        out.push(PlanIssue::NoConsent);
+    }
+    if consents.len() > MAX_BASIS_CONSENTS {
+        out.push(PlanIssue::TooManyConsents);
+    }
+    out
+}
+
+/// Whether an agreement of version `v` that concerns organisation `oin` still waits for its
+/// confirmation (the console then offers *Confirm our agreements*).
+pub fn awaits_confirmation(v: &pb::SafetyPlanVersion, oin: &str) -> bool {
+    v.agreements.iter().any(|m| {
+        m.party_oins.iter().any(|o| o == oin) && !m.confirmations.iter().any(|c| c.oin == oin)
+    })
+}
+
+/// Why this organisation's agreements of a version were not confirmed.
+#[derive(Debug)]
+pub enum ConfirmProblem {
+    /// The hub refused or could not be reached (no such version, no agreement concerns us, ...).
+    Hub(ClientError),
+    /// Every agreement of the version that concerns this organisation is confirmed already.
+    AlreadyConfirmed,
+}
+
+/// Confirms the agreements of a version that concern this organisation, once: the version is
+/// read first (`GetSafetyPlan`, not opened), and when every agreement that concerns the
+/// organisation is confirmed already nothing is sent (the hub would log and tell the other
+/// parties again). Otherwise as [`confirm_safety_plan`] (`plan_confirmed` in the audit log).
+pub async fn confirm_safety_plan_once(
+    app: &App,
+    actor: &Professional,
+    case_id: &str,
+    version: u32,
+) -> Result<pb::SafetyPlanVersion, ConfirmProblem> {
+    let v = app
+        .hub_as(actor)
+        .map_err(ConfirmProblem::Hub)?
+        .get_safety_plan(case_id, version)
+        .await
+        .map_err(ConfirmProblem::Hub)?;
+    let me = app.oin();
+    let concerns_us = v
+        .agreements
+        .iter()
+        .any(|m| m.party_oins.iter().any(|o| o == me));
+    if concerns_us && !awaits_confirmation(&v, me) {
+        return Err(ConfirmProblem::AlreadyConfirmed);
+    }
+    confirm_safety_plan(app, actor, case_id, version)
+        .await
+        .map_err(ConfirmProblem::Hub)
+}

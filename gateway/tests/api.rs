@@ -53,6 +53,7 @@ fn configure(issuer: &str, sector: &str, c: &mut signaalhub_gateway::config::Gat
     roles.insert("signaal:ib".to_owned(), vec!["ib_er".to_owned()]);
     roles.insert("signaal:fg".to_owned(), vec!["fg".to_owned()]);
     roles.insert("signaal:wijkcoach".to_owned(), vec!["wijkcoach".to_owned()]);
+    roles.insert("signaal:gi".to_owned(), vec!["jeugdbeschermer".to_owned()]);
     roles.insert(
         "signaal:vt".to_owned(),
         vec!["triagist".to_owned(), "vt_medewerker".to_owned()],
@@ -229,6 +230,7 @@ async fn api() -> TestResult {
         veilig_thuis_chain(&kit, &issuer).await?;
         meldcode_report(&kit, &issuer).await?;
         cases_and_notifications(&kit, &issuer).await?;
+        coordinator_and_plan_steps(&kit, &issuer).await?;
         zorgmeldingen_and_the_audit_log(&kit, &issuer).await?;
         stages_and_information_requests(&kit, &issuer).await?;
         recall_while_undelivered(&mut kit, &issuer).await
@@ -406,7 +408,12 @@ async fn school_sends_and_wijkteam_opens(kit: &Kit, issuer: &str) -> TestResult 
             &json!({"bsn": BSN, "contact": "G. K., wijkcoach, 026-0000002"}),
         )
         .await;
-    assert_eq!(a.status, 204, "{}", a.text);
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert!(
+        a.json["involvement"]["involvement_id"].is_string(),
+        "{}",
+        a.text
+    );
     let a = reg.post("/maatregel/query", &json!({"bsn": BSN})).await;
     assert_eq!(a.status, 200, "{}", a.text);
     assert_eq!(a.json["exists"], false, "{}", a.text);
@@ -1319,6 +1326,419 @@ async fn cases_and_notifications(kit: &Kit, issuer: &str) -> TestResult {
     // The GI is told.
     let page = gi.get("/berichten").await;
     assert!(page.contains("Betrokkenheid beëindigd"), "{page}");
+    Ok(())
+}
+
+/// The fields a 422 answer names.
+fn fields_named(a: &Answer) -> Vec<String> {
+    a.json["errors"]
+        .as_array()
+        .map(|es| {
+            es.iter()
+                .filter_map(|e| e["field"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The case steps through the API only: the wijkteam's and the GI's registration systems record
+/// their involvement on the parents' consents (a case), the wijkteam proposes itself as
+/// coordinator and the GI accepts, the wijkteam publishes a safety plan and each party confirms
+/// its agreements; the plan then shows who confirmed what. Refused: an FG system, the school
+/// (no party), a token of the other gateway, malformed bodies and ids, a plan without agreements
+/// or consent or with too many agreements, confirming twice, an unknown version.
+async fn coordinator_and_plan_steps(kit: &Kit, issuer: &str) -> TestResult {
+    use signaalhub_client::signaalhub_proto::pb;
+    const CHILD: &str = "222444666";
+    let both = [pb::Sector::Wijkteam, pb::Sector::Jeugdbescherming];
+    let consent = kit
+        .parents_consent(
+            CHILD,
+            &both,
+            &both,
+            &["betrokkenheid", "veiligheidsafspraken"],
+        )
+        .await;
+    let wijkteam_oin = kit.oin("wijkteam");
+    let gi_oin = kit.oin("jeugdbescherming");
+    let (w_base, gi_base) = (&kit.consoles[1].base, &kit.consoles[3].base);
+    let gi_token = token(issuer, "gi-registratie", &audience("jeugdbescherming")).await?;
+    let wt = Api::new(
+        w_base,
+        Some(token(issuer, "wijkteam-registratie", &audience("wijkteam")).await?),
+    );
+    let gi = Api::new(gi_base, Some(gi_token.clone()));
+    let gi_fg = Api::new(
+        gi_base,
+        Some(
+            token(
+                issuer,
+                "school-fg-rapportage",
+                &audience("jeugdbescherming"),
+            )
+            .await?,
+        ),
+    );
+    let school = Api::new(
+        &kit.consoles[0].base,
+        Some(token(issuer, "leerlingadministratie", &audience("school")).await?),
+    );
+
+    // Involvement on consents: refused with a BSN in an id, too many ids, or not a list.
+    let involve = |contact: &str, consents: Value| json!({"bsn": CHILD, "contact": contact, "consents": consents});
+    let a = wt
+        .post(
+            "/maatregel/involvement",
+            &involve("G. K., wijkcoach", json!(["c_111222333"])),
+        )
+        .await;
+    assert_problem(&a, 422, "invalid-request");
+    assert_eq!(fields_named(&a), ["consents[0]"], "{}", a.text);
+    assert!(
+        !a.text.contains("111222333") && !a.text.contains(CHILD),
+        "{}",
+        a.text
+    );
+    let many: Vec<String> = (0..17).map(|i| format!("c_{i}")).collect();
+    let a = wt
+        .post(
+            "/maatregel/involvement",
+            &involve("G. K., wijkcoach", json!(many)),
+        )
+        .await;
+    assert_problem(&a, 422, "invalid-request");
+    assert!(
+        fields_named(&a).contains(&"consents".to_owned()),
+        "{}",
+        a.text
+    );
+    let a = wt
+        .post(
+            "/maatregel/involvement",
+            &involve("G. K., wijkcoach", json!(consent)),
+        )
+        .await;
+    assert_problem(&a, 400, "bad-json");
+    // On the consent: the wijkteam first, then the GI, whose answer names the case they share.
+    let a = wt
+        .post(
+            "/maatregel/involvement",
+            &involve("G. K., wijkcoach", json!([consent])),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(
+        a.json["involvement"]["organization_oin"],
+        wijkteam_oin.as_str(),
+        "{}",
+        a.text
+    );
+    let a = gi
+        .post(
+            "/maatregel/involvement",
+            &involve("Jeugdbeschermer, 026-1234567", json!([consent])),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    let case_id = a.json["case"]["case_id"]
+        .as_str()
+        .ok_or_else(|| format!("no case: {}", a.text))?
+        .to_owned();
+    assert_eq!(
+        a.json["case"]["parties"].as_array().map(Vec::len),
+        Some(2),
+        "{}",
+        a.text
+    );
+    assert!(!a.text.contains(CHILD), "{}", a.text);
+    let case = format!("/cases/{case_id}");
+
+    // Proposing: refused for an FG system, the school (no party), a BSN-like or unknown case id,
+    // a bad OIN, a body that is not this endpoint's JSON, and the GI's token at the wijkteam.
+    let propose = format!("{case}/coordinator");
+    assert_problem(&gi_fg.post(&propose, &json!({})).await, 403, "denied");
+    assert_problem(&school.post(&propose, &json!({})).await, 404, "not-found");
+    for bad in ["k_111222333", "k_onbekend", "..%2F..%2Fwhoami"] {
+        let a = wt
+            .post(&format!("/cases/{bad}/coordinator"), &json!({}))
+            .await;
+        assert_problem(&a, 404, "not-found");
+        assert!(!a.text.contains("111222333"), "{}", a.text);
+    }
+    let a = wt.post(&propose, &json!({"proposed_oin": "123"})).await;
+    assert_problem(&a, 422, "invalid-request");
+    assert_eq!(fields_named(&a), ["proposed_oin"], "{}", a.text);
+    for body in [
+        json!({"proposed": gi_oin}),
+        json!({"proposed_oin": 5}),
+        json!("wijkteam"),
+    ] {
+        assert_problem(&wt.post(&propose, &body).await, 400, "bad-json");
+    }
+    let a = wt
+        .send(
+            wt.http
+                .post(format!("{w_base}/api/v1{propose}"))
+                .header("content-type", "application/json")
+                .body("{\"proposed_oin\": "),
+        )
+        .await;
+    assert_problem(&a, 400, "bad-json");
+    assert_problem(
+        &Api::new(w_base, Some(gi_token.clone()))
+            .post(&propose, &json!({}))
+            .await,
+        401,
+        "unauthenticated",
+    );
+    // The wijkteam proposes itself; the proposal waits for the GI.
+    let a = wt.post(&propose, &json!({})).await;
+    assert_eq!(a.status, 201, "{}", a.text);
+    assert_eq!(a.json["proposal"]["state"], "OPEN", "{}", a.text);
+    assert_eq!(
+        a.json["proposal"]["proposed_oin"],
+        wijkteam_oin.as_str(),
+        "{}",
+        a.text
+    );
+    assert_eq!(
+        a.json["proposal"]["awaiting_oins"],
+        json!([gi_oin]),
+        "{}",
+        a.text
+    );
+    let proposal_id = a.json["proposal"]["proposal_id"]
+        .as_str()
+        .ok_or("no proposal id")?
+        .to_owned();
+    let answer = format!("/proposals/{proposal_id}/answer");
+    // Answering: not the proposer (it is not asked), not an FG system, not with a string.
+    assert_problem(
+        &wt.post(&answer, &json!({"accept": true})).await,
+        404,
+        "not-found",
+    );
+    assert_problem(
+        &gi_fg.post(&answer, &json!({"accept": true})).await,
+        403,
+        "denied",
+    );
+    assert_problem(
+        &gi.post(&answer, &json!({"accept": "ja"})).await,
+        400,
+        "bad-json",
+    );
+    assert_problem(&gi.post(&answer, &json!({})).await, 400, "bad-json");
+    assert_problem(
+        &gi.post("/proposals/p_111222333/answer", &json!({"accept": true}))
+            .await,
+        404,
+        "not-found",
+    );
+    let a = gi.post(&answer, &json!({"accept": true})).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.json["proposal"]["state"], "ACCEPTED", "{}", a.text);
+    assert_eq!(
+        a.json["case"]["coordinator"]["organization_oin"],
+        wijkteam_oin.as_str(),
+        "{}",
+        a.text
+    );
+    // Decided: a second answer finds no open proposal.
+    let a = gi.post(&answer, &json!({"accept": false})).await;
+    assert!(matches!(a.status, 404 | 409), "{}", a.text);
+
+    // Publishing: the plan's rules before anything is sealed, field by field.
+    let plan = json!({
+        "title": "Veiligheidsplan gezin",
+        "goal": "Iedereen is thuis veilig",
+        "emergency_contact": "de wijkcoach, 026-0000002",
+        "agreements": [
+            {"who": "De jeugdbeschermer", "what": "belt moeder elke week", "party_oins": [gi_oin]},
+            {"who": "De wijkcoach", "what": "komt elke week op huisbezoek",
+             "by_when": "vrijdag", "party_oins": [wijkteam_oin], "concerns_family": true},
+        ],
+        "consents": [consent],
+    });
+    let with = |k: &str, v: Value| {
+        let mut p = plan.clone();
+        p[k] = v;
+        p
+    };
+    let publish = format!("{case}/plan");
+    let too_many: Vec<Value> = (0..65)
+        .map(|_| json!({"who": "x", "what": "y", "concerns_family": true}))
+        .collect();
+    for (body, field) in [
+        (with("agreements", json!([])), "agreements"),
+        (with("agreements", json!(too_many)), "agreements"),
+        (with("title", json!(" ")), "title"),
+        (with("consents", json!([])), "consents"),
+        (with("consents", json!(["c_111222333"])), "consents[0]"),
+        (
+            with(
+                "agreements",
+                json!([{"who": "x", "what": "", "party_oins": [gi_oin]}]),
+            ),
+            "agreements[0]",
+        ),
+        (
+            with(
+                "agreements",
+                json!([{"who": "x", "what": "y".repeat(501), "party_oins": [gi_oin]}]),
+            ),
+            "agreements[0].what",
+        ),
+        (
+            with(
+                "agreements",
+                json!([{"who": "x", "what": "y", "party_oins": ["abc"]}]),
+            ),
+            "agreements[0].party_oins",
+        ),
+        (with("goal", json!("z".repeat(501))), "goal"),
+    ] {
+        let a = wt.post(&publish, &body).await;
+        assert_problem(&a, 422, "invalid-request");
+        assert!(
+            fields_named(&a).iter().any(|f| f == field),
+            "{field}: {}",
+            a.text
+        );
+        assert!(!a.text.contains("belt moeder"), "{}", a.text);
+    }
+    for body in [
+        with(
+            "agreements",
+            json!([{"who": "x", "what": "y", "colour": "red"}]),
+        ),
+        with("agreements", json!("alles")),
+        json!({"title": "zonder afspraken"}),
+    ] {
+        assert_problem(&wt.post(&publish, &body).await, 400, "bad-json");
+    }
+    assert_problem(&gi_fg.post(&publish, &plan).await, 403, "denied");
+    assert_problem(&school.post(&publish, &plan).await, 404, "not-found");
+    assert_eq!(
+        wt.get(&case).await.json["safety_plan_version"],
+        0,
+        "nothing published by the refusals"
+    );
+    let a = wt.post(&publish, &plan).await;
+    assert_eq!(a.status, 201, "{}", a.text);
+    assert_eq!(a.json["version"], 1, "{}", a.text);
+    assert_eq!(
+        a.headers.get("location").and_then(|v| v.to_str().ok()),
+        Some(format!("/api/v1{case}/plan/1").as_str())
+    );
+    assert_eq!(a.json["agreements"][0]["agreement_id"], "a1", "{}", a.text);
+    assert_eq!(a.json["agreements"][1]["party_oins"], json!([wijkteam_oin]));
+    assert_eq!(a.json["fully_confirmed"], false, "{}", a.text);
+    assert!(!a.text.contains("belt moeder"), "metadata only: {}", a.text);
+
+    // Confirming: the GI its agreement, once; not a version that is none, not an FG system,
+    // not the school.
+    let confirm = format!("{case}/plan/1/confirm");
+    assert_problem(&gi_fg.post(&confirm, &json!({})).await, 403, "denied");
+    assert_problem(&school.post(&confirm, &json!({})).await, 404, "not-found");
+    for bad in ["0", "2", "abc", "-1"] {
+        let a = gi
+            .post(&format!("{case}/plan/{bad}/confirm"), &json!({}))
+            .await;
+        assert_problem(&a, 404, "not-found");
+    }
+    let a = gi.post(&confirm, &json!({})).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(
+        a.json["agreements"][0]["confirmed_by_oins"],
+        json!([gi_oin]),
+        "{}",
+        a.text
+    );
+    assert_eq!(a.json["fully_confirmed"], false, "{}", a.text);
+    let a = gi.post(&confirm, &json!({})).await;
+    assert_problem(&a, 409, "conflict");
+    let a = wt.post(&confirm, &json!({})).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.json["fully_confirmed"], true, "{}", a.text);
+    assert_problem(&wt.post(&confirm, &json!({})).await, 409, "conflict");
+
+    // Each party reads the plan, opened at its own gateway, with who confirmed what.
+    for (api, who) in [(&wt, "wijkteam"), (&gi, "gi")] {
+        let a = api.get(&format!("{case}/plan")).await;
+        assert_eq!(a.status, 200, "{who}: {}", a.text);
+        assert_eq!(a.json["fully_confirmed"], true, "{}", a.text);
+        assert_eq!(a.json["plan"]["verified"], true, "{}", a.text);
+        let agreements = &a.json["plan"]["agreements"];
+        assert_eq!(agreements[0]["what"], "belt moeder elke week", "{}", a.text);
+        assert_eq!(
+            agreements[0]["confirmed_by_oins"],
+            json!([gi_oin]),
+            "{}",
+            a.text
+        );
+        assert_eq!(
+            agreements[1]["confirmed_by_oins"],
+            json!([wijkteam_oin]),
+            "{}",
+            a.text
+        );
+        assert_eq!(agreements[1]["by_when"], "vrijdag", "{}", a.text);
+        assert_eq!(agreements[1]["concerns_family"], true, "{}", a.text);
+    }
+    let a = wt.get(&case).await;
+    assert_eq!(
+        a.json["coordinator"]["organization_oin"],
+        wijkteam_oin.as_str(),
+        "{}",
+        a.text
+    );
+
+    // The audit lines, by the systems' client ids, and no BSN in either gateway's log.
+    let version = format!("{case_id}.v1");
+    for (i, client, lines) in [
+        (
+            1,
+            "wijkteam-registratie",
+            vec![
+                ("involvement_registered", None),
+                ("coordinator_proposed", Some(case_id.as_str())),
+                ("plan_published", Some(version.as_str())),
+                ("plan_confirmed", Some(version.as_str())),
+            ],
+        ),
+        (
+            3,
+            "gi-registratie",
+            vec![
+                ("involvement_registered", None),
+                ("coordinator_accepted", Some(proposal_id.as_str())),
+                ("plan_confirmed", Some(version.as_str())),
+            ],
+        ),
+    ] {
+        let log = kit.consoles[i].app.store.audit_log(200).await?;
+        for (action, object) in lines {
+            assert!(
+                log.iter().any(|e| e.action == action
+                    && e.professional == client
+                    && object.is_none_or(|o| e.object == o)),
+                "{client} {action}: {log:?}"
+            );
+        }
+        assert!(
+            !log.iter().any(|e| e.object.contains(CHILD)),
+            "a BSN in the audit log: {log:?}"
+        );
+        // One confirmation each: the refused second attempt wrote nothing.
+        assert_eq!(
+            log.iter()
+                .filter(|e| e.action == "plan_confirmed" && e.object == version)
+                .count(),
+            1,
+            "{log:?}"
+        );
+    }
     Ok(())
 }
 

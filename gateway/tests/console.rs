@@ -828,11 +828,16 @@ async fn the_parties_of_a_case_agree_on_a_coordinator_and_a_safety_plan() {
     assert!(page.contains("belt moeder elke twee weken"), "{page}");
     assert!(page.contains("nog niet door iedereen bevestigd"), "{page}");
     // Each party confirms what concerns it.
+    let mut confirmed = String::new();
     for (c, csrf) in [(&gi, &csrf_gi), (&w, &csrf_w)] {
         let page = c.get(&case).await;
-        let confirm = link_after(&page, &format!("{case}/plan/1/"));
-        c.post_redirect(&confirm, &form_of(&[("csrf", csrf)])).await;
+        confirmed = link_after(&page, &format!("{case}/plan/1/"));
+        c.post_redirect(&confirmed, &form_of(&[("csrf", csrf)]))
+            .await;
     }
+    // Once: a second click says so, and the parties are not told again.
+    let (_, page) = w.post(&confirmed, &form_of(&[("csrf", &csrf_w)])).await;
+    assert!(page.contains("al bevestigd"), "{page}");
     let page = w.get(&case).await;
     assert!(page.contains("door iedereen bevestigd"), "{page}");
     assert!(!page.contains("nog niet door iedereen bevestigd"), "{page}");

@@ -7,17 +7,20 @@
 //! is opened or returned.
 use super::auth::Caller;
 use super::problem::{ApiProblem, FieldError};
-use super::{ApiResult, Routes, ok, rfc3339, ts};
-use crate::actions::{self, OpenError, PlanProblem, Unopened};
+use super::{ApiResult, JsonBody, PREFIX, Routes, ok, ok_or_invalid, reference, rfc3339, ts};
+use crate::actions::{self, ConfirmProblem, OpenError, PlanIssue, PlanProblem, PlanText, Unopened};
 use crate::app::App;
 use crate::notifications::{self, Notification};
 use crate::session::Professional;
 use crate::store::StoredMelding;
 use axum::extract::{Path, Query, State};
-use axum::http::Method;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
+use serde::Deserialize;
 use serde_json::{Value, json};
-use signaalhub_client::involvement::SafetyPlan;
+use signaalhub_client::involvement::{Agreement, SafetyPlan};
+use signaalhub_client::sealed;
 use signaalhub_client::signaalhub_proto::pb;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -32,6 +35,18 @@ pub(super) fn add(r: Routes) -> Routes {
     r.add(Method::GET, "/cases/{case_id}", get(case))
         .add(Method::GET, "/cases/{case_id}/plan", get(latest_plan))
         .add(Method::GET, "/cases/{case_id}/plan/{version}", get(plan))
+        .add(Method::POST, "/cases/{case_id}/coordinator", post(propose))
+        .add(
+            Method::POST,
+            "/proposals/{proposal_id}/answer",
+            post(answer_proposal),
+        )
+        .add(Method::POST, "/cases/{case_id}/plan", post(publish_plan))
+        .add(
+            Method::POST,
+            "/cases/{case_id}/plan/{version}/confirm",
+            post(confirm_plan),
+        )
         .add(
             Method::POST,
             "/involvements/{involvement_id}/end",
@@ -94,7 +109,7 @@ fn before(q: &HashMap<String, String>) -> Result<Option<u64>, ApiProblem> {
     }
 }
 
-fn involvement_json(i: &pb::Involvement) -> Value {
+pub(super) fn involvement_json(i: &pb::Involvement) -> Value {
     json!({
         "involvement_id": i.involvement_id,
         "organization_oin": i.organization_oin,
@@ -118,7 +133,18 @@ fn proposal_state(s: i32) -> &'static str {
     }
 }
 
-fn case_json(c: &pb::Case) -> Value {
+fn proposal_json(p: &pb::CoordinatorProposal) -> Value {
+    json!({
+        "proposal_id": p.proposal_id,
+        "proposed_oin": p.proposed_oin,
+        "proposed_by_oin": p.proposed_by_oin,
+        "state": proposal_state(p.state),
+        "accepted_by_oins": p.accepted_by_oins,
+        "awaiting_oins": p.awaiting_oins,
+    })
+}
+
+pub(super) fn case_json(c: &pb::Case) -> Value {
     json!({
         "case_id": c.case_id,
         "created_at": ts(&c.created_at),
@@ -129,14 +155,7 @@ fn case_json(c: &pb::Case) -> Value {
             "contact_professional": k.contact_professional,
             "since": ts(&k.since),
         })),
-        "proposals": c.proposals.iter().map(|p| json!({
-            "proposal_id": p.proposal_id,
-            "proposed_oin": p.proposed_oin,
-            "proposed_by_oin": p.proposed_by_oin,
-            "state": proposal_state(p.state),
-            "accepted_by_oins": p.accepted_by_oins,
-            "awaiting_oins": p.awaiting_oins,
-        })).collect::<Vec<_>>(),
+        "proposals": c.proposals.iter().map(proposal_json).collect::<Vec<_>>(),
         "safety_plan_version": c.safety_plan_version,
     })
 }
@@ -237,6 +256,249 @@ async fn end_involvement(
         .await
         .map_err(|e| hub_problem(&e))?;
     Ok(ok(json!({"involvement": involvement_json(&ended)})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProposeBody {
+    /// The party proposed; default this organisation.
+    #[serde(default)]
+    proposed_oin: Option<String>,
+}
+
+/// `POST /cases/{case_id}/coordinator`: propose a party of the case (by default this
+/// organisation) as its coordinator (`ProposeCoordinator`); every other party is asked.
+/// `coordinator_proposed`.
+async fn propose(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<ProposeBody>,
+) -> ApiResult {
+    let actor = case_worker(&app, &caller)?;
+    id_path(&id, "case")?;
+    let proposed = b.proposed_oin.unwrap_or_else(|| app.oin().to_owned());
+    if !sealed::is_oin(&proposed) {
+        return Err(ApiProblem::invalid(vec![FieldError {
+            field: "proposed_oin".into(),
+            detail:
+                "the OIN (20 digits) of a party of the case; leave it out for this organisation"
+                    .into(),
+        }]));
+    }
+    let r = actions::propose_coordinator(&app, &actor, &id, &proposed)
+        .await
+        .map_err(|e| hub_problem(&e))?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({
+            "proposal": r.proposal.as_ref().map(proposal_json),
+            "case": r.case.as_ref().map(case_json),
+        })),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProposalAnswerBody {
+    accept: bool,
+}
+
+/// `POST /proposals/{proposal_id}/answer`: accept or decline a coordinator proposal this
+/// organisation's answer is awaited for (`RespondToCoordinatorProposal`).
+/// `coordinator_accepted` / `coordinator_declined`.
+async fn answer_proposal(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<ProposalAnswerBody>,
+) -> ApiResult {
+    let actor = case_worker(&app, &caller)?;
+    id_path(&id, "proposal")?;
+    let r = actions::respond_to_proposal(&app, &actor, &id, b.accept)
+        .await
+        .map_err(|e| hub_problem(&e))?;
+    Ok(ok(json!({
+        "proposal": r.proposal.as_ref().map(proposal_json),
+        "case": r.case.as_ref().map(case_json),
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgreementBody {
+    who: String,
+    what: String,
+    #[serde(default)]
+    by_when: Option<String>,
+    #[serde(default)]
+    party_oins: Vec<String>,
+    #[serde(default)]
+    concerns_family: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlanBody {
+    title: String,
+    #[serde(default)]
+    goal: String,
+    #[serde(default)]
+    emergency_contact: String,
+    agreements: Vec<AgreementBody>,
+    consents: Vec<String>,
+}
+
+/// The shared plan rules' findings, by the API's field names.
+fn plan_errors(issues: &[PlanIssue]) -> Vec<FieldError> {
+    let text = |t: &PlanText| match t {
+        PlanText::Title => "title".to_owned(),
+        PlanText::Goal => "goal".to_owned(),
+        PlanText::EmergencyContact => "emergency_contact".to_owned(),
+        PlanText::Who(n) => format!("agreements[{n}].who"),
+        PlanText::What(n) => format!("agreements[{n}].what"),
+        PlanText::ByWhen(n) => format!("agreements[{n}].by_when"),
+    };
+    issues
+        .iter()
+        .map(|i| {
+            let (field, detail) = match i {
+                PlanIssue::NoTitle => ("title".to_owned(), "give the plan a title".to_owned()),
+                PlanIssue::NoAgreements => (
+                    "agreements".to_owned(),
+                    "at least one agreement (who does what)".to_owned(),
+                ),
+                PlanIssue::TooManyAgreements => (
+                    "agreements".to_owned(),
+                    format!("at most {} agreements", actions::MAX_PLAN_AGREEMENTS),
+                ),
+                PlanIssue::AgreementIncomplete(n) => (
+                    format!("agreements[{n}]"),
+                    "an agreement says who (`who`) does what (`what`)".to_owned(),
+                ),
+                PlanIssue::TooManyParties(n) => (
+                    format!("agreements[{n}].party_oins"),
+                    format!("at most {} organisations", actions::MAX_AGREEMENT_PARTIES),
+                ),
+                PlanIssue::PartyOin(n) => (
+                    format!("agreements[{n}].party_oins"),
+                    "OINs (20 digits) of parties of the case".to_owned(),
+                ),
+                PlanIssue::NoConsent => (
+                    "consents".to_owned(),
+                    "the family's consent for casusafstemming (category veiligheidsafspraken): its id"
+                        .to_owned(),
+                ),
+                PlanIssue::TooManyConsents => (
+                    "consents".to_owned(),
+                    format!("at most {} consent ids", actions::MAX_BASIS_CONSENTS),
+                ),
+                PlanIssue::TooLong(t) => (text(t), format!("at most {} characters", t.max_chars())),
+            };
+            FieldError { field, detail }
+        })
+        .collect()
+}
+
+/// What the hub knows of a version (no content): its agreements by id, whom each concerns and
+/// who confirmed it.
+fn plan_meta_json(v: &pb::SafetyPlanVersion) -> Value {
+    json!({
+        "case_id": v.case_id,
+        "version": v.version,
+        "author_oin": v.author_oin,
+        "published_at": ts(&v.published_at),
+        "fully_confirmed": v.fully_confirmed,
+        "agreements": v.agreements.iter().map(|m| json!({
+            "agreement_id": m.agreement_id,
+            "party_oins": m.party_oins,
+            "concerns_family": m.concerns_family,
+            "confirmed_by_oins": m.confirmations.iter().map(|c| c.oin.clone()).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// `POST /cases/{case_id}/plan`: a new version of the safety plan, sealed here to every party of
+/// the case and signed with the organisation's key, published on the family's consents
+/// (`PublishSafetyPlan`). The agreements get the ids `a1`, `a2`, ... in the order given.
+/// `case_viewed`, `plan_published`.
+async fn publish_plan(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<PlanBody>,
+) -> ApiResult {
+    let actor = case_worker(&app, &caller)?;
+    id_path(&id, "case")?;
+    let plan = SafetyPlan {
+        title: b.title,
+        goal: b.goal,
+        emergency_contact: b.emergency_contact,
+        agreements: b
+            .agreements
+            .into_iter()
+            .enumerate()
+            .map(|(n, a)| Agreement {
+                id: format!("a{}", n + 1),
+                who: a.who,
+                what: a.what,
+                by_when: a.by_when.filter(|w| !w.trim().is_empty()),
+                party_oins: a.party_oins,
+                concerns_family: a.concerns_family,
+            })
+            .collect(),
+    };
+    let mut errors = plan_errors(&actions::plan_issues(&plan, &b.consents));
+    for (i, c) in b
+        .consents
+        .iter()
+        .take(actions::MAX_BASIS_CONSENTS)
+        .enumerate()
+    {
+        reference(&mut errors, &format!("consents[{i}]"), c);
+    }
+    ok_or_invalid(errors)?;
+    let case = actions::case(&app, &actor, &id)
+        .await
+        .map_err(|e| hub_problem(&e))?;
+    let v = actions::publish_safety_plan(&app, &actor, &case, &plan, &b.consents)
+        .await
+        .map_err(|e| hub_problem(&e))?;
+    let location = format!("{PREFIX}/cases/{}/plan/{}", v.case_id, v.version);
+    let mut res = (StatusCode::CREATED, axum::Json(plan_meta_json(&v))).into_response();
+    if let Ok(h) = HeaderValue::from_str(&location) {
+        res.headers_mut().insert(header::LOCATION, h);
+    }
+    Ok(res)
+}
+
+/// `POST /cases/{case_id}/plan/{version}/confirm`: confirm the agreements of this version that
+/// concern this organisation (`ConfirmSafetyPlan`), once (409 when they are confirmed already).
+/// No body. `plan_confirmed`.
+async fn confirm_plan(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path((id, version)): Path<(String, String)>,
+) -> ApiResult {
+    let actor = case_worker(&app, &caller)?;
+    id_path(&id, "case")?;
+    let version = match version.parse::<u32>() {
+        Ok(n) if n > 0 => n,
+        _ => return Err(ApiProblem::not_found("No such version of the safety plan.")),
+    };
+    let v = actions::confirm_safety_plan_once(&app, &actor, &id, version)
+        .await
+        .map_err(|e| match e {
+            ConfirmProblem::Hub(e) => hub_problem(&e),
+            ConfirmProblem::AlreadyConfirmed => ApiProblem::new(
+                "conflict",
+                409,
+                "Not possible in this state",
+                "This organisation already confirmed its agreements of this version.",
+            ),
+        })?;
+    Ok(ok(plan_meta_json(&v)))
 }
 
 fn kind_name(k: i32) -> String {

@@ -484,6 +484,10 @@ struct WithdrawBody {
 struct InvolvementBody {
     bsn: String,
     contact: String,
+    /// The family's consents for casusafstemming (category `betrokkenheid`): the basis for
+    /// telling the other involved parties (none: matches are withheld).
+    #[serde(default)]
+    consents: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -1031,7 +1035,9 @@ async fn acknowledge(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// `POST /maatregel/involvement`: records the organisation's involvement with a child.
+/// `POST /maatregel/involvement`: records the organisation's involvement with a child, on the
+/// consents named (as the console's *Maatregel?*); answers with the involvement and, when it
+/// belongs to one, the case it shares with other involved parties.
 async fn involvement(
     State(app): State<Arc<App>>,
     caller: Caller,
@@ -1065,14 +1071,32 @@ async fn involvement(
             detail: detail.into(),
         });
     }
+    if b.consents.len() > actions::MAX_BASIS_CONSENTS {
+        errors.push(FieldError {
+            field: "consents".into(),
+            detail: format!("at most {} consent ids", actions::MAX_BASIS_CONSENTS),
+        });
+    }
+    for (i, c) in b
+        .consents
+        .iter()
+        .take(actions::MAX_BASIS_CONSENTS)
+        .enumerate()
+    {
+        reference(&mut errors, &format!("consents[{i}]"), c);
+    }
     ok_or_invalid(errors)?;
     let bsn = bsn.unwrap_or_default();
     let actor = caller.professional();
     let mut hub = hub(&app, &caller)?;
-    actions::register_involvement(&app, &actor, &mut hub, &bsn, contact, &[])
+    let r = actions::register_involvement(&app, &actor, &mut hub, &bsn, contact, &b.consents)
         .await
         .map_err(|e| ApiProblem::from_client(&e))?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(ok(json!({
+        "involvement": r.involvement.as_ref().map(cases::involvement_json),
+        "already_registered": r.already_registered,
+        "case": r.case.as_ref().map(cases::case_json),
+    })))
 }
 
 /// `POST /maatregel/query`: does a child protection measure run, and whom to call

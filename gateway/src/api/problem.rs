@@ -210,6 +210,7 @@ fn from_status(s: &tonic::Status) -> ApiProblem {
             "This already exists with other content",
             message,
         ),
+        tonic::Code::Aborted => ApiProblem::new("conflict", 409, "Changed meanwhile", message),
         tonic::Code::FailedPrecondition => {
             ApiProblem::new("conflict", 409, "Not possible in this state", message)
         }

@@ -10,7 +10,7 @@ use super::layout::page;
 use super::problem::Problem;
 use super::signal::FormData;
 use super::{Authed, csrf_refused, problem_page};
-use crate::actions::{self, LatestPlan, PlanProblem};
+use crate::actions::{self, ConfirmProblem, LatestPlan, PlanProblem};
 use crate::app::App;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -196,7 +196,7 @@ fn plan_section(
                 Err(p) => { (p.render()) }
                 Ok((v, content)) => {
                     (plan_version(lang, case, v, content))
-                    @if v.agreements.iter().any(|m| m.party_oins.iter().any(|o| o == me) && !m.confirmations.iter().any(|c| c.oin == me)) {
+                    @if actions::awaits_confirmation(v, me) {
                         form method="post" action=(format!("/zaak/{}/plan/{}/bevestigen", case.case_id, v.version)) {
                             input type="hidden" name="csrf" value=(a.session.csrf);
                             div.actions { button.primary type="submit" { (lang.t("Onze afspraken bevestigen", "Confirm our agreements")) } }
@@ -519,39 +519,50 @@ fn plan_from(f: &FormData) -> SafetyPlan {
     }
 }
 
-/// What keeps the plan from being published, in `lang`: a title, at least one agreement, a
-/// consent, and no field longer than its form allows (the plan is sealed, so only the gateway can
-/// hold it to the form).
+/// What keeps the plan from being published, in `lang`: the shared rules
+/// ([`actions::plan_issues`]: a title, at least one agreement, a consent, no field longer than
+/// its form allows — the plan is sealed, so only the gateway can hold it to the form).
 fn plan_problems(lang: Lang, plan: &SafetyPlan, consents: &[String]) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut need = |nl: &'static str, en: &'static str| out.push(lang.t(nl, en).to_owned());
-    if plan.title.is_empty() {
-        need(
-            "Titel: geef het plan een titel.",
-            "Title: give the plan a title.",
-        );
+    use actions::PlanIssue as I;
+    let mut out: Vec<String> = Vec::new();
+    let mut need = |nl: &'static str, en: &'static str| {
+        let t = lang.t(nl, en).to_owned();
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    };
+    let issues = actions::plan_issues(plan, consents);
+    for i in &issues {
+        match i {
+            I::NoTitle => need(
+                "Titel: geef het plan een titel.",
+                "Title: give the plan a title.",
+            ),
+            I::NoAgreements | I::AgreementIncomplete(_) => need(
+                "Afspraken: vul bij minstens één afspraak wie en wat in.",
+                "Agreements: fill in who and what for at least one agreement.",
+            ),
+            I::TooManyAgreements => need(
+                "Afspraken: te veel afspraken in één versie.",
+                "Agreements: too many agreements in one version.",
+            ),
+            I::TooManyParties(_) | I::PartyOin(_) => need(
+                "Betreft organisatie: kies een betrokkene uit de lijst.",
+                "Concerns organisation: choose a party from the list.",
+            ),
+            I::NoConsent => need(
+                "Toestemming: noem de toestemming voor casusafstemming.",
+                "Consent: name the consent for casusafstemming.",
+            ),
+            I::TooManyConsents => need(
+                "Toestemming: noem ten hoogste 16 toestemmingen.",
+                "Consent: name at most 16 consents.",
+            ),
+            I::TooLong(_) => {}
+        }
     }
-    if plan.agreements.is_empty() {
-        need(
-            "Afspraken: vul bij minstens één afspraak wie en wat in.",
-            "Agreements: fill in who and what for at least one agreement.",
-        );
-    }
-    if consents.is_empty() {
-        need(
-            "Toestemming: noem de toestemming voor casusafstemming.",
-            "Consent: name the consent for casusafstemming.",
-        );
-    }
-    let too_long = plan.title.chars().count() > 200
-        || plan.goal.chars().count() > 500
-        || plan.emergency_contact.chars().count() > 200
-        || plan.agreements.iter().any(|a| {
-            a.who.chars().count() > 200
-                || a.what.chars().count() > 500
-                || a.by_when.as_ref().is_some_and(|w| w.chars().count() > 100)
-        });
-    if too_long {
+    // One sentence for every field that is too long, after the rest (as before).
+    if issues.iter().any(|i| matches!(i, I::TooLong(_))) {
         need(
             "Te lang: titel, wie en wanneer hoogstens 200 (wanneer 100) tekens, doel en wat hoogstens 500.",
             "Too long: title and who at most 200 characters (when 100), goal and what at most 500.",
@@ -605,8 +616,20 @@ pub async fn confirm(
     if let Err(refused) = case_post(&app, &a, &[&case_id], &body) {
         return *refused;
     }
-    let done = actions::confirm_safety_plan(&app, &a.session.professional, &case_id, version).await;
-    after(&app, &a, &case_id, done).await
+    let done =
+        actions::confirm_safety_plan_once(&app, &a.session.professional, &case_id, version).await;
+    match done {
+        Ok(v) => after(&app, &a, &case_id, Ok(v)).await,
+        Err(ConfirmProblem::Hub(e)) => after::<()>(&app, &a, &case_id, Err(e)).await,
+        Err(ConfirmProblem::AlreadyConfirmed) => {
+            let lang = a.lang();
+            let p = Problem::new(lang.t(
+                "Uw organisatie heeft haar afspraken van deze versie al bevestigd.",
+                "Your organisation already confirmed its agreements of this version.",
+            ));
+            show(&app, &a, &case_id, Some(p.render())).await
+        }
+    }
 }
 
 /// `GET /zaak/{case}/plan/{version}`: an earlier version of the safety plan, opened here like the

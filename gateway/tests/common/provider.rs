@@ -11,12 +11,13 @@ pub const CLIENT_ID: &str = "signaal-gateway";
 pub const CLIENT_SECRET: &str = "test-client-secret-0123456789abcdef";
 
 /// The organisations' own systems registered in provider.mjs with `--api`, and their scopes.
-pub const API_CLIENTS: [(&str, &str); 5] = [
+pub const API_CLIENTS: [(&str, &str); 6] = [
     ("leerlingadministratie", "signaal:ib"),
     ("school-fg-rapportage", "signaal:fg"),
     ("wijkteam-registratie", "signaal:wijkcoach"),
     ("kantinesysteem", "signaal:kantine"),
     ("vt-registratie", "signaal:vt"),
+    ("gi-registratie", "signaal:gi"),
 ];
 
 /// An API client's secret in provider.mjs.

@@ -39,6 +39,7 @@ const API_CLIENTS = {
   'wijkteam-registratie': 'signaal:wijkcoach',
   kantinesysteem: 'signaal:kantine',
   'vt-registratie': 'signaal:vt',
+  'gi-registratie': 'signaal:gi',
 };
 const API_SCOPES = Object.values(API_CLIENTS);
 const API_SECRET_SUFFIX = '-test-secret-0123456789abcdef';
