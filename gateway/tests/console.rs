@@ -214,6 +214,34 @@ async fn ib_er_sends_with_both_parents_consent_and_the_wijkcoach_opens_it() {
         "{text}"
     );
     assert!(!text.contains(BSN), "the letter does not print the BSN");
+    assert!(
+        text.contains("Wat is er gedeeld?"),
+        "Dutch by default: {text}"
+    );
+    // In English, chosen for the family; and as a PDF to print or send.
+    let with = |extra: &[(&str, &str)]| {
+        let mut f = ask.to_vec();
+        f.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        f
+    };
+    let text = body_of(fg.post_raw("/fg/brief", &with(&[("language", "en")])).await).await;
+    assert!(text.contains("What was shared?"), "{text}");
+    let pdf = fg
+        .post_raw("/fg/brief", &with(&[("language", "en"), ("format", "pdf")]))
+        .await;
+    assert_eq!(pdf.status(), 200);
+    assert_eq!(pdf.headers()["content-type"], "application/pdf");
+    assert!(
+        pdf.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    let bytes = pdf.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"%PDF-"), "a PDF");
+    assert!(!String::from_utf8_lossy(&bytes).contains(BSN));
+    let bad = fg.post_raw("/fg/brief", &with(&[("language", "fr")])).await;
+    assert_eq!(bad.status(), 422);
     let ib_ask = [
         (
             "csrf".to_owned(),

@@ -201,7 +201,18 @@ pub async fn access(State(app): State<Arc<App>>, a: Authed, body: Bytes) -> Resp
                 form method="post" action="/fg/brief" target="_blank" {
                     input type="hidden" name="csrf" value=(a.session.csrf);
                     input type="hidden" name="bsn" value=(bsn);
-                    div.actions { button.primary type="submit" { (lang.t("Brief voor het gezin (afdrukken)", "Letter for the family (print)")) } }
+                    fieldset {
+                        legend { (lang.t("Brief voor het gezin", "Letter for the family")) }
+                        label for="letter-language" { (lang.t("Taal van de brief", "Language of the letter")) }
+                        select id="letter-language" name="language" {
+                            option value="nl" selected[lang == Lang::Nl] { "Nederlands" }
+                            option value="en" selected[lang == Lang::En] { "English" }
+                        }
+                        div.actions {
+                            button.primary type="submit" name="format" value="html" { (lang.t("Brief openen (afdrukken)", "Open the letter (print)")) }
+                            button type="submit" name="format" value="pdf" { (lang.t("Brief als PDF", "Letter as PDF")) }
+                        }
+                    }
                 }
             }
         }
@@ -223,8 +234,28 @@ pub async fn letter(State(app): State<Arc<App>>, a: Authed, body: Bytes) -> Resp
             return (StatusCode::UNPROCESSABLE_ENTITY, Problem::new(p).render()).into_response();
         }
     };
+    // The family's language, not the console's: Dutch unless English is chosen.
+    let language = match form.get("language") {
+        "" | "nl" => "nl",
+        "en" => "en",
+        _ => {
+            let p = lang.t(
+                "Taal: kies Nederlands of English.",
+                "Language: choose Nederlands or English.",
+            );
+            return (StatusCode::UNPROCESSABLE_ENTITY, Problem::new(p).render()).into_response();
+        }
+    };
+    let pdf = form.get("format") == "pdf";
     let answer = match app.hub_as(&a.session.professional) {
-        Ok(mut hub) => hub.subject_access_report(&bsn).await,
+        Ok(mut hub) => {
+            hub.access_report(pb::SubjectAccessReportRequest {
+                subject_bsn: bsn,
+                language: language.into(),
+                ..Default::default()
+            })
+            .await
+        }
         Err(e) => Err(e),
     };
     match answer {
@@ -238,8 +269,35 @@ pub async fn letter(State(app): State<Arc<App>>, a: Authed, body: Bytes) -> Resp
         Ok(r) => {
             let _ = app
                 .store
-                .audit(&a.session.professional.id, "access_letter", "-")
+                .audit(&a.session.professional.id, "access_letter", language)
                 .await;
+            if pdf {
+                let Some(letter) = r.letter.as_ref() else {
+                    let p = lang.t(
+                        "De hub stuurde de brief zonder opbouw; open hem als pagina en druk hem af.",
+                        "The hub sent the letter without its structure; open it as a page and print it.",
+                    );
+                    return page(
+                        &app,
+                        &a,
+                        lang.t("Brief", "Letter"),
+                        Problem::new(p).render(),
+                    )
+                    .into_response();
+                };
+                let bytes = signaalhub_client::letter_pdf::letter_pdf(letter);
+                let mut res = (StatusCode::OK, bytes).into_response();
+                let h = res.headers_mut();
+                h.insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/pdf"),
+                );
+                h.insert(
+                    header::CONTENT_DISPOSITION,
+                    HeaderValue::from_static("attachment; filename=\"brief-inzage.pdf\""),
+                );
+                return res;
+            }
             let mut res = (StatusCode::OK, PreEscaped(r.html_letter)).into_response();
             res.headers_mut().insert(
                 header::CONTENT_SECURITY_POLICY,

@@ -195,7 +195,7 @@ def walk(browser):
         expect(f.get_by_text(re.compile("elk bewijs klopt met het ondertekende checkpoint"))).to_be_visible()
         shot(f, "09-fg-inzage")
         with fg.expect_page() as opened:
-            f.get_by_role("button", name="Brief voor het gezin (afdrukken)").click()
+            f.get_by_role("button", name="Brief openen (afdrukken)").click()
         letter = opened.value
         letter.wait_for_load_state()
         expect(letter.locator("body")).to_contain_text("Wat is er gedeeld")
