@@ -1348,17 +1348,7 @@ fn fields_named(a: &Answer) -> Vec<String> {
 /// (no party), a token of the other gateway, malformed bodies and ids, a plan without agreements
 /// or consent or with too many agreements, confirming twice, an unknown version.
 async fn coordinator_and_plan_steps(kit: &Kit, issuer: &str) -> TestResult {
-    use signaalhub_client::signaalhub_proto::pb;
     const CHILD: &str = "222444666";
-    let both = [pb::Sector::Wijkteam, pb::Sector::Jeugdbescherming];
-    let consent = kit
-        .parents_consent(
-            CHILD,
-            &both,
-            &both,
-            &["betrokkenheid", "veiligheidsafspraken"],
-        )
-        .await;
     let wijkteam_oin = kit.oin("wijkteam");
     let gi_oin = kit.oin("jeugdbescherming");
     let (w_base, gi_base) = (&kit.consoles[1].base, &kit.consoles[3].base);
@@ -1383,6 +1373,40 @@ async fn coordinator_and_plan_steps(kit: &Kit, issuer: &str) -> TestResult {
         &kit.consoles[0].base,
         Some(token(issuer, "leerlingadministratie", &audience("school")).await?),
     );
+
+    // The parents' consent for casusafstemming, for both sectors (each may present it), recorded
+    // through the API as the console's Maatregel? records it. A sector the convenant does not
+    // know, or sectors beside a recipient: refused, nothing recorded.
+    let case_consent = |sectors: Value, recipient: &str| {
+        json!({
+            "bsn": CHILD, "age": 9, "gezag": ["ouder-1", "ouder-2"], "givers": ["ouder-1", "ouder-2"],
+            "sectors": sectors, "recipient": recipient, "purpose": "casusafstemming",
+            "categories": ["betrokkenheid", "veiligheidsafspraken"], "months": 6,
+            "evidence": "formulier-2026-204",
+        })
+    };
+    let a = wt
+        .post(
+            "/consents",
+            &case_consent(json!(["wijkteam", "buurtvereniging"]), ""),
+        )
+        .await;
+    assert_problem(&a, 422, "invalid-request");
+    assert_eq!(fields_named(&a), ["sectors[1]"], "{}", a.text);
+    let a = wt
+        .post("/consents", &case_consent(json!(["wijkteam"]), &gi_oin))
+        .await;
+    assert_problem(&a, 422, "invalid-request");
+    assert_eq!(fields_named(&a), ["sectors"], "{}", a.text);
+    let a = wt
+        .post(
+            "/consents",
+            &case_consent(json!(["wijkteam", "jeugdbescherming"]), ""),
+        )
+        .await;
+    assert_eq!(a.status, 201, "{}", a.text);
+    let consent = a.json["consent_id"].as_str().unwrap_or_default().to_owned();
+    assert!(consent.starts_with("c_"), "{}", a.text);
 
     // Involvement on consents: refused with a BSN in an id, too many ids, or not a list.
     let involve = |contact: &str, consents: Value| json!({"bsn": CHILD, "contact": contact, "consents": consents});
@@ -1452,6 +1476,60 @@ async fn coordinator_and_plan_steps(kit: &Kit, issuer: &str) -> TestResult {
     );
     assert!(!a.text.contains(CHILD), "{}", a.text);
     let case = format!("/cases/{case_id}");
+
+    // The child's cases, as *Zaken van dit kind*: the wijkteam's own involvement and the case;
+    // an FG system is refused; the school, not involved, learns of no case.
+    let a = wt.post("/maatregel/cases", &json!({"bsn": CHILD})).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(
+        a.json["cases"][0]["case_id"],
+        case_id.as_str(),
+        "{}",
+        a.text
+    );
+    assert_eq!(
+        a.json["own"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        a.text
+    );
+    assert!(!a.text.contains(CHILD), "{}", a.text);
+    let a = gi_fg.post("/maatregel/cases", &json!({"bsn": CHILD})).await;
+    assert_problem(&a, 403, "denied");
+    let a = school
+        .post("/maatregel/cases", &json!({"bsn": CHILD}))
+        .await;
+    assert!(!a.text.contains(&case_id), "{}", a.text);
+    let a = wt
+        .post("/maatregel/cases", &json!({"bsn": "111222334"}))
+        .await;
+    assert_problem(&a, 422, "invalid-request");
+    // Confirming the school's contact with the child: the wijkteam may (it is involved); a bad
+    // OIN is named; the school, not involved, may not confirm the wijkteam's.
+    let school_oin = kit.oin("school");
+    let a = wt
+        .post(
+            "/maatregel/confirm",
+            &json!({"bsn": CHILD, "organisation_oin": school_oin}),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert!(a.json["valid_until"].is_string(), "{}", a.text);
+    let a = wt
+        .post(
+            "/maatregel/confirm",
+            &json!({"bsn": CHILD, "organisation_oin": "school"}),
+        )
+        .await;
+    assert_problem(&a, 422, "invalid-request");
+    assert_eq!(fields_named(&a), ["organisation_oin"], "{}", a.text);
+    let a = school
+        .post(
+            "/maatregel/confirm",
+            &json!({"bsn": CHILD, "organisation_oin": wijkteam_oin}),
+        )
+        .await;
+    assert_problem(&a, 403, "denied");
 
     // Proposing: refused for an FG system, the school (no party), a BSN-like or unknown case id,
     // a bad OIN, a body that is not this endpoint's JSON, and the GI's token at the wijkteam.

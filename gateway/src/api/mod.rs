@@ -90,6 +90,8 @@ fn routes() -> Routes {
     )
     .add(Method::POST, "/maatregel/involvement", post(involvement))
     .add(Method::POST, "/maatregel/query", post(maatregel))
+    .add(Method::POST, "/maatregel/cases", post(child_cases))
+    .add(Method::POST, "/maatregel/confirm", post(confirm_contact))
     .add(Method::GET, "/fg/disclosures", get(disclosures));
     follow_up::add(cases::add(veilig_thuis::add(r)))
 }
@@ -450,6 +452,8 @@ struct ConsentBody {
     age: Option<u32>,
     #[serde(default)]
     gezag: Vec<String>,
+    /// Required unless `sectors` names the recipients.
+    #[serde(default)]
     recipient: String,
     purpose: String,
     categories: Vec<String>,
@@ -463,7 +467,14 @@ struct ConsentBody {
     explicit: bool,
     #[serde(default)]
     role: Option<String>,
+    /// Instead of `recipient`: the organisations of these sectors (convenant names), which may
+    /// also present it — a case's parties sharing with each other (casusafstemming).
+    #[serde(default)]
+    sectors: Vec<String>,
 }
+
+/// Most sectors a consent names (the convenant's sectors are fewer).
+const MAX_SECTORS: usize = 16;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -873,14 +884,42 @@ async fn record_consent(
     );
     references(&mut errors, "givers", &b.givers);
     optional_reference(&mut errors, "evidence", b.evidence.as_deref());
-    errors.extend(draft_errors(&d, Step::RecordConsent, ""));
+    let mut sectors = Vec::new();
+    for (i, name) in b.sectors.iter().enumerate() {
+        match signaalhub_client::sector_from_name(name) {
+            Some(s) if !sectors.contains(&s) => sectors.push(s),
+            Some(_) => {}
+            None => errors.push(FieldError {
+                field: format!("sectors[{i}]"),
+                detail: "not a sector of the convenant (e.g. wijkteam, jeugdbescherming)".into(),
+            }),
+        }
+    }
+    if b.sectors.len() > MAX_SECTORS {
+        errors.push(FieldError {
+            field: "sectors".into(),
+            detail: format!("at most {MAX_SECTORS} sectors"),
+        });
+    }
+    if !b.sectors.is_empty() && (!b.recipient.is_empty() || b.whole_sector) {
+        errors.push(FieldError {
+            field: "sectors".into(),
+            detail: "either sectors or a recipient (with whole_sector), not both".into(),
+        });
+    }
+    errors.extend(
+        draft_errors(&d, Step::RecordConsent, "")
+            .into_iter()
+            // With sectors, the consent has no single recipient.
+            .filter(|e| b.sectors.is_empty() || e.field != "recipient"),
+    );
     let c = ConsentDraft {
         givers: b.givers,
         whole_sector: b.whole_sector,
         months: b.months,
         evidence: b.evidence.unwrap_or_default(),
         explicit: b.explicit,
-        sectors: Vec::new(),
+        sectors,
     };
     if c.givers.is_empty() {
         errors.push(FieldError {
@@ -1118,6 +1157,82 @@ async fn maatregel(
         "contacts": r.contacts.iter().map(|c| json!({
             "oin": c.oin, "organization_name": c.organization_name, "contact_point": c.contact_point
         })).collect::<Vec<_>>(),
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChildBody {
+    bsn: String,
+}
+
+/// `POST /maatregel/cases`: this organisation's own active involvements with a child and the
+/// cases they belong to (`ListInvolvedParties`), as *Zaken van dit kind* on the console; for a
+/// case worker (others 403 `denied`).
+async fn child_cases(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    JsonBody(b): JsonBody<ChildBody>,
+) -> ApiResult {
+    let bsn = bsn_only(&b.bsn)?;
+    let actor = caller.professional();
+    if !actions::works_on_cases(&app, &actor) {
+        return Err(ApiProblem::new(
+            "denied",
+            403,
+            "Not allowed for this system",
+            "Cases are for a system acting in a role the convenant gives a sector.",
+        ));
+    }
+    let mut hub = hub(&app, &caller)?;
+    let r = actions::involved_parties(&app, &actor, &mut hub, &bsn)
+        .await
+        .map_err(|e| ApiProblem::from_client(&e))?;
+    Ok(ok(json!({
+        "own": r.own.iter().map(cases::involvement_json).collect::<Vec<_>>(),
+        "cases": r.cases.iter().map(cases::case_json).collect::<Vec<_>>(),
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfirmContactBody {
+    bsn: String,
+    organisation_oin: String,
+}
+
+/// `POST /maatregel/confirm`: this organisation confirms that another organisation has contact
+/// with the child (`ConfirmInvolvement`), so that it may record its involvement; answers until
+/// when.
+async fn confirm_contact(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    JsonBody(b): JsonBody<ConfirmContactBody>,
+) -> ApiResult {
+    let mut errors = Vec::new();
+    let bsn = actions::bsn_rule(&b.bsn);
+    if let Err(i) = &bsn {
+        errors.push(FieldError {
+            field: "bsn".into(),
+            detail: i.describe(crate::web::i18n::Lang::En).to_owned(),
+        });
+    }
+    if !sealed::is_oin(&b.organisation_oin) {
+        errors.push(FieldError {
+            field: "organisation_oin".into(),
+            detail: "the OIN (20 digits) of the organisation whose contact you confirm".into(),
+        });
+    }
+    ok_or_invalid(errors)?;
+    let bsn = bsn.unwrap_or_default();
+    let actor = caller.professional();
+    let mut hub = hub(&app, &caller)?;
+    let until = actions::confirm_involvement(&app, &actor, &mut hub, &bsn, &b.organisation_oin)
+        .await
+        .map_err(|e| ApiProblem::from_client(&e))?;
+    Ok(ok(json!({
+        "organisation_oin": b.organisation_oin,
+        "valid_until": rfc3339(until),
     })))
 }
 
