@@ -789,6 +789,48 @@ async fn the_parties_of_a_case_agree_on_a_coordinator_and_a_safety_plan() {
     let (status, page) = school.get_status(&case).await;
     assert_eq!(status, 404, "{page}");
     assert!(!page.contains("Jeugdbescherming Gelderland"), "{page}");
+    // The GI opened the case without the consent carried: it looks the family's consent up by
+    // the child on the plan form, and the form is filled in with it.
+    let page = gi.get(&case).await;
+    assert!(
+        page.contains("Toestemming van het gezin opzoeken"),
+        "{page}"
+    );
+    let (_, page) = gi
+        .post(
+            &format!("{case}/toestemmingen"),
+            &form_of(&[("csrf", &csrf_gi), ("bsn", BSN)]),
+        )
+        .await;
+    assert!(page.contains("Ingevuld in het plan"), "{page}");
+    assert!(
+        page.contains(&format!("name=\"consents\" value=\"{consent}\"")),
+        "{page}"
+    );
+    // A child without such a consent: said, nothing filled in; a bad BSN: said.
+    let (_, page) = gi
+        .post(
+            &format!("{case}/toestemmingen"),
+            &form_of(&[("csrf", &csrf_gi), ("bsn", "123456782")]),
+        )
+        .await;
+    assert!(page.contains("geen toestemming van het gezin"), "{page}");
+    let (_, page) = gi
+        .post(
+            &format!("{case}/toestemmingen"),
+            &form_of(&[("csrf", &csrf_gi), ("bsn", "123456789")]),
+        )
+        .await;
+    assert!(page.contains("elfproef"), "{page}");
+    // Not a party: the school cannot use the case's form.
+    let csrf_s = field_value(&school.get("/").await, "csrf");
+    let (status, _) = school
+        .post(
+            &format!("{case}/toestemmingen"),
+            &form_of(&[("csrf", &csrf_s), ("bsn", BSN)]),
+        )
+        .await;
+    assert_ne!(status, 200);
 
     // The wijkteam proposes the GI; the proposal waits for the GI, which accepts.
     let (_, _) = w

@@ -87,6 +87,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/zaak/{case}/regisseur", post(zaak::propose))
         .route("/zaak/{case}/voorstel/{proposal}", post(zaak::respond))
         .route("/zaak/{case}/plan", post(zaak::publish))
+        .route("/zaak/{case}/toestemmingen", post(zaak::consents))
         .route("/zaak/{case}/plan/{version}", get(zaak::version))
         .route(
             "/zaak/{case}/betrokkenheid/{involvement}/beeindigen",

@@ -275,8 +275,18 @@ fn plan_version(
 fn publish_form(a: &Authed, case: &pb::Case, consents: &str) -> Markup {
     let lang = a.lang();
     html! {
-        details {
+        details open[!consents.is_empty()] {
             summary { (lang.t("Nieuwe versie van het plan opstellen", "Write a new version of the plan")) }
+            // The family's consents on record, looked up by the child (the gateway keeps no BSN
+            // with a case): those for casusafstemming that cover the safety plan fill in the form.
+            form method="post" action=(format!("/zaak/{}/toestemmingen", case.case_id)) {
+                input type="hidden" name="csrf" value=(a.session.csrf);
+                fieldset {
+                    legend { (lang.t("Toestemming van het gezin opzoeken", "Look up the family's consent")) }
+                    (super::subject_field(lang, "plan-bsn", ""))
+                    div.actions { button type="submit" { (lang.t("Toestemmingen opzoeken", "Look up consents")) } }
+                }
+            }
             form method="post" action=(format!("/zaak/{}/plan", case.case_id)) {
                 input type="hidden" name="csrf" value=(a.session.csrf);
                 label for="plan-title" { (lang.t("Titel", "Title")) }
@@ -569,6 +579,65 @@ fn plan_problems(lang: Lang, plan: &SafetyPlan, consents: &[String]) -> Vec<Stri
         );
     }
     out
+}
+
+/// `POST /zaak/{case}/toestemmingen`: the child's consents on record (`ListConsents`; the hub
+/// logs it) that are for casusafstemming and cover the safety plan fill in the plan's form; the
+/// others are not offered.
+pub async fn consents(
+    State(app): State<Arc<App>>,
+    a: Authed,
+    Path(case_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    use signaalhub_client::involvement::{CASE_PURPOSE, SAFETY_PLAN_CATEGORY};
+    let lang = a.lang();
+    let f = match case_post(&app, &a, &[&case_id], &body) {
+        Ok(f) => f,
+        Err(refused) => return *refused,
+    };
+    let bsn = match super::bsn_field(lang, f.get("bsn")) {
+        Ok(b) => b,
+        Err(p) => return show(&app, &a, &case_id, Some(Problem::new(p).render())).await,
+    };
+    let listed = match app.hub_as(&a.session.professional) {
+        Ok(mut hub) => actions::list_consents(&mut hub, &bsn, false).await,
+        Err(e) => Err(e),
+    };
+    let on_record = match listed {
+        Ok(list) => list,
+        Err(e) => {
+            let p = Problem::from_client(lang, &e).render();
+            return show(&app, &a, &case_id, Some(p)).await;
+        }
+    };
+    let fitting: Vec<&pb::Consent> = on_record
+        .iter()
+        .filter(|c| {
+            c.purposes.iter().any(|p| p == CASE_PURPOSE)
+                && c.categories.iter().any(|k| k == SAFETY_PLAN_CATEGORY)
+        })
+        .collect();
+    if fitting.is_empty() {
+        let p = Problem::new(lang.t(
+            "Er is geen toestemming van het gezin voor casusafstemming die de veiligheidsafspraken dekt. Leg haar vast op Maatregel?.",
+            "There is no consent from the family for casusafstemming that covers the safety agreements. Record it on Measure?.",
+        ))
+        .render();
+        return show(&app, &a, &case_id, Some(p)).await;
+    }
+    let notice = html! {
+        div.notice role="status" {
+            p { (lang.t("Ingevuld in het plan: de toestemming(en) van het gezin voor casusafstemming.", "Filled in on the plan: the family's consent(s) for casusafstemming.")) }
+            ul { @for c in &fitting {
+                li { (c.givers.iter().map(|g| g.person.as_str()).collect::<Vec<_>>().join(", "))
+                    " — " (lang.t("geldig tot ", "valid until ")) (c.valid_until.as_ref().map(|t| when(lang, t.seconds)).unwrap_or_default())
+                    " (" code { (c.consent_id) } ")" }
+            } }
+        }
+    };
+    let ids: Vec<&str> = fitting.iter().map(|c| c.consent_id.as_str()).collect();
+    show_with(&app, &a, &case_id, Some(notice), &ids.join(", ")).await
 }
 
 /// `POST /zaak/{case}/plan`: seal the new version here to every party and publish it.
