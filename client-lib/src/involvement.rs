@@ -227,11 +227,23 @@ impl HubClient {
         maatregel_id: &str,
         next_oin: &str,
     ) -> Result<pb::EndMaatregelResponse, ClientError> {
+        self.end_maatregel_as(maatregel_id, next_oin, "").await
+    }
+
+    /// [`Self::end_maatregel_handing_back`], acting in `acting_role` (empty: the token's only
+    /// role).
+    pub async fn end_maatregel_as(
+        &mut self,
+        maatregel_id: &str,
+        next_oin: &str,
+        acting_role: &str,
+    ) -> Result<pb::EndMaatregelResponse, ClientError> {
         Ok(self
             .maatregel()
             .end_maatregel(pb::EndMaatregelRequest {
                 maatregel_id: maatregel_id.into(),
                 next_oin: next_oin.into(),
+                acting_role: acting_role.into(),
                 ..Default::default()
             })
             .await?
@@ -259,12 +271,23 @@ impl HubClient {
         subject_bsn: &str,
         include_ended: bool,
     ) -> Result<Vec<pb::Maatregel>, ClientError> {
+        self.list_maatregelen_as(subject_bsn, include_ended, "")
+            .await
+    }
+
+    /// [`Self::list_maatregelen`], acting in `acting_role` (empty: the token's only role).
+    pub async fn list_maatregelen_as(
+        &mut self,
+        subject_bsn: &str,
+        include_ended: bool,
+        acting_role: &str,
+    ) -> Result<Vec<pb::Maatregel>, ClientError> {
         Ok(self
             .maatregel()
             .list_maatregelen(pb::ListMaatregelenRequest {
                 subject_bsn: subject_bsn.into(),
                 include_ended,
-                acting_role: String::new(),
+                acting_role: acting_role.into(),
             })
             .await?
             .into_inner()

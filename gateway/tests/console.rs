@@ -401,7 +401,7 @@ async fn the_edge_refuses_what_a_browser_of_another_site_or_nobody_would_send() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_wijkcoach_asks_whether_a_maatregel_runs_once_involved() {
     let kit = start_kit(&["wijkteam"]).await;
-    // The GI registers an OTS (through the SDK: the GI's own screens come later).
+    // The GI registers an OTS (through the SDK here; its Register screen is tested below).
     let mut gi = kit.sdk("jeugdbescherming").await;
     use signaalhub_client::signaalhub_proto::pb;
     gi.register_maatregel(pb::RegisterMaatregelRequest {
@@ -2793,5 +2793,253 @@ async fn a_child_without_a_bsn_gets_a_reference_every_form_takes_and_is_merged_l
         )
         .await;
     assert!(page.contains("class=\"problem\""), "{page}");
+    kit.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gi_registers_lists_and_ends_a_maatregel_in_its_register() {
+    use signaalhub_client::signaalhub_proto::pb;
+    let kit = start_kit(&["wijkteam", "jeugdbescherming"]).await;
+    let w = Console::login(&kit.consoles[0]).await;
+    let gi = Console::login(&kit.consoles[1]).await;
+    let wijkteam_oin = kit.oin("wijkteam");
+    const CONTACT: &str = "Team Jeugdbescherming Arnhem, 026-1234567";
+    let k = &kit;
+    let at_hub = || async move {
+        k.sdk("jeugdbescherming")
+            .await
+            .list_maatregelen(BSN, true)
+            .await
+            .unwrap()
+    };
+
+    // The register is in the GI's menu and on its home page; not in the wijkteam's.
+    let home = gi.get("/").await;
+    assert_eq!(home.matches("href=\"/register\"").count(), 2, "{home}");
+    assert!(!w.get("/").await.contains("href=\"/register\""));
+    let page = gi.get("/register").await;
+    assert!(
+        page.contains("<legend>Maatregel registreren</legend>"),
+        "{page}"
+    );
+    assert!(page.contains("Machtiging uithuisplaatsing"), "{page}");
+    assert!(page.contains("label for=\"n-contact\""), "{page}");
+    let csrf = field_value(&page, "csrf");
+    let register = |csrf: &str, bsn: &str, starts: &str, ends: &str| {
+        form_of(&[
+            ("csrf", csrf),
+            ("action", "register"),
+            ("bsn", bsn),
+            ("kind", "ots"),
+            ("starts", starts),
+            ("ends", ends),
+            ("contact", CONTACT),
+        ])
+    };
+    let ends = date_in(365);
+
+    // A BSN that fails the elfproef: said in Dutch, nothing reaches the hub.
+    let (status, page) = gi
+        .post("/register", &register(&csrf, "123456789", "", &ends))
+        .await;
+    assert_eq!(status, 422, "{page}");
+    assert!(
+        page.contains("De maatregel is niet geregistreerd"),
+        "{page}"
+    );
+    assert!(page.contains("voldoet niet aan de elfproef"), "{page}");
+    // No kind, no contact point: both named before the hub is asked.
+    let (status, page) = gi
+        .post(
+            "/register",
+            &form_of(&[("csrf", &csrf), ("action", "register"), ("bsn", BSN)]),
+        )
+        .await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("Soort maatregel: kies OTS"), "{page}");
+    assert!(page.contains("Contactpunt: vul in"), "{page}");
+    // Without the CSRF token (or with another session's): refused, nothing registered.
+    let mut no_csrf = register(&csrf, BSN, "", &ends);
+    no_csrf.retain(|(k, _)| k != "csrf");
+    let (status, _) = gi.post("/register", &no_csrf).await;
+    assert_eq!(status, 403);
+    let (status, _) = gi
+        .post("/register", &register("forged", BSN, "", &ends))
+        .await;
+    assert_eq!(status, 403);
+    // An end before the start: the hub's refusal, in Dutch under the field's name.
+    let (status, page) = gi
+        .post(
+            "/register",
+            &register(&csrf, BSN, &date_in(30), &date_in(10)),
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("einddatum: na de ingangsdatum en hoogstens 21 jaar vooruit"),
+        "{page}"
+    );
+    assert!(at_hub().await.is_empty());
+
+    // Registered: the notice, and the child's maatregelen as the hub lists them.
+    let (status, page) = gi.post("/register", &register(&csrf, BSN, "", &ends)).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("Geregistreerd: Ondertoezichtstelling (OTS)"),
+        "{page}"
+    );
+    let id = page
+        .split("Geregistreerd: Ondertoezichtstelling (OTS) (<code>")
+        .nth(1)
+        .and_then(|t| t.split("</code>").next())
+        .unwrap()
+        .to_owned();
+    assert!(id.starts_with("m_"), "{id}");
+    assert!(
+        page.contains("<th scope=\"col\">Contactpunt</th>"),
+        "{page}"
+    );
+    assert!(page.contains(CONTACT), "{page}");
+    assert!(page.contains("Loopt"), "{page}");
+    let listed = at_hub().await;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].maatregel_id, id);
+    assert_eq!(listed[0].kind, pb::MaatregelKind::Ots as i32);
+    assert!(listed[0].ends_at.is_some());
+    // Looked up again later: the same list.
+    let (status, page) = gi
+        .post(
+            "/register",
+            &form_of(&[("csrf", &csrf), ("action", "list"), ("bsn", BSN)]),
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains(&id), "{page}");
+    assert!(page.contains("Beëindigen…"), "{page}");
+
+    // The wijkteam has no register: its console refuses, and nothing is registered.
+    let w_csrf = field_value(&w.get("/maatregel").await, "csrf");
+    let (status, _) = w.get_status("/register").await;
+    assert_eq!(status, 403);
+    let (status, page) = w
+        .post("/register", &register(&w_csrf, BSN, "", &ends))
+        .await;
+    assert_eq!(status, 403, "{page}");
+    assert!(page.contains("gecertificeerde instelling"), "{page}");
+    let (status, _) = w
+        .post(
+            "/register/beeindigen",
+            &form_of(&[
+                ("csrf", &w_csrf),
+                ("maatregel_id", &id),
+                ("bsn", BSN),
+                ("confirm", "ja"),
+            ]),
+        )
+        .await;
+    assert_eq!(status, 403);
+    assert_eq!(at_hub().await.len(), 1);
+    // Neither has the GI's privacy officer (no jeugdbescherming role).
+    let gi_fg = Console::login_as(&kit.consoles[1], "dev-fg-jeugdbescherming").await;
+    let (status, _) = gi_fg.get_status("/register").await;
+    assert_eq!(status, 403);
+    assert!(!gi_fg.get("/").await.contains("href=\"/register\""));
+
+    // The wijkcoach, involved on the parents' consent, asks on Maatregel? and hears of the OTS.
+    kit.parents_consent(
+        BSN,
+        &[pb::Sector::Jeugdbescherming],
+        &[],
+        &["betrokkenheid"],
+    )
+    .await;
+    let ask = |action: &str| {
+        form_of(&[
+            ("csrf", &w_csrf),
+            ("bsn", BSN),
+            ("contact", "G. K., wijkcoach, 026-0000002"),
+            ("action", action),
+        ])
+    };
+    let (_, page) = w.post("/maatregel", &ask("involvement")).await;
+    assert!(page.contains("Uw betrokkenheid is vastgelegd"), "{page}");
+    let (_, page) = w.post("/maatregel", &ask("ask")).await;
+    assert!(page.contains("ondertoezichtstelling (OTS)"), "{page}");
+    assert!(page.contains(CONTACT), "{page}");
+
+    // Ending: first the confirmation, which ends nothing yet.
+    let end = |extra: &[(&str, &str)]| {
+        let mut f = form_of(&[("csrf", &csrf), ("maatregel_id", &id), ("bsn", BSN)]);
+        f.extend(form_of(extra));
+        f
+    };
+    let (status, page) = gi.post("/register/beeindigen", &end(&[])).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Ja, beëindigen"), "{page}");
+    assert!(page.contains("Ondertoezichtstelling (OTS)"), "{page}");
+    assert!(page.contains("label for=\"e-next\""), "{page}");
+    assert!(page.contains(&wijkteam_oin), "{page}");
+    assert!(at_hub().await[0].ended_at.is_none());
+    // Confirmed, the case back with the wijkteam: how many involved organisations were told.
+    let (status, page) = gi
+        .post(
+            "/register/beeindigen",
+            &end(&[("confirm", "ja"), ("next", &wijkteam_oin)]),
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("De maatregel is beëindigd"), "{page}");
+    assert!(
+        page.contains("1 van de 1 betrokken organisaties zijn verteld"),
+        "{page}"
+    );
+    assert!(
+        page.contains("De zaak ligt nu bij Wijkteam Arnhem-Oost"),
+        "{page}"
+    );
+    assert!(page.contains("Beëindigd"), "{page}");
+    let listed = at_hub().await;
+    assert!(listed[0].ended_at.is_some(), "{listed:?}");
+    assert_eq!(listed[0].next_oin, wijkteam_oin);
+    // Ending it again: the hub's refusal, in Dutch.
+    let (_, page) = gi
+        .post("/register/beeindigen", &end(&[("confirm", "ja")]))
+        .await;
+    assert!(page.contains("deze maatregel is al beëindigd"), "{page}");
+    // The GI's audit log names the maatregel, never the child.
+    let audit = kit.consoles[1].app.store.audit_log(100).await.unwrap();
+    for action in [
+        "maatregel_registered",
+        "maatregel_ended",
+        "maatregelen_listed",
+    ] {
+        assert!(
+            audit.iter().any(|e| e.action == action),
+            "{action}: {audit:?}"
+        );
+    }
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "maatregel_registered" && e.object == id),
+        "{audit:?}"
+    );
+    assert!(!format!("{audit:?}").contains(BSN), "{audit:?}");
+
+    // The wijkteam reads it on Berichten, and its question now has the answer no.
+    let page = w.wait_for("/berichten", "Maatregel beëindigd").await;
+    assert!(
+        page.contains("De zaak ligt nu bij Wijkteam Arnhem-Oost"),
+        "{page}"
+    );
+    assert!(page.contains(&id), "{page}");
+    let (_, page) = w.post("/maatregel", &ask("ask")).await;
+    assert!(page.contains("Nee, er loopt geen maatregel."), "{page}");
+
+    // In English on request.
+    gi.post_redirect("/taal", &form_of(&[("csrf", &csrf), ("lang", "en")]))
+        .await;
+    let page = gi.get("/register").await;
+    assert!(page.contains("Register a measure"), "{page}");
     kit.stop().await;
 }

@@ -73,6 +73,17 @@ fn action_text(lang: Lang, action: &str) -> &str {
         ),
         ("maatregel_asked", "maatregel gevraagd", "measure asked"),
         (
+            "maatregel_registered",
+            "maatregel geregistreerd",
+            "measure registered",
+        ),
+        ("maatregel_ended", "maatregel beëindigd", "measure ended"),
+        (
+            "maatregelen_listed",
+            "maatregelen van een kind bekeken",
+            "a child's measures listed",
+        ),
+        (
             "involvement_confirmed",
             "contact van een organisatie bevestigd",
             "an organisation's contact confirmed",

@@ -43,6 +43,9 @@ pub fn page(app: &App, a: &Authed, title: &str, body: Markup) -> Markup {
                             li { a href="/postvak" { (lang.t("Postvak", "Inbox")) } }
                             li { a href="/signalen" { (lang.t("Verzonden", "Sent")) } }
                             li { a href="/maatregel" { (lang.t("Maatregel?", "Measure?")) } }
+                            @if super::register::may_use(app, p) {
+                                li { a href="/register" { (lang.t("Register", "Register")) } }
+                            }
                             @if crate::actions::works_on_cases(app, p) {
                                 li { a href="/berichten" { (lang.t("Berichten", "Notifications")) } }
                             }
@@ -132,6 +135,10 @@ pub async fn home(State(app): State<Arc<App>>, a: Authed) -> Markup {
                      p { (waiting) " " (lang.t("nog niet als ontvangen bevestigd", "not yet acknowledged")) } }
                 li { a href="/signalen" { (lang.t("Verzonden signalen", "Sent signals")) }
                      p { (lang.t("Status per ontvanger; terugroepen zolang niet afgeleverd.", "Status per recipient; recall while undelivered.")) } }
+                @if super::register::may_use(&app, &a.session.professional) {
+                    li { a href="/register" { (lang.t("Maatregelregister", "Measure register")) }
+                         p { (lang.t("De maatregelen van uw organisatie: registreren, opzoeken, beëindigen.", "Your organisation's measures: register, look up, end.")) } }
+                }
             }
         },
     )

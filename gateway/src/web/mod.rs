@@ -21,6 +21,7 @@ mod overdracht;
 mod overdragen;
 mod politie;
 mod problem;
+mod register;
 mod signal;
 mod terugkoppeling;
 mod triage;
@@ -83,6 +84,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/zorgmeldingen", get(politie::home).post(politie::lookup))
         .route("/zorgmeldingen/{id}", get(politie::view))
         .route("/maatregel", get(maatregel::home).post(maatregel::submit))
+        .route("/register", get(register::home).post(register::submit))
+        .route("/register/beeindigen", post(register::end))
         .route("/zaak/{case}", get(zaak::view))
         .route("/zaak/{case}/regisseur", post(zaak::propose))
         .route("/zaak/{case}/voorstel/{proposal}", post(zaak::respond))

@@ -73,6 +73,18 @@ const FIELDS: &[(&str, &str, &str)] = &[
     ("answer", "antwoord", "answer"),
     ("decline_reason", "reden van weigering", "reason to decline"),
     ("request_id", "kenmerk van het verzoek", "request reference"),
+    ("kind", "soort", "kind"),
+    ("starts_at", "ingangsdatum", "start date"),
+    ("ends_at", "einddatum", "end date"),
+    ("contact_point", "contactpunt", "contact point"),
+    ("responsible_oin", "uitgevoerd door", "run by"),
+    ("maatregel_id", "maatregel", "measure"),
+    (
+        "next_oin",
+        "wie de zaak hierna heeft",
+        "who has the case next",
+    ),
+    ("ended_at", "datum van beëindigen", "end date"),
     (
         "inform_exemption",
         "reden om het gezin niet te informeren",
@@ -181,6 +193,19 @@ pub const RULES: &[(&str, &str)] = &[
         "an active organisation in the hub's directory",
         "een actieve organisatie uit de sociale kaart",
     ),
+    ("within 21 years of now", "binnen 21 jaar van vandaag"),
+    (
+        "after starts_at and at most 21 years ahead",
+        "na de ingangsdatum en hoogstens 21 jaar vooruit",
+    ),
+    (
+        "whom to contact at the responsible organisation: 1-200 characters, one line",
+        "wie men bij de uitvoerende organisatie bereikt: 1-200 tekens, één regel",
+    ),
+    (
+        "not an active organisation in the directory",
+        "geen actieve organisatie uit de sociale kaart",
+    ),
     (
         "give a legal basis with its evidence, or the ids of recorded consents",
         "geef een wettelijke grondslag met onderbouwing, of vastgelegde toestemmingen",
@@ -193,6 +218,10 @@ pub const MESSAGES: &[(&str, &str)] = &[
     (
         "the melding was not handed over: tell the melder what does happen (HandOver first)",
         "de melding is niet overgedragen: vertel de melder wat er wel gebeurt (eerst overdragen)",
+    ),
+    (
+        "this maatregel was ended already",
+        "deze maatregel is al beëindigd",
     ),
     (
         "Veilig Thuis no longer assesses the melding this request is about: the request lapsed",
@@ -217,6 +246,11 @@ pub const MESSAGE_PATTERNS: &[(&str, &str, &str)] = &[
         "information request ",
         " was answered meanwhile",
         "dit verzoek is intussen beantwoord",
+    ),
+    (
+        "no maatregel ",
+        " registered by or entrusted to your organisation",
+        "geen maatregel die uw organisatie registreerde of uitvoert",
     ),
     (
         "melding ",

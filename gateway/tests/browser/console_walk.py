@@ -18,7 +18,8 @@ police what it did with the zorgmelding and the wijkagent reads it under Zorgmel
 wijkcoach and the GI record their involvement with a child on the parents' consent (CONSENT_ID),
 share a case, the GI proposes the wijkteam as casusregisseur and the wijkcoach accepts, the GI
 publishes a safety plan and both confirm it, the GI publishes a second version and looks at the
-first, the wijkcoach ends the wijkteam's involvement and the GI reads its Berichten; the school's
+first, the wijkcoach ends the wijkteam's involvement and the GI reads its Berichten; the GI
+registers an OTS in its Register and ends it, handing the case back to the wijkteam; the school's
 FG reads the gateway's audit log. Exits non-zero with the step that failed.
 """
 import os
@@ -208,6 +209,7 @@ def walk(browser):
         follow_up(browser, errors)
         police_feedback(browser, errors)
         zaak(browser, errors)
+        register(browser, errors)
 
         # The school's FG reads the gateway's own audit log, a page at a time.
         f.goto(SCHOOL + "/fg")
@@ -530,6 +532,25 @@ def zaak(browser, errors):
     expect(g.locator("table")).to_contain_text("Betrokkenheid beëindigd")
     expect(g.locator("table")).to_contain_text("Afspraken van het veiligheidsplan bevestigd")
     shot(g, "27-berichten")
+
+
+def register(browser, errors):
+    """The GI's own register: an OTS for the child, listed, then ended with the case handed back."""
+    g = dev_login(browser, GI, "dev-jeugdbescherming", errors)
+    g.get_by_role("link", name="Register", exact=True).first.click()
+    form = g.locator("form", has=g.get_by_role("button", name="Registreren"))
+    form.get_by_label("BSN").fill(CHILD)
+    form.get_by_label("Soort maatregel").select_option("ots")
+    form.get_by_label(re.compile("^Contactpunt")).fill("Team Jeugdbescherming Arnhem, 026-1234567")
+    form.get_by_role("button", name="Registreren").click()
+    expect(g.get_by_text(re.compile("^Geregistreerd: Ondertoezichtstelling"))).to_be_visible()
+    expect(g.locator("table")).to_contain_text("Loopt")
+    shot(g, "33-register")
+    g.get_by_role("button", name=re.compile("^Beëindigen")).first.click()
+    g.get_by_label("Wie heeft de zaak hierna").select_option(WIJKTEAM_OIN)
+    g.get_by_role("button", name="Ja, beëindigen").click()
+    expect(g.get_by_text("De maatregel is beëindigd", exact=False)).to_be_visible()
+    expect(g.locator("table")).to_contain_text("Beëindigd")
 
 
 if __name__ == "__main__":
