@@ -1149,3 +1149,55 @@ pub async fn confirm_safety_plan_once(
         .await
         .map_err(ConfirmProblem::Hub)
 }
+
+/// The maatregelen of a child that this GI registered or runs (`ListMaatregelen`; the hub logs
+/// it), `maatregelen_listed` in the audit log. The console's *Register* and the local API.
+pub async fn list_maatregelen(
+    app: &App,
+    actor: &Professional,
+    role: &str,
+    bsn: &str,
+    include_ended: bool,
+) -> Result<Vec<pb::Maatregel>, ClientError> {
+    let list = app
+        .hub_as(actor)?
+        .list_maatregelen_as(bsn, include_ended, role)
+        .await?;
+    let _ = app.store.audit(&actor.id, "maatregelen_listed", "-").await;
+    Ok(list)
+}
+
+/// Registers a maatregel (`RegisterMaatregel`), `maatregel_registered` in the audit log.
+pub async fn register_maatregel(
+    app: &App,
+    actor: &Professional,
+    request: pb::RegisterMaatregelRequest,
+) -> Result<pb::Maatregel, ClientError> {
+    let m = app.hub_as(actor)?.register_maatregel(request).await?;
+    let _ = app
+        .store
+        .audit(&actor.id, "maatregel_registered", &m.maatregel_id)
+        .await;
+    Ok(m)
+}
+
+/// Ends a maatregel now (`EndMaatregel`) with who has the case next (`next_oin`, may be
+/// empty), `maatregel_ended` in the audit log; the answer says which involved organisations
+/// were told.
+pub async fn end_maatregel(
+    app: &App,
+    actor: &Professional,
+    role: &str,
+    maatregel_id: &str,
+    next_oin: &str,
+) -> Result<pb::EndMaatregelResponse, ClientError> {
+    let r = app
+        .hub_as(actor)?
+        .end_maatregel_as(maatregel_id, next_oin, role)
+        .await?;
+    let _ = app
+        .store
+        .audit(&actor.id, "maatregel_ended", maatregel_id)
+        .await;
+    Ok(r)
+}

@@ -231,6 +231,7 @@ async fn api() -> TestResult {
         meldcode_report(&kit, &issuer).await?;
         cases_and_notifications(&kit, &issuer).await?;
         coordinator_and_plan_steps(&kit, &issuer).await?;
+        gi_register_steps(&kit, &issuer).await?;
         zorgmeldingen_and_the_audit_log(&kit, &issuer).await?;
         stages_and_information_requests(&kit, &issuer).await?;
         recall_while_undelivered(&mut kit, &issuer).await
@@ -2371,6 +2372,118 @@ async fn stages_and_information_requests(kit: &Kit, issuer: &str) -> TestResult 
         a.json["detail"]
             .as_str()
             .is_some_and(|d| d.contains("no melding under assessment")),
+        "{}",
+        a.text
+    );
+    Ok(())
+}
+
+/// The GI's maatregel register through the API (as the console's *Register*): its registration
+/// system registers an OTS, lists it and ends it with the wijkteam as next. Refused: a wijkteam
+/// system and the GI's FG system (403, nothing registered), fields a system got wrong (named,
+/// nothing sent), an unknown id, ending twice.
+async fn gi_register_steps(kit: &Kit, issuer: &str) -> TestResult {
+    const CHILD: &str = "333555703";
+    let wijkteam_oin = kit.oin("wijkteam");
+    let gi_base = &kit.consoles[3].base;
+    let gi = Api::new(
+        gi_base,
+        Some(token(issuer, "gi-registratie", &audience("jeugdbescherming")).await?),
+    );
+    let gi_fg = Api::new(
+        gi_base,
+        Some(
+            token(
+                issuer,
+                "school-fg-rapportage",
+                &audience("jeugdbescherming"),
+            )
+            .await?,
+        ),
+    );
+    let wt = Api::new(
+        &kit.consoles[1].base,
+        Some(token(issuer, "wijkteam-registratie", &audience("wijkteam")).await?),
+    );
+    let ends_on = (time::OffsetDateTime::now_utc().date() + time::Duration::days(365)).to_string();
+    let ots = json!({
+        "bsn": CHILD, "kind": "ots", "ends_on": ends_on,
+        "contact_point": "Team Jeugdbescherming Arnhem, 026-1234567",
+    });
+    // Fields a system got wrong are named; nothing reaches the hub.
+    let a = gi
+        .post(
+            "/maatregelen",
+            &json!({"bsn": "123456789", "kind": "ots2", "starts_on": "morgen", "contact_point": " "}),
+        )
+        .await;
+    assert_problem(&a, 422, "invalid-request");
+    assert_eq!(
+        fields_named(&a),
+        ["bsn", "kind", "starts_on", "contact_point"],
+        "{}",
+        a.text
+    );
+    let a = gi
+        .post(
+            "/maatregelen",
+            &json!({"bsn": CHILD, "kind": "ots", "contact_point": "bel 026123456789"}),
+        )
+        .await;
+    assert_problem(&a, 422, "invalid-request");
+    assert!(!a.text.contains("026123456789"), "{}", a.text);
+    // Not a GI's system: refused by the gateway.
+    assert_problem(&wt.post("/maatregelen", &ots).await, 403, "denied");
+    assert_problem(&gi_fg.post("/maatregelen", &ots).await, 403, "denied");
+    assert_problem(
+        &gi_fg
+            .post("/maatregelen/search", &json!({"bsn": CHILD}))
+            .await,
+        403,
+        "denied",
+    );
+    // Registered, then listed.
+    let a = gi.post("/maatregelen", &ots).await;
+    assert_eq!(a.status, 201, "{}", a.text);
+    assert_eq!(a.json["kind"], "ots", "{}", a.text);
+    assert!(!a.text.contains(CHILD), "{}", a.text);
+    let id = a.json["maatregel_id"]
+        .as_str()
+        .ok_or_else(|| format!("no id: {}", a.text))?
+        .to_owned();
+    let a = gi.post("/maatregelen/search", &json!({"bsn": CHILD})).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(
+        a.json["maatregelen"][0]["maatregel_id"],
+        id.as_str(),
+        "{}",
+        a.text
+    );
+    assert_eq!(a.json["maatregelen"].as_array().map(Vec::len), Some(1));
+    // Ending: refused for the FG system, a bad next OIN, an unknown id; then ended, once.
+    let end = format!("/maatregelen/{id}/end");
+    assert_problem(&gi_fg.post(&end, &json!({})).await, 403, "denied");
+    let a = gi.post(&end, &json!({"next_oin": "wijkteam"})).await;
+    assert_problem(&a, 422, "invalid-request");
+    assert_eq!(fields_named(&a), ["next_oin"], "{}", a.text);
+    let a = gi.post("/maatregelen/m_onbekend/end", &json!({})).await;
+    assert_eq!(a.status, 404, "{}", a.text);
+    let a = gi.post(&end, &json!({"next_oin": wijkteam_oin})).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert!(a.json["maatregel"]["ended_at"].is_string(), "{}", a.text);
+    assert_eq!(
+        a.json["maatregel"]["next_oin"],
+        wijkteam_oin.as_str(),
+        "{}",
+        a.text
+    );
+    assert!(a.json["parties"].is_array(), "{}", a.text);
+    let a = gi.post(&end, &json!({})).await;
+    assert!(a.status == 409 || a.status == 422, "{}", a.text);
+    let a = gi.post("/maatregelen/search", &json!({"bsn": CHILD})).await;
+    assert_eq!(
+        a.json["maatregelen"].as_array().map(Vec::len),
+        Some(0),
         "{}",
         a.text
     );

@@ -15,6 +15,7 @@ pub mod auth;
 mod cases;
 mod follow_up;
 pub mod problem;
+mod register;
 mod veilig_thuis;
 
 use crate::actions::{self, ConsentDraft, ConsentProblem, OpenError, SignalDraft, Step, Unopened};
@@ -93,7 +94,7 @@ fn routes() -> Routes {
     .add(Method::POST, "/maatregel/cases", post(child_cases))
     .add(Method::POST, "/maatregel/confirm", post(confirm_contact))
     .add(Method::GET, "/fg/disclosures", get(disclosures));
-    follow_up::add(cases::add(veilig_thuis::add(r)))
+    register::add(follow_up::add(cases::add(veilig_thuis::add(r))))
 }
 
 /// Every (method, path) the API serves, paths relative to [`PREFIX`] in OpenAPI's `{name}`
@@ -675,7 +676,7 @@ fn sent_json(s: &Sent) -> Value {
     })
 }
 
-fn kind_name(k: i32) -> &'static str {
+pub(super) fn kind_name(k: i32) -> &'static str {
     match pb::MaatregelKind::try_from(k).unwrap_or(pb::MaatregelKind::Unspecified) {
         pb::MaatregelKind::Ots => "ots",
         pb::MaatregelKind::Voogdij => "voogdij",
@@ -989,7 +990,7 @@ async fn withdraw_consent(
     })))
 }
 
-fn bsn_only(typed: &str) -> Result<String, ApiProblem> {
+pub(super) fn bsn_only(typed: &str) -> Result<String, ApiProblem> {
     actions::bsn_rule(typed).map_err(|i| {
         ApiProblem::invalid(vec![FieldError {
             field: "bsn".into(),

@@ -370,9 +370,7 @@ async fn list_of(
     bsn: &str,
     all: bool,
 ) -> Result<Vec<pb::Maatregel>, ClientError> {
-    let list = app.hub_as(p)?.list_maatregelen_as(bsn, all, role).await?;
-    let _ = app.store.audit(&p.id, "maatregelen_listed", "-").await;
-    Ok(list)
+    actions::list_maatregelen(app, p, role, bsn, all).await
 }
 
 /// What is missing or malformed in the register form, before the hub is asked.
@@ -468,25 +466,19 @@ pub async fn submit(State(app): State<Arc<App>>, a: Authed, body: Bytes) -> Resp
             .iter()
             .find(|k| k.0 == f.get("kind"))
             .map_or(pb::MaatregelKind::Unspecified, |k| k.3);
-        let registered = async {
-            let m = app
-                .hub_as(p)?
-                .register_maatregel(pb::RegisterMaatregelRequest {
-                    subject_bsn: bsn.clone(),
-                    kind: kind as i32,
-                    starts_at: timestamp(f.get("starts")),
-                    ends_at: timestamp(f.get("ends")),
-                    responsible_oin: f.get("responsible").to_owned(),
-                    contact_point: f.get("contact").to_owned(),
-                    acting_role: role.clone(),
-                })
-                .await?;
-            let _ = app
-                .store
-                .audit(&p.id, "maatregel_registered", &m.maatregel_id)
-                .await;
-            Ok::<_, ClientError>(m)
-        }
+        let registered = actions::register_maatregel(
+            &app,
+            p,
+            pb::RegisterMaatregelRequest {
+                subject_bsn: bsn.clone(),
+                kind: kind as i32,
+                starts_at: timestamp(f.get("starts")),
+                ends_at: timestamp(f.get("ends")),
+                responsible_oin: f.get("responsible").to_owned(),
+                contact_point: f.get("contact").to_owned(),
+                acting_role: role.clone(),
+            },
+        )
         .await;
         return match registered {
             Ok(m) => {
@@ -641,12 +633,7 @@ pub async fn end(State(app): State<Arc<App>>, a: Authed, body: Bytes) -> Respons
         return confirm_page(&app, &a, &dir, &id, bsn.as_deref(), shown.as_ref(), None)
             .into_response();
     }
-    let ended = async {
-        let r = app.hub_as(p)?.end_maatregel_as(&id, &next, &role).await?;
-        let _ = app.store.audit(&p.id, "maatregel_ended", &id).await;
-        Ok::<_, ClientError>(r)
-    }
-    .await;
+    let ended = actions::end_maatregel(&app, p, &role, &id, &next).await;
     match ended {
         Ok(r) => {
             let told = r.parties.iter().filter(|x| x.told).count();
