@@ -43,6 +43,9 @@ pub fn page(app: &App, a: &Authed, title: &str, body: Markup) -> Markup {
                             li { a href="/postvak" { (lang.t("Postvak", "Inbox")) } }
                             li { a href="/signalen" { (lang.t("Verzonden", "Sent")) } }
                             li { a href="/maatregel" { (lang.t("Maatregel?", "Measure?")) } }
+                            @if crate::actions::handles_zorgmeldingen(app, p) {
+                                li { a href="/meldingen" { (lang.t("Meldingen", "Meldingen")) } }
+                            }
                             @if crate::actions::works_on_cases(app, p) {
                                 li { a href="/berichten" { (lang.t("Berichten", "Notifications")) } }
                             }
