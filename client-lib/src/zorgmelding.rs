@@ -237,6 +237,17 @@ impl HubClient {
             .ok_or_else(|| ClientError::Config("the hub sent no stages".into()))
     }
 
+    /// Veilig Thuis: one page of its overview of the meldingen delivered to it (zorgmeldingen
+    /// and meldcode signals) with their stage and review moment, due reviews first; optionally
+    /// of one stage (`request.stage`). Give `next_page_token` back as `page_token` for the next
+    /// page. Another organisation gets an empty list; a privacy officer `PERMISSION_DENIED`.
+    pub async fn list_meldingen(
+        &mut self,
+        request: pb::ListMeldingenRequest,
+    ) -> Result<pb::ListMeldingenResponse, ClientError> {
+        Ok(self.triages().list_meldingen(request).await?.into_inner())
+    }
+
     /// Veilig Thuis: asks an organisation for information about a melding under assessment.
     pub async fn request_information(
         &mut self,

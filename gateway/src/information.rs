@@ -206,6 +206,27 @@ pub async fn stages(
         .await
 }
 
+/// One page of Veilig Thuis's overview of its meldingen (`ListMeldingen`), optionally of one
+/// stage (0: every stage): due reviews first, then by review date, then the others newest first.
+pub async fn meldingen(
+    app: &App,
+    actor: &Professional,
+    stage: i32,
+    page_token: &str,
+) -> Result<pb::ListMeldingenResponse, ClientError> {
+    app.hub_as(actor)?
+        .list_meldingen(pb::ListMeldingenRequest {
+            stage,
+            page_size: MELDINGEN_PAGE,
+            page_token: page_token.into(),
+            acting_role: vt_role(app, actor),
+        })
+        .await
+}
+
+/// Meldingen per page of the console's overview.
+pub const MELDINGEN_PAGE: u32 = 25;
+
 /// The role a Veilig Thuis professional reads its follow-up in (the hub asks for one the
 /// convenant gives Veilig Thuis; its FG holds none).
 fn vt_role(app: &App, actor: &Professional) -> String {

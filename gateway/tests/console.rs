@@ -2153,6 +2153,98 @@ async fn earlier_plan_versions_and_ending_an_involvement() {
     kit.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn veilig_thuis_lists_its_meldingen_by_stage_and_the_school_has_no_such_list() {
+    use signaalhub_client::signaalhub_proto::pb;
+    const REG: &str = "2026-OOST-000777";
+    let kit = start_kit(&["veilig_thuis", "school"]).await;
+    let school_oin = kit.oin("school");
+    kit.police_zorgmelding(
+        REG,
+        BSN,
+        &[(
+            "frag-incident",
+            pb::FragmentKind::Incident,
+            "incidentgegevens",
+            "Ruzie op straat; kinderen aanwezig.",
+        )],
+    )
+    .await;
+    kit.meldcode_signal("school", "meldcode-7", BSN).await;
+    let vt = Console::login(&kit.consoles[0]).await;
+    let melding = format!("/melding/signaal/{school_oin}/meldcode-7");
+    // The school's signal reaches Veilig Thuis through the gateway's inbox; then both are listed.
+    vt.wait_for("/postvak", &melding).await;
+    let page = vt.get("/meldingen").await;
+    assert!(page.contains("href=\"/meldingen\""), "in the menu: {page}");
+    assert!(page.contains(&format!("href=\"{melding}\"")), "{page}");
+    assert!(page.contains("href=\"/melding/zm/zm_"), "{page}");
+    assert!(page.contains("Zorgmelding politie"), "{page}");
+    assert!(page.contains("Meldcode-signaal"), "{page}");
+    assert_eq!(
+        page.matches("In triage: Veilig Thuis beoordeelt de veiligheid")
+            .count(),
+        1 + 2,
+        "the filter's option and both meldingen: {page}"
+    );
+    assert!(page.contains("nog niet getrieerd"), "{page}");
+    assert!(page.contains("geen gepland"), "{page}");
+
+    // A stage with a review date on the melding's page: the list shows both, the melding first.
+    let csrf = field_value(&vt.get(&melding).await, "csrf");
+    let review = date_in(14);
+    vt.post_redirect(
+        &format!("{melding}/fase"),
+        &form_of(&[
+            ("csrf", &csrf),
+            ("stage", "ONDERZOEK"),
+            ("review_date", &review),
+        ]),
+    )
+    .await;
+    let page = vt.get("/meldingen").await;
+    let first_row = page.split("<tbody>").nth(1).unwrap();
+    let first_row = first_row.split("</tr>").next().unwrap();
+    assert!(first_row.contains(&melding), "the review first: {page}");
+    assert!(
+        first_row.contains("Onderzoek door Veilig Thuis zelf"),
+        "{page}"
+    );
+    assert!(first_row.contains("gepland"), "{page}");
+    let at = signaalhub_gateway::information::review_date(&review).unwrap();
+    assert!(
+        first_row.contains(&signaalhub_gateway::web::i18n::when(
+            signaalhub_gateway::web::i18n::Lang::Nl,
+            at
+        )),
+        "the review date {review}: {first_row}"
+    );
+    // The filter: one stage at a time.
+    let page = vt.get("/meldingen?fase=ONDERZOEK").await;
+    assert!(page.contains(&melding), "{page}");
+    assert!(!page.contains("/melding/zm/"), "{page}");
+    let page = vt.get("/meldingen?fase=TRIAGE").await;
+    assert!(!page.contains(&format!("href=\"{melding}\"")), "{page}");
+    assert!(page.contains("/melding/zm/"), "{page}");
+    let (status, page) = vt.get_status("/meldingen?fase=GEEN").await;
+    assert_eq!(status, 400, "{page}");
+    // A page token the hub never gave: its refusal, nothing listed.
+    let (status, page) = vt.get_status("/meldingen?pagina=xyz").await;
+    assert_eq!(status, 200, "{page}");
+    assert!(!page.contains(&melding), "{page}");
+
+    // The school has no such list: no menu item, the address refused; so is Veilig Thuis's FG.
+    let school = Console::login(&kit.consoles[1]).await;
+    let home = school.get("/").await;
+    assert!(!home.contains("href=\"/meldingen\""), "{home}");
+    let (status, page) = school.get_status("/meldingen").await;
+    assert_eq!(status, 403, "{page}");
+    let fg = Console::login_as(&kit.consoles[0], "dev-fg-veilig-thuis").await;
+    let (status, page) = fg.get_status("/meldingen").await;
+    assert_eq!(status, 403, "{page}");
+    kit.stop().await;
+}
+
 /// `days` from today as a date input sends it (`2027-03-01`).
 fn date_in(days: i64) -> String {
     let d = time::OffsetDateTime::now_utc().date() + time::Duration::days(days);

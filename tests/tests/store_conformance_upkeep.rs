@@ -398,6 +398,18 @@ async fn retention_erases_what_expired_and_logs_each(s: Store) {
         ),
         (0, "", Some(ReviewState::Erased))
     );
+    // It leaves Veilig Thuis's overview of its meldingen; the newer one stays.
+    let overview: Vec<String> = s
+        .meldingen_of(VT, None, None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.melding.as_str().to_owned())
+        .collect();
+    assert!(
+        !overview.iter().any(|m| m == "z-reg-old") && overview.iter().any(|m| m == "z-reg-new"),
+        "{overview:?}"
+    );
     assert_eq!(erase(&s, "information_request", 10).await, one(VT, "q-old"));
     let q = s
         .get_information_request(VT, "q-old")

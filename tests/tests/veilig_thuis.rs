@@ -1534,3 +1534,267 @@ async fn the_family_letter_comes_in_english_when_asked_and_an_unknown_language_i
         hub.stop().await;
     }
 }
+
+/// One page of Veilig Thuis's overview, acting as `vt_medewerker`.
+async fn meldingen_page(
+    c: &mut HubClient,
+    stage: pb::MeldingStage,
+    page_size: u32,
+    page_token: &str,
+) -> Result<pb::ListMeldingenResponse, ClientError> {
+    c.list_meldingen(pb::ListMeldingenRequest {
+        stage: stage as i32,
+        page_size,
+        page_token: page_token.into(),
+        acting_role: "vt_medewerker".into(),
+    })
+    .await
+}
+
+/// The meldingen of a page as `zm_…` or `<sender OIN>/<signal id>`.
+fn listed(r: &pb::ListMeldingenResponse) -> Vec<String> {
+    r.meldingen
+        .iter()
+        .map(|m| match &m.signal {
+            Some(s) => format!("{}/{}", s.sender_oin, s.signal_id),
+            None => m.zorgmelding_id.clone(),
+        })
+        .collect()
+}
+
+const OTHER_VEILIG_THUIS: &str = "00000009916000000000";
+
+#[tokio::test]
+async fn veilig_thuis_lists_its_meldingen_by_stage_and_review_due_first_and_nobody_else_does() {
+    for b in backends() {
+        let mut hub = hub_without_reminder_job(b).await;
+        let policy = signaalhub_server::load_policy(&hub.config).unwrap();
+        // A police zorgmelding and three meldcode signals of the school, all delivered.
+        let zm = incident(&hub, REG, "frag-list-1", &[MOTHER, FATHER])
+            .await
+            .zorgmelding_id;
+        let s1 = school_report(&hub, "sig-list-1", false).await;
+        let s2 = school_report(&hub, "sig-list-2", false).await;
+        let s3 = school_report(&hub, "sig-list-3", false).await;
+        let name = |s: &pb::SignalReference| format!("{}/{}", s.sender_oin, s.signal_id);
+        let mut vt = hub.client("veilig_thuis").await;
+        let log_before = events(&hub).await.len();
+
+        // All four, in triage (none recorded), under assessment, no review, not triaged.
+        let all = meldingen_page(&mut vt, pb::MeldingStage::Unspecified, 0, "")
+            .await
+            .unwrap();
+        assert_eq!(all.meldingen.len(), 4, "{b}");
+        assert!(all.next_page_token.is_empty());
+        let mut names = listed(&all);
+        names.sort();
+        let mut expected = vec![zm.clone(), name(&s1), name(&s2), name(&s3)];
+        expected.sort();
+        assert_eq!(names, expected);
+        for m in &all.meldingen {
+            assert_eq!(m.stage, pb::MeldingStage::Triage as i32);
+            assert!(m.under_assessment && !m.triaged && !m.review_due);
+            assert!(m.review_at.is_none() && m.stage_since.is_none());
+            assert!(m.received_at.is_some());
+            let kind = if m.signal.is_some() {
+                pb::MeldingKind::Signal
+            } else {
+                pb::MeldingKind::Zorgmelding
+            };
+            assert_eq!(m.kind, kind as i32);
+        }
+
+        // Stages with reviews: s2 in investigation (review in two hours), s3 in monitoring
+        // (review in two seconds); s1 triaged and decided against the advice.
+        let t = common::now();
+        vt.set_melding_stage(stage_request(
+            &s2,
+            pb::MeldingStage::Onderzoek,
+            Some(t + 7200),
+        ))
+        .await
+        .unwrap();
+        vt.set_melding_stage(stage_request(
+            &s3,
+            pb::MeldingStage::Monitoring,
+            Some(t + 2),
+        ))
+        .await
+        .unwrap();
+        let tr = triage_signal(&mut vt, &s1).await.unwrap();
+        let first = meldingen_page(&mut vt, pb::MeldingStage::Unspecified, 0, "")
+            .await
+            .unwrap();
+        let m1 = first
+            .meldingen
+            .iter()
+            .find(|m| m.signal.as_ref() == Some(&s1))
+            .unwrap();
+        assert!(m1.triaged && !m1.decision_recorded);
+        assert_eq!(m1.decision, pb::TriageDecisionKind::JointVisit as i32);
+        decide(
+            &mut vt,
+            &tr.triage_id,
+            pb::TriageDecisionKind::WijkteamAlone,
+            pb::DecisionReason::SingleIncident,
+        )
+        .await
+        .unwrap();
+
+        // Once s3's review has passed it is due and comes first, then s2's, then the others.
+        tokio::time::sleep(Duration::from_millis(
+            u64::try_from((t + 3 - common::now()).max(0)).unwrap() * 1000 + 100,
+        ))
+        .await;
+        let all = meldingen_page(&mut vt, pb::MeldingStage::Unspecified, 0, "")
+            .await
+            .unwrap();
+        let order = listed(&all);
+        assert_eq!(order[..2], [name(&s3), name(&s2)], "{b}");
+        let (due, later) = (&all.meldingen[0], &all.meldingen[1]);
+        assert_eq!(due.stage, pb::MeldingStage::Monitoring as i32);
+        assert_eq!(due.review_at.as_ref().unwrap().seconds, t + 2);
+        assert_eq!(due.review_state, "PLANNED");
+        assert!(due.review_due && due.under_assessment && due.stage_since.is_some());
+        assert_eq!(later.stage, pb::MeldingStage::Onderzoek as i32);
+        assert!(!later.review_due);
+        let m1 = all
+            .meldingen
+            .iter()
+            .find(|m| m.signal.as_ref() == Some(&s1))
+            .unwrap();
+        assert!(m1.decision_recorded);
+        assert_eq!(m1.decision, pb::TriageDecisionKind::WijkteamAlone as i32);
+        // The hub's reminder tells it; it stays first, due, REMINDED.
+        let r = signaalhub_server::reminders::run(&hub.store, &policy, common::now(), 10)
+            .await
+            .unwrap();
+        assert_eq!(r.melding_reviews, 1);
+        let again = meldingen_page(&mut vt, pb::MeldingStage::Unspecified, 0, "")
+            .await
+            .unwrap();
+        assert_eq!(listed(&again), order);
+        assert_eq!(again.meldingen[0].review_state, "REMINDED");
+        assert!(again.meldingen[0].review_due);
+
+        // Paging, one at a time: the same list, in the same order.
+        let mut paged = Vec::new();
+        let mut token = String::new();
+        loop {
+            let p = meldingen_page(&mut vt, pb::MeldingStage::Unspecified, 1, &token)
+                .await
+                .unwrap();
+            assert!(p.meldingen.len() <= 1);
+            paged.extend(listed(&p));
+            if p.next_page_token.is_empty() {
+                break;
+            }
+            token = p.next_page_token;
+        }
+        assert_eq!(paged, order, "{b}");
+        let p = meldingen_page(&mut vt, pb::MeldingStage::Unspecified, 3, "")
+            .await
+            .unwrap();
+        assert_eq!(listed(&p), order[..3]);
+        let rest = meldingen_page(
+            &mut vt,
+            pb::MeldingStage::Unspecified,
+            3,
+            &p.next_page_token,
+        )
+        .await
+        .unwrap();
+        assert_eq!(listed(&rest), order[3..]);
+        assert!(rest.next_page_token.is_empty());
+
+        // The filter: one stage; TRIAGE includes the meldingen without a recorded stage.
+        let onderzoek = meldingen_page(&mut vt, pb::MeldingStage::Onderzoek, 0, "")
+            .await
+            .unwrap();
+        assert_eq!(listed(&onderzoek), vec![name(&s2)]);
+        let mut triage = listed(
+            &meldingen_page(&mut vt, pb::MeldingStage::Triage, 0, "")
+                .await
+                .unwrap(),
+        );
+        triage.sort();
+        let mut expected = vec![zm.clone(), name(&s1)];
+        expected.sort();
+        assert_eq!(triage, expected);
+        assert!(
+            meldingen_page(&mut vt, pb::MeldingStage::Afgesloten, 0, "")
+                .await
+                .unwrap()
+                .meldingen
+                .is_empty()
+        );
+
+        // Bad input: INVALID_ARGUMENT on the field.
+        for (req, field) in [
+            (
+                pb::ListMeldingenRequest {
+                    stage: 99,
+                    acting_role: "vt_medewerker".into(),
+                    ..Default::default()
+                },
+                "stage",
+            ),
+            (
+                pb::ListMeldingenRequest {
+                    page_size: 201,
+                    acting_role: "vt_medewerker".into(),
+                    ..Default::default()
+                },
+                "page_size",
+            ),
+            (
+                pb::ListMeldingenRequest {
+                    page_token: "not-a-token".into(),
+                    acting_role: "vt_medewerker".into(),
+                    ..Default::default()
+                },
+                "page_token",
+            ),
+        ] {
+            let e = vt.list_meldingen(req).await.unwrap_err();
+            assert_eq!(violations(e)[0].0, field, "{b}");
+        }
+
+        // Reading the overview is not logged (no persons; Veilig Thuis's own records).
+        // Since the first read: two stages, a triage, its decision and the reminder.
+        assert_eq!(events(&hub).await.len(), log_before + 5, "{b}");
+
+        // Nobody else sees them: the melder, the police, the wijkteam and another Veilig
+        // Thuis get an empty list of their own; Veilig Thuis's privacy officer is refused.
+        let region = hub.org("veilig_thuis").info.region.clone();
+        hub.add_org("vt-andere", "veilig_thuis", OTHER_VEILIG_THUIS, &region)
+            .await;
+        for (other, role) in [
+            ("school", ""),
+            ("politie", ""),
+            ("wijkteam", ""),
+            ("vt-andere", "vt_medewerker"),
+        ] {
+            let mut c = hub.client(other).await;
+            let r = c
+                .list_meldingen(pb::ListMeldingenRequest {
+                    acting_role: role.into(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            assert!(r.meldingen.is_empty(), "{b} {other}");
+        }
+        let mut claims = hub.claims("veilig_thuis");
+        claims["roles"] = serde_json::json!(["fg"]);
+        claims["sub"] = "fg-1".into();
+        let mut fg = hub
+            .client_with_token("veilig_thuis", hub.token("veilig_thuis", &claims))
+            .await;
+        assert_eq!(
+            code(fg.list_meldingen(pb::ListMeldingenRequest::default()).await).0,
+            Code::PermissionDenied
+        );
+        hub.stop().await;
+    }
+}

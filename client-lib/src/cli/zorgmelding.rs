@@ -199,6 +199,9 @@ pub enum TriageCommand {
         #[arg(long, default_value = "")]
         role: String,
     },
+    /// Veilig Thuis: every melding delivered to you with its stage now and its next review, due
+    /// reviews first (then by review date, then the others newest first); one page.
+    Meldingen(follow_up::MeldingenArgs),
     /// Veilig Thuis: ask an organisation for information about a melding under assessment (the
     /// question sealed here to it).
     Ask(Box<follow_up::AskArgs>),
@@ -1353,6 +1356,7 @@ pub async fn triage(
         TriageCommand::Feedback(a) => send_feedback(hub, me, *a, out).await?,
         TriageCommand::Stage(a) => follow_up::stage(hub, *a, out).await?,
         TriageCommand::Stages { id, role } => follow_up::stages(hub, &id, &role, out).await?,
+        TriageCommand::Meldingen(a) => follow_up::meldingen(hub, a, out).await?,
         TriageCommand::Ask(a) => follow_up::ask(hub, me, *a, out).await?,
         TriageCommand::Requests { sent, role, opener } => {
             follow_up::requests(hub, me, sent, &role, opener, out).await?

@@ -46,6 +46,9 @@ pub fn page(app: &App, a: &Authed, title: &str, body: Markup) -> Markup {
                             @if super::register::may_use(app, p) {
                                 li { a href="/register" { (lang.t("Register", "Register")) } }
                             }
+                            @if crate::actions::handles_zorgmeldingen(app, p) {
+                                li { a href="/meldingen" { (lang.t("Meldingen", "Meldingen")) } }
+                            }
                             @if crate::actions::works_on_cases(app, p) {
                                 li { a href="/berichten" { (lang.t("Berichten", "Notifications")) } }
                             }

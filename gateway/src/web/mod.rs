@@ -17,6 +17,7 @@ mod layout;
 mod login;
 mod maatregel;
 mod meldcode;
+mod meldingen;
 mod overdracht;
 mod overdragen;
 mod politie;
@@ -76,6 +77,7 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .route("/overdracht/{sender}/{id}/brief", get(overdracht::letter))
         .route("/berichten", get(berichten::list))
+        .route("/meldingen", get(meldingen::list))
         .route("/informatieverzoeken", get(informatie::list))
         .route(
             "/informatieverzoeken/{vt}/{id}",

@@ -812,6 +812,13 @@ impl TriageService for TriageApi {
         melding::get_melding_stages(&self.ctx, request).await
     }
 
+    async fn list_meldingen(
+        &self,
+        request: Request<pb::ListMeldingenRequest>,
+    ) -> Result<Response<pb::ListMeldingenResponse>, Status> {
+        melding::list_meldingen(&self.ctx, request).await
+    }
+
     async fn request_information(
         &self,
         request: Request<pb::RequestInformationRequest>,

@@ -433,6 +433,77 @@ pub struct StageRecord {
     pub set_at: i64,
 }
 
+/// The purposes under which a signal delivered to Veilig Thuis is a melding: the meldcode
+/// (meldrecht or consent) and acute danger (docs/VEILIG_THUIS.md, section 1).
+pub const MELDING_SIGNAL_PURPOSES: [&str; 2] = ["melding_veilig_thuis", "acuut_gevaar"];
+
+/// One melding in Veilig Thuis's overview (`ListMeldingen`): where it stands, no persons.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeldingListing {
+    /// The melding.
+    pub melding: MeldingRef,
+    /// When the hub received it (the signal sent, the zorgmelding's first fragment), unix seconds.
+    pub received_at: i64,
+    /// The stage now (TRIAGE when none was recorded).
+    pub stage: MeldingStage,
+    /// When that stage was recorded (`None`: no stage recorded).
+    pub stage_since: Option<i64>,
+    /// The review planned with the stage now, if one is still to come or was told.
+    pub review_at: Option<i64>,
+    /// That review's state (planned or reminded).
+    pub review_state: Option<ReviewState>,
+    /// The latest triage that is not erased, if any.
+    pub triage: Option<TriageRecord>,
+    /// The triagist's recorded decision on it (`None`: it follows its advice).
+    pub decision: Option<DecisionKind>,
+    /// Where the list stands after this melding (for the next page).
+    pub key: MeldingPageKey,
+}
+
+impl MeldingListing {
+    /// Whether the planned review is due at `now` (its moment has passed).
+    pub fn review_due(&self, now: i64) -> bool {
+        self.review_at.is_some_and(|at| at <= now)
+    }
+}
+
+/// A position in Veilig Thuis's overview: the sort key of a melding (its planned review, or
+/// none; newest first; the melding's reference).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeldingPageKey {
+    /// The planned review moment, [`i64::MAX`] when none.
+    pub review_key: i64,
+    /// Minus the moment it arrived (newest first).
+    pub arrival_key: i64,
+    /// The melding.
+    pub melding: MeldingRef,
+}
+
+impl MeldingPageKey {
+    /// The sort key without a planned review.
+    pub const NO_REVIEW: i64 = i64::MAX;
+
+    /// The page token form: `<review>:<arrival>:<melding>` (a melding reference has no `:`).
+    pub fn token(&self) -> String {
+        format!(
+            "{}:{}:{}",
+            self.review_key,
+            self.arrival_key,
+            self.melding.as_str()
+        )
+    }
+
+    /// Parses [`Self::token`].
+    pub fn parse(token: &str) -> Option<Self> {
+        let mut parts = token.splitn(3, ':');
+        Some(MeldingPageKey {
+            review_key: parts.next()?.parse().ok()?,
+            arrival_key: parts.next()?.parse().ok()?,
+            melding: parts.next()?.parse().ok()?,
+        })
+    }
+}
+
 coded! {
     /// Why an organisation declines Veilig Thuis's information request (a fixed list: no free
     /// text about the family at the hub).

@@ -8,7 +8,9 @@ use super::error::{FlowError, FlowResult, Violations};
 use super::triage::melding;
 use super::{Ctx, now};
 use crate::auth::Caller;
-use crate::domain::zorgmelding::{MeldingStage, StageRecord};
+use crate::domain::zorgmelding::{
+    DecisionKind, MeldingListing, MeldingPageKey, MeldingStage, StageRecord,
+};
 use crate::ids::{MeldingRef, Role};
 use crate::ledger::{EntryOutcome, Event};
 use crate::store::StoreError;
@@ -161,5 +163,91 @@ pub async fn stages(
             .melding_stages(caller.oin().as_str(), &m.id)
             .await?,
         melding: m.id,
+    })
+}
+
+/// Meldingen per page of `ListMeldingen` when the request names no size.
+pub const DEFAULT_MELDINGEN_PAGE: u32 = 50;
+/// The most meldingen one page of `ListMeldingen` holds.
+pub const MAX_MELDINGEN_PAGE: u32 = 200;
+
+/// `ListMeldingen`, checked for structure at the edge.
+#[derive(Debug, Clone)]
+pub struct ListMeldingen {
+    /// Only meldingen in this stage.
+    pub stage: Option<MeldingStage>,
+    /// 1..=[`MAX_MELDINGEN_PAGE`].
+    pub page_size: u32,
+    /// Where the previous page ended.
+    pub after: Option<MeldingPageKey>,
+    /// The role the caller acts in.
+    pub acting_role: Option<Role>,
+}
+
+/// One melding of the overview with the decision in force on its latest triage.
+#[derive(Debug, Clone)]
+pub struct ListedMelding {
+    /// Where it stands.
+    pub listing: MeldingListing,
+    /// The decision in force on its latest triage: the triagist's, else the advice's (`None`:
+    /// not triaged).
+    pub decision: Option<DecisionKind>,
+}
+
+/// One page of Veilig Thuis's overview.
+#[derive(Debug, Clone)]
+pub struct MeldingenPage {
+    /// The meldingen, due reviews first (see [`crate::store::Store::meldingen_of`]).
+    pub meldingen: Vec<ListedMelding>,
+    /// Where the next page starts (`None`: this was the last).
+    pub next: Option<MeldingPageKey>,
+    /// The moment the page was read (unix seconds): a review at or before it is due.
+    pub now: i64,
+}
+
+/// `ListMeldingen`: Veilig Thuis's overview of the meldingen delivered to it, by stage and
+/// review moment. The same rule as [`stages`]: a role the convenant gives the caller's sector
+/// (its privacy officer: `PERMISSION_DENIED`); the list holds only the meldingen delivered to
+/// the caller's own organisation, so any other organisation gets an empty list. Not logged,
+/// like [`stages`] and `ListHandovers`: it names no persons and hands out nothing Veilig Thuis
+/// did not receive or record itself.
+pub async fn list_meldingen(
+    ctx: &Ctx,
+    caller: &Caller,
+    cmd: ListMeldingen,
+) -> FlowResult<MeldingenPage> {
+    let role = ctx.acting_role(caller, cmd.acting_role.as_ref())?;
+    ctx.require_convenant_role(caller, &role)?;
+    let size = cmd.page_size.clamp(1, MAX_MELDINGEN_PAGE);
+    let mut meldingen = ctx
+        .store
+        .meldingen_of(
+            caller.oin().as_str(),
+            cmd.stage,
+            cmd.after.as_ref(),
+            size + 1,
+        )
+        .await?;
+    let next = if meldingen.len() > size as usize {
+        meldingen.truncate(size as usize);
+        meldingen.last().map(|m| m.key.clone())
+    } else {
+        None
+    };
+    let meldingen = meldingen
+        .into_iter()
+        .map(|listing| ListedMelding {
+            decision: listing.triage.as_ref().map(|t| {
+                listing
+                    .decision
+                    .unwrap_or_else(|| DecisionKind::following(super::triage::advice_of(t).kind))
+            }),
+            listing,
+        })
+        .collect();
+    Ok(MeldingenPage {
+        meldingen,
+        next,
+        now: now(),
     })
 }

@@ -49,9 +49,11 @@ pub const ACUTE: &str = "ACUTE_STAYS_WITH_VEILIG_THUIS";
 /// Refusal code: the triagist decided that the case does not go to a wijkteam.
 pub const DECISION_KEEPS_CASE: &str = "DECISION_KEEPS_CASE";
 /// A signal under this purpose, delivered to Veilig Thuis, is a melding (meldcode, meldrecht).
-pub static MELDCODE_PURPOSE: Purpose = Purpose::known("melding_veilig_thuis");
+pub static MELDCODE_PURPOSE: Purpose =
+    Purpose::known(crate::domain::zorgmelding::MELDING_SIGNAL_PURPOSES[0]);
 /// A signal of acute danger delivered to Veilig Thuis is a melding too.
-pub static ACUTE_PURPOSE: Purpose = Purpose::known("acuut_gevaar");
+pub static ACUTE_PURPOSE: Purpose =
+    Purpose::known(crate::domain::zorgmelding::MELDING_SIGNAL_PURPOSES[1]);
 /// The category under which the triage outcome itself is handed over (sample convenant:
 /// "Samenvatting van de melding en de triage-uitkomst van Veilig Thuis").
 pub static SUMMARY_CATEGORY: Category = Category::known("melding_samenvatting");

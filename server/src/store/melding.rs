@@ -7,13 +7,16 @@ use super::involvement::log_and_notify;
 use super::{Columns, Store, StoreError, StoreResult, json, parse};
 use crate::domain::involvement::Notification;
 use crate::domain::zorgmelding::{
-    DeclineReason, InformationAnswer, InformationRequest, InformationState, MeldingStage,
-    ReviewState, StageRecord,
+    DeclineReason, InformationAnswer, InformationRequest, InformationState, MeldingListing,
+    MeldingPageKey, MeldingStage, ReviewState, StageRecord,
 };
 use crate::ids::{CaseId, HandoverId, InformationRequestId, MeldingRef, Oin, Purpose};
 use crate::ledger::PendingEntry;
 
 const STAGE_COLUMNS: &str = "vt_oin, melding_id, seq, stage, review_at, review_state, subjects, purpose, role, professional, set_at";
+/// The columns of Veilig Thuis's overview of its meldingen (`vt_meldingen`), in insert order.
+pub(super) const OVERVIEW_COLUMNS: &str =
+    "vt_oin, melding_id, kind, received_at, arrival_key, stage, review_key";
 const REQUEST_COLUMNS: &str = "vt_oin, request_id, request_hash, content_digest, melding_id, recipient_oin, subjects, categories, case_reference, question, basis, role, professional, requested_at, state, answer, answer_digest, answer_categories, answer_basis, decline_reason, answered_role, answered_professional, answered_at, retain_until";
 
 /// Builds a stage from a row with the columns of [`STAGE_COLUMNS`].
@@ -186,6 +189,11 @@ impl Store {
                 .bind(s.review_at).bind(s.review_at.map(|_| ReviewState::Planned.as_str()))
                 .bind(json(&s.subjects)).bind(&s.purpose).bind(&s.role).bind(&s.professional).bind(s.set_at)
                 .execute(&mut *tx).await?;
+            // The overview follows the stage now and the review planned with it.
+            sqlx::query("UPDATE vt_meldingen SET stage = $3, review_key = $4 WHERE vt_oin = $1 AND melding_id = $2")
+                .bind(&s.vt_oin).bind(&s.melding).bind(s.stage.code())
+                .bind(s.review_at.unwrap_or(MeldingPageKey::NO_REVIEW))
+                .execute(&mut *tx).await?;
             super::sequence_log(&mut tx, std::slice::from_ref(entry)).await?;
             tx.commit().await?;
             seq
@@ -212,6 +220,108 @@ impl Store {
             v
         });
         Ok(v)
+    }
+
+    /// One page of Veilig Thuis `vt`'s overview of its meldingen (`ListMeldingen`), optionally
+    /// of one stage: the meldingen with a planned review first, earliest review first, then the
+    /// others newest first; after `after`, at most `limit`. Three index lookups per page,
+    /// whatever the number of meldingen: the page (`vt_meldingen_order` or
+    /// `vt_meldingen_stage`), then the stages of its meldingen and their latest triages.
+    pub async fn meldingen_of(
+        &self,
+        vt: &str,
+        stage: Option<MeldingStage>,
+        after: Option<&MeldingPageKey>,
+        limit: u32,
+    ) -> StoreResult<Vec<MeldingListing>> {
+        let mut sql = "SELECT melding_id, received_at, stage, review_key, arrival_key FROM vt_meldingen WHERE vt_oin = $1".to_owned();
+        let mut n = 1;
+        if stage.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND stage = ${n}"));
+        }
+        if after.is_some() {
+            sql.push_str(&format!(
+                " AND (review_key, arrival_key, melding_id) > (${}, ${}, ${})",
+                n + 1,
+                n + 2,
+                n + 3
+            ));
+            n += 3;
+        }
+        sql.push_str(&format!(
+            " ORDER BY review_key, arrival_key, melding_id LIMIT ${}",
+            n + 1
+        ));
+        type Row = (String, i64, String, i64, i64);
+        let rows: Vec<Row> = on_pool!(self, p => {
+            let mut q = sqlx::query_as::<_, Row>(&sql).bind(vt);
+            if let Some(s) = stage {
+                q = q.bind(s.code());
+            }
+            if let Some(a) = after {
+                q = q.bind(a.review_key).bind(a.arrival_key).bind(a.melding.as_str());
+            }
+            q.bind(i64::from(limit)).fetch_all(p).await?
+        });
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+        let in_list = super::placeholders(2, ids.len());
+        // Every stage of these meldingen (a handful each); the latest counts.
+        let stages_sql = format!(
+            "SELECT melding_id, seq, review_at, review_state, set_at FROM melding_stages WHERE vt_oin = $1 AND melding_id IN ({in_list})"
+        );
+        type StageRow = (String, i64, Option<i64>, Option<String>, i64);
+        let stages: Vec<StageRow> = on_pool!(self, p => {
+            let mut q = sqlx::query_as::<_, StageRow>(&stages_sql).bind(vt);
+            for id in &ids {
+                q = q.bind(*id);
+            }
+            q.fetch_all(p).await?
+        });
+        let mut triages = self.latest_triages_of(vt, &ids).await?;
+        let mut latest: std::collections::HashMap<&str, &StageRow> =
+            std::collections::HashMap::new();
+        for s in &stages {
+            let e = latest.entry(s.0.as_str()).or_insert(s);
+            if s.1 > e.1 {
+                *e = s;
+            }
+        }
+        let mut out = Vec::with_capacity(rows.len());
+        for (id, received_at, stage, review_key, arrival_key) in &rows {
+            let melding: crate::ids::MeldingRef = id
+                .parse()
+                .map_err(|_| StoreError::Corrupt("vt_meldingen.melding_id"))?;
+            let current = latest.get(id.as_str());
+            let (triage, decision) = triages
+                .remove(id.as_str())
+                .map_or((None, None), |(t, d)| (Some(t), d));
+            let review_state = review_state(
+                current.and_then(|s| s.3.clone()),
+                "melding_stages.review_state",
+            )?
+            .filter(|r| matches!(r, ReviewState::Planned | ReviewState::Reminded));
+            out.push(MeldingListing {
+                stage: MeldingStage::from_code(stage)
+                    .ok_or(StoreError::Corrupt("vt_meldingen.stage"))?,
+                stage_since: current.map(|s| s.4),
+                review_at: review_state.and(current.and_then(|s| s.2)),
+                review_state,
+                triage,
+                decision,
+                received_at: *received_at,
+                key: MeldingPageKey {
+                    review_key: *review_key,
+                    arrival_key: *arrival_key,
+                    melding: melding.clone(),
+                },
+                melding,
+            });
+        }
+        Ok(out)
     }
 
     /// Stores an information request with its log entry. The same id with the same request hash

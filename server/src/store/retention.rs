@@ -95,6 +95,9 @@ pub const TARGETS: &[RetentionTarget] = &[
                  review_state = CASE WHEN review_state = 'planned' THEN 'erased' ELSE review_state END
                  WHERE melding_id = 'signal/' || $1 || '/' || $2
                  AND EXISTS (SELECT 1 FROM signals WHERE sender_oin = $1 AND signal_id = $2 AND erased_at = $3)",
+            // It leaves Veilig Thuis's overview of its meldingen (ListMeldingen).
+            "DELETE FROM vt_meldingen WHERE melding_id = 'signal/' || $1 || '/' || $2
+                 AND EXISTS (SELECT 1 FROM signals WHERE sender_oin = $1 AND signal_id = $2 AND erased_at = $3)",
         ],
     },
     RetentionTarget {
@@ -154,6 +157,9 @@ pub const TARGETS: &[RetentionTarget] = &[
             "UPDATE melding_stages SET subjects = '[]', professional = '',
                  review_state = CASE WHEN review_state = 'planned' THEN 'erased' ELSE review_state END
                  WHERE melding_id = $2
+                 AND EXISTS (SELECT 1 FROM zorgmeldingen WHERE police_oin = $1 AND zorgmelding_id = $2 AND erased_at = $3)",
+            // It leaves Veilig Thuis's overview of its meldingen (ListMeldingen).
+            "DELETE FROM vt_meldingen WHERE melding_id = $2
                  AND EXISTS (SELECT 1 FROM zorgmeldingen WHERE police_oin = $1 AND zorgmelding_id = $2 AND erased_at = $3)",
         ],
     },

@@ -1,10 +1,12 @@
 //! Signals and their deliveries. Every state change is sequenced into the disclosure log in the
 //! same transaction.
+use super::melding::OVERVIEW_COLUMNS;
 use super::{Columns, Store, StoreError, StoreResult, json, parse};
 use crate::domain::consent::Consent;
 use crate::domain::signal::{
     Delivery, DeliveryState, NewDelivery, SignalRecord, StoredReason, Urgency,
 };
+use crate::domain::zorgmelding::{MELDING_SIGNAL_PURPOSES, MeldingPageKey};
 use crate::ledger::PendingEntry;
 
 const SIGNAL_COLUMNS: &str = "sender_oin, signal_id, request_hash, envelope, purpose, categories, urgency, basis, subjects, subject_facts, sender_role, sender_professional, received_for, inform_exemption, created_at, retain_until, content_digest";
@@ -422,6 +424,15 @@ impl Store {
                 sqlx::query("UPDATE deliveries SET state = $4, reasons = $5, updated_at = $6 WHERE recipient_oin = $1 AND sender_oin = $2 AND signal_id = $3")
                     .bind(recipient).bind(sender).bind(signal_id).bind(state.as_str()).bind(json(&reasons)).bind(entry.entry.at)
                     .execute(&mut *tx).await?;
+                if state == DeliveryState::Delivered {
+                    // A signal under a melding purpose is now a melding of this Veilig Thuis:
+                    // it enters its overview (ListMeldingen) in triage.
+                    sqlx::query(&format!("INSERT INTO vt_meldingen ({OVERVIEW_COLUMNS}) SELECT $1, 'signal/' || sender_oin || '/' || signal_id, 'signal', created_at, -created_at, 'TRIAGE', $4
+                            FROM signals WHERE sender_oin = $2 AND signal_id = $3 AND purpose IN ($5, $6) AND erased_at IS NULL ON CONFLICT DO NOTHING"))
+                        .bind(recipient).bind(sender).bind(signal_id).bind(MeldingPageKey::NO_REVIEW)
+                        .bind(MELDING_SIGNAL_PURPOSES[0]).bind(MELDING_SIGNAL_PURPOSES[1])
+                        .execute(&mut *tx).await?;
+                }
                 super::sequence_log(&mut tx, std::slice::from_ref(&entry)).await?;
                 tx.commit().await?;
                 state

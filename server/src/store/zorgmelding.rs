@@ -222,6 +222,12 @@ impl Store {
                 .bind(new_id).bind(&key.police_oin).bind(&key.registration_number).bind(&key.recipient_oin)
                 .bind(&key.purpose).bind(t).bind(f.retain_until)
                 .execute(&mut *tx).await?;
+            // A zorgmelding is a melding of its Veilig Thuis from its first fragment: it enters
+            // Veilig Thuis's overview (ListMeldingen) in triage (rolled back with the fragment).
+            sqlx::query(&format!("INSERT INTO vt_meldingen ({}) SELECT recipient_oin, zorgmelding_id, 'zorgmelding', created_at, -created_at, 'TRIAGE', $3
+                    FROM zorgmeldingen WHERE police_oin = $1 AND registration_number = $2 ON CONFLICT DO NOTHING", super::melding::OVERVIEW_COLUMNS))
+                .bind(&key.police_oin).bind(&key.registration_number).bind(crate::domain::zorgmelding::MeldingPageKey::NO_REVIEW)
+                .execute(&mut *tx).await?;
             let row = sqlx::query(&format!("SELECT {MELDING_COLUMNS} FROM zorgmeldingen WHERE police_oin = $1 AND registration_number = $2{lock}"))
                 .bind(&key.police_oin).bind(&key.registration_number).fetch_one(&mut *tx).await?;
             let m = melding_from_row(&row)?;
@@ -486,6 +492,47 @@ impl Store {
             }
         });
         Ok(t)
+    }
+
+    /// The latest triage (not erased) Veilig Thuis `vt` recorded of each of `meldingen`, with the
+    /// triagist's decision on it if recorded: one query (index `triages_melding`).
+    pub async fn latest_triages_of(
+        &self,
+        vt: &str,
+        meldingen: &[&str],
+    ) -> StoreResult<std::collections::HashMap<String, (TriageRecord, Option<DecisionKind>)>> {
+        let mut out = std::collections::HashMap::new();
+        if meldingen.is_empty() {
+            return Ok(out);
+        }
+        let cols = TRIAGE_COLUMNS
+            .split(", ")
+            .map(|c| format!("t.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {cols}, COALESCE(d.decision, '') AS decided FROM triages t LEFT JOIN triage_decisions d ON d.triage_id = t.triage_id
+             WHERE t.vt_oin = $1 AND t.melding_id IN ({}) AND t.erased_at IS NULL ORDER BY t.log_index",
+            super::placeholders(2, meldingen.len())
+        );
+        on_pool!(self, p => {
+            let mut q = sqlx::query(&sql).bind(vt);
+            for m in meldingen {
+                q = q.bind(*m);
+            }
+            // Oldest first: the latest of each melding is the one that stays.
+            for r in q.fetch_all(p).await? {
+                let t = triage_from_row(&r)?;
+                let decided: String = r.col("decided")?;
+                let decision = if decided.is_empty() {
+                    None
+                } else {
+                    Some(DecisionKind::from_code(&decided).ok_or(StoreError::Corrupt("triage_decisions.decision"))?)
+                };
+                out.insert(t.melding.as_str().to_owned(), (t, decision));
+            }
+        });
+        Ok(out)
     }
 
     /// A triage by id.

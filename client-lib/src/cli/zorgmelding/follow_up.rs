@@ -1,5 +1,6 @@
-//! `signaal triage stage|stages|ask|requests|inform`: Veilig Thuis's follow-up of a melding —
-//! its stages and review moments, and its information requests with their answers
+//! `signaal triage stage|stages|meldingen|ask|requests|inform`: Veilig Thuis's follow-up of a
+//! melding — its stages and review moments, the overview of all its meldingen, and its
+//! information requests with their answers
 //! (docs/VEILIG_THUIS.md, sections 6 and 7). Questions and answers are sealed and opened here;
 //! the hub never can.
 use super::super::format::{now_unix, ts, when};
@@ -10,7 +11,7 @@ use super::{
 };
 use serde_json::json;
 use signaalhub_client::HubClient;
-use signaalhub_client::zorgmelding::melding_reference;
+use signaalhub_client::zorgmelding::{melding_reference, melding_text};
 use signaalhub_proto::pb;
 
 /// The purpose of an information request and its answer.
@@ -42,6 +43,35 @@ pub enum DeclineArg {
     NotInvolved,
     /// Another reason, in your own file.
     OtherSeeFile,
+}
+
+impl StageArg {
+    fn to_pb(self) -> pb::MeldingStage {
+        match self {
+            StageArg::Triage => pb::MeldingStage::Triage,
+            StageArg::Onderzoek => pb::MeldingStage::Onderzoek,
+            StageArg::Overdracht => pb::MeldingStage::Overdracht,
+            StageArg::Monitoring => pb::MeldingStage::Monitoring,
+            StageArg::Afgesloten => pb::MeldingStage::Afgesloten,
+        }
+    }
+}
+
+/// `signaal triage meldingen`.
+#[derive(clap::Args, Debug)]
+pub struct MeldingenArgs {
+    /// Only meldingen in this stage.
+    #[arg(long, value_enum)]
+    stage: Option<StageArg>,
+    /// At most this many (the hub's default: 50; at most 200).
+    #[arg(long = "page-size", default_value_t = 0)]
+    page_size: u32,
+    /// The next page: the token printed under the previous one.
+    #[arg(long = "page-token", default_value = "")]
+    page_token: String,
+    /// Role to act in, if the token has several.
+    #[arg(long, default_value = "")]
+    role: String,
 }
 
 /// `signaal triage stage`.
@@ -176,13 +206,7 @@ pub(super) async fn stage(hub: &mut HubClient, a: StageArgs, out: Out) -> Result
         .set_melding_stage(pb::SetMeldingStageRequest {
             zorgmelding_id,
             signal,
-            stage: match a.stage {
-                StageArg::Triage => pb::MeldingStage::Triage,
-                StageArg::Onderzoek => pb::MeldingStage::Onderzoek,
-                StageArg::Overdracht => pb::MeldingStage::Overdracht,
-                StageArg::Monitoring => pb::MeldingStage::Monitoring,
-                StageArg::Afgesloten => pb::MeldingStage::Afgesloten,
-            } as i32,
+            stage: a.stage.to_pb() as i32,
             review_at: a.review_in_days.map(|d| prost_types::Timestamp {
                 seconds: now_unix() + i64::from(d) * 86_400,
                 nanos: 0,
@@ -208,6 +232,85 @@ pub(super) async fn stages(
 ) -> Result<(), CliError> {
     let s = hub.get_melding_stages_as(id, role).await?;
     print_stages(&s, out);
+    Ok(())
+}
+
+/// `signaal triage meldingen`: one page of the overview, as a table or JSON.
+pub(super) async fn meldingen(
+    hub: &mut HubClient,
+    a: MeldingenArgs,
+    out: Out,
+) -> Result<(), CliError> {
+    let r = hub
+        .list_meldingen(pb::ListMeldingenRequest {
+            stage: a.stage.map_or(0, |s| s.to_pb() as i32),
+            page_size: a.page_size,
+            page_token: a.page_token,
+            acting_role: a.role,
+        })
+        .await?;
+    let decision = |m: &pb::ListedMelding| {
+        if m.triaged {
+            short_name(
+                m.decision,
+                pb::TriageDecisionKind::as_str_name,
+                "TRIAGE_DECISION_KIND_",
+            )
+        } else {
+            String::new()
+        }
+    };
+    if out.json {
+        out.emit(&json!({
+            "meldingen": r.meldingen.iter().map(|m| json!({
+                "melding": melding_text(&m.zorgmelding_id, m.signal.as_ref()),
+                "kind": short_name(m.kind, pb::MeldingKind::as_str_name, "MELDING_KIND_"),
+                "received_at": ts(m.received_at.as_ref()),
+                "stage": stage_name(m.stage),
+                "stage_nl": m.stage_nl,
+                "under_assessment": m.under_assessment,
+                "stage_since": ts(m.stage_since.as_ref()),
+                "review_at": ts(m.review_at.as_ref()),
+                "review_state": m.review_state,
+                "review_due": m.review_due,
+                "triaged": m.triaged,
+                "decision": decision(m),
+                "decision_recorded": m.decision_recorded,
+            })).collect::<Vec<_>>(),
+            "next_page_token": r.next_page_token,
+        }));
+        return Ok(());
+    }
+    if r.meldingen.is_empty() {
+        println!("no meldingen");
+    }
+    for m in &r.meldingen {
+        let review = match &m.review_at {
+            Some(at) if m.review_due => format!("  review {} DUE", when(Some(at))),
+            Some(at) => format!("  review {}", when(Some(at))),
+            None => String::new(),
+        };
+        let triage = match decision(m) {
+            d if d.is_empty() => "  not triaged".to_owned(),
+            d if m.decision_recorded => format!("  decision {d}"),
+            d => format!("  advice {d}"),
+        };
+        println!(
+            "{}  {}  received {}  {}{}{review}{triage}",
+            melding_text(&m.zorgmelding_id, m.signal.as_ref()),
+            short_name(m.kind, pb::MeldingKind::as_str_name, "MELDING_KIND_"),
+            when(m.received_at.as_ref()),
+            stage_name(m.stage),
+            if m.under_assessment {
+                " (under assessment)"
+            } else {
+                ""
+            },
+        );
+    }
+    if !r.next_page_token.is_empty() {
+        println!("more: --page-token {}", r.next_page_token);
+    }
     Ok(())
 }
 

@@ -1,16 +1,21 @@
 //! The wire of Veilig Thuis's follow-up of a melding: its stages and review moments
-//! (`SetMeldingStage`, `GetMeldingStages`) and its information requests (`RequestInformation`,
+//! (`SetMeldingStage`, `GetMeldingStages`), its overview of them (`ListMeldingen`) and its
+//! information requests (`RequestInformation`,
 //! `ListInformationRequests`, `AnswerInformation`). The rules live in `flows::stage` and
 //! `flows::information`; this is the wire.
 use super::super::basis::{chosen_id, decision_to_pb, name_list, names_to_pb, parsed_field};
 use super::super::{caller, timestamp};
-use super::{melding_from_pb, melding_to_pb, optional_code, required_code};
+use super::{melding_from_pb, melding_to_pb, optional_code, required_code, triage_decision_to_pb};
 use crate::domain::zorgmelding::{
-    DeclineReason, InformationRequest, InformationState, MeldingStage, StageRecord,
+    DeclineReason, InformationRequest, InformationState, MeldingPageKey, MeldingStage, StageRecord,
 };
 use crate::flows::information::{self, AnswerInformation, RequestInformation};
-use crate::flows::stage::{self, SetStage, Stages};
+use crate::flows::stage::{
+    self, DEFAULT_MELDINGEN_PAGE, ListMeldingen, ListedMelding, MAX_MELDINGEN_PAGE, SetStage,
+    Stages,
+};
 use crate::flows::{Ctx, FlowError, parsed};
+use crate::ids::MeldingKind;
 use signaalhub_proto::pb;
 use tonic::{Request, Response, Status};
 
@@ -43,6 +48,67 @@ fn stages_to_pb(s: &Stages) -> pb::MeldingStages {
         current_nl: s.current().nl().into(),
         under_assessment: s.under_assessment(),
         history: s.history.iter().map(stage_record_to_pb).collect(),
+    }
+}
+
+fn listed_to_pb(l: &ListedMelding, now: i64) -> pb::ListedMelding {
+    let m = &l.listing;
+    let (zorgmelding_id, signal) = melding_to_pb(&m.melding);
+    let kind = match m.melding.kind() {
+        MeldingKind::Zorgmelding(_) => pb::MeldingKind::Zorgmelding,
+        MeldingKind::Signal(..) => pb::MeldingKind::Signal,
+    };
+    pb::ListedMelding {
+        zorgmelding_id,
+        signal,
+        kind: kind as i32,
+        received_at: Some(timestamp(m.received_at)),
+        stage: stage_to_pb(m.stage),
+        stage_nl: m.stage.nl().into(),
+        under_assessment: m.stage.under_assessment(),
+        stage_since: m.stage_since.map(timestamp),
+        review_at: m.review_at.map(timestamp),
+        review_state: m
+            .review_state
+            .map(|r| r.as_str().to_uppercase())
+            .unwrap_or_default(),
+        review_due: m.review_due(now),
+        triaged: m.triage.is_some(),
+        decision: l.decision.map_or(0, triage_decision_to_pb),
+        decision_recorded: m.decision.is_some(),
+    }
+}
+
+impl TryFrom<pb::ListMeldingenRequest> for ListMeldingen {
+    type Error = FlowError;
+    fn try_from(r: pb::ListMeldingenRequest) -> Result<Self, FlowError> {
+        let mut bad = Vec::new();
+        let stage = optional_code("stage", r.stage, stage_from_pb, &mut bad);
+        if r.page_size > MAX_MELDINGEN_PAGE {
+            bad.push(("page_size", format!("at most {MAX_MELDINGEN_PAGE}")));
+        }
+        let after = if r.page_token.is_empty() {
+            None
+        } else {
+            let key = MeldingPageKey::parse(&r.page_token);
+            if key.is_none() {
+                bad.push(("page_token", "not a page token this hub gave out".into()));
+            }
+            key
+        };
+        let acting_role =
+            super::super::basis::optional_name("acting_role", &r.acting_role, &mut bad);
+        crate::flows::reject(bad)?;
+        Ok(ListMeldingen {
+            stage,
+            page_size: if r.page_size == 0 {
+                DEFAULT_MELDINGEN_PAGE
+            } else {
+                r.page_size
+            },
+            after,
+            acting_role,
+        })
     }
 }
 
@@ -229,6 +295,24 @@ pub(super) async fn get_melding_stages(
     .await?;
     Ok(Response::new(pb::GetMeldingStagesResponse {
         stages: Some(stages_to_pb(&s)),
+    }))
+}
+
+/// `ListMeldingen`.
+pub(super) async fn list_meldingen(
+    ctx: &Ctx,
+    request: Request<pb::ListMeldingenRequest>,
+) -> Result<Response<pb::ListMeldingenResponse>, Status> {
+    let c = caller(&request)?;
+    let cmd = ListMeldingen::try_from(request.into_inner())?;
+    let page = stage::list_meldingen(ctx, &c, cmd).await?;
+    Ok(Response::new(pb::ListMeldingenResponse {
+        meldingen: page
+            .meldingen
+            .iter()
+            .map(|m| listed_to_pb(m, page.now))
+            .collect(),
+        next_page_token: page.next.map(|k| k.token()).unwrap_or_default(),
     }))
 }
 
