@@ -2174,6 +2174,38 @@ async fn stages_and_information_requests(kit: &Kit, issuer: &str) -> TestResult 
         "{}",
         a.text
     );
+    // The overview of Veilig Thuis's meldingen: this one in onderzoek with its review planned;
+    // the filter; a stage that does not exist or a stray parameter named; the FG and the school
+    // refused by the gateway.
+    {
+        let a = vt.get("/meldingen?stage=onderzoek").await;
+        assert_eq!(a.status, 200, "{}", a.text);
+        let listed = a.json["meldingen"].as_array().cloned().unwrap_or_default();
+        assert!(!listed.is_empty(), "{}", a.text);
+        assert!(
+            listed
+                .iter()
+                .all(|m| m["stage"] == "ONDERZOEK" && m["under_assessment"] == true),
+            "{}",
+            a.text
+        );
+        assert!(
+            listed.iter().any(|m| m["review_at"].is_string()),
+            "{}",
+            a.text
+        );
+        let a = vt.get("/meldingen?stage=afgesloten").await;
+        assert_eq!(a.json["meldingen"], json!([]), "{}", a.text);
+        let a = vt.get("/meldingen?stage=gesloten&colour=red").await;
+        assert_problem(&a, 422, "invalid-request");
+        assert!(
+            names_field(&a, "stage") && names_field(&a, "colour"),
+            "{}",
+            a.text
+        );
+        assert_problem(&vt_fg.get("/meldingen").await, 403, "denied");
+        assert_problem(&school.get("/meldingen").await, 403, "denied");
+    }
     assert_eq!(a.json["signal"]["signal_id"], "api-follow-1");
 
     // Ask the wijkteam.

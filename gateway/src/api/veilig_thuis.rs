@@ -12,7 +12,7 @@ use crate::feedback::{self, FeedbackDraft};
 use crate::handover::{self, Answer, HandoverDraft, HandoverProblem, Melding, ReadProblem};
 use crate::session::Professional;
 use crate::store::StoreError;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{Method, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -54,6 +54,7 @@ pub(super) fn add(r: Routes) -> Routes {
         )
         .add(Method::POST, "/feedback", post(send_feedback))
         .add(Method::POST, "/feedback/list", post(list_feedback))
+        .add(Method::GET, "/meldingen", get(meldingen))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1003,4 +1004,79 @@ async fn list_feedback(
     Ok(ok(json!({
         "feedback": list.iter().map(|(f, n)| feedback_json(f, n.as_ref())).collect::<Vec<_>>(),
     })))
+}
+
+/// `GET /meldingen?stage=&page_token=`: Veilig Thuis's meldingen (`ListMeldingen`) with their
+/// stage and review moment, due reviews first, 25 a page, as the console's *Meldingen*. For a
+/// Veilig Thuis system (others 403 `denied`); no BSN in or out, so a GET.
+async fn meldingen(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> ApiResult {
+    let actor = veilig_thuis(&app, &caller)?;
+    let mut errors = Vec::new();
+    if let Some(k) = q.keys().find(|k| *k != "stage" && *k != "page_token") {
+        bad(
+            &mut errors,
+            k,
+            "not a parameter of this endpoint (stage, page_token)",
+        );
+    }
+    let stage = match q.get("stage").map(String::as_str).unwrap_or_default() {
+        "" => 0,
+        s => named(
+            "MELDING_STAGE_",
+            &s.to_ascii_uppercase(),
+            pb::MeldingStage::from_str_name,
+        )
+        .map_or_else(
+            || {
+                bad(
+                    &mut errors,
+                    "stage",
+                    "one of triage, onderzoek, overdracht, monitoring, afgesloten",
+                );
+                0
+            },
+            |s| s as i32,
+        ),
+    };
+    let token = q.get("page_token").cloned().unwrap_or_default();
+    if token.len() > 128 || token.chars().any(|c| !c.is_ascii_graphic()) {
+        bad(
+            &mut errors,
+            "page_token",
+            "the next_page_token of the previous page",
+        );
+    }
+    ok_or_invalid(errors)?;
+    let r = crate::information::meldingen(&app, &actor, stage, &token)
+        .await
+        .map_err(|e| hub_problem(&e))?;
+    let list: Vec<Value> = r
+        .meldingen
+        .iter()
+        .map(|m| {
+            json!({
+                "zorgmelding_id": (!m.zorgmelding_id.is_empty()).then_some(&m.zorgmelding_id),
+                "signal": m.signal.as_ref().map(|s| json!({"sender_oin": s.sender_oin, "signal_id": s.signal_id})),
+                "kind": name_of("MELDING_KIND_", pb::MeldingKind::try_from(m.kind).ok().map(|k| k.as_str_name())),
+                "received_at": ts(&m.received_at),
+                "stage": name_of("MELDING_STAGE_", pb::MeldingStage::try_from(m.stage).ok().map(|k| k.as_str_name())),
+                "stage_nl": m.stage_nl,
+                "under_assessment": m.under_assessment,
+                "stage_since": ts(&m.stage_since),
+                "review_at": ts(&m.review_at),
+                "review_state": m.review_state,
+                "review_due": m.review_due,
+                "triaged": m.triaged,
+                "decision": name_of("TRIAGE_DECISION_KIND_", pb::TriageDecisionKind::try_from(m.decision).ok().map(|k| k.as_str_name())),
+                "decision_recorded": m.decision_recorded,
+            })
+        })
+        .collect();
+    Ok(ok(
+        json!({"meldingen": list, "next_page_token": r.next_page_token}),
+    ))
 }
