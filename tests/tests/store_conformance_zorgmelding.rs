@@ -339,6 +339,20 @@ async fn triages_are_kept_per_melding(s: Store) {
     both.sort_by(|a, b| a.triage_id.cmp(&b.triage_id));
     assert_eq!(both, vec![t1.clone(), t2.clone()]);
     assert!(s.get_triages(&[]).await.unwrap().is_empty());
+    // The latest of each melding at once, of this Veilig Thuis only; none decided yet.
+    let latest = s
+        .latest_triages_of(VT, &[id.as_str(), "zm_nope"])
+        .await
+        .unwrap();
+    assert_eq!(latest.len(), 1, "{latest:?}");
+    assert_eq!(latest.get(id.as_str()), Some(&(t2.clone(), None)));
+    assert!(s.latest_triages_of(VT, &[]).await.unwrap().is_empty());
+    assert!(
+        s.latest_triages_of("00000009999000000000", &[id.as_str()])
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // The same id twice is refused by the database; its entry is not logged.
     let size = s.log_size().await.unwrap();
     match s.insert_triage(&t1, &e()).await {
@@ -382,6 +396,15 @@ async fn a_triage_is_decided_once(s: Store) {
         .await
         .unwrap();
     assert_eq!(s.triage_decision("t2").await.unwrap(), Some(follows));
+    // The latest triages of a melding carry the decision on them.
+    let latest = s.latest_triages_of(VT, &[melding.as_str()]).await.unwrap();
+    assert_eq!(
+        latest
+            .get(melding.as_str())
+            .map(|(t, d)| (t.triage_id.as_str(), *d)),
+        Some(("t1", Some(DecisionKind::WijkteamAlone))),
+        "{latest:?}"
+    );
     // Decided once: the second is refused and not logged.
     let size = s.log_size().await.unwrap();
     let again = TriageDecision {
