@@ -41,10 +41,10 @@ fn entries_table(lang: Lang, entries: &[pb::LogEntryView]) -> Markup {
                                 br; small { (lang.t("afgeschermd: ", "shielded: ")) (e.withheld.join(", ")) }
                             }
                         }
-                        td { (e.actor_oin) @if !e.actor_professional.is_empty() { br; small { (e.actor_professional) } } }
-                        td { (e.recipient_oin) }
-                        td { (e.purpose) }
-                        td { (e.basis.join(", ")) }
+                        td.long { (e.actor_oin) @if !e.actor_professional.is_empty() { br; small { (e.actor_professional) } } }
+                        td.long { (e.recipient_oin) }
+                        td.long { (e.purpose) }
+                        td.long { (e.basis.join(", ")) }
                     }
                 }
             }

@@ -426,6 +426,14 @@ def follow_up(browser, errors):
     expect(v.locator("section[aria-labelledby=informatie] blockquote")).to_contain_text("moeder vraagt hulp")
     v.locator("#informatie").scroll_into_view_if_needed()
     shot(v, "32-informatie-antwoord")
+    # Veilig Thuis's overview: the report in onderzoek, its review planned; filtered by stage.
+    v.get_by_role("link", name="Meldingen", exact=True).first.click()
+    expect(v.get_by_role("heading", name="Meldingen", exact=True)).to_be_visible()
+    expect(v.locator("main table")).to_contain_text("Onderzoek")
+    v.get_by_label("Fase", exact=True).select_option("ONDERZOEK")
+    v.get_by_role("button", name="Tonen").click()
+    expect(v.locator("main table")).to_contain_text("Onderzoek")
+    shot(v, "34-meldingen")
 
 
 def police_feedback(browser, errors):
