@@ -990,6 +990,35 @@ async fn withdraw_consent(
     })))
 }
 
+/// The subject in `field` (a BSN or a hub reference), or what to fix in `errors`.
+pub(super) fn subject_field(errors: &mut Vec<FieldError>, field: &str, typed: &str) -> String {
+    actions::bsn_rule(typed).unwrap_or_else(|i| {
+        errors.push(FieldError {
+            field: field.into(),
+            detail: i.describe(crate::web::i18n::Lang::En).to_owned(),
+        });
+        String::new()
+    })
+}
+
+/// What is wrong with a contact text others call (`None`: nothing): how colleagues reach the
+/// caller, or a maatregel's contact point.
+pub(super) fn contact_problem(contact: &str) -> Option<&'static str> {
+    if contact.is_empty() {
+        Some("say how others reach you (a name or desk and a phone number)")
+    } else if contact.len() > actions::MAX_CONTACT {
+        Some("at most 200 characters")
+    } else if contact.chars().any(char::is_control) {
+        Some("must not contain control characters")
+    } else if sealed::has_digit_run(contact) {
+        Some(
+            "holds a run of 9 or more digits, which could be a BSN; write a phone number with a dash or spaces",
+        )
+    } else {
+        None
+    }
+}
+
 pub(super) fn bsn_only(typed: &str) -> Result<String, ApiProblem> {
     actions::bsn_rule(typed).map_err(|i| {
         ApiProblem::invalid(vec![FieldError {
@@ -1084,27 +1113,9 @@ async fn involvement(
     JsonBody(b): JsonBody<InvolvementBody>,
 ) -> ApiResult {
     let mut errors = Vec::new();
-    let bsn = actions::bsn_rule(&b.bsn);
-    if let Err(i) = &bsn {
-        errors.push(FieldError {
-            field: "bsn".into(),
-            detail: i.describe(crate::web::i18n::Lang::En).to_owned(),
-        });
-    }
+    let bsn = subject_field(&mut errors, "bsn", &b.bsn);
     let contact = b.contact.trim();
-    let bad_contact = if contact.is_empty() {
-        Some("say how colleagues reach you")
-    } else if contact.len() > actions::MAX_CONTACT {
-        Some("at most 200 characters")
-    } else if contact.chars().any(char::is_control) {
-        Some("must not contain control characters")
-    } else if sealed::has_digit_run(contact) {
-        Some(
-            "holds a run of 9 or more digits, which could be a BSN; write a phone number with a dash or spaces",
-        )
-    } else {
-        None
-    };
+    let bad_contact = contact_problem(contact);
     if let Some(detail) = bad_contact {
         errors.push(FieldError {
             field: "contact".into(),
@@ -1126,7 +1137,6 @@ async fn involvement(
         reference(&mut errors, &format!("consents[{i}]"), c);
     }
     ok_or_invalid(errors)?;
-    let bsn = bsn.unwrap_or_default();
     let actor = caller.professional();
     let mut hub = hub(&app, &caller)?;
     let r = actions::register_involvement(&app, &actor, &mut hub, &bsn, contact, &b.consents)
@@ -1211,13 +1221,7 @@ async fn confirm_contact(
     JsonBody(b): JsonBody<ConfirmContactBody>,
 ) -> ApiResult {
     let mut errors = Vec::new();
-    let bsn = actions::bsn_rule(&b.bsn);
-    if let Err(i) = &bsn {
-        errors.push(FieldError {
-            field: "bsn".into(),
-            detail: i.describe(crate::web::i18n::Lang::En).to_owned(),
-        });
-    }
+    let bsn = subject_field(&mut errors, "bsn", &b.bsn);
     if !sealed::is_oin(&b.organisation_oin) {
         errors.push(FieldError {
             field: "organisation_oin".into(),
@@ -1225,7 +1229,6 @@ async fn confirm_contact(
         });
     }
     ok_or_invalid(errors)?;
-    let bsn = bsn.unwrap_or_default();
     let actor = caller.professional();
     let mut hub = hub(&app, &caller)?;
     let until = actions::confirm_involvement(&app, &actor, &mut hub, &bsn, &b.organisation_oin)

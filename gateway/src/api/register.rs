@@ -6,7 +6,10 @@
 use super::auth::Caller;
 use super::problem::{ApiProblem, FieldError};
 use super::veilig_thuis::{acting_role, bad, denied, hub_problem};
-use super::{ApiResult, JsonBody, Routes, bsn_only, kind_name, ok, ok_or_invalid, ts};
+use super::{
+    ApiResult, JsonBody, Routes, bsn_only, contact_problem, kind_name, ok, ok_or_invalid,
+    subject_field, ts,
+};
 use crate::actions;
 use crate::app::App;
 use crate::session::Professional;
@@ -19,9 +22,6 @@ use serde_json::{Value, json};
 use signaalhub_client::sealed;
 use signaalhub_client::signaalhub_proto::pb;
 use std::sync::Arc;
-
-/// Longest contact point (as the hub takes it).
-const MAX_CONTACT_POINT: usize = 200;
 
 /// The routes of this module.
 pub(super) fn add(r: Routes) -> Routes {
@@ -39,6 +39,16 @@ fn gi(app: &App, caller: &Caller) -> Result<Professional, ApiProblem> {
         ));
     }
     Ok(actor)
+}
+
+/// The role the GI's system acts in: the one named, or its first of the jeugdbescherming sector.
+fn gi_role(
+    app: &App,
+    actor: &Professional,
+    named: Option<&str>,
+    errors: &mut Vec<FieldError>,
+) -> String {
+    acting_role(app, actor, pb::Sector::Jeugdbescherming, named, errors)
 }
 
 fn kind_of(name: &str) -> Option<pb::MaatregelKind> {
@@ -85,13 +95,7 @@ async fn search(
     let actor = gi(&app, &caller)?;
     let bsn = bsn_only(&b.bsn)?;
     let mut errors = Vec::new();
-    let role = acting_role(
-        &app,
-        &actor,
-        pb::Sector::Jeugdbescherming,
-        b.acting_role.as_deref(),
-        &mut errors,
-    );
+    let role = gi_role(&app, &actor, b.acting_role.as_deref(), &mut errors);
     ok_or_invalid(errors)?;
     let list = actions::list_maatregelen(&app, &actor, &role, &bsn, b.include_ended)
         .await
@@ -141,10 +145,7 @@ async fn register(
 ) -> ApiResult {
     let actor = gi(&app, &caller)?;
     let mut errors = Vec::new();
-    let bsn = actions::bsn_rule(&b.bsn);
-    if let Err(i) = &bsn {
-        bad(&mut errors, "bsn", i.describe(crate::web::i18n::Lang::En));
-    }
+    let bsn = subject_field(&mut errors, "bsn", &b.bsn);
     let kind = kind_of(&b.kind);
     if kind.is_none() {
         bad(
@@ -164,38 +165,16 @@ async fn register(
         );
     }
     let contact = b.contact_point.trim();
-    if contact.is_empty() {
-        bad(
-            &mut errors,
-            "contact_point",
-            "whom other organisations reach about the measure",
-        );
-    } else if contact.len() > MAX_CONTACT_POINT || contact.chars().any(char::is_control) {
-        bad(
-            &mut errors,
-            "contact_point",
-            "at most 200 characters, no control characters",
-        );
-    } else if sealed::has_digit_run(contact) {
-        bad(
-            &mut errors,
-            "contact_point",
-            "holds a run of 9 or more digits, which could be a BSN; write a phone number with a dash or spaces",
-        );
+    if let Some(detail) = contact_problem(contact) {
+        bad(&mut errors, "contact_point", detail);
     }
-    let role = acting_role(
-        &app,
-        &actor,
-        pb::Sector::Jeugdbescherming,
-        b.acting_role.as_deref(),
-        &mut errors,
-    );
+    let role = gi_role(&app, &actor, b.acting_role.as_deref(), &mut errors);
     ok_or_invalid(errors)?;
     let m = actions::register_maatregel(
         &app,
         &actor,
         pb::RegisterMaatregelRequest {
-            subject_bsn: bsn.unwrap_or_default(),
+            subject_bsn: bsn,
             kind: kind.unwrap_or(pb::MaatregelKind::Unspecified) as i32,
             starts_at,
             ends_at,
@@ -241,13 +220,7 @@ async fn end(
             "the OIN (20 digits) of the organisation that has the case next",
         );
     }
-    let role = acting_role(
-        &app,
-        &actor,
-        pb::Sector::Jeugdbescherming,
-        b.acting_role.as_deref(),
-        &mut errors,
-    );
+    let role = gi_role(&app, &actor, b.acting_role.as_deref(), &mut errors);
     ok_or_invalid(errors)?;
     let r = actions::end_maatregel(&app, &actor, &role, &id, &next)
         .await
