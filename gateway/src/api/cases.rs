@@ -76,7 +76,7 @@ fn audit_down(e: &crate::store::StoreError, what: &str) -> ApiProblem {
 }
 
 /// A case worker: a system with a role the convenant gives some sector (not e.g. an FG system).
-fn case_worker(app: &App, caller: &Caller) -> Result<Professional, ApiProblem> {
+pub(super) fn case_worker(app: &App, caller: &Caller) -> Result<Professional, ApiProblem> {
     let p = caller.professional();
     if actions::works_on_cases(app, &p) {
         Ok(p)

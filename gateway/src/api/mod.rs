@@ -1185,16 +1185,8 @@ async fn child_cases(
     caller: Caller,
     JsonBody(b): JsonBody<ChildBody>,
 ) -> ApiResult {
+    let actor = cases::case_worker(&app, &caller)?;
     let bsn = bsn_only(&b.bsn)?;
-    let actor = caller.professional();
-    if !actions::works_on_cases(&app, &actor) {
-        return Err(ApiProblem::new(
-            "denied",
-            403,
-            "Not allowed for this system",
-            "Cases are for a system acting in a role the convenant gives a sector.",
-        ));
-    }
     let mut hub = hub(&app, &caller)?;
     let r = actions::involved_parties(&app, &actor, &mut hub, &bsn)
         .await
