@@ -155,6 +155,41 @@ async fn a_subject_without_a_bsn_goes_through_consent_signal_and_access_report_a
         let (c, m) = code(school.merge_subject_reference(&r, CHILD, "").await);
         assert_eq!(c, Code::FailedPrecondition, "{b}: {m}");
 
+        // Merged, the reference is refused for anything recorded about the person (it would not
+        // be found by the BSN): a signal, a consent, a maatregel; the log does not grow, the
+        // reference is not echoed. The BSN works.
+        let size = hub.store.log_size().await.unwrap();
+        let req = hub
+            .signal(
+                "school",
+                &["wijkteam"],
+                "sig-ref-after",
+                b"opnieuw zorgen",
+                "vroegtijdige_ondersteuning",
+                &["zorgen_thuissituatie"],
+                &r,
+                basis.clone(),
+            )
+            .await;
+        let (c, m) = code(school.send_signal(req).await);
+        assert_eq!(c, Code::FailedPrecondition, "{b}: {m}");
+        assert!(m.contains("merged") && !m.contains(&r[3..]), "{b}: {m}");
+        let (c, m) = code(
+            hub.client("jeugdbescherming")
+                .await
+                .register_maatregel(pb::RegisterMaatregelRequest {
+                    subject_bsn: r.to_lowercase(),
+                    kind: pb::MaatregelKind::Ots as i32,
+                    contact_point: "Team Jeugdbescherming, 026-1234567".into(),
+                    ..Default::default()
+                })
+                .await,
+        );
+        assert_eq!(c, Code::FailedPrecondition, "{b}: {m}");
+        assert_eq!(hub.store.log_size().await.unwrap(), size, "{b}");
+        // The other, unmerged reference still works.
+        school.list_consents(&other, false).await.unwrap();
+
         // By the BSN: the consents recorded under the reference, and the report lists the
         // earlier entries and the merge.
         let consents = school.list_consents(CHILD, false).await.unwrap();

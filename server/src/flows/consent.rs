@@ -203,6 +203,8 @@ pub async fn record(ctx: &Ctx, caller: &Caller, cmd: RecordConsent) -> FlowResul
         return Err(FlowError::invalid("subject_bsn", "not a valid BSN"));
     };
     let subject = ctx.pseudonymizer.subject(bsn);
+    ctx.refuse_merged_references(std::slice::from_ref(bsn), std::slice::from_ref(&subject))
+        .await?;
     // Keep the record as long as anything disclosed under it may be kept.
     let longest = cmd
         .purposes

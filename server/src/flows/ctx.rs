@@ -145,6 +145,32 @@ impl Ctx {
         bsns.iter().map(|b| self.pseudonymizer.subject(b)).collect()
     }
 
+    /// Refuses a subject reference that was merged with the person's BSN (docs/FAMILY.md,
+    /// "Subjects without a BSN"): what were recorded under it afterwards would not be found by
+    /// the BSN. Every act that records something about a person asks here with its subjects
+    /// (`keys` = [`Ctx::subject_keys`] of `bsns`); reading by the reference (the access report,
+    /// lookups) stays possible. One index lookup per reference, nothing for a BSN.
+    pub async fn refuse_merged_references(
+        &self,
+        bsns: &[Bsn],
+        keys: &[SubjectKey],
+    ) -> FlowResult<()> {
+        for (b, k) in bsns.iter().zip(keys) {
+            if !b.is_reference() {
+                continue;
+            }
+            let forms: Vec<String> = k.all().iter().map(|p| p.as_str().to_owned()).collect();
+            if let Some(r) = self.store.subject_reference(&forms).await?
+                && r.merged_at.is_some()
+            {
+                return Err(FlowError::Precondition(
+                    "subject: this reference was merged with the person's BSN; use the BSN".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// A log entry for the caller reading personal data it received before (in its token's
     /// first role: a read names none).
     pub fn read_entry(&self, caller: &Caller, event: Event) -> PendingEntry {

@@ -287,6 +287,7 @@ pub async fn record_request(
         ));
     }
     let keys = ctx.subject_keys(&cmd.subjects);
+    ctx.refuse_merged_references(&cmd.subjects, &keys).await?;
     let forms: Vec<String> = keys
         .iter()
         .flat_map(|k| k.all().iter().map(|p| p.as_str().to_owned()))

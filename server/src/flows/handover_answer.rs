@@ -106,6 +106,8 @@ pub async fn answer_handover(
     };
     let mut bad = Vec::new();
     let subjects = ctx.subject_keys(&cmd.subjects);
+    ctx.refuse_merged_references(&cmd.subjects, &subjects)
+        .await?;
     match cmd.answer {
         AnswerKind::Returned if cmd.reason.is_none() => {
             bad.push(("reason", "a returned handover needs its reason".into()));

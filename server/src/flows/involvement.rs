@@ -166,6 +166,11 @@ pub async fn confirm(ctx: &Ctx, caller: &Caller, cmd: ConfirmInvolvement) -> Flo
         ));
     }
     let subject = ctx.pseudonymizer.subject(&cmd.subject);
+    ctx.refuse_merged_references(
+        std::slice::from_ref(&cmd.subject),
+        std::slice::from_ref(&subject),
+    )
+    .await?;
     let t = now();
     let involved = !ctx
         .store
@@ -591,6 +596,10 @@ pub async fn register(
     let Some(subject) = subject else {
         return Err(FlowError::invalid("subject_bsn", "not a valid BSN"));
     };
+    if let Some(b) = &cmd.subject {
+        ctx.refuse_merged_references(std::slice::from_ref(b), std::slice::from_ref(&subject))
+            .await?;
+    }
     // Involvement is earned: without a ground the hub can check, nothing is registered and the
     // attempt is logged, so the organisation's FG sees it.
     if !has_involvement_ground(ctx, caller.oin(), &subject, t).await? {

@@ -188,7 +188,10 @@ pub async fn register(ctx: &Ctx, caller: &Caller, cmd: RegisterMaatregel) -> Flo
     else {
         return Err(FlowError::invalid("subject_bsn", "not a valid BSN"));
     };
-    let subject = ctx.pseudonymizer.subject(&subject);
+    let key = ctx.pseudonymizer.subject(&subject);
+    ctx.refuse_merged_references(std::slice::from_ref(&subject), std::slice::from_ref(&key))
+        .await?;
+    let subject = key;
     let m = Maatregel {
         id: new_id::<crate::ids::Maatregel>()?,
         subject: subject.current().clone(),

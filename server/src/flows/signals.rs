@@ -131,6 +131,8 @@ pub async fn send<'c>(ctx: &'c Ctx, caller: &Caller, cmd: SendSignal) -> FlowRes
     let purpose = cmd.ask.purpose()?;
     let me = caller.oin().as_str();
     let subjects = ctx.subject_keys(&cmd.subjects);
+    ctx.refuse_merged_references(&cmd.subjects, &subjects)
+        .await?;
     let reference = cmd.ask.basis.reference();
     let recipients: Vec<&str> = cmd.recipients.iter().map(Oin::as_str).collect();
     let expected = Expected {

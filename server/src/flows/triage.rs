@@ -794,6 +794,8 @@ pub async fn hand_over<'c>(
     ctx.require_convenant_role(caller, &role)?;
     let me = caller.oin().as_str();
     let subjects = ctx.subject_keys(&cmd.subjects);
+    ctx.refuse_merged_references(&cmd.subjects, &subjects)
+        .await?;
     check_bindings(&cmd, me)?;
     let m = melding(ctx, caller, &cmd.melding).await?;
     let mut bad = Vec::new();

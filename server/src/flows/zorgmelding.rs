@@ -431,6 +431,8 @@ pub async fn submit_fragment<'c>(
     ctx.require_convenant_role(caller, &role)?;
     let me = caller.oin().as_str();
     let subjects = ctx.subject_keys(&cmd.subjects);
+    ctx.refuse_merged_references(&cmd.subjects, &subjects)
+        .await?;
     let reference = cmd.basis.reference();
     let mut bad = Vec::new();
     envelope::check_binding(
