@@ -2877,6 +2877,9 @@ async fn a_child_without_a_bsn_gets_a_reference_every_form_takes_and_is_merged_l
     assert!(page.contains("Gekoppeld"), "{page}");
     let (_, page) = w.post("/maatregel", &ask(BSN, "ask")).await;
     assert!(page.contains("ondertoezichtstelling (OTS)"), "{page}");
+    // The merged reference is refused for what is recorded from now on, said in Dutch.
+    let (_, page) = w.post("/maatregel", &ask(&typed, "involvement")).await;
+    assert!(page.contains("gebruik voortaan het BSN"), "{page}");
     // Once only.
     let (_, page) = w
         .post(

@@ -227,6 +227,10 @@ pub const MESSAGES: &[(&str, &str)] = &[
         "Veilig Thuis no longer assesses the melding this request is about: the request lapsed",
         "Veilig Thuis beoordeelt de melding waar dit verzoek over gaat niet meer: het verzoek is vervallen (antwoorden kan weer als Veilig Thuis haar opnieuw beoordeelt)",
     ),
+    (
+        "subject: this reference was merged with the person's BSN; use the BSN",
+        "deze referentie is gekoppeld aan het BSN van deze persoon: gebruik voortaan het BSN",
+    ),
 ];
 
 /// The hub's whole refusals whose text names the values concerned, as the hub begins and ends
