@@ -1551,6 +1551,9 @@ async fn coordinator_and_plan_steps(kit: &Kit, issuer: &str) -> TestResult {
         json!({"proposed": gi_oin}),
         json!({"proposed_oin": 5}),
         json!("wijkteam"),
+        // An array of the fields in order is no object (serde alone would take it).
+        json!([]),
+        json!([gi_oin]),
     ] {
         assert_problem(&wt.post(&propose, &body).await, 400, "bad-json");
     }

@@ -209,6 +209,13 @@ impl<T: DeserializeOwned> FromRequest<Arc<App>> for JsonBody<T> {
                 ApiProblem::bad_json("The body could not be read.")
             }
         })?;
+        // Every body is an object: serde would also take a struct from an array of its fields
+        // in order (so `[]` for a body whose fields are all optional), which no schema allows.
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(ApiProblem::bad_json(
+                "The body is not a JSON object; see the endpoint's schema in /api/v1/openapi.json.",
+            ));
+        }
         // serde's messages can quote the offending value (a BSN, the text): only say where.
         serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
             let what = match e.classify() {
