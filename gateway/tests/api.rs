@@ -669,6 +669,20 @@ async fn attacks(kit: &Kit, issuer: &str) -> TestResult {
     for secret in ["111222333", "123456782", "blauwe plekken"] {
         assert!(!a.text.contains(secret), "{secret} echoed: {}", a.text);
     }
+    // More consent ids than the hub takes: refused here, nothing asked.
+    let many: Vec<String> = (0..17).map(|i| format!("c_{i}")).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    let a = sis
+        .post("/signals/check", &signal(&wijkteam_oin, &many, json!({})))
+        .await;
+    assert_problem(&a, 422, "invalid-request");
+    assert!(
+        a.json["errors"]
+            .as_array()
+            .is_some_and(|es| es.iter().any(|e| e["field"] == "consents")),
+        "{}",
+        a.text
+    );
     let a = sis.get("/signals/sig-123456782").await;
     assert_problem(&a, 422, "invalid-request");
     assert!(!a.text.contains("123456782"), "{}", a.text);

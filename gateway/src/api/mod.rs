@@ -538,6 +538,12 @@ fn draft(errors: &mut Vec<FieldError>, q: Question<'_>) -> SignalDraft {
     references(errors, "categories", q.categories);
     optional_reference(errors, "basis", q.basis);
     references(errors, "consents", q.consents);
+    if q.consents.len() > actions::MAX_BASIS_CONSENTS {
+        errors.push(FieldError {
+            field: "consents".into(),
+            detail: format!("at most {} consent ids", actions::MAX_BASIS_CONSENTS),
+        });
+    }
     optional_reference(errors, "role", q.role);
     SignalDraft {
         signal_id: String::new(),
