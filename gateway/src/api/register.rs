@@ -51,14 +51,16 @@ fn gi_role(
     acting_role(app, actor, pb::Sector::Jeugdbescherming, named, errors)
 }
 
+/// A kind by the name [`kind_name`] gives it (the one list of names).
 fn kind_of(name: &str) -> Option<pb::MaatregelKind> {
-    match name {
-        "ots" => Some(pb::MaatregelKind::Ots),
-        "voogdij" => Some(pb::MaatregelKind::Voogdij),
-        "machtiging_uithuisplaatsing" => Some(pb::MaatregelKind::MachtigingUithuisplaatsing),
-        "jeugdreclassering" => Some(pb::MaatregelKind::Jeugdreclassering),
-        _ => None,
-    }
+    [
+        pb::MaatregelKind::Ots,
+        pb::MaatregelKind::Voogdij,
+        pb::MaatregelKind::MachtigingUithuisplaatsing,
+        pb::MaatregelKind::Jeugdreclassering,
+    ]
+    .into_iter()
+    .find(|k| kind_name(*k as i32) == name)
 }
 
 pub(super) fn maatregel_json(m: &pb::Maatregel) -> Value {

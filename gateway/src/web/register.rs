@@ -361,18 +361,6 @@ pub async fn home(State(app): State<Arc<App>>, a: Authed) -> Response {
     screen(&app, &a, &dir, None, None, &Typed::default(), "", true).into_response()
 }
 
-/// The maatregelen of a child (`ListMaatregelen`; the hub logs it), `maatregelen_listed` in the
-/// audit log.
-async fn list_of(
-    app: &App,
-    p: &Professional,
-    role: &str,
-    bsn: &str,
-    all: bool,
-) -> Result<Vec<pb::Maatregel>, ClientError> {
-    actions::list_maatregelen(app, p, role, bsn, all).await
-}
-
 /// What is missing or malformed in the register form, before the hub is asked.
 fn register_problems(lang: Lang, f: &FormData) -> Vec<String> {
     let mut out = Vec::new();
@@ -488,7 +476,7 @@ pub async fn submit(State(app): State<Arc<App>>, a: Authed, body: Bytes) -> Resp
                         " (" code { (m.maatregel_id) } ")."
                     }
                 };
-                let list = list_of(&app, p, &role, &bsn, true).await;
+                let list = actions::list_maatregelen(&app, p, &role, &bsn, true).await;
                 listed_page(&app, &a, &dir, notice, &bsn, list)
             }
             Err(e) => screen(
@@ -522,7 +510,7 @@ pub async fn submit(State(app): State<Arc<App>>, a: Authed, body: Bytes) -> Resp
             return (StatusCode::UNPROCESSABLE_ENTITY, page).into_response();
         }
     };
-    match list_of(&app, p, &role, &bsn, all).await {
+    match actions::list_maatregelen(&app, p, &role, &bsn, all).await {
         Ok(list) => screen(
             &app,
             &a,
@@ -624,7 +612,7 @@ pub async fn end(State(app): State<Arc<App>>, a: Authed, body: Bytes) -> Respons
     }
     if f.get("confirm") != "ja" {
         let shown = match &bsn {
-            Some(b) => list_of(&app, p, &role, b, true)
+            Some(b) => actions::list_maatregelen(&app, p, &role, b, true)
                 .await
                 .ok()
                 .and_then(|l| l.into_iter().find(|m| m.maatregel_id == id)),
@@ -668,7 +656,7 @@ pub async fn end(State(app): State<Arc<App>>, a: Authed, body: Bytes) -> Respons
             };
             match &bsn {
                 Some(b) => {
-                    let list = list_of(&app, p, &role, b, true).await;
+                    let list = actions::list_maatregelen(&app, p, &role, b, true).await;
                     listed_page(&app, &a, &dir, notice, b, list)
                 }
                 None => screen(
