@@ -320,12 +320,22 @@ fn hash_up(hashes: &[Hash]) -> Hash {
     }
 }
 
-/// Reads tiles through a [`TileReader`] with a small per-operation cache, optionally consulting
-/// freshly computed tiles first (during [`append`]).
+/// A tile's hashes and the complete nodes above them inside the tile: `rows[0]` is the tile as
+/// stored, `rows[r]` the nodes `r` tree levels up (`rows[r][j]` covers `rows[0][j·2^r ..
+/// (j+1)·2^r]`), each hashed once when the tile is first used.
+type TileRows = std::rc::Rc<Vec<Vec<Hash>>>;
+
+/// Reads tiles through a [`TileReader`] for one or more operations on one tree, optionally
+/// consulting freshly computed tiles first (during [`append`]). Each tile is read once and its
+/// inner nodes hashed once, and each subtree range hashed once: proofs of many leaves against one
+/// tree size ([`inclusion_proofs`]) share every node they have in common.
 struct Tiles<'a, R: TileReader + ?Sized> {
     reader: &'a R,
     overlay: Option<&'a [(TileId, Vec<Hash>)]>,
-    cache: RefCell<Vec<(TileId, Vec<Hash>)>>,
+    /// Only which tiles are read matters ([`record`]): inner nodes are not hashed.
+    recording: bool,
+    cache: RefCell<HashMap<TileId, TileRows>>,
+    ranges: RefCell<HashMap<(u64, u64), Hash>>,
 }
 
 impl<'a, R: TileReader + ?Sized> Tiles<'a, R> {
@@ -333,43 +343,50 @@ impl<'a, R: TileReader + ?Sized> Tiles<'a, R> {
         Tiles {
             reader,
             overlay: None,
-            cache: RefCell::new(Vec::new()),
+            recording: false,
+            cache: RefCell::new(HashMap::new()),
+            ranges: RefCell::new(HashMap::new()),
         }
     }
 
-    /// Calls `f` with the hashes of tile `id`, which must hold at least `need` hashes.
-    fn with_tile<T>(
-        &self,
-        id: TileId,
-        need: usize,
-        f: impl FnOnce(&[Hash]) -> T,
-    ) -> Result<T, TileError> {
-        let check = |t: &[Hash]| -> Result<(), TileError> {
-            if t.len() < need || t.len() > TILE_WIDTH {
-                Err(TileError::BadWidth {
-                    id,
-                    width: t.len(),
-                    expected: need,
-                })
-            } else {
-                Ok(())
+    /// Tile `id` with its inner nodes, which must hold at least `need` hashes.
+    fn rows(&self, id: TileId, need: usize) -> Result<TileRows, TileError> {
+        let cached = self.cache.borrow().get(&id).cloned();
+        let rows = match cached {
+            Some(r) => r,
+            None => {
+                let tile = match self.overlay.and_then(|o| o.iter().find(|(i, _)| *i == id)) {
+                    Some((_, t)) => t.clone(),
+                    None => self.reader.read_tile(id)?.ok_or(TileError::Missing(id))?,
+                };
+                let mut rows = vec![tile];
+                while let Some(last) = rows
+                    .last()
+                    .filter(|l| l.len() >= 2 && l.len() <= TILE_WIDTH)
+                {
+                    let up: Vec<Hash> = if self.recording {
+                        vec![[0u8; 32]; last.len() / 2]
+                    } else {
+                        last.chunks_exact(2)
+                            .map(|p| node_hash(&p[0], &p[1]))
+                            .collect()
+                    };
+                    rows.push(up);
+                }
+                let rows = std::rc::Rc::new(rows);
+                self.cache.borrow_mut().insert(id, rows.clone());
+                rows
             }
         };
-        if let Some(over) = self.overlay
-            && let Some((_, t)) = over.iter().find(|(i, _)| *i == id)
-        {
-            check(t)?;
-            return Ok(f(t));
+        let width = rows[0].len();
+        if width < need || width > TILE_WIDTH {
+            return Err(TileError::BadWidth {
+                id,
+                width,
+                expected: need,
+            });
         }
-        if let Some((_, t)) = self.cache.borrow().iter().find(|(i, _)| *i == id) {
-            check(t)?;
-            return Ok(f(t));
-        }
-        let t = self.reader.read_tile(id)?.ok_or(TileError::Missing(id))?;
-        check(&t)?;
-        let out = f(&t);
-        self.cache.borrow_mut().push((id, t));
-        Ok(out)
+        Ok(rows)
     }
 
     /// Hash of the complete node at tree level `k`, index `i`.
@@ -385,8 +402,12 @@ impl<'a, R: TileReader + ?Sized> Tiles<'a, R> {
             index: first >> TILE_HEIGHT,
         };
         let off = (first % TILE_WIDTH as u64) as usize;
-        let count = 1usize << r;
-        self.with_tile(id, off + count, |t| hash_up(&t[off..off + count]))
+        let rows = self.rows(id, off + (1usize << r))?;
+        // `rows` holds `off + 2^r` hashes, so row `r` holds node `off >> r`.
+        rows.get(r as usize)
+            .and_then(|row| row.get(off >> r))
+            .copied()
+            .ok_or(TileError::InvalidArgument("node index out of range"))
     }
 
     /// MTH(D[start:end]) where `start` is a multiple of the largest power of two ≤ `end - start`
@@ -394,6 +415,9 @@ impl<'a, R: TileReader + ?Sized> Tiles<'a, R> {
     fn range(&self, start: u64, end: u64) -> Result<Hash, TileError> {
         if end <= start {
             return Err(TileError::InvalidArgument("empty range"));
+        }
+        if let Some(h) = self.ranges.borrow().get(&(start, end)) {
+            return Ok(*h);
         }
         let size = end - start;
         let top = 63 - size.leading_zeros();
@@ -413,7 +437,9 @@ impl<'a, R: TileReader + ?Sized> Tiles<'a, R> {
         }
         let mut it = parts[..n].iter().rev();
         let last = it.next().copied().unwrap_or(EMPTY_ROOT);
-        Ok(it.fold(last, |acc, left| node_hash(left, &acc)))
+        let h = it.fold(last, |acc, left| node_hash(left, &acc));
+        self.ranges.borrow_mut().insert((start, end), h);
+        Ok(h)
     }
 }
 
@@ -425,10 +451,14 @@ fn split_point(n: u64) -> u64 {
 /// The RFC 9162 §2.1.1 tree hash of the first `tree_size` leaves, from tiles (at most one tile
 /// read per tile level, so at most 8).
 pub fn root<R: TileReader + ?Sized>(tree_size: u64, reader: &R) -> Result<Hash, TileError> {
+    root_in(&Tiles::new(reader), tree_size)
+}
+
+fn root_in<R: TileReader + ?Sized>(t: &Tiles<'_, R>, tree_size: u64) -> Result<Hash, TileError> {
     if tree_size == 0 {
         return Ok(EMPTY_ROOT);
     }
-    Tiles::new(reader).range(0, tree_size)
+    t.range(0, tree_size)
 }
 
 /// Appends `new_leaf_hashes` to a tree of `tree_size` leaves stored in `reader`.
@@ -500,9 +530,8 @@ pub fn append<R: TileReader + ?Sized>(
         EMPTY_ROOT
     } else {
         let view = Tiles {
-            reader,
             overlay: Some(&tiles),
-            cache: RefCell::new(Vec::new()),
+            ..Tiles::new(reader)
         };
         view.range(0, new_size)?
     };
@@ -521,13 +550,36 @@ pub fn inclusion_proof<R: TileReader + ?Sized>(
     tree_size: u64,
     reader: &R,
 ) -> Result<Vec<Hash>, TileError> {
+    proof_in(&Tiles::new(reader), index, tree_size)
+}
+
+fn proof_in<R: TileReader + ?Sized>(
+    t: &Tiles<'_, R>,
+    index: u64,
+    tree_size: u64,
+) -> Result<Vec<Hash>, TileError> {
     if index >= tree_size {
         return Err(TileError::InvalidArgument("index >= tree_size"));
     }
-    let tiles = Tiles::new(reader);
     let mut proof = Vec::new();
-    path(&tiles, index, 0, tree_size, &mut proof)?;
+    path(t, index, 0, tree_size, &mut proof)?;
     Ok(proof)
+}
+
+/// Inclusion proofs for several leaves of the tree of `tree_size` leaves, in the order of
+/// `indices`, each as [`inclusion_proof`] gives it. They share their work: every tile is read
+/// once and every node the proofs have in common is hashed once (a subject access report proves
+/// a page of entries against one checkpoint).
+pub fn inclusion_proofs<R: TileReader + ?Sized>(
+    indices: &[u64],
+    tree_size: u64,
+    reader: &R,
+) -> Result<Vec<Vec<Hash>>, TileError> {
+    let tiles = Tiles::new(reader);
+    indices
+        .iter()
+        .map(|&index| proof_in(&tiles, index, tree_size))
+        .collect()
 }
 
 /// PATH(m, D[start:end]), appending the deepest element first.
@@ -560,15 +612,22 @@ pub fn consistency_proof<R: TileReader + ?Sized>(
     new_size: u64,
     reader: &R,
 ) -> Result<Vec<Hash>, TileError> {
+    consistency_in(&Tiles::new(reader), old_size, new_size)
+}
+
+fn consistency_in<R: TileReader + ?Sized>(
+    t: &Tiles<'_, R>,
+    old_size: u64,
+    new_size: u64,
+) -> Result<Vec<Hash>, TileError> {
     if old_size > new_size {
         return Err(TileError::InvalidArgument("old_size > new_size"));
     }
     if old_size == 0 || old_size == new_size {
         return Ok(Vec::new());
     }
-    let tiles = Tiles::new(reader);
     let mut proof = Vec::new();
-    subproof(&tiles, old_size, 0, new_size, true, &mut proof)?;
+    subproof(t, old_size, 0, new_size, true, &mut proof)?;
     Ok(proof)
 }
 
@@ -611,32 +670,36 @@ struct Recorder {
 
 impl TileReader for Recorder {
     fn read_tile(&self, id: TileId) -> Result<Option<Vec<Hash>>, TileError> {
-        let mut seen = self.seen.borrow_mut();
-        if !seen.contains(&id) {
-            seen.push(id);
-        }
+        // `Tiles` reads each tile once; `record` sorts and drops repeats anyway.
+        self.seen.borrow_mut().push(id);
         let w = tile_width(id, self.tree_size);
         Ok((w > 0).then(|| vec![[0u8; 32]; w]))
     }
 }
 
-fn record(
+/// Runs `op` on tiles of zero hashes of the right widths for `tree_size` (no node is hashed),
+/// returning the tiles it read, sorted.
+fn record<T>(
     tree_size: u64,
-    op: impl FnOnce(&Recorder) -> Result<(), TileError>,
+    op: impl FnOnce(&Tiles<'_, Recorder>) -> Result<T, TileError>,
 ) -> Result<Vec<TileId>, TileError> {
     let rec = Recorder {
         tree_size,
         seen: RefCell::new(Vec::new()),
     };
-    op(&rec)?;
+    op(&Tiles {
+        recording: true,
+        ..Tiles::new(&rec)
+    })?;
     let mut ids = rec.seen.into_inner();
     ids.sort();
+    ids.dedup();
     Ok(ids)
 }
 
 /// The tiles [`root`] reads for `tree_size` (the partial right-edge tile of each level; ≤ 8).
 pub fn tiles_for_root(tree_size: u64) -> Vec<TileId> {
-    record(tree_size, |r| root(tree_size, r).map(|_| ())).unwrap_or_default()
+    record(tree_size, |t| root_in(t, tree_size)).unwrap_or_default()
 }
 
 /// The tiles [`append`] may read when appending to a tree of `tree_size` leaves, whatever the
@@ -653,16 +716,24 @@ pub fn tiles_for_append(tree_size: u64) -> Vec<TileId> {
 
 /// The tiles [`inclusion_proof`] reads for `(index, tree_size)`.
 pub fn tiles_for_inclusion_proof(index: u64, tree_size: u64) -> Result<Vec<TileId>, TileError> {
-    record(tree_size, |r| {
-        inclusion_proof(index, tree_size, r).map(|_| ())
+    record(tree_size, |t| proof_in(t, index, tree_size))
+}
+
+/// The tiles [`inclusion_proofs`] reads for `(indices, tree_size)`, each once.
+pub fn tiles_for_inclusion_proofs(
+    indices: &[u64],
+    tree_size: u64,
+) -> Result<Vec<TileId>, TileError> {
+    record(tree_size, |t| {
+        indices
+            .iter()
+            .try_for_each(|&index| proof_in(t, index, tree_size).map(|_| ()))
     })
 }
 
 /// The tiles [`consistency_proof`] reads for `(old_size, new_size)`.
 pub fn tiles_for_consistency_proof(old_size: u64, new_size: u64) -> Result<Vec<TileId>, TileError> {
-    record(new_size, |r| {
-        consistency_proof(old_size, new_size, r).map(|_| ())
-    })
+    record(new_size, |t| consistency_in(t, old_size, new_size))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,9 +10,10 @@ use std::collections::{HashMap, HashSet};
 use proptest::prelude::*;
 use signaalhub_proto::merkle::{
     self, AppendResult, EMPTY_ROOT, Frontier, Hash, MemoryTiles, ProofError, TileError, TileId,
-    TileReader, append, consistency_proof, inclusion_proof, leaf_hash, node_hash,
+    TileReader, append, consistency_proof, inclusion_proof, inclusion_proofs, leaf_hash, node_hash,
     recompute_root_from_leaves, root, tiles_for_append, tiles_for_consistency_proof,
-    tiles_for_inclusion_proof, tiles_for_root, verify_consistency, verify_inclusion,
+    tiles_for_inclusion_proof, tiles_for_inclusion_proofs, tiles_for_root, verify_consistency,
+    verify_inclusion,
 };
 
 // ------------------------------------------------------------------------------------------------
@@ -780,6 +781,43 @@ proptest! {
             prop_assert_eq!(inclusion_proof(i64_, n as u64, &o).unwrap(), p);
             prop_assert!(o.refused.borrow().is_empty());
         }
+    }
+
+    /// Proofs of many leaves against one tree size, sharing their tiles and nodes, are each the
+    /// reference proof; the listed tiles suffice and each is read once.
+    #[test]
+    fn batched_inclusion_proofs_equal_single_ones(
+        n in 1usize..=3000,
+        extra in prop_oneof![Just(0usize), 0usize..=600],
+        picks in proptest::collection::vec(any::<prop::sample::Index>(), 0..40),
+        batch in 1usize..=700,
+    ) {
+        let d_all = leaves(n + extra);
+        let t = build(&d_all, batch);
+        let d = &d_all[..n];
+        let mut indices: Vec<u64> = picks.iter().map(|p| p.index(n) as u64).collect();
+        indices.extend([n as u64 - 1, 0, (n / 2) as u64, 0]);
+        let proofs = inclusion_proofs(&indices, n as u64, &t).unwrap();
+        prop_assert_eq!(proofs.len(), indices.len());
+        for (i, p) in indices.iter().zip(&proofs) {
+            prop_assert_eq!(p, &ref_path(*i as usize, d));
+        }
+        let ids = tiles_for_inclusion_proofs(&indices, n as u64).unwrap();
+        let mut union: Vec<TileId> = indices
+            .iter()
+            .flat_map(|i| tiles_for_inclusion_proof(*i, n as u64).unwrap())
+            .collect();
+        union.sort();
+        union.dedup();
+        prop_assert_eq!(&ids, &union);
+        let o = only(&t, ids.clone());
+        let counted = Counting { inner: &t, reads: Cell::new(0) };
+        prop_assert_eq!(&inclusion_proofs(&indices, n as u64, &o).unwrap(), &proofs);
+        prop_assert!(o.refused.borrow().is_empty());
+        inclusion_proofs(&indices, n as u64, &counted).unwrap();
+        prop_assert_eq!(counted.reads.get(), ids.len());
+        // An index beyond the tree is refused, as for one proof.
+        prop_assert!(inclusion_proofs(&[0, n as u64], n as u64, &t).is_err());
     }
 
     /// Consistency proofs between any old <= new verify and fail when altered.

@@ -28,9 +28,11 @@ conformance!(
     withdrawing_a_signal_recalls_what_is_still_pending,
     the_inbox_listener_wakes_on_new_acts,
     log_reads_by_subject_and_by_organisation,
+    received_purposes_are_indexed_by_person_and_recipient,
     integration_steps_are_compare_and_set,
     log_verifications_are_recorded_per_kind,
 );
+conformance!(database: an_older_log_gets_its_received_purposes_from_the_migration);
 
 fn recorded(c: &Consent) -> PendingEntry {
     entry(SCHOOL, Event::ConsentRecorded, c.recorded_at)
@@ -642,6 +644,116 @@ async fn the_inbox_listener_wakes_on_new_acts(s: Store) {
 }
 
 // ---- the log ------------------------------------------------------------------------------
+
+/// A log written before the received-purposes index (migration 0029) gets it from its entries
+/// when the migration runs: the deliveries' persons (under the subject index's pseudonyms),
+/// recipients and purposes, and nothing from other events.
+async fn an_older_log_gets_its_received_purposes_from_the_migration(s: Store, database: String) {
+    s.append_log(&[
+        entry(SCHOOL, Event::SignalDelivered, T0)
+            .subjects([ps(1), ps(2)])
+            .recipient(WIJKTEAM)
+            .about("a", ["school"]),
+        entry(POLICE, Event::ZorgmeldingDelivered, T0)
+            .subjects([ps(1)])
+            .recipient(VT)
+            .about("b", ["politie"]),
+        entry(VT, Event::HandoverDelivered, T0)
+            .subjects([ps(1)])
+            .recipient(WIJKTEAM)
+            .about("c", ["veilig_thuis"]),
+        entry(SCHOOL, Event::SignalSent, T0)
+            .subjects([ps(1)])
+            .recipient(WIJKTEAM)
+            .about("z", ["school"]),
+    ])
+    .await
+    .unwrap();
+    // As the store was before migration 0029.
+    let undo = [
+        "DROP TABLE log_received_purposes",
+        "DELETE FROM _sqlx_migrations WHERE version = 29",
+    ];
+    for sql in undo {
+        match &s {
+            Store::Sqlite { write, .. } => {
+                sqlx::query(sql).execute(write).await.unwrap();
+            }
+            Store::Postgres(pool) => {
+                sqlx::query(sql).execute(pool).await.unwrap();
+            }
+        }
+    }
+    s.close().await;
+    let s = Store::open(&database).await.unwrap();
+    assert_eq!(
+        s.received_purposes(&[ps(1)], WIJKTEAM).await.unwrap(),
+        vec!["a", "c"]
+    );
+    assert_eq!(
+        s.received_purposes(&[ps(2)], WIJKTEAM).await.unwrap(),
+        vec!["a"]
+    );
+    assert_eq!(s.received_purposes(&[ps(1)], VT).await.unwrap(), vec!["b"]);
+    assert!(
+        s.received_purposes(&[ps(1)], SCHOOL)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    s.close().await;
+}
+
+/// What an organisation received about a person, and for which purpose, is kept with the
+/// delivery's entry: only `*_delivered` entries with a recipient and a purpose, each purpose once.
+async fn received_purposes_are_indexed_by_person_and_recipient(s: Store) {
+    let delivered = |event: Event, actor: &str, to: &str, subjects: &[String], purpose: &str| {
+        entry(actor, event, T0)
+            .subjects(subjects.to_vec())
+            .recipient(to)
+            .about(purpose, ["school"])
+    };
+    s.append_log(&[
+        delivered(
+            Event::SignalDelivered,
+            SCHOOL,
+            WIJKTEAM,
+            &[ps(1), ps(2)],
+            "a",
+        ),
+        // The same again, in one group: kept once.
+        delivered(Event::SignalDelivered, SCHOOL, WIJKTEAM, &[ps(1)], "a"),
+        delivered(Event::ZorgmeldingDelivered, POLICE, VT, &[ps(1)], "b"),
+    ])
+    .await
+    .unwrap();
+    s.append_log(&[
+        delivered(Event::HandoverDelivered, VT, WIJKTEAM, &[ps(1)], "c"),
+        // Not a delivery: data accepted, not yet received.
+        delivered(Event::SignalSent, SCHOOL, WIJKTEAM, &[ps(1)], "z"),
+        // A delivery named again later: still once.
+        delivered(Event::SignalDelivered, HUISARTS, WIJKTEAM, &[ps(1)], "a"),
+        // A delivery without a purpose names none.
+        entry(SCHOOL, Event::SignalDelivered, T0)
+            .subjects([ps(3)])
+            .recipient(WIJKTEAM),
+    ])
+    .await
+    .unwrap();
+    let got = |subjects: Vec<String>, to: &'static str| {
+        let s = s.clone();
+        async move { s.received_purposes(&subjects, to).await.unwrap() }
+    };
+    assert_eq!(got(vec![ps(1)], WIJKTEAM).await, vec!["a", "c"]);
+    assert_eq!(got(vec![ps(2)], WIJKTEAM).await, vec!["a"]);
+    // Under any of a person's pseudonyms, each purpose once.
+    assert_eq!(got(vec![ps(2), ps(1)], WIJKTEAM).await, vec!["a", "c"]);
+    assert_eq!(got(vec![ps(1), ps(2)], VT).await, vec!["b"]);
+    // The sender received nothing by sending.
+    assert!(got(vec![ps(1)], SCHOOL).await.is_empty());
+    assert!(got(vec![ps(3)], WIJKTEAM).await.is_empty());
+    assert!(got(vec![], WIJKTEAM).await.is_empty());
+}
 
 async fn log_reads_by_subject_and_by_organisation(s: Store) {
     let e = |actor: &str, to: Option<&str>, subjects: &[String], n: i64| {

@@ -747,6 +747,13 @@ async fn the_rekey_moves_every_pseudonym_forward(s: Store) {
     )
     .await
     .unwrap();
+    // A delivery: what the wijkteam received about the person, and for which purpose.
+    s.append_log(&[entry(SCHOOL, Event::SignalDelivered, T0)
+        .subjects([oldstr.clone()])
+        .recipient(WIJKTEAM)
+        .about("passende_hulp", ["school"])])
+        .await
+        .unwrap();
     // A record written under version 2 while version 1 remains names its person's older form
     // too (kept once), found by index until the floor is raised.
     let newstr = new.as_str().to_owned();
@@ -817,7 +824,8 @@ async fn the_rekey_moves_every_pseudonym_forward(s: Store) {
             ("involvement_confirmations", 1),
             ("involvement_persons", 1),
             ("zorgmelding_subjects", 1),
-            ("log_subject_index", 4),
+            ("log_subject_index", 5),
+            ("log_received_purposes", 1),
             ("signals", 1),
             ("zorgmelding_fragments", 1),
             ("zorgmeldingen", 1),
@@ -828,7 +836,7 @@ async fn the_rekey_moves_every_pseudonym_forward(s: Store) {
             ("subject_references", 1),
         ]
     );
-    assert_eq!(behind.total(), 15);
+    assert_eq!(behind.total(), 17);
     // Nothing is behind version 1 while everything is stored under it.
     assert_eq!(s.pseudonyms_behind(1).await.unwrap().total(), 0);
 
@@ -844,7 +852,7 @@ async fn the_rekey_moves_every_pseudonym_forward(s: Store) {
             .collect::<Vec<_>>(),
         per.iter().map(|(t, n)| (*t, *n, 0)).collect::<Vec<_>>()
     );
-    // log_subject_index: 4 rows in batches of 2 -> two full batches and an empty one.
+    // log_subject_index: 5 rows in batches of 2 -> two full batches and a last one.
     assert_eq!(
         reports
             .iter()
@@ -891,7 +899,19 @@ async fn the_rekey_moves_every_pseudonym_forward(s: Store) {
             .await
             .unwrap()
             .len(),
-        3
+        4
+    );
+    assert_eq!(
+        s.received_purposes(std::slice::from_ref(&new), WIJKTEAM)
+            .await
+            .unwrap(),
+        vec!["passende_hulp".to_owned()]
+    );
+    assert!(
+        s.received_purposes(std::slice::from_ref(&old), WIJKTEAM)
+            .await
+            .unwrap()
+            .is_empty()
     );
     let ref_new = two.pseudonym(&reference);
     assert_eq!(
@@ -1002,6 +1022,12 @@ async fn a_subject_reference_is_registered_and_merged_into_a_bsn_once(s: Store) 
     .await
     .unwrap();
     register(&s, "i-ref", SCHOOL, rk.current()).await;
+    s.append_log(&[entry(SCHOOL, Event::SignalDelivered, T0)
+        .subjects([cur.clone()])
+        .recipient(WIJKTEAM)
+        .about("passende_hulp", ["school"])])
+        .await
+        .unwrap();
     s.insert_consent(
         &consent("c-bsn", bk.current(), T0),
         &entry(SCHOOL, Event::ConsentRecorded, T0).subjects([bk.as_str().to_owned()]),
@@ -1056,6 +1082,16 @@ async fn a_subject_reference_is_registered_and_merged_into_a_bsn_once(s: Store) 
     );
     assert!(s.is_involved(SCHOOL, bk.all(), T0).await.unwrap());
     assert!(!s.is_involved(SCHOOL, rk.all(), T0).await.unwrap());
+    assert_eq!(
+        s.received_purposes(bk.all(), WIJKTEAM).await.unwrap(),
+        vec!["passende_hulp".to_owned()]
+    );
+    assert!(
+        s.received_purposes(rk.all(), WIJKTEAM)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let events = |v: Vec<signaalhub_server::ledger::StoredEntry>| -> Vec<Event> {
         v.into_iter().map(|e| e.entry.unwrap().event).collect()
     };

@@ -233,20 +233,11 @@ pub async fn inclusion(
     index: u64,
     size: u64,
 ) -> FlowResult<(merkle::Hash, Vec<merkle::Hash>)> {
-    let leaf_tile = merkle::TileId {
-        level: 0,
-        index: index >> 8,
-    };
     let mut ids = merkle::tiles_for_inclusion_proof(index, size).map_err(proof_err)?;
-    ids.push(leaf_tile);
-    let tiles = ctx.store.read_tiles(&ids).await?;
-    let proof = merkle::inclusion_proof(index, size, &tiles.0).map_err(proof_err)?;
-    let leaf = tiles
-        .0
-        .get(leaf_tile)
-        .and_then(|t| t.get((index & 255) as usize).copied())
-        .ok_or_else(|| FlowError::Unavailable(format!("log entry {index} is not integrated")))?;
-    Ok((leaf, proof))
+    ids.push(leaf_tile(index));
+    let tiles = ctx.store.read_tiles(&ids).await?.0;
+    let proof = merkle::inclusion_proof(index, size, &tiles).map_err(proof_err)?;
+    Ok((leaf_in(&tiles, index)?, proof))
 }
 
 /// `GetInclusionProof`: for an entry of a tree the newest checkpoint covers.
@@ -477,31 +468,25 @@ pub async fn access_report(
         .await?;
     let more = stored.len() > limit as usize;
     stored.truncate(limit as usize);
-    // Every tile the page's proofs need, each read once. Entries of one leaf tile share their
-    // path's tiles, so the tiles are worked out for the first and last entry of each leaf tile;
-    // should a proof still miss one, that entry's tiles are read on their own.
-    let mut ids = std::collections::BTreeSet::new();
-    let mut ends: std::collections::BTreeMap<u64, (u64, u64)> = Default::default();
-    for st in &stored {
-        let e = ends.entry(st.idx >> 8).or_insert((st.idx, st.idx));
-        e.1 = st.idx;
-    }
-    for (first, last) in ends.into_values() {
-        ids.extend(merkle::tiles_for_inclusion_proof(first, size).map_err(proof_err)?);
-        ids.extend(merkle::tiles_for_inclusion_proof(last, size).map_err(proof_err)?);
-        ids.insert(leaf_tile(first));
-    }
-    let ids: Vec<merkle::TileId> = ids.into_iter().collect();
+    // Every tile the page's proofs need, each read once, and the proofs worked out together:
+    // entries of one report share most of their paths, and each shared node is hashed once.
+    let indices: Vec<u64> = stored.iter().map(|st| st.idx).collect();
+    let unprovable = |err: merkle::TileError| {
+        tracing::error!(error = %err, "a subject access report page cannot be proved");
+        FlowError::Unavailable(
+            "the disclosure log cannot prove this page against its checkpoint; nothing was reported"
+                .into(),
+        )
+    };
+    let mut ids = merkle::tiles_for_inclusion_proofs(&indices, size).map_err(unprovable)?;
+    ids.extend(indices.iter().map(|&i| leaf_tile(i)));
+    ids.sort();
+    ids.dedup();
     let tiles = ctx.store.read_tiles(&ids).await?.0;
+    let proofs = merkle::inclusion_proofs(&indices, size, &tiles).map_err(unprovable)?;
     let mut entries = Vec::with_capacity(stored.len());
-    for st in stored {
-        let (leaf, proof) = match (
-            merkle::inclusion_proof(st.idx, size, &tiles),
-            leaf_in(&tiles, st.idx),
-        ) {
-            (Ok(proof), Ok(leaf)) => (leaf, proof),
-            _ => inclusion(ctx, st.idx, size).await?,
-        };
+    for (st, proof) in stored.into_iter().zip(proofs) {
+        let leaf = leaf_in(&tiles, st.idx)?;
         proves(&st, &leaf, &proof, &signed)?;
         entries.push((for_family(ctx, org, st), proof));
     }

@@ -109,8 +109,8 @@ pub fn check_names(ctx: &Ctx, ask: &Ask, bad: &mut Violations) {
 }
 
 /// The purposes for which data about one of `subjects` was delivered to `me` (signals,
-/// zorgmeldingen, handovers), as the disclosure log records them: one read of the log's subject
-/// index for all of them.
+/// zorgmeldingen, handovers), as the disclosure log records them: one read of the store's index
+/// of received purposes, which does not grow with the person's history.
 pub async fn received_purposes(
     ctx: &Ctx,
     me: &Oin,
@@ -120,25 +120,16 @@ pub async fn received_purposes(
         .iter()
         .flat_map(|s| s.all().iter().map(|p| p.as_str()))
         .collect();
-    let mut out: Vec<Purpose> = Vec::new();
-    for stored in ctx
+    let mut out: Vec<Purpose> = ctx
         .store
-        .log_entries_for_subject(&keys, Some(me.as_str()))
+        .received_purposes(&keys, me.as_str())
         .await?
-    {
-        let Some(e) = stored.entry else { continue };
-        if matches!(
-            e.event,
-            Event::SignalDelivered | Event::ZorgmeldingDelivered | Event::HandoverDelivered
-        ) && e.recipient_oin.as_deref() == Some(me.as_str())
-            // A delivered entry's purpose passed the convenant, so it is always a name.
-            && let Some(p) = e.purpose.and_then(|p| p.parse::<Purpose>().ok())
-            && !out.contains(&p)
-        {
-            out.push(p);
-        }
-    }
+        .iter()
+        // A delivered entry's purpose passed the convenant, so it is always a name.
+        .filter_map(|p| p.parse::<Purpose>().ok())
+        .collect();
     out.sort();
+    out.dedup();
     Ok(out)
 }
 

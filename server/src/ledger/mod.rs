@@ -204,6 +204,17 @@ impl Event {
     pub fn awaits_delivery(self) -> bool {
         matches!(self, Event::SignalSent | Event::HandoverSent)
     }
+
+    /// Whether the entry records data delivered to its recipient for its purpose
+    /// (`signal_delivered`, `zorgmelding_delivered`, `handover_delivered`): what the recipient
+    /// then holds, and may pass on only within the floor's purpose limitation. The store indexes
+    /// these by person, recipient and purpose (`log_received_purposes`).
+    pub fn is_delivery(self) -> bool {
+        matches!(
+            self,
+            Event::SignalDelivered | Event::ZorgmeldingDelivered | Event::HandoverDelivered
+        )
+    }
 }
 
 /// The result the entry records.

@@ -51,6 +51,32 @@ impl Store {
         Ok(rows.into_iter().map(stored).collect())
     }
 
+    /// The purposes for which data about a person indexed under any of `subject` was delivered
+    /// to `recipient` (signals, zorgmeldingen, handovers), each once, sorted: one index range per
+    /// pseudonym, however long the person's history (`log_received_purposes`, kept by
+    /// `sequence_log`).
+    pub async fn received_purposes<S: AsRef<str>>(
+        &self,
+        subject: &[S],
+        recipient: &str,
+    ) -> StoreResult<Vec<String>> {
+        if subject.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT DISTINCT purpose FROM log_received_purposes WHERE subject IN ({}) AND recipient_oin = ${} ORDER BY purpose",
+            super::placeholders(1, subject.len()),
+            subject.len() + 1
+        );
+        Ok(on_pool!(self, p => {
+            let mut q = sqlx::query_scalar(&sql);
+            for s in subject {
+                q = q.bind(s.as_ref());
+            }
+            q.bind(recipient).fetch_all(p).await?
+        }))
+    }
+
     /// A page of [`Store::log_entries_for_subject`]: at most `limit` entries with an index after
     /// `after` (`None`: from the start) and below `below`, in log order (the report's pages stop
     /// at the checkpoint they prove against). One range read per pseudonym (each stops at

@@ -105,8 +105,9 @@ pub(crate) fn is_postgres<DB: sqlx::Database>() -> bool {
 
 /// Sequences log entries inside an open transaction: takes the next indexes from the `log_state`
 /// row — an UPDATE, so PostgreSQL holds its row lock until commit and appends from many instances
-/// serialise without forks or gaps — then inserts the entries and their subject and organisation
-/// index rows. Returns the first index. Every act that is logged calls this inside its own
+/// serialise without forks or gaps — then inserts the entries, their subject and organisation
+/// index rows and, for deliveries, what the recipient received about whom for which purpose
+/// (`log_received_purposes`). Returns the first index. Every act that is logged calls this inside its own
 /// transaction, so no act commits without its entry and no entry without its act.
 pub(crate) async fn sequence_log<DB, E>(
     tx: &mut sqlx::Transaction<'_, DB>,
@@ -177,6 +178,35 @@ where
             }
             q.execute(&mut **tx).await?;
         }
+    }
+    // What each recipient now holds about whom, and for which purpose (`received_purposes`).
+    let mut received: Vec<(&String, &String, &String)> = rows
+        .iter()
+        .filter(|(_, p)| p.entry.event.is_delivery())
+        .filter_map(|(_, p)| {
+            Some((
+                p,
+                p.entry.recipient_oin.as_ref()?,
+                p.entry.purpose.as_ref()?,
+            ))
+        })
+        .flat_map(|(p, r, purpose)| p.entry.subjects.iter().map(move |s| (s, r, purpose)))
+        .collect();
+    received.sort();
+    received.dedup();
+    for chunk in received.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO log_received_purposes (subject, recipient_oin, purpose) VALUES {} ON CONFLICT DO NOTHING",
+            placeholders_rows(chunk.len(), 3)
+        );
+        let mut q = sqlx::query(&sql);
+        for (s, r, purpose) in chunk {
+            q = q
+                .bind((*s).clone())
+                .bind((*r).clone())
+                .bind((*purpose).clone());
+        }
+        q.execute(&mut **tx).await?;
     }
     record_inform_obligations(tx, &rows).await?;
     Ok(first)
@@ -523,6 +553,7 @@ impl Store {
             .busy_timeout(Duration::from_secs(10));
         let write = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             // As for PostgreSQL: a writer that cannot be had within 10 s is an outage, answered
             // UNAVAILABLE (before the request timeout cancels the call).
             .acquire_timeout(Duration::from_secs(10))
@@ -548,6 +579,9 @@ impl Store {
         SQLITE_MIGRATIONS.run(&write).await?;
         let read = SqlitePoolOptions::new()
             .max_connections(8)
+            // A local file's connection does not go stale as a network one does: no ping (a
+            // round trip to the connection's worker thread) before every pooled query.
+            .test_before_acquire(false)
             .connect_with(opts)
             .await?;
         Ok(Store::Sqlite { read, write })

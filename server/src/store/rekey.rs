@@ -156,6 +156,16 @@ const TARGETS: &[Target] = &[
         kind: Kind::Key,
     },
     Target {
+        table: "log_received_purposes",
+        keys: &[
+            ("subject", false),
+            ("recipient_oin", false),
+            ("purpose", false),
+        ],
+        column: "subject",
+        kind: Kind::Key,
+    },
+    Target {
         table: "signals",
         keys: &[("sender_oin", false), ("signal_id", false)],
         column: "subjects",
