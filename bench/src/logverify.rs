@@ -16,6 +16,12 @@
 //! re-hashed, the work every start did before), right after that start (nothing new), and after
 //! `--since` more entries were sequenced and integrated.
 //!
+//! Last, a subject access report: `--report-entries` of the log's entries are about one child
+//! (a real BSN's pseudonym under the kit's key), and the school's privacy officer asks the report
+//! of that child from a hub process pinned to core 1, page by page as client-lib assembles it;
+//! timed are the whole report (wall), the hub process's CPU time over it, and the client's
+//! verification of every proof against the checkpoint.
+//!
 //! [`Ledger::integrate_all`]: signaalhub_server::ledger::integrator::Ledger::integrate_all
 //! [`verify`]: signaalhub_server::ledger::integrator::verify
 //! [`Hub::build`]: signaalhub_server::Hub::build
@@ -54,6 +60,13 @@ pub struct LogVerifyArgs {
     /// Keep the database afterwards (it is deleted by default).
     #[arg(long)]
     pub keep: bool,
+    /// Entries about one child (the school's signals to the wijkteam, spread evenly through the
+    /// log) whose subject access report is then asked from a hub process and timed (0: none).
+    #[arg(long, default_value_t = 10_000)]
+    pub report_entries: u64,
+    /// Entries per page of that report.
+    #[arg(long, default_value_t = 1000)]
+    pub report_page: u32,
 }
 
 fn db_path(dir: &Path) -> PathBuf {
@@ -81,11 +94,72 @@ struct Generator {
     orgs: Vec<String>,
     policy_version: String,
     start: i64,
+    child: Option<ChildHistory>,
+}
+
+/// One child's entries among the others: every `stride`-th entry (at offset `stride / 2`) is the
+/// school's signal to the wijkteam about the child, every tenth of them disclosed.
+struct ChildHistory {
+    subject: String,
+    school: String,
+    wijkteam: String,
+    stride: u64,
+}
+
+impl ChildHistory {
+    /// The history of [`crate::setup::CHILD`] in a log of `entries`, `about` of them about the
+    /// child (`None` when `about` is 0).
+    fn new(
+        kit: &Path,
+        db: &Path,
+        entries: u64,
+        about: u64,
+    ) -> anyhow::Result<Option<ChildHistory>> {
+        if about == 0 {
+            return Ok(None);
+        }
+        if about > entries {
+            bail!("--report-entries {about} is more than --entries {entries}");
+        }
+        let ring = signaalhub_server::load_pseudonym_ring(&config_for(kit, db)?)?;
+        let bsn: signaalhub_server::ids::Bsn = crate::setup::CHILD.parse()?;
+        Ok(Some(ChildHistory {
+            subject: ring.subject(&bsn).as_str().to_owned(),
+            school: crate::setup::kit_org(kit, "school")?.oin,
+            wijkteam: crate::setup::kit_org(kit, "wijkteam")?.oin,
+            stride: entries / about,
+        }))
+    }
+
+    fn entry(&self, i: u64, at: i64) -> Option<PendingEntry> {
+        let k = i.checked_sub(self.stride / 2)?;
+        if !k.is_multiple_of(self.stride) {
+            return None;
+        }
+        let actor = signaalhub_server::ledger::EntryActor {
+            oin: &self.school,
+            pseudonym: "pro-pseudonym",
+            professional: "pro-1",
+            role: "leerkracht",
+        };
+        let outcome = if (k / self.stride).is_multiple_of(10) {
+            EntryOutcome::Disclosed
+        } else {
+            EntryOutcome::Recorded
+        };
+        Some(
+            PendingEntry::new(actor, Event::SignalSent, outcome, at, "bench")
+                .subjects([self.subject.clone()])
+                .recipient(self.wijkteam.clone())
+                .reference(format!("child-{i}")),
+        )
+    }
 }
 
 impl Generator {
-    fn new() -> Generator {
+    fn new(child: Option<ChildHistory>) -> Generator {
         Generator {
+            child,
             subjects: (0..65_536).map(|i| pseudonym("subject", i)).collect(),
             pros: (0..1_024).map(|i| pseudonym("professional", i)).collect(),
             orgs: (0..64)
@@ -100,6 +174,10 @@ impl Generator {
     }
 
     fn entry(&self, i: u64) -> PendingEntry {
+        let at = self.start + (i / 50) as i64;
+        if let Some(e) = self.child.as_ref().and_then(|c| c.entry(i, at)) {
+            return e;
+        }
         let pick = |v: &Vec<String>, k: u64| v[(k % v.len() as u64) as usize].clone();
         // A signal's entries come in pairs (sent, then delivered); other acts are interleaved.
         let signal = i / 2;
@@ -167,7 +245,7 @@ impl Generator {
             entry: LogEntry {
                 v: 1,
                 event,
-                at: self.start + (i / 50) as i64,
+                at,
                 actor_oin: actor,
                 actor_pro: pick(&self.pros, i.wrapping_mul(40_503)),
                 actor_role: "intern_begeleider".into(),
@@ -216,6 +294,11 @@ pub async fn run(a: LogVerifyArgs) -> anyhow::Result<()> {
         runs.push(verify_child(&kit, &db)?);
     }
     let startups = startup_runs(&kit, &db, &a).await?;
+    let report = if a.report_entries > 0 {
+        Some(report_run(&kit, &db, &a).await?)
+    } else {
+        None
+    };
     if !a.keep {
         remove_db(&dir);
     }
@@ -293,7 +376,115 @@ pub async fn run(a: LogVerifyArgs) -> anyhow::Result<()> {
             );
         }
     }
+    if let Some(r) = report {
+        println!();
+        println!(
+            "Subject access report of one child (hub pinned to core 1; the client assembles every page and verifies every proof):"
+        );
+        println!();
+        println!(
+            "| log size | entries about the child | pages of {} | asked and assembled s | hub CPU s | hub CPU ms per entry | client verify s | target |",
+            a.report_page
+        );
+        println!("|---|---|---|---|---|---|---|---|");
+        println!(
+            "| {} | {} | {} | {:.2} | {:.2} | {:.3} | {:.2} | <= 0.05 ms |",
+            r.tree_size,
+            r.entries,
+            r.pages,
+            r.wall_secs,
+            r.hub_cpu_secs,
+            r.hub_cpu_secs * 1e3 / r.entries as f64,
+            r.verify_secs
+        );
+    }
     Ok(())
+}
+
+/// What the report phase measured.
+#[derive(Debug)]
+struct ReportRun {
+    tree_size: u64,
+    entries: usize,
+    pages: u64,
+    wall_secs: f64,
+    hub_cpu_secs: f64,
+    verify_secs: f64,
+}
+
+/// Serves the database from a hub process pinned to core 1 and asks the child's report as the
+/// school's privacy officer (see the module's documentation).
+async fn report_run(kit: &Path, db: &Path, a: &LogVerifyArgs) -> anyhow::Result<ReportRun> {
+    use signaalhub_client::signaalhub_proto::pb;
+    let addr = format!("127.0.0.1:{}", crate::setup::free_port()?);
+    let args: Vec<String> = vec![
+        "hub".into(),
+        "--kit".into(),
+        kit.display().to_string(),
+        "--database".into(),
+        db.display().to_string(),
+        "--listen".into(),
+        addr.clone(),
+        "--group-commit".into(),
+    ];
+    eprintln!("bench: serving the log for the report");
+    let hub = crate::setup::spawn_self(&args, Some(1), addr.clone())?;
+    let mut opts =
+        signaalhub_client::ConnectOptions::from_dev_kit_token(kit, "school", "fg-token.jwt")?;
+    opts.endpoint = format!("https://{addr}");
+    opts.domain = Some("localhost".into());
+    // The hub checks the log before it listens.
+    let deadline = Instant::now() + std::time::Duration::from_secs(300);
+    let mut fg = loop {
+        match signaalhub_client::HubClient::connect(opts.clone()).await {
+            Ok(c) => break c,
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            Err(e) => bail!("the hub did not come up: {e}"),
+        }
+    };
+    eprintln!("bench: asking the report");
+    let cpu0 = hub.cpu_secs();
+    let t0 = Instant::now();
+    let r = fg
+        .access_report(pb::SubjectAccessReportRequest {
+            subject_bsn: crate::setup::CHILD.into(),
+            page_size: a.report_page,
+            ..Default::default()
+        })
+        .await?;
+    let wall_secs = t0.elapsed().as_secs_f64();
+    let hub_cpu_secs = hub.cpu_secs() - cpu0;
+    drop(hub);
+    let cp = r
+        .checkpoint
+        .as_ref()
+        .context("the report has no checkpoint")?;
+    let trusted = std::collections::HashMap::from([(
+        cp.key_id.clone(),
+        <[u8; 32]>::try_from(cp.public_key.as_slice()).context("checkpoint key")?,
+    )]);
+    let t1 = Instant::now();
+    let entries = signaalhub_client::verify_report(&r, &trusted)
+        .map_err(|e| anyhow::anyhow!("the report does not verify: {e:?}"))?;
+    let verify_secs = t1.elapsed().as_secs_f64();
+    // The child's entries, and the report's own first read (later pages' reads come after the
+    // checkpoint the report proves against).
+    if (entries as u64) < a.report_entries {
+        bail!(
+            "the report holds {entries} entries, fewer than the {} about the child",
+            a.report_entries
+        );
+    }
+    Ok(ReportRun {
+        tree_size: cp.tree_size,
+        entries,
+        pages: (entries as u64).div_ceil(u64::from(a.report_page.max(1))),
+        wall_secs,
+        hub_cpu_secs,
+        verify_secs,
+    })
 }
 
 /// What one start-up child reported.
@@ -344,7 +535,7 @@ async fn startup_runs(
         .into_iter()
         .find(|v| v.kind == signaalhub_server::store::log::CheckKind::Startup)
         .context("the start-up runs recorded nothing")?;
-    let generator = Generator::new();
+    let generator = Generator::new(None);
     let from = store.log_size().await?;
     let mut next = from;
     while next < from + a.since {
@@ -460,7 +651,7 @@ struct Built {
 async fn build(kit: &Path, db: &Path, a: &LogVerifyArgs) -> anyhow::Result<Built> {
     let config = config_for(kit, db)?;
     let store = Store::open(&config.database_target()).await?;
-    let generator = Generator::new();
+    let generator = Generator::new(ChildHistory::new(kit, db, a.entries, a.report_entries)?);
     let t0 = Instant::now();
     let mut next = 0u64;
     let mut report = 1_000_000u64;
