@@ -130,7 +130,7 @@ impl Store {
         wanted.sort_unstable();
         wanted.dedup();
         let mut out = Vec::with_capacity(wanted.len());
-        for chunk in wanted.chunks(super::ROWS_PER_STATEMENT) {
+        for chunk in super::shaped(&wanted) {
             let sql = format!(
                 "SELECT e.idx, e.entry, e.professional FROM log_entries e WHERE e.idx IN ({}) ORDER BY e.idx",
                 super::placeholders(1, chunk.len())

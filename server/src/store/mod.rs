@@ -136,7 +136,7 @@ where
         .map(|(i, e)| (first + i as i64, e.borrow()))
         .collect();
     // Multi-row statements (a group commit sequences many entries at once).
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+    for chunk in shaped(&rows) {
         let sql = format!(
             "INSERT INTO log_entries (idx, entry, professional, created_at) VALUES {}",
             placeholders_rows(chunk.len(), 4)
@@ -167,7 +167,7 @@ where
         ("log_subject_index", "subject", subjects),
         ("log_org_index", "oin", orgs),
     ] {
-        for chunk in pairs.chunks(ROWS_PER_STATEMENT) {
+        for chunk in shaped(&pairs) {
             let sql = format!(
                 "INSERT INTO {table} ({key}, idx) VALUES {} ON CONFLICT DO NOTHING",
                 placeholders_rows(chunk.len(), 2)
@@ -194,7 +194,7 @@ where
         .collect();
     received.sort();
     received.dedup();
-    for chunk in received.chunks(ROWS_PER_STATEMENT) {
+    for chunk in shaped(&received) {
         let sql = format!(
             "INSERT INTO log_received_purposes (subject, recipient_oin, purpose) VALUES {} ON CONFLICT DO NOTHING",
             placeholders_rows(chunk.len(), 3)
@@ -239,7 +239,7 @@ where
             })
             .collect();
         let cols = if exempted { 12 } else { 8 };
-        for chunk in marked.chunks(ROWS_PER_STATEMENT) {
+        for chunk in shaped(&marked) {
             let sql = format!(
                 "INSERT INTO inform_obligations (log_idx, org_oin, event, reference, recipient_oin, purpose, created_at, state{}) VALUES {}",
                 if exempted {
@@ -279,6 +279,25 @@ where
 /// Rows per multi-row statement: well inside SQLite's and PostgreSQL's bound-parameter limits
 /// (32 766 and 65 535) for the widest row (17 columns).
 pub(crate) const ROWS_PER_STATEMENT: usize = 256;
+
+/// `rows` in chunks for multi-row statements, each of a power-of-two size up to
+/// [`ROWS_PER_STATEMENT`], largest first (37 rows: 32, 4, 1). A statement's text depends on its
+/// row count, and every distinct text is prepared anew unless the driver's statement cache holds
+/// it: with these sizes a table has at most nine shapes, so a group commit of any size reuses
+/// prepared statements instead of preparing one per group size.
+pub(crate) fn shaped<T>(rows: &[T]) -> impl Iterator<Item = &[T]> {
+    let mut rest = rows;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let n = rest.len().min(ROWS_PER_STATEMENT);
+        let size = 1usize << (usize::BITS - 1 - n.leading_zeros());
+        let (chunk, tail) = rest.split_at(size);
+        rest = tail;
+        Some(chunk)
+    })
+}
 
 /// `($1, ..., $cols), ($cols+1, ...), ...` for `rows` rows.
 pub(crate) fn placeholders_rows(rows: usize, cols: usize) -> String {
@@ -550,6 +569,10 @@ impl Store {
             // channel (50 by default); long reads (`log verify`, integration) then wake the
             // caller every few rows. 1 024 rows (a few hundred KB) keep both sides busy.
             .row_buffer_size(1024)
+            // Prepared statements kept per connection (100 by default): the writer runs every
+            // kind of write, each multi-row insert in up to nine shapes (`shaped`), and a
+            // statement evicted is prepared again on its next use.
+            .statement_cache_capacity(512)
             .busy_timeout(Duration::from_secs(10));
         let write = SqlitePoolOptions::new()
             .max_connections(1)
@@ -1063,5 +1086,26 @@ impl Store {
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ROWS_PER_STATEMENT, shaped};
+
+    /// Every row once, in order, in power-of-two chunks no larger than the limit, largest first.
+    #[test]
+    fn shaped_chunks_are_powers_of_two_in_order() {
+        for n in [0usize, 1, 2, 3, 7, 37, 255, 256, 257, 1000] {
+            let rows: Vec<usize> = (0..n).collect();
+            let chunks: Vec<&[usize]> = shaped(&rows).collect();
+            assert_eq!(chunks.concat(), rows, "{n}");
+            for c in &chunks {
+                assert!(c.len().is_power_of_two() && c.len() <= ROWS_PER_STATEMENT);
+            }
+            assert!(chunks.windows(2).all(|w| w[0].len() >= w[1].len()));
+        }
+        let sizes: Vec<usize> = shaped(&[0u8; 37]).map(<[u8]>::len).collect();
+        assert_eq!(sizes, vec![32, 4, 1]);
     }
 }

@@ -61,7 +61,7 @@ fn delivery_from_row(r: &impl Columns) -> StoreResult<Delivery> {
     })
 }
 
-use super::{ROWS_PER_STATEMENT, placeholders_rows as placeholders};
+use super::placeholders_rows as placeholders;
 
 /// Placeholders for new delivery rows: six bound values and the constant state and reasons, in
 /// `DELIVERY_COLUMNS` order.
@@ -207,7 +207,7 @@ impl Store {
         let outcome: Vec<StoreResult<Option<i64>>> = on_writer!(self, p => {
             let mut tx = p.begin().await?;
             let mut inserted: std::collections::HashSet<(String, String)> = std::collections::HashSet::new();
-            for chunk in signal_rows.chunks(ROWS_PER_STATEMENT) {
+            for chunk in super::shaped(&signal_rows) {
                 let sql = format!(
                     "INSERT INTO signals ({SIGNAL_COLUMNS}) VALUES {} ON CONFLICT DO NOTHING RETURNING sender_oin, signal_id",
                     placeholders(chunk.len(), 17)
@@ -276,7 +276,7 @@ impl Store {
                     Err(e) => out.push(Err(e)),
                 }
             }
-            for chunk in delivery_rows.chunks(ROWS_PER_STATEMENT) {
+            for chunk in super::shaped(&delivery_rows) {
                 let sql = format!(
                     "INSERT INTO deliveries ({DELIVERY_COLUMNS}) VALUES {}",
                     delivery_placeholders(chunk.len())
@@ -291,7 +291,7 @@ impl Store {
             let links: Vec<(&str, &str, &str, &str)> = delivery_rows.iter()
                 .flat_map(|(d, s, _)| d.consent_ids.iter().map(move |c| (c.as_str(), d.recipient_oin.as_str(), s.sender_oin.as_str(), s.signal_id.as_str())))
                 .collect();
-            for chunk in links.chunks(ROWS_PER_STATEMENT) {
+            for chunk in super::shaped(&links) {
                 let sql = format!(
                     "INSERT INTO delivery_consents (consent_id, recipient_oin, sender_oin, signal_id) VALUES {} ON CONFLICT DO NOTHING",
                     placeholders(chunk.len(), 4)
