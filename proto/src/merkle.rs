@@ -243,11 +243,20 @@ impl std::error::Error for TileError {
 pub trait TileReader {
     /// Returns the stored hashes of the tile, possibly a partial tile, or `None`.
     fn read_tile(&self, id: TileId) -> Result<Option<Vec<Hash>>, TileError>;
+
+    /// The tile's hashes where the reader holds them in memory (then they are used in place
+    /// instead of copied by [`TileReader::read_tile`]); `None` otherwise.
+    fn tile_ref(&self, _id: TileId) -> Option<&[Hash]> {
+        None
+    }
 }
 
 impl<T: TileReader + ?Sized> TileReader for &T {
     fn read_tile(&self, id: TileId) -> Result<Option<Vec<Hash>>, TileError> {
         (**self).read_tile(id)
+    }
+    fn tile_ref(&self, id: TileId) -> Option<&[Hash]> {
+        (**self).tile_ref(id)
     }
 }
 
@@ -320,21 +329,29 @@ fn hash_up(hashes: &[Hash]) -> Hash {
     }
 }
 
-/// A tile's hashes and the complete nodes above them inside the tile: `rows[0]` is the tile as
-/// stored, `rows[r]` the nodes `r` tree levels up (`rows[r][j]` covers `rows[0][j·2^r ..
-/// (j+1)·2^r]`), each hashed once when the tile is first used.
-type TileRows = std::rc::Rc<Vec<Vec<Hash>>>;
+/// The complete nodes above a tile's hashes inside the tile, hashed once when the tile is first
+/// used: `up[r - 1][j]` is the node `r` tree levels above the tile's row, covering the tile's
+/// hashes `j·2^r .. (j+1)·2^r`.
+#[derive(Default)]
+struct Inner {
+    width: usize,
+    up: Vec<Vec<Hash>>,
+}
 
 /// Reads tiles through a [`TileReader`] for one or more operations on one tree, optionally
 /// consulting freshly computed tiles first (during [`append`]). Each tile is read once and its
 /// inner nodes hashed once, and each subtree range hashed once: proofs of many leaves against one
-/// tree size ([`inclusion_proofs`]) share every node they have in common.
+/// tree size ([`inclusion_proofs`]) share every node they have in common. Tiles the reader holds
+/// in memory ([`TileReader::tile_ref`]) are used where they are, not copied.
 struct Tiles<'a, R: TileReader + ?Sized> {
     reader: &'a R,
     overlay: Option<&'a [(TileId, Vec<Hash>)]>,
-    /// Only which tiles are read matters ([`record`]): inner nodes are not hashed.
-    recording: bool,
-    cache: RefCell<HashMap<TileId, TileRows>>,
+    /// Only which tiles are read matters ([`record`]): for a tree of this size, nothing is read
+    /// or hashed, the tiles asked for are noted in `seen`.
+    recording: Option<u64>,
+    seen: RefCell<Vec<TileId>>,
+    owned: RefCell<HashMap<TileId, std::rc::Rc<Vec<Hash>>>>,
+    inner: RefCell<HashMap<TileId, std::rc::Rc<Inner>>>,
     ranges: RefCell<HashMap<(u64, u64), Hash>>,
 }
 
@@ -343,50 +360,80 @@ impl<'a, R: TileReader + ?Sized> Tiles<'a, R> {
         Tiles {
             reader,
             overlay: None,
-            recording: false,
-            cache: RefCell::new(HashMap::new()),
+            recording: None,
+            seen: RefCell::new(Vec::new()),
+            owned: RefCell::new(HashMap::new()),
+            inner: RefCell::new(HashMap::new()),
             ranges: RefCell::new(HashMap::new()),
         }
     }
 
-    /// Tile `id` with its inner nodes, which must hold at least `need` hashes.
-    fn rows(&self, id: TileId, need: usize) -> Result<TileRows, TileError> {
-        let cached = self.cache.borrow().get(&id).cloned();
-        let rows = match cached {
-            Some(r) => r,
+    /// Calls `f` with the hashes of tile `id` (read once).
+    fn with_hashes<T>(&self, id: TileId, f: impl FnOnce(&[Hash]) -> T) -> Result<T, TileError> {
+        if let Some((_, t)) = self.overlay.and_then(|o| o.iter().find(|(i, _)| *i == id)) {
+            return Ok(f(t));
+        }
+        if let Some(t) = self.reader.tile_ref(id) {
+            return Ok(f(t));
+        }
+        let cached = self.owned.borrow().get(&id).cloned();
+        let t = match cached {
+            Some(t) => t,
             None => {
-                let tile = match self.overlay.and_then(|o| o.iter().find(|(i, _)| *i == id)) {
-                    Some((_, t)) => t.clone(),
-                    None => self.reader.read_tile(id)?.ok_or(TileError::Missing(id))?,
-                };
-                let mut rows = vec![tile];
-                while let Some(last) = rows
-                    .last()
-                    .filter(|l| l.len() >= 2 && l.len() <= TILE_WIDTH)
-                {
-                    let up: Vec<Hash> = if self.recording {
-                        vec![[0u8; 32]; last.len() / 2]
-                    } else {
-                        last.chunks_exact(2)
-                            .map(|p| node_hash(&p[0], &p[1]))
-                            .collect()
-                    };
-                    rows.push(up);
-                }
-                let rows = std::rc::Rc::new(rows);
-                self.cache.borrow_mut().insert(id, rows.clone());
-                rows
+                let t = std::rc::Rc::new(self.reader.read_tile(id)?.ok_or(TileError::Missing(id))?);
+                self.owned.borrow_mut().insert(id, t.clone());
+                t
             }
         };
-        let width = rows[0].len();
-        if width < need || width > TILE_WIDTH {
+        Ok(f(&t))
+    }
+
+    /// Tile `id`'s inner nodes; the tile must hold at least `need` hashes.
+    fn inner(&self, id: TileId, need: usize) -> Result<std::rc::Rc<Inner>, TileError> {
+        let cached = self.inner.borrow().get(&id).cloned();
+        let inner = match cached {
+            Some(i) => i,
+            None => {
+                let inner = match self.recording {
+                    Some(size) => {
+                        self.seen.borrow_mut().push(id);
+                        match tile_width(id, size) {
+                            0 => return Err(TileError::Missing(id)),
+                            width => Inner {
+                                width,
+                                up: Vec::new(),
+                            },
+                        }
+                    }
+                    None => self.with_hashes(id, |t| {
+                        let mut up: Vec<Vec<Hash>> = Vec::new();
+                        if t.len() <= TILE_WIDTH {
+                            let mut row = t;
+                            while row.len() >= 2 {
+                                up.push(
+                                    row.chunks_exact(2)
+                                        .map(|p| node_hash(&p[0], &p[1]))
+                                        .collect(),
+                                );
+                                row = up.last().map_or(&[], Vec::as_slice);
+                            }
+                        }
+                        Inner { width: t.len(), up }
+                    })?,
+                };
+                let inner = std::rc::Rc::new(inner);
+                self.inner.borrow_mut().insert(id, inner.clone());
+                inner
+            }
+        };
+        if inner.width < need || inner.width > TILE_WIDTH {
             return Err(TileError::BadWidth {
                 id,
-                width,
+                width: inner.width,
                 expected: need,
             });
         }
-        Ok(rows)
+        Ok(inner)
     }
 
     /// Hash of the complete node at tree level `k`, index `i`.
@@ -402,12 +449,24 @@ impl<'a, R: TileReader + ?Sized> Tiles<'a, R> {
             index: first >> TILE_HEIGHT,
         };
         let off = (first % TILE_WIDTH as u64) as usize;
-        let rows = self.rows(id, off + (1usize << r))?;
-        // `rows` holds `off + 2^r` hashes, so row `r` holds node `off >> r`.
-        rows.get(r as usize)
+        let inner = self.inner(id, off + (1usize << r))?;
+        if self.recording.is_some() {
+            return Ok([0u8; 32]);
+        }
+        let missing = TileError::InvalidArgument("node index out of range");
+        if r == 0 {
+            // The tile holds `off + 1` hashes (checked above).
+            return self
+                .with_hashes(id, |t| t.get(off).copied())?
+                .ok_or(missing);
+        }
+        // The tile holds `off + 2^r` hashes, so row `r` holds node `off >> r`.
+        inner
+            .up
+            .get(r as usize - 1)
             .and_then(|row| row.get(off >> r))
             .copied()
-            .ok_or(TileError::InvalidArgument("node index out of range"))
+            .ok_or(missing)
     }
 
     /// MTH(D[start:end]) where `start` is a multiple of the largest power of two ≤ `end - start`
@@ -662,38 +721,21 @@ fn subproof<R: TileReader + ?Sized>(
 // Which tiles an operation reads (for prefetching from async storage)
 // ---------------------------------------------------------------------------------------------
 
-/// A reader that records the tiles requested and answers with zero hashes of the right width.
-struct Recorder {
-    tree_size: u64,
-    seen: RefCell<Vec<TileId>>,
-}
-
-impl TileReader for Recorder {
-    fn read_tile(&self, id: TileId) -> Result<Option<Vec<Hash>>, TileError> {
-        // `Tiles` reads each tile once; `record` sorts and drops repeats anyway.
-        self.seen.borrow_mut().push(id);
-        let w = tile_width(id, self.tree_size);
-        Ok((w > 0).then(|| vec![[0u8; 32]; w]))
-    }
-}
-
-/// Runs `op` on tiles of zero hashes of the right widths for `tree_size` (no node is hashed),
-/// returning the tiles it read, sorted.
+/// Runs `op` as if on the tiles of a tree of `tree_size` leaves, reading and hashing nothing,
+/// and returns the tiles it would read, sorted.
 fn record<T>(
     tree_size: u64,
-    op: impl FnOnce(&Tiles<'_, Recorder>) -> Result<T, TileError>,
+    op: impl FnOnce(&Tiles<'_, MemoryTiles>) -> Result<T, TileError>,
 ) -> Result<Vec<TileId>, TileError> {
-    let rec = Recorder {
-        tree_size,
-        seen: RefCell::new(Vec::new()),
+    let nothing = MemoryTiles::new();
+    let tiles = Tiles {
+        recording: Some(tree_size),
+        ..Tiles::new(&nothing)
     };
-    op(&Tiles {
-        recording: true,
-        ..Tiles::new(&rec)
-    })?;
-    let mut ids = rec.seen.into_inner();
+    op(&tiles)?;
+    // `Tiles` notes each tile once; sorted for the caller.
+    let mut ids = tiles.seen.into_inner();
     ids.sort();
-    ids.dedup();
     Ok(ids)
 }
 
@@ -809,6 +851,9 @@ impl MemoryTiles {
 impl TileReader for MemoryTiles {
     fn read_tile(&self, id: TileId) -> Result<Option<Vec<Hash>>, TileError> {
         Ok(self.tiles.get(&id).cloned())
+    }
+    fn tile_ref(&self, id: TileId) -> Option<&[Hash]> {
+        self.tiles.get(&id).map(Vec::as_slice)
     }
 }
 
