@@ -453,6 +453,10 @@ async fn phase_sink(
     measured(sink, clients, a.in_flight, a, op).await
 }
 
+/// The child of the `HasMaatregel` phase: not one the signals are about, so that the phase's log
+/// entries (one per query) do not lengthen their history.
+const MAATREGEL_CHILD: &str = "123456782";
+
 /// `HasMaatregel` from the wijkteam, which registered its involvement with the child, about a
 /// child under supervision (OTS) registered by the jeugdbescherming: the minimal answer, one log
 /// entry and one notification to the GI per query.
@@ -463,16 +467,22 @@ async fn phase_has_maatregel(h: &HubUnderTest, a: &RunArgs) -> anyhow::Result<Ph
         .remove(0);
     let wijkteam = setup::connect(&kit, "wijkteam", &h.proc.addr, a.connections).await?;
     let mut w = wijkteam[0].clone();
-    if !w.has_maatregel(setup::CHILD).await.is_ok_and(|r| r.exists) {
-        // First round on this hub: the involvement and the maatregel (later rounds reuse them).
+    if !w
+        .has_maatregel(MAATREGEL_CHILD)
+        .await
+        .is_ok_and(|r| r.exists)
+    {
+        // First round on this hub: the consent that gives the wijkteam its ground, the
+        // involvement and the maatregel (later rounds reuse them).
+        setup::consent_basis_for(&mut h.clients[0].clone(), MAATREGEL_CHILD).await?;
         w.register_involvement(pb::RegisterInvolvementRequest {
-            subject_bsn: setup::CHILD.into(),
+            subject_bsn: MAATREGEL_CHILD.into(),
             contact_professional: "wijkcoach (bench), 026-0000000".into(),
             ..Default::default()
         })
         .await?;
         gi.register_maatregel(pb::RegisterMaatregelRequest {
-            subject_bsn: setup::CHILD.into(),
+            subject_bsn: MAATREGEL_CHILD.into(),
             kind: pb::MaatregelKind::Ots as i32,
             contact_point: "GI (bench), 026-1111111".into(),
             ..Default::default()
@@ -480,12 +490,12 @@ async fn phase_has_maatregel(h: &HubUnderTest, a: &RunArgs) -> anyhow::Result<Ph
         .await?;
     }
     anyhow::ensure!(
-        w.has_maatregel(setup::CHILD).await?.exists,
+        w.has_maatregel(MAATREGEL_CHILD).await?.exists,
         "HasMaatregel must find the bench maatregel"
     );
     let op: Op = Arc::new(move |mut c: HubClient, _n: u64| {
         Box::pin(async move {
-            if c.has_maatregel(setup::CHILD).await?.exists {
+            if c.has_maatregel(MAATREGEL_CHILD).await?.exists {
                 Ok(())
             } else {
                 Err(signaalhub_client::ClientError::Config(
@@ -985,17 +995,21 @@ fn report(
         "### Closed-loop phases: throughput and CPU per request (medians of per-round figures and ratios)\n"
     );
     println!(
-        "| scenario | pinning | throughput/s | server CPU µs/req | hub / sink CPU | hub / floor CPU | server cores busy | client cores busy | requests per sync | errors |"
+        "| scenario | pinning | throughput/s | server CPU µs/req | per round | hub / sink CPU | hub / floor CPU | server cores busy | client cores busy | requests per sync | errors |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     let row = |name: &str, pin: &str, v: &[Phase], sink: &[Phase], floor: Option<&[f64]>| {
         if v.is_empty() {
             return;
         }
         println!(
-            "| {name} | {pin} | {:.0} | {:.0} | {} | {} | {:.2} | {:.2} | {} | {}{} |",
+            "| {name} | {pin} | {:.0} | {:.0} | {} | {} | {} | {:.2} | {:.2} | {} | {}{} |",
             thr(v),
             cpu(v),
+            v.iter()
+                .map(|p| format!("{:.0}", p.cpu_us_per_req))
+                .collect::<Vec<_>>()
+                .join(" / "),
             num(cpu_ratio(v, &Series::sink_us(sink)), 2),
             num(floor.map_or(f64::NAN, |fl| cpu_ratio(v, fl)), 2),
             med(v, |p| Some(p.server_cores)),

@@ -324,7 +324,9 @@ fn bsn(prefix: u32) -> Option<String> {
     (last < 10 && sum > last).then(|| format!("{digits}{last}"))
 }
 
-async fn consent_basis_for(school: &mut HubClient, subject: &str) -> anyhow::Result<pb::Basis> {
+/// Records the two parents' consent for school -> wijkteam about `subject` and returns the basis
+/// citing both.
+pub async fn consent_basis_for(school: &mut HubClient, subject: &str) -> anyhow::Result<pb::Basis> {
     let mut ids = Vec::new();
     for parent in ["ouder-1", "ouder-2"] {
         let c = school
