@@ -286,7 +286,7 @@ pub async fn consent_basis(school: &mut HubClient) -> anyhow::Result<pb::Basis> 
 }
 
 /// `n` subjects ([`CHILD`] first, then valid BSNs of its own), each with its parents' consent
-/// recorded as [`consent_basis`] records it (32 at a time), and the basis citing it.
+/// recorded as [`consent_basis`] records it (32 at a time), and the basis citing it, in order.
 pub async fn consent_bases(
     school: &HubClient,
     n: usize,
@@ -303,7 +303,7 @@ pub async fn consent_bases(
                 Ok((subject, basis))
             }
         })
-        .buffer_unordered(32)
+        .buffered(32)
         .collect::<Vec<anyhow::Result<(String, pb::Basis)>>>()
         .await
         .into_iter()
