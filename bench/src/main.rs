@@ -152,9 +152,9 @@ struct RunArgs {
     /// Also run the hub on this PostgreSQL server (a fresh database is created and dropped).
     #[arg(long, env = "SIGNAALHUB_BENCH_POSTGRES_URL")]
     postgres: Option<String>,
-    /// Pinned: client on core 0, servers and the floor on core 1. Unpinned: the sink and a
-    /// group-commit hub started without pinning and the client free on every core. Both: each
-    /// round runs the pinned phases, then the sink and the hub unpinned.
+    /// Pinned: client on core 0, servers and the floor on core 1. Unpinned: nothing pinned, in
+    /// every phase. Both: each round runs the pinned phases, then a sink and a group-commit hub
+    /// of their own started without pinning, with the client free on every core.
     #[arg(long, value_enum, default_value_t = Pinning::Both)]
     pinning: Pinning,
     /// Signals per transaction for the floor's SQLite insert (default: the group size the hub

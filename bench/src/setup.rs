@@ -461,3 +461,24 @@ impl Sealer {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_generated_subjects_are_valid_and_distinct_bsns() {
+        let all: Vec<String> = (10_000_000u32..10_000_200).filter_map(bsn).collect();
+        assert!(all.len() > 150, "most prefixes have a check digit");
+        for b in &all {
+            assert!(
+                signaalhub_proto::bsn_digits(b).is_ok(),
+                "{b} fails the elfproef"
+            );
+        }
+        let mut unique = all.clone();
+        unique.dedup();
+        assert_eq!(unique.len(), all.len());
+        assert!(signaalhub_proto::bsn_digits(CHILD).is_ok());
+    }
+}
