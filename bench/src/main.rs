@@ -8,6 +8,7 @@
 
 mod baseline;
 mod flood;
+mod floor;
 mod load;
 mod logverify;
 mod setup;
@@ -22,7 +23,7 @@ use clap::{Args, Parser, Subcommand};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use load::{Op, Samples, closed_loop, median, open_loop};
-use setup::{Proc, Sealer, connect, consent_basis, free_port, spawn_self};
+use setup::{Proc, Sealer, connect, free_port, spawn_self};
 use signaalhub_client::HubClient;
 use signaalhub_client::signaalhub_proto::pb;
 use std::collections::HashMap;
@@ -103,6 +104,10 @@ enum Cmd {
         #[arg(long)]
         group_commit: bool,
     },
+    /// (internal) The floor's parts on one core: Ed25519 verification of an envelope, a SQLite
+    /// group insert of the rows the hub wrote for one signal, its log entry's JSON and hash.
+    #[command(hide = true)]
+    FloorChild(floor::FloorArgs),
     /// (internal) Serve the bare sink.
     #[command(hide = true)]
     Sink {
@@ -130,21 +135,81 @@ struct RunArgs {
     /// Requests in flight in the loaded closed-loop phases.
     #[arg(long, default_value_t = 50)]
     in_flight: usize,
+    /// Children the signals are about in turn (each with its parents' consent, recorded at
+    /// start). The hub reads a subject's log history for every signal about it, so one subject
+    /// for everything measures a child with a history of every signal in the run.
+    #[arg(long, default_value_t = 500)]
+    subjects: usize,
     /// Connections the in-flight requests share.
     #[arg(long, default_value_t = 4)]
     connections: usize,
-    /// Open-loop rate, signals per second.
-    #[arg(long, default_value_t = 100.0)]
-    rate: f64,
-    /// Open-loop measured seconds.
-    #[arg(long, default_value_t = 20)]
+    /// Fixed offered loads for the latency phases (open loop), signals per second.
+    #[arg(long, value_delimiter = ',', default_values_t = [100.0, 500.0, 1000.0])]
+    rates: Vec<f64>,
+    /// Measured seconds per fixed load (after 2 s warm-up at the same rate).
+    #[arg(long, default_value_t = 10)]
     rate_secs: u64,
     /// Also run the hub on this PostgreSQL server (a fresh database is created and dropped).
     #[arg(long, env = "SIGNAALHUB_BENCH_POSTGRES_URL")]
     postgres: Option<String>,
-    /// Do not pin the client to core 0 and the servers to core 1.
+    /// Pinned: client on core 0, servers and the floor on core 1. Unpinned: nothing pinned, in
+    /// every phase. Both: each round runs the pinned phases, then a sink and a group-commit hub
+    /// of their own started without pinning, with the client free on every core.
+    #[arg(long, value_enum, default_value_t = Pinning::Both)]
+    pinning: Pinning,
+    /// Signals per transaction for the floor's SQLite insert (default: the group size the hub
+    /// reached in the same round, counted with `perf`; 10 where `perf` is missing).
     #[arg(long)]
-    no_pin: bool,
+    floor_group: Option<usize>,
+    /// Seconds per part of the floor.
+    #[arg(long, default_value_t = 1.0)]
+    floor_secs: f64,
+    /// A short run: one round of 2 s phases, 3 s per fixed load, 0.5 s per floor part.
+    #[arg(long)]
+    quick: bool,
+}
+
+/// Where the harness's processes run.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum Pinning {
+    /// Pinned, then unpinned, each round.
+    Both,
+    /// Client on core 0, servers on core 1.
+    Pinned,
+    /// Nothing pinned.
+    Unpinned,
+}
+
+impl RunArgs {
+    /// Whether the pinned phases run (servers on core 1, client on core 0).
+    fn pinned(&self) -> bool {
+        self.pinning != Pinning::Unpinned
+    }
+
+    /// Whether the unpinned sink and hub run.
+    fn unpinned(&self) -> bool {
+        self.pinning != Pinning::Pinned
+    }
+
+    /// The core of the servers and the floor (`None`: not pinned).
+    fn server_core(&self) -> Option<usize> {
+        self.pinned().then_some(1)
+    }
+
+    /// `--quick` applied.
+    fn effective(self) -> RunArgs {
+        if !self.quick {
+            return self;
+        }
+        RunArgs {
+            rounds: 1,
+            secs: 2,
+            warmup_secs: 1,
+            rate_secs: 3,
+            floor_secs: 0.5,
+            ..self
+        }
+    }
 }
 
 fn main() -> anyhow::Result<()> {
@@ -166,6 +231,7 @@ fn main() -> anyhow::Result<()> {
             group_commit,
         } => rt.block_on(serve_hub(&kit, database, &listen, group_commit)),
         Cmd::Sink { kit, listen } => rt.block_on(sink::serve(&kit, &listen)),
+        Cmd::FloorChild(args) => floor::child(&args),
         Cmd::LogVerify(args) => rt.block_on(logverify::run(args)),
         Cmd::FloodHub {
             kit,
@@ -185,10 +251,7 @@ fn main() -> anyhow::Result<()> {
         Cmd::Storage(args) => rt.block_on(storage::run(args)),
         Cmd::Flood(args) => {
             if !args.no_pin {
-                let _ = std::process::Command::new("taskset")
-                    .args(["-a", "-p", "-c", "0", &std::process::id().to_string()])
-                    .stdout(std::process::Stdio::null())
-                    .status();
+                setup::pin(std::process::id(), CLIENT_CORE);
             }
             rt.block_on(flood::run(args))
         }
@@ -197,17 +260,18 @@ fn main() -> anyhow::Result<()> {
             rt.block_on(logverify::startup_child(&kit, &database))
         }
         Cmd::Run(args) => {
-            if !args.no_pin {
+            let args = args.effective();
+            if args.pinned() {
                 // All of this process's threads, and those it starts later, on core 0.
-                let _ = std::process::Command::new("taskset")
-                    .args(["-a", "-p", "-c", "0", &std::process::id().to_string()])
-                    .stdout(std::process::Stdio::null())
-                    .status();
+                setup::pin(std::process::id(), CLIENT_CORE);
             }
             rt.block_on(run(args))
         }
     }
 }
+
+/// The client's core in the pinned phases.
+const CLIENT_CORE: &str = "0";
 
 async fn serve_hub(kit: &Path, database: String, listen: &str, group: bool) -> anyhow::Result<()> {
     let mut config = signaalhub_server::config::Config::load(&kit.join("hub.toml"), |_| None)?;
@@ -240,6 +304,7 @@ async fn start_hub(
     name: &'static str,
     database: String,
     group: bool,
+    core: Option<usize>,
 ) -> anyhow::Result<HubUnderTest> {
     let addr = format!("127.0.0.1:{}", free_port()?);
     let args: Vec<String> = vec![
@@ -254,12 +319,20 @@ async fn start_hub(
     .into_iter()
     .chain(group.then(|| "--group-commit".to_string()))
     .collect();
-    let proc = spawn_self(&args, (!a.no_pin).then_some(1), addr.clone())?;
+    let proc = spawn_self(&args, core, addr.clone())?;
     let clients = connect(kit, "school", &addr, a.connections).await?;
     let mut school = clients[0].clone();
-    let basis = consent_basis(&mut school).await?;
-    let sealer4 = Sealer::new(kit, &mut school, basis.clone(), 4096).await?;
-    let sealer16 = Sealer::new(kit, &mut school, basis.clone(), 16 * 1024).await?;
+    let bases = setup::consent_bases(&school, a.subjects).await?;
+    let basis = bases
+        .first()
+        .map(|(_, b)| b.clone())
+        .context("no subject")?;
+    let sealer4 = Sealer::new(kit, &mut school, basis.clone(), 4096)
+        .await?
+        .with_subjects(bases.clone());
+    let sealer16 = Sealer::new(kit, &mut school, basis.clone(), 16 * 1024)
+        .await?
+        .with_subjects(bases);
     Ok(HubUnderTest {
         name,
         proc,
@@ -274,7 +347,15 @@ async fn start_hub(
 #[derive(Debug, Clone)]
 struct Phase {
     samples: Samples,
+    /// Server CPU per request (warm-up included on both sides of the division).
     cpu_us_per_req: f64,
+    /// Server CPU seconds per wall second: 1.0 is one core busy throughout.
+    server_cores: f64,
+    /// The client's (this process's) CPU seconds per wall second.
+    client_cores: f64,
+    /// Requests per `fsync`/`fdatasync` of the server (the group commit's mean group size, a
+    /// little under it: the hub's own checkpoints sync too); `None` without `perf` or syncs.
+    per_sync: Option<f64>,
 }
 
 fn send_op(pool: Arc<Vec<pb::SendSignalRequest>>) -> Op {
@@ -329,7 +410,13 @@ async fn measured(
     a: &RunArgs,
     op: Op,
 ) -> Phase {
-    let cpu0 = proc.cpu_secs();
+    let me = std::process::id();
+    let probe = setup::SyncProbe::start(
+        proc.pid(),
+        (a.secs + a.warmup_secs) as f64,
+        a.dir.join("perf-syncs.csv"),
+    );
+    let (cpu0, client0, t0) = (proc.cpu_secs(), setup::cpu_secs(me), Instant::now());
     let s = closed_loop(
         clients,
         in_flight,
@@ -338,10 +425,16 @@ async fn measured(
         op,
     )
     .await;
+    let wall = t0.elapsed().as_secs_f64();
     let cpu = proc.cpu_secs() - cpu0;
+    let client = setup::cpu_secs(me) - client0;
     let total = (s.throughput() * (a.secs + a.warmup_secs) as f64).max(1.0);
+    let syncs = probe.finish().filter(|n| *n > 0);
     Phase {
         cpu_us_per_req: cpu * 1e6 / total,
+        server_cores: cpu / wall,
+        client_cores: client / wall,
+        per_sync: syncs.map(|n| total / n as f64),
         samples: s,
     }
 }
@@ -360,6 +453,10 @@ async fn phase_sink(
     measured(sink, clients, a.in_flight, a, op).await
 }
 
+/// The child of the `HasMaatregel` phase: not one the signals are about, so that the phase's log
+/// entries (one per query) do not lengthen their history.
+const MAATREGEL_CHILD: &str = "123456782";
+
 /// `HasMaatregel` from the wijkteam, which registered its involvement with the child, about a
 /// child under supervision (OTS) registered by the jeugdbescherming: the minimal answer, one log
 /// entry and one notification to the GI per query.
@@ -370,16 +467,22 @@ async fn phase_has_maatregel(h: &HubUnderTest, a: &RunArgs) -> anyhow::Result<Ph
         .remove(0);
     let wijkteam = setup::connect(&kit, "wijkteam", &h.proc.addr, a.connections).await?;
     let mut w = wijkteam[0].clone();
-    if !w.has_maatregel(setup::CHILD).await.is_ok_and(|r| r.exists) {
-        // First round on this hub: the involvement and the maatregel (later rounds reuse them).
+    if !w
+        .has_maatregel(MAATREGEL_CHILD)
+        .await
+        .is_ok_and(|r| r.exists)
+    {
+        // First round on this hub: the consent that gives the wijkteam its ground, the
+        // involvement and the maatregel (later rounds reuse them).
+        setup::consent_basis_for(&mut h.clients[0].clone(), MAATREGEL_CHILD).await?;
         w.register_involvement(pb::RegisterInvolvementRequest {
-            subject_bsn: setup::CHILD.into(),
+            subject_bsn: MAATREGEL_CHILD.into(),
             contact_professional: "wijkcoach (bench), 026-0000000".into(),
             ..Default::default()
         })
         .await?;
         gi.register_maatregel(pb::RegisterMaatregelRequest {
-            subject_bsn: setup::CHILD.into(),
+            subject_bsn: MAATREGEL_CHILD.into(),
             kind: pb::MaatregelKind::Ots as i32,
             contact_point: "GI (bench), 026-1111111".into(),
             ..Default::default()
@@ -387,12 +490,12 @@ async fn phase_has_maatregel(h: &HubUnderTest, a: &RunArgs) -> anyhow::Result<Ph
         .await?;
     }
     anyhow::ensure!(
-        w.has_maatregel(setup::CHILD).await?.exists,
+        w.has_maatregel(MAATREGEL_CHILD).await?.exists,
         "HasMaatregel must find the bench maatregel"
     );
     let op: Op = Arc::new(move |mut c: HubClient, _n: u64| {
         Box::pin(async move {
-            if c.has_maatregel(setup::CHILD).await?.exists {
+            if c.has_maatregel(MAATREGEL_CHILD).await?.exists {
                 Ok(())
             } else {
                 Err(signaalhub_client::ClientError::Config(
@@ -434,17 +537,30 @@ fn h_kit(a: &RunArgs) -> PathBuf {
     a.dir.join("kit")
 }
 
-/// Open loop at `a.rate` on a fresh hub with the wijkteam streaming its inbox: sender latency
+/// One fixed offered load's figures.
+struct Offered {
+    rate: f64,
+    /// Sender latency from the intended send time.
+    samples: Samples,
+    /// Delivery to the streaming recipient, from the send and from the sender's answer, µs.
+    from_send: Vec<u64>,
+    from_answer: Vec<u64>,
+    /// Sent but not delivered within 2 s after the phase.
+    missing: u64,
+}
+
+/// Open loop at `rate` on the hub `h` with the wijkteam streaming its inbox: sender latency
 /// from the intended send time, and delivery latency to the recipient.
 async fn phase_open(
     h: &HubUnderTest,
     kit: &Path,
     a: &RunArgs,
-) -> anyhow::Result<(Samples, Vec<u64>, Vec<u64>, u64)> {
+    rate: f64,
+) -> anyhow::Result<Offered> {
     let warm = Duration::from_secs(2);
     let window = Duration::from_secs(a.rate_secs);
-    let n = ((warm + window).as_secs_f64() * a.rate).ceil() as usize + 10;
-    let reqs = Arc::new(h.sealer4.requests("open", n)?);
+    let n = ((warm + window).as_secs_f64() * rate).ceil() as usize + 10;
+    let reqs = Arc::new(h.sealer4.requests(&format!("open{rate}"), n)?);
     type Times = Arc<Mutex<HashMap<String, (Instant, Option<Instant>)>>>;
     let sent: Times = Arc::new(Mutex::new(HashMap::new()));
     let delivered: Arc<Mutex<HashMap<String, Instant>>> = Arc::new(Mutex::new(HashMap::new()));
@@ -484,7 +600,7 @@ async fn phase_open(
             Ok(())
         })
     });
-    let samples = open_loop(&h.clients, a.rate, warm, window, op).await;
+    let samples = open_loop(&h.clients, rate, warm, window, op).await;
     // Let the last deliveries arrive.
     tokio::time::sleep(Duration::from_secs(2)).await;
     reader.abort();
@@ -502,7 +618,13 @@ async fn phase_open(
             None => missing += 1,
         }
     }
-    Ok((samples, from_send, from_answer, missing))
+    Ok(Offered {
+        rate,
+        samples,
+        from_send,
+        from_answer,
+        missing,
+    })
 }
 
 fn pct(v: &[u64], p: f64) -> f64 {
@@ -538,6 +660,7 @@ async fn drop_pg_database(url: &str, name: &str) {
     }
 }
 
+/// Every round's figures per scenario (index: round).
 #[derive(Default)]
 struct Series {
     sink: Vec<Phase>,
@@ -548,6 +671,75 @@ struct Series {
     big: Vec<Phase>,
     check: Vec<Phase>,
     maatregel: Vec<Phase>,
+    /// The sink and the group-commit hub started unpinned, the client free.
+    sink_free: Vec<Phase>,
+    group_free: Vec<Phase>,
+    /// The floor child's parts.
+    floor: Vec<floor::Floor>,
+}
+
+impl Series {
+    /// Each round's floor, µs per signal: the sink's CPU per request (pinned, or as the main
+    /// phases ran) + the floor child's parts.
+    fn floor_us(&self) -> Vec<f64> {
+        self.sink
+            .iter()
+            .zip(&self.floor)
+            .map(|(s, f)| s.cpu_us_per_req + f.own_us())
+            .collect()
+    }
+
+    /// Each round's sink CPU per request, µs.
+    fn sink_us(v: &[Phase]) -> Vec<f64> {
+        v.iter().map(|p| p.cpu_us_per_req).collect()
+    }
+}
+
+/// A bare sink as a child process on `core`, and `a.connections` connections to it.
+async fn start_sink(
+    a: &RunArgs,
+    kit: &Path,
+    core: Option<usize>,
+) -> anyhow::Result<(Proc, Vec<HubClient>)> {
+    let addr = format!("127.0.0.1:{}", free_port()?);
+    let sink = spawn_self(
+        &[
+            "sink".into(),
+            "--kit".into(),
+            kit.display().to_string(),
+            "--listen".into(),
+            addr.clone(),
+        ],
+        core,
+        addr.clone(),
+    )?;
+    let clients = connect(kit, "school", &addr, a.connections).await?;
+    Ok((sink, clients))
+}
+
+/// The floor child on the servers' core, its SQLite part in groups of `group` (or
+/// `--floor-group`) with the rows the group-commit hub stored for `signal_id`.
+async fn phase_floor(
+    a: &RunArgs,
+    request: &Path,
+    signal_id: String,
+    group: Option<f64>,
+) -> anyhow::Result<floor::Floor> {
+    let group = a
+        .floor_group
+        .or(group.map(|g| g.round().max(1.0) as usize))
+        .unwrap_or(10);
+    let args = floor::FloorArgs {
+        kit: h_kit(a),
+        request: request.to_path_buf(),
+        hub_database: a.dir.join("group.sqlite"),
+        signal_id,
+        database: a.dir.join("floor.sqlite"),
+        group,
+        secs: a.floor_secs,
+    };
+    let core = a.server_core();
+    tokio::task::spawn_blocking(move || floor::measure(&args, core)).await?
 }
 
 async fn run(a: RunArgs) -> anyhow::Result<()> {
@@ -564,25 +756,22 @@ async fn run(a: RunArgs) -> anyhow::Result<()> {
     let sync = baseline::sync_rate(&dir, Duration::from_secs(2))?;
     eprintln!("bench: disk sync rate {sync:.0}/s");
 
-    // Servers, each pinned to core 1; the client stays on core 0.
-    let sink_addr = format!("127.0.0.1:{}", free_port()?);
-    let sink = spawn_self(
-        &[
-            "sink".into(),
-            "--kit".into(),
-            kit.display().to_string(),
-            "--listen".into(),
-            sink_addr.clone(),
-        ],
-        (!a.no_pin).then_some(1),
-        sink_addr.clone(),
-    )?;
-    let sink_clients = connect(&kit, "school", &sink_addr, a.connections).await?;
+    // Servers, each pinned to core 1 (unless unpinned); the client stays on core 0.
+    let core = a.server_core();
+    let (sink, sink_clients) = start_sink(&a, &kit, core).await?;
     let mut hubs = Vec::new();
     for (name, group) in [("group", true), ("single", false), ("open", true)] {
         let db = dir.join(format!("{name}.sqlite"));
         setup::copy_sqlite(&kit, &db)?;
-        hubs.push(start_hub(&a, &kit, name, db.display().to_string(), group).await?);
+        hubs.push(start_hub(&a, &kit, name, db.display().to_string(), group, core).await?);
+    }
+    // The unpinned pair, when the pinned phases run too.
+    let mut free = None;
+    if a.pinned() && a.unpinned() {
+        let db = dir.join("free.sqlite");
+        setup::copy_sqlite(&kit, &db)?;
+        let hub = start_hub(&a, &kit, "free", db.display().to_string(), true, None).await?;
+        free = Some((start_sink(&a, &kit, None).await?, hub));
     }
     let mut pg_db = None;
     if let Some(url) = &a.postgres {
@@ -593,10 +782,13 @@ async fn run(a: RunArgs) -> anyhow::Result<()> {
         let probe = signaalhub_server::store::Store::open(&db_url).await?;
         probe.close().await;
         setup::copy_directory_to_postgres(&kit, &db_url).await?;
-        hubs.push(start_hub(&a, &kit, "pg", db_url, true).await?);
+        hubs.push(start_hub(&a, &kit, "pg", db_url, true, core).await?);
         pg_db = Some(name);
     }
     let sink_req = hubs[0].sealer4.requests("sink", 1)?.remove(0);
+    // The request whose envelope the floor verifies: sealed as every hub request is.
+    let request_file = dir.join("floor-request.bin");
+    std::fs::write(&request_file, prost::Message::encode_to_vec(&sink_req))?;
 
     let mut s = Series::default();
     let mut expect_group = 3_000.0;
@@ -616,7 +808,17 @@ async fn run(a: RunArgs) -> anyhow::Result<()> {
         )
         .await?;
         expect_group = g.samples.throughput().max(500.0);
+        let group_size = g.per_sync;
         s.group.push(g);
+        s.floor.push(
+            phase_floor(
+                &a,
+                &request_file,
+                format!("{}-r{round}-0", hubs[0].name),
+                group_size,
+            )
+            .await?,
+        );
         let one = phase_send(&hubs[0], &a, &format!("one{round}"), 1, false, 1_000.0).await?;
         s.one.push(one);
         let si = phase_send(
@@ -648,9 +850,29 @@ async fn run(a: RunArgs) -> anyhow::Result<()> {
         );
         s.check.push(phase_check_basis(&hubs[0], &a).await?);
         s.maatregel.push(phase_has_maatregel(&hubs[0], &a).await?);
+        if let Some(((free_sink, free_clients), free_hub)) = &free {
+            // The client on every core for these two phases, then back on its own.
+            setup::pin(std::process::id(), &setup::all_cores());
+            s.sink_free
+                .push(phase_sink(free_clients, free_sink, sink_req.clone(), &a).await);
+            let g = phase_send(
+                free_hub,
+                &a,
+                &format!("r{round}"),
+                a.in_flight,
+                false,
+                expect_group,
+            )
+            .await;
+            setup::pin(std::process::id(), CLIENT_CORE);
+            s.group_free.push(g?);
+        }
     }
-    eprintln!("bench: open loop at {}/s for {} s", a.rate, a.rate_secs);
-    let (open, from_send, from_answer, missing) = phase_open(&hubs[2], &kit, &a).await?;
+    let mut offered = Vec::new();
+    for rate in &a.rates {
+        eprintln!("bench: open loop at {rate}/s for {} s", a.rate_secs);
+        offered.push(phase_open(&hubs[2], &kit, &a, *rate).await?);
+    }
     eprintln!("bench: raw SQLite and token micro-benchmarks");
     let mut raw = Vec::new();
     for batch in [1usize, 10, 50] {
@@ -662,21 +884,12 @@ async fn run(a: RunArgs) -> anyhow::Result<()> {
     let tokens = baseline::token_figures(&kit).await?;
     drop(hubs);
     drop(sink);
+    drop(free);
     if let (Some(url), Some(name)) = (&a.postgres, &pg_db) {
         drop_pg_database(url, name).await;
     }
 
-    report(
-        &a,
-        sync,
-        &s,
-        &open,
-        &from_send,
-        &from_answer,
-        missing,
-        &raw,
-        tokens,
-    );
+    report(&a, sync, &s, &offered, &raw, tokens);
     Ok(())
 }
 
@@ -700,123 +913,218 @@ fn ratio(a: &[Phase], b: &[Phase]) -> f64 {
             .collect(),
     )
 }
+/// The median of the per-round ratios of `a`'s CPU per request to `base` (µs).
+fn cpu_ratio(a: &[Phase], base: &[f64]) -> f64 {
+    median(
+        a.iter()
+            .zip(base)
+            .map(|(x, b)| x.cpu_us_per_req / b)
+            .collect(),
+    )
+}
+/// The median over rounds of `f` of each phase.
+fn med(v: &[Phase], f: impl Fn(&Phase) -> Option<f64>) -> f64 {
+    median(v.iter().filter_map(f).collect())
+}
 fn first_error(v: &[Phase]) -> String {
     v.iter()
         .find_map(|p| p.samples.first_error.clone())
         .map(|e| format!(" (first: {e})"))
         .unwrap_or_default()
 }
+/// `x` to `digits` decimals, or a dash when it is not a number.
+fn num(x: f64, digits: usize) -> String {
+    if x.is_finite() {
+        format!("{x:.digits$}")
+    } else {
+        "—".into()
+    }
+}
 
-#[allow(clippy::too_many_arguments)]
 fn report(
     a: &RunArgs,
     sync: f64,
     s: &Series,
-    open: &Samples,
-    from_send: &[u64],
-    from_answer: &[u64],
-    missing: u64,
+    offered: &[Offered],
     raw: &[(usize, f64)],
     t: baseline::TokenFigures,
 ) {
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(0);
+    let pinning = if a.pinned() { "pinned" } else { "unpinned" };
     println!("## signaalhub-bench run\n");
     println!(
-        "Rounds: {} interleaved, {} s measured after {} s warm-up per phase; {} in flight over {} connections; client pinned to core 0, servers to core 1{}. Disk: {:.0} fdatasync/s (4 KB). Cores seen by the client: {}.\n",
+        "Rounds: {} interleaved, {} s measured after {} s warm-up per closed-loop phase; {} in flight over {} connections; pinning: {:?} (pinned: client on core 0, servers and the floor on core 1). Disk: {:.0} fdatasync/s (4 KB). Cores online: {}.\n",
         a.rounds,
         a.secs,
         a.warmup_secs,
         a.in_flight,
         a.connections,
-        if a.no_pin { " (pinning off)" } else { "" },
+        a.pinning,
         sync,
-        cores
+        setup::all_cores()
     );
-    println!("| scenario | throughput/s (median) | p50 ms | p99 ms | server CPU µs/req | errors |");
-    println!("|---|---|---|---|---|---|");
-    let row = |name: &str, v: &[Phase]| {
+
+    let floor_us = s.floor_us();
+    let f = |g: fn(&floor::Floor) -> f64| median(s.floor.iter().map(g).collect());
+    println!(
+        "### The floor: one 4 KB signal's least CPU on one core (medians of {} rounds)\n",
+        s.floor.len()
+    );
+    println!("| part | µs per signal |");
+    println!("|---|---|");
+    println!(
+        "| bare tonic sink: gRPC + mTLS, SendSignal 4 KB ({pinning}) | {:.1} |",
+        cpu(&s.sink)
+    );
+    println!(
+        "| Ed25519 verification of the envelope's signing input (ring) | {:.1} |",
+        f(|x| x.verify_us)
+    );
+    println!(
+        "| SQLite insert of the signal's rows (rusqlite, prepared, WAL + synchronous=FULL), {} per transaction | {:.1} |",
+        num(f(|x| x.group as f64), 0),
+        f(|x| x.insert_us)
+    );
+    println!(
+        "| log entry JSON + Merkle leaf SHA-256 | {:.1} |",
+        f(|x| x.entry_us)
+    );
+    println!("| **floor** | **{:.1}** |", median(floor_us.clone()));
+    println!();
+
+    println!(
+        "### Closed-loop phases: throughput and CPU per request (medians of per-round figures and ratios)\n"
+    );
+    println!(
+        "| scenario | pinning | throughput/s | server CPU µs/req | per round | hub / sink CPU | hub / floor CPU | server cores busy | client cores busy | requests per sync | errors |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    let row = |name: &str, pin: &str, v: &[Phase], sink: &[Phase], floor: Option<&[f64]>| {
         if v.is_empty() {
             return;
         }
         println!(
-            "| {name} | {:.0} | {:.2} | {:.2} | {:.0} | {}{} |",
+            "| {name} | {pin} | {:.0} | {:.0} | {} | {} | {} | {:.2} | {:.2} | {} | {}{} |",
             thr(v),
-            p(v, 50.0),
-            p(v, 99.0),
             cpu(v),
+            v.iter()
+                .map(|p| format!("{:.0}", p.cpu_us_per_req))
+                .collect::<Vec<_>>()
+                .join(" / "),
+            num(cpu_ratio(v, &Series::sink_us(sink)), 2),
+            num(floor.map_or(f64::NAN, |fl| cpu_ratio(v, fl)), 2),
+            med(v, |p| Some(p.server_cores)),
+            med(v, |p| Some(p.client_cores)),
+            num(med(v, |p| p.per_sync), 1),
             errs(v),
             first_error(v)
         );
     };
-    row("bare tonic sink, SendSignal 4 KB, mTLS", &s.sink);
-    row("hub SendSignal 4 KB, SQLite FULL, group commit", &s.group);
+    let fl = Some(floor_us.as_slice());
+    row(
+        "bare tonic sink, SendSignal 4 KB, mTLS",
+        pinning,
+        &s.sink,
+        &s.sink,
+        fl,
+    );
+    row(
+        "hub SendSignal 4 KB, SQLite FULL, group commit",
+        pinning,
+        &s.group,
+        &s.sink,
+        fl,
+    );
+    row(
+        "bare tonic sink, SendSignal 4 KB, mTLS",
+        "unpinned",
+        &s.sink_free,
+        &s.sink_free,
+        fl,
+    );
+    row(
+        "hub SendSignal 4 KB, SQLite FULL, group commit",
+        "unpinned",
+        &s.group_free,
+        &s.sink_free,
+        fl,
+    );
     row(
         "hub SendSignal 4 KB, SQLite FULL, one transaction per request",
+        pinning,
         &s.single,
+        &s.sink,
+        fl,
     );
-    row("hub SendSignal 4 KB, PostgreSQL, group commit", &s.pg);
-    row("hub SendSignal 16 KB, SQLite FULL, group commit", &s.big);
-    row("hub SendSignal 4 KB, 1 in flight", &s.one);
-    row("hub CheckBasis", &s.check);
+    row(
+        "hub SendSignal 4 KB, PostgreSQL, group commit",
+        pinning,
+        &s.pg,
+        &s.sink,
+        fl,
+    );
+    row(
+        "hub SendSignal 4 KB, 1 in flight",
+        pinning,
+        &s.one,
+        &s.sink,
+        fl,
+    );
+    row(
+        "hub SendSignal 16 KB, SQLite FULL, group commit",
+        pinning,
+        &s.big,
+        &s.sink,
+        None,
+    );
+    row("hub CheckBasis", pinning, &s.check, &s.sink, None);
     row(
         "hub HasMaatregel (logged, GI notified), SQLite FULL",
+        pinning,
         &s.maatregel,
+        &s.sink,
+        None,
     );
     println!();
-    println!("| ratio (median of per-round ratios) | value | target |");
-    println!("|---|---|---|");
     println!(
-        "| hub (group commit) / sink throughput | {:.3} | >= 0.35 |",
-        ratio(&s.group, &s.sink)
-    );
-    println!(
-        "| group commit / one transaction per request | {:.2} | >= 3 |",
-        ratio(&s.group, &s.single)
-    );
-    if !s.pg.is_empty() {
-        println!(
-            "| hub on PostgreSQL / sink throughput | {:.3} | |",
-            ratio(&s.pg, &s.sink)
-        );
-    }
-    println!(
-        "| latency 1 in flight p50 / p99 | {:.2} / {:.2} ms | <= 1 / 3 ms |",
+        "Group commit / one transaction per request, throughput: {:.2} (target >= 3). One in flight, latency p50 / p99: {:.2} / {:.2} ms (target <= 1 / 3 ms).",
+        ratio(&s.group, &s.single),
         p(&s.one, 50.0),
         p(&s.one, 99.0)
     );
+    println!();
+
     println!(
-        "| latency {} in flight p50 / p99 | {:.2} / {:.2} ms | <= 5 / 10 ms |",
-        a.in_flight,
-        p(&s.group, 50.0),
-        p(&s.group, 99.0)
+        "### Fixed offered loads (open loop, {pinning}; latency from the intended send time; {} s each after 2 s warm-up)\n",
+        a.rate_secs
     );
+    println!(
+        "| offered/s | answered/s | p50 ms | p99 ms | max ms | errors | delivery p50 / p99 ms from the answer | not delivered |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for o in offered {
+        println!(
+            "| {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {}{} | {:.2} / {:.2} | {} of {} |",
+            o.rate,
+            o.samples.throughput(),
+            o.samples.pct_ms(50.0),
+            o.samples.pct_ms(99.0),
+            o.samples.pct_ms(100.0),
+            o.samples.errors,
+            o.samples
+                .first_error
+                .as_ref()
+                .map(|e| format!(" (first: {e})"))
+                .unwrap_or_default(),
+            pct(&o.from_answer, 50.0),
+            pct(&o.from_answer, 99.0),
+            o.missing,
+            o.from_send.len() as u64 + o.missing
+        );
+    }
     println!();
     println!(
-        "Open loop, {:.0} signals/s for {} s (after 2 s warm-up), latency from the intended send time: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, errors {}{} (target p99 <= 5 ms, no errors).",
-        a.rate,
-        a.rate_secs,
-        open.pct_ms(50.0),
-        open.pct_ms(99.0),
-        open.pct_ms(100.0),
-        open.errors,
-        open.first_error
-            .as_ref()
-            .map(|e| format!(" (first: {e})"))
-            .unwrap_or_default()
+        "Raw SQLite (sqlx), same pragmas (WAL, synchronous=FULL), 4 KB rows + one log row each:"
     );
-    println!(
-        "Delivery to the streaming recipient: from the sender's answer (commit + return trip) p50 {:.2} ms, p99 {:.2} ms; from the send p50 {:.2} ms, p99 {:.2} ms; {} of {} sent not delivered within 2 s after the run (target commit-to-recipient p99 <= 50 ms).",
-        pct(from_answer, 50.0),
-        pct(from_answer, 99.0),
-        pct(from_send, 50.0),
-        pct(from_send, 99.0),
-        missing,
-        from_send.len() as u64 + missing
-    );
-    println!();
-    println!("Raw SQLite, same pragmas (WAL, synchronous=FULL), 4 KB rows + one log row each:");
     for (batch, rate) in raw {
         println!("- {batch} per transaction: {rate:.0} rows/s");
     }

@@ -89,18 +89,22 @@ pub fn free_port() -> anyhow::Result<u16> {
         .port())
 }
 
-/// Starts `signaalhub-bench <args>` as a child, pinned to `core` with `taskset` when given.
-pub fn spawn_self(args: &[String], core: Option<usize>, addr: String) -> anyhow::Result<Proc> {
+/// This binary as a command, run through `taskset -c <core>` when `core` is given.
+fn self_command(core: Option<usize>) -> anyhow::Result<Command> {
     let exe = std::env::current_exe()?;
-    let mut cmd = match core {
+    Ok(match core {
         Some(c) => {
             let mut cmd = Command::new("taskset");
             cmd.arg("-c").arg(c.to_string()).arg(&exe);
             cmd
         }
         None => Command::new(&exe),
-    };
-    let child = cmd
+    })
+}
+
+/// Starts `signaalhub-bench <args>` as a child, pinned to `core` with `taskset` when given.
+pub fn spawn_self(args: &[String], core: Option<usize>, addr: String) -> anyhow::Result<Proc> {
+    let child = self_command(core)?
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -108,6 +112,108 @@ pub fn spawn_self(args: &[String], core: Option<usize>, addr: String) -> anyhow:
         .spawn()
         .context("start a child process")?;
     Ok(Proc { child, addr })
+}
+
+/// Pins every thread of process `pid` to `cores` (a `taskset` list such as `0` or `0,1`); best
+/// effort, as the harness runs where `taskset` may be missing.
+pub fn pin(pid: u32, cores: &str) {
+    let _ = Command::new("taskset")
+        .args(["-a", "-p", "-c", cores, &pid.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// The machine's online cores as a `taskset` list (`0-1` where it cannot be read).
+pub fn all_cores() -> String {
+    std::fs::read_to_string("/sys/devices/system/cpu/online")
+        .map(|s| s.trim().to_owned())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "0-1".into())
+}
+
+/// Runs `signaalhub-bench <args>` to its end (pinned to `core` when given) and returns the rest of
+/// the first line of its standard output that starts with `prefix` and a space.
+pub fn child_line(args: &[String], core: Option<usize>, prefix: &str) -> anyhow::Result<String> {
+    let out = self_command(core)?
+        .args(args)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("start the {prefix}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        bail!("the {prefix} failed ({}): {text}", out.status);
+    }
+    let tag = format!("{prefix} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(tag.as_str()))
+        .map(str::to_owned)
+        .with_context(|| format!("the {prefix} printed no result"))
+}
+
+/// Counts the `fsync` and `fdatasync` calls of one process while a phase runs, with `perf stat`
+/// on the syscall tracepoints (no ptrace, so the process is not slowed). `None` where `perf` or
+/// its tracepoints are not available.
+#[derive(Debug)]
+pub struct SyncProbe {
+    child: Option<Child>,
+    out: std::path::PathBuf,
+}
+
+impl SyncProbe {
+    /// Starts counting the syscalls of `pid` for `secs` seconds, writing to `out`.
+    pub fn start(pid: u32, secs: f64, out: std::path::PathBuf) -> SyncProbe {
+        let _ = std::fs::remove_file(&out);
+        let child = Command::new("perf")
+            .args([
+                "stat",
+                "-x,",
+                "-e",
+                "syscalls:sys_enter_fdatasync,syscalls:sys_enter_fsync",
+                "-p",
+                &pid.to_string(),
+                "-o",
+            ])
+            .arg(&out)
+            .args(["--", "sleep", &format!("{secs:.3}")])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok();
+        SyncProbe { child, out }
+    }
+
+    /// Waits for the count to end and returns the number of sync calls seen.
+    pub fn finish(mut self) -> Option<u64> {
+        let status = self.child.take()?.wait().ok()?;
+        if !status.success() {
+            return None;
+        }
+        let text = std::fs::read_to_string(&self.out).ok()?;
+        // CSV lines: count,unit,event,...; "<not supported>" or "<not counted>" when absent.
+        let counts: Vec<u64> = text
+            .lines()
+            .filter(|l| l.contains("syscalls:sys_enter_"))
+            .map(|l| {
+                l.split(',')
+                    .next()
+                    .and_then(|c| c.trim().parse::<u64>().ok())
+            })
+            .collect::<Option<Vec<u64>>>()?;
+        (!counts.is_empty()).then(|| counts.iter().sum())
+    }
+}
+
+impl Drop for SyncProbe {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.child {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
 }
 
 /// Connection options for `sector` of `kit` at `addr`.
@@ -173,13 +279,59 @@ pub async fn copy_directory_to_postgres(kit: &Path, url: &str) -> anyhow::Result
     Ok(())
 }
 
-/// Records the two parents' consent for school -> wijkteam and returns the basis citing both.
+/// Records the two parents' consent for school -> wijkteam about [`CHILD`] and returns the basis
+/// citing both.
 pub async fn consent_basis(school: &mut HubClient) -> anyhow::Result<pb::Basis> {
+    consent_basis_for(school, CHILD).await
+}
+
+/// `n` subjects ([`CHILD`] first, then valid BSNs of its own), each with its parents' consent
+/// recorded as [`consent_basis`] records it (32 at a time), and the basis citing it, in order.
+pub async fn consent_bases(
+    school: &HubClient,
+    n: usize,
+) -> anyhow::Result<Vec<(String, pb::Basis)>> {
+    use futures::StreamExt;
+    let subjects = std::iter::once(CHILD.to_string())
+        .chain((10_000_000u32..).filter_map(bsn).filter(|b| b != CHILD))
+        .take(n.max(1));
+    futures::stream::iter(subjects)
+        .map(|subject| {
+            let mut school = school.clone();
+            async move {
+                let basis = consent_basis_for(&mut school, &subject).await?;
+                Ok((subject, basis))
+            }
+        })
+        .buffered(32)
+        .collect::<Vec<anyhow::Result<(String, pb::Basis)>>>()
+        .await
+        .into_iter()
+        .collect()
+}
+
+/// The BSN whose first eight digits are `prefix` (eight digits), when the elfproef lets one end
+/// it.
+fn bsn(prefix: u32) -> Option<String> {
+    let digits = format!("{prefix:08}");
+    let sum: u32 = digits
+        .bytes()
+        .zip((2..=9).rev())
+        .map(|(d, w)| u32::from(d - b'0') * w)
+        .sum();
+    let last = sum % 11;
+    // The hub refuses a weighted sum of 0 too.
+    (last < 10 && sum > last).then(|| format!("{digits}{last}"))
+}
+
+/// Records the two parents' consent for school -> wijkteam about `subject` and returns the basis
+/// citing both.
+pub async fn consent_basis_for(school: &mut HubClient, subject: &str) -> anyhow::Result<pb::Basis> {
     let mut ids = Vec::new();
     for parent in ["ouder-1", "ouder-2"] {
         let c = school
             .record_consent(pb::RecordConsentRequest {
-                subject_bsn: CHILD.into(),
+                subject_bsn: subject.into(),
                 subject: Some(pb::SubjectFacts {
                     age_years: Some(9),
                     age_band: 0,
@@ -226,7 +378,8 @@ pub struct Sealer {
     sender: SenderKeys,
     recipient: RecipientKey,
     recipient_oin: String,
-    basis: pb::Basis,
+    /// The subjects the requests are about in turn, each with the basis citing its consents.
+    subjects: Vec<(String, pb::Basis)>,
     payload: Vec<u8>,
 }
 
@@ -257,9 +410,18 @@ impl Sealer {
             sender,
             recipient,
             recipient_oin: wt.oin,
-            basis,
+            subjects: vec![(CHILD.into(), basis)],
             payload,
         })
+    }
+
+    /// The requests about `subjects` in turn instead (each with its own basis); unchanged when
+    /// empty.
+    pub fn with_subjects(mut self, subjects: Vec<(String, pb::Basis)>) -> Sealer {
+        if !subjects.is_empty() {
+            self.subjects = subjects;
+        }
+        self
     }
 
     /// `n` requests with ids `<prefix>-<i>`.
@@ -267,15 +429,14 @@ impl Sealer {
         let created = now();
         (0..n)
             .map(|i| {
+                let (subject, basis) = &self.subjects[i % self.subjects.len()];
                 let id = format!("{prefix}-{i}");
                 let categories = vec!["zorgen_thuissituatie".to_string()];
                 let binding = pb::EnvelopeBinding {
                     signal_id: id.clone(),
                     purpose: "vroegtijdige_ondersteuning".into(),
                     categories: categories.clone(),
-                    basis_reference: signaalhub_client::signaalhub_proto::basis_reference(
-                        &self.basis,
-                    ),
+                    basis_reference: signaalhub_client::signaalhub_proto::basis_reference(basis),
                     created_at_unix: created,
                     content_digest: Vec::new(), // seal sets it
                 };
@@ -289,14 +450,35 @@ impl Sealer {
                     signal_id: id,
                     envelope: Some(env),
                     recipient_oins: vec![self.recipient_oin.clone()],
-                    subject_bsns: vec![CHILD.into()],
+                    subject_bsns: vec![subject.clone()],
                     purpose: "vroegtijdige_ondersteuning".into(),
                     categories,
                     urgency: pb::Urgency::Normal as i32,
-                    basis: Some(self.basis.clone()),
+                    basis: Some(basis.clone()),
                     ..Default::default()
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_generated_subjects_are_valid_and_distinct_bsns() {
+        let all: Vec<String> = (10_000_000u32..10_000_200).filter_map(bsn).collect();
+        assert!(all.len() > 150, "most prefixes have a check digit");
+        for b in &all {
+            assert!(
+                signaalhub_proto::bsn_digits(b).is_ok(),
+                "{b} fails the elfproef"
+            );
+        }
+        let mut unique = all.clone();
+        unique.dedup();
+        assert_eq!(unique.len(), all.len());
+        assert!(signaalhub_proto::bsn_digits(CHILD).is_ok());
     }
 }
