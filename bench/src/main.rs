@@ -167,6 +167,11 @@ struct RunArgs {
     /// A short run: one round of 2 s phases, 3 s per fixed load, 0.5 s per floor part.
     #[arg(long)]
     quick: bool,
+    /// Also measure `HasMaatregel` on a hub whose store already holds this many active
+    /// involvements of other organisations with other persons (0: not measured), beside the
+    /// group hub's in every round.
+    #[arg(long, default_value_t = 0)]
+    involvements: u64,
 }
 
 /// Where the harness's processes run.
@@ -671,6 +676,8 @@ struct Series {
     big: Vec<Phase>,
     check: Vec<Phase>,
     maatregel: Vec<Phase>,
+    /// `HasMaatregel` on the hub with `--involvements` others.
+    maatregel_many: Vec<Phase>,
     /// The sink and the group-commit hub started unpinned, the client free.
     sink_free: Vec<Phase>,
     group_free: Vec<Phase>,
@@ -765,6 +772,19 @@ async fn run(a: RunArgs) -> anyhow::Result<()> {
         setup::copy_sqlite(&kit, &db)?;
         hubs.push(start_hub(&a, &kit, name, db.display().to_string(), group, core).await?);
     }
+    // A hub whose store already holds `--involvements` others.
+    let mut many = None;
+    if a.involvements > 0 {
+        let db = dir.join("many.sqlite");
+        setup::copy_sqlite(&kit, &db)?;
+        eprintln!(
+            "bench: {} involvements into {}",
+            a.involvements,
+            db.display()
+        );
+        setup::fill_involvements(&db, a.involvements).await?;
+        many = Some(start_hub(&a, &kit, "many", db.display().to_string(), true, core).await?);
+    }
     // The unpinned pair, when the pinned phases run too.
     let mut free = None;
     if a.pinned() && a.unpinned() {
@@ -850,6 +870,9 @@ async fn run(a: RunArgs) -> anyhow::Result<()> {
         );
         s.check.push(phase_check_basis(&hubs[0], &a).await?);
         s.maatregel.push(phase_has_maatregel(&hubs[0], &a).await?);
+        if let Some(m) = &many {
+            s.maatregel_many.push(phase_has_maatregel(m, &a).await?);
+        }
         if let Some(((free_sink, free_clients), free_hub)) = &free {
             // The client on every core for these two phases, then back on its own.
             setup::pin(std::process::id(), &setup::all_cores());
@@ -1084,6 +1107,18 @@ fn report(
         &s.sink,
         None,
     );
+    if !s.maatregel_many.is_empty() {
+        row(
+            &format!(
+                "hub HasMaatregel, {} other involvements in the store",
+                a.involvements
+            ),
+            pinning,
+            &s.maatregel_many,
+            &s.sink,
+            None,
+        );
+    }
     println!();
     println!(
         "Group commit / one transaction per request, throughput: {:.2} (target >= 3). One in flight, latency p50 / p99: {:.2} / {:.2} ms (target <= 1 / 3 ms).",

@@ -482,3 +482,34 @@ mod tests {
         assert!(signaalhub_proto::bsn_digits(CHILD).is_ok());
     }
 }
+
+/// Fills the SQLite database at `db` with `n` active involvements of 64 other organisations with
+/// `n` other persons (pseudonym-shaped), each with its person row, in one transaction: the store
+/// a `HasMaatregel` at national scale looks its involvement up in (the hub's own rows, written
+/// directly: registering a million through the API would take the run's whole budget).
+pub async fn fill_involvements(db: &Path, n: u64) -> anyhow::Result<()> {
+    let store = Store::open(&db.display().to_string()).await?;
+    let Store::Sqlite { write, .. } = &store else {
+        bail!("fill_involvements needs a SQLite store");
+    };
+    let mut tx = write.begin().await?;
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < $1)
+         INSERT INTO involvements (involvement_id, subject, org_oin, contact_professional, role, registered_by, basis, subject_facts, started_at, registered_at)
+         SELECT printf('bench-inv-%d', i), printf('%064x', i * 2654435761), printf('000000012345%08d', 20000 + i % 64),
+                'wijkcoach, 026-0000000', 'wijkcoach', 'bench', x'', '{}', 1764000000, 1764000000
+         FROM n",
+    )
+    .bind(i64::try_from(n)?)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO involvement_persons (involvement_id, person)
+         SELECT involvement_id, subject FROM involvements WHERE involvement_id LIKE 'bench-inv-%'",
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    store.close().await;
+    Ok(())
+}
