@@ -417,22 +417,10 @@ struct ReportRun {
 async fn report_run(kit: &Path, db: &Path, a: &LogVerifyArgs) -> anyhow::Result<ReportRun> {
     use signaalhub_client::signaalhub_proto::pb;
     let addr = format!("127.0.0.1:{}", crate::setup::free_port()?);
-    let args: Vec<String> = vec![
-        "hub".into(),
-        "--kit".into(),
-        kit.display().to_string(),
-        "--database".into(),
-        db.display().to_string(),
-        "--listen".into(),
-        addr.clone(),
-        "--group-commit".into(),
-    ];
+    let args = crate::setup::hub_args(kit, &db.display().to_string(), &addr, true);
     eprintln!("bench: serving the log for the report");
     let hub = crate::setup::spawn_self(&args, Some(1), addr.clone())?;
-    let mut opts =
-        signaalhub_client::ConnectOptions::from_dev_kit_token(kit, "school", "fg-token.jwt")?;
-    opts.endpoint = format!("https://{addr}");
-    opts.domain = Some("localhost".into());
+    let opts = crate::setup::options_with_token(kit, "school", &addr, "fg-token.jwt")?;
     // The hub checks the log before it listens.
     let deadline = Instant::now() + std::time::Duration::from_secs(300);
     let mut fg = loop {

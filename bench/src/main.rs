@@ -312,18 +312,7 @@ async fn start_hub(
     core: Option<usize>,
 ) -> anyhow::Result<HubUnderTest> {
     let addr = format!("127.0.0.1:{}", free_port()?);
-    let args: Vec<String> = vec![
-        "hub".into(),
-        "--kit".into(),
-        kit.display().to_string(),
-        "--database".into(),
-        database,
-        "--listen".into(),
-        addr.clone(),
-    ]
-    .into_iter()
-    .chain(group.then(|| "--group-commit".to_string()))
-    .collect();
+    let args = setup::hub_args(kit, &database, &addr, group);
     let proc = spawn_self(&args, core, addr.clone())?;
     let clients = connect(kit, "school", &addr, a.connections).await?;
     let mut school = clients[0].clone();

@@ -218,10 +218,38 @@ impl Drop for SyncProbe {
 
 /// Connection options for `sector` of `kit` at `addr`.
 pub fn options(kit: &Path, sector: &str, addr: &str) -> anyhow::Result<ConnectOptions> {
-    let mut o = ConnectOptions::from_dev_kit(kit, sector)?;
+    options_with_token(kit, sector, addr, "token.jwt")
+}
+
+/// Connection options for `sector` of `kit` at `addr` with another of its token files (e.g.
+/// `fg-token.jwt`, its privacy officer).
+pub fn options_with_token(
+    kit: &Path,
+    sector: &str,
+    addr: &str,
+    token_file: &str,
+) -> anyhow::Result<ConnectOptions> {
+    let mut o = ConnectOptions::from_dev_kit_token(kit, sector, token_file)?;
     o.endpoint = format!("https://{addr}");
     o.domain = Some("localhost".into());
     Ok(o)
+}
+
+/// The arguments of the `hub` child serving `database` of `kit` at `addr`.
+pub fn hub_args(kit: &Path, database: &str, addr: &str, group_commit: bool) -> Vec<String> {
+    let mut args: Vec<String> = vec![
+        "hub".into(),
+        "--kit".into(),
+        kit.display().to_string(),
+        "--database".into(),
+        database.to_owned(),
+        "--listen".into(),
+        addr.to_owned(),
+    ];
+    if group_commit {
+        args.push("--group-commit".into());
+    }
+    args
 }
 
 /// `m` connections as `sector`, waiting up to 30 s for the server to answer.
@@ -462,27 +490,6 @@ impl Sealer {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_generated_subjects_are_valid_and_distinct_bsns() {
-        let all: Vec<String> = (10_000_000u32..10_000_200).filter_map(bsn).collect();
-        assert!(all.len() > 150, "most prefixes have a check digit");
-        for b in &all {
-            assert!(
-                signaalhub_proto::bsn_digits(b).is_ok(),
-                "{b} fails the elfproef"
-            );
-        }
-        let mut unique = all.clone();
-        unique.dedup();
-        assert_eq!(unique.len(), all.len());
-        assert!(signaalhub_proto::bsn_digits(CHILD).is_ok());
-    }
-}
-
 /// Fills the SQLite database at `db` with `n` active involvements of 64 other organisations with
 /// `n` other persons (pseudonym-shaped), each with its person row, in one transaction: the store
 /// a `HasMaatregel` at national scale looks its involvement up in (the hub's own rows, written
@@ -512,4 +519,25 @@ pub async fn fill_involvements(db: &Path, n: u64) -> anyhow::Result<()> {
     tx.commit().await?;
     store.close().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_generated_subjects_are_valid_and_distinct_bsns() {
+        let all: Vec<String> = (10_000_000u32..10_000_200).filter_map(bsn).collect();
+        assert!(all.len() > 150, "most prefixes have a check digit");
+        for b in &all {
+            assert!(
+                signaalhub_proto::bsn_digits(b).is_ok(),
+                "{b} fails the elfproef"
+            );
+        }
+        let mut unique = all.clone();
+        unique.dedup();
+        assert_eq!(unique.len(), all.len());
+        assert!(signaalhub_proto::bsn_digits(CHILD).is_ok());
+    }
 }
