@@ -17,7 +17,7 @@ use super::layout::page;
 use super::problem::Problem;
 use super::signal::FormData;
 use super::triage::{chosen_role, incomplete, show, vt_post, vt_roles};
-use super::{Authed, csrf_refused, problem_page};
+use super::{Authed, csrf_refused, problem_page, refused_unless};
 use crate::actions;
 use crate::app::App;
 use crate::handover::{Melding, ReadProblem};
@@ -475,20 +475,18 @@ fn title(lang: Lang) -> &'static str {
 
 /// The refusal for anyone without a role that answers Veilig Thuis (e.g. the FG).
 fn not_answering(app: &App, a: &Authed) -> Option<Response> {
-    if information::may_answer(app, &a.session.professional) {
-        return None;
-    }
     let lang = a.lang();
-    Some(problem_page(
+    let why = lang.t(
+        "Vragen van Veilig Thuis zijn voor professionals in een rol van het convenant die Veilig Thuis informatie mogen geven.",
+        "Questions from Veilig Thuis are for professionals in a convenant role that may give Veilig Thuis information.",
+    );
+    refused_unless(
         app,
         a,
-        StatusCode::FORBIDDEN,
+        information::may_answer(app, &a.session.professional),
         title(lang),
-        lang.t(
-            "Vragen van Veilig Thuis zijn voor professionals in een rol van het convenant die Veilig Thuis informatie mogen geven.",
-            "Questions from Veilig Thuis are for professionals in a convenant role that may give Veilig Thuis information.",
-        ),
-    ))
+        why,
+    )
 }
 
 fn not_found(app: &App, a: &Authed) -> Response {

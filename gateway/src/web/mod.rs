@@ -290,6 +290,18 @@ fn problem_page(app: &App, a: &Authed, status: StatusCode, title: &str, text: &s
         .into_response()
 }
 
+/// The refusal page for a professional whose roles do not open a screen (403 with `text`), or
+/// `None` when `allowed`.
+fn refused_unless(
+    app: &App,
+    a: &Authed,
+    allowed: bool,
+    title: &str,
+    text: &str,
+) -> Option<Response> {
+    (!allowed).then(|| problem_page(app, a, StatusCode::FORBIDDEN, title, text))
+}
+
 /// The answer to a form whose CSRF token is wrong (an old tab after logging in again, or a
 /// forged request).
 fn csrf_refused(lang: Lang) -> Response {

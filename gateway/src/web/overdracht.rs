@@ -17,7 +17,7 @@ use super::signal::FormData;
 use super::triage::{
     advice_box, chosen_role, decision_text, not_veilig_thuis, sector_roles, vt_roles,
 };
-use super::{Authed, csrf_refused, problem_page};
+use super::{Authed, csrf_refused, refused_unless};
 use crate::actions;
 use crate::app::App;
 use crate::handover::{self, Answer, Melding, ReadProblem};
@@ -239,20 +239,18 @@ fn handover_problem(app: &App, a: &Authed, e: ReadProblem) -> Response {
 
 /// The refusal for anyone who does not work for the wijkteam (e.g. its FG).
 fn not_wijkteam(app: &App, a: &Authed) -> Option<Response> {
-    if handover::works_for_wijkteam(app, &a.session.professional) {
-        return None;
-    }
     let lang = a.lang();
-    Some(problem_page(
+    let why = lang.t(
+        "Overdrachten van Veilig Thuis zijn voor medewerkers van het wijkteam in een rol van het convenant.",
+        "Handovers from Veilig Thuis are for wijkteam staff in a convenant role.",
+    );
+    refused_unless(
         app,
         a,
-        StatusCode::FORBIDDEN,
+        handover::works_for_wijkteam(app, &a.session.professional),
         lang.t("Overdracht", "Handover"),
-        lang.t(
-            "Overdrachten van Veilig Thuis zijn voor medewerkers van het wijkteam in een rol van het convenant.",
-            "Handovers from Veilig Thuis are for wijkteam staff in a convenant role.",
-        ),
-    ))
+        why,
+    )
 }
 
 /// `GET /overdracht/{sender}/{id}`: Veilig Thuis sees a handover it sent; the wijkteam receives

@@ -9,7 +9,7 @@ use super::layout::page;
 use super::problem::Problem;
 use super::signal::FormData;
 use super::terugkoppeling::{feedback_list, read_for_melder};
-use super::{Authed, csrf_refused, problem_page};
+use super::{Authed, csrf_refused, problem_page, refused_unless};
 use crate::actions;
 use crate::app::App;
 use axum::body::Bytes;
@@ -34,20 +34,12 @@ fn title(lang: Lang) -> &'static str {
 
 /// The refusal for anyone without a police role (e.g. the police's FG, or another sector).
 fn not_police(app: &App, a: &Authed) -> Option<Response> {
-    if is_police(app, a) {
-        return None;
-    }
     let lang = a.lang();
-    Some(problem_page(
-        app,
-        a,
-        StatusCode::FORBIDDEN,
-        title(lang),
-        lang.t(
-            "De terugkoppeling op zorgmeldingen is voor medewerkers van de politie in een rol van het convenant.",
-            "Feedback on zorgmeldingen is for police staff in a convenant role.",
-        ),
-    ))
+    let why = lang.t(
+        "De terugkoppeling op zorgmeldingen is voor medewerkers van de politie in een rol van het convenant.",
+        "Feedback on zorgmeldingen is for police staff in a convenant role.",
+    );
+    refused_unless(app, a, is_police(app, a), title(lang), why)
 }
 
 /// A registration number as the hub accepts it: 1-64 of A-Z a-z 0-9 and `._-/`.

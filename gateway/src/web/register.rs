@@ -12,7 +12,7 @@ use super::i18n::{Lang, date};
 use super::layout::page;
 use super::problem::Problem;
 use super::signal::FormData;
-use super::{Authed, bsn_field, csrf_refused, problem_page};
+use super::{Authed, bsn_field, csrf_refused, problem_page, refused_unless};
 use crate::actions;
 use crate::app::App;
 use crate::session::Professional;
@@ -79,20 +79,18 @@ pub fn may_use(app: &App, p: &Professional) -> bool {
 
 /// The refusal for anyone without such a role (a wijkcoach, the GI's FG).
 fn refused(app: &App, a: &Authed) -> Option<Response> {
-    if may_use(app, &a.session.professional) {
-        return None;
-    }
     let lang = a.lang();
-    Some(problem_page(
+    let why = lang.t(
+        "Het maatregelregister is voor medewerkers van een gecertificeerde instelling (jeugdbescherming) in een rol van het convenant.",
+        "The measure register is for staff of a certified institution (youth protection) in a convenant role.",
+    );
+    refused_unless(
         app,
         a,
-        StatusCode::FORBIDDEN,
+        may_use(app, &a.session.professional),
         title(lang),
-        lang.t(
-            "Het maatregelregister is voor medewerkers van een gecertificeerde instelling (jeugdbescherming) in een rol van het convenant.",
-            "The measure register is for staff of a certified institution (youth protection) in a convenant role.",
-        ),
-    ))
+        why,
+    )
 }
 
 /// What the register form shows again after a post.

@@ -9,7 +9,7 @@ use super::i18n::{Lang, when};
 use super::layout::page;
 use super::problem::Problem;
 use super::signal::FormData;
-use super::{Authed, csrf_refused, problem_page};
+use super::{Authed, csrf_refused, problem_page, refused_unless};
 use crate::actions;
 use crate::app::App;
 use crate::handover::{self, MELDING_PURPOSES, Melding};
@@ -62,20 +62,18 @@ pub(super) async fn is_here(app: &App, m: &Melding) -> bool {
 
 /// The refusal for anyone without a Veilig Thuis role (e.g. the FG, or a wijkcoach).
 pub(super) fn not_veilig_thuis(app: &App, a: &Authed, title: &str) -> Option<Response> {
-    if actions::handles_zorgmeldingen(app, &a.session.professional) {
-        return None;
-    }
     let lang = a.lang();
-    Some(problem_page(
+    let why = lang.t(
+        "Triage en overdracht zijn voor medewerkers van Veilig Thuis in een rol van het convenant.",
+        "Triage and handover are for Veilig Thuis staff in a convenant role.",
+    );
+    refused_unless(
         app,
         a,
-        StatusCode::FORBIDDEN,
+        actions::handles_zorgmeldingen(app, &a.session.professional),
         title,
-        lang.t(
-            "Triage en overdracht zijn voor medewerkers van Veilig Thuis in een rol van het convenant.",
-            "Triage and handover are for Veilig Thuis staff in a convenant role.",
-        ),
-    ))
+        why,
+    )
 }
 
 pub(super) fn melding_not_found(app: &App, a: &Authed, title: &str) -> Response {

@@ -9,7 +9,7 @@ use super::i18n::{Lang, when};
 use super::layout::page;
 use super::problem::Problem;
 use super::signal::FormData;
-use super::{Authed, csrf_refused, problem_page};
+use super::{Authed, csrf_refused, problem_page, refused_unless};
 use crate::actions::{self, ConfirmProblem, LatestPlan, PlanProblem};
 use crate::app::App;
 use axum::body::Bytes;
@@ -49,17 +49,14 @@ pub(super) fn not_a_case_worker(lang: Lang) -> &'static str {
 
 /// The refusal for a professional who does not work on cases (e.g. the FG).
 fn no_case_worker(app: &App, a: &Authed) -> Option<Response> {
-    if actions::works_on_cases(app, &a.session.professional) {
-        return None;
-    }
     let lang = a.lang();
-    Some(problem_page(
+    refused_unless(
         app,
         a,
-        StatusCode::FORBIDDEN,
+        actions::works_on_cases(app, &a.session.professional),
         lang.t("Zaak", "Case"),
         not_a_case_worker(lang),
-    ))
+    )
 }
 
 fn proposal_state(lang: Lang, s: i32) -> &'static str {
