@@ -332,7 +332,6 @@ fn hash_up(hashes: &[Hash]) -> Hash {
 /// The complete nodes above a tile's hashes inside the tile, hashed once when the tile is first
 /// used: `up[r - 1][j]` is the node `r` tree levels above the tile's row, covering the tile's
 /// hashes `j·2^r .. (j+1)·2^r`.
-#[derive(Default)]
 struct Inner {
     width: usize,
     up: Vec<Vec<Hash>>,
